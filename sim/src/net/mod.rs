@@ -1,0 +1,3 @@
+//! The per-host Linux-equivalent stack, one module per kernel subsystem.
+
+pub mod netfilter;

@@ -1,0 +1,589 @@
+//! Rule evaluation in the kernel's order (`ipt_do_table`).
+//!
+//! For each rule the IP-header part (`-s -d -p -i -o -f`) is checked first, then
+//! each match module in the order written; a failed condition stops the rule, so
+//! a later `statistic` or `recent` match has no side effect (as in the kernel,
+//! where the random draw happens only when earlier matches held). A matching
+//! rule's target either ends the hook (ACCEPT, DROP, REJECT, DNAT, SNAT,
+//! MASQUERADE, REDIRECT), continues with the next rule (MARK, CONNMARK, LOG,
+//! NOTRACK), enters a chain (`-j`, `-g`) or returns. A built-in chain that runs
+//! off its end applies its policy.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+
+use super::ipset::IpsetStore;
+use super::*;
+
+/// The packet as netfilter sees it at a hook.
+#[derive(Clone, Debug)]
+pub struct NfPacket {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub tcp_flags: Option<u8>,
+    pub icmp: Option<(u8, u8)>,
+    pub fragment: bool,
+    pub in_if: Option<String>,
+    pub out_if: Option<String>,
+    pub physdev_in: Option<String>,
+    pub physdev_out: Option<String>,
+    pub bridged: bool,
+    pub mark: u32,
+    /// `ctbits` of the packet's conntrack entry (`UNTRACKED` when NOTRACK).
+    pub ct_state: u8,
+    pub ctmark: u32,
+}
+
+impl Default for NfPacket {
+    fn default() -> Self {
+        NfPacket {
+            src: Ipv4Addr::UNSPECIFIED,
+            dst: Ipv4Addr::UNSPECIFIED,
+            proto: 0,
+            sport: None,
+            dport: None,
+            tcp_flags: None,
+            icmp: None,
+            fragment: false,
+            in_if: None,
+            out_if: None,
+            physdev_in: None,
+            physdev_out: None,
+            bridged: false,
+            mark: 0,
+            ct_state: 0,
+            ctmark: 0,
+        }
+    }
+}
+
+/// Classifies addresses for `-m addrtype` (a lookup in the host's local table).
+pub trait AddrClass {
+    /// The `addrtype` bits of `addr`; `dev` limits the lookup to one interface
+    /// (`--limit-iface-in/out`).
+    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
+}
+
+/// Where a rule sits, for choosers and trace steps.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleRef {
+    pub table: TableKind,
+    pub chain: String,
+    /// 1-based position in the chain.
+    pub rule: usize,
+}
+
+/// Makes the random choices of `-m statistic --mode random`.
+pub trait Chooser {
+    /// Returns whether the rule's random test holds. The kernel draws a 31-bit
+    /// random value and matches when it is below `threshold`.
+    fn statistic_random(&mut self, at: &RuleRef, probability: f64, threshold: u32) -> bool;
+}
+
+/// The kernel's choice, drawn from a host's seeded ChaCha stream.
+pub struct RngChooser<'a>(pub &'a mut ChaCha8Rng);
+
+impl Chooser for RngChooser<'_> {
+    fn statistic_random(&mut self, _at: &RuleRef, _p: f64, threshold: u32) -> bool {
+        (self.0.next_u32() & 0x7fff_ffff) < threshold
+    }
+}
+
+/// A chooser that follows a script of outcomes and records every decision;
+/// used to enumerate all branches (`podpath paths`, conformance replay).
+#[derive(Default, Debug, Clone)]
+pub struct ScriptChooser {
+    pub script: Vec<bool>,
+    pub pos: usize,
+    /// Every decision made: where, the probability, and the outcome.
+    pub taken: Vec<(RuleRef, f64, bool)>,
+}
+
+impl Chooser for ScriptChooser {
+    fn statistic_random(&mut self, at: &RuleRef, p: f64, threshold: u32) -> bool {
+        let outcome = if self.pos < self.script.len() {
+            self.script[self.pos]
+        } else {
+            // Unscripted decisions take the "match" branch when it can happen.
+            threshold > 0
+        };
+        self.pos += 1;
+        self.taken.push((at.clone(), p, outcome));
+        outcome
+    }
+}
+
+/// Mutable per-host netfilter state: nth counters, `recent` lists, ipsets.
+#[derive(Clone, Debug, Default)]
+pub struct NfState {
+    nth: BTreeMap<(TableKind, usize, usize), u32>,
+    /// `recent` lists: name -> address -> hit times (virtual ns).
+    pub recent: BTreeMap<String, BTreeMap<Ipv4Addr, Vec<u64>>>,
+    pub ipsets: IpsetStore,
+}
+
+/// Everything evaluation needs beside the packet.
+pub struct EvalEnv<'a> {
+    pub addr: &'a dyn AddrClass,
+    pub chooser: &'a mut dyn Chooser,
+    pub state: &'a mut NfState,
+    pub now_ns: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Reject(RejectWith),
+}
+
+/// One thing that happened in a hook, for the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NfStep {
+    pub table: TableKind,
+    pub chain: String,
+    /// 1-based rule number; 0 for the policy.
+    pub rule: usize,
+    /// Source line of the rule (0 when unknown).
+    pub line: usize,
+    /// The rule as written (after `-A CHAIN`), or "policy ACCEPT".
+    pub text: String,
+    /// What it did: "jump KUBE-SVC-...", "DNAT", "mark 0x0 -> 0x4000", ...
+    pub effect: String,
+}
+
+/// The result of running one hook of one table.
+#[derive(Clone, Debug)]
+pub struct HookOutcome {
+    pub verdict: Verdict,
+    /// The NAT target that ended the walk, if any.
+    pub nat: Option<Target>,
+    pub notrack: bool,
+    pub steps: Vec<NfStep>,
+    /// Rules whose conditions were tested.
+    pub rules_tested: usize,
+}
+
+/// Destination index of a long chain: rules that require one exact destination
+/// address, by that address, and the rules that do not. Walking the union of
+/// the packet's list and the wildcard list in rule order visits exactly the
+/// rules that could match, so first-match semantics are unchanged.
+#[derive(Clone, Debug)]
+pub(crate) struct DstIndex {
+    keyed: BTreeMap<u32, Vec<u32>>,
+    wildcard: Vec<u32>,
+}
+
+const INDEX_MIN_RULES: usize = 16;
+
+impl DstIndex {
+    pub(crate) fn build(rules: &[Rule]) -> Option<DstIndex> {
+        if rules.len() < INDEX_MIN_RULES {
+            return None;
+        }
+        let mut keyed: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut wildcard = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let key = r.conds.iter().find_map(|c| match &c.kind {
+                CondKind::Dst(n) if !c.neg && n.prefix_len() == 32 => Some(u32::from(n.addr())),
+                _ => None,
+            });
+            match key {
+                Some(k) => keyed.entry(k).or_default().push(i as u32),
+                None => wildcard.push(i as u32),
+            }
+        }
+        if wildcard.len() * 2 > rules.len() {
+            return None;
+        }
+        Some(DstIndex { keyed, wildcard })
+    }
+
+    fn next(&self, dst: Ipv4Addr, from: usize) -> Option<usize> {
+        let from = from as u32;
+        let w = self
+            .wildcard
+            .get(self.wildcard.partition_point(|&x| x < from))
+            .copied();
+        let k = self
+            .keyed
+            .get(&u32::from(dst))
+            .and_then(|v| v.get(v.partition_point(|&x| x < from)).copied());
+        match (w, k) {
+            (Some(a), Some(b)) => Some(a.min(b) as usize),
+            (a, b) => a.or(b).map(|x| x as usize),
+        }
+    }
+}
+
+fn next_rule(chain: &Chain, dst: Ipv4Addr, from: usize) -> Option<usize> {
+    match &chain.index {
+        Some(ix) => ix.next(dst, from),
+        None => (from < chain.rules.len()).then_some(from),
+    }
+}
+
+fn is_header_cond(k: &CondKind) -> bool {
+    matches!(
+        k,
+        CondKind::Proto(_)
+            | CondKind::Src(_)
+            | CondKind::Dst(_)
+            | CondKind::InIf(_)
+            | CondKind::OutIf(_)
+            | CondKind::Fragment
+    )
+}
+
+fn cond_holds(
+    c: &Cond,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    at: &dyn Fn() -> RuleRef,
+    nth_key: (TableKind, usize, usize),
+) -> bool {
+    let m = match &c.kind {
+        CondKind::Proto(p) => *p == 0 || pkt.proto == *p,
+        CondKind::Src(n) => n.contains(&pkt.src),
+        CondKind::Dst(n) => n.contains(&pkt.dst),
+        CondKind::InIf(p) => pkt.in_if.as_deref().is_some_and(|d| p.matches(d)),
+        CondKind::OutIf(p) => pkt.out_if.as_deref().is_some_and(|d| p.matches(d)),
+        CondKind::Fragment => pkt.fragment,
+        CondKind::Port { dir, ranges } => {
+            if pkt.fragment {
+                false
+            } else {
+                let inr = |p: Option<u16>| {
+                    p.is_some_and(|p| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&p)))
+                };
+                match dir {
+                    PortDir::Src => inr(pkt.sport),
+                    PortDir::Dst => inr(pkt.dport),
+                    PortDir::Either => inr(pkt.sport) || inr(pkt.dport),
+                }
+            }
+        }
+        CondKind::TcpFlags { mask, comp } => pkt.tcp_flags.is_some_and(|f| f & mask == *comp),
+        CondKind::IcmpType { ty, code } => match pkt.icmp {
+            Some((t, cd)) => *ty == 255 || (t == *ty && code.is_none_or(|c| c == cd)),
+            None => false,
+        },
+        CondKind::Mark { value, mask } => pkt.mark & mask == *value,
+        CondKind::ConnMark { value, mask } => pkt.ctmark & mask == *value,
+        CondKind::CtState(bits) => pkt.ct_state & bits != 0,
+        CondKind::AddrType {
+            src,
+            dst,
+            limit_in,
+            limit_out,
+        } => {
+            let dev = if *limit_in {
+                pkt.in_if.as_deref()
+            } else if *limit_out {
+                pkt.out_if.as_deref()
+            } else {
+                None
+            };
+            let s_ok = src.is_none_or(|b| env.addr.addr_type(pkt.src, dev) & b != 0);
+            let d_ok = dst.is_none_or(|b| env.addr.addr_type(pkt.dst, dev) & b != 0);
+            s_ok && d_ok
+        }
+        CondKind::StatRandom {
+            probability,
+            threshold,
+        } => env
+            .chooser
+            .statistic_random(&at(), *probability, *threshold),
+        CondKind::StatNth { every, packet } => {
+            // xt_statistic: count starts at every-1-packet; the packet that
+            // wraps the counter to 0 matches.
+            let ev = every - 1;
+            let cnt = env.state.nth.entry(nth_key).or_insert(ev - packet);
+            let nval = if *cnt == ev { 0 } else { *cnt + 1 };
+            *cnt = nval;
+            nval == 0
+        }
+        CondKind::Recent {
+            name,
+            cmd,
+            seconds,
+            hitcount,
+            reap,
+            rdest,
+            mask,
+        } => {
+            let a = if *rdest { pkt.dst } else { pkt.src };
+            let a = Ipv4Addr::from(u32::from(a) & u32::from(*mask));
+            let now = env.now_ns;
+            let list = env.state.recent.entry(name.clone()).or_default();
+            match cmd {
+                RecentCmd::Set => {
+                    list.entry(a).or_default().push(now);
+                    true
+                }
+                RecentCmd::Remove => list.remove(&a).is_some(),
+                RecentCmd::Rcheck | RecentCmd::Update => {
+                    let window = seconds.map(|s| s as u64 * 1_000_000_000);
+                    let hit = match list.get_mut(&a) {
+                        None => false,
+                        Some(times) => {
+                            if let (Some(w), true) = (window, *reap) {
+                                times.retain(|t| now.saturating_sub(*t) <= w);
+                            }
+                            let n = times
+                                .iter()
+                                .filter(|t| window.is_none_or(|w| now.saturating_sub(**t) <= w))
+                                .count() as u32;
+                            n >= hitcount.unwrap_or(1)
+                        }
+                    };
+                    if hit && *cmd == RecentCmd::Update {
+                        list.entry(a).or_default().push(now);
+                    }
+                    hit
+                }
+            }
+        }
+        CondKind::Set { name, flags } => env.state.ipsets.test(name, flags, pkt),
+        CondKind::PhysdevIn(p) => pkt.physdev_in.as_deref().is_some_and(|d| p.matches(d)),
+        CondKind::PhysdevOut(p) => pkt.physdev_out.as_deref().is_some_and(|d| p.matches(d)),
+        CondKind::PhysdevIsBridged => pkt.bridged,
+        CondKind::Always(_) => true,
+    };
+    m != c.neg
+}
+
+fn rule_matches(
+    rule: &Rule,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    at: &dyn Fn() -> RuleRef,
+    nth_key: (TableKind, usize, usize),
+) -> bool {
+    for c in rule.conds.iter().filter(|c| is_header_cond(&c.kind)) {
+        if !cond_holds(c, pkt, env, at, nth_key) {
+            return false;
+        }
+    }
+    for c in rule.conds.iter().filter(|c| !is_header_cond(&c.kind)) {
+        if !cond_holds(c, pkt, env, at, nth_key) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Upper bound on rules tested in one hook: a safety net against a bug, not a
+/// kernel limit (loops are refused when the ruleset is loaded).
+const MAX_TESTS: usize = 10_000_000;
+
+impl Ruleset {
+    /// Runs the built-in chain `hook` of `table` over `pkt` (whose mark and
+    /// ctmark may change).
+    pub fn run_hook(
+        &self,
+        table: TableKind,
+        hook: &str,
+        pkt: &mut NfPacket,
+        env: &mut EvalEnv,
+    ) -> HookOutcome {
+        let t = self.table(table);
+        let mut out = HookOutcome {
+            verdict: Verdict::Accept,
+            nat: None,
+            notrack: false,
+            steps: Vec::new(),
+            rules_tested: 0,
+        };
+        let Some(&start) = t.by_name.get(hook) else {
+            return out;
+        };
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let mut ci = start;
+        let mut pos = 0usize;
+        loop {
+            let chain = &t.chains[ci];
+            let Some(ri) = next_rule(chain, pkt.dst, pos) else {
+                // End of chain: implicit RETURN, or the policy of a built-in.
+                match stack.pop() {
+                    Some((c, p)) => {
+                        ci = c;
+                        pos = p;
+                        continue;
+                    }
+                    None => {
+                        let pol = t.chains[start].policy.unwrap_or(Policy::Accept);
+                        out.verdict = match pol {
+                            Policy::Accept => Verdict::Accept,
+                            Policy::Drop => Verdict::Drop,
+                        };
+                        out.steps.push(NfStep {
+                            table,
+                            chain: hook.to_string(),
+                            rule: 0,
+                            line: 0,
+                            text: String::new(),
+                            effect: format!(
+                                "policy {}",
+                                if pol == Policy::Accept {
+                                    "ACCEPT"
+                                } else {
+                                    "DROP"
+                                }
+                            ),
+                        });
+                        return out;
+                    }
+                }
+            };
+            pos = ri + 1;
+            out.rules_tested += 1;
+            if out.rules_tested > MAX_TESTS {
+                panic!("netfilter walk exceeded {MAX_TESTS} rule tests: a loop the loader missed");
+            }
+            let rule = &chain.rules[ri];
+            let at = || RuleRef {
+                table,
+                chain: chain.name.clone(),
+                rule: ri + 1,
+            };
+            if !rule_matches(rule, pkt, env, &at, (table, ci, ri)) {
+                continue;
+            }
+            let step = |effect: String| NfStep {
+                table,
+                chain: chain.name.clone(),
+                rule: ri + 1,
+                line: rule.line,
+                text: rule.text.clone(),
+                effect,
+            };
+            let Some(target) = &rule.target else {
+                continue;
+            };
+            match target {
+                Target::Accept => {
+                    out.steps.push(step("ACCEPT".into()));
+                    out.verdict = Verdict::Accept;
+                    return out;
+                }
+                Target::Drop => {
+                    out.steps.push(step("DROP".into()));
+                    out.verdict = Verdict::Drop;
+                    return out;
+                }
+                Target::Reject(w) => {
+                    out.steps.push(step(format!("REJECT with {}", w.name())));
+                    out.verdict = Verdict::Reject(*w);
+                    return out;
+                }
+                Target::Dnat { to, .. } => {
+                    out.steps.push(step(format!("DNAT to {to}")));
+                    out.nat = Some(target.clone());
+                    return out;
+                }
+                Target::Snat { to, .. } => {
+                    out.steps.push(step(format!("SNAT to {to}")));
+                    out.nat = Some(target.clone());
+                    return out;
+                }
+                Target::Masquerade { .. } => {
+                    out.steps.push(step("MASQUERADE".into()));
+                    out.nat = Some(target.clone());
+                    return out;
+                }
+                Target::Redirect { ports } => {
+                    out.steps.push(step(match ports {
+                        Some((a, _)) => format!("REDIRECT to port {a}"),
+                        None => "REDIRECT".into(),
+                    }));
+                    out.nat = Some(target.clone());
+                    return out;
+                }
+                Target::Mark(op) => {
+                    let before = pkt.mark;
+                    pkt.mark = op.apply(pkt.mark);
+                    out.steps
+                        .push(step(format!("MARK 0x{before:x} -> 0x{:x}", pkt.mark)));
+                }
+                Target::Connmark(op) => {
+                    let before = (pkt.mark, pkt.ctmark);
+                    match op {
+                        ConnmarkOp::Set(m) => pkt.ctmark = m.apply(pkt.ctmark),
+                        ConnmarkOp::Save { nfmask, ctmask } => {
+                            pkt.ctmark = (pkt.ctmark & !ctmask) ^ (pkt.mark & nfmask)
+                        }
+                        ConnmarkOp::Restore { nfmask, ctmask } => {
+                            pkt.mark = (pkt.mark & !nfmask) ^ (pkt.ctmark & ctmask)
+                        }
+                    }
+                    out.steps.push(step(format!(
+                        "CONNMARK mark 0x{:x} -> 0x{:x}, ctmark 0x{:x} -> 0x{:x}",
+                        before.0, pkt.mark, before.1, pkt.ctmark
+                    )));
+                }
+                Target::Log { prefix } => {
+                    out.steps.push(step(format!("LOG \"{prefix}\"")));
+                }
+                Target::Notrack => {
+                    out.notrack = true;
+                    out.steps.push(step("NOTRACK".into()));
+                }
+                Target::Return => {
+                    out.steps.push(step("RETURN".into()));
+                    match stack.pop() {
+                        Some((c, p)) => {
+                            ci = c;
+                            pos = p;
+                        }
+                        None => {
+                            // RETURN from a built-in chain applies its policy.
+                            pos = usize::MAX;
+                            ci = start;
+                            stack.clear();
+                            let pol = t.chains[start].policy.unwrap_or(Policy::Accept);
+                            out.verdict = match pol {
+                                Policy::Accept => Verdict::Accept,
+                                Policy::Drop => Verdict::Drop,
+                            };
+                            out.steps.push(NfStep {
+                                table,
+                                chain: hook.to_string(),
+                                rule: 0,
+                                line: 0,
+                                text: String::new(),
+                                effect: format!(
+                                    "policy {}",
+                                    if pol == Policy::Accept {
+                                        "ACCEPT"
+                                    } else {
+                                        "DROP"
+                                    }
+                                ),
+                            });
+                            let _ = (ci, pos);
+                            return out;
+                        }
+                    }
+                }
+                Target::Jump { chain: name, idx } => {
+                    out.steps.push(step(format!("jump {name}")));
+                    stack.push((ci, pos));
+                    ci = *idx;
+                    pos = 0;
+                }
+                Target::Goto { chain: name, idx } => {
+                    out.steps.push(step(format!("goto {name}")));
+                    ci = *idx;
+                    pos = 0;
+                }
+            }
+        }
+    }
+}

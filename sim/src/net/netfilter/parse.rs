@@ -1,0 +1,1350 @@
+//! The `iptables-save` / `iptables-restore` text parser.
+//!
+//! Accepted: `*table` ... `COMMIT` blocks, `:CHAIN POLICY [p:b]` declarations,
+//! `-A CHAIN args` rules (optionally prefixed by `[p:b]` counters), `-N`/`-X`/`-F`
+//! lines as `iptables-restore` accepts them, `#` comments and blank lines. Every
+//! option is checked: an unknown option, a bad address, a jump to a chain that
+//! does not exist or a loop between chains is an error naming the line.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::*;
+
+/// An error in iptables-save text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub text: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)?;
+        if self.column > 0 {
+            write!(f, ":{}", self.column)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if !self.text.is_empty() {
+            write!(f, "\n  | {}", self.text)?;
+        }
+        Ok(())
+    }
+}
+
+struct Tok {
+    s: String,
+    col: usize,
+}
+
+/// Splits a line into words; a double-quoted string (with `\"` and `\\`
+/// escapes) is one word.
+fn tokenize(line: &str) -> Result<Vec<Tok>, (usize, String)> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut s = String::new();
+        while i < chars.len() && !chars[i].is_whitespace() {
+            if chars[i] == '"' {
+                i += 1;
+                let mut closed = false;
+                while i < chars.len() {
+                    match chars[i] {
+                        '\\' if i + 1 < chars.len() => {
+                            s.push(chars[i + 1]);
+                            i += 2;
+                        }
+                        '"' => {
+                            closed = true;
+                            i += 1;
+                            break;
+                        }
+                        c => {
+                            s.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                if !closed {
+                    return Err((start + 1, "unterminated double quote".into()));
+                }
+            } else {
+                s.push(chars[i]);
+                i += 1;
+            }
+        }
+        out.push(Tok { s, col: start + 1 });
+    }
+    Ok(out)
+}
+
+pub(crate) fn parse_ruleset(text: &str, source: &str) -> Result<Ruleset, ParseError> {
+    let mut rs = Ruleset::empty();
+    let mut current: Option<TableKind> = None;
+    let mut seen_tables = BTreeSet::new();
+    let err = |line: usize, col: usize, msg: String, t: &str| ParseError {
+        file: source.to_string(),
+        line,
+        column: col,
+        message: msg,
+        text: t.to_string(),
+    };
+    let mut last_line = 0;
+    for (n, raw) in text.lines().enumerate() {
+        let lineno = n + 1;
+        last_line = lineno;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('*') {
+            if let Some(t) = current {
+                return Err(err(
+                    lineno,
+                    1,
+                    format!(
+                        "table '{}' starts before table '{}' was closed with COMMIT",
+                        name, t
+                    ),
+                    raw,
+                ));
+            }
+            let k = TableKind::from_name(name.trim()).ok_or_else(|| {
+                err(
+                    lineno,
+                    2,
+                    format!(
+                        "unknown table '{}': expected raw, mangle, nat or filter",
+                        name.trim()
+                    ),
+                    raw,
+                )
+            })?;
+            if !seen_tables.insert(k) {
+                // iptables-restore replaces a table given twice; so do we.
+                rs.tables.insert(k, Table::new(k));
+            }
+            current = Some(k);
+            continue;
+        }
+        if line == "COMMIT" {
+            let k = current
+                .take()
+                .ok_or_else(|| err(lineno, 1, "COMMIT outside a table".into(), raw))?;
+            let t = rs.tables.get_mut(&k).expect("every table exists");
+            resolve_table(t, source).map_err(|mut e| {
+                if e.line == 0 {
+                    e.line = lineno;
+                }
+                e
+            })?;
+            continue;
+        }
+        let Some(k) = current else {
+            return Err(err(
+                lineno,
+                1,
+                "rule or chain outside a table: expected '*filter', '*nat', '*mangle' or '*raw' first".into(),
+                raw,
+            ));
+        };
+        let table = rs.tables.get_mut(&k).expect("every table exists");
+        if let Some(decl) = line.strip_prefix(':') {
+            let mut parts = decl.split_whitespace();
+            let name = parts
+                .next()
+                .ok_or_else(|| err(lineno, 2, "chain declaration without a name".into(), raw))?;
+            let pol = parts.next().unwrap_or("-");
+            let builtin = k.builtin_chains().contains(&name);
+            let policy = match (pol, builtin) {
+                ("ACCEPT", true) => Some(Policy::Accept),
+                ("DROP", true) => Some(Policy::Drop),
+                ("-", false) => None,
+                // iptables-restore: "-" on a built-in chain keeps its policy.
+                ("-", true) => Some(Policy::Accept),
+                (p, true) => {
+                    return Err(err(
+                        lineno,
+                        2 + name.len() + 1,
+                        format!("built-in chain {name} needs policy ACCEPT or DROP, found '{p}'"),
+                        raw,
+                    ))
+                }
+                (p, false) => {
+                    return Err(err(
+                        lineno,
+                        2 + name.len() + 1,
+                        format!("user chain {name} cannot have a policy ('{p}'); expected '-'"),
+                        raw,
+                    ))
+                }
+            };
+            if name.len() > 28 {
+                return Err(err(
+                    lineno,
+                    2,
+                    format!("chain name '{name}' is longer than 28 characters"),
+                    raw,
+                ));
+            }
+            table.add_chain(name, policy);
+            continue;
+        }
+        // Optional leading counters: "[12:3456] -A ..."
+        let mut body = line;
+        if body.starts_with('[') {
+            if let Some(end) = body.find(']') {
+                body = body[end + 1..].trim_start();
+            }
+        }
+        let (cmd, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+        let rest = rest.trim_start();
+        match cmd {
+            "-A" | "--append" | "-I" | "--insert" => {
+                let (chain, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                if chain.is_empty() {
+                    return Err(err(lineno, 1, format!("{cmd} needs a chain name"), raw));
+                }
+                let Some(&ci) = table.by_name.get(chain) else {
+                    return Err(err(
+                        lineno,
+                        4,
+                        format!("rule for chain '{chain}', which was not declared in table {k} (add ':{chain} - [0:0]')"),
+                        raw,
+                    ));
+                };
+                let mut args = args.trim_start();
+                let mut pos: Option<usize> = None;
+                if cmd == "-I" || cmd == "--insert" {
+                    if let Some((first, r)) = args.split_once(char::is_whitespace) {
+                        if let Ok(p) = first.parse::<usize>() {
+                            pos = Some(p.saturating_sub(1));
+                            args = r.trim_start();
+                        }
+                    }
+                    pos.get_or_insert(0);
+                }
+                let mut rule =
+                    parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
+                        e.text = raw.to_string();
+                        if e.column > 0 {
+                            e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
+                        }
+                        e
+                    })?;
+                rule.line = lineno;
+                let table = rs.tables.get_mut(&k).expect("every table exists");
+                let rules = &mut table.chains[ci].rules;
+                match pos {
+                    Some(p) => rules.insert(p.min(rules.len()), rule),
+                    None => rules.push(rule),
+                }
+            }
+            "-N" | "--new-chain" => {
+                let name = rest.trim();
+                if name.is_empty() {
+                    return Err(err(lineno, 1, "-N needs a chain name".into(), raw));
+                }
+                table.add_chain(name, None);
+            }
+            "-X" | "--delete-chain" => {
+                // iptables-restore deletes the (empty, unreferenced) user chain.
+                // kube-proxy writes `-X` for chains that are gone; a chain that
+                // was declared in this same payload stays.
+            }
+            "-F" | "--flush" => {
+                let name = rest.trim();
+                if name.is_empty() {
+                    for c in &mut table.chains {
+                        c.rules.clear();
+                    }
+                } else if let Some(&ci) = table.by_name.get(name) {
+                    table.chains[ci].rules.clear();
+                }
+            }
+            other => {
+                return Err(err(
+                    lineno,
+                    1,
+                    format!("unexpected '{other}': expected '-A CHAIN ...', ':CHAIN POLICY', 'COMMIT' or '*table'"),
+                    raw,
+                ))
+            }
+        }
+    }
+    if let Some(k) = current {
+        return Err(ParseError {
+            file: source.to_string(),
+            line: last_line,
+            column: 0,
+            message: format!("table '{k}' is not closed with COMMIT"),
+            text: String::new(),
+        });
+    }
+    Ok(rs)
+}
+
+/// Resolves jump targets to chain indexes, checks for loops, builds indexes.
+pub(crate) fn resolve_table(t: &mut Table, source: &str) -> Result<(), ParseError> {
+    let names = t.by_name.clone();
+    for c in &mut t.chains {
+        for r in &mut c.rules {
+            match &mut r.target {
+                Some(Target::Jump { chain, idx }) | Some(Target::Goto { chain, idx }) => {
+                    match names.get(chain.as_str()) {
+                        Some(&i) => *idx = i,
+                        None => {
+                            return Err(ParseError {
+                                file: source.to_string(),
+                                line: r.line,
+                                column: 0,
+                                message: format!(
+                                    "jump to '{}', which is neither a chain of table {} nor a known target",
+                                    chain, t.kind
+                                ),
+                                text: format!("-A {} {}", c.name, r.text),
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // Loop detection (iptables-restore refuses loops with ELOOP).
+    let n = t.chains.len();
+    let mut state = vec![0u8; n];
+    fn dfs(t: &Table, i: usize, state: &mut [u8]) -> Option<(usize, usize)> {
+        state[i] = 1;
+        for (ri, r) in t.chains[i].rules.iter().enumerate() {
+            if let Some(Target::Jump { idx, .. }) | Some(Target::Goto { idx, .. }) = &r.target {
+                if state[*idx] == 1 {
+                    return Some((i, ri));
+                }
+                if state[*idx] == 0 {
+                    if let Some(x) = dfs(t, *idx, state) {
+                        return Some(x);
+                    }
+                }
+            }
+        }
+        state[i] = 2;
+        None
+    }
+    for i in 0..n {
+        if state[i] == 0 {
+            if let Some((ci, ri)) = dfs(t, i, &mut state) {
+                let c = &t.chains[ci];
+                let r = &c.rules[ri];
+                return Err(ParseError {
+                    file: source.to_string(),
+                    line: r.line,
+                    column: 0,
+                    message: format!("this jump makes a loop between chains of table {}", t.kind),
+                    text: format!("-A {} {}", c.name, r.text),
+                });
+            }
+        }
+        // Only built-in chains may jump into a chain... user chains may not
+        // be referenced in a loop; nothing else to check.
+    }
+    for c in &mut t.chains {
+        c.index = eval::DstIndex::build(&c.rules);
+    }
+    Ok(())
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+fn parse_mark(s: &str) -> Option<(u32, u32)> {
+    match s.split_once('/') {
+        Some((v, m)) => Some((parse_u32(v)?, parse_u32(m)?)),
+        None => Some((parse_u32(s)?, 0xffff_ffff)),
+    }
+}
+
+fn parse_net(s: &str) -> Option<Ipv4Net> {
+    if let Some((a, p)) = s.split_once('/') {
+        let a: Ipv4Addr = a.parse().ok()?;
+        if let Ok(len) = p.parse::<u8>() {
+            return Ipv4Net::new(a, len).ok().map(|n| n.trunc());
+        }
+        // dotted mask
+        let m: Ipv4Addr = p.parse().ok()?;
+        let bits = u32::from(m);
+        if bits.leading_ones() + bits.trailing_zeros() != 32 {
+            return None;
+        }
+        Ipv4Net::new(a, bits.leading_ones() as u8)
+            .ok()
+            .map(|n| n.trunc())
+    } else {
+        let a: Ipv4Addr = s.parse().ok()?;
+        Some(Ipv4Net::new(a, 32).expect("32 is a valid prefix"))
+    }
+}
+
+fn proto_number(s: &str) -> Option<u8> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "all" | "0" => 0,
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        "sctp" => 132,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "vrrp" => 112,
+        "ipip" | "ipencap" => 4,
+        other => other.parse().ok()?,
+    })
+}
+
+fn parse_port(s: &str) -> Option<u16> {
+    match s {
+        "http" => Some(80),
+        "https" => Some(443),
+        "domain" => Some(53),
+        "ssh" => Some(22),
+        _ => s.parse().ok(),
+    }
+}
+
+fn parse_port_range(s: &str) -> Option<(u16, u16)> {
+    match s.split_once(':') {
+        Some((a, b)) => {
+            let lo = if a.is_empty() { 0 } else { parse_port(a)? };
+            let hi = if b.is_empty() { 65535 } else { parse_port(b)? };
+            (lo <= hi).then_some((lo, hi))
+        }
+        None => {
+            let p = parse_port(s)?;
+            Some((p, p))
+        }
+    }
+}
+
+fn parse_ports_dash(s: &str) -> Option<(u16, u16)> {
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let lo = a.parse().ok()?;
+            let hi = b.parse().ok()?;
+            (lo <= hi).then_some((lo, hi))
+        }
+        None => {
+            let p = s.parse().ok()?;
+            Some((p, p))
+        }
+    }
+}
+
+/// `--to-destination`/`--to-source`: `[ip[-ip]][:port[-port]]`.
+fn parse_nat_range(s: &str) -> Option<NatRange> {
+    let (addrs, ports) = match s.split_once(':') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let (lo, hi) = if addrs.is_empty() {
+        (None, None)
+    } else {
+        match addrs.split_once('-') {
+            Some((a, b)) => (Some(a.parse().ok()?), Some(b.parse().ok()?)),
+            None => {
+                let a: Ipv4Addr = addrs.parse().ok()?;
+                (Some(a), Some(a))
+            }
+        }
+    };
+    let ports = match ports {
+        Some(p) => Some(parse_ports_dash(p)?),
+        None => None,
+    };
+    if lo.is_none() && ports.is_none() {
+        return None;
+    }
+    Some(NatRange {
+        addr_lo: lo,
+        addr_hi: hi,
+        ports,
+    })
+}
+
+fn tcp_flag_list(s: &str) -> Option<u8> {
+    let mut v = 0u8;
+    for f in s.split(',') {
+        v |= match f {
+            "FIN" => 0x01,
+            "SYN" => 0x02,
+            "RST" => 0x04,
+            "PSH" => 0x08,
+            "ACK" => 0x10,
+            "URG" => 0x20,
+            "ECE" => 0x40,
+            "CWR" => 0x80,
+            "ALL" => 0xff,
+            "NONE" => 0,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+fn icmp_type(s: &str) -> Option<(u8, Option<u8>)> {
+    if let Some((t, c)) = s.split_once('/') {
+        return Some((t.parse().ok()?, Some(c.parse().ok()?)));
+    }
+    Some(match s {
+        "any" => (255, None),
+        "echo-reply" | "pong" => (0, Some(0)),
+        "destination-unreachable" => (3, None),
+        "network-unreachable" => (3, Some(0)),
+        "host-unreachable" => (3, Some(1)),
+        "protocol-unreachable" => (3, Some(2)),
+        "port-unreachable" => (3, Some(3)),
+        "fragmentation-needed" => (3, Some(4)),
+        "echo-request" | "ping" => (8, Some(0)),
+        "time-exceeded" | "ttl-exceeded" => (11, None),
+        "parameter-problem" => (12, None),
+        "redirect" => (5, None),
+        other => (other.parse().ok()?, None),
+    })
+}
+
+fn ctstate_bits(s: &str) -> Option<u8> {
+    let mut v = 0;
+    for p in s.split(',') {
+        v |= match p {
+            "INVALID" => ctbits::INVALID,
+            "NEW" => ctbits::NEW,
+            "ESTABLISHED" => ctbits::ESTABLISHED,
+            "RELATED" => ctbits::RELATED,
+            "UNTRACKED" => ctbits::UNTRACKED,
+            "SNAT" => ctbits::SNAT,
+            "DNAT" => ctbits::DNAT,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// Parses the arguments of one rule (everything after `-A CHAIN`).
+pub(crate) fn parse_rule_args(
+    args: &str,
+    source: &str,
+    line: usize,
+    warnings: &mut Vec<String>,
+) -> Result<Rule, ParseError> {
+    let toks = tokenize(args).map_err(|(col, m)| ParseError {
+        file: source.to_string(),
+        line,
+        column: col,
+        message: m,
+        text: args.to_string(),
+    })?;
+    let mut conds: Vec<Cond> = Vec::new();
+    let mut target: Option<Target> = None;
+    let mut target_name: Option<(String, bool)> = None; // (name, goto)
+    let mut comment: Option<String> = None;
+    let mut modules: Vec<String> = Vec::new();
+    let mut neg = false;
+    let mut i = 0;
+    let mut statistic_mode: Option<String> = None;
+    let mut stat_prob: Option<f64> = None;
+    let mut stat_every: Option<u32> = None;
+    let mut stat_packet: u32 = 0;
+    let mut stat_neg = false;
+    // recent
+    let mut recent: Option<(
+        String,
+        Option<(RecentCmd, bool)>,
+        Option<u32>,
+        Option<u32>,
+        bool,
+        bool,
+        Ipv4Addr,
+    )> = None;
+    // addrtype
+    let mut at_src: Option<(u16, bool)> = None;
+    let mut at_dst: Option<(u16, bool)> = None;
+    let mut at_limit_in = false;
+    let mut at_limit_out = false;
+    // target options
+    let mut t_to: Option<NatRange> = None;
+    let mut t_ports: Option<(u16, u16)> = None;
+    let mut t_random = false;
+    let mut t_random_fully = false;
+    let mut t_persistent = false;
+    let mut t_reject: Option<RejectWith> = None;
+    let mut t_mark: Option<MarkOp> = None;
+    let mut t_connmark: Option<ConnmarkOp> = None;
+    let mut t_nfmask: u32 = 0xffff_ffff;
+    let mut t_ctmask: u32 = 0xffff_ffff;
+    let mut t_log_prefix = String::new();
+    let mut t_notrack = false;
+
+    macro_rules! fail {
+        ($col:expr, $($arg:tt)*) => {
+            return Err(ParseError {
+                file: source.to_string(),
+                line,
+                column: $col,
+                message: format!($($arg)*),
+                text: args.to_string(),
+            })
+        };
+    }
+    macro_rules! value {
+        ($opt:expr) => {{
+            i += 1;
+            match toks.get(i) {
+                Some(t) => t.s.clone(),
+                None => fail!(toks[i - 1].col, "option {} needs a value", $opt),
+            }
+        }};
+    }
+    let push = |conds: &mut Vec<Cond>, neg: &mut bool, kind: CondKind| {
+        conds.push(Cond { neg: *neg, kind });
+        *neg = false;
+    };
+
+    while i < toks.len() {
+        let tok = toks[i].s.clone();
+        let col = toks[i].col;
+        let in_target = target_name.is_some();
+        match tok.as_str() {
+            "!" => {
+                if neg {
+                    fail!(col, "double negation '! !'");
+                }
+                neg = true;
+            }
+            "-p" | "--protocol" => {
+                let v = value!(tok);
+                let Some(p) = proto_number(&v) else {
+                    fail!(toks[i].col, "unknown protocol '{v}'")
+                };
+                push(&mut conds, &mut neg, CondKind::Proto(p));
+                match p {
+                    6 => modules.push("tcp".into()),
+                    17 => modules.push("udp".into()),
+                    1 => modules.push("icmp".into()),
+                    132 => modules.push("sctp".into()),
+                    _ => {}
+                }
+            }
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                let v = value!(tok);
+                if v.contains(',') {
+                    fail!(toks[i].col, "address lists are expanded by iptables-save into one rule per address; found '{v}'");
+                }
+                let Some(net) = parse_net(&v) else {
+                    fail!(
+                        toks[i].col,
+                        "bad address '{v}': expected A.B.C.D or A.B.C.D/LEN"
+                    )
+                };
+                let k = if tok.starts_with("-s") || tok.starts_with("--s") {
+                    CondKind::Src(net)
+                } else {
+                    CondKind::Dst(net)
+                };
+                push(&mut conds, &mut neg, k);
+            }
+            "-i" | "--in-interface" => {
+                let v = value!(tok);
+                push(&mut conds, &mut neg, CondKind::InIf(IfPattern::parse(&v)));
+            }
+            "-o" | "--out-interface" => {
+                let v = value!(tok);
+                push(&mut conds, &mut neg, CondKind::OutIf(IfPattern::parse(&v)));
+            }
+            "-f" | "--fragment" => push(&mut conds, &mut neg, CondKind::Fragment),
+            "-m" | "--match" => {
+                let v = value!(tok);
+                match v.as_str() {
+                    "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
+                    | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
+                    | "recent" | "set" | "physdev" | "nfacct" => {}
+                    other => fail!(toks[i].col, "unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct)"),
+                }
+                if v == "nfacct" {
+                    conds.push(Cond {
+                        neg: false,
+                        kind: CondKind::Always("nfacct".into()),
+                    });
+                }
+                modules.push(v);
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                if target_name.is_some() {
+                    fail!(col, "more than one target");
+                }
+                let v = value!(tok);
+                target_name = Some((v, tok == "-g" || tok == "--goto"));
+            }
+            "-c" | "--set-counters" => {
+                i += 2;
+                continue;
+            }
+            // ---- target options ----
+            "--to-destination" | "--to-source" | "--to" if in_target => {
+                let v = value!(tok);
+                let Some(r) = parse_nat_range(&v) else {
+                    fail!(
+                        toks[i].col,
+                        "bad NAT range '{v}': expected IP[-IP][:PORT[-PORT]]"
+                    )
+                };
+                t_to = Some(r);
+            }
+            "--to-ports" | "--to-port" if in_target => {
+                let v = value!(tok);
+                let Some(r) = parse_ports_dash(&v) else {
+                    fail!(toks[i].col, "bad port range '{v}'")
+                };
+                t_ports = Some(r);
+            }
+            "--random" if in_target => t_random = true,
+            "--random-fully" if in_target => t_random_fully = true,
+            "--persistent" if in_target => t_persistent = true,
+            "--reject-with" if in_target => {
+                let v = value!(tok);
+                let Some(r) = RejectWith::from_name(&v) else {
+                    fail!(toks[i].col, "unknown --reject-with '{v}'")
+                };
+                t_reject = Some(r);
+            }
+            "--set-xmark" | "--set-mark" | "--or-mark" | "--and-mark" | "--xor-mark"
+                if in_target =>
+            {
+                let v = value!(tok);
+                let Some((val, mask)) = parse_mark(&v) else {
+                    fail!(toks[i].col, "bad mark '{v}': expected VALUE[/MASK]")
+                };
+                let op = match tok.as_str() {
+                    "--set-xmark" => MarkOp::SetXmark { value: val, mask },
+                    "--set-mark" => MarkOp::SetXmark {
+                        value: val,
+                        mask: if v.contains('/') {
+                            mask | val
+                        } else {
+                            0xffff_ffff
+                        },
+                    },
+                    "--or-mark" => MarkOp::SetXmark {
+                        value: val,
+                        mask: val,
+                    },
+                    "--and-mark" => MarkOp::SetXmark {
+                        value: 0,
+                        mask: !val,
+                    },
+                    _ => MarkOp::SetXmark {
+                        value: val,
+                        mask: 0,
+                    },
+                };
+                let is_connmark = matches!(&target_name, Some((n, _)) if n == "CONNMARK");
+                if is_connmark {
+                    t_connmark = Some(ConnmarkOp::Set(op));
+                } else {
+                    t_mark = Some(op);
+                }
+            }
+            "--save-mark" if in_target => {
+                t_connmark = Some(ConnmarkOp::Save {
+                    nfmask: 0,
+                    ctmask: 0,
+                })
+            }
+            "--restore-mark" if in_target => {
+                t_connmark = Some(ConnmarkOp::Restore {
+                    nfmask: 0,
+                    ctmask: 0,
+                })
+            }
+            "--nfmask" | "--ctmask" | "--mask" if in_target => {
+                let v = value!(tok);
+                let Some(m) = parse_u32(&v) else {
+                    fail!(toks[i].col, "bad mask '{v}'")
+                };
+                match tok.as_str() {
+                    "--nfmask" => t_nfmask = m,
+                    "--ctmask" => t_ctmask = m,
+                    _ => {
+                        t_nfmask = m;
+                        t_ctmask = m;
+                    }
+                }
+            }
+            "--log-prefix" if in_target => t_log_prefix = value!(tok),
+            "--log-level" | "--log-uid" | "--log-tcp-sequence" | "--log-tcp-options"
+            | "--log-ip-options"
+                if in_target =>
+            {
+                if tok == "--log-level" {
+                    i += 1;
+                }
+            }
+            "--notrack" if in_target => t_notrack = true,
+            // ---- match options ----
+            "--comment" => {
+                let mut v = value!(tok);
+                // kube-proxy's fake iptables renders multi-word comments without
+                // quotes; iptables-restore would reject the extra words. Keep them
+                // as part of the comment and say so.
+                while let Some(next) = toks.get(i + 1) {
+                    if next.s.starts_with('-') || next.s == "!" {
+                        break;
+                    }
+                    v.push(' ');
+                    v.push_str(&next.s);
+                    i += 1;
+                    if !warnings.iter().any(|w| w.contains("unquoted")) {
+                        warnings.push(format!(
+                            "{source}:{line}: unquoted multi-word --comment; treating the words up to the next option as the comment"
+                        ));
+                    }
+                }
+                comment = Some(v);
+            }
+            "--dport" | "--destination-port" | "--sport" | "--source-port" => {
+                let v = value!(tok);
+                let Some(r) = parse_port_range(&v) else {
+                    fail!(toks[i].col, "bad port '{v}': expected PORT or LO:HI")
+                };
+                let dir = if tok.contains('d') && !tok.starts_with("--s") {
+                    PortDir::Dst
+                } else {
+                    PortDir::Src
+                };
+                push(
+                    &mut conds,
+                    &mut neg,
+                    CondKind::Port {
+                        dir,
+                        ranges: vec![r],
+                    },
+                );
+            }
+            "--dports" | "--destination-ports" | "--sports" | "--source-ports" | "--ports" => {
+                let v = value!(tok);
+                let mut ranges = Vec::new();
+                for p in v.split(',') {
+                    let Some(r) = parse_port_range(p) else {
+                        fail!(toks[i].col, "bad port '{p}' in '{v}'")
+                    };
+                    ranges.push(r);
+                }
+                let dir = match tok.as_str() {
+                    "--dports" | "--destination-ports" => PortDir::Dst,
+                    "--sports" | "--source-ports" => PortDir::Src,
+                    _ => PortDir::Either,
+                };
+                push(&mut conds, &mut neg, CondKind::Port { dir, ranges });
+            }
+            "--tcp-flags" => {
+                let m = value!(tok);
+                let c = value!(tok);
+                let (Some(mask), Some(comp)) = (tcp_flag_list(&m), tcp_flag_list(&c)) else {
+                    fail!(toks[i].col, "bad --tcp-flags '{m} {c}'")
+                };
+                push(&mut conds, &mut neg, CondKind::TcpFlags { mask, comp });
+            }
+            "--syn" => push(
+                &mut conds,
+                &mut neg,
+                CondKind::TcpFlags {
+                    mask: 0x17,
+                    comp: 0x02,
+                },
+            ),
+            "--icmp-type" => {
+                let v = value!(tok);
+                let Some((ty, code)) = icmp_type(&v) else {
+                    fail!(toks[i].col, "unknown ICMP type '{v}'")
+                };
+                push(&mut conds, &mut neg, CondKind::IcmpType { ty, code });
+            }
+            "--mark" => {
+                let v = value!(tok);
+                let Some((value, mask)) = parse_mark(&v) else {
+                    fail!(toks[i].col, "bad mark '{v}': expected VALUE[/MASK]")
+                };
+                let connmark = modules
+                    .iter()
+                    .rev()
+                    .find(|m| *m == "mark" || *m == "connmark")
+                    .map(|m| m == "connmark")
+                    .unwrap_or(false);
+                let k = if connmark {
+                    CondKind::ConnMark { value, mask }
+                } else {
+                    CondKind::Mark { value, mask }
+                };
+                push(&mut conds, &mut neg, k);
+            }
+            "--ctstate" | "--state" => {
+                let v = value!(tok);
+                let Some(b) = ctstate_bits(&v) else {
+                    fail!(toks[i].col, "bad state list '{v}'")
+                };
+                push(&mut conds, &mut neg, CondKind::CtState(b));
+            }
+            "--src-type" | "--dst-type" => {
+                let v = value!(tok);
+                let mut bits = 0;
+                for p in v.split(',') {
+                    let Some(b) = addrtype::from_name(p) else {
+                        fail!(toks[i].col, "unknown address type '{p}'")
+                    };
+                    bits |= b;
+                }
+                if tok == "--src-type" {
+                    at_src = Some((bits, neg));
+                } else {
+                    at_dst = Some((bits, neg));
+                }
+                neg = false;
+            }
+            "--limit-iface-in" => at_limit_in = true,
+            "--limit-iface-out" => at_limit_out = true,
+            "--mode" => {
+                let v = value!(tok);
+                if v != "random" && v != "nth" {
+                    fail!(
+                        toks[i].col,
+                        "statistic --mode must be random or nth, found '{v}'"
+                    );
+                }
+                statistic_mode = Some(v);
+            }
+            "--probability" => {
+                let v = value!(tok);
+                let Ok(p) = v.parse::<f64>() else {
+                    fail!(toks[i].col, "bad probability '{v}'")
+                };
+                if !(0.0..=1.0).contains(&p) {
+                    fail!(toks[i].col, "probability {v} is outside 0..1");
+                }
+                stat_prob = Some(p);
+                stat_neg |= neg;
+                neg = false;
+            }
+            "--every" => {
+                let v = value!(tok);
+                let Some(e) = v.parse::<u32>().ok().filter(|e| *e > 0) else {
+                    fail!(toks[i].col, "bad --every '{v}'")
+                };
+                stat_every = Some(e);
+                stat_neg |= neg;
+                neg = false;
+            }
+            "--packet" => {
+                let v = value!(tok);
+                let Ok(p) = v.parse::<u32>() else {
+                    fail!(toks[i].col, "bad --packet '{v}'")
+                };
+                stat_packet = p;
+            }
+            "--name" if modules.iter().any(|m| m == "recent") => {
+                let v = value!(tok);
+                let r = recent.get_or_insert((
+                    String::new(),
+                    None,
+                    None,
+                    None,
+                    false,
+                    false,
+                    Ipv4Addr::BROADCAST,
+                ));
+                r.0 = v;
+            }
+            "--set" | "--rcheck" | "--update" | "--remove" => {
+                let cmd = match tok.as_str() {
+                    "--set" => RecentCmd::Set,
+                    "--rcheck" => RecentCmd::Rcheck,
+                    "--update" => RecentCmd::Update,
+                    _ => RecentCmd::Remove,
+                };
+                let r = recent.get_or_insert((
+                    "DEFAULT".into(),
+                    None,
+                    None,
+                    None,
+                    false,
+                    false,
+                    Ipv4Addr::BROADCAST,
+                ));
+                if r.0.is_empty() {
+                    r.0 = "DEFAULT".into();
+                }
+                r.1 = Some((cmd, neg));
+                neg = false;
+            }
+            "--seconds" | "--hitcount" => {
+                let v = value!(tok);
+                let Ok(n) = v.parse::<u32>() else {
+                    fail!(toks[i].col, "bad {tok} '{v}'")
+                };
+                let r = recent.get_or_insert((
+                    "DEFAULT".into(),
+                    None,
+                    None,
+                    None,
+                    false,
+                    false,
+                    Ipv4Addr::BROADCAST,
+                ));
+                if tok == "--seconds" {
+                    r.2 = Some(n)
+                } else {
+                    r.3 = Some(n)
+                }
+            }
+            "--reap" | "--rsource" | "--rdest" | "--rttl" => {
+                let r = recent.get_or_insert((
+                    "DEFAULT".into(),
+                    None,
+                    None,
+                    None,
+                    false,
+                    false,
+                    Ipv4Addr::BROADCAST,
+                ));
+                match tok.as_str() {
+                    "--reap" => r.4 = true,
+                    "--rdest" => r.5 = true,
+                    _ => {}
+                }
+            }
+            "--mask" if recent.is_some() => {
+                let v = value!(tok);
+                let Ok(m) = v.parse::<Ipv4Addr>() else {
+                    fail!(toks[i].col, "bad --mask '{v}'")
+                };
+                if let Some(r) = recent.as_mut() {
+                    r.6 = m;
+                }
+            }
+            "--match-set" => {
+                let name = value!(tok);
+                let f = value!(tok);
+                let mut flags = Vec::new();
+                for p in f.split(',') {
+                    match p {
+                        "src" => flags.push(true),
+                        "dst" => flags.push(false),
+                        _ => fail!(
+                            toks[i].col,
+                            "bad --match-set flag '{p}': expected src or dst"
+                        ),
+                    }
+                }
+                push(&mut conds, &mut neg, CondKind::Set { name, flags });
+            }
+            "--return-nomatch" | "--update-counters" | "--update-subcounters" => {}
+            "--physdev-in" => {
+                let v = value!(tok);
+                push(
+                    &mut conds,
+                    &mut neg,
+                    CondKind::PhysdevIn(IfPattern::parse(&v)),
+                );
+            }
+            "--physdev-out" => {
+                let v = value!(tok);
+                push(
+                    &mut conds,
+                    &mut neg,
+                    CondKind::PhysdevOut(IfPattern::parse(&v)),
+                );
+            }
+            "--physdev-is-bridged" => push(&mut conds, &mut neg, CondKind::PhysdevIsBridged),
+            "--nfacct-name" => {
+                i += 1;
+            }
+            other => {
+                if other.starts_with('-') {
+                    fail!(col, "unknown option '{other}'");
+                }
+                fail!(col, "unexpected word '{other}': expected an option");
+            }
+        }
+        i += 1;
+    }
+    if neg {
+        fail!(args.len(), "'!' at the end of the rule negates nothing");
+    }
+    // statistic
+    if let Some(mode) = statistic_mode {
+        let kind = if mode == "random" {
+            let Some(p) = stat_prob else {
+                fail!(0, "statistic --mode random needs --probability");
+            };
+            let threshold = (p * 2147483648.0).round().min(u32::MAX as f64) as u32;
+            CondKind::StatRandom {
+                probability: p,
+                threshold,
+            }
+        } else {
+            let Some(every) = stat_every else {
+                fail!(0, "statistic --mode nth needs --every");
+            };
+            if stat_packet >= every {
+                fail!(0, "statistic --packet must be lower than --every");
+            }
+            CondKind::StatNth {
+                every,
+                packet: stat_packet,
+            }
+        };
+        conds.push(Cond {
+            neg: stat_neg,
+            kind,
+        });
+    } else if stat_prob.is_some() || stat_every.is_some() {
+        fail!(0, "--probability/--every need '-m statistic --mode'");
+    }
+    if let Some((name, cmd, seconds, hitcount, reap, rdest, mask)) = recent {
+        let Some((cmd, n)) = cmd else {
+            fail!(
+                0,
+                "-m recent needs one of --set, --rcheck, --update, --remove"
+            );
+        };
+        conds.push(Cond {
+            neg: n,
+            kind: CondKind::Recent {
+                name,
+                cmd,
+                seconds,
+                hitcount,
+                reap,
+                rdest,
+                mask,
+            },
+        });
+    }
+    if at_src.is_some() || at_dst.is_some() {
+        // iptables-save prints one addrtype match per type; each keeps its own
+        // negation, so emit them as separate conditions.
+        if let Some((b, n)) = at_src {
+            conds.push(Cond {
+                neg: n,
+                kind: CondKind::AddrType {
+                    src: Some(b),
+                    dst: None,
+                    limit_in: at_limit_in,
+                    limit_out: at_limit_out,
+                },
+            });
+        }
+        if let Some((b, n)) = at_dst {
+            conds.push(Cond {
+                neg: n,
+                kind: CondKind::AddrType {
+                    src: None,
+                    dst: Some(b),
+                    limit_in: at_limit_in,
+                    limit_out: at_limit_out,
+                },
+            });
+        }
+    }
+    if let Some((name, goto)) = target_name {
+        let t = match name.as_str() {
+            "ACCEPT" => Target::Accept,
+            "DROP" => Target::Drop,
+            "RETURN" => Target::Return,
+            "REJECT" => Target::Reject(t_reject.unwrap_or(RejectWith::IcmpPortUnreachable)),
+            "DNAT" => {
+                let Some(to) = t_to else {
+                    fail!(0, "DNAT needs --to-destination");
+                };
+                Target::Dnat {
+                    to,
+                    random: t_random,
+                    persistent: t_persistent,
+                }
+            }
+            "SNAT" => {
+                let Some(to) = t_to else {
+                    fail!(0, "SNAT needs --to-source");
+                };
+                Target::Snat {
+                    to,
+                    random: t_random,
+                    random_fully: t_random_fully,
+                    persistent: t_persistent,
+                }
+            }
+            "MASQUERADE" => Target::Masquerade {
+                ports: t_ports,
+                random: t_random,
+                random_fully: t_random_fully,
+            },
+            "REDIRECT" => Target::Redirect { ports: t_ports },
+            "MARK" => {
+                let Some(op) = t_mark else {
+                    fail!(
+                        0,
+                        "MARK needs --set-xmark, --set-mark, --or-mark, --and-mark or --xor-mark"
+                    );
+                };
+                Target::Mark(op)
+            }
+            "CONNMARK" => {
+                let op = match t_connmark {
+                    Some(ConnmarkOp::Save { .. }) => ConnmarkOp::Save {
+                        nfmask: t_nfmask,
+                        ctmask: t_ctmask,
+                    },
+                    Some(ConnmarkOp::Restore { .. }) => ConnmarkOp::Restore {
+                        nfmask: t_nfmask,
+                        ctmask: t_ctmask,
+                    },
+                    Some(op) => op,
+                    None => fail!(
+                        0,
+                        "CONNMARK needs --set-xmark, --save-mark or --restore-mark"
+                    ),
+                };
+                Target::Connmark(op)
+            }
+            "LOG" => Target::Log {
+                prefix: t_log_prefix,
+            },
+            "NOTRACK" => Target::Notrack,
+            "CT" => {
+                if !t_notrack {
+                    fail!(0, "only 'CT --notrack' is modelled");
+                }
+                Target::Notrack
+            }
+            "QUEUE" | "NFQUEUE" | "TPROXY" | "TEE" | "MIRROR" | "CLASSIFY" | "DSCP" | "TOS"
+            | "TTL" | "TCPMSS" | "SET" | "NFLOG" | "ULOG" | "AUDIT" | "CHECKSUM" => {
+                fail!(0, "target {name} is not modelled by podpath");
+            }
+            _ => {
+                if goto {
+                    Target::Goto {
+                        chain: name,
+                        idx: usize::MAX,
+                    }
+                } else {
+                    Target::Jump {
+                        chain: name,
+                        idx: usize::MAX,
+                    }
+                }
+            }
+        };
+        target = Some(t);
+    }
+    Ok(Rule {
+        line,
+        text: args.trim().to_string(),
+        comment,
+        conds,
+        target,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n\
+-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n\
+-A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\n\
+-A KUBE-SVC-X -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.5:8080\n\
+-A KUBE-SVC-X -j DNAT --to-destination 10.244.0.6:8080\n\
+COMMIT\n";
+
+    #[test]
+    fn parses_a_small_dump() {
+        let rs = Ruleset::parse(SMALL, "t").unwrap();
+        let nat = rs.table(TableKind::Nat);
+        assert_eq!(nat.chain("KUBE-SVC-X").unwrap().rules.len(), 2);
+        let r = &nat.chain("KUBE-SERVICES").unwrap().rules[0];
+        assert_eq!(r.line, 6);
+        assert!(r.conds.iter().any(|c| c.kind == CondKind::Proto(6)));
+        let st = &nat.chain("KUBE-SVC-X").unwrap().rules[0].conds[0];
+        assert_eq!(
+            st.kind,
+            CondKind::StatRandom {
+                probability: 0.5,
+                threshold: 1 << 30
+            }
+        );
+        assert_eq!(
+            nat.chain("PREROUTING").unwrap().rules[0].comment.as_deref(),
+            Some("kubernetes service portals")
+        );
+    }
+
+    fn err_of(text: &str) -> ParseError {
+        Ruleset::parse(text, "dump.txt").unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_line_and_problem() {
+        let e = err_of("*nat\n:FOO - [0:0]\n-A FOO -j NOPE\nCOMMIT\n");
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("NOPE"), "{e}");
+        let e = err_of("*nat\n:FOO - [0:0]\n-A FOO -s 10.0.0.300 -j ACCEPT\nCOMMIT\n");
+        assert_eq!((e.line, e.column), (3, 11));
+        assert!(e.message.contains("bad address"), "{e}");
+        let e = err_of("*nat\n-A BAR -j ACCEPT\nCOMMIT\n");
+        assert!(e.message.contains("not declared"), "{e}");
+        let e = err_of("*nat\n:FOO - [0:0]\n-A FOO --frob 1 -j ACCEPT\nCOMMIT\n");
+        assert!(e.message.contains("unknown option '--frob'"), "{e}");
+        let e = err_of("*nat\n:FOO - [0:0]\n");
+        assert!(e.message.contains("COMMIT"), "{e}");
+        let e = err_of("*bogus\nCOMMIT\n");
+        assert!(e.message.contains("unknown table"), "{e}");
+        let e = err_of("*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\nCOMMIT\n");
+        assert!(e.message.contains("loop"), "{e}");
+        let e = err_of("*filter\n:INPUT FOO [0:0]\nCOMMIT\n");
+        assert!(e.message.contains("policy"), "{e}");
+        let e = err_of("*nat\n:FOO - [0:0]\n-A FOO -m comment --comment \"open\nCOMMIT\n");
+        assert!(e.message.contains("quote"), "{e}");
+        assert!(e.to_string().starts_with("dump.txt:3:"), "{e}");
+    }
+
+    #[test]
+    fn mark_ops_follow_iptables() {
+        let rs = Ruleset::parse(
+            "*nat\n:M - [0:0]\n-A M -j MARK --or-mark 0x4000\n-A M -j MARK --xor-mark 0x4000\n-A M -j MARK --set-xmark 0x4000/0x4000\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let rules = &rs.table(TableKind::Nat).chain("M").unwrap().rules;
+        let op = |i: usize| match &rules[i].target {
+            Some(Target::Mark(op)) => *op,
+            _ => panic!(),
+        };
+        assert_eq!(op(0).apply(0x1), 0x4001);
+        assert_eq!(op(1).apply(0x4001), 0x1);
+        assert_eq!(op(2).apply(0x8000), 0xc000);
+    }
+}

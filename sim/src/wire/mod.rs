@@ -1,0 +1,596 @@
+//! Typed views over packet bytes.
+//!
+//! Every packet in the simulator is a real Ethernet frame. This module parses a
+//! frame into a [`Frame`] representation (smoltcp's `Repr` pattern) and emits it
+//! back into bytes with correct lengths and checksums. Ethernet, IPv4, TCP and UDP
+//! headers are etherparse's; ARP, ICMP and VXLAN are small hand-written views
+//! because the simulator needs their raw fields (ICMP quotes, VXLAN flags).
+//!
+//! The engine never works on a high-level enum in place of the bytes: it parses
+//! the frame it received, changes the fields a kernel would change, and emits the
+//! frame the next device carries.
+
+pub mod arp;
+pub mod icmp;
+pub mod vxlan;
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, TcpHeader, UdpHeader};
+
+pub use arp::ArpRepr;
+pub use icmp::IcmpRepr;
+
+/// A MAC address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    pub const BROADCAST: Mac = Mac([0xff; 6]);
+    pub const ZERO: Mac = Mac([0; 6]);
+
+    pub fn is_broadcast(&self) -> bool {
+        *self == Self::BROADCAST
+    }
+    pub fn is_multicast(&self) -> bool {
+        self.0[0] & 1 == 1
+    }
+    /// A locally administered unicast MAC derived deterministically from a name,
+    /// as the kernel's random veth MACs would be, but stable across runs.
+    pub fn derived(name: &str) -> Mac {
+        let h = crate::engine::stable_hash(name.as_bytes());
+        let b = h.to_be_bytes();
+        Mac([(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]])
+    }
+    pub fn parse(s: &str) -> Option<Mac> {
+        let mut out = [0u8; 6];
+        let parts: Vec<&str> = s.split(':').collect();
+        if parts.len() != 6 {
+            return None;
+        }
+        for (i, p) in parts.iter().enumerate() {
+            if p.is_empty() || p.len() > 2 {
+                return None;
+            }
+            out[i] = u8::from_str_radix(p, 16).ok()?;
+        }
+        Some(Mac(out))
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+impl fmt::Debug for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+pub const ETHERTYPE_ARP: u16 = 0x0806;
+pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+pub const PROTO_SCTP: u8 = 132;
+
+/// Why a byte string is not a frame the simulator understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("frame too short: {0}")]
+    Truncated(String),
+    #[error("malformed {layer}: {detail}")]
+    Malformed { layer: &'static str, detail: String },
+}
+
+/// A parsed Ethernet frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub src: Mac,
+    pub dst: Mac,
+    pub payload: L3,
+}
+
+/// The network-layer payload of a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum L3 {
+    Arp(ArpRepr),
+    Ipv4(Ipv4Repr),
+    Other { ethertype: u16, bytes: Vec<u8> },
+}
+
+/// An IPv4 packet: etherparse's header (all fields, options kept) and the payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipv4Repr {
+    pub hdr: Ipv4Header,
+    pub l4: L4,
+}
+
+/// The transport payload of an IPv4 packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum L4 {
+    Tcp {
+        hdr: TcpHeader,
+        payload: Vec<u8>,
+    },
+    Udp {
+        hdr: UdpHeader,
+        payload: Vec<u8>,
+    },
+    Icmp(IcmpRepr),
+    /// Any other protocol, or a non-first fragment: the bytes after the IP header.
+    Raw(Vec<u8>),
+}
+
+impl Frame {
+    /// Parses an Ethernet II frame.
+    pub fn parse(bytes: &[u8]) -> Result<Frame, WireError> {
+        let (eth, rest) =
+            Ethernet2Header::from_slice(bytes).map_err(|e| WireError::Truncated(e.to_string()))?;
+        let payload = match eth.ether_type.0 {
+            ETHERTYPE_ARP => L3::Arp(ArpRepr::parse(rest)?),
+            ETHERTYPE_IPV4 => L3::Ipv4(Ipv4Repr::parse(rest)?),
+            other => L3::Other {
+                ethertype: other,
+                bytes: rest.to_vec(),
+            },
+        };
+        Ok(Frame {
+            src: Mac(eth.source),
+            dst: Mac(eth.destination),
+            payload,
+        })
+    }
+
+    /// Emits the frame. IPv4 total length, header checksum and the TCP/UDP/ICMP
+    /// checksums are recomputed, so whatever a step changed, the bytes are valid.
+    pub fn emit(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        let ethertype = match &self.payload {
+            L3::Arp(_) => ETHERTYPE_ARP,
+            L3::Ipv4(_) => ETHERTYPE_IPV4,
+            L3::Other { ethertype, .. } => *ethertype,
+        };
+        let eth = Ethernet2Header {
+            source: self.src.0,
+            destination: self.dst.0,
+            ether_type: EtherType(ethertype),
+        };
+        out.extend_from_slice(&eth.to_bytes());
+        match &self.payload {
+            L3::Arp(a) => out.extend_from_slice(&a.emit()),
+            L3::Ipv4(ip) => out.extend_from_slice(&ip.emit()),
+            L3::Other { bytes, .. } => out.extend_from_slice(bytes),
+        }
+        out
+    }
+
+    pub fn ipv4(&self) -> Option<&Ipv4Repr> {
+        match &self.payload {
+            L3::Ipv4(ip) => Some(ip),
+            _ => None,
+        }
+    }
+    pub fn ipv4_mut(&mut self) -> Option<&mut Ipv4Repr> {
+        match &mut self.payload {
+            L3::Ipv4(ip) => Some(ip),
+            _ => None,
+        }
+    }
+}
+
+impl Ipv4Repr {
+    pub fn parse(bytes: &[u8]) -> Result<Ipv4Repr, WireError> {
+        let (hdr, _) = Ipv4Header::from_slice(bytes).map_err(|e| WireError::Malformed {
+            layer: "IPv4 header",
+            detail: e.to_string(),
+        })?;
+        let total = hdr.total_len as usize;
+        if total > bytes.len() || total < hdr.header_len() {
+            return Err(WireError::Malformed {
+                layer: "IPv4 header",
+                detail: format!("total length {} but {} bytes present", total, bytes.len()),
+            });
+        }
+        let body = &bytes[hdr.header_len()..total];
+        let first_fragment = hdr.fragment_offset.value() == 0;
+        let l4 = if !first_fragment || hdr.more_fragments {
+            L4::Raw(body.to_vec())
+        } else {
+            match hdr.protocol.0 {
+                PROTO_TCP => {
+                    let (t, payload) =
+                        TcpHeader::from_slice(body).map_err(|e| WireError::Malformed {
+                            layer: "TCP header",
+                            detail: e.to_string(),
+                        })?;
+                    L4::Tcp {
+                        hdr: t,
+                        payload: payload.to_vec(),
+                    }
+                }
+                PROTO_UDP => {
+                    let (u, payload) =
+                        UdpHeader::from_slice(body).map_err(|e| WireError::Malformed {
+                            layer: "UDP header",
+                            detail: e.to_string(),
+                        })?;
+                    let plen = (u.length as usize).saturating_sub(8).min(payload.len());
+                    L4::Udp {
+                        hdr: u,
+                        payload: payload[..plen].to_vec(),
+                    }
+                }
+                PROTO_ICMP => L4::Icmp(IcmpRepr::parse(body)?),
+                _ => L4::Raw(body.to_vec()),
+            }
+        };
+        Ok(Ipv4Repr { hdr, l4 })
+    }
+
+    /// A new IPv4 packet with the kernel's defaults (TTL 64, DF set for TCP,
+    /// identification given by the caller).
+    pub fn new(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, id: u16, l4: L4) -> Ipv4Repr {
+        let proto = match &l4 {
+            L4::Tcp { .. } => PROTO_TCP,
+            L4::Udp { .. } => PROTO_UDP,
+            L4::Icmp(_) => PROTO_ICMP,
+            L4::Raw(_) => 255,
+        };
+        let mut hdr = Ipv4Header::new(0, ttl, IpNumber(proto), src.octets(), dst.octets())
+            .expect("zero payload length always fits");
+        hdr.identification = id;
+        hdr.dont_fragment = true;
+        Ipv4Repr { hdr, l4 }
+    }
+
+    pub fn src(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.hdr.source)
+    }
+    pub fn dst(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.hdr.destination)
+    }
+    pub fn set_src(&mut self, a: Ipv4Addr) {
+        self.hdr.source = a.octets();
+    }
+    pub fn set_dst(&mut self, a: Ipv4Addr) {
+        self.hdr.destination = a.octets();
+    }
+    pub fn proto(&self) -> u8 {
+        self.hdr.protocol.0
+    }
+
+    /// Source and destination ports (TCP/UDP), or the ICMP echo identifier as
+    /// both, as conntrack keys ICMP.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match &self.l4 {
+            L4::Tcp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+            L4::Udp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+            _ => None,
+        }
+    }
+    pub fn set_sport(&mut self, p: u16) {
+        match &mut self.l4 {
+            L4::Tcp { hdr, .. } => hdr.source_port = p,
+            L4::Udp { hdr, .. } => hdr.source_port = p,
+            _ => {}
+        }
+    }
+    pub fn set_dport(&mut self, p: u16) {
+        match &mut self.l4 {
+            L4::Tcp { hdr, .. } => hdr.destination_port = p,
+            L4::Udp { hdr, .. } => hdr.destination_port = p,
+            _ => {}
+        }
+    }
+
+    pub fn l4_bytes(&self) -> Vec<u8> {
+        let src = self.hdr.source;
+        let dst = self.hdr.destination;
+        match &self.l4 {
+            L4::Tcp { hdr, payload } => {
+                let mut h = hdr.clone();
+                h.checksum = h
+                    .calc_checksum_ipv4_raw(src, dst, payload)
+                    .expect("tcp payload fits");
+                let mut out = h.to_bytes().to_vec();
+                out.extend_from_slice(payload);
+                out
+            }
+            L4::Udp { hdr, payload } => {
+                let mut h = hdr.clone();
+                h.length = (8 + payload.len()) as u16;
+                h.checksum = h
+                    .calc_checksum_ipv4_raw(src, dst, payload)
+                    .expect("udp payload fits");
+                let mut out = h.to_bytes().to_vec();
+                out.extend_from_slice(payload);
+                out
+            }
+            L4::Icmp(i) => i.emit(),
+            L4::Raw(b) => b.clone(),
+        }
+    }
+
+    pub fn emit(&self) -> Vec<u8> {
+        let body = self.l4_bytes();
+        let mut hdr = self.hdr.clone();
+        hdr.total_len = (hdr.header_len() + body.len()) as u16;
+        hdr.header_checksum = hdr.calc_header_checksum();
+        let mut out = hdr.to_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Length on the wire (IP header plus payload).
+    pub fn total_len(&self) -> usize {
+        self.hdr.header_len() + self.l4_bytes().len()
+    }
+
+    /// TCP flags in the kernel's bit order (FIN=0x01 .. CWR=0x80).
+    pub fn tcp_flags(&self) -> Option<u8> {
+        match &self.l4 {
+            L4::Tcp { hdr, .. } => Some(tcp_flag_bits(hdr)),
+            _ => None,
+        }
+    }
+}
+
+pub fn tcp_flag_bits(h: &TcpHeader) -> u8 {
+    (h.fin as u8)
+        | (h.syn as u8) << 1
+        | (h.rst as u8) << 2
+        | (h.psh as u8) << 3
+        | (h.ack as u8) << 4
+        | (h.urg as u8) << 5
+        | (h.ece as u8) << 6
+        | (h.cwr as u8) << 7
+}
+
+/// tcpdump's flag notation: `[S]`, `[S.]`, `[P.]`, `[F.]`, `[R]`.
+pub fn tcp_flags_str(h: &TcpHeader) -> String {
+    let mut s = String::new();
+    if h.syn {
+        s.push('S');
+    }
+    if h.fin {
+        s.push('F');
+    }
+    if h.rst {
+        s.push('R');
+    }
+    if h.psh {
+        s.push('P');
+    }
+    if h.urg {
+        s.push('U');
+    }
+    if h.ack {
+        s.push('.');
+    }
+    s
+}
+
+/// The RFC 1071 internet checksum over `data`.
+pub fn internet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [b] = chunks.remainder() {
+        sum += (*b as u32) << 8;
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Checks every checksum a receiver would verify. Returns a description of the
+/// first bad one.
+pub fn verify_checksums(bytes: &[u8]) -> Result<(), String> {
+    let (eth, rest) = Ethernet2Header::from_slice(bytes).map_err(|e| e.to_string())?;
+    if eth.ether_type.0 != ETHERTYPE_IPV4 {
+        return Ok(());
+    }
+    let (hdr, _) = Ipv4Header::from_slice(rest).map_err(|e| e.to_string())?;
+    if hdr.calc_header_checksum() != hdr.header_checksum {
+        return Err("bad IPv4 header checksum".into());
+    }
+    let body = &rest[hdr.header_len()..hdr.total_len as usize];
+    if hdr.fragment_offset.value() != 0 || hdr.more_fragments {
+        return Ok(());
+    }
+    match hdr.protocol.0 {
+        PROTO_TCP => {
+            let (t, p) = TcpHeader::from_slice(body).map_err(|e| e.to_string())?;
+            let c = t
+                .calc_checksum_ipv4_raw(hdr.source, hdr.destination, p)
+                .map_err(|e| e.to_string())?;
+            if c != t.checksum {
+                return Err("bad TCP checksum".into());
+            }
+        }
+        PROTO_UDP => {
+            let (u, p) = UdpHeader::from_slice(body).map_err(|e| e.to_string())?;
+            let plen = (u.length as usize).saturating_sub(8).min(p.len());
+            let c = u
+                .calc_checksum_ipv4_raw(hdr.source, hdr.destination, &p[..plen])
+                .map_err(|e| e.to_string())?;
+            if u.checksum != 0 && c != u.checksum {
+                return Err("bad UDP checksum".into());
+            }
+        }
+        PROTO_ICMP => {
+            if internet_checksum(body) != 0 {
+                return Err("bad ICMP checksum".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A new TCP header with the fields the simulator sets.
+pub fn tcp_header(sport: u16, dport: u16, seq: u32, ack: Option<u32>, window: u16) -> TcpHeader {
+    let mut h = TcpHeader::new(sport, dport, seq, window);
+    if let Some(a) = ack {
+        h.ack = true;
+        h.acknowledgment_number = a;
+    }
+    h
+}
+
+pub fn udp_header(sport: u16, dport: u16) -> UdpHeader {
+    UdpHeader {
+        source_port: sport,
+        destination_port: dport,
+        length: 0,
+        checksum: 0,
+    }
+}
+
+/// A one-line summary of a frame as tcpdump would print its layer-3/4 part.
+pub fn summarize(frame: &Frame) -> String {
+    match &frame.payload {
+        L3::Arp(a) => a.to_string(),
+        L3::Ipv4(ip) => summarize_ip(ip),
+        L3::Other { ethertype, bytes } => {
+            format!("ethertype 0x{ethertype:04x} length {}", bytes.len())
+        }
+    }
+}
+
+pub fn summarize_ip(ip: &Ipv4Repr) -> String {
+    match &ip.l4 {
+        L4::Tcp { hdr, payload } => {
+            let mut s = format!(
+                "TCP {}:{} > {}:{} [{}] seq {}",
+                ip.src(),
+                hdr.source_port,
+                ip.dst(),
+                hdr.destination_port,
+                tcp_flags_str(hdr),
+                hdr.sequence_number
+            );
+            if hdr.ack {
+                s.push_str(&format!(" ack {}", hdr.acknowledgment_number));
+            }
+            s.push_str(&format!(" len {}", payload.len()));
+            s
+        }
+        L4::Udp { hdr, payload } => {
+            if let Some(v) = vxlan::VxlanRepr::parse_udp(hdr.destination_port, payload) {
+                format!(
+                    "UDP {}:{} > {}:{} VXLAN vni {} [{}]",
+                    ip.src(),
+                    hdr.source_port,
+                    ip.dst(),
+                    hdr.destination_port,
+                    v.vni,
+                    match Frame::parse(&v.inner) {
+                        Ok(f) => summarize(&f),
+                        Err(e) => e.to_string(),
+                    }
+                )
+            } else {
+                format!(
+                    "UDP {}:{} > {}:{} len {}",
+                    ip.src(),
+                    hdr.source_port,
+                    ip.dst(),
+                    hdr.destination_port,
+                    payload.len()
+                )
+            }
+        }
+        L4::Icmp(i) => format!("ICMP {} > {} {}", ip.src(), ip.dst(), i),
+        L4::Raw(b) => format!(
+            "IP {} > {} proto {} len {}",
+            ip.src(),
+            ip.dst(),
+            ip.proto(),
+            b.len()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Frame {
+        let mut tcp = tcp_header(40000, 80, 1000, None, 64240);
+        tcp.syn = true;
+        let ip = Ipv4Repr::new(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            64,
+            7,
+            L4::Tcp {
+                hdr: tcp,
+                payload: vec![],
+            },
+        );
+        Frame {
+            src: Mac::derived("a"),
+            dst: Mac::derived("b"),
+            payload: L3::Ipv4(ip),
+        }
+    }
+
+    #[test]
+    fn roundtrip_keeps_bytes_and_checksums() {
+        let f = sample();
+        let bytes = f.emit();
+        assert_eq!(bytes.len(), 14 + 20 + 20);
+        verify_checksums(&bytes).unwrap();
+        let back = Frame::parse(&bytes).unwrap();
+        assert_eq!(back.emit(), bytes);
+        assert_eq!(
+            summarize(&back),
+            "TCP 10.0.0.1:40000 > 10.0.0.2:80 [S] seq 1000 len 0"
+        );
+    }
+
+    #[test]
+    fn rewrite_updates_checksums() {
+        let mut f = sample();
+        let before = f.emit();
+        f.ipv4_mut().unwrap().set_dst(Ipv4Addr::new(10, 244, 0, 16));
+        f.ipv4_mut().unwrap().set_dport(8080);
+        let after = f.emit();
+        assert_ne!(before, after);
+        verify_checksums(&after).unwrap();
+        let mut corrupt = after.clone();
+        corrupt[14 + 20 + 16] ^= 0xff;
+        assert!(verify_checksums(&corrupt).is_err());
+    }
+
+    #[test]
+    fn truncated_input_is_an_error_not_a_panic() {
+        let bytes = sample().emit();
+        for n in 0..bytes.len() {
+            let _ = Frame::parse(&bytes[..n]);
+        }
+        assert!(Frame::parse(&bytes[..20]).is_err());
+    }
+
+    #[test]
+    fn mac_parse_and_display() {
+        let m = Mac::parse("02:42:c0:a8:31:02").unwrap();
+        assert_eq!(m.to_string(), "02:42:c0:a8:31:02");
+        assert!(Mac::parse("02:42:c0:a8:31").is_none());
+        assert!(Mac::parse("zz:42:c0:a8:31:02").is_none());
+        assert!(!Mac::derived("x").is_multicast());
+    }
+}
