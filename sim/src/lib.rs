@@ -6,6 +6,10 @@
 //! [`trace::Trace`], the one output of a run. Nothing here writes files, reads
 //! the wall clock or knows about output formats.
 
+pub mod app;
 pub mod engine;
 pub mod net;
+pub mod scenario;
+pub mod topo;
+pub mod trace;
 pub mod wire;

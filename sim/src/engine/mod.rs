@@ -1,4 +1,21 @@
-//! The event queue, the virtual clock, the seeded random streams and the run loop.
+//! The event queue, the virtual clock, the seeded random streams and the run
+//! loop.
+//!
+//! Events sit in a queue ordered by `(time, sequence)`; nothing reads the wall
+//! clock. Each host draws from its own ChaCha stream seeded from the scenario
+//! seed and the host's name, so adding a host does not change another host's
+//! draws. The same world and seed give the same trace, byte for byte.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::app::{App, AppEvent, HttpClient};
+use crate::net::host::{Ctx, DevKind, Host, HostTimer, Meta, Output};
+use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, Trace, TraceSink};
+use crate::wire::Ipv4Repr;
 
 /// FNV-1a over bytes: a stable hash (same value on every machine and release),
 /// used to derive per-host seeds and MAC addresses from names.
@@ -9,4 +26,337 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// The random stream of one host.
+pub fn host_rng(seed: u64, host: &str) -> ChaCha8Rng {
+    let mut k = seed.to_be_bytes().to_vec();
+    k.extend_from_slice(host.as_bytes());
+    ChaCha8Rng::seed_from_u64(stable_hash(&k))
+}
+
+/// What a traffic entry asks a client to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    HttpGet {
+        dst: Ipv4Addr,
+        port: u16,
+        host_header: String,
+        path: String,
+    },
+}
+
+/// One traffic entry of a scenario.
+#[derive(Clone, Debug)]
+pub struct FlowSpec {
+    pub id: String,
+    pub from: usize,
+    pub request: Request,
+    pub start_ns: u64,
+    pub count: u32,
+    pub interval_ns: u64,
+}
+
+/// Hosts, links (as device peers) and traffic: everything a run needs.
+pub struct World {
+    pub scenario: String,
+    pub seed: u64,
+    pub hosts: Vec<Host>,
+    pub flows: Vec<FlowSpec>,
+    /// Virtual time after which the run stops.
+    pub horizon_ns: u64,
+}
+
+#[derive(Debug)]
+enum Event {
+    Rx {
+        host: usize,
+        dev: usize,
+        bytes: Vec<u8>,
+        meta: Meta,
+    },
+    Timer {
+        host: usize,
+        timer: HostTimer,
+    },
+    StartFlow {
+        spec: usize,
+        k: u32,
+    },
+    App {
+        host: usize,
+        app: usize,
+        ev: AppEvent,
+    },
+    SendLocal {
+        host: usize,
+        ip: Ipv4Repr,
+        meta: Meta,
+        note: Option<String>,
+    },
+}
+
+/// Upper bound on events in one run: a guard against a forwarding loop that
+/// TTL would end only after many hops, not a kernel limit.
+pub const MAX_EVENTS: u64 = 2_000_000;
+
+pub struct Engine {
+    pub world: World,
+    queue: BTreeMap<(u64, u64), Event>,
+    seq: u64,
+    now: u64,
+    next_pkt: u64,
+    sink: TraceSink,
+    flow_ids: Vec<u32>,
+    events: u64,
+}
+
+impl Engine {
+    pub fn new(world: World) -> Engine {
+        let mut e = Engine {
+            world,
+            queue: BTreeMap::new(),
+            seq: 0,
+            now: 0,
+            next_pkt: 0,
+            sink: TraceSink::default(),
+            flow_ids: Vec::new(),
+            events: 0,
+        };
+        for (i, f) in e.world.flows.iter().enumerate() {
+            for k in 0..f.count {
+                let at = f.start_ns + k as u64 * f.interval_ns;
+                let s = e.seq;
+                e.seq += 1;
+                e.queue.insert((at, s), Event::StartFlow { spec: i, k });
+            }
+        }
+        e
+    }
+
+    fn push(&mut self, at: u64, ev: Event) {
+        let s = self.seq;
+        self.seq += 1;
+        self.queue.insert((at, s), ev);
+    }
+
+    /// Runs to the end (empty queue, or the horizon) and returns the trace.
+    pub fn run(mut self) -> Trace {
+        while let Some(((at, _), ev)) = self.queue.pop_first() {
+            if at > self.world.horizon_ns {
+                break;
+            }
+            self.events += 1;
+            if self.events > MAX_EVENTS {
+                break;
+            }
+            self.now = at;
+            self.dispatch(ev);
+        }
+        let hosts = self.host_infos();
+        let (flows, captures) = self.sink.finish();
+        Trace {
+            scenario: self.world.scenario.clone(),
+            seed: self.world.seed,
+            hosts,
+            flows,
+            captures,
+        }
+    }
+
+    fn host_infos(&self) -> Vec<HostInfo> {
+        self.world
+            .hosts
+            .iter()
+            .map(|h| HostInfo {
+                name: h.name.clone(),
+                kind: h.kind.name().into(),
+                devices: h
+                    .devs
+                    .iter()
+                    .map(|d| DeviceInfo {
+                        name: d.name.clone(),
+                        kind: d.kind.name().into(),
+                        mac: d.mac.to_string(),
+                        mtu: d.mtu,
+                        addrs: d.addrs.iter().map(|a| a.to_string()).collect(),
+                        master: d.master.map(|m| h.devs[m].name.clone()),
+                        peer: d.peer.map(|p| {
+                            let ph = &self.world.hosts[p.host];
+                            format!("{}/{}", ph.name, ph.devs[p.dev].name)
+                        }),
+                        link: "ethernet".into(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn capture(
+        &mut self,
+        host: usize,
+        dev: usize,
+        dir: Direction,
+        bytes: &[u8],
+        meta: Meta,
+        hop: Option<u32>,
+    ) {
+        let h = &self.world.hosts[host];
+        let comment = match hop {
+            Some(s) => format!(
+                "hop {s} {} {}",
+                h.name,
+                if dir == Direction::In { "in" } else { "out" }
+            ),
+            None => format!(
+                "{} {}",
+                h.name,
+                if dir == Direction::In { "in" } else { "out" }
+            ),
+        };
+        self.sink.captures.push(Capture {
+            time_ns: self.now,
+            host: h.name.clone(),
+            dev: h.devs[dev].name.clone(),
+            dir,
+            packet: meta.pkt,
+            flow: self.sink.flow_id(meta.flow),
+            hop,
+            comment,
+            bytes: bytes.to_vec(),
+        });
+    }
+
+    fn dispatch(&mut self, ev: Event) {
+        let host = match &ev {
+            Event::Rx { host, .. }
+            | Event::Timer { host, .. }
+            | Event::App { host, .. }
+            | Event::SendLocal { host, .. } => *host,
+            Event::StartFlow { spec, .. } => self.world.flows[*spec].from,
+        };
+        if let Event::Rx {
+            dev, bytes, meta, ..
+        } = &ev
+        {
+            let hop = self.sink.peek_seq();
+            self.capture(host, *dev, Direction::In, bytes, *meta, Some(hop));
+        }
+        let mut ctx = Ctx {
+            now: self.now,
+            trace: &mut self.sink,
+            out: Vec::new(),
+            next_pkt: &mut self.next_pkt,
+        };
+        let h = &mut self.world.hosts[host];
+        match ev {
+            Event::Rx {
+                dev, bytes, meta, ..
+            } => h.receive(&mut ctx, dev, bytes, meta),
+            Event::Timer { timer, .. } => match timer {
+                HostTimer::Neigh { dev, ip } => h.neigh_timer(&mut ctx, dev, ip),
+                HostTimer::Tcp { key, gen } => h.tcp_timer(&mut ctx, key, gen),
+            },
+            Event::App { app, ev, .. } => h.app_event(&mut ctx, app, ev),
+            Event::SendLocal { ip, meta, note, .. } => h.send_local(&mut ctx, ip, meta, note),
+            Event::StartFlow { spec, k } => {
+                let f = &self.world.flows[spec];
+                let id = if f.count > 1 {
+                    format!("{}#{}", f.id, k + 1)
+                } else {
+                    f.id.clone()
+                };
+                let Request::HttpGet {
+                    dst,
+                    port,
+                    host_header,
+                    path,
+                } = &f.request;
+                let desc = format!("{}: GET http://{}{} from {}", id, host_header, path, h.name);
+                let flow = ctx.trace.add_flow(id.clone(), desc);
+                self.flow_ids.push(flow);
+                let app = h.apps.len();
+                h.apps.push(App::HttpClient(HttpClient::new(
+                    flow,
+                    &id,
+                    *dst,
+                    *port,
+                    host_header,
+                    path,
+                    ctx.now,
+                )));
+                if let Err(e) = h.tcp_connect(&mut ctx, app, flow, *dst, *port) {
+                    ctx.trace.set_outcome(flow, format!("curl: (7) {e}"));
+                }
+            }
+        }
+        let outs = std::mem::take(&mut ctx.out);
+        for o in outs {
+            self.apply(host, o);
+        }
+    }
+
+    fn apply(&mut self, host: usize, o: Output) {
+        match o {
+            Output::Tx {
+                dev,
+                bytes,
+                meta,
+                hop,
+            } => {
+                self.capture(host, dev, Direction::Out, &bytes, meta, hop);
+                let d = &self.world.hosts[host].devs[dev];
+                if d.kind == DevKind::Loopback {
+                    self.push(
+                        self.now,
+                        Event::Rx {
+                            host,
+                            dev,
+                            bytes,
+                            meta,
+                        },
+                    );
+                } else if let Some(p) = d.peer {
+                    self.push(
+                        self.now + p.latency_ns,
+                        Event::Rx {
+                            host: p.host,
+                            dev: p.dev,
+                            bytes,
+                            meta,
+                        },
+                    );
+                }
+            }
+            Output::Capture {
+                dev,
+                out,
+                bytes,
+                meta,
+                hop,
+            } => {
+                self.capture(
+                    host,
+                    dev,
+                    if out { Direction::Out } else { Direction::In },
+                    &bytes,
+                    meta,
+                    hop,
+                );
+            }
+            Output::Timer { at_ns, timer } => self.push(at_ns, Event::Timer { host, timer }),
+            Output::SendLocal { ip, meta, note } => self.push(
+                self.now,
+                Event::SendLocal {
+                    host,
+                    ip,
+                    meta,
+                    note,
+                },
+            ),
+            Output::AppEvent { app, ev } => self.push(self.now, Event::App { host, app, ev }),
+            Output::Outcome { flow, text } => self.sink.set_outcome(flow, text),
+            Output::Connect { .. } => {}
+        }
+    }
 }

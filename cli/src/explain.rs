@@ -1,0 +1,73 @@
+//! `podpath explain`: what is modelled and what is simplified. Every
+//! simplification named in a doc comment of podpath-sim is listed here.
+
+pub const TEXT: &str = r#"podpath models each host as a Linux network namespace and walks every packet
+through the kernel's order:
+
+  ingress dev -> bridge (FDB, hairpin, br_netfilter) -> raw PREROUTING -> conntrack
+  -> mangle PREROUTING -> nat PREROUTING (first packet only) -> route input
+  (ip rules, tables, LPM, rp_filter) -> local: mangle/filter INPUT, nat INPUT -> socket
+  | forward: TTL, MTU, mangle/filter FORWARD -> mangle/nat POSTROUTING (first packet
+  only) -> neighbour (ARP on the wire) -> egress dev.
+  Locally generated: route output -> raw OUTPUT -> conntrack -> mangle/nat/filter
+  OUTPUT (re-route after DNAT) -> POSTROUTING.
+
+Packets are real Ethernet frames with correct IPv4/TCP/UDP/ICMP checksums.
+Every random choice (statistic match, ephemeral port, ISN, --random-fully) comes
+from a ChaCha stream per host, seeded from the scenario seed and the host name.
+Time is virtual: link latencies, ARP and TCP timers run on the event clock.
+
+MODELLED
+  wire        Ethernet, ARP, IPv4, ICMP, TCP, UDP, VXLAN header (parse/emit)
+  devices     loopback, veth pairs (and wires), Linux bridge, dummy; MTU; up/down
+  bridge      FDB learning, flooding, hairpin mode, br_netfilter hooks for
+              bridged IPv4 (PREROUTING/FORWARD/POSTROUTING, physdev match), bridged
+              DNAT (destination MAC rewritten) and DNAT that leaves the bridge
+  routing     tables, ip rules (from/to/fwmark/iif/oif/not/priority, actions),
+              longest-prefix match, route types unicast/local/blackhole/
+              unreachable/prohibit/throw, onlink, src hints, source address
+              selection, ip_forward, rp_filter strict/loose, route_localnet,
+              martian sources/destinations, TTL, ICMP errors
+  neighbours  ARP requests/replies on the wire, INCOMPLETE/REACHABLE/STALE/
+              PERMANENT/FAILED, queued packets, 3 probes 1 s apart
+  netfilter   iptables-save input; tables raw/mangle/nat/filter; user chains,
+              jump/goto/RETURN, policies; matches -s -d -p -i -o -f, tcp/udp
+              ports, multiport, tcp-flags/syn, icmp-type, comment, mark,
+              connmark, conntrack/state, addrtype, statistic random/nth,
+              recent, set (ipset), physdev, nfacct; targets ACCEPT DROP REJECT
+              (icmp-* / tcp-reset) DNAT SNAT MASQUERADE (--random-fully,
+              --to-ports) REDIRECT MARK CONNMARK LOG NOTRACK/CT --notrack
+  conntrack   tuples both ways, NEW/ESTABLISHED/RELATED/INVALID/UNTRACKED and
+              the SNAT/DNAT states, TCP states with kernel timeouts, NAT
+              decided once per manip type, reply de-NAT, source port clash
+              resolution, ICMP errors mapped to their connection (quoted
+              packet rewritten), table-full drops (nf_conntrack_max)
+  transport   TCP handshake with MSS, data with real sequence numbers, FIN,
+              RST for closed ports, SYN retransmission with backoff
+              (tcp_syn_retries), ICMP errors aborting connect; UDP sockets and
+              ICMP port unreachable; ICMP echo
+  apps        HTTP/1.1 client (curl-like) and server (route table, JSON bodies)
+
+SIMPLIFIED (and where)
+  - IPv4 only; no IPv6, no ip6tables.                                    [all]
+  - No IP fragmentation: a packet over the MTU without DF is dropped with a
+    reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
+  - No IP options processing; accept_local, arp_ignore, arp_announce and
+    icmp_errors_use_inbound_ifaddr stay at their defaults.               [net/ipv4]
+  - Routing: no multipath, no route cache or PMTU exceptions, no broadcast
+    routes in the local table; metrics only break ties between equal
+    prefixes.                                                            [net/fib]
+  - Neighbours: REACHABLE turns STALE after 30 s and STALE is used as is
+    (no DELAY/PROBE); unsolicited ARP creates no entry.                  [net/neigh]
+  - Bridge: no STP, VLAN filtering or FDB ageing; frames for the host take
+    the IP layer's PREROUTING once (the effect of ip_sabotage_in).       [net/bridge]
+  - netfilter: counters are parsed and ignored; -m nfacct always matches;
+    LOG writes a trace step, not a kernel log line.                      [net/netfilter]
+  - conntrack: TCP tracked by flags only (no window checks, so no INVALID
+    from out-of-window segments); tcp_loose on; no helpers/expectations;
+    NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
+  - TCP: no delayed-ACK timer (ACK rides on the application's immediate
+    answer, or goes at once); fixed window 64240, no window scaling, SACK
+    or timestamps; no data retransmission; TIME_WAIT kept to the end.    [net/tcp]
+  - HTTP: one request per connection; no Date/Server headers.            [app/http]
+"#;

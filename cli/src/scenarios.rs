@@ -1,0 +1,25 @@
+//! The scenarios shipped inside the binary.
+
+pub struct Embedded {
+    pub name: &'static str,
+    pub text: &'static str,
+}
+
+pub const DEFAULT: &str = "minikube-service";
+
+pub const ALL: &[Embedded] = &[Embedded {
+    name: "minikube-service",
+    text: include_str!("../../scenarios/minikube-service.yaml"),
+}];
+
+pub fn find(name: &str) -> Option<&'static Embedded> {
+    ALL.iter().find(|e| e.name == name)
+}
+
+/// The one-line description from a scenario's metadata.
+pub fn description(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("description:"))
+        .map(|d| d.trim().trim_matches('"').to_string())
+        .unwrap_or_default()
+}

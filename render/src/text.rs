@@ -1,0 +1,79 @@
+//! The canonical text dump: one block per flow, one line per hop header and
+//! per step. Stable and diff-friendly; golden tests compare it first.
+
+use std::fmt::Write;
+
+use podpath_sim::trace::{Action, FlowTrace, Hop, Trace};
+
+/// Seconds with nanosecond precision, as tcpdump prints times.
+pub fn fmt_time(ns: u64) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+fn marker(a: &Action) -> &'static str {
+    match a {
+        Action::Drop { .. } => "!!",
+        Action::Reject { .. } => "!!",
+        Action::Dnat { .. } | Action::Snat { .. } => "<>",
+        Action::Deliver { .. } => "->",
+        _ => "  ",
+    }
+}
+
+pub fn render_hop(out: &mut String, h: &Hop) {
+    let from = h.in_dev.as_deref().unwrap_or("(local)");
+    let to = h
+        .out_dev
+        .as_deref()
+        .unwrap_or(match h.steps.last().map(|s| &s.action) {
+            Some(Action::Drop { .. }) | Some(Action::Reject { .. }) => "(dropped)",
+            Some(Action::Deliver { .. }) => "(delivered)",
+            _ => "(stays)",
+        });
+    let _ = writeln!(
+        out,
+        "  hop {:<3} {}  {}  {} -> {}",
+        h.seq,
+        fmt_time(h.time_ns),
+        h.host,
+        from,
+        to
+    );
+    let _ = writeln!(out, "      in   {}", h.before);
+    for s in &h.steps {
+        let _ = writeln!(out, "    {} {:<18} {}", marker(&s.action), s.point, s.what);
+    }
+    if let Some(a) = &h.after {
+        let _ = writeln!(out, "      out  {a}");
+    }
+}
+
+pub fn render_flow(out: &mut String, f: &FlowTrace) {
+    let _ = writeln!(out, "flow {}", f.description);
+    let _ = writeln!(
+        out,
+        "  outcome: {}",
+        if f.outcome.is_empty() {
+            "(none: the run ended first)"
+        } else {
+            &f.outcome
+        }
+    );
+    for h in &f.hops {
+        render_hop(out, h);
+    }
+}
+
+pub fn render(trace: &Trace) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "podpath trace: scenario {} seed {}",
+        trace.scenario, trace.seed
+    );
+    for f in &trace.flows {
+        out.push('\n');
+        render_flow(&mut out, f);
+    }
+    out
+}

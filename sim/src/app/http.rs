@@ -1,0 +1,215 @@
+//! HTTP/1.1 over TCP: a client that sends one request per connection and
+//! closes after the response, and a server answering from a route table (as
+//! the seed's Gin service answers `/health` with JSON).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::{AppAction, AppEvent};
+use crate::net::tcp::ConnKey;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponseSpec {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpServer {
+    pub name: String,
+    pub port: u16,
+    pub routes: BTreeMap<String, HttpResponseSpec>,
+    bufs: BTreeMap<ConnKey, Vec<u8>>,
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// A complete HTTP message in `buf`: (head, body) once the headers ended and
+/// Content-Length bytes of body arrived.
+fn complete(buf: &[u8]) -> Option<(String, Vec<u8>)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let body = &buf[end + 4..];
+    (body.len() >= len).then(|| (head, body[..len].to_vec()))
+}
+
+impl HttpServer {
+    pub fn new(name: &str, port: u16, routes: BTreeMap<String, HttpResponseSpec>) -> HttpServer {
+        HttpServer {
+            name: name.to_string(),
+            port,
+            routes,
+            bufs: BTreeMap::new(),
+        }
+    }
+
+    pub fn on_event(&mut self, ev: &AppEvent) -> Vec<AppAction> {
+        match ev {
+            AppEvent::Data { key, data } => {
+                let buf = self.bufs.entry(*key).or_default();
+                buf.extend_from_slice(data);
+                let Some((head, _body)) = complete(buf) else {
+                    return vec![];
+                };
+                self.bufs.remove(key);
+                let line = head.lines().next().unwrap_or("").to_string();
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or("");
+                let target = parts.next().unwrap_or("/");
+                let path = target.split('?').next().unwrap_or("/");
+                let spec = self.routes.get(path).cloned().unwrap_or(HttpResponseSpec {
+                    status: 404,
+                    content_type: "text/plain".into(),
+                    body: "404 page not found".into(),
+                });
+                let resp = format!(
+                    "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n{}",
+                    spec.status,
+                    reason(spec.status),
+                    spec.content_type,
+                    spec.body.len(),
+                    spec.body
+                );
+                vec![AppAction::Send(
+                    *key,
+                    resp.into_bytes(),
+                    format!(
+                        "{}: {method} {path} -> {} {}",
+                        self.name,
+                        spec.status,
+                        reason(spec.status)
+                    ),
+                )]
+            }
+            AppEvent::Eof { key } => {
+                self.bufs.remove(key);
+                vec![AppAction::Close(*key)]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+/// One request on one connection, like `curl http://host:port/path`.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    pub flow: u32,
+    pub flow_id: String,
+    pub dst: Ipv4Addr,
+    pub port: u16,
+    pub host_header: String,
+    pub path: String,
+    pub started_ns: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl HttpClient {
+    pub fn new(
+        flow: u32,
+        flow_id: &str,
+        dst: Ipv4Addr,
+        port: u16,
+        host_header: &str,
+        path: &str,
+        now: u64,
+    ) -> HttpClient {
+        HttpClient {
+            flow,
+            flow_id: flow_id.to_string(),
+            dst,
+            port,
+            host_header: host_header.to_string(),
+            path: path.to_string(),
+            started_ns: now,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+
+    pub fn request_bytes(&self) -> Vec<u8> {
+        format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+            self.path, self.host_header
+        )
+        .into_bytes()
+    }
+
+    fn outcome(&mut self, text: String) -> AppAction {
+        self.done = true;
+        AppAction::Outcome(self.flow, text)
+    }
+
+    pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
+        let ms = |n: u64| format!("{:.3} ms", (n.saturating_sub(self.started_ns)) as f64 / 1e6);
+        match ev {
+            AppEvent::Connected { key } => vec![AppAction::Send(
+                *key,
+                self.request_bytes(),
+                format!("curl: GET {} Host: {}", self.path, self.host_header),
+            )],
+            AppEvent::Data { key, data } => {
+                self.buf.extend_from_slice(data);
+                let Some((head, body)) = complete(&self.buf) else {
+                    return vec![];
+                };
+                let status = head.lines().next().unwrap_or("").to_string();
+                let text = format!(
+                    "{} in {}: {}",
+                    status.trim_start_matches("HTTP/1.1 ").trim(),
+                    ms(now),
+                    String::from_utf8_lossy(&body)
+                );
+                vec![self.outcome(format!("HTTP {text}")), AppAction::Close(*key)]
+            }
+            AppEvent::Refused { why, .. } if !self.done => {
+                vec![self.outcome(format!(
+                    "curl: ({}) failed to connect to {}:{}: {why} after {}",
+                    7,
+                    self.dst,
+                    self.port,
+                    ms(now)
+                ))]
+            }
+            AppEvent::TimedOut { tries, .. } if !self.done => vec![self.outcome(format!(
+                "curl: (28) connection to {}:{} timed out after {} ({} SYNs unanswered)",
+                self.dst,
+                self.port,
+                ms(now),
+                tries
+            ))],
+            AppEvent::Reset { .. } if !self.done => vec![self.outcome(format!(
+                "curl: (56) connection reset by peer after {}",
+                ms(now)
+            ))],
+            AppEvent::Eof { key } => vec![AppAction::Close(*key)],
+            _ => vec![],
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! Connection tracking (`nf_conntrack`): tuples in both directions, states,
+//! TCP state tracking for timeouts, expiry on the virtual clock, table-full
+//! drops, and the lookup of ICMP errors to the connection they belong to.
+//!
+//! Simplifications (listed by `podpath explain`): TCP tracking follows flags
+//! only (no window/sequence validation, so no INVALID from out-of-window
+//! segments); `nf_conntrack_tcp_loose` is on (a mid-stream ACK creates an
+//! entry); helpers (FTP, SIP) and expectations are not modelled; an entry is
+//! inserted when created and removed again if the packet is dropped, which is
+//! what confirmation at the last hook amounts to for a single-threaded walk.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use super::netfilter::ctbits;
+
+/// A conntrack tuple. For ICMP echo both ports hold the echo identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tuple {
+    pub proto: u8,
+    pub src: Ipv4Addr,
+    pub sport: u16,
+    pub dst: Ipv4Addr,
+    pub dport: u16,
+}
+
+impl Tuple {
+    pub fn invert(&self) -> Tuple {
+        Tuple {
+            proto: self.proto,
+            src: self.dst,
+            sport: self.dport,
+            dst: self.src,
+            dport: self.sport,
+        }
+    }
+}
+
+impl fmt::Display for Tuple {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = match self.proto {
+            6 => "tcp",
+            17 => "udp",
+            1 => "icmp",
+            132 => "sctp",
+            _ => "ip",
+        };
+        if self.proto == 1 {
+            write!(f, "{p} src={} dst={} id={}", self.src, self.dst, self.sport)
+        } else {
+            write!(
+                f,
+                "{p} src={} dst={} sport={} dport={}",
+                self.src, self.dst, self.sport, self.dport
+            )
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Original,
+    Reply,
+}
+
+/// TCP conntrack states (`tcp_conntrack_names`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpCt {
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait,
+    CloseWait,
+    LastAck,
+    TimeWait,
+    Close,
+}
+
+impl TcpCt {
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpCt::None => "NONE",
+            TcpCt::SynSent => "SYN_SENT",
+            TcpCt::SynRecv => "SYN_RECV",
+            TcpCt::Established => "ESTABLISHED",
+            TcpCt::FinWait => "FIN_WAIT",
+            TcpCt::CloseWait => "CLOSE_WAIT",
+            TcpCt::LastAck => "LAST_ACK",
+            TcpCt::TimeWait => "TIME_WAIT",
+            TcpCt::Close => "CLOSE",
+        }
+    }
+    /// The kernel's default timeout for the state, in seconds.
+    pub fn timeout_s(self) -> u64 {
+        match self {
+            TcpCt::None => 120,
+            TcpCt::SynSent => 120,
+            TcpCt::SynRecv => 60,
+            TcpCt::Established => 432_000,
+            TcpCt::FinWait => 120,
+            TcpCt::CloseWait => 60,
+            TcpCt::LastAck => 30,
+            TcpCt::TimeWait => 120,
+            TcpCt::Close => 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub id: u64,
+    pub orig: Tuple,
+    /// The reply tuple; NAT rewrites it (`nf_nat_setup_info`).
+    pub reply: Tuple,
+    pub tcp: TcpCt,
+    pub seen_reply: bool,
+    pub assured: bool,
+    pub expires_ns: u64,
+    pub mark: u32,
+    /// The destination NAT decision was taken (possibly a null binding).
+    pub dst_nat_done: bool,
+    /// The source NAT decision was taken.
+    pub src_nat_done: bool,
+    /// FIN seen in the original / reply direction.
+    pub fin: [bool; 2],
+}
+
+impl Conn {
+    pub fn dnat(&self) -> bool {
+        self.reply.src != self.orig.dst || self.reply.sport != self.orig.dport
+    }
+    pub fn snat(&self) -> bool {
+        self.reply.dst != self.orig.src || self.reply.dport != self.orig.sport
+    }
+    /// The `ctstate` bits a packet of this connection in `dir` carries.
+    pub fn ctstate(&self, dir: Dir) -> u8 {
+        let mut b = if self.seen_reply || dir == Dir::Reply {
+            ctbits::ESTABLISHED
+        } else {
+            ctbits::NEW
+        };
+        if self.dnat() {
+            b |= ctbits::DNAT;
+        }
+        if self.snat() {
+            b |= ctbits::SNAT;
+        }
+        b
+    }
+    /// The tuple a packet travelling in `dir` has after all NAT: the inverse of
+    /// the other direction's tuple.
+    pub fn target(&self, dir: Dir) -> Tuple {
+        match dir {
+            Dir::Original => self.reply.invert(),
+            Dir::Reply => self.orig.invert(),
+        }
+    }
+    pub fn state_name(&self) -> String {
+        let mut s = String::new();
+        if self.orig.proto == 6 {
+            s.push_str(self.tcp.name());
+        } else if self.seen_reply {
+            s.push_str("ESTABLISHED");
+        } else {
+            s.push_str("NEW");
+        }
+        if self.assured {
+            s.push_str(" [ASSURED]");
+        }
+        s
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Conntrack {
+    pub conns: BTreeMap<u64, Conn>,
+    pub index: BTreeMap<Tuple, (u64, Dir)>,
+    next_id: u64,
+    pub max: usize,
+}
+
+impl Default for Conntrack {
+    fn default() -> Self {
+        Conntrack {
+            conns: BTreeMap::new(),
+            index: BTreeMap::new(),
+            next_id: 1,
+            max: 262_144,
+        }
+    }
+}
+
+/// UDP: 30 s unreplied, 120 s once a reply was seen ("stream"); ICMP 30 s.
+fn other_timeout_s(proto: u8, seen_reply: bool) -> u64 {
+    match (proto, seen_reply) {
+        (17, false) => 30,
+        (17, true) => 120,
+        (1, _) => 30,
+        (_, false) => 600,
+        (_, true) => 600,
+    }
+}
+
+impl Conntrack {
+    /// Finds the live entry for a tuple, dropping it first if it expired.
+    pub fn lookup(&mut self, t: &Tuple, now: u64) -> Option<(u64, Dir)> {
+        let (id, dir) = *self.index.get(t)?;
+        let expired = self.conns.get(&id).is_none_or(|c| c.expires_ns <= now);
+        if expired {
+            self.remove(id);
+            return None;
+        }
+        Some((id, dir))
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Conn> {
+        self.conns.get(&id)
+    }
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut Conn> {
+        self.conns.get_mut(&id)
+    }
+
+    /// Whether a tuple is in use as some connection's reply tuple or original
+    /// tuple (`nf_nat_used_tuple`).
+    pub fn tuple_taken(&self, t: &Tuple, now: u64) -> bool {
+        match self.index.get(t) {
+            Some((id, _)) => self.conns.get(id).is_some_and(|c| c.expires_ns > now),
+            None => false,
+        }
+    }
+
+    /// Creates an entry for a new connection. Returns None when the table is
+    /// full (`nf_conntrack: table full, dropping packet`).
+    pub fn create(&mut self, t: Tuple, now: u64) -> Option<u64> {
+        self.expire(now);
+        if self.conns.len() >= self.max {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let c = Conn {
+            id,
+            orig: t,
+            reply: t.invert(),
+            tcp: TcpCt::None,
+            seen_reply: false,
+            assured: false,
+            expires_ns: now + other_timeout_s(t.proto, false) * 1_000_000_000,
+            mark: 0,
+            dst_nat_done: false,
+            src_nat_done: false,
+            fin: [false; 2],
+        };
+        self.index.insert(c.orig, (id, Dir::Original));
+        self.index.insert(c.reply, (id, Dir::Reply));
+        self.conns.insert(id, c);
+        Some(id)
+    }
+
+    /// Replaces the reply tuple after a NAT decision.
+    pub fn set_reply(&mut self, id: u64, reply: Tuple) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        self.index.remove(&c.reply);
+        c.reply = reply;
+        self.index.insert(reply, (id, Dir::Reply));
+    }
+
+    pub fn remove(&mut self, id: u64) {
+        if let Some(c) = self.conns.remove(&id) {
+            self.index.remove(&c.orig);
+            self.index.remove(&c.reply);
+        }
+    }
+
+    /// Removes every entry (`conntrack -F`).
+    pub fn flush(&mut self) {
+        self.conns.clear();
+        self.index.clear();
+    }
+
+    fn expire(&mut self, now: u64) {
+        let dead: Vec<u64> = self
+            .conns
+            .values()
+            .filter(|c| c.expires_ns <= now)
+            .map(|c| c.id)
+            .collect();
+        for id in dead {
+            self.remove(id);
+        }
+    }
+
+    /// Updates state and timeout for a packet of `id` in `dir`.
+    pub fn update(&mut self, id: u64, dir: Dir, tcp_flags: Option<u8>, now: u64) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if dir == Dir::Reply && !c.seen_reply {
+            c.seen_reply = true;
+        }
+        if let Some(f) = tcp_flags {
+            let syn = f & 0x02 != 0;
+            let ack = f & 0x10 != 0;
+            let fin = f & 0x01 != 0;
+            let rst = f & 0x04 != 0;
+            let d = if dir == Dir::Original { 0 } else { 1 };
+            c.tcp = if rst {
+                TcpCt::Close
+            } else if syn && !ack && dir == Dir::Original {
+                if c.tcp == TcpCt::None || c.tcp == TcpCt::SynSent {
+                    TcpCt::SynSent
+                } else {
+                    c.tcp
+                }
+            } else if syn && ack && dir == Dir::Reply && c.tcp == TcpCt::SynSent {
+                TcpCt::SynRecv
+            } else if fin {
+                c.fin[d] = true;
+                if c.fin[1 - d] {
+                    TcpCt::LastAck
+                } else if dir == Dir::Original {
+                    TcpCt::FinWait
+                } else {
+                    TcpCt::CloseWait
+                }
+            } else if ack {
+                match c.tcp {
+                    TcpCt::SynRecv if dir == Dir::Original => {
+                        c.assured = true;
+                        TcpCt::Established
+                    }
+                    TcpCt::None => TcpCt::Established,
+                    TcpCt::LastAck if c.fin[0] && c.fin[1] => TcpCt::TimeWait,
+                    s => s,
+                }
+            } else {
+                c.tcp
+            };
+            c.expires_ns = now + c.tcp.timeout_s() * 1_000_000_000;
+        } else {
+            if c.seen_reply && c.orig.proto == 17 {
+                c.assured = true;
+            }
+            c.expires_ns = now + other_timeout_s(c.orig.proto, c.seen_reply) * 1_000_000_000;
+        }
+    }
+
+    /// Entries in `conntrack -L` form, oldest first.
+    pub fn list(&self) -> Vec<String> {
+        self.conns
+            .values()
+            .map(|c| format!("{} {} {}", c.orig, c.reply, c.state_name()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> Tuple {
+        Tuple {
+            proto: 6,
+            src: Ipv4Addr::new(1, 2, 3, 4),
+            sport: 40000,
+            dst: Ipv4Addr::new(10, 96, 0, 10),
+            dport: 80,
+        }
+    }
+
+    #[test]
+    fn nat_reply_tuple_and_lookup_both_ways() {
+        let mut ct = Conntrack::default();
+        let id = ct.create(t(), 0).unwrap();
+        let mut r = t().invert();
+        r.src = Ipv4Addr::new(10, 244, 0, 5);
+        r.sport = 8080;
+        ct.set_reply(id, r);
+        let c = ct.get(id).unwrap();
+        assert!(c.dnat() && !c.snat());
+        assert_eq!(c.target(Dir::Original).dst, Ipv4Addr::new(10, 244, 0, 5));
+        assert_eq!(c.target(Dir::Reply).src, Ipv4Addr::new(10, 96, 0, 10));
+        assert_eq!(ct.lookup(&r, 1), Some((id, Dir::Reply)));
+        assert_eq!(ct.lookup(&t().invert(), 1), None);
+    }
+
+    #[test]
+    fn tcp_states_and_expiry() {
+        let mut ct = Conntrack::default();
+        let id = ct.create(t(), 0).unwrap();
+        ct.update(id, Dir::Original, Some(0x02), 0);
+        assert_eq!(
+            ct.get(id).unwrap().ctstate(Dir::Original) & ctbits::NEW,
+            ctbits::NEW
+        );
+        ct.update(id, Dir::Reply, Some(0x12), 1);
+        ct.update(id, Dir::Original, Some(0x10), 2);
+        let c = ct.get(id).unwrap();
+        assert_eq!(c.tcp, TcpCt::Established);
+        assert!(c.assured);
+        assert_eq!(
+            c.ctstate(Dir::Original) & ctbits::ESTABLISHED,
+            ctbits::ESTABLISHED
+        );
+        ct.update(id, Dir::Original, Some(0x04), 3);
+        assert_eq!(ct.lookup(&t(), 3 + 10_000_000_000), None);
+    }
+
+    #[test]
+    fn table_full_refuses() {
+        let mut ct = Conntrack {
+            max: 1,
+            ..Default::default()
+        };
+        assert!(ct.create(t(), 0).is_some());
+        let mut t2 = t();
+        t2.sport = 1;
+        assert!(ct.create(t2, 0).is_none());
+    }
+}

@@ -1,0 +1,403 @@
+//! A host: a network namespace with devices, addresses, routing tables and
+//! rules, a neighbour table, netfilter tables, conntrack, sysctls, sockets and
+//! the applications on them.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use rand_chacha::ChaCha8Rng;
+
+use super::conntrack::Conntrack;
+use super::fib::{Fib, FlowKey, Route, RouteType, TABLE_LOCAL, TABLE_MAIN};
+use super::neigh::NeighTable;
+use super::netfilter::{addrtype, AddrClass, NfState, Ruleset};
+use super::sysctl::Sysctl;
+use super::tcp::TcpStack;
+use crate::app::{App, AppEvent};
+use crate::wire::{Ipv4Repr, Mac};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevKind {
+    Loopback,
+    /// One end of a veth pair (or a NIC on a wire: the same thing to the stack).
+    Veth,
+    Bridge,
+    Dummy,
+}
+
+impl DevKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DevKind::Loopback => "loopback",
+            DevKind::Veth => "veth",
+            DevKind::Bridge => "bridge",
+            DevKind::Dummy => "dummy",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdbEntry {
+    pub port: usize,
+    pub is_static: bool,
+    pub updated_ns: u64,
+}
+
+/// The other end of a device's link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub host: usize,
+    pub dev: usize,
+    pub latency_ns: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub name: String,
+    pub kind: DevKind,
+    pub mac: Mac,
+    pub mtu: u32,
+    /// Addresses with their prefix length, primary first.
+    pub addrs: Vec<Ipv4Net>,
+    /// The bridge this device is a port of.
+    pub master: Option<usize>,
+    pub up: bool,
+    /// Bridge port flag: frames may leave through the port they came in on.
+    pub hairpin: bool,
+    /// Bridge forwarding database (bridges only).
+    pub fdb: BTreeMap<Mac, FdbEntry>,
+    pub peer: Option<Peer>,
+}
+
+impl Device {
+    pub fn new(name: &str, kind: DevKind, mac: Mac) -> Device {
+        Device {
+            name: name.to_string(),
+            kind,
+            mac,
+            mtu: if kind == DevKind::Loopback {
+                65536
+            } else {
+                1500
+            },
+            addrs: Vec::new(),
+            master: None,
+            up: true,
+            hairpin: false,
+            fdb: BTreeMap::new(),
+            peer: None,
+        }
+    }
+}
+
+/// Metadata that travels with a packet (beside the skb in the kernel): its id,
+/// the flow it belongs to, and the packet it was made from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub pkt: u64,
+    pub flow: u32,
+    pub parent: Option<u64>,
+}
+
+/// Timers a host asks the engine to fire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostTimer {
+    /// ARP retransmission for (device, address).
+    Neigh { dev: usize, ip: Ipv4Addr },
+    /// TCP retransmission; `gen` discards stale timers.
+    Tcp { key: super::tcp::ConnKey, gen: u64 },
+}
+
+/// What a host hands back to the engine.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// A frame leaves through a device with a link.
+    Tx {
+        dev: usize,
+        bytes: Vec<u8>,
+        meta: Meta,
+        hop: Option<u32>,
+    },
+    /// A frame seen on a device that has no link of its own (a bridge).
+    Capture {
+        dev: usize,
+        out: bool,
+        bytes: Vec<u8>,
+        meta: Meta,
+        hop: Option<u32>,
+    },
+    Timer {
+        at_ns: u64,
+        timer: HostTimer,
+    },
+    /// A locally generated packet, sent in its own hop after the current one.
+    SendLocal {
+        ip: Ipv4Repr,
+        meta: Meta,
+        note: Option<String>,
+    },
+    /// Wake an application.
+    AppEvent {
+        app: usize,
+        ev: AppEvent,
+    },
+    /// A flow's outcome, in words.
+    Outcome {
+        flow: u32,
+        text: String,
+    },
+    /// Start a new client connection for a flow (an app asked for it).
+    Connect {
+        app: usize,
+        flow: u32,
+        dst: Ipv4Addr,
+        dport: u16,
+    },
+}
+
+/// What a host needs from the engine while it works on a packet.
+pub struct Ctx<'a> {
+    pub now: u64,
+    pub trace: &'a mut crate::trace::TraceSink,
+    pub out: Vec<Output>,
+    pub next_pkt: &'a mut u64,
+}
+
+impl Ctx<'_> {
+    pub fn new_meta(&mut self, flow: u32, parent: Option<u64>) -> Meta {
+        *self.next_pkt += 1;
+        Meta {
+            pkt: *self.next_pkt,
+            flow,
+            parent,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    Client,
+    Router,
+    Lb,
+    Node,
+    Pod,
+    External,
+}
+
+impl HostKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            HostKind::Client => "client",
+            HostKind::Router => "router",
+            HostKind::Lb => "lb",
+            HostKind::Node => "node",
+            HostKind::Pod => "pod",
+            HostKind::External => "external",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<HostKind> {
+        Some(match s {
+            "client" => HostKind::Client,
+            "router" => HostKind::Router,
+            "lb" => HostKind::Lb,
+            "node" => HostKind::Node,
+            "pod" => HostKind::Pod,
+            "external" => HostKind::External,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Host {
+    pub index: usize,
+    pub name: String,
+    pub kind: HostKind,
+    pub devs: Vec<Device>,
+    pub fib: Fib,
+    pub neigh: NeighTable,
+    pub nf: Ruleset,
+    pub nf_state: NfState,
+    pub ct: Conntrack,
+    pub sysctl: Sysctl,
+    pub tcp: TcpStack,
+    /// Packets released from the ARP queue, to transmit without re-running hooks.
+    pub resume: Vec<(u64, usize)>,
+    pub udp_listeners: BTreeMap<u16, usize>,
+    pub apps: Vec<App>,
+    pub rng: ChaCha8Rng,
+    pub ip_id: u16,
+}
+
+impl Host {
+    pub fn new(index: usize, name: &str, kind: HostKind, rng: ChaCha8Rng) -> Host {
+        let mut lo = Device::new("lo", DevKind::Loopback, Mac::ZERO);
+        lo.addrs
+            .push(Ipv4Net::new(Ipv4Addr::LOCALHOST, 8).expect("/8"));
+        Host {
+            index,
+            name: name.to_string(),
+            kind,
+            devs: vec![lo],
+            fib: Fib::new(),
+            neigh: NeighTable::default(),
+            nf: Ruleset::empty(),
+            nf_state: NfState::default(),
+            ct: Conntrack::default(),
+            sysctl: Sysctl::default(),
+            tcp: TcpStack::default(),
+            resume: Vec::new(),
+            udp_listeners: BTreeMap::new(),
+            apps: Vec::new(),
+            rng,
+            ip_id: 0,
+        }
+    }
+
+    pub fn dev_index(&self, name: &str) -> Option<usize> {
+        self.devs.iter().position(|d| d.name == name)
+    }
+
+    pub fn dev_name(&self, i: usize) -> &str {
+        &self.devs[i].name
+    }
+
+    /// Adds the routes the kernel adds for every address: a `local` route in
+    /// table local, and the connected prefix (proto kernel, scope link) in
+    /// table main. 127.0.0.0/8 on lo is local as a whole.
+    pub fn install_address_routes(&mut self) {
+        for (i, d) in self.devs.iter().enumerate() {
+            for a in &d.addrs {
+                let local_dst = if d.kind == DevKind::Loopback && a.addr().is_loopback() {
+                    a.trunc()
+                } else {
+                    Ipv4Net::new(a.addr(), 32).expect("/32")
+                };
+                self.fib.add_route(
+                    TABLE_LOCAL,
+                    Route {
+                        dst: local_dst,
+                        rtype: RouteType::Local,
+                        via: None,
+                        dev: Some(i),
+                        src: Some(a.addr()),
+                        metric: 0,
+                        onlink: false,
+                        scope_link: false,
+                        proto: "kernel".into(),
+                    },
+                );
+                if d.kind != DevKind::Loopback && a.prefix_len() < 32 {
+                    self.fib.add_route(
+                        TABLE_MAIN,
+                        Route {
+                            dst: a.trunc(),
+                            rtype: RouteType::Unicast,
+                            via: None,
+                            dev: Some(i),
+                            src: Some(a.addr()),
+                            metric: 0,
+                            onlink: false,
+                            scope_link: true,
+                            proto: "kernel".into(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Whether `a` is one of this host's addresses (a `local` route).
+    pub fn is_local(&self, a: Ipv4Addr) -> bool {
+        self.fib
+            .lookup_table(TABLE_LOCAL, a, None)
+            .is_some_and(|r| r.rtype == RouteType::Local)
+    }
+
+    /// `inet_select_addr`: the source address for a packet leaving `dev`
+    /// towards `towards`: the route's `src` if given (the caller checks), else
+    /// the primary address of `dev` in the same subnet, else `dev`'s primary,
+    /// else any global address of the host.
+    pub fn select_src(&self, dev: usize, towards: Ipv4Addr) -> Option<Ipv4Addr> {
+        let d = &self.devs[dev];
+        if let Some(a) = d.addrs.iter().find(|a| a.contains(&towards)) {
+            return Some(a.addr());
+        }
+        if let Some(a) = d.addrs.first() {
+            return Some(a.addr());
+        }
+        self.devs
+            .iter()
+            .filter(|d| d.kind != DevKind::Loopback)
+            .flat_map(|d| d.addrs.iter())
+            .map(|a| a.addr())
+            .next()
+    }
+
+    pub fn next_ip_id(&mut self) -> u16 {
+        self.ip_id = self.ip_id.wrapping_add(1);
+        self.ip_id
+    }
+
+    pub fn route_key<'a>(
+        &self,
+        dst: Ipv4Addr,
+        src: Option<Ipv4Addr>,
+        mark: u32,
+        iif: Option<&'a str>,
+    ) -> FlowKey<'a> {
+        FlowKey {
+            dst: Some(dst),
+            src,
+            mark,
+            iif,
+            oif: None,
+        }
+    }
+}
+
+/// The host's routing view for `-m addrtype` (borrows only the FIB and the
+/// device list, so netfilter can run while other host state is borrowed).
+pub struct HostAddrs<'a> {
+    pub fib: &'a Fib,
+    pub devs: &'a [Device],
+}
+
+impl AddrClass for HostAddrs<'_> {
+    fn addr_type(&self, a: Ipv4Addr, dev: Option<&str>) -> u16 {
+        if a.is_broadcast() {
+            return addrtype::BROADCAST;
+        }
+        if a.is_multicast() {
+            return addrtype::MULTICAST;
+        }
+        if a.is_unspecified() {
+            return addrtype::UNSPEC;
+        }
+        match self.fib.lookup_table(TABLE_LOCAL, a, None) {
+            Some(r) if r.rtype == RouteType::Local => {
+                if let Some(dn) = dev {
+                    if r.dev.map(|i| self.devs[i].name.as_str()) != Some(dn) {
+                        return addrtype::UNICAST;
+                    }
+                }
+                addrtype::LOCAL
+            }
+            _ => {
+                let k = FlowKey {
+                    dst: Some(a),
+                    ..Default::default()
+                };
+                match self.fib.lookup(&k, None) {
+                    Ok(l) => match l.route.rtype {
+                        RouteType::Blackhole => addrtype::BLACKHOLE,
+                        RouteType::Unreachable => addrtype::UNREACHABLE,
+                        RouteType::Prohibit => addrtype::PROHIBIT,
+                        _ => addrtype::UNICAST,
+                    },
+                    Err(_) => addrtype::UNICAST,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,924 @@
+//! The scenario format (`apiVersion: podpath/v1`, `kind: Scenario`): schema,
+//! validation with file/line/column errors, and the build into a [`World`].
+//!
+//! Unknown keys are errors. Every name that refers to something else (a
+//! device in a route, a host in a link, a bridge master) is checked and an
+//! error points at the place in the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::app::{App, HttpResponseSpec, HttpServer};
+use crate::engine::{host_rng, FlowSpec, Request, World};
+use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
+use crate::net::host::{DevKind, Device, Host, HostKind, Peer};
+use crate::net::netfilter::Ruleset;
+use crate::net::sysctl::Sysctl;
+use crate::wire::Mac;
+
+/// An error in a scenario: where, and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// The key path, e.g. `hosts.minikube.routes[0].dev`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// A scalar read as text whatever its YAML type (sysctl values: `1`, `"1"`,
+/// `"32768 60999"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, string or boolean")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(if v { "1".into() } else { "0".into() }))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioDoc {
+    pub api_version: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub seed: u64,
+    /// Virtual time after which the run stops (default 300s).
+    #[serde(default)]
+    pub horizon: Option<Spanned<String>>,
+    pub hosts: BTreeMap<String, HostDoc>,
+    #[serde(default)]
+    pub links: Vec<LinkDoc>,
+    #[serde(default)]
+    pub traffic: Vec<TrafficDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The source write-up the scenario models (a file in shared/seeds/).
+    #[serde(default)]
+    pub seed: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostDoc {
+    pub kind: Spanned<String>,
+    #[serde(default)]
+    pub devices: BTreeMap<String, DeviceDoc>,
+    #[serde(default)]
+    pub routes: Vec<RouteDoc>,
+    #[serde(default)]
+    pub rules: Vec<RuleDoc>,
+    #[serde(default)]
+    pub neighbors: Vec<NeighDoc>,
+    #[serde(default)]
+    pub sysctl: BTreeMap<String, Spanned<Scalar>>,
+    /// iptables-save text.
+    #[serde(default)]
+    pub iptables: Option<Spanned<String>>,
+    #[serde(default)]
+    pub apps: Vec<AppDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeviceDoc {
+    #[serde(default, rename = "type")]
+    pub dev_type: Option<Spanned<String>>,
+    #[serde(default)]
+    pub addrs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub mac: Option<Spanned<String>>,
+    #[serde(default)]
+    pub mtu: Option<u32>,
+    #[serde(default)]
+    pub master: Option<Spanned<String>>,
+    #[serde(default)]
+    pub hairpin: bool,
+    #[serde(default = "yes")]
+    pub up: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteDoc {
+    pub dst: Spanned<String>,
+    #[serde(default)]
+    pub via: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dev: Option<Spanned<String>>,
+    #[serde(default)]
+    pub src: Option<Spanned<String>>,
+    #[serde(default)]
+    pub table: Option<Spanned<Scalar>>,
+    #[serde(default, rename = "type")]
+    pub route_type: Option<Spanned<String>>,
+    #[serde(default)]
+    pub metric: u32,
+    #[serde(default)]
+    pub onlink: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleDoc {
+    pub priority: u32,
+    #[serde(default)]
+    pub not: bool,
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    #[serde(default)]
+    pub to: Option<Spanned<String>>,
+    #[serde(default)]
+    pub fwmark: Option<Spanned<Scalar>>,
+    #[serde(default)]
+    pub iif: Option<String>,
+    #[serde(default)]
+    pub oif: Option<String>,
+    #[serde(default)]
+    pub table: Option<Spanned<Scalar>>,
+    /// blackhole | unreachable | prohibit (instead of a table)
+    #[serde(default)]
+    pub action: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NeighDoc {
+    pub ip: Spanned<String>,
+    pub mac: Spanned<String>,
+    pub dev: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppDoc {
+    pub kind: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub listen: Spanned<String>,
+    #[serde(default)]
+    pub routes: BTreeMap<String, ResponseDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResponseDoc {
+    #[serde(default = "ok200")]
+    pub status: u16,
+    #[serde(default = "json_ct")]
+    pub content_type: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+fn ok200() -> u16 {
+    200
+}
+fn json_ct() -> String {
+    "application/json; charset=utf-8".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LinkDoc {
+    pub a: Spanned<String>,
+    pub b: Spanned<String>,
+    #[serde(default)]
+    pub latency: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficDoc {
+    pub id: Spanned<String>,
+    pub from: Spanned<String>,
+    pub http: HttpDoc,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub start: Option<Spanned<String>>,
+    #[serde(default)]
+    pub interval: Option<Spanned<String>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpDoc {
+    pub get: Spanned<String>,
+    /// Host header, when it differs from the URL's authority.
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+struct Errs<'a> {
+    file: &'a str,
+}
+
+impl Errs<'_> {
+    fn at<T>(&self, s: &Spanned<T>, key: String, message: String) -> ScenarioError {
+        ScenarioError {
+            file: self.file.to_string(),
+            line: s.referenced.line() as usize,
+            column: s.referenced.column() as usize,
+            key,
+            message,
+        }
+    }
+}
+
+/// Parses a duration: `100us`, `1.5ms`, `2s`, `250ns`.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mul) = if let Some(n) = s.strip_suffix("ns") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix("us") {
+        (n, 1e3)
+    } else if let Some(n) = s.strip_suffix("µs") {
+        (n, 1e3)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e6)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1e9)
+    } else {
+        return None;
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    (v >= 0.0 && v.is_finite()).then(|| (v * mul).round() as u64)
+}
+
+fn parse_cidr(s: &str) -> Option<Ipv4Net> {
+    let (a, p) = s.split_once('/')?;
+    Ipv4Net::new(a.parse().ok()?, p.parse().ok()?).ok()
+}
+
+fn parse_dst(s: &str) -> Option<Ipv4Net> {
+    if s == "default" {
+        return Some(Ipv4Net::default());
+    }
+    if s.contains('/') {
+        return parse_cidr(s).map(|n| n.trunc());
+    }
+    s.parse::<Ipv4Addr>()
+        .ok()
+        .map(|a| Ipv4Net::new(a, 32).expect("/32"))
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// Parses scenario YAML. `file` names the input in errors.
+pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
+    serde_saphyr::from_str::<ScenarioDoc>(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((0, 0));
+        let msg = e.to_string();
+        // The library's message may repeat the location; keep its first line.
+        let first = msg.lines().next().unwrap_or("").to_string();
+        ScenarioError {
+            file: file.to_string(),
+            line,
+            column,
+            key: String::new(),
+            message: first,
+        }
+    })
+}
+
+/// Parses and builds a scenario into a world ready to run. `seed` overrides
+/// the scenario's seed.
+pub fn load(text: &str, file: &str, seed: Option<u64>) -> Result<World, ScenarioError> {
+    let doc = parse(text, file)?;
+    build(&doc, file, seed)
+}
+
+pub fn build(
+    doc: &ScenarioDoc,
+    file: &str,
+    seed_override: Option<u64>,
+) -> Result<World, ScenarioError> {
+    let e = Errs { file };
+    if doc.api_version.value != "podpath/v1" {
+        return Err(e.at(
+            &doc.api_version,
+            "apiVersion".into(),
+            format!("expected 'podpath/v1', found '{}'", doc.api_version.value),
+        ));
+    }
+    if doc.kind.value != "Scenario" {
+        return Err(e.at(
+            &doc.kind,
+            "kind".into(),
+            format!("expected 'Scenario', found '{}'", doc.kind.value),
+        ));
+    }
+    let seed = seed_override.unwrap_or(doc.seed);
+    let mut hosts: Vec<Host> = Vec::new();
+    let names: Vec<&String> = doc.hosts.keys().collect();
+    for (hi, (hname, hd)) in doc.hosts.iter().enumerate() {
+        let kp = format!("hosts.{hname}");
+        let kind = HostKind::from_name(&hd.kind.value).ok_or_else(|| {
+            e.at(
+                &hd.kind,
+                format!("{kp}.kind"),
+                format!(
+                    "unknown host kind '{}': expected client, router, lb, node, pod or external",
+                    hd.kind.value
+                ),
+            )
+        })?;
+        let mut h = Host::new(hi, hname, kind, host_rng(seed, hname));
+        // devices
+        for (dname, dd) in &hd.devices {
+            let dk = format!("{kp}.devices.{dname}");
+            if dname == "lo" {
+                return Err(ScenarioError {
+                    file: file.into(),
+                    line: 0,
+                    column: 0,
+                    key: dk,
+                    message: "'lo' exists on every host; do not declare it".into(),
+                });
+            }
+            let kind = match dd.dev_type.as_ref().map(|t| t.value.as_str()) {
+                None | Some("veth") | Some("ethernet") => DevKind::Veth,
+                Some("bridge") => DevKind::Bridge,
+                Some("dummy") => DevKind::Dummy,
+                Some(other) => {
+                    let t = dd.dev_type.as_ref().expect("some");
+                    return Err(e.at(
+                        t,
+                        format!("{dk}.type"),
+                        format!("unknown device type '{other}': expected veth, bridge or dummy"),
+                    ));
+                }
+            };
+            let mac = match &dd.mac {
+                Some(m) => Mac::parse(&m.value).ok_or_else(|| {
+                    e.at(
+                        m,
+                        format!("{dk}.mac"),
+                        format!(
+                            "bad MAC '{}': expected six hex bytes like 02:42:c0:a8:31:02",
+                            m.value
+                        ),
+                    )
+                })?,
+                None => Mac::derived(&format!("{hname}/{dname}")),
+            };
+            let mut d = Device::new(dname, kind, mac);
+            if let Some(m) = dd.mtu {
+                d.mtu = m;
+            }
+            d.up = dd.up;
+            d.hairpin = dd.hairpin;
+            for a in &dd.addrs {
+                let n = parse_cidr(&a.value).ok_or_else(|| {
+                    e.at(
+                        a,
+                        format!("{dk}.addrs"),
+                        format!("bad address '{}': expected A.B.C.D/LEN", a.value),
+                    )
+                })?;
+                d.addrs.push(n);
+            }
+            h.devs.push(d);
+        }
+        for (dname, dd) in &hd.devices {
+            if let Some(m) = &dd.master {
+                let bi = h.dev_index(&m.value).ok_or_else(|| {
+                    e.at(
+                        m,
+                        format!("{kp}.devices.{dname}.master"),
+                        format!("no device '{}' on {hname}", m.value),
+                    )
+                })?;
+                if h.devs[bi].kind != DevKind::Bridge {
+                    return Err(e.at(
+                        m,
+                        format!("{kp}.devices.{dname}.master"),
+                        format!("'{}' is not a bridge", m.value),
+                    ));
+                }
+                let di = h.dev_index(dname).expect("declared");
+                h.devs[di].master = Some(bi);
+            }
+        }
+        h.install_address_routes();
+        // sysctls
+        let mut sc = Sysctl::default();
+        for (k, v) in &hd.sysctl {
+            if !Sysctl::is_known(k) {
+                return Err(e.at(
+                    v,
+                    format!("{kp}.sysctl.{k}"),
+                    format!(
+                        "podpath does not model sysctl '{k}' (known: {})",
+                        crate::net::sysctl::KNOWN
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            sc.set(k, &v.value.0);
+        }
+        h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
+        h.sysctl = sc;
+        // routes
+        for (ri, rd) in hd.routes.iter().enumerate() {
+            let rk = format!("{kp}.routes[{ri}]");
+            let dst = parse_dst(&rd.dst.value).ok_or_else(|| {
+                e.at(
+                    &rd.dst,
+                    format!("{rk}.dst"),
+                    format!(
+                        "bad destination '{}': expected 'default', A.B.C.D or A.B.C.D/LEN",
+                        rd.dst.value
+                    ),
+                )
+            })?;
+            let rtype = match &rd.route_type {
+                Some(t) => RouteType::from_name(&t.value).ok_or_else(|| e.at(t, format!("{rk}.type"), format!("unknown route type '{}': expected unicast, local, blackhole, unreachable, prohibit or throw", t.value)))?,
+                None => RouteType::Unicast,
+            };
+            let via = match &rd.via {
+                Some(v) => Some(v.value.parse::<Ipv4Addr>().map_err(|_| {
+                    e.at(
+                        v,
+                        format!("{rk}.via"),
+                        format!("bad gateway '{}': expected A.B.C.D", v.value),
+                    )
+                })?),
+                None => None,
+            };
+            let src = match &rd.src {
+                Some(v) => Some(v.value.parse::<Ipv4Addr>().map_err(|_| {
+                    e.at(
+                        v,
+                        format!("{rk}.src"),
+                        format!("bad source '{}': expected A.B.C.D", v.value),
+                    )
+                })?),
+                None => None,
+            };
+            let mut dev = match &rd.dev {
+                Some(d) => Some(h.dev_index(&d.value).ok_or_else(|| {
+                    e.at(
+                        d,
+                        format!("{rk}.dev"),
+                        format!(
+                            "no device '{}' on host {hname} (devices: {})",
+                            d.value,
+                            h.devs
+                                .iter()
+                                .map(|d| d.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            if dev.is_none() && rtype == RouteType::Unicast {
+                // Like `ip route add ... via GW`: the device of the connected route to GW.
+                let Some(gw) = via else {
+                    return Err(e.at(&rd.dst, rk, "a unicast route needs 'dev' or 'via'".into()));
+                };
+                dev = h
+                    .devs
+                    .iter()
+                    .position(|d| d.addrs.iter().any(|a| a.contains(&gw)));
+                if dev.is_none() {
+                    return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a connected subnet of {hname} (Nexthop has invalid gateway); add 'dev' and 'onlink: true'")));
+                }
+            }
+            if let (Some(gw), Some(d), false) = (via, dev, rd.onlink) {
+                if !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) {
+                    return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a subnet of {} (Nexthop has invalid gateway); use 'onlink: true' if it is reachable anyway", h.devs[d].name)));
+                }
+            }
+            let table = match &rd.table {
+                Some(t) => fib::table_id(&t.value.0).ok_or_else(|| {
+                    e.at(
+                        t,
+                        format!("{rk}.table"),
+                        format!(
+                            "bad table '{}': expected main, local, default or a number",
+                            t.value.0
+                        ),
+                    )
+                })?,
+                None => {
+                    if rtype == RouteType::Local {
+                        fib::TABLE_LOCAL
+                    } else {
+                        fib::TABLE_MAIN
+                    }
+                }
+            };
+            h.fib.add_route(
+                table,
+                Route {
+                    dst,
+                    rtype,
+                    via,
+                    dev,
+                    src,
+                    metric: rd.metric,
+                    onlink: rd.onlink,
+                    scope_link: via.is_none(),
+                    proto: "static".into(),
+                },
+            );
+        }
+        for (ri, rd) in hd.rules.iter().enumerate() {
+            let rk = format!("{kp}.rules[{ri}]");
+            let net =
+                |s: &Option<Spanned<String>>, k: &str| -> Result<Option<Ipv4Net>, ScenarioError> {
+                    match s {
+                        Some(v) if v.value == "all" => Ok(None),
+                        Some(v) => parse_dst(&v.value).map(Some).ok_or_else(|| {
+                            e.at(v, format!("{rk}.{k}"), format!("bad prefix '{}'", v.value))
+                        }),
+                        None => Ok(None),
+                    }
+                };
+            let fwmark = match &rd.fwmark {
+                Some(v) => {
+                    let (a, m) = v
+                        .value
+                        .0
+                        .split_once('/')
+                        .unwrap_or((&v.value.0, "0xffffffff"));
+                    match (parse_u32(a), parse_u32(m)) {
+                        (Some(a), Some(m)) => Some((a, m)),
+                        _ => {
+                            return Err(e.at(
+                                v,
+                                format!("{rk}.fwmark"),
+                                format!("bad fwmark '{}': expected VALUE[/MASK]", v.value.0),
+                            ))
+                        }
+                    }
+                }
+                None => None,
+            };
+            let action = match (&rd.action, &rd.table) {
+                (Some(a), None) => match a.value.as_str() {
+                    "blackhole" => RuleAction::Blackhole,
+                    "unreachable" => RuleAction::Unreachable,
+                    "prohibit" => RuleAction::Prohibit,
+                    o => return Err(e.at(a, format!("{rk}.action"), format!("unknown rule action '{o}': expected blackhole, unreachable or prohibit (or give 'table')"))),
+                },
+                (None, Some(t)) => RuleAction::Lookup(fib::table_id(&t.value.0).ok_or_else(|| e.at(t, format!("{rk}.table"), format!("bad table '{}'", t.value.0)))?),
+                _ => return Err(ScenarioError { file: file.into(), line: 0, column: 0, key: rk, message: "a rule needs exactly one of 'table' or 'action'".into() }),
+            };
+            h.fib.add_rule(IpRule {
+                priority: rd.priority,
+                not: rd.not,
+                from: net(&rd.from, "from")?,
+                to: net(&rd.to, "to")?,
+                fwmark,
+                iif: rd.iif.clone(),
+                oif: rd.oif.clone(),
+                action,
+            });
+        }
+        for (ni, nd) in hd.neighbors.iter().enumerate() {
+            let nk = format!("{kp}.neighbors[{ni}]");
+            let ip = nd.ip.value.parse::<Ipv4Addr>().map_err(|_| {
+                e.at(
+                    &nd.ip,
+                    format!("{nk}.ip"),
+                    format!("bad address '{}'", nd.ip.value),
+                )
+            })?;
+            let mac = Mac::parse(&nd.mac.value).ok_or_else(|| {
+                e.at(
+                    &nd.mac,
+                    format!("{nk}.mac"),
+                    format!("bad MAC '{}'", nd.mac.value),
+                )
+            })?;
+            let dev = h.dev_index(&nd.dev.value).ok_or_else(|| {
+                e.at(
+                    &nd.dev,
+                    format!("{nk}.dev"),
+                    format!("no device '{}' on {hname}", nd.dev.value),
+                )
+            })?;
+            h.neigh.add_permanent(dev, ip, mac);
+        }
+        if let Some(ipt) = &hd.iptables {
+            // A block scalar's text starts on the line after its indicator.
+            let base = ipt.referenced.line() as usize;
+            h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| ScenarioError {
+                file: file.into(),
+                line: base + pe.line,
+                column: pe.column,
+                key: format!("{kp}.iptables"),
+                message: format!(
+                    "{}{}",
+                    pe.message,
+                    if pe.text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (in '{}')", pe.text)
+                    }
+                ),
+            })?;
+        }
+        for (ai, ad) in hd.apps.iter().enumerate() {
+            let ak = format!("{kp}.apps[{ai}]");
+            let port = ad
+                .listen
+                .value
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(|| {
+                    e.at(
+                        &ad.listen,
+                        format!("{ak}.listen"),
+                        format!(
+                            "bad listen address '{}': expected [ADDR]:PORT",
+                            ad.listen.value
+                        ),
+                    )
+                })?;
+            let bound = match ad.listen.value.rsplit_once(':') {
+                Some((a, _)) if !a.is_empty() && a != "0.0.0.0" && a != "*" => {
+                    Some(a.parse::<Ipv4Addr>().map_err(|_| {
+                        e.at(
+                            &ad.listen,
+                            format!("{ak}.listen"),
+                            format!("bad listen address '{a}'"),
+                        )
+                    })?)
+                }
+                _ => None,
+            };
+            match ad.kind.value.as_str() {
+                "http-server" => {
+                    let routes = ad
+                        .routes
+                        .iter()
+                        .map(|(p, r)| {
+                            (
+                                p.clone(),
+                                HttpResponseSpec {
+                                    status: r.status,
+                                    content_type: r.content_type.clone(),
+                                    body: r.body.clone(),
+                                },
+                            )
+                        })
+                        .collect();
+                    let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
+                    let idx = h.apps.len();
+                    h.apps
+                        .push(App::HttpServer(HttpServer::new(&name, port, routes)));
+                    if h.tcp.listeners.insert(port, (bound, idx)).is_some() {
+                        return Err(e.at(
+                            &ad.listen,
+                            format!("{ak}.listen"),
+                            format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+                        ));
+                    }
+                }
+                other => {
+                    return Err(e.at(
+                        &ad.kind,
+                        format!("{ak}.kind"),
+                        format!("unknown app kind '{other}': expected http-server"),
+                    ))
+                }
+            }
+        }
+        hosts.push(h);
+    }
+    // links
+    let resolve = |s: &Spanned<String>,
+                   k: String,
+                   hosts: &Vec<Host>|
+     -> Result<(usize, usize), ScenarioError> {
+        let (hn, dn) = s
+            .value
+            .split_once('/')
+            .ok_or_else(|| e.at(s, k.clone(), format!("'{}': expected HOST/DEVICE", s.value)))?;
+        let hi = names
+            .iter()
+            .position(|n| n.as_str() == hn)
+            .ok_or_else(|| e.at(s, k.clone(), format!("no host '{hn}'")))?;
+        let di = hosts[hi]
+            .dev_index(dn)
+            .ok_or_else(|| e.at(s, k.clone(), format!("no device '{dn}' on host {hn}")))?;
+        if hosts[hi].devs[di].kind != DevKind::Veth {
+            return Err(e.at(
+                s,
+                k,
+                format!(
+                    "{hn}/{dn} is a {}; links join veth/ethernet devices",
+                    hosts[hi].devs[di].kind.name()
+                ),
+            ));
+        }
+        Ok((hi, di))
+    };
+    for (li, ld) in doc.links.iter().enumerate() {
+        let (ah, ad) = resolve(&ld.a, format!("links[{li}].a"), &hosts)?;
+        let (bh, bd) = resolve(&ld.b, format!("links[{li}].b"), &hosts)?;
+        let latency = match &ld.latency {
+            Some(l) => parse_duration(&l.value).ok_or_else(|| {
+                e.at(
+                    l,
+                    format!("links[{li}].latency"),
+                    format!("bad duration '{}': expected e.g. 100us, 2ms", l.value),
+                )
+            })?,
+            None => 0,
+        };
+        for (h, d, k) in [(ah, ad, &ld.a), (bh, bd, &ld.b)] {
+            if hosts[h].devs[d].peer.is_some() {
+                return Err(e.at(
+                    k,
+                    format!("links[{li}]"),
+                    format!("{} is already linked", k.value),
+                ));
+            }
+        }
+        if (ah, ad) == (bh, bd) {
+            return Err(e.at(
+                &ld.b,
+                format!("links[{li}].b"),
+                "a device cannot be linked to itself".into(),
+            ));
+        }
+        hosts[ah].devs[ad].peer = Some(Peer {
+            host: bh,
+            dev: bd,
+            latency_ns: latency,
+        });
+        hosts[bh].devs[bd].peer = Some(Peer {
+            host: ah,
+            dev: ad,
+            latency_ns: latency,
+        });
+    }
+    // traffic
+    let mut flows = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for (ti, td) in doc.traffic.iter().enumerate() {
+        let tk = format!("traffic[{ti}]");
+        if !ids.insert(td.id.value.clone()) {
+            return Err(e.at(
+                &td.id,
+                format!("{tk}.id"),
+                format!("duplicate traffic id '{}'", td.id.value),
+            ));
+        }
+        let from = names
+            .iter()
+            .position(|n| n.as_str() == td.from.value)
+            .ok_or_else(|| {
+                e.at(
+                    &td.from,
+                    format!("{tk}.from"),
+                    format!("no host '{}'", td.from.value),
+                )
+            })?;
+        let url = &td.http.get;
+        let rest = url.value.strip_prefix("http://").ok_or_else(|| {
+            e.at(
+                url,
+                format!("{tk}.http.get"),
+                format!("'{}': expected http://ADDR[:PORT]/PATH", url.value),
+            )
+        })?;
+        let (auth, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (addr, port) = match auth.rsplit_once(':') {
+            Some((a, p)) => (
+                a,
+                p.parse::<u16>()
+                    .map_err(|_| e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'")))?,
+            ),
+            None => (auth, 80),
+        };
+        let dst = addr.parse::<Ipv4Addr>().map_err(|_| e.at(url, format!("{tk}.http.get"), format!("'{addr}' is not an IPv4 address (name resolution is not part of this scenario format yet)")))?;
+        let dur = |s: &Option<Spanned<String>>, k: &str| -> Result<u64, ScenarioError> {
+            match s {
+                Some(v) => parse_duration(&v.value).ok_or_else(|| {
+                    e.at(
+                        v,
+                        format!("{tk}.{k}"),
+                        format!("bad duration '{}'", v.value),
+                    )
+                }),
+                None => Ok(0),
+            }
+        };
+        flows.push(FlowSpec {
+            id: td.id.value.clone(),
+            from,
+            request: Request::HttpGet {
+                dst,
+                port,
+                host_header: td.http.host.clone().unwrap_or_else(|| auth.to_string()),
+                path: path.to_string(),
+            },
+            start_ns: dur(&td.start, "start")?,
+            count: td.count.max(1),
+            interval_ns: match &td.interval {
+                Some(_) => dur(&td.interval, "interval")?,
+                None => 100_000_000,
+            },
+        });
+    }
+    let horizon_ns = match &doc.horizon {
+        Some(h) => parse_duration(&h.value)
+            .ok_or_else(|| e.at(h, "horizon".into(), format!("bad duration '{}'", h.value)))?,
+        None => 300_000_000_000,
+    };
+    Ok(World {
+        scenario: doc.metadata.name.clone(),
+        seed,
+        hosts,
+        flows,
+        horizon_ns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("100us"), Some(100_000));
+        assert_eq!(parse_duration("1.5ms"), Some(1_500_000));
+        assert_eq!(parse_duration("2s"), Some(2_000_000_000));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("-1s"), None);
+    }
+}
