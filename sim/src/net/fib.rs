@@ -226,8 +226,8 @@ impl Fib {
         let key = Ipv4Net::new(dst, 32).expect("/32");
         // Walk covering prefixes from longest to shortest; the first with a
         // usable route wins (an oif constraint can skip routes on other devices).
-        let mut covers: Vec<(Ipv4Net, &Vec<Route>)> = t.cover(&key).map(|(p, v)| (p, v)).collect();
-        covers.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()));
+        let mut covers: Vec<(Ipv4Net, &Vec<Route>)> = t.cover(&key).collect();
+        covers.sort_by_key(|c| std::cmp::Reverse(c.0.prefix_len()));
         for (_, routes) in covers {
             for r in routes {
                 if let (Some(o), Some(d)) = (oif, r.dev) {

@@ -330,7 +330,17 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
             .unwrap_or((0, 0));
         let msg = e.to_string();
         // The library's message may repeat the location; keep its first line.
-        let first = msg.lines().next().unwrap_or("").to_string();
+        let mut first = msg.lines().next().unwrap_or("").trim().to_string();
+        for _ in 0..2 {
+            if let Some(r) = first.strip_prefix("error: ") {
+                first = r.to_string();
+            }
+            if first.starts_with("line ") {
+                if let Some((_, r)) = first.split_once(": ") {
+                    first = r.to_string();
+                }
+            }
+        }
         ScenarioError {
             file: file.to_string(),
             line,
@@ -345,11 +355,12 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
 /// the scenario's seed.
 pub fn load(text: &str, file: &str, seed: Option<u64>) -> Result<World, ScenarioError> {
     let doc = parse(text, file)?;
-    build(&doc, file, seed)
+    build(&doc, text, file, seed)
 }
 
 pub fn build(
     doc: &ScenarioDoc,
+    text: &str,
     file: &str,
     seed_override: Option<u64>,
 ) -> Result<World, ScenarioError> {
@@ -668,22 +679,31 @@ pub fn build(
             h.neigh.add_permanent(dev, ip, mac);
         }
         if let Some(ipt) = &hd.iptables {
-            // A block scalar's text starts on the line after its indicator.
-            let base = ipt.referenced.line() as usize;
-            h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| ScenarioError {
-                file: file.into(),
-                line: base + pe.line,
-                column: pe.column,
-                key: format!("{kp}.iptables"),
-                message: format!(
-                    "{}{}",
-                    pe.message,
-                    if pe.text.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (in '{}')", pe.text)
-                    }
-                ),
+            // The span points at the first line of the text; map the dump's
+            // line and column back into the scenario file.
+            let base = (ipt.referenced.line() as usize).max(1);
+            h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| {
+                let line = base + pe.line.saturating_sub(1);
+                let indent = text
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .map(|l| l.len() - l.trim_start().len())
+                    .unwrap_or(0);
+                ScenarioError {
+                    file: file.into(),
+                    line,
+                    column: if pe.column > 0 { pe.column + indent } else { 0 },
+                    key: format!("{kp}.iptables"),
+                    message: format!(
+                        "{}{}",
+                        pe.message,
+                        if pe.text.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (in '{}')", pe.text)
+                        }
+                    ),
+                }
             })?;
         }
         for (ai, ad) in hd.apps.iter().enumerate() {

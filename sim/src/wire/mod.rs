@@ -430,10 +430,8 @@ pub fn verify_checksums(bytes: &[u8]) -> Result<(), String> {
                 return Err("bad UDP checksum".into());
             }
         }
-        PROTO_ICMP => {
-            if internet_checksum(body) != 0 {
-                return Err("bad ICMP checksum".into());
-            }
+        PROTO_ICMP if internet_checksum(body) != 0 => {
+            return Err("bad ICMP checksum".into());
         }
         _ => {}
     }

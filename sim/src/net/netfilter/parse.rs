@@ -545,6 +545,18 @@ fn ctstate_bits(s: &str) -> Option<u8> {
     Some(v)
 }
 
+/// `-m recent` options gathered while parsing: name, (command, negated),
+/// seconds, hitcount, reap, rdest, mask.
+type RecentOpts = (
+    String,
+    Option<(RecentCmd, bool)>,
+    Option<u32>,
+    Option<u32>,
+    bool,
+    bool,
+    Ipv4Addr,
+);
+
 /// Parses the arguments of one rule (everything after `-A CHAIN`).
 pub(crate) fn parse_rule_args(
     args: &str,
@@ -572,15 +584,7 @@ pub(crate) fn parse_rule_args(
     let mut stat_packet: u32 = 0;
     let mut stat_neg = false;
     // recent
-    let mut recent: Option<(
-        String,
-        Option<(RecentCmd, bool)>,
-        Option<u32>,
-        Option<u32>,
-        bool,
-        bool,
-        Ipv4Addr,
-    )> = None;
+    let mut recent: Option<RecentOpts> = None;
     // addrtype
     let mut at_src: Option<(u16, bool)> = None;
     let mut at_dst: Option<(u16, bool)> = None;

@@ -1,0 +1,116 @@
+//! The command line as a user runs it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn podpath(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_podpath"));
+    c.args(args);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().expect("podpath runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../golden")
+        .join(name)
+}
+
+/// Compares with a golden file; `PODPATH_BLESS=1` rewrites it.
+fn check_golden(path: PathBuf, got: &str) {
+    if std::env::var("PODPATH_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing: run with PODPATH_BLESS=1", path.display()));
+    if want != got {
+        let first = want
+            .lines()
+            .zip(got.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.lines().count().min(got.lines().count()));
+        panic!(
+            "{} differs from the run at line {}:\n  golden: {:?}\n  run:    {:?}\n(PODPATH_BLESS=1 to accept)",
+            path.display(),
+            first + 1,
+            want.lines().nth(first),
+            got.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn default_run_matches_golden_text_and_json() {
+    let o = podpath(&["run"], &[]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("DNAT: 192.168.49.2:30080 -> 10.244.0."));
+    check_golden(golden("minikube-service/trace.txt"), &text);
+    let o = podpath(&["run", "minikube-service", "--format", "json"], &[]);
+    assert!(o.status.success());
+    let json = stdout(&o);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["scenario"], "minikube-service");
+    assert_eq!(v["flows"].as_array().unwrap().len(), 4);
+    check_golden(golden("minikube-service/trace.json"), &json);
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let a = podpath(&["run", "--format", "json"], &[("RAYON_NUM_THREADS", "1")]);
+    let b = podpath(&["run", "--format", "json"], &[]);
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn seed_and_flow_flags() {
+    let a = podpath(&["run", "--seed", "1", "--flow", "health#2"], &[]);
+    assert!(a.status.success());
+    let t = stdout(&a);
+    assert!(t.contains("seed 1"));
+    assert_eq!(t.matches("\nflow ").count(), 1, "{t}");
+    let e = podpath(&["run", "--flow", "nope"], &[]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("no flow 'nope'"));
+}
+
+#[test]
+fn list_and_explain() {
+    let o = podpath(&["list"], &[]);
+    assert!(stdout(&o).contains("minikube-service"));
+    let o = podpath(&["explain"], &[]);
+    let t = stdout(&o);
+    assert!(t.contains("SIMPLIFIED") && t.contains("rp_filter"));
+}
+
+#[test]
+fn broken_scenario_exits_nonzero_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("podpath-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("broken.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: podpath/v1\nkind: Scenario\nmetadata: {name: x}\nhosts:\n  a:\n    kind: node\n    iptables: |\n      *nat\n      :FOO - [0:0]\n      -A FOO -j NOWHERE\n      COMMIT\n",
+    )
+    .unwrap();
+    let o = podpath(&["run", f.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains(&format!("{}:10:", f.display())), "{err}");
+    assert!(err.contains("NOWHERE"), "{err}");
+    let o = podpath(&["run", "/nonexistent/scenario.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read scenario"));
+    let o = podpath(&["run", "--format", "xml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
