@@ -587,3 +587,146 @@ impl Ruleset {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoLocal;
+    impl AddrClass for NoLocal {
+        fn addr_type(&self, _: Ipv4Addr, _: Option<&str>) -> u16 {
+            addrtype::UNICAST
+        }
+    }
+
+    fn walk(rs: &Ruleset, dst: Ipv4Addr, dport: u16) -> (Vec<NfStep>, Option<Target>) {
+        let mut pkt = NfPacket {
+            src: Ipv4Addr::new(1, 1, 1, 1),
+            dst,
+            proto: 6,
+            sport: Some(1000),
+            dport: Some(dport),
+            ..Default::default()
+        };
+        let mut ch = ScriptChooser::default();
+        let mut st = NfState::default();
+        let mut env = EvalEnv {
+            addr: &NoLocal,
+            chooser: &mut ch,
+            state: &mut st,
+            now_ns: 0,
+        };
+        let o = rs.run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env);
+        (o.steps, o.nat)
+    }
+
+    /// The destination index must visit exactly the rules a linear walk would
+    /// match, in the same order, including wildcard rules between keyed ones
+    /// and duplicate destinations with different ports.
+    #[test]
+    fn dst_index_keeps_first_match_semantics() {
+        let mut t = String::from("*nat\n:PREROUTING ACCEPT [0:0]\n:S - [0:0]\n:M - [0:0]\n-A PREROUTING -j S\n-A M -j MARK --or-mark 0x1\n");
+        for i in 0..40u32 {
+            let ip = Ipv4Addr::new(10, 96, 0, (i % 20) as u8);
+            t.push_str(&format!(
+                "-A S -d {ip}/32 -p tcp --dport {} -j DNAT --to-destination 10.0.{i}.1:80\n",
+                80 + i / 20
+            ));
+            if i % 7 == 0 {
+                t.push_str(&format!("-A S -p tcp --dport {} -j M\n", 80 + i));
+            }
+            if i == 25 {
+                t.push_str("-A S -d 10.96.0.3/32 ! -p udp -j M\n-A S -s 1.1.1.1/32 -p tcp --dport 81 -j DNAT --to-destination 9.9.9.9:1\n");
+            }
+        }
+        t.push_str("COMMIT\n");
+        let indexed = Ruleset::parse(&t, "t").unwrap();
+        assert!(indexed
+            .table(TableKind::Nat)
+            .chain("S")
+            .unwrap()
+            .index
+            .is_some());
+        let mut linear = indexed.clone();
+        for c in &mut linear.tables.get_mut(&TableKind::Nat).unwrap().chains {
+            c.index = None;
+        }
+        for last in 0..22u8 {
+            for port in [80u16, 81, 87, 94] {
+                let d = Ipv4Addr::new(10, 96, 0, last);
+                assert_eq!(
+                    walk(&indexed, d, port),
+                    walk(&linear, d, port),
+                    "dst {d} port {port}"
+                );
+            }
+        }
+        // and the walk really found something
+        let (_, nat) = walk(&indexed, Ipv4Addr::new(10, 96, 0, 3), 81);
+        assert!(matches!(nat, Some(Target::Dnat { .. })));
+    }
+
+    #[test]
+    fn statistic_nth_matches_every_nth_packet() {
+        let rs = Ruleset::parse(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode nth --every 3 --packet 0 -j DNAT --to-destination 1.1.1.1\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let mut st = NfState::default();
+        let mut hits = vec![];
+        for _ in 0..6 {
+            let mut pkt = NfPacket {
+                proto: 6,
+                ..Default::default()
+            };
+            let mut ch = ScriptChooser::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut ch,
+                state: &mut st,
+                now_ns: 0,
+            };
+            hits.push(
+                rs.run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env)
+                    .nat
+                    .is_some(),
+            );
+        }
+        assert_eq!(hits, vec![true, false, false, true, false, false]);
+    }
+
+    #[test]
+    fn recent_set_then_rcheck_within_seconds() {
+        let rs = Ruleset::parse(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:SEP - [0:0]\n-A PREROUTING -m recent --name SEP --rcheck --seconds 10 --reap -j DNAT --to-destination 2.2.2.2\n-A PREROUTING -j SEP\n-A SEP -m recent --name SEP --set -j DNAT --to-destination 1.1.1.1\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let mut st = NfState::default();
+        let mut go = |now: u64| {
+            let mut pkt = NfPacket {
+                proto: 6,
+                src: Ipv4Addr::new(5, 5, 5, 5),
+                ..Default::default()
+            };
+            let mut ch = ScriptChooser::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut ch,
+                state: &mut st,
+                now_ns: now,
+            };
+            match rs
+                .run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env)
+                .nat
+            {
+                Some(Target::Dnat { to, .. }) => to.addr_lo.unwrap().to_string(),
+                _ => String::new(),
+            }
+        };
+        assert_eq!(go(0), "1.1.1.1");
+        assert_eq!(go(5_000_000_000), "2.2.2.2");
+        assert_eq!(go(30_000_000_000), "1.1.1.1");
+    }
+}

@@ -1352,3 +1352,58 @@ COMMIT\n";
         assert_eq!(op(2).apply(0x8000), 0xc000);
     }
 }
+
+#[cfg(test)]
+mod fuzzish {
+    use super::*;
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::{Rng, SeedableRng};
+
+    /// Seeded mutations of real kube-proxy dumps: every result is a ruleset
+    /// or an error; a parsed ruleset prints and parses again. (`sim/fuzz/`
+    /// holds the coverage-guided target.)
+    #[test]
+    fn mutated_dumps_never_panic_and_roundtrip() {
+        let base = include_str!("../../../../scenarios/minikube-service.yaml");
+        let start = base.find("*filter").unwrap();
+        let end = base.rfind("COMMIT").unwrap() + 6;
+        let dump: String = base[start..end]
+            .lines()
+            .map(|l| l.trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let words: Vec<&str> = dump.split_whitespace().collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..2000 {
+            let mut lines: Vec<String> = dump.lines().map(str::to_string).collect();
+            let i = rng.next_u32() as usize % lines.len();
+            match rng.next_u32() % 5 {
+                0 => {
+                    let w = words[rng.next_u32() as usize % words.len()];
+                    lines[i].push(' ');
+                    lines[i].push_str(w);
+                }
+                1 => {
+                    let mut ws: Vec<&str> = lines[i].split(' ').collect();
+                    if ws.len() > 1 {
+                        ws.remove(rng.next_u32() as usize % ws.len());
+                    }
+                    lines[i] = ws.join(" ");
+                }
+                2 => lines[i] = lines[i].replace('"', ""),
+                3 => {
+                    let j = rng.next_u32() as usize % lines.len();
+                    lines.swap(i, j)
+                }
+                _ => lines[i] = lines[i].replace("0x4000", "0xzz"),
+            }
+            let text = lines.join("\n") + "\n";
+            if let Ok(rs) = Ruleset::parse(&text, "m") {
+                let printed = rs.to_save_text();
+                let again =
+                    Ruleset::parse(&printed, "again").unwrap_or_else(|e| panic!("{e}\n{printed}"));
+                assert_eq!(again.rule_count(), rs.rule_count());
+            }
+        }
+    }
+}
