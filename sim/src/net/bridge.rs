@@ -1,18 +1,34 @@
 //! The Linux bridge: FDB learning, forwarding, flooding, hairpin mode, local
-//! delivery to the bridge device, and br_netfilter (`bridge-nf-call-iptables`)
-//! for bridged IPv4 frames.
+//! delivery to the bridge device, and br_netfilter (`bridge-nf-call-iptables`).
+//!
+//! With br_netfilter on, every unicast IPv4 frame entering a port runs the IP
+//! PREROUTING hooks first (`br_nf_pre_routing`: raw, conntrack, mangle, nat),
+//! before the bridge decides between the host and another port, as the
+//! kernel's NF_BR_PRE_ROUTING hook does. When DNAT changed the destination,
+//! the packet is routed (`br_nf_pre_routing_finish`): a destination behind the
+//! same bridge is "bridged DNAT" (the destination MAC is rewritten and the
+//! frame is bridged on, which needs hairpin mode to leave through the port it
+//! came in on); any other destination goes up to the IP layer. Frames bridged
+//! between ports then run FORWARD and POSTROUTING; frames for the host skip
+//! the IP layer's PREROUTING (`ip_sabotage_in`).
 //!
 //! Simplifications (listed by `podpath explain`): no STP, VLAN filtering or
-//! FDB ageing (entries learned stay for the run); br_netfilter runs the IP
-//! hooks for frames bridged between ports (PREROUTING, FORWARD, POSTROUTING);
-//! frames for the host itself take the IP layer's own PREROUTING once, which
-//! is what `ip_sabotage_in` makes the kernel do.
+//! FDB ageing (entries learned stay for the run); broadcast frames are not
+//! passed through br_netfilter.
 
 use super::host::{Ctx, FdbEntry, Host, Meta, Output};
 use super::ipv4::{BridgeCtx, CtInfo};
 use super::netfilter::{ctbits, TableKind};
 use crate::trace::Action;
-use crate::wire::{summarize, Frame, Mac, L3};
+use crate::wire::{summarize, Frame, Ipv4Repr, L3};
+
+/// What bridge PREROUTING left to do.
+enum BrPre {
+    /// The packet is gone (dropped, or handed to the IP layer).
+    Done,
+    /// Continue with the (possibly rewritten) frame.
+    Continue { ip: Ipv4Repr, mark: u32, ct: CtInfo },
+}
 
 impl Host {
     pub(crate) fn bridge_input(
@@ -20,7 +36,7 @@ impl Host {
         ctx: &mut Ctx,
         br: usize,
         port: usize,
-        f: Frame,
+        mut f: Frame,
         meta: Meta,
     ) {
         let brn = self.devs[br].name.clone();
@@ -43,11 +59,6 @@ impl Host {
                 );
             }
         }
-        let for_host = f.dst == self.devs[br].mac
-            || self
-                .devs
-                .iter()
-                .any(|d| d.master == Some(br) && d.mac == f.dst);
         if f.dst.is_broadcast() || f.dst.is_multicast() {
             let bytes = f.emit();
             self.bridge_flood(ctx, br, Some(port), &bytes, meta, &f);
@@ -66,6 +77,23 @@ impl Host {
             self.l2_input(ctx, br, f, meta);
             return;
         }
+        let nf = self.sysctl.bridge_nf_call_iptables();
+        let mut pre: Option<(u32, CtInfo)> = None;
+        if let (true, L3::Ipv4(ip)) = (nf, &f.payload) {
+            let ip = ip.clone();
+            match self.br_nf_pre_routing(ctx, br, port, &mut f, ip, meta) {
+                BrPre::Done => return,
+                BrPre::Continue { ip, mark, ct } => {
+                    f.payload = L3::Ipv4(ip);
+                    pre = Some((mark, ct));
+                }
+            }
+        }
+        let for_host = f.dst == self.devs[br].mac
+            || self
+                .devs
+                .iter()
+                .any(|d| d.master == Some(br) && d.mac == f.dst);
         if for_host {
             ctx.trace.step(
                 "bridge",
@@ -85,8 +113,29 @@ impl Host {
                 meta,
                 hop: ctx.trace.current_hop(),
             });
-            self.l2_input(ctx, br, f, meta);
+            match (pre, f.payload) {
+                (Some((mark, ct)), L3::Ipv4(mut ip)) => {
+                    // ip_sabotage_in: PREROUTING already ran on the bridge.
+                    self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
+                }
+                (_, payload) => {
+                    let f2 = Frame {
+                        src: f.src,
+                        dst: f.dst,
+                        payload,
+                    };
+                    self.l2_input(ctx, br, f2, meta);
+                }
+            }
             return;
+        }
+        if let (Some((mut mark, ct)), L3::Ipv4(ip)) = (pre, &f.payload) {
+            let mut ip = ip.clone();
+            let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
+            if !self.br_nf_forward(ctx, br, port, out, &mut ip, &mut mark, &ct, meta) {
+                return;
+            }
+            f.payload = L3::Ipv4(ip);
         }
         self.bridge_forward(ctx, br, Some(port), f, meta);
     }
@@ -96,20 +145,10 @@ impl Host {
         ctx: &mut Ctx,
         br: usize,
         in_port: Option<usize>,
-        mut f: Frame,
+        f: Frame,
         meta: Meta,
     ) {
         let brn = self.devs[br].name.clone();
-        let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
-        // br_netfilter: bridged IPv4 frames traverse the IP hooks.
-        if let (Some(inp), true, L3::Ipv4(_)) =
-            (in_port, self.sysctl.bridge_nf_call_iptables(), &f.payload)
-        {
-            match self.br_netfilter(ctx, br, inp, out, &mut f, meta) {
-                BrNf::Continue => {}
-                BrNf::Stolen => return,
-            }
-        }
         let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
         match out {
             Some(p) if Some(p) == in_port && !self.devs[p].hairpin => {
@@ -117,7 +156,7 @@ impl Host {
                 self.drop(
                     ctx,
                     "bridge",
-                    format!("{brn}: {} is behind {pn}, the port the frame came in on, and hairpin mode is off", f.dst),
+                    format!("{brn}: {} is behind {pn}, the port the frame came in on, and hairpin mode is off on {pn}", f.dst),
                     &CtInfo::default(),
                 );
             }
@@ -210,24 +249,21 @@ impl Host {
         }
     }
 
-    fn br_netfilter(
+    /// `br_nf_pre_routing` and `br_nf_pre_routing_finish`.
+    fn br_nf_pre_routing(
         &mut self,
         ctx: &mut Ctx,
         br: usize,
         inp: usize,
-        out: Option<usize>,
         f: &mut Frame,
+        mut ip: Ipv4Repr,
         meta: Meta,
-    ) -> BrNf {
-        let L3::Ipv4(ip) = &mut f.payload else {
-            return BrNf::Continue;
-        };
-        let mut ip = ip.clone();
+    ) -> BrPre {
         let mut mark = 0u32;
         let none = CtInfo::default();
         let bctx = Some(BridgeCtx {
             physin: inp,
-            physout: out,
+            physout: None,
         });
         let raw = self.nf_hook(
             ctx,
@@ -241,7 +277,7 @@ impl Host {
             bctx,
         );
         if !self.verdict_ok(ctx, "raw/PREROUTING", &raw, &ip, &none, meta) {
-            return BrNf::Stolen;
+            return BrPre::Done;
         }
         let ct = if raw.notrack {
             CtInfo {
@@ -253,7 +289,7 @@ impl Host {
                 Ok(c) => c,
                 Err(r) => {
                     self.drop(ctx, "conntrack", r, &none);
-                    return BrNf::Stolen;
+                    return BrPre::Done;
                 }
             }
         };
@@ -269,7 +305,7 @@ impl Host {
             bctx,
         );
         if !self.verdict_ok(ctx, "mangle/PREROUTING", &mangle, &ip, &ct, meta) {
-            return BrNf::Stolen;
+            return BrPre::Done;
         }
         let dst_before = ip.dst();
         if self.needs_nat(&ct, false) {
@@ -286,53 +322,137 @@ impl Host {
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, Some(br), None) {
                 self.drop(ctx, "nat/PREROUTING", e, &ct);
-                return BrNf::Stolen;
+                return BrPre::Done;
             }
         }
         self.nat_manip(ctx, &mut ip, &ct, false);
-        if ip.dst() != dst_before {
-            // br_nf_pre_routing_finish: the destination changed, so route it.
-            let key = super::fib::FlowKey {
-                dst: Some(ip.dst()),
-                src: Some(ip.src()),
-                mark,
-                iif: None,
-                oif: None,
-            };
-            let via_bridge = matches!(self.fib.lookup(&key, None), Ok(l) if l.route.dev == Some(br) && l.route.rtype == super::fib::RouteType::Unicast);
-            if !via_bridge {
+        if ip.dst() == dst_before {
+            return BrPre::Continue { ip, mark, ct };
+        }
+        // br_nf_pre_routing_finish: the destination changed, so route it.
+        let key = super::fib::FlowKey {
+            dst: Some(ip.dst()),
+            src: Some(ip.src()),
+            mark,
+            iif: None,
+            oif: None,
+        };
+        let via_bridge = matches!(self.fib.lookup(&key, None),
+            Ok(l) if l.route.dev == Some(br) && l.route.rtype == super::fib::RouteType::Unicast);
+        if !via_bridge {
+            ctx.trace.step(
+                "br_netfilter",
+                format!(
+                    "DNAT moved the destination off {}: up to IP routing",
+                    self.devs[br].name
+                ),
+                Action::Info,
+            );
+            self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
+            return BrPre::Done;
+        }
+        match self.neigh.resolve(br, ip.dst(), ctx.now) {
+            Some((m, _)) => {
                 ctx.trace.step(
                     "br_netfilter",
                     format!(
-                        "DNAT moved the destination off {}: handed to IP routing",
+                        "bridged DNAT: {} is behind {}; destination MAC set to {m}",
+                        ip.dst(),
                         self.devs[br].name
                     ),
                     Action::Info,
                 );
-                self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
-                return BrNf::Stolen;
+                f.dst = m;
+                BrPre::Continue { ip, mark, ct }
             }
-            // Bridged DNAT: find the new destination's MAC and keep bridging.
-            match self.neigh.resolve(br, ip.dst(), ctx.now) {
-                Some((m, _)) => {
-                    ctx.trace.step(
-                        "br_netfilter",
-                        format!(
-                            "bridged DNAT: destination MAC rewritten to {m} ({})",
-                            ip.dst()
-                        ),
-                        Action::Info,
-                    );
-                    f.dst = m;
-                }
-                None => {
-                    let nh = ip.dst();
-                    self.neigh_output(ctx, br, nh, ip, meta);
-                    return BrNf::Stolen;
-                }
+            None => {
+                // The neighbour must be resolved first: ARP from the bridge,
+                // the packet waits in the queue.
+                let nh = ip.dst();
+                let b = super::neigh::BridgedDnat {
+                    physin: inp,
+                    src_mac: f.src,
+                    mark,
+                };
+                self.neigh_output_ex(ctx, br, nh, ip, meta, Some(b));
+                BrPre::Done
             }
         }
-        let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
+    }
+
+    /// A bridged-DNAT packet whose neighbour is now known: it continues as
+    /// if it had arrived on its original port (`br_nf_pre_routing_finish_bridge_slow`).
+    pub(crate) fn bridged_dnat_resume(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        nexthop: std::net::Ipv4Addr,
+        mut ip: Ipv4Repr,
+        meta: Meta,
+        b: super::neigh::BridgedDnat,
+    ) {
+        let Some((mac, _)) = self.neigh.resolve(br, nexthop, ctx.now) else {
+            self.drop(
+                ctx,
+                "br_netfilter",
+                format!("neighbour {nexthop} vanished"),
+                &CtInfo::default(),
+            );
+            return;
+        };
+        let ct = match self
+            .ct
+            .lookup(&super::ipv4::packet_tuple(&ip).invert(), ctx.now)
+        {
+            // The packet already carries its DNAT: its tuple is the inverse of
+            // the reply tuple.
+            Some((id, super::conntrack::Dir::Reply)) => {
+                let c = self.ct.get(id).expect("live");
+                CtInfo {
+                    id: Some(id),
+                    dir: Some(super::conntrack::Dir::Original),
+                    bits: c.ctstate(super::conntrack::Dir::Original),
+                    created: false,
+                    related: false,
+                }
+            }
+            _ => CtInfo::default(),
+        };
+        let mut mark = b.mark;
+        let mut f = Frame {
+            src: b.src_mac,
+            dst: mac,
+            payload: L3::Ipv4(ip.clone()),
+        };
+        ctx.trace.step(
+            "br_netfilter",
+            format!(
+                "bridged DNAT resumes as if from {}: destination MAC {mac}",
+                self.devs[b.physin].name
+            ),
+            Action::Info,
+        );
+        let out = self.devs[br].fdb.get(&mac).map(|e| e.port);
+        if !self.br_nf_forward(ctx, br, b.physin, out, &mut ip, &mut mark, &ct, meta) {
+            return;
+        }
+        f.payload = L3::Ipv4(ip);
+        self.bridge_forward(ctx, br, Some(b.physin), f, meta);
+    }
+
+    /// br_netfilter's FORWARD and POSTROUTING for a frame bridged between ports.
+    #[allow(clippy::too_many_arguments)]
+    fn br_nf_forward(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        inp: usize,
+        out: Option<usize>,
+        ip: &mut Ipv4Repr,
+        mark: &mut u32,
+        ct: &CtInfo,
+        meta: Meta,
+    ) -> bool {
         let bctx = Some(BridgeCtx {
             physin: inp,
             physout: out,
@@ -341,69 +461,63 @@ impl Host {
             ctx,
             TableKind::Mangle,
             "FORWARD",
-            &ip,
+            ip,
             Some(br),
             Some(br),
-            &mut mark,
-            &ct,
+            mark,
+            ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "mangle/FORWARD", &fwd_m, &ip, &ct, meta) {
-            return BrNf::Stolen;
+        if !self.verdict_ok(ctx, "mangle/FORWARD", &fwd_m, ip, ct, meta) {
+            return false;
         }
         let fwd = self.nf_hook(
             ctx,
             TableKind::Filter,
             "FORWARD",
-            &ip,
+            ip,
             Some(br),
             Some(br),
-            &mut mark,
-            &ct,
+            mark,
+            ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "filter/FORWARD", &fwd, &ip, &ct, meta) {
-            return BrNf::Stolen;
+        if !self.verdict_ok(ctx, "filter/FORWARD", &fwd, ip, ct, meta) {
+            return false;
         }
         let post_m = self.nf_hook(
             ctx,
             TableKind::Mangle,
             "POSTROUTING",
-            &ip,
+            ip,
             Some(br),
             Some(br),
-            &mut mark,
-            &ct,
+            mark,
+            ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "mangle/POSTROUTING", &post_m, &ip, &ct, meta) {
-            return BrNf::Stolen;
+        if !self.verdict_ok(ctx, "mangle/POSTROUTING", &post_m, ip, ct, meta) {
+            return false;
         }
-        if self.needs_nat(&ct, true) {
+        if self.needs_nat(ct, true) {
             let nat = self.nf_hook(
                 ctx,
                 TableKind::Nat,
                 "POSTROUTING",
-                &ip,
+                ip,
                 Some(br),
                 Some(br),
-                &mut mark,
-                &ct,
+                mark,
+                ct,
                 bctx,
             );
-            if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(br), Some(ip.dst())) {
-                self.drop(ctx, "nat/POSTROUTING", e, &ct);
-                return BrNf::Stolen;
+            let dst = ip.dst();
+            if let Err(e) = self.nat_setup(ctx, ct, &nat, true, Some(br), Some(dst)) {
+                self.drop(ctx, "nat/POSTROUTING", e, ct);
+                return false;
             }
         }
-        self.nat_manip(ctx, &mut ip, &ct, true);
-        f.payload = L3::Ipv4(ip);
-        let _ = Mac::ZERO;
-        BrNf::Continue
+        self.nat_manip(ctx, ip, ct, true);
+        true
     }
-}
-
-enum BrNf {
-    Continue,
-    Stolen,
 }

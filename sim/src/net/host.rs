@@ -222,7 +222,7 @@ pub struct Host {
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
     /// Packets released from the ARP queue, to transmit without re-running hooks.
-    pub resume: Vec<(u64, usize)>,
+    pub resume: Vec<(u64, usize, Option<super::neigh::BridgedDnat>)>,
     pub udp_listeners: BTreeMap<u16, usize>,
     pub apps: Vec<App>,
     pub rng: ChaCha8Rng,

@@ -228,7 +228,7 @@ impl Host {
                 )),
             });
             // Mark the resumed packet so ip_output_local transmits it as is.
-            self.resume.push((p.meta.pkt, dev));
+            self.resume.push((p.meta.pkt, dev, p.bridged));
         }
     }
 
@@ -1429,10 +1429,13 @@ impl Host {
     /// source address is filled in from the route, as for an unbound socket.
     pub(crate) fn ip_output_local(&mut self, ctx: &mut Ctx, mut ip: Ipv4Repr, meta: Meta) {
         // A packet released from the ARP queue already went through the hooks.
-        if let Some(pos) = self.resume.iter().position(|(p, _)| *p == meta.pkt) {
-            let (_, dev) = self.resume.remove(pos);
+        if let Some(pos) = self.resume.iter().position(|(p, _, _)| *p == meta.pkt) {
+            let (_, dev, bridged) = self.resume.remove(pos);
             let nexthop = self.pending_nexthop(dev, &ip);
-            self.neigh_output(ctx, dev, nexthop, ip, meta);
+            match bridged {
+                Some(b) => self.bridged_dnat_resume(ctx, dev, nexthop, ip, meta, b),
+                None => self.neigh_output(ctx, dev, nexthop, ip, meta),
+            }
             return;
         }
         let mut mark = 0u32;
@@ -1713,6 +1716,19 @@ impl Host {
         ip: Ipv4Repr,
         meta: Meta,
     ) {
+        self.neigh_output_ex(ctx, dev, nexthop, ip, meta, None)
+    }
+
+    /// `neigh_output`, remembering a bridged DNAT for when the queue drains.
+    pub(crate) fn neigh_output_ex(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        nexthop: Ipv4Addr,
+        ip: Ipv4Repr,
+        meta: Meta,
+        bridged: Option<super::neigh::BridgedDnat>,
+    ) {
         let d = &self.devs[dev];
         let dn = d.name.clone();
         let src_mac = d.mac;
@@ -1764,7 +1780,7 @@ impl Host {
                 ctx.trace.set_out(&dn, summarize(&f));
                 self.dev_xmit(ctx, dev, f.emit(), meta);
             }
-            None => self.neigh_queue(ctx, dev, nexthop, ip, meta),
+            None => self.neigh_queue(ctx, dev, nexthop, ip, meta, bridged),
         }
     }
 
@@ -1775,6 +1791,7 @@ impl Host {
         nexthop: Ipv4Addr,
         ip: Ipv4Repr,
         meta: Meta,
+        bridged: Option<super::neigh::BridgedDnat>,
     ) {
         use super::neigh::{NeighEntry, Nud, Pending, UNRES_QLEN};
         let dn = self.devs[dev].name.clone();
@@ -1802,7 +1819,7 @@ impl Host {
         if e.queue.len() >= UNRES_QLEN {
             e.queue.remove(0);
         }
-        e.queue.push(Pending { ip, meta });
+        e.queue.push(Pending { ip, meta, bridged });
         let qlen = e.queue.len();
         ctx.trace.step(
             "neigh",

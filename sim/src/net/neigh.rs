@@ -43,6 +43,17 @@ impl Nud {
 pub struct Pending {
     pub ip: Ipv4Repr,
     pub meta: Meta,
+    /// Set for br_netfilter's bridged DNAT (`nf_bridge->bridged_dnat`): once
+    /// resolved, the frame continues bridging as if it had arrived on
+    /// `physin`, keeping its source MAC and mark.
+    pub bridged: Option<BridgedDnat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BridgedDnat {
+    pub physin: usize,
+    pub src_mac: crate::wire::Mac,
+    pub mark: u32,
 }
 
 #[derive(Clone, Debug)]
