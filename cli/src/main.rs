@@ -41,6 +41,9 @@ enum Cmd {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Write every packet seen on every device as pcapng (Wireshark, tshark).
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
     },
     /// List the embedded scenarios.
     List,
@@ -78,6 +81,7 @@ fn run() -> Result<ExitCode> {
             flow,
             format,
             seed,
+            pcap,
         } => {
             let world = load(scenario.as_deref(), seed)?;
             let mut trace = Engine::new(world).run();
@@ -88,6 +92,15 @@ fn run() -> Result<ExitCode> {
                 if trace.flows.is_empty() {
                     bail!("no flow '{f}' in this scenario");
                 }
+            }
+            if let Some(p) = &pcap {
+                if let Some(f) = &flow {
+                    let keep: Vec<String> = trace.flows.iter().map(|x| x.id.clone()).collect();
+                    let _ = f;
+                    trace.captures.retain(|c| keep.contains(&c.flow));
+                }
+                std::fs::write(p, podpath_render::pcapng::render(&trace))
+                    .with_context(|| format!("cannot write {}", p.display()))?;
             }
             let out = match format {
                 Format::Text => podpath_render::text::render(&trace),

@@ -1,8 +1,9 @@
-//! podpath-render: the trace as text and JSON.
+//! podpath-render: the trace as text, JSON and pcapng.
 //!
 //! Renderers read only the [`Trace`]; they never run the simulation again.
 
 pub mod json;
+pub mod pcapng;
 pub mod text;
 
 pub use podpath_sim::trace::Trace;

@@ -146,11 +146,10 @@ fn reject_with_icmp_port_unreachable_refuses_via_icmp() {
 fn rp_filter_strict_drops_asymmetric_source_loose_accepts() {
     // The client claims a source that the router routes back via eth2.
     let client = "    rules: []\n";
-    let y = three_hosts("", client, "3s")
-        .replace(
-            "eth0: {addrs: [10.0.1.2/24]}",
-            "eth0: {addrs: [10.0.1.2/24, 10.0.3.9/32]}",
-        );
+    let y = three_hosts("", client, "3s").replace(
+        "eth0: {addrs: [10.0.1.2/24]}",
+        "eth0: {addrs: [10.0.1.2/24, 10.0.3.9/32]}",
+    );
     // Make the client source its SYN from 10.0.3.9 by a route src hint.
     let y = y.replace(
         "      - {dst: default, via: 10.0.1.1}",

@@ -348,6 +348,20 @@ impl Host {
                 ),
                 Action::Info,
             );
+            // The frame is passed up the bridge device (br_pass_frame_up):
+            // tcpdump on the bridge sees it, already rewritten.
+            let up = Frame {
+                src: f.src,
+                dst: f.dst,
+                payload: L3::Ipv4(ip.clone()),
+            };
+            ctx.out.push(Output::Capture {
+                dev: br,
+                out: false,
+                bytes: up.emit(),
+                meta,
+                hop: ctx.trace.current_hop(),
+            });
             self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
             return BrPre::Done;
         }

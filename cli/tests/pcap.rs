@@ -1,0 +1,183 @@
+//! The pcapng a run writes: read back with pcap-file, and decoded by tshark
+//! (when installed; CI installs it) with every checksum verified.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::{Block, PcapNgReader};
+
+fn write_capture(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("podpath-pcap-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("run.pcapng");
+    let o = Command::new(env!("CARGO_BIN_EXE_podpath"))
+        .args(["run", "--pcap", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    f
+}
+
+#[test]
+fn pcapng_has_one_interface_per_device_nanosecond_times_and_directions() {
+    let f = write_capture("read");
+    let bytes = std::fs::read(&f).unwrap();
+    let mut r = PcapNgReader::new(&bytes[..]).unwrap();
+    let mut ifaces: Vec<String> = Vec::new();
+    let mut per_iface: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut last_ts = std::time::Duration::ZERO;
+    let mut names = 0;
+    while let Some(b) = r.next_block() {
+        match b.unwrap() {
+            Block::InterfaceDescription(idb) => {
+                assert!(idb
+                    .options
+                    .contains(&InterfaceDescriptionOption::IfTsResol(9)));
+                let name = idb
+                    .options
+                    .iter()
+                    .find_map(|o| match o {
+                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap();
+                ifaces.push(name);
+            }
+            Block::NameResolution(n) => names += n.records.len(),
+            Block::EnhancedPacket(p) => {
+                assert!(p.timestamp >= last_ts, "timestamps never go back");
+                last_ts = p.timestamp;
+                let flags = p.options.iter().find_map(|o| match o {
+                    EnhancedPacketOption::Flags(f) => Some(*f),
+                    _ => None,
+                });
+                let e = per_iface
+                    .entry(ifaces[p.interface_id as usize].clone())
+                    .or_default();
+                match flags {
+                    Some(1) => e.0 += 1,
+                    Some(2) => e.1 += 1,
+                    other => panic!("direction flags {other:?}"),
+                }
+                assert!(p.options.iter().any(|o| matches!(o, EnhancedPacketOption::Comment(c) if c.starts_with("flow health#"))));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        ifaces,
+        vec![
+            "api-server-26psx/eth0",
+            "api-server-nlj5w/eth0",
+            "laptop/eth0",
+            "minikube/bridge",
+            "minikube/eth0",
+            "minikube/veth7d04a6b3",
+            "minikube/vethc2a1e0f9"
+        ]
+    );
+    assert!(names >= 5, "addresses resolved to host names");
+    // What the laptop sends, the node receives, frame for frame.
+    assert_eq!(per_iface["laptop/eth0"].1, per_iface["minikube/eth0"].0);
+    assert_eq!(per_iface["minikube/eth0"].1, per_iface["laptop/eth0"].0);
+    // Virtual time 0 is 2026-01-01T00:00:00Z.
+    assert!(last_ts.as_secs() >= 1_767_225_600 && last_ts.as_secs() < 1_767_225_600 + 10);
+    std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
+}
+
+fn tshark() -> Option<&'static str> {
+    let ok = Command::new("tshark")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        Some("tshark")
+    } else {
+        eprintln!("SKIPPED: tshark is not installed (CI installs it: apt-get install tshark)");
+        None
+    }
+}
+
+#[test]
+fn tshark_decodes_the_capture_with_valid_checksums_and_no_warnings() {
+    let Some(ts) = tshark() else { return };
+    let f = write_capture("tshark");
+    let out = Command::new(ts)
+        .args([
+            "-r",
+            f.to_str().unwrap(),
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+        ])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "ip.checksum.status",
+            "-e",
+            "tcp.checksum.status",
+            "-e",
+            "http.request.uri",
+            "-e",
+            "http.response.code",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut requests, mut responses, mut checked) = (0, 0, 0);
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        *count.entry(f[0].to_string()).or_default() += 1;
+        if !f[1].is_empty() {
+            assert_eq!(f[1], "1", "IP checksum must be good: {line}");
+            assert_eq!(f[2], "1", "TCP checksum must be good: {line}");
+            checked += 1;
+        }
+        if f[3] == "/health" {
+            requests += 1;
+        }
+        if f[4] == "200" {
+            responses += 1;
+        }
+    }
+    assert!(checked > 100);
+    // 4 requests and responses, each on laptop/eth0 and minikube/eth0 (port
+    // 30080); tshark does not decode the pods' port 8080 as HTTP by default.
+    assert_eq!(requests, 4 * 2, "{count:?}");
+    // Responses also show on the bridge: br_netfilter has already restored
+    // the NodePort source (192.168.49.2:30080) when the frame goes up.
+    assert_eq!(responses, 4 * 3, "{count:?}");
+    // Every frame a pod sends crosses its veth peer on the node.
+    assert_eq!(
+        count["api-server-26psx/eth0"],
+        count["minikube/vethc2a1e0f9"]
+    );
+    assert_eq!(
+        count["api-server-nlj5w/eth0"],
+        count["minikube/veth7d04a6b3"]
+    );
+    assert_eq!(count["laptop/eth0"], count["minikube/eth0"]);
+    let warn = Command::new(ts)
+        .args(["-r", f.to_str().unwrap(), "-q", "-z", "expert,warn"])
+        .output()
+        .unwrap();
+    let w = String::from_utf8_lossy(&warn.stdout);
+    assert!(!w.contains("Warning"), "tshark warnings:\n{w}");
+    std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
+}
