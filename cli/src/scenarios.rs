@@ -7,10 +7,16 @@ pub struct Embedded {
 
 pub const DEFAULT: &str = "minikube-service";
 
-pub const ALL: &[Embedded] = &[Embedded {
-    name: "minikube-service",
-    text: include_str!("../../scenarios/minikube-service.yaml"),
-}];
+pub const ALL: &[Embedded] = &[
+    Embedded {
+        name: "minikube-service",
+        text: include_str!("../../scenarios/minikube-service.yaml"),
+    },
+    Embedded {
+        name: "nodeport-vxlan",
+        text: include_str!("../../scenarios/nodeport-vxlan.yaml"),
+    },
+];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {
     ALL.iter().find(|e| e.name == name)

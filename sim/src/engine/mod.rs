@@ -344,6 +344,15 @@ impl Engine {
                     hop,
                 );
             }
+            Output::Rx { dev, bytes, meta } => self.push(
+                self.now,
+                Event::Rx {
+                    host,
+                    dev,
+                    bytes,
+                    meta,
+                },
+            ),
             Output::Timer { at_ns, timer } => self.push(at_ns, Event::Timer { host, timer }),
             Output::SendLocal { ip, meta, note } => self.push(
                 self.now,

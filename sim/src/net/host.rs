@@ -24,6 +24,8 @@ pub enum DevKind {
     Veth,
     Bridge,
     Dummy,
+    /// A VXLAN tunnel endpoint (see `overlay`).
+    Vxlan,
 }
 
 impl DevKind {
@@ -33,6 +35,7 @@ impl DevKind {
             DevKind::Veth => "veth",
             DevKind::Bridge => "bridge",
             DevKind::Dummy => "dummy",
+            DevKind::Vxlan => "vxlan",
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct Device {
     /// Bridge forwarding database (bridges only).
     pub fdb: BTreeMap<Mac, FdbEntry>,
     pub peer: Option<Peer>,
+    /// VXLAN settings (vxlan devices only).
+    pub vxlan: Option<super::overlay::VxlanCfg>,
 }
 
 impl Device {
@@ -87,6 +92,7 @@ impl Device {
             hairpin: false,
             fdb: BTreeMap::new(),
             peer: None,
+            vxlan: None,
         }
     }
 }
@@ -137,6 +143,12 @@ pub enum Output {
         meta: Meta,
         note: Option<String>,
     },
+    /// A frame received on a device of this host (decapsulated from a tunnel).
+    Rx {
+        dev: usize,
+        bytes: Vec<u8>,
+        meta: Meta,
+    },
     /// Wake an application.
     AppEvent {
         app: usize,
@@ -183,6 +195,8 @@ pub enum HostKind {
     Node,
     Pod,
     External,
+    /// An L2 segment: a bridge in a namespace of its own, no addresses.
+    Switch,
 }
 
 impl HostKind {
@@ -194,6 +208,7 @@ impl HostKind {
             HostKind::Node => "node",
             HostKind::Pod => "pod",
             HostKind::External => "external",
+            HostKind::Switch => "switch",
         }
     }
     pub fn from_name(s: &str) -> Option<HostKind> {
@@ -204,6 +219,7 @@ impl HostKind {
             "node" => HostKind::Node,
             "pod" => HostKind::Pod,
             "external" => HostKind::External,
+            "switch" => HostKind::Switch,
             _ => return None,
         })
     }

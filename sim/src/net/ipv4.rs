@@ -1246,6 +1246,9 @@ impl Host {
     }
 
     fn udp_rcv(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta) {
+        if self.vxlan_rcv(ctx, &ip, meta) {
+            return;
+        }
         let L4::Udp { hdr, payload } = &ip.l4 else {
             return;
         };
@@ -1939,6 +1942,7 @@ impl Host {
     pub(crate) fn dev_xmit(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
         match self.devs[dev].kind {
             DevKind::Bridge => self.bridge_xmit(ctx, dev, bytes, meta),
+            DevKind::Vxlan => self.vxlan_xmit(ctx, dev, bytes, meta),
             DevKind::Loopback => ctx.out.push(Output::Tx {
                 dev,
                 bytes,

@@ -1,7 +1,7 @@
 //! The per-host Linux-equivalent stack, one module per kernel subsystem:
 //! [`host`] (the namespace and its devices), [`ipv4`] (the packet walk and hook
 //! order), [`bridge`], [`fib`] (routing tables, rules, LPM), [`neigh`] (ARP),
-//! [`netfilter`] (iptables), [`conntrack`] (tracking and NAT bindings), [`tcp`],
+//! [`netfilter`] (iptables), [`overlay`] (VXLAN), [`conntrack`] (tracking and NAT bindings), [`tcp`],
 //! [`sysctl`].
 
 pub mod bridge;
@@ -11,5 +11,6 @@ pub mod host;
 pub mod ipv4;
 pub mod neigh;
 pub mod netfilter;
+pub mod overlay;
 pub mod sysctl;
 pub mod tcp;

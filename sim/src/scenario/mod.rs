@@ -86,6 +86,10 @@ pub struct ScenarioDoc {
     pub hosts: BTreeMap<String, HostDoc>,
     #[serde(default)]
     pub links: Vec<LinkDoc>,
+    /// L2 segments: each becomes a switch (a bridge `br0` in a namespace of
+    /// its own, named after the segment) with one port per member.
+    #[serde(default)]
+    pub segments: Vec<SegmentDoc>,
     #[serde(default)]
     pub traffic: Vec<TrafficDoc>,
 }
@@ -139,6 +143,31 @@ pub struct DeviceDoc {
     pub hairpin: bool,
     #[serde(default = "yes")]
     pub up: bool,
+    /// vxlan: VNI (`id`).
+    #[serde(default)]
+    pub vni: Option<u32>,
+    /// vxlan: UDP destination port (`dstport`; Linux's default 8472).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// vxlan: local tunnel address.
+    #[serde(default)]
+    pub local: Option<Spanned<String>>,
+    /// vxlan: FDB learning (`nolearning` = false).
+    #[serde(default)]
+    pub learning: Option<bool>,
+    /// vxlan: the underlay device.
+    #[serde(default)]
+    pub dev: Option<Spanned<String>>,
+    /// vxlan: `bridge fdb append MAC dev DEV dst IP` entries.
+    #[serde(default)]
+    pub fdb: Vec<FdbDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FdbDoc {
+    pub mac: Spanned<String>,
+    pub dst: Spanned<String>,
 }
 
 fn yes() -> bool {
@@ -230,6 +259,15 @@ fn json_ct() -> String {
 pub struct LinkDoc {
     pub a: Spanned<String>,
     pub b: Spanned<String>,
+    #[serde(default)]
+    pub latency: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SegmentDoc {
+    pub name: Spanned<String>,
+    pub members: Vec<Spanned<String>>,
     #[serde(default)]
     pub latency: Option<Spanned<String>>,
 }
@@ -411,12 +449,15 @@ pub fn build(
                 None | Some("veth") | Some("ethernet") => DevKind::Veth,
                 Some("bridge") => DevKind::Bridge,
                 Some("dummy") => DevKind::Dummy,
+                Some("vxlan") => DevKind::Vxlan,
                 Some(other) => {
                     let t = dd.dev_type.as_ref().expect("some");
                     return Err(e.at(
                         t,
                         format!("{dk}.type"),
-                        format!("unknown device type '{other}': expected veth, bridge or dummy"),
+                        format!(
+                            "unknown device type '{other}': expected veth, bridge, dummy or vxlan"
+                        ),
                     ));
                 }
             };
@@ -439,6 +480,62 @@ pub fn build(
             }
             d.up = dd.up;
             d.hairpin = dd.hairpin;
+            if kind == DevKind::Vxlan {
+                d.mtu = dd.mtu.unwrap_or(1450);
+                let Some(vni) = dd.vni else {
+                    return Err(ScenarioError {
+                        file: file.into(),
+                        line: 0,
+                        column: 0,
+                        key: format!("{dk}.vni"),
+                        message: "a vxlan device needs 'vni'".into(),
+                    });
+                };
+                let local = match &dd.local {
+                    Some(l) => Some(l.value.parse::<Ipv4Addr>().map_err(|_| {
+                        e.at(
+                            l,
+                            format!("{dk}.local"),
+                            format!("bad address '{}'", l.value),
+                        )
+                    })?),
+                    None => None,
+                };
+                let mut fdb: BTreeMap<Mac, Vec<Ipv4Addr>> = BTreeMap::new();
+                for (fi, fd) in dd.fdb.iter().enumerate() {
+                    let mac = Mac::parse(&fd.mac.value).ok_or_else(|| {
+                        e.at(
+                            &fd.mac,
+                            format!("{dk}.fdb[{fi}].mac"),
+                            format!("bad MAC '{}'", fd.mac.value),
+                        )
+                    })?;
+                    let dst = fd.dst.value.parse::<Ipv4Addr>().map_err(|_| {
+                        e.at(
+                            &fd.dst,
+                            format!("{dk}.fdb[{fi}].dst"),
+                            format!("bad address '{}'", fd.dst.value),
+                        )
+                    })?;
+                    fdb.entry(mac).or_default().push(dst);
+                }
+                d.vxlan = Some(crate::net::overlay::VxlanCfg {
+                    vni,
+                    port: dd.port.unwrap_or(crate::wire::vxlan::LINUX_DEFAULT_PORT),
+                    local,
+                    learning: dd.learning.unwrap_or(true),
+                    dev: None,
+                    fdb,
+                });
+            } else if dd.vni.is_some()
+                || dd.port.is_some()
+                || dd.local.is_some()
+                || dd.learning.is_some()
+                || dd.dev.is_some()
+                || !dd.fdb.is_empty()
+            {
+                return Err(ScenarioError { file: file.into(), line: 0, column: 0, key: dk, message: "vni/port/local/learning/dev/fdb apply to vxlan devices only (add 'type: vxlan')".into() });
+            }
             for a in &dd.addrs {
                 let n = parse_cidr(&a.value).ok_or_else(|| {
                     e.at(
@@ -452,6 +549,19 @@ pub fn build(
             h.devs.push(d);
         }
         for (dname, dd) in &hd.devices {
+            if let Some(u) = &dd.dev {
+                let ui = h.dev_index(&u.value).ok_or_else(|| {
+                    e.at(
+                        u,
+                        format!("{kp}.devices.{dname}.dev"),
+                        format!("no device '{}' on {hname}", u.value),
+                    )
+                })?;
+                let di = h.dev_index(dname).expect("declared");
+                if let Some(c) = h.devs[di].vxlan.as_mut() {
+                    c.dev = Some(ui);
+                }
+            }
             if let Some(m) = &dd.master {
                 let bi = h.dev_index(&m.value).ok_or_else(|| {
                     e.at(
@@ -775,6 +885,33 @@ pub fn build(
         }
         hosts.push(h);
     }
+    // segments: a switch host per segment
+    let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let mut seg_links: Vec<(Spanned<String>, String, Option<Spanned<String>>)> = Vec::new();
+    for (si, sd) in doc.segments.iter().enumerate() {
+        let sn = sd.name.value.clone();
+        if names.contains(&sn) {
+            return Err(e.at(
+                &sd.name,
+                format!("segments[{si}].name"),
+                format!("'{sn}' is already a host name"),
+            ));
+        }
+        let hi = hosts.len();
+        let mut h = Host::new(hi, &sn, HostKind::Switch, host_rng(seed, &sn));
+        let br = Device::new("br0", DevKind::Bridge, Mac::derived(&format!("{sn}/br0")));
+        h.devs.push(br);
+        for (mi, m) in sd.members.iter().enumerate() {
+            let pn = format!("p{}", mi + 1);
+            let mut d = Device::new(&pn, DevKind::Veth, Mac::derived(&format!("{sn}/{pn}")));
+            d.master = Some(1);
+            h.devs.push(d);
+            seg_links.push((m.clone(), format!("{sn}/{pn}"), sd.latency.clone()));
+        }
+        hosts.push(h);
+        names.push(sn);
+    }
+    let names: Vec<&String> = names.iter().collect();
     // links
     let resolve = |s: &Spanned<String>,
                    k: String,
@@ -803,14 +940,45 @@ pub fn build(
         }
         Ok((hi, di))
     };
-    for (li, ld) in doc.links.iter().enumerate() {
-        let (ah, ad) = resolve(&ld.a, format!("links[{li}].a"), &hosts)?;
-        let (bh, bd) = resolve(&ld.b, format!("links[{li}].b"), &hosts)?;
+    let mut all_links: Vec<(
+        Spanned<String>,
+        Spanned<String>,
+        Option<Spanned<String>>,
+        String,
+    )> = doc
+        .links
+        .iter()
+        .enumerate()
+        .map(|(li, l)| {
+            (
+                l.a.clone(),
+                l.b.clone(),
+                l.latency.clone(),
+                format!("links[{li}]"),
+            )
+        })
+        .collect();
+    for (m, port, lat) in seg_links {
+        let b = Spanned {
+            value: port,
+            referenced: m.referenced,
+            defined: m.defined,
+        };
+        all_links.push((m, b, lat, "segments".into()));
+    }
+    for (a, b, lat, li) in &all_links {
+        let (ah, ad) = resolve(a, format!("{li}.a"), &hosts)?;
+        let (bh, bd) = resolve(b, format!("{li}.b"), &hosts)?;
+        let ld = LinkDoc {
+            a: a.clone(),
+            b: b.clone(),
+            latency: lat.clone(),
+        };
         let latency = match &ld.latency {
             Some(l) => parse_duration(&l.value).ok_or_else(|| {
                 e.at(
                     l,
-                    format!("links[{li}].latency"),
+                    format!("{li}.latency"),
                     format!("bad duration '{}': expected e.g. 100us, 2ms", l.value),
                 )
             })?,

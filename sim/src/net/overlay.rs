@@ -1,0 +1,223 @@
+//! Overlays: VXLAN (RFC 7348) as Linux's vxlan driver does it.
+//!
+//! Transmit (`vxlan_xmit`): the inner frame's destination MAC is looked up in
+//! the device's FDB (`bridge fdb append MAC dev flannel.1 dst IP`); an all-zero
+//! MAC entry is the default/flood list. The frame is wrapped in VXLAN/UDP/IP:
+//! UDP destination port `dstport`, source port from a hash of the inner flow
+//! in the local port range (`udp_flow_src_port`), outer source `local` (or the
+//! route's choice), TTL 64, DF clear. The outer packet is sent like any
+//! locally generated packet: route, OUTPUT and POSTROUTING hooks, ARP, device.
+//!
+//! Receive (`vxlan_rcv`): a UDP datagram for a local address on the port of a
+//! vxlan device with the same VNI is decapsulated; with learning on, the inner
+//! source MAC is learned against the outer source address; the inner frame is
+//! received on the vxlan device.
+//!
+//! Simplifications (listed by `podpath explain`): the source-port hash is a
+//! stable hash of the inner addresses and ports, not the kernel's seeded
+//! jhash (live comparisons rename it); no VXLAN-GBP/GPE, no IPv6 underlay,
+//! no UDP checksum on the outer header (Linux's default, `noudpcsum`).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::host::{Ctx, Host, Meta, Output};
+use super::ipv4::CtInfo;
+use crate::trace::Action;
+use crate::wire::vxlan::VxlanRepr;
+use crate::wire::{summarize, udp_header, Frame, Ipv4Repr, Mac, L3, L4};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VxlanCfg {
+    pub vni: u32,
+    pub port: u16,
+    pub local: Option<Ipv4Addr>,
+    pub learning: bool,
+    /// The underlay device (`dev eth0`), if pinned.
+    pub dev: Option<usize>,
+    /// FDB: inner MAC -> remote VTEP addresses (`00:00:00:00:00:00` = default).
+    pub fdb: BTreeMap<Mac, Vec<Ipv4Addr>>,
+}
+
+impl Host {
+    pub(crate) fn vxlan_xmit(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+        let dn = self.devs[dev].name.clone();
+        let Some(cfg) = self.devs[dev].vxlan.clone() else {
+            self.drop(
+                ctx,
+                "vxlan",
+                format!("{dn} has no VXLAN configuration"),
+                &CtInfo::default(),
+            );
+            return;
+        };
+        ctx.out.push(Output::Capture {
+            dev,
+            out: true,
+            bytes: bytes.clone(),
+            meta,
+            hop: ctx.trace.current_hop(),
+        });
+        let inner = match Frame::parse(&bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                self.drop(
+                    ctx,
+                    "vxlan",
+                    format!("malformed inner frame: {e}"),
+                    &CtInfo::default(),
+                );
+                return;
+            }
+        };
+        let remotes = cfg
+            .fdb
+            .get(&inner.dst)
+            .or_else(|| cfg.fdb.get(&Mac::ZERO))
+            .cloned()
+            .unwrap_or_default();
+        if remotes.is_empty() {
+            self.drop(
+                ctx,
+                "vxlan",
+                format!(
+                    "{dn}: no FDB entry for {} and no default (00:00:00:00:00:00) entry",
+                    inner.dst
+                ),
+                &CtInfo::default(),
+            );
+            return;
+        }
+        let sport = self.vxlan_src_port(&inner);
+        for remote in remotes {
+            let src = cfg.local.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let payload = VxlanRepr {
+                vni: cfg.vni,
+                inner: bytes.clone(),
+            }
+            .emit();
+            let id = self.next_ip_id();
+            let mut outer = Ipv4Repr::new(
+                src,
+                remote,
+                64,
+                id,
+                L4::Udp {
+                    hdr: udp_header(sport, cfg.port),
+                    payload,
+                },
+            );
+            outer.hdr.dont_fragment = false;
+            ctx.trace.step(
+                "vxlan",
+                format!(
+                    "{dn}: fdb {} -> {remote}; encapsulate VNI {} in UDP {}:{sport} > {remote}:{}",
+                    inner.dst,
+                    cfg.vni,
+                    if src.is_unspecified() {
+                        "(route source)".to_string()
+                    } else {
+                        src.to_string()
+                    },
+                    cfg.port
+                ),
+                Action::Encap {
+                    outer: format!("UDP {remote}:{} vni {}", cfg.port, cfg.vni),
+                },
+            );
+            let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+            self.ip_output_local(ctx, outer, m);
+        }
+    }
+
+    /// `udp_flow_src_port`: a port in the local port range from the inner flow.
+    fn vxlan_src_port(&self, inner: &Frame) -> u16 {
+        let mut k = Vec::new();
+        k.extend_from_slice(&inner.src.0);
+        k.extend_from_slice(&inner.dst.0);
+        if let L3::Ipv4(ip) = &inner.payload {
+            k.extend_from_slice(&ip.src().octets());
+            k.extend_from_slice(&ip.dst().octets());
+            k.push(ip.proto());
+            if let Some((a, b)) = ip.ports() {
+                k.extend_from_slice(&a.to_be_bytes());
+                k.extend_from_slice(&b.to_be_bytes());
+            }
+        }
+        let (lo, hi) = self.sysctl.port_range();
+        let span = (hi - lo) as u64 + 1;
+        lo + (crate::engine::stable_hash(&k) % span) as u16
+    }
+
+    /// Returns true when the datagram was VXLAN for one of our devices.
+    pub(crate) fn vxlan_rcv(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr, meta: Meta) -> bool {
+        let L4::Udp { hdr, payload } = &ip.l4 else {
+            return false;
+        };
+        let Some(v) = VxlanRepr::parse(payload) else {
+            return false;
+        };
+        let found = self.devs.iter().position(|d| {
+            d.vxlan
+                .as_ref()
+                .is_some_and(|c| c.port == hdr.destination_port && c.vni == v.vni)
+        });
+        let Some(dev) = found else {
+            let on_port = self.devs.iter().any(|d| {
+                d.vxlan
+                    .as_ref()
+                    .is_some_and(|c| c.port == hdr.destination_port)
+            });
+            if on_port {
+                self.drop(
+                    ctx,
+                    "vxlan",
+                    format!(
+                        "no vxlan device with VNI {} on port {}",
+                        v.vni, hdr.destination_port
+                    ),
+                    &CtInfo::default(),
+                );
+                return true;
+            }
+            return false;
+        };
+        let dn = self.devs[dev].name.clone();
+        let inner = match Frame::parse(&v.inner) {
+            Ok(f) => f,
+            Err(e) => {
+                self.drop(
+                    ctx,
+                    "vxlan",
+                    format!("malformed inner frame: {e}"),
+                    &CtInfo::default(),
+                );
+                return true;
+            }
+        };
+        if self.devs[dev].vxlan.as_ref().is_some_and(|c| c.learning) && !inner.src.is_multicast() {
+            if let Some(c) = self.devs[dev].vxlan.as_mut() {
+                c.fdb.insert(inner.src, vec![ip.src()]);
+            }
+        }
+        ctx.trace.step(
+            "vxlan",
+            format!(
+                "decapsulate VNI {} from {}: {} received on {dn}",
+                v.vni,
+                ip.src(),
+                summarize(&inner)
+            ),
+            Action::Decap {
+                inner: summarize(&inner),
+            },
+        );
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        ctx.out.push(Output::Rx {
+            dev,
+            bytes: v.inner,
+            meta: m,
+        });
+        true
+    }
+}
