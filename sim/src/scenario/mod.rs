@@ -299,6 +299,14 @@ pub struct HttpDoc {
     pub host: Option<String>,
 }
 
+/// (a end, b end, latency, key path for errors)
+type LinkSpec = (
+    Spanned<String>,
+    Spanned<String>,
+    Option<Spanned<String>>,
+    String,
+);
+
 struct Errs<'a> {
     file: &'a str,
 }
@@ -940,12 +948,7 @@ pub fn build(
         }
         Ok((hi, di))
     };
-    let mut all_links: Vec<(
-        Spanned<String>,
-        Spanned<String>,
-        Option<Spanned<String>>,
-        String,
-    )> = doc
+    let mut all_links: Vec<LinkSpec> = doc
         .links
         .iter()
         .enumerate()
