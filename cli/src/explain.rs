@@ -19,7 +19,11 @@ Time is virtual: link latencies, ARP and TCP timers run on the event clock.
 
 MODELLED
   wire        Ethernet, ARP, IPv4, ICMP, TCP, UDP, VXLAN header (parse/emit)
-  devices     loopback, veth pairs (and wires), Linux bridge, dummy; MTU; up/down
+  devices     loopback, veth pairs (and wires), Linux bridge, dummy, vxlan;
+              MTU; up/down; L2 segments (a switch: a bridge of its own)
+  overlay     VXLAN: FDB (default 00:00:00:00:00:00 entry), learning on/off,
+              VNI, dstport, local, outer source port from the inner flow,
+              encapsulation through the host's OUTPUT/POSTROUTING, decap
   bridge      FDB learning, flooding, hairpin mode, br_netfilter hooks for
               bridged IPv4 (PREROUTING/FORWARD/POSTROUTING, physdev match), bridged
               DNAT (destination MAC rewritten) and DNAT that leaves the bridge
@@ -42,7 +46,8 @@ MODELLED
               decided once per manip type, reply de-NAT, source port clash
               resolution, ICMP errors mapped to their connection (quoted
               packet rewritten), table-full drops (nf_conntrack_max)
-  transport   TCP handshake with MSS, data with real sequence numbers, FIN,
+  transport   TCP handshake with MSS, data with real sequence numbers,
+              Linux's quick-ACK/delayed-ACK decisions, FIN,
               RST for closed ports, SYN retransmission with backoff
               (tcp_syn_retries), ICMP errors aborting connect; UDP sockets and
               ICMP port unreachable; ICMP echo
@@ -59,15 +64,18 @@ SIMPLIFIED (and where)
     prefixes.                                                            [net/fib]
   - Neighbours: REACHABLE turns STALE after 30 s and STALE is used as is
     (no DELAY/PROBE); unsolicited ARP creates no entry.                  [net/neigh]
-  - Bridge: no STP, VLAN filtering or FDB ageing; frames for the host take
-    the IP layer's PREROUTING once (the effect of ip_sabotage_in).       [net/bridge]
+  - Bridge: no STP, VLAN filtering or FDB ageing; broadcast frames skip
+    br_netfilter.                                                        [net/bridge]
+  - VXLAN: the outer source port is a stable hash of the inner flow, not
+    the kernel's seeded jhash; no GBP/GPE, no IPv6 underlay.             [net/overlay]
   - netfilter: counters are parsed and ignored; -m nfacct always matches;
     LOG writes a trace step, not a kernel log line.                      [net/netfilter]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
-  - TCP: no delayed-ACK timer (ACK rides on the application's immediate
-    answer, or goes at once); fixed window 64240, no window scaling, SACK
-    or timestamps; no data retransmission; TIME_WAIT kept to the end.    [net/tcp]
+  - TCP: delayed ACKs follow Linux (quick-ACK for the first segments,
+    pingpong mode, 40 ms timer) but ato never grows past 40 ms; fixed
+    window 64240, no window scaling, SACK or timestamps; no data
+    retransmission; TIME_WAIT kept to the end.                           [net/tcp]
   - HTTP: one request per connection; no Date/Server headers.            [app/http]
 "#;

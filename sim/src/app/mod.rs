@@ -109,11 +109,8 @@ impl Host {
                 AppAction::Outcome(flow, text) => ctx.out.push(Output::Outcome { flow, text }),
             }
         }
-        // The ACK owed for received data waits until the application has had
-        // its turn (so a response carries it); an accept() owes nothing yet.
-        if let (Some(k), false) = (ev.key(), matches!(ev, AppEvent::Accepted { .. })) {
-            self.tcp_ack_if_pending(ctx, k);
-        }
+        // An ACK still owed goes with the application's data, or when the
+        // delayed-ACK timer fires (net/tcp.rs).
     }
 
     fn tcp_send_noted(&mut self, ctx: &mut Ctx, k: ConnKey, data: &[u8], note: String) {

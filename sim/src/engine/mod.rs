@@ -256,6 +256,7 @@ impl Engine {
             Event::Timer { timer, .. } => match timer {
                 HostTimer::Neigh { dev, ip } => h.neigh_timer(&mut ctx, dev, ip),
                 HostTimer::Tcp { key, gen } => h.tcp_timer(&mut ctx, key, gen),
+                HostTimer::TcpDelack { key, gen } => h.tcp_delack(&mut ctx, key, gen),
             },
             Event::App { app, ev, .. } => h.app_event(&mut ctx, app, ev),
             Event::SendLocal { ip, meta, note, .. } => h.send_local(&mut ctx, ip, meta, note),

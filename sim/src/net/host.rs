@@ -113,6 +113,8 @@ pub enum HostTimer {
     Neigh { dev: usize, ip: Ipv4Addr },
     /// TCP retransmission; `gen` discards stale timers.
     Tcp { key: super::tcp::ConnKey, gen: u64 },
+    /// Delayed ACK; `gen` discards stale timers.
+    TcpDelack { key: super::tcp::ConnKey, gen: u64 },
 }
 
 /// What a host hands back to the engine.

@@ -15,8 +15,9 @@
 //!
 //! Simplifications (listed by `podpath explain`): the source-port hash is a
 //! stable hash of the inner addresses and ports, not the kernel's seeded
-//! jhash (live comparisons rename it); no VXLAN-GBP/GPE, no IPv6 underlay,
-//! no UDP checksum on the outer header (Linux's default, `noudpcsum`).
+//! jhash (live comparisons rename it); no VXLAN-GBP/GPE, no IPv6 underlay.
+//! The outer UDP checksum is computed (`udpcsum`, what `ip link add ... type
+//! vxlan` gives today).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

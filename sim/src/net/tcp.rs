@@ -3,9 +3,14 @@
 //! retransmission with exponential backoff (`tcp_syn_retries`), RST for
 //! segments to closed ports, ICMP errors aborting a connect.
 //!
-//! Simplifications (listed by `podpath explain`): no delayed-ACK timer (an ACK
-//! rides on the application's immediate answer, or is sent at once when the
-//! application has nothing to say); a fixed receive window of 64240 bytes
+//! ACKs follow Linux's delayed-ACK logic (`icsk_ack`): the handshake's ACK
+//! goes at once; the first data segments of a connection are ACKed at once
+//! (quick-ACK mode, up to 16); once a socket answers within `ato` (40 ms) of
+//! receiving, it is interactive (pingpong) and its ACKs wait up to 40 ms for
+//! data to ride on; FIN in FIN-WAIT is ACKed at once.
+//!
+//! Simplifications (listed by `podpath explain`): ato stays at its minimum
+//! (no RTT-driven growth); a fixed receive window of 64240 bytes
 //! without window scaling, SACK or timestamps; data segments are not
 //! retransmitted (no loss outside fault scenarios); TIME_WAIT sockets stay
 //! until the end of the run.
@@ -29,6 +34,10 @@ use crate::wire::{tcp_header, Ipv4Repr, L4};
 pub type ConnKey = (Ipv4Addr, u16, Ipv4Addr, u16);
 
 pub const WINDOW: u16 = 64240;
+/// TCP_ATO_MIN and TCP_DELACK_MIN: 40 ms.
+pub const ATO_MIN_NS: u64 = 40_000_000;
+/// TCP_MAX_QUICKACKS.
+pub const MAX_QUICKACKS: u32 = 16;
 pub const INITIAL_RTO_NS: u64 = 1_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +83,13 @@ pub struct Tcb {
     pub rto_ns: u64,
     pub gen: u64,
     pub ack_pending: bool,
+    /// Delayed-ACK state (`icsk_ack`): ato, quick-ACK budget, interactive
+    /// (pingpong) mode, time of the last data received, timer generation.
+    pub ato_ns: u64,
+    pub quick: u32,
+    pub pingpong: bool,
+    pub lrcv_ns: u64,
+    pub delack_gen: u64,
     /// The packet that last touched the socket (parent of what it sends).
     pub last_pkt: u64,
 }
@@ -199,6 +215,11 @@ impl Host {
                 rto_ns: INITIAL_RTO_NS,
                 gen: 0,
                 ack_pending: false,
+                ato_ns: 0,
+                quick: 0,
+                pingpong: false,
+                lrcv_ns: 0,
+                delack_gen: 0,
                 last_pkt: 0,
             },
         );
@@ -257,9 +278,14 @@ impl Host {
     }
 
     pub fn tcp_send(&mut self, ctx: &mut Ctx, key: ConnKey, data: &[u8]) {
-        let Some(t) = self.tcp.conns.get(&key) else {
+        let Some(t) = self.tcp.conns.get_mut(&key) else {
             return;
         };
+        // tcp_event_data_sent: a reply within ato of the last data received
+        // makes the connection interactive (pingpong): ACKs are delayed.
+        if t.ato_ns > 0 && ctx.now.saturating_sub(t.lrcv_ns) < t.ato_ns {
+            t.pingpong = true;
+        }
         let mss = t.mss.max(1) as usize;
         let chunks: Vec<Vec<u8>> = data.chunks(mss).map(|c| c.to_vec()).collect();
         let n = chunks.len();
@@ -305,7 +331,17 @@ impl Host {
         self.tcp_out(ctx, &key, fin, format!("close(): FIN, {}", next.name()));
     }
 
-    /// Sends the ACK still owed after the application had its turn.
+    /// The delayed-ACK timer (`tcp_delack_timer`).
+    pub fn tcp_delack(&mut self, ctx: &mut Ctx, key: ConnKey, gen: u64) {
+        let Some(t) = self.tcp.conns.get(&key) else {
+            return;
+        };
+        if t.delack_gen == gen && t.ack_pending {
+            self.tcp_ack_if_pending(ctx, key);
+        }
+    }
+
+    /// Sends the ACK the socket owes, now.
     pub fn tcp_ack_if_pending(&mut self, ctx: &mut Ctx, key: ConnKey) {
         let Some(t) = self.tcp.conns.get_mut(&key) else {
             return;
@@ -365,6 +401,11 @@ impl Host {
                             rto_ns: INITIAL_RTO_NS,
                             gen: 0,
                             ack_pending: false,
+                            ato_ns: 0,
+                            quick: 0,
+                            pingpong: false,
+                            lrcv_ns: ctx.now,
+                            delack_gen: 0,
                             last_pkt: meta.pkt,
                         },
                     );
@@ -444,6 +485,7 @@ impl Host {
             return;
         }
         let mut events = Vec::new();
+        let mut ack_now = false;
         if t.state == TcpState::SynSent {
             if hdr.syn && hdr.ack && hdr.acknowledgment_number == t.iss.wrapping_add(1) {
                 t.rcv_nxt = seq.wrapping_add(1);
@@ -456,7 +498,9 @@ impl Host {
                 }) {
                     t.mss = t.mss.min(m);
                 }
+                // tcp_rcv_synsent_state_process: the handshake's ACK goes at once.
                 t.ack_pending = true;
+                ack_now = true;
                 events.push(AppEvent::Connected { key });
             } else {
                 ctx.trace.step(
@@ -470,6 +514,7 @@ impl Host {
             if hdr.syn {
                 // A retransmitted SYN or SYN-ACK: answer with the current ACK.
                 t.ack_pending = true;
+                ack_now = true;
             }
             if hdr.ack && hdr.acknowledgment_number.wrapping_sub(t.snd_una) as i32 > 0 {
                 t.snd_una = hdr.acknowledgment_number;
@@ -502,18 +547,36 @@ impl Host {
                 if seq == t.rcv_nxt {
                     t.rcv_nxt = t.rcv_nxt.wrapping_add(payload.len() as u32);
                     t.ack_pending = true;
+                    // tcp_event_data_recv: the first data starts quick-ACK mode.
+                    if t.ato_ns == 0 {
+                        t.ato_ns = ATO_MIN_NS;
+                        t.quick = MAX_QUICKACKS;
+                    }
+                    t.lrcv_ns = ctx.now;
+                    if t.quick > 0 && !t.pingpong {
+                        t.quick -= 1;
+                        ack_now = true;
+                    }
                     events.push(AppEvent::Data {
                         key,
                         data: payload.clone(),
                     });
                 } else {
-                    // Out of order or duplicate: ACK what we have.
+                    // Out of order or duplicate: ACK what we have, at once.
                     t.ack_pending = true;
+                    ack_now = true;
                 }
             }
             if hdr.fin && seq.wrapping_add(payload.len() as u32) == t.rcv_nxt {
                 t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
                 t.ack_pending = true;
+                if t.state != TcpState::Established && t.state != TcpState::SynRecv {
+                    // tcp_fin in FIN-WAIT: ACK and go to TIME-WAIT/CLOSING now.
+                    ack_now = true;
+                } else if t.quick > 0 && !t.pingpong {
+                    t.quick -= 1;
+                    ack_now = true;
+                }
                 t.state = match t.state {
                     TcpState::Established | TcpState::SynRecv => {
                         events.push(AppEvent::Eof { key });
@@ -555,9 +618,20 @@ impl Host {
         };
         ctx.trace
             .step("tcp", what, Action::Deliver { socket: sock });
-        if events.is_empty() {
-            // Nothing for the application: answer now if an ACK is owed.
+        if ack_now {
             self.tcp_ack_if_pending(ctx, key);
+        } else if let Some(t) = self.tcp.conns.get_mut(&key) {
+            if t.ack_pending {
+                // Delayed ACK: the application may answer first and carry it.
+                t.delack_gen += 1;
+                let g = t.delack_gen;
+                ctx.out.push(Output::Timer {
+                    at_ns: ctx.now + ATO_MIN_NS,
+                    timer: HostTimer::TcpDelack { key, gen: g },
+                });
+            }
+        }
+        if events.is_empty() {
         } else {
             for ev in events {
                 ctx.out.push(Output::AppEvent { app, ev });
