@@ -1,6 +1,8 @@
 //! `podpath`: a thin command line over podpath-sim and podpath-render.
 
+mod diff;
 mod explain;
+mod live;
 mod scenarios;
 
 use std::io::Write;
@@ -44,6 +46,26 @@ enum Cmd {
         /// Write every packet seen on every device as pcapng (Wireshark, tshark).
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+    },
+    /// Build the scenario out of network namespaces on this machine (root),
+    /// send its flows through the real kernel, capture every device; with
+    /// --diff, compare with the simulation interface by interface.
+    Live {
+        scenario: Option<String>,
+        /// Use network namespaces (the only live backend on this machine).
+        #[arg(long)]
+        netns: bool,
+        /// Compare real and simulated captures; exit 1 on a difference.
+        #[arg(long)]
+        diff: bool,
+        /// Write the real captures as pcapng (same layout as `run --pcap`).
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
+        /// Prefix of the namespaces this run creates.
+        #[arg(long, default_value = "pp-")]
+        prefix: String,
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// List the embedded scenarios.
     List,
@@ -108,6 +130,28 @@ fn run() -> Result<ExitCode> {
             };
             stdout.write_all(out.as_bytes())?;
         }
+        Cmd::Live {
+            scenario,
+            netns,
+            diff,
+            pcap,
+            prefix,
+            seed,
+        } => {
+            if !netns {
+                bail!(
+                    "choose a backend: --netns (the kind backend is not available on this machine)"
+                );
+            }
+            return live_netns(
+                scenario.as_deref(),
+                seed,
+                &prefix,
+                diff,
+                pcap.as_deref(),
+                &mut stdout,
+            );
+        }
         Cmd::List => {
             for e in scenarios::ALL {
                 let d = scenarios::description(e.text);
@@ -122,6 +166,106 @@ fn run() -> Result<ExitCode> {
         Cmd::Explain => stdout.write_all(explain::TEXT.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn live_netns(
+    scenario: Option<&str>,
+    seed: Option<u64>,
+    prefix: &str,
+    do_diff: bool,
+    pcap: Option<&std::path::Path>,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let world = load(scenario, seed)?;
+    if let Err(why) = live::netns_available(prefix) {
+        bail!("live --netns is not possible here: {why}");
+    }
+    let dir = std::env::temp_dir().join(format!("{prefix}live-{}", std::process::id()));
+    let mut lab = live::Lab::new(prefix, &dir)?;
+    lab.build(&world)?;
+    lab.start_captures(&world)?;
+    let flows = lab.run_flows(&world)?;
+    let real = lab.collect()?;
+    lab.teardown();
+    drop(lab);
+    for f in &flows {
+        writeln!(out, "live {}: {}", f.id, f.outcome)?;
+    }
+    let sim_world = load(scenario, seed)?;
+    let trace = Engine::new(sim_world).run();
+    if let Some(p) = pcap {
+        let mut t = trace.clone();
+        t.captures = real
+            .iter()
+            .flat_map(|((h, d, dir), frames)| {
+                frames
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, b)| podpath_sim::trace::Capture {
+                        time_ns: i as u64,
+                        host: h.clone(),
+                        dev: d.clone(),
+                        dir: if dir == "out" {
+                            podpath_sim::trace::Direction::Out
+                        } else {
+                            podpath_sim::trace::Direction::In
+                        },
+                        packet: 0,
+                        flow: String::new(),
+                        hop: None,
+                        comment: format!("real capture on {h}/{d}"),
+                        bytes: b.clone(),
+                    })
+            })
+            .collect();
+        std::fs::write(p, podpath_render::pcapng::render(&t))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if !do_diff {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut sim: live::RealCaptures = std::collections::BTreeMap::new();
+    for c in &trace.captures {
+        let dir = if c.dir == podpath_sim::trace::Direction::Out {
+            "out"
+        } else {
+            "in"
+        };
+        sim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
+            .or_default()
+            .push(c.bytes.clone());
+    }
+    for f in &trace.flows {
+        writeln!(out, "sim  {}: {}", f.id, f.outcome)?;
+    }
+    let (ifaces, ports) = diff::compare(&sim, &real);
+    let matched = ifaces.iter().filter(|i| i.matches()).count();
+    for i in &ifaces {
+        match &i.first {
+            None => writeln!(
+                out,
+                "match  {}/{} {}: {} frames",
+                i.host, i.dev, i.dir, i.sim
+            )?,
+            Some(w) => writeln!(
+                out,
+                "DIFFER {}/{} {}: sim {} frames, real {} frames; first difference at {w}",
+                i.host, i.dev, i.dir, i.sim, i.real
+            )?,
+        }
+    }
+    writeln!(
+        out,
+        "{matched} of {} interface directions match; {} ports renamed (ephemeral/random choices)",
+        ifaces.len(),
+        ports.renamed()
+    )?;
+    Ok(if matched == ifaces.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn main() -> ExitCode {

@@ -25,6 +25,14 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.bridge.bridge-nf-call-iptables", "0"),
 ];
 
+/// `net.ipv4.conf.DEV.KEY` -> (DEV, KEY); device names may contain dots
+/// (`flannel.1`).
+pub fn per_device(k: &str) -> Option<(&str, &str)> {
+    let rest = k.strip_prefix("net.ipv4.conf.")?;
+    let (dev, key) = rest.rsplit_once('.')?;
+    (!dev.is_empty()).then_some((dev, key))
+}
+
 impl Sysctl {
     pub fn set(&mut self, k: &str, v: &str) {
         let k = k.replace('/', ".");
@@ -42,25 +50,22 @@ impl Sysctl {
         if KNOWN.iter().any(|(n, _)| *n == k) {
             return true;
         }
-        let parts: Vec<&str> = k.split('.').collect();
-        if parts.len() == 5 && parts[0] == "net" && parts[1] == "ipv4" && parts[2] == "conf" {
-            let generic = format!("net.ipv4.conf.DEV.{}", parts[4]);
-            return KNOWN.iter().any(|(n, _)| *n == generic);
+        match per_device(&k) {
+            Some((_, key)) => {
+                let generic = format!("net.ipv4.conf.DEV.{key}");
+                KNOWN.iter().any(|(n, _)| *n == generic)
+            }
+            None => false,
         }
-        false
     }
 
     pub fn get(&self, k: &str) -> String {
         if let Some(v) = self.values.get(k) {
             return v.clone();
         }
-        let generic = {
-            let parts: Vec<&str> = k.split('.').collect();
-            if parts.len() == 5 && parts[2] == "conf" && parts[3] != "all" {
-                format!("net.ipv4.conf.DEV.{}", parts[4])
-            } else {
-                k.to_string()
-            }
+        let generic = match per_device(k) {
+            Some((dev, key)) if dev != "all" => format!("net.ipv4.conf.DEV.{key}"),
+            _ => k.to_string(),
         };
         KNOWN
             .iter()
@@ -119,5 +124,8 @@ mod tests {
         assert!(s.ip_forward());
         assert!(Sysctl::is_known("net.ipv4.conf.cni0.rp_filter"));
         assert!(!Sysctl::is_known("net.ipv4.tcp_bogus"));
+        s.set("net.ipv4.conf.flannel.1.rp_filter", "2");
+        assert_eq!(s.rp_filter("flannel.1"), 2);
+        assert_eq!(s.get("net.ipv4.conf.cni0.rp_filter"), "2".replace('2', "0"));
     }
 }

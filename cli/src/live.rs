@@ -1,0 +1,778 @@
+//! `podpath live --netns`: the scenario built out of real network namespaces on
+//! this machine (root), the same flows sent through real kernels, and every
+//! device captured with tcpdump.
+//!
+//! Everything created is named with the run's prefix and removed again: on
+//! success, on error (the `Lab` is dropped) and on Ctrl-C (a handler deletes
+//! the namespaces). Traffic stays inside the namespaces: every address used
+//! lives on a device podpath created there. Every wait is bounded.
+//!
+//! To compare with the simulator, each namespace runs with the TCP options
+//! podpath does not model turned off (`tcp_timestamps`, `tcp_sack`,
+//! `tcp_window_scaling` = 0) and IPv6 disabled.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::sleep;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use podpath_sim::app::App;
+use podpath_sim::engine::{Request, World};
+use podpath_sim::net::fib::{table_name, RouteType, RuleAction, TABLE_LOCAL, TABLE_MAIN};
+use podpath_sim::net::host::DevKind;
+
+const SERVER_PY: &str = r#"
+import json, socket, sys, threading
+port = int(sys.argv[1]); routes = json.load(open(sys.argv[2]))
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port)); s.listen(64)
+def handle(c):
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                c.close(); return
+            buf += d
+        path = buf.split(b"\r\n")[0].decode().split()[1].split("?")[0]
+        r = routes.get(path) or {"status": 404, "reason": "Not Found", "content_type": "text/plain", "body": "404 page not found"}
+        body = r["body"].encode()
+        head = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (r["status"], r["reason"], r["content_type"], len(body))
+        c.sendall(head.encode() + body)
+        while c.recv(65536):
+            pass
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+"#;
+
+const CLIENT_PY: &str = r#"
+import socket, sys
+dst, port, host, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+try:
+    s = socket.create_connection((dst, port), timeout=float(sys.argv[5]))
+except Exception as e:
+    print("ERROR connect: %s" % e); sys.exit(0)
+s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n" % (path, host)).encode())
+buf = b""
+try:
+    while True:
+        if b"\r\n\r\n" in buf:
+            head, body = buf.split(b"\r\n\r\n", 1)
+            n = 0
+            for l in head.split(b"\r\n")[1:]:
+                k, _, v = l.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    n = int(v.strip())
+            if len(body) >= n:
+                break
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+except Exception as e:
+    print("ERROR recv: %s" % e); sys.exit(0)
+s.close()
+head, _, body = buf.partition(b"\r\n\r\n")
+print("HTTP %s: %s" % (head.split(b"\r\n")[0].decode()[9:], body.decode(errors="replace")))
+"#;
+
+/// Runs a command with a bounded wait; returns stdout. Errors carry stderr.
+pub fn run(args: &[&str], input: Option<&str>, timeout_s: u64) -> Result<String> {
+    let mut c = Command::new(args[0]);
+    c.args(&args[1..])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = c
+        .spawn()
+        .with_context(|| format!("cannot run {}", args[0]))?;
+    if let Some(i) = input {
+        child.stdin.take().expect("piped").write_all(i.as_bytes())?;
+    }
+    let steps = timeout_s * 50;
+    for _ in 0..steps {
+        if child.try_wait()?.is_some() {
+            let out = child.wait_with_output()?;
+            if !out.status.success() {
+                bail!(
+                    "`{}` failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            return Ok(String::from_utf8_lossy(&out.stdout).to_string());
+        }
+        sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    bail!("`{}` did not finish within {timeout_s} s", args.join(" "))
+}
+
+/// Whether network namespaces can be created here; the reason if not.
+pub fn netns_available(prefix: &str) -> std::result::Result<(), String> {
+    let probe = format!("{prefix}probe");
+    for tool in ["ip", "tcpdump", "iptables-restore", "python3"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
+            return Err(format!("{tool} is not installed"));
+        }
+    }
+    match run(&["ip", "netns", "add", &probe], None, 10) {
+        Ok(_) => {
+            let _ = run(&["ip", "netns", "del", &probe], None, 10);
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot create a network namespace: {e}")),
+    }
+}
+
+/// One capture: a tcpdump on host/dev writing a pcap file.
+struct Cap {
+    host: String,
+    dev: String,
+    /// "in" or "out" (tcpdump -Q)
+    dir: &'static str,
+    file: PathBuf,
+    child: Child,
+}
+
+/// Real captures: (host, dev, "in"|"out") -> frames in capture order.
+pub type RealCaptures = BTreeMap<(String, String, String), Vec<Vec<u8>>>;
+
+/// The namespaces, processes and captures of one live run.
+pub struct Lab {
+    pub prefix: String,
+    pub dir: PathBuf,
+    namespaces: Arc<Mutex<Vec<String>>>,
+    servers: Vec<Child>,
+    caps: Vec<Cap>,
+    /// host -> namespace
+    ns: BTreeMap<String, String>,
+}
+
+/// The outcome of one client request in the live run.
+#[derive(Debug, Clone)]
+pub struct LiveFlow {
+    pub id: String,
+    pub outcome: String,
+}
+
+impl Lab {
+    pub fn new(prefix: &str, dir: &Path) -> Result<Lab> {
+        std::fs::create_dir_all(dir)?;
+        let namespaces: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let for_handler = namespaces.clone();
+        // Ctrl-C: remove what was created, then exit. (A second handler set
+        // by a later Lab in the same process is refused; the first stays.)
+        let _ = ctrlc::set_handler(move || {
+            if let Ok(list) = for_handler.lock() {
+                for n in list.iter() {
+                    let _ = Command::new("ip").args(["netns", "del", n]).status();
+                }
+            }
+            eprintln!("podpath: interrupted; namespaces removed");
+            std::process::exit(130);
+        });
+        Ok(Lab {
+            prefix: prefix.to_string(),
+            dir: dir.to_path_buf(),
+            namespaces,
+            servers: Vec::new(),
+            caps: Vec::new(),
+            ns: BTreeMap::new(),
+        })
+    }
+
+    fn nsname(&self, host: &str) -> String {
+        self.ns[host].clone()
+    }
+
+    fn ip(&self, host: &str, args: &[&str]) -> Result<String> {
+        let ns = self.nsname(host);
+        let mut a = vec!["ip", "-n", ns.as_str()];
+        a.extend_from_slice(args);
+        run(&a, None, 20).with_context(|| format!("on host {host}"))
+    }
+
+    fn exec(&self, host: &str, args: &[&str], input: Option<&str>) -> Result<String> {
+        let ns = self.nsname(host);
+        let mut a = vec!["ip", "netns", "exec", ns.as_str()];
+        a.extend_from_slice(args);
+        run(&a, input, 20).with_context(|| format!("on host {host}"))
+    }
+
+    /// Builds the world's hosts, devices, links, addresses, routes, rules,
+    /// neighbours, sysctls, iptables and servers.
+    pub fn build(&mut self, w: &World) -> Result<()> {
+        for h in &w.hosts {
+            let n = format!("{}{}", self.prefix, h.name);
+            run(&["ip", "netns", "add", &n], None, 10)?;
+            self.namespaces
+                .lock()
+                .map_err(|_| anyhow!("lock"))?
+                .push(n.clone());
+            self.ns.insert(h.name.clone(), n);
+        }
+        for h in &w.hosts {
+            for k in [
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+                "net.ipv4.tcp_timestamps=0",
+                "net.ipv4.tcp_sack=0",
+                "net.ipv4.tcp_window_scaling=0",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
+            ] {
+                self.exec(&h.name, &["sysctl", "-qw", k], None)?;
+            }
+            self.ip(&h.name, &["link", "set", "lo", "up"])?;
+        }
+        // devices: bridges, dummies, vxlan first (vxlan needs its underlay)
+        for h in &w.hosts {
+            for d in h.devs.iter().skip(1) {
+                match d.kind {
+                    DevKind::Bridge => {
+                        self.ip(&h.name, &["link", "add", &d.name, "type", "bridge"])?;
+                    }
+                    DevKind::Dummy => {
+                        self.ip(&h.name, &["link", "add", &d.name, "type", "dummy"])?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // veth pairs for links (each once)
+        for (hi, h) in w.hosts.iter().enumerate() {
+            for (di, d) in h.devs.iter().enumerate() {
+                if d.kind != DevKind::Veth {
+                    continue;
+                }
+                match d.peer {
+                    Some(p) if (hi, di) < (p.host, p.dev) => {
+                        let ph = &w.hosts[p.host];
+                        let peer_ns = self.nsname(&ph.name);
+                        self.ip(
+                            &h.name,
+                            &[
+                                "link",
+                                "add",
+                                &d.name,
+                                "type",
+                                "veth",
+                                "peer",
+                                "name",
+                                &ph.devs[p.dev].name,
+                                "netns",
+                                &peer_ns,
+                            ],
+                        )?;
+                    }
+                    Some(_) => {}
+                    None => {
+                        // No link: the peer stays down in the same namespace.
+                        let peer = format!("ppx{hi}x{di}");
+                        self.ip(
+                            &h.name,
+                            &[
+                                "link", "add", &d.name, "type", "veth", "peer", "name", &peer,
+                            ],
+                        )?;
+                    }
+                }
+            }
+        }
+        for h in &w.hosts {
+            for d in h.devs.iter().skip(1) {
+                if d.kind != DevKind::Vxlan {
+                    continue;
+                }
+                let c = d
+                    .vxlan
+                    .as_ref()
+                    .ok_or_else(|| anyhow!("{}/{} has no vxlan settings", h.name, d.name))?;
+                let vni = c.vni.to_string();
+                let port = c.port.to_string();
+                let mut a = vec![
+                    "link".to_string(),
+                    "add".into(),
+                    d.name.clone(),
+                    "type".into(),
+                    "vxlan".into(),
+                    "id".into(),
+                    vni,
+                    "dstport".into(),
+                    port,
+                ];
+                if let Some(l) = c.local {
+                    a.push("local".into());
+                    a.push(l.to_string());
+                }
+                if let Some(u) = c.dev {
+                    a.push("dev".into());
+                    a.push(h.devs[u].name.clone());
+                }
+                if !c.learning {
+                    a.push("nolearning".into());
+                }
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                self.ip(&h.name, &a)?;
+            }
+        }
+        // link settings
+        for h in &w.hosts {
+            for d in h.devs.iter().skip(1) {
+                let mac = d.mac.to_string();
+                let mtu = d.mtu.to_string();
+                self.ip(
+                    &h.name,
+                    &["link", "set", "dev", &d.name, "address", &mac, "mtu", &mtu],
+                )?;
+                if let Some(m) = d.master {
+                    self.ip(
+                        &h.name,
+                        &["link", "set", "dev", &d.name, "master", &h.devs[m].name],
+                    )?;
+                    if d.hairpin {
+                        let ns = self.nsname(&h.name);
+                        run(
+                            &[
+                                "bridge", "-n", &ns, "link", "set", "dev", &d.name, "hairpin", "on",
+                            ],
+                            None,
+                            10,
+                        )?;
+                    }
+                }
+            }
+            for d in h.devs.iter().skip(1) {
+                if d.up {
+                    self.ip(&h.name, &["link", "set", "dev", &d.name, "up"])?;
+                }
+            }
+            for d in h.devs.iter().skip(1) {
+                for a in &d.addrs {
+                    self.ip(&h.name, &["addr", "add", &a.to_string(), "dev", &d.name])?;
+                }
+                if let Some(c) = &d.vxlan {
+                    let ns = self.nsname(&h.name);
+                    for (mac, dsts) in &c.fdb {
+                        for dst in dsts {
+                            run(
+                                &[
+                                    "bridge",
+                                    "-n",
+                                    &ns,
+                                    "fdb",
+                                    "append",
+                                    &mac.to_string(),
+                                    "dev",
+                                    &d.name,
+                                    "dst",
+                                    &dst.to_string(),
+                                ],
+                                None,
+                                10,
+                            )?;
+                        }
+                    }
+                }
+            }
+        }
+        // sysctls as the model has them
+        for h in &w.hosts {
+            let mut keys: Vec<(String, String)> = vec![
+                (
+                    "net.ipv4.ip_forward".into(),
+                    h.sysctl.get("net.ipv4.ip_forward"),
+                ),
+                (
+                    "net.ipv4.conf.all.rp_filter".into(),
+                    h.sysctl.get("net.ipv4.conf.all.rp_filter"),
+                ),
+                (
+                    "net.ipv4.conf.all.route_localnet".into(),
+                    h.sysctl.get("net.ipv4.conf.all.route_localnet"),
+                ),
+                (
+                    "net.ipv4.ip_local_port_range".into(),
+                    h.sysctl.get("net.ipv4.ip_local_port_range"),
+                ),
+                (
+                    "net.ipv4.tcp_syn_retries".into(),
+                    h.sysctl.get("net.ipv4.tcp_syn_retries"),
+                ),
+            ];
+            for d in h.devs.iter() {
+                keys.push((
+                    format!("net.ipv4.conf.{}.rp_filter", d.name),
+                    h.sysctl.get(&format!("net.ipv4.conf.{}.rp_filter", d.name)),
+                ));
+                keys.push((
+                    format!("net.ipv4.conf.{}.route_localnet", d.name),
+                    h.sysctl
+                        .get(&format!("net.ipv4.conf.{}.route_localnet", d.name)),
+                ));
+            }
+            if h.devs.iter().any(|d| d.kind == DevKind::Bridge) {
+                keys.push((
+                    "net.bridge.bridge-nf-call-iptables".into(),
+                    h.sysctl.get("net.bridge.bridge-nf-call-iptables"),
+                ));
+            }
+            for (k, v) in keys {
+                // The slash form keeps device names with dots intact.
+                let kv = match podpath_sim::net::sysctl::per_device(&k) {
+                    Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
+                    None => format!("{k}={v}"),
+                };
+                self.exec(&h.name, &["sysctl", "-qw", &kv], None)?;
+            }
+        }
+        // routes (the kernel adds local and connected routes itself)
+        for h in &w.hosts {
+            for (table, r) in h.fib.all_routes() {
+                if r.proto == "kernel" {
+                    continue;
+                }
+                let mut a: Vec<String> = vec!["route".into(), "add".into()];
+                if r.rtype != RouteType::Unicast {
+                    a.push(r.rtype.name().into());
+                }
+                a.push(r.dst.to_string());
+                if let Some(v) = r.via {
+                    a.push("via".into());
+                    a.push(v.to_string());
+                }
+                if let Some(d) = r.dev {
+                    a.push("dev".into());
+                    a.push(h.devs[d].name.clone());
+                }
+                if let Some(s) = r.src {
+                    a.push("src".into());
+                    a.push(s.to_string());
+                }
+                if r.metric != 0 {
+                    a.push("metric".into());
+                    a.push(r.metric.to_string());
+                }
+                if r.onlink {
+                    a.push("onlink".into());
+                }
+                if table != TABLE_MAIN && !(table == TABLE_LOCAL && r.rtype == RouteType::Local) {
+                    a.push("table".into());
+                    a.push(table_name(table));
+                }
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                self.ip(&h.name, &a)?;
+            }
+            for rule in &h.fib.rules {
+                if matches!(rule.priority, 0 | 32766 | 32767)
+                    && rule.from.is_none()
+                    && rule.to.is_none()
+                    && rule.fwmark.is_none()
+                {
+                    continue;
+                }
+                let mut a: Vec<String> = vec![
+                    "rule".into(),
+                    "add".into(),
+                    "priority".into(),
+                    rule.priority.to_string(),
+                ];
+                if rule.not {
+                    a.push("not".into());
+                }
+                if let Some(f) = rule.from {
+                    a.push("from".into());
+                    a.push(f.to_string());
+                }
+                if let Some(t) = rule.to {
+                    a.push("to".into());
+                    a.push(t.to_string());
+                }
+                if let Some((v, m)) = rule.fwmark {
+                    a.push("fwmark".into());
+                    a.push(format!("0x{v:x}/0x{m:x}"));
+                }
+                if let Some(i) = &rule.iif {
+                    a.push("iif".into());
+                    a.push(i.clone());
+                }
+                if let Some(o) = &rule.oif {
+                    a.push("oif".into());
+                    a.push(o.clone());
+                }
+                match rule.action {
+                    RuleAction::Lookup(t) => {
+                        a.push("table".into());
+                        a.push(table_name(t));
+                    }
+                    RuleAction::Blackhole => a.push("blackhole".into()),
+                    RuleAction::Unreachable => a.push("unreachable".into()),
+                    RuleAction::Prohibit => a.push("prohibit".into()),
+                }
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                self.ip(&h.name, &a)?;
+            }
+            for ((dev, ip), e) in &h.neigh.entries {
+                if let Some(mac) = e.mac {
+                    self.ip(
+                        &h.name,
+                        &[
+                            "neigh",
+                            "replace",
+                            &ip.to_string(),
+                            "lladdr",
+                            &mac.to_string(),
+                            "dev",
+                            &h.devs[*dev].name,
+                            "nud",
+                            "permanent",
+                        ],
+                    )?;
+                }
+            }
+            if h.nf.rule_count() > 0 {
+                self.exec(&h.name, &["iptables-restore"], Some(&h.nf.to_save_text()))?;
+            }
+        }
+        // servers
+        let server = self.dir.join("server.py");
+        std::fs::write(&server, SERVER_PY)?;
+        std::fs::write(self.dir.join("client.py"), CLIENT_PY)?;
+        for h in &w.hosts {
+            for (port, (_, app)) in &h.tcp.listeners {
+                let App::HttpServer(s) = &h.apps[*app] else {
+                    continue;
+                };
+                let routes: serde_json::Map<String, serde_json::Value> = s
+                    .routes
+                    .iter()
+                    .map(|(p, r)| {
+                        (
+                            p.clone(),
+                            serde_json::json!({"status": r.status, "reason": podpath_sim::app::http::reason(r.status), "content_type": r.content_type, "body": r.body}),
+                        )
+                    })
+                    .collect();
+                let rf = self.dir.join(format!("routes-{}-{port}.json", h.name));
+                std::fs::write(&rf, serde_json::Value::Object(routes).to_string())?;
+                let ns = self.nsname(&h.name);
+                let child = Command::new("ip")
+                    .args([
+                        "netns",
+                        "exec",
+                        &ns,
+                        "python3",
+                        server.to_str().unwrap_or_default(),
+                        &port.to_string(),
+                        rf.to_str().unwrap_or_default(),
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()?;
+                self.servers.push(child);
+                let want = format!(":{port}");
+                let mut up = false;
+                for _ in 0..100 {
+                    let out = self
+                        .exec(&h.name, &["ss", "-Hltn"], None)
+                        .unwrap_or_default();
+                    if out.contains(&want) {
+                        up = true;
+                        break;
+                    }
+                    sleep(Duration::from_millis(50));
+                }
+                if !up {
+                    bail!("the server on {}:{port} did not start within 5 s", h.name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts tcpdump on every device of every host.
+    pub fn start_captures(&mut self, w: &World) -> Result<()> {
+        // One tcpdump per direction, so frames going opposite ways on one
+        // device are compared without depending on their interleaving.
+        for h in &w.hosts {
+            for d in &h.devs {
+                for dir in ["in", "out"] {
+                    let f = self.dir.join(format!("{}__{}__{dir}.pcap", h.name, d.name));
+                    let ns = self.nsname(&h.name);
+                    let child = Command::new("ip")
+                        .args([
+                            "netns",
+                            "exec",
+                            &ns,
+                            "tcpdump",
+                            "-i",
+                            &d.name,
+                            "-Q",
+                            dir,
+                            "-w",
+                            f.to_str().unwrap_or_default(),
+                            "-U",
+                            "-n",
+                            "-p",
+                            "-s",
+                            "0",
+                            "--immediate-mode",
+                        ])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .context("cannot start tcpdump")?;
+                    self.caps.push(Cap {
+                        host: h.name.clone(),
+                        dev: d.name.clone(),
+                        dir,
+                        file: f,
+                        child,
+                    });
+                }
+            }
+        }
+        // tcpdump writes the file header once it listens.
+        for c in &self.caps {
+            let mut ok = false;
+            for _ in 0..250 {
+                if std::fs::metadata(&c.file)
+                    .map(|m| m.len() >= 24)
+                    .unwrap_or(false)
+                {
+                    ok = true;
+                    break;
+                }
+                sleep(Duration::from_millis(20));
+            }
+            if !ok {
+                bail!("tcpdump on {}/{} did not start within 5 s", c.host, c.dev);
+            }
+        }
+        sleep(Duration::from_millis(200));
+        Ok(())
+    }
+
+    /// Sends the scenario's flows, one after the other.
+    pub fn run_flows(&mut self, w: &World) -> Result<Vec<LiveFlow>> {
+        let client = self.dir.join("client.py");
+        let mut out = Vec::new();
+        for f in &w.flows {
+            let host = &w.hosts[f.from].name;
+            for k in 0..f.count {
+                let id = if f.count > 1 {
+                    format!("{}#{}", f.id, k + 1)
+                } else {
+                    f.id.clone()
+                };
+                let Request::HttpGet {
+                    dst,
+                    port,
+                    host_header,
+                    path,
+                } = &f.request;
+                let res = self.exec(
+                    host,
+                    &[
+                        "python3",
+                        client.to_str().unwrap_or_default(),
+                        &dst.to_string(),
+                        &port.to_string(),
+                        host_header,
+                        path,
+                        "8",
+                    ],
+                    None,
+                );
+                let outcome = match res {
+                    Ok(s) => s.trim().to_string(),
+                    Err(e) => format!("ERROR {e:#}"),
+                };
+                out.push(LiveFlow { id, outcome });
+                sleep(Duration::from_millis(100));
+            }
+        }
+        sleep(Duration::from_millis(300));
+        Ok(out)
+    }
+
+    /// Stops the captures and reads them.
+    pub fn collect(&mut self) -> Result<RealCaptures> {
+        for c in &mut self.caps {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.child.id().to_string()])
+                .status();
+        }
+        let mut out = BTreeMap::new();
+        for mut c in std::mem::take(&mut self.caps) {
+            let mut done = false;
+            for _ in 0..150 {
+                if c.child.try_wait()?.is_some() {
+                    done = true;
+                    break;
+                }
+                sleep(Duration::from_millis(20));
+            }
+            if !done {
+                let _ = c.child.kill();
+                let _ = c.child.wait();
+            }
+            let bytes =
+                std::fs::read(&c.file).with_context(|| format!("reading {}", c.file.display()))?;
+            let mut frames = Vec::new();
+            if bytes.len() >= 24 {
+                let mut r = pcap_file::pcap::PcapReader::new(&bytes[..])?;
+                while let Some(p) = r.next_packet() {
+                    match p {
+                        Ok(p) => frames.push(p.data.to_vec()),
+                        Err(_) => break, // a packet cut by the stop
+                    }
+                }
+            }
+            out.insert((c.host, c.dev, c.dir.to_string()), frames);
+        }
+        Ok(out)
+    }
+
+    /// Removes everything this run created.
+    pub fn teardown(&mut self) {
+        for c in &mut self.caps {
+            let _ = c.child.kill();
+            let _ = c.child.wait();
+        }
+        for s in &mut self.servers {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        self.servers.clear();
+        if let Ok(mut list) = self.namespaces.lock() {
+            for n in list.drain(..) {
+                let _ = run(&["ip", "netns", "del", &n], None, 10);
+            }
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
