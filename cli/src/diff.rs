@@ -99,6 +99,16 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
     format!("{} > {} {l3}", f.src, f.dst)
 }
 
+/// Whether a real frame is kernel housekeeping the simulator does not model
+/// (IGMP membership reports when devices come up); such frames are left out
+/// of the comparison and counted.
+pub fn is_housekeeping(bytes: &[u8]) -> bool {
+    match Frame::parse(bytes) {
+        Ok(f) => matches!(&f.payload, L3::Ipv4(ip) if ip.proto() == 2),
+        Err(_) => false,
+    }
+}
+
 /// One interface's comparison, in one direction.
 #[derive(Debug)]
 pub struct IfaceDiff {

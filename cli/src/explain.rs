@@ -33,7 +33,8 @@ MODELLED
               selection, ip_forward, rp_filter strict/loose, route_localnet,
               martian sources/destinations, TTL, ICMP errors
   neighbours  ARP requests/replies on the wire, INCOMPLETE/REACHABLE/STALE/
-              PERMANENT/FAILED, queued packets, 3 probes 1 s apart
+              DELAY/PROBE/PERMANENT/FAILED, queued packets, 3 broadcast
+              requests 1 s apart, unicast probes of a STALE entry after 5 s
   netfilter   iptables-save input; tables raw/mangle/nat/filter; user chains,
               jump/goto/RETURN, policies; matches -s -d -p -i -o -f, tcp/udp
               ports, multiport, tcp-flags/syn, icmp-type, comment, mark,
@@ -62,8 +63,9 @@ SIMPLIFIED (and where)
   - Routing: no multipath, no route cache or PMTU exceptions, no broadcast
     routes in the local table; metrics only break ties between equal
     prefixes.                                                            [net/fib]
-  - Neighbours: REACHABLE turns STALE after 30 s and STALE is used as is
-    (no DELAY/PROBE); unsolicited ARP creates no entry.                  [net/neigh]
+  - Neighbours: REACHABLE turns STALE after exactly 30 s (not a random
+    15-45 s); upper layers never confirm reachability, so a DELAY entry
+    always probes; unsolicited ARP creates no entry.                     [net/neigh]
   - Bridge: no STP, VLAN filtering or FDB ageing; broadcast frames skip
     br_netfilter.                                                        [net/bridge]
   - VXLAN: the outer source port is a stable hash of the inner flow, not

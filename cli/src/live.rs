@@ -155,6 +155,9 @@ struct Cap {
 /// Real captures: (host, dev, "in"|"out") -> frames in capture order.
 pub type RealCaptures = BTreeMap<(String, String, String), Vec<Vec<u8>>>;
 
+/// Capture times (ns since the epoch) of the real frames, in the same layout.
+pub type RealTimes = BTreeMap<(String, String, String), Vec<u64>>;
+
 /// The namespaces, processes and captures of one live run.
 pub struct Lab {
     pub prefix: String,
@@ -417,6 +420,10 @@ impl Lab {
                     "net.ipv4.tcp_syn_retries".into(),
                     h.sysctl.get("net.ipv4.tcp_syn_retries"),
                 ),
+                (
+                    "net.ipv4.tcp_syn_linear_timeouts".into(),
+                    h.sysctl.get("net.ipv4.tcp_syn_linear_timeouts"),
+                ),
             ];
             for d in h.devs.iter() {
                 keys.push((
@@ -441,7 +448,15 @@ impl Lab {
                     Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
                     None => format!("{k}={v}"),
                 };
-                self.exec(&h.name, &["sysctl", "-qw", &kv], None)?;
+                let r = self.exec(&h.name, &["sysctl", "-qw", &kv], None);
+                if let Err(e) = r {
+                    // Kernels before 6.5 have no tcp_syn_linear_timeouts.
+                    if k.ends_with("tcp_syn_linear_timeouts") {
+                        eprintln!("podpath: warning: {e:#}; the kernel's SYN backoff may differ from the model's");
+                    } else {
+                        return Err(e);
+                    }
+                }
             }
         }
         // routes (the kernel adds local and connected routes itself)
@@ -671,51 +686,67 @@ impl Lab {
         Ok(())
     }
 
-    /// Sends the scenario's flows, one after the other.
-    pub fn run_flows(&mut self, w: &World) -> Result<Vec<LiveFlow>> {
+    /// Sends the scenario's flows at their start times (one after the other
+    /// when they would overlap). Returns the outcomes and how long the run
+    /// took from the first flow to the end of the captures: the stretch of
+    /// virtual time the simulation is compared over.
+    // Live mode measures real time by nature; the simulator never does.
+    #[allow(clippy::disallowed_methods)]
+    pub fn run_flows(&mut self, w: &World) -> Result<(Vec<LiveFlow>, u64)> {
         let client = self.dir.join("client.py");
         let mut out = Vec::new();
-        for f in &w.flows {
-            let host = &w.hosts[f.from].name;
+        let t0 = std::time::Instant::now();
+        let mut starts: Vec<(u64, usize, u32)> = Vec::new();
+        for (i, f) in w.flows.iter().enumerate() {
             for k in 0..f.count {
-                let id = if f.count > 1 {
-                    format!("{}#{}", f.id, k + 1)
-                } else {
-                    f.id.clone()
-                };
-                let Request::HttpGet {
-                    dst,
-                    port,
-                    host_header,
-                    path,
-                } = &f.request;
-                let res = self.exec(
-                    host,
-                    &[
-                        "python3",
-                        client.to_str().unwrap_or_default(),
-                        &dst.to_string(),
-                        &port.to_string(),
-                        host_header,
-                        path,
-                        "8",
-                    ],
-                    None,
-                );
-                let outcome = match res {
-                    Ok(s) => s.trim().to_string(),
-                    Err(e) => format!("ERROR {e:#}"),
-                };
-                out.push(LiveFlow { id, outcome });
-                sleep(Duration::from_millis(100));
+                starts.push((f.start_ns + k as u64 * f.interval_ns, i, k));
             }
         }
+        starts.sort();
+        for (at, i, k) in starts {
+            let f = &w.flows[i];
+            let now = t0.elapsed().as_nanos() as u64;
+            if at > now {
+                sleep(Duration::from_nanos(at - now));
+            }
+            let host = &w.hosts[f.from].name;
+            let id = if f.count > 1 {
+                format!("{}#{}", f.id, k + 1)
+            } else {
+                f.id.clone()
+            };
+            let Request::HttpGet {
+                dst,
+                port,
+                host_header,
+                path,
+            } = &f.request;
+            let res = self.exec(
+                host,
+                &[
+                    "python3",
+                    client.to_str().unwrap_or_default(),
+                    &dst.to_string(),
+                    &port.to_string(),
+                    host_header,
+                    path,
+                    "8",
+                ],
+                None,
+            );
+            let outcome = match res {
+                Ok(s) => s.trim().to_string(),
+                Err(e) => format!("ERROR {e:#}"),
+            };
+            out.push(LiveFlow { id, outcome });
+        }
         sleep(Duration::from_millis(300));
-        Ok(out)
+        Ok((out, t0.elapsed().as_nanos() as u64))
     }
 
     /// Stops the captures and reads them.
-    pub fn collect(&mut self) -> Result<RealCaptures> {
+    pub fn collect(&mut self) -> Result<(RealCaptures, RealTimes)> {
+        let mut all_times = BTreeMap::new();
         for c in &mut self.caps {
             let _ = Command::new("kill")
                 .args(["-INT", &c.child.id().to_string()])
@@ -738,18 +769,23 @@ impl Lab {
             let bytes =
                 std::fs::read(&c.file).with_context(|| format!("reading {}", c.file.display()))?;
             let mut frames = Vec::new();
+            let mut times = Vec::new();
             if bytes.len() >= 24 {
                 let mut r = pcap_file::pcap::PcapReader::new(&bytes[..])?;
                 while let Some(p) = r.next_packet() {
                     match p {
-                        Ok(p) => frames.push(p.data.to_vec()),
+                        Ok(p) => {
+                            times.push(p.timestamp.as_nanos() as u64);
+                            frames.push(p.data.to_vec())
+                        }
                         Err(_) => break, // a packet cut by the stop
                     }
                 }
             }
+            all_times.insert((c.host.clone(), c.dev.clone(), c.dir.to_string()), times);
             out.insert((c.host, c.dev, c.dir.to_string()), frames);
         }
-        Ok(out)
+        Ok((out, all_times))
     }
 
     /// Removes everything this run created.

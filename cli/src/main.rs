@@ -184,25 +184,32 @@ fn live_netns(
     let mut lab = live::Lab::new(prefix, &dir)?;
     lab.build(&world)?;
     lab.start_captures(&world)?;
-    let flows = lab.run_flows(&world)?;
-    let real = lab.collect()?;
+    let (flows, lab_elapsed_ns) = lab.run_flows(&world)?;
+    let (real, times) = lab.collect()?;
+    let t0 = times.values().flatten().min().copied().unwrap_or(0);
     lab.teardown();
     drop(lab);
     for f in &flows {
         writeln!(out, "live {}: {}", f.id, f.outcome)?;
     }
-    let sim_world = load(scenario, seed)?;
+    // The simulation covers the same stretch of time the captures did.
+    let mut sim_world = load(scenario, seed)?;
+    sim_world.horizon_ns = lab_elapsed_ns;
     let trace = Engine::new(sim_world).run();
     if let Some(p) = pcap {
         let mut t = trace.clone();
         t.captures = real
             .iter()
             .flat_map(|((h, d, dir), frames)| {
+                let ts = times
+                    .get(&(h.clone(), d.clone(), dir.clone()))
+                    .cloned()
+                    .unwrap_or_default();
                 frames
                     .iter()
                     .enumerate()
                     .map(move |(i, b)| podpath_sim::trace::Capture {
-                        time_ns: i as u64,
+                        time_ns: ts.get(i).map(|t| t - t0).unwrap_or(0),
                         host: h.clone(),
                         dev: d.clone(),
                         dir: if dir == "out" {
@@ -218,6 +225,7 @@ fn live_netns(
                     })
             })
             .collect();
+        t.captures.sort_by_key(|c| c.time_ns);
         std::fs::write(p, podpath_render::pcapng::render(&t))
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
@@ -239,6 +247,13 @@ fn live_netns(
     for f in &trace.flows {
         writeln!(out, "sim  {}: {}", f.id, f.outcome)?;
     }
+    let mut real = real;
+    let mut housekeeping = 0;
+    for frames in real.values_mut() {
+        let before = frames.len();
+        frames.retain(|b| !diff::is_housekeeping(b));
+        housekeeping += before - frames.len();
+    }
     let (ifaces, ports) = diff::compare(&sim, &real);
     let matched = ifaces.iter().filter(|i| i.matches()).count();
     for i in &ifaces {
@@ -257,7 +272,7 @@ fn live_netns(
     }
     writeln!(
         out,
-        "{matched} of {} interface directions match; {} ports renamed (ephemeral/random choices)",
+        "{matched} of {} interface directions match; {} ports renamed (ephemeral/random choices); {housekeeping} IGMP frames of the real kernel left out",
         ifaces.len(),
         ports.renamed()
     )?;

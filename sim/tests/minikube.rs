@@ -192,7 +192,8 @@ fn no_listener_gets_rst_and_curl_reports_refused() {
 #[test]
 fn blackholed_pod_route_times_out_after_syn_retries() {
     // A blackhole route for the pod network on the node: SYNs vanish, curl
-    // retries 6 times (1+2+4+8+16+32 s) and gives up at 127 s.
+    // retries 6 times (Linux 6.5+: 4 linear 1 s timeouts, then 2, 4, 8 s:
+    // retransmissions at 1, 2, 3, 4, 5, 7 s) and gives up at 11 s.
     let text = SCENARIO.replace(
         "    sysctl:\n      net.ipv4.ip_forward: 1",
         "    routes:\n      - {dst: 10.244.0.16/32, type: blackhole}\n      - {dst: 10.244.0.18/32, type: blackhole}\n    sysctl:\n      net.ipv4.ip_forward: 1",
@@ -201,7 +202,11 @@ fn blackholed_pod_route_times_out_after_syn_retries() {
     let world = podpath_sim::scenario::load(&text, "x.yaml", None).unwrap();
     let t = Engine::new(world).run();
     let f = &t.flows[0];
-    assert!(f.outcome.contains("timed out after 127"), "{}", f.outcome);
+    assert!(
+        f.outcome.contains("timed out after 11000.000 ms"),
+        "{}",
+        f.outcome
+    );
     let drops = f
         .hops
         .iter()

@@ -366,6 +366,25 @@ impl Host {
             return BrPre::Done;
         }
         match self.neigh.resolve(br, ip.dst(), ctx.now) {
+            Some((_, st))
+                if !matches!(
+                    st,
+                    super::neigh::Nud::Reachable | super::neigh::Nud::Permanent
+                ) =>
+            {
+                // Not NUD_CONNECTED: the slow path through the neighbour's
+                // output on the bridge device (br_dev_xmit, bridged_dnat).
+                let b = super::neigh::BridgedDnat {
+                    physin: inp,
+                    src_mac: f.src,
+                    mark,
+                };
+                let nh = ip.dst();
+                if let Some((mac, _)) = self.neigh_use(ctx, br, nh, meta) {
+                    self.bridged_dnat_continue(ctx, br, mac, ip, meta, b, ct);
+                }
+                BrPre::Done
+            }
             Some((m, _)) => {
                 ctx.trace.step(
                     "br_netfilter",
@@ -401,7 +420,7 @@ impl Host {
         ctx: &mut Ctx,
         br: usize,
         nexthop: std::net::Ipv4Addr,
-        mut ip: Ipv4Repr,
+        ip: Ipv4Repr,
         meta: Meta,
         b: super::neigh::BridgedDnat,
     ) {
@@ -414,25 +433,60 @@ impl Host {
             );
             return;
         };
+        // The packet carries its NAT already: the inverse of its tuple is the
+        // other direction's tuple.
         let ct = match self
             .ct
             .lookup(&super::ipv4::packet_tuple(&ip).invert(), ctx.now)
         {
-            // The packet already carries its DNAT: its tuple is the inverse of
-            // the reply tuple.
-            Some((id, super::conntrack::Dir::Reply)) => {
+            Some((id, other)) => {
+                let dir = match other {
+                    super::conntrack::Dir::Reply => super::conntrack::Dir::Original,
+                    super::conntrack::Dir::Original => super::conntrack::Dir::Reply,
+                };
                 let c = self.ct.get(id).expect("live");
                 CtInfo {
                     id: Some(id),
-                    dir: Some(super::conntrack::Dir::Original),
-                    bits: c.ctstate(super::conntrack::Dir::Original),
+                    dir: Some(dir),
+                    bits: c.ctstate(dir),
                     created: false,
                     related: false,
                 }
             }
-            _ => CtInfo::default(),
+            None => CtInfo::default(),
         };
+        self.bridged_dnat_continue(ctx, br, mac, ip, meta, b, ct);
+    }
+
+    /// Bridged DNAT after the neighbour output: the frame continues as if
+    /// it had arrived on its original port, through FORWARD and POSTROUTING.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn bridged_dnat_continue(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        mac: crate::wire::Mac,
+        mut ip: Ipv4Repr,
+        meta: Meta,
+        b: super::neigh::BridgedDnat,
+        ct: CtInfo,
+    ) {
         let mut mark = b.mark;
+        // The neighbour output went through the bridge device (tcpdump on it
+        // sees the frame with the bridge's source MAC); br_dev_xmit then
+        // restores the original source and bridges on (`bridged_dnat`).
+        let via_br = Frame {
+            src: self.devs[br].mac,
+            dst: mac,
+            payload: L3::Ipv4(ip.clone()),
+        };
+        ctx.out.push(Output::Capture {
+            dev: br,
+            out: true,
+            bytes: via_br.emit(),
+            meta,
+            hop: ctx.trace.current_hop(),
+        });
         let mut f = Frame {
             src: b.src_mac,
             dst: mac,

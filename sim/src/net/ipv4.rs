@@ -150,7 +150,7 @@ impl Host {
                 let ours = self.is_local(a.target_ip) && !a.target_ip.is_loopback();
                 let pend = self
                     .neigh
-                    .learn(dev, a.sender_ip, a.sender_mac, ctx.now, ours);
+                    .update(dev, a.sender_ip, a.sender_mac, ctx.now, ours, false);
                 self.flush_pending(ctx, dev, pend);
                 if !ours {
                     ctx.trace.step(
@@ -1760,10 +1760,15 @@ impl Host {
         let dst_mac = if ip.dst().is_broadcast() {
             Some(Mac::BROADCAST)
         } else {
-            self.neigh.resolve(dev, nexthop, ctx.now).map(|(m, st)| {
+            self.neigh_use(ctx, dev, nexthop, meta).map(|(m, st)| {
+                let state = if st == super::neigh::Nud::Stale {
+                    "STALE -> DELAY (probe in 5 s unless confirmed)".to_string()
+                } else {
+                    st.name().to_string()
+                };
                 ctx.trace.step(
                     "neigh",
-                    format!("{nexthop} lladdr {m} {} on {dn}", st.name()),
+                    format!("{nexthop} lladdr {m} {state} on {dn}"),
                     Action::Neigh {
                         ip: nexthop.to_string(),
                         mac: Some(m.to_string()),
@@ -1785,6 +1790,32 @@ impl Host {
             }
             None => self.neigh_queue(ctx, dev, nexthop, ip, meta, bridged),
         }
+    }
+
+    /// Looks up the next hop's MAC for sending; a STALE entry goes to DELAY
+    /// with the first-probe timer armed (`neigh_event_send`).
+    pub(crate) fn neigh_use(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        ip: Ipv4Addr,
+        meta: Meta,
+    ) -> Option<(Mac, super::neigh::Nud)> {
+        use super::neigh::{Nud, DELAY_FIRST_PROBE_NS};
+        let (mac, st) = self.neigh.resolve(dev, ip, ctx.now)?;
+        let e = self.neigh.entries.get_mut(&(dev, ip))?;
+        e.last_use = Some(meta);
+        if st == Nud::Stale {
+            e.state = Nud::Delay;
+            e.probes = 0;
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + DELAY_FIRST_PROBE_NS,
+                timer: super::host::HostTimer::Neigh { dev, ip },
+            });
+        } else if e.state == Nud::Reachable && st == Nud::Stale {
+            e.state = Nud::Stale;
+        }
+        Some((mac, st))
     }
 
     fn neigh_queue(
@@ -1813,6 +1844,7 @@ impl Host {
                 updated_ns: ctx.now,
                 probes: 0,
                 queue: Vec::new(),
+                last_use: None,
             });
         let fresh = e.state != Nud::Incomplete || e.queue.is_empty() && e.probes == 0;
         if e.state == Nud::Failed || e.state == Nud::Stale {
@@ -1823,6 +1855,7 @@ impl Host {
             e.queue.remove(0);
         }
         e.queue.push(Pending { ip, meta, bridged });
+        e.last_use = Some(meta);
         let qlen = e.queue.len();
         ctx.trace.step(
             "neigh",
@@ -1836,6 +1869,86 @@ impl Host {
                 timer: super::host::HostTimer::Neigh { dev, ip: nexthop },
             });
         }
+    }
+
+    /// DELAY expired or a PROBE went unanswered: probe the cached MAC with a
+    /// unicast ARP request, or give up after `ucast_solicit` probes.
+    fn neigh_probe(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv4Addr) {
+        use super::neigh::{Nud, UCAST_SOLICIT};
+        let dn = self.devs[dev].name.clone();
+        let Some(e) = self.neigh.entries.get_mut(&(dev, ip)) else {
+            return;
+        };
+        if e.state == Nud::Probe {
+            e.probes += 1;
+        } else {
+            e.state = Nud::Probe;
+            e.probes = 0;
+        }
+        let meta = e.last_use.unwrap_or(Meta {
+            pkt: 0,
+            flow: 0,
+            parent: None,
+        });
+        if e.probes >= UCAST_SOLICIT {
+            e.state = Nud::Failed;
+            ctx.trace.begin_hop(
+                meta.flow,
+                ctx.now,
+                &self.name,
+                meta.pkt,
+                None,
+                None,
+                format!("neighbour {ip} on {dn}"),
+            );
+            ctx.trace.step(
+                "neigh",
+                format!("{ip} on {dn}: no answer to {UCAST_SOLICIT} unicast probes: FAILED"),
+                Action::Neigh {
+                    ip: ip.to_string(),
+                    mac: None,
+                    state: "FAILED".into(),
+                },
+            );
+            ctx.trace.end_hop();
+            return;
+        }
+        let Some(mac) = e.mac else { return };
+        let src = self.select_src(dev, ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let a = ArpRepr {
+            op: arp::OP_REQUEST,
+            sender_mac: self.devs[dev].mac,
+            sender_ip: src,
+            target_mac: Mac::ZERO,
+            target_ip: ip,
+        };
+        let f = Frame {
+            src: self.devs[dev].mac,
+            dst: mac,
+            payload: L3::Arp(a),
+        };
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        ctx.trace.begin_hop(
+            meta.flow,
+            ctx.now,
+            &self.name,
+            m.pkt,
+            m.parent,
+            None,
+            summarize(&f),
+        );
+        ctx.trace.step(
+            "neigh",
+            format!("{ip} on {dn} unconfirmed since it went STALE: PROBE with a unicast ARP request to {mac}"),
+            Action::Neigh { ip: ip.to_string(), mac: Some(mac.to_string()), state: "PROBE".into() },
+        );
+        ctx.trace.set_out(&dn, summarize(&f));
+        self.dev_xmit(ctx, dev, f.emit(), m);
+        ctx.trace.end_hop();
+        ctx.out.push(Output::Timer {
+            at_ns: ctx.now + super::neigh::RETRANS_NS,
+            timer: super::host::HostTimer::Neigh { dev, ip },
+        });
     }
 
     fn send_arp_request(
@@ -1872,6 +1985,10 @@ impl Host {
         let Some(e) = self.neigh.entries.get_mut(&(dev, ip)) else {
             return;
         };
+        if matches!(e.state, Nud::Delay | Nud::Probe) {
+            self.neigh_probe(ctx, dev, ip);
+            return;
+        }
         if e.state != Nud::Incomplete {
             return;
         }

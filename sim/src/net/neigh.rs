@@ -1,9 +1,15 @@
 //! The neighbour table (ARP): states, resolution with requests on the wire,
 //! packets queued while a neighbour is incomplete, permanent entries.
 //!
+//! NUD states as the kernel runs them: a STALE entry used to send goes to
+//! DELAY; after `delay_first_probe_time` (5 s) without confirmation it goes to
+//! PROBE and sends unicast ARP requests to the cached MAC, `ucast_solicit` (3)
+//! of them 1 s apart, then FAILED; an ARP reply makes it REACHABLE.
+//!
 //! Simplifications (listed by `podpath explain`): REACHABLE turns STALE after
-//! `base_reachable_time` (30 s) and a STALE entry is used as is (no
-//! DELAY/PROBE re-confirmation); gratuitous ARP updates existing entries only.
+//! exactly `base_reachable_time` (30 s, not a random 15-45 s); upper layers
+//! (TCP) never confirm reachability, so a DELAY entry always probes;
+//! gratuitous ARP updates existing entries only.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -16,12 +22,16 @@ pub const RETRANS_NS: u64 = 1_000_000_000;
 pub const MCAST_SOLICIT: u32 = 3;
 pub const REACHABLE_NS: u64 = 30_000_000_000;
 pub const UNRES_QLEN: usize = 101;
+pub const DELAY_FIRST_PROBE_NS: u64 = 5_000_000_000;
+pub const UCAST_SOLICIT: u32 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nud {
     Incomplete,
     Reachable,
     Stale,
+    Delay,
+    Probe,
     Permanent,
     Failed,
 }
@@ -32,6 +42,8 @@ impl Nud {
             Nud::Incomplete => "INCOMPLETE",
             Nud::Reachable => "REACHABLE",
             Nud::Stale => "STALE",
+            Nud::Delay => "DELAY",
+            Nud::Probe => "PROBE",
             Nud::Permanent => "PERMANENT",
             Nud::Failed => "FAILED",
         }
@@ -63,6 +75,8 @@ pub struct NeighEntry {
     pub updated_ns: u64,
     pub probes: u32,
     pub queue: Vec<Pending>,
+    /// The last packet sent through the entry (probes belong to its flow).
+    pub last_use: Option<Meta>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -81,6 +95,7 @@ impl NeighTable {
                 updated_ns: 0,
                 probes: 0,
                 queue: Vec::new(),
+                last_use: None,
             },
         );
     }
@@ -108,11 +123,37 @@ impl NeighTable {
         now: u64,
         create: bool,
     ) -> Vec<Pending> {
+        self.update(dev, ip, mac, now, create, true)
+    }
+
+    /// `neigh_update` from ARP: a reply (`solicited`) confirms the entry
+    /// (REACHABLE); a request only refreshes the address (STALE, or unchanged
+    /// when the address is the same).
+    pub fn update(
+        &mut self,
+        dev: usize,
+        ip: Ipv4Addr,
+        mac: Mac,
+        now: u64,
+        create: bool,
+        solicited: bool,
+    ) -> Vec<Pending> {
         match self.entries.get_mut(&(dev, ip)) {
             Some(e) if e.state == Nud::Permanent => Vec::new(),
+            Some(e)
+                if !solicited
+                    && e.mac == Some(mac)
+                    && !matches!(e.state, Nud::Incomplete | Nud::Failed) =>
+            {
+                Vec::new()
+            }
             Some(e) => {
                 e.mac = Some(mac);
-                e.state = Nud::Reachable;
+                e.state = if solicited {
+                    Nud::Reachable
+                } else {
+                    Nud::Stale
+                };
                 e.updated_ns = now;
                 e.probes = 0;
                 std::mem::take(&mut e.queue)
@@ -127,6 +168,7 @@ impl NeighTable {
                             updated_ns: now,
                             probes: 0,
                             queue: Vec::new(),
+                            last_use: None,
                         },
                     );
                 }

@@ -1,6 +1,7 @@
 //! TCP (RFC 793/9293 as Linux runs it): listening sockets, the three-way
 //! handshake with MSS, data with real sequence numbers, FIN/RST, SYN
-//! retransmission with exponential backoff (`tcp_syn_retries`), RST for
+//! retransmission (`tcp_syn_retries`; the first `tcp_syn_linear_timeouts`
+//! retransmissions 1 s apart, as Linux 6.5+ does, then exponential), RST for
 //! segments to closed ports, ICMP errors aborting a connect.
 //!
 //! ACKs follow Linux's delayed-ACK logic (`icsk_ack`): the handshake's ACK
@@ -240,6 +241,7 @@ impl Host {
     /// SYN retransmission timer.
     pub fn tcp_timer(&mut self, ctx: &mut Ctx, key: ConnKey, gen: u64) {
         let retries = self.sysctl.int("net.ipv4.tcp_syn_retries").max(0) as u32;
+        let linear = self.sysctl.int("net.ipv4.tcp_syn_linear_timeouts").max(0) as u32;
         let Some(t) = self.tcp.conns.get_mut(&key) else {
             return;
         };
@@ -257,7 +259,11 @@ impl Host {
             });
             return;
         }
-        t.rto_ns *= 2;
+        // tcp_retransmit_timer: the first `tcp_syn_linear_timeouts` SYN
+        // retransmissions keep the initial RTO; after that it doubles.
+        if t.syn_tries > linear {
+            t.rto_ns *= 2;
+        }
         t.gen += 1;
         let (iss, rto, g, n) = (t.iss, t.rto_ns, t.gen, t.syn_tries);
         let mss = t.mss;

@@ -1,0 +1,129 @@
+//! Kernel differential tests: each topology is built for real out of network
+//! namespaces, its flows go through the real kernel, every device is captured
+//! (per direction), and the captures must match the simulation frame for
+//! frame (ports up to a consistent renaming). Skipped, with the reason
+//! printed, where network namespaces cannot be created (not root, no ip).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::Duration;
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/live")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn can_run() -> Result<(), String> {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Err("not root".into());
+    }
+    for t in ["ip", "tcpdump", "iptables-restore", "python3", "bridge"] {
+        let ok = Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return Err(format!("{t} is not installed"));
+        }
+    }
+    let probe = format!("ppt{}probe", std::process::id());
+    let ok = Command::new("ip")
+        .args(["netns", "add", &probe])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        return Err("cannot create a network namespace".into());
+    }
+    let _ = Command::new("ip").args(["netns", "del", &probe]).status();
+    Ok(())
+}
+
+/// Runs `podpath live --netns SCENARIO --diff` with a bounded wait; returns
+/// (exit code, stdout).
+fn live(scenario: &str, tag: &str) -> (Option<i32>, String) {
+    let prefix = format!("pt{}{tag}-", std::process::id() % 10000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podpath"))
+        .args(["live", "--netns", scenario, "--diff", "--prefix", &prefix])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..1200 {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // nothing of this run may be left behind
+            let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+            assert!(
+                !String::from_utf8_lossy(&ns.stdout).contains(&prefix),
+                "namespaces left behind"
+            );
+            return (out.status.code(), text);
+        }
+        sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("podpath live did not finish within 120 s");
+}
+
+fn check(scenario: &str, tag: &str, interfaces: usize) {
+    if let Err(why) = can_run() {
+        eprintln!("SKIPPED kernel differential test {tag}: {why}");
+        return;
+    }
+    let (code, out) = live(scenario, tag);
+    println!("{out}");
+    let want = format!("{interfaces} of {interfaces} interface directions match");
+    assert!(out.contains(&want), "expected '{want}':\n{out}");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.lines()
+            .filter(|l| l.starts_with("live "))
+            .all(|l| !l.contains("ERROR")),
+        "{out}"
+    );
+}
+
+#[test]
+fn nodeport_to_other_node_over_flannel_vxlan() {
+    check("nodeport-vxlan", "vx", 36);
+}
+
+#[test]
+fn clusterip_bridged_dnat_same_node() {
+    check(&fixture("clusterip-bridged.yaml"), "cb", 16);
+}
+
+#[test]
+fn hairpin_pod_to_its_own_service() {
+    check(&fixture("hairpin.yaml"), "hp", 10);
+}
+
+#[test]
+fn pod_egress_masquerade_through_router() {
+    check(&fixture("egress-masquerade.yaml"), "eg", 22);
+}
+
+#[test]
+fn policy_routing_with_strict_rp_filter() {
+    check(&fixture("policy-routing.yaml"), "pr", 20);
+}
+
+#[test]
+fn external_traffic_policy_local_and_forward_drop() {
+    check(&fixture("etp-local-forward-drop.yaml"), "el", 32);
+}
