@@ -4,6 +4,7 @@ mod diff;
 mod explain;
 mod live;
 mod scenarios;
+mod snapshot;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ enum Cmd {
     /// Run a scenario (a YAML file or an embedded name; default: the embedded default) and print its trace.
     Run {
         scenario: Option<String>,
+        /// Replay a podpath-snapshot/1 bundle instead of a scenario.
+        #[arg(long, value_name = "DIR", conflicts_with = "scenario")]
+        bundle: Option<PathBuf>,
         /// Only this flow (its id, e.g. `health#2`, or the traffic id for all its connections).
         #[arg(long)]
         flow: Option<String>,
@@ -66,6 +70,16 @@ enum Cmd {
         prefix: String,
         #[arg(long)]
         seed: Option<u64>,
+        /// Keep the snapshot bundle taken before the flows in DIR.
+        #[arg(long, value_name = "DIR")]
+        bundle_out: Option<PathBuf>,
+    },
+    /// Write a podpath-snapshot/1 bundle of the network namespaces whose names start with PREFIX.
+    Snapshot {
+        #[arg(long, value_name = "PREFIX")]
+        netns: String,
+        #[arg(short = 'o', long = "out", value_name = "DIR")]
+        out: PathBuf,
     },
     /// List the embedded scenarios.
     List,
@@ -94,6 +108,41 @@ fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<podpath_sim::engine
     Ok(podpath_sim::scenario::load(&text, &file, seed)?)
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let t = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &t)?;
+        } else {
+            std::fs::copy(e.path(), t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads a snapshot bundle; warnings go to stderr.
+fn load_bundle(dir: &std::path::Path, seed: Option<u64>) -> Result<podpath_sim::engine::World> {
+    let read = |p: &str| -> std::result::Result<String, String> {
+        std::fs::read_to_string(dir.join(p))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(p).display()))
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "bundle".into());
+    let (world, warnings) = podpath_sim::scenario::bundle::load(&read, &name, seed.unwrap_or(0))
+        .map_err(|mut e| {
+            e.file = dir.join(&e.file).display().to_string();
+            e
+        })?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(world)
+}
+
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let mut stdout = std::io::stdout().lock();
@@ -104,8 +153,12 @@ fn run() -> Result<ExitCode> {
             format,
             seed,
             pcap,
+            bundle,
         } => {
-            let world = load(scenario.as_deref(), seed)?;
+            let world = match &bundle {
+                Some(dir) => load_bundle(dir, seed)?,
+                None => load(scenario.as_deref(), seed)?,
+            };
             let mut trace = Engine::new(world).run();
             if let Some(f) = &flow {
                 trace
@@ -137,6 +190,7 @@ fn run() -> Result<ExitCode> {
             pcap,
             prefix,
             seed,
+            bundle_out,
         } => {
             if !netns {
                 bail!(
@@ -149,8 +203,16 @@ fn run() -> Result<ExitCode> {
                 &prefix,
                 diff,
                 pcap.as_deref(),
+                bundle_out.as_deref(),
                 &mut stdout,
             );
+        }
+        Cmd::Snapshot { netns, out } => {
+            let warnings = snapshot::snapshot_netns(&netns, &out, snapshot::Extras::default())?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            writeln!(stdout, "wrote {}", out.display())?;
         }
         Cmd::List => {
             for e in scenarios::ALL {
@@ -174,6 +236,7 @@ fn live_netns(
     prefix: &str,
     do_diff: bool,
     pcap: Option<&std::path::Path>,
+    bundle_out: Option<&std::path::Path>,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let world = load(scenario, seed)?;
@@ -183,9 +246,42 @@ fn live_netns(
     let dir = std::env::temp_dir().join(format!("{prefix}live-{}", std::process::id()));
     let mut lab = live::Lab::new(prefix, &dir)?;
     lab.build(&world)?;
+    // Snapshot the namespaces before any traffic, to replay the bundle too.
+    let bundle_dir = dir.join("bundle");
+    let extras = snapshot::Extras {
+        apps: world
+            .hosts
+            .iter()
+            .flat_map(|h| {
+                h.tcp.listeners.iter().filter_map(move |(port, (_, app))| match &h.apps[*app] {
+                    podpath_sim::app::App::HttpServer(s) => Some(serde_json::json!({
+                        "host": h.name, "kind": "http-server", "listen": format!("0.0.0.0:{port}"),
+                        "routes": s.routes.iter().map(|(p, r)| (p.clone(), serde_json::json!({"status": r.status, "content_type": r.content_type, "body": r.body}))).collect::<serde_json::Map<_, _>>(),
+                    })),
+                    _ => None,
+                })
+            })
+            .collect(),
+        flows: world
+            .flows
+            .iter()
+            .flat_map(|f| {
+                let podpath_sim::engine::Request::HttpGet { dst, port, host_header, path } = &f.request;
+                let from = world.hosts[f.from].name.clone();
+                (0..f.count).map(move |k| serde_json::json!({
+                    "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
+                    "from": from, "proto": "tcp", "dst": format!("{dst}:{port}"),
+                    "request": format!("HTTP GET {path} Host: {host_header}"),
+                    "start_ns": f.start_ns + k as u64 * f.interval_ns,
+                }))
+            })
+            .collect(),
+    };
+    let snap = snapshot::snapshot_netns(prefix, &bundle_dir, extras);
     lab.start_captures(&world)?;
     let (flows, lab_elapsed_ns) = lab.run_flows(&world)?;
     let (real, times) = lab.collect()?;
+
     let t0 = times.values().flatten().min().copied().unwrap_or(0);
     lab.teardown();
     drop(lab);
@@ -228,6 +324,21 @@ fn live_netns(
         t.captures.sort_by_key(|c| c.time_ns);
         std::fs::write(p, podpath_render::pcapng::render(&t))
             .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let bundle_world = match snap {
+        Ok(w) => {
+            for x in w {
+                eprintln!("warning: snapshot: {x}");
+            }
+            Some(load_bundle(&bundle_dir, seed))
+        }
+        Err(e) => {
+            eprintln!("warning: snapshot failed: {e:#}");
+            None
+        }
+    };
+    if let Some(keep) = bundle_out {
+        copy_dir(&bundle_dir, keep)?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     if !do_diff {
@@ -276,7 +387,44 @@ fn live_netns(
         ifaces.len(),
         ports.renamed()
     )?;
-    Ok(if matched == ifaces.len() {
+    // The same flows replayed from the snapshot of the real namespaces.
+    let mut bundle_ok = true;
+    if let Some(bw) = bundle_world {
+        let mut bw = bw?;
+        bw.horizon_ns = lab_elapsed_ns;
+        let bt = Engine::new(bw).run();
+        let mut bsim: live::RealCaptures = std::collections::BTreeMap::new();
+        for c in &bt.captures {
+            let dir = if c.dir == podpath_sim::trace::Direction::Out {
+                "out"
+            } else {
+                "in"
+            };
+            bsim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
+                .or_default()
+                .push(c.bytes.clone());
+        }
+        let (bif, bports) = diff::compare(&bsim, &real);
+        let bm = bif.iter().filter(|i| i.matches()).count();
+        for i in bif.iter().filter(|i| !i.matches()) {
+            writeln!(
+                out,
+                "bundle DIFFER {}/{} {}: {}",
+                i.host,
+                i.dev,
+                i.dir,
+                i.first.as_deref().unwrap_or("")
+            )?;
+        }
+        writeln!(
+            out,
+            "bundle replay: {bm} of {} interface directions match; {} ports renamed",
+            bif.len(),
+            bports.renamed()
+        )?;
+        bundle_ok = bm == bif.len();
+    }
+    Ok(if matched == ifaces.len() && bundle_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -89,6 +89,11 @@ fn check(scenario: &str, tag: &str, interfaces: usize) {
     println!("{out}");
     let want = format!("{interfaces} of {interfaces} interface directions match");
     assert!(out.contains(&want), "expected '{want}':\n{out}");
+    let bundle = format!("bundle replay: {interfaces} of {interfaces} interface directions match");
+    assert!(
+        out.contains(&bundle),
+        "expected '{bundle}' (snapshot of the real namespaces, replayed):\n{out}"
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.lines()

@@ -5,6 +5,8 @@
 //! device in a route, a host in a link, a bridge master) is checked and an
 //! error points at the place in the file.
 
+pub mod bundle;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;

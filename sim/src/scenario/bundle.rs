@@ -1,0 +1,588 @@
+//! Snapshot bundles (`podpath-snapshot/1`): the state of real machines,
+//! imported as a world to replay.
+//!
+//! A bundle is a directory: `bundle.json` (hosts, veth links, apps, flows) and,
+//! per host, the JSON of `ip -j -d link show`, `ip -j addr show`, `ip -j route
+//! show table all`, `ip -j rule show`, `ip -j neigh show`, `bridge -j fdb
+//! show`, plus `iptables-save.txt` and `sysctl.txt`. Everything the stack uses
+//! is honoured as found: MACs, MTUs, bridge membership and hairpin flags,
+//! vxlan settings and FDB, every route of every table (the kernel's own local
+//! and connected routes included), every rule, neighbour entries with their
+//! states, the ruleset, the sysctls podpath reads. What podpath does not model
+//! is reported as a warning naming the host and the file, never dropped
+//! silently.
+//!
+//! The loader reads through the closure it is handed (this crate does no I/O).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+use super::ScenarioError;
+use crate::app::{App, HttpResponseSpec, HttpServer};
+use crate::engine::{host_rng, FlowSpec, Request, World};
+use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
+use crate::net::host::{DevKind, Device, FdbEntry, Host, HostKind, Peer};
+use crate::net::neigh::{NeighEntry, Nud};
+use crate::net::netfilter::Ruleset;
+use crate::net::overlay::VxlanCfg;
+use crate::net::sysctl::Sysctl;
+use crate::wire::Mac;
+
+pub const FORMAT: &str = "podpath-snapshot/1";
+
+/// Reads a file of the bundle by its path relative to the bundle directory.
+pub type Reader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+fn err(file: &str, msg: String) -> ScenarioError {
+    ScenarioError {
+        file: file.to_string(),
+        line: 0,
+        column: 0,
+        key: String::new(),
+        message: msg,
+    }
+}
+
+fn json(read: Reader, file: &str) -> Result<Value, ScenarioError> {
+    let text = read(file).map_err(|e| err(file, e))?;
+    serde_json::from_str(&text).map_err(|e| ScenarioError {
+        file: file.to_string(),
+        line: e.line(),
+        column: e.column(),
+        key: String::new(),
+        message: e.to_string(),
+    })
+}
+
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().map(|a| a.as_slice()).unwrap_or(&[])
+}
+
+fn parse_prefix(s: &str, len: Option<u64>) -> Option<Ipv4Net> {
+    if s == "default" || s == "all" {
+        return Some(Ipv4Net::default());
+    }
+    if let Some((a, p)) = s.split_once('/') {
+        return Ipv4Net::new(a.parse().ok()?, p.parse().ok()?)
+            .ok()
+            .map(|n| n.trunc());
+    }
+    let a: Ipv4Addr = s.parse().ok()?;
+    Ipv4Net::new(a, len.unwrap_or(32) as u8)
+        .ok()
+        .map(|n| n.trunc())
+}
+
+fn hex_or_dec(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|x| x as u32),
+        Value::String(s) => match s.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => s.parse().ok(),
+        },
+        _ => None,
+    }
+}
+
+/// Loads a bundle. Returns the world and the warnings.
+pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>), ScenarioError> {
+    let b = json(read, "bundle.json")?;
+    if b["format"].as_str() != Some(FORMAT) {
+        return Err(err(
+            "bundle.json",
+            format!("format must be \"{FORMAT}\", found {}", b["format"]),
+        ));
+    }
+    let mut warnings = Vec::new();
+    let host_names: Vec<String> = arr(&b["hosts"])
+        .iter()
+        .filter_map(|h| {
+            h.as_str()
+                .map(str::to_string)
+                .or_else(|| h["name"].as_str().map(str::to_string))
+        })
+        .collect();
+    if host_names.is_empty() {
+        return Err(err("bundle.json", "no hosts".into()));
+    }
+    let mut hosts = Vec::new();
+    for (hi, hn) in host_names.iter().enumerate() {
+        let mut h = Host::new(hi, hn, HostKind::Node, host_rng(seed, hn));
+        load_host(read, &mut h, &mut warnings)?;
+        hosts.push(h);
+    }
+    // links
+    for (li, l) in arr(&b["links"]).iter().enumerate() {
+        let end = |k: &str| -> Result<(usize, usize), ScenarioError> {
+            let s = l[k].as_str().unwrap_or("");
+            let (hn, dn) = s.split_once('/').ok_or_else(|| {
+                err(
+                    "bundle.json",
+                    format!("links[{li}].{k}: '{s}' is not HOST/IF"),
+                )
+            })?;
+            let hi = host_names
+                .iter()
+                .position(|x| x == hn)
+                .ok_or_else(|| err("bundle.json", format!("links[{li}].{k}: no host '{hn}'")))?;
+            let di = hosts[hi].dev_index(dn).ok_or_else(|| {
+                err(
+                    "bundle.json",
+                    format!("links[{li}].{k}: no interface '{dn}' on {hn}"),
+                )
+            })?;
+            Ok((hi, di))
+        };
+        let (ah, ad) = end("a")?;
+        let (bh, bd) = end("b")?;
+        hosts[ah].devs[ad].peer = Some(Peer {
+            host: bh,
+            dev: bd,
+            latency_ns: 0,
+        });
+        hosts[bh].devs[bd].peer = Some(Peer {
+            host: ah,
+            dev: ad,
+            latency_ns: 0,
+        });
+    }
+    if !arr(&b["segments"]).is_empty() {
+        warnings
+            .push("bundle.json: segments are not imported yet; give their bridges as hosts".into());
+    }
+    // apps
+    for (ai, a) in arr(&b["apps"]).iter().enumerate() {
+        let hn = a["host"].as_str().unwrap_or("");
+        let Some(hi) = host_names.iter().position(|x| x == hn) else {
+            return Err(err("bundle.json", format!("apps[{ai}]: no host '{hn}'")));
+        };
+        match a["kind"].as_str() {
+            Some("http-server") => {
+                let listen = a["listen"].as_str().unwrap_or("");
+                let port = listen
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .ok_or_else(|| {
+                        err(
+                            "bundle.json",
+                            format!("apps[{ai}].listen: '{listen}' is not ADDR:PORT"),
+                        )
+                    })?;
+                let mut routes = BTreeMap::new();
+                if let Some(r) = a["routes"].as_object() {
+                    for (p, spec) in r {
+                        routes.insert(
+                            p.clone(),
+                            HttpResponseSpec {
+                                status: spec["status"].as_u64().unwrap_or(200) as u16,
+                                content_type: spec["content_type"]
+                                    .as_str()
+                                    .unwrap_or("text/plain")
+                                    .to_string(),
+                                body: spec["body"].as_str().unwrap_or("").to_string(),
+                            },
+                        );
+                    }
+                }
+                let h = &mut hosts[hi];
+                let idx = h.apps.len();
+                h.apps.push(App::HttpServer(HttpServer::new(
+                    &format!("{hn}:{port}"),
+                    port,
+                    routes,
+                )));
+                h.tcp.listeners.insert(port, (None, idx));
+            }
+            other => warnings.push(format!(
+                "bundle.json: apps[{ai}] on {hn}: kind {} is not modelled yet; skipped",
+                other.unwrap_or("(none)")
+            )),
+        }
+    }
+    // flows
+    let mut flows = Vec::new();
+    for (fi, f) in arr(&b["flows"]).iter().enumerate() {
+        let from = f["from"].as_str().unwrap_or("");
+        let Some(hi) = host_names.iter().position(|x| x == from) else {
+            return Err(err(
+                "bundle.json",
+                format!("flows[{fi}].from: no host '{from}'"),
+            ));
+        };
+        let dst = f["dst"].as_str().unwrap_or("");
+        let (a, p) = dst.rsplit_once(':').ok_or_else(|| {
+            err(
+                "bundle.json",
+                format!("flows[{fi}].dst: '{dst}' is not IP:PORT"),
+            )
+        })?;
+        let addr: Ipv4Addr = a
+            .parse()
+            .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad address '{a}'")))?;
+        let port: u16 = p
+            .parse()
+            .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
+        let req = f["request"].as_str().unwrap_or("");
+        let (path, host_header) = match req.strip_prefix("HTTP GET ") {
+            Some(rest) => {
+                let (path, hh) = rest.split_once(" Host: ").unwrap_or((rest, dst));
+                (path.to_string(), hh.to_string())
+            }
+            None => {
+                warnings.push(format!("bundle.json: flows[{fi}]: request '{req}' is not modelled yet; sent as HTTP GET /"));
+                ("/".to_string(), dst.to_string())
+            }
+        };
+        flows.push(FlowSpec {
+            id: f["id"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("flow{}", fi + 1)),
+            from: hi,
+            request: Request::HttpGet {
+                dst: addr,
+                port,
+                host_header,
+                path,
+            },
+            start_ns: f["start_ns"].as_u64().unwrap_or(0),
+            count: 1,
+            interval_ns: 0,
+        });
+    }
+    Ok((
+        World {
+            scenario: name.to_string(),
+            seed,
+            hosts,
+            flows,
+            horizon_ns: 300_000_000_000,
+        },
+        warnings,
+    ))
+}
+
+fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
+    let f_link = format!("{hn}/ip-link.json");
+    let links = json(read, &f_link)?;
+    let mut by_ifindex: BTreeMap<i64, usize> = BTreeMap::new();
+    // devices
+    for l in arr(&links) {
+        let name = l["ifname"].as_str().unwrap_or("").to_string();
+        let ifindex = l["ifindex"].as_i64().unwrap_or(-1);
+        let kind_s = l["linkinfo"]["info_kind"].as_str().unwrap_or("");
+        let mac = l["address"]
+            .as_str()
+            .and_then(Mac::parse)
+            .unwrap_or(Mac::ZERO);
+        let kind = match (kind_s, l["link_type"].as_str()) {
+            (_, Some("loopback")) => DevKind::Loopback,
+            ("veth", _) => DevKind::Veth,
+            ("bridge", _) => DevKind::Bridge,
+            ("vxlan", _) => DevKind::Vxlan,
+            ("dummy", _) => DevKind::Dummy,
+            ("", Some("ether")) => DevKind::Veth,
+            (k, t) => {
+                warnings.push(format!(
+                    "{f_link}: {name}: device kind '{k}' (link type {}) is not modelled; left out",
+                    t.unwrap_or("?")
+                ));
+                continue;
+            }
+        };
+        let di = if kind == DevKind::Loopback {
+            0
+        } else {
+            h.devs.push(Device::new(&name, kind, mac));
+            h.devs.len() - 1
+        };
+        by_ifindex.insert(ifindex, di);
+        let d = &mut h.devs[di];
+        d.mtu = l["mtu"].as_u64().unwrap_or(1500) as u32;
+        d.up = arr(&l["flags"]).iter().any(|f| f == "UP");
+        d.hairpin = l["linkinfo"]["info_slave_data"]["hairpin"]
+            .as_bool()
+            .unwrap_or(false);
+        if kind == DevKind::Loopback {
+            d.addrs.clear();
+        }
+        if kind == DevKind::Vxlan {
+            let i = &l["linkinfo"]["info_data"];
+            d.vxlan = Some(VxlanCfg {
+                vni: i["id"].as_u64().unwrap_or(0) as u32,
+                port: i["port"].as_u64().unwrap_or(8472) as u16,
+                local: i["local"].as_str().and_then(|s| s.parse().ok()),
+                learning: i["learning"].as_bool().unwrap_or(true),
+                dev: None,
+                fdb: BTreeMap::new(),
+            });
+        }
+    }
+    for l in arr(&links) {
+        let Some(&di) = by_ifindex.get(&l["ifindex"].as_i64().unwrap_or(-1)) else {
+            continue;
+        };
+        if let Some(m) = l["master"].as_str() {
+            match h.dev_index(m) {
+                Some(bi) if h.devs[bi].kind == DevKind::Bridge => h.devs[di].master = Some(bi),
+                _ => warnings.push(format!(
+                    "{f_link}: {}: master {m} is not a bridge podpath knows",
+                    h.devs[di].name
+                )),
+            }
+        }
+        if let Some(u) = l["linkinfo"]["info_data"]["link"].as_i64() {
+            if let (Some(&ui), Some(c)) = (by_ifindex.get(&u), h.devs[di].vxlan.as_mut()) {
+                c.dev = Some(ui);
+            }
+        }
+    }
+    // addresses
+    let f_addr = format!("{hn}/ip-addr.json");
+    for l in arr(&json(read, &f_addr)?) {
+        let Some(&di) = by_ifindex.get(&l["ifindex"].as_i64().unwrap_or(-1)) else {
+            continue;
+        };
+        for a in arr(&l["addr_info"]) {
+            if a["family"].as_str() != Some("inet") {
+                continue;
+            }
+            let (Some(ip), Some(len)) = (
+                a["local"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()),
+                a["prefixlen"].as_u64(),
+            ) else {
+                continue;
+            };
+            if let Ok(n) = Ipv4Net::new(ip, len as u8) {
+                if !h.devs[di].addrs.contains(&n) {
+                    h.devs[di].addrs.push(n);
+                }
+            }
+        }
+    }
+    // routes: exactly what the kernel has, local and connected ones included
+    let f_route = format!("{hn}/ip-route.json");
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    for r in arr(&json(read, &f_route)?) {
+        let t = r["type"].as_str().unwrap_or("unicast");
+        let Some(rtype) = RouteType::from_name(t) else {
+            *skipped.entry(t.to_string()).or_default() += 1;
+            continue;
+        };
+        let dst_s = r["dst"].as_str().unwrap_or("");
+        let Some(dst) = parse_prefix(dst_s, None) else {
+            warnings.push(format!(
+                "{f_route}: route to '{dst_s}' not understood; left out"
+            ));
+            continue;
+        };
+        let table = match &r["table"] {
+            Value::String(s) => fib::table_id(s),
+            Value::Number(n) => n.as_u64().map(|x| x as u32),
+            _ => Some(fib::TABLE_MAIN),
+        };
+        let Some(table) = table else {
+            warnings.push(format!(
+                "{f_route}: route to {dst_s} in an unknown table; left out"
+            ));
+            continue;
+        };
+        let dev = r["dev"].as_str().and_then(|d| h.dev_index(d));
+        if r["dev"].is_string() && dev.is_none() {
+            warnings.push(format!(
+                "{f_route}: route to {dst_s} via device {} that is not modelled; left out",
+                r["dev"]
+            ));
+            continue;
+        }
+        let via = r["gateway"].as_str().and_then(|g| g.parse().ok());
+        h.fib.add_route(
+            table,
+            Route {
+                dst,
+                rtype,
+                via,
+                dev,
+                src: r["prefsrc"].as_str().and_then(|s| s.parse().ok()),
+                metric: r["metric"].as_u64().unwrap_or(0) as u32,
+                onlink: arr(&r["flags"]).iter().any(|f| f == "onlink"),
+                scope_link: r["scope"].as_str() == Some("link")
+                    || (via.is_none() && rtype == RouteType::Unicast),
+                proto: r["protocol"].as_str().unwrap_or("boot").to_string(),
+            },
+        );
+    }
+    for (t, n) in skipped {
+        warnings.push(format!(
+            "{f_route}: {n} {t} route(s) not modelled; left out"
+        ));
+    }
+    // rules
+    let f_rule = format!("{hn}/ip-rule.json");
+    let rules = json(read, &f_rule)?;
+    if !arr(&rules).is_empty() {
+        h.fib.rules.clear();
+    }
+    for r in arr(&rules) {
+        let action = match r["action"].as_str() {
+            Some("blackhole") => RuleAction::Blackhole,
+            Some("unreachable") => RuleAction::Unreachable,
+            Some("prohibit") => RuleAction::Prohibit,
+            Some(a) if a != "to_tbl" => {
+                warnings.push(format!(
+                    "{f_rule}: rule action '{a}' is not modelled; rule left out"
+                ));
+                continue;
+            }
+            _ => match &r["table"] {
+                Value::String(s) => match fib::table_id(s) {
+                    Some(t) => RuleAction::Lookup(t),
+                    None => {
+                        warnings.push(format!("{f_rule}: table '{s}' unknown; rule left out"));
+                        continue;
+                    }
+                },
+                Value::Number(n) => RuleAction::Lookup(n.as_u64().unwrap_or(254) as u32),
+                _ => {
+                    warnings.push(format!("{f_rule}: rule without table or action; left out"));
+                    continue;
+                }
+            },
+        };
+        let src = r["src"]
+            .as_str()
+            .and_then(|s| parse_prefix(s, r["srclen"].as_u64()));
+        let dst = r["dst"]
+            .as_str()
+            .and_then(|s| parse_prefix(s, r["dstlen"].as_u64()));
+        let fwmark = r.get("fwmark").and_then(hex_or_dec).map(|v| {
+            (
+                v,
+                r.get("fwmask").and_then(hex_or_dec).unwrap_or(0xffff_ffff),
+            )
+        });
+        h.fib.add_rule(IpRule {
+            priority: r["priority"].as_u64().unwrap_or(0) as u32,
+            not: r.get("not").is_some(),
+            from: src.filter(|n| n.prefix_len() > 0),
+            to: dst.filter(|n| n.prefix_len() > 0),
+            fwmark,
+            iif: r["iif"].as_str().map(str::to_string),
+            oif: r["oif"].as_str().map(str::to_string),
+            action,
+        });
+    }
+    // neighbours
+    let f_neigh = format!("{hn}/ip-neigh.json");
+    for n in arr(&json(read, &f_neigh)?) {
+        let (Some(ip), Some(dev)) = (
+            n["dst"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()),
+            n["dev"].as_str().and_then(|d| h.dev_index(d)),
+        ) else {
+            continue;
+        };
+        let Some(mac) = n["lladdr"].as_str().and_then(Mac::parse) else {
+            continue;
+        };
+        let st = arr(&n["state"])
+            .first()
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        let state = match st {
+            "PERMANENT" => Nud::Permanent,
+            "REACHABLE" => Nud::Reachable,
+            "STALE" | "DELAY" | "PROBE" => Nud::Stale,
+            _ => continue,
+        };
+        h.neigh.entries.insert(
+            (dev, ip),
+            NeighEntry {
+                mac: Some(mac),
+                state,
+                updated_ns: 0,
+                probes: 0,
+                queue: Vec::new(),
+                last_use: None,
+            },
+        );
+    }
+    // FDB: vxlan remotes; learned and static bridge entries
+    let f_fdb = format!("{hn}/bridge-fdb.json");
+    for e in arr(&json(read, &f_fdb)?) {
+        let (Some(mac), Some(dev)) = (
+            e["mac"].as_str().and_then(Mac::parse),
+            e["ifname"].as_str().and_then(|d| h.dev_index(d)),
+        ) else {
+            continue;
+        };
+        if let Some(dst) = e["dst"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
+            if let Some(c) = h.devs[dev].vxlan.as_mut() {
+                c.fdb.entry(mac).or_default().push(dst);
+            }
+            continue;
+        }
+        if mac.is_multicast() || arr(&e["flags"]).iter().any(|f| f == "self") {
+            continue;
+        }
+        let Some(br) = h.devs[dev].master else {
+            continue;
+        };
+        match e["state"].as_str() {
+            Some("permanent") => {} // the port's own address: delivered to the host
+            Some("static") => {
+                h.devs[br].fdb.insert(
+                    mac,
+                    FdbEntry {
+                        port: dev,
+                        is_static: true,
+                        updated_ns: 0,
+                    },
+                );
+            }
+            _ => {
+                h.devs[br].fdb.insert(
+                    mac,
+                    FdbEntry {
+                        port: dev,
+                        is_static: false,
+                        updated_ns: 0,
+                    },
+                );
+            }
+        }
+    }
+    // netfilter
+    let f_ipt = format!("{hn}/iptables-save.txt");
+    let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e))?;
+    h.nf = Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
+        file: f_ipt.clone(),
+        line: pe.line,
+        column: pe.column,
+        key: String::new(),
+        message: pe.message,
+    })?;
+    for w in &h.nf.warnings {
+        warnings.push(w.clone());
+    }
+    // sysctls
+    let f_sys = format!("{hn}/sysctl.txt");
+    let sys = read(&f_sys).map_err(|e| err(&f_sys, e))?;
+    let mut sc = Sysctl::default();
+    for line in sys.lines() {
+        let Some((k, v)) = line.split_once(" = ").or_else(|| line.split_once('=')) else {
+            continue;
+        };
+        let k = k.trim();
+        if Sysctl::is_known(k) {
+            sc.set(k, v.trim());
+        }
+    }
+    h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
+    h.sysctl = sc;
+    Ok(())
+}

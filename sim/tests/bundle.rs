@@ -1,0 +1,148 @@
+//! Snapshot bundles: a bundle taken from real namespaces (the hairpin
+//! topology, captured by `podpath live --netns --bundle-out`) replays to the
+//! same path; broken bundles give errors naming the file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use podpath_sim::engine::Engine;
+use podpath_sim::scenario::bundle;
+use podpath_sim::trace::Action;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bundles/hairpin")
+}
+
+fn fs_reader(p: &str) -> Result<String, String> {
+    std::fs::read_to_string(dir().join(p)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn real_hairpin_snapshot_replays_with_kernel_state() {
+    let (world, warnings) = bundle::load(&fs_reader, "hairpin", 1).unwrap();
+    // The kernel's own MACs, hairpin flag and routes came through.
+    let node = &world.hosts[0];
+    assert_eq!(node.name, "node");
+    let veth = &node.devs[node.dev_index("veth-a").unwrap()];
+    assert!(veth.hairpin);
+    assert_eq!(node.devs[veth.master.unwrap()].name, "cni0");
+    assert!(node.sysctl.bridge_nf_call_iptables() && node.sysctl.ip_forward());
+    assert!(node.nf.rule_count() > 10);
+    // Broadcast routes are the only thing left out, and it is said.
+    assert!(
+        warnings.iter().all(|w| w.contains("broadcast route")),
+        "{warnings:?}"
+    );
+    assert!(!warnings.is_empty());
+    let t = Engine::new(world).run();
+    let f = &t.flows[0];
+    assert!(f.outcome.starts_with("HTTP 200 OK"), "{}", f.outcome);
+    assert!(f
+        .hops
+        .iter()
+        .any(|h| h.host == "node" && h.steps.iter().any(|s| s.what.contains("(hairpin)"))));
+    assert!(f.hops.iter().any(|h| h
+        .steps
+        .iter()
+        .any(|s| matches!(&s.action, Action::Dnat { to, .. } if to == "10.244.0.5:8080"))));
+}
+
+fn with(files: &[(&str, &str)]) -> impl Fn(&str) -> Result<String, String> {
+    let mut m: BTreeMap<String, String> = BTreeMap::new();
+    for f in [
+        "bundle.json",
+        "node/ip-link.json",
+        "node/ip-addr.json",
+        "node/ip-route.json",
+        "node/ip-rule.json",
+        "node/ip-neigh.json",
+        "node/bridge-fdb.json",
+        "node/iptables-save.txt",
+        "node/sysctl.txt",
+    ] {
+        if let Ok(t) = std::fs::read_to_string(dir().join(f)) {
+            m.insert(f.to_string(), t);
+        }
+    }
+    m.insert(
+        "bundle.json".into(),
+        r#"{"format":"podpath-snapshot/1","hosts":["node"],"links":[],"flows":[],"apps":[]}"#
+            .into(),
+    );
+    for (k, v) in files {
+        m.insert(k.to_string(), v.to_string());
+    }
+    move |p: &str| {
+        m.get(p)
+            .cloned()
+            .ok_or_else(|| format!("no such file: {p}"))
+    }
+}
+
+#[test]
+fn broken_bundles_name_the_file_and_line() {
+    let r = with(&[(
+        "node/ip-route.json",
+        "[{\"dst\": \"10.0.0.0/8\",\n \"dev\": }]",
+    )]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert_eq!((e.file.as_str(), e.line), ("node/ip-route.json", 2), "{e}");
+    let r = with(&[("bundle.json", r#"{"format":"other/2","hosts":["node"]}"#)]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert!(e.message.contains("podpath-snapshot/1"), "{e}");
+    let r = with(&[(
+        "node/iptables-save.txt",
+        "*nat\n:X - [0:0]\n-A X -j NOWHERE\nCOMMIT\n",
+    )]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert_eq!(
+        (e.file.as_str(), e.line),
+        ("node/iptables-save.txt", 3),
+        "{e}"
+    );
+    let r = with(&[(
+        "bundle.json",
+        r#"{"format":"podpath-snapshot/1","hosts":["node"],"links":[{"a":"node/eth9","b":"node/veth-a"}]}"#,
+    )]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert!(e.message.contains("no interface 'eth9'"), "{e}");
+    let r = with(&[("node/sysctl.txt", "")]);
+    assert!(bundle::load(&r, "b", 0).is_ok());
+    let r = |p: &str| {
+        if p == "bundle.json" {
+            Ok(r#"{"format":"podpath-snapshot/1","hosts":["x"]}"#.to_string())
+        } else {
+            Err(format!("no such file: {p}"))
+        }
+    };
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert_eq!(e.file, "x/ip-link.json", "{e}");
+}
+
+#[test]
+fn unsupported_devices_and_apps_are_warned_about() {
+    let link = r#"[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"mtu":65536,"link_type":"loopback","address":"00:00:00:00:00:00"},
+ {"ifindex":5,"ifname":"wg0","flags":["UP"],"mtu":1420,"link_type":"none","linkinfo":{"info_kind":"wireguard"}}]"#;
+    let r = with(&[
+        ("node/ip-link.json", link),
+        ("node/ip-addr.json", "[]"),
+        ("node/ip-route.json", "[]"),
+        ("node/bridge-fdb.json", "[]"),
+        (
+            "bundle.json",
+            r#"{"format":"podpath-snapshot/1","hosts":["node"],"apps":[{"host":"node","kind":"haproxy","config":"node/haproxy.cfg"}]}"#,
+        ),
+    ]);
+    let (_, w) = bundle::load(&r, "b", 0).unwrap();
+    assert!(
+        w.iter().any(|x| x.contains("node/ip-link.json")
+            && x.contains("wg0")
+            && x.contains("wireguard")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|x| x.contains("haproxy") && x.contains("not modelled")),
+        "{w:?}"
+    );
+}
