@@ -52,7 +52,13 @@ MODELLED
               RST for closed ports, SYN retransmission with backoff
               (tcp_syn_retries), ICMP errors aborting connect; UDP sockets and
               ICMP port unreachable; ICMP echo
-  apps        HTTP/1.1 client (curl-like) and server (route table, JSON bodies)
+  apps        HTTP/1.1 client (curl-like) and server (route table, JSON bodies);
+              DNS A lookups over UDP: a CoreDNS-like server (records table,
+              NXDOMAIN) and a stub resolver (timeout 5 s, 2 attempts)
+  live        `podpath live --netns`: the scenario built from network
+              namespaces, flows through the real kernel, captures per device
+              and direction, diff against the simulation and against a replay
+              of the pre-traffic snapshot bundle
 
 SIMPLIFIED (and where)
   - IPv4 only; no IPv6, no ip6tables.                                    [all]
@@ -80,4 +86,10 @@ SIMPLIFIED (and where)
     window 64240, no window scaling, SACK or timestamps; no data
     retransmission; TIME_WAIT kept to the end.                           [net/tcp]
   - HTTP: one request per connection; no Date/Server headers.            [app/http]
+  - DNS: A records only, no search-list expansion yet, no TCP fallback.  [app/dns]
+  - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
+    tcp_window_scaling off and IPv6 disabled (options podpath does not
+    model); IGMP reports are left out of the diff; endpoint choices made
+    by the kernel's random statistic match are not aligned with the
+    simulation's, so live diffs use single-endpoint Services.            [cli/live]
 "#;

@@ -83,6 +83,51 @@ head, _, body = buf.partition(b"\r\n\r\n")
 print("HTTP %s: %s" % (head.split(b"\r\n")[0].decode()[9:], body.decode(errors="replace")))
 "#;
 
+const DNS_SERVER_PY: &str = r#"
+import json, socket, struct, sys
+port = int(sys.argv[1]); records = json.load(open(sys.argv[2]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", port))
+while True:
+    q, peer = s.recvfrom(65535)
+    if len(q) < 12 or q[2] & 0x80:
+        continue
+    i = 12; labels = []
+    while q[i]:
+        labels.append(q[i+1:i+1+q[i]].decode()); i += 1 + q[i]
+    qend = i + 5
+    name = ".".join(labels).lower()
+    a = records.get(name)
+    flags = bytes([0x84 | (q[2] & 1), 0x80 | (0 if a else 3)])
+    resp = q[:2] + flags + struct.pack(">HHHH", 1, 1 if a else 0, 0, 0) + q[12:qend]
+    if a:
+        resp += bytes([0xc0, 0x0c]) + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton(a)
+    s.sendto(resp, peer)
+"#;
+
+const DNS_CLIENT_PY: &str = r#"
+import os, socket, struct, sys
+server, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+qid = struct.unpack(">H", os.urandom(2))[0]
+q = struct.pack(">HBBHHHH", qid, 1, 0, 1, 0, 0, 0)
+for l in name.strip(".").split("."):
+    q += bytes([len(l)]) + l.encode()
+q += bytes([0]) + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+for attempt in range(2):
+    s.sendto(q, (server, port))
+    try:
+        r, _ = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if r[3] & 0xf == 3:
+        print("DNS A %s: NXDOMAIN" % name); sys.exit(0)
+    an = struct.unpack(">H", r[6:8])[0]
+    print("DNS A %s -> %s" % (name, socket.inet_ntoa(r[-4:]) if an else "(no answer)")); sys.exit(0)
+print("DNS A %s: no answer after 2 queries" % name)
+"#;
+
 /// Runs a command with a bounded wait; returns stdout. Errors carry stderr.
 pub fn run(args: &[&str], input: Option<&str>, timeout_s: u64) -> Result<String> {
     let mut c = Command::new(args[0]);
@@ -620,6 +665,59 @@ impl Lab {
                 }
             }
         }
+        let dns_server = self.dir.join("dns_server.py");
+        std::fs::write(&dns_server, DNS_SERVER_PY)?;
+        std::fs::write(self.dir.join("dns_client.py"), DNS_CLIENT_PY)?;
+        for h in &w.hosts {
+            for (port, app) in &h.udp_listeners {
+                let App::DnsServer(d) = &h.apps[*app] else {
+                    continue;
+                };
+                let recs: serde_json::Map<String, serde_json::Value> = d
+                    .records
+                    .iter()
+                    .map(|(n, a)| (n.clone(), serde_json::json!(a.to_string())))
+                    .collect();
+                let rf = self.dir.join(format!("records-{}-{port}.json", h.name));
+                std::fs::write(&rf, serde_json::Value::Object(recs).to_string())?;
+                let ns = self.nsname(&h.name);
+                let errf = self.dir.join(format!("dns-{}-{port}.err", h.name));
+                let child = Command::new("ip")
+                    .args([
+                        "netns",
+                        "exec",
+                        &ns,
+                        "python3",
+                        dns_server.to_str().unwrap_or_default(),
+                        &port.to_string(),
+                        rf.to_str().unwrap_or_default(),
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(&errf)?)
+                    .spawn()?;
+                self.servers.push(child);
+                let want = format!(":{port}");
+                let mut up = false;
+                for _ in 0..100 {
+                    let out = self
+                        .exec(&h.name, &["ss", "-Hlun"], None)
+                        .unwrap_or_default();
+                    if out.contains(&want) {
+                        up = true;
+                        break;
+                    }
+                    sleep(Duration::from_millis(50));
+                }
+                if !up {
+                    let why = std::fs::read_to_string(&errf).unwrap_or_default();
+                    bail!(
+                        "the DNS server on {}:{port} did not start within 5 s: {}",
+                        h.name,
+                        why.trim()
+                    );
+                }
+            }
+        }
         Ok(())
     }
 
@@ -715,25 +813,40 @@ impl Lab {
             } else {
                 f.id.clone()
             };
-            let Request::HttpGet {
-                dst,
-                port,
-                host_header,
-                path,
-            } = &f.request;
-            let res = self.exec(
-                host,
-                &[
-                    "python3",
-                    client.to_str().unwrap_or_default(),
-                    &dst.to_string(),
-                    &port.to_string(),
+            let res = match &f.request {
+                Request::HttpGet {
+                    dst,
+                    port,
                     host_header,
                     path,
-                    "8",
-                ],
-                None,
-            );
+                } => self.exec(
+                    host,
+                    &[
+                        "python3",
+                        client.to_str().unwrap_or_default(),
+                        &dst.to_string(),
+                        &port.to_string(),
+                        host_header,
+                        path,
+                        "8",
+                    ],
+                    None,
+                ),
+                Request::DnsA { server, port, name } => {
+                    let c = self.dir.join("dns_client.py");
+                    self.exec(
+                        host,
+                        &[
+                            "python3",
+                            c.to_str().unwrap_or_default(),
+                            &server.to_string(),
+                            &port.to_string(),
+                            name,
+                        ],
+                        None,
+                    )
+                }
+            };
             let outcome = match res {
                 Ok(s) => s.trim().to_string(),
                 Err(e) => format!("ERROR {e:#}"),

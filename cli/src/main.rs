@@ -259,19 +259,30 @@ fn live_netns(
                         "routes": s.routes.iter().map(|(p, r)| (p.clone(), serde_json::json!({"status": r.status, "content_type": r.content_type, "body": r.body}))).collect::<serde_json::Map<_, _>>(),
                     })),
                     _ => None,
-                })
+                }).chain(h.udp_listeners.iter().filter_map(move |(port, app)| match &h.apps[*app] {
+                    podpath_sim::app::App::DnsServer(d) => Some(serde_json::json!({
+                        "host": h.name, "kind": "dns-server", "listen": format!("0.0.0.0:{port}"),
+                        "records": d.records.iter().map(|(n, a)| (n.clone(), serde_json::json!(a.to_string()))).collect::<serde_json::Map<_, _>>(),
+                    })),
+                    _ => None,
+                }))
             })
             .collect(),
         flows: world
             .flows
             .iter()
             .flat_map(|f| {
-                let podpath_sim::engine::Request::HttpGet { dst, port, host_header, path } = &f.request;
+                let (dst, request) = match &f.request {
+                    podpath_sim::engine::Request::HttpGet { dst, port, host_header, path } => {
+                        (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
+                    }
+                    podpath_sim::engine::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
+                };
                 let from = world.hosts[f.from].name.clone();
                 (0..f.count).map(move |k| serde_json::json!({
                     "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
-                    "from": from, "proto": "tcp", "dst": format!("{dst}:{port}"),
-                    "request": format!("HTTP GET {path} Host: {host_header}"),
+                    "from": from, "proto": if request.starts_with("DNS") { "udp" } else { "tcp" }, "dst": dst,
+                    "request": request,
                     "start_ns": f.start_ns + k as u64 * f.interval_ns,
                 }))
             })

@@ -132,3 +132,8 @@ fn policy_routing_with_strict_rp_filter() {
 fn external_traffic_policy_local_and_forward_drop() {
     check(&fixture("etp-local-forward-drop.yaml"), "el", 32);
 }
+
+#[test]
+fn dns_over_udp_to_clusterip_on_another_node() {
+    check(&fixture("dns-clusterip.yaml"), "dn", 42);
+}

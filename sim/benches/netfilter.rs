@@ -157,6 +157,7 @@ fn bench(c: &mut Criterion) {
                         pkt: 1,
                         flow: 0,
                         parent: None,
+                        hash: None,
                     },
                 );
                 assert!(matches!(

@@ -1,6 +1,7 @@
 //! User-space programs on sockets. Each reacts to socket events with actions
 //! (send, close, report an outcome); the host carries them out.
 
+pub mod dns;
 pub mod http;
 
 use std::net::Ipv4Addr;
@@ -8,6 +9,7 @@ use std::net::Ipv4Addr;
 use crate::net::host::{Ctx, Host, Output};
 use crate::net::tcp::ConnKey;
 
+pub use dns::{DnsClient, DnsServer};
 pub use http::{HttpClient, HttpResponseSpec, HttpServer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +48,10 @@ pub enum AppEvent {
         flow: u32,
         pkt: u64,
     },
+    /// An application timer fired.
+    Timer {
+        token: u64,
+    },
 }
 
 impl AppEvent {
@@ -59,7 +65,7 @@ impl AppEvent {
             | AppEvent::Reset { key }
             | AppEvent::Refused { key, .. }
             | AppEvent::TimedOut { key, .. } => Some(*key),
-            AppEvent::Datagram { .. } => None,
+            AppEvent::Datagram { .. } | AppEvent::Timer { .. } => None,
         }
     }
 }
@@ -69,12 +75,23 @@ pub enum AppAction {
     Send(ConnKey, Vec<u8>, String),
     Close(ConnKey),
     Outcome(u32, String),
+    /// A UDP datagram from `src` to `dst`.
+    SendUdp {
+        src: (Ipv4Addr, u16),
+        dst: (Ipv4Addr, u16),
+        payload: Vec<u8>,
+        note: String,
+    },
+    /// Send the client's request again (DNS retry).
+    Resend,
 }
 
 #[derive(Clone, Debug)]
 pub enum App {
     HttpServer(HttpServer),
     HttpClient(HttpClient),
+    DnsServer(DnsServer),
+    DnsClient(DnsClient),
 }
 
 impl App {
@@ -82,17 +99,108 @@ impl App {
         match self {
             App::HttpServer(s) => format!("http-server {}", s.name),
             App::HttpClient(c) => format!("http-client {}", c.flow_id),
+            App::DnsServer(s) => format!("dns-server {}", s.name),
+            App::DnsClient(c) => format!("dns-client {}", c.flow_id),
         }
     }
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         match self {
             App::HttpServer(s) => s.on_event(ev),
             App::HttpClient(c) => c.on_event(ev, now),
+            App::DnsServer(s) => s.on_event(ev),
+            App::DnsClient(c) => c.on_event(ev, now),
         }
     }
 }
 
 impl Host {
+    /// Sends a UDP datagram from a socket. With no source, the route picks
+    /// the address. Returns the source used.
+    #[allow(clippy::too_many_arguments)]
+    pub fn udp_send(
+        &mut self,
+        ctx: &mut Ctx,
+        flow: u32,
+        parent: Option<u64>,
+        src: Option<(Ipv4Addr, u16)>,
+        dst: (Ipv4Addr, u16),
+        payload: Vec<u8>,
+        note: String,
+    ) {
+        let (sa, sp) = src.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+        let id = self.next_ip_id();
+        let ip = crate::wire::Ipv4Repr::new(
+            sa,
+            dst.0,
+            64,
+            id,
+            crate::wire::L4::Udp {
+                hdr: crate::wire::udp_header(sp, dst.1),
+                payload,
+            },
+        );
+        let m = ctx.new_meta(flow, parent);
+        ctx.out.push(Output::SendLocal {
+            ip,
+            meta: m,
+            note: Some(note),
+        });
+    }
+
+    /// Starts (or repeats) a DNS client's query: binds an ephemeral port the
+    /// first time, sends, and arms the 5 s retry timer.
+    pub fn dns_send(&mut self, ctx: &mut Ctx, app: usize) {
+        use rand_core::Rng;
+        let App::DnsClient(c) = &self.apps[app] else {
+            return;
+        };
+        let (flow, server, port, name) = (c.flow, c.server, c.port, c.name.clone());
+        let bound = self
+            .udp_listeners
+            .iter()
+            .find(|(_, a)| **a == app)
+            .map(|(p, _)| *p);
+        let sport = match bound {
+            Some(p) => p,
+            None => {
+                let (lo, hi) = self.sysctl.port_range();
+                let span = (hi - lo) as u32 + 1;
+                let start = self.rng.next_u32() % span;
+                let p = (0..span)
+                    .map(|i| lo + ((start + i) % span) as u16)
+                    .find(|p| !self.udp_listeners.contains_key(p))
+                    .unwrap_or(lo);
+                self.udp_listeners.insert(p, app);
+                if let App::DnsClient(c) = &mut self.apps[app] {
+                    c.id = self.rng.next_u32() as u16;
+                    c.tries = 1;
+                }
+                p
+            }
+        };
+        let App::DnsClient(c) = &self.apps[app] else {
+            return;
+        };
+        let q = c.query();
+        let tries = c.tries;
+        self.udp_send(
+            ctx,
+            flow,
+            None,
+            Some((Ipv4Addr::UNSPECIFIED, sport)),
+            (server, port),
+            q,
+            format!("resolver: A {name}? to {server}:{port} (attempt {tries})"),
+        );
+        ctx.out.push(Output::Timer {
+            at_ns: ctx.now + crate::app::dns::TIMEOUT_NS,
+            timer: crate::net::host::HostTimer::App {
+                app,
+                token: tries as u64,
+            },
+        });
+    }
+
     /// Runs an application's reaction to a socket event and carries out its
     /// actions; then sends the ACK the socket still owes, if any.
     pub fn app_event(&mut self, ctx: &mut Ctx, app: usize, ev: AppEvent) {
@@ -107,6 +215,19 @@ impl Host {
                 }
                 AppAction::Close(k) => self.tcp_close(ctx, k),
                 AppAction::Outcome(flow, text) => ctx.out.push(Output::Outcome { flow, text }),
+                AppAction::SendUdp {
+                    src,
+                    dst,
+                    payload,
+                    note,
+                } => {
+                    let (flow, parent) = match &ev {
+                        AppEvent::Datagram { flow, pkt, .. } => (*flow, Some(*pkt)),
+                        _ => (0, None),
+                    };
+                    self.udp_send(ctx, flow, parent, Some(src), dst, payload, note);
+                }
+                AppAction::Resend => self.dns_send(ctx, app),
             }
         }
         // An ACK still owed goes with the application's data, or when the

@@ -44,6 +44,12 @@ pub enum Request {
         host_header: String,
         path: String,
     },
+    /// An A lookup of `name` at `server:port` over UDP.
+    DnsA {
+        server: Ipv4Addr,
+        port: u16,
+        name: String,
+    },
 }
 
 /// One traffic entry of a scenario.
@@ -257,6 +263,9 @@ impl Engine {
                 HostTimer::Neigh { dev, ip } => h.neigh_timer(&mut ctx, dev, ip),
                 HostTimer::Tcp { key, gen } => h.tcp_timer(&mut ctx, key, gen),
                 HostTimer::TcpDelack { key, gen } => h.tcp_delack(&mut ctx, key, gen),
+                HostTimer::App { app, token } => {
+                    h.app_event(&mut ctx, app, AppEvent::Timer { token })
+                }
             },
             Event::App { app, ev, .. } => h.app_event(&mut ctx, app, ev),
             Event::SendLocal { ip, meta, note, .. } => h.send_local(&mut ctx, ip, meta, note),
@@ -267,27 +276,52 @@ impl Engine {
                 } else {
                     f.id.clone()
                 };
-                let Request::HttpGet {
-                    dst,
-                    port,
-                    host_header,
-                    path,
-                } = &f.request;
-                let desc = format!("{}: GET http://{}{} from {}", id, host_header, path, h.name);
-                let flow = ctx.trace.add_flow(id.clone(), desc);
-                self.flow_ids.push(flow);
-                let app = h.apps.len();
-                h.apps.push(App::HttpClient(HttpClient::new(
-                    flow,
-                    &id,
-                    *dst,
-                    *port,
-                    host_header,
-                    path,
-                    ctx.now,
-                )));
-                if let Err(e) = h.tcp_connect(&mut ctx, app, flow, *dst, *port) {
-                    ctx.trace.set_outcome(flow, format!("curl: (7) {e}"));
+                match &f.request {
+                    Request::HttpGet {
+                        dst,
+                        port,
+                        host_header,
+                        path,
+                    } => {
+                        let desc =
+                            format!("{}: GET http://{}{} from {}", id, host_header, path, h.name);
+                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        self.flow_ids.push(flow);
+                        let app = h.apps.len();
+                        h.apps.push(App::HttpClient(HttpClient::new(
+                            flow,
+                            &id,
+                            *dst,
+                            *port,
+                            host_header,
+                            path,
+                            ctx.now,
+                        )));
+                        if let Err(e) = h.tcp_connect(&mut ctx, app, flow, *dst, *port) {
+                            ctx.trace.set_outcome(flow, format!("curl: (7) {e}"));
+                        }
+                    }
+                    Request::DnsA { server, port, name } => {
+                        let desc = format!(
+                            "{}: DNS A {} at {}:{} from {}",
+                            id, name, server, port, h.name
+                        );
+                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        self.flow_ids.push(flow);
+                        let app = h.apps.len();
+                        h.apps.push(App::DnsClient(crate::app::DnsClient {
+                            flow,
+                            flow_id: id.clone(),
+                            server: *server,
+                            port: *port,
+                            name: name.clone(),
+                            started_ns: ctx.now,
+                            id: 0,
+                            tries: 0,
+                            done: false,
+                        }));
+                        h.dns_send(&mut ctx, app);
+                    }
                 }
             }
         }

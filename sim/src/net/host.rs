@@ -104,6 +104,10 @@ pub struct Meta {
     pub pkt: u64,
     pub flow: u32,
     pub parent: Option<u64>,
+    /// `skb->hash` when a socket set it (TCP's per-connection `txhash`); it
+    /// travels with the packet across veths and bridges, and VXLAN derives
+    /// the outer source port from it.
+    pub hash: Option<u32>,
 }
 
 /// Timers a host asks the engine to fire.
@@ -113,6 +117,8 @@ pub enum HostTimer {
     Neigh { dev: usize, ip: Ipv4Addr },
     /// TCP retransmission; `gen` discards stale timers.
     Tcp { key: super::tcp::ConnKey, gen: u64 },
+    /// An application's timer.
+    App { app: usize, token: u64 },
     /// Delayed ACK; `gen` discards stale timers.
     TcpDelack { key: super::tcp::ConnKey, gen: u64 },
 }
@@ -185,6 +191,7 @@ impl Ctx<'_> {
             pkt: *self.next_pkt,
             flow,
             parent,
+            hash: None,
         }
     }
 }

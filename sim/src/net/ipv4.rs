@@ -1889,6 +1889,7 @@ impl Host {
             pkt: 0,
             flow: 0,
             parent: None,
+            hash: None,
         });
         if e.probes >= UCAST_SOLICIT {
             e.state = Nud::Failed;

@@ -14,8 +14,8 @@
 //! received on the vxlan device.
 //!
 //! Simplifications (listed by `podpath explain`): the source-port hash is a
-//! stable hash of the inner addresses and ports, not the kernel's seeded
-//! jhash (live comparisons rename it); no VXLAN-GBP/GPE, no IPv6 underlay.
+//! stable, symmetric hash of the inner addresses and ports, not the kernel's
+//! seeded jhash (live comparisons rename it); no VXLAN-GBP/GPE, no IPv6 underlay.
 //! The outer UDP checksum is computed (`udpcsum`, what `ip link add ... type
 //! vxlan` gives today).
 
@@ -89,7 +89,7 @@ impl Host {
             );
             return;
         }
-        let sport = self.vxlan_src_port(&inner);
+        let sport = self.vxlan_src_port(&inner, meta.hash);
         for remote in remotes {
             let src = cfg.local.unwrap_or(Ipv4Addr::UNSPECIFIED);
             let payload = VxlanRepr {
@@ -131,23 +131,37 @@ impl Host {
         }
     }
 
-    /// `udp_flow_src_port`: a port in the local port range from the inner flow.
-    fn vxlan_src_port(&self, inner: &Frame) -> u16 {
+    /// `udp_flow_src_port`: a port in the local port range from the packet's
+    /// hash: the sending socket's `txhash` when it has one (TCP: random per
+    /// connection and direction), else a hash of the inner flow that, like
+    /// the kernel's (`__flow_hash_consistentify`), is symmetric.
+    fn vxlan_src_port(&self, inner: &Frame, skb_hash: Option<u32>) -> u16 {
         let mut k = Vec::new();
-        k.extend_from_slice(&inner.src.0);
-        k.extend_from_slice(&inner.dst.0);
         if let L3::Ipv4(ip) = &inner.payload {
-            k.extend_from_slice(&ip.src().octets());
-            k.extend_from_slice(&ip.dst().octets());
-            k.push(ip.proto());
-            if let Some((a, b)) = ip.ports() {
-                k.extend_from_slice(&a.to_be_bytes());
-                k.extend_from_slice(&b.to_be_bytes());
+            let (mut a, mut b) = (ip.src(), ip.dst());
+            let (mut pa, mut pb) = ip.ports().unwrap_or((0, 0));
+            if b < a || (a == b && pb < pa) {
+                std::mem::swap(&mut a, &mut b);
+                std::mem::swap(&mut pa, &mut pb);
             }
+            k.extend_from_slice(&a.octets());
+            k.extend_from_slice(&b.octets());
+            k.push(ip.proto());
+            k.extend_from_slice(&pa.to_be_bytes());
+            k.extend_from_slice(&pb.to_be_bytes());
+        } else {
+            let (mut a, mut b) = (inner.src.0, inner.dst.0);
+            if b < a {
+                std::mem::swap(&mut a, &mut b);
+            }
+            k.extend_from_slice(&a);
+            k.extend_from_slice(&b);
         }
         let (lo, hi) = self.sysctl.port_range();
-        let span = (hi - lo) as u64 + 1;
-        lo + (crate::engine::stable_hash(&k) % span) as u16
+        // A socket's hash when the packet carries one, else the flow's.
+        let mut hash = skb_hash.unwrap_or(crate::engine::stable_hash(&k) as u32);
+        hash ^= hash << 16;
+        (((hash as u64) * (hi - lo) as u64) >> 32) as u16 + lo
     }
 
     /// Returns true when the datagram was VXLAN for one of our devices.

@@ -91,6 +91,8 @@ pub struct Tcb {
     pub pingpong: bool,
     pub lrcv_ns: u64,
     pub delack_gen: u64,
+    /// `sk_txhash`: a random per-connection hash stamped on every packet.
+    pub txhash: u32,
     /// The packet that last touched the socket (parent of what it sends).
     pub last_pkt: u64,
 }
@@ -135,11 +137,12 @@ impl Host {
     }
 
     fn tcp_out(&mut self, ctx: &mut Ctx, key: &ConnKey, ip: Ipv4Repr, note: String) {
-        let (flow, parent) = match self.tcp.conns.get(key) {
-            Some(t) => (t.flow, Some(t.last_pkt)),
-            None => (0, None),
+        let (flow, parent, txhash) = match self.tcp.conns.get(key) {
+            Some(t) => (t.flow, Some(t.last_pkt), Some(t.txhash)),
+            None => (0, None, None),
         };
-        let m = ctx.new_meta(flow, parent);
+        let mut m = ctx.new_meta(flow, parent);
+        m.hash = txhash;
         ctx.out.push(Output::SendLocal {
             ip,
             meta: m,
@@ -201,6 +204,7 @@ impl Host {
         let sport = port.ok_or_else(|| "no free ephemeral port (EADDRNOTAVAIL)".to_string())?;
         let k = (src, sport, dst, dport);
         let iss = self.rng.next_u32();
+        let txhash = self.rng.next_u32();
         self.tcp.conns.insert(
             k,
             Tcb {
@@ -221,6 +225,7 @@ impl Host {
                 pingpong: false,
                 lrcv_ns: 0,
                 delack_gen: 0,
+                txhash,
                 last_pkt: 0,
             },
         );
@@ -392,6 +397,7 @@ impl Host {
                         .map(|d| self.devs[d].mtu.saturating_sub(40).min(65495) as u16)
                         .unwrap_or(1460);
                     let iss = self.rng.next_u32();
+                    let txhash = self.rng.next_u32();
                     self.tcp.conns.insert(
                         key,
                         Tcb {
@@ -412,6 +418,7 @@ impl Host {
                             pingpong: false,
                             lrcv_ns: ctx.now,
                             delack_gen: 0,
+                            txhash,
                             last_pkt: meta.pkt,
                         },
                     );

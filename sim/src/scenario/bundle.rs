@@ -197,6 +197,40 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 )));
                 h.tcp.listeners.insert(port, (None, idx));
             }
+            Some("dns-server") => {
+                let listen = a["listen"].as_str().unwrap_or("");
+                let port = listen
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .ok_or_else(|| {
+                        err(
+                            "bundle.json",
+                            format!("apps[{ai}].listen: '{listen}' is not ADDR:PORT"),
+                        )
+                    })?;
+                let mut records = BTreeMap::new();
+                for (n, v) in a["records"].as_object().into_iter().flatten() {
+                    let ip = v
+                        .as_str()
+                        .and_then(|x| x.parse::<Ipv4Addr>().ok())
+                        .ok_or_else(|| {
+                            err(
+                                "bundle.json",
+                                format!("apps[{ai}].records.{n}: not an IPv4 address"),
+                            )
+                        })?;
+                    records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
+                }
+                let h = &mut hosts[hi];
+                let idx = h.apps.len();
+                h.apps.push(App::DnsServer(crate::app::DnsServer {
+                    name: format!("{hn}:{port}"),
+                    port,
+                    records,
+                }));
+                h.udp_listeners.insert(port, idx);
+            }
             other => warnings.push(format!(
                 "bundle.json: apps[{ai}] on {hn}: kind {} is not modelled yet; skipped",
                 other.unwrap_or("(none)")
@@ -227,6 +261,24 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             .parse()
             .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
         let req = f["request"].as_str().unwrap_or("");
+        if let Some(name) = req.strip_prefix("DNS A ") {
+            flows.push(FlowSpec {
+                id: f["id"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("flow{}", fi + 1)),
+                from: hi,
+                request: Request::DnsA {
+                    server: addr,
+                    port,
+                    name: name.trim().to_string(),
+                },
+                start_ns: f["start_ns"].as_u64().unwrap_or(0),
+                count: 1,
+                interval_ns: 0,
+            });
+            continue;
+        }
         let (path, host_header) = match req.strip_prefix("HTTP GET ") {
             Some(rest) => {
                 let (path, hh) = rest.split_once(" Host: ").unwrap_or((rest, dst));

@@ -236,6 +236,9 @@ pub struct AppDoc {
     pub listen: Spanned<String>,
     #[serde(default)]
     pub routes: BTreeMap<String, ResponseDoc>,
+    /// dns-server: name -> IPv4 address (A records).
+    #[serde(default)]
+    pub records: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,7 +282,10 @@ pub struct SegmentDoc {
 pub struct TrafficDoc {
     pub id: Spanned<String>,
     pub from: Spanned<String>,
-    pub http: HttpDoc,
+    #[serde(default)]
+    pub http: Option<HttpDoc>,
+    #[serde(default)]
+    pub dns: Option<DnsDoc>,
     #[serde(default = "one")]
     pub count: u32,
     #[serde(default)]
@@ -290,6 +296,16 @@ pub struct TrafficDoc {
 
 fn one() -> u32 {
     1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DnsDoc {
+    /// The name to look up (A record).
+    pub query: String,
+    pub server: Spanned<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -884,11 +900,38 @@ pub fn build(
                         ));
                     }
                 }
+                "dns-server" => {
+                    let mut records = BTreeMap::new();
+                    for (n, a) in &ad.records {
+                        let ip = a.value.parse::<Ipv4Addr>().map_err(|_| {
+                            e.at(
+                                a,
+                                format!("{ak}.records.{n}"),
+                                format!("bad address '{}'", a.value),
+                            )
+                        })?;
+                        records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
+                    }
+                    let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
+                    let idx = h.apps.len();
+                    h.apps.push(App::DnsServer(crate::app::DnsServer {
+                        name,
+                        port,
+                        records,
+                    }));
+                    if h.udp_listeners.insert(port, idx).is_some() {
+                        return Err(e.at(
+                            &ad.listen,
+                            format!("{ak}.listen"),
+                            format!("UDP port {port} is already bound on {hname} (EADDRINUSE)"),
+                        ));
+                    }
+                }
                 other => {
                     return Err(e.at(
                         &ad.kind,
                         format!("{ak}.kind"),
-                        format!("unknown app kind '{other}': expected http-server"),
+                        format!("unknown app kind '{other}': expected http-server or dns-server"),
                     ))
                 }
             }
@@ -1038,27 +1081,56 @@ pub fn build(
                     format!("no host '{}'", td.from.value),
                 )
             })?;
-        let url = &td.http.get;
-        let rest = url.value.strip_prefix("http://").ok_or_else(|| {
-            e.at(
-                url,
-                format!("{tk}.http.get"),
-                format!("'{}': expected http://ADDR[:PORT]/PATH", url.value),
-            )
-        })?;
-        let (auth, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
+        let request = match (&td.http, &td.dns) {
+            (Some(http), None) => {
+                let url = &http.get;
+                let rest = url.value.strip_prefix("http://").ok_or_else(|| {
+                    e.at(
+                        url,
+                        format!("{tk}.http.get"),
+                        format!("'{}': expected http://ADDR[:PORT]/PATH", url.value),
+                    )
+                })?;
+                let (auth, path) = match rest.find('/') {
+                    Some(i) => (&rest[..i], &rest[i..]),
+                    None => (rest, "/"),
+                };
+                let (addr, port) = match auth.rsplit_once(':') {
+                    Some((a, p)) => (
+                        a,
+                        p.parse::<u16>().map_err(|_| {
+                            e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'"))
+                        })?,
+                    ),
+                    None => (auth, 80),
+                };
+                let dst = addr.parse::<Ipv4Addr>().map_err(|_| e.at(url, format!("{tk}.http.get"), format!("'{addr}' is not an IPv4 address (name resolution is not part of this scenario format yet)")))?;
+                Request::HttpGet {
+                    dst,
+                    port,
+                    host_header: http.host.clone().unwrap_or_else(|| auth.to_string()),
+                    path: path.to_string(),
+                }
+            }
+            (None, Some(dns)) => Request::DnsA {
+                server: dns.server.value.parse::<Ipv4Addr>().map_err(|_| {
+                    e.at(
+                        &dns.server,
+                        format!("{tk}.dns.server"),
+                        format!("bad address '{}'", dns.server.value),
+                    )
+                })?,
+                port: dns.port.unwrap_or(53),
+                name: dns.query.trim_end_matches('.').to_string(),
+            },
+            _ => {
+                return Err(e.at(
+                    &td.id,
+                    tk,
+                    "a traffic entry needs exactly one of 'http' or 'dns'".into(),
+                ))
+            }
         };
-        let (addr, port) = match auth.rsplit_once(':') {
-            Some((a, p)) => (
-                a,
-                p.parse::<u16>()
-                    .map_err(|_| e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'")))?,
-            ),
-            None => (auth, 80),
-        };
-        let dst = addr.parse::<Ipv4Addr>().map_err(|_| e.at(url, format!("{tk}.http.get"), format!("'{addr}' is not an IPv4 address (name resolution is not part of this scenario format yet)")))?;
         let dur = |s: &Option<Spanned<String>>, k: &str| -> Result<u64, ScenarioError> {
             match s {
                 Some(v) => parse_duration(&v.value).ok_or_else(|| {
@@ -1074,12 +1146,7 @@ pub fn build(
         flows.push(FlowSpec {
             id: td.id.value.clone(),
             from,
-            request: Request::HttpGet {
-                dst,
-                port,
-                host_header: td.http.host.clone().unwrap_or_else(|| auth.to_string()),
-                path: path.to_string(),
-            },
+            request,
             start_ns: dur(&td.start, "start")?,
             count: td.count.max(1),
             interval_ns: match &td.interval {

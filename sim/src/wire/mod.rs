@@ -11,6 +11,7 @@
 //! frame the next device carries.
 
 pub mod arp;
+pub mod dns;
 pub mod icmp;
 pub mod vxlan;
 
