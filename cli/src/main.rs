@@ -108,6 +108,15 @@ fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<podpath_sim::engine
     Ok(podpath_sim::scenario::load(&text, &file, seed)?)
 }
 
+/// Wall-clock time of a closure: live mode reports it; the simulator itself
+/// never reads a clock.
+#[allow(clippy::disallowed_methods)]
+fn timed<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let t0 = std::time::Instant::now();
+    let v = f();
+    (v, t0.elapsed().as_nanos() as u64)
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
@@ -302,7 +311,7 @@ fn live_netns(
     // The simulation covers the same stretch of time the captures did.
     let mut sim_world = load(scenario, seed)?;
     sim_world.horizon_ns = lab_elapsed_ns;
-    let trace = Engine::new(sim_world).run();
+    let (trace, sim_ns) = timed(|| Engine::new(sim_world).run());
     if let Some(p) = pcap {
         let mut t = trace.clone();
         t.captures = real
@@ -369,6 +378,12 @@ fn live_netns(
     for f in &trace.flows {
         writeln!(out, "sim  {}: {}", f.id, f.outcome)?;
     }
+    writeln!(
+        out,
+        "time: real run {:.3} s (flows and captures), simulation {:.3} ms (wall clock)",
+        lab_elapsed_ns as f64 / 1e9,
+        sim_ns as f64 / 1e6
+    )?;
     let mut real = real;
     let mut housekeeping = 0;
     for frames in real.values_mut() {
