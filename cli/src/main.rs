@@ -50,6 +50,12 @@ enum Cmd {
         /// Write every packet seen on every device as pcapng (Wireshark, tshark).
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
+        /// Write a Mermaid sequence diagram.
+        #[arg(long, value_name = "FILE")]
+        mermaid: Option<PathBuf>,
+        /// Write a PlantUML sequence diagram.
+        #[arg(long, value_name = "FILE")]
+        plantuml: Option<PathBuf>,
     },
     /// Build the scenario out of network namespaces on this machine (root),
     /// send its flows through the real kernel, capture every device; with
@@ -163,6 +169,8 @@ fn run() -> Result<ExitCode> {
             seed,
             pcap,
             bundle,
+            mermaid,
+            plantuml,
         } => {
             let world = match &bundle {
                 Some(dir) => load_bundle(dir, seed)?,
@@ -176,6 +184,14 @@ fn run() -> Result<ExitCode> {
                 if trace.flows.is_empty() {
                     bail!("no flow '{f}' in this scenario");
                 }
+            }
+            if let Some(p) = &mermaid {
+                std::fs::write(p, podpath_render::seq::mermaid(&trace))
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if let Some(p) = &plantuml {
+                std::fs::write(p, podpath_render::seq::plantuml(&trace))
+                    .with_context(|| format!("cannot write {}", p.display()))?;
             }
             if let Some(p) = &pcap {
                 if let Some(f) = &flow {

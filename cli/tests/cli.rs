@@ -64,6 +64,33 @@ fn default_run_matches_golden_text_and_json() {
 }
 
 #[test]
+fn sequence_diagrams_match_golden() {
+    let dir = std::env::temp_dir().join(format!("podpath-seq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (m, p) = (dir.join("seq.mmd"), dir.join("seq.puml"));
+    let o = podpath(
+        &[
+            "run",
+            "--mermaid",
+            m.to_str().unwrap(),
+            "--plantuml",
+            p.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    let mm = std::fs::read_to_string(&m).unwrap();
+    let pu = std::fs::read_to_string(&p).unwrap();
+    assert!(mm.starts_with("sequenceDiagram\n    participant p0 as laptop\n"));
+    assert!(mm.contains("Note over p1: DNAT: 192.168.49.2:30080 -> 10.244.0."));
+    assert!(mm.contains("flow health#35;1"));
+    assert!(pu.starts_with("@startuml\n") && pu.ends_with("@enduml\n"));
+    check_golden(golden("minikube-service/seq.mmd"), &mm);
+    check_golden(golden("minikube-service/seq.puml"), &pu);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn output_does_not_depend_on_thread_count() {
     let a = podpath(&["run", "--format", "json"], &[("RAYON_NUM_THREADS", "1")]);
     let b = podpath(&["run", "--format", "json"], &[]);

@@ -166,7 +166,7 @@ mod tests {
     fn query_and_answer_roundtrip() {
         let q = DnsRepr::query(0x1234, "myservice.default.svc.cluster.local.");
         let b = q.emit();
-        assert_eq!(b.len(), 12 + 38 + 4);
+        assert_eq!(b.len(), 12 + 37 + 4);
         assert_eq!(DnsRepr::parse(&b).unwrap(), q);
         let mut a = q.clone();
         a.response = true;

@@ -1,0 +1,215 @@
+//! Sequence diagrams (Mermaid and PlantUML text): one participant per host,
+//! one arrow per packet crossing from one host to another, labelled with the
+//! packet as the receiver saw it; notes for DNAT/SNAT, encapsulation and
+//! decapsulation and drops (each rewrite noted the first time it happens in
+//! a flow). Consecutive arrows that differ only in sequence numbers fold into
+//! one with a count.
+
+use std::collections::BTreeMap;
+
+use podpath_sim::trace::{Action, FlowTrace, Hop, Trace};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Item {
+    Arrow {
+        from: usize,
+        to: usize,
+        label: String,
+        count: usize,
+    },
+    Note {
+        over: usize,
+        text: String,
+    },
+}
+
+/// A label without the parts that change on every segment.
+fn fold_key(s: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = s.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "seq" || w == "ack" {
+            words.next();
+            continue;
+        }
+        out.push(w);
+    }
+    out.join(" ")
+}
+
+fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::new();
+    // What each host emitted, by the emitted packet's label (a hop's `after`
+    // may be a different packet than the one it received: an ARP request
+    // queued behind a SYN, an ARP reply to a request), and by packet id.
+    let mut sent_label: BTreeMap<&str, &Hop> = BTreeMap::new();
+    let mut sent_by: BTreeMap<u64, &Hop> = BTreeMap::new();
+    let mut seen: std::collections::BTreeSet<(usize, String)> = std::collections::BTreeSet::new();
+    for h in &f.hops {
+        let me = participants[&h.host];
+        if h.in_dev.is_some() {
+            let prev = sent_label
+                .get(h.before.as_str())
+                .or_else(|| sent_by.get(&h.packet));
+            if let Some(prev) = prev {
+                if prev.host != h.host {
+                    let from = participants[&prev.host];
+                    let label = fold_key(&h.before);
+                    match out.last_mut() {
+                        Some(Item::Arrow {
+                            from: f0,
+                            to: t0,
+                            label: l0,
+                            count,
+                        }) if *f0 == from && *t0 == me && *l0 == label => *count += 1,
+                        _ => out.push(Item::Arrow {
+                            from,
+                            to: me,
+                            label,
+                            count: 1,
+                        }),
+                    }
+                }
+            }
+        }
+        for s in &h.steps {
+            let note = match &s.action {
+                Action::Dnat { .. } | Action::Snat { .. } => Some(s.what.clone()),
+                Action::Encap { outer } => Some(format!("encap {outer}")),
+                Action::Decap { inner } => Some(format!("decap {}", fold_key(inner))),
+                Action::Drop { reason } => Some(format!("DROP: {reason}")),
+                Action::Reject { with } => Some(format!("REJECT with {with}")),
+                _ => None,
+            };
+            if let Some(text) = note {
+                // A rewrite is shown the first time it happens in the flow.
+                if seen.insert((me, text.clone())) {
+                    out.push(Item::Note { over: me, text });
+                }
+            }
+        }
+        if h.out_dev.is_some() {
+            sent_by.insert(h.packet, h);
+            if let Some(a) = &h.after {
+                sent_label.insert(a.as_str(), h);
+            }
+        }
+    }
+    out
+}
+
+fn participants(t: &Trace) -> BTreeMap<String, usize> {
+    let mut p = BTreeMap::new();
+    for f in &t.flows {
+        for h in &f.hops {
+            let n = p.len();
+            p.entry(h.host.clone()).or_insert(n);
+        }
+    }
+    p
+}
+
+fn ordered(p: &BTreeMap<String, usize>) -> Vec<(usize, &str)> {
+    let mut v: Vec<(usize, &str)> = p.iter().map(|(k, i)| (*i, k.as_str())).collect();
+    v.sort();
+    v
+}
+
+/// Mermaid text: `#` and `;` are entity codes there.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            ';' => out.push_str("#59;"),
+            '"' => out.push('\''),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn mermaid(t: &Trace) -> String {
+    let p = participants(t);
+    let mut s = String::from("sequenceDiagram\n");
+    for (i, name) in ordered(&p) {
+        s.push_str(&format!("    participant p{i} as {name}\n"));
+    }
+    for f in &t.flows {
+        s.push_str(&format!("    Note over p0: flow {}\n", esc(&f.id)));
+        for it in items(f, &p) {
+            match it {
+                Item::Arrow {
+                    from,
+                    to,
+                    label,
+                    count,
+                } => {
+                    let n = if count > 1 {
+                        format!(" (x{count})")
+                    } else {
+                        String::new()
+                    };
+                    s.push_str(&format!("    p{from}->>p{to}: {}{n}\n", esc(&label)));
+                }
+                Item::Note { over, text } => {
+                    s.push_str(&format!("    Note over p{over}: {}\n", esc(&text)))
+                }
+            }
+        }
+        if !f.outcome.is_empty() {
+            s.push_str(&format!("    Note over p0: {}\n", esc(&f.outcome)));
+        }
+    }
+    s
+}
+
+pub fn plantuml(t: &Trace) -> String {
+    let p = participants(t);
+    let mut s = String::from("@startuml\n");
+    for (i, name) in ordered(&p) {
+        s.push_str(&format!("participant \"{name}\" as p{i}\n"));
+    }
+    for f in &t.flows {
+        s.push_str(&format!("== flow {} ==\n", f.id.replace('"', "'")));
+        for it in items(f, &p) {
+            match it {
+                Item::Arrow {
+                    from,
+                    to,
+                    label,
+                    count,
+                } => {
+                    let n = if count > 1 {
+                        format!(" (x{count})")
+                    } else {
+                        String::new()
+                    };
+                    s.push_str(&format!("p{from} -> p{to} : {label}{n}\n"));
+                }
+                Item::Note { over, text } => s.push_str(&format!("note over p{over} : {text}\n")),
+            }
+        }
+        if !f.outcome.is_empty() {
+            s.push_str(&format!("note over p0 : {}\n", f.outcome));
+        }
+    }
+    s.push_str("@enduml\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn mermaid_escapes_once() {
+        assert_eq!(esc("a#1;\"b\""), "a#35;1#59;'b'");
+    }
+    #[test]
+    fn fold_key_drops_sequence_numbers() {
+        assert_eq!(
+            fold_key("TCP 1.1.1.1:5 > 2.2.2.2:80 [.] seq 100 ack 200 len 0"),
+            "TCP 1.1.1.1:5 > 2.2.2.2:80 [.] len 0"
+        );
+    }
+}
