@@ -16,6 +16,10 @@ pub const ALL: &[Embedded] = &[
         name: "nodeport-vxlan",
         text: include_str!("../../scenarios/nodeport-vxlan.yaml"),
     },
+    Embedded {
+        name: "flannel-cluster",
+        text: include_str!("../../scenarios/flannel-cluster.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

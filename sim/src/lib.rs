@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod engine;
+pub mod k8s;
 pub mod net;
 pub mod scenario;
 pub mod topo;

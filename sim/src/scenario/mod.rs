@@ -85,7 +85,12 @@ pub struct ScenarioDoc {
     /// Virtual time after which the run stops (default 300s).
     #[serde(default)]
     pub horizon: Option<Spanned<String>>,
+    #[serde(default)]
     pub hosts: BTreeMap<String, HostDoc>,
+    /// A Kubernetes cluster described by its objects; expanded into nodes,
+    /// pods and their kernel state (see `podpath expand`).
+    #[serde(default)]
+    pub cluster: Option<ClusterDoc>,
     #[serde(default)]
     pub links: Vec<LinkDoc>,
     /// L2 segments: each becomes a switch (a bridge `br0` in a namespace of
@@ -94,6 +99,41 @@ pub struct ScenarioDoc {
     pub segments: Vec<SegmentDoc>,
     #[serde(default)]
     pub traffic: Vec<TrafficDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterDoc {
+    /// flannel-vxlan | flannel-host-gw
+    pub cni: Spanned<String>,
+    /// iptables (the only mode so far)
+    #[serde(default)]
+    pub proxy_mode: Option<Spanned<String>>,
+    /// The pod network (kube-proxy's --cluster-cidr, flannel's Network).
+    #[serde(rename = "clusterCIDR")]
+    pub cluster_cidr: Spanned<String>,
+    /// The nodes' network (the prefix of their eth0 addresses).
+    pub node_network: Spanned<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Devices of other hosts to put on the nodes' network (`client/eth0`).
+    #[serde(default)]
+    pub attach: Vec<String>,
+    /// The objects: Nodes, Pods, Services, EndpointSlices, as multi-document
+    /// YAML (`kubectl get -o yaml` output works as is).
+    pub manifests: Spanned<String>,
+}
+
+/// The part of a scenario a cluster expands to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ExpansionDoc {
+    #[serde(default)]
+    hosts: BTreeMap<String, HostDoc>,
+    #[serde(default)]
+    links: Vec<LinkDoc>,
+    #[serde(default)]
+    segments: Vec<SegmentDoc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -418,8 +458,89 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
 /// Parses and builds a scenario into a world ready to run. `seed` overrides
 /// the scenario's seed.
 pub fn load(text: &str, file: &str, seed: Option<u64>) -> Result<World, ScenarioError> {
-    let doc = parse(text, file)?;
+    let mut doc = parse(text, file)?;
+    expand_cluster(&mut doc, file)?;
     build(&doc, text, file, seed)
+}
+
+/// The cluster's objects and network settings, read from the `cluster` key.
+pub fn cluster_of(
+    c: &ClusterDoc,
+    file: &str,
+) -> Result<(crate::k8s::Cluster, crate::k8s::cluster::NetConfig), ScenarioError> {
+    let e = Errs { file };
+    let cidr = |s: &Spanned<String>, k: &str| {
+        parse_cidr(&s.value)
+            .map(|n| n.trunc())
+            .ok_or_else(|| e.at(s, format!("cluster.{k}"), format!("bad CIDR '{}'", s.value)))
+    };
+    let cluster_cidr = cidr(&c.cluster_cidr, "clusterCIDR")?;
+    let node_network = cidr(&c.node_network, "nodeNetwork")?;
+    if let Some(m) = &c.proxy_mode {
+        if m.value != "iptables" {
+            return Err(e.at(
+                m,
+                "cluster.proxyMode".into(),
+                format!(
+                    "proxy mode '{}' is not modelled yet: expected iptables",
+                    m.value
+                ),
+            ));
+        }
+    }
+    let objs =
+        crate::k8s::Cluster::from_yaml(&c.manifests.value, &format!("{file} (cluster.manifests)"))
+            .map_err(|k| e.at(&c.manifests, "cluster.manifests".into(), k.to_string()))?;
+    let net = crate::k8s::cluster::NetConfig {
+        cni: c.cni.value.clone(),
+        cluster_cidr,
+        node_network,
+        domain: c.domain.clone().unwrap_or_else(|| "cluster.local".into()),
+        attach: c.attach.clone(),
+    };
+    Ok((objs, net))
+}
+
+/// The YAML a scenario's cluster expands to (hosts, links, segments).
+pub fn expansion_text(doc: &ScenarioDoc, file: &str) -> Result<Option<String>, ScenarioError> {
+    let Some(c) = &doc.cluster else {
+        return Ok(None);
+    };
+    let (objs, net) = cluster_of(c, file)?;
+    let e = Errs { file };
+    crate::k8s::cluster::expand(&objs, &net)
+        .map(Some)
+        .map_err(|k| e.at(&c.manifests, "cluster".into(), k.to_string()))
+}
+
+/// Replaces the `cluster` key by the hosts, links and segments it expands to.
+pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError> {
+    let Some(text) = expansion_text(doc, file)? else {
+        return Ok(());
+    };
+    let gen_file = format!("{file} (cluster expansion; see `podpath expand`)");
+    let x: ExpansionDoc = serde_saphyr::from_str(&text).map_err(|err| ScenarioError {
+        file: gen_file.clone(),
+        line: err.location().map(|l| l.line() as usize).unwrap_or(0),
+        column: err.location().map(|l| l.column() as usize).unwrap_or(0),
+        key: String::new(),
+        message: err.to_string().lines().next().unwrap_or("").to_string(),
+    })?;
+    for (name, h) in x.hosts {
+        if doc.hosts.contains_key(&name) {
+            let c = doc.cluster.as_ref().expect("cluster");
+            return Err(Errs { file }.at(
+                &c.manifests,
+                format!("hosts.{name}"),
+                format!("host '{name}' is declared in hosts and also made by the cluster (a Node or Pod of that name)"),
+            ));
+        }
+        doc.hosts.insert(name, h);
+    }
+    doc.links.extend(x.links);
+    doc.segments.extend(x.segments);
+    doc.cluster = None;
+    Ok(())
 }
 
 pub fn build(

@@ -1,0 +1,427 @@
+//! From Kubernetes objects to machines: the nodes, pods, veths, bridges,
+//! overlay devices, routes, neighbours and iptables rules that kubelet, the
+//! CNI plugin, flannel and kube-proxy would program, written out as podpath
+//! scenario hosts (`podpath expand` prints them).
+//!
+//! CNI plugins modelled:
+//! - `flannel-vxlan`: flannel's vxlan backend (flannel.1, VNI 1, UDP 8472,
+//!   nolearning, MTU 1450; per remote node a route `podCIDR via X.0 dev
+//!   flannel.1 onlink`, a permanent neighbour and an FDB entry), the `bridge`
+//!   CNI plugin's cni0 with hairpin ports, and flannel's FLANNEL-POSTRTG /
+//!   FLANNEL-FWD rules (`pkg/trafficmngr/iptables`).
+//! - `flannel-host-gw`: the same without the overlay: `podCIDR via nodeIP
+//!   dev eth0` per remote node, MTU 1500.
+//!
+//! Every node runs kube-proxy in iptables mode ([`super::kubeproxy`]) with
+//! `--cluster-cidr` set. Pods get one HTTP server per TCP container port
+//! answering JSON that names the pod, and a CoreDNS-like DNS server on UDP
+//! port 53 answering `<svc>.<ns>.svc.<domain>` with the Service's ClusterIP.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::kubeproxy::{self, ExtraRules, ProxierConfig};
+use super::objects::{Cluster, K8sError};
+use crate::wire::Mac;
+
+/// How the cluster's network is built.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// `flannel-vxlan` or `flannel-host-gw`
+    pub cni: String,
+    /// The pod network (`--cluster-cidr`, flannel's `Network`).
+    pub cluster_cidr: Ipv4Net,
+    /// The nodes' network (their eth0 prefix).
+    pub node_network: Ipv4Net,
+    /// The cluster DNS domain.
+    pub domain: String,
+    /// Other hosts' devices to put on the nodes' network (`client/eth0`).
+    pub attach: Vec<String>,
+}
+
+fn kerr(object: String, field: &str, message: String) -> K8sError {
+    K8sError {
+        object,
+        field: field.into(),
+        message,
+    }
+}
+
+/// A pod's host name in the scenario: its name, or `ns.name` when the name
+/// is taken in another namespace.
+pub fn pod_host_names(cluster: &Cluster) -> BTreeMap<(String, String), String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &cluster.pods {
+        *count.entry(&p.metadata.name).or_default() += 1;
+    }
+    cluster
+        .pods
+        .iter()
+        .map(|p| {
+            let key = (p.metadata.ns().to_string(), p.metadata.name.clone());
+            let name = if count[p.metadata.name.as_str()] > 1 {
+                format!("{}.{}", p.metadata.ns(), p.metadata.name)
+            } else {
+                p.metadata.name.clone()
+            };
+            (key, name)
+        })
+        .collect()
+}
+
+/// The veth name the bridge plugin gives a pod's host end (`veth` + 8 hex).
+fn veth_name(ns: &str, name: &str) -> String {
+    let h = crate::engine::stable_hash(format!("{ns}/{name}").as_bytes());
+    format!("veth{:08x}", (h & 0xffff_ffff) as u32)
+}
+
+struct NodeNet {
+    name: String,
+    ip: Ipv4Addr,
+    pod_cidr: Ipv4Net,
+}
+
+impl NodeNet {
+    /// flannel.1's address: the subnet's network address, as a /32.
+    fn vtep_ip(&self) -> Ipv4Addr {
+        self.pod_cidr.network()
+    }
+    /// cni0's address: the first host of the subnet.
+    fn gw(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.pod_cidr.network()) + 1)
+    }
+    fn vtep_mac(&self) -> Mac {
+        Mac::derived(&format!("{}/flannel.1", self.name))
+    }
+}
+
+/// The flannel rules of a node (`masqRules` and `forwardRules`).
+fn flannel_rules(cluster_cidr: &str, pod_cidr: &str) -> ExtraRules {
+    let c = "-m comment --comment \"flanneld masq\"";
+    let f = "-m comment --comment \"flanneld forward\"";
+    let mut x = ExtraRules::default();
+    x.chains.push(("filter".into(), "FLANNEL-FWD".into()));
+    x.chains.push(("nat".into(), "FLANNEL-POSTRTG".into()));
+    let mut r = |t: &str, ch: &str, s: String| x.rules.push((t.into(), ch.into(), s));
+    r("filter", "FORWARD", format!("{f} -j FLANNEL-FWD"));
+    r(
+        "filter",
+        "FLANNEL-FWD",
+        format!("-s {cluster_cidr} {f} -j ACCEPT"),
+    );
+    r(
+        "filter",
+        "FLANNEL-FWD",
+        format!("-d {cluster_cidr} {f} -j ACCEPT"),
+    );
+    r("nat", "POSTROUTING", format!("{c} -j FLANNEL-POSTRTG"));
+    r(
+        "nat",
+        "FLANNEL-POSTRTG",
+        format!("-m mark --mark 0x4000/0x4000 {c} -j RETURN"),
+    );
+    r(
+        "nat",
+        "FLANNEL-POSTRTG",
+        format!("-s {pod_cidr} -d {cluster_cidr} {c} -j RETURN"),
+    );
+    r(
+        "nat",
+        "FLANNEL-POSTRTG",
+        format!("-s {cluster_cidr} -d {pod_cidr} {c} -j RETURN"),
+    );
+    r(
+        "nat",
+        "FLANNEL-POSTRTG",
+        format!("! -s {cluster_cidr} -d {pod_cidr} {c} -j RETURN"),
+    );
+    r(
+        "nat",
+        "FLANNEL-POSTRTG",
+        format!("-s {cluster_cidr} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully"),
+    );
+    r(
+        "nat",
+        "FLANNEL-POSTRTG",
+        format!("! -s {cluster_cidr} -d {cluster_cidr} {c} -j MASQUERADE --random-fully"),
+    );
+    x
+}
+
+/// kube-proxy's configuration on a node of this cluster.
+pub fn proxier_config(net: &NetConfig, node: &str, ip: Ipv4Addr) -> ProxierConfig {
+    let mut cfg = ProxierConfig::new(node);
+    cfg.node_ips = vec![ip];
+    cfg.cluster_cidr = Some(net.cluster_cidr);
+    cfg
+}
+
+fn nodes(cluster: &Cluster, net: &NetConfig) -> Result<Vec<NodeNet>, K8sError> {
+    let mut out = Vec::new();
+    for n in &cluster.nodes {
+        let o = format!("Node {}", n.metadata.name);
+        let ip = n.internal_ip().ok_or_else(|| {
+            kerr(
+                o.clone(),
+                "status.addresses",
+                "no InternalIP address (the node's eth0 address)".into(),
+            )
+        })?;
+        if !net.node_network.contains(&ip) {
+            return Err(kerr(
+                o,
+                "status.addresses[InternalIP]",
+                format!("{ip} is outside the node network {}", net.node_network),
+            ));
+        }
+        let Some(c) = &n.spec.pod_cidr else {
+            return Err(kerr(
+                o,
+                "spec.podCIDR",
+                "missing: flannel needs the node's pod subnet".into(),
+            ));
+        };
+        let pod_cidr: Ipv4Net = c
+            .parse()
+            .map_err(|_| kerr(o.clone(), "spec.podCIDR", format!("'{c}' is not a CIDR")))?;
+        if !net.cluster_cidr.contains(&pod_cidr) {
+            return Err(kerr(
+                o,
+                "spec.podCIDR",
+                format!(
+                    "{pod_cidr} is outside the cluster CIDR {}",
+                    net.cluster_cidr
+                ),
+            ));
+        }
+        out.push(NodeNet {
+            name: n.metadata.name.clone(),
+            ip,
+            pod_cidr: pod_cidr.trunc(),
+        });
+    }
+    if out.is_empty() {
+        return Err(kerr(
+            "cluster".into(),
+            "manifests",
+            "no Node objects: a cluster needs at least one Node".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines()
+        .map(|l| format!("{pad}{l}\n"))
+        .collect::<String>()
+}
+
+/// The scenario hosts, links and segments of the cluster, as YAML (keys
+/// `hosts`, `links`, `segments`).
+pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
+    let vxlan = match net.cni.as_str() {
+        "flannel-vxlan" => true,
+        "flannel-host-gw" => false,
+        other => {
+            return Err(kerr(
+                "cluster".into(),
+                "cni",
+                format!("unknown CNI '{other}': expected flannel-vxlan or flannel-host-gw"),
+            ))
+        }
+    };
+    let nodes = nodes(cluster, net)?;
+    let mtu = if vxlan { 1450 } else { 1500 };
+    let pod_names = pod_host_names(cluster);
+    let cc = net.cluster_cidr.to_string();
+    let mut y = String::from("hosts:\n");
+    let mut links = String::new();
+    for n in &nodes {
+        let _ = writeln!(y, "  {}:", n.name);
+        let _ = writeln!(y, "    kind: node");
+        let _ = writeln!(y, "    devices:");
+        let _ = writeln!(
+            y,
+            "      eth0: {{addrs: [{}/{}]}}",
+            n.ip,
+            net.node_network.prefix_len()
+        );
+        let _ = writeln!(
+            y,
+            "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
+            n.gw(),
+            n.pod_cidr.prefix_len()
+        );
+        if vxlan {
+            let fdb: Vec<String> = nodes
+                .iter()
+                .filter(|o| o.name != n.name)
+                .map(|o| format!("{{mac: \"{}\", dst: {}}}", o.vtep_mac(), o.ip))
+                .collect();
+            let _ = writeln!(
+                y,
+                "      flannel.1: {{type: vxlan, vni: 1, port: 8472, local: {}, learning: false, dev: eth0, mtu: 1450, addrs: [{}/32], mac: \"{}\", fdb: [{}]}}",
+                n.ip,
+                n.vtep_ip(),
+                n.vtep_mac(),
+                fdb.join(", ")
+            );
+        }
+        for p in &cluster.pods {
+            if p.spec.node_name.as_deref() == Some(&n.name)
+                && !p.spec.host_network
+                && p.status.pod_ip.is_some()
+            {
+                let _ = writeln!(
+                    y,
+                    "      {}: {{master: cni0, hairpin: true, mtu: {mtu}}}",
+                    veth_name(p.metadata.ns(), &p.metadata.name)
+                );
+            }
+        }
+        let _ = writeln!(y, "    routes:");
+        let others: Vec<&NodeNet> = nodes.iter().filter(|o| o.name != n.name).collect();
+        for o in &others {
+            if vxlan {
+                let _ = writeln!(
+                    y,
+                    "      - {{dst: {}, via: {}, dev: flannel.1, onlink: true}}",
+                    o.pod_cidr,
+                    o.vtep_ip()
+                );
+            } else {
+                let _ = writeln!(
+                    y,
+                    "      - {{dst: {}, via: {}, dev: eth0}}",
+                    o.pod_cidr, o.ip
+                );
+            }
+        }
+        if others.is_empty() {
+            y.truncate(y.len() - "    routes:\n".len());
+        }
+        if vxlan && !others.is_empty() {
+            let _ = writeln!(y, "    neighbors:");
+            for o in &others {
+                let _ = writeln!(
+                    y,
+                    "      - {{ip: {}, mac: \"{}\", dev: flannel.1}}",
+                    o.vtep_ip(),
+                    o.vtep_mac()
+                );
+            }
+        }
+        let _ = writeln!(
+            y,
+            "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
+        );
+        let cfg = proxier_config(net, &n.name, n.ip);
+        let extra = flannel_rules(&cc, &n.pod_cidr.to_string());
+        let ipt = kubeproxy::node_iptables_save(cluster, &cfg, &extra);
+        let _ = writeln!(y, "    iptables: |");
+        y.push_str(&indent(&ipt, 6));
+    }
+    // Pods
+    for p in &cluster.pods {
+        if p.spec.host_network {
+            continue;
+        }
+        let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
+        let Some(ip) = &p.status.pod_ip else { continue };
+        let Some(node) = p.spec.node_name.as_deref() else {
+            return Err(kerr(
+                o,
+                "spec.nodeName",
+                "missing: the pod is not scheduled".into(),
+            ));
+        };
+        let Some(n) = nodes.iter().find(|x| x.name == node) else {
+            return Err(kerr(
+                o,
+                "spec.nodeName",
+                format!("Node '{node}' does not exist"),
+            ));
+        };
+        let host = &pod_names[&(p.metadata.ns().to_string(), p.metadata.name.clone())];
+        let _ = writeln!(y, "  {host}:");
+        let _ = writeln!(y, "    kind: pod");
+        let _ = writeln!(y, "    devices:");
+        let _ = writeln!(
+            y,
+            "      eth0: {{mtu: {mtu}, addrs: [{ip}/{}]}}",
+            n.pod_cidr.prefix_len()
+        );
+        let _ = writeln!(y, "    routes:");
+        let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
+        let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+        let mut apps = String::new();
+        for c in &p.spec.containers {
+            for cp in &c.ports {
+                match (cp.protocol.as_str(), cp.container_port) {
+                    ("UDP", 53) => {
+                        let _ = writeln!(apps, "      - kind: dns-server");
+                        let _ = writeln!(apps, "        name: {}", c.name);
+                        let _ = writeln!(apps, "        listen: \":53\"");
+                        let _ = writeln!(apps, "        records:");
+                        for s in &cluster.services {
+                            if let Some(ip) = s
+                                .spec
+                                .cluster_ip
+                                .as_deref()
+                                .filter(|c| c.parse::<Ipv4Addr>().is_ok())
+                            {
+                                let _ = writeln!(
+                                    apps,
+                                    "          {}.{}.svc.{}: {ip}",
+                                    s.metadata.name,
+                                    s.metadata.ns(),
+                                    net.domain
+                                );
+                            }
+                        }
+                    }
+                    ("TCP", port) => {
+                        let _ = writeln!(apps, "      - kind: http-server");
+                        let _ = writeln!(apps, "        name: {}", c.name);
+                        let _ = writeln!(apps, "        listen: \":{port}\"");
+                        let _ = writeln!(apps, "        routes:");
+                        let _ = writeln!(
+                            apps,
+                            "          /: {{body: '{{\"pod\":\"{}\",\"namespace\":\"{}\",\"port\":{port}}}'}}",
+                            p.metadata.name,
+                            p.metadata.ns()
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !apps.is_empty() {
+            let _ = writeln!(y, "    apps:");
+            y.push_str(&apps);
+        }
+        let _ = writeln!(
+            links,
+            "  - {{a: {host}/eth0, b: {}/{}, latency: 5us}}",
+            n.name,
+            veth_name(p.metadata.ns(), &p.metadata.name)
+        );
+    }
+    if !links.is_empty() {
+        y.push_str("links:\n");
+        y.push_str(&links);
+    }
+    y.push_str("segments:\n");
+    let mut members: Vec<String> = nodes.iter().map(|n| format!("{}/eth0", n.name)).collect();
+    members.extend(net.attach.iter().cloned());
+    let _ = writeln!(
+        y,
+        "  - {{name: cluster-net, members: [{}], latency: 100us}}",
+        members.join(", ")
+    );
+    Ok(y)
+}

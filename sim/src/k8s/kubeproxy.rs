@@ -1,0 +1,1356 @@
+//! kube-proxy, iptables mode: the `iptables-restore` payload kube-proxy
+//! writes for a node, rule for rule.
+//!
+//! Follows `pkg/proxy/iptables/proxier.go` (`syncProxyRules`,
+//! `writeServiceToEndpointRules`, the chain-name hashes) and
+//! `pkg/proxy/topology.go` (`CategorizeEndpoints`) of Kubernetes 1.28, the
+//! layout with KUBE-SVC/KUBE-SVL/KUBE-EXT/KUBE-FW/KUBE-SEP chains,
+//! KUBE-PROXY-FIREWALL and the localhost-nodeport KUBE-FIREWALL rule.
+//!
+//! Simplifications (named in `podpath explain`):
+//! - Services are written in the order of their service-port names; real
+//!   kube-proxy walks a Go map, so its order differs from run to run (its own
+//!   tests sort the output with [`sort_like_kube_proxy_tests`], as we do).
+//! - Topology-aware hints are not applied (every ready endpoint is used).
+//! - IPv4 only; a partial sync never happens (every sync is a full one).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use sha2::{Digest, Sha256};
+
+use super::objects::{Cluster, Service};
+
+/// kube-proxy's flags and the node it runs on.
+#[derive(Clone, Debug)]
+pub struct ProxierConfig {
+    /// `--hostname-override`: endpoints whose `nodeName` is this are local.
+    pub node_name: String,
+    /// The node's addresses (for `--nodeport-addresses`).
+    pub node_ips: Vec<Ipv4Addr>,
+    /// `--cluster-cidr` (the local-traffic detector); None: not configured.
+    pub cluster_cidr: Option<Ipv4Net>,
+    /// `--masquerade-all`
+    pub masquerade_all: bool,
+    /// `--iptables-masquerade-bit` (default 14: mark 0x4000).
+    pub masquerade_bit: u8,
+    /// `--iptables-localhost-nodeports` (default true).
+    pub localhost_nodeports: bool,
+    /// `--nodeport-addresses`; empty: every local address.
+    pub nodeport_addresses: Vec<Ipv4Net>,
+    /// Whether the iptables binary supports `--random-fully` (every iptables
+    /// since 1.6.2 does; kube-proxy's fake in its unit tests does not).
+    pub random_fully: bool,
+}
+
+impl ProxierConfig {
+    pub fn new(node_name: &str) -> Self {
+        ProxierConfig {
+            node_name: node_name.to_string(),
+            node_ips: Vec::new(),
+            cluster_cidr: None,
+            masquerade_all: false,
+            masquerade_bit: 14,
+            localhost_nodeports: true,
+            nodeport_addresses: Vec::new(),
+            random_fully: true,
+        }
+    }
+
+    fn mark(&self) -> String {
+        format!("{:#06x}", 1u32 << self.masquerade_bit)
+    }
+}
+
+/// `KUBE-SVC-`/`KUBE-SVL-`/`KUBE-EXT-`/`KUBE-FW-` suffix: the first 16
+/// characters of base32(sha256(service port name + protocol)).
+pub fn port_proto_hash(svc_port_name: &str, protocol: &str) -> String {
+    let h = Sha256::digest(format!("{svc_port_name}{protocol}").as_bytes());
+    data_encoding::BASE32.encode(&h)[..16].to_string()
+}
+
+/// `KUBE-SEP-` chain of one endpoint of a service port.
+pub fn endpoint_chain(svc_port_name: &str, protocol: &str, endpoint: &str) -> String {
+    let h = Sha256::digest(format!("{svc_port_name}{protocol}{endpoint}").as_bytes());
+    format!("KUBE-SEP-{}", &data_encoding::BASE32.encode(&h)[..16])
+}
+
+/// One endpoint of a service port, as kube-proxy's endpoint cache has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointInfo {
+    /// `ip:port`
+    pub endpoint: String,
+    pub ip: Ipv4Addr,
+    pub is_local: bool,
+    pub ready: bool,
+    pub serving: bool,
+    pub terminating: bool,
+    pub chain: String,
+}
+
+/// One port of one Service (kube-proxy's `servicePortInfo`).
+#[derive(Clone, Debug)]
+pub struct ServicePortInfo {
+    /// `ns/name` or `ns/name:port-name`
+    pub name: String,
+    /// lower case: tcp, udp, sctp
+    pub protocol: String,
+    pub cluster_ip: Ipv4Addr,
+    pub port: u16,
+    pub node_port: u16,
+    pub external_ips: Vec<String>,
+    pub lb_ips: Vec<String>,
+    pub lb_source_ranges: Vec<String>,
+    pub external_policy_local: bool,
+    pub internal_policy_local: bool,
+    pub health_check_node_port: u16,
+    /// ClientIP affinity timeout, when sessionAffinity is ClientIP.
+    pub sticky_seconds: Option<u32>,
+    pub endpoints: Vec<EndpointInfo>,
+}
+
+impl ServicePortInfo {
+    fn hash(&self) -> String {
+        port_proto_hash(&self.name, &self.protocol)
+    }
+    pub fn cluster_chain(&self) -> String {
+        format!("KUBE-SVC-{}", self.hash())
+    }
+    pub fn local_chain(&self) -> String {
+        format!("KUBE-SVL-{}", self.hash())
+    }
+    pub fn external_chain(&self) -> String {
+        format!("KUBE-EXT-{}", self.hash())
+    }
+    pub fn firewall_chain(&self) -> String {
+        format!("KUBE-FW-{}", self.hash())
+    }
+    fn externally_accessible(&self) -> bool {
+        self.node_port != 0 || !self.lb_ips.is_empty() || !self.external_ips.is_empty()
+    }
+    fn external_local(&self) -> bool {
+        self.externally_accessible() && self.external_policy_local
+    }
+    fn uses_cluster_endpoints(&self) -> bool {
+        !self.internal_policy_local || (self.externally_accessible() && !self.external_local())
+    }
+    fn uses_local_endpoints(&self) -> bool {
+        self.internal_policy_local || self.external_local()
+    }
+}
+
+/// Builds kube-proxy's service-port map for `node` from the objects
+/// (headless and ExternalName Services are skipped, as kube-proxy does).
+pub fn service_ports(cluster: &Cluster, node: &str) -> Vec<ServicePortInfo> {
+    let mut out = Vec::new();
+    for s in &cluster.services {
+        out.extend(ports_of(cluster, s, node));
+    }
+    out.sort_by(|a, b| (&a.name, &a.protocol).cmp(&(&b.name, &b.protocol)));
+    out
+}
+
+fn ports_of(cluster: &Cluster, s: &Service, node: &str) -> Vec<ServicePortInfo> {
+    let Some(cip) = s
+        .spec
+        .cluster_ip
+        .as_deref()
+        .and_then(|c| c.parse::<Ipv4Addr>().ok())
+    else {
+        return Vec::new();
+    };
+    if s.spec.svc_type.as_deref() == Some("ExternalName") {
+        return Vec::new();
+    }
+    let ns = s.metadata.ns();
+    let lb_ips: Vec<String> = s
+        .status
+        .load_balancer
+        .ingress
+        .iter()
+        .filter_map(|i| i.ip.clone())
+        .collect();
+    let ext_type = matches!(
+        s.spec.svc_type.as_deref(),
+        Some("NodePort") | Some("LoadBalancer")
+    ) || !s.spec.external_ips.is_empty();
+    let etp_local = ext_type && s.spec.external_traffic_policy.as_deref() == Some("Local");
+    let mut v = Vec::new();
+    for p in &s.spec.ports {
+        let name = if p.name.is_empty() {
+            format!("{ns}/{}", s.metadata.name)
+        } else {
+            format!("{ns}/{}:{}", s.metadata.name, p.name)
+        };
+        let protocol = p.protocol.to_ascii_lowercase();
+        // Endpoints from every slice of the Service, for the port of the
+        // same name and protocol; deduplicated by ip:port and sorted as
+        // kube-proxy's endpoint cache sorts them (by the string).
+        let mut eps: BTreeMap<String, EndpointInfo> = BTreeMap::new();
+        for sl in &cluster.slices {
+            if sl.metadata.ns() != ns
+                || sl.metadata.labels.get("kubernetes.io/service-name") != Some(&s.metadata.name)
+                || sl.address_type != "IPv4"
+            {
+                continue;
+            }
+            for ep_port in &sl.ports {
+                if ep_port.name.as_deref().unwrap_or("") != p.name
+                    || !ep_port.protocol.eq_ignore_ascii_case(&p.protocol)
+                {
+                    continue;
+                }
+                let Some(port) = ep_port.port else { continue };
+                for ep in &sl.endpoints {
+                    let Some(ip) = ep.addresses.first().and_then(|a| a.parse().ok()) else {
+                        continue;
+                    };
+                    let endpoint = format!("{ip}:{port}");
+                    let ready = ep.conditions.ready.unwrap_or(true);
+                    let serving = ep.conditions.serving.unwrap_or(ready);
+                    let terminating = ep.conditions.terminating.unwrap_or(false);
+                    eps.entry(endpoint.clone()).or_insert_with(|| EndpointInfo {
+                        chain: endpoint_chain(&name, &protocol, &endpoint),
+                        endpoint,
+                        ip,
+                        is_local: ep.node_name.as_deref() == Some(node),
+                        ready,
+                        serving,
+                        terminating,
+                    });
+                }
+            }
+        }
+        let hc = if etp_local && s.spec.svc_type.as_deref() == Some("LoadBalancer") {
+            s.spec.health_check_node_port.unwrap_or(0)
+        } else {
+            0
+        };
+        v.push(ServicePortInfo {
+            name,
+            protocol,
+            cluster_ip: cip,
+            port: p.port,
+            node_port: p.node_port.unwrap_or(0),
+            external_ips: s.spec.external_ips.clone(),
+            lb_ips: lb_ips.clone(),
+            lb_source_ranges: s.spec.load_balancer_source_ranges.clone(),
+            external_policy_local: etp_local,
+            internal_policy_local: s.spec.internal_traffic_policy.as_deref() == Some("Local"),
+            health_check_node_port: hc,
+            sticky_seconds: (s.spec.session_affinity.as_deref() == Some("ClientIP")).then(|| {
+                s.spec
+                    .session_affinity_config
+                    .as_ref()
+                    .and_then(|c| c.client_ip.as_ref())
+                    .and_then(|c| c.timeout_seconds)
+                    .unwrap_or(10800)
+            }),
+            endpoints: eps.into_values().collect(),
+        });
+    }
+    v
+}
+
+/// The endpoints of a service port by traffic policy
+/// (`proxy.CategorizeEndpoints`, without topology hints).
+pub struct Categorized<'a> {
+    pub cluster: Vec<&'a EndpointInfo>,
+    pub local: Vec<&'a EndpointInfo>,
+    pub all_reachable: Vec<&'a EndpointInfo>,
+    pub has_any: bool,
+}
+
+pub fn categorize(svc: &ServicePortInfo) -> Categorized<'_> {
+    let eps = &svc.endpoints;
+    let mut cluster = Vec::new();
+    let mut has_any = false;
+    if svc.uses_cluster_endpoints() {
+        cluster = eps.iter().filter(|e| e.ready).collect();
+        if cluster.is_empty() {
+            // No ready endpoint anywhere: fall back to serving, terminating ones.
+            cluster = eps.iter().filter(|e| e.serving && e.terminating).collect();
+        }
+        has_any = !cluster.is_empty();
+    }
+    if !svc.uses_local_endpoints() {
+        return Categorized {
+            all_reachable: cluster.clone(),
+            cluster,
+            local: Vec::new(),
+            has_any,
+        };
+    }
+    let mut local_ready = false;
+    let mut local_serving_terminating = false;
+    for e in eps {
+        if e.ready {
+            has_any = true;
+            local_ready |= e.is_local;
+        } else if e.serving && e.terminating {
+            has_any = true;
+            local_serving_terminating |= e.is_local;
+        }
+    }
+    let local: Vec<&EndpointInfo> = if local_ready {
+        eps.iter().filter(|e| e.is_local && e.ready).collect()
+    } else if local_serving_terminating {
+        eps.iter()
+            .filter(|e| e.is_local && e.serving && e.terminating)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !svc.uses_cluster_endpoints() {
+        return Categorized {
+            all_reachable: local.clone(),
+            cluster,
+            local,
+            has_any,
+        };
+    }
+    let mut all: Vec<&EndpointInfo> = cluster.clone();
+    for e in &local {
+        if !all.iter().any(|a| a.endpoint == e.endpoint) {
+            all.push(e);
+        }
+    }
+    Categorized {
+        cluster,
+        local,
+        all_reachable: all,
+        has_any,
+    }
+}
+
+/// A line buffer that joins words with spaces, as `proxyutil.LineBuffer`.
+#[derive(Default)]
+struct Lines(String);
+
+impl Lines {
+    fn w(&mut self, words: &[&str]) {
+        self.0.push_str(&words.join(" "));
+        self.0.push('\n');
+    }
+    fn chain(&mut self, name: &str) {
+        let _ = writeln!(self.0, ":{name} - [0:0]");
+    }
+}
+
+fn q(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+/// kube-proxy's `iptables-restore` input for the node (tables filter, nat).
+pub fn restore_input(cluster: &Cluster, cfg: &ProxierConfig) -> String {
+    let svcs = service_ports(cluster, &cfg.node_name);
+    restore_input_for(&svcs, cfg)
+}
+
+pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
+    let mark = cfg.mark();
+    let mut fc = Lines::default();
+    let mut fr = Lines::default();
+    let mut nc = Lines::default();
+    let mut nr = Lines::default();
+    for c in [
+        "KUBE-SERVICES",
+        "KUBE-EXTERNAL-SERVICES",
+        "KUBE-FORWARD",
+        "KUBE-NODEPORTS",
+        "KUBE-PROXY-FIREWALL",
+    ] {
+        fc.chain(c);
+    }
+    for c in [
+        "KUBE-SERVICES",
+        "KUBE-NODEPORTS",
+        "KUBE-POSTROUTING",
+        "KUBE-MARK-MASQ",
+    ] {
+        nc.chain(c);
+    }
+    let mm = format!("{mark}/{mark}");
+    nr.w(&[
+        "-A",
+        "KUBE-POSTROUTING",
+        "-m",
+        "mark",
+        "!",
+        "--mark",
+        &mm,
+        "-j",
+        "RETURN",
+    ]);
+    nr.w(&["-A", "KUBE-POSTROUTING", "-j", "MARK", "--xor-mark", &mark]);
+    let snat = q("kubernetes service traffic requiring SNAT");
+    let mut masq = vec![
+        "-A",
+        "KUBE-POSTROUTING",
+        "-m",
+        "comment",
+        "--comment",
+        &snat,
+        "-j",
+        "MASQUERADE",
+    ];
+    if cfg.random_fully {
+        masq.push("--random-fully");
+    }
+    nr.w(&masq);
+    nr.w(&["-A", "KUBE-MARK-MASQ", "-j", "MARK", "--or-mark", &mark]);
+
+    // localhostNodePorts only holds when the nodeport addresses include
+    // 127.0.0.1 (NewProxier turns it off otherwise).
+    let localhost_nodeports = cfg.localhost_nodeports
+        && (cfg.nodeport_addresses.is_empty()
+            || cfg
+                .nodeport_addresses
+                .iter()
+                .any(|n| n.contains(&Ipv4Addr::LOCALHOST)));
+    if localhost_nodeports {
+        fc.chain("KUBE-FIREWALL");
+        let c = q("block incoming localnet connections");
+        fr.w(&[
+            "-A",
+            "KUBE-FIREWALL",
+            "-m",
+            "comment",
+            "--comment",
+            &c,
+            "-d",
+            "127.0.0.0/8",
+            "!",
+            "-s",
+            "127.0.0.0/8",
+            "-m",
+            "conntrack",
+            "!",
+            "--ctstate",
+            "RELATED,ESTABLISHED,DNAT",
+            "-j",
+            "DROP",
+        ]);
+    }
+
+    let total_endpoints: usize = svcs.iter().map(|s| s.endpoints.len()).sum();
+    let large = total_endpoints > 1000;
+    let cidr = cfg.cluster_cidr.map(|c| c.to_string());
+
+    for svc in svcs {
+        let proto = svc.protocol.as_str();
+        let spn = svc.name.as_str();
+        let cat = categorize(svc);
+        let cluster_chain = svc.cluster_chain();
+        let local_chain = svc.local_chain();
+        let uses_cluster_chain = !cat.cluster.is_empty() && svc.uses_cluster_endpoints();
+        let uses_local_chain = !cat.local.is_empty() && svc.uses_local_endpoints();
+        let has_endpoints = cat.has_any;
+        let (internal_chain, has_internal) = if svc.internal_policy_local {
+            (local_chain.clone(), has_endpoints && !cat.local.is_empty())
+        } else {
+            (cluster_chain.clone(), has_endpoints)
+        };
+        let (external_policy_chain, has_external) = if svc.external_local() {
+            (local_chain.clone(), has_endpoints && !cat.local.is_empty())
+        } else {
+            (cluster_chain.clone(), has_endpoints)
+        };
+        let ext_chain = svc.external_chain();
+        let uses_ext_chain = has_endpoints && svc.externally_accessible();
+        let fw_chain = svc.firewall_chain();
+        let uses_fw = has_endpoints && !svc.lb_ips.is_empty() && !svc.lb_source_ranges.is_empty();
+        let lb_chain = if uses_fw { &fw_chain } else { &ext_chain };
+
+        let (int_target, int_comment, ext_target, ext_comment) = if !has_endpoints {
+            let c = q(&format!("{spn} has no endpoints"));
+            ("REJECT", c.clone(), "REJECT", c)
+        } else {
+            let c = q(&format!("{spn} has no local endpoints"));
+            ("DROP", c.clone(), "DROP", c)
+        };
+        let port = svc.port.to_string();
+        let cip = svc.cluster_ip.to_string();
+
+        // ClusterIP
+        if has_internal {
+            let c = q(&format!("{spn} cluster IP"));
+            nr.w(&[
+                "-A",
+                "KUBE-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                &cip,
+                "--dport",
+                &port,
+                "-j",
+                &internal_chain,
+            ]);
+        } else {
+            fr.w(&[
+                "-A",
+                "KUBE-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &int_comment,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                &cip,
+                "--dport",
+                &port,
+                "-j",
+                int_target,
+            ]);
+        }
+        // externalIPs
+        for eip in &svc.external_ips {
+            if has_endpoints {
+                let c = q(&format!("{spn} external IP"));
+                nr.w(&[
+                    "-A",
+                    "KUBE-SERVICES",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "-d",
+                    eip,
+                    "--dport",
+                    &port,
+                    "-j",
+                    &ext_chain,
+                ]);
+            }
+            if !has_external {
+                fr.w(&[
+                    "-A",
+                    "KUBE-EXTERNAL-SERVICES",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &ext_comment,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "-d",
+                    eip,
+                    "--dport",
+                    &port,
+                    "-j",
+                    ext_target,
+                ]);
+            }
+        }
+        // load-balancer ingress
+        for lb in &svc.lb_ips {
+            if has_endpoints {
+                let c = q(&format!("{spn} loadbalancer IP"));
+                nr.w(&[
+                    "-A",
+                    "KUBE-SERVICES",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "-d",
+                    lb,
+                    "--dport",
+                    &port,
+                    "-j",
+                    lb_chain,
+                ]);
+            }
+            if uses_fw {
+                let c = q(&format!("{spn} traffic not accepted by {fw_chain}"));
+                fr.w(&[
+                    "-A",
+                    "KUBE-PROXY-FIREWALL",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "-d",
+                    lb,
+                    "--dport",
+                    &port,
+                    "-j",
+                    "DROP",
+                ]);
+            }
+        }
+        if !has_external {
+            for lb in &svc.lb_ips {
+                fr.w(&[
+                    "-A",
+                    "KUBE-EXTERNAL-SERVICES",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &ext_comment,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "-d",
+                    lb,
+                    "--dport",
+                    &port,
+                    "-j",
+                    ext_target,
+                ]);
+            }
+        }
+        // NodePort
+        if svc.node_port != 0 {
+            let np = svc.node_port.to_string();
+            if has_endpoints {
+                nr.w(&[
+                    "-A",
+                    "KUBE-NODEPORTS",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    spn,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "--dport",
+                    &np,
+                    "-j",
+                    &ext_chain,
+                ]);
+            }
+            if !has_external {
+                fr.w(&[
+                    "-A",
+                    "KUBE-EXTERNAL-SERVICES",
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &ext_comment,
+                    "-m",
+                    "addrtype",
+                    "--dst-type",
+                    "LOCAL",
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "--dport",
+                    &np,
+                    "-j",
+                    ext_target,
+                ]);
+            }
+        }
+        // health check node port
+        if svc.health_check_node_port != 0 {
+            let c = q(&format!("{spn} health check node port"));
+            let hp = svc.health_check_node_port.to_string();
+            fr.w(&[
+                "-A",
+                "KUBE-NODEPORTS",
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-m",
+                "tcp",
+                "-p",
+                "tcp",
+                "--dport",
+                &hp,
+                "-j",
+                "ACCEPT",
+            ]);
+        }
+        // internal traffic: masquerade off-cluster sources
+        if has_internal {
+            let c = q(&format!("{spn} cluster IP"));
+            let mut a = vec![
+                "-A",
+                internal_chain.as_str(),
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                &cip,
+                "--dport",
+                &port,
+            ];
+            if cfg.masquerade_all {
+                a.extend(["-j", "KUBE-MARK-MASQ"]);
+                nr.w(&a);
+            } else if let Some(cidr) = &cidr {
+                a.extend(["!", "-s", cidr.as_str(), "-j", "KUBE-MARK-MASQ"]);
+                nr.w(&a);
+            }
+        }
+        // external traffic
+        if uses_ext_chain {
+            nc.chain(&ext_chain);
+            if !svc.external_local() {
+                let c = q(&format!(
+                    "masquerade traffic for {spn} external destinations"
+                ));
+                nr.w(&[
+                    "-A",
+                    &ext_chain,
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-j",
+                    "KUBE-MARK-MASQ",
+                ]);
+            } else {
+                if let Some(cidr) = &cidr {
+                    let c = q(&format!("pod traffic for {spn} external destinations"));
+                    nr.w(&[
+                        "-A",
+                        &ext_chain,
+                        "-m",
+                        "comment",
+                        "--comment",
+                        &c,
+                        "-s",
+                        cidr,
+                        "-j",
+                        &cluster_chain,
+                    ]);
+                }
+                let c = q(&format!(
+                    "masquerade LOCAL traffic for {spn} external destinations"
+                ));
+                nr.w(&[
+                    "-A",
+                    &ext_chain,
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-m",
+                    "addrtype",
+                    "--src-type",
+                    "LOCAL",
+                    "-j",
+                    "KUBE-MARK-MASQ",
+                ]);
+                let c = q(&format!(
+                    "route LOCAL traffic for {spn} external destinations"
+                ));
+                nr.w(&[
+                    "-A",
+                    &ext_chain,
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-m",
+                    "addrtype",
+                    "--src-type",
+                    "LOCAL",
+                    "-j",
+                    &cluster_chain,
+                ]);
+            }
+            if has_external {
+                nr.w(&["-A", &ext_chain, "-j", &external_policy_chain]);
+            }
+        }
+        // firewall chain (loadBalancerSourceRanges)
+        if uses_fw {
+            nc.chain(&fw_chain);
+            let c = q(&format!("{spn} loadbalancer IP"));
+            let mut allow_from_node = false;
+            for src in &svc.lb_source_ranges {
+                nr.w(&[
+                    "-A",
+                    &fw_chain,
+                    "-m",
+                    "comment",
+                    "--comment",
+                    &c,
+                    "-s",
+                    src,
+                    "-j",
+                    &ext_chain,
+                ]);
+                if let Ok(n) = src.parse::<Ipv4Net>() {
+                    if cfg.node_ips.first().is_some_and(|ip| n.contains(ip)) {
+                        allow_from_node = true;
+                    }
+                }
+            }
+            if allow_from_node {
+                for lb in &svc.lb_ips {
+                    nr.w(&[
+                        "-A",
+                        &fw_chain,
+                        "-m",
+                        "comment",
+                        "--comment",
+                        &c,
+                        "-s",
+                        lb,
+                        "-j",
+                        &ext_chain,
+                    ]);
+                }
+            }
+            let c = q(&format!(
+                "other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
+            ));
+            nr.w(&["-A", &fw_chain, "-m", "comment", "--comment", &c]);
+        }
+        if uses_cluster_chain {
+            nc.chain(&cluster_chain);
+            service_to_endpoint_rules(&mut nr, svc, &cluster_chain, &cat.cluster, large);
+        }
+        if uses_local_chain {
+            nc.chain(&local_chain);
+            service_to_endpoint_rules(&mut nr, svc, &local_chain, &cat.local, large);
+        }
+        for ep in &cat.all_reachable {
+            nc.chain(&ep.chain);
+            let mut a: Vec<&str> = vec!["-A", &ep.chain];
+            if !large {
+                a.extend(["-m", "comment", "--comment", spn]);
+            }
+            let ip = ep.ip.to_string();
+            let mut m = a.clone();
+            m.extend(["-s", &ip, "-j", "KUBE-MARK-MASQ"]);
+            nr.w(&m);
+            if svc.sticky_seconds.is_some() {
+                a.extend(["-m", "recent", "--name", &ep.chain, "--set"]);
+            }
+            a.extend([
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-j",
+                "DNAT",
+                "--to-destination",
+                &ep.endpoint,
+            ]);
+            nr.w(&a);
+        }
+    }
+
+    // The tail-call to KUBE-NODEPORTS, last in KUBE-SERVICES.
+    let last = q("kubernetes service nodeports; NOTE: this must be the last rule in this chain");
+    if cfg.nodeport_addresses.is_empty() {
+        let mut a = vec![
+            "-A",
+            "KUBE-SERVICES",
+            "-m",
+            "comment",
+            "--comment",
+            &last,
+            "-m",
+            "addrtype",
+            "--dst-type",
+            "LOCAL",
+        ];
+        if !localhost_nodeports {
+            a.extend(["!", "-d", "127.0.0.0/8"]);
+        }
+        a.extend(["-j", "KUBE-NODEPORTS"]);
+        nr.w(&a);
+    } else {
+        let mut ips: Vec<Ipv4Addr> = Vec::new();
+        for n in &cfg.nodeport_addresses {
+            for ip in cfg
+                .node_ips
+                .iter()
+                .chain(std::iter::once(&Ipv4Addr::LOCALHOST))
+            {
+                if n.contains(ip) && !ips.contains(ip) {
+                    ips.push(*ip);
+                }
+            }
+        }
+        for ip in ips {
+            if ip.is_loopback() && !localhost_nodeports {
+                continue;
+            }
+            let s = ip.to_string();
+            nr.w(&[
+                "-A",
+                "KUBE-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &last,
+                "-d",
+                &s,
+                "-j",
+                "KUBE-NODEPORTS",
+            ]);
+        }
+    }
+    fr.w(&[
+        "-A",
+        "KUBE-FORWARD",
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "INVALID",
+        "-j",
+        "DROP",
+    ]);
+    let c = q("kubernetes forwarding rules");
+    fr.w(&[
+        "-A",
+        "KUBE-FORWARD",
+        "-m",
+        "comment",
+        "--comment",
+        &c,
+        "-m",
+        "mark",
+        "--mark",
+        &mm,
+        "-j",
+        "ACCEPT",
+    ]);
+    let c = q("kubernetes forwarding conntrack rule");
+    fr.w(&[
+        "-A",
+        "KUBE-FORWARD",
+        "-m",
+        "comment",
+        "--comment",
+        &c,
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "RELATED,ESTABLISHED",
+        "-j",
+        "ACCEPT",
+    ]);
+    format!(
+        "*filter\n{}{}COMMIT\n*nat\n{}{}COMMIT\n",
+        fc.0, fr.0, nc.0, nr.0
+    )
+}
+
+fn service_to_endpoint_rules(
+    nr: &mut Lines,
+    svc: &ServicePortInfo,
+    chain: &str,
+    eps: &[&EndpointInfo],
+    large: bool,
+) {
+    if let Some(secs) = svc.sticky_seconds {
+        let secs = secs.to_string();
+        for ep in eps {
+            let c = q(&format!("{} -> {}", svc.name, ep.endpoint));
+            let mut a = vec!["-A", chain];
+            if !large {
+                a.extend(["-m", "comment", "--comment", &c]);
+            }
+            a.extend([
+                "-m",
+                "recent",
+                "--name",
+                &ep.chain,
+                "--rcheck",
+                "--seconds",
+                &secs,
+                "--reap",
+                "-j",
+                &ep.chain,
+            ]);
+            nr.w(&a);
+        }
+    }
+    let n = eps.len();
+    for (i, ep) in eps.iter().enumerate() {
+        let c = q(&format!("{} -> {}", svc.name, ep.endpoint));
+        let mut a = vec!["-A", chain];
+        if !large {
+            a.extend(["-m", "comment", "--comment", &c]);
+        }
+        let p = format!("{:.10}", 1.0 / (n - i) as f64);
+        if i < n - 1 {
+            a.extend(["-m", "statistic", "--mode", "random", "--probability", &p]);
+        }
+        a.extend(["-j", &ep.chain]);
+        nr.w(&a);
+    }
+}
+
+/// The rules kube-proxy (and kubelet, for KUBE-FIREWALL) put in the built-in
+/// chains outside its restore payload (`iptablesJumpChains`, each inserted at
+/// the head of its chain; kubelet's KUBE-FIREWALL jumps exist before).
+/// Returns (table, chain, rule text without `-A CHAIN`), in chain order.
+pub fn jump_rules() -> Vec<(&'static str, &'static str, String)> {
+    // (table, dst, src, comment, extra args) as in proxier.go
+    let jumps: [(&str, &str, &str, &str, &str); 12] = [
+        (
+            "filter",
+            "KUBE-EXTERNAL-SERVICES",
+            "INPUT",
+            "kubernetes externally-visible service portals",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "filter",
+            "KUBE-EXTERNAL-SERVICES",
+            "FORWARD",
+            "kubernetes externally-visible service portals",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "filter",
+            "KUBE-NODEPORTS",
+            "INPUT",
+            "kubernetes health check service ports",
+            "",
+        ),
+        (
+            "filter",
+            "KUBE-SERVICES",
+            "FORWARD",
+            "kubernetes service portals",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "filter",
+            "KUBE-SERVICES",
+            "OUTPUT",
+            "kubernetes service portals",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "filter",
+            "KUBE-FORWARD",
+            "FORWARD",
+            "kubernetes forwarding rules",
+            "",
+        ),
+        (
+            "filter",
+            "KUBE-PROXY-FIREWALL",
+            "INPUT",
+            "kubernetes load balancer firewall",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "filter",
+            "KUBE-PROXY-FIREWALL",
+            "OUTPUT",
+            "kubernetes load balancer firewall",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "filter",
+            "KUBE-PROXY-FIREWALL",
+            "FORWARD",
+            "kubernetes load balancer firewall",
+            "-m conntrack --ctstate NEW",
+        ),
+        (
+            "nat",
+            "KUBE-SERVICES",
+            "OUTPUT",
+            "kubernetes service portals",
+            "",
+        ),
+        (
+            "nat",
+            "KUBE-SERVICES",
+            "PREROUTING",
+            "kubernetes service portals",
+            "",
+        ),
+        (
+            "nat",
+            "KUBE-POSTROUTING",
+            "POSTROUTING",
+            "kubernetes postrouting rules",
+            "",
+        ),
+    ];
+    // kubelet's own jumps, appended before kube-proxy starts.
+    let mut chains: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    chains
+        .entry(("filter", "INPUT"))
+        .or_default()
+        .push("-j KUBE-FIREWALL".into());
+    chains
+        .entry(("filter", "OUTPUT"))
+        .or_default()
+        .push("-j KUBE-FIREWALL".into());
+    for (table, dst, src, comment, extra) in jumps {
+        let mut r = String::new();
+        if !extra.is_empty() {
+            r.push_str(extra);
+            r.push(' ');
+        }
+        let _ = write!(r, "-m comment --comment \"{comment}\" -j {dst}");
+        chains.entry((table, src)).or_default().insert(0, r);
+    }
+    let order = [
+        ("filter", "INPUT"),
+        ("filter", "FORWARD"),
+        ("filter", "OUTPUT"),
+        ("nat", "PREROUTING"),
+        ("nat", "OUTPUT"),
+        ("nat", "POSTROUTING"),
+    ];
+    let mut out = Vec::new();
+    for (t, c) in order {
+        for r in chains.remove(&(t, c)).unwrap_or_default() {
+            out.push((t, c, r));
+        }
+    }
+    out
+}
+
+/// Rules other components add to a node (a CNI plugin's masquerade and
+/// forward rules): user chains to create, and rules appended to chains.
+#[derive(Clone, Debug, Default)]
+pub struct ExtraRules {
+    /// (table, chain)
+    pub chains: Vec<(String, String)>,
+    /// (table, chain, rule text after `-A CHAIN`)
+    pub rules: Vec<(String, String, String)>,
+}
+
+/// A whole node's `iptables-save` as kube-proxy leaves it: built-in chains
+/// (policy ACCEPT) with the jump rules, then kube-proxy's chains and rules,
+/// then what other components appended.
+pub fn node_iptables_save(cluster: &Cluster, cfg: &ProxierConfig, extra: &ExtraRules) -> String {
+    let restore = restore_input(cluster, cfg);
+    let mut tables: BTreeMap<&str, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut cur = "";
+    for line in restore.lines() {
+        if let Some(t) = line.strip_prefix('*') {
+            cur = if t == "filter" { "filter" } else { "nat" };
+        } else if line.starts_with(':') {
+            tables.entry(cur).or_default().0.push(line.to_string());
+        } else if line.starts_with("-A ") {
+            tables.entry(cur).or_default().1.push(line.to_string());
+        }
+    }
+    let builtins = |t: &str| -> &'static [&'static str] {
+        match t {
+            "filter" => &["INPUT", "FORWARD", "OUTPUT"],
+            _ => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+        }
+    };
+    let jumps = jump_rules();
+    let mut s = String::new();
+    for t in ["filter", "nat"] {
+        let (chains, rules) = tables.remove(t).unwrap_or_default();
+        let _ = writeln!(s, "*{t}");
+        for b in builtins(t) {
+            let _ = writeln!(s, ":{b} ACCEPT [0:0]");
+        }
+        for c in &chains {
+            let _ = writeln!(s, "{c}");
+        }
+        for (et, c) in &extra.chains {
+            if et == t {
+                let _ = writeln!(s, ":{c} - [0:0]");
+            }
+        }
+        for b in builtins(t) {
+            for (jt, jc, r) in &jumps {
+                if *jt == t && jc == b {
+                    let _ = writeln!(s, "-A {b} {r}");
+                }
+            }
+            for (et, ec, r) in &extra.rules {
+                if et == t && ec == b {
+                    let _ = writeln!(s, "-A {b} {r}");
+                }
+            }
+        }
+        for r in &rules {
+            let _ = writeln!(s, "{r}");
+        }
+        for (et, ec, r) in &extra.rules {
+            if et == t && !builtins(t).contains(&ec.as_str()) {
+                let _ = writeln!(s, "-A {ec} {r}");
+            }
+        }
+        let _ = writeln!(s, "COMMIT");
+    }
+    s
+}
+
+/// kube-proxy's unit-test normalisation (`sortIPTablesRules` in
+/// proxier_test.go): tables by name; chains KUBE-NODEPORTS, KUBE-SERVICES,
+/// then other KUBE-* alphabetically, then the rest; rules grouped by chain;
+/// KUBE-NODEPORTS and KUBE-SERVICES rules stably sorted by the service name
+/// in their comment (the "must be the last rule" rule kept last in nat).
+pub fn sort_like_kube_proxy_tests(dump: &str) -> String {
+    #[derive(Default)]
+    struct Table {
+        name: String,
+        chains: Vec<String>,
+        rules: BTreeMap<String, Vec<String>>,
+    }
+    let mut tables: Vec<Table> = Vec::new();
+    for line in dump.lines() {
+        let line = line.trim();
+        if let Some(t) = line.strip_prefix('*') {
+            tables.push(Table {
+                name: t.to_string(),
+                ..Default::default()
+            });
+        } else if let Some(c) = line.strip_prefix(':') {
+            if let Some(t) = tables.last_mut() {
+                let name = c.split_whitespace().next().unwrap_or("").to_string();
+                t.chains.push(name);
+            }
+        } else if let Some(r) = line.strip_prefix("-A ") {
+            if let Some(t) = tables.last_mut() {
+                let chain = r.split_whitespace().next().unwrap_or("").to_string();
+                t.rules.entry(chain).or_default().push(line.to_string());
+            }
+        }
+    }
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    fn rank(c: &str) -> (u8, &str) {
+        match c {
+            "KUBE-NODEPORTS" => (0, ""),
+            "KUBE-SERVICES" => (1, ""),
+            c if c.starts_with("KUBE-") => (2, c),
+            c => (3, c),
+        }
+    }
+    fn comment_svc(rule: &str) -> Option<String> {
+        let i = rule.find("--comment ")? + "--comment ".len();
+        let rest = &rule[i..];
+        let v = if let Some(r) = rest.strip_prefix('"') {
+            r.split('"').next().unwrap_or("")
+        } else {
+            rest.split_whitespace().next().unwrap_or("")
+        };
+        Some(v.split([' ', ':']).next().unwrap_or("").to_string())
+    }
+    let mut out = String::new();
+    for t in &mut tables {
+        t.chains.sort_by(|a, b| rank(a).cmp(&rank(b)));
+        for name in ["KUBE-NODEPORTS", "KUBE-SERVICES"] {
+            if let Some(rules) = t.rules.get_mut(name) {
+                let is_nat_svc = t.name == "nat" && name == "KUBE-SERVICES";
+                // stable sort; rules without a comment keep their place
+                // relative to each other (Go's comparator returns false).
+                rules.sort_by(|a, b| {
+                    let last = |r: &str| is_nat_svc && r.contains("must be the last rule");
+                    match (last(a), last(b)) {
+                        (true, false) => return std::cmp::Ordering::Greater,
+                        (false, true) => return std::cmp::Ordering::Less,
+                        (true, true) => return std::cmp::Ordering::Equal,
+                        _ => {}
+                    }
+                    match (comment_svc(a), comment_svc(b)) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        _ => std::cmp::Ordering::Equal,
+                    }
+                });
+            }
+        }
+        let _ = writeln!(out, "*{}", t.name);
+        for c in &t.chains {
+            let _ = writeln!(out, ":{c} - [0:0]");
+        }
+        for c in &t.chains {
+            for r in t.rules.get(c).into_iter().flatten() {
+                let _ = writeln!(out, "{r}");
+            }
+        }
+        let _ = writeln!(out, "COMMIT");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_hashes_match_kube_proxy() {
+        // Names from kube-proxy's own test expectations.
+        assert_eq!(port_proto_hash("ns1/svc1:p80", "tcp"), "XPGD46QRK7WJZT7O");
+        assert_eq!(
+            endpoint_chain("ns1/svc1:p80", "tcp", "10.180.0.1:80"),
+            "KUBE-SEP-SXIVWICOYRO3J4NJ"
+        );
+    }
+
+    #[test]
+    fn probabilities_are_one_over_remaining() {
+        let mut nr = Lines::default();
+        let eps: Vec<EndpointInfo> = (1..=3)
+            .map(|i| EndpointInfo {
+                endpoint: format!("10.0.0.{i}:80"),
+                ip: Ipv4Addr::new(10, 0, 0, i),
+                is_local: false,
+                ready: true,
+                serving: true,
+                terminating: false,
+                chain: format!("KUBE-SEP-{i}"),
+            })
+            .collect();
+        let refs: Vec<&EndpointInfo> = eps.iter().collect();
+        let svc = ServicePortInfo {
+            name: "a/b".into(),
+            protocol: "tcp".into(),
+            cluster_ip: Ipv4Addr::new(10, 96, 0, 1),
+            port: 80,
+            node_port: 0,
+            external_ips: vec![],
+            lb_ips: vec![],
+            lb_source_ranges: vec![],
+            external_policy_local: false,
+            internal_policy_local: false,
+            health_check_node_port: 0,
+            sticky_seconds: None,
+            endpoints: eps.clone(),
+        };
+        service_to_endpoint_rules(&mut nr, &svc, "KUBE-SVC-X", &refs, false);
+        let l: Vec<&str> = nr.0.lines().collect();
+        assert!(l[0].contains("--probability 0.3333333333 -j KUBE-SEP-1"));
+        assert!(l[1].contains("--probability 0.5000000000 -j KUBE-SEP-2"));
+        assert!(l[2].ends_with("-j KUBE-SEP-3") && !l[2].contains("statistic"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The Kubernetes layer: the API objects users already have (`kubectl get -o
+//! yaml` of Services, EndpointSlices, Pods, Nodes) and the kernel state the
+//! real components program from them.
+//!
+//! - [`objects`]: the subset of the API the data path depends on, read from
+//!   multi-document YAML (unknown fields are ignored, as `kubectl apply`
+//!   ignores status and managed fields), with consistency checks whose errors
+//!   name the object and the field.
+//! - [`kubeproxy`]: kube-proxy's iptables mode, rule for rule
+//!   (`pkg/proxy/iptables/proxier.go`, the 1.28 layout).
+
+pub mod cluster;
+pub mod kubeproxy;
+pub mod objects;
+
+pub use objects::{Cluster, K8sError};

@@ -1,0 +1,556 @@
+//! Kubernetes API objects, the fields the data path depends on.
+//!
+//! Field names are the API's (camelCase); anything else in a manifest
+//! (status, managedFields, annotations) is ignored, so the output of
+//! `kubectl get svc,endpointslices,pods,nodes -A -o yaml` can be fed in as it
+//! is (a `kind: List` is unpacked).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+
+/// An inconsistency in the objects, naming the object and the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct K8sError {
+    /// `Service default/web`, `EndpointSlice default/web-abc12`, ...
+    pub object: String,
+    /// `spec.ports[0].name`
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for K8sError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.object, self.field, self.message)
+    }
+}
+
+fn err(object: String, field: impl Into<String>, message: impl Into<String>) -> K8sError {
+    K8sError {
+        object,
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ObjectMeta {
+    pub fn ns(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("default")
+    }
+}
+
+/// One manifest document.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Object {
+    Service(Service),
+    EndpointSlice(EndpointSlice),
+    Pod(Pod),
+    Node(Node),
+    List(ObjectList),
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ObjectList {
+    #[serde(default)]
+    pub items: Vec<Object>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    pub metadata: ObjectMeta,
+    pub spec: ServiceSpec,
+    #[serde(default)]
+    pub status: ServiceStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    #[serde(default, rename = "type")]
+    pub svc_type: Option<String>,
+    #[serde(default, rename = "clusterIP")]
+    pub cluster_ip: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<ServicePort>,
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    #[serde(default, rename = "externalIPs")]
+    pub external_ips: Vec<String>,
+    #[serde(default)]
+    pub load_balancer_source_ranges: Vec<String>,
+    #[serde(default)]
+    pub external_traffic_policy: Option<String>,
+    #[serde(default)]
+    pub internal_traffic_policy: Option<String>,
+    #[serde(default)]
+    pub session_affinity: Option<String>,
+    #[serde(default)]
+    pub session_affinity_config: Option<SessionAffinityConfig>,
+    #[serde(default)]
+    pub health_check_node_port: Option<u16>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAffinityConfig {
+    #[serde(default, rename = "clientIP")]
+    pub client_ip: Option<ClientIpConfig>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientIpConfig {
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePort {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "tcp")]
+    pub protocol: String,
+    pub port: u16,
+    #[serde(default)]
+    pub target_port: Option<IntOrString>,
+    #[serde(default)]
+    pub node_port: Option<u16>,
+}
+
+fn tcp() -> String {
+    "TCP".into()
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum IntOrString {
+    Int(u16),
+    Str(String),
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    #[serde(default)]
+    pub load_balancer: LoadBalancerStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerStatus {
+    #[serde(default)]
+    pub ingress: Vec<LoadBalancerIngress>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerIngress {
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointSlice {
+    pub metadata: ObjectMeta,
+    #[serde(default = "ipv4")]
+    pub address_type: String,
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    #[serde(default)]
+    pub ports: Vec<EndpointPort>,
+}
+
+fn ipv4() -> String {
+    "IPv4".into()
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub conditions: EndpointConditions,
+    #[serde(default)]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub zone: Option<String>,
+}
+
+/// `nil` means ready/serving and not terminating, as the API defines.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointConditions {
+    #[serde(default)]
+    pub ready: Option<bool>,
+    #[serde(default)]
+    pub serving: Option<bool>,
+    #[serde(default)]
+    pub terminating: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointPort {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default = "tcp")]
+    pub protocol: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Pod {
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: PodSpec,
+    #[serde(default)]
+    pub status: PodStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    #[serde(default)]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub host_network: bool,
+    #[serde(default)]
+    pub containers: Vec<Container>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ports: Vec<ContainerPort>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerPort {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub container_port: u16,
+    #[serde(default = "tcp")]
+    pub protocol: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodStatus {
+    #[serde(default, rename = "podIP")]
+    pub pod_ip: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: NodeSpec,
+    #[serde(default)]
+    pub status: NodeStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSpec {
+    #[serde(default, rename = "podCIDR")]
+    pub pod_cidr: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    #[serde(default)]
+    pub addresses: Vec<NodeAddress>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeAddress {
+    #[serde(rename = "type")]
+    pub addr_type: String,
+    pub address: String,
+}
+
+impl Node {
+    pub fn internal_ip(&self) -> Option<Ipv4Addr> {
+        self.status
+            .addresses
+            .iter()
+            .find(|a| a.addr_type == "InternalIP")
+            .and_then(|a| a.address.parse().ok())
+    }
+}
+
+/// All objects of a cluster, sorted by namespace/name in each kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cluster {
+    pub services: Vec<Service>,
+    pub slices: Vec<EndpointSlice>,
+    pub pods: Vec<Pod>,
+    pub nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// Reads multi-document YAML (`---` separated; `kind: List` unpacked).
+    /// `file` names the input in errors.
+    pub fn from_yaml(text: &str, file: &str) -> Result<Cluster, K8sError> {
+        let docs: Vec<Object> = serde_saphyr::from_multiple(text).map_err(|e| {
+            let loc = e
+                .location()
+                .map(|l| format!("{}:{}:{}", file, l.line(), l.column()))
+                .unwrap_or_else(|| file.to_string());
+            err(
+                loc,
+                "",
+                e.to_string().lines().next().unwrap_or("").to_string(),
+            )
+        })?;
+        let mut c = Cluster::default();
+        fn add(c: &mut Cluster, o: Object) {
+            match o {
+                Object::Service(s) => c.services.push(s),
+                Object::EndpointSlice(s) => c.slices.push(s),
+                Object::Pod(p) => c.pods.push(p),
+                Object::Node(n) => c.nodes.push(n),
+                Object::List(l) => l.items.into_iter().for_each(|o| add(c, o)),
+                Object::Other => {}
+            }
+        }
+        for d in docs {
+            add(&mut c, d);
+        }
+        c.sort();
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn sort(&mut self) {
+        let key = |m: &ObjectMeta| (m.ns().to_string(), m.name.clone());
+        self.services.sort_by_key(|s| key(&s.metadata));
+        self.slices.sort_by_key(|s| key(&s.metadata));
+        self.pods.sort_by_key(|s| key(&s.metadata));
+        self.nodes.sort_by_key(|s| key(&s.metadata));
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.metadata.name == name)
+    }
+
+    pub fn service(&self, ns: &str, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.metadata.ns() == ns && s.metadata.name == name)
+    }
+
+    /// Checks that the objects agree with each other, as the API server and
+    /// the controllers would have made them.
+    pub fn validate(&self) -> Result<(), K8sError> {
+        for s in &self.services {
+            let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
+            if let Some(ip) = &s.spec.cluster_ip {
+                if ip != "None" && ip.parse::<Ipv4Addr>().is_err() {
+                    return Err(err(
+                        o,
+                        "spec.clusterIP",
+                        format!("'{ip}' is not an IPv4 address"),
+                    ));
+                }
+            }
+            if s.spec.ports.len() > 1 {
+                for (i, p) in s.spec.ports.iter().enumerate() {
+                    if p.name.is_empty() {
+                        return Err(err(
+                            o,
+                            format!("spec.ports[{i}].name"),
+                            "a Service with more than one port must name every port",
+                        ));
+                    }
+                }
+            }
+            for (i, p) in s.spec.ports.iter().enumerate() {
+                if !matches!(p.protocol.as_str(), "TCP" | "UDP" | "SCTP") {
+                    return Err(err(
+                        o,
+                        format!("spec.ports[{i}].protocol"),
+                        format!("'{}': expected TCP, UDP or SCTP", p.protocol),
+                    ));
+                }
+            }
+            for (i, ip) in s.spec.external_ips.iter().enumerate() {
+                if ip.parse::<Ipv4Addr>().is_err() {
+                    return Err(err(
+                        o,
+                        format!("spec.externalIPs[{i}]"),
+                        format!("'{ip}' is not an IPv4 address"),
+                    ));
+                }
+            }
+            for (i, r) in s.spec.load_balancer_source_ranges.iter().enumerate() {
+                if r.parse::<Ipv4Net>().is_err() {
+                    return Err(err(
+                        o,
+                        format!("spec.loadBalancerSourceRanges[{i}]"),
+                        format!("'{r}' is not a CIDR"),
+                    ));
+                }
+            }
+            for (f, v) in [
+                (
+                    "spec.externalTrafficPolicy",
+                    &s.spec.external_traffic_policy,
+                ),
+                (
+                    "spec.internalTrafficPolicy",
+                    &s.spec.internal_traffic_policy,
+                ),
+            ] {
+                if let Some(v) = v {
+                    if v != "Cluster" && v != "Local" {
+                        return Err(err(o, f, format!("'{v}': expected Cluster or Local")));
+                    }
+                }
+            }
+        }
+        for sl in &self.slices {
+            let o = format!("EndpointSlice {}/{}", sl.metadata.ns(), sl.metadata.name);
+            let Some(svc) = sl.metadata.labels.get("kubernetes.io/service-name") else {
+                return Err(err(
+                    o,
+                    "metadata.labels[kubernetes.io/service-name]",
+                    "missing: every EndpointSlice names its Service with this label",
+                ));
+            };
+            let Some(s) = self.service(sl.metadata.ns(), svc) else {
+                return Err(err(
+                    o,
+                    "metadata.labels[kubernetes.io/service-name]",
+                    format!("Service {}/{svc} does not exist", sl.metadata.ns()),
+                ));
+            };
+            for (i, p) in sl.ports.iter().enumerate() {
+                let name = p.name.clone().unwrap_or_default();
+                if !s.spec.ports.iter().any(|sp| sp.name == name) {
+                    let names: Vec<&str> = s.spec.ports.iter().map(|p| p.name.as_str()).collect();
+                    return Err(err(
+                        o,
+                        format!("ports[{i}].name"),
+                        format!(
+                            "'{name}' matches no port of Service {}/{svc} (its ports are named {:?})",
+                            sl.metadata.ns(),
+                            names
+                        ),
+                    ));
+                }
+            }
+            for (i, ep) in sl.endpoints.iter().enumerate() {
+                for (j, a) in ep.addresses.iter().enumerate() {
+                    let Ok(ip) = a.parse::<Ipv4Addr>() else {
+                        return Err(err(
+                            o,
+                            format!("endpoints[{i}].addresses[{j}]"),
+                            format!("'{a}' is not an IPv4 address"),
+                        ));
+                    };
+                    if let Some(nn) = &ep.node_name {
+                        let Some(node) = self.node(nn) else {
+                            if self.nodes.is_empty() {
+                                continue;
+                            }
+                            return Err(err(
+                                o,
+                                format!("endpoints[{i}].nodeName"),
+                                format!("Node '{nn}' does not exist"),
+                            ));
+                        };
+                        if let Some(c) = node
+                            .spec
+                            .pod_cidr
+                            .as_ref()
+                            .and_then(|c| c.parse::<Ipv4Net>().ok())
+                        {
+                            let is_node_ip = node.internal_ip() == Some(ip);
+                            if !c.contains(&ip) && !is_node_ip {
+                                return Err(err(
+                                    o,
+                                    format!("endpoints[{i}].addresses[{j}]"),
+                                    format!("{ip} is outside the podCIDR {c} of Node {nn}"),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for p in &self.pods {
+            let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
+            let Some(ip) = &p.status.pod_ip else { continue };
+            let Ok(ip) = ip.parse::<Ipv4Addr>() else {
+                return Err(err(
+                    o,
+                    "status.podIP",
+                    format!("'{ip}' is not an IPv4 address"),
+                ));
+            };
+            if p.spec.host_network {
+                continue;
+            }
+            let Some(nn) = &p.spec.node_name else {
+                continue;
+            };
+            let Some(node) = self.node(nn) else {
+                return Err(err(
+                    o,
+                    "spec.nodeName",
+                    format!("Node '{nn}' does not exist"),
+                ));
+            };
+            match node.spec.pod_cidr.as_ref().map(|c| c.parse::<Ipv4Net>()) {
+                Some(Ok(c)) if !c.contains(&ip) => {
+                    return Err(err(
+                        o,
+                        "status.podIP",
+                        format!("{ip} is outside the podCIDR {c} of Node {nn}"),
+                    ));
+                }
+                Some(Err(_)) => {
+                    return Err(err(
+                        format!("Node {nn}"),
+                        "spec.podCIDR",
+                        format!(
+                            "'{}' is not a CIDR",
+                            node.spec.pod_cidr.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
