@@ -87,6 +87,19 @@ enum Cmd {
         #[arg(short = 'o', long = "out", value_name = "DIR")]
         out: PathBuf,
     },
+    /// Print what a scenario's `cluster` (Kubernetes objects) expands to:
+    /// the nodes, pods, devices, routes, neighbours and iptables rules.
+    Expand { scenario: Option<String> },
+    /// Print the iptables-restore payload kube-proxy (iptables mode) writes
+    /// on a node of the scenario's cluster; --full: the node's whole
+    /// iptables-save, with the jump rules and the CNI's rules.
+    KubeProxyRules {
+        scenario: Option<String>,
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        full: bool,
+    },
     /// List the embedded scenarios.
     List,
     /// What podpath models, and what it simplifies.
@@ -94,7 +107,27 @@ enum Cmd {
 }
 
 fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<podpath_sim::engine::World> {
-    let (text, file) = match scenario {
+    let (text, file) = scenario_text(scenario)?;
+    Ok(podpath_sim::scenario::load(&text, &file, seed)?)
+}
+
+/// The scenario's cluster objects and network settings.
+fn cluster_of(
+    scenario: Option<&str>,
+) -> Result<(
+    podpath_sim::k8s::Cluster,
+    podpath_sim::k8s::cluster::NetConfig,
+)> {
+    let (text, file) = scenario_text(scenario)?;
+    let doc = podpath_sim::scenario::parse(&text, &file)?;
+    let Some(c) = &doc.cluster else {
+        bail!("{file}: this scenario has no 'cluster' (Kubernetes objects) to expand");
+    };
+    Ok(podpath_sim::scenario::cluster_of(c, &file)?)
+}
+
+fn scenario_text(scenario: Option<&str>) -> Result<(String, String)> {
+    Ok(match scenario {
         None => {
             let e = scenarios::find(scenarios::DEFAULT).expect("default is embedded");
             (e.text.to_string(), format!("<embedded {}>", e.name))
@@ -110,8 +143,7 @@ fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<podpath_sim::engine
                 (t, s.to_string())
             }
         },
-    };
-    Ok(podpath_sim::scenario::load(&text, &file, seed)?)
+    })
 }
 
 /// Wall-clock time of a closure: live mode reports it; the simulator itself
@@ -238,6 +270,45 @@ fn run() -> Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             writeln!(stdout, "wrote {}", out.display())?;
+        }
+        Cmd::Expand { scenario } => {
+            let (text, file) = scenario_text(scenario.as_deref())?;
+            let doc = podpath_sim::scenario::parse(&text, &file)?;
+            match podpath_sim::scenario::expansion_text(&doc, &file)? {
+                Some(y) => stdout.write_all(y.as_bytes())?,
+                None => {
+                    bail!("{file}: this scenario has no 'cluster' (Kubernetes objects) to expand")
+                }
+            }
+        }
+        Cmd::KubeProxyRules {
+            scenario,
+            node,
+            full,
+        } => {
+            let (objs, net) = cluster_of(scenario.as_deref())?;
+            let Some(n) = objs.node(&node) else {
+                let names: Vec<&str> = objs
+                    .nodes
+                    .iter()
+                    .map(|n| n.metadata.name.as_str())
+                    .collect();
+                bail!(
+                    "no Node '{node}' in the cluster (nodes: {})",
+                    names.join(", ")
+                );
+            };
+            let ip = n
+                .internal_ip()
+                .with_context(|| format!("Node {node} has no InternalIP"))?;
+            let cfg = podpath_sim::k8s::cluster::proxier_config(&net, &node, ip);
+            let out = if full {
+                let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
+                podpath_sim::k8s::kubeproxy::node_iptables_save(&objs, &cfg, &extra)
+            } else {
+                podpath_sim::k8s::kubeproxy::restore_input(&objs, &cfg)
+            };
+            stdout.write_all(out.as_bytes())?;
         }
         Cmd::List => {
             for e in scenarios::ALL {

@@ -141,3 +141,50 @@ fn broken_scenario_exits_nonzero_naming_file_and_line() {
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn kube_proxy_rules_and_expand_for_a_cluster_scenario() {
+    let o = podpath(
+        &[
+            "kube-proxy-rules",
+            "flannel-cluster",
+            "--node",
+            "kind-worker",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rules = String::from_utf8(o.stdout).unwrap();
+    assert!(rules.starts_with("*filter\n:KUBE-SERVICES - [0:0]\n"));
+    assert!(rules.contains(
+        "-A KUBE-NODEPORTS -m comment --comment default/web:http -m tcp -p tcp --dport 30080 -j KUBE-EXT-CDGGSHYLG3RE2FKL\n"
+    ));
+    assert!(rules.ends_with("-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\nCOMMIT\n"));
+    let o = podpath(
+        &[
+            "kube-proxy-rules",
+            "flannel-cluster",
+            "--node",
+            "kind-worker",
+            "--full",
+        ],
+        &[],
+    );
+    let full = String::from_utf8(o.stdout).unwrap();
+    assert!(full.contains(":FORWARD ACCEPT [0:0]\n"));
+    assert!(
+        full.contains("-A POSTROUTING -m comment --comment \"flanneld masq\" -j FLANNEL-POSTRTG\n")
+    );
+    let o = podpath(
+        &["kube-proxy-rules", "flannel-cluster", "--node", "nope"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("no Node 'nope' in the cluster (nodes: kind-control-plane, kind-worker)"));
+    let o = podpath(&["expand", "flannel-cluster"], &[]);
+    let y = String::from_utf8(o.stdout).unwrap();
+    assert!(y.starts_with("hosts:\n  kind-control-plane:\n    kind: node\n"));
+    let o = podpath(&["expand", "minikube-service"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -172,3 +172,16 @@ fn external_traffic_policy_local_and_forward_drop() {
 fn dns_over_udp_to_clusterip_on_another_node() {
     check(&fixture("dns-clusterip.yaml"), "dn", 42);
 }
+
+/// A cluster generated from Kubernetes objects (flannel vxlan + kube-proxy
+/// iptables): DNS to CoreDNS on the other node, ClusterIP across nodes, NodePort.
+#[test]
+fn generated_flannel_vxlan_cluster() {
+    check(&fixture("flannel-cluster.yaml"), "fv", 54);
+}
+
+/// The same objects with flannel's host-gw backend (routes via node IPs).
+#[test]
+fn generated_flannel_host_gw_cluster() {
+    check(&fixture("flannel-hostgw.yaml"), "fg", 50);
+}

@@ -47,6 +47,7 @@ fn kerr(object: String, field: &str, message: String) -> K8sError {
         object,
         field: field.into(),
         message,
+        line: 0,
     }
 }
 
@@ -149,6 +150,22 @@ fn flannel_rules(cluster_cidr: &str, pod_cidr: &str) -> ExtraRules {
         format!("! -s {cluster_cidr} -d {cluster_cidr} {c} -j MASQUERADE --random-fully"),
     );
     x
+}
+
+/// The iptables rules the CNI plugin adds on a node.
+pub fn cni_rules(net: &NetConfig, node: &super::objects::Node) -> Result<ExtraRules, K8sError> {
+    let c = node.spec.pod_cidr.as_deref().unwrap_or("");
+    let pod: Ipv4Net = c.parse().map_err(|_| {
+        kerr(
+            format!("Node {}", node.metadata.name),
+            "spec.podCIDR",
+            format!("'{c}' is not a CIDR"),
+        )
+    })?;
+    Ok(flannel_rules(
+        &net.cluster_cidr.to_string(),
+        &pod.trunc().to_string(),
+    ))
 }
 
 /// kube-proxy's configuration on a node of this cluster.

@@ -20,6 +20,8 @@ pub struct K8sError {
     /// `spec.ports[0].name`
     pub field: String,
     pub message: String,
+    /// Line in the manifests text, when known (1-based; 0: unknown).
+    pub line: usize,
 }
 
 impl fmt::Display for K8sError {
@@ -33,7 +35,47 @@ fn err(object: String, field: impl Into<String>, message: impl Into<String>) -> 
         object,
         field: field.into(),
         message: message.into(),
+        line: 0,
     }
+}
+
+/// Kinds that do not change the data path; skipped when present (as in the
+/// output of `kubectl get all -o yaml`).
+const IGNORED_KINDS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "DaemonSet",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Namespace",
+    "Endpoints",
+    "Event",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+];
+
+#[derive(Deserialize)]
+struct NameOnly {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct KindOnly {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default, rename = "metadata")]
+    name: Option<NameOnly>,
+    #[serde(default)]
+    items: Vec<KindOnly>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -320,17 +362,71 @@ impl Cluster {
     /// Reads multi-document YAML (`---` separated; `kind: List` unpacked).
     /// `file` names the input in errors.
     pub fn from_yaml(text: &str, file: &str) -> Result<Cluster, K8sError> {
-        let docs: Vec<Object> = serde_saphyr::from_multiple(text).map_err(|e| {
-            let loc = e
-                .location()
-                .map(|l| format!("{}:{}:{}", file, l.line(), l.column()))
-                .unwrap_or_else(|| file.to_string());
-            err(
-                loc,
-                "",
-                e.to_string().lines().next().unwrap_or("").to_string(),
-            )
-        })?;
+        // One document at a time, so an error can name the document's line
+        // and object even when the YAML library gives no location.
+        let mut docs: Vec<(usize, String)> = vec![(1, String::new())];
+        for (i, line) in text.lines().enumerate() {
+            if line.trim_end() == "---" || line.starts_with("--- ") {
+                docs.push((i + 2, String::new()));
+            } else {
+                let d = &mut docs.last_mut().expect("one").1;
+                d.push_str(line);
+                d.push('\n');
+            }
+        }
+        let mut objects: Vec<Object> = Vec::new();
+        for (start, doc) in docs {
+            if doc.lines().all(|l| {
+                let t = l.trim();
+                t.is_empty() || t.starts_with('#')
+            }) {
+                continue;
+            }
+            let yaml_err = |e: serde_saphyr::Error, what: &str| {
+                let rel = e.location().map(|l| l.line() as usize).unwrap_or(0);
+                let line = start + rel.saturating_sub(1);
+                let msg = e.to_string();
+                let mut first = msg.lines().next().unwrap_or("").trim().to_string();
+                if let Some(r) = first.strip_prefix("error: ") {
+                    first = r.to_string();
+                }
+                if first.starts_with("line ") {
+                    if let Some((_, r)) = first.split_once(": ") {
+                        first = r.to_string();
+                    }
+                }
+                K8sError {
+                    object: what.to_string(),
+                    field: "YAML".into(),
+                    message: first,
+                    line,
+                }
+            };
+            let k: KindOnly = serde_saphyr::from_str(&doc)
+                .map_err(|e| yaml_err(e, &format!("the document at {file} line {start}")))?;
+            check(&k, start)?;
+            let what = format!(
+                "{} {} (document at line {start})",
+                k.kind.as_deref().unwrap_or("?"),
+                k.name.as_ref().map(|m| m.name.as_str()).unwrap_or("?")
+            );
+            objects.push(serde_saphyr::from_str(&doc).map_err(|e| yaml_err(e, &what))?);
+        }
+        fn check(k: &KindOnly, start: usize) -> Result<(), K8sError> {
+            let e = |m: String| {
+                let mut x = err(format!("the document at line {start}"), "kind", m);
+                x.line = start;
+                Err(x)
+            };
+            match k.kind.as_deref() {
+                None => e("missing: every object names its kind".into()),
+                Some("Service" | "EndpointSlice" | "Pod" | "Node") => Ok(()),
+                Some("List") => k.items.iter().try_for_each(|x| check(x, start)),
+                Some(o) if IGNORED_KINDS.contains(&o) => Ok(()),
+                Some(o) => e(format!("'{o}' is not a kind podpath reads: expected Node, Pod, Service, EndpointSlice or List (workload kinds such as Deployment are skipped)")),
+            }
+        }
+        let docs = objects;
         let mut c = Cluster::default();
         fn add(c: &mut Cluster, o: Object) {
             match o {

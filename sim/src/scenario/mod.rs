@@ -490,7 +490,16 @@ pub fn cluster_of(
     }
     let objs =
         crate::k8s::Cluster::from_yaml(&c.manifests.value, &format!("{file} (cluster.manifests)"))
-            .map_err(|k| e.at(&c.manifests, "cluster.manifests".into(), k.to_string()))?;
+            .map_err(|k| {
+                let mut se = e.at(&c.manifests, "cluster.manifests".into(), k.to_string());
+                if k.line > 0 {
+                    // the block's text starts on the line after `manifests: |`
+                    se.line += k.line - 1;
+                    se.column = 0;
+                    se.message = format!("{}: {}: {}", k.object, k.field, k.message);
+                }
+                se
+            })?;
     let net = crate::k8s::cluster::NetConfig {
         cni: c.cni.value.clone(),
         cluster_cidr,

@@ -1,0 +1,179 @@
+//! Clusters described by Kubernetes objects: the expansion into kernel state
+//! and the paths through it, per CNI backend; errors for inconsistent objects.
+
+use podpath_sim::engine::Engine;
+use podpath_sim::trace::Trace;
+
+const SCENARIO: &str = include_str!("../../scenarios/flannel-cluster.yaml");
+
+fn run(text: &str) -> Trace {
+    let world = podpath_sim::scenario::load(text, "flannel-cluster.yaml", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(world).run()
+}
+
+fn steps(t: &Trace, flow: &str) -> Vec<(String, String, String)> {
+    let f = t.flows.iter().find(|f| f.id == flow).expect("flow");
+    f.hops
+        .iter()
+        .flat_map(|h| {
+            h.steps
+                .iter()
+                .map(move |s| (h.host.clone(), s.point.clone(), s.what.clone()))
+        })
+        .collect()
+}
+
+fn has(st: &[(String, String, String)], host: &str, point: &str, what: &str) -> bool {
+    st.iter()
+        .any(|(h, p, w)| h == host && p.starts_with(point) && w.contains(what))
+}
+
+#[test]
+fn vxlan_cluster_paths() {
+    let t = run(SCENARIO);
+    // DNS: the pod's query to kube-dns is DNATed on its node and carried in
+    // VXLAN to CoreDNS on the other node.
+    let d = steps(&t, "dns");
+    assert!(has(
+        &d,
+        "kind-control-plane",
+        "nat",
+        "DNAT: 10.96.0.10:53 -> 10.244.1.3:53"
+    ));
+    assert!(has(
+        &d,
+        "kind-control-plane",
+        "vxlan",
+        "encapsulate VNI 1 in UDP 172.18.0.2:"
+    ));
+    assert!(has(&d, "kind-worker", "vxlan", "VNI 1"));
+    let f = t.flows.iter().find(|f| f.id == "dns").unwrap();
+    assert!(f.outcome.contains("-> 10.96.100.10"), "{}", f.outcome);
+    // NodePort from outside: kube-proxy's KUBE-EXT chain marks for
+    // masquerade, KUBE-POSTROUTING masquerades.
+    let n = steps(&t, "nodeport#1");
+    assert!(has(&n, "kind-worker", "nat/PREROUTING", "KUBE-NODEPORTS"));
+    assert!(has(
+        &n,
+        "kind-worker",
+        "nat/PREROUTING",
+        "masquerade traffic for default/web:http external destinations"
+    ));
+    assert!(has(
+        &n,
+        "kind-worker",
+        "nat/POSTROUTING",
+        "kubernetes service traffic requiring SNAT"
+    ));
+    for f in t
+        .flows
+        .iter()
+        .filter(|f| f.id.starts_with("clusterip") || f.id.starts_with("nodeport"))
+    {
+        assert!(
+            f.outcome.starts_with("HTTP 200 OK"),
+            "{}: {}",
+            f.id,
+            f.outcome
+        );
+    }
+    // Both endpoints are reached over the four connections of this seed.
+    let pods: std::collections::BTreeSet<&str> = t
+        .flows
+        .iter()
+        .filter_map(|f| {
+            ["web-7c5b8d6f4-abcde", "web-7c5b8d6f4-fghij"]
+                .into_iter()
+                .find(|p| f.outcome.contains(p))
+        })
+        .collect();
+    assert_eq!(pods.len(), 2, "{pods:?}");
+}
+
+#[test]
+fn host_gw_cluster_routes_via_node_addresses() {
+    let text = SCENARIO.replace("cni: flannel-vxlan", "cni: flannel-host-gw");
+    let t = run(&text);
+    let d = steps(&t, "dns");
+    assert!(has(
+        &d,
+        "kind-control-plane",
+        "routing",
+        "10.244.1.0/24 via 172.18.0.3 dev eth0"
+    ));
+    assert!(!d.iter().any(|(_, p, _)| p == "vxlan"));
+    let f = t.flows.iter().find(|f| f.id == "dns").unwrap();
+    assert!(f.outcome.contains("-> 10.96.100.10"), "{}", f.outcome);
+}
+
+#[test]
+fn expansion_is_deterministic_and_complete() {
+    let doc = podpath_sim::scenario::parse(SCENARIO, "f.yaml").unwrap();
+    let a = podpath_sim::scenario::expansion_text(&doc, "f.yaml")
+        .unwrap()
+        .unwrap();
+    let b = podpath_sim::scenario::expansion_text(&doc, "f.yaml")
+        .unwrap()
+        .unwrap();
+    assert_eq!(a, b);
+    for want in [
+        "flannel.1: {type: vxlan, vni: 1, port: 8472, local: 172.18.0.2",
+        "- {dst: 10.244.1.0/24, via: 10.244.1.0, dev: flannel.1, onlink: true}",
+        "-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment \"flanneld masq\" -j MASQUERADE --random-fully",
+        "-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment \"default/web:http -> 10.244.0.7:8080\" -m statistic --mode random --probability 0.5000000000",
+        "web.default.svc.cluster.local: 10.96.100.10",
+        "kind: dns-server",
+    ] {
+        assert!(a.contains(want), "expansion lacks {want:?}");
+    }
+}
+
+fn err_of(text: &str) -> String {
+    match podpath_sim::scenario::load(text, "bad.yaml", None) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn inconsistent_objects_name_object_and_field() {
+    // EndpointSlice for an unknown Service
+    let e = err_of(&SCENARIO.replace(
+        "labels: {kubernetes.io/service-name: web}",
+        "labels: {kubernetes.io/service-name: webb}",
+    ));
+    assert!(
+        e.contains("EndpointSlice default/web-x7k2q: metadata.labels[kubernetes.io/service-name]: Service default/webb does not exist"),
+        "{e}"
+    );
+    // Pod IP outside its node's podCIDR
+    let e = err_of(&SCENARIO.replace("status: {podIP: 10.244.0.9}", "status: {podIP: 10.244.1.9}"));
+    assert!(
+        e.contains("Pod default/client: status.podIP: 10.244.1.9 is outside the podCIDR 10.244.0.0/24 of Node kind-control-plane"),
+        "{e}"
+    );
+    // EndpointSlice port name that matches no Service port
+    let e = err_of(&SCENARIO.replace(
+        "ports: [{name: http, port: 8080, protocol: TCP}]",
+        "ports: [{name: web, port: 8080, protocol: TCP}]",
+    ));
+    assert!(
+        e.contains("EndpointSlice default/web-x7k2q: ports[0].name: 'web' matches no port of Service default/web"),
+        "{e}"
+    );
+    // every error names the scenario file and the manifests key
+    assert!(
+        e.starts_with("bad.yaml:") && e.contains("cluster.manifests"),
+        "{e}"
+    );
+    // a Node whose podCIDR is outside the cluster CIDR
+    let e = err_of(&SCENARIO.replace("clusterCIDR: 10.244.0.0/16", "clusterCIDR: 10.244.0.0/24"));
+    assert!(e.contains("Node kind-worker: spec.podCIDR: 10.244.1.0/24 is outside the cluster CIDR 10.244.0.0/24"), "{e}");
+    // unknown CNI
+    let e = err_of(&SCENARIO.replace("cni: flannel-vxlan", "cni: weave"));
+    assert!(e.contains("unknown CNI 'weave'"), "{e}");
+    // malformed manifests
+    let e = err_of(&SCENARIO.replace("spec: {podCIDR: 10.244.1.0/24}", "spec: {podCIDR: {a: 1}}"));
+    assert!(e.contains("cluster.manifests"), "{e}");
+}
