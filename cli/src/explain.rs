@@ -54,7 +54,16 @@ MODELLED
               ICMP port unreachable; ICMP echo
   apps        HTTP/1.1 client (curl-like) and server (route table, JSON bodies);
               DNS A lookups over UDP: a CoreDNS-like server (records table,
-              NXDOMAIN) and a stub resolver (timeout 5 s, 2 attempts)
+              NXDOMAIN) and a stub resolver (timeout 5 s, 2 attempts); with a
+              host's resolv.conf, glibc res_search's order (ndots, search list,
+              next name after NXDOMAIN, a new connected socket per name)
+  kubernetes  clusters from their objects (Node, Pod, Service, EndpointSlice):
+              kube-proxy iptables mode rule for rule (1.28 layout, chain
+              hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,
+              affinity, terminating endpoints, source ranges), flannel vxlan
+              and host-gw (devices, routes, neighbours, FDB, FLANNEL-* rules),
+              the bridge CNI plugin (cni0, hairpin veths), kubelet's pod
+              resolv.conf; `podpath expand`, `podpath kube-proxy-rules`
   live        `podpath live --netns`: the scenario built from network
               namespaces, flows through the real kernel, captures per device
               and direction, diff against the simulation and against a replay
@@ -86,7 +95,15 @@ SIMPLIFIED (and where)
     window 64240, no window scaling, SACK or timestamps; no data
     retransmission; TIME_WAIT kept to the end.                           [net/tcp]
   - HTTP: one request per connection; no Date/Server headers.            [app/http]
-  - DNS: A records only, no search-list expansion yet, no TCP fallback.  [app/dns]
+  - DNS: A records only (as gethostbyname; no AAAA), one nameserver, no
+    TCP fallback, no caching.                                            [app/dns]
+  - kube-proxy: Services are written in service-port-name order (kube-proxy
+    walks a Go map: its order varies; compare sorted, as its tests do); no
+    topology hints; every sync is a full sync; IPv4 only. ipvs and
+    nftables modes are not modelled yet.                                 [k8s/kubeproxy]
+  - Clusters: pods get one HTTP server per TCP container port (JSON naming
+    the pod) and a DNS server on UDP 53; CNI choices are flannel vxlan and
+    host-gw (calico, HeadCNI not yet).                                    [k8s/cluster]
   - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
     tcp_window_scaling off and IPv6 disabled (options podpath does not
     model); IGMP reports are left out of the diff; endpoint choices made

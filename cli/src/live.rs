@@ -105,6 +105,16 @@ while True:
     s.sendto(resp, peer)
 "#;
 
+/// Resolves a name as a program would (getaddrinfo, IPv4: A queries through
+/// /etc/resolv.conf's search list), prints the address or the failure.
+const RESOLVE_PY: &str = r#"
+import socket, sys
+try:
+    print(socket.gethostbyname(sys.argv[1]))
+except Exception as e:
+    print("ERROR %s" % e)
+"#;
+
 const DNS_CLIENT_PY: &str = r#"
 import os, socket, struct, sys
 server, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -232,6 +242,7 @@ impl Lab {
             if let Ok(list) = for_handler.lock() {
                 for n in list.iter() {
                     let _ = Command::new("ip").args(["netns", "del", n]).status();
+                    let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(n));
                 }
             }
             eprintln!("podpath: interrupted; namespaces removed");
@@ -290,6 +301,12 @@ impl Lab {
                 self.exec(&h.name, &["sysctl", "-qw", k], None)?;
             }
             self.ip(&h.name, &["link", "set", "lo", "up"])?;
+            if let Some(rc) = &h.resolv {
+                let d = Path::new("/etc/netns").join(self.nsname(&h.name));
+                std::fs::create_dir_all(&d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
+                std::fs::write(d.join("resolv.conf"), rc.text())?;
+            }
         }
         // devices: bridges, dummies, vxlan first (vxlan needs its underlay)
         for h in &w.hosts {
@@ -668,6 +685,7 @@ impl Lab {
         let dns_server = self.dir.join("dns_server.py");
         std::fs::write(&dns_server, DNS_SERVER_PY)?;
         std::fs::write(self.dir.join("dns_client.py"), DNS_CLIENT_PY)?;
+        std::fs::write(self.dir.join("resolve.py"), RESOLVE_PY)?;
         for h in &w.hosts {
             for (port, app) in &h.udp_listeners {
                 let App::DnsServer(d) = &h.apps[*app] else {
@@ -832,6 +850,37 @@ impl Lab {
                     ],
                     None,
                 ),
+                Request::Resolve { name, then } => {
+                    let r = self.dir.join("resolve.py");
+                    let addr = self
+                        .exec(
+                            host,
+                            &["python3", r.to_str().unwrap_or_default(), name],
+                            None,
+                        )
+                        .map(|s| s.trim().to_string());
+                    match (addr, then) {
+                        (Ok(a), _) if a.starts_with("ERROR") => Ok(match then {
+                            Some(_) => format!("curl: (6) Could not resolve host: {name}"),
+                            None => format!("DNS A {name}: {a}"),
+                        }),
+                        (Ok(a), None) => Ok(format!("DNS A {name} -> {a}")),
+                        (Ok(a), Some(t)) => self.exec(
+                            host,
+                            &[
+                                "python3",
+                                client.to_str().unwrap_or_default(),
+                                &a,
+                                &t.port.to_string(),
+                                &t.host_header,
+                                &t.path,
+                                "8",
+                            ],
+                            None,
+                        ),
+                        (Err(e), _) => Err(e),
+                    }
+                }
                 Request::DnsA { server, port, name } => {
                     let c = self.dir.join("dns_client.py");
                     self.exec(
@@ -915,6 +964,9 @@ impl Lab {
         if let Ok(mut list) = self.namespaces.lock() {
             for n in list.drain(..) {
                 let _ = run(&["ip", "netns", "del", &n], None, 10);
+                // the resolv.conf `ip netns exec` mounts for it (ours: the
+                // namespace did not exist before this run)
+                let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&n));
             }
         }
     }

@@ -373,11 +373,13 @@ fn live_netns(
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
                     podpath_sim::engine::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
+                    podpath_sim::engine::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
+                    podpath_sim::engine::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
                 };
                 let from = world.hosts[f.from].name.clone();
                 (0..f.count).map(move |k| serde_json::json!({
                     "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
-                    "from": from, "proto": if request.starts_with("DNS") { "udp" } else { "tcp" }, "dst": dst,
+                    "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else { "tcp" }, "dst": dst,
                     "request": request,
                     "start_ns": f.start_ns + k as u64 * f.interval_ns,
                 }))

@@ -94,6 +94,12 @@ pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<St
             .map(|l| format!("{l}\n"))
             .collect();
         std::fs::write(dir.join("sysctl.txt"), net)?;
+        // `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over
+        // /etc/resolv.conf: that is the namespace's resolver configuration.
+        let rc = Path::new("/etc/netns").join(ns).join("resolv.conf");
+        if let Ok(t) = std::fs::read_to_string(&rc) {
+            std::fs::write(dir.join("resolv.conf"), t)?;
+        }
         links_json.insert(
             host.clone(),
             serde_json::from_str(&link).context("parsing ip-link.json")?,

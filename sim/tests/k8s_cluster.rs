@@ -50,6 +50,29 @@ fn vxlan_cluster_paths() {
     assert!(has(&d, "kind-worker", "vxlan", "VNI 1"));
     let f = t.flows.iter().find(|f| f.id == "dns").unwrap();
     assert!(f.outcome.contains("-> 10.96.100.10"), "{}", f.outcome);
+    // Names go through the pod's resolv.conf (kubelet's ClusterFirst:
+    // search default.svc.cluster.local svc.cluster.local cluster.local,
+    // ndots:5), in res_search's order, before the connection.
+    assert!(
+        f.outcome
+            .contains("(as web.default.svc.cluster.local, query 1 of 4)"),
+        "{}",
+        f.outcome
+    );
+    let c = steps(&t, "clusterip#1");
+    let pos = |what: &str| {
+        c.iter()
+            .position(|(_, _, w)| w.contains(what))
+            .unwrap_or_else(|| panic!("no step {what:?}"))
+    };
+    let q1 = pos("resolver: A web.default.default.svc.cluster.local?");
+    let nx = pos("A web.default.default.svc.cluster.local -> NXDOMAIN");
+    let q2 = pos("resolver: A web.default.svc.cluster.local?");
+    let syn = pos(
+        "resolved web.default -> 10.96.100.10 (as web.default.svc.cluster.local, query 2 of 4)",
+    );
+    assert!(q1 < nx && nx < q2 && q2 < syn, "{q1} {nx} {q2} {syn}");
+    assert!(c[syn].2.contains("to 10.96.100.10:80: SYN"));
     // NodePort from outside: kube-proxy's KUBE-EXT chain marks for
     // masquerade, KUBE-POSTROUTING masquerades.
     let n = steps(&t, "nodeport#1");

@@ -76,7 +76,25 @@ fn bad_link_and_traffic() {
     let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: z, http: {get: 'http://1.2.3.4/'}}\n");
     assert_eq!(e.key, "traffic[0].from");
     let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: a, http: {get: 'http://api.example.com/'}}\n");
-    assert!(e.message.contains("not an IPv4 address"), "{e}");
+    assert!(
+        e.message
+            .contains("'api.example.com' is a name, and host 'a' has no resolvConf"),
+        "{e}"
+    );
+    let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: a, http: {get: 'http://a_b!/'}}\n");
+    assert!(
+        e.message
+            .contains("neither an IPv4 address nor a host name"),
+        "{e}"
+    );
+    let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: a, dns: {query: web}}\n");
+    assert!(
+        e.message
+            .contains("no 'server', and host 'a' has no resolvConf"),
+        "{e}"
+    );
+    let e = err("hosts:\n  a: {kind: client, resolvConf: {nameserver: 10.0.0.300}}\n");
+    assert_eq!(e.key, "hosts.a.resolvConf.nameserver");
 }
 
 #[test]

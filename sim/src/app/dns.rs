@@ -2,8 +2,12 @@
 //! and a stub resolver that asks once, waits 5 s, asks again, as glibc does
 //! with `options timeout:5 attempts:2`.
 //!
-//! Simplifications (listed by `podpath explain`): A records only; no search
-//! list expansion yet (the client asks the name it is given); no TCP fallback.
+//! With a host's `resolv.conf` (search list, `ndots`), the resolver tries the
+//! names glibc's `res_search` tries, in its order, moving on after NXDOMAIN
+//! or an empty answer.
+//!
+//! Simplifications (listed by `podpath explain`): A records only (as
+//! `gethostbyname`; no AAAA); one nameserver; no TCP fallback.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -57,26 +61,151 @@ impl DnsServer {
     }
 }
 
-/// One A lookup, like `getent hosts NAME` with one nameserver.
+/// A host's `/etc/resolv.conf`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvConf {
+    pub nameserver: Ipv4Addr,
+    pub search: Vec<String>,
+    pub ndots: usize,
+}
+
+impl ResolvConf {
+    /// The names glibc's `res_search` asks for, in order.
+    pub fn candidates(&self, name: &str) -> Vec<String> {
+        if let Some(n) = name.strip_suffix('.') {
+            return vec![n.to_string()];
+        }
+        let dots = name.matches('.').count();
+        let mut out = Vec::new();
+        if dots >= self.ndots {
+            out.push(name.to_string());
+        }
+        for d in &self.search {
+            out.push(format!("{name}.{d}"));
+        }
+        if dots < self.ndots {
+            out.push(name.to_string());
+        }
+        out
+    }
+
+    /// Reads resolv.conf text: the first `nameserver`, `search` (or
+    /// `domain`), `options ndots:N`. None without a nameserver.
+    pub fn parse(text: &str) -> Option<ResolvConf> {
+        let mut ns = None;
+        let mut search = Vec::new();
+        let mut ndots = 1;
+        for l in text.lines() {
+            let mut w = l.split_whitespace();
+            match w.next() {
+                Some("nameserver") if ns.is_none() => ns = w.next().and_then(|a| a.parse().ok()),
+                Some("search") | Some("domain") => search = w.map(str::to_string).collect(),
+                Some("options") => {
+                    for o in w {
+                        if let Some(n) = o.strip_prefix("ndots:") {
+                            ndots = n.parse::<usize>().unwrap_or(1).min(15);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(ResolvConf {
+            nameserver: ns?,
+            search,
+            ndots,
+        })
+    }
+
+    /// The file's text.
+    pub fn text(&self) -> String {
+        let mut s = format!("nameserver {}\n", self.nameserver);
+        if !self.search.is_empty() {
+            s.push_str(&format!("search {}\n", self.search.join(" ")));
+        }
+        s.push_str(&format!("options ndots:{}\n", self.ndots));
+        s
+    }
+}
+
+/// What to do with the address once resolved: an HTTP GET.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThenHttp {
+    pub port: u16,
+    pub host_header: String,
+    pub path: String,
+}
+
+/// One A lookup, like `getent hosts NAME` with one nameserver; with several
+/// candidate names (a search list), each is asked in turn until one has an
+/// address.
 #[derive(Clone, Debug)]
 pub struct DnsClient {
     pub flow: u32,
     pub flow_id: String,
     pub server: Ipv4Addr,
     pub port: u16,
+    /// The name as the program gave it.
     pub name: String,
+    /// The names to ask, in order (the name itself without a search list).
+    pub candidates: Vec<String>,
+    /// Which candidate is being asked.
+    pub idx: usize,
     pub started_ns: u64,
     pub id: u16,
     pub tries: u32,
     pub done: bool,
+    pub then: Option<ThenHttp>,
+    /// Whether the socket is connect()ed to the server (glibc's resolver
+    /// is; a bare `sendto` client is not).
+    pub connected: bool,
+    /// The socket's sk_txhash when connected.
+    pub txhash: Option<u32>,
 }
 
 pub const TIMEOUT_NS: u64 = 5_000_000_000;
 pub const ATTEMPTS: u32 = 2;
 
 impl DnsClient {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        flow: u32,
+        flow_id: &str,
+        server: Ipv4Addr,
+        port: u16,
+        name: &str,
+        candidates: Vec<String>,
+        now: u64,
+        then: Option<ThenHttp>,
+    ) -> DnsClient {
+        DnsClient {
+            flow,
+            flow_id: flow_id.to_string(),
+            server,
+            port,
+            name: name.to_string(),
+            candidates,
+            idx: 0,
+            started_ns: now,
+            id: 0,
+            tries: 0,
+            done: false,
+            then,
+            connected: false,
+            txhash: None,
+        }
+    }
+
+    /// The name being asked now.
+    pub fn current(&self) -> &str {
+        self.candidates
+            .get(self.idx)
+            .map(|s| s.as_str())
+            .unwrap_or(&self.name)
+    }
+
     pub fn query(&self) -> Vec<u8> {
-        DnsRepr::query(self.id, &self.name).emit()
+        DnsRepr::query(self.id, self.current()).emit()
     }
 
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
@@ -89,21 +218,53 @@ impl DnsClient {
                 if !r.response || r.id != self.id || from.0 != self.server {
                     return vec![];
                 }
+                let asked = self.current().to_string();
+                let found = r.rcode != RCODE_NXDOMAIN && !r.answers.is_empty();
+                if !found && self.idx + 1 < self.candidates.len() {
+                    // res_search: NXDOMAIN or no data: the next name.
+                    self.idx += 1;
+                    return vec![AppAction::NextQuery];
+                }
                 self.done = true;
-                let text = if r.rcode == RCODE_NXDOMAIN {
-                    format!(
-                        "DNS A {}: NXDOMAIN from {} in {ms:.3} ms",
-                        self.name, self.server
-                    )
+                let n = self.candidates.len();
+                let via = if n > 1 {
+                    format!(" (as {asked}, query {} of {n})", self.idx + 1)
                 } else {
-                    let a: Vec<String> = r.answers.iter().map(|(a, _)| a.to_string()).collect();
-                    format!(
-                        "DNS A {} -> {} from {} in {ms:.3} ms",
-                        self.name,
-                        a.join(", "),
-                        self.server
-                    )
+                    String::new()
                 };
+                if !found {
+                    let why = if r.rcode == RCODE_NXDOMAIN {
+                        "NXDOMAIN"
+                    } else {
+                        "no address"
+                    };
+                    let text = if self.then.is_some() {
+                        format!("curl: (6) Could not resolve host: {}", self.name)
+                    } else {
+                        format!(
+                            "DNS A {}: {why} from {} in {ms:.3} ms{via}",
+                            self.name, self.server
+                        )
+                    };
+                    return vec![AppAction::Outcome(self.flow, text)];
+                }
+                let addr = r.answers[0].0;
+                if let Some(t) = &self.then {
+                    return vec![AppAction::StartHttp {
+                        flow: self.flow,
+                        flow_id: self.flow_id.clone(),
+                        dst: addr,
+                        then: t.clone(),
+                        note: format!("resolved {} -> {addr}{via} in {ms:.3} ms", self.name),
+                    }];
+                }
+                let a: Vec<String> = r.answers.iter().map(|(a, _)| a.to_string()).collect();
+                let text = format!(
+                    "DNS A {} -> {} from {} in {ms:.3} ms{via}",
+                    self.name,
+                    a.join(", "),
+                    self.server
+                );
                 vec![AppAction::Outcome(self.flow, text)]
             }
             AppEvent::Timer { .. } if !self.done => {
@@ -113,7 +274,9 @@ impl DnsClient {
                         self.flow,
                         format!(
                             "DNS A {}: no answer from {} after {} queries ({ms:.0} ms)",
-                            self.name, self.server, self.tries
+                            self.current(),
+                            self.server,
+                            self.tries
                         ),
                     )];
                 }
@@ -122,5 +285,52 @@ impl DnsClient {
             }
             _ => vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rc() -> ResolvConf {
+        ResolvConf {
+            nameserver: Ipv4Addr::new(10, 96, 0, 10),
+            search: vec![
+                "default.svc.cluster.local".into(),
+                "svc.cluster.local".into(),
+                "cluster.local".into(),
+            ],
+            ndots: 5,
+        }
+    }
+
+    #[test]
+    fn search_order_follows_res_search() {
+        assert_eq!(
+            rc().candidates("web"),
+            [
+                "web.default.svc.cluster.local",
+                "web.svc.cluster.local",
+                "web.cluster.local",
+                "web"
+            ]
+        );
+        // four dots < ndots 5: the search list still comes first
+        assert_eq!(
+            rc().candidates("a.b.c.d.e")[0],
+            "a.b.c.d.e.default.svc.cluster.local"
+        );
+        // enough dots: as-is first
+        assert_eq!(rc().candidates("a.b.c.d.e.f")[0], "a.b.c.d.e.f");
+        // trailing dot: only the name
+        assert_eq!(
+            rc().candidates("web.default.svc.cluster.local."),
+            ["web.default.svc.cluster.local"]
+        );
+        assert_eq!(ResolvConf::parse(&rc().text()), Some(rc()));
+        assert_eq!(
+            rc().text(),
+            "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+        );
     }
 }

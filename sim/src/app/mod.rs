@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use crate::net::host::{Ctx, Host, Output};
 use crate::net::tcp::ConnKey;
 
-pub use dns::{DnsClient, DnsServer};
+pub use dns::{DnsClient, DnsServer, ResolvConf, ThenHttp};
 pub use http::{HttpClient, HttpResponseSpec, HttpServer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +84,16 @@ pub enum AppAction {
     },
     /// Send the client's request again (DNS retry).
     Resend,
+    /// Ask the next name of the search list (a new query).
+    NextQuery,
+    /// The name resolved: make the HTTP request to the address.
+    StartHttp {
+        flow: u32,
+        flow_id: String,
+        dst: Ipv4Addr,
+        then: dns::ThenHttp,
+        note: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +136,7 @@ impl Host {
         dst: (Ipv4Addr, u16),
         payload: Vec<u8>,
         note: String,
+        txhash: Option<u32>,
     ) {
         let (sa, sp) = src.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
         let id = self.next_ip_id();
@@ -139,7 +150,8 @@ impl Host {
                 payload,
             },
         );
-        let m = ctx.new_meta(flow, parent);
+        let mut m = ctx.new_meta(flow, parent);
+        m.hash = txhash;
         ctx.out.push(Output::SendLocal {
             ip,
             meta: m,
@@ -154,7 +166,7 @@ impl Host {
         let App::DnsClient(c) = &self.apps[app] else {
             return;
         };
-        let (flow, server, port, name) = (c.flow, c.server, c.port, c.name.clone());
+        let (flow, server, port, name) = (c.flow, c.server, c.port, c.current().to_string());
         let bound = self
             .udp_listeners
             .iter()
@@ -171,9 +183,13 @@ impl Host {
                     .find(|p| !self.udp_listeners.contains_key(p))
                     .unwrap_or(lo);
                 self.udp_listeners.insert(p, app);
+                let txhash = self.rng.next_u32();
                 if let App::DnsClient(c) = &mut self.apps[app] {
                     c.id = self.rng.next_u32() as u16;
                     c.tries = 1;
+                    // A connect()ed UDP socket (glibc's resolver) gets a
+                    // random sk_txhash, stamped on its packets as skb->hash.
+                    c.txhash = c.connected.then_some(txhash);
                 }
                 p
             }
@@ -183,6 +199,7 @@ impl Host {
         };
         let q = c.query();
         let tries = c.tries;
+        let txhash = c.txhash;
         self.udp_send(
             ctx,
             flow,
@@ -191,6 +208,7 @@ impl Host {
             (server, port),
             q,
             format!("resolver: A {name}? to {server}:{port} (attempt {tries})"),
+            txhash,
         );
         ctx.out.push(Output::Timer {
             at_ns: ctx.now + crate::app::dns::TIMEOUT_NS,
@@ -225,9 +243,49 @@ impl Host {
                         AppEvent::Datagram { flow, pkt, .. } => (*flow, Some(*pkt)),
                         _ => (0, None),
                     };
-                    self.udp_send(ctx, flow, parent, Some(src), dst, payload, note);
+                    self.udp_send(ctx, flow, parent, Some(src), dst, payload, note, None);
                 }
                 AppAction::Resend => self.dns_send(ctx, app),
+                AppAction::NextQuery => {
+                    // glibc's res_send closes its socket after each query
+                    // (no RES_STAYOPEN): the next name goes from a new
+                    // socket, a new port, with a new query id.
+                    self.udp_listeners.retain(|_, a| *a != app);
+                    self.dns_send(ctx, app);
+                }
+                AppAction::StartHttp {
+                    flow,
+                    flow_id,
+                    dst,
+                    then,
+                    note,
+                } => {
+                    // The resolver's socket is done with.
+                    self.udp_listeners.retain(|_, a| *a != app);
+                    let before = ctx.out.len();
+                    let client = self.apps.len();
+                    self.apps.push(App::HttpClient(HttpClient::new(
+                        flow,
+                        &flow_id,
+                        dst,
+                        then.port,
+                        &then.host_header,
+                        &then.path,
+                        ctx.now,
+                    )));
+                    if let Err(e) = self.tcp_connect(ctx, client, flow, dst, then.port) {
+                        ctx.out.push(Output::Outcome {
+                            flow,
+                            text: format!("curl: (7) {e}"),
+                        });
+                    }
+                    if let Some(Output::SendLocal { note: n, .. }) = ctx.out.get_mut(before) {
+                        *n = Some(match n.take() {
+                            Some(old) => format!("{note}; {old}"),
+                            None => note,
+                        });
+                    }
+                }
             }
         }
         // An ACK still owed goes with the application's data, or when the

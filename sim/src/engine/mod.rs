@@ -50,6 +50,12 @@ pub enum Request {
         port: u16,
         name: String,
     },
+    /// A lookup through the host's resolv.conf (search list, ndots), then,
+    /// with `then`, an HTTP GET to the address found.
+    Resolve {
+        name: String,
+        then: Option<crate::app::ThenHttp>,
+    },
 }
 
 /// One traffic entry of a scenario.
@@ -309,18 +315,50 @@ impl Engine {
                         let flow = ctx.trace.add_flow(id.clone(), desc);
                         self.flow_ids.push(flow);
                         let app = h.apps.len();
-                        h.apps.push(App::DnsClient(crate::app::DnsClient {
+                        h.apps.push(App::DnsClient(crate::app::DnsClient::new(
                             flow,
-                            flow_id: id.clone(),
-                            server: *server,
-                            port: *port,
-                            name: name.clone(),
-                            started_ns: ctx.now,
-                            id: 0,
-                            tries: 0,
-                            done: false,
-                        }));
+                            &id,
+                            *server,
+                            *port,
+                            name,
+                            vec![name.clone()],
+                            ctx.now,
+                            None,
+                        )));
                         h.dns_send(&mut ctx, app);
+                    }
+                    Request::Resolve { name, then } => {
+                        let desc = match then {
+                            Some(t) => format!(
+                                "{}: GET http://{}{} from {} (resolving {name})",
+                                id, t.host_header, t.path, h.name
+                            ),
+                            None => format!("{}: resolve {name} from {}", id, h.name),
+                        };
+                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        self.flow_ids.push(flow);
+                        match h.resolv.clone() {
+                            Some(rc) => {
+                                let app = h.apps.len();
+                                let mut c = crate::app::DnsClient::new(
+                                    flow,
+                                    &id,
+                                    rc.nameserver,
+                                    53,
+                                    name,
+                                    rc.candidates(name),
+                                    ctx.now,
+                                    then.clone(),
+                                );
+                                c.connected = true;
+                                h.apps.push(App::DnsClient(c));
+                                h.dns_send(&mut ctx, app);
+                            }
+                            None => ctx.trace.set_outcome(
+                                flow,
+                                format!("cannot resolve {name}: {} has no resolv.conf", h.name),
+                            ),
+                        }
                     }
                 }
             }

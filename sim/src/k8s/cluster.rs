@@ -15,7 +15,10 @@
 //! Every node runs kube-proxy in iptables mode ([`super::kubeproxy`]) with
 //! `--cluster-cidr` set. Pods get one HTTP server per TCP container port
 //! answering JSON that names the pod, and a CoreDNS-like DNS server on UDP
-//! port 53 answering `<svc>.<ns>.svc.<domain>` with the Service's ClusterIP.
+//! port 53 answering `<svc>.<ns>.svc.<domain>` with the Service's ClusterIP;
+//! when a `kube-system/kube-dns` Service exists, every pod's resolv.conf is
+//! kubelet's ClusterFirst one (that nameserver, search `<ns>.svc.<domain>
+//! svc.<domain> <domain>`, `ndots:5`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -254,6 +257,11 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
     let nodes = nodes(cluster, net)?;
     let mtu = if vxlan { 1450 } else { 1500 };
     let pod_names = pod_host_names(cluster);
+    // kubelet's --cluster-dns: the kube-dns Service's ClusterIP.
+    let cluster_dns = cluster
+        .service("kube-system", "kube-dns")
+        .and_then(|s| s.spec.cluster_ip.clone())
+        .filter(|c| c.parse::<Ipv4Addr>().is_ok());
     let cc = net.cluster_cidr.to_string();
     let mut y = String::from("hosts:\n");
     let mut links = String::new();
@@ -372,6 +380,15 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
             "      eth0: {{mtu: {mtu}, addrs: [{ip}/{}]}}",
             n.pod_cidr.prefix_len()
         );
+        if let Some(dns) = &cluster_dns {
+            // kubelet's ClusterFirst policy
+            let ns = p.metadata.ns();
+            let d = &net.domain;
+            let _ = writeln!(
+                y,
+                "    resolvConf: {{nameserver: {dns}, search: [{ns}.svc.{d}, svc.{d}, {d}], ndots: 5}}"
+            );
+        }
         let _ = writeln!(y, "    routes:");
         let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
         let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());

@@ -252,6 +252,8 @@ pub struct Host {
     pub apps: Vec<App>,
     pub rng: ChaCha8Rng,
     pub ip_id: u16,
+    /// /etc/resolv.conf, for programs that resolve names.
+    pub resolv: Option<crate::app::ResolvConf>,
 }
 
 impl Host {
@@ -276,6 +278,7 @@ impl Host {
             apps: Vec::new(),
             rng,
             ip_id: 0,
+            resolv: None,
         }
     }
 

@@ -247,6 +247,45 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 format!("flows[{fi}].from: no host '{from}'"),
             ));
         };
+        let req = f["request"].as_str().unwrap_or("");
+        if let Some(rest) = req.strip_prefix("RESOLVE ") {
+            // "RESOLVE name" or "RESOLVE name HTTP GET path Host: h" (dst: :port)
+            let (name, http) = match rest.split_once(" HTTP GET ") {
+                Some((n, h)) => (n.trim(), Some(h)),
+                None => (rest.trim(), None),
+            };
+            let then = match http {
+                Some(h) => {
+                    let (path, hh) = h.split_once(" Host: ").unwrap_or((h, name));
+                    let port = f["dst"]
+                        .as_str()
+                        .and_then(|d| d.rsplit_once(':'))
+                        .and_then(|(_, p)| p.parse().ok())
+                        .unwrap_or(80);
+                    Some(crate::app::ThenHttp {
+                        port,
+                        host_header: hh.to_string(),
+                        path: path.to_string(),
+                    })
+                }
+                None => None,
+            };
+            flows.push(FlowSpec {
+                id: f["id"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("flow{}", fi + 1)),
+                from: hi,
+                request: Request::Resolve {
+                    name: name.to_string(),
+                    then,
+                },
+                start_ns: f["start_ns"].as_u64().unwrap_or(0),
+                count: 1,
+                interval_ns: 0,
+            });
+            continue;
+        }
         let dst = f["dst"].as_str().unwrap_or("");
         let (a, p) = dst.rsplit_once(':').ok_or_else(|| {
             err(
@@ -260,7 +299,6 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         let port: u16 = p
             .parse()
             .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
-        let req = f["request"].as_str().unwrap_or("");
         if let Some(name) = req.strip_prefix("DNS A ") {
             flows.push(FlowSpec {
                 id: f["id"]
@@ -636,5 +674,13 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     }
     h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
     h.sysctl = sc;
+    // resolv.conf (optional: /etc/netns/NAME/resolv.conf of a namespace)
+    let f_rc = format!("{hn}/resolv.conf");
+    if let Ok(t) = read(&f_rc) {
+        h.resolv = crate::app::ResolvConf::parse(&t);
+        if h.resolv.is_none() {
+            warnings.push(format!("{f_rc}: no nameserver line; ignored"));
+        }
+    }
     Ok(())
 }

@@ -166,6 +166,20 @@ pub struct HostDoc {
     pub iptables: Option<Spanned<String>>,
     #[serde(default)]
     pub apps: Vec<AppDoc>,
+    /// /etc/resolv.conf for programs on this host that resolve names.
+    #[serde(default)]
+    pub resolv_conf: Option<ResolvDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResolvDoc {
+    pub nameserver: Spanned<String>,
+    #[serde(default)]
+    pub search: Vec<String>,
+    /// `options ndots:N` (glibc's default 1; kubelet writes 5 for pods).
+    #[serde(default)]
+    pub ndots: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -343,7 +357,10 @@ fn one() -> u32 {
 pub struct DnsDoc {
     /// The name to look up (A record).
     pub query: String,
-    pub server: Spanned<String>,
+    /// Ask this server directly; without it, the host's resolv.conf
+    /// (nameserver, search list, ndots) decides what is asked, in order.
+    #[serde(default)]
+    pub server: Option<Spanned<String>>,
     #[serde(default)]
     pub port: Option<u16>,
 }
@@ -972,6 +989,20 @@ pub fn build(
                 }
             })?;
         }
+        if let Some(r) = &hd.resolv_conf {
+            let nameserver = r.nameserver.value.parse::<Ipv4Addr>().map_err(|_| {
+                e.at(
+                    &r.nameserver,
+                    format!("{kp}.resolvConf.nameserver"),
+                    format!("bad address '{}'", r.nameserver.value),
+                )
+            })?;
+            h.resolv = Some(crate::app::ResolvConf {
+                nameserver,
+                search: r.search.clone(),
+                ndots: r.ndots.unwrap_or(1),
+            });
+        }
         for (ai, ad) in hd.apps.iter().enumerate() {
             let ak = format!("{kp}.apps[{ai}]");
             let port = ad
@@ -1234,24 +1265,81 @@ pub fn build(
                     ),
                     None => (auth, 80),
                 };
-                let dst = addr.parse::<Ipv4Addr>().map_err(|_| e.at(url, format!("{tk}.http.get"), format!("'{addr}' is not an IPv4 address (name resolution is not part of this scenario format yet)")))?;
-                Request::HttpGet {
-                    dst,
-                    port,
-                    host_header: http.host.clone().unwrap_or_else(|| auth.to_string()),
-                    path: path.to_string(),
+                let host_header = http.host.clone().unwrap_or_else(|| auth.to_string());
+                match addr.parse::<Ipv4Addr>() {
+                    Ok(dst) => Request::HttpGet {
+                        dst,
+                        port,
+                        host_header,
+                        path: path.to_string(),
+                    },
+                    Err(_) => {
+                        let valid = !addr.is_empty()
+                            && addr.split('.').all(|l| {
+                                !l.is_empty()
+                                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                            });
+                        if !valid {
+                            return Err(e.at(
+                                url,
+                                format!("{tk}.http.get"),
+                                format!("'{addr}' is neither an IPv4 address nor a host name"),
+                            ));
+                        }
+                        if doc
+                            .hosts
+                            .get(&td.from.value)
+                            .is_some_and(|h| h.resolv_conf.is_none())
+                        {
+                            return Err(e.at(
+                                url,
+                                format!("{tk}.http.get"),
+                                format!("'{addr}' is a name, and host '{}' has no resolvConf to resolve it with", td.from.value),
+                            ));
+                        }
+                        Request::Resolve {
+                            name: addr.to_string(),
+                            then: Some(crate::app::ThenHttp {
+                                port,
+                                host_header,
+                                path: path.to_string(),
+                            }),
+                        }
+                    }
                 }
             }
-            (None, Some(dns)) => Request::DnsA {
-                server: dns.server.value.parse::<Ipv4Addr>().map_err(|_| {
-                    e.at(
-                        &dns.server,
-                        format!("{tk}.dns.server"),
-                        format!("bad address '{}'", dns.server.value),
-                    )
-                })?,
-                port: dns.port.unwrap_or(53),
-                name: dns.query.trim_end_matches('.').to_string(),
+            (None, Some(dns)) => match &dns.server {
+                Some(server) => Request::DnsA {
+                    server: server.value.parse::<Ipv4Addr>().map_err(|_| {
+                        e.at(
+                            server,
+                            format!("{tk}.dns.server"),
+                            format!("bad address '{}'", server.value),
+                        )
+                    })?,
+                    port: dns.port.unwrap_or(53),
+                    name: dns.query.trim_end_matches('.').to_string(),
+                },
+                None => {
+                    if doc
+                        .hosts
+                        .get(&td.from.value)
+                        .is_some_and(|h| h.resolv_conf.is_none())
+                    {
+                        return Err(e.at(
+                            &td.id,
+                            format!("{tk}.dns"),
+                            format!(
+                                "no 'server', and host '{}' has no resolvConf",
+                                td.from.value
+                            ),
+                        ));
+                    }
+                    Request::Resolve {
+                        name: dns.query.clone(),
+                        then: None,
+                    }
+                }
             },
             _ => {
                 return Err(e.at(
