@@ -497,6 +497,15 @@ impl Lab {
                     h.sysctl
                         .get(&format!("net.ipv4.conf.{}.route_localnet", d.name)),
                 ));
+                let pa = h.sysctl.get(&format!("net.ipv4.conf.{}.proxy_arp", d.name));
+                if pa == "1" {
+                    keys.push((format!("net.ipv4.conf.{}.proxy_arp", d.name), pa));
+                    // podpath answers proxied requests at once (see net/ipv4)
+                    keys.push((format!("net.ipv4.neigh.{}.proxy_delay", d.name), "0".into()));
+                }
+            }
+            if h.sysctl.get("net.ipv4.conf.all.proxy_arp") == "1" {
+                keys.push(("net.ipv4.conf.all.proxy_arp".into(), "1".into()));
             }
             if h.devs.iter().any(|d| d.kind == DevKind::Bridge) {
                 keys.push((
@@ -506,9 +515,14 @@ impl Lab {
             }
             for (k, v) in keys {
                 // The slash form keeps device names with dots intact.
-                let kv = match podpath_sim::net::sysctl::per_device(&k) {
-                    Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
-                    None => format!("{k}={v}"),
+                let kv = if let Some(rest) = k.strip_prefix("net.ipv4.neigh.") {
+                    let (dev, key) = rest.rsplit_once('.').unwrap_or((rest, ""));
+                    format!("net/ipv4/neigh/{dev}/{key}={v}")
+                } else {
+                    match podpath_sim::net::sysctl::per_device(&k) {
+                        Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
+                        None => format!("{k}={v}"),
+                    }
                 };
                 let r = self.exec(&h.name, &["sysctl", "-qw", &kv], None);
                 if let Err(e) = r {
@@ -523,7 +537,12 @@ impl Lab {
         }
         // routes (the kernel adds local and connected routes itself)
         for h in &w.hosts {
-            for (table, r) in h.fib.all_routes() {
+            // Device routes first: a gateway must be reachable when its
+            // route is added (`default via 169.254.1.1` needs the link
+            // route to 169.254.1.1).
+            let mut routes = h.fib.all_routes();
+            routes.sort_by_key(|(_, r)| r.via.is_some());
+            for (table, r) in routes {
                 if r.proto == "kernel" {
                     continue;
                 }

@@ -185,3 +185,10 @@ fn generated_flannel_vxlan_cluster() {
 fn generated_flannel_host_gw_cluster() {
     check(&fixture("flannel-hostgw.yaml"), "fg", 50);
 }
+
+/// The same objects with calico in BGP mode: cali* veths with proxy ARP for
+/// 169.254.1.1, /32 routes per pod, blocks routed via node addresses.
+#[test]
+fn generated_calico_bgp_cluster() {
+    check(&fixture("calico-bgp.yaml"), "cg", 46);
+}

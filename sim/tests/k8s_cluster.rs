@@ -131,6 +131,41 @@ fn host_gw_cluster_routes_via_node_addresses() {
 }
 
 #[test]
+fn calico_bgp_cluster_uses_proxy_arp_and_host_routes() {
+    let text = SCENARIO.replace("cni: flannel-vxlan", "cni: calico-bgp");
+    let t = run(&text);
+    let d = steps(&t, "dns");
+    // the pod's gateway 169.254.1.1 is answered by proxy ARP on its cali veth
+    assert!(d.iter().any(|(h, p, w)| h == "kind-control-plane"
+        && p == "arp"
+        && w.starts_with("proxy_arp on cali")
+        && w.contains("169.254.1.1 is routed via eth0")));
+    // the other node's block is routed via its address; no overlay
+    assert!(has(
+        &d,
+        "kind-control-plane",
+        "routing",
+        "10.244.1.0/24 via 172.18.0.3 dev eth0"
+    ));
+    // on the far node, the /32 route to the CoreDNS pod's cali device
+    assert!(d.iter().any(|(h, p, w)| h == "kind-worker"
+        && p == "routing"
+        && w.contains("10.244.1.3/32 dev cali")));
+    // (the node network itself is a switch: its bridge steps do not count)
+    assert!(!d
+        .iter()
+        .any(|(h, p, _)| h.starts_with("kind-") && (p == "vxlan" || p == "bridge")));
+    for f in &t.flows {
+        assert!(
+            f.outcome.starts_with("HTTP 200 OK") || f.outcome.contains("-> 10.96.100.10"),
+            "{}: {}",
+            f.id,
+            f.outcome
+        );
+    }
+}
+
+#[test]
 fn expansion_is_deterministic_and_complete() {
     let doc = podpath_sim::scenario::parse(SCENARIO, "f.yaml").unwrap();
     let a = podpath_sim::scenario::expansion_text(&doc, "f.yaml")

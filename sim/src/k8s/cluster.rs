@@ -11,6 +11,13 @@
 //!   FLANNEL-FWD rules (`pkg/trafficmngr/iptables`).
 //! - `flannel-host-gw`: the same without the overlay: `podCIDR via nodeIP
 //!   dev eth0` per remote node, MTU 1500.
+//! - `calico-bgp`: calico's routed mode without encapsulation: no bridge; a
+//!   `cali*` veth per pod (host side MAC ee:ee:ee:ee:ee:ee, proxy_arp on),
+//!   pods with a /32 and `default via 169.254.1.1`, a /32 route per local
+//!   pod, a blackhole for the node's block and the other nodes' blocks via
+//!   their addresses (what BIRD learns over BGP). Simplifications: the IPAM
+//!   block is the node's podCIDR (calico carves /26 blocks); felix's policy
+//!   chains and natOutgoing rules are not generated (no NetworkPolicy).
 //!
 //! Every node runs kube-proxy in iptables mode ([`super::kubeproxy`]) with
 //! `--cluster-cidr` set. Pods get one HTTP server per TCP container port
@@ -43,6 +50,9 @@ pub struct NetConfig {
     pub domain: String,
     /// Other hosts' devices to put on the nodes' network (`client/eth0`).
     pub attach: Vec<String>,
+    /// The nodes' default gateway (kind: the docker bridge, the network's
+    /// first address).
+    pub node_gateway: Ipv4Addr,
 }
 
 fn kerr(object: String, field: &str, message: String) -> K8sError {
@@ -80,6 +90,13 @@ pub fn pod_host_names(cluster: &Cluster) -> BTreeMap<(String, String), String> {
 fn veth_name(ns: &str, name: &str) -> String {
     let h = crate::engine::stable_hash(format!("{ns}/{name}").as_bytes());
     format!("veth{:08x}", (h & 0xffff_ffff) as u32)
+}
+
+/// calico's host-side veth name: `cali` + 11 hex digits of a hash of the
+/// workload (calico uses sha1 of the workload's name).
+fn cali_name(ns: &str, name: &str) -> String {
+    let h = crate::engine::stable_hash(format!("cali/{ns}/{name}").as_bytes());
+    format!("cali{:011x}", h & 0xfff_ffff_ffff)
 }
 
 struct NodeNet {
@@ -243,14 +260,17 @@ fn indent(text: &str, n: usize) -> String {
 /// The scenario hosts, links and segments of the cluster, as YAML (keys
 /// `hosts`, `links`, `segments`).
 pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
-    let vxlan = match net.cni.as_str() {
-        "flannel-vxlan" => true,
-        "flannel-host-gw" => false,
+    let (vxlan, calico) = match net.cni.as_str() {
+        "flannel-vxlan" => (true, false),
+        "flannel-host-gw" => (false, false),
+        "calico-bgp" => (false, true),
         other => {
             return Err(kerr(
                 "cluster".into(),
                 "cni",
-                format!("unknown CNI '{other}': expected flannel-vxlan or flannel-host-gw"),
+                format!(
+                    "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw or calico-bgp"
+                ),
             ))
         }
     };
@@ -275,12 +295,14 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
             n.ip,
             net.node_network.prefix_len()
         );
-        let _ = writeln!(
-            y,
-            "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
-            n.gw(),
-            n.pod_cidr.prefix_len()
-        );
+        if !calico {
+            let _ = writeln!(
+                y,
+                "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
+                n.gw(),
+                n.pod_cidr.prefix_len()
+            );
+        }
         if vxlan {
             let fdb: Vec<String> = nodes
                 .iter()
@@ -301,15 +323,50 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 && !p.spec.host_network
                 && p.status.pod_ip.is_some()
             {
-                let _ = writeln!(
-                    y,
-                    "      {}: {{master: cni0, hairpin: true, mtu: {mtu}}}",
-                    veth_name(p.metadata.ns(), &p.metadata.name)
-                );
+                if calico {
+                    // calico's CNI plugin: host side unaddressed, MAC
+                    // ee:ee:ee:ee:ee:ee, proxy ARP answers for the pods'
+                    // gateway 169.254.1.1
+                    let _ = writeln!(
+                        y,
+                        "      {}: {{mac: \"ee:ee:ee:ee:ee:ee\", mtu: {mtu}}}",
+                        cali_name(p.metadata.ns(), &p.metadata.name)
+                    );
+                } else {
+                    let _ = writeln!(
+                        y,
+                        "      {}: {{master: cni0, hairpin: true, mtu: {mtu}}}",
+                        veth_name(p.metadata.ns(), &p.metadata.name)
+                    );
+                }
             }
         }
         let _ = writeln!(y, "    routes:");
+        let _ = writeln!(
+            y,
+            "      - {{dst: default, via: {}, dev: eth0}}",
+            net.node_gateway
+        );
         let others: Vec<&NodeNet> = nodes.iter().filter(|o| o.name != n.name).collect();
+        let local_pods: Vec<(&super::objects::Pod, &String)> = cluster
+            .pods
+            .iter()
+            .filter(|p| p.spec.node_name.as_deref() == Some(&n.name) && !p.spec.host_network)
+            .filter_map(|p| p.status.pod_ip.as_ref().map(|ip| (p, ip)))
+            .collect();
+        if calico {
+            // BIRD's routes: a blackhole for the node's own block, one
+            // /32 per local workload on its cali device, the other nodes'
+            // blocks via their addresses.
+            let _ = writeln!(y, "      - {{dst: {}, type: blackhole}}", n.pod_cidr);
+            for (p, ip) in &local_pods {
+                let _ = writeln!(
+                    y,
+                    "      - {{dst: {ip}/32, dev: {}}}",
+                    cali_name(p.metadata.ns(), &p.metadata.name)
+                );
+            }
+        }
         for o in &others {
             if vxlan {
                 let _ = writeln!(
@@ -326,9 +383,7 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 );
             }
         }
-        if others.is_empty() {
-            y.truncate(y.len() - "    routes:\n".len());
-        }
+
         if vxlan && !others.is_empty() {
             let _ = writeln!(y, "    neighbors:");
             for o in &others {
@@ -340,12 +395,29 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 );
             }
         }
-        let _ = writeln!(
-            y,
-            "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
-        );
+        if calico {
+            let mut sc =
+                String::from("net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1");
+            for (p, _) in &local_pods {
+                let _ = write!(
+                    sc,
+                    ", net.ipv4.conf.{}.proxy_arp: 1",
+                    cali_name(p.metadata.ns(), &p.metadata.name)
+                );
+            }
+            let _ = writeln!(y, "    sysctl: {{{sc}}}");
+        } else {
+            let _ = writeln!(
+                y,
+                "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
+            );
+        }
         let cfg = proxier_config(net, &n.name, n.ip);
-        let extra = flannel_rules(&cc, &n.pod_cidr.to_string());
+        let extra = if calico {
+            ExtraRules::default()
+        } else {
+            flannel_rules(&cc, &n.pod_cidr.to_string())
+        };
         let ipt = kubeproxy::node_iptables_save(cluster, &cfg, &extra);
         let _ = writeln!(y, "    iptables: |");
         y.push_str(&indent(&ipt, 6));
@@ -375,11 +447,8 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         let _ = writeln!(y, "  {host}:");
         let _ = writeln!(y, "    kind: pod");
         let _ = writeln!(y, "    devices:");
-        let _ = writeln!(
-            y,
-            "      eth0: {{mtu: {mtu}, addrs: [{ip}/{}]}}",
-            n.pod_cidr.prefix_len()
-        );
+        let plen = if calico { 32 } else { n.pod_cidr.prefix_len() };
+        let _ = writeln!(y, "      eth0: {{mtu: {mtu}, addrs: [{ip}/{plen}]}}");
         if let Some(dns) = &cluster_dns {
             // kubelet's ClusterFirst policy
             let ns = p.metadata.ns();
@@ -390,8 +459,13 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
             );
         }
         let _ = writeln!(y, "    routes:");
-        let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
-        let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+        if calico {
+            let _ = writeln!(y, "      - {{dst: 169.254.1.1, dev: eth0}}");
+            let _ = writeln!(y, "      - {{dst: default, via: 169.254.1.1, dev: eth0}}");
+        } else {
+            let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
+            let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+        }
         let mut apps = String::new();
         for c in &p.spec.containers {
             for cp in &c.ports {
@@ -438,11 +512,15 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
             let _ = writeln!(y, "    apps:");
             y.push_str(&apps);
         }
+        let hostside = if calico {
+            cali_name(p.metadata.ns(), &p.metadata.name)
+        } else {
+            veth_name(p.metadata.ns(), &p.metadata.name)
+        };
         let _ = writeln!(
             links,
-            "  - {{a: {host}/eth0, b: {}/{}, latency: 5us}}",
-            n.name,
-            veth_name(p.metadata.ns(), &p.metadata.name)
+            "  - {{a: {host}/eth0, b: {}/{hostside}, latency: 5us}}",
+            n.name
         );
     }
     if !links.is_empty() {

@@ -142,23 +142,67 @@ impl Host {
         }
     }
 
+    /// Proxy ARP (`arp_process` with `arp_fwd_proxy`): with proxy_arp on
+    /// the device (or conf.all) and forwarding on, a request for an address
+    /// whose input route leads out of another device is answered with this
+    /// device's MAC. Returns that other device's name. The reply is sent at
+    /// once, as with `neigh.DEV.proxy_delay=0` (calico sets it; the kernel's
+    /// default delays broadcast requests by a random part of 0.8 s).
+    fn proxy_arp_route(&self, dev: usize, sip: Ipv4Addr, tip: Ipv4Addr) -> Option<String> {
+        let dn = &self.devs[dev].name;
+        let on = self.sysctl.int("net.ipv4.conf.all.proxy_arp") == 1
+            || self.sysctl.int(&format!("net.ipv4.conf.{dn}.proxy_arp")) == 1;
+        if !on || self.sysctl.int("net.ipv4.ip_forward") != 1 || tip.is_loopback() {
+            return None;
+        }
+        let k = self.route_key(tip, Some(sip), 0, Some(dn));
+        let l = self.fib.lookup(&k, None).ok()?;
+        if l.route.rtype != crate::net::fib::RouteType::Unicast {
+            return None;
+        }
+        let out = l.route.dev?;
+        (out != dev).then(|| self.devs[out].name.clone())
+    }
+
     fn arp_input(&mut self, ctx: &mut Ctx, dev: usize, a: ArpRepr, meta: Meta) {
         let dn = self.devs[dev].name.clone();
         match a.op {
             arp::OP_REQUEST => {
                 // arp_ignore=0: answer for any local address, on any device.
                 let ours = self.is_local(a.target_ip) && !a.target_ip.is_loopback();
-                let pend = self
-                    .neigh
-                    .update(dev, a.sender_ip, a.sender_mac, ctx.now, ours, false);
+                let proxied = if ours {
+                    None
+                } else {
+                    self.proxy_arp_route(dev, a.sender_ip, a.target_ip)
+                };
+                // A request we answer creates the sender's entry
+                // (neigh_event_ns); others only refresh an existing one.
+                let pend = self.neigh.update(
+                    dev,
+                    a.sender_ip,
+                    a.sender_mac,
+                    ctx.now,
+                    ours || proxied.is_some(),
+                    false,
+                );
                 self.flush_pending(ctx, dev, pend);
-                if !ours {
+                if !ours && proxied.is_none() {
                     ctx.trace.step(
                         "arp",
                         format!("{} is not a local address: no reply", a.target_ip),
                         Action::Info,
                     );
                     return;
+                }
+                if let Some(via) = &proxied {
+                    ctx.trace.step(
+                        "arp",
+                        format!(
+                            "proxy_arp on {dn}: {} is routed via {via}, not {dn}: answer with {dn}'s address",
+                            a.target_ip
+                        ),
+                        Action::Info,
+                    );
                 }
                 let reply = ArpRepr {
                     op: arp::OP_REPLY,

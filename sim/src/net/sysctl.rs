@@ -18,6 +18,8 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.conf.all.route_localnet", "0"),
     ("net.ipv4.conf.DEV.route_localnet", "0"),
     ("net.ipv4.conf.all.forwarding", "0"),
+    ("net.ipv4.conf.all.proxy_arp", "0"),
+    ("net.ipv4.conf.DEV.proxy_arp", "0"),
     ("net.ipv4.ip_local_port_range", "32768 60999"),
     ("net.ipv4.tcp_syn_retries", "6"),
     // Linux 6.5+; set 0 for the exponential-only backoff of older kernels.

@@ -119,6 +119,9 @@ pub struct ClusterDoc {
     /// Devices of other hosts to put on the nodes' network (`client/eth0`).
     #[serde(default)]
     pub attach: Vec<String>,
+    /// The nodes' default gateway (default: the node network's first address).
+    #[serde(default)]
+    pub node_gateway: Option<Spanned<String>>,
     /// The objects: Nodes, Pods, Services, EndpointSlices, as multi-document
     /// YAML (`kubectl get -o yaml` output works as is).
     pub manifests: Spanned<String>,
@@ -523,6 +526,16 @@ pub fn cluster_of(
         node_network,
         domain: c.domain.clone().unwrap_or_else(|| "cluster.local".into()),
         attach: c.attach.clone(),
+        node_gateway: match &c.node_gateway {
+            Some(g) => g.value.parse::<Ipv4Addr>().map_err(|_| {
+                e.at(
+                    g,
+                    "cluster.nodeGateway".into(),
+                    format!("bad address '{}'", g.value),
+                )
+            })?,
+            None => Ipv4Addr::from(u32::from(node_network.network()) + 1),
+        },
     };
     Ok((objs, net))
 }
@@ -845,7 +858,17 @@ pub fn build(
                 }
             }
             if let (Some(gw), Some(d), false) = (via, dev, rd.onlink) {
-                if !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) {
+                // The kernel (fib_check_nh) accepts a gateway it can reach
+                // through a link-scope route on that device, or a subnet.
+                let linked = h.fib.tables.values().any(|t| {
+                    t.iter().flat_map(|(_, rs)| rs.iter()).any(|r| {
+                        r.dev == Some(d)
+                            && r.via.is_none()
+                            && r.rtype == RouteType::Unicast
+                            && r.dst.contains(&gw)
+                    })
+                });
+                if !linked && !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) {
                     return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a subnet of {} (Nexthop has invalid gateway); use 'onlink: true' if it is reachable anyway", h.devs[d].name)));
                 }
             }
