@@ -19,7 +19,8 @@ Time is virtual: link latencies, ARP and TCP timers run on the event clock.
 
 MODELLED
   wire        Ethernet, ARP, IPv4, ICMP, TCP, UDP, VXLAN header (parse/emit)
-  devices     loopback, veth pairs (and wires), Linux bridge, dummy, vxlan;
+  devices     loopback, veth pairs (and wires), Linux bridge, dummy, vxlan,
+              tun (raw IP, no ARP; pcap LINKTYPE_RAW);
               MTU; up/down; L2 segments (a switch: a bridge of its own)
   overlay     VXLAN: FDB (default 00:00:00:00:00:00 entry), learning on/off,
               VNI, dstport, local, outer source port from the inner flow,
@@ -57,6 +58,15 @@ MODELLED
               NXDOMAIN) and a stub resolver (timeout 5 s, 2 attempts); with a
               host's resolv.conf, glibc res_search's order (ndots, search list,
               next name after NXDOMAIN, a new connected socket per name)
+  wireguard   a TUN device served by userspace WireGuard (tailscaled, HeadCNI):
+              cryptokey routing by allowed-ips, transport messages (type 4,
+              receiver index, counter, padded ciphertext, tag) in UDP 41641,
+              allowed-ips checked on receive, endpoint roaming
+  icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
+              up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
+              needed with the next-hop MTU, RELATED conntrack with NAT
+              translation only when the connection has that NAT
+  arp         requests, replies, proxy ARP (proxy_arp, arp_fwd_proxy)
   kubernetes  clusters from their objects (Node, Pod, Service, EndpointSlice):
               kube-proxy iptables mode rule for rule (1.28 layout, chain
               hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,
@@ -101,9 +111,15 @@ SIMPLIFIED (and where)
     walks a Go map: its order varies; compare sorted, as its tests do); no
     topology hints; every sync is a full sync; IPv4 only. ipvs and
     nftables modes are not modelled yet.                                 [k8s/kubeproxy]
+  - WireGuard: no handshake (types 1/2), cookies, keepalives or rekeying;
+    ChaCha20 keystream + SHA-256 tag instead of ChaCha20-Poly1305 (same
+    sizes); no DERP relays; live mode cannot build TUN devices yet.        [net/wireguard]
+  - Proxy ARP answers at once (as with proxy_delay=0, which calico sets).  [net/ipv4]
+  - No PMTU cache: after fragmentation-needed a sender keeps its MTU.     [net/fib]
   - Clusters: pods get one HTTP server per TCP container port (JSON naming
-    the pod) and a DNS server on UDP 53; CNI choices are flannel vxlan and
-    host-gw (calico, HeadCNI not yet).                                    [k8s/cluster]
+    the pod) and a DNS server on UDP 53; CNI choices are flannel vxlan,
+    flannel host-gw and calico BGP (no IPIP; IPAM block = node podCIDR; no
+    felix policy or natOutgoing rules).                                   [k8s/cluster]
   - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
     tcp_window_scaling off and IPv6 disabled (options podpath does not
     model); IGMP reports are left out of the diff; endpoint choices made

@@ -280,6 +280,17 @@ impl Lab {
     /// neighbours, sysctls, iptables and servers.
     pub fn build(&mut self, w: &World) -> Result<()> {
         for h in &w.hosts {
+            for d in &h.devs {
+                if d.kind == DevKind::Tun {
+                    bail!(
+                        "{}/{} is a TUN device served by a userspace WireGuard (tailscaled, HeadCNI); live mode cannot build it yet",
+                        h.name,
+                        d.name
+                    );
+                }
+            }
+        }
+        for h in &w.hosts {
             let n = format!("{}{}", self.prefix, h.name);
             run(&["ip", "netns", "add", &n], None, 10)?;
             self.namespaces
@@ -869,6 +880,27 @@ impl Lab {
                     ],
                     None,
                 ),
+                Request::Ping { dst, size, df } => self
+                    .exec(
+                        host,
+                        &[
+                            "sh",
+                            "-c",
+                            // ping exits 1 on an error reply; its output says why
+                            &format!(
+                                "ping -n -c 1 -W 1 -s {size} -M {} {dst}; true",
+                                if *df { "do" } else { "dont" }
+                            ),
+                        ],
+                        None,
+                    )
+                    .map(|out| {
+                        out.lines()
+                            .find(|l| l.contains("bytes from") || l.starts_with("From "))
+                            .unwrap_or("no reply")
+                            .trim()
+                            .to_string()
+                    }),
                 Request::Resolve { name, then } => {
                     let r = self.dir.join("resolve.py");
                     let addr = self

@@ -373,6 +373,7 @@ fn live_netns(
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
                     podpath_sim::engine::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
+                    podpath_sim::engine::Request::Ping { dst, size, df } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
                     podpath_sim::engine::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
                     podpath_sim::engine::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
                 };

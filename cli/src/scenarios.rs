@@ -20,6 +20,14 @@ pub const ALL: &[Embedded] = &[
         name: "flannel-cluster",
         text: include_str!("../../scenarios/flannel-cluster.yaml"),
     },
+    Embedded {
+        name: "headcni-host-mode",
+        text: include_str!("../../scenarios/headcni-host-mode.yaml"),
+    },
+    Embedded {
+        name: "headcni-daemon-mode",
+        text: include_str!("../../scenarios/headcni-daemon-mode.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

@@ -192,3 +192,11 @@ fn generated_flannel_host_gw_cluster() {
 fn generated_calico_bgp_cluster() {
     check(&fixture("calico-bgp.yaml"), "cg", 46);
 }
+
+/// Path MTU: ping with DF across a 1280-byte link draws ICMP
+/// fragmentation-needed (quoting 548 bytes, as icmp_send does); a smaller
+/// ping is answered.
+#[test]
+fn pmtu_fragmentation_needed() {
+    check(&fixture("pmtu.yaml"), "pm", 14);
+}

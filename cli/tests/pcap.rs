@@ -10,11 +10,18 @@ use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption
 use pcap_file::pcapng::{Block, PcapNgReader};
 
 fn write_capture(name: &str) -> PathBuf {
+    write_capture_of(name, None)
+}
+
+fn write_capture_of(name: &str, scenario: Option<&str>) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("podpath-pcap-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("run.pcapng");
+    let mut args = vec!["run"];
+    args.extend(scenario);
     let o = Command::new(env!("CARGO_BIN_EXE_podpath"))
-        .args(["run", "--pcap", f.to_str().unwrap()])
+        .args(&args)
+        .args(["--pcap", f.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -180,4 +187,57 @@ fn tshark_decodes_the_capture_with_valid_checksums_and_no_warnings() {
     let w = String::from_utf8_lossy(&warn.stdout);
     assert!(!w.contains("Warning"), "tshark warnings:\n{w}");
     std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
+}
+
+/// A TUN device (tailscale0) is captured as raw IP (LINKTYPE_RAW), and the
+/// WireGuard messages on the underlay decode as WireGuard transport data.
+#[test]
+fn tshark_decodes_tun_raw_ip_and_wireguard() {
+    let Some(ts) = tshark() else { return };
+    let f = write_capture_of("wg", Some("headcni-host-mode"));
+    let out = Command::new(ts)
+        .args(["-r", f.to_str().unwrap(), "-o", "ip.check_checksum:TRUE"])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "wg.type",
+            "-e",
+            "wg.counter",
+            "-e",
+            "ip.checksum.status",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (mut raw, mut wg) = (0, 0);
+    for line in text.lines() {
+        let c: Vec<&str> = line.split('|').collect();
+        if c[0] == "node-1/tailscale0" {
+            assert!(c[1].starts_with("raw:ip:"), "{line}");
+            raw += 1;
+        }
+        if c[2] == "4" {
+            assert!(c[1].contains(":udp:wg"), "{line}");
+            wg += 1;
+        }
+        // (an ICMP error quotes an IP header: two statuses)
+        for st in c[4].split(',').filter(|x| !x.is_empty()) {
+            assert_eq!(st, "1", "IP checksum must be good: {line}");
+        }
+    }
+    assert!(raw >= 10 && wg >= 20, "raw {raw} wg {wg}\n{text}");
+    let w = String::from_utf8_lossy(&out.stderr);
+    assert!(!w.contains("Warning"), "tshark warnings:\n{w}");
 }

@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod ping;
 
 use std::net::Ipv4Addr;
 
@@ -11,6 +12,7 @@ use crate::net::tcp::ConnKey;
 
 pub use dns::{DnsClient, DnsServer, ResolvConf, ThenHttp};
 pub use http::{HttpClient, HttpResponseSpec, HttpServer};
+pub use ping::PingClient;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppEvent {
@@ -52,6 +54,13 @@ pub enum AppEvent {
     Timer {
         token: u64,
     },
+    /// An ICMP message for a ping socket (echo reply, or an error quoting
+    /// its request).
+    Icmp {
+        from: Ipv4Addr,
+        msg: crate::wire::icmp::IcmpRepr,
+        ttl: u8,
+    },
 }
 
 impl AppEvent {
@@ -65,7 +74,7 @@ impl AppEvent {
             | AppEvent::Reset { key }
             | AppEvent::Refused { key, .. }
             | AppEvent::TimedOut { key, .. } => Some(*key),
-            AppEvent::Datagram { .. } | AppEvent::Timer { .. } => None,
+            AppEvent::Datagram { .. } | AppEvent::Timer { .. } | AppEvent::Icmp { .. } => None,
         }
     }
 }
@@ -102,6 +111,7 @@ pub enum App {
     HttpClient(HttpClient),
     DnsServer(DnsServer),
     DnsClient(DnsClient),
+    Ping(PingClient),
 }
 
 impl App {
@@ -111,6 +121,7 @@ impl App {
             App::HttpClient(c) => format!("http-client {}", c.flow_id),
             App::DnsServer(s) => format!("dns-server {}", s.name),
             App::DnsClient(c) => format!("dns-client {}", c.flow_id),
+            App::Ping(c) => format!("ping {}", c.flow_id),
         }
     }
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
@@ -119,6 +130,7 @@ impl App {
             App::HttpClient(c) => c.on_event(ev, now),
             App::DnsServer(s) => s.on_event(ev),
             App::DnsClient(c) => c.on_event(ev, now),
+            App::Ping(c) => c.on_event(ev, now),
         }
     }
 }
@@ -216,6 +228,41 @@ impl Host {
                 app,
                 token: tries as u64,
             },
+        });
+    }
+
+    /// Sends a ping's echo request and arms its wait.
+    pub fn ping_send(&mut self, ctx: &mut Ctx, app: usize) {
+        let App::Ping(p) = &self.apps[app] else {
+            return;
+        };
+        let (flow, dst, df) = (p.flow, p.dst, p.df);
+        let req = p.request();
+        let note = format!(
+            "ping: echo request id {} seq {} to {dst}, {} data bytes{}",
+            p.id,
+            p.seq,
+            p.size,
+            if df { ", DF (-M do)" } else { "" }
+        );
+        let id = self.next_ip_id();
+        let mut ip = crate::wire::Ipv4Repr::new(
+            Ipv4Addr::UNSPECIFIED,
+            dst,
+            64,
+            id,
+            crate::wire::L4::Icmp(req),
+        );
+        ip.hdr.dont_fragment = df;
+        let m = ctx.new_meta(flow, None);
+        ctx.out.push(Output::SendLocal {
+            ip,
+            meta: m,
+            note: Some(note),
+        });
+        ctx.out.push(Output::Timer {
+            at_ns: ctx.now + crate::app::ping::WAIT_NS,
+            timer: crate::net::host::HostTimer::App { app, token: 0 },
         });
     }
 

@@ -50,6 +50,12 @@ pub enum Request {
         port: u16,
         name: String,
     },
+    /// `ping -c 1 -s SIZE` (with DF unless `df` is false).
+    Ping {
+        dst: Ipv4Addr,
+        size: usize,
+        df: bool,
+    },
     /// A lookup through the host's resolv.conf (search list, ndots), then,
     /// with `then`, an HTTP GET to the address found.
     Resolve {
@@ -197,7 +203,11 @@ impl Engine {
                             let ph = &self.world.hosts[p.host];
                             format!("{}/{}", ph.name, ph.devs[p.dev].name)
                         }),
-                        link: "ethernet".into(),
+                        link: if d.kind == DevKind::Tun {
+                            "raw".into()
+                        } else {
+                            "ethernet".into()
+                        },
                     })
                     .collect(),
             })
@@ -326,6 +336,26 @@ impl Engine {
                             None,
                         )));
                         h.dns_send(&mut ctx, app);
+                    }
+                    Request::Ping { dst, size, df } => {
+                        let desc = format!("{}: ping -s {size} {dst} from {}", id, h.name);
+                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        self.flow_ids.push(flow);
+                        let app = h.apps.len();
+                        use rand_core::Rng;
+                        let pid = h.rng.next_u32() as u16;
+                        h.apps.push(App::Ping(crate::app::PingClient {
+                            flow,
+                            flow_id: id.clone(),
+                            dst: *dst,
+                            size: *size,
+                            df: *df,
+                            id: pid,
+                            seq: 1,
+                            started_ns: ctx.now,
+                            done: false,
+                        }));
+                        h.ping_send(&mut ctx, app);
                     }
                     Request::Resolve { name, then } => {
                         let desc = match then {

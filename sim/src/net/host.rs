@@ -26,6 +26,9 @@ pub enum DevKind {
     Dummy,
     /// A VXLAN tunnel endpoint (see `overlay`).
     Vxlan,
+    /// A TUN device: raw IP packets, no Ethernet header, no ARP; served by
+    /// a userspace process (see `wireguard`).
+    Tun,
 }
 
 impl DevKind {
@@ -36,6 +39,7 @@ impl DevKind {
             DevKind::Bridge => "bridge",
             DevKind::Dummy => "dummy",
             DevKind::Vxlan => "vxlan",
+            DevKind::Tun => "tun",
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct Device {
     pub peer: Option<Peer>,
     /// VXLAN settings (vxlan devices only).
     pub vxlan: Option<super::overlay::VxlanCfg>,
+    /// The userspace WireGuard serving a TUN device.
+    pub wg: Option<super::wireguard::WgCfg>,
 }
 
 impl Device {
@@ -93,6 +99,7 @@ impl Device {
             fdb: BTreeMap::new(),
             peer: None,
             vxlan: None,
+            wg: None,
         }
     }
 }

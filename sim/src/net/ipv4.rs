@@ -53,6 +53,9 @@ impl Host {
 
     /// A frame arrives on device `dev`. Opens and closes the hop.
     pub fn receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+        if self.devs[dev].kind == DevKind::Tun {
+            return self.tun_receive(ctx, dev, bytes, meta);
+        }
         let frame = Frame::parse(&bytes);
         let before = match &frame {
             Ok(f) => summarize(f),
@@ -82,6 +85,38 @@ impl Host {
                 Some(br) => self.bridge_input(ctx, br, dev, f, meta),
                 None => self.l2_input(ctx, dev, f, meta),
             },
+        }
+        ctx.trace.end_hop();
+    }
+
+    /// A raw IP packet written into a TUN device by its process.
+    fn tun_receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+        let ip = Ipv4Repr::parse(&bytes);
+        let before = match &ip {
+            Ok(i) => summarize_ip(i),
+            Err(e) => format!("malformed packet ({e})"),
+        };
+        let dn = self.devs[dev].name.clone();
+        ctx.trace.begin_hop(
+            meta.flow,
+            ctx.now,
+            &self.name,
+            meta.pkt,
+            meta.parent,
+            Some(&dn),
+            before,
+        );
+        match ip {
+            Err(e) => self.drop(
+                ctx,
+                "wire",
+                format!("malformed packet: {e}"),
+                &CtInfo::default(),
+            ),
+            Ok(_) if !self.devs[dev].up => {
+                self.drop(ctx, "link", format!("{dn} is down"), &CtInfo::default())
+            }
+            Ok(ip) => self.ip_rcv(ctx, dev, ip, meta),
         }
         ctx.trace.end_hop();
     }
@@ -834,6 +869,14 @@ impl Host {
         let t = c.target(dir);
         let before = ip_endpoint(ip, src_manip);
         if ct.related {
+            // nf_nat_icmp_reply_translation: only when the connection has
+            // the NAT this hook does (source manip: SNAT, inverted for the
+            // reply direction).
+            let want_snat = src_manip == (dir == Dir::Original);
+            let has = if want_snat { c.snat() } else { c.dnat() };
+            if !has {
+                return;
+            }
             // Outer header: like the reply to an incoming packet.
             if src_manip {
                 ip.set_src(t.src);
@@ -1290,7 +1333,7 @@ impl Host {
     }
 
     fn udp_rcv(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta) {
-        if self.vxlan_rcv(ctx, &ip, meta) {
+        if self.vxlan_rcv(ctx, &ip, meta) || self.wg_rcv(ctx, &ip, meta) {
             return;
         }
         let L4::Udp { hdr, payload } = &ip.l4 else {
@@ -1358,6 +1401,34 @@ impl Host {
                     note: Some("icmp echo reply".into()),
                 });
             }
+            icmp::ECHO_REPLY => {
+                let id = i.echo_id();
+                let app = self
+                    .apps
+                    .iter()
+                    .position(|a| matches!(a, crate::app::App::Ping(p) if p.id == id && !p.done));
+                let Some(app) = app else {
+                    ctx.trace.step(
+                        "icmp",
+                        "echo reply: no ping socket waits for it".into(),
+                        Action::Info,
+                    );
+                    return;
+                };
+                ctx.trace.step(
+                    "icmp",
+                    format!("echo reply id {id}: to the ping socket"),
+                    Action::Deliver {
+                        socket: "ping".into(),
+                    },
+                );
+                let ev = crate::app::AppEvent::Icmp {
+                    from: ip.src(),
+                    msg: i.clone(),
+                    ttl: ip.hdr.time_to_live,
+                };
+                self.app_event(ctx, app, ev);
+            }
             _ => {
                 // Errors go to the socket of the quoted connection.
                 let what = format!("ICMP {i} received");
@@ -1370,7 +1441,21 @@ impl Host {
                 );
                 if i.is_error() {
                     if let Some(t) = quoted_tuple(&i.payload) {
-                        self.tcp_icmp_error(ctx, &t, i, meta);
+                        if t.proto == 1 {
+                            let app = self.apps.iter().position(|a| {
+                                matches!(a, crate::app::App::Ping(p) if p.id == t.sport && !p.done)
+                            });
+                            if let Some(app) = app {
+                                let ev = crate::app::AppEvent::Icmp {
+                                    from: ip.src(),
+                                    msg: i.clone(),
+                                    ttl: ip.hdr.time_to_live,
+                                };
+                                self.app_event(ctx, app, ev);
+                            }
+                        } else {
+                            self.tcp_icmp_error(ctx, &t, i, meta);
+                        }
                     }
                 }
             }
@@ -1780,6 +1865,12 @@ impl Host {
         let dn = d.name.clone();
         let src_mac = d.mac;
         match d.kind {
+            DevKind::Tun => {
+                // point-to-point, IFF_NOARP: the packet goes as it is
+                ctx.trace.set_out(&dn, summarize_ip(&ip));
+                self.dev_xmit(ctx, dev, ip.emit(), meta);
+                return;
+            }
             DevKind::Loopback => {
                 let f = Frame {
                     src: Mac::ZERO,
@@ -2105,6 +2196,7 @@ impl Host {
         match self.devs[dev].kind {
             DevKind::Bridge => self.bridge_xmit(ctx, dev, bytes, meta),
             DevKind::Vxlan => self.vxlan_xmit(ctx, dev, bytes, meta),
+            DevKind::Tun => self.wg_xmit(ctx, dev, bytes, meta),
             DevKind::Loopback => ctx.out.push(Output::Tx {
                 dev,
                 bytes,

@@ -14,3 +14,4 @@ pub mod netfilter;
 pub mod overlay;
 pub mod sysctl;
 pub mod tcp;
+pub mod wireguard;

@@ -248,6 +248,29 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             ));
         };
         let req = f["request"].as_str().unwrap_or("");
+        if let Some(rest) = req.strip_prefix("PING size ") {
+            // "PING size N df true|false", dst ADDR:0
+            let mut w = rest.split_whitespace();
+            let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
+            let df = w.nth(1) != Some("false");
+            let dst = f["dst"]
+                .as_str()
+                .and_then(|d| d.rsplit_once(':'))
+                .and_then(|(a, _)| a.parse().ok())
+                .ok_or_else(|| err("bundle.json", format!("flows[{fi}].dst: bad address")))?;
+            flows.push(FlowSpec {
+                id: f["id"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("flow{}", fi + 1)),
+                from: hi,
+                request: Request::Ping { dst, size, df },
+                start_ns: f["start_ns"].as_u64().unwrap_or(0),
+                count: 1,
+                interval_ns: 0,
+            });
+            continue;
+        }
         if let Some(rest) = req.strip_prefix("RESOLVE ") {
             // "RESOLVE name" or "RESOLVE name HTTP GET path Host: h" (dst: :port)
             let (name, http) = match rest.split_once(" HTTP GET ") {

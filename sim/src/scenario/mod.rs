@@ -220,6 +220,33 @@ pub struct DeviceDoc {
     /// vxlan: `bridge fdb append MAC dev DEV dst IP` entries.
     #[serde(default)]
     pub fdb: Vec<FdbDoc>,
+    /// tun: the userspace WireGuard serving it (tailscaled, HeadCNI).
+    #[serde(default)]
+    pub wireguard: Option<WireguardDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WireguardDoc {
+    /// This end's name (its public key); default `HOST/DEV`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// UDP port (Tailscale: 41641).
+    #[serde(default)]
+    pub listen_port: Option<u16>,
+    #[serde(default)]
+    pub peers: Vec<WgPeerDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WgPeerDoc {
+    /// The peer's name (its public key): the peer's `wireguard.name`.
+    pub name: String,
+    #[serde(rename = "allowedIPs")]
+    pub allowed_ips: Vec<Spanned<String>>,
+    /// ADDR:PORT
+    pub endpoint: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -343,6 +370,8 @@ pub struct TrafficDoc {
     pub http: Option<HttpDoc>,
     #[serde(default)]
     pub dns: Option<DnsDoc>,
+    #[serde(default)]
+    pub ping: Option<PingDoc>,
     #[serde(default = "one")]
     pub count: u32,
     #[serde(default)]
@@ -353,6 +382,19 @@ pub struct TrafficDoc {
 
 fn one() -> u32 {
     1
+}
+
+/// `ping -c 1 -s SIZE [-M do|dont] DST`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PingDoc {
+    pub dst: Spanned<String>,
+    /// ICMP data bytes (default 56, as ping's).
+    #[serde(default)]
+    pub size: Option<usize>,
+    /// Don't-fragment (default true: Linux's path-MTU discovery).
+    #[serde(default)]
+    pub df: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -636,13 +678,14 @@ pub fn build(
                 Some("bridge") => DevKind::Bridge,
                 Some("dummy") => DevKind::Dummy,
                 Some("vxlan") => DevKind::Vxlan,
+                Some("tun") => DevKind::Tun,
                 Some(other) => {
                     let t = dd.dev_type.as_ref().expect("some");
                     return Err(e.at(
                         t,
                         format!("{dk}.type"),
                         format!(
-                            "unknown device type '{other}': expected veth, bridge, dummy or vxlan"
+                            "unknown device type '{other}': expected veth, bridge, dummy, vxlan or tun"
                         ),
                     ));
                 }
@@ -721,6 +764,62 @@ pub fn build(
                 || !dd.fdb.is_empty()
             {
                 return Err(ScenarioError { file: file.into(), line: 0, column: 0, key: dk, message: "vni/port/local/learning/dev/fdb apply to vxlan devices only (add 'type: vxlan')".into() });
+            }
+            if let Some(w) = &dd.wireguard {
+                if kind != DevKind::Tun {
+                    return Err(ScenarioError {
+                        file: file.into(),
+                        line: 0,
+                        column: 0,
+                        key: format!("{dk}.wireguard"),
+                        message: "'wireguard' belongs to a device of type tun".into(),
+                    });
+                }
+                let mut peers = Vec::new();
+                for (pi, p) in w.peers.iter().enumerate() {
+                    let pk = format!("{dk}.wireguard.peers[{pi}]");
+                    let mut allowed = Vec::new();
+                    for a in &p.allowed_ips {
+                        allowed.push(parse_dst(&a.value).ok_or_else(|| {
+                            e.at(
+                                a,
+                                format!("{pk}.allowedIPs"),
+                                format!("bad prefix '{}'", a.value),
+                            )
+                        })?);
+                    }
+                    let ep = p
+                        .endpoint
+                        .value
+                        .rsplit_once(':')
+                        .and_then(|(a, port)| {
+                            Some((a.parse::<Ipv4Addr>().ok()?, port.parse::<u16>().ok()?))
+                        })
+                        .ok_or_else(|| {
+                            e.at(
+                                &p.endpoint,
+                                format!("{pk}.endpoint"),
+                                format!("bad endpoint '{}': expected ADDR:PORT", p.endpoint.value),
+                            )
+                        })?;
+                    peers.push(crate::net::wireguard::WgPeer {
+                        name: p.name.clone(),
+                        allowed_ips: allowed,
+                        endpoint: ep,
+                        tx_counter: 0,
+                    });
+                }
+                d.wg = Some(crate::net::wireguard::WgCfg {
+                    me: w.name.clone().unwrap_or_else(|| format!("{hname}/{dname}")),
+                    listen_port: w
+                        .listen_port
+                        .unwrap_or(crate::wire::wireguard::TAILSCALE_PORT),
+                    peers,
+                });
+            }
+            if kind == DevKind::Tun {
+                // TUN devices carry no Ethernet header: no MAC
+                d.mac = Mac::ZERO;
             }
             for a in &dd.addrs {
                 let n = parse_cidr(&a.value).ok_or_else(|| {
@@ -1265,7 +1364,37 @@ pub fn build(
                     format!("no host '{}'", td.from.value),
                 )
             })?;
+        if td.ping.is_some() && (td.http.is_some() || td.dns.is_some()) {
+            return Err(e.at(
+                &td.id,
+                tk,
+                "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
+            ));
+        }
         let request = match (&td.http, &td.dns) {
+            (None, None) if td.ping.is_some() => {
+                let p = td.ping.as_ref().expect("ping");
+                let dst = p.dst.value.parse::<Ipv4Addr>().map_err(|_| {
+                    e.at(
+                        &p.dst,
+                        format!("{tk}.ping.dst"),
+                        format!("bad address '{}'", p.dst.value),
+                    )
+                })?;
+                let size = p.size.unwrap_or(56);
+                if size > 65507 {
+                    return Err(e.at(
+                        &p.dst,
+                        format!("{tk}.ping.size"),
+                        format!("size {size} is over 65507, the most an IPv4 echo can carry"),
+                    ));
+                }
+                Request::Ping {
+                    dst,
+                    size,
+                    df: p.df.unwrap_or(true),
+                }
+            }
             (Some(http), None) => {
                 let url = &http.get;
                 let rest = url.value.strip_prefix("http://").ok_or_else(|| {
@@ -1368,7 +1497,7 @@ pub fn build(
                 return Err(e.at(
                     &td.id,
                     tk,
-                    "a traffic entry needs exactly one of 'http' or 'dns'".into(),
+                    "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
                 ))
             }
         };

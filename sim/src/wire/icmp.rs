@@ -62,12 +62,11 @@ impl IcmpRepr {
         u16::from_be_bytes([self.rest[0], self.rest[1]])
     }
 
-    /// An error message quoting `quoted_ip` (the IP header plus at least 8 bytes).
+    /// An error message quoting `quoted_ip`, as Linux's `icmp_send` does:
+    /// as much of the offending packet as keeps the error within 576 bytes
+    /// (RFC 1812), so 548 bytes after the outer IP and ICMP headers.
     pub fn error(icmp_type: u8, code: u8, rest: [u8; 4], quoted_ip: &[u8]) -> IcmpRepr {
-        // RFC 1812 lets routers quote more; Linux quotes as much as fits in 576
-        // bytes. The simulator quotes the header and 8 bytes, as RFC 792 asks.
-        let ihl = ((quoted_ip.first().copied().unwrap_or(0x45) & 0x0f) as usize) * 4;
-        let n = quoted_ip.len().min(ihl + 8);
+        let n = quoted_ip.len().min(576 - 20 - 8);
         IcmpRepr {
             icmp_type,
             code,

@@ -14,6 +14,7 @@ pub mod arp;
 pub mod dns;
 pub mod icmp;
 pub mod vxlan;
+pub mod wireguard;
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -500,6 +501,17 @@ pub fn summarize_ip(ip: &Ipv4Repr) -> String {
                         Ok(f) => summarize(&f),
                         Err(e) => e.to_string(),
                     }
+                )
+            } else if let Some(w) = wireguard::WgData::parse(payload) {
+                format!(
+                    "UDP {}:{} > {}:{} WireGuard transport idx {:#010x} counter {} len {}",
+                    ip.src(),
+                    hdr.source_port,
+                    ip.dst(),
+                    hdr.destination_port,
+                    w.receiver,
+                    w.counter,
+                    payload.len()
                 )
             } else {
                 format!(

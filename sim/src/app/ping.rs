@@ -1,0 +1,80 @@
+//! `ping -c 1 -s SIZE [-M do|dont] DST`: one ICMP echo request, and what
+//! came back, in iputils' words: the reply, or the ICMP error a router sent
+//! (`Frag needed and DF set (mtu = 1280)`), or nothing within the wait.
+
+use std::net::Ipv4Addr;
+
+use super::{AppAction, AppEvent};
+use crate::wire::icmp::{self, IcmpRepr};
+
+/// iputils ping waits this long for the reply of its last request (-W).
+pub const WAIT_NS: u64 = 1_000_000_000;
+
+#[derive(Clone, Debug)]
+pub struct PingClient {
+    pub flow: u32,
+    pub flow_id: String,
+    pub dst: Ipv4Addr,
+    /// ICMP payload bytes (`-s`, default 56).
+    pub size: usize,
+    /// Don't-fragment (`-M do`; Linux's default path-MTU discovery sets it).
+    pub df: bool,
+    pub id: u16,
+    pub seq: u16,
+    pub started_ns: u64,
+    pub done: bool,
+}
+
+impl PingClient {
+    /// The echo request's ICMP message: identifier, sequence, a payload of
+    /// `size` bytes (iputils fills it with a counting pattern).
+    pub fn request(&self) -> IcmpRepr {
+        let id = self.id.to_be_bytes();
+        let seq = self.seq.to_be_bytes();
+        IcmpRepr {
+            icmp_type: icmp::ECHO_REQUEST,
+            code: 0,
+            rest: [id[0], id[1], seq[0], seq[1]],
+            payload: (0..self.size).map(|i| i as u8).collect(),
+        }
+    }
+
+    pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
+        if self.done {
+            return vec![];
+        }
+        let ms = now.saturating_sub(self.started_ns) as f64 / 1e6;
+        let text = match ev {
+            AppEvent::Icmp { from, msg, ttl } if msg.icmp_type == icmp::ECHO_REPLY => format!(
+                "{} bytes from {from}: icmp_seq={} ttl={ttl} time={ms:.3} ms",
+                msg.payload.len() + 8,
+                self.seq
+            ),
+            AppEvent::Icmp { from, msg, .. } if msg.icmp_type == icmp::DEST_UNREACH => {
+                let why = match msg.code {
+                    icmp::CODE_FRAG_NEEDED => format!(
+                        "Frag needed and DF set (mtu = {})",
+                        u16::from_be_bytes([msg.rest[2], msg.rest[3]])
+                    ),
+                    icmp::CODE_NET_UNREACH => "Destination Net Unreachable".into(),
+                    icmp::CODE_HOST_UNREACH => "Destination Host Unreachable".into(),
+                    icmp::CODE_PORT_UNREACH => "Destination Port Unreachable".into(),
+                    icmp::CODE_ADMIN_PROHIBITED => "Packet filtered".into(),
+                    c => format!("Dest Unreachable, Bad Code: {c}"),
+                };
+                format!("From {from} icmp_seq={} {why}", self.seq)
+            }
+            AppEvent::Icmp { from, msg, .. } if msg.icmp_type == icmp::TIME_EXCEEDED => {
+                format!("From {from} icmp_seq={} Time to live exceeded", self.seq)
+            }
+            AppEvent::Timer { .. } => format!(
+                "no reply from {} within {} s (1 packets transmitted, 0 received, 100% packet loss)",
+                self.dst,
+                WAIT_NS / 1_000_000_000
+            ),
+            _ => return vec![],
+        };
+        self.done = true;
+        vec![AppAction::Outcome(self.flow, text)]
+    }
+}
