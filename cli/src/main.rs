@@ -100,6 +100,19 @@ enum Cmd {
         #[arg(long)]
         full: bool,
     },
+    /// Every branch each flow can take through random rule matches
+    /// (`-m statistic`), with its probability; the probabilities sum to 1.
+    Paths {
+        scenario: Option<String>,
+        /// Only this traffic entry.
+        #[arg(long)]
+        flow: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Give up beyond this many paths per flow.
+        #[arg(long, default_value_t = 4096)]
+        max: usize,
+    },
     /// List the embedded scenarios.
     List,
     /// What podpath models, and what it simplifies.
@@ -309,6 +322,49 @@ fn run() -> Result<ExitCode> {
                 podpath_sim::k8s::kubeproxy::restore_input(&objs, &cfg)
             };
             stdout.write_all(out.as_bytes())?;
+        }
+        Cmd::Paths {
+            scenario,
+            flow,
+            seed,
+            max,
+        } => {
+            let w = load(scenario.as_deref(), seed)?;
+            let ids: Vec<(String, String)> = w
+                .flows
+                .iter()
+                .filter(|f| flow.as_ref().is_none_or(|x| *x == f.id))
+                .map(|f| (f.id.clone(), w.hosts[f.from].name.clone()))
+                .collect();
+            if ids.is_empty() {
+                bail!(
+                    "no traffic entry '{}' in this scenario",
+                    flow.unwrap_or_default()
+                );
+            }
+            let make = || load(scenario.as_deref(), seed).expect("loaded once already");
+            for (id, from) in ids {
+                let paths = podpath_sim::engine::paths::enumerate(&make, &id, max)
+                    .map_err(|e| anyhow::anyhow!("flow {id}: {e}"))?;
+                writeln!(stdout, "flow {id} (from {from}): {} path(s)", paths.len())?;
+                let mut sum = 0.0;
+                for (i, p) in paths.iter().enumerate() {
+                    sum += p.probability;
+                    writeln!(stdout, "  path {}  p = {:.6}", i + 1, p.probability)?;
+                    for (at, prob, taken) in &p.decisions {
+                        writeln!(
+                            stdout,
+                            "    {at}: statistic p={prob} -> {}",
+                            if *taken { "matched" } else { "not matched" }
+                        )?;
+                    }
+                    for r in &p.rewrites {
+                        writeln!(stdout, "    {r}")?;
+                    }
+                    writeln!(stdout, "    => {}", p.outcome)?;
+                }
+                writeln!(stdout, "  sum of probabilities: {sum:.6}")?;
+            }
         }
         Cmd::List => {
             for e in scenarios::ALL {

@@ -235,3 +235,43 @@ fn inconsistent_objects_name_object_and_field() {
     let e = err_of(&SCENARIO.replace("spec: {podCIDR: 10.244.1.0/24}", "spec: {podCIDR: {a: 1}}"));
     assert!(e.contains("cluster.manifests"), "{e}");
 }
+
+#[test]
+fn paths_cover_every_endpoint_with_kube_proxy_probabilities() {
+    // a third web endpoint: kube-proxy writes 1/3, 1/2, then the rest
+    let text = SCENARIO
+        .replace(
+            "      - {addresses: [10.244.0.7], conditions: {ready: true}, nodeName: kind-control-plane}\n",
+            "      - {addresses: [10.244.0.7], conditions: {ready: true}, nodeName: kind-control-plane}\n      - {addresses: [10.244.0.8], conditions: {ready: true}, nodeName: kind-control-plane}\n",
+        )
+        .replace(
+            "    status: {podIP: 10.244.0.9}\n",
+            "    status: {podIP: 10.244.0.9}\n    ---\n    apiVersion: v1\n    kind: Pod\n    metadata: {name: web-7c5b8d6f4-klmno, namespace: default, labels: {app: web}}\n    spec:\n      nodeName: kind-control-plane\n      containers:\n        - name: web\n          ports: [{name: http, containerPort: 8080}]\n    status: {podIP: 10.244.0.8}\n",
+        );
+    let make = || podpath_sim::scenario::load(&text, "f.yaml", None).unwrap();
+    let paths = podpath_sim::engine::paths::enumerate(&make, "nodeport", 100).unwrap();
+    assert_eq!(paths.len(), 3);
+    let sum: f64 = paths.iter().map(|p| p.probability).sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+    let mut pods: Vec<&str> = paths
+        .iter()
+        .map(|p| {
+            assert!(
+                (p.probability - 1.0 / 3.0).abs() < 1e-6,
+                "{}",
+                p.probability
+            );
+            ["abcde", "fghij", "klmno"]
+                .into_iter()
+                .find(|x| p.outcome.contains(x))
+                .unwrap_or_else(|| panic!("{}", p.outcome))
+        })
+        .collect();
+    pods.sort();
+    assert_eq!(pods, ["abcde", "fghij", "klmno"]);
+    // the decisions are kube-proxy's statistic rules
+    assert!(paths.iter().any(|p| p
+        .decisions
+        .iter()
+        .any(|d| d.0.starts_with("nat/KUBE-SVC-") && d.1 == 0.3333333333)));
+}

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use rand_chacha::ChaCha8Rng;
+
+pub mod paths;
 use rand_core::SeedableRng;
 
 use crate::app::{App, AppEvent, HttpClient};
@@ -127,6 +129,8 @@ pub struct Engine {
     sink: TraceSink,
     flow_ids: Vec<u32>,
     events: u64,
+    /// Forced branch choices, for path enumeration.
+    pub script: Option<crate::net::netfilter::eval::ScriptChooser>,
 }
 
 impl Engine {
@@ -139,6 +143,7 @@ impl Engine {
             next_pkt: 0,
             sink: TraceSink::default(),
             flow_ids: Vec::new(),
+            script: None,
             events: 0,
         };
         for (i, f) in e.world.flows.iter().enumerate() {
@@ -159,7 +164,27 @@ impl Engine {
     }
 
     /// Runs to the end (empty queue, or the horizon) and returns the trace.
+    /// Runs with every random rule match following `script` (unscripted
+    /// decisions take the match branch); returns the trace and the decisions.
+    pub fn run_scripted(
+        mut self,
+        script: Vec<bool>,
+    ) -> (Trace, crate::net::netfilter::eval::ScriptChooser) {
+        self.script = Some(crate::net::netfilter::eval::ScriptChooser {
+            script,
+            ..Default::default()
+        });
+        self.drain();
+        let chooser = self.script.take().unwrap_or_default();
+        (self.finish(), chooser)
+    }
+
     pub fn run(mut self) -> Trace {
+        self.drain();
+        self.finish()
+    }
+
+    fn drain(&mut self) {
         while let Some(((at, _), ev)) = self.queue.pop_first() {
             if at > self.world.horizon_ns {
                 break;
@@ -171,6 +196,9 @@ impl Engine {
             self.now = at;
             self.dispatch(ev);
         }
+    }
+
+    fn finish(self) -> Trace {
         let hosts = self.host_infos();
         let (flows, captures) = self.sink.finish();
         Trace {
@@ -269,6 +297,7 @@ impl Engine {
             trace: &mut self.sink,
             out: Vec::new(),
             next_pkt: &mut self.next_pkt,
+            script: self.script.as_mut(),
         };
         let h = &mut self.world.hosts[host];
         match ev {

@@ -189,6 +189,9 @@ pub struct Ctx<'a> {
     pub trace: &'a mut crate::trace::TraceSink,
     pub out: Vec<Output>,
     pub next_pkt: &'a mut u64,
+    /// When set, random rule matches (`-m statistic`) follow this script
+    /// instead of the host's random stream (`podpath paths`).
+    pub script: Option<&'a mut crate::net::netfilter::eval::ScriptChooser>,
 }
 
 impl Ctx<'_> {

@@ -393,9 +393,14 @@ impl Host {
                 devs: &self.devs,
             };
             let mut chooser = RngChooser(&mut self.rng);
+            let chooser: &mut dyn super::netfilter::eval::Chooser = match ctx.script.as_deref_mut()
+            {
+                Some(s) => s,
+                None => &mut chooser,
+            };
             let mut env = EvalEnv {
                 addr: &addrs,
-                chooser: &mut chooser,
+                chooser,
                 state: &mut self.nf_state,
                 now_ns: ctx.now,
             };
