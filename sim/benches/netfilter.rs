@@ -148,6 +148,7 @@ fn bench(c: &mut Criterion) {
                     trace: &mut sink,
                     out: Vec::new(),
                     next_pkt: &mut next,
+                    script: None,
                 };
                 h.receive(
                     &mut ctx,
