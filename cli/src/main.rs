@@ -1,5 +1,6 @@
 //! `podpath`: a thin command line over podpath-sim and podpath-render.
 
+mod check;
 mod diff;
 mod explain;
 mod live;
@@ -112,6 +113,17 @@ enum Cmd {
         /// Give up beyond this many paths per flow.
         #[arg(long, default_value_t = 4096)]
         max: usize,
+    },
+    /// Compare scenarios' traces with golden traces (DIR/NAME/trace.json):
+    /// exit 0 when all match, 1 with a per-hop diff when one does not.
+    Check {
+        /// Scenario files or embedded names (default: the embedded default).
+        scenarios: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        golden: PathBuf,
+        /// Write the current traces as the new golden ones.
+        #[arg(long)]
+        bless: bool,
     },
     /// List the embedded scenarios.
     List,
@@ -364,6 +376,59 @@ fn run() -> Result<ExitCode> {
                     writeln!(stdout, "    => {}", p.outcome)?;
                 }
                 writeln!(stdout, "  sum of probabilities: {sum:.6}")?;
+            }
+        }
+        Cmd::Check {
+            scenarios,
+            golden,
+            bless,
+        } => {
+            let list: Vec<Option<&str>> = if scenarios.is_empty() {
+                vec![None]
+            } else {
+                scenarios.iter().map(|s| Some(s.as_str())).collect()
+            };
+            let mut bad = 0;
+            for s in &list {
+                let world = load(*s, None)?;
+                let name = world.scenario.clone();
+                let trace = Engine::new(world).run();
+                let json = podpath_render::json::render(&trace);
+                let text = podpath_render::text::render(&trace);
+                let shown = s.unwrap_or(scenarios::DEFAULT);
+                match check::check_one(&name, &json, &text, &golden, bless)? {
+                    check::Verdict::Same => writeln!(stdout, "ok       {shown}")?,
+                    check::Verdict::Blessed => writeln!(
+                        stdout,
+                        "blessed  {shown} -> {}",
+                        golden.join(&name).join("trace.json").display()
+                    )?,
+                    check::Verdict::Missing => {
+                        bad += 1;
+                        writeln!(
+                            stdout,
+                            "MISSING  {shown}: no {} (run with --bless to create it)",
+                            golden.join(&name).join("trace.json").display()
+                        )?
+                    }
+                    check::Verdict::Differs(report) => {
+                        bad += 1;
+                        writeln!(
+                            stdout,
+                            "DIFFERS  {shown} (golden {}):",
+                            golden.join(&name).join("trace.json").display()
+                        )?;
+                        stdout.write_all(report.as_bytes())?;
+                    }
+                }
+            }
+            if bad > 0 {
+                writeln!(
+                    stdout,
+                    "{bad} of {} scenario(s) differ from the golden traces",
+                    list.len()
+                )?;
+                return Ok(ExitCode::from(1));
             }
         }
         Cmd::List => {

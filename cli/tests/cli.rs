@@ -188,3 +188,94 @@ fn kube_proxy_rules_and_expand_for_a_cluster_scenario() {
     let o = podpath(&["expand", "minikube-service"], &[]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `podpath check`: bless, pass, then an endpoint removed and a rule
+/// changed show up as per-hop diffs with exit 1.
+#[test]
+fn check_against_golden_traces() {
+    let dir = std::env::temp_dir().join(format!("podpath-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let g = dir.join("golden");
+    let gs = g.to_str().unwrap();
+    let o = podpath(&["check", "flannel-cluster", "--golden", gs], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("MISSING  flannel-cluster"));
+    let o = podpath(
+        &["check", "flannel-cluster", "--golden", gs, "--bless"],
+        &[],
+    );
+    assert!(o.status.success());
+    assert!(
+        g.join("flannel-cluster/trace.json").exists()
+            && g.join("flannel-cluster/trace.txt").exists()
+    );
+    let o = podpath(&["check", "flannel-cluster", "--golden", gs], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "ok       flannel-cluster\n"
+    );
+    // an endpoint removed from the web Service's EndpointSlice
+    let text = include_str!("../../scenarios/flannel-cluster.yaml").replace(
+        "      - {addresses: [10.244.0.7], conditions: {ready: true}, nodeName: kind-control-plane}\n",
+        "",
+    );
+    let f = dir.join("changed.yaml");
+    std::fs::write(&f, &text).unwrap();
+    let o = podpath(&["check", f.to_str().unwrap(), "--golden", gs], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("DIFFERS"), "{out}");
+    assert!(
+        out.contains("  flow clusterip#1:\n    outcome\n    - HTTP 200 OK"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    -   nat                DNAT: 10.96.100.10:80 -> 10.244.0.7:8080\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    +   nat                DNAT: 10.96.100.10:80 -> 10.244.1.5:8080\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("1 of 1 scenario(s) differ from the golden traces\n"),
+        "{out}"
+    );
+    // a rule changed: the NodePort moves
+    let text2 = include_str!("../../scenarios/flannel-cluster.yaml")
+        .replace("nodePort: 30080", "nodePort: 30081");
+    std::fs::write(&f, &text2).unwrap();
+    let o = podpath(&["check", f.to_str().unwrap(), "--golden", gs], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("  flow nodeport#1:\n    outcome\n"), "{out}");
+    assert!(out.contains("--dport 30080"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every embedded scenario's trace is kept in golden/NAME/ and checked with
+/// `podpath check` (the users' CI workflow); `PODPATH_BLESS=1` rewrites them.
+#[test]
+fn embedded_scenarios_match_their_golden_traces() {
+    let list = podpath(&["list"], &[]);
+    let names: Vec<String> = String::from_utf8(list.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 5, "{names:?}");
+    let dir = golden("");
+    let mut args: Vec<&str> = vec!["check"];
+    args.extend(names.iter().map(|s| s.as_str()));
+    args.extend(["--golden", dir.to_str().unwrap()]);
+    if std::env::var("PODPATH_BLESS").is_ok_and(|v| v == "1") {
+        args.push("--bless");
+    }
+    let o = podpath(&args, &[]);
+    assert!(
+        o.status.success(),
+        "{}\n(PODPATH_BLESS=1 to accept)",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
