@@ -30,6 +30,8 @@ struct Cli {
 enum Format {
     Text,
     Json,
+    /// The sequence diagram drawn with text characters.
+    Seq,
 }
 
 #[derive(Subcommand)]
@@ -57,6 +59,9 @@ enum Cmd {
         /// Write a PlantUML sequence diagram.
         #[arg(long, value_name = "FILE")]
         plantuml: Option<PathBuf>,
+        /// Write the sequence diagram as SVG (drawn in-process).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
     /// Build the scenario out of network namespaces on this machine (root),
     /// send its flows through the real kernel, capture every device; with
@@ -228,6 +233,7 @@ fn run() -> Result<ExitCode> {
             bundle,
             mermaid,
             plantuml,
+            svg,
         } => {
             let world = match &bundle {
                 Some(dir) => load_bundle(dir, seed)?,
@@ -246,6 +252,10 @@ fn run() -> Result<ExitCode> {
                 std::fs::write(p, podpath_render::seq::mermaid(&trace))
                     .with_context(|| format!("cannot write {}", p.display()))?;
             }
+            if let Some(p) = &svg {
+                let s = podpath_render::seq::svg(&trace).map_err(|e| anyhow::anyhow!(e))?;
+                std::fs::write(p, s).with_context(|| format!("cannot write {}", p.display()))?;
+            }
             if let Some(p) = &plantuml {
                 std::fs::write(p, podpath_render::seq::plantuml(&trace))
                     .with_context(|| format!("cannot write {}", p.display()))?;
@@ -262,6 +272,9 @@ fn run() -> Result<ExitCode> {
             let out = match format {
                 Format::Text => podpath_render::text::render(&trace),
                 Format::Json => podpath_render::json::render(&trace),
+                Format::Seq => {
+                    podpath_render::seq::ascii(&trace).map_err(|e| anyhow::anyhow!(e))?
+                }
             };
             stdout.write_all(out.as_bytes())?;
         }

@@ -83,10 +83,31 @@ fn sequence_diagrams_match_golden() {
     let pu = std::fs::read_to_string(&p).unwrap();
     assert!(mm.starts_with("sequenceDiagram\n    participant p0 as laptop\n"));
     assert!(mm.contains("Note over p1: DNAT: 192.168.49.2:30080 -> 10.244.0."));
-    assert!(mm.contains("flow health#35;1"));
+    assert!(mm.contains("flow health#1\n"));
     assert!(pu.starts_with("@startuml\n") && pu.ends_with("@enduml\n"));
     check_golden(golden("minikube-service/seq.mmd"), &mm);
     check_golden(golden("minikube-service/seq.puml"), &pu);
+    // SVG and ASCII drawn in-process by merman, byte-identical across runs
+    let sv = dir.join("seq.svg");
+    let o = podpath(
+        &["run", "--svg", sv.to_str().unwrap(), "--format", "seq"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ascii = String::from_utf8(o.stdout).unwrap();
+    let svg = std::fs::read_to_string(&sv).unwrap();
+    assert!(svg.starts_with("<svg ") && svg.contains("aria-roledescription=\"sequence\""));
+    assert!(
+        svg.contains("DNAT: 192.168.49.2:30080 -&gt; 10.244.0.")
+            || svg.contains("DNAT: 192.168.49.2:30080 -> 10.244.0.")
+    );
+    assert!(
+        ascii.contains("│ laptop │") && ascii.contains("DNAT: 192.168.49.2:30080 -> 10.244.0.")
+    );
+    let o2 = podpath(&["run", "--format", "seq"], &[]);
+    assert_eq!(String::from_utf8(o2.stdout).unwrap(), ascii);
+    check_golden(golden("minikube-service/seq.txt"), &ascii);
+    check_golden(golden("minikube-service/seq.svg"), &svg);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

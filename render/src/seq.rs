@@ -115,12 +115,23 @@ fn ordered(p: &BTreeMap<String, usize>) -> Vec<(usize, &str)> {
     v
 }
 
-/// Mermaid text: `#` and `;` are entity codes there.
+/// Mermaid text: `;` ends a statement there, so it is written as the entity
+/// `#59;`; a `#` is left as it is unless it would start an entity code
+/// (`#word;`), when it becomes `#35;`.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let cs: Vec<char> = s.chars().collect();
+    for (i, &c) in cs.iter().enumerate() {
         match c {
-            '#' => out.push_str("#35;"),
+            '#' => {
+                let rest = &cs[i + 1..];
+                let word = rest.iter().take_while(|c| c.is_alphanumeric()).count();
+                if word > 0 && rest.get(word) == Some(&';') {
+                    out.push_str("#35;");
+                } else {
+                    out.push('#');
+                }
+            }
             ';' => out.push_str("#59;"),
             '"' => out.push('\''),
             c => out.push(c),
@@ -204,6 +215,7 @@ mod tests {
     #[test]
     fn mermaid_escapes_once() {
         assert_eq!(esc("a#1;\"b\""), "a#35;1#59;'b'");
+        assert_eq!(esc("health#2 x;y"), "health#2 x#59;y");
     }
     #[test]
     fn fold_key_drops_sequence_numbers() {
@@ -212,4 +224,33 @@ mod tests {
             "TCP 1.1.1.1:5 > 2.2.2.2:80 [.] len 0"
         );
     }
+}
+
+/// Renders Mermaid text with merman (in-process, no browser, deterministic
+/// text measurement).
+fn merman_render(source: &str, ascii: bool) -> Result<String, String> {
+    use merman::{
+        AsciiRequest, OperationControl, RenderOutput, RenderRequest, Renderer, SvgRequest,
+    };
+    let r = Renderer::new();
+    let req = if ascii {
+        RenderRequest::ascii(source, OperationControl::new(), AsciiRequest::default())
+    } else {
+        RenderRequest::svg(source, OperationControl::new(), SvgRequest::default())
+    };
+    match r.render(req).map_err(|e| format!("merman: {e}"))? {
+        RenderOutput::Svg(Some(s)) => Ok(s.svg().to_string()),
+        RenderOutput::Ascii(Some(a)) => Ok(a.text),
+        _ => Err("merman: no diagram in the sequence text".into()),
+    }
+}
+
+/// The sequence diagram as SVG.
+pub fn svg(t: &Trace) -> Result<String, String> {
+    merman_render(&mermaid(t), false)
+}
+
+/// The sequence diagram drawn with text characters (for terminals).
+pub fn ascii(t: &Trace) -> Result<String, String> {
+    merman_render(&mermaid(t), true)
 }
