@@ -209,23 +209,6 @@ pub fn plantuml(t: &Trace) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn mermaid_escapes_once() {
-        assert_eq!(esc("a#1;\"b\""), "a#35;1#59;'b'");
-        assert_eq!(esc("health#2 x;y"), "health#2 x#59;y");
-    }
-    #[test]
-    fn fold_key_drops_sequence_numbers() {
-        assert_eq!(
-            fold_key("TCP 1.1.1.1:5 > 2.2.2.2:80 [.] seq 100 ack 200 len 0"),
-            "TCP 1.1.1.1:5 > 2.2.2.2:80 [.] len 0"
-        );
-    }
-}
-
 /// Renders Mermaid text with merman (in-process, no browser, deterministic
 /// text measurement).
 fn merman_render(source: &str, ascii: bool) -> Result<String, String> {
@@ -253,4 +236,21 @@ pub fn svg(t: &Trace) -> Result<String, String> {
 /// The sequence diagram drawn with text characters (for terminals).
 pub fn ascii(t: &Trace) -> Result<String, String> {
     merman_render(&mermaid(t), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn mermaid_escapes_once() {
+        assert_eq!(esc("a#1;\"b\""), "a#35;1#59;'b'");
+        assert_eq!(esc("health#2 x;y"), "health#2 x#59;y");
+    }
+    #[test]
+    fn fold_key_drops_sequence_numbers() {
+        assert_eq!(
+            fold_key("TCP 1.1.1.1:5 > 2.2.2.2:80 [.] seq 100 ack 200 len 0"),
+            "TCP 1.1.1.1:5 > 2.2.2.2:80 [.] len 0"
+        );
+    }
 }
