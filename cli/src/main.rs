@@ -62,6 +62,16 @@ enum Cmd {
         /// Write the sequence diagram as SVG (drawn in-process).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Write a self-contained HTML report (topology, sequence diagrams,
+        /// hop tables, the pcapng to download).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Draw the scenario's topology (hosts, devices, links) as SVG.
+    Topo {
+        scenario: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        svg: PathBuf,
     },
     /// Build the scenario out of network namespaces on this machine (root),
     /// send its flows through the real kernel, capture every device; with
@@ -234,6 +244,7 @@ fn run() -> Result<ExitCode> {
             mermaid,
             plantuml,
             svg,
+            html,
         } => {
             let world = match &bundle {
                 Some(dir) => load_bundle(dir, seed)?,
@@ -251,6 +262,12 @@ fn run() -> Result<ExitCode> {
             if let Some(p) = &mermaid {
                 std::fs::write(p, podpath_render::seq::mermaid(&trace))
                     .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if let Some(p) = &html {
+                let pcap = podpath_render::pcapng::render(&trace);
+                let page =
+                    podpath_render::html::render(&trace, &pcap).map_err(|e| anyhow::anyhow!(e))?;
+                std::fs::write(p, page).with_context(|| format!("cannot write {}", p.display()))?;
             }
             if let Some(p) = &svg {
                 let s = podpath_render::seq::svg(&trace).map_err(|e| anyhow::anyhow!(e))?;
@@ -347,6 +364,15 @@ fn run() -> Result<ExitCode> {
                 podpath_sim::k8s::kubeproxy::restore_input(&objs, &cfg)
             };
             stdout.write_all(out.as_bytes())?;
+        }
+        Cmd::Topo { scenario, svg } => {
+            let world = load(scenario.as_deref(), None)?;
+            let mut w = world;
+            w.flows.clear();
+            let trace = Engine::new(w).run();
+            let s = podpath_render::topo::svg(&trace).map_err(|e| anyhow::anyhow!(e))?;
+            std::fs::write(&svg, s).with_context(|| format!("cannot write {}", svg.display()))?;
+            writeln!(stdout, "wrote {}", svg.display())?;
         }
         Cmd::Paths {
             scenario,

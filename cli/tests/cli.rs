@@ -83,7 +83,7 @@ fn sequence_diagrams_match_golden() {
     let pu = std::fs::read_to_string(&p).unwrap();
     assert!(mm.starts_with("sequenceDiagram\n    participant p0 as laptop\n"));
     assert!(mm.contains("Note over p1: DNAT: 192.168.49.2:30080 -> 10.244.0."));
-    assert!(mm.contains("flow health#1\n"));
+    assert!(mm.contains("flow health#35;1\n"));
     assert!(pu.starts_with("@startuml\n") && pu.ends_with("@enduml\n"));
     check_golden(golden("minikube-service/seq.mmd"), &mm);
     check_golden(golden("minikube-service/seq.puml"), &pu);
@@ -299,4 +299,45 @@ fn embedded_scenarios_match_their_golden_traces() {
         "{}\n(PODPATH_BLESS=1 to accept)",
         String::from_utf8_lossy(&o.stdout)
     );
+}
+
+/// The HTML report is one self-contained file: topology and sequence
+/// diagrams as inline SVG, hop tables, the pcapng embedded for download.
+#[test]
+fn html_report_is_self_contained_and_deterministic() {
+    use base64::Engine as _;
+    let dir = std::env::temp_dir().join(format!("podpath-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.html"), dir.join("b.html"));
+    for f in [&a, &b] {
+        let o = podpath(&["run", "--html", f.to_str().unwrap()], &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let html = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(html, std::fs::read_to_string(&b).unwrap());
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script") && !html.contains("src=\"http"));
+    // topology + one sequence diagram per flow
+    assert_eq!(html.matches("<svg ").count(), 1 + 4, "topology and 4 flows");
+    assert!(html.contains("<h2 id=\"flow-health-1\">Flow health#1</h2>"));
+    assert!(html.contains("DNAT: 192.168.49.2:30080 -&gt; 10.244.0."));
+    // the embedded pcapng is the same as --pcap writes
+    let start = html.find("base64,").unwrap() + 7;
+    let end = start + html[start..].find('"').unwrap();
+    let pcap = base64::engine::general_purpose::STANDARD
+        .decode(&html[start..end])
+        .unwrap();
+    let p = dir.join("run.pcapng");
+    podpath(&["run", "--pcap", p.to_str().unwrap()], &[]);
+    assert_eq!(pcap, std::fs::read(&p).unwrap());
+    // the topology alone
+    let t = dir.join("topo.svg");
+    let o = podpath(
+        &["topo", "flannel-cluster", "--svg", t.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success());
+    let svg = std::fs::read_to_string(&t).unwrap();
+    assert!(svg.contains("kind-control-plane") && svg.contains("flannel.1"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

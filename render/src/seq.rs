@@ -115,23 +115,13 @@ fn ordered(p: &BTreeMap<String, usize>) -> Vec<(usize, &str)> {
     v
 }
 
-/// Mermaid text: `;` ends a statement there, so it is written as the entity
-/// `#59;`; a `#` is left as it is unless it would start an entity code
-/// (`#word;`), when it becomes `#35;`.
+/// Mermaid text: `#` and `;` are written as entity codes (`#35;`, `#59;`):
+/// a bare `#` cuts the text in Mermaid's parser, `;` ends a statement.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let cs: Vec<char> = s.chars().collect();
-    for (i, &c) in cs.iter().enumerate() {
+    for c in s.chars() {
         match c {
-            '#' => {
-                let rest = &cs[i + 1..];
-                let word = rest.iter().take_while(|c| c.is_alphanumeric()).count();
-                if word > 0 && rest.get(word) == Some(&';') {
-                    out.push_str("#35;");
-                } else {
-                    out.push('#');
-                }
-            }
+            '#' => out.push_str("#35;"),
             ';' => out.push_str("#59;"),
             '"' => out.push('\''),
             c => out.push(c),
@@ -228,14 +218,27 @@ fn merman_render(source: &str, ascii: bool) -> Result<String, String> {
     }
 }
 
+/// Any Mermaid text as SVG.
+pub fn merman_svg(source: &str) -> Result<String, String> {
+    merman_render(source, false)
+}
+
+/// Any Mermaid text drawn with text characters.
+pub fn ascii_of(source: &str) -> Result<String, String> {
+    merman_render(source, true)
+}
+
 /// The sequence diagram as SVG.
 pub fn svg(t: &Trace) -> Result<String, String> {
     merman_render(&mermaid(t), false)
 }
 
-/// The sequence diagram drawn with text characters (for terminals).
+/// The sequence diagram drawn with text characters (for terminals). The
+/// text renderer does not decode entity codes, so `#` is drawn as the
+/// fullwidth `＃` and `;` as `,`.
 pub fn ascii(t: &Trace) -> Result<String, String> {
-    merman_render(&mermaid(t), true)
+    let src = mermaid(t).replace("#35;", "＃").replace("#59;", ",");
+    merman_render(&src, true)
 }
 
 #[cfg(test)]
@@ -244,7 +247,6 @@ mod tests {
     #[test]
     fn mermaid_escapes_once() {
         assert_eq!(esc("a#1;\"b\""), "a#35;1#59;'b'");
-        assert_eq!(esc("health#2 x;y"), "health#2 x#59;y");
     }
     #[test]
     fn fold_key_drops_sequence_numbers() {
