@@ -6,6 +6,7 @@ mod explain;
 mod live;
 mod scenarios;
 mod snapshot;
+pub mod step;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +67,15 @@ enum Cmd {
         /// hop tables, the pcapng to download).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+    },
+    /// Step through a run hop by hop in the terminal (keys: ? for help).
+    Step {
+        scenario: Option<String>,
+        /// Start at this flow.
+        #[arg(long)]
+        flow: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Draw the scenario's topology (hosts, devices, links) as SVG.
     Topo {
@@ -365,6 +375,29 @@ fn run() -> Result<ExitCode> {
             };
             stdout.write_all(out.as_bytes())?;
         }
+        Cmd::Step {
+            scenario,
+            flow,
+            seed,
+        } => {
+            use std::io::IsTerminal;
+            if !std::io::stdout().is_terminal() {
+                bail!("podpath step needs a terminal; use `podpath run` for text output");
+            }
+            let world = load(scenario.as_deref(), seed)?;
+            let trace = Engine::new(world).run();
+            drop(stdout);
+            let mut app = step::App::new(&trace);
+            if let Some(f) = &flow {
+                app.flow = trace
+                    .flows
+                    .iter()
+                    .position(|x| &x.id == f || x.id.split('#').next() == Some(f.as_str()))
+                    .with_context(|| format!("no flow '{f}' in this scenario"))?;
+            }
+            step::run_app(app)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Cmd::Topo { scenario, svg } => {
             let world = load(scenario.as_deref(), None)?;
             let mut w = world;
@@ -395,8 +428,22 @@ fn run() -> Result<ExitCode> {
             }
             let make = || load(scenario.as_deref(), seed).expect("loaded once already");
             for (id, from) in ids {
-                let paths = podpath_sim::engine::paths::enumerate(&make, &id, max)
-                    .map_err(|e| anyhow::anyhow!("flow {id}: {e}"))?;
+                // progress on a terminal only (indicatif hides it when piped)
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_message(format!("flow {id}: exploring branches"));
+                let paths = podpath_sim::engine::paths::enumerate_with(
+                    &make,
+                    &id,
+                    max,
+                    &mut |runs, pending| {
+                        bar.set_message(format!(
+                            "flow {id}: {runs} run(s), {pending} branch(es) to go"
+                        ));
+                        bar.tick();
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!("flow {id}: {e}"))?;
+                bar.finish_and_clear();
                 writeln!(stdout, "flow {id} (from {from}): {} path(s)", paths.len())?;
                 let mut sum = 0.0;
                 for (i, p) in paths.iter().enumerate() {
@@ -428,7 +475,10 @@ fn run() -> Result<ExitCode> {
                 scenarios.iter().map(|s| Some(s.as_str())).collect()
             };
             let mut bad = 0;
+            let bar = indicatif::ProgressBar::new(list.len() as u64);
             for s in &list {
+                bar.inc(1);
+                bar.set_message(s.unwrap_or(scenarios::DEFAULT).to_string());
                 let world = load(*s, None)?;
                 let name = world.scenario.clone();
                 let trace = Engine::new(world).run();
@@ -461,6 +511,7 @@ fn run() -> Result<ExitCode> {
                     }
                 }
             }
+            bar.finish_and_clear();
             if bad > 0 {
                 writeln!(
                     stdout,

@@ -341,3 +341,17 @@ fn html_report_is_self_contained_and_deterministic() {
     assert!(svg.contains("kind-control-plane") && svg.contains("flannel.1"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Progress is drawn only on a terminal: piped, `paths` and `check` write
+/// nothing but their results.
+#[test]
+fn no_progress_output_when_piped() {
+    let o = podpath(&["paths", "flannel-cluster"], &[]);
+    assert!(o.status.success());
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("flow dns (from client): 1 path(s)\n"));
+}

@@ -27,7 +27,19 @@ pub fn enumerate(
     flow: &str,
     max_paths: usize,
 ) -> Result<Vec<Path>, String> {
+    enumerate_with(world, flow, max_paths, &mut |_, _| {})
+}
+
+/// As [`enumerate`], reporting (runs done, branches still to run) after
+/// each run.
+pub fn enumerate_with(
+    world: &dyn Fn() -> World,
+    flow: &str,
+    max_paths: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Path>, String> {
     let mut out = Vec::new();
+    let mut runs = 0;
     let mut stack: Vec<Vec<bool>> = vec![Vec::new()];
     while let Some(script) = stack.pop() {
         if out.len() >= max_paths {
@@ -53,6 +65,8 @@ pub fn enumerate(
             alt.push(!chooser.taken[i].2);
             stack.push(alt);
         }
+        runs += 1;
+        progress(runs, stack.len());
         if p <= 0.0 {
             continue;
         }
