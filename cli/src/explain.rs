@@ -74,6 +74,12 @@ MODELLED
               and host-gw (devices, routes, neighbours, FDB, FLANNEL-* rules),
               the bridge CNI plugin (cni0, hairpin veths), kubelet's pod
               resolv.conf; `podpath expand`, `podpath kube-proxy-rules`
+  views       text and JSON traces; pcapng (one interface per host/device,
+              ns timestamps, directions, comments, names); sequence diagrams
+              as Mermaid, PlantUML, SVG and terminal text (merman); an HTML
+              report; a terminal step-through (`podpath step`); every branch
+              with its probability (`podpath paths`); golden-trace checks
+              (`podpath check`)
   live        `podpath live --netns`: the scenario built from network
               namespaces, flows through the real kernel, captures per device
               and direction, diff against the simulation and against a replay
