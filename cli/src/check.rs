@@ -126,21 +126,39 @@ pub enum Verdict {
     Missing,
 }
 
-/// Checks (or blesses) one scenario's trace against `DIR/NAME/`.
-pub fn check_one(name: &str, json: &str, text: &str, dir: &Path, bless: bool) -> Result<Verdict> {
+/// Checks (or blesses) one scenario's trace against `DIR/NAME/`; the
+/// capture (`capture.pcapng`) is compared byte for byte when the golden
+/// directory has one.
+pub fn check_one(
+    name: &str,
+    json: &str,
+    text: &str,
+    pcap: &[u8],
+    dir: &Path,
+    bless: bool,
+) -> Result<Verdict> {
     let d = dir.join(name);
     let f = d.join("trace.json");
     if bless {
         std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
         std::fs::write(&f, json).with_context(|| format!("cannot write {}", f.display()))?;
         std::fs::write(d.join("trace.txt"), text)?;
+        std::fs::write(d.join("capture.pcapng"), pcap)?;
         return Ok(Verdict::Blessed);
     }
     let Ok(want) = std::fs::read_to_string(&f) else {
         return Ok(Verdict::Missing);
     };
     if want == json {
-        return Ok(Verdict::Same);
+        return Ok(match std::fs::read(d.join("capture.pcapng")) {
+            Ok(p) if p != pcap => Verdict::Differs(format!(
+                "  the traces are equal but {} differs ({} bytes golden, {} now)\n",
+                d.join("capture.pcapng").display(),
+                p.len(),
+                pcap.len()
+            )),
+            _ => Verdict::Same,
+        });
     }
     let w: Value = serde_json::from_str(&want)
         .with_context(|| format!("{}: not a podpath trace (JSON)", f.display()))?;

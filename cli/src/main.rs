@@ -485,7 +485,8 @@ fn run() -> Result<ExitCode> {
                 let json = podpath_render::json::render(&trace);
                 let text = podpath_render::text::render(&trace);
                 let shown = s.unwrap_or(scenarios::DEFAULT);
-                match check::check_one(&name, &json, &text, &golden, bless)? {
+                let pcap = podpath_render::pcapng::render(&trace);
+                match check::check_one(&name, &json, &text, &pcap, &golden, bless)? {
                     check::Verdict::Same => writeln!(stdout, "ok       {shown}")?,
                     check::Verdict::Blessed => writeln!(
                         stdout,

@@ -241,3 +241,109 @@ fn tshark_decodes_tun_raw_ip_and_wireguard() {
     let w = String::from_utf8_lossy(&out.stderr);
     assert!(!w.contains("Warning"), "tshark warnings:\n{w}");
 }
+
+/// Every golden pcapng reads in tshark with no warning; its per-interface
+/// packet counts are the trace's; in nodeport-vxlan the VXLAN frames on the
+/// underlay decode down to the inner TCP packet, and flannel.1 shows the
+/// inner packet alone.
+#[test]
+fn tshark_reads_every_golden_pcapng() {
+    let Some(ts) = tshark() else { return };
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&golden)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("capture.pcapng").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "{dirs:?}");
+    for d in dirs {
+        let f = d.join("capture.pcapng");
+        let out = Command::new(ts)
+            // Linux's VXLAN port 8472 is not the IANA one tshark knows
+            .args([
+                "-r",
+                f.to_str().unwrap(),
+                "-o",
+                "ip.check_checksum:TRUE",
+                "-d",
+                "udp.port==8472,vxlan",
+            ])
+            .args([
+                "-T",
+                "fields",
+                "-E",
+                "separator=|",
+                "-e",
+                "frame.interface_name",
+                "-e",
+                "vxlan.vni",
+                "-e",
+                "ip.src",
+                "-e",
+                "tcp.dstport",
+                "-e",
+                "ip.checksum.status",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let w = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !w.contains("Warning") && !w.contains("appears to be damaged"),
+            "{}: {w}",
+            f.display()
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut count: BTreeMap<String, usize> = BTreeMap::new();
+        for line in text.lines() {
+            let c: Vec<&str> = line.split('|').collect();
+            *count.entry(c[0].to_string()).or_default() += 1;
+            for st in c[4].split(',').filter(|x| !x.is_empty()) {
+                assert_eq!(st, "1", "{}: bad IP checksum: {line}", f.display());
+            }
+        }
+        let name = d.file_name().unwrap().to_str().unwrap().to_string();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("trace.json")).unwrap()).unwrap();
+        assert_eq!(json["scenario"], name);
+        let total: usize = count.values().sum();
+        assert!(total > 20, "{name}: {count:?}");
+        // per interface, exactly what the simulation captured
+        let yaml = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../scenarios/{name}.yaml")),
+        )
+        .unwrap();
+        let world = podpath_sim::scenario::load(&yaml, &name, None).unwrap();
+        let trace = podpath_sim::engine::Engine::new(world).run();
+        let mut want: BTreeMap<String, usize> = BTreeMap::new();
+        for c in &trace.captures {
+            *want.entry(format!("{}/{}", c.host, c.dev)).or_default() += 1;
+        }
+        assert_eq!(count, want, "{name}: tshark's per-interface counts");
+        if name == "nodeport-vxlan" {
+            // underlay: VNI 1 with the outer and inner source addresses
+            let vx: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("node-a/eth0|1|"))
+                .collect();
+            assert!(!vx.is_empty(), "{text}");
+            assert!(
+                vx.iter()
+                    .any(|l| l.contains("|10.1.1.110,10.244.0.0|9376|")),
+                "outer 10.1.1.110, inner 10.244.0.0 -> :9376: {vx:?}"
+            );
+            // the tunnel device shows the inner packet only
+            assert!(text
+                .lines()
+                .any(|l| l.starts_with("node-a/flannel.1||10.244.0.0|9376|")));
+            assert_eq!(count.get("node-a/flannel.1"), count.get("node-b/flannel.1"));
+        }
+    }
+}
