@@ -85,8 +85,6 @@ fn sequence_diagrams_match_golden() {
     assert!(mm.contains("Note over p1: DNAT: 192.168.49.2:30080 -> 10.244.0."));
     assert!(mm.contains("flow health#35;1\n"));
     assert!(pu.starts_with("@startuml\n") && pu.ends_with("@enduml\n"));
-    check_golden(golden("minikube-service/seq.mmd"), &mm);
-    check_golden(golden("minikube-service/seq.puml"), &pu);
     // SVG and ASCII drawn in-process by merman, byte-identical across runs
     let sv = dir.join("seq.svg");
     let o = podpath(
@@ -106,8 +104,6 @@ fn sequence_diagrams_match_golden() {
     );
     let o2 = podpath(&["run", "--format", "seq"], &[]);
     assert_eq!(String::from_utf8(o2.stdout).unwrap(), ascii);
-    check_golden(golden("minikube-service/seq.txt"), &ascii);
-    check_golden(golden("minikube-service/seq.svg"), &svg);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -354,4 +350,47 @@ fn no_progress_output_when_piped() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("flow dns (from client): 1 path(s)\n"));
+}
+
+/// The sequence diagrams of every embedded scenario, in each format, as
+/// insta snapshots (cli/tests/snapshots/); byte-identical across runs.
+#[test]
+fn sequence_diagrams_of_every_scenario() {
+    let list = podpath(&["list"], &[]);
+    let names: Vec<String> = String::from_utf8(list.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("podpath-seqall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in &names {
+        let (m, p, v) = (dir.join("a.mmd"), dir.join("a.puml"), dir.join("a.svg"));
+        let o = podpath(
+            &[
+                "run",
+                n,
+                "--format",
+                "seq",
+                "--mermaid",
+                m.to_str().unwrap(),
+                "--plantuml",
+                p.to_str().unwrap(),
+                "--svg",
+                v.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(
+            o.status.success(),
+            "{n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let ascii = String::from_utf8(o.stdout).unwrap();
+        insta::assert_snapshot!(format!("{n}.mmd"), std::fs::read_to_string(&m).unwrap());
+        insta::assert_snapshot!(format!("{n}.puml"), std::fs::read_to_string(&p).unwrap());
+        insta::assert_snapshot!(format!("{n}.seq.txt"), ascii);
+        insta::assert_snapshot!(format!("{n}.svg"), std::fs::read_to_string(&v).unwrap());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -207,7 +207,16 @@ fn merman_render(source: &str, ascii: bool) -> Result<String, String> {
     };
     let r = Renderer::new();
     let req = if ascii {
-        RenderRequest::ascii(source, OperationControl::new(), AsciiRequest::default())
+        // our own generated text: trusted input, so no size ceiling (a long
+        // flow draws a tall diagram)
+        RenderRequest::ascii(
+            source,
+            OperationControl::new(),
+            AsciiRequest {
+                resources: merman::ascii::AsciiResourcePolicy::unbounded(),
+                ..Default::default()
+            },
+        )
     } else {
         RenderRequest::svg(source, OperationControl::new(), SvgRequest::default())
     };
