@@ -200,3 +200,10 @@ fn generated_calico_bgp_cluster() {
 fn pmtu_fragmentation_needed() {
     check(&fixture("pmtu.yaml"), "pm", 14);
 }
+
+/// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
+/// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
+#[test]
+fn generated_kindnet_cluster() {
+    check(&fixture("kindnet.yaml"), "kn", 46);
+}

@@ -18,6 +18,12 @@
 //!   their addresses (what BIRD learns over BGP). Simplifications: the IPAM
 //!   block is the node's podCIDR (calico carves /26 blocks); felix's policy
 //!   chains and natOutgoing rules are not generated (no NetworkPolicy).
+//! - `kindnet`: kind's default CNI: the ptp plugin's veth per pod (host side
+//!   holding the gateway, the subnet's first address, as a /32; a /32 route
+//!   per pod), routes to the other nodes' podCIDRs via their addresses, and
+//!   the KIND-MASQ-AGENT masquerade rules. Simplification: the pod's address
+//!   is a /32 with the subnet routed via the gateway (ptp gives a /24 and
+//!   replaces its connected route by the same route via the gateway).
 //!
 //! Every node runs kube-proxy in iptables mode ([`super::kubeproxy`]) with
 //! `--cluster-cidr` set. Pods get one HTTP server per TCP container port
@@ -182,10 +188,34 @@ pub fn cni_rules(net: &NetConfig, node: &super::objects::Node) -> Result<ExtraRu
             format!("'{c}' is not a CIDR"),
         )
     })?;
-    Ok(flannel_rules(
-        &net.cluster_cidr.to_string(),
-        &pod.trunc().to_string(),
-    ))
+    Ok(match net.cni.as_str() {
+        "calico-bgp" => ExtraRules::default(),
+        "kindnet" => kindnet_rules(&net.cluster_cidr.to_string()),
+        _ => flannel_rules(&net.cluster_cidr.to_string(), &pod.trunc().to_string()),
+    })
+}
+
+/// kindnet's masquerade agent (`KIND-MASQ-AGENT`): traffic leaving the pod
+/// network for non-local destinations is masqueraded.
+fn kindnet_rules(cluster_cidr: &str) -> ExtraRules {
+    let mut x = ExtraRules::default();
+    x.chains.push(("nat".into(), "KIND-MASQ-AGENT".into()));
+    x.rules.push((
+        "nat".into(),
+        "POSTROUTING".into(),
+        "-m addrtype ! --dst-type LOCAL -m comment --comment \"kind-masq-agent: ensure nat POSTROUTING directs all non-LOCAL destination traffic to our custom KIND-MASQ-AGENT chain\" -j KIND-MASQ-AGENT".into(),
+    ));
+    x.rules.push((
+        "nat".into(),
+        "KIND-MASQ-AGENT".into(),
+        format!("-d {cluster_cidr} -m comment --comment \"kind-masq-agent: local traffic is not subject to MASQUERADE\" -j RETURN"),
+    ));
+    x.rules.push((
+        "nat".into(),
+        "KIND-MASQ-AGENT".into(),
+        "-m comment --comment \"kind-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)\" -j MASQUERADE".into(),
+    ));
+    x
 }
 
 /// kube-proxy's configuration on a node of this cluster.
@@ -260,20 +290,23 @@ fn indent(text: &str, n: usize) -> String {
 /// The scenario hosts, links and segments of the cluster, as YAML (keys
 /// `hosts`, `links`, `segments`).
 pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
-    let (vxlan, calico) = match net.cni.as_str() {
-        "flannel-vxlan" => (true, false),
-        "flannel-host-gw" => (false, false),
-        "calico-bgp" => (false, true),
+    let (vxlan, calico, kindnet) = match net.cni.as_str() {
+        "flannel-vxlan" => (true, false, false),
+        "flannel-host-gw" => (false, false, false),
+        "calico-bgp" => (false, true, false),
+        "kindnet" => (false, false, true),
         other => {
             return Err(kerr(
                 "cluster".into(),
                 "cni",
                 format!(
-                    "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw or calico-bgp"
+                    "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw, calico-bgp or kindnet"
                 ),
             ))
         }
     };
+    // routed CNIs: no bridge, one veth per pod with a /32 route
+    let routed = calico || kindnet;
     let nodes = nodes(cluster, net)?;
     let mtu = if vxlan { 1450 } else { 1500 };
     let pod_names = pod_host_names(cluster);
@@ -295,7 +328,7 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
             n.ip,
             net.node_network.prefix_len()
         );
-        if !calico {
+        if !routed {
             let _ = writeln!(
                 y,
                 "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
@@ -323,7 +356,16 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 && !p.spec.host_network
                 && p.status.pod_ip.is_some()
             {
-                if calico {
+                if kindnet {
+                    // kindnet's ptp plugin: the host side holds the pod
+                    // gateway, the subnet's first address, as a /32
+                    let _ = writeln!(
+                        y,
+                        "      {}: {{mtu: {mtu}, addrs: [{}/32]}}",
+                        veth_name(p.metadata.ns(), &p.metadata.name),
+                        n.gw()
+                    );
+                } else if calico {
                     // calico's CNI plugin: host side unaddressed, MAC
                     // ee:ee:ee:ee:ee:ee, proxy ARP answers for the pods'
                     // gateway 169.254.1.1
@@ -359,12 +401,15 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
             // /32 per local workload on its cali device, the other nodes'
             // blocks via their addresses.
             let _ = writeln!(y, "      - {{dst: {}, type: blackhole}}", n.pod_cidr);
+        }
+        if routed {
             for (p, ip) in &local_pods {
-                let _ = writeln!(
-                    y,
-                    "      - {{dst: {ip}/32, dev: {}}}",
+                let dev = if kindnet {
+                    veth_name(p.metadata.ns(), &p.metadata.name)
+                } else {
                     cali_name(p.metadata.ns(), &p.metadata.name)
-                );
+                };
+                let _ = writeln!(y, "      - {{dst: {ip}/32, dev: {dev}}}");
             }
         }
         for o in &others {
@@ -406,6 +451,11 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 );
             }
             let _ = writeln!(y, "    sysctl: {{{sc}}}");
+        } else if kindnet {
+            let _ = writeln!(
+                y,
+                "    sysctl: {{net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1}}"
+            );
         } else {
             let _ = writeln!(
                 y,
@@ -415,6 +465,8 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         let cfg = proxier_config(net, &n.name, n.ip);
         let extra = if calico {
             ExtraRules::default()
+        } else if kindnet {
+            kindnet_rules(&cc)
         } else {
             flannel_rules(&cc, &n.pod_cidr.to_string())
         };
@@ -447,7 +499,7 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         let _ = writeln!(y, "  {host}:");
         let _ = writeln!(y, "    kind: pod");
         let _ = writeln!(y, "    devices:");
-        let plen = if calico { 32 } else { n.pod_cidr.prefix_len() };
+        let plen = if routed { 32 } else { n.pod_cidr.prefix_len() };
         let _ = writeln!(y, "      eth0: {{mtu: {mtu}, addrs: [{ip}/{plen}]}}");
         if let Some(dns) = &cluster_dns {
             // kubelet's ClusterFirst policy
@@ -462,6 +514,16 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         if calico {
             let _ = writeln!(y, "      - {{dst: 169.254.1.1, dev: eth0}}");
             let _ = writeln!(y, "      - {{dst: default, via: 169.254.1.1, dev: eth0}}");
+        } else if kindnet {
+            // ptp: the gateway on the link, the subnet and the rest via it
+            let _ = writeln!(y, "      - {{dst: {}, dev: eth0}}", n.gw());
+            let _ = writeln!(
+                y,
+                "      - {{dst: {}, via: {}, dev: eth0}}",
+                n.pod_cidr,
+                n.gw()
+            );
+            let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
         } else {
             let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
             let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
@@ -514,6 +576,8 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         }
         let hostside = if calico {
             cali_name(p.metadata.ns(), &p.metadata.name)
+        } else if kindnet {
+            veth_name(p.metadata.ns(), &p.metadata.name)
         } else {
             veth_name(p.metadata.ns(), &p.metadata.name)
         };
