@@ -576,8 +576,6 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         }
         let hostside = if calico {
             cali_name(p.metadata.ns(), &p.metadata.name)
-        } else if kindnet {
-            veth_name(p.metadata.ns(), &p.metadata.name)
         } else {
             veth_name(p.metadata.ns(), &p.metadata.name)
         };
