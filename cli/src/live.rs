@@ -138,6 +138,77 @@ for attempt in range(2):
 print("DNS A %s: no answer after 2 queries" % name)
 "#;
 
+/// The frames of a pcap file (a packet cut short by the capture's stop
+/// ends the list).
+pub fn read_pcap(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut frames = Vec::new();
+    if bytes.len() >= 24 {
+        let mut r = pcap_file::pcap::PcapReader::new(&bytes[..])?;
+        while let Some(Ok(p)) = r.next_packet() {
+            frames.push(p.data.to_vec());
+        }
+    }
+    Ok(frames)
+}
+
+/// The command a pod runs for a flow, self-contained (the client programs
+/// inline): what `kubectl exec POD --` runs on a kind cluster.
+pub fn flow_command(r: &Request) -> Vec<String> {
+    let s = |x: &str| x.to_string();
+    match r {
+        Request::HttpGet {
+            dst,
+            port,
+            host_header,
+            path,
+        } => vec![
+            s("python3"),
+            s("-c"),
+            s(CLIENT_PY),
+            dst.to_string(),
+            port.to_string(),
+            host_header.clone(),
+            path.clone(),
+            s("8"),
+        ],
+        Request::DnsA { server, port, name } => vec![
+            s("python3"),
+            s("-c"),
+            s(DNS_CLIENT_PY),
+            server.to_string(),
+            port.to_string(),
+            name.clone(),
+        ],
+        Request::Resolve { name, then: None } => {
+            vec![s("python3"), s("-c"), s(RESOLVE_PY), name.clone()]
+        }
+        Request::Resolve {
+            name,
+            then: Some(t),
+        } => vec![
+            s("sh"),
+            s("-c"),
+            format!(
+                "a=$(python3 -c '{}' {name}) && python3 -c '{}' \"$a\" {} '{}' '{}' 8",
+                RESOLVE_PY.replace('\'', "\""),
+                CLIENT_PY.replace('\'', "\""),
+                t.port,
+                t.host_header,
+                t.path
+            ),
+        ],
+        Request::Ping { dst, size, df } => vec![
+            s("sh"),
+            s("-c"),
+            format!(
+                "ping -n -c 1 -W 1 -s {size} -M {} {dst}; true",
+                if *df { "do" } else { "dont" }
+            ),
+        ],
+    }
+}
+
 /// Runs a command with a bounded wait; returns stdout. Errors carry stderr.
 pub fn run(args: &[&str], input: Option<&str>, timeout_s: u64) -> Result<String> {
     let mut c = Command::new(args[0]);

@@ -3,6 +3,7 @@
 mod check;
 mod diff;
 mod explain;
+mod kind;
 mod live;
 mod scenarios;
 mod snapshot;
@@ -91,6 +92,18 @@ enum Cmd {
         /// Use network namespaces (the only live backend on this machine).
         #[arg(long)]
         netns: bool,
+        /// Run on a kind cluster (kubectl and docker; only contexts named
+        /// kind-*): apply the scenario's objects, send its flows from its
+        /// pods, capture on the nodes, replay their snapshot, diff.
+        #[arg(long, conflicts_with = "netns")]
+        kind: bool,
+        /// With --kind: a kind-like cluster built in network namespaces on
+        /// this machine instead of a real one.
+        #[arg(long, requires = "kind")]
+        fake_netns: bool,
+        /// With --kind: the kube context (default: the current one).
+        #[arg(long, requires = "kind")]
+        context: Option<String>,
         /// Compare real and simulated captures; exit 1 on a difference.
         #[arg(long)]
         diff: bool,
@@ -106,10 +119,17 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         bundle_out: Option<PathBuf>,
     },
-    /// Write a podpath-snapshot/1 bundle of the network namespaces whose names start with PREFIX.
+    /// Write a podpath-snapshot/1 bundle of the network namespaces whose
+    /// names start with PREFIX (--netns), or of a kind cluster's nodes
+    /// (--kind, through docker exec; only contexts named kind-*).
     Snapshot {
-        #[arg(long, value_name = "PREFIX")]
-        netns: String,
+        #[arg(long, value_name = "PREFIX", required_unless_present = "kind")]
+        netns: Option<String>,
+        #[arg(long, conflicts_with = "netns")]
+        kind: bool,
+        /// With --kind: the kube context (default: the current one).
+        #[arg(long, requires = "kind")]
+        context: Option<String>,
         #[arg(short = 'o', long = "out", value_name = "DIR")]
         out: PathBuf,
     },
@@ -308,16 +328,28 @@ fn run() -> Result<ExitCode> {
         Cmd::Live {
             scenario,
             netns,
+            kind,
+            fake_netns,
+            context,
             diff,
             pcap,
             prefix,
             seed,
             bundle_out,
         } => {
-            if !netns {
-                bail!(
-                    "choose a backend: --netns (the kind backend is not available on this machine)"
+            if kind {
+                return live_kind(
+                    scenario.as_deref(),
+                    seed,
+                    &prefix,
+                    fake_netns,
+                    context.as_deref(),
+                    diff,
+                    &mut stdout,
                 );
+            }
+            if !netns {
+                bail!("choose a backend: --netns (network namespaces on this machine) or --kind (a kind cluster)");
             }
             return live_netns(
                 scenario.as_deref(),
@@ -329,8 +361,34 @@ fn run() -> Result<ExitCode> {
                 &mut stdout,
             );
         }
-        Cmd::Snapshot { netns, out } => {
-            let warnings = snapshot::snapshot_netns(&netns, &out, snapshot::Extras::default())?;
+        Cmd::Snapshot {
+            netns,
+            kind,
+            context,
+            out,
+        } => {
+            let warnings = if kind {
+                use kind::KindBackend;
+                let mut k = kind::Kubectl::new(context.as_deref())?;
+                let ctx = k.context()?;
+                if !ctx.starts_with("kind-") {
+                    bail!("refusing kube context '{ctx}': podpath snapshot --kind only reads kind clusters (contexts named kind-*)");
+                }
+                let empty = podpath_sim::engine::World {
+                    scenario: ctx,
+                    seed: 0,
+                    hosts: Vec::new(),
+                    flows: Vec::new(),
+                    horizon_ns: 0,
+                };
+                k.snapshot(&empty, &out)?
+            } else {
+                snapshot::snapshot_netns(
+                    netns.as_deref().unwrap_or_default(),
+                    &out,
+                    snapshot::Extras::default(),
+                )?
+            };
             for w in warnings {
                 eprintln!("warning: {w}");
             }
@@ -538,25 +596,10 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn live_netns(
-    scenario: Option<&str>,
-    seed: Option<u64>,
-    prefix: &str,
-    do_diff: bool,
-    pcap: Option<&std::path::Path>,
-    bundle_out: Option<&std::path::Path>,
-    out: &mut impl Write,
-) -> Result<ExitCode> {
-    let world = load(scenario, seed)?;
-    if let Err(why) = live::netns_available(prefix) {
-        bail!("live --netns is not possible here: {why}");
-    }
-    let dir = std::env::temp_dir().join(format!("{prefix}live-{}", std::process::id()));
-    let mut lab = live::Lab::new(prefix, &dir)?;
-    lab.build(&world)?;
-    // Snapshot the namespaces before any traffic, to replay the bundle too.
-    let bundle_dir = dir.join("bundle");
-    let extras = snapshot::Extras {
+/// The apps and flows a snapshot bundle records beside the kernel state,
+/// so that its replay runs the same servers and requests.
+pub fn live_extras(world: &podpath_sim::engine::World) -> snapshot::Extras {
+    snapshot::Extras {
         apps: world
             .hosts
             .iter()
@@ -598,7 +641,122 @@ fn live_netns(
                 }))
             })
             .collect(),
+    }
+}
+
+/// `podpath live --kind`: see kind.rs.
+fn live_kind(
+    scenario: Option<&str>,
+    seed: Option<u64>,
+    prefix: &str,
+    fake_netns: bool,
+    context: Option<&str>,
+    do_diff: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let (text, file) = scenario_text(scenario)?;
+    let doc = podpath_sim::scenario::parse(&text, &file)?;
+    let Some(c) = &doc.cluster else {
+        bail!("{file}: live --kind needs a scenario with a 'cluster' (Kubernetes objects)");
     };
+    let manifests = c.manifests.value.clone();
+    let (objs, _) = podpath_sim::scenario::cluster_of(c, &file)?;
+    let node_names: Vec<String> = objs.nodes.iter().map(|n| n.metadata.name.clone()).collect();
+    let world = load(scenario, seed)?;
+    let mut backend: Box<dyn kind::KindBackend> = if fake_netns {
+        Box::new(kind::NetnsKind::new(prefix, &world, context)?)
+    } else {
+        Box::new(kind::Kubectl::new(context)?)
+    };
+    let dir = std::env::temp_dir().join(format!("{prefix}kind-bundle-{}", std::process::id()));
+    let (flows, real, elapsed, warnings) =
+        kind::run(backend.as_mut(), &world, &manifests, &node_names, &dir, out)?;
+    drop(backend);
+    for w in warnings {
+        eprintln!("warning: snapshot: {w}");
+    }
+    for f in &flows {
+        writeln!(out, "live {}: {}", f.id, f.outcome)?;
+    }
+    // The simulation of the cluster as the snapshot found it.
+    let mut bw = load_bundle(&dir, seed)?;
+    if elapsed > 0 {
+        bw.horizon_ns = elapsed;
+    }
+    let trace = Engine::new(bw).run();
+    let _ = std::fs::remove_dir_all(&dir);
+    for f in &trace.flows {
+        writeln!(out, "sim  {}: {}", f.id, f.outcome)?;
+    }
+    if !do_diff {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut sim: live::RealCaptures = std::collections::BTreeMap::new();
+    for c in &trace.captures {
+        if !node_names.contains(&c.host) {
+            continue;
+        }
+        let dir = if c.dir == podpath_sim::trace::Direction::Out {
+            "out"
+        } else {
+            "in"
+        };
+        sim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
+            .or_default()
+            .push(c.bytes.clone());
+    }
+    let mut real = real;
+    for frames in real.values_mut() {
+        frames.retain(|b| !diff::is_housekeeping(b));
+    }
+    let (ifaces, ports) = diff::compare(&sim, &real);
+    let matched = ifaces.iter().filter(|i| i.matches()).count();
+    for i in &ifaces {
+        match &i.first {
+            None => writeln!(
+                out,
+                "match  {}/{} {}: {} frames",
+                i.host, i.dev, i.dir, i.sim
+            )?,
+            Some(w) => writeln!(
+                out,
+                "DIFFER {}/{} {}: sim {} frames, real {} frames; first difference at {w}",
+                i.host, i.dev, i.dir, i.sim, i.real
+            )?,
+        }
+    }
+    writeln!(
+        out,
+        "kind: {matched} of {} node interface directions match (snapshot replay); {} ports renamed",
+        ifaces.len(),
+        ports.renamed()
+    )?;
+    Ok(if matched == ifaces.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn live_netns(
+    scenario: Option<&str>,
+    seed: Option<u64>,
+    prefix: &str,
+    do_diff: bool,
+    pcap: Option<&std::path::Path>,
+    bundle_out: Option<&std::path::Path>,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let world = load(scenario, seed)?;
+    if let Err(why) = live::netns_available(prefix) {
+        bail!("live --netns is not possible here: {why}");
+    }
+    let dir = std::env::temp_dir().join(format!("{prefix}live-{}", std::process::id()));
+    let mut lab = live::Lab::new(prefix, &dir)?;
+    lab.build(&world)?;
+    // Snapshot the namespaces before any traffic, to replay the bundle too.
+    let bundle_dir = dir.join("bundle");
+    let extras = live_extras(&world);
     let snap = snapshot::snapshot_netns(prefix, &bundle_dir, extras);
     lab.start_captures(&world)?;
     let (flows, lab_elapsed_ns) = lab.run_flows(&world)?;

@@ -25,6 +25,131 @@ pub struct Extras {
     pub flows: Vec<Value>,
 }
 
+/// Runs a command on one host (in its network namespace) and returns stdout.
+pub type Exec = Box<dyn Fn(&[&str]) -> Result<String>>;
+
+/// Collects one host's network state into `dir`; returns its `ip -j -d
+/// link` JSON (for pairing veths).
+fn collect_host(
+    exec: &dyn Fn(&[&str]) -> Result<String>,
+    dir: &Path,
+    host: &str,
+    extras: &Extras,
+    apps: &mut Vec<Value>,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    std::fs::create_dir_all(dir)?;
+    let link = exec(&["ip", "-j", "-d", "link", "show"])?;
+    std::fs::write(dir.join("ip-link.json"), &link)?;
+    std::fs::write(
+        dir.join("ip-addr.json"),
+        exec(&["ip", "-j", "addr", "show"])?,
+    )?;
+    std::fs::write(
+        dir.join("ip-route.json"),
+        exec(&["ip", "-j", "route", "show", "table", "all"])?,
+    )?;
+    std::fs::write(
+        dir.join("ip-rule.json"),
+        exec(&["ip", "-j", "rule", "show"])?,
+    )?;
+    std::fs::write(
+        dir.join("ip-neigh.json"),
+        exec(&["ip", "-j", "neigh", "show"])?,
+    )?;
+    std::fs::write(
+        dir.join("bridge-fdb.json"),
+        exec(&["bridge", "-j", "fdb", "show"])?,
+    )?;
+    std::fs::write(dir.join("iptables-save.txt"), exec(&["iptables-save"])?)?;
+    let sysctl = exec(&["sh", "-c", "sysctl -a 2>/dev/null; true"])?;
+    // Only the network sysctls: the rest of `sysctl -a` (host name, boot
+    // id, ...) says nothing about packets and should not leave the machine.
+    let net: String = sysctl
+        .lines()
+        .filter(|l| l.starts_with("net."))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("sysctl.txt"), net)?;
+    if extras.apps.is_empty() {
+        let ss = exec(&["ss", "-Hltn"])?;
+        for l in ss.lines() {
+            if let Some(local) = l.split_whitespace().nth(3) {
+                apps.push(json!({"host": host, "kind": "http-server", "listen": local}));
+            }
+        }
+        if !ss.trim().is_empty() {
+            warnings.push(format!("{host}: listening sockets recorded as http-server apps without routes (they answer 404)"));
+        }
+    }
+    serde_json::from_str(&link).context("parsing ip-link.json")
+}
+
+/// A bundle from hosts reached through `exec` (the nodes of a kind cluster
+/// through `docker exec`). Veths are paired by their mutual peer indexes
+/// (`link_index` of each end is the other's `ifindex`).
+pub fn snapshot_via(hosts: &[(String, Exec)], out: &Path, extras: Extras) -> Result<Vec<String>> {
+    std::fs::create_dir_all(out)?;
+    let mut apps = extras.apps.clone();
+    let mut warnings = Vec::new();
+    let mut links_json: BTreeMap<String, Value> = BTreeMap::new();
+    for (host, exec) in hosts {
+        let v = collect_host(
+            exec.as_ref(),
+            &out.join(host),
+            host,
+            &extras,
+            &mut apps,
+            &mut warnings,
+        )?;
+        links_json.insert(host.clone(), v);
+    }
+    let mut ends: Vec<(String, String, i64, i64)> = Vec::new(); // host, dev, ifindex, peer index
+    for (h, devs) in &links_json {
+        for d in devs.as_array().into_iter().flatten() {
+            if d["linkinfo"]["info_kind"].as_str() == Some("veth") {
+                if let (Some(n), Some(i), Some(p)) = (
+                    d["ifname"].as_str(),
+                    d["ifindex"].as_i64(),
+                    d["link_index"].as_i64(),
+                ) {
+                    ends.push((h.clone(), n.to_string(), i, p));
+                }
+            }
+        }
+    }
+    let mut links = Vec::new();
+    for a in &ends {
+        let peers: Vec<&(String, String, i64, i64)> = ends
+            .iter()
+            .filter(|b| b.0 != a.0 && b.2 == a.3 && b.3 == a.2)
+            .collect();
+        match peers.as_slice() {
+            [b] => {
+                let (x, y) = (format!("{}/{}", a.0, a.1), format!("{}/{}", b.0, b.1));
+                if x < y {
+                    links.push(json!({"a": x, "b": y}));
+                }
+            }
+            [] => warnings.push(format!("{}/{}: veth peer outside the snapshot", a.0, a.1)),
+            _ => warnings.push(format!("{}/{}: veth peer ambiguous by index", a.0, a.1)),
+        }
+    }
+    let bundle = json!({
+        "format": "podpath-snapshot/1",
+        "hosts": hosts.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(),
+        "links": links,
+        "segments": [],
+        "flows": extras.flows,
+        "apps": apps,
+    });
+    std::fs::write(
+        out.join("bundle.json"),
+        serde_json::to_string_pretty(&bundle)? + "\n",
+    )?;
+    Ok(warnings)
+}
+
 pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<String>> {
     let list: Value = serde_json::from_str(&run(&["ip", "-j", "netns", "list"], None, 10)?)
         .context("parsing `ip -j netns list`")?;
@@ -50,71 +175,20 @@ pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<St
     for ns in &names {
         let host = host_of(ns);
         let dir = out.join(&host);
-        std::fs::create_dir_all(&dir)?;
-        let ip = |args: &[&str]| -> Result<String> {
-            let mut a = vec!["ip", "-n", ns.as_str(), "-j"];
+        let ns2 = ns.clone();
+        let exec = move |args: &[&str]| -> Result<String> {
+            let mut a = vec!["ip", "netns", "exec", ns2.as_str()];
             a.extend_from_slice(args);
-            run(&a, None, 20)
+            run(&a, None, 30)
         };
-        let link = ip(&["-d", "link", "show"])?;
-        std::fs::write(dir.join("ip-link.json"), &link)?;
-        std::fs::write(dir.join("ip-addr.json"), ip(&["addr", "show"])?)?;
-        std::fs::write(
-            dir.join("ip-route.json"),
-            ip(&["route", "show", "table", "all"])?,
-        )?;
-        std::fs::write(dir.join("ip-rule.json"), ip(&["rule", "show"])?)?;
-        std::fs::write(dir.join("ip-neigh.json"), ip(&["neigh", "show"])?)?;
-        std::fs::write(
-            dir.join("bridge-fdb.json"),
-            run(&["bridge", "-n", ns, "-j", "fdb", "show"], None, 20)?,
-        )?;
-        std::fs::write(
-            dir.join("iptables-save.txt"),
-            run(&["ip", "netns", "exec", ns, "iptables-save"], None, 20)?,
-        )?;
-        let sysctl = run(
-            &[
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "sh",
-                "-c",
-                "sysctl -a 2>/dev/null; true",
-            ],
-            None,
-            30,
-        )?;
-        // Only the network sysctls: the rest of `sysctl -a` (host name, boot
-        // id, ...) says nothing about packets and should not leave the machine.
-        let net: String = sysctl
-            .lines()
-            .filter(|l| l.starts_with("net."))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(dir.join("sysctl.txt"), net)?;
+        let link = collect_host(&exec, &dir, &host, &extras, &mut apps, &mut warnings)?;
         // `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over
         // /etc/resolv.conf: that is the namespace's resolver configuration.
         let rc = Path::new("/etc/netns").join(ns).join("resolv.conf");
         if let Ok(t) = std::fs::read_to_string(&rc) {
             std::fs::write(dir.join("resolv.conf"), t)?;
         }
-        links_json.insert(
-            host.clone(),
-            serde_json::from_str(&link).context("parsing ip-link.json")?,
-        );
-        if extras.apps.is_empty() {
-            let ss = run(&["ip", "netns", "exec", ns, "ss", "-Hltn"], None, 10)?;
-            for l in ss.lines() {
-                if let Some(local) = l.split_whitespace().nth(3) {
-                    apps.push(json!({"host": host, "kind": "http-server", "listen": local}));
-                }
-            }
-            if !ss.trim().is_empty() {
-                warnings.push(format!("{host}: listening sockets recorded as http-server apps without routes (they answer 404)"));
-            }
-        }
+        links_json.insert(host.clone(), link);
     }
     // veth links: each veth names its peer's namespace id and ifindex.
     let mut nsid: BTreeMap<(String, i64), String> = BTreeMap::new();
