@@ -16,7 +16,7 @@ use podpath_sim::wire::vxlan::VxlanRepr;
 use podpath_sim::wire::{tcp_flags_str, Frame, L3, L4};
 
 /// A bijection between simulated and real ports.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct PortMap {
     fwd: BTreeMap<u16, u16>,
     back: BTreeMap<u16, u16>,
@@ -119,6 +119,17 @@ pub struct IfaceDiff {
     pub real: usize,
     /// The first difference, if any.
     pub first: Option<String>,
+    /// Pure ACKs sent alone on one side and folded into (or swapped with)
+    /// the adjacent data segment on the other: tolerated, counted.
+    pub ack_races: usize,
+}
+
+fn is_pure_ack(n: &Norm) -> bool {
+    n.text.ends_with("tcp [.] len 0")
+}
+
+fn is_data(n: &Norm) -> bool {
+    n.text.contains(" tcp [") && !n.text.ends_with(" len 0")
 }
 
 impl IfaceDiff {
@@ -142,50 +153,91 @@ pub fn compare(
         let s = sim.get(k).unwrap_or(&empty);
         let r = real.get(k).unwrap_or(&empty);
         let mut first = None;
-        for i in 0..s.len().max(r.len()) {
-            let (a, b) = (
-                s.get(i).map(|x| normalize(x)),
-                r.get(i).map(|x| normalize(x)),
-            );
-            let why = match (&a, &b) {
+        let mut races = 0;
+        let (sn, rn): (Vec<Norm>, Vec<Norm>) = (
+            s.iter().map(|x| normalize(x)).collect(),
+            r.iter().map(|x| normalize(x)).collect(),
+        );
+        let (mut i, mut j) = (0, 0);
+        while i < sn.len() || j < rn.len() {
+            let (a, b) = (sn.get(i), rn.get(j));
+            // A pairing is kept only when the whole frame matches.
+            let same = |x: &Norm, y: &Norm, map: &mut PortMap| {
+                let mut t = map.clone();
+                let ok = x.text == y.text
+                    && x.ports.len() == y.ports.len()
+                    && x.ports.iter().zip(&y.ports).all(|(p, q)| t.pair(*p, *q));
+                if ok {
+                    *map = t;
+                }
+                ok
+            };
+            if let (Some(a), Some(b)) = (a, b) {
+                if same(a, b, &mut map) {
+                    i += 1;
+                    j += 1;
+                    continue;
+                }
+                // A pure ACK sent alone, folded into the next data segment
+                // or sent after it: a race in the kernel between the
+                // quick/delayed ACK and the application's reply.
+                let (an, bn) = (sn.get(i + 1), rn.get(j + 1));
+                if is_pure_ack(a) && is_data(b) {
+                    if let (Some(an), Some(bn)) = (an, bn) {
+                        if same(an, b, &mut map) && same(a, bn, &mut map) {
+                            races += 1;
+                            i += 2;
+                            j += 2;
+                            continue;
+                        }
+                    }
+                    if an.is_some_and(|an| same(an, b, &mut map)) {
+                        races += 1;
+                        i += 1;
+                        continue;
+                    }
+                }
+                if is_pure_ack(b) && is_data(a) {
+                    if let (Some(an), Some(bn)) = (an, bn) {
+                        if same(a, bn, &mut map) && same(an, b, &mut map) {
+                            races += 1;
+                            i += 2;
+                            j += 2;
+                            continue;
+                        }
+                    }
+                    if bn.is_some_and(|bn| same(a, bn, &mut map)) {
+                        races += 1;
+                        j += 1;
+                        continue;
+                    }
+                }
+            }
+            let why = match (a, b) {
                 (Some(a), Some(b)) => {
                     if a.text != b.text {
-                        Some(format!(
+                        format!(
                             "frame {}:\n    sim:  {}\n    real: {}",
                             i + 1,
                             a.text,
                             b.text
-                        ))
-                    } else if a.ports.len() != b.ports.len()
-                        || !a.ports.iter().zip(&b.ports).all(|(x, y)| map.pair(*x, *y))
-                    {
-                        Some(format!(
+                        )
+                    } else {
+                        format!(
                             "frame {}: ports {:?} (sim) do not map consistently to {:?} (real)\n    {}",
                             i + 1,
                             a.ports,
                             b.ports,
                             a.text
-                        ))
-                    } else {
-                        None
+                        )
                     }
                 }
-                (Some(a), None) => Some(format!(
-                    "frame {}: only in the simulation: {}",
-                    i + 1,
-                    a.text
-                )),
-                (None, Some(b)) => Some(format!(
-                    "frame {}: only on the real kernel: {}",
-                    i + 1,
-                    b.text
-                )),
-                (None, None) => None,
+                (Some(a), None) => format!("frame {}: only in the simulation: {}", i + 1, a.text),
+                (None, Some(b)) => format!("frame {}: only on the real kernel: {}", j + 1, b.text),
+                (None, None) => break,
             };
-            if let Some(w) = why {
-                first = Some(w);
-                break;
-            }
+            first = Some(why);
+            break;
         }
         out.push(IfaceDiff {
             host: k.0.clone(),
@@ -194,6 +246,7 @@ pub fn compare(
             sim: s.len(),
             real: r.len(),
             first,
+            ack_races: races,
         });
     }
     (out, map)
@@ -212,5 +265,56 @@ mod tests {
         assert!(!m.pair(40001, 51000));
         assert!(m.pair(80, 80));
         assert_eq!(m.renamed(), 1);
+    }
+
+    fn tcp(len: usize) -> Vec<u8> {
+        use podpath_sim::wire::{tcp_header, Ipv4Repr, Mac};
+        let ip = Ipv4Repr::new(
+            "10.0.0.2".parse().unwrap(),
+            "10.0.0.1".parse().unwrap(),
+            64,
+            1,
+            L4::Tcp {
+                hdr: tcp_header(8080, 40000, 1, Some(1), 64240),
+                payload: vec![b'x'; len],
+            },
+        );
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac([2, 0, 0, 0, 0, 1]),
+            payload: L3::Ipv4(ip),
+        }
+        .emit()
+    }
+
+    fn cmp(sim: Vec<Vec<u8>>, real: Vec<Vec<u8>>) -> IfaceDiff {
+        let k = ("h".to_string(), "eth0".to_string(), "in".to_string());
+        let (s, r) = (
+            BTreeMap::from([(k.clone(), sim)]),
+            BTreeMap::from([(k, real)]),
+        );
+        compare(&s, &r).0.remove(0)
+    }
+
+    #[test]
+    fn ack_reply_races_are_tolerated_and_counted() {
+        let (ack, data) = (tcp(0), tcp(100));
+        // sent alone in the simulation, folded into the data for real
+        let d = cmp(vec![ack.clone(), data.clone()], vec![data.clone()]);
+        assert!(d.matches() && d.ack_races == 1, "{d:?}");
+        // the other way round
+        let d = cmp(vec![data.clone()], vec![ack.clone(), data.clone()]);
+        assert!(d.matches() && d.ack_races == 1, "{d:?}");
+        // sent after the data instead of before
+        let d = cmp(
+            vec![ack.clone(), data.clone()],
+            vec![data.clone(), ack.clone()],
+        );
+        assert!(d.matches() && d.ack_races == 1, "{d:?}");
+        // but a missing data segment is a difference
+        let d = cmp(vec![ack.clone()], vec![data.clone()]);
+        assert!(!d.matches(), "{d:?}");
+        let d = cmp(vec![data.clone(), data.clone()], vec![data]);
+        assert!(!d.matches() && d.first.unwrap().contains("only in the simulation"));
     }
 }

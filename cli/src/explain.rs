@@ -130,5 +130,8 @@ SIMPLIFIED (and where)
     tcp_window_scaling off and IPv6 disabled (options podpath does not
     model); IGMP reports are left out of the diff; endpoint choices made
     by the kernel's random statistic match are not aligned with the
-    simulation's, so live diffs use single-endpoint Services.            [cli/live]
+    simulation's, so live diffs use single-endpoint Services; a pure ACK
+    sent alone on one side and folded into (or swapped with) the adjacent
+    data segment on the other is a race between the kernel's ACK and the
+    application's reply, tolerated and counted.                          [cli/live]
 "#;

@@ -867,9 +867,10 @@ fn live_netns(
             )?,
         }
     }
+    let races: usize = ifaces.iter().map(|i| i.ack_races).sum();
     writeln!(
         out,
-        "{matched} of {} interface directions match; {} ports renamed (ephemeral/random choices); {housekeeping} IGMP frames of the real kernel left out",
+        "{matched} of {} interface directions match; {} ports renamed (ephemeral/random choices); {housekeeping} IGMP frames of the real kernel left out; {races} ACK/reply races tolerated",
         ifaces.len(),
         ports.renamed()
     )?;
