@@ -206,6 +206,19 @@ impl Kubectl {
     pub fn new(context: Option<&str>) -> Result<Kubectl> {
         tool("kubectl")?;
         tool("docker")?;
+        // Ctrl-C: delete the run's namespace (and with it its pods), then exit.
+        let ctx: Vec<String> = context
+            .map(|c| vec!["--context".to_string(), c.to_string()])
+            .unwrap_or_default();
+        let ns = format!("podpath-{}", std::process::id());
+        let _ = ctrlc::set_handler(move || {
+            let _ = Command::new("kubectl")
+                .args(&ctx)
+                .args(["delete", "namespace", &ns, "--wait=false"])
+                .status();
+            eprintln!("podpath: interrupted; namespace {ns} deleted");
+            std::process::exit(130);
+        });
         Ok(Kubectl {
             context: context.map(str::to_string),
             caps: Vec::new(),
@@ -321,25 +334,70 @@ impl KindBackend for Kubectl {
         Ok((real, times))
     }
     fn snapshot(&mut self, world: &World, dir: &Path) -> Result<Vec<String>> {
-        crate::snapshot::snapshot_via(
-            &self
-                .nodes()?
-                .into_iter()
-                .map(|n| {
-                    let node = n.clone();
-                    (
-                        n,
-                        Box::new(move |args: &[&str]| {
-                            let mut a = vec!["docker", "exec", node.as_str()];
-                            a.extend_from_slice(args);
-                            live::run(&a, None, 60)
-                        }) as crate::snapshot::Exec,
-                    )
-                })
-                .collect::<Vec<_>>(),
-            dir,
-            crate::live_extras(world),
-        )
+        // The nodes, and the pods' network namespaces inside them (kind's
+        // containerd names them cni-*), each pod found by its address and
+        // named as in the scenario.
+        let pods: serde_json::Value =
+            serde_json::from_str(&self.kubectl(&["get", "pods", "-A", "-o", "json"], None)?)?;
+        let mut by_ip: BTreeMap<String, String> = BTreeMap::new();
+        for p in pods["items"].as_array().into_iter().flatten() {
+            if let (Some(ip), Some(name)) = (
+                p["status"]["podIP"].as_str(),
+                p["metadata"]["name"].as_str(),
+            ) {
+                if p["spec"]["hostNetwork"].as_bool() != Some(true) {
+                    by_ip.insert(ip.to_string(), name.to_string());
+                }
+            }
+        }
+        let mut hosts: Vec<(String, crate::snapshot::Exec)> = Vec::new();
+        for node in self.nodes()? {
+            let n = node.clone();
+            hosts.push((
+                node.clone(),
+                Box::new(move |args: &[&str]| {
+                    let mut a = vec!["docker", "exec", n.as_str()];
+                    a.extend_from_slice(args);
+                    live::run(&a, None, 60)
+                }),
+            ));
+            let list = self.docker_exec(&node, &["ip", "-j", "netns", "list"])?;
+            let list: serde_json::Value = serde_json::from_str(&list).unwrap_or_default();
+            for e in list.as_array().into_iter().flatten() {
+                let Some(ns) = e["name"].as_str() else {
+                    continue;
+                };
+                let addrs = self.docker_exec(
+                    &node,
+                    &[
+                        "ip", "netns", "exec", ns, "ip", "-j", "-4", "addr", "show", "eth0",
+                    ],
+                )?;
+                let pod = by_ip
+                    .iter()
+                    .find(|(ip, _)| addrs.contains(&format!("\"{ip}\"")))
+                    .map(|(_, n)| n.clone());
+                let Some(pod) = pod else { continue };
+                let (n, ns) = (node.clone(), ns.to_string());
+                hosts.push((
+                    pod,
+                    Box::new(move |args: &[&str]| {
+                        let mut a = vec![
+                            "docker",
+                            "exec",
+                            n.as_str(),
+                            "ip",
+                            "netns",
+                            "exec",
+                            ns.as_str(),
+                        ];
+                        a.extend_from_slice(args);
+                        live::run(&a, None, 60)
+                    }),
+                ));
+            }
+        }
+        crate::snapshot::snapshot_via(&hosts, dir, crate::live_extras(world))
     }
     fn delete(&mut self, ns: &str) {
         for (node, _, _, mut c) in std::mem::take(&mut self.caps) {
