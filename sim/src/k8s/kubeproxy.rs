@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use sha2::{Digest, Sha256};
 
-use super::objects::{Cluster, Service};
+use super::objects::{Cluster, EndpointSlice, Service};
 
 /// kube-proxy's flags and the node it runs on.
 #[derive(Clone, Debug)]
@@ -144,15 +144,29 @@ impl ServicePortInfo {
 /// Builds kube-proxy's service-port map for `node` from the objects
 /// (headless and ExternalName Services are skipped, as kube-proxy does).
 pub fn service_ports(cluster: &Cluster, node: &str) -> Vec<ServicePortInfo> {
+    // slices by (namespace, service name), as the endpoint-slice cache keys them
+    let mut slices: BTreeMap<(&str, &str), Vec<&EndpointSlice>> = BTreeMap::new();
+    for sl in &cluster.slices {
+        if let Some(svc) = sl.metadata.labels.get("kubernetes.io/service-name") {
+            slices
+                .entry((sl.metadata.ns(), svc.as_str()))
+                .or_default()
+                .push(sl);
+        }
+    }
     let mut out = Vec::new();
     for s in &cluster.services {
-        out.extend(ports_of(cluster, s, node));
+        let own = slices
+            .get(&(s.metadata.ns(), s.metadata.name.as_str()))
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]);
+        out.extend(ports_of(own, s, node));
     }
     out.sort_by(|a, b| (&a.name, &a.protocol).cmp(&(&b.name, &b.protocol)));
     out
 }
 
-fn ports_of(cluster: &Cluster, s: &Service, node: &str) -> Vec<ServicePortInfo> {
+fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePortInfo> {
     let Some(cip) = s
         .spec
         .cluster_ip
@@ -189,11 +203,8 @@ fn ports_of(cluster: &Cluster, s: &Service, node: &str) -> Vec<ServicePortInfo> 
         // same name and protocol; deduplicated by ip:port and sorted as
         // kube-proxy's endpoint cache sorts them (by the string).
         let mut eps: BTreeMap<String, EndpointInfo> = BTreeMap::new();
-        for sl in &cluster.slices {
-            if sl.metadata.ns() != ns
-                || sl.metadata.labels.get("kubernetes.io/service-name") != Some(&s.metadata.name)
-                || sl.address_type != "IPv4"
-            {
+        for sl in slices {
+            if sl.address_type != "IPv4" {
                 continue;
             }
             for ep_port in &sl.ports {

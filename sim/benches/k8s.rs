@@ -1,0 +1,113 @@
+//! The Kubernetes layer at scale: kube-proxy's iptables-restore payload for
+//! 2,000 Services x 3 endpoints on one node (objects to rules), and the full
+//! expansion of a 3-node flannel cluster with 60 pods and 20 Services
+//! (objects to every host, route and rule, then loaded as a world).
+
+use std::fmt::Write;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use podpath_sim::k8s::kubeproxy::{restore_input, ProxierConfig};
+use podpath_sim::k8s::objects::*;
+use podpath_sim::k8s::Cluster;
+
+fn meta(ns: &str, name: &str, svc: Option<&str>) -> ObjectMeta {
+    let mut labels = std::collections::BTreeMap::new();
+    if let Some(s) = svc {
+        labels.insert("kubernetes.io/service-name".to_string(), s.to_string());
+    }
+    ObjectMeta {
+        name: name.into(),
+        namespace: Some(ns.into()),
+        labels,
+    }
+}
+
+fn cluster(services: u32) -> Cluster {
+    let mut c = Cluster::default();
+    for s in 0..services {
+        let name = format!("svc{s}");
+        let ns = format!("ns{}", s % 50);
+        c.services.push(Service {
+            metadata: meta(&ns, &name, None),
+            spec: ServiceSpec {
+                svc_type: Some("NodePort".into()),
+                cluster_ip: Some(format!("10.96.{}.{}", s / 250, s % 250 + 1)),
+                ports: vec![ServicePort {
+                    name: "http".into(),
+                    protocol: "TCP".into(),
+                    port: 80,
+                    target_port: None,
+                    node_port: Some(30000 + (s % 2000) as u16),
+                }],
+                ..Default::default()
+            },
+            status: Default::default(),
+        });
+        c.slices.push(EndpointSlice {
+            metadata: meta(&ns, &format!("{name}-abc"), Some(&name)),
+            address_type: "IPv4".into(),
+            endpoints: (0..3)
+                .map(|e| Endpoint {
+                    addresses: vec![format!("10.244.{}.{}", e, s % 250 + 2)],
+                    node_name: Some(format!("node-{e}")),
+                    ..Default::default()
+                })
+                .collect(),
+            ports: vec![EndpointPort {
+                name: Some("http".into()),
+                port: Some(8080),
+                protocol: "TCP".into(),
+            }],
+        });
+    }
+    c.sort();
+    c
+}
+
+fn scenario(pods: u32, services: u32) -> String {
+    let mut m = String::new();
+    for n in 0..3 {
+        let _ = write!(m, "    apiVersion: v1\n    kind: Node\n    metadata: {{name: node-{n}}}\n    spec: {{podCIDR: 10.244.{n}.0/24}}\n    status: {{addresses: [{{type: InternalIP, address: 172.18.0.{}}}]}}\n    ---\n", n + 2);
+    }
+    for p in 0..pods {
+        let _ = write!(m, "    apiVersion: v1\n    kind: Pod\n    metadata: {{name: p{p}, namespace: default, labels: {{app: a{}}}}}\n    spec: {{nodeName: node-{}, containers: [{{name: c, ports: [{{containerPort: 8080}}]}}]}}\n    status: {{podIP: 10.244.{}.{}}}\n    ---\n", p % services, p % 3, p % 3, p / 3 + 2);
+    }
+    for s in 0..services {
+        let _ = write!(m, "    apiVersion: v1\n    kind: Service\n    metadata: {{name: s{s}, namespace: default}}\n    spec: {{clusterIP: 10.96.1.{}, ports: [{{name: http, port: 80}}]}}\n    ---\n    apiVersion: discovery.k8s.io/v1\n    kind: EndpointSlice\n    metadata: {{name: s{s}-x, namespace: default, labels: {{kubernetes.io/service-name: s{s}}}}}\n    endpoints:\n", s + 1);
+        for p in (0..pods).filter(|p| p % services == s) {
+            let _ = writeln!(
+                m,
+                "      - {{addresses: [10.244.{}.{}], nodeName: node-{}}}",
+                p % 3,
+                p / 3 + 2,
+                p % 3
+            );
+        }
+        let _ = write!(m, "    ports: [{{name: http, port: 8080}}]\n    ---\n");
+    }
+    format!("apiVersion: podpath/v1\nkind: Scenario\nmetadata: {{name: bench}}\ncluster:\n  cni: flannel-vxlan\n  clusterCIDR: 10.244.0.0/16\n  nodeNetwork: 172.18.0.0/16\n  manifests: |\n{m}")
+}
+
+fn bench(c: &mut Criterion) {
+    let cl = cluster(2000);
+    let mut cfg = ProxierConfig::new("node-0");
+    cfg.cluster_cidr = Some("10.244.0.0/16".parse().unwrap());
+    c.bench_function("kube-proxy rules for 2000 Services x 3 endpoints", |b| {
+        b.iter(|| restore_input(&cl, &cfg).len())
+    });
+    let text = scenario(60, 20);
+    c.bench_function(
+        "expand and load a 3-node cluster, 60 pods, 20 Services",
+        |b| {
+            b.iter(|| {
+                podpath_sim::scenario::load(&text, "bench.yaml", None)
+                    .unwrap()
+                    .hosts
+                    .len()
+            })
+        },
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
