@@ -67,6 +67,9 @@ MODELLED
               needed with the next-hop MTU, RELATED conntrack with NAT
               translation only when the connection has that NAT
   arp         requests, replies, proxy ARP (proxy_arp, arp_fwd_proxy)
+  faults      a timeline in the scenario: link down/up, node down, conntrack
+              flush, server process stopped (its sockets close: RST), link
+              latency changed; listed in the trace with their time
   kubernetes  clusters from their objects (Node, Pod, Service, EndpointSlice):
               kube-proxy iptables mode rule for rule (1.28 layout, chain
               hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,

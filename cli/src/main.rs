@@ -379,6 +379,7 @@ fn run() -> Result<ExitCode> {
                     seed: 0,
                     hosts: Vec::new(),
                     flows: Vec::new(),
+                    faults: Vec::new(),
                     horizon_ns: 0,
                 };
                 k.snapshot(&empty, &out)?

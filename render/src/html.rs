@@ -67,6 +67,7 @@ pub fn render(t: &Trace, pcap: &[u8]) -> Result<String, String> {
             seed: t.seed,
             hosts: t.hosts.clone(),
             flows: vec![f.clone()],
+            events: Vec::new(),
             captures: Vec::new(),
         };
         h.push_str("<div class=\"diagram\">");

@@ -71,6 +71,18 @@ pub fn render(trace: &Trace) -> String {
         "podpath trace: scenario {} seed {}",
         trace.scenario, trace.seed
     );
+    if !trace.events.is_empty() {
+        out.push_str("\nfaults:\n");
+        for e in &trace.events {
+            let _ = writeln!(
+                out,
+                "  {}.{:09}  {}",
+                e.time_ns / 1_000_000_000,
+                e.time_ns % 1_000_000_000,
+                e.what
+            );
+        }
+    }
     for f in &trace.flows {
         out.push('\n');
         render_flow(&mut out, f);

@@ -14,8 +14,18 @@ pub struct Trace {
     pub seed: u64,
     pub hosts: Vec<HostInfo>,
     pub flows: Vec<FlowTrace>,
+    /// Faults of the scenario's timeline, as they happened.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub events: Vec<TraceEvent>,
     #[serde(skip)]
     pub captures: Vec<Capture>,
+}
+
+/// Something that happened to the topology (a fault of the timeline).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TraceEvent {
+    pub time_ns: u64,
+    pub what: String,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -77,12 +77,54 @@ pub struct FlowSpec {
     pub interval_ns: u64,
 }
 
+/// A change to the topology at a point of virtual time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// `ip link set DEV down` (frames sent into it or out of it are lost).
+    LinkDown {
+        host: usize,
+        dev: usize,
+    },
+    LinkUp {
+        host: usize,
+        dev: usize,
+    },
+    /// The node stops: every device down.
+    NodeDown {
+        host: usize,
+    },
+    /// `conntrack -F`
+    ConntrackFlush {
+        host: usize,
+    },
+    /// A server process stops: its listening sockets close (SYNs get RST,
+    /// datagrams ICMP port unreachable).
+    ProcessStop {
+        host: usize,
+        app: usize,
+    },
+    /// The one-way latency of a link changes (both directions).
+    Latency {
+        host: usize,
+        dev: usize,
+        ns: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub at_ns: u64,
+    pub kind: FaultKind,
+}
+
 /// Hosts, links (as device peers) and traffic: everything a run needs.
 pub struct World {
     pub scenario: String,
     pub seed: u64,
     pub hosts: Vec<Host>,
     pub flows: Vec<FlowSpec>,
+    /// The scenario's fault timeline.
+    pub faults: Vec<Fault>,
     /// Virtual time after which the run stops.
     pub horizon_ns: u64,
 }
@@ -114,6 +156,9 @@ enum Event {
         meta: Meta,
         note: Option<String>,
     },
+    Fault {
+        idx: usize,
+    },
 }
 
 /// Upper bound on events in one run: a guard against a forwarding loop that
@@ -131,6 +176,7 @@ pub struct Engine {
     events: u64,
     /// Forced branch choices, for path enumeration.
     pub script: Option<crate::net::netfilter::eval::ScriptChooser>,
+    events_log: Vec<crate::trace::TraceEvent>,
 }
 
 impl Engine {
@@ -144,8 +190,15 @@ impl Engine {
             sink: TraceSink::default(),
             flow_ids: Vec::new(),
             script: None,
+            events_log: Vec::new(),
             events: 0,
         };
+        // Faults go before flows that start at the same time.
+        for (i, f) in e.world.faults.iter().enumerate() {
+            let s = e.seq;
+            e.seq += 1;
+            e.queue.insert((f.at_ns, s), Event::Fault { idx: i });
+        }
         for (i, f) in e.world.flows.iter().enumerate() {
             for k in 0..f.count {
                 let at = f.start_ns + k as u64 * f.interval_ns;
@@ -206,8 +259,66 @@ impl Engine {
             seed: self.world.seed,
             hosts,
             flows,
+            events: self.events_log,
             captures,
         }
+    }
+
+    /// Applies a fault of the timeline to the world.
+    fn fault(&mut self, idx: usize) {
+        let f = self.world.faults[idx].clone();
+        let hosts = &mut self.world.hosts;
+        let what = match f.kind {
+            FaultKind::LinkDown { host, dev } | FaultKind::LinkUp { host, dev } => {
+                let up = matches!(f.kind, FaultKind::LinkUp { .. });
+                hosts[host].devs[dev].up = up;
+                format!(
+                    "{}/{} {}",
+                    hosts[host].name,
+                    hosts[host].devs[dev].name,
+                    if up { "up" } else { "down" }
+                )
+            }
+            FaultKind::NodeDown { host } => {
+                for d in &mut hosts[host].devs {
+                    d.up = false;
+                }
+                format!("{} down (every device)", hosts[host].name)
+            }
+            FaultKind::ConntrackFlush { host } => {
+                let n = hosts[host].ct.len();
+                hosts[host].ct.flush();
+                format!("{}: conntrack -F ({n} entries)", hosts[host].name)
+            }
+            FaultKind::ProcessStop { host, app } => {
+                let h = &mut hosts[host];
+                h.tcp.listeners.retain(|_, (_, a)| *a != app);
+                h.udp_listeners.retain(|_, a| *a != app);
+                format!("{}: {} stopped", h.name, h.apps[app].name())
+            }
+            FaultKind::Latency { host, dev, ns } => {
+                let mut s = format!(
+                    "{}/{} link latency {} us",
+                    hosts[host].name,
+                    hosts[host].devs[dev].name,
+                    ns / 1000
+                );
+                if let Some(p) = hosts[host].devs[dev].peer.as_mut() {
+                    p.latency_ns = ns;
+                    let (ph, pd) = (p.host, p.dev);
+                    if let Some(back) = hosts[ph].devs[pd].peer.as_mut() {
+                        back.latency_ns = ns;
+                    }
+                } else {
+                    s.push_str(" (no link: ignored)");
+                }
+                s
+            }
+        };
+        self.events_log.push(crate::trace::TraceEvent {
+            time_ns: self.now,
+            what,
+        });
     }
 
     fn host_infos(&self) -> Vec<HostInfo> {
@@ -278,12 +389,17 @@ impl Engine {
     }
 
     fn dispatch(&mut self, ev: Event) {
+        if let Event::Fault { idx } = ev {
+            self.fault(idx);
+            return;
+        }
         let host = match &ev {
             Event::Rx { host, .. }
             | Event::Timer { host, .. }
             | Event::App { host, .. }
             | Event::SendLocal { host, .. } => *host,
             Event::StartFlow { spec, .. } => self.world.flows[*spec].from,
+            Event::Fault { .. } => return,
         };
         if let Event::Rx {
             dev, bytes, meta, ..
@@ -314,6 +430,7 @@ impl Engine {
             },
             Event::App { app, ev, .. } => h.app_event(&mut ctx, app, ev),
             Event::SendLocal { ip, meta, note, .. } => h.send_local(&mut ctx, ip, meta, note),
+            Event::Fault { .. } => {}
             Event::StartFlow { spec, k } => {
                 let f = &self.world.flows[spec];
                 let id = if f.count > 1 {

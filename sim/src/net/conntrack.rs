@@ -277,6 +277,15 @@ impl Conntrack {
     }
 
     /// Removes every entry (`conntrack -F`).
+    /// Number of tracked connections.
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
     pub fn flush(&mut self) {
         self.conns.clear();
         self.index.clear();

@@ -369,6 +369,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
     }
     Ok((
         World {
+            faults: Vec::new(),
             scenario: name.to_string(),
             seed,
             hosts,

@@ -99,6 +99,36 @@ pub struct ScenarioDoc {
     pub segments: Vec<SegmentDoc>,
     #[serde(default)]
     pub traffic: Vec<TrafficDoc>,
+    /// A timeline of faults: links down and up, nodes down, conntrack
+    /// flushed, processes stopped, latency changed.
+    #[serde(default)]
+    pub faults: Vec<FaultDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FaultDoc {
+    pub at: Spanned<String>,
+    /// HOST/DEV
+    #[serde(default)]
+    pub link_down: Option<Spanned<String>>,
+    /// HOST/DEV
+    #[serde(default)]
+    pub link_up: Option<Spanned<String>>,
+    /// HOST
+    #[serde(default)]
+    pub node_down: Option<Spanned<String>>,
+    /// HOST
+    #[serde(default)]
+    pub conntrack_flush: Option<Spanned<String>>,
+    /// HOST/APP-NAME (the app's `name`)
+    #[serde(default)]
+    pub stop: Option<Spanned<String>>,
+    /// HOST/DEV: the link's new latency (`latency: 20ms`)
+    #[serde(default)]
+    pub link: Option<Spanned<String>>,
+    #[serde(default)]
+    pub latency: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1530,11 +1560,111 @@ pub fn build(
             .ok_or_else(|| e.at(h, "horizon".into(), format!("bad duration '{}'", h.value)))?,
         None => 300_000_000_000,
     };
+    let mut faults = Vec::new();
+    for (fi, fd) in doc.faults.iter().enumerate() {
+        let fk = format!("faults[{fi}]");
+        let at_ns = parse_duration(&fd.at.value).ok_or_else(|| {
+            e.at(
+                &fd.at,
+                format!("{fk}.at"),
+                format!("bad duration '{}'", fd.at.value),
+            )
+        })?;
+        let host_of = |v: &Spanned<String>, key: &str| -> Result<usize, ScenarioError> {
+            let h = v.value.split('/').next().unwrap_or("");
+            hosts
+                .iter()
+                .position(|x| x.name == h)
+                .ok_or_else(|| e.at(v, format!("{fk}.{key}"), format!("no host '{h}'")))
+        };
+        let dev_of = |v: &Spanned<String>, key: &str| -> Result<(usize, usize), ScenarioError> {
+            let (h, d) = v.value.split_once('/').ok_or_else(|| {
+                e.at(
+                    v,
+                    format!("{fk}.{key}"),
+                    format!("'{}': expected HOST/DEVICE", v.value),
+                )
+            })?;
+            let hi = hosts
+                .iter()
+                .position(|x| x.name == h)
+                .ok_or_else(|| e.at(v, format!("{fk}.{key}"), format!("no host '{h}'")))?;
+            let di = hosts[hi]
+                .dev_index(d)
+                .ok_or_else(|| e.at(v, format!("{fk}.{key}"), format!("no device '{d}' on {h}")))?;
+            Ok((hi, di))
+        };
+        use crate::engine::FaultKind;
+        let mut kinds = Vec::new();
+        if let Some(v) = &fd.link_down {
+            let (host, dev) = dev_of(v, "linkDown")?;
+            kinds.push(FaultKind::LinkDown { host, dev });
+        }
+        if let Some(v) = &fd.link_up {
+            let (host, dev) = dev_of(v, "linkUp")?;
+            kinds.push(FaultKind::LinkUp { host, dev });
+        }
+        if let Some(v) = &fd.node_down {
+            kinds.push(FaultKind::NodeDown {
+                host: host_of(v, "nodeDown")?,
+            });
+        }
+        if let Some(v) = &fd.conntrack_flush {
+            kinds.push(FaultKind::ConntrackFlush {
+                host: host_of(v, "conntrackFlush")?,
+            });
+        }
+        if let Some(v) = &fd.stop {
+            let host = host_of(v, "stop")?;
+            let name = v.value.split_once('/').map(|x| x.1).unwrap_or("");
+            let app = hosts[host]
+                .apps
+                .iter()
+                .position(|a| a.name().split_whitespace().nth(1) == Some(name))
+                .ok_or_else(|| {
+                    e.at(
+                        v,
+                        format!("{fk}.stop"),
+                        format!("no app named '{name}' on {}", hosts[host].name),
+                    )
+                })?;
+            kinds.push(FaultKind::ProcessStop { host, app });
+        }
+        match (&fd.link, &fd.latency) {
+            (Some(l), Some(lat)) => {
+                let (host, dev) = dev_of(l, "link")?;
+                let ns = parse_duration(&lat.value).ok_or_else(|| {
+                    e.at(
+                        lat,
+                        format!("{fk}.latency"),
+                        format!("bad duration '{}'", lat.value),
+                    )
+                })?;
+                kinds.push(FaultKind::Latency { host, dev, ns });
+            }
+            (None, None) => {}
+            (Some(v), None) | (None, Some(v)) => {
+                return Err(e.at(v, fk, "'link' and 'latency' go together".into()))
+            }
+        }
+        if kinds.len() != 1 {
+            return Err(e.at(
+                &fd.at,
+                fk,
+                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, link+latency".into(),
+            ));
+        }
+        faults.push(crate::engine::Fault {
+            at_ns,
+            kind: kinds.remove(0),
+        });
+    }
     Ok(World {
         scenario: doc.metadata.name.clone(),
         seed,
         hosts,
         flows,
+        faults,
         horizon_ns,
     })
 }
