@@ -138,6 +138,77 @@ impl IfaceDiff {
     }
 }
 
+/// Frames per (host, device, direction) of a simulated run, for the hosts
+/// `keep` accepts.
+pub fn sim_captures(
+    t: &podpath_sim::trace::Trace,
+    keep: &dyn Fn(&str) -> bool,
+) -> BTreeMap<(String, String, String), Vec<Vec<u8>>> {
+    let mut sim = BTreeMap::new();
+    for c in &t.captures {
+        if !keep(&c.host) {
+            continue;
+        }
+        let dir = if c.dir == podpath_sim::trace::Direction::Out {
+            "out"
+        } else {
+            "in"
+        };
+        sim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
+            .or_insert_with(Vec::new)
+            .push(c.bytes.clone());
+    }
+    sim
+}
+
+/// The comparison of a simulated and a real run, as printed lines and counts.
+pub struct Report {
+    pub text: String,
+    pub matched: usize,
+    pub total: usize,
+    pub renamed: usize,
+    /// Pure-ACK races tolerated.
+    pub races: usize,
+    /// Real IGMP frames left out.
+    pub housekeeping: usize,
+}
+
+/// Leaves out the real kernel's housekeeping frames, compares, and writes
+/// one line per interface direction.
+pub fn report(
+    sim: &BTreeMap<(String, String, String), Vec<Vec<u8>>>,
+    mut real: BTreeMap<(String, String, String), Vec<Vec<u8>>>,
+) -> Report {
+    let mut housekeeping = 0;
+    for frames in real.values_mut() {
+        let before = frames.len();
+        frames.retain(|b| !is_housekeeping(b));
+        housekeeping += before - frames.len();
+    }
+    let (ifaces, ports) = compare(sim, &real);
+    let mut text = String::new();
+    for i in &ifaces {
+        match &i.first {
+            None => text.push_str(&format!(
+                "match  {}/{} {}: {} frames\n",
+                i.host, i.dev, i.dir, i.sim
+            )),
+            Some(w) => text.push_str(&format!(
+                "DIFFER {}/{} {}: sim {} frames, real {} frames; first difference at {w}\n",
+                i.host, i.dev, i.dir, i.sim, i.real
+            )),
+        }
+    }
+    Report {
+        text,
+        matched: ifaces.iter().filter(|i| i.matches()).count(),
+        total: ifaces.len(),
+        renamed: ports.renamed(),
+        races: ifaces.iter().map(|i| i.ack_races).sum(),
+        housekeeping,
+    }
+}
+
 /// Compares every interface present on either side.
 pub fn compare(
     sim: &BTreeMap<(String, String, String), Vec<Vec<u8>>>,

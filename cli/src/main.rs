@@ -692,47 +692,17 @@ fn live_kind(
     if !do_diff {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut sim: live::RealCaptures = std::collections::BTreeMap::new();
-    for c in &trace.captures {
-        if !node_names.contains(&c.host) {
-            continue;
-        }
-        let dir = if c.dir == podpath_sim::trace::Direction::Out {
-            "out"
-        } else {
-            "in"
-        };
-        sim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
-            .or_default()
-            .push(c.bytes.clone());
-    }
-    let mut real = real;
-    for frames in real.values_mut() {
-        frames.retain(|b| !diff::is_housekeeping(b));
-    }
-    let (ifaces, ports) = diff::compare(&sim, &real);
-    let matched = ifaces.iter().filter(|i| i.matches()).count();
-    for i in &ifaces {
-        match &i.first {
-            None => writeln!(
-                out,
-                "match  {}/{} {}: {} frames",
-                i.host, i.dev, i.dir, i.sim
-            )?,
-            Some(w) => writeln!(
-                out,
-                "DIFFER {}/{} {}: sim {} frames, real {} frames; first difference at {w}",
-                i.host, i.dev, i.dir, i.sim, i.real
-            )?,
-        }
-    }
+    let sim = diff::sim_captures(&trace, &|h: &str| node_names.iter().any(|n| n == h));
+    let r = diff::report(&sim, real);
+    out.write_all(r.text.as_bytes())?;
     writeln!(
         out,
-        "kind: {matched} of {} node interface directions match (snapshot replay); {} ports renamed",
-        ifaces.len(),
-        ports.renamed()
+        "kind: {} of {} node interface directions match (snapshot replay); {} ports renamed; {} ACK/reply races tolerated",
+        r.matched, r.total, r.renamed, r.races
     )?;
-    Ok(if matched == ifaces.len() {
+    let matched = r.matched;
+    let ifaces_len = r.total;
+    Ok(if matched == ifaces_len {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -825,17 +795,7 @@ fn live_netns(
     if !do_diff {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut sim: live::RealCaptures = std::collections::BTreeMap::new();
-    for c in &trace.captures {
-        let dir = if c.dir == podpath_sim::trace::Direction::Out {
-            "out"
-        } else {
-            "in"
-        };
-        sim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
-            .or_default()
-            .push(c.bytes.clone());
-    }
+    let sim = diff::sim_captures(&trace, &|_| true);
     for f in &trace.flows {
         writeln!(out, "sim  {}: {}", f.id, f.outcome)?;
     }
@@ -845,35 +805,12 @@ fn live_netns(
         lab_elapsed_ns as f64 / 1e9,
         sim_ns as f64 / 1e6
     )?;
-    let mut real = real;
-    let mut housekeeping = 0;
-    for frames in real.values_mut() {
-        let before = frames.len();
-        frames.retain(|b| !diff::is_housekeeping(b));
-        housekeeping += before - frames.len();
-    }
-    let (ifaces, ports) = diff::compare(&sim, &real);
-    let matched = ifaces.iter().filter(|i| i.matches()).count();
-    for i in &ifaces {
-        match &i.first {
-            None => writeln!(
-                out,
-                "match  {}/{} {}: {} frames",
-                i.host, i.dev, i.dir, i.sim
-            )?,
-            Some(w) => writeln!(
-                out,
-                "DIFFER {}/{} {}: sim {} frames, real {} frames; first difference at {w}",
-                i.host, i.dev, i.dir, i.sim, i.real
-            )?,
-        }
-    }
-    let races: usize = ifaces.iter().map(|i| i.ack_races).sum();
+    let r = diff::report(&sim, real.clone());
+    out.write_all(r.text.as_bytes())?;
     writeln!(
         out,
-        "{matched} of {} interface directions match; {} ports renamed (ephemeral/random choices); {housekeeping} IGMP frames of the real kernel left out; {races} ACK/reply races tolerated",
-        ifaces.len(),
-        ports.renamed()
+        "{} of {} interface directions match; {} ports renamed (ephemeral/random choices); {} IGMP frames of the real kernel left out; {} ACK/reply races tolerated",
+        r.matched, r.total, r.renamed, r.housekeeping, r.races
     )?;
     // The same flows replayed from the snapshot of the real namespaces.
     let mut bundle_ok = true;
@@ -881,38 +818,18 @@ fn live_netns(
         let mut bw = bw?;
         bw.horizon_ns = lab_elapsed_ns;
         let bt = Engine::new(bw).run();
-        let mut bsim: live::RealCaptures = std::collections::BTreeMap::new();
-        for c in &bt.captures {
-            let dir = if c.dir == podpath_sim::trace::Direction::Out {
-                "out"
-            } else {
-                "in"
-            };
-            bsim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
-                .or_default()
-                .push(c.bytes.clone());
-        }
-        let (bif, bports) = diff::compare(&bsim, &real);
-        let bm = bif.iter().filter(|i| i.matches()).count();
-        for i in bif.iter().filter(|i| !i.matches()) {
-            writeln!(
-                out,
-                "bundle DIFFER {}/{} {}: {}",
-                i.host,
-                i.dev,
-                i.dir,
-                i.first.as_deref().unwrap_or("")
-            )?;
+        let b = diff::report(&diff::sim_captures(&bt, &|_| true), real);
+        for l in b.text.lines().filter(|l| l.starts_with("DIFFER")) {
+            writeln!(out, "bundle {l}")?;
         }
         writeln!(
             out,
-            "bundle replay: {bm} of {} interface directions match; {} ports renamed",
-            bif.len(),
-            bports.renamed()
+            "bundle replay: {} of {} interface directions match; {} ports renamed",
+            b.matched, b.total, b.renamed
         )?;
-        bundle_ok = bm == bif.len();
+        bundle_ok = b.matched == b.total;
     }
-    Ok(if matched == ifaces.len() && bundle_ok {
+    Ok(if r.matched == r.total && bundle_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

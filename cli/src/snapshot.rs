@@ -25,6 +25,29 @@ pub struct Extras {
     pub flows: Vec<Value>,
 }
 
+/// Writes `bundle.json`.
+fn write_bundle(
+    out: &Path,
+    hosts: &[String],
+    links: Vec<Value>,
+    extras: &Extras,
+    apps: Vec<Value>,
+) -> Result<()> {
+    let bundle = json!({
+        "format": "podpath-snapshot/1",
+        "hosts": hosts,
+        "links": links,
+        "segments": [],
+        "flows": extras.flows,
+        "apps": apps,
+    });
+    std::fs::write(
+        out.join("bundle.json"),
+        serde_json::to_string_pretty(&bundle)? + "\n",
+    )?;
+    Ok(())
+}
+
 /// Runs a command on one host (in its network namespace) and returns stdout.
 pub type Exec = Box<dyn Fn(&[&str]) -> Result<String>>;
 
@@ -135,18 +158,8 @@ pub fn snapshot_via(hosts: &[(String, Exec)], out: &Path, extras: Extras) -> Res
             _ => warnings.push(format!("{}/{}: veth peer ambiguous by index", a.0, a.1)),
         }
     }
-    let bundle = json!({
-        "format": "podpath-snapshot/1",
-        "hosts": hosts.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(),
-        "links": links,
-        "segments": [],
-        "flows": extras.flows,
-        "apps": apps,
-    });
-    std::fs::write(
-        out.join("bundle.json"),
-        serde_json::to_string_pretty(&bundle)? + "\n",
-    )?;
+    let names: Vec<String> = hosts.iter().map(|(h, _)| h.clone()).collect();
+    write_bundle(out, &names, links, &extras, apps)?;
     Ok(warnings)
 }
 
@@ -241,17 +254,7 @@ pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<St
             }
         }
     }
-    let bundle = json!({
-        "format": "podpath-snapshot/1",
-        "hosts": names.iter().map(|n| host_of(n)).collect::<Vec<_>>(),
-        "links": links,
-        "segments": [],
-        "flows": extras.flows,
-        "apps": apps,
-    });
-    std::fs::write(
-        out.join("bundle.json"),
-        serde_json::to_string_pretty(&bundle)? + "\n",
-    )?;
+    let hosts: Vec<String> = names.iter().map(|n| host_of(n)).collect();
+    write_bundle(out, &hosts, links, &extras, apps)?;
     Ok(warnings)
 }
