@@ -275,3 +275,51 @@ fn paths_cover_every_endpoint_with_kube_proxy_probabilities() {
         .iter()
         .any(|d| d.0.starts_with("nat/KUBE-SVC-") && d.1 == 0.3333333333)));
 }
+
+/// The same objects under every CNI: the same client -> Service -> pod
+/// outcomes, each with its own data-path steps on the way.
+#[test]
+fn same_cluster_under_every_cni() {
+    let cases = [
+        ("flannel-vxlan", "vxlan", "flannel.1: fdb"),
+        ("flannel-host-gw", "routing", "via 172.18.0.3 dev eth0"),
+        ("calico-bgp", "arp", "proxy_arp on cali"),
+        ("kindnet", "routing", "dev veth"),
+    ];
+    let mut outcomes = Vec::new();
+    for (cni, point, what) in cases {
+        let t = run(&SCENARIO.replace("cni: flannel-vxlan", &format!("cni: {cni}")));
+        let o: Vec<String> = t
+            .flows
+            .iter()
+            .map(|f| format!("{}: {}", f.id, f.outcome.split(" in ").next().unwrap_or("")))
+            .collect();
+        let steps: Vec<(String, String, String)> = t
+            .flows
+            .iter()
+            .flat_map(|f| f.hops.iter())
+            .flat_map(|h| {
+                h.steps
+                    .iter()
+                    .map(move |s| (h.host.clone(), s.point.clone(), s.what.clone()))
+            })
+            .collect();
+        assert!(
+            steps
+                .iter()
+                .any(|(h, p, w)| h.starts_with("kind-") && p == point && w.contains(what)),
+            "{cni}: no {point} step with {what:?}"
+        );
+        // kube-proxy's DNAT is the same in every CNI
+        assert!(
+            steps
+                .iter()
+                .any(|(_, _, w)| w.contains("DNAT: 10.96.100.10:80 -> 10.244.")),
+            "{cni}"
+        );
+        outcomes.push((cni, o));
+    }
+    for (cni, o) in &outcomes[1..] {
+        assert_eq!(o, &outcomes[0].1, "{cni} vs {}", outcomes[0].0);
+    }
+}
