@@ -76,7 +76,14 @@ MODELLED
               affinity, terminating endpoints, source ranges), flannel vxlan
               and host-gw (devices, routes, neighbours, FDB, FLANNEL-* rules),
               the bridge CNI plugin (cni0, hairpin veths), kubelet's pod
-              resolv.conf; `podpath expand`, `podpath kube-proxy-rules`
+              resolv.conf; kube-proxy ipvs mode (kube-ipvs0 with the
+              Service IPs, virtual services with rr/wrr/lc/sh, the KUBE-*
+              ipsets and the iptables rules ipvs mode writes);
+              `podpath expand`, `podpath kube-proxy-rules`
+  ipvs        virtual services on local addresses, scheduled at LOCAL_IN
+              after filter INPUT, masquerading forward with conntrack
+              (net.ipv4.vs.conntrack=1); ipsets (hash:ip,port,
+              hash:ip,port,ip, bitmap:port, hash:net, ...) for -m set
   views       text and JSON traces; pcapng (one interface per host/device,
               ns timestamps, directions, comments, names); sequence diagrams
               as Mermaid, PlantUML, SVG and terminal text (merman); an HTML
@@ -118,8 +125,15 @@ SIMPLIFIED (and where)
     TCP fallback, no caching.                                            [app/dns]
   - kube-proxy: Services are written in service-port-name order (kube-proxy
     walks a Go map: its order varies; compare sorted, as its tests do); no
-    topology hints; every sync is a full sync; IPv4 only. ipvs and
-    nftables modes are not modelled yet.                                 [k8s/kubeproxy]
+    topology hints; every sync is a full sync; IPv4 only. nftables mode
+    is not modelled yet. ipvs mode: scheduler rr, weight 1 (kube-proxy's
+    defaults); no KUBE-LOAD-BALANCER/KUBE-EXTERNAL-IP source-range sets.  [k8s/kubeproxy]
+  - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
+    own hook (filter FORWARD sees the virtual address on replies); the
+    connection table is conntrack's (no separate IPVS timeouts); sh hashes
+    the source over the real servers directly (no 256-bucket table);
+    clients on the node itself reach a virtual service through loopback
+    (no LOCAL_OUT IPVS hook).                                            [net/ipvs]
   - WireGuard: no handshake (types 1/2), cookies, keepalives or rekeying;
     ChaCha20 keystream + SHA-256 tag instead of ChaCha20-Poly1305 (same
     sizes); no DERP relays; live mode cannot build TUN devices yet.        [net/wireguard]

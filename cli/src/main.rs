@@ -138,7 +138,9 @@ enum Cmd {
     Expand { scenario: Option<String> },
     /// Print the iptables-restore payload kube-proxy (iptables mode) writes
     /// on a node of the scenario's cluster; --full: the node's whole
-    /// iptables-save, with the jump rules and the CNI's rules.
+    /// iptables-save, with the jump rules and the CNI's rules. With
+    /// `proxyMode: ipvs`: the iptables rules ipvs mode writes, `ipset save`
+    /// and `ipvsadm -Sn`.
     KubeProxyRules {
         scenario: Option<String>,
         #[arg(long)]
@@ -426,7 +428,22 @@ fn run() -> Result<ExitCode> {
                 .internal_ip()
                 .with_context(|| format!("Node {node} has no InternalIP"))?;
             let cfg = podpath_sim::k8s::cluster::proxier_config(&net, &node, ip);
-            let out = if full {
+            let out = if net.proxy_mode == "ipvs" {
+                // ipvs mode: the iptables rules ipvs mode writes, then the
+                // state in the kernel's other two places
+                let extra = if full {
+                    podpath_sim::k8s::cluster::cni_rules(&net, n)?
+                } else {
+                    Default::default()
+                };
+                let st = podpath_sim::k8s::cluster::ipvs_state(&objs, &node, ip);
+                format!(
+                    "{}# ipset save\n{}# ipvsadm -Sn\n{}",
+                    podpath_sim::k8s::kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
+                    st.ipsets,
+                    st.ipvsadm_save()
+                )
+            } else if full {
                 let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
                 podpath_sim::k8s::kubeproxy::node_iptables_save(&objs, &cfg, &extra)
             } else {

@@ -323,3 +323,116 @@ fn same_cluster_under_every_cni() {
         assert_eq!(o, &outcomes[0].1, "{cni} vs {}", outcomes[0].0);
     }
 }
+
+fn outcomes(t: &Trace) -> Vec<String> {
+    t.flows
+        .iter()
+        .map(|f| {
+            // "HTTP 200 OK in 0.070 ms: {body}" -> "HTTP 200 OK"
+            format!("{}: {}", f.id, f.outcome.split(" in ").next().unwrap_or(""))
+        })
+        .collect()
+}
+
+/// The same objects in kube-proxy's iptables and ipvs modes, under every
+/// CNI: the same outcomes; ipvs mode shows IPVS scheduling steps and no
+/// KUBE-SVC/KUBE-SEP chains.
+#[test]
+fn same_cluster_in_each_proxy_mode() {
+    for cni in ["flannel-vxlan", "flannel-host-gw", "calico-bgp", "kindnet"] {
+        let base = SCENARIO.replace("cni: flannel-vxlan", &format!("cni: {cni}"));
+        let ipt = run(&base);
+        let ipvs = run(&base.replace("proxyMode: iptables", "proxyMode: ipvs"));
+        assert_eq!(outcomes(&ipvs), outcomes(&ipt), "{cni}");
+        for f in ["dns", "clusterip#1", "nodeport#2"] {
+            let s = steps(&ipvs, f);
+            assert!(
+                s.iter()
+                    .any(|(_, p, w)| p == "ipvs" && w.contains("virtual service")),
+                "{cni}/{f}: no ipvs step"
+            );
+            assert!(
+                !s.iter().any(|(_, _, w)| w.contains("KUBE-SVC-")),
+                "{cni}/{f}: iptables-mode chains in ipvs mode"
+            );
+            let s = steps(&ipt, f);
+            assert!(!s.iter().any(|(_, p, _)| p == "ipvs"), "{cni}/{f}");
+        }
+    }
+}
+
+/// IPVS round robin takes the real servers in turn; a NodePort connection
+/// is marked through the KUBE-NODE-PORT-TCP ipset and masqueraded.
+#[test]
+fn ipvs_round_robin_and_nodeport_masquerade() {
+    let text = SCENARIO
+        .replace("proxyMode: iptables", "proxyMode: ipvs")
+        .replace(
+            "http: {get: \"http://web.default/\"}, count: 2",
+            "http: {get: \"http://web.default/\"}, count: 4",
+        );
+    let t = run(&text);
+    let chosen: Vec<String> = t
+        .flows
+        .iter()
+        .filter(|f| f.id.starts_with("clusterip#"))
+        .flat_map(|f| f.hops.iter())
+        .flat_map(|h| h.steps.iter())
+        .filter(|s| s.point == "ipvs" && s.what.contains("10.96.100.10:80"))
+        .map(|s| {
+            s.what
+                .split("real server ")
+                .nth(1)
+                .and_then(|x| x.split(' ').next())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        chosen,
+        [
+            "10.244.0.7:8080",
+            "10.244.1.5:8080",
+            "10.244.0.7:8080",
+            "10.244.1.5:8080"
+        ],
+        "one scheduling decision per connection, in turn"
+    );
+    let n = steps(&t, "nodeport#1");
+    assert!(has(
+        &n,
+        "kind-worker",
+        "nat/PREROUTING",
+        "--match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ"
+    ));
+    assert!(has(
+        &n,
+        "kind-worker",
+        "ipvs",
+        "virtual service 172.18.0.3:30080 (rr)"
+    ));
+    assert!(has(&n, "kind-worker", "nat", "SNAT: 172.18.0.1:"));
+    // the ClusterIP lives on kube-ipvs0, so routing sees a local address
+    assert!(has(
+        &steps(&t, "clusterip#3"),
+        "kind-control-plane",
+        "routing",
+        "local 10.96.100.10/32 dev kube-ipvs0"
+    ));
+}
+
+/// What kube-proxy's ipvs mode programs: ipvsadm -Sn and the ipsets.
+#[test]
+fn ipvs_state_of_a_node() {
+    let text = SCENARIO.replace("proxyMode: iptables", "proxyMode: ipvs");
+    let doc = podpath_sim::scenario::parse(&text, "x.yaml").expect("parse");
+    let y = podpath_sim::scenario::expansion_text(&doc, "x.yaml")
+        .expect("expand")
+        .expect("cluster");
+    assert!(y.contains("kube-ipvs0"), "{y}");
+    assert!(y.contains("add KUBE-NODE-PORT-TCP 30080"));
+    assert!(y.contains("add KUBE-CLUSTER-IP 10.96.100.10,tcp:80"));
+    assert!(y.contains(
+        "{service: \"tcp 172.18.0.3:30080\", scheduler: rr, reals: [\"10.244.0.7:8080\", \"10.244.1.5:8080\"]}"
+    ));
+}

@@ -154,3 +154,28 @@ fn mutated_scenarios_never_panic() {
         let _ = std::panic::catch_unwind(|| load(&text, "m.yaml", None)).expect("loader panicked");
     }
 }
+
+#[test]
+fn duplicate_key_is_named_without_library_advice() {
+    let e = err("hosts:\n  a:\n    kind: client\n    kind: node\n");
+    assert_eq!(e.line, 7);
+    assert_eq!(
+        e.message,
+        "duplicate key 'kind' (each key may appear once in a mapping)"
+    );
+}
+
+#[test]
+fn bad_ipvs_service_and_scheduler() {
+    let e = err("hosts:\n  a:\n    kind: node\n    ipvs:\n      - {service: \"sctp 10.0.0.1:80\", reals: []}\n");
+    assert_eq!(e.key, "hosts.a.ipvs[0].service");
+    assert_eq!(e.line, 8);
+    assert!(e.message.contains("expected 'tcp|udp ADDR:PORT'"), "{e}");
+    let e = err("hosts:\n  a:\n    kind: node\n    ipvs:\n      - {service: \"tcp 10.0.0.1:80\", scheduler: mh, reals: []}\n");
+    assert_eq!(e.key, "hosts.a.ipvs[0].scheduler");
+    assert!(e.message.contains("expected rr, wrr, lc or sh"), "{e}");
+    let e = err("hosts:\n  a:\n    kind: node\n    ipvs:\n      - {service: \"tcp 10.0.0.1:80\", reals: [\"10.1.1.1:80 weight x\"]}\n");
+    assert_eq!(e.key, "hosts.a.ipvs[0].reals[0]");
+    let e = err("hosts:\n  a:\n    kind: node\n    ipset: |\n      add NOPE 1.2.3.4\n");
+    assert_eq!(e.key, "hosts.a.ipset");
+}

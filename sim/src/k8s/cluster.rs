@@ -59,6 +59,8 @@ pub struct NetConfig {
     /// The nodes' default gateway (kind: the docker bridge, the network's
     /// first address).
     pub node_gateway: Ipv4Addr,
+    /// kube-proxy's mode: `iptables` or `ipvs`.
+    pub proxy_mode: String,
 }
 
 fn kerr(object: String, field: &str, message: String) -> K8sError {
@@ -218,6 +220,126 @@ fn kindnet_rules(cluster_cidr: &str) -> ExtraRules {
     x
 }
 
+/// kube-proxy ipvs mode on a node: its virtual services (protocol, address,
+/// port, real servers "ip:port") and the `ipset save` text of its sets.
+pub struct IpvsNode {
+    pub services: Vec<(String, String, u16, Vec<String>)>,
+    pub ipsets: String,
+}
+
+/// What kube-proxy in ipvs mode programs on `node`: a virtual service per
+/// ClusterIP, external/LB IP and node port (scheduler rr, kube-proxy's
+/// default), and the KUBE-CLUSTER-IP, KUBE-LOOP-BACK and KUBE-NODE-PORT-*
+/// ipsets its iptables rules match.
+pub fn ipvs_state(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> IpvsNode {
+    let mut services = Vec::new();
+    let mut cluster_ip_set = Vec::new();
+    let mut loopback = Vec::new();
+    let mut nodeports = Vec::new();
+    for sp in kubeproxy::service_ports(cluster, node) {
+        let cat = kubeproxy::categorize(&sp);
+        let proto = &sp.protocol;
+        let internal = if sp.internal_policy_local {
+            &cat.local
+        } else {
+            &cat.cluster
+        };
+        let external = if sp.external_policy_local {
+            &cat.local
+        } else {
+            &cat.cluster
+        };
+        let reals = |eps: &[&kubeproxy::EndpointInfo]| -> Vec<String> {
+            eps.iter().map(|e| e.endpoint.clone()).collect()
+        };
+        services.push((
+            proto.clone(),
+            sp.cluster_ip.to_string(),
+            sp.port,
+            reals(internal),
+        ));
+        for a in sp.external_ips.iter().chain(sp.lb_ips.iter()) {
+            services.push((proto.clone(), a.clone(), sp.port, reals(external)));
+        }
+        if sp.node_port != 0 {
+            services.push((
+                proto.clone(),
+                node_ip.to_string(),
+                sp.node_port,
+                reals(external),
+            ));
+            nodeports.push((proto.clone(), sp.node_port));
+        }
+        cluster_ip_set.push(format!("{},{proto}:{}", sp.cluster_ip, sp.port));
+        for e in &cat.all_reachable {
+            let port = e.endpoint.rsplit_once(':').map(|x| x.1).unwrap_or("0");
+            loopback.push(format!("{},{proto}:{port},{}", e.ip, e.ip));
+        }
+    }
+    let mut set = String::new();
+    let _ = writeln!(
+        set,
+        "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536"
+    );
+    for e in &cluster_ip_set {
+        let _ = writeln!(set, "add KUBE-CLUSTER-IP {e}");
+    }
+    let _ = writeln!(
+        set,
+        "create KUBE-LOOP-BACK hash:ip,port,ip family inet hashsize 1024 maxelem 65536"
+    );
+    for e in &loopback {
+        let _ = writeln!(set, "add KUBE-LOOP-BACK {e}");
+    }
+    let _ = writeln!(set, "create KUBE-NODE-PORT-TCP bitmap:port range 0-65535");
+    let _ = writeln!(set, "create KUBE-NODE-PORT-UDP bitmap:port range 0-65535");
+    for (p, n) in &nodeports {
+        let name = if p == "udp" {
+            "KUBE-NODE-PORT-UDP"
+        } else {
+            "KUBE-NODE-PORT-TCP"
+        };
+        let _ = writeln!(set, "add {name} {n}");
+    }
+    IpvsNode {
+        services,
+        ipsets: set,
+    }
+}
+
+impl IpvsNode {
+    /// The virtual services as `ipvsadm -Sn` prints them (masquerading
+    /// forward, weight 1, as kube-proxy adds real servers).
+    pub fn ipvsadm_save(&self) -> String {
+        let mut out = String::new();
+        for (proto, vip, port, reals) in &self.services {
+            let flag = if proto == "udp" { "-u" } else { "-t" };
+            let _ = writeln!(out, "-A {flag} {vip}:{port} -s rr");
+            for r in reals {
+                let _ = writeln!(out, "-a {flag} {vip}:{port} -r {r} -m -w 1");
+            }
+        }
+        out
+    }
+}
+
+/// The node's `ipvs` and `ipset` scenario keys.
+fn ipvs_node(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> String {
+    let st = ipvs_state(cluster, node, node_ip);
+    let mut y = String::from("    ipvs:\n");
+    for (proto, vip, port, reals) in &st.services {
+        let r: Vec<String> = reals.iter().map(|r| format!("\"{r}\"")).collect();
+        let _ = writeln!(
+            y,
+            "      - {{service: \"{proto} {vip}:{port}\", scheduler: rr, reals: [{}]}}",
+            r.join(", ")
+        );
+    }
+    y.push_str("    ipset: |\n");
+    y.push_str(&indent(&st.ipsets, 6));
+    y
+}
+
 /// kube-proxy's configuration on a node of this cluster.
 pub fn proxier_config(net: &NetConfig, node: &str, ip: Ipv4Addr) -> ProxierConfig {
     let mut cfg = ProxierConfig::new(node);
@@ -334,6 +456,26 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
                 n.gw(),
                 n.pod_cidr.prefix_len()
+            );
+        }
+        if net.proxy_mode == "ipvs" {
+            // kube-proxy binds every service address to this dummy
+            let mut vips: Vec<String> = Vec::new();
+            for sp in kubeproxy::service_ports(cluster, &n.name) {
+                for a in std::iter::once(sp.cluster_ip.to_string())
+                    .chain(sp.external_ips.iter().cloned())
+                    .chain(sp.lb_ips.iter().cloned())
+                {
+                    let a = format!("{a}/32");
+                    if !vips.contains(&a) {
+                        vips.push(a);
+                    }
+                }
+            }
+            let _ = writeln!(
+                y,
+                "      kube-ipvs0: {{type: dummy, addrs: [{}]}}",
+                vips.join(", ")
             );
         }
         if vxlan {
@@ -462,6 +604,9 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
             );
         }
+        if net.proxy_mode == "ipvs" {
+            let _ = write!(y, "{}", ipvs_node(cluster, &n.name, n.ip));
+        }
         let cfg = proxier_config(net, &n.name, n.ip);
         let extra = if calico {
             ExtraRules::default()
@@ -470,7 +615,11 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         } else {
             flannel_rules(&cc, &n.pod_cidr.to_string())
         };
-        let ipt = kubeproxy::node_iptables_save(cluster, &cfg, &extra);
+        let ipt = if net.proxy_mode == "ipvs" {
+            kubeproxy::node_iptables_save_ipvs(&cfg, &extra)
+        } else {
+            kubeproxy::node_iptables_save(cluster, &cfg, &extra)
+        };
         let _ = writeln!(y, "    iptables: |");
         y.push_str(&indent(&ipt, 6));
     }

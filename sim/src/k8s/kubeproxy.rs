@@ -1226,6 +1226,96 @@ pub fn node_iptables_save(cluster: &Cluster, cfg: &ProxierConfig, extra: &ExtraR
     s
 }
 
+/// kube-proxy's ipvs mode: the iptables rules it adds beside IPVS (after
+/// `pkg/proxy/ipvs/proxier.go`; not checked line for line): the masquerade
+/// mark for off-cluster sources to ClusterIPs and for NodePorts, the
+/// hairpin masquerade (KUBE-LOOP-BACK), ACCEPT for ClusterIP traffic, the
+/// forward rules, and the jumps from the built-in chains.
+pub fn node_iptables_save_ipvs(cfg: &ProxierConfig, extra: &ExtraRules) -> String {
+    let mark = cfg.mark();
+    let mm = format!("{mark}/{mark}");
+    let builtin =
+        |c: &str| ["PREROUTING", "OUTPUT", "POSTROUTING", "INPUT", "FORWARD"].contains(&c);
+    let mut nat = String::new();
+    let mut filter = String::new();
+    let _ = writeln!(
+        nat,
+        "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+    );
+    let _ = writeln!(
+        nat,
+        "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+    );
+    let _ = writeln!(
+        nat,
+        "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING"
+    );
+    for (t, c, r) in &extra.rules {
+        if t == "nat" && builtin(c) {
+            let _ = writeln!(nat, "-A {c} {r}");
+        }
+    }
+    let _ = writeln!(nat, "-A KUBE-MARK-MASQ -j MARK --or-mark {mark}");
+    let _ = writeln!(nat, "-A KUBE-NODE-PORT -p tcp -m comment --comment \"Kubernetes nodeport TCP port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ");
+    let _ = writeln!(nat, "-A KUBE-NODE-PORT -p udp -m comment --comment \"Kubernetes nodeport UDP port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-UDP dst -j KUBE-MARK-MASQ");
+    let _ = writeln!(nat, "-A KUBE-POSTROUTING -m comment --comment \"Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose\" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE");
+    let _ = writeln!(nat, "-A KUBE-POSTROUTING -m mark ! --mark {mm} -j RETURN");
+    let _ = writeln!(nat, "-A KUBE-POSTROUTING -j MARK --xor-mark {mark}");
+    let _ = writeln!(
+        nat,
+        "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE{}",
+        if cfg.random_fully { " --random-fully" } else { "" }
+    );
+    if let Some(c) = cfg.cluster_cidr {
+        let _ = writeln!(nat, "-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s {c} -j KUBE-MARK-MASQ");
+    }
+    let _ = writeln!(
+        nat,
+        "-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT"
+    );
+    let _ = writeln!(
+        nat,
+        "-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT"
+    );
+    for (t, c, r) in &extra.rules {
+        if t == "nat" && !builtin(c) {
+            let _ = writeln!(nat, "-A {c} {r}");
+        }
+    }
+    let _ = writeln!(
+        filter,
+        "-A FORWARD -m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD"
+    );
+    for (t, c, r) in &extra.rules {
+        if t == "filter" && builtin(c) {
+            let _ = writeln!(filter, "-A {c} {r}");
+        }
+    }
+    let _ = writeln!(filter, "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark {mm} -j ACCEPT");
+    let _ = writeln!(filter, "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    for (t, c, r) in &extra.rules {
+        if t == "filter" && !builtin(c) {
+            let _ = writeln!(filter, "-A {c} {r}");
+        }
+    }
+    let mut s = String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FORWARD - [0:0]\n");
+    for (t, c) in &extra.chains {
+        if t == "filter" {
+            let _ = writeln!(s, ":{c} - [0:0]");
+        }
+    }
+    s.push_str(&filter);
+    s.push_str("COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n:KUBE-NODE-PORT - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
+    for (t, c) in &extra.chains {
+        if t == "nat" {
+            let _ = writeln!(s, ":{c} - [0:0]");
+        }
+    }
+    s.push_str(&nat);
+    s.push_str("COMMIT\n");
+    s
+}
+
 /// kube-proxy's unit-test normalisation (`sortIPTablesRules` in
 /// proxier_test.go): tables by name; chains KUBE-NODEPORTS, KUBE-SERVICES,
 /// then other KUBE-* alphabetically, then the rest; rules grouped by chain;

@@ -385,16 +385,7 @@ impl Cluster {
             let yaml_err = |e: serde_saphyr::Error, what: &str| {
                 let rel = e.location().map(|l| l.line() as usize).unwrap_or(0);
                 let line = start + rel.saturating_sub(1);
-                let msg = e.to_string();
-                let mut first = msg.lines().next().unwrap_or("").trim().to_string();
-                if let Some(r) = first.strip_prefix("error: ") {
-                    first = r.to_string();
-                }
-                if first.starts_with("line ") {
-                    if let Some((_, r)) = first.split_once(": ") {
-                        first = r.to_string();
-                    }
-                }
+                let first = crate::scenario::yaml_message(&e);
                 K8sError {
                     object: what.to_string(),
                     field: "YAML".into(),

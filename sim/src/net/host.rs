@@ -264,6 +264,8 @@ pub struct Host {
     pub ip_id: u16,
     /// /etc/resolv.conf, for programs that resolve names.
     pub resolv: Option<crate::app::ResolvConf>,
+    /// IPVS virtual services (kube-proxy's ipvs mode).
+    pub ipvs: super::ipvs::Ipvs,
 }
 
 impl Host {
@@ -289,6 +291,7 @@ impl Host {
             rng,
             ip_id: 0,
             resolv: None,
+            ipvs: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod conntrack;
 pub mod fib;
 pub mod host;
 pub mod ipv4;
+pub mod ipvs;
 pub mod neigh;
 pub mod netfilter;
 pub mod overlay;

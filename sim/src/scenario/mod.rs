@@ -202,6 +202,25 @@ pub struct HostDoc {
     /// /etc/resolv.conf for programs on this host that resolve names.
     #[serde(default)]
     pub resolv_conf: Option<ResolvDoc>,
+    /// `ipset save` text (the sets `-m set` refers to).
+    #[serde(default)]
+    pub ipset: Option<Spanned<String>>,
+    /// IPVS virtual services.
+    #[serde(default)]
+    pub ipvs: Vec<IpvsDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IpvsDoc {
+    /// `tcp 10.96.0.10:53` (protocol, address:port)
+    pub service: Spanned<String>,
+    /// rr | wrr | lc | sh (default rr)
+    #[serde(default)]
+    pub scheduler: Option<Spanned<String>>,
+    /// `10.244.1.3:53` or `10.244.1.3:53 weight 2`
+    #[serde(default)]
+    pub reals: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -524,27 +543,37 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
             .location()
             .map(|l| (l.line() as usize, l.column() as usize))
             .unwrap_or((0, 0));
-        let msg = e.to_string();
-        // The library's message may repeat the location; keep its first line.
-        let mut first = msg.lines().next().unwrap_or("").trim().to_string();
-        for _ in 0..2 {
-            if let Some(r) = first.strip_prefix("error: ") {
-                first = r.to_string();
-            }
-            if first.starts_with("line ") {
-                if let Some((_, r)) = first.split_once(": ") {
-                    first = r.to_string();
-                }
-            }
-        }
         ScenarioError {
             file: file.to_string(),
             line,
             column,
             key: String::new(),
-            message: first,
+            message: yaml_message(&e),
         }
     })
+}
+
+/// The YAML library's error as one line for a person: without the location
+/// it repeats (the caller names file and line) and without advice about the
+/// library's own options.
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let msg = e.to_string();
+    let mut first = msg.lines().next().unwrap_or("").trim().to_string();
+    for _ in 0..2 {
+        if let Some(r) = first.strip_prefix("error: ") {
+            first = r.to_string();
+        }
+        if first.starts_with("line ") {
+            if let Some((_, r)) = first.split_once(": ") {
+                first = r.to_string();
+            }
+        }
+    }
+    if let Some(r) = first.strip_prefix("duplicate mapping key: ") {
+        let key = r.split(", set DuplicateKeyPolicy").next().unwrap_or(r);
+        first = format!("duplicate key '{key}' (each key may appear once in a mapping)");
+    }
+    first
 }
 
 /// Parses and builds a scenario into a world ready to run. `seed` overrides
@@ -569,12 +598,12 @@ pub fn cluster_of(
     let cluster_cidr = cidr(&c.cluster_cidr, "clusterCIDR")?;
     let node_network = cidr(&c.node_network, "nodeNetwork")?;
     if let Some(m) = &c.proxy_mode {
-        if m.value != "iptables" {
+        if m.value != "iptables" && m.value != "ipvs" {
             return Err(e.at(
                 m,
                 "cluster.proxyMode".into(),
                 format!(
-                    "proxy mode '{}' is not modelled yet: expected iptables",
+                    "proxy mode '{}' is not modelled: expected iptables or ipvs (nftables is not modelled yet)",
                     m.value
                 ),
             ));
@@ -598,6 +627,11 @@ pub fn cluster_of(
         node_network,
         domain: c.domain.clone().unwrap_or_else(|| "cluster.local".into()),
         attach: c.attach.clone(),
+        proxy_mode: c
+            .proxy_mode
+            .as_ref()
+            .map(|m| m.value.clone())
+            .unwrap_or_else(|| "iptables".into()),
         node_gateway: match &c.node_gateway {
             Some(g) => g.value.parse::<Ipv4Addr>().map_err(|_| {
                 e.at(
@@ -635,7 +669,7 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioE
         line: err.location().map(|l| l.line() as usize).unwrap_or(0),
         column: err.location().map(|l| l.column() as usize).unwrap_or(0),
         key: String::new(),
-        message: err.to_string().lines().next().unwrap_or("").to_string(),
+        message: yaml_message(&err),
     })?;
     for (name, h) in x.hosts {
         if doc.hosts.contains_key(&name) {
@@ -1140,6 +1174,68 @@ pub fn build(
                     ),
                 }
             })?;
+        }
+        if let Some(t) = &hd.ipset {
+            h.nf_state.ipsets = crate::net::netfilter::ipset::IpsetStore::parse(
+                &t.value,
+                &format!("{file}: hosts.{hname}.ipset"),
+            )
+            .map_err(|m| e.at(t, format!("{kp}.ipset"), m))?;
+        }
+        for (vi, v) in hd.ipvs.iter().enumerate() {
+            let vk = format!("{kp}.ipvs[{vi}]");
+            let addr_port = |s: &str| -> Option<(Ipv4Addr, u16)> {
+                let (a, p) = s.rsplit_once(':')?;
+                Some((a.parse().ok()?, p.parse().ok()?))
+            };
+            let (proto, vip) = match v.service.value.split_once(' ') {
+                Some(("tcp", rest)) => (6u8, addr_port(rest.trim())),
+                Some(("udp", rest)) => (17u8, addr_port(rest.trim())),
+                _ => (0, None),
+            };
+            let Some((vip, vport)) = vip else {
+                return Err(e.at(
+                    &v.service,
+                    format!("{vk}.service"),
+                    format!("'{}': expected 'tcp|udp ADDR:PORT'", v.service.value),
+                ));
+            };
+            let sched = match &v.scheduler {
+                Some(s) => crate::net::ipvs::Scheduler::from_name(&s.value).ok_or_else(|| {
+                    e.at(
+                        s,
+                        format!("{vk}.scheduler"),
+                        format!("'{}': expected rr, wrr, lc or sh", s.value),
+                    )
+                })?,
+                None => crate::net::ipvs::Scheduler::Rr,
+            };
+            let mut reals = Vec::new();
+            for (ri, r) in v.reals.iter().enumerate() {
+                let mut w = r.value.split_whitespace();
+                let ap = w.next().and_then(addr_port);
+                let weight = match (w.next(), w.next()) {
+                    (Some("weight"), Some(n)) => n.parse::<u32>().ok(),
+                    (None, None) => Some(1),
+                    _ => None,
+                };
+                let (Some((ip, port)), Some(weight)) = (ap, weight) else {
+                    return Err(e.at(
+                        r,
+                        format!("{vk}.reals[{ri}]"),
+                        format!("'{}': expected 'ADDR:PORT [weight N]'", r.value),
+                    ));
+                };
+                reals.push(crate::net::ipvs::RealServer {
+                    ip,
+                    port,
+                    weight,
+                    conns: 0,
+                });
+            }
+            h.ipvs.services.push(crate::net::ipvs::VirtualService::new(
+                proto, vip, vport, sched, reals,
+            ));
         }
         if let Some(r) = &hd.resolv_conf {
             let nameserver = r.nameserver.value.parse::<Ipv4Addr>().map_err(|_| {

@@ -1,0 +1,212 @@
+//! IPVS (the kernel's L4 load balancer, as kube-proxy's ipvs mode drives
+//! it): virtual services on local addresses (kube-proxy binds them to the
+//! kube-ipvs0 dummy), real servers, schedulers, masquerading (NAT)
+//! forwarding with `net.ipv4.vs.conntrack=1`.
+//!
+//! A new connection to a virtual service, seen where IPVS hooks LOCAL_IN
+//! (after filter INPUT), gets a real server from the scheduler; the packet's
+//! destination is rewritten and the conntrack entry altered so its replies
+//! match (`ip_vs_update_conntrack`); it leaves as IPVS's NAT transmitter
+//! sends it (routed to the real server, then POSTROUTING: kube-proxy's
+//! masquerade). Later packets of the connection follow conntrack.
+//!
+//! Schedulers: rr, wrr, lc, sh (kube-proxy's `--ipvs-scheduler`).
+//!
+//! Simplifications (listed by `podpath explain`): the replies' source is
+//! restored by conntrack's reverse translation at PREROUTING, not by IPVS's
+//! own hook at FORWARD/LOCAL_IN (so filter FORWARD sees the virtual address
+//! on replies); IPVS's connection table is conntrack's (no separate
+//! timeouts); sh hashes the source address over the real servers directly
+//! (the kernel uses a 256-bucket table); clients on the node itself go
+//! through loopback (the kernel's LOCAL_OUT hook is not modelled).
+
+use std::net::Ipv4Addr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    Sh,
+}
+
+impl Scheduler {
+    pub fn from_name(s: &str) -> Option<Scheduler> {
+        Some(match s {
+            "rr" => Scheduler::Rr,
+            "wrr" => Scheduler::Wrr,
+            "lc" => Scheduler::Lc,
+            "sh" => Scheduler::Sh,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Sh => "sh",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealServer {
+    pub ip: Ipv4Addr,
+    pub port: u16,
+    pub weight: u32,
+    /// Connections scheduled to it (lc's count).
+    pub conns: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualService {
+    /// 6 tcp, 17 udp
+    pub proto: u8,
+    pub vip: Ipv4Addr,
+    pub vport: u16,
+    pub scheduler: Scheduler,
+    pub reals: Vec<RealServer>,
+    /// rr/wrr position
+    next: usize,
+    /// wrr: the current weight round
+    cw: u32,
+}
+
+impl VirtualService {
+    pub fn new(
+        proto: u8,
+        vip: Ipv4Addr,
+        vport: u16,
+        scheduler: Scheduler,
+        reals: Vec<RealServer>,
+    ) -> Self {
+        VirtualService {
+            proto,
+            vip,
+            vport,
+            scheduler,
+            reals,
+            next: 0,
+            cw: 0,
+        }
+    }
+
+    /// Picks a real server for a new connection from `src`.
+    pub fn schedule(&mut self, src: Ipv4Addr) -> Option<usize> {
+        let n = self.reals.len();
+        let live: Vec<usize> = (0..n).filter(|&i| self.reals[i].weight > 0).collect();
+        if live.is_empty() {
+            return None;
+        }
+        let pick = match self.scheduler {
+            Scheduler::Rr => {
+                let i = live[self.next % live.len()];
+                self.next = (self.next + 1) % live.len();
+                i
+            }
+            Scheduler::Wrr => {
+                // ip_vs_wrr: walk servers, lowering the current weight by the
+                // weights' gcd each round; pick the first at or above it
+                let max = live
+                    .iter()
+                    .map(|&i| self.reals[i].weight)
+                    .max()
+                    .unwrap_or(1);
+                let g = live
+                    .iter()
+                    .map(|&i| self.reals[i].weight)
+                    .fold(0, gcd)
+                    .max(1);
+                loop {
+                    self.next = (self.next + 1) % n;
+                    if self.next == 0 {
+                        self.cw = if self.cw <= g { max } else { self.cw - g };
+                    }
+                    if self.reals[self.next].weight >= self.cw && self.reals[self.next].weight > 0 {
+                        break self.next;
+                    }
+                }
+            }
+            Scheduler::Lc => *live
+                .iter()
+                .min_by_key(|&&i| (self.reals[i].conns, i))
+                .expect("live"),
+            Scheduler::Sh => {
+                let h = crate::engine::stable_hash(&src.octets()) as usize;
+                live[h % live.len()]
+            }
+        };
+        self.reals[pick].conns += 1;
+        Some(pick)
+    }
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A host's IPVS table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ipvs {
+    pub services: Vec<VirtualService>,
+}
+
+impl Ipvs {
+    pub fn find(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|v| v.proto == proto && v.vip == dst && v.vport == dport)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vs(s: Scheduler, weights: &[u32]) -> VirtualService {
+        VirtualService::new(
+            6,
+            Ipv4Addr::new(10, 96, 0, 1),
+            80,
+            s,
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| RealServer {
+                    ip: Ipv4Addr::new(10, 244, 0, i as u8 + 2),
+                    port: 8080,
+                    weight: *w,
+                    conns: 0,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn schedulers() {
+        let src = Ipv4Addr::new(10, 244, 1, 9);
+        let mut rr = vs(Scheduler::Rr, &[1, 1, 1]);
+        let picks: Vec<usize> = (0..6).map(|_| rr.schedule(src).unwrap()).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1, 2]);
+        // wrr 3:1: three to the first for one to the second
+        let mut w = vs(Scheduler::Wrr, &[3, 1]);
+        let picks: Vec<usize> = (0..8).map(|_| w.schedule(src).unwrap()).collect();
+        assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 6, "{picks:?}");
+        // lc: the least loaded
+        let mut lc = vs(Scheduler::Lc, &[1, 1]);
+        lc.reals[0].conns = 5;
+        assert_eq!(lc.schedule(src), Some(1));
+        // sh: the same source, the same server
+        let mut sh = vs(Scheduler::Sh, &[1, 1, 1]);
+        let a = sh.schedule(src);
+        assert!((0..5).all(|_| sh.schedule(src) == a));
+        // weight 0 servers take nothing
+        let mut z = vs(Scheduler::Rr, &[0, 0]);
+        assert_eq!(z.schedule(src), None);
+    }
+}
