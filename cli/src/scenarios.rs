@@ -28,6 +28,10 @@ pub const ALL: &[Embedded] = &[
         name: "headcni-daemon-mode",
         text: include_str!("../../scenarios/headcni-daemon-mode.yaml"),
     },
+    Embedded {
+        name: "keepalived-nodeport",
+        text: include_str!("../../scenarios/keepalived-nodeport.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

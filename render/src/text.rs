@@ -72,7 +72,7 @@ pub fn render(trace: &Trace) -> String {
         trace.scenario, trace.seed
     );
     if !trace.events.is_empty() {
-        out.push_str("\nfaults:\n");
+        out.push_str("\nevents (faults, daemons):\n");
         for e in &trace.events {
             let _ = writeln!(
                 out,

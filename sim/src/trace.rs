@@ -266,6 +266,12 @@ impl TraceSink {
         }
     }
 
+    pub fn has_outcome(&self, flow: u32) -> bool {
+        self.flows
+            .get(flow as usize)
+            .is_some_and(|f| !f.outcome.is_empty())
+    }
+
     pub fn flow_id(&self, flow: u32) -> String {
         self.flows
             .get(flow as usize)

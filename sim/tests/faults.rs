@@ -55,7 +55,7 @@ fn link_down_then_up_delays_the_connection_by_syn_retransmission() {
     // the text trace lists the timeline
     let text = podpath_render::text::render(&t);
     assert!(
-        text.contains("faults:\n  0.500000000  node-b/eth0 down\n  2.500000000  node-b/eth0 up\n")
+        text.contains("events (faults, daemons):\n  0.500000000  node-b/eth0 down\n  2.500000000  node-b/eth0 up\n")
     );
 }
 

@@ -2,8 +2,11 @@
 //! (send, close, report an outcome); the host carries them out.
 
 pub mod dns;
+pub mod haproxy;
 pub mod http;
+pub mod keepalived;
 pub mod ping;
+pub mod proxy;
 
 use std::net::Ipv4Addr;
 
@@ -61,6 +64,33 @@ pub enum AppEvent {
         msg: crate::wire::icmp::IcmpRepr,
         ttl: u8,
     },
+    /// A daemon starts (at time 0), with the trace flow its own traffic
+    /// belongs to.
+    Start {
+        flow: u32,
+    },
+    /// The daemon is stopped (SIGTERM): it may say goodbye on the wire.
+    Stop,
+    /// A connection the app opened (`AppAction::Connect`) has its key.
+    Opened {
+        key: ConnKey,
+        token: u64,
+    },
+    /// `connect()` failed at once (no route, no source address).
+    ConnectFailed {
+        token: u64,
+        why: String,
+    },
+    /// A datagram of another IP protocol for a raw socket (VRRP).
+    Raw {
+        dev: usize,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        proto: u8,
+        data: Vec<u8>,
+        pkt: u64,
+    },
 }
 
 impl AppEvent {
@@ -73,8 +103,15 @@ impl AppEvent {
             | AppEvent::Closed { key }
             | AppEvent::Reset { key }
             | AppEvent::Refused { key, .. }
-            | AppEvent::TimedOut { key, .. } => Some(*key),
-            AppEvent::Datagram { .. } | AppEvent::Timer { .. } | AppEvent::Icmp { .. } => None,
+            | AppEvent::TimedOut { key, .. }
+            | AppEvent::Opened { key, .. } => Some(*key),
+            AppEvent::Datagram { .. }
+            | AppEvent::Timer { .. }
+            | AppEvent::Icmp { .. }
+            | AppEvent::Start { .. }
+            | AppEvent::Stop
+            | AppEvent::ConnectFailed { .. }
+            | AppEvent::Raw { .. } => None,
         }
     }
 }
@@ -103,6 +140,67 @@ pub enum AppAction {
         then: dns::ThenHttp,
         note: String,
     },
+    /// Open a TCP connection for `flow` (the connection's key comes back as
+    /// `AppEvent::Opened` with `token`, then `Connected` or a failure).
+    Connect {
+        flow: FlowOf,
+        dst: Ipv4Addr,
+        port: u16,
+        token: u64,
+        note: String,
+    },
+    /// Arm an application timer (`AppEvent::Timer { token }` at `at_ns`).
+    Timer {
+        at_ns: u64,
+        token: u64,
+    },
+    /// `ip addr add NET dev DEV` (keepalived's VIP).
+    AddAddr {
+        dev: String,
+        net: ipnet::Ipv4Net,
+        note: String,
+    },
+    /// `ip addr del NET dev DEV`.
+    DelAddr {
+        dev: String,
+        net: ipnet::Ipv4Net,
+        note: String,
+    },
+    /// A raw IP datagram out of `dev` (no routing: IP_MULTICAST_IF), as
+    /// keepalived sends VRRP adverts.
+    SendRaw {
+        flow: u32,
+        dev: String,
+        dst: Ipv4Addr,
+        ttl: u8,
+        proto: u8,
+        data: Vec<u8>,
+        note: String,
+    },
+    /// Gratuitous ARP for `ip` out of `dev`.
+    Garp {
+        flow: u32,
+        dev: String,
+        ip: Ipv4Addr,
+        note: String,
+    },
+    /// A line for the log (the trace's events).
+    Log(String),
+    /// Join a multicast group on a device (IP_ADD_MEMBERSHIP).
+    JoinGroup {
+        dev: String,
+        group: Ipv4Addr,
+        proto: u8,
+    },
+}
+
+/// Which trace flow a connection's packets belong to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowOf {
+    /// The flow of an existing connection (a proxy's upstream connection
+    /// continues its client's flow).
+    Conn(ConnKey),
+    Id(u32),
 }
 
 #[derive(Clone, Debug)]
@@ -112,6 +210,8 @@ pub enum App {
     DnsServer(DnsServer),
     DnsClient(DnsClient),
     Ping(PingClient),
+    Proxy(Box<proxy::Proxy>),
+    Keepalived(Box<keepalived::Keepalived>),
 }
 
 impl App {
@@ -122,6 +222,17 @@ impl App {
             App::DnsServer(s) => format!("dns-server {}", s.name),
             App::DnsClient(c) => format!("dns-client {}", c.flow_id),
             App::Ping(c) => format!("ping {}", c.flow_id),
+            App::Proxy(p) => p.name.clone(),
+            App::Keepalived(k) => k.name.clone(),
+        }
+    }
+    /// Daemons run from time 0 on their own timers (adverts, health
+    /// checks); a run with daemons ends once the scenario's flows are done.
+    pub fn is_daemon(&self) -> bool {
+        match self {
+            App::Keepalived(_) => true,
+            App::Proxy(p) => p.has_checks(),
+            _ => false,
         }
     }
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
@@ -131,6 +242,8 @@ impl App {
             App::DnsServer(s) => s.on_event(ev),
             App::DnsClient(c) => c.on_event(ev, now),
             App::Ping(c) => c.on_event(ev, now),
+            App::Proxy(p) => p.on_event(ev, now),
+            App::Keepalived(k) => k.on_event(ev, now),
         }
     }
 }
@@ -299,6 +412,120 @@ impl Host {
                     // socket, a new port, with a new query id.
                     self.udp_listeners.retain(|_, a| *a != app);
                     self.dns_send(ctx, app);
+                }
+                AppAction::Connect {
+                    flow,
+                    dst,
+                    port,
+                    token,
+                    note,
+                } => {
+                    let (flow, parent) = match flow {
+                        FlowOf::Conn(k) => self
+                            .tcp
+                            .conns
+                            .get(&k)
+                            .map(|t| (t.flow, Some(t.last_pkt)))
+                            .unwrap_or((0, None)),
+                        FlowOf::Id(f) => (f, None),
+                    };
+                    let before = ctx.out.len();
+                    match self.tcp_connect(ctx, app, flow, dst, port) {
+                        Ok(key) => {
+                            if let Some(Output::SendLocal { note: n, meta, .. }) =
+                                ctx.out.get_mut(before)
+                            {
+                                if parent.is_some() {
+                                    meta.parent = parent;
+                                }
+                                *n = Some(match n.take() {
+                                    Some(old) => format!("{note}; {old}"),
+                                    None => note,
+                                });
+                            }
+                            if let Some(t) = self.tcp.conns.get_mut(&key) {
+                                if let Some(p) = parent {
+                                    t.last_pkt = p;
+                                }
+                            }
+                            self.app_event(ctx, app, AppEvent::Opened { key, token });
+                        }
+                        Err(why) => {
+                            self.app_event(ctx, app, AppEvent::ConnectFailed { token, why })
+                        }
+                    }
+                }
+                AppAction::Timer { at_ns, token } => ctx.out.push(Output::Timer {
+                    at_ns,
+                    timer: crate::net::host::HostTimer::App { app, token },
+                }),
+                AppAction::AddAddr { dev, net, note } => {
+                    if let Some(d) = self.dev_index(&dev) {
+                        self.addr_add(d, net);
+                        ctx.out.push(Output::Event {
+                            what: format!("{}: {note}", self.name),
+                        });
+                    }
+                }
+                AppAction::DelAddr { dev, net, note } => {
+                    if let Some(d) = self.dev_index(&dev) {
+                        self.addr_del(d, net);
+                        ctx.out.push(Output::Event {
+                            what: format!("{}: {note}", self.name),
+                        });
+                    }
+                }
+                AppAction::SendRaw {
+                    flow,
+                    dev,
+                    dst,
+                    ttl,
+                    proto,
+                    data,
+                    note,
+                } => {
+                    let Some(d) = self.dev_index(&dev) else {
+                        continue;
+                    };
+                    let Some(src) = self.devs[d].addrs.first().map(|a| a.addr()) else {
+                        continue;
+                    };
+                    let id = self.next_ip_id();
+                    let ip =
+                        crate::wire::Ipv4Repr::new(src, dst, ttl, id, crate::wire::L4::Raw(data))
+                            .with_protocol(proto);
+                    let meta = ctx.new_meta(flow, None);
+                    ctx.out.push(Output::SendRaw {
+                        dev: d,
+                        ip,
+                        meta,
+                        note,
+                    });
+                }
+                AppAction::Garp {
+                    flow,
+                    dev,
+                    ip,
+                    note,
+                } => {
+                    if let Some(d) = self.dev_index(&dev) {
+                        let meta = ctx.new_meta(flow, None);
+                        ctx.out.push(Output::Garp {
+                            dev: d,
+                            ip,
+                            meta,
+                            note,
+                        });
+                    }
+                }
+                AppAction::Log(what) => ctx.out.push(Output::Event {
+                    what: format!("{}: {what}", self.name),
+                }),
+                AppAction::JoinGroup { dev, group, proto } => {
+                    if let Some(d) = self.dev_index(&dev) {
+                        self.mc_groups.insert((d, group));
+                        self.raw_listeners.insert(proto, app);
+                    }
                 }
                 AppAction::StartHttp {
                     flow,

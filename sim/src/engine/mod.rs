@@ -159,7 +159,31 @@ enum Event {
     Fault {
         idx: usize,
     },
+    SendRaw {
+        host: usize,
+        dev: usize,
+        ip: Ipv4Repr,
+        meta: Meta,
+        note: String,
+    },
+    Garp {
+        host: usize,
+        dev: usize,
+        ip: std::net::Ipv4Addr,
+        meta: Meta,
+        note: String,
+    },
+    /// A daemon starts.
+    Daemon {
+        host: usize,
+        app: usize,
+    },
 }
+
+/// With daemons (VRRP adverts, health checks), which never fall silent, a
+/// run ends this long after the scenario's last fault and the last outcome
+/// of its flows.
+pub const SETTLE_NS: u64 = 1_000_000_000;
 
 /// Upper bound on events in one run: a guard against a forwarding loop that
 /// TTL would end only after many hops, not a kernel limit.
@@ -177,6 +201,12 @@ pub struct Engine {
     /// Forced branch choices, for path enumeration.
     pub script: Option<crate::net::netfilter::eval::ScriptChooser>,
     events_log: Vec<crate::trace::TraceEvent>,
+    /// Any daemon in the world (then the run ends by `SETTLE_NS`).
+    daemons: bool,
+    /// Faults and flow starts not yet dispatched.
+    pending_starts: usize,
+    /// Time of the last fault or flow outcome.
+    last_activity_ns: u64,
 }
 
 impl Engine {
@@ -192,7 +222,25 @@ impl Engine {
             script: None,
             events_log: Vec::new(),
             events: 0,
+            daemons: false,
+            pending_starts: 0,
+            last_activity_ns: 0,
         };
+        // Daemons start first, at time 0, in host and app order.
+        let mut daemons = Vec::new();
+        for (h, host) in e.world.hosts.iter().enumerate() {
+            for (a, app) in host.apps.iter().enumerate() {
+                if app.is_daemon() {
+                    daemons.push((h, a));
+                }
+            }
+        }
+        e.daemons = !daemons.is_empty();
+        for (host, app) in daemons {
+            let s = e.seq;
+            e.seq += 1;
+            e.queue.insert((0, s), Event::Daemon { host, app });
+        }
         // Faults go before flows that start at the same time.
         for (i, f) in e.world.faults.iter().enumerate() {
             let s = e.seq;
@@ -207,7 +255,22 @@ impl Engine {
                 e.queue.insert((at, s), Event::StartFlow { spec: i, k });
             }
         }
+        e.pending_starts = e.world.faults.len()
+            + e.world
+                .flows
+                .iter()
+                .map(|f| f.count as usize)
+                .sum::<usize>();
         e
+    }
+
+    /// With daemons: every fault applied, every flow started and ended, and
+    /// `SETTLE_NS` passed since.
+    fn settled(&self, at: u64) -> bool {
+        self.daemons
+            && self.pending_starts == 0
+            && self.flow_ids.iter().all(|f| self.sink.has_outcome(*f))
+            && at > self.last_activity_ns + SETTLE_NS
     }
 
     fn push(&mut self, at: u64, ev: Event) {
@@ -239,8 +302,12 @@ impl Engine {
 
     fn drain(&mut self) {
         while let Some(((at, _), ev)) = self.queue.pop_first() {
-            if at > self.world.horizon_ns {
+            if at > self.world.horizon_ns || self.settled(at) {
                 break;
+            }
+            if matches!(ev, Event::Fault { .. } | Event::StartFlow { .. }) {
+                self.pending_starts = self.pending_starts.saturating_sub(1);
+                self.last_activity_ns = self.last_activity_ns.max(at);
             }
             self.events += 1;
             if self.events > MAX_EVENTS {
@@ -294,7 +361,18 @@ impl Engine {
                 let h = &mut hosts[host];
                 h.tcp.listeners.retain(|_, (_, a)| *a != app);
                 h.udp_listeners.retain(|_, a| *a != app);
-                format!("{}: {} stopped", h.name, h.apps[app].name())
+                h.raw_listeners.retain(|_, a| *a != app);
+                let name = format!("{}: {} stopped", h.name, h.apps[app].name());
+                // a daemon hears SIGTERM (keepalived says goodbye)
+                self.push(
+                    self.now,
+                    Event::App {
+                        host,
+                        app,
+                        ev: AppEvent::Stop,
+                    },
+                );
+                name
             }
             FaultKind::Latency { host, dev, ns } => {
                 let mut s = format!(
@@ -397,7 +475,10 @@ impl Engine {
             Event::Rx { host, .. }
             | Event::Timer { host, .. }
             | Event::App { host, .. }
-            | Event::SendLocal { host, .. } => *host,
+            | Event::SendLocal { host, .. }
+            | Event::SendRaw { host, .. }
+            | Event::Garp { host, .. }
+            | Event::Daemon { host, .. } => *host,
             Event::StartFlow { spec, .. } => self.world.flows[*spec].from,
             Event::Fault { .. } => return,
         };
@@ -431,6 +512,27 @@ impl Engine {
             Event::App { app, ev, .. } => h.app_event(&mut ctx, app, ev),
             Event::SendLocal { ip, meta, note, .. } => h.send_local(&mut ctx, ip, meta, note),
             Event::Fault { .. } => {}
+            Event::SendRaw {
+                dev,
+                ip,
+                meta,
+                note,
+                ..
+            } => h.send_raw(&mut ctx, dev, ip, meta, note),
+            Event::Garp {
+                dev,
+                ip,
+                meta,
+                note,
+                ..
+            } => h.send_garp(&mut ctx, dev, ip, meta, note),
+            Event::Daemon { app, .. } => {
+                let name = h.apps[app].name();
+                let flow = ctx
+                    .trace
+                    .add_flow(name.clone(), format!("{name} on {} (daemon)", h.name));
+                h.app_event(&mut ctx, app, AppEvent::Start { flow });
+            }
             Event::StartFlow { spec, k } => {
                 let f = &self.world.flows[spec];
                 let id = if f.count > 1 {
@@ -613,8 +715,47 @@ impl Engine {
                 },
             ),
             Output::AppEvent { app, ev } => self.push(self.now, Event::App { host, app, ev }),
-            Output::Outcome { flow, text } => self.sink.set_outcome(flow, text),
+            Output::Outcome { flow, text } => {
+                if self.flow_ids.contains(&flow) {
+                    self.last_activity_ns = self.last_activity_ns.max(self.now);
+                }
+                self.sink.set_outcome(flow, text)
+            }
             Output::Connect { .. } => {}
+            Output::SendRaw {
+                dev,
+                ip,
+                meta,
+                note,
+            } => self.push(
+                self.now,
+                Event::SendRaw {
+                    host,
+                    dev,
+                    ip,
+                    meta,
+                    note,
+                },
+            ),
+            Output::Garp {
+                dev,
+                ip,
+                meta,
+                note,
+            } => self.push(
+                self.now,
+                Event::Garp {
+                    host,
+                    dev,
+                    ip,
+                    meta,
+                    note,
+                },
+            ),
+            Output::Event { what } => self.events_log.push(crate::trace::TraceEvent {
+                time_ns: self.now,
+                what,
+            }),
         }
     }
 }

@@ -181,6 +181,25 @@ pub enum Output {
         dst: Ipv4Addr,
         dport: u16,
     },
+    /// A raw IP datagram out of a device (no route lookup).
+    SendRaw {
+        dev: usize,
+        ip: crate::wire::Ipv4Repr,
+        meta: Meta,
+        note: String,
+    },
+    /// A gratuitous ARP for an address out of a device.
+    Garp {
+        dev: usize,
+        ip: Ipv4Addr,
+        meta: Meta,
+        note: String,
+    },
+    /// Something a daemon did outside any packet (an address added or
+    /// removed, a state change): listed in the trace's events.
+    Event {
+        what: String,
+    },
 }
 
 /// What a host needs from the engine while it works on a packet.
@@ -266,6 +285,10 @@ pub struct Host {
     pub resolv: Option<crate::app::ResolvConf>,
     /// IPVS virtual services (kube-proxy's ipvs mode).
     pub ipvs: super::ipvs::Ipvs,
+    /// Multicast groups joined, per device (IP_ADD_MEMBERSHIP).
+    pub mc_groups: std::collections::BTreeSet<(usize, Ipv4Addr)>,
+    /// Raw sockets: IP protocol -> app (keepalived's IPPROTO_VRRP socket).
+    pub raw_listeners: BTreeMap<u8, usize>,
 }
 
 impl Host {
@@ -290,6 +313,8 @@ impl Host {
             apps: Vec::new(),
             rng,
             ip_id: 0,
+            mc_groups: Default::default(),
+            raw_listeners: BTreeMap::new(),
             resolv: None,
             ipvs: Default::default(),
         }
@@ -301,6 +326,81 @@ impl Host {
 
     pub fn dev_name(&self, i: usize) -> &str {
         &self.devs[i].name
+    }
+
+    /// `ip addr add NET dev DEV` at run time (keepalived's VIP): the address
+    /// and the routes the kernel adds for it (a local route; the prefix
+    /// route unless one exists already, as for a secondary address).
+    pub fn addr_add(&mut self, dev: usize, net: Ipv4Net) {
+        if self.devs[dev].addrs.contains(&net) {
+            return;
+        }
+        self.devs[dev].addrs.push(net);
+        self.fib.add_route(
+            TABLE_LOCAL,
+            Route {
+                dst: Ipv4Net::new(net.addr(), 32).expect("/32"),
+                rtype: RouteType::Local,
+                via: None,
+                dev: Some(dev),
+                src: Some(net.addr()),
+                metric: 0,
+                onlink: false,
+                scope_link: false,
+                proto: "kernel".into(),
+            },
+        );
+        let has_prefix = self.devs[dev]
+            .addrs
+            .iter()
+            .any(|a| *a != net && a.trunc() == net.trunc());
+        if net.prefix_len() < 32 && !has_prefix {
+            self.fib.add_route(
+                TABLE_MAIN,
+                Route {
+                    dst: net.trunc(),
+                    rtype: RouteType::Unicast,
+                    via: None,
+                    dev: Some(dev),
+                    src: Some(net.addr()),
+                    metric: 0,
+                    onlink: false,
+                    scope_link: true,
+                    proto: "kernel".into(),
+                },
+            );
+        }
+    }
+
+    /// `ip addr del NET dev DEV`: the address and its local route (and the
+    /// prefix route it brought).
+    pub fn addr_del(&mut self, dev: usize, net: Ipv4Net) {
+        let before = self.devs[dev].addrs.len();
+        self.devs[dev].addrs.retain(|a| *a != net);
+        if self.devs[dev].addrs.len() == before {
+            return;
+        }
+        let addr = net.addr();
+        let still = self.devs[dev]
+            .addrs
+            .iter()
+            .any(|a| a.trunc() == net.trunc());
+        for (table, dst) in [
+            (TABLE_LOCAL, Ipv4Net::new(addr, 32).expect("/32")),
+            (TABLE_MAIN, net.trunc()),
+        ] {
+            if table == TABLE_MAIN && (still || net.prefix_len() == 32) {
+                continue;
+            }
+            if let Some(t) = self.fib.tables.get_mut(&table) {
+                if let Some(v) = t.get_mut(&dst) {
+                    v.retain(|r| !(r.dev == Some(dev) && r.src == Some(addr)));
+                    if v.is_empty() {
+                        t.remove(&dst);
+                    }
+                }
+            }
+        }
     }
 
     /// Adds the routes the kernel adds for every address: a `local` route in

@@ -139,6 +139,97 @@ impl Host {
         ctx.trace.end_hop();
     }
 
+    /// A raw socket's datagram out of one device, as keepalived sends VRRP
+    /// adverts (IP_MULTICAST_IF: no route lookup; multicast MAC from the
+    /// group, no ARP).
+    ///
+    /// Simplification: raw output skips the netfilter OUTPUT and
+    /// POSTROUTING hooks and conntrack.
+    pub fn send_raw(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv4Repr, meta: Meta, note: String) {
+        ctx.trace.begin_hop(
+            meta.flow,
+            ctx.now,
+            &self.name,
+            meta.pkt,
+            meta.parent,
+            None,
+            summarize_ip(&ip),
+        );
+        ctx.trace
+            .step("app", note.clone(), Action::App { app: note });
+        let dn = self.devs[dev].name.clone();
+        ctx.trace.step(
+            "routing",
+            format!(
+                "{}: out of {dn} as the socket asks (IP_MULTICAST_IF), no route lookup",
+                ip.dst()
+            ),
+            Action::Info,
+        );
+        if !self.devs[dev].up {
+            self.drop(
+                ctx,
+                "dev_queue_xmit",
+                format!("{dn} is down"),
+                &CtInfo::default(),
+            );
+        } else {
+            let dst = ip.dst();
+            self.neigh_output(ctx, dev, dst, ip, meta);
+        }
+        ctx.trace.end_hop();
+    }
+
+    /// A gratuitous ARP (a request for our own address, target = sender) out
+    /// of `dev`, as keepalived sends when it takes a VIP: hosts that know
+    /// the address update its MAC.
+    pub fn send_garp(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        addr: Ipv4Addr,
+        meta: Meta,
+        note: String,
+    ) {
+        let mac = self.devs[dev].mac;
+        let a = ArpRepr {
+            op: arp::OP_REQUEST,
+            sender_mac: mac,
+            sender_ip: addr,
+            target_mac: Mac::ZERO,
+            target_ip: addr,
+        };
+        ctx.trace.begin_hop(
+            meta.flow,
+            ctx.now,
+            &self.name,
+            meta.pkt,
+            meta.parent,
+            None,
+            a.to_string(),
+        );
+        ctx.trace
+            .step("app", note.clone(), Action::App { app: note });
+        let dn = self.devs[dev].name.clone();
+        if self.devs[dev].up {
+            let f = Frame {
+                src: mac,
+                dst: Mac::BROADCAST,
+                payload: L3::Arp(a.clone()),
+            };
+            ctx.trace.set_out(&dn, a.to_string());
+            self.dev_xmit(ctx, dev, f.emit(), meta);
+        } else {
+            self.drop(
+                ctx,
+                "dev_queue_xmit",
+                format!("{dn} is down"),
+                &CtInfo::default(),
+            );
+        }
+        ctx.trace.end_hop();
+    }
+
     pub(crate) fn drop(&mut self, ctx: &mut Ctx, point: &str, reason: String, ct: &CtInfo) {
         if ct.created {
             if let Some(id) = ct.id {
@@ -1068,6 +1159,32 @@ impl Host {
         ct: CtInfo,
     ) {
         let dn = self.devs[dev].name.clone();
+        if ip.dst().is_multicast() {
+            // ip_route_input_mc: local delivery when a socket joined the
+            // group on this device; no multicast forwarding (no mroute).
+            if self.mc_groups.contains(&(dev, ip.dst())) {
+                ctx.trace.step(
+                    "routing",
+                    format!(
+                        "{}: multicast group joined on {dn}: local delivery",
+                        ip.dst()
+                    ),
+                    Action::Info,
+                );
+                self.ip_local_deliver(ctx, dev, ip, meta, mark, ct);
+            } else {
+                self.drop(
+                    ctx,
+                    "routing",
+                    format!(
+                        "{}: multicast group not joined on {dn} (and no multicast routing): discarded",
+                        ip.dst()
+                    ),
+                    &ct,
+                );
+            }
+            return;
+        }
         let key = FlowKey {
             dst: Some(ip.dst()),
             src: Some(ip.src()),
@@ -1320,6 +1437,33 @@ impl Host {
             6 => self.tcp_rcv(ctx, ip, meta),
             17 => self.udp_rcv(ctx, ip, meta),
             1 => self.icmp_rcv(ctx, ip, meta),
+            p if self.raw_listeners.contains_key(&p) => {
+                let app = self.raw_listeners[&p];
+                ctx.trace.step(
+                    "raw",
+                    format!(
+                        "IP protocol {p}: to the raw socket of {}",
+                        self.apps[app].name()
+                    ),
+                    Action::Info,
+                );
+                let data = match &ip.l4 {
+                    L4::Raw(d) => d.clone(),
+                    _ => Vec::new(),
+                };
+                ctx.out.push(Output::AppEvent {
+                    app,
+                    ev: crate::app::AppEvent::Raw {
+                        dev,
+                        src: ip.src(),
+                        dst: ip.dst(),
+                        ttl: ip.hdr.time_to_live,
+                        proto: p,
+                        data,
+                        pkt: meta.pkt,
+                    },
+                });
+            }
             p => {
                 self.drop(
                     ctx,
@@ -2000,6 +2144,10 @@ impl Host {
         }
         let dst_mac = if ip.dst().is_broadcast() {
             Some(Mac::BROADCAST)
+        } else if ip.dst().is_multicast() {
+            // arp_mc_map / ip_eth_mc_map: 01:00:5e + the group's low 23 bits
+            let o = ip.dst().octets();
+            Some(Mac([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]))
         } else {
             self.neigh_use(ctx, dev, nexthop, meta).map(|(m, st)| {
                 let state = if st == super::neigh::Nud::Stale {

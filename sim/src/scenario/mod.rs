@@ -366,7 +366,12 @@ pub struct AppDoc {
     pub kind: Spanned<String>,
     #[serde(default)]
     pub name: Option<String>,
-    pub listen: Spanned<String>,
+    /// http-server, dns-server: `[ADDR]:PORT`
+    #[serde(default)]
+    pub listen: Option<Spanned<String>>,
+    /// haproxy: haproxy.cfg text; keepalived: keepalived.conf text.
+    #[serde(default)]
+    pub config: Option<Spanned<String>>,
     #[serde(default)]
     pub routes: BTreeMap<String, ResponseDoc>,
     /// dns-server: name -> IPv4 address (A records).
@@ -1253,27 +1258,110 @@ pub fn build(
         }
         for (ai, ad) in hd.apps.iter().enumerate() {
             let ak = format!("{kp}.apps[{ai}]");
-            let port = ad
-                .listen
+            if matches!(ad.kind.value.as_str(), "haproxy" | "keepalived") {
+                let Some(cfg) = &ad.config else {
+                    return Err(e.at(
+                        &ad.kind,
+                        format!("{ak}.config"),
+                        format!(
+                            "{} needs 'config' (its configuration file's text)",
+                            ad.kind.value
+                        ),
+                    ));
+                };
+                // "line N: ..." from the config parsers -> the scenario's line
+                let base = (cfg.referenced.line() as usize).max(1);
+                let cfg_err = |m: String| -> ScenarioError {
+                    let (line, msg) = match m.strip_prefix("line ").and_then(|r| r.split_once(": "))
+                    {
+                        Some((n, rest)) => match n.parse::<usize>() {
+                            Ok(n) => (base + n - 1, rest.to_string()),
+                            Err(_) => (base, m.clone()),
+                        },
+                        None => (base, m.clone()),
+                    };
+                    ScenarioError {
+                        file: file.into(),
+                        line,
+                        column: 0,
+                        key: format!("{ak}.config"),
+                        message: msg,
+                    }
+                };
+                let idx = h.apps.len();
+                if ad.kind.value == "haproxy" {
+                    let rng = host_rng(seed, &format!("{hname}/haproxy"));
+                    let p = crate::app::haproxy::parse(&hname, &cfg.value, rng).map_err(cfg_err)?;
+                    for f in &p.frontends {
+                        if h.tcp.listeners.insert(f.port, (f.bind, idx)).is_some() {
+                            return Err(e.at(
+                                cfg,
+                                format!("{ak}.config"),
+                                format!(
+                                    "frontend {}: port {} is already bound on {hname} (EADDRINUSE)",
+                                    f.name, f.port
+                                ),
+                            ));
+                        }
+                    }
+                    h.apps.push(App::Proxy(Box::new(p)));
+                } else {
+                    let mut k = crate::app::keepalived::Keepalived::parse(&hname, &cfg.value)
+                        .map_err(cfg_err)?;
+                    for inst in &mut k.instances {
+                        let Some(d) = h.dev_index(&inst.interface) else {
+                            return Err(e.at(
+                                cfg,
+                                format!("{ak}.config"),
+                                format!(
+                                    "vrrp_instance {}: no interface '{}' on {hname}",
+                                    inst.name, inst.interface
+                                ),
+                            ));
+                        };
+                        inst.primary =
+                            h.devs[d].addrs.first().map(|a| a.addr()).ok_or_else(|| {
+                                e.at(
+                                    cfg,
+                                    format!("{ak}.config"),
+                                    format!(
+                                        "vrrp_instance {}: {} has no address to send adverts from",
+                                        inst.name, inst.interface
+                                    ),
+                                )
+                            })?;
+                    }
+                    h.apps.push(App::Keepalived(Box::new(k)));
+                }
+                continue;
+            }
+            let Some(listen) = &ad.listen else {
+                return Err(e.at(
+                    &ad.kind,
+                    format!("{ak}.listen"),
+                    format!("{} needs 'listen: [ADDR]:PORT'", ad.kind.value),
+                ));
+            };
+            let port = listen
                 .value
                 .rsplit(':')
                 .next()
                 .and_then(|p| p.parse::<u16>().ok())
                 .ok_or_else(|| {
                     e.at(
-                        &ad.listen,
+                        listen,
                         format!("{ak}.listen"),
                         format!(
                             "bad listen address '{}': expected [ADDR]:PORT",
-                            ad.listen.value
+                            listen.value
                         ),
                     )
                 })?;
-            let bound = match ad.listen.value.rsplit_once(':') {
+            let bound = match listen.value.rsplit_once(':') {
                 Some((a, _)) if !a.is_empty() && a != "0.0.0.0" && a != "*" => {
                     Some(a.parse::<Ipv4Addr>().map_err(|_| {
                         e.at(
-                            &ad.listen,
+                            listen,
                             format!("{ak}.listen"),
                             format!("bad listen address '{a}'"),
                         )
@@ -1303,7 +1391,7 @@ pub fn build(
                         .push(App::HttpServer(HttpServer::new(&name, port, routes)));
                     if h.tcp.listeners.insert(port, (bound, idx)).is_some() {
                         return Err(e.at(
-                            &ad.listen,
+                            listen,
                             format!("{ak}.listen"),
                             format!("port {port} is already bound on {hname} (EADDRINUSE)"),
                         ));
@@ -1330,7 +1418,7 @@ pub fn build(
                     }));
                     if h.udp_listeners.insert(port, idx).is_some() {
                         return Err(e.at(
-                            &ad.listen,
+                            listen,
                             format!("{ak}.listen"),
                             format!("UDP port {port} is already bound on {hname} (EADDRINUSE)"),
                         ));
@@ -1340,7 +1428,7 @@ pub fn build(
                     return Err(e.at(
                         &ad.kind,
                         format!("{ak}.kind"),
-                        format!("unknown app kind '{other}': expected http-server or dns-server"),
+                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy or keepalived"),
                     ))
                 }
             }
@@ -1716,7 +1804,13 @@ pub fn build(
             let app = hosts[host]
                 .apps
                 .iter()
-                .position(|a| a.name().split_whitespace().nth(1) == Some(name))
+                .position(|a| {
+                    let n = a.name();
+                    let mut w = n.split_whitespace();
+                    let program = w.next();
+                    // "http-server NAME", or the program ("haproxy", "keepalived")
+                    w.next() == Some(name) || program == Some(name)
+                })
                 .ok_or_else(|| {
                     e.at(
                         v,

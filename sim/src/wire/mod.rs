@@ -254,6 +254,14 @@ impl Ipv4Repr {
         Ipv4Repr { hdr, l4 }
     }
 
+    /// Sets the protocol number of a raw (`L4::Raw`) datagram, and clears DF
+    /// (raw sockets do not set it unless asked).
+    pub fn with_protocol(mut self, proto: u8) -> Ipv4Repr {
+        self.hdr.protocol = IpNumber(proto);
+        self.hdr.dont_fragment = false;
+        self
+    }
+
     pub fn src(&self) -> Ipv4Addr {
         Ipv4Addr::from(self.hdr.source)
     }

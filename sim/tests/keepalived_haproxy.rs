@@ -1,0 +1,238 @@
+//! Seed 003: keepalived (VRRP) holds the VIP, HAProxy on the VIP's holder
+//! balances to the nodes' NodePort, kube-proxy and flannel take it to the
+//! pod. Adverts on the wire, failover times from RFC 3768's timers, the
+//! balance algorithms, health checks taking a dead node out.
+
+use podpath_sim::engine::Engine;
+use podpath_sim::trace::Trace;
+
+const SCENARIO: &str = include_str!("../../scenarios/keepalived-nodeport.yaml");
+
+fn run(text: &str) -> Trace {
+    let w = podpath_sim::scenario::load(text, "keepalived-nodeport.yaml", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(w).run()
+}
+
+fn flow<'a>(t: &'a Trace, id: &str) -> &'a podpath_sim::trace::FlowTrace {
+    t.flows
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no flow {id}"))
+}
+
+/// The server HAProxy chose for a client flow, and on which LB.
+fn chosen(t: &Trace, id: &str) -> (String, String) {
+    let f = flow(t, id);
+    f.hops
+        .iter()
+        .find_map(|h| {
+            h.steps.iter().find_map(|s| {
+                let w = s.what.split("-> server ").nth(1)?;
+                Some((h.host.clone(), w.split(' ').next()?.to_string()))
+            })
+        })
+        .unwrap_or_else(|| panic!("{id}: no HAProxy decision"))
+}
+
+fn event_time(t: &Trace, what: &str) -> u64 {
+    t.events
+        .iter()
+        .find(|e| e.what.contains(what))
+        .unwrap_or_else(|| panic!("no event {what:?} in {:#?}", t.events))
+        .time_ns
+}
+
+#[test]
+fn vip_haproxy_nodeport_pod_and_failover() {
+    let t = run(SCENARIO);
+    // every request answered by the pod
+    for id in ["vip#1", "vip#2", "vip#3", "after-failover"] {
+        assert!(
+            flow(&t, id).outcome.starts_with("HTTP 200 OK in ")
+                && flow(&t, id).outcome.contains("my-app-6d4f8c7b9-x2x5k"),
+            "{id}: {}",
+            flow(&t, id).outcome
+        );
+    }
+    // roundrobin over the three nodes, on the master
+    assert_eq!(chosen(&t, "vip#1"), ("lb1".into(), "node-110".into()));
+    assert_eq!(chosen(&t, "vip#2"), ("lb1".into(), "node-111".into()));
+    assert_eq!(chosen(&t, "vip#3"), ("lb1".into(), "node-112".into()));
+    // the hops of the seed: client -> VIP:30000 on lb1; lb1 -> node:30000;
+    // node DNAT to the pod 10.244.1.2:9376
+    let f = flow(&t, "vip#1");
+    let steps: Vec<(String, String)> = f
+        .hops
+        .iter()
+        .flat_map(|h| {
+            h.steps
+                .iter()
+                .map(move |s| (h.host.clone(), s.what.clone()))
+        })
+        .collect();
+    assert!(steps
+        .iter()
+        .any(|(h, w)| h == "lb1" && w.contains("SYN to listening socket *:30000 (haproxy lb1)")));
+    assert!(steps.iter().any(|(h, w)| h == "lb1"
+        && w.contains("connect() from 10.1.1.101:")
+        && w.contains("to 10.1.1.110:30000")));
+    assert!(steps
+        .iter()
+        .any(|(h, w)| h == "node-110" && w.contains("DNAT: 10.1.1.110:30000 -> 10.244.1.2:9376")));
+    assert!(steps
+        .iter()
+        .any(|(h, w)| h == "node-110" && w.contains("encapsulate VNI 1")));
+    // VRRP: lb1 master at 0 (VIP added), stops at 2 s with a priority-0
+    // advert; lb2 takes over Skew_Time = (256-90)/256 s later
+    assert_eq!(event_time(&t, "lb1: keepalived lb1 VI_1: MASTER"), 0);
+    assert_eq!(event_time(&t, "ip addr del 10.1.1.200/24"), 2_000_000_000);
+    let takeover = event_time(&t, "lb2: keepalived lb2 VI_1: MASTER");
+    // the priority-0 advert reaches lb2 after the LAN's latency
+    assert!(
+        (2_648_437_000..2_648_437_000 + 1_000_000).contains(&takeover),
+        "{takeover}"
+    );
+    // after the failover, the client's neighbour entry was moved by the
+    // gratuitous ARP and the request goes through lb2
+    assert_eq!(chosen(&t, "after-failover").0, "lb2");
+    let ka = flow(&t, "keepalived lb1");
+    let adverts: Vec<&podpath_sim::trace::Hop> = ka
+        .hops
+        .iter()
+        .filter(|h| h.host == "lb1" && h.steps.iter().any(|s| s.what.contains("VRRP advert")))
+        .collect();
+    // adverts at 0, 1, 2 s (the last with priority 0)
+    let times: Vec<u64> = adverts.iter().map(|h| h.time_ns).collect();
+    assert_eq!(times, [0, 1_000_000_000, 2_000_000_000]);
+    assert!(adverts[2]
+        .steps
+        .iter()
+        .any(|s| s.what.contains("priority 0")));
+    assert!(
+        adverts[0]
+            .before
+            .contains("10.1.1.101 > 224.0.0.18 proto 112"),
+        "{}",
+        adverts[0].before
+    );
+    let garps = ka
+        .hops
+        .iter()
+        .filter(|h| h.steps.iter().any(|s| s.what.contains("gratuitous ARP")))
+        .count();
+    assert_eq!(garps, 5);
+}
+
+/// A master that dies without a word (node down): the backup waits the
+/// whole Master_Down_Interval, 3 * 1 s + 0.648 s after the last advert.
+#[test]
+fn silent_master_failure_takes_master_down_interval() {
+    let t = run(&SCENARIO.replace("{at: 2s, stop: lb1/keepalived}", "{at: 2s, nodeDown: lb1}"));
+    let takeover = event_time(&t, "lb2: keepalived lb2 VI_1: MASTER");
+    // last advert heard at 1 s (+ LAN latency); 1 s + 3.648437 s
+    assert!(
+        (4_648_437_000..4_648_437_000 + 1_000_000).contains(&takeover),
+        "{takeover}"
+    );
+    assert_eq!(chosen(&t, "after-failover").0, "lb2");
+    assert!(flow(&t, "after-failover")
+        .outcome
+        .starts_with("HTTP 200 OK"));
+}
+
+/// Health checks: a node that went down is taken out after `fall` (3)
+/// failed checks, and no request goes to it after that.
+#[test]
+fn failed_health_checks_take_a_node_out() {
+    let text = SCENARIO
+        .replace("check inter 3s", "check inter 500ms")
+        .replace(
+            "  - {at: 2s, stop: lb1/keepalived}",
+            "  - {at: 0s, nodeDown: node-112}",
+        )
+        .replace(
+            "count: 3, start: 100ms, interval: 100ms",
+            "count: 6, start: 2s, interval: 100ms",
+        );
+    let t = run(&text);
+    let down = event_time(&t, "Server nodes/node-112 is DOWN");
+    assert!(down < 2_000_000_000, "{down}");
+    let picks: Vec<String> = (1..=6).map(|k| chosen(&t, &format!("vip#{k}")).1).collect();
+    assert!(!picks.contains(&"node-112".to_string()), "{picks:?}");
+    assert_eq!(picks.iter().filter(|p| *p == "node-110").count(), 3);
+    for k in 1..=6 {
+        assert!(flow(&t, &format!("vip#{k}"))
+            .outcome
+            .starts_with("HTTP 200 OK"));
+    }
+}
+
+/// balance source: one client always reaches the same node; leastconn and
+/// random spread; every request still reaches the pod.
+#[test]
+fn balance_algorithms_over_many_requests() {
+    let base = SCENARIO.replace(
+        "count: 3, start: 100ms, interval: 100ms",
+        "count: 12, start: 100ms, interval: 10ms",
+    );
+    let picks = |algo: &str| -> Vec<String> {
+        let t = run(&base.replace("balance roundrobin", &format!("balance {algo}")));
+        (1..=12)
+            .map(|k| {
+                let id = format!("vip#{k}");
+                assert!(
+                    flow(&t, &id).outcome.starts_with("HTTP 200 OK"),
+                    "{algo} {id}"
+                );
+                chosen(&t, &id).1
+            })
+            .collect()
+    };
+    let src = picks("source");
+    assert!(src.iter().all(|p| *p == src[0]), "{src:?}");
+    let rr = picks("roundrobin");
+    for n in ["node-110", "node-111", "node-112"] {
+        assert_eq!(rr.iter().filter(|p| *p == n).count(), 4, "{rr:?}");
+    }
+    // sequential requests: every server idle each time, leastconn turns
+    // through them as roundrobin does
+    let lc = picks("leastconn");
+    for n in ["node-110", "node-111", "node-112"] {
+        assert_eq!(lc.iter().filter(|p| *p == n).count(), 4, "{lc:?}");
+    }
+    let rnd = picks("random");
+    assert!(rnd.iter().any(|p| *p != rnd[0]), "{rnd:?}");
+    // weights: node-110 weight 2 gets half of roundrobin's picks
+    let t = run(&base.replace("10.1.1.110:30000 check", "10.1.1.110:30000 weight 2 check"));
+    let w: Vec<String> = (1..=12)
+        .map(|k| chosen(&t, &format!("vip#{k}")).1)
+        .collect();
+    assert_eq!(w.iter().filter(|p| *p == "node-110").count(), 6, "{w:?}");
+}
+
+#[test]
+fn config_errors_point_into_the_scenario() {
+    let bad = SCENARIO.replacen(
+        "              balance roundrobin",
+        "              balance uri",
+        1,
+    );
+    let e = podpath_sim::scenario::load(&bad, "k.yaml", None)
+        .err()
+        .expect("error");
+    let line = SCENARIO
+        .lines()
+        .position(|l| l.contains("balance roundrobin"))
+        .expect("line")
+        + 1;
+    assert_eq!(e.line, line, "{e}");
+    assert!(e.message.contains("balance 'uri' is not modelled"), "{e}");
+    assert_eq!(e.key, "hosts.lb1.apps[1].config");
+    let bad = SCENARIO.replacen("priority 100", "priority 0", 1);
+    let e = podpath_sim::scenario::load(&bad, "k.yaml", None)
+        .err()
+        .expect("error");
+    assert!(e.message.contains("priority must be 1-255"), "{e}");
+    assert_eq!(e.key, "hosts.lb1.apps[0].config");
+}
