@@ -102,13 +102,18 @@ fn vip_haproxy_nodeport_pod_and_failover() {
         .iter()
         .filter(|h| h.host == "lb1" && h.steps.iter().any(|s| s.what.contains("VRRP advert")))
         .collect();
-    // adverts at 0, 1, 2 s (the last with priority 0)
+    // adverts at 0, 1 and 2 s (the timer fires before SIGTERM is handled),
+    // then the goodbye with priority 0
     let times: Vec<u64> = adverts.iter().map(|h| h.time_ns).collect();
-    assert_eq!(times, [0, 1_000_000_000, 2_000_000_000]);
-    assert!(adverts[2]
+    assert_eq!(times, [0, 1_000_000_000, 2_000_000_000, 2_000_000_000]);
+    assert!(adverts[3]
         .steps
         .iter()
         .any(|s| s.what.contains("priority 0")));
+    assert!(adverts[2]
+        .steps
+        .iter()
+        .any(|s| s.what.contains("priority 100")));
     assert!(
         adverts[0]
             .before
@@ -146,7 +151,7 @@ fn silent_master_failure_takes_master_down_interval() {
 #[test]
 fn failed_health_checks_take_a_node_out() {
     let text = SCENARIO
-        .replace("check inter 3s", "check inter 500ms")
+        .replace("check inter 10s", "check inter 500ms")
         .replace(
             "  - {at: 2s, stop: lb1/keepalived}",
             "  - {at: 0s, nodeDown: node-112}",

@@ -1291,7 +1291,7 @@ pub fn build(
                 let idx = h.apps.len();
                 if ad.kind.value == "haproxy" {
                     let rng = host_rng(seed, &format!("{hname}/haproxy"));
-                    let p = crate::app::haproxy::parse(&hname, &cfg.value, rng).map_err(cfg_err)?;
+                    let p = crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
                     for f in &p.frontends {
                         if h.tcp.listeners.insert(f.port, (f.bind, idx)).is_some() {
                             return Err(e.at(
@@ -1306,7 +1306,7 @@ pub fn build(
                     }
                     h.apps.push(App::Proxy(Box::new(p)));
                 } else {
-                    let mut k = crate::app::keepalived::Keepalived::parse(&hname, &cfg.value)
+                    let mut k = crate::app::keepalived::Keepalived::parse(hname, &cfg.value)
                         .map_err(cfg_err)?;
                     for inst in &mut k.instances {
                         let Some(d) = h.dev_index(&inst.interface) else {
