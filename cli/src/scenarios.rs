@@ -5,9 +5,13 @@ pub struct Embedded {
     pub text: &'static str,
 }
 
-pub const DEFAULT: &str = "minikube-service";
+pub const DEFAULT: &str = "browser-to-pod";
 
 pub const ALL: &[Embedded] = &[
+    Embedded {
+        name: "browser-to-pod",
+        text: include_str!("../../scenarios/browser-to-pod.yaml"),
+    },
     Embedded {
         name: "minikube-service",
         text: include_str!("../../scenarios/minikube-service.yaml"),

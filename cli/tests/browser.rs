@@ -25,7 +25,7 @@ fn html_report_loads_in_headless_chromium() {
     std::fs::create_dir_all(&dir).unwrap();
     let html = dir.join("report.html");
     let o = Command::new(env!("CARGO_BIN_EXE_podpath"))
-        .args(["run", "--html", html.to_str().unwrap()])
+        .args(["run", "minikube-service", "--html", html.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(o.status.success());

@@ -49,7 +49,7 @@ fn check_golden(path: PathBuf, got: &str) {
 
 #[test]
 fn default_run_matches_golden_text_and_json() {
-    let o = podpath(&["run"], &[]);
+    let o = podpath(&["run", "minikube-service"], &[]);
     assert!(o.status.success());
     let text = stdout(&o);
     assert!(text.contains("DNAT: 192.168.49.2:30080 -> 10.244.0."));
@@ -71,6 +71,7 @@ fn sequence_diagrams_match_golden() {
     let o = podpath(
         &[
             "run",
+            "minikube-service",
             "--mermaid",
             m.to_str().unwrap(),
             "--plantuml",
@@ -88,7 +89,14 @@ fn sequence_diagrams_match_golden() {
     // SVG and ASCII drawn in-process by merman, byte-identical across runs
     let sv = dir.join("seq.svg");
     let o = podpath(
-        &["run", "--svg", sv.to_str().unwrap(), "--format", "seq"],
+        &[
+            "run",
+            "minikube-service",
+            "--svg",
+            sv.to_str().unwrap(),
+            "--format",
+            "seq",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -102,22 +110,35 @@ fn sequence_diagrams_match_golden() {
     assert!(
         ascii.contains("│ laptop │") && ascii.contains("DNAT: 192.168.49.2:30080 -> 10.244.0.")
     );
-    let o2 = podpath(&["run", "--format", "seq"], &[]);
+    let o2 = podpath(&["run", "minikube-service", "--format", "seq"], &[]);
     assert_eq!(String::from_utf8(o2.stdout).unwrap(), ascii);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn output_does_not_depend_on_thread_count() {
-    let a = podpath(&["run", "--format", "json"], &[("RAYON_NUM_THREADS", "1")]);
-    let b = podpath(&["run", "--format", "json"], &[]);
+    let a = podpath(
+        &["run", "minikube-service", "--format", "json"],
+        &[("RAYON_NUM_THREADS", "1")],
+    );
+    let b = podpath(&["run", "minikube-service", "--format", "json"], &[]);
     assert!(a.status.success() && b.status.success());
     assert_eq!(a.stdout, b.stdout);
 }
 
 #[test]
 fn seed_and_flow_flags() {
-    let a = podpath(&["run", "--seed", "1", "--flow", "health#2"], &[]);
+    let a = podpath(
+        &[
+            "run",
+            "minikube-service",
+            "--seed",
+            "1",
+            "--flow",
+            "health#2",
+        ],
+        &[],
+    );
     assert!(a.status.success());
     let t = stdout(&a);
     assert!(t.contains("seed 1"));
@@ -306,7 +327,10 @@ fn html_report_is_self_contained_and_deterministic() {
     std::fs::create_dir_all(&dir).unwrap();
     let (a, b) = (dir.join("a.html"), dir.join("b.html"));
     for f in [&a, &b] {
-        let o = podpath(&["run", "--html", f.to_str().unwrap()], &[]);
+        let o = podpath(
+            &["run", "minikube-service", "--html", f.to_str().unwrap()],
+            &[],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let html = std::fs::read_to_string(&a).unwrap();
@@ -324,7 +348,10 @@ fn html_report_is_self_contained_and_deterministic() {
         .decode(&html[start..end])
         .unwrap();
     let p = dir.join("run.pcapng");
-    podpath(&["run", "--pcap", p.to_str().unwrap()], &[]);
+    podpath(
+        &["run", "minikube-service", "--pcap", p.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(pcap, std::fs::read(&p).unwrap());
     // the topology alone
     let t = dir.join("topo.svg");
@@ -393,4 +420,25 @@ fn sequence_diagrams_of_every_scenario() {
         insta::assert_snapshot!(format!("{n}.svg"), std::fs::read_to_string(&v).unwrap());
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `podpath run` without a scenario runs the default, seed 000's path from
+/// a browser to a pod through two HAProxy tiers, keepalived and ingress.
+#[test]
+fn default_scenario_is_browser_to_pod() {
+    let o = podpath(&["run"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = stdout(&o);
+    assert!(
+        t.starts_with("podpath trace: scenario browser-to-pod seed 0\n"),
+        "{}",
+        &t[..200.min(t.len())]
+    );
+    assert_eq!(t.matches("\n  outcome: HTTP 200 OK").count(), 3, "{t}");
+    let l = stdout(&podpath(&["list"], &[]));
+    assert!(
+        l.lines()
+            .any(|x| x.starts_with("browser-to-pod") && x.contains("(default)")),
+        "{l}"
+    );
 }

@@ -47,6 +47,7 @@ fn step_in_a_real_terminal() {
             "24",
             bin,
             "step",
+            "minikube-service",
         ])
         .env("TERM", "xterm-256color")
         .output()

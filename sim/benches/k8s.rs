@@ -19,6 +19,7 @@ fn meta(ns: &str, name: &str, svc: Option<&str>) -> ObjectMeta {
         name: name.into(),
         namespace: Some(ns.into()),
         labels,
+        ..Default::default()
     }
 }
 

@@ -345,6 +345,7 @@ fn objects(rb: &ReadBack) -> Cluster {
             name: name.clone(),
             namespace: Some(ns.clone()),
             labels: BTreeMap::new(),
+            ..Default::default()
         };
         let first = ports[0].1;
         let mut spec = ServiceSpec {
@@ -417,6 +418,7 @@ fn objects(rb: &ReadBack) -> Cluster {
                         name: format!("{name}-{pname}-{i}"),
                         namespace: Some(ns.clone()),
                         labels,
+                        ..Default::default()
                     },
                     address_type: "IPv4".into(),
                     endpoints: vec![Endpoint {

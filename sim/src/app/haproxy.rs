@@ -169,6 +169,7 @@ pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
                 }
                 be.forwardfor = d.forwardfor;
                 be.httpchk = d.httpchk.clone();
+                let mut dflt: Vec<String> = Vec::new();
                 for (l, w) in &s.lines {
                     match w[0].as_str() {
                         "mode" => be.mode = parse_mode(w, *l)?,
@@ -188,6 +189,13 @@ pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
                             let addr =
                                 addr.ok_or(format!("line {l}: server {sname}: needs an address"))?;
                             let mut sv = Server::new(sname, addr, port, 1, false);
+                            // `default-server` options earlier in the section come first
+                            let w: Vec<String> = w[..3]
+                                .iter()
+                                .chain(dflt.iter())
+                                .chain(w[3..].iter())
+                                .cloned()
+                                .collect();
                             let mut i = 3;
                             while i < w.len() {
                                 let val = || {
@@ -243,16 +251,18 @@ pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
                         }
                         "stick-table" => {}
                         "stick" => {
-                            if w.get(1).map(|x| x.as_str()) == Some("on")
-                                && w.get(2).map(|x| x.as_str()) == Some("src")
+                            if matches!(
+                                w.get(1).map(|x| x.as_str()),
+                                Some("on" | "match" | "store-request")
+                            ) && w.get(2).map(|x| x.as_str()) == Some("src")
                             {
                                 be.stick_src = true;
                             } else {
-                                return Err(format!("line {l}: only 'stick on src' is modelled"));
+                                return Err(format!("line {l}: only 'stick on src' (and match/store-request src) is modelled"));
                             }
                         }
-                        "timeout" | "log" | "retries" | "maxconn" | "http-check"
-                        | "default-server" => {}
+                        "timeout" | "log" | "retries" | "maxconn" | "http-check" => {}
+                        "default-server" => dflt.extend(w.iter().skip(1).cloned()),
                         // listen sections also carry frontend keywords
                         "bind" | "acl" | "use_backend" | "default_backend"
                             if s.kind == "listen" => {}
@@ -297,6 +307,7 @@ pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
                 None
             },
             forwardfor: d.forwardfor,
+            ingress: None,
         };
         for (l, w) in &s.lines {
             match w[0].as_str() {

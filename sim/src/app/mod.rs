@@ -4,6 +4,7 @@
 pub mod dns;
 pub mod haproxy;
 pub mod http;
+pub mod ingress_nginx;
 pub mod keepalived;
 pub mod ping;
 pub mod proxy;

@@ -294,6 +294,130 @@ pub struct Frontend {
     pub rules: Vec<Rule>,
     pub default_backend: Option<usize>,
     pub forwardfor: bool,
+    /// ingress-nginx: server blocks by host, with locations; when set, they
+    /// route instead of ACL rules.
+    pub ingress: Option<Vec<IngressServer>>,
+}
+
+/// An nginx `server` block of ingress-nginx: one Ingress host.
+#[derive(Clone, Debug)]
+pub struct IngressServer {
+    /// `api.example.com`, `*.example.com`, or `_` (any host)
+    pub host: String,
+    pub locations: Vec<Location>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathType {
+    Exact,
+    /// element-wise prefix ("/api" matches "/api" and "/api/x", not "/apix")
+    Prefix,
+    /// nginx's string prefix
+    ImplementationSpecific,
+}
+
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub path_type: PathType,
+    pub path: String,
+    pub backend: usize,
+    /// `nginx.ingress.kubernetes.io/rewrite-target`
+    pub rewrite: Option<String>,
+    /// `ns/name` of the Ingress
+    pub ingress: String,
+}
+
+impl Location {
+    fn matches(&self, path: &str) -> bool {
+        match self.path_type {
+            PathType::Exact => path == self.path,
+            PathType::ImplementationSpecific => path.starts_with(&self.path),
+            PathType::Prefix => {
+                let p = self.path.trim_end_matches('/');
+                p.is_empty() || path == p || path.starts_with(&format!("{p}/"))
+            }
+        }
+    }
+}
+
+/// What ingress-nginx does with a request.
+pub enum IngressRoute {
+    Proxy {
+        backend: usize,
+        rewrite: Option<String>,
+        why: String,
+    },
+    /// Answered by nginx itself (404 from the default backend, /healthz).
+    Respond { status: u16, why: String },
+}
+
+/// ingress-nginx's choice: the server block by Host (exact, then wildcard
+/// one label deep, then the default server), then the location: Exact
+/// before prefixes, the longest prefix first.
+pub fn ingress_route(servers: &[IngressServer], host: &str, path: &str) -> IngressRoute {
+    let h = host.split(':').next().unwrap_or("").to_ascii_lowercase();
+    let wildcard = |pat: &str| {
+        pat.strip_prefix("*.").is_some_and(|suffix| {
+            h.strip_suffix(suffix)
+                .and_then(|r| r.strip_suffix('.'))
+                .is_some_and(|label| !label.is_empty() && !label.contains('.'))
+        })
+    };
+    let server = servers
+        .iter()
+        .find(|s| s.host == h)
+        .or_else(|| servers.iter().find(|s| wildcard(&s.host)))
+        .or_else(|| servers.iter().find(|s| s.host == "_"));
+    let Some(server) = server else {
+        if path == "/healthz" {
+            return IngressRoute::Respond {
+                status: 200,
+                why: "default server: location /healthz".into(),
+            };
+        }
+        return IngressRoute::Respond {
+            status: 404,
+            why: format!("no Ingress rule for host '{h}': default backend"),
+        };
+    };
+    let mut best: Option<&Location> = None;
+    for l in &server.locations {
+        if !l.matches(path) {
+            continue;
+        }
+        best = match best {
+            None => Some(l),
+            Some(b) => {
+                let rank = |x: &Location| (x.path_type == PathType::Exact, x.path.len());
+                if rank(l) > rank(b) {
+                    Some(l)
+                } else {
+                    Some(b)
+                }
+            }
+        };
+    }
+    match best {
+        Some(l) => IngressRoute::Proxy {
+            backend: l.backend,
+            rewrite: l.rewrite.clone(),
+            why: format!(
+                "Ingress {}: host {} path {} ({:?})",
+                l.ingress, server.host, l.path, l.path_type
+            ),
+        },
+        None if path == "/healthz" && server.host == "_" => IngressRoute::Respond {
+            status: 200,
+            why: "default server: location /healthz".into(),
+        },
+        None => IngressRoute::Respond {
+            status: 404,
+            why: format!(
+                "host {}: no path matches {path}: default backend",
+                server.host
+            ),
+        },
+    }
 }
 
 impl Frontend {
@@ -330,6 +454,8 @@ struct Session {
     /// http: the response bytes so far
     resp: Vec<u8>,
     done: bool,
+    /// ingress-nginx rewrite-target for this request
+    rewrite: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -400,12 +526,29 @@ impl Proxy {
         let s = &self.sessions[sid];
         let f = &self.frontends[s.frontend];
         let view = ReqView { host, path, src };
-        let route = if f.mode == Mode::Http {
+        let route = if let Some(servers) = &f.ingress {
+            match ingress_route(servers, host, path) {
+                IngressRoute::Proxy {
+                    backend,
+                    rewrite,
+                    why,
+                } => {
+                    self.sessions[sid].rewrite = rewrite;
+                    Some((backend, why))
+                }
+                IngressRoute::Respond { status, why } => {
+                    self.sessions[sid].done = true;
+                    return self.refuse(sid, status, &why);
+                }
+            }
+        } else if f.mode == Mode::Http {
             f.route(&view)
         } else {
             f.default_backend
                 .map(|b| (b, "default_backend".to_string()))
         };
+        let s = &self.sessions[sid];
+        let f = &self.frontends[s.frontend];
         let client = s.client;
         let Some((b, rule)) = route else {
             self.sessions[sid].done = true;
@@ -443,6 +586,40 @@ impl Proxy {
     fn refuse(&mut self, sid: usize, status: u16, why: &str) -> Vec<AppAction> {
         let s = &self.sessions[sid];
         let f = &self.frontends[s.frontend];
+        if f.ingress.is_some() {
+            // nginx's own pages
+            let (reason, body) = match status {
+                200 => ("OK", String::new()),
+                503 => (
+                    "Service Temporarily Unavailable",
+                    "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".to_string(),
+                ),
+                s => (
+                    super::http::reason(s),
+                    format!(
+                        "<html>\r\n<head><title>{s} {r}</title></head>\r\n<body>\r\n<center><h1>{s} {r}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+                        r = super::http::reason(s)
+                    ),
+                ),
+            };
+            let ct = if body.is_empty() {
+                "text/plain"
+            } else {
+                "text/html"
+            };
+            let resp = format!(
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return vec![
+                AppAction::Send(
+                    s.client,
+                    resp.into_bytes(),
+                    format!("{}: {status} ({why})", self.program),
+                ),
+                AppAction::Close(s.client),
+            ];
+        }
         if f.mode == Mode::Http {
             let body = format!(
                 "<html><body><h1>{status} {}</h1>\nNo server is available to handle this request.\n</body></html>\n",
@@ -482,7 +659,40 @@ impl Proxy {
         }
     }
 
+    /// The daemon flow's outcome: each checked backend's servers UP.
+    fn check_summary(&self) -> AppAction {
+        let parts: Vec<String> = self
+            .backends
+            .iter()
+            .filter(|b| b.servers.iter().any(|s| s.check))
+            .map(|b| {
+                let up: Vec<&str> = b
+                    .servers
+                    .iter()
+                    .filter(|s| s.up)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                format!(
+                    "backend {}: {}/{} servers UP ({})",
+                    b.name,
+                    up.len(),
+                    b.servers.len(),
+                    up.join(", ")
+                )
+            })
+            .collect();
+        AppAction::Outcome(self.flow, format!("health checks: {}", parts.join("; ")))
+    }
+
     fn check_result(&mut self, b: usize, s: usize, ok: bool, why: &str) -> Vec<AppAction> {
+        let mut out = self.check_result_inner(b, s, ok, why);
+        if !out.is_empty() || self.checks.is_empty() {
+            out.push(self.check_summary());
+        }
+        out
+    }
+
+    fn check_result_inner(&mut self, b: usize, s: usize, ok: bool, why: &str) -> Vec<AppAction> {
         if self.checks.remove(&(b, s)).is_none() {
             return vec![];
         }
@@ -533,7 +743,7 @@ impl Proxy {
         match ev {
             AppEvent::Start { flow } => {
                 self.flow = *flow;
-                let mut out = Vec::new();
+                let mut out = vec![self.check_summary()];
                 for (b, be) in self.backends.iter().enumerate() {
                     let n = be.servers.len().max(1) as u64;
                     for (s, sv) in be.servers.iter().enumerate() {
@@ -615,6 +825,7 @@ impl Proxy {
                     server_connected: false,
                     resp: Vec::new(),
                     done: false,
+                    rewrite: None,
                 });
                 self.conns.insert(*key, ConnRole::Client(sid));
                 if self.frontends[f].mode == Mode::Tcp {
@@ -726,17 +937,59 @@ impl Proxy {
                             path.split('?').next().unwrap_or("/"),
                         );
                         // the request as it goes to the server
+                        let ingress = self.frontends[self.sessions[sid].frontend]
+                            .ingress
+                            .is_some();
+                        let request_id = if ingress {
+                            format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64())
+                        } else {
+                            String::new()
+                        };
                         let s = &mut self.sessions[sid];
+                        if s.done {
+                            return out;
+                        }
                         let be = &self.backends[s.backend];
                         let ff = self.frontends[s.frontend].forwardfor || be.forwardfor;
-                        if ff && !s.done {
-                            let mut req = s.pending[..end].to_vec();
-                            req.extend_from_slice(
-                                format!("\r\nX-Forwarded-For: {}", client.2).as_bytes(),
-                            );
-                            req.extend_from_slice(&s.pending[end..]);
-                            s.pending = req;
+                        let mut lines: Vec<String> =
+                            head.split("\r\n").map(|l| l.to_string()).collect();
+                        if let (Some(target), Some(first)) = (&s.rewrite, lines.first_mut()) {
+                            // nginx `rewrite (?i)PATH TARGET break;`: the
+                            // whole URI becomes the target (query kept)
+                            let mut w: Vec<String> =
+                                first.split(' ').map(|x| x.to_string()).collect();
+                            if w.len() == 3 {
+                                let q = w[1]
+                                    .split_once('?')
+                                    .map(|x| format!("?{}", x.1))
+                                    .unwrap_or_default();
+                                w[1] = format!("{target}{q}");
+                                *first = w.join(" ");
+                            }
                         }
+                        if ingress {
+                            let port = client.1;
+                            lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+                            lines.extend([
+                                format!("X-Request-ID: {request_id}"),
+                                format!("X-Real-IP: {}", client.2),
+                                format!("X-Forwarded-For: {}", client.2),
+                                format!(
+                                    "X-Forwarded-Host: {}",
+                                    host.split(':').next().unwrap_or("")
+                                ),
+                                format!("X-Forwarded-Port: {port}"),
+                                "X-Forwarded-Proto: http".to_string(),
+                                "X-Forwarded-Scheme: http".to_string(),
+                                "X-Scheme: http".to_string(),
+                                "Connection: close".to_string(),
+                            ]);
+                        } else if ff {
+                            lines.push(format!("X-Forwarded-For: {}", client.2));
+                        }
+                        let mut req = lines.join("\r\n").into_bytes();
+                        req.extend_from_slice(&s.pending[end..]);
+                        s.pending = req;
                         out
                     }
                 }

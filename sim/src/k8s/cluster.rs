@@ -622,6 +622,18 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         };
         let _ = writeln!(y, "    iptables: |");
         y.push_str(&indent(&ipt, 6));
+        let ctl = super::ingress::controllers_on(cluster, &n.name);
+        if !ctl.is_empty() {
+            let conf = super::ingress::nginx_config(cluster, &n.name);
+            let _ = writeln!(y, "    apps:");
+            for (pod, port) in ctl {
+                let _ = writeln!(y, "      - kind: ingress-nginx");
+                let _ = writeln!(y, "        name: {pod}");
+                let _ = writeln!(y, "        listen: \":{port}\"");
+                let _ = writeln!(y, "        config: |");
+                y.push_str(&indent(&conf, 10));
+            }
+        }
     }
     // Pods
     for p in &cluster.pods {

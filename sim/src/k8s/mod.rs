@@ -10,6 +10,7 @@
 //!   (`pkg/proxy/iptables/proxier.go`, the 1.28 layout).
 
 pub mod cluster;
+pub mod ingress;
 pub mod kubeproxy;
 pub mod objects;
 

@@ -86,6 +86,8 @@ pub struct ObjectMeta {
     pub namespace: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl ObjectMeta {
@@ -102,6 +104,7 @@ pub enum Object {
     EndpointSlice(EndpointSlice),
     Pod(Pod),
     Node(Node),
+    Ingress(Ingress),
     List(ObjectList),
     #[serde(other)]
     Other,
@@ -356,6 +359,77 @@ pub struct Cluster {
     pub slices: Vec<EndpointSlice>,
     pub pods: Vec<Pod>,
     pub nodes: Vec<Node>,
+    pub ingresses: Vec<Ingress>,
+}
+
+/// networking.k8s.io/v1 Ingress: the fields ingress-nginx routes by.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingress {
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: IngressSpec,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressSpec {
+    #[serde(default)]
+    pub ingress_class_name: Option<String>,
+    #[serde(default)]
+    pub default_backend: Option<IngressBackend>,
+    #[serde(default)]
+    pub rules: Vec<IngressRule>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressRule {
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub http: Option<HttpIngressRuleValue>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpIngressRuleValue {
+    #[serde(default)]
+    pub paths: Vec<HttpIngressPath>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpIngressPath {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub path_type: Option<String>,
+    pub backend: IngressBackend,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressBackend {
+    #[serde(default)]
+    pub service: Option<IngressServiceBackend>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressServiceBackend {
+    pub name: String,
+    #[serde(default)]
+    pub port: ServiceBackendPort,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceBackendPort {
+    #[serde(default)]
+    pub number: Option<u16>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl Cluster {
@@ -411,10 +485,10 @@ impl Cluster {
             };
             match k.kind.as_deref() {
                 None => e("missing: every object names its kind".into()),
-                Some("Service" | "EndpointSlice" | "Pod" | "Node") => Ok(()),
+                Some("Service" | "EndpointSlice" | "Pod" | "Node" | "Ingress") => Ok(()),
                 Some("List") => k.items.iter().try_for_each(|x| check(x, start)),
                 Some(o) if IGNORED_KINDS.contains(&o) => Ok(()),
-                Some(o) => e(format!("'{o}' is not a kind podpath reads: expected Node, Pod, Service, EndpointSlice or List (workload kinds such as Deployment are skipped)")),
+                Some(o) => e(format!("'{o}' is not a kind podpath reads: expected Node, Pod, Service, EndpointSlice, Ingress or List (workload kinds such as Deployment are skipped)")),
             }
         }
         let docs = objects;
@@ -425,6 +499,7 @@ impl Cluster {
                 Object::EndpointSlice(s) => c.slices.push(s),
                 Object::Pod(p) => c.pods.push(p),
                 Object::Node(n) => c.nodes.push(n),
+                Object::Ingress(i) => c.ingresses.push(i),
                 Object::List(l) => l.items.into_iter().for_each(|o| add(c, o)),
                 Object::Other => {}
             }
@@ -443,6 +518,7 @@ impl Cluster {
         self.slices.sort_by_key(|s| key(&s.metadata));
         self.pods.sort_by_key(|s| key(&s.metadata));
         self.nodes.sort_by_key(|s| key(&s.metadata));
+        self.ingresses.sort_by_key(|s| key(&s.metadata));
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {

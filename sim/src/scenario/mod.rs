@@ -1258,7 +1258,10 @@ pub fn build(
         }
         for (ai, ad) in hd.apps.iter().enumerate() {
             let ak = format!("{kp}.apps[{ai}]");
-            if matches!(ad.kind.value.as_str(), "haproxy" | "keepalived") {
+            if matches!(
+                ad.kind.value.as_str(),
+                "haproxy" | "keepalived" | "ingress-nginx"
+            ) {
                 let Some(cfg) = &ad.config else {
                     return Err(e.at(
                         &ad.kind,
@@ -1289,7 +1292,37 @@ pub fn build(
                     }
                 };
                 let idx = h.apps.len();
-                if ad.kind.value == "haproxy" {
+                if ad.kind.value == "ingress-nginx" {
+                    let port = match &ad.listen {
+                        None => 80,
+                        Some(l) => l
+                            .value
+                            .rsplit(':')
+                            .next()
+                            .and_then(|p| p.parse::<u16>().ok())
+                            .ok_or_else(|| {
+                                e.at(
+                                    l,
+                                    format!("{ak}.listen"),
+                                    format!(
+                                        "bad listen address '{}': expected [ADDR]:PORT",
+                                        l.value
+                                    ),
+                                )
+                            })?,
+                    };
+                    let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
+                    let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng)
+                        .map_err(cfg_err)?;
+                    if h.tcp.listeners.insert(port, (None, idx)).is_some() {
+                        return Err(e.at(
+                            cfg,
+                            format!("{ak}.config"),
+                            format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+                        ));
+                    }
+                    h.apps.push(App::Proxy(Box::new(p)));
+                } else if ad.kind.value == "haproxy" {
                     let rng = host_rng(seed, &format!("{hname}/haproxy"));
                     let p = crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
                     for f in &p.frontends {
@@ -1428,7 +1461,7 @@ pub fn build(
                     return Err(e.at(
                         &ad.kind,
                         format!("{ak}.kind"),
-                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy or keepalived"),
+                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived or ingress-nginx"),
                     ))
                 }
             }
