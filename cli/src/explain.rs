@@ -67,6 +67,23 @@ MODELLED
               needed with the next-hop MTU, RELATED conntrack with NAT
               translation only when the connection has that NAT
   arp         requests, replies, proxy ARP (proxy_arp, arp_fwd_proxy)
+  haproxy     haproxy.cfg (frontend/backend/listen, mode tcp|http, bind, acl
+              hdr(host)/path_beg/path/src + use_backend, default_backend,
+              server weight/check/inter/rise/fall, default-server, balance
+              roundrobin/leastconn/source/random(N), stick on src, option
+              httpchk, option forwardfor): its own connection to the chosen
+              server, health checks on the virtual clock
+  keepalived  keepalived.conf vrrp_instance: VRRPv2 adverts (224.0.0.18,
+              protocol 112, TTL 255, PASS auth), RFC 3768 timers (skew,
+              Master_Down_Interval), preemption, the VIP added with 5
+              gratuitous ARPs, a priority-0 advert when stopped
+  ingress     ingress-nginx from Ingress objects (hostNetwork controller
+              pods): host and path (Exact, Prefix, ImplementationSpecific),
+              rewrite-target, service-upstream, X-Forwarded-*/X-Real-IP/
+              X-Request-ID, 404 from the default backend, 503 without
+              endpoints, /healthz on the default server
+  daemons     keepalived and checking proxies run from time 0; a run with
+              daemons ends 1 s after the last fault and the last outcome
   faults      a timeline in the scenario: link down/up, node down, conntrack
               flush, server process stopped (its sockets close: RST), link
               latency changed; listed in the trace with their time
@@ -143,6 +160,20 @@ SIMPLIFIED (and where)
     the pod) and a DNS server on UDP 53; CNI choices are flannel vxlan,
     flannel host-gw and calico BGP (no IPIP; IPAM block = node podCIDR; no
     felix policy or natOutgoing rules).                                   [k8s/cluster]
+  - HAProxy: roundrobin is smooth weighted round robin (same shares,
+    possibly another first server); source hashes with FNV-1a; inter,
+    rise and fall per backend; no retries/redispatch (503 in http mode,
+    a close in tcp mode); one request per client connection; a check
+    neither answered nor refused fails after inter; vrrp_script,
+    track_script and unicast peers are refused, not ignored.             [app/proxy, app/haproxy]
+  - keepalived: VRRPv2 only; one burst of 5 gratuitous ARPs (no repeat
+    after garp_master_delay); whole-second advert_int; raw sends skip
+    netfilter OUTPUT/POSTROUTING.                                        [app/keepalived, net/ipv4]
+  - ingress-nginx: round robin over endpoints (no EWMA), one request per
+    connection, no TLS, annotations other than rewrite-target and
+    service-upstream are ignored.                                        [app/ingress_nginx, k8s/ingress]
+  - Multicast: local delivery to joined groups only, no IGMP, no
+    multicast routing.                                                   [net/ipv4]
   - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
     tcp_window_scaling off and IPv6 disabled (options podpath does not
     model); IGMP reports are left out of the diff; endpoint choices made
