@@ -36,6 +36,34 @@ pub const ALL: &[Embedded] = &[
         name: "keepalived-nodeport",
         text: include_str!("../../scenarios/keepalived-nodeport.yaml"),
     },
+    Embedded {
+        name: "cloud-lb-snat",
+        text: include_str!("../../scenarios/cloud-lb-snat.yaml"),
+    },
+    Embedded {
+        name: "clusterip-dns",
+        text: include_str!("../../scenarios/clusterip-dns.yaml"),
+    },
+    Embedded {
+        name: "traffic-policy-local",
+        text: include_str!("../../scenarios/traffic-policy-local.yaml"),
+    },
+    Embedded {
+        name: "pod-to-pod-vxlan",
+        text: include_str!("../../scenarios/pod-to-pod-vxlan.yaml"),
+    },
+    Embedded {
+        name: "pod-to-pod-bgp",
+        text: include_str!("../../scenarios/pod-to-pod-bgp.yaml"),
+    },
+    Embedded {
+        name: "troubleshoot-no-endpoints",
+        text: include_str!("../../scenarios/troubleshoot-no-endpoints.yaml"),
+    },
+    Embedded {
+        name: "troubleshoot-ingress-missing-service",
+        text: include_str!("../../scenarios/troubleshoot-ingress-missing-service.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

@@ -116,7 +116,8 @@ fn ordered(p: &BTreeMap<String, usize>) -> Vec<(usize, &str)> {
 }
 
 /// Mermaid text: `#` and `;` are written as entity codes (`#35;`, `#59;`):
-/// a bare `#` cuts the text in Mermaid's parser, `;` ends a statement.
+/// a bare `#` cuts the text in Mermaid's parser, `;` ends a statement, a
+/// line break ends the message.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -124,6 +125,9 @@ fn esc(s: &str) -> String {
             '#' => out.push_str("#35;"),
             ';' => out.push_str("#59;"),
             '"' => out.push('\''),
+            // one statement per line
+            '\n' => out.push(' '),
+            '\r' => {}
             c => out.push(c),
         }
     }

@@ -180,11 +180,17 @@ impl HttpClient {
                     return vec![];
                 };
                 let status = head.lines().next().unwrap_or("").to_string();
+                // the body on one line, cut after 200 characters
+                let b = String::from_utf8_lossy(&body);
+                let mut one: String = b.split_whitespace().collect::<Vec<_>>().join(" ");
+                if one.chars().count() > 200 {
+                    one = one.chars().take(200).collect::<String>() + "…";
+                }
                 let text = format!(
                     "{} in {}: {}",
                     status.trim_start_matches("HTTP/1.1 ").trim(),
                     ms(now),
-                    String::from_utf8_lossy(&body)
+                    one
                 );
                 vec![self.outcome(format!("HTTP {text}")), AppAction::Close(*key)]
             }
