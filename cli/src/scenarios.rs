@@ -17,6 +17,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/minikube-service.yaml"),
     },
     Embedded {
+        name: "minikube-tunnel",
+        text: include_str!("../../scenarios/minikube-tunnel.yaml"),
+    },
+    Embedded {
         name: "nodeport-vxlan",
         text: include_str!("../../scenarios/nodeport-vxlan.yaml"),
     },

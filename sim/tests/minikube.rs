@@ -221,3 +221,58 @@ fn blackholed_pod_route_times_out_after_syn_retries() {
         "the first SYN and 6 retransmissions die at the blackhole"
     );
 }
+
+/// Seed 001's other ways in: the `minikube service` tunnel reaches the
+/// NodePort (kube-proxy DNAT), `kubectl port-forward` reaches the named pod
+/// without the Service, a pod resolves the Service by name.
+#[test]
+fn tunnel_port_forward_and_dns_name() {
+    let text = include_str!("../../scenarios/minikube-tunnel.yaml");
+    let world = podpath_sim::scenario::load(text, "minikube-tunnel.yaml", None).unwrap();
+    let t = podpath_sim::engine::Engine::new(world).run();
+    let flow = |id: &str| t.flows.iter().find(|f| f.id == id).expect("flow");
+    let steps = |id: &str| -> Vec<(String, String)> {
+        flow(id)
+            .hops
+            .iter()
+            .flat_map(|h| {
+                h.steps
+                    .iter()
+                    .map(move |s| (h.host.clone(), s.what.clone()))
+            })
+            .collect()
+    };
+    for id in ["tunnel", "port-forward", "by-name"] {
+        assert!(
+            flow(id).outcome.starts_with("HTTP 200 OK"),
+            "{id}: {}",
+            flow(id).outcome
+        );
+    }
+    let s = steps("tunnel");
+    assert!(s
+        .iter()
+        .any(|(h, w)| h == "laptop" && w.contains("(minikube-service-tunnel laptop)")));
+    assert!(s.iter().any(|(h, w)| h == "laptop"
+        && w.contains("connect() from 192.168.49.1:")
+        && w.contains("to 192.168.49.2:30080")));
+    assert!(s
+        .iter()
+        .any(|(h, w)| h == "minikube" && w.contains("DNAT: 192.168.49.2:30080 -> 10.244.0.1")));
+    let s = steps("port-forward");
+    assert!(s
+        .iter()
+        .any(|(h, w)| h == "minikube" && w.contains("to 10.244.0.16:8080: SYN")));
+    assert!(
+        !s.iter().any(|(_, w)| w.contains("DNAT:")),
+        "port-forward bypasses the Service"
+    );
+    assert!(!s.iter().any(|(h, _)| h == "api-server-nlj5w"));
+    let s = steps("by-name");
+    assert!(s.iter().any(
+        |(_, w)| w.contains("coredns: A api-service.default.svc.cluster.local -> 10.96.123.45")
+    ));
+    assert!(s
+        .iter()
+        .any(|(h, w)| h == "minikube" && w.contains("DNAT: 10.96.123.45:8080 -> 10.244.0.1")));
+}

@@ -377,6 +377,9 @@ pub struct AppDoc {
     /// dns-server: name -> IPv4 address (A records).
     #[serde(default)]
     pub records: BTreeMap<String, Spanned<String>>,
+    /// tcp-forward: where each accepted connection is forwarded (`ADDR:PORT`).
+    #[serde(default)]
+    pub to: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1368,6 +1371,42 @@ pub fn build(
                 }
                 continue;
             }
+            if ad.kind.value == "tcp-forward" {
+                // a user-space TCP forwarder (minikube's service tunnel,
+                // kubectl port-forward): HAProxy's model in tcp mode with one
+                // server
+                let (Some(listen), Some(to)) = (&ad.listen, &ad.to) else {
+                    return Err(e.at(
+                        &ad.kind,
+                        format!("{ak}.to"),
+                        "tcp-forward needs 'listen: [ADDR]:PORT' and 'to: ADDR:PORT'".into(),
+                    ));
+                };
+                let name = ad.name.clone().unwrap_or_else(|| "tcp-forward".into());
+                let cfg = format!(
+                    "frontend {name}\n  bind {}\n  mode tcp\n  default_backend to\nbackend to\n  mode tcp\n  server target {}\n",
+                    if listen.value.starts_with(':') { format!("*{}", listen.value) } else { listen.value.clone() },
+                    to.value
+                );
+                let rng = host_rng(seed, &format!("{hname}/{name}"));
+                let mut p = crate::app::haproxy::parse(hname, &cfg, rng).map_err(|m| {
+                    let m = m.split_once(": ").map(|x| x.1.to_string()).unwrap_or(m);
+                    e.at(to, ak.clone(), m)
+                })?;
+                p.name = format!("{name} {hname}");
+                p.program = name.clone();
+                let idx = h.apps.len();
+                let f = &p.frontends[0];
+                if h.tcp.listeners.insert(f.port, (f.bind, idx)).is_some() {
+                    return Err(e.at(
+                        listen,
+                        format!("{ak}.listen"),
+                        format!("port {} is already bound on {hname} (EADDRINUSE)", f.port),
+                    ));
+                }
+                h.apps.push(App::Proxy(Box::new(p)));
+                continue;
+            }
             let Some(listen) = &ad.listen else {
                 return Err(e.at(
                     &ad.kind,
@@ -1461,7 +1500,7 @@ pub fn build(
                     return Err(e.at(
                         &ad.kind,
                         format!("{ak}.kind"),
-                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived or ingress-nginx"),
+                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived, ingress-nginx or tcp-forward"),
                     ))
                 }
             }
