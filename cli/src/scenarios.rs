@@ -68,6 +68,18 @@ pub const ALL: &[Embedded] = &[
         name: "troubleshoot-ingress-missing-service",
         text: include_str!("../../scenarios/troubleshoot-ingress-missing-service.yaml"),
     },
+    Embedded {
+        name: "troubleshoot-pod-no-default-route",
+        text: include_str!("../../scenarios/troubleshoot-pod-no-default-route.yaml"),
+    },
+    Embedded {
+        name: "troubleshoot-forward-drop",
+        text: include_str!("../../scenarios/troubleshoot-forward-drop.yaml"),
+    },
+    Embedded {
+        name: "troubleshoot-asymmetric-routing",
+        text: include_str!("../../scenarios/troubleshoot-asymmetric-routing.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

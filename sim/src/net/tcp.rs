@@ -524,6 +524,20 @@ impl Host {
                 return;
             }
         } else {
+            if t.state == TcpState::SynRecv && hdr.syn && !hdr.ack {
+                // tcp_check_req: the peer's SYN again (our SYN-ACK was
+                // lost): send the SYN-ACK again (inet_rtx_syn_ack)
+                let (iss, rcv, mss) = (t.iss, t.rcv_nxt, t.mss);
+                t.last_pkt = meta.pkt;
+                ctx.trace.step(
+                    "tcp",
+                    "retransmitted SYN in SYN-RECV: SYN-ACK again".into(),
+                    Action::Info,
+                );
+                let synack = self.tcp_seg(&key, iss, Some(rcv), "S", vec![], Some(mss));
+                self.tcp_out(ctx, &key, synack, "SYN-ACK (retransmitted)".into());
+                return;
+            }
             if hdr.syn {
                 // A retransmitted SYN or SYN-ACK: answer with the current ACK.
                 t.ack_pending = true;
