@@ -82,6 +82,8 @@ MODELLED
               rewrite-target, service-upstream, X-Forwarded-*/X-Real-IP/
               X-Request-ID, 404 from the default backend, 503 without
               endpoints, /healthz on the default server
+  forwarders  tcp-forward: a user-space TCP forwarder (minikube service
+              tunnel, kubectl port-forward)
   daemons     keepalived and checking proxies run from time 0; a run with
               daemons ends 1 s after the last fault and the last outcome
   faults      a timeline in the scenario: link down/up, node down, conntrack
@@ -172,6 +174,10 @@ SIMPLIFIED (and where)
   - ingress-nginx: round robin over endpoints (no EWMA), one request per
     connection, no TLS, annotations other than rewrite-target and
     service-upstream are ignored.                                        [app/ingress_nginx, k8s/ingress]
+  - kubectl port-forward: the stream to the API server is plain TCP (TLS +
+    SPDY/WebSocket in reality) and the last leg is a connection from the
+    node to the pod's IP (the kubelet connects to localhost inside the
+    pod's network namespace).                                            [scenarios/minikube-tunnel]
   - Multicast: local delivery to joined groups only, no IGMP, no
     multicast routing.                                                   [net/ipv4]
   - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
