@@ -250,7 +250,11 @@ fn broken_networks_drop_where_the_cause_is() {
         .filter(|h| h.host == "router-b" && h.steps.iter().any(|s| s.what.contains("DROP: dropped by filter/FORWARD FORWARD rule 1 (-m conntrack --ctstate INVALID")))
         .count();
     assert_eq!(drops, 7);
-    assert!(any_step(f, "router-a", "NEW tcp src=192.168.10.10 dst=10.1.1.110"));
+    assert!(any_step(
+        f,
+        "router-a",
+        "NEW tcp src=192.168.10.10 dst=10.1.1.110"
+    ));
     assert!(any_step(
         f,
         "",
