@@ -82,6 +82,12 @@ MODELLED
               rewrite-target, service-upstream, X-Forwarded-*/X-Real-IP/
               X-Request-ID, 404 from the default backend, 503 without
               endpoints, /healthz on the default server
+  istio       pods labelled sidecar.istio.io/inject get istio-init's nat
+              rules (REDIRECT 15001/15006, -m owner 1337) and an Envoy that
+              reads SO_ORIGINAL_DST, balances over the Service's endpoints
+              itself, adds x-request-id/traceparent, speaks mTLS (TLS 1.3
+              ClientHello/ServerHello and records) to the peer sidecar, and
+              calls the app on 127.0.0.1
   forwarders  tcp-forward: a user-space TCP forwarder (minikube service
               tunnel, kubectl port-forward)
   daemons     keepalived and checking proxies run from time 0; a run with
@@ -178,6 +184,11 @@ SIMPLIFIED (and where)
     SPDY/WebSocket in reality) and the last leg is a connection from the
     node to the pod's IP (the kubelet connects to localhost inside the
     pod's network namespace).                                            [scenarios/minikube-tunnel]
+  - Envoy/mTLS: HTTP/1.1, one request per connection, round robin (not
+    LEAST_REQUEST), inbound to 127.0.0.1 (Istio < 1.10), no metadata
+    exchange or retries; no key exchange: record payloads are XORed with a
+    ChaCha20 keystream keyed from the connection's addresses, with a
+    16-byte SHA-256 tag (TLS 1.3's sizes, not its cryptography).         [app/envoy, wire/tls]
   - Multicast: local delivery to joined groups only, no IGMP, no
     multicast routing.                                                   [net/ipv4]
   - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and

@@ -80,6 +80,10 @@ pub const ALL: &[Embedded] = &[
         name: "troubleshoot-asymmetric-routing",
         text: include_str!("../../scenarios/troubleshoot-asymmetric-routing.yaml"),
     },
+    Embedded {
+        name: "istio-sidecar",
+        text: include_str!("../../scenarios/istio-sidecar.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

@@ -405,3 +405,58 @@ fn tshark_decodes_vrrp_garp_and_ingress_headers() {
     );
     assert!(u.lines().all(|l| l == "/"), "rewrite-target: {u}");
 }
+
+/// The sidecars' mTLS as tshark reads it: a ClientHello with Istio's SNI
+/// from productpage's pod, the ServerHello from reviews', then only TLS
+/// records on the wire between the pods (no HTTP in clear text).
+#[test]
+fn tshark_decodes_the_sidecars_tls() {
+    let Some(ts) = tshark() else { return };
+    let f = write_capture_of("istio", Some("istio-sidecar"));
+    let out = Command::new(ts)
+        .args([
+            "-r",
+            f.to_str().unwrap(),
+            "-d",
+            "tcp.port==9080,tls",
+            "-Y",
+            "tls.handshake.type",
+        ])
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "tls.handshake.type",
+            "-e",
+            "tls.handshake.extensions_server_name",
+        ])
+        .output()
+        .unwrap();
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        t.lines().any(|l| l == "productpage-v1-6b746f74dc-9stp2/eth0\t1\toutbound_.9080_._.reviews.default.svc.cluster.local"),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("reviews-v1-545db77b95-2kqv6/eth0\t2")),
+        "{t}"
+    );
+    let out = Command::new(ts)
+        .args([
+            "-r",
+            f.to_str().unwrap(),
+            "-Y",
+            "http and frame.interface_name contains \"eth0\" and tcp.port==9080",
+        ])
+        .args(["-T", "fields", "-e", "frame.interface_name"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "",
+        "HTTP in clear text between the sidecars"
+    );
+}

@@ -159,6 +159,8 @@ fn bench(c: &mut Criterion) {
                         flow: 0,
                         parent: None,
                         hash: None,
+                        owner: None,
+                        lo_ct: None,
                     },
                 );
                 assert!(matches!(

@@ -262,3 +262,54 @@ fn broken_networks_drop_where_the_cause_is() {
     ));
     assert!(flow(&t, "same-network").outcome.starts_with("HTTP 200 OK"));
 }
+
+/// Istio sidecars: the app's SYN to the ClusterIP is REDIRECTed to Envoy's
+/// 15001, Envoy picks the endpoint itself (no kube-proxy DNAT), connects as
+/// uid 1337 past istio-init's rules, speaks mTLS to the peer sidecar, whose
+/// 15006 listener (PREROUTING REDIRECT) calls the app on 127.0.0.1.
+#[test]
+fn istio_sidecars_intercept_and_speak_mtls() {
+    let t = run(
+        "istio-sidecar.yaml",
+        include_str!("../../scenarios/istio-sidecar.yaml"),
+    );
+    let f = flow(&t, "reviews");
+    assert!(f.outcome.starts_with("HTTP 200 OK"), "{}", f.outcome);
+    assert!(f.outcome.contains("reviews-v1-545db77b95-2kqv6"));
+    let pp = "productpage-v1-6b746f74dc-9stp2";
+    let rv = "reviews-v1-545db77b95-2kqv6";
+    assert!(any_step(
+        f,
+        pp,
+        "ISTIO_REDIRECT #1: -p tcp -j REDIRECT --to-ports 15001"
+    ));
+    assert!(any_step(f, pp, "DNAT: 10.96.20.10:9080 -> 127.0.0.1:15001"));
+    assert!(any_step(f, pp, "came through loopback with its entry"));
+    assert!(any_step(f, pp, "(original destination 10.96.20.10:9080) -> cluster outbound|9080||reviews.default.svc.cluster.local (EDS, 1 endpoint(s)): endpoint 10.244.1.15:9080, mTLS"));
+    // Envoy's own connection passes istio-init's rules as uid 1337
+    assert!(any_step(
+        f,
+        pp,
+        "ISTIO_OUTPUT #4: -m owner --uid-owner 1337 -j RETURN"
+    ));
+    // no kube-proxy translation of the ClusterIP anywhere
+    assert!(!any_step(f, "", "DNAT: 10.96.20.10:9080 -> 10.244."));
+    assert!(any_step(
+        f,
+        pp,
+        "mTLS ClientHello (SNI outbound_.9080_._.reviews.default.svc.cluster.local)"
+    ));
+    assert!(any_step(
+        f,
+        rv,
+        "ISTIO_IN_REDIRECT #1: -p tcp -j REDIRECT --to-ports 15006"
+    ));
+    assert!(any_step(
+        f,
+        rv,
+        "mTLS ServerHello, certificate spiffe://cluster.local/ns/default/sa/bookinfo-reviews"
+    ));
+    assert!(any_step(f, rv, "-> 127.0.0.1:9080 (the application), peer spiffe://cluster.local/ns/default/sa/bookinfo-productpage"));
+    // between the nodes only TLS records: the request is not in clear text
+    assert!(any_step(f, pp, "request in a TLS application_data record"));
+}

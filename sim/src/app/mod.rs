@@ -2,6 +2,7 @@
 //! (send, close, report an outcome); the host carries them out.
 
 pub mod dns;
+pub mod envoy;
 pub mod haproxy;
 pub mod http;
 pub mod ingress_nginx;
@@ -213,6 +214,7 @@ pub enum App {
     Ping(PingClient),
     Proxy(Box<proxy::Proxy>),
     Keepalived(Box<keepalived::Keepalived>),
+    Envoy(Box<envoy::Envoy>),
 }
 
 impl App {
@@ -225,6 +227,14 @@ impl App {
             App::Ping(c) => format!("ping {}", c.flow_id),
             App::Proxy(p) => p.name.clone(),
             App::Keepalived(k) => k.name.clone(),
+            App::Envoy(e) => e.name.clone(),
+        }
+    }
+    /// The uid the program runs as (`-m owner`): Envoy's 1337, root else.
+    pub fn uid(&self) -> u32 {
+        match self {
+            App::Envoy(_) => envoy::UID,
+            _ => 0,
         }
     }
     /// Daemons run from time 0 on their own timers (adverts, health
@@ -245,6 +255,7 @@ impl App {
             App::Ping(c) => c.on_event(ev, now),
             App::Proxy(p) => p.on_event(ev, now),
             App::Keepalived(k) => k.on_event(ev, now),
+            App::Envoy(e) => e.on_event(ev, now),
         }
     }
 }
@@ -383,6 +394,25 @@ impl Host {
     /// Runs an application's reaction to a socket event and carries out its
     /// actions; then sends the ACK the socket still owes, if any.
     pub fn app_event(&mut self, ctx: &mut Ctx, app: usize, ev: AppEvent) {
+        if let (AppEvent::Accepted { key }, App::Envoy(_)) = (&ev, &self.apps[app]) {
+            // SO_ORIGINAL_DST: the destination before REDIRECT, from the
+            // connection's conntrack entry (looked up by its reply tuple)
+            let t = crate::net::conntrack::Tuple {
+                proto: 6,
+                src: key.0,
+                sport: key.1,
+                dst: key.2,
+                dport: key.3,
+            };
+            let od = self
+                .ct
+                .lookup(&t, ctx.now)
+                .and_then(|(id, _)| self.ct.get(id))
+                .map(|c| (c.orig.dst, c.orig.dport));
+            if let (Some(od), App::Envoy(e)) = (od, &mut self.apps[app]) {
+                e.set_orig_dst(*key, od);
+            }
+        }
         let actions = self.apps[app].on_event(&ev, ctx.now);
         for a in actions {
             match a {

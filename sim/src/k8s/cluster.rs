@@ -731,6 +731,16 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 }
             }
         }
+        if istio_injected(p) {
+            // istio-init's rules and the Envoy sidecar with what istiod
+            // would push to it
+            let _ = writeln!(y, "    iptables: |");
+            y.push_str(&indent(crate::app::envoy::ISTIO_INIT_RULES, 6));
+            let _ = writeln!(apps, "      - kind: envoy");
+            let _ = writeln!(apps, "        config: |");
+            let conf = envoy_config(cluster, net, p, node);
+            apps.push_str(&indent(&conf, 10));
+        }
         if !apps.is_empty() {
             let _ = writeln!(y, "    apps:");
             y.push_str(&apps);
@@ -759,4 +769,63 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         members.join(", ")
     );
     Ok(y)
+}
+
+/// A pod gets Istio's sidecar when labelled `sidecar.istio.io/inject: "true"`.
+fn istio_injected(p: &super::objects::Pod) -> bool {
+    p.metadata
+        .labels
+        .get("sidecar.istio.io/inject")
+        .map(|v| v.as_str())
+        == Some("true")
+}
+
+fn spiffe(p: &super::objects::Pod, domain: &str) -> String {
+    format!(
+        "spiffe://{domain}/ns/{}/sa/{}",
+        p.metadata.ns(),
+        p.spec.service_account_name.as_deref().unwrap_or("default")
+    )
+}
+
+/// The sidecar's view (istiod's xDS, in app/envoy.rs's line format): its
+/// identity, one outbound cluster per Service port with the ready
+/// endpoints, and the meshed pods it talks mTLS to.
+fn envoy_config(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod, node: &str) -> String {
+    let domain = &net.domain;
+    let mut out = String::new();
+    let _ = writeln!(out, "identity {}", spiffe(p, domain));
+    for sp in kubeproxy::service_ports(cluster, node) {
+        if sp.protocol != "tcp" {
+            continue;
+        }
+        let (ns, name) = sp
+            .name
+            .split(':')
+            .next()
+            .and_then(|n| n.split_once('/'))
+            .unwrap_or(("default", sp.name.as_str()));
+        let eps: Vec<String> = sp
+            .endpoints
+            .iter()
+            .filter(|e| e.ready)
+            .map(|e| e.endpoint.clone())
+            .collect();
+        let _ = writeln!(
+            out,
+            "cluster {}:{} outbound|{}||{name}.{ns}.svc.{domain} {}",
+            sp.cluster_ip,
+            sp.port,
+            sp.port,
+            eps.join(" ")
+        );
+    }
+    for q in &cluster.pods {
+        if istio_injected(q) && !q.spec.host_network {
+            if let Some(ip) = &q.status.pod_ip {
+                let _ = writeln!(out, "peer {ip} {}", spiffe(q, domain));
+            }
+        }
+    }
+    out
 }

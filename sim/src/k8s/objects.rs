@@ -282,6 +282,8 @@ pub struct PodSpec {
     pub host_network: bool,
     #[serde(default)]
     pub containers: Vec<Container>,
+    #[serde(default)]
+    pub service_account_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

@@ -115,6 +115,11 @@ pub struct Meta {
     /// travels with the packet across veths and bridges, and VXLAN derives
     /// the outer source port from it.
     pub hash: Option<u32>,
+    /// The uid of the local socket that sent it (`-m owner`).
+    pub owner: Option<u32>,
+    /// Across loopback the conntrack entry travels with the packet
+    /// (`skb->_nfct`): PREROUTING does not look it up again.
+    pub lo_ct: Option<(u64, super::conntrack::Dir)>,
 }
 
 /// Timers a host asks the engine to fire.
@@ -221,6 +226,8 @@ impl Ctx<'_> {
             flow,
             parent,
             hash: None,
+            owner: None,
+            lo_ct: None,
         }
     }
 }
@@ -289,6 +296,9 @@ pub struct Host {
     pub mc_groups: std::collections::BTreeSet<(usize, Ipv4Addr)>,
     /// Raw sockets: IP protocol -> app (keepalived's IPPROTO_VRRP socket).
     pub raw_listeners: BTreeMap<u8, usize>,
+    /// The owner of the socket whose packet is being sent (set around
+    /// local output, read by `-m owner`).
+    pub sk_owner: Option<u32>,
 }
 
 impl Host {
@@ -315,6 +325,7 @@ impl Host {
             ip_id: 0,
             mc_groups: Default::default(),
             raw_listeners: BTreeMap::new(),
+            sk_owner: None,
             resolv: None,
             ipvs: Default::default(),
         }

@@ -135,7 +135,10 @@ impl Host {
         if let Some(n) = note {
             ctx.trace.step("app", n.clone(), Action::App { app: n });
         }
+        // the sending socket's owner, for -m owner in OUTPUT/POSTROUTING
+        self.sk_owner = meta.owner;
         self.ip_output_local(ctx, ip, meta);
+        self.sk_owner = None;
         ctx.trace.end_hop();
     }
 
@@ -454,6 +457,11 @@ impl Host {
                 ct.bits
             },
             ctmark,
+            owner: if hook == "OUTPUT" || hook == "POSTROUTING" {
+                self.sk_owner
+            } else {
+                None
+            },
         };
         let out = if chain_empty {
             let pol = self.nf.table(table).chain(hook).and_then(|c| c.policy);
@@ -1069,7 +1077,33 @@ impl Host {
         if !self.verdict_ok(ctx, "raw/PREROUTING", &raw, &ip, &none, meta) {
             return;
         }
-        let ct = if raw.notrack {
+        let lo_ct = meta
+            .lo_ct
+            .filter(|_| self.devs[dev].kind == DevKind::Loopback)
+            .and_then(|(id, dir)| {
+                self.ct
+                    .get(id)
+                    .map(|c| (id, dir, c.ctstate(dir), c.orig.to_string()))
+            });
+        let ct = if let Some((id, dir, bits, orig)) = lo_ct {
+            // nf_conntrack_in: "previously seen (loopback)": the entry
+            // attached in OUTPUT is kept, NAT already decided
+            ctx.trace.step(
+                "conntrack",
+                format!(
+                    "{orig} ({}): came through loopback with its entry",
+                    dir_name(dir)
+                ),
+                Action::Info,
+            );
+            CtInfo {
+                id: Some(id),
+                dir: Some(dir),
+                bits,
+                created: false,
+                related: false,
+            }
+        } else if raw.notrack {
             CtInfo {
                 bits: ctbits::UNTRACKED,
                 ..Default::default()
@@ -2050,6 +2084,10 @@ impl Host {
             }
         }
         self.nat_manip(ctx, &mut ip, &ct, true);
+        let mut meta = meta;
+        if self.devs[out].kind == DevKind::Loopback {
+            meta.lo_ct = ct.id.zip(ct.dir);
+        }
         let mtu = self.devs[out].mtu as usize;
         if ip.total_len() > mtu {
             let reason = if ip.hdr.dont_fragment {
@@ -2279,6 +2317,8 @@ impl Host {
             flow: 0,
             parent: None,
             hash: None,
+            owner: None,
+            lo_ct: None,
         });
         if e.probes >= UCAST_SOLICIT {
             e.state = Nud::Failed;

@@ -137,12 +137,13 @@ impl Host {
     }
 
     fn tcp_out(&mut self, ctx: &mut Ctx, key: &ConnKey, ip: Ipv4Repr, note: String) {
-        let (flow, parent, txhash) = match self.tcp.conns.get(key) {
-            Some(t) => (t.flow, Some(t.last_pkt), Some(t.txhash)),
-            None => (0, None, None),
+        let (flow, parent, txhash, app) = match self.tcp.conns.get(key) {
+            Some(t) => (t.flow, Some(t.last_pkt), Some(t.txhash), Some(t.app)),
+            None => (0, None, None, None),
         };
         let mut m = ctx.new_meta(flow, parent);
         m.hash = txhash;
+        m.owner = app.and_then(|a| self.apps.get(a)).map(|a| a.uid());
         ctx.out.push(Output::SendLocal {
             ip,
             meta: m,

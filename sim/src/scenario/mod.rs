@@ -1263,7 +1263,7 @@ pub fn build(
             let ak = format!("{kp}.apps[{ai}]");
             if matches!(
                 ad.kind.value.as_str(),
-                "haproxy" | "keepalived" | "ingress-nginx"
+                "haproxy" | "keepalived" | "ingress-nginx" | "envoy"
             ) {
                 let Some(cfg) = &ad.config else {
                     return Err(e.at(
@@ -1295,7 +1295,23 @@ pub fn build(
                     }
                 };
                 let idx = h.apps.len();
-                if ad.kind.value == "ingress-nginx" {
+                if ad.kind.value == "envoy" {
+                    let rng = host_rng(seed, &format!("{hname}/envoy"));
+                    let en = crate::app::envoy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
+                    for port in [
+                        crate::app::envoy::OUTBOUND_PORT,
+                        crate::app::envoy::INBOUND_PORT,
+                    ] {
+                        if h.tcp.listeners.insert(port, (None, idx)).is_some() {
+                            return Err(e.at(
+                                cfg,
+                                format!("{ak}.config"),
+                                format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+                            ));
+                        }
+                    }
+                    h.apps.push(App::Envoy(Box::new(en)));
+                } else if ad.kind.value == "ingress-nginx" {
                     let port = match &ad.listen {
                         None => 80,
                         Some(l) => l
@@ -1500,7 +1516,7 @@ pub fn build(
                     return Err(e.at(
                         &ad.kind,
                         format!("{ak}.kind"),
-                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived, ingress-nginx or tcp-forward"),
+                        format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived, ingress-nginx, envoy or tcp-forward"),
                     ))
                 }
             }

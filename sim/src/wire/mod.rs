@@ -13,6 +13,7 @@
 pub mod arp;
 pub mod dns;
 pub mod icmp;
+pub mod tls;
 pub mod vxlan;
 pub mod wireguard;
 

@@ -38,6 +38,9 @@ pub struct NfPacket {
     /// `ctbits` of the packet's conntrack entry (`UNTRACKED` when NOTRACK).
     pub ct_state: u8,
     pub ctmark: u32,
+    /// The owner (uid) of the local socket that sent the packet
+    /// (OUTPUT/POSTROUTING only).
+    pub owner: Option<u32>,
 }
 
 impl Default for NfPacket {
@@ -59,6 +62,7 @@ impl Default for NfPacket {
             mark: 0,
             ct_state: 0,
             ctmark: 0,
+            owner: None,
         }
     }
 }
@@ -355,6 +359,8 @@ fn cond_holds(
         CondKind::PhysdevOut(p) => pkt.physdev_out.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::PhysdevIsBridged => pkt.bridged,
         CondKind::Always(_) => true,
+        // uid and gid are the same here (a process runs as uid = gid)
+        CondKind::Owner { id, .. } => pkt.owner == Some(*id),
     };
     m != c.neg
 }
@@ -694,6 +700,48 @@ mod tests {
             );
         }
         assert_eq!(hits, vec![true, false, false, true, false, false]);
+    }
+
+    /// xt_owner: the socket's uid; a packet without a local socket never
+    /// matches `--uid-owner`, so `! --uid-owner` matches it.
+    #[test]
+    fn owner_match_by_socket_uid() {
+        let rs = Ruleset::parse(
+            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner 1337 -j RETURN\n-A OUTPUT -m owner ! --uid-owner 0 -j REDIRECT --to-ports 1\n-A OUTPUT -j REDIRECT --to-ports 2\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let mut st = NfState::default();
+        let mut run = |owner: Option<u32>| {
+            let mut pkt = NfPacket {
+                proto: 6,
+                owner,
+                ..Default::default()
+            };
+            let mut ch = ScriptChooser::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut ch,
+                state: &mut st,
+                now_ns: 0,
+            };
+            match rs
+                .run_hook(TableKind::Nat, "OUTPUT", &mut pkt, &mut env)
+                .nat
+            {
+                Some(Target::Redirect { ports }) => ports.map(|p| p.0).unwrap_or(0),
+                _ => 0,
+            }
+        };
+        assert_eq!(run(Some(1337)), 0, "uid 1337 returns");
+        assert_eq!(run(Some(0)), 2, "root: no match for ! --uid-owner 0");
+        assert_eq!(run(None), 1, "no socket: ! --uid-owner matches");
+        let e = Ruleset::parse(
+            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner istio -j RETURN\nCOMMIT\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("expected a numeric id"), "{e}");
     }
 
     #[test]

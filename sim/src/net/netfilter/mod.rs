@@ -287,6 +287,13 @@ pub enum CondKind {
     PhysdevIsBridged,
     /// A match that always holds (`-m nfacct`): counting only.
     Always(String),
+    /// `-m owner --uid-owner N` (`uid: true`) or `--gid-owner N`: the
+    /// sending socket's owner; packets without a local socket never match
+    /// (so `!` matches them), as xt_owner does.
+    Owner {
+        uid: bool,
+        id: u32,
+    },
 }
 
 /// How `REJECT` answers.

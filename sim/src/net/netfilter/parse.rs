@@ -686,8 +686,8 @@ pub(crate) fn parse_rule_args(
                 match v.as_str() {
                     "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
                     | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
-                    | "recent" | "set" | "physdev" | "nfacct" => {}
-                    other => fail!(toks[i].col, "unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct)"),
+                    | "recent" | "set" | "physdev" | "nfacct" | "owner" => {}
+                    other => fail!(toks[i].col, "unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner)"),
                 }
                 if v == "nfacct" {
                     conds.push(Cond {
@@ -931,6 +931,25 @@ pub(crate) fn parse_rule_args(
             }
             "--limit-iface-in" => at_limit_in = true,
             "--limit-iface-out" => at_limit_out = true,
+            "--uid-owner" | "--gid-owner" => {
+                let v = value!(tok);
+                // numeric ids (names would need the machine's passwd file)
+                let Some(id) = v
+                    .parse::<u32>()
+                    .ok()
+                    .or(if v == "root" { Some(0) } else { None })
+                else {
+                    fail!(toks[i].col, "{tok} '{v}': expected a numeric id")
+                };
+                push(
+                    &mut conds,
+                    &mut neg,
+                    CondKind::Owner {
+                        uid: tok == "--uid-owner",
+                        id,
+                    },
+                );
+            }
             "--mode" => {
                 let v = value!(tok);
                 if v != "random" && v != "nth" {
