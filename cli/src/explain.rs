@@ -100,7 +100,8 @@ MODELLED
               hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,
               affinity, terminating endpoints, source ranges), flannel vxlan
               and host-gw (devices, routes, neighbours, FDB, FLANNEL-* rules),
-              the bridge CNI plugin (cni0, hairpin veths), kubelet's pod
+              the bridge CNI plugin (cni0, hairpin veths), calico BGP and
+              IPIP (cali veths, proxy ARP, tunl0), kindnet, kubelet's pod
               resolv.conf; kube-proxy ipvs mode (kube-ipvs0 with the
               Service IPs, virtual services with rr/wrr/lc/sh, the KUBE-*
               ipsets and the iptables rules ipvs mode writes);
@@ -166,8 +167,9 @@ SIMPLIFIED (and where)
   - No PMTU cache: after fragmentation-needed a sender keeps its MTU.     [net/fib]
   - Clusters: pods get one HTTP server per TCP container port (JSON naming
     the pod) and a DNS server on UDP 53; CNI choices are flannel vxlan,
-    flannel host-gw and calico BGP (no IPIP; IPAM block = node podCIDR; no
-    felix policy or natOutgoing rules).                                   [k8s/cluster]
+    flannel host-gw, calico BGP and IPIP (IPAM block = node podCIDR, tunl0
+    at the block's first address; no felix policy or natOutgoing rules),
+    kindnet.                                                             [k8s/cluster]
   - HAProxy: roundrobin is smooth weighted round robin (same shares,
     possibly another first server); source hashes with FNV-1a; inter,
     rise and fall per backend; no retries/redispatch (503 in http mode,

@@ -359,6 +359,13 @@ impl Lab {
                         d.name
                     );
                 }
+                if d.kind == DevKind::Ipip {
+                    bail!(
+                        "{}/{} is an IPIP tunnel; live mode does not build ipip devices yet (and needs the kernel's ipip module)",
+                        h.name,
+                        d.name
+                    );
+                }
             }
         }
         for h in &w.hosts {

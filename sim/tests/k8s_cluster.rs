@@ -284,6 +284,11 @@ fn same_cluster_under_every_cni() {
         ("flannel-vxlan", "vxlan", "flannel.1: fdb"),
         ("flannel-host-gw", "routing", "via 172.18.0.3 dev eth0"),
         ("calico-bgp", "arp", "proxy_arp on cali"),
+        (
+            "calico-ipip",
+            "ipip",
+            "tunl0: encapsulate in IP-in-IP (protocol 4) to 172.18.0.",
+        ),
         ("kindnet", "routing", "dev veth"),
     ];
     let mut outcomes = Vec::new();
@@ -339,7 +344,13 @@ fn outcomes(t: &Trace) -> Vec<String> {
 /// KUBE-SVC/KUBE-SEP chains.
 #[test]
 fn same_cluster_in_each_proxy_mode() {
-    for cni in ["flannel-vxlan", "flannel-host-gw", "calico-bgp", "kindnet"] {
+    for cni in [
+        "flannel-vxlan",
+        "flannel-host-gw",
+        "calico-bgp",
+        "calico-ipip",
+        "kindnet",
+    ] {
         let base = SCENARIO.replace("cni: flannel-vxlan", &format!("cni: {cni}"));
         let ipt = run(&base);
         let ipvs = run(&base.replace("proxyMode: iptables", "proxyMode: ipvs"));

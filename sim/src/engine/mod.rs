@@ -420,7 +420,7 @@ impl Engine {
                             let ph = &self.world.hosts[p.host];
                             format!("{}/{}", ph.name, ph.devs[p.dev].name)
                         }),
-                        link: if d.kind == DevKind::Tun {
+                        link: if matches!(d.kind, DevKind::Tun | DevKind::Ipip) {
                             "raw".into()
                         } else {
                             "ethernet".into()

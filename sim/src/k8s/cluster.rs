@@ -18,6 +18,10 @@
 //!   their addresses (what BIRD learns over BGP). Simplifications: the IPAM
 //!   block is the node's podCIDR (calico carves /26 blocks); felix's policy
 //!   chains and natOutgoing rules are not generated (no NetworkPolicy).
+//! - `calico-ipip`: the same with `ipipMode: Always`: tunl0 (type ipip, MTU
+//!   1480, an address of the node's block) and the other nodes' blocks `via
+//!   NODE dev tunl0 onlink`, so pod traffic between nodes crosses the node
+//!   network in IP-in-IP; pods' MTU 1480.
 //! - `kindnet`: kind's default CNI: the ptp plugin's veth per pod (host side
 //!   holding the gateway, the subnet's first address, as a /32; a /32 route
 //!   per pod), routes to the other nodes' podCIDRs via their addresses, and
@@ -191,7 +195,7 @@ pub fn cni_rules(net: &NetConfig, node: &super::objects::Node) -> Result<ExtraRu
         )
     })?;
     Ok(match net.cni.as_str() {
-        "calico-bgp" => ExtraRules::default(),
+        "calico-bgp" | "calico-ipip" => ExtraRules::default(),
         "kindnet" => kindnet_rules(&net.cluster_cidr.to_string()),
         _ => flannel_rules(&net.cluster_cidr.to_string(), &pod.trunc().to_string()),
     })
@@ -415,14 +419,14 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
     let (vxlan, calico, kindnet) = match net.cni.as_str() {
         "flannel-vxlan" => (true, false, false),
         "flannel-host-gw" => (false, false, false),
-        "calico-bgp" => (false, true, false),
+        "calico-bgp" | "calico-ipip" => (false, true, false),
         "kindnet" => (false, false, true),
         other => {
             return Err(kerr(
                 "cluster".into(),
                 "cni",
                 format!(
-                    "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw, calico-bgp or kindnet"
+                    "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip or kindnet"
                 ),
             ))
         }
@@ -430,7 +434,15 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
     // routed CNIs: no bridge, one veth per pod with a /32 route
     let routed = calico || kindnet;
     let nodes = nodes(cluster, net)?;
-    let mtu = if vxlan { 1450 } else { 1500 };
+    // calico's IPIP mode: tunl0, the other nodes' blocks through it
+    let ipip = net.cni == "calico-ipip";
+    let mtu = if vxlan {
+        1450
+    } else if ipip {
+        1480
+    } else {
+        1500
+    };
     let pod_names = pod_host_names(cluster);
     // kubelet's --cluster-dns: the kube-dns Service's ClusterIP.
     let cluster_dns = cluster
@@ -491,6 +503,14 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                 n.vtep_ip(),
                 n.vtep_mac(),
                 fdb.join(", ")
+            );
+        }
+        if ipip {
+            // calico-node gives tunl0 an address of the node's block
+            let _ = writeln!(
+                y,
+                "      tunl0: {{type: ipip, mtu: 1480, addrs: [{}/32]}}",
+                n.pod_cidr.network()
             );
         }
         for p in &cluster.pods {
@@ -561,6 +581,12 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
                     "      - {{dst: {}, via: {}, dev: flannel.1, onlink: true}}",
                     o.pod_cidr,
                     o.vtep_ip()
+                );
+            } else if ipip {
+                let _ = writeln!(
+                    y,
+                    "      - {{dst: {}, via: {}, dev: tunl0, onlink: true}}",
+                    o.pod_cidr, o.ip
                 );
             } else {
                 let _ = writeln!(

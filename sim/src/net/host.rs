@@ -29,6 +29,8 @@ pub enum DevKind {
     /// A TUN device: raw IP packets, no Ethernet header, no ARP; served by
     /// a userspace process (see `wireguard`).
     Tun,
+    /// An IP-in-IP tunnel (`tunl0`, calico's IPIP mode; see `overlay`).
+    Ipip,
 }
 
 impl DevKind {
@@ -40,6 +42,7 @@ impl DevKind {
             DevKind::Dummy => "dummy",
             DevKind::Vxlan => "vxlan",
             DevKind::Tun => "tun",
+            DevKind::Ipip => "ipip",
         }
     }
 }

@@ -53,7 +53,7 @@ impl Host {
 
     /// A frame arrives on device `dev`. Opens and closes the hop.
     pub fn receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
-        if self.devs[dev].kind == DevKind::Tun {
+        if matches!(self.devs[dev].kind, DevKind::Tun | DevKind::Ipip) {
             return self.tun_receive(ctx, dev, bytes, meta);
         }
         let frame = Frame::parse(&bytes);
@@ -1471,6 +1471,9 @@ impl Host {
             6 => self.tcp_rcv(ctx, ip, meta),
             17 => self.udp_rcv(ctx, ip, meta),
             1 => self.icmp_rcv(ctx, ip, meta),
+            4 if self.devs.iter().any(|d| d.kind == DevKind::Ipip && d.up) => {
+                self.ipip_rcv(ctx, &ip, meta)
+            }
             p if self.raw_listeners.contains_key(&p) => {
                 let app = self.raw_listeners[&p];
                 ctx.trace.step(
@@ -2153,6 +2156,11 @@ impl Host {
         let dn = d.name.clone();
         let src_mac = d.mac;
         match d.kind {
+            DevKind::Ipip => {
+                ctx.trace.set_out(&dn, summarize_ip(&ip));
+                self.ipip_xmit(ctx, dev, nexthop, ip, meta);
+                return;
+            }
             DevKind::Tun => {
                 // point-to-point, IFF_NOARP: the packet goes as it is
                 ctx.trace.set_out(&dn, summarize_ip(&ip));

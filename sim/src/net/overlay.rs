@@ -1,4 +1,12 @@
-//! Overlays: VXLAN (RFC 7348) as Linux's vxlan driver does it.
+//! Overlays: VXLAN (RFC 7348) as Linux's vxlan driver does it, and IP-in-IP
+//! (RFC 2003, `ipip`: calico's tunl0).
+//!
+//! IPIP transmit (`ipip_xmit`): the route's gateway (`via NODE dev tunl0
+//! onlink`) is the tunnel's remote; the packet goes whole into an outer
+//! IPv4 header, protocol 4, TTL inherited from the inner packet and DF
+//! copied (tunl0's defaults, `ttl inherit`, pmtudisc), sent like a local
+//! packet. Receive (`ipip_rcv`): protocol 4 for a local address, with an
+//! ipip device up, is decapsulated and received on it.
 //!
 //! Transmit (`vxlan_xmit`): the inner frame's destination MAC is looked up in
 //! the device's FDB (`bridge fdb append MAC dev flannel.1 dst IP`); an all-zero
@@ -234,5 +242,88 @@ impl Host {
             meta: m,
         });
         true
+    }
+
+    pub(crate) fn ipip_xmit(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        remote: Ipv4Addr,
+        ip: Ipv4Repr,
+        meta: Meta,
+    ) {
+        let dn = self.devs[dev].name.clone();
+        let inner = ip.emit();
+        ctx.out.push(Output::Capture {
+            dev,
+            out: true,
+            bytes: inner.clone(),
+            meta,
+            hop: ctx.trace.current_hop(),
+        });
+        if remote == ip.dst() {
+            // no gateway on the route and no fixed remote on the device
+            self.drop(
+                ctx,
+                "ipip",
+                format!(
+                    "{dn}: no tunnel remote for {} (route it via a node address)",
+                    ip.dst()
+                ),
+                &CtInfo::default(),
+            );
+            return;
+        }
+        let id = self.next_ip_id();
+        let mut outer = Ipv4Repr::new(
+            Ipv4Addr::UNSPECIFIED,
+            remote,
+            ip.hdr.time_to_live,
+            id,
+            L4::Raw(inner),
+        )
+        .with_protocol(4);
+        outer.hdr.dont_fragment = ip.hdr.dont_fragment;
+        ctx.trace.step(
+            "ipip",
+            format!("{dn}: encapsulate in IP-in-IP (protocol 4) to {remote}"),
+            Action::Encap {
+                outer: format!("IPIP {remote}"),
+            },
+        );
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        self.ip_output_local(ctx, outer, m);
+    }
+
+    pub(crate) fn ipip_rcv(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr, meta: Meta) {
+        let Some(dev) = self
+            .devs
+            .iter()
+            .position(|d| d.kind == super::host::DevKind::Ipip && d.up)
+        else {
+            return;
+        };
+        let L4::Raw(inner) = &ip.l4 else {
+            return;
+        };
+        let dn = self.devs[dev].name.clone();
+        let what = match Ipv4Repr::parse(inner) {
+            Ok(i) => crate::wire::summarize_ip(&i),
+            Err(e) => format!("malformed inner packet ({e})"),
+        };
+        ctx.trace.step(
+            "ipip",
+            format!(
+                "decapsulate IP-in-IP from {}: {what} received on {dn}",
+                ip.src()
+            ),
+            Action::Decap { inner: what },
+        );
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        ctx.out.push(Output::Rx {
+            dev,
+            bytes: inner.clone(),
+            meta: m,
+        });
     }
 }

@@ -751,13 +751,14 @@ pub fn build(
                 Some("dummy") => DevKind::Dummy,
                 Some("vxlan") => DevKind::Vxlan,
                 Some("tun") => DevKind::Tun,
+                Some("ipip") => DevKind::Ipip,
                 Some(other) => {
                     let t = dd.dev_type.as_ref().expect("some");
                     return Err(e.at(
                         t,
                         format!("{dk}.type"),
                         format!(
-                            "unknown device type '{other}': expected veth, bridge, dummy, vxlan or tun"
+                            "unknown device type '{other}': expected veth, bridge, dummy, vxlan, tun or ipip"
                         ),
                     ));
                 }
@@ -889,8 +890,8 @@ pub fn build(
                     peers,
                 });
             }
-            if kind == DevKind::Tun {
-                // TUN devices carry no Ethernet header: no MAC
+            if matches!(kind, DevKind::Tun | DevKind::Ipip) {
+                // TUN and IPIP devices carry no Ethernet header: no MAC
                 d.mac = Mac::ZERO;
             }
             for a in &dd.addrs {
