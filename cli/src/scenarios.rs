@@ -45,6 +45,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/cloud-lb-snat.yaml"),
     },
     Embedded {
+        name: "cloud-lb-alb",
+        text: include_str!("../../scenarios/cloud-lb-alb.yaml"),
+    },
+    Embedded {
         name: "clusterip-dns",
         text: include_str!("../../scenarios/clusterip-dns.yaml"),
     },

@@ -460,3 +460,23 @@ fn tshark_decodes_the_sidecars_tls() {
         "HTTP in clear text between the sidecars"
     );
 }
+
+/// The ALB scenario on the wire: the pod receives the request from inside
+/// the cluster, with the client's address in X-Forwarded-For.
+#[test]
+fn tshark_sees_x_forwarded_for_at_the_pod() {
+    let Some(ts) = tshark() else { return };
+    let f = write_capture_of("alb", Some("cloud-lb-alb"));
+    let out = Command::new(ts)
+        .args([
+            "-r",
+            f.to_str().unwrap(),
+            "-Y",
+            "http.request and frame.interface_name == \"ip-172-31-0-10/cni0\"",
+        ])
+        .args(["-T", "fields", "-e", "ip.src", "-e", "http.x_forwarded_for"])
+        .output()
+        .unwrap();
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.lines().any(|l| l == "10.0.2.1\t1.2.3.4"), "{t}");
+}

@@ -313,3 +313,29 @@ fn istio_sidecars_intercept_and_speak_mtls() {
     // between the nodes only TLS records: the request is not in clear text
     assert!(any_step(f, pp, "request in a TLS application_data record"));
 }
+
+/// An ALB is an HTTP proxy: its own connection to each target's NodePort in
+/// turn; the pod never sees the client's address as the source (only in
+/// X-Forwarded-For, checked with tshark in cli/tests/pcap.rs).
+#[test]
+fn alb_proxies_to_the_nodeports() {
+    let t = run(
+        "cloud-lb-alb.yaml",
+        include_str!("../../scenarios/cloud-lb-alb.yaml"),
+    );
+    for (k, node) in [(1, "172.31.0.10:30080"), (2, "172.31.0.11:30080")] {
+        let f = flow(&t, &format!("user#{k}"));
+        assert!(f.outcome.starts_with("HTTP 200 OK"), "{}", f.outcome);
+        assert!(
+            any_step(f, "alb", "connect() from 172.31.0.6:")
+                && any_step(f, "alb", &format!("to {node}: SYN"))
+        );
+        assert!(
+            any_step(f, "alb", "(Host myapp.com)")
+                || any_step(f, "alb", "use_backend tg-myservice-30080 if myapp")
+        );
+        assert!(!hops(f)
+            .iter()
+            .any(|(h, b, _)| h == "myapp-7f9c6d5b4-q8w2e" && b.starts_with("TCP 1.2.3.4:")));
+    }
+}
