@@ -241,3 +241,40 @@ fn config_errors_point_into_the_scenario() {
     assert!(e.message.contains("priority must be 1-255"), "{e}");
     assert_eq!(e.key, "hosts.lb1.apps[0].config");
 }
+
+/// `podpath paths` branches on HAProxy's `balance random` (random(2): two
+/// weighted draws, the less loaded wins): 3 x 3 draws of 1/9 each, every
+/// node reached, probabilities summing to 1; roundrobin has one path.
+#[test]
+fn paths_branch_on_balance_random() {
+    let text = SCENARIO.replace("balance roundrobin", "balance random");
+    let make = || podpath_sim::scenario::load(&text, "k.yaml", None).unwrap();
+    let paths = podpath_sim::engine::paths::enumerate(&make, "after-failover", 100).unwrap();
+    assert_eq!(paths.len(), 9);
+    let sum: f64 = paths.iter().map(|p| p.probability).sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+    for p in &paths {
+        assert!((p.probability - 1.0 / 9.0).abs() < 1e-9);
+        assert!(p.outcome.starts_with("HTTP 200 OK"), "{}", p.outcome);
+        assert!(p
+            .decisions
+            .iter()
+            .all(|d| d.0.starts_with("haproxy backend nodes random draw ")));
+    }
+    for node in ["10.1.1.110:30000", "10.1.1.111:30000", "10.1.1.112:30000"] {
+        assert!(
+            paths.iter().any(|p| p
+                .rewrites
+                .iter()
+                .any(|r| r.contains(&format!("DNAT: {node} ->")))),
+            "{node}"
+        );
+    }
+    let make = || podpath_sim::scenario::load(SCENARIO, "k.yaml", None).unwrap();
+    assert_eq!(
+        podpath_sim::engine::paths::enumerate(&make, "after-failover", 100)
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -246,14 +246,21 @@ impl App {
             _ => false,
         }
     }
-    pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
+    /// `script`: forced random choices (`podpath paths`), for proxies'
+    /// `balance random`.
+    pub fn on_event(
+        &mut self,
+        ev: &AppEvent,
+        now: u64,
+        script: Option<&mut crate::net::netfilter::eval::ScriptChooser>,
+    ) -> Vec<AppAction> {
         match self {
             App::HttpServer(s) => s.on_event(ev),
             App::HttpClient(c) => c.on_event(ev, now),
             App::DnsServer(s) => s.on_event(ev),
             App::DnsClient(c) => c.on_event(ev, now),
             App::Ping(c) => c.on_event(ev, now),
-            App::Proxy(p) => p.on_event(ev, now),
+            App::Proxy(p) => p.on_event(ev, now, script),
             App::Keepalived(k) => k.on_event(ev, now),
             App::Envoy(e) => e.on_event(ev, now),
         }
@@ -413,7 +420,7 @@ impl Host {
                 e.set_orig_dst(*key, od);
             }
         }
-        let actions = self.apps[app].on_event(&ev, ctx.now);
+        let actions = self.apps[app].on_event(&ev, ctx.now, ctx.script.as_deref_mut());
         for a in actions {
             match a {
                 AppAction::Send(k, data, note) => {

@@ -30,6 +30,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 
 use super::{AppAction, AppEvent, FlowOf};
+use crate::net::netfilter::eval::{Chooser, RuleRef, ScriptChooser};
+use crate::net::netfilter::TableKind;
 use crate::net::tcp::ConnKey;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +133,16 @@ impl Backend {
 
     /// Picks a server for a client; None when no server is UP. The string
     /// says why, for the trace.
-    pub fn choose(&mut self, client: Ipv4Addr, rng: &mut ChaCha8Rng) -> Option<(usize, String)> {
+    /// With `script` (`podpath paths`), `random`'s weighted draws are made
+    /// as a chain of binary decisions (server i with weight_i / remaining
+    /// weight), which the path enumeration forces both ways.
+    pub fn choose(
+        &mut self,
+        client: Ipv4Addr,
+        rng: &mut ChaCha8Rng,
+        mut script: Option<&mut ScriptChooser>,
+        program: &str,
+    ) -> Option<(usize, String)> {
         let up: Vec<usize> = (0..self.servers.len())
             .filter(|&i| self.servers[i].up && self.servers[i].weight > 0)
             .collect();
@@ -213,15 +224,39 @@ impl Backend {
             }
             Balance::Random(draws) => {
                 let mut best: Option<usize> = None;
-                for _ in 0..draws.max(1) {
-                    let mut slot = rng.next_u32() % total;
-                    let mut pick = up[0];
-                    for &i in &up {
-                        if slot < self.servers[i].weight {
-                            pick = i;
-                            break;
+                for d in 0..draws.max(1) {
+                    let mut pick = up[up.len() - 1];
+                    if let Some(sc) = script.as_deref_mut() {
+                        let mut remaining = total;
+                        for (k, &i) in up.iter().enumerate().take(up.len() - 1) {
+                            let w = self.servers[i].weight;
+                            let p = w as f64 / remaining as f64;
+                            let at = RuleRef {
+                                table: TableKind::Nat,
+                                chain: format!(
+                                    "app:{program} backend {} random draw {} server {}",
+                                    self.name,
+                                    d + 1,
+                                    self.servers[i].name
+                                ),
+                                rule: k + 1,
+                            };
+                            let threshold = (p * 2_147_483_648.0).round() as u32;
+                            if sc.statistic_random(&at, p, threshold) {
+                                pick = i;
+                                break;
+                            }
+                            remaining -= w;
                         }
-                        slot -= self.servers[i].weight;
+                    } else {
+                        let mut slot = rng.next_u32() % total;
+                        for &i in &up {
+                            if slot < self.servers[i].weight {
+                                pick = i;
+                                break;
+                            }
+                            slot -= self.servers[i].weight;
+                        }
                     }
                     best = Some(match best {
                         Some(b) if self.servers[b].conns <= self.servers[pick].conns => b,
@@ -522,7 +557,14 @@ impl Proxy {
             .position(|f| f.port == port && f.bind.is_none_or(|b| b == addr))
     }
 
-    fn connect(&mut self, sid: usize, src: Ipv4Addr, host: &str, path: &str) -> Vec<AppAction> {
+    fn connect(
+        &mut self,
+        sid: usize,
+        src: Ipv4Addr,
+        host: &str,
+        path: &str,
+        script: Option<&mut ScriptChooser>,
+    ) -> Vec<AppAction> {
         let s = &self.sessions[sid];
         let f = &self.frontends[s.frontend];
         let view = ReqView { host, path, src };
@@ -560,7 +602,8 @@ impl Proxy {
         };
         self.sessions[sid].backend = b;
         let fname = f.name.clone();
-        let Some((srv, why)) = self.backends[b].choose(src, &mut self.rng) else {
+        let program = self.program.clone();
+        let Some((srv, why)) = self.backends[b].choose(src, &mut self.rng, script, &program) else {
             self.sessions[sid].done = true;
             let bn = self.backends[b].name.clone();
             return self.refuse(sid, 503, &format!("backend {bn} has no server available"));
@@ -736,7 +779,12 @@ impl Proxy {
         CHECK | ((b as u64) << 16) | s as u64
     }
 
-    pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
+    pub fn on_event(
+        &mut self,
+        ev: &AppEvent,
+        now: u64,
+        script: Option<&mut ScriptChooser>,
+    ) -> Vec<AppAction> {
         if self.stopped {
             return vec![];
         }
@@ -829,7 +877,7 @@ impl Proxy {
                 });
                 self.conns.insert(*key, ConnRole::Client(sid));
                 if self.frontends[f].mode == Mode::Tcp {
-                    return self.connect(sid, key.2, "", "");
+                    return self.connect(sid, key.2, "", "", script);
                 }
                 vec![]
             }
@@ -935,6 +983,7 @@ impl Proxy {
                             client.2,
                             &host,
                             path.split('?').next().unwrap_or("/"),
+                            script,
                         );
                         // the request as it goes to the server
                         let ingress = self.frontends[self.sessions[sid].frontend]
@@ -1134,7 +1183,11 @@ mod tests {
         let mut b = be(Balance::RoundRobin, &[3, 1]);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let picks: Vec<usize> = (0..8)
-            .map(|_| b.choose(Ipv4Addr::new(1, 1, 1, 1), &mut rng).unwrap().0)
+            .map(|_| {
+                b.choose(Ipv4Addr::new(1, 1, 1, 1), &mut rng, None, "t")
+                    .unwrap()
+                    .0
+            })
             .collect();
         assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 6);
         assert_eq!(picks, [0, 0, 1, 0, 0, 0, 1, 0]);
@@ -1145,14 +1198,14 @@ mod tests {
         let mut b = be(Balance::Source, &[1, 1, 1]);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let c = Ipv4Addr::new(192, 168, 1, 100);
-        let first = b.choose(c, &mut rng).unwrap().0;
+        let first = b.choose(c, &mut rng, None, "t").unwrap().0;
         for _ in 0..5 {
-            assert_eq!(b.choose(c, &mut rng).unwrap().0, first);
+            assert_eq!(b.choose(c, &mut rng, None, "t").unwrap().0, first);
         }
         for s in &mut b.servers {
             s.up = false;
         }
-        assert!(b.choose(c, &mut rng).is_none());
+        assert!(b.choose(c, &mut rng, None, "t").is_none());
     }
 
     #[test]
@@ -1160,6 +1213,11 @@ mod tests {
         let mut b = be(Balance::LeastConn, &[1, 1]);
         b.servers[0].conns = 3;
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        assert_eq!(b.choose(Ipv4Addr::new(1, 1, 1, 1), &mut rng).unwrap().0, 1);
+        assert_eq!(
+            b.choose(Ipv4Addr::new(1, 1, 1, 1), &mut rng, None, "t")
+                .unwrap()
+                .0,
+            1
+        );
     }
 }

@@ -77,16 +77,22 @@ pub fn enumerate_with(
                 .iter()
                 .map(|(r, prob, t)| {
                     (
-                        format!("{}/{} #{}", r.table.name(), r.chain, r.rule),
+                        match r.chain.strip_prefix("app:") {
+                            // a program's random choice (HAProxy's balance random)
+                            Some(label) => label.to_string(),
+                            None => format!("{}/{} #{}", r.table.name(), r.chain, r.rule),
+                        },
                         *prob,
                         *t,
                     )
                 })
                 .collect(),
-            rewrites: rewrites(&trace),
+            rewrites: rewrites(&trace, flow),
+            // the entry's own flow (daemons have flows of their own)
             outcome: trace
                 .flows
-                .first()
+                .iter()
+                .find(|f| f.id == flow || f.id.starts_with(&format!("{flow}#")))
                 .map(|f| f.outcome.clone())
                 .unwrap_or_default(),
         });
@@ -94,9 +100,13 @@ pub fn enumerate_with(
     Ok(out)
 }
 
-fn rewrites(t: &Trace) -> Vec<String> {
+fn rewrites(t: &Trace, flow: &str) -> Vec<String> {
     let mut v = Vec::new();
-    for f in &t.flows {
+    for f in t
+        .flows
+        .iter()
+        .filter(|f| f.id == flow || f.id.starts_with(&format!("{flow}#")))
+    {
         for h in &f.hops {
             for s in &h.steps {
                 if matches!(s.action, Action::Dnat { .. } | Action::Snat { .. })
