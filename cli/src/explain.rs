@@ -51,7 +51,9 @@ MODELLED
   transport   TCP handshake with MSS, data with real sequence numbers,
               Linux's quick-ACK/delayed-ACK decisions, FIN,
               RST for closed ports, SYN retransmission with backoff
-              (tcp_syn_retries), ICMP errors aborting connect; UDP sockets and
+              (tcp_syn_retries), data/FIN retransmission on the RTO (RTT
+              estimate, 200 ms floor, backoff, tcp_retries2 -> ETIMEDOUT,
+              go-back-N in Loss), ICMP errors aborting connect; UDP sockets and
               ICMP port unreachable; ICMP echo
   apps        HTTP/1.1 client (curl-like) and server (route table, JSON bodies);
               DNS A lookups over UDP: a CoreDNS-like server (records table,
@@ -94,7 +96,8 @@ MODELLED
               daemons ends 1 s after the last fault and the last outcome
   faults      a timeline in the scenario: link down/up, node down, conntrack
               flush, server process stopped (its sockets close: RST), link
-              latency changed; listed in the trace with their time
+              latency changed, link loss (a share of frames, seeded); listed
+              in the trace with their time
   kubernetes  clusters from their objects (Node, Pod, Service, EndpointSlice):
               kube-proxy iptables mode rule for rule (1.28 layout, chain
               hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,
@@ -144,8 +147,14 @@ SIMPLIFIED (and where)
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
   - TCP: delayed ACKs follow Linux (quick-ACK for the first segments,
     pingpong mode, 40 ms timer) but ato never grows past 40 ms; fixed
-    window 64240, no window scaling, SACK or timestamps; no data
-    retransmission; TIME_WAIT kept to the end.                           [net/tcp]
+    window 64240, no window scaling, SACK or timestamps (so no RTT sample
+    after a retransmitted SYN: RTO 3 s); no congestion window, fast
+    retransmit or out-of-order queue (a loss costs an RTO, then go-back-N);
+    RFC 6298 gains for later RTT samples; no SYN-ACK timer; TIME_WAIT
+    kept to the end.                                                     [net/tcp]
+  - Link loss: each frame on a lossy link is lost with the given share,
+    drawn from the scenario's seed (same seed, same frames lost); no
+    bursts or reordering.                                                [engine]
   - HTTP: one request per connection; no Date/Server headers.            [app/http]
   - DNS: A records only (as gethostbyname; no AAAA), one nameserver, no
     TCP fallback, no caching.                                            [app/dns]

@@ -75,6 +75,7 @@ fn node(rules: Ruleset) -> Host {
         host: 1,
         dev: 1,
         latency_ns: 0,
+        loss_ppm: 0,
     });
     let mut cni = Device::new("cni0", DevKind::Veth, Mac::derived("node/cni0"));
     cni.addrs.push("10.244.0.1/16".parse().unwrap());
@@ -82,6 +83,7 @@ fn node(rules: Ruleset) -> Host {
         host: 2,
         dev: 1,
         latency_ns: 0,
+        loss_ppm: 0,
     });
     h.devs.push(eth0);
     h.devs.push(cni);

@@ -1,7 +1,8 @@
 //! The fault timeline: a link down and up while a connection is being made
 //! (the SYN is retransmitted on Linux's schedule and gets through after the
-//! link comes back), a server process stopped (RST), conntrack flushed, and
-//! errors naming the fault.
+//! link comes back), a server process stopped (RST), conntrack flushed, a
+//! lossy link (data retransmitted on the RTO, ETIMEDOUT after tcp_retries2),
+//! and errors naming the fault.
 
 use podpath_sim::engine::Engine;
 use podpath_sim::trace::Trace;
@@ -102,4 +103,152 @@ fn fault_errors_name_the_key() {
     assert!(bad("  - {at: soon, nodeDown: node-b}\n").contains("faults[0].at: bad duration 'soon'"));
     assert!(bad("  - {at: 1s}\n").contains("exactly one of linkDown"));
     assert!(bad("  - {at: 1s, stop: node-b/nginx}\n").contains("no app named 'nginx' on node-b"));
+}
+
+fn steps_containing(t: &Trace, needle: &str) -> usize {
+    t.flows
+        .iter()
+        .flat_map(|f| f.hops.iter())
+        .flat_map(|h| h.steps.iter())
+        .filter(|s| s.what.contains(needle))
+        .count()
+}
+
+#[test]
+fn a_lossy_link_costs_retransmissions_not_answers() {
+    let text = scenario(
+        "  - {id: lossy, from: client, http: {get: \"http://10.1.1.110:30000/\"}, count: 20, interval: 100ms, start: 1s}\n",
+        "  - {at: 500ms, link: client/eth0, loss: 30%}\n",
+    );
+    let t = run(&text);
+    assert_eq!(t.events[0].what, "client/eth0 link loses 30% of frames");
+    let outcomes: Vec<&str> = t
+        .flows
+        .iter()
+        .filter(|f| f.id.starts_with("lossy"))
+        .map(|f| f.outcome.as_str())
+        .collect();
+    assert_eq!(outcomes.len(), 20);
+    // TCP resends what was lost: most requests are answered; a request
+    // whose SYNs are all lost (ARP on the lossy link costs the first
+    // three seconds) times out as curl would
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.starts_with("HTTP 200 OK") || o.contains("timed out")),
+        "{outcomes:?}"
+    );
+    let ok = outcomes
+        .iter()
+        .filter(|o| o.starts_with("HTTP 200 OK"))
+        .count();
+    assert!(ok >= 15, "{outcomes:?}");
+    let lost = steps_containing(&t, "lost on the link client/eth0 -> ");
+    let lost_back = steps_containing(&t, "-> client/eth0 (loss 30%)");
+    assert!(lost + lost_back > 5, "{lost} + {lost_back}");
+    assert!(lost > 0 && lost_back > 0, "{lost} + {lost_back}");
+    let syn_rtx = steps_containing(&t, "SYN retransmission #");
+    let data_rtx = steps_containing(&t, "RTO expired: retransmission #");
+    assert!(syn_rtx + data_rtx > 0, "{syn_rtx} {data_rtx}");
+    // some requests took a retransmission timeout longer than the others
+    let slow = outcomes
+        .iter()
+        .filter(|o| {
+            let ms: f64 = o
+                .split(" in ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+            ms >= 200.0
+        })
+        .count();
+    assert!(slow > 0, "{outcomes:?}");
+    // the same seed loses the same frames
+    let again = run(&text);
+    assert_eq!(
+        podpath_render::text::render(&t),
+        podpath_render::text::render(&again)
+    );
+}
+
+#[test]
+fn data_lost_for_good_aborts_after_tcp_retries2() {
+    // a slow link (50 ms each way): the handshake and the request get
+    // through, then the link starts losing everything while the request
+    // is on the wire, so the answer and every retransmission are lost
+    let text = scenario(
+        "  - {id: cut, from: client, http: {get: \"http://10.1.1.110:30000/\"}, start: 1s}\n",
+        "  - {at: 0s, link: client/eth0, latency: 50ms}\n  - {at: 1220ms, link: client/eth0, loss: 100%}\n",
+    )
+    .replace(
+        "  client:\n    kind: client\n",
+        "  client:\n    kind: client\n    sysctl: {net.ipv4.tcp_retries2: 3}\n",
+    )
+    // the pod keeps trying for ~16 minutes (RTO capped at 120 s)
+    .replace("seed: 3\n", "seed: 3\nhorizon: 20m\n");
+    let t = run(&text);
+    let o = outcome(&t, "cut");
+    assert!(
+        o.starts_with("curl: (56) recv failure from 10.1.1.110:30000 after ")
+            && o.ends_with("connection timed out (3 retransmissions unanswered)"),
+        "{o}"
+    );
+    let rtx: Vec<&str> = t.flows[0]
+        .hops
+        .iter()
+        .filter(|h| h.host == "client")
+        .flat_map(|h| h.steps.iter())
+        .filter(|s| s.what.contains("RTO expired"))
+        .map(|s| s.what.as_str())
+        .collect();
+    assert_eq!(rtx.len(), 3, "{rtx:?}");
+    // the handshake's RTT (connect at 1 s, ARP and SYN-ACK back at
+    // 1.20122 s) gives Linux's first estimate R + max(2R, 200 ms) =
+    // 603.66 ms; each expiry doubles it
+    assert!(
+        rtx[0].contains("retransmission #1 (RTO now 1207 ms): 79 bytes at seq 1"),
+        "{rtx:?}"
+    );
+    assert!(rtx[1].contains("#2 (RTO now 2414 ms)"), "{rtx:?}");
+    assert!(rtx[2].contains("#3 (RTO now 4829 ms)"), "{rtx:?}");
+    // both ends give up, on the run's timeline: the client after 3
+    // retransmissions, the pod after the default 15
+    let ev: Vec<&str> = t
+        .events
+        .iter()
+        .map(|e| e.what.as_str())
+        .filter(|w| w.contains("ETIMEDOUT"))
+        .collect();
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert!(ev[0].starts_with("client: tcp 10.1.1.50:"), "{ev:?}");
+    assert!(ev[0].contains("3 retransmissions unanswered (tcp_retries2 3)"));
+    assert!(ev[1].starts_with("hostnames-7b6d9: tcp 10.244.1.2:9376 <-> "));
+    assert!(ev[1].contains("15 retransmissions unanswered (tcp_retries2 15)"));
+    let server_gave_up = t.events.iter().find(|e| e.what == ev[1]).unwrap().time_ns;
+    assert!(
+        (900_000_000_000..1_100_000_000_000).contains(&server_gave_up),
+        "{server_gave_up}"
+    );
+}
+
+#[test]
+fn bad_loss_is_named() {
+    let e = podpath_sim::scenario::load(
+        &scenario("", "  - {at: 1s, link: client/eth0, loss: lots}\n"),
+        "f.yaml",
+        None,
+    )
+    .err()
+    .expect("error")
+    .to_string();
+    assert!(
+        e.contains("faults[0].loss: bad loss 'lots': expected a share like 30% or 0.3"),
+        "{e}"
+    );
+    let e = podpath_sim::scenario::load(&scenario("", "  - {at: 1s, loss: 10%}\n"), "f.yaml", None)
+        .err()
+        .expect("error")
+        .to_string();
+    assert!(e.contains("need 'link: HOST/DEV'"), "{e}");
 }

@@ -203,13 +203,25 @@ impl HttpClient {
                     ms(now)
                 ))]
             }
-            AppEvent::TimedOut { tries, .. } if !self.done => vec![self.outcome(format!(
-                "curl: (28) connection to {}:{} timed out after {} ({} SYNs unanswered)",
-                self.dst,
-                self.port,
-                ms(now),
-                tries
-            ))],
+            AppEvent::TimedOut { tries, data, .. } if !self.done => {
+                vec![self.outcome(if *data {
+                    format!(
+                        "curl: (56) recv failure from {}:{} after {}: connection timed out ({} retransmissions unanswered)",
+                        self.dst,
+                        self.port,
+                        ms(now),
+                        tries - 1
+                    )
+                } else {
+                    format!(
+                        "curl: (28) connection to {}:{} timed out after {} ({} SYNs unanswered)",
+                        self.dst,
+                        self.port,
+                        ms(now),
+                        tries
+                    )
+                })]
+            }
             AppEvent::Reset { .. } if !self.done => vec![self.outcome(format!(
                 "curl: (56) connection reset by peer after {}",
                 ms(now)

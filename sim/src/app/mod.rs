@@ -44,9 +44,12 @@ pub enum AppEvent {
         key: ConnKey,
         why: String,
     },
+    /// Gave up: `tries` SYNs unanswered (`data` false, ETIMEDOUT from
+    /// connect) or `tries` retransmissions of data unanswered (`data` true).
     TimedOut {
         key: ConnKey,
         tries: u32,
+        data: bool,
     },
     Datagram {
         from: (Ipv4Addr, u16),
@@ -591,7 +594,7 @@ impl Host {
                             text: format!("curl: (7) {e}"),
                         });
                     }
-                    if let Some(Output::SendLocal { note: n, .. }) = ctx.out.get_mut(before) {
+                    if let Some(n) = first_send_note(&mut ctx.out[before..]) {
                         *n = Some(match n.take() {
                             Some(old) => format!("{note}; {old}"),
                             None => note,
@@ -607,8 +610,16 @@ impl Host {
     fn tcp_send_noted(&mut self, ctx: &mut Ctx, k: ConnKey, data: &[u8], note: String) {
         let before = ctx.out.len();
         self.tcp_send(ctx, k, data);
-        if let Some(Output::SendLocal { note: n, .. }) = ctx.out.get_mut(before) {
+        if let Some(n) = first_send_note(&mut ctx.out[before..]) {
             *n = Some(format!("{note} ({} bytes)", data.len()));
         }
     }
+}
+
+/// The note of the first packet among these outputs (timers may come first).
+fn first_send_note(out: &mut [Output]) -> Option<&mut Option<String>> {
+    out.iter_mut().find_map(|o| match o {
+        Output::SendLocal { note, .. } => Some(note),
+        _ => None,
+    })
 }

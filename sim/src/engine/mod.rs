@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 use rand_chacha::ChaCha8Rng;
 
 pub mod paths;
-use rand_core::SeedableRng;
+use rand_core::{Rng, SeedableRng};
 
 use crate::app::{App, AppEvent, HttpClient};
 use crate::net::host::{Ctx, DevKind, Host, HostTimer, Meta, Output};
@@ -108,6 +108,13 @@ pub enum FaultKind {
         host: usize,
         dev: usize,
         ns: u64,
+    },
+    /// A link starts losing this share of its frames (both directions),
+    /// in parts per million.
+    Loss {
+        host: usize,
+        dev: usize,
+        ppm: u32,
     },
 }
 
@@ -207,6 +214,8 @@ pub struct Engine {
     pending_starts: usize,
     /// Time of the last fault or flow outcome.
     last_activity_ns: u64,
+    /// Draws for lossy links (seeded from the scenario's seed).
+    loss_rng: ChaCha8Rng,
 }
 
 impl Engine {
@@ -225,7 +234,9 @@ impl Engine {
             daemons: false,
             pending_starts: 0,
             last_activity_ns: 0,
+            loss_rng: ChaCha8Rng::seed_from_u64(0),
         };
+        e.loss_rng = ChaCha8Rng::seed_from_u64(e.world.seed ^ 0x6c6f_7373);
         // Daemons start first, at time 0, in host and app order.
         let mut daemons = Vec::new();
         for (h, host) in e.world.hosts.iter().enumerate() {
@@ -373,6 +384,24 @@ impl Engine {
                     },
                 );
                 name
+            }
+            FaultKind::Loss { host, dev, ppm } => {
+                let mut s = format!(
+                    "{}/{} link loses {} of frames",
+                    hosts[host].name,
+                    hosts[host].devs[dev].name,
+                    fmt_ppm(ppm)
+                );
+                if let Some(p) = hosts[host].devs[dev].peer.as_mut() {
+                    p.loss_ppm = ppm;
+                    let (ph, pd) = (p.host, p.dev);
+                    if let Some(back) = hosts[ph].devs[pd].peer.as_mut() {
+                        back.loss_ppm = ppm;
+                    }
+                } else {
+                    s.push_str(" (no link: ignored)");
+                }
+                s
             }
             FaultKind::Latency { host, dev, ns } => {
                 let mut s = format!(
@@ -668,15 +697,47 @@ impl Engine {
                         },
                     );
                 } else if let Some(p) = d.peer {
-                    self.push(
-                        self.now + p.latency_ns,
-                        Event::Rx {
-                            host: p.host,
-                            dev: p.dev,
-                            bytes,
-                            meta,
-                        },
-                    );
+                    if p.loss_ppm > 0 && self.loss_rng.next_u32() % 1_000_000 < p.loss_ppm {
+                        // lost on the wire: a hop at the far end that ends
+                        // at once, so the trace shows where it vanished
+                        let ph = &self.world.hosts[p.host];
+                        let summary = crate::wire::Frame::parse(&bytes)
+                            .map(|f| crate::wire::summarize(&f))
+                            .unwrap_or_else(|e| format!("malformed frame ({e})"));
+                        self.sink.begin_hop(
+                            meta.flow,
+                            self.now + p.latency_ns,
+                            &ph.name,
+                            meta.pkt,
+                            meta.parent,
+                            Some(&ph.devs[p.dev].name),
+                            summary,
+                        );
+                        let reason = format!(
+                            "lost on the link {}/{} -> {}/{} (loss {})",
+                            self.world.hosts[host].name,
+                            self.world.hosts[host].devs[dev].name,
+                            ph.name,
+                            ph.devs[p.dev].name,
+                            fmt_ppm(p.loss_ppm)
+                        );
+                        self.sink.step(
+                            "link",
+                            format!("DROP: {reason}"),
+                            crate::trace::Action::Drop { reason },
+                        );
+                        self.sink.end_hop();
+                    } else {
+                        self.push(
+                            self.now + p.latency_ns,
+                            Event::Rx {
+                                host: p.host,
+                                dev: p.dev,
+                                bytes,
+                                meta,
+                            },
+                        );
+                    }
                 }
             }
             Output::Capture {
@@ -758,4 +819,12 @@ impl Engine {
             }),
         }
     }
+}
+
+/// A loss share for people: `30%`, `0.5%`, `0.0001%`.
+fn fmt_ppm(ppm: u32) -> String {
+    let pct = f64::from(ppm) / 10_000.0;
+    let s = format!("{pct:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
 }

@@ -60,6 +60,8 @@ pub struct Peer {
     pub host: usize,
     pub dev: usize,
     pub latency_ns: u64,
+    /// Frames the link loses, in parts per million (a fault; 0 by default).
+    pub loss_ppm: u32,
 }
 
 #[derive(Clone, Debug)]

@@ -24,6 +24,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.tcp_syn_retries", "6"),
     // Linux 6.5+; set 0 for the exponential-only backoff of older kernels.
     ("net.ipv4.tcp_syn_linear_timeouts", "4"),
+    ("net.ipv4.tcp_retries2", "15"),
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
     ("net.bridge.bridge-nf-call-iptables", "0"),

@@ -4,6 +4,16 @@
 //! retransmissions 1 s apart, as Linux 6.5+ does, then exponential), RST for
 //! segments to closed ports, ICMP errors aborting a connect.
 //!
+//! Data and FIN are kept until ACKed and retransmitted on the retransmission
+//! timer (`tcp_retransmit_timer`): the RTO comes from the RTT samples as RFC
+//! 6298 computes it, with Linux's floor (`TCP_RTO_MIN`, 200 ms) on the
+//! variance term, so the first RTO after a handshake of RTT R is
+//! R + max(2R, 200 ms), exactly Linux's first estimate; it doubles on each
+//! expiry up to `TCP_RTO_MAX` (120 s), and after `tcp_retries2` expiries the
+//! connection is aborted (ETIMEDOUT). After an expiry the socket is in the
+//! Loss state: each ACK that advances releases the next lost segment
+//! (go-back-N).
+//!
 //! ACKs follow Linux's delayed-ACK logic (`icsk_ack`): the handshake's ACK
 //! goes at once; the first data segments of a connection are ACKed at once
 //! (quick-ACK mode, up to 16); once a socket answers within `ato` (40 ms) of
@@ -12,9 +22,15 @@
 //!
 //! Simplifications (listed by `podpath explain`): ato stays at its minimum
 //! (no RTT-driven growth); a fixed receive window of 64240 bytes
-//! without window scaling, SACK or timestamps; data segments are not
-//! retransmitted (no loss outside fault scenarios); TIME_WAIT sockets stay
-//! until the end of the run.
+//! without window scaling, SACK or timestamps; no congestion window (all
+//! data goes at once), no fast retransmit on duplicate ACKs and no
+//! out-of-order queue at the receiver (a segment past a hole is dropped and
+//! ACKed with the hole, so it comes again with the go-back-N retransmission);
+//! no TCP timestamps, so Karn's rule leaves a handshake with a
+//! retransmitted SYN without an RTT sample (RTO 3 s, `TCP_TIMEOUT_FALLBACK`);
+//! later RTT samples use RFC 6298's gains rather than Linux's mdev_max
+//! tracking; no SYN-ACK timer (a lost SYN-ACK is resent when the SYN comes
+//! again); TIME_WAIT sockets stay until the end of the run.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -40,6 +56,31 @@ pub const ATO_MIN_NS: u64 = 40_000_000;
 /// TCP_MAX_QUICKACKS.
 pub const MAX_QUICKACKS: u32 = 16;
 pub const INITIAL_RTO_NS: u64 = 1_000_000_000;
+/// TCP_RTO_MIN and TCP_RTO_MAX.
+pub const RTO_MIN_NS: u64 = 200_000_000;
+pub const RTO_MAX_NS: u64 = 120_000_000_000;
+/// TCP_TIMEOUT_FALLBACK: the RTO after a handshake that gave no RTT sample.
+pub const TIMEOUT_FALLBACK_NS: u64 = 3_000_000_000;
+
+/// A segment sent and not yet acknowledged (the retransmit queue).
+#[derive(Clone, Debug)]
+pub struct Unacked {
+    pub seq: u32,
+    pub payload: Vec<u8>,
+    pub fin: bool,
+    pub psh: bool,
+    pub sent_ns: u64,
+    /// Karn's rule: no RTT sample from a retransmitted segment.
+    pub retransmitted: bool,
+}
+
+impl Unacked {
+    fn end(&self) -> u32 {
+        self.seq
+            .wrapping_add(self.payload.len() as u32)
+            .wrapping_add(self.fin as u32)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TcpState {
@@ -95,6 +136,62 @@ pub struct Tcb {
     pub txhash: u32,
     /// The packet that last touched the socket (parent of what it sends).
     pub last_pkt: u64,
+    /// When the SYN (client) or SYN-ACK (server) went, for the first RTT
+    /// sample.
+    pub syn_sent_ns: u64,
+    /// RTT estimate (0 = no sample yet) and its variance.
+    pub srtt_ns: u64,
+    pub rttvar_ns: u64,
+    /// Data and FIN not yet acknowledged, oldest first.
+    pub rtx: std::collections::VecDeque<Unacked>,
+    /// RTO expiries in a row (`icsk_retransmits`), and the Loss state.
+    pub rtx_tries: u32,
+    pub in_loss: bool,
+}
+
+impl Tcb {
+    fn new(state: TcpState, iss: u32, app: usize, flow: u32, mss: u16, txhash: u32) -> Tcb {
+        Tcb {
+            state,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss.wrapping_add(1),
+            rcv_nxt: 0,
+            mss,
+            app,
+            flow,
+            syn_tries: 0,
+            rto_ns: INITIAL_RTO_NS,
+            gen: 0,
+            ack_pending: false,
+            ato_ns: 0,
+            quick: 0,
+            pingpong: false,
+            lrcv_ns: 0,
+            delack_gen: 0,
+            txhash,
+            last_pkt: 0,
+            syn_sent_ns: 0,
+            srtt_ns: 0,
+            rttvar_ns: 0,
+            rtx: Default::default(),
+            rtx_tries: 0,
+            in_loss: false,
+        }
+    }
+
+    /// `tcp_rtt_estimator` + `tcp_set_rto` (RFC 6298 with Linux's floor).
+    fn rtt_sample(&mut self, m: u64) {
+        if self.srtt_ns == 0 {
+            self.srtt_ns = m.max(1);
+            self.rttvar_ns = m / 2;
+        } else {
+            let diff = self.srtt_ns.abs_diff(m);
+            self.rttvar_ns = (3 * self.rttvar_ns + diff) / 4;
+            self.srtt_ns = ((7 * self.srtt_ns + m) / 8).max(1);
+        }
+        self.rto_ns = (self.srtt_ns + (4 * self.rttvar_ns).max(RTO_MIN_NS)).min(RTO_MAX_NS);
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -206,30 +303,9 @@ impl Host {
         let k = (src, sport, dst, dport);
         let iss = self.rng.next_u32();
         let txhash = self.rng.next_u32();
-        self.tcp.conns.insert(
-            k,
-            Tcb {
-                state: TcpState::SynSent,
-                iss,
-                snd_una: iss,
-                snd_nxt: iss.wrapping_add(1),
-                rcv_nxt: 0,
-                mss,
-                app,
-                flow,
-                syn_tries: 0,
-                rto_ns: INITIAL_RTO_NS,
-                gen: 0,
-                ack_pending: false,
-                ato_ns: 0,
-                quick: 0,
-                pingpong: false,
-                lrcv_ns: 0,
-                delack_gen: 0,
-                txhash,
-                last_pkt: 0,
-            },
-        );
+        let mut tcb = Tcb::new(TcpState::SynSent, iss, app, flow, mss, txhash);
+        tcb.syn_sent_ns = ctx.now;
+        self.tcp.conns.insert(k, tcb);
         let syn = self.tcp_seg(&k, iss, None, "S", vec![], Some(mss));
         self.tcp_out(
             ctx,
@@ -244,14 +320,63 @@ impl Host {
         Ok(k)
     }
 
-    /// SYN retransmission timer.
+    /// The retransmission timer: the SYN in SYN-SENT, else the oldest
+    /// unacknowledged segment.
     pub fn tcp_timer(&mut self, ctx: &mut Ctx, key: ConnKey, gen: u64) {
         let retries = self.sysctl.int("net.ipv4.tcp_syn_retries").max(0) as u32;
         let linear = self.sysctl.int("net.ipv4.tcp_syn_linear_timeouts").max(0) as u32;
         let Some(t) = self.tcp.conns.get_mut(&key) else {
             return;
         };
-        if t.gen != gen || t.state != TcpState::SynSent {
+        if t.gen != gen {
+            return;
+        }
+        if t.state != TcpState::SynSent {
+            if t.rtx.is_empty() {
+                return;
+            }
+            let retries2 = self.sysctl.int("net.ipv4.tcp_retries2").max(0) as u32;
+            let t = self.tcp.conns.get_mut(&key).expect("present");
+            t.rtx_tries += 1;
+            if t.rtx_tries > retries2 {
+                let (app, tries) = (t.app, t.rtx_tries);
+                self.tcp.conns.remove(&key);
+                // no packet carries this: it goes on the run's timeline
+                ctx.out.push(Output::Event {
+                    what: format!(
+                        "{}: tcp {}: {} retransmissions unanswered (tcp_retries2 {retries2}): connection aborted (ETIMEDOUT)",
+                        self.name,
+                        key_str(&key),
+                        tries - 1
+                    ),
+                });
+                ctx.out.push(Output::AppEvent {
+                    app,
+                    ev: AppEvent::TimedOut {
+                        key,
+                        tries,
+                        data: true,
+                    },
+                });
+                return;
+            }
+            // tcp_retransmit_timer: back off, enter Loss, resend the head
+            t.rto_ns = (t.rto_ns * 2).min(RTO_MAX_NS);
+            t.in_loss = true;
+            t.gen += 1;
+            let (g, rto, n) = (t.gen, t.rto_ns, t.rtx_tries);
+            self.tcp_retransmit_head(
+                ctx,
+                key,
+                format!(
+                    "RTO expired: retransmission #{n} (RTO now {} ms)",
+                    rto / 1_000_000
+                ),
+            );
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + rto,
+                timer: HostTimer::Tcp { key, gen: g },
+            });
             return;
         }
         t.syn_tries += 1;
@@ -261,7 +386,11 @@ impl Host {
             self.tcp.conns.remove(&key);
             ctx.out.push(Output::AppEvent {
                 app,
-                ev: AppEvent::TimedOut { key, tries },
+                ev: AppEvent::TimedOut {
+                    key,
+                    tries,
+                    data: false,
+                },
             });
             return;
         }
@@ -308,6 +437,18 @@ impl Host {
             t.snd_nxt = t.snd_nxt.wrapping_add(c.len() as u32);
             t.ack_pending = false;
             let len = c.len();
+            self.tcp_queue(
+                ctx,
+                key,
+                Unacked {
+                    seq,
+                    payload: c.clone(),
+                    fin: false,
+                    psh: i + 1 == n,
+                    sent_ns: ctx.now,
+                    retransmitted: false,
+                },
+            );
             let seg = self.tcp_seg(
                 &key,
                 seq,
@@ -339,8 +480,64 @@ impl Host {
         let ack = t.rcv_nxt;
         t.snd_nxt = t.snd_nxt.wrapping_add(1);
         t.ack_pending = false;
+        self.tcp_queue(
+            ctx,
+            key,
+            Unacked {
+                seq,
+                payload: vec![],
+                fin: true,
+                psh: false,
+                sent_ns: ctx.now,
+                retransmitted: false,
+            },
+        );
         let fin = self.tcp_seg(&key, seq, Some(ack), "F", vec![], None);
         self.tcp_out(ctx, &key, fin, format!("close(): FIN, {}", next.name()));
+    }
+
+    /// Puts a segment on the retransmit queue; the first one arms the timer
+    /// (`tcp_event_new_data_sent` -> `tcp_rearm_rto`).
+    fn tcp_queue(&mut self, ctx: &mut Ctx, key: ConnKey, u: Unacked) {
+        let Some(t) = self.tcp.conns.get_mut(&key) else {
+            return;
+        };
+        let was_empty = t.rtx.is_empty();
+        t.rtx.push_back(u);
+        if was_empty {
+            t.gen += 1;
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + t.rto_ns,
+                timer: HostTimer::Tcp { key, gen: t.gen },
+            });
+        }
+    }
+
+    /// Sends the oldest unacknowledged segment again (`tcp_retransmit_skb`).
+    fn tcp_retransmit_head(&mut self, ctx: &mut Ctx, key: ConnKey, note: String) {
+        let Some(t) = self.tcp.conns.get_mut(&key) else {
+            return;
+        };
+        let ack = t.rcv_nxt;
+        let Some(u) = t.rtx.front_mut() else {
+            return;
+        };
+        u.retransmitted = true;
+        u.sent_ns = ctx.now;
+        let (seq, payload, fin, psh) = (u.seq, u.payload.clone(), u.fin, u.psh);
+        t.ack_pending = false;
+        let flags = match (fin, psh) {
+            (true, _) => "F",
+            (false, true) => "P",
+            _ => "",
+        };
+        let what = if fin {
+            "FIN".to_string()
+        } else {
+            format!("{} bytes at seq {}", payload.len(), seq.wrapping_sub(t.iss))
+        };
+        let seg = self.tcp_seg(&key, seq, Some(ack), flags, payload, None);
+        self.tcp_out(ctx, &key, seg, format!("{note}: {what}"));
     }
 
     /// The delayed-ACK timer (`tcp_delack_timer`).
@@ -399,30 +596,19 @@ impl Host {
                         .unwrap_or(1460);
                     let iss = self.rng.next_u32();
                     let txhash = self.rng.next_u32();
-                    self.tcp.conns.insert(
-                        key,
-                        Tcb {
-                            state: TcpState::SynRecv,
-                            iss,
-                            snd_una: iss,
-                            snd_nxt: iss.wrapping_add(1),
-                            rcv_nxt: seq.wrapping_add(1),
-                            mss: mss_peer.unwrap_or(536).min(our_mss),
-                            app,
-                            flow: meta.flow,
-                            syn_tries: 0,
-                            rto_ns: INITIAL_RTO_NS,
-                            gen: 0,
-                            ack_pending: false,
-                            ato_ns: 0,
-                            quick: 0,
-                            pingpong: false,
-                            lrcv_ns: ctx.now,
-                            delack_gen: 0,
-                            txhash,
-                            last_pkt: meta.pkt,
-                        },
+                    let mut tcb = Tcb::new(
+                        TcpState::SynRecv,
+                        iss,
+                        app,
+                        meta.flow,
+                        mss_peer.unwrap_or(536).min(our_mss),
+                        txhash,
                     );
+                    tcb.rcv_nxt = seq.wrapping_add(1);
+                    tcb.lrcv_ns = ctx.now;
+                    tcb.last_pkt = meta.pkt;
+                    tcb.syn_sent_ns = ctx.now;
+                    self.tcp.conns.insert(key, tcb);
                     ctx.trace.step(
                         "tcp",
                         format!(
@@ -500,12 +686,21 @@ impl Host {
         }
         let mut events = Vec::new();
         let mut ack_now = false;
+        let mut release_next = false;
         if t.state == TcpState::SynSent {
             if hdr.syn && hdr.ack && hdr.acknowledgment_number == t.iss.wrapping_add(1) {
                 t.rcv_nxt = seq.wrapping_add(1);
                 t.snd_una = hdr.acknowledgment_number;
                 t.state = TcpState::Established;
                 t.gen += 1;
+                if t.syn_tries == 0 {
+                    // tcp_synack_rtt_meas; Karn: not after a retransmitted SYN
+                    t.rtt_sample(ctx.now - t.syn_sent_ns);
+                } else {
+                    // tcp_init_metrics: no sample from the handshake (RFC
+                    // 6298 5.7): RTO 3 s
+                    t.rto_ns = TIMEOUT_FALLBACK_NS;
+                }
                 if let Some(m) = hdr.options_iterator().find_map(|o| match o {
                     Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
                     _ => None,
@@ -535,6 +730,8 @@ impl Host {
                     "retransmitted SYN in SYN-RECV: SYN-ACK again".into(),
                     Action::Info,
                 );
+                // Karn: the handshake gives no RTT sample now
+                t.syn_tries += 1;
                 let synack = self.tcp_seg(&key, iss, Some(rcv), "S", vec![], Some(mss));
                 self.tcp_out(ctx, &key, synack, "SYN-ACK (retransmitted)".into());
                 return;
@@ -546,7 +743,46 @@ impl Host {
             }
             if hdr.ack && hdr.acknowledgment_number.wrapping_sub(t.snd_una) as i32 > 0 {
                 t.snd_una = hdr.acknowledgment_number;
+                if t.state == TcpState::SynRecv
+                    && t.srtt_ns == 0
+                    && hdr.acknowledgment_number == t.iss.wrapping_add(1)
+                {
+                    if t.syn_tries == 0 {
+                        t.rtt_sample(ctx.now - t.syn_sent_ns);
+                    } else {
+                        t.rto_ns = TIMEOUT_FALLBACK_NS;
+                    }
+                }
+                // tcp_clean_rtx_queue: drop what is acknowledged; one RTT
+                // sample from the newest segment sent only once
+                let mut sample = None;
+                while let Some(u) = t.rtx.front() {
+                    if u.end().wrapping_sub(t.snd_una) as i32 > 0 {
+                        break;
+                    }
+                    if !u.retransmitted {
+                        sample = Some(ctx.now - u.sent_ns);
+                    }
+                    t.rtx.pop_front();
+                }
+                if let Some(m) = sample {
+                    t.rtt_sample(m);
+                }
+                t.rtx_tries = 0;
+                t.gen += 1;
+                if t.rtx.is_empty() {
+                    t.in_loss = false;
+                } else {
+                    // tcp_rearm_rto; in Loss the next lost segment goes now
+                    let (g, rto) = (t.gen, t.rto_ns);
+                    ctx.out.push(Output::Timer {
+                        at_ns: ctx.now + rto,
+                        timer: HostTimer::Tcp { key, gen: g },
+                    });
+                    release_next = t.in_loss && t.rtx.front().is_some_and(|u| !u.retransmitted);
+                }
             }
+            let t = self.tcp.conns.get_mut(&key).expect("present");
             let fin_acked = hdr.ack && hdr.acknowledgment_number == t.snd_nxt;
             match t.state {
                 TcpState::SynRecv if hdr.ack && hdr.acknowledgment_number == t.snd_nxt => {
@@ -595,7 +831,12 @@ impl Host {
                     ack_now = true;
                 }
             }
-            if hdr.fin && seq.wrapping_add(payload.len() as u32) == t.rcv_nxt {
+            if hdr.fin && seq.wrapping_add(payload.len() as u32) != t.rcv_nxt {
+                // a FIN again (our ACK was lost) or past a hole: ACK what we
+                // have at once (tcp_send_dupack; TIME-WAIT re-ACKs the FIN)
+                t.ack_pending = true;
+                ack_now = true;
+            } else if hdr.fin {
                 t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
                 t.ack_pending = true;
                 if t.state != TcpState::Established && t.state != TcpState::SynRecv {
@@ -659,11 +900,15 @@ impl Host {
                 });
             }
         }
-        if events.is_empty() {
-        } else {
-            for ev in events {
-                ctx.out.push(Output::AppEvent { app, ev });
-            }
+        if release_next {
+            self.tcp_retransmit_head(
+                ctx,
+                key,
+                "Loss state: ACK advanced, next lost segment".into(),
+            );
+        }
+        for ev in events {
+            ctx.out.push(Output::AppEvent { app, ev });
         }
     }
 

@@ -142,11 +142,13 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             host: bh,
             dev: bd,
             latency_ns: 0,
+            loss_ppm: 0,
         });
         hosts[bh].devs[bd].peer = Some(Peer {
             host: ah,
             dev: ad,
             latency_ns: 0,
+            loss_ppm: 0,
         });
     }
     if !arr(&b["segments"]).is_empty() {

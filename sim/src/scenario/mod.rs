@@ -129,6 +129,9 @@ pub struct FaultDoc {
     pub link: Option<Spanned<String>>,
     #[serde(default)]
     pub latency: Option<Spanned<String>>,
+    /// with `link`: the share of frames lost from then on (`30%`, `0.3`)
+    #[serde(default)]
+    pub loss: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -513,6 +516,10 @@ pub fn parse_duration(s: &str) -> Option<u64> {
         (n, 1e6)
     } else if let Some(n) = s.strip_suffix('s') {
         (n, 1e9)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60e9)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600e9)
     } else {
         return None;
     };
@@ -1638,11 +1645,13 @@ pub fn build(
             host: bh,
             dev: bd,
             latency_ns: latency,
+            loss_ppm: 0,
         });
         hosts[bh].devs[bd].peer = Some(Peer {
             host: ah,
             dev: ad,
             latency_ns: latency,
+            loss_ppm: 0,
         });
     }
     // traffic
@@ -1909,28 +1918,58 @@ pub fn build(
                 })?;
             kinds.push(FaultKind::ProcessStop { host, app });
         }
-        match (&fd.link, &fd.latency) {
-            (Some(l), Some(lat)) => {
+        match (&fd.link, &fd.latency, &fd.loss) {
+            (Some(l), lat, loss) if lat.is_some() || loss.is_some() => {
                 let (host, dev) = dev_of(l, "link")?;
-                let ns = parse_duration(&lat.value).ok_or_else(|| {
-                    e.at(
-                        lat,
-                        format!("{fk}.latency"),
-                        format!("bad duration '{}'", lat.value),
-                    )
-                })?;
-                kinds.push(FaultKind::Latency { host, dev, ns });
+                if let Some(lat) = lat {
+                    let ns = parse_duration(&lat.value).ok_or_else(|| {
+                        e.at(
+                            lat,
+                            format!("{fk}.latency"),
+                            format!("bad duration '{}'", lat.value),
+                        )
+                    })?;
+                    kinds.push(FaultKind::Latency { host, dev, ns });
+                }
+                if let Some(lo) = loss {
+                    let v = lo.value.trim();
+                    let share = match v.strip_suffix('%') {
+                        Some(p) => p.trim().parse::<f64>().ok().map(|x| x / 100.0),
+                        None => v.parse::<f64>().ok(),
+                    }
+                    .filter(|x| (0.0..=1.0).contains(x))
+                    .ok_or_else(|| {
+                        e.at(
+                            lo,
+                            format!("{fk}.loss"),
+                            format!("bad loss '{v}': expected a share like 30% or 0.3"),
+                        )
+                    })?;
+                    let ppm = (share * 1_000_000.0).round() as u32;
+                    kinds.push(FaultKind::Loss { host, dev, ppm });
+                }
             }
-            (None, None) => {}
-            (Some(v), None) | (None, Some(v)) => {
-                return Err(e.at(v, fk, "'link' and 'latency' go together".into()))
+            (None, None, None) => {}
+            (Some(v), _, _) => {
+                return Err(e.at(v, fk, "'link' goes with 'latency' and/or 'loss'".into()))
             }
+            (None, Some(v), _) | (None, None, Some(v)) => {
+                return Err(e.at(v, fk, "'latency' and 'loss' need 'link: HOST/DEV'".into()))
+            }
+        }
+        // latency + loss on one link are one fault entry applied as two
+        if kinds.len() == 2
+            && matches!(kinds[0], FaultKind::Latency { .. })
+            && matches!(kinds[1], FaultKind::Loss { .. })
+        {
+            let loss = kinds.pop().expect("two");
+            faults.push(crate::engine::Fault { at_ns, kind: loss });
         }
         if kinds.len() != 1 {
             return Err(e.at(
                 &fd.at,
                 fk,
-                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, link+latency".into(),
+                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, link+latency/loss".into(),
             ));
         }
         faults.push(crate::engine::Fault {
