@@ -96,8 +96,11 @@ MODELLED
               daemons ends 1 s after the last fault and the last outcome
   faults      a timeline in the scenario: link down/up, node down, conntrack
               flush, server process stopped (its sockets close: RST), link
-              latency changed, link loss (a share of frames, seeded); listed
-              in the trace with their time
+              latency changed, link loss (a share of frames, seeded), an
+              endpoint removed from its EndpointSlices (kube-proxy, ingress-
+              nginx and sidecars resync at that instant; UDP conntrack
+              entries DNATed to it deleted); listed in the trace with
+              their time
   kubernetes  clusters from their objects (Node, Pod, Service, EndpointSlice):
               kube-proxy iptables mode rule for rule (1.28 layout, chain
               hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,
@@ -152,6 +155,10 @@ SIMPLIFIED (and where)
     retransmit or out-of-order queue (a loss costs an RTO, then go-back-N);
     RFC 6298 gains for later RTT samples; no SYN-ACK timer; TIME_WAIT
     kept to the end.                                                     [net/tcp]
+  - endpointRemoved: the control plane reacts at the fault's instant (no
+    watch/sync delay, no terminating phase); TCP connections to the
+    endpoint keep their conntrack entries (as with kube-proxy, which only
+    clears UDP); a HAProxy backend with health checks is not resynced.  [engine, scenario]
   - Link loss: each frame on a lossy link is lost with the given share,
     drawn from the scenario's seed (same seed, same frames lost); no
     bursts or reordering.                                                [engine]

@@ -383,6 +383,7 @@ fn run() -> Result<ExitCode> {
                     flows: Vec::new(),
                     faults: Vec::new(),
                     horizon_ns: 0,
+                    resyncs: Vec::new(),
                 };
                 k.snapshot(&empty, &out)?
             } else {

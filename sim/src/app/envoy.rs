@@ -99,6 +99,25 @@ pub struct Envoy {
     rng: ChaCha8Rng,
 }
 
+impl Envoy {
+    /// An EDS push from istiod: each cluster's endpoints become the new
+    /// configuration's (connections already made stay). Returns whether a
+    /// cluster changed.
+    pub fn update_endpoints(&mut self, new: Envoy) -> bool {
+        let mut changed = false;
+        for (k, nc) in new.clusters {
+            if let Some(c) = self.clusters.get_mut(&k) {
+                if c.endpoints != nc.endpoints {
+                    c.endpoints = nc.endpoints;
+                    c.next = 0;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+}
+
 fn http_complete(buf: &[u8]) -> Option<usize> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..end]);

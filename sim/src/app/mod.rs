@@ -221,6 +221,16 @@ pub enum App {
 }
 
 impl App {
+    /// Takes the endpoints of `new` (the same app built from a changed
+    /// cluster); apps that do not learn endpoints ignore it.
+    pub fn update_endpoints(&mut self, new: App) -> bool {
+        match (self, new) {
+            (App::Proxy(p), App::Proxy(n)) => p.update_endpoints(*n),
+            (App::Envoy(e), App::Envoy(n)) => e.update_endpoints(*n),
+            _ => false,
+        }
+    }
+
     pub fn name(&self) -> String {
         match self {
             App::HttpServer(s) => format!("http-server {}", s.name),

@@ -544,6 +544,58 @@ impl Proxy {
         }
     }
 
+    /// New endpoints for the backends, as ingress-nginx's Lua balancer gets
+    /// them (no reload): servers still listed keep their state and
+    /// connection counts, a removed one takes no new requests (requests in
+    /// flight finish). Backends with health checks are left alone (their
+    /// timers name servers by position; a hand-written haproxy.cfg does not
+    /// follow the cluster anyway). Returns whether a backend changed.
+    pub fn update_endpoints(&mut self, new: Proxy) -> bool {
+        let mut changed = false;
+        for nb in new.backends {
+            let Some(bi) = self.backends.iter().position(|b| b.name == nb.name) else {
+                continue;
+            };
+            let be = &mut self.backends[bi];
+            if be.servers.iter().chain(&nb.servers).any(|s| s.check) {
+                continue;
+            }
+            let key = |s: &Server| (s.addr, s.port, s.weight);
+            if be.servers.iter().map(key).eq(nb.servers.iter().map(key)) {
+                continue;
+            }
+            changed = true;
+            let old = std::mem::take(&mut be.servers);
+            let same = |a: &Server, b: &Server| a.addr == b.addr && a.port == b.port;
+            let servers: Vec<Server> = nb
+                .servers
+                .into_iter()
+                .map(|ns| match old.iter().find(|o| same(o, &ns)) {
+                    Some(o) => Server {
+                        weight: ns.weight,
+                        ..o.clone()
+                    },
+                    None => ns,
+                })
+                .collect();
+            let moved = |i: usize| -> usize {
+                old.get(i)
+                    .and_then(|o| servers.iter().position(|n| same(n, o)))
+                    .unwrap_or(usize::MAX)
+            };
+            for sess in self.sessions.iter_mut().filter(|x| x.backend == bi) {
+                sess.srv = moved(sess.srv);
+            }
+            be.sticks = std::mem::take(&mut be.sticks)
+                .into_iter()
+                .filter_map(|(c, i)| Some((c, moved(i))).filter(|x| x.1 != usize::MAX))
+                .collect();
+            be.lc_next = 0;
+            be.servers = servers;
+        }
+        changed
+    }
+
     pub fn has_checks(&self) -> bool {
         self.backends
             .iter()
@@ -819,7 +871,9 @@ impl Proxy {
                 let Some(be) = self.backends.get(b) else {
                     return vec![];
                 };
-                let sv = &be.servers[s];
+                let Some(sv) = be.servers.get(s) else {
+                    return vec![];
+                };
                 self.checks.insert((b, s), None);
                 let what = match &be.httpchk {
                     Some((m, p)) => format!("{m} {p}"),

@@ -116,6 +116,37 @@ pub enum FaultKind {
         dev: usize,
         ppm: u32,
     },
+    /// The control plane reacts to a change of the cluster's objects: the
+    /// state in `World::resyncs[idx]` replaces what kube-proxy, ingress-nginx
+    /// and the sidecars had programmed.
+    Resync {
+        idx: usize,
+    },
+}
+
+/// What kube-proxy, ingress-nginx and istiod program after a change of the
+/// cluster's objects (an endpoint removed), host by host.
+#[derive(Clone, Debug)]
+pub struct Resync {
+    /// `endpoint 10.244.1.2 removed (Pod default/web-1)`
+    pub what: String,
+    /// The endpoint's address: UDP conntrack entries DNATed to it are
+    /// cleared, as kube-proxy does.
+    pub endpoint: Ipv4Addr,
+    pub hosts: Vec<HostResync>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HostResync {
+    pub host: usize,
+    /// kube-proxy's sync: the whole iptables state, the ipsets and the
+    /// IPVS virtual servers (None: unchanged)
+    pub iptables: Option<crate::net::netfilter::Ruleset>,
+    pub ipsets: Option<crate::net::netfilter::ipset::IpsetStore>,
+    pub ipvs: Option<Vec<crate::net::ipvs::VirtualService>>,
+    /// apps that learn endpoints (ingress-nginx's Lua balancer, Envoy's
+    /// EDS): app index -> the app as the new configuration builds it
+    pub apps: Vec<(usize, App)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +165,8 @@ pub struct World {
     pub faults: Vec<Fault>,
     /// Virtual time after which the run stops.
     pub horizon_ns: u64,
+    /// Control-plane resyncs the fault timeline refers to.
+    pub resyncs: Vec<Resync>,
 }
 
 #[derive(Debug)]
@@ -384,6 +417,63 @@ impl Engine {
                     },
                 );
                 name
+            }
+            FaultKind::Resync { idx } => {
+                let r = self.world.resyncs[idx].clone();
+                let hosts = &mut self.world.hosts;
+                let mut rules = Vec::new();
+                let mut ipvs = Vec::new();
+                let mut apps = Vec::new();
+                let mut udp = 0;
+                for hr in r.hosts {
+                    let h = &mut hosts[hr.host];
+                    if let Some(nf) = hr.iptables {
+                        h.nf = nf;
+                        rules.push(h.name.clone());
+                    }
+                    if let Some(sets) = hr.ipsets {
+                        h.nf_state.ipsets = sets;
+                        if !rules.contains(&h.name) {
+                            rules.push(h.name.clone());
+                        }
+                    }
+                    if let Some(v) = hr.ipvs {
+                        h.ipvs.sync(v);
+                        ipvs.push(h.name.clone());
+                    }
+                    for (ai, new) in hr.apps {
+                        if let Some(old) = h.apps.get_mut(ai) {
+                            if old.update_endpoints(new) {
+                                apps.push(format!("{} ({})", h.name, old.name()));
+                            }
+                        }
+                    }
+                }
+                for h in hosts.iter_mut() {
+                    udp += h.ct.delete_udp_dnat_to(r.endpoint);
+                }
+                let mut what = r.what;
+                let mut kp = Vec::new();
+                if !rules.is_empty() {
+                    kp.push(format!("its iptables/ipset state on {}", rules.join(", ")));
+                }
+                if !ipvs.is_empty() {
+                    kp.push(format!("the IPVS real servers on {}", ipvs.join(", ")));
+                }
+                if kp.is_empty() {
+                    what.push_str(": no kube-proxy changes");
+                } else {
+                    what.push_str(&format!(": kube-proxy updated {}", kp.join(" and ")));
+                }
+                if !apps.is_empty() {
+                    what.push_str(&format!("; endpoints pushed to {}", apps.join(", ")));
+                }
+                if udp > 0 {
+                    what.push_str(&format!(
+                        "; {udp} UDP conntrack entries DNATed to it deleted"
+                    ));
+                }
+                what
             }
             FaultKind::Loss { host, dev, ppm } => {
                 let mut s = format!(

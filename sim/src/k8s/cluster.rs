@@ -275,7 +275,8 @@ pub fn ipvs_state(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> IpvsNode 
             nodeports.push((proto.clone(), sp.node_port));
         }
         cluster_ip_set.push(format!("{},{proto}:{}", sp.cluster_ip, sp.port));
-        for e in &cat.all_reachable {
+        // proxier.go: only this node's endpoints (`if !ep.IsLocal() { continue }`)
+        for e in cat.all_reachable.iter().filter(|e| e.is_local) {
             let port = e.endpoint.rsplit_once(':').map(|x| x.1).unwrap_or("0");
             loopback.push(format!("{},{proto}:{port},{}", e.ip, e.ip));
         }

@@ -276,7 +276,6 @@ impl Conntrack {
         }
     }
 
-    /// Removes every entry (`conntrack -F`).
     /// Number of tracked connections.
     pub fn len(&self) -> usize {
         self.conns.len()
@@ -286,6 +285,23 @@ impl Conntrack {
         self.conns.is_empty()
     }
 
+    /// `conntrack -D -p udp --dst-nat ADDR`: the UDP entries DNATed to an
+    /// endpoint (kube-proxy clears them when the endpoint goes, so a UDP
+    /// client's next datagram picks a live one). Returns how many went.
+    pub fn delete_udp_dnat_to(&mut self, addr: Ipv4Addr) -> usize {
+        let dead: Vec<u64> = self
+            .conns
+            .values()
+            .filter(|c| c.orig.proto == 17 && c.reply.src == addr && c.orig.dst != addr)
+            .map(|c| c.id)
+            .collect();
+        for id in &dead {
+            self.remove(*id);
+        }
+        dead.len()
+    }
+
+    /// Removes every entry (`conntrack -F`).
     pub fn flush(&mut self) {
         self.conns.clear();
         self.index.clear();

@@ -1553,11 +1553,24 @@ impl Host {
         let vs_text = format!("{}:{}", ip.dst(), dport);
         let sched = self.ipvs.services[vi].scheduler;
         let Some(ri) = self.ipvs.services[vi].schedule(ip.src()) else {
+            // ip_vs_schedule finds no destination: ip_vs_leave answers ICMP
+            // port unreachable and drops
             self.drop(
                 ctx,
                 "ipvs",
-                format!("virtual service {vs_text} has no real server with weight > 0"),
+                format!(
+                    "virtual service {vs_text} has no real server with weight > 0: ICMP port unreachable"
+                ),
                 ct,
+            );
+            self.send_icmp_error(
+                ctx,
+                ip,
+                icmp::DEST_UNREACH,
+                icmp::CODE_PORT_UNREACH,
+                [0; 4],
+                meta,
+                "IPVS: no destination available",
             );
             return true;
         };

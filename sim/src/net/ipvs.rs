@@ -157,6 +157,34 @@ pub struct Ipvs {
 }
 
 impl Ipvs {
+    /// kube-proxy's sync (`ipvsadm -a/-d` on the existing virtual services):
+    /// real servers that stay keep their connection counts, a virtual
+    /// service that stays keeps its scheduler position.
+    pub fn sync(&mut self, new: Vec<VirtualService>) {
+        let old = std::mem::take(&mut self.services);
+        self.services = new
+            .into_iter()
+            .map(|mut v| {
+                if let Some(o) = old
+                    .iter()
+                    .find(|o| (o.proto, o.vip, o.vport) == (v.proto, v.vip, v.vport))
+                {
+                    for r in v.reals.iter_mut() {
+                        if let Some(or) = o.reals.iter().find(|x| (x.ip, x.port) == (r.ip, r.port))
+                        {
+                            r.conns = or.conns;
+                        }
+                    }
+                    if !v.reals.is_empty() {
+                        v.next = o.next % v.reals.len();
+                    }
+                    v.cw = o.cw;
+                }
+                v
+            })
+            .collect();
+    }
+
     pub fn find(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> Option<usize> {
         self.services
             .iter()

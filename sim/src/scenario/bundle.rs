@@ -377,6 +377,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             hosts,
             flows,
             horizon_ns: 300_000_000_000,
+            resyncs: Vec::new(),
         },
         warnings,
     ))

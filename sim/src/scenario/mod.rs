@@ -100,9 +100,22 @@ pub struct ScenarioDoc {
     #[serde(default)]
     pub traffic: Vec<TrafficDoc>,
     /// A timeline of faults: links down and up, nodes down, conntrack
-    /// flushed, processes stopped, latency changed.
+    /// flushed, processes stopped, latency changed, endpoints removed.
     #[serde(default)]
     pub faults: Vec<FaultDoc>,
+    /// The cluster as it is after each `endpointRemoved` fault (filled by
+    /// `expand_cluster`, in time order).
+    #[serde(skip)]
+    pub resyncs: Vec<ResyncText>,
+}
+
+/// The expansion of the cluster after an `endpointRemoved` fault.
+#[derive(Debug, Clone)]
+pub struct ResyncText {
+    pub fault: usize,
+    pub endpoint: Ipv4Addr,
+    pub what: String,
+    pub text: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +145,10 @@ pub struct FaultDoc {
     /// with `link`: the share of frames lost from then on (`30%`, `0.3`)
     #[serde(default)]
     pub loss: Option<Spanned<String>>,
+    /// An endpoint leaves its EndpointSlices (`10.244.1.2` or `NS/POD`):
+    /// kube-proxy, ingress-nginx and the sidecars resync.
+    #[serde(default)]
+    pub endpoint_removed: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -699,8 +716,161 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioE
     }
     doc.links.extend(x.links);
     doc.segments.extend(x.segments);
-    doc.cluster = None;
+    let c = doc.cluster.take().expect("cluster");
+    doc.resyncs = endpoint_resyncs(doc, &c, file)?;
     Ok(())
+}
+
+/// The cluster after each `endpointRemoved` fault, in time order (each
+/// removal applies on top of the earlier ones).
+fn endpoint_resyncs(
+    doc: &ScenarioDoc,
+    c: &ClusterDoc,
+    file: &str,
+) -> Result<Vec<ResyncText>, ScenarioError> {
+    let e = Errs { file };
+    let mut order: Vec<(u64, usize)> = doc
+        .faults
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.endpoint_removed.is_some())
+        .map(|(i, f)| (parse_duration(&f.at.value).unwrap_or(0), i))
+        .collect();
+    if order.is_empty() {
+        return Ok(Vec::new());
+    }
+    order.sort();
+    let (mut objs, net) = cluster_of(c, file)?;
+    let mut out = Vec::new();
+    for (_, fi) in order {
+        let v = doc.faults[fi].endpoint_removed.as_ref().expect("filtered");
+        let key = format!("faults[{fi}].endpointRemoved");
+        let val = v.value.trim();
+        let ip: Ipv4Addr = match val.split_once('/') {
+            Some((ns, pod)) => {
+                let p = objs
+                    .pods
+                    .iter()
+                    .find(|p| p.metadata.ns() == ns && p.metadata.name == pod)
+                    .ok_or_else(|| {
+                        e.at(v, key.clone(), format!("no Pod {ns}/{pod} in the cluster"))
+                    })?;
+                p.status
+                    .pod_ip
+                    .as_deref()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| {
+                        e.at(
+                            v,
+                            key.clone(),
+                            format!("Pod {ns}/{pod} has no status.podIP"),
+                        )
+                    })?
+            }
+            None => val.parse().map_err(|_| {
+                e.at(
+                    v,
+                    key.clone(),
+                    format!("'{val}': expected an endpoint address or NAMESPACE/POD"),
+                )
+            })?,
+        };
+        let addr = ip.to_string();
+        let mut slices = Vec::new();
+        for sl in objs.slices.iter_mut() {
+            let before = sl.endpoints.len();
+            sl.endpoints.retain(|ep| !ep.addresses.contains(&addr));
+            if sl.endpoints.len() != before {
+                slices.push(format!("{}/{}", sl.metadata.ns(), sl.metadata.name));
+            }
+        }
+        if slices.is_empty() {
+            return Err(e.at(v, key, format!("no EndpointSlice lists {addr} (by then)")));
+        }
+        let pod = objs
+            .pods
+            .iter()
+            .find(|p| p.status.pod_ip.as_deref() == Some(addr.as_str()))
+            .map(|p| format!(" (Pod {}/{})", p.metadata.ns(), p.metadata.name))
+            .unwrap_or_default();
+        let text = crate::k8s::cluster::expand(&objs, &net)
+            .map_err(|k| e.at(v, key.clone(), k.to_string()))?;
+        out.push(ResyncText {
+            fault: fi,
+            endpoint: ip,
+            what: format!(
+                "endpoint {addr}{pod} removed from EndpointSlice {}",
+                slices.join(", ")
+            ),
+            text,
+        });
+    }
+    Ok(out)
+}
+
+/// A host's `ipvs` list as IPVS virtual services.
+fn ipvs_services(
+    hd: &HostDoc,
+    e: &Errs,
+    kp: &str,
+) -> Result<Vec<crate::net::ipvs::VirtualService>, ScenarioError> {
+    let mut out = Vec::new();
+    for (vi, v) in hd.ipvs.iter().enumerate() {
+        let vk = format!("{kp}.ipvs[{vi}]");
+        let addr_port = |s: &str| -> Option<(Ipv4Addr, u16)> {
+            let (a, p) = s.rsplit_once(':')?;
+            Some((a.parse().ok()?, p.parse().ok()?))
+        };
+        let (proto, vip) = match v.service.value.split_once(' ') {
+            Some(("tcp", rest)) => (6u8, addr_port(rest.trim())),
+            Some(("udp", rest)) => (17u8, addr_port(rest.trim())),
+            _ => (0, None),
+        };
+        let Some((vip, vport)) = vip else {
+            return Err(e.at(
+                &v.service,
+                format!("{vk}.service"),
+                format!("'{}': expected 'tcp|udp ADDR:PORT'", v.service.value),
+            ));
+        };
+        let sched = match &v.scheduler {
+            Some(s) => crate::net::ipvs::Scheduler::from_name(&s.value).ok_or_else(|| {
+                e.at(
+                    s,
+                    format!("{vk}.scheduler"),
+                    format!("'{}': expected rr, wrr, lc or sh", s.value),
+                )
+            })?,
+            None => crate::net::ipvs::Scheduler::Rr,
+        };
+        let mut reals = Vec::new();
+        for (ri, r) in v.reals.iter().enumerate() {
+            let mut w = r.value.split_whitespace();
+            let ap = w.next().and_then(addr_port);
+            let weight = match (w.next(), w.next()) {
+                (Some("weight"), Some(n)) => n.parse::<u32>().ok(),
+                (None, None) => Some(1),
+                _ => None,
+            };
+            let (Some((ip, port)), Some(weight)) = (ap, weight) else {
+                return Err(e.at(
+                    r,
+                    format!("{vk}.reals[{ri}]"),
+                    format!("'{}': expected 'ADDR:PORT [weight N]'", r.value),
+                ));
+            };
+            reals.push(crate::net::ipvs::RealServer {
+                ip,
+                port,
+                weight,
+                conns: 0,
+            });
+        }
+        out.push(crate::net::ipvs::VirtualService::new(
+            proto, vip, vport, sched, reals,
+        ));
+    }
+    Ok(out)
 }
 
 pub fn build(
@@ -1198,61 +1368,7 @@ pub fn build(
             )
             .map_err(|m| e.at(t, format!("{kp}.ipset"), m))?;
         }
-        for (vi, v) in hd.ipvs.iter().enumerate() {
-            let vk = format!("{kp}.ipvs[{vi}]");
-            let addr_port = |s: &str| -> Option<(Ipv4Addr, u16)> {
-                let (a, p) = s.rsplit_once(':')?;
-                Some((a.parse().ok()?, p.parse().ok()?))
-            };
-            let (proto, vip) = match v.service.value.split_once(' ') {
-                Some(("tcp", rest)) => (6u8, addr_port(rest.trim())),
-                Some(("udp", rest)) => (17u8, addr_port(rest.trim())),
-                _ => (0, None),
-            };
-            let Some((vip, vport)) = vip else {
-                return Err(e.at(
-                    &v.service,
-                    format!("{vk}.service"),
-                    format!("'{}': expected 'tcp|udp ADDR:PORT'", v.service.value),
-                ));
-            };
-            let sched = match &v.scheduler {
-                Some(s) => crate::net::ipvs::Scheduler::from_name(&s.value).ok_or_else(|| {
-                    e.at(
-                        s,
-                        format!("{vk}.scheduler"),
-                        format!("'{}': expected rr, wrr, lc or sh", s.value),
-                    )
-                })?,
-                None => crate::net::ipvs::Scheduler::Rr,
-            };
-            let mut reals = Vec::new();
-            for (ri, r) in v.reals.iter().enumerate() {
-                let mut w = r.value.split_whitespace();
-                let ap = w.next().and_then(addr_port);
-                let weight = match (w.next(), w.next()) {
-                    (Some("weight"), Some(n)) => n.parse::<u32>().ok(),
-                    (None, None) => Some(1),
-                    _ => None,
-                };
-                let (Some((ip, port)), Some(weight)) = (ap, weight) else {
-                    return Err(e.at(
-                        r,
-                        format!("{vk}.reals[{ri}]"),
-                        format!("'{}': expected 'ADDR:PORT [weight N]'", r.value),
-                    ));
-                };
-                reals.push(crate::net::ipvs::RealServer {
-                    ip,
-                    port,
-                    weight,
-                    conns: 0,
-                });
-            }
-            h.ipvs.services.push(crate::net::ipvs::VirtualService::new(
-                proto, vip, vport, sched, reals,
-            ));
-        }
+        h.ipvs.services = ipvs_services(hd, &e, &kp)?;
         if let Some(r) = &hd.resolv_conf {
             let nameserver = r.nameserver.value.parse::<Ipv4Addr>().map_err(|_| {
                 e.at(
@@ -1843,6 +1959,7 @@ pub fn build(
         None => 300_000_000_000,
     };
     let mut faults = Vec::new();
+    let mut resyncs = Vec::new();
     for (fi, fd) in doc.faults.iter().enumerate() {
         let fk = format!("faults[{fi}]");
         let at_ns = parse_duration(&fd.at.value).ok_or_else(|| {
@@ -1918,6 +2035,23 @@ pub fn build(
                 })?;
             kinds.push(FaultKind::ProcessStop { host, app });
         }
+        if let Some(v) = &fd.endpoint_removed {
+            let pos = doc
+                .resyncs
+                .iter()
+                .position(|r| r.fault == fi)
+                .ok_or_else(|| {
+                    e.at(
+                        v,
+                        format!("{fk}.endpointRemoved"),
+                        "needs a `cluster` (the objects the endpoint is removed from)".into(),
+                    )
+                })?;
+            let before = pos.checked_sub(1).map(|p| &doc.resyncs[p]);
+            let r = resync_of(&doc.resyncs[pos], before, doc, &hosts, seed, file)?;
+            kinds.push(FaultKind::Resync { idx: resyncs.len() });
+            resyncs.push(r);
+        }
         match (&fd.link, &fd.latency, &fd.loss) {
             (Some(l), lat, loss) if lat.is_some() || loss.is_some() => {
                 let (host, dev) = dev_of(l, "link")?;
@@ -1969,7 +2103,7 @@ pub fn build(
             return Err(e.at(
                 &fd.at,
                 fk,
-                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, link+latency/loss".into(),
+                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, endpointRemoved, link+latency/loss".into(),
             ));
         }
         faults.push(crate::engine::Fault {
@@ -1984,6 +2118,114 @@ pub fn build(
         flows,
         faults,
         horizon_ns,
+        resyncs,
+    })
+}
+
+/// What changes on each host when the cluster goes from `before` (the
+/// scenario's own expansion when None) to `r`.
+fn resync_of(
+    r: &ResyncText,
+    before: Option<&ResyncText>,
+    doc: &ScenarioDoc,
+    hosts: &[Host],
+    seed: u64,
+    file: &str,
+) -> Result<crate::engine::Resync, ScenarioError> {
+    let gen_file = format!("{file} (cluster after faults[{}])", r.fault);
+    let gen_err = |m: String| ScenarioError {
+        file: gen_file.clone(),
+        line: 0,
+        column: 0,
+        key: format!("faults[{}].endpointRemoved", r.fault),
+        message: m,
+    };
+    let parse = |t: &str| -> Result<ExpansionDoc, ScenarioError> {
+        serde_saphyr::from_str(t).map_err(|err| gen_err(yaml_message(&err)))
+    };
+    let new = parse(&r.text)?;
+    let old_doc = before.map(|b| parse(&b.text)).transpose()?;
+    let old_hosts = old_doc.as_ref().map(|d| &d.hosts).unwrap_or(&doc.hosts);
+    let e = Errs { file: &gen_file };
+    let text_of = |o: &Option<Spanned<String>>| o.as_ref().map(|t| t.value.clone());
+    let mut out = Vec::new();
+    for (name, nhd) in &new.hosts {
+        let Some(hi) = hosts.iter().position(|h| h.name == *name) else {
+            continue;
+        };
+        let ohd = old_hosts.get(name);
+        let mut hr = crate::engine::HostResync {
+            host: hi,
+            iptables: None,
+            ipsets: None,
+            ipvs: None,
+            apps: Vec::new(),
+        };
+        let new_ipt = text_of(&nhd.iptables);
+        if new_ipt != ohd.and_then(|o| text_of(&o.iptables)) {
+            let t = new_ipt.unwrap_or_default();
+            hr.iptables = Some(
+                Ruleset::parse(&t, &gen_file)
+                    .map_err(|pe| gen_err(format!("line {}: {}", pe.line, pe.message)))?,
+            );
+        }
+        let new_sets = text_of(&nhd.ipset);
+        if new_sets != ohd.and_then(|o| text_of(&o.ipset)) {
+            hr.ipsets = Some(
+                crate::net::netfilter::ipset::IpsetStore::parse(
+                    &new_sets.unwrap_or_default(),
+                    &gen_file,
+                )
+                .map_err(gen_err)?,
+            );
+        }
+        let kp = format!("hosts.{name}");
+        let new_vs = ipvs_services(nhd, &e, &kp)?;
+        let old_vs = match ohd {
+            Some(o) => ipvs_services(o, &e, &kp)?,
+            None => Vec::new(),
+        };
+        if new_vs != old_vs {
+            hr.ipvs = Some(new_vs);
+        }
+        for (ai, ad) in nhd.apps.iter().enumerate() {
+            let cfg = text_of(&ad.config);
+            let old_cfg = ohd
+                .and_then(|o| o.apps.get(ai))
+                .and_then(|a| text_of(&a.config));
+            let Some(cfg) = cfg.filter(|c| Some(c) != old_cfg.as_ref()) else {
+                continue;
+            };
+            let app = match ad.kind.value.as_str() {
+                "ingress-nginx" => {
+                    let port = ad
+                        .listen
+                        .as_ref()
+                        .and_then(|l| l.value.rsplit(':').next())
+                        .and_then(|p| p.parse::<u16>().ok())
+                        .unwrap_or(80);
+                    let rng = host_rng(seed, &format!("{name}/ingress-nginx"));
+                    crate::app::ingress_nginx::parse(name, port, &cfg, rng)
+                        .map(|p| App::Proxy(Box::new(p)))
+                }
+                "envoy" => {
+                    let rng = host_rng(seed, &format!("{name}/envoy"));
+                    crate::app::envoy::parse(name, &cfg, rng).map(|p| App::Envoy(Box::new(p)))
+                }
+                _ => continue,
+            }
+            .map_err(gen_err)?;
+            hr.apps.push((ai, app));
+        }
+        if hr.iptables.is_some() || hr.ipsets.is_some() || hr.ipvs.is_some() || !hr.apps.is_empty()
+        {
+            out.push(hr);
+        }
+    }
+    Ok(crate::engine::Resync {
+        what: r.what.clone(),
+        endpoint: r.endpoint,
+        hosts: out,
     })
 }
 
