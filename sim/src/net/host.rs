@@ -284,6 +284,9 @@ pub struct Host {
     pub neigh: NeighTable,
     pub nf: Ruleset,
     pub nf_state: NfState,
+    /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
+    pub nft: super::nftables::Nft,
+    pub nft_dyn: super::nftables::DynSets,
     pub ct: Conntrack,
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
@@ -320,6 +323,8 @@ impl Host {
             neigh: NeighTable::default(),
             nf: Ruleset::empty(),
             nf_state: NfState::default(),
+            nft: Default::default(),
+            nft_dyn: Default::default(),
             ct: Conntrack::default(),
             sysctl: Sysctl::default(),
             tcp: TcpStack::default(),

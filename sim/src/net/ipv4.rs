@@ -463,7 +463,43 @@ impl Host {
                 None
             },
         };
-        let out = if chain_empty {
+        let (nft_before, nft_after) = match super::nftables::Hook::from_iptables(hook) {
+            Some(h) if !self.nft.is_empty() => self.nft.chains_at(table, h),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let addrs = HostAddrs {
+            fib: &self.fib,
+            devs: &self.devs,
+        };
+        let mut chooser = RngChooser(&mut self.rng);
+        let chooser: &mut dyn super::netfilter::eval::Chooser = match ctx.script.as_deref_mut() {
+            Some(s) => s,
+            None => &mut chooser,
+        };
+        let mut env = EvalEnv {
+            addr: &addrs,
+            chooser,
+            state: &mut self.nf_state,
+            now_ns: ctx.now,
+        };
+        // nftables base chains that come before this iptables table
+        let mut nft_steps = Vec::new();
+        let before = (!nft_before.is_empty()).then(|| {
+            self.nft
+                .run(&nft_before, &mut pkt, &mut env, &mut self.nft_dyn)
+        });
+        let before_done = before
+            .as_ref()
+            .is_some_and(|b| b.verdict != Verdict::Accept || b.nat.is_some());
+        let mut out = if before_done {
+            HookOutcome {
+                verdict: Verdict::Accept,
+                nat: None,
+                notrack: false,
+                steps: vec![],
+                rules_tested: 0,
+            }
+        } else if chain_empty {
             let pol = self.nf.table(table).chain(hook).and_then(|c| c.policy);
             HookOutcome {
                 verdict: match pol {
@@ -487,24 +523,32 @@ impl Host {
                 rules_tested: 0,
             }
         } else {
-            let addrs = HostAddrs {
-                fib: &self.fib,
-                devs: &self.devs,
-            };
-            let mut chooser = RngChooser(&mut self.rng);
-            let chooser: &mut dyn super::netfilter::eval::Chooser = match ctx.script.as_deref_mut()
-            {
-                Some(s) => s,
-                None => &mut chooser,
-            };
-            let mut env = EvalEnv {
-                addr: &addrs,
-                chooser,
-                state: &mut self.nf_state,
-                now_ns: ctx.now,
-            };
             self.nf.run_hook(table, hook, &mut pkt, &mut env)
         };
+        if let Some(b) = before {
+            nft_steps.extend(b.steps);
+            if b.verdict != Verdict::Accept {
+                out.verdict = b.verdict;
+            }
+            if out.nat.is_none() {
+                out.nat = b.nat;
+            }
+            out.notrack |= b.notrack;
+        }
+        // ... and those after it (a NAT binding is made once: nat chains
+        // after a NAT decision do not run)
+        let nat_done = table == TableKind::Nat && out.nat.is_some();
+        if !nft_after.is_empty() && !before_done && out.verdict == Verdict::Accept && !nat_done {
+            let a = self
+                .nft
+                .run(&nft_after, &mut pkt, &mut env, &mut self.nft_dyn);
+            nft_steps.extend(a.steps);
+            out.verdict = a.verdict;
+            if out.nat.is_none() {
+                out.nat = a.nat;
+            }
+            out.notrack |= a.notrack;
+        }
         *mark = pkt.mark;
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
@@ -532,6 +576,36 @@ impl Host {
                     },
                 );
             }
+        }
+        let npoint = format!("nft/{}", hook.to_ascii_lowercase());
+        for s in nft_steps {
+            let what = if s.rule == 0 {
+                format!("{} {}: {}", s.table, s.chain, s.effect)
+            } else {
+                format!(
+                    "{} {} #{}: {} => {}",
+                    s.table, s.chain, s.rule, s.text, s.effect
+                )
+            };
+            ctx.trace.step(
+                &npoint,
+                what,
+                Action::Rule {
+                    table: format!("nft {}", s.table),
+                    chain: s.chain.clone(),
+                    rule: s.rule,
+                    line: s.line,
+                },
+            );
+            // the last step names what decided a drop or reject
+            out.steps.push(super::netfilter::NfStep {
+                table,
+                chain: format!("{} {}", s.table, s.chain),
+                rule: s.rule,
+                line: s.line,
+                text: s.text,
+                effect: s.effect,
+            });
         }
         out
     }

@@ -12,6 +12,7 @@ pub mod ipv4;
 pub mod ipvs;
 pub mod neigh;
 pub mod netfilter;
+pub mod nftables;
 pub mod overlay;
 pub mod sysctl;
 pub mod tcp;
