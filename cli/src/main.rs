@@ -140,7 +140,8 @@ enum Cmd {
     /// on a node of the scenario's cluster; --full: the node's whole
     /// iptables-save, with the jump rules and the CNI's rules. With
     /// `proxyMode: ipvs`: the iptables rules ipvs mode writes, `ipset save`
-    /// and `ipvsadm -Sn`.
+    /// and `ipvsadm -Sn`. With `proxyMode: nftables`: the `nft -f`
+    /// transaction kube-proxy writes (the `ip kube-proxy` table).
     KubeProxyRules {
         scenario: Option<String>,
         #[arg(long)]
@@ -444,6 +445,19 @@ fn run() -> Result<ExitCode> {
                     st.ipsets,
                     st.ipvsadm_save()
                 )
+            } else if net.proxy_mode == "nftables" {
+                // nftables mode: the `nft -f` transaction kube-proxy sends;
+                // --full adds the node's iptables-save (the CNI's rules)
+                let nft = podpath_sim::k8s::kubeproxy_nft::nft_rules(&objs, &cfg);
+                if full {
+                    let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
+                    format!(
+                        "# iptables-save\n{}# nft -f\n{nft}",
+                        podpath_sim::k8s::kubeproxy::node_iptables_save_others(&extra)
+                    )
+                } else {
+                    nft
+                }
             } else if full {
                 let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
                 podpath_sim::k8s::kubeproxy::node_iptables_save(&objs, &cfg, &extra)

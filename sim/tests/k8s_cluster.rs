@@ -369,6 +369,30 @@ fn same_cluster_in_each_proxy_mode() {
             let s = steps(&ipt, f);
             assert!(!s.iter().any(|(_, p, _)| p == "ipvs"), "{cni}/{f}");
         }
+        // nftables mode: the same outcomes through the `ip kube-proxy`
+        // table: the service-ips verdict map, numgen over the endpoints, the
+        // endpoint chain's DNAT, and no KUBE-SVC chains
+        let nft = run(&base.replace("proxyMode: iptables", "proxyMode: nftables"));
+        assert_eq!(outcomes(&nft), outcomes(&ipt), "{cni} nftables");
+        for f in ["dns", "clusterip#1", "nodeport#2"] {
+            let s = steps(&nft, f);
+            let has =
+                |point: &str, what: &str| s.iter().any(|(_, p, w)| p == point && w.contains(what));
+            assert!(
+                has("nft/prerouting", "ip kube-proxy services #1: ip daddr . meta l4proto . th dport vmap @service-ips => goto service-")
+                    || has("nft/output", "vmap @service-ips => goto service-")
+                    || has("nft/prerouting", "vmap @service-nodeports => goto external-"),
+                "{cni}/{f}: no service-ips/service-nodeports dispatch: {s:#?}"
+            );
+            assert!(
+                has("nft/prerouting", "dnat to 10.244.") || has("nft/output", "dnat to 10.244."),
+                "{cni}/{f}: no endpoint DNAT"
+            );
+            assert!(
+                !s.iter().any(|(_, _, w)| w.contains("KUBE-SVC-")),
+                "{cni}/{f}: iptables-mode chains in nftables mode"
+            );
+        }
     }
 }
 

@@ -63,8 +63,11 @@ pub struct NetConfig {
     /// The nodes' default gateway (kind: the docker bridge, the network's
     /// first address).
     pub node_gateway: Ipv4Addr,
-    /// kube-proxy's mode: `iptables` or `ipvs`.
+    /// kube-proxy's mode: `iptables`, `ipvs` or `nftables`.
     pub proxy_mode: String,
+    /// `--service-cluster-ip-range` (kubeadm's and kind's 10.96.0.0/12 by
+    /// default).
+    pub service_cidr: Ipv4Net,
 }
 
 fn kerr(object: String, field: &str, message: String) -> K8sError {
@@ -350,6 +353,7 @@ pub fn proxier_config(net: &NetConfig, node: &str, ip: Ipv4Addr) -> ProxierConfi
     let mut cfg = ProxierConfig::new(node);
     cfg.node_ips = vec![ip];
     cfg.cluster_cidr = Some(net.cluster_cidr);
+    cfg.service_cidrs = vec![net.service_cidr];
     cfg
 }
 
@@ -642,13 +646,17 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         } else {
             flannel_rules(&cc, &n.pod_cidr.to_string())
         };
-        let ipt = if net.proxy_mode == "ipvs" {
-            kubeproxy::node_iptables_save_ipvs(&cfg, &extra)
-        } else {
-            kubeproxy::node_iptables_save(cluster, &cfg, &extra)
+        let ipt = match net.proxy_mode.as_str() {
+            "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
+            "nftables" => kubeproxy::node_iptables_save_others(&extra),
+            _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
         };
         let _ = writeln!(y, "    iptables: |");
         y.push_str(&indent(&ipt, 6));
+        if net.proxy_mode == "nftables" {
+            let _ = writeln!(y, "    nftables: |");
+            y.push_str(&indent(&super::kubeproxy_nft::nft_rules(cluster, &cfg), 6));
+        }
         let ctl = super::ingress::controllers_on(cluster, &n.name);
         if !ctl.is_empty() {
             let conf = super::ingress::nginx_config(cluster, &n.name);

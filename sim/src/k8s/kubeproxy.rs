@@ -43,6 +43,9 @@ pub struct ProxierConfig {
     /// Whether the iptables binary supports `--random-fully` (every iptables
     /// since 1.6.2 does; kube-proxy's fake in its unit tests does not).
     pub random_fully: bool,
+    /// `--service-cluster-ip-range` (nftables mode drops traffic to
+    /// unallocated ClusterIPs in it).
+    pub service_cidrs: Vec<Ipv4Net>,
 }
 
 impl ProxierConfig {
@@ -56,6 +59,7 @@ impl ProxierConfig {
             localhost_nodeports: true,
             nodeport_addresses: Vec::new(),
             random_fully: true,
+            service_cidrs: Vec::new(),
         }
     }
 
@@ -127,16 +131,16 @@ impl ServicePortInfo {
     pub fn firewall_chain(&self) -> String {
         format!("KUBE-FW-{}", self.hash())
     }
-    fn externally_accessible(&self) -> bool {
+    pub(crate) fn externally_accessible(&self) -> bool {
         self.node_port != 0 || !self.lb_ips.is_empty() || !self.external_ips.is_empty()
     }
-    fn external_local(&self) -> bool {
+    pub(crate) fn external_local(&self) -> bool {
         self.externally_accessible() && self.external_policy_local
     }
-    fn uses_cluster_endpoints(&self) -> bool {
+    pub(crate) fn uses_cluster_endpoints(&self) -> bool {
         !self.internal_policy_local || (self.externally_accessible() && !self.external_local())
     }
-    fn uses_local_endpoints(&self) -> bool {
+    pub(crate) fn uses_local_endpoints(&self) -> bool {
         self.internal_policy_local || self.external_local()
     }
 }
@@ -247,7 +251,12 @@ fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePo
             node_port: p.node_port.unwrap_or(0),
             external_ips: s.spec.external_ips.clone(),
             lb_ips: lb_ips.clone(),
-            lb_source_ranges: s.spec.load_balancer_source_ranges.clone(),
+            lb_source_ranges: s
+                .spec
+                .load_balancer_source_ranges
+                .iter()
+                .map(|r| r.trim().to_string())
+                .collect(),
             external_policy_local: etp_local,
             internal_policy_local: s.spec.internal_traffic_policy.as_deref() == Some("Local"),
             health_check_node_port: hc,
@@ -1218,6 +1227,34 @@ pub fn node_iptables_save(cluster: &Cluster, cfg: &ProxierConfig, extra: &ExtraR
         }
         for (et, ec, r) in &extra.rules {
             if et == t && !builtins(t).contains(&ec.as_str()) {
+                let _ = writeln!(s, "-A {ec} {r}");
+            }
+        }
+        let _ = writeln!(s, "COMMIT");
+    }
+    s
+}
+
+/// A node's `iptables-save` when kube-proxy runs in nftables mode (it
+/// writes no iptables rules): the built-in chains and what other components
+/// (the CNI plugin) added.
+pub fn node_iptables_save_others(extra: &ExtraRules) -> String {
+    let mut s = String::new();
+    for (t, builtins) in [
+        ("filter", &["INPUT", "FORWARD", "OUTPUT"][..]),
+        ("nat", &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"][..]),
+    ] {
+        let _ = writeln!(s, "*{t}");
+        for b in builtins {
+            let _ = writeln!(s, ":{b} ACCEPT [0:0]");
+        }
+        for (et, c) in &extra.chains {
+            if et == t {
+                let _ = writeln!(s, ":{c} - [0:0]");
+            }
+        }
+        for (et, ec, r) in &extra.rules {
+            if et == t {
                 let _ = writeln!(s, "-A {ec} {r}");
             }
         }

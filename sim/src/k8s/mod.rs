@@ -12,6 +12,7 @@
 pub mod cluster;
 pub mod ingress;
 pub mod kubeproxy;
+pub mod kubeproxy_nft;
 pub mod objects;
 
 pub use objects::{Cluster, K8sError};

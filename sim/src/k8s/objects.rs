@@ -576,8 +576,9 @@ impl Cluster {
                     ));
                 }
             }
+            // kube-proxy trims blanks around each range
             for (i, r) in s.spec.load_balancer_source_ranges.iter().enumerate() {
-                if r.parse::<Ipv4Net>().is_err() {
+                if r.trim().parse::<Ipv4Net>().is_err() {
                     return Err(err(
                         o,
                         format!("spec.loadBalancerSourceRanges[{i}]"),

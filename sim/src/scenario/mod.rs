@@ -156,9 +156,12 @@ pub struct FaultDoc {
 pub struct ClusterDoc {
     /// flannel-vxlan | flannel-host-gw
     pub cni: Spanned<String>,
-    /// iptables (the only mode so far)
+    /// kube-proxy's mode: iptables (default), ipvs or nftables
     #[serde(default)]
     pub proxy_mode: Option<Spanned<String>>,
+    /// `--service-cluster-ip-range` (default 10.96.0.0/12)
+    #[serde(default, rename = "serviceCIDR")]
+    pub service_cidr: Option<Spanned<String>>,
     /// The pod network (kube-proxy's --cluster-cidr, flannel's Network).
     #[serde(rename = "clusterCIDR")]
     pub cluster_cidr: Spanned<String>,
@@ -225,6 +228,9 @@ pub struct HostDoc {
     /// `ipset save` text (the sets `-m set` refers to).
     #[serde(default)]
     pub ipset: Option<Spanned<String>>,
+    /// nftables ruleset: `nft list ruleset` text or `nft -f` commands.
+    #[serde(default)]
+    pub nftables: Option<Spanned<String>>,
     /// IPVS virtual services.
     #[serde(default)]
     pub ipvs: Vec<IpvsDoc>,
@@ -630,17 +636,21 @@ pub fn cluster_of(
     let cluster_cidr = cidr(&c.cluster_cidr, "clusterCIDR")?;
     let node_network = cidr(&c.node_network, "nodeNetwork")?;
     if let Some(m) = &c.proxy_mode {
-        if m.value != "iptables" && m.value != "ipvs" {
+        if !["iptables", "ipvs", "nftables"].contains(&m.value.as_str()) {
             return Err(e.at(
                 m,
                 "cluster.proxyMode".into(),
                 format!(
-                    "proxy mode '{}' is not modelled: expected iptables or ipvs (nftables is not modelled yet)",
+                    "proxy mode '{}': expected iptables, ipvs or nftables",
                     m.value
                 ),
             ));
         }
     }
+    let service_cidr = match &c.service_cidr {
+        Some(s) => cidr(s, "serviceCIDR")?,
+        None => "10.96.0.0/12".parse().expect("literal"),
+    };
     let objs =
         crate::k8s::Cluster::from_yaml(&c.manifests.value, &format!("{file} (cluster.manifests)"))
             .map_err(|k| {
@@ -674,6 +684,7 @@ pub fn cluster_of(
             })?,
             None => Ipv4Addr::from(u32::from(node_network.network()) + 1),
         },
+        service_cidr,
     };
     Ok((objs, net))
 }
@@ -1359,6 +1370,20 @@ pub fn build(
                         }
                     ),
                 }
+            })?;
+        }
+        if let Some(t) = &hd.nftables {
+            let base = (t.referenced.line() as usize).max(1);
+            h.nft = crate::net::nftables::Nft::parse(&t.value).map_err(|ne| ScenarioError {
+                file: file.into(),
+                line: if ne.line > 0 {
+                    base + ne.line - 1
+                } else {
+                    base
+                },
+                column: 0,
+                key: format!("{kp}.nftables"),
+                message: ne.message,
             })?;
         }
         if let Some(t) = &hd.ipset {
