@@ -736,6 +736,10 @@ impl Lab {
             if h.nf.rule_count() > 0 {
                 self.exec(&h.name, &["iptables-restore"], Some(&h.nf.to_save_text()))?;
             }
+            if !h.nft_text.is_empty() {
+                self.exec(&h.name, &["nft", "-f", "-"], Some(&h.nft_text))
+                    .with_context(|| format!("{}: loading its nftables ruleset", h.name))?;
+            }
         }
         // servers
         let server = self.dir.join("server.py");

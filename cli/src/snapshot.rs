@@ -85,6 +85,10 @@ fn collect_host(
         exec(&["bridge", "-j", "fdb", "show"])?,
     )?;
     std::fs::write(dir.join("iptables-save.txt"), exec(&["iptables-save"])?)?;
+    // nftables tables (kube-proxy nftables mode); absent without nft
+    if let Ok(t) = exec(&["nft", "list", "ruleset"]) {
+        std::fs::write(dir.join("nft-ruleset.txt"), t)?;
+    }
     let sysctl = exec(&["sh", "-c", "sysctl -a 2>/dev/null; true"])?;
     // Only the network sysctls: the rest of `sysctl -a` (host name, boot
     // id, ...) says nothing about packets and should not leave the machine.

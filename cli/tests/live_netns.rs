@@ -180,6 +180,23 @@ fn generated_flannel_vxlan_cluster() {
     check(&fixture("flannel-cluster.yaml"), "fv", 54);
 }
 
+/// The same objects with kube-proxy in nftables mode: the `ip kube-proxy`
+/// table loaded with `nft -f` into the real nodes, and read back from their
+/// `nft list ruleset` for the bundle replay.
+#[test]
+fn generated_flannel_vxlan_cluster_nftables() {
+    let nft = Command::new("sh")
+        .args(["-c", "command -v nft"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !nft {
+        eprintln!("SKIPPED kernel differential test fn: nft is not installed");
+        return;
+    }
+    check(&fixture("flannel-nftables.yaml"), "fn", 54);
+}
+
 /// The same objects with flannel's host-gw backend (routes via node IPs).
 #[test]
 fn generated_flannel_host_gw_cluster() {

@@ -287,6 +287,8 @@ pub struct Host {
     /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
     pub nft: super::nftables::Nft,
     pub nft_dyn: super::nftables::DynSets,
+    /// The nftables text as given (live mode loads it with `nft -f`).
+    pub nft_text: String,
     pub ct: Conntrack,
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
@@ -325,6 +327,7 @@ impl Host {
             nf_state: NfState::default(),
             nft: Default::default(),
             nft_dyn: Default::default(),
+            nft_text: String::new(),
             ct: Conntrack::default(),
             sysctl: Sysctl::default(),
             tcp: TcpStack::default(),

@@ -843,18 +843,20 @@ fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
                     // mark set mark or|xor|and V  /  meta mark set V
                     let si = rest.iter().position(|x| x == "set").expect("set");
                     let after = &rest[si + 1..];
+                    // `mark set mark or V` (nft -f) / `meta mark set meta mark | V`
+                    // (nft list ruleset)
+                    let opc = |o: &str| match o {
+                        "or" | "|" => Some('o'),
+                        "xor" | "^" => Some('x'),
+                        "and" | "&" => Some('a'),
+                        _ => None,
+                    };
                     let (op, v, used) = match after {
-                        [m, op, v, ..]
-                            if m == "mark" && (op == "or" || op == "xor" || op == "and") =>
-                        {
-                            (op.chars().next().unwrap_or('o'), v, 3)
+                        [m, op, v, ..] if m == "mark" && opc(op).is_some() => {
+                            (opc(op).expect("checked"), v, 3)
                         }
-                        [m, mm, op, v, ..]
-                            if m == "meta"
-                                && mm == "mark"
-                                && (op == "or" || op == "xor" || op == "and") =>
-                        {
-                            (op.chars().next().unwrap_or('o'), v, 4)
+                        [m, mm, op, v, ..] if m == "meta" && mm == "mark" && opc(op).is_some() => {
+                            (opc(op).expect("checked"), v, 4)
                         }
                         [v, ..] => ('=', v, 1),
                         [] => return Err(err("'mark set' needs a value".into())),
@@ -875,7 +877,7 @@ fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
                 };
                 let mut j = i + n;
                 // mark and 0x4000 == 0
-                if sel == [Sel::Mark] && w.get(j).map(|s| s.as_str()) == Some("and") {
+                if sel == [Sel::Mark] && matches!(w.get(j).map(|s| s.as_str()), Some("and" | "&")) {
                     let m = w
                         .get(j + 1)
                         .and_then(|s| parse_val(s))
@@ -927,9 +929,17 @@ fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
                     }
                     Some("{") => {
                         let (inner, next) = group(j)?;
-                        let els = elements_of(&inner, false)?;
+                        let mut els: Vec<Vec<Val>> = elements_of(&inner, false)?
+                            .into_iter()
+                            .map(|e| e.0)
+                            .collect();
                         j = next;
-                        Rhs::Anon(els.into_iter().map(|e| e.0).collect())
+                        // nft itself stores `{ x }` as the value x
+                        if els.len() == 1 {
+                            Rhs::Vals(els.remove(0))
+                        } else {
+                            Rhs::Anon(els)
+                        }
                     }
                     Some(_) => {
                         // one value, or a concatenation, or a comma list
@@ -1350,6 +1360,41 @@ impl Nft {
                 None => return p.err(format!("table {fam} {tname}: expected '}}'")),
             }
         }
+    }
+
+    /// Reads `nft list ruleset` output of a machine whose iptables is
+    /// iptables-nft: the tables it marks as managed by iptables-nft are the
+    /// iptables rules (read from `iptables-save` instead) and are left out.
+    pub fn parse_listing(text: &str) -> Result<Nft, NftError> {
+        let mut kept = String::new();
+        let mut skip_next = false;
+        let mut depth = 0i32;
+        let mut skipping = false;
+        for line in text.lines() {
+            let t = line.trim_start();
+            if t.starts_with("# Warning: table ") && t.contains("iptables-nft") {
+                skip_next = true;
+                kept.push('\n');
+                continue;
+            }
+            if !skipping && skip_next && t.starts_with("table ") {
+                skipping = true;
+                skip_next = false;
+                depth = 0;
+            }
+            if skipping {
+                depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+                if depth <= 0 && line.contains('}') {
+                    skipping = false;
+                }
+                // keep line numbers
+                kept.push('\n');
+                continue;
+            }
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        Nft::parse(&kept)
     }
 
     /// `nft list ruleset`-like text of the whole ruleset.
@@ -2021,6 +2066,15 @@ mod tests {
             assert_eq!(pre.rules.len(), 1);
         }
         assert_eq!(a.to_text(), b.to_text());
+    }
+
+    #[test]
+    fn iptables_nft_tables_are_left_to_iptables_save() {
+        let listing = "# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable ip nat {\n\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\txt target \"MASQUERADE\"\n\t}\n}\ntable ip kube-proxy {\n\tchain c {\n\t\tdrop\n\t}\n}\n";
+        let n = Nft::parse_listing(listing).unwrap();
+        assert_eq!(n.tables.len(), 1);
+        assert_eq!(n.tables[0].name, "kube-proxy");
+        assert_eq!(n.tables[0].chains[0].rules[0].line, 10);
     }
 
     #[test]

@@ -686,6 +686,20 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     for w in &h.nf.warnings {
         warnings.push(w.clone());
     }
+    // nftables (optional: `nft list ruleset`, absent when nft is not there)
+    let f_nft = format!("{hn}/nft-ruleset.txt");
+    if let Ok(t) = read(&f_nft) {
+        if !t.trim().is_empty() {
+            h.nft = crate::net::nftables::Nft::parse_listing(&t).map_err(|ne| ScenarioError {
+                file: f_nft.clone(),
+                line: ne.line,
+                column: 0,
+                key: String::new(),
+                message: ne.message,
+            })?;
+            h.nft_text = t;
+        }
+    }
     // sysctls
     let f_sys = format!("{hn}/sysctl.txt");
     let sys = read(&f_sys).map_err(|e| err(&f_sys, e))?;

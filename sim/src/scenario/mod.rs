@@ -1385,6 +1385,7 @@ pub fn build(
                 key: format!("{kp}.nftables"),
                 message: ne.message,
             })?;
+            h.nft_text = t.value.clone();
         }
         if let Some(t) = &hd.ipset {
             h.nf_state.ipsets = crate::net::netfilter::ipset::IpsetStore::parse(
