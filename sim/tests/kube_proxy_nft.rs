@@ -415,6 +415,9 @@ fn packets_through_the_generated_table_get_kube_proxys_verdicts() {
     }
 }
 
+/// (name, (hook, priority) of a base chain, rule count)
+type ChainShape = (String, Option<(String, i32)>, usize);
+
 /// `nft list ruleset` of a real kernel (nftables 1.0.6) after kube-proxy's
 /// transaction for the flannel-cluster scenario's kind-worker was loaded
 /// with `nft -f`: the listing (priorities as `dstnat - 10`, `meta mark set
@@ -439,7 +442,7 @@ fn a_real_nft_listing_reads_back_as_the_transaction() {
     // chain, same set and map contents
     let t1 = &from_tx.tables[0];
     let t2 = &from_listing.tables[0];
-    let mut c1: Vec<(String, Option<(String, i32)>, usize)> = t1
+    let mut c1: Vec<ChainShape> = t1
         .chains
         .iter()
         .map(|c| {
@@ -452,7 +455,7 @@ fn a_real_nft_listing_reads_back_as_the_transaction() {
             )
         })
         .collect();
-    let mut c2: Vec<(String, Option<(String, i32)>, usize)> = t2
+    let mut c2: Vec<ChainShape> = t2
         .chains
         .iter()
         .map(|c| {

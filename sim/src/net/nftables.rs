@@ -1366,34 +1366,62 @@ impl Nft {
     /// iptables-nft: the tables it marks as managed by iptables-nft are the
     /// iptables rules (read from `iptables-save` instead) and are left out.
     pub fn parse_listing(text: &str) -> Result<Nft, NftError> {
-        let mut kept = String::new();
-        let mut skip_next = false;
-        let mut depth = 0i32;
-        let mut skipping = false;
-        for line in text.lines() {
-            let t = line.trim_start();
+        // top-level blocks: (first line, last line, skip?)
+        let lines: Vec<&str> = text.lines().collect();
+        let mut skip = vec![false; lines.len()];
+        let mut i = 0;
+        let mut warned = false;
+        while i < lines.len() {
+            let t = lines[i].trim_start();
             if t.starts_with("# Warning: table ") && t.contains("iptables-nft") {
-                skip_next = true;
-                kept.push('\n');
+                warned = true;
+                i += 1;
                 continue;
             }
-            if !skipping && skip_next && t.starts_with("table ") {
-                skipping = true;
-                skip_next = false;
-                depth = 0;
+            if !t.starts_with("table ") {
+                i += 1;
+                continue;
             }
-            if skipping {
-                depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-                if depth <= 0 && line.contains('}') {
-                    skipping = false;
+            let mut depth = 0i32;
+            let mut j = i;
+            let mut builtin_chain = false;
+            while j < lines.len() {
+                let l = lines[j];
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                let lt = l.trim_start();
+                if let Some(c) = lt.strip_prefix("chain ") {
+                    let c = c.trim_end_matches('{').trim();
+                    builtin_chain |=
+                        ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"].contains(&c);
                 }
-                // keep line numbers
-                kept.push('\n');
-                continue;
+                if depth <= 0 && (j > i || l.contains('}')) {
+                    break;
+                }
+                j += 1;
             }
-            kept.push_str(line);
-            kept.push('\n');
+            let w: Vec<&str> = t.split_whitespace().collect();
+            let iptables_name = w.get(1) == Some(&"ip")
+                && w.get(2)
+                    .is_some_and(|n| ["filter", "nat", "mangle", "raw", "security"].contains(n));
+            if warned || (iptables_name && builtin_chain) {
+                let last = j.min(lines.len() - 1);
+                skip[i..=last].iter_mut().for_each(|k| *k = true);
+            }
+            warned = false;
+            i = j + 1;
         }
+        // blank the skipped lines, keeping line numbers
+        let kept: String = lines
+            .iter()
+            .zip(&skip)
+            .map(|(l, s)| {
+                if *s {
+                    "\n".to_string()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
         Nft::parse(&kept)
     }
 
@@ -2070,11 +2098,11 @@ mod tests {
 
     #[test]
     fn iptables_nft_tables_are_left_to_iptables_save() {
-        let listing = "# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable ip nat {\n\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\txt target \"MASQUERADE\"\n\t}\n}\ntable ip kube-proxy {\n\tchain c {\n\t\tdrop\n\t}\n}\n";
+        let listing = "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct status dnat counter packets 0 bytes 0 drop\n\t}\n}\n# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable ip nat {\n\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\txt target \"MASQUERADE\"\n\t}\n}\ntable ip kube-proxy {\n\tchain c {\n\t\tdrop\n\t}\n}\n";
         let n = Nft::parse_listing(listing).unwrap();
         assert_eq!(n.tables.len(), 1);
         assert_eq!(n.tables[0].name, "kube-proxy");
-        assert_eq!(n.tables[0].chains[0].rules[0].line, 10);
+        assert_eq!(n.tables[0].chains[0].rules[0].line, 16);
     }
 
     #[test]
