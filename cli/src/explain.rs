@@ -43,6 +43,12 @@ MODELLED
               recent, set (ipset), physdev, nfacct; targets ACCEPT DROP REJECT
               (icmp-* / tcp-reset) DNAT SNAT MASQUERADE (--random-fully,
               --to-ports) REDIRECT MARK CONNMARK LOG NOTRACK/CT --notrack
+  nftables    `nft list ruleset` text or `nft -f` commands (ip/inet tables):
+              base chains by hook and priority between the iptables tables,
+              jump/goto/return, sets, verdict maps, concatenations,
+              `numgen random mod N vmap`, fib type local, ct state, marks,
+              dynamic sets with timeout (`update @set`), dnat/snat/
+              masquerade, reject; kube-proxy's nftables mode writes it
   conntrack   tuples both ways, NEW/ESTABLISHED/RELATED/INVALID/UNTRACKED and
               the SNAT/DNAT states, TCP states with kernel timeouts, NAT
               decided once per manip type, reply de-NAT, source port clash
@@ -167,9 +173,17 @@ SIMPLIFIED (and where)
     TCP fallback, no caching.                                            [app/dns]
   - kube-proxy: Services are written in service-port-name order (kube-proxy
     walks a Go map: its order varies; compare sorted, as its tests do); no
-    topology hints; every sync is a full sync; IPv4 only. nftables mode
-    is not modelled yet. ipvs mode: scheduler rr, weight 1 (kube-proxy's
-    defaults); no KUBE-LOAD-BALANCER/KUBE-EXTERNAL-IP source-range sets.  [k8s/kubeproxy]
+    topology hints; every sync is a full sync; IPv4 only. ipvs mode:
+    scheduler rr, weight 1 (kube-proxy's defaults); no KUBE-LOAD-BALANCER/
+    KUBE-EXTERNAL-IP source-range sets. nftables mode: the layout its
+    TestOverallNFTablesRules expects (filter-prerouting-pre-dnat,
+    cluster-ips-check, nodeport-ips = the node IP); stale chains are not
+    kept for a second sync.                                                                [k8s/kubeproxy_nft]
+  - nftables: IPv4 tables only; `numgen random mod N` is drawn as a
+    cascade of 1/(N-i) decisions (same distribution, enumerable by
+    `podpath paths`); at equal priority the iptables table runs before
+    the nft base chain; plain `reject` answers ICMP port unreachable;
+    counters are ignored.                                                [net/nftables]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
     own hook (filter FORWARD sees the virtual address on replies); the
     connection table is conntrack's (no separate IPVS timeouts); sh hashes
