@@ -543,7 +543,7 @@ fn run() -> Result<ExitCode> {
                     for (at, prob, taken) in &p.decisions {
                         writeln!(
                             stdout,
-                            "    {at}: statistic p={prob} -> {}",
+                            "    {at} p={prob} -> {}",
                             if *taken { "matched" } else { "not matched" }
                         )?;
                     }

@@ -274,6 +274,36 @@ fn paths_cover_every_endpoint_with_kube_proxy_probabilities() {
         .decisions
         .iter()
         .any(|d| d.0.starts_with("nat/KUBE-SVC-") && d.1 == 0.3333333333)));
+    // nftables mode: the same three paths, decided by the service chain's
+    // `numgen random mod 3`
+    let nft = text.replace("proxyMode: iptables", "proxyMode: nftables");
+    let make = || podpath_sim::scenario::load(&nft, "f.yaml", None).unwrap();
+    let paths = podpath_sim::engine::paths::enumerate(&make, "nodeport", 100).unwrap();
+    assert_eq!(paths.len(), 3);
+    for p in &paths {
+        assert!(
+            (p.probability - 1.0 / 3.0).abs() < 1e-6,
+            "{}",
+            p.probability
+        );
+        assert!(
+            p.decisions
+                .iter()
+                .all(|d| d.0.starts_with("ip kube-proxy service-") && d.0.ends_with(" #2: numgen")),
+            "{:?}",
+            p.decisions
+        );
+    }
+    let mut pods: Vec<&str> = paths
+        .iter()
+        .filter_map(|p| {
+            ["abcde", "fghij", "klmno"]
+                .into_iter()
+                .find(|x| p.outcome.contains(x))
+        })
+        .collect();
+    pods.sort();
+    assert_eq!(pods, ["abcde", "fghij", "klmno"]);
 }
 
 /// The same objects under every CNI: the same client -> Service -> pod

@@ -12,7 +12,7 @@ use crate::trace::{Action, Trace};
 pub struct Path {
     /// Product of the probabilities of the decisions on the way.
     pub probability: f64,
-    /// The random decisions: (table/chain #rule, probability, matched).
+    /// The random decisions: (where and what, probability, matched).
     pub decisions: Vec<(String, f64, bool)>,
     /// The address translations on the way (host: step text).
     pub rewrites: Vec<String>,
@@ -77,10 +77,14 @@ pub fn enumerate_with(
                 .iter()
                 .map(|(r, prob, t)| {
                     (
-                        match r.chain.strip_prefix("app:") {
+                        if let Some(label) = r.chain.strip_prefix("app:") {
                             // a program's random choice (HAProxy's balance random)
-                            Some(label) => label.to_string(),
-                            None => format!("{}/{} #{}", r.table.name(), r.chain, r.rule),
+                            format!("{label}:")
+                        } else if let Some(label) = r.chain.strip_prefix("nft:") {
+                            // nftables' numgen random, as a cascade of choices
+                            format!("{label} #{}: numgen", r.rule)
+                        } else {
+                            format!("{}/{} #{}: statistic", r.table.name(), r.chain, r.rule)
                         },
                         *prob,
                         *t,

@@ -1776,7 +1776,7 @@ impl Nft {
             pos += 1;
             let at = RuleRef {
                 table: TableKind::Filter,
-                chain: format!("{tlabel} {}", chain.name),
+                chain: format!("nft:{tlabel} {}", chain.name),
                 rule: ri + 1,
             };
             let step = |effect: String, out: &mut NftOutcome| {
