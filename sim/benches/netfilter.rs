@@ -176,5 +176,98 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// kube-proxy's nftables mode for the same 10,000 Services x 3 endpoints
+/// (the real generator): parse the transaction, and one SYN through a node
+/// that carries it (the service-ips verdict map is a keyed lookup).
+fn bench_nft(c: &mut Criterion) {
+    use podpath_sim::k8s::kubeproxy::{EndpointInfo, ProxierConfig, ServicePortInfo};
+    let svcs: Vec<ServicePortInfo> = (0..10_000u32)
+        .map(|s| ServicePortInfo {
+            name: format!("ns{}/svc{}:http", s % 100, s),
+            protocol: "tcp".into(),
+            cluster_ip: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + s + 1),
+            port: 80,
+            node_port: 0,
+            external_ips: vec![],
+            lb_ips: vec![],
+            lb_source_ranges: vec![],
+            external_policy_local: false,
+            internal_policy_local: false,
+            health_check_node_port: 0,
+            sticky_seconds: None,
+            endpoints: (0..3u32)
+                .map(|e| {
+                    let ip = Ipv4Addr::from(
+                        u32::from(Ipv4Addr::new(10, 244, 0, 0)) + (s * 3 + e) % 65000 + 2,
+                    );
+                    EndpointInfo {
+                        endpoint: format!("{ip}:8080"),
+                        ip,
+                        is_local: false,
+                        ready: true,
+                        serving: true,
+                        terminating: false,
+                        chain: String::new(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut cfg = ProxierConfig::new("node");
+    cfg.node_ips = vec![Ipv4Addr::new(192, 168, 1, 10)];
+    cfg.cluster_cidr = Some("10.244.0.0/16".parse().unwrap());
+    cfg.service_cidrs = vec!["10.96.0.0/12".parse().unwrap()];
+    let text = podpath_sim::k8s::kubeproxy_nft::nft_rules_for(&svcs, &cfg);
+    let mut g = c.benchmark_group("kube-proxy-nft-10k-services");
+    g.sample_size(10);
+    g.bench_function(
+        "parse nft -f transaction (10k services x 3 endpoints)",
+        |b| b.iter(|| podpath_sim::net::nftables::Nft::parse(&text).unwrap()),
+    );
+    let nft = podpath_sim::net::nftables::Nft::parse(&text).unwrap();
+    eprintln!(
+        "nft transaction: {} bytes, {} lines",
+        text.len(),
+        text.lines().count()
+    );
+    let mut h = node(Ruleset::empty());
+    h.nft = nft;
+    let mac = h.devs[1].mac;
+    let frame = syn(Ipv4Addr::new(10, 96, 19, 137), mac);
+    g.bench_function("one SYN through the node (nft: vmap, numgen, DNAT)", |b| {
+        let mut sink = TraceSink::default();
+        let mut next = 0u64;
+        b.iter(|| {
+            h.ct.flush();
+            let mut ctx = Ctx {
+                now: 0,
+                trace: &mut sink,
+                out: Vec::new(),
+                next_pkt: &mut next,
+                script: None,
+            };
+            h.receive(
+                &mut ctx,
+                1,
+                frame.clone(),
+                Meta {
+                    pkt: 1,
+                    flow: 0,
+                    parent: None,
+                    hash: None,
+                    owner: None,
+                    lo_ct: None,
+                },
+            );
+            assert!(matches!(
+                ctx.out.last(),
+                Some(podpath_sim::net::host::Output::Tx { dev: 2, .. })
+            ));
+            sink = TraceSink::default();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_nft);
 criterion_main!(benches);

@@ -252,6 +252,45 @@ pub struct NftSet {
     pub dynamic: bool,
     pub timeout_ns: Option<u64>,
     pub elements: Vec<Element>,
+    /// Elements whose key parts are all single values, by key (the kernel's
+    /// hash lookup); the rest (prefixes) are scanned.
+    exact: BTreeMap<Vec<u32>, usize>,
+    ranged: Vec<usize>,
+}
+
+impl NftSet {
+    fn build_index(&mut self) {
+        self.exact.clear();
+        self.ranged.clear();
+        for (i, (k, _)) in self.elements.iter().enumerate() {
+            let single: Option<Vec<u32>> = k
+                .iter()
+                .map(|v| match v {
+                    Val::Int(x) => Some(*x),
+                    Val::Net(n) if n.prefix_len() == 32 => Some(u32::from(n.addr())),
+                    Val::Net(_) => None,
+                })
+                .collect();
+            match single {
+                Some(key) => {
+                    self.exact.entry(key).or_insert(i);
+                }
+                None => self.ranged.push(i),
+            }
+        }
+    }
+
+    /// The element whose key matches.
+    pub fn lookup(&self, key: &[Option<u32>]) -> Option<&Element> {
+        let exact: Option<Vec<u32>> = key.iter().copied().collect();
+        if let Some(i) = exact.as_ref().and_then(|k| self.exact.get(k)) {
+            return Some(&self.elements[*i]);
+        }
+        self.ranged
+            .iter()
+            .map(|i| &self.elements[*i])
+            .find(|(k, _)| key_matches(k, key))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -1094,6 +1133,11 @@ impl Nft {
             }
         }
         nft.check()?;
+        for t in nft.tables.iter_mut() {
+            for set in t.sets.values_mut() {
+                set.build_index();
+            }
+        }
         Ok(nft)
     }
 
@@ -1803,12 +1847,11 @@ impl Nft {
                     Expr::Vmap { sel, map } => {
                         let key = keys(sel, pkt, env);
                         let found = match map {
-                            MapRef::Named(m) => t.sets.get(m).and_then(|s| {
-                                s.elements
-                                    .iter()
-                                    .find(|(k, _)| key_matches(k, &key))
-                                    .and_then(|(_, v)| v.clone())
-                            }),
+                            MapRef::Named(m) => t
+                                .sets
+                                .get(m)
+                                .and_then(|s| s.lookup(&key))
+                                .and_then(|(_, v)| v.clone()),
                             MapRef::Anon(els) => els
                                 .iter()
                                 .find(|(k, _)| key_matches(k, &key))
@@ -2052,10 +2095,7 @@ fn cmp(
             let dynamic = dyn_sets.get(&(tlabel, name.clone())).is_some_and(|m| {
                 sel == [Sel::Saddr] && m.get(&pkt.src).is_some_and(|exp| *exp > env.now_ns)
             });
-            dynamic
-                || t.sets
-                    .get(name)
-                    .is_some_and(|s| s.elements.iter().any(|(k, _)| key_matches(k, &key)))
+            dynamic || t.sets.get(name).is_some_and(|s| s.lookup(&key).is_some())
         }
     };
     hit != ne
