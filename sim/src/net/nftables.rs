@@ -299,11 +299,31 @@ pub struct NftTable {
     pub name: String,
     pub chains: Vec<NftChain>,
     pub sets: BTreeMap<String, NftSet>,
+    /// chain name -> index (kept by `add_chain` and `reindex`)
+    by_name: BTreeMap<String, usize>,
 }
 
 impl NftTable {
     fn chain(&self, name: &str) -> Option<usize> {
-        self.chains.iter().position(|c| c.name == name)
+        self.by_name.get(name).copied()
+    }
+
+    fn add_chain(&mut self, c: NftChain) -> usize {
+        if let Some(&i) = self.by_name.get(&c.name) {
+            return i;
+        }
+        self.by_name.insert(c.name.clone(), self.chains.len());
+        self.chains.push(c);
+        self.chains.len() - 1
+    }
+
+    fn reindex(&mut self) {
+        self.by_name = self
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
     }
 }
 
@@ -311,6 +331,8 @@ impl NftTable {
 #[derive(Clone, Debug, Default)]
 pub struct Nft {
     pub tables: Vec<NftTable>,
+    /// every base chain: (priority, table, chain), by hook
+    bases: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
 }
 
 /// Dynamic set contents (`update @set`): (table, set) -> address -> expiry.
@@ -1058,6 +1080,7 @@ impl Nft {
                     name: name.to_string(),
                     chains: Vec::new(),
                     sets: BTreeMap::new(),
+                    by_name: BTreeMap::new(),
                 });
                 self.tables.len() - 1
             }
@@ -1095,7 +1118,7 @@ impl Nft {
                     let t = nft.table_mut(&fam, &tname);
                     match (w.as_str(), what.as_str(), name) {
                         ("flush", "chain", Some(n)) => {
-                            if let Some(c) = t.chains.iter_mut().find(|c| c.name == n) {
+                            if let Some(c) = t.chain(&n).map(|i| &mut t.chains[i]) {
                                 c.rules.clear();
                             }
                         }
@@ -1109,7 +1132,10 @@ impl Nft {
                                 c.rules.clear();
                             }
                         }
-                        (_, "chain", Some(n)) => t.chains.retain(|c| c.name != n),
+                        (_, "chain", Some(n)) => {
+                            t.chains.retain(|c| c.name != n);
+                            t.reindex();
+                        }
                         (_, "set" | "map", Some(n)) => {
                             t.sets.remove(&n);
                         }
@@ -1136,6 +1162,16 @@ impl Nft {
         for t in nft.tables.iter_mut() {
             for set in t.sets.values_mut() {
                 set.build_index();
+            }
+        }
+        for (ti, t) in nft.tables.iter().enumerate() {
+            for (ci, c) in t.chains.iter().enumerate() {
+                if let Some(b) = &c.base {
+                    nft.bases
+                        .entry(b.hook)
+                        .or_default()
+                        .push((b.priority, ti, ci));
+                }
             }
         }
         Ok(nft)
@@ -1234,17 +1270,19 @@ impl Nft {
                     None
                 };
                 let t = self.table_mut(&fam, &tname);
-                match t.chains.iter_mut().find(|c| c.name == name) {
-                    Some(c) => {
+                match t.chain(&name) {
+                    Some(i) => {
                         if base.is_some() {
-                            c.base = base;
+                            t.chains[i].base = base;
                         }
                     }
-                    None => t.chains.push(NftChain {
-                        name,
-                        base,
-                        rules: Vec::new(),
-                    }),
+                    None => {
+                        t.add_chain(NftChain {
+                            name,
+                            base,
+                            rules: Vec::new(),
+                        });
+                    }
                 }
             }
             "set" | "map" => {
@@ -1269,14 +1307,11 @@ impl Nft {
                 let exprs = parse_rule(&toks, line)?;
                 let text = render(&toks);
                 let t = self.table_mut(&fam, &tname);
-                let c = t
-                    .chains
-                    .iter_mut()
-                    .find(|c| c.name == chain)
-                    .ok_or(NftError {
-                        line,
-                        message: format!("add rule: no chain '{chain}' in table {fam} {tname}"),
-                    })?;
+                let ci = t.chain(&chain).ok_or(NftError {
+                    line,
+                    message: format!("add rule: no chain '{chain}' in table {fam} {tname}"),
+                })?;
+                let c = &mut t.chains[ci];
                 let r = NftRule { exprs, text, line };
                 if insert {
                     c.rules.insert(0, r);
@@ -1393,7 +1428,7 @@ impl Nft {
                             None => return p.err(format!("chain {}: expected '}}'", c.name)),
                         }
                     }
-                    self.table_mut(&fam, &tname).chains.push(c);
+                    self.table_mut(&fam, &tname).add_chain(c);
                 }
                 Some(other) => {
                     let o = other.to_string();
@@ -1719,21 +1754,18 @@ impl Nft {
     pub fn chains_at(&self, table: TableKind, hook: Hook) -> (ChainList, ChainList) {
         let mut before = Vec::new();
         let mut after = Vec::new();
-        for (ti, t) in self.tables.iter().enumerate() {
-            for (ci, c) in t.chains.iter().enumerate() {
-                let Some(b) = &c.base else { continue };
-                if b.hook != hook {
-                    continue;
-                }
-                let (slot, first) = slot_of(b);
-                if slot != table {
-                    continue;
-                }
-                if first {
-                    before.push((b.priority, ti, ci));
-                } else {
-                    after.push((b.priority, ti, ci));
-                }
+        for &(prio, ti, ci) in self.bases.get(&hook).map(|v| v.as_slice()).unwrap_or(&[]) {
+            let Some(b) = &self.tables[ti].chains[ci].base else {
+                continue;
+            };
+            let (slot, first) = slot_of(b);
+            if slot != table {
+                continue;
+            }
+            if first {
+                before.push((prio, ti, ci));
+            } else {
+                after.push((prio, ti, ci));
             }
         }
         before.sort();
