@@ -29,6 +29,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/flannel-cluster.yaml"),
     },
     Embedded {
+        name: "nftables-endpoint-removed",
+        text: include_str!("../../scenarios/nftables-endpoint-removed.yaml"),
+    },
+    Embedded {
         name: "headcni-host-mode",
         text: include_str!("../../scenarios/headcni-host-mode.yaml"),
     },

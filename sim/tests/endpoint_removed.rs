@@ -106,6 +106,18 @@ fn ipvs_mode_follows_the_endpoint_slices() {
 }
 
 #[test]
+fn nftables_mode_follows_the_endpoint_slices() {
+    let text =
+        with_traffic(CLUSTER, FAULTS).replace("  proxyMode: iptables\n", "  proxyMode: nftables\n");
+    assert!(text.contains("proxyMode: nftables"));
+    // kube-proxy's transaction replaces the ip kube-proxy table on both nodes
+    check_cluster(
+        &text,
+        "its nftables table on kind-control-plane, kind-worker",
+    );
+}
+
+#[test]
 fn ingress_nginx_gets_the_new_upstreams() {
     // without service-upstream ingress-nginx balances over the endpoints
     // itself (its Lua balancer), so the removal reaches it directly
@@ -192,4 +204,50 @@ fn endpoint_removed_errors_name_the_fault() {
         .unwrap()
         .to_string();
     assert!(e.contains("needs a `cluster`"), "{e}");
+}
+
+/// The shipped scenario: four NodePort requests a second apart through
+/// kube-proxy's nftables table; the pod that leaves at 1.5 s answers only
+/// before.
+#[test]
+fn the_nftables_endpoint_removed_scenario() {
+    let t = run(include_str!(
+        "../../scenarios/nftables-endpoint-removed.yaml"
+    ));
+    assert_eq!(
+        t.events[0].what,
+        "endpoint 10.244.1.5 (Pod default/web-7c5b8d6f4-abcde) removed from EndpointSlice default/web-x7k2q: kube-proxy updated its nftables table on kind-control-plane, kind-worker"
+    );
+    let np = outcomes(&t, "nodeport");
+    let pods: Vec<&str> = np
+        .iter()
+        .map(|(_, o)| {
+            assert!(o.starts_with("HTTP 200 OK"), "{o}");
+            if o.contains("abcde") {
+                "abcde"
+            } else {
+                "fghij"
+            }
+        })
+        .collect();
+    // seed 1: the second request reaches the pod that then leaves
+    assert_eq!(pods, ["fghij", "abcde", "fghij", "fghij"]);
+    // every request goes through the verdict maps and an endpoint chain
+    for f in &t.flows {
+        let steps: Vec<&str> = f
+            .hops
+            .iter()
+            .flat_map(|h| h.steps.iter())
+            .filter(|s| s.point == "nft/prerouting")
+            .map(|s| s.what.as_str())
+            .collect();
+        assert!(
+            steps
+                .iter()
+                .any(|w| w.contains("vmap @service-nodeports => goto external-")),
+            "{steps:#?}"
+        );
+        assert!(steps.iter().any(|w| w.contains("numgen random mod")));
+        assert!(steps.iter().any(|w| w.contains("=> DNAT to 10.244.")));
+    }
 }

@@ -134,6 +134,8 @@ pub struct Resync {
     /// cleared, as kube-proxy does.
     pub endpoint: Ipv4Addr,
     pub hosts: Vec<HostResync>,
+    /// kube-proxy runs in nftables mode (for the timeline's wording)
+    pub hosts_nft: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +146,8 @@ pub struct HostResync {
     pub iptables: Option<crate::net::netfilter::Ruleset>,
     pub ipsets: Option<crate::net::netfilter::ipset::IpsetStore>,
     pub ipvs: Option<Vec<crate::net::ipvs::VirtualService>>,
+    /// nftables mode: the new ruleset and its text
+    pub nftables: Option<(crate::net::nftables::Nft, String)>,
     /// apps that learn endpoints (ingress-nginx's Lua balancer, Envoy's
     /// EDS): app index -> the app as the new configuration builds it
     pub apps: Vec<(usize, App)>,
@@ -431,6 +435,15 @@ impl Engine {
                         h.nf = nf;
                         rules.push(h.name.clone());
                     }
+                    if let Some((nft, text)) = hr.nftables {
+                        // kube-proxy's transaction replaces its table; the
+                        // affinity sets' entries stay (nft_dyn)
+                        h.nft = nft;
+                        h.nft_text = text;
+                        if !rules.contains(&h.name) {
+                            rules.push(h.name.clone());
+                        }
+                    }
                     if let Some(sets) = hr.ipsets {
                         h.nf_state.ipsets = sets;
                         if !rules.contains(&h.name) {
@@ -455,7 +468,15 @@ impl Engine {
                 let mut what = r.what;
                 let mut kp = Vec::new();
                 if !rules.is_empty() {
-                    kp.push(format!("its iptables/ipset state on {}", rules.join(", ")));
+                    kp.push(format!(
+                        "its {} on {}",
+                        if r.hosts_nft {
+                            "nftables table"
+                        } else {
+                            "iptables/ipset state"
+                        },
+                        rules.join(", ")
+                    ));
                 }
                 if !ipvs.is_empty() {
                     kp.push(format!("the IPVS real servers on {}", ipvs.join(", ")));

@@ -2185,8 +2185,16 @@ fn resync_of(
             iptables: None,
             ipsets: None,
             ipvs: None,
+            nftables: None,
             apps: Vec::new(),
         };
+        let new_nft = text_of(&nhd.nftables);
+        if new_nft != ohd.and_then(|o| text_of(&o.nftables)) {
+            let t = new_nft.unwrap_or_default();
+            let n = crate::net::nftables::Nft::parse(&t)
+                .map_err(|ne| gen_err(format!("nftables line {}: {}", ne.line, ne.message)))?;
+            hr.nftables = Some((n, t));
+        }
         let new_ipt = text_of(&nhd.iptables);
         if new_ipt != ohd.and_then(|o| text_of(&o.iptables)) {
             let t = new_ipt.unwrap_or_default();
@@ -2243,15 +2251,21 @@ fn resync_of(
             .map_err(gen_err)?;
             hr.apps.push((ai, app));
         }
-        if hr.iptables.is_some() || hr.ipsets.is_some() || hr.ipvs.is_some() || !hr.apps.is_empty()
+        if hr.iptables.is_some()
+            || hr.ipsets.is_some()
+            || hr.ipvs.is_some()
+            || hr.nftables.is_some()
+            || !hr.apps.is_empty()
         {
             out.push(hr);
         }
     }
+    let hosts_nft = out.iter().any(|h| h.nftables.is_some());
     Ok(crate::engine::Resync {
         what: r.what.clone(),
         endpoint: r.endpoint,
         hosts: out,
+        hosts_nft,
     })
 }
 
