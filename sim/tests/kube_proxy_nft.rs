@@ -14,6 +14,8 @@
 //! comparison does. Then the transaction is loaded and packets are run
 //! through it, with the verdicts kube-proxy's packet-flow tests expect.
 
+mod common;
+
 use podpath_sim::k8s::kubeproxy::ProxierConfig;
 use podpath_sim::k8s::kubeproxy_nft::{nft_rules, normalise};
 use podpath_sim::k8s::Cluster;
@@ -499,42 +501,12 @@ fn a_real_nft_listing_reads_back_as_the_transaction() {
 #[test]
 fn mutated_nft_texts_never_panic() {
     use podpath_sim::net::nftables::Nft;
-    use rand_chacha::ChaCha8Rng;
-    use rand_core::{Rng, SeedableRng};
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
     for base in [
         include_str!("fixtures/kube-proxy-nft-overall.txt"),
         include_str!("fixtures/nft-list-ruleset-kind-worker.txt"),
     ] {
-        let lines: Vec<&str> = base.lines().collect();
         let mut errors = 0;
-        for _ in 0..400 {
-            let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-            for _ in 0..(1 + rng.next_u32() % 3) {
-                let i = (rng.next_u32() as usize) % l.len();
-                match rng.next_u32() % 4 {
-                    0 => {
-                        let mut b = l[i].clone().into_bytes();
-                        if !b.is_empty() {
-                            let j = (rng.next_u32() as usize) % b.len();
-                            b[j] = b" :.@{},;\"-x0/9"[(rng.next_u32() % 14) as usize];
-                        }
-                        l[i] = String::from_utf8_lossy(&b).to_string();
-                    }
-                    1 => {
-                        let n = l[i].len() / 2;
-                        l[i] = l[i].chars().take(n).collect();
-                    }
-                    2 => {
-                        let d = l[i].clone();
-                        l.insert(i, d)
-                    }
-                    _ => {
-                        l.remove(i);
-                    }
-                }
-            }
-            let text = l.join("\n");
+        for (text, lines) in common::mutations(base, 7, 400, b" :.@{},;\"-x0/9") {
             let r = std::panic::catch_unwind(|| Nft::parse(&text)).expect("parser panicked");
             match r {
                 Ok(n) => {
@@ -542,7 +514,7 @@ fn mutated_nft_texts_never_panic() {
                 }
                 Err(e) => {
                     errors += 1;
-                    assert!(e.line <= l.len() + 1, "{e}");
+                    assert!(e.line <= lines + 1, "{e}");
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! Broken scenarios: each error names the file, the line (and column where
 //! there is one), the key, and what was expected. Nothing panics.
 
+mod common;
+
 use podpath_sim::scenario::{load, ScenarioError};
 
 const HEAD: &str = "apiVersion: podpath/v1\nkind: Scenario\nmetadata: {name: x}\n";
@@ -118,39 +120,8 @@ fn wrong_api_version_and_kinds() {
 /// the coverage-guided targets; this keeps a cheap version in `cargo test`.)
 #[test]
 fn mutated_scenarios_never_panic() {
-    use rand_chacha::ChaCha8Rng;
-    use rand_core::{Rng, SeedableRng};
     let base = include_str!("../../scenarios/minikube-service.yaml");
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let lines: Vec<&str> = base.lines().collect();
-    for _ in 0..300 {
-        let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-        for _ in 0..(1 + rng.next_u32() % 3) {
-            let i = (rng.next_u32() as usize) % l.len();
-            match rng.next_u32() % 4 {
-                0 => {
-                    let mut b = l[i].clone().into_bytes();
-                    if !b.is_empty() {
-                        let j = (rng.next_u32() as usize) % b.len();
-                        b[j] = b" :-/{}[]!0x\"9a"[(rng.next_u32() % 14) as usize];
-                    }
-                    l[i] = String::from_utf8_lossy(&b).to_string();
-                }
-                1 => {
-                    let n = l[i].len() / 2;
-                    let cut: String = l[i].chars().take(n).collect();
-                    l[i] = cut;
-                }
-                2 => {
-                    let d = l[i].clone();
-                    l.insert(i, d)
-                }
-                _ => {
-                    l.remove(i);
-                }
-            }
-        }
-        let text = l.join("\n");
+    for (text, _) in common::mutations(base, 1, 300, b" :-/{}[]!0x\"9a") {
         let _ = std::panic::catch_unwind(|| load(&text, "m.yaml", None)).expect("loader panicked");
     }
 }

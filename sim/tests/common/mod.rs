@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+/// Seeded line mutations of `base`: `count` texts, each with 1-3 of a byte
+/// replaced by one of `bytes`, a line cut in half, a line duplicated or a
+/// line dropped. Returns (text, number of lines).
+pub fn mutations(base: &str, seed: u64, count: usize, bytes: &[u8]) -> Vec<(String, usize)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let lines: Vec<&str> = base.lines().collect();
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        for _ in 0..(1 + rng.next_u32() % 3) {
+            if l.is_empty() {
+                break;
+            }
+            let i = (rng.next_u32() as usize) % l.len();
+            match rng.next_u32() % 4 {
+                0 => {
+                    let mut b = l[i].clone().into_bytes();
+                    if !b.is_empty() {
+                        let j = (rng.next_u32() as usize) % b.len();
+                        b[j] = bytes[(rng.next_u32() as usize) % bytes.len()];
+                    }
+                    l[i] = String::from_utf8_lossy(&b).to_string();
+                }
+                1 => {
+                    let n = l[i].len() / 2;
+                    l[i] = l[i].chars().take(n).collect();
+                }
+                2 => {
+                    let d = l[i].clone();
+                    l.insert(i, d)
+                }
+                _ => {
+                    l.remove(i);
+                }
+            }
+        }
+        let n = l.len();
+        out.push((l.join("\n"), n));
+    }
+    out
+}
