@@ -128,8 +128,10 @@ fn is_pure_ack(n: &Norm) -> bool {
     n.text.ends_with("tcp [.] len 0")
 }
 
+/// A segment an ACK can ride on: one with data, or a FIN (close() right
+/// after the last read carries the ACK the socket still owed).
 fn is_data(n: &Norm) -> bool {
-    n.text.contains(" tcp [") && !n.text.ends_with(" len 0")
+    n.text.contains(" tcp [") && (!n.text.ends_with(" len 0") || n.text.contains(" tcp [F"))
 }
 
 impl IfaceDiff {
@@ -249,9 +251,10 @@ pub fn compare(
                     j += 1;
                     continue;
                 }
-                // A pure ACK sent alone, folded into the next data segment
-                // or sent after it: a race in the kernel between the
-                // quick/delayed ACK and the application's reply.
+                // A pure ACK sent alone, folded into the next data or FIN
+                // segment or sent after it: a race in the kernel between
+                // the quick/delayed ACK and the application's reply or
+                // close().
                 let (an, bn) = (sn.get(i + 1), rn.get(j + 1));
                 if is_pure_ack(a) && is_data(b) {
                     if let (Some(an), Some(bn)) = (an, bn) {
@@ -339,14 +342,20 @@ mod tests {
     }
 
     fn tcp(len: usize) -> Vec<u8> {
+        tcp_fin(len, false)
+    }
+
+    fn tcp_fin(len: usize, fin: bool) -> Vec<u8> {
         use podpath_sim::wire::{tcp_header, Ipv4Repr, Mac};
+        let mut hdr = tcp_header(8080, 40000, 1, Some(1), 64240);
+        hdr.fin = fin;
         let ip = Ipv4Repr::new(
             "10.0.0.2".parse().unwrap(),
             "10.0.0.1".parse().unwrap(),
             64,
             1,
             L4::Tcp {
-                hdr: tcp_header(8080, 40000, 1, Some(1), 64240),
+                hdr,
                 payload: vec![b'x'; len],
             },
         );
@@ -382,7 +391,19 @@ mod tests {
             vec![data.clone(), ack.clone()],
         );
         assert!(d.matches() && d.ack_races == 1, "{d:?}");
-        // but a missing data segment is a difference
+        // the ACK folded into, or sent after, the FIN of close()
+        let fin = tcp_fin(0, true);
+        let d = cmp(vec![ack.clone(), fin.clone()], vec![fin.clone()]);
+        assert!(d.matches() && d.ack_races == 1, "{d:?}");
+        let d = cmp(
+            vec![ack.clone(), fin.clone(), ack.clone()],
+            vec![fin.clone(), ack.clone(), ack.clone()],
+        );
+        assert!(d.matches() && d.ack_races == 1, "{d:?}");
+        // but a missing FIN is a difference
+        let d = cmp(vec![ack.clone(), ack.clone()], vec![fin, ack.clone()]);
+        assert!(!d.matches(), "{d:?}");
+        // and a missing data segment is one too
         let d = cmp(vec![ack.clone()], vec![data.clone()]);
         assert!(!d.matches(), "{d:?}");
         let d = cmp(vec![data.clone(), data.clone()], vec![data]);
