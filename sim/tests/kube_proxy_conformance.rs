@@ -1,4 +1,5 @@
-//! Replays every packet flow of `../shared/conformance/kube-proxy/` through the
+//! Replays every packet flow of `tests/data/kube-proxy/` (kube-proxy's own test
+//! expectations, copied with their provenance: see its README) through the
 //! netfilter engine, the way the kernel would walk it, and reduces the result to
 //! the vocabulary of kube-proxy's own test tracer (see that directory's README).
 //!
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 fn conformance_dir() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.join("../../shared/conformance/kube-proxy")
+    here.join("tests/data/kube-proxy")
 }
 
 struct NodeAddrs {
@@ -199,7 +200,7 @@ fn kube_proxy_conformance_flows() {
     let dir = conformance_dir();
     let index: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("index.json"))
-            .expect("../shared/conformance/kube-proxy/index.json must exist beside the repo"),
+            .expect("tests/data/kube-proxy/index.json is part of the repo"),
     )
     .unwrap();
     let cases = index["cases"].as_array().unwrap();

@@ -1,6 +1,6 @@
 //! kube-proxy rule generation against kube-proxy's own expected output.
 //!
-//! The `openshift-06d263eb` cases of `../shared/conformance/kube-proxy/` are
+//! The `openshift-06d263eb` cases of `tests/data/kube-proxy/` are
 //! the literal `iptables-restore` payloads kube-proxy's unit tests expect its
 //! proxier to write (sorted by the tests' `sortIPTablesRules`). For each, this
 //! test reads the Services and endpoints back out of the dump (cluster IPs,
@@ -23,7 +23,7 @@ use podpath_sim::k8s::objects::*;
 use podpath_sim::k8s::Cluster;
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/kube-proxy/iptables")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kube-proxy/iptables")
 }
 
 /// One rule, tokenised (quoted comments kept as one word, quotes removed).
