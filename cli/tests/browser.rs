@@ -2,6 +2,8 @@
 //! the page loads without console errors, and its DOM and a screenshot show
 //! the diagrams. Skipped with a printed reason where Chromium is missing.
 
+mod common;
+
 use std::process::Command;
 
 fn chromium() -> Option<&'static str> {
@@ -14,7 +16,10 @@ fn chromium() -> Option<&'static str> {
             return Some(c);
         }
     }
-    eprintln!("SKIPPED: no Chromium (CI installs it: apt-get install chromium)");
+    common::skip(
+        "browser::html_report_loads_in_headless_chromium",
+        "no Chromium (scripts/test installs it as root: apt-get install chromium)",
+    );
     None
 }
 

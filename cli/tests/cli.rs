@@ -49,10 +49,13 @@ fn check_golden(path: PathBuf, got: &str) {
 
 #[test]
 fn default_run_matches_golden_text_and_json() {
-    let o = podpath(&["run", "minikube-service"], &[]);
+    let o = podpath(&["run", "minikube-service", "--format", "trace"], &[]);
     assert!(o.status.success());
     let text = stdout(&o);
     assert!(text.contains("DNAT: 192.168.49.2:30080 -> 10.244.0."));
+    // -v is the same dump
+    let v = podpath(&["run", "minikube-service", "-v"], &[]);
+    assert_eq!(stdout(&v), text);
     check_golden(golden("minikube-service/trace.txt"), &text);
     let o = podpath(&["run", "minikube-service", "--format", "json"], &[]);
     assert!(o.status.success());
@@ -136,6 +139,8 @@ fn seed_and_flow_flags() {
             "1",
             "--flow",
             "health#2",
+            "--format",
+            "trace",
         ],
         &[],
     );
@@ -277,7 +282,7 @@ fn check_against_golden_traces() {
         "{out}"
     );
     assert!(
-        out.ends_with("1 of 1 scenario(s) differ from the golden traces\n"),
+        out.ends_with("1 problem(s) in 1 scenario(s): traces that differ from the golden ones, or expectations not met\n"),
         "{out}"
     );
     // a rule changed: the NodePort moves
@@ -430,15 +435,187 @@ fn default_scenario_is_browser_to_pod() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t = stdout(&o);
     assert!(
-        t.starts_with("podpath trace: scenario browser-to-pod seed 0\n"),
+        t.starts_with(
+            "podpath: scenario browser-to-pod (seed 0): 3 flow(s), 3 answered; 7 daemon flow(s)\n"
+        ),
         "{}",
         &t[..200.min(t.len())]
     );
-    assert_eq!(t.matches("\n  outcome: HTTP 200 OK").count(), 3, "{t}");
+    // the answer first: at most 80 lines, and the first 40 name the pod
+    // that answered each browser request and show the DNAT to it
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(lines.len() <= 80, "{} lines:\n{t}", lines.len());
+    let head = lines[..40.min(lines.len())].join("\n");
+    for (flow, pod, ip) in [
+        ("browser#1", "api-server-5d8f7-fghij", "10.244.0.11"),
+        ("browser#2", "api-server-5d8f7-abcde", "10.244.0.10"),
+        ("browser#3", "api-server-5d8f7-fghij", "10.244.0.11"),
+    ] {
+        let block = head.split(&format!("\n{flow}  ")).nth(1).expect(flow);
+        let block = block.split("\n\n").next().unwrap();
+        assert!(
+            block.contains(&format!("answered  by pod default/{pod}")),
+            "{flow}: {block}"
+        );
+        assert!(
+            block.contains(&format!("DNAT: 10.96.0.10:8080 → {ip}:8080")),
+            "{flow}: {block}"
+        );
+        assert!(block.contains("outcome   HTTP 200 OK"), "{flow}: {block}");
+    }
+    // the whole dump is one flag away
+    let full = stdout(&podpath(&["run", "--format", "trace"], &[]));
+    assert!(full.starts_with("podpath trace: scenario browser-to-pod seed 0\n"));
+    assert_eq!(full.matches("\n  outcome: HTTP 200 OK").count(), 3);
     let l = stdout(&podpath(&["list"], &[]));
     assert!(
         l.lines()
             .any(|x| x.starts_with("browser-to-pod") && x.contains("(default)")),
         "{l}"
     );
+}
+
+/// The summary `podpath run` prints by default, for every embedded
+/// scenario, as insta snapshots: each flow's outcome, path, answering pod,
+/// NAT rewrites and first drop.
+#[test]
+fn summaries_of_every_scenario() {
+    let list = podpath(&["list"], &[]);
+    let names: Vec<String> = String::from_utf8(list.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 20, "{names:?}");
+    for n in &names {
+        let o = podpath(&["run", n], &[]);
+        assert!(
+            o.status.success(),
+            "{n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let t = stdout(&o);
+        assert!(
+            t.starts_with(&format!("podpath: scenario {n} ")),
+            "{n}: {t}"
+        );
+        insta::assert_snapshot!(format!("{n}.summary.txt"), t);
+    }
+}
+
+/// A traffic entry's `expect:` that is not met: `run` and `check` exit 1
+/// and name the flow, what was expected and what happened.
+#[test]
+fn unmet_expectations_fail_run_and_check() {
+    let dir = std::env::temp_dir().join(format!("podpath-expect-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = include_str!("../../scenarios/troubleshoot-no-endpoints.yaml");
+    // the same scenario, met: exit 0
+    let f = dir.join("met.yaml");
+    std::fs::write(&f, text).unwrap();
+    let o = podpath(&["run", f.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("  expect    rejected: met\n"),
+        "{}",
+        stdout(&o)
+    );
+    // expecting an answer where kube-proxy rejects: exit 1, flow named
+    let wrong = text.replacen(
+        "expect: rejected}",
+        "expect: {status: 200, servedBy: default/web-*}}",
+        1,
+    );
+    assert_ne!(wrong, text);
+    let f = dir.join("unmet.yaml");
+    std::fs::write(&f, &wrong).unwrap();
+    let o = podpath(&["run", f.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("expectation not met: flow clusterip: expected status 200, got rejected (curl: (7) failed to connect to 10.96.10.10:80: ICMP port unreachable"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "expectation not met: flow clusterip: expected served by default/web-*, got no answer"
+        ),
+        "{err}"
+    );
+    let t = stdout(&o);
+    assert!(t.contains("2 expectation(s) NOT MET:"), "{t}");
+    assert!(
+        t.contains("  expect    status 200: NOT MET (got rejected"),
+        "{t}"
+    );
+    // check: the trace may match its golden, the expectation still fails
+    let g = dir.join("golden");
+    let gs = g.to_str().unwrap();
+    let o = podpath(
+        &["check", f.to_str().unwrap(), "--golden", gs, "--bless"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = podpath(&["check", f.to_str().unwrap(), "--golden", gs], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("ok       "), "{out}");
+    assert!(out.contains("UNMET    "), "{out}");
+    assert!(
+        out.contains("  flow clusterip: expected status 200, got rejected"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `check` refuses what would silently check the wrong thing: two
+/// scenarios of one name (one golden would overwrite the other), and a
+/// golden directory with nothing in it to check.
+#[test]
+fn check_refuses_ambiguous_or_empty_runs() {
+    let dir = std::env::temp_dir().join(format!("podpath-check2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = include_str!("../../scenarios/troubleshoot-no-endpoints.yaml");
+    let (a, b) = (dir.join("a.yaml"), dir.join("b.yaml"));
+    std::fs::write(&a, text).unwrap();
+    std::fs::write(&b, text).unwrap();
+    let g = dir.join("golden");
+    let gs = g.to_str().unwrap();
+    let o = podpath(
+        &[
+            "check",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--golden",
+            gs,
+            "--bless",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("are both named 'troubleshoot-no-endpoints' (metadata.name): their golden traces would be one file; rename one"),
+        "{err}"
+    );
+    assert!(!g.exists(), "nothing written");
+    // no scenarios named and nothing in the directory: an error, not the default
+    std::fs::create_dir_all(&g).unwrap();
+    let o = podpath(&["check", "--golden", gs], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nothing to check:"), "{err}");
+    assert!(
+        err.contains("holds no NAME/trace.json of an embedded scenario"),
+        "{err}"
+    );
+    // with a golden of an embedded scenario in it: that one is checked
+    let o = podpath(&["check", "pod-to-pod-bgp", "--golden", gs, "--bless"], &[]);
+    assert!(o.status.success());
+    let o = podpath(&["check", "--golden", gs], &[]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "ok       pod-to-pod-bgp\n");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,6 +6,8 @@
 //! real kubectl/docker adapter cannot run here (no container engine); its
 //! refusals are tested.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -40,22 +42,21 @@ fn namespaces_with(prefix: &str) -> usize {
     .unwrap_or(0)
 }
 
-fn can_create_netns() -> bool {
-    let probe = format!("pkp{}", std::process::id());
-    let ok = Command::new("ip")
-        .args(["netns", "add", &probe])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let _ = Command::new("ip").args(["netns", "del", &probe]).output();
-    if !ok {
-        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+/// The kind pipeline over network namespaces needs what `live --netns`
+/// needs: root, iproute2, tcpdump (captures), iptables-restore.
+fn can_create_netns(test: &str) -> bool {
+    match common::netns_unavailable(&["tcpdump", "iptables-restore", "bridge"]) {
+        None => true,
+        Some(why) => {
+            common::skip(test, &why);
+            false
+        }
     }
-    ok
 }
 
 #[test]
 fn kind_pipeline_on_a_netns_cluster() {
-    if !can_create_netns() {
+    if !can_create_netns("live_kind::kind_pipeline_on_a_netns_cluster") {
         return;
     }
     let prefix = format!("pk{}-", std::process::id() % 10000);
@@ -81,7 +82,7 @@ fn kind_pipeline_on_a_netns_cluster() {
 
 #[test]
 fn kind_refuses_a_non_kind_context_and_cleans_up() {
-    if !can_create_netns() {
+    if !can_create_netns("live_kind::kind_refuses_a_non_kind_context_and_cleans_up") {
         return;
     }
     let prefix = format!("pq{}-", std::process::id() % 10000);

@@ -4,6 +4,8 @@
 //! frame (ports up to a consistent renaming). Skipped, with the reason
 //! printed, where network namespaces cannot be created (not root, no ip).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread::sleep;
@@ -18,34 +20,10 @@ fn fixture(name: &str) -> String {
 }
 
 fn can_run() -> Result<(), String> {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Err("not root".into());
+    match common::netns_unavailable(&["tcpdump", "iptables-restore", "python3", "bridge"]) {
+        None => Ok(()),
+        Some(why) => Err(why),
     }
-    for t in ["ip", "tcpdump", "iptables-restore", "python3", "bridge"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return Err(format!("{t} is not installed"));
-        }
-    }
-    let probe = format!("ppt{}probe", std::process::id());
-    let ok = Command::new("ip")
-        .args(["netns", "add", &probe])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        return Err("cannot create a network namespace".into());
-    }
-    let _ = Command::new("ip").args(["netns", "del", &probe]).status();
-    Ok(())
 }
 
 /// Runs `podpath live --netns SCENARIO --diff` with a bounded wait; returns
@@ -88,7 +66,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn check(scenario: &str, tag: &str, interfaces: usize) {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     if let Err(why) = can_run() {
-        eprintln!("SKIPPED kernel differential test {tag}: {why}");
+        common::skip(&format!("live_netns kernel differential test {tag}"), &why);
         return;
     }
     let (code, out) = live(scenario, tag);
@@ -185,13 +163,11 @@ fn generated_flannel_vxlan_cluster() {
 /// `nft list ruleset` for the bundle replay.
 #[test]
 fn generated_flannel_vxlan_cluster_nftables() {
-    let nft = Command::new("sh")
-        .args(["-c", "command -v nft"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !nft {
-        eprintln!("SKIPPED kernel differential test fn: nft is not installed");
+    if !common::have("nft") {
+        common::skip(
+            "live_netns kernel differential test fn",
+            "nft is not installed (scripts/test installs nftables as root)",
+        );
         return;
     }
     check(&fixture("flannel-nftables.yaml"), "fn", 54);

@@ -1,6 +1,8 @@
 //! The pcapng a run writes: read back with pcap-file, and decoded by tshark
 //! (when installed; CI installs it) with every checksum verified.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -95,7 +97,7 @@ fn pcapng_has_one_interface_per_device_nanosecond_times_and_directions() {
     std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
 }
 
-fn tshark() -> Option<&'static str> {
+fn tshark(test: &str) -> Option<&'static str> {
     let ok = Command::new("tshark")
         .arg("--version")
         .output()
@@ -104,14 +106,20 @@ fn tshark() -> Option<&'static str> {
     if ok {
         Some("tshark")
     } else {
-        eprintln!("SKIPPED: tshark is not installed (CI installs it: apt-get install tshark)");
+        common::skip(
+            test,
+            "tshark is not installed (scripts/test installs it as root: apt-get install tshark)",
+        );
         None
     }
 }
 
 #[test]
 fn tshark_decodes_the_capture_with_valid_checksums_and_no_warnings() {
-    let Some(ts) = tshark() else { return };
+    let Some(ts) = tshark("pcap::tshark_decodes_the_capture_with_valid_checksums_and_no_warnings")
+    else {
+        return;
+    };
     let f = write_capture("tshark");
     let out = Command::new(ts)
         .args([
@@ -195,7 +203,9 @@ fn tshark_decodes_the_capture_with_valid_checksums_and_no_warnings() {
 /// WireGuard messages on the underlay decode as WireGuard transport data.
 #[test]
 fn tshark_decodes_tun_raw_ip_and_wireguard() {
-    let Some(ts) = tshark() else { return };
+    let Some(ts) = tshark("pcap::tshark_decodes_tun_raw_ip_and_wireguard") else {
+        return;
+    };
     let f = write_capture_of("wg", Some("headcni-host-mode"));
     let out = Command::new(ts)
         .args(["-r", f.to_str().unwrap(), "-o", "ip.check_checksum:TRUE"])
@@ -250,7 +260,9 @@ fn tshark_decodes_tun_raw_ip_and_wireguard() {
 /// inner packet alone.
 #[test]
 fn tshark_reads_every_golden_pcapng() {
-    let Some(ts) = tshark() else { return };
+    let Some(ts) = tshark("pcap::tshark_reads_every_golden_pcapng") else {
+        return;
+    };
     let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&golden)
         .unwrap()
@@ -356,7 +368,9 @@ fn tshark_reads_every_golden_pcapng() {
 /// headers on the way to the pod.
 #[test]
 fn tshark_decodes_vrrp_garp_and_ingress_headers() {
-    let Some(ts) = tshark() else { return };
+    let Some(ts) = tshark("pcap::tshark_decodes_vrrp_garp_and_ingress_headers") else {
+        return;
+    };
     let f = write_capture_of("vrrp", Some("browser-to-pod"));
     let fields = |filter: &str, fields: &[&str]| -> String {
         let mut c = Command::new(ts);
@@ -411,7 +425,9 @@ fn tshark_decodes_vrrp_garp_and_ingress_headers() {
 /// records on the wire between the pods (no HTTP in clear text).
 #[test]
 fn tshark_decodes_the_sidecars_tls() {
-    let Some(ts) = tshark() else { return };
+    let Some(ts) = tshark("pcap::tshark_decodes_the_sidecars_tls") else {
+        return;
+    };
     let f = write_capture_of("istio", Some("istio-sidecar"));
     let out = Command::new(ts)
         .args([
@@ -465,7 +481,9 @@ fn tshark_decodes_the_sidecars_tls() {
 /// the cluster, with the client's address in X-Forwarded-For.
 #[test]
 fn tshark_sees_x_forwarded_for_at_the_pod() {
-    let Some(ts) = tshark() else { return };
+    let Some(ts) = tshark("pcap::tshark_sees_x_forwarded_for_at_the_pod") else {
+        return;
+    };
     let f = write_capture_of("alb", Some("cloud-lb-alb"));
     let out = Command::new(ts)
         .args([

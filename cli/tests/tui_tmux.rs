@@ -4,6 +4,8 @@
 //! is bounded; the session is killed at the end. Skipped with a printed
 //! reason where tmux is missing (CI installs it).
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -27,10 +29,29 @@ fn wait_for(session: &str, what: &str) -> String {
     }
 }
 
+/// Waits until `what` is no longer on the screen.
+fn wait_gone(session: &str, what: &str) {
+    let t0 = Instant::now();
+    loop {
+        let s = tmux(&["capture-pane", "-p", "-t", session]);
+        if !s.contains(what) {
+            return;
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            let _ = tmux(&["kill-session", "-t", session]);
+            panic!("{what:?} still on the screen after 10 s:\n{s}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn step_in_a_real_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux is not installed (CI installs it)");
+    if !common::have("tmux") {
+        common::skip(
+            "tui_tmux::step_in_a_real_terminal",
+            "tmux is not installed (scripts/test installs it as root)",
+        );
         return;
     }
     let session = format!("podpath-step-{}", std::process::id());
@@ -64,6 +85,9 @@ fn step_in_a_real_terminal() {
     tmux(&["send-keys", "-t", &session, "?"]);
     wait_for(&session, "jump to the drop");
     tmux(&["send-keys", "-t", &session, "Escape"]);
+    // an Escape followed at once by a key reads as Alt+key: wait for the
+    // overlay to close first
+    wait_gone(&session, "jump to the drop");
     tmux(&["send-keys", "-t", &session, "f"]);
     wait_for(&session, "flow health#2");
     // quit: the program ends and the terminal is given back

@@ -12,3 +12,4 @@ pub mod text;
 pub mod topo;
 
 pub use podpath_sim::trace::Trace;
+pub mod summary;

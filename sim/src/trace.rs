@@ -5,6 +5,8 @@
 //! names (batfish's shape). Every packet observation on a device also goes to
 //! `captures`, with its bytes, for pcapng.
 
+use std::net::Ipv4Addr;
+
 use serde::Serialize;
 
 /// A whole run.
@@ -32,7 +34,31 @@ pub struct TraceEvent {
 pub struct HostInfo {
     pub name: String,
     pub kind: String,
+    /// A pod's namespace (pods made from Kubernetes objects, or hosts that
+    /// say `namespace:`): summaries name the pod `NAMESPACE/NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     pub devices: Vec<DeviceInfo>,
+}
+
+impl HostInfo {
+    /// How a person names the host: `pod default/web-1` for a pod with a
+    /// namespace, the host's name otherwise.
+    pub fn display(&self) -> String {
+        match (&self.namespace, self.kind.as_str()) {
+            (Some(ns), "pod") => format!("pod {ns}/{}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// `NAMESPACE/NAME` for a pod with a namespace, the name otherwise (what
+    /// `expect: {servedBy: ...}` matches).
+    pub fn qualified(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -58,6 +84,244 @@ pub struct FlowTrace {
     /// How the flow ended, in words ("HTTP 200 OK in 1.402 ms", "connection
     /// timed out after 7 SYNs", ...).
     pub outcome: String,
+    /// How the flow ended, as a fact (what `check`, expectations and the
+    /// summary read).
+    pub disposition: Disposition,
+    /// The host the flow starts on.
+    pub from: String,
+    /// A daemon's own traffic (health checks, VRRP adverts), not a
+    /// traffic entry of the scenario.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub daemon: bool,
+    /// The host whose application answered the request (the pod behind a
+    /// Service, or a proxy that answered by itself, e.g. a 503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// The application that answered (`http-server web`, `ingress-nginx
+    /// node-b`, `kernel (ICMP echo)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_app: Option<String>,
+    /// What the traffic entry says must happen (`expect:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expect>,
+}
+
+/// How a flow ended (batfish's disposition).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Disposition {
+    /// The run ended before the flow did.
+    #[default]
+    Unfinished,
+    /// An answer came back: an HTTP response, a DNS answer, an ICMP echo
+    /// reply.
+    Answered {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        http_status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dns_rcode: Option<u8>,
+    },
+    /// The name did not resolve (NXDOMAIN, or no address).
+    NotResolved { name: String },
+    /// Refused: a TCP RST answered the SYN, or an ICMP error came back
+    /// (port/host/net unreachable, filtered, fragmentation needed, TTL
+    /// exceeded).
+    Rejected { with: String },
+    /// Nothing came back within the client's patience.
+    TimedOut,
+    /// The established connection was reset.
+    Reset,
+    /// The client could not send at all (no route, no source address, no
+    /// resolv.conf): a local error.
+    Failed { why: String },
+    /// A daemon's flow (health checks, VRRP): it runs as long as the run.
+    Daemon,
+}
+
+impl Disposition {
+    pub fn answered(&self) -> bool {
+        matches!(self, Disposition::Answered { .. })
+    }
+
+    /// One word for tables: `answered`, `timed-out`, ...
+    pub fn word(&self) -> &'static str {
+        match self {
+            Disposition::Unfinished => "unfinished",
+            Disposition::Answered { .. } => "answered",
+            Disposition::NotResolved { .. } => "not-resolved",
+            Disposition::Rejected { .. } => "rejected",
+            Disposition::TimedOut => "timed-out",
+            Disposition::Reset => "reset",
+            Disposition::Failed { .. } => "failed",
+            Disposition::Daemon => "daemon",
+        }
+    }
+}
+
+/// One thing a traffic entry says must happen to each of its flows.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// An HTTP answer with this status.
+    Status(u16),
+    /// Answered by this host: `NAMESPACE/NAME` for pods, the host name
+    /// otherwise; `*` matches any run of characters.
+    ServedBy(String),
+    /// Some answer (HTTP, DNS, ICMP echo reply).
+    Answered,
+    /// No answer, and a packet of the flow was dropped on the way.
+    Dropped,
+    /// Refused (RST or an ICMP error).
+    Rejected,
+    TimedOut,
+    Reset,
+    /// The name did not resolve.
+    NotResolved,
+    /// The client could not send at all.
+    Failed,
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expect::Status(s) => write!(f, "status {s}"),
+            Expect::ServedBy(p) => write!(f, "served by {p}"),
+            Expect::Answered => f.write_str("answered"),
+            Expect::Dropped => f.write_str("dropped"),
+            Expect::Rejected => f.write_str("rejected"),
+            Expect::TimedOut => f.write_str("timed out"),
+            Expect::Reset => f.write_str("reset"),
+            Expect::NotResolved => f.write_str("not resolved"),
+            Expect::Failed => f.write_str("failed"),
+        }
+    }
+}
+
+/// `*` matches any run of characters, `?` one character; the rest is
+/// literal.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// An expectation a flow did not meet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmet {
+    pub flow: String,
+    pub expect: Expect,
+    /// What happened instead.
+    pub got: String,
+}
+
+impl std::fmt::Display for Unmet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "flow {}: expected {}, got {}",
+            self.flow, self.expect, self.got
+        )
+    }
+}
+
+impl FlowTrace {
+    /// The first packet drop or reject of the flow: its hop and step.
+    pub fn first_drop(&self) -> Option<(&Hop, &Step)> {
+        self.hops.iter().find_map(|h| {
+            h.steps
+                .iter()
+                .find(|s| matches!(s.action, Action::Drop { .. } | Action::Reject { .. }))
+                .map(|s| (h, s))
+        })
+    }
+
+    /// Whether a packet of the flow was dropped (not rejected).
+    pub fn dropped(&self) -> bool {
+        self.hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .any(|s| matches!(s.action, Action::Drop { .. }))
+    }
+
+    /// The expectations this flow did not meet; `hosts` resolve `served_by`.
+    pub fn unmet(&self, hosts: &[HostInfo]) -> Vec<Unmet> {
+        let served = self.served_by.as_ref().map(|s| {
+            hosts
+                .iter()
+                .find(|h| &h.name == s)
+                .map(HostInfo::qualified)
+                .unwrap_or_else(|| s.clone())
+        });
+        let d = &self.disposition;
+        let got = || match d {
+            Disposition::Answered {
+                http_status: Some(s),
+                ..
+            } => format!("HTTP {s} ({})", self.outcome),
+            _ => format!("{} ({})", d.word(), self.outcome),
+        };
+        let mut out = Vec::new();
+        for e in &self.expect {
+            let (ok, got) = match e {
+                Expect::Status(want) => (
+                    matches!(d, Disposition::Answered { http_status: Some(s), .. } if s == want),
+                    got(),
+                ),
+                Expect::ServedBy(p) => match &served {
+                    Some(s) => (glob_match(p, s), format!("served by {s}")),
+                    None => (false, format!("no answer ({})", self.outcome)),
+                },
+                Expect::Answered => (d.answered(), got()),
+                Expect::Dropped => (!d.answered() && self.dropped(), {
+                    if d.answered() {
+                        got()
+                    } else {
+                        format!("{}, with no packet dropped", got())
+                    }
+                }),
+                Expect::Rejected => (matches!(d, Disposition::Rejected { .. }), got()),
+                Expect::TimedOut => (matches!(d, Disposition::TimedOut), got()),
+                Expect::Reset => (matches!(d, Disposition::Reset), got()),
+                Expect::NotResolved => (matches!(d, Disposition::NotResolved { .. }), got()),
+                Expect::Failed => (matches!(d, Disposition::Failed { .. }), got()),
+            };
+            if !ok {
+                out.push(Unmet {
+                    flow: self.id.clone(),
+                    expect: e.clone(),
+                    got,
+                });
+            }
+        }
+        out
+    }
+}
+
+impl Trace {
+    /// Every expectation of the run's flows that was not met, in flow order.
+    pub fn unmet(&self) -> Vec<Unmet> {
+        self.flows
+            .iter()
+            .flat_map(|f| f.unmet(&self.hosts))
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -75,9 +339,53 @@ pub struct Hop {
     pub out_dev: Option<String>,
     /// The packet as it arrived (or was generated).
     pub before: String,
+    /// The same packet as typed facts (its innermost headers).
+    #[serde(skip)]
+    pub pkt: PktInfo,
     /// The packet as it left, when it left.
     pub after: Option<String>,
     pub steps: Vec<Step>,
+}
+
+/// What a packet is, as facts a renderer can use without reading the
+/// summary text: the innermost IP packet's protocol, addresses, ports and
+/// TCP flags (for an encapsulated packet, the packet inside the tunnel).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PktInfo {
+    pub kind: PktKind,
+    /// Carried inside VXLAN, IP-in-IP or WireGuard.
+    pub encap: bool,
+    pub src: Option<Ipv4Addr>,
+    pub dst: Option<Ipv4Addr>,
+    pub sport: u16,
+    pub dport: u16,
+    /// TCP flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
+    pub tcp_flags: u8,
+}
+
+impl PktInfo {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const ACK: u8 = 0x10;
+
+    /// A TCP SYN without ACK: the first packet of a connection.
+    pub fn is_syn(&self) -> bool {
+        self.kind == PktKind::Tcp && self.tcp_flags & (Self::SYN | Self::ACK) == Self::SYN
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PktKind {
+    Arp,
+    Tcp,
+    Udp,
+    Icmp,
+    /// Another IP protocol (VRRP, ...).
+    Ip,
+    /// Not IP, not ARP, or malformed.
+    #[default]
+    Other,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -99,13 +407,26 @@ pub enum Action {
         rule: usize,
         line: usize,
     },
+    /// The destination rewritten. `reply`: the reverse of a SNAT, on a
+    /// reply packet (conntrack restoring the original destination).
     Dnat {
         from: String,
         to: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        reply: bool,
+        /// On the packet that made the binding: the rule (or IPVS
+        /// service) that chose it.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        by: Option<String>,
     },
+    /// The source rewritten. `reply`: the reverse of a DNAT, on a reply.
     Snat {
         from: String,
         to: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        reply: bool,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        by: Option<String>,
     },
     Conntrack {
         state: String,
@@ -184,14 +505,42 @@ pub struct TraceSink {
 }
 
 impl TraceSink {
-    pub fn add_flow(&mut self, id: String, description: String) -> u32 {
+    /// A new flow starting on `from`; `daemon`: a daemon's own traffic.
+    pub fn add_flow(&mut self, id: String, description: String, from: &str, daemon: bool) -> u32 {
         self.flows.push(FlowTrace {
             id,
             description,
             hops: Vec::new(),
             outcome: String::new(),
+            disposition: if daemon {
+                Disposition::Daemon
+            } else {
+                Disposition::Unfinished
+            },
+            from: from.to_string(),
+            daemon,
+            served_by: None,
+            served_app: None,
+            expect: Vec::new(),
         });
         (self.flows.len() - 1) as u32
+    }
+
+    /// The host whose application answered the flow (the last one wins: a
+    /// lookup then a request ends at the server of the request).
+    pub fn set_served_by(&mut self, flow: u32, host: &str, app: &str) {
+        if let Some(f) = self.flows.get_mut(flow as usize) {
+            if !f.daemon {
+                f.served_by = Some(host.to_string());
+                f.served_app = Some(app.to_string());
+            }
+        }
+    }
+
+    pub fn set_expect(&mut self, flow: u32, expect: Vec<Expect>) {
+        if let Some(f) = self.flows.get_mut(flow as usize) {
+            f.expect = expect;
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -203,7 +552,7 @@ impl TraceSink {
         packet: u64,
         parent: Option<u64>,
         in_dev: Option<&str>,
-        before: String,
+        (before, pkt): (String, PktInfo),
     ) -> u32 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -218,6 +567,7 @@ impl TraceSink {
                 in_dev: in_dev.map(str::to_string),
                 out_dev: None,
                 before,
+                pkt,
                 after: None,
                 steps: Vec::new(),
             },
@@ -260,9 +610,12 @@ impl TraceSink {
         }
     }
 
-    pub fn set_outcome(&mut self, flow: u32, outcome: String) {
+    pub fn set_outcome(&mut self, flow: u32, disposition: Disposition, outcome: String) {
         if let Some(f) = self.flows.get_mut(flow as usize) {
             f.outcome = outcome;
+            if !f.daemon {
+                f.disposition = disposition;
+            }
         }
     }
 

@@ -22,7 +22,7 @@ fn lookup_crosses_the_service_and_nxdomain_is_reported() {
     );
     let f = &t.flows[0];
     // DNAT to CoreDNS on node-a (UDP), the answer de-NATed back to the ClusterIP.
-    assert!(f.hops.iter().any(|h| h.host == "node-a" && h.steps.iter().any(|s| matches!(&s.action, Action::Dnat { from, to } if from == "10.96.0.10:53" && to == "10.244.1.10:53"))));
+    assert!(f.hops.iter().any(|h| h.host == "node-a" && h.steps.iter().any(|s| matches!(&s.action, Action::Dnat { from, to, .. } if from == "10.96.0.10:53" && to == "10.244.1.10:53"))));
     assert!(f.hops.iter().any(|h| h.host == "coredns-5dd5756b68-x2x7q"
         && h.steps.iter().any(|s| s
             .what

@@ -24,7 +24,7 @@ fn chosen_pod(t: &Trace, flow: usize) -> String {
         .filter(|h| h.host == "minikube")
         .flat_map(steps)
         .find_map(|a| match a {
-            Action::Dnat { from, to } if from == "192.168.49.2:30080" => Some(to.clone()),
+            Action::Dnat { from, to, .. } if from == "192.168.49.2:30080" => Some(to.clone()),
             _ => None,
         })
         .expect("the node DNATs the NodePort")
@@ -78,7 +78,7 @@ fn nodeport_request_reaches_a_pod_and_the_reply_is_de_natted() {
         assert!(chains.contains(&c), "{c} missing from {chains:?}");
     }
     assert!(steps(syn).any(|a| matches!(a, Action::Route { dev: Some(d), prefix, .. } if d == "bridge" && prefix == "10.244.0.0/16")));
-    assert!(steps(syn).any(|a| matches!(a, Action::Snat { from, to } if from.starts_with("192.168.49.1:") && to.starts_with("10.244.0.1:"))));
+    assert!(steps(syn).any(|a| matches!(a, Action::Snat { from, to, .. } if from.starts_with("192.168.49.1:") && to.starts_with("10.244.0.1:"))));
     // 2. The pod gets the request from the bridge address and Gin answers.
     let pod_ip = pod.split(':').next().unwrap();
     let pod_name = if pod_ip == "10.244.0.16" {
@@ -104,9 +104,9 @@ fn nodeport_request_reaches_a_pod_and_the_reply_is_de_natted() {
         .find(|h| h.host == "minikube" && h.before.contains("len 123"))
         .expect("the response crosses the node");
     assert!(steps(back).any(
-        |a| matches!(a, Action::Snat { from, to } if from == &pod && to == "192.168.49.2:30080")
+        |a| matches!(a, Action::Snat { from, to, .. } if from == &pod && to == "192.168.49.2:30080")
     ));
-    assert!(steps(back).any(|a| matches!(a, Action::Dnat { from, to } if from.starts_with("10.244.0.1:") && to.starts_with("192.168.49.1:"))));
+    assert!(steps(back).any(|a| matches!(a, Action::Dnat { from, to, .. } if from.starts_with("10.244.0.1:") && to.starts_with("192.168.49.1:"))));
     assert_eq!(back.out_dev.as_deref(), Some("eth0"));
     let at_laptop = f
         .hops

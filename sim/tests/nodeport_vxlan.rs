@@ -30,7 +30,7 @@ fn nodeport_crosses_the_overlay_and_returns() {
         .iter()
         .any(|a| matches!(a, Action::Dnat { to, .. } if to == "10.244.1.2:9376")));
     // MASQUERADE picks flannel.1's address, the source for the route via flannel.1.
-    assert!(acts.iter().any(|a| matches!(a, Action::Snat { from, to } if from.starts_with("10.1.1.50:") && to.starts_with("10.244.0.0:"))));
+    assert!(acts.iter().any(|a| matches!(a, Action::Snat { from, to, .. } if from.starts_with("10.1.1.50:") && to.starts_with("10.244.0.0:"))));
     assert!(acts
         .iter()
         .any(|a| matches!(a, Action::Encap { outer } if outer == "UDP 10.1.1.111:8472 vni 1")));

@@ -28,7 +28,14 @@ pub struct DnsServer {
 
 impl DnsServer {
     pub fn on_event(&mut self, ev: &AppEvent) -> Vec<AppAction> {
-        let AppEvent::Datagram { from, to, data, .. } = ev else {
+        let AppEvent::Datagram {
+            from,
+            to,
+            data,
+            flow,
+            ..
+        } = ev
+        else {
             return vec![];
         };
         let Ok(q) = DnsRepr::parse(data) else {
@@ -52,12 +59,15 @@ impl DnsServer {
                 format!("{}: A {name} -> NXDOMAIN", self.name)
             }
         };
-        vec![AppAction::SendUdp {
-            src: *to,
-            dst: *from,
-            payload: r.emit(),
-            note: what,
-        }]
+        vec![
+            AppAction::Served(super::FlowOf::Id(*flow)),
+            AppAction::SendUdp {
+                src: *to,
+                dst: *from,
+                payload: r.emit(),
+                note: what,
+            },
+        ]
     }
 }
 
@@ -238,15 +248,26 @@ impl DnsClient {
                     } else {
                         "no address"
                     };
-                    let text = if self.then.is_some() {
-                        format!("curl: (6) Could not resolve host: {}", self.name)
+                    let (d, text) = if self.then.is_some() {
+                        (
+                            crate::trace::Disposition::NotResolved {
+                                name: self.name.clone(),
+                            },
+                            format!("curl: (6) Could not resolve host: {}", self.name),
+                        )
                     } else {
-                        format!(
-                            "DNS A {}: {why} from {} in {ms:.3} ms{via}",
-                            self.name, self.server
+                        (
+                            crate::trace::Disposition::Answered {
+                                http_status: None,
+                                dns_rcode: Some(r.rcode),
+                            },
+                            format!(
+                                "DNS A {}: {why} from {} in {ms:.3} ms{via}",
+                                self.name, self.server
+                            ),
                         )
                     };
-                    return vec![AppAction::Outcome(self.flow, text)];
+                    return vec![AppAction::Outcome(self.flow, d, text)];
                 }
                 let addr = r.answers[0].0;
                 if let Some(t) = &self.then {
@@ -265,13 +286,18 @@ impl DnsClient {
                     a.join(", "),
                     self.server
                 );
-                vec![AppAction::Outcome(self.flow, text)]
+                let d = crate::trace::Disposition::Answered {
+                    http_status: None,
+                    dns_rcode: Some(r.rcode),
+                };
+                vec![AppAction::Outcome(self.flow, d, text)]
             }
             AppEvent::Timer { .. } if !self.done => {
                 if self.tries >= ATTEMPTS {
                     self.done = true;
                     return vec![AppAction::Outcome(
                         self.flow,
+                        crate::trace::Disposition::TimedOut,
                         format!(
                             "DNS A {}: no answer from {} after {} queries ({ms:.0} ms)",
                             self.current(),

@@ -256,6 +256,7 @@ impl Envoy {
                     body.len()
                 );
                 return vec![
+                    AppAction::Served(super::FlowOf::Conn(down)),
                     AppAction::Send(
                         down,
                         resp.into_bytes(),
@@ -360,6 +361,7 @@ impl Envoy {
                     body.len()
                 );
                 vec![
+                    AppAction::Served(super::FlowOf::Conn(down)),
                     AppAction::Send(
                         down,
                         resp.into_bytes(),

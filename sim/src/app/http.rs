@@ -96,16 +96,19 @@ impl HttpServer {
                     spec.body.len(),
                     spec.body
                 );
-                vec![AppAction::Send(
-                    *key,
-                    resp.into_bytes(),
-                    format!(
-                        "{}: {method} {path} -> {} {}",
-                        self.name,
-                        spec.status,
-                        reason(spec.status)
+                vec![
+                    AppAction::Served(super::FlowOf::Conn(*key)),
+                    AppAction::Send(
+                        *key,
+                        resp.into_bytes(),
+                        format!(
+                            "{}: {method} {path} -> {} {}",
+                            self.name,
+                            spec.status,
+                            reason(spec.status)
+                        ),
                     ),
-                )]
+                ]
             }
             AppEvent::Eof { key } => {
                 self.bufs.remove(key);
@@ -161,9 +164,9 @@ impl HttpClient {
         .into_bytes()
     }
 
-    fn outcome(&mut self, text: String) -> AppAction {
+    fn outcome(&mut self, d: crate::trace::Disposition, text: String) -> AppAction {
         self.done = true;
-        AppAction::Outcome(self.flow, text)
+        AppAction::Outcome(self.flow, d, text)
     }
 
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
@@ -192,19 +195,33 @@ impl HttpClient {
                     ms(now),
                     one
                 );
-                vec![self.outcome(format!("HTTP {text}")), AppAction::Close(*key)]
+                let code = status
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|c| c.parse().ok());
+                let d = crate::trace::Disposition::Answered {
+                    http_status: code,
+                    dns_rcode: None,
+                };
+                vec![
+                    self.outcome(d, format!("HTTP {text}")),
+                    AppAction::Close(*key),
+                ]
             }
             AppEvent::Refused { why, .. } if !self.done => {
-                vec![self.outcome(format!(
-                    "curl: ({}) failed to connect to {}:{}: {why} after {}",
-                    7,
-                    self.dst,
-                    self.port,
-                    ms(now)
-                ))]
+                vec![self.outcome(
+                    crate::trace::Disposition::Rejected { with: why.clone() },
+                    format!(
+                        "curl: ({}) failed to connect to {}:{}: {why} after {}",
+                        7,
+                        self.dst,
+                        self.port,
+                        ms(now)
+                    ),
+                )]
             }
             AppEvent::TimedOut { tries, data, .. } if !self.done => {
-                vec![self.outcome(if *data {
+                vec![self.outcome(crate::trace::Disposition::TimedOut, if *data {
                     format!(
                         "curl: (56) recv failure from {}:{} after {}: connection timed out ({} retransmissions unanswered)",
                         self.dst,
@@ -222,10 +239,10 @@ impl HttpClient {
                     )
                 })]
             }
-            AppEvent::Reset { .. } if !self.done => vec![self.outcome(format!(
-                "curl: (56) connection reset by peer after {}",
-                ms(now)
-            ))],
+            AppEvent::Reset { .. } if !self.done => vec![self.outcome(
+                crate::trace::Disposition::Reset,
+                format!("curl: (56) connection reset by peer after {}", ms(now)),
+            )],
             AppEvent::Eof { key } => vec![AppAction::Close(*key)],
             _ => vec![],
         }

@@ -495,7 +495,11 @@ impl Keepalived {
     }
 
     fn outcome(&self) -> AppAction {
-        AppAction::Outcome(self.flow, self.log.join("; "))
+        AppAction::Outcome(
+            self.flow,
+            crate::trace::Disposition::Daemon,
+            self.log.join("; "),
+        )
     }
 
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {

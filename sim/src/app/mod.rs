@@ -125,7 +125,11 @@ impl AppEvent {
 pub enum AppAction {
     Send(ConnKey, Vec<u8>, String),
     Close(ConnKey),
-    Outcome(u32, String),
+    /// The flow ended: how, and in words.
+    Outcome(u32, crate::trace::Disposition, String),
+    /// The application answers `flow` by itself (a server's response, a
+    /// proxy's own error page): the flow was served by this host.
+    Served(FlowOf),
     /// A UDP datagram from `src` to `dst`.
     SendUdp {
         src: (Ipv4Addr, u16),
@@ -443,7 +447,23 @@ impl Host {
                     }
                 }
                 AppAction::Close(k) => self.tcp_close(ctx, k),
-                AppAction::Outcome(flow, text) => ctx.out.push(Output::Outcome { flow, text }),
+                AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
+                    flow,
+                    disposition,
+                    text,
+                }),
+                AppAction::Served(of) => {
+                    let flow = match of {
+                        FlowOf::Conn(k) => self.tcp.conns.get(&k).map(|t| t.flow),
+                        FlowOf::Id(f) => Some(f),
+                    };
+                    if let Some(flow) = flow {
+                        ctx.out.push(Output::Served {
+                            flow,
+                            app: self.apps[app].name(),
+                        });
+                    }
+                }
                 AppAction::SendUdp {
                     src,
                     dst,
@@ -601,6 +621,7 @@ impl Host {
                     if let Err(e) = self.tcp_connect(ctx, client, flow, dst, then.port) {
                         ctx.out.push(Output::Outcome {
                             flow,
+                            disposition: crate::trace::Disposition::Failed { why: e.clone() },
                             text: format!("curl: (7) {e}"),
                         });
                     }

@@ -44,11 +44,19 @@ impl PingClient {
             return vec![];
         }
         let ms = now.saturating_sub(self.started_ns) as f64 / 1e6;
-        let text = match ev {
-            AppEvent::Icmp { from, msg, ttl } if msg.icmp_type == icmp::ECHO_REPLY => format!(
-                "{} bytes from {from}: icmp_seq={} ttl={ttl} time={ms:.3} ms",
-                msg.payload.len() + 8,
-                self.seq
+        use crate::trace::Disposition;
+        let answered = Disposition::Answered {
+            http_status: None,
+            dns_rcode: None,
+        };
+        let (d, text) = match ev {
+            AppEvent::Icmp { from, msg, ttl } if msg.icmp_type == icmp::ECHO_REPLY => (
+                answered,
+                format!(
+                    "{} bytes from {from}: icmp_seq={} ttl={ttl} time={ms:.3} ms",
+                    msg.payload.len() + 8,
+                    self.seq
+                ),
             ),
             AppEvent::Icmp { from, msg, .. } if msg.icmp_type == icmp::DEST_UNREACH => {
                 let why = match msg.code {
@@ -62,19 +70,30 @@ impl PingClient {
                     icmp::CODE_ADMIN_PROHIBITED => "Packet filtered".into(),
                     c => format!("Dest Unreachable, Bad Code: {c}"),
                 };
-                format!("From {from} icmp_seq={} {why}", self.seq)
+                (
+                    Disposition::Rejected {
+                        with: format!("ICMP {why} from {from}"),
+                    },
+                    format!("From {from} icmp_seq={} {why}", self.seq),
+                )
             }
-            AppEvent::Icmp { from, msg, .. } if msg.icmp_type == icmp::TIME_EXCEEDED => {
-                format!("From {from} icmp_seq={} Time to live exceeded", self.seq)
-            }
-            AppEvent::Timer { .. } => format!(
-                "no reply from {} within {} s (1 packets transmitted, 0 received, 100% packet loss)",
-                self.dst,
-                WAIT_NS / 1_000_000_000
+            AppEvent::Icmp { from, msg, .. } if msg.icmp_type == icmp::TIME_EXCEEDED => (
+                Disposition::Rejected {
+                    with: format!("ICMP time exceeded from {from}"),
+                },
+                format!("From {from} icmp_seq={} Time to live exceeded", self.seq),
+            ),
+            AppEvent::Timer { .. } => (
+                Disposition::TimedOut,
+                format!(
+                    "no reply from {} within {} s (1 packets transmitted, 0 received, 100% packet loss)",
+                    self.dst,
+                    WAIT_NS / 1_000_000_000
+                ),
             ),
             _ => return vec![],
         };
         self.done = true;
-        vec![AppAction::Outcome(self.flow, text)]
+        vec![AppAction::Outcome(self.flow, d, text)]
     }
 }

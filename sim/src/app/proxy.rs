@@ -707,6 +707,7 @@ impl Proxy {
                 body.len()
             );
             return vec![
+                AppAction::Served(super::FlowOf::Conn(s.client)),
                 AppAction::Send(
                     s.client,
                     resp.into_bytes(),
@@ -726,6 +727,7 @@ impl Proxy {
                 body.len()
             );
             vec![
+                AppAction::Served(super::FlowOf::Conn(s.client)),
                 AppAction::Send(
                     s.client,
                     resp.into_bytes(),
@@ -776,7 +778,11 @@ impl Proxy {
                 )
             })
             .collect();
-        AppAction::Outcome(self.flow, format!("health checks: {}", parts.join("; ")))
+        AppAction::Outcome(
+            self.flow,
+            crate::trace::Disposition::Daemon,
+            format!("health checks: {}", parts.join("; ")),
+        )
     }
 
     fn check_result(&mut self, b: usize, s: usize, ok: bool, why: &str) -> Vec<AppAction> {

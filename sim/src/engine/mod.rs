@@ -75,6 +75,8 @@ pub struct FlowSpec {
     pub start_ns: u64,
     pub count: u32,
     pub interval_ns: u64,
+    /// What must happen to each of its flows (`expect:`).
+    pub expect: Vec<crate::trace::Expect>,
 }
 
 /// A change to the topology at a point of virtual time.
@@ -546,6 +548,7 @@ impl Engine {
             .map(|h| HostInfo {
                 name: h.name.clone(),
                 kind: h.kind.name().into(),
+                namespace: h.namespace.clone(),
                 devices: h
                     .devs
                     .iter()
@@ -668,9 +671,12 @@ impl Engine {
             } => h.send_garp(&mut ctx, dev, ip, meta, note),
             Event::Daemon { app, .. } => {
                 let name = h.apps[app].name();
-                let flow = ctx
-                    .trace
-                    .add_flow(name.clone(), format!("{name} on {} (daemon)", h.name));
+                let flow = ctx.trace.add_flow(
+                    name.clone(),
+                    format!("{name} on {} (daemon)", h.name),
+                    &h.name,
+                    true,
+                );
                 h.app_event(&mut ctx, app, AppEvent::Start { flow });
             }
             Event::StartFlow { spec, k } => {
@@ -689,7 +695,8 @@ impl Engine {
                     } => {
                         let desc =
                             format!("{}: GET http://{}{} from {}", id, host_header, path, h.name);
-                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
+                        ctx.trace.set_expect(flow, f.expect.clone());
                         self.flow_ids.push(flow);
                         let app = h.apps.len();
                         h.apps.push(App::HttpClient(HttpClient::new(
@@ -702,7 +709,11 @@ impl Engine {
                             ctx.now,
                         )));
                         if let Err(e) = h.tcp_connect(&mut ctx, app, flow, *dst, *port) {
-                            ctx.trace.set_outcome(flow, format!("curl: (7) {e}"));
+                            ctx.trace.set_outcome(
+                                flow,
+                                crate::trace::Disposition::Failed { why: e.clone() },
+                                format!("curl: (7) {e}"),
+                            );
                         }
                     }
                     Request::DnsA { server, port, name } => {
@@ -710,7 +721,8 @@ impl Engine {
                             "{}: DNS A {} at {}:{} from {}",
                             id, name, server, port, h.name
                         );
-                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
+                        ctx.trace.set_expect(flow, f.expect.clone());
                         self.flow_ids.push(flow);
                         let app = h.apps.len();
                         h.apps.push(App::DnsClient(crate::app::DnsClient::new(
@@ -727,7 +739,8 @@ impl Engine {
                     }
                     Request::Ping { dst, size, df } => {
                         let desc = format!("{}: ping -s {size} {dst} from {}", id, h.name);
-                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
+                        ctx.trace.set_expect(flow, f.expect.clone());
                         self.flow_ids.push(flow);
                         let app = h.apps.len();
                         use rand_core::Rng;
@@ -753,7 +766,8 @@ impl Engine {
                             ),
                             None => format!("{}: resolve {name} from {}", id, h.name),
                         };
-                        let flow = ctx.trace.add_flow(id.clone(), desc);
+                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
+                        ctx.trace.set_expect(flow, f.expect.clone());
                         self.flow_ids.push(flow);
                         match h.resolv.clone() {
                             Some(rc) => {
@@ -774,6 +788,9 @@ impl Engine {
                             }
                             None => ctx.trace.set_outcome(
                                 flow,
+                                crate::trace::Disposition::Failed {
+                                    why: format!("{} has no resolv.conf", h.name),
+                                },
                                 format!("cannot resolve {name}: {} has no resolv.conf", h.name),
                             ),
                         }
@@ -813,8 +830,10 @@ impl Engine {
                         // at once, so the trace shows where it vanished
                         let ph = &self.world.hosts[p.host];
                         let summary = crate::wire::Frame::parse(&bytes)
-                            .map(|f| crate::wire::summarize(&f))
-                            .unwrap_or_else(|e| format!("malformed frame ({e})"));
+                            .map(|f| crate::wire::describe(&f))
+                            .unwrap_or_else(|e| {
+                                (format!("malformed frame ({e})"), Default::default())
+                            });
                         self.sink.begin_hop(
                             meta.flow,
                             self.now + p.latency_ns,
@@ -887,11 +906,19 @@ impl Engine {
                 },
             ),
             Output::AppEvent { app, ev } => self.push(self.now, Event::App { host, app, ev }),
-            Output::Outcome { flow, text } => {
+            Output::Outcome {
+                flow,
+                disposition,
+                text,
+            } => {
                 if self.flow_ids.contains(&flow) {
                     self.last_activity_ns = self.last_activity_ns.max(self.now);
                 }
-                self.sink.set_outcome(flow, text)
+                self.sink.set_outcome(flow, disposition, text)
+            }
+            Output::Served { flow, app } => {
+                let name = self.world.hosts[host].name.clone();
+                self.sink.set_served_by(flow, &name, &app);
             }
             Output::Connect { .. } => {}
             Output::SendRaw {

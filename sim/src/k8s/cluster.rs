@@ -694,6 +694,7 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         let host = &pod_names[&(p.metadata.ns().to_string(), p.metadata.name.clone())];
         let _ = writeln!(y, "  {host}:");
         let _ = writeln!(y, "    kind: pod");
+        let _ = writeln!(y, "    namespace: {}", p.metadata.ns());
         let _ = writeln!(y, "    devices:");
         let plen = if routed { 32 } else { n.pod_cidr.prefix_len() };
         let _ = writeln!(y, "      eth0: {{mtu: {mtu}, addrs: [{ip}/{plen}]}}");

@@ -125,6 +125,9 @@ pub struct Conn {
     pub src_nat_done: bool,
     /// FIN seen in the original / reply direction.
     pub fin: [bool; 2],
+    /// What made the source (`[0]`) and destination (`[1]`) NAT binding:
+    /// the rule (or IPVS service) whose target chose it, for the trace.
+    pub nat_by: [Option<String>; 2],
 }
 
 impl Conn {
@@ -251,6 +254,7 @@ impl Conntrack {
             mark: 0,
             dst_nat_done: false,
             src_nat_done: false,
+            nat_by: [None, None],
             fin: [false; 2],
         };
         self.index.insert(c.orig, (id, Dir::Original));

@@ -179,10 +179,16 @@ pub enum Output {
         app: usize,
         ev: AppEvent,
     },
-    /// A flow's outcome, in words.
+    /// A flow's outcome: how it ended, and in words.
     Outcome {
         flow: u32,
+        disposition: crate::trace::Disposition,
         text: String,
+    },
+    /// This host's application (its name) answered the flow.
+    Served {
+        flow: u32,
+        app: String,
     },
     /// Start a new client connection for a flow (an app asked for it).
     Connect {
@@ -279,6 +285,8 @@ pub struct Host {
     pub index: usize,
     pub name: String,
     pub kind: HostKind,
+    /// A pod's Kubernetes namespace (summaries name it `NAMESPACE/NAME`).
+    pub namespace: Option<String>,
     pub devs: Vec<Device>,
     pub fib: Fib,
     pub neigh: NeighTable,
@@ -319,6 +327,7 @@ impl Host {
         Host {
             index,
             name: name.to_string(),
+            namespace: None,
             kind,
             devs: vec![lo],
             fib: Fib::new(),

@@ -58,8 +58,8 @@ impl Host {
         }
         let frame = Frame::parse(&bytes);
         let before = match &frame {
-            Ok(f) => summarize(f),
-            Err(e) => format!("malformed frame ({e})"),
+            Ok(f) => crate::wire::describe(f),
+            Err(e) => (format!("malformed frame ({e})"), Default::default()),
         };
         let dn = self.devs[dev].name.clone();
         ctx.trace.begin_hop(
@@ -93,8 +93,8 @@ impl Host {
     fn tun_receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
         let ip = Ipv4Repr::parse(&bytes);
         let before = match &ip {
-            Ok(i) => summarize_ip(i),
-            Err(e) => format!("malformed packet ({e})"),
+            Ok(i) => crate::wire::describe_ip(i),
+            Err(e) => (format!("malformed packet ({e})"), Default::default()),
         };
         let dn = self.devs[dev].name.clone();
         ctx.trace.begin_hop(
@@ -130,7 +130,7 @@ impl Host {
             meta.pkt,
             meta.parent,
             None,
-            summarize_ip(&ip),
+            crate::wire::describe_ip(&ip),
         );
         if let Some(n) = note {
             ctx.trace.step("app", n.clone(), Action::App { app: n });
@@ -156,7 +156,7 @@ impl Host {
             meta.pkt,
             meta.parent,
             None,
-            summarize_ip(&ip),
+            crate::wire::describe_ip(&ip),
         );
         ctx.trace
             .step("app", note.clone(), Action::App { app: note });
@@ -209,7 +209,13 @@ impl Host {
             meta.pkt,
             meta.parent,
             None,
-            a.to_string(),
+            (
+                a.to_string(),
+                crate::wire::PktInfo {
+                    kind: crate::wire::PktKind::Arp,
+                    ..Default::default()
+                },
+            ),
         );
         ctx.trace
             .step("app", note.clone(), Action::App { app: note });
@@ -969,7 +975,8 @@ impl Host {
             }
             _ => {}
         }
-        if reply != c.reply {
+        let changed = reply != c.reply;
+        if changed {
             self.ct.set_reply(id, reply);
         }
         if let Some(c) = self.ct.get_mut(id) {
@@ -977,6 +984,15 @@ impl Host {
                 c.src_nat_done = true;
             } else {
                 c.dst_nat_done = true;
+            }
+            if changed {
+                c.nat_by[usize::from(!src_manip)] = out.steps.last().map(|s| {
+                    if s.rule == 0 {
+                        s.chain.clone()
+                    } else {
+                        format!("{} #{}: {}", s.chain, s.rule, s.text)
+                    }
+                });
             }
         }
         Ok(())
@@ -1075,12 +1091,20 @@ impl Host {
         }
         let after = ip_endpoint(ip, src_manip);
         if before != after {
+            // the packet that made the binding names what made it
+            let by = if ct.created && dir == Dir::Original {
+                c.nat_by[usize::from(!src_manip)].clone()
+            } else {
+                None
+            };
             let (point, action) = if src_manip {
                 (
                     "nat",
                     Action::Snat {
                         from: before.clone(),
                         to: after.clone(),
+                        reply: dir == Dir::Reply,
+                        by,
                     },
                 )
             } else {
@@ -1089,6 +1113,8 @@ impl Host {
                     Action::Dnat {
                         from: before.clone(),
                         to: after.clone(),
+                        reply: dir == Dir::Reply,
+                        by,
                     },
                 )
             };
@@ -1673,7 +1699,15 @@ impl Host {
                 persistent: false,
             }),
             notrack: false,
-            steps: Vec::new(),
+            // what made the binding, for the trace's NAT step
+            steps: vec![super::netfilter::NfStep {
+                table: TableKind::Nat,
+                chain: format!("IPVS virtual service {vs_text}"),
+                rule: 0,
+                line: 0,
+                text: String::new(),
+                effect: String::new(),
+            }],
             rules_tested: 0,
         };
         if let Err(e) = self.nat_setup(ctx, ct, &out, false, None, None) {
@@ -1769,6 +1803,10 @@ impl Host {
                 let mut r = Ipv4Repr::new(ip.dst(), ip.src(), 64, id, L4::Icmp(reply));
                 r.hdr.dont_fragment = false;
                 let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+                ctx.out.push(Output::Served {
+                    flow: meta.flow,
+                    app: "kernel (ICMP echo)".into(),
+                });
                 ctx.out.push(Output::SendLocal {
                     ip: r,
                     meta: m,
@@ -2424,7 +2462,7 @@ impl Host {
                 meta.pkt,
                 None,
                 None,
-                format!("neighbour {ip} on {dn}"),
+                (format!("neighbour {ip} on {dn}"), Default::default()),
             );
             ctx.trace.step(
                 "neigh",
@@ -2460,7 +2498,7 @@ impl Host {
             m.pkt,
             m.parent,
             None,
-            summarize(&f),
+            crate::wire::describe(&f),
         );
         ctx.trace.step(
             "neigh",
@@ -2533,7 +2571,7 @@ impl Host {
                     p.meta.pkt,
                     p.meta.parent,
                     None,
-                    summarize_ip(&p.ip),
+                    crate::wire::describe_ip(&p.ip),
                 );
                 self.drop(
                     ctx,
@@ -2569,7 +2607,13 @@ impl Host {
             first.pkt,
             first.parent,
             None,
-            format!("ARP retransmit for {ip}"),
+            (
+                format!("ARP retransmit for {ip}"),
+                crate::wire::PktInfo {
+                    kind: crate::wire::PktKind::Arp,
+                    ..Default::default()
+                },
+            ),
         );
         self.send_arp_request(ctx, dev, ip, src, first);
         ctx.trace.end_hop();

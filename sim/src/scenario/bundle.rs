@@ -261,6 +261,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 .and_then(|(a, _)| a.parse().ok())
                 .ok_or_else(|| err("bundle.json", format!("flows[{fi}].dst: bad address")))?;
             flows.push(FlowSpec {
+                expect: Vec::new(),
                 id: f["id"]
                     .as_str()
                     .map(str::to_string)
@@ -296,6 +297,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 None => None,
             };
             flows.push(FlowSpec {
+                expect: Vec::new(),
                 id: f["id"]
                     .as_str()
                     .map(str::to_string)
@@ -326,6 +328,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
         if let Some(name) = req.strip_prefix("DNS A ") {
             flows.push(FlowSpec {
+                expect: Vec::new(),
                 id: f["id"]
                     .as_str()
                     .map(str::to_string)
@@ -353,6 +356,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             }
         };
         flows.push(FlowSpec {
+            expect: Vec::new(),
             id: f["id"]
                 .as_str()
                 .map(str::to_string)

@@ -207,6 +207,10 @@ pub struct Metadata {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HostDoc {
     pub kind: Spanned<String>,
+    /// A pod's Kubernetes namespace (summaries name it `NAMESPACE/NAME`;
+    /// `expect: {servedBy: NS/NAME}` matches it).
+    #[serde(default)]
+    pub namespace: Option<String>,
     #[serde(default)]
     pub devices: BTreeMap<String, DeviceDoc>,
     #[serde(default)]
@@ -461,6 +465,91 @@ pub struct TrafficDoc {
     pub start: Option<Spanned<String>>,
     #[serde(default)]
     pub interval: Option<Spanned<String>>,
+    /// What must happen to each flow of the entry: `answered`, `dropped`,
+    /// `rejected`, `timedOut`, `reset`, `notResolved`, `failed`, or a map
+    /// `{status: 200, servedBy: default/web-*, reset: true, ...}`. `run`
+    /// and `check` exit 1 naming the flow when one is not met.
+    #[serde(default)]
+    pub expect: Option<Spanned<ExpectDoc>>,
+}
+
+/// A traffic entry's `expect:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectDoc(pub Vec<crate::trace::Expect>);
+
+const EXPECT_WORDS: &str = "answered, dropped, rejected, timedOut, reset, notResolved or failed";
+
+fn expect_word(w: &str) -> Option<crate::trace::Expect> {
+    use crate::trace::Expect;
+    Some(match w {
+        "answered" => Expect::Answered,
+        "dropped" => Expect::Dropped,
+        "rejected" | "refused" => Expect::Rejected,
+        "timedOut" | "timeout" | "timed-out" => Expect::TimedOut,
+        "reset" => Expect::Reset,
+        "notResolved" | "not-resolved" => Expect::NotResolved,
+        "failed" => Expect::Failed,
+        _ => return None,
+    })
+}
+
+impl<'de> Deserialize<'de> for ExpectDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ExpectDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(
+                    f,
+                    "one of {EXPECT_WORDS}, or a map like {{status: 200, servedBy: default/web-*}}"
+                )
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<ExpectDoc, E> {
+                expect_word(v).map(|e| ExpectDoc(vec![e])).ok_or_else(|| {
+                    E::custom(format!("unknown expectation '{v}': expected {EXPECT_WORDS}, or a map like {{status: 200}}"))
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<ExpectDoc, A::Error> {
+                use crate::trace::Expect;
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "status" => {
+                            let s: u16 = m.next_value()?;
+                            if !(100..=599).contains(&s) {
+                                return Err(A::Error::custom(format!(
+                                    "status {s}: expected an HTTP status 100-599"
+                                )));
+                            }
+                            out.push(Expect::Status(s));
+                        }
+                        "servedBy" => out.push(Expect::ServedBy(m.next_value()?)),
+                        w => {
+                            let Some(e) = expect_word(w) else {
+                                return Err(A::Error::custom(format!("unknown expectation '{w}': expected status, servedBy, {EXPECT_WORDS}")));
+                            };
+                            let on: bool = m.next_value()?;
+                            if !on {
+                                return Err(A::Error::custom(format!("'{w}: false' says nothing: write what must happen ({w}: true, or another expectation)")));
+                            }
+                            out.push(e);
+                        }
+                    }
+                }
+                if out.is_empty() {
+                    return Err(A::Error::custom(
+                        "an empty 'expect' says nothing: name what must happen",
+                    ));
+                }
+                Ok(ExpectDoc(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn one() -> u32 {
@@ -921,6 +1010,7 @@ pub fn build(
             )
         })?;
         let mut h = Host::new(hi, hname, kind, host_rng(seed, hname));
+        h.namespace = hd.namespace.clone();
         // devices
         for (dname, dd) in &hd.devices {
             let dk = format!("{kp}.devices.{dname}");
@@ -1977,6 +2067,11 @@ pub fn build(
                 Some(_) => dur(&td.interval, "interval")?,
                 None => 100_000_000,
             },
+            expect: td
+                .expect
+                .as_ref()
+                .map(|x| x.value.0.clone())
+                .unwrap_or_default(),
         });
     }
     let horizon_ns = match &doc.horizon {

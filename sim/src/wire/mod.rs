@@ -22,6 +22,7 @@ use std::net::Ipv4Addr;
 
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, TcpHeader, UdpHeader};
 
+pub use crate::trace::{PktInfo, PktKind};
 pub use arp::ArpRepr;
 pub use icmp::IcmpRepr;
 
@@ -469,6 +470,81 @@ pub fn udp_header(sport: u16, dport: u16) -> UdpHeader {
 }
 
 /// A one-line summary of a frame as tcpdump would print its layer-3/4 part.
+/// A frame's packet as typed facts (see [`PktInfo`]).
+pub fn pkt_info(frame: &Frame) -> PktInfo {
+    match &frame.payload {
+        L3::Arp(_) => PktInfo {
+            kind: PktKind::Arp,
+            ..Default::default()
+        },
+        L3::Ipv4(ip) => pkt_info_ip(ip),
+        L3::Other { .. } => PktInfo::default(),
+    }
+}
+
+/// An IP packet as typed facts: for VXLAN and IP-in-IP, the packet inside
+/// (WireGuard's payload is opaque: its outer UDP header is what is known).
+pub fn pkt_info_ip(ip: &Ipv4Repr) -> PktInfo {
+    let base = PktInfo {
+        src: Some(ip.src()),
+        dst: Some(ip.dst()),
+        ..Default::default()
+    };
+    match &ip.l4 {
+        L4::Tcp { hdr, .. } => PktInfo {
+            kind: PktKind::Tcp,
+            sport: hdr.source_port,
+            dport: hdr.destination_port,
+            tcp_flags: tcp_flag_bits(hdr),
+            ..base
+        },
+        L4::Udp { hdr, payload } => {
+            if let Some(v) = vxlan::VxlanRepr::parse_udp(hdr.destination_port, payload) {
+                if let Ok(f) = Frame::parse(&v.inner) {
+                    return PktInfo {
+                        encap: true,
+                        ..pkt_info(&f)
+                    };
+                }
+            }
+            PktInfo {
+                kind: PktKind::Udp,
+                sport: hdr.source_port,
+                dport: hdr.destination_port,
+                ..base
+            }
+        }
+        L4::Icmp(_) => PktInfo {
+            kind: PktKind::Icmp,
+            ..base
+        },
+        L4::Raw(b) => {
+            if ip.proto() == 4 {
+                if let Ok(inner) = Ipv4Repr::parse(b) {
+                    return PktInfo {
+                        encap: true,
+                        ..pkt_info_ip(&inner)
+                    };
+                }
+            }
+            PktInfo {
+                kind: PktKind::Ip,
+                ..base
+            }
+        }
+    }
+}
+
+/// A frame's one-line summary and its typed facts, as a hop records them.
+pub fn describe(frame: &Frame) -> (String, PktInfo) {
+    (summarize(frame), pkt_info(frame))
+}
+
+/// An IP packet's one-line summary and its typed facts.
+pub fn describe_ip(ip: &Ipv4Repr) -> (String, PktInfo) {
+    (summarize_ip(ip), pkt_info_ip(ip))
+}
+
 pub fn summarize(frame: &Frame) -> String {
     match &frame.payload {
         L3::Arp(a) => a.to_string(),

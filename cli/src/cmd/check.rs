@@ -1,14 +1,125 @@
 //! `podpath check`: compare scenarios' traces with golden traces kept in a
 //! directory (one `NAME/trace.json` per scenario, with `trace.txt` beside it
-//! for people), for CI: exit 0 when every trace matches, 1 with a per-hop
-//! diff when one does not; `--bless` writes the current traces instead.
+//! for people), for CI: exit 0 when every trace matches and every `expect:`
+//! of the scenarios is met, 1 with a per-hop diff (or the unmet
+//! expectation) when not; `--bless` writes the current traces instead.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use podpath_sim::engine::Engine;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
+
+use crate::scenarios;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Scenario files or embedded names (default: every embedded scenario
+    /// that has a golden trace in DIR).
+    pub scenarios: Vec<String>,
+    #[arg(long, value_name = "DIR")]
+    pub golden: PathBuf,
+    /// Write the current traces as the new golden ones.
+    #[arg(long)]
+    pub bless: bool,
+}
+
+/// The scenarios to check: those named, or the embedded ones with a golden
+/// trace in `dir`; an error when there is nothing to check.
+fn to_check(a: &CheckArgs) -> Result<Vec<String>> {
+    if !a.scenarios.is_empty() {
+        return Ok(a.scenarios.clone());
+    }
+    let found: Vec<String> = scenarios::ALL
+        .iter()
+        .filter(|e| a.golden.join(e.name).join("trace.json").is_file())
+        .map(|e| e.name.to_string())
+        .collect();
+    if found.is_empty() {
+        bail!(
+            "nothing to check: {} holds no NAME/trace.json of an embedded scenario; name the scenarios to check (podpath check SCENARIO... --golden {}{})",
+            a.golden.display(),
+            a.golden.display(),
+            if a.bless { " --bless" } else { "" }
+        );
+    }
+    Ok(found)
+}
+
+pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let list = to_check(&a)?;
+    // load every world first: two scenarios of one name would share (and
+    // overwrite) one golden directory
+    let mut worlds = Vec::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for s in &list {
+        let world = super::load(Some(s), None)?;
+        if let Some(first) = names.insert(world.scenario.clone(), s.clone()) {
+            bail!(
+                "{s} and {first} are both named '{}' (metadata.name): their golden traces would be one file; rename one",
+                world.scenario
+            );
+        }
+        worlds.push((s, world));
+    }
+    let mut bad = 0;
+    let bar = indicatif::ProgressBar::new(worlds.len() as u64);
+    for (shown, world) in worlds {
+        bar.inc(1);
+        bar.set_message(shown.clone());
+        let name = world.scenario.clone();
+        let trace = Engine::new(world).run();
+        let json = podpath_render::json::render(&trace);
+        let text = podpath_render::text::render(&trace);
+        let pcap = podpath_render::pcapng::render(&trace);
+        let golden = a.golden.join(&name).join("trace.json");
+        match check_one(&name, &json, &text, &pcap, &a.golden, a.bless)? {
+            Verdict::Same => writeln!(out, "ok       {shown}")?,
+            Verdict::Blessed => writeln!(out, "blessed  {shown} -> {}", golden.display())?,
+            Verdict::Missing => {
+                bad += 1;
+                writeln!(
+                    out,
+                    "MISSING  {shown}: no {} (run with --bless to create it)",
+                    golden.display()
+                )?
+            }
+            Verdict::Differs(report) => {
+                bad += 1;
+                writeln!(out, "DIFFERS  {shown} (golden {}):", golden.display())?;
+                out.write_all(report.as_bytes())?;
+            }
+        }
+        let unmet = trace.unmet();
+        if !unmet.is_empty() {
+            bad += 1;
+            writeln!(
+                out,
+                "UNMET    {shown}: {} expectation(s) not met",
+                unmet.len()
+            )?;
+            for u in unmet {
+                writeln!(out, "  {u}")?;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if bad > 0 {
+        writeln!(
+            out,
+            "{bad} problem(s) in {} scenario(s): traces that differ from the golden ones, or expectations not met",
+            list.len()
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The text of one hop as the comparison shows it.
 fn hop_lines(h: &Value) -> String {
@@ -64,6 +175,13 @@ pub fn diff_traces(want: &Value, got: &Value, max_hops: usize) -> String {
             let _ = writeln!(fr, "    outcome");
             let _ = writeln!(fr, "    - {}", w["outcome"].as_str().unwrap_or(""));
             let _ = writeln!(fr, "    + {}", g["outcome"].as_str().unwrap_or(""));
+        }
+        for k in ["disposition", "served_by", "served_app", "expect"] {
+            if w[k] != g[k] {
+                let _ = writeln!(fr, "    {k}");
+                let _ = writeln!(fr, "    - {}", w[k]);
+                let _ = writeln!(fr, "    + {}", g[k]);
+            }
         }
         let (wh, gh) = (
             w["hops"].as_array().cloned().unwrap_or_default(),

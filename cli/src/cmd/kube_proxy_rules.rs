@@ -1,0 +1,73 @@
+//! `podpath kube-proxy-rules`: what kube-proxy writes on a node of the
+//! scenario's cluster.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+#[derive(Args)]
+pub struct KubeProxyRulesArgs {
+    pub scenario: Option<String>,
+    #[arg(long)]
+    pub node: String,
+    #[arg(long)]
+    pub full: bool,
+}
+
+pub fn run(a: KubeProxyRulesArgs, stdout: &mut impl Write) -> Result<ExitCode> {
+    let (node, full) = (a.node, a.full);
+    let (objs, net) = super::cluster_of(a.scenario.as_deref())?;
+    let Some(n) = objs.node(&node) else {
+        let names: Vec<&str> = objs
+            .nodes
+            .iter()
+            .map(|n| n.metadata.name.as_str())
+            .collect();
+        bail!(
+            "no Node '{node}' in the cluster (nodes: {})",
+            names.join(", ")
+        );
+    };
+    let ip = n
+        .internal_ip()
+        .with_context(|| format!("Node {node} has no InternalIP"))?;
+    let cfg = podpath_sim::k8s::cluster::proxier_config(&net, &node, ip);
+    let out = if net.proxy_mode == "ipvs" {
+        // ipvs mode: the iptables rules ipvs mode writes, then the
+        // state in the kernel's other two places
+        let extra = if full {
+            podpath_sim::k8s::cluster::cni_rules(&net, n)?
+        } else {
+            Default::default()
+        };
+        let st = podpath_sim::k8s::cluster::ipvs_state(&objs, &node, ip);
+        format!(
+            "{}# ipset save\n{}# ipvsadm -Sn\n{}",
+            podpath_sim::k8s::kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
+            st.ipsets,
+            st.ipvsadm_save()
+        )
+    } else if net.proxy_mode == "nftables" {
+        // nftables mode: the `nft -f` transaction kube-proxy sends;
+        // --full adds the node's iptables-save (the CNI's rules)
+        let nft = podpath_sim::k8s::kubeproxy_nft::nft_rules(&objs, &cfg);
+        if full {
+            let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
+            format!(
+                "# iptables-save\n{}# nft -f\n{nft}",
+                podpath_sim::k8s::kubeproxy::node_iptables_save_others(&extra)
+            )
+        } else {
+            nft
+        }
+    } else if full {
+        let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
+        podpath_sim::k8s::kubeproxy::node_iptables_save(&objs, &cfg, &extra)
+    } else {
+        podpath_sim::k8s::kubeproxy::restore_input(&objs, &cfg)
+    };
+    stdout.write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}

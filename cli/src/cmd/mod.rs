@@ -1,0 +1,90 @@
+//! One file per command; this module holds what several share: reading a
+//! scenario (a file or an embedded name) or a bundle into a world.
+
+pub mod check;
+pub mod expand;
+pub mod kube_proxy_rules;
+pub mod list;
+pub mod live;
+pub mod paths;
+pub mod run;
+pub mod snapshot;
+pub mod step;
+pub mod topo;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use podpath_sim::engine::World;
+
+use crate::scenarios;
+
+/// The scenario's text and the name errors give it: a file, or an embedded
+/// scenario (a file of that name wins), or the embedded default.
+pub fn scenario_text(scenario: Option<&str>) -> Result<(String, String)> {
+    Ok(match scenario {
+        None => {
+            let e = scenarios::find(scenarios::DEFAULT).expect("default is embedded");
+            (e.text.to_string(), format!("<embedded {}>", e.name))
+        }
+        Some(s) => match scenarios::find(s) {
+            Some(e) if !PathBuf::from(s).exists() => {
+                (e.text.to_string(), format!("<embedded {}>", e.name))
+            }
+            _ => {
+                let t = std::fs::read_to_string(s).with_context(|| {
+                    format!("cannot read scenario '{s}' (not a file, and not an embedded scenario: try `podpath list`)")
+                })?;
+                (t, s.to_string())
+            }
+        },
+    })
+}
+
+/// Loads a scenario into a world; `seed` overrides the scenario's.
+pub fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<World> {
+    let (text, file) = scenario_text(scenario)?;
+    Ok(podpath_sim::scenario::load(&text, &file, seed)?)
+}
+
+/// The scenario's cluster objects and network settings.
+pub fn cluster_of(
+    scenario: Option<&str>,
+) -> Result<(
+    podpath_sim::k8s::Cluster,
+    podpath_sim::k8s::cluster::NetConfig,
+)> {
+    let (text, file) = scenario_text(scenario)?;
+    let doc = podpath_sim::scenario::parse(&text, &file)?;
+    let Some(c) = &doc.cluster else {
+        bail!("{file}: this scenario has no 'cluster' (Kubernetes objects) to expand");
+    };
+    Ok(podpath_sim::scenario::cluster_of(c, &file)?)
+}
+
+/// Loads a snapshot bundle; warnings go to stderr.
+pub fn load_bundle(dir: &Path, seed: Option<u64>) -> Result<World> {
+    let read = |p: &str| -> std::result::Result<String, String> {
+        std::fs::read_to_string(dir.join(p))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(p).display()))
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "bundle".into());
+    let (world, warnings) = podpath_sim::scenario::bundle::load(&read, &name, seed.unwrap_or(0))
+        .map_err(|mut e| {
+            e.file = dir.join(&e.file).display().to_string();
+            e
+        })?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(world)
+}
+
+/// Whether a flow id selects a flow: its whole id (`health#2`) or its
+/// traffic entry's id (`health`, all its connections).
+pub fn flow_selected(sel: &str, id: &str) -> bool {
+    id == sel || id.split('#').next() == Some(sel)
+}

@@ -1,0 +1,77 @@
+//! `podpath paths`: every branch each flow can take through random
+//! choices, with its probability.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+#[derive(Args)]
+pub struct PathsArgs {
+    pub scenario: Option<String>,
+    /// Only this traffic entry.
+    #[arg(long)]
+    pub flow: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Give up beyond this many paths per flow.
+    #[arg(long, default_value_t = 4096)]
+    pub max: usize,
+}
+
+pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
+    let PathsArgs {
+        scenario,
+        flow,
+        seed,
+        max,
+    } = a;
+    let w = super::load(scenario.as_deref(), seed)?;
+    let ids: Vec<(String, String)> = w
+        .flows
+        .iter()
+        .filter(|f| flow.as_ref().is_none_or(|x| *x == f.id))
+        .map(|f| (f.id.clone(), w.hosts[f.from].name.clone()))
+        .collect();
+    if ids.is_empty() {
+        bail!(
+            "no traffic entry '{}' in this scenario",
+            flow.unwrap_or_default()
+        );
+    }
+    let make = || super::load(scenario.as_deref(), seed).expect("loaded once already");
+    for (id, from) in ids {
+        // progress on a terminal only (indicatif hides it when piped)
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!("flow {id}: exploring branches"));
+        let paths =
+            podpath_sim::engine::paths::enumerate_with(&make, &id, max, &mut |runs, pending| {
+                bar.set_message(format!(
+                    "flow {id}: {runs} run(s), {pending} branch(es) to go"
+                ));
+                bar.tick();
+            })
+            .map_err(|e| anyhow::anyhow!("flow {id}: {e}"))?;
+        bar.finish_and_clear();
+        writeln!(stdout, "flow {id} (from {from}): {} path(s)", paths.len())?;
+        let mut sum = 0.0;
+        for (i, p) in paths.iter().enumerate() {
+            sum += p.probability;
+            writeln!(stdout, "  path {}  p = {:.6}", i + 1, p.probability)?;
+            for (at, prob, taken) in &p.decisions {
+                writeln!(
+                    stdout,
+                    "    {at} p={prob} -> {}",
+                    if *taken { "matched" } else { "not matched" }
+                )?;
+            }
+            for r in &p.rewrites {
+                writeln!(stdout, "    {r}")?;
+            }
+            writeln!(stdout, "    => {}", p.outcome)?;
+        }
+        writeln!(stdout, "  sum of probabilities: {sum:.6}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

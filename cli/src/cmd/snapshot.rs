@@ -1,0 +1,54 @@
+//! `podpath snapshot`: a podpath-snapshot/1 bundle of network namespaces on
+//! this machine, or of a kind cluster's nodes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+#[derive(Args)]
+pub struct SnapshotArgs {
+    #[arg(long, value_name = "PREFIX", required_unless_present = "kind")]
+    pub netns: Option<String>,
+    #[arg(long, conflicts_with = "netns")]
+    pub kind: bool,
+    /// With --kind: the kube context (default: the current one).
+    #[arg(long, requires = "kind")]
+    pub context: Option<String>,
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+pub fn run(a: SnapshotArgs, stdout: &mut impl Write) -> Result<ExitCode> {
+    let warnings = if a.kind {
+        use crate::kind::KindBackend;
+        let mut k = crate::kind::Kubectl::new(a.context.as_deref())?;
+        let ctx = k.context()?;
+        if !ctx.starts_with("kind-") {
+            bail!("refusing kube context '{ctx}': podpath snapshot --kind only reads kind clusters (contexts named kind-*)");
+        }
+        let empty = podpath_sim::engine::World {
+            scenario: ctx,
+            seed: 0,
+            hosts: Vec::new(),
+            flows: Vec::new(),
+            faults: Vec::new(),
+            horizon_ns: 0,
+            resyncs: Vec::new(),
+        };
+        k.snapshot(&empty, &a.out)?
+    } else {
+        crate::snapshot::snapshot_netns(
+            a.netns.as_deref().unwrap_or_default(),
+            &a.out,
+            crate::snapshot::Extras::default(),
+        )?
+    };
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    writeln!(stdout, "wrote {}", a.out.display())?;
+    Ok(ExitCode::SUCCESS)
+}
