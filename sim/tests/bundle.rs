@@ -146,3 +146,76 @@ fn unsupported_devices_and_apps_are_warned_about() {
         "{w:?}"
     );
 }
+
+/// bundle.json is read key by key: an unknown key (a typo such as `flow`
+/// for `flows`) or a value of the wrong type is an error naming the key,
+/// its line and what was expected; a route dump without the local table
+/// gets a warning naming the command that writes a complete one.
+#[test]
+fn bundle_keys_and_types_are_checked() {
+    let r = with(&[(
+        "bundle.json",
+        "{\"format\":\"podpath-snapshot/1\",\"hosts\":[\"node\"],\n \"flow\":[]}",
+    )]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert_eq!((e.file.as_str(), e.line), ("bundle.json", 2), "{e}");
+    assert!(
+        e.message
+            .starts_with("unknown field `flow`, expected one of"),
+        "{e}"
+    );
+    assert!(e.message.contains("`flows`"), "{e}");
+    let r = with(&[(
+        "bundle.json",
+        "{\"format\":\"podpath-snapshot/1\",\"hosts\":[\"node\"],\"flows\":[\n {\"from\":\"node\",\"dst\":5}]}",
+    )]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert_eq!(e.key, "flows[0].dst", "{e}");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(
+        e.message
+            .contains("invalid type: integer `5`, expected a string"),
+        "{e}"
+    );
+    let r = with(&[(
+        "bundle.json",
+        r#"{"format":"podpath-snapshot/1","hosts":["node"],"flows":[{"from":"node","dst":"10.0.0.1:80","request":"HTTP GET / Host: x","proto":"udp"}]}"#,
+    )]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert!(
+        e.message
+            .contains("flows[0].proto: 'udp', but request 'HTTP GET / Host: x' is sent over tcp"),
+        "{e}"
+    );
+    // a route whose "dst" is not a string, as `ip -j route` never writes
+    let r = with(&[("node/ip-route.json", r#"[{"dst": 5, "dev": "lo"}]"#)]);
+    let e = bundle::load(&r, "b", 0).err().unwrap();
+    assert_eq!(
+        (e.file.as_str(), e.key.as_str()),
+        ("node/ip-route.json", "[0].dst"),
+        "{e}"
+    );
+    assert!(e.message.contains("5 is not a string"), "{e}");
+    // the main table only (`ip -j route show`): loads, with a warning
+    let main_only = std::fs::read_to_string(dir().join("node/ip-route.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&main_only).unwrap();
+    let kept: Vec<&serde_json::Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["table"].as_str() != Some("local"))
+        .collect();
+    assert!(kept.len() < v.as_array().unwrap().len());
+    let main_only = serde_json::to_string(&kept).unwrap();
+    let r = with(&[("node/ip-route.json", &main_only)]);
+    let (_, w) = bundle::load(&r, "b", 0).unwrap();
+    assert!(
+        w.iter().any(
+            |x| x.contains("node/ip-route.json: no route of table local")
+                && x.contains("`ip -j route show table all`")
+        ),
+        "{w:?}"
+    );
+    let (_, w) = bundle::load(&with(&[]), "b", 0).unwrap();
+    assert!(!w.iter().any(|x| x.contains("table local")), "{w:?}");
+}

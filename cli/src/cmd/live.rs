@@ -132,7 +132,7 @@ pub fn live_extras(world: &podpath_sim::engine::World) -> crate::snapshot::Extra
                 let from = world.hosts[f.from].name.clone();
                 (0..f.count).map(move |k| serde_json::json!({
                     "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
-                    "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else { "tcp" }, "dst": dst,
+                    "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else if request.starts_with("PING") { "icmp" } else { "tcp" }, "dst": dst,
                     "request": request,
                     "start_ns": f.start_ns + k as u64 * f.interval_ns,
                 }))

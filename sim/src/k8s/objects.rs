@@ -30,6 +30,19 @@ impl fmt::Display for K8sError {
     }
 }
 
+/// An error about an object, at the line where the object starts.
+fn err_at(
+    meta: &ObjectMeta,
+    object: String,
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> K8sError {
+    K8sError {
+        line: meta.line,
+        ..err(object, field, message)
+    }
+}
+
 fn err(object: String, field: impl Into<String>, message: impl Into<String>) -> K8sError {
     K8sError {
         object,
@@ -70,12 +83,60 @@ struct NameOnly {
 
 #[derive(Deserialize)]
 struct KindOnly {
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
     #[serde(default)]
-    kind: Option<String>,
+    kind: Option<serde_saphyr::Spanned<String>>,
     #[serde(default, rename = "metadata")]
-    name: Option<NameOnly>,
+    name: Option<serde_saphyr::Spanned<NameOnly>>,
     #[serde(default)]
     items: Vec<KindOnly>,
+}
+
+impl KindOnly {
+    fn kind(&self) -> Option<&str> {
+        self.kind.as_ref().map(|k| k.value.as_str())
+    }
+
+    /// The first line of the object within its document (1-based; 0 when
+    /// unknown): the earliest of its apiVersion, kind and metadata.
+    fn first_line(&self) -> usize {
+        let lines = [
+            self.api_version.as_ref().map(|s| s.referenced.line()),
+            self.kind.as_ref().map(|s| s.referenced.line()),
+            self.name
+                .as_ref()
+                .map(|s| s.referenced.line().saturating_sub(1)),
+        ];
+        lines
+            .into_iter()
+            .flatten()
+            .filter(|l| *l > 0)
+            .min()
+            .unwrap_or(0) as usize
+    }
+}
+
+/// Sets each object's `metadata.line` (a line of the whole manifests text)
+/// from the spans read for it; a List's items each get their own.
+fn set_lines(o: &mut Object, k: &KindOnly, start: usize) {
+    let line = match k.first_line() {
+        0 => start,
+        l => start + l - 1,
+    };
+    match o {
+        Object::Service(x) => x.metadata.line = line,
+        Object::EndpointSlice(x) => x.metadata.line = line,
+        Object::Pod(x) => x.metadata.line = line,
+        Object::Node(x) => x.metadata.line = line,
+        Object::Ingress(x) => x.metadata.line = line,
+        Object::List(l) => {
+            for (o, k) in l.items.iter_mut().zip(&k.items) {
+                set_lines(o, k, start);
+            }
+        }
+        Object::Other => {}
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -88,6 +149,10 @@ pub struct ObjectMeta {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// The line of the manifests where the object starts (0: unknown), for
+    /// errors that name it.
+    #[serde(skip)]
+    pub line: usize,
 }
 
 impl ObjectMeta {
@@ -474,10 +539,15 @@ impl Cluster {
             check(&k, start)?;
             let what = format!(
                 "{} {} (document at line {start})",
-                k.kind.as_deref().unwrap_or("?"),
-                k.name.as_ref().map(|m| m.name.as_str()).unwrap_or("?")
+                k.kind().unwrap_or("?"),
+                k.name
+                    .as_ref()
+                    .map(|m| m.value.name.as_str())
+                    .unwrap_or("?")
             );
-            objects.push(serde_saphyr::from_str(&doc).map_err(|e| yaml_err(e, &what))?);
+            let mut o: Object = serde_saphyr::from_str(&doc).map_err(|e| yaml_err(e, &what))?;
+            set_lines(&mut o, &k, start);
+            objects.push(o);
         }
         fn check(k: &KindOnly, start: usize) -> Result<(), K8sError> {
             let e = |m: String| {
@@ -485,7 +555,7 @@ impl Cluster {
                 x.line = start;
                 Err(x)
             };
-            match k.kind.as_deref() {
+            match k.kind() {
                 None => e("missing: every object names its kind".into()),
                 Some("Service" | "EndpointSlice" | "Pod" | "Node" | "Ingress") => Ok(()),
                 Some("List") => k.items.iter().try_for_each(|x| check(x, start)),
@@ -533,6 +603,43 @@ impl Cluster {
             .find(|s| s.metadata.ns() == ns && s.metadata.name == name)
     }
 
+    /// Refuses node ports outside the API server's
+    /// `--service-node-port-range` (default 30000-32767), in its words
+    /// (pkg/registry/core/service/portallocator: "provided port is not in
+    /// the valid range").
+    pub fn validate_node_ports(&self, range: (u16, u16)) -> Result<(), K8sError> {
+        let (lo, hi) = range;
+        for s in &self.services {
+            let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
+            let ports = s
+                .spec
+                .ports
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    p.node_port
+                        .map(|n| (format!("spec.ports[{i}].nodePort"), n))
+                })
+                .chain(
+                    s.spec
+                        .health_check_node_port
+                        .map(|n| ("spec.healthCheckNodePort".to_string(), n)),
+                );
+            for (field, n) in ports {
+                if !(lo..=hi).contains(&n) {
+                    let mut e = err(
+                        o.clone(),
+                        field,
+                        format!("Invalid value: {n}: provided port is not in the valid range. The range of valid ports is {lo}-{hi}"),
+                    );
+                    e.line = s.metadata.line;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that the objects agree with each other, as the API server and
     /// the controllers would have made them.
     pub fn validate(&self) -> Result<(), K8sError> {
@@ -540,8 +647,9 @@ impl Cluster {
             let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
             if let Some(ip) = &s.spec.cluster_ip {
                 if ip != "None" && ip.parse::<Ipv4Addr>().is_err() {
-                    return Err(err(
-                        o,
+                    return Err(err_at(
+                        &s.metadata,
+                        o.clone(),
                         "spec.clusterIP",
                         format!("'{ip}' is not an IPv4 address"),
                     ));
@@ -550,8 +658,9 @@ impl Cluster {
             if s.spec.ports.len() > 1 {
                 for (i, p) in s.spec.ports.iter().enumerate() {
                     if p.name.is_empty() {
-                        return Err(err(
-                            o,
+                        return Err(err_at(
+                            &s.metadata,
+                            o.clone(),
                             format!("spec.ports[{i}].name"),
                             "a Service with more than one port must name every port",
                         ));
@@ -560,8 +669,9 @@ impl Cluster {
             }
             for (i, p) in s.spec.ports.iter().enumerate() {
                 if !matches!(p.protocol.as_str(), "TCP" | "UDP" | "SCTP") {
-                    return Err(err(
-                        o,
+                    return Err(err_at(
+                        &s.metadata,
+                        o.clone(),
                         format!("spec.ports[{i}].protocol"),
                         format!("'{}': expected TCP, UDP or SCTP", p.protocol),
                     ));
@@ -569,8 +679,9 @@ impl Cluster {
             }
             for (i, ip) in s.spec.external_ips.iter().enumerate() {
                 if ip.parse::<Ipv4Addr>().is_err() {
-                    return Err(err(
-                        o,
+                    return Err(err_at(
+                        &s.metadata,
+                        o.clone(),
                         format!("spec.externalIPs[{i}]"),
                         format!("'{ip}' is not an IPv4 address"),
                     ));
@@ -579,8 +690,9 @@ impl Cluster {
             // kube-proxy trims blanks around each range
             for (i, r) in s.spec.load_balancer_source_ranges.iter().enumerate() {
                 if r.trim().parse::<Ipv4Net>().is_err() {
-                    return Err(err(
-                        o,
+                    return Err(err_at(
+                        &s.metadata,
+                        o.clone(),
                         format!("spec.loadBalancerSourceRanges[{i}]"),
                         format!("'{r}' is not a CIDR"),
                     ));
@@ -598,7 +710,12 @@ impl Cluster {
             ] {
                 if let Some(v) = v {
                     if v != "Cluster" && v != "Local" {
-                        return Err(err(o, f, format!("'{v}': expected Cluster or Local")));
+                        return Err(err_at(
+                            &s.metadata,
+                            o.clone(),
+                            f,
+                            format!("'{v}': expected Cluster or Local"),
+                        ));
                     }
                 }
             }
@@ -606,15 +723,17 @@ impl Cluster {
         for sl in &self.slices {
             let o = format!("EndpointSlice {}/{}", sl.metadata.ns(), sl.metadata.name);
             let Some(svc) = sl.metadata.labels.get("kubernetes.io/service-name") else {
-                return Err(err(
-                    o,
+                return Err(err_at(
+                    &sl.metadata,
+                    o.clone(),
                     "metadata.labels[kubernetes.io/service-name]",
                     "missing: every EndpointSlice names its Service with this label",
                 ));
             };
             let Some(s) = self.service(sl.metadata.ns(), svc) else {
-                return Err(err(
-                    o,
+                return Err(err_at(
+                    &sl.metadata,
+                    o.clone(),
                     "metadata.labels[kubernetes.io/service-name]",
                     format!("Service {}/{svc} does not exist", sl.metadata.ns()),
                 ));
@@ -623,8 +742,7 @@ impl Cluster {
                 let name = p.name.clone().unwrap_or_default();
                 if !s.spec.ports.iter().any(|sp| sp.name == name) {
                     let names: Vec<&str> = s.spec.ports.iter().map(|p| p.name.as_str()).collect();
-                    return Err(err(
-                        o,
+                    return Err(err_at(&sl.metadata, o.clone(),
                         format!("ports[{i}].name"),
                         format!(
                             "'{name}' matches no port of Service {}/{svc} (its ports are named {:?})",
@@ -637,8 +755,9 @@ impl Cluster {
             for (i, ep) in sl.endpoints.iter().enumerate() {
                 for (j, a) in ep.addresses.iter().enumerate() {
                     let Ok(ip) = a.parse::<Ipv4Addr>() else {
-                        return Err(err(
-                            o,
+                        return Err(err_at(
+                            &sl.metadata,
+                            o.clone(),
                             format!("endpoints[{i}].addresses[{j}]"),
                             format!("'{a}' is not an IPv4 address"),
                         ));
@@ -648,8 +767,9 @@ impl Cluster {
                             if self.nodes.is_empty() {
                                 continue;
                             }
-                            return Err(err(
-                                o,
+                            return Err(err_at(
+                                &sl.metadata,
+                                o.clone(),
                                 format!("endpoints[{i}].nodeName"),
                                 format!("Node '{nn}' does not exist"),
                             ));
@@ -662,8 +782,9 @@ impl Cluster {
                         {
                             let is_node_ip = node.internal_ip() == Some(ip);
                             if !c.contains(&ip) && !is_node_ip {
-                                return Err(err(
-                                    o,
+                                return Err(err_at(
+                                    &sl.metadata,
+                                    o.clone(),
                                     format!("endpoints[{i}].addresses[{j}]"),
                                     format!("{ip} is outside the podCIDR {c} of Node {nn}"),
                                 ));
@@ -677,8 +798,9 @@ impl Cluster {
             let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
             let Some(ip) = &p.status.pod_ip else { continue };
             let Ok(ip) = ip.parse::<Ipv4Addr>() else {
-                return Err(err(
-                    o,
+                return Err(err_at(
+                    &p.metadata,
+                    o.clone(),
                     "status.podIP",
                     format!("'{ip}' is not an IPv4 address"),
                 ));
@@ -690,16 +812,18 @@ impl Cluster {
                 continue;
             };
             let Some(node) = self.node(nn) else {
-                return Err(err(
-                    o,
+                return Err(err_at(
+                    &p.metadata,
+                    o.clone(),
                     "spec.nodeName",
                     format!("Node '{nn}' does not exist"),
                 ));
             };
             match node.spec.pod_cidr.as_ref().map(|c| c.parse::<Ipv4Net>()) {
                 Some(Ok(c)) if !c.contains(&ip) => {
-                    return Err(err(
-                        o,
+                    return Err(err_at(
+                        &p.metadata,
+                        o.clone(),
                         "status.podIP",
                         format!("{ip} is outside the podCIDR {c} of Node {nn}"),
                     ));

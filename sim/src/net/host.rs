@@ -45,6 +45,23 @@ impl DevKind {
             DevKind::Ipip => "ipip",
         }
     }
+
+    /// The MTUs the kernel accepts for a device of this kind (`min_mtu`,
+    /// `max_mtu` as the drivers set them; `dev_validate_mtu` refuses the
+    /// rest): veth and bridges ETH_MIN_MTU 68 to ETH_MAX_MTU 65535
+    /// (veth_setup, br_dev_setup), tun 68-65535 (tun_net_init), vxlan up to
+    /// 65535 less its IPv4 headroom of 50 bytes (vxlan_setup,
+    /// vxlan_change_mtu), ipip up to IP_MAX_MTU 65520 less its 20-byte
+    /// header (ip_tunnel_init), dummy any (min_mtu and max_mtu 0).
+    pub fn mtu_range(self) -> (u32, u32) {
+        match self {
+            DevKind::Loopback => (68, u32::MAX),
+            DevKind::Veth | DevKind::Bridge | DevKind::Tun => (68, 65535),
+            DevKind::Vxlan => (68, 65535 - 50),
+            DevKind::Ipip => (68, 65520 - 20),
+            DevKind::Dummy => (0, i32::MAX as u32),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

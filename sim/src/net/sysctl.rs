@@ -30,6 +30,59 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.bridge.bridge-nf-call-iptables", "0"),
 ];
 
+/// How the kernel parses a key's value when it is written (the `proc_handler`
+/// of its `ctl_table`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handler {
+    /// `proc_dointvec`: any int.
+    Int,
+    /// `proc_dointvec_minmax` with `extra1`/`extra2`.
+    IntRange(i64, i64),
+    /// `ipv4_local_port_range`: two ints 1-65535, the first not above the
+    /// second.
+    PortRange,
+}
+
+/// The handler of a known key (the generic `DEV` form for per-device keys).
+/// Read in the kernel's tables: net/ipv4/devinet.c (`devinet_sysctl_forward`,
+/// `devinet_conf_proc`: proc_dointvec), net/ipv4/sysctl_net_ipv4.c
+/// (`ip_local_port_range`, `tcp_syn_retries` 1..MAX_TCP_SYNCNT=127,
+/// `tcp_syn_linear_timeouts` 0..127, `tcp_retries2` proc_dointvec,
+/// `ip_default_ttl` 1..255), net/netfilter/nf_conntrack_standalone.c
+/// (`nf_conntrack_max` 0..INT_MAX), net/bridge/br_netfilter_hooks.c
+/// (`brnf_sysctl_call_tables`: proc_dointvec, non-zero stored as 1).
+fn handler(generic: &str) -> Handler {
+    match generic {
+        "net.ipv4.ip_local_port_range" => Handler::PortRange,
+        "net.ipv4.tcp_syn_retries" => Handler::IntRange(1, 127),
+        "net.ipv4.tcp_syn_linear_timeouts" => Handler::IntRange(0, 127),
+        "net.ipv4.ip_default_ttl" => Handler::IntRange(1, 255),
+        "net.netfilter.nf_conntrack_max" => Handler::IntRange(0, i32::MAX as i64),
+        _ => Handler::Int,
+    }
+}
+
+/// An int as `proc_dointvec` reads it (`strtoul` with base 0: decimal,
+/// `0x` hex, leading-0 octal; an optional sign; surrounding blanks).
+fn proc_int(v: &str) -> Option<i64> {
+    let t = v.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let n = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()?
+    } else if t.len() > 1 && t.starts_with('0') {
+        i64::from_str_radix(&t[1..], 8).ok()?
+    } else {
+        t.parse::<i64>().ok()?
+    };
+    let n = if neg { -n } else { n };
+    (i32::MIN as i64..=i32::MAX as i64)
+        .contains(&n)
+        .then_some(n)
+}
+
 /// `net.ipv4.conf.DEV.KEY` -> (DEV, KEY); device names may contain dots
 /// (`flannel.1`).
 pub fn per_device(k: &str) -> Option<(&str, &str)> {
@@ -47,6 +100,40 @@ impl Sysctl {
                 .insert("net.ipv4.ip_forward".into(), v.trim().into());
         }
         self.values.insert(k, v.trim().to_string());
+    }
+
+    /// Whether the kernel takes `v` for key `k` (a known key), as `sysctl -w`
+    /// would: the error is sysctl(8)'s words and what the key expects.
+    pub fn validate(k: &str, v: &str) -> Result<(), String> {
+        let k = k.replace('/', ".");
+        let generic = match per_device(&k) {
+            Some((dev, key)) if dev != "all" && dev != "default" => {
+                format!("net.ipv4.conf.DEV.{key}")
+            }
+            _ => k.clone(),
+        };
+        let bad = |what: String| {
+            Err(format!(
+                "'{v}': sysctl: setting key \"{k}\": Invalid argument ({what})"
+            ))
+        };
+        match handler(&generic) {
+            Handler::Int => match proc_int(v) {
+                Some(_) => Ok(()),
+                None => bad("expected an integer".into()),
+            },
+            Handler::IntRange(lo, hi) => match proc_int(v) {
+                Some(n) if (lo..=hi).contains(&n) => Ok(()),
+                _ => bad(format!("expected an integer {lo}-{hi}")),
+            },
+            Handler::PortRange => {
+                let w: Vec<Option<i64>> = v.split_whitespace().map(proc_int).collect();
+                match w.as_slice() {
+                    [Some(a), Some(b)] if (1..=65535).contains(a) && (1..=65535).contains(b) && a <= b => Ok(()),
+                    _ => bad("expected two port numbers 1-65535, the first not above the second, e.g. \"32768 60999\"".into()),
+                }
+            }
+        }
     }
 
     /// Whether podpath reads this key (after replacing a device name by DEV).
@@ -132,5 +219,50 @@ mod tests {
         s.set("net.ipv4.conf.flannel.1.rp_filter", "2");
         assert_eq!(s.rp_filter("flannel.1"), 2);
         assert_eq!(s.get("net.ipv4.conf.cni0.rp_filter"), "2".replace('2', "0"));
+    }
+
+    #[test]
+    fn values_are_refused_as_the_kernel_refuses_them() {
+        for (k, v) in [
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv4.ip_forward", "2"),
+            ("net.ipv4.ip_forward", " 0x1 "),
+            ("net.ipv4.conf.eth0.rp_filter", "2"),
+            ("net.ipv4.ip_local_port_range", "1024 65535"),
+            ("net.ipv4.ip_default_ttl", "255"),
+            ("net.ipv4.tcp_syn_retries", "1"),
+        ] {
+            assert_eq!(Sysctl::validate(k, v), Ok(()), "{k}={v}");
+        }
+        for (k, v, want) in [
+            ("net.ipv4.ip_forward", "banana", "expected an integer"),
+            ("net.ipv4.ip_forward", "1.5", "expected an integer"),
+            ("net.ipv4.ip_default_ttl", "0", "expected an integer 1-255"),
+            (
+                "net.ipv4.ip_default_ttl",
+                "256",
+                "expected an integer 1-255",
+            ),
+            ("net.ipv4.tcp_syn_retries", "0", "expected an integer 1-127"),
+            (
+                "net.ipv4.ip_local_port_range",
+                "60999 32768",
+                "two port numbers",
+            ),
+            ("net.ipv4.ip_local_port_range", "0 100", "two port numbers"),
+            ("net.ipv4.ip_local_port_range", "1024", "two port numbers"),
+            (
+                "net.netfilter.nf_conntrack_max",
+                "-1",
+                "expected an integer 0-2147483647",
+            ),
+        ] {
+            let e = Sysctl::validate(k, v).unwrap_err();
+            assert!(
+                e.contains(&format!("sysctl: setting key \"{k}\": Invalid argument")),
+                "{e}"
+            );
+            assert!(e.contains(want), "{k}={v}: {e}");
+        }
     }
 }

@@ -87,22 +87,127 @@ fn hex_or_dec(v: &Value) -> Option<u32> {
     }
 }
 
+/// `bundle.json`: every key is read, or refused by name.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleDoc {
+    format: String,
+    hosts: Vec<HostRef>,
+    #[serde(default)]
+    links: Vec<LinkDoc>,
+    #[serde(default)]
+    segments: Vec<Value>,
+    #[serde(default)]
+    flows: Vec<FlowDoc>,
+    #[serde(default)]
+    apps: Vec<AppDoc>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum HostRef {
+    Name(String),
+    Entry { name: String },
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkDoc {
+    a: String,
+    b: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowDoc {
+    #[serde(default)]
+    id: Option<String>,
+    from: String,
+    #[serde(default)]
+    proto: Option<String>,
+    #[serde(default)]
+    dst: Option<String>,
+    #[serde(default)]
+    request: Option<String>,
+    #[serde(default)]
+    src_port_hint: Option<u16>,
+    /// When the flow starts (podpath's own snapshots write it).
+    #[serde(default)]
+    start_ns: Option<u64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppDoc {
+    host: String,
+    kind: String,
+    #[serde(default)]
+    listen: Option<String>,
+    #[serde(default)]
+    routes: BTreeMap<String, RouteSpecDoc>,
+    #[serde(default)]
+    records: BTreeMap<String, String>,
+    #[serde(default)]
+    config: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteSpecDoc {
+    #[serde(default = "ok200")]
+    status: u16,
+    #[serde(default = "text_plain")]
+    content_type: String,
+    #[serde(default)]
+    body: String,
+}
+
+fn ok200() -> u16 {
+    200
+}
+fn text_plain() -> String {
+    "text/plain".into()
+}
+
+/// Reads `bundle.json` into its typed form; an unknown key or a value of
+/// the wrong type is an error naming the key's path, line and column.
+fn bundle_doc(read: Reader) -> Result<BundleDoc, ScenarioError> {
+    let file = "bundle.json";
+    let text = read(file).map_err(|e| err(file, e))?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ScenarioError {
+            file: file.to_string(),
+            line: inner.line(),
+            column: inner.column(),
+            key: if path == "." { String::new() } else { path },
+            message: inner
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        }
+    })
+}
+
 /// Loads a bundle. Returns the world and the warnings.
 pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>), ScenarioError> {
-    let b = json(read, "bundle.json")?;
-    if b["format"].as_str() != Some(FORMAT) {
+    let b = bundle_doc(read)?;
+    if b.format != FORMAT {
         return Err(err(
             "bundle.json",
-            format!("format must be \"{FORMAT}\", found {}", b["format"]),
+            format!("format must be \"{FORMAT}\", found \"{}\"", b.format),
         ));
     }
     let mut warnings = Vec::new();
-    let host_names: Vec<String> = arr(&b["hosts"])
+    let host_names: Vec<String> = b
+        .hosts
         .iter()
-        .filter_map(|h| {
-            h.as_str()
-                .map(str::to_string)
-                .or_else(|| h["name"].as_str().map(str::to_string))
+        .map(|h| match h {
+            HostRef::Name(n) | HostRef::Entry { name: n } => n.clone(),
         })
         .collect();
     if host_names.is_empty() {
@@ -115,9 +220,9 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         hosts.push(h);
     }
     // links
-    for (li, l) in arr(&b["links"]).iter().enumerate() {
+    for (li, l) in b.links.iter().enumerate() {
         let end = |k: &str| -> Result<(usize, usize), ScenarioError> {
-            let s = l[k].as_str().unwrap_or("");
+            let s = if k == "a" { &l.a } else { &l.b };
             let (hn, dn) = s.split_once('/').ok_or_else(|| {
                 err(
                     "bundle.json",
@@ -151,19 +256,19 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             loss_ppm: 0,
         });
     }
-    if !arr(&b["segments"]).is_empty() {
+    if !b.segments.is_empty() {
         warnings
             .push("bundle.json: segments are not imported yet; give their bridges as hosts".into());
     }
     // apps
-    for (ai, a) in arr(&b["apps"]).iter().enumerate() {
-        let hn = a["host"].as_str().unwrap_or("");
+    for (ai, a) in b.apps.iter().enumerate() {
+        let hn = a.host.as_str();
         let Some(hi) = host_names.iter().position(|x| x == hn) else {
             return Err(err("bundle.json", format!("apps[{ai}]: no host '{hn}'")));
         };
-        match a["kind"].as_str() {
-            Some("http-server") => {
-                let listen = a["listen"].as_str().unwrap_or("");
+        match a.kind.as_str() {
+            "http-server" => {
+                let listen = a.listen.as_deref().unwrap_or("");
                 let port = listen
                     .rsplit(':')
                     .next()
@@ -174,22 +279,20 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                             format!("apps[{ai}].listen: '{listen}' is not ADDR:PORT"),
                         )
                     })?;
-                let mut routes = BTreeMap::new();
-                if let Some(r) = a["routes"].as_object() {
-                    for (p, spec) in r {
-                        routes.insert(
+                let routes = a
+                    .routes
+                    .iter()
+                    .map(|(p, spec)| {
+                        (
                             p.clone(),
                             HttpResponseSpec {
-                                status: spec["status"].as_u64().unwrap_or(200) as u16,
-                                content_type: spec["content_type"]
-                                    .as_str()
-                                    .unwrap_or("text/plain")
-                                    .to_string(),
-                                body: spec["body"].as_str().unwrap_or("").to_string(),
+                                status: spec.status,
+                                content_type: spec.content_type.clone(),
+                                body: spec.body.clone(),
                             },
-                        );
-                    }
-                }
+                        )
+                    })
+                    .collect();
                 let h = &mut hosts[hi];
                 let idx = h.apps.len();
                 h.apps.push(App::HttpServer(HttpServer::new(
@@ -199,8 +302,8 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 )));
                 h.tcp.listeners.insert(port, (None, idx));
             }
-            Some("dns-server") => {
-                let listen = a["listen"].as_str().unwrap_or("");
+            "dns-server" => {
+                let listen = a.listen.as_deref().unwrap_or("");
                 let port = listen
                     .rsplit(':')
                     .next()
@@ -212,16 +315,13 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                         )
                     })?;
                 let mut records = BTreeMap::new();
-                for (n, v) in a["records"].as_object().into_iter().flatten() {
-                    let ip = v
-                        .as_str()
-                        .and_then(|x| x.parse::<Ipv4Addr>().ok())
-                        .ok_or_else(|| {
-                            err(
-                                "bundle.json",
-                                format!("apps[{ai}].records.{n}: not an IPv4 address"),
-                            )
-                        })?;
+                for (n, v) in &a.records {
+                    let ip = v.parse::<Ipv4Addr>().ok().ok_or_else(|| {
+                        err(
+                            "bundle.json",
+                            format!("apps[{ai}].records.{n}: not an IPv4 address"),
+                        )
+                    })?;
                     records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
                 }
                 let h = &mut hosts[hi];
@@ -234,41 +334,65 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 h.udp_listeners.insert(port, idx);
             }
             other => warnings.push(format!(
-                "bundle.json: apps[{ai}] on {hn}: kind {} is not modelled yet; skipped",
-                other.unwrap_or("(none)")
+                "bundle.json: apps[{ai}] on {hn}: kind {other} is not modelled yet; skipped{}",
+                if a.config.is_some() {
+                    " (its config too)"
+                } else {
+                    ""
+                }
             )),
         }
     }
     // flows
     let mut flows = Vec::new();
-    for (fi, f) in arr(&b["flows"]).iter().enumerate() {
-        let from = f["from"].as_str().unwrap_or("");
+    for (fi, f) in b.flows.iter().enumerate() {
+        let from = f.from.as_str();
         let Some(hi) = host_names.iter().position(|x| x == from) else {
             return Err(err(
                 "bundle.json",
                 format!("flows[{fi}].from: no host '{from}'"),
             ));
         };
-        let req = f["request"].as_str().unwrap_or("");
+        let req = f.request.as_deref().unwrap_or("");
+        if let Some(p) = f.src_port_hint {
+            return Err(err(
+                "bundle.json",
+                format!("flows[{fi}].src_port_hint: {p}: podpath does not pin a client's source port yet; give null (an ephemeral port)"),
+            ));
+        }
+        let want = if req.starts_with("DNS ")
+            || (req.starts_with("RESOLVE ") && !req.contains(" HTTP GET "))
+        {
+            "udp"
+        } else if req.starts_with("PING ") {
+            "icmp"
+        } else {
+            "tcp"
+        };
+        if let Some(p) = f.proto.as_deref().filter(|p| *p != want) {
+            return Err(err(
+                "bundle.json",
+                format!("flows[{fi}].proto: '{p}', but request '{req}' is sent over {want}"),
+            ));
+        }
+        let id = f.id.clone().unwrap_or_else(|| format!("flow{}", fi + 1));
+        let start_ns = f.start_ns.unwrap_or(0);
+        let dst_s = f.dst.as_deref().unwrap_or("");
         if let Some(rest) = req.strip_prefix("PING size ") {
             // "PING size N df true|false", dst ADDR:0
             let mut w = rest.split_whitespace();
             let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
             let df = w.nth(1) != Some("false");
-            let dst = f["dst"]
-                .as_str()
-                .and_then(|d| d.rsplit_once(':'))
+            let dst = dst_s
+                .rsplit_once(':')
                 .and_then(|(a, _)| a.parse().ok())
                 .ok_or_else(|| err("bundle.json", format!("flows[{fi}].dst: bad address")))?;
             flows.push(FlowSpec {
                 expect: Vec::new(),
-                id: f["id"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("flow{}", fi + 1)),
+                id: id.clone(),
                 from: hi,
                 request: Request::Ping { dst, size, df },
-                start_ns: f["start_ns"].as_u64().unwrap_or(0),
+                start_ns,
                 count: 1,
                 interval_ns: 0,
             });
@@ -283,9 +407,8 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             let then = match http {
                 Some(h) => {
                     let (path, hh) = h.split_once(" Host: ").unwrap_or((h, name));
-                    let port = f["dst"]
-                        .as_str()
-                        .and_then(|d| d.rsplit_once(':'))
+                    let port = dst_s
+                        .rsplit_once(':')
                         .and_then(|(_, p)| p.parse().ok())
                         .unwrap_or(80);
                     Some(crate::app::ThenHttp {
@@ -298,22 +421,19 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             };
             flows.push(FlowSpec {
                 expect: Vec::new(),
-                id: f["id"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("flow{}", fi + 1)),
+                id: id.clone(),
                 from: hi,
                 request: Request::Resolve {
                     name: name.to_string(),
                     then,
                 },
-                start_ns: f["start_ns"].as_u64().unwrap_or(0),
+                start_ns,
                 count: 1,
                 interval_ns: 0,
             });
             continue;
         }
-        let dst = f["dst"].as_str().unwrap_or("");
+        let dst = dst_s;
         let (a, p) = dst.rsplit_once(':').ok_or_else(|| {
             err(
                 "bundle.json",
@@ -329,17 +449,14 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         if let Some(name) = req.strip_prefix("DNS A ") {
             flows.push(FlowSpec {
                 expect: Vec::new(),
-                id: f["id"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("flow{}", fi + 1)),
+                id: id.clone(),
                 from: hi,
                 request: Request::DnsA {
                     server: addr,
                     port,
                     name: name.trim().to_string(),
                 },
-                start_ns: f["start_ns"].as_u64().unwrap_or(0),
+                start_ns,
                 count: 1,
                 interval_ns: 0,
             });
@@ -357,10 +474,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         };
         flows.push(FlowSpec {
             expect: Vec::new(),
-            id: f["id"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("flow{}", fi + 1)),
+            id: id.clone(),
             from: hi,
             request: Request::HttpGet {
                 dst: addr,
@@ -368,7 +482,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                 host_header,
                 path,
             },
-            start_ns: f["start_ns"].as_u64().unwrap_or(0),
+            start_ns,
             count: 1,
             interval_ns: 0,
         });
@@ -489,7 +603,30 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     // routes: exactly what the kernel has, local and connected ones included
     let f_route = format!("{hn}/ip-route.json");
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    for r in arr(&json(read, &f_route)?) {
+    let routes = json(read, &f_route)?;
+    if !routes.is_array() {
+        return Err(err(
+            &f_route,
+            "expected a JSON array of routes, as `ip -j route show table all` prints".into(),
+        ));
+    }
+    for (ri, r) in arr(&routes).iter().enumerate() {
+        for k in [
+            "dst", "dev", "gateway", "prefsrc", "type", "protocol", "scope",
+        ] {
+            if !r[k].is_null() && !r[k].is_string() {
+                return Err(ScenarioError {
+                    key: format!("[{ri}].{k}"),
+                    ..err(
+                        &f_route,
+                        format!(
+                            "{} is not a string: `ip -j route` prints \"{k}\" as a string",
+                            r[k]
+                        ),
+                    )
+                });
+            }
+        }
         let t = r["type"].as_str().unwrap_or("unicast");
         let Some(rtype) = RouteType::from_name(t) else {
             *skipped.entry(t.to_string()).or_default() += 1;
@@ -541,6 +678,16 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     for (t, n) in skipped {
         warnings.push(format!(
             "{f_route}: {n} {t} route(s) not modelled; left out"
+        ));
+    }
+    let has_local = h
+        .fib
+        .tables
+        .get(&fib::TABLE_LOCAL)
+        .is_some_and(|t| t.iter().next().is_some());
+    if !has_local && h.devs.iter().any(|d| !d.addrs.is_empty()) {
+        warnings.push(format!(
+            "{f_route}: no route of table local: this is `ip -j route show` (the main table only), so no address of {hn} is local and every connection to it fails; write it with `ip -j route show table all`"
         ));
     }
     // rules

@@ -175,6 +175,10 @@ pub struct ClusterDoc {
     /// The nodes' default gateway (default: the node network's first address).
     #[serde(default)]
     pub node_gateway: Option<Spanned<String>>,
+    /// kube-apiserver's `--service-node-port-range` (default 30000-32767):
+    /// a Service's nodePort outside it is refused, as the API server does.
+    #[serde(default)]
+    pub service_node_port_range: Option<Spanned<String>>,
     /// The objects: Nodes, Pods, Services, EndpointSlices, as multi-document
     /// YAML (`kubectl get -o yaml` output works as is).
     pub manifests: Spanned<String>,
@@ -274,7 +278,7 @@ pub struct DeviceDoc {
     #[serde(default)]
     pub mac: Option<Spanned<String>>,
     #[serde(default)]
-    pub mtu: Option<u32>,
+    pub mtu: Option<Spanned<Scalar>>,
     #[serde(default)]
     pub master: Option<Spanned<String>>,
     #[serde(default)]
@@ -615,28 +619,50 @@ impl Errs<'_> {
     }
 }
 
-/// Parses a duration: `100us`, `1.5ms`, `2s`, `250ns`.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (num, mul) = if let Some(n) = s.strip_suffix("ns") {
+/// The longest duration a scenario may give: 2^62 ns (146 years). Sums of
+/// two such (a time plus a latency) still fit the virtual clock's 64 bits.
+pub const MAX_DURATION_NS: u64 = 1 << 62;
+
+/// Parses a duration: `100us`, `1.5ms`, `2s`, `250ns`, `5m`, `1h`; the
+/// error says what was expected, or that it overflows the virtual clock.
+pub fn duration(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || {
+        format!("bad duration '{s}': expected a number and a unit (ns, us, ms, s, m, h), e.g. 100us or 1.5s")
+    };
+    let (num, mul) = if let Some(n) = t.strip_suffix("ns") {
         (n, 1.0)
-    } else if let Some(n) = s.strip_suffix("us") {
+    } else if let Some(n) = t.strip_suffix("us") {
         (n, 1e3)
-    } else if let Some(n) = s.strip_suffix("µs") {
+    } else if let Some(n) = t.strip_suffix("µs") {
         (n, 1e3)
-    } else if let Some(n) = s.strip_suffix("ms") {
+    } else if let Some(n) = t.strip_suffix("ms") {
         (n, 1e6)
-    } else if let Some(n) = s.strip_suffix('s') {
+    } else if let Some(n) = t.strip_suffix('s') {
         (n, 1e9)
-    } else if let Some(n) = s.strip_suffix('m') {
+    } else if let Some(n) = t.strip_suffix('m') {
         (n, 60e9)
-    } else if let Some(n) = s.strip_suffix('h') {
+    } else if let Some(n) = t.strip_suffix('h') {
         (n, 3600e9)
     } else {
-        return None;
+        return Err(bad());
     };
-    let v: f64 = num.trim().parse().ok()?;
-    (v >= 0.0 && v.is_finite()).then(|| (v * mul).round() as u64)
+    let v: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !(v >= 0.0 && v.is_finite()) {
+        return Err(bad());
+    }
+    let ns = v * mul;
+    if ns > MAX_DURATION_NS as f64 {
+        return Err(format!(
+            "duration '{s}' overflows the virtual clock: at most 2^62 ns (about 146 years)"
+        ));
+    }
+    Ok(ns.round() as u64)
+}
+
+/// [`duration`] without the reason.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    duration(s).ok()
 }
 
 fn parse_cidr(s: &str) -> Option<Ipv4Net> {
@@ -752,6 +778,29 @@ pub fn cluster_of(
                 }
                 se
             })?;
+    let range = match &c.service_node_port_range {
+        Some(r) => r
+            .value
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)))
+            .filter(|(a, b)| a <= b && *a > 0)
+            .ok_or_else(|| {
+                e.at(
+                    r,
+                    "cluster.serviceNodePortRange".into(),
+                    format!("'{}': expected a port range like 30000-32767", r.value),
+                )
+            })?,
+        None => (30000, 32767),
+    };
+    objs.validate_node_ports(range).map_err(|k| {
+        let mut se = e.at(&c.manifests, "cluster.manifests".into(), k.to_string());
+        if k.line > 0 {
+            se.line += k.line - 1;
+            se.column = 0;
+        }
+        se
+    })?;
     let net = crate::k8s::cluster::NetConfig {
         cni: c.cni.value.clone(),
         cluster_cidr,
@@ -973,6 +1022,57 @@ fn ipvs_services(
     Ok(out)
 }
 
+/// At most this many flows run in one scenario: each keeps its whole trace
+/// (every hop and step) in memory.
+pub const MAX_FLOWS: u64 = 100_000;
+
+/// Refuses flow counts past [`MAX_FLOWS`] and flows that would start after
+/// the horizon (they would never run).
+fn check_flow_counts(
+    flows: &[FlowSpec],
+    doc: &ScenarioDoc,
+    horizon_ns: u64,
+    e: &Errs,
+) -> Result<(), ScenarioError> {
+    let mut total: u64 = 0;
+    for (i, (f, td)) in flows.iter().zip(&doc.traffic).enumerate() {
+        let key = format!("traffic[{i}].count");
+        total += u64::from(f.count);
+        if total > MAX_FLOWS {
+            return Err(e.at(
+                &td.id,
+                key,
+                format!(
+                    "count {}: podpath keeps every flow's trace in memory and runs at most {MAX_FLOWS} flows in one scenario ({total} asked for by here)",
+                    f.count
+                ),
+            ));
+        }
+        let last = u64::from(f.count.saturating_sub(1))
+            .checked_mul(f.interval_ns)
+            .and_then(|x| x.checked_add(f.start_ns));
+        if last.is_none_or(|t| t > horizon_ns) {
+            // the first connection past the horizon (1-based)
+            let past = if f.start_ns > horizon_ns {
+                1
+            } else {
+                (horizon_ns - f.start_ns) / f.interval_ns.max(1) + 2
+            };
+            return Err(e.at(
+                &td.id,
+                key,
+                format!(
+                    "flows {past}-{} of '{}' would start after the horizon ({:.3} s) and never run: lower count or interval, or raise horizon",
+                    f.count,
+                    f.id,
+                    horizon_ns as f64 / 1e9
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn build(
     doc: &ScenarioDoc,
     text: &str,
@@ -1055,13 +1155,41 @@ pub fn build(
                 None => Mac::derived(&format!("{hname}/{dname}")),
             };
             let mut d = Device::new(dname, kind, mac);
-            if let Some(m) = dd.mtu {
+            let mtu = match &dd.mtu {
+                Some(m) => {
+                    let (lo, hi) = kind.mtu_range();
+                    let n = m.value.0.trim().parse::<i64>().ok();
+                    match n {
+                        Some(n) if (lo as i64..=hi as i64).contains(&n) => Some(n as u32),
+                        _ => {
+                            let why = match n {
+                                Some(n) if n < lo as i64 => {
+                                    " (the kernel: mtu less than device minimum)"
+                                }
+                                Some(_) => " (the kernel: mtu greater than device maximum)",
+                                None => "",
+                            };
+                            return Err(e.at(
+                                m,
+                                format!("{dk}.mtu"),
+                                format!(
+                                    "'{}': expected an integer {lo}-{hi} for a {} device{why}",
+                                    m.value.0,
+                                    kind.name()
+                                ),
+                            ));
+                        }
+                    }
+                }
+                None => None,
+            };
+            if let Some(m) = mtu {
                 d.mtu = m;
             }
             d.up = dd.up;
             d.hairpin = dd.hairpin;
             if kind == DevKind::Vxlan {
-                d.mtu = dd.mtu.unwrap_or(1450);
+                d.mtu = mtu.unwrap_or(1450);
                 let Some(vni) = dd.vni else {
                     return Err(ScenarioError {
                         file: file.into(),
@@ -1194,6 +1322,19 @@ pub fn build(
                     )
                 })?;
                 let di = h.dev_index(dname).expect("declared");
+                // vxlan_config_apply: an explicit MTU fits in the lower
+                // device's, less the 50-byte IPv4 headroom
+                let max = h.devs[ui].mtu.saturating_sub(50);
+                if let Some(m) = dd.mtu.as_ref().filter(|_| h.devs[di].mtu > max) {
+                    return Err(e.at(
+                        m,
+                        format!("{kp}.devices.{dname}.mtu"),
+                        format!(
+                            "mtu {} of a vxlan device over {} (mtu {}) is more than {max}: the lower device's MTU less VXLAN's 50-byte headroom (the kernel: MTU out of range)",
+                            h.devs[di].mtu, u.value, h.devs[ui].mtu
+                        ),
+                    ));
+                }
                 if let Some(c) = h.devs[di].vxlan.as_mut() {
                     c.dev = Some(ui);
                 }
@@ -1235,6 +1376,7 @@ pub fn build(
                     ),
                 ));
             }
+            Sysctl::validate(k, &v.value.0).map_err(|m| e.at(v, format!("{kp}.sysctl.{k}"), m))?;
             sc.set(k, &v.value.0);
         }
         h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
@@ -1848,13 +1990,7 @@ pub fn build(
             latency: lat.clone(),
         };
         let latency = match &ld.latency {
-            Some(l) => parse_duration(&l.value).ok_or_else(|| {
-                e.at(
-                    l,
-                    format!("{li}.latency"),
-                    format!("bad duration '{}': expected e.g. 100us, 2ms", l.value),
-                )
-            })?,
+            Some(l) => duration(&l.value).map_err(|m| e.at(l, format!("{li}.latency"), m))?,
             None => 0,
         };
         for (h, d, k) in [(ah, ad, &ld.a), (bh, bd, &ld.b)] {
@@ -2047,13 +2183,7 @@ pub fn build(
         };
         let dur = |s: &Option<Spanned<String>>, k: &str| -> Result<u64, ScenarioError> {
             match s {
-                Some(v) => parse_duration(&v.value).ok_or_else(|| {
-                    e.at(
-                        v,
-                        format!("{tk}.{k}"),
-                        format!("bad duration '{}'", v.value),
-                    )
-                }),
+                Some(v) => duration(&v.value).map_err(|m| e.at(v, format!("{tk}.{k}"), m)),
                 None => Ok(0),
             }
         };
@@ -2075,21 +2205,15 @@ pub fn build(
         });
     }
     let horizon_ns = match &doc.horizon {
-        Some(h) => parse_duration(&h.value)
-            .ok_or_else(|| e.at(h, "horizon".into(), format!("bad duration '{}'", h.value)))?,
+        Some(h) => duration(&h.value).map_err(|m| e.at(h, "horizon".into(), m))?,
         None => 300_000_000_000,
     };
+    check_flow_counts(&flows, doc, horizon_ns, &e)?;
     let mut faults = Vec::new();
     let mut resyncs = Vec::new();
     for (fi, fd) in doc.faults.iter().enumerate() {
         let fk = format!("faults[{fi}]");
-        let at_ns = parse_duration(&fd.at.value).ok_or_else(|| {
-            e.at(
-                &fd.at,
-                format!("{fk}.at"),
-                format!("bad duration '{}'", fd.at.value),
-            )
-        })?;
+        let at_ns = duration(&fd.at.value).map_err(|m| e.at(&fd.at, format!("{fk}.at"), m))?;
         let host_of = |v: &Spanned<String>, key: &str| -> Result<usize, ScenarioError> {
             let h = v.value.split('/').next().unwrap_or("");
             hosts
@@ -2177,13 +2301,8 @@ pub fn build(
             (Some(l), lat, loss) if lat.is_some() || loss.is_some() => {
                 let (host, dev) = dev_of(l, "link")?;
                 if let Some(lat) = lat {
-                    let ns = parse_duration(&lat.value).ok_or_else(|| {
-                        e.at(
-                            lat,
-                            format!("{fk}.latency"),
-                            format!("bad duration '{}'", lat.value),
-                        )
-                    })?;
+                    let ns =
+                        duration(&lat.value).map_err(|m| e.at(lat, format!("{fk}.latency"), m))?;
                     kinds.push(FaultKind::Latency { host, dev, ns });
                 }
                 if let Some(lo) = loss {

@@ -360,8 +360,103 @@ pub(crate) fn resolve_table(t: &mut Table, source: &str) -> Result<(), ParseErro
         // Only built-in chains may jump into a chain... user chains may not
         // be referenced in a loop; nothing else to check.
     }
+    check_targets(t, source)?;
     for c in &mut t.chains {
         c.index = eval::DstIndex::build(&c.rules);
+    }
+    Ok(())
+}
+
+/// Where a target may be used, as its kernel module registers it
+/// (`struct xt_target`'s `.table` and `.hooks`): net/netfilter/xt_nat.c
+/// (DNAT: nat, PREROUTING/OUTPUT; SNAT: nat, POSTROUTING/INPUT),
+/// xt_MASQUERADE.c (nat, POSTROUTING), xt_REDIRECT.c (nat,
+/// PREROUTING/OUTPUT), net/ipv4/netfilter/ipt_REJECT.c (filter,
+/// INPUT/FORWARD/OUTPUT), xt_CT.c's NOTRACK (raw). MARK, CONNMARK, LOG and
+/// the verdicts go anywhere.
+fn target_scope(t: &Target) -> Option<(&'static str, TableKind, &'static [&'static str])> {
+    Some(match t {
+        Target::Dnat { .. } => ("DNAT", TableKind::Nat, &["PREROUTING", "OUTPUT"]),
+        Target::Snat { .. } => ("SNAT", TableKind::Nat, &["POSTROUTING", "INPUT"]),
+        Target::Masquerade { .. } => ("MASQUERADE", TableKind::Nat, &["POSTROUTING"]),
+        Target::Redirect { .. } => ("REDIRECT", TableKind::Nat, &["PREROUTING", "OUTPUT"]),
+        Target::Reject(_) => ("REJECT", TableKind::Filter, &["INPUT", "FORWARD", "OUTPUT"]),
+        Target::Notrack => ("NOTRACK", TableKind::Raw, &["PREROUTING", "OUTPUT"]),
+        _ => return None,
+    })
+}
+
+/// Refuses targets used outside their table, or in a chain reachable from a
+/// hook they do not support, as the kernel does when iptables-restore
+/// commits the table (`xt_check_target`: "only valid in nat table, not
+/// mangle", "used from hooks PREROUTING, but only usable from
+/// POSTROUTING"). A user chain no built-in chain reaches is checked for its
+/// table only, as the kernel's hook mask for it is empty.
+fn check_targets(t: &Table, source: &str) -> Result<(), ParseError> {
+    // the hooks each chain is reachable from (mark_source_chains)
+    let n = t.chains.len();
+    let mut hooks: Vec<BTreeSet<&'static str>> = vec![BTreeSet::new(); n];
+    let mut todo: Vec<(usize, &'static str)> = Vec::new();
+    for h in t.kind.builtin_chains() {
+        if let Some(&i) = t.by_name.get(*h) {
+            todo.push((i, h));
+        }
+    }
+    while let Some((i, h)) = todo.pop() {
+        if !hooks[i].insert(h) {
+            continue;
+        }
+        for r in &t.chains[i].rules {
+            if let Some(Target::Jump { idx, .. }) | Some(Target::Goto { idx, .. }) = &r.target {
+                todo.push((*idx, h));
+            }
+        }
+    }
+    for (ci, c) in t.chains.iter().enumerate() {
+        for r in &c.rules {
+            let Some((name, table, allowed)) = r.target.as_ref().and_then(target_scope) else {
+                continue;
+            };
+            let e = |message: String| ParseError {
+                file: source.to_string(),
+                line: r.line,
+                column: 0,
+                message,
+                text: format!("-A {} {}", c.name, r.text),
+            };
+            // reject_tg_check: "TCP_RESET invalid for non-tcp"
+            if matches!(r.target, Some(Target::Reject(super::RejectWith::TcpReset)))
+                && !r
+                    .conds
+                    .iter()
+                    .any(|c| !c.neg && c.kind == super::CondKind::Proto(6))
+            {
+                return Err(e(
+                    "REJECT --reject-with tcp-reset needs -p tcp (the kernel: TCP_RESET invalid for non-tcp; iptables-restore fails on this line)".into(),
+                ));
+            }
+            if table != t.kind {
+                return Err(e(format!(
+                    "{name} is only valid in table {table}, not {} (the kernel: ip_tables: {name} target: only valid in {table} table, not {}; iptables-restore fails on this line)",
+                    t.kind, t.kind
+                )));
+            }
+            let bad: Vec<&str> = hooks[ci]
+                .iter()
+                .filter(|h| !allowed.contains(h))
+                .copied()
+                .collect();
+            if !bad.is_empty() {
+                return Err(e(format!(
+                    "{name} in chain {} is reached from {}, but is only usable from {} (the kernel: ip_tables: {name} target: used from hooks {}, but only usable from {}; iptables-restore fails on this line)",
+                    c.name,
+                    bad.join("/"),
+                    allowed.join("/"),
+                    bad.join("/"),
+                    allowed.join("/")
+                )));
+            }
+        }
     }
     Ok(())
 }
