@@ -162,8 +162,13 @@ impl ObjectMeta {
 }
 
 /// One manifest document.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "kind")]
+///
+/// Read by kind without buffering the document (see [`ObjectSeed`]): a
+/// buffered (internally tagged) read would infer types from the text, so
+/// `namespace: on` would be a boolean; read straight into its typed object,
+/// a scalar in a string field is that string, as kubectl's YAML reader
+/// converts by the target type (sigs.k8s.io/yaml `convertToJSONableObject`).
+#[derive(Clone, Debug)]
 pub enum Object {
     Service(Service),
     EndpointSlice(EndpointSlice),
@@ -171,14 +176,92 @@ pub enum Object {
     Node(Node),
     Ingress(Ingress),
     List(ObjectList),
-    #[serde(other)]
     Other,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct ObjectList {
-    #[serde(default)]
     pub items: Vec<Object>,
+}
+
+/// Reads one object whose kind (and, for a List, its items' kinds) was
+/// read first, straight into its type.
+struct ObjectSeed<'a>(&'a KindOnly);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_> {
+    type Value = Object;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Object, D::Error> {
+        Ok(match self.0.kind() {
+            Some("Service") => Object::Service(Service::deserialize(d)?),
+            Some("EndpointSlice") => Object::EndpointSlice(EndpointSlice::deserialize(d)?),
+            Some("Pod") => Object::Pod(Pod::deserialize(d)?),
+            Some("Node") => Object::Node(Node::deserialize(d)?),
+            Some("Ingress") => Object::Ingress(Ingress::deserialize(d)?),
+            Some("List") => Object::List(ObjectList {
+                items: d.deserialize_map(ListVisitor(self.0))?,
+            }),
+            _ => {
+                serde::de::IgnoredAny::deserialize(d)?;
+                Object::Other
+            }
+        })
+    }
+}
+
+/// A List's fields: its `items`, each read with its own kind.
+struct ListVisitor<'a>(&'a KindOnly);
+
+impl<'de> serde::de::Visitor<'de> for ListVisitor<'_> {
+    type Value = Vec<Object>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a List object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Vec<Object>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(k) = m.next_key::<String>()? {
+            if k == "items" {
+                items = m.next_value_seed(ItemsSeed(self.0))?;
+            } else {
+                m.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
+}
+
+struct ItemsSeed<'a>(&'a KindOnly);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = Vec<Object>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Object>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemsSeed<'_> {
+    type Value = Vec<Object>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+    fn visit_unit<E>(self) -> Result<Vec<Object>, E> {
+        Ok(Vec::new())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut q: A) -> Result<Vec<Object>, A::Error> {
+        let mut out = Vec::new();
+        let mut kinds = self.0.items.iter();
+        loop {
+            let Some(k) = kinds.next() else {
+                // no more kinds read: anything left is skipped
+                while q.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                break;
+            };
+            match q.next_element_seed(ObjectSeed(k))? {
+                Some(o) => out.push(o),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -545,7 +628,11 @@ impl Cluster {
                     .map(|m| m.value.name.as_str())
                     .unwrap_or("?")
             );
-            let mut o: Object = serde_saphyr::from_str(&doc).map_err(|e| yaml_err(e, &what))?;
+            let mut o = serde_saphyr::with_deserializer_from_str(&doc, |de| {
+                use serde::de::DeserializeSeed;
+                ObjectSeed(&k).deserialize(de)
+            })
+            .map_err(|e| yaml_err(e, &what))?;
             set_lines(&mut o, &k, start);
             objects.push(o);
         }
@@ -643,6 +730,50 @@ impl Cluster {
     /// Checks that the objects agree with each other, as the API server and
     /// the controllers would have made them.
     pub fn validate(&self) -> Result<(), K8sError> {
+        // one object per kind, namespace and name, as the API server keeps them
+        let metas = [
+            (
+                "Service",
+                self.services
+                    .iter()
+                    .map(|x| &x.metadata)
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "EndpointSlice",
+                self.slices.iter().map(|x| &x.metadata).collect(),
+            ),
+            ("Pod", self.pods.iter().map(|x| &x.metadata).collect()),
+            ("Node", self.nodes.iter().map(|x| &x.metadata).collect()),
+            (
+                "Ingress",
+                self.ingresses.iter().map(|x| &x.metadata).collect(),
+            ),
+        ];
+        for (kind, ms) in metas {
+            let mut seen: BTreeMap<(&str, &str), &ObjectMeta> = BTreeMap::new();
+            for m in ms {
+                let ns = if kind == "Node" { "" } else { m.ns() };
+                if let Some(first) = seen.insert((ns, m.name.as_str()), m) {
+                    let name = if kind == "Node" {
+                        m.name.clone()
+                    } else {
+                        format!("{ns}/{}", m.name)
+                    };
+                    let at = if first.line > 0 {
+                        format!(" (the first is at line {})", first.line)
+                    } else {
+                        String::new()
+                    };
+                    return Err(err_at(
+                        m,
+                        format!("{kind} {name}"),
+                        "metadata.name",
+                        format!("a second {kind} {name}{at}: the API server keeps one object per name (AlreadyExists)"),
+                    ));
+                }
+            }
+        }
         for s in &self.services {
             let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
             if let Some(ip) = &s.spec.cluster_ip {

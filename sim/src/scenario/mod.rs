@@ -107,6 +107,10 @@ pub struct ScenarioDoc {
     /// `expand_cluster`, in time order).
     #[serde(skip)]
     pub resyncs: Vec<ResyncText>,
+    /// Pods of a cluster that has no kube-dns Service: kubelet gives them no
+    /// nameserver (filled by `expand_cluster`, for the error that says so).
+    #[serde(skip)]
+    pub pods_without_dns: std::collections::BTreeSet<String>,
 }
 
 /// The expansion of the cluster after an `endpointRemoved` fault.
@@ -691,7 +695,21 @@ fn parse_u32(s: &str) -> Option<u32> {
 
 /// Parses scenario YAML. `file` names the input in errors.
 pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
-    serde_saphyr::from_str::<ScenarioDoc>(text).map_err(|e| {
+    // serde_path_to_error names the key an error is about (`traffic[0].count`)
+    let mut path = String::new();
+    let r = serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize::<_, ScenarioDoc>(de).map_err(|e| {
+            // a Spanned value's own field is not a key of the scenario
+            path = e
+                .path()
+                .to_string()
+                .replace(".value.", ".")
+                .trim_end_matches(".value")
+                .to_string();
+            e.into_inner()
+        })
+    });
+    r.map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (l.line() as usize, l.column() as usize))
@@ -700,10 +718,58 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
             file: file.to_string(),
             line,
             column,
-            key: String::new(),
-            message: yaml_message(&e),
+            key: if path == "." || path == "?" {
+                String::new()
+            } else {
+                path.clone()
+            },
+            message: {
+                let m = plain_type_words(&yaml_message(&e));
+                match scalar_at(text, line, column) {
+                    Some(v) if m.starts_with("expected ") => format!("'{v}': {m}"),
+                    _ => m,
+                }
+            },
         }
     })
+}
+
+/// The plain scalar that starts at `line`:`column` (1-based) of `text`.
+fn scalar_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let rest: String = l.chars().skip(column.checked_sub(1)?).collect();
+    let v: String = rest
+        .chars()
+        .take_while(|c| !matches!(c, ',' | '}' | ']' | '#'))
+        .collect();
+    let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// serde's type words as a person would say them: `expected u32` ->
+/// `expected an integer 0-4294967295`.
+fn plain_type_words(m: &str) -> String {
+    let mut m = m.to_string();
+    for (t, words) in [
+        ("u8", "an integer 0-255"),
+        ("u16", "an integer 0-65535"),
+        ("u32", "an integer 0-4294967295"),
+        ("u64", "a non-negative integer"),
+        ("i64", "an integer"),
+        ("f64", "a number"),
+        ("a boolean", "true or false"),
+    ] {
+        if m == format!("invalid {t}") || m == format!("invalid value for {t}") {
+            return format!("expected {words}");
+        }
+        for end in ["", ",", ")"] {
+            let from = format!("expected {t}{end}");
+            if m.ends_with(&from) || m.contains(&format!("{from} ")) {
+                m = m.replace(&from, &format!("expected {words}{end}"));
+            }
+        }
+    }
+    m
 }
 
 /// The YAML library's error as one line for a person: without the location
@@ -852,6 +918,14 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioE
         key: String::new(),
         message: yaml_message(&err),
     })?;
+    let (objs, _) = cluster_of(doc.cluster.as_ref().expect("cluster"), file)?;
+    if objs.service("kube-system", "kube-dns").is_none() {
+        for (name, h) in &x.hosts {
+            if h.kind.value == "pod" {
+                doc.pods_without_dns.insert(name.clone());
+            }
+        }
+    }
     for (name, h) in x.hosts {
         if doc.hosts.contains_key(&name) {
             let c = doc.cluster.as_ref().expect("cluster");
@@ -1020,6 +1094,15 @@ fn ipvs_services(
         ));
     }
     Ok(out)
+}
+
+/// Why a cluster's pod has no resolv.conf, when that is the reason.
+fn no_dns_hint(doc: &ScenarioDoc, host: &str) -> &'static str {
+    if doc.pods_without_dns.contains(host) {
+        ": the cluster has no Service kube-system/kube-dns, so kubelet gives its pods no nameserver; add a kube-dns Service (with CoreDNS pods and their EndpointSlice) to the manifests"
+    } else {
+        ""
+    }
 }
 
 /// At most this many flows run in one scenario: each keeps its whole trace
@@ -1907,7 +1990,7 @@ pub fn build(
     }
     // segments: a switch host per segment
     let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let mut seg_links: Vec<(Spanned<String>, String, Option<Spanned<String>>)> = Vec::new();
+    let mut seg_links: Vec<(Spanned<String>, String, Option<Spanned<String>>, String)> = Vec::new();
     for (si, sd) in doc.segments.iter().enumerate() {
         let sn = sd.name.value.clone();
         if names.contains(&sn) {
@@ -1926,7 +2009,12 @@ pub fn build(
             let mut d = Device::new(&pn, DevKind::Veth, Mac::derived(&format!("{sn}/{pn}")));
             d.master = Some(1);
             h.devs.push(d);
-            seg_links.push((m.clone(), format!("{sn}/{pn}"), sd.latency.clone()));
+            seg_links.push((
+                m.clone(),
+                format!("{sn}/{pn}"),
+                sd.latency.clone(),
+                format!("segments[{si}].members[{mi}]"),
+            ));
         }
         hosts.push(h);
         names.push(sn);
@@ -1973,16 +2061,22 @@ pub fn build(
             )
         })
         .collect();
-    for (m, port, lat) in seg_links {
+    for (m, port, lat, key) in seg_links {
         let b = Spanned {
             value: port,
             referenced: m.referenced,
             defined: m.defined,
         };
-        all_links.push((m, b, lat, "segments".into()));
+        all_links.push((m, b, lat, key));
     }
     for (a, b, lat, li) in &all_links {
-        let (ah, ad) = resolve(a, format!("{li}.a"), &hosts)?;
+        // a segment's member is its `a` end (the switch port is `b`)
+        let ka = if li.starts_with("segments") {
+            li.clone()
+        } else {
+            format!("{li}.a")
+        };
+        let (ah, ad) = resolve(a, ka, &hosts)?;
         let (bh, bd) = resolve(b, format!("{li}.b"), &hosts)?;
         let ld = LinkDoc {
             a: a.clone(),
@@ -1995,17 +2089,13 @@ pub fn build(
         };
         for (h, d, k) in [(ah, ad, &ld.a), (bh, bd, &ld.b)] {
             if hosts[h].devs[d].peer.is_some() {
-                return Err(e.at(
-                    k,
-                    format!("links[{li}]"),
-                    format!("{} is already linked", k.value),
-                ));
+                return Err(e.at(k, li.clone(), format!("{} is already linked", k.value)));
             }
         }
         if (ah, ad) == (bh, bd) {
             return Err(e.at(
                 &ld.b,
-                format!("links[{li}].b"),
+                format!("{li}.b"),
                 "a device cannot be linked to itself".into(),
             ));
         }
@@ -2126,7 +2216,7 @@ pub fn build(
                             return Err(e.at(
                                 url,
                                 format!("{tk}.http.get"),
-                                format!("'{addr}' is a name, and host '{}' has no resolvConf to resolve it with", td.from.value),
+                                format!("'{addr}' is a name, and host '{}' has no resolvConf to resolve it with{}", td.from.value, no_dns_hint(doc, &td.from.value)),
                             ));
                         }
                         Request::Resolve {
@@ -2162,8 +2252,9 @@ pub fn build(
                             &td.id,
                             format!("{tk}.dns"),
                             format!(
-                                "no 'server', and host '{}' has no resolvConf",
-                                td.from.value
+                                "no 'server', and host '{}' has no resolvConf{}",
+                                td.from.value,
+                                no_dns_hint(doc, &td.from.value)
                             ),
                         ));
                     }

@@ -1,0 +1,161 @@
+//! Errors about Kubernetes objects point at the object: its kind,
+//! namespace and name, and the line inside `manifests` where it starts; and
+//! the objects are read as kubectl reads them (YAML scalars by the target
+//! type, JSON as it is, `kind: List`).
+
+use podpath_sim::scenario::load;
+
+const SCENARIO: &str = include_str!("../../scenarios/flannel-cluster.yaml");
+
+fn err_of(text: &str) -> podpath_sim::scenario::ScenarioError {
+    match load(text, "c.yaml", None) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e,
+    }
+}
+
+/// The 1-based line of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).expect(needle) + 1
+}
+
+#[test]
+fn errors_name_the_object_and_its_line() {
+    let bad = SCENARIO.replace("status: {podIP: 10.244.0.9}", "status: {podIP: 10.244.1.9}");
+    let e = err_of(&bad);
+    // the Pod starts at its apiVersion line, two above its metadata
+    let want = line_of(&bad, "metadata: {name: client, namespace: default}") - 2;
+    assert_eq!(e.line, want, "{e}");
+    assert!(
+        e.message
+            .starts_with("Pod default/client: status.podIP: 10.244.1.9 is outside"),
+        "{e}"
+    );
+    // a nodePort outside the API server's range, in its words
+    let bad = SCENARIO.replace("nodePort: 30080", "nodePort: 8080");
+    let e = err_of(&bad);
+    assert_eq!(
+        e.line,
+        line_of(&bad, "metadata: {name: web, namespace: default}") - 2,
+        "{e}"
+    );
+    assert!(
+        e.message.contains("Service default/web: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767"),
+        "{e}"
+    );
+    // the range is the API server's flag
+    let ok = bad.replace(
+        "  clusterCIDR:",
+        "  serviceNodePortRange: 8000-9000\n  clusterCIDR:",
+    );
+    assert_ne!(ok, bad);
+    load(&ok, "c.yaml", None).unwrap();
+}
+
+#[test]
+fn a_duplicate_pod_is_named_as_such() {
+    let pod = "    apiVersion: v1\n    kind: Pod\n    metadata: {name: client, namespace: default}\n    spec:\n      nodeName: kind-control-plane\n      containers: [{name: curl}]\n    status: {podIP: 10.244.0.19}\n    ---\n";
+    let bad = SCENARIO.replacen(
+        "    apiVersion: v1\n    kind: Service\n",
+        &format!("{pod}    apiVersion: v1\n    kind: Service\n"),
+        1,
+    );
+    assert_ne!(bad, SCENARIO);
+    let e = err_of(&bad);
+    assert!(
+        e.message.contains(
+            "Pod default/client: metadata.name: a second Pod default/client (the first is at line"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn scalars_are_strings_where_the_field_is_a_string() {
+    // `on`, `y`, `n`, `no` and numbers are YAML 1.1 booleans and numbers;
+    // in a string field kubectl reads them as the string
+    let pod = "    apiVersion: v1\n    kind: Pod\n    metadata: {name: n, namespace: y, labels: {on: off, version: 1, no: yes}}\n    spec:\n      nodeName: kind-worker\n      containers: [{name: x}]\n    status: {podIP: 10.244.1.19}\n    ---\n";
+    let text = SCENARIO.replacen(
+        "    apiVersion: v1\n    kind: Service\n",
+        &format!("{pod}    apiVersion: v1\n    kind: Service\n"),
+        1,
+    );
+    assert_ne!(text, SCENARIO);
+    let w = load(&text, "c.yaml", None).unwrap();
+    let pod = w.hosts.iter().find(|h| h.name == "n").expect("pod n");
+    assert_eq!(pod.namespace.as_deref(), Some("y"));
+}
+
+#[test]
+fn json_manifests_load_as_they_are() {
+    // `kubectl get -o json` prints one List; the same objects as JSON
+    let yaml_objs = SCENARIO
+        .split("  manifests: |\n")
+        .nth(1)
+        .unwrap()
+        .split("\ntraffic:")
+        .next()
+        .unwrap();
+    let docs: Vec<String> = yaml_objs
+        .split("\n    ---\n")
+        .map(|d| {
+            d.lines()
+                .map(|l| l.strip_prefix("    ").unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(docs.len() > 5);
+    // convert each document to JSON through serde_json (a YAML subset is JSON)
+    let items: Vec<serde_json::Value> = docs
+        .iter()
+        .map(|d| serde_saphyr::from_str::<serde_json::Value>(d).unwrap())
+        .collect();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let json = serde_json::to_string_pretty(&list).unwrap();
+    let indented: String = json.lines().map(|l| format!("    {l}\n")).collect();
+    let text = format!(
+        "{}  manifests: |\n{indented}{}",
+        SCENARIO.split("  manifests: |\n").next().unwrap(),
+        &SCENARIO[SCENARIO.find("\ntraffic:").unwrap() + 1..]
+    );
+    let a = podpath_sim::engine::Engine::new(load(SCENARIO, "c.yaml", None).unwrap()).run();
+    let b = podpath_sim::engine::Engine::new(load(&text, "c.json.yaml", None).unwrap()).run();
+    assert_eq!(a.flows.len(), b.flows.len());
+    for (x, y) in a.flows.iter().zip(&b.flows) {
+        assert_eq!(x.outcome, y.outcome);
+    }
+}
+
+#[test]
+fn labels_read_by_the_target_type() {
+    let y = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: n\n  namespace: y\n  labels: {on: off, version: 1, no: yes}\nspec: {nodeName: on}\n";
+    let c = podpath_sim::k8s::Cluster::from_yaml(y, "p.yaml").unwrap();
+    let m = &c.pods[0].metadata;
+    assert_eq!((m.name.as_str(), m.ns()), ("n", "y"));
+    assert_eq!(m.labels.get("on").map(String::as_str), Some("off"));
+    assert_eq!(m.labels.get("version").map(String::as_str), Some("1"));
+    assert_eq!(m.labels.get("no").map(String::as_str), Some("yes"));
+    assert_eq!(c.pods[0].spec.node_name.as_deref(), Some("on"));
+}
+
+#[test]
+fn a_name_without_kube_dns_says_to_add_it() {
+    // the kube-dns Service and its EndpointSlice gone
+    let (head, rest) = SCENARIO.split_once("  manifests: |\n").unwrap();
+    let at = rest.find("\ntraffic:").unwrap();
+    let (objs, tail) = rest.split_at(at);
+    let kept: Vec<&str> = objs
+        .split("\n    ---\n")
+        .filter(|d| !d.contains("{name: kube-dns,") && !d.contains("name: kube-dns-"))
+        .collect();
+    assert_eq!(kept.len() + 2, objs.split("\n    ---\n").count());
+    let text = format!("{head}  manifests: |\n{}{tail}", kept.join("\n    ---\n"));
+    assert!(text.contains("\ntraffic:"));
+    let e = err_of(&text);
+    assert!(e.message.contains("has no resolvConf"), "{e}");
+    assert!(
+        e.message.contains("the cluster has no Service kube-system/kube-dns, so kubelet gives its pods no nameserver; add a kube-dns Service"),
+        "{e}"
+    );
+}
