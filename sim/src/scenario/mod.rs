@@ -1990,7 +1990,9 @@ pub fn build(
     }
     // segments: a switch host per segment
     let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let mut seg_links: Vec<(Spanned<String>, String, Option<Spanned<String>>, String)> = Vec::new();
+    // (member, switch port, latency, key path)
+    type SegLink = (Spanned<String>, String, Option<Spanned<String>>, String);
+    let mut seg_links: Vec<SegLink> = Vec::new();
     for (si, sd) in doc.segments.iter().enumerate() {
         let sn = sd.name.value.clone();
         if names.contains(&sn) {
