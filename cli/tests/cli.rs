@@ -227,9 +227,60 @@ fn kube_proxy_rules_and_expand_for_a_cluster_scenario() {
         .contains("no Node 'nope' in the cluster (nodes: kind-control-plane, kind-worker)"));
     let o = podpath(&["expand", "flannel-cluster"], &[]);
     let y = String::from_utf8(o.stdout).unwrap();
-    assert!(y.starts_with("hosts:\n  kind-control-plane:\n    kind: node\n"));
+    assert!(
+        y.contains("\nhosts:\n") && y.contains("\n  kind-control-plane:\n    kind: node\n"),
+        "{y}"
+    );
+    assert!(!y.contains("\ncluster:"), "{y}");
     let o = podpath(&["expand", "minikube-service"], &[]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `podpath expand` prints a whole scenario that runs as it is: for every
+/// embedded scenario with a cluster, the expanded scenario's trace is the
+/// original's, byte for byte (an endpointRemoved fault becomes the resync
+/// it causes).
+#[test]
+fn expanded_scenarios_run_as_they_are() {
+    let dir = std::env::temp_dir().join(format!("podpath-expand-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut n = 0;
+    for name in [
+        "flannel-cluster",
+        "nftables-endpoint-removed",
+        "browser-to-pod",
+        "istio-sidecar",
+    ] {
+        let o = podpath(&["expand", name], &[]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let f = dir.join(format!("{name}.yaml"));
+        std::fs::write(&f, &o.stdout).unwrap();
+        let a = podpath(&["run", name, "--format", "json"], &[]);
+        let b = podpath(&["run", f.to_str().unwrap(), "--format", "json"], &[]);
+        assert!(
+            b.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+        assert_eq!(
+            stdout(&a),
+            stdout(&b),
+            "{name}: the expanded scenario runs differently"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 4);
+    let y =
+        String::from_utf8(podpath(&["expand", "nftables-endpoint-removed"], &[]).stdout).unwrap();
+    assert!(
+        y.contains("\n  resync:\n"),
+        "the endpointRemoved fault is written out"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `podpath check`: bless, pass, then an endpoint removed and a rule

@@ -1,4 +1,5 @@
-//! `podpath expand`: what a scenario's `cluster` expands to.
+//! `podpath expand`: the scenario with its `cluster` expanded into the
+//! hosts, links and segments the objects make; it runs as it is.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,8 +14,7 @@ pub struct ExpandArgs {
 
 pub fn run(a: ExpandArgs, out: &mut impl Write) -> Result<ExitCode> {
     let (text, file) = super::scenario_text(a.scenario.as_deref())?;
-    let doc = podpath_sim::scenario::parse(&text, &file)?;
-    match podpath_sim::scenario::expansion_text(&doc, &file)? {
+    match podpath_sim::scenario::expanded_scenario(&text, &file)? {
         Some(y) => out.write_all(y.as_bytes())?,
         None => bail!("{file}: this scenario has no 'cluster' (Kubernetes objects) to expand"),
     }

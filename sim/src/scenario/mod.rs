@@ -6,13 +6,15 @@
 //! error points at the place in the file.
 
 pub mod bundle;
+pub mod schema;
+
+pub use schema::*;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::app::{App, HttpResponseSpec, HttpServer};
@@ -42,561 +44,6 @@ impl fmt::Display for ScenarioError {
         }
         write!(f, "{}", self.message)
     }
-}
-
-/// A scalar read as text whatever its YAML type (sysctl values: `1`, `"1"`,
-/// `"32768 60999"`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scalar(pub String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, string or boolean")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(if v { "1".into() } else { "0".into() }))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ScenarioDoc {
-    pub api_version: Spanned<String>,
-    pub kind: Spanned<String>,
-    pub metadata: Metadata,
-    #[serde(default)]
-    pub seed: u64,
-    /// Virtual time after which the run stops (default 300s).
-    #[serde(default)]
-    pub horizon: Option<Spanned<String>>,
-    #[serde(default)]
-    pub hosts: BTreeMap<String, HostDoc>,
-    /// A Kubernetes cluster described by its objects; expanded into nodes,
-    /// pods and their kernel state (see `podpath expand`).
-    #[serde(default)]
-    pub cluster: Option<ClusterDoc>,
-    #[serde(default)]
-    pub links: Vec<LinkDoc>,
-    /// L2 segments: each becomes a switch (a bridge `br0` in a namespace of
-    /// its own, named after the segment) with one port per member.
-    #[serde(default)]
-    pub segments: Vec<SegmentDoc>,
-    #[serde(default)]
-    pub traffic: Vec<TrafficDoc>,
-    /// A timeline of faults: links down and up, nodes down, conntrack
-    /// flushed, processes stopped, latency changed, endpoints removed.
-    #[serde(default)]
-    pub faults: Vec<FaultDoc>,
-    /// The cluster as it is after each `endpointRemoved` fault (filled by
-    /// `expand_cluster`, in time order).
-    #[serde(skip)]
-    pub resyncs: Vec<ResyncText>,
-    /// Pods of a cluster that has no kube-dns Service: kubelet gives them no
-    /// nameserver (filled by `expand_cluster`, for the error that says so).
-    #[serde(skip)]
-    pub pods_without_dns: std::collections::BTreeSet<String>,
-}
-
-/// The expansion of the cluster after an `endpointRemoved` fault.
-#[derive(Debug, Clone)]
-pub struct ResyncText {
-    pub fault: usize,
-    pub endpoint: Ipv4Addr,
-    pub what: String,
-    pub text: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FaultDoc {
-    pub at: Spanned<String>,
-    /// HOST/DEV
-    #[serde(default)]
-    pub link_down: Option<Spanned<String>>,
-    /// HOST/DEV
-    #[serde(default)]
-    pub link_up: Option<Spanned<String>>,
-    /// HOST
-    #[serde(default)]
-    pub node_down: Option<Spanned<String>>,
-    /// HOST
-    #[serde(default)]
-    pub conntrack_flush: Option<Spanned<String>>,
-    /// HOST/APP-NAME (the app's `name`)
-    #[serde(default)]
-    pub stop: Option<Spanned<String>>,
-    /// HOST/DEV: the link's new latency (`latency: 20ms`)
-    #[serde(default)]
-    pub link: Option<Spanned<String>>,
-    #[serde(default)]
-    pub latency: Option<Spanned<String>>,
-    /// with `link`: the share of frames lost from then on (`30%`, `0.3`)
-    #[serde(default)]
-    pub loss: Option<Spanned<String>>,
-    /// An endpoint leaves its EndpointSlices (`10.244.1.2` or `NS/POD`):
-    /// kube-proxy, ingress-nginx and the sidecars resync.
-    #[serde(default)]
-    pub endpoint_removed: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ClusterDoc {
-    /// flannel-vxlan | flannel-host-gw
-    pub cni: Spanned<String>,
-    /// kube-proxy's mode: iptables (default), ipvs or nftables
-    #[serde(default)]
-    pub proxy_mode: Option<Spanned<String>>,
-    /// `--service-cluster-ip-range` (default 10.96.0.0/12)
-    #[serde(default, rename = "serviceCIDR")]
-    pub service_cidr: Option<Spanned<String>>,
-    /// The pod network (kube-proxy's --cluster-cidr, flannel's Network).
-    #[serde(rename = "clusterCIDR")]
-    pub cluster_cidr: Spanned<String>,
-    /// The nodes' network (the prefix of their eth0 addresses).
-    pub node_network: Spanned<String>,
-    #[serde(default)]
-    pub domain: Option<String>,
-    /// Devices of other hosts to put on the nodes' network (`client/eth0`).
-    #[serde(default)]
-    pub attach: Vec<String>,
-    /// The nodes' default gateway (default: the node network's first address).
-    #[serde(default)]
-    pub node_gateway: Option<Spanned<String>>,
-    /// kube-apiserver's `--service-node-port-range` (default 30000-32767):
-    /// a Service's nodePort outside it is refused, as the API server does.
-    #[serde(default)]
-    pub service_node_port_range: Option<Spanned<String>>,
-    /// The objects: Nodes, Pods, Services, EndpointSlices, as multi-document
-    /// YAML (`kubectl get -o yaml` output works as is).
-    pub manifests: Spanned<String>,
-}
-
-/// The part of a scenario a cluster expands to.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ExpansionDoc {
-    #[serde(default)]
-    hosts: BTreeMap<String, HostDoc>,
-    #[serde(default)]
-    links: Vec<LinkDoc>,
-    #[serde(default)]
-    segments: Vec<SegmentDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Metadata {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// The source write-up the scenario models (a file in shared/seeds/).
-    #[serde(default)]
-    pub seed: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HostDoc {
-    pub kind: Spanned<String>,
-    /// A pod's Kubernetes namespace (summaries name it `NAMESPACE/NAME`;
-    /// `expect: {servedBy: NS/NAME}` matches it).
-    #[serde(default)]
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub devices: BTreeMap<String, DeviceDoc>,
-    #[serde(default)]
-    pub routes: Vec<RouteDoc>,
-    #[serde(default)]
-    pub rules: Vec<RuleDoc>,
-    #[serde(default)]
-    pub neighbors: Vec<NeighDoc>,
-    #[serde(default)]
-    pub sysctl: BTreeMap<String, Spanned<Scalar>>,
-    /// iptables-save text.
-    #[serde(default)]
-    pub iptables: Option<Spanned<String>>,
-    #[serde(default)]
-    pub apps: Vec<AppDoc>,
-    /// /etc/resolv.conf for programs on this host that resolve names.
-    #[serde(default)]
-    pub resolv_conf: Option<ResolvDoc>,
-    /// `ipset save` text (the sets `-m set` refers to).
-    #[serde(default)]
-    pub ipset: Option<Spanned<String>>,
-    /// nftables ruleset: `nft list ruleset` text or `nft -f` commands.
-    #[serde(default)]
-    pub nftables: Option<Spanned<String>>,
-    /// IPVS virtual services.
-    #[serde(default)]
-    pub ipvs: Vec<IpvsDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct IpvsDoc {
-    /// `tcp 10.96.0.10:53` (protocol, address:port)
-    pub service: Spanned<String>,
-    /// rr | wrr | lc | sh (default rr)
-    #[serde(default)]
-    pub scheduler: Option<Spanned<String>>,
-    /// `10.244.1.3:53` or `10.244.1.3:53 weight 2`
-    #[serde(default)]
-    pub reals: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ResolvDoc {
-    pub nameserver: Spanned<String>,
-    #[serde(default)]
-    pub search: Vec<String>,
-    /// `options ndots:N` (glibc's default 1; kubelet writes 5 for pods).
-    #[serde(default)]
-    pub ndots: Option<usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DeviceDoc {
-    #[serde(default, rename = "type")]
-    pub dev_type: Option<Spanned<String>>,
-    #[serde(default)]
-    pub addrs: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub mac: Option<Spanned<String>>,
-    #[serde(default)]
-    pub mtu: Option<Spanned<Scalar>>,
-    #[serde(default)]
-    pub master: Option<Spanned<String>>,
-    #[serde(default)]
-    pub hairpin: bool,
-    #[serde(default = "yes")]
-    pub up: bool,
-    /// vxlan: VNI (`id`).
-    #[serde(default)]
-    pub vni: Option<u32>,
-    /// vxlan: UDP destination port (`dstport`; Linux's default 8472).
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// vxlan: local tunnel address.
-    #[serde(default)]
-    pub local: Option<Spanned<String>>,
-    /// vxlan: FDB learning (`nolearning` = false).
-    #[serde(default)]
-    pub learning: Option<bool>,
-    /// vxlan: the underlay device.
-    #[serde(default)]
-    pub dev: Option<Spanned<String>>,
-    /// vxlan: `bridge fdb append MAC dev DEV dst IP` entries.
-    #[serde(default)]
-    pub fdb: Vec<FdbDoc>,
-    /// tun: the userspace WireGuard serving it (tailscaled, HeadCNI).
-    #[serde(default)]
-    pub wireguard: Option<WireguardDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct WireguardDoc {
-    /// This end's name (its public key); default `HOST/DEV`.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// UDP port (Tailscale: 41641).
-    #[serde(default)]
-    pub listen_port: Option<u16>,
-    #[serde(default)]
-    pub peers: Vec<WgPeerDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct WgPeerDoc {
-    /// The peer's name (its public key): the peer's `wireguard.name`.
-    pub name: String,
-    #[serde(rename = "allowedIPs")]
-    pub allowed_ips: Vec<Spanned<String>>,
-    /// ADDR:PORT
-    pub endpoint: Spanned<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FdbDoc {
-    pub mac: Spanned<String>,
-    pub dst: Spanned<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RouteDoc {
-    pub dst: Spanned<String>,
-    #[serde(default)]
-    pub via: Option<Spanned<String>>,
-    #[serde(default)]
-    pub dev: Option<Spanned<String>>,
-    #[serde(default)]
-    pub src: Option<Spanned<String>>,
-    #[serde(default)]
-    pub table: Option<Spanned<Scalar>>,
-    #[serde(default, rename = "type")]
-    pub route_type: Option<Spanned<String>>,
-    #[serde(default)]
-    pub metric: u32,
-    #[serde(default)]
-    pub onlink: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RuleDoc {
-    pub priority: u32,
-    #[serde(default)]
-    pub not: bool,
-    #[serde(default)]
-    pub from: Option<Spanned<String>>,
-    #[serde(default)]
-    pub to: Option<Spanned<String>>,
-    #[serde(default)]
-    pub fwmark: Option<Spanned<Scalar>>,
-    #[serde(default)]
-    pub iif: Option<String>,
-    #[serde(default)]
-    pub oif: Option<String>,
-    #[serde(default)]
-    pub table: Option<Spanned<Scalar>>,
-    /// blackhole | unreachable | prohibit (instead of a table)
-    #[serde(default)]
-    pub action: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NeighDoc {
-    pub ip: Spanned<String>,
-    pub mac: Spanned<String>,
-    pub dev: Spanned<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AppDoc {
-    pub kind: Spanned<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    /// http-server, dns-server: `[ADDR]:PORT`
-    #[serde(default)]
-    pub listen: Option<Spanned<String>>,
-    /// haproxy: haproxy.cfg text; keepalived: keepalived.conf text.
-    #[serde(default)]
-    pub config: Option<Spanned<String>>,
-    #[serde(default)]
-    pub routes: BTreeMap<String, ResponseDoc>,
-    /// dns-server: name -> IPv4 address (A records).
-    #[serde(default)]
-    pub records: BTreeMap<String, Spanned<String>>,
-    /// tcp-forward: where each accepted connection is forwarded (`ADDR:PORT`).
-    #[serde(default)]
-    pub to: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ResponseDoc {
-    #[serde(default = "ok200")]
-    pub status: u16,
-    #[serde(default = "json_ct")]
-    pub content_type: String,
-    #[serde(default)]
-    pub body: String,
-}
-
-fn ok200() -> u16 {
-    200
-}
-fn json_ct() -> String {
-    "application/json; charset=utf-8".into()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LinkDoc {
-    pub a: Spanned<String>,
-    pub b: Spanned<String>,
-    #[serde(default)]
-    pub latency: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SegmentDoc {
-    pub name: Spanned<String>,
-    pub members: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub latency: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TrafficDoc {
-    pub id: Spanned<String>,
-    pub from: Spanned<String>,
-    #[serde(default)]
-    pub http: Option<HttpDoc>,
-    #[serde(default)]
-    pub dns: Option<DnsDoc>,
-    #[serde(default)]
-    pub ping: Option<PingDoc>,
-    #[serde(default = "one")]
-    pub count: u32,
-    #[serde(default)]
-    pub start: Option<Spanned<String>>,
-    #[serde(default)]
-    pub interval: Option<Spanned<String>>,
-    /// What must happen to each flow of the entry: `answered`, `dropped`,
-    /// `rejected`, `timedOut`, `reset`, `notResolved`, `failed`, or a map
-    /// `{status: 200, servedBy: default/web-*, reset: true, ...}`. `run`
-    /// and `check` exit 1 naming the flow when one is not met.
-    #[serde(default)]
-    pub expect: Option<Spanned<ExpectDoc>>,
-}
-
-/// A traffic entry's `expect:`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpectDoc(pub Vec<crate::trace::Expect>);
-
-const EXPECT_WORDS: &str = "answered, dropped, rejected, timedOut, reset, notResolved or failed";
-
-fn expect_word(w: &str) -> Option<crate::trace::Expect> {
-    use crate::trace::Expect;
-    Some(match w {
-        "answered" => Expect::Answered,
-        "dropped" => Expect::Dropped,
-        "rejected" | "refused" => Expect::Rejected,
-        "timedOut" | "timeout" | "timed-out" => Expect::TimedOut,
-        "reset" => Expect::Reset,
-        "notResolved" | "not-resolved" => Expect::NotResolved,
-        "failed" => Expect::Failed,
-        _ => return None,
-    })
-}
-
-impl<'de> Deserialize<'de> for ExpectDoc {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExpectDoc;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(
-                    f,
-                    "one of {EXPECT_WORDS}, or a map like {{status: 200, servedBy: default/web-*}}"
-                )
-            }
-            fn visit_str<E: Error>(self, v: &str) -> Result<ExpectDoc, E> {
-                expect_word(v).map(|e| ExpectDoc(vec![e])).ok_or_else(|| {
-                    E::custom(format!("unknown expectation '{v}': expected {EXPECT_WORDS}, or a map like {{status: 200}}"))
-                })
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<ExpectDoc, A::Error> {
-                use crate::trace::Expect;
-                let mut out = Vec::new();
-                while let Some(k) = m.next_key::<String>()? {
-                    match k.as_str() {
-                        "status" => {
-                            let s: u16 = m.next_value()?;
-                            if !(100..=599).contains(&s) {
-                                return Err(A::Error::custom(format!(
-                                    "status {s}: expected an HTTP status 100-599"
-                                )));
-                            }
-                            out.push(Expect::Status(s));
-                        }
-                        "servedBy" => out.push(Expect::ServedBy(m.next_value()?)),
-                        w => {
-                            let Some(e) = expect_word(w) else {
-                                return Err(A::Error::custom(format!("unknown expectation '{w}': expected status, servedBy, {EXPECT_WORDS}")));
-                            };
-                            let on: bool = m.next_value()?;
-                            if !on {
-                                return Err(A::Error::custom(format!("'{w}: false' says nothing: write what must happen ({w}: true, or another expectation)")));
-                            }
-                            out.push(e);
-                        }
-                    }
-                }
-                if out.is_empty() {
-                    return Err(A::Error::custom(
-                        "an empty 'expect' says nothing: name what must happen",
-                    ));
-                }
-                Ok(ExpectDoc(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// `ping -c 1 -s SIZE [-M do|dont] DST`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PingDoc {
-    pub dst: Spanned<String>,
-    /// ICMP data bytes (default 56, as ping's).
-    #[serde(default)]
-    pub size: Option<usize>,
-    /// Don't-fragment (default true: Linux's path-MTU discovery).
-    #[serde(default)]
-    pub df: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DnsDoc {
-    /// The name to look up (A record).
-    pub query: String,
-    /// Ask this server directly; without it, the host's resolv.conf
-    /// (nameserver, search list, ndots) decides what is asked, in order.
-    #[serde(default)]
-    pub server: Option<Spanned<String>>,
-    #[serde(default)]
-    pub port: Option<u16>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HttpDoc {
-    pub get: Spanned<String>,
-    /// Host header, when it differs from the URL's authority.
-    #[serde(default)]
-    pub host: Option<String>,
 }
 
 /// (a end, b end, latency, key path for errors)
@@ -800,7 +247,116 @@ pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
 pub fn load(text: &str, file: &str, seed: Option<u64>) -> Result<World, ScenarioError> {
     let mut doc = parse(text, file)?;
     expand_cluster(&mut doc, file)?;
+    given_resyncs(&mut doc, file)?;
     build(&doc, text, file, seed)
+}
+
+/// The `resync` faults a scenario writes out (`podpath expand`'s form of
+/// `endpointRemoved`), in time order with the computed ones.
+fn given_resyncs(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError> {
+    let e = Errs { file };
+    for fi in 0..doc.faults.len() {
+        let Some(r) = doc.faults[fi].resync.take() else {
+            continue;
+        };
+        if doc.faults[fi].endpoint_removed.is_some() {
+            return Err(e.at(
+                &doc.faults[fi].at,
+                format!("faults[{fi}]"),
+                "give endpointRemoved or resync, not both".into(),
+            ));
+        }
+        let endpoint = r.endpoint.value.parse::<Ipv4Addr>().map_err(|_| {
+            e.at(
+                &r.endpoint,
+                format!("faults[{fi}].resync.endpoint"),
+                format!("'{}': expected an IPv4 address", r.endpoint.value),
+            )
+        })?;
+        doc.resyncs.push(ResyncText {
+            fault: fi,
+            endpoint,
+            what: r.what.clone(),
+            hosts: r.hosts,
+        });
+        // keep the fault marked as a resync
+        doc.faults[fi].resync = Some(ResyncDoc {
+            what: r.what,
+            endpoint: r.endpoint,
+            hosts: BTreeMap::new(),
+        });
+    }
+    let at = |f: usize| parse_duration(&doc.faults[f].at.value).unwrap_or(0);
+    let mut rs = std::mem::take(&mut doc.resyncs);
+    rs.sort_by_key(|r| (at(r.fault), r.fault));
+    doc.resyncs = rs;
+    Ok(())
+}
+
+/// The whole scenario with its cluster expanded: the hosts, links and
+/// segments the objects make (merged with the scenario's own), each
+/// `endpointRemoved` written out as the `resync` it causes, and a host's
+/// added iptables applied onto the generated ones; it loads and runs as it
+/// is. `None` when the scenario has no cluster.
+pub fn expanded_scenario(text: &str, file: &str) -> Result<Option<String>, ScenarioError> {
+    let mut doc = parse(text, file)?;
+    if doc.cluster.is_none() {
+        return Ok(None);
+    }
+    expand_cluster(&mut doc, file)?;
+    let e = Errs { file };
+    for r in std::mem::take(&mut doc.resyncs) {
+        let f = &mut doc.faults[r.fault];
+        let at = f.at.clone();
+        f.endpoint_removed = None;
+        f.resync = Some(ResyncDoc {
+            what: r.what,
+            endpoint: Spanned {
+                value: r.endpoint.to_string(),
+                referenced: at.referenced,
+                defined: at.defined,
+            },
+            hosts: r.hosts,
+        });
+    }
+    for (name, h) in doc.hosts.iter_mut() {
+        if h.iptables_extra.is_empty() {
+            continue;
+        }
+        let base = h
+            .iptables
+            .as_ref()
+            .map(|t| t.value.clone())
+            .unwrap_or_default();
+        let mut rs = Ruleset::parse(&base, file)
+            .map_err(|pe| e.at(&h.kind, format!("hosts.{name}.iptables"), pe.to_string()))?;
+        for x in std::mem::take(&mut h.iptables_extra) {
+            rs.restore_noflush(&x.value, file)
+                .map_err(|pe| e.at(&x, format!("hosts.{name}.iptables"), pe.to_string()))?;
+        }
+        let printed = rs.to_save_text();
+        h.iptables = Some(match h.iptables.take() {
+            Some(mut t) => {
+                t.value = printed;
+                t
+            }
+            None => Spanned {
+                value: printed,
+                referenced: h.kind.referenced,
+                defined: h.kind.defined,
+            },
+        });
+    }
+    let body = serde_saphyr::to_string(&doc).map_err(|err| {
+        e.at(
+            &doc.kind,
+            String::new(),
+            format!("cannot write the expanded scenario: {err}"),
+        )
+    })?;
+    Ok(Some(format!(
+        "# {file} with its cluster expanded by `podpath expand` (runs as it is)\n{body}"
+    )))
 }
 
 /// The cluster's objects and network settings, read from the `cluster` key.
@@ -927,21 +483,108 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioE
         }
     }
     for (name, h) in x.hosts {
-        if doc.hosts.contains_key(&name) {
-            let c = doc.cluster.as_ref().expect("cluster");
-            return Err(Errs { file }.at(
-                &c.manifests,
-                format!("hosts.{name}"),
-                format!("host '{name}' is declared in hosts and also made by the cluster (a Node or Pod of that name)"),
-            ));
+        match doc.hosts.remove(&name) {
+            // the scenario adjusts a host the cluster makes
+            Some(user) => {
+                let merged = merge_host(h, user, &name, &Errs { file })?;
+                doc.hosts.insert(name, merged);
+            }
+            None => {
+                doc.hosts.insert(name, h);
+            }
         }
-        doc.hosts.insert(name, h);
     }
     doc.links.extend(x.links);
     doc.segments.extend(x.segments);
     let c = doc.cluster.take().expect("cluster");
     doc.resyncs = endpoint_resyncs(doc, &c, file)?;
     Ok(())
+}
+
+/// A scenario's `hosts.NAME` for a host the cluster makes (a Node or a
+/// Pod): what it adds is merged onto the generated host. Devices, routes,
+/// rules, neighbours, apps and IPVS services are added; sysctls set or
+/// overridden; an existing device takes a new `mtu`, `mac`, `up: false` or
+/// extra `addrs`; `iptables` is applied on top of the generated rules as
+/// `iptables-restore --noflush` would (rules appended or inserted, new
+/// chains), also after every control-plane resync; `resolvConf`,
+/// `ipset` and `nftables` are set where the cluster gives none. The kind
+/// must be the generated one.
+fn merge_host(
+    mut generated: HostDoc,
+    user: HostDoc,
+    name: &str,
+    e: &Errs,
+) -> Result<HostDoc, ScenarioError> {
+    let kp = format!("hosts.{name}");
+    if user.kind.value != generated.kind.value {
+        return Err(e.at(
+            &user.kind,
+            format!("{kp}.kind"),
+            format!(
+                "'{name}' is a {} the cluster makes (a Node or Pod of that name): to adjust it, say kind: {}",
+                generated.kind.value, generated.kind.value
+            ),
+        ));
+    }
+    for (dn, ud) in user.devices {
+        let Some(gd) = generated.devices.get_mut(&dn) else {
+            generated.devices.insert(dn, ud);
+            continue;
+        };
+        let fixed = ud
+            .dev_type
+            .as_ref()
+            .or(ud.master.as_ref())
+            .or(ud.local.as_ref())
+            .or(ud.dev.as_ref());
+        if let Some(f) = fixed {
+            return Err(e.at(
+                f,
+                format!("{kp}.devices.{dn}"),
+                format!("device {dn} is made by the cluster: only its mtu, mac, addrs and up can be adjusted"),
+            ));
+        }
+        if ud.mtu.is_some() {
+            gd.mtu = ud.mtu;
+        }
+        if ud.mac.is_some() {
+            gd.mac = ud.mac;
+        }
+        if !ud.up {
+            gd.up = false;
+        }
+        gd.addrs.extend(ud.addrs);
+    }
+    generated.routes.extend(user.routes);
+    generated.rules.extend(user.rules);
+    generated.neighbors.extend(user.neighbors);
+    generated.apps.extend(user.apps);
+    generated.ipvs.extend(user.ipvs);
+    generated.sysctl.extend(user.sysctl);
+    generated.iptables_extra.extend(user.iptables);
+    for (mine, theirs, key) in [
+        (&mut generated.ipset, user.ipset, "ipset"),
+        (&mut generated.nftables, user.nftables, "nftables"),
+    ] {
+        if let Some(t) = theirs {
+            if mine.is_some() {
+                return Err(e.at(
+                    &t,
+                    format!("{kp}.{key}"),
+                    format!("the cluster already writes {name}'s {key}; podpath cannot merge a second one onto it"),
+                ));
+            }
+            *mine = Some(t);
+        }
+    }
+    if user.resolv_conf.is_some() {
+        generated.resolv_conf = user.resolv_conf;
+    }
+    if user.namespace.is_some() {
+        generated.namespace = user.namespace;
+    }
+    Ok(generated)
 }
 
 /// The cluster after each `endpointRemoved` fault, in time order (each
@@ -1018,6 +661,13 @@ fn endpoint_resyncs(
             .unwrap_or_default();
         let text = crate::k8s::cluster::expand(&objs, &net)
             .map_err(|k| e.at(v, key.clone(), k.to_string()))?;
+        let x: ExpansionDoc = serde_saphyr::from_str(&text).map_err(|err| {
+            e.at(
+                v,
+                key.clone(),
+                format!("the cluster after this fault: {}", yaml_message(&err)),
+            )
+        })?;
         out.push(ResyncText {
             fault: fi,
             endpoint: ip,
@@ -1025,7 +675,7 @@ fn endpoint_resyncs(
                 "endpoint {addr}{pod} removed from EndpointSlice {}",
                 slices.join(", ")
             ),
-            text,
+            hosts: x.hosts,
         });
     }
     Ok(out)
@@ -1659,33 +1309,38 @@ pub fn build(
             })?;
             h.neigh.add_permanent(dev, ip, mac);
         }
-        if let Some(ipt) = &hd.iptables {
-            // The span points at the first line of the text; map the dump's
-            // line and column back into the scenario file.
+        // The span points at the first line of the text; map the dump's
+        // line and column back into the scenario file.
+        let ipt_err = |ipt: &Spanned<String>, pe: crate::net::netfilter::ParseError| {
             let base = (ipt.referenced.line() as usize).max(1);
-            h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| {
-                let line = base + pe.line.saturating_sub(1);
-                let indent = text
-                    .lines()
-                    .nth(line.saturating_sub(1))
-                    .map(|l| l.len() - l.trim_start().len())
-                    .unwrap_or(0);
-                ScenarioError {
-                    file: file.into(),
-                    line,
-                    column: if pe.column > 0 { pe.column + indent } else { 0 },
-                    key: format!("{kp}.iptables"),
-                    message: format!(
-                        "{}{}",
-                        pe.message,
-                        if pe.text.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (in '{}')", pe.text)
-                        }
-                    ),
-                }
-            })?;
+            let line = base + pe.line.saturating_sub(1);
+            let indent = text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .map(|l| l.len() - l.trim_start().len())
+                .unwrap_or(0);
+            ScenarioError {
+                file: file.into(),
+                line,
+                column: if pe.column > 0 { pe.column + indent } else { 0 },
+                key: format!("{kp}.iptables"),
+                message: format!(
+                    "{}{}",
+                    pe.message,
+                    if pe.text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (in '{}')", pe.text)
+                    }
+                ),
+            }
+        };
+        if let Some(ipt) = &hd.iptables {
+            h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| ipt_err(ipt, pe))?;
+        }
+        for extra in &hd.iptables_extra {
+            h.nf.restore_noflush(&extra.value, file)
+                .map_err(|pe| ipt_err(extra, pe))?;
         }
         if let Some(t) = &hd.nftables {
             let base = (t.referenced.line() as usize).max(1);
@@ -2373,14 +2028,14 @@ pub fn build(
                 })?;
             kinds.push(FaultKind::ProcessStop { host, app });
         }
-        if let Some(v) = &fd.endpoint_removed {
+        if fd.endpoint_removed.is_some() || fd.resync.is_some() {
             let pos = doc
                 .resyncs
                 .iter()
                 .position(|r| r.fault == fi)
                 .ok_or_else(|| {
                     e.at(
-                        v,
+                        &fd.at,
                         format!("{fk}.endpointRemoved"),
                         "needs a `cluster` (the objects the endpoint is removed from)".into(),
                     )
@@ -2473,16 +2128,11 @@ fn resync_of(
         key: format!("faults[{}].endpointRemoved", r.fault),
         message: m,
     };
-    let parse = |t: &str| -> Result<ExpansionDoc, ScenarioError> {
-        serde_saphyr::from_str(t).map_err(|err| gen_err(yaml_message(&err)))
-    };
-    let new = parse(&r.text)?;
-    let old_doc = before.map(|b| parse(&b.text)).transpose()?;
-    let old_hosts = old_doc.as_ref().map(|d| &d.hosts).unwrap_or(&doc.hosts);
+    let old_hosts = before.map(|b| &b.hosts).unwrap_or(&doc.hosts);
     let e = Errs { file: &gen_file };
     let text_of = |o: &Option<Spanned<String>>| o.as_ref().map(|t| t.value.clone());
     let mut out = Vec::new();
-    for (name, nhd) in &new.hosts {
+    for (name, nhd) in &r.hosts {
         let Some(hi) = hosts.iter().position(|h| h.name == *name) else {
             continue;
         };
@@ -2505,10 +2155,20 @@ fn resync_of(
         let new_ipt = text_of(&nhd.iptables);
         if new_ipt != ohd.and_then(|o| text_of(&o.iptables)) {
             let t = new_ipt.unwrap_or_default();
-            hr.iptables = Some(
-                Ruleset::parse(&t, &gen_file)
-                    .map_err(|pe| gen_err(format!("line {}: {}", pe.line, pe.message)))?,
-            );
+            let mut nf = Ruleset::parse(&t, &gen_file)
+                .map_err(|pe| gen_err(format!("line {}: {}", pe.line, pe.message)))?;
+            // the scenario's own rules for this host go on top again
+            for extra in doc
+                .hosts
+                .get(name)
+                .map(|h| &h.iptables_extra)
+                .into_iter()
+                .flatten()
+            {
+                nf.restore_noflush(&extra.value, file)
+                    .map_err(|pe| gen_err(format!("line {}: {}", pe.line, pe.message)))?;
+            }
+            hr.iptables = Some(nf);
         }
         let new_sets = text_of(&nhd.ipset);
         if new_sets != ohd.and_then(|o| text_of(&o.ipset)) {

@@ -499,7 +499,25 @@ impl Ruleset {
 
     /// Parses `iptables-save` text. `source` names the input in errors.
     pub fn parse(text: &str, source: &str) -> Result<Ruleset, ParseError> {
-        parse::parse_ruleset(text, source)
+        parse::parse_ruleset(text, source, None)
+    }
+
+    /// Applies `iptables-restore --noflush` input on top of this ruleset:
+    /// tables are kept, rules appended (`-A`) or inserted (`-I`), new chains
+    /// made, and a user chain declared again is flushed, as iptables-restore
+    /// does with --noflush.
+    pub fn restore_noflush(&mut self, text: &str, source: &str) -> Result<(), ParseError> {
+        let base = std::mem::take(self);
+        match parse::parse_ruleset(text, source, Some(base.clone())) {
+            Ok(r) => {
+                *self = r;
+                Ok(())
+            }
+            Err(e) => {
+                *self = base;
+                Err(e)
+            }
+        }
     }
 
     pub fn table(&self, k: TableKind) -> &Table {

@@ -90,8 +90,15 @@ fn tokenize(line: &str) -> Result<Vec<Tok>, (usize, String)> {
     Ok(out)
 }
 
-pub(crate) fn parse_ruleset(text: &str, source: &str) -> Result<Ruleset, ParseError> {
-    let mut rs = Ruleset::empty();
+/// Parses iptables-restore input; with `base`, on top of that ruleset as
+/// `--noflush` does.
+pub(crate) fn parse_ruleset(
+    text: &str,
+    source: &str,
+    base: Option<Ruleset>,
+) -> Result<Ruleset, ParseError> {
+    let noflush = base.is_some();
+    let mut rs = base.unwrap_or_else(Ruleset::empty);
     let mut current: Option<TableKind> = None;
     let mut seen_tables = BTreeSet::new();
     let err = |line: usize, col: usize, msg: String, t: &str| ParseError {
@@ -132,7 +139,7 @@ pub(crate) fn parse_ruleset(text: &str, source: &str) -> Result<Ruleset, ParseEr
                     raw,
                 )
             })?;
-            if !seen_tables.insert(k) {
+            if !seen_tables.insert(k) && !noflush {
                 // iptables-restore replaces a table given twice; so do we.
                 rs.tables.insert(k, Table::new(k));
             }
@@ -198,6 +205,12 @@ pub(crate) fn parse_ruleset(text: &str, source: &str) -> Result<Ruleset, ParseEr
                     format!("chain name '{name}' is longer than 28 characters"),
                     raw,
                 ));
+            }
+            if noflush && !builtin {
+                // --noflush: a user chain declared again is flushed
+                if let Some(&ci) = table.by_name.get(name) {
+                    table.chains[ci].rules.clear();
+                }
             }
             table.add_chain(name, policy);
             continue;
