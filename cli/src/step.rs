@@ -44,10 +44,11 @@ const HELP: &[&str] = &[
 ];
 
 impl<'a> App<'a> {
+    /// Opens on the first flow of the scenario's traffic (not a daemon's).
     pub fn new(trace: &'a Trace) -> App<'a> {
         App {
             trace,
-            flow: 0,
+            flow: trace.flows.iter().position(|f| !f.daemon).unwrap_or(0),
             hop: 0,
             step: 0,
             inner: false,
@@ -175,12 +176,17 @@ impl<'a> App<'a> {
         for off in 1..=n {
             let i = (self.hop + off) % n.max(1);
             let h = &hops[i];
-            let hit = h.before.to_lowercase().contains(&q)
+            // the step that matches, when one does: the search lands on it
+            let step = h.steps.iter().position(|s| {
+                s.what.to_lowercase().contains(&q) || s.point.to_lowercase().contains(&q)
+            });
+            let hit = step.is_some()
+                || h.before.to_lowercase().contains(&q)
                 || h.after.as_deref().unwrap_or("").to_lowercase().contains(&q)
-                || h.host.to_lowercase().contains(&q)
-                || h.steps.iter().any(|s| s.what.to_lowercase().contains(&q));
+                || h.host.to_lowercase().contains(&q);
             if hit {
                 self.set_hop(i);
+                self.step = step.unwrap_or(0);
                 self.status = format!("found '{}'", self.last_search);
                 return;
             }
@@ -301,13 +307,14 @@ impl<'a> App<'a> {
         let hops = self.hops();
         let flow = self.trace.flows.get(self.flow);
         let t = format!(
-            " podpath step · {} · flow {} ({}/{}) · hop {}/{} · step {}/{}{}",
+            " podpath step · {} · flow {} ({}/{}) · hop {}/{}{} · step {}/{}{}",
             self.trace.scenario,
             flow.map(|f| f.id.as_str()).unwrap_or("-"),
             self.flow + 1,
             self.trace.flows.len(),
             if hops.is_empty() { 0 } else { self.hop + 1 },
             hops.len(),
+            String::new(),
             if self.cur().is_some_and(|h| !h.steps.is_empty()) {
                 self.step + 1
             } else {
@@ -324,9 +331,13 @@ impl<'a> App<'a> {
         let [left, right] =
             Layout::horizontal([Constraint::Length(left_w), Constraint::Min(30)]).areas(body);
         // event list
+        // rows are numbered as the title counts hops; long host names lose
+        // their middle, so two pods of one Deployment stay apart
+        let name_w = (left_w as usize).saturating_sub(2 + 1 + 3 + 1 + 8 + 1);
         let items: Vec<ListItem> = hops
             .iter()
-            .map(|h| {
+            .enumerate()
+            .map(|(i, h)| {
                 let mark = if h
                     .steps
                     .iter()
@@ -343,10 +354,10 @@ impl<'a> App<'a> {
                     " "
                 };
                 ListItem::new(format!(
-                    "{mark}{:>3} {:>9.6} {}",
-                    h.seq,
+                    "{mark}{:>3} {:>8.4} {}",
+                    i + 1,
                     h.time_ns as f64 / 1e9,
-                    h.host
+                    elide_middle(&h.host, name_w)
                 ))
             })
             .collect();
@@ -369,14 +380,14 @@ impl<'a> App<'a> {
             Constraint::Min(3),
         ])
         .areas(right);
-        // the path: hosts in the order the flow meets them
-        let mut order: Vec<&str> = Vec::new();
-        for h in hops {
-            if !order.contains(&h.host.as_str()) {
-                order.push(&h.host);
-            }
-        }
+        // the path: the hosts the request crosses (not every host that saw
+        // one of its ARP broadcasts); a hop elsewhere is named after it
+        let order: Vec<String> = flow
+            .map(|f| podpath_render::summary::path(self.trace, f))
+            .unwrap_or_default();
+        let order: Vec<&str> = order.iter().map(String::as_str).collect();
         let curhost = self.cur().map(|h| h.host.as_str()).unwrap_or("");
+        let off_path = !curhost.is_empty() && !order.contains(&curhost);
         let mut spans: Vec<Span> = Vec::new();
         for (i, h) in order.iter().enumerate() {
             if i > 0 {
@@ -387,7 +398,14 @@ impl<'a> App<'a> {
             } else {
                 Style::new()
             };
-            spans.push(Span::styled(*h, st));
+            spans.push(Span::styled(h.to_string(), st));
+        }
+        if off_path {
+            spans.push(Span::raw("   now at: "));
+            spans.push(Span::styled(
+                curhost,
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            ));
         }
         f.render_widget(
             Paragraph::new(Line::from(spans))
@@ -447,10 +465,15 @@ impl<'a> App<'a> {
         // step is always shown whole.
         let first = self.step.saturating_sub(1);
         let shown: Vec<Line> = sl.into_iter().skip(first).collect();
+        // the hop's number in `podpath run --format trace`
+        let seq = self
+            .cur()
+            .map(|h| format!(" of hop #{}", h.seq))
+            .unwrap_or_default();
         let title = if first > 0 {
-            format!(" steps ({first} above) ")
+            format!(" steps{seq} ({first} above) ")
         } else {
-            " steps ".to_string()
+            format!(" steps{seq} ")
         };
         f.render_widget(
             Paragraph::new(shown)
@@ -481,6 +504,19 @@ impl<'a> App<'a> {
             );
         }
     }
+}
+
+/// `s` in at most `w` characters: its start and end kept, `…` between.
+fn elide_middle(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w || w < 5 {
+        return s.to_string();
+    }
+    let tail = (w - 1) / 2;
+    let head = w - 1 - tail;
+    let h: String = s.chars().take(head).collect();
+    let t: String = s.chars().skip(n - tail).collect();
+    format!("{h}…{t}")
 }
 
 /// Runs the step-through on the terminal until the user quits.
@@ -612,6 +648,59 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("✗"));
+    }
+
+    #[test]
+    fn opens_on_the_first_user_flow_and_tells_pods_apart() {
+        // browser-to-pod's first flows are daemons' (health checks, VRRP)
+        let t = trace(include_str!("../../scenarios/browser-to-pod.yaml"));
+        let app = App::new(&t);
+        assert_eq!(t.flows[app.flow].id, "browser#1");
+        assert!(t.flows[0].daemon);
+        let s = screen(&app, 80, 24);
+        assert!(s.contains("flow browser#1 (8/10) · hop 1/"), "{s}");
+        // the path pane: the hosts the request crosses, not the nodes that
+        // only heard an ARP broadcast
+        assert!(s.contains("browser → internet → ext-lb → ilb-1"), "{s}");
+        // two pods of one Deployment stay apart in the 80-column hop list
+        let mut app = App::new(&t);
+        let rows: Vec<String> = t.flows[app.flow]
+            .hops
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.host.starts_with("api-server-"))
+            .map(|(i, _)| {
+                app.set_hop(i);
+                let s = screen(&app, 80, 24);
+                // the highlighted row is the one the title counts
+                let want = format!("{:>3} ", i + 1);
+                s.lines()
+                    .find(|l| l.chars().skip(2).collect::<String>().starts_with(&want))
+                    .map(|l| l.chars().take(26).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert!(!rows.is_empty());
+        // browser#1 reaches ...-fghij; the ARP broadcast also reaches -abcde
+        assert!(rows.iter().any(|r| r.contains("ghij")), "{rows:?}");
+        assert!(rows.iter().any(|r| r.contains("bcde")), "{rows:?}");
+        assert!(rows.iter().all(|r| r.contains("api-s")), "{rows:?}");
+    }
+
+    #[test]
+    fn search_lands_on_the_matching_step() {
+        let t = trace(MINIKUBE);
+        let mut app = App::new(&t);
+        keys(&mut app, "/KUBE-SEP\n");
+        let h = app.cur().unwrap();
+        assert!(
+            h.steps[app.step].what.contains("KUBE-SEP"),
+            "{}",
+            h.steps[app.step].what
+        );
+        assert!(app.step > 0);
+        let s = screen(&app, 80, 24);
+        assert!(s.contains(&format!(" steps of hop #{} ", h.seq)), "{s}");
     }
 
     #[test]
