@@ -113,6 +113,8 @@ fn sequence_diagrams_match_golden() {
     assert!(
         ascii.contains("│ laptop │") && ascii.contains("DNAT: 192.168.49.2:30080 -> 10.244.0.")
     );
+    // flow ids as --flow takes them: ASCII '#', not a look-alike
+    assert!(ascii.contains("│ flow health#1 │") && !ascii.contains('＃'), "{ascii}");
     let o2 = podpath(&["run", "minikube-service", "--format", "seq"], &[]);
     assert_eq!(String::from_utf8(o2.stdout).unwrap(), ascii);
     std::fs::remove_dir_all(&dir).unwrap();

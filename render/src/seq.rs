@@ -247,11 +247,20 @@ pub fn svg(t: &Trace) -> Result<String, String> {
 }
 
 /// The sequence diagram drawn with text characters (for terminals). The
-/// text renderer does not decode entity codes, so `#` is drawn as the
-/// fullwidth `＃` and `;` as `,`.
+/// text renderer does not decode Mermaid's entity codes (`#35;`), and a
+/// bare `#` or `;` means something to its parser: they go through as two
+/// private-use characters (one column each, so every box keeps its width)
+/// and come out as the ASCII `#` and `;` again, so a flow id copied from
+/// the diagram is the id `--flow` takes.
 pub fn ascii(t: &Trace) -> Result<String, String> {
-    let src = mermaid(t).replace("#35;", "＃").replace("#59;", ",");
-    merman_render(&src, true)
+    const HASH: char = '\u{e000}';
+    const SEMI: char = '\u{e001}';
+    let src = mermaid(t)
+        .replace("#35;", &HASH.to_string())
+        .replace("#59;", &SEMI.to_string());
+    Ok(merman_render(&src, true)?
+        .replace(HASH, "#")
+        .replace(SEMI, ";"))
 }
 
 #[cfg(test)]
