@@ -114,7 +114,10 @@ fn sequence_diagrams_match_golden() {
         ascii.contains("│ laptop │") && ascii.contains("DNAT: 192.168.49.2:30080 -> 10.244.0.")
     );
     // flow ids as --flow takes them: ASCII '#', not a look-alike
-    assert!(ascii.contains("│ flow health#1 │") && !ascii.contains('＃'), "{ascii}");
+    assert!(
+        ascii.contains("│ flow health#1 │") && !ascii.contains('＃'),
+        "{ascii}"
+    );
     let o2 = podpath(&["run", "minikube-service", "--format", "seq"], &[]);
     assert_eq!(String::from_utf8(o2.stdout).unwrap(), ascii);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -671,4 +674,31 @@ fn check_refuses_ambiguous_or_empty_runs() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert_eq!(stdout(&o), "ok       pod-to-pod-bgp\n");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `podpath paths --format json`: every branch with its probability, the
+/// probabilities of each flow summing to 1.
+#[test]
+fn paths_as_json() {
+    let o = podpath(&["paths", "minikube-service", "--format", "json"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["flows"][0];
+    assert_eq!(f["id"], "health");
+    let paths = f["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 2);
+    let sum: f64 = paths
+        .iter()
+        .map(|p| p["probability"].as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9 && (f["sum"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    let pods: Vec<&str> = paths
+        .iter()
+        .map(|p| p["rewrites"][0].as_str().unwrap())
+        .collect();
+    assert!(
+        pods[0].contains("-> 10.244.0.16:8080") && pods[1].contains("-> 10.244.0.18:8080"),
+        "{pods:?}"
+    );
+    assert_eq!(paths[0]["decisions"][0]["matched"], true);
 }

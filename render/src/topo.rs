@@ -19,11 +19,15 @@ fn label(s: &str) -> String {
     s.replace('"', "'").replace(';', ",")
 }
 
-/// Mermaid flowchart text of the hosts and links.
+/// Mermaid flowchart text of the hosts and links. Labels are plain SVG
+/// text (`htmlLabels: false`), not HTML in a `<foreignObject>`, so the
+/// picture draws in any SVG renderer, not only in browsers.
 pub fn mermaid(t: &Trace) -> String {
-    let mut s = String::from("flowchart LR\n");
+    let mut s = String::from(
+        "%%{init: {\"htmlLabels\": false, \"flowchart\": {\"htmlLabels\": false}}}%%\nflowchart LR\n",
+    );
     for h in &t.hosts {
-        let mut lines = vec![format!("<b>{}</b> ({})", label(&h.name), h.kind)];
+        let mut lines = vec![format!("{} ({})", label(&h.name), h.kind)];
         for d in &h.devices {
             if d.name == "lo" || d.addrs.is_empty() {
                 continue;

@@ -18,6 +18,17 @@ pub struct PathsArgs {
     /// Give up beyond this many paths per flow.
     #[arg(long, default_value_t = 4096)]
     pub max: usize,
+    /// text (default) or json: `{"flows": [{"id", "from", "paths":
+    /// [{"probability", "decisions": [{"at", "probability", "matched"}],
+    /// "rewrites", "outcome"}], "sum"}]}`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PathsFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PathsFormat {
+    Text,
+    Json,
 }
 
 pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
@@ -26,7 +37,9 @@ pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
         flow,
         seed,
         max,
+        format,
     } = a;
+    let mut json_flows = Vec::new();
     let w = super::load(scenario.as_deref(), seed)?;
     let ids: Vec<(String, String)> = w
         .flows
@@ -54,6 +67,22 @@ pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             })
             .map_err(|e| anyhow::anyhow!("flow {id}: {e}"))?;
         bar.finish_and_clear();
+        if format == PathsFormat::Json {
+            json_flows.push(serde_json::json!({
+                "id": id,
+                "from": from,
+                "paths": paths.iter().map(|p| serde_json::json!({
+                    "probability": p.probability,
+                    "decisions": p.decisions.iter().map(|(at, prob, taken)| serde_json::json!({
+                        "at": at, "probability": prob, "matched": taken,
+                    })).collect::<Vec<_>>(),
+                    "rewrites": p.rewrites,
+                    "outcome": p.outcome,
+                })).collect::<Vec<_>>(),
+                "sum": paths.iter().map(|p| p.probability).sum::<f64>(),
+            }));
+            continue;
+        }
         writeln!(stdout, "flow {id} (from {from}): {} path(s)", paths.len())?;
         let mut sum = 0.0;
         for (i, p) in paths.iter().enumerate() {
@@ -72,6 +101,10 @@ pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             writeln!(stdout, "    => {}", p.outcome)?;
         }
         writeln!(stdout, "  sum of probabilities: {sum:.6}")?;
+    }
+    if format == PathsFormat::Json {
+        let v = serde_json::json!({ "flows": json_flows });
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&v)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
