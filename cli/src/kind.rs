@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 
 use crate::live::{self, LiveFlow, RealCaptures, RealTimes};
-use podpath_sim::engine::World;
+use podpath_sim::world::World;
 
 /// What the pipeline needs from a cluster.
 pub trait KindBackend {

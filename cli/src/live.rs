@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use podpath_sim::app::App;
-use podpath_sim::engine::{Request, World};
 use podpath_sim::net::fib::{table_name, RouteType, RuleAction, TABLE_LOCAL, TABLE_MAIN};
 use podpath_sim::net::host::DevKind;
+use podpath_sim::world::{Request, World};
 
 const SERVER_PY: &str = r#"
 import json, socket, sys, threading

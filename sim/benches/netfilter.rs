@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::net::Ipv4Addr;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use podpath_sim::engine::host_rng;
+use podpath_sim::det::host_rng;
 use podpath_sim::net::host::{Ctx, DevKind, Device, Host, HostKind, Meta, Peer};
 use podpath_sim::net::netfilter::Ruleset;
 use podpath_sim::trace::TraceSink;
@@ -16,7 +16,7 @@ use podpath_sim::wire::{tcp_header, Frame, Ipv4Repr, Mac, L3, L4};
 
 fn chain_hash(s: &str) -> String {
     // Not kube-proxy's sha256 (the bench needs distinct names, not real ones).
-    format!("{:016X}", podpath_sim::engine::stable_hash(s.as_bytes()))[..16].to_string()
+    format!("{:016X}", podpath_sim::det::stable_hash(s.as_bytes()))[..16].to_string()
 }
 
 pub fn synthetic_dump(services: u32, endpoints: u32) -> String {

@@ -7,6 +7,7 @@
 //! the wall clock or knows about output formats.
 
 pub mod app;
+pub mod det;
 pub mod engine;
 pub mod k8s;
 pub mod net;
@@ -14,3 +15,5 @@ pub mod scenario;
 pub mod topo;
 pub mod trace;
 pub mod wire;
+pub mod world;
+pub mod yaml;

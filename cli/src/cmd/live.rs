@@ -95,7 +95,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
 
 /// The apps and flows a snapshot bundle records beside the kernel state,
 /// so that its replay runs the same servers and requests.
-pub fn live_extras(world: &podpath_sim::engine::World) -> crate::snapshot::Extras {
+pub fn live_extras(world: &podpath_sim::world::World) -> crate::snapshot::Extras {
     crate::snapshot::Extras {
         apps: world
             .hosts
@@ -121,13 +121,13 @@ pub fn live_extras(world: &podpath_sim::engine::World) -> crate::snapshot::Extra
             .iter()
             .flat_map(|f| {
                 let (dst, request) = match &f.request {
-                    podpath_sim::engine::Request::HttpGet { dst, port, host_header, path } => {
+                    podpath_sim::world::Request::HttpGet { dst, port, host_header, path } => {
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
-                    podpath_sim::engine::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
-                    podpath_sim::engine::Request::Ping { dst, size, df } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
-                    podpath_sim::engine::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
-                    podpath_sim::engine::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
+                    podpath_sim::world::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
+                    podpath_sim::world::Request::Ping { dst, size, df } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
+                    podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
+                    podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
                 };
                 let from = world.hosts[f.from].name.clone();
                 (0..f.count).map(move |k| serde_json::json!({

@@ -15,7 +15,7 @@ pub mod topo;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use podpath_sim::engine::World;
+use podpath_sim::world::World;
 
 use crate::scenarios;
 

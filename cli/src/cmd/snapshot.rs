@@ -29,7 +29,7 @@ pub fn run(a: SnapshotArgs, stdout: &mut impl Write) -> Result<ExitCode> {
         if !ctx.starts_with("kind-") {
             bail!("refusing kube context '{ctx}': podpath snapshot --kind only reads kind clusters (contexts named kind-*)");
         }
-        let empty = podpath_sim::engine::World {
+        let empty = podpath_sim::world::World {
             scenario: ctx,
             seed: 0,
             hosts: Vec::new(),

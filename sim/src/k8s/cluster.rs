@@ -103,14 +103,14 @@ pub fn pod_host_names(cluster: &Cluster) -> BTreeMap<(String, String), String> {
 
 /// The veth name the bridge plugin gives a pod's host end (`veth` + 8 hex).
 fn veth_name(ns: &str, name: &str) -> String {
-    let h = crate::engine::stable_hash(format!("{ns}/{name}").as_bytes());
+    let h = crate::det::stable_hash(format!("{ns}/{name}").as_bytes());
     format!("veth{:08x}", (h & 0xffff_ffff) as u32)
 }
 
 /// calico's host-side veth name: `cali` + 11 hex digits of a hash of the
 /// workload (calico uses sha1 of the workload's name).
 fn cali_name(ns: &str, name: &str) -> String {
-    let h = crate::engine::stable_hash(format!("cali/{ns}/{name}").as_bytes());
+    let h = crate::det::stable_hash(format!("cali/{ns}/{name}").as_bytes());
     format!("cali{:011x}", h & 0xfff_ffff_ffff)
 }
 

@@ -609,7 +609,7 @@ impl Cluster {
             let yaml_err = |e: serde_saphyr::Error, what: &str| {
                 let rel = e.location().map(|l| l.line() as usize).unwrap_or(0);
                 let line = start + rel.saturating_sub(1);
-                let first = crate::scenario::yaml_message(&e);
+                let first = crate::yaml::message(&e);
                 K8sError {
                     object: what.to_string(),
                     field: "YAML".into(),

@@ -920,7 +920,7 @@ impl Host {
                     reply.sport = if lo == hi {
                         lo
                     } else {
-                        lo + (crate::engine::stable_hash(&c.orig.sport.to_be_bytes())
+                        lo + (crate::det::stable_hash(&c.orig.sport.to_be_bytes())
                             % (hi - lo + 1) as u64) as u16
                     };
                 }
@@ -1035,7 +1035,7 @@ impl Host {
             b.extend_from_slice(&orig.dst.octets());
             b.extend_from_slice(&orig.dport.to_be_bytes());
             b.extend_from_slice(&reply.dst.octets());
-            crate::engine::stable_hash(&b) as u32
+            crate::det::stable_hash(&b) as u32
         };
         for i in 0..size {
             let p = lo + ((off.wrapping_add(i)) % size) as u16;
@@ -2813,7 +2813,7 @@ fn pick_addr(
         // persistent) picks the address, so a client keeps its address.
         let mut k = orig.src.octets().to_vec();
         k.extend_from_slice(&orig.dst.octets());
-        crate::engine::stable_hash(&k)
+        crate::det::stable_hash(&k)
     };
     Some(Ipv4Addr::from(a + (off % span) as u32))
 }

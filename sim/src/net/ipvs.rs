@@ -133,7 +133,7 @@ impl VirtualService {
                 .min_by_key(|&&i| (self.reals[i].conns, i))
                 .expect("live"),
             Scheduler::Sh => {
-                let h = crate::engine::stable_hash(&src.octets()) as usize;
+                let h = crate::det::stable_hash(&src.octets()) as usize;
                 live[h % live.len()]
             }
         };

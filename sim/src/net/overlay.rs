@@ -167,7 +167,7 @@ impl Host {
         }
         let (lo, hi) = self.sysctl.port_range();
         // A socket's hash when the packet carries one, else the flow's.
-        let mut hash = skb_hash.unwrap_or(crate::engine::stable_hash(&k) as u32);
+        let mut hash = skb_hash.unwrap_or(crate::det::stable_hash(&k) as u32);
         hash ^= hash << 16;
         (((hash as u64) * (hi - lo) as u64) >> 32) as u16 + lo
     }

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::ScenarioError;
 use crate::app::{App, HttpResponseSpec, HttpServer};
-use crate::engine::{host_rng, FlowSpec, Request, World};
+use crate::det::host_rng;
 use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
 use crate::net::host::{DevKind, Device, FdbEntry, Host, HostKind, Peer};
 use crate::net::neigh::{NeighEntry, Nud};
@@ -30,6 +30,7 @@ use crate::net::netfilter::Ruleset;
 use crate::net::overlay::VxlanCfg;
 use crate::net::sysctl::Sysctl;
 use crate::wire::Mac;
+use crate::world::{FlowSpec, Request, World};
 
 pub const FORMAT: &str = "podpath-snapshot/1";
 

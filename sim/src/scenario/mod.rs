@@ -18,12 +18,13 @@ use ipnet::Ipv4Net;
 use serde_saphyr::Spanned;
 
 use crate::app::{App, HttpResponseSpec, HttpServer};
-use crate::engine::{host_rng, FlowSpec, Request, World};
+use crate::det::host_rng;
 use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
 use crate::net::host::{DevKind, Device, Host, HostKind, Peer};
 use crate::net::netfilter::Ruleset;
 use crate::net::sysctl::Sysctl;
 use crate::wire::Mac;
+use crate::world::{FlowSpec, Request, World};
 
 /// An error in a scenario: where, and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -142,104 +143,13 @@ fn parse_u32(s: &str) -> Option<u32> {
 
 /// Parses scenario YAML. `file` names the input in errors.
 pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
-    // serde_path_to_error names the key an error is about (`traffic[0].count`)
-    let mut path = String::new();
-    let r = serde_saphyr::with_deserializer_from_str(text, |de| {
-        serde_path_to_error::deserialize::<_, ScenarioDoc>(de).map_err(|e| {
-            // a Spanned value's own field is not a key of the scenario
-            path = e
-                .path()
-                .to_string()
-                .replace(".value.", ".")
-                .trim_end_matches(".value")
-                .to_string();
-            e.into_inner()
-        })
-    });
-    r.map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .unwrap_or((0, 0));
-        ScenarioError {
-            file: file.to_string(),
-            line,
-            column,
-            key: if path == "." || path == "?" {
-                String::new()
-            } else {
-                path.clone()
-            },
-            message: {
-                let m = plain_type_words(&yaml_message(&e));
-                match scalar_at(text, line, column) {
-                    Some(v) if m.starts_with("expected ") => format!("'{v}': {m}"),
-                    _ => m,
-                }
-            },
-        }
+    crate::yaml::from_str::<ScenarioDoc>(text).map_err(|e| ScenarioError {
+        file: file.to_string(),
+        line: e.line,
+        column: e.column,
+        key: e.key,
+        message: e.message,
     })
-}
-
-/// The plain scalar that starts at `line`:`column` (1-based) of `text`.
-fn scalar_at(text: &str, line: usize, column: usize) -> Option<String> {
-    let l = text.lines().nth(line.checked_sub(1)?)?;
-    let rest: String = l.chars().skip(column.checked_sub(1)?).collect();
-    let v: String = rest
-        .chars()
-        .take_while(|c| !matches!(c, ',' | '}' | ']' | '#'))
-        .collect();
-    let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-    (!v.is_empty()).then(|| v.to_string())
-}
-
-/// serde's type words as a person would say them: `expected u32` ->
-/// `expected an integer 0-4294967295`.
-fn plain_type_words(m: &str) -> String {
-    let mut m = m.to_string();
-    for (t, words) in [
-        ("u8", "an integer 0-255"),
-        ("u16", "an integer 0-65535"),
-        ("u32", "an integer 0-4294967295"),
-        ("u64", "a non-negative integer"),
-        ("i64", "an integer"),
-        ("f64", "a number"),
-        ("a boolean", "true or false"),
-    ] {
-        if m == format!("invalid {t}") || m == format!("invalid value for {t}") {
-            return format!("expected {words}");
-        }
-        for end in ["", ",", ")"] {
-            let from = format!("expected {t}{end}");
-            if m.ends_with(&from) || m.contains(&format!("{from} ")) {
-                m = m.replace(&from, &format!("expected {words}{end}"));
-            }
-        }
-    }
-    m
-}
-
-/// The YAML library's error as one line for a person: without the location
-/// it repeats (the caller names file and line) and without advice about the
-/// library's own options.
-pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let msg = e.to_string();
-    let mut first = msg.lines().next().unwrap_or("").trim().to_string();
-    for _ in 0..2 {
-        if let Some(r) = first.strip_prefix("error: ") {
-            first = r.to_string();
-        }
-        if first.starts_with("line ") {
-            if let Some((_, r)) = first.split_once(": ") {
-                first = r.to_string();
-            }
-        }
-    }
-    if let Some(r) = first.strip_prefix("duplicate mapping key: ") {
-        let key = r.split(", set DuplicateKeyPolicy").next().unwrap_or(r);
-        first = format!("duplicate key '{key}' (each key may appear once in a mapping)");
-    }
-    first
 }
 
 /// Parses and builds a scenario into a world ready to run. `seed` overrides
@@ -472,7 +382,7 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioE
         line: err.location().map(|l| l.line() as usize).unwrap_or(0),
         column: err.location().map(|l| l.column() as usize).unwrap_or(0),
         key: String::new(),
-        message: yaml_message(&err),
+        message: crate::yaml::message(&err),
     })?;
     let (objs, _) = cluster_of(doc.cluster.as_ref().expect("cluster"), file)?;
     if objs.service("kube-system", "kube-dns").is_none() {
@@ -665,7 +575,10 @@ fn endpoint_resyncs(
             e.at(
                 v,
                 key.clone(),
-                format!("the cluster after this fault: {}", yaml_message(&err)),
+                format!(
+                    "the cluster after this fault: {}",
+                    crate::yaml::message(&err)
+                ),
             )
         })?;
         out.push(ResyncText {
@@ -1986,7 +1899,7 @@ pub fn build(
                 .ok_or_else(|| e.at(v, format!("{fk}.{key}"), format!("no device '{d}' on {h}")))?;
             Ok((hi, di))
         };
-        use crate::engine::FaultKind;
+        use crate::world::FaultKind;
         let mut kinds = Vec::new();
         if let Some(v) = &fd.link_down {
             let (host, dev) = dev_of(v, "linkDown")?;
@@ -2085,7 +1998,7 @@ pub fn build(
             && matches!(kinds[1], FaultKind::Loss { .. })
         {
             let loss = kinds.pop().expect("two");
-            faults.push(crate::engine::Fault { at_ns, kind: loss });
+            faults.push(crate::world::Fault { at_ns, kind: loss });
         }
         if kinds.len() != 1 {
             return Err(e.at(
@@ -2094,7 +2007,7 @@ pub fn build(
                 "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, endpointRemoved, link+latency/loss".into(),
             ));
         }
-        faults.push(crate::engine::Fault {
+        faults.push(crate::world::Fault {
             at_ns,
             kind: kinds.remove(0),
         });
@@ -2119,7 +2032,7 @@ fn resync_of(
     hosts: &[Host],
     seed: u64,
     file: &str,
-) -> Result<crate::engine::Resync, ScenarioError> {
+) -> Result<crate::world::Resync, ScenarioError> {
     let gen_file = format!("{file} (cluster after faults[{}])", r.fault);
     let gen_err = |m: String| ScenarioError {
         file: gen_file.clone(),
@@ -2137,7 +2050,7 @@ fn resync_of(
             continue;
         };
         let ohd = old_hosts.get(name);
-        let mut hr = crate::engine::HostResync {
+        let mut hr = crate::world::HostResync {
             host: hi,
             iptables: None,
             ipsets: None,
@@ -2228,7 +2141,7 @@ fn resync_of(
         }
     }
     let hosts_nft = out.iter().any(|h| h.nftables.is_some());
-    Ok(crate::engine::Resync {
+    Ok(crate::world::Resync {
         what: r.what.clone(),
         endpoint: r.endpoint,
         hosts: out,

@@ -3,7 +3,7 @@
 
 use petgraph::graph::{NodeIndex, UnGraph};
 
-use crate::engine::World;
+use crate::world::World;
 
 /// An undirected graph of the world: node weights are host names, edge
 /// weights are `hostA/devA <-> hostB/devB`.

@@ -43,7 +43,7 @@ impl Mac {
     /// A locally administered unicast MAC derived deterministically from a name,
     /// as the kernel's random veth MACs would be, but stable across runs.
     pub fn derived(name: &str) -> Mac {
-        let h = crate::engine::stable_hash(name.as_bytes());
+        let h = crate::det::stable_hash(name.as_bytes());
         let b = h.to_be_bytes();
         Mac([(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]])
     }

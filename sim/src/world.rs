@@ -1,0 +1,147 @@
+//! The world a run starts from: hosts (with their kernel state), the
+//! applications on them, the traffic to send, the fault timeline and the
+//! control-plane resyncs it refers to. The scenario and bundle loaders build
+//! it; the engine runs it.
+
+use std::net::Ipv4Addr;
+
+use crate::app::App;
+use crate::net::host::Host;
+
+/// What a traffic entry asks a client to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    HttpGet {
+        dst: Ipv4Addr,
+        port: u16,
+        host_header: String,
+        path: String,
+    },
+    /// An A lookup of `name` at `server:port` over UDP.
+    DnsA {
+        server: Ipv4Addr,
+        port: u16,
+        name: String,
+    },
+    /// `ping -c 1 -s SIZE` (with DF unless `df` is false).
+    Ping {
+        dst: Ipv4Addr,
+        size: usize,
+        df: bool,
+    },
+    /// A lookup through the host's resolv.conf (search list, ndots), then,
+    /// with `then`, an HTTP GET to the address found.
+    Resolve {
+        name: String,
+        then: Option<crate::app::ThenHttp>,
+    },
+}
+
+/// One traffic entry of a scenario.
+#[derive(Clone, Debug)]
+pub struct FlowSpec {
+    pub id: String,
+    pub from: usize,
+    pub request: Request,
+    pub start_ns: u64,
+    pub count: u32,
+    pub interval_ns: u64,
+    /// What must happen to each of its flows (`expect:`).
+    pub expect: Vec<crate::trace::Expect>,
+}
+
+/// A change to the topology at a point of virtual time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// `ip link set DEV down` (frames sent into it or out of it are lost).
+    LinkDown {
+        host: usize,
+        dev: usize,
+    },
+    LinkUp {
+        host: usize,
+        dev: usize,
+    },
+    /// The node stops: every device down.
+    NodeDown {
+        host: usize,
+    },
+    /// `conntrack -F`
+    ConntrackFlush {
+        host: usize,
+    },
+    /// A server process stops: its listening sockets close (SYNs get RST,
+    /// datagrams ICMP port unreachable).
+    ProcessStop {
+        host: usize,
+        app: usize,
+    },
+    /// The one-way latency of a link changes (both directions).
+    Latency {
+        host: usize,
+        dev: usize,
+        ns: u64,
+    },
+    /// A link starts losing this share of its frames (both directions),
+    /// in parts per million.
+    Loss {
+        host: usize,
+        dev: usize,
+        ppm: u32,
+    },
+    /// The control plane reacts to a change of the cluster's objects: the
+    /// state in `World::resyncs[idx]` replaces what kube-proxy, ingress-nginx
+    /// and the sidecars had programmed.
+    Resync {
+        idx: usize,
+    },
+}
+
+/// What kube-proxy, ingress-nginx and istiod program after a change of the
+/// cluster's objects (an endpoint removed), host by host.
+#[derive(Clone, Debug)]
+pub struct Resync {
+    /// `endpoint 10.244.1.2 removed (Pod default/web-1)`
+    pub what: String,
+    /// The endpoint's address: UDP conntrack entries DNATed to it are
+    /// cleared, as kube-proxy does.
+    pub endpoint: Ipv4Addr,
+    pub hosts: Vec<HostResync>,
+    /// kube-proxy runs in nftables mode (for the timeline's wording)
+    pub hosts_nft: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct HostResync {
+    pub host: usize,
+    /// kube-proxy's sync: the whole iptables state, the ipsets and the
+    /// IPVS virtual servers (None: unchanged)
+    pub iptables: Option<crate::net::netfilter::Ruleset>,
+    pub ipsets: Option<crate::net::netfilter::ipset::IpsetStore>,
+    pub ipvs: Option<Vec<crate::net::ipvs::VirtualService>>,
+    /// nftables mode: the new ruleset and its text
+    pub nftables: Option<(crate::net::nftables::Nft, String)>,
+    /// apps that learn endpoints (ingress-nginx's Lua balancer, Envoy's
+    /// EDS): app index -> the app as the new configuration builds it
+    pub apps: Vec<(usize, App)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub at_ns: u64,
+    pub kind: FaultKind,
+}
+
+/// Hosts, links (as device peers) and traffic: everything a run needs.
+pub struct World {
+    pub scenario: String,
+    pub seed: u64,
+    pub hosts: Vec<Host>,
+    pub flows: Vec<FlowSpec>,
+    /// The scenario's fault timeline.
+    pub faults: Vec<Fault>,
+    /// Virtual time after which the run stops.
+    pub horizon_ns: u64,
+    /// Control-plane resyncs the fault timeline refers to.
+    pub resyncs: Vec<Resync>,
+}
