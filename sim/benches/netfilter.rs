@@ -223,9 +223,9 @@ fn bench_nft(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function(
         "parse nft -f transaction (10k services x 3 endpoints)",
-        |b| b.iter(|| podpath_sim::net::nftables::Nft::parse(&text).unwrap()),
+        |b| b.iter(|| podpath_sim::net::netfilter::nftables::Nft::parse(&text).unwrap()),
     );
-    let nft = podpath_sim::net::nftables::Nft::parse(&text).unwrap();
+    let nft = podpath_sim::net::netfilter::nftables::Nft::parse(&text).unwrap();
     eprintln!(
         "nft transaction: {} bytes, {} lines",
         text.len(),

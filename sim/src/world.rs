@@ -120,7 +120,7 @@ pub struct HostResync {
     pub ipsets: Option<crate::net::netfilter::ipset::IpsetStore>,
     pub ipvs: Option<Vec<crate::net::ipvs::VirtualService>>,
     /// nftables mode: the new ruleset and its text
-    pub nftables: Option<(crate::net::nftables::Nft, String)>,
+    pub nftables: Option<(crate::net::netfilter::nftables::Nft, String)>,
     /// apps that learn endpoints (ingress-nginx's Lua balancer, Envoy's
     /// EDS): app index -> the app as the new configuration builds it
     pub apps: Vec<(usize, App)>,

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use podpath_sim::net::netfilter::eval::ScriptChooser;
+use podpath_sim::net::netfilter::ScriptChooser;
 use podpath_sim::net::netfilter::{
     addrtype, ctbits, AddrClass, EvalEnv, NfPacket, NfState, Ruleset, TableKind, Target, Verdict,
 };

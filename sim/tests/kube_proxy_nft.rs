@@ -158,11 +158,11 @@ fn overall_rules_match_kube_proxy_line_for_line() {
 mod flows {
     use std::net::Ipv4Addr;
 
-    use podpath_sim::net::netfilter::eval::{
+    use podpath_sim::net::netfilter::nftables::{DynSets, Hook, Nft};
+    use podpath_sim::net::netfilter::{addrtype, ctbits, TableKind, Target};
+    use podpath_sim::net::netfilter::{
         AddrClass, EvalEnv, NfPacket, NfState, ScriptChooser, Verdict,
     };
-    use podpath_sim::net::netfilter::{addrtype, ctbits, TableKind, Target};
-    use podpath_sim::net::nftables::{DynSets, Hook, Nft};
 
     /// The node's local addresses (kube-proxy's testNodeIPs).
     struct Node;
@@ -277,8 +277,8 @@ type Case = (
 
 #[test]
 fn packets_through_the_generated_table_get_kube_proxys_verdicts() {
-    let nft =
-        podpath_sim::net::nftables::Nft::parse(&generated()).unwrap_or_else(|e| panic!("{e}"));
+    let nft = podpath_sim::net::netfilter::nftables::Nft::parse(&generated())
+        .unwrap_or_else(|e| panic!("{e}"));
     let cases: &[Case] = &[
         (
             "pod to cluster IP",
@@ -427,7 +427,7 @@ type ChainShape = (String, Option<(String, i32)>, usize);
 /// elements) reads back into the same ruleset as the transaction.
 #[test]
 fn a_real_nft_listing_reads_back_as_the_transaction() {
-    use podpath_sim::net::nftables::Nft;
+    use podpath_sim::net::netfilter::nftables::Nft;
     let text = include_str!("../../scenarios/flannel-cluster.yaml")
         .replace("proxyMode: iptables", "proxyMode: nftables");
     let doc = podpath_sim::scenario::parse(&text, "f.yaml").unwrap();
@@ -500,7 +500,7 @@ fn a_real_nft_listing_reads_back_as_the_transaction() {
 /// coverage-guided target `nftables`.)
 #[test]
 fn mutated_nft_texts_never_panic() {
-    use podpath_sim::net::nftables::Nft;
+    use podpath_sim::net::netfilter::nftables::Nft;
     for base in [
         include_str!("fixtures/kube-proxy-nft-overall.txt"),
         include_str!("fixtures/nft-list-ruleset-kind-worker.txt"),

@@ -269,7 +269,7 @@ impl App {
         &mut self,
         ev: &AppEvent,
         now: u64,
-        script: Option<&mut crate::net::netfilter::eval::ScriptChooser>,
+        script: Option<&mut crate::net::netfilter::ScriptChooser>,
     ) -> Vec<AppAction> {
         match self {
             App::HttpServer(s) => s.on_event(ev),
@@ -421,7 +421,7 @@ impl Host {
         if let (AppEvent::Accepted { key }, App::Envoy(_)) = (&ev, &self.apps[app]) {
             // SO_ORIGINAL_DST: the destination before REDIRECT, from the
             // connection's conntrack entry (looked up by its reply tuple)
-            let t = crate::net::conntrack::Tuple {
+            let t = crate::net::netfilter::conntrack::Tuple {
                 proto: 6,
                 src: key.0,
                 sport: key.1,

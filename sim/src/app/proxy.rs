@@ -30,8 +30,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 
 use super::{AppAction, AppEvent, FlowOf};
-use crate::net::netfilter::eval::{Chooser, RuleRef, ScriptChooser};
 use crate::net::netfilter::TableKind;
+use crate::net::netfilter::{Chooser, RuleRef, ScriptChooser};
 use crate::net::tcp::ConnKey;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

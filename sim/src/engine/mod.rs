@@ -89,7 +89,7 @@ pub struct Engine {
     flow_ids: Vec<u32>,
     events: u64,
     /// Forced branch choices, for path enumeration.
-    pub script: Option<crate::net::netfilter::eval::ScriptChooser>,
+    pub script: Option<crate::net::netfilter::ScriptChooser>,
     events_log: Vec<crate::trace::TraceEvent>,
     /// Any daemon in the world (then the run ends by `SETTLE_NS`).
     daemons: bool,
@@ -179,8 +179,8 @@ impl Engine {
     pub fn run_scripted(
         mut self,
         script: Vec<bool>,
-    ) -> (Trace, crate::net::netfilter::eval::ScriptChooser) {
-        self.script = Some(crate::net::netfilter::eval::ScriptChooser {
+    ) -> (Trace, crate::net::netfilter::ScriptChooser) {
+        self.script = Some(crate::net::netfilter::ScriptChooser {
             script,
             ..Default::default()
         });

@@ -17,7 +17,8 @@
 //! passed through br_netfilter.
 
 use super::host::{Ctx, FdbEntry, Host, Meta, Output};
-use super::ipv4::{BridgeCtx, CtInfo};
+use super::netfilter::ct_glue::CtInfo;
+use super::netfilter::hook::BridgeCtx;
 use super::netfilter::{ctbits, TableKind};
 use crate::trace::Action;
 use crate::wire::{summarize, Frame, Ipv4Repr, L3};
@@ -435,14 +436,18 @@ impl Host {
         };
         // The packet carries its NAT already: the inverse of its tuple is the
         // other direction's tuple.
-        let ct = match self
-            .ct
-            .lookup(&super::ipv4::packet_tuple(&ip).invert(), ctx.now)
-        {
+        let ct = match self.ct.lookup(
+            &super::netfilter::ct_glue::packet_tuple(&ip).invert(),
+            ctx.now,
+        ) {
             Some((id, other)) => {
                 let dir = match other {
-                    super::conntrack::Dir::Reply => super::conntrack::Dir::Original,
-                    super::conntrack::Dir::Original => super::conntrack::Dir::Reply,
+                    super::netfilter::conntrack::Dir::Reply => {
+                        super::netfilter::conntrack::Dir::Original
+                    }
+                    super::netfilter::conntrack::Dir::Original => {
+                        super::netfilter::conntrack::Dir::Reply
+                    }
                 };
                 let c = self.ct.get(id).expect("live");
                 CtInfo {

@@ -8,9 +8,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use rand_chacha::ChaCha8Rng;
 
-use super::conntrack::Conntrack;
 use super::fib::{Fib, FlowKey, Route, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use super::neigh::NeighTable;
+use super::netfilter::conntrack::Conntrack;
 use super::netfilter::{addrtype, AddrClass, NfState, Ruleset};
 use super::sysctl::Sysctl;
 use super::tcp::TcpStack;
@@ -141,7 +141,7 @@ pub struct Meta {
     pub owner: Option<u32>,
     /// Across loopback the conntrack entry travels with the packet
     /// (`skb->_nfct`): PREROUTING does not look it up again.
-    pub lo_ct: Option<(u64, super::conntrack::Dir)>,
+    pub lo_ct: Option<(u64, super::netfilter::conntrack::Dir)>,
 }
 
 /// Timers a host asks the engine to fire.
@@ -243,7 +243,7 @@ pub struct Ctx<'a> {
     pub next_pkt: &'a mut u64,
     /// When set, random rule matches (`-m statistic`) follow this script
     /// instead of the host's random stream (`podpath paths`).
-    pub script: Option<&'a mut crate::net::netfilter::eval::ScriptChooser>,
+    pub script: Option<&'a mut crate::net::netfilter::ScriptChooser>,
 }
 
 impl Ctx<'_> {
@@ -310,8 +310,8 @@ pub struct Host {
     pub nf: Ruleset,
     pub nf_state: NfState,
     /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
-    pub nft: super::nftables::Nft,
-    pub nft_dyn: super::nftables::DynSets,
+    pub nft: super::netfilter::nftables::Nft,
+    pub nft_dyn: super::netfilter::nftables::DynSets,
     /// The nftables text as given (live mode loads it with `nft -f`).
     pub nft_text: String,
     pub ct: Conntrack,

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use super::host::{Ctx, Host, Meta, Output};
-use super::ipv4::CtInfo;
+use super::netfilter::ct_glue::CtInfo;
 use crate::trace::Action;
 use crate::wire::vxlan::VxlanRepr;
 use crate::wire::{summarize, udp_header, Frame, Ipv4Repr, Mac, L3, L4};

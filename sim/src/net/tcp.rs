@@ -38,10 +38,10 @@ use std::net::Ipv4Addr;
 use etherparse::TcpOptionElement;
 use rand_core::Rng;
 
-use super::conntrack::Tuple;
 use super::fib::{FlowKey, RouteType};
 use super::host::{Ctx, Host, HostTimer, Meta, Output};
-use super::ipv4::CtInfo;
+use super::netfilter::conntrack::Tuple;
+use super::netfilter::ct_glue::CtInfo;
 use crate::app::AppEvent;
 use crate::trace::Action;
 use crate::wire::icmp::{self, IcmpRepr};

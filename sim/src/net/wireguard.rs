@@ -26,7 +26,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::host::{Ctx, Host, Meta, Output};
-use super::ipv4::CtInfo;
+use super::netfilter::ct_glue::CtInfo;
 use crate::trace::Action;
 use crate::wire::wireguard::{self, WgData};
 use crate::wire::{summarize_ip, udp_header, Ipv4Repr, L4};

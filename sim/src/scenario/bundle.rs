@@ -842,12 +842,14 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
-            h.nft = crate::net::nftables::Nft::parse_listing(&t).map_err(|ne| ScenarioError {
-                file: f_nft.clone(),
-                line: ne.line,
-                column: 0,
-                key: String::new(),
-                message: ne.message,
+            h.nft = crate::net::netfilter::nftables::Nft::parse_listing(&t).map_err(|ne| {
+                ScenarioError {
+                    file: f_nft.clone(),
+                    line: ne.line,
+                    column: 0,
+                    key: String::new(),
+                    message: ne.message,
+                }
             })?;
             h.nft_text = t;
         }

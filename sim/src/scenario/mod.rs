@@ -1257,16 +1257,18 @@ pub fn build(
         }
         if let Some(t) = &hd.nftables {
             let base = (t.referenced.line() as usize).max(1);
-            h.nft = crate::net::nftables::Nft::parse(&t.value).map_err(|ne| ScenarioError {
-                file: file.into(),
-                line: if ne.line > 0 {
-                    base + ne.line - 1
-                } else {
-                    base
-                },
-                column: 0,
-                key: format!("{kp}.nftables"),
-                message: ne.message,
+            h.nft = crate::net::netfilter::nftables::Nft::parse(&t.value).map_err(|ne| {
+                ScenarioError {
+                    file: file.into(),
+                    line: if ne.line > 0 {
+                        base + ne.line - 1
+                    } else {
+                        base
+                    },
+                    column: 0,
+                    key: format!("{kp}.nftables"),
+                    message: ne.message,
+                }
             })?;
             h.nft_text = t.value.clone();
         }
@@ -2061,7 +2063,7 @@ fn resync_of(
         let new_nft = text_of(&nhd.nftables);
         if new_nft != ohd.and_then(|o| text_of(&o.nftables)) {
             let t = new_nft.unwrap_or_default();
-            let n = crate::net::nftables::Nft::parse(&t)
+            let n = crate::net::netfilter::nftables::Nft::parse(&t)
                 .map_err(|ne| gen_err(format!("nftables line {}: {}", ne.line, ne.message)))?;
             hr.nftables = Some((n, t));
         }

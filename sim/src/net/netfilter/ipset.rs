@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::eval::NfPacket;
+use super::NfPacket;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dim {

@@ -1,32 +1,131 @@
-//! Netfilter: the iptables tables, chains, matches and targets, loaded from
-//! `iptables-save` text and evaluated in the kernel's order.
+//! Netfilter: the hooks a packet passes in the kernel's order, and what
+//! iptables and nftables share there.
 //!
-//! - [`parse`]: the `iptables-save`/`iptables-restore` text parser, with errors
-//!   naming the source, line and what was expected.
-//! - [`eval`]: rule evaluation (first match, jump/goto/RETURN, policies), with a
-//!   per-chain destination index that keeps first-match semantics (what nftables
-//!   maps give kube-proxy's nftables mode, applied to iptables chains).
-//! - [`ipset`]: the ipsets `-m set` refers to.
+//! ```text
+//!                    (routing decision)
+//! in -> PREROUTING ------+-----> FORWARD ----------+--> POSTROUTING -> out
+//!       raw conntrack    |       mangle filter     |    mangle nat(SNAT)
+//!       mangle nat(DNAT) v                         ^
+//!                      INPUT                     OUTPUT
+//!                      mangle filter             raw conntrack mangle
+//!                      nat(SNAT)                 nat(DNAT) filter
+//!                        |                         ^
+//!                        v                         |
+//!                    local socket            local process
+//! ```
+//! (net/netfilter/core.c `nf_hook_slow`, the hook priorities of
+//! include/uapi/linux/netfilter_ipv4.h: raw -300, conntrack -200, mangle
+//! -150, dst nat -100, filter 0, security 50, src nat 100; nftables base
+//! chains sit among them by their own priority.)
 //!
-//! Simplifications (also listed by `podpath explain`):
-//! - IPv4 only (`iptables`, not `ip6tables`).
-//! - Counters are parsed and ignored; `-m nfacct` always matches.
-//! - `LOG` records a trace step instead of writing to the kernel log.
+//! - [`iptables`]: tables, chains, matches and targets loaded from
+//!   `iptables-save` text ([`iptables::parse`]) and evaluated in the kernel's
+//!   order ([`iptables::eval`]).
+//! - [`nftables`]: `nft -f` and `nft list ruleset` text, evaluated at the
+//!   hooks by base-chain priority.
+//! - [`conntrack`]: connection tracking; [`nat`]: NAT bindings and rewrites;
+//!   [`hook`]: the walk of one hook through both.
+//! - [`ipset`]: the sets `-m set` refers to.
+//!
+//! Here: the [`Hook`]s, the packet as the hooks see it ([`NfPacket`]), the
+//! verdicts and NAT targets both engines return ([`Verdict`], [`Target`]),
+//! and the step both record ([`NfStep`]).
 
-pub mod eval;
+pub mod conntrack;
+pub mod ct_glue;
+pub mod hook;
 pub mod ipset;
-pub mod parse;
+pub mod iptables;
+pub mod nat;
+pub mod nftables;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
 
-pub use eval::{
-    AddrClass, Chooser, EvalEnv, HookOutcome, NfPacket, NfState, NfStep, RngChooser, Verdict,
+use ipset::IpsetStore;
+
+pub use iptables::parse::ParseError;
+pub use iptables::{
+    Chain, Cond, CondKind, IfPattern, Policy, PortDir, RecentCmd, Rule, Ruleset, Table,
 };
-pub use parse::ParseError;
+
+/// The five netfilter hooks of the IPv4 stack (`enum nf_inet_hooks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+impl Hook {
+    /// The built-in chain's name (`PREROUTING`, ...).
+    pub fn chain(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "PREROUTING",
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+            Hook::Postrouting => "POSTROUTING",
+        }
+    }
+
+    pub fn from_chain(s: &str) -> Option<Hook> {
+        Some(match s {
+            "PREROUTING" => Hook::Prerouting,
+            "INPUT" => Hook::Input,
+            "FORWARD" => Hook::Forward,
+            "OUTPUT" => Hook::Output,
+            "POSTROUTING" => Hook::Postrouting,
+            _ => return None,
+        })
+    }
+
+    /// nft's name of the hook (`prerouting`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "prerouting",
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+            Hook::Postrouting => "postrouting",
+        }
+    }
+
+    /// From nft's name of the hook.
+    pub fn from_name(s: &str) -> Option<Hook> {
+        Some(match s {
+            "prerouting" => Hook::Prerouting,
+            "input" => Hook::Input,
+            "forward" => Hook::Forward,
+            "output" => Hook::Output,
+            "postrouting" => Hook::Postrouting,
+            _ => return None,
+        })
+    }
+
+    /// From the iptables built-in chain's name (`PREROUTING`).
+    pub fn from_iptables(s: &str) -> Option<Hook> {
+        Hook::from_chain(s)
+    }
+
+    /// Whether the hook runs for a packet the host itself sends (the
+    /// socket's owner is known there).
+    pub fn local_out(self) -> bool {
+        matches!(self, Hook::Output | Hook::Postrouting)
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.chain())
+    }
+}
 
 /// The four IPv4 tables podpath models, in the order the kernel registers their
 /// hooks at equal points (raw before mangle before nat/filter).
@@ -79,92 +178,6 @@ impl fmt::Display for TableKind {
     }
 }
 
-/// A built-in chain's policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    Accept,
-    Drop,
-}
-
-/// The whole netfilter configuration of one host.
-#[derive(Clone, Debug, Default)]
-pub struct Ruleset {
-    pub tables: BTreeMap<TableKind, Table>,
-    /// Non-fatal remarks from parsing (e.g. an unquoted multi-word comment).
-    pub warnings: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Table {
-    pub kind: TableKind,
-    pub chains: Vec<Chain>,
-    pub by_name: BTreeMap<String, usize>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Chain {
-    pub name: String,
-    /// `Some` for built-in chains.
-    pub policy: Option<Policy>,
-    pub rules: Vec<Rule>,
-    pub(crate) index: Option<eval::DstIndex>,
-}
-
-/// One `-A CHAIN ...` rule.
-#[derive(Clone, Debug)]
-pub struct Rule {
-    /// 1-based line in the source text (0 for rules added programmatically).
-    pub line: usize,
-    /// The rule's arguments as written after `-A CHAIN`.
-    pub text: String,
-    pub comment: Option<String>,
-    pub conds: Vec<Cond>,
-    pub target: Option<Target>,
-}
-
-/// One match condition; `neg` is iptables' `!`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Cond {
-    pub neg: bool,
-    pub kind: CondKind,
-}
-
-/// An interface name pattern: exact, or a prefix when written with a trailing `+`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IfPattern {
-    pub name: String,
-    pub prefix: bool,
-}
-
-impl IfPattern {
-    pub fn parse(s: &str) -> IfPattern {
-        match s.strip_suffix('+') {
-            Some(p) => IfPattern {
-                name: p.to_string(),
-                prefix: true,
-            },
-            None => IfPattern {
-                name: s.to_string(),
-                prefix: false,
-            },
-        }
-    }
-    pub fn matches(&self, dev: &str) -> bool {
-        if self.prefix {
-            dev.starts_with(&self.name)
-        } else {
-            dev == self.name
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PortDir {
-    Src,
-    Dst,
-    Either,
-}
-
 /// conntrack states as bits (`-m conntrack --ctstate`, `-m state --state`).
 pub mod ctbits {
     pub const INVALID: u8 = 1;
@@ -207,93 +220,6 @@ pub mod addrtype {
             _ => return None,
         })
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecentCmd {
-    Set,
-    Rcheck,
-    Update,
-    Remove,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum CondKind {
-    /// `-p`; 0 is `all`.
-    Proto(u8),
-    Src(Ipv4Net),
-    Dst(Ipv4Net),
-    InIf(IfPattern),
-    OutIf(IfPattern),
-    /// `-f`: second and later fragments.
-    Fragment,
-    /// `--sport`/`--dport` of tcp/udp/sctp: inclusive ranges.
-    Port {
-        dir: PortDir,
-        ranges: Vec<(u16, u16)>,
-    },
-    /// `--tcp-flags MASK COMP` (and `--syn`).
-    TcpFlags {
-        mask: u8,
-        comp: u8,
-    },
-    /// `--icmp-type`; `code` None matches any code, `ty` 255 is `any`.
-    IcmpType {
-        ty: u8,
-        code: Option<u8>,
-    },
-    Mark {
-        value: u32,
-        mask: u32,
-    },
-    ConnMark {
-        value: u32,
-        mask: u32,
-    },
-    CtState(u8),
-    AddrType {
-        src: Option<u16>,
-        dst: Option<u16>,
-        limit_in: bool,
-        limit_out: bool,
-    },
-    /// `-m statistic --mode random --probability P`: the kernel matches when
-    /// `(random & 0x7fffffff) < threshold`, threshold = round(P * 2^31).
-    StatRandom {
-        probability: f64,
-        threshold: u32,
-    },
-    /// `-m statistic --mode nth --every N --packet P`.
-    StatNth {
-        every: u32,
-        packet: u32,
-    },
-    Recent {
-        name: String,
-        cmd: RecentCmd,
-        seconds: Option<u32>,
-        hitcount: Option<u32>,
-        reap: bool,
-        rdest: bool,
-        mask: Ipv4Addr,
-    },
-    /// `-m set --match-set NAME src,dst`.
-    Set {
-        name: String,
-        flags: Vec<bool>,
-    },
-    PhysdevIn(IfPattern),
-    PhysdevOut(IfPattern),
-    PhysdevIsBridged,
-    /// A match that always holds (`-m nfacct`): counting only.
-    Always(String),
-    /// `-m owner --uid-owner N` (`uid: true`) or `--gid-owner N`: the
-    /// sending socket's owner; packets without a local socket never match
-    /// (so `!` matches them), as xt_owner does.
-    Owner {
-        uid: bool,
-        id: u32,
-    },
 }
 
 /// How `REJECT` answers.
@@ -453,132 +379,158 @@ impl Target {
     }
 }
 
-impl Table {
-    pub fn new(kind: TableKind) -> Table {
-        let mut t = Table {
-            kind,
-            chains: Vec::new(),
-            by_name: BTreeMap::new(),
-        };
-        for c in kind.builtin_chains() {
-            t.add_chain(c, Some(Policy::Accept));
+/// The packet as netfilter sees it at a hook.
+#[derive(Clone, Debug)]
+pub struct NfPacket {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub tcp_flags: Option<u8>,
+    pub icmp: Option<(u8, u8)>,
+    pub fragment: bool,
+    pub in_if: Option<String>,
+    pub out_if: Option<String>,
+    pub physdev_in: Option<String>,
+    pub physdev_out: Option<String>,
+    pub bridged: bool,
+    pub mark: u32,
+    /// `ctbits` of the packet's conntrack entry (`UNTRACKED` when NOTRACK).
+    pub ct_state: u8,
+    pub ctmark: u32,
+    /// The owner (uid) of the local socket that sent the packet
+    /// (OUTPUT/POSTROUTING only).
+    pub owner: Option<u32>,
+}
+
+impl Default for NfPacket {
+    fn default() -> Self {
+        NfPacket {
+            src: Ipv4Addr::UNSPECIFIED,
+            dst: Ipv4Addr::UNSPECIFIED,
+            proto: 0,
+            sport: None,
+            dport: None,
+            tcp_flags: None,
+            icmp: None,
+            fragment: false,
+            in_if: None,
+            out_if: None,
+            physdev_in: None,
+            physdev_out: None,
+            bridged: false,
+            mark: 0,
+            ct_state: 0,
+            ctmark: 0,
+            owner: None,
         }
-        t
-    }
-    pub fn add_chain(&mut self, name: &str, policy: Option<Policy>) -> usize {
-        if let Some(&i) = self.by_name.get(name) {
-            if policy.is_some() {
-                self.chains[i].policy = policy;
-            }
-            return i;
-        }
-        self.chains.push(Chain {
-            name: name.to_string(),
-            policy,
-            rules: Vec::new(),
-            index: None,
-        });
-        let i = self.chains.len() - 1;
-        self.by_name.insert(name.to_string(), i);
-        i
-    }
-    pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.by_name.get(name).map(|&i| &self.chains[i])
     }
 }
 
-impl Ruleset {
-    /// An empty ruleset: every table with its built-in chains, policies ACCEPT.
-    pub fn empty() -> Ruleset {
-        let mut r = Ruleset::default();
-        for k in TableKind::ALL {
-            r.tables.insert(k, Table::new(k));
-        }
-        r
-    }
+/// Classifies addresses for `-m addrtype` (a lookup in the host's local table).
+pub trait AddrClass {
+    /// The `addrtype` bits of `addr`; `dev` limits the lookup to one interface
+    /// (`--limit-iface-in/out`).
+    fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
+}
 
-    /// Parses `iptables-save` text. `source` names the input in errors.
-    pub fn parse(text: &str, source: &str) -> Result<Ruleset, ParseError> {
-        parse::parse_ruleset(text, source, None)
-    }
+/// Where a rule sits, for choosers and trace steps.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleRef {
+    pub table: TableKind,
+    pub chain: String,
+    /// 1-based position in the chain.
+    pub rule: usize,
+}
 
-    /// Applies `iptables-restore --noflush` input on top of this ruleset:
-    /// tables are kept, rules appended (`-A`) or inserted (`-I`), new chains
-    /// made, and a user chain declared again is flushed, as iptables-restore
-    /// does with --noflush.
-    pub fn restore_noflush(&mut self, text: &str, source: &str) -> Result<(), ParseError> {
-        let base = std::mem::take(self);
-        match parse::parse_ruleset(text, source, Some(base.clone())) {
-            Ok(r) => {
-                *self = r;
-                Ok(())
-            }
-            Err(e) => {
-                *self = base;
-                Err(e)
-            }
-        }
-    }
+/// Makes the random choices of `-m statistic --mode random`.
+pub trait Chooser {
+    /// Returns whether the rule's random test holds. The kernel draws a 31-bit
+    /// random value and matches when it is below `threshold`.
+    fn statistic_random(&mut self, at: &RuleRef, probability: f64, threshold: u32) -> bool;
+}
 
-    pub fn table(&self, k: TableKind) -> &Table {
-        self.tables.get(&k).expect("every table exists")
-    }
+/// The kernel's choice, drawn from a host's seeded ChaCha stream.
+pub struct RngChooser<'a>(pub &'a mut ChaCha8Rng);
 
-    /// Inserts a rule (`-A CHAIN args` or just `args`) at position `pos` of
-    /// `chain` (creating the chain if it does not exist), then re-resolves
-    /// jumps and rebuilds indexes, as `iptables -I` would.
-    pub fn insert_rule(
-        &mut self,
-        table: TableKind,
-        chain: &str,
-        pos: usize,
-        text: &str,
-        source: &str,
-    ) -> Result<(), ParseError> {
-        let args = text
-            .strip_prefix("-A ")
-            .or_else(|| text.strip_prefix("-I "))
-            .map(|r| r.split_once(' ').map(|x| x.1).unwrap_or(""))
-            .unwrap_or(text);
-        let rule = parse::parse_rule_args(args, source, 0, &mut self.warnings)?;
-        let t = self.tables.get_mut(&table).expect("every table exists");
-        let ci = t.add_chain(chain, None);
-        let rules = &mut t.chains[ci].rules;
-        let pos = pos.min(rules.len());
-        rules.insert(pos, rule);
-        parse::resolve_table(t, source)?;
-        Ok(())
+impl Chooser for RngChooser<'_> {
+    fn statistic_random(&mut self, _at: &RuleRef, _p: f64, threshold: u32) -> bool {
+        (self.0.next_u32() & 0x7fff_ffff) < threshold
     }
+}
 
-    /// The ruleset as `iptables-save` prints it.
-    pub fn to_save_text(&self) -> String {
-        let mut out = String::new();
-        for (k, t) in &self.tables {
-            let _ = k;
-            out.push_str(&format!("*{}\n", t.kind.name()));
-            for c in &t.chains {
-                let pol = match c.policy {
-                    Some(Policy::Accept) => "ACCEPT",
-                    Some(Policy::Drop) => "DROP",
-                    None => "-",
-                };
-                out.push_str(&format!(":{} {} [0:0]\n", c.name, pol));
-            }
-            for c in &t.chains {
-                for r in &c.rules {
-                    out.push_str(&format!("-A {} {}\n", c.name, r.text));
-                }
-            }
-            out.push_str("COMMIT\n");
-        }
-        out
-    }
+/// A chooser that follows a script of outcomes and records every decision;
+/// used to enumerate all branches (`podpath paths`, conformance replay).
+#[derive(Default, Debug, Clone)]
+pub struct ScriptChooser {
+    pub script: Vec<bool>,
+    pub pos: usize,
+    /// Every decision made: where, the probability, and the outcome.
+    pub taken: Vec<(RuleRef, f64, bool)>,
+}
 
-    /// Number of rules across all tables.
-    pub fn rule_count(&self) -> usize {
-        self.tables
-            .values()
-            .map(|t| t.chains.iter().map(|c| c.rules.len()).sum::<usize>())
-            .sum()
+impl Chooser for ScriptChooser {
+    fn statistic_random(&mut self, at: &RuleRef, p: f64, threshold: u32) -> bool {
+        let outcome = if self.pos < self.script.len() {
+            self.script[self.pos]
+        } else {
+            // Unscripted decisions take the "match" branch when it can happen.
+            threshold > 0
+        };
+        self.pos += 1;
+        self.taken.push((at.clone(), p, outcome));
+        outcome
     }
+}
+
+/// Mutable per-host netfilter state: nth counters, `recent` lists, ipsets.
+#[derive(Clone, Debug, Default)]
+pub struct NfState {
+    nth: BTreeMap<(TableKind, usize, usize), u32>,
+    /// `recent` lists: name -> address -> hit times (virtual ns).
+    pub recent: BTreeMap<String, BTreeMap<Ipv4Addr, Vec<u64>>>,
+    pub ipsets: IpsetStore,
+}
+
+/// Everything evaluation needs beside the packet.
+pub struct EvalEnv<'a> {
+    pub addr: &'a dyn AddrClass,
+    pub chooser: &'a mut dyn Chooser,
+    pub state: &'a mut NfState,
+    pub now_ns: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Reject(RejectWith),
+}
+
+/// One thing that happened in a hook, for the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NfStep {
+    pub table: TableKind,
+    pub chain: String,
+    /// 1-based rule number; 0 for the policy.
+    pub rule: usize,
+    /// Source line of the rule (0 when unknown).
+    pub line: usize,
+    /// The rule as written (after `-A CHAIN`), or "policy ACCEPT".
+    pub text: String,
+    /// What it did: "jump KUBE-SVC-...", "DNAT", "mark 0x0 -> 0x4000", ...
+    pub effect: String,
+}
+
+/// The result of running one hook of one table.
+#[derive(Clone, Debug)]
+pub struct HookOutcome {
+    pub verdict: Verdict,
+    /// The NAT target that ended the walk, if any.
+    pub nat: Option<Target>,
+    pub notrack: bool,
+    pub steps: Vec<NfStep>,
+    /// Rules whose conditions were tested.
+    pub rules_tested: usize,
 }

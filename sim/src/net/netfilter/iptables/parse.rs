@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use super::super::*;
 use super::*;
 
 /// An error in iptables-save text.
@@ -1491,7 +1492,7 @@ mod fuzzish {
     /// holds the coverage-guided target.)
     #[test]
     fn mutated_dumps_never_panic_and_roundtrip() {
-        let base = include_str!("../../../../scenarios/minikube-service.yaml");
+        let base = include_str!("../../../../../scenarios/minikube-service.yaml");
         let start = base.find("*filter").unwrap();
         let end = base.rfind("COMMIT").unwrap() + 6;
         let dump: String = base[start..end]

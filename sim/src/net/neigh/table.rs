@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::{Ipv4Repr, Mac};
 
-use super::host::Meta;
+use crate::net::host::Meta;
 
 pub const RETRANS_NS: u64 = 1_000_000_000;
 pub const MCAST_SOLICIT: u32 = 3;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use super::netfilter::ctbits;
+use super::ctbits;
 
 /// A conntrack tuple. For ICMP echo both ports hold the echo identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

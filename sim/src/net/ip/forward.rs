@@ -1,0 +1,102 @@
+//! IP forwarding (net/ipv4/ip_forward.c): ip_forward, TTL, MTU and DF,
+//! FORWARD, then POSTROUTING.
+
+use crate::net::fib::Lookup;
+use crate::net::host::{Ctx, Host, Meta};
+use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::TableKind;
+use crate::wire::icmp::{self};
+use crate::wire::Ipv4Repr;
+
+impl Host {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn ip_forward(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        mut ip: Ipv4Repr,
+        meta: Meta,
+        mut mark: u32,
+        ct: CtInfo,
+        l: &Lookup,
+    ) {
+        let Some(out) = l.route.dev else {
+            self.drop(ctx, "ip_forward", "route has no device".into(), &ct);
+            return;
+        };
+        if ip.hdr.time_to_live <= 1 {
+            self.drop(
+                ctx,
+                "ip_forward",
+                format!("TTL {} expired in transit", ip.hdr.time_to_live),
+                &ct,
+            );
+            self.send_icmp_error(
+                ctx,
+                &ip,
+                icmp::TIME_EXCEEDED,
+                0,
+                [0; 4],
+                meta,
+                "TTL exceeded",
+            );
+            return;
+        }
+        let mtu = self.devs[out].mtu as usize;
+        if ip.total_len() > mtu && ip.hdr.dont_fragment {
+            self.drop(
+                ctx,
+                "ip_forward",
+                format!(
+                    "{} bytes exceed the MTU {} of {} and DF is set",
+                    ip.total_len(),
+                    mtu,
+                    self.devs[out].name
+                ),
+                &ct,
+            );
+            let m = (mtu as u16).to_be_bytes();
+            self.send_icmp_error(
+                ctx,
+                &ip,
+                icmp::DEST_UNREACH,
+                icmp::CODE_FRAG_NEEDED,
+                [0, 0, m[0], m[1]],
+                meta,
+                "PMTU",
+            );
+            return;
+        }
+        ip.hdr.time_to_live -= 1;
+        let mangle = self.nf_hook(
+            ctx,
+            TableKind::Mangle,
+            "FORWARD",
+            &ip,
+            Some(dev),
+            Some(out),
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "mangle/FORWARD", &mangle, &ip, &ct, meta) {
+            return;
+        }
+        let filter = self.nf_hook(
+            ctx,
+            TableKind::Filter,
+            "FORWARD",
+            &ip,
+            Some(dev),
+            Some(out),
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "filter/FORWARD", &filter, &ip, &ct, meta) {
+            return;
+        }
+        let nexthop = l.route.via.unwrap_or(ip.dst());
+        self.postrouting(ctx, ip, Some(dev), out, nexthop, meta, mark, ct);
+    }
+}

@@ -1,0 +1,194 @@
+//! ICMP (net/ipv4/icmp.c): echo, errors sent (unreachable, fragmentation
+//! needed, TTL exceeded, REJECT's answers) and errors received, mapped to
+//! their connection.
+
+use std::net::Ipv4Addr;
+
+use crate::net::host::{Ctx, Host, Meta, Output};
+use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::RejectWith;
+use crate::trace::Action;
+use crate::wire::icmp::{self, IcmpRepr};
+use crate::wire::{Ipv4Repr, L4};
+
+impl Host {
+    pub(crate) fn send_reject(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr, w: RejectWith, meta: Meta) {
+        if w == RejectWith::TcpReset {
+            if let L4::Tcp { hdr, payload } = &ip.l4 {
+                if hdr.rst {
+                    return;
+                }
+                let (seq, ack) = if hdr.ack {
+                    (hdr.acknowledgment_number, None)
+                } else {
+                    (
+                        0,
+                        Some(
+                            hdr.sequence_number
+                                .wrapping_add(payload.len() as u32)
+                                .wrapping_add(hdr.syn as u32)
+                                .wrapping_add(hdr.fin as u32),
+                        ),
+                    )
+                };
+                let mut t =
+                    crate::wire::tcp_header(hdr.destination_port, hdr.source_port, seq, ack, 0);
+                t.rst = true;
+                let id = self.next_ip_id();
+                let r = Ipv4Repr::new(
+                    ip.dst(),
+                    ip.src(),
+                    64,
+                    id,
+                    L4::Tcp {
+                        hdr: t,
+                        payload: vec![],
+                    },
+                );
+                let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+                ctx.out.push(Output::SendLocal {
+                    ip: r,
+                    meta: m,
+                    note: Some("REJECT --reject-with tcp-reset".into()),
+                });
+                return;
+            }
+        }
+        let code = match w {
+            RejectWith::IcmpNetUnreachable => icmp::CODE_NET_UNREACH,
+            RejectWith::IcmpHostUnreachable => icmp::CODE_HOST_UNREACH,
+            RejectWith::IcmpProtoUnreachable => 2,
+            RejectWith::IcmpNetProhibited => icmp::CODE_NET_PROHIBITED,
+            RejectWith::IcmpHostProhibited => icmp::CODE_HOST_PROHIBITED,
+            RejectWith::IcmpAdminProhibited => icmp::CODE_ADMIN_PROHIBITED,
+            _ => icmp::CODE_PORT_UNREACH,
+        };
+        self.send_icmp_error(ctx, ip, icmp::DEST_UNREACH, code, [0; 4], meta, "REJECT");
+    }
+
+    /// `icmp_send`: an error about `ip` back to its source, as a locally
+    /// generated packet (source chosen by the route back).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send_icmp_error(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &Ipv4Repr,
+        ty: u8,
+        code: u8,
+        rest: [u8; 4],
+        meta: Meta,
+        why: &str,
+    ) {
+        // Never an error about an ICMP error, a broadcast, or a non-first fragment.
+        if let L4::Icmp(i) = &ip.l4 {
+            if i.is_error() {
+                return;
+            }
+        }
+        if ip.dst().is_broadcast() || ip.dst().is_multicast() || ip.hdr.fragment_offset.value() != 0
+        {
+            return;
+        }
+        let quoted = ip.emit();
+        let err = IcmpRepr::error(ty, code, rest, &quoted);
+        let id = self.next_ip_id();
+        let mut r = Ipv4Repr::new(
+            Ipv4Addr::UNSPECIFIED,
+            ip.src(),
+            64,
+            id,
+            L4::Icmp(err.clone()),
+        );
+        r.hdr.dont_fragment = false;
+        r.hdr.dscp = etherparse::IpDscp::try_new(0x30).expect("valid dscp");
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        ctx.out.push(Output::SendLocal {
+            ip: r,
+            meta: m,
+            note: Some(format!("{why}: ICMP {err} to {}", ip.src())),
+        });
+    }
+
+    pub(crate) fn icmp_rcv(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta) {
+        let L4::Icmp(i) = &ip.l4 else { return };
+        match i.icmp_type {
+            icmp::ECHO_REQUEST => {
+                ctx.trace
+                    .step("icmp", "echo request: answering".into(), Action::Info);
+                let mut reply = i.clone();
+                reply.icmp_type = icmp::ECHO_REPLY;
+                let id = self.next_ip_id();
+                let mut r = Ipv4Repr::new(ip.dst(), ip.src(), 64, id, L4::Icmp(reply));
+                r.hdr.dont_fragment = false;
+                let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+                ctx.out.push(Output::Served {
+                    flow: meta.flow,
+                    app: "kernel (ICMP echo)".into(),
+                });
+                ctx.out.push(Output::SendLocal {
+                    ip: r,
+                    meta: m,
+                    note: Some("icmp echo reply".into()),
+                });
+            }
+            icmp::ECHO_REPLY => {
+                let id = i.echo_id();
+                let app = self
+                    .apps
+                    .iter()
+                    .position(|a| matches!(a, crate::app::App::Ping(p) if p.id == id && !p.done));
+                let Some(app) = app else {
+                    ctx.trace.step(
+                        "icmp",
+                        "echo reply: no ping socket waits for it".into(),
+                        Action::Info,
+                    );
+                    return;
+                };
+                ctx.trace.step(
+                    "icmp",
+                    format!("echo reply id {id}: to the ping socket"),
+                    Action::Deliver {
+                        socket: "ping".into(),
+                    },
+                );
+                let ev = crate::app::AppEvent::Icmp {
+                    from: ip.src(),
+                    msg: i.clone(),
+                    ttl: ip.hdr.time_to_live,
+                };
+                self.app_event(ctx, app, ev);
+            }
+            _ => {
+                // Errors go to the socket of the quoted connection.
+                let what = format!("ICMP {i} received");
+                ctx.trace.step(
+                    "icmp",
+                    what.clone(),
+                    Action::Deliver {
+                        socket: "icmp".into(),
+                    },
+                );
+                if i.is_error() {
+                    if let Some(t) = quoted_tuple(&i.payload) {
+                        if t.proto == 1 {
+                            let app = self.apps.iter().position(|a| {
+                                matches!(a, crate::app::App::Ping(p) if p.id == t.sport && !p.done)
+                            });
+                            if let Some(app) = app {
+                                let ev = crate::app::AppEvent::Icmp {
+                                    from: ip.src(),
+                                    msg: i.clone(),
+                                    ttl: ip.hdr.time_to_live,
+                                };
+                                self.app_event(ctx, app, ev);
+                            }
+                        } else {
+                            self.tcp_icmp_error(ctx, &t, i, meta);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

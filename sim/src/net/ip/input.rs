@@ -1,0 +1,262 @@
+//! IP input (net/ipv4/ip_input.c): martian checks, PREROUTING, the routing
+//! decision, and local delivery through INPUT.
+
+use crate::net::host::{Ctx, DevKind, Host, Meta, Output};
+use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::{ctbits, TableKind};
+use crate::trace::Action;
+use crate::wire::icmp::{self};
+use crate::wire::{Ipv4Repr, L4};
+
+impl Host {
+    pub(crate) fn ip_rcv(&mut self, ctx: &mut Ctx, dev: usize, mut ip: Ipv4Repr, meta: Meta) {
+        let dn = self.devs[dev].name.clone();
+        let lo = self.devs[dev].kind == DevKind::Loopback;
+        let none = CtInfo::default();
+        if !lo && !self.sysctl.route_localnet(&dn) {
+            if ip.src().is_loopback() {
+                self.drop(
+                    ctx,
+                    "ip_rcv",
+                    format!("martian source {} on {dn}", ip.src()),
+                    &none,
+                );
+                return;
+            }
+            if ip.dst().is_loopback() {
+                self.drop(
+                    ctx,
+                    "ip_rcv",
+                    format!(
+                        "martian destination {} on {dn} (route_localnet=0)",
+                        ip.dst()
+                    ),
+                    &none,
+                );
+                return;
+            }
+        }
+        if ip.src().is_multicast() || ip.src().is_broadcast() {
+            self.drop(ctx, "ip_rcv", format!("martian source {}", ip.src()), &none);
+            return;
+        }
+        let mut mark = 0u32;
+        let raw = self.nf_hook(
+            ctx,
+            TableKind::Raw,
+            "PREROUTING",
+            &ip,
+            Some(dev),
+            None,
+            &mut mark,
+            &none,
+            None,
+        );
+        if !self.verdict_ok(ctx, "raw/PREROUTING", &raw, &ip, &none, meta) {
+            return;
+        }
+        let lo_ct = meta
+            .lo_ct
+            .filter(|_| self.devs[dev].kind == DevKind::Loopback)
+            .and_then(|(id, dir)| {
+                self.ct
+                    .get(id)
+                    .map(|c| (id, dir, c.ctstate(dir), c.orig.to_string()))
+            });
+        let ct = if let Some((id, dir, bits, orig)) = lo_ct {
+            // nf_conntrack_in: "previously seen (loopback)": the entry
+            // attached in OUTPUT is kept, NAT already decided
+            ctx.trace.step(
+                "conntrack",
+                format!(
+                    "{orig} ({}): came through loopback with its entry",
+                    dir_name(dir)
+                ),
+                Action::Info,
+            );
+            CtInfo {
+                id: Some(id),
+                dir: Some(dir),
+                bits,
+                created: false,
+                related: false,
+            }
+        } else if raw.notrack {
+            CtInfo {
+                bits: ctbits::UNTRACKED,
+                ..Default::default()
+            }
+        } else {
+            match self.ct_in(ctx, &ip) {
+                Ok(c) => c,
+                Err(reason) => {
+                    self.drop(ctx, "conntrack", reason, &none);
+                    return;
+                }
+            }
+        };
+        self.prerouting_nat_and_route(ctx, dev, &mut ip, meta, mark, ct, None);
+    }
+
+    /// mangle/nat PREROUTING, DNAT, and the input route decision. Shared by
+    /// ip_rcv and br_netfilter's routed path.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn prerouting_nat_and_route(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        ip: &mut Ipv4Repr,
+        meta: Meta,
+        mut mark: u32,
+        ct: CtInfo,
+        skip_hooks: Option<()>,
+    ) {
+        if skip_hooks.is_none() {
+            let mangle = self.nf_hook(
+                ctx,
+                TableKind::Mangle,
+                "PREROUTING",
+                ip,
+                Some(dev),
+                None,
+                &mut mark,
+                &ct,
+                None,
+            );
+            if !self.verdict_ok(ctx, "mangle/PREROUTING", &mangle, ip, &ct, meta) {
+                return;
+            }
+            if self.needs_nat(&ct, false) {
+                let nat = self.nf_hook(
+                    ctx,
+                    TableKind::Nat,
+                    "PREROUTING",
+                    ip,
+                    Some(dev),
+                    None,
+                    &mut mark,
+                    &ct,
+                    None,
+                );
+                if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, Some(dev), None) {
+                    self.drop(ctx, "nat/PREROUTING", e, &ct);
+                    return;
+                }
+            }
+            self.nat_manip(ctx, ip, &ct, false);
+        }
+        self.route_input(ctx, dev, ip.clone(), meta, mark, ct);
+    }
+
+    pub(crate) fn ip_local_deliver(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        mut ip: Ipv4Repr,
+        meta: Meta,
+        mut mark: u32,
+        ct: CtInfo,
+    ) {
+        let mangle = self.nf_hook(
+            ctx,
+            TableKind::Mangle,
+            "INPUT",
+            &ip,
+            Some(dev),
+            None,
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "mangle/INPUT", &mangle, &ip, &ct, meta) {
+            return;
+        }
+        let filter = self.nf_hook(
+            ctx,
+            TableKind::Filter,
+            "INPUT",
+            &ip,
+            Some(dev),
+            None,
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "filter/INPUT", &filter, &ip, &ct, meta) {
+            return;
+        }
+        if self.ipvs_in(ctx, dev, &ip, meta, mark, &ct) {
+            return;
+        }
+        if self.needs_nat(&ct, true) {
+            let nat = self.nf_hook(
+                ctx,
+                TableKind::Nat,
+                "INPUT",
+                &ip,
+                Some(dev),
+                None,
+                &mut mark,
+                &ct,
+                None,
+            );
+            if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(dev), None) {
+                self.drop(ctx, "nat/INPUT", e, &ct);
+                return;
+            }
+        }
+        self.nat_manip(ctx, &mut ip, &ct, true);
+        match ip.proto() {
+            6 => self.tcp_rcv(ctx, ip, meta),
+            17 => self.udp_rcv(ctx, ip, meta),
+            1 => self.icmp_rcv(ctx, ip, meta),
+            4 if self.devs.iter().any(|d| d.kind == DevKind::Ipip && d.up) => {
+                self.ipip_rcv(ctx, &ip, meta)
+            }
+            p if self.raw_listeners.contains_key(&p) => {
+                let app = self.raw_listeners[&p];
+                ctx.trace.step(
+                    "raw",
+                    format!(
+                        "IP protocol {p}: to the raw socket of {}",
+                        self.apps[app].name()
+                    ),
+                    Action::Info,
+                );
+                let data = match &ip.l4 {
+                    L4::Raw(d) => d.clone(),
+                    _ => Vec::new(),
+                };
+                ctx.out.push(Output::AppEvent {
+                    app,
+                    ev: crate::app::AppEvent::Raw {
+                        dev,
+                        src: ip.src(),
+                        dst: ip.dst(),
+                        ttl: ip.hdr.time_to_live,
+                        proto: p,
+                        data,
+                        pkt: meta.pkt,
+                    },
+                });
+            }
+            p => {
+                self.drop(
+                    ctx,
+                    "ip_local_deliver",
+                    format!("no handler for IP protocol {p}"),
+                    &ct,
+                );
+                self.send_icmp_error(
+                    ctx,
+                    &ip,
+                    icmp::DEST_UNREACH,
+                    2,
+                    [0; 4],
+                    meta,
+                    "protocol unreachable",
+                );
+            }
+        }
+    }
+}

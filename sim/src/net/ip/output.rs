@@ -1,0 +1,304 @@
+//! IP output (net/ipv4/ip_output.c): a locally generated packet routed,
+//! through OUTPUT and POSTROUTING (SNAT/MASQUERADE) to the neighbour layer.
+
+use std::net::Ipv4Addr;
+
+use crate::net::fib::{FlowKey, RouteType};
+use crate::net::host::{Ctx, DevKind, Host, Meta};
+use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::{ctbits, TableKind};
+use crate::trace::Action;
+use crate::wire::Ipv4Repr;
+
+impl Host {
+    /// A locally generated IP packet, in its own hop.
+    pub fn send_local(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta, note: Option<String>) {
+        ctx.trace.begin_hop(
+            meta.flow,
+            ctx.now,
+            &self.name,
+            meta.pkt,
+            meta.parent,
+            None,
+            crate::wire::describe_ip(&ip),
+        );
+        if let Some(n) = note {
+            ctx.trace.step("app", n.clone(), Action::App { app: n });
+        }
+        // the sending socket's owner, for -m owner in OUTPUT/POSTROUTING
+        self.sk_owner = meta.owner;
+        self.ip_output_local(ctx, ip, meta);
+        self.sk_owner = None;
+        ctx.trace.end_hop();
+    }
+
+    /// `ip_queue_xmit` / `ip_local_out` for a locally generated packet. A zero
+    /// source address is filled in from the route, as for an unbound socket.
+    pub(crate) fn ip_output_local(&mut self, ctx: &mut Ctx, mut ip: Ipv4Repr, meta: Meta) {
+        // A packet released from the ARP queue already went through the hooks.
+        if let Some(pos) = self.resume.iter().position(|(p, _, _)| *p == meta.pkt) {
+            let (_, dev, bridged) = self.resume.remove(pos);
+            let nexthop = self.pending_nexthop(dev, &ip);
+            match bridged {
+                Some(b) => self.bridged_dnat_resume(ctx, dev, nexthop, ip, meta, b),
+                None => self.neigh_output(ctx, dev, nexthop, ip, meta),
+            }
+            return;
+        }
+        let mut mark = 0u32;
+        let src = (!ip.src().is_unspecified()).then_some(ip.src());
+        let key = FlowKey {
+            dst: Some(ip.dst()),
+            src,
+            mark,
+            iif: None,
+            oif: None,
+        };
+        let l = match self.fib.lookup(&key, None) {
+            Ok(l) => l,
+            Err(_) => {
+                self.drop(
+                    ctx,
+                    "routing",
+                    format!("no route to {} (ENETUNREACH)", ip.dst()),
+                    &CtInfo::default(),
+                );
+                return;
+            }
+        };
+        self.route_step(ctx, &l, ip.dst());
+        let (out, nexthop) = match l.route.rtype {
+            RouteType::Local => (0usize, ip.dst()),
+            RouteType::Unicast => match l.route.dev {
+                Some(d) => (d, l.route.via.unwrap_or(ip.dst())),
+                None => {
+                    self.drop(
+                        ctx,
+                        "routing",
+                        "route has no device".into(),
+                        &CtInfo::default(),
+                    );
+                    return;
+                }
+            },
+            t => {
+                self.drop(
+                    ctx,
+                    "routing",
+                    format!("{} route to {}", t.name(), ip.dst()),
+                    &CtInfo::default(),
+                );
+                return;
+            }
+        };
+        if src.is_none() {
+            let s = l.route.src.or_else(|| self.select_src(out, nexthop));
+            match s {
+                Some(s) => ip.set_src(s),
+                None => {
+                    self.drop(
+                        ctx,
+                        "routing",
+                        "no source address available (EADDRNOTAVAIL)".into(),
+                        &CtInfo::default(),
+                    );
+                    return;
+                }
+            }
+        }
+        let none = CtInfo::default();
+        let raw = self.nf_hook(
+            ctx,
+            TableKind::Raw,
+            "OUTPUT",
+            &ip,
+            None,
+            Some(out),
+            &mut mark,
+            &none,
+            None,
+        );
+        if !self.verdict_ok(ctx, "raw/OUTPUT", &raw, &ip, &none, meta) {
+            return;
+        }
+        let ct = if raw.notrack {
+            CtInfo {
+                bits: ctbits::UNTRACKED,
+                ..Default::default()
+            }
+        } else {
+            match self.ct_in(ctx, &ip) {
+                Ok(c) => c,
+                Err(reason) => {
+                    self.drop(ctx, "conntrack", reason, &none);
+                    return;
+                }
+            }
+        };
+        let mangle = self.nf_hook(
+            ctx,
+            TableKind::Mangle,
+            "OUTPUT",
+            &ip,
+            None,
+            Some(out),
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "mangle/OUTPUT", &mangle, &ip, &ct, meta) {
+            return;
+        }
+        if self.needs_nat(&ct, false) {
+            let nat = self.nf_hook(
+                ctx,
+                TableKind::Nat,
+                "OUTPUT",
+                &ip,
+                None,
+                Some(out),
+                &mut mark,
+                &ct,
+                None,
+            );
+            if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, None, None) {
+                self.drop(ctx, "nat/OUTPUT", e, &ct);
+                return;
+            }
+        }
+        let dst_before = ip.dst();
+        self.nat_manip(ctx, &mut ip, &ct, false);
+        let (mut out, mut nexthop) = (out, nexthop);
+        if ip.dst() != dst_before || mark != 0 {
+            // ip_route_me_harder: the destination (or mark) changed; route again.
+            let key = FlowKey {
+                dst: Some(ip.dst()),
+                src: Some(ip.src()),
+                mark,
+                iif: None,
+                oif: None,
+            };
+            match self.fib.lookup(&key, None) {
+                Ok(l2) => {
+                    if ip.dst() != dst_before {
+                        self.route_step(ctx, &l2, ip.dst());
+                    }
+                    match (l2.route.rtype, l2.route.dev) {
+                        (RouteType::Local, _) => {
+                            out = 0;
+                            nexthop = ip.dst();
+                        }
+                        (RouteType::Unicast, Some(d)) => {
+                            out = d;
+                            nexthop = l2.route.via.unwrap_or(ip.dst());
+                        }
+                        (t, _) => {
+                            self.drop(
+                                ctx,
+                                "routing",
+                                format!("{} route to {} after NAT", t.name(), ip.dst()),
+                                &ct,
+                            );
+                            return;
+                        }
+                    }
+                }
+                Err(_) => {
+                    self.drop(
+                        ctx,
+                        "routing",
+                        format!("no route to {} after NAT", ip.dst()),
+                        &ct,
+                    );
+                    return;
+                }
+            }
+        }
+        let filter = self.nf_hook(
+            ctx,
+            TableKind::Filter,
+            "OUTPUT",
+            &ip,
+            None,
+            Some(out),
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "filter/OUTPUT", &filter, &ip, &ct, meta) {
+            return;
+        }
+        self.postrouting(ctx, ip, None, out, nexthop, meta, mark, ct);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn postrouting(
+        &mut self,
+        ctx: &mut Ctx,
+        mut ip: Ipv4Repr,
+        in_dev: Option<usize>,
+        out: usize,
+        nexthop: Ipv4Addr,
+        meta: Meta,
+        mut mark: u32,
+        ct: CtInfo,
+    ) {
+        let mangle = self.nf_hook(
+            ctx,
+            TableKind::Mangle,
+            "POSTROUTING",
+            &ip,
+            in_dev,
+            Some(out),
+            &mut mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "mangle/POSTROUTING", &mangle, &ip, &ct, meta) {
+            return;
+        }
+        if self.needs_nat(&ct, true) {
+            let nat = self.nf_hook(
+                ctx,
+                TableKind::Nat,
+                "POSTROUTING",
+                &ip,
+                in_dev,
+                Some(out),
+                &mut mark,
+                &ct,
+                None,
+            );
+            if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(out), Some(nexthop)) {
+                self.drop(ctx, "nat/POSTROUTING", e, &ct);
+                return;
+            }
+        }
+        self.nat_manip(ctx, &mut ip, &ct, true);
+        let mut meta = meta;
+        if self.devs[out].kind == DevKind::Loopback {
+            meta.lo_ct = ct.id.zip(ct.dir);
+        }
+        let mtu = self.devs[out].mtu as usize;
+        if ip.total_len() > mtu {
+            let reason = if ip.hdr.dont_fragment {
+                format!(
+                    "{} bytes exceed the MTU {} of {} (EMSGSIZE)",
+                    ip.total_len(),
+                    mtu,
+                    self.devs[out].name
+                )
+            } else {
+                format!(
+                    "{} bytes exceed the MTU {} of {}; IP fragmentation is not modelled",
+                    ip.total_len(),
+                    mtu,
+                    self.devs[out].name
+                )
+            };
+            self.drop(ctx, "ip_finish_output", reason, &ct);
+            return;
+        }
+        self.neigh_output(ctx, out, nexthop, ip, meta);
+    }
+}

@@ -1,0 +1,225 @@
+//! Conntrack at the hooks (`nf_conntrack_in`): the packet's tuple, its
+//! entry found or made, and its view at the hooks ([`CtInfo`]).
+
+use std::net::Ipv4Addr;
+
+use crate::net::host::{Ctx, Host};
+use crate::net::netfilter::conntrack::{Dir, Tuple};
+use crate::net::netfilter::ctbits;
+use crate::trace::Action;
+use crate::wire::icmp::{self};
+use crate::wire::{Ipv4Repr, L4};
+
+/// The packet's conntrack view at a hook.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CtInfo {
+    pub id: Option<u64>,
+    pub dir: Option<Dir>,
+    pub bits: u8,
+    /// Created by this packet (removed again if the packet dies).
+    pub created: bool,
+    pub related: bool,
+}
+
+impl Host {
+    /// `nf_conntrack_in`: finds or creates the connection of a packet.
+    pub(crate) fn ct_in(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Result<CtInfo, String> {
+        let now = ctx.now;
+        // ICMP errors belong to the connection they quote (RELATED).
+        if let L4::Icmp(i) = &ip.l4 {
+            if i.is_error() {
+                if let Some(inner) = quoted_tuple(&i.payload) {
+                    let found = self
+                        .ct
+                        .lookup(&inner.invert(), now)
+                        .or_else(|| self.ct.lookup(&inner, now).map(|(id, d)| (id, flip(d))));
+                    if let Some((id, dir)) = found {
+                        let c = self.ct.get(id).expect("live");
+                        let bits = ctbits::RELATED
+                            | (if c.dnat() { ctbits::DNAT } else { 0 })
+                            | (if c.snat() { ctbits::SNAT } else { 0 });
+                        ctx.trace.step(
+                            "conntrack",
+                            format!("RELATED to {} ({})", c.orig, dir_name(dir)),
+                            Action::Conntrack {
+                                state: "RELATED".into(),
+                                tuple: c.orig.to_string(),
+                            },
+                        );
+                        return Ok(CtInfo {
+                            id: Some(id),
+                            dir: Some(dir),
+                            bits,
+                            created: false,
+                            related: true,
+                        });
+                    }
+                }
+                ctx.trace.step(
+                    "conntrack",
+                    "ICMP error for no known connection: INVALID".into(),
+                    Action::Conntrack {
+                        state: "INVALID".into(),
+                        tuple: String::new(),
+                    },
+                );
+                return Ok(CtInfo {
+                    bits: ctbits::INVALID,
+                    ..Default::default()
+                });
+            }
+        }
+        let t = packet_tuple(ip);
+        let flags = ip.tcp_flags();
+        if let Some((id, dir)) = self.ct.lookup(&t, now) {
+            self.ct.update(id, dir, flags, now);
+            let c = self.ct.get(id).expect("live");
+            let bits = c.ctstate(dir);
+            ctx.trace.step(
+                "conntrack",
+                format!(
+                    "{} {} ({}), {}",
+                    if bits & ctbits::ESTABLISHED != 0 {
+                        "ESTABLISHED"
+                    } else {
+                        "NEW"
+                    },
+                    c.orig,
+                    dir_name(dir),
+                    c.state_name()
+                ),
+                Action::Conntrack {
+                    state: c.state_name(),
+                    tuple: c.orig.to_string(),
+                },
+            );
+            return Ok(CtInfo {
+                id: Some(id),
+                dir: Some(dir),
+                bits,
+                created: false,
+                related: false,
+            });
+        }
+        // No entry: only some packets may start a connection.
+        let invalid = match (ip.proto(), flags) {
+            (6, Some(f)) => {
+                let syn = f & 0x02 != 0;
+                let ack = f & 0x10 != 0;
+                let rst = f & 0x04 != 0;
+                let fin = f & 0x01 != 0;
+                // tcp_new(): SYN starts; with nf_conntrack_tcp_loose a bare ACK
+                // picks up a connection mid-stream; SYN/ACK, RST, FIN do not.
+                rst || fin || (syn && ack) || (!syn && !ack)
+            }
+            (1, _) => matches!(&ip.l4, L4::Icmp(i) if i.icmp_type != icmp::ECHO_REQUEST),
+            _ => false,
+        };
+        if invalid {
+            ctx.trace.step(
+                "conntrack",
+                format!("no connection for {t}: INVALID"),
+                Action::Conntrack {
+                    state: "INVALID".into(),
+                    tuple: t.to_string(),
+                },
+            );
+            return Ok(CtInfo {
+                bits: ctbits::INVALID,
+                ..Default::default()
+            });
+        }
+        let Some(id) = self.ct.create(t, now) else {
+            return Err(format!(
+                "nf_conntrack: table full ({} entries), dropping packet",
+                self.ct.max
+            ));
+        };
+        self.ct.update(id, Dir::Original, flags, now);
+        ctx.trace.step(
+            "conntrack",
+            format!("NEW {t}"),
+            Action::Conntrack {
+                state: "NEW".into(),
+                tuple: t.to_string(),
+            },
+        );
+        Ok(CtInfo {
+            id: Some(id),
+            dir: Some(Dir::Original),
+            bits: ctbits::NEW,
+            created: true,
+            related: false,
+        })
+    }
+}
+
+pub(crate) fn flip(d: Dir) -> Dir {
+    match d {
+        Dir::Original => Dir::Reply,
+        Dir::Reply => Dir::Original,
+    }
+}
+
+pub(crate) fn dir_name(d: Dir) -> &'static str {
+    match d {
+        Dir::Original => "original direction",
+        Dir::Reply => "reply direction",
+    }
+}
+
+pub(crate) fn l4_ports(ip: &Ipv4Repr) -> (Option<u16>, Option<u16>) {
+    match ip.ports() {
+        Some((s, d)) => (Some(s), Some(d)),
+        None => (None, None),
+    }
+}
+
+/// The conntrack tuple of a packet.
+pub fn packet_tuple(ip: &Ipv4Repr) -> Tuple {
+    let (sport, dport) = match &ip.l4 {
+        L4::Tcp { hdr, .. } => (hdr.source_port, hdr.destination_port),
+        L4::Udp { hdr, .. } => (hdr.source_port, hdr.destination_port),
+        L4::Icmp(i) => (i.echo_id(), i.echo_id()),
+        L4::Raw(_) => (0, 0),
+    };
+    Tuple {
+        proto: ip.proto(),
+        src: ip.src(),
+        sport,
+        dst: ip.dst(),
+        dport,
+    }
+}
+
+/// The tuple of the packet quoted in an ICMP error (header + 8 bytes).
+pub fn quoted_tuple(q: &[u8]) -> Option<Tuple> {
+    if q.len() < 20 {
+        return None;
+    }
+    let ihl = ((q[0] & 0x0f) as usize) * 4;
+    if q.len() < ihl + 4 {
+        return None;
+    }
+    let proto = q[9];
+    let src = Ipv4Addr::new(q[12], q[13], q[14], q[15]);
+    let dst = Ipv4Addr::new(q[16], q[17], q[18], q[19]);
+    let (sport, dport) = match proto {
+        6 | 17 | 132 => (
+            u16::from_be_bytes([q[ihl], q[ihl + 1]]),
+            u16::from_be_bytes([q[ihl + 2], q[ihl + 3]]),
+        ),
+        1 if q.len() >= ihl + 6 => {
+            let id = u16::from_be_bytes([q[ihl + 4], q[ihl + 5]]);
+            (id, id)
+        }
+        _ => (0, 0),
+    };
+    Some(Tuple {
+        proto,
+        src,
+        sport,
+        dst,
+        dport,
+    })
+}

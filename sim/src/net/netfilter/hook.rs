@@ -1,0 +1,275 @@
+//! The walk of one netfilter hook for one table (`nf_hook_slow`): the
+//! iptables chain and the nftables base chains slotted around it by
+//! priority, the verdict applied and the steps recorded.
+
+use crate::net::host::{Ctx, Host, HostAddrs, Meta};
+use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::{
+    ctbits, EvalEnv, HookOutcome, NfPacket, RngChooser, TableKind, Verdict,
+};
+use crate::trace::Action;
+use crate::wire::{Ipv4Repr, L4};
+
+/// Bridge context for br_netfilter hooks.
+#[derive(Clone, Copy, Debug)]
+pub struct BridgeCtx {
+    pub physin: usize,
+    pub physout: Option<usize>,
+}
+
+impl Host {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn nf_hook(
+        &mut self,
+        ctx: &mut Ctx,
+        table: TableKind,
+        hook: &str,
+        ip: &Ipv4Repr,
+        in_dev: Option<usize>,
+        out_dev: Option<usize>,
+        mark: &mut u32,
+        ct: &CtInfo,
+        br: Option<BridgeCtx>,
+    ) -> HookOutcome {
+        let chain_empty = self
+            .nf
+            .table(table)
+            .chain(hook)
+            .is_none_or(|c| c.rules.is_empty());
+        let ctmark = ct
+            .id
+            .and_then(|id| self.ct.get(id))
+            .map(|c| c.mark)
+            .unwrap_or(0);
+        let (sport, dport) = l4_ports(ip);
+        let mut pkt = NfPacket {
+            src: ip.src(),
+            dst: ip.dst(),
+            proto: ip.proto(),
+            sport,
+            dport,
+            tcp_flags: ip.tcp_flags(),
+            icmp: match &ip.l4 {
+                L4::Icmp(i) => Some((i.icmp_type, i.code)),
+                _ => None,
+            },
+            fragment: ip.hdr.fragment_offset.value() != 0,
+            in_if: in_dev.map(|i| self.devs[i].name.clone()),
+            out_if: out_dev.map(|i| self.devs[i].name.clone()),
+            physdev_in: br.map(|b| self.devs[b.physin].name.clone()),
+            physdev_out: br
+                .and_then(|b| b.physout)
+                .map(|i| self.devs[i].name.clone()),
+            bridged: br.is_some_and(|b| b.physout.is_some()),
+            mark: *mark,
+            ct_state: if ct.id.is_none() && ct.bits == 0 {
+                ctbits::UNTRACKED
+            } else {
+                ct.bits
+            },
+            ctmark,
+            owner: if hook == "OUTPUT" || hook == "POSTROUTING" {
+                self.sk_owner
+            } else {
+                None
+            },
+        };
+        let (nft_before, nft_after) =
+            match crate::net::netfilter::nftables::Hook::from_iptables(hook) {
+                Some(h) if !self.nft.is_empty() => self.nft.chains_at(table, h),
+                _ => (Vec::new(), Vec::new()),
+            };
+        let addrs = HostAddrs {
+            fib: &self.fib,
+            devs: &self.devs,
+        };
+        let mut chooser = RngChooser(&mut self.rng);
+        let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {
+            Some(s) => s,
+            None => &mut chooser,
+        };
+        let mut env = EvalEnv {
+            addr: &addrs,
+            chooser,
+            state: &mut self.nf_state,
+            now_ns: ctx.now,
+        };
+        // nftables base chains that come before this iptables table
+        let mut nft_steps = Vec::new();
+        let before = (!nft_before.is_empty()).then(|| {
+            self.nft
+                .run(&nft_before, &mut pkt, &mut env, &mut self.nft_dyn)
+        });
+        let before_done = before
+            .as_ref()
+            .is_some_and(|b| b.verdict != Verdict::Accept || b.nat.is_some());
+        let mut out = if before_done {
+            HookOutcome {
+                verdict: Verdict::Accept,
+                nat: None,
+                notrack: false,
+                steps: vec![],
+                rules_tested: 0,
+            }
+        } else if chain_empty {
+            let pol = self.nf.table(table).chain(hook).and_then(|c| c.policy);
+            HookOutcome {
+                verdict: match pol {
+                    Some(crate::net::netfilter::Policy::Drop) => Verdict::Drop,
+                    _ => Verdict::Accept,
+                },
+                nat: None,
+                notrack: false,
+                steps: if pol == Some(crate::net::netfilter::Policy::Drop) {
+                    vec![crate::net::netfilter::NfStep {
+                        table,
+                        chain: hook.into(),
+                        rule: 0,
+                        line: 0,
+                        text: String::new(),
+                        effect: "policy DROP".into(),
+                    }]
+                } else {
+                    vec![]
+                },
+                rules_tested: 0,
+            }
+        } else {
+            self.nf.run_hook(table, hook, &mut pkt, &mut env)
+        };
+        if let Some(b) = before {
+            nft_steps.extend(b.steps);
+            if b.verdict != Verdict::Accept {
+                out.verdict = b.verdict;
+            }
+            if out.nat.is_none() {
+                out.nat = b.nat;
+            }
+            out.notrack |= b.notrack;
+        }
+        // ... and those after it (a NAT binding is made once: nat chains
+        // after a NAT decision do not run)
+        let nat_done = table == TableKind::Nat && out.nat.is_some();
+        if !nft_after.is_empty() && !before_done && out.verdict == Verdict::Accept && !nat_done {
+            let a = self
+                .nft
+                .run(&nft_after, &mut pkt, &mut env, &mut self.nft_dyn);
+            nft_steps.extend(a.steps);
+            out.verdict = a.verdict;
+            if out.nat.is_none() {
+                out.nat = a.nat;
+            }
+            out.notrack |= a.notrack;
+        }
+        *mark = pkt.mark;
+        if let Some(id) = ct.id {
+            if let Some(c) = self.ct.get_mut(id) {
+                c.mark = pkt.ctmark;
+            }
+        }
+        let point = format!("{}/{}", table.name(), hook);
+        let only_policy_accept =
+            out.steps.len() == 1 && out.steps[0].rule == 0 && out.verdict == Verdict::Accept;
+        if !only_policy_accept {
+            for s in &out.steps {
+                let what = if s.rule == 0 {
+                    format!("{}: {}", s.chain, s.effect)
+                } else {
+                    format!("{} #{}: {} => {}", s.chain, s.rule, s.text, s.effect)
+                };
+                ctx.trace.step(
+                    &point,
+                    what,
+                    Action::Rule {
+                        table: table.name().into(),
+                        chain: s.chain.clone(),
+                        rule: s.rule,
+                        line: s.line,
+                    },
+                );
+            }
+        }
+        let npoint = format!("nft/{}", hook.to_ascii_lowercase());
+        for s in nft_steps {
+            let what = if s.rule == 0 {
+                format!("{} {}: {}", s.table, s.chain, s.effect)
+            } else {
+                format!(
+                    "{} {} #{}: {} => {}",
+                    s.table, s.chain, s.rule, s.text, s.effect
+                )
+            };
+            ctx.trace.step(
+                &npoint,
+                what,
+                Action::Rule {
+                    table: format!("nft {}", s.table),
+                    chain: s.chain.clone(),
+                    rule: s.rule,
+                    line: s.line,
+                },
+            );
+            // the last step names what decided a drop or reject
+            out.steps.push(crate::net::netfilter::NfStep {
+                table,
+                chain: format!("{} {}", s.table, s.chain),
+                rule: s.rule,
+                line: s.line,
+                text: s.text,
+                effect: s.effect,
+            });
+        }
+        out
+    }
+
+    /// Applies a filter verdict; returns false when the packet is gone.
+    pub(crate) fn verdict_ok(
+        &mut self,
+        ctx: &mut Ctx,
+        point: &str,
+        out: &HookOutcome,
+        ip: &Ipv4Repr,
+        ct: &CtInfo,
+        meta: Meta,
+    ) -> bool {
+        match out.verdict {
+            Verdict::Accept => true,
+            Verdict::Drop => {
+                let by = out
+                    .steps
+                    .last()
+                    .map(|s| {
+                        if s.rule == 0 {
+                            format!("{} policy DROP", s.chain)
+                        } else {
+                            format!("{} rule {} ({})", s.chain, s.rule, s.text)
+                        }
+                    })
+                    .unwrap_or_default();
+                self.drop(ctx, point, format!("dropped by {point} {by}"), ct);
+                false
+            }
+            Verdict::Reject(w) => {
+                let by = out
+                    .steps
+                    .last()
+                    .map(|s| format!("{} rule {} ({})", s.chain, s.rule, s.text))
+                    .unwrap_or_default();
+                ctx.trace.step(
+                    point,
+                    format!("REJECT with {} by {by}", w.name()),
+                    Action::Reject {
+                        with: w.name().into(),
+                    },
+                );
+                self.send_reject(ctx, ip, w, meta);
+                if ct.created {
+                    if let Some(id) = ct.id {
+                        self.ct.remove(id);
+                    }
+                }
+                false
+            }
+        }
+    }
+}
