@@ -776,14 +776,44 @@ impl Nft {
                 }
                 "flush" | "delete" | "destroy" => {
                     p.next();
-                    let what = p.word("table, chain, set, map or element")?;
-                    let fam = p.word("a family")?;
+                    let what = p.word("table, chain, set, map, element or ruleset")?;
+                    if what == "ruleset" && w == "flush" {
+                        // `flush ruleset`: every table goes
+                        nft.tables.clear();
+                        p.until_eol();
+                        continue;
+                    }
+                    if !matches!(what.as_str(), "table" | "chain" | "set" | "map" | "element") {
+                        return p.err(format!(
+                            "{w} '{what}': expected table, chain, set, map or element"
+                        ));
+                    }
+                    let fam = p.word("a family (ip, inet)")?;
+                    if fam != "ip" && fam != "inet" {
+                        return p.err(format!(
+                            "family '{fam}' is not modelled: expected ip or inet"
+                        ));
+                    }
                     let tname = p.word("a table name")?;
                     let name = if what == "table" {
                         None
                     } else {
                         Some(p.word("a name")?)
                     };
+                    let exists = nft
+                        .tables
+                        .iter()
+                        .any(|t| t.family == fam && t.name == tname);
+                    if !exists {
+                        if w == "destroy" {
+                            // destroy: no error when it is not there
+                            p.until_eol();
+                            continue;
+                        }
+                        return p.err(format!(
+                            "{w} {what}: no table {fam} {tname} (nft: No such file or directory)"
+                        ));
+                    }
                     let t = nft.table_mut(&fam, &tname);
                     match (w.as_str(), what.as_str(), name) {
                         ("flush", "chain", Some(n)) => {
