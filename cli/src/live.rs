@@ -745,9 +745,9 @@ impl Lab {
         let server = self.dir.join("server.py");
         std::fs::write(&server, SERVER_PY)?;
         std::fs::write(self.dir.join("client.py"), CLIENT_PY)?;
-        for h in &w.hosts {
+        for (h, apps) in w.hosts.iter().zip(&w.apps) {
             for (port, (_, app)) in &h.tcp.listeners {
-                let App::HttpServer(s) = &h.apps[*app] else {
+                let App::HttpServer(s) = &apps[*app] else {
                     continue;
                 };
                 let routes: serde_json::Map<String, serde_json::Value> = s
@@ -798,9 +798,9 @@ impl Lab {
         std::fs::write(&dns_server, DNS_SERVER_PY)?;
         std::fs::write(self.dir.join("dns_client.py"), DNS_CLIENT_PY)?;
         std::fs::write(self.dir.join("resolve.py"), RESOLVE_PY)?;
-        for h in &w.hosts {
+        for (h, apps) in w.hosts.iter().zip(&w.apps) {
             for (port, app) in &h.udp_listeners {
-                let App::DnsServer(d) = &h.apps[*app] else {
+                let App::DnsServer(d) = &apps[*app] else {
                     continue;
                 };
                 let recs: serde_json::Map<String, serde_json::Value> = d

@@ -137,6 +137,9 @@ pub struct World {
     pub scenario: String,
     pub seed: u64,
     pub hosts: Vec<Host>,
+    /// The programs on each host (`apps[h][a]` is host `h`'s program `a`,
+    /// the owner `a` of its sockets).
+    pub apps: Vec<Vec<App>>,
     pub flows: Vec<FlowSpec>,
     /// The scenario's fault timeline.
     pub faults: Vec<Fault>,

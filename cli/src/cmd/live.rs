@@ -100,14 +100,15 @@ pub fn live_extras(world: &podpath_sim::world::World) -> crate::snapshot::Extras
         apps: world
             .hosts
             .iter()
-            .flat_map(|h| {
-                h.tcp.listeners.iter().filter_map(move |(port, (_, app))| match &h.apps[*app] {
+            .zip(&world.apps)
+            .flat_map(|(h, apps)| {
+                h.tcp.listeners.iter().filter_map(move |(port, (_, app))| match &apps[*app] {
                     podpath_sim::app::App::HttpServer(s) => Some(serde_json::json!({
                         "host": h.name, "kind": "http-server", "listen": format!("0.0.0.0:{port}"),
                         "routes": s.routes.iter().map(|(p, r)| (p.clone(), serde_json::json!({"status": r.status, "content_type": r.content_type, "body": r.body}))).collect::<serde_json::Map<_, _>>(),
                     })),
                     _ => None,
-                }).chain(h.udp_listeners.iter().filter_map(move |(port, app)| match &h.apps[*app] {
+                }).chain(h.udp_listeners.iter().filter_map(move |(port, app)| match &apps[*app] {
                     podpath_sim::app::App::DnsServer(d) => Some(serde_json::json!({
                         "host": h.name, "kind": "dns-server", "listen": format!("0.0.0.0:{port}"),
                         "records": d.records.iter().map(|(n, a)| (n.clone(), serde_json::json!(a.to_string()))).collect::<serde_json::Map<_, _>>(),

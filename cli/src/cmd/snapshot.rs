@@ -33,6 +33,7 @@ pub fn run(a: SnapshotArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             scenario: ctx,
             seed: 0,
             hosts: Vec::new(),
+            apps: Vec::new(),
             flows: Vec::new(),
             faults: Vec::new(),
             horizon_ns: 0,

@@ -94,8 +94,6 @@ pub struct Envoy {
     pub peers: BTreeMap<Ipv4Addr, String>,
     sessions: Vec<Session>,
     conns: BTreeMap<ConnKey, Role>,
-    /// original destinations of accepted connections (SO_ORIGINAL_DST)
-    orig: BTreeMap<ConnKey, (Ipv4Addr, u16)>,
     rng: ChaCha8Rng,
 }
 
@@ -174,15 +172,8 @@ impl Envoy {
             peers,
             sessions: Vec::new(),
             conns: BTreeMap::new(),
-            orig: BTreeMap::new(),
             rng,
         }
-    }
-
-    /// SO_ORIGINAL_DST of an accepted connection, told by the host before
-    /// the `Accepted` event.
-    pub fn set_orig_dst(&mut self, key: ConnKey, dst: (Ipv4Addr, u16)) {
-        self.orig.insert(key, dst);
     }
 
     fn keys_for(
@@ -306,8 +297,10 @@ impl Envoy {
 
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         match ev {
-            AppEvent::Accepted { key } => {
-                let od = self.orig.remove(key).unwrap_or((key.0, key.1));
+            AppEvent::Accepted { key, orig_dst } => {
+                // SO_ORIGINAL_DST: where the client meant to go before the
+                // REDIRECT to 15001/15006
+                let od = orig_dst.unwrap_or((key.0, key.1));
                 let kind = if key.1 == INBOUND_PORT {
                     Kind::Inbound
                 } else {

@@ -918,7 +918,7 @@ impl Proxy {
                 let (b, s) = (((token >> 16) & 0xffff) as usize, (token & 0xffff) as usize);
                 self.check_result(b, s, false, &format!("Layer4 connection problem ({why})"))
             }
-            AppEvent::Accepted { key } => {
+            AppEvent::Accepted { key, .. } => {
                 let Some(f) = self.frontend_of(key.0, key.1) else {
                     return vec![AppAction::Close(*key)];
                 };

@@ -11,13 +11,14 @@ use std::collections::BTreeMap;
 use rand_chacha::ChaCha8Rng;
 
 pub mod paths;
+mod start;
 use rand_core::{Rng, SeedableRng};
 
-use crate::app::{App, AppEvent, HttpClient};
+use crate::app::{AppEvent, Runtime};
 use crate::net::host::{Ctx, DevKind, HostTimer, Meta, Output};
 use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, Trace, TraceSink};
 use crate::wire::Ipv4Repr;
-use crate::world::{FaultKind, Request, World};
+use crate::world::{FaultKind, World};
 
 #[derive(Debug)]
 enum Event {
@@ -122,8 +123,8 @@ impl Engine {
         e.loss_rng = ChaCha8Rng::seed_from_u64(e.world.seed ^ 0x6c6f_7373);
         // Daemons start first, at time 0, in host and app order.
         let mut daemons = Vec::new();
-        for (h, host) in e.world.hosts.iter().enumerate() {
-            for (a, app) in host.apps.iter().enumerate() {
+        for (h, apps) in e.world.apps.iter().enumerate() {
+            for (a, app) in apps.iter().enumerate() {
                 if app.is_daemon() {
                     daemons.push((h, a));
                 }
@@ -256,7 +257,7 @@ impl Engine {
                 h.tcp.listeners.retain(|_, (_, a)| *a != app);
                 h.udp_listeners.retain(|_, a| *a != app);
                 h.raw_listeners.retain(|_, a| *a != app);
-                let name = format!("{}: {} stopped", h.name, h.apps[app].name());
+                let name = format!("{}: {} stopped", h.name, self.world.apps[host][app].name());
                 // a daemon hears SIGTERM (keepalived says goodbye)
                 self.push(
                     self.now,
@@ -301,7 +302,7 @@ impl Engine {
                         ipvs.push(h.name.clone());
                     }
                     for (ai, new) in hr.apps {
-                        if let Some(old) = h.apps.get_mut(ai) {
+                        if let Some(old) = self.world.apps[hr.host].get_mut(ai) {
                             if old.update_endpoints(new) {
                                 apps.push(format!("{} ({})", h.name, old.name()));
                             }
@@ -483,21 +484,27 @@ impl Engine {
             next_pkt: &mut self.next_pkt,
             script: self.script.as_mut(),
         };
-        let h = &mut self.world.hosts[host];
+        let World {
+            hosts, apps, flows, ..
+        } = &mut self.world;
+        let mut rt = Runtime {
+            h: &mut hosts[host],
+            apps: &mut apps[host],
+        };
         match ev {
             Event::Rx {
                 dev, bytes, meta, ..
-            } => h.receive(&mut ctx, dev, bytes, meta),
+            } => rt.h.receive(&mut ctx, dev, bytes, meta),
             Event::Timer { timer, .. } => match timer {
-                HostTimer::Neigh { dev, ip } => h.neigh_timer(&mut ctx, dev, ip),
-                HostTimer::Tcp { key, gen } => h.tcp_timer(&mut ctx, key, gen),
-                HostTimer::TcpDelack { key, gen } => h.tcp_delack(&mut ctx, key, gen),
+                HostTimer::Neigh { dev, ip } => rt.h.neigh_timer(&mut ctx, dev, ip),
+                HostTimer::Tcp { key, gen } => rt.h.tcp_timer(&mut ctx, key, gen),
+                HostTimer::TcpDelack { key, gen } => rt.h.tcp_delack(&mut ctx, key, gen),
                 HostTimer::App { app, token } => {
-                    h.app_event(&mut ctx, app, AppEvent::Timer { token })
+                    rt.app_event(&mut ctx, app, AppEvent::Timer { token })
                 }
             },
-            Event::App { app, ev, .. } => h.app_event(&mut ctx, app, ev),
-            Event::SendLocal { ip, meta, note, .. } => h.send_local(&mut ctx, ip, meta, note),
+            Event::App { app, ev, .. } => rt.app_event(&mut ctx, app, ev),
+            Event::SendLocal { ip, meta, note, .. } => rt.h.send_local(&mut ctx, ip, meta, note),
             Event::Fault { .. } => {}
             Event::SendRaw {
                 dev,
@@ -505,143 +512,51 @@ impl Engine {
                 meta,
                 note,
                 ..
-            } => h.send_raw(&mut ctx, dev, ip, meta, note),
+            } => rt.h.send_raw(&mut ctx, dev, ip, meta, note),
             Event::Garp {
                 dev,
                 ip,
                 meta,
                 note,
                 ..
-            } => h.send_garp(&mut ctx, dev, ip, meta, note),
+            } => rt.h.send_garp(&mut ctx, dev, ip, meta, note),
             Event::Daemon { app, .. } => {
-                let name = h.apps[app].name();
+                let name = rt.apps[app].name();
                 let flow = ctx.trace.add_flow(
                     name.clone(),
-                    format!("{name} on {} (daemon)", h.name),
-                    &h.name,
+                    format!("{name} on {} (daemon)", rt.h.name),
+                    &rt.h.name,
                     true,
                 );
-                h.app_event(&mut ctx, app, AppEvent::Start { flow });
+                rt.app_event(&mut ctx, app, AppEvent::Start { flow });
             }
             Event::StartFlow { spec, k } => {
-                let f = &self.world.flows[spec];
-                let id = if f.count > 1 {
-                    format!("{}#{}", f.id, k + 1)
-                } else {
-                    f.id.clone()
-                };
-                match &f.request {
-                    Request::HttpGet {
-                        dst,
-                        port,
-                        host_header,
-                        path,
-                    } => {
-                        let desc =
-                            format!("{}: GET http://{}{} from {}", id, host_header, path, h.name);
-                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
-                        ctx.trace.set_expect(flow, f.expect.clone());
-                        self.flow_ids.push(flow);
-                        let app = h.apps.len();
-                        h.apps.push(App::HttpClient(HttpClient::new(
-                            flow,
-                            &id,
-                            *dst,
-                            *port,
-                            host_header,
-                            path,
-                            ctx.now,
-                        )));
-                        if let Err(e) = h.tcp_connect(&mut ctx, app, flow, *dst, *port) {
-                            ctx.trace.set_outcome(
-                                flow,
-                                crate::trace::Disposition::Failed { why: e.clone() },
-                                format!("curl: (7) {e}"),
-                            );
-                        }
-                    }
-                    Request::DnsA { server, port, name } => {
-                        let desc = format!(
-                            "{}: DNS A {} at {}:{} from {}",
-                            id, name, server, port, h.name
-                        );
-                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
-                        ctx.trace.set_expect(flow, f.expect.clone());
-                        self.flow_ids.push(flow);
-                        let app = h.apps.len();
-                        h.apps.push(App::DnsClient(crate::app::DnsClient::new(
-                            flow,
-                            &id,
-                            *server,
-                            *port,
-                            name,
-                            vec![name.clone()],
-                            ctx.now,
-                            None,
-                        )));
-                        h.dns_send(&mut ctx, app);
-                    }
-                    Request::Ping { dst, size, df } => {
-                        let desc = format!("{}: ping -s {size} {dst} from {}", id, h.name);
-                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
-                        ctx.trace.set_expect(flow, f.expect.clone());
-                        self.flow_ids.push(flow);
-                        let app = h.apps.len();
-                        use rand_core::Rng;
-                        let pid = h.rng.next_u32() as u16;
-                        h.apps.push(App::Ping(crate::app::PingClient {
-                            flow,
-                            flow_id: id.clone(),
-                            dst: *dst,
-                            size: *size,
-                            df: *df,
-                            id: pid,
-                            seq: 1,
-                            started_ns: ctx.now,
-                            done: false,
-                        }));
-                        h.ping_send(&mut ctx, app);
-                    }
-                    Request::Resolve { name, then } => {
-                        let desc = match then {
-                            Some(t) => format!(
-                                "{}: GET http://{}{} from {} (resolving {name})",
-                                id, t.host_header, t.path, h.name
-                            ),
-                            None => format!("{}: resolve {name} from {}", id, h.name),
-                        };
-                        let flow = ctx.trace.add_flow(id.clone(), desc, &h.name, false);
-                        ctx.trace.set_expect(flow, f.expect.clone());
-                        self.flow_ids.push(flow);
-                        match h.resolv.clone() {
-                            Some(rc) => {
-                                let app = h.apps.len();
-                                let mut c = crate::app::DnsClient::new(
-                                    flow,
-                                    &id,
-                                    rc.nameserver,
-                                    53,
-                                    name,
-                                    rc.candidates(name),
-                                    ctx.now,
-                                    then.clone(),
-                                );
-                                c.connected = true;
-                                h.apps.push(App::DnsClient(c));
-                                h.dns_send(&mut ctx, app);
-                            }
-                            None => ctx.trace.set_outcome(
-                                flow,
-                                crate::trace::Disposition::Failed {
-                                    why: format!("{} has no resolv.conf", h.name),
-                                },
-                                format!("cannot resolve {name}: {} has no resolv.conf", h.name),
-                            ),
-                        }
-                    }
-                }
+                let flow = start::start_flow(&mut rt, &mut ctx, &flows[spec], k);
+                self.flow_ids.push(flow);
             }
         }
+        let outs = std::mem::take(&mut ctx.out);
+        for o in outs {
+            self.apply(host, o);
+        }
+    }
+
+    /// Runs a program's reaction to an event at once (within the current
+    /// event, as a socket wakes its waiting reader), then what it asked for.
+    fn deliver_now(&mut self, host: usize, app: usize, ev: AppEvent) {
+        let mut ctx = Ctx {
+            now: self.now,
+            trace: &mut self.sink,
+            out: Vec::new(),
+            next_pkt: &mut self.next_pkt,
+            script: self.script.as_mut(),
+        };
+        let World { hosts, apps, .. } = &mut self.world;
+        Runtime {
+            h: &mut hosts[host],
+            apps: &mut apps[host],
+        }
+        .app_event(&mut ctx, app, ev);
         let outs = std::mem::take(&mut ctx.out);
         for o in outs {
             self.apply(host, o);
@@ -749,7 +664,15 @@ impl Engine {
                     note,
                 },
             ),
-            Output::AppEvent { app, ev } => self.push(self.now, Event::App { host, app, ev }),
+            Output::Socket { owner, ev } => self.push(
+                self.now,
+                Event::App {
+                    host,
+                    app: owner,
+                    ev: ev.into(),
+                },
+            ),
+            Output::SocketNow { owner, ev } => self.deliver_now(host, owner, ev.into()),
             Output::Outcome {
                 flow,
                 disposition,
@@ -764,7 +687,6 @@ impl Engine {
                 let name = self.world.hosts[host].name.clone();
                 self.sink.set_served_by(flow, &name, &app);
             }
-            Output::Connect { .. } => {}
             Output::SendRaw {
                 dev,
                 ip,

@@ -12,9 +12,9 @@ use super::fib::{Fib, FlowKey, Route, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use super::neigh::NeighTable;
 use super::netfilter::conntrack::Conntrack;
 use super::netfilter::{addrtype, AddrClass, NfState, Ruleset};
+use super::socket::{Owner, OwnerInfo, SocketEvent};
 use super::sysctl::Sysctl;
 use super::tcp::TcpStack;
-use crate::app::{App, AppEvent};
 use crate::wire::{Ipv4Repr, Mac};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,10 +191,16 @@ pub enum Output {
         bytes: Vec<u8>,
         meta: Meta,
     },
-    /// Wake an application.
-    AppEvent {
-        app: usize,
-        ev: AppEvent,
+    /// An event for a socket's owner, queued.
+    Socket {
+        owner: Owner,
+        ev: SocketEvent,
+    },
+    /// An event for a socket's owner, delivered before the host's next
+    /// output (the program reacts within this hop).
+    SocketNow {
+        owner: Owner,
+        ev: SocketEvent,
     },
     /// A flow's outcome: how it ended, and in words.
     Outcome {
@@ -206,13 +212,6 @@ pub enum Output {
     Served {
         flow: u32,
         app: String,
-    },
-    /// Start a new client connection for a flow (an app asked for it).
-    Connect {
-        app: usize,
-        flow: u32,
-        dst: Ipv4Addr,
-        dport: u16,
     },
     /// A raw IP datagram out of a device (no route lookup).
     SendRaw {
@@ -319,12 +318,17 @@ pub struct Host {
     pub tcp: TcpStack,
     /// Packets released from the ARP queue, to transmit without re-running hooks.
     pub resume: Vec<(u64, usize, Option<super::neigh::BridgedDnat>)>,
-    pub udp_listeners: BTreeMap<u16, usize>,
-    pub apps: Vec<App>,
+    pub udp_listeners: BTreeMap<u16, Owner>,
+    /// The programs that own sockets here: name and uid (the world keeps
+    /// the programs themselves).
+    pub owners: BTreeMap<Owner, OwnerInfo>,
+    /// Ping sockets: (ICMP echo id, owner); an id's first owner gets its
+    /// replies.
+    pub icmp_socks: std::collections::BTreeSet<(u16, Owner)>,
     pub rng: ChaCha8Rng,
     pub ip_id: u16,
     /// /etc/resolv.conf, for programs that resolve names.
-    pub resolv: Option<crate::app::ResolvConf>,
+    pub resolv: Option<super::resolv::ResolvConf>,
     /// IPVS virtual services (kube-proxy's ipvs mode).
     pub ipvs: super::ipvs::Ipvs,
     /// Multicast groups joined, per device (IP_ADD_MEMBERSHIP).
@@ -337,6 +341,32 @@ pub struct Host {
 }
 
 impl Host {
+    /// Registers a program that owns sockets here.
+    pub fn add_owner(&mut self, owner: Owner, name: String, uid: u32) {
+        self.owners.insert(owner, OwnerInfo { name, uid });
+    }
+
+    /// The name of a socket's owner, for the trace.
+    pub fn owner_name(&self, owner: Owner) -> String {
+        self.owners
+            .get(&owner)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| format!("program {owner}"))
+    }
+
+    /// The ping socket that waits for echo id `id`.
+    pub fn icmp_sock(&self, id: u16) -> Option<Owner> {
+        self.icmp_socks
+            .range((id, 0)..=(id, Owner::MAX))
+            .next()
+            .map(|(_, o)| *o)
+    }
+
+    /// The uid a socket's owner runs as (root when unknown).
+    pub fn owner_uid(&self, owner: Owner) -> u32 {
+        self.owners.get(&owner).map(|o| o.uid).unwrap_or(0)
+    }
+
     pub fn new(index: usize, name: &str, kind: HostKind, rng: ChaCha8Rng) -> Host {
         let mut lo = Device::new("lo", DevKind::Loopback, Mac::ZERO);
         lo.addrs
@@ -359,7 +389,8 @@ impl Host {
             tcp: TcpStack::default(),
             resume: Vec::new(),
             udp_listeners: BTreeMap::new(),
-            apps: Vec::new(),
+            owners: BTreeMap::new(),
+            icmp_socks: std::collections::BTreeSet::new(),
             rng,
             ip_id: 0,
             mc_groups: Default::default(),

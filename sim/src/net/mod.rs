@@ -14,6 +14,8 @@ pub mod link;
 pub mod neigh;
 pub mod netfilter;
 pub mod overlay;
+pub mod resolv;
+pub mod socket;
 pub mod sysctl;
 pub mod tcp;
 pub mod wireguard;

@@ -42,7 +42,7 @@ use super::fib::{FlowKey, RouteType};
 use super::host::{Ctx, Host, HostTimer, Meta, Output};
 use super::netfilter::conntrack::Tuple;
 use super::netfilter::ct_glue::CtInfo;
-use crate::app::AppEvent;
+use super::socket::SocketEvent as AppEvent;
 use crate::trace::Action;
 use crate::wire::icmp::{self, IcmpRepr};
 use crate::wire::{tcp_header, Ipv4Repr, L4};
@@ -206,6 +206,23 @@ fn key_str(k: &ConnKey) -> String {
 }
 
 impl Host {
+    /// `getsockopt(SO_ORIGINAL_DST)` of an accepted connection: the
+    /// destination before NAT, from its conntrack entry (found by the reply
+    /// tuple, which is the socket's own view).
+    pub fn original_dst(&self, key: ConnKey, now: u64) -> Option<(Ipv4Addr, u16)> {
+        let t = crate::net::netfilter::conntrack::Tuple {
+            proto: 6,
+            src: key.0,
+            sport: key.1,
+            dst: key.2,
+            dport: key.3,
+        };
+        self.ct
+            .peek(&t, now)
+            .and_then(|id| self.ct.get(id))
+            .map(|c| (c.orig.dst, c.orig.dport))
+    }
+
     fn tcp_seg(
         &mut self,
         key: &ConnKey,
@@ -240,7 +257,7 @@ impl Host {
         };
         let mut m = ctx.new_meta(flow, parent);
         m.hash = txhash;
-        m.owner = app.and_then(|a| self.apps.get(a)).map(|a| a.uid());
+        m.owner = app.map(|a| self.owner_uid(a));
         ctx.out.push(Output::SendLocal {
             ip,
             meta: m,
@@ -350,8 +367,8 @@ impl Host {
                         tries - 1
                     ),
                 });
-                ctx.out.push(Output::AppEvent {
-                    app,
+                ctx.out.push(Output::Socket {
+                    owner: app,
                     ev: AppEvent::TimedOut {
                         key,
                         tries,
@@ -384,8 +401,8 @@ impl Host {
             let app = t.app;
             let tries = t.syn_tries;
             self.tcp.conns.remove(&key);
-            ctx.out.push(Output::AppEvent {
-                app,
+            ctx.out.push(Output::Socket {
+                owner: app,
                 ev: AppEvent::TimedOut {
                     key,
                     tries,
@@ -614,7 +631,7 @@ impl Host {
                         format!(
                             "SYN to listening socket *:{} ({}): SYN-RECV, answering SYN-ACK",
                             hdr.destination_port,
-                            self.apps[app].name()
+                            self.owner_name(app)
                         ),
                         Action::Deliver {
                             socket: format!("tcp *:{} LISTEN", hdr.destination_port),
@@ -681,7 +698,7 @@ impl Host {
             } else {
                 AppEvent::Reset { key }
             };
-            ctx.out.push(Output::AppEvent { app, ev });
+            ctx.out.push(Output::Socket { owner: app, ev });
             return;
         }
         let mut events = Vec::new();
@@ -787,7 +804,8 @@ impl Host {
             match t.state {
                 TcpState::SynRecv if hdr.ack && hdr.acknowledgment_number == t.snd_nxt => {
                     t.state = TcpState::Established;
-                    events.push(AppEvent::Accepted { key });
+                    let orig_dst = self.original_dst(key, ctx.now);
+                    events.push(AppEvent::Accepted { key, orig_dst });
                 }
                 TcpState::FinWait1 if fin_acked => t.state = TcpState::FinWait2,
                 TcpState::Closing if fin_acked => t.state = TcpState::TimeWait,
@@ -798,8 +816,8 @@ impl Host {
                         "ACK of our FIN in LAST-ACK: socket closed".into(),
                         Action::Deliver { socket: sock },
                     );
-                    ctx.out.push(Output::AppEvent {
-                        app,
+                    ctx.out.push(Output::Socket {
+                        owner: app,
                         ev: AppEvent::Closed { key },
                     });
                     return;
@@ -908,7 +926,7 @@ impl Host {
             );
         }
         for ev in events {
-            ctx.out.push(Output::AppEvent { app, ev });
+            ctx.out.push(Output::Socket { owner: app, ev });
         }
     }
 
@@ -935,8 +953,8 @@ impl Host {
             self.tcp.conns.remove(&key);
             ctx.trace
                 .step("tcp", format!("connect aborted by ICMP {i}"), Action::Info);
-            ctx.out.push(Output::AppEvent {
-                app,
+            ctx.out.push(Output::Socket {
+                owner: app,
                 ev: AppEvent::Refused {
                     key,
                     why: format!("ICMP {i}"),

@@ -215,10 +215,12 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         return Err(err("bundle.json", "no hosts".into()));
     }
     let mut hosts = Vec::new();
+    let mut apps: Vec<Vec<App>> = Vec::new();
     for (hi, hn) in host_names.iter().enumerate() {
         let mut h = Host::new(hi, hn, HostKind::Node, host_rng(seed, hn));
         load_host(read, &mut h, &mut warnings)?;
         hosts.push(h);
+        apps.push(Vec::new());
     }
     // links
     for (li, l) in b.links.iter().enumerate() {
@@ -295,12 +297,12 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                     })
                     .collect();
                 let h = &mut hosts[hi];
-                let idx = h.apps.len();
-                h.apps.push(App::HttpServer(HttpServer::new(
-                    &format!("{hn}:{port}"),
-                    port,
-                    routes,
-                )));
+                let idx = apps[hi].len();
+                crate::app::runtime::spawn(
+                    h,
+                    &mut apps[hi],
+                    App::HttpServer(HttpServer::new(&format!("{hn}:{port}"), port, routes)),
+                );
                 h.tcp.listeners.insert(port, (None, idx));
             }
             "dns-server" => {
@@ -326,12 +328,16 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
                     records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
                 }
                 let h = &mut hosts[hi];
-                let idx = h.apps.len();
-                h.apps.push(App::DnsServer(crate::app::DnsServer {
-                    name: format!("{hn}:{port}"),
-                    port,
-                    records,
-                }));
+                let idx = apps[hi].len();
+                crate::app::runtime::spawn(
+                    h,
+                    &mut apps[hi],
+                    App::DnsServer(crate::app::DnsServer {
+                        name: format!("{hn}:{port}"),
+                        port,
+                        records,
+                    }),
+                );
                 h.udp_listeners.insert(port, idx);
             }
             other => warnings.push(format!(
@@ -494,6 +500,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             scenario: name.to_string(),
             seed,
             hosts,
+            apps,
             flows,
             horizon_ns: 300_000_000_000,
             resyncs: Vec::new(),

@@ -742,6 +742,8 @@ pub fn build(
     }
     let seed = seed_override.unwrap_or(doc.seed);
     let mut hosts: Vec<Host> = Vec::new();
+    // the programs of each host, beside it (`World::apps`)
+    let mut all_apps: Vec<Vec<App>> = Vec::new();
     let names: Vec<&String> = doc.hosts.keys().collect();
     for (hi, (hname, hd)) in doc.hosts.iter().enumerate() {
         let kp = format!("hosts.{hname}");
@@ -756,6 +758,7 @@ pub fn build(
             )
         })?;
         let mut h = Host::new(hi, hname, kind, host_rng(seed, hname));
+        let mut apps: Vec<App> = Vec::new();
         h.namespace = hd.namespace.clone();
         // devices
         for (dname, dd) in &hd.devices {
@@ -1329,7 +1332,7 @@ pub fn build(
                         message: msg,
                     }
                 };
-                let idx = h.apps.len();
+                let idx = apps.len();
                 if ad.kind.value == "envoy" {
                     let rng = host_rng(seed, &format!("{hname}/envoy"));
                     let en = crate::app::envoy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
@@ -1345,7 +1348,7 @@ pub fn build(
                             ));
                         }
                     }
-                    h.apps.push(App::Envoy(Box::new(en)));
+                    crate::app::runtime::spawn(&mut h, &mut apps, App::Envoy(Box::new(en)));
                 } else if ad.kind.value == "ingress-nginx" {
                     let port = match &ad.listen {
                         None => 80,
@@ -1375,7 +1378,7 @@ pub fn build(
                             format!("port {port} is already bound on {hname} (EADDRINUSE)"),
                         ));
                     }
-                    h.apps.push(App::Proxy(Box::new(p)));
+                    crate::app::runtime::spawn(&mut h, &mut apps, App::Proxy(Box::new(p)));
                 } else if ad.kind.value == "haproxy" {
                     let rng = host_rng(seed, &format!("{hname}/haproxy"));
                     let p = crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
@@ -1391,7 +1394,7 @@ pub fn build(
                             ));
                         }
                     }
-                    h.apps.push(App::Proxy(Box::new(p)));
+                    crate::app::runtime::spawn(&mut h, &mut apps, App::Proxy(Box::new(p)));
                 } else {
                     let mut k = crate::app::keepalived::Keepalived::parse(hname, &cfg.value)
                         .map_err(cfg_err)?;
@@ -1418,7 +1421,7 @@ pub fn build(
                                 )
                             })?;
                     }
-                    h.apps.push(App::Keepalived(Box::new(k)));
+                    crate::app::runtime::spawn(&mut h, &mut apps, App::Keepalived(Box::new(k)));
                 }
                 continue;
             }
@@ -1446,7 +1449,7 @@ pub fn build(
                 })?;
                 p.name = format!("{name} {hname}");
                 p.program = name.clone();
-                let idx = h.apps.len();
+                let idx = apps.len();
                 let f = &p.frontends[0];
                 if h.tcp.listeners.insert(f.port, (f.bind, idx)).is_some() {
                     return Err(e.at(
@@ -1455,7 +1458,7 @@ pub fn build(
                         format!("port {} is already bound on {hname} (EADDRINUSE)", f.port),
                     ));
                 }
-                h.apps.push(App::Proxy(Box::new(p)));
+                crate::app::runtime::spawn(&mut h, &mut apps, App::Proxy(Box::new(p)));
                 continue;
             }
             let Some(listen) = &ad.listen else {
@@ -1509,9 +1512,8 @@ pub fn build(
                         })
                         .collect();
                     let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
-                    let idx = h.apps.len();
-                    h.apps
-                        .push(App::HttpServer(HttpServer::new(&name, port, routes)));
+                    let idx = apps.len();
+                    crate::app::runtime::spawn(&mut h, &mut apps, App::HttpServer(HttpServer::new(&name, port, routes)));
                     if h.tcp.listeners.insert(port, (bound, idx)).is_some() {
                         return Err(e.at(
                             listen,
@@ -1533,8 +1535,8 @@ pub fn build(
                         records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
                     }
                     let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
-                    let idx = h.apps.len();
-                    h.apps.push(App::DnsServer(crate::app::DnsServer {
+                    let idx = apps.len();
+                    crate::app::runtime::spawn(&mut h, &mut apps, App::DnsServer(crate::app::DnsServer {
                         name,
                         port,
                         records,
@@ -1557,6 +1559,7 @@ pub fn build(
             }
         }
         hosts.push(h);
+        all_apps.push(apps);
     }
     // segments: a switch host per segment
     let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
@@ -1589,6 +1592,7 @@ pub fn build(
             ));
         }
         hosts.push(h);
+        all_apps.push(Vec::new());
         names.push(sn);
     }
     let names: Vec<&String> = names.iter().collect();
@@ -1924,8 +1928,7 @@ pub fn build(
         if let Some(v) = &fd.stop {
             let host = host_of(v, "stop")?;
             let name = v.value.split_once('/').map(|x| x.1).unwrap_or("");
-            let app = hosts[host]
-                .apps
+            let app = all_apps[host]
                 .iter()
                 .position(|a| {
                     let n = a.name();
@@ -2018,6 +2021,7 @@ pub fn build(
         scenario: doc.metadata.name.clone(),
         seed,
         hosts,
+        apps: all_apps,
         flows,
         faults,
         horizon_ns,

@@ -133,10 +133,7 @@ impl Host {
             }
             icmp::ECHO_REPLY => {
                 let id = i.echo_id();
-                let app = self
-                    .apps
-                    .iter()
-                    .position(|a| matches!(a, crate::app::App::Ping(p) if p.id == id && !p.done));
+                let app = self.icmp_sock(id);
                 let Some(app) = app else {
                     ctx.trace.step(
                         "icmp",
@@ -152,12 +149,12 @@ impl Host {
                         socket: "ping".into(),
                     },
                 );
-                let ev = crate::app::AppEvent::Icmp {
+                let ev = crate::net::socket::SocketEvent::Icmp {
                     from: ip.src(),
                     msg: i.clone(),
                     ttl: ip.hdr.time_to_live,
                 };
-                self.app_event(ctx, app, ev);
+                ctx.out.push(Output::SocketNow { owner: app, ev });
             }
             _ => {
                 // Errors go to the socket of the quoted connection.
@@ -172,16 +169,14 @@ impl Host {
                 if i.is_error() {
                     if let Some(t) = quoted_tuple(&i.payload) {
                         if t.proto == 1 {
-                            let app = self.apps.iter().position(|a| {
-                                matches!(a, crate::app::App::Ping(p) if p.id == t.sport && !p.done)
-                            });
+                            let app = self.icmp_sock(t.sport);
                             if let Some(app) = app {
-                                let ev = crate::app::AppEvent::Icmp {
+                                let ev = crate::net::socket::SocketEvent::Icmp {
                                     from: ip.src(),
                                     msg: i.clone(),
                                     ttl: ip.hdr.time_to_live,
                                 };
-                                self.app_event(ctx, app, ev);
+                                ctx.out.push(Output::SocketNow { owner: app, ev });
                             }
                         } else {
                             self.tcp_icmp_error(ctx, &t, i, meta);

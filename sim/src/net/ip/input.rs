@@ -219,7 +219,7 @@ impl Host {
                     "raw",
                     format!(
                         "IP protocol {p}: to the raw socket of {}",
-                        self.apps[app].name()
+                        self.owner_name(app)
                     ),
                     Action::Info,
                 );
@@ -227,9 +227,9 @@ impl Host {
                     L4::Raw(d) => d.clone(),
                     _ => Vec::new(),
                 };
-                ctx.out.push(Output::AppEvent {
-                    app,
-                    ev: crate::app::AppEvent::Raw {
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: crate::net::socket::SocketEvent::Raw {
                         dev,
                         src: ip.src(),
                         dst: ip.dst(),

@@ -1,6 +1,8 @@
 //! UDP input (net/ipv4/udp.c): a datagram to its socket, or ICMP port
 //! unreachable.
 
+use std::net::Ipv4Addr;
+
 use crate::net::host::{Ctx, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
 use crate::trace::Action;
@@ -28,9 +30,9 @@ impl Host {
                         socket: format!("udp *:{}", hdr.destination_port),
                     },
                 );
-                ctx.out.push(Output::AppEvent {
-                    app,
-                    ev: crate::app::AppEvent::Datagram {
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: crate::net::socket::SocketEvent::Datagram {
                         from: (ip.src(), hdr.source_port),
                         to: (ip.dst(), hdr.destination_port),
                         data: payload.clone(),
@@ -57,5 +59,40 @@ impl Host {
                 );
             }
         }
+    }
+
+    /// Sends a UDP datagram from a socket. With no source, the route picks
+    /// the address. Returns the source used.
+    #[allow(clippy::too_many_arguments)]
+    pub fn udp_send(
+        &mut self,
+        ctx: &mut Ctx,
+        flow: u32,
+        parent: Option<u64>,
+        src: Option<(Ipv4Addr, u16)>,
+        dst: (Ipv4Addr, u16),
+        payload: Vec<u8>,
+        note: String,
+        txhash: Option<u32>,
+    ) {
+        let (sa, sp) = src.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+        let id = self.next_ip_id();
+        let ip = crate::wire::Ipv4Repr::new(
+            sa,
+            dst.0,
+            64,
+            id,
+            crate::wire::L4::Udp {
+                hdr: crate::wire::udp_header(sp, dst.1),
+                payload,
+            },
+        );
+        let mut m = ctx.new_meta(flow, parent);
+        m.hash = txhash;
+        ctx.out.push(Output::SendLocal {
+            ip,
+            meta: m,
+            note: Some(note),
+        });
     }
 }

@@ -218,6 +218,16 @@ impl Conntrack {
         Some((id, dir))
     }
 
+    /// The live connection a tuple belongs to, without removing an expired
+    /// one (what a socket option reads).
+    pub fn peek(&self, t: &Tuple, now: u64) -> Option<u64> {
+        let (id, _) = *self.index.get(t)?;
+        self.conns
+            .get(&id)
+            .filter(|c| c.expires_ns > now)
+            .map(|_| id)
+    }
+
     pub fn get(&self, id: u64) -> Option<&Conn> {
         self.conns.get(&id)
     }

@@ -1,0 +1,359 @@
+//! The programs of a host beside its stack: a socket event for a program
+//! runs the program (`App::on_event`), and what it asks for is carried out
+//! through the host's socket calls (connect, send, close, datagrams, raw
+//! sends, addresses, multicast groups, timers). The world keeps the
+//! programs; the host only knows its sockets' owners.
+
+use std::net::Ipv4Addr;
+
+use super::{App, AppAction, AppEvent, FlowOf, HttpClient};
+use crate::net::host::{Ctx, Host, Output};
+use crate::net::tcp::ConnKey;
+
+/// One host's stack and its programs, for one event.
+pub struct Runtime<'a> {
+    pub h: &'a mut Host,
+    pub apps: &'a mut Vec<App>,
+}
+
+/// Puts a program on a host: it joins the host's programs and the stack
+/// learns its name and uid (for the trace and `-m owner`). Returns its
+/// handle.
+pub fn spawn(h: &mut Host, apps: &mut Vec<App>, app: App) -> usize {
+    let i = apps.len();
+    h.add_owner(i, app.name(), app.uid());
+    apps.push(app);
+    i
+}
+
+impl Runtime<'_> {
+    /// [`spawn`] on this host.
+    pub fn spawn(&mut self, app: App) -> usize {
+        spawn(self.h, self.apps, app)
+    }
+
+    /// Starts (or repeats) a DNS client's query: binds an ephemeral port the
+    /// first time, sends, and arms the 5 s retry timer.
+    pub fn dns_send(&mut self, ctx: &mut Ctx, app: usize) {
+        use rand_core::Rng;
+        let App::DnsClient(c) = &self.apps[app] else {
+            return;
+        };
+        let (flow, server, port, name) = (c.flow, c.server, c.port, c.current().to_string());
+        let bound = self
+            .h
+            .udp_listeners
+            .iter()
+            .find(|(_, a)| **a == app)
+            .map(|(p, _)| *p);
+        let sport = match bound {
+            Some(p) => p,
+            None => {
+                let (lo, hi) = self.h.sysctl.port_range();
+                let span = (hi - lo) as u32 + 1;
+                let start = self.h.rng.next_u32() % span;
+                let p = (0..span)
+                    .map(|i| lo + ((start + i) % span) as u16)
+                    .find(|p| !self.h.udp_listeners.contains_key(p))
+                    .unwrap_or(lo);
+                self.h.udp_listeners.insert(p, app);
+                let txhash = self.h.rng.next_u32();
+                if let App::DnsClient(c) = &mut self.apps[app] {
+                    c.id = self.h.rng.next_u32() as u16;
+                    c.tries = 1;
+                    // A connect()ed UDP socket (glibc's resolver) gets a
+                    // random sk_txhash, stamped on its packets as skb->hash.
+                    c.txhash = c.connected.then_some(txhash);
+                }
+                p
+            }
+        };
+        let App::DnsClient(c) = &self.apps[app] else {
+            return;
+        };
+        let q = c.query();
+        let tries = c.tries;
+        let txhash = c.txhash;
+        self.h.udp_send(
+            ctx,
+            flow,
+            None,
+            Some((Ipv4Addr::UNSPECIFIED, sport)),
+            (server, port),
+            q,
+            format!("resolver: A {name}? to {server}:{port} (attempt {tries})"),
+            txhash,
+        );
+        ctx.out.push(Output::Timer {
+            at_ns: ctx.now + crate::app::dns::TIMEOUT_NS,
+            timer: crate::net::host::HostTimer::App {
+                app,
+                token: tries as u64,
+            },
+        });
+    }
+
+    /// Sends a ping's echo request and arms its wait.
+    pub fn ping_send(&mut self, ctx: &mut Ctx, app: usize) {
+        let App::Ping(p) = &self.apps[app] else {
+            return;
+        };
+        let (flow, dst, df) = (p.flow, p.dst, p.df);
+        let req = p.request();
+        // the ping socket: echo replies with this id come to it
+        self.h.icmp_socks.insert((p.id, app));
+        let note = format!(
+            "ping: echo request id {} seq {} to {dst}, {} data bytes{}",
+            p.id,
+            p.seq,
+            p.size,
+            if df { ", DF (-M do)" } else { "" }
+        );
+        let id = self.h.next_ip_id();
+        let mut ip = crate::wire::Ipv4Repr::new(
+            Ipv4Addr::UNSPECIFIED,
+            dst,
+            64,
+            id,
+            crate::wire::L4::Icmp(req),
+        );
+        ip.hdr.dont_fragment = df;
+        let m = ctx.new_meta(flow, None);
+        ctx.out.push(Output::SendLocal {
+            ip,
+            meta: m,
+            note: Some(note),
+        });
+        ctx.out.push(Output::Timer {
+            at_ns: ctx.now + crate::app::ping::WAIT_NS,
+            timer: crate::net::host::HostTimer::App { app, token: 0 },
+        });
+    }
+
+    /// Runs an application's reaction to a socket event and carries out its
+    /// actions; then sends the ACK the socket still owes, if any.
+    pub fn app_event(&mut self, ctx: &mut Ctx, app: usize, ev: AppEvent) {
+        let actions = self.apps[app].on_event(&ev, ctx.now, ctx.script.as_deref_mut());
+        // a ping that has its answer closes its socket
+        if let App::Ping(p) = &self.apps[app] {
+            if p.done {
+                self.h.icmp_socks.remove(&(p.id, app));
+            }
+        }
+        for a in actions {
+            match a {
+                AppAction::Send(k, data, note) => {
+                    if let Some(t) = self.h.tcp.conns.get(&k) {
+                        let _ = t;
+                        self.tcp_send_noted(ctx, k, &data, note);
+                    }
+                }
+                AppAction::Close(k) => self.h.tcp_close(ctx, k),
+                AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
+                    flow,
+                    disposition,
+                    text,
+                }),
+                AppAction::Served(of) => {
+                    let flow = match of {
+                        FlowOf::Conn(k) => self.h.tcp.conns.get(&k).map(|t| t.flow),
+                        FlowOf::Id(f) => Some(f),
+                    };
+                    if let Some(flow) = flow {
+                        ctx.out.push(Output::Served {
+                            flow,
+                            app: self.apps[app].name(),
+                        });
+                    }
+                }
+                AppAction::SendUdp {
+                    src,
+                    dst,
+                    payload,
+                    note,
+                } => {
+                    let (flow, parent) = match &ev {
+                        AppEvent::Datagram { flow, pkt, .. } => (*flow, Some(*pkt)),
+                        _ => (0, None),
+                    };
+                    self.h
+                        .udp_send(ctx, flow, parent, Some(src), dst, payload, note, None);
+                }
+                AppAction::Resend => self.dns_send(ctx, app),
+                AppAction::NextQuery => {
+                    // glibc's res_send closes its socket after each query
+                    // (no RES_STAYOPEN): the next name goes from a new
+                    // socket, a new port, with a new query id.
+                    self.h.udp_listeners.retain(|_, a| *a != app);
+                    self.dns_send(ctx, app);
+                }
+                AppAction::Connect {
+                    flow,
+                    dst,
+                    port,
+                    token,
+                    note,
+                } => {
+                    let (flow, parent) = match flow {
+                        FlowOf::Conn(k) => self
+                            .h
+                            .tcp
+                            .conns
+                            .get(&k)
+                            .map(|t| (t.flow, Some(t.last_pkt)))
+                            .unwrap_or((0, None)),
+                        FlowOf::Id(f) => (f, None),
+                    };
+                    let before = ctx.out.len();
+                    match self.h.tcp_connect(ctx, app, flow, dst, port) {
+                        Ok(key) => {
+                            if let Some(Output::SendLocal { note: n, meta, .. }) =
+                                ctx.out.get_mut(before)
+                            {
+                                if parent.is_some() {
+                                    meta.parent = parent;
+                                }
+                                *n = Some(match n.take() {
+                                    Some(old) => format!("{note}; {old}"),
+                                    None => note,
+                                });
+                            }
+                            if let Some(t) = self.h.tcp.conns.get_mut(&key) {
+                                if let Some(p) = parent {
+                                    t.last_pkt = p;
+                                }
+                            }
+                            self.app_event(ctx, app, AppEvent::Opened { key, token });
+                        }
+                        Err(why) => {
+                            self.app_event(ctx, app, AppEvent::ConnectFailed { token, why })
+                        }
+                    }
+                }
+                AppAction::Timer { at_ns, token } => ctx.out.push(Output::Timer {
+                    at_ns,
+                    timer: crate::net::host::HostTimer::App { app, token },
+                }),
+                AppAction::AddAddr { dev, net, note } => {
+                    if let Some(d) = self.h.dev_index(&dev) {
+                        self.h.addr_add(d, net);
+                        ctx.out.push(Output::Event {
+                            what: format!("{}: {note}", self.h.name),
+                        });
+                    }
+                }
+                AppAction::DelAddr { dev, net, note } => {
+                    if let Some(d) = self.h.dev_index(&dev) {
+                        self.h.addr_del(d, net);
+                        ctx.out.push(Output::Event {
+                            what: format!("{}: {note}", self.h.name),
+                        });
+                    }
+                }
+                AppAction::SendRaw {
+                    flow,
+                    dev,
+                    dst,
+                    ttl,
+                    proto,
+                    data,
+                    note,
+                } => {
+                    let Some(d) = self.h.dev_index(&dev) else {
+                        continue;
+                    };
+                    let Some(src) = self.h.devs[d].addrs.first().map(|a| a.addr()) else {
+                        continue;
+                    };
+                    let id = self.h.next_ip_id();
+                    let ip =
+                        crate::wire::Ipv4Repr::new(src, dst, ttl, id, crate::wire::L4::Raw(data))
+                            .with_protocol(proto);
+                    let meta = ctx.new_meta(flow, None);
+                    ctx.out.push(Output::SendRaw {
+                        dev: d,
+                        ip,
+                        meta,
+                        note,
+                    });
+                }
+                AppAction::Garp {
+                    flow,
+                    dev,
+                    ip,
+                    note,
+                } => {
+                    if let Some(d) = self.h.dev_index(&dev) {
+                        let meta = ctx.new_meta(flow, None);
+                        ctx.out.push(Output::Garp {
+                            dev: d,
+                            ip,
+                            meta,
+                            note,
+                        });
+                    }
+                }
+                AppAction::Log(what) => ctx.out.push(Output::Event {
+                    what: format!("{}: {what}", self.h.name),
+                }),
+                AppAction::JoinGroup { dev, group, proto } => {
+                    if let Some(d) = self.h.dev_index(&dev) {
+                        self.h.mc_groups.insert((d, group));
+                        self.h.raw_listeners.insert(proto, app);
+                    }
+                }
+                AppAction::StartHttp {
+                    flow,
+                    flow_id,
+                    dst,
+                    then,
+                    note,
+                } => {
+                    // The resolver's socket is done with.
+                    self.h.udp_listeners.retain(|_, a| *a != app);
+                    let before = ctx.out.len();
+                    let client = self.spawn(App::HttpClient(HttpClient::new(
+                        flow,
+                        &flow_id,
+                        dst,
+                        then.port,
+                        &then.host_header,
+                        &then.path,
+                        ctx.now,
+                    )));
+                    if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
+                        ctx.out.push(Output::Outcome {
+                            flow,
+                            disposition: crate::trace::Disposition::Failed { why: e.clone() },
+                            text: format!("curl: (7) {e}"),
+                        });
+                    }
+                    if let Some(n) = first_send_note(&mut ctx.out[before..]) {
+                        *n = Some(match n.take() {
+                            Some(old) => format!("{note}; {old}"),
+                            None => note,
+                        });
+                    }
+                }
+            }
+        }
+        // An ACK still owed goes with the application's data, or when the
+        // delayed-ACK timer fires (net/tcp.rs).
+    }
+
+    fn tcp_send_noted(&mut self, ctx: &mut Ctx, k: ConnKey, data: &[u8], note: String) {
+        let before = ctx.out.len();
+        self.h.tcp_send(ctx, k, data);
+        if let Some(n) = first_send_note(&mut ctx.out[before..]) {
+            *n = Some(format!("{note} ({} bytes)", data.len()));
+        }
+    }
+}
+
+/// The note of the first packet among these outputs (timers may come first).
+fn first_send_note(out: &mut [Output]) -> Option<&mut Option<String>> {
+    out.iter_mut().find_map(|o| match o {
+        Output::SendLocal { note, .. } => Some(note),
+        _ => None,
+    })
+}
