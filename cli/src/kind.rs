@@ -180,7 +180,7 @@ impl KindBackend for NetnsKind {
         self.lab.collect()
     }
     fn snapshot(&mut self, world: &World, dir: &Path) -> Result<Vec<String>> {
-        crate::snapshot::snapshot_netns(&self.lab.prefix, dir, crate::cmd::live::live_extras(world))
+        crate::snapshot::snapshot_netns(&self.lab.prefix, dir, crate::snapshot::live_extras(world))
     }
     fn delete(&mut self, _ns: &str) {
         self.lab.teardown();
@@ -397,7 +397,7 @@ impl KindBackend for Kubectl {
                 ));
             }
         }
-        crate::snapshot::snapshot_via(&hosts, dir, crate::cmd::live::live_extras(world))
+        crate::snapshot::snapshot_via(&hosts, dir, crate::snapshot::live_extras(world))
     }
     fn delete(&mut self, ns: &str) {
         for (node, _, _, mut c) in std::mem::take(&mut self.caps) {

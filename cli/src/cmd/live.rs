@@ -93,55 +93,6 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// The apps and flows a snapshot bundle records beside the kernel state,
-/// so that its replay runs the same servers and requests.
-pub fn live_extras(world: &podpath_sim::world::World) -> crate::snapshot::Extras {
-    crate::snapshot::Extras {
-        apps: world
-            .hosts
-            .iter()
-            .zip(&world.apps)
-            .flat_map(|(h, apps)| {
-                h.tcp.listeners.iter().filter_map(move |(port, (_, app))| match &apps[*app] {
-                    podpath_sim::app::App::HttpServer(s) => Some(serde_json::json!({
-                        "host": h.name, "kind": "http-server", "listen": format!("0.0.0.0:{port}"),
-                        "routes": s.routes.iter().map(|(p, r)| (p.clone(), serde_json::json!({"status": r.status, "content_type": r.content_type, "body": r.body}))).collect::<serde_json::Map<_, _>>(),
-                    })),
-                    _ => None,
-                }).chain(h.udp_listeners.iter().filter_map(move |(port, app)| match &apps[*app] {
-                    podpath_sim::app::App::DnsServer(d) => Some(serde_json::json!({
-                        "host": h.name, "kind": "dns-server", "listen": format!("0.0.0.0:{port}"),
-                        "records": d.records.iter().map(|(n, a)| (n.clone(), serde_json::json!(a.to_string()))).collect::<serde_json::Map<_, _>>(),
-                    })),
-                    _ => None,
-                }))
-            })
-            .collect(),
-        flows: world
-            .flows
-            .iter()
-            .flat_map(|f| {
-                let (dst, request) = match &f.request {
-                    podpath_sim::world::Request::HttpGet { dst, port, host_header, path } => {
-                        (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
-                    }
-                    podpath_sim::world::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
-                    podpath_sim::world::Request::Ping { dst, size, df } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
-                    podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
-                    podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
-                };
-                let from = world.hosts[f.from].name.clone();
-                (0..f.count).map(move |k| serde_json::json!({
-                    "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
-                    "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else if request.starts_with("PING") { "icmp" } else { "tcp" }, "dst": dst,
-                    "request": request,
-                    "start_ns": f.start_ns + k as u64 * f.interval_ns,
-                }))
-            })
-            .collect(),
-    }
-}
-
 /// `podpath live --kind`: see kind.rs.
 pub fn live_kind(
     scenario: Option<&str>,
@@ -224,7 +175,7 @@ pub fn live_netns(
     lab.build(&world)?;
     // Snapshot the namespaces before any traffic, to replay the bundle too.
     let bundle_dir = dir.join("bundle");
-    let extras = live_extras(&world);
+    let extras = crate::snapshot::live_extras(&world);
     let snap = crate::snapshot::snapshot_netns(prefix, &bundle_dir, extras);
     lab.start_captures(&world)?;
     let (flows, lab_elapsed_ns) = lab.run_flows(&world)?;

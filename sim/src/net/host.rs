@@ -14,117 +14,10 @@ use super::netfilter::conntrack::Conntrack;
 use super::netfilter::{addrtype, AddrClass, NfState, Ruleset};
 use super::socket::{Owner, OwnerInfo, SocketEvent};
 use super::sysctl::Sysctl;
-use super::tcp::TcpStack;
+use super::tcp::sock::TcpStack;
 use crate::wire::{Ipv4Repr, Mac};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DevKind {
-    Loopback,
-    /// One end of a veth pair (or a NIC on a wire: the same thing to the stack).
-    Veth,
-    Bridge,
-    Dummy,
-    /// A VXLAN tunnel endpoint (see `overlay`).
-    Vxlan,
-    /// A TUN device: raw IP packets, no Ethernet header, no ARP; served by
-    /// a userspace process (see `wireguard`).
-    Tun,
-    /// An IP-in-IP tunnel (`tunl0`, calico's IPIP mode; see `overlay`).
-    Ipip,
-}
-
-impl DevKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            DevKind::Loopback => "loopback",
-            DevKind::Veth => "veth",
-            DevKind::Bridge => "bridge",
-            DevKind::Dummy => "dummy",
-            DevKind::Vxlan => "vxlan",
-            DevKind::Tun => "tun",
-            DevKind::Ipip => "ipip",
-        }
-    }
-
-    /// The MTUs the kernel accepts for a device of this kind (`min_mtu`,
-    /// `max_mtu` as the drivers set them; `dev_validate_mtu` refuses the
-    /// rest): veth and bridges ETH_MIN_MTU 68 to ETH_MAX_MTU 65535
-    /// (veth_setup, br_dev_setup), tun 68-65535 (tun_net_init), vxlan up to
-    /// 65535 less its IPv4 headroom of 50 bytes (vxlan_setup,
-    /// vxlan_change_mtu), ipip up to IP_MAX_MTU 65520 less its 20-byte
-    /// header (ip_tunnel_init), dummy any (min_mtu and max_mtu 0).
-    pub fn mtu_range(self) -> (u32, u32) {
-        match self {
-            DevKind::Loopback => (68, u32::MAX),
-            DevKind::Veth | DevKind::Bridge | DevKind::Tun => (68, 65535),
-            DevKind::Vxlan => (68, 65535 - 50),
-            DevKind::Ipip => (68, 65520 - 20),
-            DevKind::Dummy => (0, i32::MAX as u32),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FdbEntry {
-    pub port: usize,
-    pub is_static: bool,
-    pub updated_ns: u64,
-}
-
-/// The other end of a device's link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Peer {
-    pub host: usize,
-    pub dev: usize,
-    pub latency_ns: u64,
-    /// Frames the link loses, in parts per million (a fault; 0 by default).
-    pub loss_ppm: u32,
-}
-
-#[derive(Clone, Debug)]
-pub struct Device {
-    pub name: String,
-    pub kind: DevKind,
-    pub mac: Mac,
-    pub mtu: u32,
-    /// Addresses with their prefix length, primary first.
-    pub addrs: Vec<Ipv4Net>,
-    /// The bridge this device is a port of.
-    pub master: Option<usize>,
-    pub up: bool,
-    /// Bridge port flag: frames may leave through the port they came in on.
-    pub hairpin: bool,
-    /// Bridge forwarding database (bridges only).
-    pub fdb: BTreeMap<Mac, FdbEntry>,
-    pub peer: Option<Peer>,
-    /// VXLAN settings (vxlan devices only).
-    pub vxlan: Option<super::overlay::VxlanCfg>,
-    /// The userspace WireGuard serving a TUN device.
-    pub wg: Option<super::wireguard::WgCfg>,
-}
-
-impl Device {
-    pub fn new(name: &str, kind: DevKind, mac: Mac) -> Device {
-        Device {
-            name: name.to_string(),
-            kind,
-            mac,
-            mtu: if kind == DevKind::Loopback {
-                65536
-            } else {
-                1500
-            },
-            addrs: Vec::new(),
-            master: None,
-            up: true,
-            hairpin: false,
-            fdb: BTreeMap::new(),
-            peer: None,
-            vxlan: None,
-            wg: None,
-        }
-    }
-}
+pub use super::device::{DevKind, Device, FdbEntry, Peer};
 
 /// Metadata that travels with a packet (beside the skb in the kernel): its id,
 /// the flow it belongs to, and the packet it was made from.
@@ -150,11 +43,17 @@ pub enum HostTimer {
     /// ARP retransmission for (device, address).
     Neigh { dev: usize, ip: Ipv4Addr },
     /// TCP retransmission; `gen` discards stale timers.
-    Tcp { key: super::tcp::ConnKey, gen: u64 },
+    Tcp {
+        key: super::tcp::sock::ConnKey,
+        gen: u64,
+    },
     /// An application's timer.
     App { app: usize, token: u64 },
     /// Delayed ACK; `gen` discards stale timers.
-    TcpDelack { key: super::tcp::ConnKey, gen: u64 },
+    TcpDelack {
+        key: super::tcp::sock::ConnKey,
+        gen: u64,
+    },
 }
 
 /// What a host hands back to the engine.

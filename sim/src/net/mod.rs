@@ -5,6 +5,7 @@
 //! [`sysctl`].
 
 pub mod bridge;
+pub mod device;
 pub mod fib;
 pub mod host;
 pub mod ip;

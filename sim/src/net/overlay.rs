@@ -27,7 +27,6 @@
 //! The outer UDP checksum is computed (`udpcsum`, what `ip link add ... type
 //! vxlan` gives today).
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use super::host::{Ctx, Host, Meta, Output};
@@ -36,17 +35,7 @@ use crate::trace::Action;
 use crate::wire::vxlan::VxlanRepr;
 use crate::wire::{summarize, udp_header, Frame, Ipv4Repr, Mac, L3, L4};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VxlanCfg {
-    pub vni: u32,
-    pub port: u16,
-    pub local: Option<Ipv4Addr>,
-    pub learning: bool,
-    /// The underlay device (`dev eth0`), if pinned.
-    pub dev: Option<usize>,
-    /// FDB: inner MAC -> remote VTEP addresses (`00:00:00:00:00:00` = default).
-    pub fdb: BTreeMap<Mac, Vec<Ipv4Addr>>,
-}
+pub use super::device::VxlanCfg;
 
 impl Host {
     pub(crate) fn vxlan_xmit(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {

@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::tcp::ConnKey;
+use super::tcp::sock::ConnKey;
 use crate::wire::icmp::IcmpRepr;
 
 /// A program's handle on its host: the index the world keeps it under.

@@ -23,31 +23,13 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
-
 use super::host::{Ctx, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
 use crate::trace::Action;
 use crate::wire::wireguard::{self, WgData};
 use crate::wire::{summarize_ip, udp_header, Ipv4Repr, L4};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WgPeer {
-    /// The peer's name (stands for its public key).
-    pub name: String,
-    pub allowed_ips: Vec<Ipv4Net>,
-    pub endpoint: (Ipv4Addr, u16),
-    /// The next counter of messages sent to this peer.
-    pub tx_counter: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WgCfg {
-    /// This end's name (its public key).
-    pub me: String,
-    pub listen_port: u16,
-    pub peers: Vec<WgPeer>,
-}
+pub use super::device::{WgCfg, WgPeer};
 
 impl Host {
     pub(crate) fn wg_xmit(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {

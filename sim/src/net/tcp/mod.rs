@@ -32,11 +32,14 @@
 //! tracking; no SYN-ACK timer (a lost SYN-ACK is resent when the SYN comes
 //! again); TIME_WAIT sockets stay until the end of the run.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use etherparse::TcpOptionElement;
 use rand_core::Rng;
+
+pub mod sock;
+
+pub use sock::*;
 
 use super::fib::{FlowKey, RouteType};
 use super::host::{Ctx, Host, HostTimer, Meta, Output};
@@ -46,164 +49,6 @@ use super::socket::SocketEvent as AppEvent;
 use crate::trace::Action;
 use crate::wire::icmp::{self, IcmpRepr};
 use crate::wire::{tcp_header, Ipv4Repr, L4};
-
-/// (local address, local port, remote address, remote port)
-pub type ConnKey = (Ipv4Addr, u16, Ipv4Addr, u16);
-
-pub const WINDOW: u16 = 64240;
-/// TCP_ATO_MIN and TCP_DELACK_MIN: 40 ms.
-pub const ATO_MIN_NS: u64 = 40_000_000;
-/// TCP_MAX_QUICKACKS.
-pub const MAX_QUICKACKS: u32 = 16;
-pub const INITIAL_RTO_NS: u64 = 1_000_000_000;
-/// TCP_RTO_MIN and TCP_RTO_MAX.
-pub const RTO_MIN_NS: u64 = 200_000_000;
-pub const RTO_MAX_NS: u64 = 120_000_000_000;
-/// TCP_TIMEOUT_FALLBACK: the RTO after a handshake that gave no RTT sample.
-pub const TIMEOUT_FALLBACK_NS: u64 = 3_000_000_000;
-
-/// A segment sent and not yet acknowledged (the retransmit queue).
-#[derive(Clone, Debug)]
-pub struct Unacked {
-    pub seq: u32,
-    pub payload: Vec<u8>,
-    pub fin: bool,
-    pub psh: bool,
-    pub sent_ns: u64,
-    /// Karn's rule: no RTT sample from a retransmitted segment.
-    pub retransmitted: bool,
-}
-
-impl Unacked {
-    fn end(&self) -> u32 {
-        self.seq
-            .wrapping_add(self.payload.len() as u32)
-            .wrapping_add(self.fin as u32)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TcpState {
-    SynSent,
-    SynRecv,
-    Established,
-    FinWait1,
-    FinWait2,
-    CloseWait,
-    Closing,
-    LastAck,
-    TimeWait,
-}
-
-impl TcpState {
-    pub fn name(self) -> &'static str {
-        match self {
-            TcpState::SynSent => "SYN-SENT",
-            TcpState::SynRecv => "SYN-RECV",
-            TcpState::Established => "ESTABLISHED",
-            TcpState::FinWait1 => "FIN-WAIT-1",
-            TcpState::FinWait2 => "FIN-WAIT-2",
-            TcpState::CloseWait => "CLOSE-WAIT",
-            TcpState::Closing => "CLOSING",
-            TcpState::LastAck => "LAST-ACK",
-            TcpState::TimeWait => "TIME-WAIT",
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Tcb {
-    pub state: TcpState,
-    pub iss: u32,
-    pub snd_una: u32,
-    pub snd_nxt: u32,
-    pub rcv_nxt: u32,
-    pub mss: u16,
-    pub app: usize,
-    pub flow: u32,
-    pub syn_tries: u32,
-    pub rto_ns: u64,
-    pub gen: u64,
-    pub ack_pending: bool,
-    /// Delayed-ACK state (`icsk_ack`): ato, quick-ACK budget, interactive
-    /// (pingpong) mode, time of the last data received, timer generation.
-    pub ato_ns: u64,
-    pub quick: u32,
-    pub pingpong: bool,
-    pub lrcv_ns: u64,
-    pub delack_gen: u64,
-    /// `sk_txhash`: a random per-connection hash stamped on every packet.
-    pub txhash: u32,
-    /// The packet that last touched the socket (parent of what it sends).
-    pub last_pkt: u64,
-    /// When the SYN (client) or SYN-ACK (server) went, for the first RTT
-    /// sample.
-    pub syn_sent_ns: u64,
-    /// RTT estimate (0 = no sample yet) and its variance.
-    pub srtt_ns: u64,
-    pub rttvar_ns: u64,
-    /// Data and FIN not yet acknowledged, oldest first.
-    pub rtx: std::collections::VecDeque<Unacked>,
-    /// RTO expiries in a row (`icsk_retransmits`), and the Loss state.
-    pub rtx_tries: u32,
-    pub in_loss: bool,
-}
-
-impl Tcb {
-    fn new(state: TcpState, iss: u32, app: usize, flow: u32, mss: u16, txhash: u32) -> Tcb {
-        Tcb {
-            state,
-            iss,
-            snd_una: iss,
-            snd_nxt: iss.wrapping_add(1),
-            rcv_nxt: 0,
-            mss,
-            app,
-            flow,
-            syn_tries: 0,
-            rto_ns: INITIAL_RTO_NS,
-            gen: 0,
-            ack_pending: false,
-            ato_ns: 0,
-            quick: 0,
-            pingpong: false,
-            lrcv_ns: 0,
-            delack_gen: 0,
-            txhash,
-            last_pkt: 0,
-            syn_sent_ns: 0,
-            srtt_ns: 0,
-            rttvar_ns: 0,
-            rtx: Default::default(),
-            rtx_tries: 0,
-            in_loss: false,
-        }
-    }
-
-    /// `tcp_rtt_estimator` + `tcp_set_rto` (RFC 6298 with Linux's floor).
-    fn rtt_sample(&mut self, m: u64) {
-        if self.srtt_ns == 0 {
-            self.srtt_ns = m.max(1);
-            self.rttvar_ns = m / 2;
-        } else {
-            let diff = self.srtt_ns.abs_diff(m);
-            self.rttvar_ns = (3 * self.rttvar_ns + diff) / 4;
-            self.srtt_ns = ((7 * self.srtt_ns + m) / 8).max(1);
-        }
-        self.rto_ns = (self.srtt_ns + (4 * self.rttvar_ns).max(RTO_MIN_NS)).min(RTO_MAX_NS);
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct TcpStack {
-    /// port -> (bound address or None for 0.0.0.0, app)
-    pub listeners: BTreeMap<u16, (Option<Ipv4Addr>, usize)>,
-    pub conns: BTreeMap<ConnKey, Tcb>,
-}
-
-fn key_str(k: &ConnKey) -> String {
-    format!("{}:{} <-> {}:{}", k.0, k.1, k.2, k.3)
-}
 
 impl Host {
     /// `getsockopt(SO_ORIGINAL_DST)` of an accepted connection: the
