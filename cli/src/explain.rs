@@ -200,15 +200,28 @@ SIMPLIFIED (and where)
     flannel host-gw, calico BGP and IPIP (IPAM block = node podCIDR, tunl0
     at the block's first address; no felix policy or natOutgoing rules),
     kindnet.                                                             [k8s/cluster]
-  - HAProxy: roundrobin is smooth weighted round robin (same shares,
-    possibly another first server); source hashes with FNV-1a; inter,
-    rise and fall per backend; no retries/redispatch (503 in http mode,
-    a close in tcp mode); one request per client connection; a check
-    neither answered nor refused fails after inter; vrrp_script,
-    track_script and unicast peers are refused, not ignored.             [app/proxy, app/haproxy]
+  - HAProxy (2.6.0): roundrobin is smooth weighted round robin (same
+    shares, possibly another first server); source hashes with FNV-1a;
+    inter, rise and fall per backend; no retries/redispatch (503 in http
+    mode, a close in tcp mode; %rc is 0); one request per client
+    connection; in tcp mode the first FIN ends the stream (HAProxy waits
+    for the other side's); a check neither answered nor refused fails
+    after inter; without `maxconn` in global, maxconn is 4096 (HAProxy
+    derives it from ulimit -n); the process id is 1, nbthread 1 unless
+    set.                                                                 [app/proxy, app/haproxy]
+  - HAProxy logs: lines go into the flow's trace (`log` in the summary
+    and trace), not as syslog datagrams to the `log` address; `%[...]`
+    samples and the +X/+E modifiers are refused; no header captures
+    (%hr/%hs empty); no TLS (%sslc/%sslv are `-`); times are UTC.        [app/haproxy_log]
+  - HAProxy stats page: CSV and HTML as 2.6.0 writes them; the HTML has
+    the light-theme stylesheet only and no hover tooltips; its system
+    figures (ulimit-n, maxsock, tasks, idle) are computed from maxconn;
+    the body is sent in 16 KiB chunks (HAProxy's follow its buffers);
+    `;json`/`;typed` get a 501 and `stats admin` is refused.              [app/haproxy_stats]
   - keepalived: VRRPv2 only; one burst of 5 gratuitous ARPs (no repeat
     after garp_master_delay); whole-second advert_int; raw sends skip
-    netfilter OUTPUT/POSTROUTING.                                        [app/keepalived, net/ipv4]
+    netfilter OUTPUT/POSTROUTING; vrrp_script, track_script and unicast
+    peers are refused, not ignored.                                        [app/keepalived, net/ipv4]
   - ingress-nginx: round robin over endpoints (no EWMA), one request per
     connection, no TLS, annotations other than rewrite-target and
     service-upstream are ignored.                                        [app/ingress_nginx, k8s/ingress]

@@ -162,6 +162,7 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             port,
             host_header,
             path,
+            ..
         } => vec![
             s("python3"),
             s("-c"),
@@ -350,6 +351,19 @@ impl Lab {
     /// Builds the world's hosts, devices, links, addresses, routes, rules,
     /// neighbours, sysctls, iptables and servers.
     pub fn build(&mut self, w: &World) -> Result<()> {
+        for f in &w.flows {
+            let creds = match &f.request {
+                Request::HttpGet { user, .. } => user.is_some(),
+                Request::Resolve { then: Some(t), .. } => t.user.is_some(),
+                _ => false,
+            };
+            if creds {
+                bail!(
+                    "traffic {}: live mode's client does not send URL credentials (user:password@) yet",
+                    f.id
+                );
+            }
+        }
         for h in &w.hosts {
             for d in &h.devs {
                 if d.kind == DevKind::Tun {
@@ -949,6 +963,7 @@ impl Lab {
                     port,
                     host_header,
                     path,
+                    ..
                 } => self.exec(
                     host,
                     &[

@@ -292,7 +292,7 @@ pub fn live_extras(world: &podpath_sim::world::World) -> Extras {
             .iter()
             .flat_map(|f| {
                 let (dst, request) = match &f.request {
-                    podpath_sim::world::Request::HttpGet { dst, port, host_header, path } => {
+                    podpath_sim::world::Request::HttpGet { dst, port, host_header, path, .. } => {
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
                     podpath_sim::world::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),

@@ -658,7 +658,7 @@ mod tests {
         assert_eq!(t.flows[app.flow].id, "browser#1");
         assert!(t.flows[0].daemon);
         let s = screen(&app, 80, 24);
-        assert!(s.contains("flow browser#1 (8/10) · hop 1/"), "{s}");
+        assert!(s.contains("flow browser#1 (8/12) · hop 1/"), "{s}");
         // the path pane: the hosts the request crosses, not the nodes that
         // only heard an ARP broadcast
         assert!(s.contains("browser → internet → ext-lb → ilb-1"), "{s}");

@@ -492,7 +492,7 @@ fn default_scenario_is_browser_to_pod() {
     let t = stdout(&o);
     assert!(
         t.starts_with(
-            "podpath: scenario browser-to-pod (seed 0): 3 flow(s), 3 answered; 7 daemon flow(s)\n"
+            "podpath: scenario browser-to-pod (seed 0): 5 flow(s), 5 answered; 7 daemon flow(s)\n"
         ),
         "{}",
         &t[..200.min(t.len())]
@@ -522,7 +522,15 @@ fn default_scenario_is_browser_to_pod() {
     // the whole dump is one flag away
     let full = stdout(&podpath(&["run", "--format", "trace"], &[]));
     assert!(full.starts_with("podpath trace: scenario browser-to-pod seed 0\n"));
-    assert_eq!(full.matches("\n  outcome: HTTP 200 OK").count(), 3);
+    // three browser requests and the stats CSV answer 200, the stats page
+    // without credentials 401
+    assert_eq!(full.matches("\n  outcome: HTTP 200 OK").count(), 4);
+    assert_eq!(
+        full.matches("\n  outcome: HTTP 401 Unauthorized").count(),
+        1
+    );
+    // HAProxy's log is in the trace too
+    assert_eq!(full.matches("\n  log ").count(), 5);
     let l = stdout(&podpath(&["list"], &[]));
     assert!(
         l.lines()

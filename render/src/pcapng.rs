@@ -19,7 +19,7 @@ use pcap_file::{DataLink, Endianness};
 use podpath_sim::trace::{Direction, Trace};
 
 /// Virtual time 0 is 2026-01-01T00:00:00Z in the capture.
-pub const EPOCH_UNIX_S: u64 = 1_767_225_600;
+pub use podpath_sim::trace::EPOCH_UNIX_S;
 
 /// Interfaces in the order the file declares them: (host, device).
 pub fn interfaces(trace: &Trace) -> Vec<(String, String)> {

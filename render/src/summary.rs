@@ -308,6 +308,10 @@ fn render_flow(out: &mut String, trace: &Trace, f: &FlowTrace) {
             cut(&d.reason, WIDTH - 20 - d.host.len() - d.point.len())
         );
     }
+    for l in &f.logs {
+        let _ = writeln!(out, "  log       {} {}:", l.host, l.program);
+        let _ = writeln!(out, "            {}", l.line);
+    }
     if !f.expect.is_empty() {
         let unmet = f.unmet(&trace.hosts);
         let parts: Vec<String> = f

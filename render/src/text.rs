@@ -59,10 +59,37 @@ pub fn render_flow(out: &mut String, f: &FlowTrace) {
             &f.outcome
         }
     );
+    for l in &f.logs {
+        let _ = writeln!(
+            out,
+            "  log {}  {} {}: {}",
+            fmt_time(l.time_ns),
+            l.host,
+            l.program,
+            l.line
+        );
+    }
+    if let Some(b) = &f.response_body {
+        let lines: Vec<&str> = b.lines().collect();
+        let _ = writeln!(out, "  response body ({} bytes):", b.len());
+        for l in lines.iter().take(MAX_BODY_LINES) {
+            let _ = writeln!(out, "    | {l}");
+        }
+        if lines.len() > MAX_BODY_LINES {
+            let _ = writeln!(
+                out,
+                "    | … {} more line(s) (the capture has them all)",
+                lines.len() - MAX_BODY_LINES
+            );
+        }
+    }
     for h in &f.hops {
         render_hop(out, h);
     }
 }
+
+/// Lines of a response body the trace shows.
+const MAX_BODY_LINES: usize = 40;
 
 pub fn render(trace: &Trace) -> String {
     let mut out = String::new();

@@ -9,6 +9,10 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+/// The wall-clock date of virtual time 0: 2026-01-01T00:00:00Z. Captures
+/// and application logs (HAProxy's `%t`) count from it.
+pub const EPOCH_UNIX_S: u64 = 1_767_225_600;
+
 /// A whole run.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Trace {
@@ -104,6 +108,24 @@ pub struct FlowTrace {
     /// What the traffic entry says must happen (`expect:`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<Expect>,
+    /// Lines applications logged about this flow (HAProxy's traffic log),
+    /// in the order they were written.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub logs: Vec<AppLog>,
+    /// The body of the HTTP response the client received, as text (cut at
+    /// 64 KiB).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_body: Option<String>,
+}
+
+/// One line an application logged, with where and when.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AppLog {
+    pub time_ns: u64,
+    pub host: String,
+    /// the program and where its log goes (`haproxy → 127.0.0.1 local0`)
+    pub program: String,
+    pub line: String,
 }
 
 /// How a flow ended (batfish's disposition).
@@ -522,8 +544,24 @@ impl TraceSink {
             served_by: None,
             served_app: None,
             expect: Vec::new(),
+            logs: Vec::new(),
+            response_body: None,
         });
         (self.flows.len() - 1) as u32
+    }
+
+    /// A line an application logged about `flow`.
+    pub fn add_log(&mut self, flow: u32, log: AppLog) {
+        if let Some(f) = self.flows.get_mut(flow as usize) {
+            f.logs.push(log);
+        }
+    }
+
+    /// The response body the flow's client received.
+    pub fn set_response_body(&mut self, flow: u32, body: String) {
+        if let Some(f) = self.flows.get_mut(flow as usize) {
+            f.response_body = Some(body);
+        }
     }
 
     /// The host whose application answered the flow (the last one wins: a

@@ -16,6 +16,8 @@ pub enum Request {
         port: u16,
         host_header: String,
         path: String,
+        /// `user:password` from the URL (`http://user:pw@host/`)
+        user: Option<String>,
     },
     /// An A lookup of `name` at `server:port` over UDP.
     DnsA {

@@ -79,6 +79,8 @@ pub struct ThenHttp {
     pub port: u16,
     pub host_header: String,
     pub path: String,
+    /// `user:password` of the URL: curl sends it as `Authorization: Basic`
+    pub user: Option<String>,
 }
 
 /// One A lookup, like `getent hosts NAME` with one nameserver; with several

@@ -297,7 +297,7 @@ impl Envoy {
 
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         match ev {
-            AppEvent::Accepted { key, orig_dst } => {
+            AppEvent::Accepted { key, orig_dst, .. } => {
                 // SO_ORIGINAL_DST: where the client meant to go before the
                 // REDIRECT to 15001/15006
                 let od = orig_dst.unwrap_or((key.0, key.1));

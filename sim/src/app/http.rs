@@ -42,21 +42,47 @@ pub fn reason(status: u16) -> &'static str {
 }
 
 /// A complete HTTP message in `buf`: (head, body) once the headers ended and
-/// Content-Length bytes of body arrived.
+/// the body arrived: Content-Length bytes, or every chunk up to the last
+/// (`Transfer-Encoding: chunked`, RFC 9112 7.1), decoded.
 fn complete(buf: &[u8]) -> Option<(String, Vec<u8>)> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let len = head
-        .lines()
-        .find_map(|l| {
+    let header = |name: &str| {
+        head.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
             k.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
-        .unwrap_or(0);
+    };
     let body = &buf[end + 4..];
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        return dechunk(body).map(|b| (head, b));
+    }
+    let len = header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     (body.len() >= len).then(|| (head, body[..len].to_vec()))
+}
+
+/// A whole chunked body, decoded; None until the last chunk arrived.
+fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = String::from_utf8_lossy(&b[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        b = &b[eol + 2..];
+        if size == 0 {
+            // trailer section: ends with an empty line
+            return b.windows(2).any(|w| w == b"\r\n").then_some(out);
+        }
+        if b.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
 }
 
 impl HttpServer {
@@ -128,6 +154,8 @@ pub struct HttpClient {
     pub port: u16,
     pub host_header: String,
     pub path: String,
+    /// `user:password` of the URL
+    pub user: Option<String>,
     pub started_ns: u64,
     buf: Vec<u8>,
     done: bool,
@@ -138,27 +166,38 @@ impl HttpClient {
         flow: u32,
         flow_id: &str,
         dst: Ipv4Addr,
-        port: u16,
-        host_header: &str,
-        path: &str,
+        req: &super::ThenHttp,
         now: u64,
     ) -> HttpClient {
         HttpClient {
             flow,
             flow_id: flow_id.to_string(),
             dst,
-            port,
-            host_header: host_header.to_string(),
-            path: path.to_string(),
+            port: req.port,
+            host_header: req.host_header.clone(),
+            path: req.path.clone(),
+            user: req.user.clone(),
             started_ns: now,
             buf: Vec::new(),
             done: false,
         }
     }
 
+    /// curl's request: Host, then Authorization (credentials of the URL,
+    /// `-u`), User-Agent, Accept.
     pub fn request_bytes(&self) -> Vec<u8> {
+        let auth = self
+            .user
+            .as_ref()
+            .map(|u| {
+                format!(
+                    "Authorization: Basic {}\r\n",
+                    data_encoding::BASE64.encode(u.as_bytes())
+                )
+            })
+            .unwrap_or_default();
         format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+            "GET {} HTTP/1.1\r\nHost: {}\r\n{auth}User-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
             self.path, self.host_header
         )
         .into_bytes()
@@ -203,8 +242,20 @@ impl HttpClient {
                     http_status: code,
                     dns_rcode: None,
                 };
+                let mut full = String::from_utf8_lossy(&body).to_string();
+                if full.len() > 65536 {
+                    let mut cut = 65536;
+                    while !full.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    full.truncate(cut);
+                }
                 vec![
                     self.outcome(d, format!("HTTP {text}")),
+                    AppAction::ResponseBody {
+                        flow: self.flow,
+                        body: full,
+                    },
                     AppAction::Close(*key),
                 ]
             }

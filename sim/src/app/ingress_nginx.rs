@@ -121,14 +121,18 @@ pub fn parse(name: &str, port: u16, text: &str, rng: ChaCha8Rng) -> Result<Proxy
     }
     let f = Frontend {
         name: "ingress-nginx".into(),
-        bind: None,
-        port,
+        binds: vec![(None, port)],
         mode: Mode::Http,
         acls: Vec::new(),
         rules: Vec::new(),
         default_backend: None,
         forwardfor: true,
         ingress: Some(servers),
+        stats: None,
+        log: None,
+        uuid: 1,
+        maxconn: 4096,
+        c: Default::default(),
     };
     Ok(Proxy::new(
         &format!("ingress-nginx {name}"),

@@ -4,6 +4,8 @@
 pub mod dns;
 pub mod envoy;
 pub mod haproxy;
+pub mod haproxy_log;
+pub mod haproxy_stats;
 pub mod http;
 pub mod ingress_nginx;
 pub mod keepalived;
@@ -27,10 +29,12 @@ pub enum AppEvent {
     Connected {
         key: ConnKey,
     },
-    /// `orig_dst`: SO_ORIGINAL_DST (the destination before REDIRECT/DNAT).
+    /// `orig_dst`: SO_ORIGINAL_DST (the destination before REDIRECT/DNAT);
+    /// `flow`: the trace flow of the connection.
     Accepted {
         key: ConnKey,
         orig_dst: Option<(Ipv4Addr, u16)>,
+        flow: u32,
     },
     Data {
         key: ConnKey,
@@ -107,7 +111,15 @@ impl From<SocketEvent> for AppEvent {
     fn from(e: SocketEvent) -> AppEvent {
         match e {
             SocketEvent::Connected { key } => AppEvent::Connected { key },
-            SocketEvent::Accepted { key, orig_dst } => AppEvent::Accepted { key, orig_dst },
+            SocketEvent::Accepted {
+                key,
+                orig_dst,
+                flow,
+            } => AppEvent::Accepted {
+                key,
+                orig_dst,
+                flow,
+            },
             SocketEvent::Data { key, data } => AppEvent::Data { key, data },
             SocketEvent::Eof { key } => AppEvent::Eof { key },
             SocketEvent::Closed { key } => AppEvent::Closed { key },
@@ -246,6 +258,18 @@ pub enum AppAction {
     },
     /// A line for the log (the trace's events).
     Log(String),
+    /// A line of the program's own log about one flow (HAProxy's traffic
+    /// log): `program` names it and where it goes.
+    FlowLog {
+        flow: u32,
+        program: String,
+        line: String,
+    },
+    /// The client's flow received this response body.
+    ResponseBody {
+        flow: u32,
+        body: String,
+    },
     /// Join a multicast group on a device (IP_ADD_MEMBERSHIP).
     JoinGroup {
         dev: String,

@@ -296,6 +296,18 @@ impl Runtime<'_> {
                 AppAction::Log(what) => ctx.out.push(Output::Event {
                     what: format!("{}: {what}", self.h.name),
                 }),
+                AppAction::FlowLog {
+                    flow,
+                    program,
+                    line,
+                } => ctx.out.push(Output::AppLog {
+                    flow,
+                    program,
+                    line,
+                }),
+                AppAction::ResponseBody { flow, body } => {
+                    ctx.out.push(Output::ResponseBody { flow, body })
+                }
                 AppAction::JoinGroup { dev, group, proto } => {
                     if let Some(d) = self.h.dev_index(&dev) {
                         self.h.mc_groups.insert((d, group));
@@ -313,13 +325,7 @@ impl Runtime<'_> {
                     self.h.udp_listeners.retain(|_, a| *a != app);
                     let before = ctx.out.len();
                     let client = self.spawn(App::HttpClient(HttpClient::new(
-                        flow,
-                        &flow_id,
-                        dst,
-                        then.port,
-                        &then.host_header,
-                        &then.path,
-                        ctx.now,
+                        flow, &flow_id, dst, &then, ctx.now,
                     )));
                     if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
                         ctx.out.push(Output::Outcome {

@@ -683,6 +683,23 @@ impl Engine {
                 }
                 self.sink.set_outcome(flow, disposition, text)
             }
+            Output::AppLog {
+                flow,
+                program,
+                line,
+            } => {
+                let host = self.world.hosts[host].name.clone();
+                self.sink.add_log(
+                    flow,
+                    crate::trace::AppLog {
+                        time_ns: self.now,
+                        host,
+                        program,
+                        line,
+                    },
+                );
+            }
+            Output::ResponseBody { flow, body } => self.sink.set_response_body(flow, body),
             Output::Served { flow, app } => {
                 let name = self.world.hosts[host].name.clone();
                 self.sink.set_served_by(flow, &name, &app);

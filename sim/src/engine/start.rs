@@ -17,8 +17,14 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
     let hname = rt.h.name.clone();
     let desc = match &f.request {
         Request::HttpGet {
-            host_header, path, ..
-        } => format!("{id}: GET http://{host_header}{path} from {hname}"),
+            host_header,
+            path,
+            user,
+            ..
+        } => format!(
+            "{id}: GET http://{}{host_header}{path} from {hname}",
+            user.as_ref().map(|u| format!("{u}@")).unwrap_or_default()
+        ),
         Request::DnsA { server, port, name } => {
             format!("{id}: DNS A {name} at {server}:{port} from {hname}")
         }
@@ -40,15 +46,16 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             port,
             host_header,
             path,
+            user,
         } => {
+            let spec = crate::app::ThenHttp {
+                port: *port,
+                host_header: host_header.clone(),
+                path: path.clone(),
+                user: user.clone(),
+            };
             let app = rt.spawn(App::HttpClient(HttpClient::new(
-                flow,
-                &id,
-                *dst,
-                *port,
-                host_header,
-                path,
-                ctx.now,
+                flow, &id, *dst, &spec, ctx.now,
             )));
             if let Err(e) = rt.h.tcp_connect(ctx, app, flow, *dst, *port) {
                 ctx.trace.set_outcome(

@@ -131,6 +131,17 @@ pub enum Output {
     Event {
         what: String,
     },
+    /// A line an application logged about a flow.
+    AppLog {
+        flow: u32,
+        program: String,
+        line: String,
+    },
+    /// The response body a client received.
+    ResponseBody {
+        flow: u32,
+        body: String,
+    },
 }
 
 /// What a host needs from the engine while it works on a packet.

@@ -36,6 +36,8 @@ pub enum SocketEvent {
     Accepted {
         key: ConnKey,
         orig_dst: Option<(Ipv4Addr, u16)>,
+        /// the trace flow the connection's packets belong to
+        flow: u32,
     },
     Data {
         key: ConnKey,

@@ -1383,15 +1383,17 @@ pub fn build(
                     let rng = host_rng(seed, &format!("{hname}/haproxy"));
                     let p = crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
                     for f in &p.frontends {
-                        if h.tcp.listeners.insert(f.port, (f.bind, idx)).is_some() {
-                            return Err(e.at(
-                                cfg,
-                                format!("{ak}.config"),
-                                format!(
-                                    "frontend {}: port {} is already bound on {hname} (EADDRINUSE)",
-                                    f.name, f.port
-                                ),
-                            ));
+                        for &(bind, port) in &f.binds {
+                            if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
+                                return Err(e.at(
+                                    cfg,
+                                    format!("{ak}.config"),
+                                    format!(
+                                        "frontend {}: port {port} is already bound on {hname} (EADDRINUSE)",
+                                        f.name
+                                    ),
+                                ));
+                            }
                         }
                     }
                     crate::app::runtime::spawn(&mut h, &mut apps, App::Proxy(Box::new(p)));
@@ -1450,12 +1452,12 @@ pub fn build(
                 p.name = format!("{name} {hname}");
                 p.program = name.clone();
                 let idx = apps.len();
-                let f = &p.frontends[0];
-                if h.tcp.listeners.insert(f.port, (f.bind, idx)).is_some() {
+                let (bind, port) = p.frontends[0].binds[0];
+                if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
                     return Err(e.at(
                         listen,
                         format!("{ak}.listen"),
-                        format!("port {} is already bound on {hname} (EADDRINUSE)", f.port),
+                        format!("port {port} is already bound on {hname} (EADDRINUSE)"),
                     ));
                 }
                 crate::app::runtime::spawn(&mut h, &mut apps, App::Proxy(Box::new(p)));
@@ -1754,6 +1756,11 @@ pub fn build(
                     Some(i) => (&rest[..i], &rest[i..]),
                     None => (rest, "/"),
                 };
+                // `user:password@` before the host: curl's Basic credentials
+                let (user, auth) = match auth.rsplit_once('@') {
+                    Some((u, a)) => (Some(u.to_string()), a),
+                    None => (None, auth),
+                };
                 let (addr, port) = match auth.rsplit_once(':') {
                     Some((a, p)) => (
                         a,
@@ -1770,6 +1777,7 @@ pub fn build(
                         port,
                         host_header,
                         path: path.to_string(),
+                        user,
                     },
                     Err(_) => {
                         let valid = !addr.is_empty()
@@ -1801,6 +1809,7 @@ pub fn build(
                                 port,
                                 host_header,
                                 path: path.to_string(),
+                                user,
                             }),
                         }
                     }

@@ -649,8 +649,13 @@ impl Host {
             match t.state {
                 TcpState::SynRecv if hdr.ack && hdr.acknowledgment_number == t.snd_nxt => {
                     t.state = TcpState::Established;
+                    let flow = t.flow;
                     let orig_dst = self.original_dst(key, ctx.now);
-                    events.push(AppEvent::Accepted { key, orig_dst });
+                    events.push(AppEvent::Accepted {
+                        key,
+                        orig_dst,
+                        flow,
+                    });
                 }
                 TcpState::FinWait1 if fin_acked => t.state = TcpState::FinWait2,
                 TcpState::Closing if fin_acked => t.state = TcpState::TimeWait,
