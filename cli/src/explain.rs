@@ -146,7 +146,9 @@ SIMPLIFIED (and where)
     15-45 s); upper layers never confirm reachability, so a DELAY entry
     always probes; unsolicited ARP creates no entry.                     [net/neigh]
   - Bridge: no STP, VLAN filtering or FDB ageing; broadcast frames skip
-    br_netfilter.                                                        [net/bridge]
+    br_netfilter. A scenario whose bridges and links make a layer-2 loop
+    is refused, naming the link that closes it (without STP a flooded
+    frame would circle forever).                                         [net/bridge]
   - VXLAN: the outer source port is a stable hash of the inner flow, not
     the kernel's seeded jhash; no GBP/GPE, no IPv6 underlay.             [net/overlay]
   - netfilter: counters are parsed and ignored; -m nfacct always matches;

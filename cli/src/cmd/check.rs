@@ -70,14 +70,24 @@ pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
     }
     let mut bad = 0;
     let bar = indicatif::ProgressBar::new(worlds.len() as u64);
-    for (shown, world) in worlds {
-        bar.inc(1);
-        bar.set_message(shown.clone());
-        let name = world.scenario.clone();
-        let trace = Engine::new(world).run();
-        let json = podpath_render::json::render(&trace);
-        let text = podpath_render::text::render(&trace);
-        let pcap = podpath_render::pcapng::render(&trace);
+    // the scenarios are independent runs: run and render them in parallel
+    // (rayon), then compare and report in the order given
+    let runs: Vec<_> = {
+        use rayon::prelude::*;
+        worlds
+            .into_par_iter()
+            .map(|(shown, world)| {
+                let name = world.scenario.clone();
+                let trace = Engine::new(world).run();
+                let json = podpath_render::json::render(&trace);
+                let text = podpath_render::text::render(&trace);
+                let pcap = podpath_render::pcapng::render(&trace);
+                bar.inc(1);
+                (shown, name, trace, json, text, pcap)
+            })
+            .collect()
+    };
+    for (shown, name, trace, json, text, pcap) in runs {
         let golden = a.golden.join(&name).join("trace.json");
         match check_one(&name, &json, &text, &pcap, &a.golden, a.bless)? {
             Verdict::Same => writeln!(out, "ok       {shown}")?,

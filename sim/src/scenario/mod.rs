@@ -158,7 +158,54 @@ pub fn load(text: &str, file: &str, seed: Option<u64>) -> Result<World, Scenario
     let mut doc = parse(text, file)?;
     expand_cluster(&mut doc, file)?;
     given_resyncs(&mut doc, file)?;
-    build(&doc, text, file, seed)
+    let world = build(&doc, text, file, seed)?;
+    refuse_l2_loops(&doc, &world, file)?;
+    Ok(world)
+}
+
+/// Refuses a world whose bridges and links make a layer-2 loop, naming the
+/// link that closes it. podpath's bridges, like Linux's by default
+/// (`stp_state 0`, net/bridge/br_stp.c not running), run no spanning tree:
+/// a flooded frame would circle the loop forever (br_forward.c floods to
+/// every port but the ingress one).
+fn refuse_l2_loops(doc: &ScenarioDoc, world: &World, file: &str) -> Result<(), ScenarioError> {
+    let Some(l) = crate::topo::l2_loops(world).into_iter().next() else {
+        return Ok(());
+    };
+    let e = Errs { file };
+    let (x, y) = (&l.closed_by.0, &l.closed_by.1);
+    let message = format!(
+        "this link closes a layer-2 loop ({}): podpath's bridges, like Linux's by default \
+         (stp_state 0), run no spanning tree, so a flooded frame would circle it forever; \
+         remove a link of the loop",
+        l.describe()
+    );
+    let ends = |a: &str, b: &str| (a == x && b == y) || (a == y && b == x);
+    if let Some((li, ld)) = doc
+        .links
+        .iter()
+        .enumerate()
+        .find(|(_, ld)| ends(&ld.a.value, &ld.b.value))
+    {
+        return Err(e.at(&ld.a, format!("links[{li}]"), message));
+    }
+    for (si, sd) in doc.segments.iter().enumerate() {
+        if let Some((mi, m)) = sd
+            .members
+            .iter()
+            .enumerate()
+            .find(|(_, m)| &m.value == x || &m.value == y)
+        {
+            return Err(e.at(m, format!("segments[{si}].members[{mi}]"), message));
+        }
+    }
+    Err(ScenarioError {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+        key: "links".into(),
+        message,
+    })
 }
 
 /// The `resync` faults a scenario writes out (`podpath expand`'s form of
