@@ -102,13 +102,7 @@ pub(crate) fn parse_ruleset(
     let mut rs = base.unwrap_or_else(Ruleset::empty);
     let mut current: Option<TableKind> = None;
     let mut seen_tables = BTreeSet::new();
-    let err = |line: usize, col: usize, msg: String, t: &str| ParseError {
-        file: source.to_string(),
-        line,
-        column: col,
-        message: msg,
-        text: t.to_string(),
-    };
+    let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
     let mut last_line = 0;
     for (n, raw) in text.lines().enumerate() {
         let lineno = n + 1;
@@ -168,135 +162,12 @@ pub(crate) fn parse_ruleset(
                 raw,
             ));
         };
-        let table = rs.tables.get_mut(&k).expect("every table exists");
         if let Some(decl) = line.strip_prefix(':') {
-            let mut parts = decl.split_whitespace();
-            let name = parts
-                .next()
-                .ok_or_else(|| err(lineno, 2, "chain declaration without a name".into(), raw))?;
-            let pol = parts.next().unwrap_or("-");
-            let builtin = k.builtin_chains().contains(&name);
-            let policy = match (pol, builtin) {
-                ("ACCEPT", true) => Some(Policy::Accept),
-                ("DROP", true) => Some(Policy::Drop),
-                ("-", false) => None,
-                // iptables-restore: "-" on a built-in chain keeps its policy.
-                ("-", true) => Some(Policy::Accept),
-                (p, true) => {
-                    return Err(err(
-                        lineno,
-                        2 + name.len() + 1,
-                        format!("built-in chain {name} needs policy ACCEPT or DROP, found '{p}'"),
-                        raw,
-                    ))
-                }
-                (p, false) => {
-                    return Err(err(
-                        lineno,
-                        2 + name.len() + 1,
-                        format!("user chain {name} cannot have a policy ('{p}'); expected '-'"),
-                        raw,
-                    ))
-                }
-            };
-            if name.len() > 28 {
-                return Err(err(
-                    lineno,
-                    2,
-                    format!("chain name '{name}' is longer than 28 characters"),
-                    raw,
-                ));
-            }
-            if noflush && !builtin {
-                // --noflush: a user chain declared again is flushed
-                if let Some(&ci) = table.by_name.get(name) {
-                    table.chains[ci].rules.clear();
-                }
-            }
-            table.add_chain(name, policy);
+            let table = rs.tables.get_mut(&k).expect("every table exists");
+            chain_declaration(table, k, decl, noflush, source, lineno, raw)?;
             continue;
         }
-        // Optional leading counters: "[12:3456] -A ..."
-        let mut body = line;
-        if body.starts_with('[') {
-            if let Some(end) = body.find(']') {
-                body = body[end + 1..].trim_start();
-            }
-        }
-        let (cmd, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
-        let rest = rest.trim_start();
-        match cmd {
-            "-A" | "--append" | "-I" | "--insert" => {
-                let (chain, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-                if chain.is_empty() {
-                    return Err(err(lineno, 1, format!("{cmd} needs a chain name"), raw));
-                }
-                let Some(&ci) = table.by_name.get(chain) else {
-                    return Err(err(
-                        lineno,
-                        4,
-                        format!("rule for chain '{chain}', which was not declared in table {k} (add ':{chain} - [0:0]')"),
-                        raw,
-                    ));
-                };
-                let mut args = args.trim_start();
-                let mut pos: Option<usize> = None;
-                if cmd == "-I" || cmd == "--insert" {
-                    if let Some((first, r)) = args.split_once(char::is_whitespace) {
-                        if let Ok(p) = first.parse::<usize>() {
-                            pos = Some(p.saturating_sub(1));
-                            args = r.trim_start();
-                        }
-                    }
-                    pos.get_or_insert(0);
-                }
-                let mut rule =
-                    parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
-                        e.text = raw.to_string();
-                        if e.column > 0 {
-                            e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
-                        }
-                        e
-                    })?;
-                rule.line = lineno;
-                let table = rs.tables.get_mut(&k).expect("every table exists");
-                let rules = &mut table.chains[ci].rules;
-                match pos {
-                    Some(p) => rules.insert(p.min(rules.len()), rule),
-                    None => rules.push(rule),
-                }
-            }
-            "-N" | "--new-chain" => {
-                let name = rest.trim();
-                if name.is_empty() {
-                    return Err(err(lineno, 1, "-N needs a chain name".into(), raw));
-                }
-                table.add_chain(name, None);
-            }
-            "-X" | "--delete-chain" => {
-                // iptables-restore deletes the (empty, unreferenced) user chain.
-                // kube-proxy writes `-X` for chains that are gone; a chain that
-                // was declared in this same payload stays.
-            }
-            "-F" | "--flush" => {
-                let name = rest.trim();
-                if name.is_empty() {
-                    for c in &mut table.chains {
-                        c.rules.clear();
-                    }
-                } else if let Some(&ci) = table.by_name.get(name) {
-                    table.chains[ci].rules.clear();
-                }
-            }
-            other => {
-                return Err(err(
-                    lineno,
-                    1,
-                    format!("unexpected '{other}': expected '-A CHAIN ...', ':CHAIN POLICY', 'COMMIT' or '*table'"),
-                    raw,
-                ))
-            }
-        }
+        command_line(&mut rs, k, line, source, lineno, raw)?;
     }
     if let Some(k) = current {
         return Err(ParseError {
@@ -308,6 +179,174 @@ pub(crate) fn parse_ruleset(
         });
     }
     Ok(rs)
+}
+
+/// An error at `line`:`col` of `source`, quoting the line's `text`.
+fn line_err(source: &str, line: usize, col: usize, message: String, text: &str) -> ParseError {
+    ParseError {
+        file: source.to_string(),
+        line,
+        column: col,
+        message,
+        text: text.to_string(),
+    }
+}
+
+/// A `:CHAIN POLICY [p:b]` line (iptables-restore's chain declaration): a
+/// built-in chain takes ACCEPT or DROP, a user chain `-`; with `--noflush` a
+/// user chain declared again is flushed.
+fn chain_declaration(
+    table: &mut Table,
+    k: TableKind,
+    decl: &str,
+    noflush: bool,
+    source: &str,
+    lineno: usize,
+    raw: &str,
+) -> Result<(), ParseError> {
+    let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
+    let mut parts = decl.split_whitespace();
+    let name = parts
+        .next()
+        .ok_or_else(|| err(lineno, 2, "chain declaration without a name".into(), raw))?;
+    let pol = parts.next().unwrap_or("-");
+    let builtin = k.builtin_chains().contains(&name);
+    let policy = match (pol, builtin) {
+        ("ACCEPT", true) => Some(Policy::Accept),
+        ("DROP", true) => Some(Policy::Drop),
+        ("-", false) => None,
+        // iptables-restore: "-" on a built-in chain keeps its policy.
+        ("-", true) => Some(Policy::Accept),
+        (p, true) => {
+            return Err(err(
+                lineno,
+                2 + name.len() + 1,
+                format!("built-in chain {name} needs policy ACCEPT or DROP, found '{p}'"),
+                raw,
+            ))
+        }
+        (p, false) => {
+            return Err(err(
+                lineno,
+                2 + name.len() + 1,
+                format!("user chain {name} cannot have a policy ('{p}'); expected '-'"),
+                raw,
+            ))
+        }
+    };
+    if name.len() > 28 {
+        return Err(err(
+            lineno,
+            2,
+            format!("chain name '{name}' is longer than 28 characters"),
+            raw,
+        ));
+    }
+    if noflush && !builtin {
+        // --noflush: a user chain declared again is flushed
+        if let Some(&ci) = table.by_name.get(name) {
+            table.chains[ci].rules.clear();
+        }
+    }
+    table.add_chain(name, policy);
+    Ok(())
+}
+
+/// A command line inside a table (iptables-restore hands it to
+/// `do_command`): `-A`/`-I CHAIN args` (after optional `[p:b]` counters),
+/// `-N`, `-X`, `-F`.
+fn command_line(
+    rs: &mut Ruleset,
+    k: TableKind,
+    line: &str,
+    source: &str,
+    lineno: usize,
+    raw: &str,
+) -> Result<(), ParseError> {
+    let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
+    let table = rs.tables.get_mut(&k).expect("every table exists");
+    // Optional leading counters: "[12:3456] -A ..."
+    let mut body = line;
+    if body.starts_with('[') {
+        if let Some(end) = body.find(']') {
+            body = body[end + 1..].trim_start();
+        }
+    }
+    let (cmd, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+    let rest = rest.trim_start();
+    match cmd {
+        "-A" | "--append" | "-I" | "--insert" => {
+            let (chain, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if chain.is_empty() {
+                return Err(err(lineno, 1, format!("{cmd} needs a chain name"), raw));
+            }
+            let Some(&ci) = table.by_name.get(chain) else {
+                return Err(err(
+                    lineno,
+                    4,
+                    format!("rule for chain '{chain}', which was not declared in table {k} (add ':{chain} - [0:0]')"),
+                    raw,
+                ));
+            };
+            let mut args = args.trim_start();
+            let mut pos: Option<usize> = None;
+            if cmd == "-I" || cmd == "--insert" {
+                if let Some((first, r)) = args.split_once(char::is_whitespace) {
+                    if let Ok(p) = first.parse::<usize>() {
+                        pos = Some(p.saturating_sub(1));
+                        args = r.trim_start();
+                    }
+                }
+                pos.get_or_insert(0);
+            }
+            let mut rule =
+                parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
+                    e.text = raw.to_string();
+                    if e.column > 0 {
+                        e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
+                    }
+                    e
+                })?;
+            rule.line = lineno;
+            let table = rs.tables.get_mut(&k).expect("every table exists");
+            let rules = &mut table.chains[ci].rules;
+            match pos {
+                Some(p) => rules.insert(p.min(rules.len()), rule),
+                None => rules.push(rule),
+            }
+        }
+        "-N" | "--new-chain" => {
+            let name = rest.trim();
+            if name.is_empty() {
+                return Err(err(lineno, 1, "-N needs a chain name".into(), raw));
+            }
+            table.add_chain(name, None);
+        }
+        "-X" | "--delete-chain" => {
+            // iptables-restore deletes the (empty, unreferenced) user chain.
+            // kube-proxy writes `-X` for chains that are gone; a chain that
+            // was declared in this same payload stays.
+        }
+        "-F" | "--flush" => {
+            let name = rest.trim();
+            if name.is_empty() {
+                for c in &mut table.chains {
+                    c.rules.clear();
+                }
+            } else if let Some(&ci) = table.by_name.get(name) {
+                table.chains[ci].rules.clear();
+            }
+        }
+        other => {
+            return Err(err(
+                lineno,
+                1,
+                format!("unexpected '{other}': expected '-A CHAIN ...', ':CHAIN POLICY', 'COMMIT' or '*table'"),
+                raw,
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// Resolves jump targets to chain indexes, checks for loops, builds indexes.
