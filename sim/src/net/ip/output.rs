@@ -46,173 +46,17 @@ impl Host {
             return;
         }
         let mut mark = 0u32;
-        let src = (!ip.src().is_unspecified()).then_some(ip.src());
-        let key = FlowKey {
-            dst: Some(ip.dst()),
-            src,
-            mark,
-            iif: None,
-            oif: None,
-        };
-        let l = match self.fib.lookup(&key, None) {
-            Ok(l) => l,
-            Err(_) => {
-                self.drop(
-                    ctx,
-                    "routing",
-                    format!("no route to {} (ENETUNREACH)", ip.dst()),
-                    &CtInfo::default(),
-                );
-                return;
-            }
-        };
-        self.route_step(ctx, &l, ip.dst());
-        let (out, nexthop) = match l.route.rtype {
-            RouteType::Local => (0usize, ip.dst()),
-            RouteType::Unicast => match l.route.dev {
-                Some(d) => (d, l.route.via.unwrap_or(ip.dst())),
-                None => {
-                    self.drop(
-                        ctx,
-                        "routing",
-                        "route has no device".into(),
-                        &CtInfo::default(),
-                    );
-                    return;
-                }
-            },
-            t => {
-                self.drop(
-                    ctx,
-                    "routing",
-                    format!("{} route to {}", t.name(), ip.dst()),
-                    &CtInfo::default(),
-                );
-                return;
-            }
-        };
-        if src.is_none() {
-            let s = l.route.src.or_else(|| self.select_src(out, nexthop));
-            match s {
-                Some(s) => ip.set_src(s),
-                None => {
-                    self.drop(
-                        ctx,
-                        "routing",
-                        "no source address available (EADDRNOTAVAIL)".into(),
-                        &CtInfo::default(),
-                    );
-                    return;
-                }
-            }
-        }
-        let none = CtInfo::default();
-        let raw = self.nf_hook(
-            ctx,
-            TableKind::Raw,
-            "OUTPUT",
-            &ip,
-            None,
-            Some(out),
-            &mut mark,
-            &none,
-            None,
-        );
-        if !self.verdict_ok(ctx, "raw/OUTPUT", &raw, &ip, &none, meta) {
+        let Some((out, nexthop)) = self.ip_route_output(ctx, &mut ip) else {
             return;
-        }
-        let ct = if raw.notrack {
-            CtInfo {
-                bits: ctbits::UNTRACKED,
-                ..Default::default()
-            }
-        } else {
-            match self.ct_in(ctx, &ip) {
-                Ok(c) => c,
-                Err(reason) => {
-                    self.drop(ctx, "conntrack", reason, &none);
-                    return;
-                }
-            }
         };
-        let mangle = self.nf_hook(
-            ctx,
-            TableKind::Mangle,
-            "OUTPUT",
-            &ip,
-            None,
-            Some(out),
-            &mut mark,
-            &ct,
-            None,
-        );
-        if !self.verdict_ok(ctx, "mangle/OUTPUT", &mangle, &ip, &ct, meta) {
+        let Some(ct) = self.nf_local_out(ctx, &ip, out, &mut mark, meta) else {
             return;
-        }
-        if self.needs_nat(&ct, false) {
-            let nat = self.nf_hook(
-                ctx,
-                TableKind::Nat,
-                "OUTPUT",
-                &ip,
-                None,
-                Some(out),
-                &mut mark,
-                &ct,
-                None,
-            );
-            if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, None, None) {
-                self.drop(ctx, "nat/OUTPUT", e, &ct);
-                return;
-            }
-        }
+        };
         let dst_before = ip.dst();
         self.nat_manip(ctx, &mut ip, &ct, false);
         let (mut out, mut nexthop) = (out, nexthop);
-        if ip.dst() != dst_before || mark != 0 {
-            // ip_route_me_harder: the destination (or mark) changed; route again.
-            let key = FlowKey {
-                dst: Some(ip.dst()),
-                src: Some(ip.src()),
-                mark,
-                iif: None,
-                oif: None,
-            };
-            match self.fib.lookup(&key, None) {
-                Ok(l2) => {
-                    if ip.dst() != dst_before {
-                        self.route_step(ctx, &l2, ip.dst());
-                    }
-                    match (l2.route.rtype, l2.route.dev) {
-                        (RouteType::Local, _) => {
-                            out = 0;
-                            nexthop = ip.dst();
-                        }
-                        (RouteType::Unicast, Some(d)) => {
-                            out = d;
-                            nexthop = l2.route.via.unwrap_or(ip.dst());
-                        }
-                        (t, _) => {
-                            self.drop(
-                                ctx,
-                                "routing",
-                                format!("{} route to {} after NAT", t.name(), ip.dst()),
-                                &ct,
-                            );
-                            return;
-                        }
-                    }
-                }
-                Err(_) => {
-                    self.drop(
-                        ctx,
-                        "routing",
-                        format!("no route to {} after NAT", ip.dst()),
-                        &ct,
-                    );
-                    return;
-                }
-            }
+        if !self.ip_route_me_harder(ctx, &ip, mark, &ct, dst_before, &mut out, &mut nexthop) {
+            return;
         }
         let filter = self.nf_hook(
             ctx,
@@ -229,6 +73,207 @@ impl Host {
             return;
         }
         self.postrouting(ctx, ip, None, out, nexthop, meta, mark, ct);
+    }
+
+    /// `ip_route_output_key` for a local packet: the route, its device and
+    /// next hop, and a source address from the route for an unbound socket.
+    fn ip_route_output(&mut self, ctx: &mut Ctx, ip: &mut Ipv4Repr) -> Option<(usize, Ipv4Addr)> {
+        let src = (!ip.src().is_unspecified()).then_some(ip.src());
+        let key = FlowKey {
+            dst: Some(ip.dst()),
+            src,
+            mark: 0,
+            iif: None,
+            oif: None,
+        };
+        let l = match self.fib.lookup(&key, None) {
+            Ok(l) => l,
+            Err(_) => {
+                self.drop(
+                    ctx,
+                    "routing",
+                    format!("no route to {} (ENETUNREACH)", ip.dst()),
+                    &CtInfo::default(),
+                );
+                return None;
+            }
+        };
+        self.route_step(ctx, &l, ip.dst());
+        let (out, nexthop) = match l.route.rtype {
+            RouteType::Local => (0usize, ip.dst()),
+            RouteType::Unicast => match l.route.dev {
+                Some(d) => (d, l.route.via.unwrap_or(ip.dst())),
+                None => {
+                    self.drop(
+                        ctx,
+                        "routing",
+                        "route has no device".into(),
+                        &CtInfo::default(),
+                    );
+                    return None;
+                }
+            },
+            t => {
+                self.drop(
+                    ctx,
+                    "routing",
+                    format!("{} route to {}", t.name(), ip.dst()),
+                    &CtInfo::default(),
+                );
+                return None;
+            }
+        };
+        if src.is_none() {
+            let s = l.route.src.or_else(|| self.select_src(out, nexthop));
+            match s {
+                Some(s) => ip.set_src(s),
+                None => {
+                    self.drop(
+                        ctx,
+                        "routing",
+                        "no source address available (EADDRNOTAVAIL)".into(),
+                        &CtInfo::default(),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((out, nexthop))
+    }
+
+    /// The LOCAL_OUT hook before NAT is applied: raw/OUTPUT, conntrack,
+    /// mangle/OUTPUT and nat/OUTPUT (the NAT binding); the connection, or
+    /// `None` when the packet is gone.
+    fn nf_local_out(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &Ipv4Repr,
+        out: usize,
+        mark: &mut u32,
+        meta: Meta,
+    ) -> Option<CtInfo> {
+        let none = CtInfo::default();
+        let raw = self.nf_hook(
+            ctx,
+            TableKind::Raw,
+            "OUTPUT",
+            ip,
+            None,
+            Some(out),
+            mark,
+            &none,
+            None,
+        );
+        if !self.verdict_ok(ctx, "raw/OUTPUT", &raw, ip, &none, meta) {
+            return None;
+        }
+        let ct = if raw.notrack {
+            CtInfo {
+                bits: ctbits::UNTRACKED,
+                ..Default::default()
+            }
+        } else {
+            match self.ct_in(ctx, ip) {
+                Ok(c) => c,
+                Err(reason) => {
+                    self.drop(ctx, "conntrack", reason, &none);
+                    return None;
+                }
+            }
+        };
+        let mangle = self.nf_hook(
+            ctx,
+            TableKind::Mangle,
+            "OUTPUT",
+            ip,
+            None,
+            Some(out),
+            mark,
+            &ct,
+            None,
+        );
+        if !self.verdict_ok(ctx, "mangle/OUTPUT", &mangle, ip, &ct, meta) {
+            return None;
+        }
+        if self.needs_nat(&ct, false) {
+            let nat = self.nf_hook(
+                ctx,
+                TableKind::Nat,
+                "OUTPUT",
+                ip,
+                None,
+                Some(out),
+                mark,
+                &ct,
+                None,
+            );
+            if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, None, None) {
+                self.drop(ctx, "nat/OUTPUT", e, &ct);
+                return None;
+            }
+        }
+        Some(ct)
+    }
+
+    /// `ip_route_me_harder`: after NAT changed the destination (or a mark
+    /// was set) the packet is routed again; false when it is gone.
+    #[allow(clippy::too_many_arguments)]
+    fn ip_route_me_harder(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &Ipv4Repr,
+        mark: u32,
+        ct: &CtInfo,
+        dst_before: Ipv4Addr,
+        out: &mut usize,
+        nexthop: &mut Ipv4Addr,
+    ) -> bool {
+        if ip.dst() != dst_before || mark != 0 {
+            // ip_route_me_harder: the destination (or mark) changed; route again.
+            let key = FlowKey {
+                dst: Some(ip.dst()),
+                src: Some(ip.src()),
+                mark,
+                iif: None,
+                oif: None,
+            };
+            match self.fib.lookup(&key, None) {
+                Ok(l2) => {
+                    if ip.dst() != dst_before {
+                        self.route_step(ctx, &l2, ip.dst());
+                    }
+                    match (l2.route.rtype, l2.route.dev) {
+                        (RouteType::Local, _) => {
+                            *out = 0;
+                            *nexthop = ip.dst();
+                        }
+                        (RouteType::Unicast, Some(d)) => {
+                            *out = d;
+                            *nexthop = l2.route.via.unwrap_or(ip.dst());
+                        }
+                        (t, _) => {
+                            self.drop(
+                                ctx,
+                                "routing",
+                                format!("{} route to {} after NAT", t.name(), ip.dst()),
+                                ct,
+                            );
+                            return false;
+                        }
+                    }
+                }
+                Err(_) => {
+                    self.drop(
+                        ctx,
+                        "routing",
+                        format!("no route to {} after NAT", ip.dst()),
+                        ct,
+                    );
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -18,6 +18,9 @@ pub struct BridgeCtx {
 }
 
 impl Host {
+    /// Runs `hook` of iptables table `table` over the packet, with the
+    /// nftables base chains slotted before and after it by priority; writes
+    /// back the mark and the connection's mark and records the steps.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn nf_hook(
         &mut self,
@@ -36,44 +39,7 @@ impl Host {
             .table(table)
             .chain(hook)
             .is_none_or(|c| c.rules.is_empty());
-        let ctmark = ct
-            .id
-            .and_then(|id| self.ct.get(id))
-            .map(|c| c.mark)
-            .unwrap_or(0);
-        let (sport, dport) = l4_ports(ip);
-        let mut pkt = NfPacket {
-            src: ip.src(),
-            dst: ip.dst(),
-            proto: ip.proto(),
-            sport,
-            dport,
-            tcp_flags: ip.tcp_flags(),
-            icmp: match &ip.l4 {
-                L4::Icmp(i) => Some((i.icmp_type, i.code)),
-                _ => None,
-            },
-            fragment: ip.hdr.fragment_offset.value() != 0,
-            in_if: in_dev.map(|i| self.devs[i].name.clone()),
-            out_if: out_dev.map(|i| self.devs[i].name.clone()),
-            physdev_in: br.map(|b| self.devs[b.physin].name.clone()),
-            physdev_out: br
-                .and_then(|b| b.physout)
-                .map(|i| self.devs[i].name.clone()),
-            bridged: br.is_some_and(|b| b.physout.is_some()),
-            mark: *mark,
-            ct_state: if ct.id.is_none() && ct.bits == 0 {
-                ctbits::UNTRACKED
-            } else {
-                ct.bits
-            },
-            ctmark,
-            owner: if hook == "OUTPUT" || hook == "POSTROUTING" {
-                self.sk_owner
-            } else {
-                None
-            },
-        };
+        let mut pkt = self.nf_packet(hook, ip, in_dev, out_dev, *mark, ct, br);
         let (nft_before, nft_after) =
             match crate::net::netfilter::nftables::Hook::from_iptables(hook) {
                 Some(h) if !self.nft.is_empty() => self.nft.chains_at(table, h),
@@ -112,28 +78,7 @@ impl Host {
                 rules_tested: 0,
             }
         } else if chain_empty {
-            let pol = self.nf.table(table).chain(hook).and_then(|c| c.policy);
-            HookOutcome {
-                verdict: match pol {
-                    Some(crate::net::netfilter::Policy::Drop) => Verdict::Drop,
-                    _ => Verdict::Accept,
-                },
-                nat: None,
-                notrack: false,
-                steps: if pol == Some(crate::net::netfilter::Policy::Drop) {
-                    vec![crate::net::netfilter::NfStep {
-                        table,
-                        chain: hook.into(),
-                        rule: 0,
-                        line: 0,
-                        text: String::new(),
-                        effect: "policy DROP".into(),
-                    }]
-                } else {
-                    vec![]
-                },
-                rules_tested: 0,
-            }
+            empty_chain(&self.nf, table, hook)
         } else {
             self.nf.run_hook(table, hook, &mut pkt, &mut env)
         };
@@ -167,59 +112,63 @@ impl Host {
                 c.mark = pkt.ctmark;
             }
         }
-        let point = format!("{}/{}", table.name(), hook);
-        let only_policy_accept =
-            out.steps.len() == 1 && out.steps[0].rule == 0 && out.verdict == Verdict::Accept;
-        if !only_policy_accept {
-            for s in &out.steps {
-                let what = if s.rule == 0 {
-                    format!("{}: {}", s.chain, s.effect)
-                } else {
-                    format!("{} #{}: {} => {}", s.chain, s.rule, s.text, s.effect)
-                };
-                ctx.trace.step(
-                    &point,
-                    what,
-                    Action::Rule {
-                        table: table.name().into(),
-                        chain: s.chain.clone(),
-                        rule: s.rule,
-                        line: s.line,
-                    },
-                );
-            }
-        }
-        let npoint = format!("nft/{}", hook.to_ascii_lowercase());
-        for s in nft_steps {
-            let what = if s.rule == 0 {
-                format!("{} {}: {}", s.table, s.chain, s.effect)
-            } else {
-                format!(
-                    "{} {} #{}: {} => {}",
-                    s.table, s.chain, s.rule, s.text, s.effect
-                )
-            };
-            ctx.trace.step(
-                &npoint,
-                what,
-                Action::Rule {
-                    table: format!("nft {}", s.table),
-                    chain: s.chain.clone(),
-                    rule: s.rule,
-                    line: s.line,
-                },
-            );
-            // the last step names what decided a drop or reject
-            out.steps.push(crate::net::netfilter::NfStep {
-                table,
-                chain: format!("{} {}", s.table, s.chain),
-                rule: s.rule,
-                line: s.line,
-                text: s.text,
-                effect: s.effect,
-            });
-        }
+        trace_table_steps(ctx, table, hook, &out);
+        trace_nft_steps(ctx, table, hook, nft_steps, &mut out);
         out
+    }
+
+    /// The packet as the rules see it (the kernel's `nft_pktinfo` /
+    /// `xt_action_param`): addresses, ports, flags, devices, marks, the
+    /// conntrack state and the sending process.
+    #[allow(clippy::too_many_arguments)]
+    fn nf_packet(
+        &self,
+        hook: &str,
+        ip: &Ipv4Repr,
+        in_dev: Option<usize>,
+        out_dev: Option<usize>,
+        mark: u32,
+        ct: &CtInfo,
+        br: Option<BridgeCtx>,
+    ) -> NfPacket {
+        let ctmark = ct
+            .id
+            .and_then(|id| self.ct.get(id))
+            .map(|c| c.mark)
+            .unwrap_or(0);
+        let (sport, dport) = l4_ports(ip);
+        NfPacket {
+            src: ip.src(),
+            dst: ip.dst(),
+            proto: ip.proto(),
+            sport,
+            dport,
+            tcp_flags: ip.tcp_flags(),
+            icmp: match &ip.l4 {
+                L4::Icmp(i) => Some((i.icmp_type, i.code)),
+                _ => None,
+            },
+            fragment: ip.hdr.fragment_offset.value() != 0,
+            in_if: in_dev.map(|i| self.devs[i].name.clone()),
+            out_if: out_dev.map(|i| self.devs[i].name.clone()),
+            physdev_in: br.map(|b| self.devs[b.physin].name.clone()),
+            physdev_out: br
+                .and_then(|b| b.physout)
+                .map(|i| self.devs[i].name.clone()),
+            bridged: br.is_some_and(|b| b.physout.is_some()),
+            mark,
+            ct_state: if ct.id.is_none() && ct.bits == 0 {
+                ctbits::UNTRACKED
+            } else {
+                ct.bits
+            },
+            ctmark,
+            owner: if hook == "OUTPUT" || hook == "POSTROUTING" {
+                self.sk_owner
+            } else {
+                None
+            },
+        }
     }
 
     /// Applies a filter verdict; returns false when the packet is gone.
@@ -271,5 +220,99 @@ impl Host {
                 false
             }
         }
+    }
+}
+
+/// A built-in chain with no rules: its policy, without a walk.
+fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: &str) -> HookOutcome {
+    let pol = nf.table(table).chain(hook).and_then(|c| c.policy);
+    HookOutcome {
+        verdict: match pol {
+            Some(crate::net::netfilter::Policy::Drop) => Verdict::Drop,
+            _ => Verdict::Accept,
+        },
+        nat: None,
+        notrack: false,
+        steps: if pol == Some(crate::net::netfilter::Policy::Drop) {
+            vec![crate::net::netfilter::NfStep {
+                table,
+                chain: hook.into(),
+                rule: 0,
+                line: 0,
+                text: String::new(),
+                effect: "policy DROP".into(),
+            }]
+        } else {
+            vec![]
+        },
+        rules_tested: 0,
+    }
+}
+
+/// Records the iptables table's steps in the trace (a lone ACCEPT policy is
+/// left out).
+fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: &str, out: &HookOutcome) {
+    let point = format!("{}/{}", table.name(), hook);
+    let only_policy_accept =
+        out.steps.len() == 1 && out.steps[0].rule == 0 && out.verdict == Verdict::Accept;
+    if !only_policy_accept {
+        for s in &out.steps {
+            let what = if s.rule == 0 {
+                format!("{}: {}", s.chain, s.effect)
+            } else {
+                format!("{} #{}: {} => {}", s.chain, s.rule, s.text, s.effect)
+            };
+            ctx.trace.step(
+                &point,
+                what,
+                Action::Rule {
+                    table: table.name().into(),
+                    chain: s.chain.clone(),
+                    rule: s.rule,
+                    line: s.line,
+                },
+            );
+        }
+    }
+}
+
+/// Records the nftables base chains' steps in the trace, and appends them to
+/// the outcome's steps.
+fn trace_nft_steps(
+    ctx: &mut Ctx,
+    table: TableKind,
+    hook: &str,
+    nft_steps: Vec<crate::net::netfilter::nftables::NftStep>,
+    out: &mut HookOutcome,
+) {
+    let npoint = format!("nft/{}", hook.to_ascii_lowercase());
+    for s in nft_steps {
+        let what = if s.rule == 0 {
+            format!("{} {}: {}", s.table, s.chain, s.effect)
+        } else {
+            format!(
+                "{} {} #{}: {} => {}",
+                s.table, s.chain, s.rule, s.text, s.effect
+            )
+        };
+        ctx.trace.step(
+            &npoint,
+            what,
+            Action::Rule {
+                table: format!("nft {}", s.table),
+                chain: s.chain.clone(),
+                rule: s.rule,
+                line: s.line,
+            },
+        );
+        // the last step names what decided a drop or reject
+        out.steps.push(crate::net::netfilter::NfStep {
+            table,
+            chain: format!("{} {}", s.table, s.chain),
+            rule: s.rule,
+            line: s.line,
+            text: s.text,
+            effect: s.effect,
+        });
     }
 }

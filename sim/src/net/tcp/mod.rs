@@ -50,6 +50,25 @@ use crate::trace::Action;
 use crate::wire::icmp::{self, IcmpRepr};
 use crate::wire::{tcp_header, Ipv4Repr, L4};
 
+/// One received segment, as the receive path's helpers see it.
+struct Seg<'a> {
+    ip: &'a Ipv4Repr,
+    hdr: &'a etherparse::TcpHeader,
+    payload: &'a [u8],
+    key: ConnKey,
+    meta: Meta,
+}
+
+/// What processing one segment leaves to do once the state is updated: the
+/// ACK to send at once, the lost segment to release, the application's
+/// events.
+#[derive(Default)]
+struct RcvWork {
+    events: Vec<AppEvent>,
+    ack_now: bool,
+    release_next: bool,
+}
+
 impl Host {
     /// `getsockopt(SO_ORIGINAL_DST)` of an accepted connection: the
     /// destination before NAT, from its conntrack entry (found by the reply
@@ -432,93 +451,22 @@ impl Host {
             return;
         };
         let key: ConnKey = (ip.dst(), hdr.destination_port, ip.src(), hdr.source_port);
-        let seq = hdr.sequence_number;
+        let s = Seg {
+            ip: &ip,
+            hdr,
+            payload,
+            key,
+            meta,
+        };
         if !self.tcp.conns.contains_key(&key) {
             let listener = self.tcp.listeners.get(&hdr.destination_port).copied();
             match listener {
                 Some((bound, app))
                     if hdr.syn && !hdr.ack && bound.is_none_or(|b| b == ip.dst()) =>
                 {
-                    let mss_peer = hdr.options_iterator().find_map(|o| match o {
-                        Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
-                        _ => None,
-                    });
-                    let our_mss = self
-                        .fib
-                        .lookup(
-                            &FlowKey {
-                                dst: Some(ip.src()),
-                                ..Default::default()
-                            },
-                            None,
-                        )
-                        .ok()
-                        .and_then(|l| l.route.dev)
-                        .map(|d| self.devs[d].mtu.saturating_sub(40).min(65495) as u16)
-                        .unwrap_or(1460);
-                    let iss = self.rng.next_u32();
-                    let txhash = self.rng.next_u32();
-                    let mut tcb = Tcb::new(
-                        TcpState::SynRecv,
-                        iss,
-                        app,
-                        meta.flow,
-                        mss_peer.unwrap_or(536).min(our_mss),
-                        txhash,
-                    );
-                    tcb.rcv_nxt = seq.wrapping_add(1);
-                    tcb.lrcv_ns = ctx.now;
-                    tcb.last_pkt = meta.pkt;
-                    tcb.syn_sent_ns = ctx.now;
-                    self.tcp.conns.insert(key, tcb);
-                    ctx.trace.step(
-                        "tcp",
-                        format!(
-                            "SYN to listening socket *:{} ({}): SYN-RECV, answering SYN-ACK",
-                            hdr.destination_port,
-                            self.owner_name(app)
-                        ),
-                        Action::Deliver {
-                            socket: format!("tcp *:{} LISTEN", hdr.destination_port),
-                        },
-                    );
-                    let synack = self.tcp_seg(
-                        &key,
-                        iss,
-                        Some(seq.wrapping_add(1)),
-                        "S",
-                        vec![],
-                        Some(our_mss),
-                    );
-                    self.tcp_out(ctx, &key, synack, "SYN-ACK".into());
+                    self.tcp_conn_request(ctx, &s, app)
                 }
-                _ => {
-                    if hdr.rst {
-                        ctx.trace
-                            .step("tcp", "RST for no socket: ignored".into(), Action::Info);
-                        return;
-                    }
-                    ctx.trace.step(
-                        "tcp",
-                        format!("no socket for {}: answering RST", key_str(&key)),
-                        Action::Reject {
-                            with: "tcp-reset".into(),
-                        },
-                    );
-                    let (rseq, rack, flags) = if hdr.ack {
-                        (hdr.acknowledgment_number, None, "R")
-                    } else {
-                        let l = payload.len() as u32 + hdr.syn as u32 + hdr.fin as u32;
-                        (0, Some(seq.wrapping_add(l)), "R")
-                    };
-                    let rst = self.tcp_seg(&key, rseq, rack, flags, vec![], None);
-                    let m = ctx.new_meta(meta.flow, Some(meta.pkt));
-                    ctx.out.push(Output::SendLocal {
-                        ip: rst,
-                        meta: m,
-                        note: Some("RST: connection refused".into()),
-                    });
-                }
+                _ => self.tcp_v4_send_reset(ctx, &s),
             }
             return;
         }
@@ -528,209 +476,418 @@ impl Host {
         let before = t.state;
         let sock = format!("tcp {}", key_str(&key));
         if hdr.rst {
-            let st = t.state;
-            self.tcp.conns.remove(&key);
-            ctx.trace.step(
-                "tcp",
-                format!("RST received in {}: connection reset", st.name()),
-                Action::Deliver { socket: sock },
-            );
-            let ev = if st == TcpState::SynSent {
-                AppEvent::Refused {
-                    key,
-                    why: "connection refused (RST)".into(),
-                }
-            } else {
-                AppEvent::Reset { key }
-            };
-            ctx.out.push(Output::Socket { owner: app, ev });
+            self.tcp_reset(ctx, key, sock, app);
             return;
         }
-        let mut events = Vec::new();
-        let mut ack_now = false;
-        let mut release_next = false;
-        if t.state == TcpState::SynSent {
-            if hdr.syn && hdr.ack && hdr.acknowledgment_number == t.iss.wrapping_add(1) {
-                t.rcv_nxt = seq.wrapping_add(1);
-                t.snd_una = hdr.acknowledgment_number;
-                t.state = TcpState::Established;
-                t.gen += 1;
-                if t.syn_tries == 0 {
-                    // tcp_synack_rtt_meas; Karn: not after a retransmitted SYN
-                    t.rtt_sample(ctx.now - t.syn_sent_ns);
-                } else {
-                    // tcp_init_metrics: no sample from the handshake (RFC
-                    // 6298 5.7): RTO 3 s
-                    t.rto_ns = TIMEOUT_FALLBACK_NS;
-                }
-                if let Some(m) = hdr.options_iterator().find_map(|o| match o {
-                    Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
-                    _ => None,
-                }) {
-                    t.mss = t.mss.min(m);
-                }
-                // tcp_rcv_synsent_state_process: the handshake's ACK goes at once.
-                t.ack_pending = true;
-                ack_now = true;
-                events.push(AppEvent::Connected { key });
-            } else {
-                ctx.trace.step(
-                    "tcp",
-                    "unexpected segment in SYN-SENT: ignored".into(),
-                    Action::Info,
-                );
-                return;
+        let mut w = RcvWork::default();
+        let go_on = if t.state == TcpState::SynSent {
+            self.tcp_rcv_synsent_state_process(ctx, &s, &mut w)
+        } else {
+            self.tcp_rcv_state_process(ctx, &s, &sock, app, &mut w)
+        };
+        if !go_on {
+            return;
+        }
+        self.tcp_rcv_trace(ctx, key, before, payload.len(), sock);
+        self.tcp_ack_snd_check(ctx, key, w.ack_now);
+        if w.release_next {
+            self.tcp_retransmit_head(
+                ctx,
+                key,
+                "Loss state: ACK advanced, next lost segment".into(),
+            );
+        }
+        for ev in w.events {
+            ctx.out.push(Output::Socket { owner: app, ev });
+        }
+    }
+
+    /// `tcp_v4_conn_request`: a SYN to a listening socket makes a SYN-RECV
+    /// socket (MSS the smaller of the peer's and the route's) and answers
+    /// SYN-ACK.
+    fn tcp_conn_request(&mut self, ctx: &mut Ctx, s: &Seg, app: usize) {
+        let (ip, hdr, key, meta) = (s.ip, s.hdr, s.key, s.meta);
+        let seq = hdr.sequence_number;
+        let mss_peer = hdr.options_iterator().find_map(|o| match o {
+            Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+            _ => None,
+        });
+        let our_mss = self
+            .fib
+            .lookup(
+                &FlowKey {
+                    dst: Some(ip.src()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .ok()
+            .and_then(|l| l.route.dev)
+            .map(|d| self.devs[d].mtu.saturating_sub(40).min(65495) as u16)
+            .unwrap_or(1460);
+        let iss = self.rng.next_u32();
+        let txhash = self.rng.next_u32();
+        let mut tcb = Tcb::new(
+            TcpState::SynRecv,
+            iss,
+            app,
+            meta.flow,
+            mss_peer.unwrap_or(536).min(our_mss),
+            txhash,
+        );
+        tcb.rcv_nxt = seq.wrapping_add(1);
+        tcb.lrcv_ns = ctx.now;
+        tcb.last_pkt = meta.pkt;
+        tcb.syn_sent_ns = ctx.now;
+        self.tcp.conns.insert(key, tcb);
+        ctx.trace.step(
+            "tcp",
+            format!(
+                "SYN to listening socket *:{} ({}): SYN-RECV, answering SYN-ACK",
+                hdr.destination_port,
+                self.owner_name(app)
+            ),
+            Action::Deliver {
+                socket: format!("tcp *:{} LISTEN", hdr.destination_port),
+            },
+        );
+        let synack = self.tcp_seg(
+            &key,
+            iss,
+            Some(seq.wrapping_add(1)),
+            "S",
+            vec![],
+            Some(our_mss),
+        );
+        self.tcp_out(ctx, &key, synack, "SYN-ACK".into());
+    }
+
+    /// `tcp_v4_send_reset`: no socket for the segment: answer RST (an RST
+    /// itself is ignored).
+    fn tcp_v4_send_reset(&mut self, ctx: &mut Ctx, s: &Seg) {
+        let (hdr, payload, key, meta) = (s.hdr, s.payload, s.key, s.meta);
+        let seq = hdr.sequence_number;
+        if hdr.rst {
+            ctx.trace
+                .step("tcp", "RST for no socket: ignored".into(), Action::Info);
+            return;
+        }
+        ctx.trace.step(
+            "tcp",
+            format!("no socket for {}: answering RST", key_str(&key)),
+            Action::Reject {
+                with: "tcp-reset".into(),
+            },
+        );
+        let (rseq, rack, flags) = if hdr.ack {
+            (hdr.acknowledgment_number, None, "R")
+        } else {
+            let l = payload.len() as u32 + hdr.syn as u32 + hdr.fin as u32;
+            (0, Some(seq.wrapping_add(l)), "R")
+        };
+        let rst = self.tcp_seg(&key, rseq, rack, flags, vec![], None);
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        ctx.out.push(Output::SendLocal {
+            ip: rst,
+            meta: m,
+            note: Some("RST: connection refused".into()),
+        });
+    }
+
+    /// `tcp_reset`: an RST received: the socket goes, the application
+    /// hears refused (in SYN-SENT) or reset.
+    fn tcp_reset(&mut self, ctx: &mut Ctx, key: ConnKey, sock: String, app: usize) {
+        let st = self.tcp.conns.get(&key).expect("checked").state;
+        self.tcp.conns.remove(&key);
+        ctx.trace.step(
+            "tcp",
+            format!("RST received in {}: connection reset", st.name()),
+            Action::Deliver { socket: sock },
+        );
+        let ev = if st == TcpState::SynSent {
+            AppEvent::Refused {
+                key,
+                why: "connection refused (RST)".into(),
             }
         } else {
-            if t.state == TcpState::SynRecv && hdr.syn && !hdr.ack {
-                // tcp_check_req: the peer's SYN again (our SYN-ACK was
-                // lost): send the SYN-ACK again (inet_rtx_syn_ack)
-                let (iss, rcv, mss) = (t.iss, t.rcv_nxt, t.mss);
-                t.last_pkt = meta.pkt;
-                ctx.trace.step(
-                    "tcp",
-                    "retransmitted SYN in SYN-RECV: SYN-ACK again".into(),
-                    Action::Info,
-                );
-                // Karn: the handshake gives no RTT sample now
-                t.syn_tries += 1;
-                let synack = self.tcp_seg(&key, iss, Some(rcv), "S", vec![], Some(mss));
-                self.tcp_out(ctx, &key, synack, "SYN-ACK (retransmitted)".into());
-                return;
+            AppEvent::Reset { key }
+        };
+        ctx.out.push(Output::Socket { owner: app, ev });
+    }
+
+    /// `tcp_rcv_synsent_state_process`: the SYN-ACK of our SYN establishes
+    /// the connection (RTT sample, the peer's MSS, the ACK at once);
+    /// anything else is ignored (false: nothing more to do).
+    fn tcp_rcv_synsent_state_process(&mut self, ctx: &mut Ctx, s: &Seg, w: &mut RcvWork) -> bool {
+        let (hdr, key) = (s.hdr, s.key);
+        let seq = hdr.sequence_number;
+        let t = self.tcp.conns.get_mut(&key).expect("checked");
+        if hdr.syn && hdr.ack && hdr.acknowledgment_number == t.iss.wrapping_add(1) {
+            t.rcv_nxt = seq.wrapping_add(1);
+            t.snd_una = hdr.acknowledgment_number;
+            t.state = TcpState::Established;
+            t.gen += 1;
+            if t.syn_tries == 0 {
+                // tcp_synack_rtt_meas; Karn: not after a retransmitted SYN
+                t.rtt_sample(ctx.now - t.syn_sent_ns);
+            } else {
+                // tcp_init_metrics: no sample from the handshake (RFC
+                // 6298 5.7): RTO 3 s
+                t.rto_ns = TIMEOUT_FALLBACK_NS;
             }
-            if hdr.syn {
-                // A retransmitted SYN or SYN-ACK: answer with the current ACK.
-                t.ack_pending = true;
-                ack_now = true;
+            if let Some(m) = hdr.options_iterator().find_map(|o| match o {
+                Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+                _ => None,
+            }) {
+                t.mss = t.mss.min(m);
             }
-            if hdr.ack && hdr.acknowledgment_number.wrapping_sub(t.snd_una) as i32 > 0 {
-                t.snd_una = hdr.acknowledgment_number;
-                if t.state == TcpState::SynRecv
-                    && t.srtt_ns == 0
-                    && hdr.acknowledgment_number == t.iss.wrapping_add(1)
-                {
-                    if t.syn_tries == 0 {
-                        t.rtt_sample(ctx.now - t.syn_sent_ns);
-                    } else {
-                        t.rto_ns = TIMEOUT_FALLBACK_NS;
-                    }
-                }
-                // tcp_clean_rtx_queue: drop what is acknowledged; one RTT
-                // sample from the newest segment sent only once
-                let mut sample = None;
-                while let Some(u) = t.rtx.front() {
-                    if u.end().wrapping_sub(t.snd_una) as i32 > 0 {
-                        break;
-                    }
-                    if !u.retransmitted {
-                        sample = Some(ctx.now - u.sent_ns);
-                    }
-                    t.rtx.pop_front();
-                }
-                if let Some(m) = sample {
-                    t.rtt_sample(m);
-                }
-                t.rtx_tries = 0;
-                t.gen += 1;
-                if t.rtx.is_empty() {
-                    t.in_loss = false;
-                } else {
-                    // tcp_rearm_rto; in Loss the next lost segment goes now
-                    let (g, rto) = (t.gen, t.rto_ns);
-                    ctx.out.push(Output::Timer {
-                        at_ns: ctx.now + rto,
-                        timer: HostTimer::Tcp { key, gen: g },
-                    });
-                    release_next = t.in_loss && t.rtx.front().is_some_and(|u| !u.retransmitted);
-                }
-            }
-            let t = self.tcp.conns.get_mut(&key).expect("present");
-            let fin_acked = hdr.ack && hdr.acknowledgment_number == t.snd_nxt;
-            match t.state {
-                TcpState::SynRecv if hdr.ack && hdr.acknowledgment_number == t.snd_nxt => {
-                    t.state = TcpState::Established;
-                    let flow = t.flow;
-                    let orig_dst = self.original_dst(key, ctx.now);
-                    events.push(AppEvent::Accepted {
-                        key,
-                        orig_dst,
-                        flow,
-                    });
-                }
-                TcpState::FinWait1 if fin_acked => t.state = TcpState::FinWait2,
-                TcpState::Closing if fin_acked => t.state = TcpState::TimeWait,
-                TcpState::LastAck if fin_acked => {
-                    self.tcp.conns.remove(&key);
-                    ctx.trace.step(
-                        "tcp",
-                        "ACK of our FIN in LAST-ACK: socket closed".into(),
-                        Action::Deliver { socket: sock },
-                    );
-                    ctx.out.push(Output::Socket {
-                        owner: app,
-                        ev: AppEvent::Closed { key },
-                    });
-                    return;
-                }
-                _ => {}
-            }
-            let t = self.tcp.conns.get_mut(&key).expect("present");
-            if !payload.is_empty() {
-                if seq == t.rcv_nxt {
-                    t.rcv_nxt = t.rcv_nxt.wrapping_add(payload.len() as u32);
-                    t.ack_pending = true;
-                    // tcp_event_data_recv: the first data starts quick-ACK mode.
-                    if t.ato_ns == 0 {
-                        t.ato_ns = ATO_MIN_NS;
-                        t.quick = MAX_QUICKACKS;
-                    }
-                    t.lrcv_ns = ctx.now;
-                    if t.quick > 0 && !t.pingpong {
-                        t.quick -= 1;
-                        ack_now = true;
-                    }
-                    events.push(AppEvent::Data {
-                        key,
-                        data: payload.clone(),
-                    });
-                } else {
-                    // Out of order or duplicate: ACK what we have, at once.
-                    t.ack_pending = true;
-                    ack_now = true;
-                }
-            }
-            if hdr.fin && seq.wrapping_add(payload.len() as u32) != t.rcv_nxt {
-                // a FIN again (our ACK was lost) or past a hole: ACK what we
-                // have at once (tcp_send_dupack; TIME-WAIT re-ACKs the FIN)
-                t.ack_pending = true;
-                ack_now = true;
-            } else if hdr.fin {
-                t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
-                t.ack_pending = true;
-                if t.state != TcpState::Established && t.state != TcpState::SynRecv {
-                    // tcp_fin in FIN-WAIT: ACK and go to TIME-WAIT/CLOSING now.
-                    ack_now = true;
-                } else if t.quick > 0 && !t.pingpong {
-                    t.quick -= 1;
-                    ack_now = true;
-                }
-                t.state = match t.state {
-                    TcpState::Established | TcpState::SynRecv => {
-                        events.push(AppEvent::Eof { key });
-                        TcpState::CloseWait
-                    }
-                    TcpState::FinWait1 => {
-                        if fin_acked {
-                            TcpState::TimeWait
-                        } else {
-                            TcpState::Closing
-                        }
-                    }
-                    TcpState::FinWait2 => TcpState::TimeWait,
-                    s => s,
-                };
+            // tcp_rcv_synsent_state_process: the handshake's ACK goes at once.
+            t.ack_pending = true;
+            w.ack_now = true;
+            w.events.push(AppEvent::Connected { key });
+            true
+        } else {
+            ctx.trace.step(
+                "tcp",
+                "unexpected segment in SYN-SENT: ignored".into(),
+                Action::Info,
+            );
+            false
+        }
+    }
+
+    /// `tcp_rcv_state_process` past SYN-SENT: the peer's SYN again in
+    /// SYN-RECV, then the ACK (`tcp_ack`), the state changes it makes, the
+    /// data (`tcp_data_queue`) and the FIN (`tcp_fin`). False when nothing
+    /// more is to be done (the SYN-ACK was resent, or the socket closed).
+    fn tcp_rcv_state_process(
+        &mut self,
+        ctx: &mut Ctx,
+        s: &Seg,
+        sock: &str,
+        app: usize,
+        w: &mut RcvWork,
+    ) -> bool {
+        let (hdr, key) = (s.hdr, s.key);
+        let t = self.tcp.conns.get_mut(&key).expect("checked");
+        if t.state == TcpState::SynRecv && hdr.syn && !hdr.ack {
+            self.tcp_check_req_syn_again(ctx, s);
+            return false;
+        }
+        if hdr.syn {
+            // A retransmitted SYN or SYN-ACK: answer with the current ACK.
+            t.ack_pending = true;
+            w.ack_now = true;
+        }
+        if hdr.ack && hdr.acknowledgment_number.wrapping_sub(t.snd_una) as i32 > 0 {
+            self.tcp_ack(ctx, s, w);
+        }
+        let t = self.tcp.conns.get_mut(&key).expect("present");
+        let fin_acked = hdr.ack && hdr.acknowledgment_number == t.snd_nxt;
+        if !self.tcp_ack_state(ctx, s, fin_acked, sock, app, w) {
+            return false;
+        }
+        self.tcp_data_queue(ctx, s, w);
+        self.tcp_fin(s, fin_acked, w);
+        true
+    }
+
+    /// `tcp_check_req`: the peer's SYN again (our SYN-ACK was lost): send
+    /// the SYN-ACK again (`inet_rtx_syn_ack`).
+    fn tcp_check_req_syn_again(&mut self, ctx: &mut Ctx, s: &Seg) {
+        let (key, meta) = (s.key, s.meta);
+        let t = self.tcp.conns.get_mut(&key).expect("checked");
+        // tcp_check_req: the peer's SYN again (our SYN-ACK was
+        // lost): send the SYN-ACK again (inet_rtx_syn_ack)
+        let (iss, rcv, mss) = (t.iss, t.rcv_nxt, t.mss);
+        t.last_pkt = meta.pkt;
+        ctx.trace.step(
+            "tcp",
+            "retransmitted SYN in SYN-RECV: SYN-ACK again".into(),
+            Action::Info,
+        );
+        // Karn: the handshake gives no RTT sample now
+        t.syn_tries += 1;
+        let synack = self.tcp_seg(&key, iss, Some(rcv), "S", vec![], Some(mss));
+        self.tcp_out(ctx, &key, synack, "SYN-ACK (retransmitted)".into());
+    }
+
+    /// `tcp_ack` for an ACK that advances `snd_una`: the handshake's RTT
+    /// sample in SYN-RECV, `tcp_clean_rtx_queue`, and the retransmission
+    /// timer re-armed (in Loss, the next lost segment is released).
+    fn tcp_ack(&mut self, ctx: &mut Ctx, s: &Seg, w: &mut RcvWork) {
+        let (hdr, key) = (s.hdr, s.key);
+        let t = self.tcp.conns.get_mut(&key).expect("checked");
+        t.snd_una = hdr.acknowledgment_number;
+        if t.state == TcpState::SynRecv
+            && t.srtt_ns == 0
+            && hdr.acknowledgment_number == t.iss.wrapping_add(1)
+        {
+            if t.syn_tries == 0 {
+                t.rtt_sample(ctx.now - t.syn_sent_ns);
+            } else {
+                t.rto_ns = TIMEOUT_FALLBACK_NS;
             }
         }
+        // tcp_clean_rtx_queue: drop what is acknowledged; one RTT
+        // sample from the newest segment sent only once
+        let mut sample = None;
+        while let Some(u) = t.rtx.front() {
+            if u.end().wrapping_sub(t.snd_una) as i32 > 0 {
+                break;
+            }
+            if !u.retransmitted {
+                sample = Some(ctx.now - u.sent_ns);
+            }
+            t.rtx.pop_front();
+        }
+        if let Some(m) = sample {
+            t.rtt_sample(m);
+        }
+        t.rtx_tries = 0;
+        t.gen += 1;
+        if t.rtx.is_empty() {
+            t.in_loss = false;
+        } else {
+            // tcp_rearm_rto; in Loss the next lost segment goes now
+            let (g, rto) = (t.gen, t.rto_ns);
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + rto,
+                timer: HostTimer::Tcp { key, gen: g },
+            });
+            w.release_next = t.in_loss && t.rtx.front().is_some_and(|u| !u.retransmitted);
+        }
+    }
+
+    /// The state changes an ACK makes in `tcp_rcv_state_process`: SYN-RECV
+    /// to ESTABLISHED (the connection is accepted), FIN-WAIT-1 to
+    /// FIN-WAIT-2, CLOSING to TIME-WAIT, LAST-ACK closes the socket (false).
+    fn tcp_ack_state(
+        &mut self,
+        ctx: &mut Ctx,
+        s: &Seg,
+        fin_acked: bool,
+        sock: &str,
+        app: usize,
+        w: &mut RcvWork,
+    ) -> bool {
+        let (hdr, key) = (s.hdr, s.key);
+        let t = self.tcp.conns.get_mut(&key).expect("present");
+        match t.state {
+            TcpState::SynRecv if hdr.ack && hdr.acknowledgment_number == t.snd_nxt => {
+                t.state = TcpState::Established;
+                let flow = t.flow;
+                let orig_dst = self.original_dst(key, ctx.now);
+                w.events.push(AppEvent::Accepted {
+                    key,
+                    orig_dst,
+                    flow,
+                });
+            }
+            TcpState::FinWait1 if fin_acked => t.state = TcpState::FinWait2,
+            TcpState::Closing if fin_acked => t.state = TcpState::TimeWait,
+            TcpState::LastAck if fin_acked => {
+                self.tcp.conns.remove(&key);
+                ctx.trace.step(
+                    "tcp",
+                    "ACK of our FIN in LAST-ACK: socket closed".into(),
+                    Action::Deliver {
+                        socket: sock.to_string(),
+                    },
+                );
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: AppEvent::Closed { key },
+                });
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// `tcp_data_queue`: in-order data goes to the application (the first
+    /// data starts quick-ACK mode); anything else is ACKed at once.
+    fn tcp_data_queue(&mut self, ctx: &mut Ctx, s: &Seg, w: &mut RcvWork) {
+        let (hdr, payload, key) = (s.hdr, s.payload, s.key);
+        let seq = hdr.sequence_number;
+        let t = self.tcp.conns.get_mut(&key).expect("present");
+        if !payload.is_empty() {
+            if seq == t.rcv_nxt {
+                t.rcv_nxt = t.rcv_nxt.wrapping_add(payload.len() as u32);
+                t.ack_pending = true;
+                // tcp_event_data_recv: the first data starts quick-ACK mode.
+                if t.ato_ns == 0 {
+                    t.ato_ns = ATO_MIN_NS;
+                    t.quick = MAX_QUICKACKS;
+                }
+                t.lrcv_ns = ctx.now;
+                if t.quick > 0 && !t.pingpong {
+                    t.quick -= 1;
+                    w.ack_now = true;
+                }
+                w.events.push(AppEvent::Data {
+                    key,
+                    data: payload.to_vec(),
+                });
+            } else {
+                // Out of order or duplicate: ACK what we have, at once.
+                t.ack_pending = true;
+                w.ack_now = true;
+            }
+        }
+    }
+
+    /// `tcp_fin`: the peer's FIN in sequence moves the state (CLOSE-WAIT
+    /// with EOF to the application, CLOSING or TIME-WAIT); a FIN again or
+    /// past a hole is ACKed at once.
+    fn tcp_fin(&mut self, s: &Seg, fin_acked: bool, w: &mut RcvWork) {
+        let (hdr, payload, key) = (s.hdr, s.payload, s.key);
+        let seq = hdr.sequence_number;
+        let t = self.tcp.conns.get_mut(&key).expect("present");
+        if hdr.fin && seq.wrapping_add(payload.len() as u32) != t.rcv_nxt {
+            // a FIN again (our ACK was lost) or past a hole: ACK what we
+            // have at once (tcp_send_dupack; TIME-WAIT re-ACKs the FIN)
+            t.ack_pending = true;
+            w.ack_now = true;
+        } else if hdr.fin {
+            t.rcv_nxt = t.rcv_nxt.wrapping_add(1);
+            t.ack_pending = true;
+            if t.state != TcpState::Established && t.state != TcpState::SynRecv {
+                // tcp_fin in FIN-WAIT: ACK and go to TIME-WAIT/CLOSING now.
+                w.ack_now = true;
+            } else if t.quick > 0 && !t.pingpong {
+                t.quick -= 1;
+                w.ack_now = true;
+            }
+            t.state = match t.state {
+                TcpState::Established | TcpState::SynRecv => {
+                    w.events.push(AppEvent::Eof { key });
+                    TcpState::CloseWait
+                }
+                TcpState::FinWait1 => {
+                    if fin_acked {
+                        TcpState::TimeWait
+                    } else {
+                        TcpState::Closing
+                    }
+                }
+                TcpState::FinWait2 => TcpState::TimeWait,
+                s => s,
+            };
+        }
+    }
+
+    /// The segment's step in the trace: the state change and the bytes
+    /// handed to the application.
+    fn tcp_rcv_trace(
+        &mut self,
+        ctx: &mut Ctx,
+        key: ConnKey,
+        before: TcpState,
+        payload_len: usize,
+        sock: String,
+    ) {
         let t = self.tcp.conns.get(&key).expect("present");
         let after = t.state;
         let what = if before != after {
@@ -738,23 +895,23 @@ impl Host {
                 "{} -> {}{}",
                 before.name(),
                 after.name(),
-                if payload.is_empty() {
+                if payload_len == 0 {
                     String::new()
                 } else {
-                    format!(", {} bytes to the application", payload.len())
+                    format!(", {} bytes to the application", payload_len)
                 }
             )
-        } else if !payload.is_empty() {
-            format!(
-                "{}: {} bytes to the application",
-                after.name(),
-                payload.len()
-            )
+        } else if payload_len != 0 {
+            format!("{}: {} bytes to the application", after.name(), payload_len)
         } else {
             format!("{}: ACK", after.name())
         };
         ctx.trace
             .step("tcp", what, Action::Deliver { socket: sock });
+    }
+
+    /// `__tcp_ack_snd_check`: the ACK now, or the delayed-ACK timer.
+    fn tcp_ack_snd_check(&mut self, ctx: &mut Ctx, key: ConnKey, ack_now: bool) {
         if ack_now {
             self.tcp_ack_if_pending(ctx, key);
         } else if let Some(t) = self.tcp.conns.get_mut(&key) {
@@ -767,16 +924,6 @@ impl Host {
                     timer: HostTimer::TcpDelack { key, gen: g },
                 });
             }
-        }
-        if release_next {
-            self.tcp_retransmit_head(
-                ctx,
-                key,
-                "Loss state: ACK advanced, next lost segment".into(),
-            );
-        }
-        for ev in events {
-            ctx.out.push(Output::Socket { owner: app, ev });
         }
     }
 

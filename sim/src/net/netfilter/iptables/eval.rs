@@ -265,26 +265,7 @@ impl Ruleset {
                         continue;
                     }
                     None => {
-                        let pol = t.chains[start].policy.unwrap_or(Policy::Accept);
-                        out.verdict = match pol {
-                            Policy::Accept => Verdict::Accept,
-                            Policy::Drop => Verdict::Drop,
-                        };
-                        out.steps.push(NfStep {
-                            table,
-                            chain: hook.to_string(),
-                            rule: 0,
-                            line: 0,
-                            text: String::new(),
-                            effect: format!(
-                                "policy {}",
-                                if pol == Policy::Accept {
-                                    "ACCEPT"
-                                } else {
-                                    "DROP"
-                                }
-                            ),
-                        });
+                        chain_policy(&mut out, t, start, table, hook);
                         return out;
                     }
                 }
@@ -314,123 +295,163 @@ impl Ruleset {
             let Some(target) = &rule.target else {
                 continue;
             };
-            match target {
-                Target::Accept => {
-                    out.steps.push(step("ACCEPT".into()));
-                    out.verdict = Verdict::Accept;
-                    return out;
-                }
-                Target::Drop => {
-                    out.steps.push(step("DROP".into()));
-                    out.verdict = Verdict::Drop;
-                    return out;
-                }
-                Target::Reject(w) => {
-                    out.steps.push(step(format!("REJECT with {}", w.name())));
-                    out.verdict = Verdict::Reject(*w);
-                    return out;
-                }
-                Target::Dnat { to, .. } => {
-                    out.steps.push(step(format!("DNAT to {to}")));
-                    out.nat = Some(target.clone());
-                    return out;
-                }
-                Target::Snat { to, .. } => {
-                    out.steps.push(step(format!("SNAT to {to}")));
-                    out.nat = Some(target.clone());
-                    return out;
-                }
-                Target::Masquerade { .. } => {
-                    out.steps.push(step("MASQUERADE".into()));
-                    out.nat = Some(target.clone());
-                    return out;
-                }
-                Target::Redirect { ports } => {
-                    out.steps.push(step(match ports {
-                        Some((a, _)) => format!("REDIRECT to port {a}"),
-                        None => "REDIRECT".into(),
-                    }));
-                    out.nat = Some(target.clone());
-                    return out;
-                }
-                Target::Mark(op) => {
-                    let before = pkt.mark;
-                    pkt.mark = op.apply(pkt.mark);
-                    out.steps
-                        .push(step(format!("MARK 0x{before:x} -> 0x{:x}", pkt.mark)));
-                }
-                Target::Connmark(op) => {
-                    let before = (pkt.mark, pkt.ctmark);
-                    match op {
-                        ConnmarkOp::Set(m) => pkt.ctmark = m.apply(pkt.ctmark),
-                        ConnmarkOp::Save { nfmask, ctmask } => {
-                            pkt.ctmark = (pkt.ctmark & !ctmask) ^ (pkt.mark & nfmask)
-                        }
-                        ConnmarkOp::Restore { nfmask, ctmask } => {
-                            pkt.mark = (pkt.mark & !nfmask) ^ (pkt.ctmark & ctmask)
-                        }
+            match apply_target(target, pkt, &mut out, &step) {
+                Next::Stop => return out,
+                Next::Continue => {}
+                Next::Return => match stack.pop() {
+                    Some((c, p)) => {
+                        ci = c;
+                        pos = p;
                     }
-                    out.steps.push(step(format!(
-                        "CONNMARK mark 0x{:x} -> 0x{:x}, ctmark 0x{:x} -> 0x{:x}",
-                        before.0, pkt.mark, before.1, pkt.ctmark
-                    )));
-                }
-                Target::Log { prefix } => {
-                    out.steps.push(step(format!("LOG \"{prefix}\"")));
-                }
-                Target::Notrack => {
-                    out.notrack = true;
-                    out.steps.push(step("NOTRACK".into()));
-                }
-                Target::Return => {
-                    out.steps.push(step("RETURN".into()));
-                    match stack.pop() {
-                        Some((c, p)) => {
-                            ci = c;
-                            pos = p;
-                        }
-                        None => {
-                            // RETURN from a built-in chain applies its policy.
-                            pos = usize::MAX;
-                            ci = start;
-                            stack.clear();
-                            let pol = t.chains[start].policy.unwrap_or(Policy::Accept);
-                            out.verdict = match pol {
-                                Policy::Accept => Verdict::Accept,
-                                Policy::Drop => Verdict::Drop,
-                            };
-                            out.steps.push(NfStep {
-                                table,
-                                chain: hook.to_string(),
-                                rule: 0,
-                                line: 0,
-                                text: String::new(),
-                                effect: format!(
-                                    "policy {}",
-                                    if pol == Policy::Accept {
-                                        "ACCEPT"
-                                    } else {
-                                        "DROP"
-                                    }
-                                ),
-                            });
-                            let _ = (ci, pos);
-                            return out;
-                        }
+                    None => {
+                        // RETURN from a built-in chain applies its policy.
+                        chain_policy(&mut out, t, start, table, hook);
+                        return out;
                     }
-                }
-                Target::Jump { chain: name, idx } => {
-                    out.steps.push(step(format!("jump {name}")));
+                },
+                Next::Jump(idx) => {
                     stack.push((ci, pos));
-                    ci = *idx;
+                    ci = idx;
                     pos = 0;
                 }
-                Target::Goto { chain: name, idx } => {
-                    out.steps.push(step(format!("goto {name}")));
-                    ci = *idx;
+                Next::Goto(idx) => {
+                    ci = idx;
                     pos = 0;
                 }
             }
+        }
+    }
+}
+
+/// What a rule's target tells the walk (the verdicts of `ipt_do_table`).
+enum Next {
+    /// A terminal verdict or NAT: the hook ends here.
+    Stop,
+    /// `XT_CONTINUE`: a non-terminal target, on to the next rule.
+    Continue,
+    /// `XT_RETURN`: back to the calling chain.
+    Return,
+    /// Into a user chain, to come back after it.
+    Jump(usize),
+    /// Into a user chain, not to come back.
+    Goto(usize),
+}
+
+/// The built-in chain's policy ends the walk: its verdict and its step.
+fn chain_policy(out: &mut HookOutcome, t: &Table, start: usize, table: TableKind, hook: &str) {
+    let pol = t.chains[start].policy.unwrap_or(Policy::Accept);
+    out.verdict = match pol {
+        Policy::Accept => Verdict::Accept,
+        Policy::Drop => Verdict::Drop,
+    };
+    out.steps.push(NfStep {
+        table,
+        chain: hook.to_string(),
+        rule: 0,
+        line: 0,
+        text: String::new(),
+        effect: format!(
+            "policy {}",
+            if pol == Policy::Accept {
+                "ACCEPT"
+            } else {
+                "DROP"
+            }
+        ),
+    });
+}
+
+/// Runs a matching rule's target on `pkt`, records its step, and says
+/// where the walk goes next.
+fn apply_target(
+    target: &Target,
+    pkt: &mut NfPacket,
+    out: &mut HookOutcome,
+    step: &dyn Fn(String) -> NfStep,
+) -> Next {
+    match target {
+        Target::Accept => {
+            out.steps.push(step("ACCEPT".into()));
+            out.verdict = Verdict::Accept;
+            Next::Stop
+        }
+        Target::Drop => {
+            out.steps.push(step("DROP".into()));
+            out.verdict = Verdict::Drop;
+            Next::Stop
+        }
+        Target::Reject(w) => {
+            out.steps.push(step(format!("REJECT with {}", w.name())));
+            out.verdict = Verdict::Reject(*w);
+            Next::Stop
+        }
+        Target::Dnat { to, .. } => {
+            out.steps.push(step(format!("DNAT to {to}")));
+            out.nat = Some(target.clone());
+            Next::Stop
+        }
+        Target::Snat { to, .. } => {
+            out.steps.push(step(format!("SNAT to {to}")));
+            out.nat = Some(target.clone());
+            Next::Stop
+        }
+        Target::Masquerade { .. } => {
+            out.steps.push(step("MASQUERADE".into()));
+            out.nat = Some(target.clone());
+            Next::Stop
+        }
+        Target::Redirect { ports } => {
+            out.steps.push(step(match ports {
+                Some((a, _)) => format!("REDIRECT to port {a}"),
+                None => "REDIRECT".into(),
+            }));
+            out.nat = Some(target.clone());
+            Next::Stop
+        }
+        Target::Mark(op) => {
+            let before = pkt.mark;
+            pkt.mark = op.apply(pkt.mark);
+            out.steps
+                .push(step(format!("MARK 0x{before:x} -> 0x{:x}", pkt.mark)));
+            Next::Continue
+        }
+        Target::Connmark(op) => {
+            let before = (pkt.mark, pkt.ctmark);
+            match op {
+                ConnmarkOp::Set(m) => pkt.ctmark = m.apply(pkt.ctmark),
+                ConnmarkOp::Save { nfmask, ctmask } => {
+                    pkt.ctmark = (pkt.ctmark & !ctmask) ^ (pkt.mark & nfmask)
+                }
+                ConnmarkOp::Restore { nfmask, ctmask } => {
+                    pkt.mark = (pkt.mark & !nfmask) ^ (pkt.ctmark & ctmask)
+                }
+            }
+            out.steps.push(step(format!(
+                "CONNMARK mark 0x{:x} -> 0x{:x}, ctmark 0x{:x} -> 0x{:x}",
+                before.0, pkt.mark, before.1, pkt.ctmark
+            )));
+            Next::Continue
+        }
+        Target::Log { prefix } => {
+            out.steps.push(step(format!("LOG \"{prefix}\"")));
+            Next::Continue
+        }
+        Target::Notrack => {
+            out.notrack = true;
+            out.steps.push(step("NOTRACK".into()));
+            Next::Continue
+        }
+        Target::Return => {
+            out.steps.push(step("RETURN".into()));
+            Next::Return
+        }
+        Target::Jump { chain: name, idx } => {
+            out.steps.push(step(format!("jump {name}")));
+            Next::Jump(*idx)
+        }
+        Target::Goto { chain: name, idx } => {
+            out.steps.push(step(format!("goto {name}")));
+            Next::Goto(*idx)
         }
     }
 }

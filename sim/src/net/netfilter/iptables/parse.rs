@@ -102,13 +102,7 @@ pub(crate) fn parse_ruleset(
     let mut rs = base.unwrap_or_else(Ruleset::empty);
     let mut current: Option<TableKind> = None;
     let mut seen_tables = BTreeSet::new();
-    let err = |line: usize, col: usize, msg: String, t: &str| ParseError {
-        file: source.to_string(),
-        line,
-        column: col,
-        message: msg,
-        text: t.to_string(),
-    };
+    let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
     let mut last_line = 0;
     for (n, raw) in text.lines().enumerate() {
         let lineno = n + 1;
@@ -168,135 +162,12 @@ pub(crate) fn parse_ruleset(
                 raw,
             ));
         };
-        let table = rs.tables.get_mut(&k).expect("every table exists");
         if let Some(decl) = line.strip_prefix(':') {
-            let mut parts = decl.split_whitespace();
-            let name = parts
-                .next()
-                .ok_or_else(|| err(lineno, 2, "chain declaration without a name".into(), raw))?;
-            let pol = parts.next().unwrap_or("-");
-            let builtin = k.builtin_chains().contains(&name);
-            let policy = match (pol, builtin) {
-                ("ACCEPT", true) => Some(Policy::Accept),
-                ("DROP", true) => Some(Policy::Drop),
-                ("-", false) => None,
-                // iptables-restore: "-" on a built-in chain keeps its policy.
-                ("-", true) => Some(Policy::Accept),
-                (p, true) => {
-                    return Err(err(
-                        lineno,
-                        2 + name.len() + 1,
-                        format!("built-in chain {name} needs policy ACCEPT or DROP, found '{p}'"),
-                        raw,
-                    ))
-                }
-                (p, false) => {
-                    return Err(err(
-                        lineno,
-                        2 + name.len() + 1,
-                        format!("user chain {name} cannot have a policy ('{p}'); expected '-'"),
-                        raw,
-                    ))
-                }
-            };
-            if name.len() > 28 {
-                return Err(err(
-                    lineno,
-                    2,
-                    format!("chain name '{name}' is longer than 28 characters"),
-                    raw,
-                ));
-            }
-            if noflush && !builtin {
-                // --noflush: a user chain declared again is flushed
-                if let Some(&ci) = table.by_name.get(name) {
-                    table.chains[ci].rules.clear();
-                }
-            }
-            table.add_chain(name, policy);
+            let table = rs.tables.get_mut(&k).expect("every table exists");
+            chain_declaration(table, k, decl, noflush, source, lineno, raw)?;
             continue;
         }
-        // Optional leading counters: "[12:3456] -A ..."
-        let mut body = line;
-        if body.starts_with('[') {
-            if let Some(end) = body.find(']') {
-                body = body[end + 1..].trim_start();
-            }
-        }
-        let (cmd, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
-        let rest = rest.trim_start();
-        match cmd {
-            "-A" | "--append" | "-I" | "--insert" => {
-                let (chain, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-                if chain.is_empty() {
-                    return Err(err(lineno, 1, format!("{cmd} needs a chain name"), raw));
-                }
-                let Some(&ci) = table.by_name.get(chain) else {
-                    return Err(err(
-                        lineno,
-                        4,
-                        format!("rule for chain '{chain}', which was not declared in table {k} (add ':{chain} - [0:0]')"),
-                        raw,
-                    ));
-                };
-                let mut args = args.trim_start();
-                let mut pos: Option<usize> = None;
-                if cmd == "-I" || cmd == "--insert" {
-                    if let Some((first, r)) = args.split_once(char::is_whitespace) {
-                        if let Ok(p) = first.parse::<usize>() {
-                            pos = Some(p.saturating_sub(1));
-                            args = r.trim_start();
-                        }
-                    }
-                    pos.get_or_insert(0);
-                }
-                let mut rule =
-                    parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
-                        e.text = raw.to_string();
-                        if e.column > 0 {
-                            e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
-                        }
-                        e
-                    })?;
-                rule.line = lineno;
-                let table = rs.tables.get_mut(&k).expect("every table exists");
-                let rules = &mut table.chains[ci].rules;
-                match pos {
-                    Some(p) => rules.insert(p.min(rules.len()), rule),
-                    None => rules.push(rule),
-                }
-            }
-            "-N" | "--new-chain" => {
-                let name = rest.trim();
-                if name.is_empty() {
-                    return Err(err(lineno, 1, "-N needs a chain name".into(), raw));
-                }
-                table.add_chain(name, None);
-            }
-            "-X" | "--delete-chain" => {
-                // iptables-restore deletes the (empty, unreferenced) user chain.
-                // kube-proxy writes `-X` for chains that are gone; a chain that
-                // was declared in this same payload stays.
-            }
-            "-F" | "--flush" => {
-                let name = rest.trim();
-                if name.is_empty() {
-                    for c in &mut table.chains {
-                        c.rules.clear();
-                    }
-                } else if let Some(&ci) = table.by_name.get(name) {
-                    table.chains[ci].rules.clear();
-                }
-            }
-            other => {
-                return Err(err(
-                    lineno,
-                    1,
-                    format!("unexpected '{other}': expected '-A CHAIN ...', ':CHAIN POLICY', 'COMMIT' or '*table'"),
-                    raw,
-                ))
-            }
-        }
+        command_line(&mut rs, k, line, source, lineno, raw)?;
     }
     if let Some(k) = current {
         return Err(ParseError {
@@ -308,6 +179,174 @@ pub(crate) fn parse_ruleset(
         });
     }
     Ok(rs)
+}
+
+/// An error at `line`:`col` of `source`, quoting the line's `text`.
+fn line_err(source: &str, line: usize, col: usize, message: String, text: &str) -> ParseError {
+    ParseError {
+        file: source.to_string(),
+        line,
+        column: col,
+        message,
+        text: text.to_string(),
+    }
+}
+
+/// A `:CHAIN POLICY [p:b]` line (iptables-restore's chain declaration): a
+/// built-in chain takes ACCEPT or DROP, a user chain `-`; with `--noflush` a
+/// user chain declared again is flushed.
+fn chain_declaration(
+    table: &mut Table,
+    k: TableKind,
+    decl: &str,
+    noflush: bool,
+    source: &str,
+    lineno: usize,
+    raw: &str,
+) -> Result<(), ParseError> {
+    let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
+    let mut parts = decl.split_whitespace();
+    let name = parts
+        .next()
+        .ok_or_else(|| err(lineno, 2, "chain declaration without a name".into(), raw))?;
+    let pol = parts.next().unwrap_or("-");
+    let builtin = k.builtin_chains().contains(&name);
+    let policy = match (pol, builtin) {
+        ("ACCEPT", true) => Some(Policy::Accept),
+        ("DROP", true) => Some(Policy::Drop),
+        ("-", false) => None,
+        // iptables-restore: "-" on a built-in chain keeps its policy.
+        ("-", true) => Some(Policy::Accept),
+        (p, true) => {
+            return Err(err(
+                lineno,
+                2 + name.len() + 1,
+                format!("built-in chain {name} needs policy ACCEPT or DROP, found '{p}'"),
+                raw,
+            ))
+        }
+        (p, false) => {
+            return Err(err(
+                lineno,
+                2 + name.len() + 1,
+                format!("user chain {name} cannot have a policy ('{p}'); expected '-'"),
+                raw,
+            ))
+        }
+    };
+    if name.len() > 28 {
+        return Err(err(
+            lineno,
+            2,
+            format!("chain name '{name}' is longer than 28 characters"),
+            raw,
+        ));
+    }
+    if noflush && !builtin {
+        // --noflush: a user chain declared again is flushed
+        if let Some(&ci) = table.by_name.get(name) {
+            table.chains[ci].rules.clear();
+        }
+    }
+    table.add_chain(name, policy);
+    Ok(())
+}
+
+/// A command line inside a table (iptables-restore hands it to
+/// `do_command`): `-A`/`-I CHAIN args` (after optional `[p:b]` counters),
+/// `-N`, `-X`, `-F`.
+fn command_line(
+    rs: &mut Ruleset,
+    k: TableKind,
+    line: &str,
+    source: &str,
+    lineno: usize,
+    raw: &str,
+) -> Result<(), ParseError> {
+    let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
+    let table = rs.tables.get_mut(&k).expect("every table exists");
+    // Optional leading counters: "[12:3456] -A ..."
+    let mut body = line;
+    if body.starts_with('[') {
+        if let Some(end) = body.find(']') {
+            body = body[end + 1..].trim_start();
+        }
+    }
+    let (cmd, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+    let rest = rest.trim_start();
+    match cmd {
+        "-A" | "--append" | "-I" | "--insert" => {
+            let (chain, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if chain.is_empty() {
+                return Err(err(lineno, 1, format!("{cmd} needs a chain name"), raw));
+            }
+            let Some(&ci) = table.by_name.get(chain) else {
+                return Err(err(
+                    lineno,
+                    4,
+                    format!("rule for chain '{chain}', which was not declared in table {k} (add ':{chain} - [0:0]')"),
+                    raw,
+                ));
+            };
+            let mut args = args.trim_start();
+            let mut pos: Option<usize> = None;
+            if cmd == "-I" || cmd == "--insert" {
+                if let Some((first, r)) = args.split_once(char::is_whitespace) {
+                    if let Ok(p) = first.parse::<usize>() {
+                        pos = Some(p.saturating_sub(1));
+                        args = r.trim_start();
+                    }
+                }
+                pos.get_or_insert(0);
+            }
+            let mut rule =
+                parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
+                    e.text = raw.to_string();
+                    if e.column > 0 {
+                        e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
+                    }
+                    e
+                })?;
+            rule.line = lineno;
+            let table = rs.tables.get_mut(&k).expect("every table exists");
+            let rules = &mut table.chains[ci].rules;
+            match pos {
+                Some(p) => rules.insert(p.min(rules.len()), rule),
+                None => rules.push(rule),
+            }
+        }
+        "-N" | "--new-chain" => {
+            let name = rest.trim();
+            if name.is_empty() {
+                return Err(err(lineno, 1, "-N needs a chain name".into(), raw));
+            }
+            table.add_chain(name, None);
+        }
+        "-X" | "--delete-chain" => {
+            // iptables-restore deletes the (empty, unreferenced) user chain.
+            // kube-proxy writes `-X` for chains that are gone; a chain that
+            // was declared in this same payload stays.
+        }
+        "-F" | "--flush" => {
+            let name = rest.trim();
+            if name.is_empty() {
+                for c in &mut table.chains {
+                    c.rules.clear();
+                }
+            } else if let Some(&ci) = table.by_name.get(name) {
+                table.chains[ci].rules.clear();
+            }
+        }
+        other => {
+            return Err(err(
+                lineno,
+                1,
+                format!("unexpected '{other}': expected '-A CHAIN ...', ':CHAIN POLICY', 'COMMIT' or '*table'"),
+                raw,
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// Resolves jump targets to chain indexes, checks for loops, builds indexes.
@@ -666,6 +705,88 @@ type RecentOpts = (
     Ipv4Addr,
 );
 
+/// `-m statistic` options gathered while parsing (libxt_statistic's
+/// `--mode`, `--probability`, `--every`, `--packet`, and whether one of them
+/// was negated).
+#[derive(Default)]
+struct StatisticOpts {
+    mode: Option<String>,
+    prob: Option<f64>,
+    every: Option<u32>,
+    packet: u32,
+    neg: bool,
+}
+
+/// `-m addrtype` options gathered while parsing (libxt_addrtype's
+/// `--src-type`/`--dst-type` with their negation, `--limit-iface-in/out`).
+#[derive(Default)]
+struct AddrtypeOpts {
+    src: Option<(u16, bool)>,
+    dst: Option<(u16, bool)>,
+    limit_in: bool,
+    limit_out: bool,
+}
+
+/// The target's options gathered while parsing, for every modelled target
+/// (libxt_DNAT/SNAT/MASQUERADE/REDIRECT, libxt_REJECT, libxt_MARK,
+/// libxt_CONNMARK, libxt_LOG, libxt_CT).
+struct TargetOpts {
+    to: Option<NatRange>,
+    ports: Option<(u16, u16)>,
+    random: bool,
+    random_fully: bool,
+    persistent: bool,
+    reject: Option<RejectWith>,
+    mark: Option<MarkOp>,
+    connmark: Option<ConnmarkOp>,
+    nfmask: u32,
+    ctmask: u32,
+    log_prefix: String,
+    notrack: bool,
+}
+
+impl TargetOpts {
+    /// No option given yet; CONNMARK's masks default to all ones.
+    fn new() -> TargetOpts {
+        TargetOpts {
+            to: None,
+            ports: None,
+            random: false,
+            random_fully: false,
+            persistent: false,
+            reject: None,
+            mark: None,
+            connmark: None,
+            nfmask: 0xffff_ffff,
+            ctmask: 0xffff_ffff,
+            log_prefix: String::new(),
+            notrack: false,
+        }
+    }
+}
+
+/// The state of parsing one rule's arguments: the words, the position, a
+/// pending `!`, the conditions so far and each extension's gathered options
+/// (iptables' `struct iptables_command_state` with the matches' and the
+/// target's private data).
+struct RuleArgs<'a> {
+    args: &'a str,
+    source: &'a str,
+    line: usize,
+    warnings: &'a mut Vec<String>,
+    toks: Vec<Tok>,
+    i: usize,
+    neg: bool,
+    conds: Vec<Cond>,
+    target_name: Option<(String, bool)>, // (name, goto)
+    comment: Option<String>,
+    modules: Vec<String>,
+    stat: StatisticOpts,
+    recent: Option<RecentOpts>,
+    addrtype: AddrtypeOpts,
+    t: TargetOpts,
+}
+
 /// Parses the arguments of one rule (everything after `-A CHAIN`).
 pub(crate) fn parse_rule_args(
     args: &str,
@@ -680,179 +801,252 @@ pub(crate) fn parse_rule_args(
         message: m,
         text: args.to_string(),
     })?;
-    let mut conds: Vec<Cond> = Vec::new();
-    let mut target: Option<Target> = None;
-    let mut target_name: Option<(String, bool)> = None; // (name, goto)
-    let mut comment: Option<String> = None;
-    let mut modules: Vec<String> = Vec::new();
-    let mut neg = false;
-    let mut i = 0;
-    let mut statistic_mode: Option<String> = None;
-    let mut stat_prob: Option<f64> = None;
-    let mut stat_every: Option<u32> = None;
-    let mut stat_packet: u32 = 0;
-    let mut stat_neg = false;
-    // recent
-    let mut recent: Option<RecentOpts> = None;
-    // addrtype
-    let mut at_src: Option<(u16, bool)> = None;
-    let mut at_dst: Option<(u16, bool)> = None;
-    let mut at_limit_in = false;
-    let mut at_limit_out = false;
-    // target options
-    let mut t_to: Option<NatRange> = None;
-    let mut t_ports: Option<(u16, u16)> = None;
-    let mut t_random = false;
-    let mut t_random_fully = false;
-    let mut t_persistent = false;
-    let mut t_reject: Option<RejectWith> = None;
-    let mut t_mark: Option<MarkOp> = None;
-    let mut t_connmark: Option<ConnmarkOp> = None;
-    let mut t_nfmask: u32 = 0xffff_ffff;
-    let mut t_ctmask: u32 = 0xffff_ffff;
-    let mut t_log_prefix = String::new();
-    let mut t_notrack = false;
-
-    macro_rules! fail {
-        ($col:expr, $($arg:tt)*) => {
-            return Err(ParseError {
-                file: source.to_string(),
-                line,
-                column: $col,
-                message: format!($($arg)*),
-                text: args.to_string(),
-            })
-        };
-    }
-    macro_rules! value {
-        ($opt:expr) => {{
-            i += 1;
-            match toks.get(i) {
-                Some(t) => t.s.clone(),
-                None => fail!(toks[i - 1].col, "option {} needs a value", $opt),
-            }
-        }};
-    }
-    let push = |conds: &mut Vec<Cond>, neg: &mut bool, kind: CondKind| {
-        conds.push(Cond { neg: *neg, kind });
-        *neg = false;
+    let mut p = RuleArgs {
+        args,
+        source,
+        line,
+        warnings,
+        toks,
+        i: 0,
+        neg: false,
+        conds: Vec::new(),
+        target_name: None,
+        comment: None,
+        modules: Vec::new(),
+        stat: StatisticOpts::default(),
+        recent: None,
+        addrtype: AddrtypeOpts::default(),
+        t: TargetOpts::new(),
     };
+    while p.i < p.toks.len() {
+        p.option()?;
+        p.i += 1;
+    }
+    if p.neg {
+        return Err(p.err(
+            args.len(),
+            "'!' at the end of the rule negates nothing".into(),
+        ));
+    }
+    p.statistic_final_check()?;
+    p.recent_final_check()?;
+    p.addrtype_final_check();
+    let target = p.target()?;
+    Ok(Rule {
+        line,
+        text: args.trim().to_string(),
+        comment: p.comment,
+        conds: p.conds,
+        target,
+    })
+}
 
-    while i < toks.len() {
-        let tok = toks[i].s.clone();
-        let col = toks[i].col;
-        let in_target = target_name.is_some();
-        match tok.as_str() {
+impl RuleArgs<'_> {
+    /// An error at column `col` of this rule.
+    fn err(&self, col: usize, message: String) -> ParseError {
+        ParseError {
+            file: self.source.to_string(),
+            line: self.line,
+            column: col,
+            message,
+            text: self.args.to_string(),
+        }
+    }
+
+    /// The column of the current word.
+    fn col(&self) -> usize {
+        self.toks[self.i].col
+    }
+
+    /// Steps to the value of option `opt` and returns it.
+    fn value(&mut self, opt: &str) -> Result<String, ParseError> {
+        self.i += 1;
+        match self.toks.get(self.i) {
+            Some(t) => Ok(t.s.clone()),
+            None => Err(self.err(
+                self.toks[self.i - 1].col,
+                format!("option {} needs a value", opt),
+            )),
+        }
+    }
+
+    /// Adds a condition, negated by a pending `!`.
+    fn push(&mut self, kind: CondKind) {
+        self.conds.push(Cond {
+            neg: self.neg,
+            kind,
+        });
+        self.neg = false;
+    }
+
+    /// One option, as iptables' `do_parse` sees it: a built-in option first;
+    /// then, as `command_default` does, the target's options (once `-j` was
+    /// given), then the loaded matches' options.
+    fn option(&mut self) -> Result<(), ParseError> {
+        let tok = self.toks[self.i].s.clone();
+        let col = self.toks[self.i].col;
+        let in_target = self.target_name.is_some();
+        if self.builtin_option(&tok, col)?
+            || (in_target && self.target_option(&tok)?)
+            || self.match_option(&tok)?
+        {
+            return Ok(());
+        }
+        if tok.starts_with('-') {
+            return Err(self.err(col, format!("unknown option '{tok}'")));
+        }
+        Err(self.err(col, format!("unexpected word '{tok}': expected an option")))
+    }
+
+    /// iptables' own options: `!`, `-p`, `-s`/`-d`, `-i`/`-o`, `-f`, `-m`,
+    /// `-j`/`-g`, `-c`.
+    fn builtin_option(&mut self, tok: &str, col: usize) -> Result<bool, ParseError> {
+        match tok {
             "!" => {
-                if neg {
-                    fail!(col, "double negation '! !'");
+                if self.neg {
+                    return Err(self.err(col, "double negation '! !'".into()));
                 }
-                neg = true;
+                self.neg = true;
             }
             "-p" | "--protocol" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let Some(p) = proto_number(&v) else {
-                    fail!(toks[i].col, "unknown protocol '{v}'")
+                    return Err(self.err(self.col(), format!("unknown protocol '{v}'")));
                 };
-                push(&mut conds, &mut neg, CondKind::Proto(p));
+                self.push(CondKind::Proto(p));
                 match p {
-                    6 => modules.push("tcp".into()),
-                    17 => modules.push("udp".into()),
-                    1 => modules.push("icmp".into()),
-                    132 => modules.push("sctp".into()),
+                    6 => self.modules.push("tcp".into()),
+                    17 => self.modules.push("udp".into()),
+                    1 => self.modules.push("icmp".into()),
+                    132 => self.modules.push("sctp".into()),
                     _ => {}
                 }
             }
             "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 if v.contains(',') {
-                    fail!(toks[i].col, "address lists are expanded by iptables-save into one rule per address; found '{v}'");
+                    return Err(self.err(self.col(), format!("address lists are expanded by iptables-save into one rule per address; found '{v}'")));
                 }
                 let Some(net) = parse_net(&v) else {
-                    fail!(
-                        toks[i].col,
-                        "bad address '{v}': expected A.B.C.D or A.B.C.D/LEN"
-                    )
+                    return Err(self.err(
+                        self.col(),
+                        format!("bad address '{v}': expected A.B.C.D or A.B.C.D/LEN"),
+                    ));
                 };
                 let k = if tok.starts_with("-s") || tok.starts_with("--s") {
                     CondKind::Src(net)
                 } else {
                     CondKind::Dst(net)
                 };
-                push(&mut conds, &mut neg, k);
+                self.push(k);
             }
             "-i" | "--in-interface" => {
-                let v = value!(tok);
-                push(&mut conds, &mut neg, CondKind::InIf(IfPattern::parse(&v)));
+                let v = self.value(tok)?;
+                self.push(CondKind::InIf(IfPattern::parse(&v)));
             }
             "-o" | "--out-interface" => {
-                let v = value!(tok);
-                push(&mut conds, &mut neg, CondKind::OutIf(IfPattern::parse(&v)));
+                let v = self.value(tok)?;
+                self.push(CondKind::OutIf(IfPattern::parse(&v)));
             }
-            "-f" | "--fragment" => push(&mut conds, &mut neg, CondKind::Fragment),
-            "-m" | "--match" => {
-                let v = value!(tok);
-                match v.as_str() {
-                    "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
-                    | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
-                    | "recent" | "set" | "physdev" | "nfacct" | "owner" => {}
-                    other => fail!(toks[i].col, "unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner)"),
-                }
-                if v == "nfacct" {
-                    conds.push(Cond {
-                        neg: false,
-                        kind: CondKind::Always("nfacct".into()),
-                    });
-                }
-                modules.push(v);
-            }
+            "-f" | "--fragment" => self.push(CondKind::Fragment),
+            "-m" | "--match" => self.load_match(tok)?,
             "-j" | "--jump" | "-g" | "--goto" => {
-                if target_name.is_some() {
-                    fail!(col, "more than one target");
+                if self.target_name.is_some() {
+                    return Err(self.err(col, "more than one target".into()));
                 }
-                let v = value!(tok);
-                target_name = Some((v, tok == "-g" || tok == "--goto"));
+                let v = self.value(tok)?;
+                self.target_name = Some((v, tok == "-g" || tok == "--goto"));
             }
             "-c" | "--set-counters" => {
-                i += 2;
-                continue;
+                self.i += 1;
             }
-            // ---- target options ----
-            "--to-destination" | "--to-source" | "--to" if in_target => {
-                let v = value!(tok);
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `-m NAME`: loads a match extension (only the modelled ones).
+    fn load_match(&mut self, tok: &str) -> Result<(), ParseError> {
+        let v = self.value(tok)?;
+        match v.as_str() {
+            "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
+            | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
+            | "recent" | "set" | "physdev" | "nfacct" | "owner" => {}
+            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner)"))),
+        }
+        if v == "nfacct" {
+            self.conds.push(Cond {
+                neg: false,
+                kind: CondKind::Always("nfacct".into()),
+            });
+        }
+        self.modules.push(v);
+        Ok(())
+    }
+
+    /// The target's options, each target's parser in turn.
+    fn target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        Ok(self.nat_target_option(tok)?
+            || self.reject_target_option(tok)?
+            || self.mark_target_option(tok)?
+            || self.log_target_option(tok)?
+            || self.ct_target_option(tok))
+    }
+
+    /// DNAT/SNAT/MASQUERADE/REDIRECT: `--to-destination`, `--to-source`,
+    /// `--to-ports`, `--random`, `--random-fully`, `--persistent`.
+    fn nat_target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
+            "--to-destination" | "--to-source" | "--to" => {
+                let v = self.value(tok)?;
                 let Some(r) = parse_nat_range(&v) else {
-                    fail!(
-                        toks[i].col,
-                        "bad NAT range '{v}': expected IP[-IP][:PORT[-PORT]]"
-                    )
+                    return Err(self.err(
+                        self.col(),
+                        format!("bad NAT range '{v}': expected IP[-IP][:PORT[-PORT]]"),
+                    ));
                 };
-                t_to = Some(r);
+                self.t.to = Some(r);
             }
-            "--to-ports" | "--to-port" if in_target => {
-                let v = value!(tok);
+            "--to-ports" | "--to-port" => {
+                let v = self.value(tok)?;
                 let Some(r) = parse_ports_dash(&v) else {
-                    fail!(toks[i].col, "bad port range '{v}'")
+                    return Err(self.err(self.col(), format!("bad port range '{v}'")));
                 };
-                t_ports = Some(r);
+                self.t.ports = Some(r);
             }
-            "--random" if in_target => t_random = true,
-            "--random-fully" if in_target => t_random_fully = true,
-            "--persistent" if in_target => t_persistent = true,
-            "--reject-with" if in_target => {
-                let v = value!(tok);
-                let Some(r) = RejectWith::from_name(&v) else {
-                    fail!(toks[i].col, "unknown --reject-with '{v}'")
-                };
-                t_reject = Some(r);
-            }
-            "--set-xmark" | "--set-mark" | "--or-mark" | "--and-mark" | "--xor-mark"
-                if in_target =>
-            {
-                let v = value!(tok);
+            "--random" => self.t.random = true,
+            "--random-fully" => self.t.random_fully = true,
+            "--persistent" => self.t.persistent = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// REJECT: `--reject-with`.
+    fn reject_target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if tok != "--reject-with" {
+            return Ok(false);
+        }
+        let v = self.value(tok)?;
+        let Some(r) = RejectWith::from_name(&v) else {
+            return Err(self.err(self.col(), format!("unknown --reject-with '{v}'")));
+        };
+        self.t.reject = Some(r);
+        Ok(true)
+    }
+
+    /// MARK and CONNMARK: `--set-xmark` and its spellings, `--save-mark`,
+    /// `--restore-mark`, `--nfmask`/`--ctmask`/`--mask`.
+    fn mark_target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
+            "--set-xmark" | "--set-mark" | "--or-mark" | "--and-mark" | "--xor-mark" => {
+                let v = self.value(tok)?;
                 let Some((val, mask)) = parse_mark(&v) else {
-                    fail!(toks[i].col, "bad mark '{v}': expected VALUE[/MASK]")
+                    return Err(
+                        self.err(self.col(), format!("bad mark '{v}': expected VALUE[/MASK]"))
+                    );
                 };
-                let op = match tok.as_str() {
+                let op = match tok {
                     "--set-xmark" => MarkOp::SetXmark { value: val, mask },
                     "--set-mark" => MarkOp::SetXmark {
                         value: val,
@@ -875,277 +1069,362 @@ pub(crate) fn parse_rule_args(
                         mask: 0,
                     },
                 };
-                let is_connmark = matches!(&target_name, Some((n, _)) if n == "CONNMARK");
+                let is_connmark = matches!(&self.target_name, Some((n, _)) if n == "CONNMARK");
                 if is_connmark {
-                    t_connmark = Some(ConnmarkOp::Set(op));
+                    self.t.connmark = Some(ConnmarkOp::Set(op));
                 } else {
-                    t_mark = Some(op);
+                    self.t.mark = Some(op);
                 }
             }
-            "--save-mark" if in_target => {
-                t_connmark = Some(ConnmarkOp::Save {
+            "--save-mark" => {
+                self.t.connmark = Some(ConnmarkOp::Save {
                     nfmask: 0,
                     ctmask: 0,
                 })
             }
-            "--restore-mark" if in_target => {
-                t_connmark = Some(ConnmarkOp::Restore {
+            "--restore-mark" => {
+                self.t.connmark = Some(ConnmarkOp::Restore {
                     nfmask: 0,
                     ctmask: 0,
                 })
             }
-            "--nfmask" | "--ctmask" | "--mask" if in_target => {
-                let v = value!(tok);
+            "--nfmask" | "--ctmask" | "--mask" => {
+                let v = self.value(tok)?;
                 let Some(m) = parse_u32(&v) else {
-                    fail!(toks[i].col, "bad mask '{v}'")
+                    return Err(self.err(self.col(), format!("bad mask '{v}'")));
                 };
-                match tok.as_str() {
-                    "--nfmask" => t_nfmask = m,
-                    "--ctmask" => t_ctmask = m,
+                match tok {
+                    "--nfmask" => self.t.nfmask = m,
+                    "--ctmask" => self.t.ctmask = m,
                     _ => {
-                        t_nfmask = m;
-                        t_ctmask = m;
+                        self.t.nfmask = m;
+                        self.t.ctmask = m;
                     }
                 }
             }
-            "--log-prefix" if in_target => t_log_prefix = value!(tok),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// LOG: `--log-prefix`; the other LOG options are accepted and ignored.
+    fn log_target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
+            "--log-prefix" => self.t.log_prefix = self.value(tok)?,
             "--log-level" | "--log-uid" | "--log-tcp-sequence" | "--log-tcp-options"
-            | "--log-ip-options"
-                if in_target =>
-            {
+            | "--log-ip-options" => {
                 if tok == "--log-level" {
-                    i += 1;
+                    self.i += 1;
                 }
             }
-            "--notrack" if in_target => t_notrack = true,
-            // ---- match options ----
-            "--comment" => {
-                let mut v = value!(tok);
-                // kube-proxy's fake iptables renders multi-word comments without
-                // quotes; iptables-restore would reject the extra words. Keep them
-                // as part of the comment and say so.
-                while let Some(next) = toks.get(i + 1) {
-                    if next.s.starts_with('-') || next.s == "!" {
-                        break;
-                    }
-                    v.push(' ');
-                    v.push_str(&next.s);
-                    i += 1;
-                    if !warnings.iter().any(|w| w.contains("unquoted")) {
-                        warnings.push(format!(
-                            "{source}:{line}: unquoted multi-word --comment; treating the words up to the next option as the comment"
-                        ));
-                    }
-                }
-                comment = Some(v);
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// CT: `--notrack`.
+    fn ct_target_option(&mut self, tok: &str) -> bool {
+        if tok != "--notrack" {
+            return false;
+        }
+        self.t.notrack = true;
+        true
+    }
+
+    /// The loaded matches' options, each match's parser in turn.
+    fn match_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        Ok(self.comment_option(tok)?
+            || self.port_option(tok)?
+            || self.tcp_option(tok)?
+            || self.icmp_option(tok)?
+            || self.mark_option(tok)?
+            || self.state_option(tok)?
+            || self.addrtype_option(tok)?
+            || self.owner_option(tok)?
+            || self.statistic_option(tok)?
+            || self.recent_option(tok)?
+            || self.set_option(tok)?
+            || self.physdev_option(tok)?
+            || self.nfacct_option(tok))
+    }
+
+    /// `-m comment --comment TEXT`.
+    fn comment_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if tok != "--comment" {
+            return Ok(false);
+        }
+        let mut v = self.value(tok)?;
+        // kube-proxy's fake iptables renders multi-word comments without
+        // quotes; iptables-restore would reject the extra words. Keep them
+        // as part of the comment and say so.
+        while let Some(next) = self.toks.get(self.i + 1) {
+            if next.s.starts_with('-') || next.s == "!" {
+                break;
             }
+            v.push(' ');
+            v.push_str(&next.s);
+            self.i += 1;
+            if !self.warnings.iter().any(|w| w.contains("unquoted")) {
+                self.warnings.push(format!(
+                    "{}:{}: unquoted multi-word --comment; treating the words up to the next option as the comment",
+                    self.source, self.line
+                ));
+            }
+        }
+        self.comment = Some(v);
+        Ok(true)
+    }
+
+    /// tcp/udp/sctp `--sport`/`--dport` and multiport
+    /// `--sports`/`--dports`/`--ports`.
+    fn port_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
             "--dport" | "--destination-port" | "--sport" | "--source-port" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let Some(r) = parse_port_range(&v) else {
-                    fail!(toks[i].col, "bad port '{v}': expected PORT or LO:HI")
+                    return Err(self.err(
+                        self.col(),
+                        format!("bad port '{v}': expected PORT or LO:HI"),
+                    ));
                 };
                 let dir = if tok.contains('d') && !tok.starts_with("--s") {
                     PortDir::Dst
                 } else {
                     PortDir::Src
                 };
-                push(
-                    &mut conds,
-                    &mut neg,
-                    CondKind::Port {
-                        dir,
-                        ranges: vec![r],
-                    },
-                );
+                self.push(CondKind::Port {
+                    dir,
+                    ranges: vec![r],
+                });
             }
             "--dports" | "--destination-ports" | "--sports" | "--source-ports" | "--ports" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let mut ranges = Vec::new();
                 for p in v.split(',') {
                     let Some(r) = parse_port_range(p) else {
-                        fail!(toks[i].col, "bad port '{p}' in '{v}'")
+                        return Err(self.err(self.col(), format!("bad port '{p}' in '{v}'")));
                     };
                     ranges.push(r);
                 }
-                let dir = match tok.as_str() {
+                let dir = match tok {
                     "--dports" | "--destination-ports" => PortDir::Dst,
                     "--sports" | "--source-ports" => PortDir::Src,
                     _ => PortDir::Either,
                 };
-                push(&mut conds, &mut neg, CondKind::Port { dir, ranges });
+                self.push(CondKind::Port { dir, ranges });
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// tcp `--tcp-flags MASK COMP` and `--syn`.
+    fn tcp_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
             "--tcp-flags" => {
-                let m = value!(tok);
-                let c = value!(tok);
+                let m = self.value(tok)?;
+                let c = self.value(tok)?;
                 let (Some(mask), Some(comp)) = (tcp_flag_list(&m), tcp_flag_list(&c)) else {
-                    fail!(toks[i].col, "bad --tcp-flags '{m} {c}'")
+                    return Err(self.err(self.col(), format!("bad --tcp-flags '{m} {c}'")));
                 };
-                push(&mut conds, &mut neg, CondKind::TcpFlags { mask, comp });
+                self.push(CondKind::TcpFlags { mask, comp });
             }
-            "--syn" => push(
-                &mut conds,
-                &mut neg,
-                CondKind::TcpFlags {
-                    mask: 0x17,
-                    comp: 0x02,
-                },
-            ),
-            "--icmp-type" => {
-                let v = value!(tok);
-                let Some((ty, code)) = icmp_type(&v) else {
-                    fail!(toks[i].col, "unknown ICMP type '{v}'")
-                };
-                push(&mut conds, &mut neg, CondKind::IcmpType { ty, code });
-            }
-            "--mark" => {
-                let v = value!(tok);
-                let Some((value, mask)) = parse_mark(&v) else {
-                    fail!(toks[i].col, "bad mark '{v}': expected VALUE[/MASK]")
-                };
-                let connmark = modules
-                    .iter()
-                    .rev()
-                    .find(|m| *m == "mark" || *m == "connmark")
-                    .map(|m| m == "connmark")
-                    .unwrap_or(false);
-                let k = if connmark {
-                    CondKind::ConnMark { value, mask }
-                } else {
-                    CondKind::Mark { value, mask }
-                };
-                push(&mut conds, &mut neg, k);
-            }
-            "--ctstate" | "--state" => {
-                let v = value!(tok);
-                let Some(b) = ctstate_bits(&v) else {
-                    fail!(toks[i].col, "bad state list '{v}'")
-                };
-                push(&mut conds, &mut neg, CondKind::CtState(b));
-            }
+            "--syn" => self.push(CondKind::TcpFlags {
+                mask: 0x17,
+                comp: 0x02,
+            }),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// icmp `--icmp-type`.
+    fn icmp_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if tok != "--icmp-type" {
+            return Ok(false);
+        }
+        let v = self.value(tok)?;
+        let Some((ty, code)) = icmp_type(&v) else {
+            return Err(self.err(self.col(), format!("unknown ICMP type '{v}'")));
+        };
+        self.push(CondKind::IcmpType { ty, code });
+        Ok(true)
+    }
+
+    /// mark and connmark `--mark VALUE[/MASK]` (the last of the two loaded
+    /// decides which).
+    fn mark_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if tok != "--mark" {
+            return Ok(false);
+        }
+        let v = self.value(tok)?;
+        let Some((value, mask)) = parse_mark(&v) else {
+            return Err(self.err(self.col(), format!("bad mark '{v}': expected VALUE[/MASK]")));
+        };
+        let connmark = self
+            .modules
+            .iter()
+            .rev()
+            .find(|m| *m == "mark" || *m == "connmark")
+            .map(|m| m == "connmark")
+            .unwrap_or(false);
+        let k = if connmark {
+            CondKind::ConnMark { value, mask }
+        } else {
+            CondKind::Mark { value, mask }
+        };
+        self.push(k);
+        Ok(true)
+    }
+
+    /// conntrack `--ctstate` and state `--state`.
+    fn state_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if tok != "--ctstate" && tok != "--state" {
+            return Ok(false);
+        }
+        let v = self.value(tok)?;
+        let Some(b) = ctstate_bits(&v) else {
+            return Err(self.err(self.col(), format!("bad state list '{v}'")));
+        };
+        self.push(CondKind::CtState(b));
+        Ok(true)
+    }
+
+    /// addrtype `--src-type`/`--dst-type` (each keeps its own `!`) and
+    /// `--limit-iface-in/out`.
+    fn addrtype_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
             "--src-type" | "--dst-type" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let mut bits = 0;
                 for p in v.split(',') {
                     let Some(b) = addrtype::from_name(p) else {
-                        fail!(toks[i].col, "unknown address type '{p}'")
+                        return Err(self.err(self.col(), format!("unknown address type '{p}'")));
                     };
                     bits |= b;
                 }
                 if tok == "--src-type" {
-                    at_src = Some((bits, neg));
+                    self.addrtype.src = Some((bits, self.neg));
                 } else {
-                    at_dst = Some((bits, neg));
+                    self.addrtype.dst = Some((bits, self.neg));
                 }
-                neg = false;
+                self.neg = false;
             }
-            "--limit-iface-in" => at_limit_in = true,
-            "--limit-iface-out" => at_limit_out = true,
-            "--uid-owner" | "--gid-owner" => {
-                let v = value!(tok);
-                // numeric ids (names would need the machine's passwd file)
-                let Some(id) = v
-                    .parse::<u32>()
-                    .ok()
-                    .or(if v == "root" { Some(0) } else { None })
-                else {
-                    fail!(toks[i].col, "{tok} '{v}': expected a numeric id")
-                };
-                push(
-                    &mut conds,
-                    &mut neg,
-                    CondKind::Owner {
-                        uid: tok == "--uid-owner",
-                        id,
-                    },
-                );
-            }
+            "--limit-iface-in" => self.addrtype.limit_in = true,
+            "--limit-iface-out" => self.addrtype.limit_out = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// owner `--uid-owner`/`--gid-owner`.
+    fn owner_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if tok != "--uid-owner" && tok != "--gid-owner" {
+            return Ok(false);
+        }
+        let v = self.value(tok)?;
+        // numeric ids (names would need the machine's passwd file)
+        let Some(id) = v
+            .parse::<u32>()
+            .ok()
+            .or(if v == "root" { Some(0) } else { None })
+        else {
+            return Err(self.err(self.col(), format!("{tok} '{v}': expected a numeric id")));
+        };
+        self.push(CondKind::Owner {
+            uid: tok == "--uid-owner",
+            id,
+        });
+        Ok(true)
+    }
+
+    /// statistic `--mode`, `--probability`, `--every`, `--packet`.
+    fn statistic_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
             "--mode" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 if v != "random" && v != "nth" {
-                    fail!(
-                        toks[i].col,
-                        "statistic --mode must be random or nth, found '{v}'"
-                    );
+                    return Err(self.err(
+                        self.col(),
+                        format!("statistic --mode must be random or nth, found '{v}'"),
+                    ));
                 }
-                statistic_mode = Some(v);
+                self.stat.mode = Some(v);
             }
             "--probability" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let Ok(p) = v.parse::<f64>() else {
-                    fail!(toks[i].col, "bad probability '{v}'")
+                    return Err(self.err(self.col(), format!("bad probability '{v}'")));
                 };
                 if !(0.0..=1.0).contains(&p) {
-                    fail!(toks[i].col, "probability {v} is outside 0..1");
+                    return Err(self.err(self.col(), format!("probability {v} is outside 0..1")));
                 }
-                stat_prob = Some(p);
-                stat_neg |= neg;
-                neg = false;
+                self.stat.prob = Some(p);
+                self.stat.neg |= self.neg;
+                self.neg = false;
             }
             "--every" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let Some(e) = v.parse::<u32>().ok().filter(|e| *e > 0) else {
-                    fail!(toks[i].col, "bad --every '{v}'")
+                    return Err(self.err(self.col(), format!("bad --every '{v}'")));
                 };
-                stat_every = Some(e);
-                stat_neg |= neg;
-                neg = false;
+                self.stat.every = Some(e);
+                self.stat.neg |= self.neg;
+                self.neg = false;
             }
             "--packet" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let Ok(p) = v.parse::<u32>() else {
-                    fail!(toks[i].col, "bad --packet '{v}'")
+                    return Err(self.err(self.col(), format!("bad --packet '{v}'")));
                 };
-                stat_packet = p;
+                self.stat.packet = p;
             }
-            "--name" if modules.iter().any(|m| m == "recent") => {
-                let v = value!(tok);
-                let r = recent.get_or_insert((
-                    String::new(),
-                    None,
-                    None,
-                    None,
-                    false,
-                    false,
-                    Ipv4Addr::BROADCAST,
-                ));
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// recent `--name`, `--set`/`--rcheck`/`--update`/`--remove`,
+    /// `--seconds`, `--hitcount`, `--reap`, `--rsource`/`--rdest`, `--rttl`,
+    /// `--mask`.
+    fn recent_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        let fresh = |name: &str| -> RecentOpts {
+            (
+                name.into(),
+                None,
+                None,
+                None,
+                false,
+                false,
+                Ipv4Addr::BROADCAST,
+            )
+        };
+        match tok {
+            "--name" if self.modules.iter().any(|m| m == "recent") => {
+                let v = self.value(tok)?;
+                let r = self.recent.get_or_insert(fresh(""));
                 r.0 = v;
             }
             "--set" | "--rcheck" | "--update" | "--remove" => {
-                let cmd = match tok.as_str() {
+                let cmd = match tok {
                     "--set" => RecentCmd::Set,
                     "--rcheck" => RecentCmd::Rcheck,
                     "--update" => RecentCmd::Update,
                     _ => RecentCmd::Remove,
                 };
-                let r = recent.get_or_insert((
-                    "DEFAULT".into(),
-                    None,
-                    None,
-                    None,
-                    false,
-                    false,
-                    Ipv4Addr::BROADCAST,
-                ));
+                let r = self.recent.get_or_insert(fresh("DEFAULT"));
                 if r.0.is_empty() {
                     r.0 = "DEFAULT".into();
                 }
-                r.1 = Some((cmd, neg));
-                neg = false;
+                r.1 = Some((cmd, self.neg));
+                self.neg = false;
             }
             "--seconds" | "--hitcount" => {
-                let v = value!(tok);
+                let v = self.value(tok)?;
                 let Ok(n) = v.parse::<u32>() else {
-                    fail!(toks[i].col, "bad {tok} '{v}'")
+                    return Err(self.err(self.col(), format!("bad {tok} '{v}'")));
                 };
-                let r = recent.get_or_insert((
-                    "DEFAULT".into(),
-                    None,
-                    None,
-                    None,
-                    false,
-                    false,
-                    Ipv4Addr::BROADCAST,
-                ));
+                let r = self.recent.get_or_insert(fresh("DEFAULT"));
                 if tok == "--seconds" {
                     r.2 = Some(n)
                 } else {
@@ -1153,228 +1432,255 @@ pub(crate) fn parse_rule_args(
                 }
             }
             "--reap" | "--rsource" | "--rdest" | "--rttl" => {
-                let r = recent.get_or_insert((
-                    "DEFAULT".into(),
-                    None,
-                    None,
-                    None,
-                    false,
-                    false,
-                    Ipv4Addr::BROADCAST,
-                ));
-                match tok.as_str() {
+                let r = self.recent.get_or_insert(fresh("DEFAULT"));
+                match tok {
                     "--reap" => r.4 = true,
                     "--rdest" => r.5 = true,
                     _ => {}
                 }
             }
-            "--mask" if recent.is_some() => {
-                let v = value!(tok);
+            "--mask" if self.recent.is_some() => {
+                let v = self.value(tok)?;
                 let Ok(m) = v.parse::<Ipv4Addr>() else {
-                    fail!(toks[i].col, "bad --mask '{v}'")
+                    return Err(self.err(self.col(), format!("bad --mask '{v}'")));
                 };
-                if let Some(r) = recent.as_mut() {
+                if let Some(r) = self.recent.as_mut() {
                     r.6 = m;
                 }
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// set `--match-set NAME FLAGS` and the accepted, ignored
+    /// `--return-nomatch`, `--update-counters`, `--update-subcounters`.
+    fn set_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
             "--match-set" => {
-                let name = value!(tok);
-                let f = value!(tok);
+                let name = self.value(tok)?;
+                let f = self.value(tok)?;
                 let mut flags = Vec::new();
                 for p in f.split(',') {
                     match p {
                         "src" => flags.push(true),
                         "dst" => flags.push(false),
-                        _ => fail!(
-                            toks[i].col,
-                            "bad --match-set flag '{p}': expected src or dst"
-                        ),
+                        _ => {
+                            return Err(self.err(
+                                self.col(),
+                                format!("bad --match-set flag '{p}': expected src or dst"),
+                            ))
+                        }
                     }
                 }
-                push(&mut conds, &mut neg, CondKind::Set { name, flags });
+                self.push(CondKind::Set { name, flags });
             }
             "--return-nomatch" | "--update-counters" | "--update-subcounters" => {}
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// physdev `--physdev-in`, `--physdev-out`, `--physdev-is-bridged`.
+    fn physdev_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        match tok {
             "--physdev-in" => {
-                let v = value!(tok);
-                push(
-                    &mut conds,
-                    &mut neg,
-                    CondKind::PhysdevIn(IfPattern::parse(&v)),
-                );
+                let v = self.value(tok)?;
+                self.push(CondKind::PhysdevIn(IfPattern::parse(&v)));
             }
             "--physdev-out" => {
-                let v = value!(tok);
-                push(
-                    &mut conds,
-                    &mut neg,
-                    CondKind::PhysdevOut(IfPattern::parse(&v)),
-                );
+                let v = self.value(tok)?;
+                self.push(CondKind::PhysdevOut(IfPattern::parse(&v)));
             }
-            "--physdev-is-bridged" => push(&mut conds, &mut neg, CondKind::PhysdevIsBridged),
-            "--nfacct-name" => {
-                i += 1;
-            }
-            other => {
-                if other.starts_with('-') {
-                    fail!(col, "unknown option '{other}'");
+            "--physdev-is-bridged" => self.push(CondKind::PhysdevIsBridged),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// nfacct `--nfacct-name` (accepted; the counter is not modelled).
+    fn nfacct_option(&mut self, tok: &str) -> bool {
+        if tok != "--nfacct-name" {
+            return false;
+        }
+        self.i += 1;
+        true
+    }
+
+    /// statistic's final check: `--mode random` needs `--probability`,
+    /// `--mode nth` needs `--every` above `--packet`; the threshold is the
+    /// kernel's `probability * 2^31`.
+    fn statistic_final_check(&mut self) -> Result<(), ParseError> {
+        if let Some(mode) = self.stat.mode.take() {
+            let kind = if mode == "random" {
+                let Some(p) = self.stat.prob else {
+                    return Err(self.err(0, "statistic --mode random needs --probability".into()));
+                };
+                let threshold = (p * 2147483648.0).round().min(u32::MAX as f64) as u32;
+                CondKind::StatRandom {
+                    probability: p,
+                    threshold,
                 }
-                fail!(col, "unexpected word '{other}': expected an option");
-            }
+            } else {
+                let Some(every) = self.stat.every else {
+                    return Err(self.err(0, "statistic --mode nth needs --every".into()));
+                };
+                if self.stat.packet >= every {
+                    return Err(self.err(0, "statistic --packet must be lower than --every".into()));
+                }
+                CondKind::StatNth {
+                    every,
+                    packet: self.stat.packet,
+                }
+            };
+            self.conds.push(Cond {
+                neg: self.stat.neg,
+                kind,
+            });
+        } else if self.stat.prob.is_some() || self.stat.every.is_some() {
+            return Err(self.err(0, "--probability/--every need '-m statistic --mode'".into()));
         }
-        i += 1;
+        Ok(())
     }
-    if neg {
-        fail!(args.len(), "'!' at the end of the rule negates nothing");
-    }
-    // statistic
-    if let Some(mode) = statistic_mode {
-        let kind = if mode == "random" {
-            let Some(p) = stat_prob else {
-                fail!(0, "statistic --mode random needs --probability");
+
+    /// recent's final check: one of `--set`, `--rcheck`, `--update`,
+    /// `--remove` is required.
+    fn recent_final_check(&mut self) -> Result<(), ParseError> {
+        if let Some((name, cmd, seconds, hitcount, reap, rdest, mask)) = self.recent.take() {
+            let Some((cmd, n)) = cmd else {
+                return Err(self.err(
+                    0,
+                    "-m recent needs one of --set, --rcheck, --update, --remove".into(),
+                ));
             };
-            let threshold = (p * 2147483648.0).round().min(u32::MAX as f64) as u32;
-            CondKind::StatRandom {
-                probability: p,
-                threshold,
-            }
-        } else {
-            let Some(every) = stat_every else {
-                fail!(0, "statistic --mode nth needs --every");
-            };
-            if stat_packet >= every {
-                fail!(0, "statistic --packet must be lower than --every");
-            }
-            CondKind::StatNth {
-                every,
-                packet: stat_packet,
-            }
-        };
-        conds.push(Cond {
-            neg: stat_neg,
-            kind,
-        });
-    } else if stat_prob.is_some() || stat_every.is_some() {
-        fail!(0, "--probability/--every need '-m statistic --mode'");
-    }
-    if let Some((name, cmd, seconds, hitcount, reap, rdest, mask)) = recent {
-        let Some((cmd, n)) = cmd else {
-            fail!(
-                0,
-                "-m recent needs one of --set, --rcheck, --update, --remove"
-            );
-        };
-        conds.push(Cond {
-            neg: n,
-            kind: CondKind::Recent {
-                name,
-                cmd,
-                seconds,
-                hitcount,
-                reap,
-                rdest,
-                mask,
-            },
-        });
-    }
-    if at_src.is_some() || at_dst.is_some() {
-        // iptables-save prints one addrtype match per type; each keeps its own
-        // negation, so emit them as separate conditions.
-        if let Some((b, n)) = at_src {
-            conds.push(Cond {
+            self.conds.push(Cond {
                 neg: n,
-                kind: CondKind::AddrType {
-                    src: Some(b),
-                    dst: None,
-                    limit_in: at_limit_in,
-                    limit_out: at_limit_out,
+                kind: CondKind::Recent {
+                    name,
+                    cmd,
+                    seconds,
+                    hitcount,
+                    reap,
+                    rdest,
+                    mask,
                 },
             });
         }
-        if let Some((b, n)) = at_dst {
-            conds.push(Cond {
-                neg: n,
-                kind: CondKind::AddrType {
-                    src: None,
-                    dst: Some(b),
-                    limit_in: at_limit_in,
-                    limit_out: at_limit_out,
-                },
-            });
+        Ok(())
+    }
+
+    /// addrtype's conditions: iptables-save prints one addrtype match per
+    /// type; each keeps its own negation, so emit them as separate
+    /// conditions.
+    fn addrtype_final_check(&mut self) {
+        let a = &self.addrtype;
+        if a.src.is_some() || a.dst.is_some() {
+            if let Some((b, n)) = a.src {
+                self.conds.push(Cond {
+                    neg: n,
+                    kind: CondKind::AddrType {
+                        src: Some(b),
+                        dst: None,
+                        limit_in: a.limit_in,
+                        limit_out: a.limit_out,
+                    },
+                });
+            }
+            if let Some((b, n)) = a.dst {
+                self.conds.push(Cond {
+                    neg: n,
+                    kind: CondKind::AddrType {
+                        src: None,
+                        dst: Some(b),
+                        limit_in: a.limit_in,
+                        limit_out: a.limit_out,
+                    },
+                });
+            }
         }
     }
-    if let Some((name, goto)) = target_name {
-        let t = match name.as_str() {
+
+    /// The `-j`/`-g` target built from its gathered options, with each
+    /// target's final check; any other name is a chain.
+    fn target(&mut self) -> Result<Option<Target>, ParseError> {
+        let Some((name, goto)) = self.target_name.take() else {
+            return Ok(None);
+        };
+        let mut t = std::mem::replace(&mut self.t, TargetOpts::new());
+        let fail = |m: String| -> Result<Option<Target>, ParseError> { Err(self.err(0, m)) };
+        let target = match name.as_str() {
             "ACCEPT" => Target::Accept,
             "DROP" => Target::Drop,
             "RETURN" => Target::Return,
-            "REJECT" => Target::Reject(t_reject.unwrap_or(RejectWith::IcmpPortUnreachable)),
+            "REJECT" => Target::Reject(t.reject.unwrap_or(RejectWith::IcmpPortUnreachable)),
             "DNAT" => {
-                let Some(to) = t_to else {
-                    fail!(0, "DNAT needs --to-destination");
+                let Some(to) = t.to.take() else {
+                    return fail("DNAT needs --to-destination".into());
                 };
                 Target::Dnat {
                     to,
-                    random: t_random,
-                    persistent: t_persistent,
+                    random: t.random,
+                    persistent: t.persistent,
                 }
             }
             "SNAT" => {
-                let Some(to) = t_to else {
-                    fail!(0, "SNAT needs --to-source");
+                let Some(to) = t.to.take() else {
+                    return fail("SNAT needs --to-source".into());
                 };
                 Target::Snat {
                     to,
-                    random: t_random,
-                    random_fully: t_random_fully,
-                    persistent: t_persistent,
+                    random: t.random,
+                    random_fully: t.random_fully,
+                    persistent: t.persistent,
                 }
             }
             "MASQUERADE" => Target::Masquerade {
-                ports: t_ports,
-                random: t_random,
-                random_fully: t_random_fully,
+                ports: t.ports,
+                random: t.random,
+                random_fully: t.random_fully,
             },
-            "REDIRECT" => Target::Redirect { ports: t_ports },
+            "REDIRECT" => Target::Redirect { ports: t.ports },
             "MARK" => {
-                let Some(op) = t_mark else {
-                    fail!(
-                        0,
+                let Some(op) = t.mark.take() else {
+                    return fail(
                         "MARK needs --set-xmark, --set-mark, --or-mark, --and-mark or --xor-mark"
+                            .into(),
                     );
                 };
                 Target::Mark(op)
             }
             "CONNMARK" => {
-                let op = match t_connmark {
+                let op = match t.connmark.take() {
                     Some(ConnmarkOp::Save { .. }) => ConnmarkOp::Save {
-                        nfmask: t_nfmask,
-                        ctmask: t_ctmask,
+                        nfmask: t.nfmask,
+                        ctmask: t.ctmask,
                     },
                     Some(ConnmarkOp::Restore { .. }) => ConnmarkOp::Restore {
-                        nfmask: t_nfmask,
-                        ctmask: t_ctmask,
+                        nfmask: t.nfmask,
+                        ctmask: t.ctmask,
                     },
                     Some(op) => op,
-                    None => fail!(
-                        0,
-                        "CONNMARK needs --set-xmark, --save-mark or --restore-mark"
-                    ),
+                    None => {
+                        return fail(
+                            "CONNMARK needs --set-xmark, --save-mark or --restore-mark".into(),
+                        )
+                    }
                 };
                 Target::Connmark(op)
             }
             "LOG" => Target::Log {
-                prefix: t_log_prefix,
+                prefix: t.log_prefix,
             },
             "NOTRACK" => Target::Notrack,
             "CT" => {
-                if !t_notrack {
-                    fail!(0, "only 'CT --notrack' is modelled");
+                if !t.notrack {
+                    return fail("only 'CT --notrack' is modelled".into());
                 }
                 Target::Notrack
             }
             "QUEUE" | "NFQUEUE" | "TPROXY" | "TEE" | "MIRROR" | "CLASSIFY" | "DSCP" | "TOS"
             | "TTL" | "TCPMSS" | "SET" | "NFLOG" | "ULOG" | "AUDIT" | "CHECKSUM" => {
-                fail!(0, "target {name} is not modelled by podpath");
+                return fail(format!("target {name} is not modelled by podpath"));
             }
             _ => {
                 if goto {
@@ -1390,15 +1696,8 @@ pub(crate) fn parse_rule_args(
                 }
             }
         };
-        target = Some(t);
+        Ok(Some(target))
     }
-    Ok(Rule {
-        line,
-        text: args.trim().to_string(),
-        comment,
-        conds,
-        target,
-    })
 }
 
 #[cfg(test)]

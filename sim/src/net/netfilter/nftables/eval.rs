@@ -108,6 +108,8 @@ impl Nft {
         out
     }
 
+    /// Runs one base chain and the chains it jumps to (the kernel's
+    /// `nft_do_chain`): each rule's expressions, then its verdict.
     fn run_base(
         &self,
         ti: usize,
@@ -169,153 +171,17 @@ impl Nft {
                     effect,
                 })
             };
-            let mut verdict: Option<NVerdict> = None;
-            let mut matched = true;
-            for e in &rule.exprs {
-                match e {
-                    Expr::Cmp { sel, ne, rhs } => {
-                        if cmp(t, sel, *ne, rhs, pkt, env, dyn_sets) {
-                            continue;
-                        }
-                        matched = false;
-                        break;
-                    }
-                    Expr::Vmap { sel, map } => {
-                        let key = keys(sel, pkt, env);
-                        let found = match map {
-                            MapRef::Named(m) => t
-                                .sets
-                                .get(m)
-                                .and_then(|s| s.lookup(&key))
-                                .and_then(|(_, v)| v.clone()),
-                            MapRef::Anon(els) => els
-                                .iter()
-                                .find(|(k, _)| key_matches(k, &key))
-                                .map(|(_, v)| v.clone()),
-                        };
-                        match found {
-                            Some(v) => {
-                                verdict = Some(v);
-                                break;
-                            }
-                            None => {
-                                matched = false;
-                                break;
-                            }
-                        }
-                    }
-                    Expr::Numgen { modulus, map } => {
-                        // the kernel draws one value in [0, mod); here a
-                        // cascade of 1/(n-i) decisions (same distribution)
-                        let n = *modulus;
-                        let mut pick = n - 1;
-                        for i in 0..n.saturating_sub(1) {
-                            let p = 1.0 / f64::from(n - i);
-                            let thr = (p * 2_147_483_648.0) as u32;
-                            if env.chooser.statistic_random(&at, p, thr) {
-                                pick = i;
-                                break;
-                            }
-                        }
-                        match map.iter().find(|(k, _)| *k == pick) {
-                            Some((_, v)) => {
-                                step(format!("numgen random mod {n} = {pick}"), out);
-                                verdict = Some(v.clone());
-                                break;
-                            }
-                            None => {
-                                matched = false;
-                                break;
-                            }
-                        }
-                    }
-                    Expr::MarkSet { op, value } => {
-                        let before = pkt.mark;
-                        pkt.mark = match op {
-                            'o' => pkt.mark | value,
-                            'x' => pkt.mark ^ value,
-                            'a' => pkt.mark & value,
-                            _ => *value,
-                        };
-                        step(format!("mark {before:#x} -> {:#x}", pkt.mark), out);
-                    }
-                    Expr::Update { set } => {
-                        let timeout = t
-                            .sets
-                            .get(set)
-                            .and_then(|s| s.timeout_ns)
-                            .unwrap_or(u64::MAX / 4);
-                        dyn_sets
-                            .entry((tlabel.clone(), set.clone()))
-                            .or_default()
-                            .insert(pkt.src, env.now_ns.saturating_add(timeout));
-                        step(format!("update @{set} {{ {} }}", pkt.src), out);
-                    }
-                    Expr::Verdict(v) => {
-                        verdict = Some(v.clone());
-                        break;
-                    }
-                    Expr::Dnat { addr, port } => {
-                        out.nat = Some(Target::Dnat {
-                            to: NatRange {
-                                addr_lo: Some(*addr),
-                                addr_hi: Some(*addr),
-                                ports: port.map(|p| (p, p)),
-                            },
-                            random: false,
-                            persistent: false,
-                        });
-                        step(
-                            format!(
-                                "DNAT to {addr}{}",
-                                port.map(|p| format!(":{p}")).unwrap_or_default()
-                            ),
-                            out,
-                        );
-                        return Verdict::Accept;
-                    }
-                    Expr::Snat { addr } => {
-                        out.nat = Some(Target::Snat {
-                            to: NatRange {
-                                addr_lo: Some(*addr),
-                                addr_hi: Some(*addr),
-                                ports: None,
-                            },
-                            random: false,
-                            random_fully: false,
-                            persistent: false,
-                        });
-                        step(format!("SNAT to {addr}"), out);
-                        return Verdict::Accept;
-                    }
-                    Expr::Masquerade {
-                        fully_random,
-                        random,
-                    } => {
-                        out.nat = Some(Target::Masquerade {
-                            ports: None,
-                            random: *random,
-                            random_fully: *fully_random,
-                        });
-                        step(
-                            format!(
-                                "MASQUERADE{}",
-                                if *fully_random { " (fully-random)" } else { "" }
-                            ),
-                            out,
-                        );
-                        return Verdict::Accept;
-                    }
-                    Expr::Notrack => {
-                        out.notrack = true;
-                    }
-                    Expr::Nop(_) => {}
-                }
-            }
-            if !matched {
-                continue;
-            }
-            let Some(v) = verdict else { continue };
+            let r = RuleAt {
+                t,
+                tlabel: &tlabel,
+                at,
+                step: &step,
+            };
+            let v = match eval_rule(&r, rule, pkt, env, dyn_sets, out) {
+                RuleEnd::Break | RuleEnd::Next => continue,
+                RuleEnd::Nat => return Verdict::Accept,
+                RuleEnd::Verdict(v) => v,
+            };
             let jump = matches!(v, NVerdict::Jump(_));
             match v {
                 NVerdict::Accept => {
@@ -357,6 +223,205 @@ impl Nft {
                 }
             }
         }
+    }
+}
+
+/// The rule being evaluated: its table (for named sets and maps), the
+/// table's label, its place (for the chooser's draws) and how to record a
+/// step.
+struct RuleAt<'a> {
+    t: &'a NftTable,
+    tlabel: &'a str,
+    at: RuleRef,
+    step: &'a dyn Fn(String, &mut NftOutcome),
+}
+
+/// How a rule's expressions ended (`nft_do_chain`'s `regs.verdict`).
+enum RuleEnd {
+    /// `NFT_BREAK`: an expression did not match; on to the next rule.
+    Break,
+    /// Every expression ran and none gave a verdict (`NFT_CONTINUE`).
+    Next,
+    /// A NAT statement: it accepts, the hook ends.
+    Nat,
+    /// A verdict, by a verdict statement or a verdict map.
+    Verdict(NVerdict),
+}
+
+/// Evaluates a rule's expressions in order until one ends it.
+fn eval_rule(
+    r: &RuleAt,
+    rule: &NftRule,
+    pkt: &mut NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut NftOutcome,
+) -> RuleEnd {
+    for e in &rule.exprs {
+        if let Some(end) = eval_expr(r, e, pkt, env, dyn_sets, out) {
+            return end;
+        }
+    }
+    RuleEnd::Next
+}
+
+/// One expression's `eval` (nft_cmp, nft_lookup, nft_numgen, nft_meta_set,
+/// nft_dynset, nft_immediate, nft_nat, nft_masq, nft_ct notrack); `None`
+/// goes on to the next expression.
+fn eval_expr(
+    r: &RuleAt,
+    e: &Expr,
+    pkt: &mut NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut NftOutcome,
+) -> Option<RuleEnd> {
+    let (t, tlabel, step) = (r.t, r.tlabel, r.step);
+    match e {
+        Expr::Cmp { sel, ne, rhs } => {
+            if cmp(t, sel, *ne, rhs, pkt, env, dyn_sets) {
+                return None;
+            }
+            Some(RuleEnd::Break)
+        }
+        Expr::Vmap { sel, map } => {
+            let key = keys(sel, pkt, env);
+            let found = match map {
+                MapRef::Named(m) => t
+                    .sets
+                    .get(m)
+                    .and_then(|s| s.lookup(&key))
+                    .and_then(|(_, v)| v.clone()),
+                MapRef::Anon(els) => els
+                    .iter()
+                    .find(|(k, _)| key_matches(k, &key))
+                    .map(|(_, v)| v.clone()),
+            };
+            match found {
+                Some(v) => Some(RuleEnd::Verdict(v)),
+                None => Some(RuleEnd::Break),
+            }
+        }
+        Expr::Numgen { modulus, map } => Some(numgen(r, *modulus, map, env, out)),
+        Expr::MarkSet { op, value } => {
+            let before = pkt.mark;
+            pkt.mark = match op {
+                'o' => pkt.mark | value,
+                'x' => pkt.mark ^ value,
+                'a' => pkt.mark & value,
+                _ => *value,
+            };
+            step(format!("mark {before:#x} -> {:#x}", pkt.mark), out);
+            None
+        }
+        Expr::Update { set } => {
+            let timeout = t
+                .sets
+                .get(set)
+                .and_then(|s| s.timeout_ns)
+                .unwrap_or(u64::MAX / 4);
+            dyn_sets
+                .entry((tlabel.to_string(), set.clone()))
+                .or_default()
+                .insert(pkt.src, env.now_ns.saturating_add(timeout));
+            step(format!("update @{set} {{ {} }}", pkt.src), out);
+            None
+        }
+        Expr::Verdict(v) => Some(RuleEnd::Verdict(v.clone())),
+        Expr::Dnat { .. } | Expr::Snat { .. } | Expr::Masquerade { .. } => {
+            nat(e, step, out);
+            Some(RuleEnd::Nat)
+        }
+        Expr::Notrack => {
+            out.notrack = true;
+            None
+        }
+        Expr::Nop(_) => None,
+    }
+}
+
+/// `numgen random mod N vmap { ... }`: draws the number and looks up its
+/// verdict.
+fn numgen(
+    r: &RuleAt,
+    modulus: u32,
+    map: &[(u32, NVerdict)],
+    env: &mut EvalEnv,
+    out: &mut NftOutcome,
+) -> RuleEnd {
+    // the kernel draws one value in [0, mod); here a
+    // cascade of 1/(n-i) decisions (same distribution)
+    let n = modulus;
+    let mut pick = n - 1;
+    for i in 0..n.saturating_sub(1) {
+        let p = 1.0 / f64::from(n - i);
+        let thr = (p * 2_147_483_648.0) as u32;
+        if env.chooser.statistic_random(&r.at, p, thr) {
+            pick = i;
+            break;
+        }
+    }
+    match map.iter().find(|(k, _)| *k == pick) {
+        Some((_, v)) => {
+            (r.step)(format!("numgen random mod {n} = {pick}"), out);
+            RuleEnd::Verdict(v.clone())
+        }
+        None => RuleEnd::Break,
+    }
+}
+
+/// `dnat to`, `snat to`, `masquerade`: the NAT binding to make and its step.
+fn nat(e: &Expr, step: &dyn Fn(String, &mut NftOutcome), out: &mut NftOutcome) {
+    match e {
+        Expr::Dnat { addr, port } => {
+            out.nat = Some(Target::Dnat {
+                to: NatRange {
+                    addr_lo: Some(*addr),
+                    addr_hi: Some(*addr),
+                    ports: port.map(|p| (p, p)),
+                },
+                random: false,
+                persistent: false,
+            });
+            step(
+                format!(
+                    "DNAT to {addr}{}",
+                    port.map(|p| format!(":{p}")).unwrap_or_default()
+                ),
+                out,
+            );
+        }
+        Expr::Snat { addr } => {
+            out.nat = Some(Target::Snat {
+                to: NatRange {
+                    addr_lo: Some(*addr),
+                    addr_hi: Some(*addr),
+                    ports: None,
+                },
+                random: false,
+                random_fully: false,
+                persistent: false,
+            });
+            step(format!("SNAT to {addr}"), out);
+        }
+        Expr::Masquerade {
+            fully_random,
+            random,
+        } => {
+            out.nat = Some(Target::Masquerade {
+                ports: None,
+                random: *random,
+                random_fully: *fully_random,
+            });
+            step(
+                format!(
+                    "MASQUERADE{}",
+                    if *fully_random { " (fully-random)" } else { "" }
+                ),
+                out,
+            );
+        }
+        _ => {}
     }
 }
 

@@ -360,16 +360,27 @@ fn sel_of(w: &[String]) -> Option<(Vec<Sel>, usize)> {
     Some((sels, i))
 }
 
-/// Parses one rule's statements.
-fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
-    let err = |m: String| NftError { line, message: m };
-    // words, with brace groups kept as their own tokens
-    let w: Vec<String> = toks.iter().map(|t| t.s.clone()).collect();
-    let quoted: Vec<bool> = toks.iter().map(|t| t.quoted).collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let group = |i: usize| -> Result<(Vec<Tok>, usize), NftError> {
-        // w[i] == "{": tokens to the matching "}"
+/// One rule's words, as nft's parser (`parser_bison.y`) reads a `rule`
+/// line: the words, which of them were quoted, and the line for errors.
+struct RuleWords<'a> {
+    toks: &'a [Tok],
+    w: Vec<String>,
+    quoted: Vec<bool>,
+    line: usize,
+}
+
+impl RuleWords<'_> {
+    /// An error on this rule's line.
+    fn err(&self, m: String) -> NftError {
+        NftError {
+            line: self.line,
+            message: m,
+        }
+    }
+
+    /// `w[i] == "{"`: the tokens to the matching `}` and the index after it.
+    fn group(&self, i: usize) -> Result<(Vec<Tok>, usize), NftError> {
+        let toks = self.toks;
         let mut depth = 0;
         for j in i..toks.len() {
             if !toks[j].quoted && toks[j].s == "{" {
@@ -382,23 +393,40 @@ fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
             }
         }
         Err(NftError {
-            line,
+            line: self.line,
             message: "unbalanced '{'".into(),
         })
-    };
-    let elements_of = |inner: &[Tok], map: bool| -> Result<Vec<Element>, NftError> {
+    }
+
+    /// The elements of a brace group's inner tokens (a set, or a map with
+    /// `map`).
+    fn elements_of(&self, inner: &[Tok], map: bool) -> Result<Vec<Element>, NftError> {
         let mut v = inner.to_vec();
         v.push(Tok {
             s: "}".into(),
             quoted: false,
-            line,
+            line: self.line,
         });
         let mut p = P { t: v, i: 0 };
         parse_elements(&mut p, map)
+    }
+}
+
+/// Parses one rule's statements.
+fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
+    // words, with brace groups kept as their own tokens
+    let r = RuleWords {
+        toks,
+        w: toks.iter().map(|t| t.s.clone()).collect(),
+        quoted: toks.iter().map(|t| t.quoted).collect(),
+        line,
     };
+    let w = &r.w;
+    let mut out = Vec::new();
+    let mut i = 0;
     while i < w.len() {
         let rest = &w[i..];
-        match rest[0].as_str() {
+        i = match rest[0].as_str() {
             "counter" => {
                 out.push(Expr::Nop("counter".into()));
                 i += 1;
@@ -406,333 +434,399 @@ fn parse_rule(toks: &[Tok], line: usize) -> Result<Vec<Expr>, NftError> {
                 while i + 1 < w.len() && (w[i] == "packets" || w[i] == "bytes") {
                     i += 2;
                 }
+                i
             }
-            "comment" if i + 1 < w.len() && quoted[i + 1] => i += 2,
+            "comment" if i + 1 < w.len() && r.quoted[i + 1] => i + 2,
             "log" => {
                 out.push(Expr::Nop("log".into()));
                 i += 1;
                 if i + 1 < w.len() && w[i] == "prefix" {
                     i += 2;
                 }
+                i
             }
             "notrack" => {
                 out.push(Expr::Notrack);
-                i += 1;
+                i + 1
             }
-            "accept" | "drop" | "return" | "continue" => {
-                out.push(Expr::Verdict(parse_verdict(&rest[..1]).expect("verdict")));
-                i += 1;
+            "accept" | "drop" | "return" | "continue" | "jump" | "goto" => {
+                r.verdict_stmt(i, &mut out)?
             }
-            "reject" => {
-                out.push(Expr::Verdict(NVerdict::Reject));
-                i += 1;
-                if i < w.len() && w[i] == "with" {
-                    // reject with icmp type X / tcp reset
-                    i += 1;
-                    while i < w.len() && w[i] != "comment" {
-                        i += 1;
-                    }
-                }
-            }
-            "jump" | "goto" => {
-                let c = rest
-                    .get(1)
-                    .ok_or_else(|| err(format!("'{}' needs a chain", rest[0])))?;
-                out.push(Expr::Verdict(
-                    parse_verdict(&[rest[0].clone(), c.clone()]).expect("verdict"),
-                ));
-                i += 2;
-            }
-            "dnat" | "snat" => {
-                let mut j = i + 1;
-                if w.get(j).map(|s| s.as_str()) == Some("ip") {
-                    j += 1;
-                }
-                if w.get(j).map(|s| s.as_str()) != Some("to") {
-                    return Err(err(format!("'{}' needs 'to ADDR[:PORT]'", rest[0])));
-                }
-                let a = w
-                    .get(j + 1)
-                    .ok_or_else(|| err("'to' needs an address".into()))?;
-                let (addr, port) = match a.split_once(':') {
-                    Some((x, p)) => (x, Some(p)),
-                    None => (a.as_str(), None),
-                };
-                let addr: Ipv4Addr = addr
-                    .parse()
-                    .map_err(|_| err(format!("bad address '{a}' in {}", rest[0])))?;
-                let port = match port {
-                    Some(p) => Some(
-                        p.parse::<u16>()
-                            .map_err(|_| err(format!("bad port in '{a}'")))?,
-                    ),
-                    None => None,
-                };
-                out.push(if rest[0] == "dnat" {
-                    Expr::Dnat { addr, port }
-                } else {
-                    Expr::Snat { addr }
-                });
-                i = j + 2;
-            }
-            "masquerade" => {
-                let mut fr = false;
-                let mut r = false;
-                i += 1;
-                while i < w.len()
-                    && (w[i] == "fully-random" || w[i] == "random" || w[i] == "persistent")
-                {
-                    fr |= w[i] == "fully-random";
-                    r |= w[i] == "random";
-                    i += 1;
-                }
-                out.push(Expr::Masquerade {
-                    fully_random: fr,
-                    random: r,
-                });
-            }
+            "reject" => r.reject_stmt(i, &mut out),
+            "dnat" | "snat" => r.nat_stmt(i, &mut out)?,
+            "masquerade" => r.masq_stmt(i, &mut out),
             "update" | "add" if rest.get(1).map(|s| s.as_str()) == Some("@") => {
-                let set = rest
-                    .get(2)
-                    .ok_or_else(|| err("'update @' needs a set name".into()))?
-                    .clone();
-                if rest.get(3).map(|s| s.as_str()) != Some("{") {
-                    return Err(err(format!("'update @{set}' needs '{{ ip saddr }}'")));
-                }
-                let (inner, next) = group(i + 3)?;
-                let inner: Vec<String> = inner.iter().map(|t| t.s.clone()).collect();
-                if inner != ["ip", "saddr"] {
-                    return Err(err(format!(
-                        "'update @{set} {{ {} }}': only '{{ ip saddr }}' is modelled",
-                        inner.join(" ")
-                    )));
-                }
-                out.push(Expr::Update { set });
-                i = next;
+                r.set_stmt(i, &mut out)?
             }
-            "numgen" => {
-                // numgen random mod N vmap { ... }
-                if rest.get(1).map(|s| s.as_str()) != Some("random")
-                    || rest.get(2).map(|s| s.as_str()) != Some("mod")
-                {
-                    return Err(err("expected 'numgen random mod N'".into()));
-                }
-                let n: u32 = rest
-                    .get(3)
-                    .and_then(|s| s.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| err("'numgen random mod' needs a positive number".into()))?;
-                if rest.get(4).map(|s| s.as_str()) != Some("vmap")
-                    || rest.get(5).map(|s| s.as_str()) != Some("{")
-                {
-                    return Err(err(
-                        "expected 'vmap { N : VERDICT, ... }' after numgen".into()
-                    ));
-                }
-                let (inner, next) = group(i + 5)?;
-                let els = elements_of(&inner, true)?;
-                let mut map = Vec::new();
-                for (k, v) in els {
-                    match (k.as_slice(), v) {
-                        ([Val::Int(x)], Some(v)) => map.push((*x, v)),
-                        _ => return Err(err("numgen vmap keys must be numbers".into())),
-                    }
-                }
-                out.push(Expr::Numgen { modulus: n, map });
-                i = next;
-            }
-            "fib" => {
-                // fib saddr|daddr type local
-                let which = rest.get(1).map(|s| s.as_str());
-                let ok = rest.get(2).map(|s| s.as_str()) == Some("type");
-                let (ne, t) = match rest.get(3).map(|s| s.as_str()) {
-                    Some("!=") => (true, rest.get(4)),
-                    _ => (false, rest.get(3)),
-                };
-                if !ok || t.map(|s| s.as_str()) != Some("local") {
-                    return Err(err("expected 'fib saddr|daddr type [!=] local'".into()));
-                }
-                let sel = match which {
-                    Some("saddr") => Sel::FibSaddrLocal,
-                    Some("daddr") => Sel::FibDaddrLocal,
-                    _ => return Err(err("expected 'fib saddr' or 'fib daddr'".into())),
-                };
-                out.push(Expr::Cmp {
-                    sel: vec![sel],
-                    ne,
-                    rhs: Rhs::Vals(vec![Val::Int(1)]),
-                });
-                i += if ne { 5 } else { 4 };
-            }
+            "numgen" => r.numgen_expr(i, &mut out)?,
+            "fib" => r.fib_expr(i, &mut out)?,
             _ => {
                 // a comparison, a vmap lookup or `mark set ...`
                 if rest.len() >= 3
                     && (rest[0] == "mark" || rest[0] == "meta")
                     && rest.contains(&"set".to_string())
                 {
-                    // mark set mark or|xor|and V  /  meta mark set V
-                    let si = rest.iter().position(|x| x == "set").expect("set");
-                    let after = &rest[si + 1..];
-                    // `mark set mark or V` (nft -f) / `meta mark set meta mark | V`
-                    // (nft list ruleset)
-                    let opc = |o: &str| match o {
-                        "or" | "|" => Some('o'),
-                        "xor" | "^" => Some('x'),
-                        "and" | "&" => Some('a'),
-                        _ => None,
-                    };
-                    let (op, v, used) = match after {
-                        [m, op, v, ..] if m == "mark" && opc(op).is_some() => {
-                            (opc(op).expect("checked"), v, 3)
-                        }
-                        [m, mm, op, v, ..] if m == "meta" && mm == "mark" && opc(op).is_some() => {
-                            (opc(op).expect("checked"), v, 4)
-                        }
-                        [v, ..] => ('=', v, 1),
-                        [] => return Err(err("'mark set' needs a value".into())),
-                    };
-                    let value = match parse_val(v) {
-                        Some(Val::Int(x)) => x,
-                        _ => return Err(err(format!("bad mark value '{v}'"))),
-                    };
-                    out.push(Expr::MarkSet { op, value });
-                    i += si + 1 + used;
-                    continue;
+                    r.mark_set_stmt(i, &mut out)?
+                } else {
+                    r.match_stmt(i, &mut out)?
                 }
-                let Some((mut sel, n)) = sel_of(rest) else {
-                    return Err(err(format!(
-                        "unsupported expression at '{}'",
-                        rest.join(" ")
-                    )));
-                };
-                let mut j = i + n;
-                // mark and 0x4000 == 0
-                if sel == [Sel::Mark] && matches!(w.get(j).map(|s| s.as_str()), Some("and" | "&")) {
-                    let m = w
-                        .get(j + 1)
-                        .and_then(|s| parse_val(s))
-                        .and_then(|v| if let Val::Int(x) = v { Some(x) } else { None })
-                        .ok_or_else(|| err("'mark and' needs a number".into()))?;
-                    sel = vec![Sel::MarkAnd(m)];
-                    j += 2;
-                }
-                let mut ne = false;
-                match w.get(j).map(|s| s.as_str()) {
-                    Some("==") => j += 1,
-                    Some("!=") => {
-                        ne = true;
-                        j += 1
-                    }
-                    Some("vmap") => {
-                        let map = match w.get(j + 1).map(|s| s.as_str()) {
-                            Some("@") => {
-                                let m = w
-                                    .get(j + 2)
-                                    .ok_or_else(|| err("'vmap @' needs a map name".into()))?;
-                                j += 3;
-                                MapRef::Named(m.clone())
-                            }
-                            Some("{") => {
-                                let (inner, next) = group(j + 1)?;
-                                let els = elements_of(&inner, true)?;
-                                j = next;
-                                MapRef::Anon(
-                                    els.into_iter().map(|(k, v)| (k, v.expect("map"))).collect(),
-                                )
-                            }
-                            _ => return Err(err("'vmap' needs '@MAP' or '{ ... }'".into())),
-                        };
-                        out.push(Expr::Vmap { sel, map });
-                        i = j;
-                        continue;
-                    }
-                    _ => {}
-                }
-                let rhs = match w.get(j).map(|s| s.as_str()) {
-                    Some("@") => {
-                        let m = w
-                            .get(j + 1)
-                            .ok_or_else(|| err("'@' needs a set name".into()))?
-                            .clone();
-                        j += 2;
-                        Rhs::Named(m)
-                    }
-                    Some("{") => {
-                        let (inner, next) = group(j)?;
-                        let mut els: Vec<Vec<Val>> = elements_of(&inner, false)?
-                            .into_iter()
-                            .map(|e| e.0)
-                            .collect();
-                        j = next;
-                        // nft itself stores `{ x }` as the value x
-                        if els.len() == 1 {
-                            Rhs::Vals(els.remove(0))
-                        } else {
-                            Rhs::Anon(els)
-                        }
-                    }
-                    Some(_) => {
-                        // one value, or a concatenation, or a comma list
-                        // of ct states
-                        let mut vals = Vec::new();
-                        let mut k = j;
-                        while k < w.len() {
-                            let tok = &w[k];
-                            if matches!(sel.as_slice(), [Sel::Iif] | [Sel::Oif]) {
-                                vals.push(tok.clone());
-                                k += 1;
-                                break;
-                            }
-                            if parse_val(tok).is_none() && tok != "." {
-                                break;
-                            }
-                            vals.push(tok.clone());
-                            k += 1;
-                            if sel == [Sel::CtState] && w.get(k).map(|s| s.as_str()) == Some(",") {
-                                k += 1;
-                                continue;
-                            }
-                            if w.get(k).map(|s| s.as_str()) != Some(".")
-                                && sel.len() == 1
-                                && sel != [Sel::CtState]
-                            {
-                                break;
-                            }
-                        }
-                        if vals.is_empty() {
-                            return Err(err(format!(
-                                "expected a value after '{}'",
-                                w[i..j].join(" ")
-                            )));
-                        }
-                        j = k;
-                        if matches!(sel.as_slice(), [Sel::Iif] | [Sel::Oif]) {
-                            Rhs::Name(vals[0].clone())
-                        } else if sel == [Sel::CtState] {
-                            let mut bits = 0;
-                            for v in &vals {
-                                match parse_val(v) {
-                                    Some(Val::Int(b)) => bits |= b,
-                                    _ => return Err(err(format!("bad ct state '{v}'"))),
-                                }
-                            }
-                            Rhs::Vals(vec![Val::Int(bits)])
-                        } else {
-                            Rhs::Vals(
-                                parse_concat(&vals).ok_or_else(|| {
-                                    err(format!("bad value '{}'", vals.join(" ")))
-                                })?,
-                            )
-                        }
-                    }
-                    None => return Err(err(format!("'{}' needs a value", w[i..j].join(" ")))),
-                };
-                out.push(Expr::Cmp { sel, ne, rhs });
-                i = j;
             }
-        }
+        };
     }
     Ok(out)
+}
+
+impl RuleWords<'_> {
+    /// `verdict_stmt`: `accept`, `drop`, `return`, `continue`,
+    /// `jump CHAIN`, `goto CHAIN`.
+    fn verdict_stmt(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let rest = &self.w[i..];
+        if rest[0] != "jump" && rest[0] != "goto" {
+            out.push(Expr::Verdict(parse_verdict(&rest[..1]).expect("verdict")));
+            return Ok(i + 1);
+        }
+        let c = rest
+            .get(1)
+            .ok_or_else(|| self.err(format!("'{}' needs a chain", rest[0])))?;
+        out.push(Expr::Verdict(
+            parse_verdict(&[rest[0].clone(), c.clone()]).expect("verdict"),
+        ));
+        Ok(i + 2)
+    }
+
+    /// `reject_stmt`: `reject [with icmp type X | tcp reset]` (the kind is
+    /// not kept).
+    fn reject_stmt(&self, mut i: usize, out: &mut Vec<Expr>) -> usize {
+        let w = &self.w;
+        out.push(Expr::Verdict(NVerdict::Reject));
+        i += 1;
+        if i < w.len() && w[i] == "with" {
+            // reject with icmp type X / tcp reset
+            i += 1;
+            while i < w.len() && w[i] != "comment" {
+                i += 1;
+            }
+        }
+        i
+    }
+
+    /// `nat_stmt`: `dnat|snat [ip] to ADDR[:PORT]`.
+    fn nat_stmt(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let w = &self.w;
+        let rest = &w[i..];
+        let mut j = i + 1;
+        if w.get(j).map(|s| s.as_str()) == Some("ip") {
+            j += 1;
+        }
+        if w.get(j).map(|s| s.as_str()) != Some("to") {
+            return Err(self.err(format!("'{}' needs 'to ADDR[:PORT]'", rest[0])));
+        }
+        let a = w
+            .get(j + 1)
+            .ok_or_else(|| self.err("'to' needs an address".into()))?;
+        let (addr, port) = match a.split_once(':') {
+            Some((x, p)) => (x, Some(p)),
+            None => (a.as_str(), None),
+        };
+        let addr: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| self.err(format!("bad address '{a}' in {}", rest[0])))?;
+        let port = match port {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| self.err(format!("bad port in '{a}'")))?,
+            ),
+            None => None,
+        };
+        out.push(if rest[0] == "dnat" {
+            Expr::Dnat { addr, port }
+        } else {
+            Expr::Snat { addr }
+        });
+        Ok(j + 2)
+    }
+
+    /// `masq_stmt`: `masquerade [random] [fully-random] [persistent]`.
+    fn masq_stmt(&self, mut i: usize, out: &mut Vec<Expr>) -> usize {
+        let w = &self.w;
+        let mut fr = false;
+        let mut r = false;
+        i += 1;
+        while i < w.len() && (w[i] == "fully-random" || w[i] == "random" || w[i] == "persistent") {
+            fr |= w[i] == "fully-random";
+            r |= w[i] == "random";
+            i += 1;
+        }
+        out.push(Expr::Masquerade {
+            fully_random: fr,
+            random: r,
+        });
+        i
+    }
+
+    /// `set_stmt`: `update|add @SET { ip saddr }`.
+    fn set_stmt(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let rest = &self.w[i..];
+        let set = rest
+            .get(2)
+            .ok_or_else(|| self.err("'update @' needs a set name".into()))?
+            .clone();
+        if rest.get(3).map(|s| s.as_str()) != Some("{") {
+            return Err(self.err(format!("'update @{set}' needs '{{ ip saddr }}'")));
+        }
+        let (inner, next) = self.group(i + 3)?;
+        let inner: Vec<String> = inner.iter().map(|t| t.s.clone()).collect();
+        if inner != ["ip", "saddr"] {
+            return Err(self.err(format!(
+                "'update @{set} {{ {} }}': only '{{ ip saddr }}' is modelled",
+                inner.join(" ")
+            )));
+        }
+        out.push(Expr::Update { set });
+        Ok(next)
+    }
+
+    /// `numgen_expr` in a verdict map: `numgen random mod N vmap { ... }`.
+    fn numgen_expr(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let rest = &self.w[i..];
+        // numgen random mod N vmap { ... }
+        if rest.get(1).map(|s| s.as_str()) != Some("random")
+            || rest.get(2).map(|s| s.as_str()) != Some("mod")
+        {
+            return Err(self.err("expected 'numgen random mod N'".into()));
+        }
+        let n: u32 = rest
+            .get(3)
+            .and_then(|s| s.parse().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| self.err("'numgen random mod' needs a positive number".into()))?;
+        if rest.get(4).map(|s| s.as_str()) != Some("vmap")
+            || rest.get(5).map(|s| s.as_str()) != Some("{")
+        {
+            return Err(self.err("expected 'vmap { N : VERDICT, ... }' after numgen".into()));
+        }
+        let (inner, next) = self.group(i + 5)?;
+        let els = self.elements_of(&inner, true)?;
+        let mut map = Vec::new();
+        for (k, v) in els {
+            match (k.as_slice(), v) {
+                ([Val::Int(x)], Some(v)) => map.push((*x, v)),
+                _ => return Err(self.err("numgen vmap keys must be numbers".into())),
+            }
+        }
+        out.push(Expr::Numgen { modulus: n, map });
+        Ok(next)
+    }
+
+    /// `fib_expr` compared: `fib saddr|daddr type [!=] local`.
+    fn fib_expr(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let rest = &self.w[i..];
+        // fib saddr|daddr type local
+        let which = rest.get(1).map(|s| s.as_str());
+        let ok = rest.get(2).map(|s| s.as_str()) == Some("type");
+        let (ne, t) = match rest.get(3).map(|s| s.as_str()) {
+            Some("!=") => (true, rest.get(4)),
+            _ => (false, rest.get(3)),
+        };
+        if !ok || t.map(|s| s.as_str()) != Some("local") {
+            return Err(self.err("expected 'fib saddr|daddr type [!=] local'".into()));
+        }
+        let sel = match which {
+            Some("saddr") => Sel::FibSaddrLocal,
+            Some("daddr") => Sel::FibDaddrLocal,
+            _ => return Err(self.err("expected 'fib saddr' or 'fib daddr'".into())),
+        };
+        out.push(Expr::Cmp {
+            sel: vec![sel],
+            ne,
+            rhs: Rhs::Vals(vec![Val::Int(1)]),
+        });
+        Ok(i + if ne { 5 } else { 4 })
+    }
+
+    /// `meta_stmt` setting the mark: `mark set mark or|xor|and V`,
+    /// `meta mark set V`.
+    fn mark_set_stmt(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let rest = &self.w[i..];
+        // mark set mark or|xor|and V  /  meta mark set V
+        let si = rest.iter().position(|x| x == "set").expect("set");
+        let after = &rest[si + 1..];
+        // `mark set mark or V` (nft -f) / `meta mark set meta mark | V`
+        // (nft list ruleset)
+        let opc = |o: &str| match o {
+            "or" | "|" => Some('o'),
+            "xor" | "^" => Some('x'),
+            "and" | "&" => Some('a'),
+            _ => None,
+        };
+        let (op, v, used) = match after {
+            [m, op, v, ..] if m == "mark" && opc(op).is_some() => (opc(op).expect("checked"), v, 3),
+            [m, mm, op, v, ..] if m == "meta" && mm == "mark" && opc(op).is_some() => {
+                (opc(op).expect("checked"), v, 4)
+            }
+            [v, ..] => ('=', v, 1),
+            [] => return Err(self.err("'mark set' needs a value".into())),
+        };
+        let value = match parse_val(v) {
+            Some(Val::Int(x)) => x,
+            _ => return Err(self.err(format!("bad mark value '{v}'"))),
+        };
+        out.push(Expr::MarkSet { op, value });
+        Ok(i + si + 1 + used)
+    }
+
+    /// `match_stmt`: a selector (with `mark and M`), then `==`/`!=` and a
+    /// right-hand side, or a `vmap` lookup.
+    fn match_stmt(&self, i: usize, out: &mut Vec<Expr>) -> Result<usize, NftError> {
+        let w = &self.w;
+        let rest = &w[i..];
+        let Some((mut sel, n)) = sel_of(rest) else {
+            return Err(self.err(format!("unsupported expression at '{}'", rest.join(" "))));
+        };
+        let mut j = i + n;
+        // mark and 0x4000 == 0
+        if sel == [Sel::Mark] && matches!(w.get(j).map(|s| s.as_str()), Some("and" | "&")) {
+            let m = w
+                .get(j + 1)
+                .and_then(|s| parse_val(s))
+                .and_then(|v| if let Val::Int(x) = v { Some(x) } else { None })
+                .ok_or_else(|| self.err("'mark and' needs a number".into()))?;
+            sel = vec![Sel::MarkAnd(m)];
+            j += 2;
+        }
+        let mut ne = false;
+        match w.get(j).map(|s| s.as_str()) {
+            Some("==") => j += 1,
+            Some("!=") => {
+                ne = true;
+                j += 1
+            }
+            Some("vmap") => return self.vmap_expr(sel, j, out),
+            _ => {}
+        }
+        let (rhs, j) = self.rhs_expr(&sel, i, j)?;
+        out.push(Expr::Cmp { sel, ne, rhs });
+        Ok(j)
+    }
+
+    /// `map_expr` of verdicts: `SEL vmap @MAP` or `SEL vmap { ... }`.
+    fn vmap_expr(
+        &self,
+        sel: Vec<Sel>,
+        mut j: usize,
+        out: &mut Vec<Expr>,
+    ) -> Result<usize, NftError> {
+        let w = &self.w;
+        let map = match w.get(j + 1).map(|s| s.as_str()) {
+            Some("@") => {
+                let m = w
+                    .get(j + 2)
+                    .ok_or_else(|| self.err("'vmap @' needs a map name".into()))?;
+                j += 3;
+                MapRef::Named(m.clone())
+            }
+            Some("{") => {
+                let (inner, next) = self.group(j + 1)?;
+                let els = self.elements_of(&inner, true)?;
+                j = next;
+                MapRef::Anon(els.into_iter().map(|(k, v)| (k, v.expect("map"))).collect())
+            }
+            _ => return Err(self.err("'vmap' needs '@MAP' or '{ ... }'".into())),
+        };
+        out.push(Expr::Vmap { sel, map });
+        Ok(j)
+    }
+
+    /// The right-hand side of a comparison starting at `j` (the selector's
+    /// words start at `i`): `@SET`, `{ ... }`, or values; and the index
+    /// after it.
+    fn rhs_expr(&self, sel: &[Sel], i: usize, mut j: usize) -> Result<(Rhs, usize), NftError> {
+        let w = &self.w;
+        let rhs = match w.get(j).map(|s| s.as_str()) {
+            Some("@") => {
+                let m = w
+                    .get(j + 1)
+                    .ok_or_else(|| self.err("'@' needs a set name".into()))?
+                    .clone();
+                j += 2;
+                Rhs::Named(m)
+            }
+            Some("{") => {
+                let (inner, next) = self.group(j)?;
+                let mut els: Vec<Vec<Val>> = self
+                    .elements_of(&inner, false)?
+                    .into_iter()
+                    .map(|e| e.0)
+                    .collect();
+                j = next;
+                // nft itself stores `{ x }` as the value x
+                if els.len() == 1 {
+                    Rhs::Vals(els.remove(0))
+                } else {
+                    Rhs::Anon(els)
+                }
+            }
+            Some(_) => {
+                let (rhs, k) = self.rhs_values(sel, i, j)?;
+                j = k;
+                rhs
+            }
+            None => return Err(self.err(format!("'{}' needs a value", w[i..j].join(" ")))),
+        };
+        Ok((rhs, j))
+    }
+
+    /// Inline values at `j`: one value, or a concatenation, or a comma list
+    /// of ct states; an interface name is one word.
+    fn rhs_values(&self, sel: &[Sel], i: usize, j: usize) -> Result<(Rhs, usize), NftError> {
+        let w = &self.w;
+        // one value, or a concatenation, or a comma list
+        // of ct states
+        let mut vals = Vec::new();
+        let mut k = j;
+        while k < w.len() {
+            let tok = &w[k];
+            if matches!(sel, [Sel::Iif] | [Sel::Oif]) {
+                vals.push(tok.clone());
+                k += 1;
+                break;
+            }
+            if parse_val(tok).is_none() && tok != "." {
+                break;
+            }
+            vals.push(tok.clone());
+            k += 1;
+            if sel == [Sel::CtState] && w.get(k).map(|s| s.as_str()) == Some(",") {
+                k += 1;
+                continue;
+            }
+            if w.get(k).map(|s| s.as_str()) != Some(".") && sel.len() == 1 && sel != [Sel::CtState]
+            {
+                break;
+            }
+        }
+        if vals.is_empty() {
+            return Err(self.err(format!("expected a value after '{}'", w[i..j].join(" "))));
+        }
+        let rhs = if matches!(sel, [Sel::Iif] | [Sel::Oif]) {
+            Rhs::Name(vals[0].clone())
+        } else if sel == [Sel::CtState] {
+            let mut bits = 0;
+            for v in &vals {
+                match parse_val(v) {
+                    Some(Val::Int(b)) => bits |= b,
+                    _ => return Err(self.err(format!("bad ct state '{v}'"))),
+                }
+            }
+            Rhs::Vals(vec![Val::Int(bits)])
+        } else {
+            Rhs::Vals(
+                parse_concat(&vals)
+                    .ok_or_else(|| self.err(format!("bad value '{}'", vals.join(" "))))?,
+            )
+        };
+        Ok((rhs, k))
+    }
 }
 
 impl Nft {
