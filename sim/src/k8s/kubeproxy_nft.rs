@@ -64,9 +64,23 @@ pub fn nft_rules(cluster: &Cluster, cfg: &ProxierConfig) -> String {
     nft_rules_for(&svcs, cfg)
 }
 
+/// `syncProxyRules`: the whole transaction for the service ports, the
+/// static objects and rules (`setupNFTables`) first, then each service
+/// port's chains, rules and map elements.
 pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
-    let mark = format!("{:#x}", 1u32 << cfg.masquerade_bit);
     let mut o = String::new();
+    declare_static_objects(&mut o);
+    add_static_rules(&mut o, cfg);
+    for svc in svcs {
+        service(&mut o, svc, cfg);
+    }
+    o
+}
+
+/// `setupNFTables`' declarations: the kube-proxy table, its sets
+/// (cluster-ips, nodeport-ips), its verdict maps and its chains (the base
+/// chains with their hooks and priorities, then the regular ones).
+fn declare_static_objects(o: &mut String) {
     let mut add = |s: &str| {
         o.push_str(s);
         o.push('\n');
@@ -122,6 +136,18 @@ pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
             add(&format!("add chain {T} {name} {{ {spec} ; }}"));
         }
     }
+}
+
+/// `setupNFTables`' rules: the cluster-ips check (reject invalid ports,
+/// drop unallocated ClusterIPs), the jumps from the base chains, the
+/// masquerade mark and masquerading chains, the services dispatch; and the
+/// nodeport-ips elements.
+fn add_static_rules(o: &mut String, cfg: &ProxierConfig) {
+    let mark = format!("{:#x}", 1u32 << cfg.masquerade_bit);
+    let mut add = |s: &str| {
+        o.push_str(s);
+        o.push('\n');
+    };
     let r = |chain: &str, rule: &str| format!("add rule {T} {chain} {rule}");
     add(&r(
         "cluster-ips-check",
@@ -189,10 +215,6 @@ pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
         "service-endpoints-check",
         "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
     ));
-    for svc in svcs {
-        service(&mut o, svc, cfg);
-    }
-    o
 }
 
 /// A line sink appending to the transaction text (knftables' `tx.Add`).
