@@ -147,6 +147,8 @@ struct ReadBack {
     cfg: ProxierConfig,
 }
 
+/// Reads a kube-proxy `iptables-save` dump back into the service ports and
+/// the proxier configuration that would produce it.
 fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
     let rules = parse(dump);
     let mut svcs: BTreeMap<String, SvcPort> = BTreeMap::new();
@@ -156,6 +158,32 @@ fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
     cfg.node_ips = node_ips.to_vec();
     cfg.random_fully = false;
     cfg.localhost_nodeports = false;
+    let nodeport_ips = read_top_level_chains(&rules, &mut svcs, &mut chain_spn, &mut cfg);
+    // Chains per service: which SEPs hang off SVC and SVL, FW source
+    // ranges, EXT policy rules, affinity.
+    let sep_dest = sep_destinations(&rules);
+    read_service_chains(&rules, &chain_spn, &sep_dest, &mut svcs, &mut cfg);
+    // SEPs reachable only as local endpoints (ETP Local without cluster chain)
+    for (sep, (ep, spn)) in &sep_dest {
+        let _ = sep;
+        if let Some(s) = svcs.get_mut(spn_of(spn)) {
+            s.endpoints.entry(ep.clone()).or_insert((false, false));
+        }
+    }
+    cfg.nodeport_addresses = nodeport_ips;
+    ReadBack { svcs, cfg }
+}
+
+/// The top-level chains (KUBE-SERVICES, KUBE-EXTERNAL-SERVICES,
+/// KUBE-PROXY-FIREWALL, KUBE-NODEPORTS, KUBE-MARK-MASQ, KUBE-POSTROUTING,
+/// KUBE-FIREWALL): the service ports, their addresses and the proxier's
+/// options; returns the nodeport addresses.
+fn read_top_level_chains(
+    rules: &[Rule],
+    svcs: &mut BTreeMap<String, SvcPort>,
+    chain_spn: &mut BTreeMap<String, String>,
+    cfg: &mut ProxierConfig,
+) -> Vec<Ipv4Net> {
     let mut nodeport_ips: Vec<Ipv4Net> = Vec::new();
     // nat first: it names load-balancer IPs that filter rules only list.
     let ordered = rules
@@ -250,10 +278,14 @@ fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
             _ => {}
         }
     }
-    // Chains per service: which SEPs hang off SVC and SVL, FW source
-    // ranges, EXT policy rules, affinity.
+    nodeport_ips
+}
+
+/// Each KUBE-SEP chain's DNAT destination and the service port its comment
+/// names.
+fn sep_destinations(rules: &[Rule]) -> BTreeMap<String, (String, String)> {
     let mut sep_dest: BTreeMap<String, (String, String)> = BTreeMap::new(); // sep -> (endpoint, spn)
-    for r in &rules {
+    for r in rules {
         if r.chain.starts_with("KUBE-SEP-") && r.has("DNAT") {
             let spn = r.comment().map(|c| c.to_string()).unwrap_or_default();
             sep_dest.insert(
@@ -262,7 +294,19 @@ fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
             );
         }
     }
-    for r in &rules {
+    sep_dest
+}
+
+/// The per-service chains (SVC, SVL, EXT, FW): endpoints, affinity,
+/// masquerading, traffic policies and source ranges.
+fn read_service_chains(
+    rules: &[Rule],
+    chain_spn: &BTreeMap<String, String>,
+    sep_dest: &BTreeMap<String, (String, String)>,
+    svcs: &mut BTreeMap<String, SvcPort>,
+    cfg: &mut ProxierConfig,
+) {
+    for r in rules {
         let Some((kind, hash)) = r
             .chain
             .strip_prefix("KUBE-")
@@ -318,15 +362,6 @@ fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
             _ => {}
         }
     }
-    // SEPs reachable only as local endpoints (ETP Local without cluster chain)
-    for (sep, (ep, spn)) in &sep_dest {
-        let _ = sep;
-        if let Some(s) = svcs.get_mut(spn_of(spn)) {
-            s.endpoints.entry(ep.clone()).or_insert((false, false));
-        }
-    }
-    cfg.nodeport_addresses = nodeport_ips;
-    ReadBack { svcs, cfg }
 }
 
 fn objects(rb: &ReadBack) -> Cluster {

@@ -421,367 +421,39 @@ fn indent(text: &str, n: usize) -> String {
 /// The scenario hosts, links and segments of the cluster, as YAML (keys
 /// `hosts`, `links`, `segments`).
 pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
-    let (vxlan, calico, kindnet) = match net.cni.as_str() {
-        "flannel-vxlan" => (true, false, false),
-        "flannel-host-gw" => (false, false, false),
-        "calico-bgp" | "calico-ipip" => (false, true, false),
-        "kindnet" => (false, false, true),
-        other => {
-            return Err(kerr(
-                "cluster".into(),
-                "cni",
-                format!(
-                    "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip or kindnet"
-                ),
-            ))
-        }
-    };
-    // routed CNIs: no bridge, one veth per pod with a /32 route
-    let routed = calico || kindnet;
+    let cni = Cni::of(net)?;
     let nodes = nodes(cluster, net)?;
-    // calico's IPIP mode: tunl0, the other nodes' blocks through it
-    let ipip = net.cni == "calico-ipip";
-    let mtu = if vxlan {
-        1450
-    } else if ipip {
-        1480
-    } else {
-        1500
-    };
     let pod_names = pod_host_names(cluster);
     // kubelet's --cluster-dns: the kube-dns Service's ClusterIP.
     let cluster_dns = cluster
         .service("kube-system", "kube-dns")
         .and_then(|s| s.spec.cluster_ip.clone())
         .filter(|c| c.parse::<Ipv4Addr>().is_ok());
-    let cc = net.cluster_cidr.to_string();
     let mut y = String::from("hosts:\n");
     let mut links = String::new();
     for n in &nodes {
-        let _ = writeln!(y, "  {}:", n.name);
-        let _ = writeln!(y, "    kind: node");
-        let _ = writeln!(y, "    devices:");
-        let _ = writeln!(
-            y,
-            "      eth0: {{addrs: [{}/{}]}}",
-            n.ip,
-            net.node_network.prefix_len()
-        );
-        if !routed {
-            let _ = writeln!(
-                y,
-                "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
-                n.gw(),
-                n.pod_cidr.prefix_len()
-            );
-        }
-        if net.proxy_mode == "ipvs" {
-            // kube-proxy binds every service address to this dummy
-            let mut vips: Vec<String> = Vec::new();
-            for sp in kubeproxy::service_ports(cluster, &n.name) {
-                for a in std::iter::once(sp.cluster_ip.to_string())
-                    .chain(sp.external_ips.iter().cloned())
-                    .chain(sp.lb_ips.iter().cloned())
-                {
-                    let a = format!("{a}/32");
-                    if !vips.contains(&a) {
-                        vips.push(a);
-                    }
-                }
-            }
-            let _ = writeln!(
-                y,
-                "      kube-ipvs0: {{type: dummy, addrs: [{}]}}",
-                vips.join(", ")
-            );
-        }
-        if vxlan {
-            let fdb: Vec<String> = nodes
-                .iter()
-                .filter(|o| o.name != n.name)
-                .map(|o| format!("{{mac: \"{}\", dst: {}}}", o.vtep_mac(), o.ip))
-                .collect();
-            let _ = writeln!(
-                y,
-                "      flannel.1: {{type: vxlan, vni: 1, port: 8472, local: {}, learning: false, dev: eth0, mtu: 1450, addrs: [{}/32], mac: \"{}\", fdb: [{}]}}",
-                n.ip,
-                n.vtep_ip(),
-                n.vtep_mac(),
-                fdb.join(", ")
-            );
-        }
-        if ipip {
-            // calico-node gives tunl0 an address of the node's block
-            let _ = writeln!(
-                y,
-                "      tunl0: {{type: ipip, mtu: 1480, addrs: [{}/32]}}",
-                n.pod_cidr.network()
-            );
-        }
-        for p in &cluster.pods {
-            if p.spec.node_name.as_deref() == Some(&n.name)
-                && !p.spec.host_network
-                && p.status.pod_ip.is_some()
-            {
-                if kindnet {
-                    // kindnet's ptp plugin: the host side holds the pod
-                    // gateway, the subnet's first address, as a /32
-                    let _ = writeln!(
-                        y,
-                        "      {}: {{mtu: {mtu}, addrs: [{}/32]}}",
-                        veth_name(p.metadata.ns(), &p.metadata.name),
-                        n.gw()
-                    );
-                } else if calico {
-                    // calico's CNI plugin: host side unaddressed, MAC
-                    // ee:ee:ee:ee:ee:ee, proxy ARP answers for the pods'
-                    // gateway 169.254.1.1
-                    let _ = writeln!(
-                        y,
-                        "      {}: {{mac: \"ee:ee:ee:ee:ee:ee\", mtu: {mtu}}}",
-                        cali_name(p.metadata.ns(), &p.metadata.name)
-                    );
-                } else {
-                    let _ = writeln!(
-                        y,
-                        "      {}: {{master: cni0, hairpin: true, mtu: {mtu}}}",
-                        veth_name(p.metadata.ns(), &p.metadata.name)
-                    );
-                }
-            }
-        }
-        let _ = writeln!(y, "    routes:");
-        let _ = writeln!(
-            y,
-            "      - {{dst: default, via: {}, dev: eth0}}",
-            net.node_gateway
-        );
-        let others: Vec<&NodeNet> = nodes.iter().filter(|o| o.name != n.name).collect();
-        let local_pods: Vec<(&super::objects::Pod, &String)> = cluster
-            .pods
-            .iter()
-            .filter(|p| p.spec.node_name.as_deref() == Some(&n.name) && !p.spec.host_network)
-            .filter_map(|p| p.status.pod_ip.as_ref().map(|ip| (p, ip)))
-            .collect();
-        if calico {
-            // BIRD's routes: a blackhole for the node's own block, one
-            // /32 per local workload on its cali device, the other nodes'
-            // blocks via their addresses.
-            let _ = writeln!(y, "      - {{dst: {}, type: blackhole}}", n.pod_cidr);
-        }
-        if routed {
-            for (p, ip) in &local_pods {
-                let dev = if kindnet {
-                    veth_name(p.metadata.ns(), &p.metadata.name)
-                } else {
-                    cali_name(p.metadata.ns(), &p.metadata.name)
-                };
-                let _ = writeln!(y, "      - {{dst: {ip}/32, dev: {dev}}}");
-            }
-        }
-        for o in &others {
-            if vxlan {
-                let _ = writeln!(
-                    y,
-                    "      - {{dst: {}, via: {}, dev: flannel.1, onlink: true}}",
-                    o.pod_cidr,
-                    o.vtep_ip()
-                );
-            } else if ipip {
-                let _ = writeln!(
-                    y,
-                    "      - {{dst: {}, via: {}, dev: tunl0, onlink: true}}",
-                    o.pod_cidr, o.ip
-                );
-            } else {
-                let _ = writeln!(
-                    y,
-                    "      - {{dst: {}, via: {}, dev: eth0}}",
-                    o.pod_cidr, o.ip
-                );
-            }
-        }
-
-        if vxlan && !others.is_empty() {
-            let _ = writeln!(y, "    neighbors:");
-            for o in &others {
-                let _ = writeln!(
-                    y,
-                    "      - {{ip: {}, mac: \"{}\", dev: flannel.1}}",
-                    o.vtep_ip(),
-                    o.vtep_mac()
-                );
-            }
-        }
-        if calico {
-            let mut sc =
-                String::from("net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1");
-            for (p, _) in &local_pods {
-                let _ = write!(
-                    sc,
-                    ", net.ipv4.conf.{}.proxy_arp: 1",
-                    cali_name(p.metadata.ns(), &p.metadata.name)
-                );
-            }
-            let _ = writeln!(y, "    sysctl: {{{sc}}}");
-        } else if kindnet {
-            let _ = writeln!(
-                y,
-                "    sysctl: {{net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1}}"
-            );
-        } else {
-            let _ = writeln!(
-                y,
-                "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
-            );
-        }
-        if net.proxy_mode == "ipvs" {
-            let _ = write!(y, "{}", ipvs_node(cluster, &n.name, n.ip));
-        }
-        let cfg = proxier_config(net, &n.name, n.ip);
-        let extra = if calico {
-            ExtraRules::default()
-        } else if kindnet {
-            kindnet_rules(&cc)
-        } else {
-            flannel_rules(&cc, &n.pod_cidr.to_string())
-        };
-        let ipt = match net.proxy_mode.as_str() {
-            "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
-            "nftables" => kubeproxy::node_iptables_save_others(&extra),
-            _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
-        };
-        let _ = writeln!(y, "    iptables: |");
-        y.push_str(&indent(&ipt, 6));
-        if net.proxy_mode == "nftables" {
-            let _ = writeln!(y, "    nftables: |");
-            y.push_str(&indent(&super::kubeproxy_nft::nft_rules(cluster, &cfg), 6));
-        }
-        let ctl = super::ingress::controllers_on(cluster, &n.name);
-        if !ctl.is_empty() {
-            let conf = super::ingress::nginx_config(cluster, &n.name);
-            let _ = writeln!(y, "    apps:");
-            for (pod, port) in ctl {
-                let _ = writeln!(y, "      - kind: ingress-nginx");
-                let _ = writeln!(y, "        name: {pod}");
-                let _ = writeln!(y, "        listen: \":{port}\"");
-                let _ = writeln!(y, "        config: |");
-                y.push_str(&indent(&conf, 10));
-            }
-        }
+        node_host(&mut y, cluster, net, &cni, &nodes, n);
     }
     // Pods
     for p in &cluster.pods {
         if p.spec.host_network {
             continue;
         }
-        let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
         let Some(ip) = &p.status.pod_ip else { continue };
-        let Some(node) = p.spec.node_name.as_deref() else {
-            return Err(kerr(
-                o,
-                "spec.nodeName",
-                "missing: the pod is not scheduled".into(),
-            ));
-        };
-        let Some(n) = nodes.iter().find(|x| x.name == node) else {
-            return Err(kerr(
-                o,
-                "spec.nodeName",
-                format!("Node '{node}' does not exist"),
-            ));
-        };
+        let n = pod_node(p, &nodes)?;
         let host = &pod_names[&(p.metadata.ns().to_string(), p.metadata.name.clone())];
-        let _ = writeln!(y, "  {host}:");
-        let _ = writeln!(y, "    kind: pod");
-        let _ = writeln!(y, "    namespace: {}", p.metadata.ns());
-        let _ = writeln!(y, "    devices:");
-        let plen = if routed { 32 } else { n.pod_cidr.prefix_len() };
-        let _ = writeln!(y, "      eth0: {{mtu: {mtu}, addrs: [{ip}/{plen}]}}");
-        if let Some(dns) = &cluster_dns {
-            // kubelet's ClusterFirst policy
-            let ns = p.metadata.ns();
-            let d = &net.domain;
-            let _ = writeln!(
-                y,
-                "    resolvConf: {{nameserver: {dns}, search: [{ns}.svc.{d}, svc.{d}, {d}], ndots: 5}}"
-            );
-        }
-        let _ = writeln!(y, "    routes:");
-        if calico {
-            let _ = writeln!(y, "      - {{dst: 169.254.1.1, dev: eth0}}");
-            let _ = writeln!(y, "      - {{dst: default, via: 169.254.1.1, dev: eth0}}");
-        } else if kindnet {
-            // ptp: the gateway on the link, the subnet and the rest via it
-            let _ = writeln!(y, "      - {{dst: {}, dev: eth0}}", n.gw());
-            let _ = writeln!(
-                y,
-                "      - {{dst: {}, via: {}, dev: eth0}}",
-                n.pod_cidr,
-                n.gw()
-            );
-            let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
-        } else {
-            let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
-            let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
-        }
-        let mut apps = String::new();
-        for c in &p.spec.containers {
-            for cp in &c.ports {
-                match (cp.protocol.as_str(), cp.container_port) {
-                    ("UDP", 53) => {
-                        let _ = writeln!(apps, "      - kind: dns-server");
-                        let _ = writeln!(apps, "        name: {}", c.name);
-                        let _ = writeln!(apps, "        listen: \":53\"");
-                        let _ = writeln!(apps, "        records:");
-                        for s in &cluster.services {
-                            if let Some(ip) = s
-                                .spec
-                                .cluster_ip
-                                .as_deref()
-                                .filter(|c| c.parse::<Ipv4Addr>().is_ok())
-                            {
-                                let _ = writeln!(
-                                    apps,
-                                    "          {}.{}.svc.{}: {ip}",
-                                    s.metadata.name,
-                                    s.metadata.ns(),
-                                    net.domain
-                                );
-                            }
-                        }
-                    }
-                    ("TCP", port) => {
-                        let _ = writeln!(apps, "      - kind: http-server");
-                        let _ = writeln!(apps, "        name: {}", c.name);
-                        let _ = writeln!(apps, "        listen: \":{port}\"");
-                        let _ = writeln!(apps, "        routes:");
-                        let _ = writeln!(
-                            apps,
-                            "          /: {{body: '{{\"pod\":\"{}\",\"namespace\":\"{}\",\"port\":{port}}}'}}",
-                            p.metadata.name,
-                            p.metadata.ns()
-                        );
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if istio_injected(p) {
-            // istio-init's rules and the Envoy sidecar with what istiod
-            // would push to it
-            let _ = writeln!(y, "    iptables: |");
-            y.push_str(&indent(crate::app::envoy::ISTIO_INIT_RULES, 6));
-            let _ = writeln!(apps, "      - kind: envoy");
-            let _ = writeln!(apps, "        config: |");
-            let conf = envoy_config(cluster, net, p, node);
-            apps.push_str(&indent(&conf, 10));
-        }
-        if !apps.is_empty() {
-            let _ = writeln!(y, "    apps:");
-            y.push_str(&apps);
-        }
-        let hostside = if calico {
+        pod_host(
+            &mut y,
+            cluster,
+            net,
+            &cni,
+            p,
+            ip,
+            n,
+            host,
+            cluster_dns.as_deref(),
+        );
+        let hostside = if cni.calico {
             cali_name(p.metadata.ns(), &p.metadata.name)
         } else {
             veth_name(p.metadata.ns(), &p.metadata.name)
@@ -805,6 +477,485 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         members.join(", ")
     );
     Ok(y)
+}
+
+/// The CNI plugin's layout: overlay or not, bridge or routed veths, MTU.
+struct Cni {
+    /// flannel's vxlan backend (flannel.1)
+    vxlan: bool,
+    /// calico (either mode): cali* veths, BIRD's routes
+    calico: bool,
+    /// kind's kindnet (ptp veths)
+    kindnet: bool,
+    /// routed CNIs: no bridge, one veth per pod with a /32 route
+    routed: bool,
+    /// calico's IPIP mode: tunl0, the other nodes' blocks through it
+    ipip: bool,
+    /// the pods' (and cni0's) MTU
+    mtu: u32,
+}
+
+impl Cni {
+    /// The layout of `net.cni`, or an error naming the known plugins.
+    fn of(net: &NetConfig) -> Result<Self, K8sError> {
+        let (vxlan, calico, kindnet) = match net.cni.as_str() {
+            "flannel-vxlan" => (true, false, false),
+            "flannel-host-gw" => (false, false, false),
+            "calico-bgp" | "calico-ipip" => (false, true, false),
+            "kindnet" => (false, false, true),
+            other => {
+                return Err(kerr(
+                    "cluster".into(),
+                    "cni",
+                    format!(
+                        "unknown CNI '{other}': expected flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip or kindnet"
+                    ),
+                ))
+            }
+        };
+        let routed = calico || kindnet;
+        let ipip = net.cni == "calico-ipip";
+        let mtu = if vxlan {
+            1450
+        } else if ipip {
+            1480
+        } else {
+            1500
+        };
+        Ok(Cni {
+            vxlan,
+            calico,
+            kindnet,
+            routed,
+            ipip,
+            mtu,
+        })
+    }
+}
+
+/// One node's scenario host: devices, routes, neighbours, sysctls,
+/// kube-proxy's (and the CNI plugin's) rules, and ingress controllers.
+fn node_host(
+    y: &mut String,
+    cluster: &Cluster,
+    net: &NetConfig,
+    cni: &Cni,
+    nodes: &[NodeNet],
+    n: &NodeNet,
+) {
+    let _ = writeln!(y, "  {}:", n.name);
+    let _ = writeln!(y, "    kind: node");
+    node_devices(y, cluster, net, cni, nodes, n);
+    let others: Vec<&NodeNet> = nodes.iter().filter(|o| o.name != n.name).collect();
+    let local_pods: Vec<(&super::objects::Pod, &String)> = cluster
+        .pods
+        .iter()
+        .filter(|p| p.spec.node_name.as_deref() == Some(&n.name) && !p.spec.host_network)
+        .filter_map(|p| p.status.pod_ip.as_ref().map(|ip| (p, ip)))
+        .collect();
+    node_routes(y, net, cni, n, &others, &local_pods);
+    if cni.vxlan && !others.is_empty() {
+        let _ = writeln!(y, "    neighbors:");
+        for o in &others {
+            let _ = writeln!(
+                y,
+                "      - {{ip: {}, mac: \"{}\", dev: flannel.1}}",
+                o.vtep_ip(),
+                o.vtep_mac()
+            );
+        }
+    }
+    node_sysctl(y, cni, &local_pods);
+    if net.proxy_mode == "ipvs" {
+        let _ = write!(y, "{}", ipvs_node(cluster, &n.name, n.ip));
+    }
+    node_packet_filter(y, cluster, net, cni, n);
+    node_ingress_apps(y, cluster, n);
+}
+
+/// The node's devices: eth0, the bridge (cni0) or nothing for routed CNIs,
+/// kube-ipvs0, the overlay device (flannel.1, tunl0), and the host end of
+/// each local pod's veth.
+fn node_devices(
+    y: &mut String,
+    cluster: &Cluster,
+    net: &NetConfig,
+    cni: &Cni,
+    nodes: &[NodeNet],
+    n: &NodeNet,
+) {
+    let mtu = cni.mtu;
+    let _ = writeln!(y, "    devices:");
+    let _ = writeln!(
+        y,
+        "      eth0: {{addrs: [{}/{}]}}",
+        n.ip,
+        net.node_network.prefix_len()
+    );
+    if !cni.routed {
+        let _ = writeln!(
+            y,
+            "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
+            n.gw(),
+            n.pod_cidr.prefix_len()
+        );
+    }
+    if net.proxy_mode == "ipvs" {
+        ipvs_dummy_device(y, cluster, n);
+    }
+    if cni.vxlan {
+        let fdb: Vec<String> = nodes
+            .iter()
+            .filter(|o| o.name != n.name)
+            .map(|o| format!("{{mac: \"{}\", dst: {}}}", o.vtep_mac(), o.ip))
+            .collect();
+        let _ = writeln!(
+            y,
+            "      flannel.1: {{type: vxlan, vni: 1, port: 8472, local: {}, learning: false, dev: eth0, mtu: 1450, addrs: [{}/32], mac: \"{}\", fdb: [{}]}}",
+            n.ip,
+            n.vtep_ip(),
+            n.vtep_mac(),
+            fdb.join(", ")
+        );
+    }
+    if cni.ipip {
+        // calico-node gives tunl0 an address of the node's block
+        let _ = writeln!(
+            y,
+            "      tunl0: {{type: ipip, mtu: 1480, addrs: [{}/32]}}",
+            n.pod_cidr.network()
+        );
+    }
+    pod_host_side_devices(y, cluster, cni, n);
+}
+
+/// kube-ipvs0: the dummy device kube-proxy (ipvs mode) binds every service
+/// address to.
+fn ipvs_dummy_device(y: &mut String, cluster: &Cluster, n: &NodeNet) {
+    let mut vips: Vec<String> = Vec::new();
+    for sp in kubeproxy::service_ports(cluster, &n.name) {
+        for a in std::iter::once(sp.cluster_ip.to_string())
+            .chain(sp.external_ips.iter().cloned())
+            .chain(sp.lb_ips.iter().cloned())
+        {
+            let a = format!("{a}/32");
+            if !vips.contains(&a) {
+                vips.push(a);
+            }
+        }
+    }
+    let _ = writeln!(
+        y,
+        "      kube-ipvs0: {{type: dummy, addrs: [{}]}}",
+        vips.join(", ")
+    );
+}
+
+/// The host end of each local pod's veth, as the CNI plugin sets it up
+/// (kindnet's ptp, calico's cali*, or a cni0 bridge port).
+fn pod_host_side_devices(y: &mut String, cluster: &Cluster, cni: &Cni, n: &NodeNet) {
+    let mtu = cni.mtu;
+    for p in &cluster.pods {
+        if p.spec.node_name.as_deref() == Some(&n.name)
+            && !p.spec.host_network
+            && p.status.pod_ip.is_some()
+        {
+            if cni.kindnet {
+                // kindnet's ptp plugin: the host side holds the pod
+                // gateway, the subnet's first address, as a /32
+                let _ = writeln!(
+                    y,
+                    "      {}: {{mtu: {mtu}, addrs: [{}/32]}}",
+                    veth_name(p.metadata.ns(), &p.metadata.name),
+                    n.gw()
+                );
+            } else if cni.calico {
+                // calico's CNI plugin: host side unaddressed, MAC
+                // ee:ee:ee:ee:ee:ee, proxy ARP answers for the pods'
+                // gateway 169.254.1.1
+                let _ = writeln!(
+                    y,
+                    "      {}: {{mac: \"ee:ee:ee:ee:ee:ee\", mtu: {mtu}}}",
+                    cali_name(p.metadata.ns(), &p.metadata.name)
+                );
+            } else {
+                let _ = writeln!(
+                    y,
+                    "      {}: {{master: cni0, hairpin: true, mtu: {mtu}}}",
+                    veth_name(p.metadata.ns(), &p.metadata.name)
+                );
+            }
+        }
+    }
+}
+
+/// The node's routes: the default gateway, calico's blackhole for the
+/// node's block, a /32 per local pod for routed CNIs, and the other nodes'
+/// pod subnets (over flannel.1, tunl0 or eth0).
+fn node_routes(
+    y: &mut String,
+    net: &NetConfig,
+    cni: &Cni,
+    n: &NodeNet,
+    others: &[&NodeNet],
+    local_pods: &[(&super::objects::Pod, &String)],
+) {
+    let _ = writeln!(y, "    routes:");
+    let _ = writeln!(
+        y,
+        "      - {{dst: default, via: {}, dev: eth0}}",
+        net.node_gateway
+    );
+    if cni.calico {
+        // BIRD's routes: a blackhole for the node's own block, one
+        // /32 per local workload on its cali device, the other nodes'
+        // blocks via their addresses.
+        let _ = writeln!(y, "      - {{dst: {}, type: blackhole}}", n.pod_cidr);
+    }
+    if cni.routed {
+        for (p, ip) in local_pods {
+            let dev = if cni.kindnet {
+                veth_name(p.metadata.ns(), &p.metadata.name)
+            } else {
+                cali_name(p.metadata.ns(), &p.metadata.name)
+            };
+            let _ = writeln!(y, "      - {{dst: {ip}/32, dev: {dev}}}");
+        }
+    }
+    for o in others {
+        if cni.vxlan {
+            let _ = writeln!(
+                y,
+                "      - {{dst: {}, via: {}, dev: flannel.1, onlink: true}}",
+                o.pod_cidr,
+                o.vtep_ip()
+            );
+        } else if cni.ipip {
+            let _ = writeln!(
+                y,
+                "      - {{dst: {}, via: {}, dev: tunl0, onlink: true}}",
+                o.pod_cidr, o.ip
+            );
+        } else {
+            let _ = writeln!(
+                y,
+                "      - {{dst: {}, via: {}, dev: eth0}}",
+                o.pod_cidr, o.ip
+            );
+        }
+    }
+}
+
+/// The node's sysctls: forwarding and route_localnet, plus proxy_arp on
+/// calico's veths or bridge-nf-call-iptables for bridged CNIs.
+fn node_sysctl(y: &mut String, cni: &Cni, local_pods: &[(&super::objects::Pod, &String)]) {
+    if cni.calico {
+        let mut sc = String::from("net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1");
+        for (p, _) in local_pods {
+            let _ = write!(
+                sc,
+                ", net.ipv4.conf.{}.proxy_arp: 1",
+                cali_name(p.metadata.ns(), &p.metadata.name)
+            );
+        }
+        let _ = writeln!(y, "    sysctl: {{{sc}}}");
+    } else if cni.kindnet {
+        let _ = writeln!(
+            y,
+            "    sysctl: {{net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1}}"
+        );
+    } else {
+        let _ = writeln!(
+            y,
+            "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
+        );
+    }
+}
+
+/// The node's `iptables` (kube-proxy's mode plus the CNI plugin's rules)
+/// and, in nftables mode, its `nftables` key.
+fn node_packet_filter(y: &mut String, cluster: &Cluster, net: &NetConfig, cni: &Cni, n: &NodeNet) {
+    let cc = net.cluster_cidr.to_string();
+    let cfg = proxier_config(net, &n.name, n.ip);
+    let extra = if cni.calico {
+        ExtraRules::default()
+    } else if cni.kindnet {
+        kindnet_rules(&cc)
+    } else {
+        flannel_rules(&cc, &n.pod_cidr.to_string())
+    };
+    let ipt = match net.proxy_mode.as_str() {
+        "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
+        "nftables" => kubeproxy::node_iptables_save_others(&extra),
+        _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
+    };
+    let _ = writeln!(y, "    iptables: |");
+    y.push_str(&indent(&ipt, 6));
+    if net.proxy_mode == "nftables" {
+        let _ = writeln!(y, "    nftables: |");
+        y.push_str(&indent(&super::kubeproxy_nft::nft_rules(cluster, &cfg), 6));
+    }
+}
+
+/// The ingress-nginx controllers running on the node, as `apps`.
+fn node_ingress_apps(y: &mut String, cluster: &Cluster, n: &NodeNet) {
+    let ctl = super::ingress::controllers_on(cluster, &n.name);
+    if !ctl.is_empty() {
+        let conf = super::ingress::nginx_config(cluster, &n.name);
+        let _ = writeln!(y, "    apps:");
+        for (pod, port) in ctl {
+            let _ = writeln!(y, "      - kind: ingress-nginx");
+            let _ = writeln!(y, "        name: {pod}");
+            let _ = writeln!(y, "        listen: \":{port}\"");
+            let _ = writeln!(y, "        config: |");
+            y.push_str(&indent(&conf, 10));
+        }
+    }
+}
+
+/// The node a (scheduled) pod runs on, or the error naming its nodeName.
+fn pod_node<'a>(p: &super::objects::Pod, nodes: &'a [NodeNet]) -> Result<&'a NodeNet, K8sError> {
+    let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
+    let Some(node) = p.spec.node_name.as_deref() else {
+        return Err(kerr(
+            o,
+            "spec.nodeName",
+            "missing: the pod is not scheduled".into(),
+        ));
+    };
+    let Some(n) = nodes.iter().find(|x| x.name == node) else {
+        return Err(kerr(
+            o,
+            "spec.nodeName",
+            format!("Node '{node}' does not exist"),
+        ));
+    };
+    Ok(n)
+}
+
+/// One pod's scenario host: eth0, kubelet's resolv.conf, the routes the
+/// CNI plugin gives it, its servers and (Istio) its sidecar.
+#[allow(clippy::too_many_arguments)]
+fn pod_host(
+    y: &mut String,
+    cluster: &Cluster,
+    net: &NetConfig,
+    cni: &Cni,
+    p: &super::objects::Pod,
+    ip: &str,
+    n: &NodeNet,
+    host: &str,
+    cluster_dns: Option<&str>,
+) {
+    let mtu = cni.mtu;
+    let _ = writeln!(y, "  {host}:");
+    let _ = writeln!(y, "    kind: pod");
+    let _ = writeln!(y, "    namespace: {}", p.metadata.ns());
+    let _ = writeln!(y, "    devices:");
+    let plen = if cni.routed {
+        32
+    } else {
+        n.pod_cidr.prefix_len()
+    };
+    let _ = writeln!(y, "      eth0: {{mtu: {mtu}, addrs: [{ip}/{plen}]}}");
+    if let Some(dns) = cluster_dns {
+        // kubelet's ClusterFirst policy
+        let ns = p.metadata.ns();
+        let d = &net.domain;
+        let _ = writeln!(
+            y,
+            "    resolvConf: {{nameserver: {dns}, search: [{ns}.svc.{d}, svc.{d}, {d}], ndots: 5}}"
+        );
+    }
+    pod_routes(y, net, cni, n);
+    let mut apps = pod_servers(cluster, net, p);
+    if istio_injected(p) {
+        // istio-init's rules and the Envoy sidecar with what istiod
+        // would push to it
+        let _ = writeln!(y, "    iptables: |");
+        y.push_str(&indent(crate::app::envoy::ISTIO_INIT_RULES, 6));
+        let _ = writeln!(apps, "      - kind: envoy");
+        let _ = writeln!(apps, "        config: |");
+        let conf = envoy_config(cluster, net, p, &n.name);
+        apps.push_str(&indent(&conf, 10));
+    }
+    if !apps.is_empty() {
+        let _ = writeln!(y, "    apps:");
+        y.push_str(&apps);
+    }
+}
+
+/// The pod's routes: calico's 169.254.1.1 gateway, kindnet's ptp gateway,
+/// or the bridge's address (cni0) for the cluster network and default.
+fn pod_routes(y: &mut String, net: &NetConfig, cni: &Cni, n: &NodeNet) {
+    let cc = net.cluster_cidr.to_string();
+    let _ = writeln!(y, "    routes:");
+    if cni.calico {
+        let _ = writeln!(y, "      - {{dst: 169.254.1.1, dev: eth0}}");
+        let _ = writeln!(y, "      - {{dst: default, via: 169.254.1.1, dev: eth0}}");
+    } else if cni.kindnet {
+        // ptp: the gateway on the link, the subnet and the rest via it
+        let _ = writeln!(y, "      - {{dst: {}, dev: eth0}}", n.gw());
+        let _ = writeln!(
+            y,
+            "      - {{dst: {}, via: {}, dev: eth0}}",
+            n.pod_cidr,
+            n.gw()
+        );
+        let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+    } else {
+        let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
+        let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+    }
+}
+
+/// The pod's servers, one per container port: a DNS server on UDP 53
+/// (CoreDNS-like, a record per Service with a ClusterIP), an HTTP server
+/// answering JSON that names the pod on each TCP port.
+fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> String {
+    let mut apps = String::new();
+    for c in &p.spec.containers {
+        for cp in &c.ports {
+            match (cp.protocol.as_str(), cp.container_port) {
+                ("UDP", 53) => {
+                    let _ = writeln!(apps, "      - kind: dns-server");
+                    let _ = writeln!(apps, "        name: {}", c.name);
+                    let _ = writeln!(apps, "        listen: \":53\"");
+                    let _ = writeln!(apps, "        records:");
+                    for s in &cluster.services {
+                        if let Some(ip) = s
+                            .spec
+                            .cluster_ip
+                            .as_deref()
+                            .filter(|c| c.parse::<Ipv4Addr>().is_ok())
+                        {
+                            let _ = writeln!(
+                                apps,
+                                "          {}.{}.svc.{}: {ip}",
+                                s.metadata.name,
+                                s.metadata.ns(),
+                                net.domain
+                            );
+                        }
+                    }
+                }
+                ("TCP", port) => {
+                    let _ = writeln!(apps, "      - kind: http-server");
+                    let _ = writeln!(apps, "        name: {}", c.name);
+                    let _ = writeln!(apps, "        listen: \":{port}\"");
+                    let _ = writeln!(apps, "        routes:");
+                    let _ = writeln!(
+                        apps,
+                        "          /: {{body: '{{\"pod\":\"{}\",\"namespace\":\"{}\",\"port\":{port}}}'}}",
+                        p.metadata.name,
+                        p.metadata.ns()
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    apps
 }
 
 /// A pod gets Istio's sidecar when labelled `sidecar.istio.io/inject: "true"`.

@@ -369,12 +369,53 @@ pub fn restore_input(cluster: &Cluster, cfg: &ProxierConfig) -> String {
     restore_input_for(&svcs, cfg)
 }
 
+/// kube-proxy's four line buffers (`proxier.filterChains`, `filterRules`,
+/// `natChains`, `natRules`), joined into one `iptables-restore` payload.
+#[derive(Default)]
+struct Tables {
+    filter_chains: Lines,
+    filter_rules: Lines,
+    nat_chains: Lines,
+    nat_rules: Lines,
+}
+
+/// `syncProxyRules`: the whole `iptables-restore` payload for the service
+/// ports, part by part as proxier.go writes it.
 pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
     let mark = cfg.mark();
-    let mut fc = Lines::default();
-    let mut fr = Lines::default();
-    let mut nc = Lines::default();
-    let mut nr = Lines::default();
+    let mm = format!("{mark}/{mark}");
+    let mut t = Tables::default();
+    write_top_level_chains(&mut t);
+    write_postrouting_rules(&mut t.nat_rules, cfg, &mark, &mm);
+    let localhost_nodeports = localhost_nodeports(cfg);
+    if localhost_nodeports {
+        write_localnet_firewall(&mut t);
+    }
+
+    // Compute total number of endpoint chains across all services to get
+    // a sense of how big the cluster is (`largeClusterMode`).
+    let total_endpoints: usize = svcs.iter().map(|s| s.endpoints.len()).sum();
+    let large = total_endpoints > 1000;
+    let cidr = cfg.cluster_cidr.map(|c| c.to_string());
+
+    // Build rules for each service-port.
+    for svc in svcs {
+        write_service_port(&mut t, svc, cfg, large, cidr.as_deref());
+    }
+
+    write_nodeports_tail_call(&mut t.nat_rules, cfg, localhost_nodeports);
+    write_forward_rules(&mut t.filter_rules, &mm);
+    format!(
+        "*filter\n{}{}COMMIT\n*nat\n{}{}COMMIT\n",
+        t.filter_chains.0, t.filter_rules.0, t.nat_chains.0, t.nat_rules.0
+    )
+}
+
+/// "Write chain lines for all the "top-level" chains we'll be filling in":
+/// KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-FORWARD, KUBE-NODEPORTS and
+/// KUBE-PROXY-FIREWALL in filter; KUBE-SERVICES, KUBE-NODEPORTS,
+/// KUBE-POSTROUTING and KUBE-MARK-MASQ in nat.
+fn write_top_level_chains(t: &mut Tables) {
     for c in [
         "KUBE-SERVICES",
         "KUBE-EXTERNAL-SERVICES",
@@ -382,7 +423,7 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         "KUBE-NODEPORTS",
         "KUBE-PROXY-FIREWALL",
     ] {
-        fc.chain(c);
+        t.filter_chains.chain(c);
     }
     for c in [
         "KUBE-SERVICES",
@@ -390,9 +431,14 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         "KUBE-POSTROUTING",
         "KUBE-MARK-MASQ",
     ] {
-        nc.chain(c);
+        t.nat_chains.chain(c);
     }
-    let mm = format!("{mark}/{mark}");
+}
+
+/// "Install the kubernetes-specific postrouting rules" (KUBE-POSTROUTING:
+/// return unmarked packets, clear the mark, masquerade) and "the
+/// kubernetes-specific masquerade mark rule" (KUBE-MARK-MASQ).
+fn write_postrouting_rules(nr: &mut Lines, cfg: &ProxierConfig, mark: &str, mm: &str) {
     nr.w(&[
         "-A",
         "KUBE-POSTROUTING",
@@ -400,11 +446,11 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         "mark",
         "!",
         "--mark",
-        &mm,
+        mm,
         "-j",
         "RETURN",
     ]);
-    nr.w(&["-A", "KUBE-POSTROUTING", "-j", "MARK", "--xor-mark", &mark]);
+    nr.w(&["-A", "KUBE-POSTROUTING", "-j", "MARK", "--xor-mark", mark]);
     let snat = q("kubernetes service traffic requiring SNAT");
     let mut masq = vec![
         "-A",
@@ -420,47 +466,82 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         masq.push("--random-fully");
     }
     nr.w(&masq);
-    nr.w(&["-A", "KUBE-MARK-MASQ", "-j", "MARK", "--or-mark", &mark]);
+    nr.w(&["-A", "KUBE-MARK-MASQ", "-j", "MARK", "--or-mark", mark]);
+}
 
-    // localhostNodePorts only holds when the nodeport addresses include
-    // 127.0.0.1 (NewProxier turns it off otherwise).
-    let localhost_nodeports = cfg.localhost_nodeports
+/// localhostNodePorts only holds when the nodeport addresses include
+/// 127.0.0.1 (NewProxier turns it off otherwise).
+fn localhost_nodeports(cfg: &ProxierConfig) -> bool {
+    cfg.localhost_nodeports
         && (cfg.nodeport_addresses.is_empty()
             || cfg
                 .nodeport_addresses
                 .iter()
-                .any(|n| n.contains(&Ipv4Addr::LOCALHOST)));
-    if localhost_nodeports {
-        fc.chain("KUBE-FIREWALL");
-        let c = q("block incoming localnet connections");
-        fr.w(&[
-            "-A",
-            "KUBE-FIREWALL",
-            "-m",
-            "comment",
-            "--comment",
-            &c,
-            "-d",
-            "127.0.0.0/8",
-            "!",
-            "-s",
-            "127.0.0.0/8",
-            "-m",
-            "conntrack",
-            "!",
-            "--ctstate",
-            "RELATED,ESTABLISHED,DNAT",
-            "-j",
-            "DROP",
-        ]);
-    }
+                .any(|n| n.contains(&Ipv4Addr::LOCALHOST)))
+}
 
-    let total_endpoints: usize = svcs.iter().map(|s| s.endpoints.len()).sum();
-    let large = total_endpoints > 1000;
-    let cidr = cfg.cluster_cidr.map(|c| c.to_string());
+/// The KUBE-FIREWALL chain that closes the hole `route_localnet` opens for
+/// localhost NodePorts: drop non-loopback sources to 127.0.0.0/8 that are
+/// not replies or DNATed.
+fn write_localnet_firewall(t: &mut Tables) {
+    t.filter_chains.chain("KUBE-FIREWALL");
+    let c = q("block incoming localnet connections");
+    t.filter_rules.w(&[
+        "-A",
+        "KUBE-FIREWALL",
+        "-m",
+        "comment",
+        "--comment",
+        &c,
+        "-d",
+        "127.0.0.0/8",
+        "!",
+        "-s",
+        "127.0.0.0/8",
+        "-m",
+        "conntrack",
+        "!",
+        "--ctstate",
+        "RELATED,ESTABLISHED,DNAT",
+        "-j",
+        "DROP",
+    ]);
+}
 
-    for svc in svcs {
-        let proto = svc.protocol.as_str();
+/// What `syncProxyRules` works out for one service port before writing
+/// its rules: the endpoints by policy, the chain names (KUBE-SVC, KUBE-SVL,
+/// KUBE-EXT, KUBE-FW) and which of them are in use, and the targets of the
+/// filter rules for a service without (local) endpoints.
+struct SvcChains<'a> {
+    svc: &'a ServicePortInfo,
+    spn: &'a str,
+    proto: &'a str,
+    cat: Categorized<'a>,
+    cluster_chain: String,
+    local_chain: String,
+    uses_cluster_chain: bool,
+    uses_local_chain: bool,
+    has_endpoints: bool,
+    internal_chain: String,
+    has_internal: bool,
+    external_policy_chain: String,
+    has_external: bool,
+    ext_chain: String,
+    uses_ext_chain: bool,
+    fw_chain: String,
+    uses_fw: bool,
+    int_target: &'static str,
+    int_comment: String,
+    ext_target: &'static str,
+    ext_comment: String,
+    port: String,
+    cip: String,
+}
+
+impl<'a> SvcChains<'a> {
+    /// The chains of `svc` and whether each is used (`internalPolicyChain`,
+    /// `externalPolicyChain`, `usesClusterPolicyChain`, ...).
+    fn new(svc: &'a ServicePortInfo) -> Self {
         let spn = svc.name.as_str();
         let cat = categorize(svc);
         let cluster_chain = svc.cluster_chain();
@@ -478,12 +559,7 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         } else {
             (cluster_chain.clone(), has_endpoints)
         };
-        let ext_chain = svc.external_chain();
-        let uses_ext_chain = has_endpoints && svc.externally_accessible();
-        let fw_chain = svc.firewall_chain();
         let uses_fw = has_endpoints && !svc.lb_ips.is_empty() && !svc.lb_source_ranges.is_empty();
-        let lb_chain = if uses_fw { &fw_chain } else { &ext_chain };
-
         let (int_target, int_comment, ext_target, ext_comment) = if !has_endpoints {
             let c = q(&format!("{spn} has no endpoints"));
             ("REJECT", c.clone(), "REJECT", c)
@@ -491,406 +567,534 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
             let c = q(&format!("{spn} has no local endpoints"));
             ("DROP", c.clone(), "DROP", c)
         };
-        let port = svc.port.to_string();
-        let cip = svc.cluster_ip.to_string();
-
-        // ClusterIP
-        if has_internal {
-            let c = q(&format!("{spn} cluster IP"));
-            nr.w(&[
-                "-A",
-                "KUBE-SERVICES",
-                "-m",
-                "comment",
-                "--comment",
-                &c,
-                "-m",
-                proto,
-                "-p",
-                proto,
-                "-d",
-                &cip,
-                "--dport",
-                &port,
-                "-j",
-                &internal_chain,
-            ]);
-        } else {
-            fr.w(&[
-                "-A",
-                "KUBE-SERVICES",
-                "-m",
-                "comment",
-                "--comment",
-                &int_comment,
-                "-m",
-                proto,
-                "-p",
-                proto,
-                "-d",
-                &cip,
-                "--dport",
-                &port,
-                "-j",
-                int_target,
-            ]);
-        }
-        // externalIPs
-        for eip in &svc.external_ips {
-            if has_endpoints {
-                let c = q(&format!("{spn} external IP"));
-                nr.w(&[
-                    "-A",
-                    "KUBE-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    eip,
-                    "--dport",
-                    &port,
-                    "-j",
-                    &ext_chain,
-                ]);
-            }
-            if !has_external {
-                fr.w(&[
-                    "-A",
-                    "KUBE-EXTERNAL-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &ext_comment,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    eip,
-                    "--dport",
-                    &port,
-                    "-j",
-                    ext_target,
-                ]);
-            }
-        }
-        // load-balancer ingress
-        for lb in &svc.lb_ips {
-            if has_endpoints {
-                let c = q(&format!("{spn} loadbalancer IP"));
-                nr.w(&[
-                    "-A",
-                    "KUBE-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    lb,
-                    "--dport",
-                    &port,
-                    "-j",
-                    lb_chain,
-                ]);
-            }
-            if uses_fw {
-                let c = q(&format!("{spn} traffic not accepted by {fw_chain}"));
-                fr.w(&[
-                    "-A",
-                    "KUBE-PROXY-FIREWALL",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    lb,
-                    "--dport",
-                    &port,
-                    "-j",
-                    "DROP",
-                ]);
-            }
-        }
-        if !has_external {
-            for lb in &svc.lb_ips {
-                fr.w(&[
-                    "-A",
-                    "KUBE-EXTERNAL-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &ext_comment,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    lb,
-                    "--dport",
-                    &port,
-                    "-j",
-                    ext_target,
-                ]);
-            }
-        }
-        // NodePort
-        if svc.node_port != 0 {
-            let np = svc.node_port.to_string();
-            if has_endpoints {
-                nr.w(&[
-                    "-A",
-                    "KUBE-NODEPORTS",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    spn,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "--dport",
-                    &np,
-                    "-j",
-                    &ext_chain,
-                ]);
-            }
-            if !has_external {
-                fr.w(&[
-                    "-A",
-                    "KUBE-EXTERNAL-SERVICES",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &ext_comment,
-                    "-m",
-                    "addrtype",
-                    "--dst-type",
-                    "LOCAL",
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "--dport",
-                    &np,
-                    "-j",
-                    ext_target,
-                ]);
-            }
-        }
-        // health check node port
-        if svc.health_check_node_port != 0 {
-            let c = q(&format!("{spn} health check node port"));
-            let hp = svc.health_check_node_port.to_string();
-            fr.w(&[
-                "-A",
-                "KUBE-NODEPORTS",
-                "-m",
-                "comment",
-                "--comment",
-                &c,
-                "-m",
-                "tcp",
-                "-p",
-                "tcp",
-                "--dport",
-                &hp,
-                "-j",
-                "ACCEPT",
-            ]);
-        }
-        // internal traffic: masquerade off-cluster sources
-        if has_internal {
-            let c = q(&format!("{spn} cluster IP"));
-            let mut a = vec![
-                "-A",
-                internal_chain.as_str(),
-                "-m",
-                "comment",
-                "--comment",
-                &c,
-                "-m",
-                proto,
-                "-p",
-                proto,
-                "-d",
-                &cip,
-                "--dport",
-                &port,
-            ];
-            if cfg.masquerade_all {
-                a.extend(["-j", "KUBE-MARK-MASQ"]);
-                nr.w(&a);
-            } else if let Some(cidr) = &cidr {
-                a.extend(["!", "-s", cidr.as_str(), "-j", "KUBE-MARK-MASQ"]);
-                nr.w(&a);
-            }
-        }
-        // external traffic
-        if uses_ext_chain {
-            nc.chain(&ext_chain);
-            if !svc.external_local() {
-                let c = q(&format!(
-                    "masquerade traffic for {spn} external destinations"
-                ));
-                nr.w(&[
-                    "-A",
-                    &ext_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-j",
-                    "KUBE-MARK-MASQ",
-                ]);
-            } else {
-                if let Some(cidr) = &cidr {
-                    let c = q(&format!("pod traffic for {spn} external destinations"));
-                    nr.w(&[
-                        "-A",
-                        &ext_chain,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-s",
-                        cidr,
-                        "-j",
-                        &cluster_chain,
-                    ]);
-                }
-                let c = q(&format!(
-                    "masquerade LOCAL traffic for {spn} external destinations"
-                ));
-                nr.w(&[
-                    "-A",
-                    &ext_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    "KUBE-MARK-MASQ",
-                ]);
-                let c = q(&format!(
-                    "route LOCAL traffic for {spn} external destinations"
-                ));
-                nr.w(&[
-                    "-A",
-                    &ext_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    &cluster_chain,
-                ]);
-            }
-            if has_external {
-                nr.w(&["-A", &ext_chain, "-j", &external_policy_chain]);
-            }
-        }
-        // firewall chain (loadBalancerSourceRanges)
-        if uses_fw {
-            nc.chain(&fw_chain);
-            let c = q(&format!("{spn} loadbalancer IP"));
-            let mut allow_from_node = false;
-            for src in &svc.lb_source_ranges {
-                nr.w(&[
-                    "-A",
-                    &fw_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-s",
-                    src,
-                    "-j",
-                    &ext_chain,
-                ]);
-                if let Ok(n) = src.parse::<Ipv4Net>() {
-                    if cfg.node_ips.first().is_some_and(|ip| n.contains(ip)) {
-                        allow_from_node = true;
-                    }
-                }
-            }
-            if allow_from_node {
-                for lb in &svc.lb_ips {
-                    nr.w(&[
-                        "-A",
-                        &fw_chain,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-s",
-                        lb,
-                        "-j",
-                        &ext_chain,
-                    ]);
-                }
-            }
-            let c = q(&format!(
-                "other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
-            ));
-            nr.w(&["-A", &fw_chain, "-m", "comment", "--comment", &c]);
-        }
-        if uses_cluster_chain {
-            nc.chain(&cluster_chain);
-            service_to_endpoint_rules(&mut nr, svc, &cluster_chain, &cat.cluster, large);
-        }
-        if uses_local_chain {
-            nc.chain(&local_chain);
-            service_to_endpoint_rules(&mut nr, svc, &local_chain, &cat.local, large);
-        }
-        for ep in &cat.all_reachable {
-            nc.chain(&ep.chain);
-            let mut a: Vec<&str> = vec!["-A", &ep.chain];
-            if !large {
-                a.extend(["-m", "comment", "--comment", spn]);
-            }
-            let ip = ep.ip.to_string();
-            let mut m = a.clone();
-            m.extend(["-s", &ip, "-j", "KUBE-MARK-MASQ"]);
-            nr.w(&m);
-            if svc.sticky_seconds.is_some() {
-                a.extend(["-m", "recent", "--name", &ep.chain, "--set"]);
-            }
-            a.extend([
-                "-m",
-                proto,
-                "-p",
-                proto,
-                "-j",
-                "DNAT",
-                "--to-destination",
-                &ep.endpoint,
-            ]);
-            nr.w(&a);
+        SvcChains {
+            svc,
+            spn,
+            proto: svc.protocol.as_str(),
+            cat,
+            cluster_chain,
+            local_chain,
+            uses_cluster_chain,
+            uses_local_chain,
+            has_endpoints,
+            internal_chain,
+            has_internal,
+            external_policy_chain,
+            has_external,
+            ext_chain: svc.external_chain(),
+            uses_ext_chain: has_endpoints && svc.externally_accessible(),
+            fw_chain: svc.firewall_chain(),
+            uses_fw,
+            int_target,
+            int_comment,
+            ext_target,
+            ext_comment,
+            port: svc.port.to_string(),
+            cip: svc.cluster_ip.to_string(),
         }
     }
 
-    // The tail-call to KUBE-NODEPORTS, last in KUBE-SERVICES.
+    /// Where load-balancer traffic goes: KUBE-FW when source ranges apply,
+    /// KUBE-EXT otherwise.
+    fn lb_chain(&self) -> &str {
+        if self.uses_fw {
+            &self.fw_chain
+        } else {
+            &self.ext_chain
+        }
+    }
+}
+
+/// The loop body of `syncProxyRules` for one service port: the entries in
+/// the top-level chains, then its KUBE-SVC/SVL/EXT/FW/SEP chains.
+fn write_service_port(
+    t: &mut Tables,
+    svc: &ServicePortInfo,
+    cfg: &ProxierConfig,
+    large: bool,
+    cidr: Option<&str>,
+) {
+    let sc = SvcChains::new(svc);
+    write_cluster_ip_rule(t, &sc);
+    write_external_ip_rules(t, &sc);
+    write_load_balancer_rules(t, &sc);
+    write_node_port_rules(t, &sc);
+    write_health_check_rule(&mut t.filter_rules, &sc);
+    if sc.has_internal {
+        write_internal_traffic_rules(&mut t.nat_rules, &sc, cfg, cidr);
+    }
+    if sc.uses_ext_chain {
+        write_external_chain(t, &sc, cidr);
+    }
+    if sc.uses_fw {
+        write_firewall_chain(t, &sc, cfg);
+    }
+    // "If Cluster policy is in use, create the chain and create
+    // workload-specific rules (if any)"; likewise for Local policy.
+    if sc.uses_cluster_chain {
+        t.nat_chains.chain(&sc.cluster_chain);
+        service_to_endpoint_rules(
+            &mut t.nat_rules,
+            svc,
+            &sc.cluster_chain,
+            &sc.cat.cluster,
+            large,
+        );
+    }
+    if sc.uses_local_chain {
+        t.nat_chains.chain(&sc.local_chain);
+        service_to_endpoint_rules(&mut t.nat_rules, svc, &sc.local_chain, &sc.cat.local, large);
+    }
+    write_endpoint_chains(t, &sc, large);
+}
+
+/// "Capture the clusterIP.": KUBE-SERVICES jumps to the internal policy
+/// chain, or (filter) rejects/drops when it has no endpoints.
+fn write_cluster_ip_rule(t: &mut Tables, sc: &SvcChains<'_>) {
+    let (spn, proto, cip, port) = (sc.spn, sc.proto, &sc.cip, &sc.port);
+    if sc.has_internal {
+        let c = q(&format!("{spn} cluster IP"));
+        t.nat_rules.w(&[
+            "-A",
+            "KUBE-SERVICES",
+            "-m",
+            "comment",
+            "--comment",
+            &c,
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "-d",
+            cip,
+            "--dport",
+            port,
+            "-j",
+            &sc.internal_chain,
+        ]);
+    } else {
+        t.filter_rules.w(&[
+            "-A",
+            "KUBE-SERVICES",
+            "-m",
+            "comment",
+            "--comment",
+            &sc.int_comment,
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "-d",
+            cip,
+            "--dport",
+            port,
+            "-j",
+            sc.int_target,
+        ]);
+    }
+}
+
+/// "Capture externalIPs.": KUBE-SERVICES jumps to KUBE-EXT, and
+/// KUBE-EXTERNAL-SERVICES rejects/drops when there is no endpoint for the
+/// external policy.
+fn write_external_ip_rules(t: &mut Tables, sc: &SvcChains<'_>) {
+    let (spn, proto, port) = (sc.spn, sc.proto, &sc.port);
+    for eip in &sc.svc.external_ips {
+        if sc.has_endpoints {
+            let c = q(&format!("{spn} external IP"));
+            t.nat_rules.w(&[
+                "-A",
+                "KUBE-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                eip,
+                "--dport",
+                port,
+                "-j",
+                &sc.ext_chain,
+            ]);
+        }
+        if !sc.has_external {
+            t.filter_rules.w(&[
+                "-A",
+                "KUBE-EXTERNAL-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &sc.ext_comment,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                eip,
+                "--dport",
+                port,
+                "-j",
+                sc.ext_target,
+            ]);
+        }
+    }
+}
+
+/// "Capture load-balancer ingress.": KUBE-SERVICES jumps to KUBE-FW or
+/// KUBE-EXT, KUBE-PROXY-FIREWALL drops what the source ranges did not
+/// accept, and KUBE-EXTERNAL-SERVICES rejects/drops without endpoints.
+fn write_load_balancer_rules(t: &mut Tables, sc: &SvcChains<'_>) {
+    let (spn, proto, port) = (sc.spn, sc.proto, &sc.port);
+    for lb in &sc.svc.lb_ips {
+        if sc.has_endpoints {
+            let c = q(&format!("{spn} loadbalancer IP"));
+            t.nat_rules.w(&[
+                "-A",
+                "KUBE-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                lb,
+                "--dport",
+                port,
+                "-j",
+                sc.lb_chain(),
+            ]);
+        }
+        if sc.uses_fw {
+            let c = q(&format!("{spn} traffic not accepted by {}", sc.fw_chain));
+            t.filter_rules.w(&[
+                "-A",
+                "KUBE-PROXY-FIREWALL",
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                lb,
+                "--dport",
+                port,
+                "-j",
+                "DROP",
+            ]);
+        }
+    }
+    if !sc.has_external {
+        for lb in &sc.svc.lb_ips {
+            t.filter_rules.w(&[
+                "-A",
+                "KUBE-EXTERNAL-SERVICES",
+                "-m",
+                "comment",
+                "--comment",
+                &sc.ext_comment,
+                "-m",
+                proto,
+                "-p",
+                proto,
+                "-d",
+                lb,
+                "--dport",
+                port,
+                "-j",
+                sc.ext_target,
+            ]);
+        }
+    }
+}
+
+/// "Capture nodeports.": KUBE-NODEPORTS jumps to KUBE-EXT, and
+/// KUBE-EXTERNAL-SERVICES rejects/drops local-destination traffic to the
+/// port without endpoints.
+fn write_node_port_rules(t: &mut Tables, sc: &SvcChains<'_>) {
+    if sc.svc.node_port == 0 {
+        return;
+    }
+    let (spn, proto) = (sc.spn, sc.proto);
+    let np = sc.svc.node_port.to_string();
+    if sc.has_endpoints {
+        t.nat_rules.w(&[
+            "-A",
+            "KUBE-NODEPORTS",
+            "-m",
+            "comment",
+            "--comment",
+            spn,
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "--dport",
+            &np,
+            "-j",
+            &sc.ext_chain,
+        ]);
+    }
+    if !sc.has_external {
+        t.filter_rules.w(&[
+            "-A",
+            "KUBE-EXTERNAL-SERVICES",
+            "-m",
+            "comment",
+            "--comment",
+            &sc.ext_comment,
+            "-m",
+            "addrtype",
+            "--dst-type",
+            "LOCAL",
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "--dport",
+            &np,
+            "-j",
+            sc.ext_target,
+        ]);
+    }
+}
+
+/// "Capture healthCheckNodePorts.": the filter KUBE-NODEPORTS chain accepts
+/// the health check node port whether or not the node has local endpoints.
+fn write_health_check_rule(fr: &mut Lines, sc: &SvcChains<'_>) {
+    if sc.svc.health_check_node_port == 0 {
+        return;
+    }
+    let c = q(&format!("{} health check node port", sc.spn));
+    let hp = sc.svc.health_check_node_port.to_string();
+    fr.w(&[
+        "-A",
+        "KUBE-NODEPORTS",
+        "-m",
+        "comment",
+        "--comment",
+        &c,
+        "-m",
+        "tcp",
+        "-p",
+        "tcp",
+        "--dport",
+        &hp,
+        "-j",
+        "ACCEPT",
+    ]);
+}
+
+/// "Set up internal traffic handling.": the internal policy chain marks
+/// off-cluster sources (or every source, with `--masquerade-all`) for
+/// masquerade.
+fn write_internal_traffic_rules(
+    nr: &mut Lines,
+    sc: &SvcChains<'_>,
+    cfg: &ProxierConfig,
+    cidr: Option<&str>,
+) {
+    let (proto, cip, port) = (sc.proto, &sc.cip, &sc.port);
+    let c = q(&format!("{} cluster IP", sc.spn));
+    let mut a = vec![
+        "-A",
+        sc.internal_chain.as_str(),
+        "-m",
+        "comment",
+        "--comment",
+        &c,
+        "-m",
+        proto,
+        "-p",
+        proto,
+        "-d",
+        cip,
+        "--dport",
+        port,
+    ];
+    if cfg.masquerade_all {
+        a.extend(["-j", "KUBE-MARK-MASQ"]);
+        nr.w(&a);
+    } else if let Some(cidr) = cidr {
+        a.extend(["!", "-s", cidr, "-j", "KUBE-MARK-MASQ"]);
+        nr.w(&a);
+    }
+}
+
+/// "Set up external traffic handling (if any "external" destinations are
+/// enabled).": the KUBE-EXT chain masquerades (all traffic under Cluster
+/// policy; under Local policy, pod traffic short-circuits to KUBE-SVC and
+/// node-local sources are masqueraded and routed to KUBE-SVC), then jumps
+/// to the external policy chain.
+fn write_external_chain(t: &mut Tables, sc: &SvcChains<'_>, cidr: Option<&str>) {
+    let (spn, ext_chain, cluster_chain) = (sc.spn, &sc.ext_chain, &sc.cluster_chain);
+    let nr = &mut t.nat_rules;
+    t.nat_chains.chain(ext_chain);
+    if !sc.svc.external_local() {
+        let c = q(&format!(
+            "masquerade traffic for {spn} external destinations"
+        ));
+        nr.w(&[
+            "-A",
+            ext_chain,
+            "-m",
+            "comment",
+            "--comment",
+            &c,
+            "-j",
+            "KUBE-MARK-MASQ",
+        ]);
+    } else {
+        if let Some(cidr) = cidr {
+            let c = q(&format!("pod traffic for {spn} external destinations"));
+            nr.w(&[
+                "-A",
+                ext_chain,
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-s",
+                cidr,
+                "-j",
+                cluster_chain,
+            ]);
+        }
+        let c = q(&format!(
+            "masquerade LOCAL traffic for {spn} external destinations"
+        ));
+        nr.w(&[
+            "-A",
+            ext_chain,
+            "-m",
+            "comment",
+            "--comment",
+            &c,
+            "-m",
+            "addrtype",
+            "--src-type",
+            "LOCAL",
+            "-j",
+            "KUBE-MARK-MASQ",
+        ]);
+        let c = q(&format!(
+            "route LOCAL traffic for {spn} external destinations"
+        ));
+        nr.w(&[
+            "-A",
+            ext_chain,
+            "-m",
+            "comment",
+            "--comment",
+            &c,
+            "-m",
+            "addrtype",
+            "--src-type",
+            "LOCAL",
+            "-j",
+            cluster_chain,
+        ]);
+    }
+    if sc.has_external {
+        nr.w(&["-A", ext_chain, "-j", &sc.external_policy_chain]);
+    }
+}
+
+/// "Set up firewall chain, if needed" (loadBalancerSourceRanges): KUBE-FW
+/// sends the allowed sources (and the LB IPs themselves when the node is in
+/// a range) to KUBE-EXT; the rest falls through to KUBE-PROXY-FIREWALL.
+fn write_firewall_chain(t: &mut Tables, sc: &SvcChains<'_>, cfg: &ProxierConfig) {
+    let (spn, fw_chain, ext_chain) = (sc.spn, &sc.fw_chain, &sc.ext_chain);
+    let nr = &mut t.nat_rules;
+    t.nat_chains.chain(fw_chain);
+    let c = q(&format!("{spn} loadbalancer IP"));
+    let mut allow_from_node = false;
+    for src in &sc.svc.lb_source_ranges {
+        nr.w(&[
+            "-A",
+            fw_chain,
+            "-m",
+            "comment",
+            "--comment",
+            &c,
+            "-s",
+            src,
+            "-j",
+            ext_chain,
+        ]);
+        if let Ok(n) = src.parse::<Ipv4Net>() {
+            if cfg.node_ips.first().is_some_and(|ip| n.contains(ip)) {
+                allow_from_node = true;
+            }
+        }
+    }
+    if allow_from_node {
+        for lb in &sc.svc.lb_ips {
+            nr.w(&[
+                "-A",
+                fw_chain,
+                "-m",
+                "comment",
+                "--comment",
+                &c,
+                "-s",
+                lb,
+                "-j",
+                ext_chain,
+            ]);
+        }
+    }
+    let c = q(&format!(
+        "other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
+    ));
+    nr.w(&["-A", fw_chain, "-m", "comment", "--comment", &c]);
+}
+
+/// "Generate the per-endpoint chains.": each KUBE-SEP chain marks hairpin
+/// traffic (the endpoint talking to itself) for masquerade, records the
+/// source for ClientIP affinity, and DNATs to the endpoint.
+fn write_endpoint_chains(t: &mut Tables, sc: &SvcChains<'_>, large: bool) {
+    let (spn, proto, svc) = (sc.spn, sc.proto, sc.svc);
+    for ep in &sc.cat.all_reachable {
+        t.nat_chains.chain(&ep.chain);
+        let mut a: Vec<&str> = vec!["-A", &ep.chain];
+        if !large {
+            a.extend(["-m", "comment", "--comment", spn]);
+        }
+        let ip = ep.ip.to_string();
+        let mut m = a.clone();
+        m.extend(["-s", &ip, "-j", "KUBE-MARK-MASQ"]);
+        t.nat_rules.w(&m);
+        if svc.sticky_seconds.is_some() {
+            a.extend(["-m", "recent", "--name", &ep.chain, "--set"]);
+        }
+        a.extend([
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "-j",
+            "DNAT",
+            "--to-destination",
+            &ep.endpoint,
+        ]);
+        t.nat_rules.w(&a);
+    }
+}
+
+/// "Finally, tail-call to the nodePorts chain.": the last rule of
+/// KUBE-SERVICES, for local destinations or, with `--nodeport-addresses`,
+/// for each node address in them.
+fn write_nodeports_tail_call(nr: &mut Lines, cfg: &ProxierConfig, localhost_nodeports: bool) {
     let last = q("kubernetes service nodeports; NOTE: this must be the last rule in this chain");
     if cfg.nodeport_addresses.is_empty() {
         let mut a = vec![
@@ -942,6 +1146,11 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
             ]);
         }
     }
+}
+
+/// The KUBE-FORWARD chain: drop INVALID packets, accept what was marked for
+/// masquerade, and accept the packets after the first of a connection.
+fn write_forward_rules(fr: &mut Lines, mm: &str) {
     fr.w(&[
         "-A",
         "KUBE-FORWARD",
@@ -963,7 +1172,7 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         "-m",
         "mark",
         "--mark",
-        &mm,
+        mm,
         "-j",
         "ACCEPT",
     ]);
@@ -982,10 +1191,6 @@ pub fn restore_input_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> Strin
         "-j",
         "ACCEPT",
     ]);
-    format!(
-        "*filter\n{}{}COMMIT\n*nat\n{}{}COMMIT\n",
-        fc.0, fr.0, nc.0, nr.0
-    )
 }
 
 fn service_to_endpoint_rules(

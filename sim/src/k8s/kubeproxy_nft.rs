@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 
 use sha2::{Digest, Sha256};
 
-use super::kubeproxy::{categorize, EndpointInfo, ProxierConfig, ServicePortInfo};
+use super::kubeproxy::{categorize, Categorized, EndpointInfo, ProxierConfig, ServicePortInfo};
 use super::objects::Cluster;
 
 const T: &str = "ip kube-proxy";
@@ -64,9 +64,23 @@ pub fn nft_rules(cluster: &Cluster, cfg: &ProxierConfig) -> String {
     nft_rules_for(&svcs, cfg)
 }
 
+/// `syncProxyRules`: the whole transaction for the service ports, the
+/// static objects and rules (`setupNFTables`) first, then each service
+/// port's chains, rules and map elements.
 pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
-    let mark = format!("{:#x}", 1u32 << cfg.masquerade_bit);
     let mut o = String::new();
+    declare_static_objects(&mut o);
+    add_static_rules(&mut o, cfg);
+    for svc in svcs {
+        service(&mut o, svc, cfg);
+    }
+    o
+}
+
+/// `setupNFTables`' declarations: the kube-proxy table, its sets
+/// (cluster-ips, nodeport-ips), its verdict maps and its chains (the base
+/// chains with their hooks and priorities, then the regular ones).
+fn declare_static_objects(o: &mut String) {
     let mut add = |s: &str| {
         o.push_str(s);
         o.push('\n');
@@ -122,6 +136,18 @@ pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
             add(&format!("add chain {T} {name} {{ {spec} ; }}"));
         }
     }
+}
+
+/// `setupNFTables`' rules: the cluster-ips check (reject invalid ports,
+/// drop unallocated ClusterIPs), the jumps from the base chains, the
+/// masquerade mark and masquerading chains, the services dispatch; and the
+/// nodeport-ips elements.
+fn add_static_rules(o: &mut String, cfg: &ProxierConfig) {
+    let mark = format!("{:#x}", 1u32 << cfg.masquerade_bit);
+    let mut add = |s: &str| {
+        o.push_str(s);
+        o.push('\n');
+    };
     let r = |chain: &str, rule: &str| format!("add rule {T} {chain} {rule}");
     add(&r(
         "cluster-ips-check",
@@ -189,51 +215,129 @@ pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
         "service-endpoints-check",
         "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
     ));
-    for svc in svcs {
-        service(&mut o, svc, cfg);
-    }
-    o
 }
 
-fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
-    let cat = categorize(svc);
-    let proto = &svc.protocol;
-    let cb = chain_base(svc);
-    let cluster_chain = format!("service-{cb}");
-    let local_chain = format!("local-{cb}");
-    let external_chain = format!("external-{cb}");
-    let fw_chain = format!("firewall-{cb}");
-    let has_endpoints = cat.has_any;
-    let uses_cluster = !cat.cluster.is_empty() && svc.uses_cluster_endpoints();
-    let uses_local = !cat.local.is_empty() && svc.uses_local_endpoints();
-    let (internal_chain, has_internal) = if svc.internal_policy_local {
-        (&local_chain, has_endpoints && !cat.local.is_empty())
-    } else {
-        (&cluster_chain, has_endpoints)
-    };
-    let (external_policy_chain, has_external) = if svc.external_policy_local {
-        (&local_chain, has_endpoints && !cat.local.is_empty())
-    } else {
-        (&cluster_chain, has_endpoints)
-    };
-    let uses_external = has_endpoints && svc.externally_accessible();
-    let (int_verdict, ext_verdict) = if !has_endpoints {
-        ("goto reject-chain", "goto reject-chain")
-    } else {
-        (
-            if has_internal { "" } else { "drop" },
-            if has_external { "" } else { "drop" },
-        )
-    };
-    let mut w = |s: String| {
+/// A line sink appending to the transaction text (knftables' `tx.Add`).
+fn line_writer(o: &mut String) -> impl FnMut(String) + '_ {
+    |s: String| {
         o.push_str(&s);
         o.push('\n');
-    };
-    let name = &svc.name;
-    let eps = &cat.all_reachable;
-    let sticky = svc.sticky_seconds;
-    // chains
-    if let Some(secs) = sticky {
+    }
+}
+
+/// What `syncProxyRules` works out for one service port before writing
+/// it: the endpoints by policy, the `service-`/`local-`/`external-`/
+/// `firewall-` chain names, which are in use, and the verdicts for
+/// destinations without (local) endpoints.
+struct NftSvc<'a> {
+    svc: &'a ServicePortInfo,
+    cat: Categorized<'a>,
+    cluster_chain: String,
+    local_chain: String,
+    external_chain: String,
+    fw_chain: String,
+    has_endpoints: bool,
+    uses_cluster: bool,
+    uses_local: bool,
+    internal_chain: String,
+    has_internal: bool,
+    external_policy_chain: String,
+    has_external: bool,
+    uses_external: bool,
+    int_verdict: &'static str,
+    ext_verdict: &'static str,
+    uses_fw: bool,
+}
+
+impl<'a> NftSvc<'a> {
+    /// The chains of `svc` and whether each is used.
+    fn new(svc: &'a ServicePortInfo) -> Self {
+        let cat = categorize(svc);
+        let cb = chain_base(svc);
+        let cluster_chain = format!("service-{cb}");
+        let local_chain = format!("local-{cb}");
+        let external_chain = format!("external-{cb}");
+        let fw_chain = format!("firewall-{cb}");
+        let has_endpoints = cat.has_any;
+        let uses_cluster = !cat.cluster.is_empty() && svc.uses_cluster_endpoints();
+        let uses_local = !cat.local.is_empty() && svc.uses_local_endpoints();
+        let (internal_chain, has_internal) = if svc.internal_policy_local {
+            (&local_chain, has_endpoints && !cat.local.is_empty())
+        } else {
+            (&cluster_chain, has_endpoints)
+        };
+        let (external_policy_chain, has_external) = if svc.external_policy_local {
+            (&local_chain, has_endpoints && !cat.local.is_empty())
+        } else {
+            (&cluster_chain, has_endpoints)
+        };
+        let uses_external = has_endpoints && svc.externally_accessible();
+        let (int_verdict, ext_verdict) = if !has_endpoints {
+            ("goto reject-chain", "goto reject-chain")
+        } else {
+            (
+                if has_internal { "" } else { "drop" },
+                if has_external { "" } else { "drop" },
+            )
+        };
+        let uses_fw = !svc.lb_ips.is_empty() && !svc.lb_source_ranges.is_empty();
+        NftSvc {
+            svc,
+            internal_chain: internal_chain.clone(),
+            external_policy_chain: external_policy_chain.clone(),
+            cat,
+            cluster_chain,
+            local_chain,
+            external_chain,
+            fw_chain,
+            has_endpoints,
+            uses_cluster,
+            uses_local,
+            has_internal,
+            has_external,
+            uses_external,
+            int_verdict,
+            ext_verdict,
+            uses_fw,
+        }
+    }
+}
+
+/// The loop body of `syncProxyRules` for one service port: its chains and
+/// affinity sets, its elements in the dispatch maps, then the rules of its
+/// chains, in proxier.go's order.
+fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
+    let s = NftSvc::new(svc);
+    add_service_chains(o, &s);
+    add_service_elements(o, &s);
+    add_internal_traffic_rules(o, &s, cfg);
+    if s.uses_external {
+        add_external_chain_rules(o, &s, cfg);
+    }
+    if s.uses_fw {
+        add_firewall_chain_rule(o, &s, cfg);
+    }
+    // "If Cluster policy is in use, create the chain and create
+    // workload-specific rules (if any)"; likewise for Local policy.
+    {
+        let mut w = line_writer(o);
+        if s.uses_cluster {
+            service_to_endpoint_rules(&mut w, svc, &s.cluster_chain, &s.cat.cluster);
+        }
+        if s.uses_local {
+            service_to_endpoint_rules(&mut w, svc, &s.local_chain, &s.cat.local);
+        }
+    }
+    add_endpoint_chain_rules(o, &s);
+}
+
+/// The service port's objects: an affinity set per endpoint (ClientIP
+/// affinity), the `service-`/`local-`/`external-`/`firewall-` chains in
+/// use, and an `endpoint-` chain per reachable endpoint.
+fn add_service_chains(o: &mut String, s: &NftSvc<'_>) {
+    let (svc, eps) = (s.svc, &s.cat.all_reachable);
+    let mut w = line_writer(o);
+    if let Some(secs) = svc.sticky_seconds {
         for ep in eps {
             w(format!(
                 "add set {T} affinity-{} {{ type ipv4_addr ; flags dynamic,timeout ; timeout {secs}s ; }}",
@@ -241,29 +345,41 @@ fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
             ));
         }
     }
-    if uses_cluster {
-        w(format!("add chain {T} {cluster_chain}"));
+    if s.uses_cluster {
+        w(format!("add chain {T} {}", s.cluster_chain));
     }
-    if uses_local {
-        w(format!("add chain {T} {local_chain}"));
+    if s.uses_local {
+        w(format!("add chain {T} {}", s.local_chain));
     }
-    if uses_external {
-        w(format!("add chain {T} {external_chain}"));
+    if s.uses_external {
+        w(format!("add chain {T} {}", s.external_chain));
     }
-    let uses_fw = !svc.lb_ips.is_empty() && !svc.lb_source_ranges.is_empty();
-    if uses_fw {
-        w(format!("add chain {T} {fw_chain}"));
+    if s.uses_fw {
+        w(format!("add chain {T} {}", s.fw_chain));
     }
     for ep in eps {
         w(format!("add chain {T} endpoint-{}", endpoint_base(svc, ep)));
     }
-    // elements
+}
+
+/// "Capture the clusterIP.", "Capture externalIPs.", "Capture
+/// load-balancer ingress.", "Capture nodeports.": the service port's
+/// elements in `cluster-ips`, `service-ips`, `firewall-ips`,
+/// `service-nodeports` and the `no-endpoint-*` maps.
+fn add_service_elements(o: &mut String, s: &NftSvc<'_>) {
+    let svc = s.svc;
+    let proto = &svc.protocol;
+    let name = &svc.name;
+    let (internal_chain, external_chain, fw_chain) =
+        (&s.internal_chain, &s.external_chain, &s.fw_chain);
+    let (int_verdict, ext_verdict) = (s.int_verdict, s.ext_verdict);
+    let mut w = line_writer(o);
     w(format!(
         "add element {T} cluster-ips {{ {} }}",
         svc.cluster_ip
     ));
     let key = |a: &str| format!("{a} . {proto} . {}", svc.port);
-    if has_internal {
+    if s.has_internal {
         w(format!(
             "add element {T} service-ips {{ {} : goto {internal_chain} }}",
             key(&svc.cluster_ip.to_string())
@@ -275,13 +391,13 @@ fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
         ));
     }
     for eip in &svc.external_ips {
-        if has_endpoints {
+        if s.has_endpoints {
             w(format!(
                 "add element {T} service-ips {{ {} : goto {external_chain} }}",
                 key(eip)
             ));
         }
-        if !has_external {
+        if !s.has_external {
             w(format!(
                 "add element {T} no-endpoint-services {{ {} comment \"{name}\" : {ext_verdict} }}",
                 key(eip)
@@ -289,20 +405,20 @@ fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
         }
     }
     for lb in &svc.lb_ips {
-        if has_endpoints {
+        if s.has_endpoints {
             w(format!(
                 "add element {T} service-ips {{ {} : goto {external_chain} }}",
                 key(lb)
             ));
         }
-        if uses_fw {
+        if s.uses_fw {
             w(format!(
                 "add element {T} firewall-ips {{ {} : goto {fw_chain} }}",
                 key(lb)
             ));
         }
     }
-    if !has_external {
+    if !s.has_external {
         for lb in &svc.lb_ips {
             w(format!(
                 "add element {T} no-endpoint-services {{ {} comment \"{name}\" : {ext_verdict} }}",
@@ -311,21 +427,27 @@ fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
         }
     }
     if svc.node_port != 0 {
-        if has_endpoints {
+        if s.has_endpoints {
             w(format!(
                 "add element {T} service-nodeports {{ {proto} . {} : goto {external_chain} }}",
                 svc.node_port
             ));
         }
-        if !has_external {
+        if !s.has_external {
             w(format!(
                 "add element {T} no-endpoint-nodeports {{ {proto} . {} comment \"{name}\" : {ext_verdict} }}",
                 svc.node_port
             ));
         }
     }
-    // internal traffic: masquerade off-cluster sources
-    if has_internal {
+}
+
+/// "Set up internal traffic handling.": the internal policy chain marks
+/// off-cluster sources (or all, with `--masquerade-all`) for masquerade.
+fn add_internal_traffic_rules(o: &mut String, s: &NftSvc<'_>, cfg: &ProxierConfig) {
+    let (svc, internal_chain) = (s.svc, &s.internal_chain);
+    let mut w = line_writer(o);
+    if s.has_internal {
         if cfg.masquerade_all {
             w(format!(
                 "add rule {T} {internal_chain} ip daddr {} jump mark-for-masquerade",
@@ -338,80 +460,109 @@ fn service(o: &mut String, svc: &ServicePortInfo, cfg: &ProxierConfig) {
             ));
         }
     }
-    if uses_external {
-        if !svc.external_policy_local {
-            w(format!(
-                "add rule {T} {external_chain} jump mark-for-masquerade"
-            ));
-        } else {
-            if uses_cluster {
-                if let Some(cidr) = cfg.cluster_cidr {
-                    w(format!("add rule {T} {external_chain} ip saddr {cidr} goto {cluster_chain} comment \"short-circuit pod traffic\""));
-                }
-            }
-            w(format!("add rule {T} {external_chain} fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\""));
-            if uses_cluster {
-                w(format!("add rule {T} {external_chain} fib saddr type local goto {cluster_chain} comment \"short-circuit local traffic\""));
+}
+
+/// "Set up external traffic handling (if any "external" destinations are
+/// enabled).": the `external-` chain masquerades (everything under Cluster
+/// policy; under Local, pod and node-local traffic short-circuits to the
+/// `service-` chain), then goes to the external policy chain.
+fn add_external_chain_rules(o: &mut String, s: &NftSvc<'_>, cfg: &ProxierConfig) {
+    let (external_chain, cluster_chain, external_policy_chain) = (
+        &s.external_chain,
+        &s.cluster_chain,
+        &s.external_policy_chain,
+    );
+    let mut w = line_writer(o);
+    if !s.svc.external_policy_local {
+        w(format!(
+            "add rule {T} {external_chain} jump mark-for-masquerade"
+        ));
+    } else {
+        if s.uses_cluster {
+            if let Some(cidr) = cfg.cluster_cidr {
+                w(format!("add rule {T} {external_chain} ip saddr {cidr} goto {cluster_chain} comment \"short-circuit pod traffic\""));
             }
         }
-        if has_external {
-            w(format!(
-                "add rule {T} {external_chain} goto {external_policy_chain}"
-            ));
+        w(format!("add rule {T} {external_chain} fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\""));
+        if s.uses_cluster {
+            w(format!("add rule {T} {external_chain} fib saddr type local goto {cluster_chain} comment \"short-circuit local traffic\""));
         }
     }
-    if uses_fw {
-        let mut sources: Vec<String> = svc
-            .lb_source_ranges
-            .iter()
-            .map(|s| s.trim().to_string())
-            .collect();
-        let node_allowed = svc.lb_source_ranges.iter().any(|c| {
-            c.trim()
-                .parse::<ipnet::Ipv4Net>()
-                .is_ok_and(|n| cfg.node_ips.first().is_some_and(|ip| n.contains(ip)))
-        });
-        if node_allowed {
-            sources.extend(svc.lb_ips.iter().cloned());
-        }
+    if s.has_external {
         w(format!(
-            "add rule {T} {fw_chain} ip saddr != {{ {} }} drop",
-            sources.join(" , ")
+            "add rule {T} {external_chain} goto {external_policy_chain}"
         ));
     }
-    let to_endpoints = |w: &mut dyn FnMut(String), chain: &str, list: &[&EndpointInfo]| {
-        if sticky.is_some() {
-            for ep in list {
-                let b = endpoint_base(svc, ep);
-                w(format!(
-                    "add rule {T} {chain} ip saddr @affinity-{b} goto endpoint-{b}"
-                ));
-            }
+}
+
+/// "Set up firewall chain, if needed" (loadBalancerSourceRanges): the
+/// `firewall-` chain drops sources outside the ranges (the LB IPs allowed
+/// too when the node is in a range).
+fn add_firewall_chain_rule(o: &mut String, s: &NftSvc<'_>, cfg: &ProxierConfig) {
+    let svc = s.svc;
+    let mut w = line_writer(o);
+    let mut sources: Vec<String> = svc
+        .lb_source_ranges
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    let node_allowed = svc.lb_source_ranges.iter().any(|c| {
+        c.trim()
+            .parse::<ipnet::Ipv4Net>()
+            .is_ok_and(|n| cfg.node_ips.first().is_some_and(|ip| n.contains(ip)))
+    });
+    if node_allowed {
+        sources.extend(svc.lb_ips.iter().cloned());
+    }
+    w(format!(
+        "add rule {T} {} ip saddr != {{ {} }} drop",
+        s.fw_chain,
+        sources.join(" , ")
+    ));
+}
+
+/// `writeServiceToEndpointRules`: affinity lookups first, then a random
+/// `numgen` vmap over the endpoints.
+fn service_to_endpoint_rules(
+    w: &mut dyn FnMut(String),
+    svc: &ServicePortInfo,
+    chain: &str,
+    list: &[&EndpointInfo],
+) {
+    if svc.sticky_seconds.is_some() {
+        for ep in list {
+            let b = endpoint_base(svc, ep);
+            w(format!(
+                "add rule {T} {chain} ip saddr @affinity-{b} goto endpoint-{b}"
+            ));
         }
-        let els: Vec<String> = list
-            .iter()
-            .enumerate()
-            .map(|(i, ep)| format!("{i} : goto endpoint-{}", endpoint_base(svc, ep)))
-            .collect();
-        w(format!(
-            "add rule {T} {chain} numgen random mod {} vmap {{ {} }}",
-            list.len(),
-            els.join(" , ")
-        ));
-    };
-    if uses_cluster {
-        to_endpoints(&mut w, &cluster_chain, &cat.cluster);
     }
-    if uses_local {
-        to_endpoints(&mut w, &local_chain, &cat.local);
-    }
-    for ep in eps {
+    let els: Vec<String> = list
+        .iter()
+        .enumerate()
+        .map(|(i, ep)| format!("{i} : goto endpoint-{}", endpoint_base(svc, ep)))
+        .collect();
+    w(format!(
+        "add rule {T} {chain} numgen random mod {} vmap {{ {} }}",
+        list.len(),
+        els.join(" , ")
+    ));
+}
+
+/// "Generate the per-endpoint chains.": each `endpoint-` chain marks
+/// hairpin traffic for masquerade, records the source in the affinity set,
+/// and DNATs to the endpoint.
+fn add_endpoint_chain_rules(o: &mut String, s: &NftSvc<'_>) {
+    let svc = s.svc;
+    let proto = &svc.protocol;
+    let mut w = line_writer(o);
+    for ep in &s.cat.all_reachable {
         let b = endpoint_base(svc, ep);
         w(format!(
             "add rule {T} endpoint-{b} ip saddr {} jump mark-for-masquerade",
             ep.ip
         ));
-        if sticky.is_some() {
+        if svc.sticky_seconds.is_some() {
             w(format!(
                 "add rule {T} endpoint-{b} update @affinity-{b} {{ ip saddr }}"
             ));

@@ -730,6 +730,22 @@ impl Cluster {
     /// Checks that the objects agree with each other, as the API server and
     /// the controllers would have made them.
     pub fn validate(&self) -> Result<(), K8sError> {
+        self.validate_unique_names()?;
+        for s in &self.services {
+            validate_service(s)?;
+        }
+        for sl in &self.slices {
+            self.validate_slice(sl)?;
+        }
+        for p in &self.pods {
+            self.validate_pod(p)?;
+        }
+        Ok(())
+    }
+
+    /// One object per kind, namespace and name, as the API server keeps
+    /// them (a second one is `AlreadyExists`).
+    fn validate_unique_names(&self) -> Result<(), K8sError> {
         // one object per kind, namespace and name, as the API server keeps them
         let metas = [
             (
@@ -774,204 +790,223 @@ impl Cluster {
                 }
             }
         }
-        for s in &self.services {
-            let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
-            if let Some(ip) = &s.spec.cluster_ip {
-                if ip != "None" && ip.parse::<Ipv4Addr>().is_err() {
-                    return Err(err_at(
-                        &s.metadata,
-                        o.clone(),
-                        "spec.clusterIP",
-                        format!("'{ip}' is not an IPv4 address"),
-                    ));
-                }
-            }
-            if s.spec.ports.len() > 1 {
-                for (i, p) in s.spec.ports.iter().enumerate() {
-                    if p.name.is_empty() {
-                        return Err(err_at(
-                            &s.metadata,
-                            o.clone(),
-                            format!("spec.ports[{i}].name"),
-                            "a Service with more than one port must name every port",
-                        ));
-                    }
-                }
-            }
-            for (i, p) in s.spec.ports.iter().enumerate() {
-                if !matches!(p.protocol.as_str(), "TCP" | "UDP" | "SCTP") {
-                    return Err(err_at(
-                        &s.metadata,
-                        o.clone(),
-                        format!("spec.ports[{i}].protocol"),
-                        format!("'{}': expected TCP, UDP or SCTP", p.protocol),
-                    ));
-                }
-            }
-            for (i, ip) in s.spec.external_ips.iter().enumerate() {
-                if ip.parse::<Ipv4Addr>().is_err() {
-                    return Err(err_at(
-                        &s.metadata,
-                        o.clone(),
-                        format!("spec.externalIPs[{i}]"),
-                        format!("'{ip}' is not an IPv4 address"),
-                    ));
-                }
-            }
-            // kube-proxy trims blanks around each range
-            for (i, r) in s.spec.load_balancer_source_ranges.iter().enumerate() {
-                if r.trim().parse::<Ipv4Net>().is_err() {
-                    return Err(err_at(
-                        &s.metadata,
-                        o.clone(),
-                        format!("spec.loadBalancerSourceRanges[{i}]"),
-                        format!("'{r}' is not a CIDR"),
-                    ));
-                }
-            }
-            for (f, v) in [
-                (
-                    "spec.externalTrafficPolicy",
-                    &s.spec.external_traffic_policy,
-                ),
-                (
-                    "spec.internalTrafficPolicy",
-                    &s.spec.internal_traffic_policy,
-                ),
-            ] {
-                if let Some(v) = v {
-                    if v != "Cluster" && v != "Local" {
-                        return Err(err_at(
-                            &s.metadata,
-                            o.clone(),
-                            f,
-                            format!("'{v}': expected Cluster or Local"),
-                        ));
-                    }
-                }
+        Ok(())
+    }
+
+    /// An EndpointSlice names an existing Service (label
+    /// `kubernetes.io/service-name`), its ports match the Service's port
+    /// names, and its addresses are IPv4 addresses inside their node's
+    /// podCIDR (or the node's own address).
+    fn validate_slice(&self, sl: &EndpointSlice) -> Result<(), K8sError> {
+        let o = format!("EndpointSlice {}/{}", sl.metadata.ns(), sl.metadata.name);
+        let Some(svc) = sl.metadata.labels.get("kubernetes.io/service-name") else {
+            return Err(err_at(
+                &sl.metadata,
+                o.clone(),
+                "metadata.labels[kubernetes.io/service-name]",
+                "missing: every EndpointSlice names its Service with this label",
+            ));
+        };
+        let Some(s) = self.service(sl.metadata.ns(), svc) else {
+            return Err(err_at(
+                &sl.metadata,
+                o.clone(),
+                "metadata.labels[kubernetes.io/service-name]",
+                format!("Service {}/{svc} does not exist", sl.metadata.ns()),
+            ));
+        };
+        for (i, p) in sl.ports.iter().enumerate() {
+            let name = p.name.clone().unwrap_or_default();
+            if !s.spec.ports.iter().any(|sp| sp.name == name) {
+                let names: Vec<&str> = s.spec.ports.iter().map(|p| p.name.as_str()).collect();
+                return Err(err_at(
+                    &sl.metadata,
+                    o.clone(),
+                    format!("ports[{i}].name"),
+                    format!(
+                        "'{name}' matches no port of Service {}/{svc} (its ports are named {:?})",
+                        sl.metadata.ns(),
+                        names
+                    ),
+                ));
             }
         }
-        for sl in &self.slices {
-            let o = format!("EndpointSlice {}/{}", sl.metadata.ns(), sl.metadata.name);
-            let Some(svc) = sl.metadata.labels.get("kubernetes.io/service-name") else {
-                return Err(err_at(
-                    &sl.metadata,
-                    o.clone(),
-                    "metadata.labels[kubernetes.io/service-name]",
-                    "missing: every EndpointSlice names its Service with this label",
-                ));
-            };
-            let Some(s) = self.service(sl.metadata.ns(), svc) else {
-                return Err(err_at(
-                    &sl.metadata,
-                    o.clone(),
-                    "metadata.labels[kubernetes.io/service-name]",
-                    format!("Service {}/{svc} does not exist", sl.metadata.ns()),
-                ));
-            };
-            for (i, p) in sl.ports.iter().enumerate() {
-                let name = p.name.clone().unwrap_or_default();
-                if !s.spec.ports.iter().any(|sp| sp.name == name) {
-                    let names: Vec<&str> = s.spec.ports.iter().map(|p| p.name.as_str()).collect();
-                    return Err(err_at(&sl.metadata, o.clone(),
-                        format!("ports[{i}].name"),
-                        format!(
-                            "'{name}' matches no port of Service {}/{svc} (its ports are named {:?})",
-                            sl.metadata.ns(),
-                            names
-                        ),
+        for (i, ep) in sl.endpoints.iter().enumerate() {
+            for (j, a) in ep.addresses.iter().enumerate() {
+                let Ok(ip) = a.parse::<Ipv4Addr>() else {
+                    return Err(err_at(
+                        &sl.metadata,
+                        o.clone(),
+                        format!("endpoints[{i}].addresses[{j}]"),
+                        format!("'{a}' is not an IPv4 address"),
                     ));
-                }
-            }
-            for (i, ep) in sl.endpoints.iter().enumerate() {
-                for (j, a) in ep.addresses.iter().enumerate() {
-                    let Ok(ip) = a.parse::<Ipv4Addr>() else {
+                };
+                if let Some(nn) = &ep.node_name {
+                    let Some(node) = self.node(nn) else {
+                        if self.nodes.is_empty() {
+                            continue;
+                        }
                         return Err(err_at(
                             &sl.metadata,
                             o.clone(),
-                            format!("endpoints[{i}].addresses[{j}]"),
-                            format!("'{a}' is not an IPv4 address"),
+                            format!("endpoints[{i}].nodeName"),
+                            format!("Node '{nn}' does not exist"),
                         ));
                     };
-                    if let Some(nn) = &ep.node_name {
-                        let Some(node) = self.node(nn) else {
-                            if self.nodes.is_empty() {
-                                continue;
-                            }
+                    if let Some(c) = node
+                        .spec
+                        .pod_cidr
+                        .as_ref()
+                        .and_then(|c| c.parse::<Ipv4Net>().ok())
+                    {
+                        let is_node_ip = node.internal_ip() == Some(ip);
+                        if !c.contains(&ip) && !is_node_ip {
                             return Err(err_at(
                                 &sl.metadata,
                                 o.clone(),
-                                format!("endpoints[{i}].nodeName"),
-                                format!("Node '{nn}' does not exist"),
+                                format!("endpoints[{i}].addresses[{j}]"),
+                                format!("{ip} is outside the podCIDR {c} of Node {nn}"),
                             ));
-                        };
-                        if let Some(c) = node
-                            .spec
-                            .pod_cidr
-                            .as_ref()
-                            .and_then(|c| c.parse::<Ipv4Net>().ok())
-                        {
-                            let is_node_ip = node.internal_ip() == Some(ip);
-                            if !c.contains(&ip) && !is_node_ip {
-                                return Err(err_at(
-                                    &sl.metadata,
-                                    o.clone(),
-                                    format!("endpoints[{i}].addresses[{j}]"),
-                                    format!("{ip} is outside the podCIDR {c} of Node {nn}"),
-                                ));
-                            }
                         }
                     }
                 }
             }
         }
-        for p in &self.pods {
-            let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
-            let Some(ip) = &p.status.pod_ip else { continue };
-            let Ok(ip) = ip.parse::<Ipv4Addr>() else {
+        Ok(())
+    }
+
+    /// A Pod's podIP is an IPv4 address inside its Node's podCIDR (unless
+    /// the pod uses the host's network).
+    fn validate_pod(&self, p: &Pod) -> Result<(), K8sError> {
+        let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
+        let Some(ip) = &p.status.pod_ip else {
+            return Ok(());
+        };
+        let Ok(ip) = ip.parse::<Ipv4Addr>() else {
+            return Err(err_at(
+                &p.metadata,
+                o.clone(),
+                "status.podIP",
+                format!("'{ip}' is not an IPv4 address"),
+            ));
+        };
+        if p.spec.host_network {
+            return Ok(());
+        }
+        let Some(nn) = &p.spec.node_name else {
+            return Ok(());
+        };
+        let Some(node) = self.node(nn) else {
+            return Err(err_at(
+                &p.metadata,
+                o.clone(),
+                "spec.nodeName",
+                format!("Node '{nn}' does not exist"),
+            ));
+        };
+        match node.spec.pod_cidr.as_ref().map(|c| c.parse::<Ipv4Net>()) {
+            Some(Ok(c)) if !c.contains(&ip) => {
                 return Err(err_at(
                     &p.metadata,
                     o.clone(),
                     "status.podIP",
-                    format!("'{ip}' is not an IPv4 address"),
+                    format!("{ip} is outside the podCIDR {c} of Node {nn}"),
                 ));
-            };
-            if p.spec.host_network {
-                continue;
             }
-            let Some(nn) = &p.spec.node_name else {
-                continue;
-            };
-            let Some(node) = self.node(nn) else {
-                return Err(err_at(
-                    &p.metadata,
-                    o.clone(),
-                    "spec.nodeName",
-                    format!("Node '{nn}' does not exist"),
+            Some(Err(_)) => {
+                return Err(err(
+                    format!("Node {nn}"),
+                    "spec.podCIDR",
+                    format!(
+                        "'{}' is not a CIDR",
+                        node.spec.pod_cidr.as_deref().unwrap_or("")
+                    ),
                 ));
-            };
-            match node.spec.pod_cidr.as_ref().map(|c| c.parse::<Ipv4Net>()) {
-                Some(Ok(c)) if !c.contains(&ip) => {
-                    return Err(err_at(
-                        &p.metadata,
-                        o.clone(),
-                        "status.podIP",
-                        format!("{ip} is outside the podCIDR {c} of Node {nn}"),
-                    ));
-                }
-                Some(Err(_)) => {
-                    return Err(err(
-                        format!("Node {nn}"),
-                        "spec.podCIDR",
-                        format!(
-                            "'{}' is not a CIDR",
-                            node.spec.pod_cidr.as_deref().unwrap_or("")
-                        ),
-                    ));
-                }
-                _ => {}
             }
+            _ => {}
         }
         Ok(())
     }
+}
+
+/// A Service's own fields, as the API server's validation checks them:
+/// clusterIP, port names and protocols, externalIPs,
+/// loadBalancerSourceRanges and the traffic policies.
+fn validate_service(s: &Service) -> Result<(), K8sError> {
+    let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
+    if let Some(ip) = &s.spec.cluster_ip {
+        if ip != "None" && ip.parse::<Ipv4Addr>().is_err() {
+            return Err(err_at(
+                &s.metadata,
+                o.clone(),
+                "spec.clusterIP",
+                format!("'{ip}' is not an IPv4 address"),
+            ));
+        }
+    }
+    if s.spec.ports.len() > 1 {
+        for (i, p) in s.spec.ports.iter().enumerate() {
+            if p.name.is_empty() {
+                return Err(err_at(
+                    &s.metadata,
+                    o.clone(),
+                    format!("spec.ports[{i}].name"),
+                    "a Service with more than one port must name every port",
+                ));
+            }
+        }
+    }
+    for (i, p) in s.spec.ports.iter().enumerate() {
+        if !matches!(p.protocol.as_str(), "TCP" | "UDP" | "SCTP") {
+            return Err(err_at(
+                &s.metadata,
+                o.clone(),
+                format!("spec.ports[{i}].protocol"),
+                format!("'{}': expected TCP, UDP or SCTP", p.protocol),
+            ));
+        }
+    }
+    for (i, ip) in s.spec.external_ips.iter().enumerate() {
+        if ip.parse::<Ipv4Addr>().is_err() {
+            return Err(err_at(
+                &s.metadata,
+                o.clone(),
+                format!("spec.externalIPs[{i}]"),
+                format!("'{ip}' is not an IPv4 address"),
+            ));
+        }
+    }
+    // kube-proxy trims blanks around each range
+    for (i, r) in s.spec.load_balancer_source_ranges.iter().enumerate() {
+        if r.trim().parse::<Ipv4Net>().is_err() {
+            return Err(err_at(
+                &s.metadata,
+                o.clone(),
+                format!("spec.loadBalancerSourceRanges[{i}]"),
+                format!("'{r}' is not a CIDR"),
+            ));
+        }
+    }
+    for (f, v) in [
+        (
+            "spec.externalTrafficPolicy",
+            &s.spec.external_traffic_policy,
+        ),
+        (
+            "spec.internalTrafficPolicy",
+            &s.spec.internal_traffic_policy,
+        ),
+    ] {
+        if let Some(v) = v {
+            if v != "Cluster" && v != "Local" {
+                return Err(err_at(
+                    &s.metadata,
+                    o.clone(),
+                    f,
+                    format!("'{v}': expected Cluster or Local"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
