@@ -45,6 +45,7 @@ pub enum Step {
     Run(Cmd),
 }
 
+#[cfg(test)]
 impl Step {
     /// The step as a shell line (stdin and file contents left out).
     pub fn line(&self) -> String {
@@ -600,6 +601,206 @@ mod tests {
             .iter()
             .map(Step::line)
             .collect()
+    }
+
+    /// Two namespaces joined by one link: `a` (10.0.0.1) routes through
+    /// `b` (10.0.0.2), which serves HTTP; `extra` goes into host a.
+    fn two_hosts(extra: &str, url: &str) -> World {
+        let y = format!(
+            r#"apiVersion: podpath/v1
+kind: Scenario
+metadata: {{name: two}}
+hosts:
+  a:
+    kind: client
+    devices:
+      eth0: {{addrs: [10.0.0.1/24], mtu: 1400}}
+    routes:
+      - {{dst: default, via: 10.0.0.2}}
+      - {{dst: 192.168.7.0/24, dev: eth0}}
+{extra}
+  b:
+    kind: external
+    devices:
+      eth0: {{addrs: [10.0.0.2/24]}}
+    sysctl: {{net.ipv4.ip_forward: 1}}
+    apps:
+      - {{kind: http-server, listen: ":80", routes: {{/: {{body: hi}}}}}}
+links:
+  - {{a: a/eth0, b: b/eth0}}
+traffic:
+  - {{id: get, from: a, http: {{get: "{url}"}}}}
+"#
+        );
+        podpath_sim::scenario::load(&y, "two.yaml", None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn run_lines(steps: &[Step]) -> Vec<String> {
+        steps.iter().map(Step::line).collect()
+    }
+
+    #[test]
+    fn two_namespaces_one_veth_pair_then_addresses_then_routes() {
+        let w = two_hosts("", "http://10.0.0.2/");
+        let steps = plan(&w, "ppt-").expect("plan");
+        let l = run_lines(&steps);
+        // the namespaces, first and in the world's order
+        assert_eq!(
+            steps[..2],
+            [
+                Step::Netns {
+                    host: "a".into(),
+                    ns: "ppt-a".into()
+                },
+                Step::Netns {
+                    host: "b".into(),
+                    ns: "ppt-b".into()
+                }
+            ]
+        );
+        // the link is one veth pair, added once from its first end, its
+        // peer named as b's device, put into b's namespace
+        let adds: Vec<&String> = l.iter().filter(|x| x.contains(" link add ")).collect();
+        assert_eq!(
+            adds,
+            ["ip -n ppt-a link add eth0 type veth peer name eth0 netns ppt-b"],
+            "{}",
+            l.join("\n")
+        );
+        let pos = |s: &str| {
+            l.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("no `{s}` in the plan:\n{}", l.join("\n")))
+        };
+        let veth = pos(adds[0]);
+        let mtu = l
+            .iter()
+            .position(|x| {
+                x.starts_with("ip -n ppt-a link set dev eth0 address ") && x.ends_with(" mtu 1400")
+            })
+            .unwrap_or_else(|| panic!("no MTU in the plan:\n{}", l.join("\n")));
+        let up_a = pos("ip -n ppt-a link set dev eth0 up");
+        let addr_a = pos("ip -n ppt-a addr add 10.0.0.1/24 dev eth0");
+        let addr_b = pos("ip -n ppt-b addr add 10.0.0.2/24 dev eth0");
+        let fwd_b = pos("ip netns exec ppt-b sysctl -qw net.ipv4.ip_forward=1");
+        let dev_route = pos("ip -n ppt-a route add 192.168.7.0/24 dev eth0");
+        let gw_route = l
+            .iter()
+            .position(|x| x.starts_with("ip -n ppt-a route add 0.0.0.0/0 via 10.0.0.2"))
+            .unwrap_or_else(|| panic!("no default route in the plan:\n{}", l.join("\n")));
+        assert!(
+            veth < mtu && mtu < up_a && up_a < addr_a && addr_a < addr_b,
+            "{}",
+            l.join("\n")
+        );
+        // sysctls after every address, device routes before gateways
+        assert!(
+            addr_b < fwd_b && fwd_b < dev_route && dev_route < gw_route,
+            "{}",
+            l.join("\n")
+        );
+        // the kernel's own routes (connected, local) are not added
+        assert!(
+            !l.iter().any(|x| x.contains("route add 10.0.0.0/24")),
+            "{}",
+            l.join("\n")
+        );
+        // nothing but the namespaces' loopbacks and the veth is a device
+        assert!(!l.iter().any(|x| x.contains("bridge -n")));
+        assert!(!steps.iter().any(|s| matches!(s, Step::Resolv { .. })));
+    }
+
+    #[test]
+    fn every_command_names_its_host_and_only_syn_linear_timeouts_may_fail() {
+        let w = two_hosts("", "http://10.0.0.2/");
+        let steps = plan(&w, "ppt-").expect("plan");
+        let cmds: Vec<&Cmd> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Run(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(!cmds.is_empty());
+        for c in &cmds {
+            // `ip -n NS ...` or `ip netns exec NS ...`
+            let ns = if c.argv[1] == "-n" {
+                &c.argv[2]
+            } else {
+                &c.argv[3]
+            };
+            let host = c.host.as_deref().map(|h| format!("ppt-{h}"));
+            assert_eq!(host.as_ref(), Some(ns), "{:?}", c.argv);
+            assert_eq!(c.timeout_s, 20, "{:?}", c.argv);
+            let linear = c
+                .argv
+                .last()
+                .is_some_and(|a| a.starts_with("net.ipv4.tcp_syn_linear_timeouts="));
+            assert_eq!(c.warn.is_some(), linear, "{:?}", c.argv);
+        }
+        assert_eq!(
+            cmds.iter().filter(|c| c.warn.is_some()).count(),
+            2,
+            "one tcp_syn_linear_timeouts per host"
+        );
+    }
+
+    #[test]
+    fn rulesets_go_last_through_stdin() {
+        let extra = "    iptables: |\n      *filter\n      :INPUT ACCEPT [0:0]\n      :FORWARD ACCEPT [0:0]\n      :OUTPUT ACCEPT [0:0]\n      -A OUTPUT -d 10.0.0.9/32 -j DROP\n      COMMIT";
+        let w = two_hosts(extra, "http://10.0.0.2/");
+        let steps = plan(&w, "ppt-").expect("plan");
+        let Some(Step::Run(last)) = steps
+            .iter()
+            .rfind(|s| matches!(s, Step::Run(c) if c.host.as_deref() == Some("a")))
+        else {
+            panic!("no command for host a");
+        };
+        assert_eq!(
+            last.argv,
+            ["ip", "netns", "exec", "ppt-a", "iptables-restore"]
+        );
+        let stdin = last.stdin.as_deref().unwrap_or_default();
+        assert!(
+            stdin.contains("-A OUTPUT -d 10.0.0.9/32 -j DROP"),
+            "{stdin}"
+        );
+        // b has no rules: no iptables-restore there
+        assert_eq!(
+            steps
+                .iter()
+                .filter(
+                    |s| matches!(s, Step::Run(c) if c.argv.iter().any(|a| a == "iptables-restore"))
+                )
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn url_credentials_are_refused_before_anything_is_built() {
+        let w = two_hosts("", "http://u:p@10.0.0.2/");
+        let e = plan(&w, "ppt-").expect_err("credentials");
+        assert_eq!(
+            e.to_string(),
+            "traffic get: live mode's client does not send URL credentials (user:password@) yet"
+        );
+    }
+
+    #[test]
+    fn sysctl_keys_with_dotted_devices_use_the_slash_form() {
+        assert_eq!(
+            sysctl_arg("net.ipv4.conf.eth0.1.rp_filter", "2"),
+            "net/ipv4/conf/eth0.1/rp_filter=2"
+        );
+        assert_eq!(
+            sysctl_arg("net.ipv4.neigh.flannel.1.proxy_delay", "0"),
+            "net/ipv4/neigh/flannel.1/proxy_delay=0"
+        );
+        assert_eq!(
+            sysctl_arg("net.ipv4.ip_forward", "1"),
+            "net.ipv4.ip_forward=1"
+        );
     }
 
     #[test]
