@@ -20,10 +20,11 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use podpath_sim::app::App;
-use podpath_sim::net::fib::{table_name, RouteType, RuleAction, TABLE_LOCAL, TABLE_MAIN};
-use podpath_sim::net::host::DevKind;
+use podpath_sim::app::{App, DnsServer, HttpServer};
 use podpath_sim::world::{Request, World};
+
+mod plan;
+use plan::{Cmd, Step};
 
 const SERVER_PY: &str = r#"
 import json, socket, sys, threading
@@ -247,6 +248,27 @@ pub fn run(args: &[&str], input: Option<&str>, timeout_s: u64) -> Result<String>
     bail!("`{}` did not finish within {timeout_s} s", args.join(" "))
 }
 
+/// Runs one command of the build plan: its error names the host and the
+/// plan's context; a command that may fail only warns.
+fn run_cmd(c: &Cmd) -> Result<()> {
+    let args: Vec<&str> = c.argv.iter().map(String::as_str).collect();
+    let mut r = run(&args, c.stdin.as_deref(), c.timeout_s);
+    if let Some(h) = &c.host {
+        r = r.with_context(|| format!("on host {h}"));
+    }
+    if let Some(x) = &c.context {
+        r = r.with_context(|| x.clone());
+    }
+    match (r, c.warn) {
+        (Ok(_), _) => Ok(()),
+        (Err(e), Some(w)) => {
+            eprintln!("podpath: warning: {e:#}; {w}");
+            Ok(())
+        }
+        (Err(e), None) => Err(e),
+    }
+}
+
 /// Whether network namespaces can be created here; the reason if not.
 pub fn netns_available(prefix: &str) -> std::result::Result<(), String> {
     let probe = format!("{prefix}probe");
@@ -334,13 +356,6 @@ impl Lab {
         self.ns[host].clone()
     }
 
-    fn ip(&self, host: &str, args: &[&str]) -> Result<String> {
-        let ns = self.nsname(host);
-        let mut a = vec!["ip", "-n", ns.as_str()];
-        a.extend_from_slice(args);
-        run(&a, None, 20).with_context(|| format!("on host {host}"))
-    }
-
     fn exec(&self, host: &str, args: &[&str], input: Option<&str>) -> Result<String> {
         let ns = self.nsname(host);
         let mut a = vec!["ip", "netns", "exec", ns.as_str()];
@@ -351,411 +366,38 @@ impl Lab {
     /// Builds the world's hosts, devices, links, addresses, routes, rules,
     /// neighbours, sysctls, iptables and servers.
     pub fn build(&mut self, w: &World) -> Result<()> {
-        for f in &w.flows {
-            let creds = match &f.request {
-                Request::HttpGet { user, .. } => user.is_some(),
-                Request::Resolve { then: Some(t), .. } => t.user.is_some(),
-                _ => false,
-            };
-            if creds {
-                bail!(
-                    "traffic {}: live mode's client does not send URL credentials (user:password@) yet",
-                    f.id
-                );
+        let steps = plan::plan(w, &self.prefix)?;
+        self.execute(&steps)?;
+        self.start_servers(w)
+    }
+
+    /// Runs the plan's steps in order; the first that fails ends the build
+    /// (what was created is removed with the lab).
+    fn execute(&mut self, steps: &[Step]) -> Result<()> {
+        for s in steps {
+            match s {
+                Step::Netns { host, ns } => {
+                    run(&["ip", "netns", "add", ns], None, 10)?;
+                    self.namespaces
+                        .lock()
+                        .map_err(|_| anyhow!("lock"))?
+                        .push(ns.clone());
+                    self.ns.insert(host.clone(), ns.clone());
+                }
+                Step::Resolv { dir, text } => {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    std::fs::write(dir.join("resolv.conf"), text)?;
+                }
+                Step::Run(c) => run_cmd(c)?,
             }
         }
-        for h in &w.hosts {
-            for d in &h.devs {
-                if d.kind == DevKind::Tun {
-                    bail!(
-                        "{}/{} is a TUN device served by a userspace WireGuard (tailscaled, HeadCNI); live mode cannot build it yet",
-                        h.name,
-                        d.name
-                    );
-                }
-                if d.kind == DevKind::Ipip {
-                    bail!(
-                        "{}/{} is an IPIP tunnel; live mode does not build ipip devices yet (and needs the kernel's ipip module)",
-                        h.name,
-                        d.name
-                    );
-                }
-            }
-        }
-        for h in &w.hosts {
-            let n = format!("{}{}", self.prefix, h.name);
-            run(&["ip", "netns", "add", &n], None, 10)?;
-            self.namespaces
-                .lock()
-                .map_err(|_| anyhow!("lock"))?
-                .push(n.clone());
-            self.ns.insert(h.name.clone(), n);
-        }
-        for h in &w.hosts {
-            for k in [
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-                "net.ipv4.tcp_timestamps=0",
-                "net.ipv4.tcp_sack=0",
-                "net.ipv4.tcp_window_scaling=0",
-                "net.ipv4.conf.all.rp_filter=0",
-                "net.ipv4.conf.default.rp_filter=0",
-            ] {
-                self.exec(&h.name, &["sysctl", "-qw", k], None)?;
-            }
-            self.ip(&h.name, &["link", "set", "lo", "up"])?;
-            if let Some(rc) = &h.resolv {
-                let d = Path::new("/etc/netns").join(self.nsname(&h.name));
-                std::fs::create_dir_all(&d)
-                    .with_context(|| format!("cannot create {}", d.display()))?;
-                std::fs::write(d.join("resolv.conf"), rc.text())?;
-            }
-        }
-        // devices: bridges, dummies, vxlan first (vxlan needs its underlay)
-        for h in &w.hosts {
-            for d in h.devs.iter().skip(1) {
-                match d.kind {
-                    DevKind::Bridge => {
-                        self.ip(&h.name, &["link", "add", &d.name, "type", "bridge"])?;
-                    }
-                    DevKind::Dummy => {
-                        self.ip(&h.name, &["link", "add", &d.name, "type", "dummy"])?;
-                    }
-                    _ => {}
-                }
-            }
-        }
-        // veth pairs for links (each once)
-        for (hi, h) in w.hosts.iter().enumerate() {
-            for (di, d) in h.devs.iter().enumerate() {
-                if d.kind != DevKind::Veth {
-                    continue;
-                }
-                match d.peer {
-                    Some(p) if (hi, di) < (p.host, p.dev) => {
-                        let ph = &w.hosts[p.host];
-                        let peer_ns = self.nsname(&ph.name);
-                        self.ip(
-                            &h.name,
-                            &[
-                                "link",
-                                "add",
-                                &d.name,
-                                "type",
-                                "veth",
-                                "peer",
-                                "name",
-                                &ph.devs[p.dev].name,
-                                "netns",
-                                &peer_ns,
-                            ],
-                        )?;
-                    }
-                    Some(_) => {}
-                    None => {
-                        // No link: the peer stays down in the same namespace.
-                        let peer = format!("ppx{hi}x{di}");
-                        self.ip(
-                            &h.name,
-                            &[
-                                "link", "add", &d.name, "type", "veth", "peer", "name", &peer,
-                            ],
-                        )?;
-                    }
-                }
-            }
-        }
-        for h in &w.hosts {
-            for d in h.devs.iter().skip(1) {
-                if d.kind != DevKind::Vxlan {
-                    continue;
-                }
-                let c = d
-                    .vxlan
-                    .as_ref()
-                    .ok_or_else(|| anyhow!("{}/{} has no vxlan settings", h.name, d.name))?;
-                let vni = c.vni.to_string();
-                let port = c.port.to_string();
-                let mut a = vec![
-                    "link".to_string(),
-                    "add".into(),
-                    d.name.clone(),
-                    "type".into(),
-                    "vxlan".into(),
-                    "id".into(),
-                    vni,
-                    "dstport".into(),
-                    port,
-                ];
-                if let Some(l) = c.local {
-                    a.push("local".into());
-                    a.push(l.to_string());
-                }
-                if let Some(u) = c.dev {
-                    a.push("dev".into());
-                    a.push(h.devs[u].name.clone());
-                }
-                if !c.learning {
-                    a.push("nolearning".into());
-                }
-                let a: Vec<&str> = a.iter().map(String::as_str).collect();
-                self.ip(&h.name, &a)?;
-            }
-        }
-        // link settings
-        for h in &w.hosts {
-            for d in h.devs.iter().skip(1) {
-                let mac = d.mac.to_string();
-                let mtu = d.mtu.to_string();
-                self.ip(
-                    &h.name,
-                    &["link", "set", "dev", &d.name, "address", &mac, "mtu", &mtu],
-                )?;
-                if let Some(m) = d.master {
-                    self.ip(
-                        &h.name,
-                        &["link", "set", "dev", &d.name, "master", &h.devs[m].name],
-                    )?;
-                    if d.hairpin {
-                        let ns = self.nsname(&h.name);
-                        run(
-                            &[
-                                "bridge", "-n", &ns, "link", "set", "dev", &d.name, "hairpin", "on",
-                            ],
-                            None,
-                            10,
-                        )?;
-                    }
-                }
-            }
-            for d in h.devs.iter().skip(1) {
-                if d.up {
-                    self.ip(&h.name, &["link", "set", "dev", &d.name, "up"])?;
-                }
-            }
-            for d in h.devs.iter().skip(1) {
-                for a in &d.addrs {
-                    self.ip(&h.name, &["addr", "add", &a.to_string(), "dev", &d.name])?;
-                }
-                if let Some(c) = &d.vxlan {
-                    let ns = self.nsname(&h.name);
-                    for (mac, dsts) in &c.fdb {
-                        for dst in dsts {
-                            run(
-                                &[
-                                    "bridge",
-                                    "-n",
-                                    &ns,
-                                    "fdb",
-                                    "append",
-                                    &mac.to_string(),
-                                    "dev",
-                                    &d.name,
-                                    "dst",
-                                    &dst.to_string(),
-                                ],
-                                None,
-                                10,
-                            )?;
-                        }
-                    }
-                }
-            }
-        }
-        // sysctls as the model has them
-        for h in &w.hosts {
-            let mut keys: Vec<(String, String)> = vec![
-                (
-                    "net.ipv4.ip_forward".into(),
-                    h.sysctl.get("net.ipv4.ip_forward"),
-                ),
-                (
-                    "net.ipv4.conf.all.rp_filter".into(),
-                    h.sysctl.get("net.ipv4.conf.all.rp_filter"),
-                ),
-                (
-                    "net.ipv4.conf.all.route_localnet".into(),
-                    h.sysctl.get("net.ipv4.conf.all.route_localnet"),
-                ),
-                (
-                    "net.ipv4.ip_local_port_range".into(),
-                    h.sysctl.get("net.ipv4.ip_local_port_range"),
-                ),
-                (
-                    "net.ipv4.tcp_syn_retries".into(),
-                    h.sysctl.get("net.ipv4.tcp_syn_retries"),
-                ),
-                (
-                    "net.ipv4.tcp_syn_linear_timeouts".into(),
-                    h.sysctl.get("net.ipv4.tcp_syn_linear_timeouts"),
-                ),
-            ];
-            for d in h.devs.iter() {
-                keys.push((
-                    format!("net.ipv4.conf.{}.rp_filter", d.name),
-                    h.sysctl.get(&format!("net.ipv4.conf.{}.rp_filter", d.name)),
-                ));
-                keys.push((
-                    format!("net.ipv4.conf.{}.route_localnet", d.name),
-                    h.sysctl
-                        .get(&format!("net.ipv4.conf.{}.route_localnet", d.name)),
-                ));
-                let pa = h.sysctl.get(&format!("net.ipv4.conf.{}.proxy_arp", d.name));
-                if pa == "1" {
-                    keys.push((format!("net.ipv4.conf.{}.proxy_arp", d.name), pa));
-                    // podpath answers proxied requests at once (see net/ipv4)
-                    keys.push((format!("net.ipv4.neigh.{}.proxy_delay", d.name), "0".into()));
-                }
-            }
-            if h.sysctl.get("net.ipv4.conf.all.proxy_arp") == "1" {
-                keys.push(("net.ipv4.conf.all.proxy_arp".into(), "1".into()));
-            }
-            if h.devs.iter().any(|d| d.kind == DevKind::Bridge) {
-                keys.push((
-                    "net.bridge.bridge-nf-call-iptables".into(),
-                    h.sysctl.get("net.bridge.bridge-nf-call-iptables"),
-                ));
-            }
-            for (k, v) in keys {
-                // The slash form keeps device names with dots intact.
-                let kv = if let Some(rest) = k.strip_prefix("net.ipv4.neigh.") {
-                    let (dev, key) = rest.rsplit_once('.').unwrap_or((rest, ""));
-                    format!("net/ipv4/neigh/{dev}/{key}={v}")
-                } else {
-                    match podpath_sim::net::sysctl::per_device(&k) {
-                        Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
-                        None => format!("{k}={v}"),
-                    }
-                };
-                let r = self.exec(&h.name, &["sysctl", "-qw", &kv], None);
-                if let Err(e) = r {
-                    // Kernels before 6.5 have no tcp_syn_linear_timeouts.
-                    if k.ends_with("tcp_syn_linear_timeouts") {
-                        eprintln!("podpath: warning: {e:#}; the kernel's SYN backoff may differ from the model's");
-                    } else {
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        // routes (the kernel adds local and connected routes itself)
-        for h in &w.hosts {
-            // Device routes first: a gateway must be reachable when its
-            // route is added (`default via 169.254.1.1` needs the link
-            // route to 169.254.1.1).
-            let mut routes = h.fib.all_routes();
-            routes.sort_by_key(|(_, r)| r.via.is_some());
-            for (table, r) in routes {
-                if r.proto == "kernel" {
-                    continue;
-                }
-                let mut a: Vec<String> = vec!["route".into(), "add".into()];
-                if r.rtype != RouteType::Unicast {
-                    a.push(r.rtype.name().into());
-                }
-                a.push(r.dst.to_string());
-                if let Some(v) = r.via {
-                    a.push("via".into());
-                    a.push(v.to_string());
-                }
-                if let Some(d) = r.dev {
-                    a.push("dev".into());
-                    a.push(h.devs[d].name.clone());
-                }
-                if let Some(s) = r.src {
-                    a.push("src".into());
-                    a.push(s.to_string());
-                }
-                if r.metric != 0 {
-                    a.push("metric".into());
-                    a.push(r.metric.to_string());
-                }
-                if r.onlink {
-                    a.push("onlink".into());
-                }
-                if table != TABLE_MAIN && !(table == TABLE_LOCAL && r.rtype == RouteType::Local) {
-                    a.push("table".into());
-                    a.push(table_name(table));
-                }
-                let a: Vec<&str> = a.iter().map(String::as_str).collect();
-                self.ip(&h.name, &a)?;
-            }
-            for rule in &h.fib.rules {
-                if matches!(rule.priority, 0 | 32766 | 32767)
-                    && rule.from.is_none()
-                    && rule.to.is_none()
-                    && rule.fwmark.is_none()
-                {
-                    continue;
-                }
-                let mut a: Vec<String> = vec![
-                    "rule".into(),
-                    "add".into(),
-                    "priority".into(),
-                    rule.priority.to_string(),
-                ];
-                if rule.not {
-                    a.push("not".into());
-                }
-                if let Some(f) = rule.from {
-                    a.push("from".into());
-                    a.push(f.to_string());
-                }
-                if let Some(t) = rule.to {
-                    a.push("to".into());
-                    a.push(t.to_string());
-                }
-                if let Some((v, m)) = rule.fwmark {
-                    a.push("fwmark".into());
-                    a.push(format!("0x{v:x}/0x{m:x}"));
-                }
-                if let Some(i) = &rule.iif {
-                    a.push("iif".into());
-                    a.push(i.clone());
-                }
-                if let Some(o) = &rule.oif {
-                    a.push("oif".into());
-                    a.push(o.clone());
-                }
-                match rule.action {
-                    RuleAction::Lookup(t) => {
-                        a.push("table".into());
-                        a.push(table_name(t));
-                    }
-                    RuleAction::Blackhole => a.push("blackhole".into()),
-                    RuleAction::Unreachable => a.push("unreachable".into()),
-                    RuleAction::Prohibit => a.push("prohibit".into()),
-                }
-                let a: Vec<&str> = a.iter().map(String::as_str).collect();
-                self.ip(&h.name, &a)?;
-            }
-            for ((dev, ip), e) in &h.neigh.entries {
-                if let Some(mac) = e.mac {
-                    self.ip(
-                        &h.name,
-                        &[
-                            "neigh",
-                            "replace",
-                            &ip.to_string(),
-                            "lladdr",
-                            &mac.to_string(),
-                            "dev",
-                            &h.devs[*dev].name,
-                            "nud",
-                            "permanent",
-                        ],
-                    )?;
-                }
-            }
-            if h.nf.rule_count() > 0 {
-                self.exec(&h.name, &["iptables-restore"], Some(&h.nf.to_save_text()))?;
-            }
-            if !h.nft_text.is_empty() {
-                self.exec(&h.name, &["nft", "-f", "-"], Some(&h.nft_text))
-                    .with_context(|| format!("{}: loading its nftables ruleset", h.name))?;
-            }
-        }
-        // servers
+        Ok(())
+    }
+
+    /// The HTTP and DNS servers of the world's programs, each in its
+    /// host's namespace, waited for until they listen.
+    fn start_servers(&mut self, w: &World) -> Result<()> {
         let server = self.dir.join("server.py");
         std::fs::write(&server, SERVER_PY)?;
         std::fs::write(self.dir.join("client.py"), CLIENT_PY)?;
@@ -764,48 +406,7 @@ impl Lab {
                 let App::HttpServer(s) = &apps[*app] else {
                     continue;
                 };
-                let routes: serde_json::Map<String, serde_json::Value> = s
-                    .routes
-                    .iter()
-                    .map(|(p, r)| {
-                        (
-                            p.clone(),
-                            serde_json::json!({"status": r.status, "reason": podpath_sim::app::http::reason(r.status), "content_type": r.content_type, "body": r.body}),
-                        )
-                    })
-                    .collect();
-                let rf = self.dir.join(format!("routes-{}-{port}.json", h.name));
-                std::fs::write(&rf, serde_json::Value::Object(routes).to_string())?;
-                let ns = self.nsname(&h.name);
-                let child = Command::new("ip")
-                    .args([
-                        "netns",
-                        "exec",
-                        &ns,
-                        "python3",
-                        server.to_str().unwrap_or_default(),
-                        &port.to_string(),
-                        rf.to_str().unwrap_or_default(),
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()?;
-                self.servers.push(child);
-                let want = format!(":{port}");
-                let mut up = false;
-                for _ in 0..100 {
-                    let out = self
-                        .exec(&h.name, &["ss", "-Hltn"], None)
-                        .unwrap_or_default();
-                    if out.contains(&want) {
-                        up = true;
-                        break;
-                    }
-                    sleep(Duration::from_millis(50));
-                }
-                if !up {
-                    bail!("the server on {}:{port} did not start within 5 s", h.name);
-                }
+                self.start_http_server(&h.name, *port, s, &server)?;
             }
         }
         let dns_server = self.dir.join("dns_server.py");
@@ -817,52 +418,108 @@ impl Lab {
                 let App::DnsServer(d) = &apps[*app] else {
                     continue;
                 };
-                let recs: serde_json::Map<String, serde_json::Value> = d
-                    .records
-                    .iter()
-                    .map(|(n, a)| (n.clone(), serde_json::json!(a.to_string())))
-                    .collect();
-                let rf = self.dir.join(format!("records-{}-{port}.json", h.name));
-                std::fs::write(&rf, serde_json::Value::Object(recs).to_string())?;
-                let ns = self.nsname(&h.name);
-                let errf = self.dir.join(format!("dns-{}-{port}.err", h.name));
-                let child = Command::new("ip")
-                    .args([
-                        "netns",
-                        "exec",
-                        &ns,
-                        "python3",
-                        dns_server.to_str().unwrap_or_default(),
-                        &port.to_string(),
-                        rf.to_str().unwrap_or_default(),
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(&errf)?)
-                    .spawn()?;
-                self.servers.push(child);
-                let want = format!(":{port}");
-                let mut up = false;
-                for _ in 0..100 {
-                    let out = self
-                        .exec(&h.name, &["ss", "-Hlun"], None)
-                        .unwrap_or_default();
-                    if out.contains(&want) {
-                        up = true;
-                        break;
-                    }
-                    sleep(Duration::from_millis(50));
-                }
-                if !up {
-                    let why = std::fs::read_to_string(&errf).unwrap_or_default();
-                    bail!(
-                        "the DNS server on {}:{port} did not start within 5 s: {}",
-                        h.name,
-                        why.trim()
-                    );
-                }
+                self.start_dns_server(&h.name, *port, d, &dns_server)?;
             }
         }
         Ok(())
+    }
+
+    /// An HTTP server on `host`:`port` (server.py with the program's
+    /// routes), waited for until it listens.
+    fn start_http_server(
+        &mut self,
+        host: &str,
+        port: u16,
+        s: &HttpServer,
+        server: &Path,
+    ) -> Result<()> {
+        let routes: serde_json::Map<String, serde_json::Value> = s
+            .routes
+            .iter()
+            .map(|(p, r)| {
+                (
+                    p.clone(),
+                    serde_json::json!({"status": r.status, "reason": podpath_sim::app::http::reason(r.status), "content_type": r.content_type, "body": r.body}),
+                )
+            })
+            .collect();
+        let rf = self.dir.join(format!("routes-{host}-{port}.json"));
+        std::fs::write(&rf, serde_json::Value::Object(routes).to_string())?;
+        let ns = self.nsname(host);
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "python3",
+                server.to_str().unwrap_or_default(),
+                &port.to_string(),
+                rf.to_str().unwrap_or_default(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.servers.push(child);
+        if !self.listening(host, "-Hltn", port) {
+            bail!("the server on {host}:{port} did not start within 5 s");
+        }
+        Ok(())
+    }
+
+    /// A DNS server on `host`:`port` (dns_server.py with the program's
+    /// records), waited for until it listens.
+    fn start_dns_server(
+        &mut self,
+        host: &str,
+        port: u16,
+        d: &DnsServer,
+        dns_server: &Path,
+    ) -> Result<()> {
+        let recs: serde_json::Map<String, serde_json::Value> = d
+            .records
+            .iter()
+            .map(|(n, a)| (n.clone(), serde_json::json!(a.to_string())))
+            .collect();
+        let rf = self.dir.join(format!("records-{host}-{port}.json"));
+        std::fs::write(&rf, serde_json::Value::Object(recs).to_string())?;
+        let ns = self.nsname(host);
+        let errf = self.dir.join(format!("dns-{host}-{port}.err"));
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "python3",
+                dns_server.to_str().unwrap_or_default(),
+                &port.to_string(),
+                rf.to_str().unwrap_or_default(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&errf)?)
+            .spawn()?;
+        self.servers.push(child);
+        if !self.listening(host, "-Hlun", port) {
+            let why = std::fs::read_to_string(&errf).unwrap_or_default();
+            bail!(
+                "the DNS server on {host}:{port} did not start within 5 s: {}",
+                why.trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether a socket listens on `port` in `host`'s namespace within 5 s
+    /// (`ss` with `flags`: -Hltn for TCP, -Hlun for UDP).
+    fn listening(&self, host: &str, flags: &str, port: u16) -> bool {
+        let want = format!(":{port}");
+        for _ in 0..100 {
+            let out = self.exec(host, &["ss", flags], None).unwrap_or_default();
+            if out.contains(&want) {
+                return true;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// Starts tcpdump on every device of every host.

@@ -296,6 +296,9 @@ impl<'a> App<'a> {
         [l2, l3, l4, app]
     }
 
+    /// Draws the screen: the title bar, the hop list on the left, the
+    /// path, the packet's layers and the hop's steps on the right, the
+    /// footer, and the help over it all when asked for.
     pub fn draw(&self, f: &mut Frame) {
         let area = f.area();
         let [title, body, footer] = Layout::vertical([
@@ -304,6 +307,28 @@ impl<'a> App<'a> {
             Constraint::Length(1),
         ])
         .areas(area);
+        self.draw_title(f, title);
+        let left_w = (area.width / 3).clamp(24, 40);
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(left_w), Constraint::Min(30)]).areas(body);
+        self.draw_hops(f, left, left_w);
+        let [path, layers, steps] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Length(7),
+            Constraint::Min(3),
+        ])
+        .areas(right);
+        self.draw_path(f, path);
+        self.draw_layers(f, layers);
+        self.draw_steps(f, steps);
+        self.draw_footer(f, footer);
+        if self.help {
+            self.draw_help(f, area);
+        }
+    }
+
+    /// The title bar: scenario, flow, hop and step counters.
+    fn draw_title(&self, f: &mut Frame, title: Rect) {
         let hops = self.hops();
         let flow = self.trace.flows.get(self.flow);
         let t = format!(
@@ -327,10 +352,12 @@ impl<'a> App<'a> {
             Paragraph::new(t).style(Style::new().add_modifier(Modifier::REVERSED)),
             title,
         );
-        let left_w = (area.width / 3).clamp(24, 40);
-        let [left, right] =
-            Layout::horizontal([Constraint::Length(left_w), Constraint::Min(30)]).areas(body);
-        // event list
+    }
+
+    /// The event list: one row per hop of the flow, marked when it drops
+    /// (✗) or translates (⇄), the current one highlighted.
+    fn draw_hops(&self, f: &mut Frame, left: Rect, left_w: u16) {
+        let hops = self.hops();
         // rows are numbered as the title counts hops; long host names lose
         // their middle, so two pods of one Deployment stay apart
         let name_w = (left_w as usize).saturating_sub(2 + 1 + 3 + 1 + 8 + 1);
@@ -374,12 +401,11 @@ impl<'a> App<'a> {
             left,
             &mut ls,
         );
-        let [path, layers, steps] = Layout::vertical([
-            Constraint::Length(3),
-            Constraint::Length(7),
-            Constraint::Min(3),
-        ])
-        .areas(right);
+    }
+
+    /// The path: the hosts the request crosses, the current one highlighted.
+    fn draw_path(&self, f: &mut Frame, path: Rect) {
+        let flow = self.trace.flows.get(self.flow);
         // the path: the hosts the request crosses (not every host that saw
         // one of its ARP broadcasts); a hop elsewhere is named after it
         let order: Vec<String> = flow
@@ -413,6 +439,11 @@ impl<'a> App<'a> {
                 .wrap(Wrap { trim: true }),
             path,
         );
+    }
+
+    /// The packet's layers as the hop received it and, after ⇒, what
+    /// changed when it left.
+    fn draw_layers(&self, f: &mut Frame, layers: Rect) {
         // layers: one line each, the packet as it came in, then (after ⇒)
         // what changed when it left
         let mut lines: Vec<Line> = Vec::new();
@@ -446,7 +477,10 @@ impl<'a> App<'a> {
             ),
             layers,
         );
-        // steps
+    }
+
+    /// The hop's steps, from the one before the current step, wrapped.
+    fn draw_steps(&self, f: &mut Frame, steps: Rect) {
         let mut sl: Vec<Line> = Vec::new();
         if let Some(h) = self.cur() {
             for (i, s) in h.steps.iter().enumerate() {
@@ -481,28 +515,34 @@ impl<'a> App<'a> {
                 .wrap(Wrap { trim: false }),
             steps,
         );
+    }
+
+    /// The footer: the search being typed, the status, or the key summary.
+    fn draw_footer(&self, f: &mut Frame, footer: Rect) {
         let foot = match &self.search {
             Some(q) => format!(" search: {q}▏ (Enter: find, Esc: cancel)"),
             None if !self.status.is_empty() => format!(" {}", self.status),
             None => " n/p step  j/k hop  d drop  f flow  i inner  / search  ? help  q quit".into(),
         };
         f.render_widget(Paragraph::new(foot), footer);
-        if self.help {
-            let w = 58.min(area.width);
-            let h = (HELP.len() as u16 + 2).min(area.height);
-            let r = Rect {
-                x: area.x + (area.width - w) / 2,
-                y: area.y + (area.height - h) / 2,
-                width: w,
-                height: h,
-            };
-            f.render_widget(Clear, r);
-            f.render_widget(
-                Paragraph::new(HELP.iter().map(|l| Line::from(*l)).collect::<Vec<_>>())
-                    .block(Block::new().borders(Borders::ALL).title(" keys ")),
-                r,
-            );
-        }
+    }
+
+    /// The help box, centred over the screen.
+    fn draw_help(&self, f: &mut Frame, area: Rect) {
+        let w = 58.min(area.width);
+        let h = (HELP.len() as u16 + 2).min(area.height);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(HELP.iter().map(|l| Line::from(*l)).collect::<Vec<_>>())
+                .block(Block::new().borders(Borders::ALL).title(" keys ")),
+            r,
+        );
     }
 }
 

@@ -166,17 +166,10 @@ const S: u64 = 1_000_000_000;
 impl Keepalived {
     /// Parses keepalived.conf text. Errors name the line.
     pub fn parse(name: &str, text: &str) -> Result<Keepalived, String> {
-        // tokens with their line numbers; braces are tokens
-        let mut toks: Vec<(usize, String)> = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let l = line.split(['#', '!']).next().unwrap_or("");
-            for t in l.replace('{', " { ").replace('}', " } ").split_whitespace() {
-                toks.push((i + 1, t.trim_matches('"').to_string()));
-            }
-        }
+        let toks = tokens(text);
         let mut p = 0;
         let mut instances = Vec::new();
-        let at = |p: usize| toks.get(p).map(|t| t.0).unwrap_or(text.lines().count());
+        let end_line = text.lines().count();
         while p < toks.len() {
             let (line, kw) = toks[p].clone();
             match kw.as_str() {
@@ -185,172 +178,8 @@ impl Keepalived {
                     p = skip_block(&toks, p + 1)?;
                 }
                 "vrrp_instance" => {
-                    let iname = toks
-                        .get(p + 1)
-                        .map(|t| t.1.clone())
-                        .ok_or(format!("line {line}: vrrp_instance needs a name"))?;
-                    if toks.get(p + 2).map(|t| t.1.as_str()) != Some("{") {
-                        return Err(format!("line {}: expected '{{' after vrrp_instance {iname}", at(p + 2)));
-                    }
-                    p += 3;
-                    let mut inst = VrrpInstance {
-                        name: iname.clone(),
-                        initial: VrrpState::Backup,
-                        interface: String::new(),
-                        vrid: 0,
-                        priority: 100,
-                        advert_int: 1,
-                        preempt: true,
-                        auth: None,
-                        vips: Vec::new(),
-                        primary: Ipv4Addr::UNSPECIFIED,
-                        state: VrrpState::Init,
-                        gen: 0,
-                    };
-                    loop {
-                        let Some((l, k)) = toks.get(p).cloned() else {
-                            return Err(format!("line {line}: vrrp_instance {iname} is not closed with '}}'"));
-                        };
-                        let val = |p: usize| -> Result<String, String> {
-                            toks.get(p + 1)
-                                .map(|t| t.1.clone())
-                                .ok_or(format!("line {l}: {k} needs a value"))
-                        };
-                        let num = |p: usize, max: u32| -> Result<u32, String> {
-                            let v = val(p)?;
-                            v.parse::<u32>()
-                                .ok()
-                                .filter(|n| *n <= max)
-                                .ok_or(format!("line {l}: {k} '{v}': expected a number up to {max}"))
-                        };
-                        match k.as_str() {
-                            "}" => {
-                                p += 1;
-                                break;
-                            }
-                            "state" => {
-                                inst.initial = match val(p)?.as_str() {
-                                    "MASTER" => VrrpState::Master,
-                                    "BACKUP" => VrrpState::Backup,
-                                    v => return Err(format!("line {l}: state '{v}': expected MASTER or BACKUP")),
-                                };
-                                p += 2;
-                            }
-                            "interface" => {
-                                inst.interface = val(p)?;
-                                p += 2;
-                            }
-                            "virtual_router_id" => {
-                                let n = num(p, 255)?;
-                                if n == 0 {
-                                    return Err(format!("line {l}: virtual_router_id must be 1-255"));
-                                }
-                                inst.vrid = n as u8;
-                                p += 2;
-                            }
-                            "priority" => {
-                                let n = num(p, 255)?;
-                                if n == 0 {
-                                    return Err(format!("line {l}: priority must be 1-255 (0 means 'stopping')"));
-                                }
-                                inst.priority = n as u8;
-                                p += 2;
-                            }
-                            "advert_int" => {
-                                let n = num(p, 255)?;
-                                if n == 0 {
-                                    return Err(format!("line {l}: advert_int must be at least 1 s (VRRPv2)"));
-                                }
-                                inst.advert_int = n as u8;
-                                p += 2;
-                            }
-                            "nopreempt" => {
-                                inst.preempt = false;
-                                p += 1;
-                            }
-                            "authentication" => {
-                                if toks.get(p + 1).map(|t| t.1.as_str()) != Some("{") {
-                                    return Err(format!("line {l}: expected '{{' after authentication"));
-                                }
-                                p += 2;
-                                let mut pass = None;
-                                let mut ty = None;
-                                while let Some((al, ak)) = toks.get(p).cloned() {
-                                    match ak.as_str() {
-                                        "}" => {
-                                            p += 1;
-                                            break;
-                                        }
-                                        "auth_type" => {
-                                            ty = toks.get(p + 1).map(|t| t.1.clone());
-                                            p += 2;
-                                        }
-                                        "auth_pass" => {
-                                            pass = toks.get(p + 1).map(|t| t.1.clone());
-                                            p += 2;
-                                        }
-                                        o => return Err(format!("line {al}: '{o}' in authentication: expected auth_type or auth_pass")),
-                                    }
-                                }
-                                match ty.as_deref() {
-                                    Some("PASS") => {
-                                        let mut a = [0u8; 8];
-                                        for (i, c) in pass.unwrap_or_default().bytes().take(8).enumerate() {
-                                            a[i] = c;
-                                        }
-                                        inst.auth = Some(a);
-                                    }
-                                    Some("AH") => return Err(format!("line {l}: auth_type AH is not modelled (use PASS or none)")),
-                                    Some(o) => return Err(format!("line {l}: auth_type '{o}': expected PASS")),
-                                    None => {}
-                                }
-                            }
-                            "virtual_ipaddress" => {
-                                if toks.get(p + 1).map(|t| t.1.as_str()) != Some("{") {
-                                    return Err(format!("line {l}: expected '{{' after virtual_ipaddress"));
-                                }
-                                p += 2;
-                                while let Some((vl, v)) = toks.get(p).cloned() {
-                                    if v == "}" {
-                                        p += 1;
-                                        break;
-                                    }
-                                    // "10.0.0.50/24 dev eth0 label eth0:1": the
-                                    // address is what matters here
-                                    if v == "dev" || v == "label" || v == "brd" || v == "scope" {
-                                        p += 2;
-                                        continue;
-                                    }
-                                    let net = if v.contains('/') {
-                                        v.parse::<Ipv4Net>().ok()
-                                    } else {
-                                        v.parse::<Ipv4Addr>().ok().map(|a| Ipv4Net::new(a, 32).expect("/32"))
-                                    };
-                                    inst.vips.push(net.ok_or(format!(
-                                        "line {vl}: virtual_ipaddress '{v}': expected A.B.C.D[/LEN]"
-                                    ))?);
-                                    p += 1;
-                                }
-                            }
-                            "garp_master_delay" | "garp_master_repeat" | "unicast_src_ip" | "dont_track_primary" => {
-                                p += 2;
-                            }
-                            "track_script" | "track_interface" | "unicast_peer" | "notify" | "notify_master"
-                            | "notify_backup" | "virtual_routes" => {
-                                return Err(format!("line {l}: '{k}' is not modelled (VRRP by multicast adverts and priorities only)"));
-                            }
-                            o => return Err(format!("line {l}: unknown keyword '{o}' in vrrp_instance")),
-                        }
-                    }
-                    if inst.interface.is_empty() {
-                        return Err(format!("line {line}: vrrp_instance {iname} has no interface"));
-                    }
-                    if inst.vrid == 0 {
-                        return Err(format!("line {line}: vrrp_instance {iname} has no virtual_router_id"));
-                    }
-                    if inst.vips.is_empty() {
-                        return Err(format!("line {line}: vrrp_instance {iname} has no virtual_ipaddress"));
-                    }
+                    let (inst, next) = parse_vrrp_instance(&toks, p, line, end_line)?;
+                    p = next;
                     instances.push(inst);
                 }
                 "vrrp_script" => {
@@ -632,6 +461,263 @@ impl Keepalived {
             _ => vec![],
         }
     }
+}
+
+/// keepalived.conf as tokens with their line numbers: comments (`#`, `!`)
+/// cut, braces tokens of their own, quotes stripped.
+fn tokens(text: &str) -> Vec<(usize, String)> {
+    let mut toks: Vec<(usize, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.split(['#', '!']).next().unwrap_or("");
+        for t in l.replace('{', " { ").replace('}', " } ").split_whitespace() {
+            toks.push((i + 1, t.trim_matches('"').to_string()));
+        }
+    }
+    toks
+}
+
+/// One `vrrp_instance NAME { ... }` block from token `p` (the keyword, on
+/// `line`); `end_line` is the text's last line, for an error at its end.
+/// Returns the instance and the token after its closing brace.
+fn parse_vrrp_instance(
+    toks: &[(usize, String)],
+    mut p: usize,
+    line: usize,
+    end_line: usize,
+) -> Result<(VrrpInstance, usize), String> {
+    let at = |p: usize| toks.get(p).map(|t| t.0).unwrap_or(end_line);
+    let iname = toks
+        .get(p + 1)
+        .map(|t| t.1.clone())
+        .ok_or(format!("line {line}: vrrp_instance needs a name"))?;
+    if toks.get(p + 2).map(|t| t.1.as_str()) != Some("{") {
+        return Err(format!(
+            "line {}: expected '{{' after vrrp_instance {iname}",
+            at(p + 2)
+        ));
+    }
+    p += 3;
+    let mut inst = VrrpInstance {
+        name: iname.clone(),
+        initial: VrrpState::Backup,
+        interface: String::new(),
+        vrid: 0,
+        priority: 100,
+        advert_int: 1,
+        preempt: true,
+        auth: None,
+        vips: Vec::new(),
+        primary: Ipv4Addr::UNSPECIFIED,
+        state: VrrpState::Init,
+        gen: 0,
+    };
+    loop {
+        let Some((l, k)) = toks.get(p).cloned() else {
+            return Err(format!(
+                "line {line}: vrrp_instance {iname} is not closed with '}}'"
+            ));
+        };
+        match k.as_str() {
+            "}" => {
+                p += 1;
+                break;
+            }
+            "authentication" => p = parse_authentication(toks, p, l, &mut inst)?,
+            "virtual_ipaddress" => p = parse_virtual_ipaddress(toks, p, l, &mut inst.vips)?,
+            _ => p = instance_keyword(toks, p, l, &k, &mut inst)?,
+        }
+    }
+    if inst.interface.is_empty() {
+        return Err(format!(
+            "line {line}: vrrp_instance {iname} has no interface"
+        ));
+    }
+    if inst.vrid == 0 {
+        return Err(format!(
+            "line {line}: vrrp_instance {iname} has no virtual_router_id"
+        ));
+    }
+    if inst.vips.is_empty() {
+        return Err(format!(
+            "line {line}: vrrp_instance {iname} has no virtual_ipaddress"
+        ));
+    }
+    Ok((inst, p))
+}
+
+/// One keyword of a `vrrp_instance` with its value (state, interface,
+/// virtual_router_id, priority, advert_int, nopreempt; the ones nothing on
+/// the wire depends on are skipped, the ones not modelled refused), at
+/// token `p` on line `l`. Returns the token after it.
+fn instance_keyword(
+    toks: &[(usize, String)],
+    mut p: usize,
+    l: usize,
+    k: &str,
+    inst: &mut VrrpInstance,
+) -> Result<usize, String> {
+    let val = |p: usize| -> Result<String, String> {
+        toks.get(p + 1)
+            .map(|t| t.1.clone())
+            .ok_or(format!("line {l}: {k} needs a value"))
+    };
+    let num = |p: usize, max: u32| -> Result<u32, String> {
+        let v = val(p)?;
+        v.parse::<u32>().ok().filter(|n| *n <= max).ok_or(format!(
+            "line {l}: {k} '{v}': expected a number up to {max}"
+        ))
+    };
+    match k {
+        "state" => {
+            inst.initial = match val(p)?.as_str() {
+                "MASTER" => VrrpState::Master,
+                "BACKUP" => VrrpState::Backup,
+                v => return Err(format!("line {l}: state '{v}': expected MASTER or BACKUP")),
+            };
+            p += 2;
+        }
+        "interface" => {
+            inst.interface = val(p)?;
+            p += 2;
+        }
+        "virtual_router_id" => {
+            let n = num(p, 255)?;
+            if n == 0 {
+                return Err(format!("line {l}: virtual_router_id must be 1-255"));
+            }
+            inst.vrid = n as u8;
+            p += 2;
+        }
+        "priority" => {
+            let n = num(p, 255)?;
+            if n == 0 {
+                return Err(format!(
+                    "line {l}: priority must be 1-255 (0 means 'stopping')"
+                ));
+            }
+            inst.priority = n as u8;
+            p += 2;
+        }
+        "advert_int" => {
+            let n = num(p, 255)?;
+            if n == 0 {
+                return Err(format!(
+                    "line {l}: advert_int must be at least 1 s (VRRPv2)"
+                ));
+            }
+            inst.advert_int = n as u8;
+            p += 2;
+        }
+        "nopreempt" => {
+            inst.preempt = false;
+            p += 1;
+        }
+        "garp_master_delay" | "garp_master_repeat" | "unicast_src_ip" | "dont_track_primary" => {
+            p += 2;
+        }
+        "track_script" | "track_interface" | "unicast_peer" | "notify" | "notify_master"
+        | "notify_backup" | "virtual_routes" => {
+            return Err(format!(
+                "line {l}: '{k}' is not modelled (VRRP by multicast adverts and priorities only)"
+            ));
+        }
+        o => return Err(format!("line {l}: unknown keyword '{o}' in vrrp_instance")),
+    }
+    Ok(p)
+}
+
+/// An `authentication { auth_type PASS; auth_pass ... }` block at token
+/// `p` (on line `l`): the password, as VRRPv2's 8 bytes, set on `inst`.
+/// Returns the token after the block.
+fn parse_authentication(
+    toks: &[(usize, String)],
+    mut p: usize,
+    l: usize,
+    inst: &mut VrrpInstance,
+) -> Result<usize, String> {
+    if toks.get(p + 1).map(|t| t.1.as_str()) != Some("{") {
+        return Err(format!("line {l}: expected '{{' after authentication"));
+    }
+    p += 2;
+    let mut pass = None;
+    let mut ty = None;
+    while let Some((al, ak)) = toks.get(p).cloned() {
+        match ak.as_str() {
+            "}" => {
+                p += 1;
+                break;
+            }
+            "auth_type" => {
+                ty = toks.get(p + 1).map(|t| t.1.clone());
+                p += 2;
+            }
+            "auth_pass" => {
+                pass = toks.get(p + 1).map(|t| t.1.clone());
+                p += 2;
+            }
+            o => {
+                return Err(format!(
+                    "line {al}: '{o}' in authentication: expected auth_type or auth_pass"
+                ))
+            }
+        }
+    }
+    match ty.as_deref() {
+        Some("PASS") => {
+            let mut a = [0u8; 8];
+            for (i, c) in pass.unwrap_or_default().bytes().take(8).enumerate() {
+                a[i] = c;
+            }
+            inst.auth = Some(a);
+        }
+        Some("AH") => {
+            return Err(format!(
+                "line {l}: auth_type AH is not modelled (use PASS or none)"
+            ))
+        }
+        Some(o) => return Err(format!("line {l}: auth_type '{o}': expected PASS")),
+        None => {}
+    }
+    Ok(p)
+}
+
+/// A `virtual_ipaddress { A.B.C.D[/LEN] [dev D] [label L] ... }` block at
+/// token `p` (on line `l`): the addresses, pushed on `vips`. Returns the
+/// token after the block.
+fn parse_virtual_ipaddress(
+    toks: &[(usize, String)],
+    mut p: usize,
+    l: usize,
+    vips: &mut Vec<Ipv4Net>,
+) -> Result<usize, String> {
+    if toks.get(p + 1).map(|t| t.1.as_str()) != Some("{") {
+        return Err(format!("line {l}: expected '{{' after virtual_ipaddress"));
+    }
+    p += 2;
+    while let Some((vl, v)) = toks.get(p).cloned() {
+        if v == "}" {
+            p += 1;
+            break;
+        }
+        // "10.0.0.50/24 dev eth0 label eth0:1": the
+        // address is what matters here
+        if v == "dev" || v == "label" || v == "brd" || v == "scope" {
+            p += 2;
+            continue;
+        }
+        let net = if v.contains('/') {
+            v.parse::<Ipv4Net>().ok()
+        } else {
+            v.parse::<Ipv4Addr>()
+                .ok()
+                .map(|a| Ipv4Net::new(a, 32).expect("/32"))
+        };
+        vips.push(net.ok_or(format!(
+            "line {vl}: virtual_ipaddress '{v}': expected A.B.C.D[/LEN]"
+        ))?);
+        p += 1;
+    }
+    Ok(p)
 }
 
 fn skip_block(toks: &[(usize, String)], mut p: usize) -> Result<usize, String> {

@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::{App, AppAction, AppEvent, FlowOf, HttpClient};
+use super::{App, AppAction, AppEvent, FlowOf, HttpClient, ThenHttp};
 use crate::net::host::{Ctx, Host, Output};
 use crate::net::tcp::ConnKey;
 
@@ -141,210 +141,251 @@ impl Runtime<'_> {
             }
         }
         for a in actions {
-            match a {
-                AppAction::Send(k, data, note) => {
-                    if let Some(t) = self.h.tcp.conns.get(&k) {
-                        let _ = t;
-                        self.tcp_send_noted(ctx, k, &data, note);
-                    }
+            self.action(ctx, app, &ev, a);
+        }
+        // An ACK still owed goes with the application's data, or when the
+        // delayed-ACK timer fires (net/tcp.rs).
+    }
+
+    /// Carries out one action of program `app`, asked for in answer to `ev`.
+    fn action(&mut self, ctx: &mut Ctx, app: usize, ev: &AppEvent, a: AppAction) {
+        match a {
+            AppAction::Send(k, data, note) => {
+                if let Some(t) = self.h.tcp.conns.get(&k) {
+                    let _ = t;
+                    self.tcp_send_noted(ctx, k, &data, note);
                 }
-                AppAction::Close(k) => self.h.tcp_close(ctx, k),
-                AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
-                    flow,
-                    disposition,
-                    text,
-                }),
-                AppAction::Served(of) => {
-                    let flow = match of {
-                        FlowOf::Conn(k) => self.h.tcp.conns.get(&k).map(|t| t.flow),
-                        FlowOf::Id(f) => Some(f),
-                    };
-                    if let Some(flow) = flow {
-                        ctx.out.push(Output::Served {
-                            flow,
-                            app: self.apps[app].name(),
-                        });
-                    }
+            }
+            AppAction::Close(k) => self.h.tcp_close(ctx, k),
+            AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
+                flow,
+                disposition,
+                text,
+            }),
+            AppAction::Served(of) => self.served(ctx, app, of),
+            AppAction::SendUdp {
+                src,
+                dst,
+                payload,
+                note,
+            } => {
+                let (flow, parent) = match ev {
+                    AppEvent::Datagram { flow, pkt, .. } => (*flow, Some(*pkt)),
+                    _ => (0, None),
+                };
+                self.h
+                    .udp_send(ctx, flow, parent, Some(src), dst, payload, note, None);
+            }
+            AppAction::Resend => self.dns_send(ctx, app),
+            AppAction::NextQuery => {
+                // glibc's res_send closes its socket after each query
+                // (no RES_STAYOPEN): the next name goes from a new
+                // socket, a new port, with a new query id.
+                self.h.udp_listeners.retain(|_, a| *a != app);
+                self.dns_send(ctx, app);
+            }
+            AppAction::Connect {
+                flow,
+                dst,
+                port,
+                token,
+                note,
+            } => self.connect(ctx, app, flow, (dst, port), token, note),
+            AppAction::Timer { at_ns, token } => ctx.out.push(Output::Timer {
+                at_ns,
+                timer: crate::net::host::HostTimer::App { app, token },
+            }),
+            AppAction::AddAddr { dev, net, note } => {
+                if let Some(d) = self.h.dev_index(&dev) {
+                    self.h.addr_add(d, net);
+                    ctx.out.push(Output::Event {
+                        what: format!("{}: {note}", self.h.name),
+                    });
                 }
-                AppAction::SendUdp {
-                    src,
-                    dst,
-                    payload,
-                    note,
-                } => {
-                    let (flow, parent) = match &ev {
-                        AppEvent::Datagram { flow, pkt, .. } => (*flow, Some(*pkt)),
-                        _ => (0, None),
-                    };
-                    self.h
-                        .udp_send(ctx, flow, parent, Some(src), dst, payload, note, None);
+            }
+            AppAction::DelAddr { dev, net, note } => {
+                if let Some(d) = self.h.dev_index(&dev) {
+                    self.h.addr_del(d, net);
+                    ctx.out.push(Output::Event {
+                        what: format!("{}: {note}", self.h.name),
+                    });
                 }
-                AppAction::Resend => self.dns_send(ctx, app),
-                AppAction::NextQuery => {
-                    // glibc's res_send closes its socket after each query
-                    // (no RES_STAYOPEN): the next name goes from a new
-                    // socket, a new port, with a new query id.
-                    self.h.udp_listeners.retain(|_, a| *a != app);
-                    self.dns_send(ctx, app);
-                }
-                AppAction::Connect {
-                    flow,
-                    dst,
-                    port,
-                    token,
-                    note,
-                } => {
-                    let (flow, parent) = match flow {
-                        FlowOf::Conn(k) => self
-                            .h
-                            .tcp
-                            .conns
-                            .get(&k)
-                            .map(|t| (t.flow, Some(t.last_pkt)))
-                            .unwrap_or((0, None)),
-                        FlowOf::Id(f) => (f, None),
-                    };
-                    let before = ctx.out.len();
-                    match self.h.tcp_connect(ctx, app, flow, dst, port) {
-                        Ok(key) => {
-                            if let Some(Output::SendLocal { note: n, meta, .. }) =
-                                ctx.out.get_mut(before)
-                            {
-                                if parent.is_some() {
-                                    meta.parent = parent;
-                                }
-                                *n = Some(match n.take() {
-                                    Some(old) => format!("{note}; {old}"),
-                                    None => note,
-                                });
-                            }
-                            if let Some(t) = self.h.tcp.conns.get_mut(&key) {
-                                if let Some(p) = parent {
-                                    t.last_pkt = p;
-                                }
-                            }
-                            self.app_event(ctx, app, AppEvent::Opened { key, token });
-                        }
-                        Err(why) => {
-                            self.app_event(ctx, app, AppEvent::ConnectFailed { token, why })
-                        }
-                    }
-                }
-                AppAction::Timer { at_ns, token } => ctx.out.push(Output::Timer {
-                    at_ns,
-                    timer: crate::net::host::HostTimer::App { app, token },
-                }),
-                AppAction::AddAddr { dev, net, note } => {
-                    if let Some(d) = self.h.dev_index(&dev) {
-                        self.h.addr_add(d, net);
-                        ctx.out.push(Output::Event {
-                            what: format!("{}: {note}", self.h.name),
-                        });
-                    }
-                }
-                AppAction::DelAddr { dev, net, note } => {
-                    if let Some(d) = self.h.dev_index(&dev) {
-                        self.h.addr_del(d, net);
-                        ctx.out.push(Output::Event {
-                            what: format!("{}: {note}", self.h.name),
-                        });
-                    }
-                }
-                AppAction::SendRaw {
-                    flow,
-                    dev,
-                    dst,
-                    ttl,
-                    proto,
-                    data,
-                    note,
-                } => {
-                    let Some(d) = self.h.dev_index(&dev) else {
-                        continue;
-                    };
-                    let Some(src) = self.h.devs[d].addrs.first().map(|a| a.addr()) else {
-                        continue;
-                    };
-                    let id = self.h.next_ip_id();
-                    let ip =
-                        crate::wire::Ipv4Repr::new(src, dst, ttl, id, crate::wire::L4::Raw(data))
-                            .with_protocol(proto);
+            }
+            AppAction::SendRaw {
+                flow,
+                dev,
+                dst,
+                ttl,
+                proto,
+                data,
+                note,
+            } => self.send_raw(ctx, flow, &dev, (dst, ttl, proto), data, note),
+            AppAction::Garp {
+                flow,
+                dev,
+                ip,
+                note,
+            } => {
+                if let Some(d) = self.h.dev_index(&dev) {
                     let meta = ctx.new_meta(flow, None);
-                    ctx.out.push(Output::SendRaw {
+                    ctx.out.push(Output::Garp {
                         dev: d,
                         ip,
                         meta,
                         note,
                     });
                 }
-                AppAction::Garp {
-                    flow,
-                    dev,
-                    ip,
-                    note,
-                } => {
-                    if let Some(d) = self.h.dev_index(&dev) {
-                        let meta = ctx.new_meta(flow, None);
-                        ctx.out.push(Output::Garp {
-                            dev: d,
-                            ip,
-                            meta,
-                            note,
-                        });
-                    }
-                }
-                AppAction::Log(what) => ctx.out.push(Output::Event {
-                    what: format!("{}: {what}", self.h.name),
-                }),
-                AppAction::FlowLog {
-                    flow,
-                    program,
-                    line,
-                } => ctx.out.push(Output::AppLog {
-                    flow,
-                    program,
-                    line,
-                }),
-                AppAction::ResponseBody { flow, body } => {
-                    ctx.out.push(Output::ResponseBody { flow, body })
-                }
-                AppAction::JoinGroup { dev, group, proto } => {
-                    if let Some(d) = self.h.dev_index(&dev) {
-                        self.h.mc_groups.insert((d, group));
-                        self.h.raw_listeners.insert(proto, app);
-                    }
-                }
-                AppAction::StartHttp {
-                    flow,
-                    flow_id,
-                    dst,
-                    then,
-                    note,
-                } => {
-                    // The resolver's socket is done with.
-                    self.h.udp_listeners.retain(|_, a| *a != app);
-                    let before = ctx.out.len();
-                    let client = self.spawn(App::HttpClient(HttpClient::new(
-                        flow, &flow_id, dst, &then, ctx.now,
-                    )));
-                    if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
-                        ctx.out.push(Output::Outcome {
-                            flow,
-                            disposition: crate::trace::Disposition::Failed { why: e.clone() },
-                            text: format!("curl: (7) {e}"),
-                        });
-                    }
-                    if let Some(n) = first_send_note(&mut ctx.out[before..]) {
-                        *n = Some(match n.take() {
-                            Some(old) => format!("{note}; {old}"),
-                            None => note,
-                        });
-                    }
+            }
+            AppAction::Log(what) => ctx.out.push(Output::Event {
+                what: format!("{}: {what}", self.h.name),
+            }),
+            AppAction::FlowLog {
+                flow,
+                program,
+                line,
+            } => ctx.out.push(Output::AppLog {
+                flow,
+                program,
+                line,
+            }),
+            AppAction::ResponseBody { flow, body } => {
+                ctx.out.push(Output::ResponseBody { flow, body })
+            }
+            AppAction::JoinGroup { dev, group, proto } => {
+                if let Some(d) = self.h.dev_index(&dev) {
+                    self.h.mc_groups.insert((d, group));
+                    self.h.raw_listeners.insert(proto, app);
                 }
             }
+            AppAction::StartHttp {
+                flow,
+                flow_id,
+                dst,
+                then,
+                note,
+            } => self.start_http(ctx, app, (flow, &flow_id), (dst, &then), note),
         }
-        // An ACK still owed goes with the application's data, or when the
-        // delayed-ACK timer fires (net/tcp.rs).
+    }
+
+    /// `AppAction::Served`: the program served the flow `of` names (for the
+    /// flow's summary).
+    fn served(&mut self, ctx: &mut Ctx, app: usize, of: FlowOf) {
+        let flow = match of {
+            FlowOf::Conn(k) => self.h.tcp.conns.get(&k).map(|t| t.flow),
+            FlowOf::Id(f) => Some(f),
+        };
+        if let Some(flow) = flow {
+            ctx.out.push(Output::Served {
+                flow,
+                app: self.apps[app].name(),
+            });
+        }
+    }
+
+    /// `AppAction::Connect`: connect() to `dst` (address, port) for the
+    /// flow `flow` names; the SYN carries the program's note, and the
+    /// program hears Opened or ConnectFailed with its token.
+    fn connect(
+        &mut self,
+        ctx: &mut Ctx,
+        app: usize,
+        flow: FlowOf,
+        (dst, port): (Ipv4Addr, u16),
+        token: u64,
+        note: String,
+    ) {
+        let (flow, parent) = match flow {
+            FlowOf::Conn(k) => self
+                .h
+                .tcp
+                .conns
+                .get(&k)
+                .map(|t| (t.flow, Some(t.last_pkt)))
+                .unwrap_or((0, None)),
+            FlowOf::Id(f) => (f, None),
+        };
+        let before = ctx.out.len();
+        match self.h.tcp_connect(ctx, app, flow, dst, port) {
+            Ok(key) => {
+                if let Some(Output::SendLocal { note: n, meta, .. }) = ctx.out.get_mut(before) {
+                    if parent.is_some() {
+                        meta.parent = parent;
+                    }
+                    *n = Some(match n.take() {
+                        Some(old) => format!("{note}; {old}"),
+                        None => note,
+                    });
+                }
+                if let Some(t) = self.h.tcp.conns.get_mut(&key) {
+                    if let Some(p) = parent {
+                        t.last_pkt = p;
+                    }
+                }
+                self.app_event(ctx, app, AppEvent::Opened { key, token });
+            }
+            Err(why) => self.app_event(ctx, app, AppEvent::ConnectFailed { token, why }),
+        }
+    }
+
+    /// `AppAction::SendRaw`: a raw IP packet (`dst`, TTL, protocol) out of
+    /// `dev`, from its primary address (nothing when it has none).
+    fn send_raw(
+        &mut self,
+        ctx: &mut Ctx,
+        flow: u32,
+        dev: &str,
+        (dst, ttl, proto): (Ipv4Addr, u8, u8),
+        data: Vec<u8>,
+        note: String,
+    ) {
+        let Some(d) = self.h.dev_index(dev) else {
+            return;
+        };
+        let Some(src) = self.h.devs[d].addrs.first().map(|a| a.addr()) else {
+            return;
+        };
+        let id = self.h.next_ip_id();
+        let ip = crate::wire::Ipv4Repr::new(src, dst, ttl, id, crate::wire::L4::Raw(data))
+            .with_protocol(proto);
+        let meta = ctx.new_meta(flow, None);
+        ctx.out.push(Output::SendRaw {
+            dev: d,
+            ip,
+            meta,
+            note,
+        });
+    }
+
+    /// `AppAction::StartHttp`: a resolver that has its answer hands over
+    /// to an HTTP client, spawned and connecting to `dst`; its first packet
+    /// carries the note.
+    fn start_http(
+        &mut self,
+        ctx: &mut Ctx,
+        app: usize,
+        (flow, flow_id): (u32, &str),
+        (dst, then): (Ipv4Addr, &ThenHttp),
+        note: String,
+    ) {
+        // The resolver's socket is done with.
+        self.h.udp_listeners.retain(|_, a| *a != app);
+        let before = ctx.out.len();
+        let client = self.spawn(App::HttpClient(HttpClient::new(
+            flow, flow_id, dst, then, ctx.now,
+        )));
+        if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
+            ctx.out.push(Output::Outcome {
+                flow,
+                disposition: crate::trace::Disposition::Failed { why: e.clone() },
+                text: format!("curl: (7) {e}"),
+            });
+        }
+        if let Some(n) = first_send_note(&mut ctx.out[before..]) {
+            *n = Some(match n.take() {
+                Some(old) => format!("{note}; {old}"),
+                None => note,
+            });
+        }
     }
 
     fn tcp_send_noted(&mut self, ctx: &mut Ctx, k: ConnKey, data: &[u8], note: String) {

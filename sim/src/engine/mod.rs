@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
 
+mod faults;
 pub mod paths;
 mod start;
 use rand_core::{Rng, SeedableRng};
@@ -18,7 +19,7 @@ use crate::app::{AppEvent, Runtime};
 use crate::net::host::{Ctx, DevKind, HostTimer, Meta, Output};
 use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, Trace, TraceSink};
 use crate::wire::Ipv4Repr;
-use crate::world::{FaultKind, World};
+use crate::world::World;
 
 #[derive(Debug)]
 enum Event {
@@ -226,166 +227,6 @@ impl Engine {
         }
     }
 
-    /// Applies a fault of the timeline to the world.
-    fn fault(&mut self, idx: usize) {
-        let f = self.world.faults[idx].clone();
-        let hosts = &mut self.world.hosts;
-        let what = match f.kind {
-            FaultKind::LinkDown { host, dev } | FaultKind::LinkUp { host, dev } => {
-                let up = matches!(f.kind, FaultKind::LinkUp { .. });
-                hosts[host].devs[dev].up = up;
-                format!(
-                    "{}/{} {}",
-                    hosts[host].name,
-                    hosts[host].devs[dev].name,
-                    if up { "up" } else { "down" }
-                )
-            }
-            FaultKind::NodeDown { host } => {
-                for d in &mut hosts[host].devs {
-                    d.up = false;
-                }
-                format!("{} down (every device)", hosts[host].name)
-            }
-            FaultKind::ConntrackFlush { host } => {
-                let n = hosts[host].ct.len();
-                hosts[host].ct.flush();
-                format!("{}: conntrack -F ({n} entries)", hosts[host].name)
-            }
-            FaultKind::ProcessStop { host, app } => {
-                let h = &mut hosts[host];
-                h.tcp.listeners.retain(|_, (_, a)| *a != app);
-                h.udp_listeners.retain(|_, a| *a != app);
-                h.raw_listeners.retain(|_, a| *a != app);
-                let name = format!("{}: {} stopped", h.name, self.world.apps[host][app].name());
-                // a daemon hears SIGTERM (keepalived says goodbye)
-                self.push(
-                    self.now,
-                    Event::App {
-                        host,
-                        app,
-                        ev: AppEvent::Stop,
-                    },
-                );
-                name
-            }
-            FaultKind::Resync { idx } => {
-                let r = self.world.resyncs[idx].clone();
-                let hosts = &mut self.world.hosts;
-                let mut rules = Vec::new();
-                let mut ipvs = Vec::new();
-                let mut apps = Vec::new();
-                let mut udp = 0;
-                for hr in r.hosts {
-                    let h = &mut hosts[hr.host];
-                    if let Some(nf) = hr.iptables {
-                        h.nf = nf;
-                        rules.push(h.name.clone());
-                    }
-                    if let Some((nft, text)) = hr.nftables {
-                        // kube-proxy's transaction replaces its table; the
-                        // affinity sets' entries stay (nft_dyn)
-                        h.nft = nft;
-                        h.nft_text = text;
-                        if !rules.contains(&h.name) {
-                            rules.push(h.name.clone());
-                        }
-                    }
-                    if let Some(sets) = hr.ipsets {
-                        h.nf_state.ipsets = sets;
-                        if !rules.contains(&h.name) {
-                            rules.push(h.name.clone());
-                        }
-                    }
-                    if let Some(v) = hr.ipvs {
-                        h.ipvs.sync(v);
-                        ipvs.push(h.name.clone());
-                    }
-                    for (ai, new) in hr.apps {
-                        if let Some(old) = self.world.apps[hr.host].get_mut(ai) {
-                            if old.update_endpoints(new) {
-                                apps.push(format!("{} ({})", h.name, old.name()));
-                            }
-                        }
-                    }
-                }
-                for h in hosts.iter_mut() {
-                    udp += h.ct.delete_udp_dnat_to(r.endpoint);
-                }
-                let mut what = r.what;
-                let mut kp = Vec::new();
-                if !rules.is_empty() {
-                    kp.push(format!(
-                        "its {} on {}",
-                        if r.hosts_nft {
-                            "nftables table"
-                        } else {
-                            "iptables/ipset state"
-                        },
-                        rules.join(", ")
-                    ));
-                }
-                if !ipvs.is_empty() {
-                    kp.push(format!("the IPVS real servers on {}", ipvs.join(", ")));
-                }
-                if kp.is_empty() {
-                    what.push_str(": no kube-proxy changes");
-                } else {
-                    what.push_str(&format!(": kube-proxy updated {}", kp.join(" and ")));
-                }
-                if !apps.is_empty() {
-                    what.push_str(&format!("; endpoints pushed to {}", apps.join(", ")));
-                }
-                if udp > 0 {
-                    what.push_str(&format!(
-                        "; {udp} UDP conntrack entries DNATed to it deleted"
-                    ));
-                }
-                what
-            }
-            FaultKind::Loss { host, dev, ppm } => {
-                let mut s = format!(
-                    "{}/{} link loses {} of frames",
-                    hosts[host].name,
-                    hosts[host].devs[dev].name,
-                    fmt_ppm(ppm)
-                );
-                if let Some(p) = hosts[host].devs[dev].peer.as_mut() {
-                    p.loss_ppm = ppm;
-                    let (ph, pd) = (p.host, p.dev);
-                    if let Some(back) = hosts[ph].devs[pd].peer.as_mut() {
-                        back.loss_ppm = ppm;
-                    }
-                } else {
-                    s.push_str(" (no link: ignored)");
-                }
-                s
-            }
-            FaultKind::Latency { host, dev, ns } => {
-                let mut s = format!(
-                    "{}/{} link latency {} us",
-                    hosts[host].name,
-                    hosts[host].devs[dev].name,
-                    ns / 1000
-                );
-                if let Some(p) = hosts[host].devs[dev].peer.as_mut() {
-                    p.latency_ns = ns;
-                    let (ph, pd) = (p.host, p.dev);
-                    if let Some(back) = hosts[ph].devs[pd].peer.as_mut() {
-                        back.latency_ns = ns;
-                    }
-                } else {
-                    s.push_str(" (no link: ignored)");
-                }
-                s
-            }
-        };
-        self.events_log.push(crate::trace::TraceEvent {
-            time_ns: self.now,
-            what,
-        });
-    }
-
     fn host_infos(&self) -> Vec<HostInfo> {
         self.world
             .hosts
@@ -563,6 +404,68 @@ impl Engine {
         }
     }
 
+    /// A frame sent out of `dev`: captured, then looped back, or carried
+    /// over the link to its peer after the link's latency (or lost on it).
+    fn transmit(&mut self, host: usize, dev: usize, bytes: Vec<u8>, meta: Meta, hop: Option<u32>) {
+        self.capture(host, dev, Direction::Out, &bytes, meta, hop);
+        let d = &self.world.hosts[host].devs[dev];
+        if d.kind == DevKind::Loopback {
+            self.push(
+                self.now,
+                Event::Rx {
+                    host,
+                    dev,
+                    bytes,
+                    meta,
+                },
+            );
+        } else if let Some(p) = d.peer {
+            if p.loss_ppm > 0 && self.loss_rng.next_u32() % 1_000_000 < p.loss_ppm {
+                // lost on the wire: a hop at the far end that ends
+                // at once, so the trace shows where it vanished
+                let ph = &self.world.hosts[p.host];
+                let summary = crate::wire::Frame::parse(&bytes)
+                    .map(|f| crate::wire::describe(&f))
+                    .unwrap_or_else(|e| (format!("malformed frame ({e})"), Default::default()));
+                self.sink.begin_hop(
+                    meta.flow,
+                    self.now + p.latency_ns,
+                    &ph.name,
+                    meta.pkt,
+                    meta.parent,
+                    Some(&ph.devs[p.dev].name),
+                    summary,
+                );
+                let reason = format!(
+                    "lost on the link {}/{} -> {}/{} (loss {})",
+                    self.world.hosts[host].name,
+                    self.world.hosts[host].devs[dev].name,
+                    ph.name,
+                    ph.devs[p.dev].name,
+                    fmt_ppm(p.loss_ppm)
+                );
+                self.sink.step(
+                    "link",
+                    format!("DROP: {reason}"),
+                    crate::trace::Action::Drop { reason },
+                );
+                self.sink.end_hop();
+            } else {
+                self.push(
+                    self.now + p.latency_ns,
+                    Event::Rx {
+                        host: p.host,
+                        dev: p.dev,
+                        bytes,
+                        meta,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Carries out one output of a host's event: frames onto links,
+    /// captures, events queued, the trace's outcomes, logs and timeline.
     fn apply(&mut self, host: usize, o: Output) {
         match o {
             Output::Tx {
@@ -570,65 +473,7 @@ impl Engine {
                 bytes,
                 meta,
                 hop,
-            } => {
-                self.capture(host, dev, Direction::Out, &bytes, meta, hop);
-                let d = &self.world.hosts[host].devs[dev];
-                if d.kind == DevKind::Loopback {
-                    self.push(
-                        self.now,
-                        Event::Rx {
-                            host,
-                            dev,
-                            bytes,
-                            meta,
-                        },
-                    );
-                } else if let Some(p) = d.peer {
-                    if p.loss_ppm > 0 && self.loss_rng.next_u32() % 1_000_000 < p.loss_ppm {
-                        // lost on the wire: a hop at the far end that ends
-                        // at once, so the trace shows where it vanished
-                        let ph = &self.world.hosts[p.host];
-                        let summary = crate::wire::Frame::parse(&bytes)
-                            .map(|f| crate::wire::describe(&f))
-                            .unwrap_or_else(|e| {
-                                (format!("malformed frame ({e})"), Default::default())
-                            });
-                        self.sink.begin_hop(
-                            meta.flow,
-                            self.now + p.latency_ns,
-                            &ph.name,
-                            meta.pkt,
-                            meta.parent,
-                            Some(&ph.devs[p.dev].name),
-                            summary,
-                        );
-                        let reason = format!(
-                            "lost on the link {}/{} -> {}/{} (loss {})",
-                            self.world.hosts[host].name,
-                            self.world.hosts[host].devs[dev].name,
-                            ph.name,
-                            ph.devs[p.dev].name,
-                            fmt_ppm(p.loss_ppm)
-                        );
-                        self.sink.step(
-                            "link",
-                            format!("DROP: {reason}"),
-                            crate::trace::Action::Drop { reason },
-                        );
-                        self.sink.end_hop();
-                    } else {
-                        self.push(
-                            self.now + p.latency_ns,
-                            Event::Rx {
-                                host: p.host,
-                                dev: p.dev,
-                                bytes,
-                                meta,
-                            },
-                        );
-                    }
-                }
-            }
+            } => self.transmit(host, dev, bytes, meta, hop),
             Output::Capture {
                 dev,
                 out,

@@ -1,0 +1,845 @@
+//! What `Lab::build` does to this machine, as a plan: the commands that
+//! build the world's hosts out of network namespaces, in order, computed
+//! from the world alone (no I/O, so it can be read and tested without
+//! root). The lab runs them one after the other and stops at the first
+//! that fails.
+//!
+//! The order is the kernel's: namespaces, then devices (bridges and
+//! dummies, veth pairs, then VXLAN devices, which need their underlay),
+//! link settings, addresses and VXLAN forwarding entries, sysctls, and
+//! last routes (device routes before gateways), policy rules, permanent
+//! neighbours and the rulesets (`iptables-restore`, `nft -f`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use podpath_sim::net::fib::{table_name, RouteType, RuleAction, TABLE_LOCAL, TABLE_MAIN};
+use podpath_sim::net::host::{DevKind, Host};
+use podpath_sim::world::{Request, World};
+
+/// One command of the plan: the argv of one `ip`, `bridge` or
+/// `ip netns exec` call, its stdin, and how its failure reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmd {
+    pub argv: Vec<String>,
+    pub stdin: Option<String>,
+    /// Seconds the command may take.
+    pub timeout_s: u64,
+    /// The host it configures: its error says `on host H`.
+    pub host: Option<String>,
+    /// Said around the error, outside `on host H`.
+    pub context: Option<String>,
+    /// When set, a failure is only warned about, with this after the error.
+    pub warn: Option<&'static str>,
+}
+
+/// One step of building the hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `ip netns add NS`: the host's namespace, to be removed again.
+    Netns { host: String, ns: String },
+    /// The host's resolv.conf in `dir` (`/etc/netns/NS`), which
+    /// `ip netns exec` mounts over /etc/resolv.conf.
+    Resolv { dir: PathBuf, text: String },
+    /// A command to run.
+    Run(Cmd),
+}
+
+#[cfg(test)]
+impl Step {
+    /// The step as a shell line (stdin and file contents left out).
+    pub fn line(&self) -> String {
+        match self {
+            Step::Netns { ns, .. } => format!("ip netns add {ns}"),
+            Step::Resolv { dir, .. } => format!("write {}", dir.join("resolv.conf").display()),
+            Step::Run(c) => c.argv.join(" "),
+        }
+    }
+}
+
+/// A host's namespace, for the commands that configure it.
+struct On<'a> {
+    host: &'a str,
+    ns: String,
+}
+
+impl<'a> On<'a> {
+    fn new(prefix: &str, host: &'a str) -> On<'a> {
+        On {
+            host,
+            ns: nsname(prefix, host),
+        }
+    }
+
+    /// `ip -n NS ARGS`.
+    fn ip(&self, args: &[&str]) -> Step {
+        let mut argv = strings(&["ip", "-n", &self.ns]);
+        argv.extend(strings(args));
+        Step::Run(self.cmd(argv, None))
+    }
+
+    /// `ip netns exec NS ARGS`, with `stdin`.
+    fn exec(&self, args: &[&str], stdin: Option<&str>) -> Cmd {
+        let mut argv = strings(&["ip", "netns", "exec", &self.ns]);
+        argv.extend(strings(args));
+        self.cmd(argv, stdin.map(str::to_string))
+    }
+
+    /// `bridge -n NS ARGS` (its error does not name the host).
+    fn bridge(&self, args: &[&str]) -> Step {
+        let mut argv = strings(&["bridge", "-n", &self.ns]);
+        argv.extend(strings(args));
+        Step::Run(Cmd {
+            argv,
+            stdin: None,
+            timeout_s: 10,
+            host: None,
+            context: None,
+            warn: None,
+        })
+    }
+
+    fn cmd(&self, argv: Vec<String>, stdin: Option<String>) -> Cmd {
+        Cmd {
+            argv,
+            stdin,
+            timeout_s: 20,
+            host: Some(self.host.to_string()),
+            context: None,
+            warn: None,
+        }
+    }
+}
+
+fn strings(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// The namespace of `host` in a run with this prefix.
+pub fn nsname(prefix: &str, host: &str) -> String {
+    format!("{prefix}{host}")
+}
+
+/// The steps that build the world's hosts, devices, links, addresses,
+/// routes, rules, neighbours, sysctls and rulesets in namespaces named
+/// with `prefix`; an error for what live mode cannot build.
+pub fn plan(w: &World, prefix: &str) -> Result<Vec<Step>> {
+    check(w)?;
+    let mut steps = namespaces(w, prefix);
+    steps.extend(namespace_defaults(w, prefix));
+    steps.extend(devices(w, prefix)?);
+    for h in &w.hosts {
+        steps.extend(links(h, &On::new(prefix, &h.name)));
+    }
+    for h in &w.hosts {
+        steps.extend(sysctls(h, &On::new(prefix, &h.name)));
+    }
+    // routes (the kernel adds local and connected routes itself)
+    for h in &w.hosts {
+        let on = On::new(prefix, &h.name);
+        steps.extend(routes(h, &on));
+        steps.extend(rules(h, &on));
+        steps.extend(neighbours(h, &on));
+        steps.extend(rulesets(h, &on));
+    }
+    Ok(steps)
+}
+
+/// What live mode cannot build: URL credentials (the client does not send
+/// them), TUN devices (a userspace WireGuard serves them), IPIP tunnels.
+fn check(w: &World) -> Result<()> {
+    for f in &w.flows {
+        let creds = match &f.request {
+            Request::HttpGet { user, .. } => user.is_some(),
+            Request::Resolve { then: Some(t), .. } => t.user.is_some(),
+            _ => false,
+        };
+        if creds {
+            bail!(
+                "traffic {}: live mode's client does not send URL credentials (user:password@) yet",
+                f.id
+            );
+        }
+    }
+    for h in &w.hosts {
+        for d in &h.devs {
+            if d.kind == DevKind::Tun {
+                bail!(
+                    "{}/{} is a TUN device served by a userspace WireGuard (tailscaled, HeadCNI); live mode cannot build it yet",
+                    h.name,
+                    d.name
+                );
+            }
+            if d.kind == DevKind::Ipip {
+                bail!(
+                    "{}/{} is an IPIP tunnel; live mode does not build ipip devices yet (and needs the kernel's ipip module)",
+                    h.name,
+                    d.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One namespace per host.
+fn namespaces(w: &World, prefix: &str) -> Vec<Step> {
+    w.hosts
+        .iter()
+        .map(|h| Step::Netns {
+            host: h.name.clone(),
+            ns: nsname(prefix, &h.name),
+        })
+        .collect()
+}
+
+/// Each namespace as the comparison needs it (no IPv6, none of the TCP
+/// options podpath does not model, no reverse-path filter until the
+/// model's sysctls), its loopback up, its resolv.conf.
+fn namespace_defaults(w: &World, prefix: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for h in &w.hosts {
+        let on = On::new(prefix, &h.name);
+        for k in [
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+            "net.ipv4.tcp_timestamps=0",
+            "net.ipv4.tcp_sack=0",
+            "net.ipv4.tcp_window_scaling=0",
+            "net.ipv4.conf.all.rp_filter=0",
+            "net.ipv4.conf.default.rp_filter=0",
+        ] {
+            steps.push(Step::Run(on.exec(&["sysctl", "-qw", k], None)));
+        }
+        steps.push(on.ip(&["link", "set", "lo", "up"]));
+        if let Some(rc) = &h.resolv {
+            steps.push(Step::Resolv {
+                dir: Path::new("/etc/netns").join(&on.ns),
+                text: rc.text(),
+            });
+        }
+    }
+    steps
+}
+
+/// The devices: bridges and dummies, veth pairs, then VXLAN devices (a
+/// VXLAN device needs its underlay).
+fn devices(w: &World, prefix: &str) -> Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for h in &w.hosts {
+        let on = On::new(prefix, &h.name);
+        for d in h.devs.iter().skip(1) {
+            match d.kind {
+                DevKind::Bridge => steps.push(on.ip(&["link", "add", &d.name, "type", "bridge"])),
+                DevKind::Dummy => steps.push(on.ip(&["link", "add", &d.name, "type", "dummy"])),
+                _ => {}
+            }
+        }
+    }
+    steps.extend(veths(w, prefix));
+    for h in &w.hosts {
+        steps.extend(vxlans(h, &On::new(prefix, &h.name))?);
+    }
+    Ok(steps)
+}
+
+/// A veth pair for each link (added once, from its first end), and for a
+/// veth with no link a peer left down in the same namespace.
+fn veths(w: &World, prefix: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (hi, h) in w.hosts.iter().enumerate() {
+        let on = On::new(prefix, &h.name);
+        for (di, d) in h.devs.iter().enumerate() {
+            if d.kind != DevKind::Veth {
+                continue;
+            }
+            match d.peer {
+                Some(p) if (hi, di) < (p.host, p.dev) => {
+                    let ph = &w.hosts[p.host];
+                    let peer_ns = nsname(prefix, &ph.name);
+                    steps.push(on.ip(&[
+                        "link",
+                        "add",
+                        &d.name,
+                        "type",
+                        "veth",
+                        "peer",
+                        "name",
+                        &ph.devs[p.dev].name,
+                        "netns",
+                        &peer_ns,
+                    ]));
+                }
+                Some(_) => {}
+                None => {
+                    // No link: the peer stays down in the same namespace.
+                    let peer = format!("ppx{hi}x{di}");
+                    steps.push(on.ip(&[
+                        "link", "add", &d.name, "type", "veth", "peer", "name", &peer,
+                    ]));
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// A host's VXLAN devices: VNI, UDP port, local address, underlay device,
+/// learning.
+fn vxlans(h: &Host, on: &On) -> Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for d in h.devs.iter().skip(1) {
+        if d.kind != DevKind::Vxlan {
+            continue;
+        }
+        let c = d
+            .vxlan
+            .as_ref()
+            .ok_or_else(|| anyhow!("{}/{} has no vxlan settings", h.name, d.name))?;
+        let vni = c.vni.to_string();
+        let port = c.port.to_string();
+        let mut a = vec![
+            "link".to_string(),
+            "add".into(),
+            d.name.clone(),
+            "type".into(),
+            "vxlan".into(),
+            "id".into(),
+            vni,
+            "dstport".into(),
+            port,
+        ];
+        if let Some(l) = c.local {
+            a.push("local".into());
+            a.push(l.to_string());
+        }
+        if let Some(u) = c.dev {
+            a.push("dev".into());
+            a.push(h.devs[u].name.clone());
+        }
+        if !c.learning {
+            a.push("nolearning".into());
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        steps.push(on.ip(&a));
+    }
+    Ok(steps)
+}
+
+/// A host's link settings (MAC, MTU, bridge port, hairpin), then its
+/// devices up, then their addresses and VXLAN forwarding entries.
+fn links(h: &Host, on: &On) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for d in h.devs.iter().skip(1) {
+        let mac = d.mac.to_string();
+        let mtu = d.mtu.to_string();
+        steps.push(on.ip(&["link", "set", "dev", &d.name, "address", &mac, "mtu", &mtu]));
+        if let Some(m) = d.master {
+            steps.push(on.ip(&["link", "set", "dev", &d.name, "master", &h.devs[m].name]));
+            if d.hairpin {
+                steps.push(on.bridge(&["link", "set", "dev", &d.name, "hairpin", "on"]));
+            }
+        }
+    }
+    for d in h.devs.iter().skip(1) {
+        if d.up {
+            steps.push(on.ip(&["link", "set", "dev", &d.name, "up"]));
+        }
+    }
+    for d in h.devs.iter().skip(1) {
+        for a in &d.addrs {
+            steps.push(on.ip(&["addr", "add", &a.to_string(), "dev", &d.name]));
+        }
+        if let Some(c) = &d.vxlan {
+            for (mac, dsts) in &c.fdb {
+                for dst in dsts {
+                    steps.push(on.bridge(&[
+                        "fdb",
+                        "append",
+                        &mac.to_string(),
+                        "dev",
+                        &d.name,
+                        "dst",
+                        &dst.to_string(),
+                    ]));
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// A host's sysctls as the model has them: forwarding, reverse-path
+/// filter, route_localnet, the local port range, SYN retries, proxy ARP,
+/// bridge netfilter.
+fn sysctls(h: &Host, on: &On) -> Vec<Step> {
+    let mut keys: Vec<(String, String)> = vec![
+        (
+            "net.ipv4.ip_forward".into(),
+            h.sysctl.get("net.ipv4.ip_forward"),
+        ),
+        (
+            "net.ipv4.conf.all.rp_filter".into(),
+            h.sysctl.get("net.ipv4.conf.all.rp_filter"),
+        ),
+        (
+            "net.ipv4.conf.all.route_localnet".into(),
+            h.sysctl.get("net.ipv4.conf.all.route_localnet"),
+        ),
+        (
+            "net.ipv4.ip_local_port_range".into(),
+            h.sysctl.get("net.ipv4.ip_local_port_range"),
+        ),
+        (
+            "net.ipv4.tcp_syn_retries".into(),
+            h.sysctl.get("net.ipv4.tcp_syn_retries"),
+        ),
+        (
+            "net.ipv4.tcp_syn_linear_timeouts".into(),
+            h.sysctl.get("net.ipv4.tcp_syn_linear_timeouts"),
+        ),
+    ];
+    for d in h.devs.iter() {
+        keys.push((
+            format!("net.ipv4.conf.{}.rp_filter", d.name),
+            h.sysctl.get(&format!("net.ipv4.conf.{}.rp_filter", d.name)),
+        ));
+        keys.push((
+            format!("net.ipv4.conf.{}.route_localnet", d.name),
+            h.sysctl
+                .get(&format!("net.ipv4.conf.{}.route_localnet", d.name)),
+        ));
+        let pa = h.sysctl.get(&format!("net.ipv4.conf.{}.proxy_arp", d.name));
+        if pa == "1" {
+            keys.push((format!("net.ipv4.conf.{}.proxy_arp", d.name), pa));
+            // podpath answers proxied requests at once (see net/ipv4)
+            keys.push((format!("net.ipv4.neigh.{}.proxy_delay", d.name), "0".into()));
+        }
+    }
+    if h.sysctl.get("net.ipv4.conf.all.proxy_arp") == "1" {
+        keys.push(("net.ipv4.conf.all.proxy_arp".into(), "1".into()));
+    }
+    if h.devs.iter().any(|d| d.kind == DevKind::Bridge) {
+        keys.push((
+            "net.bridge.bridge-nf-call-iptables".into(),
+            h.sysctl.get("net.bridge.bridge-nf-call-iptables"),
+        ));
+    }
+    keys.into_iter()
+        .map(|(k, v)| {
+            let mut c = on.exec(&["sysctl", "-qw", &sysctl_arg(&k, &v)], None);
+            // Kernels before 6.5 have no tcp_syn_linear_timeouts.
+            if k.ends_with("tcp_syn_linear_timeouts") {
+                c.warn = Some("the kernel's SYN backoff may differ from the model's");
+            }
+            Step::Run(c)
+        })
+        .collect()
+}
+
+/// `sysctl -w`'s argument for key `k`: the slash form keeps device names
+/// with dots intact.
+fn sysctl_arg(k: &str, v: &str) -> String {
+    if let Some(rest) = k.strip_prefix("net.ipv4.neigh.") {
+        let (dev, key) = rest.rsplit_once('.').unwrap_or((rest, ""));
+        format!("net/ipv4/neigh/{dev}/{key}={v}")
+    } else {
+        match podpath_sim::net::sysctl::per_device(k) {
+            Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
+            None => format!("{k}={v}"),
+        }
+    }
+}
+
+/// A host's routes but the kernel's own, device routes first: a gateway
+/// must be reachable when its route is added (`default via 169.254.1.1`
+/// needs the link route to 169.254.1.1).
+fn routes(h: &Host, on: &On) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut routes = h.fib.all_routes();
+    routes.sort_by_key(|(_, r)| r.via.is_some());
+    for (table, r) in routes {
+        if r.proto == "kernel" {
+            continue;
+        }
+        let mut a: Vec<String> = vec!["route".into(), "add".into()];
+        if r.rtype != RouteType::Unicast {
+            a.push(r.rtype.name().into());
+        }
+        a.push(r.dst.to_string());
+        if let Some(v) = r.via {
+            a.push("via".into());
+            a.push(v.to_string());
+        }
+        if let Some(d) = r.dev {
+            a.push("dev".into());
+            a.push(h.devs[d].name.clone());
+        }
+        if let Some(s) = r.src {
+            a.push("src".into());
+            a.push(s.to_string());
+        }
+        if r.metric != 0 {
+            a.push("metric".into());
+            a.push(r.metric.to_string());
+        }
+        if r.onlink {
+            a.push("onlink".into());
+        }
+        if table != TABLE_MAIN && !(table == TABLE_LOCAL && r.rtype == RouteType::Local) {
+            a.push("table".into());
+            a.push(table_name(table));
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        steps.push(on.ip(&a));
+    }
+    steps
+}
+
+/// A host's policy rules but the kernel's three defaults.
+fn rules(h: &Host, on: &On) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for rule in &h.fib.rules {
+        if matches!(rule.priority, 0 | 32766 | 32767)
+            && rule.from.is_none()
+            && rule.to.is_none()
+            && rule.fwmark.is_none()
+        {
+            continue;
+        }
+        let mut a: Vec<String> = vec![
+            "rule".into(),
+            "add".into(),
+            "priority".into(),
+            rule.priority.to_string(),
+        ];
+        if rule.not {
+            a.push("not".into());
+        }
+        if let Some(f) = rule.from {
+            a.push("from".into());
+            a.push(f.to_string());
+        }
+        if let Some(t) = rule.to {
+            a.push("to".into());
+            a.push(t.to_string());
+        }
+        if let Some((v, m)) = rule.fwmark {
+            a.push("fwmark".into());
+            a.push(format!("0x{v:x}/0x{m:x}"));
+        }
+        if let Some(i) = &rule.iif {
+            a.push("iif".into());
+            a.push(i.clone());
+        }
+        if let Some(o) = &rule.oif {
+            a.push("oif".into());
+            a.push(o.clone());
+        }
+        match rule.action {
+            RuleAction::Lookup(t) => {
+                a.push("table".into());
+                a.push(table_name(t));
+            }
+            RuleAction::Blackhole => a.push("blackhole".into()),
+            RuleAction::Unreachable => a.push("unreachable".into()),
+            RuleAction::Prohibit => a.push("prohibit".into()),
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        steps.push(on.ip(&a));
+    }
+    steps
+}
+
+/// A host's neighbour entries with an address, as permanent ones.
+fn neighbours(h: &Host, on: &On) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for ((dev, ip), e) in &h.neigh.entries {
+        if let Some(mac) = e.mac {
+            steps.push(on.ip(&[
+                "neigh",
+                "replace",
+                &ip.to_string(),
+                "lladdr",
+                &mac.to_string(),
+                "dev",
+                &h.devs[*dev].name,
+                "nud",
+                "permanent",
+            ]));
+        }
+    }
+    steps
+}
+
+/// A host's iptables rules (`iptables-restore`) and nftables ruleset
+/// (`nft -f -`).
+fn rulesets(h: &Host, on: &On) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if h.nf.rule_count() > 0 {
+        steps.push(Step::Run(
+            on.exec(&["iptables-restore"], Some(&h.nf.to_save_text())),
+        ));
+    }
+    if !h.nft_text.is_empty() {
+        let mut c = on.exec(&["nft", "-f", "-"], Some(&h.nft_text));
+        c.context = Some(format!("{}: loading its nftables ruleset", h.name));
+        steps.push(Step::Run(c));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(name: &str) -> Vec<String> {
+        let e = crate::scenarios::find(name).expect("embedded scenario");
+        let w = podpath_sim::scenario::load(e.text, name, None).expect("loads");
+        plan(&w, "ppt-")
+            .expect("plan")
+            .iter()
+            .map(Step::line)
+            .collect()
+    }
+
+    /// Two namespaces joined by one link: `a` (10.0.0.1) routes through
+    /// `b` (10.0.0.2), which serves HTTP; `extra` goes into host a.
+    fn two_hosts(extra: &str, url: &str) -> World {
+        let y = format!(
+            r#"apiVersion: podpath/v1
+kind: Scenario
+metadata: {{name: two}}
+hosts:
+  a:
+    kind: client
+    devices:
+      eth0: {{addrs: [10.0.0.1/24], mtu: 1400}}
+    routes:
+      - {{dst: default, via: 10.0.0.2}}
+      - {{dst: 192.168.7.0/24, dev: eth0}}
+{extra}
+  b:
+    kind: external
+    devices:
+      eth0: {{addrs: [10.0.0.2/24]}}
+    sysctl: {{net.ipv4.ip_forward: 1}}
+    apps:
+      - {{kind: http-server, listen: ":80", routes: {{/: {{body: hi}}}}}}
+links:
+  - {{a: a/eth0, b: b/eth0}}
+traffic:
+  - {{id: get, from: a, http: {{get: "{url}"}}}}
+"#
+        );
+        podpath_sim::scenario::load(&y, "two.yaml", None).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn run_lines(steps: &[Step]) -> Vec<String> {
+        steps.iter().map(Step::line).collect()
+    }
+
+    #[test]
+    fn two_namespaces_one_veth_pair_then_addresses_then_routes() {
+        let w = two_hosts("", "http://10.0.0.2/");
+        let steps = plan(&w, "ppt-").expect("plan");
+        let l = run_lines(&steps);
+        // the namespaces, first and in the world's order
+        assert_eq!(
+            steps[..2],
+            [
+                Step::Netns {
+                    host: "a".into(),
+                    ns: "ppt-a".into()
+                },
+                Step::Netns {
+                    host: "b".into(),
+                    ns: "ppt-b".into()
+                }
+            ]
+        );
+        // the link is one veth pair, added once from its first end, its
+        // peer named as b's device, put into b's namespace
+        let adds: Vec<&String> = l.iter().filter(|x| x.contains(" link add ")).collect();
+        assert_eq!(
+            adds,
+            ["ip -n ppt-a link add eth0 type veth peer name eth0 netns ppt-b"],
+            "{}",
+            l.join("\n")
+        );
+        let pos = |s: &str| {
+            l.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("no `{s}` in the plan:\n{}", l.join("\n")))
+        };
+        let veth = pos(adds[0]);
+        let mtu = l
+            .iter()
+            .position(|x| {
+                x.starts_with("ip -n ppt-a link set dev eth0 address ") && x.ends_with(" mtu 1400")
+            })
+            .unwrap_or_else(|| panic!("no MTU in the plan:\n{}", l.join("\n")));
+        let up_a = pos("ip -n ppt-a link set dev eth0 up");
+        let addr_a = pos("ip -n ppt-a addr add 10.0.0.1/24 dev eth0");
+        let addr_b = pos("ip -n ppt-b addr add 10.0.0.2/24 dev eth0");
+        let fwd_b = pos("ip netns exec ppt-b sysctl -qw net.ipv4.ip_forward=1");
+        let dev_route = pos("ip -n ppt-a route add 192.168.7.0/24 dev eth0");
+        let gw_route = l
+            .iter()
+            .position(|x| x.starts_with("ip -n ppt-a route add 0.0.0.0/0 via 10.0.0.2"))
+            .unwrap_or_else(|| panic!("no default route in the plan:\n{}", l.join("\n")));
+        assert!(
+            veth < mtu && mtu < up_a && up_a < addr_a && addr_a < addr_b,
+            "{}",
+            l.join("\n")
+        );
+        // sysctls after every address, device routes before gateways
+        assert!(
+            addr_b < fwd_b && fwd_b < dev_route && dev_route < gw_route,
+            "{}",
+            l.join("\n")
+        );
+        // the kernel's own routes (connected, local) are not added
+        assert!(
+            !l.iter().any(|x| x.contains("route add 10.0.0.0/24")),
+            "{}",
+            l.join("\n")
+        );
+        // nothing but the namespaces' loopbacks and the veth is a device
+        assert!(!l.iter().any(|x| x.contains("bridge -n")));
+        assert!(!steps.iter().any(|s| matches!(s, Step::Resolv { .. })));
+    }
+
+    #[test]
+    fn every_command_names_its_host_and_only_syn_linear_timeouts_may_fail() {
+        let w = two_hosts("", "http://10.0.0.2/");
+        let steps = plan(&w, "ppt-").expect("plan");
+        let cmds: Vec<&Cmd> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Run(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(!cmds.is_empty());
+        for c in &cmds {
+            // `ip -n NS ...` or `ip netns exec NS ...`
+            let ns = if c.argv[1] == "-n" {
+                &c.argv[2]
+            } else {
+                &c.argv[3]
+            };
+            let host = c.host.as_deref().map(|h| format!("ppt-{h}"));
+            assert_eq!(host.as_ref(), Some(ns), "{:?}", c.argv);
+            assert_eq!(c.timeout_s, 20, "{:?}", c.argv);
+            let linear = c
+                .argv
+                .last()
+                .is_some_and(|a| a.starts_with("net.ipv4.tcp_syn_linear_timeouts="));
+            assert_eq!(c.warn.is_some(), linear, "{:?}", c.argv);
+        }
+        assert_eq!(
+            cmds.iter().filter(|c| c.warn.is_some()).count(),
+            2,
+            "one tcp_syn_linear_timeouts per host"
+        );
+    }
+
+    #[test]
+    fn rulesets_go_last_through_stdin() {
+        let extra = "    iptables: |\n      *filter\n      :INPUT ACCEPT [0:0]\n      :FORWARD ACCEPT [0:0]\n      :OUTPUT ACCEPT [0:0]\n      -A OUTPUT -d 10.0.0.9/32 -j DROP\n      COMMIT";
+        let w = two_hosts(extra, "http://10.0.0.2/");
+        let steps = plan(&w, "ppt-").expect("plan");
+        let Some(Step::Run(last)) = steps
+            .iter()
+            .rfind(|s| matches!(s, Step::Run(c) if c.host.as_deref() == Some("a")))
+        else {
+            panic!("no command for host a");
+        };
+        assert_eq!(
+            last.argv,
+            ["ip", "netns", "exec", "ppt-a", "iptables-restore"]
+        );
+        let stdin = last.stdin.as_deref().unwrap_or_default();
+        assert!(
+            stdin.contains("-A OUTPUT -d 10.0.0.9/32 -j DROP"),
+            "{stdin}"
+        );
+        // b has no rules: no iptables-restore there
+        assert_eq!(
+            steps
+                .iter()
+                .filter(
+                    |s| matches!(s, Step::Run(c) if c.argv.iter().any(|a| a == "iptables-restore"))
+                )
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn url_credentials_are_refused_before_anything_is_built() {
+        let w = two_hosts("", "http://u:p@10.0.0.2/");
+        let e = plan(&w, "ppt-").expect_err("credentials");
+        assert_eq!(
+            e.to_string(),
+            "traffic get: live mode's client does not send URL credentials (user:password@) yet"
+        );
+    }
+
+    #[test]
+    fn sysctl_keys_with_dotted_devices_use_the_slash_form() {
+        assert_eq!(
+            sysctl_arg("net.ipv4.conf.eth0.1.rp_filter", "2"),
+            "net/ipv4/conf/eth0.1/rp_filter=2"
+        );
+        assert_eq!(
+            sysctl_arg("net.ipv4.neigh.flannel.1.proxy_delay", "0"),
+            "net/ipv4/neigh/flannel.1/proxy_delay=0"
+        );
+        assert_eq!(
+            sysctl_arg("net.ipv4.ip_forward", "1"),
+            "net.ipv4.ip_forward=1"
+        );
+    }
+
+    #[test]
+    fn pod_to_pod_vxlan_plan() {
+        let l = lines("pod-to-pod-vxlan");
+        let has = |s: &str| {
+            l.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("no `{s}` in the plan:\n{}", l.join("\n")))
+        };
+        // namespaces first, one per host
+        assert_eq!(l[0], "ip netns add ppt-node-a");
+        let ns = has("ip netns add ppt-pod-b");
+        let lo = has("ip -n ppt-node-a link set lo up");
+        let sysctl = has("ip netns exec ppt-node-a sysctl -qw net.ipv4.tcp_timestamps=0");
+        assert!(ns < sysctl && sysctl < lo);
+        // a veth pair from the pod into the node's namespace
+        let veth = l
+            .iter()
+            .position(|x| {
+                x.starts_with("ip -n ppt-")
+                    && x.contains(" type veth peer name ")
+                    && x.ends_with(" netns ppt-pod-a")
+            })
+            .or_else(|| {
+                l.iter()
+                    .position(|x| x.contains(" type veth peer name ") && x.contains("ppt-node-a"))
+            });
+        let veth = veth.unwrap_or_else(|| panic!("no veth in the plan:\n{}", l.join("\n")));
+        // the VXLAN device after the veths, then addresses
+        let vx = has("ip -n ppt-node-a link add flannel.1 type vxlan id 1 dstport 8472 local 172.18.0.2 dev eth0 nolearning");
+        let addr = has("ip -n ppt-pod-b addr add 10.244.1.20/24 dev eth0");
+        // the overlay route, after the device routes
+        let route =
+            has("ip -n ppt-node-a route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink");
+        assert!(
+            lo < veth && veth < vx && vx < addr && addr < route,
+            "{}",
+            l.join("\n")
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The timeline's faults applied to the world: links down and up, a node
+//! down, `conntrack -F`, a process stopped, the control plane's resync
+//! after an endpoint goes, a lossy or slow link. Each one leaves a line in
+//! the trace's timeline.
+
+use super::{fmt_ppm, Engine, Event};
+use crate::app::AppEvent;
+use crate::world::{FaultKind, HostResync};
+
+impl Engine {
+    /// Applies a fault of the timeline to the world.
+    pub(super) fn fault(&mut self, idx: usize) {
+        let f = self.world.faults[idx].clone();
+        let what = match f.kind {
+            FaultKind::LinkDown { host, dev } => self.link_set(host, dev, false),
+            FaultKind::LinkUp { host, dev } => self.link_set(host, dev, true),
+            FaultKind::NodeDown { host } => self.node_down(host),
+            FaultKind::ConntrackFlush { host } => self.conntrack_flush(host),
+            FaultKind::ProcessStop { host, app } => self.process_stop(host, app),
+            FaultKind::Resync { idx } => self.resync(idx),
+            FaultKind::Loss { host, dev, ppm } => self.link_loss(host, dev, ppm),
+            FaultKind::Latency { host, dev, ns } => self.link_latency(host, dev, ns),
+        };
+        self.events_log.push(crate::trace::TraceEvent {
+            time_ns: self.now,
+            what,
+        });
+    }
+
+    /// `ip link set DEV up|down`.
+    fn link_set(&mut self, host: usize, dev: usize, up: bool) -> String {
+        let hosts = &mut self.world.hosts;
+        hosts[host].devs[dev].up = up;
+        format!(
+            "{}/{} {}",
+            hosts[host].name,
+            hosts[host].devs[dev].name,
+            if up { "up" } else { "down" }
+        )
+    }
+
+    /// The node stops: every device down.
+    fn node_down(&mut self, host: usize) -> String {
+        let hosts = &mut self.world.hosts;
+        for d in &mut hosts[host].devs {
+            d.up = false;
+        }
+        format!("{} down (every device)", hosts[host].name)
+    }
+
+    /// `conntrack -F`: every entry of the host's table gone.
+    fn conntrack_flush(&mut self, host: usize) -> String {
+        let hosts = &mut self.world.hosts;
+        let n = hosts[host].ct.len();
+        hosts[host].ct.flush();
+        format!("{}: conntrack -F ({n} entries)", hosts[host].name)
+    }
+
+    /// A process stops: its listening sockets close, and the program hears
+    /// SIGTERM.
+    fn process_stop(&mut self, host: usize, app: usize) -> String {
+        let h = &mut self.world.hosts[host];
+        h.tcp.listeners.retain(|_, (_, a)| *a != app);
+        h.udp_listeners.retain(|_, a| *a != app);
+        h.raw_listeners.retain(|_, a| *a != app);
+        let name = format!("{}: {} stopped", h.name, self.world.apps[host][app].name());
+        // a daemon hears SIGTERM (keepalived says goodbye)
+        self.push(
+            self.now,
+            Event::App {
+                host,
+                app,
+                ev: AppEvent::Stop,
+            },
+        );
+        name
+    }
+
+    /// The control plane's reaction to a change of the cluster's objects:
+    /// kube-proxy's rules and IPVS servers, the endpoints pushed to the
+    /// programs that learn them, UDP conntrack entries to the endpoint gone.
+    fn resync(&mut self, idx: usize) -> String {
+        let r = self.world.resyncs[idx].clone();
+        let mut rules = Vec::new();
+        let mut ipvs = Vec::new();
+        let mut apps = Vec::new();
+        let mut udp = 0;
+        for hr in r.hosts {
+            self.resync_host(hr, &mut rules, &mut ipvs, &mut apps);
+        }
+        for h in self.world.hosts.iter_mut() {
+            udp += h.ct.delete_udp_dnat_to(r.endpoint);
+        }
+        let mut what = r.what;
+        let mut kp = Vec::new();
+        if !rules.is_empty() {
+            kp.push(format!(
+                "its {} on {}",
+                if r.hosts_nft {
+                    "nftables table"
+                } else {
+                    "iptables/ipset state"
+                },
+                rules.join(", ")
+            ));
+        }
+        if !ipvs.is_empty() {
+            kp.push(format!("the IPVS real servers on {}", ipvs.join(", ")));
+        }
+        if kp.is_empty() {
+            what.push_str(": no kube-proxy changes");
+        } else {
+            what.push_str(&format!(": kube-proxy updated {}", kp.join(" and ")));
+        }
+        if !apps.is_empty() {
+            what.push_str(&format!("; endpoints pushed to {}", apps.join(", ")));
+        }
+        if udp > 0 {
+            what.push_str(&format!(
+                "; {udp} UDP conntrack entries DNATed to it deleted"
+            ));
+        }
+        what
+    }
+
+    /// One host's share of a resync: its iptables, nftables, ipsets and
+    /// IPVS state replaced, its programs' endpoints updated. Names the host
+    /// in `rules` / `ipvs` and the updated programs in `apps`.
+    fn resync_host(
+        &mut self,
+        hr: HostResync,
+        rules: &mut Vec<String>,
+        ipvs: &mut Vec<String>,
+        apps: &mut Vec<String>,
+    ) {
+        let h = &mut self.world.hosts[hr.host];
+        if let Some(nf) = hr.iptables {
+            h.nf = nf;
+            rules.push(h.name.clone());
+        }
+        if let Some((nft, text)) = hr.nftables {
+            // kube-proxy's transaction replaces its table; the
+            // affinity sets' entries stay (nft_dyn)
+            h.nft = nft;
+            h.nft_text = text;
+            if !rules.contains(&h.name) {
+                rules.push(h.name.clone());
+            }
+        }
+        if let Some(sets) = hr.ipsets {
+            h.nf_state.ipsets = sets;
+            if !rules.contains(&h.name) {
+                rules.push(h.name.clone());
+            }
+        }
+        if let Some(v) = hr.ipvs {
+            h.ipvs.sync(v);
+            ipvs.push(h.name.clone());
+        }
+        for (ai, new) in hr.apps {
+            if let Some(old) = self.world.apps[hr.host].get_mut(ai) {
+                if old.update_endpoints(new) {
+                    apps.push(format!("{} ({})", h.name, old.name()));
+                }
+            }
+        }
+    }
+
+    /// A link starts losing `ppm` of its frames, both directions.
+    fn link_loss(&mut self, host: usize, dev: usize, ppm: u32) -> String {
+        let hosts = &mut self.world.hosts;
+        let mut s = format!(
+            "{}/{} link loses {} of frames",
+            hosts[host].name,
+            hosts[host].devs[dev].name,
+            fmt_ppm(ppm)
+        );
+        if let Some(p) = hosts[host].devs[dev].peer.as_mut() {
+            p.loss_ppm = ppm;
+            let (ph, pd) = (p.host, p.dev);
+            if let Some(back) = hosts[ph].devs[pd].peer.as_mut() {
+                back.loss_ppm = ppm;
+            }
+        } else {
+            s.push_str(" (no link: ignored)");
+        }
+        s
+    }
+
+    /// A link's one-way latency becomes `ns`, both directions.
+    fn link_latency(&mut self, host: usize, dev: usize, ns: u64) -> String {
+        let hosts = &mut self.world.hosts;
+        let mut s = format!(
+            "{}/{} link latency {} us",
+            hosts[host].name,
+            hosts[host].devs[dev].name,
+            ns / 1000
+        );
+        if let Some(p) = hosts[host].devs[dev].peer.as_mut() {
+            p.latency_ns = ns;
+            let (ph, pd) = (p.host, p.dev);
+            if let Some(back) = hosts[ph].devs[pd].peer.as_mut() {
+                back.latency_ns = ns;
+            }
+        } else {
+            s.push_str(" (no link: ignored)");
+        }
+        s
+    }
+}
