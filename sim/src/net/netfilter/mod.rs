@@ -37,6 +37,7 @@ pub mod hook;
 pub mod ipset;
 pub mod iptables;
 pub mod nat;
+pub mod points;
 pub mod nftables;
 
 use std::collections::BTreeMap;
@@ -48,135 +49,12 @@ use rand_core::Rng;
 
 use ipset::IpsetStore;
 
+pub use points::{Hook, TableKind};
+
 pub use iptables::parse::ParseError;
 pub use iptables::{
     Chain, Cond, CondKind, IfPattern, Policy, PortDir, RecentCmd, Rule, Ruleset, Table,
 };
-
-/// The five netfilter hooks of the IPv4 stack (`enum nf_inet_hooks`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Hook {
-    Prerouting,
-    Input,
-    Forward,
-    Output,
-    Postrouting,
-}
-
-impl Hook {
-    /// The built-in chain's name (`PREROUTING`, ...).
-    pub fn chain(self) -> &'static str {
-        match self {
-            Hook::Prerouting => "PREROUTING",
-            Hook::Input => "INPUT",
-            Hook::Forward => "FORWARD",
-            Hook::Output => "OUTPUT",
-            Hook::Postrouting => "POSTROUTING",
-        }
-    }
-
-    pub fn from_chain(s: &str) -> Option<Hook> {
-        Some(match s {
-            "PREROUTING" => Hook::Prerouting,
-            "INPUT" => Hook::Input,
-            "FORWARD" => Hook::Forward,
-            "OUTPUT" => Hook::Output,
-            "POSTROUTING" => Hook::Postrouting,
-            _ => return None,
-        })
-    }
-
-    /// nft's name of the hook (`prerouting`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Hook::Prerouting => "prerouting",
-            Hook::Input => "input",
-            Hook::Forward => "forward",
-            Hook::Output => "output",
-            Hook::Postrouting => "postrouting",
-        }
-    }
-
-    /// From nft's name of the hook.
-    pub fn from_name(s: &str) -> Option<Hook> {
-        Some(match s {
-            "prerouting" => Hook::Prerouting,
-            "input" => Hook::Input,
-            "forward" => Hook::Forward,
-            "output" => Hook::Output,
-            "postrouting" => Hook::Postrouting,
-            _ => return None,
-        })
-    }
-
-    /// From the iptables built-in chain's name (`PREROUTING`).
-    pub fn from_iptables(s: &str) -> Option<Hook> {
-        Hook::from_chain(s)
-    }
-
-    /// Whether the hook runs for a packet the host itself sends (the
-    /// socket's owner is known there).
-    pub fn local_out(self) -> bool {
-        matches!(self, Hook::Output | Hook::Postrouting)
-    }
-}
-
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.chain())
-    }
-}
-
-/// The four IPv4 tables podpath models, in the order the kernel registers their
-/// hooks at equal points (raw before mangle before nat/filter).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TableKind {
-    Raw,
-    Mangle,
-    Nat,
-    Filter,
-}
-
-impl TableKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            TableKind::Raw => "raw",
-            TableKind::Mangle => "mangle",
-            TableKind::Nat => "nat",
-            TableKind::Filter => "filter",
-        }
-    }
-    pub fn from_name(s: &str) -> Option<TableKind> {
-        Some(match s {
-            "raw" => TableKind::Raw,
-            "mangle" => TableKind::Mangle,
-            "nat" => TableKind::Nat,
-            "filter" => TableKind::Filter,
-            _ => return None,
-        })
-    }
-    /// The built-in chains of the table, as the kernel registers them.
-    pub fn builtin_chains(self) -> &'static [&'static str] {
-        match self {
-            TableKind::Raw => &["PREROUTING", "OUTPUT"],
-            TableKind::Mangle => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-            TableKind::Nat => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-            TableKind::Filter => &["INPUT", "FORWARD", "OUTPUT"],
-        }
-    }
-    pub const ALL: [TableKind; 4] = [
-        TableKind::Raw,
-        TableKind::Mangle,
-        TableKind::Nat,
-        TableKind::Filter,
-    ];
-}
-
-impl fmt::Display for TableKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// conntrack states as bits (`-m conntrack --ctstate`, `-m state --state`).
 pub mod ctbits {
