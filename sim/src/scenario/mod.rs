@@ -6,12 +6,18 @@
 //! error points at the place in the file.
 
 pub mod bundle;
+mod error;
 pub mod schema;
+mod value;
 
+pub use error::ScenarioError;
 pub use schema::*;
+pub use value::{duration, parse_duration, MAX_DURATION_NS};
+
+use error::Errs;
+use value::{parse_cidr, parse_dst, parse_u32};
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -26,27 +32,6 @@ use crate::net::sysctl::Sysctl;
 use crate::wire::Mac;
 use crate::world::{FlowSpec, Request, World};
 
-/// An error in a scenario: where, and what was expected.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ScenarioError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    /// The key path, e.g. `hosts.minikube.routes[0].dev`.
-    pub key: String,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
-        if !self.key.is_empty() {
-            write!(f, "{}: ", self.key)?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
 /// (a end, b end, latency, key path for errors)
 type LinkSpec = (
     Spanned<String>,
@@ -54,92 +39,6 @@ type LinkSpec = (
     Option<Spanned<String>>,
     String,
 );
-
-struct Errs<'a> {
-    file: &'a str,
-}
-
-impl Errs<'_> {
-    fn at<T>(&self, s: &Spanned<T>, key: String, message: String) -> ScenarioError {
-        ScenarioError {
-            file: self.file.to_string(),
-            line: s.referenced.line() as usize,
-            column: s.referenced.column() as usize,
-            key,
-            message,
-        }
-    }
-}
-
-/// The longest duration a scenario may give: 2^62 ns (146 years). Sums of
-/// two such (a time plus a latency) still fit the virtual clock's 64 bits.
-pub const MAX_DURATION_NS: u64 = 1 << 62;
-
-/// Parses a duration: `100us`, `1.5ms`, `2s`, `250ns`, `5m`, `1h`; the
-/// error says what was expected, or that it overflows the virtual clock.
-pub fn duration(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let bad = || {
-        format!("bad duration '{s}': expected a number and a unit (ns, us, ms, s, m, h), e.g. 100us or 1.5s")
-    };
-    let (num, mul) = if let Some(n) = t.strip_suffix("ns") {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix("us") {
-        (n, 1e3)
-    } else if let Some(n) = t.strip_suffix("µs") {
-        (n, 1e3)
-    } else if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e6)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1e9)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60e9)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600e9)
-    } else {
-        return Err(bad());
-    };
-    let v: f64 = num.trim().parse().map_err(|_| bad())?;
-    if !(v >= 0.0 && v.is_finite()) {
-        return Err(bad());
-    }
-    let ns = v * mul;
-    if ns > MAX_DURATION_NS as f64 {
-        return Err(format!(
-            "duration '{s}' overflows the virtual clock: at most 2^62 ns (about 146 years)"
-        ));
-    }
-    Ok(ns.round() as u64)
-}
-
-/// [`duration`] without the reason.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    duration(s).ok()
-}
-
-fn parse_cidr(s: &str) -> Option<Ipv4Net> {
-    let (a, p) = s.split_once('/')?;
-    Ipv4Net::new(a.parse().ok()?, p.parse().ok()?).ok()
-}
-
-fn parse_dst(s: &str) -> Option<Ipv4Net> {
-    if s == "default" {
-        return Some(Ipv4Net::default());
-    }
-    if s.contains('/') {
-        return parse_cidr(s).map(|n| n.trunc());
-    }
-    s.parse::<Ipv4Addr>()
-        .ok()
-        .map(|a| Ipv4Net::new(a, 32).expect("/32"))
-}
-
-fn parse_u32(s: &str) -> Option<u32> {
-    match s.strip_prefix("0x") {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
 
 /// Parses scenario YAML. `file` names the input in errors.
 pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
