@@ -8,6 +8,7 @@
 pub mod bundle;
 mod device;
 mod error;
+mod host;
 pub mod schema;
 mod value;
 
@@ -16,20 +17,18 @@ pub use schema::*;
 pub use value::{duration, parse_duration, MAX_DURATION_NS};
 
 use error::Errs;
-use value::{parse_cidr, parse_dst, parse_u32};
+use host::ipvs_services;
+use value::parse_cidr;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
 use serde_saphyr::Spanned;
 
 use crate::app::{App, HttpResponseSpec, HttpServer};
 use crate::det::host_rng;
-use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
 use crate::net::host::{DevKind, Device, Host, HostKind, Peer};
 use crate::net::netfilter::Ruleset;
-use crate::net::sysctl::Sysctl;
 use crate::wire::Mac;
 use crate::world::{FlowSpec, Request, World};
 
@@ -494,71 +493,6 @@ fn endpoint_resyncs(
     Ok(out)
 }
 
-/// A host's `ipvs` list as IPVS virtual services.
-fn ipvs_services(
-    hd: &HostDoc,
-    e: &Errs,
-    kp: &str,
-) -> Result<Vec<crate::net::ipvs::VirtualService>, ScenarioError> {
-    let mut out = Vec::new();
-    for (vi, v) in hd.ipvs.iter().enumerate() {
-        let vk = format!("{kp}.ipvs[{vi}]");
-        let addr_port = |s: &str| -> Option<(Ipv4Addr, u16)> {
-            let (a, p) = s.rsplit_once(':')?;
-            Some((a.parse().ok()?, p.parse().ok()?))
-        };
-        let (proto, vip) = match v.service.value.split_once(' ') {
-            Some(("tcp", rest)) => (6u8, addr_port(rest.trim())),
-            Some(("udp", rest)) => (17u8, addr_port(rest.trim())),
-            _ => (0, None),
-        };
-        let Some((vip, vport)) = vip else {
-            return Err(e.at(
-                &v.service,
-                format!("{vk}.service"),
-                format!("'{}': expected 'tcp|udp ADDR:PORT'", v.service.value),
-            ));
-        };
-        let sched = match &v.scheduler {
-            Some(s) => crate::net::ipvs::Scheduler::from_name(&s.value).ok_or_else(|| {
-                e.at(
-                    s,
-                    format!("{vk}.scheduler"),
-                    format!("'{}': expected rr, wrr, lc or sh", s.value),
-                )
-            })?,
-            None => crate::net::ipvs::Scheduler::Rr,
-        };
-        let mut reals = Vec::new();
-        for (ri, r) in v.reals.iter().enumerate() {
-            let mut w = r.value.split_whitespace();
-            let ap = w.next().and_then(addr_port);
-            let weight = match (w.next(), w.next()) {
-                (Some("weight"), Some(n)) => n.parse::<u32>().ok(),
-                (None, None) => Some(1),
-                _ => None,
-            };
-            let (Some((ip, port)), Some(weight)) = (ap, weight) else {
-                return Err(e.at(
-                    r,
-                    format!("{vk}.reals[{ri}]"),
-                    format!("'{}': expected 'ADDR:PORT [weight N]'", r.value),
-                ));
-            };
-            reals.push(crate::net::ipvs::RealServer {
-                ip,
-                port,
-                weight,
-                conns: 0,
-            });
-        }
-        out.push(crate::net::ipvs::VirtualService::new(
-            proto, vip, vport, sched, reals,
-        ));
-    }
-    Ok(out)
-}
-
 /// Why a cluster's pod has no resolv.conf, when that is the reason.
 fn no_dns_hint(doc: &ScenarioDoc, host: &str) -> &'static str {
     if doc.pods_without_dns.contains(host) {
@@ -647,311 +581,8 @@ pub fn build(
     let names: Vec<&String> = doc.hosts.keys().collect();
     for (hi, (hname, hd)) in doc.hosts.iter().enumerate() {
         let kp = format!("hosts.{hname}");
-        let kind = HostKind::from_name(&hd.kind.value).ok_or_else(|| {
-            e.at(
-                &hd.kind,
-                format!("{kp}.kind"),
-                format!(
-                    "unknown host kind '{}': expected client, router, lb, node, pod or external",
-                    hd.kind.value
-                ),
-            )
-        })?;
-        let mut h = Host::new(hi, hname, kind, host_rng(seed, hname));
+        let mut h = host::build_host(hi, hname, hd, text, file, seed, &e)?;
         let mut apps: Vec<App> = Vec::new();
-        h.namespace = hd.namespace.clone();
-        // devices
-        device::build_devices(&mut h, hd, &kp, hname, file, &e)?;
-        h.install_address_routes();
-        // sysctls
-        let mut sc = Sysctl::default();
-        for (k, v) in &hd.sysctl {
-            if !Sysctl::is_known(k) {
-                return Err(e.at(
-                    v,
-                    format!("{kp}.sysctl.{k}"),
-                    format!(
-                        "podpath does not model sysctl '{k}' (known: {})",
-                        crate::net::sysctl::KNOWN
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-            Sysctl::validate(k, &v.value.0).map_err(|m| e.at(v, format!("{kp}.sysctl.{k}"), m))?;
-            sc.set(k, &v.value.0);
-        }
-        h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
-        h.sysctl = sc;
-        // routes
-        for (ri, rd) in hd.routes.iter().enumerate() {
-            let rk = format!("{kp}.routes[{ri}]");
-            let dst = parse_dst(&rd.dst.value).ok_or_else(|| {
-                e.at(
-                    &rd.dst,
-                    format!("{rk}.dst"),
-                    format!(
-                        "bad destination '{}': expected 'default', A.B.C.D or A.B.C.D/LEN",
-                        rd.dst.value
-                    ),
-                )
-            })?;
-            let rtype = match &rd.route_type {
-                Some(t) => RouteType::from_name(&t.value).ok_or_else(|| e.at(t, format!("{rk}.type"), format!("unknown route type '{}': expected unicast, local, blackhole, unreachable, prohibit or throw", t.value)))?,
-                None => RouteType::Unicast,
-            };
-            let via = match &rd.via {
-                Some(v) => Some(v.value.parse::<Ipv4Addr>().map_err(|_| {
-                    e.at(
-                        v,
-                        format!("{rk}.via"),
-                        format!("bad gateway '{}': expected A.B.C.D", v.value),
-                    )
-                })?),
-                None => None,
-            };
-            let src = match &rd.src {
-                Some(v) => Some(v.value.parse::<Ipv4Addr>().map_err(|_| {
-                    e.at(
-                        v,
-                        format!("{rk}.src"),
-                        format!("bad source '{}': expected A.B.C.D", v.value),
-                    )
-                })?),
-                None => None,
-            };
-            let mut dev = match &rd.dev {
-                Some(d) => Some(h.dev_index(&d.value).ok_or_else(|| {
-                    e.at(
-                        d,
-                        format!("{rk}.dev"),
-                        format!(
-                            "no device '{}' on host {hname} (devices: {})",
-                            d.value,
-                            h.devs
-                                .iter()
-                                .map(|d| d.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                })?),
-                None => None,
-            };
-            if dev.is_none() && rtype == RouteType::Unicast {
-                // Like `ip route add ... via GW`: the device of the connected route to GW.
-                let Some(gw) = via else {
-                    return Err(e.at(&rd.dst, rk, "a unicast route needs 'dev' or 'via'".into()));
-                };
-                dev = h
-                    .devs
-                    .iter()
-                    .position(|d| d.addrs.iter().any(|a| a.contains(&gw)));
-                if dev.is_none() {
-                    return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a connected subnet of {hname} (Nexthop has invalid gateway); add 'dev' and 'onlink: true'")));
-                }
-            }
-            if let (Some(gw), Some(d), false) = (via, dev, rd.onlink) {
-                // The kernel (fib_check_nh) accepts a gateway it can reach
-                // through a link-scope route on that device, or a subnet.
-                let linked = h.fib.tables.values().any(|t| {
-                    t.iter().flat_map(|(_, rs)| rs.iter()).any(|r| {
-                        r.dev == Some(d)
-                            && r.via.is_none()
-                            && r.rtype == RouteType::Unicast
-                            && r.dst.contains(&gw)
-                    })
-                });
-                if !linked && !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) {
-                    return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a subnet of {} (Nexthop has invalid gateway); use 'onlink: true' if it is reachable anyway", h.devs[d].name)));
-                }
-            }
-            let table = match &rd.table {
-                Some(t) => fib::table_id(&t.value.0).ok_or_else(|| {
-                    e.at(
-                        t,
-                        format!("{rk}.table"),
-                        format!(
-                            "bad table '{}': expected main, local, default or a number",
-                            t.value.0
-                        ),
-                    )
-                })?,
-                None => {
-                    if rtype == RouteType::Local {
-                        fib::TABLE_LOCAL
-                    } else {
-                        fib::TABLE_MAIN
-                    }
-                }
-            };
-            h.fib.add_route(
-                table,
-                Route {
-                    dst,
-                    rtype,
-                    via,
-                    dev,
-                    src,
-                    metric: rd.metric,
-                    onlink: rd.onlink,
-                    scope_link: via.is_none(),
-                    proto: "static".into(),
-                },
-            );
-        }
-        for (ri, rd) in hd.rules.iter().enumerate() {
-            let rk = format!("{kp}.rules[{ri}]");
-            let net =
-                |s: &Option<Spanned<String>>, k: &str| -> Result<Option<Ipv4Net>, ScenarioError> {
-                    match s {
-                        Some(v) if v.value == "all" => Ok(None),
-                        Some(v) => parse_dst(&v.value).map(Some).ok_or_else(|| {
-                            e.at(v, format!("{rk}.{k}"), format!("bad prefix '{}'", v.value))
-                        }),
-                        None => Ok(None),
-                    }
-                };
-            let fwmark = match &rd.fwmark {
-                Some(v) => {
-                    let (a, m) = v
-                        .value
-                        .0
-                        .split_once('/')
-                        .unwrap_or((&v.value.0, "0xffffffff"));
-                    match (parse_u32(a), parse_u32(m)) {
-                        (Some(a), Some(m)) => Some((a, m)),
-                        _ => {
-                            return Err(e.at(
-                                v,
-                                format!("{rk}.fwmark"),
-                                format!("bad fwmark '{}': expected VALUE[/MASK]", v.value.0),
-                            ))
-                        }
-                    }
-                }
-                None => None,
-            };
-            let action = match (&rd.action, &rd.table) {
-                (Some(a), None) => match a.value.as_str() {
-                    "blackhole" => RuleAction::Blackhole,
-                    "unreachable" => RuleAction::Unreachable,
-                    "prohibit" => RuleAction::Prohibit,
-                    o => return Err(e.at(a, format!("{rk}.action"), format!("unknown rule action '{o}': expected blackhole, unreachable or prohibit (or give 'table')"))),
-                },
-                (None, Some(t)) => RuleAction::Lookup(fib::table_id(&t.value.0).ok_or_else(|| e.at(t, format!("{rk}.table"), format!("bad table '{}'", t.value.0)))?),
-                _ => return Err(ScenarioError { file: file.into(), line: 0, column: 0, key: rk, message: "a rule needs exactly one of 'table' or 'action'".into() }),
-            };
-            h.fib.add_rule(IpRule {
-                priority: rd.priority,
-                not: rd.not,
-                from: net(&rd.from, "from")?,
-                to: net(&rd.to, "to")?,
-                fwmark,
-                iif: rd.iif.clone(),
-                oif: rd.oif.clone(),
-                action,
-            });
-        }
-        for (ni, nd) in hd.neighbors.iter().enumerate() {
-            let nk = format!("{kp}.neighbors[{ni}]");
-            let ip = nd.ip.value.parse::<Ipv4Addr>().map_err(|_| {
-                e.at(
-                    &nd.ip,
-                    format!("{nk}.ip"),
-                    format!("bad address '{}'", nd.ip.value),
-                )
-            })?;
-            let mac = Mac::parse(&nd.mac.value).ok_or_else(|| {
-                e.at(
-                    &nd.mac,
-                    format!("{nk}.mac"),
-                    format!("bad MAC '{}'", nd.mac.value),
-                )
-            })?;
-            let dev = h.dev_index(&nd.dev.value).ok_or_else(|| {
-                e.at(
-                    &nd.dev,
-                    format!("{nk}.dev"),
-                    format!("no device '{}' on {hname}", nd.dev.value),
-                )
-            })?;
-            h.neigh.add_permanent(dev, ip, mac);
-        }
-        // The span points at the first line of the text; map the dump's
-        // line and column back into the scenario file.
-        let ipt_err = |ipt: &Spanned<String>, pe: crate::net::netfilter::ParseError| {
-            let base = (ipt.referenced.line() as usize).max(1);
-            let line = base + pe.line.saturating_sub(1);
-            let indent = text
-                .lines()
-                .nth(line.saturating_sub(1))
-                .map(|l| l.len() - l.trim_start().len())
-                .unwrap_or(0);
-            ScenarioError {
-                file: file.into(),
-                line,
-                column: if pe.column > 0 { pe.column + indent } else { 0 },
-                key: format!("{kp}.iptables"),
-                message: format!(
-                    "{}{}",
-                    pe.message,
-                    if pe.text.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (in '{}')", pe.text)
-                    }
-                ),
-            }
-        };
-        if let Some(ipt) = &hd.iptables {
-            h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| ipt_err(ipt, pe))?;
-        }
-        for extra in &hd.iptables_extra {
-            h.nf.restore_noflush(&extra.value, file)
-                .map_err(|pe| ipt_err(extra, pe))?;
-        }
-        if let Some(t) = &hd.nftables {
-            let base = (t.referenced.line() as usize).max(1);
-            h.nft = crate::net::netfilter::nftables::Nft::parse(&t.value).map_err(|ne| {
-                ScenarioError {
-                    file: file.into(),
-                    line: if ne.line > 0 {
-                        base + ne.line - 1
-                    } else {
-                        base
-                    },
-                    column: 0,
-                    key: format!("{kp}.nftables"),
-                    message: ne.message,
-                }
-            })?;
-            h.nft_text = t.value.clone();
-        }
-        if let Some(t) = &hd.ipset {
-            h.nf_state.ipsets = crate::net::netfilter::ipset::IpsetStore::parse(
-                &t.value,
-                &format!("{file}: hosts.{hname}.ipset"),
-            )
-            .map_err(|m| e.at(t, format!("{kp}.ipset"), m))?;
-        }
-        h.ipvs.services = ipvs_services(hd, &e, &kp)?;
-        if let Some(r) = &hd.resolv_conf {
-            let nameserver = r.nameserver.value.parse::<Ipv4Addr>().map_err(|_| {
-                e.at(
-                    &r.nameserver,
-                    format!("{kp}.resolvConf.nameserver"),
-                    format!("bad address '{}'", r.nameserver.value),
-                )
-            })?;
-            h.resolv = Some(crate::app::ResolvConf {
-                nameserver,
-                search: r.search.clone(),
-                ndots: r.ndots.unwrap_or(1),
-            });
-        }
         for (ai, ad) in hd.apps.iter().enumerate() {
             let ak = format!("{kp}.apps[{ai}]");
             if matches!(
