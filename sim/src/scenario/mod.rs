@@ -10,11 +10,14 @@ pub mod bundle;
 mod device;
 mod error;
 mod host;
+mod links;
 pub mod schema;
+mod traffic;
 mod value;
 
 pub use error::ScenarioError;
 pub use schema::*;
+pub use traffic::MAX_FLOWS;
 pub use value::{duration, parse_duration, MAX_DURATION_NS};
 
 use error::Errs;
@@ -28,18 +31,9 @@ use serde_saphyr::Spanned;
 
 use crate::app::App;
 use crate::det::host_rng;
-use crate::net::host::{DevKind, Device, Host, HostKind, Peer};
+use crate::net::host::Host;
 use crate::net::netfilter::Ruleset;
-use crate::wire::Mac;
-use crate::world::{FlowSpec, Request, World};
-
-/// (a end, b end, latency, key path for errors)
-type LinkSpec = (
-    Spanned<String>,
-    Spanned<String>,
-    Option<Spanned<String>>,
-    String,
-);
+use crate::world::World;
 
 /// Parses scenario YAML. `file` names the input in errors.
 pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
@@ -494,66 +488,6 @@ fn endpoint_resyncs(
     Ok(out)
 }
 
-/// Why a cluster's pod has no resolv.conf, when that is the reason.
-fn no_dns_hint(doc: &ScenarioDoc, host: &str) -> &'static str {
-    if doc.pods_without_dns.contains(host) {
-        ": the cluster has no Service kube-system/kube-dns, so kubelet gives its pods no nameserver; add a kube-dns Service (with CoreDNS pods and their EndpointSlice) to the manifests"
-    } else {
-        ""
-    }
-}
-
-/// At most this many flows run in one scenario: each keeps its whole trace
-/// (every hop and step) in memory.
-pub const MAX_FLOWS: u64 = 100_000;
-
-/// Refuses flow counts past [`MAX_FLOWS`] and flows that would start after
-/// the horizon (they would never run).
-fn check_flow_counts(
-    flows: &[FlowSpec],
-    doc: &ScenarioDoc,
-    horizon_ns: u64,
-    e: &Errs,
-) -> Result<(), ScenarioError> {
-    let mut total: u64 = 0;
-    for (i, (f, td)) in flows.iter().zip(&doc.traffic).enumerate() {
-        let key = format!("traffic[{i}].count");
-        total += u64::from(f.count);
-        if total > MAX_FLOWS {
-            return Err(e.at(
-                &td.id,
-                key,
-                format!(
-                    "count {}: podpath keeps every flow's trace in memory and runs at most {MAX_FLOWS} flows in one scenario ({total} asked for by here)",
-                    f.count
-                ),
-            ));
-        }
-        let last = u64::from(f.count.saturating_sub(1))
-            .checked_mul(f.interval_ns)
-            .and_then(|x| x.checked_add(f.start_ns));
-        if last.is_none_or(|t| t > horizon_ns) {
-            // the first connection past the horizon (1-based)
-            let past = if f.start_ns > horizon_ns {
-                1
-            } else {
-                (horizon_ns - f.start_ns) / f.interval_ns.max(1) + 2
-            };
-            return Err(e.at(
-                &td.id,
-                key,
-                format!(
-                    "flows {past}-{} of '{}' would start after the horizon ({:.3} s) and never run: lower count or interval, or raise horizon",
-                    f.count,
-                    f.id,
-                    horizon_ns as f64 / 1e9
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 pub fn build(
     doc: &ScenarioDoc,
     text: &str,
@@ -579,335 +513,22 @@ pub fn build(
     let mut hosts: Vec<Host> = Vec::new();
     // the programs of each host, beside it (`World::apps`)
     let mut all_apps: Vec<Vec<App>> = Vec::new();
-    let names: Vec<&String> = doc.hosts.keys().collect();
     for (hi, (hname, hd)) in doc.hosts.iter().enumerate() {
         let mut h = host::build_host(hi, hname, hd, text, file, seed, &e)?;
         let apps = apps::build_apps(&mut h, hd, hname, seed, file, &e)?;
         hosts.push(h);
         all_apps.push(apps);
     }
-    // segments: a switch host per segment
-    let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    // (member, switch port, latency, key path)
-    type SegLink = (Spanned<String>, String, Option<Spanned<String>>, String);
-    let mut seg_links: Vec<SegLink> = Vec::new();
-    for (si, sd) in doc.segments.iter().enumerate() {
-        let sn = sd.name.value.clone();
-        if names.contains(&sn) {
-            return Err(e.at(
-                &sd.name,
-                format!("segments[{si}].name"),
-                format!("'{sn}' is already a host name"),
-            ));
-        }
-        let hi = hosts.len();
-        let mut h = Host::new(hi, &sn, HostKind::Switch, host_rng(seed, &sn));
-        let br = Device::new("br0", DevKind::Bridge, Mac::derived(&format!("{sn}/br0")));
-        h.devs.push(br);
-        for (mi, m) in sd.members.iter().enumerate() {
-            let pn = format!("p{}", mi + 1);
-            let mut d = Device::new(&pn, DevKind::Veth, Mac::derived(&format!("{sn}/{pn}")));
-            d.master = Some(1);
-            h.devs.push(d);
-            seg_links.push((
-                m.clone(),
-                format!("{sn}/{pn}"),
-                sd.latency.clone(),
-                format!("segments[{si}].members[{mi}]"),
-            ));
-        }
-        hosts.push(h);
-        all_apps.push(Vec::new());
-        names.push(sn);
-    }
+    let mut names: Vec<String> = doc.hosts.keys().cloned().collect();
+    let seg_links = links::build_segments(doc, &mut hosts, &mut all_apps, &mut names, seed, &e)?;
     let names: Vec<&String> = names.iter().collect();
-    // links
-    let resolve = |s: &Spanned<String>,
-                   k: String,
-                   hosts: &Vec<Host>|
-     -> Result<(usize, usize), ScenarioError> {
-        let (hn, dn) = s
-            .value
-            .split_once('/')
-            .ok_or_else(|| e.at(s, k.clone(), format!("'{}': expected HOST/DEVICE", s.value)))?;
-        let hi = names
-            .iter()
-            .position(|n| n.as_str() == hn)
-            .ok_or_else(|| e.at(s, k.clone(), format!("no host '{hn}'")))?;
-        let di = hosts[hi]
-            .dev_index(dn)
-            .ok_or_else(|| e.at(s, k.clone(), format!("no device '{dn}' on host {hn}")))?;
-        if hosts[hi].devs[di].kind != DevKind::Veth {
-            return Err(e.at(
-                s,
-                k,
-                format!(
-                    "{hn}/{dn} is a {}; links join veth/ethernet devices",
-                    hosts[hi].devs[di].kind.name()
-                ),
-            ));
-        }
-        Ok((hi, di))
-    };
-    let mut all_links: Vec<LinkSpec> = doc
-        .links
-        .iter()
-        .enumerate()
-        .map(|(li, l)| {
-            (
-                l.a.clone(),
-                l.b.clone(),
-                l.latency.clone(),
-                format!("links[{li}]"),
-            )
-        })
-        .collect();
-    for (m, port, lat, key) in seg_links {
-        let b = Spanned {
-            value: port,
-            referenced: m.referenced,
-            defined: m.defined,
-        };
-        all_links.push((m, b, lat, key));
-    }
-    for (a, b, lat, li) in &all_links {
-        // a segment's member is its `a` end (the switch port is `b`)
-        let ka = if li.starts_with("segments") {
-            li.clone()
-        } else {
-            format!("{li}.a")
-        };
-        let (ah, ad) = resolve(a, ka, &hosts)?;
-        let (bh, bd) = resolve(b, format!("{li}.b"), &hosts)?;
-        let ld = LinkDoc {
-            a: a.clone(),
-            b: b.clone(),
-            latency: lat.clone(),
-        };
-        let latency = match &ld.latency {
-            Some(l) => duration(&l.value).map_err(|m| e.at(l, format!("{li}.latency"), m))?,
-            None => 0,
-        };
-        for (h, d, k) in [(ah, ad, &ld.a), (bh, bd, &ld.b)] {
-            if hosts[h].devs[d].peer.is_some() {
-                return Err(e.at(k, li.clone(), format!("{} is already linked", k.value)));
-            }
-        }
-        if (ah, ad) == (bh, bd) {
-            return Err(e.at(
-                &ld.b,
-                format!("{li}.b"),
-                "a device cannot be linked to itself".into(),
-            ));
-        }
-        hosts[ah].devs[ad].peer = Some(Peer {
-            host: bh,
-            dev: bd,
-            latency_ns: latency,
-            loss_ppm: 0,
-        });
-        hosts[bh].devs[bd].peer = Some(Peer {
-            host: ah,
-            dev: ad,
-            latency_ns: latency,
-            loss_ppm: 0,
-        });
-    }
-    // traffic
-    let mut flows = Vec::new();
-    let mut ids = std::collections::BTreeSet::new();
-    for (ti, td) in doc.traffic.iter().enumerate() {
-        let tk = format!("traffic[{ti}]");
-        if !ids.insert(td.id.value.clone()) {
-            return Err(e.at(
-                &td.id,
-                format!("{tk}.id"),
-                format!("duplicate traffic id '{}'", td.id.value),
-            ));
-        }
-        let from = names
-            .iter()
-            .position(|n| n.as_str() == td.from.value)
-            .ok_or_else(|| {
-                e.at(
-                    &td.from,
-                    format!("{tk}.from"),
-                    format!("no host '{}'", td.from.value),
-                )
-            })?;
-        if td.ping.is_some() && (td.http.is_some() || td.dns.is_some()) {
-            return Err(e.at(
-                &td.id,
-                tk,
-                "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
-            ));
-        }
-        let request = match (&td.http, &td.dns) {
-            (None, None) if td.ping.is_some() => {
-                let p = td.ping.as_ref().expect("ping");
-                let dst = p.dst.value.parse::<Ipv4Addr>().map_err(|_| {
-                    e.at(
-                        &p.dst,
-                        format!("{tk}.ping.dst"),
-                        format!("bad address '{}'", p.dst.value),
-                    )
-                })?;
-                let size = p.size.unwrap_or(56);
-                if size > 65507 {
-                    return Err(e.at(
-                        &p.dst,
-                        format!("{tk}.ping.size"),
-                        format!("size {size} is over 65507, the most an IPv4 echo can carry"),
-                    ));
-                }
-                Request::Ping {
-                    dst,
-                    size,
-                    df: p.df.unwrap_or(true),
-                }
-            }
-            (Some(http), None) => {
-                let url = &http.get;
-                let rest = url.value.strip_prefix("http://").ok_or_else(|| {
-                    e.at(
-                        url,
-                        format!("{tk}.http.get"),
-                        format!("'{}': expected http://ADDR[:PORT]/PATH", url.value),
-                    )
-                })?;
-                let (auth, path) = match rest.find('/') {
-                    Some(i) => (&rest[..i], &rest[i..]),
-                    None => (rest, "/"),
-                };
-                // `user:password@` before the host: curl's Basic credentials
-                let (user, auth) = match auth.rsplit_once('@') {
-                    Some((u, a)) => (Some(u.to_string()), a),
-                    None => (None, auth),
-                };
-                let (addr, port) = match auth.rsplit_once(':') {
-                    Some((a, p)) => (
-                        a,
-                        p.parse::<u16>().map_err(|_| {
-                            e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'"))
-                        })?,
-                    ),
-                    None => (auth, 80),
-                };
-                let host_header = http.host.clone().unwrap_or_else(|| auth.to_string());
-                match addr.parse::<Ipv4Addr>() {
-                    Ok(dst) => Request::HttpGet {
-                        dst,
-                        port,
-                        host_header,
-                        path: path.to_string(),
-                        user,
-                    },
-                    Err(_) => {
-                        let valid = !addr.is_empty()
-                            && addr.split('.').all(|l| {
-                                !l.is_empty()
-                                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                            });
-                        if !valid {
-                            return Err(e.at(
-                                url,
-                                format!("{tk}.http.get"),
-                                format!("'{addr}' is neither an IPv4 address nor a host name"),
-                            ));
-                        }
-                        if doc
-                            .hosts
-                            .get(&td.from.value)
-                            .is_some_and(|h| h.resolv_conf.is_none())
-                        {
-                            return Err(e.at(
-                                url,
-                                format!("{tk}.http.get"),
-                                format!("'{addr}' is a name, and host '{}' has no resolvConf to resolve it with{}", td.from.value, no_dns_hint(doc, &td.from.value)),
-                            ));
-                        }
-                        Request::Resolve {
-                            name: addr.to_string(),
-                            then: Some(crate::app::ThenHttp {
-                                port,
-                                host_header,
-                                path: path.to_string(),
-                                user,
-                            }),
-                        }
-                    }
-                }
-            }
-            (None, Some(dns)) => match &dns.server {
-                Some(server) => Request::DnsA {
-                    server: server.value.parse::<Ipv4Addr>().map_err(|_| {
-                        e.at(
-                            server,
-                            format!("{tk}.dns.server"),
-                            format!("bad address '{}'", server.value),
-                        )
-                    })?,
-                    port: dns.port.unwrap_or(53),
-                    name: dns.query.trim_end_matches('.').to_string(),
-                },
-                None => {
-                    if doc
-                        .hosts
-                        .get(&td.from.value)
-                        .is_some_and(|h| h.resolv_conf.is_none())
-                    {
-                        return Err(e.at(
-                            &td.id,
-                            format!("{tk}.dns"),
-                            format!(
-                                "no 'server', and host '{}' has no resolvConf{}",
-                                td.from.value,
-                                no_dns_hint(doc, &td.from.value)
-                            ),
-                        ));
-                    }
-                    Request::Resolve {
-                        name: dns.query.clone(),
-                        then: None,
-                    }
-                }
-            },
-            _ => {
-                return Err(e.at(
-                    &td.id,
-                    tk,
-                    "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
-                ))
-            }
-        };
-        let dur = |s: &Option<Spanned<String>>, k: &str| -> Result<u64, ScenarioError> {
-            match s {
-                Some(v) => duration(&v.value).map_err(|m| e.at(v, format!("{tk}.{k}"), m)),
-                None => Ok(0),
-            }
-        };
-        flows.push(FlowSpec {
-            id: td.id.value.clone(),
-            from,
-            request,
-            start_ns: dur(&td.start, "start")?,
-            count: td.count.max(1),
-            interval_ns: match &td.interval {
-                Some(_) => dur(&td.interval, "interval")?,
-                None => 100_000_000,
-            },
-            expect: td
-                .expect
-                .as_ref()
-                .map(|x| x.value.0.clone())
-                .unwrap_or_default(),
-        });
-    }
+    links::build_links(doc, seg_links, &mut hosts, &names, &e)?;
+    let flows = traffic::build_traffic(doc, &names, &e)?;
     let horizon_ns = match &doc.horizon {
         Some(h) => duration(&h.value).map_err(|m| e.at(h, "horizon".into(), m))?,
         None => 300_000_000_000,
     };
-    check_flow_counts(&flows, doc, horizon_ns, &e)?;
+    traffic::check_flow_counts(&flows, doc, horizon_ns, &e)?;
     let mut faults = Vec::new();
     let mut resyncs = Vec::new();
     for (fi, fd) in doc.faults.iter().enumerate() {
