@@ -222,8 +222,38 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         hosts.push(h);
         apps.push(Vec::new());
     }
-    // links
-    for (li, l) in b.links.iter().enumerate() {
+    link_hosts(&b.links, &host_names, &mut hosts)?;
+    if !b.segments.is_empty() {
+        warnings
+            .push("bundle.json: segments are not imported yet; give their bridges as hosts".into());
+    }
+    start_apps(&b.apps, &host_names, &mut hosts, &mut apps, &mut warnings)?;
+    let mut flows = Vec::new();
+    for (fi, f) in b.flows.iter().enumerate() {
+        flows.push(flow_of(fi, f, &host_names, &mut warnings)?);
+    }
+    Ok((
+        World {
+            faults: Vec::new(),
+            scenario: name.to_string(),
+            seed,
+            hosts,
+            apps,
+            flows,
+            horizon_ns: 300_000_000_000,
+            resyncs: Vec::new(),
+        },
+        warnings,
+    ))
+}
+
+/// `links`: each joins two interfaces, `HOST/IF`, with no latency.
+fn link_hosts(
+    links: &[LinkDoc],
+    host_names: &[String],
+    hosts: &mut [Host],
+) -> Result<(), ScenarioError> {
+    for (li, l) in links.iter().enumerate() {
         let end = |k: &str| -> Result<(usize, usize), ScenarioError> {
             let s = if k == "a" { &l.a } else { &l.b };
             let (hn, dn) = s.split_once('/').ok_or_else(|| {
@@ -259,12 +289,19 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             loss_ppm: 0,
         });
     }
-    if !b.segments.is_empty() {
-        warnings
-            .push("bundle.json: segments are not imported yet; give their bridges as hosts".into());
-    }
-    // apps
-    for (ai, a) in b.apps.iter().enumerate() {
+    Ok(())
+}
+
+/// `apps`: the http-servers and dns-servers started on their hosts; other
+/// kinds are skipped with a warning.
+fn start_apps(
+    list: &[AppDoc],
+    host_names: &[String],
+    hosts: &mut [Host],
+    apps: &mut [Vec<App>],
+    warnings: &mut Vec<String>,
+) -> Result<(), ScenarioError> {
+    for (ai, a) in list.iter().enumerate() {
         let hn = a.host.as_str();
         let Some(hi) = host_names.iter().position(|x| x == hn) else {
             return Err(err("bundle.json", format!("apps[{ai}]: no host '{hn}'")));
@@ -350,174 +387,202 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
             )),
         }
     }
-    // flows
-    let mut flows = Vec::new();
-    for (fi, f) in b.flows.iter().enumerate() {
-        let from = f.from.as_str();
-        let Some(hi) = host_names.iter().position(|x| x == from) else {
-            return Err(err(
-                "bundle.json",
-                format!("flows[{fi}].from: no host '{from}'"),
-            ));
-        };
-        let req = f.request.as_deref().unwrap_or("");
-        if let Some(p) = f.src_port_hint {
-            return Err(err(
-                "bundle.json",
-                format!("flows[{fi}].src_port_hint: {p}: podpath does not pin a client's source port yet; give null (an ephemeral port)"),
-            ));
-        }
-        let want = if req.starts_with("DNS ")
-            || (req.starts_with("RESOLVE ") && !req.contains(" HTTP GET "))
-        {
-            "udp"
-        } else if req.starts_with("PING ") {
-            "icmp"
-        } else {
-            "tcp"
-        };
-        if let Some(p) = f.proto.as_deref().filter(|p| *p != want) {
-            return Err(err(
-                "bundle.json",
-                format!("flows[{fi}].proto: '{p}', but request '{req}' is sent over {want}"),
-            ));
-        }
-        let id = f.id.clone().unwrap_or_else(|| format!("flow{}", fi + 1));
-        let start_ns = f.start_ns.unwrap_or(0);
-        let dst_s = f.dst.as_deref().unwrap_or("");
-        if let Some(rest) = req.strip_prefix("PING size ") {
-            // "PING size N df true|false", dst ADDR:0
-            let mut w = rest.split_whitespace();
-            let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
-            let df = w.nth(1) != Some("false");
-            let dst = dst_s
-                .rsplit_once(':')
-                .and_then(|(a, _)| a.parse().ok())
-                .ok_or_else(|| err("bundle.json", format!("flows[{fi}].dst: bad address")))?;
-            flows.push(FlowSpec {
-                expect: Vec::new(),
-                id: id.clone(),
-                from: hi,
-                request: Request::Ping { dst, size, df },
-                start_ns,
-                count: 1,
-                interval_ns: 0,
-            });
-            continue;
-        }
-        if let Some(rest) = req.strip_prefix("RESOLVE ") {
-            // "RESOLVE name" or "RESOLVE name HTTP GET path Host: h" (dst: :port)
-            let (name, http) = match rest.split_once(" HTTP GET ") {
-                Some((n, h)) => (n.trim(), Some(h)),
-                None => (rest.trim(), None),
-            };
-            let then = match http {
-                Some(h) => {
-                    let (path, hh) = h.split_once(" Host: ").unwrap_or((h, name));
-                    let port = dst_s
-                        .rsplit_once(':')
-                        .and_then(|(_, p)| p.parse().ok())
-                        .unwrap_or(80);
-                    Some(crate::app::ThenHttp {
-                        port,
-                        host_header: hh.to_string(),
-                        path: path.to_string(),
-                        user: None,
-                    })
-                }
-                None => None,
-            };
-            flows.push(FlowSpec {
-                expect: Vec::new(),
-                id: id.clone(),
-                from: hi,
-                request: Request::Resolve {
-                    name: name.to_string(),
-                    then,
-                },
-                start_ns,
-                count: 1,
-                interval_ns: 0,
-            });
-            continue;
-        }
-        let dst = dst_s;
-        let (a, p) = dst.rsplit_once(':').ok_or_else(|| {
-            err(
-                "bundle.json",
-                format!("flows[{fi}].dst: '{dst}' is not IP:PORT"),
-            )
-        })?;
-        let addr: Ipv4Addr = a
-            .parse()
-            .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad address '{a}'")))?;
-        let port: u16 = p
-            .parse()
-            .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
-        if let Some(name) = req.strip_prefix("DNS A ") {
-            flows.push(FlowSpec {
-                expect: Vec::new(),
-                id: id.clone(),
-                from: hi,
-                request: Request::DnsA {
-                    server: addr,
-                    port,
-                    name: name.trim().to_string(),
-                },
-                start_ns,
-                count: 1,
-                interval_ns: 0,
-            });
-            continue;
-        }
-        let (path, host_header) = match req.strip_prefix("HTTP GET ") {
-            Some(rest) => {
-                let (path, hh) = rest.split_once(" Host: ").unwrap_or((rest, dst));
-                (path.to_string(), hh.to_string())
-            }
-            None => {
-                warnings.push(format!("bundle.json: flows[{fi}]: request '{req}' is not modelled yet; sent as HTTP GET /"));
-                ("/".to_string(), dst.to_string())
-            }
-        };
-        flows.push(FlowSpec {
-            expect: Vec::new(),
-            id: id.clone(),
-            from: hi,
-            request: Request::HttpGet {
-                dst: addr,
-                port,
-                host_header,
-                path,
-                user: None,
-            },
-            start_ns,
-            count: 1,
-            interval_ns: 0,
-        });
-    }
-    Ok((
-        World {
-            faults: Vec::new(),
-            scenario: name.to_string(),
-            seed,
-            hosts,
-            apps,
-            flows,
-            horizon_ns: 300_000_000_000,
-            resyncs: Vec::new(),
-        },
-        warnings,
-    ))
+    Ok(())
 }
 
+/// One `flows[i]` entry: its client, its request (which must go over the
+/// `proto` it names) and its start.
+fn flow_of(
+    fi: usize,
+    f: &FlowDoc,
+    host_names: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<FlowSpec, ScenarioError> {
+    let from = f.from.as_str();
+    let Some(hi) = host_names.iter().position(|x| x == from) else {
+        return Err(err(
+            "bundle.json",
+            format!("flows[{fi}].from: no host '{from}'"),
+        ));
+    };
+    let req = f.request.as_deref().unwrap_or("");
+    if let Some(p) = f.src_port_hint {
+        return Err(err(
+            "bundle.json",
+            format!("flows[{fi}].src_port_hint: {p}: podpath does not pin a client's source port yet; give null (an ephemeral port)"),
+        ));
+    }
+    let want = if req.starts_with("DNS ")
+        || (req.starts_with("RESOLVE ") && !req.contains(" HTTP GET "))
+    {
+        "udp"
+    } else if req.starts_with("PING ") {
+        "icmp"
+    } else {
+        "tcp"
+    };
+    if let Some(p) = f.proto.as_deref().filter(|p| *p != want) {
+        return Err(err(
+            "bundle.json",
+            format!("flows[{fi}].proto: '{p}', but request '{req}' is sent over {want}"),
+        ));
+    }
+    let id = f.id.clone().unwrap_or_else(|| format!("flow{}", fi + 1));
+    let start_ns = f.start_ns.unwrap_or(0);
+    let dst_s = f.dst.as_deref().unwrap_or("");
+    let request = flow_request(fi, req, dst_s, warnings)?;
+    Ok(FlowSpec {
+        expect: Vec::new(),
+        id,
+        from: hi,
+        request,
+        start_ns,
+        count: 1,
+        interval_ns: 0,
+    })
+}
+
+/// A flow's `request` line with its `dst`, as podpath's snapshots write
+/// them: `PING size N df B`, `RESOLVE NAME [HTTP GET PATH Host: H]`,
+/// `DNS A NAME`, `HTTP GET PATH Host: H` (anything else is sent as
+/// `HTTP GET /`, with a warning).
+fn flow_request(
+    fi: usize,
+    req: &str,
+    dst_s: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Request, ScenarioError> {
+    if let Some(rest) = req.strip_prefix("PING size ") {
+        return ping_request(fi, rest, dst_s);
+    }
+    if let Some(rest) = req.strip_prefix("RESOLVE ") {
+        return Ok(resolve_request(rest, dst_s));
+    }
+    let dst = dst_s;
+    let (a, p) = dst.rsplit_once(':').ok_or_else(|| {
+        err(
+            "bundle.json",
+            format!("flows[{fi}].dst: '{dst}' is not IP:PORT"),
+        )
+    })?;
+    let addr: Ipv4Addr = a
+        .parse()
+        .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad address '{a}'")))?;
+    let port: u16 = p
+        .parse()
+        .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
+    if let Some(name) = req.strip_prefix("DNS A ") {
+        return Ok(Request::DnsA {
+            server: addr,
+            port,
+            name: name.trim().to_string(),
+        });
+    }
+    let (path, host_header) = match req.strip_prefix("HTTP GET ") {
+        Some(rest) => {
+            let (path, hh) = rest.split_once(" Host: ").unwrap_or((rest, dst));
+            (path.to_string(), hh.to_string())
+        }
+        None => {
+            warnings.push(format!(
+                "bundle.json: flows[{fi}]: request '{req}' is not modelled yet; sent as HTTP GET /"
+            ));
+            ("/".to_string(), dst.to_string())
+        }
+    };
+    Ok(Request::HttpGet {
+        dst: addr,
+        port,
+        host_header,
+        path,
+        user: None,
+    })
+}
+
+/// `PING size N df true|false` to `dst` ADDR:0.
+fn ping_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioError> {
+    let mut w = rest.split_whitespace();
+    let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
+    let df = w.nth(1) != Some("false");
+    let dst = dst_s
+        .rsplit_once(':')
+        .and_then(|(a, _)| a.parse().ok())
+        .ok_or_else(|| err("bundle.json", format!("flows[{fi}].dst: bad address")))?;
+    Ok(Request::Ping { dst, size, df })
+}
+
+/// `RESOLVE name` or `RESOLVE name HTTP GET path Host: h` (`dst` gives the
+/// HTTP port as `:port`, 80 when absent).
+fn resolve_request(rest: &str, dst_s: &str) -> Request {
+    let (name, http) = match rest.split_once(" HTTP GET ") {
+        Some((n, h)) => (n.trim(), Some(h)),
+        None => (rest.trim(), None),
+    };
+    let then = match http {
+        Some(h) => {
+            let (path, hh) = h.split_once(" Host: ").unwrap_or((h, name));
+            let port = dst_s
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse().ok())
+                .unwrap_or(80);
+            Some(crate::app::ThenHttp {
+                port,
+                host_header: hh.to_string(),
+                path: path.to_string(),
+                user: None,
+            })
+        }
+        None => None,
+    };
+    Request::Resolve {
+        name: name.to_string(),
+        then,
+    }
+}
+
+/// One host's snapshot files, read in this order: devices, addresses,
+/// routes, rules, neighbours, FDB, netfilter, sysctls, resolv.conf. What
+/// podpath does not model becomes a warning.
 fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(), ScenarioError> {
+    let by_ifindex = load_links(read, h, warnings)?;
+    load_addrs(read, h, &by_ifindex)?;
+    load_routes(read, h, warnings)?;
+    load_rules(read, h, warnings)?;
+    load_neigh(read, h)?;
+    load_fdb(read, h)?;
+    load_netfilter(read, h, warnings)?;
+    load_sysctl(read, h)?;
+    load_resolv(read, h, warnings);
+    Ok(())
+}
+
+/// `ip -j -d link show`: the devices podpath models (others left out with
+/// a warning), then bridge masters and vxlan lower devices; the device
+/// index of each ifindex.
+fn load_links(
+    read: Reader,
+    h: &mut Host,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<i64, usize>, ScenarioError> {
     let hn = h.name.clone();
     let f_link = format!("{hn}/ip-link.json");
     let links = json(read, &f_link)?;
     let mut by_ifindex: BTreeMap<i64, usize> = BTreeMap::new();
-    // devices
-    for l in arr(&links) {
+    add_devices(h, &links, &f_link, &mut by_ifindex, warnings);
+    attach_devices(h, &links, &f_link, &by_ifindex, warnings);
+    Ok(by_ifindex)
+}
+
+/// Each link of the dump as a device: kind, MAC, MTU, flags, vxlan info
+/// (the loopback is the host's own `lo`).
+fn add_devices(
+    h: &mut Host,
+    links: &Value,
+    f_link: &str,
+    by_ifindex: &mut BTreeMap<i64, usize>,
+    warnings: &mut Vec<String>,
+) {
+    for l in arr(links) {
         let name = l["ifname"].as_str().unwrap_or("").to_string();
         let ifindex = l["ifindex"].as_i64().unwrap_or(-1);
         let kind_s = l["linkinfo"]["info_kind"].as_str().unwrap_or("");
@@ -568,7 +633,17 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             });
         }
     }
-    for l in arr(&links) {
+}
+
+/// A port's bridge (`master`) and a vxlan device's lower device (`link`).
+fn attach_devices(
+    h: &mut Host,
+    links: &Value,
+    f_link: &str,
+    by_ifindex: &BTreeMap<i64, usize>,
+    warnings: &mut Vec<String>,
+) {
+    for l in arr(links) {
         let Some(&di) = by_ifindex.get(&l["ifindex"].as_i64().unwrap_or(-1)) else {
             continue;
         };
@@ -587,7 +662,15 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             }
         }
     }
-    // addresses
+}
+
+/// `ip -j addr show`: the IPv4 addresses of the modelled devices.
+fn load_addrs(
+    read: Reader,
+    h: &mut Host,
+    by_ifindex: &BTreeMap<i64, usize>,
+) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_addr = format!("{hn}/ip-addr.json");
     for l in arr(&json(read, &f_addr)?) {
         let Some(&di) = by_ifindex.get(&l["ifindex"].as_i64().unwrap_or(-1)) else {
@@ -610,7 +693,18 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             }
         }
     }
-    // routes: exactly what the kernel has, local and connected ones included
+    Ok(())
+}
+
+/// `ip -j route show table all`: exactly what the kernel has, local and
+/// connected routes included; types and devices podpath does not model
+/// are left out with a warning.
+fn load_routes(
+    read: Reader,
+    h: &mut Host,
+    warnings: &mut Vec<String>,
+) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_route = format!("{hn}/ip-route.json");
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let routes = json(read, &f_route)?;
@@ -700,7 +794,14 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             "{f_route}: no route of table local: this is `ip -j route show` (the main table only), so no address of {hn} is local and every connection to it fails; write it with `ip -j route show table all`"
         ));
     }
-    // rules
+    Ok(())
+}
+
+/// `ip -j rule show`: the rules replace the default ones when there are
+/// any; actions and tables podpath does not know are left out with a
+/// warning.
+fn load_rules(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_rule = format!("{hn}/ip-rule.json");
     let rules = json(read, &f_rule)?;
     if !arr(&rules).is_empty() {
@@ -755,7 +856,13 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             action,
         });
     }
-    // neighbours
+    Ok(())
+}
+
+/// `ip -j neigh show`: entries with an address, a MAC and a NUD state
+/// podpath models (PERMANENT, REACHABLE, or STALE for STALE/DELAY/PROBE).
+fn load_neigh(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_neigh = format!("{hn}/ip-neigh.json");
     for n in arr(&json(read, &f_neigh)?) {
         let (Some(ip), Some(dev)) = (
@@ -789,7 +896,13 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             },
         );
     }
-    // FDB: vxlan remotes; learned and static bridge entries
+    Ok(())
+}
+
+/// `bridge -j fdb show`: vxlan remotes, and learned and static bridge
+/// entries.
+fn load_fdb(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_fdb = format!("{hn}/bridge-fdb.json");
     for e in arr(&json(read, &f_fdb)?) {
         let (Some(mac), Some(dev)) = (
@@ -834,7 +947,17 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             }
         }
     }
-    // netfilter
+    Ok(())
+}
+
+/// `iptables-save`, and `nft list ruleset` when the snapshot has one
+/// (absent when nft is not there).
+fn load_netfilter(
+    read: Reader,
+    h: &mut Host,
+    warnings: &mut Vec<String>,
+) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_ipt = format!("{hn}/iptables-save.txt");
     let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e))?;
     h.nf = Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
@@ -847,7 +970,6 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     for w in &h.nf.warnings {
         warnings.push(w.clone());
     }
-    // nftables (optional: `nft list ruleset`, absent when nft is not there)
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
@@ -863,7 +985,13 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             h.nft_text = t;
         }
     }
-    // sysctls
+    Ok(())
+}
+
+/// `sysctl.txt` (`key = value` lines): the keys podpath models (others
+/// are ignored).
+fn load_sysctl(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f_sys = format!("{hn}/sysctl.txt");
     let sys = read(&f_sys).map_err(|e| err(&f_sys, e))?;
     let mut sc = Sysctl::default();
@@ -878,7 +1006,12 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
     }
     h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
     h.sysctl = sc;
-    // resolv.conf (optional: /etc/netns/NAME/resolv.conf of a namespace)
+    Ok(())
+}
+
+/// resolv.conf (optional: /etc/netns/NAME/resolv.conf of a namespace).
+fn load_resolv(read: Reader, h: &mut Host, warnings: &mut Vec<String>) {
+    let hn = h.name.clone();
     let f_rc = format!("{hn}/resolv.conf");
     if let Ok(t) = read(&f_rc) {
         h.resolv = crate::app::ResolvConf::parse(&t);
@@ -886,5 +1019,4 @@ fn load_host(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(
             warnings.push(format!("{f_rc}: no nameserver line; ignored"));
         }
     }
-    Ok(())
 }

@@ -1,0 +1,408 @@
+//! A host's `apps`: the programs it runs, each parsed from its own
+//! configuration (HAProxy, keepalived, ingress-nginx, Envoy) or from the
+//! scenario's keys (http-server, dns-server, tcp-forward), and the ports
+//! they bind (a second bind of a port is EADDRINUSE, as for the real
+//! programs).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde_saphyr::Spanned;
+
+use super::error::{Errs, ScenarioError};
+use super::schema::{AppDoc, HostDoc};
+use crate::app::{App, HttpResponseSpec, HttpServer};
+use crate::det::host_rng;
+use crate::net::host::Host;
+
+/// The host an app starts on: its name, the run's seed (each program's
+/// random stream derives from it) and the file errors point into.
+#[derive(Clone, Copy)]
+struct Site<'a> {
+    hname: &'a str,
+    seed: u64,
+    file: &'a str,
+    e: &'a Errs<'a>,
+}
+
+/// Starts `hosts.NAME.apps` on `h`, in the file's order; the programs, by
+/// their index in the host's app list (`World::apps`).
+pub(super) fn build_apps(
+    h: &mut Host,
+    hd: &HostDoc,
+    hname: &str,
+    seed: u64,
+    file: &str,
+    e: &Errs,
+) -> Result<Vec<App>, ScenarioError> {
+    let kp = format!("hosts.{hname}");
+    let site = Site {
+        hname,
+        seed,
+        file,
+        e,
+    };
+    let mut apps: Vec<App> = Vec::new();
+    for (ai, ad) in hd.apps.iter().enumerate() {
+        let ak = format!("{kp}.apps[{ai}]");
+        if matches!(
+            ad.kind.value.as_str(),
+            "haproxy" | "keepalived" | "ingress-nginx" | "envoy"
+        ) {
+            start_configured(h, &mut apps, ad, &ak, site)?;
+        } else if ad.kind.value == "tcp-forward" {
+            start_tcp_forward(h, &mut apps, ad, &ak, site)?;
+        } else {
+            start_server(h, &mut apps, ad, &ak, site)?;
+        }
+    }
+    Ok(apps)
+}
+
+/// A program that reads a configuration file (`config`): HAProxy,
+/// keepalived, ingress-nginx or Envoy. A parser's "line N: ..." is placed
+/// on the scenario's line.
+fn start_configured(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    ad: &AppDoc,
+    ak: &str,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { file, e, .. } = site;
+    let Some(cfg) = &ad.config else {
+        return Err(e.at(
+            &ad.kind,
+            format!("{ak}.config"),
+            format!(
+                "{} needs 'config' (its configuration file's text)",
+                ad.kind.value
+            ),
+        ));
+    };
+    // "line N: ..." from the config parsers -> the scenario's line
+    let base = (cfg.referenced.line() as usize).max(1);
+    let cfg_err = |m: String| -> ScenarioError {
+        let (line, msg) = match m.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+            Some((n, rest)) => match n.parse::<usize>() {
+                Ok(n) => (base + n - 1, rest.to_string()),
+                Err(_) => (base, m.clone()),
+            },
+            None => (base, m.clone()),
+        };
+        ScenarioError {
+            file: file.into(),
+            line,
+            column: 0,
+            key: format!("{ak}.config"),
+            message: msg,
+        }
+    };
+    match ad.kind.value.as_str() {
+        "envoy" => start_envoy(h, apps, cfg, ak, &cfg_err, site),
+        "ingress-nginx" => start_ingress_nginx(h, apps, ad, cfg, ak, &cfg_err, site),
+        "haproxy" => start_haproxy(h, apps, cfg, ak, &cfg_err, site),
+        _ => start_keepalived(h, apps, cfg, ak, &cfg_err, site),
+    }
+}
+
+/// Envoy (the sidecar): it binds its outbound and inbound ports.
+fn start_envoy(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    cfg: &Spanned<String>,
+    ak: &str,
+    cfg_err: &dyn Fn(String) -> ScenarioError,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { hname, seed, e, .. } = site;
+    let idx = apps.len();
+    let rng = host_rng(seed, &format!("{hname}/envoy"));
+    let en = crate::app::envoy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
+    for port in [
+        crate::app::envoy::OUTBOUND_PORT,
+        crate::app::envoy::INBOUND_PORT,
+    ] {
+        if h.tcp.listeners.insert(port, (None, idx)).is_some() {
+            return Err(e.at(
+                cfg,
+                format!("{ak}.config"),
+                format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+            ));
+        }
+    }
+    crate::app::runtime::spawn(h, apps, App::Envoy(Box::new(en)));
+    Ok(())
+}
+
+/// ingress-nginx: it binds `listen`'s port (80 when not given).
+fn start_ingress_nginx(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    ad: &AppDoc,
+    cfg: &Spanned<String>,
+    ak: &str,
+    cfg_err: &dyn Fn(String) -> ScenarioError,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { hname, seed, e, .. } = site;
+    let idx = apps.len();
+    let port = match &ad.listen {
+        None => 80,
+        Some(l) => l
+            .value
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| {
+                e.at(
+                    l,
+                    format!("{ak}.listen"),
+                    format!("bad listen address '{}': expected [ADDR]:PORT", l.value),
+                )
+            })?,
+    };
+    let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
+    let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng).map_err(cfg_err)?;
+    if h.tcp.listeners.insert(port, (None, idx)).is_some() {
+        return Err(e.at(
+            cfg,
+            format!("{ak}.config"),
+            format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+        ));
+    }
+    crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
+    Ok(())
+}
+
+/// HAProxy: it binds every frontend's `bind` lines.
+fn start_haproxy(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    cfg: &Spanned<String>,
+    ak: &str,
+    cfg_err: &dyn Fn(String) -> ScenarioError,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { hname, seed, e, .. } = site;
+    let idx = apps.len();
+    let rng = host_rng(seed, &format!("{hname}/haproxy"));
+    let p = crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
+    for f in &p.frontends {
+        for &(bind, port) in &f.binds {
+            if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
+                return Err(e.at(
+                    cfg,
+                    format!("{ak}.config"),
+                    format!(
+                        "frontend {}: port {port} is already bound on {hname} (EADDRINUSE)",
+                        f.name
+                    ),
+                ));
+            }
+        }
+    }
+    crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
+    Ok(())
+}
+
+/// keepalived: each vrrp_instance's interface must exist, and sends its
+/// adverts from that interface's first address.
+fn start_keepalived(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    cfg: &Spanned<String>,
+    ak: &str,
+    cfg_err: &dyn Fn(String) -> ScenarioError,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { hname, e, .. } = site;
+    let mut k = crate::app::keepalived::Keepalived::parse(hname, &cfg.value).map_err(cfg_err)?;
+    for inst in &mut k.instances {
+        let Some(d) = h.dev_index(&inst.interface) else {
+            return Err(e.at(
+                cfg,
+                format!("{ak}.config"),
+                format!(
+                    "vrrp_instance {}: no interface '{}' on {hname}",
+                    inst.name, inst.interface
+                ),
+            ));
+        };
+        inst.primary = h.devs[d].addrs.first().map(|a| a.addr()).ok_or_else(|| {
+            e.at(
+                cfg,
+                format!("{ak}.config"),
+                format!(
+                    "vrrp_instance {}: {} has no address to send adverts from",
+                    inst.name, inst.interface
+                ),
+            )
+        })?;
+    }
+    crate::app::runtime::spawn(h, apps, App::Keepalived(Box::new(k)));
+    Ok(())
+}
+
+/// tcp-forward: a user-space TCP forwarder (minikube's service tunnel,
+/// kubectl port-forward), HAProxy's model in tcp mode with one server.
+fn start_tcp_forward(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    ad: &AppDoc,
+    ak: &str,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { hname, seed, e, .. } = site;
+    let (Some(listen), Some(to)) = (&ad.listen, &ad.to) else {
+        return Err(e.at(
+            &ad.kind,
+            format!("{ak}.to"),
+            "tcp-forward needs 'listen: [ADDR]:PORT' and 'to: ADDR:PORT'".into(),
+        ));
+    };
+    let name = ad.name.clone().unwrap_or_else(|| "tcp-forward".into());
+    let cfg = format!(
+        "frontend {name}\n  bind {}\n  mode tcp\n  default_backend to\nbackend to\n  mode tcp\n  server target {}\n",
+        if listen.value.starts_with(':') { format!("*{}", listen.value) } else { listen.value.clone() },
+        to.value
+    );
+    let rng = host_rng(seed, &format!("{hname}/{name}"));
+    let mut p = crate::app::haproxy::parse(hname, &cfg, rng).map_err(|m| {
+        let m = m.split_once(": ").map(|x| x.1.to_string()).unwrap_or(m);
+        e.at(to, ak.to_string(), m)
+    })?;
+    p.name = format!("{name} {hname}");
+    p.program = name.clone();
+    let idx = apps.len();
+    let (bind, port) = p.frontends[0].binds[0];
+    if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
+        return Err(e.at(
+            listen,
+            format!("{ak}.listen"),
+            format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+        ));
+    }
+    crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
+    Ok(())
+}
+
+/// `listen: [ADDR]:PORT`: the port, and the address when one is given
+/// (none, `*` and `0.0.0.0` mean every address).
+fn listen_addr(
+    listen: &Spanned<String>,
+    ak: &str,
+    e: &Errs,
+) -> Result<(u16, Option<Ipv4Addr>), ScenarioError> {
+    let port = listen
+        .value
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .ok_or_else(|| {
+            e.at(
+                listen,
+                format!("{ak}.listen"),
+                format!(
+                    "bad listen address '{}': expected [ADDR]:PORT",
+                    listen.value
+                ),
+            )
+        })?;
+    let bound = match listen.value.rsplit_once(':') {
+        Some((a, _)) if !a.is_empty() && a != "0.0.0.0" && a != "*" => {
+            Some(a.parse::<Ipv4Addr>().map_err(|_| {
+                e.at(
+                    listen,
+                    format!("{ak}.listen"),
+                    format!("bad listen address '{a}'"),
+                )
+            })?)
+        }
+        _ => None,
+    };
+    Ok((port, bound))
+}
+
+/// A server the scenario describes itself: an http-server (its routes'
+/// responses) or a dns-server (its A records), listening on `listen`.
+fn start_server(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    ad: &AppDoc,
+    ak: &str,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let Site { hname, e, .. } = site;
+    let Some(listen) = &ad.listen else {
+        return Err(e.at(
+            &ad.kind,
+            format!("{ak}.listen"),
+            format!("{} needs 'listen: [ADDR]:PORT'", ad.kind.value),
+        ));
+    };
+    let (port, bound) = listen_addr(listen, ak, e)?;
+    match ad.kind.value.as_str() {
+        "http-server" => {
+            let routes = ad
+                .routes
+                .iter()
+                .map(|(p, r)| {
+                    (
+                        p.clone(),
+                        HttpResponseSpec {
+                            status: r.status,
+                            content_type: r.content_type.clone(),
+                            body: r.body.clone(),
+                        },
+                    )
+                })
+                .collect();
+            let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
+            let idx = apps.len();
+            crate::app::runtime::spawn(h, apps, App::HttpServer(HttpServer::new(&name, port, routes)));
+            if h.tcp.listeners.insert(port, (bound, idx)).is_some() {
+                return Err(e.at(
+                    listen,
+                    format!("{ak}.listen"),
+                    format!("port {port} is already bound on {hname} (EADDRINUSE)"),
+                ));
+            }
+        }
+        "dns-server" => {
+            let mut records = BTreeMap::new();
+            for (n, a) in &ad.records {
+                let ip = a.value.parse::<Ipv4Addr>().map_err(|_| {
+                    e.at(
+                        a,
+                        format!("{ak}.records.{n}"),
+                        format!("bad address '{}'", a.value),
+                    )
+                })?;
+                records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
+            }
+            let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
+            let idx = apps.len();
+            crate::app::runtime::spawn(h, apps, App::DnsServer(crate::app::DnsServer {
+                name,
+                port,
+                records,
+            }));
+            if h.udp_listeners.insert(port, idx).is_some() {
+                return Err(e.at(
+                    listen,
+                    format!("{ak}.listen"),
+                    format!("UDP port {port} is already bound on {hname} (EADDRINUSE)"),
+                ));
+            }
+        }
+        other => {
+            return Err(e.at(
+                &ad.kind,
+                format!("{ak}.kind"),
+                format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived, ingress-nginx, envoy or tcp-forward"),
+            ))
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! The `traffic` section: the flows the clients start (HTTP GETs, DNS
+//! queries, pings), each checked against the hosts it names and the
+//! horizon it must start before.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use serde_saphyr::Spanned;
+
+use super::error::{Errs, ScenarioError};
+use super::schema::{DnsDoc, HttpDoc, PingDoc, ScenarioDoc, TrafficDoc};
+use super::value::duration;
+use crate::world::{FlowSpec, Request};
+
+/// `traffic`: the flows, in the file's order; ids are unique and `from`
+/// names a host or segment of `names`.
+pub(super) fn build_traffic(
+    doc: &ScenarioDoc,
+    names: &[&String],
+    e: &Errs,
+) -> Result<Vec<FlowSpec>, ScenarioError> {
+    let mut flows = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (ti, td) in doc.traffic.iter().enumerate() {
+        let tk = format!("traffic[{ti}]");
+        if !ids.insert(td.id.value.clone()) {
+            return Err(e.at(
+                &td.id,
+                format!("{tk}.id"),
+                format!("duplicate traffic id '{}'", td.id.value),
+            ));
+        }
+        flows.push(flow_of(doc, td, tk, names, e)?);
+    }
+    Ok(flows)
+}
+
+/// One `traffic[i]` entry (key path `tk`): its client, request, start,
+/// count, interval and expectations.
+fn flow_of(
+    doc: &ScenarioDoc,
+    td: &TrafficDoc,
+    tk: String,
+    names: &[&String],
+    e: &Errs,
+) -> Result<FlowSpec, ScenarioError> {
+    let from = names
+        .iter()
+        .position(|n| n.as_str() == td.from.value)
+        .ok_or_else(|| {
+            e.at(
+                &td.from,
+                format!("{tk}.from"),
+                format!("no host '{}'", td.from.value),
+            )
+        })?;
+    if td.ping.is_some() && (td.http.is_some() || td.dns.is_some()) {
+        return Err(e.at(
+            &td.id,
+            tk,
+            "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
+        ));
+    }
+    let request = request_of(doc, td, &tk, e)?;
+    let dur = |s: &Option<Spanned<String>>, k: &str| -> Result<u64, ScenarioError> {
+        match s {
+            Some(v) => duration(&v.value).map_err(|m| e.at(v, format!("{tk}.{k}"), m)),
+            None => Ok(0),
+        }
+    };
+    Ok(FlowSpec {
+        id: td.id.value.clone(),
+        from,
+        request,
+        start_ns: dur(&td.start, "start")?,
+        count: td.count.max(1),
+        interval_ns: match &td.interval {
+            Some(_) => dur(&td.interval, "interval")?,
+            None => 100_000_000,
+        },
+        expect: td
+            .expect
+            .as_ref()
+            .map(|x| x.value.0.clone())
+            .unwrap_or_default(),
+    })
+}
+
+/// What a flow sends: exactly one of `http`, `dns` or `ping`.
+fn request_of(
+    doc: &ScenarioDoc,
+    td: &TrafficDoc,
+    tk: &str,
+    e: &Errs,
+) -> Result<Request, ScenarioError> {
+    Ok(match (&td.http, &td.dns) {
+        (None, None) if td.ping.is_some() => ping_request(td.ping.as_ref().expect("ping"), tk, e)?,
+        (Some(http), None) => http_request(doc, td, http, tk, e)?,
+        (None, Some(dns)) => dns_request(doc, td, dns, tk, e)?,
+        _ => {
+            return Err(e.at(
+                &td.id,
+                tk.to_string(),
+                "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
+            ))
+        }
+    })
+}
+
+/// `ping`: an ICMP echo of `size` bytes (56, as ping's default), DF set
+/// unless `df: false`.
+fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioError> {
+    let dst = p.dst.value.parse::<Ipv4Addr>().map_err(|_| {
+        e.at(
+            &p.dst,
+            format!("{tk}.ping.dst"),
+            format!("bad address '{}'", p.dst.value),
+        )
+    })?;
+    let size = p.size.unwrap_or(56);
+    if size > 65507 {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.size"),
+            format!("size {size} is over 65507, the most an IPv4 echo can carry"),
+        ));
+    }
+    Ok(Request::Ping {
+        dst,
+        size,
+        df: p.df.unwrap_or(true),
+    })
+}
+
+/// `http.get: http://[USER:PASS@]ADDR[:PORT]/PATH`, curl's way: an
+/// address is connected to; a name is resolved first (the client needs a
+/// resolv.conf).
+fn http_request(
+    doc: &ScenarioDoc,
+    td: &TrafficDoc,
+    http: &HttpDoc,
+    tk: &str,
+    e: &Errs,
+) -> Result<Request, ScenarioError> {
+    let url = &http.get;
+    let rest = url.value.strip_prefix("http://").ok_or_else(|| {
+        e.at(
+            url,
+            format!("{tk}.http.get"),
+            format!("'{}': expected http://ADDR[:PORT]/PATH", url.value),
+        )
+    })?;
+    let (auth, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    // `user:password@` before the host: curl's Basic credentials
+    let (user, auth) = match auth.rsplit_once('@') {
+        Some((u, a)) => (Some(u.to_string()), a),
+        None => (None, auth),
+    };
+    let (addr, port) = match auth.rsplit_once(':') {
+        Some((a, p)) => (
+            a,
+            p.parse::<u16>()
+                .map_err(|_| e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'")))?,
+        ),
+        None => (auth, 80),
+    };
+    let host_header = http.host.clone().unwrap_or_else(|| auth.to_string());
+    Ok(match addr.parse::<Ipv4Addr>() {
+        Ok(dst) => Request::HttpGet {
+            dst,
+            port,
+            host_header,
+            path: path.to_string(),
+            user,
+        },
+        Err(_) => {
+            let valid = !addr.is_empty()
+                && addr.split('.').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !valid {
+                return Err(e.at(
+                    url,
+                    format!("{tk}.http.get"),
+                    format!("'{addr}' is neither an IPv4 address nor a host name"),
+                ));
+            }
+            if doc
+                .hosts
+                .get(&td.from.value)
+                .is_some_and(|h| h.resolv_conf.is_none())
+            {
+                return Err(e.at(
+                    url,
+                    format!("{tk}.http.get"),
+                    format!(
+                        "'{addr}' is a name, and host '{}' has no resolvConf to resolve it with{}",
+                        td.from.value,
+                        no_dns_hint(doc, &td.from.value)
+                    ),
+                ));
+            }
+            Request::Resolve {
+                name: addr.to_string(),
+                then: Some(crate::app::ThenHttp {
+                    port,
+                    host_header,
+                    path: path.to_string(),
+                    user,
+                }),
+            }
+        }
+    })
+}
+
+/// `dns`: an A query to `server` (port 53 unless given), or without a
+/// server a lookup through the client's resolv.conf.
+fn dns_request(
+    doc: &ScenarioDoc,
+    td: &TrafficDoc,
+    dns: &DnsDoc,
+    tk: &str,
+    e: &Errs,
+) -> Result<Request, ScenarioError> {
+    Ok(match &dns.server {
+        Some(server) => Request::DnsA {
+            server: server.value.parse::<Ipv4Addr>().map_err(|_| {
+                e.at(
+                    server,
+                    format!("{tk}.dns.server"),
+                    format!("bad address '{}'", server.value),
+                )
+            })?,
+            port: dns.port.unwrap_or(53),
+            name: dns.query.trim_end_matches('.').to_string(),
+        },
+        None => {
+            if doc
+                .hosts
+                .get(&td.from.value)
+                .is_some_and(|h| h.resolv_conf.is_none())
+            {
+                return Err(e.at(
+                    &td.id,
+                    format!("{tk}.dns"),
+                    format!(
+                        "no 'server', and host '{}' has no resolvConf{}",
+                        td.from.value,
+                        no_dns_hint(doc, &td.from.value)
+                    ),
+                ));
+            }
+            Request::Resolve {
+                name: dns.query.clone(),
+                then: None,
+            }
+        }
+    })
+}
+
+/// Why a cluster's pod has no resolv.conf, when that is the reason.
+fn no_dns_hint(doc: &ScenarioDoc, host: &str) -> &'static str {
+    if doc.pods_without_dns.contains(host) {
+        ": the cluster has no Service kube-system/kube-dns, so kubelet gives its pods no nameserver; add a kube-dns Service (with CoreDNS pods and their EndpointSlice) to the manifests"
+    } else {
+        ""
+    }
+}
+
+/// At most this many flows run in one scenario: each keeps its whole trace
+/// (every hop and step) in memory.
+pub const MAX_FLOWS: u64 = 100_000;
+
+/// Refuses flow counts past [`MAX_FLOWS`] and flows that would start after
+/// the horizon (they would never run).
+pub(super) fn check_flow_counts(
+    flows: &[FlowSpec],
+    doc: &ScenarioDoc,
+    horizon_ns: u64,
+    e: &Errs,
+) -> Result<(), ScenarioError> {
+    let mut total: u64 = 0;
+    for (i, (f, td)) in flows.iter().zip(&doc.traffic).enumerate() {
+        let key = format!("traffic[{i}].count");
+        total += u64::from(f.count);
+        if total > MAX_FLOWS {
+            return Err(e.at(
+                &td.id,
+                key,
+                format!(
+                    "count {}: podpath keeps every flow's trace in memory and runs at most {MAX_FLOWS} flows in one scenario ({total} asked for by here)",
+                    f.count
+                ),
+            ));
+        }
+        let last = u64::from(f.count.saturating_sub(1))
+            .checked_mul(f.interval_ns)
+            .and_then(|x| x.checked_add(f.start_ns));
+        if last.is_none_or(|t| t > horizon_ns) {
+            // the first connection past the horizon (1-based)
+            let past = if f.start_ns > horizon_ns {
+                1
+            } else {
+                (horizon_ns - f.start_ns) / f.interval_ns.max(1) + 2
+            };
+            return Err(e.at(
+                &td.id,
+                key,
+                format!(
+                    "flows {past}-{} of '{}' would start after the horizon ({:.3} s) and never run: lower count or interval, or raise horizon",
+                    f.count,
+                    f.id,
+                    horizon_ns as f64 / 1e9
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
