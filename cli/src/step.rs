@@ -178,7 +178,8 @@ impl<'a> App<'a> {
             let h = &hops[i];
             // the step that matches, when one does: the search lands on it
             let step = h.steps.iter().position(|s| {
-                s.what.to_lowercase().contains(&q) || s.point.to_lowercase().contains(&q)
+                s.what.to_lowercase().contains(&q)
+                    || s.point.to_string().to_lowercase().contains(&q)
             });
             let hit = step.is_some()
                 || h.before.to_lowercase().contains(&q)

@@ -92,8 +92,9 @@ pub fn render(t: &Trace, pcap: &[u8]) -> Result<String, String> {
             let decisions: Vec<String> = hop
                 .steps
                 .iter()
-                .filter(|s| !matches!(s.action, Action::Rule { .. }) || s.what.contains("=> "))
-                .map(|s| format!("{}: {}", esc(&s.point), esc(&s.what)))
+                // a rule that matched, not a chain's policy (rule 0)
+                .filter(|s| !matches!(s.action, Action::Rule { rule: 0, .. }))
+                .map(|s| format!("{}: {}", esc(&s.point.name()), esc(&s.what)))
                 .collect();
             let _ = writeln!(
                 h,

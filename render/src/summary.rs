@@ -11,14 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use podpath_sim::trace::{Action, FlowTrace, Hop, HostInfo, PktInfo, PktKind, Trace};
+use podpath_sim::trace::{Action, FlowTrace, Hop, HostInfo, PktInfo, PktKind, Point, Trace};
 
 /// One NAT binding a flow's packets made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NatRewrite {
     pub host: String,
     /// `nat/PREROUTING`, `nft/postrouting`, `ipvs`, ...: where it was taken.
-    pub point: String,
+    pub point: Point,
     /// `DNAT` or `SNAT`.
     pub kind: &'static str,
     pub from: String,
@@ -32,7 +32,7 @@ pub struct NatRewrite {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FirstDrop {
     pub host: String,
-    pub point: String,
+    pub point: Point,
     pub reason: String,
     pub times: usize,
 }
@@ -149,7 +149,7 @@ pub fn path(trace: &Trace, f: &FlowTrace) -> Vec<String> {
 pub fn nat_rewrites(f: &FlowTrace) -> Vec<NatRewrite> {
     let mut out: Vec<NatRewrite> = Vec::new();
     for h in &f.hops {
-        let mut point = String::new();
+        let mut point: Option<Point> = None;
         for s in &h.steps {
             let (kind, from, to, by) = match &s.action {
                 Action::Dnat {
@@ -165,22 +165,18 @@ pub fn nat_rewrites(f: &FlowTrace) -> Vec<NatRewrite> {
                     by: Some(by),
                 } => ("SNAT", from, to, by),
                 Action::Rule { .. } => {
-                    point = s.point.clone();
+                    point = Some(s.point);
                     continue;
                 }
-                _ if s.point == "ipvs" => {
-                    point = s.point.clone();
+                _ if s.point == Point::Ipvs => {
+                    point = Some(s.point);
                     continue;
                 }
                 _ => continue,
             };
             let r = NatRewrite {
                 host: h.host.clone(),
-                point: if point.is_empty() {
-                    s.point.clone()
-                } else {
-                    point.clone()
-                },
+                point: point.unwrap_or(s.point),
                 kind,
                 from: from.clone(),
                 to: to.clone(),
@@ -212,7 +208,7 @@ pub fn first_drop(f: &FlowTrace) -> Option<FirstDrop> {
         .count();
     Some(FirstDrop {
         host: h.host.clone(),
-        point: s.point.clone(),
+        point: s.point,
         reason,
         times,
     })
@@ -305,7 +301,7 @@ fn render_flow(out: &mut String, trace: &Trace, f: &FlowTrace) {
             "  dropped   at {} {}{times}: {}",
             d.host,
             d.point,
-            cut(&d.reason, WIDTH - 20 - d.host.len() - d.point.len())
+            cut(&d.reason, WIDTH - 20 - d.host.len() - d.point.name().len())
         );
     }
     for l in &f.logs {

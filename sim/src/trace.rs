@@ -5,9 +5,12 @@
 //! names (batfish's shape). Every packet observation on a device also goes to
 //! `captures`, with its bytes, for pcapng.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
+
+use crate::net::netfilter::points::{Hook, TableKind};
 
 /// The wall-clock date of virtual time 0: 2026-01-01T00:00:00Z. Captures
 /// and application logs (HAProxy's `%t`) count from it.
@@ -337,6 +340,84 @@ impl FlowTrace {
 }
 
 impl Trace {
+    /// The trace's invariants, in the spirit of batfish's `validateHops`:
+    /// what every trace the engine writes must satisfy, whatever the
+    /// scenario. Returns each violation in words (none for a sound trace).
+    ///
+    /// - every hop is on a host of the run, and its devices are that host's;
+    /// - a hop that left names its outgoing device and the packet as it left
+    ///   (and only then);
+    /// - hops are numbered in the order they were made, and a flow's hops
+    ///   run forward in time in that order;
+    /// - packet ids start at 1, and a packet's parent was made before it;
+    /// - each step's action happens at a point that can take it: rule steps
+    ///   at netfilter hooks, routes at the routing decision, neighbour
+    ///   states at `neigh`/`arp`, bridge ports at `bridge`;
+    /// - nothing is done to a packet after it was dropped in the same hop
+    ///   (a drop ends the hop's work; only words may follow). A hop may
+    ///   still have left: a bridge floods copies before its local copy is
+    ///   dropped.
+    pub fn violations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let hosts: BTreeMap<&str, &HostInfo> =
+            self.hosts.iter().map(|h| (h.name.as_str(), h)).collect();
+        let mut hops: Vec<(&FlowTrace, &Hop)> = self
+            .flows
+            .iter()
+            .flat_map(|f| f.hops.iter().map(move |h| (f, h)))
+            .collect();
+        hops.sort_by_key(|(_, h)| h.seq);
+        for w in hops.windows(2) {
+            if w[0].1.seq == w[1].1.seq {
+                out.push(format!("hop {} appears twice", w[0].1.seq));
+            }
+        }
+        for (f, h) in &hops {
+            let at = format!("flow {} hop {} on {}", f.id, h.seq, h.host);
+            match hosts.get(h.host.as_str()) {
+                None => out.push(format!("{at}: no such host")),
+                Some(hi) => {
+                    for d in [&h.in_dev, &h.out_dev].into_iter().flatten() {
+                        if !hi.devices.iter().any(|x| &x.name == d) {
+                            out.push(format!("{at}: no device {d} on the host"));
+                        }
+                    }
+                }
+            }
+            if h.out_dev.is_some() != h.after.is_some() {
+                out.push(format!(
+                    "{at}: an outgoing device without the packet as it left, or the reverse"
+                ));
+            }
+            if h.packet == 0 {
+                out.push(format!("{at}: packet id 0 (ids start at 1)"));
+            }
+            if let Some(p) = h.parent {
+                // made before it: an ARP request is made for a packet
+                // queued behind it, which may leave later (or never)
+                if p == 0 || p >= h.packet {
+                    out.push(format!(
+                        "{at}: parent packet {p} was not made before packet {}",
+                        h.packet
+                    ));
+                }
+            }
+            out.extend(step_violations(&at, h));
+        }
+        for f in &self.flows {
+            for w in f.hops.windows(2) {
+                let (a, b) = (&w[0], &w[1]);
+                if a.seq < b.seq && a.time_ns > b.time_ns {
+                    out.push(format!(
+                        "flow {}: hop {} at {} ns comes after hop {} at {} ns",
+                        f.id, b.seq, b.time_ns, a.seq, a.time_ns
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Every expectation of the run's flows that was not met, in flow order.
     pub fn unmet(&self) -> Vec<Unmet> {
         self.flows
@@ -344,6 +425,34 @@ impl Trace {
             .flat_map(|f| f.unmet(&self.hosts))
             .collect()
     }
+}
+
+/// The step invariants of one hop (see [`Trace::violations`]).
+fn step_violations(at: &str, h: &Hop) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dropped = false;
+    for s in &h.steps {
+        let ok = match &s.action {
+            Action::Rule { .. } => s.point.hook().is_some(),
+            Action::Route { .. } => s.point == Point::Routing,
+            Action::Neigh { .. } => matches!(s.point, Point::Neigh | Point::Arp),
+            Action::Bridge { .. } => matches!(s.point, Point::Bridge | Point::BrNetfilter),
+            _ => true,
+        };
+        if !ok {
+            out.push(format!("{at}: a {:?} step at {}", s.action, s.point));
+        }
+        if dropped && !matches!(s.action, Action::Info | Action::Drop { .. }) {
+            out.push(format!(
+                "{at}: '{}' at {} after the packet was dropped",
+                s.what, s.point
+            ));
+        }
+        if matches!(s.action, Action::Drop { .. }) {
+            dropped = true;
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -412,11 +521,131 @@ pub enum PktKind {
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Step {
-    /// Where in the stack: "nat/PREROUTING", "routing", "neigh", "bridge", "tcp", ...
-    pub point: String,
+    /// Where in the stack the step happened.
+    pub point: Point,
     /// What happened, in words.
     pub what: String,
     pub action: Action,
+}
+
+/// Where in the stack a step happened: an iptables table at a hook,
+/// nftables at a hook, or one of the stack's subsystems, named as the
+/// kernel names them. Written (text, JSON) as that name: `nat/PREROUTING`,
+/// `nft/prerouting`, `routing`, `tcp`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Point {
+    /// An iptables table's built-in chain at its hook (`nat/PREROUTING`).
+    Table(TableKind, Hook),
+    /// nftables' base chains at a hook (`nft/prerouting`).
+    Nft(Hook),
+    /// A frame on a link (carried, lost): `link`.
+    Link,
+    /// Layer-2 receive (`__netif_receive_skb`: packet type, protocol
+    /// handler): `l2`.
+    L2,
+    /// A frame received on a device that does not take it: `wire`.
+    Wire,
+    /// `dev_queue_xmit`: a device transmits.
+    DevQueueXmit,
+    /// The Linux bridge (FDB, flooding, hairpin): `bridge`.
+    Bridge,
+    /// br_netfilter's hooks for bridged IPv4: `br_netfilter`.
+    BrNetfilter,
+    /// ARP requests and replies: `arp`.
+    Arp,
+    /// The neighbour table (NUD states): `neigh`.
+    Neigh,
+    /// IPv4 receive (`ip_rcv`).
+    IpRcv,
+    /// Reverse-path filtering (`rp_filter`).
+    RpFilter,
+    /// The routing decision: `routing`.
+    Routing,
+    /// IPv4 forwarding (`ip_forward`).
+    IpForward,
+    /// Local delivery (`ip_local_deliver`).
+    IpLocalDeliver,
+    /// The end of IPv4 output (`ip_finish_output`: fragmentation, MTU).
+    IpFinishOutput,
+    /// Connection tracking and NAT bindings: `conntrack`.
+    Conntrack,
+    /// A NAT binding applied to a packet (`nf_nat_packet`): `nat`.
+    Nat,
+    /// IPVS: `ipvs`.
+    Ipvs,
+    /// A raw socket (VRRP, ...) receiving: `raw`.
+    RawSocket,
+    /// TCP: `tcp`.
+    Tcp,
+    /// UDP: `udp`.
+    Udp,
+    /// ICMP: `icmp`.
+    Icmp,
+    /// VXLAN encapsulation: `vxlan`.
+    Vxlan,
+    /// IP-in-IP (tunl0): `ipip`.
+    Ipip,
+    /// WireGuard: `wireguard`.
+    Wireguard,
+    /// A program on a socket: `app`.
+    App,
+}
+
+impl Point {
+    /// The point's name as the trace writes it.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        Cow::Borrowed(match self {
+            Point::Table(t, h) => return Cow::Owned(format!("{}/{}", t.name(), h.chain())),
+            Point::Nft(h) => return Cow::Owned(format!("nft/{}", h.name())),
+            Point::Link => "link",
+            Point::L2 => "l2",
+            Point::Wire => "wire",
+            Point::DevQueueXmit => "dev_queue_xmit",
+            Point::Bridge => "bridge",
+            Point::BrNetfilter => "br_netfilter",
+            Point::Arp => "arp",
+            Point::Neigh => "neigh",
+            Point::IpRcv => "ip_rcv",
+            Point::RpFilter => "rp_filter",
+            Point::Routing => "routing",
+            Point::IpForward => "ip_forward",
+            Point::IpLocalDeliver => "ip_local_deliver",
+            Point::IpFinishOutput => "ip_finish_output",
+            Point::Conntrack => "conntrack",
+            Point::Nat => "nat",
+            Point::Ipvs => "ipvs",
+            Point::RawSocket => "raw",
+            Point::Tcp => "tcp",
+            Point::Udp => "udp",
+            Point::Icmp => "icmp",
+            Point::Vxlan => "vxlan",
+            Point::Ipip => "ipip",
+            Point::Wireguard => "wireguard",
+            Point::App => "app",
+        })
+    }
+
+    /// A netfilter point (an iptables table or nftables at a hook): its hook.
+    pub fn hook(self) -> Option<Hook> {
+        match self {
+            Point::Table(_, h) | Point::Nft(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so that widths (`{:<18}`) apply
+        f.pad(&self.name())
+    }
+}
+
+impl Serialize for Point {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -623,10 +852,10 @@ impl TraceSink {
         self.open.last().map(|(_, h)| h.seq)
     }
 
-    pub fn step(&mut self, point: &str, what: String, action: Action) {
+    pub fn step(&mut self, point: Point, what: String, action: Action) {
         if let Some((_, h)) = self.open.last_mut() {
             h.steps.push(Step {
-                point: point.to_string(),
+                point,
                 what,
                 action,
             });

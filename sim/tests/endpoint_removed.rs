@@ -6,6 +6,8 @@
 //! none left the Service REJECTs.
 
 use podpath_sim::engine::Engine;
+use podpath_sim::net::netfilter::Hook;
+use podpath_sim::trace::Point;
 use podpath_sim::trace::Trace;
 
 const CLUSTER: &str = include_str!("../../scenarios/flannel-cluster.yaml");
@@ -238,7 +240,7 @@ fn the_nftables_endpoint_removed_scenario() {
             .hops
             .iter()
             .flat_map(|h| h.steps.iter())
-            .filter(|s| s.point == "nft/prerouting")
+            .filter(|s| s.point == Point::Nft(Hook::Prerouting))
             .map(|s| s.what.as_str())
             .collect();
         assert!(

@@ -3,6 +3,7 @@
 //! (default route), WireGuard framing on the wire, and path MTU.
 
 use podpath_sim::engine::Engine;
+use podpath_sim::trace::Point;
 use podpath_sim::trace::Trace;
 
 fn run(text: &str, file: &str) -> Trace {
@@ -10,7 +11,7 @@ fn run(text: &str, file: &str) -> Trace {
     Engine::new(world).run()
 }
 
-fn node_steps<'a>(t: &'a Trace, flow: &str, point: &str) -> Vec<&'a str> {
+fn node_steps<'a>(t: &'a Trace, flow: &str, point: Point) -> Vec<&'a str> {
     t.flows
         .iter()
         .find(|f| f.id == flow)
@@ -30,16 +31,16 @@ const DAEMON: &str = include_str!("../../scenarios/headcni-daemon-mode.yaml");
 #[test]
 fn host_mode_routes_tailnet_via_tailscale0_and_internet_via_default() {
     let t = run(HOST, "headcni-host-mode.yaml");
-    let r = node_steps(&t, "tailnet", "routing");
+    let r = node_steps(&t, "tailnet", Point::Routing);
     assert_eq!(
         r[0],
         "100.64.0.5: rule 32766 -> table main: 100.64.0.0/10 dev tailscale0"
     );
-    let w = node_steps(&t, "tailnet", "wireguard");
+    let w = node_steps(&t, "tailnet", Point::Wireguard);
     assert!(w[0].starts_with(
         "tailscale0: 100.64.0.5 is in peer ts-peer's allowed-ips 100.64.0.5/32: seal 44 bytes (counter 0) into UDP :41641 > 203.0.113.7:41641, 80 bytes"
     ), "{}", w[0]);
-    let r = node_steps(&t, "internet", "routing");
+    let r = node_steps(&t, "internet", Point::Routing);
     assert_eq!(
         r[0],
         "8.8.8.8: rule 32766 -> table main: 0.0.0.0/0 via 192.168.1.1 dev eth0"
@@ -53,7 +54,7 @@ fn host_mode_routes_tailnet_via_tailscale0_and_internet_via_default() {
         "From 10.244.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1280)"
     );
     assert!(outcome("ping-small").starts_with("1208 bytes from 100.64.0.5"));
-    let d = node_steps(&t, "pmtu", "ip_forward");
+    let d = node_steps(&t, "pmtu", Point::IpForward);
     assert_eq!(
         d,
         ["DROP: 1428 bytes exceed the MTU 1280 of tailscale0 and DF is set"]
@@ -86,12 +87,12 @@ fn host_mode_routes_tailnet_via_tailscale0_and_internet_via_default() {
 #[test]
 fn daemon_mode_uses_headcni01() {
     let t = run(DAEMON, "headcni-daemon-mode.yaml");
-    let r = node_steps(&t, "tailnet", "routing");
+    let r = node_steps(&t, "tailnet", Point::Routing);
     assert_eq!(
         r[0],
         "100.64.0.5: rule 32766 -> table main: 100.64.0.0/10 dev headcni01"
     );
-    let w = node_steps(&t, "tailnet", "wireguard");
+    let w = node_steps(&t, "tailnet", Point::Wireguard);
     assert!(w[0].starts_with("headcni01: 100.64.0.5 is in peer ts-peer's allowed-ips"));
     assert!(t.flows.iter().all(|f| !f.outcome.is_empty()));
     assert!(t
@@ -101,7 +102,7 @@ fn daemon_mode_uses_headcni01() {
         .unwrap()
         .outcome
         .starts_with("HTTP 200 OK"));
-    let r = node_steps(&t, "internet", "routing");
+    let r = node_steps(&t, "internet", Point::Routing);
     assert_eq!(
         r[0],
         "8.8.8.8: rule 32766 -> table main: 0.0.0.0/0 via 192.168.1.1 dev eth0"
@@ -122,7 +123,7 @@ fn wireguard_drops_sources_outside_allowed_ips() {
         .iter()
         .filter(|h| h.host == "ts-peer")
         .flat_map(|h| h.steps.iter())
-        .find(|s| s.point == "wireguard" && s.what.contains("outside its allowed-ips"));
+        .find(|s| s.point == Point::Wireguard && s.what.contains("outside its allowed-ips"));
     assert!(drop.is_some());
     assert!(f.outcome.contains("timed out"), "{}", f.outcome);
 }

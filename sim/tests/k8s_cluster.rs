@@ -19,7 +19,7 @@ fn steps(t: &Trace, flow: &str) -> Vec<(String, String, String)> {
         .flat_map(|h| {
             h.steps
                 .iter()
-                .map(move |s| (h.host.clone(), s.point.clone(), s.what.clone()))
+                .map(move |s| (h.host.clone(), s.point.to_string(), s.what.clone()))
         })
         .collect()
 }
@@ -336,7 +336,7 @@ fn same_cluster_under_every_cni() {
             .flat_map(|h| {
                 h.steps
                     .iter()
-                    .map(move |s| (h.host.clone(), s.point.clone(), s.what.clone()))
+                    .map(move |s| (h.host.clone(), s.point.to_string(), s.what.clone()))
             })
             .collect();
         assert!(
@@ -443,7 +443,9 @@ fn ipvs_round_robin_and_nodeport_masquerade() {
         .filter(|f| f.id.starts_with("clusterip#"))
         .flat_map(|f| f.hops.iter())
         .flat_map(|h| h.steps.iter())
-        .filter(|s| s.point == "ipvs" && s.what.contains("10.96.100.10:80"))
+        .filter(|s| {
+            s.point == podpath_sim::trace::Point::Ipvs && s.what.contains("10.96.100.10:80")
+        })
         .map(|s| {
             s.what
                 .split("real server ")

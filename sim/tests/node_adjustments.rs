@@ -4,7 +4,9 @@
 //! after every control-plane resync).
 
 use podpath_sim::engine::Engine;
+use podpath_sim::net::netfilter::{Hook, TableKind};
 use podpath_sim::scenario::load;
+use podpath_sim::trace::Point;
 
 fn load_err(text: &str) -> podpath_sim::scenario::ScenarioError {
     match load(text, "a.yaml", None) {
@@ -49,8 +51,11 @@ fn a_generated_node_takes_extra_rules_sysctls_and_devices() {
             assert!(!f.disposition.answered(), "{}: {}", f.id, f.outcome);
             let (h, s) = f.first_drop().expect("dropped");
             assert_eq!(
-                (h.host.as_str(), s.point.as_str()),
-                ("kind-worker", "raw/PREROUTING")
+                (h.host.as_str(), s.point),
+                (
+                    "kind-worker",
+                    Point::Table(TableKind::Raw, Hook::Prerouting)
+                )
             );
         } else {
             assert!(f.disposition.answered(), "{}: {}", f.id, f.outcome);

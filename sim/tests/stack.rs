@@ -197,7 +197,7 @@ fn policy_routing_by_source_picks_another_table() {
         .unwrap()
         .steps
         .iter()
-        .find(|s| s.point == "routing")
+        .find(|s| s.point == podpath_sim::trace::Point::Routing)
         .unwrap();
     assert!(
         route.what.contains("rule 100 -> table 100"),

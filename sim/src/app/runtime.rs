@@ -300,7 +300,9 @@ impl Runtime<'_> {
                 .tcp
                 .conns
                 .get(&k)
-                .map(|t| (t.flow, Some(t.last_pkt)))
+                // a connection that has carried no packet yet has no parent
+                // to give (packet ids start at 1)
+                .map(|t| (t.flow, (t.last_pkt != 0).then_some(t.last_pkt)))
                 .unwrap_or((0, None)),
             FlowOf::Id(f) => (f, None),
         };

@@ -17,6 +17,7 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::app::{AppEvent, Runtime};
 use crate::net::host::{Ctx, DevKind, HostTimer, Meta, Output};
+use crate::trace::Point;
 use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, Trace, TraceSink};
 use crate::wire::Ipv4Repr;
 use crate::world::World;
@@ -445,7 +446,7 @@ impl Engine {
                     fmt_ppm(p.loss_ppm)
                 );
                 self.sink.step(
-                    "link",
+                    Point::Link,
                     format!("DROP: {reason}"),
                     crate::trace::Action::Drop { reason },
                 );

@@ -19,8 +19,9 @@
 use super::host::{Ctx, FdbEntry, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
 use super::netfilter::hook::BridgeCtx;
-use super::netfilter::{ctbits, TableKind};
+use super::netfilter::{ctbits, Hook, TableKind};
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::{summarize, Frame, Ipv4Repr, L3};
 
 /// What bridge PREROUTING left to do.
@@ -54,7 +55,7 @@ impl Host {
                     },
                 );
                 ctx.trace.step(
-                    "bridge",
+                    Point::Bridge,
                     format!("{brn}: learned {} on port {pn}", f.src),
                     Action::Info,
                 );
@@ -71,7 +72,7 @@ impl Host {
                 hop: ctx.trace.current_hop(),
             });
             ctx.trace.step(
-                "bridge",
+                Point::Bridge,
                 format!("{brn}: broadcast also delivered to the host"),
                 Action::Info,
             );
@@ -97,7 +98,7 @@ impl Host {
                 .any(|d| d.master == Some(br) && d.mac == f.dst);
         if for_host {
             ctx.trace.step(
-                "bridge",
+                Point::Bridge,
                 format!(
                     "{brn}: {} is the bridge's own address: up to the IP stack on {brn}",
                     f.dst
@@ -156,7 +157,7 @@ impl Host {
                 let pn = self.devs[p].name.clone();
                 self.drop(
                     ctx,
-                    "bridge",
+                    Point::Bridge,
                     format!("{brn}: {} is behind {pn}, the port the frame came in on, and hairpin mode is off on {pn}", f.dst),
                     &CtInfo::default(),
                 );
@@ -164,7 +165,7 @@ impl Host {
             Some(p) => {
                 let pn = self.devs[p].name.clone();
                 ctx.trace.step(
-                    "bridge",
+                    Point::Bridge,
                     format!(
                         "{brn}: fdb {} -> port {pn}{}",
                         f.dst,
@@ -206,7 +207,7 @@ impl Host {
             .collect();
         let names: Vec<String> = ports.iter().map(|&i| self.devs[i].name.clone()).collect();
         ctx.trace.step(
-            "bridge",
+            Point::Bridge,
             format!(
                 "{brn}: {} unknown or broadcast: flood to [{}]",
                 f.dst,
@@ -243,7 +244,7 @@ impl Host {
             Ok(f) => self.bridge_forward(ctx, br, None, f, meta),
             Err(e) => self.drop(
                 ctx,
-                "bridge",
+                Point::Bridge,
                 format!("malformed frame: {e}"),
                 &CtInfo::default(),
             ),
@@ -269,7 +270,7 @@ impl Host {
         let raw = self.nf_hook(
             ctx,
             TableKind::Raw,
-            "PREROUTING",
+            Hook::Prerouting,
             &ip,
             Some(br),
             None,
@@ -277,7 +278,14 @@ impl Host {
             &none,
             bctx,
         );
-        if !self.verdict_ok(ctx, "raw/PREROUTING", &raw, &ip, &none, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Raw, Hook::Prerouting),
+            &raw,
+            &ip,
+            &none,
+            meta,
+        ) {
             return BrPre::Done;
         }
         let ct = if raw.notrack {
@@ -289,7 +297,7 @@ impl Host {
             match self.ct_in(ctx, &ip) {
                 Ok(c) => c,
                 Err(r) => {
-                    self.drop(ctx, "conntrack", r, &none);
+                    self.drop(ctx, Point::Conntrack, r, &none);
                     return BrPre::Done;
                 }
             }
@@ -297,7 +305,7 @@ impl Host {
         let mangle = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "PREROUTING",
+            Hook::Prerouting,
             &ip,
             Some(br),
             None,
@@ -305,7 +313,14 @@ impl Host {
             &ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "mangle/PREROUTING", &mangle, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Prerouting),
+            &mangle,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return BrPre::Done;
         }
         let dst_before = ip.dst();
@@ -313,7 +328,7 @@ impl Host {
             let nat = self.nf_hook(
                 ctx,
                 TableKind::Nat,
-                "PREROUTING",
+                Hook::Prerouting,
                 &ip,
                 Some(br),
                 None,
@@ -322,7 +337,7 @@ impl Host {
                 bctx,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, Some(br), None) {
-                self.drop(ctx, "nat/PREROUTING", e, &ct);
+                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Prerouting), e, &ct);
                 return BrPre::Done;
             }
         }
@@ -330,7 +345,24 @@ impl Host {
         if ip.dst() == dst_before {
             return BrPre::Continue { ip, mark, ct };
         }
-        // br_nf_pre_routing_finish: the destination changed, so route it.
+        self.br_nf_pre_routing_finish(ctx, br, inp, f, ip, meta, mark, ct)
+    }
+
+    /// `br_nf_pre_routing_finish`: DNAT changed the destination, so route
+    /// it: up to IP routing when it leaves the bridge, else bridged DNAT
+    /// (the destination MAC set from the neighbour, or resolved first).
+    #[allow(clippy::too_many_arguments)]
+    fn br_nf_pre_routing_finish(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        inp: usize,
+        f: &mut Frame,
+        mut ip: Ipv4Repr,
+        meta: Meta,
+        mark: u32,
+        ct: CtInfo,
+    ) -> BrPre {
         let key = super::fib::FlowKey {
             dst: Some(ip.dst()),
             src: Some(ip.src()),
@@ -342,7 +374,7 @@ impl Host {
             Ok(l) if l.route.dev == Some(br) && l.route.rtype == super::fib::RouteType::Unicast);
         if !via_bridge {
             ctx.trace.step(
-                "br_netfilter",
+                Point::BrNetfilter,
                 format!(
                     "DNAT moved the destination off {}: up to IP routing",
                     self.devs[br].name
@@ -388,7 +420,7 @@ impl Host {
             }
             Some((m, _)) => {
                 ctx.trace.step(
-                    "br_netfilter",
+                    Point::BrNetfilter,
                     format!(
                         "bridged DNAT: {} is behind {}; destination MAC set to {m}",
                         ip.dst(),
@@ -428,7 +460,7 @@ impl Host {
         let Some((mac, _)) = self.neigh.resolve(br, nexthop, ctx.now) else {
             self.drop(
                 ctx,
-                "br_netfilter",
+                Point::BrNetfilter,
                 format!("neighbour {nexthop} vanished"),
                 &CtInfo::default(),
             );
@@ -498,7 +530,7 @@ impl Host {
             payload: L3::Ipv4(ip.clone()),
         };
         ctx.trace.step(
-            "br_netfilter",
+            Point::BrNetfilter,
             format!(
                 "bridged DNAT resumes as if from {}: destination MAC {mac}",
                 self.devs[b.physin].name
@@ -533,7 +565,7 @@ impl Host {
         let fwd_m = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "FORWARD",
+            Hook::Forward,
             ip,
             Some(br),
             Some(br),
@@ -541,13 +573,20 @@ impl Host {
             ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "mangle/FORWARD", &fwd_m, ip, ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Forward),
+            &fwd_m,
+            ip,
+            ct,
+            meta,
+        ) {
             return false;
         }
         let fwd = self.nf_hook(
             ctx,
             TableKind::Filter,
-            "FORWARD",
+            Hook::Forward,
             ip,
             Some(br),
             Some(br),
@@ -555,13 +594,20 @@ impl Host {
             ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "filter/FORWARD", &fwd, ip, ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Filter, Hook::Forward),
+            &fwd,
+            ip,
+            ct,
+            meta,
+        ) {
             return false;
         }
         let post_m = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "POSTROUTING",
+            Hook::Postrouting,
             ip,
             Some(br),
             Some(br),
@@ -569,14 +615,21 @@ impl Host {
             ct,
             bctx,
         );
-        if !self.verdict_ok(ctx, "mangle/POSTROUTING", &post_m, ip, ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Postrouting),
+            &post_m,
+            ip,
+            ct,
+            meta,
+        ) {
             return false;
         }
         if self.needs_nat(ct, true) {
             let nat = self.nf_hook(
                 ctx,
                 TableKind::Nat,
-                "POSTROUTING",
+                Hook::Postrouting,
                 ip,
                 Some(br),
                 Some(br),
@@ -586,7 +639,7 @@ impl Host {
             );
             let dst = ip.dst();
             if let Err(e) = self.nat_setup(ctx, ct, &nat, true, Some(br), Some(dst)) {
-                self.drop(ctx, "nat/POSTROUTING", e, ct);
+                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Postrouting), e, ct);
                 return false;
             }
         }

@@ -5,6 +5,7 @@ use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::{TableKind, Verdict};
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::Ipv4Repr;
 
@@ -45,7 +46,7 @@ impl Host {
             // port unreachable and drops
             self.drop(
                 ctx,
-                "ipvs",
+                Point::Ipvs,
                 format!(
                     "virtual service {vs_text} has no real server with weight > 0: ICMP port unreachable"
                 ),
@@ -65,7 +66,7 @@ impl Host {
         let rs = self.ipvs.services[vi].reals[ri].clone();
         let n = self.ipvs.services[vi].reals.len();
         ctx.trace.step(
-            "ipvs",
+            Point::Ipvs,
             format!(
                 "virtual service {vs_text} ({}): real server {}:{} ({} of {n}), masquerading forward",
                 sched.name(),
@@ -99,7 +100,7 @@ impl Host {
             rules_tested: 0,
         };
         if let Err(e) = self.nat_setup(ctx, ct, &out, false, None, None) {
-            self.drop(ctx, "ipvs", e, ct);
+            self.drop(ctx, Point::Ipvs, e, ct);
             return true;
         }
         let mut ip = ip.clone();
@@ -111,7 +112,7 @@ impl Host {
             Err(_) => {
                 self.drop(
                     ctx,
-                    "ipvs",
+                    Point::Ipvs,
                     format!("no route to real server {}", rs.ip),
                     ct,
                 );
@@ -120,7 +121,7 @@ impl Host {
         };
         self.route_step(ctx, &l, ip.dst());
         let Some(out_dev) = l.route.dev else {
-            self.drop(ctx, "ipvs", "route has no device".into(), ct);
+            self.drop(ctx, Point::Ipvs, "route has no device".into(), ct);
             return true;
         };
         let nexthop = l.route.via.unwrap_or(ip.dst());

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use crate::net::host::{Ctx, DevKind, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::arp::{self, ArpRepr};
 use crate::wire::{Frame, Ipv4Repr, Mac, L3};
 
@@ -34,13 +35,16 @@ impl Host {
         match frame {
             Err(e) => self.drop(
                 ctx,
-                "wire",
+                Point::Wire,
                 format!("malformed frame: {e}"),
                 &CtInfo::default(),
             ),
-            Ok(_) if !self.devs[dev].up => {
-                self.drop(ctx, "link", format!("{dn} is down"), &CtInfo::default())
-            }
+            Ok(_) if !self.devs[dev].up => self.drop(
+                ctx,
+                Point::Link,
+                format!("{dn} is down"),
+                &CtInfo::default(),
+            ),
             Ok(f) => match self.devs[dev].master {
                 Some(br) => self.bridge_input(ctx, br, dev, f, meta),
                 None => self.l2_input(ctx, dev, f, meta),
@@ -69,13 +73,16 @@ impl Host {
         match ip {
             Err(e) => self.drop(
                 ctx,
-                "wire",
+                Point::Wire,
                 format!("malformed packet: {e}"),
                 &CtInfo::default(),
             ),
-            Ok(_) if !self.devs[dev].up => {
-                self.drop(ctx, "link", format!("{dn} is down"), &CtInfo::default())
-            }
+            Ok(_) if !self.devs[dev].up => self.drop(
+                ctx,
+                Point::Link,
+                format!("{dn} is down"),
+                &CtInfo::default(),
+            ),
             Ok(ip) => self.ip_rcv(ctx, dev, ip, meta),
         }
         ctx.trace.end_hop();
@@ -92,7 +99,7 @@ impl Host {
                 "frame to {} is not for {} ({}): PACKET_OTHERHOST, discarded",
                 f.dst, d.name, d.mac
             );
-            self.drop(ctx, "l2", reason, &CtInfo::default());
+            self.drop(ctx, Point::L2, reason, &CtInfo::default());
             return;
         }
         match f.payload {
@@ -100,7 +107,7 @@ impl Host {
             L3::Ipv4(ip) => self.ip_rcv(ctx, dev, ip, meta),
             L3::Other { ethertype, .. } => self.drop(
                 ctx,
-                "l2",
+                Point::L2,
                 format!("no protocol handler for ethertype 0x{ethertype:04x}"),
                 &CtInfo::default(),
             ),
@@ -124,10 +131,10 @@ impl Host {
             crate::wire::describe_ip(&ip),
         );
         ctx.trace
-            .step("app", note.clone(), Action::App { app: note });
+            .step(Point::App, note.clone(), Action::App { app: note });
         let dn = self.devs[dev].name.clone();
         ctx.trace.step(
-            "routing",
+            Point::Routing,
             format!(
                 "{}: out of {dn} as the socket asks (IP_MULTICAST_IF), no route lookup",
                 ip.dst()
@@ -137,7 +144,7 @@ impl Host {
         if !self.devs[dev].up {
             self.drop(
                 ctx,
-                "dev_queue_xmit",
+                Point::DevQueueXmit,
                 format!("{dn} is down"),
                 &CtInfo::default(),
             );
@@ -183,7 +190,7 @@ impl Host {
             ),
         );
         ctx.trace
-            .step("app", note.clone(), Action::App { app: note });
+            .step(Point::App, note.clone(), Action::App { app: note });
         let dn = self.devs[dev].name.clone();
         if self.devs[dev].up {
             let f = Frame {
@@ -196,7 +203,7 @@ impl Host {
         } else {
             self.drop(
                 ctx,
-                "dev_queue_xmit",
+                Point::DevQueueXmit,
                 format!("{dn} is down"),
                 &CtInfo::default(),
             );
@@ -221,7 +228,7 @@ impl Host {
                 if !self.devs[dev].up {
                     self.drop(
                         ctx,
-                        "dev_queue_xmit",
+                        Point::DevQueueXmit,
                         format!("{} is down", self.devs[dev].name),
                         &CtInfo::default(),
                     );
@@ -231,7 +238,7 @@ impl Host {
                     let dn = self.devs[dev].name.clone();
                     self.drop(
                         ctx,
-                        "dev_queue_xmit",
+                        Point::DevQueueXmit,
                         format!("{dn} has no link (NO-CARRIER)"),
                         &CtInfo::default(),
                     );

@@ -32,6 +32,7 @@ use std::net::Ipv4Addr;
 use super::host::{Ctx, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::vxlan::VxlanRepr;
 use crate::wire::{summarize, udp_header, Frame, Ipv4Repr, Mac, L3, L4};
 
@@ -43,7 +44,7 @@ impl Host {
         let Some(cfg) = self.devs[dev].vxlan.clone() else {
             self.drop(
                 ctx,
-                "vxlan",
+                Point::Vxlan,
                 format!("{dn} has no VXLAN configuration"),
                 &CtInfo::default(),
             );
@@ -61,7 +62,7 @@ impl Host {
             Err(e) => {
                 self.drop(
                     ctx,
-                    "vxlan",
+                    Point::Vxlan,
                     format!("malformed inner frame: {e}"),
                     &CtInfo::default(),
                 );
@@ -77,7 +78,7 @@ impl Host {
         if remotes.is_empty() {
             self.drop(
                 ctx,
-                "vxlan",
+                Point::Vxlan,
                 format!(
                     "{dn}: no FDB entry for {} and no default (00:00:00:00:00:00) entry",
                     inner.dst
@@ -107,7 +108,7 @@ impl Host {
             );
             outer.hdr.dont_fragment = false;
             ctx.trace.step(
-                "vxlan",
+                Point::Vxlan,
                 format!(
                     "{dn}: fdb {} -> {remote}; encapsulate VNI {} in UDP {}:{sport} > {remote}:{}",
                     inner.dst,
@@ -183,7 +184,7 @@ impl Host {
             if on_port {
                 self.drop(
                     ctx,
-                    "vxlan",
+                    Point::Vxlan,
                     format!(
                         "no vxlan device with VNI {} on port {}",
                         v.vni, hdr.destination_port
@@ -200,7 +201,7 @@ impl Host {
             Err(e) => {
                 self.drop(
                     ctx,
-                    "vxlan",
+                    Point::Vxlan,
                     format!("malformed inner frame: {e}"),
                     &CtInfo::default(),
                 );
@@ -213,7 +214,7 @@ impl Host {
             }
         }
         ctx.trace.step(
-            "vxlan",
+            Point::Vxlan,
             format!(
                 "decapsulate VNI {} from {}: {} received on {dn}",
                 v.vni,
@@ -254,7 +255,7 @@ impl Host {
             // no gateway on the route and no fixed remote on the device
             self.drop(
                 ctx,
-                "ipip",
+                Point::Ipip,
                 format!(
                     "{dn}: no tunnel remote for {} (route it via a node address)",
                     ip.dst()
@@ -274,7 +275,7 @@ impl Host {
         .with_protocol(4);
         outer.hdr.dont_fragment = ip.hdr.dont_fragment;
         ctx.trace.step(
-            "ipip",
+            Point::Ipip,
             format!("{dn}: encapsulate in IP-in-IP (protocol 4) to {remote}"),
             Action::Encap {
                 outer: format!("IPIP {remote}"),
@@ -301,7 +302,7 @@ impl Host {
             Err(e) => format!("malformed inner packet ({e})"),
         };
         ctx.trace.step(
-            "ipip",
+            Point::Ipip,
             format!(
                 "decapsulate IP-in-IP from {}: {what} received on {dn}",
                 ip.src()

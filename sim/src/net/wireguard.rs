@@ -26,6 +26,7 @@ use std::net::Ipv4Addr;
 use super::host::{Ctx, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::wireguard::{self, WgData};
 use crate::wire::{summarize_ip, udp_header, Ipv4Repr, L4};
 
@@ -44,7 +45,7 @@ impl Host {
         let Some(cfg) = self.devs[dev].wg.clone() else {
             self.drop(
                 ctx,
-                "wireguard",
+                Point::Wireguard,
                 format!("{dn}: no process serves this TUN device: packet discarded"),
                 &CtInfo::default(),
             );
@@ -53,7 +54,12 @@ impl Host {
         let inner = match Ipv4Repr::parse(&bytes) {
             Ok(ip) => ip,
             Err(e) => {
-                self.drop(ctx, "wireguard", format!("{dn}: {e}"), &CtInfo::default());
+                self.drop(
+                    ctx,
+                    Point::Wireguard,
+                    format!("{dn}: {e}"),
+                    &CtInfo::default(),
+                );
                 return;
             }
         };
@@ -68,7 +74,7 @@ impl Host {
         let Some((pi, net)) = best else {
             self.drop(
                 ctx,
-                "wireguard",
+                Point::Wireguard,
                 format!("{dn}: no peer has {dst} in its allowed-ips: packet discarded"),
                 &CtInfo::default(),
             );
@@ -84,7 +90,7 @@ impl Host {
         let payload = msg.emit();
         let (ep, port) = peer.endpoint;
         ctx.trace.step(
-            "wireguard",
+            Point::Wireguard,
             format!(
                 "{dn}: {dst} is in peer {}'s allowed-ips {net}: seal {} bytes (counter {counter}) into UDP :{} > {ep}:{port}, {} bytes",
                 peer.name,
@@ -127,7 +133,7 @@ impl Host {
         let Some(m) = WgData::parse(payload) else {
             self.drop(
                 ctx,
-                "wireguard",
+                Point::Wireguard,
                 format!("{dn}: not a WireGuard transport message: discarded"),
                 &CtInfo::default(),
             );
@@ -140,7 +146,7 @@ impl Host {
         else {
             self.drop(
                 ctx,
-                "wireguard",
+                Point::Wireguard,
                 format!(
                     "{dn}: unknown receiver index {:#010x}: discarded",
                     m.receiver
@@ -154,7 +160,7 @@ impl Host {
         let Some(plain) = wireguard::open(&key, &m) else {
             self.drop(
                 ctx,
-                "wireguard",
+                Point::Wireguard,
                 format!(
                     "{dn}: message from {} fails authentication: discarded",
                     peer.name
@@ -166,14 +172,19 @@ impl Host {
         let inner = match Ipv4Repr::parse(&plain) {
             Ok(i) => i,
             Err(e) => {
-                self.drop(ctx, "wireguard", format!("{dn}: {e}"), &CtInfo::default());
+                self.drop(
+                    ctx,
+                    Point::Wireguard,
+                    format!("{dn}: {e}"),
+                    &CtInfo::default(),
+                );
                 return true;
             }
         };
         if !peer.allowed_ips.iter().any(|n| n.contains(&inner.src())) {
             self.drop(
                 ctx,
-                "wireguard",
+                Point::Wireguard,
                 format!(
                     "{dn}: packet from peer {} has source {} outside its allowed-ips: discarded",
                     peer.name,
@@ -188,7 +199,7 @@ impl Host {
             w.peers[pi].endpoint = from;
         }
         ctx.trace.step(
-            "wireguard",
+            Point::Wireguard,
             format!(
                 "{dn}: open counter {} from peer {} ({}:{}): {} written to {dn}",
                 m.counter,

@@ -4,7 +4,9 @@
 use crate::net::fib::Lookup;
 use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::Hook;
 use crate::net::netfilter::TableKind;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::Ipv4Repr;
 
@@ -21,13 +23,13 @@ impl Host {
         l: &Lookup,
     ) {
         let Some(out) = l.route.dev else {
-            self.drop(ctx, "ip_forward", "route has no device".into(), &ct);
+            self.drop(ctx, Point::IpForward, "route has no device".into(), &ct);
             return;
         };
         if ip.hdr.time_to_live <= 1 {
             self.drop(
                 ctx,
-                "ip_forward",
+                Point::IpForward,
                 format!("TTL {} expired in transit", ip.hdr.time_to_live),
                 &ct,
             );
@@ -46,7 +48,7 @@ impl Host {
         if ip.total_len() > mtu && ip.hdr.dont_fragment {
             self.drop(
                 ctx,
-                "ip_forward",
+                Point::IpForward,
                 format!(
                     "{} bytes exceed the MTU {} of {} and DF is set",
                     ip.total_len(),
@@ -71,7 +73,7 @@ impl Host {
         let mangle = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "FORWARD",
+            Hook::Forward,
             &ip,
             Some(dev),
             Some(out),
@@ -79,13 +81,20 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "mangle/FORWARD", &mangle, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Forward),
+            &mangle,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return;
         }
         let filter = self.nf_hook(
             ctx,
             TableKind::Filter,
-            "FORWARD",
+            Hook::Forward,
             &ip,
             Some(dev),
             Some(out),
@@ -93,7 +102,14 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "filter/FORWARD", &filter, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Filter, Hook::Forward),
+            &filter,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return;
         }
         let nexthop = l.route.via.unwrap_or(ip.dst());

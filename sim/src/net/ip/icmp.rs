@@ -8,6 +8,7 @@ use crate::net::host::{Ctx, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::RejectWith;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self, IcmpRepr};
 use crate::wire::{Ipv4Repr, L4};
 
@@ -114,7 +115,7 @@ impl Host {
         match i.icmp_type {
             icmp::ECHO_REQUEST => {
                 ctx.trace
-                    .step("icmp", "echo request: answering".into(), Action::Info);
+                    .step(Point::Icmp, "echo request: answering".into(), Action::Info);
                 let mut reply = i.clone();
                 reply.icmp_type = icmp::ECHO_REPLY;
                 let id = self.next_ip_id();
@@ -136,14 +137,14 @@ impl Host {
                 let app = self.icmp_sock(id);
                 let Some(app) = app else {
                     ctx.trace.step(
-                        "icmp",
+                        Point::Icmp,
                         "echo reply: no ping socket waits for it".into(),
                         Action::Info,
                     );
                     return;
                 };
                 ctx.trace.step(
-                    "icmp",
+                    Point::Icmp,
                     format!("echo reply id {id}: to the ping socket"),
                     Action::Deliver {
                         socket: "ping".into(),
@@ -160,7 +161,7 @@ impl Host {
                 // Errors go to the socket of the quoted connection.
                 let what = format!("ICMP {i} received");
                 ctx.trace.step(
-                    "icmp",
+                    Point::Icmp,
                     what.clone(),
                     Action::Deliver {
                         socket: "icmp".into(),

@@ -3,8 +3,10 @@
 
 use crate::net::host::{Ctx, DevKind, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::Hook;
 use crate::net::netfilter::{ctbits, TableKind};
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::{Ipv4Repr, L4};
 
@@ -17,7 +19,7 @@ impl Host {
             if ip.src().is_loopback() {
                 self.drop(
                     ctx,
-                    "ip_rcv",
+                    Point::IpRcv,
                     format!("martian source {} on {dn}", ip.src()),
                     &none,
                 );
@@ -26,7 +28,7 @@ impl Host {
             if ip.dst().is_loopback() {
                 self.drop(
                     ctx,
-                    "ip_rcv",
+                    Point::IpRcv,
                     format!(
                         "martian destination {} on {dn} (route_localnet=0)",
                         ip.dst()
@@ -37,14 +39,19 @@ impl Host {
             }
         }
         if ip.src().is_multicast() || ip.src().is_broadcast() {
-            self.drop(ctx, "ip_rcv", format!("martian source {}", ip.src()), &none);
+            self.drop(
+                ctx,
+                Point::IpRcv,
+                format!("martian source {}", ip.src()),
+                &none,
+            );
             return;
         }
         let mut mark = 0u32;
         let raw = self.nf_hook(
             ctx,
             TableKind::Raw,
-            "PREROUTING",
+            Hook::Prerouting,
             &ip,
             Some(dev),
             None,
@@ -52,7 +59,14 @@ impl Host {
             &none,
             None,
         );
-        if !self.verdict_ok(ctx, "raw/PREROUTING", &raw, &ip, &none, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Raw, Hook::Prerouting),
+            &raw,
+            &ip,
+            &none,
+            meta,
+        ) {
             return;
         }
         let lo_ct = meta
@@ -67,7 +81,7 @@ impl Host {
             // nf_conntrack_in: "previously seen (loopback)": the entry
             // attached in OUTPUT is kept, NAT already decided
             ctx.trace.step(
-                "conntrack",
+                Point::Conntrack,
                 format!(
                     "{orig} ({}): came through loopback with its entry",
                     dir_name(dir)
@@ -90,7 +104,7 @@ impl Host {
             match self.ct_in(ctx, &ip) {
                 Ok(c) => c,
                 Err(reason) => {
-                    self.drop(ctx, "conntrack", reason, &none);
+                    self.drop(ctx, Point::Conntrack, reason, &none);
                     return;
                 }
             }
@@ -115,7 +129,7 @@ impl Host {
             let mangle = self.nf_hook(
                 ctx,
                 TableKind::Mangle,
-                "PREROUTING",
+                Hook::Prerouting,
                 ip,
                 Some(dev),
                 None,
@@ -123,14 +137,21 @@ impl Host {
                 &ct,
                 None,
             );
-            if !self.verdict_ok(ctx, "mangle/PREROUTING", &mangle, ip, &ct, meta) {
+            if !self.verdict_ok(
+                ctx,
+                Point::Table(TableKind::Mangle, Hook::Prerouting),
+                &mangle,
+                ip,
+                &ct,
+                meta,
+            ) {
                 return;
             }
             if self.needs_nat(&ct, false) {
                 let nat = self.nf_hook(
                     ctx,
                     TableKind::Nat,
-                    "PREROUTING",
+                    Hook::Prerouting,
                     ip,
                     Some(dev),
                     None,
@@ -139,7 +160,7 @@ impl Host {
                     None,
                 );
                 if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, Some(dev), None) {
-                    self.drop(ctx, "nat/PREROUTING", e, &ct);
+                    self.drop(ctx, Point::Table(TableKind::Nat, Hook::Prerouting), e, &ct);
                     return;
                 }
             }
@@ -160,7 +181,7 @@ impl Host {
         let mangle = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "INPUT",
+            Hook::Input,
             &ip,
             Some(dev),
             None,
@@ -168,13 +189,20 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "mangle/INPUT", &mangle, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Input),
+            &mangle,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return;
         }
         let filter = self.nf_hook(
             ctx,
             TableKind::Filter,
-            "INPUT",
+            Hook::Input,
             &ip,
             Some(dev),
             None,
@@ -182,7 +210,14 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "filter/INPUT", &filter, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Filter, Hook::Input),
+            &filter,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return;
         }
         if self.ipvs_in(ctx, dev, &ip, meta, mark, &ct) {
@@ -192,7 +227,7 @@ impl Host {
             let nat = self.nf_hook(
                 ctx,
                 TableKind::Nat,
-                "INPUT",
+                Hook::Input,
                 &ip,
                 Some(dev),
                 None,
@@ -201,7 +236,7 @@ impl Host {
                 None,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(dev), None) {
-                self.drop(ctx, "nat/INPUT", e, &ct);
+                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Input), e, &ct);
                 return;
             }
         }
@@ -216,7 +251,7 @@ impl Host {
             p if self.raw_listeners.contains_key(&p) => {
                 let app = self.raw_listeners[&p];
                 ctx.trace.step(
-                    "raw",
+                    Point::RawSocket,
                     format!(
                         "IP protocol {p}: to the raw socket of {}",
                         self.owner_name(app)
@@ -243,7 +278,7 @@ impl Host {
             p => {
                 self.drop(
                     ctx,
-                    "ip_local_deliver",
+                    Point::IpLocalDeliver,
                     format!("no handler for IP protocol {p}"),
                     &ct,
                 );

@@ -27,10 +27,10 @@ pub mod udp;
 
 use crate::net::host::{Ctx, Host};
 use crate::net::netfilter::ct_glue::*;
-use crate::trace::Action;
+use crate::trace::{Action, Point};
 
 impl Host {
-    pub(crate) fn drop(&mut self, ctx: &mut Ctx, point: &str, reason: String, ct: &CtInfo) {
+    pub(crate) fn drop(&mut self, ctx: &mut Ctx, point: Point, reason: String, ct: &CtInfo) {
         if ct.created {
             if let Some(id) = ct.id {
                 self.ct.remove(id);

@@ -6,8 +6,10 @@ use std::net::Ipv4Addr;
 use crate::net::fib::{FlowKey, RouteType};
 use crate::net::host::{Ctx, DevKind, Host, Meta};
 use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::Hook;
 use crate::net::netfilter::{ctbits, TableKind};
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::Ipv4Repr;
 
 impl Host {
@@ -23,7 +25,8 @@ impl Host {
             crate::wire::describe_ip(&ip),
         );
         if let Some(n) = note {
-            ctx.trace.step("app", n.clone(), Action::App { app: n });
+            ctx.trace
+                .step(Point::App, n.clone(), Action::App { app: n });
         }
         // the sending socket's owner, for -m owner in OUTPUT/POSTROUTING
         self.sk_owner = meta.owner;
@@ -61,7 +64,7 @@ impl Host {
         let filter = self.nf_hook(
             ctx,
             TableKind::Filter,
-            "OUTPUT",
+            Hook::Output,
             &ip,
             None,
             Some(out),
@@ -69,7 +72,14 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "filter/OUTPUT", &filter, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Filter, Hook::Output),
+            &filter,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return;
         }
         self.postrouting(ctx, ip, None, out, nexthop, meta, mark, ct);
@@ -91,7 +101,7 @@ impl Host {
             Err(_) => {
                 self.drop(
                     ctx,
-                    "routing",
+                    Point::Routing,
                     format!("no route to {} (ENETUNREACH)", ip.dst()),
                     &CtInfo::default(),
                 );
@@ -106,7 +116,7 @@ impl Host {
                 None => {
                     self.drop(
                         ctx,
-                        "routing",
+                        Point::Routing,
                         "route has no device".into(),
                         &CtInfo::default(),
                     );
@@ -116,7 +126,7 @@ impl Host {
             t => {
                 self.drop(
                     ctx,
-                    "routing",
+                    Point::Routing,
                     format!("{} route to {}", t.name(), ip.dst()),
                     &CtInfo::default(),
                 );
@@ -130,7 +140,7 @@ impl Host {
                 None => {
                     self.drop(
                         ctx,
-                        "routing",
+                        Point::Routing,
                         "no source address available (EADDRNOTAVAIL)".into(),
                         &CtInfo::default(),
                     );
@@ -156,7 +166,7 @@ impl Host {
         let raw = self.nf_hook(
             ctx,
             TableKind::Raw,
-            "OUTPUT",
+            Hook::Output,
             ip,
             None,
             Some(out),
@@ -164,7 +174,14 @@ impl Host {
             &none,
             None,
         );
-        if !self.verdict_ok(ctx, "raw/OUTPUT", &raw, ip, &none, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Raw, Hook::Output),
+            &raw,
+            ip,
+            &none,
+            meta,
+        ) {
             return None;
         }
         let ct = if raw.notrack {
@@ -176,7 +193,7 @@ impl Host {
             match self.ct_in(ctx, ip) {
                 Ok(c) => c,
                 Err(reason) => {
-                    self.drop(ctx, "conntrack", reason, &none);
+                    self.drop(ctx, Point::Conntrack, reason, &none);
                     return None;
                 }
             }
@@ -184,7 +201,7 @@ impl Host {
         let mangle = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "OUTPUT",
+            Hook::Output,
             ip,
             None,
             Some(out),
@@ -192,14 +209,21 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "mangle/OUTPUT", &mangle, ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Output),
+            &mangle,
+            ip,
+            &ct,
+            meta,
+        ) {
             return None;
         }
         if self.needs_nat(&ct, false) {
             let nat = self.nf_hook(
                 ctx,
                 TableKind::Nat,
-                "OUTPUT",
+                Hook::Output,
                 ip,
                 None,
                 Some(out),
@@ -208,7 +232,7 @@ impl Host {
                 None,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, None, None) {
-                self.drop(ctx, "nat/OUTPUT", e, &ct);
+                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Output), e, &ct);
                 return None;
             }
         }
@@ -254,7 +278,7 @@ impl Host {
                         (t, _) => {
                             self.drop(
                                 ctx,
-                                "routing",
+                                Point::Routing,
                                 format!("{} route to {} after NAT", t.name(), ip.dst()),
                                 ct,
                             );
@@ -265,7 +289,7 @@ impl Host {
                 Err(_) => {
                     self.drop(
                         ctx,
-                        "routing",
+                        Point::Routing,
                         format!("no route to {} after NAT", ip.dst()),
                         ct,
                     );
@@ -291,7 +315,7 @@ impl Host {
         let mangle = self.nf_hook(
             ctx,
             TableKind::Mangle,
-            "POSTROUTING",
+            Hook::Postrouting,
             &ip,
             in_dev,
             Some(out),
@@ -299,14 +323,21 @@ impl Host {
             &ct,
             None,
         );
-        if !self.verdict_ok(ctx, "mangle/POSTROUTING", &mangle, &ip, &ct, meta) {
+        if !self.verdict_ok(
+            ctx,
+            Point::Table(TableKind::Mangle, Hook::Postrouting),
+            &mangle,
+            &ip,
+            &ct,
+            meta,
+        ) {
             return;
         }
         if self.needs_nat(&ct, true) {
             let nat = self.nf_hook(
                 ctx,
                 TableKind::Nat,
-                "POSTROUTING",
+                Hook::Postrouting,
                 &ip,
                 in_dev,
                 Some(out),
@@ -315,7 +346,7 @@ impl Host {
                 None,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(out), Some(nexthop)) {
-                self.drop(ctx, "nat/POSTROUTING", e, &ct);
+                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Postrouting), e, &ct);
                 return;
             }
         }
@@ -341,7 +372,7 @@ impl Host {
                     self.devs[out].name
                 )
             };
-            self.drop(ctx, "ip_finish_output", reason, &ct);
+            self.drop(ctx, Point::IpFinishOutput, reason, &ct);
             return;
         }
         self.neigh_output(ctx, out, nexthop, ip, meta);

@@ -7,6 +7,7 @@ use crate::net::fib::{table_name, FlowKey, Lookup, RouteType};
 use crate::net::host::{Ctx, DevKind, Host, Meta};
 use crate::net::netfilter::ct_glue::*;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::Ipv4Repr;
 
@@ -26,7 +27,7 @@ impl Host {
             // group on this device; no multicast forwarding (no mroute).
             if self.mc_groups.contains(&(dev, ip.dst())) {
                 ctx.trace.step(
-                    "routing",
+                    Point::Routing,
                     format!(
                         "{}: multicast group joined on {dn}: local delivery",
                         ip.dst()
@@ -37,7 +38,7 @@ impl Host {
             } else {
                 self.drop(
                     ctx,
-                    "routing",
+                    Point::Routing,
                     format!(
                         "{}: multicast group not joined on {dn} (and no multicast routing): discarded",
                         ip.dst()
@@ -60,7 +61,7 @@ impl Host {
             Err(_) => {
                 self.drop(
                     ctx,
-                    "routing",
+                    Point::Routing,
                     format!("no route to {} in any table the rules select", ip.dst()),
                     &ct,
                 );
@@ -90,7 +91,7 @@ impl Host {
                 if !self.sysctl.ip_forward() {
                     self.drop(
                         ctx,
-                        "routing",
+                        Point::Routing,
                         format!(
                             "{} is not a local address and net.ipv4.ip_forward=0: not forwarding",
                             ip.dst()
@@ -102,7 +103,7 @@ impl Host {
                 if self.is_local(ip.src()) {
                     self.drop(
                         ctx,
-                        "routing",
+                        Point::Routing,
                         format!(
                             "martian source {}: one of our own addresses arriving on {dn}",
                             ip.src()
@@ -119,7 +120,7 @@ impl Host {
             RouteType::Blackhole => {
                 self.drop(
                     ctx,
-                    "routing",
+                    Point::Routing,
                     format!(
                         "blackhole route {} in table {}",
                         l.route.dst,
@@ -136,7 +137,7 @@ impl Host {
                 };
                 self.drop(
                     ctx,
-                    "routing",
+                    Point::Routing,
                     format!("{w} route {} in table {}", l.route.dst, table_name(l.table)),
                     &ct,
                 );
@@ -168,7 +169,7 @@ impl Host {
             what.push_str(&format!(" src {s}"));
         }
         ctx.trace.step(
-            "routing",
+            Point::Routing,
             what,
             Action::Route {
                 table: table_name(l.table),
@@ -228,7 +229,7 @@ impl Host {
             let m = if mode == 1 { "strict" } else { "loose" };
             self.drop(
                 ctx,
-                "rp_filter",
+                Point::RpFilter,
                 format!("rp_filter={mode} ({m}) on {dn}: {via}, not {dn}"),
                 ct,
             );

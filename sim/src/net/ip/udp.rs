@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use crate::net::host::{Ctx, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::{Ipv4Repr, L4};
 
@@ -20,7 +21,7 @@ impl Host {
         match self.udp_listeners.get(&hdr.destination_port).copied() {
             Some(app) => {
                 ctx.trace.step(
-                    "udp",
+                    Point::Udp,
                     format!(
                         "deliver {} bytes to socket *:{}",
                         payload.len(),
@@ -44,7 +45,7 @@ impl Host {
             None => {
                 self.drop(
                     ctx,
-                    "udp",
+                    Point::Udp,
                     format!("no socket on UDP port {}", hdr.destination_port),
                     &CtInfo::default(),
                 );

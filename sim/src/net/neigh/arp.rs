@@ -8,6 +8,7 @@ use crate::net::fib::FlowKey;
 use crate::net::host::{Ctx, DevKind, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::arp::{self, ArpRepr};
 use crate::wire::icmp::{self};
 use crate::wire::{summarize, summarize_ip, Frame, Ipv4Repr, Mac, L3};
@@ -64,7 +65,7 @@ impl Host {
                 self.flush_pending(ctx, dev, pend);
                 if !ours && proxied.is_none() {
                     ctx.trace.step(
-                        "arp",
+                        Point::Arp,
                         format!("{} is not a local address: no reply", a.target_ip),
                         Action::Info,
                     );
@@ -72,7 +73,7 @@ impl Host {
                 }
                 if let Some(via) = &proxied {
                     ctx.trace.step(
-                        "arp",
+                        Point::Arp,
                         format!(
                             "proxy_arp on {dn}: {} is routed via {via}, not {dn}: answer with {dn}'s address",
                             a.target_ip
@@ -93,7 +94,7 @@ impl Host {
                     payload: L3::Arp(reply.clone()),
                 };
                 ctx.trace.step(
-                    "arp",
+                    Point::Arp,
                     format!(
                         "{} is ours: reply {} is-at {}",
                         a.target_ip, a.target_ip, self.devs[dev].mac
@@ -113,7 +114,7 @@ impl Host {
                     .neigh
                     .learn(dev, a.sender_ip, a.sender_mac, ctx.now, false);
                 ctx.trace.step(
-                    "neigh",
+                    Point::Neigh,
                     format!(
                         "{} lladdr {} REACHABLE on {dn}; {} queued packet(s) released",
                         a.sender_ip,
@@ -130,7 +131,7 @@ impl Host {
             }
             op => self.drop(
                 ctx,
-                "arp",
+                Point::Arp,
                 format!("ARP op {op} not handled"),
                 &CtInfo::default(),
             ),
@@ -223,7 +224,7 @@ impl Host {
             DevKind::Dummy => {
                 self.drop(
                     ctx,
-                    "dev_queue_xmit",
+                    Point::DevQueueXmit,
                     format!("{dn} is a dummy device: frames are discarded"),
                     &CtInfo::default(),
                 );
@@ -245,7 +246,7 @@ impl Host {
                     st.name().to_string()
                 };
                 ctx.trace.step(
-                    "neigh",
+                    Point::Neigh,
                     format!("{nexthop} lladdr {m} {state} on {dn}"),
                     Action::Neigh {
                         ip: nexthop.to_string(),
@@ -336,7 +337,7 @@ impl Host {
         e.last_use = Some(meta);
         let qlen = e.queue.len();
         ctx.trace.step(
-            "neigh",
+            Point::Neigh,
             format!("{nexthop} on {dn} is INCOMPLETE: packet queued ({qlen} waiting), ARP who-has {nexthop}"),
             Action::Neigh { ip: nexthop.to_string(), mac: None, state: "INCOMPLETE".into() },
         );
@@ -383,7 +384,7 @@ impl Host {
                 (format!("neighbour {ip} on {dn}"), Default::default()),
             );
             ctx.trace.step(
-                "neigh",
+                Point::Neigh,
                 format!("{ip} on {dn}: no answer to {UCAST_SOLICIT} unicast probes: FAILED"),
                 Action::Neigh {
                     ip: ip.to_string(),
@@ -419,7 +420,7 @@ impl Host {
             crate::wire::describe(&f),
         );
         ctx.trace.step(
-            "neigh",
+            Point::Neigh,
             format!("{ip} on {dn} unconfirmed since it went STALE: PROBE with a unicast ARP request to {mac}"),
             Action::Neigh { ip: ip.to_string(), mac: Some(mac.to_string()), state: "PROBE".into() },
         );
@@ -493,7 +494,7 @@ impl Host {
                 );
                 self.drop(
                     ctx,
-                    "neigh",
+                    Point::Neigh,
                     format!("no ARP reply for {ip} on {dn} after {MCAST_SOLICIT} requests: neighbour FAILED"),
                     &CtInfo::default(),
                 );

@@ -7,6 +7,7 @@ use crate::net::host::{Ctx, Host};
 use crate::net::netfilter::conntrack::{Dir, Tuple};
 use crate::net::netfilter::ctbits;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::{Ipv4Repr, L4};
 
@@ -39,7 +40,7 @@ impl Host {
                             | (if c.dnat() { ctbits::DNAT } else { 0 })
                             | (if c.snat() { ctbits::SNAT } else { 0 });
                         ctx.trace.step(
-                            "conntrack",
+                            Point::Conntrack,
                             format!("RELATED to {} ({})", c.orig, dir_name(dir)),
                             Action::Conntrack {
                                 state: "RELATED".into(),
@@ -56,7 +57,7 @@ impl Host {
                     }
                 }
                 ctx.trace.step(
-                    "conntrack",
+                    Point::Conntrack,
                     "ICMP error for no known connection: INVALID".into(),
                     Action::Conntrack {
                         state: "INVALID".into(),
@@ -76,7 +77,7 @@ impl Host {
             let c = self.ct.get(id).expect("live");
             let bits = c.ctstate(dir);
             ctx.trace.step(
-                "conntrack",
+                Point::Conntrack,
                 format!(
                     "{} {} ({}), {}",
                     if bits & ctbits::ESTABLISHED != 0 {
@@ -117,7 +118,7 @@ impl Host {
         };
         if invalid {
             ctx.trace.step(
-                "conntrack",
+                Point::Conntrack,
                 format!("no connection for {t}: INVALID"),
                 Action::Conntrack {
                     state: "INVALID".into(),
@@ -137,7 +138,7 @@ impl Host {
         };
         self.ct.update(id, Dir::Original, flags, now);
         ctx.trace.step(
-            "conntrack",
+            Point::Conntrack,
             format!("NEW {t}"),
             Action::Conntrack {
                 state: "NEW".into(),

@@ -5,9 +5,9 @@
 use crate::net::host::{Ctx, Host, HostAddrs, Meta};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::{
-    ctbits, EvalEnv, HookOutcome, NfPacket, RngChooser, TableKind, Verdict,
+    ctbits, EvalEnv, Hook, HookOutcome, NfPacket, RngChooser, TableKind, Verdict,
 };
-use crate::trace::Action;
+use crate::trace::{Action, Point};
 use crate::wire::{Ipv4Repr, L4};
 
 /// Bridge context for br_netfilter hooks.
@@ -26,7 +26,7 @@ impl Host {
         &mut self,
         ctx: &mut Ctx,
         table: TableKind,
-        hook: &str,
+        hook: Hook,
         ip: &Ipv4Repr,
         in_dev: Option<usize>,
         out_dev: Option<usize>,
@@ -37,14 +37,14 @@ impl Host {
         let chain_empty = self
             .nf
             .table(table)
-            .chain(hook)
+            .chain(hook.chain())
             .is_none_or(|c| c.rules.is_empty());
         let mut pkt = self.nf_packet(hook, ip, in_dev, out_dev, *mark, ct, br);
-        let (nft_before, nft_after) =
-            match crate::net::netfilter::nftables::Hook::from_iptables(hook) {
-                Some(h) if !self.nft.is_empty() => self.nft.chains_at(table, h),
-                _ => (Vec::new(), Vec::new()),
-            };
+        let (nft_before, nft_after) = if self.nft.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.nft.chains_at(table, hook)
+        };
         let addrs = HostAddrs {
             fib: &self.fib,
             devs: &self.devs,
@@ -80,7 +80,7 @@ impl Host {
         } else if chain_empty {
             empty_chain(&self.nf, table, hook)
         } else {
-            self.nf.run_hook(table, hook, &mut pkt, &mut env)
+            self.nf.run_hook(table, hook.chain(), &mut pkt, &mut env)
         };
         if let Some(b) = before {
             nft_steps.extend(b.steps);
@@ -123,7 +123,7 @@ impl Host {
     #[allow(clippy::too_many_arguments)]
     fn nf_packet(
         &self,
-        hook: &str,
+        hook: Hook,
         ip: &Ipv4Repr,
         in_dev: Option<usize>,
         out_dev: Option<usize>,
@@ -163,7 +163,7 @@ impl Host {
                 ct.bits
             },
             ctmark,
-            owner: if hook == "OUTPUT" || hook == "POSTROUTING" {
+            owner: if hook.local_out() {
                 self.sk_owner
             } else {
                 None
@@ -175,7 +175,7 @@ impl Host {
     pub(crate) fn verdict_ok(
         &mut self,
         ctx: &mut Ctx,
-        point: &str,
+        point: Point,
         out: &HookOutcome,
         ip: &Ipv4Repr,
         ct: &CtInfo,
@@ -224,8 +224,8 @@ impl Host {
 }
 
 /// A built-in chain with no rules: its policy, without a walk.
-fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: &str) -> HookOutcome {
-    let pol = nf.table(table).chain(hook).and_then(|c| c.policy);
+fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook) -> HookOutcome {
+    let pol = nf.table(table).chain(hook.chain()).and_then(|c| c.policy);
     HookOutcome {
         verdict: match pol {
             Some(crate::net::netfilter::Policy::Drop) => Verdict::Drop,
@@ -236,7 +236,7 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: &str
         steps: if pol == Some(crate::net::netfilter::Policy::Drop) {
             vec![crate::net::netfilter::NfStep {
                 table,
-                chain: hook.into(),
+                chain: hook.chain().into(),
                 rule: 0,
                 line: 0,
                 text: String::new(),
@@ -251,8 +251,8 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: &str
 
 /// Records the iptables table's steps in the trace (a lone ACCEPT policy is
 /// left out).
-fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: &str, out: &HookOutcome) {
-    let point = format!("{}/{}", table.name(), hook);
+fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: Hook, out: &HookOutcome) {
+    let point = Point::Table(table, hook);
     let only_policy_accept =
         out.steps.len() == 1 && out.steps[0].rule == 0 && out.verdict == Verdict::Accept;
     if !only_policy_accept {
@@ -263,7 +263,7 @@ fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: &str, out: &HookOutc
                 format!("{} #{}: {} => {}", s.chain, s.rule, s.text, s.effect)
             };
             ctx.trace.step(
-                &point,
+                point,
                 what,
                 Action::Rule {
                     table: table.name().into(),
@@ -281,11 +281,11 @@ fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: &str, out: &HookOutc
 fn trace_nft_steps(
     ctx: &mut Ctx,
     table: TableKind,
-    hook: &str,
+    hook: Hook,
     nft_steps: Vec<crate::net::netfilter::nftables::NftStep>,
     out: &mut HookOutcome,
 ) {
-    let npoint = format!("nft/{}", hook.to_ascii_lowercase());
+    let npoint = Point::Nft(hook);
     for s in nft_steps {
         let what = if s.rule == 0 {
             format!("{} {}: {}", s.table, s.chain, s.effect)
@@ -296,7 +296,7 @@ fn trace_nft_steps(
             )
         };
         ctx.trace.step(
-            &npoint,
+            npoint,
             what,
             Action::Rule {
                 table: format!("nft {}", s.table),

@@ -37,8 +37,8 @@ pub mod hook;
 pub mod ipset;
 pub mod iptables;
 pub mod nat;
-pub mod points;
 pub mod nftables;
+pub mod points;
 
 use std::collections::BTreeMap;
 use std::fmt;

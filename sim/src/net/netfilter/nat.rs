@@ -10,6 +10,7 @@ use crate::net::netfilter::conntrack::{Dir, Tuple};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::{HookOutcome, Target};
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::{Ipv4Repr, L4};
 
@@ -216,7 +217,7 @@ impl Host {
             };
             let (point, action) = if src_manip {
                 (
-                    "nat",
+                    Point::Nat,
                     Action::Snat {
                         from: before.clone(),
                         to: after.clone(),
@@ -226,7 +227,7 @@ impl Host {
                 )
             } else {
                 (
-                    "nat",
+                    Point::Nat,
                     Action::Dnat {
                         from: before.clone(),
                         to: after.clone(),

@@ -47,6 +47,7 @@ use super::netfilter::conntrack::Tuple;
 use super::netfilter::ct_glue::CtInfo;
 use super::socket::SocketEvent as AppEvent;
 use crate::trace::Action;
+use crate::trace::Point;
 use crate::wire::icmp::{self, IcmpRepr};
 use crate::wire::{tcp_header, Ipv4Repr, L4};
 
@@ -116,7 +117,14 @@ impl Host {
 
     fn tcp_out(&mut self, ctx: &mut Ctx, key: &ConnKey, ip: Ipv4Repr, note: String) {
         let (flow, parent, txhash, app) = match self.tcp.conns.get(key) {
-            Some(t) => (t.flow, Some(t.last_pkt), Some(t.txhash), Some(t.app)),
+            // a connection that has carried no packet yet (a connect's SYN)
+            // has no parent to give: packet ids start at 1
+            Some(t) => (
+                t.flow,
+                (t.last_pkt != 0).then_some(t.last_pkt),
+                Some(t.txhash),
+                Some(t.app),
+            ),
             None => (0, None, None, None),
         };
         let mut m = ctx.new_meta(flow, parent);
@@ -541,7 +549,7 @@ impl Host {
         tcb.syn_sent_ns = ctx.now;
         self.tcp.conns.insert(key, tcb);
         ctx.trace.step(
-            "tcp",
+            Point::Tcp,
             format!(
                 "SYN to listening socket *:{} ({}): SYN-RECV, answering SYN-ACK",
                 hdr.destination_port,
@@ -568,12 +576,15 @@ impl Host {
         let (hdr, payload, key, meta) = (s.hdr, s.payload, s.key, s.meta);
         let seq = hdr.sequence_number;
         if hdr.rst {
-            ctx.trace
-                .step("tcp", "RST for no socket: ignored".into(), Action::Info);
+            ctx.trace.step(
+                Point::Tcp,
+                "RST for no socket: ignored".into(),
+                Action::Info,
+            );
             return;
         }
         ctx.trace.step(
-            "tcp",
+            Point::Tcp,
             format!("no socket for {}: answering RST", key_str(&key)),
             Action::Reject {
                 with: "tcp-reset".into(),
@@ -600,7 +611,7 @@ impl Host {
         let st = self.tcp.conns.get(&key).expect("checked").state;
         self.tcp.conns.remove(&key);
         ctx.trace.step(
-            "tcp",
+            Point::Tcp,
             format!("RST received in {}: connection reset", st.name()),
             Action::Deliver { socket: sock },
         );
@@ -648,7 +659,7 @@ impl Host {
             true
         } else {
             ctx.trace.step(
-                "tcp",
+                Point::Tcp,
                 "unexpected segment in SYN-SENT: ignored".into(),
                 Action::Info,
             );
@@ -702,7 +713,7 @@ impl Host {
         let (iss, rcv, mss) = (t.iss, t.rcv_nxt, t.mss);
         t.last_pkt = meta.pkt;
         ctx.trace.step(
-            "tcp",
+            Point::Tcp,
             "retransmitted SYN in SYN-RECV: SYN-ACK again".into(),
             Action::Info,
         );
@@ -789,7 +800,7 @@ impl Host {
             TcpState::LastAck if fin_acked => {
                 self.tcp.conns.remove(&key);
                 ctx.trace.step(
-                    "tcp",
+                    Point::Tcp,
                     "ACK of our FIN in LAST-ACK: socket closed".into(),
                     Action::Deliver {
                         socket: sock.to_string(),
@@ -907,7 +918,7 @@ impl Host {
             format!("{}: ACK", after.name())
         };
         ctx.trace
-            .step("tcp", what, Action::Deliver { socket: sock });
+            .step(Point::Tcp, what, Action::Deliver { socket: sock });
     }
 
     /// `__tcp_ack_snd_check`: the ACK now, or the delayed-ACK timer.
@@ -948,8 +959,11 @@ impl Host {
         if tcb.state == TcpState::SynSent && hard {
             let app = tcb.app;
             self.tcp.conns.remove(&key);
-            ctx.trace
-                .step("tcp", format!("connect aborted by ICMP {i}"), Action::Info);
+            ctx.trace.step(
+                Point::Tcp,
+                format!("connect aborted by ICMP {i}"),
+                Action::Info,
+            );
             ctx.out.push(Output::Socket {
                 owner: app,
                 ev: AppEvent::Refused {
@@ -959,7 +973,7 @@ impl Host {
             });
         } else {
             ctx.trace.step(
-                "tcp",
+                Point::Tcp,
                 format!("soft error ICMP {i}: the socket keeps retrying"),
                 Action::Info,
             );
