@@ -1,7 +1,9 @@
 //! From Kubernetes objects to machines: the nodes, pods, veths, bridges,
 //! overlay devices, routes, neighbours and iptables rules that kubelet, the
-//! CNI plugin, flannel and kube-proxy would program, written out as podpath
-//! scenario hosts (`podpath expand` prints them).
+//! CNI plugin, flannel and kube-proxy would program, built as podpath
+//! scenario hosts ([`expand`]'s `ExpansionDoc`; `podpath expand` prints
+//! them). The rulesets and configuration files stay the text the real
+//! components write.
 //!
 //! CNI plugins modelled:
 //! - `flannel-vxlan`: flannel's vxlan backend (flannel.1, VNI 1, UDP 8472,
