@@ -168,23 +168,42 @@ fn calico_bgp_cluster_uses_proxy_arp_and_host_routes() {
 #[test]
 fn expansion_is_deterministic_and_complete() {
     let doc = podpath_sim::scenario::parse(SCENARIO, "f.yaml").unwrap();
-    let a = podpath_sim::scenario::expansion_text(&doc, "f.yaml")
+    let a = podpath_sim::scenario::expansion(&doc, "f.yaml")
         .unwrap()
         .unwrap();
-    let b = podpath_sim::scenario::expansion_text(&doc, "f.yaml")
+    let b = podpath_sim::scenario::expansion(&doc, "f.yaml")
         .unwrap()
         .unwrap();
-    assert_eq!(a, b);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    let cp = &a.hosts["kind-control-plane"];
+    let vx = &cp.devices["flannel.1"];
+    assert_eq!(vx.dev_type.as_ref().unwrap().value, "vxlan");
+    assert_eq!((vx.vni, vx.port), (Some(1), Some(8472)));
+    assert_eq!(vx.local.as_ref().unwrap().value, "172.18.0.2");
+    assert!(
+        cp.routes.iter().any(|r| r.dst.value == "10.244.1.0/24"
+            && r.via.as_ref().map(|v| v.value.as_str()) == Some("10.244.1.0")
+            && r.dev.as_ref().map(|d| d.value.as_str()) == Some("flannel.1")
+            && r.onlink),
+        "no route to kind-worker's pods over flannel.1"
+    );
+    let ipt = &cp.iptables.as_ref().unwrap().value;
     for want in [
-        "flannel.1: {type: vxlan, vni: 1, port: 8472, local: 172.18.0.2",
-        "- {dst: 10.244.1.0/24, via: 10.244.1.0, dev: flannel.1, onlink: true}",
         "-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment \"flanneld masq\" -j MASQUERADE --random-fully",
         "-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment \"default/web:http -> 10.244.0.7:8080\" -m statistic --mode random --probability 0.5000000000",
-        "web.default.svc.cluster.local: 10.96.100.10",
-        "kind: dns-server",
     ] {
-        assert!(a.contains(want), "expansion lacks {want:?}");
+        assert!(ipt.contains(want), "iptables lacks {want:?}");
     }
+    let dns = a
+        .hosts
+        .values()
+        .flat_map(|h| &h.apps)
+        .find(|app| app.kind.value == "dns-server")
+        .expect("a dns-server app");
+    assert_eq!(
+        dns.records["web.default.svc.cluster.local"].value,
+        "10.96.100.10"
+    );
 }
 
 fn err_of(text: &str) -> String {
@@ -493,13 +512,20 @@ fn ipvs_round_robin_and_nodeport_masquerade() {
 fn ipvs_state_of_a_node() {
     let text = SCENARIO.replace("proxyMode: iptables", "proxyMode: ipvs");
     let doc = podpath_sim::scenario::parse(&text, "x.yaml").expect("parse");
-    let y = podpath_sim::scenario::expansion_text(&doc, "x.yaml")
+    let x = podpath_sim::scenario::expansion(&doc, "x.yaml")
         .expect("expand")
         .expect("cluster");
-    assert!(y.contains("kube-ipvs0"), "{y}");
-    assert!(y.contains("add KUBE-NODE-PORT-TCP 30080"));
-    assert!(y.contains("add KUBE-CLUSTER-IP 10.96.100.10,tcp:80"));
-    assert!(y.contains(
-        "{service: \"tcp 172.18.0.3:30080\", scheduler: rr, reals: [\"10.244.0.7:8080\", \"10.244.1.5:8080\"]}"
-    ));
+    let w = &x.hosts["kind-worker"];
+    assert!(w.devices.contains_key("kube-ipvs0"), "{w:?}");
+    let sets = &w.ipset.as_ref().expect("ipset").value;
+    assert!(sets.contains("add KUBE-NODE-PORT-TCP 30080"));
+    assert!(sets.contains("add KUBE-CLUSTER-IP 10.96.100.10,tcp:80"));
+    let np = w
+        .ipvs
+        .iter()
+        .find(|v| v.service.value == "tcp 172.18.0.3:30080")
+        .expect("the NodePort's virtual service");
+    assert_eq!(np.scheduler.as_ref().map(|s| s.value.as_str()), Some("rr"));
+    let reals: Vec<&str> = np.reals.iter().map(|r| r.value.as_str()).collect();
+    assert_eq!(reals, ["10.244.0.7:8080", "10.244.1.5:8080"]);
 }

@@ -1,7 +1,9 @@
 //! From Kubernetes objects to machines: the nodes, pods, veths, bridges,
 //! overlay devices, routes, neighbours and iptables rules that kubelet, the
-//! CNI plugin, flannel and kube-proxy would program, written out as podpath
-//! scenario hosts (`podpath expand` prints them).
+//! CNI plugin, flannel and kube-proxy would program, built as podpath
+//! scenario hosts ([`expand`]'s `ExpansionDoc`; `podpath expand` prints
+//! them). The rulesets and configuration files stay the text the real
+//! components write.
 //!
 //! CNI plugins modelled:
 //! - `flannel-vxlan`: flannel's vxlan backend (flannel.1, VNI 1, UDP 8472,
@@ -42,9 +44,14 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use serde_saphyr::{Location, Spanned};
 
 use super::kubeproxy::{self, ExtraRules, ProxierConfig};
 use super::objects::{Cluster, K8sError};
+use crate::scenario::schema::{
+    AppDoc, DeviceDoc, ExpansionDoc, FdbDoc, HostDoc, IpvsDoc, LinkDoc, NeighDoc, ResolvDoc,
+    ResponseDoc, RouteDoc, Scalar, SegmentDoc, JSON_CONTENT_TYPE,
+};
 use crate::wire::Mac;
 
 /// How the cluster's network is built.
@@ -331,21 +338,16 @@ impl IpvsNode {
     }
 }
 
-/// The node's `ipvs` and `ipset` scenario keys.
-fn ipvs_node(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> String {
-    let st = ipvs_state(cluster, node, node_ip);
-    let mut y = String::from("    ipvs:\n");
-    for (proto, vip, port, reals) in &st.services {
-        let r: Vec<String> = reals.iter().map(|r| format!("\"{r}\"")).collect();
-        let _ = writeln!(
-            y,
-            "      - {{service: \"{proto} {vip}:{port}\", scheduler: rr, reals: [{}]}}",
-            r.join(", ")
-        );
-    }
-    y.push_str("    ipset: |\n");
-    y.push_str(&indent(&st.ipsets, 6));
-    y
+/// The node's `ipvs` scenario key: kube-proxy's virtual services.
+fn ipvs_docs(st: &IpvsNode) -> Vec<IpvsDoc> {
+    st.services
+        .iter()
+        .map(|(proto, vip, port, reals)| IpvsDoc {
+            service: sp(format!("{proto} {vip}:{port}")),
+            scheduler: Some(sp("rr".to_string())),
+            reals: reals.iter().map(|r| sp(r.clone())).collect(),
+        })
+        .collect()
 }
 
 /// kube-proxy's configuration on a node of this cluster.
@@ -411,16 +413,109 @@ fn nodes(cluster: &Cluster, net: &NetConfig) -> Result<Vec<NodeNet>, K8sError> {
     Ok(out)
 }
 
-fn indent(text: &str, n: usize) -> String {
-    let pad = " ".repeat(n);
-    text.lines()
-        .map(|l| format!("{pad}{l}\n"))
-        .collect::<String>()
+/// A value the cluster makes: it has no place in the scenario's file.
+fn sp<T>(value: T) -> Spanned<T> {
+    Spanned::new(value, Location::UNKNOWN, Location::UNKNOWN)
 }
 
-/// The scenario hosts, links and segments of the cluster, as YAML (keys
-/// `hosts`, `links`, `segments`).
-pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
+/// A number or flag as a scalar the scenario reads as text (MTUs,
+/// sysctl values).
+fn scalar(v: impl std::fmt::Display) -> Spanned<Scalar> {
+    sp(Scalar(v.to_string()))
+}
+
+/// A file's text as the scenario carries it (iptables-save, ipset, nft,
+/// application configs): every line ends in a newline and no empty lines
+/// trail, as in a YAML `|` block.
+fn file_text(text: &str) -> Spanned<String> {
+    let clean = text.ends_with('\n') && !text.ends_with("\n\n") && !text.contains('\r');
+    if clean || text.is_empty() {
+        return sp(text.to_string());
+    }
+    let mut out: String = text.lines().map(|l| format!("{l}\n")).collect();
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if out == "\n" {
+        out.clear();
+    }
+    sp(out)
+}
+
+/// A host of `kind` with nothing on it yet.
+fn empty_host(kind: &str) -> HostDoc {
+    HostDoc {
+        kind: sp(kind.to_string()),
+        namespace: None,
+        devices: BTreeMap::new(),
+        routes: Vec::new(),
+        rules: Vec::new(),
+        neighbors: Vec::new(),
+        sysctl: BTreeMap::new(),
+        iptables: None,
+        apps: Vec::new(),
+        resolv_conf: None,
+        ipset: None,
+        nftables: None,
+        iptables_extra: Vec::new(),
+        ipvs: Vec::new(),
+    }
+}
+
+/// A device with these addresses and nothing else set (up, no hairpin).
+fn device(addrs: Vec<String>) -> DeviceDoc {
+    DeviceDoc {
+        dev_type: None,
+        addrs: addrs.into_iter().map(sp).collect(),
+        mac: None,
+        mtu: None,
+        master: None,
+        hairpin: false,
+        up: true,
+        vni: None,
+        port: None,
+        local: None,
+        learning: None,
+        dev: None,
+        fdb: Vec::new(),
+        wireguard: None,
+    }
+}
+
+/// A unicast route `dst [via VIA] dev DEV` in the main table.
+fn route(dst: impl ToString, via: Option<String>, dev: &str) -> RouteDoc {
+    RouteDoc {
+        dst: sp(dst.to_string()),
+        via: via.map(sp),
+        dev: Some(sp(dev.to_string())),
+        src: None,
+        table: None,
+        route_type: None,
+        metric: 0,
+        onlink: false,
+    }
+}
+
+/// An app of `kind` named `name` listening on `listen`, nothing else set.
+fn app(kind: &str, name: Option<String>, listen: Option<String>) -> AppDoc {
+    AppDoc {
+        kind: sp(kind.to_string()),
+        name,
+        listen: listen.map(sp),
+        config: None,
+        routes: BTreeMap::new(),
+        records: BTreeMap::new(),
+        to: None,
+    }
+}
+
+/// The scenario hosts, links and segments the cluster makes: a host per
+/// Node and per scheduled Pod with an IP (not `hostNetwork`), a link per
+/// pod veth, and the nodes' network as the segment `cluster-net`. The
+/// rulesets kube-proxy and the CNI plugin write (iptables-save, ipset, nft)
+/// and the apps' configuration files are text in it, as those components
+/// produce them.
+pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sError> {
     let cni = Cni::of(net)?;
     let nodes = nodes(cluster, net)?;
     let pod_names = pod_host_names(cluster);
@@ -429,12 +524,13 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         .service("kube-system", "kube-dns")
         .and_then(|s| s.spec.cluster_ip.clone())
         .filter(|c| c.parse::<Ipv4Addr>().is_ok());
-    let mut y = String::from("hosts:\n");
-    let mut links = String::new();
+    let mut hosts = BTreeMap::new();
     for n in &nodes {
-        node_host(&mut y, cluster, net, &cni, &nodes, n);
+        hosts.insert(n.name.clone(), node_host(cluster, net, &cni, &nodes, n));
     }
     // Pods
+    let mut pods = Vec::new();
+    let mut links = Vec::new();
     for p in &cluster.pods {
         if p.spec.host_network {
             continue;
@@ -442,41 +538,51 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<String, K8sError> {
         let Some(ip) = &p.status.pod_ip else { continue };
         let n = pod_node(p, &nodes)?;
         let host = &pod_names[&(p.metadata.ns().to_string(), p.metadata.name.clone())];
-        pod_host(
-            &mut y,
-            cluster,
-            net,
-            &cni,
-            p,
-            ip,
-            n,
-            host,
-            cluster_dns.as_deref(),
-        );
+        let h = pod_host(cluster, net, &cni, p, ip, n, cluster_dns.as_deref());
+        pods.push((p, host.clone(), h));
         let hostside = if cni.calico {
             cali_name(p.metadata.ns(), &p.metadata.name)
         } else {
             veth_name(p.metadata.ns(), &p.metadata.name)
         };
-        let _ = writeln!(
-            links,
-            "  - {{a: {host}/eth0, b: {}/{hostside}, latency: 5us}}",
-            n.name
-        );
+        links.push(LinkDoc {
+            a: sp(format!("{host}/eth0")),
+            b: sp(format!("{}/{hostside}", n.name)),
+            latency: Some(sp("5us".to_string())),
+        });
     }
-    if !links.is_empty() {
-        y.push_str("links:\n");
-        y.push_str(&links);
+    for (p, host, h) in pods {
+        // one host per name: a Pod cannot share its host's name with a
+        // Node (or with another Pod's `ns.name`)
+        if hosts.contains_key(&host) {
+            let by = if nodes.iter().any(|n| n.name == host) {
+                format!("Node {host}")
+            } else {
+                "another Pod".to_string()
+            };
+            return Err(kerr(
+                format!("Pod {}/{}", p.metadata.ns(), p.metadata.name),
+                "metadata.name",
+                format!("its host name '{host}' is taken by {by} (each host name may appear once)"),
+            ));
+        }
+        hosts.insert(host, h);
     }
-    y.push_str("segments:\n");
-    let mut members: Vec<String> = nodes.iter().map(|n| format!("{}/eth0", n.name)).collect();
-    members.extend(net.attach.iter().cloned());
-    let _ = writeln!(
-        y,
-        "  - {{name: cluster-net, members: [{}], latency: 100us}}",
-        members.join(", ")
-    );
-    Ok(y)
+    let mut members: Vec<Spanned<String>> = nodes
+        .iter()
+        .map(|n| sp(format!("{}/eth0", n.name)))
+        .collect();
+    members.extend(net.attach.iter().cloned().map(sp));
+    let segments = vec![SegmentDoc {
+        name: sp("cluster-net".to_string()),
+        members,
+        latency: Some(sp("100us".to_string())),
+    }];
+    Ok(ExpansionDoc {
+        hosts,
+        links,
+        segments,
+    })
 }
 
 /// The CNI plugin's layout: overlay or not, bridge or routed veths, MTU.
@@ -536,16 +642,14 @@ impl Cni {
 /// One node's scenario host: devices, routes, neighbours, sysctls,
 /// kube-proxy's (and the CNI plugin's) rules, and ingress controllers.
 fn node_host(
-    y: &mut String,
     cluster: &Cluster,
     net: &NetConfig,
     cni: &Cni,
     nodes: &[NodeNet],
     n: &NodeNet,
-) {
-    let _ = writeln!(y, "  {}:", n.name);
-    let _ = writeln!(y, "    kind: node");
-    node_devices(y, cluster, net, cni, nodes, n);
+) -> HostDoc {
+    let mut h = empty_host("node");
+    h.devices = node_devices(cluster, net, cni, nodes, n);
     let others: Vec<&NodeNet> = nodes.iter().filter(|o| o.name != n.name).collect();
     let local_pods: Vec<(&super::objects::Pod, &String)> = cluster
         .pods
@@ -553,90 +657,92 @@ fn node_host(
         .filter(|p| p.spec.node_name.as_deref() == Some(&n.name) && !p.spec.host_network)
         .filter_map(|p| p.status.pod_ip.as_ref().map(|ip| (p, ip)))
         .collect();
-    node_routes(y, net, cni, n, &others, &local_pods);
-    if cni.vxlan && !others.is_empty() {
-        let _ = writeln!(y, "    neighbors:");
-        for o in &others {
-            let _ = writeln!(
-                y,
-                "      - {{ip: {}, mac: \"{}\", dev: flannel.1}}",
-                o.vtep_ip(),
-                o.vtep_mac()
-            );
-        }
+    h.routes = node_routes(net, cni, n, &others, &local_pods);
+    if cni.vxlan {
+        h.neighbors = others
+            .iter()
+            .map(|o| NeighDoc {
+                ip: sp(o.vtep_ip().to_string()),
+                mac: sp(o.vtep_mac().to_string()),
+                dev: sp("flannel.1".to_string()),
+            })
+            .collect();
     }
-    node_sysctl(y, cni, &local_pods);
+    h.sysctl = node_sysctl(cni, &local_pods);
     if net.proxy_mode == "ipvs" {
-        let _ = write!(y, "{}", ipvs_node(cluster, &n.name, n.ip));
+        let st = ipvs_state(cluster, &n.name, n.ip);
+        h.ipvs = ipvs_docs(&st);
+        h.ipset = Some(file_text(&st.ipsets));
     }
-    node_packet_filter(y, cluster, net, cni, n);
-    node_ingress_apps(y, cluster, n);
+    node_packet_filter(&mut h, cluster, net, cni, n);
+    h.apps = node_ingress_apps(cluster, n);
+    h
 }
 
 /// The node's devices: eth0, the bridge (cni0) or nothing for routed CNIs,
 /// kube-ipvs0, the overlay device (flannel.1, tunl0), and the host end of
 /// each local pod's veth.
 fn node_devices(
-    y: &mut String,
     cluster: &Cluster,
     net: &NetConfig,
     cni: &Cni,
     nodes: &[NodeNet],
     n: &NodeNet,
-) {
+) -> BTreeMap<String, DeviceDoc> {
     let mtu = cni.mtu;
-    let _ = writeln!(y, "    devices:");
-    let _ = writeln!(
-        y,
-        "      eth0: {{addrs: [{}/{}]}}",
-        n.ip,
-        net.node_network.prefix_len()
+    let mut devs = BTreeMap::new();
+    devs.insert(
+        "eth0".to_string(),
+        device(vec![format!("{}/{}", n.ip, net.node_network.prefix_len())]),
     );
     if !cni.routed {
-        let _ = writeln!(
-            y,
-            "      cni0: {{type: bridge, mtu: {mtu}, addrs: [{}/{}]}}",
-            n.gw(),
-            n.pod_cidr.prefix_len()
-        );
+        let mut d = device(vec![format!("{}/{}", n.gw(), n.pod_cidr.prefix_len())]);
+        d.dev_type = Some(sp("bridge".to_string()));
+        d.mtu = Some(scalar(mtu));
+        devs.insert("cni0".to_string(), d);
     }
     if net.proxy_mode == "ipvs" {
-        ipvs_dummy_device(y, cluster, n);
+        devs.insert("kube-ipvs0".to_string(), ipvs_dummy_device(cluster, n));
     }
     if cni.vxlan {
-        let fdb: Vec<String> = nodes
+        let mut d = device(vec![format!("{}/32", n.vtep_ip())]);
+        d.dev_type = Some(sp("vxlan".to_string()));
+        d.vni = Some(1);
+        d.port = Some(8472);
+        d.local = Some(sp(n.ip.to_string()));
+        d.learning = Some(false);
+        d.dev = Some(sp("eth0".to_string()));
+        d.mtu = Some(scalar(1450));
+        d.mac = Some(sp(n.vtep_mac().to_string()));
+        d.fdb = nodes
             .iter()
             .filter(|o| o.name != n.name)
-            .map(|o| format!("{{mac: \"{}\", dst: {}}}", o.vtep_mac(), o.ip))
+            .map(|o| FdbDoc {
+                mac: sp(o.vtep_mac().to_string()),
+                dst: sp(o.ip.to_string()),
+            })
             .collect();
-        let _ = writeln!(
-            y,
-            "      flannel.1: {{type: vxlan, vni: 1, port: 8472, local: {}, learning: false, dev: eth0, mtu: 1450, addrs: [{}/32], mac: \"{}\", fdb: [{}]}}",
-            n.ip,
-            n.vtep_ip(),
-            n.vtep_mac(),
-            fdb.join(", ")
-        );
+        devs.insert("flannel.1".to_string(), d);
     }
     if cni.ipip {
         // calico-node gives tunl0 an address of the node's block
-        let _ = writeln!(
-            y,
-            "      tunl0: {{type: ipip, mtu: 1480, addrs: [{}/32]}}",
-            n.pod_cidr.network()
-        );
+        let mut d = device(vec![format!("{}/32", n.pod_cidr.network())]);
+        d.dev_type = Some(sp("ipip".to_string()));
+        d.mtu = Some(scalar(1480));
+        devs.insert("tunl0".to_string(), d);
     }
-    pod_host_side_devices(y, cluster, cni, n);
+    pod_host_side_devices(&mut devs, cluster, cni, n);
+    devs
 }
 
 /// kube-ipvs0: the dummy device kube-proxy (ipvs mode) binds every service
 /// address to.
-fn ipvs_dummy_device(y: &mut String, cluster: &Cluster, n: &NodeNet) {
+fn ipvs_dummy_device(cluster: &Cluster, n: &NodeNet) -> DeviceDoc {
     let mut vips: Vec<String> = Vec::new();
-    for sp in kubeproxy::service_ports(cluster, &n.name) {
-        for a in std::iter::once(sp.cluster_ip.to_string())
-            .chain(sp.external_ips.iter().cloned())
-            .chain(sp.lb_ips.iter().cloned())
+    for port in kubeproxy::service_ports(cluster, &n.name) {
+        for a in std::iter::once(port.cluster_ip.to_string())
+            .chain(port.external_ips.iter().cloned())
+            .chain(port.lb_ips.iter().cloned())
         {
             let a = format!("{a}/32");
             if !vips.contains(&a) {
@@ -644,47 +750,47 @@ fn ipvs_dummy_device(y: &mut String, cluster: &Cluster, n: &NodeNet) {
             }
         }
     }
-    let _ = writeln!(
-        y,
-        "      kube-ipvs0: {{type: dummy, addrs: [{}]}}",
-        vips.join(", ")
-    );
+    let mut d = device(vips);
+    d.dev_type = Some(sp("dummy".to_string()));
+    d
 }
 
 /// The host end of each local pod's veth, as the CNI plugin sets it up
 /// (kindnet's ptp, calico's cali*, or a cni0 bridge port).
-fn pod_host_side_devices(y: &mut String, cluster: &Cluster, cni: &Cni, n: &NodeNet) {
+fn pod_host_side_devices(
+    devs: &mut BTreeMap<String, DeviceDoc>,
+    cluster: &Cluster,
+    cni: &Cni,
+    n: &NodeNet,
+) {
     let mtu = cni.mtu;
     for p in &cluster.pods {
         if p.spec.node_name.as_deref() == Some(&n.name)
             && !p.spec.host_network
             && p.status.pod_ip.is_some()
         {
-            if cni.kindnet {
+            let (name, mut d) = if cni.kindnet {
                 // kindnet's ptp plugin: the host side holds the pod
                 // gateway, the subnet's first address, as a /32
-                let _ = writeln!(
-                    y,
-                    "      {}: {{mtu: {mtu}, addrs: [{}/32]}}",
+                (
                     veth_name(p.metadata.ns(), &p.metadata.name),
-                    n.gw()
-                );
+                    device(vec![format!("{}/32", n.gw())]),
+                )
             } else if cni.calico {
                 // calico's CNI plugin: host side unaddressed, MAC
                 // ee:ee:ee:ee:ee:ee, proxy ARP answers for the pods'
                 // gateway 169.254.1.1
-                let _ = writeln!(
-                    y,
-                    "      {}: {{mac: \"ee:ee:ee:ee:ee:ee\", mtu: {mtu}}}",
-                    cali_name(p.metadata.ns(), &p.metadata.name)
-                );
+                let mut d = device(Vec::new());
+                d.mac = Some(sp("ee:ee:ee:ee:ee:ee".to_string()));
+                (cali_name(p.metadata.ns(), &p.metadata.name), d)
             } else {
-                let _ = writeln!(
-                    y,
-                    "      {}: {{master: cni0, hairpin: true, mtu: {mtu}}}",
-                    veth_name(p.metadata.ns(), &p.metadata.name)
-                );
-            }
+                let mut d = device(Vec::new());
+                d.master = Some(sp("cni0".to_string()));
+                d.hairpin = true;
+                (veth_name(p.metadata.ns(), &p.metadata.name), d)
+            };
+            d.mtu = Some(scalar(mtu));
+            devs.insert(name, d);
         }
     }
 }
@@ -693,24 +799,22 @@ fn pod_host_side_devices(y: &mut String, cluster: &Cluster, cni: &Cni, n: &NodeN
 /// node's block, a /32 per local pod for routed CNIs, and the other nodes'
 /// pod subnets (over flannel.1, tunl0 or eth0).
 fn node_routes(
-    y: &mut String,
     net: &NetConfig,
     cni: &Cni,
     n: &NodeNet,
     others: &[&NodeNet],
     local_pods: &[(&super::objects::Pod, &String)],
-) {
-    let _ = writeln!(y, "    routes:");
-    let _ = writeln!(
-        y,
-        "      - {{dst: default, via: {}, dev: eth0}}",
-        net.node_gateway
-    );
+) -> Vec<RouteDoc> {
+    let mut routes = vec![route("default", Some(net.node_gateway.to_string()), "eth0")];
     if cni.calico {
         // BIRD's routes: a blackhole for the node's own block, one
         // /32 per local workload on its cali device, the other nodes'
         // blocks via their addresses.
-        let _ = writeln!(y, "      - {{dst: {}, type: blackhole}}", n.pod_cidr);
+        routes.push(RouteDoc {
+            dev: None,
+            route_type: Some(sp("blackhole".to_string())),
+            ..route(n.pod_cidr, None, "")
+        });
     }
     if cni.routed {
         for (p, ip) in local_pods {
@@ -719,62 +823,53 @@ fn node_routes(
             } else {
                 cali_name(p.metadata.ns(), &p.metadata.name)
             };
-            let _ = writeln!(y, "      - {{dst: {ip}/32, dev: {dev}}}");
+            routes.push(route(format!("{ip}/32"), None, &dev));
         }
     }
     for o in others {
         if cni.vxlan {
-            let _ = writeln!(
-                y,
-                "      - {{dst: {}, via: {}, dev: flannel.1, onlink: true}}",
-                o.pod_cidr,
-                o.vtep_ip()
-            );
+            let mut r = route(o.pod_cidr, Some(o.vtep_ip().to_string()), "flannel.1");
+            r.onlink = true;
+            routes.push(r);
         } else if cni.ipip {
-            let _ = writeln!(
-                y,
-                "      - {{dst: {}, via: {}, dev: tunl0, onlink: true}}",
-                o.pod_cidr, o.ip
-            );
+            let mut r = route(o.pod_cidr, Some(o.ip.to_string()), "tunl0");
+            r.onlink = true;
+            routes.push(r);
         } else {
-            let _ = writeln!(
-                y,
-                "      - {{dst: {}, via: {}, dev: eth0}}",
-                o.pod_cidr, o.ip
-            );
+            routes.push(route(o.pod_cidr, Some(o.ip.to_string()), "eth0"));
         }
     }
+    routes
 }
 
 /// The node's sysctls: forwarding and route_localnet, plus proxy_arp on
 /// calico's veths or bridge-nf-call-iptables for bridged CNIs.
-fn node_sysctl(y: &mut String, cni: &Cni, local_pods: &[(&super::objects::Pod, &String)]) {
+fn node_sysctl(
+    cni: &Cni,
+    local_pods: &[(&super::objects::Pod, &String)],
+) -> BTreeMap<String, Spanned<Scalar>> {
+    let mut sc = BTreeMap::new();
+    let mut on = |k: String| {
+        sc.insert(k, scalar(1));
+    };
+    on("net.ipv4.ip_forward".into());
+    on("net.ipv4.conf.all.route_localnet".into());
     if cni.calico {
-        let mut sc = String::from("net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1");
         for (p, _) in local_pods {
-            let _ = write!(
-                sc,
-                ", net.ipv4.conf.{}.proxy_arp: 1",
+            on(format!(
+                "net.ipv4.conf.{}.proxy_arp",
                 cali_name(p.metadata.ns(), &p.metadata.name)
-            );
+            ));
         }
-        let _ = writeln!(y, "    sysctl: {{{sc}}}");
-    } else if cni.kindnet {
-        let _ = writeln!(
-            y,
-            "    sysctl: {{net.ipv4.ip_forward: 1, net.ipv4.conf.all.route_localnet: 1}}"
-        );
-    } else {
-        let _ = writeln!(
-            y,
-            "    sysctl: {{net.ipv4.ip_forward: 1, net.bridge.bridge-nf-call-iptables: 1, net.ipv4.conf.all.route_localnet: 1}}"
-        );
+    } else if !cni.kindnet {
+        on("net.bridge.bridge-nf-call-iptables".into());
     }
+    sc
 }
 
 /// The node's `iptables` (kube-proxy's mode plus the CNI plugin's rules)
-/// and, in nftables mode, its `nftables` key.
-fn node_packet_filter(y: &mut String, cluster: &Cluster, net: &NetConfig, cni: &Cni, n: &NodeNet) {
+/// and, in nftables mode, its `nftables` ruleset.
+fn node_packet_filter(h: &mut HostDoc, cluster: &Cluster, net: &NetConfig, cni: &Cni, n: &NodeNet) {
     let cc = net.cluster_cidr.to_string();
     let cfg = proxier_config(net, &n.name, n.ip);
     let extra = if cni.calico {
@@ -789,28 +884,26 @@ fn node_packet_filter(y: &mut String, cluster: &Cluster, net: &NetConfig, cni: &
         "nftables" => kubeproxy::node_iptables_save_others(&extra),
         _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
     };
-    let _ = writeln!(y, "    iptables: |");
-    y.push_str(&indent(&ipt, 6));
+    h.iptables = Some(file_text(&ipt));
     if net.proxy_mode == "nftables" {
-        let _ = writeln!(y, "    nftables: |");
-        y.push_str(&indent(&super::kubeproxy_nft::nft_rules(cluster, &cfg), 6));
+        h.nftables = Some(file_text(&super::kubeproxy_nft::nft_rules(cluster, &cfg)));
     }
 }
 
-/// The ingress-nginx controllers running on the node, as `apps`.
-fn node_ingress_apps(y: &mut String, cluster: &Cluster, n: &NodeNet) {
+/// The ingress-nginx controllers running on the node, as apps.
+fn node_ingress_apps(cluster: &Cluster, n: &NodeNet) -> Vec<AppDoc> {
     let ctl = super::ingress::controllers_on(cluster, &n.name);
-    if !ctl.is_empty() {
-        let conf = super::ingress::nginx_config(cluster, &n.name);
-        let _ = writeln!(y, "    apps:");
-        for (pod, port) in ctl {
-            let _ = writeln!(y, "      - kind: ingress-nginx");
-            let _ = writeln!(y, "        name: {pod}");
-            let _ = writeln!(y, "        listen: \":{port}\"");
-            let _ = writeln!(y, "        config: |");
-            y.push_str(&indent(&conf, 10));
-        }
+    if ctl.is_empty() {
+        return Vec::new();
     }
+    let conf = super::ingress::nginx_config(cluster, &n.name);
+    ctl.into_iter()
+        .map(|(pod, port)| {
+            let mut a = app("ingress-nginx", Some(pod), Some(format!(":{port}")));
+            a.config = Some(file_text(&conf));
+            a
+        })
+        .collect()
 }
 
 /// The node a (scheduled) pod runs on, or the error naming its nodeName.
@@ -835,93 +928,82 @@ fn pod_node<'a>(p: &super::objects::Pod, nodes: &'a [NodeNet]) -> Result<&'a Nod
 
 /// One pod's scenario host: eth0, kubelet's resolv.conf, the routes the
 /// CNI plugin gives it, its servers and (Istio) its sidecar.
-#[allow(clippy::too_many_arguments)]
 fn pod_host(
-    y: &mut String,
     cluster: &Cluster,
     net: &NetConfig,
     cni: &Cni,
     p: &super::objects::Pod,
     ip: &str,
     n: &NodeNet,
-    host: &str,
     cluster_dns: Option<&str>,
-) {
-    let mtu = cni.mtu;
-    let _ = writeln!(y, "  {host}:");
-    let _ = writeln!(y, "    kind: pod");
-    let _ = writeln!(y, "    namespace: {}", p.metadata.ns());
-    let _ = writeln!(y, "    devices:");
+) -> HostDoc {
+    let mut h = empty_host("pod");
+    h.namespace = Some(p.metadata.ns().to_string());
     let plen = if cni.routed {
         32
     } else {
         n.pod_cidr.prefix_len()
     };
-    let _ = writeln!(y, "      eth0: {{mtu: {mtu}, addrs: [{ip}/{plen}]}}");
+    let mut eth0 = device(vec![format!("{ip}/{plen}")]);
+    eth0.mtu = Some(scalar(cni.mtu));
+    h.devices.insert("eth0".to_string(), eth0);
     if let Some(dns) = cluster_dns {
         // kubelet's ClusterFirst policy
         let ns = p.metadata.ns();
         let d = &net.domain;
-        let _ = writeln!(
-            y,
-            "    resolvConf: {{nameserver: {dns}, search: [{ns}.svc.{d}, svc.{d}, {d}], ndots: 5}}"
-        );
+        h.resolv_conf = Some(ResolvDoc {
+            nameserver: sp(dns.to_string()),
+            search: vec![format!("{ns}.svc.{d}"), format!("svc.{d}"), d.clone()],
+            ndots: Some(5),
+        });
     }
-    pod_routes(y, net, cni, n);
-    let mut apps = pod_servers(cluster, net, p);
+    h.routes = pod_routes(net, cni, n);
+    h.apps = pod_servers(cluster, net, p);
     if istio_injected(p) {
         // istio-init's rules and the Envoy sidecar with what istiod
         // would push to it
-        let _ = writeln!(y, "    iptables: |");
-        y.push_str(&indent(crate::app::envoy::ISTIO_INIT_RULES, 6));
-        let _ = writeln!(apps, "      - kind: envoy");
-        let _ = writeln!(apps, "        config: |");
-        let conf = envoy_config(cluster, net, p, &n.name);
-        apps.push_str(&indent(&conf, 10));
+        h.iptables = Some(file_text(crate::app::envoy::ISTIO_INIT_RULES));
+        let mut envoy = app("envoy", None, None);
+        envoy.config = Some(file_text(&envoy_config(cluster, net, p, &n.name)));
+        h.apps.push(envoy);
     }
-    if !apps.is_empty() {
-        let _ = writeln!(y, "    apps:");
-        y.push_str(&apps);
-    }
+    h
 }
 
 /// The pod's routes: calico's 169.254.1.1 gateway, kindnet's ptp gateway,
 /// or the bridge's address (cni0) for the cluster network and default.
-fn pod_routes(y: &mut String, net: &NetConfig, cni: &Cni, n: &NodeNet) {
-    let cc = net.cluster_cidr.to_string();
-    let _ = writeln!(y, "    routes:");
+fn pod_routes(net: &NetConfig, cni: &Cni, n: &NodeNet) -> Vec<RouteDoc> {
+    let gw = Some(n.gw().to_string());
     if cni.calico {
-        let _ = writeln!(y, "      - {{dst: 169.254.1.1, dev: eth0}}");
-        let _ = writeln!(y, "      - {{dst: default, via: 169.254.1.1, dev: eth0}}");
+        vec![
+            route("169.254.1.1", None, "eth0"),
+            route("default", Some("169.254.1.1".to_string()), "eth0"),
+        ]
     } else if cni.kindnet {
         // ptp: the gateway on the link, the subnet and the rest via it
-        let _ = writeln!(y, "      - {{dst: {}, dev: eth0}}", n.gw());
-        let _ = writeln!(
-            y,
-            "      - {{dst: {}, via: {}, dev: eth0}}",
-            n.pod_cidr,
-            n.gw()
-        );
-        let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+        vec![
+            route(n.gw(), None, "eth0"),
+            route(n.pod_cidr, gw.clone(), "eth0"),
+            route("default", gw, "eth0"),
+        ]
     } else {
-        let _ = writeln!(y, "      - {{dst: {cc}, via: {}, dev: eth0}}", n.gw());
-        let _ = writeln!(y, "      - {{dst: default, via: {}, dev: eth0}}", n.gw());
+        vec![
+            route(net.cluster_cidr, gw.clone(), "eth0"),
+            route("default", gw, "eth0"),
+        ]
     }
 }
 
 /// The pod's servers, one per container port: a DNS server on UDP 53
 /// (CoreDNS-like, a record per Service with a ClusterIP), an HTTP server
 /// answering JSON that names the pod on each TCP port.
-fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> String {
-    let mut apps = String::new();
+fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> Vec<AppDoc> {
+    let mut apps = Vec::new();
     for c in &p.spec.containers {
         for cp in &c.ports {
             match (cp.protocol.as_str(), cp.container_port) {
                 ("UDP", 53) => {
-                    let _ = writeln!(apps, "      - kind: dns-server");
-                    let _ = writeln!(apps, "        name: {}", c.name);
-                    let _ = writeln!(apps, "        listen: \":53\"");
-                    let _ = writeln!(apps, "        records:");
+                    let mut a = app("dns-server", Some(c.name.clone()), Some(":53".into()));
                     for s in &cluster.services {
                         if let Some(ip) = s
                             .spec
@@ -929,27 +1011,38 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> S
                             .as_deref()
                             .filter(|c| c.parse::<Ipv4Addr>().is_ok())
                         {
-                            let _ = writeln!(
-                                apps,
-                                "          {}.{}.svc.{}: {ip}",
-                                s.metadata.name,
-                                s.metadata.ns(),
-                                net.domain
+                            a.records.insert(
+                                format!(
+                                    "{}.{}.svc.{}",
+                                    s.metadata.name,
+                                    s.metadata.ns(),
+                                    net.domain
+                                ),
+                                sp(ip.to_string()),
                             );
                         }
                     }
+                    apps.push(a);
                 }
                 ("TCP", port) => {
-                    let _ = writeln!(apps, "      - kind: http-server");
-                    let _ = writeln!(apps, "        name: {}", c.name);
-                    let _ = writeln!(apps, "        listen: \":{port}\"");
-                    let _ = writeln!(apps, "        routes:");
-                    let _ = writeln!(
-                        apps,
-                        "          /: {{body: '{{\"pod\":\"{}\",\"namespace\":\"{}\",\"port\":{port}}}'}}",
-                        p.metadata.name,
-                        p.metadata.ns()
+                    let mut a = app(
+                        "http-server",
+                        Some(c.name.clone()),
+                        Some(format!(":{port}")),
                     );
+                    a.routes.insert(
+                        "/".to_string(),
+                        ResponseDoc {
+                            status: 200,
+                            content_type: JSON_CONTENT_TYPE.to_string(),
+                            body: format!(
+                                "{{\"pod\":\"{}\",\"namespace\":\"{}\",\"port\":{port}}}",
+                                p.metadata.name,
+                                p.metadata.ns()
+                            ),
+                        },
+                    );
+                    apps.push(a);
                 }
                 _ => {}
             }

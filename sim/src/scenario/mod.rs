@@ -299,8 +299,10 @@ pub fn cluster_of(
     Ok((objs, net))
 }
 
-/// The YAML a scenario's cluster expands to (hosts, links, segments).
-pub fn expansion_text(doc: &ScenarioDoc, file: &str) -> Result<Option<String>, ScenarioError> {
+/// What a scenario's cluster expands to: the hosts, links and segments
+/// `k8s::cluster::expand` builds from its objects (`None` without a
+/// `cluster`). Errors in the objects name the `cluster` key.
+pub fn expansion(doc: &ScenarioDoc, file: &str) -> Result<Option<ExpansionDoc>, ScenarioError> {
     let Some(c) = &doc.cluster else {
         return Ok(None);
     };
@@ -311,19 +313,15 @@ pub fn expansion_text(doc: &ScenarioDoc, file: &str) -> Result<Option<String>, S
         .map_err(|k| e.at(&c.manifests, "cluster".into(), k.to_string()))
 }
 
-/// Replaces the `cluster` key by the hosts, links and segments it expands to.
+/// Replaces the `cluster` key by the hosts, links and segments it expands
+/// to ([`expansion`]): a host the scenario also lists is merged onto the
+/// generated one ([`merge_host`]), links and segments are appended, and
+/// each `endpointRemoved` fault gets the hosts as the cluster makes them
+/// afterwards.
 pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError> {
-    let Some(text) = expansion_text(doc, file)? else {
+    let Some(x) = expansion(doc, file)? else {
         return Ok(());
     };
-    let gen_file = format!("{file} (cluster expansion; see `podpath expand`)");
-    let x: ExpansionDoc = serde_saphyr::from_str(&text).map_err(|err| ScenarioError {
-        file: gen_file.clone(),
-        line: err.location().map(|l| l.line() as usize).unwrap_or(0),
-        column: err.location().map(|l| l.column() as usize).unwrap_or(0),
-        key: String::new(),
-        message: crate::yaml::message(&err),
-    })?;
     let (objs, _) = cluster_of(doc.cluster.as_ref().expect("cluster"), file)?;
     if objs.service("kube-system", "kube-dns").is_none() {
         for (name, h) in &x.hosts {
@@ -509,18 +507,8 @@ fn endpoint_resyncs(
             .find(|p| p.status.pod_ip.as_deref() == Some(addr.as_str()))
             .map(|p| format!(" (Pod {}/{})", p.metadata.ns(), p.metadata.name))
             .unwrap_or_default();
-        let text = crate::k8s::cluster::expand(&objs, &net)
+        let x = crate::k8s::cluster::expand(&objs, &net)
             .map_err(|k| e.at(v, key.clone(), k.to_string()))?;
-        let x: ExpansionDoc = serde_saphyr::from_str(&text).map_err(|err| {
-            e.at(
-                v,
-                key.clone(),
-                format!(
-                    "the cluster after this fault: {}",
-                    crate::yaml::message(&err)
-                ),
-            )
-        })?;
         out.push(ResyncText {
             fault: fi,
             endpoint: ip,

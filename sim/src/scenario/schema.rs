@@ -181,10 +181,11 @@ pub struct ClusterDoc {
     pub manifests: Spanned<String>,
 }
 
-/// The part of a scenario a cluster expands to.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct ExpansionDoc {
+/// The part of a scenario a cluster expands to: the hosts, links and
+/// segments `k8s::cluster::expand` builds (values, not YAML text).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpansionDoc {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hosts: BTreeMap<String, HostDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -431,8 +432,11 @@ pub struct ResponseDoc {
 fn ok200() -> u16 {
     200
 }
+/// An HTTP response's default `Content-Type`: JSON.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
 fn json_ct() -> String {
-    "application/json; charset=utf-8".into()
+    JSON_CONTENT_TYPE.into()
 }
 
 #[derive(Debug, Deserialize, Serialize)]
