@@ -17,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
                 domain: "cluster.local".into(),
                 attach: vec![],
                 node_gateway: "172.18.0.1".parse().unwrap(),
+                proxy_mode: "iptables".into(),
+                service_cidr: "10.96.0.0/12".parse().unwrap(),
             };
             let _ = podpath_sim::k8s::cluster::expand(&c, &net);
         }
