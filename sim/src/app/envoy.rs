@@ -116,19 +116,10 @@ impl Envoy {
     }
 }
 
+/// The whole HTTP message's length once it arrived (the one head parser,
+/// [`super::http::message_len`]).
 fn http_complete(buf: &[u8]) -> Option<usize> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    (buf.len() >= end + 4 + len).then_some(end + 4 + len)
+    super::http::message_len(buf)
 }
 
 /// Adds header lines after the request/status line's headers.
@@ -550,11 +541,9 @@ impl Envoy {
             }
             let resp = std::mem::take(&mut s.plain);
             s.done = true;
-            let status = String::from_utf8_lossy(&resp)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
+            let status = super::http::Head::parse(&resp)
+                .map(|h| h.start)
+                .unwrap_or_default();
             let a = self.send_tls(
                 sid,
                 down,
@@ -620,11 +609,9 @@ impl Envoy {
                 "server: envoy".into(),
             ],
         );
-        let status = String::from_utf8_lossy(&resp)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let status = super::http::Head::parse(&resp)
+            .map(|h| h.start)
+            .unwrap_or_default();
         vec![
             AppAction::Send(
                 down,

@@ -41,27 +41,103 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// An HTTP/1.x message head (RFC 9112 2.1): the start line and the header
+/// fields, parsed once for every program that speaks HTTP (curl, the
+/// servers, HAProxy, ingress-nginx, Envoy) by `httparse`, the parser hyper
+/// uses. In a head httparse refuses (a malformed field line) every
+/// `name: value` line still counts, as the tolerant readers before it did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// The request line or status line.
+    pub start: String,
+    /// The header fields in order, names as sent.
+    pub fields: Vec<(String, String)>,
+    /// Bytes of the head, the blank line included.
+    pub len: usize,
+}
+
+impl Head {
+    /// The head at the start of `buf`, once it ended (`\r\n\r\n`).
+    pub fn parse(buf: &[u8]) -> Option<Head> {
+        let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let text = &buf[..end + 4];
+        let line_end = text.windows(2).position(|w| w == b"\r\n").unwrap_or(end);
+        let start = String::from_utf8_lossy(&text[..line_end]).to_string();
+        let mut fields = Vec::new();
+        let mut headers = [httparse::EMPTY_HEADER; 100];
+        // the field lines only (httparse's own start-line grammar is
+        // stricter than the programs podpath models)
+        if let Ok(httparse::Status::Complete((_, hs))) =
+            httparse::parse_headers(&text[line_end + 2..], &mut headers)
+        {
+            for h in hs {
+                fields.push((
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).trim().to_string(),
+                ));
+            }
+        } else {
+            // tolerant, as the readers before it: every `name: value`
+            // line, lines without a colon skipped
+            for l in String::from_utf8_lossy(&text[line_end + 2..end]).split("\r\n") {
+                if let Some((k, v)) = l.split_once(':') {
+                    fields.push((k.trim().to_string(), v.trim().to_string()));
+                }
+            }
+        }
+        Some(Head {
+            start,
+            fields,
+            len: end + 4,
+        })
+    }
+
+    /// The first field of that name (names compare without case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `Content-Length`, 0 when absent or not a number.
+    pub fn content_length(&self) -> usize {
+        self.header("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    }
+
+    /// `Transfer-Encoding: chunked` (RFC 9112 7.1).
+    pub fn chunked(&self) -> bool {
+        self.header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    }
+
+    /// The head as text, without the blank line that ends it.
+    pub fn text(buf: &[u8], h: &Head) -> String {
+        String::from_utf8_lossy(&buf[..h.len - 4]).to_string()
+    }
+}
+
+/// The length of the whole message at the start of `buf` (head and
+/// Content-Length bytes of body) once it arrived.
+pub fn message_len(buf: &[u8]) -> Option<usize> {
+    let h = Head::parse(buf)?;
+    let len = h.len + h.content_length();
+    (buf.len() >= len).then_some(len)
+}
+
 /// A complete HTTP message in `buf`: (head, body) once the headers ended and
 /// the body arrived: Content-Length bytes, or every chunk up to the last
 /// (`Transfer-Encoding: chunked`, RFC 9112 7.1), decoded.
 fn complete(buf: &[u8]) -> Option<(String, Vec<u8>)> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let header = |name: &str| {
-        head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    };
-    let body = &buf[end + 4..];
-    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    let h = Head::parse(buf)?;
+    let head = Head::text(buf, &h);
+    let body = &buf[h.len..];
+    if h.chunked() {
         return dechunk(body).map(|b| (head, b));
     }
-    let len = header("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
+    let len = h.content_length();
     (body.len() >= len).then(|| (head, body[..len].to_vec()))
 }
 
@@ -297,5 +373,34 @@ impl HttpClient {
             AppEvent::Eof { key } => vec![AppAction::Close(*key)],
             _ => vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_parses_once_it_ended() {
+        let msg = b"GET /api HTTP/1.1\r\nHost: api.example.com\r\ncontent-LENGTH: 3\r\n\r\nabcdef";
+        assert_eq!(Head::parse(&msg[..20]), None);
+        let h = Head::parse(msg).expect("head");
+        assert_eq!(h.start, "GET /api HTTP/1.1");
+        assert_eq!(h.header("host"), Some("api.example.com"));
+        assert_eq!(h.content_length(), 3);
+        assert_eq!(h.len, msg.len() - 6);
+        // the message is the head and three bytes of body
+        assert_eq!(message_len(msg), Some(msg.len() - 3));
+        assert_eq!(message_len(&msg[..msg.len() - 4]), None);
+    }
+
+    #[test]
+    fn chunked_bodies_and_bad_field_lines() {
+        let msg = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        assert_eq!(complete(msg).map(|(_, b)| b), Some(b"abc".to_vec()));
+        // a line httparse refuses: it is skipped, the others kept
+        let h = Head::parse(b"HTTP/1.1 200 OK\r\nA: 1\r\nbad line\r\nB: 2\r\n\r\n").expect("head");
+        assert_eq!(h.header("b"), Some("2"));
+        assert_eq!(h.fields.len(), 2);
     }
 }

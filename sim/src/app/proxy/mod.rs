@@ -1233,30 +1233,24 @@ impl Proxy {
             s.t_idle = ms_since(s.accept_ns, now);
         }
         s.pending.extend_from_slice(data);
-        let Some(end) = s.pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+        let Some(h) = crate::app::http::Head::parse(&s.pending) else {
             return vec![];
         };
-        let n = (end + 4) as u64;
+        // the head without the blank line, and where it ends
+        let head = crate::app::http::Head::text(&s.pending, &h);
+        let end = h.len - 4;
+        let n = h.len as u64;
         self.count_in(sid, n);
         let s = &mut self.sessions[sid];
         s.t_request = ms_since(s.accept_ns, now);
-        let head = String::from_utf8_lossy(&s.pending[..end]).to_string();
-        let line = head.lines().next().unwrap_or("").to_string();
+        let line = h.start.clone();
         s.req_line = Some(line.clone());
         let mut words = line.split_whitespace();
         let method = words.next().unwrap_or("").to_string();
         let uri = words.next().unwrap_or("/").to_string();
         let http11 = words.next() == Some("HTTP/1.1");
-        let header = |name: &str| {
-            head.lines().skip(1).find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-        };
-        let host = header("host").unwrap_or_default();
-        let auth = header("authorization");
+        let host = h.header("host").unwrap_or_default().to_string();
+        let auth = h.header("authorization").map(str::to_string);
         let f = s.frontend;
         let ms = epoch_ms(now);
         self.frontends[f].c.req(ms);
@@ -1557,11 +1551,9 @@ impl Proxy {
             return vec![];
         }
         let resp = std::mem::take(&mut s.resp);
-        let status_line = String::from_utf8_lossy(&resp)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let status_line = crate::app::http::Head::parse(&resp)
+            .map(|h| h.start)
+            .unwrap_or_default();
         s.status = status_line
             .split_whitespace()
             .nth(1)
@@ -1732,18 +1724,5 @@ fn nginx_page(status: u16) -> String {
 
 /// A whole HTTP response: headers and Content-Length bytes of body.
 fn complete(buf: &[u8]) -> bool {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    buf.len() - (end + 4) >= len
+    crate::app::http::message_len(buf).is_some()
 }
