@@ -3,7 +3,7 @@
 
 use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::*;
-use crate::net::netfilter::{TableKind, Verdict};
+use crate::net::netfilter::Verdict;
 use crate::trace::Action;
 use crate::trace::Point;
 use crate::wire::icmp::{self};
@@ -90,7 +90,7 @@ impl Host {
             notrack: false,
             // what made the binding, for the trace's NAT step
             steps: vec![super::netfilter::NfStep {
-                table: TableKind::Nat,
+                table: super::netfilter::StepTable::Ipvs,
                 chain: format!("IPVS virtual service {vs_text}"),
                 rule: 0,
                 line: 0,

@@ -5,7 +5,7 @@
 use crate::net::host::{Ctx, Host, HostAddrs, Meta};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::{
-    ctbits, EvalEnv, Hook, HookOutcome, NfPacket, RngChooser, TableKind, Verdict,
+    ctbits, EvalEnv, Hook, HookOutcome, NfPacket, NfStep, RngChooser, StepTable, TableKind, Verdict,
 };
 use crate::trace::{Action, Point};
 use crate::wire::{Ipv4Repr, L4};
@@ -113,7 +113,7 @@ impl Host {
             }
         }
         trace_table_steps(ctx, table, hook, &out);
-        trace_nft_steps(ctx, table, hook, nft_steps, &mut out);
+        trace_nft_steps(ctx, hook, nft_steps, &mut out);
         out
     }
 
@@ -189,9 +189,9 @@ impl Host {
                     .last()
                     .map(|s| {
                         if s.rule == 0 {
-                            format!("{} policy DROP", s.chain)
+                            format!("{} policy DROP", s.chain_label())
                         } else {
-                            format!("{} rule {} ({})", s.chain, s.rule, s.text)
+                            format!("{} rule {} ({})", s.chain_label(), s.rule, s.text)
                         }
                     })
                     .unwrap_or_default();
@@ -202,7 +202,7 @@ impl Host {
                 let by = out
                     .steps
                     .last()
-                    .map(|s| format!("{} rule {} ({})", s.chain, s.rule, s.text))
+                    .map(|s| format!("{} rule {} ({})", s.chain_label(), s.rule, s.text))
                     .unwrap_or_default();
                 ctx.trace.step(
                     point,
@@ -235,7 +235,7 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook
         notrack: false,
         steps: if pol == Some(crate::net::netfilter::Policy::Drop) {
             vec![crate::net::netfilter::NfStep {
-                table,
+                table: StepTable::Iptables(table),
                 chain: hook.chain().into(),
                 rule: 0,
                 line: 0,
@@ -278,41 +278,30 @@ fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: Hook, out: &HookOutc
 
 /// Records the nftables base chains' steps in the trace, and appends them to
 /// the outcome's steps.
-fn trace_nft_steps(
-    ctx: &mut Ctx,
-    table: TableKind,
-    hook: Hook,
-    nft_steps: Vec<crate::net::netfilter::nftables::NftStep>,
-    out: &mut HookOutcome,
-) {
+fn trace_nft_steps(ctx: &mut Ctx, hook: Hook, nft_steps: Vec<NfStep>, out: &mut HookOutcome) {
     let npoint = Point::Nft(hook);
     for s in nft_steps {
+        let chain = s.chain_label();
         let what = if s.rule == 0 {
-            format!("{} {}: {}", s.table, s.chain, s.effect)
+            format!("{chain}: {}", s.effect)
         } else {
-            format!(
-                "{} {} #{}: {} => {}",
-                s.table, s.chain, s.rule, s.text, s.effect
-            )
+            format!("{chain} #{}: {} => {}", s.rule, s.text, s.effect)
+        };
+        let table = match &s.table {
+            StepTable::Nft(t) => format!("nft {t}"),
+            other => format!("{other:?}"),
         };
         ctx.trace.step(
             npoint,
             what,
             Action::Rule {
-                table: format!("nft {}", s.table),
+                table,
                 chain: s.chain.clone(),
                 rule: s.rule,
                 line: s.line,
             },
         );
         // the last step names what decided a drop or reject
-        out.steps.push(crate::net::netfilter::NfStep {
-            table,
-            chain: format!("{} {}", s.table, s.chain),
-            rule: s.rule,
-            line: s.line,
-            text: s.text,
-            effect: s.effect,
-        });
+        out.steps.push(s);
     }
 }

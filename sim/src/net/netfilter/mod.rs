@@ -386,10 +386,21 @@ pub enum Verdict {
     Reject(RejectWith),
 }
 
-/// One thing that happened in a hook, for the trace.
+/// Whose rule a step is: an iptables table's, an nftables table's (by
+/// family and name, `ip kube-proxy`), or IPVS's (a virtual service that
+/// made a NAT binding).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepTable {
+    Iptables(TableKind),
+    Nft(String),
+    Ipvs,
+}
+
+/// One thing that happened in a hook, for the trace: the one step type of
+/// both engines (iptables and nftables) and of IPVS's bindings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NfStep {
-    pub table: TableKind,
+    pub table: StepTable,
     pub chain: String,
     /// 1-based rule number; 0 for the policy.
     pub rule: usize,
@@ -401,7 +412,19 @@ pub struct NfStep {
     pub effect: String,
 }
 
-/// The result of running one hook of one table.
+impl NfStep {
+    /// The chain as messages name it: `KUBE-SERVICES`, or for nftables
+    /// with its table, `ip kube-proxy services`.
+    pub fn chain_label(&self) -> String {
+        match &self.table {
+            StepTable::Nft(t) => format!("{t} {}", self.chain),
+            _ => self.chain.clone(),
+        }
+    }
+}
+
+/// The result of running one hook of one table (or of nftables' base
+/// chains at a hook): the one outcome type of both engines.
 #[derive(Clone, Debug)]
 pub struct HookOutcome {
     pub verdict: Verdict,

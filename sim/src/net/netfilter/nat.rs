@@ -106,9 +106,9 @@ impl Host {
             if changed {
                 c.nat_by[usize::from(!src_manip)] = out.steps.last().map(|s| {
                     if s.rule == 0 {
-                        s.chain.clone()
+                        s.chain_label()
                     } else {
-                        format!("{} #{}: {}", s.chain, s.rule, s.text)
+                        format!("{} #{}: {}", s.chain_label(), s.rule, s.text)
                     }
                 });
             }

@@ -285,7 +285,7 @@ impl Ruleset {
                 continue;
             }
             let step = |effect: String| NfStep {
-                table,
+                table: StepTable::Iptables(table),
                 chain: chain.name.clone(),
                 rule: ri + 1,
                 line: rule.line,
@@ -345,7 +345,7 @@ fn chain_policy(out: &mut HookOutcome, t: &Table, start: usize, table: TableKind
         Policy::Drop => Verdict::Drop,
     };
     out.steps.push(NfStep {
-        table,
+        table: StepTable::Iptables(table),
         chain: hook.to_string(),
         rule: 0,
         line: 0,

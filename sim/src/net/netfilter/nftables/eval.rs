@@ -2,30 +2,12 @@
 //! among the iptables tables.
 
 use super::*;
-use crate::net::netfilter::{addrtype, EvalEnv, NfPacket, RejectWith, RuleRef, TableKind, Verdict};
+use crate::net::netfilter::{
+    addrtype, EvalEnv, HookOutcome, NfPacket, NfStep, RejectWith, RuleRef, StepTable, TableKind,
+    Verdict,
+};
 
 // ------------------------------------------------------------------ evaluation
-
-/// One rule that acted, for the trace.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NftStep {
-    /// `ip kube-proxy`
-    pub table: String,
-    pub chain: String,
-    /// 1-based; 0 for the base chain's policy
-    pub rule: usize,
-    pub line: usize,
-    pub text: String,
-    pub effect: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct NftOutcome {
-    pub verdict: Verdict,
-    pub nat: Option<Target>,
-    pub notrack: bool,
-    pub steps: Vec<NftStep>,
-}
 
 /// Which iptables table's slot a base chain runs in, and whether before it.
 fn slot_of(b: &BaseChain) -> (TableKind, bool) {
@@ -87,12 +69,13 @@ impl Nft {
         pkt: &mut NfPacket,
         env: &mut EvalEnv,
         dyn_sets: &mut DynSets,
-    ) -> NftOutcome {
-        let mut out = NftOutcome {
+    ) -> HookOutcome {
+        let mut out = HookOutcome {
             verdict: Verdict::Accept,
             nat: None,
             notrack: false,
             steps: Vec::new(),
+            rules_tested: 0,
         };
         for &(ti, ci) in chains {
             let v = self.run_base(ti, ci, pkt, env, dyn_sets, &mut out);
@@ -117,7 +100,7 @@ impl Nft {
         pkt: &mut NfPacket,
         env: &mut EvalEnv,
         dyn_sets: &mut DynSets,
-        out: &mut NftOutcome,
+        out: &mut HookOutcome,
     ) -> Verdict {
         let t = &self.tables[ti];
         let tlabel = format!("{} {}", t.family, t.name);
@@ -140,8 +123,8 @@ impl Nft {
                     None => {
                         let drop = t.chains[start].base.as_ref().is_some_and(|b| b.policy_drop);
                         if drop {
-                            out.steps.push(NftStep {
-                                table: tlabel.clone(),
+                            out.steps.push(NfStep {
+                                table: StepTable::Nft(tlabel.clone()),
                                 chain: t.chains[start].name.clone(),
                                 rule: 0,
                                 line: 0,
@@ -161,9 +144,9 @@ impl Nft {
                 chain: format!("nft:{tlabel} {}", chain.name),
                 rule: ri + 1,
             };
-            let step = |effect: String, out: &mut NftOutcome| {
-                out.steps.push(NftStep {
-                    table: tlabel.clone(),
+            let step = |effect: String, out: &mut HookOutcome| {
+                out.steps.push(NfStep {
+                    table: StepTable::Nft(tlabel.clone()),
                     chain: chain.name.clone(),
                     rule: ri + 1,
                     line: rule.line,
@@ -233,7 +216,7 @@ struct RuleAt<'a> {
     t: &'a NftTable,
     tlabel: &'a str,
     at: RuleRef,
-    step: &'a dyn Fn(String, &mut NftOutcome),
+    step: &'a dyn Fn(String, &mut HookOutcome),
 }
 
 /// How a rule's expressions ended (`nft_do_chain`'s `regs.verdict`).
@@ -255,7 +238,7 @@ fn eval_rule(
     pkt: &mut NfPacket,
     env: &mut EvalEnv,
     dyn_sets: &mut DynSets,
-    out: &mut NftOutcome,
+    out: &mut HookOutcome,
 ) -> RuleEnd {
     for e in &rule.exprs {
         if let Some(end) = eval_expr(r, e, pkt, env, dyn_sets, out) {
@@ -274,7 +257,7 @@ fn eval_expr(
     pkt: &mut NfPacket,
     env: &mut EvalEnv,
     dyn_sets: &mut DynSets,
-    out: &mut NftOutcome,
+    out: &mut HookOutcome,
 ) -> Option<RuleEnd> {
     let (t, tlabel, step) = (r.t, r.tlabel, r.step);
     match e {
@@ -347,7 +330,7 @@ fn numgen(
     modulus: u32,
     map: &[(u32, NVerdict)],
     env: &mut EvalEnv,
-    out: &mut NftOutcome,
+    out: &mut HookOutcome,
 ) -> RuleEnd {
     // the kernel draws one value in [0, mod); here a
     // cascade of 1/(n-i) decisions (same distribution)
@@ -371,7 +354,7 @@ fn numgen(
 }
 
 /// `dnat to`, `snat to`, `masquerade`: the NAT binding to make and its step.
-fn nat(e: &Expr, step: &dyn Fn(String, &mut NftOutcome), out: &mut NftOutcome) {
+fn nat(e: &Expr, step: &dyn Fn(String, &mut HookOutcome), out: &mut HookOutcome) {
     match e {
         Expr::Dnat { addr, port } => {
             out.nat = Some(Target::Dnat {

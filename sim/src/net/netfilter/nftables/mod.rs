@@ -40,7 +40,6 @@ pub mod parse;
 pub use super::Hook;
 use super::{NatRange, Target};
 use eval::key_matches;
-pub use eval::{NftOutcome, NftStep};
 
 /// A parse error: 1-based line, what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
