@@ -30,7 +30,7 @@ impl Engine {
     /// `ip link set DEV up|down`.
     fn link_set(&mut self, host: usize, dev: usize, up: bool) -> String {
         let hosts = &mut self.world.hosts;
-        hosts[host].devs[dev].up = up;
+        hosts[host].set_link_up(dev, up);
         format!(
             "{}/{} {}",
             hosts[host].name,
@@ -42,17 +42,14 @@ impl Engine {
     /// The node stops: every device down.
     fn node_down(&mut self, host: usize) -> String {
         let hosts = &mut self.world.hosts;
-        for d in &mut hosts[host].devs {
-            d.up = false;
-        }
+        hosts[host].all_links_down();
         format!("{} down (every device)", hosts[host].name)
     }
 
     /// `conntrack -F`: every entry of the host's table gone.
     fn conntrack_flush(&mut self, host: usize) -> String {
         let hosts = &mut self.world.hosts;
-        let n = hosts[host].ct.len();
-        hosts[host].ct.flush();
+        let n = hosts[host].conntrack_flush();
         format!("{}: conntrack -F ({n} entries)", hosts[host].name)
     }
 
@@ -60,9 +57,7 @@ impl Engine {
     /// SIGTERM.
     fn process_stop(&mut self, host: usize, app: usize) -> String {
         let h = &mut self.world.hosts[host];
-        h.tcp.listeners.retain(|_, (_, a)| *a != app);
-        h.udp_listeners.retain(|_, a| *a != app);
-        h.raw_listeners.retain(|_, a| *a != app);
+        h.close_sockets_of(app);
         let name = format!("{}: {} stopped", h.name, self.world.apps[host][app].name());
         // a daemon hears SIGTERM (keepalived says goodbye)
         self.push(
@@ -89,7 +84,7 @@ impl Engine {
             self.resync_host(hr, &mut rules, &mut ipvs, &mut apps);
         }
         for h in self.world.hosts.iter_mut() {
-            udp += h.ct.delete_udp_dnat_to(r.endpoint);
+            udp += h.conntrack_delete_udp_dnat_to(r.endpoint);
         }
         let mut what = r.what;
         let mut kp = Vec::new();
@@ -135,26 +130,25 @@ impl Engine {
     ) {
         let h = &mut self.world.hosts[hr.host];
         if let Some(nf) = hr.iptables {
-            h.nf = nf;
+            h.replace_iptables(nf);
             rules.push(h.name.clone());
         }
         if let Some((nft, text)) = hr.nftables {
             // kube-proxy's transaction replaces its table; the
             // affinity sets' entries stay (nft_dyn)
-            h.nft = nft;
-            h.nft_text = text;
+            h.replace_nftables(nft, text);
             if !rules.contains(&h.name) {
                 rules.push(h.name.clone());
             }
         }
         if let Some(sets) = hr.ipsets {
-            h.nf_state.ipsets = sets;
+            h.replace_ipsets(sets);
             if !rules.contains(&h.name) {
                 rules.push(h.name.clone());
             }
         }
         if let Some(v) = hr.ipvs {
-            h.ipvs.sync(v);
+            h.sync_ipvs(v);
             ipvs.push(h.name.clone());
         }
         for (ai, new) in hr.apps {

@@ -250,6 +250,68 @@ pub struct Host {
     pub sk_owner: Option<u32>,
 }
 
+/// What an administrator or a control plane does to the namespace (the
+/// timeline's faults and kube-proxy's resyncs go through these, never
+/// through the fields).
+impl Host {
+    /// `ip link set DEV up|down`.
+    pub fn set_link_up(&mut self, dev: usize, up: bool) {
+        if let Some(d) = self.devs.get_mut(dev) {
+            d.up = up;
+        }
+    }
+
+    /// The machine stops: every device down.
+    pub fn all_links_down(&mut self) {
+        for d in &mut self.devs {
+            d.up = false;
+        }
+    }
+
+    /// `conntrack -F`: every entry gone; returns how many there were.
+    pub fn conntrack_flush(&mut self) -> usize {
+        let n = self.ct.len();
+        self.ct.flush();
+        n
+    }
+
+    /// `conntrack -D` of the UDP entries DNATed to `endpoint` (what
+    /// kube-proxy does when a UDP endpoint goes); returns how many.
+    pub fn conntrack_delete_udp_dnat_to(&mut self, endpoint: std::net::Ipv4Addr) -> usize {
+        self.ct.delete_udp_dnat_to(endpoint)
+    }
+
+    /// A process exits: the sockets it listened on close.
+    pub fn close_sockets_of(&mut self, owner: Owner) {
+        self.tcp.listeners.retain(|_, (_, a)| *a != owner);
+        self.udp_listeners.retain(|_, a| *a != owner);
+        self.raw_listeners.retain(|_, a| *a != owner);
+    }
+
+    /// `iptables-restore`: the rule set replaced.
+    pub fn replace_iptables(&mut self, nf: crate::net::netfilter::Ruleset) {
+        self.nf = nf;
+    }
+
+    /// `nft -f` of a table replaced in one transaction; the dynamic sets'
+    /// entries stay (nft_dyn), as the kernel keeps them.
+    pub fn replace_nftables(&mut self, nft: crate::net::netfilter::nftables::Nft, text: String) {
+        self.nft = nft;
+        self.nft_text = text;
+    }
+
+    /// `ipset restore`: the sets replaced.
+    pub fn replace_ipsets(&mut self, sets: crate::net::netfilter::ipset::IpsetStore) {
+        self.nf_state.ipsets = sets;
+    }
+
+    /// IPVS's virtual services synced to `services` (ipvsadm / kube-proxy's
+    /// ipvs mode): real servers added and removed.
+    pub fn sync_ipvs(&mut self, services: Vec<crate::net::ipvs::VirtualService>) {
+        self.ipvs.sync(services);
+    }
+}
+
 impl Host {
     /// Registers a program that owns sockets here.
     pub fn add_owner(&mut self, owner: Owner, name: String, uid: u32) {
