@@ -295,7 +295,7 @@ fn resync_of(
                     &new_sets.unwrap_or_default(),
                     &gen_file,
                 )
-                .map_err(gen_err)?,
+                .map_err(|m| gen_err(m.to_string()))?,
             );
         }
         let kp = format!("hosts.{name}");
