@@ -326,10 +326,13 @@ fn resync_of(
                     let rng = host_rng(seed, &format!("{name}/ingress-nginx"));
                     crate::app::ingress_nginx::parse(name, port, &cfg, rng)
                         .map(|p| App::Proxy(Box::new(p)))
+                        .map_err(|m| m.to_string())
                 }
                 "envoy" => {
                     let rng = host_rng(seed, &format!("{name}/envoy"));
-                    crate::app::envoy::parse(name, &cfg, rng).map(|p| App::Envoy(Box::new(p)))
+                    crate::app::envoy::parse(name, &cfg, rng)
+                        .map(|p| App::Envoy(Box::new(p)))
+                        .map_err(|m| m.to_string())
                 }
                 _ => continue,
             }
