@@ -29,7 +29,8 @@ pub(super) fn build_faults(
     let mut resyncs = Vec::new();
     for (fi, fd) in doc.faults.iter().enumerate() {
         let fk = format!("faults[{fi}]");
-        let at_ns = duration(&fd.at.value).map_err(|m| e.at(&fd.at, format!("{fk}.at"), m))?;
+        let at_ns =
+            duration(&fd.at.value).map_err(|m| e.at(&fd.at, format!("{fk}.at"), m.to_string()))?;
         let mut kinds = host_faults(fd, &fk, hosts, all_apps, e)?;
         if fd.endpoint_removed.is_some() || fd.resync.is_some() {
             let pos = doc
@@ -188,7 +189,8 @@ fn link_faults(
         (Some(l), lat, loss) if lat.is_some() || loss.is_some() => {
             let (host, dev) = fault_dev(hosts, l, fk, "link", e)?;
             if let Some(lat) = lat {
-                let ns = duration(&lat.value).map_err(|m| e.at(lat, format!("{fk}.latency"), m))?;
+                let ns = duration(&lat.value)
+                    .map_err(|m| e.at(lat, format!("{fk}.latency"), m.to_string()))?;
                 kinds.push(FaultKind::Latency { host, dev, ns });
             }
             if let Some(lo) = loss {
