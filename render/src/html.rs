@@ -32,7 +32,7 @@ th{background:#f4f4f4}tr.drop td{background:#fee}tr.nat td{background:#eef6ff}\
 details{margin:.5em 0}";
 
 /// The report. `pcap` is the run's pcapng (embedded for download).
-pub fn render(t: &Trace, pcap: &[u8]) -> Result<String, String> {
+pub fn render(t: &Trace, pcap: &[u8]) -> Result<String, crate::seq::RenderError> {
     let mut h = String::new();
     let title = format!("podpath: {} (seed {})", t.scenario, t.seed);
     let _ = write!(

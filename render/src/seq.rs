@@ -203,9 +203,21 @@ pub fn plantuml(t: &Trace) -> String {
     s
 }
 
+/// Why a diagram cannot be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// merman refused the Mermaid text: its error (not a `source`, as the
+    /// message already says it).
+    #[error("merman: {0}")]
+    Merman(Box<merman::RenderError>),
+    /// merman drew nothing from the text.
+    #[error("merman: no diagram in the sequence text")]
+    NoDiagram,
+}
+
 /// Renders Mermaid text with merman (in-process, no browser, deterministic
 /// text measurement).
-fn merman_render(source: &str, ascii: bool) -> Result<String, String> {
+fn merman_render(source: &str, ascii: bool) -> Result<String, RenderError> {
     use merman::{
         AsciiRequest, OperationControl, RenderOutput, RenderRequest, Renderer, SvgRequest,
     };
@@ -224,25 +236,28 @@ fn merman_render(source: &str, ascii: bool) -> Result<String, String> {
     } else {
         RenderRequest::svg(source, OperationControl::new(), SvgRequest::default())
     };
-    match r.render(req).map_err(|e| format!("merman: {e}"))? {
+    match r
+        .render(req)
+        .map_err(|e| RenderError::Merman(Box::new(e)))?
+    {
         RenderOutput::Svg(Some(s)) => Ok(s.svg().to_string()),
         RenderOutput::Ascii(Some(a)) => Ok(a.text),
-        _ => Err("merman: no diagram in the sequence text".into()),
+        _ => Err(RenderError::NoDiagram),
     }
 }
 
 /// Any Mermaid text as SVG.
-pub fn merman_svg(source: &str) -> Result<String, String> {
+pub fn merman_svg(source: &str) -> Result<String, RenderError> {
     merman_render(source, false)
 }
 
 /// Any Mermaid text drawn with text characters.
-pub fn ascii_of(source: &str) -> Result<String, String> {
+pub fn ascii_of(source: &str) -> Result<String, RenderError> {
     merman_render(source, true)
 }
 
 /// The sequence diagram as SVG.
-pub fn svg(t: &Trace) -> Result<String, String> {
+pub fn svg(t: &Trace) -> Result<String, RenderError> {
     merman_render(&mermaid(t), false)
 }
 
@@ -252,7 +267,7 @@ pub fn svg(t: &Trace) -> Result<String, String> {
 /// private-use characters (one column each, so every box keeps its width)
 /// and come out as the ASCII `#` and `;` again, so a flow id copied from
 /// the diagram is the id `--flow` takes.
-pub fn ascii(t: &Trace) -> Result<String, String> {
+pub fn ascii(t: &Trace) -> Result<String, RenderError> {
     const HASH: char = '\u{e000}';
     const SEMI: char = '\u{e001}';
     let src = mermaid(t)

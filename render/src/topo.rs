@@ -77,6 +77,6 @@ pub fn mermaid(t: &Trace) -> String {
 }
 
 /// The topology as SVG.
-pub fn svg(t: &Trace) -> Result<String, String> {
+pub fn svg(t: &Trace) -> Result<String, crate::seq::RenderError> {
     crate::seq::merman_svg(&mermaid(t))
 }

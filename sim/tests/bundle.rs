@@ -13,8 +13,11 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bundles/hairpin")
 }
 
-fn fs_reader(p: &str) -> Result<String, String> {
-    std::fs::read_to_string(dir().join(p)).map_err(|e| e.to_string())
+fn fs_reader(p: &str) -> Result<String, bundle::ReadError> {
+    std::fs::read_to_string(dir().join(p)).map_err(|e| bundle::ReadError::Io {
+        path: p.to_string(),
+        source: e,
+    })
 }
 
 #[test]
@@ -47,7 +50,7 @@ fn real_hairpin_snapshot_replays_with_kernel_state() {
         .any(|s| matches!(&s.action, Action::Dnat { to, .. } if to == "10.244.0.5:8080"))));
 }
 
-fn with(files: &[(&str, &str)]) -> impl Fn(&str) -> Result<String, String> {
+fn with(files: &[(&str, &str)]) -> impl Fn(&str) -> Result<String, bundle::ReadError> {
     let mut m: BTreeMap<String, String> = BTreeMap::new();
     for f in [
         "bundle.json",
@@ -75,7 +78,7 @@ fn with(files: &[(&str, &str)]) -> impl Fn(&str) -> Result<String, String> {
     move |p: &str| {
         m.get(p)
             .cloned()
-            .ok_or_else(|| format!("no such file: {p}"))
+            .ok_or_else(|| bundle::ReadError::NotFound(p.to_string()))
     }
 }
 
@@ -112,7 +115,7 @@ fn broken_bundles_name_the_file_and_line() {
         if p == "bundle.json" {
             Ok(r#"{"format":"podpath-snapshot/1","hosts":["x"]}"#.to_string())
         } else {
-            Err(format!("no such file: {p}"))
+            Err(bundle::ReadError::NotFound(p.to_string()))
         }
     };
     let e = bundle::load(&r, "b", 0).err().unwrap();

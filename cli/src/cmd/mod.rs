@@ -64,9 +64,13 @@ pub fn cluster_of(
 
 /// Loads a snapshot bundle; warnings go to stderr.
 pub fn load_bundle(dir: &Path, seed: Option<u64>) -> Result<World> {
-    let read = |p: &str| -> std::result::Result<String, String> {
-        std::fs::read_to_string(dir.join(p))
-            .map_err(|e| format!("cannot read {}: {e}", dir.join(p).display()))
+    let read = |p: &str| -> std::result::Result<String, podpath_sim::scenario::bundle::ReadError> {
+        std::fs::read_to_string(dir.join(p)).map_err(|e| {
+            podpath_sim::scenario::bundle::ReadError::Io {
+                path: dir.join(p).display().to_string(),
+                source: e,
+            }
+        })
     };
     let name = dir
         .file_name()

@@ -121,12 +121,12 @@ pub fn run(a: RunArgs, out: &mut impl Write) -> Result<ExitCode> {
         )?;
     }
     if let Some(p) = &a.svg {
-        let s = podpath_render::seq::svg(&trace).map_err(|e| anyhow::anyhow!(e))?;
+        let s = podpath_render::seq::svg(&trace)?;
         write_file(p, s.as_bytes(), &mut wrote)?;
     }
     if let Some(p) = &a.html {
         let pcap = podpath_render::pcapng::render(&trace);
-        let page = podpath_render::html::render(&trace, &pcap).map_err(|e| anyhow::anyhow!(e))?;
+        let page = podpath_render::html::render(&trace, &pcap)?;
         write_file(p, page.as_bytes(), &mut wrote)?;
     }
     if let Some(p) = &a.pcap {
@@ -151,7 +151,7 @@ pub fn run(a: RunArgs, out: &mut impl Write) -> Result<ExitCode> {
         Some(Format::Trace) => podpath_render::text::render(&trace),
         Some(Format::Json) => podpath_render::json::render(&trace),
         Some(Format::Seq) => {
-            let s = podpath_render::seq::ascii(&trace).map_err(|e| anyhow::anyhow!(e))?;
+            let s = podpath_render::seq::ascii(&trace)?;
             fit_terminal(&s)
         }
     };

@@ -19,7 +19,7 @@ pub fn run(a: TopoArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut world = super::load(a.scenario.as_deref(), None)?;
     world.flows.clear();
     let trace = Engine::new(world).run();
-    let s = podpath_render::topo::svg(&trace).map_err(|e| anyhow::anyhow!(e))?;
+    let s = podpath_render::topo::svg(&trace)?;
     std::fs::write(&a.svg, s).with_context(|| format!("cannot write {}", a.svg.display()))?;
     writeln!(out, "wrote {}", a.svg.display())?;
     Ok(ExitCode::SUCCESS)

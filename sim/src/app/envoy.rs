@@ -631,6 +631,46 @@ fn sha_hex(s: &str) -> String {
         .collect()
 }
 
+/// An error in the sidecar's configuration text: the line and what is
+/// wrong there.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnvoyError {
+    /// A word that should be `ADDR:PORT` has no `:`.
+    #[error("line {line}: '{value}': expected ADDR:PORT")]
+    NotAddrPort { line: usize, value: String },
+    /// The address of an `ADDR:PORT` is not an IPv4 address.
+    #[error("line {line}: '{value}': bad address")]
+    BadAddress { line: usize, value: String },
+    /// The port of an `ADDR:PORT` is not a number 0-65535.
+    #[error("line {line}: '{value}': bad port")]
+    BadPort { line: usize, value: String },
+    /// A keyword (`identity`, `cluster`, `peer`) without the value it
+    /// needs (`what`).
+    #[error("line {line}: {keyword} needs {what}")]
+    Missing {
+        line: usize,
+        keyword: &'static str,
+        what: &'static str,
+    },
+    /// A line starting with another word than identity, cluster or peer.
+    #[error("line {line}: unknown keyword '{keyword}': expected identity, cluster or peer")]
+    UnknownKeyword { line: usize, keyword: String },
+    /// No `identity` line: the sidecar has no SPIFFE id to present.
+    #[error("no identity line")]
+    NoIdentity,
+}
+
+impl EnvoyError {
+    /// [`EnvoyError::Missing`]: `keyword` on `line` needs `what`.
+    fn missing(line: usize, keyword: &'static str, what: &'static str) -> EnvoyError {
+        EnvoyError::Missing {
+            line,
+            keyword,
+            what,
+        }
+    }
+}
+
 /// Parses the sidecar's configuration (what istiod would push, in
 /// podpath's line format):
 ///
@@ -639,19 +679,24 @@ fn sha_hex(s: &str) -> String {
 /// cluster 10.96.0.42:9080 outbound|9080||reviews.default.svc.cluster.local 10.244.1.5:9080
 /// peer 10.244.1.5 spiffe://cluster.local/ns/default/sa/reviews
 /// ```
-pub fn parse(pod: &str, text: &str, rng: ChaCha8Rng) -> Result<Envoy, String> {
+pub fn parse(pod: &str, text: &str, rng: ChaCha8Rng) -> Result<Envoy, EnvoyError> {
     let mut identity = None;
     let mut clusters = BTreeMap::new();
     let mut peers = BTreeMap::new();
-    let ap = |s: &str, l: usize| -> Result<(Ipv4Addr, u16), String> {
-        let (a, p) = s
-            .rsplit_once(':')
-            .ok_or(format!("line {l}: '{s}': expected ADDR:PORT"))?;
+    let ap = |s: &str, l: usize| -> Result<(Ipv4Addr, u16), EnvoyError> {
+        let (a, p) = s.rsplit_once(':').ok_or_else(|| EnvoyError::NotAddrPort {
+            line: l,
+            value: s.to_string(),
+        })?;
         Ok((
-            a.parse()
-                .map_err(|_| format!("line {l}: '{s}': bad address"))?,
-            p.parse()
-                .map_err(|_| format!("line {l}: '{s}': bad port"))?,
+            a.parse().map_err(|_| EnvoyError::BadAddress {
+                line: l,
+                value: s.to_string(),
+            })?,
+            p.parse().map_err(|_| EnvoyError::BadPort {
+                line: l,
+                value: s.to_string(),
+            })?,
         ))
     };
     for (i, raw) in text.lines().enumerate() {
@@ -667,19 +712,19 @@ pub fn parse(pod: &str, text: &str, rng: ChaCha8Rng) -> Result<Envoy, String> {
             Some("identity") => {
                 identity = Some(
                     w.get(1)
-                        .ok_or(format!("line {l}: identity needs a SPIFFE id"))?
+                        .ok_or(EnvoyError::missing(l, "identity", "a SPIFFE id"))?
                         .to_string(),
                 )
             }
             Some("cluster") => {
                 let vip = ap(
                     w.get(1)
-                        .ok_or(format!("line {l}: cluster needs ADDR:PORT"))?,
+                        .ok_or(EnvoyError::missing(l, "cluster", "ADDR:PORT"))?,
                     l,
                 )?;
                 let name = w
                     .get(2)
-                    .ok_or(format!("line {l}: cluster needs a name"))?
+                    .ok_or(EnvoyError::missing(l, "cluster", "a name"))?
                     .to_string();
                 let eps = w
                     .iter()
@@ -692,22 +737,23 @@ pub fn parse(pod: &str, text: &str, rng: ChaCha8Rng) -> Result<Envoy, String> {
                 let a: Ipv4Addr = w
                     .get(1)
                     .and_then(|x| x.parse().ok())
-                    .ok_or(format!("line {l}: peer needs an address"))?;
+                    .ok_or(EnvoyError::missing(l, "peer", "an address"))?;
                 peers.insert(
                     a,
                     w.get(2)
-                        .ok_or(format!("line {l}: peer needs a SPIFFE id"))?
+                        .ok_or(EnvoyError::missing(l, "peer", "a SPIFFE id"))?
                         .to_string(),
                 );
             }
             Some(o) => {
-                return Err(format!(
-                    "line {l}: unknown keyword '{o}': expected identity, cluster or peer"
-                ))
+                return Err(EnvoyError::UnknownKeyword {
+                    line: l,
+                    keyword: o.to_string(),
+                })
             }
         }
     }
-    let identity = identity.ok_or("no identity line".to_string())?;
+    let identity = identity.ok_or(EnvoyError::NoIdentity)?;
     Ok(Envoy::new(pod, &identity, clusters, peers, rng))
 }
 

@@ -24,9 +24,42 @@ use std::net::Ipv4Addr;
 
 use rand_chacha::ChaCha8Rng;
 
-use super::haproxy_log::{LogCfg, LogFormat, CLF_LOG_FORMAT, HTTP_LOG_FORMAT, TCP_LOG_FORMAT};
+use super::haproxy_log::{
+    LogCfg, LogFormat, LogFormatError, CLF_LOG_FORMAT, HTTP_LOG_FORMAT, TCP_LOG_FORMAT,
+};
 use super::haproxy_stats::StatsCfg;
 use super::proxy::{Backend, Balance, Cond, Frontend, Global, Mode, Proxy, Rule, Section, Server};
+
+/// An error in haproxy.cfg, in HAProxy's words where HAProxy has them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HaproxyError {
+    /// A line HAProxy (or podpath's model of it) refuses: the line number
+    /// and what is wrong with it, naming the keyword, the offending value
+    /// and the expected form.
+    #[error("line {line}: {message}")]
+    Line { line: usize, message: String },
+    /// A `log-format` (set on `line`) that does not compile for `proxy`.
+    #[error("line {line}: failed to parse log-format for proxy '{proxy}' : {source}")]
+    LogFormat {
+        line: usize,
+        proxy: String,
+        source: LogFormatError,
+    },
+    /// No `frontend` or `listen` section: nothing accepts connections.
+    #[error("no frontend or listen section")]
+    NoFrontend,
+}
+
+/// A [`HaproxyError::Line`] at line `$l`, its message formatted as
+/// `format!` formats.
+macro_rules! herr {
+    ($l:expr, $($fmt:tt)+) => {
+        HaproxyError::Line {
+            line: $l,
+            message: format!($($fmt)+),
+        }
+    };
+}
 
 /// What a `defaults` section passes on.
 #[derive(Default, Clone)]
@@ -66,7 +99,7 @@ struct SectionLines {
 
 /// src/tools.c `parse_line()` with PARSE_OPT_SHARP, DQUOTE, SQUOTE and
 /// BKSLASH (environment variables are not expanded: refused).
-pub fn split_line(raw: &str, l: usize) -> Result<Vec<String>, String> {
+pub fn split_line(raw: &str, l: usize) -> Result<Vec<String>, HaproxyError> {
     let b = raw.as_bytes();
     let mut words: Vec<String> = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
@@ -102,8 +135,9 @@ pub fn split_line(raw: &str, l: usize) -> Result<Vec<String>, String> {
                         match hex {
                             Some(v) => (v, 3),
                             None => {
-                                return Err(format!(
-                                    "line {l}: truncated or invalid hexadecimal sequence at position {}",
+                                return Err(herr!(
+                                    l,
+                                    "truncated or invalid hexadecimal sequence at position {}",
                                     i + 1
                                 ))
                             }
@@ -115,11 +149,7 @@ pub fn split_line(raw: &str, l: usize) -> Result<Vec<String>, String> {
                 started = true;
                 i += skip;
             }
-            b'$' if dq => {
-                return Err(format!(
-                    "line {l}: environment variables ('$...') are not modelled"
-                ))
-            }
+            b'$' if dq => return Err(herr!(l, "environment variables ('$...') are not modelled")),
             c if c.is_ascii_whitespace() && !sq && !dq => {
                 if started {
                     words.push(String::from_utf8_lossy(&cur).to_string());
@@ -135,7 +165,7 @@ pub fn split_line(raw: &str, l: usize) -> Result<Vec<String>, String> {
         i += 1;
     }
     if sq || dq {
-        return Err(format!("line {l}: unmatched quote"));
+        return Err(herr!(l, "unmatched quote"));
     }
     if started {
         words.push(String::from_utf8_lossy(&cur).to_string());
@@ -162,7 +192,7 @@ fn dur_ns(s: &str) -> Option<u64> {
     n.parse::<u64>().ok().and_then(|v| v.checked_mul(mul))
 }
 
-fn parse_balance(w: &[String], l: usize) -> Result<Balance, String> {
+fn parse_balance(w: &[String], l: usize) -> Result<Balance, HaproxyError> {
     let a = w.get(1).map(|s| s.as_str()).unwrap_or("");
     Ok(match a {
         "roundrobin" | "static-rr" => Balance::RoundRobin,
@@ -174,42 +204,40 @@ fn parse_balance(w: &[String], l: usize) -> Result<Balance, String> {
                 .parse::<u32>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or(format!("line {l}: balance '{r}': expected random(N) with N >= 1"))?;
+                .ok_or(herr!(l, "balance '{r}': expected random(N) with N >= 1"))?;
             Balance::Random(n)
         }
         o => {
-            return Err(format!(
-                "line {l}: balance '{o}' is not modelled: expected roundrobin, leastconn, source or random"
+            return Err(herr!(
+                l,
+                "balance '{o}' is not modelled: expected roundrobin, leastconn, source or random"
             ))
         }
     })
 }
 
-fn parse_mode(w: &[String], l: usize) -> Result<Mode, String> {
+fn parse_mode(w: &[String], l: usize) -> Result<Mode, HaproxyError> {
     match w.get(1).map(|s| s.as_str()) {
         Some("tcp") => Ok(Mode::Tcp),
         Some("http") => Ok(Mode::Http),
-        o => Err(format!(
-            "line {l}: mode '{}': expected tcp or http",
-            o.unwrap_or("")
-        )),
+        o => Err(herr!(l, "mode '{}': expected tcp or http", o.unwrap_or(""))),
     }
 }
 
-fn addr_port(s: &str, l: usize, what: &str) -> Result<(Option<Ipv4Addr>, u16), String> {
+fn addr_port(s: &str, l: usize, what: &str) -> Result<(Option<Ipv4Addr>, u16), HaproxyError> {
     let (a, p) = s
         .rsplit_once(':')
-        .ok_or(format!("line {l}: {what} '{s}': expected ADDR:PORT"))?;
+        .ok_or(herr!(l, "{what} '{s}': expected ADDR:PORT"))?;
     let port = p
         .parse::<u16>()
         .ok()
         .filter(|p| *p != 0)
-        .ok_or(format!("line {l}: {what} '{s}': bad port '{p}'"))?;
+        .ok_or(herr!(l, "{what} '{s}': bad port '{p}'"))?;
     let addr = match a {
         "" | "*" | "0.0.0.0" => None,
         a => Some(
             a.parse::<Ipv4Addr>()
-                .map_err(|_| format!("line {l}: {what} '{s}': bad address '{a}' (IPv4 only)"))?,
+                .map_err(|_| herr!(l, "{what} '{s}': bad address '{a}' (IPv4 only)"))?,
         ),
     };
     Ok((addr, port))
@@ -229,44 +257,41 @@ const LEVELS: [&str; 8] = [
 /// (src/log.c `parse_logsrv()`): the target as written with its facility,
 /// or None when the target takes no info-level messages (its max level is
 /// below info).
-fn log_target(w: &[String], l: usize) -> Result<Option<String>, String> {
-    let target = w.get(1).ok_or(format!(
-        "line {l}: 'log' expects either <address[:port]> and <facility> or 'global' as arguments."
+fn log_target(w: &[String], l: usize) -> Result<Option<String>, HaproxyError> {
+    let target = w.get(1).ok_or(herr!(
+        l,
+        "'log' expects either <address[:port]> and <facility> or 'global' as arguments."
     ))?;
     let mut i = 2;
     while let Some(k) = w.get(i).map(|s| s.as_str()) {
         match k {
             "len" | "format" | "sample" => {
                 if w.get(i + 1).is_none() {
-                    return Err(format!("line {l}: log: '{k}' expects a value"));
+                    return Err(herr!(l, "log: '{k}' expects a value"));
                 }
                 i += 2;
             }
             _ => break,
         }
     }
-    let fac = w
-        .get(i)
-        .ok_or(format!("line {l}: log {target}: missing facility"))?;
+    let fac = w.get(i).ok_or(herr!(l, "log {target}: missing facility"))?;
     if !FACILITIES.contains(&fac.as_str()) {
-        return Err(format!("line {l}: unknown log facility '{fac}'"));
+        return Err(herr!(l, "unknown log facility '{fac}'"));
     }
     let max = match w.get(i + 1) {
         Some(lv) => LEVELS
             .iter()
             .position(|x| x == lv)
-            .ok_or(format!("line {l}: unknown optional log level '{lv}'"))?,
+            .ok_or(herr!(l, "unknown optional log level '{lv}'"))?,
         None => 7,
     };
     if let Some(min) = w.get(i + 2) {
         if !LEVELS.contains(&min.as_str()) {
-            return Err(format!(
-                "line {l}: unknown optional minimum log level '{min}'"
-            ));
+            return Err(herr!(l, "unknown optional minimum log level '{min}'"));
         }
     }
     if w.len() > i + 3 {
-        return Err(format!("line {l}: log: too many arguments"));
+        return Err(herr!(l, "log: too many arguments"));
     }
     if !target.starts_with('/')
         && !matches!(target.as_str(), "stdout" | "stderr")
@@ -275,8 +300,9 @@ fn log_target(w: &[String], l: usize) -> Result<Option<String>, String> {
     {
         let a = target.rsplit_once(':').map(|x| x.0).unwrap_or(target);
         if a.parse::<Ipv4Addr>().is_err() {
-            return Err(format!(
-                "line {l}: log: '{target}' is not an IPv4 address, a path or stdout/stderr"
+            return Err(herr!(
+                l,
+                "log: '{target}' is not an IPv4 address, a path or stdout/stderr"
             ));
         }
     }
@@ -287,7 +313,7 @@ fn log_target(w: &[String], l: usize) -> Result<Option<String>, String> {
 
 /// `log`, `no log`, `log-format`, and the logging options, in any section
 /// that can log. Returns false when the line is none of them.
-fn log_line(w: &[String], l: usize, g: &[String], lg: &mut LogLines) -> Result<bool, String> {
+fn log_line(w: &[String], l: usize, g: &[String], lg: &mut LogLines) -> Result<bool, HaproxyError> {
     match (w[0].as_str(), w.get(1).map(|s| s.as_str())) {
         ("log", Some("global")) => lg.targets.extend(g.iter().cloned()),
         ("log", _) => {
@@ -298,8 +324,9 @@ fn log_line(w: &[String], l: usize, g: &[String], lg: &mut LogLines) -> Result<b
         ("no", Some("log")) => lg.targets.clear(),
         ("log-format", _) => {
             if w.len() != 2 {
-                return Err(format!(
-                    "line {l}: log-format expects one argument (put the format in quotes)"
+                return Err(herr!(
+                    l,
+                    "log-format expects one argument (put the format in quotes)"
                 ));
             }
             lg.format = Some((w[1].clone(), l, FormatKind::Custom));
@@ -311,7 +338,7 @@ fn log_line(w: &[String], l: usize, g: &[String], lg: &mut LogLines) -> Result<b
             let kind = match w.get(2).map(|s| s.as_str()) {
                 Some("clf") => FormatKind::Clf,
                 None => FormatKind::Http,
-                Some(o) => return Err(format!("line {l}: option httplog: unknown argument '{o}'")),
+                Some(o) => return Err(herr!(l, "option httplog: unknown argument '{o}'")),
             };
             let f = if kind == FormatKind::Clf {
                 CLF_LOG_FORMAT
@@ -332,7 +359,7 @@ fn log_line(w: &[String], l: usize, g: &[String], lg: &mut LogLines) -> Result<b
 
 /// `stats ...` lines (src/cfgparse-listen.c); returns false when the line
 /// is not one.
-fn stats_line(w: &[String], l: usize, st: &mut Option<StatsCfg>) -> Result<bool, String> {
+fn stats_line(w: &[String], l: usize, st: &mut Option<StatsCfg>) -> Result<bool, HaproxyError> {
     if w[0] != "stats" {
         return Ok(false);
     }
@@ -341,7 +368,7 @@ fn stats_line(w: &[String], l: usize, st: &mut Option<StatsCfg>) -> Result<bool,
     let arg = |what: &str| {
         w.get(2)
             .cloned()
-            .ok_or(format!("line {l}: 'stats {sub}' needs {what}"))
+            .ok_or(herr!(l, "'stats {sub}' needs {what}"))
     };
     match sub {
         "enable" => {}
@@ -362,25 +389,25 @@ fn stats_line(w: &[String], l: usize, st: &mut Option<StatsCfg>) -> Result<bool,
             };
             c.refresh_s = ns
                 .map(|n| n / 1_000_000_000)
-                .ok_or(format!("line {l}: stats refresh '{a}': expected a delay"))?;
+                .ok_or(herr!(l, "stats refresh '{a}': expected a delay"))?;
         }
         "hide-version" => c.hide_version = true,
         "show-legends" => c.show_legends = true,
         "show-node" => c.show_node = Some(w.get(2).cloned().unwrap_or_default()),
         "show-desc" | "show-modules" | "scope" => {}
         "admin" | "http-request" => {
-            return Err(format!(
-                "line {l}: 'stats {sub}' is not modelled (the page has no admin form here)"
+            return Err(herr!(
+                l, "'stats {sub}' is not modelled (the page has no admin form here)"
             ))
         }
         "socket" | "timeout" | "maxconn" | "bind-process" => {
-            return Err(format!(
-                "line {l}: 'stats {sub}' is only valid in the 'global' section"
+            return Err(herr!(
+                l, "'stats {sub}' is only valid in the 'global' section"
             ))
         }
         o => {
-            return Err(format!(
-                "line {l}: 'stats' expects 'admin', 'auth', 'enable', 'hide-version', 'http-request', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-modules', 'show-node' or 'uri' (got '{o}')"
+            return Err(herr!(
+                l, "'stats' expects 'admin', 'auth', 'enable', 'hide-version', 'http-request', 'realm', 'refresh', 'scope', 'show-desc', 'show-legends', 'show-modules', 'show-node' or 'uri' (got '{o}')"
             ))
         }
     }
@@ -463,7 +490,11 @@ fn global_noop(k: &str) -> bool {
         || k.starts_with("profiling.")
 }
 
-fn parse_global(s: &SectionLines, g: &mut Global, targets: &mut Vec<String>) -> Result<(), String> {
+fn parse_global(
+    s: &SectionLines,
+    g: &mut Global,
+    targets: &mut Vec<String>,
+) -> Result<(), HaproxyError> {
     for (l, w) in &s.lines {
         let l = *l;
         match w[0].as_str() {
@@ -477,26 +508,26 @@ fn parse_global(s: &SectionLines, g: &mut Global, targets: &mut Vec<String>) -> 
                     .get(1)
                     .and_then(|v| v.parse::<u64>().ok())
                     .filter(|n| *n > 0)
-                    .ok_or(format!("line {l}: maxconn: expected a positive number"))?;
+                    .ok_or(herr!(l, "maxconn: expected a positive number"))?;
             }
             "nbthread" => {
                 g.nbthread = w
                     .get(1)
                     .and_then(|v| v.parse::<u32>().ok())
                     .filter(|n| (1..=4096).contains(n))
-                    .ok_or(format!("line {l}: nbthread: expected a number 1-4096"))?;
+                    .ok_or(herr!(l, "nbthread: expected a number 1-4096"))?;
             }
             "nbproc" => {
-                return Err(format!("line {l}: nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available."))
+                return Err(herr!(l, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available."))
             }
             k if global_noop(k) => {}
-            o => return Err(format!("line {l}: unknown keyword '{o}' in 'global' section")),
+            o => return Err(herr!(l, "unknown keyword '{o}' in 'global' section")),
         }
     }
     Ok(())
 }
 
-fn parse_defaults(s: &SectionLines, d: &mut Defaults, g: &[String]) -> Result<(), String> {
+fn parse_defaults(s: &SectionLines, d: &mut Defaults, g: &[String]) -> Result<(), HaproxyError> {
     for (l, w) in &s.lines {
         let l = *l;
         if log_line(w, l, g, &mut d.log)? || stats_line(w, l, &mut d.stats)? {
@@ -510,14 +541,15 @@ fn parse_defaults(s: &SectionLines, d: &mut Defaults, g: &[String]) -> Result<()
                 Some("httpchk") => d.httpchk = Some(httpchk(w)),
                 Some(o) if option_noop(o) => {}
                 o => {
-                    return Err(format!(
-                        "line {l}: option '{}' in defaults is not modelled",
+                    return Err(herr!(
+                        l,
+                        "option '{}' in defaults is not modelled",
                         o.unwrap_or("")
                     ))
                 }
             },
             "timeout" | "retries" | "maxconn" | "default-server" | "http-check" => {}
-            o => return Err(format!("line {l}: '{o}' in defaults is not modelled")),
+            o => return Err(herr!(l, "'{o}' in defaults is not modelled")),
         }
     }
     Ok(())
@@ -554,7 +586,7 @@ fn option_noop(o: &str) -> bool {
     )
 }
 
-fn compile_log(lg: &LogLines, mode: Mode, name: &str) -> Result<Option<LogCfg>, String> {
+fn compile_log(lg: &LogLines, mode: Mode, name: &str) -> Result<Option<LogCfg>, HaproxyError> {
     if lg.targets.is_empty() && lg.format.is_none() {
         return Ok(None);
     }
@@ -568,8 +600,10 @@ fn compile_log(lg: &LogLines, mode: Mode, name: &str) -> Result<Option<LogCfg>, 
             } else {
                 fmt.as_str()
             };
-            let mut f = LogFormat::compile(fmt, http).map_err(|e| {
-                format!("line {l}: failed to parse log-format for proxy '{name}' : {e}")
+            let mut f = LogFormat::compile(fmt, http).map_err(|e| HaproxyError::LogFormat {
+                line: *l,
+                proxy: name.to_string(),
+                source: e,
             })?;
             f.logasap = lg.logasap;
             Some(f)
@@ -583,7 +617,7 @@ fn compile_log(lg: &LogLines, mode: Mode, name: &str) -> Result<Option<LogCfg>, 
 }
 
 /// Splits the text into sections of lines of words.
-fn sections(text: &str) -> Result<Vec<SectionLines>, String> {
+fn sections(text: &str) -> Result<Vec<SectionLines>, HaproxyError> {
     let mut sections: Vec<SectionLines> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let l = i + 1;
@@ -598,16 +632,14 @@ fn sections(text: &str) -> Result<Vec<SectionLines>, String> {
             {
                 let nm = words.get(1).cloned().unwrap_or_default();
                 if matches!(k, "frontend" | "backend" | "listen") && nm.is_empty() {
-                    return Err(format!("line {l}: {k} needs a name"));
+                    return Err(herr!(l, "{k} needs a name"));
                 }
                 if matches!(k, "frontend" | "backend" | "listen")
                     && sections
                         .iter()
                         .any(|s| s.name == nm && s.kind != "defaults" && s.kind != "global")
                 {
-                    return Err(format!(
-                        "line {l}: {k} '{nm}' has the same name as another proxy"
-                    ));
+                    return Err(herr!(l, "{k} '{nm}' has the same name as another proxy"));
                 }
                 sections.push(SectionLines {
                     kind: k.to_string(),
@@ -625,7 +657,7 @@ fn sections(text: &str) -> Result<Vec<SectionLines>, String> {
             }
             _ => match sections.last_mut() {
                 Some(s) => s.lines.push((l, words)),
-                None => return Err(format!("line {l}: '{}' outside any section", words[0])),
+                None => return Err(herr!(l, "'{}' outside any section", words[0])),
             },
         }
     }
@@ -638,13 +670,11 @@ fn server_line(
     l: usize,
     dflt: &[String],
     be: &mut Backend,
-) -> Result<Server, String> {
-    let sname = w.get(1).ok_or(format!("line {l}: server needs a name"))?;
-    let ap = w
-        .get(2)
-        .ok_or(format!("line {l}: server {sname} needs ADDR:PORT"))?;
+) -> Result<Server, HaproxyError> {
+    let sname = w.get(1).ok_or(herr!(l, "server needs a name"))?;
+    let ap = w.get(2).ok_or(herr!(l, "server {sname} needs ADDR:PORT"))?;
     let (addr, port) = addr_port(ap, l, "server address")?;
-    let addr = addr.ok_or(format!("line {l}: server {sname}: needs an address"))?;
+    let addr = addr.ok_or(herr!(l, "server {sname}: needs an address"))?;
     let mut sv = Server::new(sname, addr, port, 1, false);
     let w: Vec<String> = w[..3]
         .iter()
@@ -654,17 +684,14 @@ fn server_line(
         .collect();
     let mut i = 3;
     while i < w.len() {
-        let val = || {
-            w.get(i + 1)
-                .ok_or(format!("line {l}: '{}' needs a value", w[i]))
-        };
+        let val = || w.get(i + 1).ok_or(herr!(l, "'{}' needs a value", w[i]));
         match w[i].as_str() {
             "weight" => {
                 sv.weight = val()?
                     .parse::<u32>()
                     .ok()
                     .filter(|n| *n <= 256)
-                    .ok_or(format!("line {l}: weight: expected 0-256"))?;
+                    .ok_or(herr!(l, "weight: expected 0-256"))?;
                 i += 2;
             }
             "check" => {
@@ -675,15 +702,15 @@ fn server_line(
             "inter" => {
                 be.inter_ns = dur_ns(val()?)
                     .filter(|n| *n > 0)
-                    .ok_or(format!("line {l}: inter: bad duration"))?;
+                    .ok_or(herr!(l, "inter: bad duration"))?;
                 i += 2;
             }
             "rise" | "fall" => {
-                let n = val()?
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("line {l}: {}: expected a number", w[i]))?;
+                let n = val()?.parse::<u32>().ok().filter(|n| *n > 0).ok_or(herr!(
+                    l,
+                    "{}: expected a number",
+                    w[i]
+                ))?;
                 if w[i] == "rise" {
                     be.rise = n
                 } else {
@@ -693,12 +720,9 @@ fn server_line(
             }
             "maxconn" | "port" | "cookie" => i += 2,
             "backup" | "ssl" | "verify" | "sni" => {
-                return Err(format!(
-                    "line {l}: server option '{}' is not modelled",
-                    w[i]
-                ))
+                return Err(herr!(l, "server option '{}' is not modelled", w[i]))
             }
-            o => return Err(format!("line {l}: unknown server option '{o}'")),
+            o => return Err(herr!(l, "unknown server option '{o}'")),
         }
     }
     Ok(sv)
@@ -708,7 +732,7 @@ fn parse_backend(
     s: &SectionLines,
     d: &Defaults,
     g: &[String],
-) -> Result<(Backend, LogLines), String> {
+) -> Result<(Backend, LogLines), HaproxyError> {
     let mut be = Backend::new(&s.name, d.mode.unwrap_or(Mode::Tcp));
     if let Some(b) = d.balance {
         be.balance = b;
@@ -741,8 +765,9 @@ fn parse_backend(
                     let _ = o; // frontend options, parsed with the frontend
                 }
                 o => {
-                    return Err(format!(
-                        "line {l}: option '{}' in backend {} is not modelled",
+                    return Err(herr!(
+                        l,
+                        "option '{}' in backend {} is not modelled",
                         o.unwrap_or(""),
                         s.name
                     ))
@@ -758,16 +783,10 @@ fn parse_backend(
                         w.get(3)
                             .and_then(|v| v.parse::<u16>().ok())
                             .filter(|c| (100..=599).contains(c))
-                            .ok_or(format!(
-                                "line {l}: http-check expect status: expected a status code"
-                            ))?,
+                            .ok_or(herr!(l, "http-check expect status: expected a status code"))?,
                     );
                 }
-                _ => {
-                    return Err(format!(
-                        "line {l}: only 'http-check expect status N' is modelled"
-                    ))
-                }
+                _ => return Err(herr!(l, "only 'http-check expect status N' is modelled")),
             },
             "stick-table" => {}
             "stick" => {
@@ -778,8 +797,9 @@ fn parse_backend(
                 {
                     be.stick_src = true;
                 } else {
-                    return Err(format!(
-                        "line {l}: only 'stick on src' (and match/store-request src) is modelled"
+                    return Err(herr!(
+                        l,
+                        "only 'stick on src' (and match/store-request src) is modelled"
                     ));
                 }
             }
@@ -789,12 +809,7 @@ fn parse_backend(
             "bind" | "acl" | "use_backend" | "default_backend" | "stats" | "http-request"
             | "capture"
                 if s.kind == "listen" => {}
-            o => {
-                return Err(format!(
-                    "line {l}: '{o}' in backend {} is not modelled",
-                    s.name
-                ))
-            }
+            o => return Err(herr!(l, "'{o}' in backend {} is not modelled", s.name)),
         }
     }
     // src/cfgparse.c: stats need HTTP mode ("'stats' statement ignored")
@@ -802,8 +817,8 @@ fn parse_backend(
     Ok((be, lg))
 }
 
-fn parse_acl(w: &[String], l: usize) -> Result<(String, Cond), String> {
-    let an = w.get(1).ok_or(format!("line {l}: acl needs a name"))?;
+fn parse_acl(w: &[String], l: usize) -> Result<(String, Cond), HaproxyError> {
+    let an = w.get(1).ok_or(herr!(l, "acl needs a name"))?;
     let crit = w.get(2).map(|x| x.as_str()).unwrap_or("");
     let vals: Vec<String> = w
         .iter()
@@ -812,7 +827,7 @@ fn parse_acl(w: &[String], l: usize) -> Result<(String, Cond), String> {
         .cloned()
         .collect();
     if vals.is_empty() {
-        return Err(format!("line {l}: acl {an}: no value to match"));
+        return Err(herr!(l, "acl {an}: no value to match"));
     }
     let c = match crit {
         "hdr(host)" | "hdr_dom(host)" | "req.hdr(host)" => Cond::Host(vals),
@@ -827,13 +842,14 @@ fn parse_acl(w: &[String], l: usize) -> Result<(String, Cond), String> {
                         format!("{v}/32")
                     };
                     v.parse::<ipnet::Ipv4Net>()
-                        .map_err(|_| format!("line {l}: acl {an}: bad network '{v}'"))
+                        .map_err(|_| herr!(l, "acl {an}: bad network '{v}'"))
                 })
                 .collect::<Result<_, _>>()?,
         ),
         o => {
-            return Err(format!(
-                "line {l}: acl criterion '{o}' is not modelled: expected hdr(host), path_beg, path or src"
+            return Err(herr!(
+                l,
+                "acl criterion '{o}' is not modelled: expected hdr(host), path_beg, path or src"
             ))
         }
     };
@@ -845,17 +861,16 @@ fn parse_use_backend(
     l: usize,
     f: &Frontend,
     be_index: &dyn Fn(&str) -> Option<usize>,
-) -> Result<Rule, String> {
-    let bn = w
-        .get(1)
-        .ok_or(format!("line {l}: use_backend needs a backend"))?;
-    let b = be_index(bn).ok_or(format!("line {l}: use_backend {bn}: no such backend"))?;
+) -> Result<Rule, HaproxyError> {
+    let bn = w.get(1).ok_or(herr!(l, "use_backend needs a backend"))?;
+    let b = be_index(bn).ok_or(herr!(l, "use_backend {bn}: no such backend"))?;
     let mut alts = vec![Vec::new()];
     match w.get(2).map(|x| x.as_str()) {
         Some("if") | None => {}
         Some(o) => {
-            return Err(format!(
-                "line {l}: use_backend {bn} {o}: only 'if' conditions are modelled"
+            return Err(herr!(
+                l,
+                "use_backend {bn} {o}: only 'if' conditions are modelled"
             ))
         }
     }
@@ -869,8 +884,9 @@ fn parse_use_backend(
             None => (false, t.clone()),
         };
         if !f.acls.iter().any(|(n, _)| *n == an) {
-            return Err(format!(
-                "line {l}: use_backend {bn}: no acl named '{an}' before this line"
+            return Err(herr!(
+                l,
+                "use_backend {bn}: no acl named '{an}' before this line"
             ));
         }
         alts.last_mut().expect("one").push((neg, an));
@@ -888,7 +904,7 @@ fn parse_frontend(
     g: &[String],
     global: &Global,
     be_index: &dyn Fn(&str) -> Option<usize>,
-) -> Result<Frontend, String> {
+) -> Result<Frontend, HaproxyError> {
     let mut f = Frontend {
         name: s.name.clone(),
         binds: Vec::new(),
@@ -917,7 +933,7 @@ fn parse_frontend(
         }
         match w[0].as_str() {
             "bind" => {
-                let ap = w.get(1).ok_or(format!("line {l}: bind needs ADDR:PORT"))?;
+                let ap = w.get(1).ok_or(herr!(l, "bind needs ADDR:PORT"))?;
                 f.binds.push(addr_port(ap, l, "bind")?);
             }
             "mode" => f.mode = parse_mode(w, l)?,
@@ -926,8 +942,9 @@ fn parse_frontend(
                 Some(o) if option_noop(o) => {}
                 Some("httpchk" | "tcp-check") if s.kind == "listen" => {}
                 o => {
-                    return Err(format!(
-                        "line {l}: option '{}' in frontend {} is not modelled",
+                    return Err(herr!(
+                        l,
+                        "option '{}' in frontend {} is not modelled",
                         o.unwrap_or(""),
                         s.name
                     ))
@@ -937,7 +954,7 @@ fn parse_frontend(
                 f.maxconn = w
                     .get(1)
                     .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or(format!("line {l}: maxconn: expected a number"))?;
+                    .ok_or(herr!(l, "maxconn: expected a number"))?;
             }
             "acl" => {
                 let a = parse_acl(w, l)?;
@@ -950,33 +967,24 @@ fn parse_frontend(
             "default_backend" => {
                 let bn = w
                     .get(1)
-                    .ok_or(format!("line {l}: default_backend needs a backend"))?;
-                f.default_backend = Some(
-                    be_index(bn)
-                        .ok_or(format!("line {l}: default_backend {bn}: no such backend"))?,
-                );
+                    .ok_or(herr!(l, "default_backend needs a backend"))?;
+                f.default_backend =
+                    Some(be_index(bn).ok_or(herr!(l, "default_backend {bn}: no such backend"))?);
             }
             "timeout" | "http-request" | "capture" => {}
             _ if s.kind == "listen" => {} // backend keywords, parsed there
-            o => {
-                return Err(format!(
-                    "line {l}: '{o}' in frontend {} is not modelled",
-                    s.name
-                ))
-            }
+            o => return Err(herr!(l, "'{o}' in frontend {} is not modelled", s.name)),
         }
     }
     if f.binds.is_empty() {
-        return Err(format!(
-            "line {}: {} {} has no bind",
-            s.line, s.kind, s.name
-        ));
+        return Err(herr!(s.line, "{} {} has no bind", s.kind, s.name));
     }
     f.stats = stats.filter(|_| f.mode == Mode::Http);
     if f.default_backend.is_none() && f.rules.is_empty() && f.stats.is_none() {
-        return Err(format!(
-            "line {}: frontend {} has no default_backend or use_backend",
-            s.line, s.name
+        return Err(herr!(
+            s.line,
+            "frontend {} has no default_backend or use_backend",
+            s.name
         ));
     }
     f.log = compile_log(&lg, f.mode, &f.name)?;
@@ -985,7 +993,7 @@ fn parse_frontend(
 
 /// Parses haproxy.cfg text into a proxy named `name` (the host). Errors
 /// name the line.
-pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
+pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, HaproxyError> {
     let sections = sections(text)?;
     let mut global = Global {
         maxconn: 4096,
@@ -1047,7 +1055,7 @@ pub fn parse(name: &str, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
         frontends.push(f);
     }
     if frontends.is_empty() {
-        return Err("no frontend or listen section".into());
+        return Err(HaproxyError::NoFrontend);
     }
     let mut p = Proxy::new(
         &format!("haproxy {name}"),
@@ -1077,7 +1085,7 @@ mod tests {
 
     const CFG: &str = "global\n  maxconn 2000\ndefaults\n  mode http\n  timeout connect 5s\nfrontend fe\n  bind 10.0.0.50:80\n  acl api hdr(host) -i api.example.com\n  acl v1 path_beg /api/v1\n  use_backend be_api if api v1\n  default_backend be_web\nbackend be_api\n  balance leastconn\n  option httpchk GET /healthz\n  server a 10.0.0.100:80 check inter 2s\n  server b 10.0.0.101:80 weight 2 check\nbackend be_web\n  server w 10.0.0.9:80\n";
 
-    fn p(cfg: &str) -> Result<Proxy, String> {
+    fn p(cfg: &str) -> Result<Proxy, HaproxyError> {
         parse("lb", cfg, ChaCha8Rng::seed_from_u64(0))
     }
 
@@ -1124,26 +1132,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let e = p("frontend fe\n  bind :80\n  default_backend nope\n").unwrap_err();
+        let e = p("frontend fe\n  bind :80\n  default_backend nope\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "line 3: default_backend nope: no such backend");
-        let e = p("backend b\n  balance uri\n  server s 1.1.1.1:80\n").unwrap_err();
+        let e = p("backend b\n  balance uri\n  server s 1.1.1.1:80\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("line 2: balance 'uri' is not modelled"),
             "{e}"
         );
-        let e = p("backend b\n  server s 1.1.1.1\n").unwrap_err();
+        let e = p("backend b\n  server s 1.1.1.1\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("line 2: server address"), "{e}");
-        let e = p("global\n  nbproc 4\nfrontend f\n  bind :80\n").unwrap_err();
+        let e = p("global\n  nbproc 4\nfrontend f\n  bind :80\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("line 2: nbproc is not supported any more since HAProxy 2.5"),
             "{e}"
         );
-        let e = p("global\n  frobnicate\n").unwrap_err();
+        let e = p("global\n  frobnicate\n").unwrap_err().to_string();
         assert_eq!(
             e,
             "line 2: unknown keyword 'frobnicate' in 'global' section"
         );
-        let e = p("global\n  log 127.0.0.1 local9\n").unwrap_err();
+        let e = p("global\n  log 127.0.0.1 local9\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "line 2: unknown log facility 'local9'");
     }
 
@@ -1163,7 +1181,7 @@ mod tests {
         );
         assert_eq!(split_line("x \\x41", 1).unwrap(), ["x", "A"]);
         assert_eq!(
-            split_line("a \"b", 7).unwrap_err(),
+            split_line("a \"b", 7).unwrap_err().to_string(),
             "line 7: unmatched quote"
         );
     }
@@ -1196,7 +1214,9 @@ mod tests {
             "    option tcplog\n",
             "    log-format \"%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %sslc %sslv %{+Q}r\"\n",
         );
-        let e = super::parse("lb", &bad, ChaCha8Rng::seed_from_u64(0)).unwrap_err();
+        let e = super::parse("lb", &bad, ChaCha8Rng::seed_from_u64(0))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "line 7: failed to parse log-format for proxy 'fe' : format variable 'tr' is reserved for HTTP mode"

@@ -177,6 +177,40 @@ enum Node {
     Var { var: Var, quote: bool },
 }
 
+/// Why a log-format string does not compile, in HAProxy's words (src/log.c
+/// `parse_logformat_string()`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LogFormatError {
+    /// `%{+X}` or `%{+E}`: a modifier HAProxy has and podpath does not model.
+    #[error("log-format modifier '{sign}{name}' is not modelled")]
+    ModifierNotModelled { sign: char, name: String },
+    /// A modifier HAProxy does not know, in the `%{...}` argument `arg`.
+    #[error("unknown log-format modifier '{name}' in '%{{{arg}}}'")]
+    UnknownModifier { name: String, arg: String },
+    /// `%{` with no `}` after it, in the format.
+    #[error("missing '}}' after '%{{' in '{0}'")]
+    MissingBrace(String),
+    /// `%{...}` (the argument) followed by no variable name.
+    #[error("parse argument modifier without variable name near '%{{{0}}}'")]
+    ModifierWithoutVariable(String),
+    /// `%` followed by a digit or a blank (`near`) at `position` of `fmt`.
+    #[error("unexpected variable name near '{near}' at position {position} line : '{fmt}'. Maybe you want to write a single '%', use the syntax '%%'")]
+    UnexpectedVariableName {
+        near: char,
+        position: usize,
+        fmt: String,
+    },
+    /// `%[...]` in the format: sample expressions are not modelled.
+    #[error("sample expressions ('%[...]') in log-format are not modelled: '{0}'")]
+    SampleExpression(String),
+    /// A variable name HAProxy does not know.
+    #[error("no such format variable '{0}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")]
+    NoSuchVariable(String),
+    /// A variable of HTTP mode in a TCP proxy.
+    #[error("format variable '{0}' is reserved for HTTP mode")]
+    HttpOnly(String),
+}
+
 /// A compiled log-format string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogFormat {
@@ -186,7 +220,7 @@ pub struct LogFormat {
 }
 
 /// Parses the `{+Q-M}` modifiers of `%{...}`; returns the quote flag.
-fn modifiers(arg: &str, mut quote: bool) -> Result<bool, String> {
+fn modifiers(arg: &str, mut quote: bool) -> Result<bool, LogFormatError> {
     let mut rest = arg;
     while !rest.is_empty() {
         let (sign, r) = match rest.as_bytes()[0] {
@@ -200,13 +234,18 @@ fn modifiers(arg: &str, mut quote: bool) -> Result<bool, String> {
             "Q" => quote = sign,
             "M" => {} // mandatory: always on (LOG_OPT_MANDATORY)
             "X" | "E" => {
-                return Err(format!(
-                    "log-format modifier '{}{name}' is not modelled",
-                    if sign { '+' } else { '-' }
-                ))
+                return Err(LogFormatError::ModifierNotModelled {
+                    sign: if sign { '+' } else { '-' },
+                    name: name.to_string(),
+                })
             }
             "" => {}
-            o => return Err(format!("unknown log-format modifier '{o}' in '%{{{arg}}}'")),
+            o => {
+                return Err(LogFormatError::UnknownModifier {
+                    name: o.to_string(),
+                    arg: arg.to_string(),
+                })
+            }
         }
         rest = r[end..].trim_start_matches(',');
     }
@@ -216,7 +255,7 @@ fn modifiers(arg: &str, mut quote: bool) -> Result<bool, String> {
 impl LogFormat {
     /// Compiles `fmt` for a proxy in `http` mode or not. Errors use
     /// HAProxy's words (src/log.c `parse_logformat_string()`).
-    pub fn compile(fmt: &str, http: bool) -> Result<LogFormat, String> {
+    pub fn compile(fmt: &str, http: bool) -> Result<LogFormat, LogFormatError> {
         let b = fmt.as_bytes();
         let mut nodes: Vec<Node> = Vec::new();
         let mut text = String::new();
@@ -249,7 +288,7 @@ impl LogFormat {
                         Some(b'{') => {
                             let close = fmt[i..]
                                 .find('}')
-                                .ok_or_else(|| format!("missing '}}' after '%{{' in '{fmt}'"))?;
+                                .ok_or_else(|| LogFormatError::MissingBrace(fmt.to_string()))?;
                             let a = &fmt[i + 1..i + close];
                             quote = modifiers(a, quote)?;
                             arg = Some(a.to_string());
@@ -258,23 +297,20 @@ impl LogFormat {
                                 .get(i)
                                 .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'[')
                             {
-                                return Err(format!(
-                                    "parse argument modifier without variable name near '%{{{a}}}'"
-                                ));
+                                return Err(LogFormatError::ModifierWithoutVariable(a.to_string()));
                             }
                         }
                         Some(c) if c.is_ascii_digit() || *c == b' ' || *c == b'\t' => {
-                            return Err(format!(
-                                "unexpected variable name near '{}' at position {i} line : '{fmt}'. Maybe you want to write a single '%', use the syntax '%%'",
-                                *c as char
-                            ));
+                            return Err(LogFormatError::UnexpectedVariableName {
+                                near: *c as char,
+                                position: i,
+                                fmt: fmt.to_string(),
+                            });
                         }
                         _ => {}
                     }
                     if b.get(i) == Some(&b'[') {
-                        return Err(format!(
-                            "sample expressions ('%[...]') in log-format are not modelled: '{fmt}'"
-                        ));
+                        return Err(LogFormatError::SampleExpression(fmt.to_string()));
                     }
                     let start = i;
                     while i < b.len() && b[i].is_ascii_alphanumeric() {
@@ -294,14 +330,10 @@ impl LogFormat {
                         continue;
                     }
                     let Some(&(_, var, http_only)) = KEYWORDS.iter().find(|k| k.0 == name) else {
-                        return Err(format!(
-                            "no such format variable '{name}'. If you wanted to emit the '%' character verbatim, you need to use '%%'"
-                        ));
+                        return Err(LogFormatError::NoSuchVariable(name.to_string()));
                     };
                     if http_only && !http {
-                        return Err(format!(
-                            "format variable '{name}' is reserved for HTTP mode"
-                        ));
+                        return Err(LogFormatError::HttpOnly(name.to_string()));
                     }
                     nodes.push(Node::Var { var, quote });
                 }
@@ -678,15 +710,19 @@ mod tests {
 
     #[test]
     fn errors_use_haproxys_words() {
-        let e = LogFormat::compile("%ci %tr", false).unwrap_err();
+        let e = LogFormat::compile("%ci %tr", false)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "format variable 'tr' is reserved for HTTP mode");
-        let e = LogFormat::compile("%zz", true).unwrap_err();
+        let e = LogFormat::compile("%zz", true).unwrap_err().to_string();
         assert!(e.starts_with("no such format variable 'zz'"), "{e}");
         assert!(LogFormat::compile("%[src]", true)
             .unwrap_err()
+            .to_string()
             .contains("not modelled"));
         assert!(LogFormat::compile("100% sure", true)
             .unwrap_err()
+            .to_string()
             .starts_with("unexpected variable name near ' '"));
         // %% is a literal percent
         let f = LogFormat::compile("50%% %ST", true).unwrap();

@@ -23,7 +23,35 @@ use super::proxy::{
     Backend, Balance, Frontend, IngressServer, Location, Mode, PathType, Proxy, Server,
 };
 
-pub fn parse(name: &str, port: u16, text: &str, rng: ChaCha8Rng) -> Result<Proxy, String> {
+/// A line of the ingress-nginx config that podpath cannot read: the line
+/// number and what is wrong (the keyword, the offending value, the
+/// expected form).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct IngressNginxError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// An [`IngressNginxError`] at line `$l`, its message formatted as
+/// `format!` formats.
+macro_rules! ierr {
+    ($l:expr, $($fmt:tt)+) => {
+        IngressNginxError {
+            line: $l,
+            message: format!($($fmt)+),
+        }
+    };
+}
+
+/// Parses the config text of the ingress-nginx instance `name` listening on
+/// `port`.
+pub fn parse(
+    name: &str,
+    port: u16,
+    text: &str,
+    rng: ChaCha8Rng,
+) -> Result<Proxy, IngressNginxError> {
     let mut servers: Vec<IngressServer> = Vec::new();
     let mut backends: Vec<Backend> = Vec::new();
     // locations refer to upstreams by name, possibly before they are listed
@@ -37,9 +65,7 @@ pub fn parse(name: &str, port: u16, text: &str, rng: ChaCha8Rng) -> Result<Proxy
         }
         match w[0] {
             "server" => {
-                let h = w
-                    .get(1)
-                    .ok_or(format!("line {l}: server needs a host (or _)"))?;
+                let h = w.get(1).ok_or(ierr!(l, "server needs a host (or _)"))?;
                 servers.push(IngressServer {
                     host: h.to_ascii_lowercase(),
                     locations: Vec::new(),
@@ -49,16 +75,22 @@ pub fn parse(name: &str, port: u16, text: &str, rng: ChaCha8Rng) -> Result<Proxy
                 let sv = servers
                     .len()
                     .checked_sub(1)
-                    .ok_or(format!("line {l}: location outside a server"))?;
+                    .ok_or(ierr!(l, "location outside a server"))?;
                 let pt = match w.get(1).copied() {
                     Some("Exact") => PathType::Exact,
                     Some("Prefix") => PathType::Prefix,
                     Some("ImplementationSpecific") => PathType::ImplementationSpecific,
-                    o => return Err(format!("line {l}: path type '{}': expected Exact, Prefix or ImplementationSpecific", o.unwrap_or(""))),
+                    o => {
+                        return Err(ierr!(
+                            l,
+                            "path type '{}': expected Exact, Prefix or ImplementationSpecific",
+                            o.unwrap_or("")
+                        ))
+                    }
                 };
-                let path = w.get(2).ok_or(format!("line {l}: location needs a path"))?;
+                let path = w.get(2).ok_or(ierr!(l, "location needs a path"))?;
                 if !path.starts_with('/') {
-                    return Err(format!("line {l}: path '{path}' must start with /"));
+                    return Err(ierr!(l, "path '{path}' must start with /"));
                 }
                 let mut loc = Location {
                     path_type: pt,
@@ -70,44 +102,43 @@ pub fn parse(name: &str, port: u16, text: &str, rng: ChaCha8Rng) -> Result<Proxy
                 let mut k = 3;
                 let mut up = None;
                 while k < w.len() {
-                    let v = w
-                        .get(k + 1)
-                        .ok_or(format!("line {l}: '{}' needs a value", w[k]))?;
+                    let v = w.get(k + 1).ok_or(ierr!(l, "'{}' needs a value", w[k]))?;
                     match w[k] {
                         "upstream" => up = Some(v.to_string()),
                         "rewrite" => loc.rewrite = Some(v.to_string()),
                         "ingress" => loc.ingress = v.to_string(),
-                        o => return Err(format!("line {l}: unknown location option '{o}'")),
+                        o => return Err(ierr!(l, "unknown location option '{o}'")),
                     }
                     k += 2;
                 }
-                let up = up.ok_or(format!("line {l}: location {path} has no upstream"))?;
+                let up = up.ok_or(ierr!(l, "location {path} has no upstream"))?;
                 let li = servers[sv].locations.len();
                 servers[sv].locations.push(loc);
                 pending.push((sv, li, up, l));
             }
             "upstream" => {
-                let n = w.get(1).ok_or(format!("line {l}: upstream needs a name"))?;
+                let n = w.get(1).ok_or(ierr!(l, "upstream needs a name"))?;
                 let mut b = Backend::new(n, Mode::Http);
                 b.balance = Balance::RoundRobin;
                 for (j, ep) in w.iter().skip(2).enumerate() {
                     let (a, p) = ep
                         .rsplit_once(':')
-                        .ok_or(format!("line {l}: endpoint '{ep}': expected ADDR:PORT"))?;
+                        .ok_or(ierr!(l, "endpoint '{ep}': expected ADDR:PORT"))?;
                     let addr: Ipv4Addr = a
                         .parse()
-                        .map_err(|_| format!("line {l}: endpoint '{ep}': bad address"))?;
+                        .map_err(|_| ierr!(l, "endpoint '{ep}': bad address"))?;
                     let port: u16 = p
                         .parse()
-                        .map_err(|_| format!("line {l}: endpoint '{ep}': bad port"))?;
+                        .map_err(|_| ierr!(l, "endpoint '{ep}': bad port"))?;
                     b.servers
                         .push(Server::new(&format!("{n}-{j}"), addr, port, 1, false));
                 }
                 backends.push(b);
             }
             o => {
-                return Err(format!(
-                    "line {l}: unknown keyword '{o}': expected server, location or upstream"
+                return Err(ierr!(
+                    l,
+                    "unknown keyword '{o}': expected server, location or upstream"
                 ))
             }
         }
@@ -116,7 +147,7 @@ pub fn parse(name: &str, port: u16, text: &str, rng: ChaCha8Rng) -> Result<Proxy
         let b = backends
             .iter()
             .position(|b| b.name == up)
-            .ok_or(format!("line {l}: no upstream named '{up}'"))?;
+            .ok_or(ierr!(l, "no upstream named '{up}'"))?;
         servers[sv].locations[li].backend = b;
     }
     let f = Frontend {
@@ -184,7 +215,8 @@ mod tests {
             "server a\n  location Regex /x upstream u\n",
             ChaCha8Rng::seed_from_u64(0),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("line 2: path type 'Regex'"), "{e}");
         let e = parse(
             "n",
@@ -192,7 +224,8 @@ mod tests {
             "server a\n  location Prefix /x upstream u\n",
             ChaCha8Rng::seed_from_u64(0),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(e, "line 2: no upstream named 'u'");
     }
 }

@@ -58,25 +58,22 @@ impl VrrpAdvert {
         b
     }
 
-    pub fn parse(b: &[u8]) -> Result<VrrpAdvert, String> {
+    pub fn parse(b: &[u8]) -> Result<VrrpAdvert, VrrpError> {
         if b.len() < 16 {
-            return Err(format!("VRRP message of {} bytes: too short", b.len()));
+            return Err(VrrpError::TooShort(b.len()));
         }
         if b[0] != 0x21 {
-            return Err(format!(
-                "VRRP version/type 0x{:02x}: expected 0x21 (v2 advertisement)",
-                b[0]
-            ));
+            return Err(VrrpError::VersionType(b[0]));
         }
         let n = b[3] as usize;
         if b.len() < 8 + 4 * n + 8 {
-            return Err(format!(
-                "VRRP message of {} bytes for {n} addresses",
-                b.len()
-            ));
+            return Err(VrrpError::Length {
+                len: b.len(),
+                addrs: n,
+            });
         }
         if checksum(&b[..8 + 4 * n + 8]) != 0 {
-            return Err("VRRP checksum error".into());
+            return Err(VrrpError::Checksum);
         }
         let addrs = (0..n)
             .map(|i| {
@@ -161,11 +158,55 @@ pub struct Keepalived {
     log: Vec<String>,
 }
 
+/// Why bytes are not a VRRPv2 advertisement (RFC 3768 section 5.1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VrrpError {
+    /// Fewer than 16 bytes (the header and authentication data).
+    #[error("VRRP message of {0} bytes: too short")]
+    TooShort(usize),
+    /// The version/type byte is not 0x21.
+    #[error("VRRP version/type 0x{0:02x}: expected 0x21 (v2 advertisement)")]
+    VersionType(u8),
+    /// `len` bytes are too few for the `addrs` addresses the header counts.
+    #[error("VRRP message of {len} bytes for {addrs} addresses")]
+    Length { len: usize, addrs: usize },
+    /// The checksum does not add up.
+    #[error("VRRP checksum error")]
+    Checksum,
+}
+
+/// An error in keepalived.conf text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeepalivedError {
+    /// A line keepalived (or podpath's model of it) refuses: the line
+    /// number and what is wrong (the keyword, the offending value, the
+    /// expected form).
+    #[error("line {line}: {message}")]
+    Line { line: usize, message: String },
+    /// No `vrrp_instance` in the text.
+    #[error("no vrrp_instance")]
+    NoInstance,
+    /// A block opened with `{` that the text does not close.
+    #[error("unclosed '{{'")]
+    Unclosed,
+}
+
+/// A [`KeepalivedError::Line`] at line `$l`, its message formatted as
+/// `format!` formats.
+macro_rules! kerr {
+    ($l:expr, $($fmt:tt)+) => {
+        KeepalivedError::Line {
+            line: $l,
+            message: format!($($fmt)+),
+        }
+    };
+}
+
 const S: u64 = 1_000_000_000;
 
 impl Keepalived {
     /// Parses keepalived.conf text. Errors name the line.
-    pub fn parse(name: &str, text: &str) -> Result<Keepalived, String> {
+    pub fn parse(name: &str, text: &str) -> Result<Keepalived, KeepalivedError> {
         let toks = tokens(text);
         let mut p = 0;
         let mut instances = Vec::new();
@@ -183,15 +224,21 @@ impl Keepalived {
                     instances.push(inst);
                 }
                 "vrrp_script" => {
-                    return Err(format!(
-                        "line {line}: vrrp_script is not modelled (the trace would not show the check it runs)"
+                    return Err(kerr!(
+                        line,
+                        "vrrp_script is not modelled (the trace would not show the check it runs)"
                     ))
                 }
-                o => return Err(format!("line {line}: unknown top-level keyword '{o}': expected global_defs or vrrp_instance")),
+                o => {
+                    return Err(kerr!(
+                        line,
+                        "unknown top-level keyword '{o}': expected global_defs or vrrp_instance"
+                    ))
+                }
             }
         }
         if instances.is_empty() {
-            return Err("no vrrp_instance".into());
+            return Err(KeepalivedError::NoInstance);
         }
         Ok(Keepalived {
             name: format!("keepalived {name}"),
@@ -484,16 +531,16 @@ fn parse_vrrp_instance(
     mut p: usize,
     line: usize,
     end_line: usize,
-) -> Result<(VrrpInstance, usize), String> {
+) -> Result<(VrrpInstance, usize), KeepalivedError> {
     let at = |p: usize| toks.get(p).map(|t| t.0).unwrap_or(end_line);
     let iname = toks
         .get(p + 1)
         .map(|t| t.1.clone())
-        .ok_or(format!("line {line}: vrrp_instance needs a name"))?;
+        .ok_or(kerr!(line, "vrrp_instance needs a name"))?;
     if toks.get(p + 2).map(|t| t.1.as_str()) != Some("{") {
-        return Err(format!(
-            "line {}: expected '{{' after vrrp_instance {iname}",
-            at(p + 2)
+        return Err(kerr!(
+            at(p + 2),
+            "expected '{{' after vrrp_instance {iname}"
         ));
     }
     p += 3;
@@ -513,9 +560,7 @@ fn parse_vrrp_instance(
     };
     loop {
         let Some((l, k)) = toks.get(p).cloned() else {
-            return Err(format!(
-                "line {line}: vrrp_instance {iname} is not closed with '}}'"
-            ));
+            return Err(kerr!(line, "vrrp_instance {iname} is not closed with '}}'"));
         };
         match k.as_str() {
             "}" => {
@@ -528,18 +573,18 @@ fn parse_vrrp_instance(
         }
     }
     if inst.interface.is_empty() {
-        return Err(format!(
-            "line {line}: vrrp_instance {iname} has no interface"
-        ));
+        return Err(kerr!(line, "vrrp_instance {iname} has no interface"));
     }
     if inst.vrid == 0 {
-        return Err(format!(
-            "line {line}: vrrp_instance {iname} has no virtual_router_id"
+        return Err(kerr!(
+            line,
+            "vrrp_instance {iname} has no virtual_router_id"
         ));
     }
     if inst.vips.is_empty() {
-        return Err(format!(
-            "line {line}: vrrp_instance {iname} has no virtual_ipaddress"
+        return Err(kerr!(
+            line,
+            "vrrp_instance {iname} has no virtual_ipaddress"
         ));
     }
     Ok((inst, p))
@@ -555,24 +600,25 @@ fn instance_keyword(
     l: usize,
     k: &str,
     inst: &mut VrrpInstance,
-) -> Result<usize, String> {
-    let val = |p: usize| -> Result<String, String> {
+) -> Result<usize, KeepalivedError> {
+    let val = |p: usize| -> Result<String, KeepalivedError> {
         toks.get(p + 1)
             .map(|t| t.1.clone())
-            .ok_or(format!("line {l}: {k} needs a value"))
+            .ok_or(kerr!(l, "{k} needs a value"))
     };
-    let num = |p: usize, max: u32| -> Result<u32, String> {
+    let num = |p: usize, max: u32| -> Result<u32, KeepalivedError> {
         let v = val(p)?;
-        v.parse::<u32>().ok().filter(|n| *n <= max).ok_or(format!(
-            "line {l}: {k} '{v}': expected a number up to {max}"
-        ))
+        v.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or(kerr!(l, "{k} '{v}': expected a number up to {max}"))
     };
     match k {
         "state" => {
             inst.initial = match val(p)?.as_str() {
                 "MASTER" => VrrpState::Master,
                 "BACKUP" => VrrpState::Backup,
-                v => return Err(format!("line {l}: state '{v}': expected MASTER or BACKUP")),
+                v => return Err(kerr!(l, "state '{v}': expected MASTER or BACKUP")),
             };
             p += 2;
         }
@@ -583,7 +629,7 @@ fn instance_keyword(
         "virtual_router_id" => {
             let n = num(p, 255)?;
             if n == 0 {
-                return Err(format!("line {l}: virtual_router_id must be 1-255"));
+                return Err(kerr!(l, "virtual_router_id must be 1-255"));
             }
             inst.vrid = n as u8;
             p += 2;
@@ -591,9 +637,7 @@ fn instance_keyword(
         "priority" => {
             let n = num(p, 255)?;
             if n == 0 {
-                return Err(format!(
-                    "line {l}: priority must be 1-255 (0 means 'stopping')"
-                ));
+                return Err(kerr!(l, "priority must be 1-255 (0 means 'stopping')"));
             }
             inst.priority = n as u8;
             p += 2;
@@ -601,9 +645,7 @@ fn instance_keyword(
         "advert_int" => {
             let n = num(p, 255)?;
             if n == 0 {
-                return Err(format!(
-                    "line {l}: advert_int must be at least 1 s (VRRPv2)"
-                ));
+                return Err(kerr!(l, "advert_int must be at least 1 s (VRRPv2)"));
             }
             inst.advert_int = n as u8;
             p += 2;
@@ -617,11 +659,12 @@ fn instance_keyword(
         }
         "track_script" | "track_interface" | "unicast_peer" | "notify" | "notify_master"
         | "notify_backup" | "virtual_routes" => {
-            return Err(format!(
-                "line {l}: '{k}' is not modelled (VRRP by multicast adverts and priorities only)"
+            return Err(kerr!(
+                l,
+                "'{k}' is not modelled (VRRP by multicast adverts and priorities only)"
             ));
         }
-        o => return Err(format!("line {l}: unknown keyword '{o}' in vrrp_instance")),
+        o => return Err(kerr!(l, "unknown keyword '{o}' in vrrp_instance")),
     }
     Ok(p)
 }
@@ -634,9 +677,9 @@ fn parse_authentication(
     mut p: usize,
     l: usize,
     inst: &mut VrrpInstance,
-) -> Result<usize, String> {
+) -> Result<usize, KeepalivedError> {
     if toks.get(p + 1).map(|t| t.1.as_str()) != Some("{") {
-        return Err(format!("line {l}: expected '{{' after authentication"));
+        return Err(kerr!(l, "expected '{{' after authentication"));
     }
     p += 2;
     let mut pass = None;
@@ -656,8 +699,9 @@ fn parse_authentication(
                 p += 2;
             }
             o => {
-                return Err(format!(
-                    "line {al}: '{o}' in authentication: expected auth_type or auth_pass"
+                return Err(kerr!(
+                    al,
+                    "'{o}' in authentication: expected auth_type or auth_pass"
                 ))
             }
         }
@@ -670,12 +714,8 @@ fn parse_authentication(
             }
             inst.auth = Some(a);
         }
-        Some("AH") => {
-            return Err(format!(
-                "line {l}: auth_type AH is not modelled (use PASS or none)"
-            ))
-        }
-        Some(o) => return Err(format!("line {l}: auth_type '{o}': expected PASS")),
+        Some("AH") => return Err(kerr!(l, "auth_type AH is not modelled (use PASS or none)")),
+        Some(o) => return Err(kerr!(l, "auth_type '{o}': expected PASS")),
         None => {}
     }
     Ok(p)
@@ -689,9 +729,9 @@ fn parse_virtual_ipaddress(
     mut p: usize,
     l: usize,
     vips: &mut Vec<Ipv4Net>,
-) -> Result<usize, String> {
+) -> Result<usize, KeepalivedError> {
     if toks.get(p + 1).map(|t| t.1.as_str()) != Some("{") {
-        return Err(format!("line {l}: expected '{{' after virtual_ipaddress"));
+        return Err(kerr!(l, "expected '{{' after virtual_ipaddress"));
     }
     p += 2;
     while let Some((vl, v)) = toks.get(p).cloned() {
@@ -712,19 +752,17 @@ fn parse_virtual_ipaddress(
                 .ok()
                 .map(|a| Ipv4Net::new(a, 32).expect("/32"))
         };
-        vips.push(net.ok_or(format!(
-            "line {vl}: virtual_ipaddress '{v}': expected A.B.C.D[/LEN]"
-        ))?);
+        vips.push(net.ok_or(kerr!(vl, "virtual_ipaddress '{v}': expected A.B.C.D[/LEN]"))?);
         p += 1;
     }
     Ok(p)
 }
 
-fn skip_block(toks: &[(usize, String)], mut p: usize) -> Result<usize, String> {
+fn skip_block(toks: &[(usize, String)], mut p: usize) -> Result<usize, KeepalivedError> {
     if toks.get(p).map(|t| t.1.as_str()) != Some("{") {
-        return Err(format!(
-            "line {}: expected '{{'",
-            toks.get(p).map(|t| t.0).unwrap_or(0)
+        return Err(kerr!(
+            toks.get(p).map(|t| t.0).unwrap_or(0),
+            "expected '{{'"
         ));
     }
     let mut depth = 0;
@@ -739,7 +777,7 @@ fn skip_block(toks: &[(usize, String)], mut p: usize) -> Result<usize, String> {
         }
         p += 1;
     }
-    Err("unclosed '{'".into())
+    Err(KeepalivedError::Unclosed)
 }
 
 #[cfg(test)]
@@ -783,11 +821,16 @@ mod tests {
             "x",
             "vrrp_instance A {\n interface eth0\n priority 300\n}\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("line 3: priority '300'"), "{e}");
-        let e = Keepalived::parse("x", "vrrp_instance A {\n interface eth0\n").unwrap_err();
+        let e = Keepalived::parse("x", "vrrp_instance A {\n interface eth0\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not closed"), "{e}");
-        let e = Keepalived::parse("x", "vrrp_script chk {\n}\n").unwrap_err();
+        let e = Keepalived::parse("x", "vrrp_script chk {\n}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("line 1: vrrp_script"), "{e}");
     }
 }

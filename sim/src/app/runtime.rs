@@ -325,7 +325,14 @@ impl Runtime<'_> {
                 }
                 self.app_event(ctx, app, AppEvent::Opened { key, token });
             }
-            Err(why) => self.app_event(ctx, app, AppEvent::ConnectFailed { token, why }),
+            Err(why) => self.app_event(
+                ctx,
+                app,
+                AppEvent::ConnectFailed {
+                    token,
+                    why: why.to_string(),
+                },
+            ),
         }
     }
 
@@ -378,7 +385,7 @@ impl Runtime<'_> {
         if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
             ctx.out.push(Output::Outcome {
                 flow,
-                disposition: crate::trace::Disposition::Failed { why: e.clone() },
+                disposition: crate::trace::Disposition::Failed { why: e.to_string() },
                 text: format!("curl: (7) {e}"),
             });
         }

@@ -7,6 +7,17 @@
 use super::{Engine, World};
 use crate::trace::{Action, Trace};
 
+/// Why the paths of a flow cannot be enumerated.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PathsError {
+    /// More paths than the limit given (the limit): the enumeration stopped.
+    #[error("more than {0} paths; stopped")]
+    TooMany(usize),
+    /// The scenario has no traffic entry of this id.
+    #[error("no traffic entry '{0}' in this scenario")]
+    NoFlow(String),
+}
+
 /// One way the flow can go.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Path {
@@ -26,7 +37,7 @@ pub type MakeWorld<'a> = &'a (dyn Fn() -> World + Sync);
 
 /// The paths of one traffic entry (its first connection only). `world` makes
 /// a fresh copy of the scenario for each run.
-pub fn enumerate(world: MakeWorld, flow: &str, max_paths: usize) -> Result<Vec<Path>, String> {
+pub fn enumerate(world: MakeWorld, flow: &str, max_paths: usize) -> Result<Vec<Path>, PathsError> {
     enumerate_with(world, flow, max_paths, &mut |_, _| {})
 }
 
@@ -49,7 +60,7 @@ pub fn enumerate_with(
     flow: &str,
     max_paths: usize,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<Path>, String> {
+) -> Result<Vec<Path>, PathsError> {
     use rayon::prelude::*;
     // the runs, in the order they were made; `tree[i]`: the runs of run i's children
     let mut runs: Vec<Branch> = Vec::new();
@@ -57,7 +68,7 @@ pub fn enumerate_with(
     let mut wave: Vec<(Option<usize>, Vec<bool>)> = vec![(None, Vec::new())];
     let mut found = 0;
     while !wave.is_empty() {
-        let done: Vec<Result<Branch, String>> = wave
+        let done: Vec<Result<Branch, PathsError>> = wave
             .par_iter()
             .map(|(_, script)| run_branch(world, flow, script.clone()))
             .collect();
@@ -76,7 +87,7 @@ pub fn enumerate_with(
             runs.push(b);
         }
         if found > max_paths {
-            return Err(format!("more than {max_paths} paths; stopped"));
+            return Err(PathsError::TooMany(max_paths));
         }
         progress(runs.len(), next.len());
         wave = next;
@@ -94,11 +105,11 @@ pub fn enumerate_with(
 }
 
 /// Runs the flow once with the decisions of `script` forced.
-fn run_branch(world: MakeWorld, flow: &str, script: Vec<bool>) -> Result<Branch, String> {
+fn run_branch(world: MakeWorld, flow: &str, script: Vec<bool>) -> Result<Branch, PathsError> {
     let mut w = world();
     w.flows.retain(|f| f.id == flow);
     if w.flows.is_empty() {
-        return Err(format!("no traffic entry '{flow}' in this scenario"));
+        return Err(PathsError::NoFlow(flow.to_string()));
     }
     for f in &mut w.flows {
         f.count = 1;

@@ -60,7 +60,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             if let Err(e) = rt.h.tcp_connect(ctx, app, flow, *dst, *port) {
                 ctx.trace.set_outcome(
                     flow,
-                    Disposition::Failed { why: e.clone() },
+                    Disposition::Failed { why: e.to_string() },
                     format!("curl: (7) {e}"),
                 );
             }

@@ -297,7 +297,7 @@ impl Host {
             match self.ct_in(ctx, &ip) {
                 Ok(c) => c,
                 Err(r) => {
-                    self.drop(ctx, Point::Conntrack, r, &none);
+                    self.drop(ctx, Point::Conntrack, r.to_string(), &none);
                     return BrPre::Done;
                 }
             }
@@ -337,7 +337,12 @@ impl Host {
                 bctx,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, Some(br), None) {
-                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Prerouting), e, &ct);
+                self.drop(
+                    ctx,
+                    Point::Table(TableKind::Nat, Hook::Prerouting),
+                    e.to_string(),
+                    &ct,
+                );
                 return BrPre::Done;
             }
         }
@@ -639,7 +644,12 @@ impl Host {
             );
             let dst = ip.dst();
             if let Err(e) = self.nat_setup(ctx, ct, &nat, true, Some(br), Some(dst)) {
-                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Postrouting), e, ct);
+                self.drop(
+                    ctx,
+                    Point::Table(TableKind::Nat, Hook::Postrouting),
+                    e.to_string(),
+                    ct,
+                );
                 return false;
             }
         }

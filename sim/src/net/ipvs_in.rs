@@ -100,7 +100,7 @@ impl Host {
             rules_tested: 0,
         };
         if let Err(e) = self.nat_setup(ctx, ct, &out, false, None, None) {
-            self.drop(ctx, Point::Ipvs, e, ct);
+            self.drop(ctx, Point::Ipvs, e.to_string(), ct);
             return true;
         }
         let mut ip = ip.clone();

@@ -2,6 +2,26 @@
 
 use std::collections::BTreeMap;
 
+/// A value the kernel refuses for a sysctl key: sysctl(8)'s words for
+/// `sysctl -w`, then what the key expects.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SysctlError {
+    /// The key takes an integer and `value` is not one.
+    #[error("'{value}': sysctl: setting key \"{key}\": Invalid argument (expected an integer)")]
+    NotAnInteger { key: String, value: String },
+    /// The key takes an integer from `lo` to `hi` and `value` is not one.
+    #[error("'{value}': sysctl: setting key \"{key}\": Invalid argument (expected an integer {lo}-{hi})")]
+    OutOfRange {
+        key: String,
+        value: String,
+        lo: i64,
+        hi: i64,
+    },
+    /// The key takes a port range (`ip_local_port_range`) and `value` is not one.
+    #[error("'{value}': sysctl: setting key \"{key}\": Invalid argument (expected two port numbers 1-65535, the first not above the second, e.g. \"32768 60999\")")]
+    PortRange { key: String, value: String },
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Sysctl {
     pub values: BTreeMap<String, String>,
@@ -104,7 +124,7 @@ impl Sysctl {
 
     /// Whether the kernel takes `v` for key `k` (a known key), as `sysctl -w`
     /// would: the error is sysctl(8)'s words and what the key expects.
-    pub fn validate(k: &str, v: &str) -> Result<(), String> {
+    pub fn validate(k: &str, v: &str) -> Result<(), SysctlError> {
         let k = k.replace('/', ".");
         let generic = match per_device(&k) {
             Some((dev, key)) if dev != "all" && dev != "default" => {
@@ -112,25 +132,25 @@ impl Sysctl {
             }
             _ => k.clone(),
         };
-        let bad = |what: String| {
-            Err(format!(
-                "'{v}': sysctl: setting key \"{k}\": Invalid argument ({what})"
-            ))
-        };
+        let (key, value) = (k.clone(), v.to_string());
         match handler(&generic) {
             Handler::Int => match proc_int(v) {
                 Some(_) => Ok(()),
-                None => bad("expected an integer".into()),
+                None => Err(SysctlError::NotAnInteger { key, value }),
             },
             Handler::IntRange(lo, hi) => match proc_int(v) {
                 Some(n) if (lo..=hi).contains(&n) => Ok(()),
-                _ => bad(format!("expected an integer {lo}-{hi}")),
+                _ => Err(SysctlError::OutOfRange { key, value, lo, hi }),
             },
             Handler::PortRange => {
                 let w: Vec<Option<i64>> = v.split_whitespace().map(proc_int).collect();
                 match w.as_slice() {
-                    [Some(a), Some(b)] if (1..=65535).contains(a) && (1..=65535).contains(b) && a <= b => Ok(()),
-                    _ => bad("expected two port numbers 1-65535, the first not above the second, e.g. \"32768 60999\"".into()),
+                    [Some(a), Some(b)]
+                        if (1..=65535).contains(a) && (1..=65535).contains(b) && a <= b =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(SysctlError::PortRange { key, value }),
                 }
             }
         }
@@ -257,7 +277,7 @@ mod tests {
                 "expected an integer 0-2147483647",
             ),
         ] {
-            let e = Sysctl::validate(k, v).unwrap_err();
+            let e = Sysctl::validate(k, v).unwrap_err().to_string();
             assert!(
                 e.contains(&format!("sysctl: setting key \"{k}\": Invalid argument")),
                 "{e}"

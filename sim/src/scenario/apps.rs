@@ -118,7 +118,8 @@ fn start_envoy(
     let Site { hname, seed, e, .. } = site;
     let idx = apps.len();
     let rng = host_rng(seed, &format!("{hname}/envoy"));
-    let en = crate::app::envoy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
+    let en =
+        crate::app::envoy::parse(hname, &cfg.value, rng).map_err(|m| cfg_err(m.to_string()))?;
     for port in [
         crate::app::envoy::OUTBOUND_PORT,
         crate::app::envoy::INBOUND_PORT,
@@ -163,7 +164,8 @@ fn start_ingress_nginx(
             })?,
     };
     let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
-    let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng).map_err(cfg_err)?;
+    let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng)
+        .map_err(|m| cfg_err(m.to_string()))?;
     if h.tcp.listeners.insert(port, (None, idx)).is_some() {
         return Err(e.at(
             cfg,
@@ -187,7 +189,8 @@ fn start_haproxy(
     let Site { hname, seed, e, .. } = site;
     let idx = apps.len();
     let rng = host_rng(seed, &format!("{hname}/haproxy"));
-    let p = crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(cfg_err)?;
+    let p =
+        crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(|m| cfg_err(m.to_string()))?;
     for f in &p.frontends {
         for &(bind, port) in &f.binds {
             if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
@@ -217,7 +220,8 @@ fn start_keepalived(
     site: Site,
 ) -> Result<(), ScenarioError> {
     let Site { hname, e, .. } = site;
-    let mut k = crate::app::keepalived::Keepalived::parse(hname, &cfg.value).map_err(cfg_err)?;
+    let mut k = crate::app::keepalived::Keepalived::parse(hname, &cfg.value)
+        .map_err(|m| cfg_err(m.to_string()))?;
     for inst in &mut k.instances {
         let Some(d) = h.dev_index(&inst.interface) else {
             return Err(e.at(
@@ -269,6 +273,7 @@ fn start_tcp_forward(
     );
     let rng = host_rng(seed, &format!("{hname}/{name}"));
     let mut p = crate::app::haproxy::parse(hname, &cfg, rng).map_err(|m| {
+        let m = m.to_string();
         let m = m.split_once(": ").map(|x| x.1.to_string()).unwrap_or(m);
         e.at(to, ak.to_string(), m)
     })?;

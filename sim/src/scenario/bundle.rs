@@ -35,7 +35,21 @@ use crate::world::{FlowSpec, Request, World};
 pub const FORMAT: &str = "podpath-snapshot/1";
 
 /// Reads a file of the bundle by its path relative to the bundle directory.
-pub type Reader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+pub type Reader<'a> = &'a dyn Fn(&str) -> Result<String, ReadError>;
+
+/// Why a [`Reader`] cannot give a file of the bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file is not in the bundle (its path).
+    #[error("no such file: {0}")]
+    NotFound(String),
+    /// Reading the file at `path` failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
 
 fn err(file: &str, msg: String) -> ScenarioError {
     ScenarioError {
@@ -48,7 +62,7 @@ fn err(file: &str, msg: String) -> ScenarioError {
 }
 
 fn json(read: Reader, file: &str) -> Result<Value, ScenarioError> {
-    let text = read(file).map_err(|e| err(file, e))?;
+    let text = read(file).map_err(|e| err(file, e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| ScenarioError {
         file: file.to_string(),
         line: e.line(),
@@ -174,7 +188,7 @@ fn text_plain() -> String {
 /// the wrong type is an error naming the key's path, line and column.
 fn bundle_doc(read: Reader) -> Result<BundleDoc, ScenarioError> {
     let file = "bundle.json";
-    let text = read(file).map_err(|e| err(file, e))?;
+    let text = read(file).map_err(|e| err(file, e.to_string()))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -959,7 +973,7 @@ fn load_netfilter(
 ) -> Result<(), ScenarioError> {
     let hn = h.name.clone();
     let f_ipt = format!("{hn}/iptables-save.txt");
-    let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e))?;
+    let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e.to_string()))?;
     h.nf = Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
         file: f_ipt.clone(),
         line: pe.line,
@@ -993,7 +1007,7 @@ fn load_netfilter(
 fn load_sysctl(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
     let hn = h.name.clone();
     let f_sys = format!("{hn}/sysctl.txt");
-    let sys = read(&f_sys).map_err(|e| err(&f_sys, e))?;
+    let sys = read(&f_sys).map_err(|e| err(&f_sys, e.to_string()))?;
     let mut sc = Sysctl::default();
     for line in sys.lines() {
         let Some((k, v)) = line.split_once(" = ").or_else(|| line.split_once('=')) else {

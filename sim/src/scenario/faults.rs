@@ -29,7 +29,8 @@ pub(super) fn build_faults(
     let mut resyncs = Vec::new();
     for (fi, fd) in doc.faults.iter().enumerate() {
         let fk = format!("faults[{fi}]");
-        let at_ns = duration(&fd.at.value).map_err(|m| e.at(&fd.at, format!("{fk}.at"), m))?;
+        let at_ns =
+            duration(&fd.at.value).map_err(|m| e.at(&fd.at, format!("{fk}.at"), m.to_string()))?;
         let mut kinds = host_faults(fd, &fk, hosts, all_apps, e)?;
         if fd.endpoint_removed.is_some() || fd.resync.is_some() {
             let pos = doc
@@ -188,7 +189,8 @@ fn link_faults(
         (Some(l), lat, loss) if lat.is_some() || loss.is_some() => {
             let (host, dev) = fault_dev(hosts, l, fk, "link", e)?;
             if let Some(lat) = lat {
-                let ns = duration(&lat.value).map_err(|m| e.at(lat, format!("{fk}.latency"), m))?;
+                let ns = duration(&lat.value)
+                    .map_err(|m| e.at(lat, format!("{fk}.latency"), m.to_string()))?;
                 kinds.push(FaultKind::Latency { host, dev, ns });
             }
             if let Some(lo) = loss {
@@ -295,7 +297,7 @@ fn resync_of(
                     &new_sets.unwrap_or_default(),
                     &gen_file,
                 )
-                .map_err(gen_err)?,
+                .map_err(|m| gen_err(m.to_string()))?,
             );
         }
         let kp = format!("hosts.{name}");
@@ -326,10 +328,13 @@ fn resync_of(
                     let rng = host_rng(seed, &format!("{name}/ingress-nginx"));
                     crate::app::ingress_nginx::parse(name, port, &cfg, rng)
                         .map(|p| App::Proxy(Box::new(p)))
+                        .map_err(|m| m.to_string())
                 }
                 "envoy" => {
                     let rng = host_rng(seed, &format!("{name}/envoy"));
-                    crate::app::envoy::parse(name, &cfg, rng).map(|p| App::Envoy(Box::new(p)))
+                    crate::app::envoy::parse(name, &cfg, rng)
+                        .map(|p| App::Envoy(Box::new(p)))
+                        .map_err(|m| m.to_string())
                 }
                 _ => continue,
             }

@@ -83,7 +83,8 @@ fn host_sysctl(hd: &HostDoc, kp: &str, e: &Errs) -> Result<Sysctl, ScenarioError
                 ),
             ));
         }
-        Sysctl::validate(k, &v.value.0).map_err(|m| e.at(v, format!("{kp}.sysctl.{k}"), m))?;
+        Sysctl::validate(k, &v.value.0)
+            .map_err(|m| e.at(v, format!("{kp}.sysctl.{k}"), m.to_string()))?;
         sc.set(k, &v.value.0);
     }
     Ok(sc)
@@ -397,7 +398,7 @@ fn load_netfilter(
             &t.value,
             &format!("{file}: hosts.{hname}.ipset"),
         )
-        .map_err(|m| e.at(t, format!("{kp}.ipset"), m))?;
+        .map_err(|m| e.at(t, format!("{kp}.ipset"), m.to_string()))?;
     }
     Ok(())
 }

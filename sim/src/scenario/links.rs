@@ -145,7 +145,9 @@ pub(super) fn build_links(
             latency: lat.clone(),
         };
         let latency = match &ld.latency {
-            Some(l) => duration(&l.value).map_err(|m| e.at(l, format!("{li}.latency"), m))?,
+            Some(l) => {
+                duration(&l.value).map_err(|m| e.at(l, format!("{li}.latency"), m.to_string()))?
+            }
             None => 0,
         };
         for (h, d, k) in [(ah, ad, &ld.a), (bh, bd, &ld.b)] {

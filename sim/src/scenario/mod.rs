@@ -569,7 +569,7 @@ pub fn build(
     links::build_links(doc, seg_links, &mut hosts, &names, &e)?;
     let flows = traffic::build_traffic(doc, &names, &e)?;
     let horizon_ns = match &doc.horizon {
-        Some(h) => duration(&h.value).map_err(|m| e.at(h, "horizon".into(), m))?,
+        Some(h) => duration(&h.value).map_err(|m| e.at(h, "horizon".into(), m.to_string()))?,
         None => 300_000_000_000,
     };
     traffic::check_flow_counts(&flows, doc, horizon_ns, &e)?;

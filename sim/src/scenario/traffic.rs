@@ -64,7 +64,7 @@ fn flow_of(
     let request = request_of(doc, td, &tk, e)?;
     let dur = |s: &Option<Spanned<String>>, k: &str| -> Result<u64, ScenarioError> {
         match s {
-            Some(v) => duration(&v.value).map_err(|m| e.at(v, format!("{tk}.{k}"), m)),
+            Some(v) => duration(&v.value).map_err(|m| e.at(v, format!("{tk}.{k}"), m.to_string())),
             None => Ok(0),
         }
     };

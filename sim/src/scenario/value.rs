@@ -9,13 +9,22 @@ use ipnet::Ipv4Net;
 /// two such (a time plus a latency) still fit the virtual clock's 64 bits.
 pub const MAX_DURATION_NS: u64 = 1 << 62;
 
+/// Why a duration of the scenario is refused (the text as written).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a number followed by a unit.
+    #[error("bad duration '{0}': expected a number and a unit (ns, us, ms, s, m, h), e.g. 100us or 1.5s")]
+    Bad(String),
+    /// More than [`MAX_DURATION_NS`].
+    #[error("duration '{0}' overflows the virtual clock: at most 2^62 ns (about 146 years)")]
+    Overflow(String),
+}
+
 /// Parses a duration: `100us`, `1.5ms`, `2s`, `250ns`, `5m`, `1h`; the
 /// error says what was expected, or that it overflows the virtual clock.
-pub fn duration(s: &str) -> Result<u64, String> {
+pub fn duration(s: &str) -> Result<u64, DurationError> {
     let t = s.trim();
-    let bad = || {
-        format!("bad duration '{s}': expected a number and a unit (ns, us, ms, s, m, h), e.g. 100us or 1.5s")
-    };
+    let bad = || DurationError::Bad(s.to_string());
     let (num, mul) = if let Some(n) = t.strip_suffix("ns") {
         (n, 1.0)
     } else if let Some(n) = t.strip_suffix("us") {
@@ -39,9 +48,7 @@ pub fn duration(s: &str) -> Result<u64, String> {
     }
     let ns = v * mul;
     if ns > MAX_DURATION_NS as f64 {
-        return Err(format!(
-            "duration '{s}' overflows the virtual clock: at most 2^62 ns (about 146 years)"
-        ));
+        return Err(DurationError::Overflow(s.to_string()));
     }
     Ok(ns.round() as u64)
 }

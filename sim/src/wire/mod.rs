@@ -407,16 +407,36 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// Why a frame fails [`verify_checksums`]: a header that does not parse, or
+/// the first bad checksum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChecksumError {
+    /// A header etherparse cannot read (its message).
+    #[error("{0}")]
+    Parse(String),
+    /// The checksum of this header (`IPv4 header`, `TCP`, `UDP`, `ICMP`) is
+    /// wrong.
+    #[error("bad {0} checksum")]
+    Bad(&'static str),
+}
+
+impl ChecksumError {
+    /// A header parse error, by its message.
+    fn parse(e: impl fmt::Display) -> ChecksumError {
+        ChecksumError::Parse(e.to_string())
+    }
+}
+
 /// Checks every checksum a receiver would verify. Returns a description of the
 /// first bad one.
-pub fn verify_checksums(bytes: &[u8]) -> Result<(), String> {
-    let (eth, rest) = Ethernet2Header::from_slice(bytes).map_err(|e| e.to_string())?;
+pub fn verify_checksums(bytes: &[u8]) -> Result<(), ChecksumError> {
+    let (eth, rest) = Ethernet2Header::from_slice(bytes).map_err(ChecksumError::parse)?;
     if eth.ether_type.0 != ETHERTYPE_IPV4 {
         return Ok(());
     }
-    let (hdr, _) = Ipv4Header::from_slice(rest).map_err(|e| e.to_string())?;
+    let (hdr, _) = Ipv4Header::from_slice(rest).map_err(ChecksumError::parse)?;
     if hdr.calc_header_checksum() != hdr.header_checksum {
-        return Err("bad IPv4 header checksum".into());
+        return Err(ChecksumError::Bad("IPv4 header"));
     }
     let body = &rest[hdr.header_len()..hdr.total_len as usize];
     if hdr.fragment_offset.value() != 0 || hdr.more_fragments {
@@ -424,26 +444,26 @@ pub fn verify_checksums(bytes: &[u8]) -> Result<(), String> {
     }
     match hdr.protocol.0 {
         PROTO_TCP => {
-            let (t, p) = TcpHeader::from_slice(body).map_err(|e| e.to_string())?;
+            let (t, p) = TcpHeader::from_slice(body).map_err(ChecksumError::parse)?;
             let c = t
                 .calc_checksum_ipv4_raw(hdr.source, hdr.destination, p)
-                .map_err(|e| e.to_string())?;
+                .map_err(ChecksumError::parse)?;
             if c != t.checksum {
-                return Err("bad TCP checksum".into());
+                return Err(ChecksumError::Bad("TCP"));
             }
         }
         PROTO_UDP => {
-            let (u, p) = UdpHeader::from_slice(body).map_err(|e| e.to_string())?;
+            let (u, p) = UdpHeader::from_slice(body).map_err(ChecksumError::parse)?;
             let plen = (u.length as usize).saturating_sub(8).min(p.len());
             let c = u
                 .calc_checksum_ipv4_raw(hdr.source, hdr.destination, &p[..plen])
-                .map_err(|e| e.to_string())?;
+                .map_err(ChecksumError::parse)?;
             if u.checksum != 0 && c != u.checksum {
-                return Err("bad UDP checksum".into());
+                return Err(ChecksumError::Bad("UDP"));
             }
         }
         PROTO_ICMP if internet_checksum(body) != 0 => {
-            return Err("bad ICMP checksum".into());
+            return Err(ChecksumError::Bad("ICMP"));
         }
         _ => {}
     }

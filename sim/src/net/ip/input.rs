@@ -104,7 +104,7 @@ impl Host {
             match self.ct_in(ctx, &ip) {
                 Ok(c) => c,
                 Err(reason) => {
-                    self.drop(ctx, Point::Conntrack, reason, &none);
+                    self.drop(ctx, Point::Conntrack, reason.to_string(), &none);
                     return;
                 }
             }
@@ -160,7 +160,12 @@ impl Host {
                     None,
                 );
                 if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, Some(dev), None) {
-                    self.drop(ctx, Point::Table(TableKind::Nat, Hook::Prerouting), e, &ct);
+                    self.drop(
+                        ctx,
+                        Point::Table(TableKind::Nat, Hook::Prerouting),
+                        e.to_string(),
+                        &ct,
+                    );
                     return;
                 }
             }
@@ -236,7 +241,12 @@ impl Host {
                 None,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(dev), None) {
-                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Input), e, &ct);
+                self.drop(
+                    ctx,
+                    Point::Table(TableKind::Nat, Hook::Input),
+                    e.to_string(),
+                    &ct,
+                );
                 return;
             }
         }

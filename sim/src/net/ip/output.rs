@@ -193,7 +193,7 @@ impl Host {
             match self.ct_in(ctx, ip) {
                 Ok(c) => c,
                 Err(reason) => {
-                    self.drop(ctx, Point::Conntrack, reason, &none);
+                    self.drop(ctx, Point::Conntrack, reason.to_string(), &none);
                     return None;
                 }
             }
@@ -232,7 +232,12 @@ impl Host {
                 None,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, false, None, None) {
-                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Output), e, &ct);
+                self.drop(
+                    ctx,
+                    Point::Table(TableKind::Nat, Hook::Output),
+                    e.to_string(),
+                    &ct,
+                );
                 return None;
             }
         }
@@ -346,7 +351,12 @@ impl Host {
                 None,
             );
             if let Err(e) = self.nat_setup(ctx, &ct, &nat, true, Some(out), Some(nexthop)) {
-                self.drop(ctx, Point::Table(TableKind::Nat, Hook::Postrouting), e, &ct);
+                self.drop(
+                    ctx,
+                    Point::Table(TableKind::Nat, Hook::Postrouting),
+                    e.to_string(),
+                    &ct,
+                );
                 return;
             }
         }

@@ -11,6 +11,15 @@ use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::{Ipv4Repr, L4};
 
+/// Why conntrack drops a packet it cannot track.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConntrackError {
+    /// The table holds `nf_conntrack_max` (`max`) entries and none can go
+    /// (`nf_conntrack_alloc`'s "table full, dropping packet").
+    #[error("nf_conntrack: table full ({max} entries), dropping packet")]
+    TableFull { max: usize },
+}
+
 /// The packet's conntrack view at a hook.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CtInfo {
@@ -24,7 +33,7 @@ pub struct CtInfo {
 
 impl Host {
     /// `nf_conntrack_in`: finds or creates the connection of a packet.
-    pub(crate) fn ct_in(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Result<CtInfo, String> {
+    pub(crate) fn ct_in(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Result<CtInfo, ConntrackError> {
         let now = ctx.now;
         // ICMP errors belong to the connection they quote (RELATED).
         if let L4::Icmp(i) = &ip.l4 {
@@ -131,10 +140,7 @@ impl Host {
             });
         }
         let Some(id) = self.ct.create(t, now) else {
-            return Err(format!(
-                "nf_conntrack: table full ({} entries), dropping packet",
-                self.ct.max
-            ));
+            return Err(ConntrackError::TableFull { max: self.ct.max });
         };
         self.ct.update(id, Dir::Original, flags, now);
         ctx.trace.step(

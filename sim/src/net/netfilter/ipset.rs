@@ -34,6 +34,57 @@ pub struct Ipset {
     pub members: Vec<Vec<Elem>>,
 }
 
+/// A line of `ipset save` text podpath cannot load: where, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {kind}")]
+pub struct IpsetError {
+    /// Where the text comes from (the scenario file and key).
+    pub file: String,
+    /// The line in the text (1-based).
+    pub line: usize,
+    pub kind: IpsetErrorKind,
+}
+
+/// What is wrong with a line of `ipset save` text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IpsetErrorKind {
+    /// `create` with fewer than two words after it.
+    #[error("create needs NAME TYPE")]
+    CreateArgs,
+    /// A set type not among the supported ones.
+    #[error("unsupported set type '{0}'")]
+    SetType(String),
+    /// `add` with fewer than two words after it.
+    #[error("add needs NAME ELEMENT")]
+    AddArgs,
+    /// `add` to a set no `create` before it made.
+    #[error("add to set '{0}' that was not created")]
+    NoSuchSet(String),
+    /// An element with another number of comma-separated parts than the
+    /// set's type has dimensions.
+    #[error("element '{element}' has {parts} parts, set {set} ({kind}) needs {needs}")]
+    Parts {
+        element: String,
+        parts: usize,
+        set: String,
+        /// The set's type, e.g. `hash:ip,port`.
+        kind: String,
+        needs: usize,
+    },
+    /// An address or network part that is neither `A.B.C.D` nor `A.B.C.D/N`.
+    #[error("bad address '{0}'")]
+    Address(String),
+    /// A port part's protocol other than tcp, udp or sctp.
+    #[error("bad protocol '{0}'")]
+    Protocol(String),
+    /// A port part that is not a number 0-65535.
+    #[error("bad port '{0}'")]
+    Port(String),
+    /// A line that starts with neither `create` nor `add`.
+    #[error("unexpected '{0}': expected create or add")]
+    Keyword(String),
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct IpsetStore {
     pub sets: BTreeMap<String, Ipset>,
@@ -55,7 +106,7 @@ fn dims_of(kind: &str) -> Option<Vec<Dim>> {
 
 impl IpsetStore {
     /// Parses `ipset save` text. Errors name the line.
-    pub fn parse(text: &str, source: &str) -> Result<IpsetStore, String> {
+    pub fn parse(text: &str, source: &str) -> Result<IpsetStore, IpsetError> {
         let mut st = IpsetStore::default();
         for (n, line) in text.lines().enumerate() {
             let l = line.trim();
@@ -63,14 +114,18 @@ impl IpsetStore {
                 continue;
             }
             let w: Vec<&str> = l.split_whitespace().collect();
+            let err = |kind| IpsetError {
+                file: source.to_string(),
+                line: n + 1,
+                kind,
+            };
             match w[0] {
                 "create" | "-N" => {
                     if w.len() < 3 {
-                        return Err(format!("{source}:{}: create needs NAME TYPE", n + 1));
+                        return Err(err(IpsetErrorKind::CreateArgs));
                     }
-                    let dims = dims_of(w[2]).ok_or_else(|| {
-                        format!("{source}:{}: unsupported set type '{}'", n + 1, w[2])
-                    })?;
+                    let dims = dims_of(w[2])
+                        .ok_or_else(|| err(IpsetErrorKind::SetType(w[2].to_string())))?;
                     st.sets.insert(
                         w[1].to_string(),
                         Ipset {
@@ -83,26 +138,21 @@ impl IpsetStore {
                 }
                 "add" | "-A" => {
                     if w.len() < 3 {
-                        return Err(format!("{source}:{}: add needs NAME ELEMENT", n + 1));
+                        return Err(err(IpsetErrorKind::AddArgs));
                     }
-                    let set = st.sets.get_mut(w[1]).ok_or_else(|| {
-                        format!(
-                            "{source}:{}: add to set '{}' that was not created",
-                            n + 1,
-                            w[1]
-                        )
-                    })?;
+                    let set = st
+                        .sets
+                        .get_mut(w[1])
+                        .ok_or_else(|| err(IpsetErrorKind::NoSuchSet(w[1].to_string())))?;
                     let parts: Vec<&str> = w[2].split(',').collect();
                     if parts.len() != set.dims.len() {
-                        return Err(format!(
-                            "{source}:{}: element '{}' has {} parts, set {} ({}) needs {}",
-                            n + 1,
-                            w[2],
-                            parts.len(),
-                            set.name,
-                            set.kind,
-                            set.dims.len()
-                        ));
+                        return Err(err(IpsetErrorKind::Parts {
+                            element: w[2].to_string(),
+                            parts: parts.len(),
+                            set: set.name.clone(),
+                            kind: set.kind.clone(),
+                            needs: set.dims.len(),
+                        }));
                     }
                     let mut elems = Vec::new();
                     for (p, d) in parts.iter().zip(&set.dims) {
@@ -115,9 +165,9 @@ impl IpsetStore {
                                         .ok()
                                         .map(|a| Ipv4Net::new(a, 32).expect("/32"))
                                 };
-                                Elem::Net(net.ok_or_else(|| {
-                                    format!("{source}:{}: bad address '{p}'", n + 1)
-                                })?)
+                                Elem::Net(
+                                    net.ok_or_else(|| err(IpsetErrorKind::Address(p.to_string())))?,
+                                )
                             }
                             Dim::Port => {
                                 let (proto, port) = match p.split_once(':') {
@@ -127,19 +177,18 @@ impl IpsetStore {
                                             "udp" => 17,
                                             "sctp" => 132,
                                             _ => {
-                                                return Err(format!(
-                                                    "{source}:{}: bad protocol '{pr}'",
-                                                    n + 1
-                                                ))
+                                                return Err(err(IpsetErrorKind::Protocol(
+                                                    pr.to_string(),
+                                                )))
                                             }
                                         },
                                         po,
                                     ),
                                     None => (0, *p),
                                 };
-                                let port = port.parse::<u16>().map_err(|_| {
-                                    format!("{source}:{}: bad port '{port}'", n + 1)
-                                })?;
+                                let port = port
+                                    .parse::<u16>()
+                                    .map_err(|_| err(IpsetErrorKind::Port(port.to_string())))?;
                                 Elem::Port(proto, port)
                             }
                         };
@@ -147,12 +196,7 @@ impl IpsetStore {
                     }
                     set.members.push(elems);
                 }
-                other => {
-                    return Err(format!(
-                        "{source}:{}: unexpected '{other}': expected create or add",
-                        n + 1
-                    ))
-                }
+                other => return Err(err(IpsetErrorKind::Keyword(other.to_string()))),
             }
         }
         Ok(st)

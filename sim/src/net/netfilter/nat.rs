@@ -14,6 +14,18 @@ use crate::trace::Point;
 use crate::wire::icmp::{self};
 use crate::wire::{Ipv4Repr, L4};
 
+/// Why a NAT target cannot bind a new connection: there is no address to
+/// rewrite to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NatError {
+    /// REDIRECT of a packet whose incoming device has no address.
+    #[error("REDIRECT: incoming device has no address")]
+    RedirectNoAddress,
+    /// MASQUERADE out of a device (`dev`) with no address to masquerade as.
+    #[error("MASQUERADE: {dev} has no address to masquerade as")]
+    MasqueradeNoAddress { dev: String },
+}
+
 impl Host {
     /// Takes the NAT decision of one manip type for a new connection
     /// (`nf_nat_setup_info`), from the nat table's outcome.
@@ -25,7 +37,7 @@ impl Host {
         src_manip: bool,
         dev: Option<usize>,
         nexthop: Option<Ipv4Addr>,
-    ) -> Result<(), String> {
+    ) -> Result<(), NatError> {
         let Some(id) = ct.id else { return Ok(()) };
         let c = self.ct.get(id).expect("live").clone();
         let mut reply = c.reply;
@@ -51,7 +63,7 @@ impl Host {
                     None => Some(Ipv4Addr::LOCALHOST),
                 };
                 let Some(addr) = addr else {
-                    return Err("REDIRECT: incoming device has no address".into());
+                    return Err(NatError::RedirectNoAddress);
                 };
                 reply.src = addr;
                 if let Some((lo, _)) = ports {
@@ -83,10 +95,9 @@ impl Host {
             ) => {
                 let d = dev.expect("POSTROUTING has an output device");
                 let Some(addr) = self.select_src(d, nexthop.unwrap_or(c.orig.dst)) else {
-                    return Err(format!(
-                        "MASQUERADE: {} has no address to masquerade as",
-                        self.devs[d].name
-                    ));
+                    return Err(NatError::MasqueradeNoAddress {
+                        dev: self.devs[d].name.clone(),
+                    });
                 };
                 reply.dst = addr;
                 reply.dport = self.nat_unique_port(&c.orig, reply, *ports, *random_fully, ctx.now);

@@ -51,6 +51,29 @@ use crate::trace::Point;
 use crate::wire::icmp::{self, IcmpRepr};
 use crate::wire::{tcp_header, Ipv4Repr, L4};
 
+/// Why `connect()` fails before a SYN leaves: the errno and what caused it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// No route to the destination (ENETUNREACH).
+    #[error("connect to {dst}:{dport}: no route to {dst} (ENETUNREACH)")]
+    NoRoute { dst: Ipv4Addr, dport: u16 },
+    /// The route's device has no address to send from (EADDRNOTAVAIL).
+    #[error("connect to {dst}:{dport}: no source address (EADDRNOTAVAIL)")]
+    NoSource { dst: Ipv4Addr, dport: u16 },
+    /// The route is of a type that sends nothing (`blackhole`,
+    /// `unreachable`, `prohibit`, ...; EHOSTUNREACH).
+    #[error("connect to {dst}:{dport}: {rtype} route (EHOSTUNREACH)")]
+    Unreachable {
+        dst: Ipv4Addr,
+        dport: u16,
+        /// The route type's name, as `ip route` writes it.
+        rtype: &'static str,
+    },
+    /// Every port of `ip_local_port_range` is taken (EADDRNOTAVAIL).
+    #[error("no free ephemeral port (EADDRNOTAVAIL)")]
+    NoFreePort,
+}
+
 /// One received segment, as the receive path's helpers see it.
 struct Seg<'a> {
     ip: &'a Ipv4Repr,
@@ -146,7 +169,7 @@ impl Host {
         flow: u32,
         dst: Ipv4Addr,
         dport: u16,
-    ) -> Result<ConnKey, String> {
+    ) -> Result<ConnKey, ConnectError> {
         let key = FlowKey {
             dst: Some(dst),
             ..Default::default()
@@ -154,7 +177,7 @@ impl Host {
         let l = self
             .fib
             .lookup(&key, None)
-            .map_err(|_| format!("connect to {dst}:{dport}: no route to {dst} (ENETUNREACH)"))?;
+            .map_err(|_| ConnectError::NoRoute { dst, dport })?;
         let (src, mss) = match (l.route.rtype, l.route.dev) {
             (RouteType::Local, _) => (dst, 65495),
             (RouteType::Unicast, Some(d)) => {
@@ -163,16 +186,15 @@ impl Host {
                     .route
                     .src
                     .or_else(|| self.select_src(d, nh))
-                    .ok_or_else(|| {
-                        format!("connect to {dst}:{dport}: no source address (EADDRNOTAVAIL)")
-                    })?;
+                    .ok_or(ConnectError::NoSource { dst, dport })?;
                 (s, (self.devs[d].mtu.saturating_sub(40)).min(65495) as u16)
             }
             (t, _) => {
-                return Err(format!(
-                    "connect to {dst}:{dport}: {} route (EHOSTUNREACH)",
-                    t.name()
-                ))
+                return Err(ConnectError::Unreachable {
+                    dst,
+                    dport,
+                    rtype: t.name(),
+                })
             }
         };
         let (lo, hi) = self.sysctl.port_range();
@@ -188,7 +210,7 @@ impl Host {
                 break;
             }
         }
-        let sport = port.ok_or_else(|| "no free ephemeral port (EADDRNOTAVAIL)".to_string())?;
+        let sport = port.ok_or(ConnectError::NoFreePort)?;
         let k = (src, sport, dst, dport);
         let iss = self.rng.next_u32();
         let txhash = self.rng.next_u32();
