@@ -171,9 +171,11 @@ fn rewrites(t: &Trace, flow: &str) -> Vec<String> {
     {
         for h in &f.hops {
             for s in &h.steps {
-                if matches!(s.action, Action::Dnat { .. } | Action::Snat { .. })
-                    && !s.what.starts_with("reverse")
-                {
+                // a binding's rewrite, not its reversal on a reply
+                if matches!(
+                    s.action,
+                    Action::Dnat { reply: false, .. } | Action::Snat { reply: false, .. }
+                ) {
                     let line = format!("{}: {}", h.host, s.what);
                     if !v.contains(&line) {
                         v.push(line);
