@@ -267,27 +267,17 @@ impl Host {
             physin: inp,
             physout: None,
         });
-        let raw = self.nf_hook(
+        let Some(raw) = self.nf_filter(
             ctx,
-            TableKind::Raw,
-            Hook::Prerouting,
+            (TableKind::Raw, Hook::Prerouting),
             &ip,
-            Some(br),
-            None,
+            (Some(br), None, bctx),
             &mut mark,
             &none,
-            bctx,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Raw, Hook::Prerouting),
-            &raw,
-            &ip,
-            &none,
             meta,
-        ) {
+        ) else {
             return BrPre::Done;
-        }
+        };
         let ct = if raw.notrack {
             CtInfo {
                 bits: ctbits::UNTRACKED,
@@ -302,27 +292,17 @@ impl Host {
                 }
             }
         };
-        let mangle = self.nf_hook(
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Prerouting,
+            (TableKind::Mangle, Hook::Prerouting),
             &ip,
-            Some(br),
-            None,
+            (Some(br), None, bctx),
             &mut mark,
             &ct,
-            bctx,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Prerouting),
-            &mangle,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return BrPre::Done;
-        }
+        };
         let dst_before = ip.dst();
         if self.needs_nat(&ct, false) {
             let nat = self.nf_hook(
@@ -567,69 +547,39 @@ impl Host {
             physin: inp,
             physout: out,
         });
-        let fwd_m = self.nf_hook(
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Forward,
+            (TableKind::Mangle, Hook::Forward),
             ip,
-            Some(br),
-            Some(br),
+            (Some(br), Some(br), bctx),
             mark,
             ct,
-            bctx,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Forward),
-            &fwd_m,
-            ip,
-            ct,
             meta,
-        ) {
+        ) else {
             return false;
-        }
-        let fwd = self.nf_hook(
+        };
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Filter,
-            Hook::Forward,
+            (TableKind::Filter, Hook::Forward),
             ip,
-            Some(br),
-            Some(br),
+            (Some(br), Some(br), bctx),
             mark,
             ct,
-            bctx,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Filter, Hook::Forward),
-            &fwd,
-            ip,
-            ct,
             meta,
-        ) {
+        ) else {
             return false;
-        }
-        let post_m = self.nf_hook(
+        };
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Postrouting,
+            (TableKind::Mangle, Hook::Postrouting),
             ip,
-            Some(br),
-            Some(br),
+            (Some(br), Some(br), bctx),
             mark,
             ct,
-            bctx,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Postrouting),
-            &post_m,
-            ip,
-            ct,
             meta,
-        ) {
+        ) else {
             return false;
-        }
+        };
         if self.needs_nat(ct, true) {
             let nat = self.nf_hook(
                 ctx,

@@ -70,48 +70,28 @@ impl Host {
             return;
         }
         ip.hdr.time_to_live -= 1;
-        let mangle = self.nf_hook(
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Forward,
+            (TableKind::Mangle, Hook::Forward),
             &ip,
-            Some(dev),
-            Some(out),
+            (Some(dev), Some(out), None),
             &mut mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Forward),
-            &mangle,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return;
-        }
-        let filter = self.nf_hook(
+        };
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Filter,
-            Hook::Forward,
+            (TableKind::Filter, Hook::Forward),
             &ip,
-            Some(dev),
-            Some(out),
+            (Some(dev), Some(out), None),
             &mut mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Filter, Hook::Forward),
-            &filter,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return;
-        }
+        };
         let nexthop = l.route.via.unwrap_or(ip.dst());
         self.postrouting(ctx, ip, Some(dev), out, nexthop, meta, mark, ct);
     }

@@ -48,27 +48,17 @@ impl Host {
             return;
         }
         let mut mark = 0u32;
-        let raw = self.nf_hook(
+        let Some(raw) = self.nf_filter(
             ctx,
-            TableKind::Raw,
-            Hook::Prerouting,
+            (TableKind::Raw, Hook::Prerouting),
             &ip,
-            Some(dev),
-            None,
+            (Some(dev), None, None),
             &mut mark,
             &none,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Raw, Hook::Prerouting),
-            &raw,
-            &ip,
-            &none,
             meta,
-        ) {
+        ) else {
             return;
-        }
+        };
         let lo_ct = meta
             .lo_ct
             .filter(|_| self.devs[dev].kind == DevKind::Loopback)
@@ -126,27 +116,17 @@ impl Host {
         skip_hooks: Option<()>,
     ) {
         if skip_hooks.is_none() {
-            let mangle = self.nf_hook(
+            let Some(_) = self.nf_filter(
                 ctx,
-                TableKind::Mangle,
-                Hook::Prerouting,
+                (TableKind::Mangle, Hook::Prerouting),
                 ip,
-                Some(dev),
-                None,
+                (Some(dev), None, None),
                 &mut mark,
                 &ct,
-                None,
-            );
-            if !self.verdict_ok(
-                ctx,
-                Point::Table(TableKind::Mangle, Hook::Prerouting),
-                &mangle,
-                ip,
-                &ct,
                 meta,
-            ) {
+            ) else {
                 return;
-            }
+            };
             if self.needs_nat(&ct, false) {
                 let nat = self.nf_hook(
                     ctx,
@@ -183,48 +163,28 @@ impl Host {
         mut mark: u32,
         ct: CtInfo,
     ) {
-        let mangle = self.nf_hook(
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Input,
+            (TableKind::Mangle, Hook::Input),
             &ip,
-            Some(dev),
-            None,
+            (Some(dev), None, None),
             &mut mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Input),
-            &mangle,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return;
-        }
-        let filter = self.nf_hook(
+        };
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Filter,
-            Hook::Input,
+            (TableKind::Filter, Hook::Input),
             &ip,
-            Some(dev),
-            None,
+            (Some(dev), None, None),
             &mut mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Filter, Hook::Input),
-            &filter,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return;
-        }
+        };
         if self.ipvs_in(ctx, dev, &ip, meta, mark, &ct) {
             return;
         }

@@ -61,27 +61,17 @@ impl Host {
         if !self.ip_route_me_harder(ctx, &ip, mark, &ct, dst_before, &mut out, &mut nexthop) {
             return;
         }
-        let filter = self.nf_hook(
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Filter,
-            Hook::Output,
+            (TableKind::Filter, Hook::Output),
             &ip,
-            None,
-            Some(out),
+            (None, Some(out), None),
             &mut mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Filter, Hook::Output),
-            &filter,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return;
-        }
+        };
         self.postrouting(ctx, ip, None, out, nexthop, meta, mark, ct);
     }
 
@@ -163,27 +153,15 @@ impl Host {
         meta: Meta,
     ) -> Option<CtInfo> {
         let none = CtInfo::default();
-        let raw = self.nf_hook(
+        let raw = self.nf_filter(
             ctx,
-            TableKind::Raw,
-            Hook::Output,
+            (TableKind::Raw, Hook::Output),
             ip,
-            None,
-            Some(out),
+            (None, Some(out), None),
             mark,
             &none,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Raw, Hook::Output),
-            &raw,
-            ip,
-            &none,
             meta,
-        ) {
-            return None;
-        }
+        )?;
         let ct = if raw.notrack {
             CtInfo {
                 bits: ctbits::UNTRACKED,
@@ -198,27 +176,15 @@ impl Host {
                 }
             }
         };
-        let mangle = self.nf_hook(
+        let _ = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Output,
+            (TableKind::Mangle, Hook::Output),
             ip,
-            None,
-            Some(out),
+            (None, Some(out), None),
             mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Output),
-            &mangle,
-            ip,
-            &ct,
             meta,
-        ) {
-            return None;
-        }
+        )?;
         if self.needs_nat(&ct, false) {
             let nat = self.nf_hook(
                 ctx,
@@ -317,27 +283,17 @@ impl Host {
         mut mark: u32,
         ct: CtInfo,
     ) {
-        let mangle = self.nf_hook(
+        let Some(_) = self.nf_filter(
             ctx,
-            TableKind::Mangle,
-            Hook::Postrouting,
+            (TableKind::Mangle, Hook::Postrouting),
             &ip,
-            in_dev,
-            Some(out),
+            (in_dev, Some(out), None),
             &mut mark,
             &ct,
-            None,
-        );
-        if !self.verdict_ok(
-            ctx,
-            Point::Table(TableKind::Mangle, Hook::Postrouting),
-            &mangle,
-            &ip,
-            &ct,
             meta,
-        ) {
+        ) else {
             return;
-        }
+        };
         if self.needs_nat(&ct, true) {
             let nat = self.nf_hook(
                 ctx,

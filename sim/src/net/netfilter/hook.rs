@@ -171,6 +171,26 @@ impl Host {
         }
     }
 
+    /// One table's hook run as `NF_HOOK` runs it: the walk, then its
+    /// verdict applied (a drop or reject recorded and carried out). The
+    /// outcome when the packet goes on, None when it is gone. `devs`: the
+    /// incoming and outgoing devices and the bridge context.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn nf_filter(
+        &mut self,
+        ctx: &mut Ctx,
+        (table, hook): (TableKind, Hook),
+        ip: &Ipv4Repr,
+        devs: (Option<usize>, Option<usize>, Option<BridgeCtx>),
+        mark: &mut u32,
+        ct: &CtInfo,
+        meta: Meta,
+    ) -> Option<HookOutcome> {
+        let out = self.nf_hook(ctx, table, hook, ip, devs.0, devs.1, mark, ct, devs.2);
+        self.verdict_ok(ctx, Point::Table(table, hook), &out, ip, ct, meta)
+            .then_some(out)
+    }
+
     /// Applies a filter verdict; returns false when the packet is gone.
     pub(crate) fn verdict_ok(
         &mut self,
