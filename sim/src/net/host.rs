@@ -288,6 +288,29 @@ impl Host {
         self.raw_listeners.retain(|_, a| *a != owner);
     }
 
+    /// `listen()` on a TCP port (on `addr` only, or every address) for the
+    /// program `owner`. The port is taken either way; the program that had
+    /// it, if any, is returned as the error (`EADDRINUSE` to the caller).
+    pub fn listen_tcp(
+        &mut self,
+        port: u16,
+        addr: Option<std::net::Ipv4Addr>,
+        owner: Owner,
+    ) -> Result<(), Owner> {
+        match self.tcp.listeners.insert(port, (addr, owner)) {
+            Some((_, was)) => Err(was),
+            None => Ok(()),
+        }
+    }
+
+    /// `bind()` of a UDP port for the program `owner`; as [`Host::listen_tcp`].
+    pub fn bind_udp(&mut self, port: u16, owner: Owner) -> Result<(), Owner> {
+        match self.udp_listeners.insert(port, owner) {
+            Some(was) => Err(was),
+            None => Ok(()),
+        }
+    }
+
     /// `iptables-restore`: the rule set replaced.
     pub fn replace_iptables(&mut self, nf: crate::net::netfilter::Ruleset) {
         self.nf = nf;

@@ -124,7 +124,7 @@ fn start_envoy(
         crate::app::envoy::OUTBOUND_PORT,
         crate::app::envoy::INBOUND_PORT,
     ] {
-        if h.tcp.listeners.insert(port, (None, idx)).is_some() {
+        if h.listen_tcp(port, None, idx).is_err() {
             return Err(e.at(
                 cfg,
                 format!("{ak}.config"),
@@ -166,7 +166,7 @@ fn start_ingress_nginx(
     let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
     let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng)
         .map_err(|m| cfg_err(m.to_string()))?;
-    if h.tcp.listeners.insert(port, (None, idx)).is_some() {
+    if h.listen_tcp(port, None, idx).is_err() {
         return Err(e.at(
             cfg,
             format!("{ak}.config"),
@@ -193,7 +193,7 @@ fn start_haproxy(
         crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(|m| cfg_err(m.to_string()))?;
     for f in &p.frontends {
         for &(bind, port) in &f.binds {
-            if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
+            if h.listen_tcp(port, bind, idx).is_err() {
                 return Err(e.at(
                     cfg,
                     format!("{ak}.config"),
@@ -281,7 +281,7 @@ fn start_tcp_forward(
     p.program = name.clone();
     let idx = apps.len();
     let (bind, port) = p.frontends[0].binds[0];
-    if h.tcp.listeners.insert(port, (bind, idx)).is_some() {
+    if h.listen_tcp(port, bind, idx).is_err() {
         return Err(e.at(
             listen,
             format!("{ak}.listen"),
@@ -366,7 +366,7 @@ fn start_server(
             let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
             let idx = apps.len();
             crate::app::runtime::spawn(h, apps, App::HttpServer(HttpServer::new(&name, port, routes)));
-            if h.tcp.listeners.insert(port, (bound, idx)).is_some() {
+            if h.listen_tcp(port, bound, idx).is_err() {
                 return Err(e.at(
                     listen,
                     format!("{ak}.listen"),
@@ -393,7 +393,7 @@ fn start_server(
                 port,
                 records,
             }));
-            if h.udp_listeners.insert(port, idx).is_some() {
+            if h.bind_udp(port, idx).is_err() {
                 return Err(e.at(
                     listen,
                     format!("{ak}.listen"),

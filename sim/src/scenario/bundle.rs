@@ -354,7 +354,8 @@ fn start_apps(
                     &mut apps[hi],
                     App::HttpServer(HttpServer::new(&format!("{hn}:{port}"), port, routes)),
                 );
-                h.tcp.listeners.insert(port, (None, idx));
+                // two dumped listeners of one port: the last one holds it
+                let _ = h.listen_tcp(port, None, idx);
             }
             "dns-server" => {
                 let listen = a.listen.as_deref().unwrap_or("");
@@ -389,7 +390,7 @@ fn start_apps(
                         records,
                     }),
                 );
-                h.udp_listeners.insert(port, idx);
+                let _ = h.bind_udp(port, idx);
             }
             other => warnings.push(format!(
                 "bundle.json: apps[{ai}] on {hn}: kind {other} is not modelled yet; skipped{}",
