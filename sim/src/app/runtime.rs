@@ -40,23 +40,11 @@ impl Runtime<'_> {
             return;
         };
         let (flow, server, port, name) = (c.flow, c.server, c.port, c.current().to_string());
-        let bound = self
-            .h
-            .udp_listeners
-            .iter()
-            .find(|(_, a)| **a == app)
-            .map(|(p, _)| *p);
+        let bound = self.h.udp_port_of(app);
         let sport = match bound {
             Some(p) => p,
             None => {
-                let (lo, hi) = self.h.sysctl.port_range();
-                let span = (hi - lo) as u32 + 1;
-                let start = self.h.rng.next_u32() % span;
-                let p = (0..span)
-                    .map(|i| lo + ((start + i) % span) as u16)
-                    .find(|p| !self.h.udp_listeners.contains_key(p))
-                    .unwrap_or(lo);
-                self.h.udp_listeners.insert(p, app);
+                let p = self.h.bind_udp_ephemeral(app);
                 let txhash = self.h.rng.next_u32();
                 if let App::DnsClient(c) = &mut self.apps[app] {
                     c.id = self.h.rng.next_u32() as u16;
@@ -181,7 +169,7 @@ impl Runtime<'_> {
                 // glibc's res_send closes its socket after each query
                 // (no RES_STAYOPEN): the next name goes from a new
                 // socket, a new port, with a new query id.
-                self.h.udp_listeners.retain(|_, a| *a != app);
+                self.h.close_udp(app);
                 self.dns_send(ctx, app);
             }
             AppAction::Connect {
@@ -253,8 +241,7 @@ impl Runtime<'_> {
             }
             AppAction::JoinGroup { dev, group, proto } => {
                 if let Some(d) = self.h.dev_index(&dev) {
-                    self.h.mc_groups.insert((d, group));
-                    self.h.raw_listeners.insert(proto, app);
+                    self.h.join_group(d, group, proto, app);
                 }
             }
             AppAction::StartHttp {
@@ -377,7 +364,7 @@ impl Runtime<'_> {
         note: String,
     ) {
         // The resolver's socket is done with.
-        self.h.udp_listeners.retain(|_, a| *a != app);
+        self.h.close_udp(app);
         let before = ctx.out.len();
         let client = self.spawn(App::HttpClient(HttpClient::new(
             flow, flow_id, dst, then, ctx.now,

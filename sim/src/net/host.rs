@@ -311,6 +311,42 @@ impl Host {
         }
     }
 
+    /// The UDP port the program `owner` has bound, if any.
+    pub fn udp_port_of(&self, owner: Owner) -> Option<u16> {
+        self.udp_listeners
+            .iter()
+            .find(|(_, a)| **a == owner)
+            .map(|(p, _)| *p)
+    }
+
+    /// `bind()` of an unbound UDP socket to an ephemeral port
+    /// (udp_lib_get_port): from a random point of ip_local_port_range,
+    /// the first free port (the range's first when every port is taken).
+    pub fn bind_udp_ephemeral(&mut self, owner: Owner) -> u16 {
+        use rand_core::Rng;
+        let (lo, hi) = self.sysctl.port_range();
+        let span = (hi - lo) as u32 + 1;
+        let start = self.rng.next_u32() % span;
+        let p = (0..span)
+            .map(|i| lo + ((start + i) % span) as u16)
+            .find(|p| !self.udp_listeners.contains_key(p))
+            .unwrap_or(lo);
+        self.udp_listeners.insert(p, owner);
+        p
+    }
+
+    /// `close()` of the program's UDP sockets.
+    pub fn close_udp(&mut self, owner: Owner) {
+        self.udp_listeners.retain(|_, a| *a != owner);
+    }
+
+    /// A raw socket of protocol `proto` that joined multicast `group` on
+    /// device `dev` (`IP_ADD_MEMBERSHIP`), for the program `owner`.
+    pub fn join_group(&mut self, dev: usize, group: std::net::Ipv4Addr, proto: u8, owner: Owner) {
+        self.mc_groups.insert((dev, group));
+        self.raw_listeners.insert(proto, owner);
+    }
+
     /// `iptables-restore`: the rule set replaced.
     pub fn replace_iptables(&mut self, nf: crate::net::netfilter::Ruleset) {
         self.nf = nf;
