@@ -23,20 +23,6 @@ enum Item {
     },
 }
 
-/// A label without the parts that change on every segment.
-fn fold_key(s: &str) -> String {
-    let mut out = Vec::new();
-    let mut words = s.split_whitespace();
-    while let Some(w) = words.next() {
-        if w == "seq" || w == "ack" {
-            words.next();
-            continue;
-        }
-        out.push(w);
-    }
-    out.join(" ")
-}
-
 fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
     // What each host emitted, by the emitted packet's label (a hop's `after`
@@ -54,7 +40,7 @@ fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
             if let Some(prev) = prev {
                 if prev.host != h.host {
                     let from = participants[&prev.host];
-                    let label = fold_key(&h.before);
+                    let label = h.pkt.fold(&h.before);
                     match out.last_mut() {
                         Some(Item::Arrow {
                             from: f0,
@@ -76,7 +62,9 @@ fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
             let note = match &s.action {
                 Action::Dnat { .. } | Action::Snat { .. } => Some(s.what.clone()),
                 Action::Encap { outer } => Some(format!("encap {outer}")),
-                Action::Decap { inner } => Some(format!("decap {}", fold_key(inner))),
+                Action::Decap { inner, inner_pkt } => {
+                    Some(format!("decap {}", inner_pkt.fold(inner)))
+                }
                 Action::Drop { reason } => Some(format!("DROP: {reason}")),
                 Action::Reject { with } => Some(format!("REJECT with {with}")),
                 _ => None,
@@ -286,10 +274,24 @@ mod tests {
         assert_eq!(esc("a#1;\"b\""), "a#35;1#59;'b'");
     }
     #[test]
-    fn fold_key_drops_sequence_numbers() {
+    fn folding_drops_the_packets_own_sequence_numbers() {
+        let pkt = podpath_sim::trace::PktInfo {
+            seq: Some(100),
+            ack: Some(200),
+            ..Default::default()
+        };
         assert_eq!(
-            fold_key("TCP 1.1.1.1:5 > 2.2.2.2:80 [.] seq 100 ack 200 len 0"),
+            pkt.fold("TCP 1.1.1.1:5 > 2.2.2.2:80 [.] seq 100 ack 200 len 0"),
             "TCP 1.1.1.1:5 > 2.2.2.2:80 [.] len 0"
+        );
+        // the packet's own number goes once, where the summary gives it
+        let pkt = podpath_sim::trace::PktInfo {
+            seq: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(
+            pkt.fold("TCP a > b [S] seq 7 len 0 seq 7"),
+            "TCP a > b [S] len 0 seq 7"
         );
     }
 }

@@ -492,6 +492,25 @@ pub struct PktInfo {
     pub dport: u16,
     /// TCP flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
     pub tcp_flags: u8,
+    /// TCP's sequence number, and its acknowledgment number when ACK is set.
+    pub seq: Option<u32>,
+    pub ack: Option<u32>,
+}
+
+impl PktInfo {
+    /// A packet's summary without what changes on every segment of a
+    /// connection (TCP's `seq N` and `ack N`), from the packet's own
+    /// numbers: what diagrams fold repeated arrows by.
+    pub fn fold(&self, summary: &str) -> String {
+        let mut s = summary.to_string();
+        if let Some(n) = self.seq {
+            s = s.replacen(&format!(" seq {n}"), "", 1);
+        }
+        if let Some(n) = self.ack {
+            s = s.replacen(&format!(" ack {n}"), "", 1);
+        }
+        s
+    }
 }
 
 impl PktInfo {
@@ -705,6 +724,9 @@ pub enum Action {
     },
     Decap {
         inner: String,
+        /// The inner packet's facts.
+        #[serde(skip)]
+        inner_pkt: PktInfo,
     },
     Deliver {
         socket: String,

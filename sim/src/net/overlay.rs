@@ -223,6 +223,7 @@ impl Host {
             ),
             Action::Decap {
                 inner: summarize(&inner),
+                inner_pkt: crate::wire::pkt_info(&inner),
             },
         );
         let m = ctx.new_meta(meta.flow, Some(meta.pkt));
@@ -297,9 +298,9 @@ impl Host {
             return;
         };
         let dn = self.devs[dev].name.clone();
-        let what = match Ipv4Repr::parse(inner) {
-            Ok(i) => crate::wire::summarize_ip(&i),
-            Err(e) => format!("malformed inner packet ({e})"),
+        let (what, inner_pkt) = match Ipv4Repr::parse(inner) {
+            Ok(i) => crate::wire::describe_ip(&i),
+            Err(e) => (format!("malformed inner packet ({e})"), Default::default()),
         };
         ctx.trace.step(
             Point::Ipip,
@@ -307,7 +308,10 @@ impl Host {
                 "decapsulate IP-in-IP from {}: {what} received on {dn}",
                 ip.src()
             ),
-            Action::Decap { inner: what },
+            Action::Decap {
+                inner: what,
+                inner_pkt,
+            },
         );
         let m = ctx.new_meta(meta.flow, Some(meta.pkt));
         ctx.out.push(Output::Rx {

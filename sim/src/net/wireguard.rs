@@ -210,6 +210,7 @@ impl Host {
             ),
             Action::Decap {
                 inner: summarize_ip(&inner),
+                inner_pkt: crate::wire::pkt_info_ip(&inner),
             },
         );
         let total = inner.hdr.total_len as usize;

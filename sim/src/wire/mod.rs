@@ -516,6 +516,8 @@ pub fn pkt_info_ip(ip: &Ipv4Repr) -> PktInfo {
             sport: hdr.source_port,
             dport: hdr.destination_port,
             tcp_flags: tcp_flag_bits(hdr),
+            seq: Some(hdr.sequence_number),
+            ack: hdr.ack.then_some(hdr.acknowledgment_number),
             ..base
         },
         L4::Udp { hdr, payload } => {
