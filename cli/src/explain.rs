@@ -40,7 +40,7 @@ MODELLED
               jump/goto/RETURN, policies; matches -s -d -p -i -o -f, tcp/udp
               ports, multiport, tcp-flags/syn, icmp-type, comment, mark,
               connmark, conntrack/state, addrtype, statistic random/nth,
-              recent, set (ipset), physdev, nfacct; targets ACCEPT DROP REJECT
+              recent, set (ipset), physdev, nfacct, limit; targets ACCEPT DROP REJECT
               (icmp-* / tcp-reset) DNAT SNAT MASQUERADE (--random-fully,
               --to-ports) REDIRECT MARK CONNMARK LOG NOTRACK/CT --notrack
   nftables    `nft list ruleset` text or `nft -f` commands (ip/inet tables):
@@ -152,7 +152,8 @@ SIMPLIFIED (and where)
   - VXLAN: the outer source port is a stable hash of the inner flow, not
     the kernel's seeded jhash; no GBP/GPE, no IPv6 underlay.             [net/overlay]
   - netfilter: counters are parsed and ignored; -m nfacct always matches;
-    LOG writes a trace step, not a kernel log line.                      [net/netfilter]
+    LOG writes a trace step, not a kernel log line; -m limit's bucket
+    refills in nanoseconds of virtual time, not in jiffies.              [net/netfilter]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]

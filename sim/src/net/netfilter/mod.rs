@@ -366,6 +366,8 @@ impl Chooser for ScriptChooser {
 #[derive(Clone, Debug, Default)]
 pub struct NfState {
     nth: BTreeMap<(TableKind, usize, usize), u32>,
+    /// `limit` buckets, by rule: (credit, last refill), in virtual ns.
+    limit: BTreeMap<(TableKind, usize, usize), (u64, u64)>,
     /// `recent` lists: name -> address -> hit times (virtual ns).
     pub recent: BTreeMap<String, BTreeMap<Ipv4Addr, Vec<u64>>>,
     pub ipsets: IpsetStore,

@@ -145,6 +145,25 @@ fn cond_holds(
         } => env
             .chooser
             .statistic_random(&at(), *probability, *threshold),
+        CondKind::Limit { avg, burst } => {
+            // limit_mt(): credit grows with the time since the last packet,
+            // up to credit_cap (avg * burst); a packet that finds `cost`
+            // (avg) takes it and matches. The bucket starts full (the
+            // rule's load). Simplification: credits in ns of virtual time,
+            // not jiffies.
+            let cost = u64::from(*avg) * 100_000;
+            let cap = cost * u64::from(*burst);
+            let now = env.now_ns;
+            let b = env.state.limit.entry(nth_key).or_insert((cap, now));
+            b.0 = (b.0 + now.saturating_sub(b.1)).min(cap);
+            b.1 = now;
+            if b.0 >= cost {
+                b.0 -= cost;
+                true
+            } else {
+                false
+            }
+        }
         CondKind::StatNth { every, packet } => {
             // xt_statistic: count starts at every-1-packet; the packet that
             // wraps the counter to 0 matches.
@@ -638,5 +657,85 @@ mod tests {
         assert_eq!(go(0), "1.1.1.1");
         assert_eq!(go(5_000_000_000), "2.2.2.2");
         assert_eq!(go(30_000_000_000), "1.1.1.1");
+    }
+
+    /// xt_limit's token bucket on the virtual clock: 2/second with a burst
+    /// of 3 lets 3 packets through at once, then one per 0.5 s.
+    #[test]
+    fn limit_is_a_token_bucket_on_the_virtual_clock() {
+        let rs = Ruleset::parse(
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -p icmp -m limit --limit 2/sec --limit-burst 3 -j ACCEPT\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let mut st = NfState::default();
+        let mut go = |now: u64| {
+            let mut pkt = NfPacket {
+                proto: 1,
+                ..Default::default()
+            };
+            let mut ch = ScriptChooser::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut ch,
+                state: &mut st,
+                now_ns: now,
+            };
+            rs.run_hook(TableKind::Filter, "INPUT", &mut pkt, &mut env)
+                .verdict
+                == Verdict::Accept
+        };
+        let burst: Vec<bool> = (0..5).map(|_| go(0)).collect();
+        assert_eq!(burst, [true, true, true, false, false]);
+        assert!(!go(400_000_000), "0.4 s: not yet a token");
+        assert!(go(500_000_000), "0.5 s: one token");
+        assert!(!go(500_000_000));
+        // ten seconds idle: the bucket holds 3 again, not 20
+        let later: Vec<bool> = (0..4).map(|_| go(10_500_000_000)).collect();
+        assert_eq!(later, [true, true, true, false]);
+    }
+
+    /// libxt_limit's rate syntax and its refusals.
+    #[test]
+    fn limit_rates_parse_as_iptables_does() {
+        assert_eq!(
+            super::super::parse::parse_rate_for_tests("5/min"),
+            Ok(120_000)
+        );
+        assert_eq!(
+            super::super::parse::parse_rate_for_tests("3/hour"),
+            Ok(12_000_000)
+        );
+        assert_eq!(super::super::parse::parse_rate_for_tests("10"), Ok(1_000));
+        assert_eq!(
+            super::super::parse::parse_rate_for_tests("1/d"),
+            Ok(864_000_000)
+        );
+        for bad in ["5/fortnight", "0/s", "x", "5/"] {
+            let e = super::super::parse::parse_rate_for_tests(bad).unwrap_err();
+            assert_eq!(e, format!("bad rate \"{bad}\"'"));
+        }
+        assert_eq!(
+            super::super::parse::parse_rate_for_tests("20000/s").unwrap_err(),
+            "Rate too fast \"20000/s\""
+        );
+        let e = Ruleset::parse(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m limit --limit-burst 20000 -j ACCEPT\nCOMMIT\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("from 0 to 10000"), "{e}");
+        // the default: 3/hour, burst 5
+        let rs = Ruleset::parse(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m limit -j ACCEPT\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let r = &rs.table(TableKind::Filter).chain("INPUT").unwrap().rules[0];
+        assert!(r.conds.iter().any(|c| c.kind
+            == CondKind::Limit {
+                avg: 12_000_000,
+                burst: 5
+            }));
     }
 }

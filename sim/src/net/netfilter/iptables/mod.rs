@@ -163,6 +163,13 @@ pub enum CondKind {
         probability: f64,
         threshold: u32,
     },
+    /// `-m limit --limit RATE --limit-burst N` (net/netfilter/xt_limit.c):
+    /// a token bucket; `avg` is the time between packets in 1/10000 s
+    /// (XT_LIMIT_SCALE), `burst` the packets it holds.
+    Limit {
+        avg: u32,
+        burst: u32,
+    },
     /// `-m statistic --mode nth --every N --packet P`.
     StatNth {
         every: u32,

@@ -783,8 +783,50 @@ struct RuleArgs<'a> {
     modules: Vec<String>,
     stat: StatisticOpts,
     recent: Option<RecentOpts>,
+    /// `-m limit`'s (avg, burst), libxt_limit's defaults 3/hour and 5.
+    limit: Option<(u32, u32)>,
     addrtype: AddrtypeOpts,
     t: TargetOpts,
+}
+
+/// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
+/// second, minute, hour or day after a `/`; the time between packets in
+/// 1/10000 s (XT_LIMIT_SCALE).
+fn parse_rate(rate: &str) -> Result<u32, String> {
+    let bad = || format!("bad rate \"{rate}\"'");
+    let mult: u64 = match rate.split_once('/') {
+        None => 1,
+        Some((_, "")) => return Err(bad()),
+        Some((_, u)) => {
+            let u = u.to_ascii_lowercase();
+            [
+                ("second", 1),
+                ("minute", 60),
+                ("hour", 3600),
+                ("day", 86400),
+            ]
+            .into_iter()
+            .find(|(name, _)| name.starts_with(&u))
+            .map(|(_, m)| m)
+            .ok_or_else(bad)?
+        }
+    };
+    // atoi: the leading digits
+    let digits: String = rate.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let r: u64 = digits.parse().unwrap_or(0);
+    if r == 0 {
+        return Err(bad());
+    }
+    if r / mult > 10_000 {
+        return Err(format!("Rate too fast \"{rate}\""));
+    }
+    Ok((10_000 * mult / r) as u32)
+}
+
+/// [`parse_rate`], for the evaluator's tests.
+#[cfg(test)]
+pub(crate) fn parse_rate_for_tests(rate: &str) -> Result<u32, String> {
+    parse_rate(rate)
 }
 
 /// Parses the arguments of one rule (everything after `-A CHAIN`).
@@ -815,6 +857,7 @@ pub(crate) fn parse_rule_args(
         modules: Vec::new(),
         stat: StatisticOpts::default(),
         recent: None,
+        limit: None,
         addrtype: AddrtypeOpts::default(),
         t: TargetOpts::new(),
     };
@@ -830,6 +873,12 @@ pub(crate) fn parse_rule_args(
     }
     p.statistic_final_check()?;
     p.recent_final_check()?;
+    if let Some((avg, burst)) = p.limit {
+        p.conds.push(Cond {
+            neg: false,
+            kind: CondKind::Limit { avg, burst },
+        });
+    }
     p.addrtype_final_check();
     let target = p.target()?;
     Ok(Rule {
@@ -971,8 +1020,12 @@ impl RuleArgs<'_> {
         match v.as_str() {
             "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
             | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
-            | "recent" | "set" | "physdev" | "nfacct" | "owner" => {}
-            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner)"))),
+            | "recent" | "set" | "physdev" | "nfacct" | "owner" | "limit" => {}
+            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner, limit)"))),
+        }
+        if v == "limit" {
+            // libxt_limit's limit_init: 3/hour, burst 5
+            self.limit = Some((10_000 * 3600 / 3, 5));
         }
         if v == "nfacct" {
             self.conds.push(Cond {
@@ -1143,6 +1196,7 @@ impl RuleArgs<'_> {
             || self.owner_option(tok)?
             || self.statistic_option(tok)?
             || self.recent_option(tok)?
+            || self.limit_option(tok)?
             || self.set_option(tok)?
             || self.physdev_option(tok)?
             || self.nfacct_option(tok))
@@ -1335,6 +1389,37 @@ impl RuleArgs<'_> {
             uid: tok == "--uid-owner",
             id,
         });
+        Ok(true)
+    }
+
+    /// limit `--limit RATE` (N[/second|/minute|/hour|/day], any prefix of
+    /// the unit, as libxt_limit's parse_rate) and `--limit-burst N`
+    /// (at most 10000).
+    fn limit_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if !matches!(tok, "--limit" | "--limit-burst") || self.limit.is_none() {
+            return Ok(false);
+        }
+        if self.neg {
+            return Err(self.err(self.col(), "limit does not support invert".into()));
+        }
+        let v = self.value(tok)?;
+        let (avg, burst) = self.limit.unwrap_or((0, 5));
+        let new = if tok == "--limit" {
+            (parse_rate(&v).map_err(|m| self.err(self.col(), m))?, burst)
+        } else {
+            match v.parse::<u32>() {
+                Ok(b) if b <= 10_000 => (avg, b),
+                _ => {
+                    return Err(self.err(
+                        self.col(),
+                        format!(
+                            "--limit-burst '{v}': expected a number of packets from 0 to 10000"
+                        ),
+                    ))
+                }
+            }
+        };
+        self.limit = Some(new);
         Ok(true)
     }
 
