@@ -40,9 +40,10 @@ MODELLED
               jump/goto/RETURN, policies; matches -s -d -p -i -o -f, tcp/udp
               ports, multiport, tcp-flags/syn, icmp-type, comment, mark,
               connmark, conntrack/state, addrtype, statistic random/nth,
-              recent, set (ipset), physdev, nfacct, limit; targets ACCEPT DROP REJECT
-              (icmp-* / tcp-reset) DNAT SNAT MASQUERADE (--random-fully,
-              --to-ports) REDIRECT MARK CONNMARK LOG NOTRACK/CT --notrack
+              recent, set (ipset), physdev, nfacct, limit, iprange; targets
+              ACCEPT DROP REJECT (icmp-* / tcp-reset) DNAT SNAT MASQUERADE
+              (--random-fully, --to-ports) REDIRECT MARK CONNMARK LOG
+              NOTRACK/CT --notrack
   nftables    `nft list ruleset` text or `nft -f` commands (ip/inet tables):
               base chains by hook and priority between the iptables tables,
               jump/goto/return, sets, verdict maps, concatenations,

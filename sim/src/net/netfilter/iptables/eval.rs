@@ -97,6 +97,8 @@ fn cond_holds(
         CondKind::Proto(p) => *p == 0 || pkt.proto == *p,
         CondKind::Src(n) => n.contains(&pkt.src),
         CondKind::Dst(n) => n.contains(&pkt.dst),
+        CondKind::SrcRange(lo, hi) => (*lo..=*hi).contains(&pkt.src),
+        CondKind::DstRange(lo, hi) => (*lo..=*hi).contains(&pkt.dst),
         CondKind::InIf(p) => pkt.in_if.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::OutIf(p) => pkt.out_if.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::Fragment => pkt.fragment,
@@ -737,5 +739,49 @@ mod tests {
                 avg: 12_000_000,
                 burst: 5
             }));
+    }
+
+    /// `-m iprange`: inclusive ranges, negation, a single address.
+    #[test]
+    fn iprange_matches_inclusive_ranges() {
+        let rs = Ruleset::parse(
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -m iprange --src-range 10.0.0.5-10.0.0.9 ! --dst-range 192.168.1.1 -j ACCEPT\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let mut st = NfState::default();
+        let mut go = |src: [u8; 4], dst: [u8; 4]| {
+            let mut pkt = NfPacket {
+                proto: 6,
+                src: Ipv4Addr::from(src),
+                dst: Ipv4Addr::from(dst),
+                ..Default::default()
+            };
+            let mut ch = ScriptChooser::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut ch,
+                state: &mut st,
+                now_ns: 0,
+            };
+            rs.run_hook(TableKind::Filter, "INPUT", &mut pkt, &mut env)
+                .verdict
+                == Verdict::Accept
+        };
+        assert!(go([10, 0, 0, 5], [1, 1, 1, 1]));
+        assert!(go([10, 0, 0, 9], [1, 1, 1, 1]));
+        assert!(!go([10, 0, 0, 10], [1, 1, 1, 1]));
+        assert!(!go([10, 0, 0, 4], [1, 1, 1, 1]));
+        assert!(!go([10, 0, 0, 7], [192, 168, 1, 1]));
+        let e = Ruleset::parse(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m iprange --src-range 10.0.0.x -j ACCEPT\nCOMMIT\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("iprange match: Bad IP address \"10.0.0.x\""),
+            "{e}"
+        );
     }
 }

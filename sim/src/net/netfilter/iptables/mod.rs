@@ -163,6 +163,11 @@ pub enum CondKind {
         probability: f64,
         threshold: u32,
     },
+    /// `-m iprange --src-range A[-B]` / `--dst-range` (xt_iprange.c
+    /// iprange_mt4): the address within [lo, hi] (a reversed range never
+    /// matches).
+    SrcRange(Ipv4Addr, Ipv4Addr),
+    DstRange(Ipv4Addr, Ipv4Addr),
     /// `-m limit --limit RATE --limit-burst N` (net/netfilter/xt_limit.c):
     /// a token bucket; `avg` is the time between packets in 1/10000 s
     /// (XT_LIMIT_SCALE), `burst` the packets it holds.

@@ -1020,8 +1020,8 @@ impl RuleArgs<'_> {
         match v.as_str() {
             "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
             | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
-            | "recent" | "set" | "physdev" | "nfacct" | "owner" | "limit" => {}
-            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner, limit)"))),
+            | "recent" | "set" | "physdev" | "nfacct" | "owner" | "limit" | "iprange" => {}
+            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner, limit, iprange)"))),
         }
         if v == "limit" {
             // libxt_limit's limit_init: 3/hour, burst 5
@@ -1197,6 +1197,7 @@ impl RuleArgs<'_> {
             || self.statistic_option(tok)?
             || self.recent_option(tok)?
             || self.limit_option(tok)?
+            || self.iprange_option(tok)?
             || self.set_option(tok)?
             || self.physdev_option(tok)?
             || self.nfacct_option(tok))
@@ -1580,6 +1581,27 @@ impl RuleArgs<'_> {
             "--physdev-is-bridged" => self.push(CondKind::PhysdevIsBridged),
             _ => return Ok(false),
         }
+        Ok(true)
+    }
+
+    /// iprange `--src-range FROM[-TO]` and `--dst-range FROM[-TO]`
+    /// (libxt_iprange's iprange_parse_range: one address is a range of one).
+    fn iprange_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if !matches!(tok, "--src-range" | "--dst-range")
+            || !self.modules.iter().any(|m| m == "iprange")
+        {
+            return Ok(false);
+        }
+        let v = self.value(tok)?;
+        let (a, b) = v.split_once('-').unwrap_or((&v, &v));
+        let (Ok(lo), Ok(hi)) = (a.parse::<Ipv4Addr>(), b.parse::<Ipv4Addr>()) else {
+            return Err(self.err(self.col(), format!("iprange match: Bad IP address \"{v}\"")));
+        };
+        self.push(if tok == "--src-range" {
+            CondKind::SrcRange(lo, hi)
+        } else {
+            CondKind::DstRange(lo, hi)
+        });
         Ok(true)
     }
 
