@@ -150,3 +150,34 @@ fn bad_ipvs_service_and_scheduler() {
     let e = err("hosts:\n  a:\n    kind: node\n    ipset: |\n      add NOPE 1.2.3.4\n");
     assert_eq!(e.key, "hosts.a.ipset");
 }
+
+/// Two programs on one port: EADDRINUSE at the second one's `listen`, for
+/// TCP and UDP alike (each protocol has its own ports).
+#[test]
+fn a_port_bound_twice_is_eaddrinuse() {
+    let host = |apps: &str| {
+        format!("hosts:\n  a:\n    kind: pod\n    devices:\n      eth0: {{addrs: [10.0.0.1/24]}}\n    apps:\n{apps}")
+    };
+    let http = |name: &str| {
+        format!("      - kind: http-server\n        name: {name}\n        listen: \":80\"\n        routes:\n          /: {{body: x}}\n")
+    };
+    let dns = |name: &str| {
+        format!("      - kind: dns-server\n        name: {name}\n        listen: \":53\"\n        records: {{a.example: 1.2.3.4}}\n")
+    };
+    let e = err(&host(&format!("{}{}", http("one"), http("two"))));
+    assert_eq!(e.key, "hosts.a.apps[1].listen", "{e}");
+    assert_eq!(e.message, "port 80 is already bound on a (EADDRINUSE)");
+    assert_eq!(e.line, 17, "{e}");
+    let e = err(&host(&format!("{}{}", dns("one"), dns("two"))));
+    assert_eq!(e.message, "UDP port 53 is already bound on a (EADDRINUSE)");
+    // TCP 53 and UDP 53 are different sockets
+    let ok = format!(
+        "{HEAD}{}traffic: []\n",
+        host(&format!(
+            "{}{}",
+            dns("udp"),
+            http("tcp").replace("\":80\"", "\":53\"")
+        ))
+    );
+    assert!(load(&ok, "ok.yaml", None).is_ok());
+}

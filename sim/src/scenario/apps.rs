@@ -25,6 +25,24 @@ struct Site<'a> {
     e: &'a Errs<'a>,
 }
 
+/// `EADDRINUSE`: the port a program asks for is bound already; the error
+/// points at the config (or `listen`) that asked. `what` prefixes the
+/// message (`frontend web: `, `UDP `).
+fn in_use<T>(
+    e: &Errs,
+    at: &Spanned<T>,
+    key: String,
+    what: &str,
+    port: u16,
+    hname: &str,
+) -> ScenarioError {
+    e.at(
+        at,
+        key,
+        format!("{what}port {port} is already bound on {hname} (EADDRINUSE)"),
+    )
+}
+
 /// Starts `hosts.NAME.apps` on `h`, in the file's order; the programs, by
 /// their index in the host's app list (`World::apps`).
 pub(super) fn build_apps(
@@ -125,11 +143,7 @@ fn start_envoy(
         crate::app::envoy::INBOUND_PORT,
     ] {
         if h.listen_tcp(port, None, idx).is_err() {
-            return Err(e.at(
-                cfg,
-                format!("{ak}.config"),
-                format!("port {port} is already bound on {hname} (EADDRINUSE)"),
-            ));
+            return Err(in_use(e, cfg, format!("{ak}.config"), "", port, hname));
         }
     }
     crate::app::runtime::spawn(h, apps, App::Envoy(Box::new(en)));
@@ -167,11 +181,7 @@ fn start_ingress_nginx(
     let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng)
         .map_err(|m| cfg_err(m.to_string()))?;
     if h.listen_tcp(port, None, idx).is_err() {
-        return Err(e.at(
-            cfg,
-            format!("{ak}.config"),
-            format!("port {port} is already bound on {hname} (EADDRINUSE)"),
-        ));
+        return Err(in_use(e, cfg, format!("{ak}.config"), "", port, hname));
     }
     crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
     Ok(())
@@ -194,13 +204,13 @@ fn start_haproxy(
     for f in &p.frontends {
         for &(bind, port) in &f.binds {
             if h.listen_tcp(port, bind, idx).is_err() {
-                return Err(e.at(
+                return Err(in_use(
+                    e,
                     cfg,
                     format!("{ak}.config"),
-                    format!(
-                        "frontend {}: port {port} is already bound on {hname} (EADDRINUSE)",
-                        f.name
-                    ),
+                    &format!("frontend {}: ", f.name),
+                    port,
+                    hname,
                 ));
             }
         }
@@ -282,11 +292,7 @@ fn start_tcp_forward(
     let idx = apps.len();
     let (bind, port) = p.frontends[0].binds[0];
     if h.listen_tcp(port, bind, idx).is_err() {
-        return Err(e.at(
-            listen,
-            format!("{ak}.listen"),
-            format!("port {port} is already bound on {hname} (EADDRINUSE)"),
-        ));
+        return Err(in_use(e, listen, format!("{ak}.listen"), "", port, hname));
     }
     crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
     Ok(())
@@ -367,11 +373,7 @@ fn start_server(
             let idx = apps.len();
             crate::app::runtime::spawn(h, apps, App::HttpServer(HttpServer::new(&name, port, routes)));
             if h.listen_tcp(port, bound, idx).is_err() {
-                return Err(e.at(
-                    listen,
-                    format!("{ak}.listen"),
-                    format!("port {port} is already bound on {hname} (EADDRINUSE)"),
-                ));
+                return Err(in_use(e, listen, format!("{ak}.listen"), "", port, hname));
             }
         }
         "dns-server" => {
@@ -394,11 +396,7 @@ fn start_server(
                 records,
             }));
             if h.bind_udp(port, idx).is_err() {
-                return Err(e.at(
-                    listen,
-                    format!("{ak}.listen"),
-                    format!("UDP port {port} is already bound on {hname} (EADDRINUSE)"),
-                ));
+                return Err(in_use(e, listen, format!("{ak}.listen"), "UDP ", port, hname));
             }
         }
         other => {

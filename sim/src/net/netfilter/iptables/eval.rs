@@ -488,6 +488,25 @@ mod tests {
         }
     }
 
+    /// Runs `hook` of `table` over `pkt` at virtual time `now`, with the
+    /// host's netfilter state `st` kept between calls.
+    fn run_at(
+        rs: &Ruleset,
+        (table, hook): (TableKind, &str),
+        mut pkt: NfPacket,
+        st: &mut NfState,
+        now: u64,
+    ) -> HookOutcome {
+        let mut ch = ScriptChooser::default();
+        let mut env = EvalEnv {
+            addr: &NoLocal,
+            chooser: &mut ch,
+            state: st,
+            now_ns: now,
+        };
+        rs.run_hook(table, hook, &mut pkt, &mut env)
+    }
+
     fn walk(rs: &Ruleset, dst: Ipv4Addr, dport: u16) -> (Vec<NfStep>, Option<Target>) {
         let mut pkt = NfPacket {
             src: Ipv4Addr::new(1, 1, 1, 1),
@@ -636,22 +655,12 @@ mod tests {
         .unwrap();
         let mut st = NfState::default();
         let mut go = |now: u64| {
-            let mut pkt = NfPacket {
+            let pkt = NfPacket {
                 proto: 6,
                 src: Ipv4Addr::new(5, 5, 5, 5),
                 ..Default::default()
             };
-            let mut ch = ScriptChooser::default();
-            let mut env = EvalEnv {
-                addr: &NoLocal,
-                chooser: &mut ch,
-                state: &mut st,
-                now_ns: now,
-            };
-            match rs
-                .run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env)
-                .nat
-            {
+            match run_at(&rs, (TableKind::Nat, "PREROUTING"), pkt, &mut st, now).nat {
                 Some(Target::Dnat { to, .. }) => to.addr_lo.unwrap().to_string(),
                 _ => String::new(),
             }
@@ -672,20 +681,11 @@ mod tests {
         .unwrap();
         let mut st = NfState::default();
         let mut go = |now: u64| {
-            let mut pkt = NfPacket {
+            let pkt = NfPacket {
                 proto: 1,
                 ..Default::default()
             };
-            let mut ch = ScriptChooser::default();
-            let mut env = EvalEnv {
-                addr: &NoLocal,
-                chooser: &mut ch,
-                state: &mut st,
-                now_ns: now,
-            };
-            rs.run_hook(TableKind::Filter, "INPUT", &mut pkt, &mut env)
-                .verdict
-                == Verdict::Accept
+            run_at(&rs, (TableKind::Filter, "INPUT"), pkt, &mut st, now).verdict == Verdict::Accept
         };
         let burst: Vec<bool> = (0..5).map(|_| go(0)).collect();
         assert_eq!(burst, [true, true, true, false, false]);
@@ -751,22 +751,13 @@ mod tests {
         .unwrap();
         let mut st = NfState::default();
         let mut go = |src: [u8; 4], dst: [u8; 4]| {
-            let mut pkt = NfPacket {
+            let pkt = NfPacket {
                 proto: 6,
                 src: Ipv4Addr::from(src),
                 dst: Ipv4Addr::from(dst),
                 ..Default::default()
             };
-            let mut ch = ScriptChooser::default();
-            let mut env = EvalEnv {
-                addr: &NoLocal,
-                chooser: &mut ch,
-                state: &mut st,
-                now_ns: 0,
-            };
-            rs.run_hook(TableKind::Filter, "INPUT", &mut pkt, &mut env)
-                .verdict
-                == Verdict::Accept
+            run_at(&rs, (TableKind::Filter, "INPUT"), pkt, &mut st, 0).verdict == Verdict::Accept
         };
         assert!(go([10, 0, 0, 5], [1, 1, 1, 1]));
         assert!(go([10, 0, 0, 9], [1, 1, 1, 1]));
