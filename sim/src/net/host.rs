@@ -218,6 +218,9 @@ pub struct Host {
     pub neigh: NeighTable,
     pub nf: Ruleset,
     pub nf_state: NfState,
+    /// What an unmodelled iptables/nftables match is taken to do
+    /// (`--assume-unmodelled`; the run's setting, the same on every host).
+    pub assume_unmodelled: super::netfilter::Assume,
     /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
     pub nft: super::netfilter::nftables::Nft,
     pub nft_dyn: super::netfilter::nftables::DynSets,
@@ -412,6 +415,7 @@ impl Host {
             neigh: NeighTable::default(),
             nf: Ruleset::empty(),
             nf_state: NfState::default(),
+            assume_unmodelled: Default::default(),
             nft: Default::default(),
             nft_dyn: Default::default(),
             nft_text: String::new(),

@@ -59,6 +59,7 @@ impl Host {
             chooser,
             state: &mut self.nf_state,
             now_ns: ctx.now,
+            assume: self.assume_unmodelled,
         };
         // nftables base chains that come before this iptables table
         let mut nft_steps = Vec::new();

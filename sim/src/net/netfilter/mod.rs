@@ -39,6 +39,7 @@ pub mod iptables;
 pub mod nat;
 pub mod nftables;
 pub mod points;
+pub mod unmodelled;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,6 +51,7 @@ use rand_core::Rng;
 use ipset::IpsetStore;
 
 pub use points::{Hook, TableKind};
+pub use unmodelled::{Assume, Unmodelled};
 
 pub use iptables::parse::ParseError;
 pub use iptables::{
@@ -379,6 +381,8 @@ pub struct EvalEnv<'a> {
     pub chooser: &'a mut dyn Chooser,
     pub state: &'a mut NfState,
     pub now_ns: u64,
+    /// What an unmodelled match is taken to do (`--assume-unmodelled`).
+    pub assume: Assume,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -503,6 +503,7 @@ mod tests {
             chooser: &mut ch,
             state: st,
             now_ns: now,
+            assume: Default::default(),
         };
         rs.run_hook(table, hook, &mut pkt, &mut env)
     }
@@ -523,6 +524,7 @@ mod tests {
             chooser: &mut ch,
             state: &mut st,
             now_ns: 0,
+            assume: Default::default(),
         };
         let o = rs.run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env);
         (o.steps, o.nat)
@@ -594,6 +596,7 @@ mod tests {
                 chooser: &mut ch,
                 state: &mut st,
                 now_ns: 0,
+                assume: Default::default(),
             };
             hits.push(
                 rs.run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env)
@@ -626,6 +629,7 @@ mod tests {
                 chooser: &mut ch,
                 state: &mut st,
                 now_ns: 0,
+                assume: Default::default(),
             };
             match rs
                 .run_hook(TableKind::Nat, "OUTPUT", &mut pkt, &mut env)
