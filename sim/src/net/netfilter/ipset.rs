@@ -88,6 +88,8 @@ pub enum IpsetErrorKind {
 #[derive(Clone, Debug, Default)]
 pub struct IpsetStore {
     pub sets: BTreeMap<String, Ipset>,
+    /// What `ipset restore` loads but podpath does not evaluate, by line.
+    pub unmodelled: Vec<super::Unmodelled>,
 }
 
 fn dims_of(kind: &str) -> Option<Vec<Dim>> {

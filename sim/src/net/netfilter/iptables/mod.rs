@@ -36,6 +36,8 @@ pub struct Ruleset {
     pub tables: BTreeMap<TableKind, Table>,
     /// Non-fatal remarks from parsing (e.g. an unquoted multi-word comment).
     pub warnings: Vec<String>,
+    /// What iptables-restore loads but podpath does not evaluate, by line.
+    pub unmodelled: Vec<super::Unmodelled>,
 }
 
 #[derive(Clone, Debug)]

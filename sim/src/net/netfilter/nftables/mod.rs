@@ -302,6 +302,8 @@ pub struct Nft {
     pub tables: Vec<NftTable>,
     /// every base chain: (priority, table, chain), by hook
     bases: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
+    /// What `nft -f` loads but podpath does not evaluate, by line.
+    pub unmodelled: Vec<super::Unmodelled>,
 }
 
 /// Dynamic set contents (`update @set`): (table, set) -> address -> expiry.
