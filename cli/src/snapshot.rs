@@ -301,12 +301,21 @@ pub fn live_extras(world: &podpath_sim::world::World) -> Extras {
                     podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
                 };
                 let from = world.hosts[f.from].name.clone();
-                (0..f.count).map(move |k| serde_json::json!({
-                    "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
-                    "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else if request.starts_with("PING") { "icmp" } else { "tcp" }, "dst": dst,
-                    "request": request,
-                    "start_ns": f.start_ns + k as u64 * f.interval_ns,
-                }))
+                (0..f.count).map(move |k| {
+                    let mut flow = serde_json::json!({
+                        "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
+                        "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else if request.starts_with("PING") { "icmp" } else { "tcp" }, "dst": dst,
+                        "request": request,
+                    });
+                    // The live run sends each flow at its time, or right
+                    // after the one before when that is later: a flow at 0
+                    // runs after the previous one (no `start`).
+                    let at = f.start_ns + k as u64 * f.interval_ns;
+                    if at > 0 && !f.after_previous {
+                        flow["start"] = serde_json::json!(at as f64 / 1e9);
+                    }
+                    flow
+                })
             })
             .collect(),
     }

@@ -48,6 +48,11 @@ pub struct FlowSpec {
     pub start_ns: u64,
     pub count: u32,
     pub interval_ns: u64,
+    /// Starts when the flow before it (the previous instance, or the last
+    /// instance of the previous spec) has ended, as the next command of a
+    /// script starts when the one before exits; `start_ns` is then unused.
+    /// A bundle's flows without a `start` run so.
+    pub after_previous: bool,
     /// What must happen to each of its flows (`expect:`).
     pub expect: Vec<crate::trace::Expect>,
 }

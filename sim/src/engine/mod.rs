@@ -90,6 +90,11 @@ pub struct Engine {
     next_pkt: u64,
     sink: TraceSink,
     flow_ids: Vec<u32>,
+    /// Flow instances `(spec, k)` that start when the one before them has
+    /// ended (`FlowSpec::after_previous`), not yet started.
+    waiting: std::collections::BTreeSet<(usize, u32)>,
+    /// The trace flow of every started instance `(spec, k)`.
+    started: BTreeMap<(usize, u32), u32>,
     events: u64,
     /// Forced branch choices, for path enumeration.
     pub script: Option<crate::net::netfilter::ScriptChooser>,
@@ -114,6 +119,8 @@ impl Engine {
             next_pkt: 0,
             sink: TraceSink::default(),
             flow_ids: Vec::new(),
+            waiting: Default::default(),
+            started: BTreeMap::new(),
             script: None,
             events_log: Vec::new(),
             events: 0,
@@ -146,7 +153,15 @@ impl Engine {
         }
         for (i, f) in e.world.flows.iter().enumerate() {
             for k in 0..f.count {
-                let at = f.start_ns + k as u64 * f.interval_ns;
+                if f.after_previous && (k > 0 || i > 0) {
+                    e.waiting.insert((i, k));
+                    continue;
+                }
+                let at = if f.after_previous {
+                    0
+                } else {
+                    f.start_ns + k as u64 * f.interval_ns
+                };
                 let s = e.seq;
                 e.seq += 1;
                 e.queue.insert((at, s), Event::StartFlow { spec: i, k });
@@ -212,6 +227,34 @@ impl Engine {
             }
             self.now = at;
             self.dispatch(ev);
+            if !self.waiting.is_empty() {
+                self.start_waiting();
+            }
+        }
+    }
+
+    /// Queues, at the current time, each waiting flow instance whose
+    /// predecessor has ended (has an outcome).
+    fn start_waiting(&mut self) {
+        let flows = &self.world.flows;
+        let ready: Vec<(usize, u32)> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|&(i, k)| {
+                let before = if k > 0 {
+                    (i, k - 1)
+                } else {
+                    (i - 1, flows[i - 1].count.max(1) - 1)
+                };
+                self.started
+                    .get(&before)
+                    .is_some_and(|&f| self.sink.has_outcome(f))
+            })
+            .collect();
+        for (spec, k) in ready {
+            self.waiting.remove(&(spec, k));
+            self.push(self.now, Event::StartFlow { spec, k });
         }
     }
 
@@ -375,6 +418,7 @@ impl Engine {
             Event::StartFlow { spec, k } => {
                 let flow = start::start_flow(&mut rt, &mut ctx, &flows[spec], k);
                 self.flow_ids.push(flow);
+                self.started.insert((spec, k), flow);
             }
         }
         let outs = std::mem::take(&mut ctx.out);

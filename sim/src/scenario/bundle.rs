@@ -146,9 +146,17 @@ struct FlowDoc {
     request: Option<String>,
     #[serde(default)]
     src_port_hint: Option<u16>,
-    /// When the flow starts (podpath's own snapshots write it).
+    /// Seconds since the first flow started: the flow is sent at that
+    /// time instead of after the previous one ended.
+    #[serde(default)]
+    start: Option<f64>,
+    /// The same, in ns (bundles of podpath before `start`).
     #[serde(default)]
     start_ns: Option<u64>,
+    /// Informational: when it started on the machine, in seconds.
+    #[serde(default)]
+    #[allow(dead_code)]
+    t: Option<f64>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -443,7 +451,16 @@ fn flow_of(
         ));
     }
     let id = f.id.clone().unwrap_or_else(|| format!("flow{}", fi + 1));
-    let start_ns = f.start_ns.unwrap_or(0);
+    let start_ns = match (f.start, f.start_ns) {
+        (Some(s), _) if !(s.is_finite() && s >= 0.0) => {
+            return Err(err(
+                "bundle.json",
+                format!("flows[{fi}].start: {s} is not a number of seconds >= 0"),
+            ))
+        }
+        (Some(s), _) => Some((s * 1e9).round() as u64),
+        (None, ns) => ns,
+    };
     let dst_s = f.dst.as_deref().unwrap_or("");
     let request = flow_request(fi, req, dst_s, warnings)?;
     Ok(FlowSpec {
@@ -451,9 +468,10 @@ fn flow_of(
         id,
         from: hi,
         request,
-        start_ns,
+        start_ns: start_ns.unwrap_or(0),
         count: 1,
         interval_ns: 0,
+        after_previous: start_ns.is_none(),
     })
 }
 

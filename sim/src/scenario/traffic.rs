@@ -74,6 +74,7 @@ fn flow_of(
         request,
         start_ns: dur(&td.start, "start")?,
         count: td.count.max(1),
+        after_previous: false,
         interval_ns: match &td.interval {
             Some(_) => dur(&td.interval, "interval")?,
             None => 100_000_000,
