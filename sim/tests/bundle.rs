@@ -133,7 +133,7 @@ fn unsupported_devices_and_apps_are_warned_about() {
         ("node/bridge-fdb.json", "[]"),
         (
             "bundle.json",
-            r#"{"format":"podpath-snapshot/1","hosts":["node"],"apps":[{"host":"node","kind":"haproxy","config":"node/haproxy.cfg"}]}"#,
+            r#"{"format":"podpath-snapshot/1","hosts":["node"],"apps":[{"host":"node","kind":"squid","config":"node/squid.conf"}]}"#,
         ),
     ]);
     let (_, w) = bundle::load(&r, "b", 0).unwrap();
@@ -145,7 +145,7 @@ fn unsupported_devices_and_apps_are_warned_about() {
     );
     assert!(
         w.iter()
-            .any(|x| x.contains("haproxy") && x.contains("not modelled")),
+            .any(|x| x.contains("squid") && x.contains("not modelled")),
         "{w:?}"
     );
 }
@@ -282,4 +282,44 @@ fn bundle_flows_run_one_after_another_unless_they_give_a_start() {
     let at_once = run(flows(r#","start":0"#));
     assert!(at_once[1].0 < at_once[0].1, "{at_once:?}");
     assert!(at_once[2].0 < at_once[1].1, "{at_once:?}");
+}
+
+/// The hairpin bundle with keepalived holding a VIP on the node's cni0
+/// and HAProxy bound to it in front of the Service: the programs start
+/// from their config files in the bundle, the flow waits for keepalived
+/// to become MASTER (`start`), goes VIP:8000 -> HAProxy ->
+/// the pod; a refused config names its file and line.
+#[test]
+fn bundle_runs_haproxy_on_a_keepalived_vip() {
+    let keepalived = "vrrp_instance VI_1 {\n state MASTER\n interface cni0\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {\n  10.244.0.100/24\n }\n}\n";
+    let haproxy = "defaults\n mode tcp\n timeout connect 5s\n timeout client 50s\n timeout server 50s\nfrontend vip\n bind 10.244.0.100:8000\n default_backend svc\nbackend svc\n server s1 10.244.0.5:8080\n";
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+      "apps":[{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","routes":{"/":{"body":"me"}}},
+              {"host":"node","kind":"keepalived","config":"node/keepalived.conf"},
+              {"host":"node","kind":"haproxy","config":"node/haproxy.cfg"}],
+      "flows":[{"id":"vip","from":"pod","proto":"tcp","dst":"10.244.0.100:8000","request":"HTTP GET / Host: vip","start":5}]}"#;
+    let files = |cfg: &'static str| {
+        move |p: &str| match p {
+            "bundle.json" => Ok(doc.to_string()),
+            "node/keepalived.conf" => Ok(keepalived.to_string()),
+            "node/haproxy.cfg" => Ok(cfg.to_string()),
+            _ => fs_reader(p),
+        }
+    };
+    let (world, _) = bundle::load(&files(haproxy), "vip", 1).unwrap();
+    let t = Engine::new(world).run();
+    let f = t.flows.iter().find(|f| f.id == "vip").unwrap();
+    assert!(f.outcome.starts_with("HTTP 200 OK"), "{}", f.outcome);
+    // the answer came from the pod through HAProxy's own connection
+    assert_eq!(f.response_body.as_deref(), Some("me"), "{f:?}");
+    assert!(f.hops.iter().any(|h| h.host == "node"
+        && h.steps
+            .iter()
+            .any(|s| s.what.contains("connect() from 10.244.0.1:"))));
+    let bad = "frontend vip\n bind 10.244.0.100:8000\n nonsense here\n";
+    let Err(e) = bundle::load(&files(bad), "vip", 1) else {
+        panic!("a bad haproxy.cfg loaded")
+    };
+    let e = e.to_string();
+    assert!(e.starts_with("node/haproxy.cfg:3:"), "{e}");
 }

@@ -9,6 +9,7 @@ pub mod haproxy_stats;
 pub mod http;
 pub mod ingress_nginx;
 pub mod keepalived;
+pub mod launch;
 pub mod ping;
 pub mod proxy;
 

@@ -11,7 +11,8 @@ use serde_saphyr::Spanned;
 
 use super::error::{Errs, ScenarioError};
 use super::schema::{AppDoc, HostDoc};
-use crate::app::{App, HttpResponseSpec, HttpServer};
+use crate::app::launch::{self, StartError};
+use crate::app::{App, HttpResponseSpec};
 use crate::det::host_rng;
 use crate::net::host::Host;
 
@@ -124,6 +125,22 @@ fn start_configured(
     }
 }
 
+/// A [`StartError`] of a program started from `config`, placed on the
+/// scenario's line: a parser's "line N: ..." through `cfg_err`, the rest
+/// at the `config` key.
+fn place(
+    err: StartError,
+    e: &Errs,
+    cfg: &Spanned<String>,
+    ak: &str,
+    cfg_err: &dyn Fn(String) -> ScenarioError,
+) -> ScenarioError {
+    match err {
+        StartError::Config(m) => cfg_err(m),
+        other => e.at(cfg, format!("{ak}.config"), other.to_string()),
+    }
+}
+
 /// Envoy (the sidecar): it binds its outbound and inbound ports.
 fn start_envoy(
     h: &mut Host,
@@ -133,21 +150,9 @@ fn start_envoy(
     cfg_err: &dyn Fn(String) -> ScenarioError,
     site: Site,
 ) -> Result<(), ScenarioError> {
-    let Site { hname, seed, e, .. } = site;
-    let idx = apps.len();
-    let rng = host_rng(seed, &format!("{hname}/envoy"));
-    let en =
-        crate::app::envoy::parse(hname, &cfg.value, rng).map_err(|m| cfg_err(m.to_string()))?;
-    for port in [
-        crate::app::envoy::OUTBOUND_PORT,
-        crate::app::envoy::INBOUND_PORT,
-    ] {
-        if h.listen_tcp(port, None, idx).is_err() {
-            return Err(in_use(e, cfg, format!("{ak}.config"), "", port, hname));
-        }
-    }
-    crate::app::runtime::spawn(h, apps, App::Envoy(Box::new(en)));
-    Ok(())
+    launch::envoy(h, apps, site.seed, &cfg.value)
+        .map(drop)
+        .map_err(|x| place(x, site.e, cfg, ak, cfg_err))
 }
 
 /// ingress-nginx: it binds `listen`'s port (80 when not given).
@@ -160,8 +165,7 @@ fn start_ingress_nginx(
     cfg_err: &dyn Fn(String) -> ScenarioError,
     site: Site,
 ) -> Result<(), ScenarioError> {
-    let Site { hname, seed, e, .. } = site;
-    let idx = apps.len();
+    let e = site.e;
     let port = match &ad.listen {
         None => 80,
         Some(l) => l
@@ -177,14 +181,9 @@ fn start_ingress_nginx(
                 )
             })?,
     };
-    let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
-    let p = crate::app::ingress_nginx::parse(hname, port, &cfg.value, rng)
-        .map_err(|m| cfg_err(m.to_string()))?;
-    if h.listen_tcp(port, None, idx).is_err() {
-        return Err(in_use(e, cfg, format!("{ak}.config"), "", port, hname));
-    }
-    crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
-    Ok(())
+    launch::ingress_nginx(h, apps, site.seed, port, &cfg.value)
+        .map(drop)
+        .map_err(|x| place(x, e, cfg, ak, cfg_err))
 }
 
 /// HAProxy: it binds every frontend's `bind` lines.
@@ -196,27 +195,9 @@ fn start_haproxy(
     cfg_err: &dyn Fn(String) -> ScenarioError,
     site: Site,
 ) -> Result<(), ScenarioError> {
-    let Site { hname, seed, e, .. } = site;
-    let idx = apps.len();
-    let rng = host_rng(seed, &format!("{hname}/haproxy"));
-    let p =
-        crate::app::haproxy::parse(hname, &cfg.value, rng).map_err(|m| cfg_err(m.to_string()))?;
-    for f in &p.frontends {
-        for &(bind, port) in &f.binds {
-            if h.listen_tcp(port, bind, idx).is_err() {
-                return Err(in_use(
-                    e,
-                    cfg,
-                    format!("{ak}.config"),
-                    &format!("frontend {}: ", f.name),
-                    port,
-                    hname,
-                ));
-            }
-        }
-    }
-    crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
-    Ok(())
+    launch::haproxy(h, apps, site.seed, &cfg.value)
+        .map(drop)
+        .map_err(|x| place(x, site.e, cfg, ak, cfg_err))
 }
 
 /// keepalived: each vrrp_instance's interface must exist, and sends its
@@ -229,33 +210,9 @@ fn start_keepalived(
     cfg_err: &dyn Fn(String) -> ScenarioError,
     site: Site,
 ) -> Result<(), ScenarioError> {
-    let Site { hname, e, .. } = site;
-    let mut k = crate::app::keepalived::Keepalived::parse(hname, &cfg.value)
-        .map_err(|m| cfg_err(m.to_string()))?;
-    for inst in &mut k.instances {
-        let Some(d) = h.dev_index(&inst.interface) else {
-            return Err(e.at(
-                cfg,
-                format!("{ak}.config"),
-                format!(
-                    "vrrp_instance {}: no interface '{}' on {hname}",
-                    inst.name, inst.interface
-                ),
-            ));
-        };
-        inst.primary = h.devs[d].addrs.first().map(|a| a.addr()).ok_or_else(|| {
-            e.at(
-                cfg,
-                format!("{ak}.config"),
-                format!(
-                    "vrrp_instance {}: {} has no address to send adverts from",
-                    inst.name, inst.interface
-                ),
-            )
-        })?;
-    }
-    crate::app::runtime::spawn(h, apps, App::Keepalived(Box::new(k)));
-    Ok(())
+    launch::keepalived(h, apps, &cfg.value)
+        .map(drop)
+        .map_err(|x| place(x, site.e, cfg, ak, cfg_err))
 }
 
 /// tcp-forward: a user-space TCP forwarder (minikube's service tunnel,
@@ -370,10 +327,8 @@ fn start_server(
                 })
                 .collect();
             let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
-            let idx = apps.len();
-            crate::app::runtime::spawn(h, apps, App::HttpServer(HttpServer::new(&name, port, routes)));
-            if h.listen_tcp(port, bound, idx).is_err() {
-                return Err(in_use(e, listen, format!("{ak}.listen"), "", port, hname));
+            if let Err(x) = launch::http_server(h, apps, &name, port, bound, routes) {
+                return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
             }
         }
         "dns-server" => {
@@ -389,14 +344,8 @@ fn start_server(
                 records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
             }
             let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
-            let idx = apps.len();
-            crate::app::runtime::spawn(h, apps, App::DnsServer(crate::app::DnsServer {
-                name,
-                port,
-                records,
-            }));
-            if h.bind_udp(port, idx).is_err() {
-                return Err(in_use(e, listen, format!("{ak}.listen"), "UDP ", port, hname));
+            if let Err(x) = launch::dns_server(h, apps, &name, port, records) {
+                return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
             }
         }
         other => {

@@ -21,7 +21,8 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use super::ScenarioError;
-use crate::app::{App, HttpResponseSpec, HttpServer};
+use crate::app::launch::{self, StartError};
+use crate::app::{App, HttpResponseSpec};
 use crate::det::host_rng;
 use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
 use crate::net::host::{DevKind, Device, FdbEntry, Host, HostKind, Peer};
@@ -249,7 +250,15 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         warnings
             .push("bundle.json: segments are not imported yet; give their bridges as hosts".into());
     }
-    start_apps(&b.apps, &host_names, &mut hosts, &mut apps, &mut warnings)?;
+    start_apps(
+        read,
+        &b.apps,
+        &host_names,
+        &mut hosts,
+        &mut apps,
+        seed,
+        &mut warnings,
+    )?;
     let mut flows = Vec::new();
     for (fi, f) in b.flows.iter().enumerate() {
         flows.push(flow_of(fi, f, &host_names, &mut warnings)?);
@@ -314,13 +323,17 @@ fn link_hosts(
     Ok(())
 }
 
-/// `apps`: the http-servers and dns-servers started on their hosts; other
+/// `apps`: the programs started on their hosts, in the bundle's order:
+/// http-servers and dns-servers from their keys, HAProxy, keepalived,
+/// ingress-nginx and Envoy from their `config` file in the bundle; other
 /// kinds are skipped with a warning.
 fn start_apps(
+    read: Reader,
     list: &[AppDoc],
     host_names: &[String],
     hosts: &mut [Host],
     apps: &mut [Vec<App>],
+    seed: u64,
     warnings: &mut Vec<String>,
 ) -> Result<(), ScenarioError> {
     for (ai, a) in list.iter().enumerate() {
@@ -328,19 +341,10 @@ fn start_apps(
         let Some(hi) = host_names.iter().position(|x| x == hn) else {
             return Err(err("bundle.json", format!("apps[{ai}]: no host '{hn}'")));
         };
+        let (h, apps) = (&mut hosts[hi], &mut apps[hi]);
         match a.kind.as_str() {
             "http-server" => {
-                let listen = a.listen.as_deref().unwrap_or("");
-                let port = listen
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse::<u16>().ok())
-                    .ok_or_else(|| {
-                        err(
-                            "bundle.json",
-                            format!("apps[{ai}].listen: '{listen}' is not ADDR:PORT"),
-                        )
-                    })?;
+                let port = listen_port(ai, a)?;
                 let routes = a
                     .routes
                     .iter()
@@ -355,28 +359,11 @@ fn start_apps(
                         )
                     })
                     .collect();
-                let h = &mut hosts[hi];
-                let idx = apps[hi].len();
-                crate::app::runtime::spawn(
-                    h,
-                    &mut apps[hi],
-                    App::HttpServer(HttpServer::new(&format!("{hn}:{port}"), port, routes)),
-                );
-                // two dumped listeners of one port: the last one holds it
-                let _ = h.listen_tcp(port, None, idx);
+                // two dumped listeners of one port: the first one holds it
+                let _ = launch::http_server(h, apps, &format!("{hn}:{port}"), port, None, routes);
             }
             "dns-server" => {
-                let listen = a.listen.as_deref().unwrap_or("");
-                let port = listen
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse::<u16>().ok())
-                    .ok_or_else(|| {
-                        err(
-                            "bundle.json",
-                            format!("apps[{ai}].listen: '{listen}' is not ADDR:PORT"),
-                        )
-                    })?;
+                let port = listen_port(ai, a)?;
                 let mut records = BTreeMap::new();
                 for (n, v) in &a.records {
                     let ip = v.parse::<Ipv4Addr>().ok().ok_or_else(|| {
@@ -387,18 +374,31 @@ fn start_apps(
                     })?;
                     records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
                 }
-                let h = &mut hosts[hi];
-                let idx = apps[hi].len();
-                crate::app::runtime::spawn(
-                    h,
-                    &mut apps[hi],
-                    App::DnsServer(crate::app::DnsServer {
-                        name: format!("{hn}:{port}"),
-                        port,
-                        records,
-                    }),
-                );
-                let _ = h.bind_udp(port, idx);
+                let _ = launch::dns_server(h, apps, &format!("{hn}:{port}"), port, records);
+            }
+            kind @ ("haproxy" | "keepalived" | "ingress-nginx" | "envoy") => {
+                let Some(path) = a.config.as_deref() else {
+                    return Err(err(
+                        "bundle.json",
+                        format!("apps[{ai}]: {kind} needs 'config' (the path of its configuration file in the bundle)"),
+                    ));
+                };
+                let text = read(path)
+                    .map_err(|e| err("bundle.json", format!("apps[{ai}].config: {e}")))?;
+                let started = match kind {
+                    "haproxy" => launch::haproxy(h, apps, seed, &text),
+                    "keepalived" => launch::keepalived(h, apps, &text),
+                    "envoy" => launch::envoy(h, apps, seed, &text),
+                    _ => {
+                        let port = if a.listen.is_some() {
+                            listen_port(ai, a)?
+                        } else {
+                            80
+                        };
+                        launch::ingress_nginx(h, apps, seed, port, &text)
+                    }
+                };
+                started.map_err(|e| config_error(path, e))?;
             }
             other => warnings.push(format!(
                 "bundle.json: apps[{ai}] on {hn}: kind {other} is not modelled yet; skipped{}",
@@ -411,6 +411,42 @@ fn start_apps(
         }
     }
     Ok(())
+}
+
+/// `apps[i].listen`'s port (`ADDR:PORT`).
+fn listen_port(ai: usize, a: &AppDoc) -> Result<u16, ScenarioError> {
+    let listen = a.listen.as_deref().unwrap_or("");
+    listen
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .ok_or_else(|| {
+            err(
+                "bundle.json",
+                format!("apps[{ai}].listen: '{listen}' is not ADDR:PORT"),
+            )
+        })
+}
+
+/// A program's refusal placed in its configuration file: a parser's
+/// `line N: ...` at that line of `path`.
+fn config_error(path: &str, e: StartError) -> ScenarioError {
+    let m = e.to_string();
+    let (line, message) = match m
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest.to_string())))
+    {
+        Some((n, rest)) if matches!(e, StartError::Config(_)) => (n, rest),
+        _ => (0, m),
+    };
+    ScenarioError {
+        file: path.to_string(),
+        line,
+        column: 0,
+        key: String::new(),
+        message,
+    }
 }
 
 /// One `flows[i]` entry: its client, its request (which must go over the

@@ -1,0 +1,164 @@
+//! Starting a program on a host from its own configuration text, whatever
+//! file the text came from (a scenario's `apps`, a snapshot bundle's
+//! `apps`): the program is parsed, binds its ports (a second bind of a port
+//! is EADDRINUSE, as for the real program) and joins the host's programs.
+//! The caller places a [`StartError`] in its own file.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::{runtime::spawn, App, DnsServer, HttpResponseSpec, HttpServer};
+use crate::det::host_rng;
+use crate::net::host::Host;
+
+/// Why a program does not start.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// Its configuration is refused: the parser's message, `line N: ...`
+    /// counted in the configuration text.
+    #[error("{0}")]
+    Config(String),
+    /// EADDRINUSE: `what` prefixes the message (`frontend web: `, `UDP `).
+    #[error("{what}port {port} is already bound on {host} (EADDRINUSE)")]
+    InUse {
+        what: String,
+        port: u16,
+        host: String,
+    },
+    /// keepalived: an instance's interface is missing or has no address.
+    #[error("{0}")]
+    Interface(String),
+}
+
+fn in_use(what: &str, port: u16, hname: &str) -> StartError {
+    StartError::InUse {
+        what: what.to_string(),
+        port,
+        host: hname.to_string(),
+    }
+}
+
+/// HAProxy (`haproxy -f CFG`): it binds every frontend's `bind` lines.
+pub fn haproxy(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    seed: u64,
+    cfg: &str,
+) -> Result<usize, StartError> {
+    let hname = h.name.clone();
+    let idx = apps.len();
+    let rng = host_rng(seed, &format!("{hname}/haproxy"));
+    let p =
+        super::haproxy::parse(&hname, cfg, rng).map_err(|m| StartError::Config(m.to_string()))?;
+    for f in &p.frontends {
+        for &(bind, port) in &f.binds {
+            if h.listen_tcp(port, bind, idx).is_err() {
+                return Err(in_use(&format!("frontend {}: ", f.name), port, &hname));
+            }
+        }
+    }
+    Ok(spawn(h, apps, App::Proxy(Box::new(p))))
+}
+
+/// keepalived (`keepalived -f CFG`): each vrrp_instance's interface must
+/// exist, and it sends its adverts from that interface's first address.
+pub fn keepalived(h: &mut Host, apps: &mut Vec<App>, cfg: &str) -> Result<usize, StartError> {
+    let hname = h.name.clone();
+    let mut k = super::keepalived::Keepalived::parse(&hname, cfg)
+        .map_err(|m| StartError::Config(m.to_string()))?;
+    for inst in &mut k.instances {
+        let Some(d) = h.dev_index(&inst.interface) else {
+            return Err(StartError::Interface(format!(
+                "vrrp_instance {}: no interface '{}' on {hname}",
+                inst.name, inst.interface
+            )));
+        };
+        inst.primary = h.devs[d].addrs.first().map(|a| a.addr()).ok_or_else(|| {
+            StartError::Interface(format!(
+                "vrrp_instance {}: {} has no address to send adverts from",
+                inst.name, inst.interface
+            ))
+        })?;
+    }
+    Ok(spawn(h, apps, App::Keepalived(Box::new(k))))
+}
+
+/// Envoy (the sidecar): it binds its outbound and inbound ports.
+pub fn envoy(h: &mut Host, apps: &mut Vec<App>, seed: u64, cfg: &str) -> Result<usize, StartError> {
+    let hname = h.name.clone();
+    let idx = apps.len();
+    let rng = host_rng(seed, &format!("{hname}/envoy"));
+    let en =
+        super::envoy::parse(&hname, cfg, rng).map_err(|m| StartError::Config(m.to_string()))?;
+    for port in [super::envoy::OUTBOUND_PORT, super::envoy::INBOUND_PORT] {
+        if h.listen_tcp(port, None, idx).is_err() {
+            return Err(in_use("", port, &hname));
+        }
+    }
+    Ok(spawn(h, apps, App::Envoy(Box::new(en))))
+}
+
+/// ingress-nginx: it binds `port`.
+pub fn ingress_nginx(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    seed: u64,
+    port: u16,
+    cfg: &str,
+) -> Result<usize, StartError> {
+    let hname = h.name.clone();
+    let idx = apps.len();
+    let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
+    let p = super::ingress_nginx::parse(&hname, port, cfg, rng)
+        .map_err(|m| StartError::Config(m.to_string()))?;
+    if h.listen_tcp(port, None, idx).is_err() {
+        return Err(in_use("", port, &hname));
+    }
+    Ok(spawn(h, apps, App::Proxy(Box::new(p))))
+}
+
+/// An HTTP server answering `routes` (path -> response), on `port` of
+/// `bound` (every address when `None`).
+pub fn http_server(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    name: &str,
+    port: u16,
+    bound: Option<Ipv4Addr>,
+    routes: BTreeMap<String, HttpResponseSpec>,
+) -> Result<usize, StartError> {
+    let idx = spawn(
+        h,
+        apps,
+        App::HttpServer(HttpServer::new(name, port, routes)),
+    );
+    if h.listen_tcp(port, bound, idx).is_err() {
+        let hname = h.name.clone();
+        return Err(in_use("", port, &hname));
+    }
+    Ok(idx)
+}
+
+/// A DNS server answering A queries for `records` on UDP `port`.
+pub fn dns_server(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    name: &str,
+    port: u16,
+    records: BTreeMap<String, Ipv4Addr>,
+) -> Result<usize, StartError> {
+    let idx = spawn(
+        h,
+        apps,
+        App::DnsServer(DnsServer {
+            name: name.to_string(),
+            port,
+            records,
+        }),
+    );
+    if h.bind_udp(port, idx).is_err() {
+        let hname = h.name.clone();
+        return Err(in_use("UDP ", port, &hname));
+    }
+    Ok(idx)
+}
