@@ -323,3 +323,76 @@ fn bundle_runs_haproxy_on_a_keepalived_vip() {
     let e = e.to_string();
     assert!(e.starts_with("node/haproxy.cfg:3:"), "{e}");
 }
+
+/// `segments`: two namespaces plugged into one switch (a bridge with a port
+/// per member), as a snapshot of namespaces on a shared bridge records
+/// them; a UDP DNS query crosses it, and a member naming a missing
+/// interface is an error naming the segment's key.
+#[test]
+fn bundle_segments_are_switches() {
+    let link = |ifname: &str, mac: &str| {
+        format!(
+            r#"[{{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"mtu":65536,"link_type":"loopback","address":"00:00:00:00:00:00"}},
+{{"ifindex":2,"ifname":"{ifname}","flags":["BROADCAST","UP"],"mtu":1500,"link_type":"ether","address":"{mac}","linkinfo":{{"info_kind":"veth"}}}}]"#
+        )
+    };
+    let addr = |ifname: &str, a: &str| {
+        format!(
+            r#"[{{"ifindex":1,"ifname":"lo","addr_info":[{{"family":"inet","local":"127.0.0.1","prefixlen":8}}]}},
+{{"ifindex":2,"ifname":"{ifname}","addr_info":[{{"family":"inet","local":"{a}","prefixlen":24}}]}}]"#
+        )
+    };
+    let route = |ifname: &str, a: &str| {
+        format!(
+            r#"[{{"dst":"10.9.0.0/24","dev":"{ifname}","protocol":"kernel","scope":"link","prefsrc":"{a}"}},
+{{"type":"local","dst":"{a}","table":"local","dev":"{ifname}","protocol":"kernel","scope":"host","prefsrc":"{a}"}}]"#
+        )
+    };
+    let doc = |member: &str| {
+        format!(
+            r#"{{"format":"podpath-snapshot/1","hosts":["a","b"],"segments":[{{"name":"lan","bridge":"br-lan","members":["a/eth0","{member}"]}}],
+ "apps":[{{"host":"b","kind":"dns-server","listen":"0.0.0.0:53","records":{{"x.test":"10.9.0.99"}}}}],
+ "flows":[{{"id":"q","from":"a","proto":"udp","dst":"10.9.0.2:53","request":"DNS A x.test"}}]}}"#
+        )
+    };
+    let files = |member: &'static str| {
+        let mut m: BTreeMap<String, String> = BTreeMap::new();
+        m.insert("bundle.json".into(), doc(member));
+        for (h, ifn, mac, a) in [
+            ("a", "eth0", "02:00:00:00:00:0a", "10.9.0.1"),
+            ("b", "eth1", "02:00:00:00:00:0b", "10.9.0.2"),
+        ] {
+            m.insert(format!("{h}/ip-link.json"), link(ifn, mac));
+            m.insert(format!("{h}/ip-addr.json"), addr(ifn, a));
+            m.insert(format!("{h}/ip-route.json"), route(ifn, a));
+            m.insert(format!("{h}/bridge-fdb.json"), "[]".into());
+            m.insert(format!("{h}/ip-neigh.json"), "[]".into());
+            m.insert(format!("{h}/iptables-save.txt"), String::new());
+            m.insert(format!("{h}/sysctl.txt"), String::new());
+            m.insert(format!("{h}/ip-rule.json"), r#"[{"priority":0,"src":"all","table":"local"},{"priority":32766,"src":"all","table":"main"},{"priority":32767,"src":"all","table":"default"}]"#.into());
+        }
+        move |p: &str| {
+            m.get(p)
+                .cloned()
+                .ok_or_else(|| bundle::ReadError::NotFound(p.to_string()))
+        }
+    };
+    let (world, w) = bundle::load(&files("b/eth1"), "seg", 1).unwrap();
+    let sw = world.hosts.iter().find(|h| h.name == "lan").unwrap();
+    assert_eq!(sw.devs[1].name, "br-lan");
+    let t = Engine::new(world).run();
+    assert!(
+        t.flows[0].outcome.contains("10.9.0.99"),
+        "{} {w:?}",
+        t.flows[0].outcome
+    );
+    assert!(t.flows[0].hops.iter().any(|h| h.host == "lan"));
+    let Err(e) = bundle::load(&files("b/eth9"), "seg", 1) else {
+        panic!("a member without its interface loaded")
+    };
+    assert!(
+        e.to_string()
+            .contains("segments[0].members[1]: no interface 'eth9' on b"),
+        "{e}"
+    );
+}

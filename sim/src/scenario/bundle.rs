@@ -112,7 +112,7 @@ struct BundleDoc {
     #[serde(default)]
     links: Vec<LinkDoc>,
     #[serde(default)]
-    segments: Vec<Value>,
+    segments: Vec<SegmentDoc>,
     #[serde(default)]
     flows: Vec<FlowDoc>,
     #[serde(default)]
@@ -131,6 +131,19 @@ enum HostRef {
 struct LinkDoc {
     a: String,
     b: String,
+}
+
+/// A shared L2 segment: the switch (a bridge) its members' interfaces
+/// are plugged into.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentDoc {
+    name: String,
+    /// The switch's bridge device (`br0` when not given).
+    #[serde(default)]
+    bridge: Option<String>,
+    /// `HOST/IF` of each member.
+    members: Vec<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -245,11 +258,16 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         hosts.push(h);
         apps.push(Vec::new());
     }
-    link_hosts(&b.links, &host_names, &mut hosts)?;
-    if !b.segments.is_empty() {
-        warnings
-            .push("bundle.json: segments are not imported yet; give their bridges as hosts".into());
-    }
+    let mut host_names = host_names;
+    let seg_links = add_segments(&b.segments, seed, &mut host_names, &mut hosts, &mut apps)?;
+    let mut links: Vec<(String, String, String)> = b
+        .links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.a.clone(), l.b.clone(), format!("links[{i}]")))
+        .collect();
+    links.extend(seg_links);
+    link_hosts(&links, &host_names, &mut hosts)?;
     start_apps(
         read,
         &b.apps,
@@ -278,31 +296,76 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
     ))
 }
 
-/// `links`: each joins two interfaces, `HOST/IF`, with no latency.
+/// `segments`: a switch host per segment (after the bundle's hosts), its
+/// bridge with a port `pN` per member, as a scenario's segments are; the
+/// links from the members to those ports, `(member, port, key)`.
+fn add_segments(
+    segs: &[SegmentDoc],
+    seed: u64,
+    host_names: &mut Vec<String>,
+    hosts: &mut Vec<Host>,
+    apps: &mut Vec<Vec<App>>,
+) -> Result<Vec<(String, String, String)>, ScenarioError> {
+    let mut links = Vec::new();
+    for (si, sd) in segs.iter().enumerate() {
+        let sn = sd.name.clone();
+        if host_names.contains(&sn) || sn.contains('/') {
+            return Err(err(
+                "bundle.json",
+                format!("segments[{si}].name: '{sn}' is already a host name (or has a '/')"),
+            ));
+        }
+        let hi = hosts.len();
+        let mut h = Host::new(hi, &sn, HostKind::Switch, host_rng(seed, &sn));
+        let bn = sd.bridge.clone().unwrap_or_else(|| "br0".into());
+        h.devs.push(Device::new(
+            &bn,
+            DevKind::Bridge,
+            Mac::derived(&format!("{sn}/{bn}")),
+        ));
+        for (mi, m) in sd.members.iter().enumerate() {
+            let pn = format!("p{}", mi + 1);
+            let mut d = Device::new(&pn, DevKind::Veth, Mac::derived(&format!("{sn}/{pn}")));
+            d.master = Some(1);
+            h.devs.push(d);
+            links.push((
+                m.clone(),
+                format!("{sn}/{pn}"),
+                format!("segments[{si}].members[{mi}]"),
+            ));
+        }
+        hosts.push(h);
+        apps.push(Vec::new());
+        host_names.push(sn);
+    }
+    Ok(links)
+}
+
+/// `links` (and the segments' member links): each joins two interfaces,
+/// `HOST/IF`, with no latency; `(a, b, key)`.
 fn link_hosts(
-    links: &[LinkDoc],
+    links: &[(String, String, String)],
     host_names: &[String],
     hosts: &mut [Host],
 ) -> Result<(), ScenarioError> {
-    for (li, l) in links.iter().enumerate() {
+    for (la, lb, key) in links {
         let end = |k: &str| -> Result<(usize, usize), ScenarioError> {
-            let s = if k == "a" { &l.a } else { &l.b };
-            let (hn, dn) = s.split_once('/').ok_or_else(|| {
-                err(
-                    "bundle.json",
-                    format!("links[{li}].{k}: '{s}' is not HOST/IF"),
-                )
-            })?;
+            let s = if k == "a" { la } else { lb };
+            let at = if key.starts_with("segments") {
+                key.clone()
+            } else {
+                format!("{key}.{k}")
+            };
+            let (hn, dn) = s
+                .split_once('/')
+                .ok_or_else(|| err("bundle.json", format!("{at}: '{s}' is not HOST/IF")))?;
             let hi = host_names
                 .iter()
                 .position(|x| x == hn)
-                .ok_or_else(|| err("bundle.json", format!("links[{li}].{k}: no host '{hn}'")))?;
-            let di = hosts[hi].dev_index(dn).ok_or_else(|| {
-                err(
-                    "bundle.json",
-                    format!("links[{li}].{k}: no interface '{dn}' on {hn}"),
-                )
-            })?;
+                .ok_or_else(|| err("bundle.json", format!("{at}: no host '{hn}'")))?;
+            let di = hosts[hi]
+                .dev_index(dn)
+                .ok_or_else(|| err("bundle.json", format!("{at}: no interface '{dn}' on {hn}")))?;
             Ok((hi, di))
         };
         let (ah, ad) = end("a")?;
