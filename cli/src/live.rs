@@ -116,6 +116,24 @@ except Exception as e:
     print("ERROR %s" % e)
 "#;
 
+/// One UDP datagram and its answer (unconnected socket, 1 s wait, as the
+/// simulator's UDP client): `udp_client.py ADDR PORT PAYLOAD`.
+const UDP_CLIENT_PY: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.0)
+dst = (sys.argv[1], int(sys.argv[2]))
+s.sendto(sys.argv[3].encode(), dst)
+try:
+    while True:
+        d, a = s.recvfrom(65535)
+        if a == dst:
+            print("UDP answer from %s:%d, %d bytes: %s" % (a[0], a[1], len(d), d.decode(errors="replace")))
+            break
+except socket.timeout:
+    print("UDP: no answer from %s:%d" % dst)
+"#;
+
 const DNS_CLIENT_PY: &str = r#"
 import os, socket, struct, sys
 server, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -200,7 +218,15 @@ pub fn flow_command(r: &Request) -> Vec<String> {
                 t.path
             ),
         ],
-        Request::Ping { dst, size, df } => vec![
+        Request::Udp { dst, port, payload } => vec![
+            s("python3"),
+            s("-c"),
+            s(UDP_CLIENT_PY),
+            dst.to_string(),
+            port.to_string(),
+            String::from_utf8_lossy(payload).to_string(),
+        ],
+        Request::Ping { dst, size, df, .. } => vec![
             s("sh"),
             s("-c"),
             format!(
@@ -634,7 +660,7 @@ impl Lab {
                     ],
                     None,
                 ),
-                Request::Ping { dst, size, df } => self
+                Request::Ping { dst, size, df, .. } => self
                     .exec(
                         host,
                         &[
@@ -685,6 +711,11 @@ impl Lab {
                         ),
                         (Err(e), _) => Err(e),
                     }
+                }
+                Request::Udp { .. } => {
+                    let argv = flow_command(&f.request);
+                    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+                    self.exec(host, &args, None)
                 }
                 Request::DnsA { server, port, name } => {
                     let c = self.dir.join("dns_client.py");

@@ -296,7 +296,8 @@ pub fn live_extras(world: &podpath_sim::world::World) -> Extras {
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
                     podpath_sim::world::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
-                    podpath_sim::world::Request::Ping { dst, size, df } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
+                    podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),
+                    podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
                     podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
                     podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
                 };
@@ -304,7 +305,7 @@ pub fn live_extras(world: &podpath_sim::world::World) -> Extras {
                 (0..f.count).map(move |k| {
                     let mut flow = serde_json::json!({
                         "id": if f.count > 1 { format!("{}#{}", f.id, k + 1) } else { f.id.clone() },
-                        "from": from, "proto": if request.starts_with("DNS") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else if request.starts_with("PING") { "icmp" } else { "tcp" }, "dst": dst,
+                        "from": from, "proto": if request.starts_with("DNS") || request.starts_with("UDP") || (request.starts_with("RESOLVE") && !request.contains(" HTTP GET ")) { "udp" } else if request.starts_with("PING") { "icmp" } else { "tcp" }, "dst": dst,
                         "request": request,
                     });
                     // The live run sends each flow at its time, or right

@@ -18,6 +18,8 @@ pub enum Request {
         path: String,
         /// `user:password` from the URL (`http://user:pw@host/`)
         user: Option<String>,
+        /// Method, headers and body when not curl's GET.
+        extra: crate::app::http::RequestExtra,
     },
     /// An A lookup of `name` at `server:port` over UDP.
     DnsA {
@@ -30,6 +32,17 @@ pub enum Request {
         dst: Ipv4Addr,
         size: usize,
         df: bool,
+        /// The echo's identifier and sequence number when the flow gives
+        /// them (`ICMP echo id=0x.. seq=N`); else a drawn id and seq 1, as
+        /// ping's socket gets.
+        ident: Option<(u16, u16)>,
+    },
+    /// One UDP datagram with exactly `payload`, to `dst:port`; the answer
+    /// awaited for the flow's timeout.
+    Udp {
+        dst: Ipv4Addr,
+        port: u16,
+        payload: Vec<u8>,
     },
     /// A lookup through the host's resolv.conf (search list, ndots), then,
     /// with `then`, an HTTP GET to the address found.
@@ -37,6 +50,23 @@ pub enum Request {
         name: String,
         then: Option<crate::app::ThenHttp>,
     },
+}
+
+/// How a flow's client runs, beside what it sends: a bundle flow's `src`,
+/// `src_port_hint`, `spoofed`, `uid` and `timeout_s` (DESIGN §5).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOpts {
+    /// bind() to this source address instead of the routed one.
+    pub src: Option<Ipv4Addr>,
+    /// bind() to this source port instead of an ephemeral one.
+    pub sport: Option<u16>,
+    /// With `src`: sent from a raw socket with that forged source, so no
+    /// answer reaches the sender's socket.
+    pub spoofed: bool,
+    /// The uid (and gid) the client runs as (`-m owner`); root otherwise.
+    pub uid: Option<u32>,
+    /// How long the client waits for its answer before it gives up.
+    pub timeout_ns: Option<u64>,
 }
 
 /// One traffic entry of a scenario.
@@ -53,6 +83,8 @@ pub struct FlowSpec {
     /// script starts when the one before exits; `start_ns` is then unused.
     /// A bundle's flows without a `start` run so.
     pub after_previous: bool,
+    /// How its client runs.
+    pub client: ClientOpts,
     /// What must happen to each of its flows (`expect:`).
     pub expect: Vec<crate::trace::Expect>,
 }

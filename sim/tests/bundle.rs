@@ -396,3 +396,147 @@ fn bundle_segments_are_switches() {
         "{e}"
     );
 }
+
+/// The hairpin bundle with the given flows (JSON objects), the pod's HTTP
+/// server, a UDP echo server on the pod's port 7, and `pod_rules` as the
+/// pod's iptables-save; the run's trace.
+fn hairpin_with(flows: &str, pod_rules: &'static str) -> podpath_sim::trace::Trace {
+    let doc = format!(
+        r#"{{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{{"a":"node/veth-a","b":"pod/eth0"}}],
+ "apps":[{{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","routes":{{"/":{{"body":"me"}},"/x":{{"body":"posted"}}}}}},
+         {{"host":"pod","kind":"udp-echo-server","listen":"0.0.0.0:7"}}],
+ "flows":[{flows}]}}"#
+    );
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.clone()),
+        "pod/iptables-save.txt" if !pod_rules.is_empty() => Ok(pod_rules.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, _) = bundle::load(&read, "keys", 1).unwrap();
+    Engine::new(world).run()
+}
+
+fn outcome<'a>(t: &'a podpath_sim::trace::Trace, id: &str) -> &'a str {
+    &t.flows.iter().find(|f| f.id == id).unwrap().outcome
+}
+
+/// Every flow key of DESIGN §5 that podpath honours: the method, header
+/// lines and body of an HTTP request go on the wire as given; a pinned
+/// source port and a bound source address are used (a foreign address is
+/// EADDRNOTAVAIL, as bind() says); `uid` is what `-m owner` sees;
+/// `timeout_s` ends a connect that gets no answer; a UDP datagram's bytes
+/// come back from an echo server; an ICMP echo carries the id and seq
+/// given.
+#[test]
+fn bundle_flow_keys_are_honoured() {
+    let t = hairpin_with(
+        r#"{"id":"post","from":"pod","dst":"10.96.0.30:80","request":"HTTP POST /x Host: svc","headers":["Host: svc","X-Trace: 1"],"body":{"length":5,"byte":"z"}},
+           {"id":"pinned","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc","src_port_hint":40000,"src":"10.244.0.5"},
+           {"id":"foreign","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc","src":"10.244.0.77"},
+           {"id":"nobody","from":"pod","dst":"10.244.0.99:80","request":"HTTP GET / Host: x","timeout_s":0.5},
+           {"id":"echo","from":"pod","proto":"udp","dst":"10.244.0.5:7","request":"UDP hello there"},
+           {"id":"ping","from":"pod","proto":"icmp","dst":"10.244.0.1","request":"ICMP echo id=0x1234 seq=7"}"#,
+        "",
+    );
+    assert!(
+        outcome(&t, "post").starts_with("HTTP 200 OK"),
+        "{}",
+        outcome(&t, "post")
+    );
+    let wire = |id: &str, needle: &[u8]| {
+        t.captures
+            .iter()
+            .any(|c| c.flow == id && c.bytes.windows(needle.len()).any(|w| w == needle))
+    };
+    assert!(wire(
+        "post",
+        b"POST /x HTTP/1.1\r\nHost: svc\r\nX-Trace: 1\r\n\r\nzzzzz"
+    ));
+    assert!(outcome(&t, "pinned").starts_with("HTTP 200 OK"));
+    // the SYN leaves from port 40000 (0x9c40)
+    assert!(t.captures.iter().any(|c| c.flow == "pinned"
+        && c.host == "pod"
+        && c.bytes.len() > 37
+        && c.bytes[34..36] == [0x9c, 0x40]));
+    assert!(
+        outcome(&t, "foreign").contains("EADDRNOTAVAIL"),
+        "{}",
+        outcome(&t, "foreign")
+    );
+    assert!(
+        outcome(&t, "nobody").starts_with("curl: (28) Operation timed out after 500.000 ms"),
+        "{}",
+        outcome(&t, "nobody")
+    );
+    assert!(
+        outcome(&t, "echo").contains("11 bytes: hello there"),
+        "{}",
+        outcome(&t, "echo")
+    );
+    assert!(
+        outcome(&t, "ping").contains("10.244.0.1"),
+        "{}",
+        outcome(&t, "ping")
+    );
+    // id 0x1234, seq 7 right after the ICMP type, code and checksum
+    assert!(wire("ping", &[0x08, 0x00]) && wire("ping", &[0x12, 0x34, 0x00, 0x07]));
+
+    // -m owner on the pod: uid 1000's connection is rejected, root's is not
+    let owner = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m owner --uid-owner 1000 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
+    let t = hairpin_with(
+        r#"{"id":"user","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc","uid":1000},
+           {"id":"root","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc"}"#,
+        owner,
+    );
+    assert!(
+        !outcome(&t, "user").starts_with("HTTP 200"),
+        "{}",
+        outcome(&t, "user")
+    );
+    assert!(
+        outcome(&t, "root").starts_with("HTTP 200 OK"),
+        "{}",
+        outcome(&t, "root")
+    );
+}
+
+/// What podpath does not model yet is refused by name, never run as
+/// something else.
+#[test]
+fn bundle_flow_keys_not_modelled_are_refused() {
+    for (flow, want) in [
+        (
+            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS AAAA x.test"}"#,
+            "DNS AAAA queries are not modelled yet",
+        ),
+        (
+            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1"}"#,
+            "ICMP timestamp queries are not modelled yet",
+        ),
+        (
+            r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: a","src":"10.9.9.9","spoofed":true}"#,
+            "spoofed",
+        ),
+        (r#"{"from":"pod","dst":"10.96.0.30:80"}"#, "plain connect"),
+        (
+            r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET /","body":{"length":2,"byte":"xy"}}"#,
+            "is not one byte",
+        ),
+        (
+            r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET /","timeout_s":-1}"#,
+            "timeout_s",
+        ),
+    ] {
+        let doc = format!(
+            r#"{{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{{"a":"node/veth-a","b":"pod/eth0"}}],"flows":[{flow}]}}"#
+        );
+        let read = move |p: &str| match p {
+            "bundle.json" => Ok(doc.clone()),
+            _ => fs_reader(p),
+        };
+        let Err(e) = bundle::load(&read, "keys", 1) else {
+            panic!("{flow} loaded")
+        };
+        assert!(e.to_string().contains(want), "{flow}: {e}");
+    }
+}

@@ -81,6 +81,8 @@ pub struct ThenHttp {
     pub path: String,
     /// `user:password` of the URL: curl sends it as `Authorization: Basic`
     pub user: Option<String>,
+    /// Method, header lines and body when they are not curl's GET.
+    pub extra: super::http::RequestExtra,
 }
 
 /// One A lookup, like `getent hosts NAME` with one nameserver; with several

@@ -221,6 +221,21 @@ impl HttpServer {
     }
 }
 
+/// What a client's request carries beyond curl's `GET PATH` (a bundle
+/// flow's `request` method, `headers` and `body`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestExtra {
+    /// The method (`GET` when not given).
+    pub method: Option<String>,
+    /// The header lines, in the order sent, instead of curl's own.
+    pub headers: Option<Vec<String>>,
+    /// The body, sent with the head in one write.
+    pub body: Vec<u8>,
+}
+
+/// The token of a client's give-up timer (`timeout_s`).
+pub const GIVE_UP: u64 = 1 << 40;
+
 /// One request on one connection, like `curl http://host:port/path`.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
@@ -232,6 +247,9 @@ pub struct HttpClient {
     pub path: String,
     /// `user:password` of the URL
     pub user: Option<String>,
+    pub extra: RequestExtra,
+    /// The connection, once connect() was called.
+    pub conn: Option<ConnKey>,
     pub started_ns: u64,
     buf: Vec<u8>,
     done: bool,
@@ -253,6 +271,8 @@ impl HttpClient {
             host_header: req.host_header.clone(),
             path: req.path.clone(),
             user: req.user.clone(),
+            extra: req.extra.clone(),
+            conn: None,
             started_ns: now,
             buf: Vec::new(),
             done: false,
@@ -260,8 +280,21 @@ impl HttpClient {
     }
 
     /// curl's request: Host, then Authorization (credentials of the URL,
-    /// `-u`), User-Agent, Accept.
+    /// `-u`), User-Agent, Accept (with a body, Content-Length); or the
+    /// method and header lines the flow gives, exactly; then the body.
     pub fn request_bytes(&self) -> Vec<u8> {
+        let method = self.extra.method.as_deref().unwrap_or("GET");
+        if let Some(lines) = &self.extra.headers {
+            let mut out = format!("{method} {} HTTP/1.1\r\n", self.path);
+            for l in lines {
+                out.push_str(l);
+                out.push_str("\r\n");
+            }
+            out.push_str("\r\n");
+            let mut b = out.into_bytes();
+            b.extend_from_slice(&self.extra.body);
+            return b;
+        }
         let auth = self
             .user
             .as_ref()
@@ -272,11 +305,18 @@ impl HttpClient {
                 )
             })
             .unwrap_or_default();
-        format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\n{auth}User-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+        let length = if self.extra.body.is_empty() {
+            String::new()
+        } else {
+            format!("Content-Length: {}\r\n", self.extra.body.len())
+        };
+        let mut b = format!(
+            "{method} {} HTTP/1.1\r\nHost: {}\r\n{auth}User-Agent: curl/8.5.0\r\nAccept: */*\r\n{length}\r\n",
             self.path, self.host_header
         )
-        .into_bytes()
+        .into_bytes();
+        b.extend_from_slice(&self.extra.body);
+        b
     }
 
     fn outcome(&mut self, d: crate::trace::Disposition, text: String) -> AppAction {
@@ -290,8 +330,28 @@ impl HttpClient {
             AppEvent::Connected { key } => vec![AppAction::Send(
                 *key,
                 self.request_bytes(),
-                format!("curl: GET {} Host: {}", self.path, self.host_header),
+                format!(
+                    "curl: {} {} Host: {}",
+                    self.extra.method.as_deref().unwrap_or("GET"),
+                    self.path,
+                    self.host_header
+                ),
             )],
+            // `curl -m`: the whole operation's time is up
+            AppEvent::Timer { token } if *token == GIVE_UP && !self.done => {
+                let mut out = vec![self.outcome(
+                    crate::trace::Disposition::TimedOut,
+                    format!(
+                        "curl: (28) Operation timed out after {} with {} bytes received",
+                        ms(now),
+                        self.buf.len()
+                    ),
+                )];
+                if let Some(k) = self.conn {
+                    out.push(AppAction::GiveUp(k));
+                }
+                out
+            }
             AppEvent::Data { key, data } => {
                 self.buf.extend_from_slice(data);
                 let Some((head, body)) = complete(&self.buf) else {

@@ -162,3 +162,25 @@ pub fn dns_server(
     }
     Ok(idx)
 }
+
+/// A UDP echo server on `port`: each datagram's bytes go back.
+pub fn udp_echo_server(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    name: &str,
+    port: u16,
+) -> Result<usize, StartError> {
+    let idx = spawn(
+        h,
+        apps,
+        App::UdpEcho(super::udp::UdpEchoServer {
+            name: name.to_string(),
+            port,
+        }),
+    );
+    if h.bind_udp(port, idx).is_err() {
+        let hname = h.name.clone();
+        return Err(in_use("UDP ", port, &hname));
+    }
+    Ok(idx)
+}

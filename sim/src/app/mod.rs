@@ -12,6 +12,7 @@ pub mod keepalived;
 pub mod launch;
 pub mod ping;
 pub mod proxy;
+pub mod udp;
 
 use std::net::Ipv4Addr;
 
@@ -189,6 +190,8 @@ impl AppEvent {
 pub enum AppAction {
     Send(ConnKey, Vec<u8>, String),
     Close(ConnKey),
+    /// close() of a client whose time is up: also in SYN-SENT.
+    GiveUp(ConnKey),
     /// The flow ended: how, and in words.
     Outcome(u32, crate::trace::Disposition, String),
     /// The application answers `flow` by itself (a server's response, a
@@ -298,6 +301,8 @@ pub enum App {
     Proxy(Box<proxy::Proxy>),
     Keepalived(Box<keepalived::Keepalived>),
     Envoy(Box<envoy::Envoy>),
+    UdpClient(udp::UdpClient),
+    UdpEcho(udp::UdpEchoServer),
 }
 
 impl App {
@@ -321,6 +326,8 @@ impl App {
             App::Proxy(p) => p.name.clone(),
             App::Keepalived(k) => k.name.clone(),
             App::Envoy(e) => e.name.clone(),
+            App::UdpClient(c) => format!("udp-client {}", c.flow_id),
+            App::UdpEcho(s) => format!("udp-echo-server {}", s.name),
         }
     }
     /// The uid the program runs as (`-m owner`): Envoy's 1337, root else.
@@ -356,6 +363,8 @@ impl App {
             App::Proxy(p) => p.on_event(ev, now, script),
             App::Keepalived(k) => k.on_event(ev, now),
             App::Envoy(e) => e.on_event(ev, now),
+            App::UdpClient(c) => c.on_event(ev, now),
+            App::UdpEcho(s) => s.on_event(ev),
         }
     }
 }

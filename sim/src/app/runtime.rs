@@ -145,6 +145,7 @@ impl Runtime<'_> {
                 }
             }
             AppAction::Close(k) => self.h.tcp_close(ctx, k),
+            AppAction::GiveUp(k) => self.h.tcp_give_up(ctx, k),
             AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
                 flow,
                 disposition,

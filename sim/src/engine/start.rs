@@ -29,6 +29,12 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             format!("{id}: DNS A {name} at {server}:{port} from {hname}")
         }
         Request::Ping { dst, size, .. } => format!("{id}: ping -s {size} {dst} from {hname}"),
+        Request::Udp { dst, port, payload } => {
+            format!(
+                "{id}: UDP {} bytes to {dst}:{port} from {hname}",
+                payload.len()
+            )
+        }
         Request::Resolve {
             name,
             then: Some(t),
@@ -47,22 +53,34 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             host_header,
             path,
             user,
+            extra,
         } => {
             let spec = crate::app::ThenHttp {
                 port: *port,
                 host_header: host_header.clone(),
                 path: path.clone(),
                 user: user.clone(),
+                extra: extra.clone(),
             };
             let app = rt.spawn(App::HttpClient(HttpClient::new(
                 flow, &id, *dst, &spec, ctx.now,
             )));
-            if let Err(e) = rt.h.tcp_connect(ctx, app, flow, *dst, *port) {
-                ctx.trace.set_outcome(
+            client_opts(rt, ctx, app, &f.client);
+            let c = &f.client;
+            match rt
+                .h
+                .tcp_connect_from(ctx, app, flow, *dst, *port, c.src, c.sport)
+            {
+                Ok(k) => {
+                    if let App::HttpClient(h) = &mut rt.apps[app] {
+                        h.conn = Some(k);
+                    }
+                }
+                Err(e) => ctx.trace.set_outcome(
                     flow,
                     Disposition::Failed { why: e.to_string() },
                     format!("curl: (7) {e}"),
-                );
+                ),
             }
         }
         Request::DnsA { server, port, name } => {
@@ -78,9 +96,15 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             )));
             rt.dns_send(ctx, app);
         }
-        Request::Ping { dst, size, df } => {
+        Request::Ping {
+            dst,
+            size,
+            df,
+            ident,
+        } => {
             use rand_core::Rng;
             let pid = rt.h.rng.next_u32() as u16;
+            let (pid, seq) = ident.unwrap_or((pid, 1));
             let app = rt.spawn(App::Ping(PingClient {
                 flow,
                 flow_id: id.clone(),
@@ -88,11 +112,23 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 size: *size,
                 df: *df,
                 id: pid,
-                seq: 1,
+                seq,
                 started_ns: ctx.now,
                 done: false,
             }));
             rt.ping_send(ctx, app);
+        }
+        Request::Udp { dst, port, payload } => {
+            let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
+                flow,
+                flow_id: id.clone(),
+                dst: *dst,
+                port: *port,
+                payload: payload.clone(),
+                started_ns: ctx.now,
+                done: false,
+            }));
+            udp_start(rt, ctx, app, flow, f, (*dst, *port), payload);
         }
         Request::Resolve { name, then } => match rt.h.resolv.clone() {
             Some(rc) => {
@@ -120,4 +156,85 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
         },
     }
     flow
+}
+
+/// What a flow's client options ask of its program `app` at start: the
+/// uid it runs as (`-m owner` sees it), and its give-up timer.
+fn client_opts(rt: &mut Runtime, ctx: &mut Ctx, app: usize, c: &crate::world::ClientOpts) {
+    if let Some(uid) = c.uid {
+        let name = rt.h.owner_name(app);
+        rt.h.add_owner(app, name, uid);
+    }
+    let wait = match &rt.apps[app] {
+        App::UdpClient(_) => Some(c.timeout_ns.unwrap_or(crate::app::udp::DEFAULT_WAIT_NS)),
+        _ => c.timeout_ns,
+    };
+    if let Some(t) = wait {
+        ctx.out.push(crate::net::host::Output::Timer {
+            at_ns: ctx.now + t,
+            timer: crate::net::host::HostTimer::App {
+                app,
+                token: crate::app::http::GIVE_UP,
+            },
+        });
+    }
+}
+
+/// A UDP client's datagram: its socket bound to the flow's source address
+/// and port (EADDRNOTAVAIL / EADDRINUSE as bind() gives them) or an
+/// ephemeral port, then `sendto`.
+fn udp_start(
+    rt: &mut Runtime,
+    ctx: &mut Ctx,
+    app: usize,
+    flow: u32,
+    f: &FlowSpec,
+    dst: (std::net::Ipv4Addr, u16),
+    payload: &[u8],
+) {
+    let c = &f.client;
+    let fail = |ctx: &mut Ctx, why: String| {
+        ctx.trace.set_outcome(
+            flow,
+            Disposition::Failed { why: why.clone() },
+            format!("UDP: {why}"),
+        )
+    };
+    if let Some(a) = c.src {
+        if !rt.h.is_local(a) && rt.h.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+            return fail(
+                ctx,
+                format!("bind to {a}: Cannot assign requested address (EADDRNOTAVAIL)"),
+            );
+        }
+    }
+    let sport = match c.sport {
+        Some(p) => {
+            if rt.h.bind_udp(p, app).is_err() {
+                return fail(
+                    ctx,
+                    format!("bind to port {p}: Address already in use (EADDRINUSE)"),
+                );
+            }
+            p
+        }
+        None => rt.h.bind_udp_ephemeral(app),
+    };
+    client_opts(rt, ctx, app, c);
+    let src = c.src.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    rt.h.udp_send(
+        ctx,
+        flow,
+        None,
+        Some((src, sport)),
+        dst,
+        payload.to_vec(),
+        format!(
+            "sendto({}:{}): {} bytes from port {sport}",
+            dst.0,
+            dst.1,
+            payload.len()
+        ),
+        None,
+    );
 }

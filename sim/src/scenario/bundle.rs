@@ -20,7 +20,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
-use super::ScenarioError;
+use super::{bundle_flows, ScenarioError};
 use crate::app::launch::{self, StartError};
 use crate::app::{App, HttpResponseSpec};
 use crate::det::host_rng;
@@ -31,7 +31,7 @@ use crate::net::netfilter::Ruleset;
 use crate::net::overlay::VxlanCfg;
 use crate::net::sysctl::Sysctl;
 use crate::wire::Mac;
-use crate::world::{FlowSpec, Request, World};
+use crate::world::World;
 
 pub const FORMAT: &str = "podpath-snapshot/1";
 
@@ -114,7 +114,7 @@ struct BundleDoc {
     #[serde(default)]
     segments: Vec<SegmentDoc>,
     #[serde(default)]
-    flows: Vec<FlowDoc>,
+    flows: Vec<bundle_flows::FlowDoc>,
     #[serde(default)]
     apps: Vec<AppDoc>,
 }
@@ -144,33 +144,6 @@ struct SegmentDoc {
     bridge: Option<String>,
     /// `HOST/IF` of each member.
     members: Vec<String>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FlowDoc {
-    #[serde(default)]
-    id: Option<String>,
-    from: String,
-    #[serde(default)]
-    proto: Option<String>,
-    #[serde(default)]
-    dst: Option<String>,
-    #[serde(default)]
-    request: Option<String>,
-    #[serde(default)]
-    src_port_hint: Option<u16>,
-    /// Seconds since the first flow started: the flow is sent at that
-    /// time instead of after the previous one ended.
-    #[serde(default)]
-    start: Option<f64>,
-    /// The same, in ns (bundles of podpath before `start`).
-    #[serde(default)]
-    start_ns: Option<u64>,
-    /// Informational: when it started on the machine, in seconds.
-    #[serde(default)]
-    #[allow(dead_code)]
-    t: Option<f64>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -279,7 +252,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
     )?;
     let mut flows = Vec::new();
     for (fi, f) in b.flows.iter().enumerate() {
-        flows.push(flow_of(fi, f, &host_names, &mut warnings)?);
+        flows.push(bundle_flows::flow_of(fi, f, &host_names, &mut warnings)?);
     }
     Ok((
         World {
@@ -387,7 +360,7 @@ fn link_hosts(
 }
 
 /// `apps`: the programs started on their hosts, in the bundle's order:
-/// http-servers and dns-servers from their keys, HAProxy, keepalived,
+/// http-servers, dns-servers and udp-echo-servers from their keys, HAProxy, keepalived,
 /// ingress-nginx and Envoy from their `config` file in the bundle; other
 /// kinds are skipped with a warning.
 fn start_apps(
@@ -438,6 +411,10 @@ fn start_apps(
                     records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
                 }
                 let _ = launch::dns_server(h, apps, &format!("{hn}:{port}"), port, records);
+            }
+            "udp-echo-server" => {
+                let port = listen_port(ai, a)?;
+                let _ = launch::udp_echo_server(h, apps, &format!("{hn}:{port}"), port);
             }
             kind @ ("haproxy" | "keepalived" | "ingress-nginx" | "envoy") => {
                 let Some(path) = a.config.as_deref() else {
@@ -509,166 +486,6 @@ fn config_error(path: &str, e: StartError) -> ScenarioError {
         column: 0,
         key: String::new(),
         message,
-    }
-}
-
-/// One `flows[i]` entry: its client, its request (which must go over the
-/// `proto` it names) and its start.
-fn flow_of(
-    fi: usize,
-    f: &FlowDoc,
-    host_names: &[String],
-    warnings: &mut Vec<String>,
-) -> Result<FlowSpec, ScenarioError> {
-    let from = f.from.as_str();
-    let Some(hi) = host_names.iter().position(|x| x == from) else {
-        return Err(err(
-            "bundle.json",
-            format!("flows[{fi}].from: no host '{from}'"),
-        ));
-    };
-    let req = f.request.as_deref().unwrap_or("");
-    if let Some(p) = f.src_port_hint {
-        return Err(err(
-            "bundle.json",
-            format!("flows[{fi}].src_port_hint: {p}: podpath does not pin a client's source port yet; give null (an ephemeral port)"),
-        ));
-    }
-    let want = if req.starts_with("DNS ")
-        || (req.starts_with("RESOLVE ") && !req.contains(" HTTP GET "))
-    {
-        "udp"
-    } else if req.starts_with("PING ") {
-        "icmp"
-    } else {
-        "tcp"
-    };
-    if let Some(p) = f.proto.as_deref().filter(|p| *p != want) {
-        return Err(err(
-            "bundle.json",
-            format!("flows[{fi}].proto: '{p}', but request '{req}' is sent over {want}"),
-        ));
-    }
-    let id = f.id.clone().unwrap_or_else(|| format!("flow{}", fi + 1));
-    let start_ns = match (f.start, f.start_ns) {
-        (Some(s), _) if !(s.is_finite() && s >= 0.0) => {
-            return Err(err(
-                "bundle.json",
-                format!("flows[{fi}].start: {s} is not a number of seconds >= 0"),
-            ))
-        }
-        (Some(s), _) => Some((s * 1e9).round() as u64),
-        (None, ns) => ns,
-    };
-    let dst_s = f.dst.as_deref().unwrap_or("");
-    let request = flow_request(fi, req, dst_s, warnings)?;
-    Ok(FlowSpec {
-        expect: Vec::new(),
-        id,
-        from: hi,
-        request,
-        start_ns: start_ns.unwrap_or(0),
-        count: 1,
-        interval_ns: 0,
-        after_previous: start_ns.is_none(),
-    })
-}
-
-/// A flow's `request` line with its `dst`, as podpath's snapshots write
-/// them: `PING size N df B`, `RESOLVE NAME [HTTP GET PATH Host: H]`,
-/// `DNS A NAME`, `HTTP GET PATH Host: H` (anything else is sent as
-/// `HTTP GET /`, with a warning).
-fn flow_request(
-    fi: usize,
-    req: &str,
-    dst_s: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Request, ScenarioError> {
-    if let Some(rest) = req.strip_prefix("PING size ") {
-        return ping_request(fi, rest, dst_s);
-    }
-    if let Some(rest) = req.strip_prefix("RESOLVE ") {
-        return Ok(resolve_request(rest, dst_s));
-    }
-    let dst = dst_s;
-    let (a, p) = dst.rsplit_once(':').ok_or_else(|| {
-        err(
-            "bundle.json",
-            format!("flows[{fi}].dst: '{dst}' is not IP:PORT"),
-        )
-    })?;
-    let addr: Ipv4Addr = a
-        .parse()
-        .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad address '{a}'")))?;
-    let port: u16 = p
-        .parse()
-        .map_err(|_| err("bundle.json", format!("flows[{fi}].dst: bad port '{p}'")))?;
-    if let Some(name) = req.strip_prefix("DNS A ") {
-        return Ok(Request::DnsA {
-            server: addr,
-            port,
-            name: name.trim().to_string(),
-        });
-    }
-    let (path, host_header) = match req.strip_prefix("HTTP GET ") {
-        Some(rest) => {
-            let (path, hh) = rest.split_once(" Host: ").unwrap_or((rest, dst));
-            (path.to_string(), hh.to_string())
-        }
-        None => {
-            warnings.push(format!(
-                "bundle.json: flows[{fi}]: request '{req}' is not modelled yet; sent as HTTP GET /"
-            ));
-            ("/".to_string(), dst.to_string())
-        }
-    };
-    Ok(Request::HttpGet {
-        dst: addr,
-        port,
-        host_header,
-        path,
-        user: None,
-    })
-}
-
-/// `PING size N df true|false` to `dst` ADDR:0.
-fn ping_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioError> {
-    let mut w = rest.split_whitespace();
-    let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
-    let df = w.nth(1) != Some("false");
-    let dst = dst_s
-        .rsplit_once(':')
-        .and_then(|(a, _)| a.parse().ok())
-        .ok_or_else(|| err("bundle.json", format!("flows[{fi}].dst: bad address")))?;
-    Ok(Request::Ping { dst, size, df })
-}
-
-/// `RESOLVE name` or `RESOLVE name HTTP GET path Host: h` (`dst` gives the
-/// HTTP port as `:port`, 80 when absent).
-fn resolve_request(rest: &str, dst_s: &str) -> Request {
-    let (name, http) = match rest.split_once(" HTTP GET ") {
-        Some((n, h)) => (n.trim(), Some(h)),
-        None => (rest.trim(), None),
-    };
-    let then = match http {
-        Some(h) => {
-            let (path, hh) = h.split_once(" Host: ").unwrap_or((h, name));
-            let port = dst_s
-                .rsplit_once(':')
-                .and_then(|(_, p)| p.parse().ok())
-                .unwrap_or(80);
-            Some(crate::app::ThenHttp {
-                port,
-                host_header: hh.to_string(),
-                path: path.to_string(),
-                user: None,
-            })
-        }
-        None => None,
-    };
-    Request::Resolve {
-        name: name.to_string(),
-        then,
     }
 }
 

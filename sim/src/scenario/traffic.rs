@@ -75,6 +75,7 @@ fn flow_of(
         start_ns: dur(&td.start, "start")?,
         count: td.count.max(1),
         after_previous: false,
+        client: Default::default(),
         interval_ns: match &td.interval {
             Some(_) => dur(&td.interval, "interval")?,
             None => 100_000_000,
@@ -127,6 +128,7 @@ fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErro
         ));
     }
     Ok(Request::Ping {
+        ident: None,
         dst,
         size,
         df: p.df.unwrap_or(true),
@@ -176,6 +178,7 @@ fn http_request(
             host_header,
             path: path.to_string(),
             user,
+            extra: Default::default(),
         },
         Err(_) => {
             let valid = !addr.is_empty()
@@ -211,6 +214,7 @@ fn http_request(
                     host_header,
                     path: path.to_string(),
                     user,
+                    extra: Default::default(),
                 }),
             }
         }

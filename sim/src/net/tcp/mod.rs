@@ -72,6 +72,13 @@ pub enum ConnectError {
     /// Every port of `ip_local_port_range` is taken (EADDRNOTAVAIL).
     #[error("no free ephemeral port (EADDRNOTAVAIL)")]
     NoFreePort,
+    /// bind() to an address the host does not have (EADDRNOTAVAIL:
+    /// inet_bind without ip_nonlocal_bind/IP_FREEBIND).
+    #[error("bind to {addr}: Cannot assign requested address (EADDRNOTAVAIL)")]
+    BindNotLocal { addr: Ipv4Addr },
+    /// bind() to a port a socket of the same address holds (EADDRINUSE).
+    #[error("bind to port {port}: Address already in use (EADDRINUSE)")]
+    BindInUse { port: u16 },
 }
 
 /// One received segment, as the receive path's helpers see it.
@@ -170,8 +177,34 @@ impl Host {
         dst: Ipv4Addr,
         dport: u16,
     ) -> Result<ConnKey, ConnectError> {
+        self.tcp_connect_from(ctx, app, flow, dst, dport, None, None)
+    }
+
+    /// `bind(src, sport)` then `connect(dst, dport)`: a bound source
+    /// address must be the host's own (inet_bind: EADDRNOTAVAIL unless
+    /// `net.ipv4.ip_nonlocal_bind`) and takes part in the route lookup
+    /// (ip_route_connect with the bound saddr, so `ip rule from` applies);
+    /// a bound port must be free (EADDRINUSE), else an ephemeral port is
+    /// drawn.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tcp_connect_from(
+        &mut self,
+        ctx: &mut Ctx,
+        app: usize,
+        flow: u32,
+        dst: Ipv4Addr,
+        dport: u16,
+        bind: Option<Ipv4Addr>,
+        sport: Option<u16>,
+    ) -> Result<ConnKey, ConnectError> {
+        if let Some(a) = bind {
+            if !self.is_local(a) && self.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+                return Err(ConnectError::BindNotLocal { addr: a });
+            }
+        }
         let key = FlowKey {
             dst: Some(dst),
+            src: bind,
             ..Default::default()
         };
         let l = self
@@ -179,12 +212,11 @@ impl Host {
             .lookup(&key, None)
             .map_err(|_| ConnectError::NoRoute { dst, dport })?;
         let (src, mss) = match (l.route.rtype, l.route.dev) {
-            (RouteType::Local, _) => (dst, 65495),
+            (RouteType::Local, _) => (bind.unwrap_or(dst), 65495),
             (RouteType::Unicast, Some(d)) => {
                 let nh = l.route.via.unwrap_or(dst);
-                let s = l
-                    .route
-                    .src
+                let s = bind
+                    .or(l.route.src)
                     .or_else(|| self.select_src(d, nh))
                     .ok_or(ConnectError::NoSource { dst, dport })?;
                 (s, (self.devs[d].mtu.saturating_sub(40)).min(65495) as u16)
@@ -197,11 +229,25 @@ impl Host {
                 })
             }
         };
+        if let Some(p) = sport {
+            if self.tcp.listeners.contains_key(&p)
+                || self.tcp.conns.keys().any(|k| k.1 == p && k.0 == src)
+            {
+                return Err(ConnectError::BindInUse { port: p });
+            }
+        }
         let (lo, hi) = self.sysctl.port_range();
         let span = (hi - lo) as u32 + 1;
-        let start = self.rng.next_u32() % span;
-        let mut port = None;
+        let start = if sport.is_some() {
+            0
+        } else {
+            self.rng.next_u32() % span
+        };
+        let mut port = sport;
         for i in 0..span {
+            if port.is_some() {
+                break;
+            }
             let p = lo + ((start + i) % span) as u16;
             if !self.tcp.conns.contains_key(&(src, p, dst, dport))
                 && !self.tcp.listeners.contains_key(&p)
@@ -375,6 +421,22 @@ impl Host {
                 format!("send {len} bytes on {}", key_str(&key)),
             );
         }
+    }
+
+    /// close() by a client that gives up (`curl -m`): in SYN-SENT the
+    /// socket goes and nothing is sent (tcp_close: tcp_set_state
+    /// TCP_CLOSE), else as [`Self::tcp_close`].
+    pub fn tcp_give_up(&mut self, ctx: &mut Ctx, key: ConnKey) {
+        if self
+            .tcp
+            .conns
+            .get(&key)
+            .is_some_and(|t| t.state == TcpState::SynSent)
+        {
+            self.tcp.conns.remove(&key);
+            return;
+        }
+        self.tcp_close(ctx, key)
     }
 
     pub fn tcp_close(&mut self, ctx: &mut Ctx, key: ConnKey) {
