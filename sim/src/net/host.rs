@@ -221,6 +221,9 @@ pub struct Host {
     /// What an unmodelled iptables/nftables match is taken to do
     /// (`--assume-unmodelled`; the run's setting, the same on every host).
     pub assume_unmodelled: super::netfilter::Assume,
+    /// The source MAC of the frame being received (`-m mac`), None for a
+    /// packet that came in without one (TUN, local).
+    pub(crate) rx_src_mac: Option<[u8; 6]>,
     /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
     pub nft: super::netfilter::nftables::Nft,
     pub nft_dyn: super::netfilter::nftables::DynSets,
@@ -416,6 +419,7 @@ impl Host {
             nf: Ruleset::empty(),
             nf_state: NfState::default(),
             assume_unmodelled: Default::default(),
+            rx_src_mac: None,
             nft: Default::default(),
             nft_dyn: Default::default(),
             nft_text: String::new(),

@@ -97,9 +97,11 @@ pub(crate) fn parse_ruleset(
     text: &str,
     source: &str,
     base: Option<Ruleset>,
+    family: Family,
 ) -> Result<Ruleset, ParseError> {
     let noflush = base.is_some();
     let mut rs = base.unwrap_or_else(Ruleset::empty);
+    rs.family = family;
     let mut current: Option<TableKind> = None;
     let mut seen_tables = BTreeSet::new();
     let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
@@ -128,7 +130,7 @@ pub(crate) fn parse_ruleset(
                     lineno,
                     2,
                     format!(
-                        "unknown table '{}': expected raw, mangle, nat or filter",
+                        "unknown table '{}': expected raw, mangle, nat, filter or security",
                         name.trim()
                     ),
                     raw,
@@ -300,7 +302,7 @@ fn command_line(
                 pos.get_or_insert(0);
             }
             let mut rule =
-                parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
+                parse_rule_args(args, source, lineno, &mut rs.warnings, rs.family).map_err(|mut e| {
                     e.text = raw.to_string();
                     if e.column > 0 {
                         e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
@@ -308,6 +310,10 @@ fn command_line(
                     e
                 })?;
             rule.line = lineno;
+            for u in &mut rule.unmodelled {
+                u.line = lineno;
+            }
+            rs.unmodelled.extend(rule.unmodelled.iter().cloned());
             let table = rs.tables.get_mut(&k).expect("every table exists");
             let rules = &mut table.chains[ci].rules;
             match pos {
@@ -364,7 +370,7 @@ pub(crate) fn resolve_table(t: &mut Table, source: &str) -> Result<(), ParseErro
                                 line: r.line,
                                 column: 0,
                                 message: format!(
-                                    "jump to '{}', which is neither a chain of table {} nor a known target",
+                                    "Couldn't load target `{}':No such file or directory (neither a chain of table {} nor a target iptables knows; libxtables/xtables.c xtables_find_target)",
                                     chain, t.kind
                                 ),
                                 text: format!("-A {} {}", c.name, r.text),
@@ -514,7 +520,7 @@ fn check_targets(t: &Table, source: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn parse_u32(s: &str) -> Option<u32> {
+pub(super) fn parse_u32(s: &str) -> Option<u32> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u32::from_str_radix(h, 16).ok()
     } else {
@@ -522,14 +528,14 @@ fn parse_u32(s: &str) -> Option<u32> {
     }
 }
 
-fn parse_mark(s: &str) -> Option<(u32, u32)> {
+pub(super) fn parse_mark(s: &str) -> Option<(u32, u32)> {
     match s.split_once('/') {
         Some((v, m)) => Some((parse_u32(v)?, parse_u32(m)?)),
         None => Some((parse_u32(s)?, 0xffff_ffff)),
     }
 }
 
-fn parse_net(s: &str) -> Option<Ipv4Net> {
+pub(super) fn parse_net(s: &str) -> Option<Ipv4Net> {
     if let Some((a, p)) = s.split_once('/') {
         let a: Ipv4Addr = a.parse().ok()?;
         if let Ok(len) = p.parse::<u8>() {
@@ -550,9 +556,18 @@ fn parse_net(s: &str) -> Option<Ipv4Net> {
     }
 }
 
-fn proto_number(s: &str) -> Option<u8> {
+pub(super) fn proto_number(s: &str) -> Option<u8> {
     Some(match s.to_ascii_lowercase().as_str() {
         "all" | "0" => 0,
+        "icmpv6" | "ipv6-icmp" | "icmp6" => 58,
+        "udplite" => 136,
+        "dccp" => 33,
+        "mh" | "ipv6-mh" => 135,
+        "ipv6" => 41,
+        "igmp" => 2,
+        "ospf" | "ospfigp" => 89,
+        "pim" => 103,
+        "l2tp" => 115,
         "tcp" => 6,
         "udp" => 17,
         "icmp" => 1,
@@ -566,6 +581,58 @@ fn proto_number(s: &str) -> Option<u8> {
     })
 }
 
+/// The matches podpath parses and evaluates itself; any other match
+/// libxtables knows is kept unmodelled ([`CondKind::Unmodelled`]).
+pub(super) const MODELLED_MATCHES: &[&str] = &[
+    "comment",
+    "tcp",
+    "udp",
+    "sctp",
+    "icmp",
+    "multiport",
+    "mark",
+    "connmark",
+    "conntrack",
+    "state",
+    "addrtype",
+    "statistic",
+    "recent",
+    "set",
+    "physdev",
+    "nfacct",
+    "owner",
+    "limit",
+    "iprange",
+    "ttl",
+    "hl",
+    "pkttype",
+    "length",
+    "mac",
+    "tos",
+    "dscp",
+    "ecn",
+    "time",
+    "hashlimit",
+    "rpfilter",
+    "connlimit",
+    "connbytes",
+    "helper",
+    "devgroup",
+    "policy",
+    "socket",
+    "icmp6",
+];
+
+/// An ip6tables address: `ADDR` or `ADDR/LEN` (xtables_ip6parse_any).
+pub(super) fn parse_net6(s: &str) -> Option<ipnet::Ipv6Net> {
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, l.parse::<u8>().ok()?),
+        None => (s, 128),
+    };
+    let a: std::net::Ipv6Addr = a.parse().ok()?;
+    ipnet::Ipv6Net::new(a, len).ok().map(|n| n.trunc())
+}
+
 fn parse_port(s: &str) -> Option<u16> {
     match s {
         "http" => Some(80),
@@ -576,7 +643,7 @@ fn parse_port(s: &str) -> Option<u16> {
     }
 }
 
-fn parse_port_range(s: &str) -> Option<(u16, u16)> {
+pub(super) fn parse_port_range(s: &str) -> Option<(u16, u16)> {
     match s.split_once(':') {
         Some((a, b)) => {
             let lo = if a.is_empty() { 0 } else { parse_port(a)? };
@@ -743,6 +810,8 @@ struct TargetOpts {
     ctmask: u32,
     log_prefix: String,
     notrack: bool,
+    /// The options of the other targets, for [`super::targets::build`](build_target).
+    generic: Vec<(String, String)>,
 }
 
 impl TargetOpts {
@@ -761,6 +830,7 @@ impl TargetOpts {
             ctmask: 0xffff_ffff,
             log_prefix: String::new(),
             notrack: false,
+            generic: Vec::new(),
         }
     }
 }
@@ -769,30 +839,36 @@ impl TargetOpts {
 /// pending `!`, the conditions so far and each extension's gathered options
 /// (iptables' `struct iptables_command_state` with the matches' and the
 /// target's private data).
-struct RuleArgs<'a> {
+pub(crate) struct RuleArgs<'a> {
     args: &'a str,
     source: &'a str,
     line: usize,
     warnings: &'a mut Vec<String>,
     toks: Vec<Tok>,
     i: usize,
-    neg: bool,
-    conds: Vec<Cond>,
+    pub(super) neg: bool,
+    pub(super) conds: Vec<Cond>,
     target_name: Option<(String, bool)>, // (name, goto)
     comment: Option<String>,
-    modules: Vec<String>,
+    pub(super) modules: Vec<String>,
     stat: StatisticOpts,
     recent: Option<RecentOpts>,
     /// `-m limit`'s (avg, burst), libxt_limit's defaults 3/hour and 5.
     limit: Option<(u32, u32)>,
     addrtype: AddrtypeOpts,
     t: TargetOpts,
+    /// ip6tables: v6 addresses, protocols and extensions.
+    pub(super) v6: bool,
+    /// The new matches' gathered options ([`super::matches`]).
+    pub(super) ext: ExtOpts,
+    /// What of the rule is kept unmodelled: (construct, is a match).
+    pub(super) unmod: Vec<(String, bool)>,
 }
 
 /// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
 /// second, minute, hour or day after a `/`; the time between packets in
 /// 1/10000 s (XT_LIMIT_SCALE).
-fn parse_rate(rate: &str) -> Result<u32, String> {
+pub(super) fn parse_rate(rate: &str) -> Result<u32, String> {
     let bad = || format!("bad rate \"{rate}\"'");
     let mult: u64 = match rate.split_once('/') {
         None => 1,
@@ -835,6 +911,7 @@ pub(crate) fn parse_rule_args(
     source: &str,
     line: usize,
     warnings: &mut Vec<String>,
+    family: Family,
 ) -> Result<Rule, ParseError> {
     let toks = tokenize(args).map_err(|(col, m)| ParseError {
         file: source.to_string(),
@@ -860,6 +937,9 @@ pub(crate) fn parse_rule_args(
         limit: None,
         addrtype: AddrtypeOpts::default(),
         t: TargetOpts::new(),
+        v6: family == Family::V6,
+        ext: Default::default(),
+        unmod: Vec::new(),
     };
     while p.i < p.toks.len() {
         p.option()?;
@@ -880,19 +960,34 @@ pub(crate) fn parse_rule_args(
         });
     }
     p.addrtype_final_check();
+    p.ext_final_check()?;
     let target = p.target()?;
+    let unmodelled = p
+        .unmod
+        .iter()
+        .map(|(c, is_match)| Unmodelled {
+            line,
+            construct: c.clone(),
+            effect: if *is_match {
+                Assume::NoMatch.effect().to_string()
+            } else {
+                "passed over".to_string()
+            },
+        })
+        .collect();
     Ok(Rule {
         line,
         text: args.trim().to_string(),
         comment: p.comment,
         conds: p.conds,
         target,
+        unmodelled,
     })
 }
 
 impl RuleArgs<'_> {
     /// An error at column `col` of this rule.
-    fn err(&self, col: usize, message: String) -> ParseError {
+    pub(super) fn err(&self, col: usize, message: String) -> ParseError {
         ParseError {
             file: self.source.to_string(),
             line: self.line,
@@ -903,12 +998,12 @@ impl RuleArgs<'_> {
     }
 
     /// The column of the current word.
-    fn col(&self) -> usize {
+    pub(super) fn col(&self) -> usize {
         self.toks[self.i].col
     }
 
     /// Steps to the value of option `opt` and returns it.
-    fn value(&mut self, opt: &str) -> Result<String, ParseError> {
+    pub(super) fn value(&mut self, opt: &str) -> Result<String, ParseError> {
         self.i += 1;
         match self.toks.get(self.i) {
             Some(t) => Ok(t.s.clone()),
@@ -920,7 +1015,7 @@ impl RuleArgs<'_> {
     }
 
     /// Adds a condition, negated by a pending `!`.
-    fn push(&mut self, kind: CondKind) {
+    pub(super) fn push(&mut self, kind: CondKind) {
         self.conds.push(Cond {
             neg: self.neg,
             kind,
@@ -932,19 +1027,133 @@ impl RuleArgs<'_> {
     /// then, as `command_default` does, the target's options (once `-j` was
     /// given), then the loaded matches' options.
     fn option(&mut self) -> Result<(), ParseError> {
-        let tok = self.toks[self.i].s.clone();
+        let tok = self.canonical_option(&self.toks[self.i].s.clone())?;
         let col = self.toks[self.i].col;
         let in_target = self.target_name.is_some();
         if self.builtin_option(&tok, col)?
             || (in_target && self.target_option(&tok)?)
             || self.match_option(&tok)?
+            || self.ext_match_option(&tok)?
+            || self.generic_option(&tok, in_target)?
         {
             return Ok(());
         }
         if tok.starts_with('-') {
-            return Err(self.err(col, format!("unknown option '{tok}'")));
+            // xshared.c command_default
+            return Err(self.err(col, format!("unknown option \"{tok}\"")));
         }
-        Err(self.err(col, format!("unexpected word '{tok}': expected an option")))
+        Err(self.err(
+            col,
+            format!("Bad argument `{tok}' (xshared.c: an option was expected)"),
+        ))
+    }
+
+    /// The extensions whose options getopt_long sees now: the loaded
+    /// matches, and the target once `-j` was given.
+    fn loaded_exts(&self, in_target: bool) -> Vec<&'static super::extensions::Ext> {
+        let mut v: Vec<&'static super::extensions::Ext> = Vec::new();
+        if in_target {
+            if let Some((name, _)) = &self.target_name {
+                v.extend(super::extensions::find(name, true, self.v6));
+            }
+        }
+        for m in self.modules.iter().rev() {
+            v.extend(super::extensions::find(m, false, self.v6));
+        }
+        v
+    }
+
+    /// getopt_long's reading of a long option: an exact name, or an
+    /// unambiguous prefix of one of the options it knows now (`--mac` for
+    /// `--mac-source`); an ambiguous prefix is an error.
+    fn canonical_option(&self, tok: &str) -> Result<String, ParseError> {
+        let Some(name) = tok.strip_prefix("--") else {
+            return Ok(tok.to_string());
+        };
+        const BUILTIN: &[&str] = &[
+            "protocol",
+            "source",
+            "src",
+            "destination",
+            "dst",
+            "in-interface",
+            "out-interface",
+            "fragment",
+            "match",
+            "jump",
+            "goto",
+            "set-counters",
+        ];
+        let exts = self.loaded_exts(self.target_name.is_some());
+        let all: BTreeSet<&str> = BUILTIN
+            .iter()
+            .copied()
+            .chain(exts.iter().flat_map(|e| e.opts.iter().map(|(o, _)| *o)))
+            .collect();
+        if all.contains(name) || name.is_empty() {
+            return Ok(tok.to_string());
+        }
+        let cands: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|o| o.starts_with(name))
+            .collect();
+        match cands.as_slice() {
+            [one] => Ok(format!("--{one}")),
+            [] => Ok(tok.to_string()),
+            _ => Err(self.err(
+                self.col(),
+                format!(
+                    "option '{tok}' is ambiguous; possibilities: --{}",
+                    cands.join(" --")
+                ),
+            )),
+        }
+    }
+
+    /// An option of a loaded extension that no parser above took: a
+    /// target's option is kept for the target's builder; a match's option
+    /// is consumed, and unless its whole match is already kept unmodelled
+    /// it becomes an unmodelled condition of its own.
+    fn generic_option(&mut self, tok: &str, in_target: bool) -> Result<bool, ParseError> {
+        let Some(name) = tok.strip_prefix("--") else {
+            return Ok(false);
+        };
+        let Some(ext) = self
+            .loaded_exts(in_target)
+            .into_iter()
+            .find(|e| e.opts.iter().any(|(o, _)| *o == name))
+        else {
+            return Ok(false);
+        };
+        let takes = ext.opts.iter().any(|(o, v)| *o == name && *v);
+        let mut val = String::new();
+        if takes {
+            val = self.value(tok)?;
+            if super::extensions::two_words(ext.name, name) {
+                let second = self.value(tok)?;
+                val = format!("{val} {second}");
+            }
+        }
+        if self.neg {
+            val = if val.is_empty() {
+                "!".into()
+            } else {
+                format!("! {val}")
+            };
+        }
+        self.neg = false;
+        if ext.target {
+            self.t.generic.push((name.to_string(), val));
+        } else if MODELLED_MATCHES.contains(&ext.name) {
+            let c = format!("-m {} --{name}", ext.name);
+            self.conds.push(Cond {
+                neg: false,
+                kind: CondKind::Unmodelled(c.clone()),
+            });
+            self.unmod.push((c, true));
+        }
+        Ok(true)
     }
 
     /// iptables' own options: `!`, `-p`, `-s`/`-d`, `-i`/`-o`, `-f`, `-m`,
@@ -960,13 +1169,14 @@ impl RuleArgs<'_> {
             "-p" | "--protocol" => {
                 let v = self.value(tok)?;
                 let Some(p) = proto_number(&v) else {
-                    return Err(self.err(self.col(), format!("unknown protocol '{v}'")));
+                    return Err(self.err(self.col(), format!("unknown protocol \"{v}\" specified")));
                 };
                 self.push(CondKind::Proto(p));
                 match p {
                     6 => self.modules.push("tcp".into()),
                     17 => self.modules.push("udp".into()),
-                    1 => self.modules.push("icmp".into()),
+                    1 if !self.v6 => self.modules.push("icmp".into()),
+                    58 if self.v6 => self.modules.push("icmp6".into()),
                     132 => self.modules.push("sctp".into()),
                     _ => {}
                 }
@@ -976,18 +1186,32 @@ impl RuleArgs<'_> {
                 if v.contains(',') {
                     return Err(self.err(self.col(), format!("address lists are expanded by iptables-save into one rule per address; found '{v}'")));
                 }
+                let src = tok.starts_with("-s") || tok.starts_with("--s");
+                if self.v6 {
+                    let Some(net) = parse_net6(&v) else {
+                        return Err(self.err(
+                            self.col(),
+                            format!("host/network `{v}' not found (bad address: expected an IPv6 address or ADDR/LEN)"),
+                        ));
+                    };
+                    self.push(if src {
+                        CondKind::Src6(net)
+                    } else {
+                        CondKind::Dst6(net)
+                    });
+                    return Ok(true);
+                }
                 let Some(net) = parse_net(&v) else {
                     return Err(self.err(
                         self.col(),
-                        format!("bad address '{v}': expected A.B.C.D or A.B.C.D/LEN"),
+                        format!("host/network `{v}' not found (bad address: expected A.B.C.D or A.B.C.D/LEN)"),
                     ));
                 };
-                let k = if tok.starts_with("-s") || tok.starts_with("--s") {
+                self.push(if src {
                     CondKind::Src(net)
                 } else {
                     CondKind::Dst(net)
-                };
-                self.push(k);
+                });
             }
             "-i" | "--in-interface" => {
                 let v = self.value(tok)?;
@@ -1017,11 +1241,21 @@ impl RuleArgs<'_> {
     /// `-m NAME`: loads a match extension (only the modelled ones).
     fn load_match(&mut self, tok: &str) -> Result<(), ParseError> {
         let v = self.value(tok)?;
-        match v.as_str() {
-            "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
-            | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
-            | "recent" | "set" | "physdev" | "nfacct" | "owner" | "limit" | "iprange" => {}
-            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner, limit, iprange)"))),
+        if super::extensions::find(&v, false, self.v6).is_none() {
+            // libxtables/xtables.c xtables_find_match (XTF_LOAD_MUST_SUCCEED)
+            return Err(self.err(
+                self.col(),
+                format!("Couldn't load match `{v}':No such file or directory"),
+            ));
+        }
+        if !MODELLED_MATCHES.contains(&v.as_str()) {
+            let c = format!("-m {v}");
+            self.conds.push(Cond {
+                neg: false,
+                kind: CondKind::Unmodelled(c.clone()),
+            });
+            self.unmod.push((c, true));
+            self.neg = false;
         }
         if v == "limit" {
             // libxt_limit's limit_init: 3/hour, burst 5
@@ -1039,6 +1273,49 @@ impl RuleArgs<'_> {
 
     /// The target's options, each target's parser in turn.
     fn target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if self.v6
+            && !matches!(
+                tok,
+                "--set-xmark"
+                    | "--set-mark"
+                    | "--or-mark"
+                    | "--and-mark"
+                    | "--xor-mark"
+                    | "--save-mark"
+                    | "--restore-mark"
+                    | "--nfmask"
+                    | "--ctmask"
+                    | "--mask"
+                    | "--log-prefix"
+                    | "--log-level"
+                    | "--log-uid"
+                    | "--log-tcp-sequence"
+                    | "--log-tcp-options"
+                    | "--log-ip-options"
+                    | "--notrack"
+            )
+        {
+            return Ok(false);
+        }
+        let name = self
+            .target_name
+            .as_ref()
+            .map(|t| t.0.as_str())
+            .unwrap_or("");
+        if !matches!(
+            name,
+            "DNAT"
+                | "SNAT"
+                | "MASQUERADE"
+                | "REDIRECT"
+                | "REJECT"
+                | "MARK"
+                | "CONNMARK"
+                | "LOG"
+                | "CT"
+        ) {
+            return Ok(false);
+        }
         Ok(self.nat_target_option(tok)?
             || self.reject_target_option(tok)?
             || self.mark_target_option(tok)?
@@ -1714,6 +1991,11 @@ impl RuleArgs<'_> {
             return Ok(None);
         };
         let mut t = std::mem::replace(&mut self.t, TargetOpts::new());
+        if !(name == "CT" && t.notrack) {
+            if let Some(x) = build_target(&name, &t.generic, self.v6).map_err(|m| self.err(0, m))? {
+                return Ok(Some(Target::Ext(Box::new(x))));
+            }
+        }
         let fail = |m: String| -> Result<Option<Target>, ParseError> { Err(self.err(0, m)) };
         let target = match name.as_str() {
             "ACCEPT" => Target::Accept,
@@ -1779,15 +2061,10 @@ impl RuleArgs<'_> {
                 prefix: t.log_prefix,
             },
             "NOTRACK" => Target::Notrack,
-            "CT" => {
-                if !t.notrack {
-                    return fail("only 'CT --notrack' is modelled".into());
-                }
-                Target::Notrack
-            }
-            "QUEUE" | "NFQUEUE" | "TPROXY" | "TEE" | "MIRROR" | "CLASSIFY" | "DSCP" | "TOS"
-            | "TTL" | "TCPMSS" | "SET" | "NFLOG" | "ULOG" | "AUDIT" | "CHECKSUM" => {
-                return fail(format!("target {name} is not modelled by podpath"));
+            "CT" => Target::Notrack,
+            _ if super::extensions::find(&name, true, self.v6).is_some() => {
+                self.unmod.push((format!("-j {name}"), false));
+                Target::Ext(Box::new(ExtTarget::Unmodelled { name }))
             }
             _ => {
                 if goto {
@@ -1851,11 +2128,14 @@ COMMIT\n";
         assert!(e.message.contains("NOPE"), "{e}");
         let e = err_of("*nat\n:FOO - [0:0]\n-A FOO -s 10.0.0.300 -j ACCEPT\nCOMMIT\n");
         assert_eq!((e.line, e.column), (3, 11));
-        assert!(e.message.contains("bad address"), "{e}");
+        assert!(
+            e.message.contains("host/network `10.0.0.300' not found"),
+            "{e}"
+        );
         let e = err_of("*nat\n-A BAR -j ACCEPT\nCOMMIT\n");
         assert!(e.message.contains("not declared"), "{e}");
         let e = err_of("*nat\n:FOO - [0:0]\n-A FOO --frob 1 -j ACCEPT\nCOMMIT\n");
-        assert!(e.message.contains("unknown option '--frob'"), "{e}");
+        assert!(e.message.contains("unknown option \"--frob\""), "{e}");
         let e = err_of("*nat\n:FOO - [0:0]\n");
         assert!(e.message.contains("COMMIT"), "{e}");
         let e = err_of("*bogus\nCOMMIT\n");
