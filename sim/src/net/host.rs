@@ -622,9 +622,67 @@ impl Host {
 pub struct HostAddrs<'a> {
     pub fib: &'a Fib,
     pub devs: &'a [Device],
+    /// The connections `-m connlimit` counts.
+    pub ct: Option<&'a Conntrack>,
 }
 
 impl AddrClass for HostAddrs<'_> {
+    /// ipt_rpfilter.c rpfilter_lookup_reverse: the route to the packet's
+    /// source, looked up as from the host (`flowi4_iif = LOOPBACK_IFINDEX`)
+    /// with the packet's destination as source.
+    fn reverse_route(
+        &self,
+        src: Ipv4Addr,
+        saddr: Option<Ipv4Addr>,
+        mark: u32,
+    ) -> Option<(bool, bool, Option<String>)> {
+        let k = FlowKey {
+            dst: Some(src),
+            src: saddr,
+            mark,
+            iif: Some("lo"),
+            oif: None,
+        };
+        let l = self.fib.lookup(&k, None).ok()?;
+        let dev = l
+            .route
+            .dev
+            .and_then(|i| self.devs.get(i))
+            .map(|d| d.name.clone());
+        Some((
+            l.route.rtype == RouteType::Unicast,
+            l.route.rtype == RouteType::Local,
+            dev,
+        ))
+    }
+
+    /// xt_connlimit.c count_them, simplified: the host's live connections
+    /// whose original source (or destination) is in the packet's prefix
+    /// (not only those this rule saw; closed TCP ones left out, as
+    /// nf_conncount does).
+    fn conn_count(&self, addr: Ipv4Addr, mask: u8, daddr: bool) -> u32 {
+        let Some(ct) = self.ct else { return 0 };
+        let m = if mask == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(mask.min(32)))
+        };
+        let key = u32::from(addr) & m;
+        ct.conns
+            .values()
+            .filter(|c| {
+                let a = if daddr { c.orig.dst } else { c.orig.src };
+                u32::from(a) & m == key
+                    && !(c.orig.proto == 6
+                        && matches!(
+                            c.tcp,
+                            crate::net::netfilter::conntrack::TcpCt::TimeWait
+                                | crate::net::netfilter::conntrack::TcpCt::Close
+                        ))
+            })
+            .count() as u32
+    }
+
     fn addr_type(&self, a: Ipv4Addr, dev: Option<&str>) -> u16 {
         if a.is_broadcast() {
             return addrtype::BROADCAST;

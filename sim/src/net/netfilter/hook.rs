@@ -50,6 +50,7 @@ impl Host {
         let addrs = HostAddrs {
             fib: &self.fib,
             devs: &self.devs,
+            ct: Some(&self.ct),
         };
         let mut chooser = RngChooser(&mut self.rng);
         let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {

@@ -777,6 +777,9 @@ impl RuleArgs<'_> {
                     "connbytes: --connbytes-dir and --connbytes-mode are required".into(),
                 ));
             }
+            // kept unmodelled: podpath's connections count no packets or
+            // bytes
+            self.unmod.push(("-m connbytes".into(), true));
             self.conds.push(Cond {
                 neg,
                 kind: CondKind::Connbytes {
@@ -812,6 +815,8 @@ impl RuleArgs<'_> {
             });
         }
         if self.loaded("socket") {
+            // kept unmodelled: no socket lookup from netfilter yet
+            self.unmod.push(("-m socket".into(), true));
             let (transparent, nowildcard) = e.socket.unwrap_or((false, false));
             self.conds.push(Cond {
                 neg: false,
