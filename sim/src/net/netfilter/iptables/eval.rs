@@ -83,6 +83,8 @@ fn is_header_cond(k: &CondKind) -> bool {
             | CondKind::InIf(_)
             | CondKind::OutIf(_)
             | CondKind::Fragment
+            | CondKind::SrcMask(..)
+            | CondKind::DstMask(..)
     )
 }
 
@@ -225,7 +227,9 @@ fn cond_holds(
         CondKind::PhysdevIsBridged => pkt.bridged,
         CondKind::Always(_) => true,
         // uid and gid are the same here (a process runs as uid = gid)
-        CondKind::Owner { id, .. } => pkt.owner == Some(*id),
+        CondKind::Owner { id, hi, .. } => pkt.owner.is_some_and(|o| (*id..=*hi).contains(&o)),
+        CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
+        CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
         // IPv6 conditions: a v6 ruleset is kept, not evaluated
         CondKind::Src6(_) | CondKind::Dst6(_) | CondKind::Icmp6Type { .. } => false,
         // the conditions of [`super::matches`], answered above

@@ -34,7 +34,15 @@ pub(crate) fn two_words(ext: &str, opt: &str) -> bool {
         ("tcp", "tcp-flags")
             | ("set", "match-set" | "set")
             | ("SET", "add-set" | "del-set" | "map-set")
+            | ("sctp", "chunk-types")
     )
+}
+
+/// Options whose parser takes the next word when there is one although
+/// getopt is told they take none (libxt_rateest.c rateest_parse reads
+/// `argv[optind]` after `--rateest-bps`/`--rateest-pps`).
+pub(crate) fn optional_value(ext: &str, opt: &str) -> bool {
+    ext == "rateest" && (opt.starts_with("rateest-bps") || opt.starts_with("rateest-pps"))
 }
 
 #[rustfmt::skip]

@@ -122,8 +122,8 @@ impl Default for TimeSpec {
     }
 }
 
-/// `-m hashlimit` (libxt_hashlimit.c, revision 1 semantics): the rate as
-/// the time between packets in 1/10000 s (XT_HASHLIMIT_SCALE), the burst,
+/// `-m hashlimit` (libxt_hashlimit.c, revisions 2 and 3): the rate as
+/// the time between packets in µs (XT_HASHLIMIT_SCALE_v2), the burst,
 /// `above` (XT_HASHLIMIT_INVERT), the mode bits (1 srcip, 2 srcport, 4
 /// dstip, 8 dstport), the prefix lengths and the table's name.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,6 +135,51 @@ pub struct HashlimitSpec {
     pub srcmask: u8,
     pub dstmask: u8,
     pub name: String,
+    /// A rate in bytes (`--hashlimit-upto 4kb/s`): kept unmodelled.
+    pub bytes: bool,
+}
+
+/// libxt_hashlimit.c parse_rate (revisions 2 and 3): `N[/second|minute|
+/// hour|day]` (any prefix of the unit) as µs between packets; None for a
+/// byte rate (`Nb/s`, `Nkb/s`, `Nmb/s`, parse_bytes).
+fn hashlimit_rate(rate: &str) -> Result<Option<u32>, String> {
+    let bad = || format!("hashlimit: bad rate \"{rate}\"");
+    if let Some(i) = rate.find("b/s") {
+        let digits: String = rate[..i]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        return match digits.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(None),
+            _ => Err(bad()),
+        };
+    }
+    let mult: u64 = match rate.split_once('/') {
+        None => 1,
+        Some((_, "")) => return Err(bad()),
+        Some((_, u)) => {
+            let u = u.to_ascii_lowercase();
+            [
+                ("second", 1),
+                ("minute", 60),
+                ("hour", 3600),
+                ("day", 86400),
+            ]
+            .into_iter()
+            .find(|(name, _)| name.starts_with(&u))
+            .map(|(_, m)| m)
+            .ok_or_else(bad)?
+        }
+    };
+    let digits: String = rate.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let r: u64 = digits.parse().unwrap_or(0);
+    if r == 0 {
+        return Err(bad());
+    }
+    match 1_000_000 * mult / r {
+        0 => Err(format!("Rate too fast \"{rate}\"")),
+        t => Ok(Some(t.min(u64::from(u32::MAX)) as u32)),
+    }
 }
 
 /// A device group and its mask (`-m devgroup`).
@@ -232,7 +277,7 @@ impl RuleArgs<'_> {
             || self.misc_match_option(tok)?)
     }
 
-    fn loaded(&self, m: &str) -> bool {
+    pub(super) fn loaded(&self, m: &str) -> bool {
         self.modules.iter().any(|x| x == m)
     }
 
@@ -522,6 +567,7 @@ impl RuleArgs<'_> {
                 srcmask: 32,
                 dstmask: 32,
                 name: String::new(),
+                bytes: false,
             },
             false,
         ));
@@ -529,19 +575,31 @@ impl RuleArgs<'_> {
             match tok {
                 "--hashlimit-upto" | "--hashlimit-above" | "--hashlimit" => {
                     let v = self.value(tok)?;
-                    h.avg = super::parse::parse_rate(&v).map_err(|m| self.err(self.col(), m))?;
+                    match hashlimit_rate(&v).map_err(|m| self.err(self.col(), m))? {
+                        Some(avg) => h.avg = avg,
+                        None => h.bytes = true,
+                    }
                     // `! --hashlimit-upto` is `--hashlimit-above` and the reverse
                     h.above = (tok == "--hashlimit-above") != self.neg;
                     rate_given = true;
                 }
                 "--hashlimit-burst" => {
                     let v = self.value(tok)?;
-                    h.burst = v
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|b| (1..=1_000_000).contains(b))
-                        // XT_HASHLIMIT_BURST_MAX of revisions 2 and 3
-                        .ok_or_else(|| self.bad("hashlimit: bad --hashlimit-burst", &v))?;
+                    // parse_burst: a number, with a k/m factor in byte mode;
+                    // a plain number at most XT_HASHLIMIT_BURST_MAX
+                    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    let suffix = &v[digits.len()..];
+                    let n = digits.parse::<u64>().ok().filter(|n| *n >= 1);
+                    let ok = match (n, suffix.to_ascii_lowercase().as_str()) {
+                        (Some(n), "") => (n <= 1_000_000).then_some(n),
+                        (Some(n), "k" | "kb") => Some(n * 1024),
+                        (Some(n), "m" | "mb") => Some(n * 1024 * 1024),
+                        _ => None,
+                    };
+                    let Some(b) = ok else {
+                        return Err(self.bad("hashlimit: bad --hashlimit-burst", &v));
+                    };
+                    h.burst = b.min(u64::from(u32::MAX)) as u32;
                 }
                 "--hashlimit-mode" => {
                     let v = self.value(tok)?;
@@ -639,9 +697,12 @@ impl RuleArgs<'_> {
                 match tok {
                     "--connbytes" => {
                         let (a, b) = v.split_once(':').unwrap_or((&v, ""));
-                        let lo = a
-                            .parse()
-                            .map_err(|_| self.bad("connbytes: bad range", &v))?;
+                        let lo = if a.is_empty() {
+                            0
+                        } else {
+                            a.parse()
+                                .map_err(|_| self.bad("connbytes: bad range", &v))?
+                        };
                         let hi = if b.is_empty() {
                             u64::MAX
                         } else {
@@ -744,10 +805,20 @@ impl RuleArgs<'_> {
                     "hashlimit: option \"--hashlimit-name\" must be specified".into(),
                 ));
             }
-            self.conds.push(Cond {
-                neg: false,
-                kind: CondKind::Hashlimit(Box::new(h)),
-            });
+            if h.bytes {
+                // byte rates are kept unmodelled
+                let c = "-m hashlimit (a rate in bytes)".to_string();
+                self.unmod.push((c.clone(), true));
+                self.conds.push(Cond {
+                    neg: false,
+                    kind: CondKind::Unmodelled(c),
+                });
+            } else {
+                self.conds.push(Cond {
+                    neg: false,
+                    kind: CondKind::Hashlimit(Box::new(h)),
+                });
+            }
         }
         self.simple_final_checks()
     }
@@ -1054,7 +1125,7 @@ pub(super) fn holds(c: &Cond, pkt: &NfPacket, env: &mut EvalEnv) -> Option<bool>
             // hashlimit_mt: the bucket of the packet's key, as -m limit's
             // (credit in ns of virtual time); --hashlimit-above matches
             // when the bucket is empty.
-            let cost = u64::from(h.avg) * 100_000;
+            let cost = u64::from(h.avg) * 1_000;
             let cap = cost * u64::from(h.burst.max(1));
             let now = env.now_ns;
             let key = (h.name.clone(), hashlimit_key(h, pkt));

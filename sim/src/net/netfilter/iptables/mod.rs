@@ -231,7 +231,13 @@ pub enum CondKind {
     Owner {
         uid: bool,
         id: u32,
+        /// The range's last id (`--uid-owner 0-10`; `id` for one id).
+        hi: u32,
     },
+    /// `-s`/`-d` with a mask that is not a prefix (`10.11.12.13/255.0.12.0`:
+    /// xtables_ipparse_multiple takes any dotted mask): (address & mask, mask).
+    SrcMask(Ipv4Addr, Ipv4Addr),
+    DstMask(Ipv4Addr, Ipv4Addr),
     /// ip6tables `-s`/`-d`.
     Src6(Ipv6Net),
     Dst6(Ipv6Net),

@@ -556,10 +556,35 @@ pub(super) fn parse_net(s: &str) -> Option<Ipv4Net> {
     }
 }
 
+/// `A.B.C.D/W.X.Y.Z` with a mask that is not a prefix: (A & mask, mask).
+fn parse_odd_mask(s: &str) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    let (a, m) = s.split_once('/')?;
+    let a: Ipv4Addr = a.parse().ok()?;
+    let m: Ipv4Addr = m.parse().ok()?;
+    let bits = u32::from(m);
+    if bits.leading_ones() + bits.trailing_zeros() == 32 {
+        return None;
+    }
+    Some((Ipv4Addr::from(u32::from(a) & bits), m))
+}
+
 pub(super) fn proto_number(s: &str) -> Option<u8> {
     Some(match s.to_ascii_lowercase().as_str() {
         "all" | "0" => 0,
         "icmpv6" | "ipv6-icmp" | "icmp6" => 58,
+        "ipcomp" => 108,
+        "rsvp" => 46,
+        "egp" => 8,
+        "ipv6-route" => 43,
+        "ipv6-frag" => 44,
+        "ipv6-nonxt" => 59,
+        "ipv6-opts" => 60,
+        "eigrp" => 88,
+        "etherip" => 97,
+        "encap" => 98,
+        "carp" => 112,
+        "isis" => 124,
+        "mpls-in-ip" => 137,
         "udplite" => 136,
         "dccp" => 33,
         "mh" | "ipv6-mh" => 135,
@@ -633,14 +658,44 @@ pub(super) fn parse_net6(s: &str) -> Option<ipnet::Ipv6Net> {
     ipnet::Ipv6Net::new(a, len).ok().map(|n| n.trunc())
 }
 
-fn parse_port(s: &str) -> Option<u16> {
-    match s {
-        "http" => Some(80),
-        "https" => Some(443),
-        "domain" => Some(53),
-        "ssh" => Some(22),
-        _ => s.parse().ok(),
-    }
+/// A port by number or by its /etc/services name (xtables_parse_port:
+/// getservbyname; the common names of netbase's services file).
+pub(super) fn parse_port(s: &str) -> Option<u16> {
+    Some(match s {
+        "ftp-data" => 20,
+        "ftp" => 21,
+        "ssh" => 22,
+        "telnet" => 23,
+        "smtp" => 25,
+        "domain" => 53,
+        "bootps" => 67,
+        "bootpc" => 68,
+        "tftp" => 69,
+        "http" | "www" => 80,
+        "pop3" => 110,
+        "sunrpc" => 111,
+        "ntp" => 123,
+        "netbios-ns" => 137,
+        "netbios-dgm" => 138,
+        "netbios-ssn" => 139,
+        "imap2" | "imap" => 143,
+        "snmp" => 161,
+        "bgp" => 179,
+        "ldap" => 389,
+        "https" => 443,
+        "microsoft-ds" => 445,
+        "isakmp" => 500,
+        "syslog" => 514,
+        "submission" => 587,
+        "ldaps" => 636,
+        "imaps" => 993,
+        "pop3s" => 995,
+        "openvpn" => 1194,
+        "mysql" => 3306,
+        "ipsec-nat-t" => 4500,
+        "postgresql" => 5432,
+        _ => return s.parse().ok(),
+    })
 }
 
 pub(super) fn parse_port_range(s: &str) -> Option<(u16, u16)> {
@@ -657,15 +712,28 @@ pub(super) fn parse_port_range(s: &str) -> Option<(u16, u16)> {
     }
 }
 
+/// A NAT port range `LO[-HI][/BASE]` (libxt_NAT.c parse_ports: ports by
+/// number or service name; the `/BASE` of revision 2's shifted ranges is
+/// read and not kept).
 fn parse_ports_dash(s: &str) -> Option<(u16, u16)> {
+    let s = match s.split_once('/') {
+        Some((r, base)) => {
+            parse_port(base)?;
+            r
+        }
+        None => s,
+    };
+    if let Some(p) = parse_port(s) {
+        return Some((p, p));
+    }
     match s.split_once('-') {
         Some((a, b)) => {
-            let lo = a.parse().ok()?;
-            let hi = b.parse().ok()?;
+            let lo = parse_port(a)?;
+            let hi = parse_port(b)?;
             (lo <= hi).then_some((lo, hi))
         }
         None => {
-            let p = s.parse().ok()?;
+            let p = parse_port(s)?;
             Some((p, p))
         }
     }
@@ -724,7 +792,14 @@ fn tcp_flag_list(s: &str) -> Option<u8> {
 
 fn icmp_type(s: &str) -> Option<(u8, Option<u8>)> {
     if let Some((t, c)) = s.split_once('/') {
-        return Some((t.parse().ok()?, Some(c.parse().ok()?)));
+        // a code range LO:HI (libxt_icmp.c): the whole range is any code
+        let code = match c.split_once(':') {
+            Some(("0", "255")) => None,
+            Some((a, b)) if a == b => Some(a.parse().ok()?),
+            Some(_) => return None,
+            None => Some(c.parse().ok()?),
+        };
+        return Some((t.parse().ok()?, code));
     }
     Some(match s {
         "any" => (255, None),
@@ -1027,6 +1102,7 @@ impl RuleArgs<'_> {
     /// then, as `command_default` does, the target's options (once `-j` was
     /// given), then the loaded matches' options.
     fn option(&mut self) -> Result<(), ParseError> {
+        self.split_joined_value();
         let tok = self.canonical_option(&self.toks[self.i].s.clone())?;
         let col = self.toks[self.i].col;
         let in_target = self.target_name.is_some();
@@ -1046,6 +1122,28 @@ impl RuleArgs<'_> {
             col,
             format!("Bad argument `{tok}' (xshared.c: an option was expected)"),
         ))
+    }
+
+    /// getopt's joined forms: `--option=value` and `-pVALUE` (a short
+    /// option that takes a value, written with it) become two words.
+    fn split_joined_value(&mut self) {
+        let t = &self.toks[self.i];
+        let (col, s) = (t.col, t.s.clone());
+        let split = if let Some(rest) = s.strip_prefix("--") {
+            rest.split_once('=')
+                .map(|(o, v)| (format!("--{o}"), v.to_string()))
+        } else if s.len() > 2 && s.is_char_boundary(2) && s.starts_with('-') {
+            let (o, v) = s.split_at(2);
+            "-p-s-d-i-o-j-g-m"
+                .contains(o)
+                .then(|| (o.to_string(), v.to_string()))
+        } else {
+            None
+        };
+        if let Some((o, v)) = split {
+            self.toks[self.i] = Tok { s: o, col };
+            self.toks.insert(self.i + 1, Tok { s: v, col });
+        }
     }
 
     /// The extensions whose options getopt_long sees now: the loaded
@@ -1128,7 +1226,12 @@ impl RuleArgs<'_> {
         };
         let takes = ext.opts.iter().any(|(o, v)| *o == name && *v);
         let mut val = String::new();
-        if takes {
+        let optional = super::extensions::optional_value(ext.name, name)
+            && self
+                .toks
+                .get(self.i + 1)
+                .is_some_and(|t| !t.s.starts_with('-') && t.s != "!");
+        if takes || optional {
             val = self.value(tok)?;
             if super::extensions::two_words(ext.name, name) {
                 let second = self.value(tok)?;
@@ -1198,6 +1301,14 @@ impl RuleArgs<'_> {
                         CondKind::Src6(net)
                     } else {
                         CondKind::Dst6(net)
+                    });
+                    return Ok(true);
+                }
+                if let Some((a, m)) = parse_odd_mask(&v) {
+                    self.push(if src {
+                        CondKind::SrcMask(a, m)
+                    } else {
+                        CondKind::DstMask(a, m)
                     });
                     return Ok(true);
                 }
@@ -1462,22 +1573,37 @@ impl RuleArgs<'_> {
     }
 
     /// The loaded matches' options, each match's parser in turn.
+    /// (Each only once its module is loaded: libxtables merges a match's
+    /// options into getopt's table at `-m NAME`, or at `-p PROTO` for the
+    /// protocol's match.)
     fn match_option(&mut self, tok: &str) -> Result<bool, ParseError> {
-        Ok(self.comment_option(tok)?
-            || self.port_option(tok)?
-            || self.tcp_option(tok)?
-            || self.icmp_option(tok)?
-            || self.mark_option(tok)?
-            || self.state_option(tok)?
-            || self.addrtype_option(tok)?
-            || self.owner_option(tok)?
-            || self.statistic_option(tok)?
-            || self.recent_option(tok)?
+        let ports = match tok {
+            "--dport" | "--destination-port" | "--sport" | "--source-port" => {
+                ["tcp", "udp", "sctp", "dccp", "udplite"]
+                    .iter()
+                    .any(|m| self.loaded(m))
+            }
+            _ => self.loaded("multiport"),
+        };
+        let state = match tok {
+            "--state" => self.loaded("state"),
+            _ => self.loaded("conntrack"),
+        };
+        Ok((self.loaded("comment") && self.comment_option(tok)?)
+            || (ports && self.port_option(tok)?)
+            || (self.loaded("tcp") && self.tcp_option(tok)?)
+            || (self.loaded("icmp") && self.icmp_option(tok)?)
+            || ((self.loaded("mark") || self.loaded("connmark")) && self.mark_option(tok)?)
+            || (state && self.state_option(tok)?)
+            || (self.loaded("addrtype") && self.addrtype_option(tok)?)
+            || (self.loaded("owner") && self.owner_option(tok)?)
+            || (self.loaded("statistic") && self.statistic_option(tok)?)
+            || (self.loaded("recent") && self.recent_option(tok)?)
             || self.limit_option(tok)?
             || self.iprange_option(tok)?
-            || self.set_option(tok)?
-            || self.physdev_option(tok)?
-            || self.nfacct_option(tok))
+            || (self.loaded("set") && self.set_option(tok)?)
+            || (self.loaded("physdev") && self.physdev_option(tok)?)
+            || (self.loaded("nfacct") && self.nfacct_option(tok)))
     }
 
     /// `-m comment --comment TEXT`.
@@ -1655,17 +1781,24 @@ impl RuleArgs<'_> {
             return Ok(false);
         }
         let v = self.value(tok)?;
-        // numeric ids (names would need the machine's passwd file)
-        let Some(id) = v
-            .parse::<u32>()
-            .ok()
-            .or(if v == "root" { Some(0) } else { None })
-        else {
+        // numeric ids or a range LO-HI (libxt_owner.c owner_parse_range);
+        // names would need the machine's passwd file
+        let one = |x: &str| {
+            x.parse::<u32>()
+                .ok()
+                .or(if x == "root" { Some(0) } else { None })
+        };
+        let ids = match v.split_once('-') {
+            Some((a, b)) => one(a).zip(one(b)).filter(|(a, b)| a <= b),
+            None => one(&v).map(|a| (a, a)),
+        };
+        let Some((id, hi)) = ids else {
             return Err(self.err(self.col(), format!("{tok} '{v}': expected a numeric id")));
         };
         self.push(CondKind::Owner {
             uid: tok == "--uid-owner",
             id,
+            hi,
         });
         Ok(true)
     }
