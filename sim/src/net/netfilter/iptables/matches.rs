@@ -680,8 +680,8 @@ impl RuleArgs<'_> {
                             "--connlimit-mask" if n <= 32 => c.2 = n as u8,
                             "--connlimit-mask" => return Err(self.bad("connlimit: bad mask", &v)),
                             // `! --connlimit-upto` is `--connlimit-above`
-                            "--connlimit-above" => (c.0, c.1) = (neg, n),
-                            _ => (c.0, c.1) = (!neg, n),
+                            "--connlimit-above" => (c.0, c.1) = (!neg, n),
+                            _ => (c.0, c.1) = (neg, n),
                         }
                     }
                 }

@@ -22,6 +22,9 @@ pub mod matches;
 pub mod parse;
 pub mod targets;
 
+#[cfg(test)]
+mod ext_tests;
+
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
