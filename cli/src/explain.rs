@@ -36,14 +36,21 @@ MODELLED
   neighbours  ARP requests/replies on the wire, INCOMPLETE/REACHABLE/STALE/
               DELAY/PROBE/PERMANENT/FAILED, queued packets, 3 broadcast
               requests 1 s apart, unicast probes of a STALE entry after 5 s
-  netfilter   iptables-save input; tables raw/mangle/nat/filter; user chains,
-              jump/goto/RETURN, policies; matches -s -d -p -i -o -f, tcp/udp
-              ports, multiport, tcp-flags/syn, icmp-type, comment, mark,
-              connmark, conntrack/state, addrtype, statistic random/nth,
-              recent, set (ipset), physdev, nfacct, limit, iprange; targets
-              ACCEPT DROP REJECT (icmp-* / tcp-reset) DNAT SNAT MASQUERADE
-              (--random-fully, --to-ports) REDIRECT MARK CONNMARK LOG
-              NOTRACK/CT --notrack
+  netfilter   iptables-save input; tables raw/mangle/nat/filter/security;
+              user chains, jump/goto/RETURN, policies; matches -s -d -p -i -o
+              -f, tcp/udp ports, multiport, tcp-flags/syn, icmp-type,
+              comment, mark, connmark, conntrack/state (also --ctproto,
+              --ctorig/repl src/dst/ports, --ctstatus, --ctexpire, --ctdir),
+              addrtype, statistic random/nth, recent, set (ipset), physdev,
+              nfacct, limit, iprange, hashlimit, rpfilter, ttl, time,
+              pkttype, length, mac, owner, connlimit, tos, dscp, ecn,
+              helper, devgroup, policy; targets ACCEPT DROP REJECT (icmp-* /
+              tcp-reset) DNAT SNAT MASQUERADE (--random-fully, --to-ports)
+              REDIRECT MARK CONNMARK LOG NFLOG ULOG NOTRACK CT NFQUEUE QUEUE
+              TCPMSS CHECKSUM CLASSIFY AUDIT; every other match or target
+              iptables knows is kept unmodelled (listed once per run;
+              --assume-unmodelled match|nomatch); ip6tables-save is parsed
+              and kept, not evaluated
   nftables    `nft list ruleset` text or `nft -f` commands (ip/inet tables):
               base chains by hook and priority between the iptables tables,
               jump/goto/return, sets, verdict maps, concatenations,
@@ -153,8 +160,27 @@ SIMPLIFIED (and where)
   - VXLAN: the outer source port is a stable hash of the inner flow, not
     the kernel's seeded jhash; no GBP/GPE, no IPv6 underlay.             [net/overlay]
   - netfilter: counters are parsed and ignored; -m nfacct always matches;
-    LOG writes a trace step, not a kernel log line; -m limit's bucket
-    refills in nanoseconds of virtual time, not in jiffies.              [net/netfilter]
+    LOG, NFLOG, ULOG and AUDIT write a trace step, not a log line; -m
+    limit's and -m hashlimit's buckets refill in nanoseconds of virtual
+    time, not in jiffies (hashlimit's table never expires an entry); -m
+    time reads the virtual clock as UTC seconds since 1970-01-01 (a
+    Thursday), so --kerneltz and --localtz are UTC; -m pkttype derives
+    the packet type from the IP destination (multicast, broadcast, else
+    host); -m connlimit counts every live connection of the host with
+    that source prefix, not only those the rule saw; -m devgroup sees
+    every device in group 0; -m helper never matches (no conntrack
+    helpers run); -m policy: no IPsec, so --pol none always holds and
+    --pol ipsec never; -m socket and -m connbytes are kept unmodelled;
+    TCPMSS does not rewrite the MSS option (podpath's TCP does not
+    segment by MSS) and CHECKSUM changes nothing (checksums are always
+    complete); CT --zone/--helper/--timeout are recorded, but zones do
+    not separate connections and no helper runs; CLASSIFY has no
+    effect (no qdiscs); NFQUEUE and QUEUE have no listener, so the
+    packet is dropped, or accepted by that table with --queue-bypass;
+    TEE, TTL, DSCP, TOS, ECN, TPROXY, SET, SYNPROXY and the other
+    targets are kept unmodelled and passed over; nftables base chains
+    of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
+    table, not after it.                                                 [net/netfilter]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]

@@ -710,3 +710,77 @@ fn paths_as_json() {
     );
     assert_eq!(paths[0]["decisions"][0]["matched"], true);
 }
+
+/// A rule with a match podpath keeps unmodelled (`-m string`): the run
+/// warns once per construct on stderr, the trace says what was assumed,
+/// and `--assume-unmodelled match` flips it (node-b's FORWARD policy DROP
+/// is then passed by the rule's ACCEPT).
+#[test]
+fn assume_unmodelled_flips_an_unmodelled_match() {
+    let dir = std::env::temp_dir().join(format!("podpath-unmodelled-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = include_str!("../../scenarios/troubleshoot-forward-drop.yaml");
+    let edited = text.replacen(
+        "      :FORWARD DROP [0:0]\n      :OUTPUT ACCEPT [0:0]\n",
+        "      :FORWARD DROP [0:0]\n      :OUTPUT ACCEPT [0:0]\n      -A FORWARD -p tcp -m string --string \"GET /\" --algo bm -j ACCEPT\n      -A FORWARD -p tcp -j ACCEPT\n",
+        1,
+    );
+    assert_ne!(edited, text);
+    let f = dir.join("s.yaml");
+    std::fs::write(&f, &edited).unwrap();
+    let f = f.to_str().unwrap();
+    // nomatch (the default): the string rule is passed, the next accepts
+    let o = podpath(
+        &["run", f, "--format", "trace", "--flow", "via-node-b"],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("-m string is not modelled").count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "warning: node-b: iptables line 5: -m string is not modelled: treated as not matching"
+        ),
+        "{err}"
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("-m string is not modelled: treated as not matching"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FORWARD #2: -p tcp -j ACCEPT => ACCEPT"),
+        "{out}"
+    );
+    // match: the string rule itself accepts, saying what was assumed
+    let o = podpath(
+        &[
+            "run",
+            f,
+            "--format",
+            "trace",
+            "--flow",
+            "via-node-b",
+            "--assume-unmodelled",
+            "match",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("-m string is not modelled: treated as matching"),
+        "{err}"
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("-m string is not modelled: treated as matching; ACCEPT"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("FORWARD #2: -p tcp -j ACCEPT => ACCEPT"),
+        "{out}"
+    );
+    let o = podpath(&["run", f, "--assume-unmodelled", "maybe"], &[]);
+    assert!(!o.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

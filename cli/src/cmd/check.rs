@@ -28,6 +28,11 @@ pub struct CheckArgs {
     /// Write the current traces as the new golden ones.
     #[arg(long)]
     pub bless: bool,
+    /// What a match podpath keeps without a model is taken to do
+    /// (default: nomatch); the run lists each host's unmodelled
+    /// constructs once on stderr.
+    #[arg(long, value_enum, value_name = "match|nomatch")]
+    pub assume_unmodelled: Option<super::AssumeArg>,
 }
 
 /// The scenarios to check: those named, or the embedded ones with a golden
@@ -59,7 +64,8 @@ pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut worlds = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for s in &list {
-        let world = super::load(Some(s), None)?;
+        let mut world = super::load(Some(s), None)?;
+        super::prepare(&mut world, a.assume_unmodelled);
         if let Some(first) = names.insert(world.scenario.clone(), s.clone()) {
             bail!(
                 "{s} and {first} are both named '{}' (metadata.name): their golden traces would be one file; rename one",

@@ -41,6 +41,67 @@ pub fn scenario_text(scenario: Option<&str>) -> Result<(String, String)> {
     })
 }
 
+/// `--assume-unmodelled`: what a match podpath keeps without a model is
+/// taken to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AssumeArg {
+    /// The match holds.
+    Match,
+    /// The match does not hold (the default).
+    Nomatch,
+}
+
+/// Sets what unmodelled matches are taken to do on every host of `world`
+/// (`Host.assume_unmodelled`, read by every hook's `EvalEnv.assume`).
+pub fn set_assume(world: &mut World, a: Option<AssumeArg>) {
+    let assume = match a {
+        Some(AssumeArg::Match) => podpath_sim::net::netfilter::Assume::Match,
+        _ => podpath_sim::net::netfilter::Assume::NoMatch,
+    };
+    for h in &mut world.hosts {
+        h.assume_unmodelled = assume;
+    }
+}
+
+/// The warning lines of a world: each host's unmodelled constructs
+/// (iptables, nftables, ipset), once each, with what is assumed.
+pub fn unmodelled_warnings(world: &World) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in &world.hosts {
+        let lists = [
+            ("iptables", &h.nf.unmodelled),
+            ("nftables", &h.nft.unmodelled),
+            ("ipset", &h.nf_state.ipsets.unmodelled),
+        ];
+        for (what, list) in lists {
+            let mut seen = std::collections::BTreeSet::new();
+            for u in list {
+                if !seen.insert((u.line, u.construct.clone())) {
+                    continue;
+                }
+                let effect = if u.effect == "passed over" {
+                    u.effect.clone()
+                } else {
+                    h.assume_unmodelled.effect().to_string()
+                };
+                out.push(format!(
+                    "warning: {}: {what} line {}: {} is not modelled: {effect}",
+                    h.name, u.line, u.construct
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// [`set_assume`], then the warnings printed once on stderr.
+pub fn prepare(world: &mut World, a: Option<AssumeArg>) {
+    set_assume(world, a);
+    for w in unmodelled_warnings(world) {
+        eprintln!("{w}");
+    }
+}
+
 /// Loads a scenario into a world; `seed` overrides the scenario's.
 pub fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<World> {
     let (text, file) = scenario_text(scenario)?;

@@ -15,6 +15,11 @@ pub struct PathsArgs {
     pub flow: Option<String>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// What a match podpath keeps without a model is taken to do
+    /// (default: nomatch); the run lists each host's unmodelled
+    /// constructs once on stderr.
+    #[arg(long, value_enum, value_name = "match|nomatch")]
+    pub assume_unmodelled: Option<super::AssumeArg>,
     /// Give up beyond this many paths per flow.
     #[arg(long, default_value_t = 4096)]
     pub max: usize,
@@ -38,9 +43,11 @@ pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
         seed,
         max,
         format,
+        assume_unmodelled,
     } = a;
     let mut json_flows = Vec::new();
-    let w = super::load(scenario.as_deref(), seed)?;
+    let mut w = super::load(scenario.as_deref(), seed)?;
+    super::prepare(&mut w, assume_unmodelled);
     let ids: Vec<(String, String)> = w
         .flows
         .iter()
@@ -53,7 +60,11 @@ pub fn run(a: PathsArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             flow.unwrap_or_default()
         );
     }
-    let make = || super::load(scenario.as_deref(), seed).expect("loaded once already");
+    let make = || {
+        let mut w = super::load(scenario.as_deref(), seed).expect("loaded once already");
+        super::set_assume(&mut w, assume_unmodelled);
+        w
+    };
     for (id, from) in ids {
         // progress on a terminal only (indicatif hides it when piped)
         let bar = indicatif::ProgressBar::new_spinner();

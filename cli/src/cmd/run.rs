@@ -46,6 +46,11 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// What a match podpath keeps without a model is taken to do
+    /// (default: nomatch); the run lists each host's unmodelled
+    /// constructs once on stderr.
+    #[arg(long, value_enum, value_name = "match|nomatch")]
+    pub assume_unmodelled: Option<super::AssumeArg>,
     /// Write every packet seen on every device as pcapng (Wireshark, tshark).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
@@ -96,10 +101,11 @@ pub fn expectations_status(trace: &Trace) -> ExitCode {
 }
 
 pub fn run(a: RunArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let world = match &a.bundle {
+    let mut world = match &a.bundle {
         Some(dir) => super::load_bundle(dir, a.seed)?,
         None => super::load(a.scenario.as_deref(), a.seed)?,
     };
+    super::prepare(&mut world, a.assume_unmodelled);
     let mut trace = Engine::new(world).run();
     if let Some(f) = &a.flow {
         select_flow(&mut trace, f)?;

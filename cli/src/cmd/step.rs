@@ -15,6 +15,11 @@ pub struct StepArgs {
     pub flow: Option<String>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// What a match podpath keeps without a model is taken to do
+    /// (default: nomatch); the run lists each host's unmodelled
+    /// constructs once on stderr.
+    #[arg(long, value_enum, value_name = "match|nomatch")]
+    pub assume_unmodelled: Option<super::AssumeArg>,
 }
 
 pub fn run(a: StepArgs) -> Result<ExitCode> {
@@ -22,7 +27,8 @@ pub fn run(a: StepArgs) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
         bail!("podpath step needs a terminal; use `podpath run` for text output");
     }
-    let world = super::load(a.scenario.as_deref(), a.seed)?;
+    let mut world = super::load(a.scenario.as_deref(), a.seed)?;
+    super::prepare(&mut world, a.assume_unmodelled);
     let trace = Engine::new(world).run();
     let mut app = crate::step::App::new(&trace);
     if let Some(f) = &a.flow {

@@ -221,6 +221,9 @@ pub struct Host {
     /// What an unmodelled iptables/nftables match is taken to do
     /// (`--assume-unmodelled`; the run's setting, the same on every host).
     pub assume_unmodelled: super::netfilter::Assume,
+    /// The source MAC of the frame being received (`-m mac`), None for a
+    /// packet that came in without one (TUN, local).
+    pub(crate) rx_src_mac: Option<[u8; 6]>,
     /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
     pub nft: super::netfilter::nftables::Nft,
     pub nft_dyn: super::netfilter::nftables::DynSets,
@@ -416,6 +419,7 @@ impl Host {
             nf: Ruleset::empty(),
             nf_state: NfState::default(),
             assume_unmodelled: Default::default(),
+            rx_src_mac: None,
             nft: Default::default(),
             nft_dyn: Default::default(),
             nft_text: String::new(),
@@ -618,9 +622,67 @@ impl Host {
 pub struct HostAddrs<'a> {
     pub fib: &'a Fib,
     pub devs: &'a [Device],
+    /// The connections `-m connlimit` counts.
+    pub ct: Option<&'a Conntrack>,
 }
 
 impl AddrClass for HostAddrs<'_> {
+    /// ipt_rpfilter.c rpfilter_lookup_reverse: the route to the packet's
+    /// source, looked up as from the host (`flowi4_iif = LOOPBACK_IFINDEX`)
+    /// with the packet's destination as source.
+    fn reverse_route(
+        &self,
+        src: Ipv4Addr,
+        saddr: Option<Ipv4Addr>,
+        mark: u32,
+    ) -> Option<(bool, bool, Option<String>)> {
+        let k = FlowKey {
+            dst: Some(src),
+            src: saddr,
+            mark,
+            iif: Some("lo"),
+            oif: None,
+        };
+        let l = self.fib.lookup(&k, None).ok()?;
+        let dev = l
+            .route
+            .dev
+            .and_then(|i| self.devs.get(i))
+            .map(|d| d.name.clone());
+        Some((
+            l.route.rtype == RouteType::Unicast,
+            l.route.rtype == RouteType::Local,
+            dev,
+        ))
+    }
+
+    /// xt_connlimit.c count_them, simplified: the host's live connections
+    /// whose original source (or destination) is in the packet's prefix
+    /// (not only those this rule saw; closed TCP ones left out, as
+    /// nf_conncount does).
+    fn conn_count(&self, addr: Ipv4Addr, mask: u8, daddr: bool) -> u32 {
+        let Some(ct) = self.ct else { return 0 };
+        let m = if mask == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(mask.min(32)))
+        };
+        let key = u32::from(addr) & m;
+        ct.conns
+            .values()
+            .filter(|c| {
+                let a = if daddr { c.orig.dst } else { c.orig.src };
+                u32::from(a) & m == key
+                    && !(c.orig.proto == 6
+                        && matches!(
+                            c.tcp,
+                            crate::net::netfilter::conntrack::TcpCt::TimeWait
+                                | crate::net::netfilter::conntrack::TcpCt::Close
+                        ))
+            })
+            .count() as u32
+    }
+
     fn addr_type(&self, a: Ipv4Addr, dev: Option<&str>) -> u16 {
         if a.is_broadcast() {
             return addrtype::BROADCAST;

@@ -18,6 +18,7 @@ impl Host {
             return self.tun_receive(ctx, dev, bytes, meta);
         }
         let frame = Frame::parse(&bytes);
+        self.rx_src_mac = frame.as_ref().ok().map(|f| f.src.0);
         let before = match &frame {
             Ok(f) => crate::wire::describe(f),
             Err(e) => (format!("malformed frame ({e})"), Default::default()),
@@ -55,6 +56,7 @@ impl Host {
 
     /// A raw IP packet written into a TUN device by its process.
     pub(crate) fn tun_receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+        self.rx_src_mac = None;
         let ip = Ipv4Repr::parse(&bytes);
         let before = match &ip {
             Ok(i) => crate::wire::describe_ip(i),

@@ -5,7 +5,8 @@
 use crate::net::host::{Ctx, Host, HostAddrs, Meta};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::{
-    ctbits, EvalEnv, Hook, HookOutcome, NfPacket, NfStep, RngChooser, StepTable, TableKind, Verdict,
+    ctbits, EvalEnv, Hook, HookOutcome, NfPacket, NfStep, Policy, RngChooser, StepTable, TableKind,
+    Verdict,
 };
 use crate::trace::{Action, Point};
 use crate::wire::{Ipv4Repr, L4};
@@ -40,6 +41,7 @@ impl Host {
             .chain(hook.chain())
             .is_none_or(|c| c.rules.is_empty());
         let mut pkt = self.nf_packet(hook, ip, in_dev, out_dev, *mark, ct, br);
+        pkt.ct = self.ct_view(ct, ctx.now);
         let (nft_before, nft_after) = if self.nft.is_empty() {
             (Vec::new(), Vec::new())
         } else {
@@ -48,6 +50,7 @@ impl Host {
         let addrs = HostAddrs {
             fib: &self.fib,
             devs: &self.devs,
+            ct: Some(&self.ct),
         };
         let mut chooser = RngChooser(&mut self.rng);
         let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {
@@ -169,7 +172,43 @@ impl Host {
             } else {
                 None
             },
+            ttl: ip.hdr.time_to_live,
+            tos: (ip.hdr.dscp.value() << 2) | ip.hdr.ecn.value(),
+            len: ip.total_len().min(0xffff) as u16,
+            // xt_mac: valid in PREROUTING, INPUT and FORWARD only
+            src_mac: if hook.local_out() {
+                None
+            } else {
+                self.rx_src_mac
+            },
+            ct: None,
         }
+    }
+
+    /// The packet's connection as `-m conntrack` reads it: the tuples, the
+    /// IPS_* status bits (EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED 8,
+    /// SRC_NAT 16, DST_NAT 32) and the seconds left.
+    fn ct_view(
+        &self,
+        ct: &CtInfo,
+        now: u64,
+    ) -> Option<crate::net::netfilter::iptables::matches::CtView> {
+        let c = self.ct.get(ct.id?)?;
+        let t =
+            |x: &crate::net::netfilter::conntrack::Tuple| (x.proto, x.src, x.sport, x.dst, x.dport);
+        let status = u32::from(ct.related)
+            | (u32::from(c.seen_reply) << 1)
+            | (u32::from(c.assured) << 2)
+            | (u32::from(!ct.created) << 3)
+            | (u32::from(c.snat()) << 4)
+            | (u32::from(c.dnat()) << 5);
+        Some(crate::net::netfilter::iptables::matches::CtView {
+            orig: t(&c.orig),
+            reply: t(&c.reply),
+            status,
+            expires_s: (c.expires_ns.saturating_sub(now) / 1_000_000_000) as u32,
+            reply_dir: ct.dir == Some(crate::net::netfilter::conntrack::Dir::Reply),
+        })
     }
 
     /// One table's hook run as `NF_HOOK` runs it: the walk, then its
@@ -188,8 +227,27 @@ impl Host {
         meta: Meta,
     ) -> Option<HookOutcome> {
         let out = self.nf_hook(ctx, table, hook, ip, devs.0, devs.1, mark, ct, devs.2);
-        self.verdict_ok(ctx, Point::Table(table, hook), &out, ip, ct, meta)
-            .then_some(out)
+        if !self.verdict_ok(ctx, Point::Table(table, hook), &out, ip, ct, meta) {
+            return None;
+        }
+        // the security table's hook (iptable_security.c: INPUT, FORWARD,
+        // OUTPUT at priority 50) comes right after filter's (priority 0).
+        // Simplification: nftables base chains of priority above 50 run in
+        // filter's slot, before it (named in `podpath explain`).
+        let sec = TableKind::Security;
+        if table == TableKind::Filter
+            && self
+                .nf
+                .table(sec)
+                .chain(hook.chain())
+                .is_some_and(|c| !c.rules.is_empty() || c.policy == Some(Policy::Drop))
+        {
+            let s = self.nf_hook(ctx, sec, hook, ip, devs.0, devs.1, mark, ct, devs.2);
+            if !self.verdict_ok(ctx, Point::Table(sec, hook), &s, ip, ct, meta) {
+                return None;
+            }
+        }
+        Some(out)
     }
 
     /// Applies a filter verdict; returns false when the packet is gone.

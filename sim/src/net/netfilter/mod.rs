@@ -232,6 +232,8 @@ pub enum Target {
         prefix: String,
     },
     Notrack,
+    /// The other targets ([`iptables::targets::ExtTarget`]).
+    Ext(Box<iptables::targets::ExtTarget>),
     /// `-j CHAIN`; `idx` is resolved after the table is read.
     Jump {
         chain: String,
@@ -282,6 +284,14 @@ pub struct NfPacket {
     /// The owner (uid) of the local socket that sent the packet
     /// (OUTPUT/POSTROUTING only).
     pub owner: Option<u32>,
+    /// The IP header's TTL, TOS byte (DSCP << 2 | ECN) and total length.
+    pub ttl: u8,
+    pub tos: u8,
+    pub len: u16,
+    /// The source MAC of the frame it came in (PREROUTING, INPUT, FORWARD).
+    pub src_mac: Option<[u8; 6]>,
+    /// The packet's connection, as `-m conntrack` reads it.
+    pub ct: Option<iptables::matches::CtView>,
 }
 
 impl Default for NfPacket {
@@ -304,6 +314,11 @@ impl Default for NfPacket {
             ct_state: 0,
             ctmark: 0,
             owner: None,
+            ttl: 64,
+            tos: 0,
+            len: 0,
+            src_mac: None,
+            ct: None,
         }
     }
 }
@@ -313,6 +328,29 @@ pub trait AddrClass {
     /// The `addrtype` bits of `addr`; `dev` limits the lookup to one interface
     /// (`--limit-iface-in/out`).
     fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
+
+    /// The route back to `src` (`-m rpfilter`'s reverse lookup, from
+    /// `saddr` with `mark`): (unicast, local, device), None when there is
+    /// none.
+    fn reverse_route(
+        &self,
+        _src: Ipv4Addr,
+        _saddr: Option<Ipv4Addr>,
+        _mark: u32,
+    ) -> Option<(bool, bool, Option<String>)> {
+        None
+    }
+
+    /// The conntrack entries whose original source (`daddr`: destination)
+    /// is `addr` under a prefix of `mask` bits (`-m connlimit`).
+    fn conn_count(&self, _addr: Ipv4Addr, _mask: u8, _daddr: bool) -> u32 {
+        0
+    }
+
+    /// The device's group (`ip link set DEV group N`, `-m devgroup`).
+    fn dev_group(&self, _dev: &str) -> u32 {
+        0
+    }
 }
 
 /// Where a rule sits, for choosers and trace steps.
@@ -372,6 +410,8 @@ pub struct NfState {
     limit: BTreeMap<(TableKind, usize, usize), (u64, u64)>,
     /// `recent` lists: name -> address -> hit times (virtual ns).
     pub recent: BTreeMap<String, BTreeMap<Ipv4Addr, Vec<u64>>>,
+    /// `hashlimit` buckets, by (name, hashed key): (credit, last refill).
+    pub(crate) hashlimit: BTreeMap<(String, Vec<u8>), (u64, u64)>,
     pub ipsets: IpsetStore,
 }
 

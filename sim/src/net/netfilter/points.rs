@@ -80,14 +80,17 @@ impl fmt::Display for Hook {
     }
 }
 
-/// The four IPv4 tables podpath models, in the order the kernel registers their
-/// hooks at equal points (raw before mangle before nat/filter).
+/// The five IPv4 tables, in the order the kernel registers their hooks at
+/// equal points (raw before mangle before nat/filter, security last:
+/// net/ipv4/netfilter/iptable_security.c registers INPUT, FORWARD and OUTPUT
+/// at NF_IP_PRI_SECURITY = 50, after filter's 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TableKind {
     Raw,
     Mangle,
     Nat,
     Filter,
+    Security,
 }
 
 impl TableKind {
@@ -97,6 +100,7 @@ impl TableKind {
             TableKind::Mangle => "mangle",
             TableKind::Nat => "nat",
             TableKind::Filter => "filter",
+            TableKind::Security => "security",
         }
     }
     pub fn from_name(s: &str) -> Option<TableKind> {
@@ -105,6 +109,7 @@ impl TableKind {
             "mangle" => TableKind::Mangle,
             "nat" => TableKind::Nat,
             "filter" => TableKind::Filter,
+            "security" => TableKind::Security,
             _ => return None,
         })
     }
@@ -114,14 +119,15 @@ impl TableKind {
             TableKind::Raw => &["PREROUTING", "OUTPUT"],
             TableKind::Mangle => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
             TableKind::Nat => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-            TableKind::Filter => &["INPUT", "FORWARD", "OUTPUT"],
+            TableKind::Filter | TableKind::Security => &["INPUT", "FORWARD", "OUTPUT"],
         }
     }
-    pub const ALL: [TableKind; 4] = [
+    pub const ALL: [TableKind; 5] = [
         TableKind::Raw,
         TableKind::Mangle,
         TableKind::Nat,
         TableKind::Filter,
+        TableKind::Security,
     ];
 }
 

@@ -83,6 +83,8 @@ fn is_header_cond(k: &CondKind) -> bool {
             | CondKind::InIf(_)
             | CondKind::OutIf(_)
             | CondKind::Fragment
+            | CondKind::SrcMask(..)
+            | CondKind::DstMask(..)
     )
 }
 
@@ -93,6 +95,9 @@ fn cond_holds(
     at: &dyn Fn() -> RuleRef,
     nth_key: (TableKind, usize, usize),
 ) -> bool {
+    if let Some(m) = super::matches::holds(c, pkt, env) {
+        return m;
+    }
     let m = match &c.kind {
         CondKind::Proto(p) => *p == 0 || pkt.proto == *p,
         CondKind::Src(n) => n.contains(&pkt.src),
@@ -222,9 +227,36 @@ fn cond_holds(
         CondKind::PhysdevIsBridged => pkt.bridged,
         CondKind::Always(_) => true,
         // uid and gid are the same here (a process runs as uid = gid)
-        CondKind::Owner { id, .. } => pkt.owner == Some(*id),
+        CondKind::Owner { id, hi, .. } => pkt.owner.is_some_and(|o| (*id..=*hi).contains(&o)),
+        CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
+        CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
+        // IPv6 conditions: a v6 ruleset is kept, not evaluated
+        CondKind::Src6(_) | CondKind::Dst6(_) | CondKind::Icmp6Type { .. } => false,
+        // the conditions of [`super::matches`], answered above
+        _ => false,
     };
     m != c.neg
+}
+
+/// The name of a condition podpath keeps without a model (its result is
+/// `EvalEnv.assume`'s).
+fn unmodelled_name(k: &CondKind) -> Option<&str> {
+    match k {
+        CondKind::Unmodelled(c) => Some(c),
+        CondKind::Socket { .. } => Some("-m socket"),
+        CondKind::Connbytes { .. } => Some("-m connbytes"),
+        _ => None,
+    }
+}
+
+/// Whether a rule matched, and what unmodelled condition decided or was
+/// assumed on the way.
+enum RuleMatch {
+    /// It matched; the unmodelled condition assumed to hold, if any.
+    Yes(Option<String>),
+    No,
+    /// An unmodelled condition was assumed not to hold.
+    NoAt(String),
 }
 
 fn rule_matches(
@@ -233,18 +265,20 @@ fn rule_matches(
     env: &mut EvalEnv,
     at: &dyn Fn() -> RuleRef,
     nth_key: (TableKind, usize, usize),
-) -> bool {
-    for c in rule.conds.iter().filter(|c| is_header_cond(&c.kind)) {
-        if !cond_holds(c, pkt, env, at, nth_key) {
-            return false;
+) -> RuleMatch {
+    let mut note = None;
+    let header = rule.conds.iter().filter(|c| is_header_cond(&c.kind));
+    let others = rule.conds.iter().filter(|c| !is_header_cond(&c.kind));
+    for c in header.chain(others) {
+        let held = cond_holds(c, pkt, env, at, nth_key);
+        match unmodelled_name(&c.kind) {
+            Some(n) if !held => return RuleMatch::NoAt(n.to_string()),
+            Some(n) => note = Some(n.to_string()),
+            None if !held => return RuleMatch::No,
+            None => {}
         }
     }
-    for c in rule.conds.iter().filter(|c| !is_header_cond(&c.kind)) {
-        if !cond_holds(c, pkt, env, at, nth_key) {
-            return false;
-        }
-    }
-    true
+    RuleMatch::Yes(note)
 }
 
 /// Upper bound on rules tested in one hook: a safety net against a bug, not a
@@ -302,16 +336,31 @@ impl Ruleset {
                 chain: chain.name.clone(),
                 rule: ri + 1,
             };
-            if !rule_matches(rule, pkt, env, &at, (table, ci, ri)) {
-                continue;
-            }
+            let note = match rule_matches(rule, pkt, env, &at, (table, ci, ri)) {
+                RuleMatch::No => continue,
+                RuleMatch::NoAt(n) => {
+                    // the trace says what was assumed
+                    out.steps.push(NfStep {
+                        table: StepTable::Iptables(table),
+                        chain: chain.name.clone(),
+                        rule: ri + 1,
+                        line: rule.line,
+                        text: rule.text.clone(),
+                        effect: format!("{n} is not modelled: {}", env.assume.effect()),
+                    });
+                    continue;
+                }
+                RuleMatch::Yes(n) => n
+                    .map(|n| format!("{n} is not modelled: {}; ", env.assume.effect()))
+                    .unwrap_or_default(),
+            };
             let step = |effect: String| NfStep {
                 table: StepTable::Iptables(table),
                 chain: chain.name.clone(),
                 rule: ri + 1,
                 line: rule.line,
                 text: rule.text.clone(),
-                effect,
+                effect: format!("{note}{effect}"),
             };
             let Some(target) = &rule.target else {
                 continue;
@@ -461,6 +510,13 @@ fn apply_target(
             out.notrack = true;
             out.steps.push(step("NOTRACK".into()));
             Next::Continue
+        }
+        Target::Ext(x) => {
+            if super::targets::apply(x, pkt, out, step, "") {
+                Next::Stop
+            } else {
+                Next::Continue
+            }
         }
         Target::Return => {
             out.steps.push(step("RETURN".into()));

@@ -8,17 +8,31 @@
 //!   maps give kube-proxy's nftables mode, applied to iptables chains).
 //!
 //! Simplifications (also listed by `podpath explain`):
-//! - IPv4 only (`iptables`, not `ip6tables`).
+//! - IPv6 (`ip6tables-save`, [`Ruleset::parse_v6`]) is parsed into typed
+//!   v6 conditions and kept, not evaluated ([`Family::V6`]).
+//! - A match or target libxtables knows but podpath has no model of is kept
+//!   as [`CondKind::Unmodelled`] / [`crate::net::netfilter::Target::Unmodelled`]
+//!   and listed in [`Ruleset::unmodelled`].
 //! - Counters are parsed and ignored; `-m nfacct` always matches.
 //! - `LOG` records a trace step instead of writing to the kernel log.
 
 pub mod eval;
+pub(crate) mod extensions;
+pub mod matches;
 pub mod parse;
+pub mod targets;
+
+#[cfg(test)]
+mod ext_tests;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
+
+pub(crate) use matches::ExtOpts;
+pub use matches::{CmpOp, CtField, HashlimitSpec, TimeSpec};
+pub(crate) use targets::{build as build_target, ExtTarget};
 
 use super::{RejectWith, TableKind, Target};
 pub use parse::ParseError;
@@ -30,9 +44,19 @@ pub enum Policy {
     Drop,
 }
 
+/// The address family of a ruleset: `iptables` (IPv4, evaluated) or
+/// `ip6tables` (IPv6, parsed and kept; evaluated when IPv6 lands).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Family {
+    #[default]
+    V4,
+    V6,
+}
+
 /// The whole netfilter configuration of one host.
 #[derive(Clone, Debug, Default)]
 pub struct Ruleset {
+    pub family: Family,
     pub tables: BTreeMap<TableKind, Table>,
     /// Non-fatal remarks from parsing (e.g. an unquoted multi-word comment).
     pub warnings: Vec<String>,
@@ -66,6 +90,9 @@ pub struct Rule {
     pub comment: Option<String>,
     pub conds: Vec<Cond>,
     pub target: Option<Target>,
+    /// What of this rule podpath keeps without a model (`-m string`,
+    /// `-j TEE`), with the rule's line.
+    pub unmodelled: Vec<super::Unmodelled>,
 }
 
 /// One match condition; `neg` is iptables' `!`.
@@ -207,7 +234,101 @@ pub enum CondKind {
     Owner {
         uid: bool,
         id: u32,
+        /// The range's last id (`--uid-owner 0-10`; `id` for one id).
+        hi: u32,
     },
+    /// `-s`/`-d` with a mask that is not a prefix (`10.11.12.13/255.0.12.0`:
+    /// xtables_ipparse_multiple takes any dotted mask): (address & mask, mask).
+    SrcMask(Ipv4Addr, Ipv4Addr),
+    DstMask(Ipv4Addr, Ipv4Addr),
+    /// ip6tables `-s`/`-d`.
+    Src6(Ipv6Net),
+    Dst6(Ipv6Net),
+    /// ip6tables `--icmpv6-type` (libip6t_icmp6.c); `ty` 255 is any.
+    Icmp6Type {
+        ty: u8,
+        code: Option<u8>,
+    },
+    /// `-m ttl --ttl-eq/--ttl-lt/--ttl-gt N` (net/ipv4/netfilter/ipt_ttl.c
+    /// ttl_mt); ip6tables `-m hl --hl-eq/lt/gt` (ip6t_hl.c) with `v6`.
+    Ttl {
+        op: CmpOp,
+        value: u8,
+        v6: bool,
+    },
+    /// `-m pkttype --pkt-type` (xt_pkttype.c): PACKET_HOST 0, BROADCAST 1,
+    /// MULTICAST 2, OTHERHOST 3.
+    PktType(u8),
+    /// `-m length --length MIN[:MAX]` (xt_length.c length_mt: the IP
+    /// total length).
+    Length(u16, u16),
+    /// `-m mac --mac-source XX:..` (xt_mac.c mac_mt).
+    MacSource([u8; 6]),
+    /// `-m tos --tos VALUE[/MASK]` (xt_dscp.c tos_mt).
+    Tos {
+        value: u8,
+        mask: u8,
+    },
+    /// `-m dscp --dscp N` (xt_dscp.c dscp_mt).
+    Dscp(u8),
+    /// `-m ecn --ecn-ip-ect N` / `--ecn-tcp-cwr` / `--ecn-tcp-ece`
+    /// (xt_ecn.c): one condition per option.
+    EcnIp(u8),
+    EcnTcp {
+        cwr: bool,
+    },
+    /// One `-m conntrack` test beyond `--ctstate` (xt_conntrack.c
+    /// conntrack_mt).
+    Ct(CtField),
+    /// `-m time` (xt_time.c time_mt) on the virtual clock.
+    Time(Box<TimeSpec>),
+    /// `-m hashlimit` (xt_hashlimit.c hashlimit_mt): token buckets per
+    /// hashed key on the virtual clock.
+    Hashlimit(Box<HashlimitSpec>),
+    /// `-m rpfilter` (net/ipv4/netfilter/ipt_rpfilter.c rpfilter_mt).
+    Rpfilter {
+        loose: bool,
+        validmark: bool,
+        accept_local: bool,
+    },
+    /// `-m connlimit` (xt_connlimit.c): connections of the key (source or
+    /// destination address under `mask`) compared with `limit`.
+    Connlimit {
+        above: bool,
+        limit: u32,
+        mask: u8,
+        daddr: bool,
+    },
+    /// `-m connbytes --connbytes FROM[:TO] --connbytes-dir D
+    /// --connbytes-mode M` (xt_connbytes.c).
+    Connbytes {
+        from: u64,
+        to: u64,
+        /// 0 original, 1 reply, 2 both.
+        dir: u8,
+        /// 0 packets, 1 bytes, 2 avgpkt.
+        mode: u8,
+    },
+    /// `-m helper --helper NAME` (xt_helper.c): the connection's helper.
+    Helper(String),
+    /// `-m devgroup --src-group/--dst-group G[/MASK]` (xt_devgroup.c).
+    Devgroup {
+        src: Option<(u32, u32)>,
+        dst: Option<(u32, u32)>,
+    },
+    /// `-m policy` (xt_policy.c): no IPsec in podpath, so a packet never
+    /// has a policy; `--pol none` holds, `--pol ipsec` never does.
+    Policy {
+        ipsec: bool,
+    },
+    /// `-m socket` (xt_socket.c): a local socket for the packet.
+    Socket {
+        transparent: bool,
+        nowildcard: bool,
+    },
+    /// A match (or one option of one) libxtables knows and podpath has no
+    /// model of (`-m string`, `-m u32`): it holds as `EvalEnv.assume` says.
+    Unmodelled(String),
 }
 
 impl Table {
@@ -256,7 +377,13 @@ impl Ruleset {
 
     /// Parses `iptables-save` text. `source` names the input in errors.
     pub fn parse(text: &str, source: &str) -> Result<Ruleset, ParseError> {
-        parse::parse_ruleset(text, source, None)
+        parse::parse_ruleset(text, source, None, Family::V4)
+    }
+
+    /// Parses `ip6tables-save` text: kept with typed v6 conditions, not
+    /// evaluated (IPv6 is a later issue).
+    pub fn parse_v6(text: &str, source: &str) -> Result<Ruleset, ParseError> {
+        parse::parse_ruleset(text, source, None, Family::V6)
     }
 
     /// Applies `iptables-restore --noflush` input on top of this ruleset:
@@ -265,7 +392,8 @@ impl Ruleset {
     /// does with --noflush.
     pub fn restore_noflush(&mut self, text: &str, source: &str) -> Result<(), ParseError> {
         let base = std::mem::take(self);
-        match parse::parse_ruleset(text, source, Some(base.clone())) {
+        let family = base.family;
+        match parse::parse_ruleset(text, source, Some(base.clone()), family) {
             Ok(r) => {
                 *self = r;
                 Ok(())
@@ -297,7 +425,8 @@ impl Ruleset {
             .or_else(|| text.strip_prefix("-I "))
             .map(|r| r.split_once(' ').map(|x| x.1).unwrap_or(""))
             .unwrap_or(text);
-        let rule = parse::parse_rule_args(args, source, 0, &mut self.warnings)?;
+        let rule = parse::parse_rule_args(args, source, 0, &mut self.warnings, self.family)?;
+        self.unmodelled.extend(rule.unmodelled.iter().cloned());
         let t = self.tables.get_mut(&table).expect("every table exists");
         let ci = t.add_chain(chain, None);
         let rules = &mut t.chains[ci].rules;
@@ -311,7 +440,16 @@ impl Ruleset {
     pub fn to_save_text(&self) -> String {
         let mut out = String::new();
         for (k, t) in &self.tables {
-            let _ = k;
+            // an empty security table is left out (kept loadable where the
+            // kernel has no iptable_security)
+            let empty = t
+                .chains
+                .iter()
+                .all(|c| c.rules.is_empty() && matches!(c.policy, Some(Policy::Accept) | None))
+                && t.chains.len() == k.builtin_chains().len();
+            if *k == TableKind::Security && empty {
+                continue;
+            }
             out.push_str(&format!("*{}\n", t.kind.name()));
             for c in &t.chains {
                 let pol = match c.policy {

@@ -97,9 +97,11 @@ pub(crate) fn parse_ruleset(
     text: &str,
     source: &str,
     base: Option<Ruleset>,
+    family: Family,
 ) -> Result<Ruleset, ParseError> {
     let noflush = base.is_some();
     let mut rs = base.unwrap_or_else(Ruleset::empty);
+    rs.family = family;
     let mut current: Option<TableKind> = None;
     let mut seen_tables = BTreeSet::new();
     let err = |line: usize, col: usize, msg: String, t: &str| line_err(source, line, col, msg, t);
@@ -128,7 +130,7 @@ pub(crate) fn parse_ruleset(
                     lineno,
                     2,
                     format!(
-                        "unknown table '{}': expected raw, mangle, nat or filter",
+                        "unknown table '{}': expected raw, mangle, nat, filter or security",
                         name.trim()
                     ),
                     raw,
@@ -300,7 +302,7 @@ fn command_line(
                 pos.get_or_insert(0);
             }
             let mut rule =
-                parse_rule_args(args, source, lineno, &mut rs.warnings).map_err(|mut e| {
+                parse_rule_args(args, source, lineno, &mut rs.warnings, rs.family).map_err(|mut e| {
                     e.text = raw.to_string();
                     if e.column > 0 {
                         e.column += args.as_ptr() as usize - raw.as_ptr() as usize;
@@ -308,6 +310,10 @@ fn command_line(
                     e
                 })?;
             rule.line = lineno;
+            for u in &mut rule.unmodelled {
+                u.line = lineno;
+            }
+            rs.unmodelled.extend(rule.unmodelled.iter().cloned());
             let table = rs.tables.get_mut(&k).expect("every table exists");
             let rules = &mut table.chains[ci].rules;
             match pos {
@@ -364,7 +370,7 @@ pub(crate) fn resolve_table(t: &mut Table, source: &str) -> Result<(), ParseErro
                                 line: r.line,
                                 column: 0,
                                 message: format!(
-                                    "jump to '{}', which is neither a chain of table {} nor a known target",
+                                    "Couldn't load target `{}':No such file or directory (neither a chain of table {} nor a target iptables knows; libxtables/xtables.c xtables_find_target)",
                                     chain, t.kind
                                 ),
                                 text: format!("-A {} {}", c.name, r.text),
@@ -514,7 +520,7 @@ fn check_targets(t: &Table, source: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn parse_u32(s: &str) -> Option<u32> {
+pub(super) fn parse_u32(s: &str) -> Option<u32> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u32::from_str_radix(h, 16).ok()
     } else {
@@ -522,14 +528,14 @@ fn parse_u32(s: &str) -> Option<u32> {
     }
 }
 
-fn parse_mark(s: &str) -> Option<(u32, u32)> {
+pub(super) fn parse_mark(s: &str) -> Option<(u32, u32)> {
     match s.split_once('/') {
         Some((v, m)) => Some((parse_u32(v)?, parse_u32(m)?)),
         None => Some((parse_u32(s)?, 0xffff_ffff)),
     }
 }
 
-fn parse_net(s: &str) -> Option<Ipv4Net> {
+pub(super) fn parse_net(s: &str) -> Option<Ipv4Net> {
     if let Some((a, p)) = s.split_once('/') {
         let a: Ipv4Addr = a.parse().ok()?;
         if let Ok(len) = p.parse::<u8>() {
@@ -550,9 +556,43 @@ fn parse_net(s: &str) -> Option<Ipv4Net> {
     }
 }
 
-fn proto_number(s: &str) -> Option<u8> {
+/// `A.B.C.D/W.X.Y.Z` with a mask that is not a prefix: (A & mask, mask).
+fn parse_odd_mask(s: &str) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    let (a, m) = s.split_once('/')?;
+    let a: Ipv4Addr = a.parse().ok()?;
+    let m: Ipv4Addr = m.parse().ok()?;
+    let bits = u32::from(m);
+    if bits.leading_ones() + bits.trailing_zeros() == 32 {
+        return None;
+    }
+    Some((Ipv4Addr::from(u32::from(a) & bits), m))
+}
+
+pub(super) fn proto_number(s: &str) -> Option<u8> {
     Some(match s.to_ascii_lowercase().as_str() {
         "all" | "0" => 0,
+        "icmpv6" | "ipv6-icmp" | "icmp6" => 58,
+        "ipcomp" => 108,
+        "rsvp" => 46,
+        "egp" => 8,
+        "ipv6-route" => 43,
+        "ipv6-frag" => 44,
+        "ipv6-nonxt" => 59,
+        "ipv6-opts" => 60,
+        "eigrp" => 88,
+        "etherip" => 97,
+        "encap" => 98,
+        "carp" => 112,
+        "isis" => 124,
+        "mpls-in-ip" => 137,
+        "udplite" => 136,
+        "dccp" => 33,
+        "mh" | "ipv6-mh" => 135,
+        "ipv6" => 41,
+        "igmp" => 2,
+        "ospf" | "ospfigp" => 89,
+        "pim" => 103,
+        "l2tp" => 115,
         "tcp" => 6,
         "udp" => 17,
         "icmp" => 1,
@@ -566,17 +606,99 @@ fn proto_number(s: &str) -> Option<u8> {
     })
 }
 
-fn parse_port(s: &str) -> Option<u16> {
-    match s {
-        "http" => Some(80),
-        "https" => Some(443),
-        "domain" => Some(53),
-        "ssh" => Some(22),
-        _ => s.parse().ok(),
-    }
+/// The matches podpath parses and evaluates itself; any other match
+/// libxtables knows is kept unmodelled ([`CondKind::Unmodelled`]).
+pub(super) const MODELLED_MATCHES: &[&str] = &[
+    "comment",
+    "tcp",
+    "udp",
+    "sctp",
+    "icmp",
+    "multiport",
+    "mark",
+    "connmark",
+    "conntrack",
+    "state",
+    "addrtype",
+    "statistic",
+    "recent",
+    "set",
+    "physdev",
+    "nfacct",
+    "owner",
+    "limit",
+    "iprange",
+    "ttl",
+    "hl",
+    "pkttype",
+    "length",
+    "mac",
+    "tos",
+    "dscp",
+    "ecn",
+    "time",
+    "hashlimit",
+    "rpfilter",
+    "connlimit",
+    "connbytes",
+    "helper",
+    "devgroup",
+    "policy",
+    "socket",
+    "icmp6",
+];
+
+/// An ip6tables address: `ADDR` or `ADDR/LEN` (xtables_ip6parse_any).
+pub(super) fn parse_net6(s: &str) -> Option<ipnet::Ipv6Net> {
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, l.parse::<u8>().ok()?),
+        None => (s, 128),
+    };
+    let a: std::net::Ipv6Addr = a.parse().ok()?;
+    ipnet::Ipv6Net::new(a, len).ok().map(|n| n.trunc())
 }
 
-fn parse_port_range(s: &str) -> Option<(u16, u16)> {
+/// A port by number or by its /etc/services name (xtables_parse_port:
+/// getservbyname; the common names of netbase's services file).
+pub(super) fn parse_port(s: &str) -> Option<u16> {
+    Some(match s {
+        "ftp-data" => 20,
+        "ftp" => 21,
+        "ssh" => 22,
+        "telnet" => 23,
+        "smtp" => 25,
+        "domain" => 53,
+        "bootps" => 67,
+        "bootpc" => 68,
+        "tftp" => 69,
+        "http" | "www" => 80,
+        "pop3" => 110,
+        "sunrpc" => 111,
+        "ntp" => 123,
+        "netbios-ns" => 137,
+        "netbios-dgm" => 138,
+        "netbios-ssn" => 139,
+        "imap2" | "imap" => 143,
+        "snmp" => 161,
+        "bgp" => 179,
+        "ldap" => 389,
+        "https" => 443,
+        "microsoft-ds" => 445,
+        "isakmp" => 500,
+        "syslog" => 514,
+        "submission" => 587,
+        "ldaps" => 636,
+        "imaps" => 993,
+        "pop3s" => 995,
+        "openvpn" => 1194,
+        "mysql" => 3306,
+        "ipsec-nat-t" => 4500,
+        "postgresql" => 5432,
+        _ => return s.parse().ok(),
+    })
+}
+
+pub(super) fn parse_port_range(s: &str) -> Option<(u16, u16)> {
     match s.split_once(':') {
         Some((a, b)) => {
             let lo = if a.is_empty() { 0 } else { parse_port(a)? };
@@ -590,15 +712,28 @@ fn parse_port_range(s: &str) -> Option<(u16, u16)> {
     }
 }
 
+/// A NAT port range `LO[-HI][/BASE]` (libxt_NAT.c parse_ports: ports by
+/// number or service name; the `/BASE` of revision 2's shifted ranges is
+/// read and not kept).
 fn parse_ports_dash(s: &str) -> Option<(u16, u16)> {
+    let s = match s.split_once('/') {
+        Some((r, base)) => {
+            parse_port(base)?;
+            r
+        }
+        None => s,
+    };
+    if let Some(p) = parse_port(s) {
+        return Some((p, p));
+    }
     match s.split_once('-') {
         Some((a, b)) => {
-            let lo = a.parse().ok()?;
-            let hi = b.parse().ok()?;
+            let lo = parse_port(a)?;
+            let hi = parse_port(b)?;
             (lo <= hi).then_some((lo, hi))
         }
         None => {
-            let p = s.parse().ok()?;
+            let p = parse_port(s)?;
             Some((p, p))
         }
     }
@@ -657,7 +792,14 @@ fn tcp_flag_list(s: &str) -> Option<u8> {
 
 fn icmp_type(s: &str) -> Option<(u8, Option<u8>)> {
     if let Some((t, c)) = s.split_once('/') {
-        return Some((t.parse().ok()?, Some(c.parse().ok()?)));
+        // a code range LO:HI (libxt_icmp.c): the whole range is any code
+        let code = match c.split_once(':') {
+            Some(("0", "255")) => None,
+            Some((a, b)) if a == b => Some(a.parse().ok()?),
+            Some(_) => return None,
+            None => Some(c.parse().ok()?),
+        };
+        return Some((t.parse().ok()?, code));
     }
     Some(match s {
         "any" => (255, None),
@@ -743,6 +885,8 @@ struct TargetOpts {
     ctmask: u32,
     log_prefix: String,
     notrack: bool,
+    /// The options of the other targets, for [`super::targets::build`](build_target).
+    generic: Vec<(String, String)>,
 }
 
 impl TargetOpts {
@@ -761,6 +905,7 @@ impl TargetOpts {
             ctmask: 0xffff_ffff,
             log_prefix: String::new(),
             notrack: false,
+            generic: Vec::new(),
         }
     }
 }
@@ -769,30 +914,36 @@ impl TargetOpts {
 /// pending `!`, the conditions so far and each extension's gathered options
 /// (iptables' `struct iptables_command_state` with the matches' and the
 /// target's private data).
-struct RuleArgs<'a> {
+pub(crate) struct RuleArgs<'a> {
     args: &'a str,
     source: &'a str,
     line: usize,
     warnings: &'a mut Vec<String>,
     toks: Vec<Tok>,
     i: usize,
-    neg: bool,
-    conds: Vec<Cond>,
+    pub(super) neg: bool,
+    pub(super) conds: Vec<Cond>,
     target_name: Option<(String, bool)>, // (name, goto)
     comment: Option<String>,
-    modules: Vec<String>,
+    pub(super) modules: Vec<String>,
     stat: StatisticOpts,
     recent: Option<RecentOpts>,
     /// `-m limit`'s (avg, burst), libxt_limit's defaults 3/hour and 5.
     limit: Option<(u32, u32)>,
     addrtype: AddrtypeOpts,
     t: TargetOpts,
+    /// ip6tables: v6 addresses, protocols and extensions.
+    pub(super) v6: bool,
+    /// The new matches' gathered options ([`super::matches`]).
+    pub(super) ext: ExtOpts,
+    /// What of the rule is kept unmodelled: (construct, is a match).
+    pub(super) unmod: Vec<(String, bool)>,
 }
 
 /// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
 /// second, minute, hour or day after a `/`; the time between packets in
 /// 1/10000 s (XT_LIMIT_SCALE).
-fn parse_rate(rate: &str) -> Result<u32, String> {
+pub(super) fn parse_rate(rate: &str) -> Result<u32, String> {
     let bad = || format!("bad rate \"{rate}\"'");
     let mult: u64 = match rate.split_once('/') {
         None => 1,
@@ -835,6 +986,7 @@ pub(crate) fn parse_rule_args(
     source: &str,
     line: usize,
     warnings: &mut Vec<String>,
+    family: Family,
 ) -> Result<Rule, ParseError> {
     let toks = tokenize(args).map_err(|(col, m)| ParseError {
         file: source.to_string(),
@@ -860,6 +1012,9 @@ pub(crate) fn parse_rule_args(
         limit: None,
         addrtype: AddrtypeOpts::default(),
         t: TargetOpts::new(),
+        v6: family == Family::V6,
+        ext: Default::default(),
+        unmod: Vec::new(),
     };
     while p.i < p.toks.len() {
         p.option()?;
@@ -880,19 +1035,34 @@ pub(crate) fn parse_rule_args(
         });
     }
     p.addrtype_final_check();
+    p.ext_final_check()?;
     let target = p.target()?;
+    let unmodelled = p
+        .unmod
+        .iter()
+        .map(|(c, is_match)| Unmodelled {
+            line,
+            construct: c.clone(),
+            effect: if *is_match {
+                Assume::NoMatch.effect().to_string()
+            } else {
+                "passed over".to_string()
+            },
+        })
+        .collect();
     Ok(Rule {
         line,
         text: args.trim().to_string(),
         comment: p.comment,
         conds: p.conds,
         target,
+        unmodelled,
     })
 }
 
 impl RuleArgs<'_> {
     /// An error at column `col` of this rule.
-    fn err(&self, col: usize, message: String) -> ParseError {
+    pub(super) fn err(&self, col: usize, message: String) -> ParseError {
         ParseError {
             file: self.source.to_string(),
             line: self.line,
@@ -903,12 +1073,12 @@ impl RuleArgs<'_> {
     }
 
     /// The column of the current word.
-    fn col(&self) -> usize {
+    pub(super) fn col(&self) -> usize {
         self.toks[self.i].col
     }
 
     /// Steps to the value of option `opt` and returns it.
-    fn value(&mut self, opt: &str) -> Result<String, ParseError> {
+    pub(super) fn value(&mut self, opt: &str) -> Result<String, ParseError> {
         self.i += 1;
         match self.toks.get(self.i) {
             Some(t) => Ok(t.s.clone()),
@@ -920,7 +1090,7 @@ impl RuleArgs<'_> {
     }
 
     /// Adds a condition, negated by a pending `!`.
-    fn push(&mut self, kind: CondKind) {
+    pub(super) fn push(&mut self, kind: CondKind) {
         self.conds.push(Cond {
             neg: self.neg,
             kind,
@@ -932,19 +1102,161 @@ impl RuleArgs<'_> {
     /// then, as `command_default` does, the target's options (once `-j` was
     /// given), then the loaded matches' options.
     fn option(&mut self) -> Result<(), ParseError> {
-        let tok = self.toks[self.i].s.clone();
+        self.split_joined_value();
+        let tok = self.canonical_option(&self.toks[self.i].s.clone())?;
         let col = self.toks[self.i].col;
         let in_target = self.target_name.is_some();
         if self.builtin_option(&tok, col)?
             || (in_target && self.target_option(&tok)?)
             || self.match_option(&tok)?
+            || self.ext_match_option(&tok)?
+            || self.generic_option(&tok, in_target)?
         {
             return Ok(());
         }
         if tok.starts_with('-') {
-            return Err(self.err(col, format!("unknown option '{tok}'")));
+            // xshared.c command_default
+            return Err(self.err(col, format!("unknown option \"{tok}\"")));
         }
-        Err(self.err(col, format!("unexpected word '{tok}': expected an option")))
+        Err(self.err(
+            col,
+            format!("Bad argument `{tok}' (xshared.c: an option was expected)"),
+        ))
+    }
+
+    /// getopt's joined forms: `--option=value` and `-pVALUE` (a short
+    /// option that takes a value, written with it) become two words.
+    fn split_joined_value(&mut self) {
+        let t = &self.toks[self.i];
+        let (col, s) = (t.col, t.s.clone());
+        let split = if let Some(rest) = s.strip_prefix("--") {
+            rest.split_once('=')
+                .map(|(o, v)| (format!("--{o}"), v.to_string()))
+        } else if s.len() > 2 && s.is_char_boundary(2) && s.starts_with('-') {
+            let (o, v) = s.split_at(2);
+            "-p-s-d-i-o-j-g-m"
+                .contains(o)
+                .then(|| (o.to_string(), v.to_string()))
+        } else {
+            None
+        };
+        if let Some((o, v)) = split {
+            self.toks[self.i] = Tok { s: o, col };
+            self.toks.insert(self.i + 1, Tok { s: v, col });
+        }
+    }
+
+    /// The extensions whose options getopt_long sees now: the loaded
+    /// matches, and the target once `-j` was given.
+    fn loaded_exts(&self, in_target: bool) -> Vec<&'static super::extensions::Ext> {
+        let mut v: Vec<&'static super::extensions::Ext> = Vec::new();
+        if in_target {
+            if let Some((name, _)) = &self.target_name {
+                v.extend(super::extensions::find(name, true, self.v6));
+            }
+        }
+        for m in self.modules.iter().rev() {
+            v.extend(super::extensions::find(m, false, self.v6));
+        }
+        v
+    }
+
+    /// getopt_long's reading of a long option: an exact name, or an
+    /// unambiguous prefix of one of the options it knows now (`--mac` for
+    /// `--mac-source`); an ambiguous prefix is an error.
+    fn canonical_option(&self, tok: &str) -> Result<String, ParseError> {
+        let Some(name) = tok.strip_prefix("--") else {
+            return Ok(tok.to_string());
+        };
+        const BUILTIN: &[&str] = &[
+            "protocol",
+            "source",
+            "src",
+            "destination",
+            "dst",
+            "in-interface",
+            "out-interface",
+            "fragment",
+            "match",
+            "jump",
+            "goto",
+            "set-counters",
+        ];
+        let exts = self.loaded_exts(self.target_name.is_some());
+        let all: BTreeSet<&str> = BUILTIN
+            .iter()
+            .copied()
+            .chain(exts.iter().flat_map(|e| e.opts.iter().map(|(o, _)| *o)))
+            .collect();
+        if all.contains(name) || name.is_empty() {
+            return Ok(tok.to_string());
+        }
+        let cands: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|o| o.starts_with(name))
+            .collect();
+        match cands.as_slice() {
+            [one] => Ok(format!("--{one}")),
+            [] => Ok(tok.to_string()),
+            _ => Err(self.err(
+                self.col(),
+                format!(
+                    "option '{tok}' is ambiguous; possibilities: --{}",
+                    cands.join(" --")
+                ),
+            )),
+        }
+    }
+
+    /// An option of a loaded extension that no parser above took: a
+    /// target's option is kept for the target's builder; a match's option
+    /// is consumed, and unless its whole match is already kept unmodelled
+    /// it becomes an unmodelled condition of its own.
+    fn generic_option(&mut self, tok: &str, in_target: bool) -> Result<bool, ParseError> {
+        let Some(name) = tok.strip_prefix("--") else {
+            return Ok(false);
+        };
+        let Some(ext) = self
+            .loaded_exts(in_target)
+            .into_iter()
+            .find(|e| e.opts.iter().any(|(o, _)| *o == name))
+        else {
+            return Ok(false);
+        };
+        let takes = ext.opts.iter().any(|(o, v)| *o == name && *v);
+        let mut val = String::new();
+        let optional = super::extensions::optional_value(ext.name, name)
+            && self
+                .toks
+                .get(self.i + 1)
+                .is_some_and(|t| !t.s.starts_with('-') && t.s != "!");
+        if takes || optional {
+            val = self.value(tok)?;
+            if super::extensions::two_words(ext.name, name) {
+                let second = self.value(tok)?;
+                val = format!("{val} {second}");
+            }
+        }
+        if self.neg {
+            val = if val.is_empty() {
+                "!".into()
+            } else {
+                format!("! {val}")
+            };
+        }
+        self.neg = false;
+        if ext.target {
+            self.t.generic.push((name.to_string(), val));
+        } else if MODELLED_MATCHES.contains(&ext.name) {
+            let c = format!("-m {} --{name}", ext.name);
+            self.conds.push(Cond {
+                neg: false,
+                kind: CondKind::Unmodelled(c.clone()),
+            });
+            self.unmod.push((c, true));
+        }
+        Ok(true)
     }
 
     /// iptables' own options: `!`, `-p`, `-s`/`-d`, `-i`/`-o`, `-f`, `-m`,
@@ -960,13 +1272,14 @@ impl RuleArgs<'_> {
             "-p" | "--protocol" => {
                 let v = self.value(tok)?;
                 let Some(p) = proto_number(&v) else {
-                    return Err(self.err(self.col(), format!("unknown protocol '{v}'")));
+                    return Err(self.err(self.col(), format!("unknown protocol \"{v}\" specified")));
                 };
                 self.push(CondKind::Proto(p));
                 match p {
                     6 => self.modules.push("tcp".into()),
                     17 => self.modules.push("udp".into()),
-                    1 => self.modules.push("icmp".into()),
+                    1 if !self.v6 => self.modules.push("icmp".into()),
+                    58 if self.v6 => self.modules.push("icmp6".into()),
                     132 => self.modules.push("sctp".into()),
                     _ => {}
                 }
@@ -976,18 +1289,40 @@ impl RuleArgs<'_> {
                 if v.contains(',') {
                     return Err(self.err(self.col(), format!("address lists are expanded by iptables-save into one rule per address; found '{v}'")));
                 }
+                let src = tok.starts_with("-s") || tok.starts_with("--s");
+                if self.v6 {
+                    let Some(net) = parse_net6(&v) else {
+                        return Err(self.err(
+                            self.col(),
+                            format!("host/network `{v}' not found (bad address: expected an IPv6 address or ADDR/LEN)"),
+                        ));
+                    };
+                    self.push(if src {
+                        CondKind::Src6(net)
+                    } else {
+                        CondKind::Dst6(net)
+                    });
+                    return Ok(true);
+                }
+                if let Some((a, m)) = parse_odd_mask(&v) {
+                    self.push(if src {
+                        CondKind::SrcMask(a, m)
+                    } else {
+                        CondKind::DstMask(a, m)
+                    });
+                    return Ok(true);
+                }
                 let Some(net) = parse_net(&v) else {
                     return Err(self.err(
                         self.col(),
-                        format!("bad address '{v}': expected A.B.C.D or A.B.C.D/LEN"),
+                        format!("host/network `{v}' not found (bad address: expected A.B.C.D or A.B.C.D/LEN)"),
                     ));
                 };
-                let k = if tok.starts_with("-s") || tok.starts_with("--s") {
+                self.push(if src {
                     CondKind::Src(net)
                 } else {
                     CondKind::Dst(net)
-                };
-                self.push(k);
+                });
             }
             "-i" | "--in-interface" => {
                 let v = self.value(tok)?;
@@ -1017,11 +1352,21 @@ impl RuleArgs<'_> {
     /// `-m NAME`: loads a match extension (only the modelled ones).
     fn load_match(&mut self, tok: &str) -> Result<(), ParseError> {
         let v = self.value(tok)?;
-        match v.as_str() {
-            "comment" | "tcp" | "udp" | "sctp" | "icmp" | "multiport" | "mark"
-            | "connmark" | "conntrack" | "state" | "addrtype" | "statistic"
-            | "recent" | "set" | "physdev" | "nfacct" | "owner" | "limit" | "iprange" => {}
-            other => return Err(self.err(self.col(), format!("unsupported match module '{other}' (podpath models comment, tcp, udp, sctp, icmp, multiport, mark, connmark, conntrack, state, addrtype, statistic, recent, set, physdev, nfacct, owner, limit, iprange)"))),
+        if super::extensions::find(&v, false, self.v6).is_none() {
+            // libxtables/xtables.c xtables_find_match (XTF_LOAD_MUST_SUCCEED)
+            return Err(self.err(
+                self.col(),
+                format!("Couldn't load match `{v}':No such file or directory"),
+            ));
+        }
+        if !MODELLED_MATCHES.contains(&v.as_str()) {
+            let c = format!("-m {v}");
+            self.conds.push(Cond {
+                neg: false,
+                kind: CondKind::Unmodelled(c.clone()),
+            });
+            self.unmod.push((c, true));
+            self.neg = false;
         }
         if v == "limit" {
             // libxt_limit's limit_init: 3/hour, burst 5
@@ -1039,6 +1384,49 @@ impl RuleArgs<'_> {
 
     /// The target's options, each target's parser in turn.
     fn target_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        if self.v6
+            && !matches!(
+                tok,
+                "--set-xmark"
+                    | "--set-mark"
+                    | "--or-mark"
+                    | "--and-mark"
+                    | "--xor-mark"
+                    | "--save-mark"
+                    | "--restore-mark"
+                    | "--nfmask"
+                    | "--ctmask"
+                    | "--mask"
+                    | "--log-prefix"
+                    | "--log-level"
+                    | "--log-uid"
+                    | "--log-tcp-sequence"
+                    | "--log-tcp-options"
+                    | "--log-ip-options"
+                    | "--notrack"
+            )
+        {
+            return Ok(false);
+        }
+        let name = self
+            .target_name
+            .as_ref()
+            .map(|t| t.0.as_str())
+            .unwrap_or("");
+        if !matches!(
+            name,
+            "DNAT"
+                | "SNAT"
+                | "MASQUERADE"
+                | "REDIRECT"
+                | "REJECT"
+                | "MARK"
+                | "CONNMARK"
+                | "LOG"
+                | "CT"
+        ) {
+            return Ok(false);
+        }
         Ok(self.nat_target_option(tok)?
             || self.reject_target_option(tok)?
             || self.mark_target_option(tok)?
@@ -1185,22 +1573,37 @@ impl RuleArgs<'_> {
     }
 
     /// The loaded matches' options, each match's parser in turn.
+    /// (Each only once its module is loaded: libxtables merges a match's
+    /// options into getopt's table at `-m NAME`, or at `-p PROTO` for the
+    /// protocol's match.)
     fn match_option(&mut self, tok: &str) -> Result<bool, ParseError> {
-        Ok(self.comment_option(tok)?
-            || self.port_option(tok)?
-            || self.tcp_option(tok)?
-            || self.icmp_option(tok)?
-            || self.mark_option(tok)?
-            || self.state_option(tok)?
-            || self.addrtype_option(tok)?
-            || self.owner_option(tok)?
-            || self.statistic_option(tok)?
-            || self.recent_option(tok)?
+        let ports = match tok {
+            "--dport" | "--destination-port" | "--sport" | "--source-port" => {
+                ["tcp", "udp", "sctp", "dccp", "udplite"]
+                    .iter()
+                    .any(|m| self.loaded(m))
+            }
+            _ => self.loaded("multiport"),
+        };
+        let state = match tok {
+            "--state" => self.loaded("state"),
+            _ => self.loaded("conntrack"),
+        };
+        Ok((self.loaded("comment") && self.comment_option(tok)?)
+            || (ports && self.port_option(tok)?)
+            || (self.loaded("tcp") && self.tcp_option(tok)?)
+            || (self.loaded("icmp") && self.icmp_option(tok)?)
+            || ((self.loaded("mark") || self.loaded("connmark")) && self.mark_option(tok)?)
+            || (state && self.state_option(tok)?)
+            || (self.loaded("addrtype") && self.addrtype_option(tok)?)
+            || (self.loaded("owner") && self.owner_option(tok)?)
+            || (self.loaded("statistic") && self.statistic_option(tok)?)
+            || (self.loaded("recent") && self.recent_option(tok)?)
             || self.limit_option(tok)?
             || self.iprange_option(tok)?
-            || self.set_option(tok)?
-            || self.physdev_option(tok)?
-            || self.nfacct_option(tok))
+            || (self.loaded("set") && self.set_option(tok)?)
+            || (self.loaded("physdev") && self.physdev_option(tok)?)
+            || (self.loaded("nfacct") && self.nfacct_option(tok)))
     }
 
     /// `-m comment --comment TEXT`.
@@ -1378,17 +1781,24 @@ impl RuleArgs<'_> {
             return Ok(false);
         }
         let v = self.value(tok)?;
-        // numeric ids (names would need the machine's passwd file)
-        let Some(id) = v
-            .parse::<u32>()
-            .ok()
-            .or(if v == "root" { Some(0) } else { None })
-        else {
+        // numeric ids or a range LO-HI (libxt_owner.c owner_parse_range);
+        // names would need the machine's passwd file
+        let one = |x: &str| {
+            x.parse::<u32>()
+                .ok()
+                .or(if x == "root" { Some(0) } else { None })
+        };
+        let ids = match v.split_once('-') {
+            Some((a, b)) => one(a).zip(one(b)).filter(|(a, b)| a <= b),
+            None => one(&v).map(|a| (a, a)),
+        };
+        let Some((id, hi)) = ids else {
             return Err(self.err(self.col(), format!("{tok} '{v}': expected a numeric id")));
         };
         self.push(CondKind::Owner {
             uid: tok == "--uid-owner",
             id,
+            hi,
         });
         Ok(true)
     }
@@ -1714,6 +2124,11 @@ impl RuleArgs<'_> {
             return Ok(None);
         };
         let mut t = std::mem::replace(&mut self.t, TargetOpts::new());
+        if !(name == "CT" && t.notrack) {
+            if let Some(x) = build_target(&name, &t.generic, self.v6).map_err(|m| self.err(0, m))? {
+                return Ok(Some(Target::Ext(Box::new(x))));
+            }
+        }
         let fail = |m: String| -> Result<Option<Target>, ParseError> { Err(self.err(0, m)) };
         let target = match name.as_str() {
             "ACCEPT" => Target::Accept,
@@ -1779,15 +2194,10 @@ impl RuleArgs<'_> {
                 prefix: t.log_prefix,
             },
             "NOTRACK" => Target::Notrack,
-            "CT" => {
-                if !t.notrack {
-                    return fail("only 'CT --notrack' is modelled".into());
-                }
-                Target::Notrack
-            }
-            "QUEUE" | "NFQUEUE" | "TPROXY" | "TEE" | "MIRROR" | "CLASSIFY" | "DSCP" | "TOS"
-            | "TTL" | "TCPMSS" | "SET" | "NFLOG" | "ULOG" | "AUDIT" | "CHECKSUM" => {
-                return fail(format!("target {name} is not modelled by podpath"));
+            "CT" => Target::Notrack,
+            _ if super::extensions::find(&name, true, self.v6).is_some() => {
+                self.unmod.push((format!("-j {name}"), false));
+                Target::Ext(Box::new(ExtTarget::Unmodelled { name }))
             }
             _ => {
                 if goto {
@@ -1851,11 +2261,14 @@ COMMIT\n";
         assert!(e.message.contains("NOPE"), "{e}");
         let e = err_of("*nat\n:FOO - [0:0]\n-A FOO -s 10.0.0.300 -j ACCEPT\nCOMMIT\n");
         assert_eq!((e.line, e.column), (3, 11));
-        assert!(e.message.contains("bad address"), "{e}");
+        assert!(
+            e.message.contains("host/network `10.0.0.300' not found"),
+            "{e}"
+        );
         let e = err_of("*nat\n-A BAR -j ACCEPT\nCOMMIT\n");
         assert!(e.message.contains("not declared"), "{e}");
         let e = err_of("*nat\n:FOO - [0:0]\n-A FOO --frob 1 -j ACCEPT\nCOMMIT\n");
-        assert!(e.message.contains("unknown option '--frob'"), "{e}");
+        assert!(e.message.contains("unknown option \"--frob\""), "{e}");
         let e = err_of("*nat\n:FOO - [0:0]\n");
         assert!(e.message.contains("COMMIT"), "{e}");
         let e = err_of("*bogus\nCOMMIT\n");

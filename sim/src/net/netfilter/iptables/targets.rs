@@ -1,0 +1,251 @@
+//! The targets beyond the verdicts, NAT, MARK/CONNMARK, LOG and NOTRACK:
+//! NFLOG/ULOG, TCPMSS, CHECKSUM, CT (zones, helpers, timeouts), NFQUEUE
+//! and QUEUE, CLASSIFY, AUDIT, the IPv6 REJECT and NAT of ip6tables, and
+//! the targets libxtables knows that podpath passes over. Each is built
+//! from its options as its `extensions/libxt_*.c` parser takes them, and
+//! applied as its `net/netfilter/xt_*.c` target function does.
+
+use crate::net::netfilter::{HookOutcome, NfPacket, NfStep, Verdict};
+
+/// A target of this module (kept in [`Target::Ext`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExtTarget {
+    /// `-j NFLOG --nflog-prefix P --nflog-group G` (xt_NFLOG.c) or
+    /// `-j ULOG --ulog-prefix P` (ipt_ULOG): the packet goes to a netlink
+    /// logger; podpath records a trace step and goes on.
+    Nflog {
+        kind: &'static str,
+        prefix: String,
+        group: u32,
+    },
+    /// `-j TCPMSS --set-mss N` / `--clamp-mss-to-pmtu` (xt_TCPMSS.c).
+    /// Simplification: the MSS option is not rewritten (podpath's TCP
+    /// does not segment by MSS); the step says what the kernel would set.
+    Tcpmss { mss: Option<u16> },
+    /// `-j CHECKSUM --checksum-fill` (xt_CHECKSUM.c): fills in a partial
+    /// checksum; podpath's packets always carry a full one, so nothing
+    /// changes.
+    Checksum,
+    /// `-j CT --zone Z --helper H --timeout T ...` without `--notrack`
+    /// (xt_CT.c xt_ct_target_v1): attaches a template to the connection.
+    /// Simplifications: zones do not separate connections, no helper runs,
+    /// timeout policies do not change expiry (named in explain).
+    Ct { opts: Vec<(String, String)> },
+    /// `-j NFQUEUE --queue-num N [--queue-bypass]` and `-j QUEUE`
+    /// (xt_NFQUEUE.c, net/netfilter/nfnetlink_queue.c): no program listens
+    /// on a queue in podpath, so the packet is dropped (nf_queue returns
+    /// -ESRCH), or with --queue-bypass goes on as if accepted by this
+    /// table (nf_hook_slow's NF_VERDICT_FLAG_QUEUE_BYPASS).
+    Nfqueue { num: u16, bypass: bool },
+    /// `-j CLASSIFY --set-class MAJOR:MINOR` (xt_CLASSIFY.c): sets
+    /// skb->priority; podpath has no qdiscs, so it has no further effect.
+    Classify(u32),
+    /// `-j AUDIT --type T` (xt_AUDIT.c): an audit record; a trace step.
+    Audit(String),
+    /// ip6tables `-j REJECT --reject-with ...` (libip6t_REJECT.c), kept.
+    Reject6(String),
+    /// ip6tables DNAT/SNAT/MASQUERADE/REDIRECT/NETMAP with its options,
+    /// kept.
+    Nat6 {
+        name: String,
+        opts: Vec<(String, String)>,
+    },
+    /// A target libxtables knows and podpath has no model of (TEE, TTL,
+    /// DSCP, TOS, TPROXY, SET, SYNPROXY, ...): passed over.
+    Unmodelled { name: String },
+}
+
+/// A number as libxtables' xtables_strtoui reads it (decimal or 0x hex).
+fn parse_num(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// The v6 REJECT types of libip6t_REJECT.c's reject_table.
+fn reject6_name(s: &str) -> Option<&'static str> {
+    Some(match s {
+        "icmp6-no-route" | "no-route" => "icmp6-no-route",
+        "icmp6-adm-prohibited" | "adm-prohibited" => "icmp6-adm-prohibited",
+        "icmp6-addr-unreachable" | "addr-unreach" => "icmp6-addr-unreachable",
+        "icmp6-port-unreachable" | "port-unreach" => "icmp6-port-unreachable",
+        "icmp6-policy-fail" | "policy-fail" => "icmp6-policy-fail",
+        "icmp6-reject-route" | "reject-route" => "icmp6-reject-route",
+        "tcp-reset" => "tcp-reset",
+        _ => return None,
+    })
+}
+
+/// The value of option `name` among the gathered ones.
+fn opt<'a>(opts: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    opts.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Builds the target `name` from its options (`--opt` without the dashes,
+/// value or empty); Ok(None) when the name is not one of this module's.
+pub(crate) fn build(
+    name: &str,
+    opts: &[(String, String)],
+    v6: bool,
+) -> Result<Option<ExtTarget>, String> {
+    let num = |k: &str, max: u64| -> Result<Option<u64>, String> {
+        match opt(opts, k) {
+            None => Ok(None),
+            Some(v) => parse_num(v)
+                .map(u64::from)
+                .filter(|n| *n <= max)
+                .map(Some)
+                .ok_or_else(|| format!("{name}: bad value \"{v}\" for --{k}")),
+        }
+    };
+    Ok(Some(match name {
+        "NFLOG" => ExtTarget::Nflog {
+            kind: "NFLOG",
+            prefix: opt(opts, "nflog-prefix").unwrap_or("").to_string(),
+            group: num("nflog-group", 0xffff)?.unwrap_or(0) as u32,
+        },
+        "ULOG" => ExtTarget::Nflog {
+            kind: "ULOG",
+            prefix: opt(opts, "ulog-prefix").unwrap_or("").to_string(),
+            group: num("ulog-nlgroup", 32)?.unwrap_or(1) as u32,
+        },
+        "TCPMSS" => {
+            let mss = num("set-mss", 0xffff)?.map(|m| m as u16);
+            let clamp = opt(opts, "clamp-mss-to-pmtu").is_some();
+            if mss.is_some() == clamp {
+                // libxt_TCPMSS.c tcpmss_check
+                return Err(
+                    "TCPMSS target: exactly one of --set-mss or --clamp-mss-to-pmtu is required"
+                        .into(),
+                );
+            }
+            ExtTarget::Tcpmss { mss }
+        }
+        "CHECKSUM" => {
+            if opt(opts, "checksum-fill").is_none() {
+                return Err("CHECKSUM target: Parameter --checksum-fill is required".into());
+            }
+            ExtTarget::Checksum
+        }
+        "CT" => ExtTarget::Ct {
+            opts: opts.to_vec(),
+        },
+        "NFQUEUE" => ExtTarget::Nfqueue {
+            num: opt(opts, "queue-balance")
+                .and_then(|v| v.split(':').next())
+                .and_then(|v| v.parse().ok())
+                .or(num("queue-num", 0xffff)?.map(|n| n as u16))
+                .unwrap_or(0),
+            bypass: opt(opts, "queue-bypass").is_some(),
+        },
+        "QUEUE" => ExtTarget::Nfqueue {
+            num: 0,
+            bypass: false,
+        },
+        "CLASSIFY" => {
+            let Some(v) = opt(opts, "set-class") else {
+                return Err("CLASSIFY: --set-class is required".into());
+            };
+            let class = v
+                .split_once(':')
+                .and_then(|(a, b)| {
+                    let a = u32::from_str_radix(a, 16).ok()?;
+                    let b = u32::from_str_radix(b, 16).ok()?;
+                    (a <= 0xffff && b <= 0xffff).then_some(a << 16 | b)
+                })
+                .ok_or_else(|| format!("Bad class value \"{v}\""))?;
+            ExtTarget::Classify(class)
+        }
+        "AUDIT" => ExtTarget::Audit(opt(opts, "type").unwrap_or("accept").to_string()),
+        "REJECT" if v6 => {
+            let w = opt(opts, "reject-with").unwrap_or("icmp6-port-unreachable");
+            let Some(n) = reject6_name(w) else {
+                return Err(format!("unknown reject type \"{w}\""));
+            };
+            ExtTarget::Reject6(n.to_string())
+        }
+        "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "NETMAP" if v6 => ExtTarget::Nat6 {
+            name: name.to_string(),
+            opts: opts.to_vec(),
+        },
+        _ => return Ok(None),
+    }))
+}
+
+/// Applies a target of this module; returns whether the walk stops here
+/// with the verdict it set.
+pub(super) fn apply(
+    t: &ExtTarget,
+    _pkt: &mut NfPacket,
+    out: &mut HookOutcome,
+    step: &dyn Fn(String) -> NfStep,
+    assume_note: &str,
+) -> bool {
+    let (effect, stop) = match t {
+        ExtTarget::Nflog {
+            kind,
+            prefix,
+            group,
+        } => (format!("{kind} group {group} \"{prefix}\""), None),
+        ExtTarget::Tcpmss { mss } => (
+            match mss {
+                Some(m) => format!("TCPMSS set MSS {m} (the option is not rewritten in podpath)"),
+                None => {
+                    "TCPMSS clamp MSS to path MTU (the option is not rewritten in podpath)".into()
+                }
+            },
+            None,
+        ),
+        ExtTarget::Checksum => (
+            "CHECKSUM fill (the checksum is already complete)".into(),
+            None,
+        ),
+        ExtTarget::Ct { opts } => {
+            let o: Vec<String> = opts
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        format!("--{k}")
+                    } else {
+                        format!("--{k} {v}")
+                    }
+                })
+                .collect();
+            (
+                format!(
+                    "CT {} (zones, helpers and timeout policies are not modelled)",
+                    o.join(" ")
+                ),
+                None,
+            )
+        }
+        ExtTarget::Nfqueue { num, bypass: true } => (
+            format!("NFQUEUE {num}: no program listens, --queue-bypass: accepted"),
+            Some(Verdict::Accept),
+        ),
+        ExtTarget::Nfqueue { num, bypass: false } => (
+            format!("NFQUEUE {num}: no program listens: dropped"),
+            Some(Verdict::Drop),
+        ),
+        ExtTarget::Classify(c) => (format!("CLASSIFY {:x}:{:x}", c >> 16, c & 0xffff), None),
+        ExtTarget::Audit(ty) => (format!("AUDIT {ty}"), None),
+        ExtTarget::Reject6(w) => (format!("REJECT with {w} (IPv6: not evaluated)"), None),
+        ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6: not evaluated)"), None),
+        ExtTarget::Unmodelled { name } => (
+            format!("-j {name} is not modelled: passed over{assume_note}"),
+            None,
+        ),
+    };
+    out.steps.push(step(effect));
+    match stop {
+        Some(v) => {
+            out.verdict = v;
+            true
+        }
+        None => false,
+    }
+}
