@@ -34,11 +34,11 @@ fn load(name: &str) -> Nft {
 /// (file, unmodelled constructs podpath keeps).
 const EXPECTED: &[(&str, usize)] = &[
     ("calico-fv-cali-nftables-dump.txt", 1),
-    ("calico-fv-foreign-nft-script.txt", 10),
+    ("calico-fv-foreign-nft-script.txt", 9),
     ("cni-plugins-ipmasq-nftables-script.txt", 0),
     ("google-nftables-integration-flowtable.txt", 2),
     ("iptables-tests-nft-native-equivalent.txt", 4),
-    ("istio-ambient-default-script.txt", 3),
+    ("istio-ambient-default-script.txt", 2),
     ("istio-sidecar-ipv6-dns-owner-script.txt", 6),
     ("istio-sidecar-tproxy-script.txt", 5),
     ("knftables-kube-proxy-nftables-mode-script.txt", 0),
@@ -88,7 +88,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("openstack-edpm-iptables-layout-script.txt", 0),
     ("openwrt-fw4-default-ruleset.txt", 3),
     ("openwrt-fw4-ipsets-declaration.txt", 0),
-    ("openwrt-fw4-rules-mark.txt", 2),
+    ("openwrt-fw4-rules-mark.txt", 0),
     ("openwrt-fw4-rules-time.txt", 12),
     ("openwrt-fw4-zones-helpers.txt", 0),
     ("qubes-ipv4-script.txt", 5),

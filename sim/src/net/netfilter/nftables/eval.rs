@@ -405,12 +405,11 @@ fn set_stmt(
         Some(Sel::CtMark) => pkt.ctmark,
         _ => v.value,
     };
-    let x = match v.op {
-        'o' => src | v.value,
-        'x' => src ^ v.value,
-        'a' => src & v.value,
-        _ => src,
-    };
+    let x = v.ops.iter().fold(src, |x, (op, m)| match op {
+        'o' => x | m,
+        'x' => x ^ m,
+        _ => x & m,
+    });
     match target {
         SetTarget::Mark => {
             let before = pkt.mark;

@@ -274,9 +274,10 @@ pub enum Rhs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetVal {
     pub src: Option<Sel>,
+    /// The constant when there is no `src`.
     pub value: u32,
-    /// 'o' or, 'x' xor, 'a' and, '=' none
-    pub op: char,
+    /// Bit operations applied in order: 'o' or, 'x' xor, 'a' and.
+    pub ops: Vec<(char, u32)>,
 }
 
 /// What a `set` statement writes.

@@ -760,7 +760,8 @@ impl R<'_, '_> {
         k
     }
 
-    /// A mark value: `N`, `mark`, `ct mark`, `meta mark | N`, `mark and N`.
+    /// A mark value: `N`, `mark`, `ct mark`, then bit operations
+    /// (`meta mark & 0xffff04ff | 0x400`, `mark and 0xffff00ff xor 0xad`).
     fn set_val(&self, j: usize, end: usize) -> Option<SetVal> {
         let (src, mut k) = match self.lhs(j) {
             Some((l, k)) => match l.as_slice() {
@@ -770,24 +771,22 @@ impl R<'_, '_> {
             None => (None, j),
         };
         let mut value = 0;
-        let mut op = '=';
         if src.is_none() {
             value = self.int_value(k, k + 1, KeyType::Mark)?;
             k += 1;
         }
-        if k < end {
-            op = match self.w(k)? {
+        let mut ops = Vec::new();
+        while k < end {
+            let op = match self.w(k)? {
                 "|" | "or" => 'o',
                 "&" | "and" => 'a',
                 "^" | "xor" => 'x',
                 _ => return None,
             };
-            if src.is_none() || k + 2 != end {
-                return None;
-            }
-            value = self.int_value(k + 1, k + 2, KeyType::Mark)?;
+            ops.push((op, self.int_value(k + 1, k + 2, KeyType::Mark)?));
+            k += 2;
         }
-        Some(SetVal { src, value, op })
+        (k == end).then_some(SetVal { src, value, ops })
     }
 
     /// `add|update|delete @SET { KEY [timeout T] [stateful] }`.
