@@ -793,7 +793,7 @@ pub fn elements(
             dat = None;
             j += 1;
             if x.is("}") {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
                     return Ok((out, j));
                 }

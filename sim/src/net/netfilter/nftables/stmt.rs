@@ -638,7 +638,13 @@ impl R<'_, '_> {
         }
         if t.get(a).is_some_and(|x| x.is("{")) {
             let (els, _) = expr::elements(t, a, &types, None)?;
-            return Ok(Rhs::Anon(els.into_iter().map(|e| e.0).collect()));
+            let mut els: Vec<Vec<Val>> = els.into_iter().map(|e| e.0).collect();
+            // nft itself stores `{ x }` as the value x (and lists it so)
+            return Ok(if els.len() == 1 {
+                Rhs::Vals(els.remove(0))
+            } else {
+                Rhs::Anon(els)
+            });
         }
         let toks = t.get(a..b).unwrap_or(&[]);
         if toks.is_empty() {
