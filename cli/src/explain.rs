@@ -51,12 +51,17 @@ MODELLED
               iptables knows is kept unmodelled (listed once per run;
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
               and kept, not evaluated
-  nftables    `nft list ruleset` text or `nft -f` commands (ip/inet tables):
+  nftables    `nft list ruleset` text or `nft -f` scripts (define, include,
+              flush, delete; every family read and kept, ip/inet run):
               base chains by hook and priority between the iptables tables,
-              jump/goto/return, sets, verdict maps, concatenations,
-              `numgen random mod N vmap`, fib type local, ct state, marks,
-              dynamic sets with timeout (`update @set`), dnat/snat/
-              masquerade, reject; kube-proxy's nftables mode writes it
+              jump/goto/return, sets and maps (interval, timeout, dynamic,
+              concatenated ranges, interface-name and string keys), verdict
+              maps, `numgen random|inc mod N` maps, fib type, ct state/
+              status/mark, tcp flags, icmp type, pkttype, marks with bit
+              operations, `add|update @set`, dnat/snat to ranges, ports and
+              maps (addr . port), masquerade and redirect with ports,
+              limit and quota (named objects too), counter, log, queue,
+              reject with every type; kube-proxy's nftables mode writes it
   conntrack   tuples both ways, NEW/ESTABLISHED/RELATED/INVALID/UNTRACKED and
               the SNAT/DNAT states, TCP states with kernel timeouts, NAT
               decided once per manip type, reply de-NAT, source port clash
@@ -209,11 +214,22 @@ SIMPLIFIED (and where)
     TestOverallNFTablesRules expects (filter-prerouting-pre-dnat,
     cluster-ips-check, nodeport-ips = the node IP); stale chains are not
     kept for a second sync.                                                                [k8s/kubeproxy_nft]
-  - nftables: IPv4 tables only; `numgen random mod N` is drawn as a
-    cascade of 1/(N-i) decisions (same distribution, enumerable by
-    `podpath paths`); at equal priority the iptables table runs before
-    the nft base chain; plain `reject` answers ICMP port unreachable;
-    counters are ignored.                                                [net/nftables]
+  - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
+    matches in inet tables never hold (their nfproto dependency fails);
+    bridge/netdev/arp base chains and what `inspect` lists as unmodelled
+    (tproxy, synproxy, flow offload, ct zone, meters, objects chosen by
+    maps, ip ttl, skgid...) are kept, matches obeying
+    --assume-unmodelled, statements passed over; `numgen random mod N` is
+    drawn as a cascade of 1/(N-i) decisions (same distribution,
+    enumerable by `podpath paths`), `numgen inc` counts per rule; at
+    equal priority the iptables table runs before the nft base chain;
+    plain `reject` answers ICMP port unreachable; limit and quota do not
+    count packet lengths (a byte-rate limit is never exceeded; a quota is
+    exhausted when its `used` already reaches it); pkttype broadcast
+    comes from the destination's address type; `ct status` is derived
+    from the conntrack state; `ct helper set` is recorded without
+    effect; a chain an `nft -f` script adds rules to without defining
+    it is taken as a regular chain of the kernel's ruleset.             [net/nftables]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
     own hook (filter FORWARD sees the virtual address on replies); the
     connection table is conntrack's (no separate IPVS timeouts); sh hashes

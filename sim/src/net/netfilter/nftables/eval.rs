@@ -1,10 +1,12 @@
 //! Evaluation of nftables base chains at the netfilter hooks, by priority
 //! among the iptables tables.
 
+use std::net::Ipv4Addr;
+
 use super::*;
 use crate::net::netfilter::{
-    addrtype, EvalEnv, HookOutcome, NfPacket, NfStep, RejectWith, RuleRef, StepTable, TableKind,
-    Verdict,
+    addrtype, ctbits, EvalEnv, HookOutcome, NatRange, NfPacket, NfStep, RuleRef, StepTable,
+    TableKind, Target, Verdict,
 };
 
 // ------------------------------------------------------------------ evaluation
@@ -175,10 +177,20 @@ impl Nft {
                     step("drop".into(), out);
                     return Verdict::Drop;
                 }
-                NVerdict::Reject => {
-                    step("reject".into(), out);
+                NVerdict::Reject(with) => {
+                    step(NVerdict::Reject(with).to_string(), out);
                     // nft's plain `reject` answers ICMP port unreachable
-                    return Verdict::Reject(RejectWith::IcmpPortUnreachable);
+                    return Verdict::Reject(with);
+                }
+                NVerdict::Queue { bypass } => {
+                    // nf_queue with no listener: NF_DROP, or the next
+                    // hook function with the bypass flag
+                    if bypass {
+                        step("queue bypass: no listener, accepted".into(), out);
+                        return Verdict::Accept;
+                    }
+                    step("queue: no listener, dropped".into(), out);
+                    return Verdict::Drop;
                 }
                 NVerdict::Continue => {}
                 NVerdict::Return => {
@@ -240,8 +252,8 @@ fn eval_rule(
     dyn_sets: &mut DynSets,
     out: &mut HookOutcome,
 ) -> RuleEnd {
-    for e in &rule.exprs {
-        if let Some(end) = eval_expr(r, e, pkt, env, dyn_sets, out) {
+    for (k, e) in rule.exprs.iter().enumerate() {
+        if let Some(end) = eval_expr(r, (rule, k), e, pkt, env, dyn_sets, out) {
             return end;
         }
     }
@@ -249,10 +261,12 @@ fn eval_rule(
 }
 
 /// One expression's `eval` (nft_cmp, nft_lookup, nft_numgen, nft_meta_set,
-/// nft_dynset, nft_immediate, nft_nat, nft_masq, nft_ct notrack); `None`
-/// goes on to the next expression.
+/// nft_dynset, nft_immediate, nft_nat, nft_masq, nft_redir, nft_limit,
+/// nft_quota, nft_counter, nft_log, nft_ct notrack); `None` goes on to the
+/// next expression.
 fn eval_expr(
     r: &RuleAt,
+    at: (&NftRule, usize),
     e: &Expr,
     pkt: &mut NfPacket,
     env: &mut EvalEnv,
@@ -260,81 +274,175 @@ fn eval_expr(
     out: &mut HookOutcome,
 ) -> Option<RuleEnd> {
     let (t, tlabel, step) = (r.t, r.tlabel, r.step);
+    let here = format!("{tlabel}:{}:{}", at.0.line, at.1);
     match e {
-        Expr::Cmp { sel, ne, rhs } => {
-            if cmp(t, sel, *ne, rhs, pkt, env, dyn_sets) {
+        Expr::Cmp { sel, mask, op, rhs } => {
+            if cmp(t, tlabel, sel, *mask, *op, rhs, pkt, env, dyn_sets) {
                 return None;
             }
             Some(RuleEnd::Break)
         }
         Expr::Vmap { sel, map } => {
             let key = keys(sel, pkt, env);
-            let found = match map {
-                MapRef::Named(m) => t
-                    .sets
-                    .get(m)
-                    .and_then(|s| s.lookup(&key))
-                    .and_then(|(_, v)| v.clone()),
-                MapRef::Anon(els) => els
-                    .iter()
-                    .find(|(k, _)| key_matches(k, &key))
-                    .map(|(_, v)| v.clone()),
-            };
-            match found {
-                Some(v) => Some(RuleEnd::Verdict(v)),
-                None => Some(RuleEnd::Break),
+            match map_lookup(t, map, &key) {
+                Some(Data::Verdict(v)) => Some(RuleEnd::Verdict(v)),
+                _ => Some(RuleEnd::Break),
             }
         }
-        Expr::Numgen { modulus, map } => Some(numgen(r, *modulus, map, env, out)),
-        Expr::MarkSet { op, value } => {
-            let before = pkt.mark;
-            pkt.mark = match op {
-                'o' => pkt.mark | value,
-                'x' => pkt.mark ^ value,
-                'a' => pkt.mark & value,
-                _ => *value,
-            };
-            step(format!("mark {before:#x} -> {:#x}", pkt.mark), out);
+        Expr::Numgen {
+            modulus,
+            offset,
+            random,
+            map,
+        } => Some(numgen(
+            r,
+            &here,
+            (*modulus, *offset, *random),
+            map,
+            env,
+            dyn_sets,
+            out,
+        )),
+        Expr::Set { target, value } => {
+            set_stmt(*target, value, pkt, step, out);
             None
         }
-        Expr::Update { set } => {
-            let timeout = t
-                .sets
-                .get(set)
-                .and_then(|s| s.timeout_ns)
+        Expr::Update {
+            set,
+            key,
+            timeout_ns,
+        } => {
+            let k: Option<Vec<Kv>> = keys(key, pkt, env).into_iter().collect();
+            let Some(k) = k else {
+                return Some(RuleEnd::Break);
+            };
+            let timeout = timeout_ns
+                .or_else(|| t.sets.get(set).and_then(|s| s.timeout_ns))
                 .unwrap_or(u64::MAX / 4);
+            let shown: Vec<String> = k.iter().map(kv_text).collect();
             dyn_sets
+                .sets
                 .entry((tlabel.to_string(), set.clone()))
                 .or_default()
-                .insert(pkt.src, env.now_ns.saturating_add(timeout));
-            step(format!("update @{set} {{ {} }}", pkt.src), out);
+                .insert(k, env.now_ns.saturating_add(timeout));
+            step(format!("update @{set} {{ {} }}", shown.join(" . ")), out);
             None
         }
         Expr::Verdict(v) => Some(RuleEnd::Verdict(v.clone())),
-        Expr::Dnat { .. } | Expr::Snat { .. } | Expr::Masquerade { .. } => {
-            nat(e, step, out);
-            Some(RuleEnd::Nat)
-        }
+        Expr::Nat { .. } => nat(r, &here, e, pkt, env, dyn_sets, out),
         Expr::Notrack => {
             out.notrack = true;
+            None
+        }
+        Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),
+        Expr::Quota { .. } => quota(e, &format!("quota#{here}"), dyn_sets, step, out),
+        Expr::ObjRef { kind, name } => objref(r, kind, name, env, dyn_sets, out),
+        Expr::Counter => {
+            let c = dyn_sets
+                .counters
+                .entry(format!("counter#{here}"))
+                .or_default();
+            c.0 += 1;
+            None
+        }
+        Expr::Log { prefix } => {
+            step(format!("log prefix \"{prefix}\""), out);
+            None
+        }
+        Expr::Unmodelled {
+            construct,
+            is_match,
+        } => {
+            if *is_match {
+                let holds = env.assume.holds();
+                step(
+                    format!("{construct} is not modelled: {}", env.assume.effect()),
+                    out,
+                );
+                return (!holds).then_some(RuleEnd::Break);
+            }
+            step(format!("{construct} is not modelled: passed over"), out);
             None
         }
         Expr::Nop(_) => None,
     }
 }
 
-/// `numgen random mod N vmap { ... }`: draws the number and looks up its
-/// verdict.
-fn numgen(
-    r: &RuleAt,
-    modulus: u32,
-    map: &[(u32, NVerdict)],
-    env: &mut EvalEnv,
+fn kv_text(k: &Kv) -> String {
+    match k {
+        Kv::N(n) if *n > 0xffff => Ipv4Addr::from(*n).to_string(),
+        Kv::N(n) => n.to_string(),
+        Kv::S(s) => format!("\"{s}\""),
+    }
+}
+
+/// The data a map gives for `key` (nft_lookup with a map).
+fn map_lookup(t: &NftTable, map: &MapRef, key: &[Option<Kv>]) -> Option<Data> {
+    match map {
+        MapRef::Named(m) => t
+            .sets
+            .get(m)
+            .and_then(|s| s.lookup(key))
+            .and_then(|(_, d)| d.clone()),
+        MapRef::Anon(els) => els
+            .iter()
+            .find(|(k, _)| key_matches(k, key))
+            .and_then(|(_, d)| d.clone()),
+    }
+}
+
+/// `meta mark set ...`, `ct mark set ...` (nft_meta_set_eval,
+/// nft_ct_set_eval; the value computed as nft_bitwise does).
+fn set_stmt(
+    target: SetTarget,
+    v: &SetVal,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
     out: &mut HookOutcome,
-) -> RuleEnd {
-    // the kernel draws one value in [0, mod); here a
-    // cascade of 1/(n-i) decisions (same distribution)
-    let n = modulus;
+) {
+    let src = match v.src {
+        Some(Sel::Mark) => pkt.mark,
+        Some(Sel::CtMark) => pkt.ctmark,
+        _ => v.value,
+    };
+    let x = v.ops.iter().fold(src, |x, (op, m)| match op {
+        'o' => x | m,
+        'x' => x ^ m,
+        _ => x & m,
+    });
+    match target {
+        SetTarget::Mark => {
+            let before = pkt.mark;
+            pkt.mark = x;
+            step(format!("mark {before:#x} -> {x:#x}"), out);
+        }
+        SetTarget::CtMark => {
+            let before = pkt.ctmark;
+            pkt.ctmark = x;
+            step(format!("ct mark {before:#x} -> {x:#x}"), out);
+        }
+    }
+}
+
+/// The number `numgen` gives: `random` draws (a cascade of 1/(n-i)
+/// decisions, the distribution of the kernel's one draw), `inc` counts
+/// (nft_ng_inc_gen: a per-rule counter, round robin), plus the offset.
+fn numgen_pick(
+    r: &RuleAt,
+    here: &str,
+    (n, offset, random): (u32, u32, bool),
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+) -> u32 {
+    if !random {
+        let c = dyn_sets
+            .counters
+            .entry(format!("numgen#{here}"))
+            .or_default();
+        let pick = (c.0 % u64::from(n)) as u32;
+        c.0 += 1;
+        return pick + offset;
+    }
     let mut pick = n - 1;
     for i in 0..n.saturating_sub(1) {
         let p = 1.0 / f64::from(n - i);
@@ -344,143 +452,400 @@ fn numgen(
             break;
         }
     }
-    match map.iter().find(|(k, _)| *k == pick) {
+    pick + offset
+}
+
+/// `numgen random|inc mod N vmap { ... }`: the number and its verdict.
+fn numgen(
+    r: &RuleAt,
+    here: &str,
+    ng: (u32, u32, bool),
+    map: &[(Val, NVerdict)],
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> RuleEnd {
+    let pick = numgen_pick(r, here, ng, env, dyn_sets);
+    match map.iter().find(|(k, _)| k.matches(&Kv::N(pick))) {
         Some((_, v)) => {
-            (r.step)(format!("numgen random mod {n} = {pick}"), out);
+            let kind = if ng.2 { "random" } else { "inc" };
+            (r.step)(format!("numgen {kind} mod {} = {pick}", ng.0), out);
             RuleEnd::Verdict(v.clone())
         }
         None => RuleEnd::Break,
     }
 }
 
-/// `dnat to`, `snat to`, `masquerade`: the NAT binding to make and its step.
-fn nat(e: &Expr, step: &dyn Fn(String, &mut HookOutcome), out: &mut HookOutcome) {
-    match e {
-        Expr::Dnat { addr, port } => {
-            out.nat = Some(Target::Dnat {
-                to: NatRange {
-                    addr_lo: Some(*addr),
-                    addr_hi: Some(*addr),
-                    ports: port.map(|p| (p, p)),
-                },
-                random: false,
-                persistent: false,
-            });
-            step(
-                format!(
-                    "DNAT to {addr}{}",
-                    port.map(|p| format!(":{p}")).unwrap_or_default()
-                ),
-                out,
-            );
+const NO_RANGE: NatRange = NatRange {
+    addr_lo: None,
+    addr_hi: None,
+    ports: None,
+};
+
+/// NAT data `addr [. port]` as a range (nft_nat_eval's registers).
+fn nat_data(d: &Data) -> Option<NatRange> {
+    let Data::Vals(v) = d else { return None };
+    let (lo, hi) = match v.first()? {
+        Val::Net(n) => (n.network(), n.broadcast()),
+        Val::Range(a, b) => (Ipv4Addr::from(*a), Ipv4Addr::from(*b)),
+        _ => return None,
+    };
+    let ports = match v.get(1) {
+        Some(Val::Int(p)) => Some((*p as u16, *p as u16)),
+        Some(Val::Range(a, b)) => Some((*a as u16, *b as u16)),
+        _ => None,
+    };
+    Some(NatRange {
+        addr_lo: Some(lo),
+        addr_hi: Some(hi),
+        ports,
+    })
+}
+
+/// `dnat`, `snat`, `masquerade`, `redirect`: the NAT binding to make and
+/// its step; a map without the key's element ends the rule (NFT_BREAK).
+fn nat(
+    r: &RuleAt,
+    here: &str,
+    e: &Expr,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let Expr::Nat {
+        kind,
+        to,
+        random,
+        fully_random,
+        persistent,
+    } = e
+    else {
+        return None;
+    };
+    let range = match to {
+        NatTo::None => None,
+        NatTo::Range { lo, hi, ports } => Some(NatRange {
+            addr_lo: Some(*lo),
+            addr_hi: Some(*hi),
+            ports: *ports,
+        }),
+        NatTo::Ports(a, b) => Some(NatRange {
+            addr_lo: None,
+            addr_hi: None,
+            ports: Some((*a, *b)),
+        }),
+        NatTo::Map { key, map } => {
+            let k = keys(key, pkt, env);
+            let d = map_lookup(r.t, map, &k)?;
+            match nat_data(&d) {
+                Some(x) => Some(x),
+                None => return Some(RuleEnd::Break),
+            }
         }
-        Expr::Snat { addr } => {
-            out.nat = Some(Target::Snat {
-                to: NatRange {
-                    addr_lo: Some(*addr),
-                    addr_hi: Some(*addr),
-                    ports: None,
-                },
-                random: false,
-                random_fully: false,
-                persistent: false,
-            });
-            step(format!("SNAT to {addr}"), out);
-        }
-        Expr::Masquerade {
-            fully_random,
+        NatTo::NumgenMap {
+            modulus,
+            offset,
             random,
+            map,
         } => {
-            out.nat = Some(Target::Masquerade {
-                ports: None,
-                random: *random,
-                random_fully: *fully_random,
-            });
-            step(
-                format!(
-                    "MASQUERADE{}",
-                    if *fully_random { " (fully-random)" } else { "" }
-                ),
+            let pick = numgen_pick(r, here, (*modulus, *offset, *random), env, dyn_sets);
+            let Some(d) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
+                return Some(RuleEnd::Break);
+            };
+            match nat_data(&d) {
+                Some(x) => Some(x),
+                None => return Some(RuleEnd::Break),
+            }
+        }
+    };
+    let ports = range.as_ref().and_then(|x| x.ports);
+    let shown = range
+        .as_ref()
+        .map(|x| format!(" to {x}"))
+        .unwrap_or_default();
+    let target = match kind {
+        NatKind::Dnat => Target::Dnat {
+            to: range.clone().unwrap_or(NO_RANGE),
+            random: *random,
+            persistent: *persistent,
+        },
+        NatKind::Snat => Target::Snat {
+            to: range.clone().unwrap_or(NO_RANGE),
+            random: *random,
+            random_fully: *fully_random,
+            persistent: *persistent,
+        },
+        NatKind::Masquerade => Target::Masquerade {
+            ports,
+            random: *random,
+            random_fully: *fully_random,
+        },
+        NatKind::Redirect => Target::Redirect { ports },
+    };
+    let name = match kind {
+        NatKind::Dnat => "DNAT",
+        NatKind::Snat => "SNAT",
+        NatKind::Masquerade => "MASQUERADE",
+        NatKind::Redirect => "REDIRECT",
+    };
+    let fr = if *fully_random { " (fully-random)" } else { "" };
+    (r.step)(format!("{name}{shown}{fr}"), out);
+    out.nat = Some(target);
+    Some(RuleEnd::Nat)
+}
+
+/// nft_limit_eval: a token bucket on the virtual clock. Tokens are
+/// nanoseconds: a packet costs `per_ns / rate`, the bucket holds `burst`
+/// packets' worth and starts full; over the limit the rule breaks
+/// (inverted by `over`). Byte limits: packet lengths are not counted
+/// (a simplification named in explain), so they never run out.
+fn limit(
+    e: &Expr,
+    key: &str,
+    env: &EvalEnv,
+    dyn_sets: &mut DynSets,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let Expr::Limit {
+        over,
+        rate,
+        per_ns,
+        burst,
+        bytes,
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let within = if *bytes {
+        true
+    } else {
+        let cost = per_ns / rate.max(&1);
+        let max = cost.saturating_mul((*burst).max(1));
+        let now = env.now_ns;
+        let b = dyn_sets.limits.entry(key.to_string()).or_insert((max, now));
+        let tokens = b.0.saturating_add(now.saturating_sub(b.1)).min(max);
+        if tokens >= cost {
+            *b = (tokens - cost, now);
+            true
+        } else {
+            *b = (tokens, now);
+            false
+        }
+    };
+    let hit = within != *over;
+    if !hit {
+        step(
+            format!(
+                "limit {}: no match",
+                if *over { "not exceeded" } else { "exceeded" }
+            ),
+            out,
+        );
+        return Some(RuleEnd::Break);
+    }
+    None
+}
+
+/// nft_quota: matches while the bytes used stay below the quota
+/// (inverted by `over`). Packet lengths are not counted (named in
+/// explain): a quota is exhausted when its `used` already reaches it.
+fn quota(
+    e: &Expr,
+    key: &str,
+    dyn_sets: &mut DynSets,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let Expr::Quota {
+        over, bytes, used, ..
+    } = e
+    else {
+        return None;
+    };
+    let consumed = *dyn_sets.quotas.entry(key.to_string()).or_insert(*used);
+    let overquota = consumed >= *bytes;
+    if overquota != *over {
+        step(format!("quota {consumed}/{bytes} bytes: no match"), out);
+        return Some(RuleEnd::Break);
+    }
+    None
+}
+
+/// A named object used by a rule (nft_objref): limits and quotas run
+/// their statement, counters count, `ct helper set` is recorded.
+fn objref(
+    r: &RuleAt,
+    kind: &str,
+    name: &str,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let key = format!("{}:{kind} {name}", r.tlabel);
+    let obj = r.t.objects.get(&(kind.to_string(), name.to_string()));
+    match (kind, obj.and_then(|o| o.stmt.as_ref())) {
+        ("limit", Some(e)) => limit(e, &key, env, dyn_sets, r.step, out),
+        ("quota", Some(e)) => quota(e, &key, dyn_sets, r.step, out),
+        ("counter", _) => {
+            dyn_sets.counters.entry(key).or_default().0 += 1;
+            None
+        }
+        _ => {
+            (r.step)(
+                format!("{kind} set \"{name}\" (recorded; no effect podpath models)"),
                 out,
             );
+            None
         }
-        _ => {}
     }
 }
 
-pub(crate) fn key_matches(k: &[Val], key: &[Option<u32>]) -> bool {
+pub(crate) fn key_matches(k: &[Val], key: &[Option<Kv>]) -> bool {
     k.len() == key.len()
         && k.iter()
             .zip(key)
-            .all(|(v, x)| x.is_some_and(|x| v.matches(x)))
+            .all(|(v, x)| x.as_ref().is_some_and(|x| v.matches(x)))
 }
 
-fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<u32> {
-    Some(match s {
+/// The route type number of an address (RTN_*, as `fib ... type` gives).
+fn rtn(bits: u16) -> u32 {
+    for (b, n) in [
+        (addrtype::LOCAL, 2),
+        (addrtype::BROADCAST, 3),
+        (addrtype::MULTICAST, 5),
+        (addrtype::BLACKHOLE, 6),
+        (addrtype::UNREACHABLE, 7),
+        (addrtype::PROHIBIT, 8),
+        (addrtype::ANYCAST, 4),
+        (addrtype::UNICAST, 1),
+    ] {
+        if bits & b != 0 {
+            return n;
+        }
+    }
+    0
+}
+
+fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
+    let dev = |d: u8| match d {
+        1 => pkt.in_if.as_deref(),
+        2 => pkt.out_if.as_deref(),
+        _ => None,
+    };
+    Some(Kv::N(match s {
         Sel::Saddr => u32::from(pkt.src),
         Sel::Daddr => u32::from(pkt.dst),
         Sel::L4proto => u32::from(pkt.proto),
         Sel::Sport => u32::from(pkt.sport?),
         Sel::Dport => u32::from(pkt.dport?),
         Sel::Mark => pkt.mark,
-        Sel::MarkAnd(m) => pkt.mark & m,
         Sel::CtState => u32::from(pkt.ct_state),
+        Sel::CtStatus => {
+            let st = pkt.ct_state;
+            let mut v = 0;
+            if st & ctbits::SNAT != 0 {
+                v |= 16;
+            }
+            if st & ctbits::DNAT != 0 {
+                v |= 32;
+            }
+            if st & ctbits::ESTABLISHED != 0 {
+                v |= 2 | 4 | 8;
+            }
+            if st & ctbits::RELATED != 0 {
+                v |= 1 | 8;
+            }
+            v
+        }
         Sel::CtMark => pkt.ctmark,
-        Sel::FibSaddrLocal => u32::from(env.addr.addr_type(pkt.src, None) & addrtype::LOCAL != 0),
-        Sel::FibDaddrLocal => u32::from(env.addr.addr_type(pkt.dst, None) & addrtype::LOCAL != 0),
-        Sel::Iif | Sel::Oif => return None,
-    })
+        Sel::CtDirection | Sel::V6 => return None,
+        Sel::Iif => return pkt.in_if.clone().map(Kv::S),
+        Sel::Oif => return pkt.out_if.clone().map(Kv::S),
+        Sel::TcpFlags => u32::from(pkt.tcp_flags?),
+        Sel::IcmpType => u32::from(pkt.icmp?.0),
+        Sel::IcmpCode => u32::from(pkt.icmp?.1),
+        Sel::PktType => {
+            if pkt.dst.is_multicast() {
+                2
+            } else if pkt.dst.is_broadcast()
+                || env.addr.addr_type(pkt.dst, None) & addrtype::BROADCAST != 0
+            {
+                1
+            } else {
+                0
+            }
+        }
+        Sel::Nfproto => 2,
+        Sel::FibSaddrType(d) => rtn(env.addr.addr_type(pkt.src, dev(d))),
+        Sel::FibDaddrType(d) => rtn(env.addr.addr_type(pkt.dst, dev(d))),
+        Sel::Skuid => pkt.owner?,
+        Sel::Const(c) => c,
+    }))
 }
 
-fn keys(sel: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Vec<Option<u32>> {
+fn keys(sel: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Vec<Option<Kv>> {
     sel.iter().map(|s| sel_value(*s, pkt, env)).collect()
 }
 
+/// A comparison or lookup (nft_cmp, nft_range, nft_lookup, with
+/// nft_bitwise for `& MASK`). A selector without a value (no port on an
+/// ICMP packet, no input device at output, IPv6 fields of an IPv4 packet)
+/// fails its dependency: the rule breaks whatever the operator.
+#[allow(clippy::too_many_arguments)]
 fn cmp(
     t: &NftTable,
+    tlabel: &str,
     sel: &[Sel],
-    ne: bool,
+    mask: Option<u32>,
+    op: Op,
     rhs: &Rhs,
     pkt: &NfPacket,
     env: &EvalEnv,
     dyn_sets: &DynSets,
 ) -> bool {
+    let mut key = keys(sel, pkt, env);
+    if key.iter().any(|k| k.is_none()) {
+        return false;
+    }
+    if let (Some(m), Some(Some(Kv::N(x)))) = (mask, key.first_mut()) {
+        *x &= m;
+    }
+    let flags = matches!(sel, [Sel::CtState | Sel::CtStatus | Sel::TcpFlags]);
+    let first = match key.first() {
+        Some(Some(Kv::N(x))) => Some(*x),
+        _ => None,
+    };
     let hit = match rhs {
-        Rhs::Name(n) => {
-            let dev = match sel.first() {
-                Some(Sel::Iif) => pkt.in_if.as_deref(),
-                _ => pkt.out_if.as_deref(),
+        Rhs::Vals(v) if op == Op::Implicit && flags => match (v.first(), first) {
+            (Some(Val::Int(bits)), Some(s)) => bits & s != 0,
+            _ => false,
+        },
+        Rhs::Vals(v) if matches!(op, Op::Lt | Op::Gt | Op::Le | Op::Ge) => {
+            let (Some(Val::Int(b)), Some(a)) = (v.first(), first) else {
+                return false;
             };
-            match (dev, n.strip_suffix('*')) {
-                (Some(d), Some(prefix)) => d.starts_with(prefix),
-                (Some(d), None) => d == n,
-                (None, _) => false,
-            }
+            return match op {
+                Op::Lt => a < *b,
+                Op::Gt => a > *b,
+                Op::Le => a <= *b,
+                _ => a >= *b,
+            };
         }
-        Rhs::Vals(v) => {
-            let key = keys(sel, pkt, env);
-            if sel == [Sel::CtState] {
-                // ct state new,established: any of the bits
-                match (v.first(), key.first()) {
-                    (Some(Val::Int(bits)), Some(Some(s))) => bits & s != 0,
-                    _ => false,
-                }
-            } else {
-                key_matches(v, &key)
-            }
-        }
-        Rhs::Anon(els) => {
-            let key = keys(sel, pkt, env);
-            els.iter().any(|k| key_matches(k, &key))
-        }
+        Rhs::Vals(v) => key_matches(v, &key),
+        Rhs::Masked(v, m) => first.is_some_and(|x| x & m == *v),
+        Rhs::Anon(els) => els.iter().any(|k| key_matches(k, &key)),
         Rhs::Named(name) => {
-            let key = keys(sel, pkt, env);
-            let tlabel = format!("{} {}", t.family, t.name);
-            let dynamic = dyn_sets.get(&(tlabel, name.clone())).is_some_and(|m| {
-                sel == [Sel::Saddr] && m.get(&pkt.src).is_some_and(|exp| *exp > env.now_ns)
-            });
+            let exact: Option<Vec<Kv>> = key.iter().cloned().collect();
+            let dynamic = dyn_sets
+                .sets
+                .get(&(tlabel.to_string(), name.clone()))
+                .zip(exact.as_ref())
+                .is_some_and(|(m, k)| m.get(k).is_some_and(|exp| *exp > env.now_ns));
             dynamic || t.sets.get(name).is_some_and(|s| s.lookup(&key).is_some())
         }
     };
-    hit != ne
+    hit != (op == Op::Ne)
 }

@@ -1,47 +1,60 @@
-//! nftables: the subset of `nft` that kube-proxy's nftables mode writes, read
-//! from `nft -f` command text (`add table/chain/set/map/rule/element`, as
-//! kube-proxy sends it and `knftables` dumps it) or from `nft list ruleset`
-//! block text, and evaluated at the netfilter hooks.
+//! nftables: `nft -f` scripts and `nft list ruleset` output, read along
+//! nftables' own grammar (src/parser_bison.y: `input` → `line` → commands
+//! (`add|create|insert|replace|delete|destroy|flush|list ...`) and
+//! `table_block` → `chain_block`/`set_block`/`map_block`/
+//! `flowtable_block`/object blocks; a rule is `rule_alloc`: expressions and
+//! statements) and evaluated at the netfilter hooks.
 //!
-//! Expressions: `ip saddr|daddr`, `meta l4proto`, `th|tcp|udp sport|dport`,
-//! `meta mark`/`mark` (with `and MASK`), `ct state`, `iifname`/`oifname`,
-//! `fib saddr|daddr type local`, compared with `==`/`!=` (or implicit ==)
-//! against a value, an anonymous set `{ a, b/n }` or a named set `@name`;
-//! concatenations (`ip daddr . meta l4proto . th dport`) looked up in named
-//! maps with `vmap @map`; `numgen random mod N vmap { 0 : goto X, ... }`;
-//! statements `mark set mark or|xor|and V`, `update @set { ip saddr }`
-//! (dynamic sets with timeout), `counter`, `log`, `notrack`; verdicts
-//! `accept drop reject return jump goto continue`, `dnat to A[:P]`,
-//! `snat to A`, `masquerade [fully-random|random]`.
+//! - [`lex`]: the scanner (src/scanner.l): words, quoted strings, braces,
+//!   comments (`# handle N` of `nft -a` included);
+//! - [`script`]: the command and block level, `define`/`$var`, `include`
+//!   (through an [`IncludeReader`], resolved as scanner.l's
+//!   `scanner_include_file`), `flush`/`delete`;
+//! - [`expr`]: selectors (payload, meta, ct, fib, numgen ...) and values
+//!   typed by what they are compared with (addresses v4/v6, ports, names,
+//!   ranges, prefixes, concatenations, interface-name and string keys);
+//! - [`stmt`]: a rule's statements (verdicts, NAT with maps and
+//!   concatenations, redirect, tproxy, limit, quota, counter, log, queue,
+//!   reject with every type, meta/ct set, set updates, objects by name);
+//! - [`eval`]: the base chains at the hooks.
 //!
-//! Base chains run at their hook ordered by priority. Relative to the
-//! iptables tables (raw -300, mangle -150, nat -100/100, filter 0) a base
-//! chain runs in the slot of the iptables table its priority falls in: a
-//! nat chain with the nat table (before it when its priority is lower), a
-//! filter chain after the last table whose priority is not above its own;
-//! at equal priority the iptables table runs first (the kernel orders equal
-//! priorities by registration).
+//! Every family is read and kept (`ip`, `ip6`, `inet`, `bridge`, `netdev`,
+//! `arp`). Base chains of `ip` and `inet` run at their hook ordered by
+//! priority. Relative to the iptables tables (raw -300, mangle -150, nat
+//! -100/100, filter 0) a base chain runs in the slot of the iptables table
+//! its priority falls in: a nat chain with the nat table (before it when
+//! its priority is lower), a filter chain after the last table whose
+//! priority is not above its own; at equal priority the iptables table runs
+//! first (the kernel orders equal priorities by registration).
 //!
-//! Simplifications (listed by `podpath explain`): IPv4 only (`ip` and
-//! `inet` tables); `numgen random mod N` draws as a cascade of 1/(N-i)
-//! decisions (the same distribution as the kernel's one draw, and
-//! enumerable by `podpath paths`); `accept` ends the base chain (later base
-//! chains at the hook still run), `drop`/`reject` end the packet.
+//! Simplifications (listed by `podpath explain`): IPv4 only: `ip6` tables
+//! are kept and never see a packet (podpath sends IPv4), `ip6 ...` matches
+//! in `inet` tables never hold for IPv4 (their `meta nfproto ipv6`
+//! dependency fails, as in the kernel); `bridge`, `netdev` and `arp` base
+//! chains are kept as unmodelled (podpath has no hook for those families);
+//! `numgen random mod N` draws as a cascade of 1/(N-i) decisions (the same
+//! distribution as the kernel's one draw, and enumerable by `podpath
+//! paths`); `accept` ends the base chain (later base chains at the hook
+//! still run), `drop`/`reject` end the packet. What is read but not
+//! evaluated is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 pub mod eval;
-pub mod parse;
+pub mod expr;
+pub mod lex;
+pub mod script;
+pub mod stmt;
 
 pub use super::Hook;
-use super::{NatRange, Target};
-use eval::key_matches;
+use super::RejectWith;
+pub use script::IncludeReader;
 
-/// A parse error: 1-based line, what was expected.
+/// A parse error: 1-based line, nft's reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NftError {
     pub line: usize,
@@ -54,6 +67,8 @@ impl fmt::Display for NftError {
     }
 }
 
+impl std::error::Error for NftError {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChainType {
     Filter,
@@ -64,23 +79,68 @@ pub enum ChainType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BaseChain {
     pub ty: ChainType,
+    /// The hook as nft names it (`prerouting`, `ingress`, `egress`...).
+    pub hook_name: String,
+    /// The IPv4 hook this chain runs at (for `ip` and `inet` base chains
+    /// whose `runs` is set; a placeholder for other families' hooks).
     pub hook: Hook,
+    /// Whether podpath runs it at `hook` (an IPv4 family and one of the
+    /// five IPv4 hooks).
+    pub runs: bool,
     pub priority: i32,
     pub policy_drop: bool,
+    /// `device "lo"` / `devices = { a, b }` of netdev chains.
+    pub devices: Vec<String>,
 }
 
-/// A value in a set element, a map key or a comparison.
+/// A value in a set element, a map key or data, or a comparison.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Val {
+    /// An IPv4 address (/32) or prefix.
     Net(Ipv4Net),
+    /// A number (ports, protocols, marks, flags, symbolic constants).
     Int(u32),
+    /// `A-B` of numbers or IPv4 addresses (as numbers).
+    Range(u32, u32),
+    /// An interface name or string; a trailing `*` is a wildcard.
+    Str(String),
+    /// An IPv6 address or prefix (kept, never equal to an IPv4 value).
+    V6(Ipv6Net),
+    /// `A-B` of IPv6 addresses.
+    V6Range(Ipv6Addr, Ipv6Addr),
+    /// A value of a type podpath does not read (MAC addresses...).
+    Sym(String),
+}
+
+/// A value read from the packet, to match against [`Val`]s.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kv {
+    N(u32),
+    S(String),
 }
 
 impl Val {
-    fn matches(&self, v: u32) -> bool {
+    pub fn matches(&self, v: &Kv) -> bool {
+        match (self, v) {
+            (Val::Int(i), Kv::N(v)) => i == v,
+            (Val::Net(n), Kv::N(v)) => n.contains(&Ipv4Addr::from(*v)),
+            (Val::Range(a, b), Kv::N(v)) => a <= v && v <= b,
+            (Val::Str(s), Kv::S(d)) => match s.strip_suffix('*') {
+                Some(p) => d.starts_with(p),
+                None => s == d,
+            },
+            _ => false,
+        }
+    }
+
+    /// The value as one exact key part, if it is one.
+    fn exact(&self) -> Option<Kv> {
         match self {
-            Val::Int(i) => *i == v,
-            Val::Net(n) => n.contains(&Ipv4Addr::from(v)),
+            Val::Int(x) => Some(Kv::N(*x)),
+            Val::Net(n) if n.prefix_len() == 32 => Some(Kv::N(u32::from(n.addr()))),
+            Val::Range(a, b) if a == b => Some(Kv::N(*a)),
+            Val::Str(s) if !s.ends_with('*') => Some(Kv::S(s.clone())),
+            _ => None,
         }
     }
 }
@@ -91,6 +151,12 @@ impl fmt::Display for Val {
             Val::Net(n) if n.prefix_len() == 32 => write!(f, "{}", n.addr()),
             Val::Net(n) => write!(f, "{n}"),
             Val::Int(i) => write!(f, "{i}"),
+            Val::Range(a, b) => write!(f, "{a}-{b}"),
+            Val::Str(s) => write!(f, "\"{s}\""),
+            Val::V6(n) if n.prefix_len() == 128 => write!(f, "{}", n.addr()),
+            Val::V6(n) => write!(f, "{n}"),
+            Val::V6Range(a, b) => write!(f, "{a}-{b}"),
+            Val::Sym(s) => write!(f, "{s}"),
         }
     }
 }
@@ -99,11 +165,18 @@ impl fmt::Display for Val {
 pub enum NVerdict {
     Accept,
     Drop,
-    Reject,
+    /// `reject [with ...]` (nft's default: ICMP port unreachable).
+    Reject(RejectWith),
     Return,
     Continue,
     Jump(String),
     Goto(String),
+    /// `queue [num N] [bypass]`: no listener in podpath, so the packet is
+    /// dropped, or accepted with `bypass` (nf_queue's NF_QUEUE_NR with
+    /// NFQA_CFG_F_FAIL_OPEN / NFT_QUEUE_FLAG_BYPASS).
+    Queue {
+        bypass: bool,
+    },
 }
 
 impl fmt::Display for NVerdict {
@@ -111,17 +184,36 @@ impl fmt::Display for NVerdict {
         match self {
             NVerdict::Accept => write!(f, "accept"),
             NVerdict::Drop => write!(f, "drop"),
-            NVerdict::Reject => write!(f, "reject"),
+            NVerdict::Reject(RejectWith::IcmpPortUnreachable) => write!(f, "reject"),
+            NVerdict::Reject(RejectWith::TcpReset) => write!(f, "reject with tcp reset"),
+            NVerdict::Reject(w) => write!(f, "reject with icmp {}", reject_name(*w)),
             NVerdict::Return => write!(f, "return"),
             NVerdict::Continue => write!(f, "continue"),
             NVerdict::Jump(c) => write!(f, "jump {c}"),
             NVerdict::Goto(c) => write!(f, "goto {c}"),
+            NVerdict::Queue { bypass: true } => write!(f, "queue bypass"),
+            NVerdict::Queue { bypass: false } => write!(f, "queue"),
         }
     }
 }
 
+/// nft's name of an ICMP reject code (src/icmp.c / datatype.c
+/// `icmp_code_tbl`).
+pub fn reject_name(w: RejectWith) -> &'static str {
+    match w {
+        RejectWith::IcmpNetUnreachable => "net-unreachable",
+        RejectWith::IcmpHostUnreachable => "host-unreachable",
+        RejectWith::IcmpPortUnreachable => "port-unreachable",
+        RejectWith::IcmpProtoUnreachable => "prot-unreachable",
+        RejectWith::IcmpNetProhibited => "net-prohibited",
+        RejectWith::IcmpHostProhibited => "host-prohibited",
+        RejectWith::IcmpAdminProhibited => "admin-prohibited",
+        RejectWith::TcpReset => "tcp reset",
+    }
+}
+
 /// A selector: what a comparison or a map key reads from the packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Sel {
     Saddr,
     Daddr,
@@ -129,28 +221,111 @@ pub enum Sel {
     Sport,
     Dport,
     Mark,
-    MarkAnd(u32),
     CtState,
+    CtStatus,
     CtMark,
+    CtDirection,
     Iif,
     Oif,
-    FibSaddrLocal,
-    FibDaddrLocal,
+    TcpFlags,
+    IcmpType,
+    IcmpCode,
+    PktType,
+    /// `meta nfproto`: always ipv4 here.
+    Nfproto,
+    /// `fib saddr|daddr [. iif] type`: the address type number.
+    FibSaddrType(u8),
+    FibDaddrType(u8),
+    /// A selector of IPv6 (ip6 ..., icmpv6 ...): on an IPv4 packet its
+    /// dependency fails and the rule does not match.
+    V6,
+    /// `meta skuid`: the sending socket's owner.
+    Skuid,
+    /// A constant in a concatenation (`ip saddr . 10002`).
+    Const(u32),
+}
+
+/// The relational operator (parser_bison.y `relational_op`; `Implicit`
+/// is nft's OP_IMPLICIT: equality, or "any of the bits" on flag types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Implicit,
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rhs {
+    /// One value (its parts, for a concatenation); or with `/ MASK`.
     Vals(Vec<Val>),
+    /// An anonymous set, or a comma list.
     Anon(Vec<Vec<Val>>),
     Named(String),
-    Name(String),
+    /// `flags / mask` (parser_bison.y `basic_rhs_expr SLASH`): (v & mask) == value.
+    Masked(u32, u32),
+}
+
+/// A value a statement sets: a constant, or a selector's value, with an
+/// optional bit operation (nft's bitwise expression: `mark or 0x4000`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetVal {
+    pub src: Option<Sel>,
+    /// The constant when there is no `src`.
+    pub value: u32,
+    /// Bit operations applied in order: 'o' or, 'x' xor, 'a' and.
+    pub ops: Vec<(char, u32)>,
+}
+
+/// What a `set` statement writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetTarget {
+    Mark,
+    CtMark,
+}
+
+/// The address (and port) a NAT statement maps to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatTo {
+    /// `masquerade`, `redirect`: no address.
+    None,
+    /// `A[-B][:P[-Q]]`.
+    Range {
+        lo: Ipv4Addr,
+        hi: Ipv4Addr,
+        ports: Option<(u16, u16)>,
+    },
+    /// `to :P[-Q]` (redirect, tproxy).
+    Ports(u16, u16),
+    /// `to KEY map { k : addr [. port] }` or `map @m`: looked up.
+    Map { key: Vec<Sel>, map: MapRef },
+    /// `to numgen inc|random mod N [offset O] map { ... }`.
+    NumgenMap {
+        modulus: u32,
+        offset: u32,
+        random: bool,
+        map: MapRef,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatKind {
+    Snat,
+    Dnat,
+    Masquerade,
+    Redirect,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expr {
     Cmp {
         sel: Vec<Sel>,
-        ne: bool,
+        /// `& MASK` applied to the (single) selector.
+        mask: Option<u32>,
+        op: Op,
         rhs: Rhs,
     },
     /// `KEY vmap @map` or `KEY vmap { k : verdict, ... }`
@@ -158,39 +333,99 @@ pub enum Expr {
         sel: Vec<Sel>,
         map: MapRef,
     },
-    /// `numgen random mod N vmap { i : verdict, ... }`
+    /// `numgen random|inc mod N [offset O] vmap { ... }`
     Numgen {
         modulus: u32,
-        map: Vec<(u32, NVerdict)>,
+        offset: u32,
+        random: bool,
+        map: Vec<(Val, NVerdict)>,
     },
-    MarkSet {
-        op: char,
-        value: u32,
+    /// `meta mark set ...`, `ct mark set ...`
+    Set {
+        target: SetTarget,
+        value: SetVal,
     },
+    /// `add|update @set { KEY [timeout T] }`
     Update {
         set: String,
+        key: Vec<Sel>,
+        timeout_ns: Option<u64>,
     },
     Verdict(NVerdict),
-    Dnat {
-        addr: Ipv4Addr,
-        port: Option<u16>,
-    },
-    Snat {
-        addr: Ipv4Addr,
-    },
-    Masquerade {
-        fully_random: bool,
+    Nat {
+        kind: NatKind,
+        to: NatTo,
         random: bool,
+        fully_random: bool,
+        persistent: bool,
     },
-    /// counter, log, notrack: no effect on the verdict
-    Nop(String),
+    /// `limit rate [over] N/unit [burst B packets|bytes]` (nft_limit): a
+    /// token bucket on the virtual clock; `id` names its state.
+    Limit {
+        over: bool,
+        /// tokens per second, and their unit (packets, or bytes)
+        rate: u64,
+        per_ns: u64,
+        burst: u64,
+        bytes: bool,
+        id: usize,
+    },
+    /// `quota [over|until] N bytes [used M]` (nft_quota).
+    Quota {
+        over: bool,
+        bytes: u64,
+        used: u64,
+        id: usize,
+    },
+    /// A named object by name: `limit name "x"`, `quota name "x"`,
+    /// `counter name "x"`, `ct helper set "x"`...
+    ObjRef {
+        kind: String,
+        name: String,
+    },
+    /// `counter`: counts.
+    Counter,
+    /// `log [prefix "x"] ...`: a trace step.
+    Log {
+        prefix: String,
+    },
     Notrack,
+    /// A construct podpath keeps but does not evaluate: a match (holds
+    /// iff `assume.holds()`) or a statement (passed over).
+    Unmodelled {
+        construct: String,
+        is_match: bool,
+    },
+    /// A statement with no effect on the path podpath models (`comment`,
+    /// `meta nftrace set`, `ct helper` assignment recorded...).
+    Nop(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MapRef {
     Named(String),
-    Anon(Vec<(Vec<Val>, NVerdict)>),
+    Anon(Vec<Element>),
+}
+
+/// Map data: a verdict, values (`addr . port`), or an object's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Data {
+    Verdict(NVerdict),
+    Vals(Vec<Val>),
+    Obj(String),
+}
+
+impl fmt::Display for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Data::Verdict(v) => write!(f, "{v}"),
+            Data::Vals(v) => {
+                let p: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                write!(f, "{}", p.join(" . "))
+            }
+            Data::Obj(o) => write!(f, "\"{o}\""),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -208,22 +443,47 @@ pub struct NftChain {
     pub rules: Vec<NftRule>,
 }
 
-/// A set element: its key and, in a map, its verdict.
-pub type Element = (Vec<Val>, Option<NVerdict>);
+/// A set element: its key and, in a map, its data.
+pub type Element = (Vec<Val>, Option<Data>);
 
 /// Base chains of one slot: (table index, chain index), in order.
 pub type ChainList = Vec<(usize, usize)>;
+
+/// The type of a key part, from `type` or `typeof` (datatype.c names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyType {
+    Addr4,
+    Addr6,
+    Port,
+    Proto,
+    Name,
+    Mark,
+    CtState,
+    CtStatus,
+    TcpFlags,
+    IcmpType,
+    PktType,
+    Nfproto,
+    FibType,
+    Verdict,
+    #[default]
+    Other,
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct NftSet {
     pub name: String,
     pub is_map: bool,
+    pub key: Vec<KeyType>,
+    pub data: Vec<KeyType>,
+    /// `flags interval, timeout, dynamic, constant`...
+    pub flags: Vec<String>,
     pub dynamic: bool,
     pub timeout_ns: Option<u64>,
     pub elements: Vec<Element>,
     /// Elements whose key parts are all single values, by key (the kernel's
-    /// hash lookup); the rest (prefixes) are scanned.
-    exact: BTreeMap<Vec<u32>, usize>,
+    /// hash lookup); the rest (prefixes, ranges, wildcards) are scanned.
+    exact: BTreeMap<Vec<Kv>, usize>,
     ranged: Vec<usize>,
 }
 
@@ -232,14 +492,7 @@ impl NftSet {
         self.exact.clear();
         self.ranged.clear();
         for (i, (k, _)) in self.elements.iter().enumerate() {
-            let single: Option<Vec<u32>> = k
-                .iter()
-                .map(|v| match v {
-                    Val::Int(x) => Some(*x),
-                    Val::Net(n) if n.prefix_len() == 32 => Some(u32::from(n.addr())),
-                    Val::Net(_) => None,
-                })
-                .collect();
+            let single: Option<Vec<Kv>> = k.iter().map(|v| v.exact()).collect();
             match single {
                 Some(key) => {
                     self.exact.entry(key).or_insert(i);
@@ -250,16 +503,33 @@ impl NftSet {
     }
 
     /// The element whose key matches.
-    pub fn lookup(&self, key: &[Option<u32>]) -> Option<&Element> {
-        let exact: Option<Vec<u32>> = key.iter().copied().collect();
+    pub fn lookup(&self, key: &[Option<Kv>]) -> Option<&Element> {
+        let exact: Option<Vec<Kv>> = key.iter().cloned().collect();
         if let Some(i) = exact.as_ref().and_then(|k| self.exact.get(k)) {
-            return Some(&self.elements[*i]);
+            return self.elements.get(*i);
         }
         self.ranged
             .iter()
-            .map(|i| &self.elements[*i])
-            .find(|(k, _)| key_matches(k, key))
+            .filter_map(|i| self.elements.get(*i))
+            .find(|(k, _)| eval::key_matches(k, key))
     }
+}
+
+/// A named stateful object (parser_bison.y `counter_block`, `quota_block`,
+/// `limit_block`, `ct_helper_block`, `ct_timeout_block`,
+/// `ct_expect_block`, `synproxy_block`, `secmark_block`) or a flowtable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NftObject {
+    /// `counter`, `quota`, `limit`, `ct helper`, `ct timeout`,
+    /// `ct expectation`, `synproxy`, `secmark`, `flowtable`.
+    pub kind: String,
+    pub name: String,
+    /// The statement it stands for, where podpath evaluates one (a limit's
+    /// or a quota's [`Expr`]).
+    pub stmt: Option<Expr>,
+    /// Its body as written.
+    pub body: String,
+    pub line: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -268,11 +538,27 @@ pub struct NftTable {
     pub name: String,
     pub chains: Vec<NftChain>,
     pub sets: BTreeMap<String, NftSet>,
+    /// Named objects and flowtables, by (kind, name).
+    pub objects: BTreeMap<(String, String), NftObject>,
+    /// `flags dormant` (a dormant table's base chains do not run).
+    pub flags: Vec<String>,
     /// chain name -> index (kept by `add_chain` and `reindex`)
     by_name: BTreeMap<String, usize>,
 }
 
 impl NftTable {
+    fn new(family: &str, name: &str) -> NftTable {
+        NftTable {
+            family: family.to_string(),
+            name: name.to_string(),
+            chains: Vec::new(),
+            sets: BTreeMap::new(),
+            objects: BTreeMap::new(),
+            flags: Vec::new(),
+            by_name: BTreeMap::new(),
+        }
+    }
+
     fn chain(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
     }
@@ -294,6 +580,11 @@ impl NftTable {
             .map(|(i, c)| (c.name.clone(), i))
             .collect();
     }
+
+    /// Whether podpath runs this table's base chains (IPv4 families).
+    pub fn evaluated(&self) -> bool {
+        (self.family == "ip" || self.family == "inet") && !self.flags.iter().any(|f| f == "dormant")
+    }
 }
 
 /// A host's nftables ruleset.
@@ -304,75 +595,23 @@ pub struct Nft {
     bases: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
     /// What `nft -f` loads but podpath does not evaluate, by line.
     pub unmodelled: Vec<super::Unmodelled>,
+    /// Stateful statements (limit, quota) counted while parsing: the next id.
+    pub(crate) next_id: usize,
 }
 
-/// Dynamic set contents (`update @set`): (table, set) -> address -> expiry.
-pub type DynSets = BTreeMap<(String, String), BTreeMap<Ipv4Addr, u64>>;
-
-// ------------------------------------------------------------------ parsing
+/// The state nftables keeps while packets pass: dynamic set contents
+/// (`update @set`, by (table, set) → key → expiry), limit buckets and quota
+/// use (by statement id or object), counters.
+#[derive(Clone, Debug, Default)]
+pub struct DynSets {
+    pub sets: BTreeMap<(String, String), BTreeMap<Vec<Kv>, u64>>,
+    /// token buckets: (credit in ns of rate, last refill ns)
+    pub limits: BTreeMap<String, (u64, u64)>,
+    /// bytes used
+    pub quotas: BTreeMap<String, u64>,
+    /// (packets, bytes), by rule or object
+    pub counters: BTreeMap<String, (u64, u64)>,
+}
 
 #[cfg(test)]
-mod tests {
-    use super::parse::{parse_nft_time, priority};
-    use super::*;
-
-    #[test]
-    fn priorities_and_times() {
-        assert_eq!(priority(&["dstnat".into()]), Some(-100));
-        assert_eq!(
-            priority(&["dstnat".into(), "-".into(), "10".into()]),
-            Some(-110)
-        );
-        assert_eq!(priority(&["-110".into()]), Some(-110));
-        assert_eq!(priority(&["srcnat".into()]), Some(100));
-        assert_eq!(parse_nft_time("10800s"), Some(10_800_000_000_000));
-        assert_eq!(parse_nft_time("3h"), Some(10_800_000_000_000));
-        assert_eq!(parse_nft_time("1h30m"), Some(5_400_000_000_000));
-        assert_eq!(parse_nft_time("x"), None);
-    }
-
-    #[test]
-    fn both_syntaxes_read_the_same_rules() {
-        let cmds = "add table ip t\nadd chain ip t pre { type nat hook prerouting priority dstnat ; }\nadd chain ip t svc\nadd map ip t m { type ipv4_addr . inet_proto . inet_service : verdict ; }\nadd rule ip t pre ip daddr . meta l4proto . th dport vmap @m\nadd rule ip t svc meta l4proto tcp dnat to 10.0.0.1:80\nadd element ip t m { 10.96.0.1 . tcp . 80 : goto svc }\n";
-        let block = "table ip t {\n\tmap m {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n\t\telements = { 10.96.0.1 . tcp . 80 : goto svc }\n\t}\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr . meta l4proto . th dport vmap @m\n\t}\n\tchain svc {\n\t\tmeta l4proto tcp dnat to 10.0.0.1:80\n\t}\n}\n";
-        let a = Nft::parse(cmds).unwrap();
-        let b = Nft::parse(block).unwrap();
-        for n in [&a, &b] {
-            let t = &n.tables[0];
-            assert_eq!(t.sets["m"].elements.len(), 1);
-            let pre = &t.chains[t.chain("pre").unwrap()];
-            assert_eq!(pre.base.as_ref().unwrap().priority, -100);
-            assert_eq!(pre.rules.len(), 1);
-        }
-        assert_eq!(a.to_text(), b.to_text());
-    }
-
-    #[test]
-    fn iptables_nft_tables_are_left_to_iptables_save() {
-        let listing = "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct status dnat counter packets 0 bytes 0 drop\n\t}\n}\n# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable ip nat {\n\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\txt target \"MASQUERADE\"\n\t}\n}\ntable ip kube-proxy {\n\tchain c {\n\t\tdrop\n\t}\n}\n";
-        let n = Nft::parse_listing(listing).unwrap();
-        assert_eq!(n.tables.len(), 1);
-        assert_eq!(n.tables[0].name, "kube-proxy");
-        assert_eq!(n.tables[0].chains[0].rules[0].line, 16);
-    }
-
-    #[test]
-    fn errors_name_the_line() {
-        let e = Nft::parse("add table ip t\nadd chain ip t c\nadd rule ip t c jump nowhere\n")
-            .unwrap_err();
-        assert_eq!(e.line, 3);
-        assert!(e.message.contains("chain 'nowhere'"), "{e}");
-        let e = Nft::parse("add table ip t\nadd chain ip t c\nadd rule ip t c frobnicate 3\n")
-            .unwrap_err();
-        assert_eq!(e.line, 3);
-        assert!(
-            e.message
-                .contains("unsupported expression at 'frobnicate 3'"),
-            "{e}"
-        );
-        let e = Nft::parse("add table ip6 t\n").unwrap_err();
-        assert!(e.message.contains("family 'ip6' is not modelled"), "{e}");
-        let e = Nft::parse("table ip t {\n chain c {\n").unwrap_err();
-        assert!(e.message.contains("expected '}'"), "{e}");
-    }
-}
+mod tests;

@@ -1,0 +1,936 @@
+//! Expressions: selectors (parser_bison.y `primary_expr`: payload, meta,
+//! ct, fib, numgen, ...), and values typed by what they are compared with
+//! (datatype.c's symbol tables for protocols, services, ct states, tcp
+//! flags, icmp types, packet types, fib address types).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use ipnet::{Ipv4Net, Ipv6Net};
+
+use super::lex::Tok;
+use super::{Data, Element, KeyType, NVerdict, NftError, Sel, Val};
+use crate::net::netfilter::{ctbits, RejectWith};
+
+/// A selector as read: what podpath evaluates (`sel`, `None` when it does
+/// not), the type of its values, and how nft names it.
+#[derive(Clone, Debug)]
+pub struct SelInfo {
+    pub sel: Option<Sel>,
+    pub ty: KeyType,
+    pub name: String,
+}
+
+/// Payload protocols and their fields (proto-*.c header templates).
+const PAYLOAD: &[(&str, &[&str])] = &[
+    (
+        "ip",
+        &[
+            "saddr",
+            "daddr",
+            "protocol",
+            "ttl",
+            "length",
+            "id",
+            "version",
+            "hdrlength",
+            "dscp",
+            "ecn",
+            "checksum",
+            "frag-off",
+            "offset",
+        ],
+    ),
+    (
+        "ip6",
+        &[
+            "saddr",
+            "daddr",
+            "nexthdr",
+            "hoplimit",
+            "flowlabel",
+            "length",
+            "version",
+            "dscp",
+            "ecn",
+            "priority",
+        ],
+    ),
+    (
+        "tcp",
+        &[
+            "sport", "dport", "flags", "sequence", "ackseq", "window", "checksum", "urgptr",
+            "doff", "reserved",
+        ],
+    ),
+    ("udp", &["sport", "dport", "length", "checksum"]),
+    ("udplite", &["sport", "dport", "csumcov", "checksum"]),
+    ("sctp", &["sport", "dport", "vtag", "checksum"]),
+    ("dccp", &["sport", "dport", "type"]),
+    ("th", &["sport", "dport"]),
+    (
+        "icmp",
+        &[
+            "type", "code", "id", "sequence", "mtu", "gateway", "checksum",
+        ],
+    ),
+    (
+        "icmpv6",
+        &[
+            "type",
+            "code",
+            "id",
+            "sequence",
+            "mtu",
+            "max-delay",
+            "checksum",
+            "taddr",
+            "daddr",
+        ],
+    ),
+    ("igmp", &["type", "mrt", "group", "checksum"]),
+    (
+        "ah",
+        &["nexthdr", "hdrlength", "reserved", "spi", "sequence"],
+    ),
+    ("esp", &["spi", "sequence"]),
+    ("comp", &["nexthdr", "flags", "cpi"]),
+    ("ether", &["saddr", "daddr", "type"]),
+    ("vlan", &["id", "pcp", "cfi", "dei", "type"]),
+    (
+        "arp",
+        &[
+            "htype",
+            "ptype",
+            "hlen",
+            "plen",
+            "operation",
+            "saddr",
+            "daddr",
+        ],
+    ),
+    ("gre", &["version", "flags", "protocol"]),
+];
+
+/// `meta` keys (parser_bison.y `meta_key_qualified` and
+/// `meta_key_unqualified`).
+const META: &[&str] = &[
+    "length",
+    "protocol",
+    "priority",
+    "mark",
+    "iif",
+    "iifname",
+    "iiftype",
+    "oif",
+    "oifname",
+    "oiftype",
+    "skuid",
+    "skgid",
+    "nftrace",
+    "rtclassid",
+    "ibriport",
+    "obriport",
+    "ibrname",
+    "obrname",
+    "ibridgename",
+    "obridgename",
+    "pkttype",
+    "cpu",
+    "iifgroup",
+    "oifgroup",
+    "cgroup",
+    "random",
+    "ipsec",
+    "secpath",
+    "iifkind",
+    "oifkind",
+    "nfproto",
+    "l4proto",
+    "time",
+    "day",
+    "hour",
+    "secmark",
+    "sdif",
+    "sdifname",
+    "broute",
+];
+/// The meta keys nft accepts without `meta` (`meta_key_unqualified`).
+const META_UNQ: &[&str] = &[
+    "mark",
+    "iif",
+    "iifname",
+    "iiftype",
+    "oif",
+    "oifname",
+    "oiftype",
+    "skuid",
+    "skgid",
+    "nftrace",
+    "rtclassid",
+    "ibriport",
+    "obriport",
+    "ibrname",
+    "obrname",
+    "pkttype",
+    "cpu",
+    "iifgroup",
+    "oifgroup",
+    "cgroup",
+    "random",
+];
+/// `ct` keys (parser_bison.y `ct_key` and `ct_key_dir_optional`).
+const CT: &[&str] = &[
+    "state",
+    "direction",
+    "status",
+    "mark",
+    "expiration",
+    "helper",
+    "l3proto",
+    "protocol",
+    "zone",
+    "bytes",
+    "packets",
+    "avgpkt",
+    "label",
+    "event",
+    "secmark",
+    "id",
+    "saddr",
+    "daddr",
+    "proto-src",
+    "proto-dst",
+];
+
+fn word(t: &[Tok], i: usize) -> Option<&str> {
+    t.get(i).filter(|x| !x.quoted).map(|x| x.s.as_str())
+}
+
+/// The selector at `t[i..]`, and how many tokens it takes.
+pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
+    let a = word(t, i)?;
+    let b = word(t, i + 1);
+    let info = |sel: Option<Sel>, ty: KeyType, name: String, n: usize| {
+        Some((SelInfo { sel, ty, name }, n))
+    };
+    if (a == "tcp" || a == "ip") && b == Some("option") {
+        // tcp option NAME [FIELD], ip option NAME [FIELD]
+        let opt = word(t, i + 2)?;
+        let fields = [
+            "kind", "length", "size", "count", "left", "right", "tsval", "tsecr", "value", "type",
+            "ptr", "addr",
+        ];
+        let n = if word(t, i + 3).is_some_and(|f| fields.contains(&f)) {
+            4
+        } else {
+            3
+        };
+        return info(None, KeyType::Other, format!("{a} option {opt}"), n);
+    }
+    if a == "sctp" && b == Some("chunk") {
+        // sctp chunk NAME [FIELD]
+        let chunk = word(t, i + 2)?;
+        let field = word(t, i + 3).is_some_and(|f| {
+            f.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                && ![
+                    "exists", "missing", "accept", "drop", "counter", "jump", "goto", "return",
+                ]
+                .contains(&f)
+        });
+        let n = if field { 4 } else { 3 };
+        return info(None, KeyType::Other, format!("sctp chunk {chunk}"), n);
+    }
+    if let Some((_, fields)) = PAYLOAD.iter().find(|(p, _)| *p == a) {
+        let f = b.filter(|f| fields.contains(f))?;
+        let name = format!("{a} {f}");
+        // `arp saddr ip|ether`
+        if a == "arp" && (f == "saddr" || f == "daddr") {
+            let n = if matches!(word(t, i + 2), Some("ip" | "ether")) {
+                3
+            } else {
+                2
+            };
+            return info(None, KeyType::Other, name, n);
+        }
+        let (sel, ty) = match (a, f) {
+            ("ip", "saddr") => (Some(Sel::Saddr), KeyType::Addr4),
+            ("ip", "daddr") => (Some(Sel::Daddr), KeyType::Addr4),
+            ("ip", "protocol") => (Some(Sel::L4proto), KeyType::Proto),
+            ("ip6", "saddr" | "daddr") => (Some(Sel::V6), KeyType::Addr6),
+            ("ip6", "nexthdr") => (Some(Sel::V6), KeyType::Proto),
+            ("ip6", _) | ("icmpv6", _) => (Some(Sel::V6), KeyType::Other),
+            (_, "sport") => (Some(Sel::Sport), KeyType::Port),
+            (_, "dport") => (Some(Sel::Dport), KeyType::Port),
+            ("tcp", "flags") => (Some(Sel::TcpFlags), KeyType::TcpFlags),
+            ("icmp", "type") => (Some(Sel::IcmpType), KeyType::IcmpType),
+            ("icmp", "code") => (Some(Sel::IcmpCode), KeyType::Other),
+            _ => (None, KeyType::Other),
+        };
+        return info(sel, ty, name, 2);
+    }
+    match a {
+        "meta" => {
+            let k = b.filter(|k| META.contains(k))?;
+            let (sel, ty) = meta_sel(k);
+            info(sel, ty, format!("meta {k}"), 2)
+        }
+        k if META_UNQ.contains(&k) => {
+            let (sel, ty) = meta_sel(k);
+            info(sel, ty, k.to_string(), 1)
+        }
+        "ct" => ct_selector(t, i),
+        "fib" => fib_selector(t, i),
+        "rt" => {
+            // the routing expression (rt classid|nexthop|mtu|ipsec) or the
+            // IPv6 routing header (rt type|seg-left|...)
+            let k = b.filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '-'))?;
+            let n = if matches!(word(t, i + 2), Some("ip" | "ip6")) && k == "nexthop" {
+                3
+            } else {
+                2
+            };
+            info(None, KeyType::Other, format!("rt {k}"), n)
+        }
+        "socket" => {
+            let k = b?;
+            let n = if k == "cgroupv2" { 4 } else { 2 };
+            info(None, KeyType::Other, format!("socket {k}"), n)
+        }
+        "osf" => {
+            let mut j = i + 1;
+            if word(t, j) == Some("ttl") {
+                j += 2;
+            }
+            let k = word(t, j).filter(|k| *k == "name" || *k == "version")?;
+            info(None, KeyType::Name, format!("osf {k}"), j + 1 - i)
+        }
+        "jhash" | "symhash" => hash_selector(t, i),
+        "exthdr" | "hbh" | "frag" | "dst" | "mh" | "srh" | "tcpopt" => {
+            // IPv6 extension headers / tcp options: two or three words
+            let n = if word(t, i + 2).is_some_and(|w| {
+                ["exists", "missing"].contains(&w) || w.chars().all(|c| c.is_ascii_alphabetic())
+            }) && a == "exthdr"
+            {
+                3
+            } else {
+                2
+            };
+            info(None, KeyType::Other, format!("{a} {}", b.unwrap_or("")), n)
+        }
+        "ipsec" => {
+            let n = if matches!(word(t, i + 2), Some("ip" | "ip6")) {
+                4
+            } else {
+                3
+            };
+            info(None, KeyType::Other, "ipsec".into(), n)
+        }
+        "@ll" | "@nh" | "@th" => info(None, KeyType::Other, format!("{a} raw payload"), 1),
+        "numgen" => None,
+        _ => None,
+    }
+}
+
+fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
+    match k {
+        "l4proto" => (Some(Sel::L4proto), KeyType::Proto),
+        "mark" => (Some(Sel::Mark), KeyType::Mark),
+        "iifname" | "iif" => (Some(Sel::Iif), KeyType::Name),
+        "oifname" | "oif" => (Some(Sel::Oif), KeyType::Name),
+        "pkttype" => (Some(Sel::PktType), KeyType::PktType),
+        "nfproto" => (Some(Sel::Nfproto), KeyType::Nfproto),
+        "skuid" => (Some(Sel::Skuid), KeyType::Other),
+        "protocol" => (Some(Sel::Const(0x0800)), KeyType::Other),
+        "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
+        _ => (None, KeyType::Other),
+    }
+}
+
+fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
+    let mut j = i + 1;
+    let dir = word(t, j).filter(|d| *d == "original" || *d == "reply");
+    if dir.is_some() {
+        j += 1;
+    }
+    // ct [dir] ip|ip6 saddr|daddr
+    if matches!(word(t, j), Some("ip" | "ip6")) {
+        j += 1;
+    }
+    let k = word(t, j).filter(|k| CT.contains(k) || *k == "count")?;
+    let name = format!("ct {k}");
+    let (sel, ty) = match (dir, k) {
+        (None, "state") => (Some(Sel::CtState), KeyType::CtState),
+        (None, "status") => (Some(Sel::CtStatus), KeyType::CtStatus),
+        (None, "mark") => (Some(Sel::CtMark), KeyType::Mark),
+        (None, "direction") => (Some(Sel::CtDirection), KeyType::Other),
+        (_, "saddr" | "daddr") => (None, KeyType::Addr4),
+        (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
+        (_, "helper") => (None, KeyType::Name),
+        _ => (None, KeyType::Other),
+    };
+    Some((SelInfo { sel, ty, name }, j + 1 - i))
+}
+
+/// `fib saddr|daddr|mark|iif|oif [. ...] oif|oifname|type`
+/// (parser_bison.y `fib_expr`).
+fn fib_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
+    let mut j = i + 1;
+    let mut flags: Vec<&str> = Vec::new();
+    loop {
+        let f = word(t, j).filter(|f| ["saddr", "daddr", "mark", "iif", "oif"].contains(f))?;
+        flags.push(f);
+        j += 1;
+        if word(t, j) == Some(".") {
+            j += 1;
+            continue;
+        }
+        break;
+    }
+    let res = word(t, j).filter(|r| ["oif", "oifname", "type"].contains(r))?;
+    let dev = if flags.contains(&"iif") {
+        1
+    } else if flags.contains(&"oif") {
+        2
+    } else {
+        0
+    };
+    let sel = match (res, flags.first()) {
+        ("type", Some(&"saddr")) => Some(Sel::FibSaddrType(dev)),
+        ("type", Some(&"daddr")) => Some(Sel::FibDaddrType(dev)),
+        _ => None,
+    };
+    let ty = if res == "type" {
+        KeyType::FibType
+    } else {
+        KeyType::Name
+    };
+    let name = format!("fib {} {res}", flags.join(" . "));
+    Some((SelInfo { sel, ty, name }, j + 1 - i))
+}
+
+/// `jhash EXPR mod N [seed S] [offset O]`, `symhash mod N [offset O]`.
+fn hash_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
+    let mut j = i + 1;
+    while let Some(w) = word(t, j) {
+        if w == "mod" {
+            j += 2;
+            while matches!(word(t, j), Some("seed" | "offset")) {
+                j += 2;
+            }
+            break;
+        }
+        j += 1;
+    }
+    let name = word(t, i).unwrap_or("jhash").to_string();
+    Some((
+        SelInfo {
+            sel: None,
+            ty: KeyType::Other,
+            name,
+        },
+        j - i,
+    ))
+}
+
+/// The key type nft's `type` names (datatype.c type names).
+pub fn type_of_name(s: &str) -> KeyType {
+    match s {
+        "ipv4_addr" => KeyType::Addr4,
+        "ipv6_addr" => KeyType::Addr6,
+        "inet_service" => KeyType::Port,
+        "inet_proto" => KeyType::Proto,
+        "ifname" | "string" => KeyType::Name,
+        "mark" => KeyType::Mark,
+        "ct_state" => KeyType::CtState,
+        "ct_status" => KeyType::CtStatus,
+        "tcp_flag" => KeyType::TcpFlags,
+        "icmp_type" => KeyType::IcmpType,
+        "pkt_type" => KeyType::PktType,
+        "nf_proto" => KeyType::Nfproto,
+        "fib_addrtype" => KeyType::FibType,
+        "verdict" => KeyType::Verdict,
+        _ => KeyType::Other,
+    }
+}
+
+/// Names of well-known services (`/etc/services`, as nft resolves them).
+fn service(s: &str) -> Option<u32> {
+    Some(match s {
+        "ftp-data" => 20,
+        "ftp" => 21,
+        "ssh" => 22,
+        "telnet" => 23,
+        "smtp" => 25,
+        "domain" => 53,
+        "bootps" => 67,
+        "bootpc" => 68,
+        "tftp" => 69,
+        "http" | "www" => 80,
+        "kerberos" => 88,
+        "pop3" => 110,
+        "sunrpc" => 111,
+        "ntp" => 123,
+        "netbios-ns" => 137,
+        "netbios-dgm" => 138,
+        "netbios-ssn" => 139,
+        "imap" | "imap2" => 143,
+        "snmp" => 161,
+        "bgp" => 179,
+        "ldap" => 389,
+        "https" => 443,
+        "isakmp" => 500,
+        "submission" => 587,
+        "ldaps" => 636,
+        "imaps" => 993,
+        "pop3s" => 995,
+        "openvpn" => 1194,
+        "mysql" => 3306,
+        "ipsec-nat-t" => 4500,
+        "sip" => 5060,
+        "mdns" => 5353,
+        _ => return None,
+    })
+}
+
+fn proto(s: &str) -> Option<u32> {
+    Some(match s {
+        "icmp" => 1,
+        "igmp" => 2,
+        "ipip" | "ipencap" => 4,
+        "tcp" => 6,
+        "egp" => 8,
+        "udp" => 17,
+        "ipv6" => 41,
+        "ipv6-route" => 43,
+        "ipv6-frag" => 44,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "icmpv6" | "ipv6-icmp" => 58,
+        "ipv6-nonxt" => 59,
+        "ipv6-opts" => 60,
+        "ospf" => 89,
+        "pim" => 103,
+        "comp" => 108,
+        "vrrp" => 112,
+        "l2tp" => 115,
+        "sctp" => 132,
+        "udplite" => 136,
+        "mpls-in-ip" => 137,
+        "dccp" => 33,
+        _ => return None,
+    })
+}
+
+fn ct_state(s: &str) -> Option<u32> {
+    Some(u32::from(match s {
+        "new" => ctbits::NEW,
+        "established" => ctbits::ESTABLISHED,
+        "related" => ctbits::RELATED,
+        "invalid" => ctbits::INVALID,
+        "untracked" => ctbits::UNTRACKED,
+        _ => return None,
+    }))
+}
+
+/// ct status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
+fn ct_status(s: &str) -> Option<u32> {
+    Some(match s {
+        "expected" => 1,
+        "seen-reply" => 2,
+        "assured" => 4,
+        "confirmed" => 8,
+        "snat" => 16,
+        "dnat" => 32,
+        "dying" => 512,
+        _ => return None,
+    })
+}
+
+fn tcp_flag(s: &str) -> Option<u32> {
+    Some(match s {
+        "fin" => 1,
+        "syn" => 2,
+        "rst" => 4,
+        "psh" => 8,
+        "ack" => 16,
+        "urg" => 32,
+        "ecn" => 64,
+        "cwr" => 128,
+        _ => return None,
+    })
+}
+
+fn icmp_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "echo-reply" => 0,
+        "destination-unreachable" => 3,
+        "source-quench" => 4,
+        "redirect" => 5,
+        "echo-request" => 8,
+        "router-advertisement" => 9,
+        "router-solicitation" => 10,
+        "time-exceeded" => 11,
+        "parameter-problem" => 12,
+        "timestamp-request" => 13,
+        "timestamp-reply" => 14,
+        "info-request" => 15,
+        "info-reply" => 16,
+        "address-mask-request" => 17,
+        "address-mask-reply" => 18,
+        _ => return None,
+    })
+}
+
+fn fib_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "unspec" => 0,
+        "unicast" => 1,
+        "local" => 2,
+        "broadcast" => 3,
+        "anycast" => 4,
+        "multicast" => 5,
+        "blackhole" => 6,
+        "unreachable" => 7,
+        "prohibit" => 8,
+        _ => return None,
+    })
+}
+
+fn number(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// One scalar of type `ty` (no ranges).
+fn scalar(s: &str, ty: KeyType) -> Option<Val> {
+    let sym = |f: fn(&str) -> Option<u32>| f(s).or_else(|| number(s)).map(Val::Int);
+    match ty {
+        KeyType::Addr4 => {
+            if let Ok(a) = s.parse::<Ipv4Addr>() {
+                return Some(Val::Net(Ipv4Net::new(a, 32).ok()?));
+            }
+            let (a, p) = s.split_once('/')?;
+            let n = Ipv4Net::new(a.parse().ok()?, p.parse().ok()?).ok()?;
+            Some(Val::Net(n.trunc()))
+        }
+        KeyType::Addr6 => {
+            if let Ok(a) = s.parse::<Ipv6Addr>() {
+                return Some(Val::V6(Ipv6Net::new(a, 128).ok()?));
+            }
+            let (a, p) = s.split_once('/')?;
+            let n = Ipv6Net::new(a.parse().ok()?, p.parse().ok()?).ok()?;
+            Some(Val::V6(n.trunc()))
+        }
+        KeyType::Port => sym(service),
+        KeyType::Proto => sym(proto),
+        KeyType::CtState => sym(ct_state),
+        KeyType::CtStatus => sym(ct_status),
+        KeyType::TcpFlags => sym(tcp_flag),
+        KeyType::IcmpType => sym(icmp_type),
+        KeyType::FibType => sym(fib_type),
+        KeyType::PktType => match s {
+            "host" | "unicast" => Some(Val::Int(0)),
+            "broadcast" => Some(Val::Int(1)),
+            "multicast" => Some(Val::Int(2)),
+            "other" => Some(Val::Int(3)),
+            _ => number(s).map(Val::Int),
+        },
+        KeyType::Nfproto => match s {
+            "ipv4" => Some(Val::Int(2)),
+            "ipv6" => Some(Val::Int(10)),
+            _ => number(s).map(Val::Int),
+        },
+        KeyType::Mark => number(s).map(Val::Int),
+        KeyType::Name => Some(Val::Str(s.to_string())),
+        KeyType::Verdict => None,
+        KeyType::Other => Some(
+            number(s)
+                .map(Val::Int)
+                .unwrap_or_else(|| Val::Sym(s.to_string())),
+        ),
+    }
+}
+
+/// A value of type `ty` from one word (`A`, `A/N`, `A-B`).
+pub fn value(s: &str, quoted: bool, ty: KeyType) -> Option<Val> {
+    if quoted || ty == KeyType::Name {
+        return Some(Val::Str(s.to_string()));
+    }
+    if let Some(v) = scalar(s, ty) {
+        return Some(v);
+    }
+    // a range `A-B` (scanner.l lexes it as A DASH B)
+    for (k, _) in s.match_indices('-') {
+        let (a, b) = (&s[..k], &s[k + 1..]);
+        if a.is_empty() || b.is_empty() {
+            continue;
+        }
+        match (scalar(a, ty), scalar(b, ty)) {
+            (Some(Val::Int(x)), Some(Val::Int(y))) => return Some(Val::Range(x, y)),
+            (Some(Val::Net(x)), Some(Val::Net(y))) => {
+                return Some(Val::Range(u32::from(x.addr()), u32::from(y.addr())))
+            }
+            (Some(Val::V6(x)), Some(Val::V6(y))) => return Some(Val::V6Range(x.addr(), y.addr())),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The error nft gives for a value its type does not read (evaluate.c /
+/// datatype.c `symbolic_constant_parse`: "Could not parse %s").
+pub fn bad_value(line: usize, s: &str, ty: KeyType) -> NftError {
+    let what = match ty {
+        KeyType::Addr4 => "IPv4 address",
+        KeyType::Addr6 => "IPv6 address",
+        KeyType::Port => "internet network service",
+        KeyType::Proto => "Internet protocol",
+        KeyType::CtState => "conntrack state",
+        KeyType::CtStatus => "conntrack status",
+        KeyType::TcpFlags => "TCP flag",
+        KeyType::IcmpType => "ICMP type",
+        KeyType::FibType => "fib address type",
+        KeyType::PktType => "packet type",
+        KeyType::Nfproto => "netfilter protocol",
+        KeyType::Mark => "packet mark",
+        _ => "value",
+    };
+    NftError {
+        line,
+        message: format!("Error: Could not parse {what}: {s}"),
+    }
+}
+
+/// A verdict's words at `t[i..]` and how many tokens it takes.
+pub fn verdict_at(t: &[Tok], i: usize) -> Option<(NVerdict, usize)> {
+    Some(match word(t, i)? {
+        "accept" => (NVerdict::Accept, 1),
+        "drop" => (NVerdict::Drop, 1),
+        "return" => (NVerdict::Return, 1),
+        "continue" => (NVerdict::Continue, 1),
+        "jump" | "goto" => {
+            let c = t.get(i + 1).filter(|x| x.quoted || !is_punct(&x.s))?;
+            let v = if word(t, i) == Some("jump") {
+                NVerdict::Jump(c.s.clone())
+            } else {
+                NVerdict::Goto(c.s.clone())
+            };
+            (v, 2)
+        }
+        "reject" => (NVerdict::Reject(RejectWith::IcmpPortUnreachable), 1),
+        _ => return None,
+    })
+}
+
+fn is_punct(s: &str) -> bool {
+    s.len() == 1 && "{},;@()|&^:\n".contains(s)
+}
+
+/// Options an element may carry (parser_bison.y `set_elem_option` and
+/// `set_elem_stmt`): how many tokens they take at `t[i]`, if any.
+fn elem_option(t: &[Tok], i: usize) -> Option<usize> {
+    match word(t, i)? {
+        "timeout" | "expires" => Some(2),
+        "comment" => Some(2),
+        "counter" => {
+            let mut j = i + 1;
+            while matches!(word(t, j), Some("packets" | "bytes")) {
+                j += 2;
+            }
+            Some(j - i)
+        }
+        "limit" | "quota" | "ct" | "last" => {
+            // a stateful statement of a dynamic set's element: to ',' '}' ':'
+            let mut j = i + 1;
+            while let Some(x) = t.get(j) {
+                if x.is(",") || x.is("}") || x.is(":") || x.is("\n") {
+                    break;
+                }
+                j += 1;
+            }
+            Some(j - i)
+        }
+        _ => None,
+    }
+}
+
+/// Elements inside `{ ... }` (`t[i]` is the opening brace): keys typed by
+/// `key`, and in a map data typed by `data` (a verdict when `data` is
+/// `[Verdict]`); nested braces (a `$set` inside a set) are flattened.
+/// Returns the elements and the index after the closing brace.
+pub fn elements(
+    t: &[Tok],
+    i: usize,
+    key: &[KeyType],
+    data: Option<&[KeyType]>,
+) -> Result<(Vec<Element>, usize), NftError> {
+    let line = t.get(i).map(|x| x.line).unwrap_or(0);
+    let mut out = Vec::new();
+    let mut cur: Vec<&Tok> = Vec::new();
+    let mut dat: Option<Vec<&Tok>> = None;
+    let mut depth = 0usize;
+    let mut j = i;
+    loop {
+        let Some(x) = t.get(j) else {
+            return Err(NftError {
+                line,
+                message: "syntax error, unexpected end of file, expecting '}'".into(),
+            });
+        };
+        if x.is("{") {
+            depth += 1;
+            j += 1;
+            continue;
+        }
+        if x.is("}") || x.is(",") {
+            if !cur.is_empty() {
+                out.push(element(&cur, dat.as_deref(), key, data, x.line)?);
+            }
+            cur.clear();
+            dat = None;
+            j += 1;
+            if x.is("}") {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok((out, j));
+                }
+            }
+            continue;
+        }
+        if x.is("\n") {
+            j += 1;
+            continue;
+        }
+        if x.is(":") && dat.is_none() {
+            dat = Some(Vec::new());
+            j += 1;
+            continue;
+        }
+        if dat.is_none() {
+            if let Some(n) = elem_option(t, j).filter(|_| !cur.is_empty()) {
+                j += n;
+                continue;
+            }
+        }
+        match dat.as_mut() {
+            Some(d) => d.push(x),
+            None => cur.push(x),
+        }
+        j += 1;
+    }
+}
+
+/// A concatenated value `a . b . c` typed part by part.
+pub fn concat(toks: &[&Tok], types: &[KeyType], line: usize) -> Result<Vec<Val>, NftError> {
+    let mut out = Vec::new();
+    let mut parts: Vec<Vec<&Tok>> = vec![Vec::new()];
+    for x in toks {
+        if x.is(".") {
+            parts.push(Vec::new());
+        } else if let Some(p) = parts.last_mut() {
+            p.push(x);
+        }
+    }
+    for (k, p) in parts.iter().enumerate() {
+        let ty = types.get(k).copied().unwrap_or_default();
+        // `A - B` spaced, or one word
+        let text: String = p.iter().map(|x| x.s.as_str()).collect();
+        let quoted = p.len() == 1 && p[0].quoted;
+        if p.is_empty() {
+            return Err(NftError {
+                line,
+                message: "syntax error, unexpected '.'".into(),
+            });
+        }
+        let v = value(&text, quoted, ty).ok_or_else(|| bad_value(line, &text, ty))?;
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn element(
+    key_toks: &[&Tok],
+    data_toks: Option<&[&Tok]>,
+    key: &[KeyType],
+    data: Option<&[KeyType]>,
+    line: usize,
+) -> Result<Element, NftError> {
+    let k = concat(key_toks, key, line)?;
+    let d = match (data_toks, data) {
+        (None, None) => None,
+        (Some(d), Some([KeyType::Verdict])) => {
+            let owned: Vec<Tok> = d.iter().map(|x| (*x).clone()).collect();
+            match verdict_at(&owned, 0) {
+                Some((v, n)) if n == owned.len() => Some(Data::Verdict(v)),
+                _ => {
+                    return Err(NftError {
+                        line,
+                        message: format!(
+                            "syntax error, unexpected {}, expecting a verdict",
+                            owned.first().map(|x| x.s.as_str()).unwrap_or("'}'")
+                        ),
+                    })
+                }
+            }
+        }
+        (Some([o]), Some([])) if o.quoted => Some(Data::Obj(o.s.clone())),
+        (Some(d), Some(types)) => Some(Data::Vals(concat(d, types, line)?)),
+        (Some(_), None) => {
+            return Err(NftError {
+                line,
+                message: "Error: data in a set element: this set is not a map".into(),
+            })
+        }
+        (None, Some(_)) => {
+            return Err(NftError {
+                line,
+                message: format!(
+                    "Error: map element '{}' needs ': DATA'",
+                    key_toks
+                        .iter()
+                        .map(|x| x.s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            })
+        }
+    };
+    Ok((k, d))
+}
+
+/// `10800s`, `3h`, `1d2h`, `500ms`
+pub fn parse_nft_time(v: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    let mut chars = v.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().ok()?;
+        num.clear();
+        let mul = match c {
+            'd' => 86_400_000_000_000,
+            'h' => 3_600_000_000_000,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1_000_000
+            }
+            'm' => 60_000_000_000,
+            's' => 1_000_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(mul)?)?;
+        any = true;
+    }
+    if !num.is_empty() {
+        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(1_000_000_000)?)?;
+        any = true;
+    }
+    any.then_some(total)
+}

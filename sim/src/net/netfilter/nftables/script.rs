@@ -1,0 +1,1406 @@
+//! The command and block level of nft text (parser_bison.y `input`,
+//! `line`, `base_cmd`, `add_cmd`, `delete_cmd`, `flush_cmd`,
+//! `table_block`, `chain_block`, `set_block`, `map_block`,
+//! `flowtable_block`, the object blocks), `define NAME = VALUE` / `$NAME`
+//! (`undefine`, `redefine`), and `include` (scanner.l
+//! `scanner_include_file`).
+
+use super::expr::{self, parse_nft_time, selector, type_of_name};
+use super::lex::{render, tokenize, Tok};
+use super::stmt::{limit_args, numgen_args, parse_rule, quota_args, Cx};
+use super::*;
+use crate::net::netfilter::Unmodelled;
+use std::net::Ipv4Addr;
+
+/// Gives the files an `include` names: the pattern (a path, maybe with
+/// `*?[` wildcards, relative to nft's working directory or absolute) to
+/// the matching regular files as (path, text), in alphabetical order; an
+/// error (the reason) when reading fails.
+pub type IncludeReader<'a> = &'a dyn Fn(&str) -> Result<Vec<(String, String)>, String>;
+
+/// nft's include nesting limit (include/nftables.h `MAX_INCLUDE_DEPTH`).
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// nft's default include directory (`DEFAULT_INCLUDE_PATH`, the sysconfdir
+/// distributions build with).
+const DEFAULT_INCLUDE_PATH: &str = "/etc";
+
+const FAMILIES: &[&str] = &["ip", "ip6", "inet", "arp", "bridge", "netdev"];
+
+fn err(line: usize, m: impl Into<String>) -> NftError {
+    NftError {
+        line,
+        message: m.into(),
+    }
+}
+
+/// Expands `define`/`$var` and `include` over the tokens, as the scanner
+/// and parser do before the commands see them.
+struct Expand<'a> {
+    defines: BTreeMap<String, Vec<Tok>>,
+    read: IncludeReader<'a>,
+}
+
+impl Expand<'_> {
+    fn run(&mut self, toks: Vec<Tok>, depth: usize) -> Result<Vec<Tok>, NftError> {
+        let mut out: Vec<Tok> = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            let at_start = out
+                .last()
+                .is_none_or(|t| t.is("\n") || t.is(";") || t.is("{"));
+            let x = &toks[i];
+            if at_start && (x.is("define") || x.is("redefine")) {
+                let name = toks.get(i + 1).filter(|t| !t.quoted).map(|t| t.s.clone());
+                let Some(name) = name else {
+                    return Err(err(
+                        x.line,
+                        "syntax error, unexpected newline, expecting string",
+                    ));
+                };
+                if !toks.get(i + 2).is_some_and(|t| t.is("=")) {
+                    return Err(err(x.line, "syntax error, expecting '='"));
+                }
+                let mut j = i + 3;
+                let mut val = Vec::new();
+                let mut depth_b = 0i32;
+                while let Some(t) = toks.get(j) {
+                    if t.is("\n") && depth_b == 0 {
+                        break;
+                    }
+                    if t.is("{") {
+                        depth_b += 1;
+                    }
+                    if t.is("}") {
+                        depth_b -= 1;
+                    }
+                    if !t.is("\n") {
+                        val.push(t.clone());
+                    }
+                    j += 1;
+                }
+                let val = self.substitute(val)?;
+                if x.is("define") && self.defines.contains_key(&name) {
+                    return Err(err(
+                        x.line,
+                        format!("Error: redefinition of symbol '{name}'"),
+                    ));
+                }
+                self.defines.insert(name, val);
+                i = j;
+                continue;
+            }
+            if at_start && x.is("undefine") {
+                if let Some(n) = toks.get(i + 1) {
+                    self.defines.remove(&n.s);
+                }
+                i += 2;
+                continue;
+            }
+            if at_start && x.is("include") {
+                let Some(path) = toks.get(i + 1).filter(|t| t.quoted) else {
+                    return Err(err(
+                        x.line,
+                        "syntax error, unexpected newline, expecting quoted string",
+                    ));
+                };
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(err(
+                        x.line,
+                        format!("Error: Include nested too deeply, max {MAX_INCLUDE_DEPTH} levels"),
+                    ));
+                }
+                for (_, text) in self.include(&path.s, x.line)? {
+                    let inner = tokenize(&text)?;
+                    let inner = self.run(inner, depth + 1)?;
+                    // the included tokens keep the including line (one
+                    // text, one line space)
+                    out.extend(inner.into_iter().map(|mut t| {
+                        t.line = x.line;
+                        t
+                    }));
+                    out.push(Tok {
+                        s: "\n".into(),
+                        quoted: false,
+                        line: x.line,
+                    });
+                }
+                i += 2;
+                continue;
+            }
+            if let Some(name) = x.s.strip_prefix('$').filter(|_| !x.quoted) {
+                let v = self
+                    .defines
+                    .get(name)
+                    .ok_or_else(|| err(x.line, format!("Error: unknown identifier '{name}'")))?;
+                out.extend(v.iter().map(|t| Tok {
+                    line: x.line,
+                    ..t.clone()
+                }));
+                i += 1;
+                continue;
+            }
+            out.push(x.clone());
+            i += 1;
+        }
+        Ok(out)
+    }
+
+    fn substitute(&self, v: Vec<Tok>) -> Result<Vec<Tok>, NftError> {
+        let mut out = Vec::new();
+        for t in v {
+            match t.s.strip_prefix('$').filter(|_| !t.quoted) {
+                Some(name) => {
+                    let d = self.defines.get(name).ok_or_else(|| {
+                        err(t.line, format!("Error: unknown identifier '{name}'"))
+                    })?;
+                    out.extend(d.iter().cloned());
+                }
+                None => out.push(t),
+            }
+        }
+        Ok(out)
+    }
+
+    /// scanner.l `scanner_include_file`: a path starting with `/`, `./`
+    /// or `../` is globbed as it is, any other in the include directory;
+    /// a pattern without wildcards must match a file ("File not found").
+    fn include(&self, name: &str, line: usize) -> Result<Vec<(String, String)>, NftError> {
+        let direct = name.starts_with('/') || name.starts_with("./") || name.starts_with("../");
+        let pattern = if direct {
+            name.to_string()
+        } else {
+            format!("{DEFAULT_INCLUDE_PATH}/{name}")
+        };
+        let wildcard = name.contains(['*', '?', '[']);
+        let files = (self.read)(&pattern).map_err(|e| {
+            err(
+                line,
+                format!("Error: Could not open file \"{pattern}\": {e}"),
+            )
+        })?;
+        if files.is_empty() && !wildcard {
+            return Err(err(line, format!("Error: File not found: {name}")));
+        }
+        Ok(files)
+    }
+}
+
+/// The token cursor of the command level.
+struct P {
+    t: Vec<Tok>,
+    i: usize,
+}
+
+impl P {
+    fn peek(&self) -> Option<&Tok> {
+        self.t.get(self.i)
+    }
+    fn word_at(&self, k: usize) -> Option<&str> {
+        self.t
+            .get(self.i + k)
+            .filter(|t| !t.quoted)
+            .map(|t| t.s.as_str())
+    }
+    fn line(&self) -> usize {
+        self.t
+            .get(self.i)
+            .or(self.t.last())
+            .map(|t| t.line)
+            .unwrap_or(0)
+    }
+    fn unexpected(&self, expecting: &str) -> NftError {
+        let s = match self.peek() {
+            None => "end of file".to_string(),
+            Some(t) if t.s == "\n" => "newline".into(),
+            Some(t) if t.quoted => format!("quoted string \"{}\"", t.s),
+            Some(t) => t.s.clone(),
+        };
+        let e = if expecting.is_empty() {
+            String::new()
+        } else {
+            format!(", expecting {expecting}")
+        };
+        err(self.line(), format!("syntax error, unexpected {s}{e}"))
+    }
+    /// A name (a string or a quoted string).
+    fn name(&mut self, what: &str) -> Result<String, NftError> {
+        match self.peek() {
+            Some(t) if t.quoted || !"{},;@\n".contains(t.s.as_str()) => {
+                let s = t.s.clone();
+                self.i += 1;
+                Ok(s)
+            }
+            _ => Err(self.unexpected(what)),
+        }
+    }
+    fn eat(&mut self, s: &str) -> bool {
+        if self.peek().is_some_and(|t| t.is(s)) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect(&mut self, s: &str) -> Result<(), NftError> {
+        if self.eat(s) {
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("'{s}'")))
+        }
+    }
+    fn skip_nl(&mut self) {
+        while self.peek().is_some_and(|t| t.is("\n") || t.is(";")) {
+            self.i += 1;
+        }
+    }
+    /// Tokens to the end of the line or `;` or an unmatched `}`.
+    fn until_end(&mut self) -> Vec<Tok> {
+        let mut v = Vec::new();
+        let mut depth = 0;
+        while let Some(t) = self.t.get(self.i) {
+            if (t.is("\n") || t.is(";")) && depth == 0 {
+                break;
+            }
+            if t.is("}") {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            }
+            if t.is("{") {
+                depth += 1;
+            }
+            if !t.is("\n") {
+                v.push(t.clone());
+            }
+            self.i += 1;
+        }
+        v
+    }
+    /// The tokens of a `{ ... }` group (the brace at the cursor), without
+    /// the braces.
+    fn group(&mut self) -> Result<Vec<Tok>, NftError> {
+        self.expect("{")?;
+        let mut v = Vec::new();
+        let mut depth = 1;
+        while let Some(t) = self.t.get(self.i).cloned() {
+            self.i += 1;
+            if t.is("{") {
+                depth += 1;
+            }
+            if t.is("}") {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(v);
+                }
+            }
+            v.push(t);
+        }
+        Err(err(
+            self.line(),
+            "syntax error, unexpected end of file, expecting '}'",
+        ))
+    }
+    /// `[FAMILY] NAME` of a table.
+    fn table_spec(&mut self) -> Result<(String, String), NftError> {
+        let fam = match self.word_at(0) {
+            Some(f)
+                if FAMILIES.contains(&f)
+                    && self.word_at(1).is_some_and(|n| !"{\n;".contains(n)) =>
+            {
+                let f = f.to_string();
+                self.i += 1;
+                f
+            }
+            _ => "ip".to_string(),
+        };
+        let name = self.name("string")?;
+        Ok((fam, name))
+    }
+}
+
+/// Priority names (src/rule.c `std_prios`, `bridge_std_prios`).
+pub(crate) fn priority(words: &[String]) -> Option<i32> {
+    let base = |w: &str| -> Option<i32> {
+        Some(match w {
+            "raw" => -300,
+            "mangle" => -150,
+            "dstnat" => -100,
+            "filter" => 0,
+            "security" => 50,
+            "srcnat" => 100,
+            "out" => 100,
+            n => n.parse().ok()?,
+        })
+    };
+    let joined = words.join("").replace(' ', "");
+    if let Ok(p) = joined.parse::<i32>() {
+        return Some(p);
+    }
+    for (i, ch) in joined.char_indices().skip(1) {
+        if ch == '-' || ch == '+' {
+            let b = base(&joined[..i])?;
+            let d: i32 = joined[i + 1..].parse().ok()?;
+            return Some(if ch == '-' { b - d } else { b + d });
+        }
+    }
+    base(&joined)
+}
+
+/// Object kinds of `add`/table blocks: the words and how many they take.
+fn object_kind(p: &P) -> Option<(String, usize)> {
+    match p.word_at(0)? {
+        k @ ("counter" | "quota" | "limit" | "synproxy" | "secmark" | "flowtable") => {
+            Some((k.to_string(), 1))
+        }
+        "ct" => match p.word_at(1)? {
+            k @ ("helper" | "timeout" | "expectation") => Some((format!("ct {k}"), 2)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Nft {
+    fn table_idx(&self, family: &str, name: &str) -> Option<usize> {
+        self.tables
+            .iter()
+            .position(|t| t.family == family && t.name == name)
+    }
+
+    fn table_mut(&mut self, family: &str, name: &str) -> &mut NftTable {
+        let pos = match self.table_idx(family, name) {
+            Some(p) => p,
+            None => {
+                self.tables.push(NftTable::new(family, name));
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[pos]
+    }
+
+    /// The table a command names, which must exist (nft: "No such file or
+    /// directory").
+    /// (nft -f runs against the kernel's ruleset: a script may add to a
+    /// table that exists there, such as iptables-nft's; podpath takes the
+    /// table as existing.)
+    fn existing(&mut self, fam: &str, name: &str, _line: usize) -> Result<&mut NftTable, NftError> {
+        Ok(self.table_mut(fam, name))
+    }
+
+    /// Reads `nft -f` text or `nft list ruleset` text; `include` finds no
+    /// file (use [`Nft::parse_with`] to give it files).
+    pub fn parse(text: &str) -> Result<Nft, NftError> {
+        Nft::parse_with(text, &|_| Ok(Vec::new()))
+    }
+
+    /// Reads `nft -f` text, `include`s read through `read`.
+    pub fn parse_with(text: &str, read: IncludeReader) -> Result<Nft, NftError> {
+        let toks = tokenize(text)?;
+        let mut ex = Expand {
+            defines: BTreeMap::new(),
+            read,
+        };
+        let toks = ex.run(toks, 0)?;
+        let mut p = P { t: toks, i: 0 };
+        let mut nft = Nft::default();
+        loop {
+            p.skip_nl();
+            let Some(w) = p.peek().map(|t| t.s.clone()) else {
+                break;
+            };
+            nft.line(&mut p, &w)?;
+        }
+        nft.finish()?;
+        Ok(nft)
+    }
+
+    /// One command line (parser_bison.y `base_cmd`).
+    fn line(&mut self, p: &mut P, w: &str) -> Result<(), NftError> {
+        match w {
+            "add" | "create" => {
+                p.i += 1;
+                self.add(p, false)
+            }
+            "insert" => {
+                p.i += 1;
+                if p.word_at(0) != Some("rule") {
+                    return Err(p.unexpected("rule"));
+                }
+                self.add(p, true)
+            }
+            "replace" => {
+                p.i += 1;
+                let line = p.line();
+                p.until_end();
+                self.keep(line, "replace rule (rule handles are not kept)");
+                Ok(())
+            }
+            "table" | "chain" | "rule" | "set" | "map" | "element" | "counter" | "quota"
+            | "limit" | "ct" | "flowtable" | "synproxy" | "secmark" => self.add(p, false),
+            "flush" | "delete" | "destroy" | "reset" => {
+                p.i += 1;
+                self.flush_delete(p, w)
+            }
+            "list" | "monitor" | "describe" | "export" | "import" | "rename" => {
+                let line = p.line();
+                p.until_end();
+                if w == "rename" {
+                    self.keep(line, "rename chain");
+                }
+                Ok(())
+            }
+            _ => Err(p.unexpected("")),
+        }
+    }
+
+    fn keep(&mut self, line: usize, what: &str) {
+        self.unmodelled.push(Unmodelled {
+            line,
+            construct: format!("nft: {what}"),
+            effect: "ignored".into(),
+        });
+    }
+
+    /// `add table|chain|rule|set|map|element|OBJECT ...` (parser_bison.y
+    /// `add_cmd`; `add` may be left out).
+    fn add(&mut self, p: &mut P, insert: bool) -> Result<(), NftError> {
+        let line = p.line();
+        if let Some((kind, n)) = object_kind(p) {
+            p.i += n;
+            let (fam, tname) = p.table_spec()?;
+            let name = p.name("string")?;
+            let body = if p.peek().is_some_and(|t| t.is("{")) {
+                p.group()?
+            } else {
+                Vec::new()
+            };
+            let obj = self.object(&kind, &name, &body, line)?;
+            let t = self.existing(&fam, &tname, line)?;
+            t.objects.insert((kind, name), obj);
+            return Ok(());
+        }
+        let what = p.name("table, chain, rule, set, map or element")?;
+        let (fam, tname) = p.table_spec()?;
+        match what.as_str() {
+            "table" => {
+                self.table_mut(&fam, &tname);
+                if p.peek().is_some_and(|t| t.is("{")) {
+                    p.i += 1;
+                    self.table_body(p, &fam, &tname)?;
+                }
+            }
+            "chain" => {
+                let name = p.name("string")?;
+                self.existing(&fam, &tname, line)?;
+                let mut c = NftChain {
+                    name: name.clone(),
+                    base: None,
+                    rules: Vec::new(),
+                };
+                if p.eat("{") {
+                    self.chain_body(p, &fam, &tname, &mut c)?;
+                }
+                let t = self.existing(&fam, &tname, line)?;
+                match t.chain(&name) {
+                    Some(i) => {
+                        if c.base.is_some() {
+                            t.chains[i].base = c.base;
+                        }
+                        t.chains[i].rules.extend(c.rules);
+                    }
+                    None => {
+                        t.add_chain(c);
+                    }
+                }
+            }
+            "set" | "map" => {
+                let name = p.name("string")?;
+                let mut s = NftSet {
+                    name: name.clone(),
+                    is_map: what == "map",
+                    ..Default::default()
+                };
+                if p.eat("{") {
+                    self.set_body(p, &mut s)?;
+                }
+                let t = self.existing(&fam, &tname, line)?;
+                t.sets.entry(name).or_insert(s);
+            }
+            "rule" => self.add_rule(p, &fam, &tname, insert)?,
+            "element" => {
+                let name = p.name("string")?;
+                let t = self.existing(&fam, &tname, line)?;
+                let Some(s) = t.sets.get(&name) else {
+                    return Err(err(
+                        line,
+                        format!("Error: Could not process rule: No such file or directory (set {name} in table {fam} {tname})"),
+                    ));
+                };
+                let (key, data) = (s.key.clone(), s.is_map.then(|| s.data.clone()));
+                let (els, next) = expr::elements(&p.t, p.i, &key, data.as_deref())?;
+                p.i = next;
+                let t = self.existing(&fam, &tname, line)?;
+                if let Some(s) = t.sets.get_mut(&name) {
+                    s.elements.extend(els);
+                }
+            }
+            _ => {
+                p.i -= 1;
+                return Err(p.unexpected("table, chain, rule, set, map or element"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `add rule [FAMILY] TABLE CHAIN [handle|index|position N] RULE`.
+    fn add_rule(
+        &mut self,
+        p: &mut P,
+        fam: &str,
+        tname: &str,
+        insert: bool,
+    ) -> Result<(), NftError> {
+        let chain = p.name("string")?;
+        let line = p.line();
+        while matches!(p.word_at(0), Some("handle" | "index" | "position")) {
+            p.i += 2;
+        }
+        let toks = p.until_end();
+        let rule = self.rule(&toks, line)?;
+        let t = self.existing(fam, tname, line)?;
+        let ci = match t.chain(&chain) {
+            Some(ci) => ci,
+            None => {
+                // a chain of the kernel's ruleset (iptables-nft's INPUT...):
+                // kept, its hook unknown
+                let ci = t.add_chain(NftChain {
+                    name: chain.clone(),
+                    base: None,
+                    rules: Vec::new(),
+                });
+                self.unmodelled.push(Unmodelled {
+                    line,
+                    construct: format!("nft: chain {chain} of table {fam} {tname}, not defined in this text"),
+                    effect: "its rules are kept; taken as a regular chain (its hook, if any, is unknown)".into(),
+                });
+                ci
+            }
+        };
+        let t = self.existing(fam, tname, line)?;
+        let c = &mut t.chains[ci];
+        if insert {
+            c.rules.insert(0, rule);
+        } else {
+            c.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    fn rule(&mut self, toks: &[Tok], line: usize) -> Result<NftRule, NftError> {
+        let mut cx = Cx {
+            unmodelled: &mut self.unmodelled,
+            next_id: &mut self.next_id,
+        };
+        let exprs = parse_rule(toks, line, &mut cx)?;
+        Ok(NftRule {
+            exprs,
+            text: render(toks),
+            line,
+        })
+    }
+
+    /// `flush|delete|destroy|reset ...` (parser_bison.y `flush_cmd`,
+    /// `delete_cmd`, `destroy_cmd`).
+    fn flush_delete(&mut self, p: &mut P, cmd: &str) -> Result<(), NftError> {
+        let line = p.line();
+        if p.word_at(0) == Some("ruleset") {
+            p.i += 1;
+            let fam = p
+                .word_at(0)
+                .filter(|f| FAMILIES.contains(f))
+                .map(str::to_string);
+            if fam.is_some() {
+                p.i += 1;
+            }
+            if cmd == "flush" {
+                match fam {
+                    Some(f) => self.tables.retain(|t| t.family != f),
+                    None => self.tables.clear(),
+                }
+            }
+            return Ok(());
+        }
+        if let Some((kind, n)) = object_kind(p) {
+            p.i += n;
+            let (fam, tname) = p.table_spec()?;
+            let name = p.name("string")?;
+            p.until_end();
+            if cmd == "delete" || cmd == "destroy" {
+                if let Some(i) = self.table_idx(&fam, &tname) {
+                    self.tables[i].objects.remove(&(kind, name));
+                }
+            }
+            return Ok(());
+        }
+        let what = p.name("table, chain, set, map, rule or element")?;
+        if ![
+            "table", "chain", "set", "map", "element", "rule", "meter", "counters", "quotas",
+        ]
+        .contains(&what.as_str())
+        {
+            p.i -= 1;
+            let mut e = p.unexpected("table, chain, set, map, rule or element");
+            e.message = format!("{} (in '{cmd}')", e.message);
+            return Err(e);
+        }
+        let (fam, tname) = p.table_spec()?;
+        let name = if what == "table" {
+            None
+        } else {
+            Some(p.name("string")?)
+        };
+        let Some(ti) = self.table_idx(&fam, &tname) else {
+            // (a table of the kernel's ruleset, which podpath does not
+            // see: nothing to remove)
+            p.until_end();
+            return Ok(());
+        };
+        let rest = p.until_end();
+        let t = &mut self.tables[ti];
+        match (cmd, what.as_str(), name) {
+            ("reset", _, _) => {}
+            ("flush", "chain", Some(n)) => {
+                if let Some(i) = t.chain(&n) {
+                    t.chains[i].rules.clear();
+                }
+            }
+            ("flush", "set" | "map" | "meter", Some(n)) => {
+                if let Some(s) = t.sets.get_mut(&n) {
+                    s.elements.clear();
+                }
+            }
+            ("flush", "table", None) => {
+                for c in t.chains.iter_mut() {
+                    c.rules.clear();
+                }
+                for s in t.sets.values_mut() {
+                    s.elements.clear();
+                }
+            }
+            (_, "chain", Some(n)) => {
+                t.chains.retain(|c| c.name != n);
+                t.reindex();
+            }
+            (_, "set" | "map", Some(n)) => {
+                t.sets.remove(&n);
+            }
+            (_, "element", Some(n)) => {
+                let s = t
+                    .sets
+                    .get(&n)
+                    .map(|s| (s.key.clone(), s.is_map.then(|| s.data.clone())));
+                if let Some((key, data)) = s {
+                    let (els, _) = expr::elements(&rest, 0, &key, data.as_deref())?;
+                    if let Some(s) = t.sets.get_mut(&n) {
+                        s.elements.retain(|(k, _)| !els.iter().any(|(d, _)| d == k));
+                    }
+                }
+            }
+            (_, "rule", Some(_)) => {
+                self.keep(line, "delete rule by handle (rule handles are not kept)")
+            }
+            (_, "table", None) => {
+                self.tables.remove(ti);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The body of `table FAMILY NAME { ... }` (the brace consumed).
+    fn table_body(&mut self, p: &mut P, fam: &str, tname: &str) -> Result<(), NftError> {
+        loop {
+            p.skip_nl();
+            let line = p.line();
+            let Some(w) = p.peek().map(|t| t.s.clone()) else {
+                return Err(p.unexpected("'}'"));
+            };
+            if let Some((kind, n)) = object_kind(p) {
+                p.i += n;
+                let name = p.name("string")?;
+                let body = if p.peek().is_some_and(|t| t.is("{")) {
+                    p.group()?
+                } else {
+                    Vec::new()
+                };
+                let obj = self.object(&kind, &name, &body, line)?;
+                self.table_mut(fam, tname).objects.insert((kind, name), obj);
+                continue;
+            }
+            match w.as_str() {
+                "}" => {
+                    p.i += 1;
+                    return Ok(());
+                }
+                "comment" => {
+                    p.until_end();
+                }
+                "flags" => {
+                    p.i += 1;
+                    let f = p.until_end();
+                    let t = self.table_mut(fam, tname);
+                    t.flags
+                        .extend(f.iter().filter(|x| !x.is(",")).map(|x| x.s.clone()));
+                }
+                "set" | "map" => {
+                    p.i += 1;
+                    let name = p.name("string")?;
+                    p.expect("{")?;
+                    let mut s = NftSet {
+                        name: name.clone(),
+                        is_map: w == "map",
+                        ..Default::default()
+                    };
+                    self.set_body(p, &mut s)?;
+                    self.table_mut(fam, tname).sets.insert(name, s);
+                }
+                "chain" => {
+                    p.i += 1;
+                    let name = p.name("string")?;
+                    p.expect("{")?;
+                    let mut c = NftChain {
+                        name,
+                        base: None,
+                        rules: Vec::new(),
+                    };
+                    self.table_mut(fam, tname);
+                    self.chain_body(p, fam, tname, &mut c)?;
+                    let t = self.table_mut(fam, tname);
+                    match t.chain(&c.name) {
+                        Some(i) => {
+                            if c.base.is_some() {
+                                t.chains[i].base = c.base;
+                            }
+                            t.chains[i].rules.extend(c.rules);
+                        }
+                        None => {
+                            t.add_chain(c);
+                        }
+                    }
+                }
+                _ => return Err(p.unexpected("'}'")),
+            }
+        }
+    }
+
+    /// The body of a chain (the brace consumed): its hook spec, policy,
+    /// and rules.
+    fn chain_body(
+        &mut self,
+        p: &mut P,
+        fam: &str,
+        _t: &str,
+        c: &mut NftChain,
+    ) -> Result<(), NftError> {
+        loop {
+            p.skip_nl();
+            let line = p.line();
+            match p.peek().map(|t| (t.s.clone(), t.quoted)) {
+                None => return Err(p.unexpected("'}'")),
+                Some((s, false)) if s == "}" => {
+                    p.i += 1;
+                    return Ok(());
+                }
+                Some((s, false)) if s == "type" && selector(&p.t, p.i).is_none() => {
+                    let body = p.until_end();
+                    c.base = Some(chain_spec(&body, fam, line)?);
+                }
+                Some((s, false)) if s == "policy" => {
+                    let body = p.until_end();
+                    let drop = body.get(1).is_some_and(|x| x.s == "drop");
+                    if let Some(b) = c.base.as_mut() {
+                        b.policy_drop = drop;
+                    }
+                }
+                Some((s, false)) if s == "comment" || s == "flags" => {
+                    p.until_end();
+                }
+                Some((s, false)) if s == "devices" => {
+                    let body = p.until_end();
+                    if let Some(b) = c.base.as_mut() {
+                        b.devices.extend(device_names(&body));
+                    }
+                }
+                Some(_) => {
+                    let toks = p.until_end();
+                    let r = self.rule(&toks, line)?;
+                    c.rules.push(r);
+                }
+            }
+        }
+    }
+
+    /// The body of a set or map (the brace consumed).
+    fn set_body(&mut self, p: &mut P, s: &mut NftSet) -> Result<(), NftError> {
+        loop {
+            p.skip_nl();
+            let line = p.line();
+            let Some(w) = p.peek().filter(|t| !t.quoted).map(|t| t.s.clone()) else {
+                return Err(p.unexpected("'}'"));
+            };
+            match w.as_str() {
+                "}" => {
+                    p.i += 1;
+                    return Ok(());
+                }
+                "elements" => {
+                    p.i += 1;
+                    p.expect("=")?;
+                    let data = s.is_map.then(|| s.data.clone());
+                    let (els, next) = expr::elements(&p.t, p.i, &s.key, data.as_deref())?;
+                    p.i = next;
+                    s.elements.extend(els);
+                }
+                "type" | "typeof" => {
+                    p.i += 1;
+                    let body = p.until_end();
+                    set_type(s, &body, w == "typeof", line)?;
+                }
+                "flags" => {
+                    p.i += 1;
+                    let body = p.until_end();
+                    for f in body.iter().filter(|x| !x.is(",")) {
+                        s.flags.push(f.s.clone());
+                        if f.s == "dynamic" {
+                            s.dynamic = true;
+                        }
+                    }
+                }
+                "timeout" => {
+                    p.i += 1;
+                    let body = p.until_end();
+                    let v = body.first().map(|x| x.s.clone()).unwrap_or_default();
+                    s.timeout_ns = Some(
+                        parse_nft_time(&v)
+                            .ok_or_else(|| err(line, format!("Error: bad timeout '{v}'")))?,
+                    );
+                }
+                "size" | "gc-interval" | "policy" | "comment" | "auto-merge" | "counter"
+                | "quota" | "limit" | "ct" | "last" => {
+                    p.until_end();
+                }
+                _ => return Err(p.unexpected("'}'")),
+            }
+        }
+    }
+
+    /// A named object's block (parser_bison.y `counter_block`...).
+    fn object(
+        &mut self,
+        kind: &str,
+        name: &str,
+        body: &[Tok],
+        line: usize,
+    ) -> Result<NftObject, NftError> {
+        let toks: Vec<Tok> = body
+            .iter()
+            .filter(|t| !t.is("\n") && !t.is(";"))
+            .cloned()
+            .collect();
+        let words: Vec<Tok> = toks.iter().filter(|t| !t.is("comment")).cloned().collect();
+        let stmt = match kind {
+            "limit" => {
+                let start = usize::from(words.first().is_some_and(|t| t.is("rate")));
+                let (mut e, _) = limit_args(&words, start, line)?;
+                self.next_id += 1;
+                if let Expr::Limit { id, .. } = &mut e {
+                    *id = self.next_id;
+                }
+                Some(e)
+            }
+            "quota" => {
+                let (mut e, _) = quota_args(&words, 0, line)?;
+                self.next_id += 1;
+                if let Expr::Quota { id, .. } = &mut e {
+                    *id = self.next_id;
+                }
+                Some(e)
+            }
+            _ => None,
+        };
+        if kind == "synproxy"
+            || kind == "flowtable"
+            || kind == "secmark"
+            || kind == "ct timeout"
+            || kind == "ct expectation"
+        {
+            // kept; used only by statements that are themselves unmodelled
+            // (synproxy, flow add) or have no effect podpath models
+        }
+        Ok(NftObject {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            stmt,
+            body: render(&toks),
+            line,
+        })
+    }
+
+    /// Checks references, builds the set indexes and the hook lists.
+    fn finish(&mut self) -> Result<(), NftError> {
+        self.check()?;
+        for t in self.tables.iter_mut() {
+            for set in t.sets.values_mut() {
+                set.build_index();
+            }
+        }
+        self.bases.clear();
+        for (ti, t) in self.tables.iter().enumerate() {
+            for (ci, c) in t.chains.iter().enumerate() {
+                let Some(b) = &c.base else { continue };
+                match (t.evaluated(), b.runs) {
+                    (true, true) => self
+                        .bases
+                        .entry(b.hook)
+                        .or_default()
+                        .push((b.priority, ti, ci)),
+                    _ if t.family == "ip6" => {}
+                    _ => self.unmodelled.push(Unmodelled {
+                        line: c.rules.first().map(|r| r.line).unwrap_or(0),
+                        construct: format!(
+                            "nft: {} base chain {} (hook {}) of table {} {}",
+                            t.family, c.name, b.hook_name, t.family, t.name
+                        ),
+                        effect: "never run: podpath has no hook for this family".into(),
+                    }),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `nft list ruleset` output of a machine whose iptables is
+    /// iptables-nft: the tables it marks as managed by iptables-nft are the
+    /// iptables rules (read from `iptables-save` instead) and are left out.
+    pub fn parse_listing(text: &str) -> Result<Nft, NftError> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut skip = vec![false; lines.len()];
+        let mut i = 0;
+        let mut warned = false;
+        while i < lines.len() {
+            let t = lines[i].trim_start();
+            if t.starts_with("# Warning: table ") && t.contains("iptables-nft") {
+                warned = true;
+                i += 1;
+                continue;
+            }
+            if !t.starts_with("table ") {
+                i += 1;
+                continue;
+            }
+            let mut depth = 0i32;
+            let mut j = i;
+            let mut builtin_chain = false;
+            while j < lines.len() {
+                let l = lines[j];
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                let lt = l.trim_start();
+                if let Some(c) = lt.strip_prefix("chain ") {
+                    let c = c.trim_end_matches('{').trim();
+                    builtin_chain |=
+                        ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"].contains(&c);
+                }
+                if depth <= 0 && (j > i || l.contains('}')) {
+                    break;
+                }
+                j += 1;
+            }
+            let w: Vec<&str> = t.split_whitespace().collect();
+            let iptables_name = matches!(w.get(1), Some(&"ip") | Some(&"ip6"))
+                && w.get(2)
+                    .is_some_and(|n| ["filter", "nat", "mangle", "raw", "security"].contains(n));
+            if warned || (iptables_name && builtin_chain) {
+                let last = j.min(lines.len() - 1);
+                skip[i..=last].iter_mut().for_each(|k| *k = true);
+            }
+            warned = false;
+            i = j + 1;
+        }
+        let kept: String = lines
+            .iter()
+            .zip(&skip)
+            .map(|(l, s)| {
+                if *s {
+                    "\n".to_string()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        Nft::parse(&kept)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+}
+
+/// Device names of `devices = { a, b }` / `device "x"`.
+fn device_names(body: &[Tok]) -> Vec<String> {
+    body.iter()
+        .filter(|x| x.quoted || !["devices", "device", "=", "{", "}", ","].contains(&x.s.as_str()))
+        .map(|x| x.s.clone())
+        .collect()
+}
+
+/// `type filter|nat|route hook HOOK [device D] priority P`.
+fn chain_spec(body: &[Tok], fam: &str, line: usize) -> Result<BaseChain, NftError> {
+    let w: Vec<&str> = body.iter().map(|t| t.s.as_str()).collect();
+    let ty = match w.get(1) {
+        Some(&"filter") => ChainType::Filter,
+        Some(&"nat") => ChainType::Nat,
+        Some(&"route") => ChainType::Route,
+        other => {
+            return Err(err(
+                line,
+                format!("Error: unknown chain type {}", other.unwrap_or(&"")),
+            ))
+        }
+    };
+    let hook_name = w
+        .iter()
+        .position(|x| *x == "hook")
+        .and_then(|i| w.get(i + 1))
+        .map(|h| h.to_string())
+        .ok_or_else(|| err(line, "syntax error, unexpected newline, expecting hook"))?;
+    let known = match fam {
+        "netdev" => ["ingress", "egress"].contains(&hook_name.as_str()),
+        "arp" => ["input", "output"].contains(&hook_name.as_str()),
+        "inet" => Hook::from_name(&hook_name).is_some() || hook_name == "ingress",
+        _ => Hook::from_name(&hook_name).is_some(),
+    };
+    if !known {
+        return Err(err(
+            line,
+            format!("Error: unknown chain hook {hook_name} (family {fam})"),
+        ));
+    }
+    let pi = w
+        .iter()
+        .position(|x| *x == "priority")
+        .ok_or_else(|| err(line, "syntax error, unexpected newline, expecting priority"))?;
+    let end = w[pi + 1..]
+        .iter()
+        .position(|x| *x == ";" || *x == "policy")
+        .map(|e| pi + 1 + e)
+        .unwrap_or(w.len());
+    let words: Vec<String> = w[pi + 1..end].iter().map(|s| s.to_string()).collect();
+    let priority = priority(&words).ok_or_else(|| {
+        err(
+            line,
+            format!("Error: '{}' is not a valid priority", words.join(" ")),
+        )
+    })?;
+    let policy_drop = w
+        .iter()
+        .position(|x| *x == "policy")
+        .and_then(|i| w.get(i + 1))
+        .is_some_and(|p| *p == "drop");
+    let devices = match w.iter().position(|x| *x == "device" || *x == "devices") {
+        Some(d) => device_names(&body[d..pi.max(d)]),
+        None => Vec::new(),
+    };
+    let v4 = if fam == "ip" || fam == "inet" {
+        Hook::from_name(&hook_name)
+    } else {
+        None
+    };
+    let (hook, runs) = match v4 {
+        Some(h) => (h, true),
+        None => (Hook::Prerouting, false),
+    };
+    Ok(BaseChain {
+        ty,
+        hook_name,
+        hook,
+        runs,
+        priority,
+        policy_drop,
+        devices,
+    })
+}
+
+/// `type A . B [: C]` / `typeof EXPR . EXPR [: EXPR]`.
+fn set_type(s: &mut NftSet, body: &[Tok], typeof_: bool, line: usize) -> Result<(), NftError> {
+    let colon = body.iter().position(|t| t.is(":"));
+    let (k, d) = match colon {
+        Some(c) => (&body[..c], Some(&body[c + 1..])),
+        None => (body, None),
+    };
+    let parse = |part: &[Tok]| -> Result<Vec<KeyType>, NftError> {
+        if !typeof_ {
+            return Ok(part
+                .iter()
+                .filter(|t| !t.is("."))
+                .map(|t| type_of_name(&t.s))
+                .collect());
+        }
+        let mut out = Vec::new();
+        let mut j = 0;
+        while j < part.len() {
+            if part[j].is(".") {
+                j += 1;
+                continue;
+            }
+            if part[j].is("numgen") {
+                let (_, _, _, n) = numgen_args(part, j)
+                    .ok_or_else(|| err(line, "syntax error, unexpected numgen"))?;
+                out.push(KeyType::Other);
+                j = n;
+                continue;
+            }
+            match selector(part, j) {
+                Some((info, n)) => {
+                    out.push(info.ty);
+                    j += n;
+                }
+                None => {
+                    // `typeof ... : verdict`, objects, or an expression
+                    // podpath does not read (values kept as symbols)
+                    out.push(type_of_name(&part[j].s));
+                    j += 1;
+                }
+            }
+        }
+        Ok(out)
+    };
+    s.key = parse(k)?;
+    if let Some(d) = d {
+        let objects = ["counter", "quota", "limit", "secmark", "synproxy"];
+        let first = d.first().map(|t| t.s.as_str()).unwrap_or("");
+        let ct_object = first == "ct"
+            && (!typeof_
+                || d.get(1)
+                    .is_some_and(|t| ["helper", "timeout", "expectation"].contains(&t.s.as_str())));
+        s.data = if objects.contains(&first) || ct_object {
+            Vec::new()
+        } else {
+            parse(d)?
+        };
+        s.is_map = true;
+    }
+    Ok(())
+}
+
+impl Nft {
+    /// Every jump/goto names a chain of its table; every @set exists (nft:
+    /// "Could not process rule: No such file or directory").
+    fn check(&self) -> Result<(), NftError> {
+        for t in &self.tables {
+            for c in &t.chains {
+                for r in &c.rules {
+                    for (n, chain) in refs(&r.exprs) {
+                        let ok = if chain {
+                            t.chain(n).is_some()
+                        } else {
+                            t.sets.contains_key(n)
+                        };
+                        if !ok {
+                            return Err(err(
+                                r.line,
+                                format!(
+                                    "Error: Could not process rule: No such file or directory: {} '{n}' (in chain {}) does not exist in table {} {}",
+                                    if chain { "chain" } else { "set or map" },
+                                    c.name,
+                                    t.family,
+                                    t.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            for s in t.sets.values() {
+                for (_, v) in &s.elements {
+                    if let Some(Data::Verdict(NVerdict::Jump(n) | NVerdict::Goto(n))) = v {
+                        if t.chain(n).is_none() {
+                            return Err(err(
+                                0,
+                                format!(
+                                    "Error: Could not process rule: No such file or directory: map {} points at chain '{n}', which does not exist",
+                                    s.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `nft list ruleset`-like text of the whole ruleset.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        for t in &self.tables {
+            s.push_str(&format!("table {} {} {{\n", t.family, t.name));
+            for o in t.objects.values() {
+                s.push_str(&format!("\t{} {} {{ {} }}\n", o.kind, o.name, o.body));
+            }
+            for set in t.sets.values() {
+                s.push_str(&set_text(set));
+            }
+            for c in &t.chains {
+                s.push_str(&format!("\tchain {} {{\n", c.name));
+                if let Some(b) = &c.base {
+                    s.push_str(&format!(
+                        "\t\ttype {} hook {} priority {}; policy {};\n",
+                        match b.ty {
+                            ChainType::Filter => "filter",
+                            ChainType::Nat => "nat",
+                            ChainType::Route => "route",
+                        },
+                        b.hook_name,
+                        b.priority,
+                        if b.policy_drop { "drop" } else { "accept" }
+                    ));
+                }
+                for r in &c.rules {
+                    s.push_str(&format!("\t\t{}\n", r.text));
+                }
+                s.push_str("\t}\n");
+            }
+            s.push_str("}\n");
+        }
+        s
+    }
+}
+
+fn verdicts(v: &NVerdict) -> Option<&str> {
+    match v {
+        NVerdict::Jump(n) | NVerdict::Goto(n) => Some(n.as_str()),
+        _ => None,
+    }
+}
+
+/// The names a rule refers to: (name, is a chain).
+fn refs(exprs: &[Expr]) -> Vec<(&str, bool)> {
+    let mut names: Vec<(&str, bool)> = Vec::new();
+    for e in exprs {
+        match e {
+            Expr::Verdict(v) => names.extend(verdicts(v).map(|n| (n, true))),
+            Expr::Numgen { map, .. } => names.extend(
+                map.iter()
+                    .filter_map(|(_, v)| verdicts(v))
+                    .map(|n| (n, true)),
+            ),
+            Expr::Vmap { map, .. } => match map {
+                MapRef::Named(m) => names.push((m, false)),
+                MapRef::Anon(els) => names.extend(els.iter().filter_map(|(_, d)| match d {
+                    Some(Data::Verdict(v)) => verdicts(v).map(|n| (n, true)),
+                    _ => None,
+                })),
+            },
+            Expr::Cmp {
+                rhs: Rhs::Named(m), ..
+            }
+            | Expr::Update { set: m, .. } => names.push((m, false)),
+            Expr::Nat {
+                to:
+                    NatTo::Map {
+                        map: MapRef::Named(m),
+                        ..
+                    }
+                    | NatTo::NumgenMap {
+                        map: MapRef::Named(m),
+                        ..
+                    },
+                ..
+            } => names.push((m, false)),
+            _ => {}
+        }
+    }
+    names
+}
+
+fn set_text(set: &NftSet) -> String {
+    let mut s = format!(
+        "\t{} {} {{\n",
+        if set.is_map { "map" } else { "set" },
+        set.name
+    );
+    let tn = |v: &[KeyType]| -> String {
+        v.iter()
+            .map(|k| type_name(*k))
+            .collect::<Vec<_>>()
+            .join(" . ")
+    };
+    if set.is_map {
+        let d = if set.data.is_empty() {
+            "counter".to_string()
+        } else {
+            tn(&set.data)
+        };
+        s.push_str(&format!("\t\ttype {} : {d}\n", tn(&set.key)));
+    } else if !set.key.is_empty() {
+        s.push_str(&format!("\t\ttype {}\n", tn(&set.key)));
+    }
+    if !set.flags.is_empty() {
+        s.push_str(&format!("\t\tflags {}\n", set.flags.join(",")));
+    }
+    if let Some(t) = set.timeout_ns {
+        s.push_str(&format!("\t\ttimeout {}ms\n", t / 1_000_000));
+    }
+    if !set.elements.is_empty() {
+        let els: Vec<String> = set
+            .elements
+            .iter()
+            .map(|(k, v)| {
+                let k: Vec<String> = k
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| val_text(x, set.key.get(i).copied().unwrap_or_default()))
+                    .collect();
+                match v {
+                    Some(v) => format!("{} : {v}", k.join(" . ")),
+                    None => k.join(" . "),
+                }
+            })
+            .collect();
+        s.push_str(&format!("\t\telements = {{ {} }}\n", els.join(", ")));
+    }
+    s.push_str("\t}\n");
+    s
+}
+
+/// A value as nft prints it for its type.
+fn val_text(v: &Val, ty: KeyType) -> String {
+    match (v, ty) {
+        (Val::Range(a, b), KeyType::Addr4) => {
+            format!("{}-{}", Ipv4Addr::from(*a), Ipv4Addr::from(*b))
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// The datatype name of a key type (the inverse of `type_of_name`).
+fn type_name(k: KeyType) -> &'static str {
+    match k {
+        KeyType::Addr4 => "ipv4_addr",
+        KeyType::Addr6 => "ipv6_addr",
+        KeyType::Port => "inet_service",
+        KeyType::Proto => "inet_proto",
+        KeyType::Name => "ifname",
+        KeyType::Mark => "mark",
+        KeyType::CtState => "ct_state",
+        KeyType::CtStatus => "ct_status",
+        KeyType::TcpFlags => "tcp_flag",
+        KeyType::IcmpType => "icmp_type",
+        KeyType::PktType => "pkt_type",
+        KeyType::Nfproto => "nf_proto",
+        KeyType::FibType => "fib_addrtype",
+        KeyType::Verdict => "verdict",
+        KeyType::Other => "integer",
+    }
+}

@@ -1,0 +1,1223 @@
+//! A rule's expressions and statements (parser_bison.y `rule_alloc`:
+//! `stmt_list`; `match_stmt`, `verdict_stmt`, `counter_stmt`,
+//! `limit_stmt`, `quota_stmt`, `log_stmt`, `reject_stmt`, `nat_stmt`,
+//! `masq_stmt`, `redir_stmt`, `tproxy_stmt`, `queue_stmt`, `meta_stmt`,
+//! `ct_stmt`, `set_stmt`, `map_stmt`, `meter_stmt`, `dup_stmt`,
+//! `fwd_stmt`, `synproxy_stmt`, `flow_offload_stmt`, `objref_stmt`,
+//! `xt_stmt`, `last_stmt`).
+
+use std::net::Ipv4Addr;
+
+use super::expr::{self, selector, verdict_at, SelInfo};
+use super::lex::{render, Tok};
+use super::{
+    Data, Expr, KeyType, MapRef, NVerdict, NatKind, NatTo, NftError, Op, Rhs, Sel, SetTarget,
+    SetVal, Val,
+};
+use crate::net::netfilter::{RejectWith, Unmodelled};
+
+/// What parsing a rule adds to the ruleset beside its expressions.
+pub struct Cx<'a> {
+    pub unmodelled: &'a mut Vec<Unmodelled>,
+    pub next_id: &'a mut usize,
+}
+
+struct R<'a, 'b> {
+    t: &'a [Tok],
+    line: usize,
+    cx: &'a mut Cx<'b>,
+    out: Vec<Expr>,
+}
+
+fn w(t: &[Tok], i: usize) -> Option<&str> {
+    t.get(i).filter(|x| !x.quoted).map(|x| x.s.as_str())
+}
+
+/// Statement keywords (parser_bison.y `stmt`), which end a value list.
+const STMT_WORDS: &[&str] = &[
+    "counter",
+    "limit",
+    "quota",
+    "log",
+    "accept",
+    "drop",
+    "reject",
+    "return",
+    "continue",
+    "jump",
+    "goto",
+    "queue",
+    "dnat",
+    "snat",
+    "masquerade",
+    "redirect",
+    "tproxy",
+    "notrack",
+    "comment",
+    "meter",
+    "dup",
+    "fwd",
+    "synproxy",
+    "flow",
+    "xt",
+    "last",
+    "numgen",
+    "add",
+    "update",
+    "delete",
+];
+
+/// Parses one rule's tokens into its expressions.
+pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftError> {
+    let mut r = R {
+        t,
+        line,
+        cx,
+        out: Vec::new(),
+    };
+    let mut i = 0;
+    while i < t.len() {
+        if t[i].is(";") || t[i].is("\n") {
+            i += 1;
+            continue;
+        }
+        i = r.stmt(i)?;
+    }
+    Ok(r.out)
+}
+
+impl R<'_, '_> {
+    fn err(&self, m: String) -> NftError {
+        NftError {
+            line: self.line,
+            message: m,
+        }
+    }
+
+    /// nft's "syntax error, unexpected X" at token `i`.
+    fn unexpected(&self, i: usize) -> NftError {
+        let s = match self.t.get(i) {
+            None => "end of file".to_string(),
+            Some(x) if x.quoted => format!("quoted string \"{}\"", x.s),
+            Some(x) if x.s == "\n" => "newline".to_string(),
+            Some(x) => x.s.clone(),
+        };
+        self.err(format!("syntax error, unexpected {s}"))
+    }
+
+    fn w(&self, i: usize) -> Option<&str> {
+        w(self.t, i)
+    }
+
+    /// A token that starts a new statement or expression.
+    fn is_start(&self, i: usize) -> bool {
+        match self.w(i) {
+            None => false,
+            Some(s) => STMT_WORDS.contains(&s) || selector(self.t, i).is_some(),
+        }
+    }
+
+    /// Keeps a construct podpath does not evaluate.
+    fn unmodelled(&mut self, construct: String, is_match: bool) {
+        let effect = if is_match {
+            "a match: holds as --assume-unmodelled says (default: not matching)"
+        } else {
+            "a statement: passed over"
+        };
+        self.cx.unmodelled.push(Unmodelled {
+            line: self.line,
+            construct: format!("nft: {construct}"),
+            effect: effect.into(),
+        });
+        self.out.push(Expr::Unmodelled {
+            construct,
+            is_match,
+        });
+    }
+
+    /// Index past the arguments of a statement podpath keeps whole: to the
+    /// next statement (brace groups skipped).
+    fn skip_args(&self, mut i: usize) -> usize {
+        while i < self.t.len() && !self.is_start(i) {
+            if self.t[i].is("{") {
+                i = self.group_end(i);
+            } else {
+                i += 1;
+            }
+        }
+        i
+    }
+
+    /// `t[i]` is `{` or `(`: the index after its match.
+    fn group_end(&self, i: usize) -> usize {
+        let (o, c) = if self.t[i].is("(") {
+            ("(", ")")
+        } else {
+            ("{", "}")
+        };
+        let mut depth = 0;
+        for j in i..self.t.len() {
+            if self.t[j].is(o) {
+                depth += 1;
+            } else if self.t[j].is(c) {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+        }
+        self.t.len()
+    }
+
+    fn id(&mut self) -> usize {
+        *self.cx.next_id += 1;
+        *self.cx.next_id
+    }
+
+    fn stmt(&mut self, i: usize) -> Result<usize, NftError> {
+        let Some(word) = self.w(i).map(str::to_string) else {
+            return Err(self.unexpected(i));
+        };
+        match word.as_str() {
+            "counter" => Ok(self.counter(i)),
+            "comment" => Ok(i + 2),
+            "log" => self.log(i),
+            "limit" => self.limit(i),
+            "quota" => self.quota(i),
+            "notrack" => {
+                self.out.push(Expr::Notrack);
+                Ok(i + 1)
+            }
+            "jump" | "goto" if self.t.get(i + 1).is_some_and(|x| x.is("{")) => {
+                // a binding (anonymous) chain
+                let end = self.group_end(i + 1);
+                let text = format!("{word} {{ ... }}");
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "accept" | "drop" | "return" | "continue" | "jump" | "goto" => {
+                let (v, n) = verdict_at(self.t, i).ok_or_else(|| self.unexpected(i + 1))?;
+                self.out.push(Expr::Verdict(v));
+                Ok(i + n)
+            }
+            "reject" => self.reject(i),
+            "queue" => Ok(self.queue(i)),
+            "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
+            "tproxy" => {
+                let end = self.skip_args(i + 1);
+                let text = render(&self.t[i..end]);
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "add" | "update" | "delete" if self.t.get(i + 1).is_some_and(|x| x.is("@")) => {
+                self.set_stmt(i)
+            }
+            "flow" => {
+                // flow add|offload @FLOWTABLE
+                let end = (i + 4).min(self.t.len());
+                let text = render(&self.t[i..end]);
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
+            "meter" | "dup" | "fwd" | "synproxy" | "xt" => {
+                let end = self.skip_args(i + 1);
+                let text = render(&self.t[i..end]);
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "last" => {
+                let mut j = i + 1;
+                if self.w(j) == Some("used") {
+                    j += 2;
+                }
+                self.out.push(Expr::Nop("last".into()));
+                Ok(j)
+            }
+            "numgen" => self.numgen(i),
+            "ct" if self.ct_obj_set(i).is_some() => {
+                let kind = format!("ct {}", self.w(i + 1).unwrap_or(""));
+                if let Some(end) = self.objref_map(i, i + 3) {
+                    return Ok(end);
+                }
+                let name = self.t.get(i + 3).map(|x| x.s.clone()).unwrap_or_default();
+                self.out.push(Expr::ObjRef { kind, name });
+                Ok(i + 4)
+            }
+            _ => self.match_or_set(i),
+        }
+    }
+
+    /// `KIND name NAME` (objref_stmt), or `KIND name EXPR map ...` kept
+    /// unmodelled.
+    fn objref(&mut self, i: usize, kind: &str) -> Result<usize, NftError> {
+        if let Some(end) = self.objref_map(i, i + 2) {
+            return Ok(end);
+        }
+        let name = self
+            .t
+            .get(i + 2)
+            .map(|x| x.s.clone())
+            .ok_or_else(|| self.unexpected(i + 2))?;
+        self.out.push(Expr::ObjRef {
+            kind: kind.into(),
+            name,
+        });
+        Ok(i + 3)
+    }
+
+    /// An object chosen by a map (`... name ip saddr map @m`,
+    /// `ct helper set udp dport map { ... }`): kept unmodelled.
+    fn objref_map(&mut self, i: usize, j: usize) -> Option<usize> {
+        if self.t.get(j).is_some_and(|x| x.quoted) || selector(self.t, j).is_none() {
+            return None;
+        }
+        let end = self.set_value_end(j);
+        let text = render(&self.t[i..end]);
+        self.unmodelled(text, false);
+        Some(end)
+    }
+
+    /// `counter [packets N bytes M]`, `counter name NAME`.
+    fn counter(&mut self, i: usize) -> usize {
+        if self.w(i + 1) == Some("name") {
+            return self.objref(i, "counter").unwrap_or(i + 3);
+        }
+        let mut j = i + 1;
+        while matches!(self.w(j), Some("packets" | "bytes")) {
+            j += 2;
+        }
+        self.out.push(Expr::Counter);
+        j
+    }
+
+    /// `log [prefix S] [level L] [group N] [snaplen N] [queue-threshold N]
+    /// [flags F,...]` (parser_bison.y `log_args`).
+    fn log(&mut self, i: usize) -> Result<usize, NftError> {
+        let mut j = i + 1;
+        let mut prefix = String::new();
+        loop {
+            match self.w(j) {
+                Some("prefix") => {
+                    prefix = self.t.get(j + 1).map(|x| x.s.clone()).unwrap_or_default();
+                    j += 2;
+                }
+                Some("level" | "group" | "snaplen" | "queue-threshold") => j += 2,
+                Some("flags") => {
+                    // log_flags: tcp sequence,options | ip options | skuid
+                    // | ether | all
+                    j += 1;
+                    while matches!(
+                        self.w(j),
+                        Some(
+                            "tcp" | "ip" | "sequence" | "options" | "skuid" | "ether" | "all" | ","
+                        )
+                    ) {
+                        j += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.out.push(Expr::Log { prefix });
+        Ok(j)
+    }
+
+    /// `limit rate [over|until] N/UNIT [burst N packets]`,
+    /// `limit rate [over] N BYTES/UNIT [burst N BYTES]`, `limit name X`.
+    fn limit(&mut self, i: usize) -> Result<usize, NftError> {
+        if self.w(i + 1) == Some("name") {
+            return self.objref(i, "limit");
+        }
+        if self.w(i + 1) != Some("rate") {
+            return Err(self.unexpected(i + 1));
+        }
+        let (e, j) = limit_args(self.t, i + 2, self.line)?;
+        let id = self.id();
+        self.out.push(match e {
+            Expr::Limit {
+                over,
+                rate,
+                per_ns,
+                burst,
+                bytes,
+                ..
+            } => Expr::Limit {
+                over,
+                rate,
+                per_ns,
+                burst,
+                bytes,
+                id,
+            },
+            other => other,
+        });
+        Ok(j)
+    }
+
+    /// `quota [over|until] N UNIT [used N UNIT]`, `quota name X`.
+    fn quota(&mut self, i: usize) -> Result<usize, NftError> {
+        if self.w(i + 1) == Some("name") {
+            return self.objref(i, "quota");
+        }
+        let (e, j) = quota_args(self.t, i + 1, self.line)?;
+        let id = self.id();
+        self.out.push(match e {
+            Expr::Quota {
+                over, bytes, used, ..
+            } => Expr::Quota {
+                over,
+                bytes,
+                used,
+                id,
+            },
+            other => other,
+        });
+        Ok(j)
+    }
+
+    /// `reject [with icmp|icmpv6|icmpx [type] CODE | with tcp reset]`.
+    fn reject(&mut self, i: usize) -> Result<usize, NftError> {
+        if self.w(i + 1) != Some("with") {
+            self.out.push(Expr::Verdict(NVerdict::Reject(
+                RejectWith::IcmpPortUnreachable,
+            )));
+            return Ok(i + 1);
+        }
+        let mut j = i + 2;
+        let how = match self.w(j) {
+            Some("tcp") if self.w(j + 1) == Some("reset") => {
+                j += 2;
+                RejectWith::TcpReset
+            }
+            Some(fam @ ("icmp" | "icmpv6" | "icmp6" | "icmpx")) => {
+                let fam = fam.to_string();
+                j += 1;
+                if self.w(j) == Some("type") {
+                    j += 1;
+                }
+                let code = self.w(j).ok_or_else(|| self.unexpected(j))?.to_string();
+                j += 1;
+                reject_code(&fam, &code).ok_or_else(|| {
+                    self.err(format!(
+                        "Error: Could not parse ICMP{} code: {code}",
+                        if fam == "icmpx" { "X" } else { "" }
+                    ))
+                })?
+            }
+            _ => return Err(self.unexpected(j)),
+        };
+        self.out.push(Expr::Verdict(NVerdict::Reject(how)));
+        Ok(j)
+    }
+
+    /// `queue [flags bypass,fanout] [num N[-M] | to N] [bypass] [fanout]`.
+    fn queue(&mut self, i: usize) -> usize {
+        let mut j = i + 1;
+        let mut bypass = false;
+        loop {
+            match self.w(j) {
+                Some("num" | "to") => j += 2,
+                Some("flags") => {
+                    j += 1;
+                    while let Some(f) = self.w(j) {
+                        if f == "bypass" {
+                            bypass = true;
+                        }
+                        if f == "bypass" || f == "fanout" || f == "," {
+                            j += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                Some("bypass") => {
+                    bypass = true;
+                    j += 1;
+                }
+                Some("fanout") => j += 1,
+                _ => break,
+            }
+        }
+        self.out.push(Expr::Verdict(NVerdict::Queue { bypass }));
+        j
+    }
+
+    /// `ct helper|timeout|expectation set "NAME"` (parser_bison.y
+    /// `objref_stmt_ct`): the object's name; the index after it.
+    fn ct_obj_set(&self, i: usize) -> Option<usize> {
+        let k = self.w(i + 1)?;
+        (["helper", "timeout", "expectation"].contains(&k) && self.w(i + 2) == Some("set"))
+            .then_some(i + 4)
+    }
+
+    /// `numgen random|inc mod N [offset O] vmap { ... }`, or compared.
+    fn numgen(&mut self, i: usize) -> Result<usize, NftError> {
+        let (modulus, offset, random, j) = numgen_args(self.t, i).ok_or_else(|| {
+            self.err("syntax error, unexpected numgen: expected 'numgen inc|random mod N'".into())
+        })?;
+        if self.w(j) == Some("vmap") && self.t.get(j + 1).is_some_and(|x| x.is("{")) {
+            let (els, next) =
+                expr::elements(self.t, j + 1, &[KeyType::Other], Some(&[KeyType::Verdict]))?;
+            let mut map = Vec::new();
+            for (k, d) in els {
+                match (k.into_iter().next(), d) {
+                    (Some(v), Some(Data::Verdict(d))) => map.push((v, d)),
+                    _ => {
+                        return Err(self.err("Error: numgen vmap needs numbers and verdicts".into()))
+                    }
+                }
+            }
+            self.out.push(Expr::Numgen {
+                modulus,
+                offset,
+                random,
+                map,
+            });
+            return Ok(next);
+        }
+        let end = self.skip_value(j);
+        let text = render(&self.t[i..end]);
+        self.unmodelled(text, true);
+        Ok(end)
+    }
+
+    /// The index past a right-hand side starting at `j` (an operator
+    /// included).
+    fn skip_value(&self, mut j: usize) -> usize {
+        if matches!(self.w(j), Some(op) if relop(op).is_some()) {
+            j += 1;
+        }
+        if self.w(j) == Some("vmap") || self.w(j) == Some("map") {
+            j += 1;
+        }
+        self.rhs_end(j)
+    }
+
+    /// The end of a value at `j`: an atom and its continuations (`.`, `,`,
+    /// `|`, `/`, `-`).
+    fn rhs_end(&self, mut j: usize) -> usize {
+        let atom = |j: usize| -> usize {
+            match self.t.get(j) {
+                Some(x) if x.is("{") || x.is("(") => self.group_end(j),
+                Some(x) if x.is("@") => j + 2,
+                Some(_) => j + 1,
+                None => j,
+            }
+        };
+        j = atom(j);
+        while let Some(c) = self.w(j) {
+            if matches!(c, "." | "," | "|" | "/" | "-") && j + 1 < self.t.len() {
+                j = atom(j + 1);
+            } else {
+                break;
+            }
+        }
+        j
+    }
+
+    /// A selector-led statement: a comparison, a lookup, a verdict map, or
+    /// `SEL set VALUE`.
+    fn match_or_set(&mut self, i: usize) -> Result<usize, NftError> {
+        let Some((lhs, mut j)) = self.lhs(i) else {
+            return Err(self.unexpected(i));
+        };
+        // `& MASK` / `and MASK`
+        let mut mask = None;
+        let mut odd_binop = false;
+        loop {
+            match self.w(j) {
+                Some("&" | "and") => {
+                    let end = self.rhs_end(j + 1);
+                    let ty = lhs.first().map(|s| s.ty).unwrap_or_default();
+                    match self.int_value(j + 1, end, ty) {
+                        Some(m) if mask.is_none() => mask = Some(m),
+                        _ => odd_binop = true,
+                    }
+                    j = end;
+                }
+                Some("|" | "^" | "or" | "xor" | "<<" | ">>" | "lshift" | "rshift") => {
+                    odd_binop = true;
+                    j = self.rhs_end(j + 1);
+                }
+                _ => break,
+            }
+        }
+        let names: Vec<String> = lhs.iter().map(|s| s.name.clone()).collect();
+        let sels: Option<Vec<Sel>> = lhs.iter().map(|s| s.sel).collect();
+        if self.w(j) == Some("set") {
+            return self.set_value(i, &lhs, j + 1);
+        }
+        if self.w(j) == Some("vmap") {
+            let (map, next) = self.map_ref(j + 1, &lhs, &[KeyType::Verdict])?;
+            match sels {
+                Some(sel) if !odd_binop && mask.is_none() => {
+                    self.out.push(Expr::Vmap { sel, map });
+                }
+                _ => {
+                    let text = render(&self.t[i..next]);
+                    self.unmodelled(text, true);
+                }
+            }
+            return Ok(next);
+        }
+        let (op, k) = match self.w(j).and_then(relop) {
+            Some(op) => (op, j + 1),
+            None => (Op::Implicit, j),
+        };
+        let ty = lhs.first().map(|s| s.ty).unwrap_or_default();
+        let typed_value = self.t.get(k).is_some_and(|x| {
+            ty != KeyType::Other
+                && ty != KeyType::Name
+                && expr::value(&x.s, x.quoted, ty).is_some_and(|v| !matches!(v, Val::Sym(_)))
+        });
+        if k >= self.t.len() || (op == Op::Implicit && self.is_start(k) && !typed_value) {
+            // `SEL` alone: nft wants a value after it
+            if k >= self.t.len() || !self.t[k].is("@") {
+                return Err(self.unexpected(k));
+            }
+        }
+        let end = self.rhs_end(k);
+        let rhs = self.rhs(k, end, &lhs);
+        match (sels, rhs, odd_binop) {
+            (Some(sel), Ok(rhs), false) => {
+                self.out.push(Expr::Cmp { sel, mask, op, rhs });
+            }
+            (_, Err(e), _) if lhs.iter().all(|s| s.sel.is_some()) => return Err(e),
+            _ => {
+                let text = render(&self.t[i..end]);
+                let _ = names;
+                self.unmodelled(text, true);
+            }
+        }
+        Ok(end)
+    }
+
+    /// Selectors joined by `.` at `i`; the index after them.
+    fn lhs(&self, i: usize) -> Option<(Vec<SelInfo>, usize)> {
+        let mut out = Vec::new();
+        let mut j = i;
+        loop {
+            let (s, n) = selector(self.t, j)?;
+            out.push(s);
+            j += n;
+            if self.w(j) == Some(".") && selector(self.t, j + 1).is_some() {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        Some((out, j))
+    }
+
+    /// A number (or flag list) value in `t[a..b]`.
+    fn int_value(&self, a: usize, b: usize, ty: KeyType) -> Option<u32> {
+        let mut v = 0;
+        for x in self.t.get(a..b)? {
+            if x.is("(") || x.is(")") || x.is("|") || x.is(",") {
+                continue;
+            }
+            match expr::value(&x.s, x.quoted, ty)? {
+                Val::Int(n) => v |= n,
+                _ => return None,
+            }
+        }
+        Some(v)
+    }
+
+    /// The right-hand side in `t[a..b]` typed by the left-hand side.
+    fn rhs(&self, a: usize, b: usize, lhs: &[SelInfo]) -> Result<Rhs, NftError> {
+        let types: Vec<KeyType> = lhs.iter().map(|s| s.ty).collect();
+        let t = self.t;
+        if t.get(a).is_some_and(|x| x.is("@")) {
+            let name = t
+                .get(a + 1)
+                .map(|x| x.s.clone())
+                .ok_or_else(|| self.unexpected(a + 1))?;
+            return Ok(Rhs::Named(name));
+        }
+        if t.get(a).is_some_and(|x| x.is("{")) {
+            let (els, _) = expr::elements(t, a, &types, None)?;
+            let mut els: Vec<Vec<Val>> = els.into_iter().map(|e| e.0).collect();
+            // nft itself stores `{ x }` as the value x (and lists it so)
+            return Ok(if els.len() == 1 {
+                Rhs::Vals(els.remove(0))
+            } else {
+                Rhs::Anon(els)
+            });
+        }
+        let toks = t.get(a..b).unwrap_or(&[]);
+        if toks.is_empty() {
+            return Err(self.unexpected(a));
+        }
+        let flags = matches!(
+            types.as_slice(),
+            [KeyType::CtState | KeyType::CtStatus | KeyType::TcpFlags]
+        );
+        // `flags / mask`
+        if let Some(p) = toks.iter().position(|x| x.is("/")) {
+            let v = self.int_value(a, a + p, types[0]);
+            let m = self.int_value(a + p + 1, b, types[0]);
+            return match (v, m) {
+                (Some(v), Some(m)) => Ok(Rhs::Masked(v, m)),
+                _ => Err(expr::bad_value(self.line, &render(toks), types[0])),
+            };
+        }
+        if flags {
+            let v = self
+                .int_value(a, b, types[0])
+                .ok_or_else(|| expr::bad_value(self.line, &render(toks), types[0]))?;
+            return Ok(Rhs::Vals(vec![Val::Int(v)]));
+        }
+        // a comma list of values, or one (concatenated) value
+        let mut list = Vec::new();
+        let mut cur: Vec<&Tok> = Vec::new();
+        let mut joined: Vec<Tok> = Vec::new();
+        // `A - B` spaced: join into one word
+        let mut k = 0;
+        while k < toks.len() {
+            if toks[k].is("-") && !joined.is_empty() && k + 1 < toks.len() {
+                let last = joined.len() - 1;
+                joined[last].s = format!("{}-{}", joined[last].s, toks[k + 1].s);
+                k += 2;
+                continue;
+            }
+            joined.push(toks[k].clone());
+            k += 1;
+        }
+        for x in &joined {
+            if x.is(",") {
+                list.push(expr::concat(&cur, &types, self.line)?);
+                cur.clear();
+            } else if !x.is("(") && !x.is(")") {
+                cur.push(x);
+            }
+        }
+        list.push(expr::concat(&cur, &types, self.line)?);
+        Ok(if list.len() == 1 {
+            Rhs::Vals(list.remove(0))
+        } else {
+            Rhs::Anon(list)
+        })
+    }
+
+    /// `@MAP` or `{ k : d, ... }` at `j`: the map and the index after it.
+    fn map_ref(
+        &self,
+        j: usize,
+        lhs: &[SelInfo],
+        data: &[KeyType],
+    ) -> Result<(MapRef, usize), NftError> {
+        let t = self.t;
+        if t.get(j).is_some_and(|x| x.is("@")) {
+            let name = t
+                .get(j + 1)
+                .map(|x| x.s.clone())
+                .ok_or_else(|| self.unexpected(j + 1))?;
+            return Ok((MapRef::Named(name), j + 2));
+        }
+        if t.get(j).is_some_and(|x| x.is("{")) {
+            let types: Vec<KeyType> = lhs.iter().map(|s| s.ty).collect();
+            let (els, next) = expr::elements(t, j, &types, Some(data))?;
+            return Ok((MapRef::Anon(els), next));
+        }
+        Err(self.unexpected(j))
+    }
+
+    /// `SEL set VALUE` (parser_bison.y `meta_stmt`, `ct_stmt`,
+    /// `payload_stmt`): the mark and the connection's mark are modelled.
+    fn set_value(&mut self, i: usize, lhs: &[SelInfo], j: usize) -> Result<usize, NftError> {
+        let target = match lhs {
+            [s] if s.sel == Some(Sel::Mark) => Some(SetTarget::Mark),
+            [s] if s.sel == Some(Sel::CtMark) => Some(SetTarget::CtMark),
+            _ => None,
+        };
+        let end = self.set_value_end(j);
+        if j >= end {
+            return Err(self.unexpected(j));
+        }
+        let name = lhs.first().map(|s| s.name.as_str()).unwrap_or("");
+        if name == "meta nftrace" || name == "nftrace" {
+            self.out.push(Expr::Nop("meta nftrace set".into()));
+            return Ok(end);
+        }
+        let value = self.set_val(j, end);
+        match (target, value) {
+            (Some(target), Some(value)) => self.out.push(Expr::Set { target, value }),
+            _ => {
+                let text = render(&self.t[i..end]);
+                self.unmodelled(text, false);
+            }
+        }
+        Ok(end)
+    }
+
+    /// The end of a `set` statement's value expression.
+    fn set_value_end(&self, j: usize) -> usize {
+        // a selector or a constant, then `op value` pairs, `map {...}`
+        let mut k = match (self.lhs(j), numgen_args(self.t, j)) {
+            (Some((_, e)), _) => e,
+            (None, Some((_, _, _, e))) => e,
+            (None, None) => self.rhs_end(j),
+        };
+        while let Some("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>" | "map") = self.w(k) {
+            k = self.rhs_end(k + 1);
+        }
+        k
+    }
+
+    /// A mark value: `N`, `mark`, `ct mark`, then bit operations
+    /// (`meta mark & 0xffff04ff | 0x400`, `mark and 0xffff00ff xor 0xad`).
+    fn set_val(&self, j: usize, end: usize) -> Option<SetVal> {
+        let (src, mut k) = match self.lhs(j) {
+            Some((l, k)) => match l.as_slice() {
+                [s] if matches!(s.sel, Some(Sel::Mark | Sel::CtMark)) => (s.sel, k),
+                _ => return None,
+            },
+            None => (None, j),
+        };
+        let mut value = 0;
+        if src.is_none() {
+            value = self.int_value(k, k + 1, KeyType::Mark)?;
+            k += 1;
+        }
+        let mut ops = Vec::new();
+        while k < end {
+            let op = match self.w(k)? {
+                "|" | "or" => 'o',
+                "&" | "and" => 'a',
+                "^" | "xor" => 'x',
+                _ => return None,
+            };
+            ops.push((op, self.int_value(k + 1, k + 2, KeyType::Mark)?));
+            k += 2;
+        }
+        (k == end).then_some(SetVal { src, value, ops })
+    }
+
+    /// `add|update|delete @SET { KEY [timeout T] [stateful] }`.
+    fn set_stmt(&mut self, i: usize) -> Result<usize, NftError> {
+        let set = self
+            .t
+            .get(i + 2)
+            .map(|x| x.s.clone())
+            .ok_or_else(|| self.unexpected(i + 2))?;
+        if !self.t.get(i + 3).is_some_and(|x| x.is("{")) {
+            return Err(self.unexpected(i + 3));
+        }
+        let end = self.group_end(i + 3);
+        let inner = &self.t[i + 4..end.saturating_sub(1)];
+        let mut key = Vec::new();
+        let mut k = 0;
+        let mut ok = self.w(i) != Some("delete");
+        let mut timeout_ns = None;
+        while k < inner.len() {
+            if let Some((s, n)) = selector(inner, k) {
+                match s.sel {
+                    Some(sel) => key.push(sel),
+                    None => ok = false,
+                }
+                k += n;
+            } else if inner[k].is(".") {
+                k += 1;
+            } else if inner[k].is("timeout") {
+                timeout_ns = inner.get(k + 1).and_then(|x| expr::parse_nft_time(&x.s));
+                k += 2;
+            } else if let Some(Val::Int(c)) =
+                expr::value(&inner[k].s, inner[k].quoted, KeyType::Other)
+            {
+                key.push(Sel::Const(c));
+                k += 1;
+            } else {
+                // a stateful statement per element (limit, counter, quota)
+                ok = false;
+                break;
+            }
+        }
+        if ok && !key.is_empty() {
+            self.out.push(Expr::Update {
+                set,
+                key,
+                timeout_ns,
+            });
+        } else {
+            let text = render(&self.t[i..end]);
+            self.unmodelled(text, false);
+        }
+        Ok(end)
+    }
+
+    /// `snat|dnat [ip|ip6] [prefix|addr . port] [to] SPEC [:PORTS] [flags]`,
+    /// `masquerade [to :P[-Q]] [flags]`, `redirect [to [:]P[-Q]] [flags]`
+    /// (parser_bison.y `nat_stmt_args`, `masq_stmt`, `redir_stmt_arg`).
+    fn nat(&mut self, i: usize) -> Result<usize, NftError> {
+        let kind = match self.w(i) {
+            Some("dnat") => NatKind::Dnat,
+            Some("snat") => NatKind::Snat,
+            Some("masquerade") => NatKind::Masquerade,
+            _ => NatKind::Redirect,
+        };
+        let mut j = i + 1;
+        let mut v6 = false;
+        let mut special = false;
+        if matches!(self.w(j), Some("ip" | "ip6"))
+            && !self
+                .w(j + 1)
+                .is_some_and(|f| ["saddr", "daddr"].contains(&f))
+        {
+            v6 = self.w(j) == Some("ip6");
+            j += 1;
+        }
+        // `prefix to`, `addr . port to`, `addr . port`
+        if self.w(j) == Some("prefix") {
+            special = true;
+            j += 1;
+        }
+        if self.w(j) == Some("addr") && self.w(j + 1) == Some(".") {
+            j += 3;
+        }
+        let mut to = NatTo::None;
+        let spec_start;
+        if self.w(j) == Some("to") || matches!(kind, NatKind::Snat | NatKind::Dnat) {
+            if self.w(j) == Some("to") {
+                j += 1;
+            }
+            spec_start = j;
+            let (t, k) = self.nat_spec(j, kind, v6)?;
+            match t {
+                Some(t) => to = t,
+                None => special = true,
+            }
+            j = k;
+        } else {
+            spec_start = j;
+        }
+        let (mut random, mut fully_random, mut persistent) = (false, false, false);
+        while let Some(f) = self.w(j) {
+            match f {
+                "random" => random = true,
+                "fully-random" => fully_random = true,
+                "persistent" => persistent = true,
+                "netmap" => special = true,
+                "," => {}
+                _ => break,
+            }
+            j += 1;
+        }
+        if v6 || special {
+            let text = render(&self.t[i..j]);
+            let _ = spec_start;
+            self.unmodelled(text, false);
+            return Ok(j);
+        }
+        self.out.push(Expr::Nat {
+            kind,
+            to,
+            random,
+            fully_random,
+            persistent,
+        });
+        Ok(j)
+    }
+
+    /// The address and port of a NAT statement at `j`.
+    /// `None`: a form podpath keeps unmodelled (IPv6, a hashed key).
+    fn nat_spec(
+        &self,
+        j: usize,
+        kind: NatKind,
+        v6: bool,
+    ) -> Result<(Option<NatTo>, usize), NftError> {
+        let addr_ty = if v6 { KeyType::Addr6 } else { KeyType::Addr4 };
+        let t = self.t;
+        // a map: `SEL [. SEL] map ...`, `numgen ... map ...`
+        if let Some((lhs, k)) = self.lhs(j) {
+            if self.w(k) == Some("map") {
+                let data = [addr_ty, KeyType::Port];
+                let (map, next) = self.map_ref(k + 1, &lhs, &data)?;
+                let key: Option<Vec<Sel>> = lhs.iter().map(|s| s.sel).collect();
+                return Ok((key.map(|key| NatTo::Map { key, map }), next));
+            }
+            return Err(self.unexpected(k));
+        }
+        if self.w(j) == Some("numgen") {
+            let (modulus, offset, random, k) =
+                numgen_args(t, j).ok_or_else(|| self.unexpected(j + 1))?;
+            if self.w(k) != Some("map") {
+                return Err(self.unexpected(k));
+            }
+            let lhs = [SelInfo {
+                sel: None,
+                ty: KeyType::Other,
+                name: "numgen".into(),
+            }];
+            let (map, next) = self.map_ref(k + 1, &lhs, &[addr_ty, KeyType::Port])?;
+            return Ok((
+                Some(NatTo::NumgenMap {
+                    modulus,
+                    offset,
+                    random,
+                    map,
+                }),
+                next,
+            ));
+        }
+        let s = t
+            .get(j)
+            .map(|x| x.s.clone())
+            .ok_or_else(|| self.unexpected(j))?;
+        let mut k = j + 1;
+        // `:P` alone (redirect, masquerade), `A`, `A:P`, `A-B:P-Q`, `A : P`
+        let (addr, mut port) = if let Some(p) = s.strip_prefix(':') {
+            ("", Some(p.to_string()))
+        } else if s.matches(':').count() > 1 || s.starts_with('[') {
+            // an IPv6 address (`fd00::1`, `[fd00::1]:80`, `fd00::1-fd00::9`)
+            return Ok((None, k));
+        } else {
+            match s.rsplit_once(':') {
+                Some((a, p)) => (a, Some(p.to_string())),
+                None => (s.as_str(), None),
+            }
+        };
+        if port.is_none()
+            && t.get(k).is_some_and(|x| x.is(":"))
+            && t.get(k + 1).is_some_and(|x| port_range(&x.s).is_none())
+        {
+            // `A : numgen ... map { ... }`: a port chosen by an expression
+            return Ok((None, self.set_value_end(k + 1)));
+        }
+        if port.is_none() && t.get(k).is_some_and(|x| x.is(":")) {
+            port = t.get(k + 1).map(|x| x.s.clone());
+            k += 2;
+        }
+        let ports = match &port {
+            Some(p) => Some(port_range(p).ok_or_else(|| {
+                self.err(format!(
+                    "Error: Could not parse internet network service: {p}"
+                ))
+            })?),
+            None => None,
+        };
+        if addr.is_empty() {
+            let (lo, hi) = ports.unwrap_or((0, 0));
+            return Ok((Some(NatTo::Ports(lo, hi)), k));
+        }
+        if matches!(kind, NatKind::Redirect | NatKind::Masquerade) {
+            // `redirect to 8080`: a port
+            let (lo, hi) = port_range(addr).ok_or_else(|| self.unexpected(j))?;
+            return Ok((Some(NatTo::Ports(lo, hi)), k));
+        }
+        let (lo, hi) = match addr.split_once('-') {
+            Some((a, b)) => (a.parse::<Ipv4Addr>(), b.parse::<Ipv4Addr>()),
+            None => (addr.parse(), addr.parse()),
+        };
+        match (lo, hi) {
+            (Ok(lo), Ok(hi)) => Ok((Some(NatTo::Range { lo, hi, ports }), k)),
+            _ => Err(self.err(format!("Error: Could not parse IPv4 address: {addr}"))),
+        }
+    }
+}
+
+/// `P` or `P-Q`.
+fn port_range(p: &str) -> Option<(u16, u16)> {
+    match p.split_once('-') {
+        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        None => {
+            let v = p.parse().ok()?;
+            Some((v, v))
+        }
+    }
+}
+
+fn relop(s: &str) -> Option<Op> {
+    Some(match s {
+        "==" | "eq" => Op::Eq,
+        "!=" | "ne" => Op::Ne,
+        "<" | "lt" => Op::Lt,
+        ">" | "gt" => Op::Gt,
+        "<=" | "le" => Op::Le,
+        ">=" | "ge" => Op::Ge,
+        _ => return None,
+    })
+}
+
+/// `numgen inc|random mod N [offset O]` at `i`: (mod, offset, random, next).
+pub fn numgen_args(t: &[Tok], i: usize) -> Option<(u32, u32, bool, usize)> {
+    let random = match w(t, i + 1)? {
+        "random" => true,
+        "inc" => false,
+        _ => return None,
+    };
+    if w(t, i + 2)? != "mod" {
+        return None;
+    }
+    let m: u32 = w(t, i + 3)?.parse().ok().filter(|m| *m > 0)?;
+    let mut j = i + 4;
+    let mut offset = 0;
+    if w(t, j) == Some("offset") {
+        offset = w(t, j + 1)?.parse().ok()?;
+        j += 2;
+    }
+    Some((m, offset, random, j))
+}
+
+/// The ICMP code of `reject with FAMILY [type] CODE` (datatype.c
+/// `icmp_code_tbl`, `icmpx_code_tbl`).
+fn reject_code(fam: &str, code: &str) -> Option<RejectWith> {
+    Some(match (fam, code) {
+        (_, "port-unreachable") => RejectWith::IcmpPortUnreachable,
+        (_, "host-unreachable" | "addr-unreachable") => RejectWith::IcmpHostUnreachable,
+        ("icmpx", "no-route") | (_, "net-unreachable") => RejectWith::IcmpNetUnreachable,
+        (_, "prot-unreachable") => RejectWith::IcmpProtoUnreachable,
+        (_, "net-prohibited") => RejectWith::IcmpNetProhibited,
+        (_, "host-prohibited") => RejectWith::IcmpHostProhibited,
+        (_, "admin-prohibited" | "no-route" | "policy-fail" | "reject-route") => {
+            RejectWith::IcmpAdminProhibited
+        }
+        (_, n) => match n.parse::<u8>().ok()? {
+            0 => RejectWith::IcmpNetUnreachable,
+            1 => RejectWith::IcmpHostUnreachable,
+            2 => RejectWith::IcmpProtoUnreachable,
+            3 => RejectWith::IcmpPortUnreachable,
+            9 => RejectWith::IcmpNetProhibited,
+            10 => RejectWith::IcmpHostProhibited,
+            _ => RejectWith::IcmpAdminProhibited,
+        },
+    })
+}
+
+fn bytes_unit(s: &str) -> Option<u64> {
+    Some(match s {
+        "bytes" => 1,
+        "kbytes" => 1024,
+        "mbytes" => 1024 * 1024,
+        _ => return None,
+    })
+}
+
+fn time_unit(s: &str) -> Option<u64> {
+    Some(match s {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 604_800,
+        _ => return None,
+    })
+}
+
+/// `limit_args` at `j` (after `limit rate`): the statement and the index
+/// after it.
+pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize), NftError> {
+    let err = |m: &str| NftError {
+        line,
+        message: m.to_string(),
+    };
+    let mut over = false;
+    if matches!(w(t, j), Some("over" | "until")) {
+        over = w(t, j) == Some("over");
+        j += 1;
+    }
+    // `N/UNIT` or `N BYTES/UNIT` (the scanner splits `/`): rebuild words
+    let mut words: Vec<String> = Vec::new();
+    while let Some(x) = w(t, j) {
+        if x == "burst"
+            || STMT_WORDS.contains(&x)
+            || x == ","
+            || x == "}"
+            || x == ";"
+            || x == "comment"
+        {
+            break;
+        }
+        words.push(x.to_string());
+        j += 1;
+        if words.join(" ").contains('/') && !words.last().is_some_and(|l| l.ends_with('/')) {
+            break;
+        }
+    }
+    let text = words.join(" ");
+    let (num, unit) = text
+        .split_once('/')
+        .ok_or_else(|| err("syntax error, unexpected newline, expecting '/'"))?;
+    let unit = time_unit(unit.trim())
+        .ok_or_else(|| err(&format!("syntax error, unexpected {}", unit.trim())))?;
+    let mut nw = num.split_whitespace();
+    let n: u64 = nw
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| err("syntax error, unexpected string, expecting number"))?;
+    let (rate, bytes) = match nw.next() {
+        Some(u) => (
+            n * bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?,
+            true,
+        ),
+        None => (n, false),
+    };
+    let mut burst = if bytes { 0 } else { 5 };
+    if w(t, j) == Some("burst") {
+        let b: u64 = w(t, j + 1)
+            .and_then(|b| b.parse().ok())
+            .ok_or_else(|| err("syntax error, expecting number"))?;
+        let u = w(t, j + 2).unwrap_or("");
+        burst = if bytes {
+            b * bytes_unit(u).unwrap_or(1)
+        } else {
+            b
+        };
+        j += if u == "packets" || bytes_unit(u).is_some() {
+            3
+        } else {
+            2
+        };
+        if !bytes && burst == 0 {
+            return Err(err("packet limit burst must be > 0"));
+        }
+    }
+    if rate == 0 {
+        return Err(err("Error: limit rate must be > 0"));
+    }
+    Ok((
+        Expr::Limit {
+            over,
+            rate,
+            per_ns: unit * 1_000_000_000,
+            burst,
+            bytes,
+            id: 0,
+        },
+        j,
+    ))
+}
+
+/// `quota_args` at `j`: `[over|until] N UNIT [used N UNIT]`.
+pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize), NftError> {
+    let err = |m: String| NftError { line, message: m };
+    let mut over = false;
+    if matches!(w(t, j), Some("over" | "until")) {
+        over = w(t, j) == Some("over");
+        j += 1;
+    }
+    let n: u64 = w(t, j)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| err("syntax error, expecting number".into()))?;
+    let u = w(t, j + 1)
+        .and_then(bytes_unit)
+        .ok_or_else(|| err("syntax error, expecting bytes unit".into()))?;
+    j += 2;
+    let mut used = 0;
+    if w(t, j) == Some("used") {
+        let m: u64 = w(t, j + 1).and_then(|n| n.parse().ok()).unwrap_or(0);
+        used = m * w(t, j + 2).and_then(bytes_unit).unwrap_or(1);
+        j += 3;
+    }
+    Ok((
+        Expr::Quota {
+            over,
+            bytes: n * u,
+            used,
+            id: 0,
+        },
+        j,
+    ))
+}

@@ -1,0 +1,340 @@
+//! Unit tests of the nftables reader and evaluator.
+use super::expr::parse_nft_time;
+use super::script::priority;
+use super::*;
+
+#[test]
+fn priorities_and_times() {
+    assert_eq!(priority(&["dstnat".into()]), Some(-100));
+    assert_eq!(
+        priority(&["dstnat".into(), "-".into(), "10".into()]),
+        Some(-110)
+    );
+    assert_eq!(priority(&["-110".into()]), Some(-110));
+    assert_eq!(priority(&["srcnat".into()]), Some(100));
+    assert_eq!(parse_nft_time("10800s"), Some(10_800_000_000_000));
+    assert_eq!(parse_nft_time("3h"), Some(10_800_000_000_000));
+    assert_eq!(parse_nft_time("1h30m"), Some(5_400_000_000_000));
+    assert_eq!(parse_nft_time("x"), None);
+}
+
+#[test]
+fn both_syntaxes_read_the_same_rules() {
+    let cmds = "add table ip t\nadd chain ip t pre { type nat hook prerouting priority dstnat ; }\nadd chain ip t svc\nadd map ip t m { type ipv4_addr . inet_proto . inet_service : verdict ; }\nadd rule ip t pre ip daddr . meta l4proto . th dport vmap @m\nadd rule ip t svc meta l4proto tcp dnat to 10.0.0.1:80\nadd element ip t m { 10.96.0.1 . tcp . 80 : goto svc }\n";
+    let block = "table ip t {\n\tmap m {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n\t\telements = { 10.96.0.1 . tcp . 80 : goto svc }\n\t}\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tip daddr . meta l4proto . th dport vmap @m\n\t}\n\tchain svc {\n\t\tmeta l4proto tcp dnat to 10.0.0.1:80\n\t}\n}\n";
+    let a = Nft::parse(cmds).unwrap();
+    let b = Nft::parse(block).unwrap();
+    for n in [&a, &b] {
+        let t = &n.tables[0];
+        assert_eq!(t.sets["m"].elements.len(), 1);
+        let pre = &t.chains[t.chain("pre").unwrap()];
+        assert_eq!(pre.base.as_ref().unwrap().priority, -100);
+        assert_eq!(pre.rules.len(), 1);
+    }
+    assert_eq!(a.to_text(), b.to_text());
+}
+
+#[test]
+fn iptables_nft_tables_are_left_to_iptables_save() {
+    let listing = "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tct status dnat counter packets 0 bytes 0 drop\n\t}\n}\n# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable ip nat {\n\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\txt target \"MASQUERADE\"\n\t}\n}\ntable ip kube-proxy {\n\tchain c {\n\t\tdrop\n\t}\n}\n";
+    let n = Nft::parse_listing(listing).unwrap();
+    assert_eq!(n.tables.len(), 1);
+    assert_eq!(n.tables[0].name, "kube-proxy");
+    assert_eq!(n.tables[0].chains[0].rules[0].line, 16);
+}
+
+#[test]
+fn errors_name_the_line() {
+    let e =
+        Nft::parse("add table ip t\nadd chain ip t c\nadd rule ip t c jump nowhere\n").unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(e.message.contains("chain 'nowhere'"), "{e}");
+    let e =
+        Nft::parse("add table ip t\nadd chain ip t c\nadd rule ip t c frobnicate 3\n").unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(
+        e.message.contains("syntax error, unexpected frobnicate"),
+        "{e}"
+    );
+    assert!(Nft::parse("add table ip6 t\n").is_ok());
+    let e = Nft::parse("table ip t {\n chain c {\n").unwrap_err();
+    assert!(e.message.contains("expecting '}'"), "{e}");
+}
+
+mod eval_tests {
+    use std::net::Ipv4Addr;
+
+    use super::super::*;
+    use crate::net::netfilter::{
+        addrtype, ctbits, AddrClass, EvalEnv, NfPacket, NfState, RngChooser, TableKind, Target,
+        Verdict,
+    };
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    struct Local;
+    impl AddrClass for Local {
+        fn addr_type(&self, a: Ipv4Addr, _dev: Option<&str>) -> u16 {
+            if a == Ipv4Addr::new(10, 0, 0, 1) {
+                addrtype::LOCAL
+            } else {
+                addrtype::UNICAST
+            }
+        }
+    }
+
+    fn pkt(src: &str, dst: &str, dport: u16) -> NfPacket {
+        NfPacket {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: 6,
+            sport: Some(40000),
+            dport: Some(dport),
+            tcp_flags: Some(2),
+            in_if: Some("eth1".into()),
+            ct_state: ctbits::NEW,
+            ..Default::default()
+        }
+    }
+
+    /// Runs every base chain of `hook` (all slots) at time `now`.
+    fn run(nft: &Nft, hook: Hook, p: &mut NfPacket, now: u64, d: &mut DynSets) -> HookOutcome {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut chooser = RngChooser(&mut rng);
+        let mut state = NfState::default();
+        let mut env = EvalEnv {
+            addr: &Local,
+            chooser: &mut chooser,
+            state: &mut state,
+            now_ns: now,
+            assume: Default::default(),
+        };
+        let mut all = Vec::new();
+        for t in [
+            TableKind::Raw,
+            TableKind::Mangle,
+            TableKind::Nat,
+            TableKind::Filter,
+        ] {
+            let (a, b) = nft.chains_at(t, hook);
+            all.extend(a);
+            all.extend(b);
+        }
+        nft.run(&all, p, &mut env, d)
+    }
+    use crate::net::netfilter::HookOutcome;
+
+    /// Istio's `redirect to :15001` (istio-sidecar golden): REDIRECT to
+    /// the port.
+    #[test]
+    fn redirect_to_a_port() {
+        let n = Nft::parse("table inet t {\n chain out {\n  type nat hook output priority dstnat; policy accept;\n  meta l4proto tcp ip daddr != 127.0.0.1/32 counter redirect to :15001\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let o = run(
+            &n,
+            Hook::Output,
+            &mut pkt("10.0.0.1", "10.96.0.1", 80),
+            0,
+            &mut DynSets::default(),
+        );
+        assert_eq!(
+            o.nat,
+            Some(Target::Redirect {
+                ports: Some((15001, 15001))
+            })
+        );
+        let o = run(
+            &n,
+            Hook::Output,
+            &mut pkt("10.0.0.1", "127.0.0.1", 80),
+            0,
+            &mut DynSets::default(),
+        );
+        assert_eq!(o.nat, None);
+    }
+
+    /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
+    /// dport map @z` with `192.168.7.2 . 42 : 10.1.1.1 . 4242`, and a
+    /// numgen inc map (round robin).
+    #[test]
+    fn dnat_through_maps() {
+        let n = Nft::parse("table ip t {\n map z {\n  type ipv4_addr . inet_service : ipv4_addr . inet_service\n  elements = { 192.168.7.2 . 42 : 10.1.1.1 . 4242 }\n }\n chain c {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 42 dnat ip to ip saddr . tcp dport map @z\n  tcp dport 80 dnat to numgen inc mod 2 map { 0 : 10.2.0.1, 1 : 10.2.0.2 }\n }\n}\n").unwrap();
+        let mut d = DynSets::default();
+        let o = run(
+            &n,
+            Hook::Prerouting,
+            &mut pkt("192.168.7.2", "10.0.0.1", 42),
+            0,
+            &mut d,
+        );
+        match o.nat {
+            Some(Target::Dnat { to, .. }) => {
+                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(10, 1, 1, 1)));
+                assert_eq!(to.ports, Some((4242, 4242)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // no element for this source: the rule breaks, no NAT
+        let o = run(
+            &n,
+            Hook::Prerouting,
+            &mut pkt("192.168.7.3", "10.0.0.1", 42),
+            0,
+            &mut d,
+        );
+        assert_eq!(o.nat, None);
+        let mut picks = Vec::new();
+        for _ in 0..3 {
+            let o = run(
+                &n,
+                Hook::Prerouting,
+                &mut pkt("1.1.1.1", "10.0.0.1", 80),
+                0,
+                &mut d,
+            );
+            match o.nat {
+                Some(Target::Dnat { to, .. }) => picks.push(to.addr_lo.unwrap().octets()[3]),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(picks, [1, 2, 1]);
+    }
+
+    /// `limit rate 2/second burst 2 packets` on the virtual clock: two
+    /// pass, the third in the same instant does not, one more after
+    /// half a second.
+    #[test]
+    fn limit_is_a_token_bucket() {
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy drop;\n  limit rate 2/second burst 2 packets accept\n }\n}\n").unwrap();
+        let mut d = DynSets::default();
+        let v: Vec<Verdict> = [0u64, 0, 0, 500_000_000]
+            .iter()
+            .map(|t| {
+                run(
+                    &n,
+                    Hook::Input,
+                    &mut pkt("1.1.1.1", "10.0.0.1", 22),
+                    *t,
+                    &mut d,
+                )
+                .verdict
+            })
+            .collect();
+        assert_eq!(
+            v,
+            [
+                Verdict::Accept,
+                Verdict::Accept,
+                Verdict::Drop,
+                Verdict::Accept
+            ]
+        );
+    }
+
+    /// A named quota whose dump says it is used up (tests/shell
+    /// listing/0013objects): `quota name` no longer matches; `over` does.
+    #[test]
+    fn quota_objects() {
+        let n = Nft::parse("table ip t {\n quota q { 25 mbytes used 25 mbytes }\n quota r { 25 mbytes }\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp dport 1 quota name \"q\" drop\n  tcp dport 2 quota name \"r\" drop\n  tcp dport 3 quota over 10 bytes used 20 bytes drop\n }\n}\n").unwrap();
+        let mut d = DynSets::default();
+        let v = |port, d: &mut DynSets| {
+            run(&n, Hook::Input, &mut pkt("1.1.1.1", "10.0.0.1", port), 0, d).verdict
+        };
+        assert_eq!(v(1, &mut d), Verdict::Accept);
+        assert_eq!(v(2, &mut d), Verdict::Drop);
+        assert_eq!(v(3, &mut d), Verdict::Drop);
+    }
+
+    /// Interval sets (nixos portRules `42000-42004`), interface-name sets
+    /// (moby `br-dummy`, wildcards), ct state lists, tcp flags.
+    #[test]
+    fn interval_and_ifname_sets() {
+        let n = Nft::parse("table inet t {\n set ports {\n  type inet_service\n  flags interval\n  elements = { 22, 42000-42004 }\n }\n set ifs {\n  type ifname\n  elements = { \"br-dummy\", \"eth*\" }\n }\n chain i {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iifname @ifs tcp flags syn tcp dport @ports accept\n  iifname { \"lo\" } accept\n }\n}\n").unwrap();
+        let mut d = DynSets::default();
+        let v = |p: &mut NfPacket, d: &mut DynSets| run(&n, Hook::Input, p, 0, d).verdict;
+        assert_eq!(
+            v(&mut pkt("1.1.1.1", "10.0.0.1", 42003), &mut d),
+            Verdict::Accept
+        );
+        assert_eq!(
+            v(&mut pkt("1.1.1.1", "10.0.0.1", 42005), &mut d),
+            Verdict::Drop
+        );
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 22);
+        p.in_if = Some("br-dummy".into());
+        assert_eq!(v(&mut p, &mut d), Verdict::Accept);
+        p.in_if = Some("wlan0".into());
+        assert_eq!(v(&mut p, &mut d), Verdict::Drop);
+        p.ct_state = ctbits::ESTABLISHED;
+        assert_eq!(v(&mut p, &mut d), Verdict::Accept);
+    }
+
+    /// An unmodelled match obeys `assume`; `ip6 saddr` never holds for
+    /// IPv4 (its nfproto dependency fails), even with `!=`.
+    #[test]
+    fn unmodelled_matches_follow_assume() {
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  ip ttl 64 drop\n }\n}\n").unwrap();
+        assert_eq!(n.unmodelled.len(), 1);
+        assert_eq!(n.unmodelled[0].line, 5);
+        let o = run(
+            &n,
+            Hook::Input,
+            &mut pkt("1.1.1.1", "10.0.0.1", 1),
+            0,
+            &mut DynSets::default(),
+        );
+        assert_eq!(o.verdict, Verdict::Accept);
+        assert!(o
+            .steps
+            .iter()
+            .any(|s| s.effect.contains("treated as not matching")));
+    }
+
+    /// Marks: `meta mark set mark and 0xffff00ff xor 0xad` (fw4), `ct mark
+    /// set ct mark & 0xfffff000 | 0x111` (istio).
+    #[test]
+    fn mark_bit_operations() {
+        let n = Nft::parse("table inet t {\n chain p {\n  type filter hook prerouting priority mangle; policy accept;\n  meta mark set mark and 0xffff00ff xor 0xad\n  ct mark set ct mark & 0xfffff000 | 0x111\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 1);
+        p.mark = 0x1234_5678;
+        p.ctmark = 0xabcd_e123;
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, (0x1234_5678 & 0xffff_00ff) ^ 0xad);
+        assert_eq!(p.ctmark, (0xabcd_e123 & 0xffff_f000) | 0x111);
+    }
+}
+
+/// Expressions of nftables' tests/py (*.t: "rule;ok" lines) read.
+#[test]
+fn tests_py_expressions_parse() {
+    for r in [
+        "tcp dport 22-25",                       // any/tcp.t
+        "tcp dport != { 22-25, 80 }",            // any/tcp.t
+        "tcp flags & (syn|fin) == syn|fin",      // inet/tcp.t
+        "tcp flags syn / syn,ack",               // inet/tcp.t
+        "meta pkttype broadcast",                // any/meta.t
+        "meta nfproto ipv4",                     // any/meta.t
+        "ct status dnat,snat",                   // any/ct.t
+        "ct mark set 0x11 counter",              // any/ct.t
+        "ip saddr 192.168.3.1-192.168.3.250",    // ip/ip.t
+        "icmp type echo-request",                // ip/icmp.t
+        "fib daddr type local",                  // inet/fib.t
+        "meta l4proto { tcp, udp } th dport 53", // inet/meta.t
+        "reject with icmp host-unreachable",     // ip/reject.t
+        "reject with icmpx admin-prohibited",    // inet/reject.t
+        "queue num 1 bypass",                    // any/queue.t
+        "limit rate 400/minute burst 5 packets", // any/limit.t
+        "limit rate over 10 mbytes/second",      // any/limit.t
+        "quota over 2 gbytes",
+    ] {
+        let text = format!("table inet t {{\n chain c {{\n  {r}\n }}\n}}\n");
+        match Nft::parse(&text) {
+            Ok(n) => assert!(n.unmodelled.is_empty(), "{r}: {:?}", n.unmodelled),
+            Err(e) => assert!(
+                r.contains("gbytes") && e.message.contains("bytes unit"),
+                "{r}: {e}"
+            ),
+        }
+    }
+}
