@@ -133,8 +133,12 @@ MODELLED
               `podpath expand`, `podpath kube-proxy-rules`
   ipvs        virtual services on local addresses, scheduled at LOCAL_IN
               after filter INPUT, masquerading forward with conntrack
-              (net.ipv4.vs.conntrack=1); ipsets (hash:ip,port,
-              hash:ip,port,ip, bitmap:port, hash:net, ...) for -m set
+              (net.ipv4.vs.conntrack=1); ipsets of every type (hash:ip,
+              hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip,
+              hash:ip,port,net, hash:net,port,net, hash:net,iface,
+              hash:net,net, hash:ip,mark, bitmap:ip, bitmap:port,
+              list:set; inet6 sets kept) as `ipset restore` loads them
+              (create/add/del/test/flush/destroy/rename/swap, -exist)
   views       text and JSON traces; pcapng (one interface per host/device,
               ns timestamps, directions, comments, names); sequence diagrams
               as Mermaid, PlantUML, SVG and terminal text (merman); an HTML
@@ -186,6 +190,12 @@ SIMPLIFIED (and where)
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
+  - ipset: element timeouts are kept but never expire during a run;
+    packet/byte counters and skbinfo are kept, not updated or applied;
+    MAC sets (hash:mac, hash:ip,mac, bitmap:ip,mac) are unmodelled (the
+    packet carries no source MAC to netfilter): --assume-unmodelled
+    decides; inet6 sets never match an IPv4 packet (the kernel's family
+    check) and are evaluated when IPv6 lands.                          [net/netfilter/ipset]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
