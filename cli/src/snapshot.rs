@@ -243,6 +243,7 @@ pub fn snapshot_via(hosts: &[(String, Exec)], out: &Path, extras: Extras) -> Res
             netns_name: None,
             resolv: None,
             about: None,
+            required: true,
         })
         .collect();
     snapshot_targets(targets, out, &extras, &Tools::all(), false)
@@ -260,6 +261,9 @@ pub struct Target<'a> {
     pub resolv: Option<PathBuf>,
     /// Where it was found (`HOST/netns.json`), for `--host`.
     pub about: Option<Value>,
+    /// Whether failing to read it fails the snapshot; when not, it is left
+    /// out with a warning (a pod's namespace that went away meanwhile).
+    pub required: bool,
 }
 
 /// Reads every target into `out` and writes `bundle.json`; returns the
@@ -284,8 +288,20 @@ fn snapshot_targets(
     let mut hosts = Vec::new();
     for t in &targets {
         let dir = out.join(&t.host);
-        let link = collect_host(t.exec.as_ref(), &dir, &t.host, &mut acc)
-            .with_context(|| format!("reading namespace {}", t.host))?;
+        let link = match collect_host(t.exec.as_ref(), &dir, &t.host, &mut acc) {
+            Ok(l) => l,
+            Err(e) if !t.required => {
+                acc.warnings
+                    .push(format!("{}: not read, left out: {e:#}", t.host));
+                let _ = std::fs::remove_dir_all(&dir);
+                acc.apps
+                    .retain(|a| a["host"].as_str() != Some(t.host.as_str()));
+                acc.missing
+                    .retain(|a| a["host"].as_str() != Some(t.host.as_str()));
+                continue;
+            }
+            Err(e) => return Err(e.context(format!("reading namespace {}", t.host))),
+        };
         if let Some(rc) = &t.resolv {
             if let Ok(text) = std::fs::read_to_string(rc) {
                 std::fs::write(dir.join("resolv.conf"), text)?;
@@ -358,6 +374,7 @@ pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<St
             // /etc/resolv.conf: that is the namespace's resolver configuration.
             resolv: Some(Path::new("/etc/netns").join(ns).join("resolv.conf")),
             about: None,
+            required: true,
         })
         .collect();
     snapshot_targets(targets, out, &extras, &Tools::probe(), true)
@@ -415,6 +432,8 @@ pub fn snapshot_host(only: &[String], out: &Path, extras: Extras) -> Result<Vec<
                 .map(|n| Path::new("/etc/netns").join(n).join("resolv.conf")),
             netns_name,
             about: Some(f.about()),
+            // the machine's own namespace, and those asked for by name
+            required: f.origin == scan::Origin::Root || !only.is_empty(),
         });
     }
     if targets.is_empty() {

@@ -32,8 +32,12 @@ pub struct Proc {
 /// What the scan reads from the machine.
 #[derive(Debug, Clone, Default)]
 pub struct Machine {
-    /// The namespace of pid 1: the root (initial) network namespace.
+    /// The root (initial) network namespace: pid 1's, or where pid 1's
+    /// link cannot be read (a sandbox), that of kthreadd (pid 2: kernel
+    /// threads run in the initial namespace, `init_net`).
     pub root: Option<NsKey>,
+    /// The process through which the root namespace is entered (1 or 2).
+    pub root_pid: u32,
     /// The namespace this process runs in.
     pub own: Option<NsKey>,
     /// The machine's host name (the root namespace's host in the bundle).
@@ -190,7 +194,7 @@ pub fn scan(m: &Machine) -> Vec<Found> {
             key: root,
             host,
             origin: Origin::Root,
-            enter: enter_pid(1, root),
+            enter: enter_pid(m.root_pid.max(1), root),
             pod: None,
         });
     }
@@ -258,8 +262,18 @@ pub fn ns_key(path: &Path) -> Option<NsKey> {
 /// namespace (another file system than pid 1's namespace link) is left out
 /// with a warning.
 pub fn read_machine(warnings: &mut Vec<String>) -> Machine {
+    let kthreadd = std::fs::read_to_string("/proc/2/comm").is_ok_and(|c| c.trim() == "kthreadd");
+    let (root, root_pid) = match ns_key(Path::new("/proc/1/ns/net")) {
+        Some(k) => (Some(k), 1),
+        None if kthreadd => (ns_key(Path::new("/proc/2/ns/net")), 2),
+        None => (None, 1),
+    };
+    if root.is_none() {
+        warnings.push("the root network namespace cannot be read (neither pid 1's nor kthreadd's /proc/PID/ns/net); left out".into());
+    }
     let mut m = Machine {
-        root: ns_key(Path::new("/proc/1/ns/net")),
+        root,
+        root_pid,
         own: ns_key(Path::new("/proc/self/ns/net")),
         hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default(),
         ..Machine::default()
@@ -369,6 +383,7 @@ mod tests {
         let docker = format!("0::/system.slice/docker-{}.scope\n", "ab12".repeat(16));
         Machine {
             root: Some((4, 1)),
+            root_pid: 1,
             own: Some((4, 1)),
             hostname: "node-1\n".into(),
             named: vec![("cni-7f3e".into(), (4, 20)), ("blue".into(), (4, 10))],
