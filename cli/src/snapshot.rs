@@ -1,15 +1,26 @@
-//! `podpath snapshot --netns PREFIX -o DIR`: a `podpath-snapshot/1` bundle
-//! collected from this machine's network namespaces whose names start with
-//! PREFIX (each becomes a host named without the prefix).
+//! `podpath snapshot`: a `podpath-snapshot/1` bundle of network namespaces
+//! on this machine.
+//!
+//! - `--netns PREFIX`: the namespaces under /run/netns whose names start
+//!   with PREFIX (each becomes a host named without the prefix);
+//! - `--host`: the machine itself: the root namespace and every other one,
+//!   named or held only by processes ([`scan`]), each entered to read it;
+//! - `--kind`: the nodes of a kind cluster, through `docker exec`
+//!   ([`snapshot_via`]).
 //!
 //! Per host: `ip -j -d link show`, `ip -j addr show`, `ip -j route show table
 //! all`, `ip -j rule show`, `ip -j neigh show`, `bridge -j fdb show`,
-//! `iptables-save`, `sysctl -a` (its `net.*` lines). `bundle.json` lists the hosts, the veth links
-//! between them (from each veth's peer namespace and index), the listening
-//! sockets as apps, and the flows to replay.
+//! `iptables-save`, `nft list ruleset` (when nft is installed), `sysctl -a`
+//! (its `net.*` lines). `bundle.json` lists the hosts, the veth links
+//! between them ([`links`]), the listening sockets as apps, the flows to
+//! replay, and the files a missing tool left out. A snapshot only reads:
+//! every command it runs is a dump.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod links;
+pub mod scan;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -20,20 +31,71 @@ use crate::live::run;
 #[derive(Default)]
 pub struct Extras {
     /// Apps as bundle entries (`{"host","kind","listen",...}`); when empty,
-    /// the listening TCP sockets become http-server apps without routes.
+    /// the listening sockets become apps (TCP: http-server without routes).
     pub apps: Vec<Value>,
     pub flows: Vec<Value>,
+}
+
+/// Whether `tool` is a file in one of $PATH's directories.
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// The optional tools a snapshot runs, and the ones not installed. (The
+/// namespaces are entered with their network namespace only: the tools
+/// are this machine's, found on this process's PATH.)
+pub struct Tools {
+    missing: BTreeSet<&'static str>,
+}
+
+impl Tools {
+    pub fn probe() -> Tools {
+        Tools {
+            missing: ["bridge", "iptables-save", "nft", "sysctl", "ss"]
+                .into_iter()
+                .filter(|t| !on_path(t))
+                .collect(),
+        }
+    }
+    /// Every tool taken as installed (the commands run elsewhere, as on a
+    /// kind node through `docker exec`).
+    pub fn all() -> Tools {
+        Tools {
+            missing: BTreeSet::new(),
+        }
+    }
+    fn has(&self, t: &str) -> bool {
+        !self.missing.contains(t)
+    }
+    /// One warning line per missing tool.
+    pub fn warnings(&self) -> Vec<String> {
+        self.missing
+            .iter()
+            .map(|t| {
+                let what = match *t {
+                    "bridge" => "bridge-fdb.json (the bridges' forwarding entries)",
+                    "iptables-save" => "iptables-save.txt (the iptables rules)",
+                    "nft" => "nft-ruleset.txt (the nftables rules)",
+                    "sysctl" => "sysctl.txt (the kernel's network settings: defaults assumed)",
+                    _ => "the listening sockets (no apps recorded)",
+                };
+                format!("{t} is not installed: no {what}")
+            })
+            .collect()
+    }
 }
 
 /// Writes `bundle.json`.
 fn write_bundle(
     out: &Path,
-    hosts: &[String],
+    hosts: Vec<Value>,
     links: Vec<Value>,
     extras: &Extras,
     apps: Vec<Value>,
+    missing: Vec<Value>,
 ) -> Result<()> {
-    let bundle = json!({
+    let mut bundle = json!({
         "format": "podpath-snapshot/1",
         "hosts": hosts,
         "links": links,
@@ -41,6 +103,9 @@ fn write_bundle(
         "flows": extras.flows,
         "apps": apps,
     });
+    if !missing.is_empty() {
+        bundle["missing"] = Value::Array(missing);
+    }
     std::fs::write(
         out.join("bundle.json"),
         serde_json::to_string_pretty(&bundle)? + "\n",
@@ -51,63 +116,117 @@ fn write_bundle(
 /// Runs a command on one host (in its network namespace) and returns stdout.
 pub type Exec = Box<dyn Fn(&[&str]) -> Result<String>>;
 
+/// [`Exec`] borrowing what it runs with.
+pub type ExecRef<'a> = Box<dyn Fn(&[&str]) -> Result<String> + 'a>;
+
+/// What collecting hosts accumulates: apps, warnings, absent files.
+struct Acc<'a> {
+    extras: &'a Extras,
+    tools: &'a Tools,
+    apps: Vec<Value>,
+    warnings: Vec<String>,
+    missing: Vec<Value>,
+}
+
+/// The listening sockets of `ss -Hlntu` as apps: TCP listeners become
+/// http-servers without routes (they answer 404), UDP sockets
+/// `udp-listener`s (the replay does not run them: it says so). One app per
+/// protocol and port (an IPv4 and an IPv6 socket of one port are one).
+fn listeners(ss: &str, host: &str) -> Vec<Value> {
+    let mut seen = BTreeSet::new();
+    let mut apps = Vec::new();
+    for l in ss.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // Netid State Recv-Q Send-Q Local:Port Peer:Port
+        let (Some(netid), Some(local)) = (f.first(), f.get(4)) else {
+            continue;
+        };
+        let port = local.rsplit(':').next().unwrap_or("");
+        if !seen.insert((netid.to_string(), port.to_string())) {
+            continue;
+        }
+        match *netid {
+            "tcp" => apps.push(json!({"host": host, "kind": "http-server", "listen": local})),
+            "udp" => apps.push(json!({"host": host, "kind": "udp-listener", "listen": local})),
+            _ => {}
+        }
+    }
+    apps
+}
+
+/// Writes one file of a host from a tool's output, or records it as
+/// missing when the tool is not installed.
+fn dump(
+    exec: &dyn Fn(&[&str]) -> Result<String>,
+    acc: &mut Acc,
+    dir: &Path,
+    host: &str,
+    file: &str,
+    argv: &[&str],
+) -> Result<()> {
+    if !acc.tools.has(argv[0]) {
+        acc.missing.push(
+            json!({"host": host, "file": file, "why": format!("{} is not installed", argv[0])}),
+        );
+        return Ok(());
+    }
+    std::fs::write(dir.join(file), exec(argv)?)?;
+    Ok(())
+}
+
 /// Collects one host's network state into `dir`; returns its `ip -j -d
 /// link` JSON (for pairing veths).
 fn collect_host(
     exec: &dyn Fn(&[&str]) -> Result<String>,
     dir: &Path,
     host: &str,
-    extras: &Extras,
-    apps: &mut Vec<Value>,
-    warnings: &mut Vec<String>,
+    acc: &mut Acc,
 ) -> Result<Value> {
     std::fs::create_dir_all(dir)?;
     let link = exec(&["ip", "-j", "-d", "link", "show"])?;
     std::fs::write(dir.join("ip-link.json"), &link)?;
-    std::fs::write(
-        dir.join("ip-addr.json"),
-        exec(&["ip", "-j", "addr", "show"])?,
-    )?;
-    std::fs::write(
-        dir.join("ip-route.json"),
-        exec(&["ip", "-j", "route", "show", "table", "all"])?,
-    )?;
-    std::fs::write(
-        dir.join("ip-rule.json"),
-        exec(&["ip", "-j", "rule", "show"])?,
-    )?;
-    std::fs::write(
-        dir.join("ip-neigh.json"),
-        exec(&["ip", "-j", "neigh", "show"])?,
-    )?;
-    std::fs::write(
-        dir.join("bridge-fdb.json"),
-        exec(&["bridge", "-j", "fdb", "show"])?,
-    )?;
-    std::fs::write(dir.join("iptables-save.txt"), exec(&["iptables-save"])?)?;
-    // nftables tables (kube-proxy nftables mode); absent without nft
-    if let Ok(t) = exec(&["nft", "list", "ruleset"]) {
-        std::fs::write(dir.join("nft-ruleset.txt"), t)?;
+    for (file, argv) in [
+        ("ip-addr.json", &["ip", "-j", "addr", "show"][..]),
+        (
+            "ip-route.json",
+            &["ip", "-j", "route", "show", "table", "all"],
+        ),
+        ("ip-rule.json", &["ip", "-j", "rule", "show"]),
+        ("ip-neigh.json", &["ip", "-j", "neigh", "show"]),
+        ("bridge-fdb.json", &["bridge", "-j", "fdb", "show"]),
+        ("iptables-save.txt", &["iptables-save"]),
+    ] {
+        dump(exec, acc, dir, host, file, argv)?;
     }
-    let sysctl = exec(&["sh", "-c", "sysctl -a 2>/dev/null; true"])?;
-    // Only the network sysctls: the rest of `sysctl -a` (host name, boot
-    // id, ...) says nothing about packets and should not leave the machine.
-    let net: String = sysctl
-        .lines()
-        .filter(|l| l.starts_with("net."))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(dir.join("sysctl.txt"), net)?;
-    if extras.apps.is_empty() {
-        let ss = exec(&["ss", "-Hltn"])?;
-        for l in ss.lines() {
-            if let Some(local) = l.split_whitespace().nth(3) {
-                apps.push(json!({"host": host, "kind": "http-server", "listen": local}));
-            }
+    // nftables tables (kube-proxy nftables mode); optional in a bundle
+    if acc.tools.has("nft") {
+        match exec(&["nft", "list", "ruleset"]) {
+            Ok(t) => std::fs::write(dir.join("nft-ruleset.txt"), t)?,
+            Err(e) => acc
+                .warnings
+                .push(format!("{host}: nft list ruleset: {e:#}")),
         }
-        if !ss.trim().is_empty() {
-            warnings.push(format!("{host}: listening sockets recorded as http-server apps without routes (they answer 404)"));
+    }
+    if acc.tools.has("sysctl") {
+        let sysctl = exec(&["sh", "-c", "sysctl -a 2>/dev/null; true"])?;
+        // Only the network sysctls: the rest of `sysctl -a` (host name, boot
+        // id, ...) says nothing about packets and should not leave the machine.
+        let net: String = sysctl
+            .lines()
+            .filter(|l| l.starts_with("net."))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.join("sysctl.txt"), net)?;
+    } else {
+        acc.missing
+            .push(json!({"host": host, "file": "sysctl.txt", "why": "sysctl is not installed"}));
+    }
+    if acc.extras.apps.is_empty() && acc.tools.has("ss") {
+        let found = listeners(&exec(&["ss", "-Hlntu"])?, host);
+        if !found.is_empty() {
+            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener (not run by the replay)"));
         }
+        acc.apps.extend(found);
     }
     serde_json::from_str(&link).context("parsing ip-link.json")
 }
@@ -116,55 +235,116 @@ fn collect_host(
 /// through `docker exec`). Veths are paired by their mutual peer indexes
 /// (`link_index` of each end is the other's `ifindex`).
 pub fn snapshot_via(hosts: &[(String, Exec)], out: &Path, extras: Extras) -> Result<Vec<String>> {
+    let targets: Vec<Target> = hosts
+        .iter()
+        .map(|(h, e)| Target {
+            host: h.clone(),
+            exec: Box::new(move |a: &[&str]| e(a)),
+            netns_name: None,
+            resolv: None,
+            about: None,
+            required: true,
+        })
+        .collect();
+    snapshot_targets(targets, out, &extras, &Tools::all(), false)
+}
+
+/// One namespace to read.
+pub struct Target<'a> {
+    /// Its host in the bundle.
+    pub host: String,
+    /// Runs a command in it.
+    pub exec: ExecRef<'a>,
+    /// Its name under /run/netns (for the nsids `ip netns list-id` names).
+    pub netns_name: Option<String>,
+    /// Its resolver configuration (`/etc/netns/NAME/resolv.conf`).
+    pub resolv: Option<PathBuf>,
+    /// Where it was found (`HOST/netns.json`), for `--host`.
+    pub about: Option<Value>,
+    /// Whether failing to read it fails the snapshot; when not, it is left
+    /// out with a warning (a pod's namespace that went away meanwhile).
+    pub required: bool,
+}
+
+/// Reads every target into `out` and writes `bundle.json`; returns the
+/// warnings. With `nsids`, each namespace's `ip -j netns list-id` names the
+/// peers' namespaces where it can.
+fn snapshot_targets(
+    targets: Vec<Target>,
+    out: &Path,
+    extras: &Extras,
+    tools: &Tools,
+    nsids: bool,
+) -> Result<Vec<String>> {
     std::fs::create_dir_all(out)?;
-    let mut apps = extras.apps.clone();
-    let mut warnings = Vec::new();
-    let mut links_json: BTreeMap<String, Value> = BTreeMap::new();
-    for (host, exec) in hosts {
-        let v = collect_host(
-            exec.as_ref(),
-            &out.join(host),
-            host,
-            &extras,
-            &mut apps,
-            &mut warnings,
-        )?;
-        links_json.insert(host.clone(), v);
-    }
-    let mut ends: Vec<(String, String, i64, i64)> = Vec::new(); // host, dev, ifindex, peer index
-    for (h, devs) in &links_json {
-        for d in devs.as_array().into_iter().flatten() {
-            if d["linkinfo"]["info_kind"].as_str() == Some("veth") {
-                if let (Some(n), Some(i), Some(p)) = (
-                    d["ifname"].as_str(),
-                    d["ifindex"].as_i64(),
-                    d["link_index"].as_i64(),
-                ) {
-                    ends.push((h.clone(), n.to_string(), i, p));
-                }
+    let mut acc = Acc {
+        extras,
+        tools,
+        apps: extras.apps.clone(),
+        warnings: tools.warnings(),
+        missing: Vec::new(),
+    };
+    let mut views = Vec::new();
+    let mut hosts = Vec::new();
+    for t in &targets {
+        let dir = out.join(&t.host);
+        let link = match collect_host(t.exec.as_ref(), &dir, &t.host, &mut acc) {
+            Ok(l) => l,
+            Err(e) if !t.required => {
+                acc.warnings
+                    .push(format!("{}: not read, left out: {e:#}", t.host));
+                let _ = std::fs::remove_dir_all(&dir);
+                acc.apps
+                    .retain(|a| a["host"].as_str() != Some(t.host.as_str()));
+                acc.missing
+                    .retain(|a| a["host"].as_str() != Some(t.host.as_str()));
+                continue;
+            }
+            Err(e) => return Err(e.context(format!("reading namespace {}", t.host))),
+        };
+        if let Some(rc) = &t.resolv {
+            if let Ok(text) = std::fs::read_to_string(rc) {
+                std::fs::write(dir.join("resolv.conf"), text)?;
             }
         }
-    }
-    let mut links = Vec::new();
-    for a in &ends {
-        let peers: Vec<&(String, String, i64, i64)> = ends
-            .iter()
-            .filter(|b| b.0 != a.0 && b.2 == a.3 && b.3 == a.2)
-            .collect();
-        match peers.as_slice() {
-            [b] => {
-                let (x, y) = (format!("{}/{}", a.0, a.1), format!("{}/{}", b.0, b.1));
-                if x < y {
-                    links.push(json!({"a": x, "b": y}));
-                }
-            }
-            [] => warnings.push(format!("{}/{}: veth peer outside the snapshot", a.0, a.1)),
-            _ => warnings.push(format!("{}/{}: veth peer ambiguous by index", a.0, a.1)),
+        if let Some(a) = &t.about {
+            std::fs::write(
+                dir.join("netns.json"),
+                serde_json::to_string_pretty(a)? + "\n",
+            )?;
         }
+        let ids = if nsids {
+            (t.exec)(&["ip", "-j", "netns", "list-id"])
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .map(|v| links::nsid_names(&v))
+                .unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
+        views.push(links::NsView {
+            host: t.host.clone(),
+            netns_name: t.netns_name.clone(),
+            links: link,
+            nsid_names: ids,
+        });
+        hosts.push(json!(t.host));
     }
-    let names: Vec<String> = hosts.iter().map(|(h, _)| h.clone()).collect();
-    write_bundle(out, &names, links, &extras, apps)?;
-    Ok(warnings)
+    let (links, w) = links::veth_links(&views);
+    acc.warnings.extend(w);
+    write_bundle(out, hosts, links, extras, acc.apps, acc.missing)?;
+    Ok(acc.warnings)
+}
+
+/// `ip netns exec NAME ARGS...`: a command in a namespace under /run/netns
+/// (it also bind-mounts /etc/netns/NAME/* over /etc, in a mount namespace
+/// of its own: ip/ipnetns.c, `netns_exec` and `bind_etc`).
+fn in_named(ns: &str) -> impl Fn(&[&str]) -> Result<String> + '_ {
+    move |args: &[&str]| {
+        let mut a = vec!["ip", "netns", "exec", ns];
+        a.extend_from_slice(args);
+        run(&a, None, 30)
+    }
 }
 
 pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<String>> {
@@ -184,82 +364,88 @@ pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<St
     if names.is_empty() {
         bail!("no network namespace starts with '{prefix}'");
     }
-    std::fs::create_dir_all(out)?;
-    let host_of = |ns: &str| ns[prefix.len()..].to_string();
-    let mut links_json: BTreeMap<String, Value> = BTreeMap::new();
-    let mut apps = extras.apps.clone();
+    let targets: Vec<Target> = names
+        .iter()
+        .map(|ns| Target {
+            host: ns[prefix.len()..].to_string(),
+            exec: Box::new(in_named(ns)),
+            netns_name: Some(ns.clone()),
+            // `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over
+            // /etc/resolv.conf: that is the namespace's resolver configuration.
+            resolv: Some(Path::new("/etc/netns").join(ns).join("resolv.conf")),
+            about: None,
+            required: true,
+        })
+        .collect();
+    snapshot_targets(targets, out, &extras, &Tools::probe(), true)
+}
+
+/// `podpath snapshot --host`: the machine's root namespace and every other
+/// network namespace on it ([`scan::scan`]), or those `only` selects
+/// (`root`, a /run/netns name, `pid:PID`, a host name). Namespaces held
+/// only by processes are entered with `nsenter --net=/proc/PID/ns/net`
+/// (util-linux).
+pub fn snapshot_host(only: &[String], out: &Path, extras: Extras) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
-    for ns in &names {
-        let host = host_of(ns);
-        let dir = out.join(&host);
-        let ns2 = ns.clone();
-        let exec = move |args: &[&str]| -> Result<String> {
-            let mut a = vec!["ip", "netns", "exec", ns2.as_str()];
-            a.extend_from_slice(args);
-            run(&a, None, 30)
+    let mut m = scan::read_machine(&mut warnings);
+    if on_path("crictl") {
+        m.pods = scan::cri_pods(&mut warnings);
+    }
+    let found = scan::scan(&m);
+    for sel in only {
+        if !found.iter().any(|f| f.selected_by(sel, &m.procs)) {
+            bail!("--only-ns {sel}: no such network namespace on this machine (give root, a name under /run/netns, pid:PID or a host name)");
+        }
+    }
+    let found: Vec<scan::Found> = found
+        .into_iter()
+        .filter(|f| only.is_empty() || only.iter().any(|s| f.selected_by(s, &m.procs)))
+        .collect();
+    let nsenter = on_path("nsenter");
+    let mut targets = Vec::new();
+    for f in &found {
+        let exec: ExecRef = match &f.enter {
+            scan::Enter::Here => Box::new(|a: &[&str]| run(a, None, 30)),
+            scan::Enter::Named(n) => Box::new(in_named(n)),
+            scan::Enter::Pid(_) if !nsenter => {
+                warnings.push(format!("{}: not read: entering a namespace held by a process needs nsenter (util-linux), which is not installed", f.host));
+                continue;
+            }
+            scan::Enter::Pid(pid) => {
+                let net = format!("--net=/proc/{pid}/ns/net");
+                Box::new(move |a: &[&str]| {
+                    let mut v = vec!["nsenter", net.as_str()];
+                    v.extend_from_slice(a);
+                    run(&v, None, 30)
+                })
+            }
         };
-        let link = collect_host(&exec, &dir, &host, &extras, &mut apps, &mut warnings)?;
-        // `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over
-        // /etc/resolv.conf: that is the namespace's resolver configuration.
-        let rc = Path::new("/etc/netns").join(ns).join("resolv.conf");
-        if let Ok(t) = std::fs::read_to_string(&rc) {
-            std::fs::write(dir.join("resolv.conf"), t)?;
-        }
-        links_json.insert(host.clone(), link);
+        let netns_name = match &f.origin {
+            scan::Origin::Named(n) => Some(n.clone()),
+            _ => None,
+        };
+        targets.push(Target {
+            host: f.host.clone(),
+            exec,
+            resolv: netns_name
+                .as_ref()
+                .map(|n| Path::new("/etc/netns").join(n).join("resolv.conf")),
+            netns_name,
+            about: Some(f.about()),
+            // the machine's own namespace, and those asked for by name
+            required: f.origin == scan::Origin::Root || !only.is_empty(),
+        });
     }
-    // veth links: each veth names its peer's namespace id and ifindex.
-    let mut nsid: BTreeMap<(String, i64), String> = BTreeMap::new();
-    for ns in &names {
-        let ids: Value =
-            serde_json::from_str(&run(&["ip", "-n", ns, "-j", "netns", "list-id"], None, 10)?)
-                .unwrap_or(Value::Null);
-        for e in ids.as_array().into_iter().flatten() {
-            if let (Some(id), Some(n)) = (e["nsid"].as_i64(), e["name"].as_str()) {
-                if n.starts_with(prefix) {
-                    nsid.insert((host_of(ns), id), host_of(n));
-                }
-            }
-        }
+    if targets.is_empty() {
+        bail!("no network namespace could be read");
     }
-    let mut links = Vec::new();
-    for (host, devs) in &links_json {
-        for d in devs.as_array().into_iter().flatten() {
-            if d["linkinfo"]["info_kind"].as_str() != Some("veth") {
-                continue;
-            }
-            let (Some(name), Some(peer_idx)) = (d["ifname"].as_str(), d["link_index"].as_i64())
-            else {
-                continue;
-            };
-            let peer_host = match d["link_netnsid"].as_i64() {
-                Some(id) => match nsid.get(&(host.clone(), id)) {
-                    Some(h) => h.clone(),
-                    None => {
-                        warnings.push(format!(
-                            "{host}/{name}: veth peer in a namespace outside the snapshot"
-                        ));
-                        continue;
-                    }
-                },
-                None => host.clone(),
-            };
-            let peer_name = links_json[&peer_host]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|x| x["ifindex"].as_i64() == Some(peer_idx))
-                .and_then(|x| x["ifname"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            let a = format!("{host}/{name}");
-            let b = format!("{peer_host}/{peer_name}");
-            if a < b {
-                links.push(json!({"a": a, "b": b}));
-            }
-        }
-    }
-    let hosts: Vec<String> = names.iter().map(|n| host_of(n)).collect();
-    write_bundle(out, &hosts, links, &extras, apps)?;
+    warnings.extend(snapshot_targets(
+        targets,
+        out,
+        &extras,
+        &Tools::probe(),
+        true,
+    )?);
     Ok(warnings)
 }
 

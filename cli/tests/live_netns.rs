@@ -200,3 +200,508 @@ fn pmtu_fragmentation_needed() {
 fn generated_kindnet_cluster() {
     check(&fixture("kindnet.yaml"), "kn", 46);
 }
+
+/// Real vs simulated frames, interface by interface (the comparison `podpath
+/// live --diff` prints).
+#[path = "../src/diff.rs"]
+#[allow(dead_code)]
+mod diff;
+
+/// An HTTP server answering every request as podpath's http-server does
+/// for a path it has no route for (what a bundle's listening socket becomes).
+const SERVER_404_PY: &str = r#"
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(64)
+def handle(c):
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return
+            buf += d
+        body = b"404 page not found"
+        c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        while c.recv(65536):
+            pass
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+"#;
+
+/// The request podpath's HTTP client sends (curl's), and the answer read
+/// up to its Content-Length.
+const CLIENT_PY: &str = r#"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=8)
+s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n" % sys.argv[3]).encode())
+buf = b""
+while b"\r\n\r\n" not in buf or not buf.endswith(b"404 page not found"):
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+s.close()
+print(buf.split(b"\r\n")[0].decode())
+"#;
+
+/// What the host-snapshot test creates, removed when dropped (also when the
+/// test fails): named namespaces and processes.
+#[derive(Default)]
+struct Made {
+    netns: Vec<String>,
+    procs: Vec<std::process::Child>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for c in &mut self.procs {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in &self.netns {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// Runs a command (bounded: `timeout 20`); panics with its stderr when it fails.
+fn sh(args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .arg("20")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Polls `f` every 20 ms for at most `ms` milliseconds.
+fn within(ms: u64, mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..ms / 20 {
+        if f() {
+            return true;
+        }
+        sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+/// The settings the simulator's TCP matches (as `podpath live` sets them)
+/// and no IPv6, set before the namespace gets its devices.
+fn settle(enter: &[&str]) {
+    for k in [
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+        "net.ipv4.tcp_timestamps=0",
+        "net.ipv4.tcp_sack=0",
+        "net.ipv4.tcp_window_scaling=0",
+    ] {
+        let mut a = enter.to_vec();
+        a.extend(["sysctl", "-qw", k]);
+        sh(&a);
+    }
+    let mut a = enter.to_vec();
+    a.extend(["ip", "link", "set", "lo", "up"]);
+    sh(&a);
+}
+
+/// The topology: named namespaces A and B joined by a veth pair, and a
+/// namespace held only by a process (`unshare -n sleep 60`), joined to B
+/// by a veth moved into /proc/PID/ns/net, with an HTTP server in it (a
+/// second process in that namespace). B routes between them.
+struct HostLab {
+    /// Removed when the lab is dropped.
+    _made: Made,
+    a: String,
+    b: String,
+    sleep_pid: u32,
+    dir: PathBuf,
+}
+
+fn build_host_lab(tag: &str) -> HostLab {
+    let id = std::process::id() % 10000;
+    let (a, b) = (format!("pt{id}{tag}-a"), format!("pt{id}{tag}-b"));
+    let dir = std::env::temp_dir().join(format!("pt{id}{tag}-hostsnap"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut made = Made::default();
+    made.dirs.push(dir.clone());
+    for n in [&a, &b] {
+        sh(&["ip", "netns", "add", n]);
+        made.netns.push(n.clone());
+        settle(&["ip", "netns", "exec", n]);
+    }
+    let holder = Command::new("unshare")
+        .args(["-n", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    let pid = holder.id();
+    made.procs.push(holder);
+    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+    assert!(
+        within(5000, || std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .is_ok_and(|l| l != own)),
+        "unshare -n did not enter a new namespace within 5 s"
+    );
+    let net = format!("--net=/proc/{pid}/ns/net");
+    let p: &[&str] = &["nsenter", &net];
+    settle(p);
+    let ns_path = format!("/proc/{pid}/ns/net");
+    sh(&[
+        "ip", "-n", &a, "link", "add", "a0", "type", "veth", "peer", "name", "b0", "netns", &b,
+    ]);
+    sh(&[
+        "ip", "-n", &b, "link", "add", "b1", "type", "veth", "peer", "name", "p0", "netns",
+        &ns_path,
+    ]);
+    for (ns, dev, addr) in [
+        (&a, "a0", "10.77.1.1/24"),
+        (&b, "b0", "10.77.1.2/24"),
+        (&b, "b1", "10.77.2.1/24"),
+    ] {
+        sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
+        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+    }
+    sh(&[
+        "ip",
+        "-n",
+        &a,
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.77.1.2",
+    ]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &b,
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=1",
+    ]);
+    for cmd in [
+        &["ip", "addr", "add", "10.77.2.2/24", "dev", "p0"][..],
+        &["ip", "link", "set", "p0", "up"],
+        &["ip", "route", "add", "default", "via", "10.77.2.1"],
+    ] {
+        let mut v = p.to_vec();
+        v.extend_from_slice(cmd);
+        sh(&v);
+    }
+    let server = dir.join("server.py");
+    std::fs::write(&server, SERVER_404_PY).unwrap();
+    let srv = Command::new("nsenter")
+        .args([&net, "python3", server.to_str().unwrap(), "8080"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    made.procs.push(srv);
+    assert!(
+        within(5000, || sh(&["nsenter", &net, "ss", "-Hltn"])
+            .contains(":8080")),
+        "the server did not listen within 5 s"
+    );
+    HostLab {
+        _made: made,
+        a,
+        b,
+        sleep_pid: pid,
+        dir,
+    }
+}
+
+/// Runs podpath with a bounded wait; returns (exit code, stdout, stderr).
+fn podpath(args: &[&str]) -> (Option<i32>, String, String) {
+    podpath_with_path(args, None)
+}
+
+/// [`podpath`] with `PATH` set to `path`.
+fn podpath_with_path(
+    args: &[&str],
+    path: Option<&std::path::Path>,
+) -> (Option<i32>, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_podpath"));
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    let mut child = c
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        within(60_000, || matches!(child.try_wait(), Ok(Some(_)))),
+        "podpath {args:?} did not finish within 60 s"
+    );
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+type Frames = std::collections::BTreeMap<(String, String, String), Vec<Vec<u8>>>;
+
+/// tcpdump on each (host, command prefix entering its namespace, device),
+/// per direction; returns the captures once `traffic` has run.
+fn capture(
+    dir: &std::path::Path,
+    on: &[(String, Vec<String>, &str)],
+    traffic: impl FnOnce(),
+) -> Frames {
+    let mut caps = Vec::new();
+    let mut made = Made::default();
+    for (host, enter, dev) in on {
+        for d in ["in", "out"] {
+            let f = dir.join(format!("{host}__{dev}__{d}.pcap"));
+            let child = Command::new(&enter[0])
+                .args(&enter[1..])
+                .args(["tcpdump", "-i", dev, "-Q", d, "-w", f.to_str().unwrap()])
+                .args(["-U", "-n", "-p", "-s", "0", "--immediate-mode"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            caps.push((
+                (host.clone(), dev.to_string(), d.to_string()),
+                f,
+                child.id(),
+            ));
+            made.procs.push(child);
+        }
+    }
+    for (k, f, _) in &caps {
+        assert!(
+            within(5000, || std::fs::metadata(f).is_ok_and(|m| m.len() >= 24)),
+            "tcpdump on {k:?} did not start within 5 s"
+        );
+    }
+    sleep(Duration::from_millis(200));
+    traffic();
+    sleep(Duration::from_millis(300));
+    for (_, _, pid) in &caps {
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+    }
+    for c in &mut made.procs {
+        let _ = within(3000, || matches!(c.try_wait(), Ok(Some(_))));
+    }
+    drop(made);
+    let mut out = Frames::new();
+    for (k, f, _) in caps {
+        let bytes = std::fs::read(&f).unwrap();
+        let mut frames = Vec::new();
+        if bytes.len() >= 24 {
+            let mut r = pcap_file::pcap::PcapReader::new(&bytes[..]).unwrap();
+            while let Some(Ok(p)) = r.next_packet() {
+                frames.push(p.data.to_vec());
+            }
+        }
+        out.insert(k, frames);
+    }
+    out
+}
+
+/// `podpath snapshot --host` with no iptables-save and no nft on the PATH:
+/// the other files, a warning per missing tool, and the bundle saying which
+/// files are absent; it still loads.
+fn snapshot_without_netfilter_tools(lab: &HostLab, only: &str, p: &str) {
+    let few = lab.dir.join("few-tools");
+    std::fs::create_dir_all(&few).unwrap();
+    for t in ["ip", "bridge", "ss", "sysctl", "sh", "nsenter"] {
+        let at = sh(&["sh", "-c", &format!("command -v {t}")]);
+        std::os::unix::fs::symlink(at.trim(), few.join(t)).unwrap();
+    }
+    let bare = lab.dir.join("bare");
+    let (code, _, err2) = podpath_with_path(
+        &[
+            "snapshot",
+            "--host",
+            "--only-ns",
+            only,
+            "-o",
+            bare.to_str().unwrap(),
+        ],
+        Some(&few),
+    );
+    assert_eq!(code, Some(0), "{err2}");
+    assert!(
+        err2.contains("warning: iptables-save is not installed"),
+        "{err2}"
+    );
+    assert!(err2.contains("warning: nft is not installed"), "{err2}");
+    let bare_doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bare.join("bundle.json")).unwrap()).unwrap();
+    let missing: Vec<String> = bare_doc["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["host"].as_str().unwrap(),
+                m["file"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [lab.a.as_str(), lab.b.as_str(), p].map(|h| format!("{h}/iptables-save.txt"))
+    );
+    assert!(!bare.join(p).join("iptables-save.txt").exists());
+    assert!(bare.join(p).join("ip-route.json").exists());
+    let (code, out2, err3) = podpath(&["run", "--bundle", bare.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out2}{err3}");
+    assert!(
+        err3.contains("iptables-save.txt: not in the snapshot"),
+        "{err3}"
+    );
+}
+
+/// `podpath snapshot --host` of namespaces built in the test, one of them
+/// held only by a process: the bundle names every namespace once (the
+/// process-held one after its lowest-pid holder), links the veth peers,
+/// records the listening socket as an app; replayed with an HTTP request
+/// added, it sends the frames the kernel sent, interface by interface.
+#[test]
+fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    if let Err(why) = can_run() {
+        common::skip("live_netns host snapshot", &why);
+        return;
+    }
+    for t in ["nsenter", "unshare", "ss", "timeout"] {
+        if !common::have(t) {
+            common::skip("live_netns host snapshot", &format!("{t} is not installed"));
+            return;
+        }
+    }
+    let lab = build_host_lab("hs");
+    let bundle = lab.dir.join("bundle");
+    let only = format!("{},{},pid:{}", lab.a, lab.b, lab.sleep_pid);
+    let (code, out, err) = podpath(&[
+        "snapshot",
+        "--host",
+        "--only-ns",
+        &only,
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let p = format!("pid-{}-sleep", lab.sleep_pid);
+    let read = |f: &str| std::fs::read_to_string(bundle.join(f)).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&read("bundle.json")).unwrap();
+    assert_eq!(
+        doc["hosts"],
+        serde_json::json!([lab.a, lab.b, p]),
+        "{doc:#}"
+    );
+    // each link once, its ends in name order
+    assert_eq!(
+        doc["links"],
+        serde_json::json!([
+            {"a": format!("{p}/p0"), "b": format!("{}/b1", lab.b)},
+            {"a": format!("{}/a0", lab.a), "b": format!("{}/b0", lab.b)},
+        ]),
+        "{err}"
+    );
+    assert_eq!(
+        doc["apps"],
+        serde_json::json!([{"host": p, "kind": "http-server", "listen": "0.0.0.0:8080"}])
+    );
+    let about: serde_json::Value = serde_json::from_str(&read(&format!("{p}/netns.json"))).unwrap();
+    assert_eq!(about["origin"], "process");
+    assert_eq!(about["comm"], "sleep");
+    assert_eq!(
+        about["entered"],
+        format!("nsenter --net=/proc/{}/ns/net", lab.sleep_pid)
+    );
+    assert!(read(&format!("{p}/ip-addr.json")).contains("10.77.2.2"));
+    snapshot_without_netfilter_tools(&lab, &only, &p);
+    // The request, through the real kernels, every veth captured.
+    let net = format!("--net=/proc/{}/ns/net", lab.sleep_pid);
+    let in_ns = |n: &str| {
+        vec![
+            "ip".to_string(),
+            "netns".into(),
+            "exec".into(),
+            n.to_string(),
+        ]
+    };
+    let on = vec![
+        (lab.a.clone(), in_ns(&lab.a), "a0"),
+        (lab.b.clone(), in_ns(&lab.b), "b0"),
+        (lab.b.clone(), in_ns(&lab.b), "b1"),
+        (p.clone(), vec!["nsenter".to_string(), net.clone()], "p0"),
+    ];
+    let client = lab.dir.join("client.py");
+    std::fs::write(&client, CLIENT_PY).unwrap();
+    let answer = std::cell::RefCell::new(String::new());
+    #[allow(clippy::disallowed_methods)] // the real run's length: live timing
+    let t0 = std::time::Instant::now();
+    let real = capture(&lab.dir, &on, || {
+        *answer.borrow_mut() = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &lab.a,
+            "python3",
+            client.to_str().unwrap(),
+            "10.77.2.2",
+            "8080",
+            "web",
+        ]);
+    });
+    let elapsed = t0.elapsed().as_nanos() as u64;
+    assert_eq!(answer.borrow().trim(), "HTTP/1.1 404 Not Found");
+    // The same request replayed from the bundle.
+    doc["flows"] = serde_json::json!([{"id": "get", "from": lab.a, "proto": "tcp",
+        "dst": "10.77.2.2:8080", "request": "HTTP GET / Host: web"}]);
+    std::fs::write(bundle.join("bundle.json"), doc.to_string()).unwrap();
+    let (code, out, err) = podpath(&["run", "--bundle", bundle.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("404"), "{out}");
+    let rd = |f: &str| {
+        std::fs::read_to_string(bundle.join(f))
+            .map_err(|_| podpath_sim::scenario::bundle::ReadError::NotFound(f.to_string()))
+    };
+    let (mut world, _) = podpath_sim::scenario::bundle::load(&rd, "bundle", 0).unwrap();
+    world.horizon_ns = elapsed;
+    let trace = podpath_sim::engine::Engine::new(world).run();
+    let sim = diff::sim_captures(&trace, &|_| true);
+    let sim: Frames = sim
+        .into_iter()
+        .filter(|(k, _)| real.contains_key(k))
+        .collect();
+    let r = diff::report(&sim, real);
+    println!("{}", r.text);
+    assert_eq!(r.total, 8, "{}", r.text);
+    assert_eq!(r.matched, r.total, "{}", r.text);
+    let (a, pid) = (lab.a.clone(), lab.sleep_pid);
+    drop(lab);
+    // nothing of this run is left behind
+    let ns = sh(&["ip", "netns", "list"]);
+    assert!(!ns.contains(&a), "namespaces left behind: {ns}");
+    assert!(
+        within(2000, || !std::path::Path::new(&format!("/proc/{pid}"))
+            .exists()),
+        "the namespace's process is left behind"
+    );
+}

@@ -1,5 +1,6 @@
 //! `podpath snapshot`: a podpath-snapshot/1 bundle of network namespaces on
-//! this machine, or of a kind cluster's nodes.
+//! this machine (by name prefix, or the whole machine), or of a kind
+//! cluster's nodes.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,8 +11,19 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct SnapshotArgs {
-    #[arg(long, value_name = "PREFIX", required_unless_present = "kind")]
+    /// The namespaces under /run/netns whose names start with PREFIX.
+    #[arg(long, value_name = "PREFIX", required_unless_present_any = ["kind", "host"])]
     pub netns: Option<String>,
+    /// The machine this runs on: its root namespace and every network
+    /// namespace on it, named (/run/netns) or held only by processes
+    /// (/proc/*/ns/net), each once.
+    #[arg(long, conflicts_with_all = ["netns", "kind"])]
+    pub host: bool,
+    /// With --host: only these namespaces (comma-separated): `root`, a name
+    /// under /run/netns, `pid:PID` (that process's namespace), or a host
+    /// name of the bundle (`pid-1234-sleep`, `pod-NS-NAME`).
+    #[arg(long, value_name = "NS,...", value_delimiter = ',', requires = "host")]
+    pub only_ns: Vec<String>,
     #[arg(long, conflicts_with = "netns")]
     pub kind: bool,
     /// With --kind: the kube context (default: the current one).
@@ -40,6 +52,8 @@ pub fn run(a: SnapshotArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             resyncs: Vec::new(),
         };
         k.snapshot(&empty, &a.out)?
+    } else if a.host {
+        crate::snapshot::snapshot_host(&a.only_ns, &a.out, crate::snapshot::Extras::default())?
     } else {
         crate::snapshot::snapshot_netns(
             a.netns.as_deref().unwrap_or_default(),
