@@ -52,7 +52,7 @@ pub struct Tools {
 impl Tools {
     pub fn probe() -> Tools {
         Tools {
-            missing: ["bridge", "iptables-save", "nft", "sysctl", "ss"]
+            missing: ["bridge", "iptables-save", "nft", "sysctl", "ss", "ipset"]
                 .into_iter()
                 .filter(|t| !on_path(t))
                 .collect(),
@@ -78,6 +78,7 @@ impl Tools {
                     "iptables-save" => "iptables-save.txt (the iptables rules)",
                     "nft" => "nft-ruleset.txt (the nftables rules)",
                     "sysctl" => "sysctl.txt (the kernel's network settings: defaults assumed)",
+                    "ipset" => "ipset-save.txt (a ruleset's -m set needs it)",
                     _ => "the listening sockets (no apps recorded)",
                 };
                 format!("{t} is not installed: no {what}")
@@ -205,6 +206,13 @@ fn collect_host(
             Err(e) => acc
                 .warnings
                 .push(format!("{host}: nft list ruleset: {e:#}")),
+        }
+    }
+    // ipsets, loaded before iptables by the replay; optional in a bundle
+    if acc.tools.has("ipset") {
+        match exec(&["ipset", "save"]) {
+            Ok(t) => std::fs::write(dir.join("ipset-save.txt"), t)?,
+            Err(e) => acc.warnings.push(format!("{host}: ipset save: {e:#}")),
         }
     }
     if acc.tools.has("sysctl") {

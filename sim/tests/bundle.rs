@@ -540,3 +540,52 @@ fn bundle_flow_keys_not_modelled_are_refused() {
         assert!(e.to_string().contains(want), "{flow}: {e}");
     }
 }
+
+/// `ipset-save.txt` is loaded before the iptables that use its sets: a
+/// rule's `-m set` matches the set's members; without the file the rule's
+/// set does not exist, and the bundle is refused as iptables-restore
+/// refuses it, naming the line.
+#[test]
+fn bundle_ipsets_load_before_iptables() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m set --match-set blocked dst -j REJECT --reject-with tcp-reset\nCOMMIT\n";
+    let run = |sets: Option<&'static str>| {
+        let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","routes":{"/":{"body":"me"}}}],
+ "flows":[{"id":"f","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc"}]}"#;
+        let read = move |p: &str| match p {
+            "bundle.json" => Ok(doc.to_string()),
+            "pod/iptables-save.txt" => Ok(rules.to_string()),
+            "pod/ipset-save.txt" => sets
+                .map(str::to_string)
+                .ok_or_else(|| bundle::ReadError::NotFound(p.into())),
+            _ => fs_reader(p),
+        };
+        bundle::load(&read, "sets", 1).map(|(w, _)| Engine::new(w).run())
+    };
+    let t = run(Some(
+        "create blocked hash:ip family inet hashsize 1024 maxelem 65536\nadd blocked 10.96.0.30\n",
+    ))
+    .unwrap();
+    assert!(
+        t.flows[0].outcome.contains("connection refused (RST)"),
+        "{}",
+        t.flows[0].outcome
+    );
+    let t = run(Some(
+        "create blocked hash:ip family inet hashsize 1024 maxelem 65536\nadd blocked 10.1.2.3\n",
+    ))
+    .unwrap();
+    assert!(
+        t.flows[0].outcome.starts_with("HTTP 200 OK"),
+        "{}",
+        t.flows[0].outcome
+    );
+    let Err(e) = run(None) else {
+        panic!("a rule with a missing set loaded")
+    };
+    assert!(
+        e.to_string()
+            .starts_with("pod/iptables-save.txt:5:0: Set blocked doesn't exist"),
+        "{e}"
+    );
+}

@@ -942,6 +942,7 @@ fn load_netfilter(
     warnings: &mut Vec<String>,
 ) -> Result<(), ScenarioError> {
     let hn = h.name.clone();
+    load_ipsets(read, h)?;
     let f_ipt = format!("{hn}/iptables-save.txt");
     let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e.to_string()))?;
     h.nf = Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
@@ -954,6 +955,7 @@ fn load_netfilter(
     for w in &h.nf.warnings {
         warnings.push(w.clone());
     }
+    sets_exist(h, &f_ipt)?;
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
@@ -967,6 +969,61 @@ fn load_netfilter(
                 }
             })?;
             h.nft_text = t;
+        }
+    }
+    Ok(())
+}
+
+/// `ipset-save.txt` (optional: `ipset save` output), loaded before the
+/// iptables that reference its sets, as iptables-restore needs them.
+fn load_ipsets(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
+    let f = format!("{}/ipset-save.txt", h.name);
+    let Ok(t) = read(&f) else {
+        return Ok(());
+    };
+    let sets = crate::net::netfilter::ipset::IpsetStore::parse(&t, &f).map_err(|e| {
+        let m = e.to_string();
+        // "FILE:LINE: message"
+        let rest = m.strip_prefix(&format!("{f}:")).unwrap_or(&m);
+        let (line, msg) = rest
+            .split_once(": ")
+            .and_then(|(n, r)| Some((n.parse::<usize>().ok()?, r.to_string())))
+            .unwrap_or((0, m.clone()));
+        ScenarioError {
+            file: f.clone(),
+            line,
+            column: 0,
+            key: String::new(),
+            message: msg,
+        }
+    })?;
+    h.replace_ipsets(sets);
+    Ok(())
+}
+
+/// Every `-m set --match-set NAME` of the ruleset names a set of
+/// `ipset-save.txt`: iptables-restore refuses a rule whose set does not
+/// exist (libxt_set.c get_set_byname: "Set NAME doesn't exist").
+fn sets_exist(h: &Host, f_ipt: &str) -> Result<(), ScenarioError> {
+    for t in h.nf.tables.values() {
+        for c in &t.chains {
+            for r in &c.rules {
+                for cond in &r.conds {
+                    if let crate::net::netfilter::CondKind::Set { name, .. } = &cond.kind {
+                        if !h.nf_state.ipsets.sets.contains_key(name) {
+                            return Err(ScenarioError {
+                                file: f_ipt.to_string(),
+                                line: r.line,
+                                column: 0,
+                                key: String::new(),
+                                message: format!(
+                                    "Set {name} doesn't exist (iptables-restore needs the host's ipset-save.txt first)"
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(())
