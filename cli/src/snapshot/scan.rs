@@ -233,12 +233,12 @@ pub fn scan(m: &Machine) -> Vec<Found> {
             pod: None,
         });
     }
-    for f in &mut out {
+    // (a hostNetwork pod's sandbox is in the root namespace: the root
+    // keeps the machine's name)
+    for f in out.iter_mut().filter(|f| f.origin != Origin::Root) {
         if let Some(pod) = m.pods.get(&f.key) {
             f.pod = Some(pod.clone());
-            if f.origin != Origin::Root {
-                f.host = pod.clone();
-            }
+            f.host = pod.clone();
         }
     }
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
@@ -317,8 +317,22 @@ pub fn read_machine(warnings: &mut Vec<String>) -> Machine {
 /// type `network`), as containerd's CRI plugin reports them. Each pod is
 /// named `pod-NAMESPACE-NAME`. A failing crictl is a warning.
 pub fn cri_pods(warnings: &mut Vec<String>) -> BTreeMap<NsKey, String> {
+    cri_pods_with(
+        &|a: &[&str]| crate::live::run(a, None, 20),
+        &|p: &str| ns_key(Path::new(p)),
+        warnings,
+    )
+}
+
+/// [`cri_pods`] with the commands run by `run` and namespace links read
+/// by `key_of`.
+fn cri_pods_with(
+    run: &dyn Fn(&[&str]) -> anyhow::Result<String>,
+    key_of: &dyn Fn(&str) -> Option<NsKey>,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<NsKey, String> {
     let mut out = BTreeMap::new();
-    let list = match crate::live::run(&["crictl", "pods", "-o", "json"], None, 20) {
+    let list = match run(&["crictl", "pods", "-o", "json"]) {
         Ok(t) => serde_json::from_str::<serde_json::Value>(&t).unwrap_or_default(),
         Err(e) => {
             warnings.push(format!(
@@ -338,7 +352,7 @@ pub fn cri_pods(warnings: &mut Vec<String>) -> BTreeMap<NsKey, String> {
         ) else {
             continue;
         };
-        let Ok(t) = crate::live::run(&["crictl", "inspectp", "-o", "json", id], None, 20) else {
+        let Ok(t) = run(&["crictl", "inspectp", "-o", "json", id]) else {
             warnings.push(format!(
                 "crictl inspectp {id} failed; pod {ns}/{name} named after its process"
             ));
@@ -351,10 +365,10 @@ pub fn cri_pods(warnings: &mut Vec<String>) -> BTreeMap<NsKey, String> {
             .flatten()
             .find(|n| n["type"].as_str() == Some("network"))
             .and_then(|n| n["path"].as_str())
-            .and_then(|p| ns_key(Path::new(p)));
+            .and_then(key_of);
         let by_pid = v["info"]["pid"]
             .as_u64()
-            .and_then(|pid| ns_key(Path::new(&format!("/proc/{pid}/ns/net"))));
+            .and_then(|pid| key_of(&format!("/proc/{pid}/ns/net")));
         if let Some(k) = by_path.or(by_pid) {
             out.insert(k, format!("pod-{ns}-{name}"));
         }
@@ -496,6 +510,58 @@ mod tests {
             ["pod-kube-system-coredns-x1"]
         );
         assert!(pick("pid:99999").is_empty());
+    }
+
+    /// crictl's answers as containerd's CRI plugin gives them: a pod with
+    /// its own namespace (found by path), one found by its sandbox pid, a
+    /// hostNetwork pod (the root namespace), one not ready.
+    #[test]
+    fn pods_from_crictl() {
+        let pods = r#"{"items": [
+          {"id": "aaa", "metadata": {"name": "web-1", "namespace": "default"}, "state": "SANDBOX_READY"},
+          {"id": "bbb", "metadata": {"name": "dns-2", "namespace": "kube-system"}, "state": "SANDBOX_READY"},
+          {"id": "ccc", "metadata": {"name": "kube-proxy-x", "namespace": "kube-system"}, "state": "SANDBOX_READY"},
+          {"id": "ddd", "metadata": {"name": "old", "namespace": "default"}, "state": "SANDBOX_NOTREADY"}]}"#;
+        let run = |a: &[&str]| -> anyhow::Result<String> {
+            Ok(match a {
+                [_, "pods", ..] => pods.to_string(),
+                [.., "aaa"] => r#"{"info": {"pid": 900, "runtimeSpec": {"linux": {"namespaces": [
+                    {"type": "pid"}, {"type": "network", "path": "/var/run/netns/cni-1"}]}}}}"#
+                    .into(),
+                [.., "bbb"] => r#"{"info": {"pid": 1600}}"#.into(),
+                [.., "ccc"] => r#"{"info": {"pid": 1, "runtimeSpec": {"linux": {"namespaces": [{"type": "pid"}]}}}}"#.into(),
+                _ => anyhow::bail!("unexpected {a:?}"),
+            })
+        };
+        let key_of = |p: &str| -> Option<NsKey> {
+            match p {
+                "/var/run/netns/cni-1" => Some((4, 20)),
+                "/proc/1600/ns/net" => Some((4, 50)),
+                "/proc/1/ns/net" => Some((4, 1)),
+                _ => None,
+            }
+        };
+        let mut w = Vec::new();
+        let got = cri_pods_with(&run, &key_of, &mut w);
+        assert!(w.is_empty(), "{w:?}");
+        let mut m = machine();
+        m.pods = got;
+        let f = scan(&m);
+        let hosts: Vec<&str> = f.iter().map(|x| x.host.as_str()).collect();
+        assert_eq!(
+            hosts,
+            [
+                "node-1",
+                "blue",
+                "pod-default-web-1",
+                "pid-1234-sleep",
+                "ctr-ab12ab12ab12",
+                "pod-kube-system-dns-2"
+            ]
+        );
+        assert_eq!(f[0].pod, None);
+        assert_eq!(f[2].about()["pod"], "pod-default-web-1");
+        assert_eq!(f[2].about()["origin"], "named");
     }
 
     #[test]
