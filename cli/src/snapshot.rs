@@ -206,6 +206,9 @@ fn collect_host(
                 .warnings
                 .push(format!("{host}: nft list ruleset: {e:#}")),
         }
+    } else {
+        acc.missing
+            .push(json!({"host": host, "file": "nft-ruleset.txt", "why": "nft is not installed"}));
     }
     if acc.tools.has("sysctl") {
         let sysctl = exec(&["sh", "-c", "sysctl -a 2>/dev/null; true"])?;

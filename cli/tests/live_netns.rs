@@ -561,10 +561,16 @@ fn snapshot_without_netfilter_tools(lab: &HostLab, only: &str, p: &str) {
             )
         })
         .collect();
-    assert_eq!(
-        missing,
-        [lab.a.as_str(), lab.b.as_str(), p].map(|h| format!("{h}/iptables-save.txt"))
-    );
+    let want: Vec<String> = [lab.a.as_str(), lab.b.as_str(), p]
+        .iter()
+        .flat_map(|h| {
+            [
+                format!("{h}/iptables-save.txt"),
+                format!("{h}/nft-ruleset.txt"),
+            ]
+        })
+        .collect();
+    assert_eq!(missing, want);
     assert!(!bare.join(p).join("iptables-save.txt").exists());
     assert!(bare.join(p).join("ip-route.json").exists());
     let (code, out2, err3) = podpath(&["run", "--bundle", bare.to_str().unwrap()]);
