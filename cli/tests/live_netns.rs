@@ -599,6 +599,19 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
             return;
         }
     }
+    let (code, _, err) = podpath(&[
+        "snapshot",
+        "--host",
+        "--only-ns",
+        "pid:999999999",
+        "-o",
+        "/nonexistent",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--only-ns pid:999999999: no such network namespace"),
+        "{err}"
+    );
     let lab = build_host_lab("hs");
     let bundle = lab.dir.join("bundle");
     let only = format!("{},{},pid:{}", lab.a, lab.b, lab.sleep_pid);
