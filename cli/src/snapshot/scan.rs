@@ -376,6 +376,63 @@ fn cri_pods_with(
     out
 }
 
+/// Where containerd's runtime v2 shims keep each task's OCI bundle
+/// (`NAMESPACE/ID/config.json`, `init.pid`).
+pub const CONTAINERD_TASKS: &str = "/run/containerd/io.containerd.runtime.v2.task";
+
+/// The pods containerd runs, by network namespace, read from its task
+/// bundles (no crictl needed): a sandbox's `config.json` carries the CRI
+/// plugin's annotations `io.kubernetes.cri.container-type` = `sandbox`,
+/// `io.kubernetes.cri.sandbox-name` and `io.kubernetes.cri.sandbox-namespace`,
+/// and its network namespace as `linux.namespaces[]` of type `network`
+/// (a path), else the namespace of the process in `init.pid`. Each pod is
+/// named `pod-NAMESPACE-NAME`.
+pub fn containerd_pods(
+    tasks: &Path,
+    key_of: &dyn Fn(&str) -> Option<NsKey>,
+) -> BTreeMap<NsKey, String> {
+    let mut out = BTreeMap::new();
+    let dirs = |p: &Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    for ns in dirs(tasks) {
+        for task in dirs(&ns) {
+            let Ok(t) = std::fs::read_to_string(task.join("config.json")) else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+            let an = &v["annotations"];
+            if an["io.kubernetes.cri.container-type"].as_str() != Some("sandbox") {
+                continue;
+            }
+            let (Some(name), Some(pns)) = (
+                an["io.kubernetes.cri.sandbox-name"].as_str(),
+                an["io.kubernetes.cri.sandbox-namespace"].as_str(),
+            ) else {
+                continue;
+            };
+            let by_path = v["linux"]["namespaces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["type"].as_str() == Some("network"))
+                .and_then(|n| n["path"].as_str())
+                .and_then(key_of);
+            let by_pid = std::fs::read_to_string(task.join("init.pid"))
+                .ok()
+                .and_then(|p| key_of(&format!("/proc/{}/ns/net", p.trim())));
+            if let Some(k) = by_path.or(by_pid) {
+                out.insert(k, format!("pod-{pns}-{name}"));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +619,61 @@ mod tests {
         assert_eq!(f[0].pod, None);
         assert_eq!(f[2].about()["pod"], "pod-default-web-1");
         assert_eq!(f[2].about()["origin"], "named");
+    }
+
+    /// containerd's task bundles: a sandbox with a namespace path, one
+    /// found by its init.pid, an application container (not a sandbox).
+    #[test]
+    fn pods_from_containerd_task_bundles() {
+        let root = std::env::temp_dir().join(format!("podpath-ctrd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let task = |id: &str, cfg: &str, pid: &str| {
+            let d = root.join("k8s.io").join(id);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("config.json"), cfg).unwrap();
+            std::fs::write(d.join("init.pid"), pid).unwrap();
+        };
+        let sandbox = |name: &str, extra: &str| {
+            format!(
+                r#"{{"annotations": {{"io.kubernetes.cri.container-type": "sandbox",
+                "io.kubernetes.cri.sandbox-name": "{name}", "io.kubernetes.cri.sandbox-namespace": "default"}},
+                "linux": {{"namespaces": [{{"type": "pid"}}{extra}]}}}}"#
+            )
+        };
+        task(
+            "aaa",
+            &sandbox(
+                "web-1",
+                r#", {"type": "network", "path": "/var/run/netns/cni-1"}"#,
+            ),
+            "900",
+        );
+        task("bbb", &sandbox("web-2", ""), "1600");
+        task(
+            "ccc",
+            r#"{"annotations": {"io.kubernetes.cri.container-type": "container",
+              "io.kubernetes.cri.sandbox-name": "web-2", "io.kubernetes.cri.sandbox-namespace": "default"}}"#,
+            "1700",
+        );
+        let key_of = |p: &str| -> Option<NsKey> {
+            match p {
+                "/var/run/netns/cni-1" => Some((4, 20)),
+                "/proc/1600/ns/net" => Some((4, 50)),
+                "/proc/1700/ns/net" => Some((4, 50)),
+                _ => None,
+            }
+        };
+        let got = containerd_pods(&root, &key_of);
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(
+            got,
+            [
+                ((4, 20), "pod-default-web-1".to_string()),
+                ((4, 50), "pod-default-web-2".to_string())
+            ]
+            .into()
+        );
+        assert!(containerd_pods(Path::new("/nonexistent/podpath"), &key_of).is_empty());
     }
 
     #[test]
