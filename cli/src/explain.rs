@@ -300,4 +300,10 @@ SIMPLIFIED (and where)
     sent alone on one side and folded into (or swapped with) the adjacent
     data segment on the other is a race between the kernel's ACK and the
     application's reply, tolerated and counted.                          [cli/live]
+  - Snapshots (`snapshot --host`): the programs behind listening sockets
+    are not known: a TCP listener becomes an http-server with no routes
+    (it answers 404), a UDP one a udp-listener the replay does not run; a
+    namespace held only by an open file descriptor (no process, no
+    /run/netns mount) is not found; a veth whose peer's nsid has no name
+    is paired by the two ends' indexes.                                  [cli/snapshot]
 "#;

@@ -47,9 +47,11 @@ enum Cmd {
     /// send its flows through the real kernel, capture every device; with
     /// --diff, compare with the simulation interface by interface.
     Live(cmd::live::LiveArgs),
-    /// Write a podpath-snapshot/1 bundle of the network namespaces whose
-    /// names start with PREFIX (--netns), or of a kind cluster's nodes
-    /// (--kind, through docker exec; only contexts named kind-*).
+    /// Write a podpath-snapshot/1 bundle of this machine (--host: its root
+    /// namespace and every other network namespace, named or held only by
+    /// processes), of the network namespaces whose names start with PREFIX
+    /// (--netns), or of a kind cluster's nodes (--kind, through docker
+    /// exec; only contexts named kind-*). It only reads.
     Snapshot(cmd::snapshot::SnapshotArgs),
     /// Print what a scenario's `cluster` (Kubernetes objects) expands to:
     /// the nodes, pods, devices, routes, neighbours and iptables rules.

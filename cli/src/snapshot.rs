@@ -207,6 +207,9 @@ fn collect_host(
                 .warnings
                 .push(format!("{host}: nft list ruleset: {e:#}")),
         }
+    } else {
+        acc.missing
+            .push(json!({"host": host, "file": "nft-ruleset.txt", "why": "nft is not installed"}));
     }
     // ipsets, loaded before iptables by the replay; optional in a bundle
     if acc.tools.has("ipset") {
@@ -396,9 +399,15 @@ pub fn snapshot_netns(prefix: &str, out: &Path, extras: Extras) -> Result<Vec<St
 pub fn snapshot_host(only: &[String], out: &Path, extras: Extras) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     let mut m = scan::read_machine(&mut warnings);
-    if on_path("crictl") {
-        m.pods = scan::cri_pods(&mut warnings);
-    }
+    // Pod names: from the CRI (crictl), else from containerd's task
+    // bundles where it runs.
+    m.pods = if on_path("crictl") {
+        scan::cri_pods(&mut warnings)
+    } else {
+        scan::containerd_pods(Path::new(scan::CONTAINERD_TASKS), &|p: &str| {
+            scan::ns_key(Path::new(p))
+        })
+    };
     let found = scan::scan(&m);
     for sel in only {
         if !found.iter().any(|f| f.selected_by(sel, &m.procs)) {

@@ -317,17 +317,51 @@ fn settle(enter: &[&str]) {
     sh(&a);
 }
 
-/// The topology: named namespaces A and B joined by a veth pair, and a
-/// namespace held only by a process (`unshare -n sleep 60`), joined to B
-/// by a veth moved into /proc/PID/ns/net, with an HTTP server in it (a
-/// second process in that namespace). B routes between them.
+/// The topology: named namespaces A and B joined by a veth pair, and two
+/// namespaces held only by processes (`unshare -n sleep 60`): P, joined to
+/// B by a veth moved into /proc/PID/ns/net, and Q, joined to P by a veth
+/// created in P and moved into Q's (neither end named: paired by indexes),
+/// with an HTTP server in Q (a second process in that namespace). B and P
+/// route between them.
 struct HostLab {
     /// Removed when the lab is dropped.
     _made: Made,
     a: String,
     b: String,
-    sleep_pid: u32,
+    /// The processes holding P and Q.
+    p_pid: u32,
+    q_pid: u32,
     dir: PathBuf,
+}
+
+/// `nsenter --net=/proc/PID/ns/net`.
+fn into(pid: u32) -> Vec<String> {
+    vec!["nsenter".into(), format!("--net=/proc/{pid}/ns/net")]
+}
+
+/// Runs `cmd` (words) after the `enter` prefix.
+fn sh_in(enter: &[String], cmd: &str) -> String {
+    let mut v: Vec<&str> = enter.iter().map(String::as_str).collect();
+    v.extend(cmd.split_whitespace());
+    sh(&v)
+}
+
+/// A network namespace only a process holds: `unshare -n sleep 60`.
+fn held_namespace(made: &mut Made) -> u32 {
+    let holder = Command::new("unshare")
+        .args(["-n", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    let pid = holder.id();
+    made.procs.push(holder);
+    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+    assert!(
+        within(5000, || std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .is_ok_and(|l| l != own)),
+        "unshare -n did not enter a new namespace within 5 s"
+    );
+    settle(&["nsenter", &format!("--net=/proc/{pid}/ns/net")]);
+    pid
 }
 
 fn build_host_lab(tag: &str) -> HostLab {
@@ -343,47 +377,40 @@ fn build_host_lab(tag: &str) -> HostLab {
         made.netns.push(n.clone());
         settle(&["ip", "netns", "exec", n]);
     }
-    let holder = Command::new("unshare")
-        .args(["-n", "sleep", "60"])
-        .spawn()
-        .unwrap();
-    let pid = holder.id();
-    made.procs.push(holder);
-    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
-    assert!(
-        within(5000, || std::fs::read_link(format!("/proc/{pid}/ns/net"))
-            .is_ok_and(|l| l != own)),
-        "unshare -n did not enter a new namespace within 5 s"
+    let (p_pid, q_pid) = (held_namespace(&mut made), held_namespace(&mut made));
+    let (ina, inb) = (
+        vec!["ip".to_string(), "-n".into(), a.clone()],
+        vec!["ip".to_string(), "-n".into(), b.clone()],
     );
-    let net = format!("--net=/proc/{pid}/ns/net");
-    let p: &[&str] = &["nsenter", &net];
-    settle(p);
-    let ns_path = format!("/proc/{pid}/ns/net");
-    sh(&[
-        "ip", "-n", &a, "link", "add", "a0", "type", "veth", "peer", "name", "b0", "netns", &b,
-    ]);
-    sh(&[
-        "ip", "-n", &b, "link", "add", "b1", "type", "veth", "peer", "name", "p0", "netns",
-        &ns_path,
-    ]);
-    for (ns, dev, addr) in [
-        (&a, "a0", "10.77.1.1/24"),
-        (&b, "b0", "10.77.1.2/24"),
-        (&b, "b1", "10.77.2.1/24"),
+    let (inp, inq) = (into(p_pid), into(q_pid));
+    sh_in(
+        &ina,
+        &format!("link add a0 type veth peer name b0 netns {b}"),
+    );
+    sh_in(
+        &inb,
+        &format!("link add b1 type veth peer name p0 netns /proc/{p_pid}/ns/net"),
+    );
+    sh_in(
+        &inp,
+        &format!("ip link add p1 type veth peer name q0 netns /proc/{q_pid}/ns/net"),
+    );
+    for cmd in [
+        "addr add 10.77.1.1/24 dev a0",
+        "link set a0 up",
+        "route add default via 10.77.1.2",
     ] {
-        sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
-        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        sh_in(&ina, cmd);
     }
-    sh(&[
-        "ip",
-        "-n",
-        &a,
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.77.1.2",
-    ]);
+    for cmd in [
+        "addr add 10.77.1.2/24 dev b0",
+        "addr add 10.77.2.1/24 dev b1",
+        "link set b0 up",
+        "link set b1 up",
+        "route add 10.77.3.0/24 via 10.77.2.2",
+    ] {
+        sh_in(&inb, cmd);
+    }
     sh(&[
         "ip",
         "netns",
@@ -394,32 +421,40 @@ fn build_host_lab(tag: &str) -> HostLab {
         "net.ipv4.ip_forward=1",
     ]);
     for cmd in [
-        &["ip", "addr", "add", "10.77.2.2/24", "dev", "p0"][..],
-        &["ip", "link", "set", "p0", "up"],
-        &["ip", "route", "add", "default", "via", "10.77.2.1"],
+        "ip addr add 10.77.2.2/24 dev p0",
+        "ip addr add 10.77.3.1/24 dev p1",
+        "ip link set p0 up",
+        "ip link set p1 up",
+        "ip route add default via 10.77.2.1",
+        "sysctl -qw net.ipv4.ip_forward=1",
     ] {
-        let mut v = p.to_vec();
-        v.extend_from_slice(cmd);
-        sh(&v);
+        sh_in(&inp, cmd);
+    }
+    for cmd in [
+        "ip addr add 10.77.3.2/24 dev q0",
+        "ip link set q0 up",
+        "ip route add default via 10.77.3.1",
+    ] {
+        sh_in(&inq, cmd);
     }
     let server = dir.join("server.py");
     std::fs::write(&server, SERVER_404_PY).unwrap();
     let srv = Command::new("nsenter")
-        .args([&net, "python3", server.to_str().unwrap(), "8080"])
+        .args([&inq[1], "python3", server.to_str().unwrap(), "8080"])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     made.procs.push(srv);
     assert!(
-        within(5000, || sh(&["nsenter", &net, "ss", "-Hltn"])
-            .contains(":8080")),
+        within(5000, || sh_in(&inq, "ss -Hltn").contains(":8080")),
         "the server did not listen within 5 s"
     );
     HostLab {
         _made: made,
         a,
         b,
-        sleep_pid: pid,
+        p_pid,
+        q_pid,
         dir,
     }
 }
@@ -522,7 +557,7 @@ fn capture(
 /// `podpath snapshot --host` with no iptables-save and no nft on the PATH:
 /// the other files, a warning per missing tool, and the bundle saying which
 /// files are absent; it still loads.
-fn snapshot_without_netfilter_tools(lab: &HostLab, only: &str, p: &str) {
+fn snapshot_without_netfilter_tools(lab: &HostLab, only: &str, p: &str, q: &str) {
     let few = lab.dir.join("few-tools");
     std::fs::create_dir_all(&few).unwrap();
     for t in ["ip", "bridge", "ss", "sysctl", "sh", "nsenter"] {
@@ -561,10 +596,24 @@ fn snapshot_without_netfilter_tools(lab: &HostLab, only: &str, p: &str) {
             )
         })
         .collect();
-    assert_eq!(
-        missing,
-        [lab.a.as_str(), lab.b.as_str(), p].map(|h| format!("{h}/iptables-save.txt"))
-    );
+    let mut hosts = [lab.a.as_str(), lab.b.as_str(), p, q];
+    hosts.sort_by_key(|h| {
+        bare_doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|x| x == *h)
+    });
+    let want: Vec<String> = hosts
+        .iter()
+        .flat_map(|h| {
+            [
+                format!("{h}/iptables-save.txt"),
+                format!("{h}/nft-ruleset.txt"),
+            ]
+        })
+        .collect();
+    assert_eq!(missing, want);
     assert!(!bare.join(p).join("iptables-save.txt").exists());
     assert!(bare.join(p).join("ip-route.json").exists());
     let (code, out2, err3) = podpath(&["run", "--bundle", bare.to_str().unwrap()]);
@@ -575,11 +624,70 @@ fn snapshot_without_netfilter_tools(lab: &HostLab, only: &str, p: &str) {
     );
 }
 
-/// `podpath snapshot --host` of namespaces built in the test, one of them
-/// held only by a process: the bundle names every namespace once (the
-/// process-held one after its lowest-pid holder), links the veth peers,
-/// records the listening socket as an app; replayed with an HTTP request
-/// added, it sends the frames the kernel sent, interface by interface.
+/// The bundle `snapshot --host` wrote of the lab: every namespace once (P
+/// and Q after their `sleep`, the server being a second holder of Q), the
+/// three veth pairs linked, the server's socket an app, where each
+/// process-held namespace was found. Returns the bundle and P's and Q's
+/// host names.
+fn check_host_bundle(
+    lab: &HostLab,
+    bundle: &std::path::Path,
+) -> (serde_json::Value, String, String) {
+    let (p, q) = (
+        format!("pid-{}-sleep", lab.p_pid),
+        format!("pid-{}-sleep", lab.q_pid),
+    );
+    let read = |f: &str| std::fs::read_to_string(bundle.join(f)).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&read("bundle.json")).unwrap();
+    // named ones by name, then the process-held ones by pid
+    let mut held = [(lab.p_pid, &p), (lab.q_pid, &q)];
+    held.sort();
+    assert_eq!(
+        doc["hosts"],
+        serde_json::json!([lab.a, lab.b, held[0].1, held[1].1]),
+        "{doc:#}"
+    );
+    let mut links: Vec<String> = doc["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let (x, y) = (l["a"].as_str().unwrap(), l["b"].as_str().unwrap());
+            assert!(x < y, "{l}");
+            format!("{x} {y}")
+        })
+        .collect();
+    links.sort();
+    let mut want = vec![
+        format!("{}/a0 {}/b0", lab.a, lab.b),
+        format!("{p}/p0 {}/b1", lab.b),
+        format!("{p}/p1 {q}/q0"),
+    ];
+    want.sort();
+    assert_eq!(links, want, "{doc:#}");
+    assert_eq!(
+        doc["apps"],
+        serde_json::json!([{"host": q, "kind": "http-server", "listen": "0.0.0.0:8080"}])
+    );
+    for (h, pid) in [(&p, lab.p_pid), (&q, lab.q_pid)] {
+        let about: serde_json::Value =
+            serde_json::from_str(&read(&format!("{h}/netns.json"))).unwrap();
+        assert_eq!(about["origin"], "process");
+        assert_eq!(about["comm"], "sleep");
+        assert_eq!(
+            about["entered"],
+            format!("nsenter --net=/proc/{pid}/ns/net")
+        );
+    }
+    assert!(read(&format!("{q}/ip-addr.json")).contains("10.77.3.2"));
+    (doc, p, q)
+}
+
+/// `podpath snapshot --host` of namespaces built in the test, two of them
+/// held only by processes: the bundle names every namespace once, links
+/// the veth peers, records the listening socket as an app; replayed with
+/// an HTTP request added (A to Q, through B and P), it sends the frames the
+/// kernel sent, interface by interface.
 #[test]
 fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -593,9 +701,22 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
             return;
         }
     }
+    let (code, _, err) = podpath(&[
+        "snapshot",
+        "--host",
+        "--only-ns",
+        "pid:999999999",
+        "-o",
+        "/nonexistent",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--only-ns pid:999999999: no such network namespace"),
+        "{err}"
+    );
     let lab = build_host_lab("hs");
     let bundle = lab.dir.join("bundle");
-    let only = format!("{},{},pid:{}", lab.a, lab.b, lab.sleep_pid);
+    let only = format!("{},{},pid:{},pid:{}", lab.a, lab.b, lab.p_pid, lab.q_pid);
     let (code, out, err) = podpath(&[
         "snapshot",
         "--host",
@@ -605,38 +726,9 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
         bundle.to_str().unwrap(),
     ]);
     assert_eq!(code, Some(0), "{out}{err}");
-    let p = format!("pid-{}-sleep", lab.sleep_pid);
-    let read = |f: &str| std::fs::read_to_string(bundle.join(f)).unwrap();
-    let mut doc: serde_json::Value = serde_json::from_str(&read("bundle.json")).unwrap();
-    assert_eq!(
-        doc["hosts"],
-        serde_json::json!([lab.a, lab.b, p]),
-        "{doc:#}"
-    );
-    // each link once, its ends in name order
-    assert_eq!(
-        doc["links"],
-        serde_json::json!([
-            {"a": format!("{p}/p0"), "b": format!("{}/b1", lab.b)},
-            {"a": format!("{}/a0", lab.a), "b": format!("{}/b0", lab.b)},
-        ]),
-        "{err}"
-    );
-    assert_eq!(
-        doc["apps"],
-        serde_json::json!([{"host": p, "kind": "http-server", "listen": "0.0.0.0:8080"}])
-    );
-    let about: serde_json::Value = serde_json::from_str(&read(&format!("{p}/netns.json"))).unwrap();
-    assert_eq!(about["origin"], "process");
-    assert_eq!(about["comm"], "sleep");
-    assert_eq!(
-        about["entered"],
-        format!("nsenter --net=/proc/{}/ns/net", lab.sleep_pid)
-    );
-    assert!(read(&format!("{p}/ip-addr.json")).contains("10.77.2.2"));
-    snapshot_without_netfilter_tools(&lab, &only, &p);
+    let (mut doc, p, q) = check_host_bundle(&lab, &bundle);
+    snapshot_without_netfilter_tools(&lab, &only, &p, &q);
     // The request, through the real kernels, every veth captured.
-    let net = format!("--net=/proc/{}/ns/net", lab.sleep_pid);
     let in_ns = |n: &str| {
         vec![
             "ip".to_string(),
@@ -649,7 +741,9 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
         (lab.a.clone(), in_ns(&lab.a), "a0"),
         (lab.b.clone(), in_ns(&lab.b), "b0"),
         (lab.b.clone(), in_ns(&lab.b), "b1"),
-        (p.clone(), vec!["nsenter".to_string(), net.clone()], "p0"),
+        (p.clone(), into(lab.p_pid), "p0"),
+        (p.clone(), into(lab.p_pid), "p1"),
+        (q.clone(), into(lab.q_pid), "q0"),
     ];
     let client = lab.dir.join("client.py");
     std::fs::write(&client, CLIENT_PY).unwrap();
@@ -657,14 +751,15 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
     #[allow(clippy::disallowed_methods)] // the real run's length: live timing
     let t0 = std::time::Instant::now();
     let real = capture(&lab.dir, &on, || {
+        let c = client.to_str().unwrap();
         *answer.borrow_mut() = sh(&[
             "ip",
             "netns",
             "exec",
             &lab.a,
             "python3",
-            client.to_str().unwrap(),
-            "10.77.2.2",
+            c,
+            "10.77.3.2",
             "8080",
             "web",
         ]);
@@ -673,7 +768,7 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
     assert_eq!(answer.borrow().trim(), "HTTP/1.1 404 Not Found");
     // The same request replayed from the bundle.
     doc["flows"] = serde_json::json!([{"id": "get", "from": lab.a, "proto": "tcp",
-        "dst": "10.77.2.2:8080", "request": "HTTP GET / Host: web"}]);
+        "dst": "10.77.3.2:8080", "request": "HTTP GET / Host: web"}]);
     std::fs::write(bundle.join("bundle.json"), doc.to_string()).unwrap();
     let (code, out, err) = podpath(&["run", "--bundle", bundle.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{out}{err}");
@@ -685,23 +780,24 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
     let (mut world, _) = podpath_sim::scenario::bundle::load(&rd, "bundle", 0).unwrap();
     world.horizon_ns = elapsed;
     let trace = podpath_sim::engine::Engine::new(world).run();
-    let sim = diff::sim_captures(&trace, &|_| true);
-    let sim: Frames = sim
+    let sim: Frames = diff::sim_captures(&trace, &|_| true)
         .into_iter()
         .filter(|(k, _)| real.contains_key(k))
         .collect();
     let r = diff::report(&sim, real);
     println!("{}", r.text);
-    assert_eq!(r.total, 8, "{}", r.text);
+    assert_eq!(r.total, 12, "{}", r.text);
     assert_eq!(r.matched, r.total, "{}", r.text);
-    let (a, pid) = (lab.a.clone(), lab.sleep_pid);
+    let (a, pids) = (lab.a.clone(), [lab.p_pid, lab.q_pid]);
     drop(lab);
     // nothing of this run is left behind
     let ns = sh(&["ip", "netns", "list"]);
     assert!(!ns.contains(&a), "namespaces left behind: {ns}");
-    assert!(
-        within(2000, || !std::path::Path::new(&format!("/proc/{pid}"))
-            .exists()),
-        "the namespace's process is left behind"
-    );
+    for pid in pids {
+        assert!(
+            within(2000, || !std::path::Path::new(&format!("/proc/{pid}"))
+                .exists()),
+            "the namespace's process {pid} is left behind"
+        );
+    }
 }

@@ -588,4 +588,46 @@ fn bundle_ipsets_load_before_iptables() {
             .starts_with("pod/iptables-save.txt:5:0: Set blocked doesn't exist"),
         "{e}"
     );
+
+/// A snapshot taken where iptables-save, bridge or sysctl is not installed
+/// lists what it could not write under `missing`: those files read as
+/// empty, each with a warning; a file absent without being listed is still
+/// an error naming it.
+#[test]
+fn files_a_snapshot_lists_as_missing_read_as_empty() {
+    let files = |listed: &str| {
+        let b =
+            format!(r#"{{"format":"podpath-snapshot/1","hosts":["node"],"missing":[{listed}]}}"#);
+        let inner = with(&[("bundle.json", b.as_str())]);
+        move |p: &str| match p {
+            "node/iptables-save.txt" | "node/bridge-fdb.json" | "node/sysctl.txt" => {
+                Err(bundle::ReadError::NotFound(p.to_string()))
+            }
+            _ => inner(p),
+        }
+    };
+    let all = r#"{"host":"node","file":"iptables-save.txt","why":"iptables-save is not installed"},
+        {"host":"node","file":"bridge-fdb.json","why":"bridge is not installed"},
+        {"host":"node","file":"sysctl.txt","why":"sysctl is not installed"}"#;
+    let (world, w) = bundle::load(&files(all), "b", 0).unwrap();
+    assert_eq!(world.hosts[0].nf.rule_count(), 0);
+    assert!(
+        w.iter().any(|x| x
+            == "node/iptables-save.txt: not in the snapshot (iptables-save is not installed); read as empty"),
+        "{w:?}"
+    );
+    assert_eq!(
+        w.iter()
+            .filter(|x| x.contains("not in the snapshot"))
+            .count(),
+        3
+    );
+    let two = r#"{"host":"node","file":"bridge-fdb.json","why":"bridge is not installed"},
+        {"host":"node","file":"sysctl.txt","why":"sysctl is not installed"}"#;
+    let e = bundle::load(&files(two), "b", 0).err().unwrap();
+    assert_eq!(e.file, "node/iptables-save.txt", "{e}");
+    let e = bundle::load(&files(r#"{"host":"node","file":"x"}"#), "b", 0)
+        .err()
+        .unwrap();
+    assert!(e.message.contains("missing field `why`"), "{e}");
 }

@@ -71,6 +71,19 @@ fn ends(views: &[NsView]) -> Vec<End> {
     out
 }
 
+/// Whether every veth of namespace `ns` naming `nsid` has its mirror in
+/// namespace `j`: an end whose ifindex is its `link_index` and whose
+/// `link_index` is its ifindex, itself pointing to another namespace.
+fn mirrors(all: &[End], ns: usize, nsid: i64, j: usize) -> bool {
+    all.iter()
+        .filter(|e| e.ns == ns && e.nsid == Some(nsid))
+        .all(|e| {
+            all.iter().any(|f| {
+                f.ns == j && f.nsid.is_some() && f.ifindex == e.peer && f.peer == e.ifindex
+            })
+        })
+}
+
 /// The namespace the nsid `nsid` of namespace `ns` is, or why not.
 fn peer_ns(views: &[NsView], all: &[End], ns: usize, nsid: i64) -> Result<usize, &'static str> {
     if let Some(name) = views[ns].nsid_names.get(&nsid) {
@@ -79,18 +92,25 @@ fn peer_ns(views: &[NsView], all: &[End], ns: usize, nsid: i64) -> Result<usize,
             .position(|v| v.netns_name.as_deref() == Some(name.as_str()))
             .ok_or("veth peer in a namespace outside the snapshot");
     }
-    let group: Vec<&End> = all
-        .iter()
-        .filter(|e| e.ns == ns && e.nsid == Some(nsid))
-        .collect();
     let cands: Vec<usize> = (0..views.len())
-        .filter(|&j| j != ns)
+        .filter(|&j| j != ns && mirrors(all, ns, nsid, j))
         .filter(|&j| {
-            group.iter().all(|e| {
-                all.iter().any(|f| {
-                    f.ns == j && f.nsid.is_some() && f.ifindex == e.peer && f.peer == e.ifindex
+            // and back: every nsid of j's mirroring ends leads to ns
+            all.iter()
+                .filter(|f| {
+                    f.ns == j
+                        && all.iter().any(|e| {
+                            e.ns == ns
+                                && e.nsid == Some(nsid)
+                                && f.ifindex == e.peer
+                                && f.peer == e.ifindex
+                        })
                 })
-            })
+                .filter_map(|f| f.nsid)
+                .all(|m| match views[j].nsid_names.get(&m) {
+                    Some(name) => views[ns].netns_name.as_deref() == Some(name.as_str()),
+                    None => mirrors(all, j, m, ns),
+                })
         })
         .collect();
     match cands.as_slice() {
@@ -229,5 +249,42 @@ mod tests {
         assert_eq!(warnings.len(), 4, "{warnings:?}");
         assert!(warnings[0].starts_with("c/c0: veth peer ambiguous"));
         assert!(warnings[3].starts_with("f/f0: veth peer in a namespace outside"));
+    }
+
+    /// x's peer is in a namespace left out of the snapshot (`--only-ns`);
+    /// y and w have an end with the mirrored indexes, but y's end names a
+    /// namespace called z, and w's nsid leads to v (where both its veths
+    /// have their mirrors), not to x: no link is made up for x.
+    #[test]
+    fn mirrored_indexes_must_lead_back() {
+        let views = vec![
+            view("x", None, vec![veth("x0", 4, 9, Some(0))], &[]),
+            view("y", None, vec![veth("y0", 9, 4, Some(2))], &[(2, "z")]),
+            view(
+                "w",
+                None,
+                vec![veth("w0", 9, 4, Some(1)), veth("w1", 10, 3, Some(1))],
+                &[],
+            ),
+            view(
+                "v",
+                None,
+                vec![veth("v0", 3, 10, Some(5)), veth("v1", 4, 9, Some(5))],
+                &[],
+            ),
+        ];
+        let (links, warnings) = veth_links(&views);
+        let got: Vec<String> = links
+            .iter()
+            .map(|l| format!("{} {}", l["a"].as_str().unwrap(), l["b"].as_str().unwrap()))
+            .collect();
+        assert_eq!(got, ["v/v0 w/w1", "v/v1 w/w0"], "{warnings:?}");
+        assert_eq!(
+            warnings,
+            [
+                "x/x0: veth peer in a namespace outside the snapshot",
+                "y/y0: veth peer in a namespace outside the snapshot"
+            ]
+        );
     }
 }

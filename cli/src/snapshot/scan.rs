@@ -233,12 +233,12 @@ pub fn scan(m: &Machine) -> Vec<Found> {
             pod: None,
         });
     }
-    for f in &mut out {
+    // (a hostNetwork pod's sandbox is in the root namespace: the root
+    // keeps the machine's name)
+    for f in out.iter_mut().filter(|f| f.origin != Origin::Root) {
         if let Some(pod) = m.pods.get(&f.key) {
             f.pod = Some(pod.clone());
-            if f.origin != Origin::Root {
-                f.host = pod.clone();
-            }
+            f.host = pod.clone();
         }
     }
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
@@ -317,8 +317,22 @@ pub fn read_machine(warnings: &mut Vec<String>) -> Machine {
 /// type `network`), as containerd's CRI plugin reports them. Each pod is
 /// named `pod-NAMESPACE-NAME`. A failing crictl is a warning.
 pub fn cri_pods(warnings: &mut Vec<String>) -> BTreeMap<NsKey, String> {
+    cri_pods_with(
+        &|a: &[&str]| crate::live::run(a, None, 20),
+        &|p: &str| ns_key(Path::new(p)),
+        warnings,
+    )
+}
+
+/// [`cri_pods`] with the commands run by `run` and namespace links read
+/// by `key_of`.
+fn cri_pods_with(
+    run: &dyn Fn(&[&str]) -> anyhow::Result<String>,
+    key_of: &dyn Fn(&str) -> Option<NsKey>,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<NsKey, String> {
     let mut out = BTreeMap::new();
-    let list = match crate::live::run(&["crictl", "pods", "-o", "json"], None, 20) {
+    let list = match run(&["crictl", "pods", "-o", "json"]) {
         Ok(t) => serde_json::from_str::<serde_json::Value>(&t).unwrap_or_default(),
         Err(e) => {
             warnings.push(format!(
@@ -338,7 +352,7 @@ pub fn cri_pods(warnings: &mut Vec<String>) -> BTreeMap<NsKey, String> {
         ) else {
             continue;
         };
-        let Ok(t) = crate::live::run(&["crictl", "inspectp", "-o", "json", id], None, 20) else {
+        let Ok(t) = run(&["crictl", "inspectp", "-o", "json", id]) else {
             warnings.push(format!(
                 "crictl inspectp {id} failed; pod {ns}/{name} named after its process"
             ));
@@ -351,12 +365,69 @@ pub fn cri_pods(warnings: &mut Vec<String>) -> BTreeMap<NsKey, String> {
             .flatten()
             .find(|n| n["type"].as_str() == Some("network"))
             .and_then(|n| n["path"].as_str())
-            .and_then(|p| ns_key(Path::new(p)));
+            .and_then(key_of);
         let by_pid = v["info"]["pid"]
             .as_u64()
-            .and_then(|pid| ns_key(Path::new(&format!("/proc/{pid}/ns/net"))));
+            .and_then(|pid| key_of(&format!("/proc/{pid}/ns/net")));
         if let Some(k) = by_path.or(by_pid) {
             out.insert(k, format!("pod-{ns}-{name}"));
+        }
+    }
+    out
+}
+
+/// Where containerd's runtime v2 shims keep each task's OCI bundle
+/// (`NAMESPACE/ID/config.json`, `init.pid`).
+pub const CONTAINERD_TASKS: &str = "/run/containerd/io.containerd.runtime.v2.task";
+
+/// The pods containerd runs, by network namespace, read from its task
+/// bundles (no crictl needed): a sandbox's `config.json` carries the CRI
+/// plugin's annotations `io.kubernetes.cri.container-type` = `sandbox`,
+/// `io.kubernetes.cri.sandbox-name` and `io.kubernetes.cri.sandbox-namespace`,
+/// and its network namespace as `linux.namespaces[]` of type `network`
+/// (a path), else the namespace of the process in `init.pid`. Each pod is
+/// named `pod-NAMESPACE-NAME`.
+pub fn containerd_pods(
+    tasks: &Path,
+    key_of: &dyn Fn(&str) -> Option<NsKey>,
+) -> BTreeMap<NsKey, String> {
+    let mut out = BTreeMap::new();
+    let dirs = |p: &Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    for ns in dirs(tasks) {
+        for task in dirs(&ns) {
+            let Ok(t) = std::fs::read_to_string(task.join("config.json")) else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+            let an = &v["annotations"];
+            if an["io.kubernetes.cri.container-type"].as_str() != Some("sandbox") {
+                continue;
+            }
+            let (Some(name), Some(pns)) = (
+                an["io.kubernetes.cri.sandbox-name"].as_str(),
+                an["io.kubernetes.cri.sandbox-namespace"].as_str(),
+            ) else {
+                continue;
+            };
+            let by_path = v["linux"]["namespaces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["type"].as_str() == Some("network"))
+                .and_then(|n| n["path"].as_str())
+                .and_then(key_of);
+            let by_pid = std::fs::read_to_string(task.join("init.pid"))
+                .ok()
+                .and_then(|p| key_of(&format!("/proc/{}/ns/net", p.trim())));
+            if let Some(k) = by_path.or(by_pid) {
+                out.insert(k, format!("pod-{pns}-{name}"));
+            }
         }
     }
     out
@@ -496,6 +567,113 @@ mod tests {
             ["pod-kube-system-coredns-x1"]
         );
         assert!(pick("pid:99999").is_empty());
+    }
+
+    /// crictl's answers as containerd's CRI plugin gives them: a pod with
+    /// its own namespace (found by path), one found by its sandbox pid, a
+    /// hostNetwork pod (the root namespace), one not ready.
+    #[test]
+    fn pods_from_crictl() {
+        let pods = r#"{"items": [
+          {"id": "aaa", "metadata": {"name": "web-1", "namespace": "default"}, "state": "SANDBOX_READY"},
+          {"id": "bbb", "metadata": {"name": "dns-2", "namespace": "kube-system"}, "state": "SANDBOX_READY"},
+          {"id": "ccc", "metadata": {"name": "kube-proxy-x", "namespace": "kube-system"}, "state": "SANDBOX_READY"},
+          {"id": "ddd", "metadata": {"name": "old", "namespace": "default"}, "state": "SANDBOX_NOTREADY"}]}"#;
+        let run = |a: &[&str]| -> anyhow::Result<String> {
+            Ok(match a {
+                [_, "pods", ..] => pods.to_string(),
+                [.., "aaa"] => r#"{"info": {"pid": 900, "runtimeSpec": {"linux": {"namespaces": [
+                    {"type": "pid"}, {"type": "network", "path": "/var/run/netns/cni-1"}]}}}}"#
+                    .into(),
+                [.., "bbb"] => r#"{"info": {"pid": 1600}}"#.into(),
+                [.., "ccc"] => r#"{"info": {"pid": 1, "runtimeSpec": {"linux": {"namespaces": [{"type": "pid"}]}}}}"#.into(),
+                _ => anyhow::bail!("unexpected {a:?}"),
+            })
+        };
+        let key_of = |p: &str| -> Option<NsKey> {
+            match p {
+                "/var/run/netns/cni-1" => Some((4, 20)),
+                "/proc/1600/ns/net" => Some((4, 50)),
+                "/proc/1/ns/net" => Some((4, 1)),
+                _ => None,
+            }
+        };
+        let mut w = Vec::new();
+        let got = cri_pods_with(&run, &key_of, &mut w);
+        assert!(w.is_empty(), "{w:?}");
+        let mut m = machine();
+        m.pods = got;
+        let f = scan(&m);
+        let hosts: Vec<&str> = f.iter().map(|x| x.host.as_str()).collect();
+        assert_eq!(
+            hosts,
+            [
+                "node-1",
+                "blue",
+                "pod-default-web-1",
+                "pid-1234-sleep",
+                "ctr-ab12ab12ab12",
+                "pod-kube-system-dns-2"
+            ]
+        );
+        assert_eq!(f[0].pod, None);
+        assert_eq!(f[2].about()["pod"], "pod-default-web-1");
+        assert_eq!(f[2].about()["origin"], "named");
+    }
+
+    /// containerd's task bundles: a sandbox with a namespace path, one
+    /// found by its init.pid, an application container (not a sandbox).
+    #[test]
+    fn pods_from_containerd_task_bundles() {
+        let root = std::env::temp_dir().join(format!("podpath-ctrd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let task = |id: &str, cfg: &str, pid: &str| {
+            let d = root.join("k8s.io").join(id);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("config.json"), cfg).unwrap();
+            std::fs::write(d.join("init.pid"), pid).unwrap();
+        };
+        let sandbox = |name: &str, extra: &str| {
+            format!(
+                r#"{{"annotations": {{"io.kubernetes.cri.container-type": "sandbox",
+                "io.kubernetes.cri.sandbox-name": "{name}", "io.kubernetes.cri.sandbox-namespace": "default"}},
+                "linux": {{"namespaces": [{{"type": "pid"}}{extra}]}}}}"#
+            )
+        };
+        task(
+            "aaa",
+            &sandbox(
+                "web-1",
+                r#", {"type": "network", "path": "/var/run/netns/cni-1"}"#,
+            ),
+            "900",
+        );
+        task("bbb", &sandbox("web-2", ""), "1600");
+        task(
+            "ccc",
+            r#"{"annotations": {"io.kubernetes.cri.container-type": "container",
+              "io.kubernetes.cri.sandbox-name": "web-2", "io.kubernetes.cri.sandbox-namespace": "default"}}"#,
+            "1700",
+        );
+        let key_of = |p: &str| -> Option<NsKey> {
+            match p {
+                "/var/run/netns/cni-1" => Some((4, 20)),
+                "/proc/1600/ns/net" => Some((4, 50)),
+                "/proc/1700/ns/net" => Some((4, 50)),
+                _ => None,
+            }
+        };
+        let got = containerd_pods(&root, &key_of);
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(
+            got,
+            [
+                ((4, 20), "pod-default-web-1".to_string()),
+                ((4, 50), "pod-default-web-2".to_string())
+            ]
+            .into()
+        );
+        assert!(containerd_pods(Path::new("/nonexistent/podpath"), &key_of).is_empty());
     }
 
     #[test]
