@@ -588,6 +588,7 @@ fn bundle_ipsets_load_before_iptables() {
             .starts_with("pod/iptables-save.txt:5:0: Set blocked doesn't exist"),
         "{e}"
     );
+}
 
 /// A snapshot taken where iptables-save, bridge or sysctl is not installed
 /// lists what it could not write under `missing`: those files read as
