@@ -1,7 +1,8 @@
 //! Snapshot bundles (`podpath-snapshot/1`): the state of real machines,
 //! imported as a world to replay.
 //!
-//! A bundle is a directory: `bundle.json` (hosts, veth links, apps, flows) and,
+//! A bundle is a directory: `bundle.json` (hosts, veth links, segments,
+//! apps, flows) and,
 //! per host, the JSON of `ip -j -d link show`, `ip -j addr show`, `ip -j route
 //! show table all`, `ip -j rule show`, `ip -j neigh show`, `bridge -j fdb
 //! show`, plus `iptables-save.txt` and `sysctl.txt` (a file `bundle.json`
@@ -13,6 +14,13 @@
 //! states, the ruleset, the sysctls podpath reads. What podpath does not model
 //! is reported as a warning naming the host and the file, never dropped
 //! silently.
+//!
+//! Optional per host: `nft-ruleset.txt`, `ipset-save.txt` (loaded before
+//! the iptables that name its sets), `resolv.conf`, and the configuration
+//! files the `apps` name (HAProxy, keepalived, ingress-nginx, Envoy run
+//! from them). Segments become switch hosts; flows run in order, each
+//! when the one before has ended, unless they give `start`
+//! ([`super::bundle_flows`] reads them).
 //!
 //! The loader reads through the closure it is handed (this crate does no I/O).
 

@@ -7,7 +7,7 @@
 
 mod apps;
 pub mod bundle;
-mod bundle_flows;
+pub mod bundle_flows;
 mod device;
 mod error;
 mod faults;
