@@ -306,4 +306,11 @@ SIMPLIFIED (and where)
     namespace held only by an open file descriptor (no process, no
     /run/netns mount) is not found; a veth whose peer's nsid has no name
     is paired by the two ends' indexes.                                  [cli/snapshot]
+  - Bundle flows: a flow without `start` begins the instant the one
+    before has its outcome (a script's next command starts with no
+    process start-up time); a UDP client's socket is not connect()ed, so
+    ICMP errors do not end its wait (1 s unless `timeout_s`); not
+    modelled and refused by name: DNS types but A, ICMP timestamp
+    queries, spoofed sources, src/src_port_hint/timeout_s on DNS and
+    ICMP flows, TCP flows without a request.                             [scenario/bundle_flows]
 "#;
