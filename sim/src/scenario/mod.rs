@@ -8,6 +8,7 @@
 mod apps;
 pub mod bundle;
 mod device;
+pub mod dumps;
 mod error;
 mod faults;
 mod host;
