@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Args;
 use podpath_sim::scenario::bundle::ReadError;
-use podpath_sim::scenario::dumps::{self, BundleReport, Report};
+use podpath_sim::scenario::dumps::{self, Report};
+use podpath_sim::scenario::inspect::BundleReport;
 use serde_json::{json, Value};
 
 #[derive(Args)]
@@ -146,7 +147,10 @@ fn inspect_path(p: &Path) -> Result<Node> {
             })
         };
         let files = files_under(p)?;
-        return Ok(bundle_node(p, &dumps::inspect_bundle(&read, &files)));
+        return Ok(bundle_node(
+            p,
+            &podpath_sim::scenario::inspect::inspect_bundle(&read, &files),
+        ));
     }
     let text = std::fs::read_to_string(p)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;

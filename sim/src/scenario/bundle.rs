@@ -605,14 +605,13 @@ fn add_devices(
             .as_str()
             .and_then(Mac::parse)
             .unwrap_or(Mac::ZERO);
-        let kind = match (kind_s, l["link_type"].as_str()) {
-            (_, Some("loopback")) => DevKind::Loopback,
-            ("veth", _) => DevKind::Veth,
-            ("bridge", _) => DevKind::Bridge,
-            ("vxlan", _) => DevKind::Vxlan,
-            ("dummy", _) => DevKind::Dummy,
-            ("", Some("ether")) => DevKind::Veth,
-            (k, t) => {
+        let kind = match (
+            super::dumps::dev_kind(kind_s, l["link_type"].as_str()),
+            kind_s,
+            l["link_type"].as_str(),
+        ) {
+            (Some(k), _, _) => k,
+            (None, k, t) => {
                 warnings.push(format!(
                     "{f_link}: {name}: device kind '{k}' (link type {}) is not modelled; left out",
                     t.unwrap_or("?")
@@ -1010,13 +1009,9 @@ fn load_sysctl(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
     let f_sys = format!("{hn}/sysctl.txt");
     let sys = read(&f_sys).map_err(|e| err(&f_sys, e.to_string()))?;
     let mut sc = Sysctl::default();
-    for line in sys.lines() {
-        let Some((k, v)) = line.split_once(" = ").or_else(|| line.split_once('=')) else {
-            continue;
-        };
-        let k = k.trim();
+    for (k, v) in super::dumps::sysctl_pairs(&sys) {
         if Sysctl::is_known(k) {
-            sc.set(k, v.trim());
+            sc.set(k, v);
         }
     }
     h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;

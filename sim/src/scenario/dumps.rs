@@ -281,7 +281,11 @@ fn detect_json(file_name: &str, v: &Value) -> Format {
         _ => return Format::Unknown,
     };
     let by_name = || {
-        let n = file_name.rsplit('/').next().unwrap_or(file_name);
+        let n = file_name
+            .rsplit('/')
+            .next()
+            .unwrap_or(file_name)
+            .replace("iproute2", "");
         [
             ("addr", Format::IpAddr),
             ("link", Format::IpLink),
@@ -523,18 +527,19 @@ fn conntrack(r: &mut Report, text: &str) {
     }
 }
 
+/// `sysctl -a` lines as `(key, value)`, both trimmed (`key = value`, or
+/// `key=value` as /etc/sysctl.conf has them); what the bundle loader reads.
+pub fn sysctl_pairs(text: &str) -> Vec<(&str, &str)> {
+    text.lines()
+        .filter_map(|line| line.split_once(" = ").or_else(|| line.split_once('=')))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
+}
+
 fn sysctl(r: &mut Report, text: &str) {
-    let mut keys = 0;
-    let mut known = 0;
-    for line in text.lines() {
-        let Some((k, _)) = line.split_once(" = ").or_else(|| line.split_once('=')) else {
-            continue;
-        };
-        keys += 1;
-        if Sysctl::is_known(k.trim()) {
-            known += 1;
-        }
-    }
+    let pairs = sysctl_pairs(text);
+    let keys = pairs.len();
+    let known = pairs.iter().filter(|(k, _)| Sysctl::is_known(k)).count();
     r.count("keys", keys);
     r.count("keys podpath reads", known);
     r.simplified
@@ -673,153 +678,82 @@ fn ip_json(r: &mut Report, f: Format, v: &Value) {
     }
 }
 
-/// The files the bundle loader reads for each host (`bundle::load_host`);
-/// `nft-ruleset.txt` and `resolv.conf` are optional.
-pub const HOST_FILES: &[&str] = &[
-    "ip-link.json",
-    "ip-addr.json",
-    "ip-route.json",
-    "ip-rule.json",
-    "ip-neigh.json",
-    "bridge-fdb.json",
-    "iptables-save.txt",
-    "sysctl.txt",
-];
-const OPTIONAL_HOST_FILES: &[&str] = &["nft-ruleset.txt", "resolv.conf"];
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What `inspect` makes of a bundle directory.
-#[derive(Debug, Default)]
-pub struct BundleReport {
-    /// hosts, links, flows, apps, files.
-    pub objects: BTreeMap<String, usize>,
-    /// Every file of the bundle but bundle.json, by path, with its report.
-    pub files: Vec<(String, Report)>,
-    /// What the bundle lacks for a faithful replay.
-    pub missing: Vec<String>,
-    /// The loader's warnings and files it does not read.
-    pub warnings: Vec<String>,
-    /// Why the loader refuses it: file, line and message.
-    pub error: Option<(String, usize, String)>,
-}
-
-/// Inspects a bundle: each file in `files` (paths relative to the bundle,
-/// `bundle.json` among them), what bundle.json names that is absent, what
-/// the loaded world lacks.
-pub fn inspect_bundle(read: super::bundle::Reader, files: &[String]) -> BundleReport {
-    let mut r = BundleReport::default();
-    let doc = match read("bundle.json")
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
-    {
-        Ok(d) => d,
-        Err(e) => {
-            r.error = Some(("bundle.json".into(), 0, e));
-            return r;
-        }
-    };
-    let hosts: Vec<String> = doc["hosts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|h| {
-            h.as_str()
-                .or_else(|| h["name"].as_str())
-                .map(str::to_string)
-        })
-        .collect();
-    r.objects.insert("hosts".into(), hosts.len());
-    for k in ["links", "flows", "apps", "segments"] {
-        r.objects
-            .insert(k.into(), doc[k].as_array().map_or(0, Vec::len));
-    }
-    r.objects.insert("files".into(), files.len());
-    for h in &hosts {
-        for f in HOST_FILES {
-            let p = format!("{h}/{f}");
-            if !files.contains(&p) {
-                r.missing.push(format!(
-                    "{p}: bundle.json names host '{h}', but its {f} is absent (the loader requires it)"
-                ));
+    /// Every file of the corpus is detected as the tool its directory
+    /// names (the ip6tables ones that carry no IPv6 construct cannot be
+    /// told from iptables-save, nor ip -j's brief link form from others).
+    #[test]
+    fn corpus_formats_detected() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
+        let want = |dir: &str, name: &str| -> Vec<Format> {
+            let name = name.replace("iproute2", "");
+            match dir {
+                "iptables" => vec![Format::IptablesSave, Format::Ip6tablesSave],
+                "ip6tables" => vec![Format::Ip6tablesSave, Format::IptablesSave],
+                "nft" => vec![Format::NftRuleset, Format::NftScript],
+                "ipset" => vec![Format::IpsetSave],
+                "ipvsadm" => vec![Format::IpvsadmSave],
+                "conntrack" => vec![Format::ConntrackList],
+                "ipjson" if name.contains("addr") => vec![Format::IpAddr],
+                "ipjson" if name.contains("fdb") => vec![Format::BridgeFdb],
+                "ipjson" if name.contains("rule") => vec![Format::IpRule],
+                "ipjson" if name.contains("neigh") => vec![Format::IpNeigh],
+                "ipjson" if name.contains("route") => vec![Format::IpRoute],
+                "ipjson" if name.contains("link") => vec![Format::IpLink],
+                _ => vec![],
             }
-        }
-    }
-    for (ai, a) in doc["apps"].as_array().into_iter().flatten().enumerate() {
-        if let Some(c) = a["config"].as_str().filter(|c| !c.contains('\n')) {
-            if !files.iter().any(|f| f == c) {
-                r.missing.push(format!(
-                    "apps[{ai}].config: names '{c}', which is not in the bundle"
-                ));
-            }
-        }
-    }
-    for f in files.iter().filter(|f| *f != "bundle.json") {
-        let text = match read(f) {
-            Ok(t) => t,
-            Err(e) => {
-                r.warnings.push(format!("{f}: {e}"));
+        };
+        let mut n = 0;
+        for d in std::fs::read_dir(root).unwrap() {
+            let d = d.unwrap().path();
+            if !d.is_dir() {
                 continue;
             }
-        };
-        let rep = inspect(f, &text);
-        let known = f.split_once('/').is_some_and(|(h, n)| {
-            hosts.iter().any(|x| x == h)
-                && (HOST_FILES.contains(&n) || OPTIONAL_HOST_FILES.contains(&n))
-        });
-        if !known {
-            r.warnings.push(format!(
-                "{f}: not read by the bundle loader (inspected only)"
-            ));
-        }
-        r.files.push((f.clone(), rep));
-    }
-    match super::bundle::load(read, "bundle", 0) {
-        Ok((world, warnings)) => {
-            r.warnings.extend(warnings);
-            world_gaps(&world, &mut r.missing);
-        }
-        Err(e) => r.error = Some((e.file.clone(), e.line, e.message.clone())),
-    }
-    r
-}
-
-/// What a loaded bundle lacks: local routes, a flow's source address,
-/// veth peers.
-fn world_gaps(world: &crate::world::World, missing: &mut Vec<String>) {
-    for h in &world.hosts {
-        let has_addr = h.devs.iter().any(|d| !d.addrs.is_empty());
-        let has_local = h
-            .fib
-            .tables
-            .get(&crate::net::fib::TABLE_LOCAL)
-            .is_some_and(|t| t.iter().next().is_some());
-        if has_addr && !has_local {
-            missing.push(format!(
-                "{}: its route table has no local entries (ip-route.json is `ip -j route show`, not `show table all`): no address of it is local",
-                h.name
-            ));
-        }
-        for d in &h.devs {
-            if d.kind == DevKind::Veth && d.peer.is_none() {
-                missing.push(format!(
-                    "{}/{}: no link of bundle.json joins it to another host (what it sends is lost)",
-                    h.name, d.name
-                ));
+            let dir = d.file_name().unwrap().to_string_lossy().to_string();
+            for f in std::fs::read_dir(&d).unwrap() {
+                let p = f.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                let got = detect(&name, &std::fs::read_to_string(&p).unwrap());
+                assert!(want(&dir, &name).contains(&got), "{dir}/{name}: {got:?}");
+                n += 1;
             }
         }
+        assert!(n >= 150, "{n}");
     }
-    for f in &world.flows {
-        let Some(h) = world.hosts.get(f.from) else {
-            continue;
-        };
-        if !h
-            .devs
-            .iter()
-            .any(|d| d.kind != DevKind::Loopback && !d.addrs.is_empty())
-        {
-            missing.push(format!(
-                "flow {}: its source host {} has no address on any device",
-                f.id, h.name
-            ));
-        }
+
+    #[test]
+    fn small_texts_detected() {
+        assert_eq!(detect("x", ""), Format::Empty);
+        assert_eq!(detect("x", "[]"), Format::EmptyJson);
+        assert_eq!(detect("ip-route.json", "[]"), Format::IpRoute);
+        assert_eq!(
+            detect(
+                "x",
+                "net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter = 2\n"
+            ),
+            Format::Sysctl
+        );
+        assert_eq!(
+            detect("x", "nameserver 10.96.0.10\nsearch svc.cluster.local\n"),
+            Format::ResolvConf
+        );
+        assert_eq!(
+            detect("x", "-A -t 10.96.0.1:443 -s rr\n"),
+            Format::IpvsadmSave
+        );
+        assert_eq!(
+            detect(
+                "x",
+                "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ipv6-icmp -j ACCEPT\nCOMMIT\n"
+            ),
+            Format::Ip6tablesSave
+        );
+        assert_eq!(detect("x", "ipv4     2 tcp      6 10 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 mark=0 use=1\n"), Format::ConntrackList);
+        assert_eq!(detect("x", "hello\n"), Format::Unknown);
+        let r = inspect("x", "hello\n");
+        assert!(r.error.is_some());
     }
 }

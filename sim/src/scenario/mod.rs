@@ -12,6 +12,7 @@ pub mod dumps;
 mod error;
 mod faults;
 mod host;
+pub mod inspect;
 mod links;
 pub mod schema;
 mod traffic;
