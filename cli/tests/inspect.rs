@@ -89,13 +89,14 @@ fn inspect_bundles() {
 }
 
 /// A set that no `create` made: `ipset restore` refuses it, so does
-/// inspect, with exit 2 and FILE:LINE on stderr; the refused ipvsadm dump
-/// of the corpus likewise, and a bundle without the files it names.
+/// inspect, with exit 2 and FILE:LINE on stderr; the ipvsadm dumps of the
+/// corpus as a directory (two of them refused by `ipvsadm -R`) likewise,
+/// and a bundle without the files it names.
 #[test]
 fn inspect_refused_files_exit_2() {
     let o = inspect(&[
         "cli/tests/data/inspect/broken-ipset.txt",
-        "sim/tests/data/corpus/ipvsadm/alibaba-lvs-fullnat-save-n-refused.txt",
+        "sim/tests/data/corpus/ipvsadm",
         "cli/tests/data/inspect/bundle-missing-file",
     ]);
     assert_eq!(o.status.code(), Some(2));

@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 #[derive(Args)]
 pub struct InspectArgs {
     /// Dump files (iptables-save, nft, ipset save, ipvsadm -S, ip -j,
-    /// bridge -j, sysctl -a, conntrack -L) or bundle directories.
+    /// bridge -j, sysctl -a, conntrack -L), bundle directories, or
+    /// directories of dumps (each file in them).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// text or json (keys format, objects, unmodelled, items).
@@ -129,13 +130,37 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
 }
 
 fn inspect_path(p: &Path) -> Result<Node> {
-    if p.is_dir() {
-        if !p.join("bundle.json").is_file() {
-            bail!(
-                "{}: a directory without bundle.json is not a bundle",
-                p.display()
-            );
+    if p.is_dir() && !p.join("bundle.json").is_file() {
+        // a directory of dumps (not a bundle): each file in it
+        let mut items = Vec::new();
+        let mut errors = Vec::new();
+        let mut unmodelled = 0;
+        let files = files_under(p)?;
+        for f in &files {
+            let n = inspect_path(&p.join(f))?;
+            if n.json["format"] == "unknown" {
+                // not a dump (a README...): named, not refused
+                items.push(json!({"kind": "skipped", "text": format!("{}: format not recognised", p.join(f).display())}));
+                continue;
+            }
+            unmodelled += n.json["unmodelled"].as_u64().unwrap_or(0);
+            errors.extend(n.errors);
+            let mut j = n.json;
+            j["kind"] = json!("file");
+            items.push(j);
         }
+        return Ok(Node {
+            json: json!({
+                "path": p.display().to_string(),
+                "format": "directory",
+                "objects": {"files": files.len()},
+                "unmodelled": unmodelled,
+                "items": items,
+            }),
+            errors,
+        });
+    }
+    if p.is_dir() {
         let read = |f: &str| -> std::result::Result<String, ReadError> {
             let full = p.join(f);
             if !full.exists() {

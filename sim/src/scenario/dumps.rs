@@ -136,7 +136,10 @@ pub fn detect(file_name: &str, text: &str) -> Format {
         .find(|l| !l.starts_with('#'))
         .copied()
         .unwrap_or("");
-    if text.contains("ip6tables-save") || (is_iptables(&lines) && looks_v6(&lines)) {
+    let v6_header = lines
+        .iter()
+        .any(|l| l.starts_with('#') && l.contains("ip6tables-save"));
+    if is_iptables(&lines) && (v6_header || looks_v6(&lines)) {
         return Format::Ip6tablesSave;
     }
     if is_iptables(&lines) {
