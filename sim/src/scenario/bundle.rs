@@ -25,7 +25,7 @@ use crate::app::{App, HttpResponseSpec, HttpServer};
 use crate::det::host_rng;
 use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
 use crate::net::host::{DevKind, Device, FdbEntry, Host, HostKind, Peer};
-use crate::net::neigh::{NeighEntry, Nud};
+use crate::net::neigh::NeighEntry;
 use crate::net::netfilter::Ruleset;
 use crate::net::overlay::VxlanCfg;
 use crate::net::sysctl::Sysctl;
@@ -892,11 +892,8 @@ fn load_neigh(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
             .first()
             .and_then(|s| s.as_str())
             .unwrap_or("");
-        let state = match st {
-            "PERMANENT" => Nud::Permanent,
-            "REACHABLE" => Nud::Reachable,
-            "STALE" | "DELAY" | "PROBE" => Nud::Stale,
-            _ => continue,
+        let Some(state) = super::dumps::neigh_state(st) else {
+            continue;
         };
         h.neigh.entries.insert(
             (dev, ip),

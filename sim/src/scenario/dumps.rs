@@ -114,6 +114,18 @@ pub fn dev_kind(info_kind: &str, link_type: Option<&str>) -> Option<DevKind> {
     })
 }
 
+/// The NUD states podpath models, from `ip -j neigh` (`state[0]`), as
+/// the bundle loader takes them: DELAY and PROBE as STALE.
+pub fn neigh_state(s: &str) -> Option<crate::net::neigh::Nud> {
+    use crate::net::neigh::Nud;
+    Some(match s {
+        "PERMANENT" => Nud::Permanent,
+        "REACHABLE" => Nud::Reachable,
+        "STALE" | "DELAY" | "PROBE" => Nud::Stale,
+        _ => return None,
+    })
+}
+
 /// Which tool wrote `text` (its file name breaks ties: `ip-addr.json`).
 pub fn detect(file_name: &str, text: &str) -> Format {
     let t = text.trim_start();
@@ -629,7 +641,7 @@ fn ip_json(r: &mut Report, f: Format, v: &Value) {
                 let st = n["state"][0].as_str().unwrap_or("");
                 if n["dst"].as_str().is_some_and(|d| d.contains(':')) {
                     r.count("inet6 entries", 1);
-                } else if !matches!(st, "PERMANENT" | "REACHABLE" | "STALE" | "DELAY" | "PROBE") {
+                } else if neigh_state(st).is_none() {
                     left_out(r, i, format!("ip neigh: state {st}"));
                 }
             }
