@@ -138,7 +138,15 @@ MODELLED
               hash:ip,port,net, hash:net,port,net, hash:net,iface,
               hash:net,net, hash:ip,mark, bitmap:ip, bitmap:port,
               list:set; inet6 sets kept) as `ipset restore` loads them
-              (create/add/del/test/flush/destroy/rename/swap, -exist)
+              (create/add/del/test/flush/destroy/rename/swap, -exist);
+              schedulers rr, wrr, lc, wlc, sh; `ipvsadm -S [-n]` dumps read
+              (fwmark services, -g/-i, -p, other schedulers kept as
+              unmodelled); `conntrack -L` dumps loaded into the table (a
+              replay can start inside an established, NATed connection)
+  inspect     `podpath inspect PATH...`: each dump's format (iptables-save,
+              ip6tables-save, nft, ipset save, ipvsadm -S, ip -j, bridge -j,
+              sysctl -a, conntrack -L) or a bundle; what is understood,
+              simplified, unmodelled (with lines) and missing; --format json
   views       text and JSON traces; pcapng (one interface per host/device,
               ns timestamps, directions, comments, names); sequence diagrams
               as Mermaid, PlantUML, SVG and terminal text (merman); an HTML
@@ -196,6 +204,11 @@ SIMPLIFIED (and where)
     packet carries no source MAC to netfilter): --assume-unmodelled
     decides; inet6 sets never match an IPv4 packet (the kernel's family
     check) and are evaluated when IPv6 lands.                          [net/netfilter/ipset]
+  - ipvsadm dumps: lc/wlc count the connections podpath scheduled, not the
+    kernel's 256*active+inactive; -x/-y thresholds kept, not enforced.   [net/ipvsadm]
+  - conntrack -L: a loaded entry's timeout counts from the replay's start;
+    TCP window tracking starts afresh; [OFFLOAD] flows are tracked as
+    ordinary ones; IPv6 entries kept for when IPv6 lands.               [net/netfilter/ct_list]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]

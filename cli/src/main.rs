@@ -56,6 +56,8 @@ enum Cmd {
     /// Print what a scenario's `cluster` (Kubernetes objects) expands to:
     /// the nodes, pods, devices, routes, neighbours and iptables rules.
     Expand(cmd::expand::ExpandArgs),
+    /// What podpath makes of real machines' dumps and of bundles.
+    Inspect(cmd::inspect::InspectArgs),
     /// Print the iptables-restore payload kube-proxy (iptables mode) writes
     /// on a node of the scenario's cluster; --full: the node's whole
     /// iptables-save, with the jump rules and the CNI's rules. With
@@ -89,6 +91,7 @@ fn run() -> Result<ExitCode> {
         Cmd::Live(a) => cmd::live::run(a, &mut out)?,
         Cmd::Snapshot(a) => cmd::snapshot::run(a, &mut out)?,
         Cmd::Expand(a) => cmd::expand::run(a, &mut out)?,
+        Cmd::Inspect(a) => cmd::inspect::run(a, &mut out)?,
         Cmd::KubeProxyRules(a) => cmd::kube_proxy_rules::run(a, &mut out)?,
         Cmd::Paths(a) => cmd::paths::run(a, &mut out)?,
         Cmd::Check(a) => cmd::check::run(a, &mut out)?,

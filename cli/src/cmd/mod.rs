@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod expand;
+pub mod inspect;
 pub mod kube_proxy_rules;
 pub mod list;
 pub mod live;

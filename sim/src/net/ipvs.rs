@@ -10,7 +10,8 @@
 //! sends it (routed to the real server, then POSTROUTING: kube-proxy's
 //! masquerade). Later packets of the connection follow conntrack.
 //!
-//! Schedulers: rr, wrr, lc, sh (kube-proxy's `--ipvs-scheduler`).
+//! Schedulers: rr, wrr, lc, wlc, sh (kube-proxy's `--ipvs-scheduler`;
+//! wlc is ipvsadm's default).
 //!
 //! Simplifications (listed by `podpath explain`): the replies' source is
 //! restored by conntrack's reverse translation at PREROUTING, not by IPVS's
@@ -27,6 +28,8 @@ pub enum Scheduler {
     Rr,
     Wrr,
     Lc,
+    /// Weighted least-connection (ipvsadm's default).
+    Wlc,
     Sh,
 }
 
@@ -36,6 +39,7 @@ impl Scheduler {
             "rr" => Scheduler::Rr,
             "wrr" => Scheduler::Wrr,
             "lc" => Scheduler::Lc,
+            "wlc" => Scheduler::Wlc,
             "sh" => Scheduler::Sh,
             _ => return None,
         })
@@ -45,6 +49,7 @@ impl Scheduler {
             Scheduler::Rr => "rr",
             Scheduler::Wrr => "wrr",
             Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
             Scheduler::Sh => "sh",
         }
     }
@@ -132,6 +137,20 @@ impl VirtualService {
                 .iter()
                 .min_by_key(|&&i| (self.reals[i].conns, i))
                 .expect("live"),
+            Scheduler::Wlc => {
+                // ip_vs_wlc_schedule: the least conns/weight, compared as
+                // loh * dw > doh * lw; the first of equals wins
+                let mut least = live[0];
+                for &d in &live[1..] {
+                    let (l, x) = (&self.reals[least], &self.reals[d]);
+                    if u64::from(l.conns) * u64::from(x.weight)
+                        > u64::from(x.conns) * u64::from(l.weight)
+                    {
+                        least = d;
+                    }
+                }
+                least
+            }
             Scheduler::Sh => {
                 let h = crate::det::stable_hash(&src.octets()) as usize;
                 live[h % live.len()]
@@ -229,6 +248,13 @@ mod tests {
         let mut lc = vs(Scheduler::Lc, &[1, 1]);
         lc.reals[0].conns = 5;
         assert_eq!(lc.schedule(src), Some(1));
+        // wlc: conns/weight, 4/2 > 1/1 -> the second
+        let mut wlc = vs(Scheduler::Wlc, &[2, 1]);
+        wlc.reals[0].conns = 4;
+        wlc.reals[1].conns = 1;
+        assert_eq!(wlc.schedule(src), Some(1));
+        wlc.reals[1].conns = 3;
+        assert_eq!(wlc.schedule(src), Some(0));
         // sh: the same source, the same server
         let mut sh = vs(Scheduler::Sh, &[1, 1, 1]);
         let a = sh.schedule(src);

@@ -11,6 +11,7 @@ pub mod host;
 pub mod ip;
 pub mod ipvs;
 pub mod ipvs_in;
+pub mod ipvsadm;
 pub mod link;
 pub mod neigh;
 pub mod netfilter;

@@ -36,7 +36,7 @@ use crate::app::{App, HttpResponseSpec};
 use crate::det::host_rng;
 use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
 use crate::net::host::{DevKind, Device, FdbEntry, Host, HostKind, Peer};
-use crate::net::neigh::{NeighEntry, Nud};
+use crate::net::neigh::NeighEntry;
 use crate::net::netfilter::Ruleset;
 use crate::net::overlay::VxlanCfg;
 use crate::net::sysctl::Sysctl;
@@ -582,14 +582,13 @@ fn add_devices(
             .as_str()
             .and_then(Mac::parse)
             .unwrap_or(Mac::ZERO);
-        let kind = match (kind_s, l["link_type"].as_str()) {
-            (_, Some("loopback")) => DevKind::Loopback,
-            ("veth", _) => DevKind::Veth,
-            ("bridge", _) => DevKind::Bridge,
-            ("vxlan", _) => DevKind::Vxlan,
-            ("dummy", _) => DevKind::Dummy,
-            ("", Some("ether")) => DevKind::Veth,
-            (k, t) => {
+        let kind = match (
+            super::dumps::dev_kind(kind_s, l["link_type"].as_str()),
+            kind_s,
+            l["link_type"].as_str(),
+        ) {
+            (Some(k), _, _) => k,
+            (None, k, t) => {
                 warnings.push(format!(
                     "{f_link}: {name}: device kind '{k}' (link type {}) is not modelled; left out",
                     t.unwrap_or("?")
@@ -870,11 +869,8 @@ fn load_neigh(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
             .first()
             .and_then(|s| s.as_str())
             .unwrap_or("");
-        let state = match st {
-            "PERMANENT" => Nud::Permanent,
-            "REACHABLE" => Nud::Reachable,
-            "STALE" | "DELAY" | "PROBE" => Nud::Stale,
-            _ => continue,
+        let Some(state) = super::dumps::neigh_state(st) else {
+            continue;
         };
         h.neigh.entries.insert(
             (dev, ip),
@@ -1044,13 +1040,9 @@ fn load_sysctl(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
     let f_sys = format!("{hn}/sysctl.txt");
     let sys = read(&f_sys).map_err(|e| err(&f_sys, e.to_string()))?;
     let mut sc = Sysctl::default();
-    for line in sys.lines() {
-        let Some((k, v)) = line.split_once(" = ").or_else(|| line.split_once('=')) else {
-            continue;
-        };
-        let k = k.trim();
+    for (k, v) in super::dumps::sysctl_pairs(&sys) {
         if Sysctl::is_known(k) {
-            sc.set(k, v.trim());
+            sc.set(k, v);
         }
     }
     h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;

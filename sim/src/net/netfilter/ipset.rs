@@ -535,7 +535,9 @@ mod tests {
         .unwrap();
         assert!(st.sets["a"].members.is_empty());
         assert_eq!(st.sets["c"].members.len(), 1);
-        assert!(!st.test("l", &[true], &pkt("9.9.9.9", "1.1.1.1", 6, 1, 2)));
+        // l holds a, whose contents went to b (now c): 1.1.1.1 is not in l
+        assert!(!st.test("l", &[true], &pkt("1.1.1.1", "9.9.9.9", 6, 1, 2)));
+        assert!(st.test("c", &[true], &pkt("1.1.1.1", "9.9.9.9", 6, 1, 2)));
         assert!(st
             .restore("add a 2.2.2.2\nadd a 2.2.2.2 -exist\n", "s", false)
             .is_ok());

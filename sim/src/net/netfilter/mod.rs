@@ -33,6 +33,7 @@
 
 pub mod conntrack;
 pub mod ct_glue;
+pub mod ct_list;
 pub mod hook;
 pub mod ipset;
 pub mod iptables;

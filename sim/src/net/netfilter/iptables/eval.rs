@@ -221,7 +221,7 @@ fn cond_holds(
                 }
             }
         }
-        CondKind::Set { name, flags } => env.state.ipsets.test(name, flags, pkt),
+        CondKind::Set { name, flags } => env.state.ipsets.test_as(name, flags, pkt, env.assume),
         CondKind::PhysdevIn(p) => pkt.physdev_in.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::PhysdevOut(p) => pkt.physdev_out.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::PhysdevIsBridged => pkt.bridged,

@@ -1,0 +1,106 @@
+//! `podpath inspect` on real dumps (one of each format from the corpus),
+//! on the bundles, in text and JSON, and on a file the real tool refuses,
+//! as insta snapshots (cli/tests/snapshots/inspect__*.snap). One process
+//! call each.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs `podpath inspect ARGS` from the workspace root (paths in the report
+/// are then the relative ones given).
+fn inspect(args: &[&str]) -> Output {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    Command::new(env!("CARGO_BIN_EXE_podpath"))
+        .arg("inspect")
+        .args(args)
+        .current_dir(root)
+        .output()
+        .expect("podpath runs")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// One dump of each format that loads today.
+const ONE_OF_EACH: &[&str] = &[
+    "sim/tests/data/corpus/iptables/firehol-basics-interface.txt",
+    "sim/tests/data/corpus/nft/knftables-kube-proxy-nftables-mode-script.txt",
+    "sim/tests/data/corpus/nft/nftables-shell-set-connlimit.txt",
+    "sim/tests/data/corpus/ipset/kube-router-ipset-save-test1.txt",
+    "sim/tests/data/corpus/ipvsadm/kube-proxy-session-affinity-save-n.txt",
+    "sim/tests/data/corpus/ipvsadm/lvs-nat-hostname-save.txt",
+    "sim/tests/data/corpus/ipjson/netplan-ip-d-j-addr.json",
+    "sim/tests/data/corpus/ipjson/iproute2-ip-json-brief-link-show-2017.json",
+    "sim/tests/data/corpus/ipjson/netplan-ip-d-j-route4-table-all.json",
+    "sim/tests/data/corpus/ipjson/iproute2-ip-j-p-rule-show-sport-mask.json",
+    "sim/tests/data/corpus/ipjson/iproute2-ip-j-p-neigh-show-extern-valid.json",
+    "sim/tests/data/corpus/ipjson/iproute2-bridge-j-p-fdb-get-locked.json",
+    "sim/tests/bundles/hairpin/node/sysctl.txt",
+    "sim/tests/data/corpus/conntrack/pyroute2-1198-conntrack-L-offload.txt",
+    "sim/tests/data/corpus/conntrack/aks-engine-1912-conntrack-L-kube-proxy-dnat.txt",
+];
+
+#[test]
+fn inspect_one_file_of_each_format() {
+    let o = inspect(ONE_OF_EACH);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    insta::assert_snapshot!("one-of-each.txt", text(&o));
+}
+
+#[test]
+fn inspect_a_file_as_json() {
+    let o = inspect(&[
+        "--format",
+        "json",
+        "sim/tests/data/corpus/ipset/antrea-support-dump-ipset.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for k in ["format", "objects", "unmodelled", "items"] {
+        assert!(v.get(k).is_some(), "no key {k}");
+    }
+    insta::assert_snapshot!("antrea-ipset.json", text(&o));
+}
+
+#[test]
+fn inspect_bundles() {
+    // the bundle of the sim tests, and one that lacks what a faithful
+    // replay needs (local routes, links, a config file, a flow's address)
+    let o = inspect(&[
+        "sim/tests/bundles/hairpin",
+        "cli/tests/data/inspect/bundle-gaps",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    insta::assert_snapshot!("bundles.txt", text(&o));
+    let o = inspect(&["--format", "json", "sim/tests/bundles/hairpin"]);
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!("bundle-hairpin.json", text(&o));
+}
+
+/// A set that no `create` made: `ipset restore` refuses it, so does
+/// inspect, with exit 2 and FILE:LINE on stderr; the ipvsadm dumps of the
+/// corpus as a directory (two of them refused by `ipvsadm -R`) likewise,
+/// and a bundle without the files it names.
+#[test]
+fn inspect_refused_files_exit_2() {
+    let o = inspect(&[
+        "cli/tests/data/inspect/broken-ipset.txt",
+        "sim/tests/data/corpus/ipvsadm",
+        "cli/tests/data/inspect/bundle-missing-file",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    insta::assert_snapshot!("refused.stderr", err);
+    insta::assert_snapshot!("refused.txt", text(&o));
+}
