@@ -632,3 +632,44 @@ fn files_a_snapshot_lists_as_missing_read_as_empty() {
         .unwrap();
     assert!(e.message.contains("missing field `why`"), "{e}");
 }
+
+/// `conntrack.txt` (`conntrack -L`) loads the machine's connections: a
+/// packet of a connection the node already tracks, DNATed to the pod, is
+/// ESTABLISHED at once and NATed from the entry, without the nat table's
+/// rules; `ipvsadm-save.txt` fills the host's IPVS table.
+#[test]
+fn bundle_conntrack_and_ipvsadm_are_loaded() {
+    let ct = "tcp      6 431999 ESTABLISHED src=10.244.0.5 dst=10.96.0.30 sport=40000 dport=80 src=10.244.0.5 dst=10.244.0.5 sport=8080 dport=40000 [ASSURED] mark=0 use=1\nconntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n";
+    let ipvs = "-A -t 10.96.0.77:80 -s rr\n-a -t 10.96.0.77:80 -r 10.244.0.5:8080 -m -w 1\n";
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","routes":{"/":{"body":"me"}}}],
+ "flows":[{"id":"mid","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc","src_port_hint":40000}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        "node/conntrack.txt" => Ok(ct.to_string()),
+        "node/ipvsadm-save.txt" => Ok(ipvs.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, w) = bundle::load(&read, "ct", 1).unwrap();
+    assert_eq!(world.hosts[0].ipvs.services.len(), 1, "{w:?}");
+    assert_eq!(world.hosts[0].ct.len(), 1, "{w:?}");
+    let t = Engine::new(world).run();
+    let f = &t.flows[0];
+    // the SYN's hop on the node (the first with a TCP packet)
+    let node_first = f
+        .hops
+        .iter()
+        .find(|h| h.host == "node" && h.steps.iter().any(|s| s.what.contains("tcp src=")))
+        .unwrap();
+    let texts: Vec<&str> = node_first.steps.iter().map(|s| s.what.as_str()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|s| s.starts_with("ESTABLISHED tcp src=10.244.0.5 dst=10.96.0.30 sport=40000")),
+        "{texts:#?}"
+    );
+    assert!(
+        !texts.iter().any(|s| s.contains("KUBE-SERVICES")),
+        "{texts:#?}"
+    );
+}

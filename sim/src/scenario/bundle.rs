@@ -960,6 +960,7 @@ fn load_netfilter(
         warnings.push(w.clone());
     }
     sets_exist(h, &f_ipt)?;
+    load_ipvs_and_conntrack(read, h, warnings)?;
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
@@ -973,6 +974,54 @@ fn load_netfilter(
                 }
             })?;
             h.nft_text = t;
+        }
+    }
+    Ok(())
+}
+
+/// `ipvsadm-save.txt` (optional: `ipvsadm -S -n`) into the host's IPVS
+/// table, and `conntrack.txt` (optional: `conntrack -L`): the connections
+/// the machine had, so a replay can start in the middle of an established,
+/// NATed connection. What podpath keeps without a model is a warning.
+fn load_ipvs_and_conntrack(
+    read: Reader,
+    h: &mut Host,
+    warnings: &mut Vec<String>,
+) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
+    let f = format!("{hn}/ipvsadm-save.txt");
+    if let Ok(t) = read(&f) {
+        let d = crate::net::ipvsadm::parse(&t, &f).map_err(|e| ScenarioError {
+            file: f.clone(),
+            line: e.line,
+            column: 0,
+            key: String::new(),
+            message: e.message,
+        })?;
+        for u in &d.unmodelled {
+            warnings.push(format!("{f}: {u}"));
+        }
+        h.ipvs = d.to_ipvs();
+    }
+    let f = format!("{hn}/conntrack.txt");
+    if let Ok(t) = read(&f) {
+        let list = crate::net::netfilter::ct_list::parse(&t).map_err(|e| ScenarioError {
+            file: f.clone(),
+            line: e.line,
+            column: 0,
+            key: String::new(),
+            message: e.message,
+        })?;
+        for u in &list.unmodelled {
+            warnings.push(format!("{f}: {u}"));
+        }
+        let n = crate::net::netfilter::ct_list::insert(&mut h.ct, &list, 0);
+        if n < list.entries.len() {
+            warnings.push(format!(
+                "{f}: {} of {} entries loaded (IPv6, other protocols, taken tuples and a full table are left out)",
+                n,
+                list.entries.len()
+            ));
         }
     }
     Ok(())

@@ -352,7 +352,8 @@ pub fn inspect_as(f: Format, text: &str, source: &str) -> Report {
         ..Report::default()
     };
     match f {
-        Format::IptablesSave | Format::Ip6tablesSave => iptables(&mut r, text, source),
+        Format::IptablesSave => iptables(&mut r, text, source, false),
+        Format::Ip6tablesSave => iptables(&mut r, text, source, true),
         Format::NftRuleset | Format::NftScript => nft(&mut r, f, text),
         Format::IpsetSave => ipset(&mut r, text, source),
         Format::IpvsadmSave => ipvsadm(&mut r, text, source),
@@ -378,8 +379,15 @@ pub fn inspect_as(f: Format, text: &str, source: &str) -> Report {
     r
 }
 
-fn iptables(r: &mut Report, text: &str, source: &str) {
-    match Ruleset::parse(text, source) {
+/// `iptables-save` (or, with `v6`, `ip6tables-save`: parsed and kept,
+/// evaluated when IPv6 lands).
+fn iptables(r: &mut Report, text: &str, source: &str, v6: bool) {
+    let parsed = if v6 {
+        Ruleset::parse_v6(text, source)
+    } else {
+        Ruleset::parse(text, source)
+    };
+    match parsed {
         Ok(rs) => {
             r.count("tables", rs.tables.len());
             let chains: usize = rs.tables.values().map(|t| t.chains.len()).sum();
@@ -395,6 +403,12 @@ fn iptables(r: &mut Report, text: &str, source: &str) {
             r.warnings = rs.warnings.clone();
             r.simplified
                 .push("packet and byte counters ([n:m]) are parsed and ignored".into());
+            if v6 {
+                r.simplified.push(
+                    "an ip6tables ruleset is parsed and kept; IPv6 packets are not evaluated yet"
+                        .into(),
+                );
+            }
             if text.contains("-j LOG") || text.contains("-j NFLOG") {
                 r.simplified
                     .push("LOG/NFLOG write a trace step, not a kernel log line".into());

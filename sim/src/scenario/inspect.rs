@@ -22,7 +22,13 @@ pub const HOST_FILES: &[&str] = &[
     "iptables-save.txt",
     "sysctl.txt",
 ];
-const OPTIONAL_HOST_FILES: &[&str] = &["nft-ruleset.txt", "resolv.conf"];
+const OPTIONAL_HOST_FILES: &[&str] = &[
+    "nft-ruleset.txt",
+    "resolv.conf",
+    "ipset-save.txt",
+    "ipvsadm-save.txt",
+    "conntrack.txt",
+];
 
 /// What `inspect` makes of a bundle directory.
 #[derive(Debug, Default)]
@@ -80,8 +86,10 @@ pub fn inspect_bundle(read: super::bundle::Reader, files: &[String]) -> BundleRe
             }
         }
     }
+    let mut configs: Vec<&str> = Vec::new();
     for (ai, a) in doc["apps"].as_array().into_iter().flatten().enumerate() {
         if let Some(c) = a["config"].as_str().filter(|c| !c.contains('\n')) {
+            configs.push(c);
             if !files.iter().any(|f| f == c) {
                 r.missing.push(format!(
                     "apps[{ai}].config: names '{c}', which is not in the bundle"
@@ -89,7 +97,19 @@ pub fn inspect_bundle(read: super::bundle::Reader, files: &[String]) -> BundleRe
             }
         }
     }
-    for f in files.iter().filter(|f| *f != "bundle.json") {
+    // the programs' configuration files are read by the programs as the
+    // loader starts them (a refusal is the loader's error below)
+    r.objects.insert(
+        "app configs".into(),
+        files
+            .iter()
+            .filter(|f| configs.contains(&f.as_str()))
+            .count(),
+    );
+    for f in files
+        .iter()
+        .filter(|f| *f != "bundle.json" && !configs.contains(&f.as_str()))
+    {
         let text = match read(f) {
             Ok(t) => t,
             Err(e) => {
