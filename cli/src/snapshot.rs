@@ -52,7 +52,16 @@ pub struct Tools {
 impl Tools {
     pub fn probe() -> Tools {
         Tools {
-            missing: ["bridge", "iptables-save", "nft", "sysctl", "ss", "ipset"]
+            missing: [
+                "bridge",
+                "iptables-save",
+                "nft",
+                "sysctl",
+                "ss",
+                "ipset",
+                "ipvsadm",
+                "conntrack",
+            ]
                 .into_iter()
                 .filter(|t| !on_path(t))
                 .collect(),
@@ -79,6 +88,8 @@ impl Tools {
                     "nft" => "nft-ruleset.txt (the nftables rules)",
                     "sysctl" => "sysctl.txt (the kernel's network settings: defaults assumed)",
                     "ipset" => "ipset-save.txt (a ruleset's -m set needs it)",
+                    "ipvsadm" => "ipvsadm-save.txt (the IPVS table, for kube-proxy's ipvs mode)",
+                    "conntrack" => "conntrack.txt (the connections tracked: the replay starts with none)",
                     _ => "the listening sockets (no apps recorded)",
                 };
                 format!("{t} is not installed: no {what}")
@@ -216,6 +227,18 @@ fn collect_host(
         match exec(&["ipset", "save"]) {
             Ok(t) => std::fs::write(dir.join("ipset-save.txt"), t)?,
             Err(e) => acc.warnings.push(format!("{host}: ipset save: {e:#}")),
+        }
+    }
+    // the IPVS table and the tracked connections; optional in a bundle
+    for (tool, file, argv) in [
+        ("ipvsadm", "ipvsadm-save.txt", &["ipvsadm", "-S", "-n"][..]),
+        ("conntrack", "conntrack.txt", &["sh", "-c", "conntrack -L 2>/dev/null; true"]),
+    ] {
+        if acc.tools.has(tool) {
+            match exec(argv) {
+                Ok(t) => std::fs::write(dir.join(file), t)?,
+                Err(e) => acc.warnings.push(format!("{host}: {tool}: {e:#}")),
+            }
         }
     }
     if acc.tools.has("sysctl") {
