@@ -311,6 +311,7 @@ fn eval_expr(
             set,
             key,
             timeout_ns,
+            limit: lim,
         } => {
             let k: Option<Vec<Kv>> = keys(key, pkt, env).into_iter().collect();
             let Some(k) = k else {
@@ -326,7 +327,23 @@ fn eval_expr(
                 .or_default()
                 .insert(k, env.now_ns.saturating_add(timeout));
             step(format!("update @{set} {{ {} }}", shown.join(" . ")), out);
-            None
+            // the element's own limit (nft_dynset with an expression)
+            let l = lim.as_deref()?;
+            limit(
+                l,
+                &format!("meter#{here}#{}", shown.join(".")),
+                env,
+                dyn_sets,
+                step,
+                out,
+            )
+        }
+        Expr::ObjMap { kind, key, map } => {
+            let k = keys(key, pkt, env);
+            match map_lookup(t, map, &k) {
+                Some(Data::Obj(name)) => objref(r, kind, &name, env, dyn_sets, out),
+                _ => Some(RuleEnd::Break),
+            }
         }
         Expr::Verdict(v) => Some(RuleEnd::Verdict(v.clone())),
         Expr::Nat { .. } => nat(r, &here, e, pkt, env, dyn_sets, out),
@@ -542,6 +559,28 @@ fn nat(
                 Some(x) => Some(x),
                 None => return Some(RuleEnd::Break),
             }
+        }
+        NatTo::PrefixMap { key, map } => {
+            let k = keys(key, pkt, env);
+            let Some(Data::Vals(v)) = map_lookup(r.t, map, &k) else {
+                return Some(RuleEnd::Break);
+            };
+            let Some(Val::Net(n)) = v.first() else {
+                return Some(RuleEnd::Break);
+            };
+            // netmap: the prefix's bits, the original address's host bits
+            let orig = u32::from(if *kind == NatKind::Snat {
+                pkt.src
+            } else {
+                pkt.dst
+            });
+            let m = u32::from(n.netmask());
+            let a = Ipv4Addr::from((u32::from(n.network()) & m) | (orig & !m));
+            Some(NatRange {
+                addr_lo: Some(a),
+                addr_hi: Some(a),
+                ports: None,
+            })
         }
         NatTo::NumgenMap {
             modulus,

@@ -289,7 +289,9 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             } else {
                 2
             };
-            info(None, KeyType::Other, format!("rt {k}"), n)
+            // (the IPv6 routing header's fields need IPv6: never on IPv4)
+            let sel = (!["classid", "nexthop", "mtu", "ipsec"].contains(&k)).then_some(Sel::V6);
+            info(sel, KeyType::Other, format!("rt {k}"), n)
         }
         "socket" => {
             let k = b?;
@@ -315,7 +317,9 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             } else {
                 2
             };
-            info(None, KeyType::Other, format!("{a} {}", b.unwrap_or("")), n)
+            // IPv6 extension headers need IPv6 (never on IPv4); tcpopt not
+            let sel = (a != "tcpopt").then_some(Sel::V6);
+            info(sel, KeyType::Other, format!("{a} {}", b.unwrap_or("")), n)
         }
         "ipsec" => {
             let n = if matches!(word(t, i + 2), Some("ip" | "ip6")) {

@@ -302,6 +302,9 @@ pub enum NatTo {
     Ports(u16, u16),
     /// `to KEY map { k : addr [. port] }` or `map @m`: looked up.
     Map { key: Vec<Sel>, map: MapRef },
+    /// `prefix to KEY map { prefix : prefix }` (netmap): the new address
+    /// keeps the host bits of the one it replaces.
+    PrefixMap { key: Vec<Sel>, map: MapRef },
     /// `to numgen inc|random mod N [offset O] map { ... }`.
     NumgenMap {
         modulus: u32,
@@ -350,6 +353,15 @@ pub enum Expr {
         set: String,
         key: Vec<Sel>,
         timeout_ns: Option<u64>,
+        /// A per-element `limit rate ...` (a meter): breaks when over.
+        limit: Option<Box<Expr>>,
+    },
+    /// An object chosen by a map: `limit name KEY map @m`, `ct helper set
+    /// KEY map { ... }` (nft_objref_map).
+    ObjMap {
+        kind: String,
+        key: Vec<Sel>,
+        map: MapRef,
     },
     Verdict(NVerdict),
     Nat {

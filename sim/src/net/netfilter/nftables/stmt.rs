@@ -20,6 +20,8 @@ use crate::net::netfilter::{RejectWith, Unmodelled};
 pub struct Cx<'a> {
     pub unmodelled: &'a mut Vec<Unmodelled>,
     pub next_id: &'a mut usize,
+    /// Binding (anonymous) chains of `jump { ... }`: name, rule tokens.
+    pub anon: Vec<(String, Vec<Tok>)>,
 }
 
 struct R<'a, 'b> {
@@ -189,10 +191,19 @@ impl R<'_, '_> {
                 Ok(i + 1)
             }
             "jump" | "goto" if self.t.get(i + 1).is_some_and(|x| x.is("{")) => {
-                // a binding (anonymous) chain
+                // a binding (anonymous) chain (parser_bison.y
+                // `chain_block_alloc` in `verdict_expr`), named as nft
+                // names them (`__chain%d`)
                 let end = self.group_end(i + 1);
-                let text = format!("{word} {{ ... }}");
-                self.unmodelled(text, false);
+                let id = self.id();
+                let name = format!("__chain{id}");
+                let inner = self.t[i + 2..end.saturating_sub(1)].to_vec();
+                self.cx.anon.push((name.clone(), inner));
+                self.out.push(Expr::Verdict(if word == "jump" {
+                    NVerdict::Jump(name)
+                } else {
+                    NVerdict::Goto(name)
+                }));
                 Ok(end)
             }
             "accept" | "drop" | "return" | "continue" | "jump" | "goto" => {
@@ -213,10 +224,11 @@ impl R<'_, '_> {
                 self.set_stmt(i)
             }
             "flow" => {
-                // flow add|offload @FLOWTABLE
+                // flow add|offload @FLOWTABLE: the connection's later
+                // packets take the flowtable's fast path; podpath runs
+                // every packet through the hooks (named in explain)
                 let end = (i + 4).min(self.t.len());
-                let text = render(&self.t[i..end]);
-                self.unmodelled(text, false);
+                self.out.push(Expr::Nop(render(&self.t[i..end])));
                 Ok(end)
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
@@ -273,8 +285,26 @@ impl R<'_, '_> {
             return None;
         }
         let end = self.set_value_end(j);
-        let text = render(&self.t[i..end]);
-        self.unmodelled(text, false);
+        let kind = match self.w(i) {
+            Some("ct") => format!("ct {}", self.w(i + 1).unwrap_or("")),
+            Some(k) => k.to_string(),
+            None => String::new(),
+        };
+        let m = self.lhs(j).and_then(|(lhs, k)| {
+            let key: Option<Vec<Sel>> = lhs.iter().map(|s| s.sel).collect();
+            if self.w(k) != Some("map") {
+                return None;
+            }
+            let (map, next) = self.map_ref(k + 1, &lhs, &[]).ok()?;
+            (next == end).then_some((key?, map))
+        });
+        match m {
+            Some((key, map)) => self.out.push(Expr::ObjMap { kind, key, map }),
+            None => {
+                let text = render(&self.t[i..end]);
+                self.unmodelled(text, false);
+            }
+        }
         Some(end)
     }
 
@@ -811,6 +841,7 @@ impl R<'_, '_> {
         let mut k = 0;
         let mut ok = self.w(i) != Some("delete");
         let mut timeout_ns = None;
+        let mut limit = None;
         while k < inner.len() {
             if let Some((s, n)) = selector(inner, k) {
                 match s.sel {
@@ -820,6 +851,33 @@ impl R<'_, '_> {
                 k += n;
             } else if inner[k].is(".") {
                 k += 1;
+            } else if inner[k].is("limit") && inner.get(k + 1).is_some_and(|x| x.is("rate")) {
+                let (e, n) = limit_args(inner, k + 2, self.line)?;
+                let id = self.id();
+                limit = Some(Box::new(match e {
+                    Expr::Limit {
+                        over,
+                        rate,
+                        per_ns,
+                        burst,
+                        bytes,
+                        ..
+                    } => Expr::Limit {
+                        over,
+                        rate,
+                        per_ns,
+                        burst,
+                        bytes,
+                        id,
+                    },
+                    other => other,
+                }));
+                k = n;
+            } else if inner[k].is("counter") {
+                k += 1;
+                while matches!(w(inner, k), Some("packets" | "bytes")) {
+                    k += 2;
+                }
             } else if inner[k].is("timeout") {
                 timeout_ns = inner.get(k + 1).and_then(|x| expr::parse_nft_time(&x.s));
                 k += 2;
@@ -839,6 +897,7 @@ impl R<'_, '_> {
                 set,
                 key,
                 timeout_ns,
+                limit,
             });
         } else {
             let text = render(&self.t[i..end]);
@@ -869,8 +928,8 @@ impl R<'_, '_> {
             j += 1;
         }
         // `prefix to`, `addr . port to`, `addr . port`
-        if self.w(j) == Some("prefix") {
-            special = true;
+        let prefix = self.w(j) == Some("prefix");
+        if prefix {
             j += 1;
         }
         if self.w(j) == Some("addr") && self.w(j + 1) == Some(".") {
@@ -903,6 +962,14 @@ impl R<'_, '_> {
                 _ => break,
             }
             j += 1;
+        }
+        if let (true, NatTo::Map { key, map }) = (prefix, &to) {
+            to = NatTo::PrefixMap {
+                key: key.clone(),
+                map: map.clone(),
+            };
+        } else if prefix {
+            special = true;
         }
         if v6 || special {
             let text = render(&self.t[i..j]);

@@ -290,6 +290,79 @@ mod eval_tests {
             .any(|s| s.effect.contains("treated as not matching")));
     }
 
+    /// A binding chain (tests/shell sample-ruleset: `tcp flags syn jump {
+    /// ... }`) runs as the chain it is.
+    #[test]
+    fn binding_chains_run() {
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp flags syn jump {\n   tcp dport 22 drop\n   tcp dport 23 drop\n  }\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let v = |port, d: &mut DynSets| {
+            run(&n, Hook::Input, &mut pkt("1.1.1.1", "10.0.0.1", port), 0, d).verdict
+        };
+        assert_eq!(v(23, &mut d), Verdict::Drop);
+        assert_eq!(v(24, &mut d), Verdict::Accept);
+    }
+
+    /// tests/shell sets/0046netmap: `snat ip prefix to ip saddr map {
+    /// 10.141.11.0/24 : 192.168.2.0/24 }` keeps the host bits.
+    #[test]
+    fn netmap_keeps_host_bits() {
+        let n = Nft::parse("table ip t {\n chain p {\n  type nat hook postrouting priority srcnat; policy accept;\n  snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }\n }\n}\n").unwrap();
+        let o = run(
+            &n,
+            Hook::Postrouting,
+            &mut pkt("10.141.11.7", "1.1.1.1", 80),
+            0,
+            &mut DynSets::default(),
+        );
+        match o.nat {
+            Some(Target::Snat { to, .. }) => {
+                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 2, 7)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// tests/shell maps/named_limits and sets/0038meter_list: a limit
+    /// object chosen by a map, and a per-source limit of a dynamic set.
+    #[test]
+    fn object_maps_and_meters() {
+        let n = Nft::parse("table inet t {\n limit one { rate 1/second burst 1 packets }\n map lim {\n  typeof ip saddr : limit\n  elements = { 1.1.1.1 : \"one\" }\n }\n set m {\n  type ipv4_addr\n  flags dynamic\n }\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp dport 1 limit name ip saddr map @lim drop\n  tcp dport 2 add @m { ip saddr limit rate over 1/second burst 1 packets } drop\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let v = |src, port, d: &mut DynSets| {
+            run(&n, Hook::Input, &mut pkt(src, "10.0.0.1", port), 0, d).verdict
+        };
+        // the object's one token: the first packet matches (drop), the
+        // second does not; another source has no element (no match)
+        assert_eq!(v("1.1.1.1", 1, &mut d), Verdict::Drop);
+        assert_eq!(v("1.1.1.1", 1, &mut d), Verdict::Accept);
+        assert_eq!(v("2.2.2.2", 1, &mut d), Verdict::Accept);
+        // over 1/second per source: the second packet of a source is over
+        assert_eq!(v("3.3.3.3", 2, &mut d), Verdict::Accept);
+        assert_eq!(v("3.3.3.3", 2, &mut d), Verdict::Drop);
+        assert_eq!(v("4.4.4.4", 2, &mut d), Verdict::Accept);
+    }
+
+    /// An `nft -f` script adding to iptables-nft's chains (calico's foreign
+    /// script) runs them where iptables-nft registers them.
+    #[test]
+    fn iptables_nft_builtin_chains() {
+        let n = Nft::parse("add chain ip filter x\nadd rule ip filter INPUT tcp dport 9 drop\n")
+            .unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let v = run(
+            &n,
+            Hook::Input,
+            &mut pkt("1.1.1.1", "10.0.0.1", 9),
+            0,
+            &mut DynSets::default(),
+        )
+        .verdict;
+        assert_eq!(v, Verdict::Drop);
+    }
+
     /// Marks: `meta mark set mark and 0xffff00ff xor 0xad` (fw4), `ct mark
     /// set ct mark & 0xfffff000 | 0x111` (istio).
     #[test]
