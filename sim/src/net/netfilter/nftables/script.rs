@@ -617,9 +617,19 @@ impl Nft {
             unmodelled: &mut self.unmodelled,
             next_id: &mut self.next_id,
             anon: Vec::new(),
+            meters: Vec::new(),
         };
         let exprs = parse_rule(toks, line, &mut cx)?;
         let anon = std::mem::take(&mut cx.anon);
+        for m in std::mem::take(&mut cx.meters) {
+            let t = self.table_mut(fam, tname);
+            t.sets.entry(m.clone()).or_insert(NftSet {
+                name: m,
+                dynamic: true,
+                flags: vec!["dynamic".into()],
+                ..Default::default()
+            });
+        }
         for (name, inner) in anon {
             let mut c = NftChain {
                 name,

@@ -22,6 +22,8 @@ pub struct Cx<'a> {
     pub next_id: &'a mut usize,
     /// Binding (anonymous) chains of `jump { ... }`: name, rule tokens.
     pub anon: Vec<(String, Vec<Tok>)>,
+    /// Sets `meter NAME` statements create.
+    pub meters: Vec<String>,
 }
 
 struct R<'a, 'b> {
@@ -232,7 +234,8 @@ impl R<'_, '_> {
                 Ok(end)
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
-            "meter" | "dup" | "fwd" | "synproxy" | "xt" => {
+            "meter" => self.meter(i),
+            "dup" | "fwd" | "synproxy" | "xt" => {
                 let end = self.skip_args(i + 1);
                 let text = render(&self.t[i..end]);
                 self.unmodelled(text, false);
@@ -832,11 +835,32 @@ impl R<'_, '_> {
             .get(i + 2)
             .map(|x| x.s.clone())
             .ok_or_else(|| self.unexpected(i + 2))?;
-        if !self.t.get(i + 3).is_some_and(|x| x.is("{")) {
-            return Err(self.unexpected(i + 3));
+        self.update_group(i, set, i + 3)
+    }
+
+    /// `meter NAME [size N] { KEY [limit ...] }` (parser_bison.y
+    /// `meter_stmt`): an update of the dynamic set NAME it creates.
+    fn meter(&mut self, i: usize) -> Result<usize, NftError> {
+        let set = self
+            .t
+            .get(i + 1)
+            .map(|x| x.s.clone())
+            .ok_or_else(|| self.unexpected(i + 1))?;
+        let mut b = i + 2;
+        if self.w(b) == Some("size") {
+            b += 2;
         }
-        let end = self.group_end(i + 3);
-        let inner = &self.t[i + 4..end.saturating_sub(1)];
+        self.cx.meters.push(set.clone());
+        self.update_group(i, set, b)
+    }
+
+    /// The `{ KEY [timeout T] [stateful] }` of a set update at `brace`.
+    fn update_group(&mut self, i: usize, set: String, brace: usize) -> Result<usize, NftError> {
+        if !self.t.get(brace).is_some_and(|x| x.is("{")) {
+            return Err(self.unexpected(brace));
+        }
+        let end = self.group_end(brace);
+        let inner = &self.t[brace + 1..end.saturating_sub(1)];
         let mut key = Vec::new();
         let mut k = 0;
         let mut ok = self.w(i) != Some("delete");

@@ -411,3 +411,142 @@ fn tests_py_expressions_parse() {
         }
     }
 }
+
+/// `include` as scanner.l resolves it: `./` and absolute paths as given,
+/// other names in the include directory; a missing file without wildcards
+/// is an error, a wildcard matching nothing is not; nesting is bounded.
+#[test]
+fn includes_resolve_as_nft_does() {
+    let read = |p: &str| -> Result<Vec<(String, String)>, String> {
+        Ok(match p {
+            "./a.nft" => vec![(
+                p.into(),
+                "define P = 22\ntable ip t {\n chain c {\n  tcp dport $P drop\n }\n}\n".into(),
+            )],
+            "/etc/b.nft" => vec![(p.into(), "add rule ip t c tcp dport 23 drop\n".into())],
+            "/etc/loop.nft" => vec![(p.into(), "include \"loop.nft\"\n".into())],
+            _ => Vec::new(),
+        })
+    };
+    let n = Nft::parse_with(
+        "include \"./a.nft\"\ninclude \"b.nft\"\ninclude \"/etc/nftables.d/*.nft\"\n",
+        &read,
+    )
+    .unwrap();
+    assert_eq!(n.tables[0].chains[0].rules.len(), 2);
+    let e = Nft::parse_with("include \"./missing.nft\"\n", &read).unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("File not found: ./missing.nft"), "{e}");
+    let e = Nft::parse_with("include \"loop.nft\"\n", &read).unwrap_err();
+    assert!(e.message.contains("Include nested too deeply"), "{e}");
+    let e = Nft::parse("table ip t {\n chain c {\n  tcp dport $X drop\n }\n}\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (3, "Error: unknown identifier 'X'")
+    );
+}
+
+/// `nft -a` handles, element comments and timeouts, the iptables-nft
+/// warning line, a table given as `table inet fw4` then `flush table`
+/// (fw4), and nft's refusals.
+#[test]
+fn listing_details_and_refusals() {
+    let text = "table inet fw4\nflush table inet fw4\n# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable inet fw4 { # handle 7\n set s { # handle 2\n  type ipv4_addr . inet_service\n  flags interval,timeout\n  elements = { 10.0.0.0/8 . 80-90 timeout 1h expires 59m comment \"web\", 192.168.0.1 . 22 comment \"ssh\" }\n }\n chain c { # handle 1\n  type filter hook input priority filter; policy drop;\n  ip saddr . tcp dport @s accept # handle 4\n }\n}\n";
+    let n = Nft::parse(text).unwrap();
+    let s = &n.tables[0].sets["s"];
+    assert_eq!(s.elements.len(), 2);
+    assert_eq!(s.elements[0].0[1], Val::Range(80, 90));
+    for (bad, want) in [
+        (
+            "table ip t {\n chain c {\n  frobnicate\n }\n}\n",
+            "syntax error, unexpected frobnicate",
+        ),
+        (
+            "table ip t {\n chain c {\n  tcp dport\n }\n}\n",
+            "syntax error, unexpected end of file",
+        ),
+        (
+            "table ip t {\n chain c {\n  ip saddr 300.1.1.1 drop\n }\n}\n",
+            "Could not parse IPv4 address",
+        ),
+        (
+            "table ip t {\n chain c {\n  limit rate 1/fortnight\n }\n}\n",
+            "syntax error, unexpected fortnight",
+        ),
+        (
+            "table ip t {\n chain c {\n  type filter hook sideways priority 0;\n }\n}\n",
+            "unknown chain hook sideways",
+        ),
+    ] {
+        let e = Nft::parse(bad).unwrap_err();
+        assert_eq!(e.line, 3, "{bad}: {e}");
+        assert!(e.message.contains(want), "{bad}: {e}");
+    }
+}
+
+/// `meter NAME size N { KEY limit ... }` (the wiki's flood meter): a
+/// dynamic set of its own, a bucket per source.
+#[test]
+fn meters_limit_per_key() {
+    use eval_tests_support::verdicts;
+    let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp dport 22 meter flood size 128 { ip saddr limit rate over 1/second burst 1 packets } drop\n }\n}\n").unwrap();
+    assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+    assert!(n.tables[0].sets.contains_key("flood"));
+    assert_eq!(
+        verdicts(&n, &["1.1.1.1", "1.1.1.1", "2.2.2.2"]),
+        ["accept", "drop", "accept"]
+    );
+}
+
+mod eval_tests_support {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::net::netfilter::{
+        AddrClass, EvalEnv, NfPacket, NfState, RngChooser, TableKind, Verdict,
+    };
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    struct NoLocal;
+    impl AddrClass for NoLocal {
+        fn addr_type(&self, _a: Ipv4Addr, _dev: Option<&str>) -> u16 {
+            0
+        }
+    }
+
+    /// The input verdicts of TCP packets to port 22 from `srcs`, in order
+    /// at time 0.
+    pub fn verdicts(n: &Nft, srcs: &[&str]) -> Vec<&'static str> {
+        let mut d = DynSets::default();
+        let mut out = Vec::new();
+        for s in srcs {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut chooser = RngChooser(&mut rng);
+            let mut state = NfState::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut chooser,
+                state: &mut state,
+                now_ns: 0,
+                assume: Default::default(),
+            };
+            let mut p = NfPacket {
+                src: s.parse().unwrap(),
+                dst: Ipv4Addr::new(10, 0, 0, 1),
+                proto: 6,
+                sport: Some(4000),
+                dport: Some(22),
+                ..Default::default()
+            };
+            let (_, all) = n.chains_at(TableKind::Filter, Hook::Input);
+            let v = n.run(&all, &mut p, &mut env, &mut d).verdict;
+            out.push(if v == Verdict::Accept {
+                "accept"
+            } else {
+                "drop"
+            });
+        }
+        out
+    }
+}
