@@ -458,7 +458,7 @@ fn numgen_pick(
             .or_default();
         let pick = (c.0 % u64::from(n)) as u32;
         c.0 += 1;
-        return pick + offset;
+        return pick.wrapping_add(offset);
     }
     let mut pick = n - 1;
     for i in 0..n.saturating_sub(1) {
@@ -469,7 +469,7 @@ fn numgen_pick(
             break;
         }
     }
-    pick + offset
+    pick.wrapping_add(offset)
 }
 
 /// `numgen random|inc mod N vmap { ... }`: the number and its verdict.

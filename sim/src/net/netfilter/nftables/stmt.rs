@@ -113,6 +113,11 @@ impl R<'_, '_> {
         w(self.t, i)
     }
 
+    /// `t[a..b]`, empty when out of range (an unbalanced brace).
+    fn sl(&self, a: usize, b: usize) -> &[Tok] {
+        self.t.get(a..b).unwrap_or(&[])
+    }
+
     /// A token that starts a new statement or expression.
     fn is_start(&self, i: usize) -> bool {
         match self.w(i) {
@@ -199,7 +204,7 @@ impl R<'_, '_> {
                 let end = self.group_end(i + 1);
                 let id = self.id();
                 let name = format!("__chain{id}");
-                let inner = self.t[i + 2..end.saturating_sub(1)].to_vec();
+                let inner = self.sl(i + 2, end.saturating_sub(1)).to_vec();
                 self.cx.anon.push((name.clone(), inner));
                 self.out.push(Expr::Verdict(if word == "jump" {
                     NVerdict::Jump(name)
@@ -218,7 +223,7 @@ impl R<'_, '_> {
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
             "tproxy" => {
                 let end = self.skip_args(i + 1);
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)
             }
@@ -230,14 +235,14 @@ impl R<'_, '_> {
                 // packets take the flowtable's fast path; podpath runs
                 // every packet through the hooks (named in explain)
                 let end = (i + 4).min(self.t.len());
-                self.out.push(Expr::Nop(render(&self.t[i..end])));
+                self.out.push(Expr::Nop(render(self.sl(i, end))));
                 Ok(end)
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
             "meter" => self.meter(i),
             "dup" | "fwd" | "synproxy" | "xt" => {
                 let end = self.skip_args(i + 1);
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)
             }
@@ -304,7 +309,7 @@ impl R<'_, '_> {
         match m {
             Some((key, map)) => self.out.push(Expr::ObjMap { kind, key, map }),
             None => {
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
             }
         }
@@ -510,7 +515,7 @@ impl R<'_, '_> {
             return Ok(next);
         }
         let end = self.skip_value(j);
-        let text = render(&self.t[i..end]);
+        let text = render(self.sl(i, end));
         self.unmodelled(text, true);
         Ok(end)
     }
@@ -588,7 +593,7 @@ impl R<'_, '_> {
                     self.out.push(Expr::Vmap { sel, map });
                 }
                 _ => {
-                    let text = render(&self.t[i..next]);
+                    let text = render(self.sl(i, next));
                     self.unmodelled(text, true);
                 }
             }
@@ -618,7 +623,7 @@ impl R<'_, '_> {
             }
             (_, Err(e), _) if lhs.iter().all(|s| s.sel.is_some()) => return Err(e),
             _ => {
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 let _ = names;
                 self.unmodelled(text, true);
             }
@@ -778,7 +783,7 @@ impl R<'_, '_> {
         match (target, value) {
             (Some(target), Some(value)) => self.out.push(Expr::Set { target, value }),
             _ => {
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
             }
         }
@@ -860,7 +865,8 @@ impl R<'_, '_> {
             return Err(self.unexpected(brace));
         }
         let end = self.group_end(brace);
-        let inner = &self.t[brace + 1..end.saturating_sub(1)];
+        let t = self.t;
+        let inner = t.get(brace + 1..end.saturating_sub(1)).unwrap_or(&[]);
         let mut key = Vec::new();
         let mut k = 0;
         let mut ok = self.w(i) != Some("delete");
@@ -924,7 +930,7 @@ impl R<'_, '_> {
                 limit,
             });
         } else {
-            let text = render(&self.t[i..end]);
+            let text = render(self.sl(i, end));
             self.unmodelled(text, false);
         }
         Ok(end)
@@ -996,7 +1002,7 @@ impl R<'_, '_> {
             special = true;
         }
         if v6 || special {
-            let text = render(&self.t[i..j]);
+            let text = render(self.sl(i, j));
             let _ = spec_start;
             self.unmodelled(text, false);
             return Ok(j);
@@ -1240,7 +1246,9 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
         .ok_or_else(|| err("syntax error, unexpected string, expecting number"))?;
     let (rate, bytes) = match nw.next() {
         Some(u) => (
-            n * bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?,
+            n.saturating_mul(
+                bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?,
+            ),
             true,
         ),
         None => (n, false),
@@ -1252,7 +1260,7 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
             .ok_or_else(|| err("syntax error, expecting number"))?;
         let u = w(t, j + 2).unwrap_or("");
         burst = if bytes {
-            b * bytes_unit(u).unwrap_or(1)
+            b.saturating_mul(bytes_unit(u).unwrap_or(1))
         } else {
             b
         };
@@ -1299,13 +1307,13 @@ pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
     let mut used = 0;
     if w(t, j) == Some("used") {
         let m: u64 = w(t, j + 1).and_then(|n| n.parse().ok()).unwrap_or(0);
-        used = m * w(t, j + 2).and_then(bytes_unit).unwrap_or(1);
+        used = m.saturating_mul(w(t, j + 2).and_then(bytes_unit).unwrap_or(1));
         j += 3;
     }
     Ok((
         Expr::Quota {
             over,
-            bytes: n * u,
+            bytes: n.saturating_mul(u),
             used,
             id: 0,
         },

@@ -550,3 +550,40 @@ mod eval_tests_support {
         out
     }
 }
+
+/// Unbalanced groups, huge numbers and cut statements are refused or
+/// read, never a panic.
+#[test]
+fn odd_inputs_never_panic() {
+    for r in [
+        "jump {",
+        "goto { tcp dport 1 drop",
+        "add @s {",
+        "update @s { ip saddr",
+        "meter m {",
+        "meter",
+        "limit rate 18446744073709551615 mbytes/second burst 18446744073709551615 mbytes",
+        "quota 18446744073709551615 mbytes used 18446744073709551615 mbytes",
+        "numgen inc mod 4294967295 offset 4294967295 vmap { 0 : drop }",
+        "dnat to",
+        "dnat to :",
+        "snat ip prefix to",
+        "redirect to :99999",
+        "ct helper set",
+        "limit name ip saddr map {",
+        "tcp flags & (syn",
+        "ip saddr . tcp dport { 1.2.3.4 . ",
+        "meta mark set mark and",
+        "reject with icmp type",
+        "log prefix",
+        "ip saddr {",
+        "}",
+        "{ }",
+    ] {
+        let text = format!("table ip t {{\n set s {{ type ipv4_addr; flags dynamic; }}\n chain c {{\n  {r}\n }}\n}}\n");
+        let _ = Nft::parse(&text);
+        let _ = Nft::parse(&format!(
+            "add table ip t\nadd chain ip t c\nadd rule ip t c {r}\n"
+        ));
+    }
+}
