@@ -263,7 +263,7 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             (_, "dport") => (Some(Sel::Dport), KeyType::Port),
             ("tcp", "flags") => (Some(Sel::TcpFlags), KeyType::TcpFlags),
             ("icmp", "type") => (Some(Sel::IcmpType), KeyType::IcmpType),
-            ("icmp", "code") => (Some(Sel::IcmpCode), KeyType::Other),
+            ("icmp", "code") => (Some(Sel::IcmpCode), KeyType::IcmpCode),
             _ => (None, KeyType::Other),
         };
         return info(sel, ty, name, 2);
@@ -344,7 +344,7 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         "pkttype" => (Some(Sel::PktType), KeyType::PktType),
         "nfproto" => (Some(Sel::Nfproto), KeyType::Nfproto),
         "skuid" => (Some(Sel::Skuid), KeyType::Other),
-        "protocol" => (Some(Sel::Const(0x0800)), KeyType::Other),
+        "protocol" => (Some(Sel::Const(0x0800)), KeyType::EtherType),
         "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
     }
@@ -366,7 +366,8 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         (None, "state") => (Some(Sel::CtState), KeyType::CtState),
         (None, "status") => (Some(Sel::CtStatus), KeyType::CtStatus),
         (None, "mark") => (Some(Sel::CtMark), KeyType::Mark),
-        (None, "direction") => (Some(Sel::CtDirection), KeyType::Other),
+        // (the packet's direction is not carried: unmodelled)
+        (None, "direction") => (None, KeyType::Other),
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
         (_, "helper") => (None, KeyType::Name),
@@ -449,6 +450,8 @@ pub fn type_of_name(s: &str) -> KeyType {
         "ct_status" => KeyType::CtStatus,
         "tcp_flag" => KeyType::TcpFlags,
         "icmp_type" => KeyType::IcmpType,
+        "icmp_code" => KeyType::IcmpCode,
+        "ether_type" => KeyType::EtherType,
         "pkt_type" => KeyType::PktType,
         "nf_proto" => KeyType::Nfproto,
         "fib_addrtype" => KeyType::FibType,
@@ -586,6 +589,33 @@ fn icmp_type(s: &str) -> Option<u32> {
     })
 }
 
+/// ICMP codes of destination-unreachable (datatype.c `icmp_code_tbl`).
+fn icmp_code(s: &str) -> Option<u32> {
+    Some(match s {
+        "net-unreachable" => 0,
+        "host-unreachable" => 1,
+        "prot-unreachable" => 2,
+        "port-unreachable" => 3,
+        "frag-needed" => 4,
+        "net-prohibited" => 9,
+        "host-prohibited" => 10,
+        "admin-prohibited" => 13,
+        _ => return None,
+    })
+}
+
+/// Ethernet types (proto.c `ethertype_tbl`).
+fn ether_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "ip" => 0x0800,
+        "arp" => 0x0806,
+        "ip6" => 0x86dd,
+        "vlan" => 0x8100,
+        "8021ad" => 0x88a8,
+        _ => return None,
+    })
+}
+
 fn fib_type(s: &str) -> Option<u32> {
     Some(match s {
         "unspec" => 0,
@@ -634,6 +664,8 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         KeyType::CtStatus => sym(ct_status),
         KeyType::TcpFlags => sym(tcp_flag),
         KeyType::IcmpType => sym(icmp_type),
+        KeyType::IcmpCode => sym(icmp_code),
+        KeyType::EtherType => sym(ether_type),
         KeyType::FibType => sym(fib_type),
         KeyType::PktType => match s {
             "host" | "unicast" => Some(Val::Int(0)),

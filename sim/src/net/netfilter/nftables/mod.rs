@@ -91,6 +91,8 @@ pub struct BaseChain {
     pub policy_drop: bool,
     /// `device "lo"` / `devices = { a, b }` of netdev chains.
     pub devices: Vec<String>,
+    /// The line of its `type ... hook ...` (0 when implied).
+    pub line: usize,
 }
 
 /// A value in a set element, a map key or data, or a comparison.
@@ -474,6 +476,8 @@ pub enum KeyType {
     CtStatus,
     TcpFlags,
     IcmpType,
+    IcmpCode,
+    EtherType,
     PktType,
     Nfproto,
     FibType,

@@ -1025,7 +1025,7 @@ impl Nft {
                         .push((b.priority, ti, ci)),
                     _ if t.family == "ip6" => {}
                     _ => self.unmodelled.push(Unmodelled {
-                        line: c.rules.first().map(|r| r.line).unwrap_or(0),
+                        line: b.line,
                         construct: format!(
                             "nft: {} base chain {} (hook {}) of table {} {}",
                             t.family, c.name, b.hook_name, t.family, t.name
@@ -1132,6 +1132,7 @@ fn iptables_nft_builtin(fam: &str, table: &str, chain: &str) -> Option<BaseChain
         priority,
         policy_drop: false,
         devices: Vec::new(),
+        line: 0,
     })
 }
 
@@ -1217,6 +1218,7 @@ fn chain_spec(body: &[Tok], fam: &str, line: usize) -> Result<BaseChain, NftErro
         priority,
         policy_drop,
         devices,
+        line,
     })
 }
 
@@ -1494,6 +1496,8 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::CtStatus => "ct_status",
         KeyType::TcpFlags => "tcp_flag",
         KeyType::IcmpType => "icmp_type",
+        KeyType::IcmpCode => "icmp_code",
+        KeyType::EtherType => "ether_type",
         KeyType::PktType => "pkt_type",
         KeyType::Nfproto => "nf_proto",
         KeyType::FibType => "fib_addrtype",

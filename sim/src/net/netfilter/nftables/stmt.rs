@@ -617,8 +617,15 @@ impl R<'_, '_> {
         }
         let end = self.rhs_end(k);
         let rhs = self.rhs(k, end, &lhs);
+        // a value podpath cannot read (a symbol of an unread type) is
+        // not compared: the match is kept unmodelled
+        let readable = |r: &Rhs| match r {
+            Rhs::Vals(v) => !v.iter().any(|x| matches!(x, Val::Sym(_))),
+            Rhs::Anon(els) => !els.iter().flatten().any(|x| matches!(x, Val::Sym(_))),
+            _ => true,
+        };
         match (sels, rhs, odd_binop) {
-            (Some(sel), Ok(rhs), false) => {
+            (Some(sel), Ok(rhs), false) if readable(&rhs) || sel.contains(&Sel::V6) => {
                 self.out.push(Expr::Cmp { sel, mask, op, rhs });
             }
             (_, Err(e), _) if lhs.iter().all(|s| s.sel.is_some()) => return Err(e),
