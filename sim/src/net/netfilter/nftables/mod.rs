@@ -112,6 +112,8 @@ pub enum Val {
     V6Range(Ipv6Addr, Ipv6Addr),
     /// A value of a type podpath does not read (MAC addresses...).
     Sym(String),
+    /// The catch-all element `*`.
+    Any,
 }
 
 /// A value read from the packet, to match against [`Val`]s.
@@ -127,6 +129,7 @@ impl Val {
             (Val::Int(i), Kv::N(v)) => i == v,
             (Val::Net(n), Kv::N(v)) => n.contains(&Ipv4Addr::from(*v)),
             (Val::Range(a, b), Kv::N(v)) => a <= v && v <= b,
+            (Val::Any, _) => true,
             (Val::Str(s), Kv::S(d)) => match s.strip_suffix('*') {
                 Some(p) => d.starts_with(p),
                 None => s == d,
@@ -159,6 +162,7 @@ impl fmt::Display for Val {
             Val::V6(n) => write!(f, "{n}"),
             Val::V6Range(a, b) => write!(f, "{a}-{b}"),
             Val::Sym(s) => write!(f, "{s}"),
+            Val::Any => write!(f, "*"),
         }
     }
 }

@@ -240,7 +240,34 @@ impl R<'_, '_> {
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
             "meter" => self.meter(i),
-            "dup" | "fwd" | "synproxy" | "xt" => {
+            "dup" | "fwd" => {
+                // dup|fwd [ip|ip6] to EXPR [device DEV]
+                let mut j = i + 1;
+                if matches!(self.w(j), Some("ip" | "ip6")) && self.w(j + 1) == Some("to") {
+                    j += 1;
+                }
+                if self.w(j) == Some("to") {
+                    j = self.set_value_end(j + 1);
+                }
+                if self.w(j) == Some("device") {
+                    j += 2;
+                }
+                let end = j.min(self.t.len());
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "reset" => {
+                // reset tcp option NAME
+                let end = match selector(self.t, i + 1) {
+                    Some((_, n)) => i + 1 + n,
+                    None => self.skip_args(i + 1),
+                };
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "synproxy" | "xt" => {
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
@@ -455,7 +482,8 @@ impl R<'_, '_> {
         let mut bypass = false;
         loop {
             match self.w(j) {
-                Some("num" | "to") => j += 2,
+                Some("num") => j += 2,
+                Some("to") => j = self.set_value_end(j + 1),
                 Some("flags") => {
                     j += 1;
                     while let Some(f) = self.w(j) {
@@ -806,7 +834,10 @@ impl R<'_, '_> {
             (None, None) => self.rhs_end(j),
         };
         while let Some("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>" | "map") = self.w(k) {
-            k = self.rhs_end(k + 1);
+            k = match self.lhs(k + 1) {
+                Some((_, e)) => e,
+                None => self.rhs_end(k + 1),
+            };
         }
         k
     }
@@ -1048,7 +1079,9 @@ impl R<'_, '_> {
             let (modulus, offset, random, k) =
                 numgen_args(t, j).ok_or_else(|| self.unexpected(j + 1))?;
             if self.w(k) != Some("map") {
-                return Err(self.unexpected(k));
+                // an address computed by numgen (`numgen inc mod 7 offset
+                // 167772161`): kept unmodelled
+                return Ok((None, k));
             }
             let lhs = [SelInfo {
                 sel: None,
@@ -1072,6 +1105,12 @@ impl R<'_, '_> {
             .ok_or_else(|| self.unexpected(j))?;
         let mut k = j + 1;
         // `:P` alone (redirect, masquerade), `A`, `A:P`, `A-B:P-Q`, `A : P`
+        if s.strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && port_range(p).is_none())
+        {
+            // `to :tcp dport map { ... }`: a port chosen by a map
+            return Ok((None, self.set_value_end(j + 1)));
+        }
         let (addr, mut port) = if let Some(p) = s.strip_prefix(':') {
             ("", Some(p.to_string()))
         } else if s.matches(':').count() > 1 || s.starts_with('[') {
@@ -1136,7 +1175,7 @@ fn port_range(p: &str) -> Option<(u16, u16)> {
 fn relop(s: &str) -> Option<Op> {
     Some(match s {
         "==" | "eq" => Op::Eq,
-        "!=" | "ne" => Op::Ne,
+        "!=" | "ne" | "!" => Op::Ne,
         "<" | "lt" => Op::Lt,
         ">" | "gt" => Op::Gt,
         "<=" | "le" => Op::Le,
@@ -1240,41 +1279,35 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
             break;
         }
     }
-    let text = words.join(" ");
+    // `N/UNIT`, `N BYTES/UNIT`, `1025bytes/second`, `1025 bytes / second`
+    let text: String = words.concat();
     let (num, unit) = text
         .split_once('/')
         .ok_or_else(|| err("syntax error, unexpected newline, expecting '/'"))?;
-    let unit = time_unit(unit.trim())
-        .ok_or_else(|| err(&format!("syntax error, unexpected {}", unit.trim())))?;
-    let mut nw = num.split_whitespace();
-    let n: u64 = nw
-        .next()
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| err("syntax error, unexpected string, expecting number"))?;
-    let (rate, bytes) = match nw.next() {
-        Some(u) => (
-            n.saturating_mul(
-                bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?,
-            ),
-            true,
-        ),
-        None => (n, false),
+    let unit = time_unit(unit).ok_or_else(|| err(&format!("syntax error, unexpected {unit}")))?;
+    let (n, u) =
+        split_num(num).ok_or_else(|| err("syntax error, unexpected string, expecting number"))?;
+    let (rate, bytes) = if u.is_empty() {
+        (n, false)
+    } else {
+        let m = bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?;
+        (n.saturating_mul(m), true)
     };
     let mut burst = if bytes { 0 } else { 5 };
     if w(t, j) == Some("burst") {
-        let b: u64 = w(t, j + 1)
-            .and_then(|b| b.parse().ok())
-            .ok_or_else(|| err("syntax error, expecting number"))?;
-        let u = w(t, j + 2).unwrap_or("");
-        burst = if bytes {
-            b.saturating_mul(bytes_unit(u).unwrap_or(1))
-        } else {
-            b
-        };
-        j += if u == "packets" || bytes_unit(u).is_some() {
-            3
-        } else {
-            2
+        // `burst N packets`, `burst N BYTES`, `burst 512bytes`
+        let first = w(t, j + 1).unwrap_or("");
+        let (b, mut bu) = split_num(first).ok_or_else(|| err("syntax error, expecting number"))?;
+        j += 2;
+        if bu.is_empty() {
+            if let Some(u) = w(t, j).filter(|u| *u == "packets" || bytes_unit(u).is_some()) {
+                bu = u;
+                j += 1;
+            }
+        }
+        burst = match bytes_unit(bu) {
+            Some(m) => b.saturating_mul(m),
+            None => b,
         };
         if !bytes && burst == 0 {
             return Err(err("packet limit burst must be > 0"));
@@ -1294,6 +1327,12 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
         },
         j,
     ))
+}
+
+/// `1025bytes` → (1025, "bytes"); `5` → (5, "").
+fn split_num(s: &str) -> Option<(u64, &str)> {
+    let k = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    Some((s[..k].parse().ok()?, &s[k..]))
 }
 
 /// `quota_args` at `j`: `[over|until] N UNIT [used N UNIT]`.

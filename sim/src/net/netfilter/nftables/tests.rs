@@ -587,3 +587,42 @@ fn odd_inputs_never_panic() {
         ));
     }
 }
+
+/// Lines of nftables' tests/py that nft accepts (";ok"), read whether or
+/// not podpath evaluates them (tunnel inner headers, raw payloads, ipsec
+/// and the like are kept unmodelled).
+#[test]
+fn tests_py_lines_nft_accepts_are_read() {
+    for r in [
+        "tcp dport vmap { 25:accept, 28:drop }", // inet/tcp.t
+        "tcp flags { syn, syn | ack }",          // inet/tcp.t
+        "tcp flags ! fin,rst",                   // inet/tcp.t
+        "ct status ! dnat",                      // any/ct.t
+        "ct count over 3",                       // any/ct.t
+        "ct mark set ct mark and 0xffff0000 or meta mark and 0xffff", // any/ct.t
+        "limit rate over 1025bytes/second burst 512bytes", // any/limit.t
+        "limit rate over 1025 bytes / second burst 512bytes", // any/limit.t
+        "meta mark 0xffffff00/24",               // any/meta.t
+        "meta protocol != {ip, arp, ip6, 8021q}", // any/meta.t
+        "time < \"2022-07-01 11:00:00\" accept", // any/meta.t
+        "queue to symhash mod 65536",            // any/queue.t
+        "queue flags bypass to oifname map { \"eth0\" : 0, \"ppp0\" : 2 }", // any/queue.t
+        "reset tcp option mptcp",                // any/tcpopt.t
+        "fib daddr check missing",               // inet/fib.t
+        "ipsec in spnum 0 reqid 1",              // inet/ipsec.t
+        "rt ip6 nexthop fd00::1",                // inet/rt.t
+        "udp dport 4789 vxlan ip saddr 10.141.11.0/24", // inet/vxlan.t
+        "gretap ether saddr 62:87:4d:d6:19:05",  // inet/gretap.t
+        "ip saddr . @ih,32,32 { 1.1.1.1 . 0x14, 2.2.2.2 . 0x1e }", // inet/vmap.t
+        "ip saddr & 0xff == 1",                  // ip/ip.t
+        "dup to ip saddr map { 192.168.2.120 : 192.168.2.1 } device \"lo\"", // ip/dup.t
+        "dnat to numgen inc mod 7 offset 167772161", // ip/numgen.t
+        "redirect to :tcp dport map { 22 : 8000, 80 : 8080}", // ip/redirect.t
+        "ip saddr vmap { 1.1.1.1 : drop, * : accept }", // ip/sets.t
+    ] {
+        let text = format!("table ip t {{\n chain c {{\n  {r}\n }}\n}}\n");
+        if let Err(e) = Nft::parse(&text) {
+            panic!("{r}: {e}");
+        }
+    }
+}
