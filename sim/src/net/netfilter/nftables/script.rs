@@ -352,7 +352,7 @@ pub(crate) fn priority(words: &[String]) -> Option<i32> {
 /// Object kinds of `add`/table blocks: the words and how many they take.
 fn object_kind(p: &P) -> Option<(String, usize)> {
     match p.word_at(0)? {
-        k @ ("counter" | "quota" | "limit" | "synproxy" | "secmark" | "flowtable") => {
+        k @ ("counter" | "quota" | "limit" | "synproxy" | "secmark" | "flowtable" | "tunnel") => {
             Some((k.to_string(), 1))
         }
         "ct" => match p.word_at(1)? {
@@ -966,7 +966,19 @@ impl Nft {
             .filter(|t| !t.is("\n") && !t.is(";"))
             .cloned()
             .collect();
-        let words: Vec<Tok> = toks.iter().filter(|t| !t.is("comment")).cloned().collect();
+        // the statement's words, without `comment "..."`
+        let mut words: Vec<Tok> = Vec::new();
+        let mut skip = false;
+        for t in &toks {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            if t.is("comment") {
+                skip = true;
+                continue;
+            }
+            words.push(t.clone());
+        }
         let stmt = match kind {
             "limit" => {
                 let start = usize::from(words.first().is_some_and(|t| t.is("rate")));

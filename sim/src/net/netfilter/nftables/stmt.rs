@@ -239,6 +239,14 @@ impl R<'_, '_> {
                 Ok(end)
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
+            "tunnel" if self.w(i + 1) == Some("name") => self.objref(i, "tunnel"),
+            "tunnel" => {
+                // tunnel path|id|... (the tunnel metadata expression)
+                let end = self.skip_value((i + 2).min(self.t.len()));
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, true);
+                Ok(end)
+            }
             "meter" => self.meter(i),
             "dup" | "fwd" => {
                 // dup|fwd [ip|ip6] to EXPR [device DEV]
@@ -674,6 +682,25 @@ impl R<'_, '_> {
             let (s, n) = selector(self.t, j)?;
             out.push(s);
             j += n;
+            // constants in a concatenation (`ip saddr . 1.2.3.4 . 80 @s`)
+            while self.w(j) == Some(".") && selector(self.t, j + 1).is_none() {
+                let Some(c) = self.t.get(j + 1).filter(|x| x.quoted || !is_punct_tok(x)) else {
+                    break;
+                };
+                let n = match expr::value(&c.s, c.quoted, KeyType::Addr4)
+                    .or_else(|| expr::value(&c.s, c.quoted, KeyType::Other))
+                {
+                    Some(Val::Net(a)) if a.prefix_len() == 32 => Some(u32::from(a.addr())),
+                    Some(Val::Int(n)) => Some(n),
+                    _ => None,
+                };
+                out.push(SelInfo {
+                    sel: n.map(Sel::Const),
+                    ty: KeyType::Other,
+                    name: c.s.clone(),
+                });
+                j += 2;
+            }
             if self.w(j) == Some(".") && selector(self.t, j + 1).is_some() {
                 j += 1;
                 continue;
@@ -833,10 +860,18 @@ impl R<'_, '_> {
             (None, Some((_, _, _, e))) => e,
             (None, None) => self.rhs_end(j),
         };
-        while let Some("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>" | "map") = self.w(k) {
-            k = match self.lhs(k + 1) {
-                Some((_, e)) => e,
-                None => self.rhs_end(k + 1),
+        while let Some(op) = self.w(k) {
+            k = match (op, self.lhs(k + 1)) {
+                ("map", _) => self.rhs_end(k + 1),
+                ("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>", Some((_, e))) => e,
+                ("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>", None) => {
+                    match self.t.get(k + 1) {
+                        Some(x) if x.is("(") || x.is("{") => self.group_end(k + 1),
+                        Some(_) => k + 2,
+                        None => k + 1,
+                    }
+                }
+                _ => break,
             };
         }
         k
@@ -1159,6 +1194,10 @@ impl R<'_, '_> {
             _ => Err(self.err(format!("Error: Could not parse IPv4 address: {addr}"))),
         }
     }
+}
+
+fn is_punct_tok(x: &Tok) -> bool {
+    !x.quoted && x.s.len() == 1 && "{},;@()|&^:\n".contains(x.s.as_str())
 }
 
 /// `P` or `P-Q`.

@@ -626,3 +626,23 @@ fn tests_py_lines_nft_accepts_are_read() {
         }
     }
 }
+
+/// Lines of nftables' tests/shell dumps (all 432 of that suite read):
+/// bitwise/0040mark_binop, sets/type_set_symbol, packetpath/set_lookups,
+/// optionals/comments_objects, sets/0075tunnel.
+#[test]
+fn tests_shell_dump_lines_are_read() {
+    let n = Nft::parse("table ip t {\n quota foo1 {\n  comment \"test1\"\n  25 mbytes\n }\n tunnel geneve-t {\n  id 10\n }\n set s1 {\n  type ipv4_addr . ipv4_addr . inet_service\n  elements = { 1.1.1.1 . 1.2.3.4 . 80 }\n }\n chain c1 {\n }\n chain c {\n  type filter hook input priority 0; policy accept;\n  ct mark set ct mark & 0xffff0000 | meta mark & 0x0000ffff\n  ip saddr . 1.2.3.4 . 80 @s1 goto c1\n }\n}\n").unwrap();
+    let t = &n.tables[0];
+    assert!(t
+        .objects
+        .contains_key(&("quota".to_string(), "foo1".to_string())));
+    assert!(t
+        .objects
+        .contains_key(&("tunnel".to_string(), "geneve-t".to_string())));
+    let rules = &t.chains[t.chain("c").unwrap()].rules;
+    // a mark from two selectors is kept unmodelled; the constant
+    // concatenation is evaluated
+    assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+    assert!(matches!(&rules[1].exprs[0], Expr::Cmp { sel, .. } if sel.len() == 3));
+}
