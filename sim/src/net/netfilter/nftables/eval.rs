@@ -801,8 +801,9 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         }
         Sel::CtMark => pkt.ctmark,
         Sel::CtDirection | Sel::V6 => return None,
-        Sel::Iif => return pkt.in_if.clone().map(Kv::S),
-        Sel::Oif => return pkt.out_if.clone().map(Kv::S),
+        // nft_meta_store_ifname: no device reads as "" (no break)
+        Sel::Iif => return Some(Kv::S(pkt.in_if.clone().unwrap_or_default())),
+        Sel::Oif => return Some(Kv::S(pkt.out_if.clone().unwrap_or_default())),
         Sel::TcpFlags => u32::from(pkt.tcp_flags?),
         Sel::IcmpType => u32::from(pkt.icmp?.0),
         Sel::IcmpCode => u32::from(pkt.icmp?.1),
@@ -831,8 +832,9 @@ fn keys(sel: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Vec<Option<Kv>> {
 
 /// A comparison or lookup (nft_cmp, nft_range, nft_lookup, with
 /// nft_bitwise for `& MASK`). A selector without a value (no port on an
-/// ICMP packet, no input device at output, IPv6 fields of an IPv4 packet)
-/// fails its dependency: the rule breaks whatever the operator.
+/// ICMP packet, no socket owner, IPv6 fields of an IPv4 packet) fails its
+/// dependency: the rule breaks whatever the operator. (An absent device
+/// reads as the empty name, as nft_meta_store_ifname does.)
 #[allow(clippy::too_many_arguments)]
 fn cmp(
     t: &NftTable,

@@ -646,3 +646,14 @@ fn tests_shell_dump_lines_are_read() {
     assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
     assert!(matches!(&rules[1].exprs[0], Expr::Cmp { sel, .. } if sel.len() == 3));
 }
+
+/// nft_meta_store_ifname: at prerouting there is no output device, which
+/// reads as "": `oifname != "lo"` holds, `oifname "lo"` does not.
+#[test]
+fn absent_devices_read_as_empty_names() {
+    use eval_tests_support::verdicts;
+    let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  oifname != \"lo\" drop\n }\n}\n").unwrap();
+    assert_eq!(verdicts(&n, &["1.1.1.1"]), ["drop"]);
+    let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  oifname \"lo\" drop\n }\n}\n").unwrap();
+    assert_eq!(verdicts(&n, &["1.1.1.1"]), ["accept"]);
+}
