@@ -864,6 +864,10 @@ fn cmp(
             (Some(Val::Int(bits)), Some(s)) => bits & s != 0,
             _ => false,
         },
+        // netlink_gen_flagcmp with OP_NEG: none of the bits
+        Rhs::Vals(v) if op == Op::Neg => {
+            return matches!((v.first(), first), (Some(Val::Int(bits)), Some(s)) if bits & s == 0)
+        }
         Rhs::Vals(v) if matches!(op, Op::Lt | Op::Gt | Op::Le | Op::Ge) => {
             let (Some(Val::Int(b)), Some(a)) = (v.first(), first) else {
                 return false;

@@ -262,6 +262,8 @@ pub enum Op {
     Gt,
     Le,
     Ge,
+    /// `!` (OP_NEG): none of the bits of a flag value.
+    Neg,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

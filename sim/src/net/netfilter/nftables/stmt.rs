@@ -652,6 +652,25 @@ impl R<'_, '_> {
             }
         }
         let end = self.rhs_end(k);
+        let flag_type = matches!(ty, KeyType::TcpFlags | KeyType::CtStatus | KeyType::CtState);
+        if op == Op::Neg && !flag_type {
+            // evaluate.c expr_evaluate_relational
+            return Err(self.err(
+                "Error: negation can only be used with singleton bitmask values.  Did you mean \"!=\"?"
+                    .into(),
+            ));
+        }
+        // a singleton set of a bitmask other than ct_state compares for
+        // equality (evaluate.c optimize_singleton_set, then OP_IMPLICIT
+        // becomes OP_EQ)
+        let op = if op == Op::Implicit
+            && self.t.get(k).is_some_and(|x| x.is("{"))
+            && matches!(ty, KeyType::TcpFlags | KeyType::CtStatus)
+        {
+            Op::Eq
+        } else {
+            op
+        };
         let rhs = self.rhs(k, end, &lhs);
         // a value podpath cannot read (a symbol of an unread type) is
         // not compared: the match is kept unmodelled
@@ -1214,7 +1233,8 @@ fn port_range(p: &str) -> Option<(u16, u16)> {
 fn relop(s: &str) -> Option<Op> {
     Some(match s {
         "==" | "eq" => Op::Eq,
-        "!=" | "ne" | "!" => Op::Ne,
+        "!=" | "ne" => Op::Ne,
+        "!" => Op::Neg,
         "<" | "lt" => Op::Lt,
         ">" | "gt" => Op::Gt,
         "<=" | "le" => Op::Le,

@@ -657,3 +657,27 @@ fn absent_devices_read_as_empty_names() {
     let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  oifname \"lo\" drop\n }\n}\n").unwrap();
     assert_eq!(verdicts(&n, &["1.1.1.1"]), ["accept"]);
 }
+
+/// Flag comparisons as evaluate.c and netlink_linearize.c make them:
+/// implicit = any of the bits, `!` = none of them, a singleton set of tcp
+/// flags = equality; `!` on a non-flag type is refused.
+#[test]
+fn flag_comparisons() {
+    use eval_tests_support::verdicts;
+    // verdicts() sends TCP with no flags set: tcp_flags None, so use ct
+    // state (NEW is 0 here: no conntrack state bits) via ct status
+    let drop_if = |m: &str| {
+        let n = Nft::parse(&format!("table ip t {{\n chain i {{\n  type filter hook input priority 0; policy accept;\n  {m} drop\n }}\n}}\n")).unwrap();
+        verdicts(&n, &["1.1.1.1"])[0]
+    };
+    assert_eq!(drop_if("ct status ! dnat"), "drop");
+    assert_eq!(drop_if("ct status dnat"), "accept");
+    assert_eq!(drop_if("ct status != dnat"), "drop");
+    let e = Nft::parse("table ip t {\n chain i {\n  tcp dport ! 22 drop\n }\n}\n").unwrap_err();
+    assert!(e.message.contains("negation can only be used"), "{e}");
+    let n = Nft::parse("table ip t {\n chain i {\n  tcp flags { syn } drop\n }\n}\n").unwrap();
+    assert!(matches!(
+        &n.tables[0].chains[0].rules[0].exprs[0],
+        Expr::Cmp { op: Op::Eq, .. }
+    ));
+}
