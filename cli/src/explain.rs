@@ -60,7 +60,9 @@ MODELLED
               status/mark, tcp flags, icmp type, pkttype, marks with bit
               operations, `add|update @set`, dnat/snat to ranges, ports and
               maps (addr . port), masquerade and redirect with ports,
-              limit and quota (named objects too), counter, log, queue,
+              limit and quota (named objects, objects chosen by maps,
+              meters and per-element limits), netmap (`prefix to`),
+              binding chains (`jump { ... }`), counter, log, queue,
               reject with every type; kube-proxy's nftables mode writes it
   conntrack   tuples both ways, NEW/ESTABLISHED/RELATED/INVALID/UNTRACKED and
               the SNAT/DNAT states, TCP states with kernel timeouts, NAT
@@ -251,8 +253,12 @@ SIMPLIFIED (and where)
     exhausted when its `used` already reaches it); pkttype broadcast
     comes from the destination's address type; `ct status` is derived
     from the conntrack state; `ct helper set` is recorded without
-    effect; a chain an `nft -f` script adds rules to without defining
-    it is taken as a regular chain of the kernel's ruleset.             [net/nftables]
+    effect; `flow add|offload` passes (the flowtable fast path is not
+    modelled: every packet runs the hooks); a chain an `nft -f` script
+    adds rules to without defining it is iptables-nft's built-in chain
+    of that table (its hook and priority, policy accept), else a regular
+    chain of the kernel's ruleset; a table or chain a script deletes that
+    is not in its text is taken as absent.                              [net/nftables]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
     own hook (filter FORWARD sees the virtual address on replies); the
     connection table is conntrack's (no separate IPVS timeouts); sh hashes

@@ -311,6 +311,7 @@ fn eval_expr(
             set,
             key,
             timeout_ns,
+            limit: lim,
         } => {
             let k: Option<Vec<Kv>> = keys(key, pkt, env).into_iter().collect();
             let Some(k) = k else {
@@ -326,7 +327,23 @@ fn eval_expr(
                 .or_default()
                 .insert(k, env.now_ns.saturating_add(timeout));
             step(format!("update @{set} {{ {} }}", shown.join(" . ")), out);
-            None
+            // the element's own limit (nft_dynset with an expression)
+            let l = lim.as_deref()?;
+            limit(
+                l,
+                &format!("meter#{here}#{}", shown.join(".")),
+                env,
+                dyn_sets,
+                step,
+                out,
+            )
+        }
+        Expr::ObjMap { kind, key, map } => {
+            let k = keys(key, pkt, env);
+            match map_lookup(t, map, &k) {
+                Some(Data::Obj(name)) => objref(r, kind, &name, env, dyn_sets, out),
+                _ => Some(RuleEnd::Break),
+            }
         }
         Expr::Verdict(v) => Some(RuleEnd::Verdict(v.clone())),
         Expr::Nat { .. } => nat(r, &here, e, pkt, env, dyn_sets, out),
@@ -441,7 +458,7 @@ fn numgen_pick(
             .or_default();
         let pick = (c.0 % u64::from(n)) as u32;
         c.0 += 1;
-        return pick + offset;
+        return pick.wrapping_add(offset);
     }
     let mut pick = n - 1;
     for i in 0..n.saturating_sub(1) {
@@ -452,7 +469,7 @@ fn numgen_pick(
             break;
         }
     }
-    pick + offset
+    pick.wrapping_add(offset)
 }
 
 /// `numgen random|inc mod N vmap { ... }`: the number and its verdict.
@@ -542,6 +559,28 @@ fn nat(
                 Some(x) => Some(x),
                 None => return Some(RuleEnd::Break),
             }
+        }
+        NatTo::PrefixMap { key, map } => {
+            let k = keys(key, pkt, env);
+            let Some(Data::Vals(v)) = map_lookup(r.t, map, &k) else {
+                return Some(RuleEnd::Break);
+            };
+            let Some(Val::Net(n)) = v.first() else {
+                return Some(RuleEnd::Break);
+            };
+            // netmap: the prefix's bits, the original address's host bits
+            let orig = u32::from(if *kind == NatKind::Snat {
+                pkt.src
+            } else {
+                pkt.dst
+            });
+            let m = u32::from(n.netmask());
+            let a = Ipv4Addr::from((u32::from(n.network()) & m) | (orig & !m));
+            Some(NatRange {
+                addr_lo: Some(a),
+                addr_hi: Some(a),
+                ports: None,
+            })
         }
         NatTo::NumgenMap {
             modulus,
@@ -762,8 +801,9 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         }
         Sel::CtMark => pkt.ctmark,
         Sel::CtDirection | Sel::V6 => return None,
-        Sel::Iif => return pkt.in_if.clone().map(Kv::S),
-        Sel::Oif => return pkt.out_if.clone().map(Kv::S),
+        // nft_meta_store_ifname: no device reads as "" (no break)
+        Sel::Iif => return Some(Kv::S(pkt.in_if.clone().unwrap_or_default())),
+        Sel::Oif => return Some(Kv::S(pkt.out_if.clone().unwrap_or_default())),
         Sel::TcpFlags => u32::from(pkt.tcp_flags?),
         Sel::IcmpType => u32::from(pkt.icmp?.0),
         Sel::IcmpCode => u32::from(pkt.icmp?.1),
@@ -792,8 +832,9 @@ fn keys(sel: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Vec<Option<Kv>> {
 
 /// A comparison or lookup (nft_cmp, nft_range, nft_lookup, with
 /// nft_bitwise for `& MASK`). A selector without a value (no port on an
-/// ICMP packet, no input device at output, IPv6 fields of an IPv4 packet)
-/// fails its dependency: the rule breaks whatever the operator.
+/// ICMP packet, no socket owner, IPv6 fields of an IPv4 packet) fails its
+/// dependency: the rule breaks whatever the operator. (An absent device
+/// reads as the empty name, as nft_meta_store_ifname does.)
 #[allow(clippy::too_many_arguments)]
 fn cmp(
     t: &NftTable,
@@ -823,6 +864,10 @@ fn cmp(
             (Some(Val::Int(bits)), Some(s)) => bits & s != 0,
             _ => false,
         },
+        // netlink_gen_flagcmp with OP_NEG: none of the bits
+        Rhs::Vals(v) if op == Op::Neg => {
+            return matches!((v.first(), first), (Some(Val::Int(bits)), Some(s)) if bits & s == 0)
+        }
         Rhs::Vals(v) if matches!(op, Op::Lt | Op::Gt | Op::Le | Op::Ge) => {
             let (Some(Val::Int(b)), Some(a)) = (v.first(), first) else {
                 return false;

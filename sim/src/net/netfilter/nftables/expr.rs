@@ -177,6 +177,9 @@ const META_UNQ: &[&str] = &[
     "oifgroup",
     "cgroup",
     "random",
+    "time",
+    "day",
+    "hour",
 ];
 /// `ct` keys (parser_bison.y `ct_key` and `ct_key_dir_optional`).
 const CT: &[&str] = &[
@@ -218,7 +221,7 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         let opt = word(t, i + 2)?;
         let fields = [
             "kind", "length", "size", "count", "left", "right", "tsval", "tsecr", "value", "type",
-            "ptr", "addr",
+            "subtype", "ptr", "addr",
         ];
         let n = if word(t, i + 3).is_some_and(|f| fields.contains(&f)) {
             4
@@ -226,6 +229,16 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             3
         };
         return info(None, KeyType::Other, format!("{a} option {opt}"), n);
+    }
+    if ["vxlan", "geneve", "gre", "gretap"].contains(&a)
+        && b.is_some_and(|b| PAYLOAD.iter().any(|(p, _)| *p == b))
+    {
+        // an inner header (`vxlan ip saddr`, `gretap ether saddr`)
+        let (inner, n) = selector(t, i + 1)?;
+        return info(None, inner.ty, format!("{a} {}", inner.name), n + 1);
+    }
+    if (a == "vxlan" || a == "geneve") && matches!(b, Some("vni" | "flags")) {
+        return info(None, KeyType::Other, format!("{a} {}", b.unwrap_or("")), 2);
     }
     if a == "sctp" && b == Some("chunk") {
         // sctp chunk NAME [FIELD]
@@ -263,7 +276,7 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             (_, "dport") => (Some(Sel::Dport), KeyType::Port),
             ("tcp", "flags") => (Some(Sel::TcpFlags), KeyType::TcpFlags),
             ("icmp", "type") => (Some(Sel::IcmpType), KeyType::IcmpType),
-            ("icmp", "code") => (Some(Sel::IcmpCode), KeyType::Other),
+            ("icmp", "code") => (Some(Sel::IcmpCode), KeyType::IcmpCode),
             _ => (None, KeyType::Other),
         };
         return info(sel, ty, name, 2);
@@ -283,13 +296,18 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         "rt" => {
             // the routing expression (rt classid|nexthop|mtu|ipsec) or the
             // IPv6 routing header (rt type|seg-left|...)
-            let k = b.filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '-'))?;
-            let n = if matches!(word(t, i + 2), Some("ip" | "ip6")) && k == "nexthop" {
-                3
-            } else {
-                2
+            let (b, extra) = match b {
+                Some("ip" | "ip6") => (word(t, i + 2), 1),
+                _ => (b, 0),
             };
-            info(None, KeyType::Other, format!("rt {k}"), n)
+            let k = b.filter(|k| {
+                k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })?;
+            let n = 2 + extra;
+            // (the IPv6 routing header's fields need IPv6: never on IPv4)
+            let sel = (!["classid", "nexthop", "mtu", "ipsec"].contains(&k)).then_some(Sel::V6);
+            info(sel, KeyType::Other, format!("rt {k}"), n)
         }
         "socket" => {
             let k = b?;
@@ -315,17 +333,34 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             } else {
                 2
             };
-            info(None, KeyType::Other, format!("{a} {}", b.unwrap_or("")), n)
+            // IPv6 extension headers need IPv6 (never on IPv4); tcpopt not
+            let sel = (a != "tcpopt").then_some(Sel::V6);
+            info(sel, KeyType::Other, format!("{a} {}", b.unwrap_or("")), n)
         }
         "ipsec" => {
-            let n = if matches!(word(t, i + 2), Some("ip" | "ip6")) {
-                4
-            } else {
-                3
-            };
+            // ipsec in|out [spnum N] [ip|ip6] KEY
+            let mut j = i + 2;
+            if word(t, j) == Some("spnum") {
+                j += 2;
+            }
+            if matches!(word(t, j), Some("ip" | "ip6")) {
+                j += 1;
+            }
+            let n = j + 1 - i;
             info(None, KeyType::Other, "ipsec".into(), n)
         }
-        "@ll" | "@nh" | "@th" => info(None, KeyType::Other, format!("{a} raw payload"), 1),
+        // a raw payload `@ll|nh|th|ih,OFFSET,LENGTH` (the scanner splits it)
+        "@" if matches!(b, Some("ll" | "nh" | "th" | "ih"))
+            && word(t, i + 2) == Some(",")
+            && word(t, i + 4) == Some(",") =>
+        {
+            info(
+                None,
+                KeyType::Other,
+                format!("@{} raw payload", b.unwrap_or("")),
+                6,
+            )
+        }
         "numgen" => None,
         _ => None,
     }
@@ -340,7 +375,7 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         "pkttype" => (Some(Sel::PktType), KeyType::PktType),
         "nfproto" => (Some(Sel::Nfproto), KeyType::Nfproto),
         "skuid" => (Some(Sel::Skuid), KeyType::Other),
-        "protocol" => (Some(Sel::Const(0x0800)), KeyType::Other),
+        "protocol" => (Some(Sel::Const(0x0800)), KeyType::EtherType),
         "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
     }
@@ -358,11 +393,24 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
     }
     let k = word(t, j).filter(|k| CT.contains(k) || *k == "count")?;
     let name = format!("ct {k}");
+    if k == "count" {
+        // ct count [over] N (nft_connlimit)
+        let n = if word(t, j + 1) == Some("over") { 2 } else { 1 };
+        return Some((
+            SelInfo {
+                sel: None,
+                ty: KeyType::Other,
+                name,
+            },
+            j + n - i,
+        ));
+    }
     let (sel, ty) = match (dir, k) {
         (None, "state") => (Some(Sel::CtState), KeyType::CtState),
         (None, "status") => (Some(Sel::CtStatus), KeyType::CtStatus),
         (None, "mark") => (Some(Sel::CtMark), KeyType::Mark),
-        (None, "direction") => (Some(Sel::CtDirection), KeyType::Other),
+        // (the packet's direction is not carried: unmodelled)
+        (None, "direction") => (None, KeyType::Other),
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
         (_, "helper") => (None, KeyType::Name),
@@ -386,7 +434,7 @@ fn fib_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         }
         break;
     }
-    let res = word(t, j).filter(|r| ["oif", "oifname", "type"].contains(r))?;
+    let res = word(t, j).filter(|r| ["oif", "oifname", "type", "check"].contains(r))?;
     let dev = if flags.contains(&"iif") {
         1
     } else if flags.contains(&"oif") {
@@ -445,6 +493,8 @@ pub fn type_of_name(s: &str) -> KeyType {
         "ct_status" => KeyType::CtStatus,
         "tcp_flag" => KeyType::TcpFlags,
         "icmp_type" => KeyType::IcmpType,
+        "icmp_code" => KeyType::IcmpCode,
+        "ether_type" => KeyType::EtherType,
         "pkt_type" => KeyType::PktType,
         "nf_proto" => KeyType::Nfproto,
         "fib_addrtype" => KeyType::FibType,
@@ -582,6 +632,33 @@ fn icmp_type(s: &str) -> Option<u32> {
     })
 }
 
+/// ICMP codes of destination-unreachable (datatype.c `icmp_code_tbl`).
+fn icmp_code(s: &str) -> Option<u32> {
+    Some(match s {
+        "net-unreachable" => 0,
+        "host-unreachable" => 1,
+        "prot-unreachable" => 2,
+        "port-unreachable" => 3,
+        "frag-needed" => 4,
+        "net-prohibited" => 9,
+        "host-prohibited" => 10,
+        "admin-prohibited" => 13,
+        _ => return None,
+    })
+}
+
+/// Ethernet types (proto.c `ethertype_tbl`).
+fn ether_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "ip" => 0x0800,
+        "arp" => 0x0806,
+        "ip6" => 0x86dd,
+        "vlan" | "8021q" => 0x8100,
+        "8021ad" => 0x88a8,
+        _ => return None,
+    })
+}
+
 fn fib_type(s: &str) -> Option<u32> {
     Some(match s {
         "unspec" => 0,
@@ -612,6 +689,9 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
             if let Ok(a) = s.parse::<Ipv4Addr>() {
                 return Some(Val::Net(Ipv4Net::new(a, 32).ok()?));
             }
+            if let Some(n) = number(s) {
+                return Some(Val::Net(Ipv4Net::new(Ipv4Addr::from(n), 32).ok()?));
+            }
             let (a, p) = s.split_once('/')?;
             let n = Ipv4Net::new(a.parse().ok()?, p.parse().ok()?).ok()?;
             Some(Val::Net(n.trunc()))
@@ -630,6 +710,8 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         KeyType::CtStatus => sym(ct_status),
         KeyType::TcpFlags => sym(tcp_flag),
         KeyType::IcmpType => sym(icmp_type),
+        KeyType::IcmpCode => sym(icmp_code),
+        KeyType::EtherType => sym(ether_type),
         KeyType::FibType => sym(fib_type),
         KeyType::PktType => match s {
             "host" | "unicast" => Some(Val::Int(0)),
@@ -643,7 +725,16 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
             "ipv6" => Some(Val::Int(10)),
             _ => number(s).map(Val::Int),
         },
-        KeyType::Mark => number(s).map(Val::Int),
+        KeyType::Mark => match s.split_once('/') {
+            // an integer prefix: `0xffffff00/24`
+            Some((v, p)) => {
+                let p: u32 = p.parse().ok().filter(|p| *p <= 32)?;
+                let m = u32::MAX.checked_shl(32 - p).unwrap_or(0);
+                let v = number(v)?;
+                Some(Val::Range(v & m, (v & m) | !m))
+            }
+            None => number(s).map(Val::Int),
+        },
         KeyType::Name => Some(Val::Str(s.to_string())),
         KeyType::Verdict => None,
         KeyType::Other => Some(
@@ -658,6 +749,21 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
 pub fn value(s: &str, quoted: bool, ty: KeyType) -> Option<Val> {
     if quoted || ty == KeyType::Name {
         return Some(Val::Str(s.to_string()));
+    }
+    if s == "*" {
+        // the catch-all element (`* : accept`)
+        return Some(Val::Any);
+    }
+    if s.contains('|') {
+        // `syn|ack`: the union of flags
+        let mut v = 0;
+        for p in s.split('|') {
+            match scalar(p, ty)? {
+                Val::Int(x) => v |= x,
+                _ => return None,
+            }
+        }
+        return Some(Val::Int(v));
     }
     if let Some(v) = scalar(s, ty) {
         return Some(v);

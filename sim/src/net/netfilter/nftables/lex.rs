@@ -78,7 +78,21 @@ pub fn tokenize(text: &str) -> Result<Vec<Tok>, NftError> {
                 }
                 // `80:` of `{ 80: accept }` (a key then the map colon),
                 // but not an IPv6 address's `::`
-                if s.len() > 1 && s.ends_with(':') && !s.ends_with("::") {
+                let verdict_after = s.split_once(':').filter(|(k, v)| {
+                    !k.is_empty()
+                        && [
+                            "accept", "drop", "jump", "goto", "return", "continue", "queue",
+                            "reject",
+                        ]
+                        .contains(v)
+                });
+                if let Some((k, v)) = verdict_after {
+                    // `25:accept` of `{ 25:accept, 28:drop }`
+                    let (k, v) = (k.to_string(), v.to_string());
+                    push(&mut out, k, false);
+                    push(&mut out, ":".into(), false);
+                    push(&mut out, v, false);
+                } else if s.len() > 1 && s.ends_with(':') && !s.ends_with("::") {
                     s.pop();
                     push(&mut out, s, false);
                     push(&mut out, ":".into(), false);

@@ -91,6 +91,8 @@ pub struct BaseChain {
     pub policy_drop: bool,
     /// `device "lo"` / `devices = { a, b }` of netdev chains.
     pub devices: Vec<String>,
+    /// The line of its `type ... hook ...` (0 when implied).
+    pub line: usize,
 }
 
 /// A value in a set element, a map key or data, or a comparison.
@@ -110,6 +112,8 @@ pub enum Val {
     V6Range(Ipv6Addr, Ipv6Addr),
     /// A value of a type podpath does not read (MAC addresses...).
     Sym(String),
+    /// The catch-all element `*`.
+    Any,
 }
 
 /// A value read from the packet, to match against [`Val`]s.
@@ -125,6 +129,7 @@ impl Val {
             (Val::Int(i), Kv::N(v)) => i == v,
             (Val::Net(n), Kv::N(v)) => n.contains(&Ipv4Addr::from(*v)),
             (Val::Range(a, b), Kv::N(v)) => a <= v && v <= b,
+            (Val::Any, _) => true,
             (Val::Str(s), Kv::S(d)) => match s.strip_suffix('*') {
                 Some(p) => d.starts_with(p),
                 None => s == d,
@@ -157,6 +162,7 @@ impl fmt::Display for Val {
             Val::V6(n) => write!(f, "{n}"),
             Val::V6Range(a, b) => write!(f, "{a}-{b}"),
             Val::Sym(s) => write!(f, "{s}"),
+            Val::Any => write!(f, "*"),
         }
     }
 }
@@ -256,6 +262,8 @@ pub enum Op {
     Gt,
     Le,
     Ge,
+    /// `!` (OP_NEG): none of the bits of a flag value.
+    Neg,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -302,6 +310,9 @@ pub enum NatTo {
     Ports(u16, u16),
     /// `to KEY map { k : addr [. port] }` or `map @m`: looked up.
     Map { key: Vec<Sel>, map: MapRef },
+    /// `prefix to KEY map { prefix : prefix }` (netmap): the new address
+    /// keeps the host bits of the one it replaces.
+    PrefixMap { key: Vec<Sel>, map: MapRef },
     /// `to numgen inc|random mod N [offset O] map { ... }`.
     NumgenMap {
         modulus: u32,
@@ -350,6 +361,15 @@ pub enum Expr {
         set: String,
         key: Vec<Sel>,
         timeout_ns: Option<u64>,
+        /// A per-element `limit rate ...` (a meter): breaks when over.
+        limit: Option<Box<Expr>>,
+    },
+    /// An object chosen by a map: `limit name KEY map @m`, `ct helper set
+    /// KEY map { ... }` (nft_objref_map).
+    ObjMap {
+        kind: String,
+        key: Vec<Sel>,
+        map: MapRef,
     },
     Verdict(NVerdict),
     Nat {
@@ -462,6 +482,8 @@ pub enum KeyType {
     CtStatus,
     TcpFlags,
     IcmpType,
+    IcmpCode,
+    EtherType,
     PktType,
     Nfproto,
     FibType,

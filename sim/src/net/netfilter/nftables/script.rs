@@ -270,7 +270,9 @@ impl P {
             if t.is("{") {
                 depth += 1;
             }
-            if !t.is("\n") {
+            // line ends inside braces separate the rules of a binding
+            // chain
+            if !t.is("\n") || depth > 0 {
                 v.push(t.clone());
             }
             self.i += 1;
@@ -350,7 +352,7 @@ pub(crate) fn priority(words: &[String]) -> Option<i32> {
 /// Object kinds of `add`/table blocks: the words and how many they take.
 fn object_kind(p: &P) -> Option<(String, usize)> {
     match p.word_at(0)? {
-        k @ ("counter" | "quota" | "limit" | "synproxy" | "secmark" | "flowtable") => {
+        k @ ("counter" | "quota" | "limit" | "synproxy" | "secmark" | "flowtable" | "tunnel") => {
             Some((k.to_string(), 1))
         }
         "ct" => match p.word_at(1)? {
@@ -567,23 +569,28 @@ impl Nft {
             p.i += 2;
         }
         let toks = p.until_end();
-        let rule = self.rule(&toks, line)?;
+        let rule = self.rule(fam, tname, &toks, line)?;
         let t = self.existing(fam, tname, line)?;
         let ci = match t.chain(&chain) {
             Some(ci) => ci,
             None => {
-                // a chain of the kernel's ruleset (iptables-nft's INPUT...):
-                // kept, its hook unknown
+                // a chain of the kernel's ruleset: iptables-nft's built-in
+                // chains as iptables/nft.c `legacy_table` registers them,
+                // else kept with its hook unknown
+                let base = iptables_nft_builtin(fam, tname, &chain);
+                let known = base.is_some();
                 let ci = t.add_chain(NftChain {
                     name: chain.clone(),
-                    base: None,
+                    base,
                     rules: Vec::new(),
                 });
-                self.unmodelled.push(Unmodelled {
+                if !known {
+                    self.unmodelled.push(Unmodelled {
                     line,
                     construct: format!("nft: chain {chain} of table {fam} {tname}, not defined in this text"),
                     effect: "its rules are kept; taken as a regular chain (its hook, if any, is unknown)".into(),
                 });
+                }
                 ci
             }
         };
@@ -597,12 +604,63 @@ impl Nft {
         Ok(())
     }
 
-    fn rule(&mut self, toks: &[Tok], line: usize) -> Result<NftRule, NftError> {
+    /// One rule of table `fam tname`; its binding chains (`jump { ... }`)
+    /// are added to the table.
+    fn rule(
+        &mut self,
+        fam: &str,
+        tname: &str,
+        toks: &[Tok],
+        line: usize,
+    ) -> Result<NftRule, NftError> {
         let mut cx = Cx {
             unmodelled: &mut self.unmodelled,
             next_id: &mut self.next_id,
+            anon: Vec::new(),
+            meters: Vec::new(),
         };
         let exprs = parse_rule(toks, line, &mut cx)?;
+        let anon = std::mem::take(&mut cx.anon);
+        for m in std::mem::take(&mut cx.meters) {
+            let t = self.table_mut(fam, tname);
+            t.sets.entry(m.clone()).or_insert(NftSet {
+                name: m,
+                dynamic: true,
+                flags: vec!["dynamic".into()],
+                ..Default::default()
+            });
+        }
+        for (name, inner) in anon {
+            let mut c = NftChain {
+                name,
+                base: None,
+                rules: Vec::new(),
+            };
+            // its rules: separated by `;` or line ends at depth 0
+            let mut depth = 0i32;
+            let mut cur: Vec<Tok> = Vec::new();
+            for t in inner.iter().chain(std::iter::once(&Tok {
+                s: ";".into(),
+                quoted: false,
+                line,
+            })) {
+                if t.is("{") {
+                    depth += 1;
+                } else if t.is("}") {
+                    depth -= 1;
+                }
+                if depth == 0 && (t.is(";") || t.is("\n")) {
+                    if !cur.is_empty() {
+                        let r = self.rule(fam, tname, &cur, cur[0].line)?;
+                        c.rules.push(r);
+                    }
+                    cur.clear();
+                } else {
+                    cur.push(t.clone());
+                }
+            }
+            self.table_mut(fam, tname).add_chain(c);
+        }
         Ok(NftRule {
             exprs,
             text: render(toks),
@@ -800,7 +858,7 @@ impl Nft {
         &mut self,
         p: &mut P,
         fam: &str,
-        _t: &str,
+        tname: &str,
         c: &mut NftChain,
     ) -> Result<(), NftError> {
         loop {
@@ -834,7 +892,7 @@ impl Nft {
                 }
                 Some(_) => {
                     let toks = p.until_end();
-                    let r = self.rule(&toks, line)?;
+                    let r = self.rule(fam, tname, &toks, line)?;
                     c.rules.push(r);
                 }
             }
@@ -908,7 +966,19 @@ impl Nft {
             .filter(|t| !t.is("\n") && !t.is(";"))
             .cloned()
             .collect();
-        let words: Vec<Tok> = toks.iter().filter(|t| !t.is("comment")).cloned().collect();
+        // the statement's words, without `comment "..."`
+        let mut words: Vec<Tok> = Vec::new();
+        let mut skip = false;
+        for t in &toks {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            if t.is("comment") {
+                skip = true;
+                continue;
+            }
+            words.push(t.clone());
+        }
         let stmt = match kind {
             "limit" => {
                 let start = usize::from(words.first().is_some_and(|t| t.is("rate")));
@@ -967,7 +1037,7 @@ impl Nft {
                         .push((b.priority, ti, ci)),
                     _ if t.family == "ip6" => {}
                     _ => self.unmodelled.push(Unmodelled {
-                        line: c.rules.first().map(|r| r.line).unwrap_or(0),
+                        line: b.line,
                         construct: format!(
                             "nft: {} base chain {} (hook {}) of table {} {}",
                             t.family, c.name, b.hook_name, t.family, t.name
@@ -1044,6 +1114,38 @@ impl Nft {
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
     }
+}
+
+/// The built-in chain iptables-nft creates for `table`/`chain` (iptables
+/// nft.c `legacy_table`: filter INPUT/FORWARD/OUTPUT at 0, mangle all five
+/// at -150 (OUTPUT of type route), nat PREROUTING/OUTPUT at -100 and
+/// INPUT/POSTROUTING at 100, raw PREROUTING/OUTPUT at -300, security
+/// INPUT/FORWARD/OUTPUT at 50; policy accept).
+fn iptables_nft_builtin(fam: &str, table: &str, chain: &str) -> Option<BaseChain> {
+    if fam != "ip" && fam != "ip6" {
+        return None;
+    }
+    let hook = Hook::from_iptables(chain)?;
+    let (ty, priority) = match (table, hook) {
+        ("filter", Hook::Input | Hook::Forward | Hook::Output) => (ChainType::Filter, 0),
+        ("mangle", Hook::Output) => (ChainType::Route, -150),
+        ("mangle", _) => (ChainType::Filter, -150),
+        ("nat", Hook::Prerouting | Hook::Output) => (ChainType::Nat, -100),
+        ("nat", Hook::Input | Hook::Postrouting) => (ChainType::Nat, 100),
+        ("raw", Hook::Prerouting | Hook::Output) => (ChainType::Filter, -300),
+        ("security", Hook::Input | Hook::Forward | Hook::Output) => (ChainType::Filter, 50),
+        _ => return None,
+    };
+    Some(BaseChain {
+        ty,
+        hook_name: hook.name().to_string(),
+        hook,
+        runs: fam == "ip",
+        priority,
+        policy_drop: false,
+        devices: Vec::new(),
+        line: 0,
+    })
 }
 
 /// Device names of `devices = { a, b }` / `device "x"`.
@@ -1128,6 +1230,7 @@ fn chain_spec(body: &[Tok], fam: &str, line: usize) -> Result<BaseChain, NftErro
         priority,
         policy_drop,
         devices,
+        line,
     })
 }
 
@@ -1305,6 +1408,10 @@ fn refs(exprs: &[Expr]) -> Vec<(&str, bool)> {
             Expr::Cmp {
                 rhs: Rhs::Named(m), ..
             }
+            | Expr::ObjMap {
+                map: MapRef::Named(m),
+                ..
+            }
             | Expr::Update { set: m, .. } => names.push((m, false)),
             Expr::Nat {
                 to:
@@ -1313,6 +1420,10 @@ fn refs(exprs: &[Expr]) -> Vec<(&str, bool)> {
                         ..
                     }
                     | NatTo::NumgenMap {
+                        map: MapRef::Named(m),
+                        ..
+                    }
+                    | NatTo::PrefixMap {
                         map: MapRef::Named(m),
                         ..
                     },
@@ -1397,6 +1508,8 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::CtStatus => "ct_status",
         KeyType::TcpFlags => "tcp_flag",
         KeyType::IcmpType => "icmp_type",
+        KeyType::IcmpCode => "icmp_code",
+        KeyType::EtherType => "ether_type",
         KeyType::PktType => "pkt_type",
         KeyType::Nfproto => "nf_proto",
         KeyType::FibType => "fib_addrtype",

@@ -20,6 +20,10 @@ use crate::net::netfilter::{RejectWith, Unmodelled};
 pub struct Cx<'a> {
     pub unmodelled: &'a mut Vec<Unmodelled>,
     pub next_id: &'a mut usize,
+    /// Binding (anonymous) chains of `jump { ... }`: name, rule tokens.
+    pub anon: Vec<(String, Vec<Tok>)>,
+    /// Sets `meter NAME` statements create.
+    pub meters: Vec<String>,
 }
 
 struct R<'a, 'b> {
@@ -109,6 +113,11 @@ impl R<'_, '_> {
         w(self.t, i)
     }
 
+    /// `t[a..b]`, empty when out of range (an unbalanced brace).
+    fn sl(&self, a: usize, b: usize) -> &[Tok] {
+        self.t.get(a..b).unwrap_or(&[])
+    }
+
     /// A token that starts a new statement or expression.
     fn is_start(&self, i: usize) -> bool {
         match self.w(i) {
@@ -189,10 +198,19 @@ impl R<'_, '_> {
                 Ok(i + 1)
             }
             "jump" | "goto" if self.t.get(i + 1).is_some_and(|x| x.is("{")) => {
-                // a binding (anonymous) chain
+                // a binding (anonymous) chain (parser_bison.y
+                // `chain_block_alloc` in `verdict_expr`), named as nft
+                // names them (`__chain%d`)
                 let end = self.group_end(i + 1);
-                let text = format!("{word} {{ ... }}");
-                self.unmodelled(text, false);
+                let id = self.id();
+                let name = format!("__chain{id}");
+                let inner = self.sl(i + 2, end.saturating_sub(1)).to_vec();
+                self.cx.anon.push((name.clone(), inner));
+                self.out.push(Expr::Verdict(if word == "jump" {
+                    NVerdict::Jump(name)
+                } else {
+                    NVerdict::Goto(name)
+                }));
                 Ok(end)
             }
             "accept" | "drop" | "return" | "continue" | "jump" | "goto" => {
@@ -205,7 +223,7 @@ impl R<'_, '_> {
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
             "tproxy" => {
                 let end = self.skip_args(i + 1);
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)
             }
@@ -213,16 +231,53 @@ impl R<'_, '_> {
                 self.set_stmt(i)
             }
             "flow" => {
-                // flow add|offload @FLOWTABLE
+                // flow add|offload @FLOWTABLE: the connection's later
+                // packets take the flowtable's fast path; podpath runs
+                // every packet through the hooks (named in explain)
                 let end = (i + 4).min(self.t.len());
-                let text = render(&self.t[i..end]);
-                self.unmodelled(text, false);
+                self.out.push(Expr::Nop(render(self.sl(i, end))));
                 Ok(end)
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
-            "meter" | "dup" | "fwd" | "synproxy" | "xt" => {
+            "tunnel" if self.w(i + 1) == Some("name") => self.objref(i, "tunnel"),
+            "tunnel" => {
+                // tunnel path|id|... (the tunnel metadata expression)
+                let end = self.skip_value((i + 2).min(self.t.len()));
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, true);
+                Ok(end)
+            }
+            "meter" => self.meter(i),
+            "dup" | "fwd" => {
+                // dup|fwd [ip|ip6] to EXPR [device DEV]
+                let mut j = i + 1;
+                if matches!(self.w(j), Some("ip" | "ip6")) && self.w(j + 1) == Some("to") {
+                    j += 1;
+                }
+                if self.w(j) == Some("to") {
+                    j = self.set_value_end(j + 1);
+                }
+                if self.w(j) == Some("device") {
+                    j += 2;
+                }
+                let end = j.min(self.t.len());
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "reset" => {
+                // reset tcp option NAME
+                let end = match selector(self.t, i + 1) {
+                    Some((_, n)) => i + 1 + n,
+                    None => self.skip_args(i + 1),
+                };
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+                Ok(end)
+            }
+            "synproxy" | "xt" => {
                 let end = self.skip_args(i + 1);
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)
             }
@@ -273,8 +328,26 @@ impl R<'_, '_> {
             return None;
         }
         let end = self.set_value_end(j);
-        let text = render(&self.t[i..end]);
-        self.unmodelled(text, false);
+        let kind = match self.w(i) {
+            Some("ct") => format!("ct {}", self.w(i + 1).unwrap_or("")),
+            Some(k) => k.to_string(),
+            None => String::new(),
+        };
+        let m = self.lhs(j).and_then(|(lhs, k)| {
+            let key: Option<Vec<Sel>> = lhs.iter().map(|s| s.sel).collect();
+            if self.w(k) != Some("map") {
+                return None;
+            }
+            let (map, next) = self.map_ref(k + 1, &lhs, &[]).ok()?;
+            (next == end).then_some((key?, map))
+        });
+        match m {
+            Some((key, map)) => self.out.push(Expr::ObjMap { kind, key, map }),
+            None => {
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+            }
+        }
         Some(end)
     }
 
@@ -417,7 +490,8 @@ impl R<'_, '_> {
         let mut bypass = false;
         loop {
             match self.w(j) {
-                Some("num" | "to") => j += 2,
+                Some("num") => j += 2,
+                Some("to") => j = self.set_value_end(j + 1),
                 Some("flags") => {
                     j += 1;
                     while let Some(f) = self.w(j) {
@@ -477,7 +551,7 @@ impl R<'_, '_> {
             return Ok(next);
         }
         let end = self.skip_value(j);
-        let text = render(&self.t[i..end]);
+        let text = render(self.sl(i, end));
         self.unmodelled(text, true);
         Ok(end)
     }
@@ -555,7 +629,7 @@ impl R<'_, '_> {
                     self.out.push(Expr::Vmap { sel, map });
                 }
                 _ => {
-                    let text = render(&self.t[i..next]);
+                    let text = render(self.sl(i, next));
                     self.unmodelled(text, true);
                 }
             }
@@ -578,14 +652,40 @@ impl R<'_, '_> {
             }
         }
         let end = self.rhs_end(k);
+        let flag_type = matches!(ty, KeyType::TcpFlags | KeyType::CtStatus | KeyType::CtState);
+        if op == Op::Neg && !flag_type {
+            // evaluate.c expr_evaluate_relational
+            return Err(self.err(
+                "Error: negation can only be used with singleton bitmask values.  Did you mean \"!=\"?"
+                    .into(),
+            ));
+        }
+        // a singleton set of a bitmask other than ct_state compares for
+        // equality (evaluate.c optimize_singleton_set, then OP_IMPLICIT
+        // becomes OP_EQ)
+        let op = if op == Op::Implicit
+            && self.t.get(k).is_some_and(|x| x.is("{"))
+            && matches!(ty, KeyType::TcpFlags | KeyType::CtStatus)
+        {
+            Op::Eq
+        } else {
+            op
+        };
         let rhs = self.rhs(k, end, &lhs);
+        // a value podpath cannot read (a symbol of an unread type) is
+        // not compared: the match is kept unmodelled
+        let readable = |r: &Rhs| match r {
+            Rhs::Vals(v) => !v.iter().any(|x| matches!(x, Val::Sym(_))),
+            Rhs::Anon(els) => !els.iter().flatten().any(|x| matches!(x, Val::Sym(_))),
+            _ => true,
+        };
         match (sels, rhs, odd_binop) {
-            (Some(sel), Ok(rhs), false) => {
+            (Some(sel), Ok(rhs), false) if readable(&rhs) || sel.contains(&Sel::V6) => {
                 self.out.push(Expr::Cmp { sel, mask, op, rhs });
             }
             (_, Err(e), _) if lhs.iter().all(|s| s.sel.is_some()) => return Err(e),
             _ => {
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 let _ = names;
                 self.unmodelled(text, true);
             }
@@ -601,6 +701,25 @@ impl R<'_, '_> {
             let (s, n) = selector(self.t, j)?;
             out.push(s);
             j += n;
+            // constants in a concatenation (`ip saddr . 1.2.3.4 . 80 @s`)
+            while self.w(j) == Some(".") && selector(self.t, j + 1).is_none() {
+                let Some(c) = self.t.get(j + 1).filter(|x| x.quoted || !is_punct_tok(x)) else {
+                    break;
+                };
+                let n = match expr::value(&c.s, c.quoted, KeyType::Addr4)
+                    .or_else(|| expr::value(&c.s, c.quoted, KeyType::Other))
+                {
+                    Some(Val::Net(a)) if a.prefix_len() == 32 => Some(u32::from(a.addr())),
+                    Some(Val::Int(n)) => Some(n),
+                    _ => None,
+                };
+                out.push(SelInfo {
+                    sel: n.map(Sel::Const),
+                    ty: KeyType::Other,
+                    name: c.s.clone(),
+                });
+                j += 2;
+            }
             if self.w(j) == Some(".") && selector(self.t, j + 1).is_some() {
                 j += 1;
                 continue;
@@ -745,7 +864,7 @@ impl R<'_, '_> {
         match (target, value) {
             (Some(target), Some(value)) => self.out.push(Expr::Set { target, value }),
             _ => {
-                let text = render(&self.t[i..end]);
+                let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
             }
         }
@@ -760,8 +879,19 @@ impl R<'_, '_> {
             (None, Some((_, _, _, e))) => e,
             (None, None) => self.rhs_end(j),
         };
-        while let Some("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>" | "map") = self.w(k) {
-            k = self.rhs_end(k + 1);
+        while let Some(op) = self.w(k) {
+            k = match (op, self.lhs(k + 1)) {
+                ("map", _) => self.rhs_end(k + 1),
+                ("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>", Some((_, e))) => e,
+                ("|" | "&" | "^" | "or" | "and" | "xor" | "<<" | ">>", None) => {
+                    match self.t.get(k + 1) {
+                        Some(x) if x.is("(") || x.is("{") => self.group_end(k + 1),
+                        Some(_) => k + 2,
+                        None => k + 1,
+                    }
+                }
+                _ => break,
+            };
         }
         k
     }
@@ -802,15 +932,38 @@ impl R<'_, '_> {
             .get(i + 2)
             .map(|x| x.s.clone())
             .ok_or_else(|| self.unexpected(i + 2))?;
-        if !self.t.get(i + 3).is_some_and(|x| x.is("{")) {
-            return Err(self.unexpected(i + 3));
+        self.update_group(i, set, i + 3)
+    }
+
+    /// `meter NAME [size N] { KEY [limit ...] }` (parser_bison.y
+    /// `meter_stmt`): an update of the dynamic set NAME it creates.
+    fn meter(&mut self, i: usize) -> Result<usize, NftError> {
+        let set = self
+            .t
+            .get(i + 1)
+            .map(|x| x.s.clone())
+            .ok_or_else(|| self.unexpected(i + 1))?;
+        let mut b = i + 2;
+        if self.w(b) == Some("size") {
+            b += 2;
         }
-        let end = self.group_end(i + 3);
-        let inner = &self.t[i + 4..end.saturating_sub(1)];
+        self.cx.meters.push(set.clone());
+        self.update_group(i, set, b)
+    }
+
+    /// The `{ KEY [timeout T] [stateful] }` of a set update at `brace`.
+    fn update_group(&mut self, i: usize, set: String, brace: usize) -> Result<usize, NftError> {
+        if !self.t.get(brace).is_some_and(|x| x.is("{")) {
+            return Err(self.unexpected(brace));
+        }
+        let end = self.group_end(brace);
+        let t = self.t;
+        let inner = t.get(brace + 1..end.saturating_sub(1)).unwrap_or(&[]);
         let mut key = Vec::new();
         let mut k = 0;
         let mut ok = self.w(i) != Some("delete");
         let mut timeout_ns = None;
+        let mut limit = None;
         while k < inner.len() {
             if let Some((s, n)) = selector(inner, k) {
                 match s.sel {
@@ -820,6 +973,33 @@ impl R<'_, '_> {
                 k += n;
             } else if inner[k].is(".") {
                 k += 1;
+            } else if inner[k].is("limit") && inner.get(k + 1).is_some_and(|x| x.is("rate")) {
+                let (e, n) = limit_args(inner, k + 2, self.line)?;
+                let id = self.id();
+                limit = Some(Box::new(match e {
+                    Expr::Limit {
+                        over,
+                        rate,
+                        per_ns,
+                        burst,
+                        bytes,
+                        ..
+                    } => Expr::Limit {
+                        over,
+                        rate,
+                        per_ns,
+                        burst,
+                        bytes,
+                        id,
+                    },
+                    other => other,
+                }));
+                k = n;
+            } else if inner[k].is("counter") {
+                k += 1;
+                while matches!(w(inner, k), Some("packets" | "bytes")) {
+                    k += 2;
+                }
             } else if inner[k].is("timeout") {
                 timeout_ns = inner.get(k + 1).and_then(|x| expr::parse_nft_time(&x.s));
                 k += 2;
@@ -839,9 +1019,10 @@ impl R<'_, '_> {
                 set,
                 key,
                 timeout_ns,
+                limit,
             });
         } else {
-            let text = render(&self.t[i..end]);
+            let text = render(self.sl(i, end));
             self.unmodelled(text, false);
         }
         Ok(end)
@@ -869,8 +1050,8 @@ impl R<'_, '_> {
             j += 1;
         }
         // `prefix to`, `addr . port to`, `addr . port`
-        if self.w(j) == Some("prefix") {
-            special = true;
+        let prefix = self.w(j) == Some("prefix");
+        if prefix {
             j += 1;
         }
         if self.w(j) == Some("addr") && self.w(j + 1) == Some(".") {
@@ -904,8 +1085,16 @@ impl R<'_, '_> {
             }
             j += 1;
         }
+        if let (true, NatTo::Map { key, map }) = (prefix, &to) {
+            to = NatTo::PrefixMap {
+                key: key.clone(),
+                map: map.clone(),
+            };
+        } else if prefix {
+            special = true;
+        }
         if v6 || special {
-            let text = render(&self.t[i..j]);
+            let text = render(self.sl(i, j));
             let _ = spec_start;
             self.unmodelled(text, false);
             return Ok(j);
@@ -944,7 +1133,9 @@ impl R<'_, '_> {
             let (modulus, offset, random, k) =
                 numgen_args(t, j).ok_or_else(|| self.unexpected(j + 1))?;
             if self.w(k) != Some("map") {
-                return Err(self.unexpected(k));
+                // an address computed by numgen (`numgen inc mod 7 offset
+                // 167772161`): kept unmodelled
+                return Ok((None, k));
             }
             let lhs = [SelInfo {
                 sel: None,
@@ -968,6 +1159,12 @@ impl R<'_, '_> {
             .ok_or_else(|| self.unexpected(j))?;
         let mut k = j + 1;
         // `:P` alone (redirect, masquerade), `A`, `A:P`, `A-B:P-Q`, `A : P`
+        if s.strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && port_range(p).is_none())
+        {
+            // `to :tcp dport map { ... }`: a port chosen by a map
+            return Ok((None, self.set_value_end(j + 1)));
+        }
         let (addr, mut port) = if let Some(p) = s.strip_prefix(':') {
             ("", Some(p.to_string()))
         } else if s.matches(':').count() > 1 || s.starts_with('[') {
@@ -1018,6 +1215,10 @@ impl R<'_, '_> {
     }
 }
 
+fn is_punct_tok(x: &Tok) -> bool {
+    !x.quoted && x.s.len() == 1 && "{},;@()|&^:\n".contains(x.s.as_str())
+}
+
 /// `P` or `P-Q`.
 fn port_range(p: &str) -> Option<(u16, u16)> {
     match p.split_once('-') {
@@ -1033,6 +1234,7 @@ fn relop(s: &str) -> Option<Op> {
     Some(match s {
         "==" | "eq" => Op::Eq,
         "!=" | "ne" => Op::Ne,
+        "!" => Op::Neg,
         "<" | "lt" => Op::Lt,
         ">" | "gt" => Op::Gt,
         "<=" | "le" => Op::Le,
@@ -1136,39 +1338,35 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
             break;
         }
     }
-    let text = words.join(" ");
+    // `N/UNIT`, `N BYTES/UNIT`, `1025bytes/second`, `1025 bytes / second`
+    let text: String = words.concat();
     let (num, unit) = text
         .split_once('/')
         .ok_or_else(|| err("syntax error, unexpected newline, expecting '/'"))?;
-    let unit = time_unit(unit.trim())
-        .ok_or_else(|| err(&format!("syntax error, unexpected {}", unit.trim())))?;
-    let mut nw = num.split_whitespace();
-    let n: u64 = nw
-        .next()
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| err("syntax error, unexpected string, expecting number"))?;
-    let (rate, bytes) = match nw.next() {
-        Some(u) => (
-            n * bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?,
-            true,
-        ),
-        None => (n, false),
+    let unit = time_unit(unit).ok_or_else(|| err(&format!("syntax error, unexpected {unit}")))?;
+    let (n, u) =
+        split_num(num).ok_or_else(|| err("syntax error, unexpected string, expecting number"))?;
+    let (rate, bytes) = if u.is_empty() {
+        (n, false)
+    } else {
+        let m = bytes_unit(u).ok_or_else(|| err(&format!("syntax error, unexpected {u}")))?;
+        (n.saturating_mul(m), true)
     };
     let mut burst = if bytes { 0 } else { 5 };
     if w(t, j) == Some("burst") {
-        let b: u64 = w(t, j + 1)
-            .and_then(|b| b.parse().ok())
-            .ok_or_else(|| err("syntax error, expecting number"))?;
-        let u = w(t, j + 2).unwrap_or("");
-        burst = if bytes {
-            b * bytes_unit(u).unwrap_or(1)
-        } else {
-            b
-        };
-        j += if u == "packets" || bytes_unit(u).is_some() {
-            3
-        } else {
-            2
+        // `burst N packets`, `burst N BYTES`, `burst 512bytes`
+        let first = w(t, j + 1).unwrap_or("");
+        let (b, mut bu) = split_num(first).ok_or_else(|| err("syntax error, expecting number"))?;
+        j += 2;
+        if bu.is_empty() {
+            if let Some(u) = w(t, j).filter(|u| *u == "packets" || bytes_unit(u).is_some()) {
+                bu = u;
+                j += 1;
+            }
+        }
+        burst = match bytes_unit(bu) {
+            Some(m) => b.saturating_mul(m),
+            None => b,
         };
         if !bytes && burst == 0 {
             return Err(err("packet limit burst must be > 0"));
@@ -1190,6 +1388,12 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
     ))
 }
 
+/// `1025bytes` → (1025, "bytes"); `5` → (5, "").
+fn split_num(s: &str) -> Option<(u64, &str)> {
+    let k = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    Some((s[..k].parse().ok()?, &s[k..]))
+}
+
 /// `quota_args` at `j`: `[over|until] N UNIT [used N UNIT]`.
 pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize), NftError> {
     let err = |m: String| NftError { line, message: m };
@@ -1208,13 +1412,13 @@ pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
     let mut used = 0;
     if w(t, j) == Some("used") {
         let m: u64 = w(t, j + 1).and_then(|n| n.parse().ok()).unwrap_or(0);
-        used = m * w(t, j + 2).and_then(bytes_unit).unwrap_or(1);
+        used = m.saturating_mul(w(t, j + 2).and_then(bytes_unit).unwrap_or(1));
         j += 3;
     }
     Ok((
         Expr::Quota {
             over,
-            bytes: n * u,
+            bytes: n.saturating_mul(u),
             used,
             id: 0,
         },

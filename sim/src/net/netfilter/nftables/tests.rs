@@ -290,6 +290,79 @@ mod eval_tests {
             .any(|s| s.effect.contains("treated as not matching")));
     }
 
+    /// A binding chain (tests/shell sample-ruleset: `tcp flags syn jump {
+    /// ... }`) runs as the chain it is.
+    #[test]
+    fn binding_chains_run() {
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp flags syn jump {\n   tcp dport 22 drop\n   tcp dport 23 drop\n  }\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let v = |port, d: &mut DynSets| {
+            run(&n, Hook::Input, &mut pkt("1.1.1.1", "10.0.0.1", port), 0, d).verdict
+        };
+        assert_eq!(v(23, &mut d), Verdict::Drop);
+        assert_eq!(v(24, &mut d), Verdict::Accept);
+    }
+
+    /// tests/shell sets/0046netmap: `snat ip prefix to ip saddr map {
+    /// 10.141.11.0/24 : 192.168.2.0/24 }` keeps the host bits.
+    #[test]
+    fn netmap_keeps_host_bits() {
+        let n = Nft::parse("table ip t {\n chain p {\n  type nat hook postrouting priority srcnat; policy accept;\n  snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }\n }\n}\n").unwrap();
+        let o = run(
+            &n,
+            Hook::Postrouting,
+            &mut pkt("10.141.11.7", "1.1.1.1", 80),
+            0,
+            &mut DynSets::default(),
+        );
+        match o.nat {
+            Some(Target::Snat { to, .. }) => {
+                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 2, 7)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// tests/shell maps/named_limits and sets/0038meter_list: a limit
+    /// object chosen by a map, and a per-source limit of a dynamic set.
+    #[test]
+    fn object_maps_and_meters() {
+        let n = Nft::parse("table inet t {\n limit one { rate 1/second burst 1 packets }\n map lim {\n  typeof ip saddr : limit\n  elements = { 1.1.1.1 : \"one\" }\n }\n set m {\n  type ipv4_addr\n  flags dynamic\n }\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp dport 1 limit name ip saddr map @lim drop\n  tcp dport 2 add @m { ip saddr limit rate over 1/second burst 1 packets } drop\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let v = |src, port, d: &mut DynSets| {
+            run(&n, Hook::Input, &mut pkt(src, "10.0.0.1", port), 0, d).verdict
+        };
+        // the object's one token: the first packet matches (drop), the
+        // second does not; another source has no element (no match)
+        assert_eq!(v("1.1.1.1", 1, &mut d), Verdict::Drop);
+        assert_eq!(v("1.1.1.1", 1, &mut d), Verdict::Accept);
+        assert_eq!(v("2.2.2.2", 1, &mut d), Verdict::Accept);
+        // over 1/second per source: the second packet of a source is over
+        assert_eq!(v("3.3.3.3", 2, &mut d), Verdict::Accept);
+        assert_eq!(v("3.3.3.3", 2, &mut d), Verdict::Drop);
+        assert_eq!(v("4.4.4.4", 2, &mut d), Verdict::Accept);
+    }
+
+    /// An `nft -f` script adding to iptables-nft's chains (calico's foreign
+    /// script) runs them where iptables-nft registers them.
+    #[test]
+    fn iptables_nft_builtin_chains() {
+        let n = Nft::parse("add chain ip filter x\nadd rule ip filter INPUT tcp dport 9 drop\n")
+            .unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let v = run(
+            &n,
+            Hook::Input,
+            &mut pkt("1.1.1.1", "10.0.0.1", 9),
+            0,
+            &mut DynSets::default(),
+        )
+        .verdict;
+        assert_eq!(v, Verdict::Drop);
+    }
+
     /// Marks: `meta mark set mark and 0xffff00ff xor 0xad` (fw4), `ct mark
     /// set ct mark & 0xfffff000 | 0x111` (istio).
     #[test]
@@ -337,4 +410,274 @@ fn tests_py_expressions_parse() {
             ),
         }
     }
+}
+
+/// `include` as scanner.l resolves it: `./` and absolute paths as given,
+/// other names in the include directory; a missing file without wildcards
+/// is an error, a wildcard matching nothing is not; nesting is bounded.
+#[test]
+fn includes_resolve_as_nft_does() {
+    let read = |p: &str| -> Result<Vec<(String, String)>, String> {
+        Ok(match p {
+            "./a.nft" => vec![(
+                p.into(),
+                "define P = 22\ntable ip t {\n chain c {\n  tcp dport $P drop\n }\n}\n".into(),
+            )],
+            "/etc/b.nft" => vec![(p.into(), "add rule ip t c tcp dport 23 drop\n".into())],
+            "/etc/loop.nft" => vec![(p.into(), "include \"loop.nft\"\n".into())],
+            _ => Vec::new(),
+        })
+    };
+    let n = Nft::parse_with(
+        "include \"./a.nft\"\ninclude \"b.nft\"\ninclude \"/etc/nftables.d/*.nft\"\n",
+        &read,
+    )
+    .unwrap();
+    assert_eq!(n.tables[0].chains[0].rules.len(), 2);
+    let e = Nft::parse_with("include \"./missing.nft\"\n", &read).unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("File not found: ./missing.nft"), "{e}");
+    let e = Nft::parse_with("include \"loop.nft\"\n", &read).unwrap_err();
+    assert!(e.message.contains("Include nested too deeply"), "{e}");
+    let e = Nft::parse("table ip t {\n chain c {\n  tcp dport $X drop\n }\n}\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (3, "Error: unknown identifier 'X'")
+    );
+}
+
+/// `nft -a` handles, element comments and timeouts, the iptables-nft
+/// warning line, a table given as `table inet fw4` then `flush table`
+/// (fw4), and nft's refusals.
+#[test]
+fn listing_details_and_refusals() {
+    let text = "table inet fw4\nflush table inet fw4\n# Warning: table ip nat is managed by iptables-nft, do not touch!\ntable inet fw4 { # handle 7\n set s { # handle 2\n  type ipv4_addr . inet_service\n  flags interval,timeout\n  elements = { 10.0.0.0/8 . 80-90 timeout 1h expires 59m comment \"web\", 192.168.0.1 . 22 comment \"ssh\" }\n }\n chain c { # handle 1\n  type filter hook input priority filter; policy drop;\n  ip saddr . tcp dport @s accept # handle 4\n }\n}\n";
+    let n = Nft::parse(text).unwrap();
+    let s = &n.tables[0].sets["s"];
+    assert_eq!(s.elements.len(), 2);
+    assert_eq!(s.elements[0].0[1], Val::Range(80, 90));
+    for (bad, want) in [
+        (
+            "table ip t {\n chain c {\n  frobnicate\n }\n}\n",
+            "syntax error, unexpected frobnicate",
+        ),
+        (
+            "table ip t {\n chain c {\n  tcp dport\n }\n}\n",
+            "syntax error, unexpected end of file",
+        ),
+        (
+            "table ip t {\n chain c {\n  ip saddr 300.1.1.1 drop\n }\n}\n",
+            "Could not parse IPv4 address",
+        ),
+        (
+            "table ip t {\n chain c {\n  limit rate 1/fortnight\n }\n}\n",
+            "syntax error, unexpected fortnight",
+        ),
+        (
+            "table ip t {\n chain c {\n  type filter hook sideways priority 0;\n }\n}\n",
+            "unknown chain hook sideways",
+        ),
+    ] {
+        let e = Nft::parse(bad).unwrap_err();
+        assert_eq!(e.line, 3, "{bad}: {e}");
+        assert!(e.message.contains(want), "{bad}: {e}");
+    }
+}
+
+/// `meter NAME size N { KEY limit ... }` (the wiki's flood meter): a
+/// dynamic set of its own, a bucket per source.
+#[test]
+fn meters_limit_per_key() {
+    use eval_tests_support::verdicts;
+    let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  tcp dport 22 meter flood size 128 { ip saddr limit rate over 1/second burst 1 packets } drop\n }\n}\n").unwrap();
+    assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+    assert!(n.tables[0].sets.contains_key("flood"));
+    assert_eq!(
+        verdicts(&n, &["1.1.1.1", "1.1.1.1", "2.2.2.2"]),
+        ["accept", "drop", "accept"]
+    );
+}
+
+mod eval_tests_support {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::net::netfilter::{
+        AddrClass, EvalEnv, NfPacket, NfState, RngChooser, TableKind, Verdict,
+    };
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    struct NoLocal;
+    impl AddrClass for NoLocal {
+        fn addr_type(&self, _a: Ipv4Addr, _dev: Option<&str>) -> u16 {
+            0
+        }
+    }
+
+    /// The input verdicts of TCP packets to port 22 from `srcs`, in order
+    /// at time 0.
+    pub fn verdicts(n: &Nft, srcs: &[&str]) -> Vec<&'static str> {
+        let mut d = DynSets::default();
+        let mut out = Vec::new();
+        for s in srcs {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut chooser = RngChooser(&mut rng);
+            let mut state = NfState::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut chooser,
+                state: &mut state,
+                now_ns: 0,
+                assume: Default::default(),
+            };
+            let mut p = NfPacket {
+                src: s.parse().unwrap(),
+                dst: Ipv4Addr::new(10, 0, 0, 1),
+                proto: 6,
+                sport: Some(4000),
+                dport: Some(22),
+                ..Default::default()
+            };
+            let (_, all) = n.chains_at(TableKind::Filter, Hook::Input);
+            let v = n.run(&all, &mut p, &mut env, &mut d).verdict;
+            out.push(if v == Verdict::Accept {
+                "accept"
+            } else {
+                "drop"
+            });
+        }
+        out
+    }
+}
+
+/// Unbalanced groups, huge numbers and cut statements are refused or
+/// read, never a panic.
+#[test]
+fn odd_inputs_never_panic() {
+    for r in [
+        "jump {",
+        "goto { tcp dport 1 drop",
+        "add @s {",
+        "update @s { ip saddr",
+        "meter m {",
+        "meter",
+        "limit rate 18446744073709551615 mbytes/second burst 18446744073709551615 mbytes",
+        "quota 18446744073709551615 mbytes used 18446744073709551615 mbytes",
+        "numgen inc mod 4294967295 offset 4294967295 vmap { 0 : drop }",
+        "dnat to",
+        "dnat to :",
+        "snat ip prefix to",
+        "redirect to :99999",
+        "ct helper set",
+        "limit name ip saddr map {",
+        "tcp flags & (syn",
+        "ip saddr . tcp dport { 1.2.3.4 . ",
+        "meta mark set mark and",
+        "reject with icmp type",
+        "log prefix",
+        "ip saddr {",
+        "}",
+        "{ }",
+    ] {
+        let text = format!("table ip t {{\n set s {{ type ipv4_addr; flags dynamic; }}\n chain c {{\n  {r}\n }}\n}}\n");
+        let _ = Nft::parse(&text);
+        let _ = Nft::parse(&format!(
+            "add table ip t\nadd chain ip t c\nadd rule ip t c {r}\n"
+        ));
+    }
+}
+
+/// Lines of nftables' tests/py that nft accepts (";ok"), read whether or
+/// not podpath evaluates them (tunnel inner headers, raw payloads, ipsec
+/// and the like are kept unmodelled).
+#[test]
+fn tests_py_lines_nft_accepts_are_read() {
+    for r in [
+        "tcp dport vmap { 25:accept, 28:drop }", // inet/tcp.t
+        "tcp flags { syn, syn | ack }",          // inet/tcp.t
+        "tcp flags ! fin,rst",                   // inet/tcp.t
+        "ct status ! dnat",                      // any/ct.t
+        "ct count over 3",                       // any/ct.t
+        "ct mark set ct mark and 0xffff0000 or meta mark and 0xffff", // any/ct.t
+        "limit rate over 1025bytes/second burst 512bytes", // any/limit.t
+        "limit rate over 1025 bytes / second burst 512bytes", // any/limit.t
+        "meta mark 0xffffff00/24",               // any/meta.t
+        "meta protocol != {ip, arp, ip6, 8021q}", // any/meta.t
+        "time < \"2022-07-01 11:00:00\" accept", // any/meta.t
+        "queue to symhash mod 65536",            // any/queue.t
+        "queue flags bypass to oifname map { \"eth0\" : 0, \"ppp0\" : 2 }", // any/queue.t
+        "reset tcp option mptcp",                // any/tcpopt.t
+        "fib daddr check missing",               // inet/fib.t
+        "ipsec in spnum 0 reqid 1",              // inet/ipsec.t
+        "rt ip6 nexthop fd00::1",                // inet/rt.t
+        "udp dport 4789 vxlan ip saddr 10.141.11.0/24", // inet/vxlan.t
+        "gretap ether saddr 62:87:4d:d6:19:05",  // inet/gretap.t
+        "ip saddr . @ih,32,32 { 1.1.1.1 . 0x14, 2.2.2.2 . 0x1e }", // inet/vmap.t
+        "ip saddr & 0xff == 1",                  // ip/ip.t
+        "dup to ip saddr map { 192.168.2.120 : 192.168.2.1 } device \"lo\"", // ip/dup.t
+        "dnat to numgen inc mod 7 offset 167772161", // ip/numgen.t
+        "redirect to :tcp dport map { 22 : 8000, 80 : 8080}", // ip/redirect.t
+        "ip saddr vmap { 1.1.1.1 : drop, * : accept }", // ip/sets.t
+    ] {
+        let text = format!("table ip t {{\n chain c {{\n  {r}\n }}\n}}\n");
+        if let Err(e) = Nft::parse(&text) {
+            panic!("{r}: {e}");
+        }
+    }
+}
+
+/// Lines of nftables' tests/shell dumps (all 432 of that suite read):
+/// bitwise/0040mark_binop, sets/type_set_symbol, packetpath/set_lookups,
+/// optionals/comments_objects, sets/0075tunnel.
+#[test]
+fn tests_shell_dump_lines_are_read() {
+    let n = Nft::parse("table ip t {\n quota foo1 {\n  comment \"test1\"\n  25 mbytes\n }\n tunnel geneve-t {\n  id 10\n }\n set s1 {\n  type ipv4_addr . ipv4_addr . inet_service\n  elements = { 1.1.1.1 . 1.2.3.4 . 80 }\n }\n chain c1 {\n }\n chain c {\n  type filter hook input priority 0; policy accept;\n  ct mark set ct mark & 0xffff0000 | meta mark & 0x0000ffff\n  ip saddr . 1.2.3.4 . 80 @s1 goto c1\n }\n}\n").unwrap();
+    let t = &n.tables[0];
+    assert!(t
+        .objects
+        .contains_key(&("quota".to_string(), "foo1".to_string())));
+    assert!(t
+        .objects
+        .contains_key(&("tunnel".to_string(), "geneve-t".to_string())));
+    let rules = &t.chains[t.chain("c").unwrap()].rules;
+    // a mark from two selectors is kept unmodelled; the constant
+    // concatenation is evaluated
+    assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+    assert!(matches!(&rules[1].exprs[0], Expr::Cmp { sel, .. } if sel.len() == 3));
+}
+
+/// nft_meta_store_ifname: at prerouting there is no output device, which
+/// reads as "": `oifname != "lo"` holds, `oifname "lo"` does not.
+#[test]
+fn absent_devices_read_as_empty_names() {
+    use eval_tests_support::verdicts;
+    let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  oifname != \"lo\" drop\n }\n}\n").unwrap();
+    assert_eq!(verdicts(&n, &["1.1.1.1"]), ["drop"]);
+    let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  oifname \"lo\" drop\n }\n}\n").unwrap();
+    assert_eq!(verdicts(&n, &["1.1.1.1"]), ["accept"]);
+}
+
+/// Flag comparisons as evaluate.c and netlink_linearize.c make them:
+/// implicit = any of the bits, `!` = none of them, a singleton set of tcp
+/// flags = equality; `!` on a non-flag type is refused.
+#[test]
+fn flag_comparisons() {
+    use eval_tests_support::verdicts;
+    // verdicts() sends TCP with no flags set: tcp_flags None, so use ct
+    // state (NEW is 0 here: no conntrack state bits) via ct status
+    let drop_if = |m: &str| {
+        let n = Nft::parse(&format!("table ip t {{\n chain i {{\n  type filter hook input priority 0; policy accept;\n  {m} drop\n }}\n}}\n")).unwrap();
+        verdicts(&n, &["1.1.1.1"])[0]
+    };
+    assert_eq!(drop_if("ct status ! dnat"), "drop");
+    assert_eq!(drop_if("ct status dnat"), "accept");
+    assert_eq!(drop_if("ct status != dnat"), "drop");
+    let e = Nft::parse("table ip t {\n chain i {\n  tcp dport ! 22 drop\n }\n}\n").unwrap_err();
+    assert!(e.message.contains("negation can only be used"), "{e}");
+    let n = Nft::parse("table ip t {\n chain i {\n  tcp flags { syn } drop\n }\n}\n").unwrap();
+    assert!(matches!(
+        &n.tables[0].chains[0].rules[0].exprs[0],
+        Expr::Cmp { op: Op::Eq, .. }
+    ));
 }
