@@ -668,7 +668,7 @@ mod tests {
     #[test]
     fn owner_match_by_socket_uid() {
         let rs = Ruleset::parse(
-            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner 1337 -j RETURN\n-A OUTPUT -m owner ! --uid-owner 0 -j REDIRECT --to-ports 1\n-A OUTPUT -j REDIRECT --to-ports 2\nCOMMIT\n",
+            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner 1337 -j RETURN\n-A OUTPUT -p tcp -m owner ! --uid-owner 0 -j REDIRECT --to-ports 1\n-A OUTPUT -p tcp -j REDIRECT --to-ports 2\nCOMMIT\n",
             "t",
         )
         .unwrap();
