@@ -231,7 +231,10 @@ fn cond_holds(
         CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
         CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
         // IPv6 conditions: a v6 ruleset is kept, not evaluated
-        CondKind::Src6(_) | CondKind::Dst6(_) | CondKind::Icmp6Type { .. } => false,
+        CondKind::Src6(_)
+        | CondKind::Dst6(_)
+        | CondKind::Icmp6Type { .. }
+        | CondKind::V6Kept(_) => false,
         // the conditions of [`super::matches`], answered above
         _ => false,
     };

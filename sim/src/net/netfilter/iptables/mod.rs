@@ -326,6 +326,10 @@ pub enum CondKind {
         transparent: bool,
         nowildcard: bool,
     },
+    /// An ip6tables option of a modelled match with an IPv6 value (an
+    /// address, range or mask of conntrack, iprange, recent), kept as
+    /// written: a v6 ruleset is not evaluated.
+    V6Kept(String),
     /// A match (or one option of one) libxtables knows and podpath has no
     /// model of (`-m string`, `-m u32`): it holds as `EvalEnv.assume` says.
     Unmodelled(String),

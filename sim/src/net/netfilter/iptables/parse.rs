@@ -587,7 +587,7 @@ pub(super) fn proto_number(s: &str) -> Option<u8> {
         "mpls-in-ip" => 137,
         "udplite" => 136,
         "dccp" => 33,
-        "mh" | "ipv6-mh" => 135,
+        "mh" | "ipv6-mh" | "mobility-header" => 135,
         "ipv6" => 41,
         "igmp" => 2,
         "ospf" | "ospfigp" => 89,
@@ -1151,7 +1151,8 @@ impl RuleArgs<'_> {
                 "sctp" => 132,
                 "dccp" => 33,
                 "esp" => 50,
-                "ah" => 51,
+                // ip6t_ah.c walks the extension headers: no .proto
+                "ah" if !self.v6 => 51,
                 "ipcomp" => 108,
                 "icmp" if !self.v6 => 1,
                 "icmp6" if self.v6 => 58,
@@ -2039,6 +2040,12 @@ impl RuleArgs<'_> {
                     _ => {}
                 }
             }
+            "--mask" if self.recent.is_some() && self.v6 => {
+                let v = self.value(tok)?;
+                if v.parse::<std::net::Ipv6Addr>().is_err() {
+                    return Err(self.err(self.col(), format!("bad --mask '{v}'")));
+                }
+            }
             "--mask" if self.recent.is_some() => {
                 let v = self.value(tok)?;
                 let Ok(m) = v.parse::<Ipv4Addr>() else {
@@ -2108,6 +2115,16 @@ impl RuleArgs<'_> {
         }
         let v = self.value(tok)?;
         let (a, b) = v.split_once('-').unwrap_or((&v, &v));
+        if self.v6 {
+            let (Ok(_), Ok(_)) = (
+                a.parse::<std::net::Ipv6Addr>(),
+                b.parse::<std::net::Ipv6Addr>(),
+            ) else {
+                return Err(self.err(self.col(), format!("iprange match: Bad IP address \"{v}\"")));
+            };
+            self.push(CondKind::V6Kept(format!("{tok} {v}")));
+            return Ok(true);
+        }
         let (Ok(lo), Ok(hi)) = (a.parse::<Ipv4Addr>(), b.parse::<Ipv4Addr>()) else {
             return Err(self.err(self.col(), format!("iprange match: Bad IP address \"{v}\"")));
         };
