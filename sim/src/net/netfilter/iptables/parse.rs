@@ -904,7 +904,7 @@ pub(crate) struct RuleArgs<'a> {
     pub(super) ext: ExtOpts,
     /// What of the rule is kept unmodelled: (construct, is a match).
     pub(super) unmod: Vec<(String, bool)>,
-    /// The options [`Self::generic_option`] took, for XTOPT_MAND.
+    /// The long options given, for XTOPT_MAND.
     generic_seen: Vec<String>,
 }
 
@@ -1075,6 +1075,9 @@ impl RuleArgs<'_> {
     fn option(&mut self) -> Result<(), ParseError> {
         self.split_joined_value();
         let tok = self.canonical_option(&self.toks[self.i].s.clone())?;
+        if let Some(name) = tok.strip_prefix("--") {
+            self.generic_seen.push(name.to_string());
+        }
         let col = self.toks[self.i].col;
         let in_target = self.target_name.is_some();
         if self.builtin_option(&tok, col)?
@@ -1200,29 +1203,22 @@ impl RuleArgs<'_> {
     }
 
     /// xtoptions.c xtables_options_fcheck: a mandatory option (XTOPT_MAND)
-    /// of an extension whose options podpath reads generically (an
-    /// unmodelled match, a target built from its options) is required.
+    /// of a loaded extension is required; and the final checks of
+    /// libxt_addrtype, libxt_statistic and libxt_owner.
     fn mandatory_options(&self) -> Result<(), ParseError> {
-        let mut exts = self.loaded_exts(true);
-        exts.retain(|e| {
-            if e.target {
-                let specific = [
-                    "DNAT",
-                    "SNAT",
-                    "MASQUERADE",
-                    "REDIRECT",
-                    "REJECT",
-                    "MARK",
-                    "CONNMARK",
-                    "LOG",
-                    "CT",
-                ];
-                self.v6 || !specific.contains(&e.name)
-            } else {
-                !MODELLED_MATCHES.contains(&e.name)
-            }
-        });
-        for e in exts {
+        // (libxt_conntrack.c's one array registers conntrack and state:
+        // the generated table gives conntrack state's mandatory --state)
+        // A protocol's match loaded by `-p` alone has no option to require.
+        let explicit = |name: &str| {
+            self.toks
+                .windows(2)
+                .any(|w| matches!(w[0].s.as_str(), "-m" | "--match") && w[1].s == name)
+        };
+        for e in self
+            .loaded_exts(true)
+            .into_iter()
+            .filter(|e| e.name != "conntrack" && (e.target || explicit(e.name)))
+        {
             if let Some(o) = e
                 .opts
                 .iter()
@@ -1232,6 +1228,31 @@ impl RuleArgs<'_> {
                     0,
                     format!("{}: option \"--{}\" must be specified", e.name, o.name),
                 ));
+            }
+        }
+        let given = |o: &str| self.generic_seen.iter().any(|s| s == o);
+        let fail = |m: &str| Err(self.err(0, m.to_string()));
+        for m in &self.modules {
+            match m.as_str() {
+                "addrtype" if !given("src-type") && !given("dst-type") => {
+                    return fail("addrtype: you must specify --src-type or --dst-type");
+                }
+                "addrtype" if given("limit-iface-in") && given("limit-iface-out") => {
+                    return fail(
+                        "addrtype: you can't specify both --limit-iface-in and --limit-iface-out",
+                    );
+                }
+                "statistic" if !given("mode") => return fail("statistic: no mode specified"),
+                "owner"
+                    if !["uid-owner", "gid-owner", "socket-exists"]
+                        .iter()
+                        .any(|o| given(o)) =>
+                {
+                    return fail(
+                        "owner: At least one of --uid-owner, --gid-owner or --socket-exists is required",
+                    );
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -1323,7 +1344,6 @@ impl RuleArgs<'_> {
             ));
         }
         let takes = opt.takes();
-        self.generic_seen.push(name.to_string());
         let mut val = String::new();
         let optional = super::extensions::optional_value(ext.name, name)
             && self
