@@ -14,7 +14,18 @@
 //!   as [`CondKind::Unmodelled`] / [`crate::net::netfilter::Target::Unmodelled`]
 //!   and listed in [`Ruleset::unmodelled`].
 //! - Counters are parsed and ignored; `-m nfacct` always matches.
-//! - `LOG` records a trace step instead of writing to the kernel log.
+//! - `LOG`, `NFLOG`, `ULOG` and `AUDIT` record a trace step instead of
+//!   writing a log; `TCPMSS` does not rewrite the MSS option, `CHECKSUM`
+//!   and `CLASSIFY` change nothing podpath models; `CT --zone/--helper`
+//!   are recorded, not applied; `NFQUEUE`/`QUEUE` have no listener (drop,
+//!   or accept with `--queue-bypass`) ([`targets`]).
+//! - `-m time` reads the virtual clock as UTC from 1970-01-01; `-m
+//!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
+//!   destination; `-m connlimit` counts the host's live connections;
+//!   `-m helper` never matches, `-m policy` sees no IPsec ([`matches`]).
+//! - The option table of every extension ([`extensions`]) is generated
+//!   from iptables' own sources: names it lacks are refused as
+//!   libxtables refuses them.
 
 pub mod eval;
 pub(crate) mod extensions;

@@ -441,6 +441,16 @@ fn target_scope(t: &Target) -> Option<(&'static str, TableKind, &'static [&'stat
         Target::Redirect { .. } => ("REDIRECT", TableKind::Nat, &["PREROUTING", "OUTPUT"]),
         Target::Reject(_) => ("REJECT", TableKind::Filter, &["INPUT", "FORWARD", "OUTPUT"]),
         Target::Notrack => ("NOTRACK", TableKind::Raw, &["PREROUTING", "OUTPUT"]),
+        // xt_CT.c xt_ct_tg_reg: .table = "raw"; xt_CHECKSUM.c: "mangle"
+        Target::Ext(x) => match **x {
+            ExtTarget::Ct { .. } => ("CT", TableKind::Raw, &["PREROUTING", "OUTPUT"]),
+            ExtTarget::Checksum => (
+                "CHECKSUM",
+                TableKind::Mangle,
+                &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+            ),
+            _ => return None,
+        },
         _ => return None,
     })
 }
