@@ -11,7 +11,7 @@
 //! - IPv6 (`ip6tables-save`, [`Ruleset::parse_v6`]) is parsed into typed
 //!   v6 conditions and kept, not evaluated ([`Family::V6`]).
 //! - A match or target libxtables knows but podpath has no model of is kept
-//!   as [`CondKind::Unmodelled`] / [`crate::net::netfilter::Target::Unmodelled`]
+//!   as [`CondKind::Unmodelled`] / [`targets::ExtTarget::Unmodelled`]
 //!   and listed in [`Ruleset::unmodelled`].
 //! - Counters are parsed and ignored; `-m nfacct` always matches.
 //! - `LOG`, `NFLOG`, `ULOG` and `AUDIT` record a trace step instead of
@@ -22,8 +22,8 @@
 //! - `-m time` reads the virtual clock as UTC from 1970-01-01; `-m
 //!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
 //!   destination; `-m connlimit` counts the host's live connections;
-//!   `-m helper` never matches, `-m policy` sees no IPsec ([`matches`]).
-//! - The option table of every extension ([`extensions`]) is generated
+//!   `-m helper` never matches, `-m policy` sees no IPsec ([`mod@matches`]).
+//! - The option table of every extension (`extensions.rs`) is generated
 //!   from iptables' own sources: names it lacks are refused as
 //!   libxtables refuses them.
 
