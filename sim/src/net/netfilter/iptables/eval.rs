@@ -231,7 +231,10 @@ fn cond_holds(
         CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
         CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
         // IPv6 conditions: a v6 ruleset is kept, not evaluated
-        CondKind::Src6(_) | CondKind::Dst6(_) | CondKind::Icmp6Type { .. } => false,
+        CondKind::Src6(_)
+        | CondKind::Dst6(_)
+        | CondKind::Icmp6Type { .. }
+        | CondKind::V6Kept(_) => false,
         // the conditions of [`super::matches`], answered above
         _ => false,
     };
@@ -668,7 +671,7 @@ mod tests {
     #[test]
     fn owner_match_by_socket_uid() {
         let rs = Ruleset::parse(
-            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner 1337 -j RETURN\n-A OUTPUT -m owner ! --uid-owner 0 -j REDIRECT --to-ports 1\n-A OUTPUT -j REDIRECT --to-ports 2\nCOMMIT\n",
+            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner 1337 -j RETURN\n-A OUTPUT -p tcp -m owner ! --uid-owner 0 -j REDIRECT --to-ports 1\n-A OUTPUT -p tcp -j REDIRECT --to-ports 2\nCOMMIT\n",
             "t",
         )
         .unwrap();

@@ -420,6 +420,17 @@ impl RuleArgs<'_> {
                 Some(p) if p != 0 => CtField::Proto(p, w),
                 _ => return Err(self.bad("conntrack: unknown protocol", &v)),
             },
+            "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" if self.v6 => {
+                if super::parse::parse_net6(&v).is_none() {
+                    return Err(self.bad("host/network not found:", &v));
+                }
+                self.neg = false;
+                self.conds.push(Cond {
+                    neg,
+                    kind: CondKind::V6Kept(format!("{tok} {v}")),
+                });
+                return Ok(true);
+            }
             "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" => {
                 let Some(n) = parse_net(&v) else {
                     return Err(self.bad("host/network not found:", &v));
@@ -592,8 +603,8 @@ impl RuleArgs<'_> {
                     let n = digits.parse::<u64>().ok().filter(|n| *n >= 1);
                     let ok = match (n, suffix.to_ascii_lowercase().as_str()) {
                         (Some(n), "") => (n <= 1_000_000).then_some(n),
-                        (Some(n), "k" | "kb") => Some(n * 1024),
-                        (Some(n), "m" | "mb") => Some(n * 1024 * 1024),
+                        (Some(n), "k" | "kb") => Some(n.saturating_mul(1024)),
+                        (Some(n), "m" | "mb") => Some(n.saturating_mul(1024 * 1024)),
                         _ => None,
                     };
                     let Some(b) = ok else {
@@ -677,7 +688,9 @@ impl RuleArgs<'_> {
                             return Err(self.bad("connlimit: bad value", &v));
                         };
                         match tok {
-                            "--connlimit-mask" if n <= 32 => c.2 = n as u8,
+                            "--connlimit-mask" if n <= if self.v6 { 128 } else { 32 } => {
+                                c.2 = n as u8
+                            }
                             "--connlimit-mask" => return Err(self.bad("connlimit: bad mask", &v)),
                             // `! --connlimit-upto` is `--connlimit-above`
                             "--connlimit-above" => (c.0, c.1) = (!neg, n),
@@ -972,6 +985,9 @@ fn icmp6_type(s: &str) -> Option<(u8, Option<u8>)> {
         "neighbour-solicitation" | "neighbor-solicitation" => (135, None),
         "neighbour-advertisement" | "neighbor-advertisement" => (136, None),
         "redirect" => (137, None),
+        "mld-listener-query" => (130, None),
+        "mld-listener-report" => (131, None),
+        "mld-listener-done" | "mld-listener-reduction" => (132, None),
         other => (other.parse().ok()?, None),
     })
 }

@@ -11,10 +11,21 @@
 //! - IPv6 (`ip6tables-save`, [`Ruleset::parse_v6`]) is parsed into typed
 //!   v6 conditions and kept, not evaluated ([`Family::V6`]).
 //! - A match or target libxtables knows but podpath has no model of is kept
-//!   as [`CondKind::Unmodelled`] / [`crate::net::netfilter::Target::Unmodelled`]
+//!   as [`CondKind::Unmodelled`] / [`targets::ExtTarget::Unmodelled`]
 //!   and listed in [`Ruleset::unmodelled`].
 //! - Counters are parsed and ignored; `-m nfacct` always matches.
-//! - `LOG` records a trace step instead of writing to the kernel log.
+//! - `LOG`, `NFLOG`, `ULOG` and `AUDIT` record a trace step instead of
+//!   writing a log; `TCPMSS` does not rewrite the MSS option, `CHECKSUM`
+//!   and `CLASSIFY` change nothing podpath models; `CT --zone/--helper`
+//!   are recorded, not applied; `NFQUEUE`/`QUEUE` have no listener (drop,
+//!   or accept with `--queue-bypass`) ([`targets`]).
+//! - `-m time` reads the virtual clock as UTC from 1970-01-01; `-m
+//!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
+//!   destination; `-m connlimit` counts the host's live connections;
+//!   `-m helper` never matches, `-m policy` sees no IPsec ([`mod@matches`]).
+//! - The option table of every extension (`extensions.rs`) is generated
+//!   from iptables' own sources: names it lacks are refused as
+//!   libxtables refuses them.
 
 pub mod eval;
 pub(crate) mod extensions;
@@ -326,6 +337,10 @@ pub enum CondKind {
         transparent: bool,
         nowildcard: bool,
     },
+    /// An ip6tables option of a modelled match with an IPv6 value (an
+    /// address, range or mask of conntrack, iprange, recent), kept as
+    /// written: a v6 ruleset is not evaluated.
+    V6Kept(String),
     /// A match (or one option of one) libxtables knows and podpath has no
     /// model of (`-m string`, `-m u32`): it holds as `EvalEnv.assume` says.
     Unmodelled(String),

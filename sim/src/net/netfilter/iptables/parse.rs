@@ -441,6 +441,16 @@ fn target_scope(t: &Target) -> Option<(&'static str, TableKind, &'static [&'stat
         Target::Redirect { .. } => ("REDIRECT", TableKind::Nat, &["PREROUTING", "OUTPUT"]),
         Target::Reject(_) => ("REJECT", TableKind::Filter, &["INPUT", "FORWARD", "OUTPUT"]),
         Target::Notrack => ("NOTRACK", TableKind::Raw, &["PREROUTING", "OUTPUT"]),
+        // xt_CT.c xt_ct_tg_reg: .table = "raw"; xt_CHECKSUM.c: "mangle"
+        Target::Ext(x) => match **x {
+            ExtTarget::Ct { .. } => ("CT", TableKind::Raw, &["PREROUTING", "OUTPUT"]),
+            ExtTarget::Checksum => (
+                "CHECKSUM",
+                TableKind::Mangle,
+                &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+            ),
+            _ => return None,
+        },
         _ => return None,
     })
 }
@@ -587,7 +597,7 @@ pub(super) fn proto_number(s: &str) -> Option<u8> {
         "mpls-in-ip" => 137,
         "udplite" => 136,
         "dccp" => 33,
-        "mh" | "ipv6-mh" => 135,
+        "mh" | "ipv6-mh" | "mobility-header" => 135,
         "ipv6" => 41,
         "igmp" => 2,
         "ospf" | "ospfigp" => 89,
@@ -658,44 +668,10 @@ pub(super) fn parse_net6(s: &str) -> Option<ipnet::Ipv6Net> {
     ipnet::Ipv6Net::new(a, len).ok().map(|n| n.trunc())
 }
 
-/// A port by number or by its /etc/services name (xtables_parse_port:
-/// getservbyname; the common names of netbase's services file).
+/// A port by number or by its /etc/services name
+/// ([`super::extensions::parse_port`]).
 pub(super) fn parse_port(s: &str) -> Option<u16> {
-    Some(match s {
-        "ftp-data" => 20,
-        "ftp" => 21,
-        "ssh" => 22,
-        "telnet" => 23,
-        "smtp" => 25,
-        "domain" => 53,
-        "bootps" => 67,
-        "bootpc" => 68,
-        "tftp" => 69,
-        "http" | "www" => 80,
-        "pop3" => 110,
-        "sunrpc" => 111,
-        "ntp" => 123,
-        "netbios-ns" => 137,
-        "netbios-dgm" => 138,
-        "netbios-ssn" => 139,
-        "imap2" | "imap" => 143,
-        "snmp" => 161,
-        "bgp" => 179,
-        "ldap" => 389,
-        "https" => 443,
-        "microsoft-ds" => 445,
-        "isakmp" => 500,
-        "syslog" => 514,
-        "submission" => 587,
-        "ldaps" => 636,
-        "imaps" => 993,
-        "pop3s" => 995,
-        "openvpn" => 1194,
-        "mysql" => 3306,
-        "ipsec-nat-t" => 4500,
-        "postgresql" => 5432,
-        _ => return s.parse().ok(),
-    })
+    super::extensions::parse_port(s)
 }
 
 pub(super) fn parse_port_range(s: &str) -> Option<(u16, u16)> {
@@ -938,6 +914,8 @@ pub(crate) struct RuleArgs<'a> {
     pub(super) ext: ExtOpts,
     /// What of the rule is kept unmodelled: (construct, is a match).
     pub(super) unmod: Vec<(String, bool)>,
+    /// The long options given, for XTOPT_MAND.
+    generic_seen: Vec<String>,
 }
 
 /// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
@@ -1015,6 +993,7 @@ pub(crate) fn parse_rule_args(
         v6: family == Family::V6,
         ext: Default::default(),
         unmod: Vec::new(),
+        generic_seen: Vec::new(),
     };
     while p.i < p.toks.len() {
         p.option()?;
@@ -1036,7 +1015,9 @@ pub(crate) fn parse_rule_args(
     }
     p.addrtype_final_check();
     p.ext_final_check()?;
+    p.mandatory_options()?;
     let target = p.target()?;
+    p.protocol_checks(target.as_ref())?;
     let unmodelled = p
         .unmod
         .iter()
@@ -1104,6 +1085,9 @@ impl RuleArgs<'_> {
     fn option(&mut self) -> Result<(), ParseError> {
         self.split_joined_value();
         let tok = self.canonical_option(&self.toks[self.i].s.clone())?;
+        if let Some(name) = tok.strip_prefix("--") {
+            self.generic_seen.push(name.to_string());
+        }
         let col = self.toks[self.i].col;
         let in_target = self.target_name.is_some();
         if self.builtin_option(&tok, col)?
@@ -1146,6 +1130,144 @@ impl RuleArgs<'_> {
         }
     }
 
+    /// The protocol a rule's extensions need: the kernel's `.proto` of a
+    /// match or target (x_tables.c xt_check_match/xt_check_target: "%s
+    /// match: only valid for protocol %u"; xt_tcpudp.c, xt_sctp.c,
+    /// xt_dccp.c, xt_esp.c, ipt_ah.c, xt_ipcomp.c, xt_tcpmss.c, ip_tables.c
+    /// icmp_mt, xt_TCPMSS.c, xt_TCPOPTSTRIP.c, xt_SYNPROXY.c), libxt_multiport's
+    /// check_proto and libxt_NAT's "Need TCP, UDP, SCTP or DCCP with port
+    /// specification"; TCPMSS also needs a SYN test (tcpmss_tg4_check).
+    fn protocol_checks(&self, target: Option<&Target>) -> Result<(), ParseError> {
+        let (proto, inv) = self
+            .conds
+            .iter()
+            .find_map(|c| match c.kind {
+                CondKind::Proto(p) => Some((p, c.neg)),
+                _ => None,
+            })
+            .unwrap_or((0, false));
+        let tables = if self.v6 { "ip6" } else { "ip" };
+        let need = |name: &str, what: &str, p: u8| -> Result<(), ParseError> {
+            if proto != p || inv {
+                return Err(self.err(
+                    0,
+                    format!("x_tables: {tables}_tables: {name} {what}: only valid for protocol {p} (iptables-restore fails on this line)"),
+                ));
+            }
+            Ok(())
+        };
+        for m in &self.modules {
+            let p = match m.as_str() {
+                "tcp" | "tcpmss" => 6,
+                "udp" => 17,
+                "udplite" => 136,
+                "sctp" => 132,
+                "dccp" => 33,
+                "esp" => 50,
+                // ip6t_ah.c walks the extension headers: no .proto
+                "ah" if !self.v6 => 51,
+                "ipcomp" => 108,
+                "icmp" if !self.v6 => 1,
+                "icmp6" if self.v6 => 58,
+                "mh" if self.v6 => 135,
+                "multiport" => {
+                    if inv || ![6, 17, 136, 132, 33].contains(&proto) {
+                        return Err(self.err(0, "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'".into()));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            need(m, "match", p)?;
+        }
+        let tname = self
+            .target_name
+            .as_ref()
+            .map(|t| t.0.as_str())
+            .unwrap_or("");
+        if matches!(tname, "TCPMSS" | "TCPOPTSTRIP" | "SYNPROXY") {
+            need(tname, "target", 6)?;
+        }
+        if tname == "TCPMSS" {
+            let syn = self.conds.iter().any(|c| {
+                !c.neg && matches!(c.kind, CondKind::TcpFlags { mask, comp } if mask & comp & 0x02 != 0)
+            });
+            if !syn {
+                return Err(self.err(0, "x_tables: TCPMSS: Only works on TCP SYN packets (iptables-restore fails on this line)".into()));
+            }
+        }
+        let ports = match target {
+            Some(Target::Dnat { to, .. }) | Some(Target::Snat { to, .. }) => to.ports.is_some(),
+            Some(Target::Masquerade { ports, .. }) | Some(Target::Redirect { ports }) => {
+                ports.is_some()
+            }
+            _ => false,
+        };
+        if ports && (inv || ![6, 17, 132, 33].contains(&proto)) {
+            return Err(self.err(
+                0,
+                "Need TCP, UDP, SCTP or DCCP with port specification".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// xtoptions.c xtables_options_fcheck: a mandatory option (XTOPT_MAND)
+    /// of a loaded extension is required; and the final checks of
+    /// libxt_addrtype, libxt_statistic and libxt_owner.
+    fn mandatory_options(&self) -> Result<(), ParseError> {
+        // (libxt_conntrack.c's one array registers conntrack and state:
+        // the generated table gives conntrack state's mandatory --state)
+        // A protocol's match loaded by `-p` alone has no option to require.
+        let explicit = |name: &str| {
+            self.toks
+                .windows(2)
+                .any(|w| matches!(w[0].s.as_str(), "-m" | "--match") && w[1].s == name)
+        };
+        for e in self
+            .loaded_exts(true)
+            .into_iter()
+            .filter(|e| e.name != "conntrack" && (e.target || explicit(e.name)))
+        {
+            if let Some(o) = e
+                .opts
+                .iter()
+                .find(|o| o.mand && !self.generic_seen.iter().any(|s| s == o.name))
+            {
+                return Err(self.err(
+                    0,
+                    format!("{}: option \"--{}\" must be specified", e.name, o.name),
+                ));
+            }
+        }
+        let given = |o: &str| self.generic_seen.iter().any(|s| s == o);
+        let fail = |m: &str| Err(self.err(0, m.to_string()));
+        for m in &self.modules {
+            match m.as_str() {
+                "addrtype" if !given("src-type") && !given("dst-type") => {
+                    return fail("addrtype: you must specify --src-type or --dst-type");
+                }
+                "addrtype" if given("limit-iface-in") && given("limit-iface-out") => {
+                    return fail(
+                        "addrtype: you can't specify both --limit-iface-in and --limit-iface-out",
+                    );
+                }
+                "statistic" if !given("mode") => return fail("statistic: no mode specified"),
+                "owner"
+                    if !["uid-owner", "gid-owner", "socket-exists"]
+                        .iter()
+                        .any(|o| given(o)) =>
+                {
+                    return fail(
+                        "owner: At least one of --uid-owner, --gid-owner or --socket-exists is required",
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The extensions whose options getopt_long sees now: the loaded
     /// matches, and the target once `-j` was given.
     fn loaded_exts(&self, in_target: bool) -> Vec<&'static super::extensions::Ext> {
@@ -1186,7 +1308,7 @@ impl RuleArgs<'_> {
         let all: BTreeSet<&str> = BUILTIN
             .iter()
             .copied()
-            .chain(exts.iter().flat_map(|e| e.opts.iter().map(|(o, _)| *o)))
+            .chain(exts.iter().flat_map(|e| e.opts.iter().map(|o| o.name)))
             .collect();
         if all.contains(name) || name.is_empty() {
             return Ok(tok.to_string());
@@ -1217,14 +1339,21 @@ impl RuleArgs<'_> {
         let Some(name) = tok.strip_prefix("--") else {
             return Ok(false);
         };
-        let Some(ext) = self
+        let Some((ext, opt)) = self
             .loaded_exts(in_target)
             .into_iter()
-            .find(|e| e.opts.iter().any(|(o, _)| *o == name))
+            .find_map(|e| e.opts.iter().find(|o| o.name == name).map(|o| (e, o)))
         else {
             return Ok(false);
         };
-        let takes = ext.opts.iter().any(|(o, v)| *o == name && *v);
+        if self.neg && !opt.invert {
+            // xtoptions.c xtables_option_parse
+            return Err(self.err(
+                self.col(),
+                format!("{}: \"--{name}\" option cannot be inverted.", ext.name),
+            ));
+        }
+        let takes = opt.takes();
         let mut val = String::new();
         let optional = super::extensions::optional_value(ext.name, name)
             && self
@@ -1233,6 +1362,8 @@ impl RuleArgs<'_> {
                 .is_some_and(|t| !t.s.starts_with('-') && t.s != "!");
         if takes || optional {
             val = self.value(tok)?;
+            super::extensions::check_value(ext.name, opt, &val)
+                .map_err(|m| self.err(self.col(), m))?;
             if super::extensions::two_words(ext.name, name) {
                 let second = self.value(tok)?;
                 val = format!("{val} {second}");
@@ -1274,8 +1405,12 @@ impl RuleArgs<'_> {
                 let Some(p) = proto_number(&v) else {
                     return Err(self.err(self.col(), format!("unknown protocol \"{v}\" specified")));
                 };
+                // `! -p tcp` loads no protocol match (xshared.c
+                // command_default loads it only for a plain -p)
+                let negated = self.neg;
                 self.push(CondKind::Proto(p));
                 match p {
+                    _ if negated => {}
                     6 => self.modules.push("tcp".into()),
                     17 => self.modules.push("udp".into()),
                     1 if !self.v6 => self.modules.push("icmp".into()),
@@ -1935,6 +2070,12 @@ impl RuleArgs<'_> {
                     _ => {}
                 }
             }
+            "--mask" if self.recent.is_some() && self.v6 => {
+                let v = self.value(tok)?;
+                if v.parse::<std::net::Ipv6Addr>().is_err() {
+                    return Err(self.err(self.col(), format!("bad --mask '{v}'")));
+                }
+            }
             "--mask" if self.recent.is_some() => {
                 let v = self.value(tok)?;
                 let Ok(m) = v.parse::<Ipv4Addr>() else {
@@ -2004,6 +2145,16 @@ impl RuleArgs<'_> {
         }
         let v = self.value(tok)?;
         let (a, b) = v.split_once('-').unwrap_or((&v, &v));
+        if self.v6 {
+            let (Ok(_), Ok(_)) = (
+                a.parse::<std::net::Ipv6Addr>(),
+                b.parse::<std::net::Ipv6Addr>(),
+            ) else {
+                return Err(self.err(self.col(), format!("iprange match: Bad IP address \"{v}\"")));
+            };
+            self.push(CondKind::V6Kept(format!("{tok} {v}")));
+            return Ok(true);
+        }
         let (Ok(lo), Ok(hi)) = (a.parse::<Ipv4Addr>(), b.parse::<Ipv4Addr>()) else {
             return Err(self.err(self.col(), format!("iprange match: Bad IP address \"{v}\"")));
         };
@@ -2224,8 +2375,8 @@ mod tests {
     const SMALL: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n\
 -A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n\
 -A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\n\
--A KUBE-SVC-X -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.5:8080\n\
--A KUBE-SVC-X -j DNAT --to-destination 10.244.0.6:8080\n\
+-A KUBE-SVC-X -p tcp -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.5:8080\n\
+-A KUBE-SVC-X -p tcp -j DNAT --to-destination 10.244.0.6:8080\n\
 COMMIT\n";
 
     #[test]
@@ -2236,7 +2387,11 @@ COMMIT\n";
         let r = &nat.chain("KUBE-SERVICES").unwrap().rules[0];
         assert_eq!(r.line, 6);
         assert!(r.conds.iter().any(|c| c.kind == CondKind::Proto(6)));
-        let st = &nat.chain("KUBE-SVC-X").unwrap().rules[0].conds[0];
+        let st = nat.chain("KUBE-SVC-X").unwrap().rules[0]
+            .conds
+            .iter()
+            .find(|c| matches!(c.kind, CondKind::StatRandom { .. }))
+            .unwrap();
         assert_eq!(
             st.kind,
             CondKind::StatRandom {

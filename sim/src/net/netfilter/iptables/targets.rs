@@ -7,7 +7,7 @@
 
 use crate::net::netfilter::{HookOutcome, NfPacket, NfStep, Verdict};
 
-/// A target of this module (kept in [`Target::Ext`]).
+/// A target of this module (kept in [`crate::net::netfilter::Target::Ext`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExtTarget {
     /// `-j NFLOG --nflog-prefix P --nflog-group G` (xt_NFLOG.c) or

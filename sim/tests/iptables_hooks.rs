@@ -1,0 +1,87 @@
+//! The iptables tables at the hooks of a running world: the security
+//! table after filter (iptable_security.c, priority 50), `-m mac` reading
+//! the frame's source address, `-m ttl` the header's.
+
+use podpath_sim::engine::Engine;
+use podpath_sim::trace::Trace;
+
+const BASE: &str = include_str!("../../scenarios/troubleshoot-forward-drop.yaml");
+
+/// The scenario with `rules` added to node-a's tables (after its filter
+/// table's COMMIT).
+fn with_node_a(tables: &str) -> String {
+    let anchor = "      -A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n      COMMIT\n";
+    assert!(BASE.contains(anchor));
+    BASE.replacen(anchor, &format!("{anchor}{tables}"), 1)
+}
+
+fn run(text: &str) -> Trace {
+    let w = podpath_sim::scenario::load(text, "s.yaml", None).unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(w).run()
+}
+
+fn outcome(t: &Trace) -> String {
+    t.flows
+        .iter()
+        .find(|f| f.id == "via-node-a")
+        .unwrap()
+        .outcome
+        .clone()
+}
+
+fn security(rules: &str) -> String {
+    format!("      *security\n      :INPUT ACCEPT [0:0]\n      :FORWARD ACCEPT [0:0]\n      :OUTPUT ACCEPT [0:0]\n{rules}      COMMIT\n")
+}
+
+#[test]
+fn security_table_runs_after_filter() {
+    assert!(outcome(&run(BASE)).starts_with("HTTP 200"));
+    let t = run(&with_node_a(&security(
+        "      -A FORWARD -p tcp --dport 8080 -j DROP\n",
+    )));
+    assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
+    let steps: Vec<String> = t
+        .flows
+        .iter()
+        .flat_map(|f| f.hops.iter())
+        .flat_map(|h| h.steps.iter())
+        .map(|s| format!("{} {}", s.point.name(), s.what))
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s
+                .starts_with("security/FORWARD FORWARD #1: -p tcp --dport 8080 -j DROP => DROP")),
+        "{steps:?}"
+    );
+    // filter's FORWARD ran before it
+    let f = steps.iter().position(|s| s.starts_with("filter/FORWARD"));
+    let sec = steps.iter().position(|s| s.starts_with("security/FORWARD"));
+    assert!(f.is_none() || f < sec, "{steps:?}");
+}
+
+#[test]
+fn mac_and_ttl_read_the_packet() {
+    let w = podpath_sim::scenario::load(BASE, "s.yaml", None).unwrap();
+    let laptop = w.hosts.iter().find(|h| h.name == "laptop").unwrap();
+    let m = laptop.devs.iter().find(|d| d.name == "eth0").unwrap().mac.0;
+    let mac = m
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    // the laptop's frames pass, everything else to the pod is dropped
+    let t = run(&with_node_a(&security(&format!(
+        "      -A FORWARD -o vethef513e30 -m mac --mac-source {mac} -j ACCEPT\n      -A FORWARD -o vethef513e30 -j DROP\n"
+    ))));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let t = run(&with_node_a(&security(
+        "      -A FORWARD -o vethef513e30 -m mac ! --mac-source 02:00:00:00:00:99 -j DROP\n",
+    )));
+    assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
+    // forwarded once: the laptop's TTL 64 is 63 in node-a's FORWARD
+    let t = run(&with_node_a(&security(
+        "      -A FORWARD -o vethef513e30 -m ttl --ttl-eq 63 -j DROP\n",
+    )));
+    assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
+}
