@@ -76,6 +76,18 @@ pub struct VirtualService {
     next: usize,
     /// wrr: the current weight round
     cw: u32,
+    /// `-p TIMEOUT [-M NETMASK]`: clients of one masked address stay with
+    /// the real server they got first while its template lives.
+    pub persistence: Option<Persistence>,
+    /// Persistence templates: masked client -> (real server, expiry ns).
+    templates: std::collections::BTreeMap<Ipv4Addr, ((Ipv4Addr, u16), u64)>,
+}
+
+/// A persistent service's settings (`ipvsadm -p TIMEOUT -M NETMASK`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Persistence {
+    pub timeout_ns: u64,
+    pub netmask: Ipv4Addr,
 }
 
 impl VirtualService {
@@ -94,10 +106,46 @@ impl VirtualService {
             reals,
             next: 0,
             cw: 0,
+            persistence: None,
+            templates: Default::default(),
         }
     }
 
-    /// Picks a real server for a new connection from `src`.
+    /// Picks a real server for a new connection from `src` at `now_ns`:
+    /// on a persistent service, the real server of the client's live
+    /// template when it still has weight, else the scheduler's choice, which
+    /// becomes the template (ip_vs_core.c ip_vs_sched_persist: the template
+    /// is keyed by the client address under the netmask).
+    ///
+    /// Simplification: a template expires `timeout` after the last
+    /// connection it placed, not after the last of its connections ended.
+    pub fn schedule_at(&mut self, src: Ipv4Addr, now_ns: u64) -> Option<usize> {
+        let Some(p) = self.persistence else {
+            return self.schedule(src);
+        };
+        let key = Ipv4Addr::from(u32::from(src) & u32::from(p.netmask));
+        if let Some(&(rs, exp)) = self.templates.get(&key) {
+            if exp > now_ns {
+                if let Some(i) = self
+                    .reals
+                    .iter()
+                    .position(|r| (r.ip, r.port) == rs && r.weight > 0)
+                {
+                    self.reals[i].conns += 1;
+                    self.templates.insert(key, (rs, now_ns + p.timeout_ns));
+                    return Some(i);
+                }
+            }
+        }
+        let i = self.schedule(src)?;
+        let r = &self.reals[i];
+        self.templates
+            .insert(key, ((r.ip, r.port), now_ns + p.timeout_ns));
+        Some(i)
+    }
+
+    /// Picks a real server for a new connection from `src` (the scheduler
+    /// alone, without persistence).
     pub fn schedule(&mut self, src: Ipv4Addr) -> Option<usize> {
         let n = self.reals.len();
         let live: Vec<usize> = (0..n).filter(|&i| self.reals[i].weight > 0).collect();
@@ -198,6 +246,9 @@ impl Ipvs {
                         v.next = o.next % v.reals.len();
                     }
                     v.cw = o.cw;
+                    if v.persistence.is_some() {
+                        v.templates = o.templates.clone();
+                    }
                 }
                 v
             })
@@ -232,6 +283,42 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    /// `-p 300`: a client keeps its real server while the template lives
+    /// (refreshed by each connection), another client is scheduled anew,
+    /// an expired template or a server gone to weight 0 reschedules; with
+    /// `-M 255.255.255.0` clients of one /24 share a template.
+    #[test]
+    fn persistence_templates() {
+        let a = Ipv4Addr::new(10, 244, 1, 9);
+        let b = Ipv4Addr::new(10, 244, 1, 10);
+        let s = 1_000_000_000u64;
+        let mut v = vs(Scheduler::Rr, &[1, 1, 1]);
+        v.persistence = Some(Persistence {
+            timeout_ns: 300 * s,
+            netmask: Ipv4Addr::BROADCAST,
+        });
+        assert_eq!(v.schedule_at(a, 0), Some(0));
+        assert_eq!(v.schedule_at(a, 10 * s), Some(0));
+        assert_eq!(v.schedule_at(b, 10 * s), Some(1));
+        assert_eq!(v.schedule_at(a, 300 * s), Some(0), "refreshed at 10 s");
+        assert_eq!(v.schedule_at(a, 601 * s), Some(2), "expired: rr goes on");
+        v.reals[2].weight = 0;
+        assert_eq!(v.schedule_at(a, 602 * s), Some(0), "quiesced: rescheduled");
+        let mut m = vs(Scheduler::Rr, &[1, 1]);
+        m.persistence = Some(Persistence {
+            timeout_ns: 300 * s,
+            netmask: Ipv4Addr::new(255, 255, 255, 0),
+        });
+        assert_eq!(m.schedule_at(a, 0), Some(0));
+        assert_eq!(m.schedule_at(b, 0), Some(0), "same /24");
+        // without persistence every connection is the scheduler's
+        let mut p = vs(Scheduler::Rr, &[1, 1]);
+        assert_eq!(
+            (p.schedule_at(a, 0), p.schedule_at(a, 0)),
+            (Some(0), Some(1))
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Host {
         }
         let vs_text = format!("{}:{}", ip.dst(), dport);
         let sched = self.ipvs.services[vi].scheduler;
-        let Some(ri) = self.ipvs.services[vi].schedule(ip.src()) else {
+        let Some(ri) = self.ipvs.services[vi].schedule_at(ip.src(), ctx.now) else {
             // ip_vs_schedule finds no destination: ip_vs_leave answers ICMP
             // port unreachable and drops
             self.drop(

@@ -419,11 +419,11 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
                 if Scheduler::from_name(&s.scheduler).is_none() {
                     push(s.line, format!("ipvsadm: -s {}", s.scheduler), OUT);
                 }
-                if let Some(t) = s.persistent {
+                if s.persistent.is_some() && persistence_of(s).is_none() {
                     push(
                         s.line,
-                        format!("ipvsadm: -p {t} (persistence)"),
-                        "each connection is scheduled anew",
+                        format!("ipvsadm: -M {}", s.netmask.as_deref().unwrap_or("")),
+                        "not an IPv4 netmask: each connection is scheduled anew",
                     );
                 }
                 if s.sched_flags.is_some() || s.pe.is_some() || s.ops {
@@ -481,8 +481,11 @@ impl IpvsadmDump {
                     _ => None,
                 })
                 .collect();
-            ipvs.services
-                .push(VirtualService::new(proto, vip, vport, sched, reals));
+            ipvs.services.push({
+                let mut v = VirtualService::new(proto, vip, vport, sched, reals);
+                v.persistence = persistence_of(s);
+                v
+            });
         }
         ipvs
     }
@@ -508,9 +511,15 @@ mod tests {
         let dns = &ipvs.services[1];
         assert_eq!((dns.proto, dns.vport, dns.reals.len()), (17, 53, 2));
         assert_eq!(dns.reals[1].weight, 0);
-        assert_eq!(d.unmodelled.len(), 1);
-        assert_eq!(d.unmodelled[0].line, 6);
-        assert!(d.unmodelled[0].construct.contains("-p 10800"));
+        // -p 10800: persistence, modelled (sessionAffinity: ClientIP)
+        assert!(d.unmodelled.is_empty(), "{:?}", d.unmodelled);
+        assert_eq!(
+            ipvs.services[2].persistence,
+            Some(crate::net::ipvs::Persistence {
+                timeout_ns: 10_800_000_000_000,
+                netmask: std::net::Ipv4Addr::BROADCAST
+            })
+        );
     }
 
     #[test]
@@ -571,4 +580,19 @@ mod tests {
             }
         }
     }
+}
+
+/// `-p TIMEOUT [-M NETMASK]` of a service (netmask 255.255.255.255 when
+/// not given, as ipvsadm's default); None without -p or with a netmask
+/// that is not an IPv4 mask.
+fn persistence_of(s: &SavedService) -> Option<crate::net::ipvs::Persistence> {
+    let t = s.persistent?;
+    let netmask = match s.netmask.as_deref() {
+        None => std::net::Ipv4Addr::BROADCAST,
+        Some(m) => m.parse().ok()?,
+    };
+    Some(crate::net::ipvs::Persistence {
+        timeout_ns: u64::from(t) * 1_000_000_000,
+        netmask,
+    })
 }
