@@ -202,7 +202,16 @@ fn is_iptables(lines: &[&str]) -> bool {
 }
 
 fn looks_v6(lines: &[&str]) -> bool {
-    lines.iter().any(|l| {
+    // an IPv4 address given to -s/-d says iptables, whatever else is there
+    let v4 = lines.iter().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        w.windows(2).any(|p| {
+            matches!(p[0], "-s" | "-d" | "--source" | "--destination")
+                && p[1].contains('.')
+                && !p[1].contains(':')
+        })
+    });
+    !v4 && lines.iter().any(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();
         w.contains(&"--icmpv6-type")
             || w.windows(2).any(|p| {
