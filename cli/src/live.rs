@@ -20,9 +20,11 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use podpath_sim::app::keepalived::{Keepalived, VrrpState};
 use podpath_sim::app::{App, DnsServer, HttpServer};
 use podpath_sim::world::{Request, World};
 
+mod daemons;
 mod plan;
 use plan::{Cmd, Step};
 
@@ -316,6 +318,20 @@ pub struct Lab {
     caps: Vec<Cap>,
     /// host -> namespace
     ns: BTreeMap<String, String>,
+    /// The real HAProxy and keepalived processes of the run.
+    daemons: Vec<Daemon>,
+}
+
+/// A real daemon of the run (HAProxy, keepalived) in its host's namespace.
+struct Daemon {
+    /// "haproxy on lb1", for messages
+    what: String,
+    child: Child,
+    /// Its log (stdout and stderr), for the error when it does not start.
+    log: PathBuf,
+    /// keepalived's pid files: its VRRP and checker children, killed when
+    /// the parent does not end on SIGTERM.
+    pid_files: Vec<PathBuf>,
 }
 
 /// The outcome of one client request in the live run.
@@ -349,6 +365,7 @@ impl Lab {
             servers: Vec::new(),
             caps: Vec::new(),
             ns: BTreeMap::new(),
+            daemons: Vec::new(),
         })
     }
 
@@ -595,6 +612,9 @@ impl Lab {
         let client = self.dir.join("client.py");
         let mut out = Vec::new();
         let t0 = std::time::Instant::now();
+        // The simulator starts its daemons at virtual time 0: the real ones
+        // start here, and the flows wait until they serve.
+        self.start_daemons(w)?;
         let mut starts: Vec<(u64, usize, u32)> = Vec::new();
         for (i, f) in w.flows.iter().enumerate() {
             for k in 0..f.count {
@@ -761,6 +781,7 @@ impl Lab {
             let _ = c.child.kill();
             let _ = c.child.wait();
         }
+        self.stop_daemons();
         for s in &mut self.servers {
             let _ = s.kill();
             let _ = s.wait();

@@ -157,6 +157,17 @@ pub fn live_kind(
     })
 }
 
+/// The daemons' frames compared as a class (see diff.rs), when there are.
+fn periodic_note(r: &crate::diff::Report) -> String {
+    if r.periodic == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} daemon frames (VRRP adverts, gratuitous ARPs) compared as a class, {} VRRP adverts of count difference tolerated",
+        r.periodic, r.periodic_tolerated
+    )
+}
+
 pub fn live_netns(
     scenario: Option<&str>,
     seed: Option<u64>,
@@ -257,8 +268,8 @@ pub fn live_netns(
     out.write_all(r.text.as_bytes())?;
     writeln!(
         out,
-        "{} of {} interface directions match; {} ports renamed (ephemeral/random choices); {} IGMP frames of the real kernel left out; {} ACK/reply races tolerated",
-        r.matched, r.total, r.renamed, r.housekeeping, r.races
+        "{} of {} interface directions match; {} ports renamed (ephemeral/random choices); {} IGMP frames of the real kernel left out; {} ACK/reply races tolerated{}",
+        r.matched, r.total, r.renamed, r.housekeeping, r.races, periodic_note(&r)
     )?;
     // The same flows replayed from the snapshot of the real namespaces.
     let mut bundle_ok = true;
@@ -272,8 +283,11 @@ pub fn live_netns(
         }
         writeln!(
             out,
-            "bundle replay: {} of {} interface directions match; {} ports renamed",
-            b.matched, b.total, b.renamed
+            "bundle replay: {} of {} interface directions match; {} ports renamed{}",
+            b.matched,
+            b.total,
+            b.renamed,
+            periodic_note(&b)
         )?;
         bundle_ok = b.matched == b.total;
     }

@@ -141,6 +141,10 @@ pub struct Proxy {
     pub global: Global,
     /// the host's name (`%H`, `stats show-node`)
     pub hostname: String,
+    /// The configuration text it was started from (haproxy.cfg,
+    /// nginx.conf), as given: what live mode hands the real program and a
+    /// snapshot writes beside the host's state.
+    pub config_text: String,
     sessions: Vec<Session>,
     conns: BTreeMap<ConnKey, ConnRole>,
     rng: ChaCha8Rng,
@@ -201,6 +205,7 @@ impl Proxy {
                 nbthread: 1,
             },
             hostname: name.rsplit(' ').next().unwrap_or(name).to_string(),
+            config_text: String::new(),
             sessions: Vec::new(),
             conns: BTreeMap::new(),
             rng,
