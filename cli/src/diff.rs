@@ -57,15 +57,47 @@ impl PortMap {
 pub struct Norm {
     pub text: String,
     pub ports: Vec<u16>,
+    /// The exchange the frame belongs to: the unordered pair of
+    /// address:port ends of a TCP or UDP packet (ports as on its own side),
+    /// `arp IP` for ARP about an address, else the frame's text.
+    pub conn: String,
 }
 
 pub fn normalize(bytes: &[u8]) -> Norm {
     let mut ports = Vec::new();
-    let text = match Frame::parse(bytes) {
-        Err(e) => format!("unparsed ({e})"),
-        Ok(f) => norm_frame(&f, &mut ports),
+    let (text, conn) = match Frame::parse(bytes) {
+        Err(e) => (format!("unparsed ({e})"), String::new()),
+        Ok(f) => (norm_frame(&f, &mut ports), conn_of(&f)),
     };
-    Norm { text, ports }
+    let conn = if conn.is_empty() { text.clone() } else { conn };
+    Norm { text, ports, conn }
+}
+
+/// [`Norm::conn`] of a parsed frame ("" when it is its own).
+fn conn_of(f: &Frame) -> String {
+    match &f.payload {
+        L3::Arp(a) => {
+            // a request and its reply are about the requested address
+            let about = if a.op == 1 { a.target_ip } else { a.sender_ip };
+            format!("arp {about}")
+        }
+        L3::Ipv4(ip) => {
+            let ports = match &ip.l4 {
+                L4::Tcp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+                L4::Udp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+                _ => None,
+            };
+            match ports {
+                Some((sp, dp)) => {
+                    let mut ends = [format!("{}:{sp}", ip.src()), format!("{}:{dp}", ip.dst())];
+                    ends.sort();
+                    format!("{} {}", ends[0], ends[1])
+                }
+                None => String::new(),
+            }
+        }
+        L3::Other { .. } => String::new(),
+    }
 }
 
 fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
@@ -182,6 +214,10 @@ pub struct IfaceDiff {
     /// Pure ACKs sent alone on one side and folded into (or swapped with)
     /// the adjacent data segment on the other: tolerated, counted.
     pub ack_races: usize,
+    /// Frames of one connection found up to [`REORDER_WINDOW`] places away
+    /// among frames of other connections (see [`independent_reorder`]):
+    /// tolerated, counted.
+    pub reorders: usize,
     /// Daemon frames (VRRP adverts, gratuitous ARPs) compared as a class,
     /// on the simulated side.
     pub periodic: usize,
@@ -238,6 +274,8 @@ pub struct Report {
     pub races: usize,
     /// Real IGMP frames left out.
     pub housekeeping: usize,
+    /// Frames of independent connections interleaved differently, tolerated.
+    pub reorders: usize,
     /// Daemon frames (VRRP adverts, gratuitous ARPs) of the simulation
     /// compared as a class, not in order.
     pub periodic: usize,
@@ -278,9 +316,75 @@ pub fn report(
         renamed: ports.renamed(),
         races: ifaces.iter().map(|i| i.ack_races).sum(),
         housekeeping,
+        reorders: ifaces.iter().map(|i| i.reorders).sum(),
         periodic: ifaces.iter().map(|i| i.periodic).sum(),
         periodic_tolerated: ifaces.iter().map(|i| i.periodic_tolerated).sum(),
     }
+}
+
+/// Whether two normalized frames are the same, their ports pairing up
+/// consistently with `map` (extended only when they do).
+fn same(x: &Norm, y: &Norm, map: &mut PortMap) -> bool {
+    let mut t = map.clone();
+    let ok = x.text == y.text
+        && x.ports.len() == y.ports.len()
+        && x.ports.iter().zip(&y.ports).all(|(p, q)| t.pair(*p, *q));
+    if ok {
+        *map = t;
+    }
+    ok
+}
+
+/// How far a frame may be found from its place among frames of other
+/// connections.
+const REORDER_WINDOW: usize = 4;
+
+/// Simplification (named in `podpath explain`): two programs' independent
+/// actions race on the real machine. A proxy connects to its server when it
+/// accepts a client (HAProxy in mode tcp), while the client sends its
+/// request when its connect() returns: on the wire the proxy's ARP and SYN
+/// come before or after the client's request depending on which process
+/// the scheduler runs first, and the simulator has one order. So a frame
+/// may be found up to [`REORDER_WINDOW`] places later on the other side
+/// when the frames it is moved past all belong to other connections (other
+/// address and port pairs, or ARP for another exchange) and match one for
+/// one; every frame is still compared, only its place among frames of
+/// other connections is not. Returns how many frames it moved past.
+fn independent_reorder(
+    sn: &[Norm],
+    rn: &[Norm],
+    (i, j): (usize, usize),
+    map: &mut PortMap,
+) -> Option<usize> {
+    for k in 1..=REORDER_WINDOW {
+        // sn[i] moved past k frames (sim earlier than real), or rn[j] (real
+        // earlier than sim)
+        for (a, b, ai, bi, sim_moved) in [(sn, rn, i, j, true), (rn, sn, j, i, false)] {
+            let (Some(moved), Some(at)) = (a.get(ai), b.get(bi + k)) else {
+                continue;
+            };
+            let mut t = map.clone();
+            let pair = |x: &Norm, y: &Norm, t: &mut PortMap| {
+                if sim_moved {
+                    same(x, y, t)
+                } else {
+                    same(y, x, t)
+                }
+            };
+            if !pair(moved, at, &mut t) {
+                continue;
+            }
+            let rest = (0..k).all(|m| match (a.get(ai + 1 + m), b.get(bi + m)) {
+                (Some(x), Some(y)) => x.conn != moved.conn && pair(x, y, &mut t),
+                _ => false,
+            });
+            if rest {
+                *map = t;
+                return Some(k);
+            }
+        }
+    }
+    None
 }
 
 /// Compares every interface present on either side.
@@ -307,6 +411,7 @@ pub fn compare(
         let periodic = compare_periodic(&s_per, &r_per);
         let mut first = None;
         let mut races = 0;
+        let mut reorders = 0;
         let (sn, rn): (Vec<Norm>, Vec<Norm>) = (
             s.iter().map(|x| normalize(x)).collect(),
             r.iter().map(|x| normalize(x)).collect(),
@@ -315,16 +420,6 @@ pub fn compare(
         while i < sn.len() || j < rn.len() {
             let (a, b) = (sn.get(i), rn.get(j));
             // A pairing is kept only when the whole frame matches.
-            let same = |x: &Norm, y: &Norm, map: &mut PortMap| {
-                let mut t = map.clone();
-                let ok = x.text == y.text
-                    && x.ports.len() == y.ports.len()
-                    && x.ports.iter().zip(&y.ports).all(|(p, q)| t.pair(*p, *q));
-                if ok {
-                    *map = t;
-                }
-                ok
-            };
             if let (Some(a), Some(b)) = (a, b) {
                 if same(a, b, &mut map) {
                     i += 1;
@@ -350,6 +445,12 @@ pub fn compare(
                         i += 1;
                         continue;
                     }
+                }
+                if let Some(k) = independent_reorder(&sn, &rn, (i, j), &mut map) {
+                    reorders += 1;
+                    i += k + 1;
+                    j += k + 1;
+                    continue;
                 }
                 if is_pure_ack(b) && is_data(a) {
                     if let (Some(an), Some(bn)) = (an, bn) {
@@ -404,6 +505,7 @@ pub fn compare(
             real: r_all.len(),
             first,
             ack_races: races,
+            reorders,
             periodic: s_per.len(),
             periodic_tolerated: periodic.unwrap_or(0),
         });

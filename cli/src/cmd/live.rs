@@ -158,14 +158,22 @@ pub fn live_kind(
 }
 
 /// The daemons' frames compared as a class (see diff.rs), when there are.
+/// and the frames of independent connections found a few places away.
 fn periodic_note(r: &crate::diff::Report) -> String {
-    if r.periodic == 0 {
-        return String::new();
+    let mut s = String::new();
+    if r.reorders > 0 {
+        s.push_str(&format!(
+            "; {} frames found among other connections' frames (independent programs' race) tolerated",
+            r.reorders
+        ));
     }
-    format!(
-        "; {} daemon frames (VRRP adverts, gratuitous ARPs) compared as a class, {} VRRP adverts of count difference tolerated",
-        r.periodic, r.periodic_tolerated
-    )
+    if r.periodic > 0 {
+        s.push_str(&format!(
+            "; {} daemon frames (VRRP adverts, gratuitous ARPs) compared as a class, {} VRRP adverts of count difference tolerated",
+            r.periodic, r.periodic_tolerated
+        ));
+    }
+    s
 }
 
 pub fn live_netns(

@@ -189,6 +189,9 @@ impl AppEvent {
 pub enum AppAction {
     Send(ConnKey, Vec<u8>, String),
     Close(ConnKey),
+    /// shutdown(SHUT_WR): a FIN, the connection still read (its peer's FIN
+    /// comes back as an `Eof`).
+    Shutdown(ConnKey),
     /// The flow ended: how, and in words.
     Outcome(u32, crate::trace::Disposition, String),
     /// The application answers `flow` by itself (a server's response, a

@@ -145,6 +145,7 @@ impl Runtime<'_> {
                 }
             }
             AppAction::Close(k) => self.h.tcp_close(ctx, k),
+            AppAction::Shutdown(k) => self.h.tcp_shutdown(ctx, k),
             AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
                 flow,
                 disposition,

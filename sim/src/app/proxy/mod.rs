@@ -1588,8 +1588,21 @@ impl Proxy {
     fn on_eof(&mut self, key: ConnKey, now: u64) -> Vec<AppAction> {
         match self.conns.get(&key).cloned() {
             Some(ConnRole::Client(sid)) => {
-                let mut out = vec![AppAction::Close(key)];
                 self.sessions[sid].client_eof = true;
+                let s = &self.sessions[sid];
+                if !self.http(sid) && s.server_connected && !s.server_eof {
+                    if let Some(k) = s.server {
+                        // HAProxy forwards the shutdown: the client's FIN
+                        // becomes a FIN to the server and the client's side
+                        // stays open until the server's FIN comes back
+                        // (src/stream.c process_stream(): an empty request
+                        // channel shut for reading shuts the server side
+                        // for writing, sc_shutw(); the response channel's
+                        // shutdown then shuts the client side)
+                        return vec![AppAction::Shutdown(k)];
+                    }
+                }
+                let mut out = vec![AppAction::Close(key)];
                 if self.sessions[sid].logged {
                     self.client_gone(sid);
                 }
@@ -1609,10 +1622,18 @@ impl Proxy {
                 out
             }
             Some(ConnRole::Server(sid)) => {
-                let mut out = vec![AppAction::Close(key)];
+                let mut out = Vec::new();
+                // a server side already shut for writing (the client's FIN
+                // was forwarded) is closed already
+                if !(self.sessions[sid].client_eof && !self.http(sid)) {
+                    out.push(AppAction::Close(key));
+                }
                 self.sessions[sid].server_eof = true;
                 if !self.http(sid) {
                     out.push(AppAction::Close(self.sessions[sid].client));
+                    if self.sessions[sid].client_eof && self.sessions[sid].logged {
+                        self.client_gone(sid);
+                    }
                     out.extend(self.finish(sid, now));
                 }
                 out

@@ -407,6 +407,16 @@ impl Host {
         self.tcp_out(ctx, &key, fin, format!("close(): FIN, {}", next.name()));
     }
 
+    /// shutdown(SHUT_WR) (`tcp_shutdown`): the FIN of close(), the socket
+    /// still open for reading: the peer's FIN in FIN-WAIT is an EOF to
+    /// the application.
+    pub fn tcp_shutdown(&mut self, ctx: &mut Ctx, key: ConnKey) {
+        if let Some(t) = self.tcp.conns.get_mut(&key) {
+            t.shut_wr = true;
+        }
+        self.tcp_close(ctx, key);
+    }
+
     /// Puts a segment on the retransmit queue; the first one arms the timer
     /// (`tcp_event_new_data_sent` -> `tcp_rearm_rto`).
     fn tcp_queue(&mut self, ctx: &mut Ctx, key: ConnKey, u: Unacked) {
@@ -897,6 +907,15 @@ impl Host {
                 TcpState::Established | TcpState::SynRecv => {
                     w.events.push(AppEvent::Eof { key });
                     TcpState::CloseWait
+                }
+                TcpState::FinWait1 | TcpState::FinWait2 if t.shut_wr => {
+                    // shut for writing only: the application reads the EOF
+                    w.events.push(AppEvent::Eof { key });
+                    if t.state == TcpState::FinWait2 || fin_acked {
+                        TcpState::TimeWait
+                    } else {
+                        TcpState::Closing
+                    }
                 }
                 TcpState::FinWait1 => {
                     if fin_acked {
