@@ -208,8 +208,9 @@ SIMPLIFIED (and where)
     shares, possibly another first server); source hashes with FNV-1a;
     inter, rise and fall per backend; no retries/redispatch (503 in http
     mode, a close in tcp mode; %rc is 0); one request per client
-    connection; in tcp mode the first FIN ends the stream (HAProxy waits
-    for the other side's); a check neither answered nor refused fails
+    connection; in tcp mode a client's FIN is forwarded to the server
+    and the stream ends at the server's FIN, a server's FIN ends it at
+    once (no half-open client side); a check neither answered nor refused fails
     after inter; without `maxconn` in global, maxconn is 4096 (HAProxy
     derives it from ulimit -n); the process id is 1, nbthread 1 unless
     set.                                                                 [app/proxy, app/haproxy]
@@ -247,5 +248,14 @@ SIMPLIFIED (and where)
     simulation's, so live diffs use single-endpoint Services; a pure ACK
     sent alone on one side and folded into (or swapped with) the adjacent
     data segment on the other is a race between the kernel's ACK and the
-    application's reply, tolerated and counted.                          [cli/live]
+    application's reply, tolerated and counted; a frame found up to 4
+    places away among frames of other connections (a proxy's connect to
+    its server racing its client's request) is tolerated and counted;
+    keepalived's VRRP adverts and gratuitous ARPs are compared as a class
+    per interface direction (the same frames, as many gratuitous ARPs,
+    VRRP adverts up to one more or fewer), not in order among the flows'
+    frames; HAProxy and keepalived run for real, started when the flows'
+    clock starts, and a host whose HAProxy binds an address it does not
+    have gets ip_nonlocal_bind=1 (the simulator's bind() does not check
+    that the address is local).                                          [cli/live]
 "#;

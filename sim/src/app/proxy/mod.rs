@@ -588,7 +588,7 @@ impl Proxy {
             }
         }
         // tcp: the stream's end closes the client connection too (the
-        // proxy closes both sides at the first FIN)
+        // proxy closes the client side once the server side has closed)
         if self.sessions[sid].client_eof || !http {
             self.client_gone(sid);
         }
