@@ -129,6 +129,16 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
                     }
                 }
                 L4::Icmp(i) => format!("icmp {} {}", i.icmp_type, i.code),
+                L4::Raw(b) if ip.proto() == podpath_sim::app::keepalived::PROTO_VRRP => {
+                    // VRRP adverts by content: who claims the VIPs, how
+                    match podpath_sim::app::keepalived::VrrpAdvert::parse(b) {
+                        Ok(a) => format!(
+                            "vrrp vrid {} priority {} advert_int {} auth {:?} addrs {:?}",
+                            a.vrid, a.priority, a.advert_int, a.auth, a.addrs
+                        ),
+                        Err(e) => format!("proto 112 len {} ({e})", b.len()),
+                    }
+                }
                 L4::Raw(b) => format!("proto {} len {}", ip.proto(), b.len()),
             };
             format!(
@@ -561,6 +571,133 @@ mod tests {
             BTreeMap::from([(k, real)]),
         );
         compare(&s, &r).0.remove(0)
+    }
+
+    /// A TCP segment from 10.0.0.2:`sport` to 10.0.0.1:`dport` with `len`
+    /// bytes.
+    fn seg(sport: u16, dport: u16, len: usize) -> Vec<u8> {
+        use podpath_sim::wire::{tcp_header, Ipv4Repr, Mac};
+        let hdr = tcp_header(sport, dport, 1, Some(1), 64240);
+        let ip = Ipv4Repr::new(
+            "10.0.0.2".parse().unwrap(),
+            "10.0.0.1".parse().unwrap(),
+            64,
+            1,
+            L4::Tcp {
+                hdr,
+                payload: vec![b'x'; len],
+            },
+        );
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac([2, 0, 0, 0, 0, 1]),
+            payload: L3::Ipv4(ip),
+        }
+        .emit()
+    }
+
+    fn garp() -> Vec<u8> {
+        use podpath_sim::wire::{ArpRepr, Mac};
+        let vip = "10.1.1.200".parse().unwrap();
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac::BROADCAST,
+            payload: L3::Arp(ArpRepr {
+                op: 1,
+                sender_mac: Mac([2, 0, 0, 0, 0, 2]),
+                sender_ip: vip,
+                target_mac: Mac::BROADCAST,
+                target_ip: vip,
+            }),
+        }
+        .emit()
+    }
+
+    fn vrrp(priority: u8) -> Vec<u8> {
+        use podpath_sim::app::keepalived::VrrpAdvert;
+        use podpath_sim::wire::{Ipv4Repr, Mac};
+        let a = VrrpAdvert {
+            vrid: 51,
+            priority,
+            advert_int: 1,
+            auth: None,
+            addrs: vec!["10.1.1.200".parse().unwrap()],
+        };
+        let mut ip = Ipv4Repr::new(
+            "10.1.1.101".parse().unwrap(),
+            "224.0.0.18".parse().unwrap(),
+            255,
+            1,
+            L4::Raw(a.emit()),
+        );
+        ip.hdr.protocol.0 = 112;
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac([1, 0, 0x5e, 0, 0, 0x12]),
+            payload: L3::Ipv4(ip),
+        }
+        .emit()
+    }
+
+    #[test]
+    fn daemon_frames_are_a_class_compared_by_content_and_count() {
+        let data = seg(8080, 40000, 10);
+        let g = || std::iter::repeat_with(garp).take(5);
+        // the simulated daemon starts at 0, the real one later: the adverts
+        // fall elsewhere among the flow's frames, one fewer at the end
+        let sim: Vec<Vec<u8>> = g().chain([vrrp(255), data.clone(), vrrp(255)]).collect();
+        let real: Vec<Vec<u8>> = [data.clone(), vrrp(255)].into_iter().chain(g()).collect();
+        let d = cmp(sim.clone(), real.clone());
+        assert!(d.matches(), "{d:?}");
+        assert_eq!((d.periodic, d.periodic_tolerated), (7, 1));
+        // two adverts fewer is a difference
+        let fewer: Vec<Vec<u8>> = [data.clone()].into_iter().chain(g()).collect();
+        let d = cmp(
+            sim.iter().cloned().chain([vrrp(255)]).collect(),
+            fewer.clone(),
+        );
+        assert!(!d.matches(), "{d:?}");
+        // so is a missing gratuitous ARP, and an advert with another priority
+        let d = cmp(sim.clone(), real[..real.len() - 1].to_vec());
+        assert!(!d.matches(), "{d:?}");
+        let other: Vec<Vec<u8>> = [data.clone(), vrrp(100)].into_iter().chain(g()).collect();
+        let d = cmp(sim, other);
+        assert!(
+            !d.matches() && d.first.as_deref().unwrap_or("").contains("priority"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn frames_of_independent_connections_may_interleave_differently() {
+        let (a, b1, b2) = (
+            seg(30000, 40000, 10),
+            seg(30000, 50000, 3),
+            seg(30000, 50000, 5),
+        );
+        // the client's segment before the proxy's connect in the
+        // simulation, after it for real
+        let d = cmp(
+            vec![a.clone(), b1.clone(), b2.clone()],
+            vec![b1.clone(), b2.clone(), a.clone()],
+        );
+        assert!(d.matches() && d.reorders == 1, "{d:?}");
+        // the other way round
+        let d = cmp(
+            vec![b1.clone(), b2.clone(), a.clone()],
+            vec![a.clone(), b1.clone(), b2.clone()],
+        );
+        assert!(d.matches() && d.reorders == 1, "{d:?}");
+        // but not within one connection
+        let d = cmp(vec![b1.clone(), b2.clone()], vec![b2.clone(), b1.clone()]);
+        assert!(!d.matches(), "{d:?}");
+        // nor further than the window
+        let far: Vec<Vec<u8>> = std::iter::repeat_n(b1.clone(), REORDER_WINDOW + 1).collect();
+        let mut sim = vec![a.clone()];
+        sim.extend(far.clone());
+        let mut real = far;
+        real.push(a);
+        assert!(!cmp(sim, real).matches());
     }
 
     #[test]

@@ -370,3 +370,46 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod live_extras_tests {
+    #[test]
+    fn haproxy_and_keepalived_go_into_the_bundle_with_their_config_files() {
+        let e = crate::scenarios::find("keepalived-nodeport").expect("embedded scenario");
+        let w = podpath_sim::scenario::load(e.text, "keepalived-nodeport", None).expect("loads");
+        let x = super::live_extras(&w);
+        let daemons: Vec<String> = x
+            .apps
+            .iter()
+            .filter(|a| a["config"].is_string())
+            .map(|a| format!("{} {} {}", a["host"], a["kind"], a["config"]))
+            .collect();
+        assert_eq!(
+            daemons,
+            [
+                r#""lb1" "keepalived" "lb1/keepalived.conf""#,
+                r#""lb1" "haproxy" "lb1/haproxy.cfg""#,
+                r#""lb2" "keepalived" "lb2/keepalived.conf""#,
+                r#""lb2" "haproxy" "lb2/haproxy.cfg""#,
+            ]
+        );
+        let paths: Vec<&str> = x.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "lb1/keepalived.conf",
+                "lb1/haproxy.cfg",
+                "lb2/keepalived.conf",
+                "lb2/haproxy.cfg"
+            ]
+        );
+        // the text as the scenario gave it
+        let (_, ka) = &x.files[0];
+        assert!(
+            ka.contains("state MASTER") && ka.contains("10.1.1.200/24"),
+            "{ka}"
+        );
+        let (_, ha) = &x.files[3];
+        assert!(ha.contains("bind 10.1.1.200:30000"), "{ha}");
+    }
+}

@@ -835,6 +835,27 @@ traffic:
     }
 
     #[test]
+    fn haproxy_on_a_vip_gets_nonlocal_bind() {
+        let l = lines("keepalived-nodeport");
+        let nonlocal: Vec<&String> = l
+            .iter()
+            .filter(|x| x.contains("ip_nonlocal_bind"))
+            .collect();
+        // both load balancers bind the VIP, which neither holds at start
+        assert_eq!(
+            nonlocal,
+            [
+                "ip netns exec ppt-lb1 sysctl -qw net.ipv4.ip_nonlocal_bind=1",
+                "ip netns exec ppt-lb2 sysctl -qw net.ipv4.ip_nonlocal_bind=1"
+            ]
+        );
+        // a frontend on the host's own address needs none
+        assert!(!lines("cloud-lb-alb")
+            .iter()
+            .any(|x| x.contains("ip_nonlocal_bind")));
+    }
+
+    #[test]
     fn pod_to_pod_vxlan_plan() {
         let l = lines("pod-to-pod-vxlan");
         let has = |s: &str| {
