@@ -320,6 +320,8 @@ pub struct Lab {
     ns: BTreeMap<String, String>,
     /// The real HAProxy and keepalived processes of the run.
     daemons: Vec<Daemon>,
+    /// Their process ids, for the Ctrl-C handler.
+    daemon_pids: Arc<Mutex<Vec<u32>>>,
 }
 
 /// A real daemon of the run (HAProxy, keepalived) in its host's namespace.
@@ -346,9 +348,19 @@ impl Lab {
         std::fs::create_dir_all(dir)?;
         let namespaces: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
         let for_handler = namespaces.clone();
-        // Ctrl-C: remove what was created, then exit. (A second handler set
-        // by a later Lab in the same process is refused; the first stays.)
+        let daemon_pids: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
+        let pids_for_handler = daemon_pids.clone();
+        // Ctrl-C: end the real daemons, remove what was created, then exit.
+        // (A second handler set by a later Lab in the same process is
+        // refused; the first stays.)
         let _ = ctrlc::set_handler(move || {
+            if let Ok(pids) = pids_for_handler.lock() {
+                for p in pids.iter() {
+                    let _ = Command::new("kill")
+                        .args(["-TERM", &p.to_string()])
+                        .status();
+                }
+            }
             if let Ok(list) = for_handler.lock() {
                 for n in list.iter() {
                     let _ = Command::new("ip").args(["netns", "del", n]).status();
@@ -366,6 +378,7 @@ impl Lab {
             caps: Vec::new(),
             ns: BTreeMap::new(),
             daemons: Vec::new(),
+            daemon_pids,
         })
     }
 

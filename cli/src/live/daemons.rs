@@ -181,6 +181,9 @@ impl Lab {
             .stderr(out)
             .spawn()
             .with_context(|| format!("cannot start {what}"))?;
+        if let Ok(mut pids) = self.daemon_pids.lock() {
+            pids.push(child.id());
+        }
         self.daemons.push(Daemon {
             what: what.to_string(),
             child,
@@ -245,6 +248,9 @@ impl Lab {
             let _ = Command::new("kill")
                 .args(["-TERM", &d.child.id().to_string()])
                 .status();
+        }
+        if let Ok(mut pids) = self.daemon_pids.lock() {
+            pids.clear();
         }
         for mut d in std::mem::take(&mut self.daemons) {
             let mut done = false;

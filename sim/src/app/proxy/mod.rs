@@ -1625,7 +1625,7 @@ impl Proxy {
                 let mut out = Vec::new();
                 // a server side already shut for writing (the client's FIN
                 // was forwarded) is closed already
-                if !(self.sessions[sid].client_eof && !self.http(sid)) {
+                if !self.sessions[sid].client_eof || self.http(sid) {
                     out.push(AppAction::Close(key));
                 }
                 self.sessions[sid].server_eof = true;
