@@ -59,7 +59,8 @@ pub struct Norm {
     pub ports: Vec<u16>,
     /// The exchange the frame belongs to: the unordered pair of
     /// address:port ends of a TCP or UDP packet (ports as on its own side),
-    /// `arp IP` for ARP about an address, else the frame's text.
+    /// `arp IP for ASKER` for an ARP request and its reply, else the
+    /// frame's text.
     pub conn: String,
 }
 
@@ -77,9 +78,13 @@ pub fn normalize(bytes: &[u8]) -> Norm {
 fn conn_of(f: &Frame) -> String {
     match &f.payload {
         L3::Arp(a) => {
-            // a request and its reply are about the requested address
-            let about = if a.op == 1 { a.target_ip } else { a.sender_ip };
-            format!("arp {about}")
+            // a request and its reply: the requested address and who asked
+            let (about, asker) = if a.op == 1 {
+                (a.target_ip, a.sender_ip)
+            } else {
+                (a.sender_ip, a.target_ip)
+            };
+            format!("arp {about} for {asker}")
         }
         L3::Ipv4(ip) => {
             let ports = match &ip.l4 {

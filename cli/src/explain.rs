@@ -210,7 +210,10 @@ SIMPLIFIED (and where)
     mode, a close in tcp mode; %rc is 0); one request per client
     connection; in tcp mode a client's FIN is forwarded to the server
     and the stream ends at the server's FIN, a server's FIN ends it at
-    once (no half-open client side); a check neither answered nor refused fails
+    once (no half-open client side); a layer-4 check connects with
+    TCP_QUICKACK off and ends with an RST (HAProxy's nolinger close), its
+    handshake ACK delayed 40 ms (the kernel's TCP_DELACK_MAX is 200 ms;
+    the RST goes first either way); a check neither answered nor refused fails
     after inter; without `maxconn` in global, maxconn is 4096 (HAProxy
     derives it from ulimit -n); the process id is 1, nbthread 1 unless
     set.                                                                 [app/proxy, app/haproxy]

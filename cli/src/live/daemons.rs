@@ -73,6 +73,8 @@ impl Lab {
                 bail!("the scenario runs {tool}, which is not installed (scripts/test installs it as root)");
             }
         }
+        // all started first, as the simulator starts them all at 0, then
+        // waited for
         for (n, &(hi, ai)) in list.iter().enumerate() {
             let host = w.hosts[hi].name.clone();
             match &w.apps[hi][ai] {
@@ -82,6 +84,12 @@ impl Lab {
                         self.start_haproxy(&host, n, p)?;
                     }
                 }
+            }
+        }
+        for (n, &(hi, ai)) in list.iter().enumerate() {
+            if let Some(p) = is_haproxy(&w.apps[hi][ai]) {
+                let host = w.hosts[hi].name.clone();
+                self.wait_for_haproxy(&host, n, p)?;
             }
         }
         // keepalived: an instance that is MASTER at start holds its VIPs
@@ -101,7 +109,7 @@ impl Lab {
         Ok(())
     }
 
-    /// `haproxy -db -f CFG`, waited for until every frontend's port listens.
+    /// `haproxy -db -f CFG`.
     fn start_haproxy(&mut self, host: &str, n: usize, p: &Proxy) -> Result<()> {
         let cfg = self.dir.join(format!("haproxy-{host}-{n}.cfg"));
         std::fs::write(&cfg, &p.config_text)?;
@@ -113,7 +121,13 @@ impl Lab {
             &["haproxy", "-db", "-f", &path(&cfg)],
             &log,
             Vec::new(),
-        )?;
+        )
+    }
+
+    /// Waits until every frontend of the HAProxy started `n`th listens.
+    fn wait_for_haproxy(&mut self, host: &str, n: usize, p: &Proxy) -> Result<()> {
+        let log = self.dir.join(format!("haproxy-{host}-{n}.log"));
+        let what = format!("haproxy on {host}");
         for f in &p.frontends {
             for &(_, port) in &f.binds {
                 let want = format!(":{port}");

@@ -897,12 +897,21 @@ impl Proxy {
             }
             AppEvent::Timer { token } if token & CHECK != 0 => self.on_check_timer(*token, now),
             AppEvent::Opened { key, token } if token & CHECK != 0 => {
+                let mut out = Vec::new();
                 if let Some(c) = self.checks.get_mut(&Self::check_of(*token)) {
                     c.key = Some(*key);
                     let (b, s) = Self::check_of(*token);
                     self.conns.insert(*key, ConnRole::Check(b, s));
+                    // a check with nothing to send after its connect (a
+                    // layer-4 check) connects with TCP_QUICKACK off
+                    // (src/tcpcheck.c tcpcheck_eval_connect():
+                    // CONNECT_DELACK_ALWAYS when no rule follows; src/
+                    // proto_tcp.c tcp_connect_server() setsockopt)
+                    if self.backends[b].httpchk.is_none() {
+                        out.push(AppAction::QuickAckOff(*key));
+                    }
                 }
-                vec![]
+                out
             }
             AppEvent::ConnectFailed { token, why } if token & CHECK != 0 => {
                 let (b, s) = Self::check_of(*token);
@@ -1150,7 +1159,11 @@ impl Proxy {
                         info: String::new(),
                     };
                     let mut out = self.check_result(b, s, r, now);
-                    out.push(AppAction::Close(key));
+                    // the check's connection is closed without lingering:
+                    // an RST, before the delayed handshake ACK (src/
+                    // check.c: a finished check's connection is closed
+                    // with linger off)
+                    out.push(AppAction::Abort(key));
                     out
                 }
             },

@@ -108,6 +108,9 @@ pub struct Tcb {
     /// peer's FIN is an EOF to the application (after close() nothing
     /// reads it).
     pub shut_wr: bool,
+    /// TCP_QUICKACK off before connect(): the handshake's ACK is delayed
+    /// (tcp_rcv_synsent_state_process in pingpong mode).
+    pub quickack_off: bool,
 }
 
 impl Tcb {
@@ -133,6 +136,7 @@ impl Tcb {
             gen: 0,
             ack_pending: false,
             shut_wr: false,
+            quickack_off: false,
             ato_ns: 0,
             quick: 0,
             pingpong: false,
