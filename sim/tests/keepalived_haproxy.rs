@@ -291,7 +291,8 @@ fn haproxy_checks_end_with_rst_and_fins_are_forwarded() {
     use podpath_sim::wire::{tcp_flags_str, Frame, L3, L4};
     let t = run(SCENARIO);
     // (src, sport, dst, dport, flags) of TCP frames lb1 sends on eth0
-    let out: Vec<(String, u16, String, u16, String)> = t
+    type Seg = (String, u16, String, u16, String);
+    let out: Vec<Seg> = t
         .captures
         .iter()
         .filter(|c| c.host == "lb1" && c.dev == "eth0" && c.dir == Direction::Out)
@@ -322,9 +323,7 @@ fn haproxy_checks_end_with_rst_and_fins_are_forwarded() {
         .collect();
     assert_eq!(flags, ["S", "R."], "the check's frames from lb1");
     // vip#1: lb1's FIN to the server goes before its FIN to the client
-    let pos = |p: &dyn Fn(&(String, u16, String, u16, String)) -> bool| {
-        out.iter().position(p).expect("frame")
-    };
+    let pos = |p: &dyn Fn(&Seg) -> bool| out.iter().position(p).expect("frame");
     let to_client_fin = pos(&|f| f.0 == "10.1.1.200" && f.4.contains('F'));
     let to_server_fin = pos(&|f| f.0 == "10.1.1.101" && f.1 != check && f.4.contains('F'));
     assert!(to_server_fin < to_client_fin, "{out:#?}");
