@@ -9,6 +9,19 @@
 //! choices): a simulated port is paired with the real port seen in the same
 //! place the first time, and must stay paired. Sequence numbers, IP IDs,
 //! windows and checksums are not compared (checksums are verified separately).
+//!
+//! Simplification (named in `podpath explain`): frames a daemon sends on
+//! its own clock (keepalived's VRRP adverts and gratuitous ARPs, see
+//! [`periodic_kind`]) are compared as a class of their own, not in the
+//! interface's frame order: the real daemon starts at some wall-clock
+//! instant after the captures and the simulated one at virtual time 0, so
+//! where an advert falls among the flows' frames is not something the two
+//! runs can agree on. Per interface direction the class must hold the same
+//! distinct frames (all compared fields) on both sides, gratuitous ARPs the
+//! same number of each, VRRP adverts the same number up to one more or
+//! fewer (the run's first and last second cut the advert train at
+//! different points); the flows' frames are still compared in order,
+//! frame by frame.
 
 use std::collections::BTreeMap;
 
@@ -44,15 +57,52 @@ impl PortMap {
 pub struct Norm {
     pub text: String,
     pub ports: Vec<u16>,
+    /// The exchange the frame belongs to: the unordered pair of
+    /// address:port ends of a TCP or UDP packet (ports as on its own side),
+    /// `arp IP for ASKER` for an ARP request and its reply, else the
+    /// frame's text.
+    pub conn: String,
 }
 
 pub fn normalize(bytes: &[u8]) -> Norm {
     let mut ports = Vec::new();
-    let text = match Frame::parse(bytes) {
-        Err(e) => format!("unparsed ({e})"),
-        Ok(f) => norm_frame(&f, &mut ports),
+    let (text, conn) = match Frame::parse(bytes) {
+        Err(e) => (format!("unparsed ({e})"), String::new()),
+        Ok(f) => (norm_frame(&f, &mut ports), conn_of(&f)),
     };
-    Norm { text, ports }
+    let conn = if conn.is_empty() { text.clone() } else { conn };
+    Norm { text, ports, conn }
+}
+
+/// [`Norm::conn`] of a parsed frame ("" when it is its own).
+fn conn_of(f: &Frame) -> String {
+    match &f.payload {
+        L3::Arp(a) => {
+            // a request and its reply: the requested address and who asked
+            let (about, asker) = if a.op == 1 {
+                (a.target_ip, a.sender_ip)
+            } else {
+                (a.sender_ip, a.target_ip)
+            };
+            format!("arp {about} for {asker}")
+        }
+        L3::Ipv4(ip) => {
+            let ports = match &ip.l4 {
+                L4::Tcp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+                L4::Udp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+                _ => None,
+            };
+            match ports {
+                Some((sp, dp)) => {
+                    let mut ends = [format!("{}:{sp}", ip.src()), format!("{}:{dp}", ip.dst())];
+                    ends.sort();
+                    format!("{} {}", ends[0], ends[1])
+                }
+                None => String::new(),
+            }
+        }
+        L3::Other { .. } => String::new(),
+    }
 }
 
 fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
@@ -84,6 +134,16 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
                     }
                 }
                 L4::Icmp(i) => format!("icmp {} {}", i.icmp_type, i.code),
+                L4::Raw(b) if ip.proto() == podpath_sim::app::keepalived::PROTO_VRRP => {
+                    // VRRP adverts by content: who claims the VIPs, how
+                    match podpath_sim::app::keepalived::VrrpAdvert::parse(b) {
+                        Ok(a) => format!(
+                            "vrrp vrid {} priority {} advert_int {} auth {:?} addrs {:?}",
+                            a.vrid, a.priority, a.advert_int, a.auth, a.addrs
+                        ),
+                        Err(e) => format!("proto 112 len {} ({e})", b.len()),
+                    }
+                }
                 L4::Raw(b) => format!("proto {} len {}", ip.proto(), b.len()),
             };
             format!(
@@ -109,6 +169,53 @@ pub fn is_housekeeping(bytes: &[u8]) -> bool {
     }
 }
 
+/// What a frame is when a daemon sends it on its own clock: a VRRP advert
+/// (IP protocol 112) or a gratuitous ARP (a request whose sender and target
+/// address are the same, as keepalived's vrrp_arp.c
+/// `send_gratuitous_arp_immediate` builds it). Such frames are compared as
+/// their own class (see the module's note).
+pub fn periodic_kind(bytes: &[u8]) -> Option<&'static str> {
+    match Frame::parse(bytes).ok()?.payload {
+        L3::Ipv4(ip) if ip.proto() == 112 => Some("VRRP advert"),
+        L3::Arp(a) if a.op == 1 && a.sender_ip == a.target_ip => Some("gratuitous ARP"),
+        _ => None,
+    }
+}
+
+/// How many more or fewer VRRP adverts one side may hold than the other.
+const ADVERT_TOLERANCE: usize = 1;
+
+/// Compares the periodic frames of one interface direction as a class:
+/// the same distinct frames on both sides, as many of each (VRRP adverts:
+/// up to [`ADVERT_TOLERANCE`] apart). Returns the count difference
+/// tolerated, or the first difference.
+fn compare_periodic(sim: &[Vec<u8>], real: &[Vec<u8>]) -> Result<usize, String> {
+    let mut counts: BTreeMap<(String, &'static str), (usize, usize)> = BTreeMap::new();
+    for (side, frames) in [(0, sim), (1, real)] {
+        for b in frames {
+            let kind = periodic_kind(b).unwrap_or("periodic frame");
+            let e = counts.entry((normalize(b).text, kind)).or_default();
+            if side == 0 {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+    }
+    let mut tolerated = 0;
+    for ((text, kind), (s, r)) in counts {
+        let d = s.abs_diff(r);
+        let ok = s > 0 && r > 0 && (d == 0 || (kind == "VRRP advert" && d <= ADVERT_TOLERANCE));
+        if !ok {
+            return Err(format!(
+                "{kind}s (compared as a class): sim {s} x, real {r} x {text}"
+            ));
+        }
+        tolerated += d;
+    }
+    Ok(tolerated)
+}
+
 /// One interface's comparison, in one direction.
 #[derive(Debug)]
 pub struct IfaceDiff {
@@ -122,6 +229,15 @@ pub struct IfaceDiff {
     /// Pure ACKs sent alone on one side and folded into (or swapped with)
     /// the adjacent data segment on the other: tolerated, counted.
     pub ack_races: usize,
+    /// Frames of one connection found up to [`REORDER_WINDOW`] places away
+    /// among frames of other connections (see [`independent_reorder`]):
+    /// tolerated, counted.
+    pub reorders: usize,
+    /// Daemon frames (VRRP adverts, gratuitous ARPs) compared as a class,
+    /// on the simulated side.
+    pub periodic: usize,
+    /// By how many VRRP adverts the two sides' counts differ (tolerated).
+    pub periodic_tolerated: usize,
 }
 
 fn is_pure_ack(n: &Norm) -> bool {
@@ -173,6 +289,13 @@ pub struct Report {
     pub races: usize,
     /// Real IGMP frames left out.
     pub housekeeping: usize,
+    /// Frames of independent connections interleaved differently, tolerated.
+    pub reorders: usize,
+    /// Daemon frames (VRRP adverts, gratuitous ARPs) of the simulation
+    /// compared as a class, not in order.
+    pub periodic: usize,
+    /// VRRP adverts more or fewer on one side, tolerated.
+    pub periodic_tolerated: usize,
 }
 
 /// Leaves out the real kernel's housekeeping frames, compares, and writes
@@ -208,7 +331,75 @@ pub fn report(
         renamed: ports.renamed(),
         races: ifaces.iter().map(|i| i.ack_races).sum(),
         housekeeping,
+        reorders: ifaces.iter().map(|i| i.reorders).sum(),
+        periodic: ifaces.iter().map(|i| i.periodic).sum(),
+        periodic_tolerated: ifaces.iter().map(|i| i.periodic_tolerated).sum(),
     }
+}
+
+/// Whether two normalized frames are the same, their ports pairing up
+/// consistently with `map` (extended only when they do).
+fn same(x: &Norm, y: &Norm, map: &mut PortMap) -> bool {
+    let mut t = map.clone();
+    let ok = x.text == y.text
+        && x.ports.len() == y.ports.len()
+        && x.ports.iter().zip(&y.ports).all(|(p, q)| t.pair(*p, *q));
+    if ok {
+        *map = t;
+    }
+    ok
+}
+
+/// How far a frame may be found from its place among frames of other
+/// connections.
+const REORDER_WINDOW: usize = 4;
+
+/// Simplification (named in `podpath explain`): two programs' independent
+/// actions race on the real machine. A proxy connects to its server when it
+/// accepts a client (HAProxy in mode tcp), while the client sends its
+/// request when its connect() returns: on the wire the proxy's ARP and SYN
+/// come before or after the client's request depending on which process
+/// the scheduler runs first, and the simulator has one order. So a frame
+/// may be found up to [`REORDER_WINDOW`] places later on the other side
+/// when the frames it is moved past all belong to other connections (other
+/// address and port pairs, or ARP for another exchange) and match one for
+/// one; every frame is still compared, only its place among frames of
+/// other connections is not. Returns how many frames it moved past.
+fn independent_reorder(
+    sn: &[Norm],
+    rn: &[Norm],
+    (i, j): (usize, usize),
+    map: &mut PortMap,
+) -> Option<usize> {
+    for k in 1..=REORDER_WINDOW {
+        // sn[i] moved past k frames (sim earlier than real), or rn[j] (real
+        // earlier than sim)
+        for (a, b, ai, bi, sim_moved) in [(sn, rn, i, j, true), (rn, sn, j, i, false)] {
+            let (Some(moved), Some(at)) = (a.get(ai), b.get(bi + k)) else {
+                continue;
+            };
+            let mut t = map.clone();
+            let pair = |x: &Norm, y: &Norm, t: &mut PortMap| {
+                if sim_moved {
+                    same(x, y, t)
+                } else {
+                    same(y, x, t)
+                }
+            };
+            if !pair(moved, at, &mut t) {
+                continue;
+            }
+            let rest = (0..k).all(|m| match (a.get(ai + 1 + m), b.get(bi + m)) {
+                (Some(x), Some(y)) => x.conn != moved.conn && pair(x, y, &mut t),
+                _ => false,
+            });
+            if rest {
+                *map = t;
+                return Some(k);
+            }
+        }
+    }
+    None
 }
 
 /// Compares every interface present on either side.
@@ -223,10 +414,19 @@ pub fn compare(
     let empty = Vec::new();
     let mut out = Vec::new();
     for k in keys {
-        let s = sim.get(k).unwrap_or(&empty);
-        let r = real.get(k).unwrap_or(&empty);
+        let (s_all, r_all) = (sim.get(k).unwrap_or(&empty), real.get(k).unwrap_or(&empty));
+        // the daemons' own frames apart, compared as a class
+        let split = |frames: &[Vec<u8>]| -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+            frames
+                .iter()
+                .cloned()
+                .partition(|b| periodic_kind(b).is_some())
+        };
+        let ((s_per, s), (r_per, r)) = (split(s_all), split(r_all));
+        let periodic = compare_periodic(&s_per, &r_per);
         let mut first = None;
         let mut races = 0;
+        let mut reorders = 0;
         let (sn, rn): (Vec<Norm>, Vec<Norm>) = (
             s.iter().map(|x| normalize(x)).collect(),
             r.iter().map(|x| normalize(x)).collect(),
@@ -235,16 +435,6 @@ pub fn compare(
         while i < sn.len() || j < rn.len() {
             let (a, b) = (sn.get(i), rn.get(j));
             // A pairing is kept only when the whole frame matches.
-            let same = |x: &Norm, y: &Norm, map: &mut PortMap| {
-                let mut t = map.clone();
-                let ok = x.text == y.text
-                    && x.ports.len() == y.ports.len()
-                    && x.ports.iter().zip(&y.ports).all(|(p, q)| t.pair(*p, *q));
-                if ok {
-                    *map = t;
-                }
-                ok
-            };
             if let (Some(a), Some(b)) = (a, b) {
                 if same(a, b, &mut map) {
                     i += 1;
@@ -270,6 +460,12 @@ pub fn compare(
                         i += 1;
                         continue;
                     }
+                }
+                if let Some(k) = independent_reorder(&sn, &rn, (i, j), &mut map) {
+                    reorders += 1;
+                    i += k + 1;
+                    j += k + 1;
+                    continue;
                 }
                 if is_pure_ack(b) && is_data(a) {
                     if let (Some(an), Some(bn)) = (an, bn) {
@@ -313,14 +509,20 @@ pub fn compare(
             first = Some(why);
             break;
         }
+        if first.is_none() {
+            first = periodic.clone().err();
+        }
         out.push(IfaceDiff {
             host: k.0.clone(),
             dev: k.1.clone(),
             dir: k.2.clone(),
-            sim: s.len(),
-            real: r.len(),
+            sim: s_all.len(),
+            real: r_all.len(),
             first,
             ack_races: races,
+            reorders,
+            periodic: s_per.len(),
+            periodic_tolerated: periodic.unwrap_or(0),
         });
     }
     (out, map)
@@ -374,6 +576,133 @@ mod tests {
             BTreeMap::from([(k, real)]),
         );
         compare(&s, &r).0.remove(0)
+    }
+
+    /// A TCP segment from 10.0.0.2:`sport` to 10.0.0.1:`dport` with `len`
+    /// bytes.
+    fn seg(sport: u16, dport: u16, len: usize) -> Vec<u8> {
+        use podpath_sim::wire::{tcp_header, Ipv4Repr, Mac};
+        let hdr = tcp_header(sport, dport, 1, Some(1), 64240);
+        let ip = Ipv4Repr::new(
+            "10.0.0.2".parse().unwrap(),
+            "10.0.0.1".parse().unwrap(),
+            64,
+            1,
+            L4::Tcp {
+                hdr,
+                payload: vec![b'x'; len],
+            },
+        );
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac([2, 0, 0, 0, 0, 1]),
+            payload: L3::Ipv4(ip),
+        }
+        .emit()
+    }
+
+    fn garp() -> Vec<u8> {
+        use podpath_sim::wire::{ArpRepr, Mac};
+        let vip = "10.1.1.200".parse().unwrap();
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac::BROADCAST,
+            payload: L3::Arp(ArpRepr {
+                op: 1,
+                sender_mac: Mac([2, 0, 0, 0, 0, 2]),
+                sender_ip: vip,
+                target_mac: Mac::BROADCAST,
+                target_ip: vip,
+            }),
+        }
+        .emit()
+    }
+
+    fn vrrp(priority: u8) -> Vec<u8> {
+        use podpath_sim::app::keepalived::VrrpAdvert;
+        use podpath_sim::wire::{Ipv4Repr, Mac};
+        let a = VrrpAdvert {
+            vrid: 51,
+            priority,
+            advert_int: 1,
+            auth: None,
+            addrs: vec!["10.1.1.200".parse().unwrap()],
+        };
+        let mut ip = Ipv4Repr::new(
+            "10.1.1.101".parse().unwrap(),
+            "224.0.0.18".parse().unwrap(),
+            255,
+            1,
+            L4::Raw(a.emit()),
+        );
+        ip.hdr.protocol.0 = 112;
+        Frame {
+            src: Mac([2, 0, 0, 0, 0, 2]),
+            dst: Mac([1, 0, 0x5e, 0, 0, 0x12]),
+            payload: L3::Ipv4(ip),
+        }
+        .emit()
+    }
+
+    #[test]
+    fn daemon_frames_are_a_class_compared_by_content_and_count() {
+        let data = seg(8080, 40000, 10);
+        let g = || std::iter::repeat_with(garp).take(5);
+        // the simulated daemon starts at 0, the real one later: the adverts
+        // fall elsewhere among the flow's frames, one fewer at the end
+        let sim: Vec<Vec<u8>> = g().chain([vrrp(255), data.clone(), vrrp(255)]).collect();
+        let real: Vec<Vec<u8>> = [data.clone(), vrrp(255)].into_iter().chain(g()).collect();
+        let d = cmp(sim.clone(), real.clone());
+        assert!(d.matches(), "{d:?}");
+        assert_eq!((d.periodic, d.periodic_tolerated), (7, 1));
+        // two adverts fewer is a difference
+        let fewer: Vec<Vec<u8>> = [data.clone()].into_iter().chain(g()).collect();
+        let d = cmp(
+            sim.iter().cloned().chain([vrrp(255)]).collect(),
+            fewer.clone(),
+        );
+        assert!(!d.matches(), "{d:?}");
+        // so is a missing gratuitous ARP, and an advert with another priority
+        let d = cmp(sim.clone(), real[..real.len() - 1].to_vec());
+        assert!(!d.matches(), "{d:?}");
+        let other: Vec<Vec<u8>> = [data.clone(), vrrp(100)].into_iter().chain(g()).collect();
+        let d = cmp(sim, other);
+        assert!(
+            !d.matches() && d.first.as_deref().unwrap_or("").contains("priority"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn frames_of_independent_connections_may_interleave_differently() {
+        let (a, b1, b2) = (
+            seg(30000, 40000, 10),
+            seg(30000, 50000, 3),
+            seg(30000, 50000, 5),
+        );
+        // the client's segment before the proxy's connect in the
+        // simulation, after it for real
+        let d = cmp(
+            vec![a.clone(), b1.clone(), b2.clone()],
+            vec![b1.clone(), b2.clone(), a.clone()],
+        );
+        assert!(d.matches() && d.reorders == 1, "{d:?}");
+        // the other way round
+        let d = cmp(
+            vec![b1.clone(), b2.clone(), a.clone()],
+            vec![a.clone(), b1.clone(), b2.clone()],
+        );
+        assert!(d.matches() && d.reorders == 1, "{d:?}");
+        // but not within one connection
+        let d = cmp(vec![b1.clone(), b2.clone()], vec![b2.clone(), b1.clone()]);
+        assert!(!d.matches(), "{d:?}");
+        // nor further than the window
+        let far: Vec<Vec<u8>> = std::iter::repeat_n(b1.clone(), REORDER_WINDOW + 1).collect();
+        let mut sim = vec![a.clone()];
+        sim.extend(far.clone());
+        let mut real = far;
+        real.push(a);
+        assert!(!cmp(sim, real).matches());
     }
 
     #[test]

@@ -279,8 +279,12 @@ SIMPLIFIED (and where)
     shares, possibly another first server); source hashes with FNV-1a;
     inter, rise and fall per backend; no retries/redispatch (503 in http
     mode, a close in tcp mode; %rc is 0); one request per client
-    connection; in tcp mode the first FIN ends the stream (HAProxy waits
-    for the other side's); a check neither answered nor refused fails
+    connection; in tcp mode a client's FIN is forwarded to the server
+    and the stream ends at the server's FIN, a server's FIN ends it at
+    once (no half-open client side); a layer-4 check connects with
+    TCP_QUICKACK off and ends with an RST (HAProxy's nolinger close), its
+    handshake ACK delayed 40 ms (the kernel's TCP_DELACK_MAX is 200 ms;
+    the RST goes first either way); a check neither answered nor refused fails
     after inter; without `maxconn` in global, maxconn is 4096 (HAProxy
     derives it from ulimit -n); the process id is 1, nbthread 1 unless
     set.                                                                 [app/proxy, app/haproxy]
@@ -318,7 +322,16 @@ SIMPLIFIED (and where)
     simulation's, so live diffs use single-endpoint Services; a pure ACK
     sent alone on one side and folded into (or swapped with) the adjacent
     data segment on the other is a race between the kernel's ACK and the
-    application's reply, tolerated and counted.                          [cli/live]
+    application's reply, tolerated and counted; a frame found up to 4
+    places away among frames of other connections (a proxy's connect to
+    its server racing its client's request) is tolerated and counted;
+    keepalived's VRRP adverts and gratuitous ARPs are compared as a class
+    per interface direction (the same frames, as many gratuitous ARPs,
+    VRRP adverts up to one more or fewer), not in order among the flows'
+    frames; HAProxy and keepalived run for real, started when the flows'
+    clock starts, and a host whose HAProxy binds an address it does not
+    have gets ip_nonlocal_bind=1 (the simulator's bind() does not check
+    that the address is local).                                          [cli/live]
   - Snapshots (`snapshot --host`): the programs behind listening sockets
     are not known: a TCP listener becomes an http-server with no routes
     (it answers 404), a UDP one a udp-listener the replay does not run; a

@@ -20,9 +20,11 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use podpath_sim::app::keepalived::{Keepalived, VrrpState};
 use podpath_sim::app::{App, DnsServer, HttpServer};
 use podpath_sim::world::{Request, World};
 
+mod daemons;
 mod plan;
 use plan::{Cmd, Step};
 
@@ -342,6 +344,22 @@ pub struct Lab {
     caps: Vec<Cap>,
     /// host -> namespace
     ns: BTreeMap<String, String>,
+    /// The real HAProxy and keepalived processes of the run.
+    daemons: Vec<Daemon>,
+    /// Their process ids, for the Ctrl-C handler.
+    daemon_pids: Arc<Mutex<Vec<u32>>>,
+}
+
+/// A real daemon of the run (HAProxy, keepalived) in its host's namespace.
+struct Daemon {
+    /// "haproxy on lb1", for messages
+    what: String,
+    child: Child,
+    /// Its log (stdout and stderr), for the error when it does not start.
+    log: PathBuf,
+    /// keepalived's pid files: its VRRP and checker children, killed when
+    /// the parent does not end on SIGTERM.
+    pid_files: Vec<PathBuf>,
 }
 
 /// The outcome of one client request in the live run.
@@ -356,9 +374,19 @@ impl Lab {
         std::fs::create_dir_all(dir)?;
         let namespaces: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
         let for_handler = namespaces.clone();
-        // Ctrl-C: remove what was created, then exit. (A second handler set
-        // by a later Lab in the same process is refused; the first stays.)
+        let daemon_pids: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
+        let pids_for_handler = daemon_pids.clone();
+        // Ctrl-C: end the real daemons, remove what was created, then exit.
+        // (A second handler set by a later Lab in the same process is
+        // refused; the first stays.)
         let _ = ctrlc::set_handler(move || {
+            if let Ok(pids) = pids_for_handler.lock() {
+                for p in pids.iter() {
+                    let _ = Command::new("kill")
+                        .args(["-TERM", &p.to_string()])
+                        .status();
+                }
+            }
             if let Ok(list) = for_handler.lock() {
                 for n in list.iter() {
                     let _ = Command::new("ip").args(["netns", "del", n]).status();
@@ -375,6 +403,8 @@ impl Lab {
             servers: Vec::new(),
             caps: Vec::new(),
             ns: BTreeMap::new(),
+            daemons: Vec::new(),
+            daemon_pids,
         })
     }
 
@@ -621,6 +651,9 @@ impl Lab {
         let client = self.dir.join("client.py");
         let mut out = Vec::new();
         let t0 = std::time::Instant::now();
+        // The simulator starts its daemons at virtual time 0: the real ones
+        // start here, and the flows wait until they serve.
+        self.start_daemons(w)?;
         let mut starts: Vec<(u64, usize, u32)> = Vec::new();
         for (i, f) in w.flows.iter().enumerate() {
             for k in 0..f.count {
@@ -792,6 +825,7 @@ impl Lab {
             let _ = c.child.kill();
             let _ = c.child.wait();
         }
+        self.stop_daemons();
         for s in &mut self.servers {
             let _ = s.kill();
             let _ = s.wait();

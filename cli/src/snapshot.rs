@@ -34,6 +34,8 @@ pub struct Extras {
     /// the listening sockets become apps (TCP: http-server without routes).
     pub apps: Vec<Value>,
     pub flows: Vec<Value>,
+    /// Files the apps name (`config`), as (path in the bundle, text).
+    pub files: Vec<(String, String)>,
 }
 
 /// Whether `tool` is a file in one of $PATH's directories.
@@ -124,6 +126,13 @@ fn write_bundle(
         out.join("bundle.json"),
         serde_json::to_string_pretty(&bundle)? + "\n",
     )?;
+    for (path, text) in &extras.files {
+        let p = out.join(path);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
     Ok(())
 }
 
@@ -498,7 +507,48 @@ pub fn snapshot_host(only: &[String], out: &Path, extras: Extras) -> Result<Vec<
 /// The apps and flows a snapshot bundle records beside the kernel state,
 /// so that its replay runs the same servers and requests.
 pub fn live_extras(world: &podpath_sim::world::World) -> Extras {
+    let (daemons, files) = daemon_apps(world);
+    let mut x = server_extras(world);
+    x.apps.extend(daemons);
+    x.files = files;
+    x
+}
+
+/// The HAProxy and keepalived programs of the world as bundle apps, each
+/// with its configuration file beside its host's other files
+/// (`HOST/haproxy.cfg`, `HOST/keepalived.conf`; `-2`, `-3`... for a second
+/// one on a host): the apps and the files.
+fn daemon_apps(world: &podpath_sim::world::World) -> (Vec<Value>, Vec<(String, String)>) {
+    let mut apps = Vec::new();
+    let mut files: Vec<(String, String)> = Vec::new();
+    for (h, list) in world.hosts.iter().zip(&world.apps) {
+        for a in list {
+            let (kind, base, ext, text) = match a {
+                podpath_sim::app::App::Proxy(p) if p.program == "haproxy" => {
+                    ("haproxy", "haproxy", "cfg", &p.config_text)
+                }
+                podpath_sim::app::App::Keepalived(k) => {
+                    ("keepalived", "keepalived", "conf", &k.config_text)
+                }
+                _ => continue,
+            };
+            let mut n = 1;
+            let mut path = format!("{}/{base}.{ext}", h.name);
+            while files.iter().any(|(p, _)| *p == path) {
+                n += 1;
+                path = format!("{}/{base}-{n}.{ext}", h.name);
+            }
+            apps.push(json!({"host": h.name, "kind": kind, "config": path}));
+            files.push((path, text.clone()));
+        }
+    }
+    (apps, files)
+}
+
+/// The http-server and dns-server apps and the flows of the world.
+fn server_extras(world: &podpath_sim::world::World) -> Extras {
     Extras {
+        files: Vec::new(),
         apps: world
             .hosts
             .iter()
@@ -551,5 +601,48 @@ pub fn live_extras(world: &podpath_sim::world::World) -> Extras {
                 })
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod live_extras_tests {
+    #[test]
+    fn haproxy_and_keepalived_go_into_the_bundle_with_their_config_files() {
+        let e = crate::scenarios::find("keepalived-nodeport").expect("embedded scenario");
+        let w = podpath_sim::scenario::load(e.text, "keepalived-nodeport", None).expect("loads");
+        let x = super::live_extras(&w);
+        let daemons: Vec<String> = x
+            .apps
+            .iter()
+            .filter(|a| a["config"].is_string())
+            .map(|a| format!("{} {} {}", a["host"], a["kind"], a["config"]))
+            .collect();
+        assert_eq!(
+            daemons,
+            [
+                r#""lb1" "keepalived" "lb1/keepalived.conf""#,
+                r#""lb1" "haproxy" "lb1/haproxy.cfg""#,
+                r#""lb2" "keepalived" "lb2/keepalived.conf""#,
+                r#""lb2" "haproxy" "lb2/haproxy.cfg""#,
+            ]
+        );
+        let paths: Vec<&str> = x.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "lb1/keepalived.conf",
+                "lb1/haproxy.cfg",
+                "lb2/keepalived.conf",
+                "lb2/haproxy.cfg"
+            ]
+        );
+        // the text as the scenario gave it
+        let (_, ka) = &x.files[0];
+        assert!(
+            ka.contains("state MASTER") && ka.contains("10.1.1.200/24"),
+            "{ka}"
+        );
+        let (_, ha) = &x.files[3];
+        assert!(ha.contains("bind 10.1.1.200:30000"), "{ha}");
     }
 }

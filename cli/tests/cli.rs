@@ -503,9 +503,9 @@ fn default_scenario_is_browser_to_pod() {
     assert!(lines.len() <= 80, "{} lines:\n{t}", lines.len());
     let head = lines[..40.min(lines.len())].join("\n");
     for (flow, pod, ip) in [
-        ("browser#1", "api-server-5d8f7-fghij", "10.244.0.11"),
-        ("browser#2", "api-server-5d8f7-abcde", "10.244.0.10"),
-        ("browser#3", "api-server-5d8f7-fghij", "10.244.0.11"),
+        ("browser#1", "api-server-5d8f7-abcde", "10.244.0.10"),
+        ("browser#2", "api-server-5d8f7-fghij", "10.244.0.11"),
+        ("browser#3", "api-server-5d8f7-abcde", "10.244.0.10"),
     ] {
         let block = head.split(&format!("\n{flow}  ")).nth(1).expect(flow);
         let block = block.split("\n\n").next().unwrap();

@@ -801,3 +801,23 @@ fn host_snapshot_of_named_and_process_held_namespaces_replays_as_the_kernel_ran(
         );
     }
 }
+
+/// A HAProxy on a keepalived VIP in front of a NodePort, the daemons real:
+/// keepalived 2.2.7 takes the VIP on lb1 (VRRP adverts, gratuitous ARPs,
+/// compared as their own class), HAProxy (mode tcp) on the VIP's holder
+/// connects to the node's NodePort, kube-proxy DNATs to the pod; three
+/// requests one after the other. The snapshot carries both programs with
+/// their configuration files, and its replay runs them.
+#[test]
+fn keepalived_vip_haproxy_nodeport() {
+    for tool in ["haproxy", "keepalived"] {
+        if !common::have(tool) {
+            common::skip(
+                "live_netns kernel differential test ka",
+                &format!("{tool} is not installed (scripts/test installs it as root)"),
+            );
+            return;
+        }
+    }
+    check(&fixture("keepalived-haproxy.yaml"), "ka", 38);
+}

@@ -278,3 +278,53 @@ fn paths_branch_on_balance_random() {
         1
     );
 }
+
+/// HAProxy's connections on the wire as the real HAProxy 2.6 leaves them
+/// (checked against a live run, cli/tests/live_netns.rs
+/// keepalived_vip_haproxy_nodeport): a layer-4 check is SYN, SYN-ACK, RST
+/// (TCP_QUICKACK off, closed without lingering); in mode tcp the client's
+/// FIN is forwarded to the server and HAProxy's FIN to the client follows
+/// the server's FIN.
+#[test]
+fn haproxy_checks_end_with_rst_and_fins_are_forwarded() {
+    use podpath_sim::trace::Direction;
+    use podpath_sim::wire::{tcp_flags_str, Frame, L3, L4};
+    let t = run(SCENARIO);
+    // (src, sport, dst, dport, flags) of TCP frames lb1 sends on eth0
+    type Seg = (String, u16, String, u16, String);
+    let out: Vec<Seg> = t
+        .captures
+        .iter()
+        .filter(|c| c.host == "lb1" && c.dev == "eth0" && c.dir == Direction::Out)
+        .filter_map(|c| match Frame::parse(&c.bytes).ok()?.payload {
+            L3::Ipv4(ip) => match &ip.l4 {
+                L4::Tcp { hdr, .. } => Some((
+                    ip.src().to_string(),
+                    hdr.source_port,
+                    ip.dst().to_string(),
+                    hdr.destination_port,
+                    tcp_flags_str(hdr),
+                )),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    // the first connection lb1 opens to node-110 is its health check
+    let check = out
+        .iter()
+        .find(|f| f.2 == "10.1.1.110" && f.4 == "S")
+        .expect("a check SYN")
+        .1;
+    let flags: Vec<&str> = out
+        .iter()
+        .filter(|f| f.1 == check && f.2 == "10.1.1.110")
+        .map(|f| f.4.as_str())
+        .collect();
+    assert_eq!(flags, ["S", "R."], "the check's frames from lb1");
+    // vip#1: lb1's FIN to the server goes before its FIN to the client
+    let pos = |p: &dyn Fn(&Seg) -> bool| out.iter().position(p).expect("frame");
+    let to_client_fin = pos(&|f| f.0 == "10.1.1.200" && f.4.contains('F'));
+    let to_server_fin = pos(&|f| f.0 == "10.1.1.101" && f.1 != check && f.4.contains('F'));
+    assert!(to_server_fin < to_client_fin, "{out:#?}");
+}

@@ -157,6 +157,25 @@ pub fn live_kind(
     })
 }
 
+/// The daemons' frames compared as a class (see diff.rs), when there are.
+/// and the frames of independent connections found a few places away.
+fn periodic_note(r: &crate::diff::Report) -> String {
+    let mut s = String::new();
+    if r.reorders > 0 {
+        s.push_str(&format!(
+            "; {} frames found among other connections' frames (independent programs' race) tolerated",
+            r.reorders
+        ));
+    }
+    if r.periodic > 0 {
+        s.push_str(&format!(
+            "; {} daemon frames (VRRP adverts, gratuitous ARPs) compared as a class, {} VRRP adverts of count difference tolerated",
+            r.periodic, r.periodic_tolerated
+        ));
+    }
+    s
+}
+
 pub fn live_netns(
     scenario: Option<&str>,
     seed: Option<u64>,
@@ -257,8 +276,8 @@ pub fn live_netns(
     out.write_all(r.text.as_bytes())?;
     writeln!(
         out,
-        "{} of {} interface directions match; {} ports renamed (ephemeral/random choices); {} IGMP frames of the real kernel left out; {} ACK/reply races tolerated",
-        r.matched, r.total, r.renamed, r.housekeeping, r.races
+        "{} of {} interface directions match; {} ports renamed (ephemeral/random choices); {} IGMP frames of the real kernel left out; {} ACK/reply races tolerated{}",
+        r.matched, r.total, r.renamed, r.housekeeping, r.races, periodic_note(&r)
     )?;
     // The same flows replayed from the snapshot of the real namespaces.
     let mut bundle_ok = true;
@@ -272,8 +291,11 @@ pub fn live_netns(
         }
         writeln!(
             out,
-            "bundle replay: {} of {} interface directions match; {} ports renamed",
-            b.matched, b.total, b.renamed
+            "bundle replay: {} of {} interface directions match; {} ports renamed{}",
+            b.matched,
+            b.total,
+            b.renamed,
+            periodic_note(&b)
         )?;
         bundle_ok = b.matched == b.total;
     }

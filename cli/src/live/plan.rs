@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
+use podpath_sim::app::App;
 use podpath_sim::net::fib::{table_name, RouteType, RuleAction, TABLE_LOCAL, TABLE_MAIN};
 use podpath_sim::net::host::{DevKind, Host};
 use podpath_sim::world::{Request, World};
@@ -134,6 +135,7 @@ pub fn plan(w: &World, prefix: &str) -> Result<Vec<Step>> {
     for h in &w.hosts {
         steps.extend(sysctls(h, &On::new(prefix, &h.name)));
     }
+    steps.extend(nonlocal_binds(w, prefix));
     // routes (the kernel adds local and connected routes itself)
     for h in &w.hosts {
         let on = On::new(prefix, &h.name);
@@ -435,6 +437,35 @@ fn sysctls(h: &Host, on: &On) -> Vec<Step> {
             Step::Run(c)
         })
         .collect()
+}
+
+/// `net.ipv4.ip_nonlocal_bind=1` on each host whose HAProxy binds an
+/// address the host does not have when it starts (a keepalived VIP on the
+/// backup, or on the master before it takes over). The kernel refuses such
+/// a bind() with EADDRNOTAVAIL unless the sysctl (or IP_FREEBIND) allows it
+/// (net/ipv4/af_inet.c `__inet_bind`, `inet_addr_valid_or_nonlocal`); the
+/// simulator's bind() does not check that the address is local, so the
+/// live hosts are given the sysctl that makes the kernel agree (what real
+/// keepalived + HAProxy deployments set).
+fn nonlocal_binds(w: &World, prefix: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (h, apps) in w.hosts.iter().zip(&w.apps) {
+        let nonlocal = apps.iter().any(|a| match a {
+            App::Proxy(p) if p.program == "haproxy" => p
+                .frontends
+                .iter()
+                .flat_map(|f| &f.binds)
+                .any(|(addr, _)| addr.is_some_and(|a| !h.is_local(a))),
+            _ => false,
+        });
+        if nonlocal {
+            let on = On::new(prefix, &h.name);
+            steps.push(Step::Run(
+                on.exec(&["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"], None),
+            ));
+        }
+    }
+    steps
 }
 
 /// `sysctl -w`'s argument for key `k`: the slash form keeps device names
@@ -801,6 +832,27 @@ traffic:
             sysctl_arg("net.ipv4.ip_forward", "1"),
             "net.ipv4.ip_forward=1"
         );
+    }
+
+    #[test]
+    fn haproxy_on_a_vip_gets_nonlocal_bind() {
+        let l = lines("keepalived-nodeport");
+        let nonlocal: Vec<&String> = l
+            .iter()
+            .filter(|x| x.contains("ip_nonlocal_bind"))
+            .collect();
+        // both load balancers bind the VIP, which neither holds at start
+        assert_eq!(
+            nonlocal,
+            [
+                "ip netns exec ppt-lb1 sysctl -qw net.ipv4.ip_nonlocal_bind=1",
+                "ip netns exec ppt-lb2 sysctl -qw net.ipv4.ip_nonlocal_bind=1"
+            ]
+        );
+        // a frontend on the host's own address needs none
+        assert!(!lines("cloud-lb-alb")
+            .iter()
+            .any(|x| x.contains("ip_nonlocal_bind")));
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub struct VrrpInstance {
 pub struct Keepalived {
     pub name: String,
     pub instances: Vec<VrrpInstance>,
+    /// The keepalived.conf text it was started from, as given: what live
+    /// mode hands the real keepalived and a snapshot writes into a bundle.
+    pub config_text: String,
     flow: u32,
     /// State changes, for the flow's outcome.
     log: Vec<String>,
@@ -243,6 +246,7 @@ impl Keepalived {
         Ok(Keepalived {
             name: format!("keepalived {name}"),
             instances,
+            config_text: String::new(),
             flow: 0,
             log: Vec::new(),
         })

@@ -48,8 +48,9 @@ pub fn haproxy(
     let hname = h.name.clone();
     let idx = apps.len();
     let rng = host_rng(seed, &format!("{hname}/haproxy"));
-    let p =
+    let mut p =
         super::haproxy::parse(&hname, cfg, rng).map_err(|m| StartError::Config(m.to_string()))?;
+    p.config_text = cfg.to_string();
     for f in &p.frontends {
         for &(bind, port) in &f.binds {
             if h.listen_tcp(port, bind, idx).is_err() {
@@ -66,6 +67,7 @@ pub fn keepalived(h: &mut Host, apps: &mut Vec<App>, cfg: &str) -> Result<usize,
     let hname = h.name.clone();
     let mut k = super::keepalived::Keepalived::parse(&hname, cfg)
         .map_err(|m| StartError::Config(m.to_string()))?;
+    k.config_text = cfg.to_string();
     for inst in &mut k.instances {
         let Some(d) = h.dev_index(&inst.interface) else {
             return Err(StartError::Interface(format!(
@@ -109,8 +111,9 @@ pub fn ingress_nginx(
     let hname = h.name.clone();
     let idx = apps.len();
     let rng = host_rng(seed, &format!("{hname}/ingress-nginx"));
-    let p = super::ingress_nginx::parse(&hname, port, cfg, rng)
+    let mut p = super::ingress_nginx::parse(&hname, port, cfg, rng)
         .map_err(|m| StartError::Config(m.to_string()))?;
+    p.config_text = cfg.to_string();
     if h.listen_tcp(port, None, idx).is_err() {
         return Err(in_use("", port, &hname));
     }

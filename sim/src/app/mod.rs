@@ -192,6 +192,14 @@ pub enum AppAction {
     Close(ConnKey),
     /// close() of a client whose time is up: also in SYN-SENT.
     GiveUp(ConnKey),
+    /// shutdown(SHUT_WR): a FIN, the connection still read (its peer's FIN
+    /// comes back as an `Eof`).
+    Shutdown(ConnKey),
+    /// close() with SO_LINGER {1, 0}: an RST, the connection gone.
+    Abort(ConnKey),
+    /// setsockopt(TCP_QUICKACK, 0) on a connection being opened: the
+    /// handshake's ACK waits for the delayed-ACK timer.
+    QuickAckOff(ConnKey),
     /// The flow ended: how, and in words.
     Outcome(u32, crate::trace::Disposition, String),
     /// The application answers `flow` by itself (a server's response, a

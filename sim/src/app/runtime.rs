@@ -146,6 +146,13 @@ impl Runtime<'_> {
             }
             AppAction::Close(k) => self.h.tcp_close(ctx, k),
             AppAction::GiveUp(k) => self.h.tcp_give_up(ctx, k),
+            AppAction::Shutdown(k) => self.h.tcp_shutdown(ctx, k),
+            AppAction::Abort(k) => self.h.tcp_abort(ctx, k),
+            AppAction::QuickAckOff(k) => {
+                if let Some(t) = self.h.tcp.conns.get_mut(&k) {
+                    t.quickack_off = true;
+                }
+            }
             AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
                 flow,
                 disposition,

@@ -159,7 +159,10 @@ impl Host {
 
     /// A gratuitous ARP (a request for our own address, target = sender) out
     /// of `dev`, as keepalived sends when it takes a VIP: hosts that know
-    /// the address update its MAC.
+    /// the address update its MAC. Its target hardware address is the
+    /// broadcast address, as keepalived 2.2.7 writes it (vrrp/vrrp_arp.c
+    /// `send_gratuitous_arp_immediate`: `memcpy(arp_ptr,
+    /// ifp->hw_addr_bcast, ...)`), not zeros.
     pub fn send_garp(
         &mut self,
         ctx: &mut Ctx,
@@ -173,7 +176,7 @@ impl Host {
             op: arp::OP_REQUEST,
             sender_mac: mac,
             sender_ip: addr,
-            target_mac: Mac::ZERO,
+            target_mac: Mac::BROADCAST,
             target_ip: addr,
         };
         ctx.trace.begin_hop(

@@ -141,6 +141,10 @@ pub struct Proxy {
     pub global: Global,
     /// the host's name (`%H`, `stats show-node`)
     pub hostname: String,
+    /// The configuration text it was started from (haproxy.cfg,
+    /// nginx.conf), as given: what live mode hands the real program and a
+    /// snapshot writes beside the host's state.
+    pub config_text: String,
     sessions: Vec<Session>,
     conns: BTreeMap<ConnKey, ConnRole>,
     rng: ChaCha8Rng,
@@ -201,6 +205,7 @@ impl Proxy {
                 nbthread: 1,
             },
             hostname: name.rsplit(' ').next().unwrap_or(name).to_string(),
+            config_text: String::new(),
             sessions: Vec::new(),
             conns: BTreeMap::new(),
             rng,
@@ -583,7 +588,7 @@ impl Proxy {
             }
         }
         // tcp: the stream's end closes the client connection too (the
-        // proxy closes both sides at the first FIN)
+        // proxy closes the client side once the server side has closed)
         if self.sessions[sid].client_eof || !http {
             self.client_gone(sid);
         }
@@ -892,12 +897,21 @@ impl Proxy {
             }
             AppEvent::Timer { token } if token & CHECK != 0 => self.on_check_timer(*token, now),
             AppEvent::Opened { key, token } if token & CHECK != 0 => {
+                let mut out = Vec::new();
                 if let Some(c) = self.checks.get_mut(&Self::check_of(*token)) {
                     c.key = Some(*key);
                     let (b, s) = Self::check_of(*token);
                     self.conns.insert(*key, ConnRole::Check(b, s));
+                    // a check with nothing to send after its connect (a
+                    // layer-4 check) connects with TCP_QUICKACK off
+                    // (src/tcpcheck.c tcpcheck_eval_connect():
+                    // CONNECT_DELACK_ALWAYS when no rule follows; src/
+                    // proto_tcp.c tcp_connect_server() setsockopt)
+                    if self.backends[b].httpchk.is_none() {
+                        out.push(AppAction::QuickAckOff(*key));
+                    }
                 }
-                vec![]
+                out
             }
             AppEvent::ConnectFailed { token, why } if token & CHECK != 0 => {
                 let (b, s) = Self::check_of(*token);
@@ -1145,7 +1159,11 @@ impl Proxy {
                         info: String::new(),
                     };
                     let mut out = self.check_result(b, s, r, now);
-                    out.push(AppAction::Close(key));
+                    // the check's connection is closed without lingering:
+                    // an RST, before the delayed handshake ACK (src/
+                    // check.c: a finished check's connection is closed
+                    // with linger off)
+                    out.push(AppAction::Abort(key));
                     out
                 }
             },
@@ -1583,8 +1601,21 @@ impl Proxy {
     fn on_eof(&mut self, key: ConnKey, now: u64) -> Vec<AppAction> {
         match self.conns.get(&key).cloned() {
             Some(ConnRole::Client(sid)) => {
-                let mut out = vec![AppAction::Close(key)];
                 self.sessions[sid].client_eof = true;
+                let s = &self.sessions[sid];
+                if !self.http(sid) && s.server_connected && !s.server_eof {
+                    if let Some(k) = s.server {
+                        // HAProxy forwards the shutdown: the client's FIN
+                        // becomes a FIN to the server and the client's side
+                        // stays open until the server's FIN comes back
+                        // (src/stream.c process_stream(): an empty request
+                        // channel shut for reading shuts the server side
+                        // for writing, sc_shutw(); the response channel's
+                        // shutdown then shuts the client side)
+                        return vec![AppAction::Shutdown(k)];
+                    }
+                }
+                let mut out = vec![AppAction::Close(key)];
                 if self.sessions[sid].logged {
                     self.client_gone(sid);
                 }
@@ -1604,10 +1635,18 @@ impl Proxy {
                 out
             }
             Some(ConnRole::Server(sid)) => {
-                let mut out = vec![AppAction::Close(key)];
+                let mut out = Vec::new();
+                // a server side already shut for writing (the client's FIN
+                // was forwarded) is closed already
+                if !self.sessions[sid].client_eof || self.http(sid) {
+                    out.push(AppAction::Close(key));
+                }
                 self.sessions[sid].server_eof = true;
                 if !self.http(sid) {
                     out.push(AppAction::Close(self.sessions[sid].client));
+                    if self.sessions[sid].client_eof && self.sessions[sid].logged {
+                        self.client_gone(sid);
+                    }
                     out.extend(self.finish(sid, now));
                 }
                 out

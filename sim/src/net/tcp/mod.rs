@@ -469,6 +469,42 @@ impl Host {
         self.tcp_out(ctx, &key, fin, format!("close(): FIN, {}", next.name()));
     }
 
+    /// shutdown(SHUT_WR) (`tcp_shutdown`): the FIN of close(), the socket
+    /// still open for reading: the peer's FIN in FIN-WAIT is an EOF to
+    /// the application.
+    pub fn tcp_shutdown(&mut self, ctx: &mut Ctx, key: ConnKey) {
+        if let Some(t) = self.tcp.conns.get_mut(&key) {
+            t.shut_wr = true;
+        }
+        self.tcp_close(ctx, key);
+    }
+
+    /// close() with SO_LINGER {1, 0} (`tcp_disconnect` ->
+    /// `tcp_send_active_reset`): an RST carrying ACK, from SND.NXT, and the
+    /// connection is gone.
+    pub fn tcp_abort(&mut self, ctx: &mut Ctx, key: ConnKey) {
+        let Some(t) = self.tcp.conns.get(&key) else {
+            return;
+        };
+        // tcp_need_reset(): only these states answer with an RST
+        let reset = matches!(
+            t.state,
+            TcpState::Established
+                | TcpState::CloseWait
+                | TcpState::FinWait1
+                | TcpState::FinWait2
+                | TcpState::SynRecv
+        );
+        if !reset {
+            self.tcp.conns.remove(&key);
+            return;
+        }
+        let (seq, ack) = (t.snd_nxt, t.rcv_nxt);
+        let rst = self.tcp_seg(&key, seq, Some(ack), "R", vec![], None);
+        self.tcp_out(ctx, &key, rst, "close() without lingering: RST".into());
+        self.tcp.conns.remove(&key);
+    }
+
     /// Puts a segment on the retransmit queue; the first one arms the timer
     /// (`tcp_event_new_data_sent` -> `tcp_rearm_rto`).
     fn tcp_queue(&mut self, ctx: &mut Ctx, key: ConnKey, u: Unacked) {
@@ -736,9 +772,12 @@ impl Host {
             }) {
                 t.mss = t.mss.min(m);
             }
-            // tcp_rcv_synsent_state_process: the handshake's ACK goes at once.
+            // tcp_rcv_synsent_state_process: the handshake's ACK goes at
+            // once, unless TCP_QUICKACK was turned off (pingpong mode): then
+            // it waits for the delayed-ACK timer (the kernel's is
+            // TCP_DELACK_MAX there; podpath arms its usual ATO_MIN)
             t.ack_pending = true;
-            w.ack_now = true;
+            w.ack_now = !t.quickack_off;
             w.events.push(AppEvent::Connected { key });
             true
         } else {
@@ -959,6 +998,15 @@ impl Host {
                 TcpState::Established | TcpState::SynRecv => {
                     w.events.push(AppEvent::Eof { key });
                     TcpState::CloseWait
+                }
+                TcpState::FinWait1 | TcpState::FinWait2 if t.shut_wr => {
+                    // shut for writing only: the application reads the EOF
+                    w.events.push(AppEvent::Eof { key });
+                    if t.state == TcpState::FinWait2 || fin_acked {
+                        TcpState::TimeWait
+                    } else {
+                        TcpState::Closing
+                    }
                 }
                 TcpState::FinWait1 => {
                     if fin_acked {

@@ -104,6 +104,13 @@ pub struct Tcb {
     /// RTO expiries in a row (`icsk_retransmits`), and the Loss state.
     pub rtx_tries: u32,
     pub in_loss: bool,
+    /// shutdown(SHUT_WR): the FIN went but the socket still reads, so the
+    /// peer's FIN is an EOF to the application (after close() nothing
+    /// reads it).
+    pub shut_wr: bool,
+    /// TCP_QUICKACK off before connect(): the handshake's ACK is delayed
+    /// (tcp_rcv_synsent_state_process in pingpong mode).
+    pub quickack_off: bool,
 }
 
 impl Tcb {
@@ -128,6 +135,8 @@ impl Tcb {
             rto_ns: INITIAL_RTO_NS,
             gen: 0,
             ack_pending: false,
+            shut_wr: false,
+            quickack_off: false,
             ato_ns: 0,
             quick: 0,
             pingpong: false,
