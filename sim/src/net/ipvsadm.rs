@@ -491,6 +491,21 @@ impl IpvsadmDump {
     }
 }
 
+/// `-p TIMEOUT [-M NETMASK]` of a service (netmask 255.255.255.255 when
+/// not given, as ipvsadm's default); None without -p or with a netmask
+/// that is not an IPv4 mask.
+fn persistence_of(s: &SavedService) -> Option<crate::net::ipvs::Persistence> {
+    let t = s.persistent?;
+    let netmask = match s.netmask.as_deref() {
+        None => std::net::Ipv4Addr::BROADCAST,
+        Some(m) => m.parse().ok()?,
+    };
+    Some(crate::net::ipvs::Persistence {
+        timeout_ns: u64::from(t) * 1_000_000_000,
+        netmask,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,19 +595,4 @@ mod tests {
             }
         }
     }
-}
-
-/// `-p TIMEOUT [-M NETMASK]` of a service (netmask 255.255.255.255 when
-/// not given, as ipvsadm's default); None without -p or with a netmask
-/// that is not an IPv4 mask.
-fn persistence_of(s: &SavedService) -> Option<crate::net::ipvs::Persistence> {
-    let t = s.persistent?;
-    let netmask = match s.netmask.as_deref() {
-        None => std::net::Ipv4Addr::BROADCAST,
-        Some(m) => m.parse().ok()?,
-    };
-    Some(crate::net::ipvs::Persistence {
-        timeout_ns: u64::from(t) * 1_000_000_000,
-        netmask,
-    })
 }
