@@ -673,3 +673,26 @@ fn bundle_conntrack_and_ipvsadm_are_loaded() {
         "{texts:#?}"
     );
 }
+
+/// An http-server's `response`: exactly those bytes answer every request,
+/// then the server closes; an HTTP/1.0 answer without Content-Length is
+/// read to the connection's end, as curl reads it.
+#[test]
+fn bundle_http_server_response_is_sent_as_given() {
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","response":"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nhello from 1.0"}],
+ "flows":[{"id":"f","from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: svc"}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, _) = bundle::load(&read, "raw", 1).unwrap();
+    let t = Engine::new(world).run();
+    let f = &t.flows[0];
+    assert!(f.outcome.starts_with("HTTP 200 OK in "), "{}", f.outcome);
+    assert!(f.outcome.ends_with(": hello from 1.0"), "{}", f.outcome);
+    assert!(t.captures.iter().any(|c| c
+        .bytes
+        .windows(27)
+        .any(|w| w == b"HTTP/1.0 200 OK\r\nServer: ol")));
+}

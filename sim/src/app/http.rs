@@ -20,6 +20,9 @@ pub struct HttpServer {
     pub name: String,
     pub port: u16,
     pub routes: BTreeMap<String, HttpResponseSpec>,
+    /// The exact bytes answered to every request (a bundle's `response`),
+    /// after which the server closes the connection; `routes` are unused.
+    pub raw: Option<Vec<u8>>,
     bufs: BTreeMap<ConnKey, Vec<u8>>,
 }
 
@@ -127,6 +130,19 @@ pub fn message_len(buf: &[u8]) -> Option<usize> {
     (buf.len() >= len).then_some(len)
 }
 
+/// Whether a response in `buf` has neither Content-Length nor chunking, so
+/// its body runs to the connection's end (RFC 9112 6.3, rule 8).
+fn to_eof(buf: &[u8]) -> bool {
+    Head::parse(buf).is_some_and(|h| {
+        let status = Head::text(buf, &h);
+        let code = status.split_whitespace().nth(1).unwrap_or("");
+        !h.chunked()
+            && h.header("content-length").is_none()
+            && !matches!(code, "204" | "304")
+            && !code.starts_with('1')
+    })
+}
+
 /// A complete HTTP message in `buf`: (head, body) once the headers ended and
 /// the body arrived: Content-Length bytes, or every chunk up to the last
 /// (`Transfer-Encoding: chunked`, RFC 9112 7.1), decoded.
@@ -167,6 +183,7 @@ impl HttpServer {
             name: name.to_string(),
             port,
             routes,
+            raw: None,
             bufs: BTreeMap::new(),
         }
     }
@@ -185,6 +202,17 @@ impl HttpServer {
                 let method = parts.next().unwrap_or("");
                 let target = parts.next().unwrap_or("/");
                 let path = target.split('?').next().unwrap_or("/");
+                if let Some(raw) = &self.raw {
+                    return vec![
+                        AppAction::Served(super::FlowOf::Conn(*key)),
+                        AppAction::Send(
+                            *key,
+                            raw.clone(),
+                            format!("{}: {method} {path} -> its {} bytes", self.name, raw.len()),
+                        ),
+                        AppAction::Close(*key),
+                    ];
+                }
                 let spec = self.routes.get(path).cloned().unwrap_or(HttpResponseSpec {
                     status: 404,
                     content_type: "text/plain".into(),
@@ -324,6 +352,52 @@ impl HttpClient {
         AppAction::Outcome(self.flow, d, text)
     }
 
+    /// The outcome of a whole response: its status line and body on one
+    /// line (cut after 200 characters), then the connection closed.
+    fn answer(&mut self, key: ConnKey, head: String, body: Vec<u8>, now: u64) -> Vec<AppAction> {
+        let ms = |n: u64| format!("{:.3} ms", (n.saturating_sub(self.started_ns)) as f64 / 1e6);
+        let status = head.lines().next().unwrap_or("").to_string();
+        // the body on one line, cut after 200 characters
+        let b = String::from_utf8_lossy(&body);
+        let mut one: String = b.split_whitespace().collect::<Vec<_>>().join(" ");
+        if one.chars().count() > 200 {
+            one = one.chars().take(200).collect::<String>() + "…";
+        }
+        let text = format!(
+            "{} in {}: {}",
+            status
+                .trim_start_matches("HTTP/1.1 ")
+                .trim_start_matches("HTTP/1.0 ")
+                .trim(),
+            ms(now),
+            one
+        );
+        let code = status
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok());
+        let d = crate::trace::Disposition::Answered {
+            http_status: code,
+            dns_rcode: None,
+        };
+        let mut full = String::from_utf8_lossy(&body).to_string();
+        if full.len() > 65536 {
+            let mut cut = 65536;
+            while !full.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            full.truncate(cut);
+        }
+        vec![
+            self.outcome(d, format!("HTTP {text}")),
+            AppAction::ResponseBody {
+                flow: self.flow,
+                body: full,
+            },
+            AppAction::Close(key),
+        ]
+    }
+
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         let ms = |n: u64| format!("{:.3} ms", (n.saturating_sub(self.started_ns)) as f64 / 1e6);
         match ev {
@@ -352,48 +426,22 @@ impl HttpClient {
                 }
                 out
             }
-            AppEvent::Data { key, data } => {
+            AppEvent::Data { key, data } if !self.done => {
                 self.buf.extend_from_slice(data);
+                if to_eof(&self.buf) {
+                    return vec![];
+                }
                 let Some((head, body)) = complete(&self.buf) else {
                     return vec![];
                 };
-                let status = head.lines().next().unwrap_or("").to_string();
-                // the body on one line, cut after 200 characters
-                let b = String::from_utf8_lossy(&body);
-                let mut one: String = b.split_whitespace().collect::<Vec<_>>().join(" ");
-                if one.chars().count() > 200 {
-                    one = one.chars().take(200).collect::<String>() + "…";
-                }
-                let text = format!(
-                    "{} in {}: {}",
-                    status.trim_start_matches("HTTP/1.1 ").trim(),
-                    ms(now),
-                    one
-                );
-                let code = status
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|c| c.parse().ok());
-                let d = crate::trace::Disposition::Answered {
-                    http_status: code,
-                    dns_rcode: None,
-                };
-                let mut full = String::from_utf8_lossy(&body).to_string();
-                if full.len() > 65536 {
-                    let mut cut = 65536;
-                    while !full.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    full.truncate(cut);
-                }
-                vec![
-                    self.outcome(d, format!("HTTP {text}")),
-                    AppAction::ResponseBody {
-                        flow: self.flow,
-                        body: full,
-                    },
-                    AppAction::Close(*key),
-                ]
+                self.answer(*key, head, body, now)
+            }
+            // a response delimited by the connection's end
+            AppEvent::Eof { key } if !self.done && Head::parse(&self.buf).is_some() => {
+                let h = Head::parse(&self.buf).expect("parsed");
+                let head = Head::text(&self.buf, &h);
+                let body = self.buf[h.len..].to_vec();
+                self.answer(*key, head, body, now)
             }
             AppEvent::Refused { why, .. } if !self.done => {
                 vec![self.outcome(

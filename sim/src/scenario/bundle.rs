@@ -181,6 +181,9 @@ struct AppDoc {
     records: BTreeMap<String, String>,
     #[serde(default)]
     config: Option<String>,
+    /// An http-server's exact answer to every request (then it closes).
+    #[serde(default)]
+    response: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -439,7 +442,12 @@ fn start_apps(
                     })
                     .collect();
                 // two dumped listeners of one port: the first one holds it
-                let _ = launch::http_server(h, apps, &format!("{hn}:{port}"), port, None, routes);
+                let idx = launch::http_server(h, apps, &format!("{hn}:{port}"), port, None, routes);
+                if let (Ok(i), Some(r)) = (idx, &a.response) {
+                    if let App::HttpServer(s) = &mut apps[i] {
+                        s.raw = Some(r.as_bytes().to_vec());
+                    }
+                }
             }
             "dns-server" => {
                 let port = listen_port(ai, a)?;
