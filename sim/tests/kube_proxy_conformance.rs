@@ -105,6 +105,7 @@ fn run_branch(
             chooser: &mut chooser,
             state: &mut state,
             now_ns: 0,
+            assume: Default::default(),
         };
         rs.run_hook(TableKind::Nat, "PREROUTING", &mut pkt, &mut env)
     };
@@ -132,6 +133,7 @@ fn run_branch(
             chooser: &mut chooser,
             state: &mut state,
             now_ns: 0,
+            assume: Default::default(),
         };
         rs.run_hook(TableKind::Filter, hook, &mut pkt, &mut env)
     };
@@ -153,6 +155,7 @@ fn run_branch(
                 chooser: &mut chooser,
                 state: &mut state,
                 now_ns: 0,
+                assume: Default::default(),
             };
             rs.run_hook(TableKind::Nat, "POSTROUTING", &mut pkt, &mut env)
         };

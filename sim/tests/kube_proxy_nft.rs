@@ -201,6 +201,7 @@ mod flows {
                 chooser: &mut chooser,
                 state: &mut state,
                 now_ns: 0,
+                assume: Default::default(),
             };
             let mut pkt = NfPacket {
                 src: src.parse().unwrap(),
