@@ -156,7 +156,13 @@ fn a_scenario_of_a_large_cluster_warns_of_the_skipped_kinds() {
     let text = k8s_synth::scenario(&s, &k8s_synth::json_text(&s), 3);
     let (w, warnings) = podpath_sim::scenario::load_reporting(&text, "big.yaml", None)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(w.hosts.len(), 4 + 40);
+    // the nodes, the pods and the switch of the nodes' network
+    assert_eq!(
+        w.hosts.len(),
+        4 + 40 + 1,
+        "{:?}",
+        w.hosts.iter().map(|h| &h.name).collect::<Vec<_>>()
+    );
     assert_eq!(
         warnings,
         vec!["big.yaml: cluster.manifests: skipped 20 objects of kinds podpath does not use: ConfigMap 4, Deployment 4, ReplicaSet 4, Secret 4, ServiceAccount 4".to_string()]
