@@ -2,7 +2,7 @@
 //! prints how long each phase took, for measuring the peak memory with
 //! `/usr/bin/time -v`:
 //! `cargo run --release -p podpath-sim --example load_cluster -- 1000 json run`
-//! (NODES, json|yaml, parse|expand|load|run).
+//! (NODES, json|yaml, parse|expand|load|run, CNI: calico-bgp by default).
 // A measuring tool: the wall time of this machine, never the simulation's
 // clock (which stays virtual).
 #![allow(clippy::disallowed_methods)]
@@ -42,7 +42,8 @@ fn main() {
     if phase == "parse" {
         return;
     }
-    let scenario = k8s_synth::scenario(&shape, &text, 1000);
+    let cni = args.get(4).map(String::as_str).unwrap_or("calico-bgp");
+    let scenario = k8s_synth::scenario_with(&shape, cni, &text, 1000);
     drop(text);
     let t = Instant::now();
     let mut doc =

@@ -224,15 +224,20 @@ fn nexthop_dev(
     if let (Some(gw), Some(d), false) = (via, dev, rd.onlink) {
         // The kernel (fib_check_nh) accepts a gateway it can reach
         // through a link-scope route on that device, or a subnet.
-        let linked = h.fib.tables.values().any(|t| {
-            t.iter().flat_map(|(_, rs)| rs.iter()).any(|r| {
-                r.dev == Some(d)
-                    && r.via.is_none()
-                    && r.rtype == RouteType::Unicast
-                    && r.dst.contains(&gw)
+        // the device's own subnets first: the scan of every route is for
+        // the rare gateway reached by a link route (and would make a node
+        // with a route per other node quadratic)
+        let linked = || {
+            h.fib.tables.values().any(|t| {
+                t.iter().flat_map(|(_, rs)| rs.iter()).any(|r| {
+                    r.dev == Some(d)
+                        && r.via.is_none()
+                        && r.rtype == RouteType::Unicast
+                        && r.dst.contains(&gw)
+                })
             })
-        });
-        if !linked && !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) {
+        };
+        if !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) && !linked() {
             return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a subnet of {} (Nexthop has invalid gateway); use 'onlink: true' if it is reachable anyway", h.devs[d].name)));
         }
     }

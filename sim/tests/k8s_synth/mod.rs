@@ -314,17 +314,23 @@ pub fn yaml_text(shape: &Shape) -> String {
     serde_saphyr::to_string(&list(shape)).expect("a Value serializes")
 }
 
-/// A scenario of the cluster (flannel-vxlan, kube-proxy iptables) with
+/// A scenario of the cluster (CNI `cni`, kube-proxy iptables) with
 /// `flows` HTTP GETs, each from a pod (picked from the seed) to a
 /// Service's ClusterIP, one after another 1 ms apart. `manifests` is the
 /// cluster's text (JSON or YAML).
 pub fn scenario(shape: &Shape, manifests: &str, flows: usize) -> String {
+    scenario_with(shape, "flannel-vxlan", manifests, flows)
+}
+
+/// [`scenario`] under CNI `cni` (`calico-bgp`, `kindnet`...).
+pub fn scenario_with(shape: &Shape, cni: &str, manifests: &str, flows: usize) -> String {
     let mut r = Rng(shape.seed ^ 0x5eed);
     let mut s = String::new();
     s.push_str(
         "apiVersion: podpath/v1\nkind: Scenario\nmetadata: {name: synthetic-cluster}\nseed: 1\n",
     );
-    s.push_str("cluster:\n  cni: flannel-vxlan\n  clusterCIDR: 10.128.0.0/10\n  nodeNetwork: 172.16.0.0/16\n  manifests: |\n");
+    s.push_str(&format!("cluster:\n  cni: {cni}\n"));
+    s.push_str("  clusterCIDR: 10.128.0.0/10\n  nodeNetwork: 172.16.0.0/16\n  manifests: |\n");
     for l in manifests.lines() {
         s.push_str("    ");
         s.push_str(l);
