@@ -2,7 +2,8 @@
 //! prints how long each phase took, for measuring the peak memory with
 //! `/usr/bin/time -v`:
 //! `cargo run --release -p podpath-sim --example load_cluster -- 1000 json run`
-//! (NODES, json|yaml, parse|expand|load|run, CNI: calico-bgp by default).
+//! (NODES, json|yaml, parse|expand|load|run|write, CNI: calico-bgp by
+//! default; `write` prints the scenario, for `podpath run FILE`).
 // A measuring tool: the wall time of this machine, never the simulation's
 // clock (which stays virtual).
 #![allow(clippy::disallowed_methods)]
@@ -45,6 +46,11 @@ fn main() {
     let cni = args.get(4).map(String::as_str).unwrap_or("calico-bgp");
     let scenario = k8s_synth::scenario_with(&shape, cni, &text, 1000);
     drop(text);
+    if phase == "write" {
+        // the scenario file, for `podpath run FILE`
+        print!("{scenario}");
+        return;
+    }
     let t = Instant::now();
     let mut doc =
         podpath_sim::scenario::parse(&scenario, "s.yaml").unwrap_or_else(|e| panic!("{e}"));

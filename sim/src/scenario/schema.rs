@@ -182,7 +182,9 @@ pub struct ClusterDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_node_port_range: Option<Spanned<String>>,
     /// The objects: Nodes, Pods, Services, EndpointSlices, as multi-document
-    /// YAML (`kubectl get -o yaml` output works as is).
+    /// YAML or JSON (`kubectl get -A -o yaml` or `-o json` output works as
+    /// is, up to the ceiling of `yaml::Limits`; other kinds are skipped and
+    /// counted: `k8s::load`).
     pub manifests: Spanned<String>,
 }
 
