@@ -1,11 +1,20 @@
 //! The Kubernetes layer at scale: kube-proxy's iptables-restore payload for
 //! 2,000 Services x 3 endpoints on one node (objects to rules), and the full
 //! expansion of a 3-node flannel cluster with 60 pods and 20 Services
-//! (objects to every host, route and rule, then loaded as a world).
+//! (objects to every host, route and rule, then loaded as a world); and
+//! clusters of real size (issue 14): a synthetic `kubectl get -A -o json`
+//! of 100, 300 and 1,000 nodes (10 pods per node, one Service per node,
+//! calico-bgp, kube-proxy iptables) with 1,000 HTTP flows pod -> ClusterIP,
+//! loaded and expanded, and loaded and run.
+//!
+//! `cargo bench -p podpath-sim --bench k8s -- 'real size'`; peak memory:
+//! `/usr/bin/time -v target/release/examples/load_cluster 1000 json run`.
 
 use std::fmt::Write;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use podpath_sim::k8s::kubeproxy::{restore_input, ProxierConfig};
 use podpath_sim::k8s::objects::*;
 use podpath_sim::k8s::Cluster;
@@ -110,5 +119,41 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+#[path = "../tests/k8s_synth/mod.rs"]
+mod k8s_synth;
+
+/// Load+expand and load+run of clusters of 100, 300 and 1,000 nodes.
+fn real_size(c: &mut Criterion) {
+    let mut g = c.benchmark_group("real size");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1));
+    for nodes in [100usize, 300, 1000] {
+        let shape = k8s_synth::Shape {
+            nodes,
+            pods: nodes * 10,
+            services: nodes,
+            seed: 14,
+        };
+        let text =
+            k8s_synth::scenario_with(&shape, "calico-bgp", &k8s_synth::json_text(&shape), 1000);
+        g.bench_with_input(BenchmarkId::new("load+expand", nodes), &text, |b, t| {
+            b.iter(|| {
+                podpath_sim::scenario::load(t, "cluster.yaml", None)
+                    .unwrap()
+                    .hosts
+                    .len()
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("load+run", nodes), &text, |b, t| {
+            b.iter(|| {
+                let w = podpath_sim::scenario::load(t, "cluster.yaml", None).unwrap();
+                podpath_sim::engine::Engine::new(w).run().flows.len()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, real_size);
 criterion_main!(benches);

@@ -94,7 +94,7 @@ fn node(rules: Ruleset) -> Host {
         let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 244, 0, 0)) + i);
         h.neigh.add_permanent(2, a, Mac::derived("pod"));
     }
-    h.nf = rules;
+    h.nf = rules.into();
     h
 }
 
@@ -232,7 +232,7 @@ fn bench_nft(c: &mut Criterion) {
         text.lines().count()
     );
     let mut h = node(Ruleset::empty());
-    h.nft = nft;
+    h.nft = nft.into();
     let mac = h.devs[1].mac;
     let frame = syn(Ipv4Addr::new(10, 96, 19, 137), mac);
     g.bench_function("one SYN through the node (nft: vmap, numgen, DNAT)", |b| {

@@ -106,7 +106,11 @@ pub fn prepare(world: &mut World, a: Option<AssumeArg>) {
 /// Loads a scenario into a world; `seed` overrides the scenario's.
 pub fn load(scenario: Option<&str>, seed: Option<u64>) -> Result<World> {
     let (text, file) = scenario_text(scenario)?;
-    Ok(podpath_sim::scenario::load(&text, &file, seed)?)
+    let (world, warnings) = podpath_sim::scenario::load_reporting(&text, &file, seed)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(world)
 }
 
 /// The scenario's cluster objects and network settings.

@@ -50,7 +50,7 @@ use super::kubeproxy::{self, ExtraRules, ProxierConfig};
 use super::objects::{Cluster, K8sError};
 use crate::scenario::schema::{
     AppDoc, DeviceDoc, ExpansionDoc, FdbDoc, HostDoc, IpvsDoc, LinkDoc, NeighDoc, ResolvDoc,
-    ResponseDoc, RouteDoc, Scalar, SegmentDoc, JSON_CONTENT_TYPE,
+    ResponseDoc, RouteDoc, Scalar, SegmentDoc, Text, JSON_CONTENT_TYPE,
 };
 use crate::wire::Mac;
 
@@ -442,6 +442,12 @@ fn file_text(text: &str) -> Spanned<String> {
     sp(out)
 }
 
+/// A dump's text (iptables-save, nft) as [`file_text`] makes it, shared.
+fn dump_text(text: &str) -> Spanned<Text> {
+    let t = file_text(text);
+    Spanned::new(Text::from(t.value), t.referenced, t.defined)
+}
+
 /// A host of `kind` with nothing on it yet.
 fn empty_host(kind: &str) -> HostDoc {
     HostDoc {
@@ -525,8 +531,12 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sErr
         .and_then(|s| s.spec.cluster_ip.clone())
         .filter(|c| c.parse::<Ipv4Addr>().is_ok());
     let mut hosts = BTreeMap::new();
+    let mut memo = ProxyMemo::new(cluster);
     for n in &nodes {
-        hosts.insert(n.name.clone(), node_host(cluster, net, &cni, &nodes, n));
+        hosts.insert(
+            n.name.clone(),
+            node_host(cluster, (net, &cni), &nodes, n, &mut memo),
+        );
     }
     // Pods
     let mut pods = Vec::new();
@@ -643,10 +653,10 @@ impl Cni {
 /// kube-proxy's (and the CNI plugin's) rules, and ingress controllers.
 fn node_host(
     cluster: &Cluster,
-    net: &NetConfig,
-    cni: &Cni,
+    (net, cni): (&NetConfig, &Cni),
     nodes: &[NodeNet],
     n: &NodeNet,
+    memo: &mut ProxyMemo,
 ) -> HostDoc {
     let mut h = empty_host("node");
     h.devices = node_devices(cluster, net, cni, nodes, n);
@@ -674,7 +684,7 @@ fn node_host(
         h.ipvs = ipvs_docs(&st);
         h.ipset = Some(file_text(&st.ipsets));
     }
-    node_packet_filter(&mut h, cluster, net, cni, n);
+    node_packet_filter(&mut h, cluster, (net, cni), n, memo);
     h.apps = node_ingress_apps(cluster, n);
     h
 }
@@ -867,9 +877,126 @@ fn node_sysctl(
     sc
 }
 
+/// The nodes' iptables texts, written once per distinct input and shared.
+///
+/// kube-proxy's rules for 1,000 Services are the same text on every node
+/// but for what depends on the node (`pkg/proxy/iptables/proxier.go`
+/// `syncProxyRules`): the endpoints `proxy.CategorizeEndpoints` keeps as
+/// local for a Service with an `internalTrafficPolicy` or
+/// `externalTrafficPolicy` of `Local` (the KUBE-SVL-* chains and the
+/// KUBE-EXT-* jumps), and the node's address where a rule names it (a
+/// LoadBalancer's `loadBalancerSourceRanges` holding it, in
+/// `writeFirewallChain`). Those make a node's [`NodeKey`]; the text is
+/// generated once per key and the CNI plugin's rules, and the nodes of one
+/// key share it (one `Text`, an `Arc<str>`), which the world's build then
+/// parses once (`scenario::host::Parsed`): with no `Local` policy, every
+/// node of a calico or kindnet cluster holds the same parsed tables. What
+/// differs per node stays per node: flannel's FLANNEL-POSTRTG names the
+/// node's podCIDR, so flannel nodes each have their own text (and parsed
+/// copy); kube-proxy's nftables mode names the node's addresses in its
+/// nodeport rules, so its `nftables` text is per node too.
+pub struct ProxyMemo {
+    /// Per Service with a `Local` traffic policy: its namespace and name.
+    local_services: std::collections::BTreeSet<(String, String)>,
+    /// Each Service's `loadBalancerSourceRanges` (where some are given):
+    /// whether one holds the node's address changes its firewall chain.
+    source_ranges: Vec<Vec<Ipv4Net>>,
+    texts: BTreeMap<(NodeKey, ExtraRules), Text>,
+}
+
+/// What a node's kube-proxy rules depend on (see [`ProxyMemo`]): which
+/// Services' source ranges hold its address, and the addresses of its
+/// endpoints of `Local`-policy Services, by Service.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NodeKey {
+    in_source_ranges: Vec<usize>,
+    local: Vec<(String, String, Vec<String>)>,
+}
+
+impl ProxyMemo {
+    pub fn new(cluster: &Cluster) -> Self {
+        let mut local_services = std::collections::BTreeSet::new();
+        let mut source_ranges = Vec::new();
+        for s in &cluster.services {
+            let ext_type = matches!(
+                s.spec.svc_type.as_deref(),
+                Some("NodePort") | Some("LoadBalancer")
+            ) || !s.spec.external_ips.is_empty();
+            let local = s.spec.internal_traffic_policy.as_deref() == Some("Local")
+                || (ext_type && s.spec.external_traffic_policy.as_deref() == Some("Local"));
+            if local {
+                local_services.insert((s.metadata.ns().to_string(), s.metadata.name.clone()));
+            }
+            if !s.spec.load_balancer_source_ranges.is_empty() {
+                // kube-proxy trims blanks around each range
+                source_ranges.push(
+                    s.spec
+                        .load_balancer_source_ranges
+                        .iter()
+                        .filter_map(|r| r.trim().parse::<Ipv4Net>().ok())
+                        .collect(),
+                );
+            }
+        }
+        ProxyMemo {
+            local_services,
+            source_ranges,
+            texts: BTreeMap::new(),
+        }
+    }
+
+    /// The key of node `name` (address `ip`) in `cluster`.
+    pub fn key(&self, cluster: &Cluster, name: &str, ip: Ipv4Addr) -> NodeKey {
+        let mut local = Vec::new();
+        if !self.local_services.is_empty() {
+            for sl in &cluster.slices {
+                let Some(svc) = sl.metadata.labels.get("kubernetes.io/service-name") else {
+                    continue;
+                };
+                let k = (sl.metadata.ns().to_string(), svc.clone());
+                if !self.local_services.contains(&k) {
+                    continue;
+                }
+                let mine: Vec<String> = sl
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.node_name.as_deref() == Some(name))
+                    .flat_map(|e| e.addresses.iter().cloned())
+                    .collect();
+                if !mine.is_empty() {
+                    local.push((k.0, k.1, mine));
+                }
+            }
+        }
+        let in_source_ranges = (self.source_ranges.iter().enumerate())
+            .filter(|(_, rs)| rs.iter().any(|r| r.contains(&ip)))
+            .map(|(i, _)| i)
+            .collect();
+        NodeKey {
+            in_source_ranges,
+            local,
+        }
+    }
+
+    /// The node's iptables text: made by `make` for the first node of its
+    /// key and these CNI rules, shared with the next ones.
+    fn text(&mut self, key: NodeKey, extra: &ExtraRules, make: impl FnOnce() -> String) -> Text {
+        self.texts
+            .entry((key, extra.clone()))
+            .or_insert_with(|| dump_text(&make()).value)
+            .clone()
+    }
+}
+
 /// The node's `iptables` (kube-proxy's mode plus the CNI plugin's rules)
 /// and, in nftables mode, its `nftables` ruleset.
-fn node_packet_filter(h: &mut HostDoc, cluster: &Cluster, net: &NetConfig, cni: &Cni, n: &NodeNet) {
+fn node_packet_filter(
+    h: &mut HostDoc,
+    cluster: &Cluster,
+    (net, cni): (&NetConfig, &Cni),
+    n: &NodeNet,
+    memo: &mut ProxyMemo,
+) {
     let cc = net.cluster_cidr.to_string();
     let cfg = proxier_config(net, &n.name, n.ip);
     let extra = if cni.calico {
@@ -879,14 +1006,15 @@ fn node_packet_filter(h: &mut HostDoc, cluster: &Cluster, net: &NetConfig, cni: 
     } else {
         flannel_rules(&cc, &n.pod_cidr.to_string())
     };
-    let ipt = match net.proxy_mode.as_str() {
+    let key = memo.key(cluster, &n.name, n.ip);
+    let ipt = memo.text(key, &extra, || match net.proxy_mode.as_str() {
         "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
         "nftables" => kubeproxy::node_iptables_save_others(&extra),
         _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
-    };
-    h.iptables = Some(file_text(&ipt));
+    });
+    h.iptables = Some(sp(ipt));
     if net.proxy_mode == "nftables" {
-        h.nftables = Some(file_text(&super::kubeproxy_nft::nft_rules(cluster, &cfg)));
+        h.nftables = Some(dump_text(&super::kubeproxy_nft::nft_rules(cluster, &cfg)));
     }
 }
 
@@ -962,7 +1090,7 @@ fn pod_host(
     if istio_injected(p) {
         // istio-init's rules and the Envoy sidecar with what istiod
         // would push to it
-        h.iptables = Some(file_text(crate::app::envoy::ISTIO_INIT_RULES));
+        h.iptables = Some(dump_text(crate::app::envoy::ISTIO_INIT_RULES));
         let mut envoy = app("envoy", None, None);
         envoy.config = Some(file_text(&envoy_config(cluster, net, p, &n.name)));
         h.apps.push(envoy);

@@ -1369,7 +1369,7 @@ pub fn jump_rules() -> Vec<(&'static str, &'static str, String)> {
 
 /// Rules other components add to a node (a CNI plugin's masquerade and
 /// forward rules): user chains to create, and rules appended to chains.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ExtraRules {
     /// (table, chain)
     pub chains: Vec<(String, String)>,

@@ -6,6 +6,8 @@
 //!   multi-document YAML (unknown fields are ignored, as `kubectl apply`
 //!   ignores status and managed fields), with consistency checks whose errors
 //!   name the object and the field.
+//! - [`load`]: reading them from `kubectl get -o yaml|json` (or manifests),
+//!   within a ceiling, kinds podpath does not use skipped and counted.
 //! - [`kubeproxy`]: kube-proxy's iptables mode, rule for rule
 //!   (`pkg/proxy/iptables/proxier.go`, the 1.28 layout).
 
@@ -13,6 +15,7 @@ pub mod cluster;
 pub mod ingress;
 pub mod kubeproxy;
 pub mod kubeproxy_nft;
+pub mod load;
 pub mod objects;
 
 pub use objects::{Cluster, K8sError};

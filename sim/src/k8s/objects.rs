@@ -3,7 +3,7 @@
 //! Field names are the API's (camelCase); anything else in a manifest
 //! (status, managedFields, annotations) is ignored, so the output of
 //! `kubectl get svc,endpointslices,pods,nodes -A -o yaml` can be fed in as it
-//! is (a `kind: List` is unpacked).
+//! is (a `kind: List` is unpacked; reading is [`super::load`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,99 +43,16 @@ fn err_at(
     }
 }
 
-fn err(object: String, field: impl Into<String>, message: impl Into<String>) -> K8sError {
+pub(super) fn err(
+    object: String,
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> K8sError {
     K8sError {
         object,
         field: field.into(),
         message: message.into(),
         line: 0,
-    }
-}
-
-/// Kinds that do not change the data path; skipped when present (as in the
-/// output of `kubectl get all -o yaml`).
-const IGNORED_KINDS: &[&str] = &[
-    "Deployment",
-    "ReplicaSet",
-    "DaemonSet",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "ConfigMap",
-    "Secret",
-    "ServiceAccount",
-    "Namespace",
-    "Endpoints",
-    "Event",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-];
-
-#[derive(Deserialize)]
-struct NameOnly {
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct KindOnly {
-    #[serde(default, rename = "apiVersion")]
-    api_version: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
-    #[serde(default)]
-    kind: Option<serde_saphyr::Spanned<String>>,
-    #[serde(default, rename = "metadata")]
-    name: Option<serde_saphyr::Spanned<NameOnly>>,
-    #[serde(default)]
-    items: Vec<KindOnly>,
-}
-
-impl KindOnly {
-    fn kind(&self) -> Option<&str> {
-        self.kind.as_ref().map(|k| k.value.as_str())
-    }
-
-    /// The first line of the object within its document (1-based; 0 when
-    /// unknown): the earliest of its apiVersion, kind and metadata.
-    fn first_line(&self) -> usize {
-        let lines = [
-            self.api_version.as_ref().map(|s| s.referenced.line()),
-            self.kind.as_ref().map(|s| s.referenced.line()),
-            self.name
-                .as_ref()
-                .map(|s| s.referenced.line().saturating_sub(1)),
-        ];
-        lines
-            .into_iter()
-            .flatten()
-            .filter(|l| *l > 0)
-            .min()
-            .unwrap_or(0) as usize
-    }
-}
-
-/// Sets each object's `metadata.line` (a line of the whole manifests text)
-/// from the spans read for it; a List's items each get their own.
-fn set_lines(o: &mut Object, k: &KindOnly, start: usize) {
-    let line = match k.first_line() {
-        0 => start,
-        l => start + l - 1,
-    };
-    match o {
-        Object::Service(x) => x.metadata.line = line,
-        Object::EndpointSlice(x) => x.metadata.line = line,
-        Object::Pod(x) => x.metadata.line = line,
-        Object::Node(x) => x.metadata.line = line,
-        Object::Ingress(x) => x.metadata.line = line,
-        Object::List(l) => {
-            for (o, k) in l.items.iter_mut().zip(&k.items) {
-                set_lines(o, k, start);
-            }
-        }
-        Object::Other => {}
     }
 }
 
@@ -158,109 +75,6 @@ pub struct ObjectMeta {
 impl ObjectMeta {
     pub fn ns(&self) -> &str {
         self.namespace.as_deref().unwrap_or("default")
-    }
-}
-
-/// One manifest document.
-///
-/// Read by kind without buffering the document (see [`ObjectSeed`]): a
-/// buffered (internally tagged) read would infer types from the text, so
-/// `namespace: on` would be a boolean; read straight into its typed object,
-/// a scalar in a string field is that string, as kubectl's YAML reader
-/// converts by the target type (sigs.k8s.io/yaml `convertToJSONableObject`).
-#[derive(Clone, Debug)]
-pub enum Object {
-    Service(Service),
-    EndpointSlice(EndpointSlice),
-    Pod(Pod),
-    Node(Node),
-    Ingress(Ingress),
-    List(ObjectList),
-    Other,
-}
-
-#[derive(Clone, Debug)]
-pub struct ObjectList {
-    pub items: Vec<Object>,
-}
-
-/// Reads one object whose kind (and, for a List, its items' kinds) was
-/// read first, straight into its type.
-struct ObjectSeed<'a>(&'a KindOnly);
-
-impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = Object;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Object, D::Error> {
-        Ok(match self.0.kind() {
-            Some("Service") => Object::Service(Service::deserialize(d)?),
-            Some("EndpointSlice") => Object::EndpointSlice(EndpointSlice::deserialize(d)?),
-            Some("Pod") => Object::Pod(Pod::deserialize(d)?),
-            Some("Node") => Object::Node(Node::deserialize(d)?),
-            Some("Ingress") => Object::Ingress(Ingress::deserialize(d)?),
-            Some("List") => Object::List(ObjectList {
-                items: d.deserialize_map(ListVisitor(self.0))?,
-            }),
-            _ => {
-                serde::de::IgnoredAny::deserialize(d)?;
-                Object::Other
-            }
-        })
-    }
-}
-
-/// A List's fields: its `items`, each read with its own kind.
-struct ListVisitor<'a>(&'a KindOnly);
-
-impl<'de> serde::de::Visitor<'de> for ListVisitor<'_> {
-    type Value = Vec<Object>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a List object")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Vec<Object>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(k) = m.next_key::<String>()? {
-            if k == "items" {
-                items = m.next_value_seed(ItemsSeed(self.0))?;
-            } else {
-                m.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(items)
-    }
-}
-
-struct ItemsSeed<'a>(&'a KindOnly);
-
-impl<'de> serde::de::DeserializeSeed<'de> for ItemsSeed<'_> {
-    type Value = Vec<Object>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Object>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ItemsSeed<'_> {
-    type Value = Vec<Object>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of objects")
-    }
-    fn visit_unit<E>(self) -> Result<Vec<Object>, E> {
-        Ok(Vec::new())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut q: A) -> Result<Vec<Object>, A::Error> {
-        let mut out = Vec::new();
-        let mut kinds = self.0.items.iter();
-        loop {
-            let Some(k) = kinds.next() else {
-                // no more kinds read: anything left is skipped
-                while q.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                break;
-            };
-            match q.next_element_seed(ObjectSeed(k))? {
-                Some(o) => out.push(o),
-                None => break,
-            }
-        }
-        Ok(out)
     }
 }
 
@@ -510,6 +324,9 @@ pub struct Cluster {
     pub pods: Vec<Pod>,
     pub nodes: Vec<Node>,
     pub ingresses: Vec<Ingress>,
+    /// Objects of kinds podpath does not use (ConfigMap, Secret, a CRD...),
+    /// skipped when read, counted by kind.
+    pub skipped: BTreeMap<String, usize>,
 }
 
 /// networking.k8s.io/v1 Ingress: the fields ingress-nginx routes by.
@@ -583,92 +400,32 @@ pub struct ServiceBackendPort {
 }
 
 impl Cluster {
-    /// Reads multi-document YAML (`---` separated; `kind: List` unpacked).
-    /// `file` names the input in errors.
-    pub fn from_yaml(text: &str, file: &str) -> Result<Cluster, K8sError> {
-        // One document at a time, so an error can name the document's line
-        // and object even when the YAML library gives no location.
-        let mut docs: Vec<(usize, String)> = vec![(1, String::new())];
-        for (i, line) in text.lines().enumerate() {
-            if line.trim_end() == "---" || line.starts_with("--- ") {
-                docs.push((i + 2, String::new()));
-            } else {
-                let d = &mut docs.last_mut().expect("one").1;
-                d.push_str(line);
-                d.push('\n');
-            }
+    /// The warning line for the objects skipped when read ("skipped 312
+    /// objects of kinds podpath does not use: ConfigMap 120, Secret 80,
+    /// ..."), the most numerous kind first; `None` when none was.
+    pub fn skipped_warning(&self) -> Option<String> {
+        let total: usize = self.skipped.values().sum();
+        if total == 0 {
+            return None;
         }
-        let mut objects: Vec<Object> = Vec::new();
-        for (start, doc) in docs {
-            if doc.lines().all(|l| {
-                let t = l.trim();
-                t.is_empty() || t.starts_with('#')
-            }) {
-                continue;
-            }
-            let yaml_err = |e: serde_saphyr::Error, what: &str| {
-                let rel = e.location().map(|l| l.line() as usize).unwrap_or(0);
-                let line = start + rel.saturating_sub(1);
-                let first = crate::yaml::message(&e);
-                K8sError {
-                    object: what.to_string(),
-                    field: "YAML".into(),
-                    message: first,
-                    line,
-                }
-            };
-            let k: KindOnly = serde_saphyr::from_str(&doc)
-                .map_err(|e| yaml_err(e, &format!("the document at {file} line {start}")))?;
-            check(&k, start)?;
-            let what = format!(
-                "{} {} (document at line {start})",
-                k.kind().unwrap_or("?"),
-                k.name
-                    .as_ref()
-                    .map(|m| m.value.name.as_str())
-                    .unwrap_or("?")
-            );
-            let mut o = serde_saphyr::with_deserializer_from_str(&doc, |de| {
-                use serde::de::DeserializeSeed;
-                ObjectSeed(&k).deserialize(de)
+        let mut kinds: Vec<(&String, &usize)> = self.skipped.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let list: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| {
+                let k = if k.is_empty() {
+                    "(no kind)"
+                } else {
+                    k.as_str()
+                };
+                format!("{k} {n}")
             })
-            .map_err(|e| yaml_err(e, &what))?;
-            set_lines(&mut o, &k, start);
-            objects.push(o);
-        }
-        fn check(k: &KindOnly, start: usize) -> Result<(), K8sError> {
-            let e = |m: String| {
-                let mut x = err(format!("the document at line {start}"), "kind", m);
-                x.line = start;
-                Err(x)
-            };
-            match k.kind() {
-                None => e("missing: every object names its kind".into()),
-                Some("Service" | "EndpointSlice" | "Pod" | "Node" | "Ingress") => Ok(()),
-                Some("List") => k.items.iter().try_for_each(|x| check(x, start)),
-                Some(o) if IGNORED_KINDS.contains(&o) => Ok(()),
-                Some(o) => e(format!("'{o}' is not a kind podpath reads: expected Node, Pod, Service, EndpointSlice, Ingress or List (workload kinds such as Deployment are skipped)")),
-            }
-        }
-        let docs = objects;
-        let mut c = Cluster::default();
-        fn add(c: &mut Cluster, o: Object) {
-            match o {
-                Object::Service(s) => c.services.push(s),
-                Object::EndpointSlice(s) => c.slices.push(s),
-                Object::Pod(p) => c.pods.push(p),
-                Object::Node(n) => c.nodes.push(n),
-                Object::Ingress(i) => c.ingresses.push(i),
-                Object::List(l) => l.items.into_iter().for_each(|o| add(c, o)),
-                Object::Other => {}
-            }
-        }
-        for d in docs {
-            add(&mut c, d);
-        }
-        c.sort();
-        c.validate()?;
-        Ok(c)
+            .collect();
+        let s = if total == 1 { "" } else { "s" };
+        Some(format!(
+            "skipped {total} object{s} of kinds podpath does not use: {}",
+            list.join(", ")
+        ))
     }
 
     pub fn sort(&mut self) {

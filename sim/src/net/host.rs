@@ -16,6 +16,7 @@ use super::socket::{Owner, OwnerInfo, SocketEvent};
 use super::sysctl::Sysctl;
 use super::tcp::sock::TcpStack;
 use crate::wire::{Ipv4Repr, Mac};
+use std::sync::Arc;
 
 pub use super::device::{DevKind, Device, FdbEntry, Peer};
 
@@ -216,7 +217,13 @@ pub struct Host {
     pub devs: Vec<Device>,
     pub fib: Fib,
     pub neigh: NeighTable,
-    pub nf: Ruleset,
+    /// The iptables rule set, shared: hosts given the same text (the nodes
+    /// of a cluster, whose kube-proxy rules are the same text on every
+    /// node but for the local-endpoint parts) hold one parsed copy. The
+    /// rules are only read while packets pass (counters, token buckets and
+    /// recent lists live in `nf_state`); a host that changes its own rules
+    /// gets its own copy (`Arc::make_mut`, or [`Host::replace_iptables`]).
+    pub nf: Arc<Ruleset>,
     pub nf_state: NfState,
     /// What an unmodelled iptables/nftables match is taken to do
     /// (`--assume-unmodelled`; the run's setting, the same on every host).
@@ -224,11 +231,12 @@ pub struct Host {
     /// The source MAC of the frame being received (`-m mac`), None for a
     /// packet that came in without one (TUN, local).
     pub(crate) rx_src_mac: Option<[u8; 6]>,
-    /// nftables ruleset (kube-proxy nftables mode) and its dynamic sets.
-    pub nft: super::netfilter::nftables::Nft,
+    /// nftables ruleset (kube-proxy nftables mode), shared as `nf` is, and
+    /// its dynamic sets (this host's own).
+    pub nft: Arc<super::netfilter::nftables::Nft>,
     pub nft_dyn: super::netfilter::nftables::DynSets,
     /// The nftables text as given (live mode loads it with `nft -f`).
-    pub nft_text: String,
+    pub nft_text: Arc<str>,
     pub ct: Conntrack,
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
@@ -354,15 +362,19 @@ impl Host {
     }
 
     /// `iptables-restore`: the rule set replaced.
-    pub fn replace_iptables(&mut self, nf: crate::net::netfilter::Ruleset) {
-        self.nf = nf;
+    pub fn replace_iptables(&mut self, nf: impl Into<Arc<crate::net::netfilter::Ruleset>>) {
+        self.nf = nf.into();
     }
 
     /// `nft -f` of a table replaced in one transaction; the dynamic sets'
     /// entries stay (nft_dyn), as the kernel keeps them.
-    pub fn replace_nftables(&mut self, nft: crate::net::netfilter::nftables::Nft, text: String) {
-        self.nft = nft;
-        self.nft_text = text;
+    pub fn replace_nftables(
+        &mut self,
+        nft: impl Into<Arc<crate::net::netfilter::nftables::Nft>>,
+        text: impl Into<Arc<str>>,
+    ) {
+        self.nft = nft.into();
+        self.nft_text = text.into();
     }
 
     /// `ipset restore`: the sets replaced.
@@ -416,13 +428,13 @@ impl Host {
             devs: vec![lo],
             fib: Fib::new(),
             neigh: NeighTable::default(),
-            nf: Ruleset::empty(),
+            nf: Arc::new(Ruleset::empty()),
             nf_state: NfState::default(),
             assume_unmodelled: Default::default(),
             rx_src_mac: None,
             nft: Default::default(),
             nft_dyn: Default::default(),
-            nft_text: String::new(),
+            nft_text: Arc::from(""),
             ct: Conntrack::default(),
             sysctl: Sysctl::default(),
             tcp: TcpStack::default(),

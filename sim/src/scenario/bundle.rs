@@ -957,13 +957,13 @@ fn load_netfilter(
     load_ipsets(read, h)?;
     let f_ipt = format!("{hn}/iptables-save.txt");
     let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e.to_string()))?;
-    h.nf = Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
+    h.nf = std::sync::Arc::new(Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
         file: f_ipt.clone(),
         line: pe.line,
         column: pe.column,
         key: String::new(),
         message: pe.message,
-    })?;
+    })?);
     for w in &h.nf.warnings {
         warnings.push(w.clone());
     }
@@ -972,16 +972,18 @@ fn load_netfilter(
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
-            h.nft = crate::net::netfilter::nftables::Nft::parse_listing(&t).map_err(|ne| {
-                ScenarioError {
-                    file: f_nft.clone(),
-                    line: ne.line,
-                    column: 0,
-                    key: String::new(),
-                    message: ne.message,
-                }
-            })?;
-            h.nft_text = t;
+            h.nft = std::sync::Arc::new(
+                crate::net::netfilter::nftables::Nft::parse_listing(&t).map_err(|ne| {
+                    ScenarioError {
+                        file: f_nft.clone(),
+                        line: ne.line,
+                        column: 0,
+                        key: String::new(),
+                        message: ne.message,
+                    }
+                })?,
+            );
+            h.nft_text = t.into();
         }
     }
     Ok(())

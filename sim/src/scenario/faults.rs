@@ -251,6 +251,7 @@ fn resync_of(
     let old_hosts = before.map(|b| &b.hosts).unwrap_or(&doc.hosts);
     let e = Errs { file: &gen_file };
     let text_of = |o: &Option<Spanned<String>>| o.as_ref().map(|t| t.value.clone());
+    let dump_of = |o: &Option<Spanned<super::Text>>| o.as_ref().map(|t| t.value.to_string());
     let mut out = Vec::new();
     for (name, nhd) in &r.hosts {
         let Some(hi) = hosts.iter().position(|h| h.name == *name) else {
@@ -265,15 +266,15 @@ fn resync_of(
             nftables: None,
             apps: Vec::new(),
         };
-        let new_nft = text_of(&nhd.nftables);
-        if new_nft != ohd.and_then(|o| text_of(&o.nftables)) {
+        let new_nft = dump_of(&nhd.nftables);
+        if new_nft != ohd.and_then(|o| dump_of(&o.nftables)) {
             let t = new_nft.unwrap_or_default();
             let n = crate::net::netfilter::nftables::Nft::parse(&t)
                 .map_err(|ne| gen_err(format!("nftables line {}: {}", ne.line, ne.message)))?;
             hr.nftables = Some((n, t));
         }
-        let new_ipt = text_of(&nhd.iptables);
-        if new_ipt != ohd.and_then(|o| text_of(&o.iptables)) {
+        let new_ipt = dump_of(&nhd.iptables);
+        if new_ipt != ohd.and_then(|o| dump_of(&o.iptables)) {
             let t = new_ipt.unwrap_or_default();
             let mut nf = Ruleset::parse(&t, &gen_file)
                 .map_err(|pe| gen_err(format!("line {}: {}", pe.line, pe.message)))?;

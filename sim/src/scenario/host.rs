@@ -3,14 +3,16 @@
 //! neighbours, netfilter (iptables, nftables, ipsets), IPVS services and
 //! resolv.conf. Its programs (`apps`) are started by `apps.rs`.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 use serde_saphyr::Spanned;
 
 use super::device;
 use super::error::{Errs, ScenarioError};
-use super::schema::{HostDoc, ResolvDoc, RouteDoc, RuleDoc};
+use super::schema::{HostDoc, ResolvDoc, RouteDoc, RuleDoc, Text};
 use super::value::{parse_dst, parse_u32};
 use crate::det::host_rng;
 use crate::net::fib::{self, IpRule, Route, RouteType, RuleAction};
@@ -23,6 +25,7 @@ use crate::wire::Mac;
 /// order the kernel would be set up: devices and their address routes,
 /// sysctls, routes, rules, neighbours, netfilter, IPVS, resolv.conf.
 /// `text` is the scenario's text (to place iptables errors in it).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build_host(
     hi: usize,
     hname: &str,
@@ -30,6 +33,7 @@ pub(super) fn build_host(
     text: &str,
     file: &str,
     seed: u64,
+    parsed: &mut Parsed,
     e: &Errs,
 ) -> Result<Host, ScenarioError> {
     let kp = format!("hosts.{hname}");
@@ -57,7 +61,7 @@ pub(super) fn build_host(
         add_rule(&mut h, rd, format!("{kp}.rules[{ri}]"), file, e)?;
     }
     add_neighbors(&mut h, hd, &kp, hname, e)?;
-    load_netfilter(&mut h, hd, &kp, hname, text, file, e)?;
+    load_netfilter(&mut h, hd, (&kp, hname), text, file, parsed, e)?;
     h.ipvs.services = ipvs_services(hd, e, &kp)?;
     if let Some(r) = &hd.resolv_conf {
         h.resolv = Some(resolv_conf(r, &kp, e)?);
@@ -220,15 +224,20 @@ fn nexthop_dev(
     if let (Some(gw), Some(d), false) = (via, dev, rd.onlink) {
         // The kernel (fib_check_nh) accepts a gateway it can reach
         // through a link-scope route on that device, or a subnet.
-        let linked = h.fib.tables.values().any(|t| {
-            t.iter().flat_map(|(_, rs)| rs.iter()).any(|r| {
-                r.dev == Some(d)
-                    && r.via.is_none()
-                    && r.rtype == RouteType::Unicast
-                    && r.dst.contains(&gw)
+        // the device's own subnets first: the scan of every route is for
+        // the rare gateway reached by a link route (and would make a node
+        // with a route per other node quadratic)
+        let linked = || {
+            h.fib.tables.values().any(|t| {
+                t.iter().flat_map(|(_, rs)| rs.iter()).any(|r| {
+                    r.dev == Some(d)
+                        && r.via.is_none()
+                        && r.rtype == RouteType::Unicast
+                        && r.dst.contains(&gw)
+                })
             })
-        });
-        if !linked && !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) {
+        };
+        if !h.devs[d].addrs.iter().any(|a| a.contains(&gw)) && !linked() {
             return Err(e.at(rd.via.as_ref().expect("via"), format!("{rk}.via"), format!("gateway {gw} is not on a subnet of {} (Nexthop has invalid gateway); use 'onlink: true' if it is reachable anyway", h.devs[d].name)));
         }
     }
@@ -332,21 +341,50 @@ fn add_neighbors(
     Ok(())
 }
 
+/// The rule sets parsed while a world is built, by their text: hosts
+/// given the same text hold one parsed copy (`Host::nf`, `Host::nft`).
+///
+/// Why sharing is by whole text: a cluster's expansion
+/// (`k8s::cluster::expand`) writes kube-proxy's rules once per distinct
+/// node-dependent input (the local endpoints of `Local`-policy Services,
+/// the node's address where a rule names it), so the nodes whose rules
+/// are the same text get the same `Text` (one `Arc<str>`), found here by
+/// pointer first and by content otherwise, and parsed once. A host that
+/// then changes its own rules (a scenario's `iptables` on a node the
+/// cluster makes, a resync) gets its own copy through `Arc::make_mut`.
+/// Simplification: a node whose text differs in any rule (flannel's
+/// FLANNEL-POSTRTG names the node's podCIDR) holds its own parsed copy;
+/// sharing chain by chain would need copy-on-write inside `Ruleset`.
+#[derive(Default)]
+pub(super) struct Parsed {
+    ipt: BTreeMap<Text, Arc<Ruleset>>,
+    nft: BTreeMap<Text, Arc<crate::net::netfilter::nftables::Nft>>,
+}
+
+/// The value `text` was parsed to before (the same `Arc` first, then the
+/// same content), or `None`.
+fn parsed_before<T>(m: &BTreeMap<Text, Arc<T>>, text: &Text) -> Option<Arc<T>> {
+    m.iter()
+        .find(|(k, _)| Arc::ptr_eq(k, text))
+        .map(|(_, v)| v.clone())
+        .or_else(|| m.get(&**text).cloned())
+}
+
 /// `iptables` (an `iptables-save` dump) with the rules added on top of it
 /// (`iptables-restore --noflush`), `nftables` (an `nft -f` file) and
 /// `ipset` (an `ipset save` dump).
 fn load_netfilter(
     h: &mut Host,
     hd: &HostDoc,
-    kp: &str,
-    hname: &str,
+    (kp, hname): (&str, &str),
     text: &str,
     file: &str,
+    parsed: &mut Parsed,
     e: &Errs,
 ) -> Result<(), ScenarioError> {
     // The span points at the first line of the text; map the dump's
     // line and column back into the scenario file.
-    let ipt_err = |ipt: &Spanned<String>, pe: crate::net::netfilter::ParseError| {
+    let ipt_err = |ipt: &Spanned<Text>, pe: crate::net::netfilter::ParseError| {
         let base = (ipt.referenced.line() as usize).max(1);
         let line = base + pe.line.saturating_sub(1);
         let indent = text
@@ -371,26 +409,44 @@ fn load_netfilter(
         }
     };
     if let Some(ipt) = &hd.iptables {
-        h.nf = Ruleset::parse(&ipt.value, file).map_err(|pe| ipt_err(ipt, pe))?;
+        h.nf = match parsed_before(&parsed.ipt, &ipt.value) {
+            Some(nf) => nf,
+            None => {
+                let nf = Arc::new(Ruleset::parse(&ipt.value, file).map_err(|pe| ipt_err(ipt, pe))?);
+                parsed.ipt.insert(ipt.value.clone(), nf.clone());
+                nf
+            }
+        };
     }
     for extra in &hd.iptables_extra {
-        h.nf.restore_noflush(&extra.value, file)
+        Arc::make_mut(&mut h.nf)
+            .restore_noflush(&extra.value, file)
             .map_err(|pe| ipt_err(extra, pe))?;
     }
     if let Some(t) = &hd.nftables {
         let base = (t.referenced.line() as usize).max(1);
-        h.nft =
-            crate::net::netfilter::nftables::Nft::parse(&t.value).map_err(|ne| ScenarioError {
-                file: file.into(),
-                line: if ne.line > 0 {
-                    base + ne.line - 1
-                } else {
-                    base
-                },
-                column: 0,
-                key: format!("{kp}.nftables"),
-                message: ne.message,
-            })?;
+        h.nft = match parsed_before(&parsed.nft, &t.value) {
+            Some(nft) => nft,
+            None => {
+                let nft = Arc::new(
+                    crate::net::netfilter::nftables::Nft::parse(&t.value).map_err(|ne| {
+                        ScenarioError {
+                            file: file.into(),
+                            line: if ne.line > 0 {
+                                base + ne.line - 1
+                            } else {
+                                base
+                            },
+                            column: 0,
+                            key: format!("{kp}.nftables"),
+                            message: ne.message,
+                        }
+                    })?,
+                );
+                parsed.nft.insert(t.value.clone(), nft.clone());
+                nft
+            }
+        };
         h.nft_text = t.value.clone();
     }
     if let Some(t) = &hd.ipset {

@@ -51,12 +51,22 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioDoc, ScenarioError> {
 /// Parses and builds a scenario into a world ready to run. `seed` overrides
 /// the scenario's seed.
 pub fn load(text: &str, file: &str, seed: Option<u64>) -> Result<World, ScenarioError> {
+    load_reporting(text, file, seed).map(|(w, _)| w)
+}
+
+/// [`load`], with the warnings loading gave (a line each: the objects of
+/// kinds podpath does not use that the cluster's manifests skipped).
+pub fn load_reporting(
+    text: &str,
+    file: &str,
+    seed: Option<u64>,
+) -> Result<(World, Vec<String>), ScenarioError> {
     let mut doc = parse(text, file)?;
-    expand_cluster(&mut doc, file)?;
+    let warnings = expand_cluster(&mut doc, file)?;
     given_resyncs(&mut doc, file)?;
     let world = build(&doc, text, file, seed)?;
     refuse_l2_loops(&doc, &world, file)?;
-    Ok(world)
+    Ok((world, warnings))
 }
 
 /// Refuses a world whose bridges and links make a layer-2 loop, naming the
@@ -190,11 +200,11 @@ pub fn expanded_scenario(text: &str, file: &str) -> Result<Option<String>, Scena
         let printed = rs.to_save_text();
         h.iptables = Some(match h.iptables.take() {
             Some(mut t) => {
-                t.value = printed;
+                t.value = printed.into();
                 t
             }
             None => Spanned {
-                value: printed,
+                value: printed.into(),
                 referenced: h.kind.referenced,
                 defined: h.kind.defined,
             },
@@ -310,9 +320,18 @@ pub fn expansion(doc: &ScenarioDoc, file: &str) -> Result<Option<ExpansionDoc>, 
         return Ok(None);
     };
     let (objs, net) = cluster_of(c, file)?;
+    expansion_of(c, &objs, &net, file).map(Some)
+}
+
+/// [`expansion`] of objects already read.
+fn expansion_of(
+    c: &ClusterDoc,
+    objs: &crate::k8s::Cluster,
+    net: &crate::k8s::cluster::NetConfig,
+    file: &str,
+) -> Result<ExpansionDoc, ScenarioError> {
     let e = Errs { file };
-    crate::k8s::cluster::expand(&objs, &net)
-        .map(Some)
+    crate::k8s::cluster::expand(objs, net)
         .map_err(|k| e.at(&c.manifests, "cluster".into(), k.to_string()))
 }
 
@@ -320,12 +339,18 @@ pub fn expansion(doc: &ScenarioDoc, file: &str) -> Result<Option<ExpansionDoc>, 
 /// to ([`expansion`]): a host the scenario also lists is merged onto the
 /// generated one ([`merge_host`]), links and segments are appended, and
 /// each `endpointRemoved` fault gets the hosts as the cluster makes them
-/// afterwards.
-pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError> {
-    let Some(x) = expansion(doc, file)? else {
-        return Ok(());
+/// afterwards. Returns the warnings (the skipped kinds' counts).
+pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, ScenarioError> {
+    let Some(c) = &doc.cluster else {
+        return Ok(Vec::new());
     };
-    let (objs, _) = cluster_of(doc.cluster.as_ref().expect("cluster"), file)?;
+    let (objs, net) = cluster_of(c, file)?;
+    let x = expansion_of(c, &objs, &net, file)?;
+    let warnings: Vec<String> = objs
+        .skipped_warning()
+        .map(|w| format!("{file}: cluster.manifests: {w}"))
+        .into_iter()
+        .collect();
     if objs.service("kube-system", "kube-dns").is_none() {
         for (name, h) in &x.hosts {
             if h.kind.value == "pod" {
@@ -347,9 +372,9 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioE
     }
     doc.links.extend(x.links);
     doc.segments.extend(x.segments);
-    let c = doc.cluster.take().expect("cluster");
-    doc.resyncs = endpoint_resyncs(doc, &c, file)?;
-    Ok(())
+    doc.cluster = None;
+    doc.resyncs = endpoint_resyncs(doc, objs, net, file)?;
+    Ok(warnings)
 }
 
 /// A scenario's `hosts.NAME` for a host the cluster makes (a Node or a
@@ -414,10 +439,13 @@ fn merge_host(
     generated.ipvs.extend(user.ipvs);
     generated.sysctl.extend(user.sysctl);
     generated.iptables_extra.extend(user.iptables);
-    for (mine, theirs, key) in [
-        (&mut generated.ipset, user.ipset, "ipset"),
-        (&mut generated.nftables, user.nftables, "nftables"),
-    ] {
+    // a text the cluster does not write is taken; a second one is refused
+    fn once<T>(
+        mine: &mut Option<Spanned<T>>,
+        theirs: Option<Spanned<T>>,
+        (kp, key, name): (&str, &str, &str),
+        e: &Errs,
+    ) -> Result<(), ScenarioError> {
         if let Some(t) = theirs {
             if mine.is_some() {
                 return Err(e.at(
@@ -428,7 +456,15 @@ fn merge_host(
             }
             *mine = Some(t);
         }
+        Ok(())
     }
+    once(&mut generated.ipset, user.ipset, (&kp, "ipset", name), e)?;
+    once(
+        &mut generated.nftables,
+        user.nftables,
+        (&kp, "nftables", name),
+        e,
+    )?;
     if user.resolv_conf.is_some() {
         generated.resolv_conf = user.resolv_conf;
     }
@@ -442,7 +478,8 @@ fn merge_host(
 /// removal applies on top of the earlier ones).
 fn endpoint_resyncs(
     doc: &ScenarioDoc,
-    c: &ClusterDoc,
+    mut objs: crate::k8s::Cluster,
+    net: crate::k8s::cluster::NetConfig,
     file: &str,
 ) -> Result<Vec<ResyncText>, ScenarioError> {
     let e = Errs { file };
@@ -457,7 +494,6 @@ fn endpoint_resyncs(
         return Ok(Vec::new());
     }
     order.sort();
-    let (mut objs, net) = cluster_of(c, file)?;
     let mut out = Vec::new();
     for (_, fi) in order {
         let v = doc.faults[fi].endpoint_removed.as_ref().expect("filtered");
@@ -560,8 +596,10 @@ pub fn build(
     let mut hosts: Vec<Host> = Vec::new();
     // the programs of each host, beside it (`World::apps`)
     let mut all_apps: Vec<Vec<App>> = Vec::new();
+    // hosts given the same rule-set text share one parsed copy
+    let mut parsed = host::Parsed::default();
     for (hi, (hname, hd)) in doc.hosts.iter().enumerate() {
-        let mut h = host::build_host(hi, hname, hd, text, file, seed, &e)?;
+        let mut h = host::build_host(hi, hname, hd, text, file, seed, &mut parsed, &e)?;
         let apps = apps::build_apps(&mut h, hd, hname, seed, file, &e)?;
         hosts.push(h);
         all_apps.push(apps);

@@ -11,6 +11,11 @@ use serde_saphyr::Spanned;
 
 /// A scalar read as text whatever its YAML type (sysctl values: `1`, `"1"`,
 /// `"32768 60999"`).
+/// A dump's text as a host carries it (iptables-save, nft): shared, not
+/// copied, between the hosts a cluster makes with the same text (its nodes'
+/// kube-proxy rules), and parsed once for them all (see `Host::nf`).
+pub type Text = std::sync::Arc<str>;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scalar(pub String);
 
@@ -177,7 +182,9 @@ pub struct ClusterDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_node_port_range: Option<Spanned<String>>,
     /// The objects: Nodes, Pods, Services, EndpointSlices, as multi-document
-    /// YAML (`kubectl get -o yaml` output works as is).
+    /// YAML or JSON (`kubectl get -A -o yaml` or `-o json` output works as
+    /// is, up to the ceiling of `yaml::Limits`; other kinds are skipped and
+    /// counted: `k8s::load`).
     pub manifests: Spanned<String>,
 }
 
@@ -225,7 +232,7 @@ pub struct HostDoc {
     pub sysctl: BTreeMap<String, Spanned<Scalar>>,
     /// iptables-save text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iptables: Option<Spanned<String>>,
+    pub iptables: Option<Spanned<Text>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppDoc>,
     /// /etc/resolv.conf for programs on this host that resolve names.
@@ -236,11 +243,11 @@ pub struct HostDoc {
     pub ipset: Option<Spanned<String>>,
     /// nftables ruleset: `nft list ruleset` text or `nft -f` commands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nftables: Option<Spanned<String>>,
+    pub nftables: Option<Spanned<Text>>,
     /// iptables text a scenario adds to a host the cluster makes, applied
     /// on top as `iptables-restore --noflush` (see `merge_host`).
     #[serde(skip)]
-    pub iptables_extra: Vec<Spanned<String>>,
+    pub iptables_extra: Vec<Spanned<Text>>,
     /// IPVS virtual services.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipvs: Vec<IpvsDoc>,

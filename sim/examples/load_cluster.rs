@@ -1,0 +1,81 @@
+//! Loads a synthetic cluster (the benchmark's, `sim/tests/k8s_synth`) and
+//! prints how long each phase took, for measuring the peak memory with
+//! `/usr/bin/time -v`:
+//! `cargo run --release -p podpath-sim --example load_cluster -- 1000 json run`
+//! (NODES, json|yaml, parse|expand|load|run|write, CNI: calico-bgp by
+//! default; `write` prints the scenario, for `podpath run FILE`).
+// A measuring tool: the wall time of this machine, never the simulation's
+// clock (which stays virtual).
+#![allow(clippy::disallowed_methods)]
+
+#[path = "../tests/k8s_synth/mod.rs"]
+mod k8s_synth;
+
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let nodes: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
+    let format = args.get(2).map(String::as_str).unwrap_or("json");
+    let phase = args.get(3).map(String::as_str).unwrap_or("load");
+    let shape = k8s_synth::Shape {
+        nodes,
+        pods: nodes * 10,
+        services: nodes,
+        seed: 14,
+    };
+    let t = Instant::now();
+    let text = if format == "yaml" {
+        k8s_synth::yaml_text(&shape)
+    } else {
+        k8s_synth::json_text(&shape)
+    };
+    eprintln!("generated {} bytes in {:?}", text.len(), t.elapsed());
+    let t = Instant::now();
+    let c =
+        podpath_sim::k8s::Cluster::from_text(&text, "cluster").unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "parsed {} nodes, {} pods in {:?}",
+        c.nodes.len(),
+        c.pods.len(),
+        t.elapsed()
+    );
+    if phase == "parse" {
+        return;
+    }
+    let cni = args.get(4).map(String::as_str).unwrap_or("calico-bgp");
+    let scenario = k8s_synth::scenario_with(&shape, cni, &text, 1000);
+    drop(text);
+    if phase == "write" {
+        // the scenario file, for `podpath run FILE`
+        print!("{scenario}");
+        return;
+    }
+    let t = Instant::now();
+    let mut doc =
+        podpath_sim::scenario::parse(&scenario, "s.yaml").unwrap_or_else(|e| panic!("{e}"));
+    podpath_sim::scenario::expand_cluster(&mut doc, "s.yaml").unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "scenario parsed and expanded ({} hosts) in {:?}",
+        doc.hosts.len(),
+        t.elapsed()
+    );
+    if phase == "expand" {
+        return;
+    }
+    drop(doc);
+    let t = Instant::now();
+    let w =
+        podpath_sim::scenario::load(&scenario, "s.yaml", None).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "loaded a world of {} hosts in {:?}",
+        w.hosts.len(),
+        t.elapsed()
+    );
+    if phase == "load" {
+        return;
+    }
+    let t = Instant::now();
+    let trace = podpath_sim::engine::Engine::new(w).run();
+    eprintln!("ran {} flows in {:?}", trace.flows.len(), t.elapsed());
+}
