@@ -62,9 +62,9 @@ impl Tools {
                 "ipvsadm",
                 "conntrack",
             ]
-                .into_iter()
-                .filter(|t| !on_path(t))
-                .collect(),
+            .into_iter()
+            .filter(|t| !on_path(t))
+            .collect(),
         }
     }
     /// Every tool taken as installed (the commands run elsewhere, as on a
@@ -89,7 +89,9 @@ impl Tools {
                     "sysctl" => "sysctl.txt (the kernel's network settings: defaults assumed)",
                     "ipset" => "ipset-save.txt (a ruleset's -m set needs it)",
                     "ipvsadm" => "ipvsadm-save.txt (the IPVS table, for kube-proxy's ipvs mode)",
-                    "conntrack" => "conntrack.txt (the connections tracked: the replay starts with none)",
+                    "conntrack" => {
+                        "conntrack.txt (the connections tracked: the replay starts with none)"
+                    }
                     _ => "the listening sockets (no apps recorded)",
                 };
                 format!("{t} is not installed: no {what}")
@@ -232,7 +234,11 @@ fn collect_host(
     // the IPVS table and the tracked connections; optional in a bundle
     for (tool, file, argv) in [
         ("ipvsadm", "ipvsadm-save.txt", &["ipvsadm", "-S", "-n"][..]),
-        ("conntrack", "conntrack.txt", &["sh", "-c", "conntrack -L 2>/dev/null; true"]),
+        (
+            "conntrack",
+            "conntrack.txt",
+            &["sh", "-c", "conntrack -L 2>/dev/null; true"],
+        ),
     ] {
         if acc.tools.has(tool) {
             match exec(argv) {

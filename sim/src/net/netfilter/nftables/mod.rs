@@ -247,6 +247,30 @@ pub enum Sel {
     V6,
     /// `meta skuid`: the sending socket's owner.
     Skuid,
+    /// `meta skgid` (nft_meta.c NFT_META_SKGID: the socket file's
+    /// f_cred->fsgid): podpath's sockets run as gid = uid, as
+    /// iptables' `-m owner --gid-owner` reads them.
+    Skgid,
+    /// `ip ttl` (payload: the IP header's TTL byte).
+    Ttl,
+    /// `meta iifgroup`/`oifgroup` (nft_meta.c NFT_META_IIFGROUP: the
+    /// device's `group`; [`super::AddrClass::dev_group`], 0 for every
+    /// device unless the host model gives groups, as `-m devgroup`).
+    IifGroup,
+    OifGroup,
+    /// `meta time` (nft_meta.c NFT_META_TIME_NS), in whole seconds of
+    /// the virtual clock since 1970-01-01 UTC (the kernel compares ns).
+    MetaTime,
+    /// `meta hour` (NFT_META_TIME_HOUR): seconds since midnight UTC.
+    MetaHour,
+    /// `meta day` (NFT_META_TIME_DAY, nft_meta_weekday): 0 Sunday .. 6.
+    MetaDay,
+    /// `fib saddr|daddr [. mark] [. iif|oif] oif|oifname` (nft_fib4_eval):
+    /// the device of the route, as a name; (daddr, mark, dev restriction:
+    /// 1 iif, 2 oif, `oifname`). No route, a local route or a route
+    /// through another device than the restriction reads as 0 (`oif`) or
+    /// the empty name (`oifname`), as nft_fib_store_result stores them.
+    FibOif(bool, bool, u8, bool),
     /// A constant in a concatenation (`ip saddr . 10002`).
     Const(u32),
 }
@@ -416,6 +440,13 @@ pub enum Expr {
         construct: String,
         is_match: bool,
     },
+    /// A statement podpath records as a trace step and does not apply:
+    /// `tcp option maxseg size set` (nft_exthdr.c
+    /// nft_exthdr_tcp_set_eval: the MSS option is not rewritten, as
+    /// iptables' TCPMSS here), `ct zone set` (nft_ct.c
+    /// nft_ct_set_zone_eval: zones do not separate connections here, as
+    /// iptables' CT --zone).
+    Step(String),
     /// A statement with no effect on the path podpath models (`comment`,
     /// `meta nftrace set`, `ct helper` assignment recorded...).
     Nop(String),
@@ -488,6 +519,12 @@ pub enum KeyType {
     Nfproto,
     FibType,
     Verdict,
+    /// `meta time` values: a date (`"2022-05-30 21:51:23"`), in seconds.
+    Time,
+    /// `meta hour` values (`"21:51:23"`), in seconds since midnight.
+    Hour,
+    /// `meta day` values (`"Monday"`), 0 Sunday .. 6 Saturday.
+    Day,
     #[default]
     Other,
 }

@@ -860,6 +860,18 @@ impl R<'_, '_> {
             self.out.push(Expr::Nop("meta nftrace set".into()));
             return Ok(end);
         }
+        if name == "tcp option maxseg" || name == "ct zone" {
+            // nft_exthdr_tcp_set_eval / nft_ct_set_zone_eval: a trace
+            // step (see Expr::Step)
+            let why = if name == "ct zone" {
+                "zones do not separate connections in podpath"
+            } else {
+                "the option is not rewritten in podpath"
+            };
+            let text = render(self.sl(i, end));
+            self.out.push(Expr::Step(format!("{text} ({why})")));
+            return Ok(end);
+        }
         let value = self.set_val(j, end);
         match (target, value) {
             (Some(target), Some(value)) => self.out.push(Expr::Set { target, value }),
