@@ -250,7 +250,8 @@ SIMPLIFIED (and where)
     the virtual clock as UTC, `meta time` in whole seconds; `fib ... oif`
     is the rpfilter reverse route; `tcp option maxseg size set` and `ct
     zone set` are trace steps (MSS not rewritten, zones do not separate
-    connections, as TCPMSS and CT --zone); `numgen random mod N` is
+    connections, as TCPMSS and CT --zone); `ip version` is 4 and `ip
+    hdrlength` 5 (packets carry no IP options); `numgen random mod N` is
     drawn as a cascade of 1/(N-i) decisions (same distribution,
     enumerable by `podpath paths`), `numgen inc` counts per rule; at
     equal priority the iptables table runs before the nft base chain;

@@ -307,6 +307,23 @@ fn eval_expr(
             set_stmt(*target, value, pkt, step, out);
             None
         }
+        Expr::SetMap { target, key, map } => {
+            let k = keys(key, pkt, env);
+            let Some(Data::Vals(v)) = map_lookup(t, map, &k) else {
+                return Some(RuleEnd::Break);
+            };
+            let Some(Val::Int(x)) = v.first() else {
+                return Some(RuleEnd::Break);
+            };
+            let value = SetVal {
+                src: None,
+                value: *x,
+                ops: Vec::new(),
+                or_src: None,
+            };
+            set_stmt(*target, &value, pkt, step, out);
+            None
+        }
         Expr::Update {
             set,
             key,
@@ -426,11 +443,19 @@ fn set_stmt(
         Some(Sel::CtMark) => pkt.ctmark,
         _ => v.value,
     };
-    let x = v.ops.iter().fold(src, |x, (op, m)| match op {
+    let mut x = v.ops.iter().fold(src, |x, (op, m)| match op {
         'o' => x | m,
         'x' => x ^ m,
         _ => x & m,
     });
+    if let Some((s2, masks)) = &v.or_src {
+        let y = if *s2 == Sel::CtMark {
+            pkt.ctmark
+        } else {
+            pkt.mark
+        };
+        x |= masks.iter().fold(y, |y, m| y & m);
+    }
     match target {
         SetTarget::Mark => {
             let before = pkt.mark;

@@ -270,6 +270,9 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             ("ip", "daddr") => (Some(Sel::Daddr), KeyType::Addr4),
             ("ip", "protocol") => (Some(Sel::L4proto), KeyType::Proto),
             ("ip", "ttl") => (Some(Sel::Ttl), KeyType::Other),
+            // podpath's IPv4 packets are version 4 with no options
+            ("ip", "version") => (Some(Sel::Const(4)), KeyType::Other),
+            ("ip", "hdrlength") => (Some(Sel::Const(5)), KeyType::Other),
             ("ip6", "saddr" | "daddr") => (Some(Sel::V6), KeyType::Addr6),
             ("ip6", "nexthdr") => (Some(Sel::V6), KeyType::Proto),
             ("ip6", _) | ("icmpv6", _) => (Some(Sel::V6), KeyType::Other),

@@ -310,6 +310,11 @@ pub struct SetVal {
     pub value: u32,
     /// Bit operations applied in order: 'o' or, 'x' xor, 'a' and.
     pub ops: Vec<(char, u32)>,
+    /// `... | SEL2 [& M]`: a second selector (the mark or the
+    /// connection's mark) under its masks, or-ed in (a bitwise of two
+    /// registers, nft_bitwise.c NFTA_BITWISE_SREG2 with NFT_BITWISE_OR;
+    /// `&` binds tighter than `|` as in parser_bison.y).
+    pub or_src: Option<(Sel, Vec<u32>)>,
 }
 
 /// What a `set` statement writes.
@@ -379,6 +384,13 @@ pub enum Expr {
     Set {
         target: SetTarget,
         value: SetVal,
+    },
+    /// `meta mark set KEY map @m|{ ... }` (nft_lookup with map data into
+    /// the register nft_meta_set_eval writes): no element breaks the rule.
+    SetMap {
+        target: SetTarget,
+        key: Vec<Sel>,
+        map: MapRef,
     },
     /// `add|update @set { KEY [timeout T] }`
     Update {

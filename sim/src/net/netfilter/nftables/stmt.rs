@@ -873,6 +873,12 @@ impl R<'_, '_> {
             return Ok(end);
         }
         let value = self.set_val(j, end);
+        if let (Some(target), None) = (target, &value) {
+            if let Some((key, map)) = self.set_map(j, end) {
+                self.out.push(Expr::SetMap { target, key, map });
+                return Ok(end);
+            }
+        }
         match (target, value) {
             (Some(target), Some(value)) => self.out.push(Expr::Set { target, value }),
             _ => {
@@ -924,7 +930,23 @@ impl R<'_, '_> {
             k += 1;
         }
         let mut ops = Vec::new();
+        let mut or_src = None;
         while k < end {
+            if matches!(self.w(k), Some("|" | "or")) {
+                if let Some((l, k2)) = self.lhs(k + 1) {
+                    // `| SEL2 [& M]...`: the second register
+                    let [s2] = l.as_slice() else { return None };
+                    let s2 = s2.sel.filter(|s| matches!(s, Sel::Mark | Sel::CtMark))?;
+                    let mut masks = Vec::new();
+                    k = k2;
+                    while k < end && matches!(self.w(k), Some("&" | "and")) {
+                        masks.push(self.int_value(k + 1, k + 2, KeyType::Mark)?);
+                        k += 2;
+                    }
+                    or_src = Some((s2, masks));
+                    break;
+                }
+            }
             let op = match self.w(k)? {
                 "|" | "or" => 'o',
                 "&" | "and" => 'a',
@@ -934,7 +956,23 @@ impl R<'_, '_> {
             ops.push((op, self.int_value(k + 1, k + 2, KeyType::Mark)?));
             k += 2;
         }
-        (k == end).then_some(SetVal { src, value, ops })
+        (k == end).then_some(SetVal {
+            src,
+            value,
+            ops,
+            or_src,
+        })
+    }
+
+    /// `SEL [. SEL] map @m|{ ... }` ending at `end`: a mark looked up.
+    fn set_map(&self, j: usize, end: usize) -> Option<(Vec<Sel>, MapRef)> {
+        let (lhs, k) = self.lhs(j)?;
+        let key: Vec<Sel> = lhs.iter().map(|s| s.sel).collect::<Option<_>>()?;
+        if self.w(k) != Some("map") || key.contains(&Sel::V6) {
+            return None;
+        }
+        let (map, next) = self.map_ref(k + 1, &lhs, &[KeyType::Mark]).ok()?;
+        (next == end).then_some((key, map))
     }
 
     /// `add|update|delete @SET { KEY [timeout T] [stateful] }`.

@@ -273,7 +273,7 @@ mod eval_tests {
     /// IPv4 (its nfproto dependency fails), even with `!=`.
     #[test]
     fn unmodelled_matches_follow_assume() {
-        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  ip hdrlength 5 drop\n }\n}\n").unwrap();
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  vlan id 42 drop\n }\n}\n").unwrap();
         assert_eq!(n.unmodelled.len(), 1);
         assert_eq!(n.unmodelled[0].line, 5);
         let o = run(
@@ -641,9 +641,12 @@ fn tests_shell_dump_lines_are_read() {
         .objects
         .contains_key(&("tunnel".to_string(), "geneve-t".to_string())));
     let rules = &t.chains[t.chain("c").unwrap()].rules;
-    // a mark from two selectors is kept unmodelled; the constant
-    // concatenation is evaluated
-    assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+    // a mark from two selectors and the constant concatenation are
+    // evaluated
+    assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+    assert!(
+        matches!(&rules[0].exprs[0], Expr::Set { value, .. } if value.or_src == Some((Sel::Mark, vec![0xffff])))
+    );
     assert!(matches!(&rules[1].exprs[0], Expr::Cmp { sel, .. } if sel.len() == 3));
 }
 
@@ -891,5 +894,60 @@ mod issue14 {
                 .any(|s| s.contains("ct zone set 1 (zones do not separate")),
             "{steps:?}"
         );
+    }
+
+    /// tests/shell bitwise (`ct mark set ct mark & 0xffff0000 | meta mark
+    /// & 0x0000ffff`) and typeof-maps (`meta mark set ip saddr . ip daddr
+    /// map @m3`): marks computed from two selectors.
+    #[test]
+    fn marks_from_two_selectors() {
+        let mut p = pkt("1.2.3.4");
+        p.mark = 0x1234_5678;
+        p.ctmark = 0xabcd_ef01;
+        let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ct mark set ct mark & 0xffff0000 | meta mark & 0x0000ffff\n  meta mark set ct mark\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let (_, steps) = run_nft(&n, &p);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s == "ct mark 0xabcdef01 -> 0xabcd5678"),
+            "{steps:?}"
+        );
+        let n = Nft::parse("table ip t {\n map m3 {\n  typeof ip saddr . ip daddr : meta mark\n  elements = { 1.2.3.4 . 10.0.0.1 : 0x00000001, 2.3.4.5 . 6.7.8.9 : 0x00000002 }\n }\n chain i {\n  type filter hook input priority 0; policy accept;\n  meta mark set ip saddr . ip daddr map @m3\n  meta mark 1 drop\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let (d, steps) = run_nft(&n, &p);
+        assert!(d, "{steps:?}");
+        // no element: the rule breaks, the mark stays
+        let (d, steps) = run_nft(&n, &pkt("9.9.9.9"));
+        assert!(!d, "{steps:?}");
+    }
+
+    /// ip/ip.t `ip version 4`, `ip hdrlength 15`: podpath's IPv4 packets
+    /// carry no options.
+    #[test]
+    fn ip_version_and_header_length() {
+        let p = pkt("192.168.1.5");
+        assert!(drops("ip version 4", &p));
+        assert!(!drops("ip version != 4", &p));
+        assert!(drops("ip hdrlength 5", &p));
+        assert!(!drops("ip hdrlength 15", &p));
+    }
+
+    fn run_nft(n: &Nft, p: &NfPacket) -> (bool, Vec<String>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut chooser = RngChooser(&mut rng);
+        let mut state = NfState::default();
+        let mut env = EvalEnv {
+            addr: &Fib,
+            chooser: &mut chooser,
+            state: &mut state,
+            now_ns: 0,
+            assume: Default::default(),
+        };
+        let (a, b) = n.chains_at(TableKind::Filter, Hook::Input);
+        let all: Vec<_> = a.into_iter().chain(b).collect();
+        let o = n.run(&all, &mut p.clone(), &mut env, &mut DynSets::default());
+        let steps = o.steps.iter().map(|s| s.effect.clone()).collect();
+        (o.verdict == crate::net::netfilter::Verdict::Drop, steps)
     }
 }
