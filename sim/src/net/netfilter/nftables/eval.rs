@@ -854,6 +854,7 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         // (uid = gid: see Sel::Skgid)
         Sel::Skgid => pkt.owner?,
         Sel::Ttl => u32::from(pkt.ttl),
+        Sel::TcpMss => u32::from(pkt.tcp_mss?),
         // nft_meta_get_eval_ifgroup: no device breaks the rule
         Sel::IifGroup => env.addr.dev_group(pkt.in_if.as_deref()?),
         Sel::OifGroup => env.addr.dev_group(pkt.out_if.as_deref()?),

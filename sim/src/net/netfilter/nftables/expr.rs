@@ -228,7 +228,9 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         } else {
             3
         };
-        return info(None, KeyType::Other, format!("{a} option {opt}"), n);
+        let sel = (a == "tcp" && opt == "maxseg" && word(t, i + 3) == Some("size"))
+            .then_some(Sel::TcpMss);
+        return info(sel, KeyType::Other, format!("{a} option {opt}"), n);
     }
     if ["vxlan", "geneve", "gre", "gretap"].contains(&a)
         && b.is_some_and(|b| PAYLOAD.iter().any(|(p, _)| *p == b))

@@ -253,6 +253,9 @@ pub enum Sel {
     Skgid,
     /// `ip ttl` (payload: the IP header's TTL byte).
     Ttl,
+    /// `tcp option maxseg size` (nft_exthdr.c nft_exthdr_tcp_eval: the
+    /// MSS option's value; a segment without it breaks the rule).
+    TcpMss,
     /// `meta iifgroup`/`oifgroup` (nft_meta.c NFT_META_IIFGROUP: the
     /// device's `group`; [`super::AddrClass::dev_group`], 0 for every
     /// device unless the host model gives groups, as `-m devgroup`).

@@ -933,6 +933,22 @@ mod issue14 {
         assert!(!drops("ip hdrlength 15", &p));
     }
 
+    /// any/tcpopt.t `tcp option maxseg size 1-500`, sample-ruleset's
+    /// `tcp option maxseg size 1-500 counter drop`: the SYN's MSS option;
+    /// a segment without the option breaks the rule.
+    #[test]
+    fn tcp_mss_option_is_read() {
+        let mut p = pkt("192.168.1.5");
+        assert!(!drops("tcp option maxseg size 1-500", &p));
+        assert!(!drops("tcp option maxseg size != 1-500", &p));
+        p.tcp_mss = Some(536);
+        assert!(!drops("tcp option maxseg size 1-500", &p));
+        assert!(drops("tcp option maxseg size != 1-500", &p));
+        p.tcp_mss = Some(400);
+        assert!(drops("tcp option maxseg size 1-500", &p));
+        assert!(drops("tcp option maxseg size < 536", &p));
+    }
+
     fn run_nft(n: &Nft, p: &NfPacket) -> (bool, Vec<String>) {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut chooser = RngChooser(&mut rng);
