@@ -242,8 +242,10 @@ SIMPLIFIED (and where)
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails);
     bridge/netdev/arp base chains and what `inspect` lists as unmodelled
-    (tproxy, synproxy, ct packets/bytes: conntrack keeps no counters,
-    objects chosen by maps, group names...) are kept, matches obeying
+    (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
+    tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack
+    keeps no counters; objects chosen by maps, group names, `meta hour`
+    ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the
     socket owner's uid (uid = gid, as -m owner); `iifgroup`/`oifgroup`
     are 0 for every device (as -m devgroup); `meta time|hour|day` read

@@ -426,6 +426,9 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
         (_, "helper") => (None, KeyType::Name),
+        // `ct packets|bytes|avgpkt` (nft_ct.c NFT_CT_PACKETS: the
+        // nf_conn_acct counters): podpath's conntrack keeps no counters,
+        // so they stay unmodelled
         _ => (None, KeyType::Other),
     };
     Some((SelInfo { sel, ty, name }, j + 1 - i))
@@ -828,6 +831,12 @@ fn time_value(s: &str, ty: KeyType) -> Option<Val> {
     }
     for (k, _) in s.match_indices('-') {
         if let (Some(a), Some(b)) = (time_scalar(&s[..k], ty), time_scalar(&s[k + 1..], ty)) {
+            // an hour range across midnight: nft swaps its ends and
+            // inverts the operator (evaluate.c); podpath keeps it
+            // unmodelled (a symbol it does not compare)
+            if a > b {
+                return Some(Val::Sym(s.to_string()));
+            }
             return Some(Val::Range(a, b));
         }
     }

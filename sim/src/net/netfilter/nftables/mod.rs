@@ -35,8 +35,16 @@
 //! `numgen random mod N` draws as a cascade of 1/(N-i) decisions (the same
 //! distribution as the kernel's one draw, and enumerable by `podpath
 //! paths`); `accept` ends the base chain (later base chains at the hook
-//! still run), `drop`/`reject` end the packet. What is read but not
-//! evaluated is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
+//! still run), `drop`/`reject` end the packet; `meta skgid` is the
+//! socket owner's uid (uid = gid, as `-m owner`), `iifgroup`/`oifgroup`
+//! the device's group (0 unless the host model has groups, as `-m
+//! devgroup`), `meta time|hour|day` the virtual clock as UTC (`meta time`
+//! in whole seconds), `fib ... oif|oifname` the reverse route `-m
+//! rpfilter` uses, `ip version`/`ip hdrlength` 4 and 5 (no IP options);
+//! `tcp option maxseg size set` and `ct zone set` are trace steps (the
+//! option is not rewritten, zones do not separate connections). What is
+//! read but not evaluated (tproxy, synproxy, `ct packets|bytes`, group
+//! names...) is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
 
 use std::collections::BTreeMap;
 use std::fmt;

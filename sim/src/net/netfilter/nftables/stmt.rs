@@ -222,6 +222,13 @@ impl R<'_, '_> {
             "queue" => Ok(self.queue(i)),
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
             "tproxy" => {
+                // kept unmodelled: nft_tproxy.c nft_tproxy_eval_v4 assigns
+                // the packet to a transparent (IP_TRANSPARENT) socket
+                // bound on the port (nf_tproxy_assign_sock) without
+                // changing its destination; podpath's sockets have no
+                // IP_TRANSPARENT flag and local delivery (tcp_rcv,
+                // udp_rcv) finds the socket by the packet's own tuple
+                // only, with no skb->sk carried from prerouting
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
@@ -275,6 +282,11 @@ impl R<'_, '_> {
                 self.unmodelled(text, false);
                 Ok(end)
             }
+            // synproxy (nft_synproxy.c nft_synproxy_eval_v4) answers the
+            // SYN itself with a cookie SYN-ACK and opens the connection
+            // to the server on the client's ACK: podpath's TCP has no
+            // cookie handshake, so it is kept unmodelled; `xt` is a
+            // compat expression of an iptables target
             "synproxy" | "xt" => {
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));

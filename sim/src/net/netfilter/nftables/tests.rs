@@ -838,6 +838,11 @@ mod issue14 {
             "meta day { \"Monday\", \"Tuesday\", \"Wednesday\", \"Sunday\", \"Thursday\" }",
             t
         ));
+        // a range across midnight is kept unmodelled
+        let n =
+            Nft::parse("table ip t {\n chain i {\n  meta hour \"22:00\" - \"02:00\" drop\n }\n}\n")
+                .unwrap();
+        assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
         // 1970-01-01 00:00 was a Thursday (4)
         assert!(at("meta day 4", 0));
         assert!(at("day \"Thu\"", 0));
