@@ -242,9 +242,18 @@ SIMPLIFIED (and where)
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails);
     bridge/netdev/arp base chains and what `inspect` lists as unmodelled
-    (tproxy, synproxy, flow offload, ct zone, meters, objects chosen by
-    maps, ip ttl, skgid...) are kept, matches obeying
-    --assume-unmodelled, statements passed over; `numgen random mod N` is
+    (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
+    tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack
+    keeps no counters; objects chosen by maps, group names, `meta hour`
+    ranges across midnight...) are kept, matches obeying
+    --assume-unmodelled, statements passed over; `meta skgid` is the
+    socket owner's uid (uid = gid, as -m owner); `iifgroup`/`oifgroup`
+    are 0 for every device (as -m devgroup); `meta time|hour|day` read
+    the virtual clock as UTC, `meta time` in whole seconds; `fib ... oif`
+    is the rpfilter reverse route; `tcp option maxseg size set` and `ct
+    zone set` are trace steps (MSS not rewritten, zones do not separate
+    connections, as TCPMSS and CT --zone); `ip version` is 4 and `ip
+    hdrlength` 5 (packets carry no IP options); `numgen random mod N` is
     drawn as a cascade of 1/(N-i) decisions (same distribution,
     enumerable by `podpath paths`), `numgen inc` counts per rule; at
     equal priority the iptables table runs before the nft base chain;

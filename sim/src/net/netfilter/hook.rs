@@ -182,6 +182,13 @@ impl Host {
                 self.rx_src_mac
             },
             ct: None,
+            tcp_mss: match &ip.l4 {
+                L4::Tcp { hdr, .. } => hdr.options_iterator().find_map(|o| match o {
+                    Ok(etherparse::TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+                    _ => None,
+                }),
+                _ => None,
+            },
         }
     }
 

@@ -293,6 +293,8 @@ pub struct NfPacket {
     pub src_mac: Option<[u8; 6]>,
     /// The packet's connection, as `-m conntrack` reads it.
     pub ct: Option<iptables::matches::CtView>,
+    /// The TCP header's MSS option (kind 2), if it carries one.
+    pub tcp_mss: Option<u16>,
 }
 
 impl Default for NfPacket {
@@ -320,6 +322,7 @@ impl Default for NfPacket {
             len: 0,
             src_mac: None,
             ct: None,
+            tcp_mss: None,
         }
     }
 }

@@ -307,6 +307,23 @@ fn eval_expr(
             set_stmt(*target, value, pkt, step, out);
             None
         }
+        Expr::SetMap { target, key, map } => {
+            let k = keys(key, pkt, env);
+            let Some(Data::Vals(v)) = map_lookup(t, map, &k) else {
+                return Some(RuleEnd::Break);
+            };
+            let Some(Val::Int(x)) = v.first() else {
+                return Some(RuleEnd::Break);
+            };
+            let value = SetVal {
+                src: None,
+                value: *x,
+                ops: Vec::new(),
+                or_src: None,
+            };
+            set_stmt(*target, &value, pkt, step, out);
+            None
+        }
         Expr::Update {
             set,
             key,
@@ -381,6 +398,10 @@ fn eval_expr(
             step(format!("{construct} is not modelled: passed over"), out);
             None
         }
+        Expr::Step(text) => {
+            step(text.clone(), out);
+            None
+        }
         Expr::Nop(_) => None,
     }
 }
@@ -422,11 +443,19 @@ fn set_stmt(
         Some(Sel::CtMark) => pkt.ctmark,
         _ => v.value,
     };
-    let x = v.ops.iter().fold(src, |x, (op, m)| match op {
+    let mut x = v.ops.iter().fold(src, |x, (op, m)| match op {
         'o' => x | m,
         'x' => x ^ m,
         _ => x & m,
     });
+    if let Some((s2, masks)) = &v.or_src {
+        let y = if *s2 == Sel::CtMark {
+            pkt.ctmark
+        } else {
+            pkt.mark
+        };
+        x |= masks.iter().fold(y, |y, m| y & m);
+    }
     match target {
         SetTarget::Mark => {
             let before = pkt.mark;
@@ -822,8 +851,62 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         Sel::FibSaddrType(d) => rtn(env.addr.addr_type(pkt.src, dev(d))),
         Sel::FibDaddrType(d) => rtn(env.addr.addr_type(pkt.dst, dev(d))),
         Sel::Skuid => pkt.owner?,
+        // (uid = gid: see Sel::Skgid)
+        Sel::Skgid => pkt.owner?,
+        Sel::Ttl => u32::from(pkt.ttl),
+        Sel::TcpMss => u32::from(pkt.tcp_mss?),
+        // nft_meta_get_eval_ifgroup: no device breaks the rule
+        Sel::IifGroup => env.addr.dev_group(pkt.in_if.as_deref()?),
+        Sel::OifGroup => env.addr.dev_group(pkt.out_if.as_deref()?),
+        // nft_meta_get_eval_time: the virtual clock, UTC
+        Sel::MetaTime => u32::try_from(env.now_ns / 1_000_000_000).unwrap_or(u32::MAX),
+        Sel::MetaHour => ((env.now_ns / 1_000_000_000) % 86_400) as u32,
+        // nft_meta_weekday: 1970-01-01 was a Thursday (4)
+        Sel::MetaDay => ((env.now_ns / 1_000_000_000 / 86_400 + 4) % 7) as u32,
+        Sel::FibOif(daddr, mark, d, name) => {
+            return Some(match fib_oif(pkt, env, daddr, mark, dev(d)) {
+                Kv::N(_) if name => Kv::S(String::new()),
+                k => k,
+            })
+        }
         Sel::Const(c) => c,
     }))
+}
+
+/// net/ipv4/netfilter/nft_fib_ipv4.c nft_fib4_eval for the `oif` and
+/// `oifname` results: the route to the source (`saddr`) or destination
+/// (`daddr`), with the mark when `mark` is given; with `iif`/`oif` the
+/// route must use that device. The device's name, or 0 (no route, a
+/// local route, another device). The reverse lookup is
+/// [`super::super::AddrClass::reverse_route`], as `-m rpfilter` uses it;
+/// a `daddr` lookup uses it from the destination.
+fn fib_oif(pkt: &NfPacket, env: &EvalEnv, daddr: bool, mark: bool, restrict: Option<&str>) -> Kv {
+    // nft_fib_is_loopback at prerouting: the input device
+    if pkt.in_if.as_deref() == Some("lo") {
+        return Kv::S("lo".into());
+    }
+    // a zero source to broadcast or local multicast: skb->dev
+    let d = pkt.dst.octets();
+    if pkt.src.is_unspecified()
+        && (pkt.dst.is_broadcast() || (d[0] == 224 && d[1] == 0 && d[2] == 0))
+    {
+        return pkt.in_if.clone().map_or(Kv::N(0), Kv::S);
+    }
+    // get_saddr: 0 for multicast, broadcast and zero addresses
+    let get_saddr =
+        |a: Ipv4Addr| (!(a.is_multicast() || a.is_broadcast() || a.is_unspecified())).then_some(a);
+    let (to, from) = if daddr {
+        (pkt.dst, get_saddr(pkt.src))
+    } else {
+        (pkt.src, get_saddr(pkt.dst))
+    };
+    let m = if mark { pkt.mark } else { 0 };
+    match env.addr.reverse_route(to, from, m) {
+        // RTN_LOCAL: "should not see RTN_LOCAL here": 0
+        Some((_, true, _)) | None => Kv::N(0),
+        Some((_, false, Some(dev))) if restrict.is_none_or(|r| r == dev) => Kv::S(dev),
+        Some(_) => Kv::N(0),
+    }
 }
 
 fn keys(sel: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Vec<Option<Kv>> {

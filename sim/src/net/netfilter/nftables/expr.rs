@@ -228,7 +228,9 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         } else {
             3
         };
-        return info(None, KeyType::Other, format!("{a} option {opt}"), n);
+        let sel = (a == "tcp" && opt == "maxseg" && word(t, i + 3) == Some("size"))
+            .then_some(Sel::TcpMss);
+        return info(sel, KeyType::Other, format!("{a} option {opt}"), n);
     }
     if ["vxlan", "geneve", "gre", "gretap"].contains(&a)
         && b.is_some_and(|b| PAYLOAD.iter().any(|(p, _)| *p == b))
@@ -269,6 +271,10 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             ("ip", "saddr") => (Some(Sel::Saddr), KeyType::Addr4),
             ("ip", "daddr") => (Some(Sel::Daddr), KeyType::Addr4),
             ("ip", "protocol") => (Some(Sel::L4proto), KeyType::Proto),
+            ("ip", "ttl") => (Some(Sel::Ttl), KeyType::Other),
+            // podpath's IPv4 packets are version 4 with no options
+            ("ip", "version") => (Some(Sel::Const(4)), KeyType::Other),
+            ("ip", "hdrlength") => (Some(Sel::Const(5)), KeyType::Other),
             ("ip6", "saddr" | "daddr") => (Some(Sel::V6), KeyType::Addr6),
             ("ip6", "nexthdr") => (Some(Sel::V6), KeyType::Proto),
             ("ip6", _) | ("icmpv6", _) => (Some(Sel::V6), KeyType::Other),
@@ -375,6 +381,12 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         "pkttype" => (Some(Sel::PktType), KeyType::PktType),
         "nfproto" => (Some(Sel::Nfproto), KeyType::Nfproto),
         "skuid" => (Some(Sel::Skuid), KeyType::Other),
+        "skgid" => (Some(Sel::Skgid), KeyType::Other),
+        "iifgroup" => (Some(Sel::IifGroup), KeyType::Other),
+        "oifgroup" => (Some(Sel::OifGroup), KeyType::Other),
+        "time" => (Some(Sel::MetaTime), KeyType::Time),
+        "hour" => (Some(Sel::MetaHour), KeyType::Hour),
+        "day" => (Some(Sel::MetaDay), KeyType::Day),
         "protocol" => (Some(Sel::Const(0x0800)), KeyType::EtherType),
         "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
@@ -414,6 +426,9 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
         (_, "helper") => (None, KeyType::Name),
+        // `ct packets|bytes|avgpkt` (nft_ct.c NFT_CT_PACKETS: the
+        // nf_conn_acct counters): podpath's conntrack keeps no counters,
+        // so they stay unmodelled
         _ => (None, KeyType::Other),
     };
     Some((SelInfo { sel, ty, name }, j + 1 - i))
@@ -445,12 +460,20 @@ fn fib_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
     let sel = match (res, flags.first()) {
         ("type", Some(&"saddr")) => Some(Sel::FibSaddrType(dev)),
         ("type", Some(&"daddr")) => Some(Sel::FibDaddrType(dev)),
+        ("oif" | "oifname", Some(&a)) if a == "saddr" || a == "daddr" => Some(Sel::FibOif(
+            a == "daddr",
+            flags.contains(&"mark"),
+            dev,
+            res == "oifname",
+        )),
         _ => None,
     };
-    let ty = if res == "type" {
-        KeyType::FibType
-    } else {
-        KeyType::Name
+    // `oif` is an ifindex (0: none; a device by its quoted name), `oifname`
+    // a name
+    let ty = match res {
+        "type" => KeyType::FibType,
+        "oif" => KeyType::Other,
+        _ => KeyType::Name,
     };
     let name = format!("fib {} {res}", flags.join(" . "));
     Some((SelInfo { sel, ty, name }, j + 1 - i))
@@ -499,6 +522,9 @@ pub fn type_of_name(s: &str) -> KeyType {
         "nf_proto" => KeyType::Nfproto,
         "fib_addrtype" => KeyType::FibType,
         "verdict" => KeyType::Verdict,
+        "time" => KeyType::Time,
+        "hour" => KeyType::Hour,
+        "day" => KeyType::Day,
         _ => KeyType::Other,
     }
 }
@@ -737,6 +763,7 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         },
         KeyType::Name => Some(Val::Str(s.to_string())),
         KeyType::Verdict => None,
+        KeyType::Time | KeyType::Hour | KeyType::Day => time_scalar(s, ty).map(Val::Int),
         KeyType::Other => Some(
             number(s)
                 .map(Val::Int)
@@ -747,6 +774,9 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
 
 /// A value of type `ty` from one word (`A`, `A/N`, `A-B`).
 pub fn value(s: &str, quoted: bool, ty: KeyType) -> Option<Val> {
+    if matches!(ty, KeyType::Time | KeyType::Hour | KeyType::Day) {
+        return time_value(s, ty);
+    }
     if quoted || ty == KeyType::Name {
         return Some(Val::Str(s.to_string()));
     }
@@ -765,8 +795,12 @@ pub fn value(s: &str, quoted: bool, ty: KeyType) -> Option<Val> {
         }
         return Some(Val::Int(v));
     }
-    if let Some(v) = scalar(s, ty) {
-        return Some(v);
+    let one = scalar(s, ty);
+    if let Some(v) = one
+        .as_ref()
+        .filter(|v| !matches!(v, Val::Sym(_)) || !s.contains('-'))
+    {
+        return Some(v.clone());
     }
     // a range `A-B` (scanner.l lexes it as A DASH B)
     for (k, _) in s.match_indices('-') {
@@ -783,7 +817,85 @@ pub fn value(s: &str, quoted: bool, ty: KeyType) -> Option<Val> {
             _ => {}
         }
     }
+    one
+}
+
+/// A `meta time|hour|day` value or range (src/meta.c `date_type_parse`:
+/// `%Y-%m-%d %H:%M:%S`, `%Y-%m-%d %H:%M`, `%Y-%m-%d`, or seconds;
+/// `hour_type_parse`: `%T`, `%R`; `day_type_parse`: a day's name, or its
+/// number). Dates and hours are read as UTC (podpath's clock has no time
+/// zone: nft converts from the local zone, which is UTC here).
+fn time_value(s: &str, ty: KeyType) -> Option<Val> {
+    if let Some(v) = time_scalar(s, ty) {
+        return Some(Val::Int(v));
+    }
+    for (k, _) in s.match_indices('-') {
+        if let (Some(a), Some(b)) = (time_scalar(&s[..k], ty), time_scalar(&s[k + 1..], ty)) {
+            // an hour range across midnight: nft swaps its ends and
+            // inverts the operator (evaluate.c); podpath keeps it
+            // unmodelled (a symbol it does not compare)
+            if a > b {
+                return Some(Val::Sym(s.to_string()));
+            }
+            return Some(Val::Range(a, b));
+        }
+    }
     None
+}
+
+fn time_scalar(s: &str, ty: KeyType) -> Option<u32> {
+    let s = s.trim();
+    let hms = |t: &str| -> Option<u32> {
+        let p: Vec<&str> = t.split(':').collect();
+        let n = |x: &str| x.parse::<u32>().ok();
+        let (h, m, sec) = match p.as_slice() {
+            [h, m] => (n(h)?, n(m)?, 0),
+            [h, m, s] => (n(h)?, n(m)?, n(s)?),
+            _ => return None,
+        };
+        (h < 24 && m < 60 && sec < 60).then_some(h * 3600 + m * 60 + sec)
+    };
+    match ty {
+        KeyType::Hour => hms(s),
+        KeyType::Day => {
+            const DAYS: [&str; 7] = [
+                "sunday",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+            ];
+            let l = s.to_ascii_lowercase();
+            if let Some(d) = number(&l).filter(|d| *d < 7) {
+                return Some(d);
+            }
+            (l.len() >= 3)
+                .then(|| DAYS.iter().position(|d| d.starts_with(&l)))
+                .flatten()
+                .map(|d| d as u32)
+        }
+        _ => {
+            if let Some(n) = number(s) {
+                return Some(n);
+            }
+            let (date, t) = match s.split_once(' ') {
+                Some((d, t)) => (d, hms(t)?),
+                None => (s, 0),
+            };
+            let mut p = date.split('-');
+            let y: i32 = p.next()?.parse().ok()?;
+            let m: u8 = p.next()?.parse().ok()?;
+            let d: u8 = p.next()?.parse().ok()?;
+            if p.next().is_some() {
+                return None;
+            }
+            let date = time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()?;
+            let secs = date.midnight().assume_utc().unix_timestamp() + i64::from(t);
+            u32::try_from(secs).ok()
+        }
+    }
 }
 
 /// The error nft gives for a value its type does not read (evaluate.c /

@@ -35,8 +35,16 @@
 //! `numgen random mod N` draws as a cascade of 1/(N-i) decisions (the same
 //! distribution as the kernel's one draw, and enumerable by `podpath
 //! paths`); `accept` ends the base chain (later base chains at the hook
-//! still run), `drop`/`reject` end the packet. What is read but not
-//! evaluated is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
+//! still run), `drop`/`reject` end the packet; `meta skgid` is the
+//! socket owner's uid (uid = gid, as `-m owner`), `iifgroup`/`oifgroup`
+//! the device's group (0 unless the host model has groups, as `-m
+//! devgroup`), `meta time|hour|day` the virtual clock as UTC (`meta time`
+//! in whole seconds), `fib ... oif|oifname` the reverse route `-m
+//! rpfilter` uses, `ip version`/`ip hdrlength` 4 and 5 (no IP options);
+//! `tcp option maxseg size set` and `ct zone set` are trace steps (the
+//! option is not rewritten, zones do not separate connections). What is
+//! read but not evaluated (tproxy, synproxy, `ct packets|bytes`, group
+//! names...) is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -247,6 +255,33 @@ pub enum Sel {
     V6,
     /// `meta skuid`: the sending socket's owner.
     Skuid,
+    /// `meta skgid` (nft_meta.c NFT_META_SKGID: the socket file's
+    /// f_cred->fsgid): podpath's sockets run as gid = uid, as
+    /// iptables' `-m owner --gid-owner` reads them.
+    Skgid,
+    /// `ip ttl` (payload: the IP header's TTL byte).
+    Ttl,
+    /// `tcp option maxseg size` (nft_exthdr.c nft_exthdr_tcp_eval: the
+    /// MSS option's value; a segment without it breaks the rule).
+    TcpMss,
+    /// `meta iifgroup`/`oifgroup` (nft_meta.c NFT_META_IIFGROUP: the
+    /// device's `group`; [`super::AddrClass::dev_group`], 0 for every
+    /// device unless the host model gives groups, as `-m devgroup`).
+    IifGroup,
+    OifGroup,
+    /// `meta time` (nft_meta.c NFT_META_TIME_NS), in whole seconds of
+    /// the virtual clock since 1970-01-01 UTC (the kernel compares ns).
+    MetaTime,
+    /// `meta hour` (NFT_META_TIME_HOUR): seconds since midnight UTC.
+    MetaHour,
+    /// `meta day` (NFT_META_TIME_DAY, nft_meta_weekday): 0 Sunday .. 6.
+    MetaDay,
+    /// `fib saddr|daddr [. mark] [. iif|oif] oif|oifname` (nft_fib4_eval):
+    /// the device of the route, as a name; (daddr, mark, dev restriction:
+    /// 1 iif, 2 oif, `oifname`). No route, a local route or a route
+    /// through another device than the restriction reads as 0 (`oif`) or
+    /// the empty name (`oifname`), as nft_fib_store_result stores them.
+    FibOif(bool, bool, u8, bool),
     /// A constant in a concatenation (`ip saddr . 10002`).
     Const(u32),
 }
@@ -286,6 +321,11 @@ pub struct SetVal {
     pub value: u32,
     /// Bit operations applied in order: 'o' or, 'x' xor, 'a' and.
     pub ops: Vec<(char, u32)>,
+    /// `... | SEL2 [& M]`: a second selector (the mark or the
+    /// connection's mark) under its masks, or-ed in (a bitwise of two
+    /// registers, nft_bitwise.c NFTA_BITWISE_SREG2 with NFT_BITWISE_OR;
+    /// `&` binds tighter than `|` as in parser_bison.y).
+    pub or_src: Option<(Sel, Vec<u32>)>,
 }
 
 /// What a `set` statement writes.
@@ -356,6 +396,13 @@ pub enum Expr {
         target: SetTarget,
         value: SetVal,
     },
+    /// `meta mark set KEY map @m|{ ... }` (nft_lookup with map data into
+    /// the register nft_meta_set_eval writes): no element breaks the rule.
+    SetMap {
+        target: SetTarget,
+        key: Vec<Sel>,
+        map: MapRef,
+    },
     /// `add|update @set { KEY [timeout T] }`
     Update {
         set: String,
@@ -416,6 +463,13 @@ pub enum Expr {
         construct: String,
         is_match: bool,
     },
+    /// A statement podpath records as a trace step and does not apply:
+    /// `tcp option maxseg size set` (nft_exthdr.c
+    /// nft_exthdr_tcp_set_eval: the MSS option is not rewritten, as
+    /// iptables' TCPMSS here), `ct zone set` (nft_ct.c
+    /// nft_ct_set_zone_eval: zones do not separate connections here, as
+    /// iptables' CT --zone).
+    Step(String),
     /// A statement with no effect on the path podpath models (`comment`,
     /// `meta nftrace set`, `ct helper` assignment recorded...).
     Nop(String),
@@ -488,6 +542,12 @@ pub enum KeyType {
     Nfproto,
     FibType,
     Verdict,
+    /// `meta time` values: a date (`"2022-05-30 21:51:23"`), in seconds.
+    Time,
+    /// `meta hour` values (`"21:51:23"`), in seconds since midnight.
+    Hour,
+    /// `meta day` values (`"Monday"`), 0 Sunday .. 6 Saturday.
+    Day,
     #[default]
     Other,
 }

@@ -1514,6 +1514,9 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::Nfproto => "nf_proto",
         KeyType::FibType => "fib_addrtype",
         KeyType::Verdict => "verdict",
+        KeyType::Time => "time",
+        KeyType::Hour => "hour",
+        KeyType::Day => "day",
         KeyType::Other => "integer",
     }
 }

@@ -222,6 +222,13 @@ impl R<'_, '_> {
             "queue" => Ok(self.queue(i)),
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
             "tproxy" => {
+                // kept unmodelled: nft_tproxy.c nft_tproxy_eval_v4 assigns
+                // the packet to a transparent (IP_TRANSPARENT) socket
+                // bound on the port (nf_tproxy_assign_sock) without
+                // changing its destination; podpath's sockets have no
+                // IP_TRANSPARENT flag and local delivery (tcp_rcv,
+                // udp_rcv) finds the socket by the packet's own tuple
+                // only, with no skb->sk carried from prerouting
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
@@ -275,6 +282,11 @@ impl R<'_, '_> {
                 self.unmodelled(text, false);
                 Ok(end)
             }
+            // synproxy (nft_synproxy.c nft_synproxy_eval_v4) answers the
+            // SYN itself with a cookie SYN-ACK and opens the connection
+            // to the server on the client's ACK: podpath's TCP has no
+            // cookie handshake, so it is kept unmodelled; `xt` is a
+            // compat expression of an iptables target
             "synproxy" | "xt" => {
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));
@@ -860,7 +872,25 @@ impl R<'_, '_> {
             self.out.push(Expr::Nop("meta nftrace set".into()));
             return Ok(end);
         }
+        if name == "tcp option maxseg" || name == "ct zone" {
+            // nft_exthdr_tcp_set_eval / nft_ct_set_zone_eval: a trace
+            // step (see Expr::Step)
+            let why = if name == "ct zone" {
+                "zones do not separate connections in podpath"
+            } else {
+                "the option is not rewritten in podpath"
+            };
+            let text = render(self.sl(i, end));
+            self.out.push(Expr::Step(format!("{text} ({why})")));
+            return Ok(end);
+        }
         let value = self.set_val(j, end);
+        if let (Some(target), None) = (target, &value) {
+            if let Some((key, map)) = self.set_map(j, end) {
+                self.out.push(Expr::SetMap { target, key, map });
+                return Ok(end);
+            }
+        }
         match (target, value) {
             (Some(target), Some(value)) => self.out.push(Expr::Set { target, value }),
             _ => {
@@ -912,7 +942,23 @@ impl R<'_, '_> {
             k += 1;
         }
         let mut ops = Vec::new();
+        let mut or_src = None;
         while k < end {
+            if matches!(self.w(k), Some("|" | "or")) {
+                if let Some((l, k2)) = self.lhs(k + 1) {
+                    // `| SEL2 [& M]...`: the second register
+                    let [s2] = l.as_slice() else { return None };
+                    let s2 = s2.sel.filter(|s| matches!(s, Sel::Mark | Sel::CtMark))?;
+                    let mut masks = Vec::new();
+                    k = k2;
+                    while k < end && matches!(self.w(k), Some("&" | "and")) {
+                        masks.push(self.int_value(k + 1, k + 2, KeyType::Mark)?);
+                        k += 2;
+                    }
+                    or_src = Some((s2, masks));
+                    break;
+                }
+            }
             let op = match self.w(k)? {
                 "|" | "or" => 'o',
                 "&" | "and" => 'a',
@@ -922,7 +968,23 @@ impl R<'_, '_> {
             ops.push((op, self.int_value(k + 1, k + 2, KeyType::Mark)?));
             k += 2;
         }
-        (k == end).then_some(SetVal { src, value, ops })
+        (k == end).then_some(SetVal {
+            src,
+            value,
+            ops,
+            or_src,
+        })
+    }
+
+    /// `SEL [. SEL] map @m|{ ... }` ending at `end`: a mark looked up.
+    fn set_map(&self, j: usize, end: usize) -> Option<(Vec<Sel>, MapRef)> {
+        let (lhs, k) = self.lhs(j)?;
+        let key: Vec<Sel> = lhs.iter().map(|s| s.sel).collect::<Option<_>>()?;
+        if self.w(k) != Some("map") || key.contains(&Sel::V6) {
+            return None;
+        }
+        let (map, next) = self.map_ref(k + 1, &lhs, &[KeyType::Mark]).ok()?;
+        (next == end).then_some((key, map))
     }
 
     /// `add|update|delete @SET { KEY [timeout T] [stateful] }`.

@@ -273,7 +273,7 @@ mod eval_tests {
     /// IPv4 (its nfproto dependency fails), even with `!=`.
     #[test]
     fn unmodelled_matches_follow_assume() {
-        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  ip ttl 64 drop\n }\n}\n").unwrap();
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  vlan id 42 drop\n }\n}\n").unwrap();
         assert_eq!(n.unmodelled.len(), 1);
         assert_eq!(n.unmodelled[0].line, 5);
         let o = run(
@@ -641,9 +641,12 @@ fn tests_shell_dump_lines_are_read() {
         .objects
         .contains_key(&("tunnel".to_string(), "geneve-t".to_string())));
     let rules = &t.chains[t.chain("c").unwrap()].rules;
-    // a mark from two selectors is kept unmodelled; the constant
-    // concatenation is evaluated
-    assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+    // a mark from two selectors and the constant concatenation are
+    // evaluated
+    assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+    assert!(
+        matches!(&rules[0].exprs[0], Expr::Set { value, .. } if value.or_src == Some((Sel::Mark, vec![0xffff])))
+    );
     assert!(matches!(&rules[1].exprs[0], Expr::Cmp { sel, .. } if sel.len() == 3));
 }
 
@@ -680,4 +683,292 @@ fn flag_comparisons() {
         &n.tables[0].chains[0].rules[0].exprs[0],
         Expr::Cmp { op: Op::Eq, .. }
     ));
+}
+
+/// Evaluation of the selectors and statements modelled for issue 14:
+/// lines from nftables' tests/py (ip/ip.t `ip ttl`, any/meta.t `meta
+/// skgid`, `iifgroup`, `meta time|hour|day`, inet/fib.t `fib saddr . iif
+/// oif`, any/tcpopt.t `tcp option maxseg size set`, any/ct.t `ct zone
+/// set`) and the corpus.
+mod issue14 {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::net::netfilter::{AddrClass, EvalEnv, NfPacket, NfState, RngChooser, TableKind};
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    /// Routes: 192.168.1.0/24 back through eth1, 10.0.0.1 local, a
+    /// route through eth2 only with mark 7; device eth1 in group 2.
+    struct Fib;
+    impl AddrClass for Fib {
+        fn addr_type(&self, _a: Ipv4Addr, _dev: Option<&str>) -> u16 {
+            0
+        }
+        fn reverse_route(
+            &self,
+            src: Ipv4Addr,
+            _saddr: Option<Ipv4Addr>,
+            mark: u32,
+        ) -> Option<(bool, bool, Option<String>)> {
+            let o = src.octets();
+            if src == Ipv4Addr::new(10, 0, 0, 1) {
+                Some((false, true, Some("lo".into())))
+            } else if mark == 7 {
+                Some((true, false, Some("eth2".into())))
+            } else if o[..3] == [192, 168, 1] {
+                Some((true, false, Some("eth1".into())))
+            } else {
+                None
+            }
+        }
+        fn dev_group(&self, dev: &str) -> u32 {
+            if dev == "eth1" {
+                2
+            } else {
+                0
+            }
+        }
+    }
+
+    /// The input verdict and trace of `p` through `rule` at `now_ns`.
+    fn input(rule: &str, p: &NfPacket, now_ns: u64) -> (bool, Vec<String>) {
+        let n = Nft::parse(&format!("table ip t {{\n chain i {{\n  type filter hook input priority 0; policy accept;\n  {rule} drop\n }}\n}}\n")).unwrap();
+        assert!(n.unmodelled.is_empty(), "{rule}: {:?}", n.unmodelled);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut chooser = RngChooser(&mut rng);
+        let mut state = NfState::default();
+        let mut env = EvalEnv {
+            addr: &Fib,
+            chooser: &mut chooser,
+            state: &mut state,
+            now_ns,
+            assume: Default::default(),
+        };
+        let (a, b) = n.chains_at(TableKind::Filter, Hook::Input);
+        let all: Vec<_> = a.into_iter().chain(b).collect();
+        let o = n.run(&all, &mut p.clone(), &mut env, &mut DynSets::default());
+        let steps = o.steps.iter().map(|s| s.effect.clone()).collect();
+        (o.verdict == crate::net::netfilter::Verdict::Drop, steps)
+    }
+
+    fn pkt(src: &str) -> NfPacket {
+        NfPacket {
+            src: src.parse().unwrap(),
+            dst: Ipv4Addr::new(10, 0, 0, 1),
+            proto: 6,
+            sport: Some(4000),
+            dport: Some(22),
+            in_if: Some("eth1".into()),
+            ttl: 64,
+            ..Default::default()
+        }
+    }
+
+    fn drops(rule: &str, p: &NfPacket) -> bool {
+        input(rule, p, 0).0
+    }
+
+    /// ip/ip.t: `ip ttl 0 drop`, `ip ttl 233`, `ip ttl 33-55`, `ip ttl !=
+    /// 45-50`, `ip ttl {43, 53, 45 }`.
+    #[test]
+    fn ip_ttl_reads_the_header() {
+        let p = pkt("192.168.1.5");
+        assert!(drops("ip ttl 64", &p));
+        assert!(!drops("ip ttl 233", &p));
+        assert!(drops("ip ttl 33-65", &p));
+        assert!(!drops("ip ttl != 45-70", &p));
+        assert!(drops("ip ttl { 43, 64, 45 }", &p));
+        assert!(drops("ip ttl > 2", &p));
+        assert!(!drops("ip ttl 1", &p));
+    }
+
+    /// any/meta.t `meta skgid 1000`, `skgid {2001-2005}`: the sending
+    /// socket's gid (= its uid here); no socket breaks the rule either way.
+    #[test]
+    fn skgid_is_the_socket_owners_gid() {
+        let mut p = pkt("192.168.1.5");
+        assert!(!drops("meta skgid 1337", &p));
+        assert!(!drops("meta skgid != 1337", &p));
+        p.owner = Some(1337);
+        assert!(drops("meta skgid 1337", &p));
+        assert!(drops("skgid { 1000-1400 }", &p));
+        assert!(!drops("skgid != 1337", &p));
+    }
+
+    /// any/meta.t `meta iifgroup 0`, `iifgroup {11,33}`, `oifgroup 0`:
+    /// the device's group (AddrClass::dev_group; no device breaks).
+    #[test]
+    fn device_groups() {
+        let p = pkt("192.168.1.5");
+        assert!(drops("iifgroup 2", &p));
+        assert!(!drops("iifgroup 0", &p));
+        assert!(drops("meta iifgroup { 11, 2 }", &p));
+        // input: no output device: the rule breaks
+        assert!(!drops("oifgroup 0", &p));
+        assert!(!drops("oifgroup != 2", &p));
+    }
+
+    /// any/meta.t `meta time "1970-05-23 21:07:14" drop`, `meta hour
+    /// "17:00" drop`, `meta day "Saturday" drop`; openwrt-fw4-rules-time
+    /// (corpus) ranges. 2022-05-30 was a Monday.
+    #[test]
+    fn time_hour_and_day_read_the_virtual_clock() {
+        let p = pkt("192.168.1.5");
+        // 2022-05-30 21:51:23 UTC
+        let t = 1_653_947_483u64 * 1_000_000_000;
+        let at = |r: &str, now| input(r, &p, now).0;
+        assert!(at("meta time >= \"2022-05-30 21:51:23\"", t));
+        assert!(!at("meta time >= \"2022-05-30 21:51:24\"", t));
+        assert!(at("meta time >= \"2022-05-30\"", t));
+        assert!(at(
+            "meta time \"2022-05-30 21:51:23\" - \"2022-06-01 23:51:23\"",
+            t
+        ));
+        assert!(!at(
+            "meta time \"2022-05-30 21:51:23\" - \"2022-06-01 23:51:23\"",
+            t - 1_000_000_000
+        ));
+        assert!(at("meta hour >= \"21:51:23\"", t));
+        assert!(!at("meta hour < \"21:00\"", t));
+        assert!(at("meta hour \"21:51:23\" - \"23:51:23\"", t));
+        assert!(at("meta day \"Monday\"", t));
+        assert!(!at("meta day \"Sunday\"", t));
+        assert!(at(
+            "meta day { \"Monday\", \"Tuesday\", \"Wednesday\", \"Sunday\", \"Thursday\" }",
+            t
+        ));
+        // a range across midnight is kept unmodelled
+        let n =
+            Nft::parse("table ip t {\n chain i {\n  meta hour \"22:00\" - \"02:00\" drop\n }\n}\n")
+                .unwrap();
+        assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+        // 1970-01-01 00:00 was a Thursday (4)
+        assert!(at("meta day 4", 0));
+        assert!(at("day \"Thu\"", 0));
+    }
+
+    /// inet/fib.t `fib saddr . iif oif 0 drop` (rpfilter), calico's
+    /// `fib saddr . mark . iif oif 0`, `fib daddr oif "eth1"` style
+    /// results (nft_fib4_eval).
+    #[test]
+    fn fib_oif_is_the_route_back() {
+        // the route back to 192.168.1.5 leaves through eth1 = iif: passes
+        assert!(!drops("fib saddr . iif oif 0", &pkt("192.168.1.5")));
+        assert!(drops("fib saddr . iif oif != 0", &pkt("192.168.1.5")));
+        // no route back: 0
+        assert!(drops("fib saddr . iif oif 0", &pkt("172.16.0.9")));
+        // the route back leaves through another device than iif: 0
+        let mut p = pkt("192.168.1.5");
+        p.in_if = Some("eth3".into());
+        assert!(drops("fib saddr . iif oif 0", &p));
+        assert!(drops("fib saddr oif \"eth1\"", &p));
+        // with the mark: the marked route (eth2), not iif eth1
+        let mut p = pkt("192.168.1.5");
+        p.mark = 7;
+        assert!(drops("fib saddr . mark . iif oif 0", &p));
+        assert!(!drops("fib saddr . iif oif 0", &p));
+        assert!(drops("fib saddr . mark oifname \"eth2\"", &p));
+        // a local route reads as 0; oifname reads ""
+        assert!(drops("fib daddr oif 0", &pkt("192.168.1.5")));
+        assert!(drops("fib daddr oifname \"\"", &pkt("192.168.1.5")));
+    }
+
+    /// any/tcpopt.t `tcp option maxseg size set 1360`, openwrt's `tcp
+    /// option maxseg size set rt mtu`, any/ct.t `ct zone set 1`: trace
+    /// steps that do not change the path.
+    #[test]
+    fn mss_and_zone_statements_are_trace_steps() {
+        let p = pkt("192.168.1.5");
+        let (d, steps) = input("tcp flags syn tcp option maxseg size set rt mtu", &p, 0);
+        assert!(!d, "tcp flags are not set on this packet");
+        assert!(steps.is_empty(), "{steps:?}");
+        let (d, steps) = input("tcp option maxseg size set 1360", &p, 0);
+        assert!(d);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("maxseg size set 1360 (the option is not rewritten")),
+            "{steps:?}"
+        );
+        let (d, steps) = input("ct zone set 1", &p, 0);
+        assert!(d);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("ct zone set 1 (zones do not separate")),
+            "{steps:?}"
+        );
+    }
+
+    /// tests/shell bitwise (`ct mark set ct mark & 0xffff0000 | meta mark
+    /// & 0x0000ffff`) and typeof-maps (`meta mark set ip saddr . ip daddr
+    /// map @m3`): marks computed from two selectors.
+    #[test]
+    fn marks_from_two_selectors() {
+        let mut p = pkt("1.2.3.4");
+        p.mark = 0x1234_5678;
+        p.ctmark = 0xabcd_ef01;
+        let n = Nft::parse("table ip t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ct mark set ct mark & 0xffff0000 | meta mark & 0x0000ffff\n  meta mark set ct mark\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let (_, steps) = run_nft(&n, &p);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s == "ct mark 0xabcdef01 -> 0xabcd5678"),
+            "{steps:?}"
+        );
+        let n = Nft::parse("table ip t {\n map m3 {\n  typeof ip saddr . ip daddr : meta mark\n  elements = { 1.2.3.4 . 10.0.0.1 : 0x00000001, 2.3.4.5 . 6.7.8.9 : 0x00000002 }\n }\n chain i {\n  type filter hook input priority 0; policy accept;\n  meta mark set ip saddr . ip daddr map @m3\n  meta mark 1 drop\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let (d, steps) = run_nft(&n, &p);
+        assert!(d, "{steps:?}");
+        // no element: the rule breaks, the mark stays
+        let (d, steps) = run_nft(&n, &pkt("9.9.9.9"));
+        assert!(!d, "{steps:?}");
+    }
+
+    /// ip/ip.t `ip version 4`, `ip hdrlength 15`: podpath's IPv4 packets
+    /// carry no options.
+    #[test]
+    fn ip_version_and_header_length() {
+        let p = pkt("192.168.1.5");
+        assert!(drops("ip version 4", &p));
+        assert!(!drops("ip version != 4", &p));
+        assert!(drops("ip hdrlength 5", &p));
+        assert!(!drops("ip hdrlength 15", &p));
+    }
+
+    /// any/tcpopt.t `tcp option maxseg size 1-500`, sample-ruleset's
+    /// `tcp option maxseg size 1-500 counter drop`: the SYN's MSS option;
+    /// a segment without the option breaks the rule.
+    #[test]
+    fn tcp_mss_option_is_read() {
+        let mut p = pkt("192.168.1.5");
+        assert!(!drops("tcp option maxseg size 1-500", &p));
+        assert!(!drops("tcp option maxseg size != 1-500", &p));
+        p.tcp_mss = Some(536);
+        assert!(!drops("tcp option maxseg size 1-500", &p));
+        assert!(drops("tcp option maxseg size != 1-500", &p));
+        p.tcp_mss = Some(400);
+        assert!(drops("tcp option maxseg size 1-500", &p));
+        assert!(drops("tcp option maxseg size < 536", &p));
+    }
+
+    fn run_nft(n: &Nft, p: &NfPacket) -> (bool, Vec<String>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut chooser = RngChooser(&mut rng);
+        let mut state = NfState::default();
+        let mut env = EvalEnv {
+            addr: &Fib,
+            chooser: &mut chooser,
+            state: &mut state,
+            now_ns: 0,
+            assume: Default::default(),
+        };
+        let (a, b) = n.chains_at(TableKind::Filter, Hook::Input);
+        let all: Vec<_> = a.into_iter().chain(b).collect();
+        let o = n.run(&all, &mut p.clone(), &mut env, &mut DynSets::default());
+        let steps = o.steps.iter().map(|s| s.effect.clone()).collect();
+        (o.verdict == crate::net::netfilter::Verdict::Drop, steps)
+    }
 }
