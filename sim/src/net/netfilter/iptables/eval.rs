@@ -152,6 +152,39 @@ fn cond_holds(
         } => env
             .chooser
             .statistic_random(&at(), *probability, *threshold),
+        CondKind::Limit { .. } | CondKind::StatNth { .. } | CondKind::Recent { .. } => {
+            stateful_holds(&c.kind, pkt, env, nth_key)
+        }
+        CondKind::Set { name, flags } => env.state.ipsets.test_as(name, flags, pkt, env.assume),
+        CondKind::PhysdevIn(p) => pkt.physdev_in.as_deref().is_some_and(|d| p.matches(d)),
+        CondKind::PhysdevOut(p) => pkt.physdev_out.as_deref().is_some_and(|d| p.matches(d)),
+        CondKind::PhysdevIsBridged => pkt.bridged,
+        CondKind::Always(_) => true,
+        // uid and gid are the same here (a process runs as uid = gid)
+        CondKind::Owner { id, hi, .. } => pkt.owner.is_some_and(|o| (*id..=*hi).contains(&o)),
+        CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
+        CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
+        // IPv6 conditions: a v6 ruleset is kept, not evaluated
+        CondKind::Src6(_)
+        | CondKind::Dst6(_)
+        | CondKind::Icmp6Type { .. }
+        | CondKind::V6Kept(_) => false,
+        // the conditions of [`super::matches`], answered above
+        _ => false,
+    };
+    m != c.neg
+}
+
+/// The matches that keep state between packets (per rule, on the virtual
+/// clock): `-m limit`'s bucket, `-m statistic --mode nth`'s counter and
+/// `-m recent`'s lists.
+fn stateful_holds(
+    kind: &CondKind,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    nth_key: (TableKind, usize, usize),
+) -> bool {
+    match kind {
         CondKind::Limit { avg, burst } => {
             // limit_mt(): credit grows with the time since the last packet,
             // up to credit_cap (avg * burst); a packet that finds `cost`
@@ -221,24 +254,8 @@ fn cond_holds(
                 }
             }
         }
-        CondKind::Set { name, flags } => env.state.ipsets.test_as(name, flags, pkt, env.assume),
-        CondKind::PhysdevIn(p) => pkt.physdev_in.as_deref().is_some_and(|d| p.matches(d)),
-        CondKind::PhysdevOut(p) => pkt.physdev_out.as_deref().is_some_and(|d| p.matches(d)),
-        CondKind::PhysdevIsBridged => pkt.bridged,
-        CondKind::Always(_) => true,
-        // uid and gid are the same here (a process runs as uid = gid)
-        CondKind::Owner { id, hi, .. } => pkt.owner.is_some_and(|o| (*id..=*hi).contains(&o)),
-        CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
-        CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
-        // IPv6 conditions: a v6 ruleset is kept, not evaluated
-        CondKind::Src6(_)
-        | CondKind::Dst6(_)
-        | CondKind::Icmp6Type { .. }
-        | CondKind::V6Kept(_) => false,
-        // the conditions of [`super::matches`], answered above
         _ => false,
-    };
-    m != c.neg
+    }
 }
 
 /// The name of a condition podpath keeps without a model (its result is

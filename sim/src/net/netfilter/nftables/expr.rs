@@ -287,6 +287,16 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         };
         return info(sel, ty, name, 2);
     }
+    keyword_selector(t, i, a, b)
+}
+
+/// The selectors that start with a keyword of their own (`meta`, `ct`,
+/// `fib`, `rt`, `socket`, `osf`, hashes, extension headers, `ipsec`, raw
+/// payloads) at `t[i..]`, `a` and `b` its first two words.
+fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(SelInfo, usize)> {
+    let info = |sel: Option<Sel>, ty: KeyType, name: String, n: usize| {
+        Some((SelInfo { sel, ty, name }, n))
+    };
     match a {
         "meta" => {
             let k = b.filter(|k| META.contains(k))?;
