@@ -352,6 +352,6 @@ SIMPLIFIED (and where)
     process start-up time); a UDP client's socket is not connect()ed, so
     ICMP errors do not end its wait (1 s unless `timeout_s`); not
     modelled and refused by name: DNS types but A, ICMP timestamp
-    queries, spoofed sources, src/src_port_hint/timeout_s on DNS and
+    queries, spoofed TCP and ICMP, src/src_port_hint/timeout_s on DNS and
     ICMP flows, TCP flows without a request.                             [scenario/bundle_flows]
 "#;

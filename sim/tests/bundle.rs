@@ -481,6 +481,23 @@ fn bundle_flow_keys_are_honoured() {
     // id 0x1234, seq 7 right after the ICMP type, code and checksum
     assert!(wire("ping", &[0x08, 0x00]) && wire("ping", &[0x12, 0x34, 0x00, 0x07]));
 
+    // a datagram from a raw socket with the node's address forged: the
+    // echo goes to the node, whose stack has no such socket
+    let t2 = hairpin_with(
+        r#"{"id":"forged","from":"pod","proto":"udp","dst":"10.244.0.5:7","request":"UDP knock","src":"10.244.0.1","src_port_hint":4444,"spoofed":true,"timeout_s":0.2}"#,
+        "",
+    );
+    assert!(
+        outcome(&t2, "forged").contains("from the forged source 10.244.0.1:4444 (raw socket)"),
+        "{}",
+        outcome(&t2, "forged")
+    );
+    // the echo (UDP 7 -> 4444, 0x0007 0x115c) reaches the node
+    assert!(t2
+        .captures
+        .iter()
+        .any(|c| c.host == "node" && c.bytes.windows(4).any(|w| w == [0x00, 0x07, 0x11, 0x5c])));
+
     // -m owner on the pod: uid 1000's connection is rejected, root's is not
     let owner = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m owner --uid-owner 1000 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
     let t = hairpin_with(

@@ -25,6 +25,9 @@ pub struct UdpClient {
     pub dst: Ipv4Addr,
     pub port: u16,
     pub payload: Vec<u8>,
+    /// Sent from a raw socket with this forged source: no socket of the
+    /// sender waits for the answer.
+    pub spoofed: Option<(Ipv4Addr, u16)>,
     pub started_ns: u64,
     pub done: bool,
 }
@@ -65,6 +68,20 @@ impl UdpClient {
                         from.1,
                         data.len(),
                         shown(data)
+                    ),
+                )]
+            }
+            AppEvent::Timer { .. } if !self.done && self.spoofed.is_some() => {
+                self.done = true;
+                let (a, p) = self.spoofed.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+                vec![AppAction::Outcome(
+                    self.flow,
+                    Disposition::TimedOut,
+                    format!(
+                        "UDP: {} bytes sent to {}:{} from the forged source {a}:{p} (raw socket): no answer can reach the sender",
+                        self.payload.len(),
+                        self.dst,
+                        self.port
                     ),
                 )]
             }

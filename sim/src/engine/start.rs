@@ -125,6 +125,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 dst: *dst,
                 port: *port,
                 payload: payload.clone(),
+                spoofed: None,
                 started_ns: ctx.now,
                 done: false,
             }));
@@ -200,6 +201,9 @@ fn udp_start(
             format!("UDP: {why}"),
         )
     };
+    if c.spoofed {
+        return udp_spoofed(rt, ctx, app, flow, c, dst, payload);
+    }
     if let Some(a) = c.src {
         if !rt.h.is_local(a) && rt.h.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
             return fail(
@@ -234,6 +238,49 @@ fn udp_start(
             dst.0,
             dst.1,
             payload.len()
+        ),
+        None,
+    );
+}
+
+/// A datagram from a raw socket with a forged source (`src`, the pinned
+/// port or a drawn one): no bind() checks the address and no socket of the
+/// sender waits, so an answer goes wherever the forged source leads.
+fn udp_spoofed(
+    rt: &mut Runtime,
+    ctx: &mut Ctx,
+    app: usize,
+    flow: u32,
+    c: &crate::world::ClientOpts,
+    dst: (std::net::Ipv4Addr, u16),
+    payload: &[u8],
+) {
+    let src = c.src.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    let sport = match c.sport {
+        Some(p) => p,
+        None => {
+            // a port drawn as an ephemeral one, not held
+            let p = rt.h.bind_udp_ephemeral(app);
+            rt.h.close_udp(app);
+            p
+        }
+    };
+    if let App::UdpClient(u) = &mut rt.apps[app] {
+        u.spoofed = Some((src, sport));
+    }
+    client_opts(rt, ctx, app, c);
+    rt.h.udp_send(
+        ctx,
+        flow,
+        None,
+        Some((src, sport)),
+        dst,
+        payload.to_vec(),
+        format!(
+            "raw socket: {} bytes to {}:{} from the forged source {src}:{sport}",
+            payload.len(),
+            dst.0,
+            dst.1
         ),
         None,
     );

@@ -10,7 +10,7 @@
 //! previous one ended; `t` is informational.
 //!
 //! Not modelled yet, and refused by name rather than run otherwise: DNS
-//! types other than A, `ICMP timestamp` queries, `spoofed` sources,
+//! types other than A, `ICMP timestamp` queries, `spoofed` TCP and ICMP,
 //! `src`/`src_port_hint`/`timeout_s` on DNS and ICMP flows, and a TCP flow
 //! without a request (a plain connect).
 
@@ -167,9 +167,11 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
                 "flows[{fi}].spoofed: needs 'src' (the forged source)"
             )));
         }
-        return Err(err(format!(
-            "flows[{fi}].spoofed: a forged source from a raw socket is not modelled yet"
-        )));
+        if !matches!(request, Request::Udp { .. }) {
+            return Err(err(format!(
+                "flows[{fi}].spoofed: a forged source is modelled for UDP datagrams; for TCP and ICMP it is not modelled yet"
+            )));
+        }
     }
     let timeout_ns = f
         .timeout_s
@@ -190,7 +192,7 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
     Ok(ClientOpts {
         src,
         sport: f.src_port_hint,
-        spoofed: false,
+        spoofed: f.spoofed,
         uid: f.uid,
         timeout_ns,
     })
