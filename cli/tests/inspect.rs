@@ -89,18 +89,48 @@ fn inspect_bundles() {
 }
 
 /// A set that no `create` made: `ipset restore` refuses it, so does
-/// inspect, with exit 2 and FILE:LINE on stderr; the ipvsadm dumps of the
-/// corpus as a directory (two of them refused by `ipvsadm -R`) likewise,
+/// inspect, with exit 2 and FILE:LINE on stderr; the refused ipvsadm dumps
+/// as a directory (both refused by `ipvsadm -R`) likewise,
 /// and a bundle without the files it names.
 #[test]
 fn inspect_refused_files_exit_2() {
     let o = inspect(&[
         "cli/tests/data/inspect/broken-ipset.txt",
-        "sim/tests/data/corpus/ipvsadm",
+        "sim/tests/data/refused/ipvsadm",
         "cli/tests/data/inspect/bundle-missing-file",
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     insta::assert_snapshot!("refused.stderr", err);
     insta::assert_snapshot!("refused.txt", text(&o));
+}
+
+/// An `nft -f` script's includes are read relative to the script's
+/// directory (a wildcard in alphabetical order, a define of one included
+/// file used by the next); an include that names no file is refused as nft
+/// refuses it.
+#[test]
+fn inspect_reads_nft_includes_beside_the_script() {
+    let o = inspect(&[
+        "--format",
+        "json",
+        "cli/tests/data/inspect/nft-include/main.nft",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &j;
+    assert_eq!(f["objects"]["tables"], 2, "{j}");
+    assert_eq!(f["objects"]["rules"], 3, "{j}");
+    let o = inspect(&["cli/tests/data/inspect/nft-include/missing.nft"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("missing.nft:1") && err.contains("not-there.nft"),
+        "{err}"
+    );
 }

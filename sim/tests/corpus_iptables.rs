@@ -7,7 +7,16 @@
 use podpath_sim::net::netfilter::iptables::{Family, Ruleset};
 
 fn corpus(dir: &str) -> Vec<(String, String)> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/");
+    read_dir("corpus", dir)
+}
+
+/// The real dumps the real tool refuses (tests/data/refused).
+fn refused(dir: &str) -> Vec<(String, String)> {
+    read_dir("refused", dir)
+}
+
+fn read_dir(top: &str, dir: &str) -> Vec<(String, String)> {
+    let root = format!("{}/tests/data/{top}/", env!("CARGO_MANIFEST_DIR"));
     let mut v: Vec<(String, String)> = std::fs::read_dir(format!("{root}{dir}"))
         .unwrap()
         .map(|e| {
@@ -59,7 +68,9 @@ const REFUSED: &[(&str, &str)] = &[
 
 #[test]
 fn every_iptables_dump_loads_with_nothing_unmodelled() {
-    let files = corpus("iptables");
+    let mut files = corpus("iptables");
+    let n_loading = files.len();
+    files.extend(refused("iptables"));
     assert!(files.len() >= 45);
     let mut loaded = 0;
     for (name, text) in &files {
@@ -88,7 +99,8 @@ fn every_iptables_dump_loads_with_nothing_unmodelled() {
             }
         }
     }
-    assert_eq!(loaded, files.len() - REFUSED.len());
+    assert_eq!(loaded, n_loading);
+    assert_eq!(files.len() - n_loading, REFUSED.len());
 }
 
 #[test]
@@ -116,6 +128,7 @@ fn mutated_corpus_dumps_never_panic() {
     use rand_core::{Rng, SeedableRng};
     let mut rng = ChaCha8Rng::seed_from_u64(14);
     let mut files = corpus("iptables");
+    files.extend(refused("iptables"));
     files.extend(
         corpus("ip6tables")
             .into_iter()

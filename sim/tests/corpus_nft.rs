@@ -8,25 +8,7 @@ mod common;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/nft");
 
-/// The include reader of the corpus: `./NAME.nft` of nftables'
-/// files/nftables/ examples is the corpus file of that example when the
-/// corpus has it; the other files of that directory are not in the corpus
-/// and read as empty; wildcard includes (`/etc/nftables.d/*.nft`) match
-/// nothing.
-fn reader(pattern: &str) -> Result<Vec<(String, String)>, String> {
-    if pattern.contains('*') {
-        return Ok(Vec::new());
-    }
-    let Some(name) = pattern
-        .strip_prefix("./")
-        .and_then(|p| p.strip_suffix(".nft"))
-    else {
-        return Ok(Vec::new());
-    };
-    let path = format!("{ROOT}/nftables-example-{name}-script.txt");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    Ok(vec![(pattern.to_string(), text)])
-}
+use common::corpus_include_reader as reader;
 
 fn load(name: &str) -> Nft {
     let text = std::fs::read_to_string(format!("{ROOT}/{name}")).expect("corpus file");
@@ -53,6 +35,16 @@ const EXPECTED: &[(&str, usize)] = &[
     ("multi-networkpolicy-nftables-comprehensive.txt", 0),
     ("multi-networkpolicy-nftables-lifecycle-stacked.txt", 0),
     ("nftables-example-all-in-one-include-script.txt", 6),
+    ("nftables-example-inet-filter-script.txt", 0),
+    ("nftables-example-inet-nat-script.txt", 0),
+    ("nftables-example-ipv4-filter-script.txt", 0),
+    ("nftables-example-ipv4-mangle-script.txt", 0),
+    ("nftables-example-ipv4-nat-script.txt", 0),
+    ("nftables-example-ipv4-raw-script.txt", 0),
+    ("nftables-example-ipv6-filter-script.txt", 0),
+    ("nftables-example-ipv6-mangle-script.txt", 0),
+    ("nftables-example-ipv6-nat-script.txt", 0),
+    ("nftables-example-ipv6-raw-script.txt", 0),
     ("nftables-example-arp-filter-script.txt", 2),
     ("nftables-example-bridge-filter-script.txt", 3),
     ("nftables-example-ct-helpers-script.txt", 0),
@@ -131,6 +123,12 @@ fn every_corpus_file_loads() {
     for (n, c) in EXPECTED {
         let got = report.iter().find(|(r, _)| r == n).map(|(_, c)| *c);
         assert_eq!(got, Some(*c), "{n}");
+    }
+    for (n, _) in &report {
+        assert!(
+            EXPECTED.iter().any(|(e, _)| e == n),
+            "{n} is not in EXPECTED"
+        );
     }
     let _ = load;
 }

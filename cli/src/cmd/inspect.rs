@@ -180,7 +180,42 @@ fn inspect_path(p: &Path) -> Result<Node> {
     let text = std::fs::read_to_string(p)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
     let name = p.display().to_string();
-    Ok(file_node(&name, &dumps::inspect(&name, &text)))
+    let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let read = |pattern: &str| include_files(&dir, pattern);
+    Ok(file_node(&name, &dumps::inspect_with(&name, &text, &read)))
+}
+
+/// An `nft -f` script's `include`: a relative name is read from the
+/// script's directory (as `nft -f` run in that directory reads it), an
+/// absolute one from this machine; wildcards match as nft's glob(3) does,
+/// in alphabetical order (nftables src/scanner.l `include_glob`).
+fn include_files(dir: &Path, pattern: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        dir.join(pattern)
+    };
+    let spec = full.display().to_string();
+    let mut paths: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
+        glob::glob(&spec)
+            .map_err(|e| format!("{pattern}: {e}"))?
+            .filter_map(std::result::Result::ok)
+            .filter(|p| p.is_file())
+            .collect()
+    } else if full.is_file() {
+        vec![full]
+    } else {
+        Vec::new()
+    };
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            std::fs::read_to_string(&p)
+                .map(|t| (p.display().to_string(), t))
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect()
 }
 
 fn write_text(out: &mut impl Write, j: &Value, indent: usize) -> Result<()> {

@@ -569,29 +569,33 @@ mod tests {
         .is_err());
     }
 
-    /// The real dumps of the corpus: all load but alibaba/LVS#15's, whose
-    /// `(null)` forwarding method (a FULLNAT kernel's) `ipvsadm -R` refuses.
+    /// The real dumps of the corpus all load; alibaba/LVS#15's
+    /// (tests/data/refused), whose `(null)` forwarding method (a FULLNAT
+    /// kernel's) `ipvsadm -R` refuses, are refused.
     #[test]
     fn corpus_loads() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/ipvsadm");
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        assert!(files.len() >= 5);
-        for p in files {
-            let t = std::fs::read_to_string(&p).unwrap();
-            let r = parse(&t, "c");
-            if p.to_string_lossy().ends_with("-refused.txt") {
-                let e = r.unwrap_err();
-                assert_eq!(
-                    (e.line, e.message.as_str()),
-                    (2, "unexpected argument (null)")
-                );
-            } else {
-                let d = r.unwrap();
-                assert!(!d.services.is_empty(), "{}", p.display());
+        let root = env!("CARGO_MANIFEST_DIR");
+        for (top, loads) in [("corpus", true), ("refused", false)] {
+            let dir = format!("{root}/tests/data/{top}/ipvsadm");
+            let mut files: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            assert!(files.len() >= if loads { 5 } else { 2 });
+            for p in files {
+                let t = std::fs::read_to_string(&p).unwrap();
+                let r = parse(&t, "c");
+                if loads {
+                    let d = r.unwrap();
+                    assert!(!d.services.is_empty(), "{}", p.display());
+                } else {
+                    let e = r.unwrap_err();
+                    assert_eq!(
+                        (e.line, e.message.as_str()),
+                        (2, "unexpected argument (null)")
+                    );
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::net::fib::RouteType;
 use crate::net::host::DevKind;
 use crate::net::netfilter::ipset::{Family, IpsetStore};
-use crate::net::netfilter::nftables::Nft;
+use crate::net::netfilter::nftables::{IncludeReader, Nft};
 use crate::net::netfilter::{Ruleset, Unmodelled};
 use crate::net::sysctl::Sysctl;
 
@@ -348,14 +348,26 @@ fn detect_json(file_name: &str, v: &Value) -> Format {
 
 /// Detects and reads one dump. `source` names it in errors.
 pub fn inspect(file_name: &str, text: &str) -> Report {
+    inspect_with(file_name, text, &|_| Ok(Vec::new()))
+}
+
+/// [`inspect`], an `nft -f` script's `include`s read through `read` (the
+/// CLI reads them relative to the script's directory, as `nft -f` run
+/// there does: nftables' scanner.l opens a `./` name from the working
+/// directory).
+pub fn inspect_with(file_name: &str, text: &str, read: IncludeReader) -> Report {
     let f = detect(file_name, text);
-    let mut r = inspect_as(f, text, file_name);
+    let mut r = inspect_as_with(f, text, file_name, read);
     r.format = Some(f);
     r
 }
 
 /// Reads a dump of a known format.
 pub fn inspect_as(f: Format, text: &str, source: &str) -> Report {
+    inspect_as_with(f, text, source, &|_| Ok(Vec::new()))
+}
+
+fn inspect_as_with(f: Format, text: &str, source: &str, read: IncludeReader) -> Report {
     let mut r = Report {
         format: Some(f),
         ..Report::default()
@@ -363,7 +375,7 @@ pub fn inspect_as(f: Format, text: &str, source: &str) -> Report {
     match f {
         Format::IptablesSave => iptables(&mut r, text, source, false),
         Format::Ip6tablesSave => iptables(&mut r, text, source, true),
-        Format::NftRuleset | Format::NftScript => nft(&mut r, f, text),
+        Format::NftRuleset | Format::NftScript => nft(&mut r, f, text, read),
         Format::IpsetSave => ipset(&mut r, text, source),
         Format::IpvsadmSave => ipvsadm(&mut r, text, source),
         Format::ConntrackList => conntrack(&mut r, text),
@@ -433,11 +445,11 @@ fn iptables(r: &mut Report, text: &str, source: &str, v6: bool) {
     }
 }
 
-fn nft(r: &mut Report, f: Format, text: &str) {
+fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader) {
     let parsed = if f == Format::NftRuleset {
         Nft::parse_listing(text)
     } else {
-        Nft::parse(text)
+        Nft::parse_with(text, read)
     };
     match parsed {
         Ok(n) => {

@@ -44,3 +44,24 @@ pub fn mutations(base: &str, seed: u64, count: usize, bytes: &[u8]) -> Vec<(Stri
     }
     out
 }
+
+/// The include reader of the corpus: `./NAME.nft` of nftables'
+/// files/nftables/ examples (all-in-one.nft includes them) is the corpus
+/// file `nft/nftables-example-NAME-script.txt`; a name the corpus does not
+/// hold is not found (nft: "File not found"), and a wildcard include
+/// (`/etc/nftables.d/*.nft`) matches nothing, as on a machine without that
+/// directory.
+#[allow(dead_code)]
+pub fn corpus_include_reader(pattern: &str) -> Result<Vec<(String, String)>, String> {
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/nft");
+    let Some(name) = pattern
+        .strip_prefix("./")
+        .and_then(|p| p.strip_suffix(".nft"))
+    else {
+        return Ok(Vec::new());
+    };
+    let path = format!("{ROOT}/nftables-example-{name}-script.txt");
+    Ok(std::fs::read_to_string(&path)
+        .map(|text| vec![(pattern.to_string(), text)])
+        .unwrap_or_default())
+}
