@@ -6,6 +6,7 @@ use rand_core::{Rng, SeedableRng};
 /// Seeded line mutations of `base`: `count` texts, each with 1-3 of a byte
 /// replaced by one of `bytes`, a line cut in half, a line duplicated or a
 /// line dropped. Returns (text, number of lines).
+#[allow(dead_code)]
 pub fn mutations(base: &str, seed: u64, count: usize, bytes: &[u8]) -> Vec<(String, usize)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let lines: Vec<&str> = base.lines().collect();
