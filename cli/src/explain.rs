@@ -240,7 +240,9 @@ SIMPLIFIED (and where)
     cluster-ips-check, nodeport-ips = the node IP); stale chains are not
     kept for a second sync.                                                                [k8s/kubeproxy_nft]
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
-    matches in inet tables never hold (their nfproto dependency fails);
+    matches in inet tables never hold (their nfproto dependency fails),
+    IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for
+    IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval);
     bridge/netdev/arp base chains and what `inspect` lists as unmodelled
     (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
     tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack

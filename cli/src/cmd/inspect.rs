@@ -57,6 +57,11 @@ fn items_of(r: &Report, path: &str) -> (Vec<Value>, Vec<String>) {
     for u in &r.unmodelled {
         items.push(json!({"kind": "unmodelled", "line": u.line, "construct": u.construct, "effect": u.effect}));
     }
+    for u in &r.ipv6_kept {
+        items.push(
+            json!({"kind": "ipv6", "line": u.line, "construct": u.construct, "effect": u.effect}),
+        );
+    }
     for w in &r.warnings {
         items.push(json!({"kind": "warning", "text": w}));
     }
@@ -243,6 +248,13 @@ fn write_text(out: &mut impl Write, j: &Value, indent: usize) -> Result<()> {
             "unmodelled" => writeln!(
                 out,
                 "{pad}  - line {}: {} is not modelled: {}",
+                it["line"],
+                it["construct"].as_str().unwrap_or(""),
+                it["effect"].as_str().unwrap_or("")
+            )?,
+            "ipv6" => writeln!(
+                out,
+                "{pad}  ipv6: line {}: {}: {}",
                 it["line"],
                 it["construct"].as_str().unwrap_or(""),
                 it["effect"].as_str().unwrap_or("")

@@ -85,6 +85,9 @@ pub struct Report {
     pub simplified: Vec<String>,
     /// What it keeps but does not evaluate, with lines.
     pub unmodelled: Vec<Unmodelled>,
+    /// IPv6-only constructs kept for IPv6 (exact no-ops on the IPv4
+    /// packets podpath carries; see `Nft::ipv6_kept`).
+    pub ipv6_kept: Vec<Unmodelled>,
     /// Remarks that are neither (a device left out, a key not read).
     pub warnings: Vec<String>,
     /// What the real tool would refuse: the line (0: none) and the reason.
@@ -466,6 +469,7 @@ fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader) {
             r.count("maps", sets.clone().filter(|s| s.is_map).count());
             r.count("elements", sets.map(|s| s.elements.len()).sum());
             r.unmodelled = n.unmodelled.clone();
+            r.ipv6_kept = n.ipv6_kept.clone();
             r.simplified
                 .push("rule counters are parsed and ignored".into());
             if text.contains("iptables-nft") {

@@ -677,6 +677,12 @@ pub struct Nft {
     bases: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
     /// What `nft -f` loads but podpath does not evaluate, by line.
     pub unmodelled: Vec<super::Unmodelled>,
+    /// IPv6-only statements (`dnat to feed::1`, `snat ip6 to ...`), kept
+    /// for IPv6 (not evaluated yet). On an IPv4 packet they do nothing, as
+    /// in the kernel (nft_nat.c `nft_nat_inet_eval` runs a NAT expression
+    /// only when its family is the packet's), so they are exact for every
+    /// packet podpath carries today; they stay apart from `unmodelled`.
+    pub ipv6_kept: Vec<super::Unmodelled>,
     /// Stateful statements (limit, quota) counted while parsing: the next id.
     pub(crate) next_id: usize,
 }

@@ -615,6 +615,7 @@ impl Nft {
     ) -> Result<NftRule, NftError> {
         let mut cx = Cx {
             unmodelled: &mut self.unmodelled,
+            ipv6_kept: &mut self.ipv6_kept,
             next_id: &mut self.next_id,
             anon: Vec::new(),
             meters: Vec::new(),

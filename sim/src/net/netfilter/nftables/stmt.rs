@@ -19,6 +19,8 @@ use crate::net::netfilter::{RejectWith, Unmodelled};
 /// What parsing a rule adds to the ruleset beside its expressions.
 pub struct Cx<'a> {
     pub unmodelled: &'a mut Vec<Unmodelled>,
+    /// IPv6-only statements, see [`super::Nft::ipv6_kept`].
+    pub ipv6_kept: &'a mut Vec<Unmodelled>,
     pub next_id: &'a mut usize,
     /// Binding (anonymous) chains of `jump { ... }`: name, rule tokens.
     pub anon: Vec<(String, Vec<Tok>)>,
@@ -142,6 +144,17 @@ impl R<'_, '_> {
             construct,
             is_match,
         });
+    }
+
+    /// Keeps an IPv6-only statement ([`super::Nft::ipv6_kept`]): a no-op
+    /// on IPv4 packets, as nft_nat_inet_eval makes it.
+    fn ipv6_only(&mut self, construct: String) {
+        self.cx.ipv6_kept.push(Unmodelled {
+            line: self.line,
+            construct: format!("nft: {construct}"),
+            effect: IPV6_KEPT.into(),
+        });
+        self.out.push(Expr::Nop(construct));
     }
 
     /// Index past the arguments of a statement podpath keeps whole: to the
@@ -1158,7 +1171,11 @@ impl R<'_, '_> {
         if v6 || special {
             let text = render(self.sl(i, j));
             let _ = spec_start;
-            self.unmodelled(text, false);
+            if v6 || self.sl(i, j).iter().any(|t| is_v6_literal(&t.s)) {
+                self.ipv6_only(text);
+            } else {
+                self.unmodelled(text, false);
+            }
             return Ok(j);
         }
         self.out.push(Expr::Nat {
@@ -1486,4 +1503,14 @@ pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
         },
         j,
     ))
+}
+
+/// The effect of an IPv6-only statement kept for IPv6.
+pub const IPV6_KEPT: &str =
+    "IPv6 only: kept for IPv6 (not evaluated yet); an IPv4 packet passes over it, as the kernel's nft_nat_inet_eval does";
+
+/// An IPv6 address or prefix token (`feed::1`, `2001:db8::/64`).
+fn is_v6_literal(s: &str) -> bool {
+    let a = s.split('/').next().unwrap_or(s);
+    a.contains(':') && a.parse::<std::net::Ipv6Addr>().is_ok()
 }

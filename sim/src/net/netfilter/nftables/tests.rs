@@ -153,6 +153,26 @@ mod eval_tests {
         assert_eq!(o.nat, None);
     }
 
+    /// An IPv6 NAT in an inet table is kept for IPv6 and does nothing to an
+    /// IPv4 packet (nft_nat.c nft_nat_inet_eval); the IPv4 one of the
+    /// same chain still applies.
+    #[test]
+    fn ipv6_nat_passes_ipv4_packets_over() {
+        let n = Nft::parse("table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 dnat ip6 to [fd00::1]:8080\n  tcp dport 80 dnat to feed::1\n  tcp dport 80 dnat ip to 10.0.0.9:8080\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        assert_eq!(n.ipv6_kept.len(), 2, "{:?}", n.ipv6_kept);
+        assert_eq!(n.ipv6_kept[0].line, 4);
+        let o = run(
+            &n,
+            Hook::Prerouting,
+            &mut pkt("10.0.0.1", "10.96.0.1", 80),
+            0,
+            &mut DynSets::default(),
+        );
+        assert!(matches!(o.nat, Some(Target::Dnat { .. })), "{:?}", o.nat);
+        assert!(format!("{:?}", o.nat).contains("10.0.0.9"), "{:?}", o.nat);
+    }
+
     /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
     /// dport map @z` with `192.168.7.2 . 42 : 10.1.1.1 . 4242`, and a
     /// numgen inc map (round robin).
