@@ -1,4 +1,5 @@
-//! `podpath inspect` on real dumps (one of each format from the corpus),
+//! `podpath inspect` on real dumps (every file of the corpus, and one of
+//! each format together),
 //! on the bundles, in text and JSON, and on a file the real tool refuses,
 //! as insta snapshots (cli/tests/snapshots/inspect__*.snap). One process
 //! call each.
@@ -133,4 +134,60 @@ fn inspect_reads_nft_includes_beside_the_script() {
         err.contains("missing.nft:1") && err.contains("not-there.nft"),
         "{err}"
     );
+}
+
+/// Every file of the corpus of real dumps (sim/tests/data/corpus, its
+/// SOURCES.md names each one's origin), one snapshot of its report each
+/// (cli/tests/snapshots/inspect__corpus__FOLDER__FILE.snap): what it
+/// understood, what is simplified, every unmodelled construct with its
+/// line. Each exits 0: all of them load.
+#[test]
+fn inspect_every_corpus_file() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sim/tests/data/corpus");
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != "SOURCES.md") {
+                files.push(p.strip_prefix(&root).unwrap().to_string_lossy().to_string());
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 150, "{}", files.len());
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| format!("sim/tests/data/corpus/{f}"))
+        .collect();
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let o = inspect(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // one report per file, each starting at column 0 with its path
+    let out = text(&o);
+    let mut reports: Vec<String> = Vec::new();
+    for line in out.lines() {
+        if !line.starts_with(' ') {
+            reports.push(String::new());
+        }
+        let r = reports.last_mut().expect("a report starts with its path");
+        r.push_str(line);
+        r.push('\n');
+    }
+    assert_eq!(reports.len(), files.len());
+    for (f, r) in files.iter().zip(&reports) {
+        assert!(
+            r.starts_with(&format!("sim/tests/data/corpus/{f}: ")),
+            "{r}"
+        );
+        let name = format!("corpus__{}", f.replace(['/', '.'], "_"));
+        insta::assert_snapshot!(name, r);
+    }
 }

@@ -58,7 +58,8 @@ const REFUSED: &[(&str, &str)] = &[
     ),
 ];
 
-/// (folder/file, path) of every file under `root`, sorted.
+/// (folder, folder/file, path) of every file under `root`'s folders
+/// (subfolders included), sorted.
 fn files_of(root: &Path) -> Vec<(String, String, PathBuf)> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
@@ -69,14 +70,8 @@ fn files_of(root: &Path) -> Vec<(String, String, PathBuf)> {
     let mut out = Vec::new();
     for d in &dirs {
         let folder = d.file_name().unwrap().to_string_lossy().to_string();
-        let mut names: Vec<PathBuf> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        names.sort();
-        for p in names {
-            let name = format!("{folder}/{}", p.file_name().unwrap().to_string_lossy());
-            out.push((folder.clone(), name, p));
+        for (rel, p) in common::files_under(d) {
+            out.push((folder.clone(), format!("{folder}/{rel}"), p));
         }
     }
     out
@@ -97,7 +92,8 @@ fn every_corpus_dump_loads() {
     for (folder, name, p) in files_of(&data("corpus")) {
         files += 1;
         let text = std::fs::read_to_string(&p).unwrap();
-        let r = dumps::inspect_with(&name, &text, &common::corpus_include_reader);
+        let read = common::include_reader_in(p.parent().unwrap().to_path_buf());
+        let r = dumps::inspect_with(&name, &text, &read);
         if let Some((line, why)) = &r.error {
             refused.push((name.clone(), format!("{line}: {why}")));
         }

@@ -8,11 +8,23 @@ mod common;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/nft");
 
-use common::corpus_include_reader as reader;
+/// The files of the corpus folder, subfolders included: (name, text).
+fn corpus_files() -> Vec<(String, String)> {
+    common::files_under(std::path::Path::new(ROOT))
+        .into_iter()
+        .map(|(n, p)| (n, std::fs::read_to_string(p).expect("corpus file")))
+        .collect()
+}
+
+/// The include reader of corpus file `name`: files beside it.
+fn reader_for(name: &str) -> impl Fn(&str) -> Result<Vec<(String, String)>, String> {
+    let p = std::path::Path::new(ROOT).join(name);
+    common::include_reader_in(p.parent().expect("a folder").to_path_buf())
+}
 
 fn load(name: &str) -> Nft {
     let text = std::fs::read_to_string(format!("{ROOT}/{name}")).expect("corpus file");
-    Nft::parse_with(&text, &reader).unwrap_or_else(|e| panic!("{name}: {e}"))
+    Nft::parse_with(&text, &reader_for(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// (file, unmodelled constructs podpath keeps).
@@ -34,22 +46,22 @@ const EXPECTED: &[(&str, usize)] = &[
     ("moby-nftables-vmap-dynamic-timeout.txt", 0),
     ("multi-networkpolicy-nftables-comprehensive.txt", 0),
     ("multi-networkpolicy-nftables-lifecycle-stacked.txt", 0),
-    ("nftables-example-all-in-one-include-script.txt", 6),
-    ("nftables-example-inet-filter-script.txt", 0),
-    ("nftables-example-inet-nat-script.txt", 0),
-    ("nftables-example-ipv4-filter-script.txt", 0),
-    ("nftables-example-ipv4-mangle-script.txt", 0),
-    ("nftables-example-ipv4-nat-script.txt", 0),
-    ("nftables-example-ipv4-raw-script.txt", 0),
-    ("nftables-example-ipv6-filter-script.txt", 0),
-    ("nftables-example-ipv6-mangle-script.txt", 0),
-    ("nftables-example-ipv6-nat-script.txt", 0),
-    ("nftables-example-ipv6-raw-script.txt", 0),
-    ("nftables-example-arp-filter-script.txt", 2),
-    ("nftables-example-bridge-filter-script.txt", 3),
+    ("nftables-files/all-in-one.nft", 6),
+    ("nftables-files/inet-filter.nft", 0),
+    ("nftables-files/inet-nat.nft", 0),
+    ("nftables-files/ipv4-filter.nft", 0),
+    ("nftables-files/ipv4-mangle.nft", 0),
+    ("nftables-files/ipv4-nat.nft", 0),
+    ("nftables-files/ipv4-raw.nft", 0),
+    ("nftables-files/ipv6-filter.nft", 0),
+    ("nftables-files/ipv6-mangle.nft", 0),
+    ("nftables-files/ipv6-nat.nft", 0),
+    ("nftables-files/ipv6-raw.nft", 0),
+    ("nftables-files/arp-filter.nft", 2),
+    ("nftables-files/bridge-filter.nft", 3),
     ("nftables-example-ct-helpers-script.txt", 0),
     ("nftables-example-load-balancing-script.txt", 10),
-    ("nftables-example-netdev-ingress-script.txt", 1),
+    ("nftables-files/netdev-ingress.nft", 1),
     ("nftables-example-sets-and-maps-script.txt", 0),
     ("nftables-rs-nftables-init-script.txt", 0),
     ("nftables-rs-setmap-script.txt", 0),
@@ -92,17 +104,12 @@ const EXPECTED: &[(&str, usize)] = &[
 
 #[test]
 fn every_corpus_file_loads() {
-    let mut names: Vec<String> = std::fs::read_dir(ROOT)
-        .expect("corpus dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(names.len() >= 61, "{}", names.len());
+    let files = corpus_files();
+    assert!(files.len() >= 61, "{}", files.len());
     let mut report = Vec::new();
     let mut failed = Vec::new();
-    for n in &names {
-        let text = std::fs::read_to_string(format!("{ROOT}/{n}")).expect("corpus file");
-        match Nft::parse_with(&text, &reader) {
+    for (n, text) in &files {
+        match Nft::parse_with(text, &reader_for(n)) {
             Ok(nft) => {
                 let printed = nft.to_text();
                 if let Err(e) = Nft::parse(&printed) {
@@ -138,14 +145,9 @@ fn every_corpus_file_loads() {
 /// panic; a ruleset that parses prints text that parses again.
 #[test]
 fn mutated_corpus_files_never_panic() {
-    let mut names: Vec<String> = std::fs::read_dir(ROOT)
-        .expect("corpus dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    for (k, n) in names.iter().enumerate() {
-        let base = std::fs::read_to_string(format!("{ROOT}/{n}")).expect("corpus file");
-        for (text, lines) in common::mutations(&base, k as u64, 60, b" :.@{},;\"-x0/9$*") {
+    for (k, (n, base)) in corpus_files().iter().enumerate() {
+        let reader = reader_for(n);
+        for (text, lines) in common::mutations(base, k as u64, 60, b" :.@{},;\"-x0/9$*") {
             let r = std::panic::catch_unwind(|| Nft::parse_with(&text, &reader))
                 .unwrap_or_else(|_| panic!("{n}: parser panicked on\n{text}"));
             match r {

@@ -46,23 +46,44 @@ pub fn mutations(base: &str, seed: u64, count: usize, bytes: &[u8]) -> Vec<(Stri
     out
 }
 
-/// The include reader of the corpus: `./NAME.nft` of nftables'
-/// files/nftables/ examples (all-in-one.nft includes them) is the corpus
-/// file `nft/nftables-example-NAME-script.txt`; a name the corpus does not
-/// hold is not found (nft: "File not found"), and a wildcard include
-/// (`/etc/nftables.d/*.nft`) matches nothing, as on a machine without that
-/// directory.
+/// The include reader of a corpus script in `dir`: a relative name is the
+/// file beside it (nftables' files/nftables/ keep their real names in
+/// corpus/nft/nftables-files, as `nft -f` run in that directory reads
+/// them); a name that is not there is not found (nft: "File not found"),
+/// and a wildcard include (`/etc/nftables.d/*.nft`) matches nothing, as on
+/// a machine without that directory.
 #[allow(dead_code)]
-pub fn corpus_include_reader(pattern: &str) -> Result<Vec<(String, String)>, String> {
-    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/nft");
-    let Some(name) = pattern
-        .strip_prefix("./")
-        .and_then(|p| p.strip_suffix(".nft"))
-    else {
-        return Ok(Vec::new());
-    };
-    let path = format!("{ROOT}/nftables-example-{name}-script.txt");
-    Ok(std::fs::read_to_string(&path)
-        .map(|text| vec![(pattern.to_string(), text)])
-        .unwrap_or_default())
+pub fn include_reader_in(
+    dir: std::path::PathBuf,
+) -> impl Fn(&str) -> Result<Vec<(String, String)>, String> {
+    move |pattern: &str| {
+        if pattern.contains('*') || pattern.starts_with('/') {
+            return Ok(Vec::new());
+        }
+        let path = dir.join(pattern);
+        Ok(std::fs::read_to_string(&path)
+            .map(|text| vec![(pattern.to_string(), text)])
+            .unwrap_or_default())
+    }
+}
+
+/// Every file under `dir` and its subdirectories, as (path relative to
+/// `dir`, full path), sorted.
+#[allow(dead_code)]
+pub fn files_under(dir: &std::path::Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+                out.push((rel, p));
+            }
+        }
+    }
+    out.sort();
+    out
 }
