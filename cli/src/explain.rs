@@ -239,6 +239,12 @@ SIMPLIFIED (and where)
     TestOverallNFTablesRules expects (filter-prerouting-pre-dnat,
     cluster-ips-check, nodeport-ips = the node IP); stale chains are not
     kept for a second sync.                                                                [k8s/kubeproxy_nft]
+  - NetworkPolicy: read, defaulted and validated as the API server does,
+    and evaluated by the API semantics (k8s/netpol evaluate); no CNI's
+    enforcement is modelled yet, so a run warns that its policies have
+    no effect. ipBlocks match pod addresses too, named egress ports
+    resolve on the destination pod, host-network pods are never
+    selected.                                                          [k8s/netpol]
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails),
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for

@@ -21,6 +21,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::netpol::{Namespace, NetworkPolicy};
 use super::objects::{err, Cluster, EndpointSlice, Ingress, K8sError, Node, Pod, Service};
 use crate::yaml::Limits;
 
@@ -84,6 +85,8 @@ fn set_lines(o: &mut Object, k: &KindOnly, start: usize) {
         Object::Pod(x) => x.metadata.line = line,
         Object::Node(x) => x.metadata.line = line,
         Object::Ingress(x) => x.metadata.line = line,
+        Object::NetworkPolicy(x) => x.metadata.line = line,
+        Object::Namespace(x) => x.metadata.line = line,
         Object::List(l) => {
             for (o, k) in l.items.iter_mut().zip(&k.items) {
                 set_lines(o, k, start);
@@ -107,6 +110,8 @@ pub enum Object {
     Pod(Pod),
     Node(Node),
     Ingress(Ingress),
+    NetworkPolicy(NetworkPolicy),
+    Namespace(Namespace),
     List(ObjectList),
     /// An object of a kind podpath does not use (its kind).
     Other(String),
@@ -130,6 +135,8 @@ impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_> {
             Some("Pod") => Object::Pod(Pod::deserialize(d)?),
             Some("Node") => Object::Node(Node::deserialize(d)?),
             Some("Ingress") => Object::Ingress(Ingress::deserialize(d)?),
+            Some("NetworkPolicy") => Object::NetworkPolicy(NetworkPolicy::deserialize(d)?),
+            Some("Namespace") => Object::Namespace(Namespace::deserialize(d)?),
             Some(k) if is_list(k) => Object::List(ObjectList {
                 items: d.deserialize_map(ListVisitor(self.0))?,
             }),
@@ -229,6 +236,8 @@ impl Cluster {
                 Object::Pod(p) => c.pods.push(p),
                 Object::Node(n) => c.nodes.push(n),
                 Object::Ingress(i) => c.ingresses.push(i),
+                Object::NetworkPolicy(p) => c.network_policies.push(p),
+                Object::Namespace(n) => c.namespaces.push(n),
                 Object::List(l) => l.items.into_iter().for_each(|o| add(c, o)),
                 Object::Other(k) => *c.skipped.entry(k).or_default() += 1,
             }
@@ -426,6 +435,8 @@ fn json_object(
         "Pod" => Object::Pod(typed(raw, &what, line)?),
         "Node" => Object::Node(typed(raw, &what, line)?),
         "Ingress" => Object::Ingress(typed(raw, &what, line)?),
+        "NetworkPolicy" => Object::NetworkPolicy(typed(raw, &what, line)?),
+        "Namespace" => Object::Namespace(typed(raw, &what, line)?),
         k if is_list(k) => {
             let mut items = Vec::new();
             for it in peek.items.unwrap_or_default() {
@@ -441,6 +452,8 @@ fn json_object(
         Object::Pod(x) => x.metadata.line = line,
         Object::Node(x) => x.metadata.line = line,
         Object::Ingress(x) => x.metadata.line = line,
+        Object::NetworkPolicy(x) => x.metadata.line = line,
+        Object::Namespace(x) => x.metadata.line = line,
         _ => {}
     }
     Ok(o)

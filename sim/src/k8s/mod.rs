@@ -16,6 +16,8 @@ pub mod ingress;
 pub mod kubeproxy;
 pub mod kubeproxy_nft;
 pub mod load;
+pub mod meta;
+pub mod netpol;
 pub mod objects;
 
 pub use objects::{Cluster, K8sError};

@@ -6,77 +6,15 @@
 //! is (a `kind: List` is unpacked; reading is [`super::load`]).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use serde::Deserialize;
 
-/// An inconsistency in the objects, naming the object and the field.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct K8sError {
-    /// `Service default/web`, `EndpointSlice default/web-abc12`, ...
-    pub object: String,
-    /// `spec.ports[0].name`
-    pub field: String,
-    pub message: String,
-    /// Line in the manifests text, when known (1-based; 0: unknown).
-    pub line: usize,
-}
-
-impl fmt::Display for K8sError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.object, self.field, self.message)
-    }
-}
-
-/// An error about an object, at the line where the object starts.
-fn err_at(
-    meta: &ObjectMeta,
-    object: String,
-    field: impl Into<String>,
-    message: impl Into<String>,
-) -> K8sError {
-    K8sError {
-        line: meta.line,
-        ..err(object, field, message)
-    }
-}
-
-pub(super) fn err(
-    object: String,
-    field: impl Into<String>,
-    message: impl Into<String>,
-) -> K8sError {
-    K8sError {
-        object,
-        field: field.into(),
-        message: message.into(),
-        line: 0,
-    }
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
-    pub name: String,
-    #[serde(default)]
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    /// The line of the manifests where the object starts (0: unknown), for
-    /// errors that name it.
-    #[serde(skip)]
-    pub line: usize,
-}
-
-impl ObjectMeta {
-    pub fn ns(&self) -> &str {
-        self.namespace.as_deref().unwrap_or("default")
-    }
-}
+pub(super) use super::meta::err;
+use super::meta::err_at;
+pub use super::meta::K8sError;
+pub use super::meta::ObjectMeta;
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -324,6 +262,11 @@ pub struct Cluster {
     pub pods: Vec<Pod>,
     pub nodes: Vec<Node>,
     pub ingresses: Vec<Ingress>,
+    /// networking.k8s.io/v1 NetworkPolicies ([`super::netpol`]).
+    pub network_policies: Vec<super::netpol::NetworkPolicy>,
+    /// Namespaces given as objects (their labels); a namespace objects
+    /// name without one has only its `kubernetes.io/metadata.name` label.
+    pub namespaces: Vec<super::netpol::Namespace>,
     /// Objects of kinds podpath does not use (ConfigMap, Secret, a CRD...),
     /// skipped when read, counted by kind.
     pub skipped: BTreeMap<String, usize>,
@@ -400,6 +343,18 @@ pub struct ServiceBackendPort {
 }
 
 impl Cluster {
+    /// The warning line for NetworkPolicies read but not enforced: their
+    /// API semantics are modelled ([`super::netpol::evaluate`]), no CNI's
+    /// programming of them is yet, so the traffic runs as if there were
+    /// none (said, never silent).
+    pub fn policy_warning(&self) -> Option<String> {
+        let n = self.network_policies.len();
+        (n > 0).then(|| {
+            let s = if n == 1 { "y" } else { "ies" };
+            format!("{n} NetworkPolic{s} read and validated but not enforced: no CNI podpath models programs them yet, so traffic runs as if there were none")
+        })
+    }
+
     /// The warning line for the objects skipped when read ("skipped 312
     /// objects of kinds podpath does not use: ConfigMap 120, Secret 80,
     /// ..."), the most numerous kind first; `None` when none was.
@@ -435,6 +390,17 @@ impl Cluster {
         self.pods.sort_by_key(|s| key(&s.metadata));
         self.nodes.sort_by_key(|s| key(&s.metadata));
         self.ingresses.sort_by_key(|s| key(&s.metadata));
+        self.network_policies.sort_by_key(|s| key(&s.metadata));
+        self.namespaces.sort_by_key(|s| s.metadata.name.clone());
+    }
+
+    /// The labels of namespace `ns` as the API server keeps them (a
+    /// namespace without an object has only its name label).
+    pub fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
+        match self.namespaces.iter().find(|n| n.metadata.name == ns) {
+            Some(n) => n.labels(),
+            None => BTreeMap::from([(super::netpol::NAMESPACE_NAME_LABEL.into(), ns.into())]),
+        }
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
@@ -497,6 +463,9 @@ impl Cluster {
         for p in &self.pods {
             self.validate_pod(p)?;
         }
+        for p in &self.network_policies {
+            p.validate()?;
+        }
         Ok(())
     }
 
@@ -522,13 +491,22 @@ impl Cluster {
                 "Ingress",
                 self.ingresses.iter().map(|x| &x.metadata).collect(),
             ),
+            (
+                "NetworkPolicy",
+                self.network_policies.iter().map(|x| &x.metadata).collect(),
+            ),
+            (
+                "Namespace",
+                self.namespaces.iter().map(|x| &x.metadata).collect(),
+            ),
         ];
         for (kind, ms) in metas {
             let mut seen: BTreeMap<(&str, &str), &ObjectMeta> = BTreeMap::new();
             for m in ms {
-                let ns = if kind == "Node" { "" } else { m.ns() };
+                let cluster_scoped = kind == "Node" || kind == "Namespace";
+                let ns = if cluster_scoped { "" } else { m.ns() };
                 if let Some(first) = seen.insert((ns, m.name.as_str()), m) {
-                    let name = if kind == "Node" {
+                    let name = if cluster_scoped {
                         m.name.clone()
                     } else {
                         format!("{ns}/{}", m.name)

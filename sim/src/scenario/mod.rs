@@ -348,8 +348,9 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
     let x = expansion_of(c, &objs, &net, file)?;
     let warnings: Vec<String> = objs
         .skipped_warning()
-        .map(|w| format!("{file}: cluster.manifests: {w}"))
         .into_iter()
+        .chain(objs.policy_warning())
+        .map(|w| format!("{file}: cluster.manifests: {w}"))
         .collect();
     if objs.service("kube-system", "kube-dns").is_none() {
         for (name, h) in &x.hosts {
