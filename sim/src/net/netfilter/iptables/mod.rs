@@ -29,9 +29,11 @@
 
 pub mod eval;
 pub(crate) mod extensions;
+mod fcheck;
 pub mod matches;
 pub mod parse;
 pub mod targets;
+pub(crate) mod xopts;
 
 #[cfg(test)]
 mod ext_tests;
