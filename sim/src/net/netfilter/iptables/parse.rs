@@ -483,6 +483,16 @@ fn check_targets(t: &Table, source: &str) -> Result<(), ParseError> {
     }
     for (ci, c) in t.chains.iter().enumerate() {
         for r in &c.rules {
+            let hs: Vec<&str> = hooks[ci].iter().copied().collect();
+            if let Some(m) = super::scope_error(&r.text, t.kind.name(), &hs) {
+                return Err(ParseError {
+                    file: source.to_string(),
+                    line: r.line,
+                    column: 0,
+                    message: m,
+                    text: format!("-A {} {}", c.name, r.text),
+                });
+            }
             let Some((name, table, allowed)) = r.target.as_ref().and_then(target_scope) else {
                 continue;
             };
@@ -919,7 +929,7 @@ pub(crate) struct RuleArgs<'a> {
     /// Each long option given: (its extension instance: `None` the
     /// target, `Some(k)` the k-th loaded match; name; value words;
     /// negated).
-    pub(super) given: Vec<super::fcheck::Given>,
+    pub(super) given: Vec<super::Given>,
 }
 
 /// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
@@ -1418,6 +1428,10 @@ impl RuleArgs<'_> {
                 // `! -p tcp` loads no protocol match (xshared.c
                 // command_default loads it only for a plain -p)
                 let negated = self.neg;
+                if negated && p == 0 {
+                    // xshared.c ipv4_post_parse/ipv6_post_parse
+                    return Err(self.err(col, "rule would never match protocol".into()));
+                }
                 self.push(CondKind::Proto(p));
                 match p {
                     _ if negated => {}
