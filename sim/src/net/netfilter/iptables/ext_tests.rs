@@ -81,6 +81,29 @@ fn run(
     (o.verdict, o.steps)
 }
 
+/// A raw table whose PREROUTING drops what `rules` do not accept.
+fn raw_pre(rules: &str) -> Ruleset {
+    rs(&format!(
+        "*raw\n:PREROUTING DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n"
+    ))
+}
+
+/// Whether raw PREROUTING accepts `pkt`.
+fn pre_accepts(r: &Ruleset, mut pkt: NfPacket) -> bool {
+    let mut ch = ScriptChooser::default();
+    let mut st = NfState::default();
+    let mut env = EvalEnv {
+        addr: &View,
+        chooser: &mut ch,
+        state: &mut st,
+        now_ns: 0,
+        assume: Assume::NoMatch,
+    };
+    r.run_hook(TableKind::Raw, "PREROUTING", &mut pkt, &mut env)
+        .verdict
+        == Verdict::Accept
+}
+
 fn accepts(r: &Ruleset, pkt: NfPacket) -> bool {
     run(r, pkt, &mut NfState::default(), 0, Assume::NoMatch).0 == Verdict::Accept
 }
@@ -264,32 +287,33 @@ fn conntrack_tests_the_connection() {
 /// looks up with the packet's mark; --accept-local; --invert.
 #[test]
 fn rpfilter_looks_up_the_route_back() {
-    let r = filter("-A INPUT -m rpfilter -j ACCEPT\n");
-    assert!(accepts(&r, tcp([10, 1, 1, 1], "eth0")));
+    // xt_rpfilter.c: raw or mangle, PREROUTING only
+    let r = raw_pre("-A PREROUTING -m rpfilter -j ACCEPT\n");
+    assert!(pre_accepts(&r, tcp([10, 1, 1, 1], "eth0")));
     assert!(
-        !accepts(&r, tcp([10, 1, 1, 1], "eth1")),
+        !pre_accepts(&r, tcp([10, 1, 1, 1], "eth1")),
         "strict: wrong interface"
     );
-    assert!(!accepts(&r, tcp([8, 8, 8, 8], "eth0")), "no route back");
+    assert!(!pre_accepts(&r, tcp([8, 8, 8, 8], "eth0")), "no route back");
     assert!(
-        accepts(&r, tcp([8, 8, 8, 8], "lo")),
+        pre_accepts(&r, tcp([8, 8, 8, 8], "lo")),
         "loopback always passes"
     );
-    let r = filter("-A INPUT -m rpfilter --loose -j ACCEPT\n");
-    assert!(accepts(&r, tcp([10, 1, 1, 1], "eth1")));
-    let r = filter("-A INPUT -m rpfilter --validmark -j ACCEPT\n");
+    let r = raw_pre("-A PREROUTING -m rpfilter --loose -j ACCEPT\n");
+    assert!(pre_accepts(&r, tcp([10, 1, 1, 1], "eth1")));
+    let r = raw_pre("-A PREROUTING -m rpfilter --validmark -j ACCEPT\n");
     let marked = NfPacket {
         mark: 7,
         ..tcp([172, 16, 0, 1], "eth1")
     };
-    assert!(accepts(&r, marked.clone()));
-    let r2 = filter("-A INPUT -m rpfilter -j ACCEPT\n");
-    assert!(!accepts(&r2, marked));
-    let r = filter("-A INPUT -m rpfilter --accept-local -j ACCEPT\n");
-    assert!(accepts(&r, tcp([10, 9, 9, 9], "eth0")));
-    assert!(!accepts(&r2, tcp([10, 9, 9, 9], "eth0")));
+    assert!(pre_accepts(&r, marked.clone()));
+    let r2 = raw_pre("-A PREROUTING -m rpfilter -j ACCEPT\n");
+    assert!(!pre_accepts(&r2, marked));
+    let r = raw_pre("-A PREROUTING -m rpfilter --accept-local -j ACCEPT\n");
+    assert!(pre_accepts(&r, tcp([10, 9, 9, 9], "eth0")));
+    assert!(!pre_accepts(&r2, tcp([10, 9, 9, 9], "eth0")));
     // 127.0.0.1's local route is on lo, not the incoming eth0
-    assert!(!accepts(&r, tcp([127, 0, 0, 1], "eth0")));
+    assert!(!pre_accepts(&r, tcp([127, 0, 0, 1], "eth0")));
     // Calico's form: drop what fails the check
     let r = rs("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter --validmark --invert -j DROP\nCOMMIT\n");
     let mut st = NfState::default();

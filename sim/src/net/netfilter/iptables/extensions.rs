@@ -81,7 +81,14 @@ pub(crate) fn check_value(ext: &str, o: &Opt, v: &str) -> Result<(), String> {
         Ty::UINT32 | Ty::UINT32RC | Ty::MARKMASK32 => 0xffff_ffff,
         _ => u64::MAX,
     };
-    let (lo, hi) = (o.min.unwrap_or(0), o.max.unwrap_or(type_max));
+    // a `.max` given by a macro (XT_DSCP_MAX) is in the xopts table
+    let max = o.max.or_else(|| {
+        super::xopts::XOPTS
+            .iter()
+            .find(|x| x.ext == ext && x.opt == o.name)
+            .and_then(|x| x.max)
+    });
+    let (lo, hi) = (o.min.unwrap_or(0), max.unwrap_or(type_max));
     let bad = || {
         format!(
             "{ext}: bad value for option \"--{}\", or out of range ({lo}-{hi}).",
@@ -91,13 +98,40 @@ pub(crate) fn check_value(ext: &str, o: &Opt, v: &str) -> Result<(), String> {
     let in_range = |n: Option<u64>| n.filter(|n| (lo..=hi).contains(n)).ok_or_else(bad);
     match o.ty {
         Ty::UINT8 | Ty::UINT16 | Ty::UINT32 | Ty::UINT64 => in_range(int(v)).map(|_| ()),
+        // xtopt_parse_mint: at most two components, the second not below
+        // the first ("near \"3\", or out of range (4-...)")
         Ty::UINT16RC | Ty::UINT32RC | Ty::UINT64RC => {
-            for part in v.split(':') {
+            let parts: Vec<&str> = v.split(':').collect();
+            if parts.len() > 2 {
+                return Err(format!(
+                    "{ext}: Too many components for option \"--{}\" (max: 2)",
+                    o.name
+                ));
+            }
+            let mut min = lo;
+            for part in parts {
                 if !part.is_empty() {
-                    in_range(int(part))?;
+                    let n = int(part).filter(|n| (min..=hi).contains(n)).ok_or_else(|| {
+                        format!(
+                            "{ext}: bad value for option \"--{}\" near \"{part}\", or out of range ({min}-{hi}).",
+                            o.name
+                        )
+                    })?;
+                    min = n;
                 }
             }
             Ok(())
+        }
+        // xtopt_parse_sysloglevel
+        Ty::SYSLOGLEVEL => {
+            let names = [
+                "alert", "crit", "debug", "emerg", "error", "info", "notice", "panic", "warning",
+            ];
+            if int(v).is_some_and(|n| n <= 7) || names.contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("log level \"{v}\" unknown"))
+            }
         }
         Ty::PORT => in_range(parse_port(v).map(u64::from)).map(|_| ()),
         Ty::PORTRC => {

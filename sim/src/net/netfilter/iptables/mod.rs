@@ -29,9 +29,11 @@
 
 pub mod eval;
 pub(crate) mod extensions;
+mod fcheck;
 pub mod matches;
 pub mod parse;
 pub mod targets;
+pub(crate) mod xopts;
 
 #[cfg(test)]
 mod ext_tests;
@@ -41,6 +43,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
+pub(crate) use fcheck::{scope_error, Given};
 pub(crate) use matches::ExtOpts;
 pub use matches::{CmpOp, CtField, HashlimitSpec, TimeSpec};
 pub(crate) use targets::{build as build_target, ExtTarget};

@@ -39,8 +39,8 @@ impl fmt::Display for ParseError {
     }
 }
 
-struct Tok {
-    s: String,
+pub(super) struct Tok {
+    pub(super) s: String,
     col: usize,
 }
 
@@ -483,6 +483,16 @@ fn check_targets(t: &Table, source: &str) -> Result<(), ParseError> {
     }
     for (ci, c) in t.chains.iter().enumerate() {
         for r in &c.rules {
+            let hs: Vec<&str> = hooks[ci].iter().copied().collect();
+            if let Some(m) = super::scope_error(&r.text, t.kind.name(), &hs) {
+                return Err(ParseError {
+                    file: source.to_string(),
+                    line: r.line,
+                    column: 0,
+                    message: m,
+                    text: format!("-A {} {}", c.name, r.text),
+                });
+            }
             let Some((name, table, allowed)) = r.target.as_ref().and_then(target_scope) else {
                 continue;
             };
@@ -895,11 +905,11 @@ pub(crate) struct RuleArgs<'a> {
     source: &'a str,
     line: usize,
     warnings: &'a mut Vec<String>,
-    toks: Vec<Tok>,
-    i: usize,
+    pub(super) toks: Vec<Tok>,
+    pub(super) i: usize,
     pub(super) neg: bool,
     pub(super) conds: Vec<Cond>,
-    target_name: Option<(String, bool)>, // (name, goto)
+    pub(super) target_name: Option<(String, bool)>, // (name, goto)
     comment: Option<String>,
     pub(super) modules: Vec<String>,
     stat: StatisticOpts,
@@ -916,6 +926,10 @@ pub(crate) struct RuleArgs<'a> {
     pub(super) unmod: Vec<(String, bool)>,
     /// The long options given, for XTOPT_MAND.
     generic_seen: Vec<String>,
+    /// Each long option given: (its extension instance: `None` the
+    /// target, `Some(k)` the k-th loaded match; name; value words;
+    /// negated).
+    pub(super) given: Vec<super::Given>,
 }
 
 /// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
@@ -994,6 +1008,7 @@ pub(crate) fn parse_rule_args(
         ext: Default::default(),
         unmod: Vec::new(),
         generic_seen: Vec::new(),
+        given: Vec::new(),
     };
     while p.i < p.toks.len() {
         p.option()?;
@@ -1016,8 +1031,14 @@ pub(crate) fn parse_rule_args(
     p.addrtype_final_check();
     p.ext_final_check()?;
     p.mandatory_options()?;
+    p.option_table_checks()?;
+    let tname = p
+        .target_name
+        .as_ref()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
     let target = p.target()?;
-    p.protocol_checks(target.as_ref())?;
+    p.protocol_checks(&tname, target.as_ref())?;
     let unmodelled = p
         .unmod
         .iter()
@@ -1090,12 +1111,16 @@ impl RuleArgs<'_> {
         }
         let col = self.toks[self.i].col;
         let in_target = self.target_name.is_some();
+        let (start, neg) = (self.i, self.neg);
         if self.builtin_option(&tok, col)?
             || (in_target && self.target_option(&tok)?)
             || self.match_option(&tok)?
             || self.ext_match_option(&tok)?
             || self.generic_option(&tok, in_target)?
         {
+            if let Some(name) = tok.strip_prefix("--") {
+                self.record_given(name, start, neg, in_target);
+            }
             return Ok(());
         }
         if tok.starts_with('-') {
@@ -1137,7 +1162,7 @@ impl RuleArgs<'_> {
     /// icmp_mt, xt_TCPMSS.c, xt_TCPOPTSTRIP.c, xt_SYNPROXY.c), libxt_multiport's
     /// check_proto and libxt_NAT's "Need TCP, UDP, SCTP or DCCP with port
     /// specification"; TCPMSS also needs a SYN test (tcpmss_tg4_check).
-    fn protocol_checks(&self, target: Option<&Target>) -> Result<(), ParseError> {
+    fn protocol_checks(&self, tname: &str, target: Option<&Target>) -> Result<(), ParseError> {
         let (proto, inv) = self
             .conds
             .iter()
@@ -1180,11 +1205,6 @@ impl RuleArgs<'_> {
             };
             need(m, "match", p)?;
         }
-        let tname = self
-            .target_name
-            .as_ref()
-            .map(|t| t.0.as_str())
-            .unwrap_or("");
         if matches!(tname, "TCPMSS" | "TCPOPTSTRIP" | "SYNPROXY") {
             need(tname, "target", 6)?;
         }
@@ -1408,6 +1428,10 @@ impl RuleArgs<'_> {
                 // `! -p tcp` loads no protocol match (xshared.c
                 // command_default loads it only for a plain -p)
                 let negated = self.neg;
+                if negated && p == 0 {
+                    // xshared.c ipv4_post_parse/ipv6_post_parse
+                    return Err(self.err(col, "rule would never match protocol".into()));
+                }
                 self.push(CondKind::Proto(p));
                 match p {
                     _ if negated => {}
