@@ -166,9 +166,13 @@ SIMPLIFIED (and where)
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
   - No IP options processing; accept_local, arp_ignore, arp_announce and
     icmp_errors_use_inbound_ifaddr stay at their defaults.               [net/ipv4]
-  - Routing: no multipath, no route cache or PMTU exceptions, no broadcast
-    routes in the local table; metrics only break ties between equal
-    prefixes.                                                            [net/fib]
+  - Routing: no multipath, no route cache or PMTU exceptions; metrics
+    only break ties between equal prefixes. Broadcast routes of table
+    local come from snapshots (a scenario's hosts get none unless it
+    lists them): delivered locally as broadcasts (brd_input), sent to
+    ff:ff:ff:ff:ff:ff; bc_forwarding, SO_BROADCAST and the sender's own
+    looped-back copy are not modelled. `ip -brief link` carries no kind:
+    its links are taken as Ethernet NICs (LOOPBACK as the loopback).     [net/fib]
   - Neighbours: REACHABLE turns STALE after exactly 30 s (not a random
     15-45 s); upper layers never confirm reachability, so a DELAY entry
     always probes; unsolicited ARP creates no entry.                     [net/neigh]
@@ -207,7 +211,11 @@ SIMPLIFIED (and where)
     decides; inet6 sets never match an IPv4 packet (the kernel's family
     check) and are evaluated when IPv6 lands.                          [net/netfilter/ipset]
   - ipvsadm dumps: lc/wlc count the connections podpath scheduled, not the
-    kernel's 256*active+inactive; -x/-y thresholds kept, not enforced.   [net/ipvsadm]
+    kernel's 256*active+inactive; -x/-y thresholds kept, not enforced. A
+    host name (a dump without -n) is resolved from the bundle's etc/hosts,
+    else from the bundle's host of that name (its first address: the
+    machine's own resolver, DNS included, is not known), else kept
+    unmodelled.                                                          [net/ipvsadm]
   - conntrack -L: a loaded entry's timeout counts from the replay's start;
     TCP window tracking starts afresh; [OFFLOAD] flows are tracked as
     ordinary ones; IPv6 entries kept for when IPv6 lands.               [net/netfilter/ct_list]
