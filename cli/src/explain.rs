@@ -217,8 +217,11 @@ SIMPLIFIED (and where)
     machine's own resolver, DNS included, is not known), else kept
     unmodelled.                                                          [net/ipvsadm]
   - conntrack -L: a loaded entry's timeout counts from the replay's start;
-    TCP window tracking starts afresh; [OFFLOAD] flows are tracked as
-    ordinary ones; IPv6 entries kept for when IPv6 lands.               [net/netfilter/ct_list]
+    TCP window tracking starts afresh; an [OFFLOAD] entry goes into a
+    flowtable of the host's nft ruleset (the one whose devices take both
+    directions, else the first; routes as the FIB gives them now), else
+    it is an ordinary entry (only nft_flow_offload sets IPS_OFFLOAD);
+    IPv6 entries kept for when IPv6 lands.                              [net/netfilter/ct_list]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
@@ -270,9 +273,12 @@ SIMPLIFIED (and where)
     exhausted when its `used` already reaches it); pkttype broadcast
     comes from the destination's address type; `ct status` is derived
     from the conntrack state; `ct helper set` is recorded without
-    effect; `flow add|offload` passes (the flowtable fast path is not
-    modelled: every packet runs the hooks); a chain an `nft -f` script
-    adds rules to without defining it is iptables-nft's built-in chain
+    effect; `flow add|offload @ft` offloads as nft_flow_offload_eval does
+    and the flowtable's ingress fast path runs (NAT, TTL-1, cached next
+    hop), in software only: no hardware offload, flowtable counters or
+    VLAN/PPPoE encapsulation, and its 30 s idle GC does not expire a flow
+    during a run; a chain an `nft -f` script adds rules to without
+    defining it is iptables-nft's built-in chain
     of that table (its hook and priority, policy accept), else a regular
     chain of the kernel's ruleset; a table or chain a script deletes that
     is not in its text is taken as absent.                              [net/nftables]

@@ -971,7 +971,6 @@ fn load_netfilter(
         warnings.push(w.clone());
     }
     sets_exist(h, &f_ipt)?;
-    load_conntrack(read, h, warnings)?;
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
@@ -989,6 +988,8 @@ fn load_netfilter(
             h.nft_text = t.into();
         }
     }
+    // after nft: an [OFFLOAD] entry goes into one of its flowtables
+    load_conntrack(read, h, warnings)?;
     Ok(())
 }
 
@@ -1070,6 +1071,10 @@ fn load_conntrack(
             warnings.push(format!("{f}: {u}"));
         }
         let n = crate::net::netfilter::ct_list::insert(&mut h.ct, &list, 0);
+        let off = crate::net::netfilter::ct_list::offloaded_tuples(&list);
+        for w in h.offload_loaded(&off, 0) {
+            warnings.push(format!("{f}: {w}"));
+        }
         if n < list.entries.len() {
             warnings.push(format!(
                 "{f}: {} of {} entries loaded (IPv6, other protocols, taken tuples and a full table are left out)",

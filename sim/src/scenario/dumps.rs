@@ -594,6 +594,9 @@ fn conntrack(r: &mut Report, text: &str) {
             if d.entries.iter().any(|e| e.l3 == 10) {
                 r.simplified.push(simp[2].to_string());
             }
+            if d.entries.iter().any(|e| e.offloaded()) {
+                r.simplified.push(simp[3].to_string());
+            }
         }
         Err(e) => r.fail(e.line, e.message),
     }
