@@ -166,9 +166,13 @@ SIMPLIFIED (and where)
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
   - No IP options processing; accept_local, arp_ignore, arp_announce and
     icmp_errors_use_inbound_ifaddr stay at their defaults.               [net/ipv4]
-  - Routing: no multipath, no route cache or PMTU exceptions, no broadcast
-    routes in the local table; metrics only break ties between equal
-    prefixes.                                                            [net/fib]
+  - Routing: no multipath, no route cache or PMTU exceptions; metrics
+    only break ties between equal prefixes. Broadcast routes of table
+    local come from snapshots (a scenario's hosts get none unless it
+    lists them): delivered locally as broadcasts (brd_input), sent to
+    ff:ff:ff:ff:ff:ff; bc_forwarding, SO_BROADCAST and the sender's own
+    looped-back copy are not modelled. `ip -brief link` carries no kind:
+    its links are taken as Ethernet NICs (LOOPBACK as the loopback).     [net/fib]
   - Neighbours: REACHABLE turns STALE after exactly 30 s (not a random
     15-45 s); upper layers never confirm reachability, so a DELAY entry
     always probes; unsolicited ARP creates no entry.                     [net/neigh]
@@ -207,10 +211,17 @@ SIMPLIFIED (and where)
     decides; inet6 sets never match an IPv4 packet (the kernel's family
     check) and are evaluated when IPv6 lands.                          [net/netfilter/ipset]
   - ipvsadm dumps: lc/wlc count the connections podpath scheduled, not the
-    kernel's 256*active+inactive; -x/-y thresholds kept, not enforced.   [net/ipvsadm]
+    kernel's 256*active+inactive; -x/-y thresholds kept, not enforced. A
+    host name (a dump without -n) is resolved from the bundle's etc/hosts,
+    else from the bundle's host of that name (its first address: the
+    machine's own resolver, DNS included, is not known), else kept
+    unmodelled.                                                          [net/ipvsadm]
   - conntrack -L: a loaded entry's timeout counts from the replay's start;
-    TCP window tracking starts afresh; [OFFLOAD] flows are tracked as
-    ordinary ones; IPv6 entries kept for when IPv6 lands.               [net/netfilter/ct_list]
+    TCP window tracking starts afresh; an [OFFLOAD] entry goes into a
+    flowtable of the host's nft ruleset (the one whose devices take both
+    directions, else the first; routes as the FIB gives them now), else
+    it is an ordinary entry (only nft_flow_offload sets IPS_OFFLOAD);
+    IPv6 entries kept for when IPv6 lands.                              [net/netfilter/ct_list]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
     from out-of-window segments); tcp_loose on; no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
@@ -270,9 +281,12 @@ SIMPLIFIED (and where)
     exhausted when its `used` already reaches it); pkttype broadcast
     comes from the destination's address type; `ct status` is derived
     from the conntrack state; `ct helper set` is recorded without
-    effect; `flow add|offload` passes (the flowtable fast path is not
-    modelled: every packet runs the hooks); a chain an `nft -f` script
-    adds rules to without defining it is iptables-nft's built-in chain
+    effect; `flow add|offload @ft` offloads as nft_flow_offload_eval does
+    and the flowtable's ingress fast path runs (NAT, TTL-1, cached next
+    hop), in software only: no hardware offload, flowtable counters or
+    VLAN/PPPoE encapsulation, and its 30 s idle GC does not expire a flow
+    during a run; a chain an `nft -f` script adds rules to without
+    defining it is iptables-nft's built-in chain
     of that table (its hook and priority, policy accept), else a regular
     chain of the kernel's ruleset; a table or chain a script deletes that
     is not in its text is taken as absent.                              [net/nftables]

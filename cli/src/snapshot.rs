@@ -11,7 +11,8 @@
 //! Per host: `ip -j -d link show`, `ip -j addr show`, `ip -j route show table
 //! all`, `ip -j rule show`, `ip -j neigh show`, `bridge -j fdb show`,
 //! `iptables-save`, `nft list ruleset` (when nft is installed), `sysctl -a`
-//! (its `net.*` lines). `bundle.json` lists the hosts, the veth links
+//! (its `net.*` lines); with `--host`, the machine's /etc/hosts as
+//! `etc/hosts`. `bundle.json` lists the hosts, the veth links
 //! between them ([`links`]), the listening sockets as apps, the flows to
 //! replay, and the files a missing tool left out. A snapshot only reads:
 //! every command it runs is a dump.
@@ -501,6 +502,16 @@ pub fn snapshot_host(only: &[String], out: &Path, extras: Extras) -> Result<Vec<
         &Tools::probe(),
         true,
     )?);
+    // The machine's /etc/hosts, as `etc/hosts`: what its resolver reads
+    // first (nsswitch `hosts: files ...`), so a host name in a dump
+    // written without -n (ipvsadm -S) resolves on replay as it did here.
+    match std::fs::read_to_string("/etc/hosts") {
+        Ok(t) => {
+            std::fs::create_dir_all(out.join("etc"))?;
+            std::fs::write(out.join("etc/hosts"), t)?;
+        }
+        Err(e) => warnings.push(format!("/etc/hosts: not read ({e}); etc/hosts left out")),
+    }
     Ok(warnings)
 }
 

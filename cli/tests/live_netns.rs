@@ -680,6 +680,11 @@ fn check_host_bundle(
         );
     }
     assert!(read(&format!("{q}/ip-addr.json")).contains("10.77.3.2"));
+    // the machine's /etc/hosts, as it is
+    assert_eq!(
+        read("etc/hosts"),
+        std::fs::read_to_string("/etc/hosts").unwrap()
+    );
     (doc, p, q)
 }
 

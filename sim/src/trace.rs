@@ -592,6 +592,8 @@ pub enum Point {
     Nat,
     /// IPVS: `ipvs`.
     Ipvs,
+    /// A flowtable's fast path (nf_flow_table_ip.c): `flowtable`.
+    Flowtable,
     /// A raw socket (VRRP, ...) receiving: `raw`.
     RawSocket,
     /// TCP: `tcp`.
@@ -634,6 +636,7 @@ impl Point {
             Point::Conntrack => "conntrack",
             Point::Nat => "nat",
             Point::Ipvs => "ipvs",
+            Point::Flowtable => "flowtable",
             Point::RawSocket => "raw",
             Point::Tcp => "tcp",
             Point::Udp => "udp",

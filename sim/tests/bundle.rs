@@ -31,12 +31,14 @@ fn real_hairpin_snapshot_replays_with_kernel_state() {
     assert_eq!(node.devs[veth.master.unwrap()].name, "cni0");
     assert!(node.sysctl.bridge_nf_call_iptables() && node.sysctl.ip_forward());
     assert!(node.nf.rule_count() > 10);
-    // Broadcast routes are the only thing left out, and it is said.
-    assert!(
-        warnings.iter().all(|w| w.contains("broadcast route")),
-        "{warnings:?}"
-    );
-    assert!(!warnings.is_empty());
+    // Nothing is left out: the broadcast routes of table local are kept.
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let bcast = node.fib.tables[&podpath_sim::net::fib::TABLE_LOCAL]
+        .values()
+        .flatten()
+        .filter(|r| r.rtype == podpath_sim::net::fib::RouteType::Broadcast)
+        .count();
+    assert_eq!(bcast, 2);
     let t = Engine::new(world).run();
     let f = &t.flows[0];
     assert!(f.outcome.starts_with("HTTP 200 OK"), "{}", f.outcome);
@@ -517,6 +519,52 @@ fn bundle_flow_keys_are_honoured() {
     );
 }
 
+/// A `broadcast` route of the snapshot (table local, as the kernel adds it
+/// for 10.244.0.0/24): a ping to 10.244.0.255 leaves the pod to
+/// ff:ff:ff:ff:ff:ff (no ARP), the node delivers it locally as a broadcast
+/// and ignores it (icmp_echo_ignore_broadcasts=1, the default); a UDP
+/// datagram to it finds no socket and, a broadcast, gets no ICMP error.
+#[test]
+fn bundle_broadcast_routes_deliver_locally_as_broadcasts() {
+    let t = hairpin_with(
+        r#"{"id":"bping","from":"pod","proto":"icmp","dst":"10.244.0.255","request":"ICMP echo id=0x1 seq=1"},
+           {"id":"budp","from":"pod","proto":"udp","dst":"10.244.0.255:9","request":"UDP hi","timeout_s":0.2}"#,
+        "",
+    );
+    let f = t.flows.iter().find(|f| f.id == "bping").unwrap();
+    let steps: Vec<&str> = f
+        .hops
+        .iter()
+        .filter(|h| h.host == "node")
+        .flat_map(|h| h.steps.iter().map(|s| s.what.as_str()))
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("broadcast address of cni0")),
+        "{steps:#?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("icmp_echo_ignore_broadcasts=1")),
+        "{steps:#?}"
+    );
+    assert!(t
+        .captures
+        .iter()
+        .any(|c| c.flow == "bping" && c.host == "pod" && c.bytes[0..6] == [0xff; 6]));
+    // no echo reply, no port unreachable
+    assert!(!t
+        .captures
+        .iter()
+        .any(|c| c.host == "node" && c.bytes.len() > 34 && c.bytes[23] == 1 && c.bytes[34] == 0));
+    assert!(!t
+        .captures
+        .iter()
+        .any(|c| c.flow == "budp" && c.bytes.len() > 34 && c.bytes[23] == 1 && c.bytes[34] == 3));
+}
+
 /// What podpath does not model yet is refused by name, never run as
 /// something else.
 #[test]
@@ -689,6 +737,45 @@ fn bundle_conntrack_and_ipvsadm_are_loaded() {
         !texts.iter().any(|s| s.contains("KUBE-SERVICES")),
         "{texts:#?}"
     );
+}
+
+/// An `ipvsadm -S` without `-n`: the service's host name comes from the
+/// bundle's `etc/hosts`, a real server's from the bundle's own host `pod`
+/// (its address); a name neither knows stays unmodelled, said once.
+#[test]
+fn bundle_ipvsadm_host_names_resolve_from_etc_hosts_and_bundle_hosts() {
+    let ipvs = "-A -t lb-vip:http -s rr\n-a -t lb-vip:http -r pod:8080 -m -w 1\n-A -t nowhere:http -s rr\n";
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "flows":[]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        "etc/hosts" => Ok("127.0.0.1 localhost\n10.96.0.77 lb-vip\n".to_string()),
+        "node/ipvsadm-save.txt" => Ok(ipvs.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, w) = bundle::load(&read, "ipvs-names", 1).unwrap();
+    let svc = &world.hosts[0].ipvs.services;
+    assert_eq!(svc.len(), 1, "{w:?}");
+    assert_eq!(svc[0].vip.to_string(), "10.96.0.77");
+    assert_eq!(svc[0].reals.len(), 1, "{w:?}");
+    assert!(
+        w.iter()
+            .any(|x| x.contains("'lb-vip' resolved to 10.96.0.77 from etc/hosts")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|x| x.contains("'pod' resolved to 10.244.0.5 from the bundle's host pod")),
+        "{w:?}"
+    );
+    assert_eq!(
+        w.iter()
+            .filter(|x| x.contains("host name 'nowhere'"))
+            .count(),
+        1,
+        "{w:?}"
+    );
+    assert_eq!(svc[0].reals[0].ip.to_string(), "10.244.0.5");
 }
 
 /// An http-server's `response`: exactly those bytes answer every request,

@@ -26,6 +26,14 @@ pub enum RouteType {
     Unreachable,
     Prohibit,
     Throw,
+    /// `RTN_BROADCAST` (table local, `broadcast 10.0.0.255 dev eth0`, as
+    /// fib_add_ifaddr in net/ipv4/fib_frontend.c adds it for a subnet's
+    /// broadcast address): a packet to it is delivered locally as a
+    /// broadcast (route.c ip_route_input_slow, `brd_input`), and one sent
+    /// to it leaves the route's device to ff:ff:ff:ff:ff:ff (arp.c
+    /// arp_constructor: the neighbour of an RTN_BROADCAST address is
+    /// NUD_NOARP with the device's broadcast address).
+    Broadcast,
 }
 
 impl RouteType {
@@ -37,6 +45,7 @@ impl RouteType {
             RouteType::Unreachable => "unreachable",
             RouteType::Prohibit => "prohibit",
             RouteType::Throw => "throw",
+            RouteType::Broadcast => "broadcast",
         }
     }
     pub fn from_name(s: &str) -> Option<RouteType> {
@@ -47,6 +56,7 @@ impl RouteType {
             "unreachable" => RouteType::Unreachable,
             "prohibit" => RouteType::Prohibit,
             "throw" => RouteType::Throw,
+            "broadcast" => RouteType::Broadcast,
             _ => return None,
         })
     }

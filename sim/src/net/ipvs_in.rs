@@ -88,6 +88,7 @@ impl Host {
                 persistent: false,
             }),
             notrack: false,
+            flow_offload: None,
             // what made the binding, for the trace's NAT step
             steps: vec![super::netfilter::NfStep {
                 table: super::netfilter::StepTable::Ipvs,

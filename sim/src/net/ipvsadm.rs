@@ -455,7 +455,73 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
     out
 }
 
+/// An /etc/hosts file as glibc's `files` backend reads it (nss/nss_files/
+/// files-hosts.c: `ADDRESS NAME [ALIAS...]`, `#` to the end of the line;
+/// names compared without case; the first line that names a host wins):
+/// the IPv4 entries only, as ipvsadm.c `host_to_addr` asks
+/// gethostbyname() for an IPv4 address. Keys are lower-case.
+pub fn parse_hosts(text: &str) -> std::collections::BTreeMap<String, Ipv4Addr> {
+    let mut m = std::collections::BTreeMap::new();
+    for l in text.lines() {
+        let l = l.split('#').next().unwrap_or("");
+        let mut w = l.split_whitespace();
+        let Some(Ok(a)) = w.next().map(str::parse::<Ipv4Addr>) else {
+            continue;
+        };
+        for n in w {
+            m.entry(n.to_ascii_lowercase()).or_insert(a);
+        }
+    }
+    m
+}
+
 impl IpvsadmDump {
+    /// Resolves the host names `ipvsadm -S` without `-n` printed (what
+    /// `ipvsadm -R` on the machine would resolve: ipvsadm.c parse_service
+    /// → host_to_addr) with `names` (lower-case keys: a hosts file's, the
+    /// bundle's own hosts); what stays unresolved stays unmodelled. Returns
+    /// the names resolved, with their addresses.
+    pub fn resolve(
+        &mut self,
+        names: &std::collections::BTreeMap<String, Ipv4Addr>,
+    ) -> Vec<(String, Ipv4Addr)> {
+        let mut done = Vec::new();
+        let mut look = |h: &str| {
+            let a = names.get(&h.to_ascii_lowercase()).copied()?;
+            if !done.iter().any(|(n, _)| n == h) {
+                done.push((h.to_string(), a));
+            }
+            Some(a)
+        };
+        for s in &mut self.services {
+            if let Vaddr::Host(p, h, port) = &s.vaddr {
+                if let Some(a) = look(h) {
+                    s.vaddr = Vaddr::Addr(*p, IpAddr::V4(a), *port);
+                }
+            }
+            for r in &mut s.reals {
+                if let Err(h) = &r.addr {
+                    if let Some(a) = look(h) {
+                        r.addr = Ok(IpAddr::V4(a));
+                    }
+                }
+            }
+        }
+        if !done.is_empty() {
+            // what --set/--start-daemon lines left, then the services anew
+            let mut u: Vec<Unmodelled> = self
+                .unmodelled
+                .iter()
+                .filter(|u| u.construct.starts_with("ipvsadm --"))
+                .cloned()
+                .collect();
+            u.extend(unmodelled_of(self));
+            u.sort();
+            self.unmodelled = u;
+        }
+        done
+    }
+
     /// The services the IPVS model evaluates: TCP/UDP on IPv4 addresses
     /// with a modelled scheduler, their masquerading real servers.
     pub fn to_ipvs(&self) -> Ipvs {
@@ -567,6 +633,33 @@ mod tests {
             "f"
         )
         .is_err());
+    }
+
+    /// A hosts file (first line wins, case-insensitive, IPv6 lines
+    /// skipped) resolves the service's name: the service is then loaded,
+    /// its masquerading real servers with it; a name it lacks stays
+    /// unmodelled.
+    #[test]
+    fn host_names_resolve_from_a_hosts_file() {
+        let hosts =
+            parse_hosts("127.0.0.1 localhost\n::1 s2\n10.0.0.9 S2 s2.lan # vip\n10.0.0.8 s2\n");
+        assert_eq!(hosts["s2"], Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(hosts["s2.lan"], Ipv4Addr::new(10, 0, 0, 9));
+        let text = "-A -t s2:http -s rr\n-a -t s2:http -r web1:http -m -w 1\n-a -t s2:http -r 172.16.0.3:http -m -w 1\n-A -t other:http -s rr\n";
+        let mut d = parse(text, "x").unwrap();
+        assert_eq!(d.unmodelled.len(), 2);
+        assert!(d.to_ipvs().services.is_empty());
+        let done = d.resolve(&hosts);
+        assert_eq!(done, vec![("s2".to_string(), Ipv4Addr::new(10, 0, 0, 9))]);
+        // web1 is unknown: that real server is left out; `other` too
+        let u: Vec<String> = d.unmodelled.iter().map(|u| u.construct.clone()).collect();
+        assert_eq!(
+            u,
+            vec!["ipvsadm: host name 'web1'", "ipvsadm: host name 'other'"]
+        );
+        let ipvs = d.to_ipvs();
+        assert_eq!(ipvs.services.len(), 1);
+        assert_eq!(ipvs.services[0].reals.len(), 1);
     }
 
     /// The real dumps of the corpus all load; alibaba/LVS#15's

@@ -48,6 +48,9 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
     ("net.bridge.bridge-nf-call-iptables", "0"),
+    // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
+    // broadcast or multicast address is ignored while this is 1 (default).
+    ("net.ipv4.icmp_echo_ignore_broadcasts", "1"),
 ];
 
 /// How the kernel parses a key's value when it is written (the `proc_handler`
@@ -78,6 +81,8 @@ fn handler(generic: &str) -> Handler {
         "net.ipv4.tcp_syn_linear_timeouts" => Handler::IntRange(0, 127),
         "net.ipv4.ip_default_ttl" => Handler::IntRange(1, 255),
         "net.netfilter.nf_conntrack_max" => Handler::IntRange(0, i32::MAX as i64),
+        // sysctl_net_ipv4.c: proc_dou8vec_minmax 0..1
+        "net.ipv4.icmp_echo_ignore_broadcasts" => Handler::IntRange(0, 1),
         _ => Handler::Int,
     }
 }

@@ -277,6 +277,7 @@ pub fn load(read: Reader, name: &str, seed: u64) -> Result<(World, Vec<String>),
         hosts.push(h);
         apps.push(Vec::new());
     }
+    load_ipvsadm(read, &mut hosts, &mut warnings)?;
     let mut host_names = host_names;
     let seg_links = add_segments(&b.segments, seed, &mut host_names, &mut hosts, &mut apps)?;
     let mut links: Vec<(String, String, String)> = b
@@ -582,6 +583,12 @@ fn add_devices(
     by_ifindex: &mut BTreeMap<i64, usize>,
     warnings: &mut Vec<String>,
 ) {
+    if arr(links)
+        .iter()
+        .any(|l| l["link_type"].is_null() && l["linkinfo"].is_null())
+    {
+        warnings.push(format!("{f_link}: {}", super::dumps::BRIEF_SIMPLIFIED));
+    }
     for l in arr(links) {
         let name = l["ifname"].as_str().unwrap_or("").to_string();
         let ifindex = l["ifindex"].as_i64().unwrap_or(-1);
@@ -590,11 +597,7 @@ fn add_devices(
             .as_str()
             .and_then(Mac::parse)
             .unwrap_or(Mac::ZERO);
-        let kind = match (
-            super::dumps::dev_kind(kind_s, l["link_type"].as_str()),
-            kind_s,
-            l["link_type"].as_str(),
-        ) {
+        let kind = match (super::dumps::link_kind(l), kind_s, l["link_type"].as_str()) {
             (Some(k), _, _) => k,
             (None, k, t) => {
                 warnings.push(format!(
@@ -968,7 +971,6 @@ fn load_netfilter(
         warnings.push(w.clone());
     }
     sets_exist(h, &f_ipt)?;
-    load_ipvs_and_conntrack(read, h, warnings)?;
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
@@ -986,33 +988,76 @@ fn load_netfilter(
             h.nft_text = t.into();
         }
     }
+    // after nft: an [OFFLOAD] entry goes into one of its flowtables
+    load_conntrack(read, h, warnings)?;
     Ok(())
 }
 
-/// `ipvsadm-save.txt` (optional: `ipvsadm -S -n`) into the host's IPVS
-/// table, and `conntrack.txt` (optional: `conntrack -L`): the connections
-/// the machine had, so a replay can start in the middle of an established,
-/// NATed connection. What podpath keeps without a model is a warning.
-fn load_ipvs_and_conntrack(
+/// `HOST/ipvsadm-save.txt` (optional: `ipvsadm -S -n`) into each host's
+/// IPVS table, once every host is loaded: a host name a dump without `-n`
+/// holds is resolved as `ipvsadm -R` on the machine would resolve it,
+/// from the bundle's `etc/hosts` (the machine's /etc/hosts, which
+/// `snapshot --host` copies; glibc's `files` backend comes first), else
+/// from the bundle's own host names (a host's first address: named as a
+/// simplification), else it stays unmodelled. What podpath keeps without
+/// a model is a warning.
+fn load_ipvsadm(
     read: Reader,
-    h: &mut Host,
+    hosts: &mut [Host],
     warnings: &mut Vec<String>,
 ) -> Result<(), ScenarioError> {
-    let hn = h.name.clone();
-    let f = format!("{hn}/ipvsadm-save.txt");
-    if let Ok(t) = read(&f) {
-        let d = crate::net::ipvsadm::parse(&t, &f).map_err(|e| ScenarioError {
+    let mut names = read("etc/hosts")
+        .map(|t| crate::net::ipvsadm::parse_hosts(&t))
+        .unwrap_or_default();
+    let from_file = names.clone();
+    for h in hosts.iter() {
+        let first = h
+            .devs
+            .iter()
+            .filter(|d| d.kind != DevKind::Loopback)
+            .flat_map(|d| d.addrs.first())
+            .next();
+        if let Some(a) = first {
+            names.entry(h.name.to_ascii_lowercase()).or_insert(a.addr());
+        }
+    }
+    for h in hosts.iter_mut() {
+        let f = format!("{}/ipvsadm-save.txt", h.name);
+        let Ok(t) = read(&f) else {
+            continue;
+        };
+        let mut d = crate::net::ipvsadm::parse(&t, &f).map_err(|e| ScenarioError {
             file: f.clone(),
             line: e.line,
             column: 0,
             key: String::new(),
             message: e.message,
         })?;
+        for (n, a) in d.resolve(&names) {
+            let how = if from_file.contains_key(&n.to_ascii_lowercase()) {
+                "etc/hosts".to_string()
+            } else {
+                format!("the bundle's host {n} (its first address; simplified: the machine's own resolver is not known)")
+            };
+            warnings.push(format!("{f}: host name '{n}' resolved to {a} from {how}"));
+        }
         for u in &d.unmodelled {
             warnings.push(format!("{f}: {u}"));
         }
         h.ipvs = d.to_ipvs();
     }
+    Ok(())
+}
+
+/// `conntrack.txt` (optional: `conntrack -L`): the connections the machine
+/// had, so a replay can start in the middle of an established, NATed
+/// connection. What podpath keeps without a model is a warning.
+fn load_conntrack(
+    read: Reader,
+    h: &mut Host,
+    warnings: &mut Vec<String>,
+) -> Result<(), ScenarioError> {
+    let hn = h.name.clone();
     let f = format!("{hn}/conntrack.txt");
     if let Ok(t) = read(&f) {
         let list = crate::net::netfilter::ct_list::parse(&t).map_err(|e| ScenarioError {
@@ -1026,6 +1071,10 @@ fn load_ipvs_and_conntrack(
             warnings.push(format!("{f}: {u}"));
         }
         let n = crate::net::netfilter::ct_list::insert(&mut h.ct, &list, 0);
+        let off = crate::net::netfilter::ct_list::offloaded_tuples(&list);
+        for w in h.offload_loaded(&off, 0) {
+            warnings.push(format!("{f}: {w}"));
+        }
         if n < list.entries.len() {
             warnings.push(format!(
                 "{f}: {} of {} entries loaded (IPv6, other protocols, taken tuples and a full table are left out)",

@@ -4,7 +4,7 @@
 //! simplification, what it keeps without evaluating (with the line), and
 //! the error the real tool would give. The same readers the bundle loader
 //! uses (`bundle.rs`) decide what is modelled: device kinds
-//! ([`dev_kind`]), route types (`RouteType::from_name`), sysctl keys
+//! ([`link_kind`]), route types (`RouteType::from_name`), sysctl keys
 //! (`Sysctl::is_known`).
 //!
 //! Formats: `iptables-save`, `ip6tables-save`, `nft list ruleset`, `nft -f`
@@ -115,6 +115,40 @@ pub fn dev_kind(info_kind: &str, link_type: Option<&str>) -> Option<DevKind> {
         ("", Some("ether")) => DevKind::Veth,
         _ => return None,
     })
+}
+
+/// The kind of one link of `ip -j [-d] link`: `linkinfo.info_kind` and
+/// `link_type` as [`dev_kind`] reads them; a link without `linkinfo` is a
+/// physical device (only a virtual device has rtnl_link_ops, whose `kind`
+/// the kernel reports in IFLA_LINKINFO: net/core/rtnetlink.c
+/// rtnl_link_fill → rtnl_link_info_fill), an Ethernet NIC. `ip -brief`
+/// prints neither (iproute2 ip/ipaddress.c print_linkinfo_brief: ifname,
+/// link/master, operstate, address, flags): its LOOPBACK flag names the
+/// loopback and every other link is taken as an Ethernet NIC
+/// ([`BRIEF_SIMPLIFIED`]).
+pub fn link_kind(l: &Value) -> Option<DevKind> {
+    let k = l["linkinfo"]["info_kind"].as_str().unwrap_or("");
+    match l["link_type"].as_str() {
+        Some(t) => dev_kind(k, Some(t)),
+        None if l["linkinfo"].is_null() && l["ifname"].is_string() => {
+            if arr_has(&l["flags"], "LOOPBACK") {
+                Some(DevKind::Loopback)
+            } else {
+                Some(DevKind::Veth)
+            }
+        }
+        None => dev_kind(k, None),
+    }
+}
+
+/// What `ip -brief` costs (see [`link_kind`]).
+pub const BRIEF_SIMPLIFIED: &str = "`ip -brief link` prints no device kind (iproute2 print_linkinfo_brief): the LOOPBACK link is the loopback, every other link is taken as an Ethernet NIC, a bridge, bond, vxlan or vlan among them included (write the dump with `ip -j -d link` to have them modelled as what they are)";
+
+/// What a `broadcast` route costs.
+pub const BROADCAST_SIMPLIFIED: &str = "a broadcast route delivers locally as a broadcast (route.c brd_input) and sends to ff:ff:ff:ff:ff:ff; net.ipv4.conf.*.bc_forwarding (off by default) is not modelled";
+
+fn arr_has(v: &Value, s: &str) -> bool {
+    v.as_array().is_some_and(|a| a.iter().any(|x| x == s))
 }
 
 /// The NUD states podpath models, from `ip -j neigh` (`state[0]`), as
@@ -576,6 +610,9 @@ fn conntrack(r: &mut Report, text: &str) {
             if d.entries.iter().any(|e| e.l3 == 10) {
                 r.simplified.push(simp[2].to_string());
             }
+            if d.entries.iter().any(|e| e.offloaded()) {
+                r.simplified.push(simp[3].to_string());
+            }
         }
         Err(e) => r.fail(e.line, e.message),
     }
@@ -613,9 +650,15 @@ fn ip_json(r: &mut Report, f: Format, v: &Value) {
     match f {
         Format::IpLink => {
             r.count("links", items.len());
+            let brief = items
+                .iter()
+                .any(|l| l["link_type"].is_null() && l["linkinfo"].is_null());
+            if brief {
+                r.simplified.push(BRIEF_SIMPLIFIED.into());
+            }
             for (i, l) in items.iter().enumerate() {
                 let k = l["linkinfo"]["info_kind"].as_str().unwrap_or("");
-                match dev_kind(k, l["link_type"].as_str()) {
+                match link_kind(l) {
                     Some(_) => r.count("links modelled", 1),
                     None => left_out(
                         r,
@@ -660,6 +703,12 @@ fn ip_json(r: &mut Report, f: Format, v: &Value) {
                 }
             }
             r.count("tables", tables.len());
+            if items
+                .iter()
+                .any(|x| x["type"].as_str() == Some("broadcast"))
+            {
+                r.simplified.push(BROADCAST_SIMPLIFIED.into());
+            }
             if !items.iter().any(|x| x["table"].as_str() == Some("local")) {
                 r.warnings.push("no route of table local: this is `ip -j route show` (the main table only); write it with `ip -j route show table all`".into());
             }

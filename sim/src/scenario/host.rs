@@ -114,7 +114,7 @@ fn add_route(
         )
     })?;
     let rtype = match &rd.route_type {
-        Some(t) => RouteType::from_name(&t.value).ok_or_else(|| e.at(t, format!("{rk}.type"), format!("unknown route type '{}': expected unicast, local, blackhole, unreachable, prohibit or throw", t.value)))?,
+        Some(t) => RouteType::from_name(&t.value).ok_or_else(|| e.at(t, format!("{rk}.type"), format!("unknown route type '{}': expected unicast, local, broadcast, blackhole, unreachable, prohibit or throw", t.value)))?,
         None => RouteType::Unicast,
     };
     let via = match &rd.via {
@@ -150,7 +150,9 @@ fn add_route(
             )
         })?,
         None => {
-            if rtype == RouteType::Local {
+            // iproute2 ip/iproute.c iproute_modify: local and broadcast
+            // routes go to table local when none is given
+            if matches!(rtype, RouteType::Local | RouteType::Broadcast) {
                 fib::TABLE_LOCAL
             } else {
                 fib::TABLE_MAIN

@@ -70,7 +70,7 @@ impl Host {
             return;
         }
         ip.hdr.time_to_live -= 1;
-        let Some(_) = self.nf_filter(
+        let Some(m) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Forward),
             &ip,
@@ -81,7 +81,7 @@ impl Host {
         ) else {
             return;
         };
-        let Some(_) = self.nf_filter(
+        let Some(f) = self.nf_filter(
             ctx,
             (TableKind::Filter, Hook::Forward),
             &ip,
@@ -92,6 +92,10 @@ impl Host {
         ) else {
             return;
         };
+        // nft `flow add @ft` in a forward chain (nft_flow_offload_eval)
+        if let Some(req) = m.flow_offload.or(f.flow_offload) {
+            self.flow_offload_add(ctx, &req, &ip, &ct, (dev, out, l.route.via));
+        }
         let nexthop = l.route.via.unwrap_or(ip.dst());
         self.postrouting(ctx, ip, Some(dev), out, nexthop, meta, mark, ct);
     }

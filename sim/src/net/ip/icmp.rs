@@ -86,7 +86,10 @@ impl Host {
                 return;
             }
         }
-        if ip.dst().is_broadcast() || ip.dst().is_multicast() || ip.hdr.fragment_offset.value() != 0
+        // (icmp_send: RTCF_BROADCAST, a broadcast route's address included)
+        if self.is_broadcast_dst(ip.dst())
+            || ip.dst().is_multicast()
+            || ip.hdr.fragment_offset.value() != 0
         {
             return;
         }
@@ -112,6 +115,32 @@ impl Host {
 
     pub(crate) fn icmp_rcv(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta) {
         let L4::Icmp(i) = &ip.l4 else { return };
+        if self.is_broadcast_dst(ip.dst()) {
+            // icmp_rcv: to a broadcast (RTCF_BROADCAST), an echo or
+            // timestamp request is ignored while
+            // net.ipv4.icmp_echo_ignore_broadcasts=1, and any type but
+            // echo, timestamp and address mask requests/replies is dropped.
+            let query = matches!(i.icmp_type, icmp::ECHO_REQUEST | 13);
+            let ignore = self.sysctl.int("net.ipv4.icmp_echo_ignore_broadcasts") != 0;
+            if (query && ignore) || !matches!(i.icmp_type, icmp::ECHO_REQUEST | 13 | 17 | 18) {
+                let why = if query {
+                    "net.ipv4.icmp_echo_ignore_broadcasts=1"
+                } else {
+                    "only echo, timestamp and address mask messages are taken"
+                };
+                self.drop(
+                    ctx,
+                    Point::Icmp,
+                    format!(
+                        "ICMP type {} to the broadcast address {}: ignored ({why}; icmp_rcv)",
+                        i.icmp_type,
+                        ip.dst()
+                    ),
+                    &CtInfo::default(),
+                );
+                return;
+            }
+        }
         match i.icmp_type {
             icmp::ECHO_REQUEST => {
                 ctx.trace
@@ -119,7 +148,15 @@ impl Host {
                 let mut reply = i.clone();
                 reply.icmp_type = icmp::ECHO_REPLY;
                 let id = self.next_ip_id();
-                let mut r = Ipv4Repr::new(ip.dst(), ip.src(), 64, id, L4::Icmp(reply));
+                // icmp_reply: the source is fib_compute_spec_dst's, the
+                // address itself unless it was a broadcast (then the
+                // output route's choice)
+                let from = if self.is_broadcast_dst(ip.dst()) {
+                    Ipv4Addr::UNSPECIFIED
+                } else {
+                    ip.dst()
+                };
+                let mut r = Ipv4Repr::new(from, ip.src(), 64, id, L4::Icmp(reply));
                 r.hdr.dont_fragment = false;
                 let m = ctx.new_meta(meta.flow, Some(meta.pkt));
                 ctx.out.push(Output::Served {

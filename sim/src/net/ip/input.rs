@@ -14,6 +14,10 @@ impl Host {
     pub(crate) fn ip_rcv(&mut self, ctx: &mut Ctx, dev: usize, mut ip: Ipv4Repr, meta: Meta) {
         let dn = self.devs[dev].name.clone();
         let lo = self.devs[dev].kind == DevKind::Loopback;
+        // a flowtable's netdev ingress hook comes first (nf_flow_table_ip.c)
+        if !lo && self.flow_offload_ingress(ctx, dev, &ip, meta) {
+            return;
+        }
         let none = CtInfo::default();
         if !lo && !self.sysctl.route_localnet(&dn) {
             if ip.src().is_loopback() {

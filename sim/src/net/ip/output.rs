@@ -101,7 +101,9 @@ impl Host {
         self.route_step(ctx, &l, ip.dst());
         let (out, nexthop) = match l.route.rtype {
             RouteType::Local => (0usize, ip.dst()),
-            RouteType::Unicast => match l.route.dev {
+            // a broadcast route: out of its device, the neighbour being the
+            // link-layer broadcast (arp.c arp_constructor, RTN_BROADCAST)
+            RouteType::Unicast | RouteType::Broadcast => match l.route.dev {
                 Some(d) => (d, l.route.via.unwrap_or(ip.dst())),
                 None => {
                     self.drop(
@@ -242,7 +244,7 @@ impl Host {
                             *out = 0;
                             *nexthop = ip.dst();
                         }
-                        (RouteType::Unicast, Some(d)) => {
+                        (RouteType::Unicast | RouteType::Broadcast, Some(d)) => {
                             *out = d;
                             *nexthop = l2.route.via.unwrap_or(ip.dst());
                         }

@@ -117,6 +117,25 @@ impl Host {
                 }
                 self.ip_forward(ctx, dev, ip, meta, mark, ct, &l);
             }
+            RouteType::Broadcast => {
+                // ip_route_input_slow: res->type == RTN_BROADCAST goes to
+                // brd_input (bc_forwarding, IN_DEV_BFORWARD, is not
+                // modelled: off, the default): the source is validated
+                // unless 0.0.0.0, the packet is delivered locally with
+                // RTCF_BROADCAST.
+                ctx.trace.step(
+                    Point::Routing,
+                    format!(
+                        "{}: broadcast address of {dn}: local delivery as a broadcast (brd_input)",
+                        ip.dst()
+                    ),
+                    Action::Info,
+                );
+                if !ip.src().is_unspecified() && !self.rp_filter_ok(ctx, dev, &ip, mark, &ct) {
+                    return;
+                }
+                self.ip_local_deliver(ctx, dev, ip, meta, mark, ct);
+            }
             RouteType::Blackhole => {
                 self.drop(
                     ctx,
@@ -144,6 +163,17 @@ impl Host {
                 self.send_icmp_error(ctx, &ip, icmp::DEST_UNREACH, code, [0; 4], meta, w);
             }
         }
+    }
+
+    /// Whether a packet to `a` is a broadcast here (the route's
+    /// RTCF_BROADCAST): 255.255.255.255, or a `broadcast` route of table
+    /// local.
+    pub(crate) fn is_broadcast_dst(&self, a: Ipv4Addr) -> bool {
+        a.is_broadcast()
+            || self
+                .fib
+                .lookup_table(crate::net::fib::TABLE_LOCAL, a, None)
+                .is_some_and(|r| r.rtype == RouteType::Broadcast && r.dst.prefix_len() == 32)
     }
 
     pub(crate) fn route_step(&self, ctx: &mut Ctx, l: &Lookup, dst: Ipv4Addr) {

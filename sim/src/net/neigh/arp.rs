@@ -232,7 +232,10 @@ impl Host {
             }
             _ => {}
         }
-        let dst_mac = if ip.dst().is_broadcast() {
+        // arp_constructor: the neighbour of a broadcast address (limited,
+        // or a `broadcast` route of table local: inet_addr_type_dev_table
+        // RTN_BROADCAST) is NUD_NOARP with dev->broadcast, no ARP.
+        let dst_mac = if self.is_broadcast_dst(nexthop) {
             Some(Mac::BROADCAST)
         } else if ip.dst().is_multicast() {
             // arp_mc_map / ip_eth_mc_map: 01:00:5e + the group's low 23 bits

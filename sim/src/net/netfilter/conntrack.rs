@@ -128,6 +128,34 @@ pub struct Conn {
     /// What made the source (`[0]`) and destination (`[1]`) NAT binding:
     /// the rule (or IPVS service) whose target chose it, for the trace.
     pub nat_by: [Option<String>; 2],
+    /// In a flowtable (IPS_OFFLOAD): see [`super::flowtable`].
+    pub offload: Option<Offload>,
+}
+
+/// One direction of an offloaded flow (nf_flow_table.h
+/// `flow_offload_tuple`: `iifidx`, the cached route `dst_cache` with its
+/// device and gateway, `mtu`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowPath {
+    /// The device its packets arrive on (the tuple's iifidx).
+    pub iif: usize,
+    /// The device they leave by, and the route's gateway.
+    pub oif: usize,
+    pub via: Option<Ipv4Addr>,
+    pub mtu: u32,
+    /// Whether the flowtable's ingress hook is on `iif` (its `devices`):
+    /// only then does this direction take the fast path.
+    pub hooked: bool,
+}
+
+/// A connection in a flowtable (nf_flow_table_core.c `flow_offload`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offload {
+    /// The nft table (`ip filter`) and the flowtable's name.
+    pub table: String,
+    pub flowtable: String,
+    /// Original, reply.
+    pub path: [FlowPath; 2],
 }
 
 impl Conn {
@@ -180,6 +208,9 @@ impl Conn {
 pub struct Conntrack {
     pub conns: BTreeMap<u64, Conn>,
     pub index: BTreeMap<Tuple, (u64, Dir)>,
+    /// The connections in a flowtable (so that a packet's ingress finds
+    /// none without a lookup when there are none).
+    pub offloaded: std::collections::BTreeSet<u64>,
     next_id: u64,
     pub max: usize,
 }
@@ -189,6 +220,7 @@ impl Default for Conntrack {
         Conntrack {
             conns: BTreeMap::new(),
             index: BTreeMap::new(),
+            offloaded: std::collections::BTreeSet::new(),
             next_id: 1,
             max: 262_144,
         }
@@ -266,6 +298,7 @@ impl Conntrack {
             src_nat_done: false,
             nat_by: [None, None],
             fin: [false; 2],
+            offload: None,
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));
@@ -284,6 +317,7 @@ impl Conntrack {
     }
 
     pub fn remove(&mut self, id: u64) {
+        self.offloaded.remove(&id);
         if let Some(c) = self.conns.remove(&id) {
             self.index.remove(&c.orig);
             self.index.remove(&c.reply);
@@ -319,6 +353,7 @@ impl Conntrack {
     pub fn flush(&mut self) {
         self.conns.clear();
         self.index.clear();
+        self.offloaded.clear();
     }
 
     fn expire(&mut self, now: u64) {
@@ -392,7 +427,14 @@ impl Conntrack {
     pub fn list(&self) -> Vec<String> {
         self.conns
             .values()
-            .map(|c| format!("{} {} {}", c.orig, c.reply, c.state_name()))
+            .map(|c| {
+                let off = if c.offload.is_some() {
+                    " [OFFLOAD]"
+                } else {
+                    ""
+                };
+                format!("{} {} {}{off}", c.orig, c.reply, c.state_name())
+            })
             .collect()
     }
 }

@@ -78,6 +78,7 @@ impl Host {
                 verdict: Verdict::Accept,
                 nat: None,
                 notrack: false,
+                flow_offload: None,
                 steps: vec![],
                 rules_tested: 0,
             }
@@ -95,6 +96,9 @@ impl Host {
                 out.nat = b.nat;
             }
             out.notrack |= b.notrack;
+            if out.flow_offload.is_none() {
+                out.flow_offload = b.flow_offload;
+            }
         }
         // ... and those after it (a NAT binding is made once: nat chains
         // after a NAT decision do not run)
@@ -109,6 +113,9 @@ impl Host {
                 out.nat = a.nat;
             }
             out.notrack |= a.notrack;
+            if out.flow_offload.is_none() {
+                out.flow_offload = a.flow_offload;
+            }
         }
         *mark = pkt.mark;
         if let Some(id) = ct.id {
@@ -319,6 +326,7 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook
         },
         nat: None,
         notrack: false,
+        flow_offload: None,
         steps: if pol == Some(crate::net::netfilter::Policy::Drop) {
             vec![crate::net::netfilter::NfStep {
                 table: StepTable::Iptables(table),

@@ -34,6 +34,7 @@
 pub mod conntrack;
 pub mod ct_glue;
 pub mod ct_list;
+pub mod flowtable;
 pub mod hook;
 pub mod ipset;
 pub mod iptables;
@@ -473,6 +474,16 @@ impl NfStep {
     }
 }
 
+/// An nft `flow add|offload @NAME` that ran: the flowtable (its table,
+/// name and devices).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowOffloadReq {
+    /// `ip filter`, as steps name a table.
+    pub table: String,
+    pub name: String,
+    pub devices: Vec<String>,
+}
+
 /// The result of running one hook of one table (or of nftables' base
 /// chains at a hook): the one outcome type of both engines.
 #[derive(Clone, Debug)]
@@ -481,6 +492,9 @@ pub struct HookOutcome {
     /// The NAT target that ended the walk, if any.
     pub nat: Option<Target>,
     pub notrack: bool,
+    /// A `flow add @FT` statement ran: the host tries to offload the
+    /// connection (nft_flow_offload_eval's conditions are the host's).
+    pub flow_offload: Option<FlowOffloadReq>,
     pub steps: Vec<NfStep>,
     /// Rules whose conditions were tested.
     pub rules_tested: usize,

@@ -578,6 +578,21 @@ impl Host {
         let L4::Tcp { hdr, payload } = &ip.l4 else {
             return;
         };
+        if self.is_broadcast_dst(ip.dst()) {
+            // tcp_v4_rcv: a segment not addressed to this host alone
+            // (pkt_type != PACKET_HOST) goes to discard_it: no socket, no
+            // RST (tcp_v4_send_reset answers only RTN_LOCAL).
+            self.drop(
+                ctx,
+                Point::Tcp,
+                format!(
+                    "TCP segment to the broadcast address {}: discarded (tcp_v4_rcv)",
+                    ip.dst()
+                ),
+                &crate::net::netfilter::ct_glue::CtInfo::default(),
+            );
+            return;
+        }
         let key: ConnKey = (ip.dst(), hdr.destination_port, ip.src(), hdr.source_port);
         let s = Seg {
             ip: &ip,

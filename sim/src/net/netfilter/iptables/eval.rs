@@ -320,6 +320,7 @@ impl Ruleset {
             verdict: Verdict::Accept,
             nat: None,
             notrack: false,
+            flow_offload: None,
             steps: Vec::new(),
             rules_tested: 0,
         };

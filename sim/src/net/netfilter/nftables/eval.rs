@@ -76,6 +76,7 @@ impl Nft {
             verdict: Verdict::Accept,
             nat: None,
             notrack: false,
+            flow_offload: None,
             steps: Vec::new(),
             rules_tested: 0,
         };
@@ -366,6 +367,20 @@ fn eval_expr(
         Expr::Nat { .. } => nat(r, &here, e, pkt, env, dyn_sets, out),
         Expr::Notrack => {
             out.notrack = true;
+            None
+        }
+        Expr::FlowOffload { flowtable } => {
+            let devices = t
+                .objects
+                .get(&("flowtable".to_string(), flowtable.clone()))
+                .map(|o| o.flowtable_devices())
+                .unwrap_or_default();
+            step(format!("flow add @{flowtable}"), out);
+            out.flow_offload = Some(crate::net::netfilter::FlowOffloadReq {
+                table: tlabel.to_string(),
+                name: flowtable.clone(),
+                devices,
+            });
             None
         }
         Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),

@@ -457,6 +457,13 @@ pub enum Expr {
         prefix: String,
     },
     Notrack,
+    /// `flow add|offload @FLOWTABLE` (nft_flow_offload.c
+    /// nft_flow_offload_eval): asks the host to put the packet's
+    /// connection into the flowtable (the host checks the kernel's
+    /// conditions: [`crate::net::netfilter::FlowOffloadReq`]).
+    FlowOffload {
+        flowtable: String,
+    },
     /// A construct podpath keeps but does not evaluate: a match (holds
     /// iff `assume.holds()`) or a statement (passed over).
     Unmodelled {
@@ -612,6 +619,32 @@ pub struct NftObject {
     /// Its body as written.
     pub body: String,
     pub line: usize,
+}
+
+impl NftObject {
+    /// A flowtable's devices (`devices = { eth0, "eth1" }` or `devices =
+    /// eth0`, parser_bison.y `flowtable_block`: `DEVICES '=' flowtable_expr`).
+    pub fn flowtable_devices(&self) -> Vec<String> {
+        let Some(at) = self.body.find("devices") else {
+            return Vec::new();
+        };
+        let rest = self.body[at + "devices".len()..]
+            .trim_start()
+            .trim_start_matches('=')
+            .trim_start();
+        let list = match rest.strip_prefix('{') {
+            Some(r) => r.split('}').next().unwrap_or(""),
+            None => rest
+                .split(|c: char| c == ';' || c.is_whitespace())
+                .next()
+                .unwrap_or(""),
+        };
+        list.split(|c: char| c == ',' || c.is_whitespace())
+            .map(|d| d.trim_matches('"'))
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug)]

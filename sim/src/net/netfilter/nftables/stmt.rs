@@ -251,11 +251,18 @@ impl R<'_, '_> {
                 self.set_stmt(i)
             }
             "flow" => {
-                // flow add|offload @FLOWTABLE: the connection's later
-                // packets take the flowtable's fast path; podpath runs
-                // every packet through the hooks (named in explain)
+                // flow add|offload @FLOWTABLE (parser_bison.y
+                // flow_offload_stmt: FLOW ADD|OFFLOAD '@' string): the
+                // connection's later packets take the flowtable's fast path
                 let end = (i + 4).min(self.t.len());
-                self.out.push(Expr::Nop(render(self.sl(i, end))));
+                match self.w(i + 3) {
+                    Some(name) if self.t.get(i + 2).is_some_and(|x| x.is("@")) => {
+                        self.out.push(Expr::FlowOffload {
+                            flowtable: name.to_string(),
+                        })
+                    }
+                    _ => self.out.push(Expr::Nop(render(self.sl(i, end)))),
+                }
                 Ok(end)
             }
             "synproxy" if self.w(i + 1) == Some("name") => self.objref(i, "synproxy"),
