@@ -125,7 +125,7 @@ impl Host {
     /// `xt_action_param`): addresses, ports, flags, devices, marks, the
     /// conntrack state and the sending process.
     #[allow(clippy::too_many_arguments)]
-    fn nf_packet(
+    pub(crate) fn nf_packet(
         &self,
         hook: Hook,
         ip: &Ipv4Repr,
@@ -189,6 +189,7 @@ impl Host {
                 }),
                 _ => None,
             },
+            ..Default::default()
         }
     }
 
