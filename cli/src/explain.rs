@@ -52,7 +52,12 @@ MODELLED
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
               and kept, not evaluated
   nftables    `nft list ruleset` text or `nft -f` scripts (define, include,
-              flush, delete; every family read and kept, ip/inet run):
+              flush, delete; every family read and kept; ip/inet run at
+              the IPv4 hooks, netdev ingress/egress (and inet ingress) on
+              their devices' frames, bridge prerouting/input/forward/
+              output/postrouting on bridged frames, arp input/output on
+              ARP; ether/arp header matches, `ether saddr|daddr set` (a
+              MAC, or numgen/jhash maps), `fwd to`, `dup to device`):
               base chains by hook and priority between the iptables tables,
               jump/goto/return, sets and maps (interval, timeout, dynamic,
               concatenated ranges, interface-name and string keys), verdict
@@ -259,8 +264,8 @@ SIMPLIFIED (and where)
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails),
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for
-    IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval);
-    bridge/netdev/arp base chains and what `inspect` lists as unmodelled
+    IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval); what
+    `inspect` lists as unmodelled
     (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
     tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack
     keeps no counters; objects chosen by maps, group names, `meta hour`
@@ -290,6 +295,19 @@ SIMPLIFIED (and where)
     of that table (its hook and priority, policy accept), else a regular
     chain of the kernel's ruleset; a table or chain a script deletes that
     is not in its text is taken as absent.                              [net/nftables]
+  - nftables frame hooks (netdev, bridge, arp, inet ingress): frames
+    carry no 802.1Q tag, so `vlan ...` never matches (its `ether type
+    8021q` dependency fails, as the kernel on an untagged frame) and a
+    set update keyed by `vlan id` adds nothing; a frame hook sees no
+    connection (`ct state` is invalid) and mark 0 (a `meta mark set`
+    there is not carried into the IP stack); `reject` there drops
+    without an answer; `jhash` without `seed` uses seed 0 (the kernel
+    draws one at load); bridge forward/output/postrouting chains run
+    after br_netfilter's iptables FORWARD and POSTROUTING whatever their
+    priority (prerouting chains below 0 run before br_netfilter's
+    PREROUTING, the others after); at the IPv4 hooks `ether saddr` is
+    the received frame's source and `ether daddr` reads nothing (the
+    rule breaks); TUN/IPIP devices skip the egress hook.      [net/netfilter/l2hook]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
     own hook (filter FORWARD sees the virtual address on replies); the
     connection table is conntrack's (no separate IPVS timeouts); sh hashes

@@ -173,6 +173,23 @@ fn generated_flannel_vxlan_cluster_nftables() {
     check(&fixture("flannel-nftables.yaml"), "fn", 54);
 }
 
+/// nftables frame hooks on the real kernel: a bridge-family forward
+/// chain on a switch drops one client's HTTP (net/bridge/br_forward.c
+/// `__br_forward`, NF_BR_FORWARD), a netdev ingress chain on the server
+/// drops echo requests before the IP stack (net/core/dev.c
+/// `nf_hook_ingress`); the other request passes both.
+#[test]
+fn nft_bridge_forward_and_netdev_ingress_chains() {
+    if !common::have("nft") {
+        common::skip(
+            "live_netns kernel differential test nh",
+            "nft is not installed (scripts/test installs nftables as root)",
+        );
+        return;
+    }
+    check(&fixture("nft-frame-hooks.yaml"), "nh", 22);
+}
+
 /// The same objects with flannel's host-gw backend (routes via node IPs).
 #[test]
 fn generated_flannel_host_gw_cluster() {

@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use crate::net::netfilter::points::{Hook, TableKind};
+use crate::net::netfilter::points::{Hook, L2Hook, TableKind};
 
 /// The wall-clock date of virtual time 0: 2026-01-01T00:00:00Z. Captures
 /// and application logs (HAProxy's `%t`) count from it.
@@ -557,6 +557,9 @@ pub enum Point {
     Table(TableKind, Hook),
     /// nftables' base chains at a hook (`nft/prerouting`).
     Nft(Hook),
+    /// nftables' base chains of the netdev, bridge and arp families (and
+    /// inet ingress) at their hook (`nft/bridge-forward`).
+    NftL2(L2Hook),
     /// A frame on a link (carried, lost): `link`.
     Link,
     /// Layer-2 receive (`__netif_receive_skb`: packet type, protocol
@@ -619,6 +622,7 @@ impl Point {
         Cow::Borrowed(match self {
             Point::Table(t, h) => return Cow::Owned(format!("{}/{}", t.name(), h.chain())),
             Point::Nft(h) => return Cow::Owned(format!("nft/{}", h.name())),
+            Point::NftL2(h) => return Cow::Owned(format!("nft/{}", h.name())),
             Point::Link => "link",
             Point::L2 => "l2",
             Point::Wire => "wire",

@@ -12,6 +12,14 @@
 //! between ports then run FORWARD and POSTROUTING; frames for the host skip
 //! the IP layer's PREROUTING (`ip_sabotage_in`).
 //!
+//! The nftables bridge family's base chains run where br_input.c and
+//! br_forward.c call NF_BR_* (see [`super::netfilter::L2Hook`]):
+//! prerouting as the frame enters a port (below priority 0 before
+//! br_netfilter's PREROUTING, the others after it), input before the host
+//! takes the frame (`br_pass_frame_up`), forward (or output for the host's
+//! own frames) and postrouting for each port a frame leaves by, the netdev
+//! egress chains of that port last.
+//!
 //! Simplifications (listed by `podpath explain`): no STP, VLAN filtering or
 //! FDB ageing (entries learned stay for the run); broadcast frames are not
 //! passed through br_netfilter.
@@ -19,7 +27,8 @@
 use super::host::{Ctx, FdbEntry, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
 use super::netfilter::hook::BridgeCtx;
-use super::netfilter::{ctbits, Hook, TableKind};
+use super::netfilter::l2hook::Prio;
+use super::netfilter::{ctbits, Hook, L2Hook, TableKind};
 use crate::trace::Action;
 use crate::trace::Point;
 use crate::wire::{summarize, Frame, Ipv4Repr, L3};
@@ -43,6 +52,14 @@ impl Host {
     ) {
         let brn = self.devs[br].name.clone();
         let pn = self.devs[port].name.clone();
+        // br_handle_frame → nf_hook_bridge_pre: the bridge family's
+        // prerouting chains below br_netfilter's own (NF_BR_PRI_BRNF 0)
+        let from_port = (Some(port), None);
+        let pre_lo = (L2Hook::BrPrerouting, Prio::Below(0));
+        if !self.nft_l2_hook(ctx, pre_lo, &mut f, from_port, meta) {
+            return;
+        }
+        let pre_hi = (L2Hook::BrPrerouting, Prio::From(0));
         if !f.src.is_multicast() {
             let e = self.devs[br].fdb.get(&f.src).cloned();
             if e.as_ref().is_none_or(|e| !e.is_static && e.port != port) {
@@ -62,6 +79,9 @@ impl Host {
             }
         }
         if f.dst.is_broadcast() || f.dst.is_multicast() {
+            if !self.nft_l2_hook(ctx, pre_hi, &mut f, from_port, meta) {
+                return;
+            }
             let bytes = f.emit();
             self.bridge_flood(ctx, br, Some(port), &bytes, meta, &f);
             ctx.out.push(Output::Capture {
@@ -76,7 +96,11 @@ impl Host {
                 format!("{brn}: broadcast also delivered to the host"),
                 Action::Info,
             );
-            self.l2_input(ctx, br, f, meta);
+            // br_pass_frame_up: NF_BR_LOCAL_IN
+            let local_in = (L2Hook::BrInput, Prio::All);
+            if self.nft_l2_hook(ctx, local_in, &mut f, from_port, meta) {
+                self.l2_input(ctx, br, f, meta);
+            }
             return;
         }
         let nf = self.sysctl.bridge_nf_call_iptables();
@@ -91,12 +115,21 @@ impl Host {
                 }
             }
         }
+        // the prerouting chains from br_netfilter's priority on
+        if !self.nft_l2_hook(ctx, pre_hi, &mut f, from_port, meta) {
+            return;
+        }
         let for_host = f.dst == self.devs[br].mac
             || self
                 .devs
                 .iter()
                 .any(|d| d.master == Some(br) && d.mac == f.dst);
         if for_host {
+            // br_pass_frame_up: NF_BR_LOCAL_IN (iif the port)
+            let local_in = (L2Hook::BrInput, Prio::All);
+            if !self.nft_l2_hook(ctx, local_in, &mut f, from_port, meta) {
+                return;
+            }
             ctx.trace.step(
                 Point::Bridge,
                 format!(
@@ -147,7 +180,7 @@ impl Host {
         ctx: &mut Ctx,
         br: usize,
         in_port: Option<usize>,
-        f: Frame,
+        mut f: Frame,
         meta: Meta,
     ) {
         let brn = self.devs[br].name.clone();
@@ -176,10 +209,19 @@ impl Host {
                         port: pn.clone(),
                     },
                 );
+                if let Some((h, why)) = self.br_nft_out(ctx, in_port, p, &mut f, meta) {
+                    if let Some(why) = why {
+                        self.drop(ctx, Point::NftL2(h), why, &CtInfo::default());
+                    }
+                    return;
+                }
+                let Some(bytes) = self.l2_egress(ctx, p, f.emit(), meta, false) else {
+                    return;
+                };
                 ctx.trace.set_out(&pn, summarize(&f));
                 ctx.out.push(Output::Tx {
                     dev: p,
-                    bytes: f.emit(),
+                    bytes,
                     meta,
                     hop: ctx.trace.current_hop(),
                 });
@@ -218,10 +260,33 @@ impl Host {
                 port: names.join(","),
             },
         );
+        let hooked = [L2Hook::BrForward, L2Hook::BrOutput, L2Hook::BrPostrouting]
+            .iter()
+            .any(|h| self.has_l2_chains(*h))
+            || self.has_l2_chains(L2Hook::Egress);
         for p in ports {
+            let mut bytes = bytes.to_vec();
+            if hooked {
+                // br_flood → __br_forward: each port's copy runs the hooks
+                let mut g = f.clone();
+                if let Some((h, why)) = self.br_nft_out(ctx, in_port, p, &mut g, meta) {
+                    let pn = self.devs[p].name.clone();
+                    let what = why.unwrap_or_else(|| "taken by fwd".into());
+                    ctx.trace.step(
+                        Point::NftL2(h),
+                        format!("the copy to {pn}: {what}"),
+                        Action::Info,
+                    );
+                    continue;
+                }
+                match self.l2_egress(ctx, p, g.emit(), meta, false) {
+                    Some(b) => bytes = b,
+                    None => continue,
+                }
+            }
             ctx.out.push(Output::Tx {
                 dev: p,
-                bytes: bytes.to_vec(),
+                bytes,
                 meta,
                 hop: ctx.trace.current_hop(),
             });
@@ -229,6 +294,38 @@ impl Host {
         if let Some(n) = names.first() {
             ctx.trace.set_out(n, summarize(f));
         }
+    }
+
+    /// The bridge family's chains for a frame leaving through port `to`
+    /// (br_forward.c `__br_forward`: NF_BR_FORWARD, or NF_BR_LOCAL_OUT for
+    /// a frame the host sends (`in_port` None); then `br_forward_finish`:
+    /// NF_BR_POST_ROUTING). None when it goes on; see
+    /// [`Host::nft_l2_run`].
+    ///
+    /// Simplification (named in explain): they run after br_netfilter's
+    /// iptables FORWARD and POSTROUTING whatever their priority (the
+    /// kernel runs chains below -1 before FORWARD, and every postrouting
+    /// chain before br_netfilter's POSTROUTING at NF_BR_PRI_LAST).
+    fn br_nft_out(
+        &mut self,
+        ctx: &mut Ctx,
+        in_port: Option<usize>,
+        to: usize,
+        f: &mut Frame,
+        meta: Meta,
+    ) -> Option<(L2Hook, Option<String>)> {
+        let h = if in_port.is_some() {
+            L2Hook::BrForward
+        } else {
+            L2Hook::BrOutput
+        };
+        let devs = (in_port, Some(to));
+        if let Some(x) = self.nft_l2_run(ctx, (h, Prio::All), f, devs, meta) {
+            return Some((h, x));
+        }
+        let post = L2Hook::BrPostrouting;
+        self.nft_l2_run(ctx, (post, Prio::All), f, devs, meta)
+            .map(|x| (post, x))
     }
 
     /// The host sends through the bridge device (`br_dev_xmit`).

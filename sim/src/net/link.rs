@@ -6,6 +6,8 @@ use std::net::Ipv4Addr;
 
 use crate::net::host::{Ctx, DevKind, Host, Meta, Output};
 use crate::net::netfilter::ct_glue::*;
+use crate::net::netfilter::l2hook::Prio;
+use crate::net::netfilter::L2Hook;
 use crate::trace::Action;
 use crate::trace::Point;
 use crate::wire::arp::{self, ArpRepr};
@@ -46,10 +48,17 @@ impl Host {
                 format!("{dn} is down"),
                 &CtInfo::default(),
             ),
-            Ok(f) => match self.devs[dev].master {
-                Some(br) => self.bridge_input(ctx, br, dev, f, meta),
-                None => self.l2_input(ctx, dev, f, meta),
-            },
+            Ok(mut f) => {
+                // nf_hook_ingress (__netif_receive_skb_core): before the
+                // bridge's rx_handler and the protocol handlers
+                let ingress = (L2Hook::Ingress, Prio::All);
+                if self.nft_l2_hook(ctx, ingress, &mut f, (Some(dev), None), meta) {
+                    match self.devs[dev].master {
+                        Some(br) => self.bridge_input(ctx, br, dev, f, meta),
+                        None => self.l2_input(ctx, dev, f, meta),
+                    }
+                }
+            }
         }
         ctx.trace.end_hop();
     }
@@ -102,6 +111,18 @@ impl Host {
                 f.dst, d.name, d.mac
             );
             self.drop(ctx, Point::L2, reason, &CtInfo::default());
+            return;
+        }
+        if matches!(f.payload, L3::Arp(_)) && self.has_l2_chains(L2Hook::ArpIn) {
+            // arp_rcv: NF_HOOK(NFPROTO_ARP, NF_ARP_IN, ..., arp_process)
+            let mut f = f;
+            let arp_in = (L2Hook::ArpIn, Prio::All);
+            if !self.nft_l2_hook(ctx, arp_in, &mut f, (Some(dev), None), meta) {
+                return;
+            }
+            if let L3::Arp(a) = f.payload {
+                self.arp_input(ctx, dev, a, meta);
+            }
             return;
         }
         match f.payload {
@@ -217,8 +238,24 @@ impl Host {
     }
 
     /// `dev_queue_xmit`: a frame leaves through `dev` (a bridge hands it to
-    /// its ports).
+    /// its ports), past the netdev egress chains (and, for an ARP frame
+    /// the host sends, the arp output chains: `arp_xmit`). A TUN or IPIP
+    /// device's raw IP skips them (simplification).
     pub(crate) fn dev_xmit(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+        let bytes = if matches!(self.devs[dev].kind, DevKind::Tun | DevKind::Ipip) {
+            bytes
+        } else {
+            match self.l2_egress(ctx, dev, bytes, meta, true) {
+                Some(b) => b,
+                None => return,
+            }
+        };
+        self.dev_xmit_raw(ctx, dev, bytes, meta);
+    }
+
+    /// `dev_queue_xmit` past the egress hook (a frame `fwd`/`dup` sent:
+    /// nf_do_netdev_egress sets nf_skip_egress).
+    pub(crate) fn dev_xmit_raw(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
         match self.devs[dev].kind {
             DevKind::Bridge => self.bridge_xmit(ctx, dev, bytes, meta),
             DevKind::Vxlan => self.vxlan_xmit(ctx, dev, bytes, meta),

@@ -816,8 +816,17 @@ mod tests {
                 continue;
             }
             let dir = d.file_name().unwrap().to_string_lossy().to_string();
+            let mut files: Vec<std::path::PathBuf> = Vec::new();
             for f in std::fs::read_dir(&d).unwrap() {
                 let p = f.unwrap().path();
+                if p.is_dir() {
+                    // nft/nftables-files: nftables' files under their names
+                    files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                } else {
+                    files.push(p);
+                }
+            }
+            for p in files {
                 let name = p.file_name().unwrap().to_string_lossy().to_string();
                 let got = detect(&name, &std::fs::read_to_string(&p).unwrap());
                 assert!(want(&dir, &name).contains(&got), "{dir}/{name}: {got:?}");

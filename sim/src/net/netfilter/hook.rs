@@ -132,7 +132,7 @@ impl Host {
     /// `xt_action_param`): addresses, ports, flags, devices, marks, the
     /// conntrack state and the sending process.
     #[allow(clippy::too_many_arguments)]
-    fn nf_packet(
+    pub(crate) fn nf_packet(
         &self,
         hook: Hook,
         ip: &Ipv4Repr,
@@ -196,6 +196,7 @@ impl Host {
                 }),
                 _ => None,
             },
+            ..Default::default()
         }
     }
 

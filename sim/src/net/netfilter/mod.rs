@@ -38,6 +38,7 @@ pub mod flowtable;
 pub mod hook;
 pub mod ipset;
 pub mod iptables;
+pub mod l2hook;
 pub mod nat;
 pub mod nftables;
 pub mod points;
@@ -52,7 +53,7 @@ use rand_core::Rng;
 
 use ipset::IpsetStore;
 
-pub use points::{Hook, TableKind};
+pub use points::{Hook, L2Hook, TableKind};
 pub use unmodelled::{Assume, Unmodelled};
 
 pub use iptables::parse::ParseError;
@@ -296,6 +297,43 @@ pub struct NfPacket {
     pub ct: Option<iptables::matches::CtView>,
     /// The TCP header's MSS option (kind 2), if it carries one.
     pub tcp_mss: Option<u16>,
+    /// The frame around the packet, at the hooks of the families that see
+    /// frames (netdev, bridge, arp; `ether`, `arp` and `meta protocol`
+    /// read it). None at the IPv4 hooks.
+    pub l2: Option<L2View>,
+    /// The frame carries no IPv4 packet (an ARP frame at a netdev, bridge
+    /// or arp hook): `ip ...`, `tcp ...` and every other IPv4 selector
+    /// fails its dependency (`meta protocol ip` / `ether type ip`).
+    pub not_ip: bool,
+    /// `fwd to DEV` (nft_fwd_netdev.c): the frame leaves out of DEV and
+    /// the hook's verdict is NF_STOLEN.
+    pub fwd: Option<String>,
+    /// `dup to device DEV` (nft_dup_netdev.c): copies sent out of DEV.
+    pub dup: Vec<String>,
+}
+
+/// A frame's Ethernet header (and ARP body) as nft's link-layer payload
+/// expressions read it. podpath's wire has no 802.1Q tags: `vlan ...`
+/// never matches (its implicit dependency `ether type 8021q` fails, as in
+/// the kernel on an untagged frame).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct L2View {
+    pub src: [u8; 6],
+    pub dst: [u8; 6],
+    /// `skb->protocol` / `ether type`.
+    pub ethertype: u16,
+    pub arp: Option<ArpView>,
+}
+
+/// An Ethernet/IPv4 ARP header (include/uapi/linux/if_arp.h `struct
+/// arphdr` and its addresses): htype 1, ptype 0x0800, hlen 6, plen 4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArpView {
+    pub op: u16,
+    pub sha: [u8; 6],
+    pub sip: Ipv4Addr,
+    pub tha: [u8; 6],
+    pub tip: Ipv4Addr,
 }
 
 impl Default for NfPacket {
@@ -324,6 +362,10 @@ impl Default for NfPacket {
             src_mac: None,
             ct: None,
             tcp_mss: None,
+            l2: None,
+            not_ip: false,
+            fwd: None,
+            dup: Vec::new(),
         }
     }
 }

@@ -136,3 +136,64 @@ impl fmt::Display for TableKind {
         f.write_str(self.name())
     }
 }
+
+/// The hooks of the families that see frames rather than IPv4 packets,
+/// where nftables base chains of `netdev`, `bridge` and `arp` tables (and
+/// `inet` chains at `ingress`) run:
+///
+/// - `Ingress`/`Egress`: NF_NETDEV_INGRESS (net/core/dev.c
+///   `nf_hook_ingress` in `__netif_receive_skb_core`, before the bridge's
+///   rx_handler and the protocol handlers) and NF_NETDEV_EGRESS
+///   (`nf_hook_egress` in `__dev_queue_xmit`), per device;
+/// - `Br*`: the bridge family's NF_BR_PRE_ROUTING (br_input.c
+///   `br_handle_frame` → `nf_hook_bridge_pre`), NF_BR_LOCAL_IN
+///   (`br_pass_frame_up`), NF_BR_FORWARD (br_forward.c `__br_forward`),
+///   NF_BR_LOCAL_OUT (`__br_forward` with `local_orig`, from
+///   `br_dev_xmit`) and NF_BR_POST_ROUTING (`br_forward_finish`);
+/// - `Arp*`: NF_ARP_IN (net/ipv4/arp.c `arp_rcv`) and NF_ARP_OUT
+///   (`arp_xmit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum L2Hook {
+    Ingress,
+    Egress,
+    BrPrerouting,
+    BrInput,
+    BrForward,
+    BrOutput,
+    BrPostrouting,
+    ArpIn,
+    ArpOut,
+}
+
+impl L2Hook {
+    /// From a family and nft's name of the hook.
+    pub fn from_family(family: &str, hook: &str) -> Option<L2Hook> {
+        Some(match (family, hook) {
+            ("netdev" | "inet", "ingress") => L2Hook::Ingress,
+            ("netdev", "egress") => L2Hook::Egress,
+            ("bridge", "prerouting") => L2Hook::BrPrerouting,
+            ("bridge", "input") => L2Hook::BrInput,
+            ("bridge", "forward") => L2Hook::BrForward,
+            ("bridge", "output") => L2Hook::BrOutput,
+            ("bridge", "postrouting") => L2Hook::BrPostrouting,
+            ("arp", "input") => L2Hook::ArpIn,
+            ("arp", "output") => L2Hook::ArpOut,
+            _ => return None,
+        })
+    }
+
+    /// The trace's name of the point (`netdev-ingress`, `bridge-forward`).
+    pub fn name(self) -> &'static str {
+        match self {
+            L2Hook::Ingress => "netdev-ingress",
+            L2Hook::Egress => "netdev-egress",
+            L2Hook::BrPrerouting => "bridge-prerouting",
+            L2Hook::BrInput => "bridge-input",
+            L2Hook::BrForward => "bridge-forward",
+            L2Hook::BrOutput => "bridge-output",
+            L2Hook::BrPostrouting => "bridge-postrouting",
+            L2Hook::ArpIn => "arp-input",
+            L2Hook::ArpOut => "arp-output",
+        }
+    }
+}

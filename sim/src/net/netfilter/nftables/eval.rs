@@ -64,6 +64,46 @@ impl Nft {
         )
     }
 
+    /// The base chains at frame hook `hook` for a frame on device `dev`,
+    /// in priority order, those whose priority `prio` admits. A netdev
+    /// (and inet) ingress or egress chain runs only on the devices it
+    /// names (nf_tables_api.c registers it per device); an inet ingress
+    /// chain only sees IPv4 and IPv6 frames (nft_chain_filter.c
+    /// nft_do_chain_inet_ingress: others are accepted past it).
+    pub fn l2_chains(
+        &self,
+        hook: L2Hook,
+        dev: &str,
+        ip_frame: bool,
+        prio: impl Fn(i32) -> bool,
+    ) -> ChainList {
+        let mut v: Vec<(i32, usize, usize)> = self
+            .l2bases
+            .get(&hook)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .copied()
+            .filter(|&(p, ti, ci)| {
+                let t = &self.tables[ti];
+                let Some(b) = &t.chains[ci].base else {
+                    return false;
+                };
+                let per_dev = matches!(hook, L2Hook::Ingress | L2Hook::Egress);
+                prio(p)
+                    && (!per_dev || b.devices.iter().any(|d| d == dev))
+                    && (t.family != "inet" || ip_frame)
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|x| (x.1, x.2)).collect()
+    }
+
+    /// Whether any base chain runs at frame hook `hook`.
+    pub fn has_l2(&self, hook: L2Hook) -> bool {
+        self.l2bases.get(&hook).is_some_and(|v| !v.is_empty())
+    }
+
     /// Runs the base chains `chains` in order over `pkt`.
     pub fn run(
         &self,
@@ -84,6 +124,10 @@ impl Nft {
             let v = self.run_base(ti, ci, pkt, env, dyn_sets, &mut out);
             if v != Verdict::Accept {
                 out.verdict = v;
+                return out;
+            }
+            if pkt.fwd.is_some() {
+                // `fwd to`: NF_STOLEN, the later base chains do not run
                 return out;
             }
             if out.nat.is_some() {
@@ -165,7 +209,7 @@ impl Nft {
             };
             let v = match eval_rule(&r, rule, pkt, env, dyn_sets, out) {
                 RuleEnd::Break | RuleEnd::Next => continue,
-                RuleEnd::Nat => return Verdict::Accept,
+                RuleEnd::Nat | RuleEnd::Stolen => return Verdict::Accept,
                 RuleEnd::Verdict(v) => v,
             };
             let jump = matches!(v, NVerdict::Jump(_));
@@ -240,6 +284,8 @@ enum RuleEnd {
     Next,
     /// A NAT statement: it accepts, the hook ends.
     Nat,
+    /// `fwd to`: NF_STOLEN, the hook ends and the frame is gone from it.
+    Stolen,
     /// A verdict, by a verdict statement or a verdict map.
     Verdict(NVerdict),
 }
@@ -418,7 +464,164 @@ fn eval_expr(
             None
         }
         Expr::Nop(_) => None,
+        Expr::EtherSet { daddr, value } => {
+            ether_set(r, &here, *daddr, value, pkt, env, dyn_sets, out)
+        }
+        Expr::Fwd(dev) => fwd_dup(dev, true, pkt, step, out),
+        Expr::Dup(dev) => fwd_dup(dev, false, pkt, step, out),
     }
+}
+
+/// `fwd to DEV` (nft_fwd_netdev_eval: NF_STOLEN, the frame sent out of
+/// DEV) and `dup to device DEV` (nft_dup_netdev_eval: a copy sent).
+fn fwd_dup(
+    dev: &str,
+    fwd: bool,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let what = if fwd { "fwd" } else { "dup" };
+    if pkt.l2.is_none() {
+        // (nft accepts fwd/dup in the netdev family only)
+        step(
+            format!("{what} to {dev}: no frame at this hook, passed over"),
+            out,
+        );
+        return None;
+    }
+    if !fwd {
+        step(
+            format!("dup to device {dev}: a copy leaves out of {dev}"),
+            out,
+        );
+        pkt.dup.push(dev.to_string());
+        return None;
+    }
+    step(
+        format!("fwd to {dev}: the frame leaves out of {dev} (stolen)"),
+        out,
+    );
+    pkt.fwd = Some(dev.to_string());
+    Some(RuleEnd::Stolen)
+}
+
+/// `ether saddr|daddr set VALUE` (nft_payload_set_eval at the link-layer
+/// base): the frame's address rewritten; the value a constant or looked
+/// up by `numgen`/`jhash` in a map (no element: the rule breaks).
+#[allow(clippy::too_many_arguments)]
+fn ether_set(
+    r: &RuleAt,
+    here: &str,
+    daddr: bool,
+    value: &MacVal,
+    pkt: &mut NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let mac = match value {
+        MacVal::Const(m) => *m,
+        MacVal::Map(src, map) => {
+            let Some(n) = num_src(r, here, src, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
+            match map_lookup(r.t, map, &[Some(Kv::N(n))]) {
+                Some(Data::Vals(v)) => match v.first() {
+                    Some(Val::Mac(m)) => *m,
+                    _ => return Some(RuleEnd::Break),
+                },
+                _ => return Some(RuleEnd::Break),
+            }
+        }
+    };
+    let which = if daddr { "daddr" } else { "saddr" };
+    let Some(l2) = pkt.l2.as_mut() else {
+        // an IPv4 hook: podpath does not rewrite the frame there
+        (r.step)(
+            format!(
+                "ether {which} set {}: no frame at this hook, passed over",
+                mac_text(&mac)
+            ),
+            out,
+        );
+        return None;
+    };
+    let slot = if daddr { &mut l2.dst } else { &mut l2.src };
+    let before = *slot;
+    *slot = mac;
+    (r.step)(
+        format!("ether {which} {} -> {}", mac_text(&before), mac_text(&mac)),
+        out,
+    );
+    None
+}
+
+/// The number a `numgen` or `jhash` gives (nft_numgen.c; nft_hash.c
+/// nft_jhash_eval: `reciprocal_scale(jhash(data, len, seed), modulus) +
+/// offset`). None when a key part has no value (its dependency fails).
+fn num_src(
+    r: &RuleAt,
+    here: &str,
+    src: &NumSrc,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+) -> Option<u32> {
+    match src {
+        NumSrc::Numgen {
+            modulus,
+            offset,
+            random,
+        } => Some(numgen_pick(
+            r,
+            here,
+            (*modulus, *offset, *random),
+            env,
+            dyn_sets,
+        )),
+        NumSrc::Jhash {
+            key,
+            modulus,
+            seed,
+            offset,
+        } => {
+            let data = hash_data(key, pkt, env)?;
+            let h = super::expr::jhash(&data, *seed);
+            let scaled = ((u64::from(h) * u64::from(*modulus)) >> 32) as u32;
+            Some(scaled.wrapping_add(*offset))
+        }
+    }
+}
+
+/// The registers a hash reads (nft_payload_eval / nft_meta_get_eval
+/// stores): addresses and ports in network order, marks in host order
+/// (little-endian, x86), each part padded to 4 bytes in a concatenation
+/// (evaluate.c expr_evaluate_concat: `netlink_padded_len`), one part
+/// alone at its own length.
+pub(crate) fn hash_data(key: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Option<Vec<u8>> {
+    let mut data = Vec::new();
+    for s in key {
+        let v = sel_value(*s, pkt, env)?;
+        let mut b = match (s, v) {
+            (Sel::Sport | Sel::Dport, Kv::N(n)) => (n as u16).to_be_bytes().to_vec(),
+            (Sel::L4proto, Kv::N(n)) => vec![n as u8],
+            (Sel::Mark | Sel::CtMark, Kv::N(n)) => n.to_le_bytes().to_vec(),
+            (_, Kv::N(n)) => n.to_be_bytes().to_vec(),
+            (_, Kv::M(m)) => m.to_vec(),
+            (_, Kv::S(name)) => {
+                // an interface name: IFNAMSIZ bytes
+                let mut b = name.into_bytes();
+                b.resize(16, 0);
+                b
+            }
+        };
+        if key.len() > 1 {
+            b.resize(b.len().div_ceil(4) * 4, 0);
+        }
+        data.extend(b);
+    }
+    Some(data)
 }
 
 fn kv_text(k: &Kv) -> String {
@@ -426,6 +629,7 @@ fn kv_text(k: &Kv) -> String {
         Kv::N(n) if *n > 0xffff => Ipv4Addr::from(*n).to_string(),
         Kv::N(n) => n.to_string(),
         Kv::S(s) => format!("\"{s}\""),
+        Kv::M(m) => mac_text(m),
     }
 }
 
@@ -812,7 +1016,75 @@ fn rtn(bits: u16) -> u32 {
     0
 }
 
+/// The selectors that read the IPv4 packet (or need one: fib, the
+/// packet type from the address): on a frame without one (ARP at a frame
+/// hook) their dependency fails.
+fn needs_ip(s: Sel) -> bool {
+    matches!(
+        s,
+        Sel::Saddr
+            | Sel::Daddr
+            | Sel::L4proto
+            | Sel::Sport
+            | Sel::Dport
+            | Sel::TcpFlags
+            | Sel::IcmpType
+            | Sel::IcmpCode
+            | Sel::FibSaddrType(_)
+            | Sel::FibDaddrType(_)
+            | Sel::FibOif(..)
+            | Sel::Ttl
+            | Sel::TcpMss
+    )
+}
+
+/// The link-layer selectors: `ether` (at the IPv4 hooks the source is the
+/// received frame's, the destination unknown: the rule breaks), `meta
+/// protocol`, `vlan` (no 802.1Q tags on podpath's wire: never a value),
+/// `arp`; `meta pkttype` of a frame from its destination address.
+fn l2_value(s: Sel, pkt: &NfPacket) -> Option<Option<Kv>> {
+    let l2 = pkt.l2.as_ref();
+    Some(match s {
+        Sel::EtherSaddr => l2.map(|l| l.src).or(pkt.src_mac).map(Kv::M),
+        Sel::EtherDaddr => l2.map(|l| Kv::M(l.dst)),
+        Sel::EtherType => Some(Kv::N(u32::from(l2.map_or(0x0800, |l| l.ethertype)))),
+        // the implicit `ether type 8021q` of an untagged frame fails
+        Sel::Vlan => None,
+        Sel::Arp(f) => {
+            let a = l2.and_then(|l| l.arp.as_ref());
+            a.map(|a| match f {
+                ArpField::Htype => Kv::N(1),
+                ArpField::Ptype => Kv::N(0x0800),
+                ArpField::Hlen => Kv::N(6),
+                ArpField::Plen => Kv::N(4),
+                ArpField::Op => Kv::N(u32::from(a.op)),
+                ArpField::SaddrIp => Kv::N(u32::from(a.sip)),
+                ArpField::DaddrIp => Kv::N(u32::from(a.tip)),
+                ArpField::SaddrEther => Kv::M(a.sha),
+                ArpField::DaddrEther => Kv::M(a.tha),
+            })
+        }
+        Sel::PktType if pkt.not_ip => {
+            let d = l2.map(|l| l.dst).unwrap_or_default();
+            Some(Kv::N(if d == [0xff; 6] {
+                1
+            } else if d[0] & 1 != 0 {
+                2
+            } else {
+                0
+            }))
+        }
+        _ => return None,
+    })
+}
+
 fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
+    if pkt.not_ip && needs_ip(s) {
+        return None;
+    }
+    if let Some(v) = l2_value(s, pkt) {
+        return v;
+    }
     let dev = |d: u8| match d {
         1 => pkt.in_if.as_deref(),
         2 => pkt.out_if.as_deref(),
@@ -885,6 +1157,9 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             })
         }
         Sel::Const(c) => c,
+        Sel::EtherSaddr | Sel::EtherDaddr | Sel::EtherType | Sel::Vlan | Sel::Arp(_) => {
+            return None
+        }
     }))
 }
 

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use ipnet::{Ipv4Net, Ipv6Net};
 
 use super::lex::Tok;
-use super::{Data, Element, KeyType, NVerdict, NftError, Sel, Val};
+use super::{ArpField, Data, Element, KeyType, NVerdict, NftError, Sel, Val};
 use crate::net::netfilter::{ctbits, RejectWith};
 
 /// A selector as read: what podpath evaluates (`sel`, `None` when it does
@@ -258,14 +258,22 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
     if let Some((_, fields)) = PAYLOAD.iter().find(|(p, _)| *p == a) {
         let f = b.filter(|f| fields.contains(f))?;
         let name = format!("{a} {f}");
-        // `arp saddr ip|ether`
+        // `arp saddr ip|ether` (proto.c `arp_hdr_fields`: `arp saddr`
+        // alone is the hardware address)
         if a == "arp" && (f == "saddr" || f == "daddr") {
-            let n = if matches!(word(t, i + 2), Some("ip" | "ether")) {
-                3
-            } else {
-                2
+            let sub = word(t, i + 2).filter(|w| *w == "ip" || *w == "ether");
+            let n = if sub.is_some() { 3 } else { 2 };
+            let (sel, ty) = match (f, sub) {
+                ("saddr", Some("ip")) => (ArpField::SaddrIp, KeyType::Addr4),
+                ("daddr", Some("ip")) => (ArpField::DaddrIp, KeyType::Addr4),
+                ("saddr", _) => (ArpField::SaddrEther, KeyType::Ether),
+                _ => (ArpField::DaddrEther, KeyType::Ether),
             };
-            return info(None, KeyType::Other, name, n);
+            let name = format!("{name}{}", sub.map(|s| format!(" {s}")).unwrap_or_default());
+            return info(Some(Sel::Arp(sel)), ty, name, n);
+        }
+        if let Some(l2) = l2_selector(a, f) {
+            return info(Some(l2.0), l2.1, name, 2);
         }
         let (sel, ty) = match (a, f) {
             ("ip", "saddr") => (Some(Sel::Saddr), KeyType::Addr4),
@@ -382,6 +390,24 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
     }
 }
 
+/// The link-layer payload fields (proto.c `proto_eth`, `proto_vlan`,
+/// `proto_arp`).
+fn l2_selector(a: &str, f: &str) -> Option<(Sel, KeyType)> {
+    Some(match (a, f) {
+        ("ether", "saddr") => (Sel::EtherSaddr, KeyType::Ether),
+        ("ether", "daddr") => (Sel::EtherDaddr, KeyType::Ether),
+        ("ether", "type") => (Sel::EtherType, KeyType::EtherType),
+        ("vlan", "type") => (Sel::Vlan, KeyType::EtherType),
+        ("vlan", _) => (Sel::Vlan, KeyType::Other),
+        ("arp", "htype") => (Sel::Arp(ArpField::Htype), KeyType::Other),
+        ("arp", "ptype") => (Sel::Arp(ArpField::Ptype), KeyType::EtherType),
+        ("arp", "hlen") => (Sel::Arp(ArpField::Hlen), KeyType::Other),
+        ("arp", "plen") => (Sel::Arp(ArpField::Plen), KeyType::Other),
+        ("arp", "operation") => (Sel::Arp(ArpField::Op), KeyType::ArpOp),
+        _ => return None,
+    })
+}
+
 fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
     match k {
         "l4proto" => (Some(Sel::L4proto), KeyType::Proto),
@@ -397,7 +423,9 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         "time" => (Some(Sel::MetaTime), KeyType::Time),
         "hour" => (Some(Sel::MetaHour), KeyType::Hour),
         "day" => (Some(Sel::MetaDay), KeyType::Day),
-        "protocol" => (Some(Sel::Const(0x0800)), KeyType::EtherType),
+        // skb->protocol: 0x0800 at the IPv4 hooks, the frame's type at
+        // the frame hooks
+        "protocol" => (Some(Sel::EtherType), KeyType::EtherType),
         "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
     }
@@ -528,6 +556,8 @@ pub fn type_of_name(s: &str) -> KeyType {
         "icmp_type" => KeyType::IcmpType,
         "icmp_code" => KeyType::IcmpCode,
         "ether_type" => KeyType::EtherType,
+        "ether_addr" => KeyType::Ether,
+        "arp_op" => KeyType::ArpOp,
         "pkt_type" => KeyType::PktType,
         "nf_proto" => KeyType::Nfproto,
         "fib_addrtype" => KeyType::FibType,
@@ -695,6 +725,35 @@ fn ether_type(s: &str) -> Option<u32> {
     })
 }
 
+/// `aa:bb:cc:dd:ee:ff` (datatype.c `lladdr_type_parse`: hex bytes
+/// separated by `:`).
+pub fn mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut n = 0;
+    for p in s.split(':') {
+        if n == 6 || p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        out[n] = u8::from_str_radix(p, 16).ok()?;
+        n += 1;
+    }
+    (n == 6).then_some(out)
+}
+
+/// ARP operations (proto.c `arpop_tbl`).
+fn arp_op(s: &str) -> Option<u32> {
+    Some(match s {
+        "request" => 1,
+        "reply" => 2,
+        "rrequest" => 3,
+        "rreply" => 4,
+        "inrequest" => 8,
+        "inreply" => 9,
+        "nak" => 10,
+        _ => return None,
+    })
+}
+
 fn fib_type(s: &str) -> Option<u32> {
     Some(match s {
         "unspec" => 0,
@@ -748,6 +807,8 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         KeyType::IcmpType => sym(icmp_type),
         KeyType::IcmpCode => sym(icmp_code),
         KeyType::EtherType => sym(ether_type),
+        KeyType::Ether => mac(s).map(Val::Mac),
+        KeyType::ArpOp => sym(arp_op),
         KeyType::FibType => sym(fib_type),
         KeyType::PktType => match s {
             "host" | "unicast" => Some(Val::Int(0)),
@@ -1161,4 +1222,65 @@ pub fn parse_nft_time(v: &str) -> Option<u64> {
         any = true;
     }
     any.then_some(total)
+}
+
+/// Bob Jenkins' lookup3 hash as the kernel has it (include/linux/jhash.h
+/// `jhash`: words read in CPU order, little-endian on x86; JHASH_INITVAL
+/// 0xdeadbeef), which nft_hash.c nft_jhash_eval applies to its registers.
+pub fn jhash(key: &[u8], seed: u32) -> u32 {
+    fn mix(a: &mut u32, b: &mut u32, c: &mut u32) {
+        *a = a.wrapping_sub(*c) ^ c.rotate_left(4);
+        *c = c.wrapping_add(*b);
+        *b = b.wrapping_sub(*a) ^ a.rotate_left(6);
+        *a = a.wrapping_add(*c);
+        *c = c.wrapping_sub(*b) ^ b.rotate_left(8);
+        *b = b.wrapping_add(*a);
+        *a = a.wrapping_sub(*c) ^ c.rotate_left(16);
+        *c = c.wrapping_add(*b);
+        *b = b.wrapping_sub(*a) ^ a.rotate_left(19);
+        *a = a.wrapping_add(*c);
+        *c = c.wrapping_sub(*b) ^ b.rotate_left(4);
+        *b = b.wrapping_add(*a);
+    }
+    fn fin(a: &mut u32, b: &mut u32, c: &mut u32) {
+        *c = (*c ^ *b).wrapping_sub(b.rotate_left(14));
+        *a = (*a ^ *c).wrapping_sub(c.rotate_left(11));
+        *b = (*b ^ *a).wrapping_sub(a.rotate_left(25));
+        *c = (*c ^ *b).wrapping_sub(b.rotate_left(16));
+        *a = (*a ^ *c).wrapping_sub(c.rotate_left(4));
+        *b = (*b ^ *a).wrapping_sub(a.rotate_left(14));
+        *c = (*c ^ *b).wrapping_sub(b.rotate_left(24));
+    }
+    let word = |k: &[u8]| {
+        let mut w = [0u8; 4];
+        for (d, s) in w.iter_mut().zip(k) {
+            *d = *s;
+        }
+        u32::from_le_bytes(w)
+    };
+    let init = 0xdead_beef_u32
+        .wrapping_add(key.len() as u32)
+        .wrapping_add(seed);
+    let (mut a, mut b, mut c) = (init, init, init);
+    let mut k = key;
+    while k.len() > 12 {
+        a = a.wrapping_add(word(&k[0..4]));
+        b = b.wrapping_add(word(&k[4..8]));
+        c = c.wrapping_add(word(&k[8..12]));
+        mix(&mut a, &mut b, &mut c);
+        k = &k[12..];
+    }
+    if k.is_empty() {
+        return c;
+    }
+    // the tail: bytes added into a, b, c as the switch's fallthrough does
+    a = a.wrapping_add(word(k.get(0..k.len().min(4)).unwrap_or(&[])));
+    if k.len() > 4 {
+        b = b.wrapping_add(word(&k[4..k.len().min(8)]));
+    }
+    if k.len() > 8 {
+        c = c.wrapping_add(word(&k[8..]));
+    }
+    fin(&mut a, &mut b, &mut c);
+    c
 }

@@ -30,8 +30,9 @@
 //! Simplifications (listed by `podpath explain`): IPv4 only: `ip6` tables
 //! are kept and never see a packet (podpath sends IPv4), `ip6 ...` matches
 //! in `inet` tables never hold for IPv4 (their `meta nfproto ipv6`
-//! dependency fails, as in the kernel); `bridge`, `netdev` and `arp` base
-//! chains are kept as unmodelled (podpath has no hook for those families);
+//! dependency fails, as in the kernel); `netdev`, `bridge` and `arp` base
+//! chains (and `inet` ingress chains) run at the frame hooks
+//! ([`super::l2hook`], [`super::L2Hook`]) with their own simplifications;
 //! `numgen random mod N` draws as a cascade of 1/(N-i) decisions (the same
 //! distribution as the kernel's one draw, and enumerable by `podpath
 //! paths`); `accept` ends the base chain (later base chains at the hook
@@ -58,8 +59,8 @@ pub mod lex;
 pub mod script;
 pub mod stmt;
 
-pub use super::Hook;
 use super::RejectWith;
+pub use super::{Hook, L2Hook};
 pub use script::IncludeReader;
 
 /// A parse error: 1-based line, nft's reason.
@@ -93,8 +94,11 @@ pub struct BaseChain {
     /// whose `runs` is set; a placeholder for other families' hooks).
     pub hook: Hook,
     /// Whether podpath runs it at `hook` (an IPv4 family and one of the
-    /// five IPv4 hooks).
+    /// five IPv4 hooks), or at `l2`.
     pub runs: bool,
+    /// The frame hook of a `netdev`, `bridge` or `arp` chain, or of an
+    /// `inet` chain at `ingress`.
+    pub l2: Option<super::L2Hook>,
     pub priority: i32,
     pub policy_drop: bool,
     /// `device "lo"` / `devices = { a, b }` of netdev chains.
@@ -118,7 +122,9 @@ pub enum Val {
     V6(Ipv6Net),
     /// `A-B` of IPv6 addresses.
     V6Range(Ipv6Addr, Ipv6Addr),
-    /// A value of a type podpath does not read (MAC addresses...).
+    /// An Ethernet address (`ether_addr`).
+    Mac([u8; 6]),
+    /// A value of a type podpath does not read.
     Sym(String),
     /// The catch-all element `*`.
     Any,
@@ -129,6 +135,8 @@ pub enum Val {
 pub enum Kv {
     N(u32),
     S(String),
+    /// An Ethernet address.
+    M([u8; 6]),
 }
 
 impl Val {
@@ -138,6 +146,7 @@ impl Val {
             (Val::Net(n), Kv::N(v)) => n.contains(&Ipv4Addr::from(*v)),
             (Val::Range(a, b), Kv::N(v)) => a <= v && v <= b,
             (Val::Any, _) => true,
+            (Val::Mac(a), Kv::M(b)) => a == b,
             (Val::Str(s), Kv::S(d)) => match s.strip_suffix('*') {
                 Some(p) => d.starts_with(p),
                 None => s == d,
@@ -153,6 +162,7 @@ impl Val {
             Val::Net(n) if n.prefix_len() == 32 => Some(Kv::N(u32::from(n.addr()))),
             Val::Range(a, b) if a == b => Some(Kv::N(*a)),
             Val::Str(s) if !s.ends_with('*') => Some(Kv::S(s.clone())),
+            Val::Mac(m) => Some(Kv::M(*m)),
             _ => None,
         }
     }
@@ -169,10 +179,17 @@ impl fmt::Display for Val {
             Val::V6(n) if n.prefix_len() == 128 => write!(f, "{}", n.addr()),
             Val::V6(n) => write!(f, "{n}"),
             Val::V6Range(a, b) => write!(f, "{a}-{b}"),
+            Val::Mac(m) => write!(f, "{}", mac_text(m)),
             Val::Sym(s) => write!(f, "{s}"),
             Val::Any => write!(f, "*"),
         }
     }
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+pub fn mac_text(m: &[u8; 6]) -> String {
+    let p: Vec<String> = m.iter().map(|b| format!("{b:02x}")).collect();
+    p.join(":")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -284,6 +301,61 @@ pub enum Sel {
     FibOif(bool, bool, u8, bool),
     /// A constant in a concatenation (`ip saddr . 10002`).
     Const(u32),
+    /// `ether saddr`, `ether daddr` (the link-layer header: at the frame
+    /// hooks; at the IPv4 hooks the source is the received frame's, where
+    /// there is one, and the destination unknown).
+    EtherSaddr,
+    EtherDaddr,
+    /// `ether type`, and `meta protocol` (skb->protocol).
+    EtherType,
+    /// `vlan id|pcp|dei|cfi|type`: podpath's frames carry no 802.1Q tag,
+    /// so the implicit `ether type 8021q` fails and the rule breaks.
+    Vlan,
+    /// `arp htype|ptype|hlen|plen|operation`, `arp saddr|daddr ip|ether`
+    /// (an ARP frame only).
+    Arp(ArpField),
+}
+
+/// The fields of an ARP header (proto.c `arp_hdr_fields`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ArpField {
+    Htype,
+    Ptype,
+    Hlen,
+    Plen,
+    Op,
+    SaddrIp,
+    DaddrIp,
+    SaddrEther,
+    DaddrEther,
+}
+
+/// The number a `... map { N : value }` is keyed by, computed from the
+/// packet: `numgen inc|random mod N [offset O]` (nft_numgen.c) or `jhash
+/// KEY mod N [seed S] [offset O]` (nft_hash.c nft_jhash_eval).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumSrc {
+    Numgen {
+        modulus: u32,
+        offset: u32,
+        random: bool,
+    },
+    Jhash {
+        key: Vec<Sel>,
+        modulus: u32,
+        /// `seed S`; without one the kernel draws a random seed when the
+        /// rule is loaded (podpath: 0, named in explain).
+        seed: u32,
+        offset: u32,
+    },
+}
+
+/// The value `ether saddr|daddr set` writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MacVal {
+    Const([u8; 6]),
+    /// `numgen ... map { 0 : MAC, ... }`, `jhash ... map { ... }`.
+    Map(NumSrc, MapRef),
 }
 
 /// The relational operator (parser_bison.y `relational_op`; `Implicit`
@@ -464,6 +536,17 @@ pub enum Expr {
     FlowOffload {
         flowtable: String,
     },
+    /// `ether saddr|daddr set VALUE` (nft_payload_set_eval on the link
+    /// layer header); a map without the number's element breaks the rule.
+    EtherSet {
+        daddr: bool,
+        value: MacVal,
+    },
+    /// `fwd to DEV` (nft_fwd_netdev.c nft_fwd_netdev_eval): the frame is
+    /// sent out of DEV, the verdict is NF_STOLEN.
+    Fwd(String),
+    /// `dup to device DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
+    Dup(String),
     /// A construct podpath keeps but does not evaluate: a match (holds
     /// iff `assume.holds()`) or a statement (passed over).
     Unmodelled {
@@ -545,6 +628,10 @@ pub enum KeyType {
     IcmpType,
     IcmpCode,
     EtherType,
+    /// `ether_addr`.
+    Ether,
+    /// `arp_op`.
+    ArpOp,
     PktType,
     Nfproto,
     FibType,
@@ -696,9 +783,10 @@ impl NftTable {
             .collect();
     }
 
-    /// Whether podpath runs this table's base chains (IPv4 families).
+    /// Whether podpath runs this table's base chains (every family but
+    /// `ip6`: podpath sends IPv4).
     pub fn evaluated(&self) -> bool {
-        (self.family == "ip" || self.family == "inet") && !self.flags.iter().any(|f| f == "dormant")
+        self.family != "ip6" && !self.flags.iter().any(|f| f == "dormant")
     }
 }
 
@@ -708,6 +796,9 @@ pub struct Nft {
     pub tables: Vec<NftTable>,
     /// every base chain: (priority, table, chain), by hook
     bases: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
+    /// the base chains of the frame hooks (netdev, bridge, arp, inet
+    /// ingress): (priority, table, chain)
+    l2bases: BTreeMap<super::L2Hook, Vec<(i32, usize, usize)>>,
     /// What `nft -f` loads but podpath does not evaluate, by line.
     pub unmodelled: Vec<super::Unmodelled>,
     /// IPv6-only statements (`dnat to feed::1`, `snat ip6 to ...`), kept

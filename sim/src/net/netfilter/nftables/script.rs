@@ -322,6 +322,34 @@ impl P {
 }
 
 /// Priority names (src/rule.c `std_prios`, `bridge_std_prios`).
+/// A base chain's priority in its family: the bridge family names its
+/// own (nftables src/rule.c `bridge_std_prios`: dstnat -300
+/// (NF_BR_PRI_NAT_DST_BRIDGED), filter -200 (NF_BR_PRI_FILTER_BRIDGED),
+/// out 100 (NF_BR_PRI_NAT_DST_OTHER), srcnat 300 (NF_BR_PRI_NAT_SRC));
+/// the others `std_prios`.
+fn family_priority(words: &[String], fam: &str) -> Option<i32> {
+    if fam != "bridge" {
+        return priority(words);
+    }
+    let joined = words.join("").replace(' ', "");
+    let (name, rest) = match joined.find(['-', '+']) {
+        Some(k) if k > 0 => joined.split_at(k),
+        _ => (joined.as_str(), ""),
+    };
+    let base = match name {
+        "dstnat" => -300,
+        "filter" => -200,
+        "out" => 100,
+        "srcnat" => 300,
+        _ => return priority(words),
+    };
+    match rest.split_at_checked(1) {
+        Some(("-", d)) => Some(base - d.parse::<i32>().ok()?),
+        Some(("+", d)) => Some(base + d.parse::<i32>().ok()?),
+        _ => Some(base),
+    }
+}
+
 pub(crate) fn priority(words: &[String]) -> Option<i32> {
     let base = |w: &str| -> Option<i32> {
         Some(match w {
@@ -1027,11 +1055,17 @@ impl Nft {
             }
         }
         self.bases.clear();
+        self.l2bases.clear();
         for (ti, t) in self.tables.iter().enumerate() {
             for (ci, c) in t.chains.iter().enumerate() {
                 let Some(b) = &c.base else { continue };
-                match (t.evaluated(), b.runs) {
-                    (true, true) => self
+                match (t.evaluated(), b.runs, b.l2) {
+                    (true, true, Some(h)) => self
+                        .l2bases
+                        .entry(h)
+                        .or_default()
+                        .push((b.priority, ti, ci)),
+                    (true, true, None) => self
                         .bases
                         .entry(b.hook)
                         .or_default()
@@ -1142,6 +1176,7 @@ fn iptables_nft_builtin(fam: &str, table: &str, chain: &str) -> Option<BaseChain
         hook_name: hook.name().to_string(),
         hook,
         runs: fam == "ip",
+        l2: None,
         priority,
         policy_drop: false,
         devices: Vec::new(),
@@ -1199,7 +1234,7 @@ fn chain_spec(body: &[Tok], fam: &str, line: usize) -> Result<BaseChain, NftErro
         .map(|e| pi + 1 + e)
         .unwrap_or(w.len());
     let words: Vec<String> = w[pi + 1..end].iter().map(|s| s.to_string()).collect();
-    let priority = priority(&words).ok_or_else(|| {
+    let priority = family_priority(&words, fam).ok_or_else(|| {
         err(
             line,
             format!("Error: '{}' is not a valid priority", words.join(" ")),
@@ -1219,15 +1254,17 @@ fn chain_spec(body: &[Tok], fam: &str, line: usize) -> Result<BaseChain, NftErro
     } else {
         None
     };
+    let l2 = L2Hook::from_family(fam, &hook_name);
     let (hook, runs) = match v4 {
         Some(h) => (h, true),
-        None => (Hook::Prerouting, false),
+        None => (Hook::Prerouting, l2.is_some()),
     };
     Ok(BaseChain {
         ty,
         hook_name,
         hook,
         runs,
+        l2,
         priority,
         policy_drop,
         devices,
@@ -1511,6 +1548,8 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::IcmpType => "icmp_type",
         KeyType::IcmpCode => "icmp_code",
         KeyType::EtherType => "ether_type",
+        KeyType::Ether => "ether_addr",
+        KeyType::ArpOp => "arp_op",
         KeyType::PktType => "pkt_type",
         KeyType::Nfproto => "nf_proto",
         KeyType::FibType => "fib_addrtype",

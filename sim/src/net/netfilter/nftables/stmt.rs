@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 use super::expr::{self, selector, verdict_at, SelInfo};
 use super::lex::{render, Tok};
 use super::{
-    Data, Expr, KeyType, MapRef, NVerdict, NatKind, NatTo, NftError, Op, Rhs, Sel, SetTarget,
-    SetVal, Val,
+    Data, Expr, KeyType, MacVal, MapRef, NVerdict, NatKind, NatTo, NftError, NumSrc, Op, Rhs, Sel,
+    SetTarget, SetVal, Val,
 };
 use crate::net::netfilter::{RejectWith, Unmodelled};
 
@@ -275,6 +275,11 @@ impl R<'_, '_> {
                 Ok(end)
             }
             "meter" => self.meter(i),
+            "dup" | "fwd" if self.fwd_dup(i).is_some() => {
+                let (e, end) = self.fwd_dup(i).ok_or_else(|| self.unexpected(i))?;
+                self.out.push(e);
+                Ok(end)
+            }
             "dup" | "fwd" => {
                 // dup|fwd [ip|ip6] to EXPR [device DEV]
                 let mut j = i + 1;
@@ -333,6 +338,102 @@ impl R<'_, '_> {
             }
             _ => self.match_or_set(i),
         }
+    }
+
+    /// `fwd to DEV` (parser_bison.y `fwd_stmt`, nft_fwd_netdev.c) and
+    /// `dup to device DEV` (`dup_stmt`, nft_dup_netdev.c) of the netdev
+    /// family: a constant device. (`fwd ip to ADDR device DEV`, `dup to
+    /// ADDR device DEV`, which route to a neighbour, stay unmodelled.)
+    fn fwd_dup(&self, i: usize) -> Option<(Expr, usize)> {
+        let dev = |k: usize| {
+            self.t
+                .get(k)
+                .filter(|x| x.quoted || !is_punct_tok(x))
+                .map(|x| x.s.clone())
+        };
+        match (self.w(i)?, self.w(i + 1)?, self.w(i + 2)) {
+            ("fwd", "to", _) if self.w(i + 3) != Some("device") => {
+                let d = dev(i + 2)?;
+                (!d.contains('.')).then_some((Expr::Fwd(d), i + 3))
+            }
+            ("dup", "to", Some("device")) => Some((Expr::Dup(dev(i + 3)?), i + 4)),
+            _ => None,
+        }
+    }
+
+    /// The number source at `j` of `ether ... set numgen|jhash ... map`:
+    /// `numgen inc|random mod N [offset O]`, `jhash KEY mod N [seed S]
+    /// [offset O]` (parser_bison.y `numgen_expr`, `hash_expr`); the index
+    /// after it.
+    fn num_src(&self, j: usize) -> Option<(NumSrc, usize)> {
+        if let Some((modulus, offset, random, k)) = numgen_args(self.t, j) {
+            return Some((
+                NumSrc::Numgen {
+                    modulus,
+                    offset,
+                    random,
+                },
+                k,
+            ));
+        }
+        if self.w(j)? != "jhash" {
+            return None;
+        }
+        let (lhs, mut k) = self.lhs(j + 1)?;
+        let key: Vec<Sel> = lhs.iter().map(|s| s.sel).collect::<Option<_>>()?;
+        if self.w(k)? != "mod" {
+            return None;
+        }
+        let num = |x: Option<&str>| x.and_then(|v| expr::value(v, false, KeyType::Other));
+        let Some(Val::Int(modulus)) = num(self.w(k + 1)) else {
+            return None;
+        };
+        k += 2;
+        let (mut seed, mut offset) = (0, 0);
+        while let Some(w) = self.w(k).filter(|w| *w == "seed" || *w == "offset") {
+            let Some(Val::Int(v)) = num(self.w(k + 1)) else {
+                return None;
+            };
+            if w == "seed" {
+                seed = v;
+            } else {
+                offset = v;
+            }
+            k += 2;
+        }
+        (modulus > 0).then_some((
+            NumSrc::Jhash {
+                key,
+                modulus,
+                seed,
+                offset,
+            },
+            k,
+        ))
+    }
+
+    /// The value of `ether saddr|daddr set` in `t[j..end]`: a MAC, or a
+    /// number source and a map of MACs.
+    fn mac_val(&self, j: usize, end: usize) -> Option<MacVal> {
+        if end == j + 1 {
+            return expr::mac(self.w(j)?).map(MacVal::Const);
+        }
+        let (src, k) = self.num_src(j)?;
+        if self.w(k)? != "map" {
+            return None;
+        }
+        let (map, next) = self
+            .map_ref(
+                k + 1,
+                &[SelInfo {
+                    sel: None,
+                    ty: KeyType::Other,
+                    name: String::new(),
+                }],
+                &[KeyType::Ether],
+            )
+            .ok()?;
+        (next == end).then_some(MacVal::Map(src, map))
     }
 
     /// `KIND name NAME` (objref_stmt), or `KIND name EXPR map ...` kept
@@ -903,6 +1004,15 @@ impl R<'_, '_> {
             let text = render(self.sl(i, end));
             self.out.push(Expr::Step(format!("{text} ({why})")));
             return Ok(end);
+        }
+        if let [s] = lhs {
+            if matches!(s.sel, Some(Sel::EtherSaddr | Sel::EtherDaddr)) {
+                if let Some(value) = self.mac_val(j, end) {
+                    let daddr = s.sel == Some(Sel::EtherDaddr);
+                    self.out.push(Expr::EtherSet { daddr, value });
+                    return Ok(end);
+                }
+            }
         }
         let value = self.set_val(j, end);
         if let (Some(target), None) = (target, &value) {

@@ -1,0 +1,157 @@
+//! nftables base chains of the frame families in a running world: a
+//! netdev ingress drop, a bridge forward drop and an arp input drop each
+//! end the flow, and the trace names the rule that decided (kernel:
+//! net/core/dev.c `nf_hook_ingress`, net/bridge/br_forward.c
+//! `__br_forward` NF_BR_FORWARD, net/ipv4/arp.c `arp_rcv` NF_ARP_IN).
+
+use podpath_sim::engine::Engine;
+use podpath_sim::trace::Trace;
+
+/// client -- sw (a bridge with two ports) -- server, one HTTP request;
+/// `sw_nft` and `server_nft` are the two hosts' nftables rulesets.
+fn scenario(sw_nft: &str, server_nft: &str) -> String {
+    let block = |t: &str| {
+        if t.is_empty() {
+            String::new()
+        } else {
+            let body: String = t.lines().map(|l| format!("      {l}\n")).collect();
+            format!("    nftables: |\n{body}")
+        }
+    };
+    format!(
+        r#"apiVersion: podpath/v1
+kind: Scenario
+metadata: {{name: frame-hooks}}
+horizon: 5s
+hosts:
+  client:
+    kind: client
+    devices:
+      eth0: {{addrs: [10.0.0.1/24]}}
+  sw:
+    kind: router
+    devices:
+      br0: {{type: bridge}}
+      p1: {{master: br0}}
+      p2: {{master: br0}}
+{}  server:
+    kind: external
+    devices:
+      eth0: {{addrs: [10.0.0.2/24]}}
+    apps:
+      - {{kind: http-server, listen: ":80", routes: {{/: {{body: hi}}}}}}
+{}links:
+  - {{a: client/eth0, b: sw/p1, latency: 1ms}}
+  - {{a: sw/p2, b: server/eth0, latency: 1ms}}
+traffic:
+  - {{id: get, from: client, http: {{get: "http://10.0.0.2/"}}}}
+"#,
+        block(sw_nft),
+        block(server_nft)
+    )
+}
+
+fn run(text: &str) -> Trace {
+    let w = podpath_sim::scenario::load(text, "s.yaml", None).unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(w).run()
+}
+
+fn outcome(t: &Trace) -> String {
+    t.flows[0].outcome.clone()
+}
+
+/// Every step as `point what`.
+fn steps(t: &Trace) -> Vec<String> {
+    t.flows
+        .iter()
+        .flat_map(|f| f.hops.iter())
+        .flat_map(|h| h.steps.iter())
+        .map(|s| format!("{} {}", s.point.name(), s.what))
+        .collect()
+}
+
+#[test]
+fn accepting_chains_let_the_request_through() {
+    let t = run(&scenario("", ""));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    // chains that accept run, and the request still succeeds
+    let t = run(&scenario(
+        "table bridge filter {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n    ether type arp accept\n    tcp dport 80 counter accept\n  }\n}",
+        "table netdev f {\n  chain in {\n    type filter hook ingress device \"eth0\" priority 0; policy accept;\n    udp dport 53 drop\n  }\n}",
+    ));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-forward bridge filter forward #2: tcp dport 80 counter accept => accept"
+        )),
+        "{s:#?}"
+    );
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-forward bridge filter forward #1: ether type arp accept => accept"
+        )),
+        "{s:#?}"
+    );
+}
+
+#[test]
+fn a_bridge_forward_drop_names_its_rule() {
+    let t = run(&scenario(
+        "table bridge filter {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n    ip daddr 10.0.0.2 tcp dport 80 drop\n  }\n}",
+        "",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-forward bridge filter forward #1: ip daddr 10.0.0.2 tcp dport 80 drop => drop"
+        )),
+        "{s:#?}"
+    );
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-forward DROP: dropped by nft/bridge-forward bridge filter forward rule 1"
+        )),
+        "{s:#?}"
+    );
+}
+
+#[test]
+fn a_netdev_ingress_drop_names_its_rule() {
+    let t = run(&scenario(
+        "",
+        "table netdev f {\n  chain in {\n    type filter hook ingress device \"eth0\" priority -500; policy accept;\n    tcp dport 80 drop\n  }\n}",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.starts_with("nft/netdev-ingress netdev f in #1: tcp dport 80 drop => drop")),
+        "{s:#?}"
+    );
+    // the frame is gone before the IP stack: no ip_rcv step follows on the server
+    let after = s
+        .iter()
+        .skip_while(|x| !x.starts_with("nft/netdev-ingress DROP"))
+        .nth(1);
+    assert!(after.is_none_or(|x| !x.starts_with("ip_rcv")), "{s:#?}");
+}
+
+#[test]
+fn an_arp_input_drop_names_its_rule() {
+    let t = run(&scenario(
+        "",
+        "table arp filter {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    arp operation request arp daddr ip 10.0.0.2 drop\n  }\n}",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/arp-input arp filter input #1: arp operation request arp daddr ip 10.0.0.2 drop => drop"
+        )),
+        "{s:#?}"
+    );
+    // the server never answers, the client's SYN waits and is resent
+    assert!(s.iter().any(|x| x.contains("SYN retransmission")), "{s:#?}");
+}
