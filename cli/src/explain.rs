@@ -189,14 +189,19 @@ SIMPLIFIED (and where)
     that source prefix, not only those the rule saw; -m devgroup sees
     every device in group 0; -m helper never matches (no conntrack
     helpers run); -m policy: no IPsec, so --pol none always holds and
-    --pol ipsec never; -m socket and -m connbytes are kept unmodelled;
+    --pol ipsec never; -m connbytes is kept unmodelled; -m socket
+    looks the packet's socket up as xt_socket does (established, then
+    listener; an ICMP error's quoted tuple is not looked up; sockets
+    have no SO_MARK, so --restore-skmark restores 0); TPROXY and nft
+    tproxy give the packet a transparent socket (apps with
+    `transparent: true`; one listener a port, UDP sockets unconnected);
     TCPMSS does not rewrite the MSS option (podpath's TCP does not
     segment by MSS) and CHECKSUM changes nothing (checksums are always
     complete); CT --zone/--helper/--timeout are recorded, but zones do
     not separate connections and no helper runs; CLASSIFY has no
     effect (no qdiscs); NFQUEUE and QUEUE have no listener, so the
     packet is dropped, or accepted by that table with --queue-bypass;
-    TEE, TTL, DSCP, TOS, ECN, TPROXY, SET, SYNPROXY and the other
+    TEE, TTL, DSCP, TOS, ECN, SET, SYNPROXY and the other
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
@@ -242,8 +247,8 @@ SIMPLIFIED (and where)
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails);
     bridge/netdev/arp base chains and what `inspect` lists as unmodelled
-    (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
-    tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack
+    (tproxy to an IPv6 address or a mapped one; synproxy: no cookie
+    handshake; ct packets/bytes: conntrack
     keeps no counters; objects chosen by maps, group names, `meta hour`
     ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the

@@ -143,6 +143,7 @@ fn syn_through(h: &mut Host, frame: &[u8]) {
             hash: None,
             owner: None,
             lo_ct: None,
+            sk: None,
         },
     );
     assert!(matches!(

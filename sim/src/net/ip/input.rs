@@ -48,6 +48,7 @@ impl Host {
             return;
         }
         let mut mark = 0u32;
+        self.skb_sk = None;
         let Some(raw) = self.nf_filter(
             ctx,
             (TableKind::Raw, Hook::Prerouting),
@@ -110,7 +111,7 @@ impl Host {
         ctx: &mut Ctx,
         dev: usize,
         ip: &mut Ipv4Repr,
-        meta: Meta,
+        mut meta: Meta,
         mut mark: u32,
         ct: CtInfo,
         skip_hooks: Option<()>,
@@ -150,6 +151,8 @@ impl Host {
                 }
             }
             self.nat_manip(ctx, ip, &ct, false);
+            // the socket TPROXY assigned in a PREROUTING hook (skb->sk)
+            meta.sk = meta.sk.or(self.skb_sk.take());
         }
         self.route_input(ctx, dev, ip.clone(), meta, mark, ct);
     }

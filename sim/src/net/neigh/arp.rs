@@ -371,6 +371,7 @@ impl Host {
             hash: None,
             owner: None,
             lo_ct: None,
+            sk: None,
         });
         if e.probes >= UCAST_SOLICIT {
             e.state = Nud::Failed;

@@ -51,6 +51,11 @@ impl Host {
             fib: &self.fib,
             devs: &self.devs,
             ct: Some(&self.ct),
+            socks: Some(crate::net::host::Sockets {
+                tcp: &self.tcp,
+                udp: &self.udp_listeners,
+                transparent: &self.transparent,
+            }),
         };
         let mut chooser = RngChooser(&mut self.rng);
         let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {
@@ -111,6 +116,10 @@ impl Host {
             out.notrack |= a.notrack;
         }
         *mark = pkt.mark;
+        if pkt.sk.is_some() {
+            // TPROXY assigned the packet a socket (skb->sk)
+            self.skb_sk = pkt.sk;
+        }
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
@@ -189,6 +198,7 @@ impl Host {
                 }),
                 _ => None,
             },
+            sk: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub mod iptables;
 pub mod nat;
 pub mod nftables;
 pub mod points;
+pub mod sk;
 pub mod unmodelled;
 
 use std::collections::BTreeMap;
@@ -295,6 +296,8 @@ pub struct NfPacket {
     pub ct: Option<iptables::matches::CtView>,
     /// The TCP header's MSS option (kind 2), if it carries one.
     pub tcp_mss: Option<u16>,
+    /// The socket TPROXY assigned the packet to (`skb->sk`).
+    pub sk: Option<sk::SkAssigned>,
 }
 
 impl Default for NfPacket {
@@ -323,6 +326,7 @@ impl Default for NfPacket {
             src_mac: None,
             ct: None,
             tcp_mss: None,
+            sk: None,
         }
     }
 }
@@ -354,6 +358,18 @@ pub trait AddrClass {
     /// The device's group (`ip link set DEV group N`, `-m devgroup`).
     fn dev_group(&self, _dev: &str) -> u32 {
         0
+    }
+
+    /// The local socket of the tuple `q` ([`sk::SkLookup`] says which
+    /// kinds count), as nf_tproxy_get_sock_v4 and nf_sk_lookup_slow_v4
+    /// find it; None when there is none.
+    fn sk_lookup(&self, _q: &sk::SkQuery, _how: sk::SkLookup) -> Option<sk::SkInfo> {
+        None
+    }
+
+    /// The first primary address of device `dev` (nf_tproxy_laddr4).
+    fn primary_addr(&self, _dev: &str) -> Option<Ipv4Addr> {
+        None
     }
 }
 

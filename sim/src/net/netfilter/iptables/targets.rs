@@ -5,7 +5,10 @@
 //! from its options as its `extensions/libxt_*.c` parser takes them, and
 //! applied as its `net/netfilter/xt_*.c` target function does.
 
-use crate::net::netfilter::{HookOutcome, NfPacket, NfStep, Verdict};
+use std::net::Ipv4Addr;
+
+use crate::net::netfilter::sk::{tproxy_laddr4, tproxy_v4, SkQuery};
+use crate::net::netfilter::{AddrClass, HookOutcome, NfPacket, NfStep, Verdict};
 
 /// A target of this module (kept in [`crate::net::netfilter::Target::Ext`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -50,8 +53,17 @@ pub enum ExtTarget {
         name: String,
         opts: Vec<(String, String)>,
     },
+    /// `-j TPROXY --on-port P [--on-ip A] [--tproxy-mark V[/M]]`
+    /// (libxt_TPROXY.c, xt_TPROXY.c `tproxy_tg4`): the packet is given a
+    /// transparent local socket and marked, or dropped.
+    Tproxy {
+        on_ip: Option<Ipv4Addr>,
+        on_port: u16,
+        mark_value: u32,
+        mark_mask: u32,
+    },
     /// A target libxtables knows and podpath has no model of (TEE, TTL,
-    /// DSCP, TOS, TPROXY, SET, SYNPROXY, ...): passed over.
+    /// DSCP, TOS, SET, ...): passed over.
     Unmodelled { name: String },
 }
 
@@ -160,6 +172,31 @@ pub(crate) fn build(
                 .ok_or_else(|| format!("Bad class value \"{v}\""))?;
             ExtTarget::Classify(class)
         }
+        "TPROXY" if !v6 => {
+            let mark = match opt(opts, "tproxy-mark") {
+                None => (0, 0),
+                Some(v) => super::parse::parse_mark(v)
+                    .ok_or_else(|| format!("TPROXY: bad value \"{v}\" for --tproxy-mark"))?,
+            };
+            let on_ip = match opt(opts, "on-ip") {
+                None => None,
+                Some(v) => Some(
+                    v.parse::<Ipv4Addr>()
+                        .map_err(|_| format!("TPROXY: bad value \"{v}\" for --on-ip"))?,
+                ),
+            };
+            let Some(port) = opt(opts, "on-port") else {
+                return Err("TPROXY target: option \"--on-port\" must be specified".into());
+            };
+            ExtTarget::Tproxy {
+                on_ip,
+                on_port: port
+                    .parse()
+                    .map_err(|_| format!("TPROXY: bad value \"{port}\" for --on-port"))?,
+                mark_value: mark.0,
+                mark_mask: mark.1,
+            }
+        }
         "AUDIT" => ExtTarget::Audit(opt(opts, "type").unwrap_or("accept").to_string()),
         "REJECT" if v6 => {
             let w = opt(opts, "reject-with").unwrap_or("icmp6-port-unreachable");
@@ -180,12 +217,19 @@ pub(crate) fn build(
 /// with the verdict it set.
 pub(super) fn apply(
     t: &ExtTarget,
-    _pkt: &mut NfPacket,
+    pkt: &mut NfPacket,
+    addr: &dyn AddrClass,
     out: &mut HookOutcome,
     step: &dyn Fn(String) -> NfStep,
     assume_note: &str,
 ) -> bool {
     let (effect, stop) = match t {
+        ExtTarget::Tproxy {
+            on_ip,
+            on_port,
+            mark_value,
+            mark_mask,
+        } => tproxy(pkt, addr, *on_ip, *on_port, (*mark_value, *mark_mask)),
         ExtTarget::Nflog {
             kind,
             prefix,
@@ -247,5 +291,59 @@ pub(super) fn apply(
             true
         }
         None => false,
+    }
+}
+
+/// `tproxy_tg4` (xt_TPROXY.c): a transparent socket found gives the
+/// packet its socket (`nf_tproxy_assign_sock`) and the mark
+/// (`(mark & ~mask) ^ value`) and ACCEPTs; none found DROPs. The packet
+/// keeps its destination: policy routing on the mark (`ip rule fwmark
+/// ... lookup 100`, `local 0.0.0.0/0 dev lo table 100`) delivers it.
+fn tproxy(
+    pkt: &mut NfPacket,
+    addr: &dyn AddrClass,
+    on_ip: Option<Ipv4Addr>,
+    on_port: u16,
+    (value, mask): (u32, u32),
+) -> (String, Option<Verdict>) {
+    let (Some(sport), Some(dport)) = (pkt.sport, pkt.dport) else {
+        // skb_header_pointer fails: no transport header
+        return (
+            "TPROXY: no TCP/UDP header: DROP".into(),
+            Some(Verdict::Drop),
+        );
+    };
+    let q = SkQuery {
+        proto: pkt.proto,
+        saddr: pkt.src,
+        sport,
+        daddr: pkt.dst,
+        dport,
+    };
+    let primary = pkt.in_if.as_deref().and_then(|d| addr.primary_addr(d));
+    let laddr = tproxy_laddr4(on_ip, primary, pkt.dst);
+    let lport = if on_port == 0 { dport } else { on_port };
+    let syn = pkt.tcp_flags.is_some_and(|f| f & 0x17 == 0x02);
+    match tproxy_v4(&q, syn, laddr, lport, &|q, how| addr.sk_lookup(q, how)) {
+        Some(sk) => {
+            let before = pkt.mark;
+            pkt.mark = (pkt.mark & !mask) ^ value;
+            pkt.sk = Some(sk.assigned());
+            (
+                format!(
+                    "TPROXY to {laddr}:{lport}: {}; mark 0x{before:x} -> 0x{:x}; the packet keeps its destination {}:{dport}",
+                    sk.describe(),
+                    pkt.mark,
+                    pkt.dst
+                ),
+                Some(Verdict::Accept),
+            )
+        }
+        None => (
+            format!(
+                "TPROXY to {laddr}:{lport}: no transparent socket: DROP (tproxy_tg4 returns NF_DROP)"
+            ),
+            Some(Verdict::Drop),
+        ),
     }
 }

@@ -368,6 +368,7 @@ fn eval_expr(
             out.notrack = true;
             None
         }
+        Expr::Tproxy { addr, port } => tproxy(*addr, *port, pkt, env, step, out),
         Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),
         Expr::Quota { .. } => quota(e, &format!("quota#{here}"), dyn_sets, step, out),
         Expr::ObjRef { kind, name } => objref(r, kind, name, env, dyn_sets, out),
@@ -403,6 +404,58 @@ fn eval_expr(
             None
         }
         Expr::Nop(_) => None,
+    }
+}
+
+/// nft_tproxy.c `nft_tproxy_eval_v4`: as xt_TPROXY's lookup
+/// ([`crate::net::netfilter::sk::tproxy_v4`]), but a socket found only
+/// assigns it (no mark: `meta mark set` does that) and none found breaks
+/// the rule (NFT_BREAK) instead of dropping.
+fn tproxy(
+    addr: Option<Ipv4Addr>,
+    port: Option<u16>,
+    pkt: &mut NfPacket,
+    env: &EvalEnv,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    use crate::net::netfilter::sk::{tproxy_laddr4, tproxy_v4, SkQuery};
+    let (Some(sport), Some(dport)) = (pkt.sport, pkt.dport) else {
+        return Some(RuleEnd::Break);
+    };
+    let q = SkQuery {
+        proto: pkt.proto,
+        saddr: pkt.src,
+        sport,
+        daddr: pkt.dst,
+        dport,
+    };
+    let primary = pkt.in_if.as_deref().and_then(|d| env.addr.primary_addr(d));
+    let laddr = tproxy_laddr4(addr, primary, pkt.dst);
+    let lport = port.filter(|p| *p != 0).unwrap_or(dport);
+    let syn = pkt.tcp_flags.is_some_and(|f| f & 0x17 == 0x02);
+    match tproxy_v4(&q, syn, laddr, lport, &|q, how| env.addr.sk_lookup(q, how)) {
+        Some(sk) => {
+            pkt.sk = Some(sk.assigned());
+            step(
+                format!(
+                    "tproxy to {laddr}:{lport}: {}; the packet keeps its destination {}:{dport}",
+                    sk.describe(),
+                    pkt.dst
+                ),
+                out,
+            );
+            None
+        }
+        None => {
+            step(
+                format!(
+                    "tproxy to {laddr}:{lport}: no transparent socket: the rule stops (NFT_BREAK)"
+                ),
+                out,
+            );
+            Some(RuleEnd::Break)
+        }
     }
 }
 
@@ -855,6 +908,18 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         Sel::Skgid => pkt.owner?,
         Sel::Ttl => u32::from(pkt.ttl),
         Sel::TcpMss => u32::from(pkt.tcp_mss?),
+        // nft_socket_eval: no in-device or no socket breaks the rule;
+        // (sk_fullsock: a TIME-WAIT socket has no mark nor wildcard)
+        Sel::SocketTransparent | Sel::SocketMark | Sel::SocketWildcard => {
+            pkt.in_if.as_ref()?;
+            let sk = crate::net::netfilter::iptables::matches::socket_lookup(pkt, env.addr)?;
+            match s {
+                Sel::SocketTransparent => u32::from(sk.transparent),
+                _ if sk.time_wait => return None,
+                Sel::SocketMark => sk.mark,
+                _ => u32::from(sk.wildcard),
+            }
+        }
         // nft_meta_get_eval_ifgroup: no device breaks the rule
         Sel::IifGroup => env.addr.dev_group(pkt.in_if.as_deref()?),
         Sel::OifGroup => env.addr.dev_group(pkt.out_if.as_deref()?),

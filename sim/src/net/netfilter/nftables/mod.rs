@@ -284,6 +284,12 @@ pub enum Sel {
     FibOif(bool, bool, u8, bool),
     /// A constant in a concatenation (`ip saddr . 10002`).
     Const(u32),
+    /// `socket transparent|mark|wildcard` (nft_socket.c nft_socket_eval:
+    /// the packet's local socket, found as `-m socket` finds it; no socket
+    /// breaks the rule).
+    SocketTransparent,
+    SocketMark,
+    SocketWildcard,
 }
 
 /// The relational operator (parser_bison.y `relational_op`; `Implicit`
@@ -457,6 +463,12 @@ pub enum Expr {
         prefix: String,
     },
     Notrack,
+    /// `tproxy [ip] to [ADDR][:PORT]` (nft_tproxy.c nft_tproxy_eval_v4):
+    /// the packet is given a transparent local socket, or the rule stops.
+    Tproxy {
+        addr: Option<Ipv4Addr>,
+        port: Option<u16>,
+    },
     /// A construct podpath keeps but does not evaluate: a match (holds
     /// iff `assume.holds()`) or a statement (passed over).
     Unmodelled {

@@ -221,19 +221,7 @@ impl R<'_, '_> {
             "reject" => self.reject(i),
             "queue" => Ok(self.queue(i)),
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
-            "tproxy" => {
-                // kept unmodelled: nft_tproxy.c nft_tproxy_eval_v4 assigns
-                // the packet to a transparent (IP_TRANSPARENT) socket
-                // bound on the port (nf_tproxy_assign_sock) without
-                // changing its destination; podpath's sockets have no
-                // IP_TRANSPARENT flag and local delivery (tcp_rcv,
-                // udp_rcv) finds the socket by the packet's own tuple
-                // only, with no skb->sk carried from prerouting
-                let end = self.skip_args(i + 1);
-                let text = render(self.sl(i, end));
-                self.unmodelled(text, false);
-                Ok(end)
-            }
+            "tproxy" => self.tproxy(i),
             "add" | "update" | "delete" if self.t.get(i + 1).is_some_and(|x| x.is("@")) => {
                 self.set_stmt(i)
             }
@@ -1169,6 +1157,42 @@ impl R<'_, '_> {
             persistent,
         });
         Ok(j)
+    }
+
+    /// `tproxy [ip|ip6] to ADDR | to :PORT | to ADDR:PORT`
+    /// (parser_bison.y `tproxy_stmt`); an IPv6 form, or an address or
+    /// port given by a map or an expression, is kept unmodelled.
+    fn tproxy(&mut self, i: usize) -> Result<usize, NftError> {
+        let mut j = i + 1;
+        let v6 = self.w(j) == Some("ip6");
+        if matches!(self.w(j), Some("ip" | "ip6")) {
+            j += 1;
+        }
+        if self.w(j) != Some("to") {
+            return Err(self.unexpected(j));
+        }
+        let (to, end) = if v6 {
+            (None, self.skip_args(j + 1))
+        } else {
+            self.nat_spec(j + 1, NatKind::Dnat, false)?
+        };
+        let one = |lo: u16, hi: u16| (lo == hi).then_some(lo);
+        let tp = match to {
+            Some(NatTo::Ports(lo, hi)) => one(lo, hi).map(|p| (None, Some(p))),
+            Some(NatTo::Range { lo, hi, ports }) if lo == hi => match ports {
+                None => Some((Some(lo), None)),
+                Some((a, b)) => one(a, b).map(|p| (Some(lo), Some(p))),
+            },
+            _ => None,
+        };
+        match tp {
+            Some((addr, port)) => self.out.push(Expr::Tproxy { addr, port }),
+            None => {
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+            }
+        }
+        Ok(end)
     }
 
     /// The address and port of a NAT statement at `j`.
