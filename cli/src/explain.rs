@@ -201,7 +201,14 @@ SIMPLIFIED (and where)
     not separate connections and no helper runs; CLASSIFY has no
     effect (no qdiscs); NFQUEUE and QUEUE have no listener, so the
     packet is dropped, or accepted by that table with --queue-bypass;
-    TEE, TTL, DSCP, TOS, ECN, SET, SYNPROXY and the other
+    SYNPROXY (and nft synproxy, named synproxy objects) answers with
+    SYN cookies and opens the server connection as nf_synproxy_core.c
+    does, but the seqadj translation is applied in the synproxy hook
+    rather than at conntrack confirm, the server ACK's window is the
+    client's last one (no td_maxwin), SACK blocks are not translated and
+    a reopened connection is not reset; nf_conntrack_tcp_loose=0 makes a
+    mid-stream ACK INVALID;
+    TEE, TTL, DSCP, TOS, ECN, SET and the other
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
@@ -217,7 +224,7 @@ SIMPLIFIED (and where)
     TCP window tracking starts afresh; [OFFLOAD] flows are tracked as
     ordinary ones; IPv6 entries kept for when IPv6 lands.               [net/netfilter/ct_list]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
-    from out-of-window segments); tcp_loose on; no helpers/expectations;
+    from out-of-window segments); nf_conntrack_tcp_loose on by default (0 honoured); no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
   - TCP: delayed ACKs follow Linux (quick-ACK for the first segments,
     pingpong mode, 40 ms timer) but ato never grows past 40 ms; fixed
@@ -247,8 +254,7 @@ SIMPLIFIED (and where)
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails);
     bridge/netdev/arp base chains and what `inspect` lists as unmodelled
-    (tproxy to an IPv6 address or a mapped one; synproxy: no cookie
-    handshake; ct packets/bytes: conntrack
+    (tproxy to an IPv6 address or a mapped one; ct packets/bytes: conntrack
     keeps no counters; objects chosen by maps, group names, `meta hour`
     ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the

@@ -144,6 +144,7 @@ fn syn_through(h: &mut Host, frame: &[u8]) {
             owner: None,
             lo_ct: None,
             sk: None,
+            untracked: false,
         },
     );
     assert!(matches!(

@@ -61,7 +61,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("nftables-example-sets-and-maps-script.txt", 0),
     ("nftables-rs-nftables-init-script.txt", 0),
     ("nftables-rs-setmap-script.txt", 0),
-    ("nftables-rs-synproxy-script.txt", 1),
+    ("nftables-rs-synproxy-script.txt", 0),
     ("nftables-rs-tproxy-script.txt", 2),
     ("nftables-shell-chain-ingress.txt", 1),
     ("nftables-shell-concatenated-ranges.txt", 0),

@@ -41,6 +41,10 @@ pub struct Meta {
     /// (`skb->sk`): local delivery hands it to that socket; forwarding
     /// drops it (ip_forward: `if (unlikely(skb->sk)) goto drop`).
     pub sk: Option<super::netfilter::sk::SkAssigned>,
+    /// The packet carries the untracked conntrack (`skb->_nfct`) from the
+    /// packet it answers (SYNPROXY's SYN-ACK to an untracked SYN): local
+    /// output does not track it.
+    pub untracked: bool,
 }
 
 /// Timers a host asks the engine to fire.
@@ -172,6 +176,7 @@ impl Ctx<'_> {
             owner: None,
             lo_ct: None,
             sk: None,
+            untracked: false,
         }
     }
 }
@@ -276,6 +281,8 @@ pub struct Host {
     /// The socket a hook assigned the packet in flight to (TPROXY's
     /// `skb->sk`), taken into its [`Meta::sk`] once PREROUTING is done.
     pub(crate) skb_sk: Option<super::netfilter::sk::SkAssigned>,
+    /// SYNPROXY's cookie secret, templates and the pending decision.
+    pub(crate) synproxy: super::netfilter::synproxy::SynproxyState,
 }
 
 /// What an administrator or a control plane does to the namespace (the
@@ -478,6 +485,7 @@ impl Host {
             sk_owner: None,
             transparent: Default::default(),
             skb_sk: None,
+            synproxy: Default::default(),
             resolv: None,
             ipvs: Default::default(),
         }

@@ -47,6 +47,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.tcp_retries2", "15"),
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
+    ("net.netfilter.nf_conntrack_tcp_loose", "1"),
     ("net.bridge.bridge-nf-call-iptables", "0"),
 ];
 
@@ -69,7 +70,7 @@ enum Handler {
 /// (`ip_local_port_range`, `tcp_syn_retries` 1..MAX_TCP_SYNCNT=127,
 /// `tcp_syn_linear_timeouts` 0..127, `tcp_retries2` proc_dointvec,
 /// `ip_default_ttl` 1..255), net/netfilter/nf_conntrack_standalone.c
-/// (`nf_conntrack_max` 0..INT_MAX), net/bridge/br_netfilter_hooks.c
+/// (`nf_conntrack_max` 0..INT_MAX, `nf_conntrack_tcp_loose` 0..1), net/bridge/br_netfilter_hooks.c
 /// (`brnf_sysctl_call_tables`: proc_dointvec, non-zero stored as 1).
 fn handler(generic: &str) -> Handler {
     match generic {
@@ -78,6 +79,8 @@ fn handler(generic: &str) -> Handler {
         "net.ipv4.tcp_syn_linear_timeouts" => Handler::IntRange(0, 127),
         "net.ipv4.ip_default_ttl" => Handler::IntRange(1, 255),
         "net.netfilter.nf_conntrack_max" => Handler::IntRange(0, i32::MAX as i64),
+        // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
+        "net.netfilter.nf_conntrack_tcp_loose" => Handler::IntRange(0, 1),
         _ => Handler::Int,
     }
 }

@@ -214,6 +214,10 @@ impl Host {
             }
         }
         self.nat_manip(ctx, &mut ip, &ct, true);
+        // ipv4_synproxy_hook at LOCAL_IN (NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+        if !self.synproxy_hook(ctx, &mut ip, &ct, Some(dev), meta) {
+            return;
+        }
         match ip.proto() {
             6 => self.tcp_rcv(ctx, ip, meta),
             17 => self.udp_rcv(ctx, ip, meta),

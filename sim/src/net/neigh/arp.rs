@@ -372,6 +372,7 @@ impl Host {
             owner: None,
             lo_ct: None,
             sk: None,
+            untracked: false,
         });
         if e.probes >= UCAST_SOLICIT {
             e.state = Nud::Failed;

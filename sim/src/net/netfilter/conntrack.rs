@@ -4,8 +4,8 @@
 //!
 //! Simplifications (listed by `podpath explain`): TCP tracking follows flags
 //! only (no window/sequence validation, so no INVALID from out-of-window
-//! segments); `nf_conntrack_tcp_loose` is on (a mid-stream ACK creates an
-//! entry); helpers (FTP, SIP) and expectations are not modelled; an entry is
+//! segments); `nf_conntrack_tcp_loose` is on by default (a mid-stream ACK
+//! creates an entry; 0 makes it INVALID); helpers (FTP, SIP) and expectations are not modelled; an entry is
 //! inserted when created and removed again if the packet is dropped, which is
 //! what confirmation at the last hook amounts to for a single-threaded walk.
 
@@ -128,6 +128,21 @@ pub struct Conn {
     /// What made the source (`[0]`) and destination (`[1]`) NAT binding:
     /// the rule (or IPVS service) whose target chose it, for the trace.
     pub nat_by: [Option<String>; 2],
+    /// The synproxy and seqadj extensions (`nf_conn_synproxy`,
+    /// `nf_conn_seqadj`) of a connection SYNPROXY opened.
+    pub synproxy: Option<SynproxyCt>,
+}
+
+/// `struct nf_conn_synproxy` with the seqadj offset: our ISN (the
+/// cookie), our timestamp, the timestamp offset, and once the server
+/// answered the offset its sequence numbers are moved by towards the
+/// client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SynproxyCt {
+    pub isn: u32,
+    pub its: u32,
+    pub tsoff: u32,
+    pub seqadj: Option<u32>,
 }
 
 impl Conn {
@@ -266,6 +281,7 @@ impl Conntrack {
             src_nat_done: false,
             nat_by: [None, None],
             fin: [false; 2],
+            synproxy: None,
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));

@@ -120,6 +120,9 @@ impl Host {
             // TPROXY assigned the packet a socket (skb->sk)
             self.skb_sk = pkt.sk;
         }
+        if pkt.synproxy.is_some() {
+            self.synproxy.pending = pkt.synproxy.take();
+        }
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
@@ -199,6 +202,7 @@ impl Host {
                 _ => None,
             },
             sk: None,
+            synproxy: None,
         }
     }
 
@@ -243,7 +247,13 @@ impl Host {
         ct: &CtInfo,
         meta: Meta,
     ) -> Option<HookOutcome> {
+        self.synproxy.pending = None;
         let out = self.nf_hook(ctx, table, hook, ip, devs.0, devs.1, mark, ct, devs.2);
+        if let Some(act) = self.synproxy.pending.take() {
+            // SYNPROXY took the packet (NF_STOLEN): its answer leaves now
+            self.synproxy_target(ctx, Point::Table(table, hook), ip, act, meta, ct);
+            return None;
+        }
         if !self.verdict_ok(ctx, Point::Table(table, hook), &out, ip, ct, meta) {
             return None;
         }

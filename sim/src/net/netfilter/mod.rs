@@ -41,6 +41,8 @@ pub mod nat;
 pub mod nftables;
 pub mod points;
 pub mod sk;
+pub mod synproxy;
+pub mod synproxy_glue;
 pub mod unmodelled;
 
 use std::collections::BTreeMap;
@@ -298,6 +300,8 @@ pub struct NfPacket {
     pub tcp_mss: Option<u16>,
     /// The socket TPROXY assigned the packet to (`skb->sk`).
     pub sk: Option<sk::SkAssigned>,
+    /// A SYNPROXY rule took the packet (the answer leaves after the walk).
+    pub synproxy: Option<synproxy::SynproxyAct>,
 }
 
 impl Default for NfPacket {
@@ -327,6 +331,7 @@ impl Default for NfPacket {
             ct: None,
             tcp_mss: None,
             sk: None,
+            synproxy: None,
         }
     }
 }

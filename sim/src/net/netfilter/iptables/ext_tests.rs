@@ -647,3 +647,59 @@ fn tproxy_target_and_socket_match() {
         assert!(e.to_string().contains("TPROXY"), "{e}");
     }
 }
+
+/// xt_SYNPROXY.c synproxy_tg4: a SYN or an ACK is taken (the answer
+/// leaves after the walk), anything else goes on; libxt_SYNPROXY's
+/// options become the info's flags; the kernel wants -p tcp.
+#[test]
+fn synproxy_target_takes_syn_and_ack() {
+    use crate::net::netfilter::synproxy::SynproxyAct;
+    use crate::net::netfilter::synproxy::{
+        SynproxyInfo, OPT_MSS, OPT_SACK_PERM, OPT_TIMESTAMP, OPT_WSCALE,
+    };
+    let r = rs("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n-A INPUT -p tcp -j DROP\nCOMMIT\n");
+    let info = SynproxyInfo {
+        options: OPT_MSS | OPT_SACK_PERM | OPT_TIMESTAMP | OPT_WSCALE,
+        wscale: 7,
+        mss: 1460,
+    };
+    let run = |flags: u8| {
+        let mut st = NfState::default();
+        let mut ch = ScriptChooser::default();
+        let mut env = EvalEnv {
+            addr: &View,
+            chooser: &mut ch,
+            state: &mut st,
+            now_ns: 0,
+            assume: Default::default(),
+        };
+        let mut p = NfPacket {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            proto: 6,
+            sport: Some(40000),
+            dport: Some(80),
+            tcp_flags: Some(flags),
+            ct_state: ctbits::UNTRACKED,
+            ..Default::default()
+        };
+        let o = r.run_hook(TableKind::Filter, "INPUT", &mut p, &mut env);
+        (o, p.synproxy)
+    };
+    assert_eq!(run(0x02).1, Some(SynproxyAct::Syn(info)));
+    assert_eq!(run(0x10).1, Some(SynproxyAct::Ack));
+    // FIN|ACK: XT_CONTINUE, the next rule drops it
+    let (o, sp) = run(0x11);
+    assert_eq!(sp, None);
+    assert_eq!(o.steps.len(), 2, "{:?}", o.steps);
+    let e = Ruleset::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -j SYNPROXY --mss 1460\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("SYNPROXY target: only valid for protocol 6"),
+        "{e}"
+    );
+}

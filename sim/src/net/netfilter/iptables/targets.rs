@@ -62,6 +62,9 @@ pub enum ExtTarget {
         mark_value: u32,
         mark_mask: u32,
     },
+    /// `-j SYNPROXY [--sack-perm] [--timestamp] [--wscale W] [--mss M]
+    /// [--ecn]` (libxt_SYNPROXY.c, xt_SYNPROXY.c `synproxy_tg4`).
+    Synproxy(crate::net::netfilter::synproxy::SynproxyInfo),
     /// A target libxtables knows and podpath has no model of (TEE, TTL,
     /// DSCP, TOS, SET, ...): passed over.
     Unmodelled { name: String },
@@ -197,6 +200,28 @@ pub(crate) fn build(
                 mark_mask: mark.1,
             }
         }
+        "SYNPROXY" if !v6 => {
+            use crate::net::netfilter::synproxy as sp;
+            let mut info = sp::SynproxyInfo::default();
+            for (k, v) in opts {
+                match k.as_str() {
+                    "sack-perm" => info.options |= sp::OPT_SACK_PERM,
+                    "timestamp" => info.options |= sp::OPT_TIMESTAMP,
+                    "ecn" => info.options |= sp::OPT_ECN,
+                    "wscale" => {
+                        info.options |= sp::OPT_WSCALE;
+                        info.wscale = num("wscale", 14)?.unwrap_or(0) as u8;
+                    }
+                    "mss" => {
+                        info.options |= sp::OPT_MSS;
+                        info.mss = num("mss", 0xffff)?.unwrap_or(0) as u16;
+                    }
+                    _ => {}
+                }
+                let _ = v;
+            }
+            ExtTarget::Synproxy(info)
+        }
         "AUDIT" => ExtTarget::Audit(opt(opts, "type").unwrap_or("accept").to_string()),
         "REJECT" if v6 => {
             let w = opt(opts, "reject-with").unwrap_or("icmp6-port-unreachable");
@@ -230,6 +255,7 @@ pub(super) fn apply(
             mark_value,
             mark_mask,
         } => tproxy(pkt, addr, *on_ip, *on_port, (*mark_value, *mark_mask)),
+        ExtTarget::Synproxy(info) => synproxy(pkt, info),
         ExtTarget::Nflog {
             kind,
             prefix,
@@ -346,4 +372,29 @@ fn tproxy(
             Some(Verdict::Drop),
         ),
     }
+}
+
+/// `synproxy_tg4` (xt_SYNPROXY.c): a SYN (no ACK, FIN, RST) or an ACK
+/// (no FIN, RST, SYN) is taken (the answer leaves after the walk, see
+/// [crate::net::netfilter::synproxy_glue]); any other segment goes on
+/// (XT_CONTINUE).
+fn synproxy(
+    pkt: &mut NfPacket,
+    info: &crate::net::netfilter::synproxy::SynproxyInfo,
+) -> (String, Option<Verdict>) {
+    use crate::net::netfilter::synproxy::SynproxyAct;
+    let f = pkt.tcp_flags.unwrap_or(0);
+    let (syn, ack, fin, rst) = (f & 0x02 != 0, f & 0x10 != 0, f & 0x01 != 0, f & 0x04 != 0);
+    let act = if syn && !(ack || fin || rst) {
+        SynproxyAct::Syn(info.clone())
+    } else if ack && !(fin || rst || syn) {
+        SynproxyAct::Ack
+    } else {
+        return (
+            format!("SYNPROXY {}: not a SYN or an ACK: on", info.describe()),
+            None,
+        );
+    };
+    pkt.synproxy = Some(act);
+    (format!("SYNPROXY {}", info.describe()), Some(Verdict::Drop))
 }

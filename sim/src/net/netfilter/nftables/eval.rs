@@ -358,7 +358,7 @@ fn eval_expr(
         Expr::ObjMap { kind, key, map } => {
             let k = keys(key, pkt, env);
             match map_lookup(t, map, &k) {
-                Some(Data::Obj(name)) => objref(r, kind, &name, env, dyn_sets, out),
+                Some(Data::Obj(name)) => objref(r, kind, &name, pkt, env, dyn_sets, out),
                 _ => Some(RuleEnd::Break),
             }
         }
@@ -369,9 +369,10 @@ fn eval_expr(
             None
         }
         Expr::Tproxy { addr, port } => tproxy(*addr, *port, pkt, env, step, out),
+        Expr::Synproxy(info) => synproxy(info, pkt, step, out),
         Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),
         Expr::Quota { .. } => quota(e, &format!("quota#{here}"), dyn_sets, step, out),
-        Expr::ObjRef { kind, name } => objref(r, kind, name, env, dyn_sets, out),
+        Expr::ObjRef { kind, name } => objref(r, kind, name, pkt, env, dyn_sets, out),
         Expr::Counter => {
             let c = dyn_sets
                 .counters
@@ -457,6 +458,35 @@ fn tproxy(
             Some(RuleEnd::Break)
         }
     }
+}
+
+/// nft_synproxy.c `nft_synproxy_do_eval`: a TCP SYN is answered with a
+/// cookie SYN-ACK, an ACK's cookie opens the server connection (the
+/// packet is taken either way: NF_STOLEN, or NF_DROP for a bad cookie,
+/// which [crate::net::netfilter::synproxy_glue] decides); other TCP
+/// segments go on; a non-TCP packet breaks the rule.
+fn synproxy(
+    info: &crate::net::netfilter::synproxy::SynproxyInfo,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    use crate::net::netfilter::synproxy::SynproxyAct;
+    let f = pkt.tcp_flags?;
+    if pkt.proto != 6 {
+        return Some(RuleEnd::Break);
+    }
+    let act = if f & 0x02 != 0 {
+        SynproxyAct::Syn(info.clone())
+    } else if f & 0x10 != 0 {
+        SynproxyAct::Ack
+    } else {
+        return None;
+    };
+    step(format!("synproxy {}", info.describe()), out);
+    pkt.synproxy = Some(act);
+    out.verdict = Verdict::Drop;
+    Some(RuleEnd::Verdict(NVerdict::Drop))
 }
 
 fn kv_text(k: &Kv) -> String {
@@ -801,6 +831,7 @@ fn objref(
     r: &RuleAt,
     kind: &str,
     name: &str,
+    pkt: &mut NfPacket,
     env: &mut EvalEnv,
     dyn_sets: &mut DynSets,
     out: &mut HookOutcome,
@@ -814,6 +845,7 @@ fn objref(
             dyn_sets.counters.entry(key).or_default().0 += 1;
             None
         }
+        ("synproxy", Some(Expr::Synproxy(info))) => synproxy(info, pkt, r.step, out),
         _ => {
             (r.step)(
                 format!("{kind} set \"{name}\" (recorded; no effect podpath models)"),

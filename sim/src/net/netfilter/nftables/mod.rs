@@ -463,6 +463,9 @@ pub enum Expr {
         prefix: String,
     },
     Notrack,
+    /// `synproxy mss M wscale W timestamp sack-perm` or a named
+    /// `synproxy` object's settings (nft_synproxy.c).
+    Synproxy(crate::net::netfilter::synproxy::SynproxyInfo),
     /// `tproxy [ip] to [ADDR][:PORT]` (nft_tproxy.c nft_tproxy_eval_v4):
     /// the packet is given a transparent local socket, or the rule stops.
     Tproxy {

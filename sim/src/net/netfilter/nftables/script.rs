@@ -989,6 +989,7 @@ impl Nft {
                 }
                 Some(e)
             }
+            "synproxy" => Some(Expr::Synproxy(super::stmt::synproxy_args(&words, 0).0)),
             "quota" => {
                 let (mut e, _) = quota_args(&words, 0, line)?;
                 self.next_id += 1;
@@ -999,8 +1000,7 @@ impl Nft {
             }
             _ => None,
         };
-        if kind == "synproxy"
-            || kind == "flowtable"
+        if kind == "flowtable"
             || kind == "secmark"
             || kind == "ct timeout"
             || kind == "ct expectation"

@@ -272,10 +272,15 @@ impl R<'_, '_> {
             }
             // synproxy (nft_synproxy.c nft_synproxy_eval_v4) answers the
             // SYN itself with a cookie SYN-ACK and opens the connection
-            // to the server on the client's ACK: podpath's TCP has no
-            // cookie handshake, so it is kept unmodelled; `xt` is a
-            // compat expression of an iptables target
-            "synproxy" | "xt" => {
+            // to the server on the client's ACK
+            // ([crate::net::netfilter::synproxy_glue])
+            "synproxy" => {
+                let (info, end) = synproxy_args(self.t, i + 1);
+                self.out.push(Expr::Synproxy(info));
+                Ok(end)
+            }
+            // `xt` is a compat expression of an iptables target
+            "xt" => {
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
@@ -1510,4 +1515,41 @@ pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
         },
         j,
     ))
+}
+
+/// `synproxy_arg`s (parser_bison.y: `mss NUM`, `wscale NUM`,
+/// `timestamp`, `sack-perm`, each setting its NF_SYNPROXY_OPT_ flag), for
+/// the statement and for a named `synproxy` object's block; the index
+/// after them.
+pub fn synproxy_args(
+    t: &[Tok],
+    mut j: usize,
+) -> (crate::net::netfilter::synproxy::SynproxyInfo, usize) {
+    use crate::net::netfilter::synproxy as sp;
+    let mut info = sp::SynproxyInfo::default();
+    while let Some(word) = w(t, j) {
+        let num = || w(t, j + 1).and_then(|v| v.parse::<u16>().ok());
+        match word {
+            "mss" => {
+                info.mss = num().unwrap_or(0);
+                info.options |= sp::OPT_MSS;
+                j += 2;
+            }
+            "wscale" => {
+                info.wscale = num().unwrap_or(0).min(14) as u8;
+                info.options |= sp::OPT_WSCALE;
+                j += 2;
+            }
+            "timestamp" => {
+                info.options |= sp::OPT_TIMESTAMP;
+                j += 1;
+            }
+            "sack-perm" => {
+                info.options |= sp::OPT_SACK_PERM;
+                j += 1;
+            }
+            _ => break,
+        }
+    }
+    (info, j.min(t.len()))
 }
