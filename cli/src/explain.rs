@@ -207,7 +207,10 @@ SIMPLIFIED (and where)
     rather than at conntrack confirm, the server ACK's window is the
     client's last one (no td_maxwin), SACK blocks are not translated and
     a reopened connection is not reset; nf_conntrack_tcp_loose=0 makes a
-    mid-stream ACK INVALID;
+    mid-stream ACK INVALID; the proxy's SYN to a local server is
+    delivered after packets that arrived at the same virtual instant, so
+    a client's first data sent with its ACK is taken as a second ACK
+    (cookie_retrans: a second server SYN) and comes again after an RTO;
     TEE, TTL, DSCP, TOS, ECN, SET and the other
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
