@@ -333,6 +333,50 @@ mod tests {
         }
     }
 
+    /// A capture of the real kernel (6.18, iptables 1.8.9, the recipe of
+    /// tests/data/tproxy/synproxy-iptables.yaml, curl as the client):
+    /// client SYN `[mss 1460,sackOK,TS val 367137429 ecr 0,nop,wscale 10]`;
+    /// SYNPROXY's SYN-ACK `win 0 [mss 1460,sackOK,TS val 34486874 ecr
+    /// 367137429,nop,wscale 7]` (34486874 & 0x3f = 0x1a: wscale 10 and
+    /// SACK in the timestamp cookie); client ACK `[nop,nop,TS val
+    /// 367137430 ecr 34486874]`; the SYN to the server on lo `win 63 [mss
+    /// 1460,sackOK,TS val 367137430 ecr 34486874,nop,wscale 10]`.
+    #[test]
+    fn options_match_a_real_kernel_capture() {
+        let ts = |v: u32, e: u32| {
+            let mut b = vec![8, 10];
+            b.extend_from_slice(&v.to_be_bytes());
+            b.extend_from_slice(&e.to_be_bytes());
+            b
+        };
+        let mut syn = vec![2, 4, 0x05, 0xb4, 4, 2];
+        syn.extend(ts(367137429, 0));
+        syn.extend([1, 3, 3, 10]);
+        let info = SynproxyInfo {
+            options: OPT_MSS | OPT_SACK_PERM | OPT_TIMESTAMP | OPT_WSCALE,
+            wscale: 7,
+            mss: 1460,
+        };
+        // the kernel's clock gave 34486874 & !0x3f
+        let o = syn_options(&parse_options(&syn), &info, false, 34486874);
+        assert_eq!(o.tsval, 34486874);
+        let mut want = vec![2, 4, 0x05, 0xb4, 4, 2];
+        want.extend(ts(34486874, 367137429));
+        want.extend([1, 3, 3, 7]);
+        assert_eq!(build_options(&o), want);
+        // the client's ACK brings the options back for the server SYN
+        let mut ack = vec![1, 1];
+        ack.extend(ts(367137430, 34486874));
+        let mut a = parse_options(&ack);
+        a.mss_option = 1460;
+        a.options |= OPT_MSS;
+        check_timestamp_cookie(&mut a);
+        let mut want = vec![2, 4, 0x05, 0xb4, 4, 2];
+        want.extend(ts(367137430, 34486874));
+        want.extend([1, 3, 3, 10]);
+        assert_eq!(build_options(&a), want);
+    }
+
     #[test]
     fn siphash_is_the_reference_one() {
         // SipHash-2-4 test vector of the reference implementation
