@@ -198,14 +198,29 @@ SIMPLIFIED (and where)
     that source prefix, not only those the rule saw; -m devgroup sees
     every device in group 0; -m helper never matches (no conntrack
     helpers run); -m policy: no IPsec, so --pol none always holds and
-    --pol ipsec never; -m socket and -m connbytes are kept unmodelled;
+    --pol ipsec never; -m connbytes is kept unmodelled; -m socket
+    looks the packet's socket up as xt_socket does (established, then
+    listener; an ICMP error's quoted tuple is not looked up; sockets
+    have no SO_MARK, so --restore-skmark restores 0); TPROXY and nft
+    tproxy give the packet a transparent socket (apps with
+    `transparent: true`; one listener a port, UDP sockets unconnected);
     TCPMSS does not rewrite the MSS option (podpath's TCP does not
     segment by MSS) and CHECKSUM changes nothing (checksums are always
     complete); CT --zone/--helper/--timeout are recorded, but zones do
     not separate connections and no helper runs; CLASSIFY has no
     effect (no qdiscs); NFQUEUE and QUEUE have no listener, so the
     packet is dropped, or accepted by that table with --queue-bypass;
-    TEE, TTL, DSCP, TOS, ECN, TPROXY, SET, SYNPROXY and the other
+    SYNPROXY (and nft synproxy, named synproxy objects) answers with
+    SYN cookies and opens the server connection as nf_synproxy_core.c
+    does, but the seqadj translation is applied in the synproxy hook
+    rather than at conntrack confirm, the server ACK's window is the
+    client's last one (no td_maxwin), SACK blocks are not translated and
+    a reopened connection is not reset; nf_conntrack_tcp_loose=0 makes a
+    mid-stream ACK INVALID; the proxy's SYN to a local server is
+    delivered after packets that arrived at the same virtual instant, so
+    a client's first data sent with its ACK is taken as a second ACK
+    (cookie_retrans: a second server SYN) and comes again after an RTO;
+    TEE, TTL, DSCP, TOS, ECN, SET and the other
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
@@ -228,7 +243,7 @@ SIMPLIFIED (and where)
     it is an ordinary entry (only nft_flow_offload sets IPS_OFFLOAD);
     IPv6 entries kept for when IPv6 lands.                              [net/netfilter/ct_list]
   - conntrack: TCP tracked by flags only (no window checks, so no INVALID
-    from out-of-window segments); tcp_loose on; no helpers/expectations;
+    from out-of-window segments); nf_conntrack_tcp_loose on by default (0 honoured); no helpers/expectations;
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
   - TCP: delayed ACKs follow Linux (quick-ACK for the first segments,
     pingpong mode, 40 ms timer) but ato never grows past 40 ms; fixed
@@ -266,8 +281,7 @@ SIMPLIFIED (and where)
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for
     IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval); what
     `inspect` lists as unmodelled
-    (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
-    tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack
+    (tproxy to an IPv6 address or a mapped one; ct packets/bytes: conntrack
     keeps no counters; objects chosen by maps, group names, `meta hour`
     ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the

@@ -143,6 +143,8 @@ fn syn_through(h: &mut Host, frame: &[u8]) {
             hash: None,
             owner: None,
             lo_ct: None,
+            sk: None,
+            untracked: false,
         },
     );
     assert!(matches!(

@@ -512,6 +512,7 @@ fn app(kind: &str, name: Option<String>, listen: Option<String>) -> AppDoc {
         routes: BTreeMap::new(),
         records: BTreeMap::new(),
         to: None,
+        transparent: false,
     }
 }
 

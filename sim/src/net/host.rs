@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::fib::{Fib, FlowKey, Route, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use super::neigh::NeighTable;
 use super::netfilter::conntrack::Conntrack;
+use super::netfilter::sk::{SkInfo, SkLookup, SkQuery};
 use super::netfilter::{addrtype, AddrClass, NfState, Ruleset};
 use super::socket::{Owner, OwnerInfo, SocketEvent};
 use super::sysctl::Sysctl;
@@ -36,6 +37,14 @@ pub struct Meta {
     /// Across loopback the conntrack entry travels with the packet
     /// (`skb->_nfct`): PREROUTING does not look it up again.
     pub lo_ct: Option<(u64, super::netfilter::conntrack::Dir)>,
+    /// The local socket TPROXY assigned the packet to in PREROUTING
+    /// (`skb->sk`): local delivery hands it to that socket; forwarding
+    /// drops it (ip_forward: `if (unlikely(skb->sk)) goto drop`).
+    pub sk: Option<super::netfilter::sk::SkAssigned>,
+    /// The packet carries the untracked conntrack (`skb->_nfct`) from the
+    /// packet it answers (SYNPROXY's SYN-ACK to an untracked SYN): local
+    /// output does not track it.
+    pub untracked: bool,
 }
 
 /// Timers a host asks the engine to fire.
@@ -166,6 +175,8 @@ impl Ctx<'_> {
             hash: None,
             owner: None,
             lo_ct: None,
+            sk: None,
+            untracked: false,
         }
     }
 }
@@ -262,6 +273,16 @@ pub struct Host {
     /// The owner of the socket whose packet is being sent (set around
     /// local output, read by `-m owner`).
     pub sk_owner: Option<u32>,
+    /// The listening sockets with IP_TRANSPARENT, by (IP protocol, port)
+    /// (an app's `transparent: true`; Envoy's and HAProxy's `transparent`
+    /// binds): TPROXY assigns packets only to these, `-m socket
+    /// --transparent` counts only these and the connections they accept.
+    pub transparent: std::collections::BTreeSet<(u8, u16)>,
+    /// The socket a hook assigned the packet in flight to (TPROXY's
+    /// `skb->sk`), taken into its [`Meta::sk`] once PREROUTING is done.
+    pub(crate) skb_sk: Option<super::netfilter::sk::SkAssigned>,
+    /// SYNPROXY's cookie secret, templates and the pending decision.
+    pub(crate) synproxy: super::netfilter::synproxy::SynproxyState,
 }
 
 /// What an administrator or a control plane does to the namespace (the
@@ -314,6 +335,21 @@ impl Host {
         match self.tcp.listeners.insert(port, (addr, owner)) {
             Some((_, was)) => Err(was),
             None => Ok(()),
+        }
+    }
+
+    /// `setsockopt(IP_TRANSPARENT, 1)` on every socket the program
+    /// `owner` listens on (TCP) or has bound (UDP).
+    pub fn set_transparent(&mut self, owner: Owner) {
+        for (p, (_, o)) in &self.tcp.listeners {
+            if *o == owner {
+                self.transparent.insert((6, *p));
+            }
+        }
+        for (p, o) in &self.udp_listeners {
+            if *o == owner {
+                self.transparent.insert((17, *p));
+            }
         }
     }
 
@@ -447,6 +483,9 @@ impl Host {
             mc_groups: Default::default(),
             raw_listeners: BTreeMap::new(),
             sk_owner: None,
+            transparent: Default::default(),
+            skb_sk: None,
+            synproxy: Default::default(),
             resolv: None,
             ipvs: Default::default(),
         }
@@ -636,9 +675,87 @@ pub struct HostAddrs<'a> {
     pub devs: &'a [Device],
     /// The connections `-m connlimit` counts.
     pub ct: Option<&'a Conntrack>,
+    /// The socket tables TPROXY and `-m socket` look up.
+    pub socks: Option<Sockets<'a>>,
+}
+
+/// The host's socket tables, as netfilter's socket lookups read them.
+#[derive(Clone, Copy)]
+pub struct Sockets<'a> {
+    pub tcp: &'a TcpStack,
+    pub udp: &'a BTreeMap<u16, Owner>,
+    pub transparent: &'a std::collections::BTreeSet<(u8, u16)>,
+}
+
+impl Sockets<'_> {
+    /// nf_tproxy_get_sock_v4 / nf_socket_get_sock_v4 over podpath's
+    /// tables: an established TCP socket by the full tuple
+    /// (inet_lookup_established), a listener by the destination port and
+    /// its bound address (inet_lookup_listener; one listener a port in
+    /// podpath), a UDP socket by the port (udp4_lib_lookup: podpath's
+    /// UDP sockets are unconnected, so never "established").
+    pub fn lookup(&self, q: &SkQuery, how: SkLookup) -> Option<SkInfo> {
+        let est = || {
+            if q.proto != 6 {
+                return None;
+            }
+            let t = self.tcp.conns.get(&(q.daddr, q.dport, q.saddr, q.sport))?;
+            Some(SkInfo {
+                proto: 6,
+                listener: false,
+                time_wait: t.state == super::tcp::sock::TcpState::TimeWait,
+                transparent: t.transparent,
+                wildcard: false,
+                mark: 0,
+                port: q.dport,
+            })
+        };
+        let lis = || {
+            let wildcard = match q.proto {
+                6 => {
+                    let (bound, _) = self.tcp.listeners.get(&q.dport)?;
+                    if bound.is_some_and(|b| b != q.daddr) {
+                        return None;
+                    }
+                    bound.is_none()
+                }
+                17 => {
+                    self.udp.get(&q.dport)?;
+                    true
+                }
+                _ => return None,
+            };
+            Some(SkInfo {
+                proto: q.proto,
+                listener: true,
+                time_wait: false,
+                transparent: self.transparent.contains(&(q.proto, q.dport)),
+                wildcard,
+                mark: 0,
+                port: q.dport,
+            })
+        };
+        match how {
+            SkLookup::Established => est(),
+            SkLookup::Listener => lis(),
+            SkLookup::Any => est().or_else(lis),
+        }
+    }
 }
 
 impl AddrClass for HostAddrs<'_> {
+    fn sk_lookup(&self, q: &SkQuery, how: SkLookup) -> Option<SkInfo> {
+        self.socks?.lookup(q, how)
+    }
+
+    fn primary_addr(&self, dev: &str) -> Option<Ipv4Addr> {
+        self.devs
+            .iter()
+            .find(|d| d.name == dev)
+            .and_then(|d| d.addrs.first())
+            .map(|a| a.addr())
+    }
+
     /// ipt_rpfilter.c rpfilter_lookup_reverse: the route to the packet's
     /// source, looked up as from the host (`flowi4_iif = LOOPBACK_IFINDEX`)
     /// with the packet's destination as source.

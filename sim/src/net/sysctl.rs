@@ -47,6 +47,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.tcp_retries2", "15"),
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
+    ("net.netfilter.nf_conntrack_tcp_loose", "1"),
     ("net.bridge.bridge-nf-call-iptables", "0"),
     // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
     // broadcast or multicast address is ignored while this is 1 (default).
@@ -72,7 +73,7 @@ enum Handler {
 /// (`ip_local_port_range`, `tcp_syn_retries` 1..MAX_TCP_SYNCNT=127,
 /// `tcp_syn_linear_timeouts` 0..127, `tcp_retries2` proc_dointvec,
 /// `ip_default_ttl` 1..255), net/netfilter/nf_conntrack_standalone.c
-/// (`nf_conntrack_max` 0..INT_MAX), net/bridge/br_netfilter_hooks.c
+/// (`nf_conntrack_max` 0..INT_MAX, `nf_conntrack_tcp_loose` 0..1), net/bridge/br_netfilter_hooks.c
 /// (`brnf_sysctl_call_tables`: proc_dointvec, non-zero stored as 1).
 fn handler(generic: &str) -> Handler {
     match generic {
@@ -83,6 +84,8 @@ fn handler(generic: &str) -> Handler {
         "net.netfilter.nf_conntrack_max" => Handler::IntRange(0, i32::MAX as i64),
         // sysctl_net_ipv4.c: proc_dou8vec_minmax 0..1
         "net.ipv4.icmp_echo_ignore_broadcasts" => Handler::IntRange(0, 1),
+        // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
+        "net.netfilter.nf_conntrack_tcp_loose" => Handler::IntRange(0, 1),
         _ => Handler::Int,
     }
 }

@@ -64,6 +64,7 @@ pub(super) fn build_apps(
     let mut apps: Vec<App> = Vec::new();
     for (ai, ad) in hd.apps.iter().enumerate() {
         let ak = format!("{kp}.apps[{ai}]");
+        let first = apps.len();
         if matches!(
             ad.kind.value.as_str(),
             "haproxy" | "keepalived" | "ingress-nginx" | "envoy"
@@ -73,6 +74,11 @@ pub(super) fn build_apps(
             start_tcp_forward(h, &mut apps, ad, &ak, site)?;
         } else {
             start_server(h, &mut apps, ad, &ak, site)?;
+        }
+        if ad.transparent {
+            for owner in first..apps.len() {
+                h.set_transparent(owner);
+            }
         }
     }
     Ok(apps)

@@ -423,6 +423,13 @@ pub struct AppDoc {
     /// tcp-forward: where each accepted connection is forwarded (`ADDR:PORT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Spanned<String>>,
+    /// Every socket the program listens on has IP_TRANSPARENT
+    /// (`setsockopt(IP_TRANSPARENT)`, as Envoy's and HAProxy's
+    /// `transparent` listeners set it): TPROXY may hand it connections
+    /// for any destination, which it accepts with that destination as
+    /// its local address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transparent: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

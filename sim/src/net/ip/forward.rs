@@ -22,6 +22,21 @@ impl Host {
         ct: CtInfo,
         l: &Lookup,
     ) {
+        if let Some(sk) = meta.sk {
+            // ip_forward: `if (unlikely(skb->sk)) goto drop` (a packet
+            // TPROXY gave a local socket is not routed local: no policy
+            // route sends the mark to a `local` table)
+            self.drop(
+                ctx,
+                Point::IpForward,
+                format!(
+                    "the packet was assigned the local socket :{} by TPROXY but routes to forwarding (ip_forward drops a packet that has a socket)",
+                    sk.port
+                ),
+                &ct,
+            );
+            return;
+        }
         let Some(out) = l.route.dev else {
             self.drop(ctx, Point::IpForward, "route has no device".into(), &ct);
             return;

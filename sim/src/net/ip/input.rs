@@ -52,6 +52,7 @@ impl Host {
             return;
         }
         let mut mark = 0u32;
+        self.skb_sk = None;
         let Some(raw) = self.nf_filter(
             ctx,
             (TableKind::Raw, Hook::Prerouting),
@@ -114,7 +115,7 @@ impl Host {
         ctx: &mut Ctx,
         dev: usize,
         ip: &mut Ipv4Repr,
-        meta: Meta,
+        mut meta: Meta,
         mut mark: u32,
         ct: CtInfo,
         skip_hooks: Option<()>,
@@ -154,6 +155,8 @@ impl Host {
                 }
             }
             self.nat_manip(ctx, ip, &ct, false);
+            // the socket TPROXY assigned in a PREROUTING hook (skb->sk)
+            meta.sk = meta.sk.or(self.skb_sk.take());
         }
         self.route_input(ctx, dev, ip.clone(), meta, mark, ct);
     }
@@ -215,6 +218,10 @@ impl Host {
             }
         }
         self.nat_manip(ctx, &mut ip, &ct, true);
+        // ipv4_synproxy_hook at LOCAL_IN (NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+        if !self.synproxy_hook(ctx, &mut ip, &ct, Some(dev), meta) {
+            return;
+        }
         match ip.proto() {
             6 => self.tcp_rcv(ctx, ip, meta),
             17 => self.udp_rcv(ctx, ip, meta),

@@ -164,7 +164,7 @@ impl Host {
             &none,
             meta,
         )?;
-        let ct = if raw.notrack {
+        let ct = if raw.notrack || meta.untracked {
             CtInfo {
                 bits: ctbits::UNTRACKED,
                 ..Default::default()
@@ -319,6 +319,10 @@ impl Host {
             }
         }
         self.nat_manip(ctx, &mut ip, &ct, true);
+        // ipv4_synproxy_hook (NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+        if !self.synproxy_hook(ctx, &mut ip, &ct, in_dev, meta) {
+            return;
+        }
         let mut meta = meta;
         if self.devs[out].kind == DevKind::Loopback {
             meta.lo_ct = ct.id.zip(ct.dir);

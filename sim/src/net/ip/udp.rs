@@ -18,17 +18,30 @@ impl Host {
         let L4::Udp { hdr, payload } = &ip.l4 else {
             return;
         };
-        match self.udp_listeners.get(&hdr.destination_port).copied() {
+        // a socket TPROXY assigned (skb_steal_sock in __udp4_lib_rcv)
+        let port = meta
+            .sk
+            .filter(|k| k.proto == 17)
+            .map_or(hdr.destination_port, |k| k.port);
+        match self.udp_listeners.get(&port).copied() {
             Some(app) => {
+                let tproxied = if port != hdr.destination_port {
+                    format!(
+                        " (assigned by TPROXY; the datagram keeps its destination {}:{})",
+                        ip.dst(),
+                        hdr.destination_port
+                    )
+                } else {
+                    String::new()
+                };
                 ctx.trace.step(
                     Point::Udp,
                     format!(
-                        "deliver {} bytes to socket *:{}",
+                        "deliver {} bytes to socket *:{port}{tproxied}",
                         payload.len(),
-                        hdr.destination_port
                     ),
                     Action::Deliver {
-                        socket: format!("udp *:{}", hdr.destination_port),
+                        socket: format!("udp *:{port}"),
                     },
                 );
                 ctx.out.push(Output::Socket {

@@ -374,6 +374,8 @@ impl Host {
             hash: None,
             owner: None,
             lo_ct: None,
+            sk: None,
+            untracked: false,
         });
         if e.probes >= UCAST_SOLICIT {
             e.state = Nud::Failed;

@@ -4,8 +4,8 @@
 //!
 //! Simplifications (listed by `podpath explain`): TCP tracking follows flags
 //! only (no window/sequence validation, so no INVALID from out-of-window
-//! segments); `nf_conntrack_tcp_loose` is on (a mid-stream ACK creates an
-//! entry); helpers (FTP, SIP) and expectations are not modelled; an entry is
+//! segments); `nf_conntrack_tcp_loose` is on by default (a mid-stream ACK
+//! creates an entry; 0 makes it INVALID); helpers (FTP, SIP) and expectations are not modelled; an entry is
 //! inserted when created and removed again if the packet is dropped, which is
 //! what confirmation at the last hook amounts to for a single-threaded walk.
 
@@ -130,6 +130,9 @@ pub struct Conn {
     pub nat_by: [Option<String>; 2],
     /// In a flowtable (IPS_OFFLOAD): see [`super::flowtable`].
     pub offload: Option<Offload>,
+    /// The synproxy and seqadj extensions (`nf_conn_synproxy`,
+    /// `nf_conn_seqadj`) of a connection SYNPROXY opened.
+    pub synproxy: Option<SynproxyCt>,
 }
 
 /// One direction of an offloaded flow (nf_flow_table.h
@@ -156,6 +159,18 @@ pub struct Offload {
     pub flowtable: String,
     /// Original, reply.
     pub path: [FlowPath; 2],
+}
+
+/// `struct nf_conn_synproxy` with the seqadj offset: our ISN (the
+/// cookie), our timestamp, the timestamp offset, and once the server
+/// answered the offset its sequence numbers are moved by towards the
+/// client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SynproxyCt {
+    pub isn: u32,
+    pub its: u32,
+    pub tsoff: u32,
+    pub seqadj: Option<u32>,
 }
 
 impl Conn {
@@ -299,6 +314,7 @@ impl Conntrack {
             nat_by: [None, None],
             fin: [false; 2],
             offload: None,
+            synproxy: None,
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));

@@ -119,8 +119,10 @@ impl Host {
                 let rst = f & 0x04 != 0;
                 let fin = f & 0x01 != 0;
                 // tcp_new(): SYN starts; with nf_conntrack_tcp_loose a bare ACK
-                // picks up a connection mid-stream; SYN/ACK, RST, FIN do not.
-                rst || fin || (syn && ack) || (!syn && !ack)
+                // picks up a connection mid-stream; SYN/ACK, RST, FIN do not;
+                // nf_conntrack_tcp_loose=0 takes only a SYN
+                let loose = self.sysctl.int("net.netfilter.nf_conntrack_tcp_loose") != 0;
+                rst || fin || (syn && ack) || (!syn && !ack) || (!syn && !loose)
             }
             (1, _) => matches!(&ip.l4, L4::Icmp(i) if i.icmp_type != icmp::ECHO_REQUEST),
             _ => false,
@@ -143,6 +145,12 @@ impl Host {
             return Err(ConntrackError::TableFull { max: self.ct.max });
         };
         self.ct.update(id, Dir::Original, flags, now);
+        if self.synproxy.tmpl.remove(&t) {
+            // the synproxy template's extensions (synproxy_send_server_syn)
+            if let Some(c) = self.ct.get_mut(id) {
+                c.synproxy = Some(Default::default());
+            }
+        }
         ctx.trace.step(
             Point::Conntrack,
             format!("NEW {t}"),

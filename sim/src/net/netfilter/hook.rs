@@ -51,6 +51,11 @@ impl Host {
             fib: &self.fib,
             devs: &self.devs,
             ct: Some(&self.ct),
+            socks: Some(crate::net::host::Sockets {
+                tcp: &self.tcp,
+                udp: &self.udp_listeners,
+                transparent: &self.transparent,
+            }),
         };
         let mut chooser = RngChooser(&mut self.rng);
         let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {
@@ -118,6 +123,13 @@ impl Host {
             }
         }
         *mark = pkt.mark;
+        if pkt.sk.is_some() {
+            // TPROXY assigned the packet a socket (skb->sk)
+            self.skb_sk = pkt.sk;
+        }
+        if pkt.synproxy.is_some() {
+            self.synproxy.pending = pkt.synproxy.take();
+        }
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
@@ -196,6 +208,8 @@ impl Host {
                 }),
                 _ => None,
             },
+            sk: None,
+            synproxy: None,
             ..Default::default()
         }
     }
@@ -241,7 +255,13 @@ impl Host {
         ct: &CtInfo,
         meta: Meta,
     ) -> Option<HookOutcome> {
+        self.synproxy.pending = None;
         let out = self.nf_hook(ctx, table, hook, ip, devs.0, devs.1, mark, ct, devs.2);
+        if let Some(act) = self.synproxy.pending.take() {
+            // SYNPROXY took the packet (NF_STOLEN): its answer leaves now
+            self.synproxy_target(ctx, Point::Table(table, hook), ip, act, meta, ct);
+            return None;
+        }
         if !self.verdict_ok(ctx, Point::Table(table, hook), &out, ip, ct, meta) {
             return None;
         }

@@ -102,6 +102,11 @@ impl Host {
             fib: &self.fib,
             devs: &self.devs,
             ct: Some(&self.ct),
+            socks: Some(crate::net::host::Sockets {
+                tcp: &self.tcp,
+                udp: &self.udp_listeners,
+                transparent: &self.transparent,
+            }),
         };
         let mut chooser = RngChooser(&mut self.rng);
         let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {

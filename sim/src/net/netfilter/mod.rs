@@ -42,6 +42,9 @@ pub mod l2hook;
 pub mod nat;
 pub mod nftables;
 pub mod points;
+pub mod sk;
+pub mod synproxy;
+pub mod synproxy_glue;
 pub mod unmodelled;
 
 use std::collections::BTreeMap;
@@ -310,6 +313,10 @@ pub struct NfPacket {
     pub fwd: Option<String>,
     /// `dup to device DEV` (nft_dup_netdev.c): copies sent out of DEV.
     pub dup: Vec<String>,
+    /// The socket TPROXY assigned the packet to (`skb->sk`).
+    pub sk: Option<sk::SkAssigned>,
+    /// A SYNPROXY rule took the packet (the answer leaves after the walk).
+    pub synproxy: Option<synproxy::SynproxyAct>,
 }
 
 /// A frame's Ethernet header (and ARP body) as nft's link-layer payload
@@ -366,6 +373,8 @@ impl Default for NfPacket {
             not_ip: false,
             fwd: None,
             dup: Vec::new(),
+            sk: None,
+            synproxy: None,
         }
     }
 }
@@ -397,6 +406,18 @@ pub trait AddrClass {
     /// The device's group (`ip link set DEV group N`, `-m devgroup`).
     fn dev_group(&self, _dev: &str) -> u32 {
         0
+    }
+
+    /// The local socket of the tuple `q` ([`sk::SkLookup`] says which
+    /// kinds count), as nf_tproxy_get_sock_v4 and nf_sk_lookup_slow_v4
+    /// find it; None when there is none.
+    fn sk_lookup(&self, _q: &sk::SkQuery, _how: sk::SkLookup) -> Option<sk::SkInfo> {
+        None
+    }
+
+    /// The first primary address of device `dev` (nf_tproxy_laddr4).
+    fn primary_addr(&self, _dev: &str) -> Option<Ipv4Addr> {
+        None
     }
 }
 

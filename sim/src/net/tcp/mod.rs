@@ -602,12 +602,19 @@ impl Host {
             meta,
         };
         if !self.tcp.conns.contains_key(&key) {
-            let listener = self.tcp.listeners.get(&hdr.destination_port).copied();
+            // a listener TPROXY assigned (skb_steal_sock): the packet goes
+            // to it whatever its own destination is
+            let stolen = meta.sk.filter(|k| k.proto == 6 && k.listener);
+            let lport = stolen.map_or(hdr.destination_port, |k| k.port);
+            let listener = self.tcp.listeners.get(&lport).copied();
             match listener {
+                Some((_, app)) if hdr.syn && !hdr.ack && stolen.is_some() => {
+                    self.tcp_conn_request(ctx, &s, app, lport)
+                }
                 Some((bound, app))
                     if hdr.syn && !hdr.ack && bound.is_none_or(|b| b == ip.dst()) =>
                 {
-                    self.tcp_conn_request(ctx, &s, app)
+                    self.tcp_conn_request(ctx, &s, app, lport)
                 }
                 _ => self.tcp_v4_send_reset(ctx, &s),
             }
@@ -648,7 +655,7 @@ impl Host {
     /// `tcp_v4_conn_request`: a SYN to a listening socket makes a SYN-RECV
     /// socket (MSS the smaller of the peer's and the route's) and answers
     /// SYN-ACK.
-    fn tcp_conn_request(&mut self, ctx: &mut Ctx, s: &Seg, app: usize) {
+    fn tcp_conn_request(&mut self, ctx: &mut Ctx, s: &Seg, app: usize, lport: u16) {
         let (ip, hdr, key, meta) = (s.ip, s.hdr, s.key, s.meta);
         let seq = hdr.sequence_number;
         let mss_peer = hdr.options_iterator().find_map(|o| match o {
@@ -682,16 +689,28 @@ impl Host {
         tcb.lrcv_ns = ctx.now;
         tcb.last_pkt = meta.pkt;
         tcb.syn_sent_ns = ctx.now;
+        // inet_csk_clone_lock: the child inherits IP_TRANSPARENT
+        tcb.transparent = self.transparent.contains(&(6, lport));
         self.tcp.conns.insert(key, tcb);
-        ctx.trace.step(
-            Point::Tcp,
+        let what = if lport != hdr.destination_port {
+            format!(
+                "SYN assigned by TPROXY to the transparent listener *:{lport} ({}): SYN-RECV with local address {}:{} (the original destination), answering SYN-ACK",
+                self.owner_name(app),
+                ip.dst(),
+                hdr.destination_port
+            )
+        } else {
             format!(
                 "SYN to listening socket *:{} ({}): SYN-RECV, answering SYN-ACK",
                 hdr.destination_port,
                 self.owner_name(app)
-            ),
+            )
+        };
+        ctx.trace.step(
+            Point::Tcp,
+            what,
             Action::Deliver {
-                socket: format!("tcp *:{} LISTEN", hdr.destination_port),
+                socket: format!("tcp *:{lport} LISTEN"),
             },
         );
         let synack = self.tcp_seg(

@@ -111,6 +111,8 @@ pub struct Tcb {
     /// TCP_QUICKACK off before connect(): the handshake's ACK is delayed
     /// (tcp_rcv_synsent_state_process in pingpong mode).
     pub quickack_off: bool,
+    /// IP_TRANSPARENT, inherited from the listener that accepted it.
+    pub transparent: bool,
 }
 
 impl Tcb {
@@ -137,6 +139,7 @@ impl Tcb {
             ack_pending: false,
             shut_wr: false,
             quickack_off: false,
+            transparent: false,
             ato_ns: 0,
             quick: 0,
             pingpong: false,

@@ -263,7 +263,6 @@ fn stateful_holds(
 fn unmodelled_name(k: &CondKind) -> Option<&str> {
     match k {
         CondKind::Unmodelled(c) => Some(c),
-        CondKind::Socket { .. } => Some("-m socket"),
         CondKind::Connbytes { .. } => Some("-m connbytes"),
         _ => None,
     }
@@ -281,7 +280,7 @@ enum RuleMatch {
 
 fn rule_matches(
     rule: &Rule,
-    pkt: &NfPacket,
+    pkt: &mut NfPacket,
     env: &mut EvalEnv,
     at: &dyn Fn() -> RuleRef,
     nth_key: (TableKind, usize, usize),
@@ -291,6 +290,22 @@ fn rule_matches(
     let others = rule.conds.iter().filter(|c| !is_header_cond(&c.kind));
     for c in header.chain(others) {
         let held = cond_holds(c, pkt, env, at, nth_key);
+        if let CondKind::Socket {
+            transparent,
+            nowildcard,
+            restore_skmark: true,
+        } = c.kind
+        {
+            // socket_match sets the packet's mark while it matches
+            // (pskb->mark = sk->sk_mark), whatever the rule's later
+            // conditions say
+            let sk = super::matches::socket_lookup(pkt, env.addr);
+            if let (_, Some(m)) =
+                crate::net::netfilter::sk::xt_socket_match(sk, transparent, nowildcard, true)
+            {
+                pkt.mark = m;
+            }
+        }
         match unmodelled_name(&c.kind) {
             Some(n) if !held => return RuleMatch::NoAt(n.to_string()),
             Some(n) => note = Some(n.to_string()),
@@ -386,7 +401,7 @@ impl Ruleset {
             let Some(target) = &rule.target else {
                 continue;
             };
-            match apply_target(target, pkt, &mut out, &step) {
+            match apply_target(target, pkt, env.addr, &mut out, &step) {
                 Next::Stop => return out,
                 Next::Continue => {}
                 Next::Return => match stack.pop() {
@@ -457,6 +472,7 @@ fn chain_policy(out: &mut HookOutcome, t: &Table, start: usize, table: TableKind
 fn apply_target(
     target: &Target,
     pkt: &mut NfPacket,
+    addr: &dyn AddrClass,
     out: &mut HookOutcome,
     step: &dyn Fn(String) -> NfStep,
 ) -> Next {
@@ -533,7 +549,7 @@ fn apply_target(
             Next::Continue
         }
         Target::Ext(x) => {
-            if super::targets::apply(x, pkt, out, step, "") {
+            if super::targets::apply(x, pkt, addr, out, step, "") {
                 Next::Stop
             } else {
                 Next::Continue

@@ -569,3 +569,161 @@ fn ip6tables_is_parsed_and_kept() {
     .unwrap_err();
     assert!(e.to_string().contains("Couldn't load match `icmp'"), "{e}");
 }
+
+/// A view with one transparent listener on 0.0.0.0:15001 and one
+/// established (accepted, transparent) connection 10.0.0.1:40000 ->
+/// 10.96.0.10:80 (sk lookups as nf_tproxy_get_sock_v4 answers them).
+struct Socks;
+impl AddrClass for Socks {
+    fn addr_type(&self, _: Ipv4Addr, _: Option<&str>) -> u16 {
+        addrtype::UNICAST
+    }
+    fn sk_lookup(
+        &self,
+        q: &crate::net::netfilter::sk::SkQuery,
+        how: crate::net::netfilter::sk::SkLookup,
+    ) -> Option<crate::net::netfilter::sk::SkInfo> {
+        use crate::net::netfilter::sk::{SkInfo, SkLookup};
+        let est = q.sport == 40000 && q.dport == 80;
+        let lis = q.dport == 15001;
+        let sk = |listener| SkInfo {
+            proto: 6,
+            listener,
+            time_wait: false,
+            transparent: true,
+            wildcard: listener,
+            mark: 0,
+            port: q.dport,
+        };
+        match how {
+            SkLookup::Established if est => Some(sk(false)),
+            SkLookup::Listener if lis => Some(sk(true)),
+            SkLookup::Any if est => Some(sk(false)),
+            SkLookup::Any if lis => Some(sk(true)),
+            _ => None,
+        }
+    }
+    fn primary_addr(&self, dev: &str) -> Option<Ipv4Addr> {
+        (dev == "eth0").then_some(Ipv4Addr::new(10, 0, 0, 2))
+    }
+}
+
+/// xt_TPROXY.c tproxy_tg4: a listener on the redirect port takes a new
+/// connection (mark set, ACCEPT); a packet of an accepted connection
+/// finds its own socket; no socket: NF_DROP. xt_socket.c: the
+/// established socket matches, the wildcard listener only with
+/// --nowildcard.
+#[test]
+fn tproxy_target_and_socket_match() {
+    let r = rs("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m socket --transparent -j MARK --set-xmark 0x2/0xffffffff\n-A PREROUTING -p tcp -m tcp --dport 80 -j TPROXY --on-port 15001 --tproxy-mark 0x1/0x1\n-A PREROUTING -p tcp -m tcp --dport 81 -j TPROXY --on-port 15002\nCOMMIT\n");
+    let run = |sport: u16, dport: u16, flags: u8| {
+        let mut st = NfState::default();
+        let mut ch = ScriptChooser::default();
+        let mut env = EvalEnv {
+            addr: &Socks,
+            chooser: &mut ch,
+            state: &mut st,
+            now_ns: 0,
+            assume: Default::default(),
+        };
+        let mut p = NfPacket {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 96, 0, 10),
+            proto: 6,
+            sport: Some(sport),
+            dport: Some(dport),
+            tcp_flags: Some(flags),
+            in_if: Some("eth0".into()),
+            ..Default::default()
+        };
+        let o = r.run_hook(TableKind::Mangle, "PREROUTING", &mut p, &mut env);
+        (o, p)
+    };
+    // a new connection: no socket of its own, the listener takes it
+    let (o, p) = run(40001, 80, 0x02);
+    assert_eq!(o.verdict, Verdict::Accept);
+    assert_eq!(p.mark, 1);
+    assert_eq!(p.sk.map(|s| (s.port, s.listener)), Some((15001, true)));
+    assert!(
+        o.steps[0].effect.starts_with("TPROXY to 10.0.0.2:15001"),
+        "{:?}",
+        o.steps
+    );
+    // the accepted connection's packets: -m socket --transparent matches,
+    // and TPROXY finds the established socket of the tuple itself
+    let (o, p) = run(40000, 80, 0x10);
+    assert_eq!(p.mark, 3, "{:?}", o.steps);
+    assert!(o.steps[0].effect.starts_with("MARK 0x0 -> 0x2"));
+    assert!(o.steps[1]
+        .effect
+        .contains("tcp established socket :80 (IP_TRANSPARENT)"));
+    assert_eq!(p.sk.map(|s| s.listener), Some(false));
+    // nothing listens on 15002: dropped
+    let (o, _) = run(40001, 81, 0x02);
+    assert_eq!(o.verdict, Verdict::Drop, "{:?}", o.steps);
+    // the kernel refuses TPROXY outside mangle PREROUTING, or without
+    // -p tcp|udp (tproxy_tg4_check)
+    for bad in [
+        "*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j TPROXY --on-port 1\nCOMMIT\n",
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j TPROXY --on-port 1\nCOMMIT\n",
+    ] {
+        let e = Ruleset::parse(bad, "t").unwrap_err();
+        assert!(e.to_string().contains("TPROXY"), "{e}");
+    }
+}
+
+/// xt_SYNPROXY.c synproxy_tg4: a SYN or an ACK is taken (the answer
+/// leaves after the walk), anything else goes on; libxt_SYNPROXY's
+/// options become the info's flags; the kernel wants -p tcp.
+#[test]
+fn synproxy_target_takes_syn_and_ack() {
+    use crate::net::netfilter::synproxy::SynproxyAct;
+    use crate::net::netfilter::synproxy::{
+        SynproxyInfo, OPT_MSS, OPT_SACK_PERM, OPT_TIMESTAMP, OPT_WSCALE,
+    };
+    let r = rs("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n-A INPUT -p tcp -j DROP\nCOMMIT\n");
+    let info = SynproxyInfo {
+        options: OPT_MSS | OPT_SACK_PERM | OPT_TIMESTAMP | OPT_WSCALE,
+        wscale: 7,
+        mss: 1460,
+    };
+    let run = |flags: u8| {
+        let mut st = NfState::default();
+        let mut ch = ScriptChooser::default();
+        let mut env = EvalEnv {
+            addr: &View,
+            chooser: &mut ch,
+            state: &mut st,
+            now_ns: 0,
+            assume: Default::default(),
+        };
+        let mut p = NfPacket {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            proto: 6,
+            sport: Some(40000),
+            dport: Some(80),
+            tcp_flags: Some(flags),
+            ct_state: ctbits::UNTRACKED,
+            ..Default::default()
+        };
+        let o = r.run_hook(TableKind::Filter, "INPUT", &mut p, &mut env);
+        (o, p.synproxy)
+    };
+    assert_eq!(run(0x02).1, Some(SynproxyAct::Syn(info)));
+    assert_eq!(run(0x10).1, Some(SynproxyAct::Ack));
+    // FIN|ACK: XT_CONTINUE, the next rule drops it
+    let (o, sp) = run(0x11);
+    assert_eq!(sp, None);
+    assert_eq!(o.steps.len(), 2, "{:?}", o.steps);
+    let e = Ruleset::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -j SYNPROXY --mss 1460\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("SYNPROXY target: only valid for protocol 6"),
+        "{e}"
+    );
+}

@@ -194,7 +194,7 @@ pub(crate) struct ExtOpts {
     connbytes: Option<(u64, u64, u8, u8, bool)>,
     rpfilter: Option<(bool, bool, bool, bool)>,
     policy: Option<bool>,
-    socket: Option<(bool, bool)>,
+    socket: Option<(bool, bool, bool)>,
     devgroup: Option<(Group, Group, bool)>,
 }
 
@@ -760,11 +760,11 @@ impl RuleArgs<'_> {
                 }
             }
             "--transparent" | "--nowildcard" | "--restore-skmark" if self.loaded("socket") => {
-                let s = self.ext.socket.get_or_insert((false, false));
+                let s = self.ext.socket.get_or_insert((false, false, false));
                 match tok {
                     "--transparent" => s.0 = true,
                     "--nowildcard" => s.1 = true,
-                    _ => {}
+                    _ => s.2 = true,
                 }
             }
             "--src-group" | "--dst-group" if self.loaded("devgroup") => {
@@ -899,14 +899,14 @@ impl RuleArgs<'_> {
             });
         }
         if self.loaded("socket") {
-            // kept unmodelled: no socket lookup from netfilter yet
-            self.unmod.push(("-m socket".into(), true));
-            let (transparent, nowildcard) = e.socket.unwrap_or((false, false));
+            let (transparent, nowildcard, restore_skmark) =
+                e.socket.unwrap_or((false, false, false));
             self.conds.push(Cond {
                 neg: false,
                 kind: CondKind::Socket {
                     transparent,
                     nowildcard,
+                    restore_skmark,
                 },
             });
         }
@@ -1186,7 +1186,20 @@ pub(super) fn holds(c: &Cond, pkt: &NfPacket, env: &mut EvalEnv) -> Option<bool>
         }
         // no IPsec in podpath: no packet has a policy
         CondKind::Policy { ipsec } => !*ipsec,
-        CondKind::Socket { .. } => return Some(env.assume.holds()),
+        CondKind::Socket {
+            transparent,
+            nowildcard,
+            restore_skmark,
+        } => {
+            let sk = socket_lookup(pkt, env.addr);
+            crate::net::netfilter::sk::xt_socket_match(
+                sk,
+                *transparent,
+                *nowildcard,
+                *restore_skmark,
+            )
+            .0
+        }
         CondKind::Unmodelled(_) => return Some(env.assume.holds()),
         _ => return None,
     };
@@ -1234,4 +1247,41 @@ fn rpfilter(pkt: &NfPacket, env: &EvalEnv, loose: bool, validmark: bool, local: 
         return false;
     }
     loose || dev.is_some() && dev == pkt.in_if
+}
+
+/// The local socket of the packet, as `nf_sk_lookup_slow_v4`
+/// (net/ipv4/netfilter/nf_socket_ipv4.c) finds it for `-m socket` and
+/// nft's `socket`: an established socket of the tuple, else a listener;
+/// a reply of a SNATed connection is looked up with its original source
+/// as the destination (the socket sent it from there). Simplifications:
+/// an ICMP error's quoted tuple is not looked up (no socket), and a
+/// socket TPROXY already assigned is looked up again by the tuple.
+pub(crate) fn socket_lookup(
+    pkt: &NfPacket,
+    addr: &dyn crate::net::netfilter::AddrClass,
+) -> Option<crate::net::netfilter::sk::SkInfo> {
+    use crate::net::netfilter::sk::{SkLookup, SkQuery};
+    if pkt.proto != 6 && pkt.proto != 17 {
+        return None;
+    }
+    let (mut daddr, mut dport) = (pkt.dst, pkt.dport?);
+    if let Some(ct) = &pkt.ct {
+        // IP_CT_ESTABLISHED_REPLY with IPS_SRC_NAT_DONE
+        if ct.reply_dir && ct.status & 16 != 0 && pkt.ct_state & ctbits_established() != 0 {
+            daddr = ct.orig.1;
+            dport = ct.orig.2;
+        }
+    }
+    let q = SkQuery {
+        proto: pkt.proto,
+        saddr: pkt.src,
+        sport: pkt.sport?,
+        daddr,
+        dport,
+    };
+    addr.sk_lookup(&q, SkLookup::Any)
+}
+
+fn ctbits_established() -> u8 {
+    crate::net::netfilter::ctbits::ESTABLISHED
 }

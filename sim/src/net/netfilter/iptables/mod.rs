@@ -335,10 +335,12 @@ pub enum CondKind {
     Policy {
         ipsec: bool,
     },
-    /// `-m socket` (xt_socket.c): a local socket for the packet.
+    /// `-m socket [--transparent] [--nowildcard] [--restore-skmark]`
+    /// (xt_socket.c `socket_match`): a local socket for the packet.
     Socket {
         transparent: bool,
         nowildcard: bool,
+        restore_skmark: bool,
     },
     /// An ip6tables option of a modelled match with an IPv6 value (an
     /// address, range or mask of conntrack, iprange, recent), kept as

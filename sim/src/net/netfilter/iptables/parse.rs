@@ -444,6 +444,9 @@ fn target_scope(t: &Target) -> Option<(&'static str, TableKind, &'static [&'stat
         // xt_CT.c xt_ct_tg_reg: .table = "raw"; xt_CHECKSUM.c: "mangle"
         Target::Ext(x) => match **x {
             ExtTarget::Ct { .. } => ("CT", TableKind::Raw, &["PREROUTING", "OUTPUT"]),
+            // xt_TPROXY.c tproxy_tg_reg: .table = "mangle", .hooks =
+            // 1 << NF_INET_PRE_ROUTING
+            ExtTarget::Tproxy { .. } => ("TPROXY", TableKind::Mangle, &["PREROUTING"]),
             ExtTarget::Checksum => (
                 "CHECKSUM",
                 TableKind::Mangle,
@@ -1207,6 +1210,10 @@ impl RuleArgs<'_> {
         }
         if matches!(tname, "TCPMSS" | "TCPOPTSTRIP" | "SYNPROXY") {
             need(tname, "target", 6)?;
+        }
+        if tname == "TPROXY" && !self.v6 && (inv || (proto != 6 && proto != 17)) {
+            // xt_TPROXY.c tproxy_tg4_check
+            return Err(self.err(0, "x_tables: ip_tables: TPROXY target: Can be used only with -p tcp or -p udp (iptables-restore fails on this line)".into()));
         }
         if tname == "TCPMSS" {
             let syn = self.conds.iter().any(|c| {
@@ -2295,7 +2302,7 @@ impl RuleArgs<'_> {
     /// The `-j`/`-g` target built from its gathered options, with each
     /// target's final check; any other name is a chain.
     fn target(&mut self) -> Result<Option<Target>, ParseError> {
-        let Some((name, goto)) = self.target_name.take() else {
+        let Some((name, goto)) = self.target_name.clone() else {
             return Ok(None);
         };
         let mut t = std::mem::replace(&mut self.t, TargetOpts::new());

@@ -5,7 +5,10 @@
 //! from its options as its `extensions/libxt_*.c` parser takes them, and
 //! applied as its `net/netfilter/xt_*.c` target function does.
 
-use crate::net::netfilter::{HookOutcome, NfPacket, NfStep, Verdict};
+use std::net::Ipv4Addr;
+
+use crate::net::netfilter::sk::{tproxy_laddr4, tproxy_v4, SkQuery};
+use crate::net::netfilter::{AddrClass, HookOutcome, NfPacket, NfStep, Verdict};
 
 /// A target of this module (kept in [`crate::net::netfilter::Target::Ext`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -50,8 +53,20 @@ pub enum ExtTarget {
         name: String,
         opts: Vec<(String, String)>,
     },
+    /// `-j TPROXY --on-port P [--on-ip A] [--tproxy-mark V[/M]]`
+    /// (libxt_TPROXY.c, xt_TPROXY.c `tproxy_tg4`): the packet is given a
+    /// transparent local socket and marked, or dropped.
+    Tproxy {
+        on_ip: Option<Ipv4Addr>,
+        on_port: u16,
+        mark_value: u32,
+        mark_mask: u32,
+    },
+    /// `-j SYNPROXY [--sack-perm] [--timestamp] [--wscale W] [--mss M]
+    /// [--ecn]` (libxt_SYNPROXY.c, xt_SYNPROXY.c `synproxy_tg4`).
+    Synproxy(crate::net::netfilter::synproxy::SynproxyInfo),
     /// A target libxtables knows and podpath has no model of (TEE, TTL,
-    /// DSCP, TOS, TPROXY, SET, SYNPROXY, ...): passed over.
+    /// DSCP, TOS, SET, ...): passed over.
     Unmodelled { name: String },
 }
 
@@ -160,6 +175,53 @@ pub(crate) fn build(
                 .ok_or_else(|| format!("Bad class value \"{v}\""))?;
             ExtTarget::Classify(class)
         }
+        "TPROXY" if !v6 => {
+            let mark = match opt(opts, "tproxy-mark") {
+                None => (0, 0),
+                Some(v) => super::parse::parse_mark(v)
+                    .ok_or_else(|| format!("TPROXY: bad value \"{v}\" for --tproxy-mark"))?,
+            };
+            let on_ip = match opt(opts, "on-ip") {
+                None => None,
+                Some(v) => Some(
+                    v.parse::<Ipv4Addr>()
+                        .map_err(|_| format!("TPROXY: bad value \"{v}\" for --on-ip"))?,
+                ),
+            };
+            let Some(port) = opt(opts, "on-port") else {
+                return Err("TPROXY target: option \"--on-port\" must be specified".into());
+            };
+            ExtTarget::Tproxy {
+                on_ip,
+                on_port: port
+                    .parse()
+                    .map_err(|_| format!("TPROXY: bad value \"{port}\" for --on-port"))?,
+                mark_value: mark.0,
+                mark_mask: mark.1,
+            }
+        }
+        "SYNPROXY" if !v6 => {
+            use crate::net::netfilter::synproxy as sp;
+            let mut info = sp::SynproxyInfo::default();
+            for (k, v) in opts {
+                match k.as_str() {
+                    "sack-perm" => info.options |= sp::OPT_SACK_PERM,
+                    "timestamp" => info.options |= sp::OPT_TIMESTAMP,
+                    "ecn" => info.options |= sp::OPT_ECN,
+                    "wscale" => {
+                        info.options |= sp::OPT_WSCALE;
+                        info.wscale = num("wscale", 14)?.unwrap_or(0) as u8;
+                    }
+                    "mss" => {
+                        info.options |= sp::OPT_MSS;
+                        info.mss = num("mss", 0xffff)?.unwrap_or(0) as u16;
+                    }
+                    _ => {}
+                }
+                let _ = v;
+            }
+            ExtTarget::Synproxy(info)
+        }
         "AUDIT" => ExtTarget::Audit(opt(opts, "type").unwrap_or("accept").to_string()),
         "REJECT" if v6 => {
             let w = opt(opts, "reject-with").unwrap_or("icmp6-port-unreachable");
@@ -180,12 +242,20 @@ pub(crate) fn build(
 /// with the verdict it set.
 pub(super) fn apply(
     t: &ExtTarget,
-    _pkt: &mut NfPacket,
+    pkt: &mut NfPacket,
+    addr: &dyn AddrClass,
     out: &mut HookOutcome,
     step: &dyn Fn(String) -> NfStep,
     assume_note: &str,
 ) -> bool {
     let (effect, stop) = match t {
+        ExtTarget::Tproxy {
+            on_ip,
+            on_port,
+            mark_value,
+            mark_mask,
+        } => tproxy(pkt, addr, *on_ip, *on_port, (*mark_value, *mark_mask)),
+        ExtTarget::Synproxy(info) => synproxy(pkt, info),
         ExtTarget::Nflog {
             kind,
             prefix,
@@ -248,4 +318,83 @@ pub(super) fn apply(
         }
         None => false,
     }
+}
+
+/// `tproxy_tg4` (xt_TPROXY.c): a transparent socket found gives the
+/// packet its socket (`nf_tproxy_assign_sock`) and the mark
+/// (`(mark & ~mask) ^ value`) and ACCEPTs; none found DROPs. The packet
+/// keeps its destination: policy routing on the mark (`ip rule fwmark
+/// ... lookup 100`, `local 0.0.0.0/0 dev lo table 100`) delivers it.
+fn tproxy(
+    pkt: &mut NfPacket,
+    addr: &dyn AddrClass,
+    on_ip: Option<Ipv4Addr>,
+    on_port: u16,
+    (value, mask): (u32, u32),
+) -> (String, Option<Verdict>) {
+    let (Some(sport), Some(dport)) = (pkt.sport, pkt.dport) else {
+        // skb_header_pointer fails: no transport header
+        return (
+            "TPROXY: no TCP/UDP header: DROP".into(),
+            Some(Verdict::Drop),
+        );
+    };
+    let q = SkQuery {
+        proto: pkt.proto,
+        saddr: pkt.src,
+        sport,
+        daddr: pkt.dst,
+        dport,
+    };
+    let primary = pkt.in_if.as_deref().and_then(|d| addr.primary_addr(d));
+    let laddr = tproxy_laddr4(on_ip, primary, pkt.dst);
+    let lport = if on_port == 0 { dport } else { on_port };
+    let syn = pkt.tcp_flags.is_some_and(|f| f & 0x17 == 0x02);
+    match tproxy_v4(&q, syn, laddr, lport, &|q, how| addr.sk_lookup(q, how)) {
+        Some(sk) => {
+            let before = pkt.mark;
+            pkt.mark = (pkt.mark & !mask) ^ value;
+            pkt.sk = Some(sk.assigned());
+            (
+                format!(
+                    "TPROXY to {laddr}:{lport}: {}; mark 0x{before:x} -> 0x{:x}; the packet keeps its destination {}:{dport}",
+                    sk.describe(),
+                    pkt.mark,
+                    pkt.dst
+                ),
+                Some(Verdict::Accept),
+            )
+        }
+        None => (
+            format!(
+                "TPROXY to {laddr}:{lport}: no transparent socket: DROP (tproxy_tg4 returns NF_DROP)"
+            ),
+            Some(Verdict::Drop),
+        ),
+    }
+}
+
+/// `synproxy_tg4` (xt_SYNPROXY.c): a SYN (no ACK, FIN, RST) or an ACK
+/// (no FIN, RST, SYN) is taken (the answer leaves after the walk, see
+/// [crate::net::netfilter::synproxy_glue]); any other segment goes on
+/// (XT_CONTINUE).
+fn synproxy(
+    pkt: &mut NfPacket,
+    info: &crate::net::netfilter::synproxy::SynproxyInfo,
+) -> (String, Option<Verdict>) {
+    use crate::net::netfilter::synproxy::SynproxyAct;
+    let f = pkt.tcp_flags.unwrap_or(0);
+    let (syn, ack, fin, rst) = (f & 0x02 != 0, f & 0x10 != 0, f & 0x01 != 0, f & 0x04 != 0);
+    let act = if syn && !(ack || fin || rst) {
+        SynproxyAct::Syn(info.clone())
+    } else if ack && !(fin || rst || syn) {
+        SynproxyAct::Ack
+    } else {
+        return (
+            format!("SYNPROXY {}: not a SYN or an ACK: on", info.describe()),
+            None,
+        );
+    };
+    pkt.synproxy = Some(act);
+    (format!("SYNPROXY {}", info.describe()), Some(Verdict::Drop))
 }

@@ -405,7 +405,7 @@ fn eval_expr(
         Expr::ObjMap { kind, key, map } => {
             let k = keys(key, pkt, env);
             match map_lookup(t, map, &k) {
-                Some(Data::Obj(name)) => objref(r, kind, &name, env, dyn_sets, out),
+                Some(Data::Obj(name)) => objref(r, kind, &name, pkt, env, dyn_sets, out),
                 _ => Some(RuleEnd::Break),
             }
         }
@@ -415,23 +415,12 @@ fn eval_expr(
             out.notrack = true;
             None
         }
-        Expr::FlowOffload { flowtable } => {
-            let devices = t
-                .objects
-                .get(&("flowtable".to_string(), flowtable.clone()))
-                .map(|o| o.flowtable_devices())
-                .unwrap_or_default();
-            step(format!("flow add @{flowtable}"), out);
-            out.flow_offload = Some(crate::net::netfilter::FlowOffloadReq {
-                table: tlabel.to_string(),
-                name: flowtable.clone(),
-                devices,
-            });
-            None
-        }
+        Expr::FlowOffload { flowtable } => flow_offload(r, flowtable, out),
+        Expr::Tproxy { addr, port } => tproxy(*addr, *port, pkt, env, step, out),
+        Expr::Synproxy(info) => synproxy(info, pkt, step, out),
         Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),
         Expr::Quota { .. } => quota(e, &format!("quota#{here}"), dyn_sets, step, out),
-        Expr::ObjRef { kind, name } => objref(r, kind, name, env, dyn_sets, out),
+        Expr::ObjRef { kind, name } => objref(r, kind, name, pkt, env, dyn_sets, out),
         Expr::Counter => {
             let c = dyn_sets
                 .counters
@@ -470,6 +459,24 @@ fn eval_expr(
         Expr::Fwd(dev) => fwd_dup(dev, true, pkt, step, out),
         Expr::Dup(dev) => fwd_dup(dev, false, pkt, step, out),
     }
+}
+
+/// `flow add @FT`: the request the host checks after the hook
+/// (nft_flow_offload_eval's conditions, [`crate::net::netfilter::FlowOffloadReq`]).
+fn flow_offload(r: &RuleAt, flowtable: &str, out: &mut HookOutcome) -> Option<RuleEnd> {
+    let devices = r
+        .t
+        .objects
+        .get(&("flowtable".to_string(), flowtable.to_string()))
+        .map(|o| o.flowtable_devices())
+        .unwrap_or_default();
+    (r.step)(format!("flow add @{flowtable}"), out);
+    out.flow_offload = Some(crate::net::netfilter::FlowOffloadReq {
+        table: r.tlabel.to_string(),
+        name: flowtable.to_string(),
+        devices,
+    });
+    None
 }
 
 /// `fwd to DEV` (nft_fwd_netdev_eval: NF_STOLEN, the frame sent out of
@@ -967,6 +974,7 @@ fn objref(
     r: &RuleAt,
     kind: &str,
     name: &str,
+    pkt: &mut NfPacket,
     env: &mut EvalEnv,
     dyn_sets: &mut DynSets,
     out: &mut HookOutcome,
@@ -980,6 +988,7 @@ fn objref(
             dyn_sets.counters.entry(key).or_default().0 += 1;
             None
         }
+        ("synproxy", Some(Expr::Synproxy(info))) => synproxy(info, pkt, r.step, out),
         _ => {
             (r.step)(
                 format!("{kind} set \"{name}\" (recorded; no effect podpath models)"),
@@ -1142,6 +1151,18 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         Sel::Skgid => pkt.owner?,
         Sel::Ttl => u32::from(pkt.ttl),
         Sel::TcpMss => u32::from(pkt.tcp_mss?),
+        // nft_socket_eval: no in-device or no socket breaks the rule;
+        // (sk_fullsock: a TIME-WAIT socket has no mark nor wildcard)
+        Sel::SocketTransparent | Sel::SocketMark | Sel::SocketWildcard => {
+            pkt.in_if.as_ref()?;
+            let sk = crate::net::netfilter::iptables::matches::socket_lookup(pkt, env.addr)?;
+            match s {
+                Sel::SocketTransparent => u32::from(sk.transparent),
+                _ if sk.time_wait => return None,
+                Sel::SocketMark => sk.mark,
+                _ => u32::from(sk.wildcard),
+            }
+        }
         // nft_meta_get_eval_ifgroup: no device breaks the rule
         Sel::IifGroup => env.addr.dev_group(pkt.in_if.as_deref()?),
         Sel::OifGroup => env.addr.dev_group(pkt.out_if.as_deref()?),
@@ -1266,4 +1287,85 @@ fn cmp(
         }
     };
     hit != (op == Op::Ne)
+}
+
+/// nft_tproxy.c `nft_tproxy_eval_v4`: as xt_TPROXY's lookup
+/// ([`crate::net::netfilter::sk::tproxy_v4`]), but a socket found only
+/// assigns it (no mark: `meta mark set` does that) and none found breaks
+/// the rule (NFT_BREAK) instead of dropping.
+fn tproxy(
+    addr: Option<Ipv4Addr>,
+    port: Option<u16>,
+    pkt: &mut NfPacket,
+    env: &EvalEnv,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    use crate::net::netfilter::sk::{tproxy_laddr4, tproxy_v4, SkQuery};
+    let (Some(sport), Some(dport)) = (pkt.sport, pkt.dport) else {
+        return Some(RuleEnd::Break);
+    };
+    let q = SkQuery {
+        proto: pkt.proto,
+        saddr: pkt.src,
+        sport,
+        daddr: pkt.dst,
+        dport,
+    };
+    let primary = pkt.in_if.as_deref().and_then(|d| env.addr.primary_addr(d));
+    let laddr = tproxy_laddr4(addr, primary, pkt.dst);
+    let lport = port.filter(|p| *p != 0).unwrap_or(dport);
+    let syn = pkt.tcp_flags.is_some_and(|f| f & 0x17 == 0x02);
+    match tproxy_v4(&q, syn, laddr, lport, &|q, how| env.addr.sk_lookup(q, how)) {
+        Some(sk) => {
+            pkt.sk = Some(sk.assigned());
+            step(
+                format!(
+                    "tproxy to {laddr}:{lport}: {}; the packet keeps its destination {}:{dport}",
+                    sk.describe(),
+                    pkt.dst
+                ),
+                out,
+            );
+            None
+        }
+        None => {
+            step(
+                format!(
+                    "tproxy to {laddr}:{lport}: no transparent socket: the rule stops (NFT_BREAK)"
+                ),
+                out,
+            );
+            Some(RuleEnd::Break)
+        }
+    }
+}
+
+/// nft_synproxy.c `nft_synproxy_do_eval`: a TCP SYN is answered with a
+/// cookie SYN-ACK, an ACK's cookie opens the server connection (the
+/// packet is taken either way: NF_STOLEN, or NF_DROP for a bad cookie,
+/// which [crate::net::netfilter::synproxy_glue] decides); other TCP
+/// segments go on; a non-TCP packet breaks the rule.
+fn synproxy(
+    info: &crate::net::netfilter::synproxy::SynproxyInfo,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    use crate::net::netfilter::synproxy::SynproxyAct;
+    let f = pkt.tcp_flags?;
+    if pkt.proto != 6 {
+        return Some(RuleEnd::Break);
+    }
+    let act = if f & 0x02 != 0 {
+        SynproxyAct::Syn(info.clone())
+    } else if f & 0x10 != 0 {
+        SynproxyAct::Ack
+    } else {
+        return None;
+    };
+    step(format!("synproxy {}", info.describe()), out);
+    pkt.synproxy = Some(act);
+    out.verdict = Verdict::Drop;
+    Some(RuleEnd::Verdict(NVerdict::Drop))
 }

@@ -336,7 +336,14 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
         "socket" => {
             let k = b?;
             let n = if k == "cgroupv2" { 4 } else { 2 };
-            info(None, KeyType::Other, format!("socket {k}"), n)
+            // (cgroupv2: podpath's programs have no cgroups: kept)
+            let sel = match k {
+                "transparent" => Some(Sel::SocketTransparent),
+                "mark" => Some(Sel::SocketMark),
+                "wildcard" => Some(Sel::SocketWildcard),
+                _ => None,
+            };
+            info(sel, KeyType::Other, format!("socket {k}"), n)
         }
         "osf" => {
             let mut j = i + 1;

@@ -314,6 +314,12 @@ pub enum Sel {
     /// `arp htype|ptype|hlen|plen|operation`, `arp saddr|daddr ip|ether`
     /// (an ARP frame only).
     Arp(ArpField),
+    /// `socket transparent|mark|wildcard` (nft_socket.c nft_socket_eval:
+    /// the packet's local socket, found as `-m socket` finds it; no socket
+    /// breaks the rule).
+    SocketTransparent,
+    SocketMark,
+    SocketWildcard,
 }
 
 /// The fields of an ARP header (proto.c `arp_hdr_fields`).
@@ -547,6 +553,15 @@ pub enum Expr {
     Fwd(String),
     /// `dup to device DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
     Dup(String),
+    /// `synproxy mss M wscale W timestamp sack-perm` or a named
+    /// `synproxy` object's settings (nft_synproxy.c).
+    Synproxy(crate::net::netfilter::synproxy::SynproxyInfo),
+    /// `tproxy [ip] to [ADDR][:PORT]` (nft_tproxy.c nft_tproxy_eval_v4):
+    /// the packet is given a transparent local socket, or the rule stops.
+    Tproxy {
+        addr: Option<Ipv4Addr>,
+        port: Option<u16>,
+    },
     /// A construct podpath keeps but does not evaluate: a match (holds
     /// iff `assume.holds()`) or a statement (passed over).
     Unmodelled {

@@ -1018,6 +1018,7 @@ impl Nft {
                 }
                 Some(e)
             }
+            "synproxy" => Some(Expr::Synproxy(super::stmt::synproxy_args(&words, 0).0)),
             "quota" => {
                 let (mut e, _) = quota_args(&words, 0, line)?;
                 self.next_id += 1;
@@ -1028,8 +1029,7 @@ impl Nft {
             }
             _ => None,
         };
-        if kind == "synproxy"
-            || kind == "flowtable"
+        if kind == "flowtable"
             || kind == "secmark"
             || kind == "ct timeout"
             || kind == "ct expectation"

@@ -234,19 +234,7 @@ impl R<'_, '_> {
             "reject" => self.reject(i),
             "queue" => Ok(self.queue(i)),
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
-            "tproxy" => {
-                // kept unmodelled: nft_tproxy.c nft_tproxy_eval_v4 assigns
-                // the packet to a transparent (IP_TRANSPARENT) socket
-                // bound on the port (nf_tproxy_assign_sock) without
-                // changing its destination; podpath's sockets have no
-                // IP_TRANSPARENT flag and local delivery (tcp_rcv,
-                // udp_rcv) finds the socket by the packet's own tuple
-                // only, with no skb->sk carried from prerouting
-                let end = self.skip_args(i + 1);
-                let text = render(self.sl(i, end));
-                self.unmodelled(text, false);
-                Ok(end)
-            }
+            "tproxy" => self.tproxy(i),
             "add" | "update" | "delete" if self.t.get(i + 1).is_some_and(|x| x.is("@")) => {
                 self.set_stmt(i)
             }
@@ -309,10 +297,15 @@ impl R<'_, '_> {
             }
             // synproxy (nft_synproxy.c nft_synproxy_eval_v4) answers the
             // SYN itself with a cookie SYN-ACK and opens the connection
-            // to the server on the client's ACK: podpath's TCP has no
-            // cookie handshake, so it is kept unmodelled; `xt` is a
-            // compat expression of an iptables target
-            "synproxy" | "xt" => {
+            // to the server on the client's ACK
+            // ([crate::net::netfilter::synproxy_glue])
+            "synproxy" => {
+                let (info, end) = synproxy_args(self.t, i + 1);
+                self.out.push(Expr::Synproxy(info));
+                Ok(end)
+            }
+            // `xt` is a compat expression of an iptables target
+            "xt" => {
                 let end = self.skip_args(i + 1);
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
@@ -1305,6 +1298,42 @@ impl R<'_, '_> {
         Ok(j)
     }
 
+    /// `tproxy [ip|ip6] to ADDR | to :PORT | to ADDR:PORT`
+    /// (parser_bison.y `tproxy_stmt`); an IPv6 form, or an address or
+    /// port given by a map or an expression, is kept unmodelled.
+    fn tproxy(&mut self, i: usize) -> Result<usize, NftError> {
+        let mut j = i + 1;
+        let v6 = self.w(j) == Some("ip6");
+        if matches!(self.w(j), Some("ip" | "ip6")) {
+            j += 1;
+        }
+        if self.w(j) != Some("to") {
+            return Err(self.unexpected(j));
+        }
+        let (to, end) = if v6 {
+            (None, self.skip_args(j + 1))
+        } else {
+            self.nat_spec(j + 1, NatKind::Dnat, false)?
+        };
+        let one = |lo: u16, hi: u16| (lo == hi).then_some(lo);
+        let tp = match to {
+            Some(NatTo::Ports(lo, hi)) => one(lo, hi).map(|p| (None, Some(p))),
+            Some(NatTo::Range { lo, hi, ports }) if lo == hi => match ports {
+                None => Some((Some(lo), None)),
+                Some((a, b)) => one(a, b).map(|p| (Some(lo), Some(p))),
+            },
+            _ => None,
+        };
+        match tp {
+            Some((addr, port)) => self.out.push(Expr::Tproxy { addr, port }),
+            None => {
+                let text = render(self.sl(i, end));
+                self.unmodelled(text, false);
+            }
+        }
+        Ok(end)
+    }
+
     /// The address and port of a NAT statement at `j`.
     /// `None`: a form podpath keeps unmodelled (IPv6, a hashed key).
     fn nat_spec(
@@ -1630,4 +1659,41 @@ pub const IPV6_KEPT: &str =
 fn is_v6_literal(s: &str) -> bool {
     let a = s.split('/').next().unwrap_or(s);
     a.contains(':') && a.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
+/// `synproxy_arg`s (parser_bison.y: `mss NUM`, `wscale NUM`,
+/// `timestamp`, `sack-perm`, each setting its NF_SYNPROXY_OPT_ flag), for
+/// the statement and for a named `synproxy` object's block; the index
+/// after them.
+pub fn synproxy_args(
+    t: &[Tok],
+    mut j: usize,
+) -> (crate::net::netfilter::synproxy::SynproxyInfo, usize) {
+    use crate::net::netfilter::synproxy as sp;
+    let mut info = sp::SynproxyInfo::default();
+    while let Some(word) = w(t, j) {
+        let num = || w(t, j + 1).and_then(|v| v.parse::<u16>().ok());
+        match word {
+            "mss" => {
+                info.mss = num().unwrap_or(0);
+                info.options |= sp::OPT_MSS;
+                j += 2;
+            }
+            "wscale" => {
+                info.wscale = num().unwrap_or(0).min(14) as u8;
+                info.options |= sp::OPT_WSCALE;
+                j += 2;
+            }
+            "timestamp" => {
+                info.options |= sp::OPT_TIMESTAMP;
+                j += 1;
+            }
+            "sack-perm" => {
+                info.options |= sp::OPT_SACK_PERM;
+                j += 1;
+            }
+            _ => break,
+        }
+    }
+    (info, j.min(t.len()))
 }
