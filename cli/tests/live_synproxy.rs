@@ -6,9 +6,9 @@
 //! kernel's capture and in podpath's trace: the SYN-ACK's ISN is the
 //! cookie (not the server's), it acknowledges the client's ISN + 1; the
 //! server hears a SYN (no ACK flag) with the client's ISN only after the
-//! client's ACK; the proxy's window update acknowledges the client's ISN
-//! + 1; the server's data reaches the client in the cookie's sequence
-//! space (seqadj). Skipped, with the reason printed, where network
+//! client's ACK; the proxy's window update acknowledges the client's
+//! ISN plus one; the server's data reaches the client in the cookie's
+//! sequence space (seqadj). Skipped, with the reason printed, where network
 //! namespaces cannot be created.
 
 mod common;
