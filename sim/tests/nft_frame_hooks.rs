@@ -155,3 +155,61 @@ fn an_arp_input_drop_names_its_rule() {
     // the server never answers, the client's SYN waits and is resent
     assert!(s.iter().any(|x| x.contains("SYN retransmission")), "{s:#?}");
 }
+
+/// `fwd to DEV` at a bridge port's ingress (nft_fwd_netdev.c): the frame
+/// leaves out of DEV before the bridge sees it (no FDB learning from it,
+/// no bridge step), and the request still gets its answer.
+#[test]
+fn fwd_to_steals_the_frame_past_the_bridge() {
+    let t = run(&scenario(
+        "table netdev lb {\n  chain in {\n    type filter hook ingress device \"p1\" priority 0; policy accept;\n    ip daddr 10.0.0.2 fwd to \"p2\"\n  }\n}",
+        "",
+    ));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    let fwd = s
+        .iter()
+        .position(|x| x.starts_with("nft/netdev-ingress netdev lb in #1: ip daddr 10.0.0.2 fwd to \"p2\" => fwd to p2"))
+        .unwrap_or_else(|| panic!("{s:#?}"));
+    // the stolen frame did not pass the bridge in that hop
+    assert!(
+        s.get(fwd + 1).is_none_or(|x| !x.starts_with("bridge br0")),
+        "{s:#?}"
+    );
+}
+
+/// The bridge family's input chain (br_input.c `br_pass_frame_up`,
+/// NF_BR_LOCAL_IN) sees frames for the host; a netdev egress chain
+/// (`nf_hook_egress`) sees what a device sends.
+#[test]
+fn bridge_input_and_netdev_egress_drops() {
+    let text = scenario(
+        "table bridge filter {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    icmp type echo-request drop\n  }\n}",
+        "",
+    )
+    .replace("      br0: {type: bridge}", "      br0: {type: bridge, addrs: [10.0.0.254/24]}")
+    .replace(
+        "  - {id: get, from: client, http: {get: \"http://10.0.0.2/\"}}",
+        "  - {id: get, from: client, ping: {dst: 10.0.0.254, size: 56}}",
+    );
+    let t = run(&text);
+    assert!(outcome(&t).contains("no reply"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-input bridge filter input #1: icmp type echo-request drop => drop"
+        )),
+        "{s:#?}"
+    );
+    let t = run(&scenario(
+        "",
+        "table netdev out {\n  chain e {\n    type filter hook egress device \"eth0\" priority 0; policy accept;\n    tcp sport 80 drop\n  }\n}",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.starts_with("nft/netdev-egress netdev out e #1: tcp sport 80 drop => drop")),
+        "{s:#?}"
+    );
+}
