@@ -169,7 +169,11 @@ fn fwd_to_steals_the_frame_past_the_bridge() {
     let s = steps(&t);
     let fwd = s
         .iter()
-        .position(|x| x.starts_with("nft/netdev-ingress netdev lb in #1: ip daddr 10.0.0.2 fwd to \"p2\" => fwd to p2"))
+        .position(|x| {
+            x.starts_with(
+                "nft/netdev-ingress netdev lb in #1: ip daddr 10.0.0.2 fwd to \"p2\" => fwd to p2",
+            )
+        })
         .unwrap_or_else(|| panic!("{s:#?}"));
     // the stolen frame did not pass the bridge in that hop
     assert!(
