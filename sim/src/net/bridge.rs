@@ -116,6 +116,8 @@ impl Host {
             }
         }
         // the prerouting chains from br_netfilter's priority on
+        // (br_nf_pre_routing_finish's br_nf_hook_thresh; simplification:
+        // not for a frame br_netfilter's DNAT took, named in explain)
         if !self.nft_l2_hook(ctx, pre_hi, &mut f, from_port, meta) {
             return;
         }

@@ -456,6 +456,8 @@ fn nft(r: &mut Report, f: Format, text: &str) {
             r.unmodelled = n.unmodelled.clone();
             r.simplified
                 .push("rule counters are parsed and ignored".into());
+            r.simplified
+                .extend(n.frame_notes().into_iter().map(String::from));
             if text.contains("iptables-nft") {
                 r.simplified.push(
                     "tables managed by iptables-nft are left out (read from iptables-save)".into(),
