@@ -217,3 +217,20 @@ fn bridge_input_and_netdev_egress_drops() {
         "{s:#?}"
     );
 }
+
+/// The arp family's output chain (net/ipv4/arp.c `arp_xmit`, NF_ARP_OUT):
+/// the server's replies dropped, the client never learns its address.
+#[test]
+fn an_arp_output_drop_names_its_rule() {
+    let t = run(&scenario(
+        "",
+        "table arp filter {\n  chain output {\n    type filter hook output priority 0; policy accept;\n    arp operation reply drop\n  }\n}",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x
+            .starts_with("nft/arp-output arp filter output #1: arp operation reply drop => drop")),
+        "{s:#?}"
+    );
+}
