@@ -283,8 +283,7 @@ SIMPLIFIED (and where)
     draws one at load); bridge forward/output/postrouting chains run
     after br_netfilter's iptables FORWARD and POSTROUTING whatever their
     priority (prerouting chains below 0 run before br_netfilter's
-    PREROUTING, the others after, and not at all for a frame its DNAT
-    hands to the IP layer or bridges to a new destination); at the IPv4 hooks `ether saddr` is
+    PREROUTING, the others after); at the IPv4 hooks `ether saddr` is
     the received frame's source and `ether daddr` reads nothing (the
     rule breaks); TUN/IPIP devices skip the egress hook.      [net/netfilter/l2hook]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's

@@ -234,3 +234,28 @@ fn an_arp_output_drop_names_its_rule() {
         "{s:#?}"
     );
 }
+
+/// Bridge prerouting chains run by priority around br_netfilter's own
+/// hook (NF_BR_PRI_BRNF 0): a chain at -300 (dstnat) before, one at 0
+/// after; its drop frees nothing it did not create and ends the frame.
+#[test]
+fn bridge_prerouting_chains_run_in_priority_order() {
+    let text = scenario(
+        "table bridge b {\n  chain late {\n    type filter hook prerouting priority 0; policy accept;\n    tcp dport 80 drop\n  }\n  chain early {\n    type filter hook prerouting priority dstnat; policy accept;\n    tcp dport 80 log prefix \"early \"\n  }\n}",
+        "",
+    )
+    .replace(
+        "      p2: {master: br0}\n",
+        "      p2: {master: br0}\n    sysctl: {net.bridge.bridge-nf-call-iptables: 1}\n",
+    );
+    let t = run(&text);
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    let early = s
+        .iter()
+        .position(|x| x.starts_with("nft/bridge-prerouting bridge b early #1"));
+    let late = s.iter().position(|x| {
+        x.starts_with("nft/bridge-prerouting bridge b late #1: tcp dport 80 drop => drop")
+    });
+    assert!(early.is_some() && early < late, "{s:#?}");
+}

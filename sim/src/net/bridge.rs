@@ -38,7 +38,14 @@ enum BrPre {
     /// The packet is gone (dropped, or handed to the IP layer).
     Done,
     /// Continue with the (possibly rewritten) frame.
-    Continue { ip: Ipv4Repr, mark: u32, ct: CtInfo },
+    Continue {
+        ip: Ipv4Repr,
+        mark: u32,
+        ct: CtInfo,
+        /// The bridge prerouting chains from priority 0 on already ran
+        /// (br_nf_pre_routing_finish's br_nf_hook_thresh).
+        hi_done: bool,
+    },
 }
 
 impl Host {
@@ -105,20 +112,27 @@ impl Host {
         }
         let nf = self.sysctl.bridge_nf_call_iptables();
         let mut pre: Option<(u32, CtInfo)> = None;
+        let mut hi_done = false;
         if let (true, L3::Ipv4(ip)) = (nf, &f.payload) {
             let ip = ip.clone();
             match self.br_nf_pre_routing(ctx, br, port, &mut f, ip, meta) {
                 BrPre::Done => return,
-                BrPre::Continue { ip, mark, ct } => {
+                BrPre::Continue {
+                    ip,
+                    mark,
+                    ct,
+                    hi_done: h,
+                } => {
                     f.payload = L3::Ipv4(ip);
                     pre = Some((mark, ct));
+                    hi_done = h;
                 }
             }
         }
         // the prerouting chains from br_netfilter's priority on
-        // (br_nf_pre_routing_finish's br_nf_hook_thresh; simplification:
-        // not for a frame br_netfilter's DNAT took, named in explain)
-        if !self.nft_l2_hook(ctx, pre_hi, &mut f, from_port, meta) {
+        // (br_nf_pre_routing_finish's br_nf_hook_thresh)
+        let pre_ct = pre.as_ref().map(|p| p.1).unwrap_or_default();
+        if !hi_done && !self.nft_l2_hook_ct(ctx, pre_hi, &mut f, from_port, meta, &pre_ct) {
             return;
         }
         let for_host = f.dst == self.devs[br].mac
@@ -129,7 +143,7 @@ impl Host {
         if for_host {
             // br_pass_frame_up: NF_BR_LOCAL_IN (iif the port)
             let local_in = (L2Hook::BrInput, Prio::All);
-            if !self.nft_l2_hook(ctx, local_in, &mut f, from_port, meta) {
+            if !self.nft_l2_hook_ct(ctx, local_in, &mut f, from_port, meta, &pre_ct) {
                 return;
             }
             ctx.trace.step(
@@ -427,7 +441,12 @@ impl Host {
         }
         self.nat_manip(ctx, &mut ip, &ct, false);
         if ip.dst() == dst_before {
-            return BrPre::Continue { ip, mark, ct };
+            return BrPre::Continue {
+                ip,
+                mark,
+                ct,
+                hi_done: false,
+            };
         }
         self.br_nf_pre_routing_finish(ctx, br, inp, f, ip, meta, mark, ct)
     }
@@ -456,6 +475,30 @@ impl Host {
         };
         let via_bridge = matches!(self.fib.lookup(&key, None),
             Ok(l) if l.route.dev == Some(br) && l.route.rtype == super::fib::RouteType::Unicast);
+        // br_nf_hook_thresh: the bridge prerouting chains from priority 0
+        // on, over the rewritten packet (to the IP layer the frame's
+        // destination is the bridge's own address, then NF_BR_LOCAL_IN of
+        // br_pass_frame_up)
+        let mut g = Frame {
+            src: f.src,
+            dst: if via_bridge { f.dst } else { self.devs[br].mac },
+            payload: L3::Ipv4(ip.clone()),
+        };
+        let from_port = (Some(inp), None);
+        let pre_hi = (L2Hook::BrPrerouting, Prio::From(0));
+        if !self.nft_l2_hook_ct(ctx, pre_hi, &mut g, from_port, meta, &ct) {
+            return BrPre::Done;
+        }
+        if !via_bridge {
+            let local_in = (L2Hook::BrInput, Prio::All);
+            if !self.nft_l2_hook_ct(ctx, local_in, &mut g, from_port, meta, &ct) {
+                return BrPre::Done;
+            }
+        }
+        f.src = g.src;
+        if via_bridge {
+            f.dst = g.dst;
+        }
         if !via_bridge {
             ctx.trace.step(
                 Point::BrNetfilter,
@@ -513,7 +556,12 @@ impl Host {
                     Action::Info,
                 );
                 f.dst = m;
-                BrPre::Continue { ip, mark, ct }
+                BrPre::Continue {
+                    ip,
+                    mark,
+                    ct,
+                    hi_done: true,
+                }
             }
             None => {
                 // The neighbour must be resolved first: ARP from the bridge,

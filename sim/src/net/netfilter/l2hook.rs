@@ -59,11 +59,26 @@ impl Host {
         devs: (Option<usize>, Option<usize>),
         meta: Meta,
     ) -> bool {
+        self.nft_l2_hook_ct(ctx, hp, f, devs, meta, &CtInfo::default())
+    }
+
+    /// [`Host::nft_l2_hook`] for a frame whose packet br_netfilter's
+    /// PREROUTING already tracked: a drop frees the connection it created
+    /// (an unconfirmed entry dies with its skb).
+    pub(crate) fn nft_l2_hook_ct(
+        &mut self,
+        ctx: &mut Ctx,
+        hp: (L2Hook, Prio),
+        f: &mut Frame,
+        devs: (Option<usize>, Option<usize>),
+        meta: Meta,
+        ct: &CtInfo,
+    ) -> bool {
         match self.nft_l2_run(ctx, hp, f, devs, meta) {
             None => true,
             Some(None) => false,
             Some(Some(why)) => {
-                self.drop(ctx, Point::NftL2(hp.0), why, &CtInfo::default());
+                self.drop(ctx, Point::NftL2(hp.0), why, ct);
                 false
             }
         }
