@@ -57,7 +57,7 @@ MODELLED
               their devices' frames, bridge prerouting/input/forward/
               output/postrouting on bridged frames, arp input/output on
               ARP; ether/arp header matches, `ether saddr|daddr set` (a
-              MAC, or numgen/jhash maps), `fwd to`, `dup to device`):
+              MAC, or numgen/jhash maps), `fwd to`, `dup to` a device):
               base chains by hook and priority between the iptables tables,
               jump/goto/return, sets and maps (interval, timeout, dynamic,
               concatenated ranges, interface-name and string keys), verdict

@@ -259,3 +259,26 @@ fn bridge_prerouting_chains_run_in_priority_order() {
     });
     assert!(early.is_some() && early < late, "{s:#?}");
 }
+
+/// `dup to DEV` in the netdev family (nft_dup_netdev.c): a copy of the
+/// frame leaves out of DEV, the original goes on; `dup to ADDR device
+/// DEV` (the ip family's routed copy) stays unmodelled.
+#[test]
+fn dup_to_sends_a_copy() {
+    let t = run(&scenario(
+        "table netdev mirror {\n  chain in {\n    type filter hook ingress device \"p1\" priority 0; policy accept;\n    ip daddr 10.0.0.2 dup to \"p3\"\n  }\n}",
+        "",
+    ).replace("      p2: {master: br0}\n", "      p2: {master: br0}\n      p3: {master: br0}\n"));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.ends_with("dup to p3: a copy leaves out of p3")),
+        "{s:#?}"
+    );
+    let n = podpath_sim::net::netfilter::nftables::Nft::parse(
+        "table ip t {\n chain c {\n  type filter hook prerouting priority 0;\n  dup to 10.0.0.9 device \"eth0\"\n }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+}

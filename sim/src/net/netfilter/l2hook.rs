@@ -2,7 +2,7 @@
 //! `arp` families (and `inet` chains at `ingress`) run over a frame where
 //! the kernel runs them (see [`L2Hook`]), with their verdicts: `drop` ends
 //! the frame, `accept` passes it to the next chain and on, `fwd to DEV`
-//! steals it (it leaves out of DEV), `dup to device DEV` sends a copy, and
+//! steals it (it leaves out of DEV), `dup to DEV` sends a copy, and
 //! `ether saddr|daddr set` rewrites the frame.
 //!
 //! Simplifications (listed by `podpath explain`): a frame hook sees no
@@ -181,7 +181,7 @@ impl Host {
                 Some(i) => self.dev_xmit_raw(ctx, i, f.emit(), meta),
                 None => ctx.trace.step(
                     point,
-                    format!("dup to device {d}: no such device, no copy"),
+                    format!("dup to {d}: no such device, no copy"),
                     Action::Info,
                 ),
             }

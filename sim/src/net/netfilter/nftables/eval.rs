@@ -494,7 +494,7 @@ fn eval_expr(
 }
 
 /// `fwd to DEV` (nft_fwd_netdev_eval: NF_STOLEN, the frame sent out of
-/// DEV) and `dup to device DEV` (nft_dup_netdev_eval: a copy sent).
+/// DEV) and `dup to DEV` (nft_dup_netdev_eval: a copy sent).
 fn fwd_dup(
     dev: &str,
     fwd: bool,
@@ -512,10 +512,7 @@ fn fwd_dup(
         return None;
     }
     if !fwd {
-        step(
-            format!("dup to device {dev}: a copy leaves out of {dev}"),
-            out,
-        );
+        step(format!("dup to {dev}: a copy leaves out of {dev}"), out);
         pkt.dup.push(dev.to_string());
         return None;
     }

@@ -538,7 +538,7 @@ pub enum Expr {
     /// `fwd to DEV` (nft_fwd_netdev.c nft_fwd_netdev_eval): the frame is
     /// sent out of DEV, the verdict is NF_STOLEN.
     Fwd(String),
-    /// `dup to device DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
+    /// `dup to DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
     Dup(String),
     /// A construct podpath keeps but does not evaluate: a match (holds
     /// iff `assume.holds()`) or a statement (passed over).
