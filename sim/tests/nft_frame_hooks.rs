@@ -282,3 +282,38 @@ fn dup_to_sends_a_copy() {
     .unwrap();
     assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
 }
+
+/// With br_netfilter on, a bridge forward chain below -1 (`priority
+/// filter` is -200) runs before iptables' FORWARD (br_nf_forward_ip at
+/// NF_BR_PRI_BRNF - 1) and decides first; one at 0 runs after it.
+#[test]
+fn bridge_forward_chains_run_around_br_netfilter_by_priority() {
+    let with = |prio: &str| {
+        scenario(
+            &format!("table bridge f {{\n  chain forward {{\n    type filter hook forward priority {prio}; policy accept;\n    tcp dport 80 drop\n  }}\n}}"),
+            "",
+        )
+        .replace(
+            "      p2: {master: br0}\n",
+            "      p2: {master: br0}\n    sysctl: {net.bridge.bridge-nf-call-iptables: 1}\n    iptables: |\n      *filter\n      :INPUT ACCEPT [0:0]\n      :FORWARD ACCEPT [0:0]\n      :OUTPUT ACCEPT [0:0]\n      -A FORWARD -p tcp --dport 80 -j DROP\n      COMMIT\n",
+        )
+    };
+    let s = steps(&run(&with("filter")));
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-forward DROP: dropped by nft/bridge-forward bridge f forward rule 1"
+        )),
+        "{s:#?}"
+    );
+    assert!(!s.iter().any(|x| x.starts_with("filter/FORWARD")), "{s:#?}");
+    let s = steps(&run(&with("0")));
+    assert!(
+        s.iter()
+            .any(|x| x.starts_with("filter/FORWARD") && x.contains("DROP")),
+        "{s:#?}"
+    );
+    assert!(
+        !s.iter().any(|x| x.starts_with("nft/bridge-forward")),
+        "{s:#?}"
+    );
+}

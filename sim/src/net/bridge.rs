@@ -180,15 +180,40 @@ impl Host {
             }
             return;
         }
+        let mut lo_done = false;
         if let (Some((mut mark, ct)), L3::Ipv4(ip)) = (pre, &f.payload) {
             let mut ip = ip.clone();
             let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
+            if !self.br_fwd_before_brnf(ctx, port, out, &mut f, meta, &ct) {
+                return;
+            }
+            lo_done = out.is_some();
             if !self.br_nf_forward(ctx, br, port, out, &mut ip, &mut mark, &ct, meta) {
                 return;
             }
             f.payload = L3::Ipv4(ip);
         }
-        self.bridge_forward(ctx, br, Some(port), f, meta);
+        self.bridge_forward(ctx, br, Some(port), f, meta, lo_done);
+    }
+
+    /// The bridge forward chains below br_netfilter's FORWARD
+    /// (br_nf_forward_ip at NF_BR_PRI_BRNF - 1) for a frame to a known
+    /// port, before it; false when they dropped it (the connection
+    /// br_netfilter created dies with it).
+    fn br_fwd_before_brnf(
+        &mut self,
+        ctx: &mut Ctx,
+        port: usize,
+        out: Option<usize>,
+        f: &mut Frame,
+        meta: Meta,
+        ct: &CtInfo,
+    ) -> bool {
+        let Some(p) = out.filter(|&p| p != port || self.devs[p].hairpin) else {
+            return true;
+        };
+        let lo = (L2Hook::BrForward, Prio::Below(-1));
+        self.nft_l2_hook_ct(ctx, lo, f, (Some(port), Some(p)), meta, ct)
     }
 
     fn bridge_forward(
@@ -198,6 +223,7 @@ impl Host {
         in_port: Option<usize>,
         mut f: Frame,
         meta: Meta,
+        lo_done: bool,
     ) {
         let brn = self.devs[br].name.clone();
         let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
@@ -225,7 +251,7 @@ impl Host {
                         port: pn.clone(),
                     },
                 );
-                if let Some((h, why)) = self.br_nft_out(ctx, in_port, p, &mut f, meta) {
+                if let Some((h, why)) = self.br_nft_out(ctx, (in_port, p), &mut f, meta, lo_done) {
                     if let Some(why) = why {
                         self.drop(ctx, Point::NftL2(h), why, &CtInfo::default());
                     }
@@ -285,7 +311,7 @@ impl Host {
             if hooked {
                 // br_flood → __br_forward: each port's copy runs the hooks
                 let mut g = f.clone();
-                if let Some((h, why)) = self.br_nft_out(ctx, in_port, p, &mut g, meta) {
+                if let Some((h, why)) = self.br_nft_out(ctx, (in_port, p), &mut g, meta, false) {
                     let pn = self.devs[p].name.clone();
                     let what = why.unwrap_or_else(|| "taken by fwd".into());
                     ctx.trace.step(
@@ -318,17 +344,18 @@ impl Host {
     /// NF_BR_POST_ROUTING). None when it goes on; see
     /// [`Host::nft_l2_run`].
     ///
-    /// Simplification (named in explain): they run after br_netfilter's
-    /// iptables FORWARD and POSTROUTING whatever their priority (the
-    /// kernel runs chains below -1 before FORWARD, and every postrouting
-    /// chain before br_netfilter's POSTROUTING at NF_BR_PRI_LAST).
+    /// `lo_done`: the forward chains below -1 already ran, before
+    /// br_netfilter's FORWARD. Simplification (named in explain): the
+    /// postrouting chains run after br_netfilter's iptables POSTROUTING
+    /// (the kernel: before it, at NF_BR_PRI_LAST), and a flooded frame's
+    /// forward chains all after its FORWARD.
     fn br_nft_out(
         &mut self,
         ctx: &mut Ctx,
-        in_port: Option<usize>,
-        to: usize,
+        (in_port, to): (Option<usize>, usize),
         f: &mut Frame,
         meta: Meta,
+        lo_done: bool,
     ) -> Option<(L2Hook, Option<String>)> {
         let h = if in_port.is_some() {
             L2Hook::BrForward
@@ -336,7 +363,8 @@ impl Host {
             L2Hook::BrOutput
         };
         let devs = (in_port, Some(to));
-        if let Some(x) = self.nft_l2_run(ctx, (h, Prio::All), f, devs, meta) {
+        let prio = if lo_done { Prio::From(-1) } else { Prio::All };
+        if let Some(x) = self.nft_l2_run(ctx, (h, prio), f, devs, meta) {
             return Some((h, x));
         }
         let post = L2Hook::BrPostrouting;
@@ -354,7 +382,7 @@ impl Host {
             hop: ctx.trace.current_hop(),
         });
         match Frame::parse(&bytes) {
-            Ok(f) => self.bridge_forward(ctx, br, None, f, meta),
+            Ok(f) => self.bridge_forward(ctx, br, None, f, meta, false),
             Err(e) => self.drop(
                 ctx,
                 Point::Bridge,
@@ -670,11 +698,14 @@ impl Host {
             Action::Info,
         );
         let out = self.devs[br].fdb.get(&mac).map(|e| e.port);
+        if !self.br_fwd_before_brnf(ctx, b.physin, out, &mut f, meta, &ct) {
+            return;
+        }
         if !self.br_nf_forward(ctx, br, b.physin, out, &mut ip, &mut mark, &ct, meta) {
             return;
         }
         f.payload = L3::Ipv4(ip);
-        self.bridge_forward(ctx, br, Some(b.physin), f, meta);
+        self.bridge_forward(ctx, br, Some(b.physin), f, meta, out.is_some());
     }
 
     /// br_netfilter's FORWARD and POSTROUTING for a frame bridged between ports.
