@@ -284,9 +284,9 @@ SIMPLIFIED (and where)
     priority (prerouting below 0 before its PREROUTING, forward below -1
     before its FORWARD), but postrouting chains after its POSTROUTING
     (the kernel: before) and a flooded frame's forward chains all after
-    its FORWARD; at the IPv4 hooks `ether saddr` is
-    the received frame's source and `ether daddr` reads nothing (the
-    rule breaks); TUN/IPIP devices skip the egress hook.      [net/netfilter/l2hook]
+    its FORWARD; at the IPv4 hooks `ether saddr` is the received
+    frame's source and `ether daddr` reads nothing (the rule breaks);
+    TUN/IPIP devices skip the egress hook.                   [net/netfilter/l2hook]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
     own hook (filter FORWARD sees the virtual address on replies); the
     connection table is conntrack's (no separate IPVS timeouts); sh hashes
