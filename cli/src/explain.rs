@@ -57,7 +57,7 @@ MODELLED
               their devices' frames, bridge prerouting/input/forward/
               output/postrouting on bridged frames, arp input/output on
               ARP; ether/arp header matches, `ether saddr|daddr set` (a
-              MAC, or numgen/jhash maps), `fwd to`, `dup to device`):
+              MAC, or numgen/jhash maps), `fwd to`, `dup to` a device):
               base chains by hook and priority between the iptables tables,
               jump/goto/return, sets and maps (interval, timeout, dynamic,
               concatenated ranges, interface-name and string keys), verdict
@@ -316,12 +316,13 @@ SIMPLIFIED (and where)
     connection (`ct state` is invalid) and mark 0 (a `meta mark set`
     there is not carried into the IP stack); `reject` there drops
     without an answer; `jhash` without `seed` uses seed 0 (the kernel
-    draws one at load); bridge forward/output/postrouting chains run
-    after br_netfilter's iptables FORWARD and POSTROUTING whatever their
-    priority (prerouting chains below 0 run before br_netfilter's
-    PREROUTING, the others after); at the IPv4 hooks `ether saddr` is
-    the received frame's source and `ether daddr` reads nothing (the
-    rule breaks); TUN/IPIP devices skip the egress hook.      [net/netfilter/l2hook]
+    draws one at load); bridge chains run around br_netfilter's hooks by
+    priority (prerouting below 0 before its PREROUTING, forward below -1
+    before its FORWARD), but postrouting chains after its POSTROUTING
+    (the kernel: before) and a flooded frame's forward chains all after
+    its FORWARD; at the IPv4 hooks `ether saddr` is the received
+    frame's source and `ether daddr` reads nothing (the rule breaks);
+    TUN/IPIP devices skip the egress hook.                   [net/netfilter/l2hook]
   - IPVS: replies are de-NATed by conntrack at PREROUTING, not by IPVS's
     own hook (filter FORWARD sees the virtual address on replies); the
     connection table is conntrack's (no separate IPVS timeouts); sh hashes

@@ -177,7 +177,9 @@ fn generated_flannel_vxlan_cluster_nftables() {
 /// chain on a switch drops one client's HTTP (net/bridge/br_forward.c
 /// `__br_forward`, NF_BR_FORWARD), a netdev ingress chain on the server
 /// drops echo requests before the IP stack (net/core/dev.c
-/// `nf_hook_ingress`); the other request passes both.
+/// `nf_hook_ingress`); a netdev ingress chain on another port sends its
+/// frames straight out of the server's port with `fwd to` (nft_fwd_netdev.c:
+/// the bridge never sees them); the other request passes both.
 #[test]
 fn nft_bridge_forward_and_netdev_ingress_chains() {
     if !common::have("nft") {
@@ -187,7 +189,7 @@ fn nft_bridge_forward_and_netdev_ingress_chains() {
         );
         return;
     }
-    check(&fixture("nft-frame-hooks.yaml"), "nh", 22);
+    check(&fixture("nft-frame-hooks.yaml"), "nh", 28);
 }
 
 /// The same objects with flannel's host-gw backend (routes via node IPs).

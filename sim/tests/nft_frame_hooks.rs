@@ -155,3 +155,165 @@ fn an_arp_input_drop_names_its_rule() {
     // the server never answers, the client's SYN waits and is resent
     assert!(s.iter().any(|x| x.contains("SYN retransmission")), "{s:#?}");
 }
+
+/// `fwd to DEV` at a bridge port's ingress (nft_fwd_netdev.c): the frame
+/// leaves out of DEV before the bridge sees it (no FDB learning from it,
+/// no bridge step), and the request still gets its answer.
+#[test]
+fn fwd_to_steals_the_frame_past_the_bridge() {
+    let t = run(&scenario(
+        "table netdev lb {\n  chain in {\n    type filter hook ingress device \"p1\" priority 0; policy accept;\n    ip daddr 10.0.0.2 fwd to \"p2\"\n  }\n}",
+        "",
+    ));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    let fwd = s
+        .iter()
+        .position(|x| {
+            x.starts_with(
+                "nft/netdev-ingress netdev lb in #1: ip daddr 10.0.0.2 fwd to \"p2\" => fwd to p2",
+            )
+        })
+        .unwrap_or_else(|| panic!("{s:#?}"));
+    // the stolen frame did not pass the bridge in that hop
+    assert!(
+        s.get(fwd + 1).is_none_or(|x| !x.starts_with("bridge br0")),
+        "{s:#?}"
+    );
+}
+
+/// The bridge family's input chain (br_input.c `br_pass_frame_up`,
+/// NF_BR_LOCAL_IN) sees frames for the host; a netdev egress chain
+/// (`nf_hook_egress`) sees what a device sends.
+#[test]
+fn bridge_input_and_netdev_egress_drops() {
+    let text = scenario(
+        "table bridge filter {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    icmp type echo-request drop\n  }\n}",
+        "",
+    )
+    .replace("      br0: {type: bridge}", "      br0: {type: bridge, addrs: [10.0.0.254/24]}")
+    .replace(
+        "  - {id: get, from: client, http: {get: \"http://10.0.0.2/\"}}",
+        "  - {id: get, from: client, ping: {dst: 10.0.0.254, size: 56}}",
+    );
+    let t = run(&text);
+    assert!(outcome(&t).contains("no reply"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-input bridge filter input #1: icmp type echo-request drop => drop"
+        )),
+        "{s:#?}"
+    );
+    let t = run(&scenario(
+        "",
+        "table netdev out {\n  chain e {\n    type filter hook egress device \"eth0\" priority 0; policy accept;\n    tcp sport 80 drop\n  }\n}",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.starts_with("nft/netdev-egress netdev out e #1: tcp sport 80 drop => drop")),
+        "{s:#?}"
+    );
+}
+
+/// The arp family's output chain (net/ipv4/arp.c `arp_xmit`, NF_ARP_OUT):
+/// the server's replies dropped, the client never learns its address.
+#[test]
+fn an_arp_output_drop_names_its_rule() {
+    let t = run(&scenario(
+        "",
+        "table arp filter {\n  chain output {\n    type filter hook output priority 0; policy accept;\n    arp operation reply drop\n  }\n}",
+    ));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x
+            .starts_with("nft/arp-output arp filter output #1: arp operation reply drop => drop")),
+        "{s:#?}"
+    );
+}
+
+/// Bridge prerouting chains run by priority around br_netfilter's own
+/// hook (NF_BR_PRI_BRNF 0): a chain at -300 (dstnat) before, one at 0
+/// after; its drop frees nothing it did not create and ends the frame.
+#[test]
+fn bridge_prerouting_chains_run_in_priority_order() {
+    let text = scenario(
+        "table bridge b {\n  chain late {\n    type filter hook prerouting priority 0; policy accept;\n    tcp dport 80 drop\n  }\n  chain early {\n    type filter hook prerouting priority dstnat; policy accept;\n    tcp dport 80 log prefix \"early \"\n  }\n}",
+        "",
+    )
+    .replace(
+        "      p2: {master: br0}\n",
+        "      p2: {master: br0}\n    sysctl: {net.bridge.bridge-nf-call-iptables: 1}\n",
+    );
+    let t = run(&text);
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    let early = s
+        .iter()
+        .position(|x| x.starts_with("nft/bridge-prerouting bridge b early #1"));
+    let late = s.iter().position(|x| {
+        x.starts_with("nft/bridge-prerouting bridge b late #1: tcp dport 80 drop => drop")
+    });
+    assert!(early.is_some() && early < late, "{s:#?}");
+}
+
+/// `dup to DEV` in the netdev family (nft_dup_netdev.c): a copy of the
+/// frame leaves out of DEV, the original goes on; `dup to ADDR device
+/// DEV` (the ip family's routed copy) stays unmodelled.
+#[test]
+fn dup_to_sends_a_copy() {
+    let t = run(&scenario(
+        "table netdev mirror {\n  chain in {\n    type filter hook ingress device \"p1\" priority 0; policy accept;\n    ip daddr 10.0.0.2 dup to \"p3\"\n  }\n}",
+        "",
+    ).replace("      p2: {master: br0}\n", "      p2: {master: br0}\n      p3: {master: br0}\n"));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.ends_with("dup to p3: a copy leaves out of p3")),
+        "{s:#?}"
+    );
+    let n = podpath_sim::net::netfilter::nftables::Nft::parse(
+        "table ip t {\n chain c {\n  type filter hook prerouting priority 0;\n  dup to 10.0.0.9 device \"eth0\"\n }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(n.unmodelled.len(), 1, "{:?}", n.unmodelled);
+}
+
+/// With br_netfilter on, a bridge forward chain below -1 (`priority
+/// filter` is -200) runs before iptables' FORWARD (br_nf_forward_ip at
+/// NF_BR_PRI_BRNF - 1) and decides first; one at 0 runs after it.
+#[test]
+fn bridge_forward_chains_run_around_br_netfilter_by_priority() {
+    let with = |prio: &str| {
+        scenario(
+            &format!("table bridge f {{\n  chain forward {{\n    type filter hook forward priority {prio}; policy accept;\n    tcp dport 80 drop\n  }}\n}}"),
+            "",
+        )
+        .replace(
+            "      p2: {master: br0}\n",
+            "      p2: {master: br0}\n    sysctl: {net.bridge.bridge-nf-call-iptables: 1}\n    iptables: |\n      *filter\n      :INPUT ACCEPT [0:0]\n      :FORWARD ACCEPT [0:0]\n      :OUTPUT ACCEPT [0:0]\n      -A FORWARD -p tcp --dport 80 -j DROP\n      COMMIT\n",
+        )
+    };
+    let s = steps(&run(&with("filter")));
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "nft/bridge-forward DROP: dropped by nft/bridge-forward bridge f forward rule 1"
+        )),
+        "{s:#?}"
+    );
+    assert!(!s.iter().any(|x| x.starts_with("filter/FORWARD")), "{s:#?}");
+    let s = steps(&run(&with("0")));
+    assert!(
+        s.iter()
+            .any(|x| x.starts_with("filter/FORWARD") && x.contains("DROP")),
+        "{s:#?}"
+    );
+    assert!(
+        !s.iter().any(|x| x.starts_with("nft/bridge-forward")),
+        "{s:#?}"
+    );
+}

@@ -38,7 +38,14 @@ enum BrPre {
     /// The packet is gone (dropped, or handed to the IP layer).
     Done,
     /// Continue with the (possibly rewritten) frame.
-    Continue { ip: Ipv4Repr, mark: u32, ct: CtInfo },
+    Continue {
+        ip: Ipv4Repr,
+        mark: u32,
+        ct: CtInfo,
+        /// The bridge prerouting chains from priority 0 on already ran
+        /// (br_nf_pre_routing_finish's br_nf_hook_thresh).
+        hi_done: bool,
+    },
 }
 
 impl Host {
@@ -105,18 +112,27 @@ impl Host {
         }
         let nf = self.sysctl.bridge_nf_call_iptables();
         let mut pre: Option<(u32, CtInfo)> = None;
+        let mut hi_done = false;
         if let (true, L3::Ipv4(ip)) = (nf, &f.payload) {
             let ip = ip.clone();
             match self.br_nf_pre_routing(ctx, br, port, &mut f, ip, meta) {
                 BrPre::Done => return,
-                BrPre::Continue { ip, mark, ct } => {
+                BrPre::Continue {
+                    ip,
+                    mark,
+                    ct,
+                    hi_done: h,
+                } => {
                     f.payload = L3::Ipv4(ip);
                     pre = Some((mark, ct));
+                    hi_done = h;
                 }
             }
         }
         // the prerouting chains from br_netfilter's priority on
-        if !self.nft_l2_hook(ctx, pre_hi, &mut f, from_port, meta) {
+        // (br_nf_pre_routing_finish's br_nf_hook_thresh)
+        let pre_ct = pre.as_ref().map(|p| p.1).unwrap_or_default();
+        if !hi_done && !self.nft_l2_hook_ct(ctx, pre_hi, &mut f, from_port, meta, &pre_ct) {
             return;
         }
         let for_host = f.dst == self.devs[br].mac
@@ -127,7 +143,7 @@ impl Host {
         if for_host {
             // br_pass_frame_up: NF_BR_LOCAL_IN (iif the port)
             let local_in = (L2Hook::BrInput, Prio::All);
-            if !self.nft_l2_hook(ctx, local_in, &mut f, from_port, meta) {
+            if !self.nft_l2_hook_ct(ctx, local_in, &mut f, from_port, meta, &pre_ct) {
                 return;
             }
             ctx.trace.step(
@@ -164,15 +180,40 @@ impl Host {
             }
             return;
         }
+        let mut lo_done = false;
         if let (Some((mut mark, ct)), L3::Ipv4(ip)) = (pre, &f.payload) {
             let mut ip = ip.clone();
             let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
+            if !self.br_fwd_before_brnf(ctx, port, out, &mut f, meta, &ct) {
+                return;
+            }
+            lo_done = out.is_some();
             if !self.br_nf_forward(ctx, br, port, out, &mut ip, &mut mark, &ct, meta) {
                 return;
             }
             f.payload = L3::Ipv4(ip);
         }
-        self.bridge_forward(ctx, br, Some(port), f, meta);
+        self.bridge_forward(ctx, br, Some(port), f, meta, lo_done);
+    }
+
+    /// The bridge forward chains below br_netfilter's FORWARD
+    /// (br_nf_forward_ip at NF_BR_PRI_BRNF - 1) for a frame to a known
+    /// port, before it; false when they dropped it (the connection
+    /// br_netfilter created dies with it).
+    fn br_fwd_before_brnf(
+        &mut self,
+        ctx: &mut Ctx,
+        port: usize,
+        out: Option<usize>,
+        f: &mut Frame,
+        meta: Meta,
+        ct: &CtInfo,
+    ) -> bool {
+        let Some(p) = out.filter(|&p| p != port || self.devs[p].hairpin) else {
+            return true;
+        };
+        let lo = (L2Hook::BrForward, Prio::Below(-1));
+        self.nft_l2_hook_ct(ctx, lo, f, (Some(port), Some(p)), meta, ct)
     }
 
     fn bridge_forward(
@@ -182,6 +223,7 @@ impl Host {
         in_port: Option<usize>,
         mut f: Frame,
         meta: Meta,
+        lo_done: bool,
     ) {
         let brn = self.devs[br].name.clone();
         let out = self.devs[br].fdb.get(&f.dst).map(|e| e.port);
@@ -209,7 +251,7 @@ impl Host {
                         port: pn.clone(),
                     },
                 );
-                if let Some((h, why)) = self.br_nft_out(ctx, in_port, p, &mut f, meta) {
+                if let Some((h, why)) = self.br_nft_out(ctx, (in_port, p), &mut f, meta, lo_done) {
                     if let Some(why) = why {
                         self.drop(ctx, Point::NftL2(h), why, &CtInfo::default());
                     }
@@ -269,7 +311,7 @@ impl Host {
             if hooked {
                 // br_flood → __br_forward: each port's copy runs the hooks
                 let mut g = f.clone();
-                if let Some((h, why)) = self.br_nft_out(ctx, in_port, p, &mut g, meta) {
+                if let Some((h, why)) = self.br_nft_out(ctx, (in_port, p), &mut g, meta, false) {
                     let pn = self.devs[p].name.clone();
                     let what = why.unwrap_or_else(|| "taken by fwd".into());
                     ctx.trace.step(
@@ -302,17 +344,18 @@ impl Host {
     /// NF_BR_POST_ROUTING). None when it goes on; see
     /// [`Host::nft_l2_run`].
     ///
-    /// Simplification (named in explain): they run after br_netfilter's
-    /// iptables FORWARD and POSTROUTING whatever their priority (the
-    /// kernel runs chains below -1 before FORWARD, and every postrouting
-    /// chain before br_netfilter's POSTROUTING at NF_BR_PRI_LAST).
+    /// `lo_done`: the forward chains below -1 already ran, before
+    /// br_netfilter's FORWARD. Simplification (named in explain): the
+    /// postrouting chains run after br_netfilter's iptables POSTROUTING
+    /// (the kernel: before it, at NF_BR_PRI_LAST), and a flooded frame's
+    /// forward chains all after its FORWARD.
     fn br_nft_out(
         &mut self,
         ctx: &mut Ctx,
-        in_port: Option<usize>,
-        to: usize,
+        (in_port, to): (Option<usize>, usize),
         f: &mut Frame,
         meta: Meta,
+        lo_done: bool,
     ) -> Option<(L2Hook, Option<String>)> {
         let h = if in_port.is_some() {
             L2Hook::BrForward
@@ -320,7 +363,8 @@ impl Host {
             L2Hook::BrOutput
         };
         let devs = (in_port, Some(to));
-        if let Some(x) = self.nft_l2_run(ctx, (h, Prio::All), f, devs, meta) {
+        let prio = if lo_done { Prio::From(-1) } else { Prio::All };
+        if let Some(x) = self.nft_l2_run(ctx, (h, prio), f, devs, meta) {
             return Some((h, x));
         }
         let post = L2Hook::BrPostrouting;
@@ -338,7 +382,7 @@ impl Host {
             hop: ctx.trace.current_hop(),
         });
         match Frame::parse(&bytes) {
-            Ok(f) => self.bridge_forward(ctx, br, None, f, meta),
+            Ok(f) => self.bridge_forward(ctx, br, None, f, meta, false),
             Err(e) => self.drop(
                 ctx,
                 Point::Bridge,
@@ -425,7 +469,12 @@ impl Host {
         }
         self.nat_manip(ctx, &mut ip, &ct, false);
         if ip.dst() == dst_before {
-            return BrPre::Continue { ip, mark, ct };
+            return BrPre::Continue {
+                ip,
+                mark,
+                ct,
+                hi_done: false,
+            };
         }
         self.br_nf_pre_routing_finish(ctx, br, inp, f, ip, meta, mark, ct)
     }
@@ -454,6 +503,30 @@ impl Host {
         };
         let via_bridge = matches!(self.fib.lookup(&key, None),
             Ok(l) if l.route.dev == Some(br) && l.route.rtype == super::fib::RouteType::Unicast);
+        // br_nf_hook_thresh: the bridge prerouting chains from priority 0
+        // on, over the rewritten packet (to the IP layer the frame's
+        // destination is the bridge's own address, then NF_BR_LOCAL_IN of
+        // br_pass_frame_up)
+        let mut g = Frame {
+            src: f.src,
+            dst: if via_bridge { f.dst } else { self.devs[br].mac },
+            payload: L3::Ipv4(ip.clone()),
+        };
+        let from_port = (Some(inp), None);
+        let pre_hi = (L2Hook::BrPrerouting, Prio::From(0));
+        if !self.nft_l2_hook_ct(ctx, pre_hi, &mut g, from_port, meta, &ct) {
+            return BrPre::Done;
+        }
+        if !via_bridge {
+            let local_in = (L2Hook::BrInput, Prio::All);
+            if !self.nft_l2_hook_ct(ctx, local_in, &mut g, from_port, meta, &ct) {
+                return BrPre::Done;
+            }
+        }
+        f.src = g.src;
+        if via_bridge {
+            f.dst = g.dst;
+        }
         if !via_bridge {
             ctx.trace.step(
                 Point::BrNetfilter,
@@ -511,7 +584,12 @@ impl Host {
                     Action::Info,
                 );
                 f.dst = m;
-                BrPre::Continue { ip, mark, ct }
+                BrPre::Continue {
+                    ip,
+                    mark,
+                    ct,
+                    hi_done: true,
+                }
             }
             None => {
                 // The neighbour must be resolved first: ARP from the bridge,
@@ -620,11 +698,14 @@ impl Host {
             Action::Info,
         );
         let out = self.devs[br].fdb.get(&mac).map(|e| e.port);
+        if !self.br_fwd_before_brnf(ctx, b.physin, out, &mut f, meta, &ct) {
+            return;
+        }
         if !self.br_nf_forward(ctx, br, b.physin, out, &mut ip, &mut mark, &ct, meta) {
             return;
         }
         f.payload = L3::Ipv4(ip);
-        self.bridge_forward(ctx, br, Some(b.physin), f, meta);
+        self.bridge_forward(ctx, br, Some(b.physin), f, meta, out.is_some());
     }
 
     /// br_netfilter's FORWARD and POSTROUTING for a frame bridged between ports.

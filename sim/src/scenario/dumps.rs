@@ -506,6 +506,8 @@ fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader) {
             r.ipv6_kept = n.ipv6_kept.clone();
             r.simplified
                 .push("rule counters are parsed and ignored".into());
+            r.simplified
+                .extend(n.frame_notes().into_iter().map(String::from));
             if text.contains("iptables-nft") {
                 r.simplified.push(
                     "tables managed by iptables-nft are left out (read from iptables-save)".into(),

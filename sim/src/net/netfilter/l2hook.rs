@@ -2,7 +2,7 @@
 //! `arp` families (and `inet` chains at `ingress`) run over a frame where
 //! the kernel runs them (see [`L2Hook`]), with their verdicts: `drop` ends
 //! the frame, `accept` passes it to the next chain and on, `fwd to DEV`
-//! steals it (it leaves out of DEV), `dup to device DEV` sends a copy, and
+//! steals it (it leaves out of DEV), `dup to DEV` sends a copy, and
 //! `ether saddr|daddr set` rewrites the frame.
 //!
 //! Simplifications (listed by `podpath explain`): a frame hook sees no
@@ -59,11 +59,26 @@ impl Host {
         devs: (Option<usize>, Option<usize>),
         meta: Meta,
     ) -> bool {
+        self.nft_l2_hook_ct(ctx, hp, f, devs, meta, &CtInfo::default())
+    }
+
+    /// [`Host::nft_l2_hook`] for a frame whose packet br_netfilter's
+    /// PREROUTING already tracked: a drop frees the connection it created
+    /// (an unconfirmed entry dies with its skb).
+    pub(crate) fn nft_l2_hook_ct(
+        &mut self,
+        ctx: &mut Ctx,
+        hp: (L2Hook, Prio),
+        f: &mut Frame,
+        devs: (Option<usize>, Option<usize>),
+        meta: Meta,
+        ct: &CtInfo,
+    ) -> bool {
         match self.nft_l2_run(ctx, hp, f, devs, meta) {
             None => true,
             Some(None) => false,
             Some(Some(why)) => {
-                self.drop(ctx, Point::NftL2(hp.0), why, &CtInfo::default());
+                self.drop(ctx, Point::NftL2(hp.0), why, ct);
                 false
             }
         }
@@ -171,7 +186,7 @@ impl Host {
                 Some(i) => self.dev_xmit_raw(ctx, i, f.emit(), meta),
                 None => ctx.trace.step(
                     point,
-                    format!("dup to device {d}: no such device, no copy"),
+                    format!("dup to {d}: no such device, no copy"),
                     Action::Info,
                 ),
             }

@@ -311,7 +311,7 @@ pub struct NfPacket {
     /// `fwd to DEV` (nft_fwd_netdev.c): the frame leaves out of DEV and
     /// the hook's verdict is NF_STOLEN.
     pub fwd: Option<String>,
-    /// `dup to device DEV` (nft_dup_netdev.c): copies sent out of DEV.
+    /// `dup to DEV` (nft_dup_netdev.c): copies sent out of DEV.
     pub dup: Vec<String>,
     /// The socket TPROXY assigned the packet to (`skb->sk`).
     pub sk: Option<sk::SkAssigned>,

@@ -99,6 +99,42 @@ impl Nft {
         v.into_iter().map(|x| (x.1, x.2)).collect()
     }
 
+    /// What `inspect` names as simplified about the frame hooks this
+    /// ruleset uses (see [`super::super::l2hook`]).
+    pub fn frame_notes(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.l2bases.values().any(|v| !v.is_empty()) {
+            out.push("netdev/bridge/arp (and inet ingress) base chains run on frames: they see no connection (ct state invalid) and mark 0; reject there drops without an answer");
+        }
+        let rules = || {
+            self.tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+        };
+        let vlan = |e: &Expr| match e {
+            Expr::Cmp { sel, .. } | Expr::Vmap { sel, .. } => sel.contains(&Sel::Vlan),
+            Expr::Update { key, .. } | Expr::SetMap { key, .. } => key.contains(&Sel::Vlan),
+            _ => false,
+        };
+        if rules().flat_map(|r| &r.exprs).any(vlan) {
+            out.push("vlan matches never hold: podpath's frames carry no 802.1Q tag (the implicit ether type 8021q fails, as the kernel on an untagged frame)");
+        }
+        let seedless = |e: &Expr| {
+            matches!(
+                e,
+                Expr::EtherSet {
+                    value: MacVal::Map(NumSrc::Jhash { seed: 0, .. }, _),
+                    ..
+                }
+            )
+        };
+        if rules().flat_map(|r| &r.exprs).any(seedless) {
+            out.push("jhash without a seed uses seed 0 (the kernel draws a random one at load)");
+        }
+        out
+    }
+
     /// Whether any base chain runs at frame hook `hook`.
     pub fn has_l2(&self, hook: L2Hook) -> bool {
         self.l2bases.get(&hook).is_some_and(|v| !v.is_empty())
@@ -480,7 +516,7 @@ fn flow_offload(r: &RuleAt, flowtable: &str, out: &mut HookOutcome) -> Option<Ru
 }
 
 /// `fwd to DEV` (nft_fwd_netdev_eval: NF_STOLEN, the frame sent out of
-/// DEV) and `dup to device DEV` (nft_dup_netdev_eval: a copy sent).
+/// DEV) and `dup to DEV` (nft_dup_netdev_eval: a copy sent).
 fn fwd_dup(
     dev: &str,
     fwd: bool,
@@ -498,10 +534,7 @@ fn fwd_dup(
         return None;
     }
     if !fwd {
-        step(
-            format!("dup to device {dev}: a copy leaves out of {dev}"),
-            out,
-        );
+        step(format!("dup to {dev}: a copy leaves out of {dev}"), out);
         pkt.dup.push(dev.to_string());
         return None;
     }

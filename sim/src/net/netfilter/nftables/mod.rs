@@ -551,7 +551,7 @@ pub enum Expr {
     /// `fwd to DEV` (nft_fwd_netdev.c nft_fwd_netdev_eval): the frame is
     /// sent out of DEV, the verdict is NF_STOLEN.
     Fwd(String),
-    /// `dup to device DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
+    /// `dup to DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
     Dup(String),
     /// `synproxy mss M wscale W timestamp sack-perm` or a named
     /// `synproxy` object's settings (nft_synproxy.c).

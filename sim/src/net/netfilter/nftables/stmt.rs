@@ -334,23 +334,33 @@ impl R<'_, '_> {
     }
 
     /// `fwd to DEV` (parser_bison.y `fwd_stmt`, nft_fwd_netdev.c) and
-    /// `dup to device DEV` (`dup_stmt`, nft_dup_netdev.c) of the netdev
-    /// family: a constant device. (`fwd ip to ADDR device DEV`, `dup to
-    /// ADDR device DEV`, which route to a neighbour, stay unmodelled.)
+    /// `dup to DEV` (`dup_stmt`; evaluate.c stmt_evaluate_dup: in the
+    /// netdev family the destination is an interface, nft_dup_netdev.c) of
+    /// the netdev family: a constant device. (`fwd ip to ADDR device DEV`
+    /// (nft_fwd_neigh) and `dup to ADDR [device DEV]` (nft_dup_ipv4, a
+    /// routed copy as iptables' TEE) stay unmodelled.)
     fn fwd_dup(&self, i: usize) -> Option<(Expr, usize)> {
-        let dev = |k: usize| {
-            self.t
-                .get(k)
-                .filter(|x| x.quoted || !is_punct_tok(x))
-                .map(|x| x.s.clone())
-        };
-        match (self.w(i)?, self.w(i + 1)?, self.w(i + 2)) {
-            ("fwd", "to", _) if self.w(i + 3) != Some("device") => {
-                let d = dev(i + 2)?;
-                (!d.contains('.')).then_some((Expr::Fwd(d), i + 3))
-            }
-            ("dup", "to", Some("device")) => Some((Expr::Dup(dev(i + 3)?), i + 4)),
-            _ => None,
+        let x = self.t.get(i + 2).filter(|x| x.quoted || !is_punct_tok(x))?;
+        let d = x.s.clone();
+        // an address (`10.0.0.1`, `::1`, `$ADDR` already expanded) is not a device
+        let addr = d.parse::<Ipv4Addr>().is_ok() || d.parse::<std::net::Ipv6Addr>().is_ok();
+        // a device is one word, ending the statement (not an expression:
+        // `dup to ip saddr map { ... } device "lo"`)
+        let ends = self
+            .t
+            .get(i + 3)
+            .is_none_or(|n| n.is(";") || n.is("\n") || self.is_start(i + 3));
+        if self.w(i + 1)? != "to"
+            || addr
+            || !ends
+            || self.w(i + 3) == Some("device")
+            || (!x.quoted && selector(self.t, i + 2).is_some())
+        {
+            return None;
+        }
+        match self.w(i)? {
+            "fwd" => Some((Expr::Fwd(d), i + 3)),
+            _ => Some((Expr::Dup(d), i + 3)),
         }
     }
 
