@@ -489,6 +489,13 @@ fn eval_expr(
             None
         }
         Expr::Nop(_) => None,
+        Expr::Ipv6Break(text) => {
+            step(
+                format!("{text}: IPv6 only, an IPv4 packet stops the rule (NFT_BREAK)"),
+                out,
+            );
+            Some(RuleEnd::Break)
+        }
         Expr::EtherSet { daddr, value } => {
             ether_set(r, &here, *daddr, value, pkt, env, dyn_sets, out)
         }
@@ -500,12 +507,11 @@ fn eval_expr(
 /// `flow add @FT`: the request the host checks after the hook
 /// (nft_flow_offload_eval's conditions, [`crate::net::netfilter::FlowOffloadReq`]).
 fn flow_offload(r: &RuleAt, flowtable: &str, out: &mut HookOutcome) -> Option<RuleEnd> {
-    let devices = r
-        .t
-        .objects
-        .get(&("flowtable".to_string(), flowtable.to_string()))
-        .map(|o| o.flowtable_devices())
-        .unwrap_or_default();
+    let devices =
+        r.t.objects
+            .get(&("flowtable".to_string(), flowtable.to_string()))
+            .map(|o| o.flowtable_devices())
+            .unwrap_or_default();
     (r.step)(format!("flow add @{flowtable}"), out);
     out.flow_offload = Some(crate::net::netfilter::FlowOffloadReq {
         table: r.tlabel.to_string(),

@@ -578,6 +578,10 @@ pub enum Expr {
     /// A statement with no effect on the path podpath models (`comment`,
     /// `meta nftrace set`, `ct helper` assignment recorded...).
     Nop(String),
+    /// An IPv6-only statement that stops the rule for an IPv4 packet:
+    /// `tproxy ip6 to ...` (nft_tproxy.c nft_tproxy_eval: a family that is
+    /// not the packet's sets NFT_BREAK). Kept for IPv6 (`Nft::ipv6_kept`).
+    Ipv6Break(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

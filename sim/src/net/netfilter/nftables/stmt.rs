@@ -1309,8 +1309,9 @@ impl R<'_, '_> {
     }
 
     /// `tproxy [ip|ip6] to ADDR | to :PORT | to ADDR:PORT`
-    /// (parser_bison.y `tproxy_stmt`); an IPv6 form, or an address or
-    /// port given by a map or an expression, is kept unmodelled.
+    /// (parser_bison.y `tproxy_stmt`); an IPv6 form is kept for IPv6 and
+    /// breaks the rule for IPv4 packets; an address or port given by a map
+    /// or an expression is kept unmodelled.
     fn tproxy(&mut self, i: usize) -> Result<usize, NftError> {
         let mut j = i + 1;
         let v6 = self.w(j) == Some("ip6");
@@ -1336,6 +1337,15 @@ impl R<'_, '_> {
         };
         match tp {
             Some((addr, port)) => self.out.push(Expr::Tproxy { addr, port }),
+            None if v6 => {
+                let text = render(self.sl(i, end));
+                self.cx.ipv6_kept.push(Unmodelled {
+                    line: self.line,
+                    construct: format!("nft: {text}"),
+                    effect: "IPv6 only: kept for IPv6 (not evaluated yet); an IPv4 packet stops the rule, as nft_tproxy_eval does (NFT_BREAK)".into(),
+                });
+                self.out.push(Expr::Ipv6Break(text));
+            }
             None => {
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
