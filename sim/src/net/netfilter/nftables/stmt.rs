@@ -80,11 +80,35 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
         out: Vec::new(),
     };
     let mut i = 0;
+    // evaluate.c rule_evaluate: nothing may follow a terminal statement
+    // (a verdict other than continue, reject, snat/dnat/masquerade/
+    // redirect, fwd, queue: STMT_F_TERMINAL)
+    let mut terminal = false;
     while i < t.len() {
         if t[i].is(";") || t[i].is("\n") {
             i += 1;
             continue;
         }
+        if terminal && w(t, i) != Some("comment") {
+            return Err(r.err("Error: Statement after terminal statement has no effect".into()));
+        }
+        terminal = matches!(
+            w(t, i),
+            Some(
+                "accept"
+                    | "drop"
+                    | "return"
+                    | "jump"
+                    | "goto"
+                    | "reject"
+                    | "dnat"
+                    | "snat"
+                    | "masquerade"
+                    | "redirect"
+                    | "fwd"
+                    | "queue"
+            )
+        );
         i = r.stmt(i)?;
     }
     Ok(r.out)
@@ -381,14 +405,24 @@ impl R<'_, '_> {
     fn log(&mut self, i: usize) -> Result<usize, NftError> {
         let mut j = i + 1;
         let mut prefix = String::new();
+        let (mut level, mut group, mut flags, mut other) = (None, false, false, false);
         loop {
             match self.w(j) {
                 Some("prefix") => {
                     prefix = self.t.get(j + 1).map(|x| x.s.clone()).unwrap_or_default();
+                    other = true;
                     j += 2;
                 }
-                Some("level" | "group" | "snaplen" | "queue-threshold") => j += 2,
+                Some("level") => {
+                    level = self.w(j + 1).map(str::to_string);
+                    j += 2;
+                }
+                Some("group" | "snaplen" | "queue-threshold") => {
+                    group = true;
+                    j += 2;
+                }
                 Some("flags") => {
+                    flags = true;
                     // log_flags: tcp sequence,options | ip options | skuid
                     // | ether | all
                     j += 1;
@@ -403,6 +437,18 @@ impl R<'_, '_> {
                 }
                 _ => break,
             }
+        }
+        // evaluate.c stmt_evaluate_log
+        if group && level.is_some() {
+            return Err(self.err("Error: level and group are mutually exclusive".into()));
+        }
+        if group && flags {
+            return Err(self.err("Error: flags and group are mutually exclusive".into()));
+        }
+        if level.as_deref() == Some("audit") && (group || flags || other) {
+            return Err(
+                self.err("Error: log level audit doesn't support any further options".into())
+            );
         }
         self.out.push(Expr::Log { prefix });
         Ok(j)
