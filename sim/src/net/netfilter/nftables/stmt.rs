@@ -150,6 +150,34 @@ impl R<'_, '_> {
         }
     }
 
+    /// evaluate.c expr_evaluate_integer: a number compared with a header
+    /// field or key of `bits` bits may not exceed it ("Value 256 exceeds
+    /// valid range 0-255"); the widths of proto.c's header templates,
+    /// ct.c's and meta.c's keys, socket.c's.
+    fn check_width(&self, name: &str, a: usize, b: usize) -> Result<(), NftError> {
+        let Some(bits) = field_bits(name) else {
+            return Ok(());
+        };
+        let max: u64 = (1u64 << bits) - 1;
+        for t in self.sl(a, b) {
+            if t.quoted {
+                continue;
+            }
+            let v = t.s.split('/').next().unwrap_or("");
+            for part in v.split('-') {
+                let n = match part.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None if part.bytes().all(|c| c.is_ascii_digit()) => part.parse().ok(),
+                    None => None,
+                };
+                if let Some(n) = n.filter(|n| *n > max) {
+                    return Err(self.err(format!("Error: Value {n} exceeds valid range 0-{max}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps a construct podpath does not evaluate.
     fn unmodelled(&mut self, construct: String, is_match: bool) {
         let effect = if is_match {
@@ -678,6 +706,27 @@ impl R<'_, '_> {
         let names: Vec<String> = lhs.iter().map(|s| s.name.clone()).collect();
         let sels: Option<Vec<Sel>> = lhs.iter().map(|s| s.sel).collect();
         if self.w(j) == Some("set") {
+            // evaluate.c __stmt_evaluate_arg: "we are setting a value, we
+            // can't use a set"
+            if self.t.get(j + 1).is_some_and(|x| x.is("{")) {
+                return Err(
+                    self.err("Error: you cannot use a set here, unknown value to use".into())
+                );
+            }
+            if self.t.get(j + 1).is_some_and(|x| x.is("@")) {
+                return Err(
+                    self.err("Error: you cannot reference a set here, unknown value to use".into())
+                );
+            }
+            if let [one] = lhs.as_slice() {
+                // the value and its bit operations, up to the next
+                // statement
+                let mut end = j + 1;
+                while end < self.t.len() && !self.w(end).is_some_and(|x| STMT_WORDS.contains(&x)) {
+                    end += 1;
+                }
+                self.check_width(&one.name, j + 1, end)?;
+            }
             return self.set_value(i, &lhs, j + 1);
         }
         if self.w(j) == Some("vmap") {
@@ -710,6 +759,9 @@ impl R<'_, '_> {
             }
         }
         let end = self.rhs_end(k);
+        if let ([one], None) = (lhs.as_slice(), mask) {
+            self.check_width(&one.name, k, end)?;
+        }
         let flag_type = matches!(ty, KeyType::TcpFlags | KeyType::CtStatus | KeyType::CtState);
         if op == Op::Neg && !flag_type {
             // evaluate.c expr_evaluate_relational
@@ -1532,4 +1584,28 @@ pub fn quota_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
         },
         j,
     ))
+}
+
+/// The width in bits of a header field or key nft compares numbers with
+/// (proto.c `proto_ip`, `proto_ip6`, `proto_tcp`, `proto_udp`,
+/// `proto_icmp`, `proto_eth`, `proto_vlan` templates; ct.c `ct_templates`;
+/// socket.c `socket_templates`).
+fn field_bits(name: &str) -> Option<u32> {
+    Some(match name {
+        "ip version" | "ip hdrlength" | "ip6 version" | "tcp doff" | "tcp reserved" => 4,
+        "ip dscp" | "ip6 dscp" => 6,
+        "ip ecn" | "ip6 ecn" => 2,
+        "ip ttl" | "ip protocol" | "ip6 nexthdr" | "ip6 hoplimit" | "icmp type" | "icmp code"
+        | "icmpv6 type" | "icmpv6 code" => 8,
+        "ip length" | "ip id" | "ip checksum" | "ip6 length" | "tcp window" | "tcp checksum"
+        | "tcp urgptr" | "udp length" | "udp checksum" | "icmp checksum" | "icmp id"
+        | "icmp sequence" | "icmp mtu" | "ether type" | "ct zone" | "tcp sport" | "tcp dport"
+        | "udp sport" | "udp dport" | "th sport" | "th dport" | "sctp sport" | "sctp dport"
+        | "dccp sport" | "dccp dport" | "udplite sport" | "udplite dport" => 16,
+        "ip6 flowlabel" => 20,
+        "vlan id" => 12,
+        "vlan pcp" => 3,
+        "socket transparent" | "socket wildcard" | "vlan cfi" | "vlan dei" => 1,
+        _ => return None,
+    })
 }
