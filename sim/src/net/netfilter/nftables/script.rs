@@ -618,6 +618,7 @@ impl Nft {
             next_id: &mut self.next_id,
             anon: Vec::new(),
             meters: Vec::new(),
+            family: fam.to_string(),
         };
         let exprs = parse_rule(toks, line, &mut cx)?;
         let anon = std::mem::take(&mut cx.anon);

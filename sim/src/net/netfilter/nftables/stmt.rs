@@ -24,6 +24,8 @@ pub struct Cx<'a> {
     pub anon: Vec<(String, Vec<Tok>)>,
     /// Sets `meter NAME` statements create.
     pub meters: Vec<String>,
+    /// The table's family (`ip`, `inet`, ...).
+    pub family: String,
 }
 
 struct R<'a, 'b> {
@@ -73,6 +75,7 @@ const STMT_WORDS: &[&str] = &[
 
 /// Parses one rule's tokens into its expressions.
 pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftError> {
+    let cx_family = cx.family.clone();
     let mut r = R {
         t,
         line,
@@ -84,6 +87,7 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
     // (a verdict other than continue, reject, snat/dnat/masquerade/
     // redirect, fwd, queue: STMT_F_TERMINAL)
     let mut terminal = false;
+    let mut pctx = super::context::Pctx::new(&cx_family);
     while i < t.len() {
         if t[i].is(";") || t[i].is("\n") {
             i += 1;
@@ -92,6 +96,8 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
         if terminal && w(t, i) != Some("comment") {
             return Err(r.err("Error: Statement after terminal statement has no effect".into()));
         }
+        super::context::nat_family(t, i, &r.cx.family, &pctx).map_err(|m| r.err(m))?;
+        pctx.note(t, i);
         terminal = matches!(
             w(t, i),
             Some(
