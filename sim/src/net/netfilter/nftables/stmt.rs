@@ -184,6 +184,28 @@ impl R<'_, '_> {
         Ok(())
     }
 
+    /// evaluate.c expr_evaluate_string: a string compared with a key of
+    /// `len` bytes (ct helper names: NF_CT_HELPER_NAME_LEN 16; interface
+    /// names: IFNAMSIZ 16; osf names: NFT_OSF_MAXGENRELEN 16) may not be
+    /// longer, nor empty.
+    fn check_strings(&self, name: &str, a: usize, b: usize) -> Result<(), NftError> {
+        let max = match name {
+            "ct helper" | "meta iifname" | "meta oifname" | "iifname" | "oifname"
+            | "meta ibrname" | "meta obrname" | "meta ibridgename" | "meta obridgename"
+            | "osf name" => 16,
+            _ => return Ok(()),
+        };
+        for t in self.sl(a, b).iter().filter(|t| t.quoted) {
+            if t.s.is_empty() {
+                return Err(self.err("Error: Empty string is not allowed".into()));
+            }
+            if t.s.len() > max {
+                return Err(self.err(format!("Error: String exceeds maximum length of {max}")));
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps a construct podpath does not evaluate.
     fn unmodelled(&mut self, construct: String, is_match: bool) {
         let effect = if is_match {
@@ -277,7 +299,7 @@ impl R<'_, '_> {
                 Ok(i + n)
             }
             "reject" => self.reject(i),
-            "queue" => Ok(self.queue(i)),
+            "queue" => self.queue(i),
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
             "tproxy" => {
                 // kept unmodelled: nft_tproxy.c nft_tproxy_eval_v4 assigns
@@ -577,18 +599,39 @@ impl R<'_, '_> {
     }
 
     /// `queue [flags bypass,fanout] [num N[-M] | to N] [bypass] [fanout]`.
-    fn queue(&mut self, i: usize) -> usize {
+    fn queue(&mut self, i: usize) -> Result<usize, NftError> {
         let mut j = i + 1;
         let mut bypass = false;
+        let mut fanout = false;
+        let mut value: Option<(usize, usize)> = None;
         loop {
             match self.w(j) {
-                Some("num") => j += 2,
-                Some("to") => j = self.set_value_end(j + 1),
+                Some("num") => {
+                    // parser_bison.y queue_stmt_expr_simple: a number or
+                    // a range
+                    if !self
+                        .w(j + 1)
+                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+                    {
+                        return Err(self.unexpected(j + 1));
+                    }
+                    let e = self.set_value_end(j + 1);
+                    value = Some((j + 1, e));
+                    j = e;
+                }
+                Some("to") => {
+                    let e = self.set_value_end(j + 1);
+                    value = Some((j + 1, e));
+                    j = e;
+                }
                 Some("flags") => {
                     j += 1;
                     while let Some(f) = self.w(j) {
                         if f == "bypass" {
                             bypass = true;
+                        }
+                        if f == "fanout" {
+                            fanout = true;
                         }
                         if f == "bypass" || f == "fanout" || f == "," {
                             j += 1;
@@ -601,12 +644,67 @@ impl R<'_, '_> {
                     bypass = true;
                     j += 1;
                 }
-                Some("fanout") => j += 1,
+                Some("fanout") => {
+                    fanout = true;
+                    j += 1;
+                }
                 _ => break,
             }
         }
+        if let Some((a, b)) = value {
+            self.queue_value(a, b, fanout)?;
+        }
         self.out.push(Expr::Verdict(NVerdict::Queue { bypass }));
-        j
+        Ok(j)
+    }
+
+    /// evaluate.c stmt_evaluate_queue: the queue number is a 16-bit
+    /// integer (a number, a range, a hash or numgen with `mod`/`offset`,
+    /// a map), a range under `fanout`, its largest value at most 65535.
+    fn queue_value(&self, a: usize, b: usize, fanout: bool) -> Result<(), NftError> {
+        let toks = self.sl(a, b);
+        let num = |s: &str| -> Option<u64> {
+            match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => s.parse().ok(),
+            }
+        };
+        let first = toks.first().map(|x| x.s.as_str()).unwrap_or("");
+        let is_map = toks.iter().any(|x| x.is("map"));
+        if toks.len() == 1 && !toks[0].quoted {
+            let parts: Vec<&str> = first.split('-').collect();
+            let ns: Vec<Option<u64>> = parts.iter().map(|p| num(p)).collect();
+            if ns.iter().all(Option::is_some) {
+                if let Some(n) = ns.iter().flatten().find(|n| **n > 65535) {
+                    return Err(self.err(format!("Error: Value {n} exceeds valid range 0-65535")));
+                }
+                if fanout && parts.len() < 2 {
+                    return Err(self.err("Error: fanout requires a range to be specified".into()));
+                }
+                return Ok(());
+            }
+            if !is_map {
+                return Err(self.err(format!(
+                    "Error: datatype mismatch: expected integer, expression has type of {first}"
+                )));
+            }
+        }
+        if fanout && !is_map {
+            return Err(self.err("Error: fanout requires a range to be specified".into()));
+        }
+        let after = |k: &str| {
+            toks.iter()
+                .position(|x| x.is(k))
+                .and_then(|p| toks.get(p + 1))
+                .and_then(|x| num(&x.s))
+        };
+        if let Some(m) = after("mod") {
+            let max = after("offset").unwrap_or(0) + m.saturating_sub(1);
+            if max > 65535 {
+                return Err(self.err("Error: queue expression max value exceeds 65535".into()));
+            }
+        }
+        Ok(())
     }
 
     /// `ct helper|timeout|expectation set "NAME"` (parser_bison.y
@@ -767,6 +865,7 @@ impl R<'_, '_> {
         let end = self.rhs_end(k);
         if let ([one], None) = (lhs.as_slice(), mask) {
             self.check_width(&one.name, k, end)?;
+            self.check_strings(&one.name, k, end)?;
         }
         let flag_type = matches!(ty, KeyType::TcpFlags | KeyType::CtStatus | KeyType::CtState);
         if op == Op::Neg && !flag_type {
