@@ -21,6 +21,8 @@ pub struct Pctx {
     /// Whether a transport header is known (a tcp/udp/... match, or one
     /// protocol by `meta l4proto`, `ip protocol`, `ip6 nexthdr`).
     pub l4: bool,
+    /// That transport protocol's name, when one is known.
+    pub l4name: Option<String>,
 }
 
 impl Pctx {
@@ -33,6 +35,7 @@ impl Pctx {
                 _ => None,
             },
             l4: false,
+            l4name: None,
         }
     }
 
@@ -52,12 +55,14 @@ impl Pctx {
                 self.net = Some("ip");
                 if f == "protocol" && single(i + 2) {
                     self.l4 = true;
+                    self.l4name = w(t, i + 2).map(proto_name);
                 }
             }
             (Some("ip6"), Some(f)) => {
                 self.net = Some("ip6");
                 if f == "nexthdr" && single(i + 2) {
                     self.l4 = true;
+                    self.l4name = w(t, i + 2).map(proto_name);
                 }
             }
             (Some("meta"), Some("nfproto")) | (Some("nfproto"), _) => {
@@ -82,9 +87,13 @@ impl Pctx {
                 };
                 if single(k) {
                     self.l4 = true;
+                    self.l4name = w(t, k).map(proto_name);
                 }
             }
-            (Some("tcp" | "udp" | "udplite" | "sctp" | "dccp"), Some(_)) => self.l4 = true,
+            (Some(l4 @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp")), Some(_)) => {
+                self.l4 = true;
+                self.l4name = Some(l4.to_string());
+            }
             (Some("icmp"), Some(_)) => {
                 self.net = Some("ip");
                 self.l4 = true;
@@ -181,6 +190,160 @@ pub fn nat_family(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), Str
     }
     if fam == "ip6" && v4 && !v6 {
         return Err(format!("Error: Could not parse IPv6 address: {bare}"));
+    }
+    Ok(())
+}
+
+/// A protocol by its name as nft prints it (`6` is tcp).
+fn proto_name(s: &str) -> String {
+    match s {
+        "6" => "tcp",
+        "17" => "udp",
+        "1" => "icmp",
+        "58" => "ipv6-icmp",
+        "132" => "sctp",
+        "33" => "dccp",
+        "136" => "udplite",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The checks of the statement or expression at `t[i..]` that need the
+/// table's family or the rule's context: `fib` flags (parser_bison.y
+/// fib_expr: "fib: need either saddr or daddr", "mutually exclusive"),
+/// `rt nexthop` (evaluate.c expr_evaluate_rt), the bridge-only meta keys
+/// (the kernel's nft_meta_bridge is registered for the bridge family
+/// only: "Operation not supported"), `reject with` (evaluate.c
+/// stmt_evaluate_reject_family: a code of the other family, tcp reset
+/// without tcp).
+pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    match w(t, i) {
+        Some("fib") => {
+            let mut flags = Vec::new();
+            let mut j = i + 1;
+            while let Some(f) =
+                w(t, j).filter(|f| ["saddr", "daddr", "mark", "iif", "oif"].contains(f))
+            {
+                flags.push(f);
+                j += 1;
+                if w(t, j) == Some(".") {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let has = |f: &str| flags.contains(&f);
+            if !flags.is_empty() && !has("saddr") && !has("daddr") {
+                return Err("Error: fib: need either saddr or daddr".into());
+            }
+            if has("saddr") && has("daddr") {
+                return Err("Error: fib: saddr and daddr are mutually exclusive".into());
+            }
+            if has("iif") && has("oif") {
+                return Err("Error: fib: iif and oif are mutually exclusive".into());
+            }
+        }
+        Some("rt") => {
+            let (e, k) = match w(t, i + 1) {
+                Some(f @ ("ip" | "ip6")) => (Some(f), i + 2),
+                _ => (None, i + 1),
+            };
+            if w(t, k) != Some("nexthop") {
+                return Ok(());
+            }
+            let fam = e.or(p.net);
+            let Some(fam) = fam else {
+                return Err("Error: cannot determine ip protocol version, use \"ip nexthop\" or \"ip6 nexthop\" instead".into());
+            };
+            if matches!((fam, family), ("ip", "ip6") | ("ip6", "ip")) {
+                return Err(format!("Error: {fam} nexthop will not match"));
+            }
+            let v = t.get(k + 1).map(|x| x.s.as_str()).unwrap_or("");
+            let v = if matches!(v, "==" | "!=" | "eq" | "ne") {
+                t.get(k + 2).map(|x| x.s.as_str()).unwrap_or("")
+            } else {
+                v
+            };
+            let a = v.split(['/', '-']).next().unwrap_or("");
+            if fam == "ip" && a.contains(':') {
+                return Err(format!("Error: Could not parse IPv4 address: {a}"));
+            }
+            if fam == "ip6" && a.parse::<std::net::Ipv4Addr>().is_ok() {
+                return Err(format!("Error: Could not parse IPv6 address: {a}"));
+            }
+        }
+        Some("meta") | Some("ibrname" | "obrname")
+            if family != "bridge"
+                && matches!(
+                    if w(t, i) == Some("meta") {
+                        w(t, i + 1)
+                    } else {
+                        w(t, i)
+                    },
+                    Some(
+                        "ibrname"
+                            | "obrname"
+                            | "ibridgename"
+                            | "obridgename"
+                            | "ibrpvid"
+                            | "ibrvproto"
+                    )
+                ) =>
+        {
+            return Err("Error: Could not process rule: Operation not supported (a bridge meta key outside the bridge family)".into());
+        }
+        Some("reject") if w(t, i + 1) == Some("with") => {
+            let kind = w(t, i + 2).unwrap_or("");
+            let code = if w(t, i + 3) == Some("type") {
+                w(t, i + 4)
+            } else {
+                w(t, i + 3)
+            };
+            let other = match kind {
+                "icmp" => Some("ip6"),
+                "icmpv6" => Some("ip"),
+                _ => None,
+            };
+            let base = p.net.or(match family {
+                "ip" => Some("ip"),
+                "ip6" => Some("ip6"),
+                _ => None,
+            });
+            if let (Some(o), Some(b)) = (other, base) {
+                if o == b {
+                    let want = if kind == "icmp" { "ip" } else { "ip6" };
+                    return Err(format!(
+                        "Error: conflicting protocols specified: {b} vs. {want}"
+                    ));
+                }
+            }
+            // the icmp codes of datatype.c icmp_code_type
+            const V4: &[&str] = &[
+                "net-unreachable",
+                "host-unreachable",
+                "prot-unreachable",
+                "port-unreachable",
+                "net-prohibited",
+                "host-prohibited",
+                "admin-prohibited",
+                "frag-needed",
+            ];
+            if kind == "icmp" && code.is_some_and(|c| !V4.contains(&c) && c.parse::<u8>().is_err())
+            {
+                return Err(format!(
+                    "Error: Could not parse ICMP code: {}",
+                    code.unwrap_or("")
+                ));
+            }
+            if kind == "tcp" && p.l4name.as_deref().is_some_and(|n| n != "tcp") {
+                return Err(format!(
+                    "Error: conflicting protocols specified: {} vs. tcp",
+                    p.l4name.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -97,6 +97,7 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
             return Err(r.err("Error: Statement after terminal statement has no effect".into()));
         }
         super::context::nat_family(t, i, &r.cx.family, &pctx).map_err(|m| r.err(m))?;
+        super::context::expr_checks(t, i, &r.cx.family, &pctx).map_err(|m| r.err(m))?;
         pctx.note(t, i);
         terminal = matches!(
             w(t, i),
