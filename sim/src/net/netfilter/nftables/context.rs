@@ -293,6 +293,37 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         {
             return Err("Error: Could not process rule: Operation not supported (a bridge meta key outside the bridge family)".into());
         }
+        Some("tcp") if w(t, i + 1) == Some("option") => return tcp_option(t, i + 2),
+        Some("reset") if w(t, i + 1) == Some("tcp") && w(t, i + 2) == Some("option") => {
+            return tcp_option(t, i + 3)
+        }
+        Some("ct") => return ct_values(t, i),
+        Some("redirect" | "masquerade" | "dnat" | "snat") => {
+            // nat_evaluate_transport: a port needs a transport match
+            let to = (i + 1..(i + 4).min(t.len())).find(|&k| t[k].is("to"));
+            let ports = to.is_some_and(|to| {
+                let a = t.get(to + 1);
+                // a port taken from the packet (`:tcp dport map { ... }`)
+                // brings its own transport header
+                let colon = |k: usize| {
+                    t.get(k).is_some_and(|x| {
+                        !x.quoted
+                            && x.s.starts_with(':')
+                            && !x.s[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+                    }) && !t
+                        .get(k + 1)
+                        .filter(|_| t[k].s == ":")
+                        .is_some_and(|y| y.s.starts_with(|c: char| c.is_ascii_alphabetic()))
+                };
+                colon(to + 1)
+                    || (a.is_some_and(|x| !x.is("{") && !x.is("@"))
+                        && colon(to + 2)
+                        && !t[to + 1..(to + 4).min(t.len())].iter().any(|x| x.is("map")))
+            });
+            if ports && !p.l4 {
+                return Err("Error: transport protocol mapping is only valid after transport protocol match".into());
+            }
+        }
         Some("reject") if w(t, i + 1) == Some("with") => {
             let kind = w(t, i + 2).unwrap_or("");
             let code = if w(t, i + 3) == Some("type") {
@@ -346,4 +377,144 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         _ => {}
     }
     Ok(())
+}
+
+/// parser_bison.y tcp_hdr_option_type and the fields of each option
+/// (tcpopt.c tcpopt_protocols): an unknown name or field is a syntax
+/// error, a number above 255 "value too large".
+fn tcp_option(t: &[Tok], k: usize) -> Result<(), String> {
+    let Some(name) = w(t, k) else { return Ok(()) };
+    if name.starts_with('@') || t.get(k).is_some_and(|x| x.is("@")) {
+        return Ok(());
+    }
+    const FIELDS: &[&str] = &[
+        "kind", "length", "size", "count", "left", "right", "tsval", "tsecr", "subtype",
+    ];
+    let fields: &[&str] = match name {
+        "eol" | "nop" => &["kind"],
+        "maxseg" | "mss" => &["kind", "length", "size"],
+        "window" => &["kind", "length", "count"],
+        "sack-perm" | "sack-permitted" | "fastopen" | "md5sig" => &["kind", "length"],
+        "sack" | "sack0" | "sack1" | "sack2" | "sack3" => &["kind", "length", "left", "right"],
+        "timestamp" => &["kind", "length", "tsval", "tsecr"],
+        "mptcp" => &["kind", "length", "subtype"],
+        n if n.bytes().all(|c| c.is_ascii_digit()) => {
+            if n.parse::<u64>().map_or(true, |v| v > 255) {
+                return Err("Error: value too large".into());
+            }
+            return Ok(());
+        }
+        other => return Err(format!("syntax error, unexpected {other}")),
+    };
+    match w(t, k + 1) {
+        Some(f) if (FIELDS.contains(&f) || is_tcp_option_name(f)) && !fields.contains(&f) => {
+            Err(format!("syntax error, unexpected {f}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn is_tcp_option_name(s: &str) -> bool {
+    matches!(
+        s,
+        "eol"
+            | "nop"
+            | "maxseg"
+            | "mss"
+            | "window"
+            | "sack-perm"
+            | "sack-permitted"
+            | "sack"
+            | "timestamp"
+            | "fastopen"
+            | "md5sig"
+            | "mptcp"
+    )
+}
+
+/// The values of conntrack keys nft parses by symbol (ct.c
+/// ct_dir_tbl, ct_event_tbl; datatype.c nfproto_type; ct label bits
+/// 0-127, XT_CONNLABEL_MAXBIT).
+fn ct_values(t: &[Tok], i: usize) -> Result<(), String> {
+    let key = w(t, i + 1).unwrap_or("");
+    let mut k = i + 2;
+    if matches!(w(t, k), Some("==" | "!=" | "eq" | "ne")) {
+        k += 1;
+    }
+    let set = w(t, k) == Some("set");
+    let v = w(t, k).unwrap_or("");
+    if t.get(k).is_some_and(|x| x.quoted || x.is("{") || x.is("@"))
+        || (!set
+            && !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        || matches!(v, "map" | "vmap")
+    {
+        return Ok(());
+    }
+    match key {
+        "direction" if !set && !matches!(v, "original" | "reply" | "0" | "1") => {
+            Err(format!("Error: Could not parse conntrack direction: {v}"))
+        }
+        "l3proto" if !set && !matches!(v, "ipv4" | "ipv6") && v.parse::<u8>().is_err() => {
+            Err(format!("Error: Could not parse netfilter protocol: {v}"))
+        }
+        "label" if !set && v.parse::<u64>().is_ok_and(|n| n > 127) => {
+            Err(format!("Error: {v}: could not parse conntrack label"))
+        }
+        "event" if set => {
+            const EV: &[&str] = &[
+                "new",
+                "related",
+                "destroy",
+                "reply",
+                "assured",
+                "protoinfo",
+                "helper",
+                "mark",
+                "seqadj",
+                "secmark",
+                "label",
+            ];
+            let mut j = k + 1;
+            while let Some(e) = w(t, j) {
+                if matches!(e, "," | "|" | "or") {
+                    j += 1;
+                    continue;
+                }
+                if !EV.contains(&e) && !e.starts_with(|c: char| c.is_ascii_digit()) {
+                    if is_stmt_start(e) {
+                        break;
+                    }
+                    return Err(format!("Error: Could not parse conntrack event: {e}"));
+                }
+                j += 1;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Words that start a new statement after a value list.
+fn is_stmt_start(s: &str) -> bool {
+    matches!(
+        s,
+        "counter"
+            | "accept"
+            | "drop"
+            | "log"
+            | "limit"
+            | "return"
+            | "jump"
+            | "goto"
+            | "meta"
+            | "ct"
+            | "ip"
+            | "ip6"
+            | "tcp"
+            | "udp"
+            | "comment"
+            | "notrack"
+    )
 }

@@ -1630,6 +1630,12 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
                 j += 1;
             }
         }
+        // parser_bison.y limit_stmt: a packet rate takes `burst N
+        // packets`, a byte rate `burst N BYTES`
+        let byte_burst = bytes_unit(bu).is_some();
+        if !bu.is_empty() && byte_burst != bytes {
+            return Err(err(&format!("syntax error, unexpected {bu}")));
+        }
         burst = match bytes_unit(bu) {
             Some(m) => b.saturating_mul(m),
             None => b,
