@@ -324,56 +324,7 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
                 return Err("Error: transport protocol mapping is only valid after transport protocol match".into());
             }
         }
-        Some("reject") if w(t, i + 1) == Some("with") => {
-            let kind = w(t, i + 2).unwrap_or("");
-            let code = if w(t, i + 3) == Some("type") {
-                w(t, i + 4)
-            } else {
-                w(t, i + 3)
-            };
-            let other = match kind {
-                "icmp" => Some("ip6"),
-                "icmpv6" => Some("ip"),
-                _ => None,
-            };
-            let base = p.net.or(match family {
-                "ip" => Some("ip"),
-                "ip6" => Some("ip6"),
-                _ => None,
-            });
-            if let (Some(o), Some(b)) = (other, base) {
-                if o == b {
-                    let want = if kind == "icmp" { "ip" } else { "ip6" };
-                    return Err(format!(
-                        "Error: conflicting protocols specified: {b} vs. {want}"
-                    ));
-                }
-            }
-            // the icmp codes of datatype.c icmp_code_type
-            const V4: &[&str] = &[
-                "net-unreachable",
-                "host-unreachable",
-                "prot-unreachable",
-                "port-unreachable",
-                "net-prohibited",
-                "host-prohibited",
-                "admin-prohibited",
-                "frag-needed",
-            ];
-            if kind == "icmp" && code.is_some_and(|c| !V4.contains(&c) && c.parse::<u8>().is_err())
-            {
-                return Err(format!(
-                    "Error: Could not parse ICMP code: {}",
-                    code.unwrap_or("")
-                ));
-            }
-            if kind == "tcp" && p.l4name.as_deref().is_some_and(|n| n != "tcp") {
-                return Err(format!(
-                    "Error: conflicting protocols specified: {} vs. tcp",
-                    p.l4name.as_deref().unwrap_or("")
-                ));
-            }
-        }
+        Some("reject") if w(t, i + 1) == Some("with") => return reject_with(t, i, family, p),
         _ => {}
     }
     Ok(())
@@ -517,4 +468,59 @@ fn is_stmt_start(s: &str) -> bool {
             | "comment"
             | "notrack"
     )
+}
+
+/// evaluate.c stmt_evaluate_reject_family: `reject with icmp|icmpv6`
+/// of the other family than the table's or the rule's, an icmp code
+/// icmp_code_type does not know, `tcp reset` after another transport
+/// protocol.
+fn reject_with(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    let kind = w(t, i + 2).unwrap_or("");
+    let code = if w(t, i + 3) == Some("type") {
+        w(t, i + 4)
+    } else {
+        w(t, i + 3)
+    };
+    let other = match kind {
+        "icmp" => Some("ip6"),
+        "icmpv6" => Some("ip"),
+        _ => None,
+    };
+    let base = p.net.or(match family {
+        "ip" => Some("ip"),
+        "ip6" => Some("ip6"),
+        _ => None,
+    });
+    if let (Some(o), Some(b)) = (other, base) {
+        if o == b {
+            let want = if kind == "icmp" { "ip" } else { "ip6" };
+            return Err(format!(
+                "Error: conflicting protocols specified: {b} vs. {want}"
+            ));
+        }
+    }
+    // the icmp codes of datatype.c icmp_code_type
+    const V4: &[&str] = &[
+        "net-unreachable",
+        "host-unreachable",
+        "prot-unreachable",
+        "port-unreachable",
+        "net-prohibited",
+        "host-prohibited",
+        "admin-prohibited",
+        "frag-needed",
+    ];
+    if kind == "icmp" && code.is_some_and(|c| !V4.contains(&c) && c.parse::<u8>().is_err()) {
+        return Err(format!(
+            "Error: Could not parse ICMP code: {}",
+            code.unwrap_or("")
+        ));
+    }
+    if kind == "tcp" && p.l4name.as_deref().is_some_and(|n| n != "tcp") {
+        return Err(format!(
+            "Error: conflicting protocols specified: {} vs. tcp",
+            p.l4name.as_deref().unwrap_or("")
+        ));
+    }
+    Ok(())
 }
