@@ -298,6 +298,27 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
             return tcp_option(t, i + 3)
         }
         Some("ct") => return ct_values(t, i),
+        // evaluate.c stmt_evaluate_payload: an inner header of a tunnel
+        // cannot be written
+        Some("vxlan" | "geneve" | "gre" | "gretap") if w(t, i + 3) == Some("set") => {
+            return Err("Error: payload statement for this expression is not supported".into());
+        }
+        // parser_bison.y xfrm_expr: IPSEC in|out [spnum N (<= 255)]
+        Some("ipsec") => {
+            if !matches!(w(t, i + 1), Some("in" | "out")) {
+                return Err(format!(
+                    "syntax error, unexpected {}",
+                    w(t, i + 1).unwrap_or("end of file")
+                ));
+            }
+            if w(t, i + 2) == Some("spnum")
+                && w(t, i + 3)
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 255)
+            {
+                return Err("Error: value too large".into());
+            }
+        }
         Some("redirect" | "masquerade" | "dnat" | "snat") => {
             // nat_evaluate_transport: a port needs a transport match
             let to = (i + 1..(i + 4).min(t.len())).find(|&k| t[k].is("to"));
