@@ -113,8 +113,29 @@ pub fn tokenize(text: &str) -> Result<Vec<Tok>, NftError> {
 /// Renders tokens back into rule text.
 pub fn render(toks: &[Tok]) -> String {
     let mut s = String::new();
-    for t in toks {
+    // the braces open: whether each is a binding chain (`jump {`), whose
+    // rules a line end separates (written `;` so the text reads back as
+    // the same rules)
+    let mut braces: Vec<bool> = Vec::new();
+    let mut prev = "";
+    for (k, t) in toks.iter().enumerate() {
+        if !t.quoted && t.s == "{" {
+            braces.push(matches!(prev, "jump" | "goto"));
+        } else if !t.quoted && t.s == "}" {
+            braces.pop();
+        }
+        if !t.quoted {
+            prev = t.s.as_str();
+        }
         if t.s == "\n" {
+            let next = toks[k + 1..].iter().find(|x| x.s != "\n");
+            if braces.last() == Some(&true)
+                && !s.ends_with('{')
+                && !s.ends_with(';')
+                && next.is_some_and(|x| x.quoted || x.s != "}")
+            {
+                s.push(';');
+            }
             continue;
         }
         if !s.is_empty() && t.s != "," && !s.ends_with('@') {

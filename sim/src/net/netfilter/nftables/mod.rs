@@ -53,6 +53,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
+pub mod context;
 pub mod eval;
 pub mod expr;
 pub mod lex;

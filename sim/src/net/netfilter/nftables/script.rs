@@ -647,6 +647,7 @@ impl Nft {
             next_id: &mut self.next_id,
             anon: Vec::new(),
             meters: Vec::new(),
+            family: fam.to_string(),
         };
         let exprs = parse_rule(toks, line, &mut cx)?;
         let anon = std::mem::take(&mut cx.anon);
@@ -1341,6 +1342,23 @@ impl Nft {
         for t in &self.tables {
             for c in &t.chains {
                 for r in &c.rules {
+                    // a named counter, quota or limit must exist
+                    // (nft_objref.c nft_objref_init: -ENOENT)
+                    for e in &r.exprs {
+                        if let Expr::ObjRef { kind, name } = e {
+                            if matches!(kind.as_str(), "counter" | "quota" | "limit")
+                                && !t.objects.contains_key(&(kind.clone(), name.clone()))
+                            {
+                                return Err(err(
+                                    r.line,
+                                    format!(
+                                        "Error: Could not process rule: No such file or directory: {kind} '{name}' (in chain {}) does not exist in table {} {}",
+                                        c.name, t.family, t.name
+                                    ),
+                                ));
+                            }
+                        }
+                    }
                     for (n, chain) in refs(&r.exprs) {
                         let ok = if chain {
                             t.chain(n).is_some()

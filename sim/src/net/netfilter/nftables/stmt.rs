@@ -26,6 +26,8 @@ pub struct Cx<'a> {
     pub anon: Vec<(String, Vec<Tok>)>,
     /// Sets `meter NAME` statements create.
     pub meters: Vec<String>,
+    /// The table's family (`ip`, `inet`, ...).
+    pub family: String,
 }
 
 struct R<'a, 'b> {
@@ -75,6 +77,7 @@ const STMT_WORDS: &[&str] = &[
 
 /// Parses one rule's tokens into its expressions.
 pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftError> {
+    let cx_family = cx.family.clone();
     let mut r = R {
         t,
         line,
@@ -82,11 +85,39 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
         out: Vec::new(),
     };
     let mut i = 0;
+    // evaluate.c rule_evaluate: nothing may follow a terminal statement
+    // (a verdict other than continue, reject, snat/dnat/masquerade/
+    // redirect, fwd, queue: STMT_F_TERMINAL)
+    let mut terminal = false;
+    let mut pctx = super::context::Pctx::new(&cx_family);
     while i < t.len() {
         if t[i].is(";") || t[i].is("\n") {
             i += 1;
             continue;
         }
+        if terminal && w(t, i) != Some("comment") {
+            return Err(r.err("Error: Statement after terminal statement has no effect".into()));
+        }
+        super::context::nat_family(t, i, &r.cx.family, &pctx).map_err(|m| r.err(m))?;
+        super::context::expr_checks(t, i, &r.cx.family, &pctx).map_err(|m| r.err(m))?;
+        pctx.note(t, i);
+        terminal = matches!(
+            w(t, i),
+            Some(
+                "accept"
+                    | "drop"
+                    | "return"
+                    | "jump"
+                    | "goto"
+                    | "reject"
+                    | "dnat"
+                    | "snat"
+                    | "masquerade"
+                    | "redirect"
+                    | "fwd"
+                    | "queue"
+            )
+        );
         i = r.stmt(i)?;
     }
     Ok(r.out)
@@ -126,6 +157,56 @@ impl R<'_, '_> {
             None => false,
             Some(s) => STMT_WORDS.contains(&s) || selector(self.t, i).is_some(),
         }
+    }
+
+    /// evaluate.c expr_evaluate_integer: a number compared with a header
+    /// field or key of `bits` bits may not exceed it ("Value 256 exceeds
+    /// valid range 0-255"); the widths of proto.c's header templates,
+    /// ct.c's and meta.c's keys, socket.c's.
+    fn check_width(&self, name: &str, a: usize, b: usize) -> Result<(), NftError> {
+        let Some(bits) = field_bits(name) else {
+            return Ok(());
+        };
+        let max: u64 = (1u64 << bits) - 1;
+        for t in self.sl(a, b) {
+            if t.quoted {
+                continue;
+            }
+            let v = t.s.split('/').next().unwrap_or("");
+            for part in v.split('-') {
+                let n = match part.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None if part.bytes().all(|c| c.is_ascii_digit()) => part.parse().ok(),
+                    None => None,
+                };
+                if let Some(n) = n.filter(|n| *n > max) {
+                    return Err(self.err(format!("Error: Value {n} exceeds valid range 0-{max}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// evaluate.c expr_evaluate_string: a string compared with a key of
+    /// `len` bytes (ct helper names: NF_CT_HELPER_NAME_LEN 16; interface
+    /// names: IFNAMSIZ 16; osf names: NFT_OSF_MAXGENRELEN 16) may not be
+    /// longer, nor empty.
+    fn check_strings(&self, name: &str, a: usize, b: usize) -> Result<(), NftError> {
+        let max = match name {
+            "ct helper" | "meta iifname" | "meta oifname" | "iifname" | "oifname"
+            | "meta ibrname" | "meta obrname" | "meta ibridgename" | "meta obridgename"
+            | "osf name" => 16,
+            _ => return Ok(()),
+        };
+        for t in self.sl(a, b).iter().filter(|t| t.quoted) {
+            if t.s.is_empty() {
+                return Err(self.err("Error: Empty string is not allowed".into()));
+            }
+            if t.s.len() > max {
+                return Err(self.err(format!("Error: String exceeds maximum length of {max}")));
+            }
+        }
+        Ok(())
     }
 
     /// Keeps a construct podpath does not evaluate.
@@ -232,7 +313,7 @@ impl R<'_, '_> {
                 Ok(i + n)
             }
             "reject" => self.reject(i),
-            "queue" => Ok(self.queue(i)),
+            "queue" => self.queue(i),
             "dnat" | "snat" | "masquerade" | "redirect" => self.nat(i),
             "tproxy" => self.tproxy(i),
             "add" | "update" | "delete" if self.t.get(i + 1).is_some_and(|x| x.is("@")) => {
@@ -505,14 +586,24 @@ impl R<'_, '_> {
     fn log(&mut self, i: usize) -> Result<usize, NftError> {
         let mut j = i + 1;
         let mut prefix = String::new();
+        let (mut level, mut group, mut flags, mut other) = (None, false, false, false);
         loop {
             match self.w(j) {
                 Some("prefix") => {
                     prefix = self.t.get(j + 1).map(|x| x.s.clone()).unwrap_or_default();
+                    other = true;
                     j += 2;
                 }
-                Some("level" | "group" | "snaplen" | "queue-threshold") => j += 2,
+                Some("level") => {
+                    level = self.w(j + 1).map(str::to_string);
+                    j += 2;
+                }
+                Some("group" | "snaplen" | "queue-threshold") => {
+                    group = true;
+                    j += 2;
+                }
                 Some("flags") => {
+                    flags = true;
                     // log_flags: tcp sequence,options | ip options | skuid
                     // | ether | all
                     j += 1;
@@ -527,6 +618,18 @@ impl R<'_, '_> {
                 }
                 _ => break,
             }
+        }
+        // evaluate.c stmt_evaluate_log
+        if group && level.is_some() {
+            return Err(self.err("Error: level and group are mutually exclusive".into()));
+        }
+        if group && flags {
+            return Err(self.err("Error: flags and group are mutually exclusive".into()));
+        }
+        if level.as_deref() == Some("audit") && (group || flags || other) {
+            return Err(
+                self.err("Error: log level audit doesn't support any further options".into())
+            );
         }
         self.out.push(Expr::Log { prefix });
         Ok(j)
@@ -621,18 +724,39 @@ impl R<'_, '_> {
     }
 
     /// `queue [flags bypass,fanout] [num N[-M] | to N] [bypass] [fanout]`.
-    fn queue(&mut self, i: usize) -> usize {
+    fn queue(&mut self, i: usize) -> Result<usize, NftError> {
         let mut j = i + 1;
         let mut bypass = false;
+        let mut fanout = false;
+        let mut value: Option<(usize, usize)> = None;
         loop {
             match self.w(j) {
-                Some("num") => j += 2,
-                Some("to") => j = self.set_value_end(j + 1),
+                Some("num") => {
+                    // parser_bison.y queue_stmt_expr_simple: a number or
+                    // a range
+                    if !self
+                        .w(j + 1)
+                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+                    {
+                        return Err(self.unexpected(j + 1));
+                    }
+                    let e = self.set_value_end(j + 1);
+                    value = Some((j + 1, e));
+                    j = e;
+                }
+                Some("to") => {
+                    let e = self.set_value_end(j + 1);
+                    value = Some((j + 1, e));
+                    j = e;
+                }
                 Some("flags") => {
                     j += 1;
                     while let Some(f) = self.w(j) {
                         if f == "bypass" {
                             bypass = true;
+                        }
+                        if f == "fanout" {
+                            fanout = true;
                         }
                         if f == "bypass" || f == "fanout" || f == "," {
                             j += 1;
@@ -645,12 +769,67 @@ impl R<'_, '_> {
                     bypass = true;
                     j += 1;
                 }
-                Some("fanout") => j += 1,
+                Some("fanout") => {
+                    fanout = true;
+                    j += 1;
+                }
                 _ => break,
             }
         }
+        if let Some((a, b)) = value {
+            self.queue_value(a, b, fanout)?;
+        }
         self.out.push(Expr::Verdict(NVerdict::Queue { bypass }));
-        j
+        Ok(j)
+    }
+
+    /// evaluate.c stmt_evaluate_queue: the queue number is a 16-bit
+    /// integer (a number, a range, a hash or numgen with `mod`/`offset`,
+    /// a map), a range under `fanout`, its largest value at most 65535.
+    fn queue_value(&self, a: usize, b: usize, fanout: bool) -> Result<(), NftError> {
+        let toks = self.sl(a, b);
+        let num = |s: &str| -> Option<u64> {
+            match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => s.parse().ok(),
+            }
+        };
+        let first = toks.first().map(|x| x.s.as_str()).unwrap_or("");
+        let is_map = toks.iter().any(|x| x.is("map"));
+        if toks.len() == 1 && !toks[0].quoted {
+            let parts: Vec<&str> = first.split('-').collect();
+            let ns: Vec<Option<u64>> = parts.iter().map(|p| num(p)).collect();
+            if ns.iter().all(Option::is_some) {
+                if let Some(n) = ns.iter().flatten().find(|n| **n > 65535) {
+                    return Err(self.err(format!("Error: Value {n} exceeds valid range 0-65535")));
+                }
+                if fanout && parts.len() < 2 {
+                    return Err(self.err("Error: fanout requires a range to be specified".into()));
+                }
+                return Ok(());
+            }
+            if !is_map {
+                return Err(self.err(format!(
+                    "Error: datatype mismatch: expected integer, expression has type of {first}"
+                )));
+            }
+        }
+        if fanout && !is_map {
+            return Err(self.err("Error: fanout requires a range to be specified".into()));
+        }
+        let after = |k: &str| {
+            toks.iter()
+                .position(|x| x.is(k))
+                .and_then(|p| toks.get(p + 1))
+                .and_then(|x| num(&x.s))
+        };
+        if let Some(m) = after("mod") {
+            let max = after("offset").unwrap_or(0) + m.saturating_sub(1);
+            if max > 65535 {
+                return Err(self.err("Error: queue expression max value exceeds 65535".into()));
+            }
+        }
+        Ok(())
     }
 
     /// `ct helper|timeout|expectation set "NAME"` (parser_bison.y
@@ -756,6 +935,27 @@ impl R<'_, '_> {
         let names: Vec<String> = lhs.iter().map(|s| s.name.clone()).collect();
         let sels: Option<Vec<Sel>> = lhs.iter().map(|s| s.sel).collect();
         if self.w(j) == Some("set") {
+            // evaluate.c __stmt_evaluate_arg: "we are setting a value, we
+            // can't use a set"
+            if self.t.get(j + 1).is_some_and(|x| x.is("{")) {
+                return Err(
+                    self.err("Error: you cannot use a set here, unknown value to use".into())
+                );
+            }
+            if self.t.get(j + 1).is_some_and(|x| x.is("@")) {
+                return Err(
+                    self.err("Error: you cannot reference a set here, unknown value to use".into())
+                );
+            }
+            if let [one] = lhs.as_slice() {
+                // the value and its bit operations, up to the next
+                // statement
+                let mut end = j + 1;
+                while end < self.t.len() && !self.w(end).is_some_and(|x| STMT_WORDS.contains(&x)) {
+                    end += 1;
+                }
+                self.check_width(&one.name, j + 1, end)?;
+            }
             return self.set_value(i, &lhs, j + 1);
         }
         if self.w(j) == Some("vmap") {
@@ -788,6 +988,10 @@ impl R<'_, '_> {
             }
         }
         let end = self.rhs_end(k);
+        if let ([one], None) = (lhs.as_slice(), mask) {
+            self.check_width(&one.name, k, end)?;
+            self.check_strings(&one.name, k, end)?;
+        }
         let flag_type = matches!(ty, KeyType::TcpFlags | KeyType::CtStatus | KeyType::CtState);
         if op == Op::Neg && !flag_type {
             // evaluate.c expr_evaluate_relational
@@ -1609,6 +1813,12 @@ pub fn limit_args(t: &[Tok], mut j: usize, line: usize) -> Result<(Expr, usize),
                 j += 1;
             }
         }
+        // parser_bison.y limit_stmt: a packet rate takes `burst N
+        // packets`, a byte rate `burst N BYTES`
+        let byte_burst = bytes_unit(bu).is_some();
+        if !bu.is_empty() && byte_burst != bytes {
+            return Err(err(&format!("syntax error, unexpected {bu}")));
+        }
         burst = match bytes_unit(bu) {
             Some(m) => b.saturating_mul(m),
             None => b,
@@ -1716,4 +1926,28 @@ pub fn synproxy_args(
         }
     }
     (info, j.min(t.len()))
+}
+
+/// The width in bits of a header field or key nft compares numbers with
+/// (proto.c `proto_ip`, `proto_ip6`, `proto_tcp`, `proto_udp`,
+/// `proto_icmp`, `proto_eth`, `proto_vlan` templates; ct.c `ct_templates`;
+/// socket.c `socket_templates`).
+fn field_bits(name: &str) -> Option<u32> {
+    Some(match name {
+        "ip version" | "ip hdrlength" | "ip6 version" | "tcp doff" | "tcp reserved" => 4,
+        "ip dscp" | "ip6 dscp" => 6,
+        "ip ecn" | "ip6 ecn" => 2,
+        "ip ttl" | "ip protocol" | "ip6 nexthdr" | "ip6 hoplimit" | "icmp type" | "icmp code"
+        | "icmpv6 type" | "icmpv6 code" => 8,
+        "ip length" | "ip id" | "ip checksum" | "ip6 length" | "tcp window" | "tcp checksum"
+        | "tcp urgptr" | "udp length" | "udp checksum" | "icmp checksum" | "icmp id"
+        | "icmp sequence" | "icmp mtu" | "ether type" | "ct zone" | "tcp sport" | "tcp dport"
+        | "udp sport" | "udp dport" | "th sport" | "th dport" | "sctp sport" | "sctp dport"
+        | "dccp sport" | "dccp dport" | "udplite sport" | "udplite dport" => 16,
+        "ip6 flowlabel" => 20,
+        "vlan id" => 12,
+        "vlan pcp" => 3,
+        "socket transparent" | "socket wildcard" | "vlan cfi" | "vlan dei" => 1,
+        _ => return None,
+    })
 }

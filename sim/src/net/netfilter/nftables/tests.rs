@@ -630,11 +630,11 @@ fn tests_py_lines_nft_accepts_are_read() {
         "reset tcp option mptcp",                // any/tcpopt.t
         "fib daddr check missing",               // inet/fib.t
         "ipsec in spnum 0 reqid 1",              // inet/ipsec.t
-        "rt ip6 nexthop fd00::1",                // inet/rt.t
+        "meta nfproto ipv4 rt nexthop 192.168.0.1", // inet/rt.t (rt ip6 in an ip table: "ip6 nexthop will not match")
         "udp dport 4789 vxlan ip saddr 10.141.11.0/24", // inet/vxlan.t
-        "gretap ether saddr 62:87:4d:d6:19:05",  // inet/gretap.t
+        "gretap ether saddr 62:87:4d:d6:19:05",     // inet/gretap.t
         "ip saddr . @ih,32,32 { 1.1.1.1 . 0x14, 2.2.2.2 . 0x1e }", // inet/vmap.t
-        "ip saddr & 0xff == 1",                  // ip/ip.t
+        "ip saddr & 0xff == 1",                     // ip/ip.t
         "dup to ip saddr map { 192.168.2.120 : 192.168.2.1 } device \"lo\"", // ip/dup.t
         "dnat to numgen inc mod 7 offset 167772161", // ip/numgen.t
         "redirect to :tcp dport map { 22 : 8000, 80 : 8080}", // ip/redirect.t

@@ -1,0 +1,547 @@
+//! The protocol context nft's evaluation builds along a rule
+//! (src/evaluate.c: `struct proto_ctx`, filled by each match's payload
+//! dependencies), and the checks of the statements that need it:
+//! `stmt_evaluate_tproxy` ("Transparent proxy support requires transport
+//! protocol match"), `nat_evaluate_family`/`stmt_evaluate_l3proto`
+//! ("conflicting protocols specified") and `stmt_evaluate_addr` in an
+//! inet table ("specify `dnat ip' or 'dnat ip6' in inet table to
+//! disambiguate").
+
+use super::lex::Tok;
+
+fn w(t: &[Tok], i: usize) -> Option<&str> {
+    t.get(i).filter(|x| !x.quoted).map(|x| x.s.as_str())
+}
+
+/// What the rule has told of the packet so far.
+#[derive(Clone, Debug, Default)]
+pub struct Pctx {
+    /// The network header: "ip" or "ip6" (the table's own for ip/ip6).
+    pub net: Option<&'static str>,
+    /// Whether a transport header is known (a tcp/udp/... match, or one
+    /// protocol by `meta l4proto`, `ip protocol`, `ip6 nexthdr`).
+    pub l4: bool,
+    /// That transport protocol's name, when one is known.
+    pub l4name: Option<String>,
+}
+
+impl Pctx {
+    /// The context a rule of a table of `family` starts with.
+    pub fn new(family: &str) -> Self {
+        Pctx {
+            net: match family {
+                "ip" => Some("ip"),
+                "ip6" => Some("ip6"),
+                _ => None,
+            },
+            l4: false,
+            l4name: None,
+        }
+    }
+
+    /// Notes what the statement at `t[i..]` tells.
+    pub fn note(&mut self, t: &[Tok], i: usize) {
+        let single = |k: usize| {
+            let k = if matches!(w(t, k), Some("==" | "eq")) {
+                k + 1
+            } else {
+                k
+            };
+            t.get(k)
+                .is_some_and(|x| x.quoted || !matches!(x.s.as_str(), "{" | "!=" | "@" | "ne"))
+        };
+        match (w(t, i), w(t, i + 1)) {
+            (Some("ip"), Some(f)) if f != "option" => {
+                self.net = Some("ip");
+                if f == "protocol" && single(i + 2) {
+                    self.l4 = true;
+                    self.l4name = w(t, i + 2).map(proto_name);
+                }
+            }
+            (Some("ip6"), Some(f)) => {
+                self.net = Some("ip6");
+                if f == "nexthdr" && single(i + 2) {
+                    self.l4 = true;
+                    self.l4name = w(t, i + 2).map(proto_name);
+                }
+            }
+            (Some("meta"), Some("nfproto")) | (Some("nfproto"), _) => {
+                let k = if w(t, i) == Some("meta") {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                if single(k) {
+                    match w(t, k) {
+                        Some("ipv4") => self.net = Some("ip"),
+                        Some("ipv6") => self.net = Some("ip6"),
+                        _ => {}
+                    }
+                }
+            }
+            (Some("meta"), Some("l4proto")) | (Some("l4proto"), _) => {
+                let k = if w(t, i) == Some("meta") {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                if single(k) {
+                    self.l4 = true;
+                    self.l4name = w(t, k).map(proto_name);
+                }
+            }
+            (Some(l4 @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp")), Some(_)) => {
+                self.l4 = true;
+                self.l4name = Some(l4.to_string());
+            }
+            (Some("icmp"), Some(_)) => {
+                self.net = Some("ip");
+                self.l4 = true;
+            }
+            (Some("icmpv6"), Some(_)) => {
+                self.net = Some("ip6");
+                self.l4 = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The checks of a `tproxy`, `dnat` or `snat` statement at `t[i..]` in a
+/// table of `family`, with nft's words.
+pub fn nat_family(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    let Some(kw) = w(t, i) else { return Ok(()) };
+    if !matches!(kw, "tproxy" | "dnat" | "snat") {
+        return Ok(());
+    }
+    let mut j = i + 1;
+    let explicit = match w(t, j) {
+        Some(f @ ("ip" | "ip6")) if matches!(w(t, j + 1), Some("to" | "prefix")) => {
+            j += 1;
+            Some(if f == "ip" { "ip" } else { "ip6" })
+        }
+        _ => None,
+    };
+    if kw == "tproxy" {
+        if !matches!(family, "ip" | "ip6" | "inet") {
+            return Err("Error: tproxy is only supported for IPv4/IPv6/INET".into());
+        }
+        if !p.l4 {
+            return Err(
+                "Error: Transparent proxy support requires transport protocol match".into(),
+            );
+        }
+        if w(t, j) != Some("to") {
+            return Err("Error: Either address or port must be specified!".into());
+        }
+    }
+    if let (Some(e), Some(n)) = (explicit, p.net) {
+        if e != n {
+            return Err(format!("Error: conflicting protocols specified: {n} vs. {}. You must specify ip or ip6 family in {kw} statement", if e == "ip" { "ipv4" } else { "ipv6" }));
+        }
+    }
+    if w(t, j) != Some("to") {
+        return Ok(());
+    }
+    let a = j + 1;
+    let has_addr = t.get(a).is_some_and(|x| !x.s.starts_with(':'));
+    if !has_addr {
+        return Ok(());
+    }
+    // expr_family_infer: the payload keys of a map
+    let mut k = a;
+    let mut inferred = None;
+    while k < t.len() && !t[k].is("{") && !t[k].is("@") {
+        match w(t, k) {
+            Some("ip") if inferred.is_none() => inferred = Some("ip"),
+            Some("ip6") if inferred.is_none() => inferred = Some("ip6"),
+            Some("map") => break,
+            _ => {}
+        }
+        k += 1;
+    }
+    let is_map = w(t, k) == Some("map") || t.get(k).is_some_and(|x| x.is("{") || x.is("@"));
+    let fam = explicit.or(p.net).or(if is_map { inferred } else { None });
+    let Some(fam) = fam else {
+        if family == "inet" {
+            return Err(format!(
+                "Error: specify `{kw} ip' or '{kw} ip6' in inet table to disambiguate"
+            ));
+        }
+        return Ok(());
+    };
+    // a literal address of the other family
+    let lit = &t[a].s;
+    let bare = lit
+        .strip_prefix('[')
+        .and_then(|x| x.split(']').next())
+        .unwrap_or(lit);
+    let v4 = bare
+        .split([':', '-'])
+        .next()
+        .is_some_and(|x| x.parse::<std::net::Ipv4Addr>().is_ok());
+    let v6 = lit.starts_with('[')
+        || bare
+            .split('-')
+            .next()
+            .is_some_and(|x| x.parse::<std::net::Ipv6Addr>().is_ok());
+    if fam == "ip" && v6 && !v4 {
+        return Err(format!("Error: Could not parse IPv4 address: {bare}"));
+    }
+    if fam == "ip6" && v4 && !v6 {
+        return Err(format!("Error: Could not parse IPv6 address: {bare}"));
+    }
+    Ok(())
+}
+
+/// A protocol by its name as nft prints it (`6` is tcp).
+fn proto_name(s: &str) -> String {
+    match s {
+        "6" => "tcp",
+        "17" => "udp",
+        "1" => "icmp",
+        "58" => "ipv6-icmp",
+        "132" => "sctp",
+        "33" => "dccp",
+        "136" => "udplite",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The checks of the statement or expression at `t[i..]` that need the
+/// table's family or the rule's context: `fib` flags (parser_bison.y
+/// fib_expr: "fib: need either saddr or daddr", "mutually exclusive"),
+/// `rt nexthop` (evaluate.c expr_evaluate_rt), the bridge-only meta keys
+/// (the kernel's nft_meta_bridge is registered for the bridge family
+/// only: "Operation not supported"), `reject with` (evaluate.c
+/// stmt_evaluate_reject_family: a code of the other family, tcp reset
+/// without tcp).
+pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    match w(t, i) {
+        Some("fib") => {
+            let mut flags = Vec::new();
+            let mut j = i + 1;
+            while let Some(f) =
+                w(t, j).filter(|f| ["saddr", "daddr", "mark", "iif", "oif"].contains(f))
+            {
+                flags.push(f);
+                j += 1;
+                if w(t, j) == Some(".") {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let has = |f: &str| flags.contains(&f);
+            if !flags.is_empty() && !has("saddr") && !has("daddr") {
+                return Err("Error: fib: need either saddr or daddr".into());
+            }
+            if has("saddr") && has("daddr") {
+                return Err("Error: fib: saddr and daddr are mutually exclusive".into());
+            }
+            if has("iif") && has("oif") {
+                return Err("Error: fib: iif and oif are mutually exclusive".into());
+            }
+        }
+        Some("rt") => {
+            let (e, k) = match w(t, i + 1) {
+                Some(f @ ("ip" | "ip6")) => (Some(f), i + 2),
+                _ => (None, i + 1),
+            };
+            if w(t, k) != Some("nexthop") {
+                return Ok(());
+            }
+            let fam = e.or(p.net);
+            let Some(fam) = fam else {
+                return Err("Error: cannot determine ip protocol version, use \"ip nexthop\" or \"ip6 nexthop\" instead".into());
+            };
+            if matches!((fam, family), ("ip", "ip6") | ("ip6", "ip")) {
+                return Err(format!("Error: {fam} nexthop will not match"));
+            }
+            let v = t.get(k + 1).map(|x| x.s.as_str()).unwrap_or("");
+            let v = if matches!(v, "==" | "!=" | "eq" | "ne") {
+                t.get(k + 2).map(|x| x.s.as_str()).unwrap_or("")
+            } else {
+                v
+            };
+            let a = v.split(['/', '-']).next().unwrap_or("");
+            if fam == "ip" && a.contains(':') {
+                return Err(format!("Error: Could not parse IPv4 address: {a}"));
+            }
+            if fam == "ip6" && a.parse::<std::net::Ipv4Addr>().is_ok() {
+                return Err(format!("Error: Could not parse IPv6 address: {a}"));
+            }
+        }
+        Some("meta") | Some("ibrname" | "obrname")
+            if family != "bridge"
+                && matches!(
+                    if w(t, i) == Some("meta") {
+                        w(t, i + 1)
+                    } else {
+                        w(t, i)
+                    },
+                    Some(
+                        "ibrname"
+                            | "obrname"
+                            | "ibridgename"
+                            | "obridgename"
+                            | "ibrpvid"
+                            | "ibrvproto"
+                    )
+                ) =>
+        {
+            return Err("Error: Could not process rule: Operation not supported (a bridge meta key outside the bridge family)".into());
+        }
+        Some("tcp") if w(t, i + 1) == Some("option") => return tcp_option(t, i + 2),
+        Some("reset") if w(t, i + 1) == Some("tcp") && w(t, i + 2) == Some("option") => {
+            return tcp_option(t, i + 3)
+        }
+        Some("ct") => return ct_values(t, i),
+        // evaluate.c stmt_evaluate_payload: an inner header of a tunnel
+        // cannot be written
+        Some("vxlan" | "geneve" | "gre" | "gretap") if w(t, i + 3) == Some("set") => {
+            return Err("Error: payload statement for this expression is not supported".into());
+        }
+        // parser_bison.y xfrm_expr: IPSEC in|out [spnum N (<= 255)]
+        Some("ipsec") => {
+            if !matches!(w(t, i + 1), Some("in" | "out")) {
+                return Err(format!(
+                    "syntax error, unexpected {}",
+                    w(t, i + 1).unwrap_or("end of file")
+                ));
+            }
+            if w(t, i + 2) == Some("spnum")
+                && w(t, i + 3)
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 255)
+            {
+                return Err("Error: value too large".into());
+            }
+        }
+        Some("redirect" | "masquerade" | "dnat" | "snat") => {
+            // nat_evaluate_transport: a port needs a transport match
+            let to = (i + 1..(i + 4).min(t.len())).find(|&k| t[k].is("to"));
+            let ports = to.is_some_and(|to| {
+                let a = t.get(to + 1);
+                // a port taken from the packet (`:tcp dport map { ... }`)
+                // brings its own transport header
+                let colon = |k: usize| {
+                    t.get(k).is_some_and(|x| {
+                        !x.quoted
+                            && x.s.starts_with(':')
+                            && !x.s[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+                    }) && !t
+                        .get(k + 1)
+                        .filter(|_| t[k].s == ":")
+                        .is_some_and(|y| y.s.starts_with(|c: char| c.is_ascii_alphabetic()))
+                };
+                colon(to + 1)
+                    || (a.is_some_and(|x| !x.is("{") && !x.is("@"))
+                        && colon(to + 2)
+                        && !t[to + 1..(to + 4).min(t.len())].iter().any(|x| x.is("map")))
+            });
+            if ports && !p.l4 {
+                return Err("Error: transport protocol mapping is only valid after transport protocol match".into());
+            }
+        }
+        Some("reject") if w(t, i + 1) == Some("with") => return reject_with(t, i, family, p),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// parser_bison.y tcp_hdr_option_type and the fields of each option
+/// (tcpopt.c tcpopt_protocols): an unknown name or field is a syntax
+/// error, a number above 255 "value too large".
+fn tcp_option(t: &[Tok], k: usize) -> Result<(), String> {
+    let Some(name) = w(t, k) else { return Ok(()) };
+    if name.starts_with('@') || t.get(k).is_some_and(|x| x.is("@")) {
+        return Ok(());
+    }
+    const FIELDS: &[&str] = &[
+        "kind", "length", "size", "count", "left", "right", "tsval", "tsecr", "subtype",
+    ];
+    let fields: &[&str] = match name {
+        "eol" | "nop" => &["kind"],
+        "maxseg" | "mss" => &["kind", "length", "size"],
+        "window" => &["kind", "length", "count"],
+        "sack-perm" | "sack-permitted" | "fastopen" | "md5sig" => &["kind", "length"],
+        "sack" | "sack0" | "sack1" | "sack2" | "sack3" => &["kind", "length", "left", "right"],
+        "timestamp" => &["kind", "length", "tsval", "tsecr"],
+        "mptcp" => &["kind", "length", "subtype"],
+        n if n.bytes().all(|c| c.is_ascii_digit()) => {
+            if n.parse::<u64>().map_or(true, |v| v > 255) {
+                return Err("Error: value too large".into());
+            }
+            return Ok(());
+        }
+        other => return Err(format!("syntax error, unexpected {other}")),
+    };
+    match w(t, k + 1) {
+        Some(f) if (FIELDS.contains(&f) || is_tcp_option_name(f)) && !fields.contains(&f) => {
+            Err(format!("syntax error, unexpected {f}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn is_tcp_option_name(s: &str) -> bool {
+    matches!(
+        s,
+        "eol"
+            | "nop"
+            | "maxseg"
+            | "mss"
+            | "window"
+            | "sack-perm"
+            | "sack-permitted"
+            | "sack"
+            | "timestamp"
+            | "fastopen"
+            | "md5sig"
+            | "mptcp"
+    )
+}
+
+/// The values of conntrack keys nft parses by symbol (ct.c
+/// ct_dir_tbl, ct_event_tbl; datatype.c nfproto_type; ct label bits
+/// 0-127, XT_CONNLABEL_MAXBIT).
+fn ct_values(t: &[Tok], i: usize) -> Result<(), String> {
+    let key = w(t, i + 1).unwrap_or("");
+    let mut k = i + 2;
+    if matches!(w(t, k), Some("==" | "!=" | "eq" | "ne")) {
+        k += 1;
+    }
+    let set = w(t, k) == Some("set");
+    let v = w(t, k).unwrap_or("");
+    if t.get(k).is_some_and(|x| x.quoted || x.is("{") || x.is("@"))
+        || (!set
+            && !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        || matches!(v, "map" | "vmap")
+    {
+        return Ok(());
+    }
+    match key {
+        "direction" if !set && !matches!(v, "original" | "reply" | "0" | "1") => {
+            Err(format!("Error: Could not parse conntrack direction: {v}"))
+        }
+        "l3proto" if !set && !matches!(v, "ipv4" | "ipv6") && v.parse::<u8>().is_err() => {
+            Err(format!("Error: Could not parse netfilter protocol: {v}"))
+        }
+        "label" if !set && v.parse::<u64>().is_ok_and(|n| n > 127) => {
+            Err(format!("Error: {v}: could not parse conntrack label"))
+        }
+        "event" if set => {
+            const EV: &[&str] = &[
+                "new",
+                "related",
+                "destroy",
+                "reply",
+                "assured",
+                "protoinfo",
+                "helper",
+                "mark",
+                "seqadj",
+                "secmark",
+                "label",
+            ];
+            let mut j = k + 1;
+            while let Some(e) = w(t, j) {
+                if matches!(e, "," | "|" | "or") {
+                    j += 1;
+                    continue;
+                }
+                if !EV.contains(&e) && !e.starts_with(|c: char| c.is_ascii_digit()) {
+                    if is_stmt_start(e) {
+                        break;
+                    }
+                    return Err(format!("Error: Could not parse conntrack event: {e}"));
+                }
+                j += 1;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Words that start a new statement after a value list.
+fn is_stmt_start(s: &str) -> bool {
+    matches!(
+        s,
+        "counter"
+            | "accept"
+            | "drop"
+            | "log"
+            | "limit"
+            | "return"
+            | "jump"
+            | "goto"
+            | "meta"
+            | "ct"
+            | "ip"
+            | "ip6"
+            | "tcp"
+            | "udp"
+            | "comment"
+            | "notrack"
+    )
+}
+
+/// evaluate.c stmt_evaluate_reject_family: `reject with icmp|icmpv6`
+/// of the other family than the table's or the rule's, an icmp code
+/// icmp_code_type does not know, `tcp reset` after another transport
+/// protocol.
+fn reject_with(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    let kind = w(t, i + 2).unwrap_or("");
+    let code = if w(t, i + 3) == Some("type") {
+        w(t, i + 4)
+    } else {
+        w(t, i + 3)
+    };
+    let other = match kind {
+        "icmp" => Some("ip6"),
+        "icmpv6" => Some("ip"),
+        _ => None,
+    };
+    let base = p.net.or(match family {
+        "ip" => Some("ip"),
+        "ip6" => Some("ip6"),
+        _ => None,
+    });
+    if let (Some(o), Some(b)) = (other, base) {
+        if o == b {
+            let want = if kind == "icmp" { "ip" } else { "ip6" };
+            return Err(format!(
+                "Error: conflicting protocols specified: {b} vs. {want}"
+            ));
+        }
+    }
+    // the icmp codes of datatype.c icmp_code_type
+    const V4: &[&str] = &[
+        "net-unreachable",
+        "host-unreachable",
+        "prot-unreachable",
+        "port-unreachable",
+        "net-prohibited",
+        "host-prohibited",
+        "admin-prohibited",
+        "frag-needed",
+    ];
+    if kind == "icmp" && code.is_some_and(|c| !V4.contains(&c) && c.parse::<u8>().is_err()) {
+        return Err(format!(
+            "Error: Could not parse ICMP code: {}",
+            code.unwrap_or("")
+        ));
+    }
+    if kind == "tcp" && p.l4name.as_deref().is_some_and(|n| n != "tcp") {
+        return Err(format!(
+            "Error: conflicting protocols specified: {} vs. tcp",
+            p.l4name.as_deref().unwrap_or("")
+        ));
+    }
+    Ok(())
+}
