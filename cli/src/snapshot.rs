@@ -154,7 +154,7 @@ struct Acc<'a> {
 
 /// The listening sockets of `ss -Hlntu` as apps: TCP listeners become
 /// http-servers without routes (they answer 404), UDP sockets
-/// `udp-listener`s (the replay does not run them: it says so). One app per
+/// `udp-listener`s (the replay runs them as sinks: it says so). One app per
 /// protocol and port (an IPv4 and an IPv6 socket of one port are one).
 fn listeners(ss: &str, host: &str) -> Vec<Value> {
     let mut seen = BTreeSet::new();
@@ -274,7 +274,7 @@ fn collect_host(
     if acc.extras.apps.is_empty() && acc.tools.has("ss") {
         let found = listeners(&exec(&["ss", "-Hlntu"])?, host);
         if !found.is_empty() {
-            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener (not run by the replay)"));
+            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener (a sink in the replay: it receives and answers nothing)"));
         }
         acc.apps.extend(found);
     }

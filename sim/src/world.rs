@@ -36,6 +36,8 @@ pub enum Request {
         /// them (`ICMP echo id=0x.. seq=N`); else a drawn id and seq 1, as
         /// ping's socket gets.
         ident: Option<(u16, u16)>,
+        /// An ICMP timestamp request (type 13) instead of an echo.
+        timestamp: bool,
     },
     /// One UDP datagram with exactly `payload`, to `dst:port`; the answer
     /// awaited for the flow's timeout.

@@ -565,6 +565,98 @@ fn bundle_broadcast_routes_deliver_locally_as_broadcasts() {
         .any(|c| c.flow == "budp" && c.bytes.len() > 34 && c.bytes[23] == 1 && c.bytes[34] == 3));
 }
 
+/// An ICMP timestamp query is answered by the node's kernel
+/// (icmp_timestamp: type 14, the originate timestamp copied, receive and
+/// transmit the time in ms since midnight UT); a plain TCP connect does
+/// the handshake and closes with no payload; a spoofed SYN's SYN-ACK goes
+/// to the forged address, whose kernel answers RST (no socket); a spoofed
+/// ping's reply goes to the forged host; a `udp-listener` receives and
+/// does not answer.
+#[test]
+fn bundle_timestamp_connect_spoofed_and_udp_listener_flows() {
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","routes":{"/":{"body":"me"}}},
+         {"host":"pod","kind":"udp-listener","listen":"0.0.0.0:5353"}],
+ "flows":[{"id":"ts","from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x4321 seq=3"},
+          {"id":"conn","from":"node","dst":"10.244.0.5:8080"},
+          {"id":"closed","from":"node","dst":"10.244.0.5:9"},
+          {"id":"syn","from":"node","dst":"10.244.0.5:8080","request":"HTTP GET / Host: x","src":"10.244.0.77","spoofed":true,"timeout_s":0.3},
+          {"id":"forged-syn","from":"pod","proto":"tcp","dst":"10.244.0.1:22","request":"HTTP GET / Host: x","src":"10.244.0.5","src_port_hint":4242,"spoofed":true,"timeout_s":0.3},
+          {"id":"fping","from":"node","proto":"icmp","dst":"10.244.0.5","request":"ICMP echo id=0x7 seq=1","src":"10.244.0.1","spoofed":true,"timeout_s":0.3},
+          {"id":"sink","from":"node","proto":"udp","dst":"10.244.0.5:5353","request":"UDP hello","timeout_s":0.2}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, w) = bundle::load(&read, "flows", 1).unwrap();
+    assert!(
+        w.iter()
+            .any(|x| x.contains("udp-listener 5353 runs as a sink")),
+        "{w:?}"
+    );
+    let t = Engine::new(world).run();
+    let ts = outcome(&t, "ts");
+    assert!(
+        ts.starts_with("ICMP timestamp reply from 10.244.0.1: icmp_seq=3"),
+        "{ts}"
+    );
+    // type 14 code 0, id 0x4321 seq 3 on the wire from the node
+    assert!(t.captures.iter().any(|c| c.flow == "ts"
+        && c.host == "node"
+        && c.bytes.len() >= 54
+        && c.bytes[34..36] == [14, 0]
+        && c.bytes[38..42] == [0x43, 0x21, 0, 3]));
+    let conn = outcome(&t, "conn");
+    assert!(
+        conn.starts_with("connected to 10.244.0.5:8080 in"),
+        "{conn}"
+    );
+    assert!(
+        outcome(&t, "closed").contains("connection refused"),
+        "{}",
+        outcome(&t, "closed")
+    );
+    let syn = outcome(&t, "syn");
+    assert!(
+        syn.contains("TCP SYN sent to 10.244.0.5:8080 from the forged source 10.244.0.77"),
+        "{syn}"
+    );
+    // the pod's own address forged towards the node: the node's SYN-ACK
+    // comes to the pod, which has no socket for it and answers RST
+    let f = t.flows.iter().find(|f| f.id == "forged-syn").unwrap();
+    assert!(
+        f.hops.iter().any(|h| h.host == "pod"
+            && h.steps
+                .iter()
+                .any(|s| s.what.contains("no socket") && s.what.contains("RST"))),
+        "{:#?}",
+        f.hops
+            .iter()
+            .flat_map(|h| h.steps.iter().map(|s| s.what.clone()))
+            .collect::<Vec<_>>()
+    );
+    let fping = outcome(&t, "fping");
+    assert!(
+        fping.contains(
+            "from the forged source 10.244.0.1 (raw socket): no answer can reach the sender"
+        ),
+        "{fping}"
+    );
+    let sink = outcome(&t, "sink");
+    assert!(
+        sink.starts_with("UDP: no answer from 10.244.0.5:5353"),
+        "{sink}"
+    );
+    let sf = t.flows.iter().find(|f| f.id == "sink").unwrap();
+    assert!(
+        sf.served_app
+            .as_deref()
+            .is_some_and(|s| s.contains("udp-listener")),
+        "{:?}",
+        sf.served_app
+    );
+}
+
 /// What podpath does not model yet is refused by name, never run as
 /// something else.
 #[test]
@@ -575,14 +667,13 @@ fn bundle_flow_keys_not_modelled_are_refused() {
             "DNS AAAA queries are not modelled yet",
         ),
         (
-            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1"}"#,
-            "ICMP timestamp queries are not modelled yet",
+            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS A x.test","src":"10.9.9.9","spoofed":true}"#,
+            "not for DNS lookups",
         ),
         (
-            r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: a","src":"10.9.9.9","spoofed":true}"#,
-            "spoofed",
+            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1","src":"10.244.0.5"}"#,
+            "src when spoofed",
         ),
-        (r#"{"from":"pod","dst":"10.96.0.30:80"}"#, "plain connect"),
         (
             r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET /","body":{"length":2,"byte":"xy"}}"#,
             "is not one byte",

@@ -129,6 +129,7 @@ fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErro
     }
     Ok(Request::Ping {
         ident: None,
+        timestamp: false,
         dst,
         size,
         df: p.df.unwrap_or(true),

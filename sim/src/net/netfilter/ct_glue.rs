@@ -122,7 +122,10 @@ impl Host {
                 // picks up a connection mid-stream; SYN/ACK, RST, FIN do not.
                 rst || fin || (syn && ack) || (!syn && !ack)
             }
-            (1, _) => matches!(&ip.l4, L4::Icmp(i) if i.icmp_type != icmp::ECHO_REQUEST),
+            // nf_conntrack_proto_icmp.c icmp_new's valid_new: echo,
+            // timestamp (info and address mask requests: not sent here)
+            (1, _) => matches!(&ip.l4, L4::Icmp(i)
+                if !matches!(i.icmp_type, icmp::ECHO_REQUEST | icmp::TIMESTAMP)),
             _ => false,
         };
         if invalid {
