@@ -588,7 +588,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                     podpath_sim::world::Request::HttpGet { dst, port, host_header, path, .. } => {
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
-                    podpath_sim::world::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
+                    podpath_sim::world::Request::DnsA { server, port, name, qtype } => (format!("{server}:{port}"), format!("DNS {} {name}", podpath_sim::wire::dns::qtype_name(*qtype))),
                     podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),
                     podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
                     podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),

@@ -657,14 +657,64 @@ fn bundle_timestamp_connect_spoofed_and_udp_listener_flows() {
     );
 }
 
+/// DNS query types beyond A against a dns-server (a table of A records,
+/// as CoreDNS's kubernetes plugin serves Services): AAAA of a name it
+/// holds is an empty NOERROR answer, of a name it lacks NXDOMAIN; PTR of
+/// an address it holds (`DNS PTR 10.244.0.5`, asked as dig -x asks)
+/// gives the name; SRV and TXT of a held name are empty NOERROR answers.
+#[test]
+fn bundle_dns_query_types_beyond_a() {
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"dns-server","listen":"0.0.0.0:53","records":{"web.default.svc.cluster.local":"10.244.0.5"}}],
+ "flows":[{"id":"aaaa","from":"node","dst":"10.244.0.5:53","request":"DNS AAAA web.default.svc.cluster.local"},
+          {"id":"aaaa-nx","from":"node","dst":"10.244.0.5:53","request":"DNS AAAA nope.default.svc.cluster.local"},
+          {"id":"ptr","from":"node","dst":"10.244.0.5:53","request":"DNS PTR 10.244.0.5"},
+          {"id":"ptr-nx","from":"node","dst":"10.244.0.5:53","request":"DNS PTR 10.244.0.99"},
+          {"id":"srv","from":"node","dst":"10.244.0.5:53","request":"DNS SRV web.default.svc.cluster.local"},
+          {"id":"a","from":"node","dst":"10.244.0.5:53","request":"DNS A web.default.svc.cluster.local"}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, _) = bundle::load(&read, "dns", 1).unwrap();
+    let t = Engine::new(world).run();
+    let o = |id| outcome(&t, id).to_string();
+    assert!(o("aaaa").starts_with("DNS AAAA web.default.svc.cluster.local: no AAAA record (NOERROR, empty answer) from 10.244.0.5"), "{}", o("aaaa"));
+    assert!(o("aaaa-nx").contains(": NXDOMAIN from"), "{}", o("aaaa-nx"));
+    assert!(
+        o("ptr").starts_with(
+            "DNS PTR 5.0.244.10.in-addr.arpa -> web.default.svc.cluster.local from 10.244.0.5"
+        ),
+        "{}",
+        o("ptr")
+    );
+    assert!(o("ptr-nx").contains(": NXDOMAIN from"), "{}", o("ptr-nx"));
+    assert!(
+        o("srv").contains("no SRV record (NOERROR, empty answer)"),
+        "{}",
+        o("srv")
+    );
+    assert!(
+        o("a").starts_with("DNS A web.default.svc.cluster.local -> 10.244.0.5"),
+        "{}",
+        o("a")
+    );
+    // qtype 28 (AAAA) on the wire, after the question name
+    let qname_end = b"\x07cluster\x05local\x00\x00\x1c\x00\x01";
+    assert!(t
+        .captures
+        .iter()
+        .any(|c| c.flow == "aaaa" && c.bytes.windows(qname_end.len()).any(|w| w == qname_end)));
+}
+
 /// What podpath does not model yet is refused by name, never run as
 /// something else.
 #[test]
 fn bundle_flow_keys_not_modelled_are_refused() {
     for (flow, want) in [
         (
-            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS AAAA x.test"}"#,
-            "DNS AAAA queries are not modelled yet",
+            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS MX x.test"}"#,
+            "DNS MX queries are not modelled yet",
         ),
         (
             r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS A x.test","src":"10.9.9.9","spoofed":true}"#,

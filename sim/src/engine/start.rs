@@ -63,8 +63,13 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 ),
             }
         }
-        Request::DnsA { server, port, name } => {
-            let app = rt.spawn(App::DnsClient(DnsClient::new(
+        Request::DnsA {
+            server,
+            port,
+            name,
+            qtype,
+        } => {
+            let mut c = DnsClient::new(
                 flow,
                 &id,
                 *server,
@@ -73,7 +78,9 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 vec![name.clone()],
                 ctx.now,
                 None,
-            )));
+            );
+            c.qtype = *qtype;
+            let app = rt.spawn(App::DnsClient(c));
             rt.dns_send(ctx, app);
         }
         Request::Ping {
@@ -339,9 +346,15 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
             "{id}: GET http://{}{host_header}{path} from {hname}",
             user.as_ref().map(|u| format!("{u}@")).unwrap_or_default()
         ),
-        Request::DnsA { server, port, name } => {
-            format!("{id}: DNS A {name} at {server}:{port} from {hname}")
-        }
+        Request::DnsA {
+            server,
+            port,
+            name,
+            qtype,
+        } => format!(
+            "{id}: DNS {} {name} at {server}:{port} from {hname}",
+            crate::wire::dns::qtype_name(*qtype)
+        ),
         Request::Ping {
             dst,
             timestamp: true,

@@ -12,8 +12,11 @@
 //! sends the flow at a time instead of after the previous one ended; `t`
 //! is informational.
 //!
-//! Not modelled yet, and refused by name rather than run otherwise: DNS
-//! types other than A, a spoofed DNS lookup, `src`/`src_port_hint`/
+//! `DNS T name` asks type T (A, AAAA, PTR, SRV, TXT, CNAME; `DNS PTR
+//! ADDR` asks the address's in-addr.arpa name, as `dig -x`).
+//!
+//! Not modelled yet, and refused by name rather than run otherwise: other
+//! DNS types, a spoofed DNS lookup, `src`/`src_port_hint`/
 //! `timeout_s` on DNS flows, unspoofed `src` and `src_port_hint` on ICMP
 //! flows.
 
@@ -286,15 +289,22 @@ fn flow_request(
     }
     if let Some(rest) = req.strip_prefix("DNS ") {
         let (ty, name) = rest.split_once(' ').unwrap_or((rest, ""));
-        if ty != "A" {
+        let Some(&(_, qtype)) = crate::wire::dns::QTYPES.iter().find(|(n, _)| *n == ty) else {
             return Err(err(format!(
-                "flows[{fi}].request: DNS {ty} queries are not modelled yet (DNS A is)"
+                "flows[{fi}].request: DNS {ty} queries are not modelled yet (A, AAAA, PTR, SRV, TXT and CNAME are)"
             )));
-        }
+        };
+        let name = name.trim().trim_end_matches('.');
+        // `DNS PTR 10.244.0.5`: the reverse name, as `dig -x` asks it
+        let name = match (qtype, name.parse::<Ipv4Addr>()) {
+            (crate::wire::dns::TYPE_PTR, Ok(a)) => crate::app::dns::reverse_name(a),
+            _ => name.to_string(),
+        };
         return Ok(Request::DnsA {
             server: addr,
             port,
-            name: name.trim().to_string(),
+            name,
+            qtype,
         });
     }
     if req.is_empty() {

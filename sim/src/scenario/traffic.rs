@@ -242,6 +242,7 @@ fn dns_request(
             })?,
             port: dns.port.unwrap_or(53),
             name: dns.query.trim_end_matches('.').to_string(),
+            qtype: crate::wire::dns::TYPE_A,
         },
         None => {
             if doc
