@@ -878,6 +878,31 @@ fn bundle_conntrack_and_ipvsadm_are_loaded() {
         !texts.iter().any(|s| s.contains("KUBE-SERVICES")),
         "{texts:#?}"
     );
+
+    // the same entry dumped as [OFFLOAD] (in a flowtable on the machine):
+    // the node has no nft flowtable, so it is an ordinary entry, said in
+    // the warnings and at the connection's first packet
+    let ct_off = ct.replace("[ASSURED]", "[OFFLOAD] [ASSURED]");
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        "node/conntrack.txt" => Ok(ct_off.clone()),
+        _ => fs_reader(p),
+    };
+    let (world, w) = bundle::load(&read, "ct", 1).unwrap();
+    assert!(
+        w.iter()
+            .any(|x| x.contains("[OFFLOAD]: no flowtable in the nft ruleset: an ordinary entry")),
+        "{w:?}"
+    );
+    let t = Engine::new(world).run();
+    let said = t.flows[0]
+        .hops
+        .iter()
+        .filter(|h| h.host == "node")
+        .flat_map(|h| &h.steps)
+        .filter(|s| s.what.contains("was [OFFLOAD] in the conntrack -L dump"))
+        .count();
+    assert_eq!(said, 1);
 }
 
 /// An `ipvsadm -S` without `-n`: the service's host name comes from the

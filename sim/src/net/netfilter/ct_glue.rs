@@ -103,6 +103,13 @@ impl Host {
                     tuple: c.orig.to_string(),
                 },
             );
+            if self.ct.dumped_offload.remove(&id) {
+                ctx.trace.step(
+                    Point::Conntrack,
+                    "this entry was [OFFLOAD] in the conntrack -L dump; with no flowtable here it is an ordinary entry (only nft_flow_offload sets IPS_OFFLOAD): the classic path".into(),
+                    Action::Info,
+                );
+            }
             return Ok(CtInfo {
                 id: Some(id),
                 dir: Some(dir),
