@@ -563,6 +563,13 @@ fn bundle_broadcast_routes_deliver_locally_as_broadcasts() {
         .captures
         .iter()
         .any(|c| c.flow == "budp" && c.bytes.len() > 34 && c.bytes[23] == 1 && c.bytes[34] == 3));
+    // -m addrtype sees the broadcast route's address as BROADCAST
+    // (inet_addr_type: RTN_BROADCAST of table local)
+    let t = hairpin_with(
+        r#"{"id":"budp","from":"pod","proto":"udp","dst":"10.244.0.255:9","request":"UDP hi","timeout_s":0.2}"#,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp -m addrtype --dst-type BROADCAST -j DROP\nCOMMIT\n",
+    );
+    assert!(!t.captures.iter().any(|c| c.flow == "budp"));
 }
 
 /// An ICMP timestamp query is answered by the node's kernel
