@@ -260,8 +260,12 @@ SIMPLIFIED (and where)
     drawn from the scenario's seed (same seed, same frames lost); no
     bursts or reordering.                                                [engine]
   - HTTP: one request per connection; no Date/Server headers.            [app/http]
-  - DNS: A records only (as gethostbyname; no AAAA), one nameserver, no
-    TCP fallback, no caching.                                            [app/dns]
+  - DNS: the server's table holds A records only: it answers A, PTR for
+    an address it holds, and NOERROR with an empty answer for any other
+    type of a name it holds (no AAAA, SRV, TXT or CNAME records: CoreDNS's
+    SRV for named ports is not served); resolvers ask A (gethostbyname)
+    unless a bundle flow asks another type; one nameserver, no TCP
+    fallback, no caching.                                                [app/dns]
   - kube-proxy: Services are written in service-port-name order (kube-proxy
     walks a Go map: its order varies; compare sorted, as its tests do); no
     topology hints; every sync is a full sync; IPv4 only. ipvs mode:
@@ -398,15 +402,20 @@ SIMPLIFIED (and where)
     that the address is local).                                          [cli/live]
   - Snapshots (`snapshot --host`): the programs behind listening sockets
     are not known: a TCP listener becomes an http-server with no routes
-    (it answers 404), a UDP one a udp-listener the replay does not run; a
+    (it answers 404), a UDP one a udp-listener the replay runs as a sink
+    (it receives and answers nothing); a
     namespace held only by an open file descriptor (no process, no
     /run/netns mount) is not found; a veth whose peer's nsid has no name
     is paired by the two ends' indexes.                                  [cli/snapshot]
   - Bundle flows: a flow without `start` begins the instant the one
     before has its outcome (a script's next command starts with no
     process start-up time); a UDP client's socket is not connect()ed, so
-    ICMP errors do not end its wait (1 s unless `timeout_s`); not
-    modelled and refused by name: DNS types but A, ICMP timestamp
-    queries, spoofed TCP and ICMP, src/src_port_hint/timeout_s on DNS and
-    ICMP flows, TCP flows without a request.                             [scenario/bundle_flows]
+    ICMP errors do not end its wait (1 s unless `timeout_s`); a spoofed
+    SYN or ICMP query ends after its wait (1 s unless `timeout_s`) with
+    what was sent; a plain connect closes as soon as it is established;
+    the virtual clock's 0 is midnight UT for ICMP timestamps; not
+    modelled and refused by name: DNS types but A, AAAA, PTR, SRV, TXT
+    and CNAME, spoofed DNS,
+    src/src_port_hint/timeout_s on DNS flows, unspoofed src and
+    src_port_hint on ICMP flows.                                         [scenario/bundle_flows]
 "#;

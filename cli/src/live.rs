@@ -194,7 +194,9 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             path.clone(),
             s("8"),
         ],
-        Request::DnsA { server, port, name } => vec![
+        Request::DnsA {
+            server, port, name, ..
+        } => vec![
             s("python3"),
             s("-c"),
             s(DNS_CLIENT_PY),
@@ -750,7 +752,9 @@ impl Lab {
                     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
                     self.exec(host, &args, None)
                 }
-                Request::DnsA { server, port, name } => {
+                Request::DnsA {
+                    server, port, name, ..
+                } => {
                     let c = self.dir.join("dns_client.py");
                     self.exec(
                         host,

@@ -154,7 +154,7 @@ struct Acc<'a> {
 
 /// The listening sockets of `ss -Hlntu` as apps: TCP listeners become
 /// http-servers without routes (they answer 404), UDP sockets
-/// `udp-listener`s (the replay does not run them: it says so). One app per
+/// `udp-listener`s (the replay runs them as sinks: it says so). One app per
 /// protocol and port (an IPv4 and an IPv6 socket of one port are one).
 fn listeners(ss: &str, host: &str) -> Vec<Value> {
     let mut seen = BTreeSet::new();
@@ -274,7 +274,7 @@ fn collect_host(
     if acc.extras.apps.is_empty() && acc.tools.has("ss") {
         let found = listeners(&exec(&["ss", "-Hlntu"])?, host);
         if !found.is_empty() {
-            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener (not run by the replay)"));
+            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener (a sink in the replay: it receives and answers nothing)"));
         }
         acc.apps.extend(found);
     }
@@ -588,7 +588,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                     podpath_sim::world::Request::HttpGet { dst, port, host_header, path, .. } => {
                         (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
                     }
-                    podpath_sim::world::Request::DnsA { server, port, name } => (format!("{server}:{port}"), format!("DNS A {name}")),
+                    podpath_sim::world::Request::DnsA { server, port, name, qtype } => (format!("{server}:{port}"), format!("DNS {} {name}", podpath_sim::wire::dns::qtype_name(*qtype))),
                     podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),
                     podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
                     podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),

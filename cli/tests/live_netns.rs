@@ -845,3 +845,187 @@ fn keepalived_vip_haproxy_nodeport() {
     }
     check(&fixture("keepalived-haproxy.yaml"), "ka", 38);
 }
+
+/// From namespace A (10.78.0.1 and 10.78.0.3 on a0): an ICMP timestamp
+/// request to B, then a TCP SYN to B's listening port from a raw socket
+/// (IP_HDRINCL) with A's other address 10.78.0.3 forged as its source.
+/// Prints the timestamp reply as `TS type code id seq originate receive
+/// transmit`.
+const RAW_PY: &str = r#"
+import socket, struct, sys, time
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+dst = sys.argv[1]
+ic = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ic.settimeout(3)
+body = struct.pack("!III", 1234, 0, 0)
+h = struct.pack("!BBHHH", 13, 0, 0, 0x4321, 3)
+ic.sendto(struct.pack("!BBHHH", 13, 0, csum(h + body), 0x4321, 3) + body, (dst, 0))
+while True:
+    d = ic.recv(256)[20:]
+    if d[0] == 14:
+        print("TS", *struct.unpack("!BBHHHIII", d[:20])[0:2], *struct.unpack("!HHIII", d[4:20]))
+        break
+time.sleep(0.2)
+src, sport, dport = sys.argv[2], 4242, int(sys.argv[3])
+s, d = socket.inet_aton(src), socket.inet_aton(dst)
+tcp = struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, 0x50, 0x02, 64240, 0, 0)
+tcp = tcp[:16] + struct.pack("!H", csum(s + d + struct.pack("!BBH", 0, 6, 20) + tcp)) + tcp[18:]
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0x4000, 64, 6, 0, s, d)
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+r.sendto(ip + tcp, (dst, 0))
+time.sleep(0.3)
+"#;
+
+/// A kernel differential test of two bundle flows on raw sockets: an ICMP
+/// timestamp query, which B's kernel answers (net/ipv4/icmp.c
+/// icmp_timestamp: type 14, the originate timestamp copied, receive =
+/// transmit), and a SYN with a forged source: B's SYN-ACK goes to the
+/// forged address (A's other one, ARPed for), and A's kernel, with no
+/// socket for it, answers RST (tcp_v4_rcv → tcp_v4_send_reset). The
+/// namespaces are snapshotted (`snapshot --netns`), the two flows added to
+/// the bundle, and the replay sends the frames the kernel sent, interface
+/// by interface.
+#[test]
+fn icmp_timestamp_and_spoofed_syn_replay_as_the_kernel_ran() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    if let Err(why) = can_run() {
+        common::skip("live_netns raw-socket flows", &why);
+        return;
+    }
+    let id = std::process::id() % 10000;
+    let pfx = format!("pt{id}rw-");
+    let (a, b) = (format!("{pfx}a"), format!("{pfx}b"));
+    let dir = std::env::temp_dir().join(format!("pt{id}rw-raw"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut made = Made::default();
+    made.dirs.push(dir.clone());
+    for n in [&a, &b] {
+        sh(&["ip", "netns", "add", n]);
+        made.netns.push(n.clone());
+        settle(&["ip", "netns", "exec", n]);
+    }
+    let (ina, inb) = (
+        vec!["ip".to_string(), "-n".into(), a.clone()],
+        vec!["ip".to_string(), "-n".into(), b.clone()],
+    );
+    sh_in(
+        &ina,
+        &format!("link add a0 type veth peer name b0 netns {b}"),
+    );
+    for cmd in [
+        "addr add 10.78.0.1/24 dev a0",
+        "addr add 10.78.0.3/24 dev a0",
+        "link set a0 up",
+    ] {
+        sh_in(&ina, cmd);
+    }
+    for cmd in ["addr add 10.78.0.2/24 dev b0", "link set b0 up"] {
+        sh_in(&inb, cmd);
+    }
+    let server = dir.join("server.py");
+    std::fs::write(&server, SERVER_404_PY).unwrap();
+    let srv = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &b,
+            "python3",
+            server.to_str().unwrap(),
+            "8080",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    made.procs.push(srv);
+    assert!(
+        within(5000, || sh(&["ip", "netns", "exec", &b, "ss", "-Hltn"])
+            .contains(":8080")),
+        "the server did not listen within 5 s"
+    );
+    let bundle = dir.join("bundle");
+    let (code, out, err) = podpath(&["snapshot", "--netns", &pfx, "-o", bundle.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let raw = dir.join("raw.py");
+    std::fs::write(&raw, RAW_PY).unwrap();
+    let in_ns = |n: &str| {
+        vec![
+            "ip".to_string(),
+            "netns".into(),
+            "exec".into(),
+            n.to_string(),
+        ]
+    };
+    let on = vec![
+        ("a".to_string(), in_ns(&a), "a0"),
+        ("b".to_string(), in_ns(&b), "b0"),
+    ];
+    let printed = std::cell::RefCell::new(String::new());
+    #[allow(clippy::disallowed_methods)] // the real run's length: live timing
+    let t0 = std::time::Instant::now();
+    let real = capture(&dir, &on, || {
+        *printed.borrow_mut() = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &a,
+            "python3",
+            raw.to_str().unwrap(),
+            "10.78.0.2",
+            "10.78.0.3",
+            "8080",
+        ]);
+    });
+    let elapsed = t0.elapsed().as_nanos() as u64;
+    // the kernel's answer: type 14 code 0, id and seq kept, originate
+    // copied, receive = transmit
+    let ts: Vec<u64> = printed
+        .borrow()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(ts.len(), 7, "{}", printed.borrow());
+    assert_eq!(&ts[..5], &[14, 0, 0x4321, 3, 1234], "{ts:?}");
+    assert!(ts[5] == ts[6], "receive {} transmit {}", ts[5], ts[6]);
+    // The same two flows replayed from the snapshot.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("bundle.json")).unwrap())
+            .unwrap();
+    doc["flows"] = serde_json::json!([
+        {"id": "ts", "from": "a", "proto": "icmp", "dst": "10.78.0.2",
+         "request": "ICMP timestamp id=0x4321 seq=3"},
+        {"id": "syn", "from": "a", "proto": "tcp", "dst": "10.78.0.2:8080",
+         "request": "HTTP GET / Host: b", "src": "10.78.0.3", "src_port_hint": 4242,
+         "spoofed": true, "timeout_s": 0.3}
+    ]);
+    std::fs::write(bundle.join("bundle.json"), doc.to_string()).unwrap();
+    let rd = |f: &str| {
+        std::fs::read_to_string(bundle.join(f))
+            .map_err(|_| podpath_sim::scenario::bundle::ReadError::NotFound(f.to_string()))
+    };
+    let (mut world, _) = podpath_sim::scenario::bundle::load(&rd, "bundle", 0).unwrap();
+    world.horizon_ns = elapsed;
+    let trace = podpath_sim::engine::Engine::new(world).run();
+    let t = &trace.flows[0];
+    assert!(
+        t.outcome.starts_with("ICMP timestamp reply from 10.78.0.2"),
+        "{}",
+        t.outcome
+    );
+    let sim: Frames = diff::sim_captures(&trace, &|_| true)
+        .into_iter()
+        .filter(|(k, _)| real.contains_key(k))
+        .collect();
+    let r = diff::report(&sim, real);
+    println!("{}", r.text);
+    assert_eq!(r.matched, r.total, "{}", r.text);
+    assert_eq!(r.total, 4, "{}", r.text);
+    drop(made);
+    let ns = sh(&["ip", "netns", "list"]);
+    assert!(!ns.contains(&pfx), "namespaces left behind: {ns}");
+}

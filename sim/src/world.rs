@@ -21,11 +21,13 @@ pub enum Request {
         /// Method, headers and body when not curl's GET.
         extra: crate::app::http::RequestExtra,
     },
-    /// An A lookup of `name` at `server:port` over UDP.
+    /// A lookup of `name` at `server:port` over UDP: type A, or `qtype`
+    /// (`DNS AAAA name` in a bundle flow).
     DnsA {
         server: Ipv4Addr,
         port: u16,
         name: String,
+        qtype: u16,
     },
     /// `ping -c 1 -s SIZE` (with DF unless `df` is false).
     Ping {
@@ -36,6 +38,8 @@ pub enum Request {
         /// them (`ICMP echo id=0x.. seq=N`); else a drawn id and seq 1, as
         /// ping's socket gets.
         ident: Option<(u16, u16)>,
+        /// An ICMP timestamp request (type 13) instead of an echo.
+        timestamp: bool,
     },
     /// One UDP datagram with exactly `payload`, to `dst:port`; the answer
     /// awaited for the flow's timeout.

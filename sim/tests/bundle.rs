@@ -563,6 +563,155 @@ fn bundle_broadcast_routes_deliver_locally_as_broadcasts() {
         .captures
         .iter()
         .any(|c| c.flow == "budp" && c.bytes.len() > 34 && c.bytes[23] == 1 && c.bytes[34] == 3));
+    // -m addrtype sees the broadcast route's address as BROADCAST
+    // (inet_addr_type: RTN_BROADCAST of table local)
+    let t = hairpin_with(
+        r#"{"id":"budp","from":"pod","proto":"udp","dst":"10.244.0.255:9","request":"UDP hi","timeout_s":0.2}"#,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp -m addrtype --dst-type BROADCAST -j DROP\nCOMMIT\n",
+    );
+    assert!(!t.captures.iter().any(|c| c.flow == "budp"));
+}
+
+/// An ICMP timestamp query is answered by the node's kernel
+/// (icmp_timestamp: type 14, the originate timestamp copied, receive and
+/// transmit the time in ms since midnight UT); a plain TCP connect does
+/// the handshake and closes with no payload; a spoofed SYN's SYN-ACK goes
+/// to the forged address, whose kernel answers RST (no socket); a spoofed
+/// ping's reply goes to the forged host; a `udp-listener` receives and
+/// does not answer.
+#[test]
+fn bundle_timestamp_connect_spoofed_and_udp_listener_flows() {
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"http-server","listen":"0.0.0.0:8080","routes":{"/":{"body":"me"}}},
+         {"host":"pod","kind":"udp-listener","listen":"0.0.0.0:5353"}],
+ "flows":[{"id":"ts","from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x4321 seq=3"},
+          {"id":"conn","from":"node","dst":"10.244.0.5:8080"},
+          {"id":"closed","from":"node","dst":"10.244.0.5:9"},
+          {"id":"syn","from":"node","dst":"10.244.0.5:8080","request":"HTTP GET / Host: x","src":"10.244.0.77","spoofed":true,"timeout_s":0.3},
+          {"id":"forged-syn","from":"pod","proto":"tcp","dst":"10.244.0.1:22","request":"HTTP GET / Host: x","src":"10.244.0.5","src_port_hint":4242,"spoofed":true,"timeout_s":0.3},
+          {"id":"fping","from":"node","proto":"icmp","dst":"10.244.0.5","request":"ICMP echo id=0x7 seq=1","src":"10.244.0.1","spoofed":true,"timeout_s":0.3},
+          {"id":"sink","from":"node","proto":"udp","dst":"10.244.0.5:5353","request":"UDP hello","timeout_s":0.2}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, w) = bundle::load(&read, "flows", 1).unwrap();
+    assert!(
+        w.iter()
+            .any(|x| x.contains("udp-listener 5353 runs as a sink")),
+        "{w:?}"
+    );
+    let t = Engine::new(world).run();
+    let ts = outcome(&t, "ts");
+    assert!(
+        ts.starts_with("ICMP timestamp reply from 10.244.0.1: icmp_seq=3"),
+        "{ts}"
+    );
+    // type 14 code 0, id 0x4321 seq 3 on the wire from the node
+    assert!(t.captures.iter().any(|c| c.flow == "ts"
+        && c.host == "node"
+        && c.bytes.len() >= 54
+        && c.bytes[34..36] == [14, 0]
+        && c.bytes[38..42] == [0x43, 0x21, 0, 3]));
+    let conn = outcome(&t, "conn");
+    assert!(
+        conn.starts_with("connected to 10.244.0.5:8080 in"),
+        "{conn}"
+    );
+    assert!(
+        outcome(&t, "closed").contains("connection refused"),
+        "{}",
+        outcome(&t, "closed")
+    );
+    let syn = outcome(&t, "syn");
+    assert!(
+        syn.contains("TCP SYN sent to 10.244.0.5:8080 from the forged source 10.244.0.77"),
+        "{syn}"
+    );
+    // the pod's own address forged towards the node: the node's SYN-ACK
+    // comes to the pod, which has no socket for it and answers RST
+    let f = t.flows.iter().find(|f| f.id == "forged-syn").unwrap();
+    assert!(
+        f.hops.iter().any(|h| h.host == "pod"
+            && h.steps
+                .iter()
+                .any(|s| s.what.contains("no socket") && s.what.contains("RST"))),
+        "{:#?}",
+        f.hops
+            .iter()
+            .flat_map(|h| h.steps.iter().map(|s| s.what.clone()))
+            .collect::<Vec<_>>()
+    );
+    let fping = outcome(&t, "fping");
+    assert!(
+        fping.contains(
+            "from the forged source 10.244.0.1 (raw socket): no answer can reach the sender"
+        ),
+        "{fping}"
+    );
+    let sink = outcome(&t, "sink");
+    assert!(
+        sink.starts_with("UDP: no answer from 10.244.0.5:5353"),
+        "{sink}"
+    );
+    let sf = t.flows.iter().find(|f| f.id == "sink").unwrap();
+    assert!(
+        sf.served_app
+            .as_deref()
+            .is_some_and(|s| s.contains("udp-listener")),
+        "{:?}",
+        sf.served_app
+    );
+}
+
+/// DNS query types beyond A against a dns-server (a table of A records,
+/// as CoreDNS's kubernetes plugin serves Services): AAAA of a name it
+/// holds is an empty NOERROR answer, of a name it lacks NXDOMAIN; PTR of
+/// an address it holds (`DNS PTR 10.244.0.5`, asked as dig -x asks)
+/// gives the name; SRV and TXT of a held name are empty NOERROR answers.
+#[test]
+fn bundle_dns_query_types_beyond_a() {
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"dns-server","listen":"0.0.0.0:53","records":{"web.default.svc.cluster.local":"10.244.0.5"}}],
+ "flows":[{"id":"aaaa","from":"node","dst":"10.244.0.5:53","request":"DNS AAAA web.default.svc.cluster.local"},
+          {"id":"aaaa-nx","from":"node","dst":"10.244.0.5:53","request":"DNS AAAA nope.default.svc.cluster.local"},
+          {"id":"ptr","from":"node","dst":"10.244.0.5:53","request":"DNS PTR 10.244.0.5"},
+          {"id":"ptr-nx","from":"node","dst":"10.244.0.5:53","request":"DNS PTR 10.244.0.99"},
+          {"id":"srv","from":"node","dst":"10.244.0.5:53","request":"DNS SRV web.default.svc.cluster.local"},
+          {"id":"a","from":"node","dst":"10.244.0.5:53","request":"DNS A web.default.svc.cluster.local"}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, _) = bundle::load(&read, "dns", 1).unwrap();
+    let t = Engine::new(world).run();
+    let o = |id| outcome(&t, id).to_string();
+    assert!(o("aaaa").starts_with("DNS AAAA web.default.svc.cluster.local: no AAAA record (NOERROR, empty answer) from 10.244.0.5"), "{}", o("aaaa"));
+    assert!(o("aaaa-nx").contains(": NXDOMAIN from"), "{}", o("aaaa-nx"));
+    assert!(
+        o("ptr").starts_with(
+            "DNS PTR 5.0.244.10.in-addr.arpa -> web.default.svc.cluster.local from 10.244.0.5"
+        ),
+        "{}",
+        o("ptr")
+    );
+    assert!(o("ptr-nx").contains(": NXDOMAIN from"), "{}", o("ptr-nx"));
+    assert!(
+        o("srv").contains("no SRV record (NOERROR, empty answer)"),
+        "{}",
+        o("srv")
+    );
+    assert!(
+        o("a").starts_with("DNS A web.default.svc.cluster.local -> 10.244.0.5"),
+        "{}",
+        o("a")
+    );
+    // qtype 28 (AAAA) on the wire, after the question name
+    let qname_end = b"\x07cluster\x05local\x00\x00\x1c\x00\x01";
+    assert!(t
+        .captures
+        .iter()
+        .any(|c| c.flow == "aaaa" && c.bytes.windows(qname_end.len()).any(|w| w == qname_end)));
 }
 
 /// What podpath does not model yet is refused by name, never run as
@@ -571,18 +720,17 @@ fn bundle_broadcast_routes_deliver_locally_as_broadcasts() {
 fn bundle_flow_keys_not_modelled_are_refused() {
     for (flow, want) in [
         (
-            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS AAAA x.test"}"#,
-            "DNS AAAA queries are not modelled yet",
+            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS MX x.test"}"#,
+            "DNS MX queries are not modelled yet",
         ),
         (
-            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1"}"#,
-            "ICMP timestamp queries are not modelled yet",
+            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS A x.test","src":"10.9.9.9","spoofed":true}"#,
+            "not for DNS lookups",
         ),
         (
-            r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET / Host: a","src":"10.9.9.9","spoofed":true}"#,
-            "spoofed",
+            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1","src":"10.244.0.5"}"#,
+            "src when spoofed",
         ),
-        (r#"{"from":"pod","dst":"10.96.0.30:80"}"#, "plain connect"),
         (
             r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET /","body":{"length":2,"byte":"xy"}}"#,
             "is not one byte",
@@ -737,6 +885,31 @@ fn bundle_conntrack_and_ipvsadm_are_loaded() {
         !texts.iter().any(|s| s.contains("KUBE-SERVICES")),
         "{texts:#?}"
     );
+
+    // the same entry dumped as [OFFLOAD] (in a flowtable on the machine):
+    // the node has no nft flowtable, so it is an ordinary entry, said in
+    // the warnings and at the connection's first packet
+    let ct_off = ct.replace("[ASSURED]", "[OFFLOAD] [ASSURED]");
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        "node/conntrack.txt" => Ok(ct_off.clone()),
+        _ => fs_reader(p),
+    };
+    let (world, w) = bundle::load(&read, "ct", 1).unwrap();
+    assert!(
+        w.iter()
+            .any(|x| x.contains("[OFFLOAD]: no flowtable in the nft ruleset: an ordinary entry")),
+        "{w:?}"
+    );
+    let t = Engine::new(world).run();
+    let said = t.flows[0]
+        .hops
+        .iter()
+        .filter(|h| h.host == "node")
+        .flat_map(|h| &h.steps)
+        .filter(|s| s.what.contains("was [OFFLOAD] in the conntrack -L dump"))
+        .count();
+    assert_eq!(said, 1);
 }
 
 /// An `ipvsadm -S` without `-n`: the service's host name comes from the

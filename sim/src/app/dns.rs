@@ -6,14 +6,37 @@
 //! names glibc's `res_search` tries, in its order, moving on after NXDOMAIN
 //! or an empty answer.
 //!
-//! Simplifications (listed by `podpath explain`): A records only (as
-//! `gethostbyname`; no AAAA); one nameserver; no TCP fallback.
+//! Simplifications (listed by `podpath explain`): the server's table holds
+//! A records only: it answers A, PTR for an address it holds, and for
+//! any other type of a name it holds NOERROR with an empty answer (no
+//! AAAA, SRV, TXT or CNAME records); a resolver asks A (`gethostbyname`)
+//! unless a bundle flow asks another type; one nameserver; no TCP
+//! fallback.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use super::{AppAction, AppEvent};
-use crate::wire::dns::{DnsRepr, RCODE_NXDOMAIN};
+use crate::wire::dns::{qtype_name, DnsRepr, RCODE_NXDOMAIN, TYPE_A, TYPE_PTR};
+
+/// The address of a reverse name (`5.0.244.10.in-addr.arpa`), as CoreDNS's
+/// kubernetes plugin reads a PTR query (plugin/pkg/dnsutil ExtractAddressFromReverse).
+fn reverse_addr(name: &str) -> Option<Ipv4Addr> {
+    let rest = name.strip_suffix(".in-addr.arpa")?;
+    let o: Vec<u8> = rest
+        .split('.')
+        .rev()
+        .map(|x| x.parse::<u8>().ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let [a, b, c, d] = o[..] else { return None };
+    Some(Ipv4Addr::new(a, b, c, d))
+}
+
+/// `dig -x ADDR`'s name: the address's octets reversed under in-addr.arpa.
+pub fn reverse_name(a: Ipv4Addr) -> String {
+    let o = a.octets();
+    format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+}
 
 /// TTL CoreDNS's kubernetes plugin gives Service records.
 pub const TTL: u32 = 5;
@@ -49,15 +72,33 @@ impl DnsServer {
         r.response = true;
         r.aa = true;
         r.ra = true;
-        let what = match self.records.get(&name) {
-            Some(a) => {
+        let t = qtype_name(q.qtype);
+        // A from the table; PTR of an address the table holds (CoreDNS's
+        // kubernetes plugin answers PTR for Service and pod addresses);
+        // any other type of a name the table holds: NOERROR with no answer
+        // (the table has A records only); a name it lacks: NXDOMAIN
+        let ptr = (q.qtype == TYPE_PTR)
+            .then(|| reverse_addr(&name))
+            .flatten()
+            .and_then(|a| self.records.iter().find(|(_, v)| **v == a))
+            .map(|(n, _)| n.clone());
+        let what = match (q.qtype, self.records.get(&name), ptr) {
+            (TYPE_A, Some(a), _) => {
                 r.answers = vec![(*a, TTL)];
                 format!("{}: A {name} -> {a}", self.name)
             }
-            None => {
-                r.rcode = RCODE_NXDOMAIN;
-                format!("{}: A {name} -> NXDOMAIN", self.name)
+            (TYPE_PTR, _, Some(n)) => {
+                r.names = vec![(n.clone(), TTL)];
+                format!("{}: PTR {name} -> {n}", self.name)
             }
+            (TYPE_A | TYPE_PTR, _, _) | (_, None, _) => {
+                r.rcode = RCODE_NXDOMAIN;
+                format!("{}: {t} {name} -> NXDOMAIN", self.name)
+            }
+            (_, Some(_), _) => format!(
+                "{}: {t} {name} -> no {t} record (NOERROR, empty answer: the table holds A records only)",
+                self.name
+            ),
         };
         vec![
             AppAction::Served(super::FlowOf::Id(*flow)),
@@ -110,6 +151,8 @@ pub struct DnsClient {
     pub connected: bool,
     /// The socket's sk_txhash when connected.
     pub txhash: Option<u32>,
+    /// The query type (A unless the flow asks another: `DNS AAAA name`).
+    pub qtype: u16,
 }
 
 pub const TIMEOUT_NS: u64 = 5_000_000_000;
@@ -142,6 +185,7 @@ impl DnsClient {
             then,
             connected: false,
             txhash: None,
+            qtype: TYPE_A,
         }
     }
 
@@ -154,7 +198,7 @@ impl DnsClient {
     }
 
     pub fn query(&self) -> Vec<u8> {
-        DnsRepr::query(self.id, self.current()).emit()
+        DnsRepr::query_type(self.id, self.current(), self.qtype).emit()
     }
 
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
@@ -168,7 +212,9 @@ impl DnsClient {
                     return vec![];
                 }
                 let asked = self.current().to_string();
-                let found = r.rcode != RCODE_NXDOMAIN && !r.answers.is_empty();
+                let t = qtype_name(self.qtype);
+                let found =
+                    r.rcode != RCODE_NXDOMAIN && !(r.answers.is_empty() && r.names.is_empty());
                 if !found && self.idx + 1 < self.candidates.len() {
                     // res_search: NXDOMAIN or no data: the next name.
                     self.idx += 1;
@@ -183,9 +229,11 @@ impl DnsClient {
                 };
                 if !found {
                     let why = if r.rcode == RCODE_NXDOMAIN {
-                        "NXDOMAIN"
+                        "NXDOMAIN".to_string()
+                    } else if self.qtype == TYPE_A {
+                        "no address".to_string()
                     } else {
-                        "no address"
+                        format!("no {t} record (NOERROR, empty answer)")
                     };
                     let (d, text) = if self.then.is_some() {
                         (
@@ -201,14 +249,30 @@ impl DnsClient {
                                 dns_rcode: Some(r.rcode),
                             },
                             format!(
-                                "DNS A {}: {why} from {} in {ms:.3} ms{via}",
+                                "DNS {t} {}: {why} from {} in {ms:.3} ms{via}",
                                 self.name, self.server
                             ),
                         )
                     };
                     return vec![AppAction::Outcome(self.flow, d, text)];
                 }
-                let addr = r.answers[0].0;
+                if self.qtype != TYPE_A {
+                    let ns: Vec<String> = r.names.iter().map(|(n, _)| n.clone()).collect();
+                    let d = crate::trace::Disposition::Answered {
+                        http_status: None,
+                        dns_rcode: Some(r.rcode),
+                    };
+                    let text = format!(
+                        "DNS {t} {} -> {} from {} in {ms:.3} ms{via}",
+                        self.name,
+                        ns.join(", "),
+                        self.server
+                    );
+                    return vec![AppAction::Outcome(self.flow, d, text)];
+                }
+                let Some(addr) = r.answers.first().map(|a| a.0) else {
+                    return vec![];
+                };
                 if let Some(t) = &self.then {
                     return vec![AppAction::StartHttp {
                         flow: self.flow,
@@ -238,7 +302,8 @@ impl DnsClient {
                         self.flow,
                         crate::trace::Disposition::TimedOut,
                         format!(
-                            "DNS A {}: no answer from {} after {} queries ({ms:.0} ms)",
+                            "DNS {} {}: no answer from {} after {} queries ({ms:.0} ms)",
+                            qtype_name(self.qtype),
                             self.current(),
                             self.server,
                             self.tries

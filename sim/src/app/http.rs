@@ -259,6 +259,9 @@ pub struct RequestExtra {
     pub headers: Option<Vec<String>>,
     /// The body, sent with the head in one write.
     pub body: Vec<u8>,
+    /// No request at all: connect, then close once established (a bundle
+    /// flow without a request: `nc -z`, a health check's TCP connect).
+    pub connect_only: bool,
 }
 
 /// The token of a client's give-up timer (`timeout_s`).
@@ -401,6 +404,24 @@ impl HttpClient {
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         let ms = |n: u64| format!("{:.3} ms", (n.saturating_sub(self.started_ns)) as f64 / 1e6);
         match ev {
+            AppEvent::Connected { key } if self.extra.connect_only => {
+                let text = format!(
+                    "connected to {}:{} in {} (handshake done; closed without a payload)",
+                    self.dst,
+                    self.port,
+                    ms(now)
+                );
+                vec![
+                    self.outcome(
+                        crate::trace::Disposition::Answered {
+                            http_status: None,
+                            dns_rcode: None,
+                        },
+                        text,
+                    ),
+                    AppAction::Close(*key),
+                ]
+            }
             AppEvent::Connected { key } => vec![AppAction::Send(
                 *key,
                 self.request_bytes(),

@@ -166,12 +166,14 @@ pub fn dns_server(
     Ok(idx)
 }
 
-/// A UDP echo server on `port`: each datagram's bytes go back.
+/// A UDP echo server on `port`: each datagram's bytes go back; with
+/// `sink`, none does (a listener whose program is unknown).
 pub fn udp_echo_server(
     h: &mut Host,
     apps: &mut Vec<App>,
     name: &str,
     port: u16,
+    sink: bool,
 ) -> Result<usize, StartError> {
     let idx = spawn(
         h,
@@ -179,6 +181,7 @@ pub fn udp_echo_server(
         App::UdpEcho(super::udp::UdpEchoServer {
             name: name.to_string(),
             port,
+            sink,
         }),
     );
     if h.bind_udp(port, idx).is_err() {

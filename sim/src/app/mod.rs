@@ -311,6 +311,7 @@ pub enum App {
     Envoy(Box<envoy::Envoy>),
     UdpClient(udp::UdpClient),
     UdpEcho(udp::UdpEchoServer),
+    Raw(udp::RawSender),
 }
 
 impl App {
@@ -335,7 +336,9 @@ impl App {
             App::Keepalived(k) => k.name.clone(),
             App::Envoy(e) => e.name.clone(),
             App::UdpClient(c) => format!("udp-client {}", c.flow_id),
+            App::UdpEcho(s) if s.sink => format!("udp-listener {}", s.name),
             App::UdpEcho(s) => format!("udp-echo-server {}", s.name),
+            App::Raw(c) => format!("raw-socket {}", c.flow_id),
         }
     }
     /// The uid the program runs as (`-m owner`): Envoy's 1337, root else.
@@ -373,6 +376,7 @@ impl App {
             App::Envoy(e) => e.on_event(ev, now),
             App::UdpClient(c) => c.on_event(ev, now),
             App::UdpEcho(s) => s.on_event(ev),
+            App::Raw(c) => c.on_event(ev),
         }
     }
 }

@@ -23,7 +23,14 @@ pub struct PingClient {
     pub seq: u16,
     pub started_ns: u64,
     pub done: bool,
+    /// A timestamp request (type 13) instead of an echo.
+    pub timestamp: bool,
+    /// Sent from a raw socket with this forged source: no answer reaches
+    /// the sender.
+    pub spoofed: Option<Ipv4Addr>,
 }
+
+pub use crate::wire::icmp::ms_since_midnight;
 
 impl PingClient {
     /// The echo request's ICMP message: identifier, sequence, a payload of
@@ -31,6 +38,17 @@ impl PingClient {
     pub fn request(&self) -> IcmpRepr {
         let id = self.id.to_be_bytes();
         let seq = self.seq.to_be_bytes();
+        if self.timestamp {
+            // originate: the sending time; receive and transmit: 0
+            let mut payload = ms_since_midnight(self.started_ns).to_be_bytes().to_vec();
+            payload.extend_from_slice(&[0; 8]);
+            return IcmpRepr {
+                icmp_type: icmp::TIMESTAMP,
+                code: 0,
+                rest: [id[0], id[1], seq[0], seq[1]],
+                payload,
+            };
+        }
         IcmpRepr {
             icmp_type: icmp::ECHO_REQUEST,
             code: 0,
@@ -58,6 +76,25 @@ impl PingClient {
                     self.seq
                 ),
             ),
+            AppEvent::Icmp { from, msg, ttl }
+                if msg.icmp_type == icmp::TIMESTAMP_REPLY && self.timestamp =>
+            {
+                let ts = |i: usize| {
+                    msg.payload
+                        .get(i..i + 4)
+                        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                };
+                (
+                    answered,
+                    format!(
+                        "ICMP timestamp reply from {from}: icmp_seq={} ttl={ttl} originate={} receive={} transmit={} time={ms:.3} ms",
+                        self.seq,
+                        ts(0),
+                        ts(4),
+                        ts(8)
+                    ),
+                )
+            }
             AppEvent::Icmp { from, msg, .. } if msg.icmp_type == icmp::DEST_UNREACH => {
                 let why = match msg.code {
                     icmp::CODE_FRAG_NEEDED => format!(
@@ -82,6 +119,15 @@ impl PingClient {
                     with: format!("ICMP time exceeded from {from}"),
                 },
                 format!("From {from} icmp_seq={} Time to live exceeded", self.seq),
+            ),
+            AppEvent::Timer { .. } if self.spoofed.is_some() => (
+                Disposition::TimedOut,
+                format!(
+                    "ICMP {} sent to {} from the forged source {} (raw socket): no answer can reach the sender",
+                    if self.timestamp { "timestamp request" } else { "echo request" },
+                    self.dst,
+                    self.spoofed.unwrap_or(Ipv4Addr::UNSPECIFIED)
+                ),
             ),
             AppEvent::Timer { .. } => (
                 Disposition::TimedOut,

@@ -86,20 +86,34 @@ impl Runtime<'_> {
         let App::Ping(p) = &self.apps[app] else {
             return;
         };
-        let (flow, dst, df) = (p.flow, p.dst, p.df);
+        let (flow, dst, df, spoofed) = (p.flow, p.dst, p.df, p.spoofed);
         let req = p.request();
-        // the ping socket: echo replies with this id come to it
-        self.h.icmp_socks.insert((p.id, app));
-        let note = format!(
-            "ping: echo request id {} seq {} to {dst}, {} data bytes{}",
-            p.id,
-            p.seq,
-            p.size,
-            if df { ", DF (-M do)" } else { "" }
-        );
+        let what = if p.timestamp {
+            "timestamp request"
+        } else {
+            "echo request"
+        };
+        let note = match spoofed {
+            // a raw socket (IP_HDRINCL) writes the forged source itself
+            Some(s) => format!(
+                "raw socket: ICMP {what} id {} seq {} to {dst} from the forged source {s}",
+                p.id, p.seq
+            ),
+            None => {
+                // the ping socket: replies with this id come to it
+                self.h.icmp_socks.insert((p.id, app));
+                format!(
+                    "ping: {what} id {} seq {} to {dst}, {} data bytes{}",
+                    p.id,
+                    p.seq,
+                    p.size,
+                    if df { ", DF (-M do)" } else { "" }
+                )
+            }
+        };
         let id = self.h.next_ip_id();
         let mut ip = crate::wire::Ipv4Repr::new(
-            Ipv4Addr::UNSPECIFIED,
+            spoofed.unwrap_or(Ipv4Addr::UNSPECIFIED),
             dst,
             64,
             id,

@@ -107,6 +107,9 @@ impl UdpClient {
 pub struct UdpEchoServer {
     pub name: String,
     pub port: u16,
+    /// A sink: it takes each datagram and answers none (a `udp-listener`
+    /// a snapshot found: the real application behind it is unknown).
+    pub sink: bool,
 }
 
 impl UdpEchoServer {
@@ -121,6 +124,9 @@ impl UdpEchoServer {
         else {
             return vec![];
         };
+        if self.sink {
+            return vec![AppAction::Served(FlowOf::Id(*flow))];
+        }
         vec![
             AppAction::Served(FlowOf::Id(*flow)),
             AppAction::SendUdp {
@@ -130,5 +136,33 @@ impl UdpEchoServer {
                 note: format!("{}: echo of {} bytes", self.name, data.len()),
             },
         ]
+    }
+}
+
+/// A raw socket's one packet with a forged source (a spoofed TCP SYN): no
+/// socket of the sender can get an answer; when its time is up, the flow
+/// ends with what was sent.
+#[derive(Clone, Debug)]
+pub struct RawSender {
+    pub flow: u32,
+    pub flow_id: String,
+    /// The outcome's words ("TCP SYN sent to ... from the forged source ...").
+    pub sent: String,
+    pub done: bool,
+}
+
+impl RawSender {
+    pub fn on_event(&mut self, ev: &AppEvent) -> Vec<AppAction> {
+        match ev {
+            AppEvent::Timer { .. } if !self.done => {
+                self.done = true;
+                vec![AppAction::Outcome(
+                    self.flow,
+                    Disposition::TimedOut,
+                    format!("{}: no answer can reach the sender", self.sent),
+                )]
+            }
+            _ => vec![],
+        }
     }
 }

@@ -15,38 +15,18 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
         f.id.clone()
     };
     let hname = rt.h.name.clone();
-    let desc = match &f.request {
-        Request::HttpGet {
-            host_header,
-            path,
-            user,
-            ..
-        } => format!(
-            "{id}: GET http://{}{host_header}{path} from {hname}",
-            user.as_ref().map(|u| format!("{u}@")).unwrap_or_default()
-        ),
-        Request::DnsA { server, port, name } => {
-            format!("{id}: DNS A {name} at {server}:{port} from {hname}")
-        }
-        Request::Ping { dst, size, .. } => format!("{id}: ping -s {size} {dst} from {hname}"),
-        Request::Udp { dst, port, payload } => {
-            format!(
-                "{id}: UDP {} bytes to {dst}:{port} from {hname}",
-                payload.len()
-            )
-        }
-        Request::Resolve {
-            name,
-            then: Some(t),
-        } => format!(
-            "{id}: GET http://{}{} from {hname} (resolving {name})",
-            t.host_header, t.path
-        ),
-        Request::Resolve { name, then: None } => format!("{id}: resolve {name} from {hname}"),
-    };
+    let desc = flow_desc(&id, &hname, &f.request);
     let flow = ctx.trace.add_flow(id.clone(), desc, &hname, false);
     ctx.trace.set_expect(flow, f.expect.clone());
     match &f.request {
+        Request::HttpGet {
+            dst,
+            port,
+            host_header,
+            path,
+            user,
+            extra,
+        } if f.client.spoofed => tcp_spoofed(rt, ctx, flow, &id, f, (*dst, *port)),
         Request::HttpGet {
             dst,
             port,
@@ -83,8 +63,13 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 ),
             }
         }
-        Request::DnsA { server, port, name } => {
-            let app = rt.spawn(App::DnsClient(DnsClient::new(
+        Request::DnsA {
+            server,
+            port,
+            name,
+            qtype,
+        } => {
+            let mut c = DnsClient::new(
                 flow,
                 &id,
                 *server,
@@ -93,7 +78,9 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 vec![name.clone()],
                 ctx.now,
                 None,
-            )));
+            );
+            c.qtype = *qtype;
+            let app = rt.spawn(App::DnsClient(c));
             rt.dns_send(ctx, app);
         }
         Request::Ping {
@@ -101,6 +88,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             size,
             df,
             ident,
+            timestamp,
         } => {
             use rand_core::Rng;
             let pid = rt.h.rng.next_u32() as u16;
@@ -115,7 +103,12 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 seq,
                 started_ns: ctx.now,
                 done: false,
+                timestamp: *timestamp,
+                spoofed: f.client.src.filter(|_| f.client.spoofed),
             }));
+            if f.client.timeout_ns.is_some() || f.client.uid.is_some() {
+                client_opts(rt, ctx, app, &f.client);
+            }
             rt.ping_send(ctx, app);
         }
         Request::Udp { dst, port, payload } => {
@@ -284,4 +277,103 @@ fn udp_spoofed(
         ),
         None,
     );
+}
+
+/// A TCP SYN from a raw socket with a forged source (`hping3 -S -a SRC`,
+/// `nmap -S`): no socket of the sender is in SYN-SENT, so the SYN-ACK goes
+/// wherever the forged address routes, and the kernel that owns it, having
+/// no socket for it either, answers RST (net/ipv4/tcp_ipv4.c tcp_v4_rcv →
+/// no_tcp_socket → tcp_v4_send_reset); a forged address nobody owns gets
+/// nothing back.
+fn tcp_spoofed(
+    rt: &mut Runtime,
+    ctx: &mut Ctx,
+    flow: u32,
+    id: &str,
+    f: &FlowSpec,
+    dst: (std::net::Ipv4Addr, u16),
+) {
+    use rand_core::Rng;
+    let c = &f.client;
+    let src = c.src.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    let sport = c
+        .sport
+        .unwrap_or_else(|| 32768 + (rt.h.rng.next_u32() % 28232) as u16);
+    let isn = rt.h.rng.next_u32();
+    let sent = format!(
+        "TCP SYN sent to {}:{} from the forged source {src}:{sport} (raw socket)",
+        dst.0, dst.1
+    );
+    let app = rt.spawn(App::Raw(crate::app::udp::RawSender {
+        flow,
+        flow_id: id.to_string(),
+        sent: sent.clone(),
+        done: false,
+    }));
+    let mut opts = c.clone();
+    opts.timeout_ns = Some(c.timeout_ns.unwrap_or(crate::app::udp::DEFAULT_WAIT_NS));
+    client_opts(rt, ctx, app, &opts);
+    let mut hdr = crate::wire::tcp_header(sport, dst.1, isn, None, 64240);
+    hdr.syn = true;
+    let ipid = rt.h.next_ip_id();
+    let ip = crate::wire::Ipv4Repr::new(
+        src,
+        dst.0,
+        64,
+        ipid,
+        crate::wire::L4::Tcp {
+            hdr,
+            payload: vec![],
+        },
+    );
+    let m = ctx.new_meta(flow, None);
+    ctx.out.push(crate::net::host::Output::SendLocal {
+        ip,
+        meta: m,
+        note: Some(sent),
+    });
+}
+
+/// The flow's description in the trace: what its client runs.
+fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
+    match req {
+        Request::HttpGet {
+            host_header,
+            path,
+            user,
+            ..
+        } => format!(
+            "{id}: GET http://{}{host_header}{path} from {hname}",
+            user.as_ref().map(|u| format!("{u}@")).unwrap_or_default()
+        ),
+        Request::DnsA {
+            server,
+            port,
+            name,
+            qtype,
+        } => format!(
+            "{id}: DNS {} {name} at {server}:{port} from {hname}",
+            crate::wire::dns::qtype_name(*qtype)
+        ),
+        Request::Ping {
+            dst,
+            timestamp: true,
+            ..
+        } => format!("{id}: ICMP timestamp request to {dst} from {hname}"),
+        Request::Ping { dst, size, .. } => format!("{id}: ping -s {size} {dst} from {hname}"),
+        Request::Udp { dst, port, payload } => {
+            format!(
+                "{id}: UDP {} bytes to {dst}:{port} from {hname}",
+                payload.len()
+            )
+        }
+        Request::Resolve {
+            name,
+            then: Some(t),
+        } => format!(
+            "{id}: GET http://{}{} from {hname} (resolving {name})",
+            t.host_header, t.path
+        ),
+        Request::Resolve { name, then: None } => format!("{id}: resolve {name} from {hname}"),
+    }
 }

@@ -823,6 +823,10 @@ impl AddrClass for HostAddrs<'_> {
             return addrtype::UNSPEC;
         }
         match self.fib.lookup_table(TABLE_LOCAL, a, None) {
+            // inet_addr_type: a `broadcast` route of table local
+            Some(r) if r.rtype == RouteType::Broadcast && r.dst.prefix_len() == 32 => {
+                addrtype::BROADCAST
+            }
             Some(r) if r.rtype == RouteType::Local => {
                 if let Some(dn) = dev {
                     if r.dev.map(|i| self.devs[i].name.as_str()) != Some(dn) {

@@ -466,7 +466,16 @@ fn start_apps(
             }
             "udp-echo-server" => {
                 let port = listen_port(ai, a)?;
-                let _ = launch::udp_echo_server(h, apps, &format!("{hn}:{port}"), port);
+                let _ = launch::udp_echo_server(h, apps, &format!("{hn}:{port}"), port, false);
+            }
+            "udp-listener" => {
+                // a UDP socket `snapshot --host` found (ss -lu): the program
+                // behind it is unknown, so it receives and answers nothing
+                let port = listen_port(ai, a)?;
+                warnings.push(format!(
+                    "bundle.json: apps[{ai}] on {hn}: udp-listener {port} runs as a sink: it receives datagrams and answers none (simplified: the real application is unknown)"
+                ));
+                let _ = launch::udp_echo_server(h, apps, &format!("{hn}:{port}"), port, true);
             }
             kind @ ("haproxy" | "keepalived" | "ingress-nginx" | "envoy") => {
                 let Some(path) = a.config.as_deref() else {

@@ -3,16 +3,22 @@
 //!
 //! `request` is `HTTP <METHOD> <path> Host: <host>`, `DNS A <name>`,
 //! `UDP <payload>` (one datagram with exactly those bytes), `ICMP echo
-//! id=0x.. seq=N`, podpath's own `PING size N df B` and `RESOLVE name [HTTP
-//! GET path Host: h]`, or absent (a datagram with no payload for `udp`).
-//! `src`, `src_port_hint`, `uid`, `timeout_s`, `headers` and `body` shape
-//! the client; `start` sends the flow at a time instead of after the
-//! previous one ended; `t` is informational.
+//! id=0x.. seq=N`, `ICMP timestamp id=0x.. seq=N`, podpath's own `PING size
+//! N df B` and `RESOLVE name [HTTP GET path Host: h]`, or absent: a plain
+//! TCP connect (handshake, then close), a datagram with no payload for
+//! `udp`. `src`, `src_port_hint`, `uid`, `timeout_s`, `headers` and `body`
+//! shape the client, `spoofed` (with `src`) sends a UDP datagram, a TCP
+//! SYN or an ICMP query from a raw socket with a forged source; `start`
+//! sends the flow at a time instead of after the previous one ended; `t`
+//! is informational.
 //!
-//! Not modelled yet, and refused by name rather than run otherwise: DNS
-//! types other than A, `ICMP timestamp` queries, `spoofed` TCP and ICMP,
-//! `src`/`src_port_hint`/`timeout_s` on DNS and ICMP flows, and a TCP flow
-//! without a request (a plain connect).
+//! `DNS T name` asks type T (A, AAAA, PTR, SRV, TXT, CNAME; `DNS PTR
+//! ADDR` asks the address's in-addr.arpa name, as `dig -x`).
+//!
+//! Not modelled yet, and refused by name rather than run otherwise: other
+//! DNS types, a spoofed DNS lookup, `src`/`src_port_hint`/
+//! `timeout_s` on DNS flows, unspoofed `src` and `src_port_hint` on ICMP
+//! flows.
 
 use std::net::Ipv4Addr;
 
@@ -167,9 +173,12 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
                 "flows[{fi}].spoofed: needs 'src' (the forged source)"
             )));
         }
-        if !matches!(request, Request::Udp { .. }) {
+        if !matches!(
+            request,
+            Request::Udp { .. } | Request::Ping { .. } | Request::HttpGet { .. }
+        ) {
             return Err(err(format!(
-                "flows[{fi}].spoofed: a forged source is modelled for UDP datagrams; for TCP and ICMP it is not modelled yet"
+                "flows[{fi}].spoofed: a forged source is modelled for UDP datagrams, TCP SYNs and ICMP queries, not for DNS lookups"
             )));
         }
     }
@@ -178,14 +187,15 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
         .map(|s| seconds(fi, "timeout_s", s))
         .transpose()?;
     let tcp_or_udp = matches!(request, Request::HttpGet { .. } | Request::Udp { .. });
-    for (key, given) in [
-        ("src", src.is_some()),
-        ("src_port_hint", f.src_port_hint.is_some()),
-        ("timeout_s", timeout_ns.is_some()),
+    let icmp = matches!(request, Request::Ping { .. });
+    for (key, given, ok) in [
+        ("src", src.is_some(), tcp_or_udp || (icmp && f.spoofed)),
+        ("src_port_hint", f.src_port_hint.is_some(), tcp_or_udp),
+        ("timeout_s", timeout_ns.is_some(), tcp_or_udp || icmp),
     ] {
-        if given && !tcp_or_udp {
+        if given && !ok {
             return Err(err(format!(
-                "flows[{fi}].{key}: honoured for HTTP and UDP requests; for this request it is not modelled yet"
+                "flows[{fi}].{key}: honoured for TCP and UDP flows (ICMP: timeout_s, and src when spoofed); for this request it is not modelled yet"
             )));
         }
     }
@@ -279,21 +289,37 @@ fn flow_request(
     }
     if let Some(rest) = req.strip_prefix("DNS ") {
         let (ty, name) = rest.split_once(' ').unwrap_or((rest, ""));
-        if ty != "A" {
+        let Some(&(_, qtype)) = crate::wire::dns::QTYPES.iter().find(|(n, _)| *n == ty) else {
             return Err(err(format!(
-                "flows[{fi}].request: DNS {ty} queries are not modelled yet (DNS A is)"
+                "flows[{fi}].request: DNS {ty} queries are not modelled yet (A, AAAA, PTR, SRV, TXT and CNAME are)"
             )));
-        }
+        };
+        let name = name.trim().trim_end_matches('.');
+        // `DNS PTR 10.244.0.5`: the reverse name, as `dig -x` asks it
+        let name = match (qtype, name.parse::<Ipv4Addr>()) {
+            (crate::wire::dns::TYPE_PTR, Ok(a)) => crate::app::dns::reverse_name(a),
+            _ => name.to_string(),
+        };
         return Ok(Request::DnsA {
             server: addr,
             port,
-            name: name.trim().to_string(),
+            name,
+            qtype,
         });
     }
     if req.is_empty() {
-        return Err(err(format!(
-            "flows[{fi}].request: a TCP flow without a request (a plain connect) is not modelled yet; give 'HTTP GET / Host: H'"
-        )));
+        // a plain connect: the handshake, then close, no payload
+        return Ok(Request::HttpGet {
+            dst: addr,
+            port,
+            host_header: dst_s.to_string(),
+            path: "/".into(),
+            user: None,
+            extra: RequestExtra {
+                connect_only: true,
+                ..Default::default()
+            },
+        });
     }
     let Some(rest) = req.strip_prefix("HTTP ") else {
         warnings.push(format!(
@@ -339,6 +365,7 @@ fn ping_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioE
         size,
         df,
         ident: None,
+        timestamp: false,
     })
 }
 
@@ -350,16 +377,14 @@ fn icmp_dst(fi: usize, dst_s: &str) -> Result<Ipv4Addr, ScenarioError> {
 }
 
 /// `ICMP echo id=0x.. seq=N`: one echo request with that identifier and
-/// sequence number (56 data bytes, DF set, as ping sends).
+/// sequence number (56 data bytes, DF set, as ping sends); `ICMP timestamp
+/// id=0x.. seq=N`: one timestamp request (RFC 792 type 13, as `hping3
+/// --icmp-ts` or `nping --icmp-type tstamp` send it), which the kernel
+/// answers (net/ipv4/icmp.c icmp_timestamp).
 fn icmp_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioError> {
     let mut w = rest.split_whitespace();
     let kind = w.next().unwrap_or("");
-    if kind == "timestamp" {
-        return Err(err(format!(
-            "flows[{fi}].request: ICMP timestamp queries are not modelled yet (ICMP echo is)"
-        )));
-    }
-    if kind != "echo" {
+    if kind != "echo" && kind != "timestamp" {
         return Err(err(format!(
             "flows[{fi}].request: 'ICMP {kind}': expected ICMP echo id=0x.. seq=N or ICMP timestamp id=0x.. seq=N"
         )));
@@ -389,14 +414,17 @@ fn icmp_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioE
     }
     let (Some(id), Some(seq)) = (id, seq) else {
         return Err(err(format!(
-            "flows[{fi}].request: ICMP echo needs id=0x.. and seq=N"
+            "flows[{fi}].request: ICMP {kind} needs id=0x.. and seq=N"
         )));
     };
+    let timestamp = kind == "timestamp";
     Ok(Request::Ping {
         dst: icmp_dst(fi, dst_s)?,
-        size: 56,
+        // a timestamp request carries its three timestamps (12 bytes)
+        size: if timestamp { 12 } else { 56 },
         df: true,
         ident: Some((id, seq)),
+        timestamp,
     })
 }
 

@@ -508,6 +508,16 @@ fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader) {
                 .push("rule counters are parsed and ignored".into());
             r.simplified
                 .extend(n.frame_notes().into_iter().map(String::from));
+            let fts = n
+                .tables
+                .iter()
+                .flat_map(|t| t.objects.keys())
+                .filter(|(k, _)| k == "flowtable")
+                .count();
+            if fts > 0 {
+                r.count("flowtables", fts);
+                r.simplified.push("flowtables run in software: `flow add` offloads as nft_flow_offload does and the fast path runs at their devices' ingress (no hardware offload, counters or VLAN/PPPoE encapsulation; no idle expiry during a run)".into());
+            }
             if text.contains("iptables-nft") {
                 r.simplified.push(
                     "tables managed by iptables-nft are left out (read from iptables-save)".into(),
@@ -836,6 +846,33 @@ mod tests {
             }
         }
         assert!(n >= 150, "{n}");
+    }
+
+    /// What inspect says of dumps this part models: a flowtable (OpenWrt
+    /// fw4's), `ip -brief` links, broadcast routes.
+    #[test]
+    fn flowtables_brief_links_and_broadcast_routes_reported() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
+        let rd = |f: &str| std::fs::read_to_string(format!("{root}/{f}")).unwrap();
+        let r = inspect("x", &rd("nft/openwrt-fw4-default-ruleset.txt"));
+        assert_eq!(r.objects["flowtables"], 1);
+        assert!(r
+            .simplified
+            .iter()
+            .any(|s| s.starts_with("flowtables run in software")));
+        let r = inspect(
+            "link.json",
+            &rd("ipjson/iproute2-ip-json-brief-link-show-2017.json"),
+        );
+        assert_eq!(r.objects["links modelled"], 7);
+        assert!(r.unmodelled.is_empty());
+        assert_eq!(r.simplified, vec![BRIEF_SIMPLIFIED.to_string()]);
+        let r = inspect(
+            "route.json",
+            &rd("ipjson/netplan-ip-d-j-route4-table-all.json"),
+        );
+        assert!(r.unmodelled.is_empty());
+        assert!(r.simplified.contains(&BROADCAST_SIMPLIFIED.to_string()));
     }
 
     #[test]

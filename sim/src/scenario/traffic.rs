@@ -129,6 +129,7 @@ fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErro
     }
     Ok(Request::Ping {
         ident: None,
+        timestamp: false,
         dst,
         size,
         df: p.df.unwrap_or(true),
@@ -241,6 +242,7 @@ fn dns_request(
             })?,
             port: dns.port.unwrap_or(53),
             name: dns.query.trim_end_matches('.').to_string(),
+            qtype: crate::wire::dns::TYPE_A,
         },
         None => {
             if doc

@@ -7,6 +7,31 @@ use std::net::Ipv4Addr;
 use super::WireError;
 
 pub const TYPE_A: u16 = 1;
+pub const TYPE_CNAME: u16 = 5;
+pub const TYPE_PTR: u16 = 12;
+pub const TYPE_TXT: u16 = 16;
+pub const TYPE_AAAA: u16 = 28;
+pub const TYPE_SRV: u16 = 33;
+
+/// The query types a flow may ask, by their names (RFC 1035, 3596, 2782).
+pub const QTYPES: &[(&str, u16)] = &[
+    ("A", TYPE_A),
+    ("CNAME", TYPE_CNAME),
+    ("PTR", TYPE_PTR),
+    ("TXT", TYPE_TXT),
+    ("AAAA", TYPE_AAAA),
+    ("SRV", TYPE_SRV),
+];
+
+/// A query type's name (`TYPE65` for one not in [`QTYPES`], as dig
+/// prints it).
+pub fn qtype_name(t: u16) -> String {
+    QTYPES
+        .iter()
+        .find(|(_, v)| *v == t)
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_else(|| format!("TYPE{t}"))
+}
 pub const CLASS_IN: u16 = 1;
 pub const RCODE_NXDOMAIN: u8 = 3;
 
@@ -21,6 +46,16 @@ pub struct DnsRepr {
     pub qname: String,
     pub qtype: u16,
     pub answers: Vec<(Ipv4Addr, u32)>,
+    /// PTR answers: the names, with their TTL.
+    pub names: Vec<(String, u32)>,
+}
+
+fn put_name(out: &mut Vec<u8>, name: &str) {
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        out.push(label.len().min(63) as u8);
+        out.extend_from_slice(&label.as_bytes()[..label.len().min(63)]);
+    }
+    out.push(0);
 }
 
 impl DnsRepr {
@@ -35,6 +70,15 @@ impl DnsRepr {
             qname: name.trim_end_matches('.').to_string(),
             qtype: TYPE_A,
             answers: vec![],
+            names: vec![],
+        }
+    }
+
+    /// A query of type `qtype`.
+    pub fn query_type(id: u16, name: &str, qtype: u16) -> DnsRepr {
+        DnsRepr {
+            qtype,
+            ..DnsRepr::query(id, name)
         }
     }
 
@@ -55,13 +99,9 @@ impl DnsRepr {
         out.push(f1);
         out.push(f2);
         out.extend_from_slice(&1u16.to_be_bytes());
-        out.extend_from_slice(&(self.answers.len() as u16).to_be_bytes());
+        out.extend_from_slice(&((self.answers.len() + self.names.len()) as u16).to_be_bytes());
         out.extend_from_slice(&[0, 0, 0, 0]);
-        for label in self.qname.split('.').filter(|l| !l.is_empty()) {
-            out.push(label.len().min(63) as u8);
-            out.extend_from_slice(&label.as_bytes()[..label.len().min(63)]);
-        }
-        out.push(0);
+        put_name(&mut out, &self.qname);
         out.extend_from_slice(&self.qtype.to_be_bytes());
         out.extend_from_slice(&CLASS_IN.to_be_bytes());
         for (a, ttl) in &self.answers {
@@ -71,6 +111,16 @@ impl DnsRepr {
             out.extend_from_slice(&ttl.to_be_bytes());
             out.extend_from_slice(&4u16.to_be_bytes());
             out.extend_from_slice(&a.octets());
+        }
+        for (n, ttl) in &self.names {
+            let mut rdata = Vec::new();
+            put_name(&mut rdata, n);
+            out.extend_from_slice(&[0xc0, 12]);
+            out.extend_from_slice(&TYPE_PTR.to_be_bytes());
+            out.extend_from_slice(&CLASS_IN.to_be_bytes());
+            out.extend_from_slice(&ttl.to_be_bytes());
+            out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            out.extend_from_slice(&rdata);
         }
         out
     }
@@ -114,6 +164,7 @@ impl DnsRepr {
         ]);
         i += 4;
         let mut answers = Vec::new();
+        let mut names = Vec::new();
         for _ in 0..an {
             // name: a pointer or labels
             match b.get(i) {
@@ -143,6 +194,20 @@ impl DnsRepr {
             if ty == TYPE_A && len == 4 {
                 answers.push((Ipv4Addr::new(data[0], data[1], data[2], data[3]), ttl));
             }
+            if ty == TYPE_PTR {
+                // uncompressed labels (a pointer ends the name here)
+                let mut ls = Vec::new();
+                let mut j = 0;
+                while let Some(&n) = data.get(j) {
+                    if n == 0 || n & 0xc0 != 0 {
+                        break;
+                    }
+                    let l = data.get(j + 1..j + 1 + n as usize).unwrap_or(&[]);
+                    ls.push(String::from_utf8_lossy(l).to_string());
+                    j += 1 + n as usize;
+                }
+                names.push((ls.join("."), ttl));
+            }
             i += len;
         }
         Ok(DnsRepr {
@@ -155,6 +220,7 @@ impl DnsRepr {
             qname: labels.join("."),
             qtype,
             answers,
+            names,
         })
     }
 }
@@ -178,5 +244,12 @@ mod tests {
         for n in 0..a.emit().len() {
             let _ = DnsRepr::parse(&a.emit()[..n]);
         }
+        let mut p = DnsRepr::query_type(7, "5.0.244.10.in-addr.arpa", TYPE_PTR);
+        p.response = true;
+        p.names = vec![("web.default.svc.cluster.local".into(), 5)];
+        let back = DnsRepr::parse(&p.emit()).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(qtype_name(TYPE_AAAA), "AAAA");
+        assert_eq!(qtype_name(65), "TYPE65");
     }
 }

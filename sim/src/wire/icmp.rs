@@ -9,6 +9,16 @@ pub const ECHO_REPLY: u8 = 0;
 pub const DEST_UNREACH: u8 = 3;
 pub const ECHO_REQUEST: u8 = 8;
 pub const TIME_EXCEEDED: u8 = 11;
+/// Timestamp request and reply (RFC 792): id, seq, then originate,
+/// receive and transmit timestamps (ms since midnight UT, 32 bits each).
+pub const TIMESTAMP: u8 = 13;
+pub const TIMESTAMP_REPLY: u8 = 14;
+
+/// `inet_current_timestamp` (net/ipv4/af_inet.c): ms since midnight UT of
+/// the virtual clock (its second 0 is 1970-01-01 00:00 UTC).
+pub fn ms_since_midnight(now_ns: u64) -> u32 {
+    ((now_ns / 1_000_000) % 86_400_000) as u32
+}
 
 pub const CODE_NET_UNREACH: u8 = 0;
 pub const CODE_HOST_UNREACH: u8 = 1;
@@ -81,6 +91,8 @@ impl fmt::Display for IcmpRepr {
         match (self.icmp_type, self.code) {
             (ECHO_REQUEST, _) => write!(f, "echo request id {}", self.echo_id()),
             (ECHO_REPLY, _) => write!(f, "echo reply id {}", self.echo_id()),
+            (TIMESTAMP, _) => write!(f, "timestamp request id {}", self.echo_id()),
+            (TIMESTAMP_REPLY, _) => write!(f, "timestamp reply id {}", self.echo_id()),
             (DEST_UNREACH, CODE_NET_UNREACH) => write!(f, "net unreachable"),
             (DEST_UNREACH, CODE_HOST_UNREACH) => write!(f, "host unreachable"),
             (DEST_UNREACH, CODE_PORT_UNREACH) => write!(f, "port unreachable"),

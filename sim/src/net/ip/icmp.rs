@@ -113,6 +113,62 @@ impl Host {
         });
     }
 
+    /// net/ipv4/icmp.c `icmp_timestamp`: a request with at least its
+    /// originate timestamp (4 bytes) is answered with a timestamp reply
+    /// (type 14, code 0, its id and seq), the originate timestamp copied,
+    /// receive and transmit both the current time in ms since midnight UT
+    /// (`inet_current_timestamp`); a shorter one is dropped.
+    fn icmp_timestamp(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr, i: &IcmpRepr, meta: Meta) {
+        if i.payload.len() < 4 {
+            self.drop(
+                ctx,
+                Point::Icmp,
+                format!(
+                    "timestamp request with {} data bytes: too short (icmp_timestamp)",
+                    i.payload.len()
+                ),
+                &CtInfo::default(),
+            );
+            return;
+        }
+        let now = icmp::ms_since_midnight(ctx.now).to_be_bytes();
+        let mut payload = i.payload[..4].to_vec();
+        payload.extend_from_slice(&now);
+        payload.extend_from_slice(&now);
+        let reply = IcmpRepr {
+            icmp_type: icmp::TIMESTAMP_REPLY,
+            code: 0,
+            rest: i.rest,
+            payload,
+        };
+        ctx.trace.step(
+            Point::Icmp,
+            format!(
+                "timestamp request: answering (receive = transmit = {} ms since midnight UT)",
+                u32::from_be_bytes(now)
+            ),
+            Action::Info,
+        );
+        let from = if self.is_broadcast_dst(ip.dst()) {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            ip.dst()
+        };
+        let id = self.next_ip_id();
+        let mut r = Ipv4Repr::new(from, ip.src(), 64, id, L4::Icmp(reply));
+        r.hdr.dont_fragment = false;
+        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
+        ctx.out.push(Output::Served {
+            flow: meta.flow,
+            app: "kernel (ICMP timestamp)".into(),
+        });
+        ctx.out.push(Output::SendLocal {
+            ip: r,
+            meta: m,
+            note: Some("icmp timestamp reply".into()),
+        });
+    }
+
     pub(crate) fn icmp_rcv(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta) {
         let L4::Icmp(i) = &ip.l4 else { return };
         if self.is_broadcast_dst(ip.dst()) {
@@ -120,7 +176,7 @@ impl Host {
             // timestamp request is ignored while
             // net.ipv4.icmp_echo_ignore_broadcasts=1, and any type but
             // echo, timestamp and address mask requests/replies is dropped.
-            let query = matches!(i.icmp_type, icmp::ECHO_REQUEST | 13);
+            let query = matches!(i.icmp_type, icmp::ECHO_REQUEST | icmp::TIMESTAMP);
             let ignore = self.sysctl.int("net.ipv4.icmp_echo_ignore_broadcasts") != 0;
             if (query && ignore) || !matches!(i.icmp_type, icmp::ECHO_REQUEST | 13 | 17 | 18) {
                 let why = if query {
@@ -169,20 +225,26 @@ impl Host {
                     note: Some("icmp echo reply".into()),
                 });
             }
-            icmp::ECHO_REPLY => {
+            icmp::TIMESTAMP => self.icmp_timestamp(ctx, &ip, i, meta),
+            icmp::ECHO_REPLY | icmp::TIMESTAMP_REPLY => {
                 let id = i.echo_id();
+                let what = if i.icmp_type == icmp::ECHO_REPLY {
+                    "echo reply"
+                } else {
+                    "timestamp reply"
+                };
                 let app = self.icmp_sock(id);
                 let Some(app) = app else {
                     ctx.trace.step(
                         Point::Icmp,
-                        "echo reply: no ping socket waits for it".into(),
+                        format!("{what}: no ping socket waits for it"),
                         Action::Info,
                     );
                     return;
                 };
                 ctx.trace.step(
                     Point::Icmp,
-                    format!("echo reply id {id}: to the ping socket"),
+                    format!("{what} id {id}: to the ping socket"),
                     Action::Deliver {
                         socket: "ping".into(),
                     },

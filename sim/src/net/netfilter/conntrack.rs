@@ -226,6 +226,9 @@ pub struct Conntrack {
     /// The connections in a flowtable (so that a packet's ingress finds
     /// none without a lookup when there are none).
     pub offloaded: std::collections::BTreeSet<u64>,
+    /// Entries a `conntrack -L` dump showed as [OFFLOAD] that stayed
+    /// ordinary (no flowtable): the trace says so at their first packet.
+    pub dumped_offload: std::collections::BTreeSet<u64>,
     next_id: u64,
     pub max: usize,
 }
@@ -236,6 +239,7 @@ impl Default for Conntrack {
             conns: BTreeMap::new(),
             index: BTreeMap::new(),
             offloaded: std::collections::BTreeSet::new(),
+            dumped_offload: std::collections::BTreeSet::new(),
             next_id: 1,
             max: 262_144,
         }
@@ -334,6 +338,7 @@ impl Conntrack {
 
     pub fn remove(&mut self, id: u64) {
         self.offloaded.remove(&id);
+        self.dumped_offload.remove(&id);
         if let Some(c) = self.conns.remove(&id) {
             self.index.remove(&c.orig);
             self.index.remove(&c.reply);
@@ -370,6 +375,7 @@ impl Conntrack {
         self.conns.clear();
         self.index.clear();
         self.offloaded.clear();
+        self.dumped_offload.clear();
     }
 
     fn expire(&mut self, now: u64) {

@@ -103,6 +103,13 @@ impl Host {
                     tuple: c.orig.to_string(),
                 },
             );
+            if self.ct.dumped_offload.remove(&id) {
+                ctx.trace.step(
+                    Point::Conntrack,
+                    "this entry was [OFFLOAD] in the conntrack -L dump; with no flowtable here it is an ordinary entry (only nft_flow_offload sets IPS_OFFLOAD): the classic path".into(),
+                    Action::Info,
+                );
+            }
             return Ok(CtInfo {
                 id: Some(id),
                 dir: Some(dir),
@@ -124,7 +131,10 @@ impl Host {
                 let loose = self.sysctl.int("net.netfilter.nf_conntrack_tcp_loose") != 0;
                 rst || fin || (syn && ack) || (!syn && !ack) || (!syn && !loose)
             }
-            (1, _) => matches!(&ip.l4, L4::Icmp(i) if i.icmp_type != icmp::ECHO_REQUEST),
+            // nf_conntrack_proto_icmp.c icmp_new's valid_new: echo,
+            // timestamp (info and address mask requests: not sent here)
+            (1, _) => matches!(&ip.l4, L4::Icmp(i)
+                if !matches!(i.icmp_type, icmp::ECHO_REQUEST | icmp::TIMESTAMP)),
             _ => false,
         };
         if invalid {

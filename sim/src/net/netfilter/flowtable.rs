@@ -286,6 +286,7 @@ impl Host {
             };
             if fts.is_empty() {
                 warn.push(format!("{orig} [OFFLOAD]: no flowtable in the nft ruleset: an ordinary entry (only nft_flow_offload sets IPS_OFFLOAD)"));
+                self.ct.dumped_offload.insert(id);
                 continue;
             }
             let Some(c) = self.ct.get(id) else { continue };
@@ -308,6 +309,7 @@ impl Host {
                 warn.push(format!(
                     "{orig} [OFFLOAD]: no route for both directions: an ordinary entry"
                 ));
+                self.ct.dumped_offload.insert(id);
                 continue;
             };
             let name = |i: usize| self.devs[i].name.clone();

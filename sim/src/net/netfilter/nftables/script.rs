@@ -1359,6 +1359,7 @@ impl Nft {
                             }
                         }
                     }
+                    flow_offload_ok(t, c, r)?;
                     for (n, chain) in refs(&r.exprs) {
                         let ok = if chain {
                             t.chain(n).is_some()
@@ -1577,4 +1578,40 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::Day => "day",
         KeyType::Other => "integer",
     }
+}
+
+/// A rule's `flow add|offload @NAME` as the kernel takes it
+/// (net/netfilter/nft_flow_offload.c): the flowtable must exist in the
+/// rule's table (`nft_flow_offload_init` → nft_flowtable_lookup: ENOENT),
+/// the table be of family ip, ip6 or inet and a base chain's hook be
+/// forward (`nft_flow_offload_validate`: EOPNOTSUPP).
+fn flow_offload_ok(t: &NftTable, c: &NftChain, r: &NftRule) -> Result<(), NftError> {
+    for e in &r.exprs {
+        let Expr::FlowOffload { flowtable } = e else {
+            continue;
+        };
+        if !t
+            .objects
+            .contains_key(&("flowtable".to_string(), flowtable.clone()))
+        {
+            return Err(err(
+                r.line,
+                format!(
+                    "Error: Could not process rule: No such file or directory: flowtable '{flowtable}' does not exist in table {} {}",
+                    t.family, t.name
+                ),
+            ));
+        }
+        let hook_ok = c.base.as_ref().is_none_or(|b| b.hook_name == "forward");
+        if !matches!(t.family.as_str(), "ip" | "ip6" | "inet") || !hook_ok {
+            return Err(err(
+                r.line,
+                format!(
+                    "Error: Could not process rule: Operation not supported: flow offload runs in forward chains of ip, ip6 and inet tables only (chain {} of table {} {})",
+                    c.name, t.family, t.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -1282,4 +1282,32 @@ mod l2_tests {
         let o = run_l2(&n, L2Hook::ArpIn, "eth0", &mut p, &mut d);
         assert_eq!(o.verdict, Verdict::Accept);
     }
+/// `flow add @ft` as the kernel takes it (nft_flow_offload.c): the
+/// flowtable's devices are read; a missing flowtable is ENOENT, a chain
+/// not at the forward hook EOPNOTSUPP.
+#[test]
+fn flowtables_and_flow_offload_checks() {
+    let ok = "table inet f {\n flowtable ft {\n  hook ingress priority 0;\n  devices = { \"eth0\", eth1 };\n }\n chain fw {\n  type filter hook forward priority 0; policy accept;\n  meta l4proto { tcp, udp } flow add @ft\n }\n}\n";
+    let n = Nft::parse_listing(ok).unwrap();
+    let o = &n.tables[0].objects[&("flowtable".to_string(), "ft".to_string())];
+    assert_eq!(o.flowtable_devices(), vec!["eth0", "eth1"]);
+    assert!(n.tables[0].chains[0].rules[0]
+        .exprs
+        .iter()
+        .any(|e| matches!(e, Expr::FlowOffload { flowtable } if flowtable == "ft")));
+    let missing = ok.replace("flow add @ft", "flow add @nope");
+    let e = Nft::parse_listing(&missing).unwrap_err();
+    assert!(
+        e.message
+            .contains("No such file or directory: flowtable 'nope'"),
+        "{e}"
+    );
+    assert_eq!(e.line, 8);
+    let input = ok.replace("hook forward", "hook input");
+    let e = Nft::parse_listing(&input).unwrap_err();
+    assert!(e.message.contains("Operation not supported"), "{e}");
+    let single = ok.replace("devices = { \"eth0\", eth1 };", "devices = eth0;");
+    let n = Nft::parse_listing(&single).unwrap();
+    let o = &n.tables[0].objects[&("flowtable".to_string(), "ft".to_string())];
+    assert_eq!(o.flowtable_devices(), vec!["eth0"]);
 }
