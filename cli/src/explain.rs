@@ -47,7 +47,7 @@ MODELLED
               helper, devgroup, policy; targets ACCEPT DROP REJECT (icmp-* /
               tcp-reset) DNAT SNAT MASQUERADE (--random-fully, --to-ports)
               REDIRECT MARK CONNMARK LOG NFLOG ULOG NOTRACK CT NFQUEUE QUEUE
-              TCPMSS CHECKSUM CLASSIFY AUDIT; every other match or target
+              TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN; every other match or target
               iptables knows is kept unmodelled (listed once per run;
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
               and kept, not evaluated
@@ -196,8 +196,11 @@ SIMPLIFIED (and where)
     not separate connections and no helper runs; CLASSIFY has no
     effect (no qdiscs); NFQUEUE and QUEUE have no listener, so the
     packet is dropped, or accepted by that table with --queue-bypass;
-    TEE, TTL, DSCP, TOS, ECN, TPROXY, SET, SYNPROXY and the other
-    targets are kept unmodelled and passed over; nftables base chains
+    TTL, TOS, DSCP and ECN rewrite the header (the rules after them
+    see the new value; the bytes are written at the end of the hook
+    with the checksums updated incrementally, csum_replace2); TEE,
+    TPROXY, SET, SYNPROXY and the other targets are kept unmodelled
+    and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
   - ipset: element timeouts are kept but never expire during a run;

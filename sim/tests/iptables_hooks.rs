@@ -85,3 +85,55 @@ fn mac_and_ttl_read_the_packet() {
     )));
     assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
 }
+
+fn mangle(rules: &str) -> String {
+    format!("      *mangle\n      :PREROUTING ACCEPT [0:0]\n      :INPUT ACCEPT [0:0]\n      :FORWARD ACCEPT [0:0]\n      :OUTPUT ACCEPT [0:0]\n      :POSTROUTING ACCEPT [0:0]\n{rules}      COMMIT\n")
+}
+
+fn steps(t: &Trace) -> Vec<String> {
+    t.flows
+        .iter()
+        .flat_map(|f| f.hops.iter())
+        .flat_map(|h| h.steps.iter())
+        .map(|s| format!("{} {}", s.point.name(), s.what))
+        .collect()
+}
+
+/// xt_HL.c ttl_tg in mangle PREROUTING writes the header: with TTL 1
+/// the packet cannot be forwarded (ip_forward: "TTL expired in
+/// transit"), where the laptop's TTL 64 passed; a TTL raised before
+/// FORWARD is what `-m ttl` reads there.
+#[test]
+fn ttl_target_rewrites_the_header_the_forward_path_reads() {
+    let t = run(&with_node_a(&mangle(
+        "      -A PREROUTING -i eth0 -p tcp -j TTL --ttl-set 1\n",
+    )));
+    assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.contains("-i eth0 -p tcp -j TTL --ttl-set 1 => TTL 64 -> 1")),
+        "{s:?}"
+    );
+    assert!(
+        s.iter().any(|x| x.contains("TTL 1 expired in transit")),
+        "{s:?}"
+    );
+    let t = run(&with_node_a(&format!(
+        "{}{}",
+        mangle("      -A PREROUTING -i eth0 -p tcp -j TTL --ttl-inc 100\n"),
+        security("      -A FORWARD -o vethef513e30 -m ttl --ttl-eq 163 -j DROP\n")
+    )));
+    assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
+    // DSCP set in PREROUTING is what -m dscp reads in FORWARD
+    let t = run(&with_node_a(&format!(
+        "{}{}",
+        mangle("      -A PREROUTING -i eth0 -p tcp -j DSCP --set-dscp-class AF41\n"),
+        security("      -A FORWARD -o vethef513e30 -m dscp --dscp-class AF41 -j DROP\n")
+    )));
+    assert!(outcome(&t).contains("timed out"), "{}", outcome(&t));
+    assert!(outcome(&run(&with_node_a(&mangle(
+        "      -A PREROUTING -i eth0 -p tcp -j DSCP --set-dscp-class AF41\n"
+    ))))
+    .starts_with("HTTP 200"));
+}

@@ -270,7 +270,7 @@ impl Host {
         let Some(raw) = self.nf_filter(
             ctx,
             (TableKind::Raw, Hook::Prerouting),
-            &ip,
+            &mut ip,
             (Some(br), None, bctx),
             &mut mark,
             &none,
@@ -295,7 +295,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Prerouting),
-            &ip,
+            &mut ip,
             (Some(br), None, bctx),
             &mut mark,
             &ct,
@@ -309,7 +309,7 @@ impl Host {
                 ctx,
                 TableKind::Nat,
                 Hook::Prerouting,
-                &ip,
+                &mut ip,
                 Some(br),
                 None,
                 &mut mark,

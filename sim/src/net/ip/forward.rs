@@ -73,7 +73,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Forward),
-            &ip,
+            &mut ip,
             (Some(dev), Some(out), None),
             &mut mark,
             &ct,
@@ -84,7 +84,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Filter, Hook::Forward),
-            &ip,
+            &mut ip,
             (Some(dev), Some(out), None),
             &mut mark,
             &ct,

@@ -51,7 +51,7 @@ impl Host {
         let Some(raw) = self.nf_filter(
             ctx,
             (TableKind::Raw, Hook::Prerouting),
-            &ip,
+            &mut ip,
             (Some(dev), None, None),
             &mut mark,
             &none,
@@ -166,7 +166,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Input),
-            &ip,
+            &mut ip,
             (Some(dev), None, None),
             &mut mark,
             &ct,
@@ -177,7 +177,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Filter, Hook::Input),
-            &ip,
+            &mut ip,
             (Some(dev), None, None),
             &mut mark,
             &ct,
@@ -193,7 +193,7 @@ impl Host {
                 ctx,
                 TableKind::Nat,
                 Hook::Input,
-                &ip,
+                &mut ip,
                 Some(dev),
                 None,
                 &mut mark,

@@ -28,7 +28,7 @@ impl Host {
         ctx: &mut Ctx,
         table: TableKind,
         hook: Hook,
-        ip: &Ipv4Repr,
+        ip: &mut Ipv4Repr,
         in_dev: Option<usize>,
         out_dev: Option<usize>,
         mark: &mut u32,
@@ -111,6 +111,9 @@ impl Host {
             out.notrack |= a.notrack;
         }
         *mark = pkt.mark;
+        // TTL, TOS, DSCP, ECN (and nft's payload statements on them)
+        // changed the packet's view: into the header they go
+        let _ = crate::net::netfilter::mangle::write_back(ip, pkt.ttl, pkt.tos, pkt.tcp_flags);
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
@@ -227,7 +230,7 @@ impl Host {
         &mut self,
         ctx: &mut Ctx,
         (table, hook): (TableKind, Hook),
-        ip: &Ipv4Repr,
+        ip: &mut Ipv4Repr,
         devs: (Option<usize>, Option<usize>, Option<BridgeCtx>),
         mark: &mut u32,
         ct: &CtInfo,

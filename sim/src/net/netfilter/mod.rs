@@ -37,6 +37,7 @@ pub mod ct_list;
 pub mod hook;
 pub mod ipset;
 pub mod iptables;
+pub mod mangle;
 pub mod nat;
 pub mod nftables;
 pub mod points;

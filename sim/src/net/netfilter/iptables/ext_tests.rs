@@ -545,3 +545,113 @@ fn ip6tables_is_parsed_and_kept() {
     .unwrap_err();
     assert!(e.to_string().contains("Couldn't load match `icmp'"), "{e}");
 }
+
+/// Runs mangle PREROUTING over `pkt`; the packet after it and the steps.
+fn mangle_pre(rules: &str, pkt: NfPacket) -> (NfPacket, Vec<NfStep>) {
+    let r = rs(&format!(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{rules}COMMIT\n"
+    ));
+    assert!(r.unmodelled.is_empty(), "{:?}", r.unmodelled);
+    let mut ch = ScriptChooser::default();
+    let mut st = NfState::default();
+    let mut env = EvalEnv {
+        addr: &View,
+        chooser: &mut ch,
+        state: &mut st,
+        now_ns: 0,
+        assume: Assume::NoMatch,
+    };
+    let mut pkt = pkt;
+    let o = r.run_hook(TableKind::Mangle, "PREROUTING", &mut pkt, &mut env);
+    assert_eq!(o.verdict, Verdict::Accept);
+    (pkt, o.steps)
+}
+
+/// xt_HL.c ttl_tg: set, inc (255 at most), dec (0 at least), XT_CONTINUE
+/// (the rule after it sees the new TTL).
+#[test]
+fn ttl_target_rewrites_the_ttl_and_continues() {
+    let p = |ttl| NfPacket {
+        ttl,
+        ..tcp([1, 1, 1, 1], "eth0")
+    };
+    let (q, steps) = mangle_pre(
+        "-A PREROUTING -j TTL --ttl-set 5\n-A PREROUTING -m ttl --ttl-eq 5 -j MARK --set-mark 1\n",
+        p(64),
+    );
+    assert_eq!((q.ttl, q.mark), (5, 1));
+    assert_eq!(steps[0].effect, "TTL 64 -> 5");
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TTL --ttl-inc 10\n", p(250))
+            .0
+            .ttl,
+        255
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TTL --ttl-dec 10\n", p(3))
+            .0
+            .ttl,
+        0
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TTL --ttl-dec 1\n", p(3)).0.ttl,
+        2
+    );
+    // .table = "mangle" (xt_HL.c)
+    let e = Ruleset::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j TTL --ttl-set 1\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("mangle"), "{e}");
+}
+
+/// xt_DSCP.c tos_tg and dscp_tg; ipt_ECN.c ecn_tg.
+#[test]
+fn tos_dscp_and_ecn_targets_rewrite_the_tos_byte_and_tcp_bits() {
+    let p = |tos| NfPacket {
+        tos,
+        tcp_flags: Some(0xc2),
+        ..tcp([1, 1, 1, 1], "eth0")
+    };
+    // --set-tos 0x10/0x3f keeps the two upper bits: (0xc3 & ~0x3f) ^ 0x10
+    let (q, _) = mangle_pre("-A PREROUTING -j TOS --set-tos Minimize-Delay\n", p(0xc3));
+    assert_eq!(q.tos, 0xd0);
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TOS --and-tos 0x0f\n", p(0xc3))
+            .0
+            .tos,
+        0x03
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TOS --or-tos 0x10\n", p(0x03))
+            .0
+            .tos,
+        0x13
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TOS --xor-tos 0x01\n", p(0x03))
+            .0
+            .tos,
+        0x02
+    );
+    // DSCP keeps the ECN bits
+    let (q, steps) = mangle_pre(
+        "-A PREROUTING -j DSCP --set-dscp-class EF\n-A PREROUTING -m dscp --dscp 0x2e -j MARK --set-mark 2\n",
+        p(0x01),
+    );
+    assert_eq!((q.tos, q.mark), (0xb9, 2));
+    assert_eq!(steps[0].effect, "DSCP 0x00 -> 0x2e");
+    // ECN: the IP field, and CWR/ECE cleared on TCP
+    let (q, _) = mangle_pre(
+        "-A PREROUTING -p tcp -j ECN --ecn-tcp-remove --ecn-ip-ect 2\n",
+        p(0x03),
+    );
+    assert_eq!((q.tos, q.tcp_flags), (0x02, Some(0x02)));
+    let e = Ruleset::parse(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j ECN --ecn-tcp-remove\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("non-tcp"), "{e}");
+}

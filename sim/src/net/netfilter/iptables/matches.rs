@@ -939,7 +939,7 @@ fn set_with_state(f: &mut CtField, v: bool) {
 
 /// libxt_tos's tos_parse_symbolic: a number with an optional mask, or one
 /// of the RFC 1349 names (mask 0x3f).
-fn tos_value(s: &str) -> Option<(u8, u8)> {
+pub(crate) fn tos_value(s: &str) -> Option<(u8, u8)> {
     let named = match s {
         "Minimize-Delay" => Some(0x10),
         "Maximize-Throughput" => Some(0x08),
@@ -993,7 +993,7 @@ fn icmp6_type(s: &str) -> Option<(u8, Option<u8>)> {
 }
 
 /// extensions/dscp_helper.c class_to_dscp.
-fn dscp_class(s: &str) -> Option<u8> {
+pub(crate) fn dscp_class(s: &str) -> Option<u8> {
     let s = s.to_ascii_uppercase();
     Some(match s.as_str() {
         "CS0" | "BE" => 0x00,

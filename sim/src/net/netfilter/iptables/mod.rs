@@ -18,7 +18,9 @@
 //!   writing a log; `TCPMSS` does not rewrite the MSS option, `CHECKSUM`
 //!   and `CLASSIFY` change nothing podpath models; `CT --zone/--helper`
 //!   are recorded, not applied; `NFQUEUE`/`QUEUE` have no listener (drop,
-//!   or accept with `--queue-bypass`) ([`targets`]).
+//!   or accept with `--queue-bypass`) ([`targets`]); `TTL`, `TOS`,
+//!   `DSCP` and `ECN` change the packet's view at once and its header at
+//!   the end of the hook ([`super::mangle`]).
 //! - `-m time` reads the virtual clock as UTC from 1970-01-01; `-m
 //!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
 //!   destination; `-m connlimit` counts the host's live connections;

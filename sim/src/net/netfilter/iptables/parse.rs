@@ -449,6 +449,21 @@ fn target_scope(t: &Target) -> Option<(&'static str, TableKind, &'static [&'stat
                 TableKind::Mangle,
                 &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
             ),
+            // xt_HL.c hl_tg_reg, xt_DSCP.c dscp_tg_reg, ipt_ECN.c
+            // ecn_tg_reg: .table = "mangle", every hook
+            ExtTarget::Ttl { .. }
+            | ExtTarget::Tos { .. }
+            | ExtTarget::Dscp(_)
+            | ExtTarget::Ecn { .. } => (
+                match **x {
+                    ExtTarget::Ttl { .. } => "TTL",
+                    ExtTarget::Tos { .. } => "TOS",
+                    ExtTarget::Dscp(_) => "DSCP",
+                    _ => "ECN",
+                },
+                TableKind::Mangle,
+                &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+            ),
             _ => return None,
         },
         _ => return None,
@@ -1187,6 +1202,14 @@ impl RuleArgs<'_> {
             .unwrap_or("");
         if matches!(tname, "TCPMSS" | "TCPOPTSTRIP" | "SYNPROXY") {
             need(tname, "target", 6)?;
+        }
+        if let Some(Target::Ext(x)) = target {
+            // ipt_ECN.c ecn_tg_check
+            if matches!(**x, ExtTarget::Ecn { ece, cwr, .. } if ece.is_some() || cwr.is_some())
+                && (proto != 6 || inv)
+            {
+                return Err(self.err(0, "x_tables: ECN: cannot use TCP operations on non-tcp rules (iptables-restore fails on this line)".into()));
+            }
         }
         if tname == "TCPMSS" {
             let syn = self.conds.iter().any(|c| {

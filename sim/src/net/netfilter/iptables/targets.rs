@@ -50,9 +50,37 @@ pub enum ExtTarget {
         name: String,
         opts: Vec<(String, String)>,
     },
-    /// A target libxtables knows and podpath has no model of (TEE, TTL,
-    /// DSCP, TOS, TPROXY, SET, SYNPROXY, ...): passed over.
+    /// `-j TTL --ttl-set|--ttl-inc|--ttl-dec N` (net/netfilter/xt_HL.c
+    /// `ttl_tg`): the TTL set, raised (to 255 at most) or lowered (to 0
+    /// at least), then XT_CONTINUE.
+    Ttl { mode: TtlMode, value: u8 },
+    /// `-j TOS --set-tos V[/M]`, `--and-tos`, `--or-tos`, `--xor-tos`
+    /// (net/netfilter/xt_DSCP.c `tos_tg`: `nv = (orig & ~mask) ^ value`;
+    /// libxt_TOS.c `tos_tg_parse` turns and/or/xor into value and mask).
+    Tos { value: u8, mask: u8 },
+    /// `-j DSCP --set-dscp N|--set-dscp-class C` (xt_DSCP.c `dscp_tg`:
+    /// the upper six bits of the TOS byte, the ECN bits kept).
+    Dscp(u8),
+    /// `-j ECN --ecn-ip-ect N --ecn-tcp-cwr B --ecn-tcp-ece B
+    /// --ecn-tcp-remove` (net/ipv4/netfilter/ipt_ECN.c `ecn_tg`,
+    /// libipt_ECN.c `ECN_parse`): the IP ECN field and the TCP CWR/ECE
+    /// bits (TCP only).
+    Ecn {
+        ip_ect: Option<u8>,
+        ece: Option<bool>,
+        cwr: Option<bool>,
+    },
+    /// A target libxtables knows and podpath has no model of (TEE,
+    /// TPROXY, SET, SYNPROXY, ...): passed over.
     Unmodelled { name: String },
+}
+
+/// The modes of `-j TTL` (include/uapi/linux/netfilter_ipv4/ipt_TTL.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TtlMode {
+    Set,
+    Inc,
+    Dec,
 }
 
 /// A number as libxtables' xtables_strtoui reads it (decimal or 0x hex).
@@ -160,6 +188,10 @@ pub(crate) fn build(
                 .ok_or_else(|| format!("Bad class value \"{v}\""))?;
             ExtTarget::Classify(class)
         }
+        "TTL" => ttl_target(opts)?,
+        "TOS" => tos_target(opts)?,
+        "DSCP" => dscp_target(opts)?,
+        "ECN" => ecn_target(opts)?,
         "AUDIT" => ExtTarget::Audit(opt(opts, "type").unwrap_or("accept").to_string()),
         "REJECT" if v6 => {
             let w = opt(opts, "reject-with").unwrap_or("icmp6-port-unreachable");
@@ -176,15 +208,191 @@ pub(crate) fn build(
     }))
 }
 
+/// `-j TTL` as libipt_TTL.c (`TTL_parse`, `TTL_check`) reads it.
+fn ttl_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let given: Vec<(TtlMode, &str)> = [
+        (TtlMode::Set, "ttl-set"),
+        (TtlMode::Inc, "ttl-inc"),
+        (TtlMode::Dec, "ttl-dec"),
+    ]
+    .into_iter()
+    .filter_map(|(m, k)| opt(opts, k).map(|v| (m, v)))
+    .collect();
+    let [(mode, v)] = given.as_slice() else {
+        return Err(if given.is_empty() {
+            "TTL: You must specify an action".into()
+        } else {
+            "TTL: only one action is allowed".into()
+        });
+    };
+    let value = parse_num(v)
+        .filter(|n| *n <= 255)
+        .ok_or_else(|| format!("TTL: bad value \"{v}\""))? as u8;
+    if value == 0 && *mode != TtlMode::Set {
+        // libipt_TTL.c: --ttl-inc/--ttl-dec take at least 1 (xt_HL.c
+        // ttl_tg_check refuses 0 with -EINVAL)
+        return Err("TTL: increment/decrement by 0 is not allowed".into());
+    }
+    Ok(ExtTarget::Ttl { mode: *mode, value })
+}
+
+/// `-j TOS` as libxt_TOS.c `tos_tg_parse` (revision 1) reads it.
+fn tos_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let u8v = |k: &str, v: &str| {
+        parse_num(v)
+            .filter(|n| *n <= 255)
+            .map(|n| n as u8)
+            .ok_or_else(|| format!("TOS: bad value \"{v}\" for --{k}"))
+    };
+    let Some((k, v)) = opts
+        .iter()
+        .rev()
+        .find(|(k, _)| matches!(k.as_str(), "set-tos" | "and-tos" | "or-tos" | "xor-tos"))
+    else {
+        return Err("TOS: The --set-tos parameter is required".into());
+    };
+    let (value, mask) = match k.as_str() {
+        "set-tos" => super::matches::tos_value(v)
+            .ok_or_else(|| format!("TOS: bad value \"{v}\" for --set-tos"))?,
+        "and-tos" => (0, !u8v(k, v)?),
+        "or-tos" => {
+            let b = u8v(k, v)?;
+            (b, b)
+        }
+        _ => (u8v(k, v)?, 0),
+    };
+    Ok(ExtTarget::Tos { value, mask })
+}
+
+/// `-j DSCP` as libxt_DSCP.c (`DSCP_parse`, `DSCP_check`) reads it.
+fn dscp_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    if opt(opts, "set-dscp-class").is_some() && opt(opts, "set-dscp").is_some() {
+        // libxt_DSCP.c: set-dscp .excl = F_SET_DSCP_CLASS
+        return Err(
+            "DSCP: option \"--set-dscp-class\" cannot be used together with \"--set-dscp\"".into(),
+        );
+    }
+    if let Some(v) = opt(opts, "set-dscp-class") {
+        return super::matches::dscp_class(v)
+            .map(ExtTarget::Dscp)
+            .ok_or_else(|| format!("Invalid DSCP value `{v}'"));
+    }
+    let Some(v) = opt(opts, "set-dscp") else {
+        return Err("DSCP target: Parameter --set-dscp is required".into());
+    };
+    parse_num(v)
+        .filter(|n| *n <= 0x3f)
+        .map(|n| ExtTarget::Dscp(n as u8))
+        .ok_or_else(|| format!("DSCP: Value \"{v}\" for option \"--set-dscp\" is out of range"))
+}
+
+/// `-j ECN` as libipt_ECN.c `ECN_parse` and `ECN_check` read it.
+fn ecn_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let bit = |k: &str| -> Result<Option<bool>, String> {
+        match opt(opts, k) {
+            None => Ok(None),
+            Some(v) => match parse_num(v) {
+                Some(0) => Ok(Some(false)),
+                Some(1) => Ok(Some(true)),
+                _ => Err(format!("ECN: bad value \"{v}\" for --{k}")),
+            },
+        }
+    };
+    let remove = opt(opts, "ecn-tcp-remove").is_some();
+    let ece = if remove {
+        Some(false)
+    } else {
+        bit("ecn-tcp-ece")?
+    };
+    let cwr = if remove {
+        Some(false)
+    } else {
+        bit("ecn-tcp-cwr")?
+    };
+    let ip_ect = match opt(opts, "ecn-ip-ect") {
+        None => None,
+        Some(v) => Some(
+            parse_num(v)
+                .filter(|n| *n <= 3)
+                .ok_or_else(|| format!("ECN: bad value \"{v}\" for --ecn-ip-ect"))?
+                as u8,
+        ),
+    };
+    if ip_ect.is_none() && ece.is_none() && cwr.is_none() {
+        return Err("ECN target: An operation is required".into());
+    }
+    Ok(ExtTarget::Ecn { ip_ect, ece, cwr })
+}
+
+/// The header targets' effect on the packet's view (the bytes are
+/// written at the end of the hook, [`crate::net::netfilter::mangle`]).
+fn mangle(t: &ExtTarget, pkt: &mut NfPacket) -> Option<String> {
+    Some(match t {
+        ExtTarget::Ttl { mode, value } => {
+            // xt_HL.c ttl_tg
+            let old = pkt.ttl;
+            pkt.ttl = match mode {
+                TtlMode::Set => *value,
+                TtlMode::Inc => old.saturating_add(*value),
+                TtlMode::Dec => old.saturating_sub(*value),
+            };
+            format!("TTL {old} -> {}", pkt.ttl)
+        }
+        ExtTarget::Tos { value, mask } => {
+            // xt_DSCP.c tos_tg
+            let old = pkt.tos;
+            pkt.tos = (old & !mask) ^ value;
+            format!("TOS 0x{old:02x} -> 0x{:02x}", pkt.tos)
+        }
+        ExtTarget::Dscp(d) => {
+            // xt_DSCP.c dscp_tg: ipv4_change_dsfield(iph, ~XT_DSCP_MASK, dscp << 2)
+            let old = pkt.tos;
+            pkt.tos = (old & 0x03) | (d << 2);
+            format!("DSCP 0x{:02x} -> 0x{d:02x}", old >> 2)
+        }
+        ExtTarget::Ecn { ip_ect, ece, cwr } => {
+            // ipt_ECN.c ecn_tg: set_ect_ip, then set_ect_tcp on TCP only
+            let (old_tos, old_f) = (pkt.tos, pkt.tcp_flags);
+            if let Some(e) = ip_ect {
+                pkt.tos = (pkt.tos & !3) | e;
+            }
+            if let Some(f) = pkt.tcp_flags.as_mut() {
+                if let Some(b) = ece {
+                    *f = (*f & !0x40) | (u8::from(*b) << 6);
+                }
+                if let Some(b) = cwr {
+                    *f = (*f & !0x80) | (u8::from(*b) << 7);
+                }
+            }
+            let mut s = format!("ECN ip ect {} -> {}", old_tos & 3, pkt.tos & 3);
+            if let (Some(a), Some(b)) = (old_f, pkt.tcp_flags) {
+                s.push_str(&format!(
+                    ", tcp ece {} cwr {} -> ece {} cwr {}",
+                    a >> 6 & 1,
+                    a >> 7,
+                    b >> 6 & 1,
+                    b >> 7
+                ));
+            }
+            s
+        }
+        _ => return None,
+    })
+}
+
 /// Applies a target of this module; returns whether the walk stops here
 /// with the verdict it set.
 pub(super) fn apply(
     t: &ExtTarget,
-    _pkt: &mut NfPacket,
+    pkt: &mut NfPacket,
     out: &mut HookOutcome,
     step: &dyn Fn(String) -> NfStep,
     assume_note: &str,
 ) -> bool {
+    if let Some(effect) = mangle(t, pkt) {
+        out.steps.push(step(effect));
+        return false;
+    }
     let (effect, stop) = match t {
         ExtTarget::Nflog {
             kind,
@@ -235,6 +443,10 @@ pub(super) fn apply(
         ExtTarget::Audit(ty) => (format!("AUDIT {ty}"), None),
         ExtTarget::Reject6(w) => (format!("REJECT with {w} (IPv6: not evaluated)"), None),
         ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6: not evaluated)"), None),
+        ExtTarget::Ttl { .. }
+        | ExtTarget::Tos { .. }
+        | ExtTarget::Dscp(_)
+        | ExtTarget::Ecn { .. } => (String::new(), None),
         ExtTarget::Unmodelled { name } => (
             format!("-j {name} is not modelled: passed over{assume_note}"),
             None,
