@@ -189,7 +189,11 @@ SIMPLIFIED (and where)
     that source prefix, not only those the rule saw; -m devgroup sees
     every device in group 0; -m helper never matches (no conntrack
     helpers run); -m policy: no IPsec, so --pol none always holds and
-    --pol ipsec never; -m socket and -m connbytes are kept unmodelled;
+    --pol ipsec never; -m socket is kept unmodelled; -m connbytes reads
+    the connection's packet and byte counters (conntrack counts every
+    packet; the counters are seen when net.netfilter.nf_conntrack_acct
+    is 1 or a connbytes rule forced accounting on, and a rule loaded
+    before the first packet sees every connection's counters);
     TCPMSS does not rewrite the MSS option (podpath's TCP does not
     segment by MSS) and CHECKSUM changes nothing (checksums are always
     complete); CT --zone/--helper/--timeout are recorded, but zones do
@@ -246,8 +250,7 @@ SIMPLIFIED (and where)
     matches in inet tables never hold (their nfproto dependency fails);
     bridge/netdev/arp base chains and what `inspect` lists as unmodelled
     (tproxy: sockets have no IP_TRANSPARENT and are found by the packet's
-    tuple; synproxy: no cookie handshake; ct packets/bytes: conntrack
-    keeps no counters; objects chosen by maps, group names, `meta hour`
+    tuple; synproxy: no cookie handshake; objects chosen by maps, group names, `meta hour`
     ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the
     socket owner's uid (uid = gid, as -m owner); `iifgroup`/`oifgroup`
@@ -256,7 +259,14 @@ SIMPLIFIED (and where)
     is the rpfilter reverse route; `tcp option maxseg size set` and `ct
     zone set` are trace steps (MSS not rewritten, zones do not separate
     connections, as TCPMSS and CT --zone); `ip version` is 4 and `ip
-    hdrlength` 5 (packets carry no IP options); `numgen random mod N` is
+    hdrlength` 5 (packets carry no IP options: `ip option X FIELD`
+    breaks the rule, `ip option X` reads missing); podpath has no xfrm
+    (`ipsec in|out ...` breaks the rule, `meta ipsec` is false), sends
+    no SCTP (`sctp chunk X FIELD` breaks, `sctp chunk X` is missing)
+    and loads no OS fingerprints (`osf name` is "unknown" on a TCP SYN
+    and breaks on anything else); `ct packets|bytes|avgpkt` read the
+    connection's counters, 0 unless net.netfilter.nf_conntrack_acct is
+    1 (nft does not force accounting on), as 32-bit values; `numgen random mod N` is
     drawn as a cascade of 1/(N-i) decisions (same distribution,
     enumerable by `podpath paths`), `numgen inc` counts per rule; at
     equal priority the iptables table runs before the nft base chain;

@@ -137,3 +137,25 @@ fn ttl_target_rewrites_the_header_the_forward_path_reads() {
     ))))
     .starts_with("HTTP 200"));
 }
+
+/// xt_connbytes.c: the connection's counters (accounting forced on by
+/// the rule): the SYN and the ACK pass, the request (the connection's
+/// third packet in the original direction) and what follows are
+/// dropped; with the limit above what the exchange sends, all passes.
+#[test]
+fn connbytes_threshold_counts_the_connection_packets() {
+    let rule = |n: u32| {
+        security(&format!(
+            "      -A FORWARD -o vethef513e30 -m connbytes --connbytes {n}: --connbytes-dir original --connbytes-mode packets -j DROP\n"
+        ))
+    };
+    let t = run(&with_node_a(&rule(3)));
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    let drops: Vec<&String> = s
+        .iter()
+        .filter(|x| x.contains("--connbytes 3: --connbytes-dir original --connbytes-mode packets -j DROP => DROP"))
+        .collect();
+    assert!(!drops.is_empty(), "{s:?}");
+    assert!(outcome(&run(&with_node_a(&rule(100)))).starts_with("HTTP 200"));
+}

@@ -47,6 +47,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.tcp_retries2", "15"),
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
+    ("net.netfilter.nf_conntrack_acct", "0"),
     ("net.bridge.bridge-nf-call-iptables", "0"),
 ];
 
@@ -78,6 +79,8 @@ fn handler(generic: &str) -> Handler {
         "net.ipv4.tcp_syn_linear_timeouts" => Handler::IntRange(0, 127),
         "net.ipv4.ip_default_ttl" => Handler::IntRange(1, 255),
         "net.netfilter.nf_conntrack_max" => Handler::IntRange(0, i32::MAX as i64),
+        // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
+        "net.netfilter.nf_conntrack_acct" => Handler::IntRange(0, 1),
         _ => Handler::Int,
     }
 }

@@ -218,7 +218,18 @@ impl Host {
             status,
             expires_s: (c.expires_ns.saturating_sub(now) / 1_000_000_000) as u32,
             reply_dir: ct.dir == Some(crate::net::netfilter::conntrack::Dir::Reply),
+            acct: self.ct_acct_on().then_some(c.acct),
         })
+    }
+
+    /// Whether conntrack accounting is on: `net.netfilter.nf_conntrack_acct`
+    /// (nf_conntrack_standalone.c, default 0), or forced on by a `-m
+    /// connbytes` rule (xt_connbytes.c connbytes_mt_check: "Forcing CT
+    /// accounting to be enabled"). Simplification: the rules are loaded
+    /// before the first packet, so every connection has the counters
+    /// (the kernel adds them only to connections made after the switch).
+    pub(crate) fn ct_acct_on(&self) -> bool {
+        self.sysctl.int("net.netfilter.nf_conntrack_acct") != 0 || self.nf.ct_acct
     }
 
     /// One table's hook run as `NF_HOOK` runs it: the walk, then its

@@ -264,7 +264,6 @@ fn unmodelled_name(k: &CondKind) -> Option<&str> {
     match k {
         CondKind::Unmodelled(c) => Some(c),
         CondKind::Socket { .. } => Some("-m socket"),
-        CondKind::Connbytes { .. } => Some("-m connbytes"),
         _ => None,
     }
 }

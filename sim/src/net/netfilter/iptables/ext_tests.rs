@@ -212,6 +212,7 @@ fn with_ct(mut p: NfPacket, orig: (u8, [u8; 4], u16, [u8; 4], u16), status: u32)
         status,
         expires_s: 100,
         reply_dir: false,
+        acct: None,
     });
     p.ct_state = ctbits::NEW;
     p
@@ -654,4 +655,45 @@ fn tos_dscp_and_ecn_targets_rewrite_the_tos_byte_and_tcp_bits() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("non-tcp"), "{e}");
+}
+
+/// xt_connbytes.c connbytes_mt: counters by direction and mode; no
+/// counters (accounting off, or no connection) never match, `!` included
+/// (libxt_connbytes.c swaps from and to); loading the rule forces
+/// accounting on (connbytes_mt_check).
+#[test]
+fn connbytes_reads_the_connection_counters() {
+    let r = filter(
+        "-A INPUT -m connbytes --connbytes 3:5 --connbytes-dir original --connbytes-mode packets -j ACCEPT\n",
+    );
+    assert!(r.ct_acct && r.unmodelled.is_empty());
+    let p = |acct: Option<[(u64, u64); 2]>| {
+        let mut p = with_ct(
+            tcp([1, 1, 1, 1], "eth0"),
+            (6, [1, 1, 1, 1], 40000, [10, 9, 9, 9], 80),
+            8,
+        );
+        if let Some(c) = p.ct.as_mut() {
+            c.acct = acct;
+        }
+        p
+    };
+    assert!(accepts(&r, p(Some([(3, 180), (9, 9000)]))));
+    assert!(!accepts(&r, p(Some([(2, 120), (9, 9000)]))));
+    assert!(!accepts(&r, p(Some([(6, 360), (0, 0)]))));
+    assert!(!accepts(&r, p(None)));
+    assert!(!accepts(&r, tcp([1, 1, 1, 1], "eth0")));
+    let r = filter(
+        "-A INPUT -m connbytes ! --connbytes 3:5 --connbytes-dir both --connbytes-mode packets -j ACCEPT\n",
+    );
+    assert!(accepts(&r, p(Some([(1, 60), (1, 60)]))));
+    assert!(!accepts(&r, p(Some([(2, 60), (2, 60)]))));
+    assert!(!accepts(&r, p(None)));
+    // avgpkt: bytes / packets of the reply direction; an open range
+    let r = filter(
+        "-A INPUT -m connbytes --connbytes 1000 --connbytes-dir reply --connbytes-mode avgpkt -j ACCEPT\n",
+    );
+    assert!(accepts(&r, p(Some([(1, 60), (2, 3000)]))));
+    assert!(!accepts(&r, p(Some([(1, 60), (4, 3000)]))));
+    assert!(!accepts(&r, p(Some([(1, 60), (0, 0)]))));
 }

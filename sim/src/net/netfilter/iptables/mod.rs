@@ -75,6 +75,9 @@ pub struct Ruleset {
     pub warnings: Vec<String>,
     /// What iptables-restore loads but podpath does not evaluate, by line.
     pub unmodelled: Vec<super::Unmodelled>,
+    /// A `-m connbytes` rule is loaded: conntrack accounting is forced on
+    /// (xt_connbytes.c connbytes_mt_check).
+    pub ct_acct: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -348,6 +351,16 @@ pub enum CondKind {
     Unmodelled(String),
 }
 
+impl Rule {
+    /// Whether loading this rule turns conntrack accounting on (`-m
+    /// connbytes`).
+    pub fn forces_ct_acct(&self) -> bool {
+        self.conds
+            .iter()
+            .any(|c| matches!(c.kind, CondKind::Connbytes { .. }))
+    }
+}
+
 impl Table {
     pub fn new(kind: TableKind) -> Table {
         let mut t = Table {
@@ -444,6 +457,7 @@ impl Ruleset {
             .unwrap_or(text);
         let rule = parse::parse_rule_args(args, source, 0, &mut self.warnings, self.family)?;
         self.unmodelled.extend(rule.unmodelled.iter().cloned());
+        self.ct_acct |= rule.forces_ct_acct();
         let t = self.tables.get_mut(&table).expect("every table exists");
         let ci = t.add_chain(chain, None);
         let rules = &mut t.chains[ci].rules;

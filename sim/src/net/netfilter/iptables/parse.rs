@@ -314,6 +314,7 @@ fn command_line(
                 u.line = lineno;
             }
             rs.unmodelled.extend(rule.unmodelled.iter().cloned());
+            rs.ct_acct |= rule.forces_ct_acct();
             let table = rs.tables.get_mut(&k).expect("every table exists");
             let rules = &mut table.chains[ci].rules;
             match pos {

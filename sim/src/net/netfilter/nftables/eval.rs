@@ -829,7 +829,27 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             v
         }
         Sel::CtMark => pkt.ctmark,
-        Sel::CtDirection | Sel::V6 => return None,
+        Sel::CtDirection | Sel::V6 | Sel::Absent => return None,
+        Sel::CtAcct(dir, what) => {
+            // nft_ct_get_eval: no connection (or untracked) breaks
+            let ct = pkt.ct.as_ref()?;
+            let c = ct.acct.unwrap_or([(0, 0); 2]);
+            let pick = |f: fn(&(u64, u64)) -> u64| match dir {
+                0 => f(&c[0]),
+                1 => f(&c[1]),
+                _ => f(&c[0]).saturating_add(f(&c[1])),
+            };
+            let v = match what {
+                0 => pick(|x| x.0),
+                1 => pick(|x| x.1),
+                _ => pick(|x| x.1).checked_div(pick(|x| x.0)).unwrap_or(0),
+            };
+            u32::try_from(v).unwrap_or(u32::MAX)
+        }
+        Sel::OsfName => {
+            return (pkt.proto == 6 && !pkt.fragment && pkt.tcp_flags? & 0x02 != 0)
+                .then(|| Kv::S("unknown".into()))
+        }
         // nft_meta_store_ifname: no device reads as "" (no break)
         Sel::Iif => return Some(Kv::S(pkt.in_if.clone().unwrap_or_default())),
         Sel::Oif => return Some(Kv::S(pkt.out_if.clone().unwrap_or_default())),

@@ -230,6 +230,27 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         };
         let sel = (a == "tcp" && opt == "maxseg" && word(t, i + 3) == Some("size"))
             .then_some(Sel::TcpMss);
+        if a == "ip" {
+            // nft_exthdr.c nft_exthdr_ipv4_eval: ipv4_find_option finds no
+            // option in podpath's packets (they carry none, ihl 5): a field
+            // breaks the rule, the presence form (NFT_EXTHDR_F_PRESENT)
+            // reads false
+            return if n == 4 {
+                info(
+                    Some(Sel::Absent),
+                    KeyType::Other,
+                    format!("ip option {opt}"),
+                    n,
+                )
+            } else {
+                info(
+                    Some(Sel::Const(0)),
+                    KeyType::Boolean,
+                    format!("ip option {opt}"),
+                    n,
+                )
+            };
+        }
         return info(sel, KeyType::Other, format!("{a} option {opt}"), n);
     }
     if ["vxlan", "geneve", "gre", "gretap"].contains(&a)
@@ -253,7 +274,24 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
                 .contains(&f)
         });
         let n = if field { 4 } else { 3 };
-        return info(None, KeyType::Other, format!("sctp chunk {chunk}"), n);
+        // nft_exthdr.c nft_exthdr_sctp_eval: `pkt->tprot != IPPROTO_SCTP`
+        // goes to err: a field breaks the rule, the presence form reads
+        // false. podpath sends no SCTP, so no packet has a chunk.
+        return if field {
+            info(
+                Some(Sel::Absent),
+                KeyType::Other,
+                format!("sctp chunk {chunk}"),
+                n,
+            )
+        } else {
+            info(
+                Some(Sel::Const(0)),
+                KeyType::Boolean,
+                format!("sctp chunk {chunk}"),
+                n,
+            )
+        };
     }
     if let Some((_, fields)) = PAYLOAD.iter().find(|(p, _)| *p == a) {
         let f = b.filter(|f| fields.contains(f))?;
@@ -336,7 +374,12 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
                 j += 2;
             }
             let k = word(t, j).filter(|k| *k == "name" || *k == "version")?;
-            info(None, KeyType::Name, format!("osf {k}"), j + 1 - i)
+            info(
+                Some(Sel::OsfName),
+                KeyType::Name,
+                format!("osf {k}"),
+                j + 1 - i,
+            )
         }
         "jhash" | "symhash" => hash_selector(t, i),
         "exthdr" | "hbh" | "frag" | "dst" | "mh" | "srh" | "tcpopt" => {
@@ -363,7 +406,10 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
                 j += 1;
             }
             let n = j + 1 - i;
-            info(None, KeyType::Other, "ipsec".into(), n)
+            // nft_xfrm.c nft_xfrm_get_eval_in (no secpath) and
+            // nft_xfrm_get_eval_out (no dst->xfrm): podpath has no xfrm,
+            // so every `ipsec` key breaks the rule
+            info(Some(Sel::Absent), KeyType::Other, "ipsec".into(), n)
         }
         // a raw payload `@ll|nh|th|ih,OFFSET,LENGTH` (the scanner splits it)
         "@" if matches!(b, Some("ll" | "nh" | "th" | "ih"))
@@ -398,6 +444,9 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         "hour" => (Some(Sel::MetaHour), KeyType::Hour),
         "day" => (Some(Sel::MetaDay), KeyType::Day),
         "protocol" => (Some(Sel::Const(0x0800)), KeyType::EtherType),
+        // nft_meta.c NFT_META_SECPATH: secpath_exists(skb), false without
+        // xfrm (podpath has none)
+        "ipsec" | "secpath" => (Some(Sel::Const(0)), KeyType::Boolean),
         "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
     }
@@ -436,9 +485,24 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
         (_, "helper") => (None, KeyType::Name),
-        // `ct packets|bytes|avgpkt` (nft_ct.c NFT_CT_PACKETS: the
-        // nf_conn_acct counters): podpath's conntrack keeps no counters,
-        // so they stay unmodelled
+        // `ct [original|reply] packets|bytes|avgpkt` (nft_ct.c
+        // nft_ct_get_eval NFT_CT_PKTS/BYTES/AVGPKT: the nf_conn_acct
+        // counters, both directions without one)
+        (d, k @ ("packets" | "bytes" | "avgpkt")) => (
+            Some(Sel::CtAcct(
+                match d {
+                    Some("original") => 0,
+                    Some("reply") => 1,
+                    _ => 2,
+                },
+                match k {
+                    "packets" => 0,
+                    "bytes" => 1,
+                    _ => 2,
+                },
+            )),
+            KeyType::Other,
+        ),
         _ => (None, KeyType::Other),
     };
     Some((SelInfo { sel, ty, name }, j + 1 - i))
@@ -535,6 +599,7 @@ pub fn type_of_name(s: &str) -> KeyType {
         "time" => KeyType::Time,
         "hour" => KeyType::Hour,
         "day" => KeyType::Day,
+        "boolean" => KeyType::Boolean,
         _ => KeyType::Other,
     }
 }
@@ -749,6 +814,12 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         KeyType::IcmpCode => sym(icmp_code),
         KeyType::EtherType => sym(ether_type),
         KeyType::FibType => sym(fib_type),
+        // datatype.c boolean_type: exists/missing, true/false
+        KeyType::Boolean => match s {
+            "exists" | "true" => Some(Val::Int(1)),
+            "missing" | "false" => Some(Val::Int(0)),
+            _ => number(s).map(Val::Int),
+        },
         KeyType::PktType => match s {
             "host" | "unicast" => Some(Val::Int(0)),
             "broadcast" => Some(Val::Int(1)),

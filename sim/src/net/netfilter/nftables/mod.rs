@@ -40,11 +40,14 @@
 //! the device's group (0 unless the host model has groups, as `-m
 //! devgroup`), `meta time|hour|day` the virtual clock as UTC (`meta time`
 //! in whole seconds), `fib ... oif|oifname` the reverse route `-m
-//! rpfilter` uses, `ip version`/`ip hdrlength` 4 and 5 (no IP options);
+//! rpfilter` uses, `ip version`/`ip hdrlength` 4 and 5 (no IP options:
+//! `ip option` fields break the rule), no xfrm (`ipsec` keys break the
+//! rule, `meta ipsec` is false), no SCTP (`sctp chunk` fields break), no
+//! OS fingerprints (`osf name` is "unknown" on a SYN); `ct packets|
+//! bytes|avgpkt` read the connection's counters as 32 bits;
 //! `tcp option maxseg size set` and `ct zone set` are trace steps (the
 //! option is not rewritten, zones do not separate connections). What is
-//! read but not evaluated (tproxy, synproxy, `ct packets|bytes`, group
-//! names...) is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
+//! read but not evaluated (tproxy, synproxy, group names...) is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -282,8 +285,25 @@ pub enum Sel {
     /// through another device than the restriction reads as 0 (`oif`) or
     /// the empty name (`oifname`), as nft_fib_store_result stores them.
     FibOif(bool, bool, u8, bool),
-    /// A constant in a concatenation (`ip saddr . 10002`).
+    /// A constant in a concatenation (`ip saddr . 10002`); also what
+    /// reads the same on every packet podpath sends: `meta ipsec` (no
+    /// secpath), `ip option X` and `sctp chunk X` as presence tests.
     Const(u32),
+    /// `ct [original|reply] packets|bytes|avgpkt` (nft_ct.c): direction
+    /// (0 original, 1 reply, 2 both) and what (0 packets, 1 bytes, 2
+    /// avgpkt). 0 when conntrack accounting is off (no nf_conn_acct);
+    /// no connection breaks the rule. Simplification: read as 32 bits
+    /// (saturating; the kernel's register holds 64).
+    CtAcct(u8, u8),
+    /// A key with no value on podpath's packets, which breaks the rule
+    /// (NFT_BREAK): `ipsec in|out ...` (nft_xfrm.c: podpath has no xfrm),
+    /// `ip option X FIELD` (no IP options), `sctp chunk X FIELD` (no
+    /// SCTP).
+    Absent,
+    /// `osf name|version` (nft_osf.c nft_osf_eval): a TCP SYN reads
+    /// "unknown" (no fingerprints are loaded: nf_osf_find finds none),
+    /// anything else breaks the rule.
+    OsfName,
 }
 
 /// The relational operator (parser_bison.y `relational_op`; `Implicit`
@@ -548,6 +568,8 @@ pub enum KeyType {
     Hour,
     /// `meta day` values (`"Monday"`), 0 Sunday .. 6 Saturday.
     Day,
+    /// `exists`/`missing` (datatype.c boolean_type).
+    Boolean,
     #[default]
     Other,
 }

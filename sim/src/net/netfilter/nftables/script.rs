@@ -1517,6 +1517,7 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::Time => "time",
         KeyType::Hour => "hour",
         KeyType::Day => "day",
+        KeyType::Boolean => "boolean",
         KeyType::Other => "integer",
     }
 }

@@ -153,6 +153,40 @@ mod eval_tests {
         assert_eq!(o.nat, None);
     }
 
+    /// What has one value on every packet podpath sends: no secpath
+    /// (`ipsec ...` breaks, nft_xfrm.c; `meta ipsec` is false), no IP
+    /// options (nft_exthdr_ipv4_eval), no SCTP (nft_exthdr_sctp_eval), no
+    /// OS fingerprints (nft_osf.c: a SYN reads "unknown"); `ct packets`
+    /// reads the connection's counters (nft_ct.c).
+    #[test]
+    fn matches_whose_value_is_known() {
+        let n = Nft::parse("table ip t {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  ipsec in reqid 1 meta mark set 1\n  ipsec in reqid != 1 meta mark set 2\n  meta ipsec missing meta mark set mark or 4\n  ip option ra value 1 meta mark set mark or 8\n  ip option ra missing meta mark set mark or 16\n  sctp chunk init num-inbound-streams 1 meta mark set mark or 32\n  osf name \"unknown\" meta mark set mark or 64\n  osf name \"Linux\" meta mark set mark or 128\n  ct packets > 2 meta mark set mark or 256\n  ct original bytes 100 meta mark set mark or 512\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 80);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 4 | 16 | 64);
+        // not a SYN: osf breaks
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 80);
+        p.tcp_flags = Some(0x10);
+        p.ct = Some(crate::net::netfilter::iptables::matches::CtView {
+            orig: (6, p.src, 40000, p.dst, 80),
+            reply: (6, p.dst, 80, p.src, 40000),
+            status: 8,
+            expires_s: 100,
+            reply_dir: false,
+            acct: Some([(2, 100), (1, 60)]),
+        });
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 4 | 16 | 256 | 512);
+        // accounting off: the counters read 0
+        if let Some(c) = p.ct.as_mut() {
+            c.acct = None;
+        }
+        p.mark = 0;
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 4 | 16);
+    }
+
     /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
     /// dport map @z` with `192.168.7.2 . 42 : 10.1.1.1 . 4242`, and a
     /// numgen inc map (round robin).
