@@ -59,7 +59,9 @@ MODELLED
               maps, `numgen random|inc mod N` maps, fib type, ct state/
               status/mark, tcp flags, icmp type, pkttype, marks with bit
               operations, `add|update @set`, dnat/snat to ranges, ports and
-              maps (addr . port), masquerade and redirect with ports,
+              maps (addr . port), numgen and jhash maps (`dnat to A :
+              numgen ... map`), `ip saddr|daddr|ttl|dscp|ecn set`,
+              masquerade and redirect with ports,
               limit and quota (named objects, objects chosen by maps,
               meters and per-element limits), netmap (`prefix to`),
               binding chains (`jump { ... }`), counter, log, queue,
@@ -268,7 +270,12 @@ SIMPLIFIED (and where)
     connection's counters, 0 unless net.netfilter.nf_conntrack_acct is
     1 (nft does not force accounting on), as 32-bit values; `numgen random mod N` is
     drawn as a cascade of 1/(N-i) decisions (same distribution,
-    enumerable by `podpath paths`), `numgen inc` counts per rule; at
+    enumerable by `podpath paths`), `numgen inc` counts per rule;
+    `jhash EXPR mod N` hashes the keys' register bytes with the kernel's
+    jhash (lookup3) and the given seed, 0 when none is given (the
+    kernel draws a random one when the rule is loaded); symhash is
+    kept unmodelled; `ip saddr|daddr|ttl|dscp|ecn set` rewrite the
+    header (a stateless rewrite: conntrack keeps the tuple it saw); at
     equal priority the iptables table runs before the nft base chain;
     plain `reject` answers ICMP port unreachable; limit and quota do not
     count packet lengths (a byte-rate limit is never exceeded; a quota is

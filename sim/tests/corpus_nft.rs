@@ -56,7 +56,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("nftables-example-arp-filter-script.txt", 2),
     ("nftables-example-bridge-filter-script.txt", 3),
     ("nftables-example-ct-helpers-script.txt", 0),
-    ("nftables-example-load-balancing-script.txt", 10),
+    ("nftables-example-load-balancing-script.txt", 7),
     ("nftables-example-netdev-ingress-script.txt", 1),
     ("nftables-example-sets-and-maps-script.txt", 0),
     ("nftables-rs-nftables-init-script.txt", 0),

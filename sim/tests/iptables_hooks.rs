@@ -154,7 +154,11 @@ fn connbytes_threshold_counts_the_connection_packets() {
     let s = steps(&t);
     let drops: Vec<&String> = s
         .iter()
-        .filter(|x| x.contains("--connbytes 3: --connbytes-dir original --connbytes-mode packets -j DROP => DROP"))
+        .filter(|x| {
+            x.contains(
+                "--connbytes 3: --connbytes-dir original --connbytes-mode packets -j DROP => DROP",
+            )
+        })
         .collect();
     assert!(!drops.is_empty(), "{s:?}");
     assert!(outcome(&run(&with_node_a(&rule(100)))).starts_with("HTTP 200"));

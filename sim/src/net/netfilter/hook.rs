@@ -113,7 +113,13 @@ impl Host {
         *mark = pkt.mark;
         // TTL, TOS, DSCP, ECN (and nft's payload statements on them)
         // changed the packet's view: into the header they go
-        let _ = crate::net::netfilter::mangle::write_back(ip, pkt.ttl, pkt.tos, pkt.tcp_flags);
+        let _ = crate::net::netfilter::mangle::write_back_all(
+            ip,
+            Some((pkt.src, pkt.dst)),
+            pkt.ttl,
+            pkt.tos,
+            pkt.tcp_flags,
+        );
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;

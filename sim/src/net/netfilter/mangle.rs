@@ -46,7 +46,27 @@ impl Rewrite {
 /// built itself gets its checksums when it is emitted, which sums them
 /// whole).
 pub fn write_back(ip: &mut Ipv4Repr, ttl: u8, tos: u8, tcp_flags: Option<u8>) -> Rewrite {
+    write_back_all(ip, None, ttl, tos, tcp_flags)
+}
+
+/// [`write_back`], and the addresses nft's `ip saddr|daddr set` wrote
+/// (nft_payload.c nft_payload_set_eval: the IPv4 checksum
+/// (NFT_PAYLOAD_CSUM_INET) and, for an address, the TCP/UDP checksum
+/// over the pseudo header (NFT_PAYLOAD_L4CSUM_PSEUDOHDR,
+/// nft_payload_l4csum_update: inet_proto_csum_replace4; a UDP datagram
+/// without a checksum keeps none).
+pub fn write_back_all(
+    ip: &mut Ipv4Repr,
+    addrs: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    ttl: u8,
+    tos: u8,
+    tcp_flags: Option<u8>,
+) -> Rewrite {
     let mut rw = Rewrite::default();
+    if let Some((src, dst)) = addrs {
+        set_addr(ip, true, src);
+        set_addr(ip, false, dst);
+    }
     let old_tos = (ip.hdr.dscp.value() << 2) | ip.hdr.ecn.value();
     let valid = ip.hdr.header_checksum == ip.hdr.calc_header_checksum();
     let word0 = |tos: u8, h: &etherparse::Ipv4Header| u16::from_be_bytes([0x40 | h.ihl(), tos]);
@@ -91,6 +111,56 @@ pub fn write_back(ip: &mut Ipv4Repr, ttl: u8, tos: u8, tcp_flags: Option<u8>) ->
         }
     }
     rw
+}
+
+/// Rewrites the source (`src`) or destination address, the IPv4 and the
+/// TCP/UDP checksums updated word by word where they are valid.
+fn set_addr(ip: &mut Ipv4Repr, src: bool, new: std::net::Ipv4Addr) {
+    let old = if src {
+        ip.hdr.source
+    } else {
+        ip.hdr.destination
+    };
+    let new = new.octets();
+    if old == new {
+        return;
+    }
+    let words = |a: [u8; 4]| {
+        [
+            u16::from_be_bytes([a[0], a[1]]),
+            u16::from_be_bytes([a[2], a[3]]),
+        ]
+    };
+    let (ow, nw) = (words(old), words(new));
+    let replace = |c: u16| csum_replace2(csum_replace2(c, ow[0], nw[0]), ow[1], nw[1]);
+    let valid = ip.hdr.header_checksum == ip.hdr.calc_header_checksum();
+    let (s, d) = (ip.hdr.source, ip.hdr.destination);
+    match &mut ip.l4 {
+        L4::Tcp { hdr, payload }
+            if hdr
+                .calc_checksum_ipv4_raw(s, d, payload)
+                .is_ok_and(|c| c == hdr.checksum) =>
+        {
+            hdr.checksum = replace(hdr.checksum);
+        }
+        L4::Udp { hdr, payload }
+            if hdr.checksum != 0
+                && hdr
+                    .calc_checksum_ipv4_raw(s, d, payload)
+                    .is_ok_and(|c| c == hdr.checksum) =>
+        {
+            hdr.checksum = replace(hdr.checksum);
+        }
+        _ => {}
+    }
+    if src {
+        ip.hdr.source = new;
+    } else {
+        ip.hdr.destination = new;
+    }
+    if valid {
+        ip.hdr.header_checksum = replace(ip.hdr.header_checksum);
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +218,27 @@ mod tests {
         bytes.extend(hdr.to_bytes());
         bytes.extend(payload);
         assert_eq!(crate::wire::internet_checksum(&bytes[..20]), 0);
+    }
+
+    #[test]
+    fn an_address_rewrite_keeps_both_checksums_valid() {
+        let mut ip = tcp_packet();
+        write_back_all(
+            &mut ip,
+            Some(([10, 0, 0, 1].into(), [192, 168, 1, 100].into())),
+            64,
+            0,
+            None,
+        );
+        assert_eq!(ip.hdr.destination, [192, 168, 1, 100]);
+        assert_eq!(ip.hdr.header_checksum, ip.hdr.calc_header_checksum());
+        let L4::Tcp { hdr, payload } = &ip.l4 else {
+            panic!()
+        };
+        let full = hdr
+            .calc_checksum_ipv4_raw([10, 0, 0, 1], [192, 168, 1, 100], payload)
+            .unwrap();
+        assert_eq!(hdr.checksum, full);
     }
 
     #[test]

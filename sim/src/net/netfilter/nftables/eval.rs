@@ -307,6 +307,24 @@ fn eval_expr(
             set_stmt(*target, value, pkt, step, out);
             None
         }
+        Expr::PayloadSet { field, value } => {
+            let v = match value {
+                PayloadVal::Const(v) => *v,
+                PayloadVal::Map { num, map } => {
+                    let pick = num_value(r, &here, num, pkt, env, dyn_sets)?;
+                    match map_lookup(t, map, &[Some(Kv::N(pick))]) {
+                        Some(Data::Vals(v)) => match v.first() {
+                            Some(Val::Int(x)) => *x,
+                            Some(Val::Net(n)) if n.prefix_len() == 32 => u32::from(n.addr()),
+                            _ => return Some(RuleEnd::Break),
+                        },
+                        _ => return Some(RuleEnd::Break),
+                    }
+                }
+            };
+            payload_set(*field, v, pkt, step, out);
+            None
+        }
         Expr::SetMap { target, key, map } => {
             let k = keys(key, pkt, env);
             let Some(Data::Vals(v)) = map_lookup(t, map, &k) else {
@@ -429,6 +447,45 @@ fn map_lookup(t: &NftTable, map: &MapRef, key: &[Option<Kv>]) -> Option<Data> {
     }
 }
 
+/// nft_payload_set_eval on the packet's view (the header bytes are
+/// written at the end of the hook, [`crate::net::netfilter::mangle`]).
+fn payload_set(
+    field: PayloadField,
+    v: u32,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) {
+    let what = match field {
+        PayloadField::Saddr => {
+            let (old, new) = (pkt.src, Ipv4Addr::from(v));
+            pkt.src = new;
+            format!("ip saddr {old} -> {new}")
+        }
+        PayloadField::Daddr => {
+            let (old, new) = (pkt.dst, Ipv4Addr::from(v));
+            pkt.dst = new;
+            format!("ip daddr {old} -> {new}")
+        }
+        PayloadField::Ttl => {
+            let old = pkt.ttl;
+            pkt.ttl = v as u8;
+            format!("ip ttl {old} -> {}", pkt.ttl)
+        }
+        PayloadField::Dscp => {
+            let old = pkt.tos >> 2;
+            pkt.tos = (pkt.tos & 3) | ((v as u8 & 0x3f) << 2);
+            format!("ip dscp 0x{old:02x} -> 0x{:02x}", pkt.tos >> 2)
+        }
+        PayloadField::Ecn => {
+            let old = pkt.tos & 3;
+            pkt.tos = (pkt.tos & !3) | (v as u8 & 3);
+            format!("ip ecn {old} -> {}", pkt.tos & 3)
+        }
+    };
+    step(what, out);
+}
+
 /// `meta mark set ...`, `ct mark set ...` (nft_meta_set_eval,
 /// nft_ct_set_eval; the value computed as nft_bitwise does).
 fn set_stmt(
@@ -499,6 +556,44 @@ fn numgen_pick(
         }
     }
     pick.wrapping_add(offset)
+}
+
+/// A [`super::expr::NumExpr`]'s number: numgen as [`numgen_pick`],
+/// jhash as nft_jhash_eval (`reciprocal_scale(jhash(data, len, seed),
+/// modulus) + offset`). None: a key has no value (the rule breaks).
+fn num_value(
+    r: &RuleAt,
+    here: &str,
+    num: &super::expr::NumExpr,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+) -> Option<u32> {
+    use super::expr::NumExpr;
+    Some(match num {
+        NumExpr::Numgen {
+            modulus,
+            offset,
+            random,
+        } => numgen_pick(r, here, (*modulus, *offset, *random), env, dyn_sets),
+        NumExpr::Jhash {
+            keys,
+            modulus,
+            seed,
+            offset,
+        } => {
+            let mut parts = Vec::new();
+            for k in keys {
+                let Kv::N(v) = sel_value(*k, pkt, env)? else {
+                    return None;
+                };
+                parts.push((*k, v));
+            }
+            let data = super::expr::jhash_data(&parts);
+            super::expr::reciprocal_scale(super::expr::jhash(&data, *seed), *modulus)
+                .wrapping_add(*offset)
+        }
+    })
 }
 
 /// `numgen random|inc mod N vmap { ... }`: the number and its verdict.
@@ -609,6 +704,32 @@ fn nat(
                 addr_lo: Some(a),
                 addr_hi: Some(a),
                 ports: None,
+            })
+        }
+        NatTo::NumMap { num, map } => {
+            let pick = num_value(r, here, num, pkt, env, dyn_sets)?;
+            let Some(d) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
+                return Some(RuleEnd::Break);
+            };
+            match nat_data(&d) {
+                Some(x) => Some(x),
+                None => return Some(RuleEnd::Break),
+            }
+        }
+        NatTo::AddrPortMap { addr, num, map } => {
+            let pick = num_value(r, here, num, pkt, env, dyn_sets)?;
+            let Some(Data::Vals(v)) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
+                return Some(RuleEnd::Break);
+            };
+            let ports = match v.first() {
+                Some(Val::Int(p)) => (*p as u16, *p as u16),
+                Some(Val::Range(a, b)) => (*a as u16, *b as u16),
+                _ => return Some(RuleEnd::Break),
+            };
+            Some(NatRange {
+                addr_lo: Some(*addr),
+                addr_hi: Some(*addr),
+                ports: Some(ports),
             })
         }
         NatTo::NumgenMap {

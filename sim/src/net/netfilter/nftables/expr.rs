@@ -1233,3 +1233,223 @@ pub fn parse_nft_time(v: &str) -> Option<u64> {
     }
     any.then_some(total)
 }
+
+/// A number computed from the packet (parser_bison.y `numgen_expr`,
+/// `hash_expr`), used as a map key by `dnat to`, `snat to`, `ip daddr
+/// set`, `meta mark set`, `ether daddr set`...: `numgen inc|random mod N
+/// [offset O]` (nft_numgen.c) or `jhash EXPR mod N [seed S] [offset O]`
+/// (nft_hash.c nft_jhash_eval).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumExpr {
+    Numgen {
+        modulus: u32,
+        offset: u32,
+        random: bool,
+    },
+    /// The selectors hashed (their register bytes, [`jhash_data`]).
+    Jhash {
+        keys: Vec<Sel>,
+        modulus: u32,
+        seed: u32,
+        offset: u32,
+    },
+}
+
+/// `numgen inc|random mod N [offset O]` at `i`: (mod, offset, random, next).
+pub fn numgen_args(t: &[Tok], i: usize) -> Option<(u32, u32, bool, usize)> {
+    let random = match word(t, i + 1)? {
+        "random" => true,
+        "inc" => false,
+        _ => return None,
+    };
+    if word(t, i + 2)? != "mod" {
+        return None;
+    }
+    let m: u32 = word(t, i + 3)?.parse().ok().filter(|m| *m > 0)?;
+    let mut j = i + 4;
+    let mut offset = 0;
+    if word(t, j) == Some("offset") {
+        offset = word(t, j + 1)?.parse().ok()?;
+        j += 2;
+    }
+    Some((m, offset, random, j))
+}
+
+/// A [`NumExpr`] at `i` and the index after it; None for what podpath
+/// does not compute (symhash: the kernel's flow dissector hash with a
+/// boot-time random key; a jhash of keys without a fixed register
+/// layout).
+pub fn num_expr(t: &[Tok], i: usize) -> Option<(NumExpr, usize)> {
+    match word(t, i)? {
+        "numgen" => {
+            let (modulus, offset, random, j) = numgen_args(t, i)?;
+            Some((
+                NumExpr::Numgen {
+                    modulus,
+                    offset,
+                    random,
+                },
+                j,
+            ))
+        }
+        "jhash" => {
+            let mut keys = Vec::new();
+            let mut j = i + 1;
+            loop {
+                let (s, n) = selector(t, j)?;
+                keys.push(s.sel.filter(|s| sel_len(*s).is_some())?);
+                j += n;
+                if word(t, j) != Some(".") {
+                    break;
+                }
+                j += 1;
+            }
+            if word(t, j)? != "mod" {
+                return None;
+            }
+            let modulus: u32 = number(word(t, j + 1)?).filter(|m| *m > 0)?;
+            j += 2;
+            let (mut seed, mut offset) = (0, 0);
+            while let Some(k @ ("seed" | "offset")) = word(t, j) {
+                let v = number(word(t, j + 1)?)?;
+                if k == "seed" {
+                    seed = v;
+                } else {
+                    offset = v;
+                }
+                j += 2;
+            }
+            Some((
+                NumExpr::Jhash {
+                    keys,
+                    modulus,
+                    seed,
+                    offset,
+                },
+                j,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The bytes a selector loads into its register: payload fields in
+/// network order (nft_payload_eval zeroes the register's last word
+/// first), meta and ct marks as the host's u32 (x86: little endian).
+pub fn sel_len(s: Sel) -> Option<usize> {
+    Some(match s {
+        Sel::Saddr | Sel::Daddr | Sel::Mark | Sel::CtMark => 4,
+        Sel::Sport | Sel::Dport => 2,
+        Sel::L4proto => 1,
+        _ => return None,
+    })
+}
+
+/// The data `jhash` reads: each key in a 32-bit register slot
+/// (netlink_padded_len: a concatenation's parts are padded to 4 bytes).
+pub fn jhash_data(parts: &[(Sel, u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (s, v) in parts {
+        let mut reg = [0u8; 4];
+        match (s, sel_len(*s)) {
+            (Sel::Mark | Sel::CtMark, _) => reg = v.to_le_bytes(),
+            (_, Some(4)) => reg = v.to_be_bytes(),
+            (_, Some(2)) => reg[..2].copy_from_slice(&(*v as u16).to_be_bytes()),
+            _ => reg[0] = *v as u8,
+        }
+        out.extend_from_slice(&reg);
+    }
+    out
+}
+
+/// include/linux/jhash.h `jhash` (Bob Jenkins' lookup3 `hashlittle`, the
+/// unaligned reads little endian as on x86).
+pub fn jhash(key: &[u8], initval: u32) -> u32 {
+    fn mix(a: &mut u32, b: &mut u32, c: &mut u32) {
+        *a = a.wrapping_sub(*c) ^ c.rotate_left(4);
+        *c = c.wrapping_add(*b);
+        *b = b.wrapping_sub(*a) ^ a.rotate_left(6);
+        *a = a.wrapping_add(*c);
+        *c = c.wrapping_sub(*b) ^ b.rotate_left(8);
+        *b = b.wrapping_add(*a);
+        *a = a.wrapping_sub(*c) ^ c.rotate_left(16);
+        *c = c.wrapping_add(*b);
+        *b = b.wrapping_sub(*a) ^ a.rotate_left(19);
+        *a = a.wrapping_add(*c);
+        *c = c.wrapping_sub(*b) ^ b.rotate_left(4);
+        *b = b.wrapping_add(*a);
+    }
+    fn fin(a: &mut u32, b: &mut u32, c: &mut u32) {
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(14));
+        *a ^= *c;
+        *a = a.wrapping_sub(c.rotate_left(11));
+        *b ^= *a;
+        *b = b.wrapping_sub(a.rotate_left(25));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(16));
+        *a ^= *c;
+        *a = a.wrapping_sub(c.rotate_left(4));
+        *b ^= *a;
+        *b = b.wrapping_sub(a.rotate_left(14));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(24));
+    }
+    let le = |k: &[u8]| {
+        let mut w = [0u8; 4];
+        w[..k.len()].copy_from_slice(k);
+        u32::from_le_bytes(w)
+    };
+    let init = 0xdead_beef_u32
+        .wrapping_add(key.len() as u32)
+        .wrapping_add(initval);
+    let (mut a, mut b, mut c) = (init, init, init);
+    let mut k = key;
+    while k.len() > 12 {
+        a = a.wrapping_add(le(&k[0..4]));
+        b = b.wrapping_add(le(&k[4..8]));
+        c = c.wrapping_add(le(&k[8..12]));
+        mix(&mut a, &mut b, &mut c);
+        k = &k[12..];
+    }
+    if k.is_empty() {
+        return c;
+    }
+    a = a.wrapping_add(le(&k[..k.len().min(4)]));
+    if k.len() > 4 {
+        b = b.wrapping_add(le(&k[4..k.len().min(8)]));
+    }
+    if k.len() > 8 {
+        c = c.wrapping_add(le(&k[8..]));
+    }
+    fin(&mut a, &mut b, &mut c);
+    c
+}
+
+/// include/linux/kernel.h `reciprocal_scale`: `val` scaled into
+/// `0..ep_ro` (nft_jhash_eval's modulus).
+pub fn reciprocal_scale(val: u32, ep_ro: u32) -> u32 {
+    ((u64::from(val) * u64::from(ep_ro)) >> 32) as u32
+}
+
+#[cfg(test)]
+mod num_tests {
+    use super::*;
+
+    /// lookup3.c's driver5 vectors (hashlittle = the kernel's jhash on
+    /// little-endian machines).
+    #[test]
+    fn jhash_matches_lookup3() {
+        assert_eq!(jhash(b"", 0), 0xdeadbeef);
+        assert_eq!(jhash(b"Four score and seven years ago", 0), 0x17770551);
+        assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
+        assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
+        assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
+    }
+
+    #[test]
+    fn registers_are_padded_to_four_bytes() {
+        let d = jhash_data(&[(Sel::Saddr, 0x0a00_0001), (Sel::Dport, 80), (Sel::Mark, 1)]);
+        assert_eq!(d, [10, 0, 0, 1, 0, 80, 0, 0, 1, 0, 0, 0]);
+    }
+}

@@ -373,6 +373,16 @@ pub enum NatTo {
     /// `prefix to KEY map { prefix : prefix }` (netmap): the new address
     /// keeps the host bits of the one it replaces.
     PrefixMap { key: Vec<Sel>, map: MapRef },
+    /// `to jhash EXPR mod N ... map { N : addr [. port] }`: the number
+    /// looked up (nft_jhash_eval, then nft_lookup).
+    NumMap { num: expr::NumExpr, map: MapRef },
+    /// `to A : numgen ... map { N : port }`: the address given, the port
+    /// looked up.
+    AddrPortMap {
+        addr: Ipv4Addr,
+        num: expr::NumExpr,
+        map: MapRef,
+    },
     /// `to numgen inc|random mod N [offset O] map { ... }`.
     NumgenMap {
         modulus: u32,
@@ -422,6 +432,14 @@ pub enum Expr {
         target: SetTarget,
         key: Vec<Sel>,
         map: MapRef,
+    },
+    /// `ip saddr|daddr|ttl|dscp|ecn set VALUE` or `set NUMEXPR map {...}`
+    /// (nft_payload.c nft_payload_set_eval: the header written in place,
+    /// checksums updated; [`super::mangle`] writes the bytes at the end
+    /// of the hook). No map element breaks the rule.
+    PayloadSet {
+        field: PayloadField,
+        value: PayloadVal,
     },
     /// `add|update @set { KEY [timeout T] }`
     Update {
@@ -493,6 +511,23 @@ pub enum Expr {
     /// A statement with no effect on the path podpath models (`comment`,
     /// `meta nftrace set`, `ct helper` assignment recorded...).
     Nop(String),
+}
+
+/// The IPv4 header fields a payload statement writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadField {
+    Saddr,
+    Daddr,
+    Ttl,
+    Dscp,
+    Ecn,
+}
+
+/// What a payload statement writes: a constant, or a number's map data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadVal {
+    Const(u32),
+    Map { num: expr::NumExpr, map: MapRef },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

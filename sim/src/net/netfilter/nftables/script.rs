@@ -1423,6 +1423,14 @@ fn refs(exprs: &[Expr]) -> Vec<(&str, bool)> {
                         map: MapRef::Named(m),
                         ..
                     }
+                    | NatTo::NumMap {
+                        map: MapRef::Named(m),
+                        ..
+                    }
+                    | NatTo::AddrPortMap {
+                        map: MapRef::Named(m),
+                        ..
+                    }
                     | NatTo::PrefixMap {
                         map: MapRef::Named(m),
                         ..

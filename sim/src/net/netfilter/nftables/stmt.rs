@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 use super::expr::{self, selector, verdict_at, SelInfo};
 use super::lex::{render, Tok};
 use super::{
-    Data, Expr, KeyType, MapRef, NVerdict, NatKind, NatTo, NftError, Op, Rhs, Sel, SetTarget,
-    SetVal, Val,
+    Data, Expr, KeyType, MapRef, NVerdict, NatKind, NatTo, NftError, Op, PayloadField, PayloadVal,
+    Rhs, Sel, SetTarget, SetVal, Val,
 };
 use crate::net::netfilter::{RejectWith, Unmodelled};
 
@@ -884,6 +884,12 @@ impl R<'_, '_> {
             self.out.push(Expr::Step(format!("{text} ({why})")));
             return Ok(end);
         }
+        if let Some(field) = payload_field(name) {
+            if let Some(value) = self.payload_val(j, end, field, lhs) {
+                self.out.push(Expr::PayloadSet { field, value });
+                return Ok(end);
+            }
+        }
         let value = self.set_val(j, end);
         if let (Some(target), None) = (target, &value) {
             if let Some((key, map)) = self.set_map(j, end) {
@@ -899,6 +905,60 @@ impl R<'_, '_> {
             }
         }
         Ok(end)
+    }
+
+    /// The value of `ip FIELD set ...` ending at `end`: a constant, or
+    /// `numgen|jhash ... map { ... }`.
+    fn payload_val(
+        &self,
+        j: usize,
+        end: usize,
+        field: PayloadField,
+        lhs: &[SelInfo],
+    ) -> Option<PayloadVal> {
+        let ty = match field {
+            PayloadField::Saddr | PayloadField::Daddr => KeyType::Addr4,
+            _ => KeyType::Other,
+        };
+        if let Some((num, k)) = expr::num_expr(self.t, j) {
+            if self.w(k) != Some("map") {
+                return None;
+            }
+            let (map, next) = self.map_ref(k + 1, lhs, &[ty]).ok()?;
+            return (next == end).then_some(PayloadVal::Map { num, map });
+        }
+        if end != j + 1 {
+            return None;
+        }
+        let v = self.t.get(j)?;
+        let n = match field {
+            PayloadField::Saddr | PayloadField::Daddr => match expr::value(&v.s, v.quoted, ty)? {
+                Val::Net(a) if a.prefix_len() == 32 => u32::from(a.addr()),
+                _ => return None,
+            },
+            PayloadField::Ttl => self
+                .int_value(j, j + 1, KeyType::Other)
+                .filter(|t| *t <= 255)?,
+            // datatype.c dscp_type (cs0..cs7, af11..af43, ef, le) and
+            // ecn_type
+            PayloadField::Dscp => crate::net::netfilter::iptables::matches::dscp_class(&v.s)
+                .map(u32::from)
+                .or_else(|| (v.s == "le").then_some(1))
+                .or_else(|| {
+                    self.int_value(j, j + 1, KeyType::Other)
+                        .filter(|d| *d <= 63)
+                })?,
+            PayloadField::Ecn => match v.s.as_str() {
+                "not-ect" => 0,
+                "ect1" => 1,
+                "ect0" => 2,
+                "ce" => 3,
+                _ => self
+                    .int_value(j, j + 1, KeyType::Other)
+                    .filter(|e| *e <= 3)?,
+            },
+        };
+        Some(PayloadVal::Const(n))
     }
 
     /// The end of a `set` statement's value expression.
@@ -1181,6 +1241,22 @@ impl R<'_, '_> {
     ) -> Result<(Option<NatTo>, usize), NftError> {
         let addr_ty = if v6 { KeyType::Addr6 } else { KeyType::Addr4 };
         let t = self.t;
+        if self.w(j) == Some("jhash") {
+            // `jhash EXPR mod N [seed S] [offset O] map { ... }`
+            let Some((num, k)) = expr::num_expr(t, j) else {
+                return Ok((None, self.set_value_end(j)));
+            };
+            if self.w(k) != Some("map") {
+                return Ok((None, k));
+            }
+            let lhs = [SelInfo {
+                sel: None,
+                ty: KeyType::Other,
+                name: "jhash".into(),
+            }];
+            let (map, next) = self.map_ref(k + 1, &lhs, &[addr_ty, KeyType::Port])?;
+            return Ok((Some(NatTo::NumMap { num, map }), next));
+        }
         // a map: `SEL [. SEL] map ...`, `numgen ... map ...`
         if let Some((lhs, k)) = self.lhs(j) {
             if self.w(k) == Some("map") {
@@ -1243,6 +1319,18 @@ impl R<'_, '_> {
             && t.get(k + 1).is_some_and(|x| port_range(&x.s).is_none())
         {
             // `A : numgen ... map { ... }`: a port chosen by an expression
+            let addr = addr.parse::<Ipv4Addr>().ok();
+            if let (Some(addr), Some((num, n))) = (addr, expr::num_expr(t, k + 1)) {
+                if self.w(n) == Some("map") {
+                    let lhs = [SelInfo {
+                        sel: None,
+                        ty: KeyType::Other,
+                        name: "numgen".into(),
+                    }];
+                    let (map, next) = self.map_ref(n + 1, &lhs, &[KeyType::Port])?;
+                    return Ok((Some(NatTo::AddrPortMap { addr, num, map }), next));
+                }
+            }
             return Ok((None, self.set_value_end(k + 1)));
         }
         if port.is_none() && t.get(k).is_some_and(|x| x.is(":")) {
@@ -1305,24 +1393,18 @@ fn relop(s: &str) -> Option<Op> {
     })
 }
 
-/// `numgen inc|random mod N [offset O]` at `i`: (mod, offset, random, next).
-pub fn numgen_args(t: &[Tok], i: usize) -> Option<(u32, u32, bool, usize)> {
-    let random = match w(t, i + 1)? {
-        "random" => true,
-        "inc" => false,
+pub use super::expr::numgen_args;
+
+/// The header field `ip FIELD set` writes, for those podpath rewrites.
+fn payload_field(name: &str) -> Option<PayloadField> {
+    Some(match name {
+        "ip saddr" => PayloadField::Saddr,
+        "ip daddr" => PayloadField::Daddr,
+        "ip ttl" => PayloadField::Ttl,
+        "ip dscp" => PayloadField::Dscp,
+        "ip ecn" => PayloadField::Ecn,
         _ => return None,
-    };
-    if w(t, i + 2)? != "mod" {
-        return None;
-    }
-    let m: u32 = w(t, i + 3)?.parse().ok().filter(|m| *m > 0)?;
-    let mut j = i + 4;
-    let mut offset = 0;
-    if w(t, j) == Some("offset") {
-        offset = w(t, j + 1)?.parse().ok()?;
-        j += 2;
-    }
-    Some((m, offset, random, j))
+    })
 }
 
 /// The ICMP code of `reject with FAMILY [type] CODE` (datatype.c

@@ -187,6 +187,64 @@ mod eval_tests {
         assert_eq!(p.mark, 4 | 16);
     }
 
+    /// nftables' files/examples load-balancing forms: `dnat to A : numgen
+    /// inc mod 2 map { 0 : P, 1 : Q }` (the port round robin), `dnat to
+    /// jhash ip saddr . tcp dport mod 2 map { ... }` (nft_jhash_eval:
+    /// reciprocal_scale(jhash(saddr . dport, 8, seed), 2)), `ip daddr set
+    /// numgen inc mod 2 map { ... }` (a stateless rewrite) and `ip ttl
+    /// set`.
+    #[test]
+    fn numgen_and_jhash_choose_nat_and_payload_values() {
+        let n = Nft::parse("table ip t {\n chain c {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 dnat to 192.168.1.100 : numgen inc mod 2 map { 0 : 4040, 1 : 4050 }\n  tcp dport 81 dnat to jhash ip saddr . tcp dport mod 2 map { 0 : 192.168.20.100, 1 : 192.168.30.100 }\n }\n chain f {\n  type filter hook prerouting priority 0; policy accept;\n  tcp dport 82 ip daddr set numgen inc mod 2 map { 0 : 192.168.1.100, 1 : 192.168.1.101 } ip ttl set 9\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let mut ports = Vec::new();
+        for _ in 0..3 {
+            let o = run(
+                &n,
+                Hook::Prerouting,
+                &mut pkt("1.1.1.1", "10.0.0.1", 80),
+                0,
+                &mut d,
+            );
+            match o.nat {
+                Some(Target::Dnat { to, .. }) => {
+                    assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 1, 100)));
+                    ports.push(to.ports.unwrap().0);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(ports, [4040, 4050, 4040]);
+        // the hash of the register bytes 01 01 01 01 00 51 00 00 with seed 0
+        let data = [1, 1, 1, 1, 0, 81, 0, 0];
+        let want = expr::reciprocal_scale(expr::jhash(&data, 0), 2);
+        let o = run(
+            &n,
+            Hook::Prerouting,
+            &mut pkt("1.1.1.1", "10.0.0.1", 81),
+            0,
+            &mut d,
+        );
+        match o.nat {
+            Some(Target::Dnat { to, .. }) => assert_eq!(
+                to.addr_lo,
+                Some(if want == 0 {
+                    Ipv4Addr::new(192, 168, 20, 100)
+                } else {
+                    Ipv4Addr::new(192, 168, 30, 100)
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 82);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut d);
+        assert_eq!((p.dst, p.ttl), (Ipv4Addr::new(192, 168, 1, 100), 9));
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 82);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut d);
+        assert_eq!(p.dst, Ipv4Addr::new(192, 168, 1, 101));
+    }
+
     /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
     /// dport map @z` with `192.168.7.2 . 42 : 10.1.1.1 . 4242`, and a
     /// numgen inc map (round robin).
