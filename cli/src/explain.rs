@@ -47,7 +47,7 @@ MODELLED
               helper, devgroup, policy; targets ACCEPT DROP REJECT (icmp-* /
               tcp-reset) DNAT SNAT MASQUERADE (--random-fully, --to-ports)
               REDIRECT MARK CONNMARK LOG NFLOG ULOG NOTRACK CT NFQUEUE QUEUE
-              TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN; every other match or target
+              TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN SET; every other match or target
               iptables knows is kept unmodelled (listed once per run;
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
               and kept, not evaluated
@@ -204,12 +204,17 @@ SIMPLIFIED (and where)
     packet is dropped, or accepted by that table with --queue-bypass;
     TTL, TOS, DSCP and ECN rewrite the header (the rules after them
     see the new value; the bytes are written at the end of the hook
-    with the checksums updated incrementally, csum_replace2); TEE,
-    TPROXY, SET, SYNPROXY and the other targets are kept unmodelled
-    and passed over; nftables base chains
+    with the checksums updated incrementally, csum_replace2); SET adds
+    and deletes the packet's element in the host's ipsets as it passes
+    (timeouts on the virtual clock; a hash:net element is added as a
+    /32; MAC and list:set dimensions are not filled from a packet;
+    --map-set applies skbmark, skbprio and skbqueue have no effect);
+    TEE, TPROXY, SYNPROXY and the other targets are kept unmodelled and
+    passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
-  - ipset: element timeouts are kept but never expire during a run;
+  - ipset: the timeouts of loaded elements are kept but never expire
+    during a run (elements -j SET adds do expire);
     packet/byte counters and skbinfo are kept, not updated or applied;
     MAC sets (hash:mac, hash:ip,mac, bitmap:ip,mac) are unmodelled (the
     packet carries no source MAC to netfilter): --assume-unmodelled

@@ -163,3 +163,31 @@ fn connbytes_threshold_counts_the_connection_packets() {
     assert!(!drops.is_empty(), "{s:?}");
     assert!(outcome(&run(&with_node_a(&rule(100)))).starts_with("HTTP 200"));
 }
+
+/// xt_set.c set_target_v3 at a running node: the SYN to the pod adds the
+/// laptop to an ipset, and the connection's next packet meets `-m set`
+/// and is dropped.
+#[test]
+fn set_target_adds_and_the_next_packet_matches() {
+    let anchor = "      vethef513e30: {mtu: 1500, addrs: [10.244.0.1/32]}\n";
+    let base = with_node_a(&security(
+        "      -A FORWARD -o vethef513e30 -m set --match-set seen src -j DROP\n      -A FORWARD -o vethef513e30 -j SET --add-set seen src\n",
+    ));
+    let i = base.find(anchor).unwrap();
+    let j = i + base[i..].find("    iptables: |\n").unwrap();
+    let text = format!(
+        "{}    ipset: |\n      create seen hash:ip\n{}",
+        &base[..j],
+        &base[j..]
+    );
+    let t = run(&text);
+    assert!(!outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    let add = s
+        .iter()
+        .position(|x| x.contains("-j SET --add-set seen src => SET add 172.18.0.1 to seen"));
+    let drop = s
+        .iter()
+        .position(|x| x.contains("-m set --match-set seen src -j DROP => DROP"));
+    assert!(add.is_some() && drop.is_some() && add < drop, "{s:?}");
+}

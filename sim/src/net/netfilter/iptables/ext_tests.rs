@@ -697,3 +697,90 @@ fn connbytes_reads_the_connection_counters() {
     assert!(!accepts(&r, p(Some([(1, 60), (4, 3000)]))));
     assert!(!accepts(&r, p(Some([(1, 60), (0, 0)]))));
 }
+
+/// xt_set.c set_target_v3: `--add-set` puts the packet's element into the
+/// set at once (the next rule's `-m set` sees it), with the set's or the
+/// given timeout on the virtual clock; an element already there is
+/// refreshed only with `--exist`; `--del-set` takes it out; `--map-set
+/// --map-mark` applies the member's skbmark.
+#[test]
+fn set_target_changes_the_ipsets() {
+    let mut st = NfState {
+        ipsets: crate::net::netfilter::ipset::IpsetStore::parse(
+            "create seen hash:ip,port timeout 60\ncreate plain hash:ip\ncreate marks hash:ip skbinfo\nadd marks 1.1.1.1 skbmark 0x10/0xf0\n",
+            "t",
+        )
+        .unwrap(),
+        ..NfState::default()
+    };
+    let r = filter(
+        "-A INPUT -p tcp -j SET --add-set seen src,dst --timeout 5\n-A INPUT -p tcp -m set --match-set seen src,dst -j ACCEPT\n",
+    );
+    assert!(r.unmodelled.is_empty(), "{:?}", r.unmodelled);
+    let p = tcp([1, 1, 1, 1], "eth0");
+    let (v, steps) = run(&r, p.clone(), &mut st, 0, Assume::NoMatch);
+    assert_eq!(v, Verdict::Accept);
+    assert_eq!(steps[0].effect, "SET add 1.1.1.1,6:80 to seen timeout 5");
+    // without --exist the element is not refreshed: gone after 5 s
+    let (_, steps) = run(&r, p.clone(), &mut st, 3_000_000_000, Assume::NoMatch);
+    assert_eq!(
+        steps[0].effect,
+        "SET add 1.1.1.1,6:80 to seen: already added"
+    );
+    let only_match = filter("-A INPUT -p tcp -m set --match-set seen src,dst -j ACCEPT\n");
+    assert_eq!(
+        run(
+            &only_match,
+            p.clone(),
+            &mut st,
+            4_999_999_999,
+            Assume::NoMatch
+        )
+        .0,
+        Verdict::Accept
+    );
+    assert_eq!(
+        run(
+            &only_match,
+            p.clone(),
+            &mut st,
+            5_000_000_000,
+            Assume::NoMatch
+        )
+        .0,
+        Verdict::Drop
+    );
+    // --exist refreshes; a set without timeouts keeps the element; --del-set
+    let r = filter("-A INPUT -j SET --add-set plain src --exist --timeout 5\n");
+    run(&r, p.clone(), &mut st, 0, Assume::NoMatch);
+    let m = filter("-A INPUT -m set --match-set plain src -j ACCEPT\n");
+    assert_eq!(
+        run(&m, p.clone(), &mut st, 999_000_000_000, Assume::NoMatch).0,
+        Verdict::Accept
+    );
+    let d = filter("-A INPUT -j SET --del-set plain src\n");
+    run(&d, p.clone(), &mut st, 0, Assume::NoMatch);
+    assert_eq!(
+        run(&m, p.clone(), &mut st, 0, Assume::NoMatch).0,
+        Verdict::Drop
+    );
+    // --map-set --map-mark (mangle only)
+    let r = rs("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j SET --map-set marks src --map-mark\nCOMMIT\n");
+    let mut ch = ScriptChooser::default();
+    let mut env = EvalEnv {
+        addr: &View,
+        chooser: &mut ch,
+        state: &mut st,
+        now_ns: 0,
+        assume: Assume::NoMatch,
+    };
+    let mut q = NfPacket { mark: 0x1ff, ..p };
+    r.run_hook(TableKind::Mangle, "PREROUTING", &mut q, &mut env);
+    assert_eq!(q.mark, 0x11f);
+    let e = Ruleset::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j SET --timeout 5\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--add-set"), "{e}");
+}

@@ -70,9 +70,140 @@ pub enum ExtTarget {
         ece: Option<bool>,
         cwr: Option<bool>,
     },
+    /// `-j SET --add-set NAME FLAGS [--exist] [--timeout N] --del-set
+    /// NAME FLAGS --map-set NAME FLAGS [--map-mark] [--map-prio]
+    /// [--map-queue]` (xt_set.c set_target_v3, libxt_SET.c
+    /// set_target_parse_v3): the host's ipsets changed as the packet
+    /// passes, then XT_CONTINUE.
+    Set(Box<SetTarget>),
     /// A target libxtables knows and podpath has no model of (TEE,
     /// TPROXY, SET, SYNPROXY, ...): passed over.
     Unmodelled { name: String },
+}
+
+/// The options of `-j SET`: each set by name with its src/dst flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetTarget {
+    pub add: Option<(String, Vec<bool>)>,
+    pub del: Option<(String, Vec<bool>)>,
+    pub map: Option<(String, Vec<bool>)>,
+    pub exist: bool,
+    pub timeout: Option<u64>,
+    pub map_mark: bool,
+    pub map_prio: bool,
+    pub map_queue: bool,
+}
+
+/// `NAME FLAGS` of `--add-set` (libxt_SET.c parse_target: flags `src`
+/// and `dst` separated by commas).
+fn set_and_flags(v: &str) -> Result<(String, Vec<bool>), String> {
+    let (name, f) = v.split_once(' ').unwrap_or((v, ""));
+    let flags = f
+        .split(',')
+        .map(|p| match p {
+            "src" => Ok(true),
+            "dst" => Ok(false),
+            _ => Err(format!(
+                "You must specify (the comma separated list of) 'src' or 'dst' for set {name}"
+            )),
+        })
+        .collect::<Result<Vec<bool>, String>>()?;
+    Ok((name.to_string(), flags))
+}
+
+fn set_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let get = |k: &str| opt(opts, k).map(set_and_flags).transpose();
+    let t = SetTarget {
+        add: get("add-set")?,
+        del: get("del-set")?,
+        map: get("map-set")?,
+        exist: opt(opts, "exist").is_some(),
+        timeout: opt(opts, "timeout")
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    format!(
+                        "Invalid value for option --timeout or out of range 0-{}",
+                        u32::MAX
+                    )
+                })
+            })
+            .transpose()?,
+        map_mark: opt(opts, "map-mark").is_some(),
+        map_prio: opt(opts, "map-prio").is_some(),
+        map_queue: opt(opts, "map-queue").is_some(),
+    };
+    if t.add.is_none() && t.del.is_none() && t.map.is_none() {
+        // libxt_SET.c set_target_check
+        return Err("You must specify either `--add-set' or `--del-set'".into());
+    }
+    Ok(ExtTarget::Set(Box::new(t)))
+}
+
+/// Runs `-j SET` on the host's ipsets (xt_set.c set_target_v3): add,
+/// then del, then the map lookup (`--map-mark` sets the mark from the
+/// member's skbmark; skbprio and skbqueue have no effect without qdiscs
+/// and queues). The effect for the trace.
+pub(super) fn run_set_target(
+    t: &SetTarget,
+    pkt: &mut NfPacket,
+    env: &mut crate::net::netfilter::EvalEnv,
+) -> String {
+    use crate::net::netfilter::ipset::Adt;
+    let mut done = Vec::new();
+    let now = env.now_ns;
+    // set_target_v3: a timeout above IPSET_MAX_TIMEOUT is cut to it
+    let timeout = t.timeout.map(|x| x.min(u64::from(u32::MAX) / 1000));
+    if let Some((name, flags)) = &t.add {
+        let adt = Adt::Add {
+            exist: t.exist,
+            timeout,
+        };
+        done.push(env.state.ipsets.kernel_adt(name, flags, pkt, adt, now));
+    }
+    if let Some((name, flags)) = &t.del {
+        done.push(env.state.ipsets.kernel_adt(name, flags, pkt, Adt::Del, now));
+    }
+    if let Some((name, flags)) = &t.map {
+        done.push(map_set(t, name, flags, pkt, env));
+    }
+    format!("SET {}", done.join("; "))
+}
+
+/// `--map-set`: the member the packet hits, its skbinfo applied.
+fn map_set(
+    t: &SetTarget,
+    name: &str,
+    flags: &[bool],
+    pkt: &mut NfPacket,
+    env: &crate::net::netfilter::EvalEnv,
+) -> String {
+    let st = &env.state.ipsets;
+    if !st.test_at(
+        name,
+        flags,
+        pkt,
+        crate::net::netfilter::Assume::NoMatch,
+        env.now_ns,
+    ) {
+        return format!("map {name}: no match");
+    }
+    let mark = st
+        .sets
+        .get(name)
+        .and_then(|s| {
+            crate::net::netfilter::ipset::IpsetStore::best_member(s, flags, pkt, env.now_ns)
+        })
+        .and_then(|m| m.skbinfo.iter().find(|(k, _)| k == "skbmark"))
+        .and_then(|(_, v)| super::parse::parse_mark(v));
+    match (t.map_mark, mark) {
+        (true, Some((v, m))) => {
+            let before = pkt.mark;
+            // ip_set's skbinfo: skb->mark = (skb->mark & ~skbmarkmask) ^ skbmark
+            pkt.mark = (pkt.mark & !m) ^ v;
+            format!("map {name}: mark 0x{before:x} -> 0x{:x}", pkt.mark)
+        }
+        _ => format!("map {name}: matched"),
+    }
 }
 
 /// The modes of `-j TTL` (include/uapi/linux/netfilter_ipv4/ipt_TTL.h).
@@ -189,6 +320,7 @@ pub(crate) fn build(
             ExtTarget::Classify(class)
         }
         "TTL" => ttl_target(opts)?,
+        "SET" => set_target(opts)?,
         "TOS" => tos_target(opts)?,
         "DSCP" => dscp_target(opts)?,
         "ECN" => ecn_target(opts)?,
@@ -443,6 +575,7 @@ pub(super) fn apply(
         ExtTarget::Audit(ty) => (format!("AUDIT {ty}"), None),
         ExtTarget::Reject6(w) => (format!("REJECT with {w} (IPv6: not evaluated)"), None),
         ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6: not evaluated)"), None),
+        ExtTarget::Set(_) => ("SET".into(), None),
         ExtTarget::Ttl { .. }
         | ExtTarget::Tos { .. }
         | ExtTarget::Dscp(_)
