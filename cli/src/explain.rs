@@ -286,8 +286,9 @@ SIMPLIFIED (and where)
     count packet lengths (a byte-rate limit is never exceeded; a quota is
     exhausted when its `used` already reaches it); pkttype broadcast
     comes from the destination's address type; `ct status` is derived
-    from the conntrack state; `ct helper set` is recorded without
-    effect; `flow add|offload` passes (the flowtable fast path is not
+    from the conntrack state; `ct helper set` gives a new
+    connection the object's helper, which `ct helper` reads, but no
+    helper runs (no expectations); `flow add|offload` passes (the flowtable fast path is not
     modelled: every packet runs the hooks); a chain an `nft -f` script
     adds rules to without defining it is iptables-nft's built-in chain
     of that table (its hook and priority, policy accept), else a regular

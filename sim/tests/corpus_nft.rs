@@ -70,7 +70,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("nftables-shell-flowtable.txt", 0),
     ("nftables-shell-listing-objects.txt", 0),
     ("nftables-shell-meter-list.txt", 0),
-    ("nftables-shell-named-ct-objects.txt", 1),
+    ("nftables-shell-named-ct-objects.txt", 0),
     ("nftables-shell-named-limits.txt", 0),
     ("nftables-shell-nat-addr-port.txt", 12),
     ("nftables-shell-netmap.txt", 1),

@@ -135,6 +135,10 @@ pub struct Conn {
     /// always counts; whether a rule sees the counters is the
     /// accounting switch ([`crate::net::host::Host::ct_acct_on`]).
     pub acct: [(u64, u64); 2],
+    /// The helper assigned to the connection (nft_ct.c
+    /// nft_ct_helper_obj_eval: `ct helper set` on its first packet).
+    /// Simplification: no helper runs (no expectations are made).
+    pub helper: Option<String>,
 }
 
 impl Conn {
@@ -274,6 +278,7 @@ impl Conntrack {
             nat_by: [None, None],
             fin: [false; 2],
             acct: [(0, 0); 2],
+            helper: None,
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));

@@ -42,6 +42,10 @@ impl Host {
             .is_none_or(|c| c.rules.is_empty());
         let mut pkt = self.nf_packet(hook, ip, in_dev, out_dev, *mark, ct, br);
         pkt.ct = self.ct_view(ct, ctx.now);
+        pkt.ct_helper = ct
+            .id
+            .and_then(|id| self.ct.get(id))
+            .and_then(|c| c.helper.clone());
         let (nft_before, nft_after) = if self.nft.is_empty() {
             (Vec::new(), Vec::new())
         } else {
@@ -123,6 +127,7 @@ impl Host {
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
+                c.helper = pkt.ct_helper.take();
             }
         }
         trace_table_steps(ctx, table, hook, &out);
@@ -198,6 +203,7 @@ impl Host {
                 }),
                 _ => None,
             },
+            ct_helper: None,
         }
     }
 

@@ -296,6 +296,9 @@ pub struct NfPacket {
     pub ct: Option<iptables::matches::CtView>,
     /// The TCP header's MSS option (kind 2), if it carries one.
     pub tcp_mss: Option<u16>,
+    /// The conntrack helper the packet's connection has (nfct_help's
+    /// helper->name: `ftp`, `sip`...), assigned by nft's `ct helper set`.
+    pub ct_helper: Option<String>,
 }
 
 impl Default for NfPacket {
@@ -324,6 +327,7 @@ impl Default for NfPacket {
             src_mac: None,
             ct: None,
             tcp_mss: None,
+            ct_helper: None,
         }
     }
 }

@@ -376,7 +376,7 @@ fn eval_expr(
         Expr::ObjMap { kind, key, map } => {
             let k = keys(key, pkt, env);
             match map_lookup(t, map, &k) {
-                Some(Data::Obj(name)) => objref(r, kind, &name, env, dyn_sets, out),
+                Some(Data::Obj(name)) => objref(r, (kind, &name), pkt, env, dyn_sets, out),
                 _ => Some(RuleEnd::Break),
             }
         }
@@ -388,7 +388,7 @@ fn eval_expr(
         }
         Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),
         Expr::Quota { .. } => quota(e, &format!("quota#{here}"), dyn_sets, step, out),
-        Expr::ObjRef { kind, name } => objref(r, kind, name, env, dyn_sets, out),
+        Expr::ObjRef { kind, name } => objref(r, (kind, name), pkt, env, dyn_sets, out),
         Expr::Counter => {
             let c = dyn_sets
                 .counters
@@ -867,8 +867,8 @@ fn quota(
 /// their statement, counters count, `ct helper set` is recorded.
 fn objref(
     r: &RuleAt,
-    kind: &str,
-    name: &str,
+    (kind, name): (&str, &str),
+    pkt: &mut NfPacket,
     env: &mut EvalEnv,
     dyn_sets: &mut DynSets,
     out: &mut HookOutcome,
@@ -882,6 +882,11 @@ fn objref(
             dyn_sets.counters.entry(key).or_default().0 += 1;
             None
         }
+        ("ct helper", _) => {
+            let what = ct_helper_assign(obj.map(|o| o.body.as_str()), pkt);
+            (r.step)(format!("ct helper set \"{name}\": {what}"), out);
+            None
+        }
         _ => {
             (r.step)(
                 format!("{kind} set \"{name}\" (recorded; no effect podpath models)"),
@@ -890,6 +895,43 @@ fn objref(
             None
         }
     }
+}
+
+/// nft_ct.c nft_ct_helper_obj_eval: the object's helper (`type "ftp"
+/// protocol tcp`) is given to a connection on its first packet (not yet
+/// confirmed), when the protocol is the object's and the connection has
+/// none. Simplification: the helper does not run (no expectations).
+fn ct_helper_assign(body: Option<&str>, pkt: &mut NfPacket) -> String {
+    let Some(body) = body else {
+        return "no such object".into();
+    };
+    let words: Vec<&str> = body
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '{' || c == '}')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let after = |k: &str| {
+        words
+            .iter()
+            .position(|w| *w == k)
+            .and_then(|i| words.get(i + 1))
+            .map(|w| w.trim_matches('"'))
+    };
+    let Some(helper) = after("type") else {
+        return "no helper type".into();
+    };
+    let proto = match after("protocol") {
+        Some("udp") => 17,
+        _ => 6,
+    };
+    let Some(ct) = pkt.ct.as_ref() else {
+        return "no connection".into();
+    };
+    if ct.status & 8 != 0 || pkt.proto != proto || pkt.ct_helper.is_some() {
+        return "connection already confirmed, of another protocol or with a helper: unchanged"
+            .into();
+    }
+    pkt.ct_helper = Some(helper.to_string());
+    format!("helper {helper} (it does not run in podpath)")
 }
 
 pub(crate) fn key_matches(k: &[Val], key: &[Option<Kv>]) -> bool {
@@ -966,6 +1008,10 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
                 _ => pick(|x| x.1).checked_div(pick(|x| x.0)).unwrap_or(0),
             };
             u32::try_from(v).unwrap_or(u32::MAX)
+        }
+        Sel::CtHelper => {
+            pkt.ct.as_ref()?;
+            return pkt.ct_helper.clone().map(Kv::S);
         }
         Sel::OsfName => {
             return (pkt.proto == 6 && !pkt.fragment && pkt.tcp_flags? & 0x02 != 0)

@@ -484,6 +484,9 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         (None, "direction") => (None, KeyType::Other),
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
+        // nft_ct.c NFT_CT_HELPER: the connection's helper's name; no
+        // connection or no helper breaks the rule
+        (None, "helper") => (Some(Sel::CtHelper), KeyType::Name),
         (_, "helper") => (None, KeyType::Name),
         // `ct [original|reply] packets|bytes|avgpkt` (nft_ct.c
         // nft_ct_get_eval NFT_CT_PKTS/BYTES/AVGPKT: the nf_conn_acct

@@ -295,6 +295,9 @@ pub enum Sel {
     /// no connection breaks the rule. Simplification: read as 32 bits
     /// (saturating; the kernel's register holds 64).
     CtAcct(u8, u8),
+    /// `ct helper`: the name of the connection's helper (nft_ct.c
+    /// NFT_CT_HELPER), as `ct helper set` assigned it.
+    CtHelper,
     /// A key with no value on podpath's packets, which breaks the rule
     /// (NFT_BREAK): `ipsec in|out ...` (nft_xfrm.c: podpath has no xfrm),
     /// `ip option X FIELD` (no IP options), `sctp chunk X FIELD` (no

@@ -245,6 +245,45 @@ mod eval_tests {
         assert_eq!(p.dst, Ipv4Addr::new(192, 168, 1, 101));
     }
 
+    /// nft_ct.c: `ct helper set "obj"` gives an unconfirmed connection of
+    /// the object's protocol its helper (nft_ct_helper_obj_eval), `ct
+    /// helper` reads the helper's name (not the object's); no helper
+    /// breaks the rule.
+    #[test]
+    fn ct_helper_objects_assign_and_match() {
+        let n = Nft::parse("table ip t {\n ct helper myftp {\n  type \"ftp\" protocol tcp\n }\n set helpname {\n  typeof ct helper\n  elements = { \"sip\", \"ftp\" }\n }\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  ct helper @helpname meta mark set 1\n  tcp dport 21 ct helper set \"myftp\"\n  ct helper \"ftp\" meta mark set mark or 2\n  ct helper @helpname meta mark set mark or 4\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let ct = |status| crate::net::netfilter::iptables::matches::CtView {
+            orig: (
+                6,
+                Ipv4Addr::new(1, 1, 1, 1),
+                40000,
+                Ipv4Addr::new(10, 0, 0, 1),
+                21,
+            ),
+            reply: (
+                6,
+                Ipv4Addr::new(10, 0, 0, 1),
+                21,
+                Ipv4Addr::new(1, 1, 1, 1),
+                40000,
+            ),
+            status,
+            expires_s: 100,
+            reply_dir: false,
+            acct: None,
+        };
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 21);
+        p.ct = Some(ct(0));
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!((p.mark, p.ct_helper.as_deref()), (2 | 4, Some("ftp")));
+        // a confirmed connection is not given one
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 21);
+        p.ct = Some(ct(8));
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!((p.mark, p.ct_helper), (0, None));
+    }
+
     /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
     /// dport map @z` with `192.168.7.2 . 42 : 10.1.1.1 . 4242`, and a
     /// numgen inc map (round robin).
