@@ -47,7 +47,7 @@ MODELLED
               helper, devgroup, policy; targets ACCEPT DROP REJECT (icmp-* /
               tcp-reset) DNAT SNAT MASQUERADE (--random-fully, --to-ports)
               REDIRECT MARK CONNMARK LOG NFLOG ULOG NOTRACK CT NFQUEUE QUEUE
-              TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN SET; every other match or target
+              TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN SET TEE; every other match or target
               iptables knows is kept unmodelled (listed once per run;
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
               and kept, not evaluated
@@ -209,8 +209,10 @@ SIMPLIFIED (and where)
     (timeouts on the virtual clock; a hash:net element is added as a
     /32; MAC and list:set dimensions are not filled from a packet;
     --map-set applies skbmark, skbprio and skbqueue have no effect);
-    TEE, TPROXY, SYNPROXY and the other targets are kept unmodelled and
-    passed over; nftables base chains
+    TEE (and nft's `dup to`) sends an untracked clone to the gateway
+    (its next hop) straight to POSTROUTING, without the OUTPUT hooks
+    the kernel's ip_local_out runs; TPROXY, SYNPROXY and the other
+    targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
   - ipset: the timeouts of loaded elements are kept but never expire

@@ -191,3 +191,25 @@ fn set_target_adds_and_the_next_packet_matches() {
         .position(|x| x.contains("-m set --match-set seen src -j DROP => DROP"));
     assert!(add.is_some() && drop.is_some() && add < drop, "{s:?}");
 }
+
+/// xt_TEE.c / nf_dup_ipv4.c: node-a clones what it forwards to the pod
+/// towards the laptop (the gateway, the next hop of the clone); the
+/// original goes on and the request succeeds.
+#[test]
+fn tee_clones_to_the_gateway_and_the_original_goes_on() {
+    let t = run(&with_node_a(&security(
+        "      -A FORWARD -o vethef513e30 -p tcp -j TEE --gateway 172.18.0.1\n",
+    )));
+    assert!(outcome(&t).starts_with("HTTP 200"), "{}", outcome(&t));
+    let s = steps(&t);
+    assert!(
+        s.iter()
+            .any(|x| x.contains("-j TEE --gateway 172.18.0.1 => TEE: a clone to 172.18.0.1")),
+        "{s:?}"
+    );
+    assert!(
+        s.iter()
+            .any(|x| x.contains("to 172.18.0.1 on eth0 (untracked)")),
+        "{s:?}"
+    );
+}

@@ -262,6 +262,9 @@ pub struct Host {
     /// The owner of the socket whose packet is being sent (set around
     /// local output, read by `-m owner`).
     pub sk_owner: Option<u32>,
+    /// A TEE clone is being sent (nf_dup_ipv4.c's per-cpu
+    /// `nf_skb_duplicated`): TEE rules do not clone it again.
+    pub dup_active: bool,
 }
 
 /// What an administrator or a control plane does to the namespace (the
@@ -447,6 +450,7 @@ impl Host {
             mc_groups: Default::default(),
             raw_listeners: BTreeMap::new(),
             sk_owner: None,
+            dup_active: false,
             resolv: None,
             ipvs: Default::default(),
         }

@@ -124,6 +124,12 @@ impl Host {
             pkt.tos,
             pkt.tcp_flags,
         );
+        let dups = std::mem::take(&mut pkt.dups);
+        if !self.dup_active {
+            for (gw, oif) in dups {
+                self.nf_dup(ctx, ip, (table, hook), gw, oif.as_deref());
+            }
+        }
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
@@ -204,6 +210,7 @@ impl Host {
                 _ => None,
             },
             ct_helper: None,
+            dups: Vec::new(),
         }
     }
 
@@ -232,6 +239,61 @@ impl Host {
             reply_dir: ct.dir == Some(crate::net::netfilter::conntrack::Dir::Reply),
             acct: self.ct_acct_on().then_some(c.acct),
         })
+    }
+
+    /// nf_dup_ipv4.c nf_dup_ipv4: a copy of the packet without its
+    /// connection (nf_reset_ct, IP_CT_UNTRACKED), DF set when cloned at
+    /// PREROUTING or INPUT, routed to the gateway (nf_dup_ipv4_route:
+    /// FLOWI_FLAG_KNOWN_NH, so the gateway is the next hop) and sent
+    /// (ip_local_out). Simplification: the clone goes straight to
+    /// POSTROUTING, without the OUTPUT hooks ip_local_out runs.
+    fn nf_dup(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &Ipv4Repr,
+        (table, hook): (TableKind, Hook),
+        gw: std::net::Ipv4Addr,
+        oif: Option<&str>,
+    ) {
+        let mut clone = ip.clone();
+        if matches!(hook, Hook::Prerouting | Hook::Input) {
+            clone.hdr.dont_fragment = true;
+        }
+        let key = crate::net::fib::FlowKey {
+            dst: Some(gw),
+            src: None,
+            mark: 0,
+            iif: None,
+            oif,
+        };
+        let dev = match self.fib.lookup(&key, None) {
+            Ok(l) if l.route.rtype == crate::net::fib::RouteType::Unicast => l.route.dev,
+            _ => None,
+        };
+        let Some(out) = dev.filter(|d| oif.is_none_or(|o| self.devs[*d].name == o)) else {
+            ctx.trace.step(
+                Point::Table(table, hook),
+                format!("TEE: no route to {gw}: no clone"),
+                Action::Info,
+            );
+            return;
+        };
+        let meta = ctx.new_meta(0, None);
+        ctx.trace.step(
+            Point::Table(table, hook),
+            format!(
+                "TEE: clone packet {} to {gw} on {} (untracked)",
+                meta.pkt, self.devs[out].name
+            ),
+            Action::Info,
+        );
+        let untracked = CtInfo {
+            bits: ctbits::UNTRACKED,
+            ..Default::default()
+        };
+        self.dup_active = true;
+        self.postrouting(ctx, clone, None, out, gw, meta, 0, untracked);
+        self.dup_active = false;
     }
 
     /// Whether conntrack accounting is on: `net.netfilter.nf_conntrack_acct`

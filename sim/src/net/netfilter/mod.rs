@@ -299,6 +299,8 @@ pub struct NfPacket {
     /// The conntrack helper the packet's connection has (nfct_help's
     /// helper->name: `ftp`, `sip`...), assigned by nft's `ct helper set`.
     pub ct_helper: Option<String>,
+    /// Clones `-j TEE` asked for: (gateway, output device).
+    pub dups: Vec<(Ipv4Addr, Option<String>)>,
 }
 
 impl Default for NfPacket {
@@ -328,6 +330,7 @@ impl Default for NfPacket {
             ct: None,
             tcp_mss: None,
             ct_helper: None,
+            dups: Vec::new(),
         }
     }
 }

@@ -410,8 +410,8 @@ fn unmodelled_match_follows_the_assumption() {
         "{e}"
     );
     // an unmodelled target is passed over
-    let r = filter("-A INPUT -j TEE --gateway 1.2.3.4\n-A INPUT -j ACCEPT\n");
-    assert_eq!(r.unmodelled[0].construct, "-j TEE");
+    let r = filter("-A INPUT -j LED --led-trigger-id x\n-A INPUT -j ACCEPT\n");
+    assert_eq!(r.unmodelled[0].construct, "-j LED");
     assert_eq!(r.unmodelled[0].effect, "passed over");
     let (v, steps) = run(
         &r,
@@ -421,7 +421,7 @@ fn unmodelled_match_follows_the_assumption() {
         Assume::NoMatch,
     );
     assert_eq!(v, Verdict::Accept);
-    assert_eq!(steps[0].effect, "-j TEE is not modelled: passed over");
+    assert_eq!(steps[0].effect, "-j LED is not modelled: passed over");
 }
 
 /// NFQUEUE with nobody listening: dropped, or with --queue-bypass

@@ -21,7 +21,8 @@
 //!   or accept with `--queue-bypass`) ([`targets`]); `TTL`, `TOS`,
 //!   `DSCP` and `ECN` change the packet's view at once and its header at
 //!   the end of the hook ([`super::mangle`]); `SET` changes the host's
-//!   ipsets (a hash:net element added as a /32).
+//!   ipsets (a hash:net element added as a /32); `TEE` sends an untracked
+//!   clone to its gateway (straight to POSTROUTING).
 //! - `-m time` reads the virtual clock as UTC from 1970-01-01; `-m
 //!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
 //!   destination; `-m connlimit` counts the host's live connections;

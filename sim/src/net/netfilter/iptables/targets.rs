@@ -76,8 +76,16 @@ pub enum ExtTarget {
     /// set_target_parse_v3): the host's ipsets changed as the packet
     /// passes, then XT_CONTINUE.
     Set(Box<SetTarget>),
-    /// A target libxtables knows and podpath has no model of (TEE,
-    /// TPROXY, SET, SYNPROXY, ...): passed over.
+    /// `-j TEE --gateway GW [--oif DEV]` (xt_TEE.c tee_tg4 ->
+    /// nf_dup_ipv4.c nf_dup_ipv4): a clone of the packet, untracked, is
+    /// routed to the gateway and sent; the original goes on
+    /// (XT_CONTINUE).
+    Tee {
+        gateway: std::net::Ipv4Addr,
+        oif: Option<String>,
+    },
+    /// A target libxtables knows and podpath has no model of (TPROXY,
+    /// SYNPROXY, ...): passed over.
     Unmodelled { name: String },
 }
 
@@ -321,6 +329,18 @@ pub(crate) fn build(
         }
         "TTL" => ttl_target(opts)?,
         "SET" => set_target(opts)?,
+        "TEE" if !v6 => {
+            let Some(g) = opt(opts, "gateway") else {
+                return Err("TEE: Parameter --gateway is required".into());
+            };
+            let gateway = g
+                .parse()
+                .map_err(|_| format!("Invalid IP address \"{g}\""))?;
+            ExtTarget::Tee {
+                gateway,
+                oif: opt(opts, "oif").map(str::to_string),
+            }
+        }
         "TOS" => tos_target(opts)?,
         "DSCP" => dscp_target(opts)?,
         "ECN" => ecn_target(opts)?,
@@ -576,6 +596,16 @@ pub(super) fn apply(
         ExtTarget::Reject6(w) => (format!("REJECT with {w} (IPv6: not evaluated)"), None),
         ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6: not evaluated)"), None),
         ExtTarget::Set(_) => ("SET".into(), None),
+        ExtTarget::Tee { gateway, oif } => {
+            pkt.dups.push((*gateway, oif.clone()));
+            (
+                match oif {
+                    Some(d) => format!("TEE: a clone to {gateway} via {d}"),
+                    None => format!("TEE: a clone to {gateway}"),
+                },
+                None,
+            )
+        }
         ExtTarget::Ttl { .. }
         | ExtTarget::Tos { .. }
         | ExtTarget::Dscp(_)

@@ -307,23 +307,13 @@ fn eval_expr(
             set_stmt(*target, value, pkt, step, out);
             None
         }
-        Expr::PayloadSet { field, value } => {
-            let v = match value {
-                PayloadVal::Const(v) => *v,
-                PayloadVal::Map { num, map } => {
-                    let pick = num_value(r, &here, num, pkt, env, dyn_sets)?;
-                    match map_lookup(t, map, &[Some(Kv::N(pick))]) {
-                        Some(Data::Vals(v)) => match v.first() {
-                            Some(Val::Int(x)) => *x,
-                            Some(Val::Net(n)) if n.prefix_len() == 32 => u32::from(n.addr()),
-                            _ => return Some(RuleEnd::Break),
-                        },
-                        _ => return Some(RuleEnd::Break),
-                    }
-                }
-            };
-            payload_set(*field, v, pkt, step, out);
+        Expr::Dup { gateway, dev } => {
+            pkt.dups.push((*gateway, dev.clone()));
+            step(format!("dup to {gateway}"), out);
             None
+        }
+        Expr::PayloadSet { field, value } => {
+            payload_stmt(r, &here, (*field, value), pkt, env, dyn_sets, out)
         }
         Expr::SetMap { target, key, map } => {
             let k = keys(key, pkt, env);
@@ -445,6 +435,36 @@ fn map_lookup(t: &NftTable, map: &MapRef, key: &[Option<Kv>]) -> Option<Data> {
             .find(|(k, _)| key_matches(k, key))
             .and_then(|(_, d)| d.clone()),
     }
+}
+
+/// `ip FIELD set VALUE|NUM map {...}`: the value, then [`payload_set`].
+fn payload_stmt(
+    r: &RuleAt,
+    here: &str,
+    (field, value): (PayloadField, &PayloadVal),
+    pkt: &mut NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let v = match value {
+        PayloadVal::Const(v) => *v,
+        PayloadVal::Map { num, map } => {
+            let Some(pick) = num_value(r, here, num, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
+            match map_lookup(r.t, map, &[Some(Kv::N(pick))]) {
+                Some(Data::Vals(v)) => match v.first() {
+                    Some(Val::Int(x)) => *x,
+                    Some(Val::Net(n)) if n.prefix_len() == 32 => u32::from(n.addr()),
+                    _ => return Some(RuleEnd::Break),
+                },
+                _ => return Some(RuleEnd::Break),
+            }
+        }
+    };
+    payload_set(field, v, pkt, r.step, out);
+    None
 }
 
 /// nft_payload_set_eval on the packet's view (the header bytes are
@@ -707,7 +727,9 @@ fn nat(
             })
         }
         NatTo::NumMap { num, map } => {
-            let pick = num_value(r, here, num, pkt, env, dyn_sets)?;
+            let Some(pick) = num_value(r, here, num, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
             let Some(d) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
                 return Some(RuleEnd::Break);
             };
@@ -717,7 +739,9 @@ fn nat(
             }
         }
         NatTo::AddrPortMap { addr, num, map } => {
-            let pick = num_value(r, here, num, pkt, env, dyn_sets)?;
+            let Some(pick) = num_value(r, here, num, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
             let Some(Data::Vals(v)) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
                 return Some(RuleEnd::Break);
             };

@@ -444,6 +444,12 @@ pub enum Expr {
         field: PayloadField,
         value: PayloadVal,
     },
+    /// `dup to ADDR [device DEV]` in ip/inet (nft_dup_ipv4.c): a clone
+    /// routed to ADDR, as iptables' TEE.
+    Dup {
+        gateway: Ipv4Addr,
+        dev: Option<String>,
+    },
     /// `add|update @set { KEY [timeout T] }`
     Update {
         set: String,

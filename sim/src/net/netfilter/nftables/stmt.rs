@@ -268,6 +268,20 @@ impl R<'_, '_> {
                     j += 2;
                 }
                 let end = j.min(self.t.len());
+                // `dup [ip] to ADDR [device DEV]` (nft_dup_ipv4.c
+                // nft_dup_ipv4_eval -> nf_dup_ipv4): the TEE clone
+                let to = (self.w(i) == Some("dup"))
+                    .then(|| (i + 1..end).find(|p| self.t[*p].is("to")))
+                    .flatten()
+                    .and_then(|p| self.t.get(p + 1))
+                    .and_then(|x| x.s.parse::<Ipv4Addr>().ok());
+                if let Some(gateway) = to {
+                    let dev = (self.w(end.saturating_sub(2)) == Some("device"))
+                        .then(|| self.t.get(end - 1).map(|x| x.s.clone()))
+                        .flatten();
+                    self.out.push(Expr::Dup { gateway, dev });
+                    return Ok(end);
+                }
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)

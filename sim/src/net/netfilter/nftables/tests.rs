@@ -284,6 +284,20 @@ mod eval_tests {
         assert_eq!((p.mark, p.ct_helper), (0, None));
     }
 
+    /// nft_dup_ipv4.c: `dup to ADDR [device DEV]` asks for a clone (the
+    /// hook sends it, as TEE's).
+    #[test]
+    fn dup_asks_for_a_clone() {
+        let n = Nft::parse("table ip t {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  tcp dport 80 dup to 10.0.0.9 device eth1 counter\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 80);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(
+            p.dups,
+            vec![(Ipv4Addr::new(10, 0, 0, 9), Some("eth1".to_string()))]
+        );
+    }
+
     /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
     /// dport map @z` with `192.168.7.2 . 42 : 10.1.1.1 . 4242`, and a
     /// numgen inc map (round robin).
