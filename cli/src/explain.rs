@@ -47,7 +47,7 @@ MODELLED
               helper, devgroup, policy; targets ACCEPT DROP REJECT (icmp-* /
               tcp-reset) DNAT SNAT MASQUERADE (--random-fully, --to-ports)
               REDIRECT MARK CONNMARK LOG NFLOG ULOG NOTRACK CT NFQUEUE QUEUE
-              TCPMSS CHECKSUM CLASSIFY AUDIT; every other match or target
+              TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN SET TEE; every other match or target
               iptables knows is kept unmodelled (listed once per run;
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
               and kept, not evaluated
@@ -64,7 +64,9 @@ MODELLED
               maps, `numgen random|inc mod N` maps, fib type, ct state/
               status/mark, tcp flags, icmp type, pkttype, marks with bit
               operations, `add|update @set`, dnat/snat to ranges, ports and
-              maps (addr . port), masquerade and redirect with ports,
+              maps (addr . port), numgen and jhash maps (`dnat to A :
+              numgen ... map`), `ip saddr|daddr|ttl|dscp|ecn set`,
+              masquerade and redirect with ports,
               limit and quota (named objects, objects chosen by maps,
               meters and per-element limits), netmap (`prefix to`),
               binding chains (`jump { ... }`), counter, log, queue,
@@ -198,7 +200,11 @@ SIMPLIFIED (and where)
     that source prefix, not only those the rule saw; -m devgroup sees
     every device in group 0; -m helper never matches (no conntrack
     helpers run); -m policy: no IPsec, so --pol none always holds and
-    --pol ipsec never; -m connbytes is kept unmodelled; -m socket
+    --pol ipsec never; -m connbytes reads the connection's packet and
+    byte counters (conntrack counts every packet; the counters are seen
+    when net.netfilter.nf_conntrack_acct is 1 or a connbytes rule forced
+    accounting on, and a rule loaded before the first packet sees every
+    connection's counters); -m socket
     looks the packet's socket up as xt_socket does (established, then
     listener; an ICMP error's quoted tuple is not looked up; sockets
     have no SO_MARK, so --restore-skmark restores 0); TPROXY and nft
@@ -220,11 +226,21 @@ SIMPLIFIED (and where)
     delivered after packets that arrived at the same virtual instant, so
     a client's first data sent with its ACK is taken as a second ACK
     (cookie_retrans: a second server SYN) and comes again after an RTO;
-    TEE, TTL, DSCP, TOS, ECN, SET and the other
+    TTL, TOS, DSCP and ECN rewrite the header (the rules after them
+    see the new value; the bytes are written at the end of the hook
+    with the checksums updated incrementally, csum_replace2); SET adds
+    and deletes the packet's element in the host's ipsets as it passes
+    (timeouts on the virtual clock; a hash:net element is added as a
+    /32; MAC and list:set dimensions are not filled from a packet;
+    --map-set applies skbmark, skbprio and skbqueue have no effect);
+    TEE (and nft's `dup to`) sends an untracked clone to the gateway
+    (its next hop) straight to POSTROUTING, without the OUTPUT hooks
+    the kernel's ip_local_out runs; the other
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
     table, not after it.                                                 [net/netfilter]
-  - ipset: element timeouts are kept but never expire during a run;
+  - ipset: the timeouts of loaded elements are kept but never expire
+    during a run (elements -j SET adds do expire);
     packet/byte counters and skbinfo are kept, not updated or applied;
     MAC sets (hash:mac, hash:ip,mac, bitmap:ip,mac) are unmodelled (the
     packet carries no source MAC to netfilter): --assume-unmodelled
@@ -285,8 +301,7 @@ SIMPLIFIED (and where)
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for
     IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval); what
     `inspect` lists as unmodelled
-    (tproxy to an IPv6 address or a mapped one; ct packets/bytes: conntrack
-    keeps no counters; objects chosen by maps, group names, `meta hour`
+    (tproxy to an IPv6 address or a mapped one; objects chosen by maps, group names, `meta hour`
     ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the
     socket owner's uid (uid = gid, as -m owner); `iifgroup`/`oifgroup`
@@ -295,16 +310,29 @@ SIMPLIFIED (and where)
     is the rpfilter reverse route; `tcp option maxseg size set` and `ct
     zone set` are trace steps (MSS not rewritten, zones do not separate
     connections, as TCPMSS and CT --zone); `ip version` is 4 and `ip
-    hdrlength` 5 (packets carry no IP options); `numgen random mod N` is
+    hdrlength` 5 (packets carry no IP options: `ip option X FIELD`
+    breaks the rule, `ip option X` reads missing); podpath has no xfrm
+    (`ipsec in|out ...` breaks the rule, `meta ipsec` is false), sends
+    no SCTP (`sctp chunk X FIELD` breaks, `sctp chunk X` is missing)
+    and loads no OS fingerprints (`osf name` is "unknown" on a TCP SYN
+    and breaks on anything else); `ct packets|bytes|avgpkt` read the
+    connection's counters, 0 unless net.netfilter.nf_conntrack_acct is
+    1 (nft does not force accounting on), as 32-bit values; `numgen random mod N` is
     drawn as a cascade of 1/(N-i) decisions (same distribution,
-    enumerable by `podpath paths`), `numgen inc` counts per rule; at
+    enumerable by `podpath paths`), `numgen inc` counts per rule;
+    `jhash EXPR mod N` hashes the keys' register bytes with the kernel's
+    jhash (lookup3) and the given seed, 0 when none is given (the
+    kernel draws a random one when the rule is loaded); symhash is
+    kept unmodelled; `ip saddr|daddr|ttl|dscp|ecn set` rewrite the
+    header (a stateless rewrite: conntrack keeps the tuple it saw); at
     equal priority the iptables table runs before the nft base chain;
     plain `reject` answers ICMP port unreachable; limit and quota do not
     count packet lengths (a byte-rate limit is never exceeded; a quota is
     exhausted when its `used` already reaches it); pkttype broadcast
     comes from the destination's address type; `ct status` is derived
-    from the conntrack state; `ct helper set` is recorded without
-    effect; `flow add|offload @ft` offloads as nft_flow_offload_eval does
+    from the conntrack state; `ct helper set` gives a new
+    connection the object's helper, which `ct helper` reads, but no
+    helper runs (no expectations); `flow add|offload @ft` offloads as nft_flow_offload_eval does
     and the flowtable's ingress fast path runs (NAT, TTL-1, cached next
     hop), in software only: no hardware offload, flowtable counters or
     VLAN/PPPoE encapsulation, and its 30 s idle GC does not expire a flow

@@ -411,7 +411,7 @@ impl Host {
         let Some(raw) = self.nf_filter(
             ctx,
             (TableKind::Raw, Hook::Prerouting),
-            &ip,
+            &mut ip,
             (Some(br), None, bctx),
             &mut mark,
             &none,
@@ -436,7 +436,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Prerouting),
-            &ip,
+            &mut ip,
             (Some(br), None, bctx),
             &mut mark,
             &ct,
@@ -450,7 +450,7 @@ impl Host {
                 ctx,
                 TableKind::Nat,
                 Hook::Prerouting,
-                &ip,
+                &mut ip,
                 Some(br),
                 None,
                 &mut mark,

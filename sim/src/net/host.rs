@@ -283,6 +283,9 @@ pub struct Host {
     pub(crate) skb_sk: Option<super::netfilter::sk::SkAssigned>,
     /// SYNPROXY's cookie secret, templates and the pending decision.
     pub(crate) synproxy: super::netfilter::synproxy::SynproxyState,
+    /// A TEE clone is being sent (nf_dup_ipv4.c's per-cpu
+    /// `nf_skb_duplicated`): TEE rules do not clone it again.
+    pub dup_active: bool,
 }
 
 /// What an administrator or a control plane does to the namespace (the
@@ -486,6 +489,7 @@ impl Host {
             transparent: Default::default(),
             skb_sk: None,
             synproxy: Default::default(),
+            dup_active: false,
             resolv: None,
             ipvs: Default::default(),
         }

@@ -48,6 +48,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
     ("net.netfilter.nf_conntrack_tcp_loose", "1"),
+    ("net.netfilter.nf_conntrack_acct", "0"),
     ("net.bridge.bridge-nf-call-iptables", "0"),
     // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
     // broadcast or multicast address is ignored while this is 1 (default).
@@ -86,6 +87,8 @@ fn handler(generic: &str) -> Handler {
         "net.ipv4.icmp_echo_ignore_broadcasts" => Handler::IntRange(0, 1),
         // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
         "net.netfilter.nf_conntrack_tcp_loose" => Handler::IntRange(0, 1),
+        // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
+        "net.netfilter.nf_conntrack_acct" => Handler::IntRange(0, 1),
         _ => Handler::Int,
     }
 }

@@ -88,7 +88,7 @@ impl Host {
         let Some(m) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Forward),
-            &ip,
+            &mut ip,
             (Some(dev), Some(out), None),
             &mut mark,
             &ct,
@@ -99,7 +99,7 @@ impl Host {
         let Some(f) = self.nf_filter(
             ctx,
             (TableKind::Filter, Hook::Forward),
-            &ip,
+            &mut ip,
             (Some(dev), Some(out), None),
             &mut mark,
             &ct,

@@ -56,7 +56,7 @@ impl Host {
         let Some(raw) = self.nf_filter(
             ctx,
             (TableKind::Raw, Hook::Prerouting),
-            &ip,
+            &mut ip,
             (Some(dev), None, None),
             &mut mark,
             &none,
@@ -173,7 +173,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Input),
-            &ip,
+            &mut ip,
             (Some(dev), None, None),
             &mut mark,
             &ct,
@@ -184,7 +184,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Filter, Hook::Input),
-            &ip,
+            &mut ip,
             (Some(dev), None, None),
             &mut mark,
             &ct,
@@ -200,7 +200,7 @@ impl Host {
                 ctx,
                 TableKind::Nat,
                 Hook::Input,
-                &ip,
+                &mut ip,
                 Some(dev),
                 None,
                 &mut mark,

@@ -52,7 +52,7 @@ impl Host {
         let Some((out, nexthop)) = self.ip_route_output(ctx, &mut ip) else {
             return;
         };
-        let Some(ct) = self.nf_local_out(ctx, &ip, out, &mut mark, meta) else {
+        let Some(ct) = self.nf_local_out(ctx, &mut ip, out, &mut mark, meta) else {
             return;
         };
         let dst_before = ip.dst();
@@ -64,7 +64,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Filter, Hook::Output),
-            &ip,
+            &mut ip,
             (None, Some(out), None),
             &mut mark,
             &ct,
@@ -149,7 +149,7 @@ impl Host {
     fn nf_local_out(
         &mut self,
         ctx: &mut Ctx,
-        ip: &Ipv4Repr,
+        ip: &mut Ipv4Repr,
         out: usize,
         mark: &mut u32,
         meta: Meta,
@@ -288,7 +288,7 @@ impl Host {
         let Some(_) = self.nf_filter(
             ctx,
             (TableKind::Mangle, Hook::Postrouting),
-            &ip,
+            &mut ip,
             (in_dev, Some(out), None),
             &mut mark,
             &ct,
@@ -301,7 +301,7 @@ impl Host {
                 ctx,
                 TableKind::Nat,
                 Hook::Postrouting,
-                &ip,
+                &mut ip,
                 in_dev,
                 Some(out),
                 &mut mark,

@@ -128,6 +128,17 @@ pub struct Conn {
     /// What made the source (`[0]`) and destination (`[1]`) NAT binding:
     /// the rule (or IPVS service) whose target chose it, for the trace.
     pub nat_by: [Option<String>; 2],
+    /// (packets, bytes) in the original (`[0]`) and reply (`[1]`)
+    /// direction, as nf_conntrack_acct.c's `nf_conn_acct` counts them
+    /// (`nf_ct_acct_update` from `__nf_ct_refresh_acct`: the IP total
+    /// length of every packet the protocol tracker accepts). podpath
+    /// always counts; whether a rule sees the counters is the
+    /// accounting switch ([`crate::net::host::Host::ct_acct_on`]).
+    pub acct: [(u64, u64); 2],
+    /// The helper assigned to the connection (nft_ct.c
+    /// nft_ct_helper_obj_eval: `ct helper set` on its first packet).
+    /// Simplification: no helper runs (no expectations are made).
+    pub helper: Option<String>,
     /// In a flowtable (IPS_OFFLOAD): see [`super::flowtable`].
     pub offload: Option<Offload>,
     /// The synproxy and seqadj extensions (`nf_conn_synproxy`,
@@ -319,6 +330,8 @@ impl Conntrack {
             fin: [false; 2],
             offload: None,
             synproxy: None,
+            acct: [(0, 0); 2],
+            helper: None,
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));
@@ -391,6 +404,15 @@ impl Conntrack {
     }
 
     /// Updates state and timeout for a packet of `id` in `dir`.
+    /// Counts one packet of `bytes` in `dir` (nf_ct_acct_update).
+    pub fn acct(&mut self, id: u64, dir: Dir, bytes: usize) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            let d = usize::from(dir == Dir::Reply);
+            c.acct[d].0 += 1;
+            c.acct[d].1 += bytes as u64;
+        }
+    }
+
     pub fn update(&mut self, id: u64, dir: Dir, tcp_flags: Option<u8>, now: u64) {
         let Some(c) = self.conns.get_mut(&id) else {
             return;

@@ -83,6 +83,7 @@ impl Host {
         let flags = ip.tcp_flags();
         if let Some((id, dir)) = self.ct.lookup(&t, now) {
             self.ct.update(id, dir, flags, now);
+            self.ct.acct(id, dir, ip.total_len());
             let c = self.ct.get(id).expect("live");
             let bits = c.ctstate(dir);
             ctx.trace.step(
@@ -161,6 +162,7 @@ impl Host {
                 c.synproxy = Some(Default::default());
             }
         }
+        self.ct.acct(id, Dir::Original, ip.total_len());
         ctx.trace.step(
             Point::Conntrack,
             format!("NEW {t}"),

@@ -28,7 +28,7 @@ impl Host {
         ctx: &mut Ctx,
         table: TableKind,
         hook: Hook,
-        ip: &Ipv4Repr,
+        ip: &mut Ipv4Repr,
         in_dev: Option<usize>,
         out_dev: Option<usize>,
         mark: &mut u32,
@@ -42,6 +42,10 @@ impl Host {
             .is_none_or(|c| c.rules.is_empty());
         let mut pkt = self.nf_packet(hook, ip, in_dev, out_dev, *mark, ct, br);
         pkt.ct = self.ct_view(ct, ctx.now);
+        pkt.ct_helper = ct
+            .id
+            .and_then(|id| self.ct.get(id))
+            .and_then(|c| c.helper.clone());
         let (nft_before, nft_after) = if self.nft.is_empty() {
             (Vec::new(), Vec::new())
         } else {
@@ -130,9 +134,25 @@ impl Host {
         if pkt.synproxy.is_some() {
             self.synproxy.pending = pkt.synproxy.take();
         }
+        // TTL, TOS, DSCP, ECN (and nft's payload statements on them)
+        // changed the packet's view: into the header they go
+        let _ = crate::net::netfilter::mangle::write_back_all(
+            ip,
+            Some((pkt.src, pkt.dst)),
+            pkt.ttl,
+            pkt.tos,
+            pkt.tcp_flags,
+        );
+        let dups = std::mem::take(&mut pkt.dups);
+        if !self.dup_active {
+            for (gw, oif) in dups {
+                self.nf_dup(ctx, ip, (table, hook), gw, oif.as_deref());
+            }
+        }
         if let Some(id) = ct.id {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
+                c.helper = pkt.ct_helper.take();
             }
         }
         trace_table_steps(ctx, table, hook, &out);
@@ -208,6 +228,8 @@ impl Host {
                 }),
                 _ => None,
             },
+            ct_helper: None,
+            dups: Vec::new(),
             sk: None,
             synproxy: None,
             ..Default::default()
@@ -237,7 +259,73 @@ impl Host {
             status,
             expires_s: (c.expires_ns.saturating_sub(now) / 1_000_000_000) as u32,
             reply_dir: ct.dir == Some(crate::net::netfilter::conntrack::Dir::Reply),
+            acct: self.ct_acct_on().then_some(c.acct),
         })
+    }
+
+    /// nf_dup_ipv4.c nf_dup_ipv4: a copy of the packet without its
+    /// connection (nf_reset_ct, IP_CT_UNTRACKED), DF set when cloned at
+    /// PREROUTING or INPUT, routed to the gateway (nf_dup_ipv4_route:
+    /// FLOWI_FLAG_KNOWN_NH, so the gateway is the next hop) and sent
+    /// (ip_local_out). Simplification: the clone goes straight to
+    /// POSTROUTING, without the OUTPUT hooks ip_local_out runs.
+    fn nf_dup(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &Ipv4Repr,
+        (table, hook): (TableKind, Hook),
+        gw: std::net::Ipv4Addr,
+        oif: Option<&str>,
+    ) {
+        let mut clone = ip.clone();
+        if matches!(hook, Hook::Prerouting | Hook::Input) {
+            clone.hdr.dont_fragment = true;
+        }
+        let key = crate::net::fib::FlowKey {
+            dst: Some(gw),
+            src: None,
+            mark: 0,
+            iif: None,
+            oif,
+        };
+        let dev = match self.fib.lookup(&key, None) {
+            Ok(l) if l.route.rtype == crate::net::fib::RouteType::Unicast => l.route.dev,
+            _ => None,
+        };
+        let Some(out) = dev.filter(|d| oif.is_none_or(|o| self.devs[*d].name == o)) else {
+            ctx.trace.step(
+                Point::Table(table, hook),
+                format!("TEE: no route to {gw}: no clone"),
+                Action::Info,
+            );
+            return;
+        };
+        let meta = ctx.new_meta(0, None);
+        ctx.trace.step(
+            Point::Table(table, hook),
+            format!(
+                "TEE: clone packet {} to {gw} on {} (untracked)",
+                meta.pkt, self.devs[out].name
+            ),
+            Action::Info,
+        );
+        let untracked = CtInfo {
+            bits: ctbits::UNTRACKED,
+            ..Default::default()
+        };
+        self.dup_active = true;
+        self.postrouting(ctx, clone, None, out, gw, meta, 0, untracked);
+        self.dup_active = false;
+    }
+
+    /// Whether conntrack accounting is on: `net.netfilter.nf_conntrack_acct`
+    /// (nf_conntrack_standalone.c, default 0), or forced on by a `-m
+    /// connbytes` rule (xt_connbytes.c connbytes_mt_check: "Forcing CT
+    /// accounting to be enabled"). Simplification: the rules are loaded
+    /// before the first packet, so every connection has the counters
+    /// (the kernel adds them only to connections made after the switch).
+    pub(crate) fn ct_acct_on(&self) -> bool {
+        self.sysctl.int("net.netfilter.nf_conntrack_acct") != 0 || self.nf.ct_acct
     }
 
     /// One table's hook run as `NF_HOOK` runs it: the walk, then its
@@ -249,7 +337,7 @@ impl Host {
         &mut self,
         ctx: &mut Ctx,
         (table, hook): (TableKind, Hook),
-        ip: &Ipv4Repr,
+        ip: &mut Ipv4Repr,
         devs: (Option<usize>, Option<usize>, Option<BridgeCtx>),
         mark: &mut u32,
         ct: &CtInfo,

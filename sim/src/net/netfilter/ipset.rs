@@ -112,6 +112,9 @@ pub struct Member {
     pub skbinfo: Vec<(String, String)>,
     /// The line of the `add` that made it.
     pub line: usize,
+    /// When a member `-j SET --add-set` added to a set with timeouts
+    /// expires (virtual ns); loaded members never expire.
+    pub expires_ns: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,7 +311,20 @@ impl IpsetStore {
 
     /// [`Self::test`] with what an unmodelled set type is taken to do.
     pub fn test_as(&self, name: &str, flags: &[bool], pkt: &NfPacket, assume: Assume) -> bool {
-        match self.membership(name, flags, pkt, 0) {
+        self.test_at(name, flags, pkt, assume, 0)
+    }
+
+    /// [`Self::test_as`] at virtual time `now` (members added with a
+    /// timeout are gone once it passed).
+    pub fn test_at(
+        &self,
+        name: &str,
+        flags: &[bool],
+        pkt: &NfPacket,
+        assume: Assume,
+        now: u64,
+    ) -> bool {
+        match self.membership_at(name, flags, pkt, 0, now) {
             Membership::In => true,
             Membership::NoMatch | Membership::Out => false,
             Membership::Unmodelled(_) => assume.holds(),
@@ -323,6 +339,49 @@ impl IpsetStore {
         flags: &[bool],
         pkt: &NfPacket,
         depth: usize,
+    ) -> Membership {
+        self.membership_at(name, flags, pkt, depth, 0)
+    }
+
+    /// The member a packet hits in a set of addresses, ports, marks and
+    /// interfaces: the most specific networks decide (mtype_test_cidrs).
+    pub fn best_member<'a>(
+        set: &'a Ipset,
+        flags: &[bool],
+        pkt: &NfPacket,
+        now: u64,
+    ) -> Option<&'a Member> {
+        let addr_hits = |m: &Member| {
+            m.elems.iter().zip(flags).all(|(e, src)| {
+                matches!(e, Elem::Iface { .. }) || elem_hits(e, *src, pkt, set.markmask)
+            })
+        };
+        let live = |m: &Member| m.expires_ns.is_none_or(|e| e > now);
+        let hits: Vec<&Member> = set
+            .members
+            .iter()
+            .filter(|m| live(m) && addr_hits(m))
+            .collect();
+        let top = hits.iter().map(|m| rank(m)).max()?;
+        // the most specific networks decide (mtype_test_cidrs); hash:net,iface
+        // stops there even when only another interface is stored
+        // (IP_SET_HASH_WITH_MULTI)
+        let best = hits.iter().filter(|m| rank(m) == top).find(|m| {
+            m.elems.iter().zip(flags).all(|(e, src)| {
+                !matches!(e, Elem::Iface { .. }) || elem_hits(e, *src, pkt, set.markmask)
+            })
+        });
+        best.copied()
+    }
+
+    /// [`Self::membership`] at virtual time `now`.
+    pub fn membership_at(
+        &self,
+        name: &str,
+        flags: &[bool],
+        pkt: &NfPacket,
+        depth: usize,
+        now: u64,
     ) -> Membership {
         let Some(set) = self.sets.get(name) else {
             return Membership::Out;
@@ -344,7 +403,7 @@ impl IpsetStore {
                 let Some(Elem::Set(s)) = m.elems.first() else {
                     continue;
                 };
-                match self.membership(s, flags, pkt, depth + 1) {
+                match self.membership_at(s, flags, pkt, depth + 1, now) {
                     Membership::In => return Membership::In,
                     Membership::Unmodelled(c) => unmodelled = unmodelled.or(Some(c)),
                     _ => {}
@@ -352,28 +411,172 @@ impl IpsetStore {
             }
             return unmodelled.map_or(Membership::Out, Membership::Unmodelled);
         }
-        let addr_hits = |m: &Member| {
-            m.elems.iter().zip(flags).all(|(e, src)| {
-                matches!(e, Elem::Iface { .. }) || elem_hits(e, *src, pkt, set.markmask)
-            })
-        };
-        let hits: Vec<&Member> = set.members.iter().filter(|m| addr_hits(m)).collect();
-        let Some(top) = hits.iter().map(|m| rank(m)).max() else {
-            return Membership::Out;
-        };
-        // the most specific networks decide (mtype_test_cidrs); hash:net,iface
-        // stops there even when only another interface is stored
-        // (IP_SET_HASH_WITH_MULTI)
-        let best = hits.iter().filter(|m| rank(m) == top).find(|m| {
-            m.elems.iter().zip(flags).all(|(e, src)| {
-                !matches!(e, Elem::Iface { .. }) || elem_hits(e, *src, pkt, set.markmask)
-            })
-        });
+        let best = Self::best_member(set, flags, pkt, now);
         match best {
             Some(m) if m.nomatch => Membership::NoMatch,
             Some(_) => Membership::In,
             None => Membership::Out,
         }
+    }
+}
+
+/// What `-j SET` does to a set (xt_set.c set_target_v3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adt {
+    Add {
+        exist: bool,
+        /// `--timeout N` (seconds); the set's default when None.
+        timeout: Option<u64>,
+    },
+    Del,
+}
+
+/// The packet's element for one dimension, as the types' `kadt` read it
+/// (ip_set_get_ip4_port, the addresses under the set's netmask). None: a
+/// dimension podpath does not fill from a packet (MAC, a member set).
+fn packet_elem(d: Dim, src: bool, pkt: &NfPacket, set: &Ipset) -> Option<Elem> {
+    Some(match d {
+        Dim::Ip | Dim::Net => {
+            let a = u32::from(if src { pkt.src } else { pkt.dst });
+            let cidr = if d == Dim::Ip {
+                set.netmask.unwrap_or(32)
+            } else {
+                32
+            };
+            let m = if cidr == 0 {
+                0
+            } else {
+                u32::MAX << (32 - cidr)
+            };
+            Elem::V4 {
+                lo: a & m,
+                hi: (a & m) | !m,
+                cidr,
+            }
+        }
+        Dim::Port => {
+            let (proto, port) = match pkt.proto {
+                6 | 17 | 132 | 136 if !pkt.fragment => {
+                    (pkt.proto, if src { pkt.sport } else { pkt.dport }?)
+                }
+                1 => {
+                    let (t, c) = pkt.icmp?;
+                    (1, u16::from(t) << 8 | u16::from(c))
+                }
+                6 | 17 | 132 | 136 => return None,
+                p => (p, 0),
+            };
+            Elem::Port {
+                proto: if set.kind == "bitmap:port" { 0 } else { proto },
+                lo: port,
+                hi: port,
+            }
+        }
+        Dim::Iface => Elem::Iface {
+            name: if src {
+                pkt.in_if.clone()
+            } else {
+                pkt.out_if.clone()
+            }?,
+            physdev: false,
+            wildcard: false,
+        },
+        Dim::Mark => Elem::Mark(pkt.mark & set.markmask),
+        Dim::Mac | Dim::Set => return None,
+    })
+}
+
+impl IpsetStore {
+    /// `ip_set_add`/`ip_set_del` of the packet's element (xt_set.c
+    /// set_target_v3, the types' `kadt` and `mtype_add`/`mtype_del`): an
+    /// element already in the set is refreshed only with `--exist`
+    /// (IPSET_FLAG_EXIST), a full set takes nothing, an expired member
+    /// counts as absent; the timeout is `--timeout` or the set's default
+    /// (a set without the timeout extension keeps members for good).
+    /// What happened, for the trace.
+    pub fn kernel_adt(
+        &mut self,
+        name: &str,
+        flags: &[bool],
+        pkt: &NfPacket,
+        adt: Adt,
+        now: u64,
+    ) -> String {
+        let Some(set) = self.sets.get_mut(name) else {
+            return format!("no set {name}");
+        };
+        if flags.len() < set.dims.len() || set.family == Family::Inet6 {
+            // ip_set_add: opt->dim < set->type->dimension
+            return format!("{name}: not enough flags: nothing done");
+        }
+        let elems: Option<Vec<Elem>> = set
+            .dims
+            .iter()
+            .zip(flags)
+            .map(|(d, s)| packet_elem(*d, *s, pkt, set))
+            .collect();
+        let Some(elems) = elems else {
+            return format!(
+                "{name} ({}): the packet's element is not modelled",
+                set.kind
+            );
+        };
+        let pos = set.members.iter().position(|m| m.elems == elems);
+        let live = pos.is_some_and(|i| set.members[i].expires_ns.is_none_or(|e| e > now));
+        let shown = elems.iter().map(elem_text).collect::<Vec<_>>().join(",");
+        match adt {
+            Adt::Del => {
+                let Some(i) = pos.filter(|_| live) else {
+                    return format!("del {shown} from {name}: not in the set");
+                };
+                set.members.remove(i);
+                set.index.remove(&elems);
+                format!("del {shown} from {name}")
+            }
+            Adt::Add { exist, timeout } => {
+                let t = if set.timeout.is_some() {
+                    timeout.or(set.timeout).filter(|t| *t > 0)
+                } else {
+                    None
+                };
+                let member = Member {
+                    elems: elems.clone(),
+                    timeout: t,
+                    expires_ns: t.map(|t| now.saturating_add(t.saturating_mul(1_000_000_000))),
+                    ..Member::default()
+                };
+                match pos {
+                    Some(_) if live && !exist => format!("add {shown} to {name}: already added"),
+                    Some(i) => {
+                        set.members[i] = member;
+                        format!("add {shown} to {name}{}", timeout_text(t))
+                    }
+                    None if set.members.len() >= set.maxelem && set.kind.starts_with("hash:") => {
+                        format!("add {shown} to {name}: the set is full")
+                    }
+                    None => {
+                        set.index.insert(elems);
+                        set.members.push(member);
+                        format!("add {shown} to {name}{}", timeout_text(t))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timeout_text(t: Option<u64>) -> String {
+    t.map(|t| format!(" timeout {t}")).unwrap_or_default()
+}
+
+fn elem_text(e: &Elem) -> String {
+    match e {
+        Elem::V4 { lo, cidr: 32, .. } => v4_of(*lo).to_string(),
+        Elem::V4 { lo, cidr, .. } => format!("{}/{cidr}", v4_of(*lo)),
+        Elem::Port { proto, lo, .. } => format!("{proto}:{lo}"),
+        Elem::Iface { name, .. } => name.clone(),
+        Elem::Mark(m) => format!("0x{m:x}"),
+        other => format!("{other:?}"),
     }
 }
 

@@ -39,6 +39,7 @@ pub mod hook;
 pub mod ipset;
 pub mod iptables;
 pub mod l2hook;
+pub mod mangle;
 pub mod nat;
 pub mod nftables;
 pub mod points;
@@ -317,6 +318,11 @@ pub struct NfPacket {
     pub sk: Option<sk::SkAssigned>,
     /// A SYNPROXY rule took the packet (the answer leaves after the walk).
     pub synproxy: Option<synproxy::SynproxyAct>,
+    /// The conntrack helper the packet's connection has (nfct_help's
+    /// helper->name: `ftp`, `sip`...), assigned by nft's `ct helper set`.
+    pub ct_helper: Option<String>,
+    /// Clones `-j TEE` asked for: (gateway, output device).
+    pub dups: Vec<(Ipv4Addr, Option<String>)>,
 }
 
 /// A frame's Ethernet header (and ARP body) as nft's link-layer payload
@@ -375,6 +381,8 @@ impl Default for NfPacket {
             dup: Vec::new(),
             sk: None,
             synproxy: None,
+            ct_helper: None,
+            dups: Vec::new(),
         }
     }
 }

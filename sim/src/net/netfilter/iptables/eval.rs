@@ -155,7 +155,10 @@ fn cond_holds(
         CondKind::Limit { .. } | CondKind::StatNth { .. } | CondKind::Recent { .. } => {
             stateful_holds(&c.kind, pkt, env, nth_key)
         }
-        CondKind::Set { name, flags } => env.state.ipsets.test_as(name, flags, pkt, env.assume),
+        CondKind::Set { name, flags } => env
+            .state
+            .ipsets
+            .test_at(name, flags, pkt, env.assume, env.now_ns),
         CondKind::PhysdevIn(p) => pkt.physdev_in.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::PhysdevOut(p) => pkt.physdev_out.as_deref().is_some_and(|d| p.matches(d)),
         CondKind::PhysdevIsBridged => pkt.bridged,
@@ -263,7 +266,6 @@ fn stateful_holds(
 fn unmodelled_name(k: &CondKind) -> Option<&str> {
     match k {
         CondKind::Unmodelled(c) => Some(c),
-        CondKind::Connbytes { .. } => Some("-m connbytes"),
         _ => None,
     }
 }
@@ -401,6 +403,14 @@ impl Ruleset {
             let Some(target) = &rule.target else {
                 continue;
             };
+            if let Target::Ext(x) = target {
+                if let super::targets::ExtTarget::Set(st) = &**x {
+                    // xt_set.c set_target_v3: the ipsets change, XT_CONTINUE
+                    let effect = super::targets::run_set_target(st, pkt, env);
+                    out.steps.push(step(effect));
+                    continue;
+                }
+            }
             match apply_target(target, pkt, env.addr, &mut out, &step) {
                 Next::Stop => return out,
                 Next::Continue => {}

@@ -235,6 +235,7 @@ fn with_ct(mut p: NfPacket, orig: (u8, [u8; 4], u16, [u8; 4], u16), status: u32)
         status,
         expires_s: 100,
         reply_dir: false,
+        acct: None,
     });
     p.ct_state = ctbits::NEW;
     p
@@ -433,8 +434,8 @@ fn unmodelled_match_follows_the_assumption() {
         "{e}"
     );
     // an unmodelled target is passed over
-    let r = filter("-A INPUT -j TEE --gateway 1.2.3.4\n-A INPUT -j ACCEPT\n");
-    assert_eq!(r.unmodelled[0].construct, "-j TEE");
+    let r = filter("-A INPUT -j LED --led-trigger-id x\n-A INPUT -j ACCEPT\n");
+    assert_eq!(r.unmodelled[0].construct, "-j LED");
     assert_eq!(r.unmodelled[0].effect, "passed over");
     let (v, steps) = run(
         &r,
@@ -444,7 +445,7 @@ fn unmodelled_match_follows_the_assumption() {
         Assume::NoMatch,
     );
     assert_eq!(v, Verdict::Accept);
-    assert_eq!(steps[0].effect, "-j TEE is not modelled: passed over");
+    assert_eq!(steps[0].effect, "-j LED is not modelled: passed over");
 }
 
 /// NFQUEUE with nobody listening: dropped, or with --queue-bypass
@@ -726,4 +727,242 @@ fn synproxy_target_takes_syn_and_ack() {
             .contains("SYNPROXY target: only valid for protocol 6"),
         "{e}"
     );
+}
+
+/// Runs mangle PREROUTING over `pkt`; the packet after it and the steps.
+fn mangle_pre(rules: &str, pkt: NfPacket) -> (NfPacket, Vec<NfStep>) {
+    let r = rs(&format!(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{rules}COMMIT\n"
+    ));
+    assert!(r.unmodelled.is_empty(), "{:?}", r.unmodelled);
+    let mut ch = ScriptChooser::default();
+    let mut st = NfState::default();
+    let mut env = EvalEnv {
+        addr: &View,
+        chooser: &mut ch,
+        state: &mut st,
+        now_ns: 0,
+        assume: Assume::NoMatch,
+    };
+    let mut pkt = pkt;
+    let o = r.run_hook(TableKind::Mangle, "PREROUTING", &mut pkt, &mut env);
+    assert_eq!(o.verdict, Verdict::Accept);
+    (pkt, o.steps)
+}
+
+/// xt_HL.c ttl_tg: set, inc (255 at most), dec (0 at least), XT_CONTINUE
+/// (the rule after it sees the new TTL).
+#[test]
+fn ttl_target_rewrites_the_ttl_and_continues() {
+    let p = |ttl| NfPacket {
+        ttl,
+        ..tcp([1, 1, 1, 1], "eth0")
+    };
+    let (q, steps) = mangle_pre(
+        "-A PREROUTING -j TTL --ttl-set 5\n-A PREROUTING -m ttl --ttl-eq 5 -j MARK --set-mark 1\n",
+        p(64),
+    );
+    assert_eq!((q.ttl, q.mark), (5, 1));
+    assert_eq!(steps[0].effect, "TTL 64 -> 5");
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TTL --ttl-inc 10\n", p(250))
+            .0
+            .ttl,
+        255
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TTL --ttl-dec 10\n", p(3))
+            .0
+            .ttl,
+        0
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TTL --ttl-dec 1\n", p(3)).0.ttl,
+        2
+    );
+    // .table = "mangle" (xt_HL.c)
+    let e = Ruleset::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j TTL --ttl-set 1\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("mangle"), "{e}");
+}
+
+/// xt_DSCP.c tos_tg and dscp_tg; ipt_ECN.c ecn_tg.
+#[test]
+fn tos_dscp_and_ecn_targets_rewrite_the_tos_byte_and_tcp_bits() {
+    let p = |tos| NfPacket {
+        tos,
+        tcp_flags: Some(0xc2),
+        ..tcp([1, 1, 1, 1], "eth0")
+    };
+    // --set-tos 0x10/0x3f keeps the two upper bits: (0xc3 & ~0x3f) ^ 0x10
+    let (q, _) = mangle_pre("-A PREROUTING -j TOS --set-tos Minimize-Delay\n", p(0xc3));
+    assert_eq!(q.tos, 0xd0);
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TOS --and-tos 0x0f\n", p(0xc3))
+            .0
+            .tos,
+        0x03
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TOS --or-tos 0x10\n", p(0x03))
+            .0
+            .tos,
+        0x13
+    );
+    assert_eq!(
+        mangle_pre("-A PREROUTING -j TOS --xor-tos 0x01\n", p(0x03))
+            .0
+            .tos,
+        0x02
+    );
+    // DSCP keeps the ECN bits
+    let (q, steps) = mangle_pre(
+        "-A PREROUTING -j DSCP --set-dscp-class EF\n-A PREROUTING -m dscp --dscp 0x2e -j MARK --set-mark 2\n",
+        p(0x01),
+    );
+    assert_eq!((q.tos, q.mark), (0xb9, 2));
+    assert_eq!(steps[0].effect, "DSCP 0x00 -> 0x2e");
+    // ECN: the IP field, and CWR/ECE cleared on TCP
+    let (q, _) = mangle_pre(
+        "-A PREROUTING -p tcp -j ECN --ecn-tcp-remove --ecn-ip-ect 2\n",
+        p(0x03),
+    );
+    assert_eq!((q.tos, q.tcp_flags), (0x02, Some(0x02)));
+    let e = Ruleset::parse(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j ECN --ecn-tcp-remove\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("non-tcp"), "{e}");
+}
+
+/// xt_connbytes.c connbytes_mt: counters by direction and mode; no
+/// counters (accounting off, or no connection) never match, `!` included
+/// (libxt_connbytes.c swaps from and to); loading the rule forces
+/// accounting on (connbytes_mt_check).
+#[test]
+fn connbytes_reads_the_connection_counters() {
+    let r = filter(
+        "-A INPUT -m connbytes --connbytes 3:5 --connbytes-dir original --connbytes-mode packets -j ACCEPT\n",
+    );
+    assert!(r.ct_acct && r.unmodelled.is_empty());
+    let p = |acct: Option<[(u64, u64); 2]>| {
+        let mut p = with_ct(
+            tcp([1, 1, 1, 1], "eth0"),
+            (6, [1, 1, 1, 1], 40000, [10, 9, 9, 9], 80),
+            8,
+        );
+        if let Some(c) = p.ct.as_mut() {
+            c.acct = acct;
+        }
+        p
+    };
+    assert!(accepts(&r, p(Some([(3, 180), (9, 9000)]))));
+    assert!(!accepts(&r, p(Some([(2, 120), (9, 9000)]))));
+    assert!(!accepts(&r, p(Some([(6, 360), (0, 0)]))));
+    assert!(!accepts(&r, p(None)));
+    assert!(!accepts(&r, tcp([1, 1, 1, 1], "eth0")));
+    let r = filter(
+        "-A INPUT -m connbytes ! --connbytes 3:5 --connbytes-dir both --connbytes-mode packets -j ACCEPT\n",
+    );
+    assert!(accepts(&r, p(Some([(1, 60), (1, 60)]))));
+    assert!(!accepts(&r, p(Some([(2, 60), (2, 60)]))));
+    assert!(!accepts(&r, p(None)));
+    // avgpkt: bytes / packets of the reply direction; an open range
+    let r = filter(
+        "-A INPUT -m connbytes --connbytes 1000 --connbytes-dir reply --connbytes-mode avgpkt -j ACCEPT\n",
+    );
+    assert!(accepts(&r, p(Some([(1, 60), (2, 3000)]))));
+    assert!(!accepts(&r, p(Some([(1, 60), (4, 3000)]))));
+    assert!(!accepts(&r, p(Some([(1, 60), (0, 0)]))));
+}
+
+/// xt_set.c set_target_v3: `--add-set` puts the packet's element into the
+/// set at once (the next rule's `-m set` sees it), with the set's or the
+/// given timeout on the virtual clock; an element already there is
+/// refreshed only with `--exist`; `--del-set` takes it out; `--map-set
+/// --map-mark` applies the member's skbmark.
+#[test]
+fn set_target_changes_the_ipsets() {
+    let mut st = NfState {
+        ipsets: crate::net::netfilter::ipset::IpsetStore::parse(
+            "create seen hash:ip,port timeout 60\ncreate plain hash:ip\ncreate marks hash:ip skbinfo\nadd marks 1.1.1.1 skbmark 0x10/0xf0\n",
+            "t",
+        )
+        .unwrap(),
+        ..NfState::default()
+    };
+    let r = filter(
+        "-A INPUT -p tcp -j SET --add-set seen src,dst --timeout 5\n-A INPUT -p tcp -m set --match-set seen src,dst -j ACCEPT\n",
+    );
+    assert!(r.unmodelled.is_empty(), "{:?}", r.unmodelled);
+    let p = tcp([1, 1, 1, 1], "eth0");
+    let (v, steps) = run(&r, p.clone(), &mut st, 0, Assume::NoMatch);
+    assert_eq!(v, Verdict::Accept);
+    assert_eq!(steps[0].effect, "SET add 1.1.1.1,6:80 to seen timeout 5");
+    // without --exist the element is not refreshed: gone after 5 s
+    let (_, steps) = run(&r, p.clone(), &mut st, 3_000_000_000, Assume::NoMatch);
+    assert_eq!(
+        steps[0].effect,
+        "SET add 1.1.1.1,6:80 to seen: already added"
+    );
+    let only_match = filter("-A INPUT -p tcp -m set --match-set seen src,dst -j ACCEPT\n");
+    assert_eq!(
+        run(
+            &only_match,
+            p.clone(),
+            &mut st,
+            4_999_999_999,
+            Assume::NoMatch
+        )
+        .0,
+        Verdict::Accept
+    );
+    assert_eq!(
+        run(
+            &only_match,
+            p.clone(),
+            &mut st,
+            5_000_000_000,
+            Assume::NoMatch
+        )
+        .0,
+        Verdict::Drop
+    );
+    // --exist refreshes; a set without timeouts keeps the element; --del-set
+    let r = filter("-A INPUT -j SET --add-set plain src --exist --timeout 5\n");
+    run(&r, p.clone(), &mut st, 0, Assume::NoMatch);
+    let m = filter("-A INPUT -m set --match-set plain src -j ACCEPT\n");
+    assert_eq!(
+        run(&m, p.clone(), &mut st, 999_000_000_000, Assume::NoMatch).0,
+        Verdict::Accept
+    );
+    let d = filter("-A INPUT -j SET --del-set plain src\n");
+    run(&d, p.clone(), &mut st, 0, Assume::NoMatch);
+    assert_eq!(
+        run(&m, p.clone(), &mut st, 0, Assume::NoMatch).0,
+        Verdict::Drop
+    );
+    // --map-set --map-mark (mangle only)
+    let r = rs("*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j SET --map-set marks src --map-mark\nCOMMIT\n");
+    let mut ch = ScriptChooser::default();
+    let mut env = EvalEnv {
+        addr: &View,
+        chooser: &mut ch,
+        state: &mut st,
+        now_ns: 0,
+        assume: Assume::NoMatch,
+    };
+    let mut q = NfPacket { mark: 0x1ff, ..p };
+    r.run_hook(TableKind::Mangle, "PREROUTING", &mut q, &mut env);
+    assert_eq!(q.mark, 0x11f);
+    let e = Ruleset::parse(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j SET --timeout 5\nCOMMIT\n",
+        "t",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--add-set"), "{e}");
 }

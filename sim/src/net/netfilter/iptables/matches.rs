@@ -90,6 +90,10 @@ pub struct CtView {
     pub expires_s: u32,
     /// The packet travels in the reply direction.
     pub reply_dir: bool,
+    /// The connection's (packets, bytes) per direction when conntrack
+    /// accounting is on (nf_conn_acct_find finds the extension), else
+    /// None.
+    pub acct: Option<[(u64, u64); 2]>,
 }
 
 /// `-m time` (libxt_time.c / xt_time.c): times of day in seconds, weekday
@@ -861,9 +865,6 @@ impl RuleArgs<'_> {
                     "connbytes: --connbytes-dir and --connbytes-mode are required".into(),
                 ));
             }
-            // kept unmodelled: podpath's connections count no packets or
-            // bytes
-            self.unmod.push(("-m connbytes".into(), true));
             self.conds.push(Cond {
                 neg,
                 kind: CondKind::Connbytes {
@@ -939,7 +940,7 @@ fn set_with_state(f: &mut CtField, v: bool) {
 
 /// libxt_tos's tos_parse_symbolic: a number with an optional mask, or one
 /// of the RFC 1349 names (mask 0x3f).
-fn tos_value(s: &str) -> Option<(u8, u8)> {
+pub(crate) fn tos_value(s: &str) -> Option<(u8, u8)> {
     let named = match s {
         "Minimize-Delay" => Some(0x10),
         "Maximize-Throughput" => Some(0x08),
@@ -993,7 +994,7 @@ fn icmp6_type(s: &str) -> Option<(u8, Option<u8>)> {
 }
 
 /// extensions/dscp_helper.c class_to_dscp.
-fn dscp_class(s: &str) -> Option<u8> {
+pub(crate) fn dscp_class(s: &str) -> Option<u8> {
     let s = s.to_ascii_uppercase();
     Some(match s.as_str() {
         "CS0" | "BE" => 0x00,
@@ -1175,7 +1176,12 @@ pub(super) fn holds(c: &Cond, pkt: &NfPacket, env: &mut EvalEnv) -> Option<bool>
                 n <= *limit
             }
         }
-        CondKind::Connbytes { .. } => return Some(env.assume.holds()),
+        CondKind::Connbytes {
+            from,
+            to,
+            dir,
+            mode,
+        } => return Some(connbytes(pkt, (*from, *to), *dir, *mode, c.neg)),
         // podpath runs no conntrack helpers (ftp, sip...): no connection
         // has one
         CondKind::Helper(_) => false,
@@ -1204,6 +1210,36 @@ pub(super) fn holds(c: &Cond, pkt: &NfPacket, env: &mut EvalEnv) -> Option<bool>
         _ => return None,
     };
     Some(m != c.neg)
+}
+
+/// xt_connbytes.c connbytes_mt: the connection's counters (none without
+/// a connection or without accounting: no match) in one direction or
+/// both, as packets, bytes or bytes per packet; `!` is libxt_connbytes.c's
+/// swap of from and to, which the kernel reads as "outside" when to <
+/// from.
+fn connbytes(pkt: &NfPacket, (from, to): (u64, u64), dir: u8, mode: u8, neg: bool) -> bool {
+    let Some(c) = pkt.ct.as_ref().and_then(|c| c.acct) else {
+        return false;
+    };
+    let pick = |f: fn(&(u64, u64)) -> u64| match dir {
+        0 => f(&c[0]),
+        1 => f(&c[1]),
+        _ => f(&c[0]).saturating_add(f(&c[1])),
+    };
+    let what = match mode {
+        0 => pick(|x| x.0),
+        1 => pick(|x| x.1),
+        _ => {
+            let (b, p) = (pick(|x| x.1), pick(|x| x.0));
+            b.checked_div(p).unwrap_or(0)
+        }
+    };
+    let (from, to) = if neg { (to, from) } else { (from, to) };
+    if to >= from {
+        what <= to && what >= from
+    } else {
+        what < to || what > from
+    }
 }
 
 /// xt_pkttype.c: skb->pkt_type, which podpath derives from the IP

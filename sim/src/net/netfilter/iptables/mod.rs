@@ -18,7 +18,11 @@
 //!   writing a log; `TCPMSS` does not rewrite the MSS option, `CHECKSUM`
 //!   and `CLASSIFY` change nothing podpath models; `CT --zone/--helper`
 //!   are recorded, not applied; `NFQUEUE`/`QUEUE` have no listener (drop,
-//!   or accept with `--queue-bypass`) ([`targets`]).
+//!   or accept with `--queue-bypass`) ([`targets`]); `TTL`, `TOS`,
+//!   `DSCP` and `ECN` change the packet's view at once and its header at
+//!   the end of the hook ([`super::mangle`]); `SET` changes the host's
+//!   ipsets (a hash:net element added as a /32); `TEE` sends an untracked
+//!   clone to its gateway (straight to POSTROUTING).
 //! - `-m time` reads the virtual clock as UTC from 1970-01-01; `-m
 //!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
 //!   destination; `-m connlimit` counts the host's live connections;
@@ -76,6 +80,9 @@ pub struct Ruleset {
     pub warnings: Vec<String>,
     /// What iptables-restore loads but podpath does not evaluate, by line.
     pub unmodelled: Vec<super::Unmodelled>,
+    /// A `-m connbytes` rule is loaded: conntrack accounting is forced on
+    /// (xt_connbytes.c connbytes_mt_check).
+    pub ct_acct: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -351,6 +358,16 @@ pub enum CondKind {
     Unmodelled(String),
 }
 
+impl Rule {
+    /// Whether loading this rule turns conntrack accounting on (`-m
+    /// connbytes`).
+    pub fn forces_ct_acct(&self) -> bool {
+        self.conds
+            .iter()
+            .any(|c| matches!(c.kind, CondKind::Connbytes { .. }))
+    }
+}
+
 impl Table {
     pub fn new(kind: TableKind) -> Table {
         let mut t = Table {
@@ -447,6 +464,7 @@ impl Ruleset {
             .unwrap_or(text);
         let rule = parse::parse_rule_args(args, source, 0, &mut self.warnings, self.family)?;
         self.unmodelled.extend(rule.unmodelled.iter().cloned());
+        self.ct_acct |= rule.forces_ct_acct();
         let t = self.tables.get_mut(&table).expect("every table exists");
         let ci = t.add_chain(chain, None);
         let rules = &mut t.chains[ci].rules;

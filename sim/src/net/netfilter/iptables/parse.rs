@@ -314,6 +314,7 @@ fn command_line(
                 u.line = lineno;
             }
             rs.unmodelled.extend(rule.unmodelled.iter().cloned());
+            rs.ct_acct |= rule.forces_ct_acct();
             let table = rs.tables.get_mut(&k).expect("every table exists");
             let rules = &mut table.chains[ci].rules;
             match pos {
@@ -449,6 +450,21 @@ fn target_scope(t: &Target) -> Option<(&'static str, TableKind, &'static [&'stat
             ExtTarget::Tproxy { .. } => ("TPROXY", TableKind::Mangle, &["PREROUTING"]),
             ExtTarget::Checksum => (
                 "CHECKSUM",
+                TableKind::Mangle,
+                &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+            ),
+            // xt_HL.c hl_tg_reg, xt_DSCP.c dscp_tg_reg, ipt_ECN.c
+            // ecn_tg_reg: .table = "mangle", every hook
+            ExtTarget::Ttl { .. }
+            | ExtTarget::Tos { .. }
+            | ExtTarget::Dscp(_)
+            | ExtTarget::Ecn { .. } => (
+                match **x {
+                    ExtTarget::Ttl { .. } => "TTL",
+                    ExtTarget::Tos { .. } => "TOS",
+                    ExtTarget::Dscp(_) => "DSCP",
+                    _ => "ECN",
+                },
                 TableKind::Mangle,
                 &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
             ),
@@ -1214,6 +1230,14 @@ impl RuleArgs<'_> {
         if tname == "TPROXY" && !self.v6 && (inv || (proto != 6 && proto != 17)) {
             // xt_TPROXY.c tproxy_tg4_check
             return Err(self.err(0, "x_tables: ip_tables: TPROXY target: Can be used only with -p tcp or -p udp (iptables-restore fails on this line)".into()));
+        }
+        if let Some(Target::Ext(x)) = target {
+            // ipt_ECN.c ecn_tg_check
+            if matches!(**x, ExtTarget::Ecn { ece, cwr, .. } if ece.is_some() || cwr.is_some())
+                && (proto != 6 || inv)
+            {
+                return Err(self.err(0, "x_tables: ECN: cannot use TCP operations on non-tcp rules (iptables-restore fails on this line)".into()));
+            }
         }
         if tname == "TCPMSS" {
             let syn = self.conds.iter().any(|c| {

@@ -65,9 +65,176 @@ pub enum ExtTarget {
     /// `-j SYNPROXY [--sack-perm] [--timestamp] [--wscale W] [--mss M]
     /// [--ecn]` (libxt_SYNPROXY.c, xt_SYNPROXY.c `synproxy_tg4`).
     Synproxy(crate::net::netfilter::synproxy::SynproxyInfo),
-    /// A target libxtables knows and podpath has no model of (TEE, TTL,
-    /// DSCP, TOS, SET, ...): passed over.
+    /// `-j TTL --ttl-set|--ttl-inc|--ttl-dec N` (net/netfilter/xt_HL.c
+    /// `ttl_tg`): the TTL set, raised (to 255 at most) or lowered (to 0
+    /// at least), then XT_CONTINUE.
+    Ttl { mode: TtlMode, value: u8 },
+    /// `-j TOS --set-tos V[/M]`, `--and-tos`, `--or-tos`, `--xor-tos`
+    /// (net/netfilter/xt_DSCP.c `tos_tg`: `nv = (orig & ~mask) ^ value`;
+    /// libxt_TOS.c `tos_tg_parse` turns and/or/xor into value and mask).
+    Tos { value: u8, mask: u8 },
+    /// `-j DSCP --set-dscp N|--set-dscp-class C` (xt_DSCP.c `dscp_tg`:
+    /// the upper six bits of the TOS byte, the ECN bits kept).
+    Dscp(u8),
+    /// `-j ECN --ecn-ip-ect N --ecn-tcp-cwr B --ecn-tcp-ece B
+    /// --ecn-tcp-remove` (net/ipv4/netfilter/ipt_ECN.c `ecn_tg`,
+    /// libipt_ECN.c `ECN_parse`): the IP ECN field and the TCP CWR/ECE
+    /// bits (TCP only).
+    Ecn {
+        ip_ect: Option<u8>,
+        ece: Option<bool>,
+        cwr: Option<bool>,
+    },
+    /// `-j SET --add-set NAME FLAGS [--exist] [--timeout N] --del-set
+    /// NAME FLAGS --map-set NAME FLAGS [--map-mark] [--map-prio]
+    /// [--map-queue]` (xt_set.c set_target_v3, libxt_SET.c
+    /// set_target_parse_v3): the host's ipsets changed as the packet
+    /// passes, then XT_CONTINUE.
+    Set(Box<SetTarget>),
+    /// `-j TEE --gateway GW [--oif DEV]` (xt_TEE.c tee_tg4 ->
+    /// nf_dup_ipv4.c nf_dup_ipv4): a clone of the packet, untracked, is
+    /// routed to the gateway and sent; the original goes on
+    /// (XT_CONTINUE).
+    Tee {
+        gateway: std::net::Ipv4Addr,
+        oif: Option<String>,
+    },
+    /// A target libxtables knows and podpath has no model of: passed
+    /// over.
     Unmodelled { name: String },
+}
+
+/// The options of `-j SET`: each set by name with its src/dst flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetTarget {
+    pub add: Option<(String, Vec<bool>)>,
+    pub del: Option<(String, Vec<bool>)>,
+    pub map: Option<(String, Vec<bool>)>,
+    pub exist: bool,
+    pub timeout: Option<u64>,
+    pub map_mark: bool,
+    pub map_prio: bool,
+    pub map_queue: bool,
+}
+
+/// `NAME FLAGS` of `--add-set` (libxt_SET.c parse_target: flags `src`
+/// and `dst` separated by commas).
+fn set_and_flags(v: &str) -> Result<(String, Vec<bool>), String> {
+    let (name, f) = v.split_once(' ').unwrap_or((v, ""));
+    let flags = f
+        .split(',')
+        .map(|p| match p {
+            "src" => Ok(true),
+            "dst" => Ok(false),
+            _ => Err(format!(
+                "You must specify (the comma separated list of) 'src' or 'dst' for set {name}"
+            )),
+        })
+        .collect::<Result<Vec<bool>, String>>()?;
+    Ok((name.to_string(), flags))
+}
+
+fn set_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let get = |k: &str| opt(opts, k).map(set_and_flags).transpose();
+    let t = SetTarget {
+        add: get("add-set")?,
+        del: get("del-set")?,
+        map: get("map-set")?,
+        exist: opt(opts, "exist").is_some(),
+        timeout: opt(opts, "timeout")
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    format!(
+                        "Invalid value for option --timeout or out of range 0-{}",
+                        u32::MAX
+                    )
+                })
+            })
+            .transpose()?,
+        map_mark: opt(opts, "map-mark").is_some(),
+        map_prio: opt(opts, "map-prio").is_some(),
+        map_queue: opt(opts, "map-queue").is_some(),
+    };
+    if t.add.is_none() && t.del.is_none() && t.map.is_none() {
+        // libxt_SET.c set_target_check
+        return Err("You must specify either `--add-set' or `--del-set'".into());
+    }
+    Ok(ExtTarget::Set(Box::new(t)))
+}
+
+/// Runs `-j SET` on the host's ipsets (xt_set.c set_target_v3): add,
+/// then del, then the map lookup (`--map-mark` sets the mark from the
+/// member's skbmark; skbprio and skbqueue have no effect without qdiscs
+/// and queues). The effect for the trace.
+pub(super) fn run_set_target(
+    t: &SetTarget,
+    pkt: &mut NfPacket,
+    env: &mut crate::net::netfilter::EvalEnv,
+) -> String {
+    use crate::net::netfilter::ipset::Adt;
+    let mut done = Vec::new();
+    let now = env.now_ns;
+    // set_target_v3: a timeout above IPSET_MAX_TIMEOUT is cut to it
+    let timeout = t.timeout.map(|x| x.min(u64::from(u32::MAX) / 1000));
+    if let Some((name, flags)) = &t.add {
+        let adt = Adt::Add {
+            exist: t.exist,
+            timeout,
+        };
+        done.push(env.state.ipsets.kernel_adt(name, flags, pkt, adt, now));
+    }
+    if let Some((name, flags)) = &t.del {
+        done.push(env.state.ipsets.kernel_adt(name, flags, pkt, Adt::Del, now));
+    }
+    if let Some((name, flags)) = &t.map {
+        done.push(map_set(t, name, flags, pkt, env));
+    }
+    format!("SET {}", done.join("; "))
+}
+
+/// `--map-set`: the member the packet hits, its skbinfo applied.
+fn map_set(
+    t: &SetTarget,
+    name: &str,
+    flags: &[bool],
+    pkt: &mut NfPacket,
+    env: &crate::net::netfilter::EvalEnv,
+) -> String {
+    let st = &env.state.ipsets;
+    if !st.test_at(
+        name,
+        flags,
+        pkt,
+        crate::net::netfilter::Assume::NoMatch,
+        env.now_ns,
+    ) {
+        return format!("map {name}: no match");
+    }
+    let mark = st
+        .sets
+        .get(name)
+        .and_then(|s| {
+            crate::net::netfilter::ipset::IpsetStore::best_member(s, flags, pkt, env.now_ns)
+        })
+        .and_then(|m| m.skbinfo.iter().find(|(k, _)| k == "skbmark"))
+        .and_then(|(_, v)| super::parse::parse_mark(v));
+    match (t.map_mark, mark) {
+        (true, Some((v, m))) => {
+            let before = pkt.mark;
+            // ip_set's skbinfo: skb->mark = (skb->mark & ~skbmarkmask) ^ skbmark
+            pkt.mark = (pkt.mark & !m) ^ v;
+            format!("map {name}: mark 0x{before:x} -> 0x{:x}", pkt.mark)
+        }
+        _ => format!("map {name}: matched"),
+    }
+}
+
+/// The modes of `-j TTL` (include/uapi/linux/netfilter_ipv4/ipt_TTL.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TtlMode {
+    Set,
+    Inc,
+    Dec,
 }
 
 /// A number as libxtables' xtables_strtoui reads it (decimal or 0x hex).
@@ -222,6 +389,23 @@ pub(crate) fn build(
             }
             ExtTarget::Synproxy(info)
         }
+        "TTL" => ttl_target(opts)?,
+        "SET" => set_target(opts)?,
+        "TEE" if !v6 => {
+            let Some(g) = opt(opts, "gateway") else {
+                return Err("TEE: Parameter --gateway is required".into());
+            };
+            let gateway = g
+                .parse()
+                .map_err(|_| format!("Invalid IP address \"{g}\""))?;
+            ExtTarget::Tee {
+                gateway,
+                oif: opt(opts, "oif").map(str::to_string),
+            }
+        }
+        "TOS" => tos_target(opts)?,
+        "DSCP" => dscp_target(opts)?,
+        "ECN" => ecn_target(opts)?,
         "AUDIT" => ExtTarget::Audit(opt(opts, "type").unwrap_or("accept").to_string()),
         "REJECT" if v6 => {
             let w = opt(opts, "reject-with").unwrap_or("icmp6-port-unreachable");
@@ -238,6 +422,178 @@ pub(crate) fn build(
     }))
 }
 
+/// `-j TTL` as libipt_TTL.c (`TTL_parse`, `TTL_check`) reads it.
+fn ttl_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let given: Vec<(TtlMode, &str)> = [
+        (TtlMode::Set, "ttl-set"),
+        (TtlMode::Inc, "ttl-inc"),
+        (TtlMode::Dec, "ttl-dec"),
+    ]
+    .into_iter()
+    .filter_map(|(m, k)| opt(opts, k).map(|v| (m, v)))
+    .collect();
+    let [(mode, v)] = given.as_slice() else {
+        return Err(if given.is_empty() {
+            "TTL: You must specify an action".into()
+        } else {
+            "TTL: only one action is allowed".into()
+        });
+    };
+    let value = parse_num(v)
+        .filter(|n| *n <= 255)
+        .ok_or_else(|| format!("TTL: bad value \"{v}\""))? as u8;
+    if value == 0 && *mode != TtlMode::Set {
+        // libipt_TTL.c: --ttl-inc/--ttl-dec take at least 1 (xt_HL.c
+        // ttl_tg_check refuses 0 with -EINVAL)
+        return Err("TTL: increment/decrement by 0 is not allowed".into());
+    }
+    Ok(ExtTarget::Ttl { mode: *mode, value })
+}
+
+/// `-j TOS` as libxt_TOS.c `tos_tg_parse` (revision 1) reads it.
+fn tos_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let u8v = |k: &str, v: &str| {
+        parse_num(v)
+            .filter(|n| *n <= 255)
+            .map(|n| n as u8)
+            .ok_or_else(|| format!("TOS: bad value \"{v}\" for --{k}"))
+    };
+    let Some((k, v)) = opts
+        .iter()
+        .rev()
+        .find(|(k, _)| matches!(k.as_str(), "set-tos" | "and-tos" | "or-tos" | "xor-tos"))
+    else {
+        return Err("TOS: The --set-tos parameter is required".into());
+    };
+    let (value, mask) = match k.as_str() {
+        "set-tos" => super::matches::tos_value(v)
+            .ok_or_else(|| format!("TOS: bad value \"{v}\" for --set-tos"))?,
+        "and-tos" => (0, !u8v(k, v)?),
+        "or-tos" => {
+            let b = u8v(k, v)?;
+            (b, b)
+        }
+        _ => (u8v(k, v)?, 0),
+    };
+    Ok(ExtTarget::Tos { value, mask })
+}
+
+/// `-j DSCP` as libxt_DSCP.c (`DSCP_parse`, `DSCP_check`) reads it.
+fn dscp_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    if opt(opts, "set-dscp-class").is_some() && opt(opts, "set-dscp").is_some() {
+        // libxt_DSCP.c: set-dscp .excl = F_SET_DSCP_CLASS
+        return Err(
+            "DSCP: option \"--set-dscp-class\" cannot be used together with \"--set-dscp\"".into(),
+        );
+    }
+    if let Some(v) = opt(opts, "set-dscp-class") {
+        return super::matches::dscp_class(v)
+            .map(ExtTarget::Dscp)
+            .ok_or_else(|| format!("Invalid DSCP value `{v}'"));
+    }
+    let Some(v) = opt(opts, "set-dscp") else {
+        return Err("DSCP target: Parameter --set-dscp is required".into());
+    };
+    parse_num(v)
+        .filter(|n| *n <= 0x3f)
+        .map(|n| ExtTarget::Dscp(n as u8))
+        .ok_or_else(|| format!("DSCP: Value \"{v}\" for option \"--set-dscp\" is out of range"))
+}
+
+/// `-j ECN` as libipt_ECN.c `ECN_parse` and `ECN_check` read it.
+fn ecn_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let bit = |k: &str| -> Result<Option<bool>, String> {
+        match opt(opts, k) {
+            None => Ok(None),
+            Some(v) => match parse_num(v) {
+                Some(0) => Ok(Some(false)),
+                Some(1) => Ok(Some(true)),
+                _ => Err(format!("ECN: bad value \"{v}\" for --{k}")),
+            },
+        }
+    };
+    let remove = opt(opts, "ecn-tcp-remove").is_some();
+    let ece = if remove {
+        Some(false)
+    } else {
+        bit("ecn-tcp-ece")?
+    };
+    let cwr = if remove {
+        Some(false)
+    } else {
+        bit("ecn-tcp-cwr")?
+    };
+    let ip_ect = match opt(opts, "ecn-ip-ect") {
+        None => None,
+        Some(v) => Some(
+            parse_num(v)
+                .filter(|n| *n <= 3)
+                .ok_or_else(|| format!("ECN: bad value \"{v}\" for --ecn-ip-ect"))?
+                as u8,
+        ),
+    };
+    if ip_ect.is_none() && ece.is_none() && cwr.is_none() {
+        return Err("ECN target: An operation is required".into());
+    }
+    Ok(ExtTarget::Ecn { ip_ect, ece, cwr })
+}
+
+/// The header targets' effect on the packet's view (the bytes are
+/// written at the end of the hook, [`crate::net::netfilter::mangle`]).
+fn mangle(t: &ExtTarget, pkt: &mut NfPacket) -> Option<String> {
+    Some(match t {
+        ExtTarget::Ttl { mode, value } => {
+            // xt_HL.c ttl_tg
+            let old = pkt.ttl;
+            pkt.ttl = match mode {
+                TtlMode::Set => *value,
+                TtlMode::Inc => old.saturating_add(*value),
+                TtlMode::Dec => old.saturating_sub(*value),
+            };
+            format!("TTL {old} -> {}", pkt.ttl)
+        }
+        ExtTarget::Tos { value, mask } => {
+            // xt_DSCP.c tos_tg
+            let old = pkt.tos;
+            pkt.tos = (old & !mask) ^ value;
+            format!("TOS 0x{old:02x} -> 0x{:02x}", pkt.tos)
+        }
+        ExtTarget::Dscp(d) => {
+            // xt_DSCP.c dscp_tg: ipv4_change_dsfield(iph, ~XT_DSCP_MASK, dscp << 2)
+            let old = pkt.tos;
+            pkt.tos = (old & 0x03) | (d << 2);
+            format!("DSCP 0x{:02x} -> 0x{d:02x}", old >> 2)
+        }
+        ExtTarget::Ecn { ip_ect, ece, cwr } => {
+            // ipt_ECN.c ecn_tg: set_ect_ip, then set_ect_tcp on TCP only
+            let (old_tos, old_f) = (pkt.tos, pkt.tcp_flags);
+            if let Some(e) = ip_ect {
+                pkt.tos = (pkt.tos & !3) | e;
+            }
+            if let Some(f) = pkt.tcp_flags.as_mut() {
+                if let Some(b) = ece {
+                    *f = (*f & !0x40) | (u8::from(*b) << 6);
+                }
+                if let Some(b) = cwr {
+                    *f = (*f & !0x80) | (u8::from(*b) << 7);
+                }
+            }
+            let mut s = format!("ECN ip ect {} -> {}", old_tos & 3, pkt.tos & 3);
+            if let (Some(a), Some(b)) = (old_f, pkt.tcp_flags) {
+                s.push_str(&format!(
+                    ", tcp ece {} cwr {} -> ece {} cwr {}",
+                    a >> 6 & 1,
+                    a >> 7,
+                    b >> 6 & 1,
+                    b >> 7
+                ));
+            }
+            s
+        }
+        _ => return None,
+    })
+}
+
 /// Applies a target of this module; returns whether the walk stops here
 /// with the verdict it set.
 pub(super) fn apply(
@@ -248,6 +604,10 @@ pub(super) fn apply(
     step: &dyn Fn(String) -> NfStep,
     assume_note: &str,
 ) -> bool {
+    if let Some(effect) = mangle(t, pkt) {
+        out.steps.push(step(effect));
+        return false;
+    }
     let (effect, stop) = match t {
         ExtTarget::Tproxy {
             on_ip,
@@ -305,6 +665,21 @@ pub(super) fn apply(
         ExtTarget::Audit(ty) => (format!("AUDIT {ty}"), None),
         ExtTarget::Reject6(w) => (format!("REJECT with {w} (IPv6: not evaluated)"), None),
         ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6: not evaluated)"), None),
+        ExtTarget::Set(_) => ("SET".into(), None),
+        ExtTarget::Tee { gateway, oif } => {
+            pkt.dups.push((*gateway, oif.clone()));
+            (
+                match oif {
+                    Some(d) => format!("TEE: a clone to {gateway} via {d}"),
+                    None => format!("TEE: a clone to {gateway}"),
+                },
+                None,
+            )
+        }
+        ExtTarget::Ttl { .. }
+        | ExtTarget::Tos { .. }
+        | ExtTarget::Dscp(_)
+        | ExtTarget::Ecn { .. } => (String::new(), None),
         ExtTarget::Unmodelled { name } => (
             format!("-j {name} is not modelled: passed over{assume_note}"),
             None,

@@ -390,6 +390,14 @@ fn eval_expr(
             set_stmt(*target, value, pkt, step, out);
             None
         }
+        Expr::Dup { gateway, dev } => {
+            pkt.dups.push((*gateway, dev.clone()));
+            step(format!("dup to {gateway}"), out);
+            None
+        }
+        Expr::PayloadSet { field, value } => {
+            payload_stmt(r, &here, (*field, value), pkt, env, dyn_sets, out)
+        }
         Expr::SetMap { target, key, map } => {
             let k = keys(key, pkt, env);
             let Some(Data::Vals(v)) = map_lookup(t, map, &k) else {
@@ -441,7 +449,7 @@ fn eval_expr(
         Expr::ObjMap { kind, key, map } => {
             let k = keys(key, pkt, env);
             match map_lookup(t, map, &k) {
-                Some(Data::Obj(name)) => objref(r, kind, &name, pkt, env, dyn_sets, out),
+                Some(Data::Obj(name)) => objref(r, (kind, &name), pkt, env, dyn_sets, out),
                 _ => Some(RuleEnd::Break),
             }
         }
@@ -456,7 +464,7 @@ fn eval_expr(
         Expr::Synproxy(info) => synproxy(info, pkt, step, out),
         Expr::Limit { .. } => limit(e, &format!("limit#{here}"), env, dyn_sets, step, out),
         Expr::Quota { .. } => quota(e, &format!("quota#{here}"), dyn_sets, step, out),
-        Expr::ObjRef { kind, name } => objref(r, kind, name, pkt, env, dyn_sets, out),
+        Expr::ObjRef { kind, name } => objref(r, (kind, name), pkt, env, dyn_sets, out),
         Expr::Counter => {
             let c = dyn_sets
                 .counters
@@ -472,18 +480,7 @@ fn eval_expr(
         Expr::Unmodelled {
             construct,
             is_match,
-        } => {
-            if *is_match {
-                let holds = env.assume.holds();
-                step(
-                    format!("{construct} is not modelled: {}", env.assume.effect()),
-                    out,
-                );
-                return (!holds).then_some(RuleEnd::Break);
-            }
-            step(format!("{construct} is not modelled: passed over"), out);
-            None
-        }
+        } => unmodelled(construct, *is_match, env, step, out),
         Expr::Step(text) => {
             step(text.clone(), out);
             None
@@ -500,8 +497,30 @@ fn eval_expr(
             ether_set(r, &here, *daddr, value, pkt, env, dyn_sets, out)
         }
         Expr::Fwd(dev) => fwd_dup(dev, true, pkt, step, out),
-        Expr::Dup(dev) => fwd_dup(dev, false, pkt, step, out),
+        Expr::DupDev(dev) => fwd_dup(dev, false, pkt, step, out),
     }
+}
+
+/// A construct podpath keeps but does not evaluate: a match holds as
+/// `--assume-unmodelled` says, a statement is passed over; the trace says
+/// which.
+fn unmodelled(
+    construct: &str,
+    is_match: bool,
+    env: &EvalEnv,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    if is_match {
+        let holds = env.assume.holds();
+        step(
+            format!("{construct} is not modelled: {}", env.assume.effect()),
+            out,
+        );
+        return (!holds).then_some(RuleEnd::Break);
+    }
+    step(format!("{construct} is not modelled: passed over"), out);
+    None
 }
 
 /// `flow add @FT`: the request the host checks after the hook
@@ -694,6 +713,75 @@ fn map_lookup(t: &NftTable, map: &MapRef, key: &[Option<Kv>]) -> Option<Data> {
     }
 }
 
+/// `ip FIELD set VALUE|NUM map {...}`: the value, then [`payload_set`].
+fn payload_stmt(
+    r: &RuleAt,
+    here: &str,
+    (field, value): (PayloadField, &PayloadVal),
+    pkt: &mut NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let v = match value {
+        PayloadVal::Const(v) => *v,
+        PayloadVal::Map { num, map } => {
+            let Some(pick) = num_value(r, here, num, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
+            match map_lookup(r.t, map, &[Some(Kv::N(pick))]) {
+                Some(Data::Vals(v)) => match v.first() {
+                    Some(Val::Int(x)) => *x,
+                    Some(Val::Net(n)) if n.prefix_len() == 32 => u32::from(n.addr()),
+                    _ => return Some(RuleEnd::Break),
+                },
+                _ => return Some(RuleEnd::Break),
+            }
+        }
+    };
+    payload_set(field, v, pkt, r.step, out);
+    None
+}
+
+/// nft_payload_set_eval on the packet's view (the header bytes are
+/// written at the end of the hook, [`crate::net::netfilter::mangle`]).
+fn payload_set(
+    field: PayloadField,
+    v: u32,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) {
+    let what = match field {
+        PayloadField::Saddr => {
+            let (old, new) = (pkt.src, Ipv4Addr::from(v));
+            pkt.src = new;
+            format!("ip saddr {old} -> {new}")
+        }
+        PayloadField::Daddr => {
+            let (old, new) = (pkt.dst, Ipv4Addr::from(v));
+            pkt.dst = new;
+            format!("ip daddr {old} -> {new}")
+        }
+        PayloadField::Ttl => {
+            let old = pkt.ttl;
+            pkt.ttl = v as u8;
+            format!("ip ttl {old} -> {}", pkt.ttl)
+        }
+        PayloadField::Dscp => {
+            let old = pkt.tos >> 2;
+            pkt.tos = (pkt.tos & 3) | ((v as u8 & 0x3f) << 2);
+            format!("ip dscp 0x{old:02x} -> 0x{:02x}", pkt.tos >> 2)
+        }
+        PayloadField::Ecn => {
+            let old = pkt.tos & 3;
+            pkt.tos = (pkt.tos & !3) | (v as u8 & 3);
+            format!("ip ecn {old} -> {}", pkt.tos & 3)
+        }
+    };
+    step(what, out);
+}
+
 /// `meta mark set ...`, `ct mark set ...` (nft_meta_set_eval,
 /// nft_ct_set_eval; the value computed as nft_bitwise does).
 fn set_stmt(
@@ -764,6 +852,44 @@ fn numgen_pick(
         }
     }
     pick.wrapping_add(offset)
+}
+
+/// A [`super::expr::NumExpr`]'s number: numgen as [`numgen_pick`],
+/// jhash as nft_jhash_eval (`reciprocal_scale(jhash(data, len, seed),
+/// modulus) + offset`). None: a key has no value (the rule breaks).
+fn num_value(
+    r: &RuleAt,
+    here: &str,
+    num: &super::expr::NumExpr,
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+) -> Option<u32> {
+    use super::expr::NumExpr;
+    Some(match num {
+        NumExpr::Numgen {
+            modulus,
+            offset,
+            random,
+        } => numgen_pick(r, here, (*modulus, *offset, *random), env, dyn_sets),
+        NumExpr::Jhash {
+            keys,
+            modulus,
+            seed,
+            offset,
+        } => {
+            let mut parts = Vec::new();
+            for k in keys {
+                let Kv::N(v) = sel_value(*k, pkt, env)? else {
+                    return None;
+                };
+                parts.push((*k, v));
+            }
+            let data = super::expr::jhash_data(&parts);
+            super::expr::reciprocal_scale(super::expr::jhash(&data, *seed), *modulus)
+                .wrapping_add(*offset)
+        }
+    })
 }
 
 /// `numgen random|inc mod N vmap { ... }`: the number and its verdict.
@@ -874,6 +1000,36 @@ fn nat(
                 addr_lo: Some(a),
                 addr_hi: Some(a),
                 ports: None,
+            })
+        }
+        NatTo::NumMap { num, map } => {
+            let Some(pick) = num_value(r, here, num, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
+            let Some(d) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
+                return Some(RuleEnd::Break);
+            };
+            match nat_data(&d) {
+                Some(x) => Some(x),
+                None => return Some(RuleEnd::Break),
+            }
+        }
+        NatTo::AddrPortMap { addr, num, map } => {
+            let Some(pick) = num_value(r, here, num, pkt, env, dyn_sets) else {
+                return Some(RuleEnd::Break);
+            };
+            let Some(Data::Vals(v)) = map_lookup(r.t, map, &[Some(Kv::N(pick))]) else {
+                return Some(RuleEnd::Break);
+            };
+            let ports = match v.first() {
+                Some(Val::Int(p)) => (*p as u16, *p as u16),
+                Some(Val::Range(a, b)) => (*a as u16, *b as u16),
+                _ => return Some(RuleEnd::Break),
+            };
+            Some(NatRange {
+                addr_lo: Some(*addr),
+                addr_hi: Some(*addr),
+                ports: Some(ports),
             })
         }
         NatTo::NumgenMap {
@@ -1011,8 +1167,7 @@ fn quota(
 /// their statement, counters count, `ct helper set` is recorded.
 fn objref(
     r: &RuleAt,
-    kind: &str,
-    name: &str,
+    (kind, name): (&str, &str),
     pkt: &mut NfPacket,
     env: &mut EvalEnv,
     dyn_sets: &mut DynSets,
@@ -1028,6 +1183,11 @@ fn objref(
             None
         }
         ("synproxy", Some(Expr::Synproxy(info))) => synproxy(info, pkt, r.step, out),
+        ("ct helper", _) => {
+            let what = ct_helper_assign(obj.map(|o| o.body.as_str()), pkt);
+            (r.step)(format!("ct helper set \"{name}\": {what}"), out);
+            None
+        }
         _ => {
             (r.step)(
                 format!("{kind} set \"{name}\" (recorded; no effect podpath models)"),
@@ -1036,6 +1196,43 @@ fn objref(
             None
         }
     }
+}
+
+/// nft_ct.c nft_ct_helper_obj_eval: the object's helper (`type "ftp"
+/// protocol tcp`) is given to a connection on its first packet (not yet
+/// confirmed), when the protocol is the object's and the connection has
+/// none. Simplification: the helper does not run (no expectations).
+fn ct_helper_assign(body: Option<&str>, pkt: &mut NfPacket) -> String {
+    let Some(body) = body else {
+        return "no such object".into();
+    };
+    let words: Vec<&str> = body
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '{' || c == '}')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let after = |k: &str| {
+        words
+            .iter()
+            .position(|w| *w == k)
+            .and_then(|i| words.get(i + 1))
+            .map(|w| w.trim_matches('"'))
+    };
+    let Some(helper) = after("type") else {
+        return "no helper type".into();
+    };
+    let proto = match after("protocol") {
+        Some("udp") => 17,
+        _ => 6,
+    };
+    let Some(ct) = pkt.ct.as_ref() else {
+        return "no connection".into();
+    };
+    if ct.status & 8 != 0 || pkt.proto != proto || pkt.ct_helper.is_some() {
+        return "connection already confirmed, of another protocol or with a helper: unchanged"
+            .into();
+    }
+    pkt.ct_helper = Some(helper.to_string());
+    format!("helper {helper} (it does not run in podpath)")
 }
 
 pub(crate) fn key_matches(k: &[Val], key: &[Option<Kv>]) -> bool {
@@ -1164,7 +1361,31 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             v
         }
         Sel::CtMark => pkt.ctmark,
-        Sel::CtDirection | Sel::V6 => return None,
+        Sel::CtDirection | Sel::V6 | Sel::Absent => return None,
+        Sel::CtAcct(dir, what) => {
+            // nft_ct_get_eval: no connection (or untracked) breaks
+            let ct = pkt.ct.as_ref()?;
+            let c = ct.acct.unwrap_or([(0, 0); 2]);
+            let pick = |f: fn(&(u64, u64)) -> u64| match dir {
+                0 => f(&c[0]),
+                1 => f(&c[1]),
+                _ => f(&c[0]).saturating_add(f(&c[1])),
+            };
+            let v = match what {
+                0 => pick(|x| x.0),
+                1 => pick(|x| x.1),
+                _ => pick(|x| x.1).checked_div(pick(|x| x.0)).unwrap_or(0),
+            };
+            u32::try_from(v).unwrap_or(u32::MAX)
+        }
+        Sel::CtHelper => {
+            pkt.ct.as_ref()?;
+            return pkt.ct_helper.clone().map(Kv::S);
+        }
+        Sel::OsfName => {
+            return (pkt.proto == 6 && !pkt.fragment && pkt.tcp_flags? & 0x02 != 0)
+                .then(|| Kv::S("unknown".into()))
+        }
         // nft_meta_store_ifname: no device reads as "" (no break)
         Sel::Iif => return Some(Kv::S(pkt.in_if.clone().unwrap_or_default())),
         Sel::Oif => return Some(Kv::S(pkt.out_if.clone().unwrap_or_default())),

@@ -230,6 +230,27 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         };
         let sel = (a == "tcp" && opt == "maxseg" && word(t, i + 3) == Some("size"))
             .then_some(Sel::TcpMss);
+        if a == "ip" {
+            // nft_exthdr.c nft_exthdr_ipv4_eval: ipv4_find_option finds no
+            // option in podpath's packets (they carry none, ihl 5): a field
+            // breaks the rule, the presence form (NFT_EXTHDR_F_PRESENT)
+            // reads false
+            return if n == 4 {
+                info(
+                    Some(Sel::Absent),
+                    KeyType::Other,
+                    format!("ip option {opt}"),
+                    n,
+                )
+            } else {
+                info(
+                    Some(Sel::Const(0)),
+                    KeyType::Boolean,
+                    format!("ip option {opt}"),
+                    n,
+                )
+            };
+        }
         return info(sel, KeyType::Other, format!("{a} option {opt}"), n);
     }
     if ["vxlan", "geneve", "gre", "gretap"].contains(&a)
@@ -253,7 +274,24 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
                 .contains(&f)
         });
         let n = if field { 4 } else { 3 };
-        return info(None, KeyType::Other, format!("sctp chunk {chunk}"), n);
+        // nft_exthdr.c nft_exthdr_sctp_eval: `pkt->tprot != IPPROTO_SCTP`
+        // goes to err: a field breaks the rule, the presence form reads
+        // false. podpath sends no SCTP, so no packet has a chunk.
+        return if field {
+            info(
+                Some(Sel::Absent),
+                KeyType::Other,
+                format!("sctp chunk {chunk}"),
+                n,
+            )
+        } else {
+            info(
+                Some(Sel::Const(0)),
+                KeyType::Boolean,
+                format!("sctp chunk {chunk}"),
+                n,
+            )
+        };
     }
     if let Some((_, fields)) = PAYLOAD.iter().find(|(p, _)| *p == a) {
         let f = b.filter(|f| fields.contains(f))?;
@@ -351,7 +389,12 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
                 j += 2;
             }
             let k = word(t, j).filter(|k| *k == "name" || *k == "version")?;
-            info(None, KeyType::Name, format!("osf {k}"), j + 1 - i)
+            info(
+                Some(Sel::OsfName),
+                KeyType::Name,
+                format!("osf {k}"),
+                j + 1 - i,
+            )
         }
         "jhash" | "symhash" => hash_selector(t, i),
         "exthdr" | "hbh" | "frag" | "dst" | "mh" | "srh" | "tcpopt" => {
@@ -378,7 +421,10 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
                 j += 1;
             }
             let n = j + 1 - i;
-            info(None, KeyType::Other, "ipsec".into(), n)
+            // nft_xfrm.c nft_xfrm_get_eval_in (no secpath) and
+            // nft_xfrm_get_eval_out (no dst->xfrm): podpath has no xfrm,
+            // so every `ipsec` key breaks the rule
+            info(Some(Sel::Absent), KeyType::Other, "ipsec".into(), n)
         }
         // a raw payload `@ll|nh|th|ih,OFFSET,LENGTH` (the scanner splits it)
         "@" if matches!(b, Some("ll" | "nh" | "th" | "ih"))
@@ -433,6 +479,9 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         // skb->protocol: 0x0800 at the IPv4 hooks, the frame's type at
         // the frame hooks
         "protocol" => (Some(Sel::EtherType), KeyType::EtherType),
+        // nft_meta.c NFT_META_SECPATH: secpath_exists(skb), false without
+        // xfrm (podpath has none)
+        "ipsec" | "secpath" => (Some(Sel::Const(0)), KeyType::Boolean),
         "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
     }
@@ -470,10 +519,28 @@ fn ct_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         (None, "direction") => (None, KeyType::Other),
         (_, "saddr" | "daddr") => (None, KeyType::Addr4),
         (_, "proto-src" | "proto-dst") => (None, KeyType::Port),
+        // nft_ct.c NFT_CT_HELPER: the connection's helper's name; no
+        // connection or no helper breaks the rule
+        (None, "helper") => (Some(Sel::CtHelper), KeyType::Name),
         (_, "helper") => (None, KeyType::Name),
-        // `ct packets|bytes|avgpkt` (nft_ct.c NFT_CT_PACKETS: the
-        // nf_conn_acct counters): podpath's conntrack keeps no counters,
-        // so they stay unmodelled
+        // `ct [original|reply] packets|bytes|avgpkt` (nft_ct.c
+        // nft_ct_get_eval NFT_CT_PKTS/BYTES/AVGPKT: the nf_conn_acct
+        // counters, both directions without one)
+        (d, k @ ("packets" | "bytes" | "avgpkt")) => (
+            Some(Sel::CtAcct(
+                match d {
+                    Some("original") => 0,
+                    Some("reply") => 1,
+                    _ => 2,
+                },
+                match k {
+                    "packets" => 0,
+                    "bytes" => 1,
+                    _ => 2,
+                },
+            )),
+            KeyType::Other,
+        ),
         _ => (None, KeyType::Other),
     };
     Some((SelInfo { sel, ty, name }, j + 1 - i))
@@ -572,6 +639,7 @@ pub fn type_of_name(s: &str) -> KeyType {
         "time" => KeyType::Time,
         "hour" => KeyType::Hour,
         "day" => KeyType::Day,
+        "boolean" => KeyType::Boolean,
         _ => KeyType::Other,
     }
 }
@@ -817,6 +885,12 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         KeyType::Ether => mac(s).map(Val::Mac),
         KeyType::ArpOp => sym(arp_op),
         KeyType::FibType => sym(fib_type),
+        // datatype.c boolean_type: exists/missing, true/false
+        KeyType::Boolean => match s {
+            "exists" | "true" => Some(Val::Int(1)),
+            "missing" | "false" => Some(Val::Int(0)),
+            _ => number(s).map(Val::Int),
+        },
         KeyType::PktType => match s {
             "host" | "unicast" => Some(Val::Int(0)),
             "broadcast" => Some(Val::Int(1)),
@@ -1231,10 +1305,137 @@ pub fn parse_nft_time(v: &str) -> Option<u64> {
     any.then_some(total)
 }
 
-/// Bob Jenkins' lookup3 hash as the kernel has it (include/linux/jhash.h
-/// `jhash`: words read in CPU order, little-endian on x86; JHASH_INITVAL
-/// 0xdeadbeef), which nft_hash.c nft_jhash_eval applies to its registers.
-pub fn jhash(key: &[u8], seed: u32) -> u32 {
+/// A number computed from the packet (parser_bison.y `numgen_expr`,
+/// `hash_expr`), used as a map key by `dnat to`, `snat to`, `ip daddr
+/// set`, `meta mark set`, `ether daddr set`...: `numgen inc|random mod N
+/// [offset O]` (nft_numgen.c) or `jhash EXPR mod N [seed S] [offset O]`
+/// (nft_hash.c nft_jhash_eval).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumExpr {
+    Numgen {
+        modulus: u32,
+        offset: u32,
+        random: bool,
+    },
+    /// The selectors hashed (their register bytes, [`jhash_data`]).
+    Jhash {
+        keys: Vec<Sel>,
+        modulus: u32,
+        seed: u32,
+        offset: u32,
+    },
+}
+
+/// `numgen inc|random mod N [offset O]` at `i`: (mod, offset, random, next).
+pub fn numgen_args(t: &[Tok], i: usize) -> Option<(u32, u32, bool, usize)> {
+    let random = match word(t, i + 1)? {
+        "random" => true,
+        "inc" => false,
+        _ => return None,
+    };
+    if word(t, i + 2)? != "mod" {
+        return None;
+    }
+    let m: u32 = word(t, i + 3)?.parse().ok().filter(|m| *m > 0)?;
+    let mut j = i + 4;
+    let mut offset = 0;
+    if word(t, j) == Some("offset") {
+        offset = word(t, j + 1)?.parse().ok()?;
+        j += 2;
+    }
+    Some((m, offset, random, j))
+}
+
+/// A [`NumExpr`] at `i` and the index after it; None for what podpath
+/// does not compute (symhash: the kernel's flow dissector hash with a
+/// boot-time random key; a jhash of keys without a fixed register
+/// layout).
+pub fn num_expr(t: &[Tok], i: usize) -> Option<(NumExpr, usize)> {
+    match word(t, i)? {
+        "numgen" => {
+            let (modulus, offset, random, j) = numgen_args(t, i)?;
+            Some((
+                NumExpr::Numgen {
+                    modulus,
+                    offset,
+                    random,
+                },
+                j,
+            ))
+        }
+        "jhash" => {
+            let mut keys = Vec::new();
+            let mut j = i + 1;
+            loop {
+                let (s, n) = selector(t, j)?;
+                keys.push(s.sel.filter(|s| sel_len(*s).is_some())?);
+                j += n;
+                if word(t, j) != Some(".") {
+                    break;
+                }
+                j += 1;
+            }
+            if word(t, j)? != "mod" {
+                return None;
+            }
+            let modulus: u32 = number(word(t, j + 1)?).filter(|m| *m > 0)?;
+            j += 2;
+            let (mut seed, mut offset) = (0, 0);
+            while let Some(k @ ("seed" | "offset")) = word(t, j) {
+                let v = number(word(t, j + 1)?)?;
+                if k == "seed" {
+                    seed = v;
+                } else {
+                    offset = v;
+                }
+                j += 2;
+            }
+            Some((
+                NumExpr::Jhash {
+                    keys,
+                    modulus,
+                    seed,
+                    offset,
+                },
+                j,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The bytes a selector loads into its register: payload fields in
+/// network order (nft_payload_eval zeroes the register's last word
+/// first), meta and ct marks as the host's u32 (x86: little endian).
+pub fn sel_len(s: Sel) -> Option<usize> {
+    Some(match s {
+        Sel::Saddr | Sel::Daddr | Sel::Mark | Sel::CtMark => 4,
+        Sel::Sport | Sel::Dport => 2,
+        Sel::L4proto => 1,
+        _ => return None,
+    })
+}
+
+/// The data `jhash` reads: each key in a 32-bit register slot
+/// (netlink_padded_len: a concatenation's parts are padded to 4 bytes).
+pub fn jhash_data(parts: &[(Sel, u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (s, v) in parts {
+        let mut reg = [0u8; 4];
+        match (s, sel_len(*s)) {
+            (Sel::Mark | Sel::CtMark, _) => reg = v.to_le_bytes(),
+            (_, Some(4)) => reg = v.to_be_bytes(),
+            (_, Some(2)) => reg[..2].copy_from_slice(&(*v as u16).to_be_bytes()),
+            _ => reg[0] = *v as u8,
+        }
+        out.extend_from_slice(&reg);
+    }
+    out
+}
+
+/// include/linux/jhash.h `jhash` (Bob Jenkins' lookup3 `hashlittle`, the
+/// unaligned reads little endian as on x86).
+pub fn jhash(key: &[u8], initval: u32) -> u32 {
     fn mix(a: &mut u32, b: &mut u32, c: &mut u32) {
         *a = a.wrapping_sub(*c) ^ c.rotate_left(4);
         *c = c.wrapping_add(*b);
@@ -1250,44 +1451,76 @@ pub fn jhash(key: &[u8], seed: u32) -> u32 {
         *b = b.wrapping_add(*a);
     }
     fn fin(a: &mut u32, b: &mut u32, c: &mut u32) {
-        *c = (*c ^ *b).wrapping_sub(b.rotate_left(14));
-        *a = (*a ^ *c).wrapping_sub(c.rotate_left(11));
-        *b = (*b ^ *a).wrapping_sub(a.rotate_left(25));
-        *c = (*c ^ *b).wrapping_sub(b.rotate_left(16));
-        *a = (*a ^ *c).wrapping_sub(c.rotate_left(4));
-        *b = (*b ^ *a).wrapping_sub(a.rotate_left(14));
-        *c = (*c ^ *b).wrapping_sub(b.rotate_left(24));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(14));
+        *a ^= *c;
+        *a = a.wrapping_sub(c.rotate_left(11));
+        *b ^= *a;
+        *b = b.wrapping_sub(a.rotate_left(25));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(16));
+        *a ^= *c;
+        *a = a.wrapping_sub(c.rotate_left(4));
+        *b ^= *a;
+        *b = b.wrapping_sub(a.rotate_left(14));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(24));
     }
-    let word = |k: &[u8]| {
+    let le = |k: &[u8]| {
         let mut w = [0u8; 4];
-        for (d, s) in w.iter_mut().zip(k) {
-            *d = *s;
-        }
+        w[..k.len()].copy_from_slice(k);
         u32::from_le_bytes(w)
     };
     let init = 0xdead_beef_u32
         .wrapping_add(key.len() as u32)
-        .wrapping_add(seed);
+        .wrapping_add(initval);
     let (mut a, mut b, mut c) = (init, init, init);
     let mut k = key;
     while k.len() > 12 {
-        a = a.wrapping_add(word(&k[0..4]));
-        b = b.wrapping_add(word(&k[4..8]));
-        c = c.wrapping_add(word(&k[8..12]));
+        a = a.wrapping_add(le(&k[0..4]));
+        b = b.wrapping_add(le(&k[4..8]));
+        c = c.wrapping_add(le(&k[8..12]));
         mix(&mut a, &mut b, &mut c);
         k = &k[12..];
     }
     if k.is_empty() {
         return c;
     }
-    // the tail: bytes added into a, b, c as the switch's fallthrough does
-    a = a.wrapping_add(word(k.get(0..k.len().min(4)).unwrap_or(&[])));
+    a = a.wrapping_add(le(&k[..k.len().min(4)]));
     if k.len() > 4 {
-        b = b.wrapping_add(word(&k[4..k.len().min(8)]));
+        b = b.wrapping_add(le(&k[4..k.len().min(8)]));
     }
     if k.len() > 8 {
-        c = c.wrapping_add(word(&k[8..]));
+        c = c.wrapping_add(le(&k[8..]));
     }
     fin(&mut a, &mut b, &mut c);
     c
+}
+
+/// include/linux/kernel.h `reciprocal_scale`: `val` scaled into
+/// `0..ep_ro` (nft_jhash_eval's modulus).
+pub fn reciprocal_scale(val: u32, ep_ro: u32) -> u32 {
+    ((u64::from(val) * u64::from(ep_ro)) >> 32) as u32
+}
+
+#[cfg(test)]
+mod num_tests {
+    use super::*;
+
+    /// lookup3.c's driver5 vectors (hashlittle = the kernel's jhash on
+    /// little-endian machines).
+    #[test]
+    fn jhash_matches_lookup3() {
+        assert_eq!(jhash(b"", 0), 0xdeadbeef);
+        assert_eq!(jhash(b"Four score and seven years ago", 0), 0x17770551);
+        assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
+        assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
+        assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
+    }
+
+    #[test]
+    fn registers_are_padded_to_four_bytes() {
+        let d = jhash_data(&[(Sel::Saddr, 0x0a00_0001), (Sel::Dport, 80), (Sel::Mark, 1)]);
+        assert_eq!(d, [10, 0, 0, 1, 0, 80, 0, 0, 1, 0, 0, 0]);
+    }
 }

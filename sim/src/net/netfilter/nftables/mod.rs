@@ -41,11 +41,14 @@
 //! the device's group (0 unless the host model has groups, as `-m
 //! devgroup`), `meta time|hour|day` the virtual clock as UTC (`meta time`
 //! in whole seconds), `fib ... oif|oifname` the reverse route `-m
-//! rpfilter` uses, `ip version`/`ip hdrlength` 4 and 5 (no IP options);
+//! rpfilter` uses, `ip version`/`ip hdrlength` 4 and 5 (no IP options:
+//! `ip option` fields break the rule), no xfrm (`ipsec` keys break the
+//! rule, `meta ipsec` is false), no SCTP (`sctp chunk` fields break), no
+//! OS fingerprints (`osf name` is "unknown" on a SYN); `ct packets|
+//! bytes|avgpkt` read the connection's counters as 32 bits;
 //! `tcp option maxseg size set` and `ct zone set` are trace steps (the
 //! option is not rewritten, zones do not separate connections). What is
-//! read but not evaluated (tproxy, synproxy, `ct packets|bytes`, group
-//! names...) is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
+//! read but not evaluated (tproxy, synproxy, group names...) is listed in [`Nft::unmodelled`] and obeys `EvalEnv.assume`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -300,7 +303,9 @@ pub enum Sel {
     /// through another device than the restriction reads as 0 (`oif`) or
     /// the empty name (`oifname`), as nft_fib_store_result stores them.
     FibOif(bool, bool, u8, bool),
-    /// A constant in a concatenation (`ip saddr . 10002`).
+    /// A constant in a concatenation (`ip saddr . 10002`); also what
+    /// reads the same on every packet podpath sends: `meta ipsec` (no
+    /// secpath), `ip option X` and `sctp chunk X` as presence tests.
     Const(u32),
     /// `ether saddr`, `ether daddr` (the link-layer header: at the frame
     /// hooks; at the IPv4 hooks the source is the received frame's, where
@@ -321,6 +326,24 @@ pub enum Sel {
     SocketTransparent,
     SocketMark,
     SocketWildcard,
+    /// `ct [original|reply] packets|bytes|avgpkt` (nft_ct.c): direction
+    /// (0 original, 1 reply, 2 both) and what (0 packets, 1 bytes, 2
+    /// avgpkt). 0 when conntrack accounting is off (no nf_conn_acct);
+    /// no connection breaks the rule. Simplification: read as 32 bits
+    /// (saturating; the kernel's register holds 64).
+    CtAcct(u8, u8),
+    /// `ct helper`: the name of the connection's helper (nft_ct.c
+    /// NFT_CT_HELPER), as `ct helper set` assigned it.
+    CtHelper,
+    /// A key with no value on podpath's packets, which breaks the rule
+    /// (NFT_BREAK): `ipsec in|out ...` (nft_xfrm.c: podpath has no xfrm),
+    /// `ip option X FIELD` (no IP options), `sctp chunk X FIELD` (no
+    /// SCTP).
+    Absent,
+    /// `osf name|version` (nft_osf.c nft_osf_eval): a TCP SYN reads
+    /// "unknown" (no fingerprints are loaded: nf_osf_find finds none),
+    /// anything else breaks the rule.
+    OsfName,
 }
 
 /// The fields of an ARP header (proto.c `arp_hdr_fields`).
@@ -432,6 +455,16 @@ pub enum NatTo {
     /// `prefix to KEY map { prefix : prefix }` (netmap): the new address
     /// keeps the host bits of the one it replaces.
     PrefixMap { key: Vec<Sel>, map: MapRef },
+    /// `to jhash EXPR mod N ... map { N : addr [. port] }`: the number
+    /// looked up (nft_jhash_eval, then nft_lookup).
+    NumMap { num: expr::NumExpr, map: MapRef },
+    /// `to A : numgen ... map { N : port }`: the address given, the port
+    /// looked up.
+    AddrPortMap {
+        addr: Ipv4Addr,
+        num: expr::NumExpr,
+        map: MapRef,
+    },
     /// `to numgen inc|random mod N [offset O] map { ... }`.
     NumgenMap {
         modulus: u32,
@@ -481,6 +514,20 @@ pub enum Expr {
         target: SetTarget,
         key: Vec<Sel>,
         map: MapRef,
+    },
+    /// `ip saddr|daddr|ttl|dscp|ecn set VALUE` or `set NUMEXPR map {...}`
+    /// (nft_payload.c nft_payload_set_eval: the header written in place,
+    /// checksums updated; [`super::mangle`] writes the bytes at the end
+    /// of the hook). No map element breaks the rule.
+    PayloadSet {
+        field: PayloadField,
+        value: PayloadVal,
+    },
+    /// `dup to ADDR [device DEV]` in ip/inet (nft_dup_ipv4.c): a clone
+    /// routed to ADDR, as iptables' TEE.
+    Dup {
+        gateway: Ipv4Addr,
+        dev: Option<String>,
     },
     /// `add|update @set { KEY [timeout T] }`
     Update {
@@ -552,8 +599,9 @@ pub enum Expr {
     /// `fwd to DEV` (nft_fwd_netdev.c nft_fwd_netdev_eval): the frame is
     /// sent out of DEV, the verdict is NF_STOLEN.
     Fwd(String),
-    /// `dup to DEV` (nft_dup_netdev.c): a copy leaves out of DEV.
-    Dup(String),
+    /// `dup to device DEV` in netdev (nft_dup_netdev.c): a copy leaves out
+    /// of DEV.
+    DupDev(String),
     /// `synproxy mss M wscale W timestamp sack-perm` or a named
     /// `synproxy` object's settings (nft_synproxy.c).
     Synproxy(crate::net::netfilter::synproxy::SynproxyInfo),
@@ -583,6 +631,23 @@ pub enum Expr {
     /// `tproxy ip6 to ...` (nft_tproxy.c nft_tproxy_eval: a family that is
     /// not the packet's sets NFT_BREAK). Kept for IPv6 (`Nft::ipv6_kept`).
     Ipv6Break(String),
+}
+
+/// The IPv4 header fields a payload statement writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadField {
+    Saddr,
+    Daddr,
+    Ttl,
+    Dscp,
+    Ecn,
+}
+
+/// What a payload statement writes: a constant, or a number's map data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadVal {
+    Const(u32),
+    Map { num: expr::NumExpr, map: MapRef },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -662,6 +727,8 @@ pub enum KeyType {
     Hour,
     /// `meta day` values (`"Monday"`), 0 Sunday .. 6 Saturday.
     Day,
+    /// `exists`/`missing` (datatype.c boolean_type).
+    Boolean,
     #[default]
     Other,
 }

@@ -1480,6 +1480,14 @@ fn refs(exprs: &[Expr]) -> Vec<(&str, bool)> {
                         map: MapRef::Named(m),
                         ..
                     }
+                    | NatTo::NumMap {
+                        map: MapRef::Named(m),
+                        ..
+                    }
+                    | NatTo::AddrPortMap {
+                        map: MapRef::Named(m),
+                        ..
+                    }
                     | NatTo::PrefixMap {
                         map: MapRef::Named(m),
                         ..
@@ -1576,6 +1584,7 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::Time => "time",
         KeyType::Hour => "hour",
         KeyType::Day => "day",
+        KeyType::Boolean => "boolean",
         KeyType::Other => "integer",
     }
 }

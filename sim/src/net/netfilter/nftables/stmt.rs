@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 use super::expr::{self, selector, verdict_at, SelInfo};
 use super::lex::{render, Tok};
 use super::{
-    Data, Expr, KeyType, MacVal, MapRef, NVerdict, NatKind, NatTo, NftError, NumSrc, Op, Rhs, Sel,
-    SetTarget, SetVal, Val,
+    Data, Expr, KeyType, MacVal, MapRef, NVerdict, NatKind, NatTo, NftError, NumSrc, Op,
+    PayloadField, PayloadVal, Rhs, Sel, SetTarget, SetVal, Val,
 };
 use crate::net::netfilter::{RejectWith, Unmodelled};
 
@@ -362,6 +362,20 @@ impl R<'_, '_> {
                     j += 2;
                 }
                 let end = j.min(self.t.len());
+                // `dup [ip] to ADDR [device DEV]` (nft_dup_ipv4.c
+                // nft_dup_ipv4_eval -> nf_dup_ipv4): the TEE clone
+                let to = (self.w(i) == Some("dup"))
+                    .then(|| (i + 1..end).find(|p| self.t[*p].is("to")))
+                    .flatten()
+                    .and_then(|p| self.t.get(p + 1))
+                    .and_then(|x| x.s.parse::<Ipv4Addr>().ok());
+                if let Some(gateway) = to {
+                    let dev = (self.w(end.saturating_sub(2)) == Some("device"))
+                        .then(|| self.t.get(end - 1).map(|x| x.s.clone()))
+                        .flatten();
+                    self.out.push(Expr::Dup { gateway, dev });
+                    return Ok(end);
+                }
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)
@@ -441,7 +455,7 @@ impl R<'_, '_> {
         }
         match self.w(i)? {
             "fwd" => Some((Expr::Fwd(d), i + 3)),
-            _ => Some((Expr::Dup(d), i + 3)),
+            _ => Some((Expr::DupDev(d), i + 3)),
         }
     }
 
@@ -1221,6 +1235,12 @@ impl R<'_, '_> {
                 }
             }
         }
+        if let Some(field) = payload_field(name) {
+            if let Some(value) = self.payload_val(j, end, field, lhs) {
+                self.out.push(Expr::PayloadSet { field, value });
+                return Ok(end);
+            }
+        }
         let value = self.set_val(j, end);
         if let (Some(target), None) = (target, &value) {
             if let Some((key, map)) = self.set_map(j, end) {
@@ -1236,6 +1256,60 @@ impl R<'_, '_> {
             }
         }
         Ok(end)
+    }
+
+    /// The value of `ip FIELD set ...` ending at `end`: a constant, or
+    /// `numgen|jhash ... map { ... }`.
+    fn payload_val(
+        &self,
+        j: usize,
+        end: usize,
+        field: PayloadField,
+        lhs: &[SelInfo],
+    ) -> Option<PayloadVal> {
+        let ty = match field {
+            PayloadField::Saddr | PayloadField::Daddr => KeyType::Addr4,
+            _ => KeyType::Other,
+        };
+        if let Some((num, k)) = expr::num_expr(self.t, j) {
+            if self.w(k) != Some("map") {
+                return None;
+            }
+            let (map, next) = self.map_ref(k + 1, lhs, &[ty]).ok()?;
+            return (next == end).then_some(PayloadVal::Map { num, map });
+        }
+        if end != j + 1 {
+            return None;
+        }
+        let v = self.t.get(j)?;
+        let n = match field {
+            PayloadField::Saddr | PayloadField::Daddr => match expr::value(&v.s, v.quoted, ty)? {
+                Val::Net(a) if a.prefix_len() == 32 => u32::from(a.addr()),
+                _ => return None,
+            },
+            PayloadField::Ttl => self
+                .int_value(j, j + 1, KeyType::Other)
+                .filter(|t| *t <= 255)?,
+            // datatype.c dscp_type (cs0..cs7, af11..af43, ef, le) and
+            // ecn_type
+            PayloadField::Dscp => crate::net::netfilter::iptables::matches::dscp_class(&v.s)
+                .map(u32::from)
+                .or_else(|| (v.s == "le").then_some(1))
+                .or_else(|| {
+                    self.int_value(j, j + 1, KeyType::Other)
+                        .filter(|d| *d <= 63)
+                })?,
+            PayloadField::Ecn => match v.s.as_str() {
+                "not-ect" => 0,
+                "ect1" => 1,
+                "ect0" => 2,
+                "ce" => 3,
+                _ => self
+                    .int_value(j, j + 1, KeyType::Other)
+                    .filter(|e| *e <= 3)?,
+            },
+        };
+        Some(PayloadVal::Const(n))
     }
 
     /// The end of a `set` statement's value expression.
@@ -1528,7 +1602,18 @@ impl R<'_, '_> {
         let (to, end) = if v6 {
             (None, self.skip_args(j + 1))
         } else {
-            self.nat_spec(j + 1, NatKind::Dnat, false)?
+            match self.nat_spec(j + 1, NatKind::Dnat, false) {
+                Ok(x) => x,
+                // a port by `symhash` (the kernel's flow hash with a boot
+                // key podpath cannot have): nft takes it, kept unmodelled
+                Err(e) => {
+                    let end = self.skip_args(j + 1);
+                    if !self.sl(j + 1, end).iter().any(|t| t.s.contains("symhash")) {
+                        return Err(e);
+                    }
+                    (None, end)
+                }
+            }
         };
         let one = |lo: u16, hi: u16| (lo == hi).then_some(lo);
         let tp = match to {
@@ -1568,6 +1653,22 @@ impl R<'_, '_> {
     ) -> Result<(Option<NatTo>, usize), NftError> {
         let addr_ty = if v6 { KeyType::Addr6 } else { KeyType::Addr4 };
         let t = self.t;
+        if self.w(j) == Some("jhash") {
+            // `jhash EXPR mod N [seed S] [offset O] map { ... }`
+            let Some((num, k)) = expr::num_expr(t, j) else {
+                return Ok((None, self.set_value_end(j)));
+            };
+            if self.w(k) != Some("map") {
+                return Ok((None, k));
+            }
+            let lhs = [SelInfo {
+                sel: None,
+                ty: KeyType::Other,
+                name: "jhash".into(),
+            }];
+            let (map, next) = self.map_ref(k + 1, &lhs, &[addr_ty, KeyType::Port])?;
+            return Ok((Some(NatTo::NumMap { num, map }), next));
+        }
         // a map: `SEL [. SEL] map ...`, `numgen ... map ...`
         if let Some((lhs, k)) = self.lhs(j) {
             if self.w(k) == Some("map") {
@@ -1630,6 +1731,18 @@ impl R<'_, '_> {
             && t.get(k + 1).is_some_and(|x| port_range(&x.s).is_none())
         {
             // `A : numgen ... map { ... }`: a port chosen by an expression
+            let addr = addr.parse::<Ipv4Addr>().ok();
+            if let (Some(addr), Some((num, n))) = (addr, expr::num_expr(t, k + 1)) {
+                if self.w(n) == Some("map") {
+                    let lhs = [SelInfo {
+                        sel: None,
+                        ty: KeyType::Other,
+                        name: "numgen".into(),
+                    }];
+                    let (map, next) = self.map_ref(n + 1, &lhs, &[KeyType::Port])?;
+                    return Ok((Some(NatTo::AddrPortMap { addr, num, map }), next));
+                }
+            }
             return Ok((None, self.set_value_end(k + 1)));
         }
         if port.is_none() && t.get(k).is_some_and(|x| x.is(":")) {
@@ -1692,24 +1805,18 @@ fn relop(s: &str) -> Option<Op> {
     })
 }
 
-/// `numgen inc|random mod N [offset O]` at `i`: (mod, offset, random, next).
-pub fn numgen_args(t: &[Tok], i: usize) -> Option<(u32, u32, bool, usize)> {
-    let random = match w(t, i + 1)? {
-        "random" => true,
-        "inc" => false,
+pub use super::expr::numgen_args;
+
+/// The header field `ip FIELD set` writes, for those podpath rewrites.
+fn payload_field(name: &str) -> Option<PayloadField> {
+    Some(match name {
+        "ip saddr" => PayloadField::Saddr,
+        "ip daddr" => PayloadField::Daddr,
+        "ip ttl" => PayloadField::Ttl,
+        "ip dscp" => PayloadField::Dscp,
+        "ip ecn" => PayloadField::Ecn,
         _ => return None,
-    };
-    if w(t, i + 2)? != "mod" {
-        return None;
-    }
-    let m: u32 = w(t, i + 3)?.parse().ok().filter(|m| *m > 0)?;
-    let mut j = i + 4;
-    let mut offset = 0;
-    if w(t, j) == Some("offset") {
-        offset = w(t, j + 1)?.parse().ok()?;
-        j += 2;
-    }
-    Some((m, offset, random, j))
+    })
 }
 
 /// The ICMP code of `reject with FAMILY [type] CODE` (datatype.c
@@ -1887,6 +1994,11 @@ pub const IPV6_KEPT: &str =
 
 /// An IPv6 address or prefix token (`feed::1`, `2001:db8::/64`).
 fn is_v6_literal(s: &str) -> bool {
+    // `[fd49::1]:80`: the address in brackets
+    let s = s
+        .strip_prefix('[')
+        .and_then(|r| r.split(']').next())
+        .unwrap_or(s);
     let a = s.split('/').next().unwrap_or(s);
     a.contains(':') && a.parse::<std::net::Ipv6Addr>().is_ok()
 }

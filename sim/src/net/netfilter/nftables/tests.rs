@@ -158,7 +158,7 @@ mod eval_tests {
     /// same chain still applies.
     #[test]
     fn ipv6_nat_passes_ipv4_packets_over() {
-        let n = Nft::parse("table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 dnat ip6 to [fd00::1]:8080\n  tcp dport 80 dnat to feed::1\n  tcp dport 80 dnat ip to 10.0.0.9:8080\n }\n}\n").unwrap();
+        let n = Nft::parse("table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 dnat ip6 to [fd00::1]:8080\n  tcp dport 80 dnat ip6 to feed::1\n  tcp dport 80 dnat ip to 10.0.0.9:8080\n }\n}\n").unwrap();
         assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
         assert_eq!(n.ipv6_kept.len(), 2, "{:?}", n.ipv6_kept);
         assert_eq!(n.ipv6_kept[0].line, 4);
@@ -171,6 +171,151 @@ mod eval_tests {
         );
         assert!(matches!(o.nat, Some(Target::Dnat { .. })), "{:?}", o.nat);
         assert!(format!("{:?}", o.nat).contains("10.0.0.9"), "{:?}", o.nat);
+    }
+
+    /// What has one value on every packet podpath sends: no secpath
+    /// (`ipsec ...` breaks, nft_xfrm.c; `meta ipsec` is false), no IP
+    /// options (nft_exthdr_ipv4_eval), no SCTP (nft_exthdr_sctp_eval), no
+    /// OS fingerprints (nft_osf.c: a SYN reads "unknown"); `ct packets`
+    /// reads the connection's counters (nft_ct.c).
+    #[test]
+    fn matches_whose_value_is_known() {
+        let n = Nft::parse("table ip t {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  ipsec in reqid 1 meta mark set 1\n  ipsec in reqid != 1 meta mark set 2\n  meta ipsec missing meta mark set mark or 4\n  ip option ra value 1 meta mark set mark or 8\n  ip option ra missing meta mark set mark or 16\n  sctp chunk init num-inbound-streams 1 meta mark set mark or 32\n  osf name \"unknown\" meta mark set mark or 64\n  osf name \"Linux\" meta mark set mark or 128\n  ct packets > 2 meta mark set mark or 256\n  ct original bytes 100 meta mark set mark or 512\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 80);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 4 | 16 | 64);
+        // not a SYN: osf breaks
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 80);
+        p.tcp_flags = Some(0x10);
+        p.ct = Some(crate::net::netfilter::iptables::matches::CtView {
+            orig: (6, p.src, 40000, p.dst, 80),
+            reply: (6, p.dst, 80, p.src, 40000),
+            status: 8,
+            expires_s: 100,
+            reply_dir: false,
+            acct: Some([(2, 100), (1, 60)]),
+        });
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 4 | 16 | 256 | 512);
+        // accounting off: the counters read 0
+        if let Some(c) = p.ct.as_mut() {
+            c.acct = None;
+        }
+        p.mark = 0;
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 4 | 16);
+    }
+
+    /// nftables' files/examples load-balancing forms: `dnat to A : numgen
+    /// inc mod 2 map { 0 : P, 1 : Q }` (the port round robin), `dnat to
+    /// jhash ip saddr . tcp dport mod 2 map { ... }` (nft_jhash_eval:
+    /// reciprocal_scale(jhash(saddr . dport, 8, seed), 2)), `ip daddr set
+    /// numgen inc mod 2 map { ... }` (a stateless rewrite) and `ip ttl
+    /// set`.
+    #[test]
+    fn numgen_and_jhash_choose_nat_and_payload_values() {
+        let n = Nft::parse("table ip t {\n chain c {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 dnat to 192.168.1.100 : numgen inc mod 2 map { 0 : 4040, 1 : 4050 }\n  tcp dport 81 dnat to jhash ip saddr . tcp dport mod 2 map { 0 : 192.168.20.100, 1 : 192.168.30.100 }\n }\n chain f {\n  type filter hook prerouting priority 0; policy accept;\n  tcp dport 82 ip daddr set numgen inc mod 2 map { 0 : 192.168.1.100, 1 : 192.168.1.101 } ip ttl set 9\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let mut ports = Vec::new();
+        for _ in 0..3 {
+            let o = run(
+                &n,
+                Hook::Prerouting,
+                &mut pkt("1.1.1.1", "10.0.0.1", 80),
+                0,
+                &mut d,
+            );
+            match o.nat {
+                Some(Target::Dnat { to, .. }) => {
+                    assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 1, 100)));
+                    ports.push(to.ports.unwrap().0);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(ports, [4040, 4050, 4040]);
+        // the hash of the register bytes 01 01 01 01 00 51 00 00 with seed 0
+        let data = [1, 1, 1, 1, 0, 81, 0, 0];
+        let want = expr::reciprocal_scale(expr::jhash(&data, 0), 2);
+        let o = run(
+            &n,
+            Hook::Prerouting,
+            &mut pkt("1.1.1.1", "10.0.0.1", 81),
+            0,
+            &mut d,
+        );
+        match o.nat {
+            Some(Target::Dnat { to, .. }) => assert_eq!(
+                to.addr_lo,
+                Some(if want == 0 {
+                    Ipv4Addr::new(192, 168, 20, 100)
+                } else {
+                    Ipv4Addr::new(192, 168, 30, 100)
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 82);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut d);
+        assert_eq!((p.dst, p.ttl), (Ipv4Addr::new(192, 168, 1, 100), 9));
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 82);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut d);
+        assert_eq!(p.dst, Ipv4Addr::new(192, 168, 1, 101));
+    }
+
+    /// nft_ct.c: `ct helper set "obj"` gives an unconfirmed connection of
+    /// the object's protocol its helper (nft_ct_helper_obj_eval), `ct
+    /// helper` reads the helper's name (not the object's); no helper
+    /// breaks the rule.
+    #[test]
+    fn ct_helper_objects_assign_and_match() {
+        let n = Nft::parse("table ip t {\n ct helper myftp {\n  type \"ftp\" protocol tcp\n }\n set helpname {\n  typeof ct helper\n  elements = { \"sip\", \"ftp\" }\n }\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  ct helper @helpname meta mark set 1\n  tcp dport 21 ct helper set \"myftp\"\n  ct helper \"ftp\" meta mark set mark or 2\n  ct helper @helpname meta mark set mark or 4\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let ct = |status| crate::net::netfilter::iptables::matches::CtView {
+            orig: (
+                6,
+                Ipv4Addr::new(1, 1, 1, 1),
+                40000,
+                Ipv4Addr::new(10, 0, 0, 1),
+                21,
+            ),
+            reply: (
+                6,
+                Ipv4Addr::new(10, 0, 0, 1),
+                21,
+                Ipv4Addr::new(1, 1, 1, 1),
+                40000,
+            ),
+            status,
+            expires_s: 100,
+            reply_dir: false,
+            acct: None,
+        };
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 21);
+        p.ct = Some(ct(0));
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!((p.mark, p.ct_helper.as_deref()), (2 | 4, Some("ftp")));
+        // a confirmed connection is not given one
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 21);
+        p.ct = Some(ct(8));
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!((p.mark, p.ct_helper), (0, None));
+    }
+
+    /// nft_dup_ipv4.c: `dup to ADDR [device DEV]` asks for a clone (the
+    /// hook sends it, as TEE's).
+    #[test]
+    fn dup_asks_for_a_clone() {
+        let n = Nft::parse("table ip t {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  tcp dport 80 dup to 10.0.0.9 device eth1 counter\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 80);
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(
+            p.dups,
+            vec![(Ipv4Addr::new(10, 0, 0, 9), Some("eth1".to_string()))]
+        );
     }
 
     /// nftables tests/shell maps/nat_addr_port: `dnat ip to ip saddr . tcp
@@ -293,7 +438,7 @@ mod eval_tests {
     /// IPv4 (its nfproto dependency fails), even with `!=`.
     #[test]
     fn unmodelled_matches_follow_assume() {
-        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  osf name \"Linux\" drop\n }\n}\n").unwrap();
+        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  meta skgid java drop\n }\n}\n").unwrap();
         assert_eq!(n.unmodelled.len(), 1);
         assert_eq!(n.unmodelled[0].line, 5);
         let o = run(
@@ -1282,6 +1427,8 @@ mod l2_tests {
         let o = run_l2(&n, L2Hook::ArpIn, "eth0", &mut p, &mut d);
         assert_eq!(o.verdict, Verdict::Accept);
     }
+}
+
 /// `flow add @ft` as the kernel takes it (nft_flow_offload.c): the
 /// flowtable's devices are read; a missing flowtable is ENOENT, a chain
 /// not at the forward hook EOPNOTSUPP.
