@@ -272,7 +272,7 @@ pub fn sim_captures(
         } else {
             "in"
         };
-        sim.entry((c.host.clone(), c.dev.clone(), dir.to_string()))
+        sim.entry((c.host.to_string(), c.dev.to_string(), dir.to_string()))
             .or_insert_with(Vec::new)
             .push(c.bytes.clone());
     }

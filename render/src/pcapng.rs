@@ -109,7 +109,7 @@ pub fn render(trace: &Trace) -> Vec<u8> {
         .expect("writing to memory");
     }
     for c in &trace.captures {
-        let Some(&iface) = index.get(&(c.host.clone(), c.dev.clone())) else {
+        let Some(&iface) = index.get(&(c.host.to_string(), c.dev.to_string())) else {
             continue;
         };
         let flags = match c.dir {

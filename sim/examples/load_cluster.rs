@@ -13,6 +13,19 @@ mod k8s_synth;
 
 use std::time::Instant;
 
+/// The resident set now and its peak so far (`/proc/self/status`), for
+/// the phase lines.
+fn mem() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    format!("RSS {}, peak {}", field("VmRSS:"), field("VmHWM:"))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let nodes: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
@@ -68,9 +81,10 @@ fn main() {
     let w =
         podpath_sim::scenario::load(&scenario, "s.yaml", None).unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
-        "loaded a world of {} hosts in {:?}",
+        "loaded a world of {} hosts in {:?}; {}",
         w.hosts.len(),
-        t.elapsed()
+        t.elapsed(),
+        mem()
     );
     if phase == "load" {
         return;
@@ -78,4 +92,18 @@ fn main() {
     let t = Instant::now();
     let trace = podpath_sim::engine::Engine::new(w).run();
     eprintln!("ran {} flows in {:?}", trace.flows.len(), t.elapsed());
+    let hops: usize = trace.flows.iter().map(|f| f.hops.len()).sum();
+    let steps: usize = trace
+        .flows
+        .iter()
+        .flat_map(|f| f.hops.iter())
+        .map(|h| h.steps.len())
+        .sum();
+    let bytes: usize = trace.captures.iter().map(|c| c.bytes.len()).sum();
+    eprintln!(
+        "{} hops, {steps} steps, {} captures of {bytes} bytes; {}",
+        hops,
+        trace.captures.len(),
+        mem()
+    );
 }

@@ -224,15 +224,15 @@ pub fn live_netns(
                     .enumerate()
                     .map(move |(i, b)| podpath_sim::trace::Capture {
                         time_ns: ts.get(i).map(|t| t - t0).unwrap_or(0),
-                        host: h.clone(),
-                        dev: d.clone(),
+                        host: h.into(),
+                        dev: d.into(),
                         dir: if dir == "out" {
                             podpath_sim::trace::Direction::Out
                         } else {
                             podpath_sim::trace::Direction::In
                         },
                         packet: 0,
-                        flow: String::new(),
+                        flow: Default::default(),
                         hop: None,
                         comment: format!("real capture on {h}/{d}"),
                         bytes: b.clone(),

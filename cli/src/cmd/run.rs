@@ -82,7 +82,7 @@ pub fn select_flow(trace: &mut Trace, sel: &str) -> Result<()> {
         bail!("no flow '{sel}' in this scenario");
     }
     let keep: Vec<String> = trace.flows.iter().map(|x| x.id.clone()).collect();
-    trace.captures.retain(|c| keep.contains(&c.flow));
+    trace.captures.retain(|c| keep.iter().any(|k| *k == c.flow));
     Ok(())
 }
 

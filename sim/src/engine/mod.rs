@@ -7,6 +7,7 @@
 //! draws. The same world and seed give the same trace, byte for byte.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use rand_chacha::ChaCha8Rng;
 
@@ -18,7 +19,7 @@ use rand_core::{Rng, SeedableRng};
 use crate::app::{AppEvent, Runtime};
 use crate::net::host::{Ctx, DevKind, HostTimer, Meta, Output};
 use crate::trace::Point;
-use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, Trace, TraceSink};
+use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, SharedName, Trace, TraceSink};
 use crate::wire::Ipv4Repr;
 use crate::world::World;
 
@@ -107,6 +108,40 @@ pub struct Engine {
     last_activity_ns: u64,
     /// Draws for lossy links (seeded from the scenario's seed).
     loss_rng: ChaCha8Rng,
+    /// The hosts' and devices' names as captures share them.
+    names: Names,
+}
+
+/// Host and device names made once for the captures that repeat them
+/// (per host: its name, then its devices'), checked against the host's
+/// current names on every use, so a renamed device gets its new name.
+#[derive(Default)]
+struct Names(Vec<Vec<SharedName>>);
+
+impl Names {
+    fn of(
+        &mut self,
+        h: &crate::net::host::Host,
+        host: usize,
+        dev: usize,
+    ) -> (SharedName, SharedName) {
+        if self.0.len() <= host {
+            self.0.resize(host + 1, Vec::new());
+        }
+        let v = &mut self.0[host];
+        if v.is_empty() || v[0] != h.name {
+            v.clear();
+            v.push(SharedName::from(&h.name));
+        }
+        let dn = h.devs.get(dev).map(|d| d.name.as_str()).unwrap_or_default();
+        if v.len() <= dev + 1 {
+            v.resize(dev + 2, SharedName::default());
+        }
+        if v[dev + 1] != dn {
+            v[dev + 1] = SharedName::from(dn);
+        }
+        (v[0].clone(), v[dev + 1].clone())
+    }
 }
 
 impl Engine {
@@ -128,6 +163,7 @@ impl Engine {
             pending_starts: 0,
             last_activity_ns: 0,
             loss_rng: ChaCha8Rng::seed_from_u64(0),
+            names: Names::default(),
         };
         e.loss_rng = ChaCha8Rng::seed_from_u64(e.world.seed ^ 0x6c6f_7373);
         // Daemons start first, at time 0, in host and app order.
@@ -313,26 +349,26 @@ impl Engine {
         meta: Meta,
         hop: Option<u32>,
     ) {
-        let h = &self.world.hosts[host];
-        let comment = match hop {
-            Some(s) => format!(
-                "hop {s} {} {}",
-                h.name,
-                if dir == Direction::In { "in" } else { "out" }
-            ),
-            None => format!(
-                "{} {}",
-                h.name,
-                if dir == Direction::In { "in" } else { "out" }
-            ),
-        };
+        let (host_name, dev_name) = self.names.of(&self.world.hosts[host], host, dev);
+        let d = if dir == Direction::In { "in" } else { "out" };
+        // "hop SEQ HOST DIR" (or "HOST DIR"), written into a string of
+        // its exact length: two million of them at 1,000 nodes
+        let mut comment = String::with_capacity(host_name.len() + 20);
+        if let Some(s) = hop {
+            let _ = write!(comment, "hop {s} ");
+        }
+        comment.push_str(&host_name);
+        comment.push(' ');
+        comment.push_str(d);
+        comment.shrink_to_fit();
+        let flow = self.sink.flow_name(meta.flow);
         self.sink.captures.push(Capture {
             time_ns: self.now,
-            host: h.name.clone(),
-            dev: h.devs[dev].name.clone(),
+            host: host_name,
+            dev: dev_name,
             dir,
             packet: meta.pkt,
-            flow: self.sink.flow_id(meta.flow),
+            flow,
             hop,
             comment,
             bytes: bytes.to_vec(),

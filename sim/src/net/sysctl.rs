@@ -183,22 +183,28 @@ impl Sysctl {
     }
 
     pub fn get(&self, k: &str) -> String {
+        self.value(k).to_string()
+    }
+
+    /// The value of `k`: as set, else the default of its key (the generic
+    /// `net.ipv4.conf.DEV.KEY` for a device's key), else empty. Read on
+    /// every packet (rp_filter, proxy_arp on every ARP request of a
+    /// 1,000-node broadcast domain), so it borrows rather than copies.
+    fn value(&self, k: &str) -> &str {
         if let Some(v) = self.values.get(k) {
-            return v.clone();
+            return v;
         }
-        let generic = match per_device(k) {
-            Some((dev, key)) if dev != "all" => format!("net.ipv4.conf.DEV.{key}"),
-            _ => k.to_string(),
+        let default = match per_device(k) {
+            Some((dev, key)) if dev != "all" => KNOWN
+                .iter()
+                .find(|(n, _)| n.strip_prefix("net.ipv4.conf.DEV.") == Some(key)),
+            _ => KNOWN.iter().find(|(n, _)| *n == k),
         };
-        KNOWN
-            .iter()
-            .find(|(n, _)| *n == generic)
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_default()
+        default.map(|(_, v)| *v).unwrap_or_default()
     }
 
     pub fn int(&self, k: &str) -> i64 {
-        self.get(k).trim().parse().unwrap_or(0)
+        self.value(k).trim().parse().unwrap_or(0)
     }
 
     pub fn ip_forward(&self) -> bool {
@@ -217,7 +223,7 @@ impl Sysctl {
     }
 
     pub fn port_range(&self) -> (u16, u16) {
-        let v = self.get("net.ipv4.ip_local_port_range");
+        let v = self.value("net.ipv4.ip_local_port_range");
         let mut it = v.split_whitespace().filter_map(|x| x.parse::<u16>().ok());
         match (it.next(), it.next()) {
             (Some(a), Some(b)) if a <= b => (a, b),
