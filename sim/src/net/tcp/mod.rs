@@ -1122,7 +1122,13 @@ impl Host {
                     | icmp::CODE_HOST_PROHIBITED
                     | icmp::CODE_NET_PROHIBITED
             );
-        if tcb.state == TcpState::SynSent && hard {
+        // tcp_v4_err (net/ipv4/tcp_ipv4.c): a SYN-SENT socket takes any
+        // destination unreachable (code <= NR_ICMP_UNREACH, fragmentation
+        // needed aside) as its error: sk_err = icmp_err_convert[code].errno
+        // (EHOSTUNREACH for host unreachable), tcp_done.
+        let syn_sent_err =
+            i.icmp_type == icmp::DEST_UNREACH && i.code <= 15 && i.code != icmp::CODE_FRAG_NEEDED;
+        if tcb.state == TcpState::SynSent && (hard || syn_sent_err) {
             let app = tcb.app;
             self.tcp.conns.remove(&key);
             ctx.trace.step(
