@@ -500,11 +500,12 @@ fn eval_expr(
 /// `flow add @FT`: the request the host checks after the hook
 /// (nft_flow_offload_eval's conditions, [`crate::net::netfilter::FlowOffloadReq`]).
 fn flow_offload(r: &RuleAt, flowtable: &str, out: &mut HookOutcome) -> Option<RuleEnd> {
-    let devices =
-        r.t.objects
-            .get(&("flowtable".to_string(), flowtable.to_string()))
-            .map(|o| o.flowtable_devices())
-            .unwrap_or_default();
+    let devices = r
+        .t
+        .objects
+        .get(&("flowtable".to_string(), flowtable.to_string()))
+        .map(|o| o.flowtable_devices())
+        .unwrap_or_default();
     (r.step)(format!("flow add @{flowtable}"), out);
     out.flow_offload = Some(crate::net::netfilter::FlowOffloadReq {
         table: r.tlabel.to_string(),
