@@ -267,6 +267,12 @@ pub fn sim_captures(
         if !keep(&c.host) {
             continue;
         }
+        // libpcap on Linux (pcap-linux.c) rejects an outgoing packet of
+        // the loopback device ("we'll see the packet as an incoming
+        // packet as well"): `tcpdump -Q out -i lo` shows nothing
+        if c.dir == podpath_sim::trace::Direction::Out && c.dev == "lo" {
+            continue;
+        }
         let dir = if c.dir == podpath_sim::trace::Direction::Out {
             "out"
         } else {

@@ -267,7 +267,9 @@ SIMPLIFIED (and where)
     after a retransmitted SYN: RTO 3 s); no congestion window, fast
     retransmit or out-of-order queue (a loss costs an RTO, then go-back-N);
     RFC 6298 gains for later RTT samples; no SYN-ACK timer; TIME_WAIT
-    kept to the end.                                                     [net/tcp]
+    kept to the end. A retransmission is skipped while the last copy
+    waits in an ARP queue (skb_still_in_host_queue), that copy known by
+    its source port, sequence number and SYN flag.                       [net/tcp]
   - endpointRemoved: the control plane reacts at the fault's instant (no
     watch/sync delay, no terminating phase); TCP connections to the
     endpoint keep their conntrack entries (as with kube-proxy, which only

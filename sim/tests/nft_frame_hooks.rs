@@ -152,8 +152,46 @@ fn an_arp_input_drop_names_its_rule() {
         )),
         "{s:#?}"
     );
-    // the server never answers, the client's SYN waits and is resent
-    assert!(s.iter().any(|x| x.contains("SYN retransmission")), "{s:#?}");
+    // the server never answers: the SYN waits in the ARP queue, so its
+    // retransmission at 1 s is not sent (skb_still_in_host_queue)
+    assert!(
+        !s.iter().any(|x| x.contains("SYN retransmission")),
+        "{s:#?}"
+    );
+    let ev: Vec<(u64, &str)> = t
+        .events
+        .iter()
+        .map(|e| (e.time_ns, e.what.as_str()))
+        .collect();
+    assert!(
+        ev.iter().any(|(at, w)| *at == 1_000_000_000
+            && w.contains("SYN retransmission #1 not sent: the previous copy still waits for the neighbour 10.0.0.2 on eth0 (skb_still_in_host_queue)")),
+        "{ev:#?}"
+    );
+    // after 3 unanswered requests the neighbour fails and the queued SYN
+    // draws ICMP host unreachable to its local sender (arp_error_report ->
+    // ipv4_link_failure -> icmp_send), which ends the connect with
+    // EHOSTUNREACH (tcp_v4_err, SYN-SENT)
+    assert!(
+        s.iter()
+            .any(|x| x.contains("no ARP reply for 10.0.0.2 on eth0 after 3 requests")),
+        "{s:#?}"
+    );
+    assert!(
+        s.iter()
+            .any(|x| x.contains("connect aborted by ICMP host unreachable")),
+        "{s:#?}"
+    );
+    assert!(
+        outcome(&t).starts_with(
+            "curl: (7) failed to connect to 10.0.0.2:80: ICMP host unreachable (EHOSTUNREACH) after 3000"
+        ),
+        "{}",
+        outcome(&t)
+    );
+    // the error comes back over lo as RELATED: its source, the client's own
+    // address, is not rewritten to the connection's peer
+    assert!(!s.iter().any(|x| x.starts_with("nat ")), "{s:#?}");
 }
 
 /// `fwd to DEV` at a bridge port's ingress (nft_fwd_netdev.c): the frame

@@ -117,3 +117,62 @@ fn nft_tproxy_and_socket_transparent() {
         "{s:#?}"
     );
 }
+
+/// UDP through TPROXY: the datagram for 10.96.0.10:53 is handed to the
+/// transparent socket on :15053 keeping its destination (udp_rcv's
+/// `skb_steal_sock`), and the answer leaves from that original destination
+/// (a transparent UDP proxy binds its reply socket to the address
+/// IP_RECVORIGDSTADDR gave, as Envoy's and Istio's UDP proxies do), so the
+/// client's conntrack entry takes it as the reply and its resolver accepts
+/// it from the server it asked.
+#[test]
+fn udp_tproxy_answers_from_the_original_destination() {
+    let text = IPT
+        .replace(
+            "      -A PREROUTING -p tcp -m socket -j DIVERT\n",
+            "      -A PREROUTING -p tcp -m socket -j DIVERT\n      -A PREROUTING -d 10.96.0.0/16 -p udp -m udp --dport 53 -j TPROXY --on-port 15053 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1\n",
+        )
+        .replace(
+            "          /: {body: '{\"via\":\"transparent proxy\"}'}\n",
+            "          /: {body: '{\"via\":\"transparent proxy\"}'}\n      - kind: dns-server\n        name: udp-proxy\n        listen: \":15053\"\n        transparent: true\n        records: {web.example: 10.0.0.7}\n",
+        )
+        .replace(
+            "  - {id: intercepted, from: client, http: {get: \"http://10.96.0.10/\"}, expect: {status: 200}}",
+            "  - {id: dns, from: client, dns: {query: web.example, server: 10.96.0.10}}",
+        );
+    let t = run(&text);
+    let s = steps(&t);
+    assert!(
+        outcome(&t).starts_with("DNS A web.example -> 10.0.0.7 from 10.96.0.10"),
+        "{}\n{s:#?}",
+        outcome(&t)
+    );
+    assert!(
+        s.iter().any(|x| x.contains("TPROXY to 192.168.1.1:15053: udp listener :15053 (IP_TRANSPARENT); mark 0x0 -> 0x1; the packet keeps its destination 10.96.0.10:53")),
+        "{s:#?}"
+    );
+    assert!(
+        s.iter().any(|x| x.contains("deliver 29 bytes to socket *:15053 (assigned by TPROXY; the datagram keeps its destination 10.96.0.10:53)")),
+        "{s:#?}"
+    );
+    // the answer the gateway sends: from 10.96.0.10:53, not 192.168.1.1:15053
+    let reply = t.flows[0]
+        .hops
+        .iter()
+        .find(|h| {
+            h.host == "gw"
+                && h.steps
+                    .iter()
+                    .any(|st| st.what.contains("udp-proxy: A web.example"))
+        })
+        .unwrap_or_else(|| panic!("{s:#?}"));
+    let out = reply.after.clone().unwrap_or_default();
+    assert!(out.contains("UDP 10.96.0.10:53 > 192.168.1.10:"), "{out}");
+    assert!(
+        reply.steps.iter().any(|st| st
+            .what
+            .contains("ESTABLISHED udp src=192.168.1.10 dst=10.96.0.10")
+            && st.what.contains("(reply direction)")),
+        "{s:#?}"
+    );
+}

@@ -83,12 +83,20 @@ impl Host {
                 ),
                 Action::Info,
             );
+            // an ICMP error carries its connection as RELATED (the skb's
+            // ctinfo IP_CT_RELATED[_REPLY] set in OUTPUT), so NAT only
+            // translates it as nf_nat_icmp_reply_translation does
+            let related = matches!(&ip.l4, L4::Icmp(i) if i.is_error());
             CtInfo {
                 id: Some(id),
                 dir: Some(dir),
-                bits,
+                bits: if related {
+                    ctbits::RELATED | (bits & (ctbits::DNAT | ctbits::SNAT))
+                } else {
+                    bits
+                },
                 created: false,
-                related: false,
+                related,
             }
         } else if raw.notrack {
             CtInfo {

@@ -465,8 +465,8 @@ impl Host {
     }
 
     /// ARP retransmission timer: ask again, or give up after `mcast_solicit`
-    /// probes and drop what waited (with host unreachable to local senders'
-    /// peers for forwarded packets).
+    /// probes and drop what waited, each with an ICMP host unreachable to
+    /// its source (a local sender's included).
     pub fn neigh_timer(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv4Addr) {
         use super::table::{Nud, MCAST_SOLICIT};
         let Some(e) = self.neigh.entries.get_mut(&(dev, ip)) else {
@@ -503,17 +503,20 @@ impl Host {
                     format!("no ARP reply for {ip} on {dn} after {MCAST_SOLICIT} requests: neighbour FAILED"),
                     &CtInfo::default(),
                 );
-                if !self.is_local(p.ip.src()) {
-                    self.send_icmp_error(
-                        ctx,
-                        &p.ip,
-                        icmp::DEST_UNREACH,
-                        icmp::CODE_HOST_UNREACH,
-                        [0; 4],
-                        p.meta,
-                        "neighbour failed",
-                    );
-                }
+                // net/ipv4/arp.c arp_error_report -> dst_link_failure ->
+                // net/ipv4/route.c ipv4_link_failure: icmp_send(skb,
+                // ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0) for every packet
+                // that waited, forwarded or locally sent alike (the error
+                // about a local packet goes to the local sender over lo).
+                self.send_icmp_error(
+                    ctx,
+                    &p.ip,
+                    icmp::DEST_UNREACH,
+                    icmp::CODE_HOST_UNREACH,
+                    [0; 4],
+                    p.meta,
+                    "neighbour failed",
+                );
                 ctx.trace.end_hop();
             }
             return;

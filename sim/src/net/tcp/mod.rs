@@ -167,6 +167,41 @@ impl Host {
         });
     }
 
+    /// `skb_still_in_host_queue` (net/ipv4/tcp_output.c, called by
+    /// `__tcp_retransmit_skb`): the last copy of the segment at `seq` still
+    /// waits below TCP (here: in a neighbour's ARP queue, the fclone held),
+    /// so a retransmission is skipped (-EBUSY) while the timer backs off as
+    /// after a send. Simplification: the queued copy is recognised by its
+    /// source port, sequence number and SYN flag (a source NAT of a local
+    /// port would hide it). Returns the neighbour it waits for.
+    fn still_in_host_queue(&self, key: &ConnKey, seq: u32, syn: bool) -> Option<String> {
+        self.neigh.entries.iter().find_map(|((dev, nh), e)| {
+            e.queue
+                .iter()
+                .any(|p| match &p.ip.l4 {
+                    L4::Tcp { hdr, .. } => {
+                        hdr.source_port == key.1
+                            && hdr.sequence_number == seq
+                            && hdr.syn == syn
+                            && self.is_local(p.ip.src())
+                    }
+                    _ => false,
+                })
+                .then(|| format!("{nh} on {}", self.devs[*dev].name))
+        })
+    }
+
+    /// A skipped retransmission, on the run's timeline (no packet carries it).
+    fn retransmit_skipped(&self, ctx: &mut Ctx, key: &ConnKey, what: &str, nh: &str) {
+        ctx.out.push(Output::Event {
+            what: format!(
+                "{}: tcp {}: {what} not sent: the previous copy still waits for the neighbour {nh} (skb_still_in_host_queue)",
+                self.name,
+                key_str(key)
+            ),
+        });
+    }
+
     /// `connect()`: picks the source address from the route and an ephemeral
     /// port from `ip_local_port_range`, sends the SYN.
     pub fn tcp_connect(
@@ -359,6 +394,14 @@ impl Host {
         t.gen += 1;
         let (iss, rto, g, n) = (t.iss, t.rto_ns, t.gen, t.syn_tries);
         let mss = t.mss;
+        if let Some(nh) = self.still_in_host_queue(&key, iss, true) {
+            self.retransmit_skipped(ctx, &key, &format!("SYN retransmission #{n}"), &nh);
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + rto,
+                timer: HostTimer::Tcp { key, gen: g },
+            });
+            return;
+        }
         let syn = self.tcp_seg(&key, iss, None, "S", vec![], Some(mss));
         self.tcp_out(
             ctx,
@@ -528,6 +571,17 @@ impl Host {
             return;
         };
         let ack = t.rcv_nxt;
+        let Some(u) = t.rtx.front() else {
+            return;
+        };
+        let seq = u.seq;
+        if let Some(nh) = self.still_in_host_queue(&key, seq, false) {
+            self.retransmit_skipped(ctx, &key, &note, &nh);
+            return;
+        }
+        let Some(t) = self.tcp.conns.get_mut(&key) else {
+            return;
+        };
         let Some(u) = t.rtx.front_mut() else {
             return;
         };
@@ -1122,7 +1176,13 @@ impl Host {
                     | icmp::CODE_HOST_PROHIBITED
                     | icmp::CODE_NET_PROHIBITED
             );
-        if tcb.state == TcpState::SynSent && hard {
+        // tcp_v4_err (net/ipv4/tcp_ipv4.c): a SYN-SENT socket takes any
+        // destination unreachable (code <= NR_ICMP_UNREACH, fragmentation
+        // needed aside) as its error: sk_err = icmp_err_convert[code].errno
+        // (EHOSTUNREACH for host unreachable), tcp_done.
+        let syn_sent_err =
+            i.icmp_type == icmp::DEST_UNREACH && i.code <= 15 && i.code != icmp::CODE_FRAG_NEEDED;
+        if tcb.state == TcpState::SynSent && (hard || syn_sent_err) {
             let app = tcb.app;
             self.tcp.conns.remove(&key);
             ctx.trace.step(
@@ -1134,7 +1194,13 @@ impl Host {
                 owner: app,
                 ev: AppEvent::Refused {
                     key,
-                    why: format!("ICMP {i}"),
+                    // icmp_err_convert: net and host unreachable are
+                    // ENETUNREACH and EHOSTUNREACH
+                    why: match i.code {
+                        icmp::CODE_NET_UNREACH if !hard => format!("ICMP {i} (ENETUNREACH)"),
+                        icmp::CODE_HOST_UNREACH if !hard => format!("ICMP {i} (EHOSTUNREACH)"),
+                        _ => format!("ICMP {i}"),
+                    },
                 },
             });
         } else {
