@@ -124,7 +124,7 @@ impl Nft {
             matches!(
                 e,
                 Expr::EtherSet {
-                    value: MacVal::Map(NumSrc::Jhash { seed: 0, .. }, _),
+                    value: MacVal::Map(super::expr::NumExpr::Jhash { seed: 0, .. }, _),
                     ..
                 }
             )
@@ -588,7 +588,7 @@ fn ether_set(
     let mac = match value {
         MacVal::Const(m) => *m,
         MacVal::Map(src, map) => {
-            let Some(n) = num_src(r, here, src, pkt, env, dyn_sets) else {
+            let Some(n) = num_value(r, here, src, pkt, env, dyn_sets) else {
                 return Some(RuleEnd::Break);
             };
             match map_lookup(r.t, map, &[Some(Kv::N(n))]) {
@@ -620,43 +620,6 @@ fn ether_set(
         out,
     );
     None
-}
-
-/// The number a `numgen` or `jhash` gives (nft_numgen.c; nft_hash.c
-/// nft_jhash_eval: `reciprocal_scale(jhash(data, len, seed), modulus) +
-/// offset`). None when a key part has no value (its dependency fails).
-fn num_src(
-    r: &RuleAt,
-    here: &str,
-    src: &NumSrc,
-    pkt: &NfPacket,
-    env: &mut EvalEnv,
-    dyn_sets: &mut DynSets,
-) -> Option<u32> {
-    match src {
-        NumSrc::Numgen {
-            modulus,
-            offset,
-            random,
-        } => Some(numgen_pick(
-            r,
-            here,
-            (*modulus, *offset, *random),
-            env,
-            dyn_sets,
-        )),
-        NumSrc::Jhash {
-            key,
-            modulus,
-            seed,
-            offset,
-        } => {
-            let data = hash_data(key, pkt, env)?;
-            let h = super::expr::jhash(&data, *seed);
-            let scaled = ((u64::from(h) * u64::from(*modulus)) >> 32) as u32;
-            Some(scaled.wrapping_add(*offset))
-        }
-    }
 }
 
 /// The registers a hash reads (nft_payload_eval / nft_meta_get_eval
@@ -878,14 +841,7 @@ fn num_value(
             seed,
             offset,
         } => {
-            let mut parts = Vec::new();
-            for k in keys {
-                let Kv::N(v) = sel_value(*k, pkt, env)? else {
-                    return None;
-                };
-                parts.push((*k, v));
-            }
-            let data = super::expr::jhash_data(&parts);
+            let data = hash_data(keys, pkt, env)?;
             super::expr::reciprocal_scale(super::expr::jhash(&data, *seed), *modulus)
                 .wrapping_add(*offset)
         }

@@ -1317,7 +1317,7 @@ pub enum NumExpr {
         offset: u32,
         random: bool,
     },
-    /// The selectors hashed (their register bytes, [`jhash_data`]).
+    /// The selectors hashed (their register bytes, eval.rs `hash_data`).
     Jhash {
         keys: Vec<Sel>,
         modulus: u32,
@@ -1416,23 +1416,6 @@ pub fn sel_len(s: Sel) -> Option<usize> {
     })
 }
 
-/// The data `jhash` reads: each key in a 32-bit register slot
-/// (netlink_padded_len: a concatenation's parts are padded to 4 bytes).
-pub fn jhash_data(parts: &[(Sel, u32)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (s, v) in parts {
-        let mut reg = [0u8; 4];
-        match (s, sel_len(*s)) {
-            (Sel::Mark | Sel::CtMark, _) => reg = v.to_le_bytes(),
-            (_, Some(4)) => reg = v.to_be_bytes(),
-            (_, Some(2)) => reg[..2].copy_from_slice(&(*v as u16).to_be_bytes()),
-            _ => reg[0] = *v as u8,
-        }
-        out.extend_from_slice(&reg);
-    }
-    out
-}
-
 /// include/linux/jhash.h `jhash` (Bob Jenkins' lookup3 `hashlittle`, the
 /// unaligned reads little endian as on x86).
 pub fn jhash(key: &[u8], initval: u32) -> u32 {
@@ -1516,11 +1499,5 @@ mod num_tests {
         assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
         assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
         assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
-    }
-
-    #[test]
-    fn registers_are_padded_to_four_bytes() {
-        let d = jhash_data(&[(Sel::Saddr, 0x0a00_0001), (Sel::Dport, 80), (Sel::Mark, 1)]);
-        assert_eq!(d, [10, 0, 0, 1, 0, 80, 0, 0, 1, 0, 0, 0]);
     }
 }

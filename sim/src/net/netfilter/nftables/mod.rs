@@ -360,32 +360,12 @@ pub enum ArpField {
     DaddrEther,
 }
 
-/// The number a `... map { N : value }` is keyed by, computed from the
-/// packet: `numgen inc|random mod N [offset O]` (nft_numgen.c) or `jhash
-/// KEY mod N [seed S] [offset O]` (nft_hash.c nft_jhash_eval).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NumSrc {
-    Numgen {
-        modulus: u32,
-        offset: u32,
-        random: bool,
-    },
-    Jhash {
-        key: Vec<Sel>,
-        modulus: u32,
-        /// `seed S`; without one the kernel draws a random seed when the
-        /// rule is loaded (podpath: 0, named in explain).
-        seed: u32,
-        offset: u32,
-    },
-}
-
 /// The value `ether saddr|daddr set` writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MacVal {
     Const([u8; 6]),
     /// `numgen ... map { 0 : MAC, ... }`, `jhash ... map { ... }`.
-    Map(NumSrc, MapRef),
+    Map(expr::NumExpr, MapRef),
 }
 
 /// The relational operator (parser_bison.y `relational_op`; `Implicit`

@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 use super::expr::{self, selector, verdict_at, SelInfo};
 use super::lex::{render, Tok};
 use super::{
-    Data, Expr, KeyType, MacVal, MapRef, NVerdict, NatKind, NatTo, NftError, NumSrc, Op,
-    PayloadField, PayloadVal, Rhs, Sel, SetTarget, SetVal, Val,
+    Data, Expr, KeyType, MacVal, MapRef, NVerdict, NatKind, NatTo, NftError, Op, PayloadField,
+    PayloadVal, Rhs, Sel, SetTarget, SetVal, Val,
 };
 use crate::net::netfilter::{RejectWith, Unmodelled};
 
@@ -459,64 +459,13 @@ impl R<'_, '_> {
         }
     }
 
-    /// The number source at `j` of `ether ... set numgen|jhash ... map`:
-    /// `numgen inc|random mod N [offset O]`, `jhash KEY mod N [seed S]
-    /// [offset O]` (parser_bison.y `numgen_expr`, `hash_expr`); the index
-    /// after it.
-    fn num_src(&self, j: usize) -> Option<(NumSrc, usize)> {
-        if let Some((modulus, offset, random, k)) = numgen_args(self.t, j) {
-            return Some((
-                NumSrc::Numgen {
-                    modulus,
-                    offset,
-                    random,
-                },
-                k,
-            ));
-        }
-        if self.w(j)? != "jhash" {
-            return None;
-        }
-        let (lhs, mut k) = self.lhs(j + 1)?;
-        let key: Vec<Sel> = lhs.iter().map(|s| s.sel).collect::<Option<_>>()?;
-        if self.w(k)? != "mod" {
-            return None;
-        }
-        let num = |x: Option<&str>| x.and_then(|v| expr::value(v, false, KeyType::Other));
-        let Some(Val::Int(modulus)) = num(self.w(k + 1)) else {
-            return None;
-        };
-        k += 2;
-        let (mut seed, mut offset) = (0, 0);
-        while let Some(w) = self.w(k).filter(|w| *w == "seed" || *w == "offset") {
-            let Some(Val::Int(v)) = num(self.w(k + 1)) else {
-                return None;
-            };
-            if w == "seed" {
-                seed = v;
-            } else {
-                offset = v;
-            }
-            k += 2;
-        }
-        (modulus > 0).then_some((
-            NumSrc::Jhash {
-                key,
-                modulus,
-                seed,
-                offset,
-            },
-            k,
-        ))
-    }
-
     /// The value of `ether saddr|daddr set` in `t[j..end]`: a MAC, or a
     /// number source and a map of MACs.
     fn mac_val(&self, j: usize, end: usize) -> Option<MacVal> {
         if end == j + 1 {
             return expr::mac(self.w(j)?).map(MacVal::Const);
         }
-        let (src, k) = self.num_src(j)?;
+        let (src, k) = expr::num_expr(self.t, j)?;
         if self.w(k)? != "map" {
             return None;
         }
