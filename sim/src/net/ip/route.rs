@@ -23,29 +23,7 @@ impl Host {
     ) {
         let dn = self.devs[dev].name.clone();
         if ip.dst().is_multicast() {
-            // ip_route_input_mc: local delivery when a socket joined the
-            // group on this device; no multicast forwarding (no mroute).
-            if self.mc_groups.contains(&(dev, ip.dst())) {
-                ctx.trace.step(
-                    Point::Routing,
-                    format!(
-                        "{}: multicast group joined on {dn}: local delivery",
-                        ip.dst()
-                    ),
-                    Action::Info,
-                );
-                self.ip_local_deliver(ctx, dev, ip, meta, mark, ct);
-            } else {
-                self.drop(
-                    ctx,
-                    Point::Routing,
-                    format!(
-                        "{}: multicast group not joined on {dn} (and no multicast routing): discarded",
-                        ip.dst()
-                    ),
-                    &ct,
-                );
-            }
+            self.route_input_mc(ctx, dev, ip, meta, mark, ct);
             return;
         }
         let key = FlowKey {
@@ -162,6 +140,43 @@ impl Host {
                 );
                 self.send_icmp_error(ctx, &ip, icmp::DEST_UNREACH, code, [0; 4], meta, w);
             }
+        }
+    }
+
+    /// ip_route_input_mc: local delivery when a socket joined the group
+    /// on this device; no multicast forwarding (no mroute).
+    fn route_input_mc(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        ip: Ipv4Repr,
+        meta: Meta,
+        mark: u32,
+        ct: CtInfo,
+    ) {
+        let dn = self.devs[dev].name.clone();
+        // ip_route_input_mc: local delivery when a socket joined the
+        // group on this device; no multicast forwarding (no mroute).
+        if self.mc_groups.contains(&(dev, ip.dst())) {
+            ctx.trace.step(
+                Point::Routing,
+                format!(
+                    "{}: multicast group joined on {dn}: local delivery",
+                    ip.dst()
+                ),
+                Action::Info,
+            );
+            self.ip_local_deliver(ctx, dev, ip, meta, mark, ct);
+        } else {
+            self.drop(
+                ctx,
+                Point::Routing,
+                format!(
+                    "{}: multicast group not joined on {dn} (and no multicast routing): discarded",
+                    ip.dst()
+                ),
+                &ct,
+            );
         }
     }
 

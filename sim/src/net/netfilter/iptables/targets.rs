@@ -267,6 +267,34 @@ fn opt<'a>(opts: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// `-j TPROXY --on-port P [--on-ip A] [--tproxy-mark V[/M]]`
+/// (libxt_TPROXY.c tproxy_tg_parse: --on-port is mandatory).
+fn tproxy_target(opts: &[(String, String)]) -> Result<ExtTarget, String> {
+    let mark = match opt(opts, "tproxy-mark") {
+        None => (0, 0),
+        Some(v) => super::parse::parse_mark(v)
+            .ok_or_else(|| format!("TPROXY: bad value \"{v}\" for --tproxy-mark"))?,
+    };
+    let on_ip = match opt(opts, "on-ip") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<Ipv4Addr>()
+                .map_err(|_| format!("TPROXY: bad value \"{v}\" for --on-ip"))?,
+        ),
+    };
+    let Some(port) = opt(opts, "on-port") else {
+        return Err("TPROXY target: option \"--on-port\" must be specified".into());
+    };
+    Ok(ExtTarget::Tproxy {
+        on_ip,
+        on_port: port
+            .parse()
+            .map_err(|_| format!("TPROXY: bad value \"{port}\" for --on-port"))?,
+        mark_value: mark.0,
+        mark_mask: mark.1,
+    })
+}
+
 /// Builds the target `name` from its options (`--opt` without the dashes,
 /// value or empty); Ok(None) when the name is not one of this module's.
 pub(crate) fn build(
@@ -342,31 +370,7 @@ pub(crate) fn build(
                 .ok_or_else(|| format!("Bad class value \"{v}\""))?;
             ExtTarget::Classify(class)
         }
-        "TPROXY" if !v6 => {
-            let mark = match opt(opts, "tproxy-mark") {
-                None => (0, 0),
-                Some(v) => super::parse::parse_mark(v)
-                    .ok_or_else(|| format!("TPROXY: bad value \"{v}\" for --tproxy-mark"))?,
-            };
-            let on_ip = match opt(opts, "on-ip") {
-                None => None,
-                Some(v) => Some(
-                    v.parse::<Ipv4Addr>()
-                        .map_err(|_| format!("TPROXY: bad value \"{v}\" for --on-ip"))?,
-                ),
-            };
-            let Some(port) = opt(opts, "on-port") else {
-                return Err("TPROXY target: option \"--on-port\" must be specified".into());
-            };
-            ExtTarget::Tproxy {
-                on_ip,
-                on_port: port
-                    .parse()
-                    .map_err(|_| format!("TPROXY: bad value \"{port}\" for --on-port"))?,
-                mark_value: mark.0,
-                mark_mask: mark.1,
-            }
-        }
+        "TPROXY" if !v6 => tproxy_target(opts)?,
         "SYNPROXY" if !v6 => {
             use crate::net::netfilter::synproxy as sp;
             let mut info = sp::SynproxyInfo::default();

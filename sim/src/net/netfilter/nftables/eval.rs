@@ -420,32 +420,15 @@ fn eval_expr(
             key,
             timeout_ns,
             limit: lim,
-        } => {
-            let k: Option<Vec<Kv>> = keys(key, pkt, env).into_iter().collect();
-            let Some(k) = k else {
-                return Some(RuleEnd::Break);
-            };
-            let timeout = timeout_ns
-                .or_else(|| t.sets.get(set).and_then(|s| s.timeout_ns))
-                .unwrap_or(u64::MAX / 4);
-            let shown: Vec<String> = k.iter().map(kv_text).collect();
-            dyn_sets
-                .sets
-                .entry((tlabel.to_string(), set.clone()))
-                .or_default()
-                .insert(k, env.now_ns.saturating_add(timeout));
-            step(format!("update @{set} {{ {} }}", shown.join(" . ")), out);
-            // the element's own limit (nft_dynset with an expression)
-            let l = lim.as_deref()?;
-            limit(
-                l,
-                &format!("meter#{here}#{}", shown.join(".")),
-                env,
-                dyn_sets,
-                step,
-                out,
-            )
-        }
+        } => update(
+            r,
+            &here,
+            (set, key, *timeout_ns, lim.as_deref()),
+            pkt,
+            env,
+            dyn_sets,
+            out,
+        ),
         Expr::ObjMap { kind, key, map } => {
             let k = keys(key, pkt, env);
             match map_lookup(t, map, &k) {
@@ -499,6 +482,42 @@ fn eval_expr(
         Expr::Fwd(dev) => fwd_dup(dev, true, pkt, step, out),
         Expr::DupDev(dev) => fwd_dup(dev, false, pkt, step, out),
     }
+}
+
+/// `add|update @set { KEY [timeout T] [limit ...] }` (nft_dynset.c): the
+/// element added or refreshed, then its own limit if it has one.
+fn update(
+    r: &RuleAt,
+    here: &str,
+    (set, key, timeout_ns, lim): (&str, &[Sel], Option<u64>, Option<&Expr>),
+    pkt: &NfPacket,
+    env: &mut EvalEnv,
+    dyn_sets: &mut DynSets,
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let k: Option<Vec<Kv>> = keys(key, pkt, env).into_iter().collect();
+    let Some(k) = k else {
+        return Some(RuleEnd::Break);
+    };
+    let timeout = timeout_ns
+        .or_else(|| r.t.sets.get(set).and_then(|s| s.timeout_ns))
+        .unwrap_or(u64::MAX / 4);
+    let shown: Vec<String> = k.iter().map(kv_text).collect();
+    dyn_sets
+        .sets
+        .entry((r.tlabel.to_string(), set.to_string()))
+        .or_default()
+        .insert(k, env.now_ns.saturating_add(timeout));
+    (r.step)(format!("update @{set} {{ {} }}", shown.join(" . ")), out);
+    // the element's own limit (nft_dynset with an expression)
+    limit(
+        lim?,
+        &format!("meter#{here}#{}", shown.join(".")),
+        env,
+        dyn_sets,
+        r.step,
+        out,
+    )
 }
 
 /// A construct podpath keeps but does not evaluate: a match holds as
