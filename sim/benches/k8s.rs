@@ -34,6 +34,13 @@
 //! nodes is not shown met: the run is O(flows x nodes) in hops by
 //! construction (the broadcasts), and what remains is their allocations
 //! (about 10 a hop) and the trace's drop.
+//!
+//! On a quiet machine (load average 2, 2026-12-02, release build),
+//! load_cluster N json run, its phases without the text generation:
+//! 100 nodes 1.6 s (run 1.27 s), 296 MB peak; 300 nodes 4.5 s (run
+//! 3.30 s), 613 MB; 1,000 nodes 13.7 s (parse 0.69, expand 1.79, world
+//! 2.88, run 8.30), 1.87 GB. The 10 s aim at 1,000 nodes is missed by
+//! 3.7 s; the 2 GiB one is met.
 
 use std::fmt::Write;
 
