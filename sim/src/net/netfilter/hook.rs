@@ -2,11 +2,10 @@
 //! iptables chain and the nftables base chains slotted around it by
 //! priority, the verdict applied and the steps recorded.
 
-use crate::net::host::{Ctx, Host, HostAddrs, Meta};
+use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::*;
 use crate::net::netfilter::{
-    ctbits, EvalEnv, Hook, HookOutcome, NfPacket, NfStep, Policy, RngChooser, StepTable, TableKind,
-    Verdict,
+    ctbits, Hook, HookOutcome, NfPacket, NfStep, Policy, StepTable, TableKind, Verdict,
 };
 use crate::trace::{Action, Point};
 use crate::wire::{Ipv4Repr, L4};
@@ -17,6 +16,40 @@ pub struct BridgeCtx {
     pub physin: usize,
     pub physout: Option<usize>,
 }
+
+/// Binds `$env`, the [`EvalEnv`] a host's rules run with: its routes,
+/// devices, conntrack and sockets as the matches see them, its seeded
+/// chooser (or the run's script), its netfilter state and clock. A macro,
+/// not a method: the env borrows some of the host's fields immutably and
+/// others mutably, which a `&self` method cannot split.
+macro_rules! nf_eval_env {
+    ($host:expr, $ctx:expr, $env:ident) => {
+        let addrs = crate::net::host::HostAddrs {
+            fib: &$host.fib,
+            devs: &$host.devs,
+            ct: Some(&$host.ct),
+            socks: Some(crate::net::host::Sockets {
+                tcp: &$host.tcp,
+                udp: &$host.udp_listeners,
+                transparent: &$host.transparent,
+            }),
+        };
+        let mut chooser = crate::net::netfilter::RngChooser(&mut $host.rng);
+        let chooser: &mut dyn crate::net::netfilter::Chooser = match $ctx.script.as_deref_mut() {
+            Some(s) => s,
+            None => &mut chooser,
+        };
+        #[allow(unused_mut)]
+        let mut $env = crate::net::netfilter::EvalEnv {
+            addr: &addrs,
+            chooser,
+            state: &mut $host.nf_state,
+            now_ns: $ctx.now,
+            assume: $host.assume_unmodelled,
+        };
+    };
+}
+pub(crate) use nf_eval_env;
 
 impl Host {
     /// Runs `hook` of iptables table `table` over the packet, with the
@@ -51,28 +84,7 @@ impl Host {
         } else {
             self.nft.chains_at(table, hook)
         };
-        let addrs = HostAddrs {
-            fib: &self.fib,
-            devs: &self.devs,
-            ct: Some(&self.ct),
-            socks: Some(crate::net::host::Sockets {
-                tcp: &self.tcp,
-                udp: &self.udp_listeners,
-                transparent: &self.transparent,
-            }),
-        };
-        let mut chooser = RngChooser(&mut self.rng);
-        let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {
-            Some(s) => s,
-            None => &mut chooser,
-        };
-        let mut env = EvalEnv {
-            addr: &addrs,
-            chooser,
-            state: &mut self.nf_state,
-            now_ns: ctx.now,
-            assume: self.assume_unmodelled,
-        };
+        crate::net::netfilter::hook::nf_eval_env!(self, ctx, env);
         // nftables base chains that come before this iptables table
         let mut nft_steps = Vec::new();
         let before = (!nft_before.is_empty()).then(|| {

@@ -12,11 +12,9 @@
 //! frame hook drops without an answer; a frame has no 802.1Q tag (`vlan`
 //! never matches).
 
-use crate::net::host::{Ctx, Host, HostAddrs, Meta};
+use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::CtInfo;
-use crate::net::netfilter::{
-    ctbits, ArpView, EvalEnv, Hook, L2Hook, L2View, NfPacket, RngChooser, StepTable, Verdict,
-};
+use crate::net::netfilter::{ctbits, ArpView, Hook, L2Hook, L2View, NfPacket, StepTable, Verdict};
 use crate::trace::{Action, Point};
 use crate::wire::{Frame, L3};
 
@@ -113,28 +111,7 @@ impl Host {
             return None;
         }
         let mut pkt = self.frame_packet(hook, f, in_dev, out_dev);
-        let addrs = HostAddrs {
-            fib: &self.fib,
-            devs: &self.devs,
-            ct: Some(&self.ct),
-            socks: Some(crate::net::host::Sockets {
-                tcp: &self.tcp,
-                udp: &self.udp_listeners,
-                transparent: &self.transparent,
-            }),
-        };
-        let mut chooser = RngChooser(&mut self.rng);
-        let chooser: &mut dyn crate::net::netfilter::Chooser = match ctx.script.as_deref_mut() {
-            Some(s) => s,
-            None => &mut chooser,
-        };
-        let mut env = EvalEnv {
-            addr: &addrs,
-            chooser,
-            state: &mut self.nf_state,
-            now_ns: ctx.now,
-            assume: self.assume_unmodelled,
-        };
+        crate::net::netfilter::hook::nf_eval_env!(self, ctx, env);
         let out = self.nft.run(&chains, &mut pkt, &mut env, &mut self.nft_dyn);
         let point = Point::NftL2(hook);
         for s in &out.steps {
