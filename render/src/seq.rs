@@ -67,6 +67,15 @@ fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
                 }
                 Action::Drop { reason } => Some(format!("DROP: {reason}")),
                 Action::Reject { with } => Some(format!("REJECT with {with}")),
+                Action::Policy {
+                    verdict,
+                    direction,
+                    policies,
+                    ..
+                } if verdict == "denied" => Some(format!(
+                    "{direction} denied by NetworkPolicy {}",
+                    policies.join(", ")
+                )),
                 _ => None,
             };
             if let Some(text) = note {

@@ -16,6 +16,7 @@ fn marker(a: &Action) -> &'static str {
         Action::Reject { .. } => "!!",
         Action::Dnat { .. } | Action::Snat { .. } => "<>",
         Action::Deliver { .. } => "->",
+        Action::Policy { verdict, .. } if verdict == "denied" => "xx",
         _ => "  ",
     }
 }

@@ -750,6 +750,26 @@ pub enum Action {
     Reject {
         with: String,
     },
+    /// A NetworkPolicy verdict, as the CNI's programming reached it (felix's
+    /// chains, kube-network-policies' queue evaluator) or as the API
+    /// semantics give it: which policies selected the pod for `direction`
+    /// and which of their rules admitted the packet. The step that drops a
+    /// denied packet follows it.
+    Policy {
+        /// `allowed` or `denied`.
+        verdict: String,
+        /// `ingress` or `egress`.
+        direction: String,
+        /// The policies that selected the pod for that direction, each
+        /// `NS/NAME`, in name order; empty when none did (allowed: the pod is
+        /// not isolated).
+        policies: Vec<String>,
+        /// The rule that admitted the packet, `NS/NAME ingress[I]` /
+        /// `NS/NAME egress[I]`; None when none did (denied) or when no
+        /// policy selected the pod.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        rule: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
