@@ -274,6 +274,12 @@ SIMPLIFIED (and where)
     watch/sync delay, no terminating phase); TCP connections to the
     endpoint keep their conntrack entries (as with kube-proxy, which only
     clears UDP); a HAProxy backend with health checks is not resynced.  [engine, scenario]
+  - policyApplied/policyDeleted/podLabelsChanged/namespaceLabelsChanged:
+    the objects change as the API server changes them and the CNI's policy
+    agent reprograms the nodes at that instant (no watch delay);
+    established connections stay as conntrack keeps them. A pod's new
+    labels do not move it in or out of the EndpointSlices the scenario
+    gives (the EndpointSlice controller would).                         [scenario/events]
   - Link loss: each frame on a lossy link is lost with the given share,
     drawn from the scenario's seed (same seed, same frames lost); no
     bursts or reordering.                                                [engine]

@@ -146,9 +146,13 @@ pub enum FaultKind {
 pub struct Resync {
     /// `endpoint 10.244.1.2 removed (Pod default/web-1)`
     pub what: String,
-    /// The endpoint's address: UDP conntrack entries DNATed to it are
-    /// cleared, as kube-proxy does.
-    pub endpoint: Ipv4Addr,
+    /// The endpoint's address, when one left: UDP conntrack entries DNATed
+    /// to it are cleared, as kube-proxy does.
+    pub endpoint: Option<Ipv4Addr>,
+    /// Who reprograms the hosts: `kube-proxy`, `felix`,
+    /// `kube-network-policies`, or `none` (a CNI that enforces no
+    /// NetworkPolicy).
+    pub agent: String,
     pub hosts: Vec<HostResync>,
     /// kube-proxy runs in nftables mode (for the timeline's wording)
     pub hosts_nft: bool,

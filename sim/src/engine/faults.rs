@@ -83,8 +83,10 @@ impl Engine {
         for hr in r.hosts {
             self.resync_host(hr, &mut rules, &mut ipvs, &mut apps);
         }
-        for h in self.world.hosts.iter_mut() {
-            udp += h.conntrack_delete_udp_dnat_to(r.endpoint);
+        if let Some(ep) = r.endpoint {
+            for h in self.world.hosts.iter_mut() {
+                udp += h.conntrack_delete_udp_dnat_to(ep);
+            }
         }
         let mut what = r.what;
         let mut kp = Vec::new();
@@ -102,10 +104,13 @@ impl Engine {
         if !ipvs.is_empty() {
             kp.push(format!("the IPVS real servers on {}", ipvs.join(", ")));
         }
-        if kp.is_empty() {
-            what.push_str(": no kube-proxy changes");
+        let agent = &r.agent;
+        if agent == "none" {
+            what.push_str(": the CNI enforces no NetworkPolicy, no node changes");
+        } else if kp.is_empty() {
+            what.push_str(&format!(": no {agent} changes"));
         } else {
-            what.push_str(&format!(": kube-proxy updated {}", kp.join(" and ")));
+            what.push_str(&format!(": {agent} updated {}", kp.join(" and ")));
         }
         if !apps.is_empty() {
             what.push_str(&format!("; endpoints pushed to {}", apps.join(", ")));

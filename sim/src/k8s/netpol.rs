@@ -231,7 +231,7 @@ impl LabelSelector {
 /// A label key: an optional DNS-subdomain prefix and `/`, then a name of
 /// at most 63 characters (alphanumerics, `-`, `_`, `.`, alphanumeric at
 /// both ends) (`IsQualifiedName`).
-fn label_key(o: &str, path: &str, k: &str) -> Result<(), K8sError> {
+pub(crate) fn label_key(o: &str, path: &str, k: &str) -> Result<(), K8sError> {
     let name = k.rsplit_once('/').map_or(k, |(prefix, n)| {
         if prefix.is_empty() || prefix.len() > 253 {
             ""
@@ -250,7 +250,7 @@ fn label_key(o: &str, path: &str, k: &str) -> Result<(), K8sError> {
 }
 
 /// A label value: empty, or what a label name may be (`IsValidLabelValue`).
-fn label_value(o: &str, path: &str, v: &str) -> Result<(), K8sError> {
+pub(crate) fn label_value(o: &str, path: &str, v: &str) -> Result<(), K8sError> {
     if !v.is_empty() && !label_chars(v) {
         return Err(err(
             o.into(),

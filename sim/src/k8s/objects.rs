@@ -461,7 +461,14 @@ impl Cluster {
             self.validate_slice(sl)?;
         }
         for p in &self.pods {
+            validate_labels(
+                &format!("Pod {}/{}", p.metadata.ns(), p.metadata.name),
+                &p.metadata,
+            )?;
             self.validate_pod(p)?;
+        }
+        for n in &self.namespaces {
+            validate_labels(&format!("Namespace {}", n.metadata.name), &n.metadata)?;
         }
         for p in &self.network_policies {
             p.validate()?;
@@ -667,6 +674,18 @@ impl Cluster {
 /// A Service's own fields, as the API server's validation checks them:
 /// clusterIP, port names and protocols, externalIPs,
 /// loadBalancerSourceRanges and the traffic policies.
+/// The object's labels as the API server validates them
+/// (apimachinery's `ValidateLabels`: each key a qualified name, each value
+/// a label value).
+fn validate_labels(o: &str, m: &ObjectMeta) -> Result<(), K8sError> {
+    for (k, v) in &m.labels {
+        let path = format!("metadata.labels[{k}]");
+        super::netpol::label_key(o, &path, k)?;
+        super::netpol::label_value(o, &path, v)?;
+    }
+    Ok(())
+}
+
 fn validate_service(s: &Service) -> Result<(), K8sError> {
     let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
     if let Some(ip) = &s.spec.cluster_ip {

@@ -32,7 +32,7 @@ pub(super) fn build_faults(
         let at_ns =
             duration(&fd.at.value).map_err(|m| e.at(&fd.at, format!("{fk}.at"), m.to_string()))?;
         let mut kinds = host_faults(fd, &fk, hosts, all_apps, e)?;
-        if fd.endpoint_removed.is_some() || fd.resync.is_some() {
+        if super::is_cluster_event(fd) || fd.resync.is_some() {
             let pos = doc
                 .resyncs
                 .iter()
@@ -40,8 +40,8 @@ pub(super) fn build_faults(
                 .ok_or_else(|| {
                     e.at(
                         &fd.at,
-                        format!("{fk}.endpointRemoved"),
-                        "needs a `cluster` (the objects the endpoint is removed from)".into(),
+                        format!("{fk}.{}", event_key(fd)),
+                        "needs a `cluster` (the objects it changes)".into(),
                     )
                 })?;
             let before = pos.checked_sub(1).map(|p| &doc.resyncs[p]);
@@ -62,7 +62,7 @@ pub(super) fn build_faults(
             return Err(e.at(
                 &fd.at,
                 fk,
-                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, endpointRemoved, link+latency/loss".into(),
+                "a fault needs exactly one of linkDown, linkUp, nodeDown, conntrackFlush, stop, endpointRemoved, policyApplied, policyDeleted, podLabelsChanged, namespaceLabelsChanged, link+latency/loss".into(),
             ));
         }
         faults.push(Fault {
@@ -71,6 +71,23 @@ pub(super) fn build_faults(
         });
     }
     Ok((faults, resyncs))
+}
+
+/// The key of a fault that changes the cluster's objects (for errors).
+fn event_key(fd: &FaultDoc) -> &'static str {
+    if fd.policy_applied.is_some() {
+        "policyApplied"
+    } else if fd.policy_deleted.is_some() {
+        "policyDeleted"
+    } else if fd.pod_labels_changed.is_some() {
+        "podLabelsChanged"
+    } else if fd.namespace_labels_changed.is_some() {
+        "namespaceLabelsChanged"
+    } else if fd.resync.is_some() {
+        "resync"
+    } else {
+        "endpointRemoved"
+    }
 }
 
 /// The host a fault names (`HOST` or `HOST/...`), under key `fk.key`.
@@ -245,7 +262,7 @@ fn resync_of(
         file: gen_file.clone(),
         line: 0,
         column: 0,
-        key: format!("faults[{}].endpointRemoved", r.fault),
+        key: format!("faults[{}].{}", r.fault, event_key(&doc.faults[r.fault])),
         message: m,
     };
     let old_hosts = before.map(|b| &b.hosts).unwrap_or(&doc.hosts);
@@ -355,6 +372,7 @@ fn resync_of(
     Ok(crate::world::Resync {
         what: r.what.clone(),
         endpoint: r.endpoint,
+        agent: r.agent.clone(),
         hosts: out,
         hosts_nft,
     })

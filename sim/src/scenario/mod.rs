@@ -11,6 +11,7 @@ pub mod bundle_flows;
 mod device;
 pub mod dumps;
 mod error;
+mod events;
 mod faults;
 mod host;
 pub mod inspect;
@@ -122,23 +123,27 @@ fn given_resyncs(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError>
         let Some(r) = doc.faults[fi].resync.take() else {
             continue;
         };
-        if doc.faults[fi].endpoint_removed.is_some() {
+        if is_cluster_event(&doc.faults[fi]) {
             return Err(e.at(
                 &doc.faults[fi].at,
                 format!("faults[{fi}]"),
-                "give endpointRemoved or resync, not both".into(),
+                "give a cluster change (endpointRemoved, policyApplied, policyDeleted, podLabelsChanged, namespaceLabelsChanged) or resync, not both".into(),
             ));
         }
-        let endpoint = r.endpoint.value.parse::<Ipv4Addr>().map_err(|_| {
-            e.at(
-                &r.endpoint,
-                format!("faults[{fi}].resync.endpoint"),
-                format!("'{}': expected an IPv4 address", r.endpoint.value),
-            )
-        })?;
+        let endpoint = match &r.endpoint {
+            Some(ep) => Some(ep.value.parse::<Ipv4Addr>().map_err(|_| {
+                e.at(
+                    ep,
+                    format!("faults[{fi}].resync.endpoint"),
+                    format!("'{}': expected an IPv4 address", ep.value),
+                )
+            })?),
+            None => None,
+        };
         doc.resyncs.push(ResyncText {
             fault: fi,
             endpoint,
+            agent: r.agent.clone().unwrap_or_else(|| "kube-proxy".into()),
             what: r.what.clone(),
             hosts: r.hosts,
         });
@@ -146,6 +151,7 @@ fn given_resyncs(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError>
         doc.faults[fi].resync = Some(ResyncDoc {
             what: r.what,
             endpoint: r.endpoint,
+            agent: r.agent,
             hosts: BTreeMap::new(),
         });
     }
@@ -172,13 +178,18 @@ pub fn expanded_scenario(text: &str, file: &str) -> Result<Option<String>, Scena
         let f = &mut doc.faults[r.fault];
         let at = f.at.clone();
         f.endpoint_removed = None;
+        f.policy_applied = None;
+        f.policy_deleted = None;
+        f.pod_labels_changed = None;
+        f.namespace_labels_changed = None;
         f.resync = Some(ResyncDoc {
             what: r.what,
-            endpoint: Spanned {
-                value: r.endpoint.to_string(),
+            endpoint: r.endpoint.map(|ip| Spanned {
+                value: ip.to_string(),
                 referenced: at.referenced,
                 defined: at.defined,
-            },
+            }),
+            agent: (r.agent != "kube-proxy").then_some(r.agent),
             hosts: r.hosts,
         });
     }
@@ -475,8 +486,29 @@ fn merge_host(
     Ok(generated)
 }
 
-/// The cluster after each `endpointRemoved` fault, in time order (each
-/// removal applies on top of the earlier ones).
+/// Whether a fault changes the cluster's objects (and so makes a resync).
+pub(super) fn is_cluster_event(f: &schema::FaultDoc) -> bool {
+    f.endpoint_removed.is_some()
+        || f.policy_applied.is_some()
+        || f.policy_deleted.is_some()
+        || f.pod_labels_changed.is_some()
+        || f.namespace_labels_changed.is_some()
+}
+
+/// Who reprograms the nodes when a policy or a label changes: felix on a
+/// calico cluster, kube-network-policies (in kindnetd) on kindnet, nobody
+/// on flannel (which enforces no NetworkPolicy).
+fn policy_agent(net: &crate::k8s::cluster::NetConfig) -> &'static str {
+    match net.cni.as_str() {
+        "calico-bgp" | "calico-ipip" => "felix",
+        "kindnet" => "kube-network-policies",
+        _ => "none",
+    }
+}
+
+/// The cluster after each fault that changes its objects, in time order
+/// (each change applies on top of the earlier ones): the hosts as the
+/// cluster makes them afterwards, what changed, and who reprograms them.
 fn endpoint_resyncs(
     doc: &ScenarioDoc,
     mut objs: crate::k8s::Cluster,
@@ -488,7 +520,7 @@ fn endpoint_resyncs(
         .faults
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.endpoint_removed.is_some())
+        .filter(|(_, f)| is_cluster_event(f))
         .map(|(i, f)| (parse_duration(&f.at.value).unwrap_or(0), i))
         .collect();
     if order.is_empty() {
@@ -497,69 +529,87 @@ fn endpoint_resyncs(
     order.sort();
     let mut out = Vec::new();
     for (_, fi) in order {
-        let v = doc.faults[fi].endpoint_removed.as_ref().expect("filtered");
-        let key = format!("faults[{fi}].endpointRemoved");
-        let val = v.value.trim();
-        let ip: Ipv4Addr = match val.split_once('/') {
-            Some((ns, pod)) => {
-                let p = objs
-                    .pods
-                    .iter()
-                    .find(|p| p.metadata.ns() == ns && p.metadata.name == pod)
-                    .ok_or_else(|| {
-                        e.at(v, key.clone(), format!("no Pod {ns}/{pod} in the cluster"))
-                    })?;
-                p.status
-                    .pod_ip
-                    .as_deref()
-                    .and_then(|a| a.parse().ok())
-                    .ok_or_else(|| {
-                        e.at(
-                            v,
-                            key.clone(),
-                            format!("Pod {ns}/{pod} has no status.podIP"),
-                        )
-                    })?
-            }
-            None => val.parse().map_err(|_| {
-                e.at(
-                    v,
-                    key.clone(),
-                    format!("'{val}': expected an endpoint address or NAMESPACE/POD"),
-                )
-            })?,
+        let f = &doc.faults[fi];
+        let (what, endpoint, agent, key, at) = if let Some(v) = &f.endpoint_removed {
+            let key = format!("faults[{fi}].endpointRemoved");
+            let (what, ip) = remove_endpoint(&mut objs, v, &key, &e)?;
+            (what, Some(ip), "kube-proxy", key, v)
+        } else {
+            let (what, key, at) = events::apply(&mut objs, f, fi, file)?;
+            (what, None, policy_agent(&net), key, at)
         };
-        let addr = ip.to_string();
-        let mut slices = Vec::new();
-        for sl in objs.slices.iter_mut() {
-            let before = sl.endpoints.len();
-            sl.endpoints.retain(|ep| !ep.addresses.contains(&addr));
-            if sl.endpoints.len() != before {
-                slices.push(format!("{}/{}", sl.metadata.ns(), sl.metadata.name));
-            }
-        }
-        if slices.is_empty() {
-            return Err(e.at(v, key, format!("no EndpointSlice lists {addr} (by then)")));
-        }
-        let pod = objs
-            .pods
-            .iter()
-            .find(|p| p.status.pod_ip.as_deref() == Some(addr.as_str()))
-            .map(|p| format!(" (Pod {}/{})", p.metadata.ns(), p.metadata.name))
-            .unwrap_or_default();
         let x = crate::k8s::cluster::expand(&objs, &net)
-            .map_err(|k| e.at(v, key.clone(), k.to_string()))?;
+            .map_err(|k| e.at(at, key.clone(), k.to_string()))?;
         out.push(ResyncText {
             fault: fi,
-            endpoint: ip,
-            what: format!(
-                "endpoint {addr}{pod} removed from EndpointSlice {}",
-                slices.join(", ")
-            ),
+            endpoint,
+            agent: agent.to_string(),
+            what,
             hosts: x.hosts,
         });
     }
     Ok(out)
+}
+
+/// `endpointRemoved`: the endpoint leaves every EndpointSlice that lists
+/// it. Returns what happened and the endpoint's address.
+fn remove_endpoint(
+    objs: &mut crate::k8s::Cluster,
+    v: &Spanned<String>,
+    key: &str,
+    e: &Errs,
+) -> Result<(String, Ipv4Addr), ScenarioError> {
+    let val = v.value.trim();
+    let ip: Ipv4Addr = match val.split_once('/') {
+        Some((ns, pod)) => {
+            let p = objs
+                .pods
+                .iter()
+                .find(|p| p.metadata.ns() == ns && p.metadata.name == pod)
+                .ok_or_else(|| e.at(v, key.into(), format!("no Pod {ns}/{pod} in the cluster")))?;
+            p.status
+                .pod_ip
+                .as_deref()
+                .and_then(|a| a.parse().ok())
+                .ok_or_else(|| e.at(v, key.into(), format!("Pod {ns}/{pod} has no status.podIP")))?
+        }
+        None => val.parse().map_err(|_| {
+            e.at(
+                v,
+                key.into(),
+                format!("'{val}': expected an endpoint address or NAMESPACE/POD"),
+            )
+        })?,
+    };
+    let addr = ip.to_string();
+    let mut slices = Vec::new();
+    for sl in objs.slices.iter_mut() {
+        let before = sl.endpoints.len();
+        sl.endpoints.retain(|ep| !ep.addresses.contains(&addr));
+        if sl.endpoints.len() != before {
+            slices.push(format!("{}/{}", sl.metadata.ns(), sl.metadata.name));
+        }
+    }
+    if slices.is_empty() {
+        return Err(e.at(
+            v,
+            key.into(),
+            format!("no EndpointSlice lists {addr} (by then)"),
+        ));
+    }
+    let pod = objs
+        .pods
+        .iter()
+        .find(|p| p.status.pod_ip.as_deref() == Some(addr.as_str()))
+        .map(|p| format!(" (Pod {}/{})", p.metadata.ns(), p.metadata.name))
+        .unwrap_or_default();
+    Ok((
+        format!(
+            "endpoint {addr}{pod} removed from EndpointSlice {}",
+            slices.join(", ")
+        ),
+        ip,
+    ))
 }
 
 /// `apiVersion: podpath/v1` and `kind: Scenario`.

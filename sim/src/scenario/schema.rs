@@ -89,11 +89,19 @@ pub struct ScenarioDoc {
     pub pods_without_dns: std::collections::BTreeSet<String>,
 }
 
-/// The expansion of the cluster after an `endpointRemoved` fault.
+/// The expansion of the cluster after one of its objects changed (an
+/// `endpointRemoved`, `policyApplied`, `policyDeleted`, `podLabelsChanged`
+/// or `namespaceLabelsChanged` fault).
 #[derive(Debug)]
 pub struct ResyncText {
     pub fault: usize,
-    pub endpoint: Ipv4Addr,
+    /// The endpoint that left (an `endpointRemoved`): UDP conntrack entries
+    /// DNATed to it are cleared, as kube-proxy does.
+    pub endpoint: Option<Ipv4Addr>,
+    /// Who reprograms the nodes: `kube-proxy` for an endpoint, the CNI's
+    /// policy agent (`felix`, `kube-network-policies`) for a policy or a
+    /// label, or `none` when the CNI enforces no NetworkPolicy.
+    pub agent: String,
     pub what: String,
     /// The hosts as the cluster makes them after the change.
     pub hosts: BTreeMap<String, HostDoc>,
@@ -130,11 +138,41 @@ pub struct FaultDoc {
     /// kube-proxy, ingress-nginx and the sidecars resync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_removed: Option<Spanned<String>>,
+    /// A NetworkPolicy created or replaced (`kubectl apply`): the
+    /// manifest's text, one or more `kind: NetworkPolicy` documents. The
+    /// CNI's policy agent resyncs at that instant; established connections
+    /// stay as conntrack keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_applied: Option<Spanned<String>>,
+    /// A NetworkPolicy deleted: `NS/NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_deleted: Option<Spanned<String>>,
+    /// A pod's labels replaced: `{pod: NS/NAME, labels: {...}}` (the whole
+    /// new set, as after `kubectl apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_labels_changed: Option<LabelsChangeDoc>,
+    /// A namespace's labels replaced: `{namespace: NS, labels: {...}}`
+    /// (`kubernetes.io/metadata.name` is kept, as the API server keeps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_labels_changed: Option<LabelsChangeDoc>,
     /// The control plane rewrites hosts' state at this instant: what
     /// `endpointRemoved` becomes in `podpath expand`'s output (a scenario
     /// without its cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resync: Option<ResyncDoc>,
+}
+
+/// `podLabelsChanged` / `namespaceLabelsChanged`: the object and its new
+/// labels.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelsChangeDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Spanned<String>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A control-plane resync written out: why, the endpoint that left, and the
@@ -144,7 +182,12 @@ pub struct FaultDoc {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResyncDoc {
     pub what: String,
-    pub endpoint: Spanned<String>,
+    /// The endpoint that left, for an `endpointRemoved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Spanned<String>>,
+    /// Who reprograms the nodes (default `kube-proxy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     #[serde(default)]
     pub hosts: BTreeMap<String, HostDoc>,
 }
