@@ -714,6 +714,67 @@ fn bundle_dns_query_types_beyond_a() {
         .any(|c| c.flow == "aaaa" && c.bytes.windows(qname_end.len()).any(|w| w == qname_end)));
 }
 
+/// A DNS flow's socket bound as `dig -b ADDR#PORT` binds it, each attempt
+/// waiting `timeout_s`; a DNS query from a raw socket with a forged source;
+/// a ping socket bound to an address (`ping -I ADDR`), and refused as
+/// bind() refuses an address the host does not hold.
+#[test]
+fn bundle_dns_and_icmp_client_options() {
+    let doc = r#"{"format":"podpath-snapshot/1","hosts":["node","pod"],"links":[{"a":"node/veth-a","b":"pod/eth0"}],
+ "apps":[{"host":"pod","kind":"dns-server","listen":"0.0.0.0:53","records":{"web.default.svc.cluster.local":"10.244.0.5"}}],
+ "flows":[{"id":"bound","from":"node","dst":"10.244.0.5:53","request":"DNS A web.default.svc.cluster.local","src":"10.244.0.1","src_port_hint":5300},
+          {"id":"inuse","from":"pod","dst":"10.244.0.5:53","request":"DNS A web.default.svc.cluster.local","src_port_hint":53},
+          {"id":"slow","from":"node","dst":"10.244.0.5:54","request":"DNS A web.default.svc.cluster.local","timeout_s":1},
+          {"id":"spoof","from":"node","dst":"10.244.0.5:53","request":"DNS A web.default.svc.cluster.local","src":"10.244.0.77","src_port_hint":4444,"spoofed":true},
+          {"id":"ping-i","from":"node","dst":"10.244.0.5","request":"ICMP echo id=0x7 seq=1","src":"10.244.0.1"},
+          {"id":"ping-bad","from":"node","dst":"10.244.0.5","request":"ICMP echo id=0x8 seq=1","src":"10.9.9.9"}]}"#;
+    let read = move |p: &str| match p {
+        "bundle.json" => Ok(doc.to_string()),
+        _ => fs_reader(p),
+    };
+    let (world, _) = bundle::load(&read, "dnsopts", 1).unwrap();
+    let t = Engine::new(world).run();
+    let o = |id| outcome(&t, id).to_string();
+    assert!(
+        o("bound").starts_with("DNS A web.default.svc.cluster.local -> 10.244.0.5"),
+        "{}",
+        o("bound")
+    );
+    // the query left from the bound port 5300 (UDP source port on the wire)
+    let from_5300 = t
+        .captures
+        .iter()
+        .any(|c| c.flow == "bound" && c.bytes.windows(4).any(|w| w == [0x14, 0xb4, 0x00, 0x35]));
+    assert!(from_5300, "no query from port 5300");
+    assert!(
+        o("inuse").contains("bind to port 53: Address already in use (EADDRINUSE)"),
+        "{}",
+        o("inuse")
+    );
+    // the server on the pod still answers on port 53 afterwards
+    assert!(o("bound").contains("10.244.0.5"));
+    // two attempts a second apart, then given up (no one listens on 54)
+    let f = t.flows.iter().find(|f| f.id == "slow").unwrap();
+    let sends: Vec<u64> = f
+        .hops
+        .iter()
+        .filter(|h| h.host == "node" && h.in_dev.is_none())
+        .map(|h| h.time_ns)
+        .collect();
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    assert_eq!(sends[1] - sends[0], 1_000_000_000, "{sends:?}");
+    let spoof = o("spoof");
+    assert!(spoof.contains("10.244.0.77:4444"), "{spoof}");
+    assert!(o("ping-i").contains("from 10.244.0.5"), "{}", o("ping-i"));
+    let pi = t.flows.iter().find(|f| f.id == "ping-i").unwrap();
+    assert_eq!(pi.hops[0].pkt.src, Some("10.244.0.1".parse().unwrap()));
+    assert!(
+        o("ping-bad").contains("bind to 10.9.9.9: Cannot assign requested address (EADDRNOTAVAIL)"),
+        "{}",
+        o("ping-bad")
+    );
+}
+
 /// What podpath does not model yet is refused by name, never run as
 /// something else.
 #[test]
@@ -724,12 +785,8 @@ fn bundle_flow_keys_not_modelled_are_refused() {
             "DNS MX queries are not modelled yet",
         ),
         (
-            r#"{"from":"pod","dst":"10.244.0.5:53","request":"DNS A x.test","src":"10.9.9.9","spoofed":true}"#,
-            "not for DNS lookups",
-        ),
-        (
-            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1","src":"10.244.0.5"}"#,
-            "src when spoofed",
+            r#"{"from":"pod","dst":"10.244.0.1","request":"ICMP timestamp id=0x1 seq=1","src_port_hint":4000}"#,
+            "an ICMP query has no port",
         ),
         (
             r#"{"from":"pod","dst":"10.96.0.30:80","request":"HTTP GET /","body":{"length":2,"byte":"xy"}}"#,

@@ -153,6 +153,15 @@ pub struct DnsClient {
     pub txhash: Option<u32>,
     /// The query type (A unless the flow asks another: `DNS AAAA name`).
     pub qtype: u16,
+    /// The address the socket is bound to (`dig -b ADDR`), else the
+    /// route's source.
+    pub src: Option<Ipv4Addr>,
+    /// The port the socket is bound to (`dig -b ADDR#PORT`), else an
+    /// ephemeral one.
+    pub sport: Option<u16>,
+    /// How long each attempt waits for the answer (glibc's `options
+    /// timeout:N`, default 5 s).
+    pub wait_ns: u64,
 }
 
 pub const TIMEOUT_NS: u64 = 5_000_000_000;
@@ -186,6 +195,9 @@ impl DnsClient {
             connected: false,
             txhash: None,
             qtype: TYPE_A,
+            src: None,
+            sport: None,
+            wait_ns: TIMEOUT_NS,
         }
     }
 
@@ -195,6 +207,12 @@ impl DnsClient {
             .get(self.idx)
             .map(|s| s.as_str())
             .unwrap_or(&self.name)
+    }
+
+    /// The query as [`DnsClient::query`] with the message id `id`.
+    pub fn query_with_id(&mut self, id: u16) -> Vec<u8> {
+        self.id = id;
+        self.query()
     }
 
     pub fn query(&self) -> Vec<u8> {

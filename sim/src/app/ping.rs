@@ -28,6 +28,9 @@ pub struct PingClient {
     /// Sent from a raw socket with this forged source: no answer reaches
     /// the sender.
     pub spoofed: Option<Ipv4Addr>,
+    /// The ping socket bound to this address (`ping -I ADDR`): the
+    /// request's source, replies to it come back to the socket.
+    pub src: Option<Ipv4Addr>,
 }
 
 pub use crate::wire::icmp::ms_since_midnight;

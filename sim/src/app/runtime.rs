@@ -40,11 +40,26 @@ impl Runtime<'_> {
             return;
         };
         let (flow, server, port, name) = (c.flow, c.server, c.port, c.current().to_string());
+        let (src, pinned, wait_ns) = (c.src, c.sport, c.wait_ns);
         let bound = self.h.udp_port_of(app);
         let sport = match bound {
             Some(p) => p,
             None => {
-                let p = self.h.bind_udp_ephemeral(app);
+                if let Err(why) = self.dns_bind_check(src, pinned, app) {
+                    if let App::DnsClient(c) = &mut self.apps[app] {
+                        c.done = true;
+                    }
+                    ctx.trace.set_outcome(
+                        flow,
+                        crate::trace::Disposition::Failed { why: why.clone() },
+                        format!("resolver: {why}"),
+                    );
+                    return;
+                }
+                let p = match pinned {
+                    Some(p) => p,
+                    None => self.h.bind_udp_ephemeral(app),
+                };
                 let txhash = self.h.rng.next_u32();
                 if let App::DnsClient(c) = &mut self.apps[app] {
                     c.id = self.h.rng.next_u32() as u16;
@@ -66,14 +81,14 @@ impl Runtime<'_> {
             ctx,
             flow,
             None,
-            Some((Ipv4Addr::UNSPECIFIED, sport)),
+            Some((src.unwrap_or(Ipv4Addr::UNSPECIFIED), sport)),
             (server, port),
             q,
             format!("resolver: A {name}? to {server}:{port} (attempt {tries})"),
             txhash,
         );
         ctx.out.push(Output::Timer {
-            at_ns: ctx.now + crate::app::dns::TIMEOUT_NS,
+            at_ns: ctx.now + wait_ns,
             timer: crate::net::host::HostTimer::App {
                 app,
                 token: tries as u64,
@@ -81,12 +96,39 @@ impl Runtime<'_> {
         });
     }
 
+    /// bind() of a resolver's socket to the address and port a flow gives
+    /// (udp_v4_get_port / inet_bind: a port another socket holds is
+    /// EADDRINUSE, an address the host does not own EADDRNOTAVAIL unless
+    /// `ip_nonlocal_bind`); binds the pinned port.
+    fn dns_bind_check(
+        &mut self,
+        src: Option<Ipv4Addr>,
+        pinned: Option<u16>,
+        app: usize,
+    ) -> Result<(), String> {
+        if let Some(a) = src {
+            if !self.h.is_local(a) && self.h.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+                return Err(format!(
+                    "bind to {a}: Cannot assign requested address (EADDRNOTAVAIL)"
+                ));
+            }
+        }
+        if let Some(p) = pinned {
+            if self.h.bind_udp(p, app).is_err() {
+                return Err(format!(
+                    "bind to port {p}: Address already in use (EADDRINUSE)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Sends a ping's echo request and arms its wait.
     pub fn ping_send(&mut self, ctx: &mut Ctx, app: usize) {
         let App::Ping(p) = &self.apps[app] else {
             return;
         };
-        let (flow, dst, df, spoofed) = (p.flow, p.dst, p.df, p.spoofed);
+        let (flow, dst, df, spoofed, bound) = (p.flow, p.dst, p.df, p.spoofed, p.src);
         let req = p.request();
         let what = if p.timestamp {
             "timestamp request"
@@ -113,7 +155,7 @@ impl Runtime<'_> {
         };
         let id = self.h.next_ip_id();
         let mut ip = crate::wire::Ipv4Repr::new(
-            spoofed.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            spoofed.or(bound).unwrap_or(Ipv4Addr::UNSPECIFIED),
             dst,
             64,
             id,

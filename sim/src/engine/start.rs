@@ -69,19 +69,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             name,
             qtype,
         } => {
-            let mut c = DnsClient::new(
-                flow,
-                &id,
-                *server,
-                *port,
-                name,
-                vec![name.clone()],
-                ctx.now,
-                None,
-            );
-            c.qtype = *qtype;
-            let app = rt.spawn(App::DnsClient(c));
-            rt.dns_send(ctx, app);
+            dns_start(rt, ctx, flow, &id, f, (*server, *port), name, *qtype);
         }
         Request::Ping {
             dst,
@@ -105,7 +93,27 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 done: false,
                 timestamp: *timestamp,
                 spoofed: f.client.src.filter(|_| f.client.spoofed),
+                src: f.client.src.filter(|_| !f.client.spoofed),
             }));
+            if let Some(a) = f
+                .client
+                .src
+                .filter(|a| !f.client.spoofed && !rt.h.is_local(*a))
+            {
+                // ping_bind: bind() of the ping socket to an address the
+                // host does not hold (iputils: "ping: bind: Cannot assign
+                // requested address")
+                if rt.h.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+                    let why =
+                        format!("bind to {a}: Cannot assign requested address (EADDRNOTAVAIL)");
+                    ctx.trace.set_outcome(
+                        flow,
+                        Disposition::Failed { why: why.clone() },
+                        format!("ping: {why}"),
+                    );
+                    return flow;
+                }
+            }
             if f.client.timeout_ns.is_some() || f.client.uid.is_some() {
                 client_opts(rt, ctx, app, &f.client);
             }
@@ -150,6 +158,69 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
         },
     }
     flow
+}
+
+/// A DNS query from a resolver socket: bound to the flow's source address
+/// and port when it gives them, each attempt waiting its `timeout_s`; or,
+/// `spoofed`, the query's datagram from a raw socket with a forged source.
+#[allow(clippy::too_many_arguments)]
+fn dns_start(
+    rt: &mut Runtime,
+    ctx: &mut Ctx,
+    flow: u32,
+    id: &str,
+    f: &FlowSpec,
+    (server, port): (std::net::Ipv4Addr, u16),
+    name: &str,
+    qtype: u16,
+) {
+    let mut c = DnsClient::new(
+        flow,
+        id,
+        server,
+        port,
+        name,
+        vec![name.to_string()],
+        ctx.now,
+        None,
+    );
+    c.qtype = qtype;
+    let cl = &f.client;
+    c.src = cl.src;
+    c.sport = cl.sport;
+    if let Some(w) = cl.timeout_ns {
+        c.wait_ns = w;
+    }
+    if cl.spoofed {
+        // a query from a raw socket with a forged source: sent as
+        // the datagram it is, its answer goes to the forged address
+        let payload = c.query_with_id({
+            use rand_core::Rng;
+            rt.h.rng.next_u32() as u16
+        });
+        let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
+            flow,
+            flow_id: id.to_string(),
+            dst: server,
+            port,
+            payload: payload.clone(),
+            spoofed: None,
+            started_ns: ctx.now,
+            done: false,
+        }));
+        udp_spoofed(rt, ctx, app, flow, cl, (server, port), &payload);
+        return;
+    }
+    let app = rt.spawn(App::DnsClient(c));
+    if cl.uid.is_some() {
+        // the per-attempt wait is the resolver's own timer
+        let opts = crate::world::ClientOpts {
+            timeout_ns: None,
+            ..cl.clone()
+        };
+        client_opts(rt, ctx, app, &opts);
+    }
+    rt.dns_send(ctx, app);
 }
 
 /// What a flow's client options ask of its program `app` at start: the

@@ -358,9 +358,13 @@ impl Host {
 
     /// `bind()` of a UDP port for the program `owner`; as [`Host::listen_tcp`].
     pub fn bind_udp(&mut self, port: u16, owner: Owner) -> Result<(), Owner> {
-        match self.udp_listeners.insert(port, owner) {
-            Some(was) => Err(was),
-            None => Ok(()),
+        // a port another socket holds stays that socket's (EADDRINUSE)
+        match self.udp_listeners.get(&port) {
+            Some(was) => Err(*was),
+            None => {
+                self.udp_listeners.insert(port, owner);
+                Ok(())
+            }
         }
     }
 

@@ -15,9 +15,15 @@
 //! `DNS T name` asks type T (A, AAAA, PTR, SRV, TXT, CNAME; `DNS PTR
 //! ADDR` asks the address's in-addr.arpa name, as `dig -x`).
 //!
+//! On a DNS flow `src` and `src_port_hint` bind the resolver's socket
+//! (`dig -b ADDR#PORT`), `timeout_s` is each attempt's wait (glibc's
+//! `options timeout:N`; two attempts), `spoofed` sends the query from a raw
+//! socket; on an ICMP flow an unspoofed `src` binds the ping socket
+//! (`ping -I ADDR`).
+//!
 //! Not modelled yet, and refused by name rather than run otherwise: other
-//! DNS types, a spoofed DNS lookup, `src`/`src_port_hint`/
-//! `timeout_s` on DNS flows, unspoofed `src` and `src_port_hint` on ICMP
+//! DNS types, `src_port_hint` on ICMP flows (an ICMP query has no port: its
+//! identifier is `ICMP echo id=0x..`), the client options on `RESOLVE`
 //! flows.
 
 use std::net::Ipv4Addr;
@@ -175,10 +181,13 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
         }
         if !matches!(
             request,
-            Request::Udp { .. } | Request::Ping { .. } | Request::HttpGet { .. }
+            Request::Udp { .. }
+                | Request::Ping { .. }
+                | Request::HttpGet { .. }
+                | Request::DnsA { .. }
         ) {
             return Err(err(format!(
-                "flows[{fi}].spoofed: a forged source is modelled for UDP datagrams, TCP SYNs and ICMP queries, not for DNS lookups"
+                "flows[{fi}].spoofed: a forged source is modelled for UDP datagrams, DNS queries, TCP SYNs and ICMP queries, not for a name resolved then fetched"
             )));
         }
     }
@@ -186,16 +195,19 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
         .timeout_s
         .map(|s| seconds(fi, "timeout_s", s))
         .transpose()?;
-    let tcp_or_udp = matches!(request, Request::HttpGet { .. } | Request::Udp { .. });
+    let sockets = matches!(
+        request,
+        Request::HttpGet { .. } | Request::Udp { .. } | Request::DnsA { .. }
+    );
     let icmp = matches!(request, Request::Ping { .. });
     for (key, given, ok) in [
-        ("src", src.is_some(), tcp_or_udp || (icmp && f.spoofed)),
-        ("src_port_hint", f.src_port_hint.is_some(), tcp_or_udp),
-        ("timeout_s", timeout_ns.is_some(), tcp_or_udp || icmp),
+        ("src", src.is_some(), sockets || icmp),
+        ("src_port_hint", f.src_port_hint.is_some(), sockets),
+        ("timeout_s", timeout_ns.is_some(), sockets || icmp),
     ] {
         if given && !ok {
             return Err(err(format!(
-                "flows[{fi}].{key}: honoured for TCP and UDP flows (ICMP: timeout_s, and src when spoofed); for this request it is not modelled yet"
+                "flows[{fi}].{key}: honoured for TCP, UDP, DNS and ICMP flows (an ICMP query has no port); for this request it is not modelled yet"
             )));
         }
     }
