@@ -170,3 +170,83 @@ fn refusals_carry_the_tools_words() {
         "{e}"
     );
 }
+
+/// The tables and hooks the kernel's modules allow an extension in
+/// (`.table`/`.hooks` of their registration, checked by
+/// xt_check_target/xt_check_match in net/netfilter/x_tables.c): one
+/// rule per entry corrected after reading the kernel, in a chain it may
+/// and one it may not be reached from.
+#[test]
+fn extensions_are_refused_outside_the_tables_and_hooks_their_module_registers() {
+    let load = |table: &str, chain: &str, rule: &str| {
+        let builtins: String = builtin(table)
+            .iter()
+            .map(|b| format!(":{b} ACCEPT [0:0]\n"))
+            .collect();
+        Ruleset::parse(
+            &format!("*{table}\n{builtins}-A {chain} {rule}\nCOMMIT\n"),
+            "s.rules",
+        )
+    };
+    for (table, chain, rule, ok) in [
+        // xt_CLASSIFY.c classify_tg_reg: no .table, LOCAL_OUT | FORWARD
+        // | POST_ROUTING (podpath held it to mangle before)
+        ("filter", "OUTPUT", "-j CLASSIFY --set-class 1:10", true),
+        ("filter", "FORWARD", "-j CLASSIFY --set-class 1:10", true),
+        (
+            "mangle",
+            "POSTROUTING",
+            "-j CLASSIFY --set-class 1:10",
+            true,
+        ),
+        (
+            "mangle",
+            "PREROUTING",
+            "-j CLASSIFY --set-class 1:10",
+            false,
+        ),
+        ("filter", "INPUT", "-j CLASSIFY --set-class 1:10", false),
+        // xt_mac.c mac_mt_reg: PRE_ROUTING | LOCAL_IN | FORWARD
+        (
+            "filter",
+            "INPUT",
+            "-m mac --mac-source 42:01:02:03:04:05",
+            true,
+        ),
+        (
+            "filter",
+            "OUTPUT",
+            "-m mac --mac-source 42:01:02:03:04:05",
+            false,
+        ),
+        (
+            "nat",
+            "POSTROUTING",
+            "-m mac --mac-source 42:01:02:03:04:05",
+            false,
+        ),
+        // xt_realm.c realm_mt_reg: POST_ROUTING | FORWARD | LOCAL_OUT |
+        // LOCAL_IN
+        ("filter", "FORWARD", "-m realm --realm 0x2a", true),
+        ("mangle", "PREROUTING", "-m realm --realm 0x2a", false),
+        // xt_TRACE.c trace_tg_reg: .table = "raw"
+        ("raw", "PREROUTING", "-j TRACE", true),
+        ("filter", "INPUT", "-j TRACE", false),
+        // xt_cgroup.c cgroup_mt_reg: LOCAL_OUT | POST_ROUTING | LOCAL_IN
+        ("filter", "INPUT", "-m cgroup --cgroup 1", true),
+        ("filter", "FORWARD", "-m cgroup --cgroup 1", false),
+    ] {
+        let got = load(table, chain, rule);
+        assert_eq!(got.is_ok(), ok, "{table} {chain} {rule}: {got:?}");
+        if let Err(e) = got {
+            assert_eq!(
+                (e.file.as_str(), e.line),
+                ("s.rules", 2 + builtin(table).len())
+            );
+            assert!(
+                e.message.contains("only usable from") || e.message.contains("only valid in"),
+                "{e}"
+            );
+        }
+    }
+}
