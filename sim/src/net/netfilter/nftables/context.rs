@@ -297,7 +297,10 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         Some("reset") if w(t, i + 1) == Some("tcp") && w(t, i + 2) == Some("option") => {
             return tcp_option(t, i + 3)
         }
-        Some("ct") => return ct_values(t, i),
+        Some("ct") => {
+            ct_addr(t, i, p)?;
+            return ct_values(t, i);
+        }
         // evaluate.c stmt_evaluate_payload: an inner header of a tunnel
         // cannot be written
         Some("vxlan" | "geneve" | "gre" | "gretap") if w(t, i + 3) == Some("set") => {
@@ -408,7 +411,23 @@ fn is_tcp_option_name(s: &str) -> bool {
 /// ct_dir_tbl, ct_event_tbl; datatype.c nfproto_type; ct label bits
 /// 0-127, XT_CONNLABEL_MAXBIT).
 fn ct_values(t: &[Tok], i: usize) -> Result<(), String> {
+    ct_grammar(t, i)?;
     let key = w(t, i + 1).unwrap_or("");
+    // evaluate.c expr_evaluate_range: "Range negative size" (a time
+    // range `ct expiration 1d-1h`)
+    if key == "expiration" {
+        let mut k = i + 2;
+        if matches!(w(t, k), Some("==" | "!=" | "eq" | "ne")) {
+            k += 1;
+        }
+        if let Some((a, b)) = w(t, k).and_then(|v| v.split_once('-')) {
+            if let (Some(a), Some(b)) = (nft_time(a), nft_time(b)) {
+                if a > b {
+                    return Err("Error: Range negative size".into());
+                }
+            }
+        }
+    }
     let mut k = i + 2;
     if matches!(w(t, k), Some("==" | "!=" | "eq" | "ne")) {
         k += 1;
@@ -542,6 +561,188 @@ fn reject_with(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String
             "Error: conflicting protocols specified: {} vs. tcp",
             p.l4name.as_deref().unwrap_or("")
         ));
+    }
+    Ok(())
+}
+
+/// parser_bison.y ct_expr, ct_stmt, objref_stmt_ct and ct_limit_stmt:
+/// `ct` is followed by a ct_key, by a direction (`original`, `reply`)
+/// and a ct_key_dir (saddr, daddr, l3proto, protocol, proto-src,
+/// proto-dst, bytes, packets, avgpkt, zone) or `ip|ip6 saddr|daddr`
+/// (ct_key_proto_field), or by `timeout set`, `expectation set`,
+/// `count`; anything else is a syntax error (`ct ip saddr`, `ct
+/// original mark`).
+fn ct_grammar(t: &[Tok], i: usize) -> Result<(), String> {
+    const KEY: &[&str] = &[
+        "l3proto",
+        "protocol",
+        "mark",
+        "state",
+        "direction",
+        "status",
+        "expiration",
+        "helper",
+        "saddr",
+        "daddr",
+        "proto-src",
+        "proto-dst",
+        "label",
+        "event",
+        "secmark",
+        "id",
+        "bytes",
+        "packets",
+        "avgpkt",
+        "zone",
+        "timeout",
+        "expectation",
+        "count",
+    ];
+    const DIR_KEY: &[&str] = &[
+        "saddr",
+        "daddr",
+        "l3proto",
+        "protocol",
+        "proto-src",
+        "proto-dst",
+        "bytes",
+        "packets",
+        "avgpkt",
+        "zone",
+    ];
+    let unexpected = |k: usize| {
+        Err(format!(
+            "Error: syntax error, unexpected {}",
+            t.get(k).map_or("end of file", |x| x.s.as_str())
+        ))
+    };
+    let Some(key) = w(t, i + 1) else {
+        return unexpected(i + 1);
+    };
+    if matches!(key, "original" | "reply") {
+        match w(t, i + 2) {
+            Some(k) if DIR_KEY.contains(&k) => Ok(()),
+            Some("ip" | "ip6") if matches!(w(t, i + 3), Some("saddr" | "daddr")) => Ok(()),
+            Some("ip" | "ip6") => unexpected(i + 3),
+            _ => unexpected(i + 2),
+        }
+    } else if KEY.contains(&key) {
+        Ok(())
+    } else {
+        unexpected(i + 1)
+    }
+}
+
+/// datatype.c time_parse: `NdNhNmNsNms` parts in any order, a bare
+/// number being seconds; in milliseconds.
+fn nft_time(s: &str) -> Option<u64> {
+    if let Ok(n) = s.parse::<u64>() {
+        return n.checked_mul(1000);
+    }
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            rest = &rest[1..];
+            continue;
+        }
+        let (unit, len) = if rest.starts_with("ms") {
+            (1, 2)
+        } else {
+            match c {
+                'd' => (86_400_000, 1),
+                'h' => (3_600_000, 1),
+                'm' => (60_000, 1),
+                's' => (1000, 1),
+                _ => return None,
+            }
+        };
+        let n: u64 = num.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        num.clear();
+        rest = &rest[len..];
+    }
+    num.is_empty().then_some(total)
+}
+
+/// A conntrack address key in a relation at `t[i..]` (evaluate.c
+/// expr_evaluate_ct): `ct DIR saddr|daddr` takes the rule's network
+/// protocol (ct_gen_nh_dependency: "cannot determine ip protocol
+/// version, use \"ip saddr\" or \"ip6 saddr\" instead" without one),
+/// `ct DIR ip|ip6 saddr|daddr` must agree with it ("conflicting
+/// protocols specified: ip6 vs. ip"), and the address is parsed in that
+/// family (datatype.c ipaddr_type_parse/ip6addr_type_parse: getaddrinfo
+/// refuses an address of the other family, glibc's EAI_ADDRFAMILY).
+fn ct_addr(t: &[Tok], i: usize, p: &Pctx) -> Result<(), String> {
+    if !matches!(w(t, i + 1), Some("original" | "reply")) {
+        return Ok(());
+    }
+    let (explicit, key, k) = match (w(t, i + 2), w(t, i + 3)) {
+        (Some(f @ ("ip" | "ip6")), Some(key @ ("saddr" | "daddr"))) => (Some(f), key, i + 4),
+        (Some(key @ ("saddr" | "daddr")), _) => (None, key, i + 3),
+        _ => return Ok(()),
+    };
+    // a map key, a concatenation or a set: ct_addr_in_sets
+    if matches!(w(t, k), Some("." | "map" | "vmap"))
+        || t.get(k).is_some_and(|x| x.is("{") || x.is("@"))
+    {
+        return Ok(());
+    }
+    let fam = match (explicit, p.net) {
+        (Some(e), Some(n)) if e != n => {
+            return Err(format!(
+                "Error: conflicting protocols specified: {n} vs. {e}"
+            ));
+        }
+        (Some(e), _) => e,
+        (None, Some(n)) => n,
+        (None, None) => {
+            return Err(format!(
+                "Error: cannot determine ip protocol version, use \"ip {key}\" or \"ip6 {key}\" instead"
+            ));
+        }
+    };
+    let mut v = k;
+    if matches!(w(t, v), Some("==" | "!=" | "eq" | "ne")) {
+        v += 1;
+    }
+    let Some(val) = w(t, v) else { return Ok(()) };
+    let a = val.split(['/', '-']).next().unwrap_or("");
+    let other = if fam == "ip" {
+        a.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        a.parse::<std::net::Ipv4Addr>().is_ok()
+    };
+    if other {
+        return Err(
+            "Error: Could not resolve hostname: Address family for hostname not supported".into(),
+        );
+    }
+    Ok(())
+}
+
+/// evaluate.c expr_evaluate_map, expr_evaluate_concat and
+/// expr_evaluate_relational (a set lookup): a conntrack address without
+/// its family (`ct original saddr`) cannot be a map key, a part of a
+/// concatenation or a set's key: "specify either ip or ip6 for address
+/// matching".
+pub fn ct_addr_in_sets(t: &[Tok]) -> Result<(), String> {
+    for k in 0..t.len() {
+        if w(t, k) != Some("ct")
+            || !matches!(w(t, k + 1), Some("original" | "reply"))
+            || !matches!(w(t, k + 2), Some("saddr" | "daddr"))
+        {
+            continue;
+        }
+        let next = k + 3;
+        let joined = matches!(w(t, next), Some("." | "map" | "vmap"))
+            || t.get(next).is_some_and(|x| x.is("{") || x.is("@"))
+            || (k > 0 && w(t, k - 1) == Some("."));
+        if joined {
+            return Err("Error: specify either ip or ip6 for address matching".into());
+        }
     }
     Ok(())
 }

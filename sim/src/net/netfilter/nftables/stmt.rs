@@ -90,6 +90,7 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
     // redirect, fwd, queue: STMT_F_TERMINAL)
     let mut terminal = false;
     let mut pctx = super::context::Pctx::new(&cx_family);
+    super::context::ct_addr_in_sets(t).map_err(|m| r.err(m))?;
     while i < t.len() {
         if t[i].is(";") || t[i].is("\n") {
             i += 1;
