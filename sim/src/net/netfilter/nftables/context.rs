@@ -23,6 +23,10 @@ pub struct Pctx {
     pub l4: bool,
     /// That transport protocol's name, when one is known.
     pub l4name: Option<String>,
+    /// The ICMP or ICMPv6 type the rule has fixed (proto_ctx
+    /// `th_dep.icmp.type`: payload.c payload_expr_pctx_update, an echo
+    /// reply kept as its request; payload_gen_icmp_dependency).
+    pub icmp_type: Option<u32>,
 }
 
 impl Pctx {
@@ -36,6 +40,7 @@ impl Pctx {
             },
             l4: false,
             l4name: None,
+            icmp_type: None,
         }
     }
 
@@ -94,16 +99,108 @@ impl Pctx {
                 self.l4 = true;
                 self.l4name = Some(l4.to_string());
             }
-            (Some("icmp"), Some(_)) => {
+            (Some("icmp"), Some(f)) => {
                 self.net = Some("ip");
                 self.l4 = true;
+                self.note_icmp_type(t, i, f, false, single(i + 2));
             }
-            (Some("icmpv6"), Some(_)) => {
+            (Some("icmpv6"), Some(f)) => {
                 self.net = Some("ip6");
                 self.l4 = true;
+                self.note_icmp_type(t, i, f, true, single(i + 2));
             }
             _ => {}
         }
+    }
+}
+
+impl Pctx {
+    /// The ICMP type `icmp|icmpv6 FIELD ...` at `t[i..]` fixes: its
+    /// `type` matched against one value, or the type a field depends on.
+    fn note_icmp_type(&mut self, t: &[Tok], i: usize, field: &str, v6: bool, single: bool) {
+        if field == "type" {
+            if !single {
+                return;
+            }
+            let mut k = i + 2;
+            if matches!(w(t, k), Some("==" | "eq")) {
+                k += 1;
+            }
+            let Some(v) = w(t, k) else { return };
+            let n = v.parse::<u32>().ok().or_else(|| {
+                if v6 {
+                    icmpv6_type(v)
+                } else {
+                    super::expr::icmp_type(v)
+                }
+            });
+            self.icmp_type = n.map(|n| match (v6, n) {
+                (false, 0) => 8,
+                (true, 129) => 128,
+                (_, n) => n,
+            });
+        } else if let Some(need) = icmp_dep(field, v6) {
+            self.icmp_type = Some(need);
+        }
+    }
+}
+
+/// The ICMPv6 types by name (datatype.c icmp6_type_tbl).
+fn icmpv6_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "destination-unreachable" => 1,
+        "packet-too-big" => 2,
+        "time-exceeded" => 3,
+        "parameter-problem" => 4,
+        "echo-request" => 128,
+        "echo-reply" => 129,
+        "mld-listener-query" => 130,
+        "mld-listener-report" => 131,
+        "mld-listener-done" | "mld-listener-reduction" => 132,
+        "nd-router-solicit" => 133,
+        "nd-router-advert" => 134,
+        "nd-neighbor-solicit" => 135,
+        "nd-neighbor-advert" => 136,
+        "nd-redirect" => 137,
+        "router-renumbering" => 138,
+        "ind-neighbor-solicit" => 141,
+        "ind-neighbor-advert" => 142,
+        "mld2-listener-report" => 143,
+        _ => return None,
+    })
+}
+
+/// The ICMP type a header field depends on (proto.c proto_icmp and
+/// proto_icmp6 templates' icmp_dep; payload.c icmp_dep_to_type): id and
+/// sequence an echo request, gateway a redirect, mtu a destination
+/// unreachable (ICMPv6: a packet too big), max-delay an MLD query,
+/// parameter-problem a parameter problem.
+fn icmp_dep(field: &str, v6: bool) -> Option<u32> {
+    Some(match (field, v6) {
+        ("id" | "sequence", false) => 8,
+        ("gateway", false) => 5,
+        ("mtu", false) => 3,
+        ("id" | "sequence", true) => 128,
+        ("mtu", true) => 2,
+        ("max-delay", true) => 130,
+        ("parameter-problem", true) => 4,
+        _ => return None,
+    })
+}
+
+/// payload.c payload_gen_icmp_dependency: a field whose ICMP type
+/// differs from the one the rule has fixed: "incompatible icmp match:
+/// rule has %d, need %u".
+fn icmp_compat(t: &[Tok], i: usize, p: &Pctx) -> Result<(), String> {
+    let v6 = w(t, i) == Some("icmpv6");
+    let (Some(field), Some(has)) = (w(t, i + 1), p.icmp_type) else {
+        return Ok(());
+    };
+    match icmp_dep(field, v6) {
+        Some(need) if need != has => Err(format!(
+            "Error: incompatible icmp match: rule has {has}, need {need}"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -296,6 +393,13 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         Some("tcp") if w(t, i + 1) == Some("option") => return tcp_option(t, i + 2),
         Some("reset") if w(t, i + 1) == Some("tcp") && w(t, i + 2) == Some("option") => {
             return tcp_option(t, i + 3)
+        }
+        Some("icmp" | "icmpv6") => return icmp_compat(t, i, p),
+        // parser_bison.y osf_ttl: TTL LOOSE | TTL SKIP
+        Some("osf")
+            if w(t, i + 1) == Some("ttl") && !matches!(w(t, i + 2), Some("loose" | "skip")) =>
+        {
+            return Err("Error: syntax error, unexpected string, expecting loose or skip".into());
         }
         Some("ct") => {
             ct_addr(t, i, p)?;
@@ -631,6 +735,11 @@ fn ct_grammar(t: &[Tok], i: usize) -> Result<(), String> {
     } else {
         unexpected(i + 1)
     }
+}
+
+/// Whether `s` is a time datatype.c time_parse reads.
+pub fn time_ok(s: &str) -> bool {
+    nft_time(s).is_some()
 }
 
 /// datatype.c time_parse: `NdNhNmNsNms` parts in any order, a bare
