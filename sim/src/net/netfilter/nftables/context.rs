@@ -395,6 +395,23 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
             return tcp_option(t, i + 3)
         }
         Some("icmp" | "icmpv6") => return icmp_compat(t, i, p),
+        // parser_bison.y gre_hdr_expr: GRE inner_inet_expr (an L2
+        // inner header is gretap's)
+        Some("gre") if matches!(w(t, i + 1), Some("ether" | "vlan" | "arp")) => {
+            return Err(format!(
+                "Error: syntax error, unexpected {}",
+                w(t, i + 1).unwrap_or("")
+            ));
+        }
+        // payload.c payload_gen_inner_dependency: a UDP tunnel's header
+        // sits on the rule's transport protocol (ip when none):
+        // proto_find_num finds no vxlan/geneve above anything but udp
+        Some(tun @ ("vxlan" | "geneve")) if p.l4name.as_deref() != Some("udp") => {
+            return Err(format!(
+                "Error: conflicting protocols specified: {} vs. {tun}",
+                p.l4name.as_deref().unwrap_or("ip")
+            ));
+        }
         // parser_bison.y osf_ttl: TTL LOOSE | TTL SKIP
         Some("osf")
             if w(t, i + 1) == Some("ttl") && !matches!(w(t, i + 2), Some("loose" | "skip")) =>
