@@ -27,6 +27,13 @@ pub struct Pctx {
     /// `th_dep.icmp.type`: payload.c payload_expr_pctx_update, an echo
     /// reply kept as its request; payload_gen_icmp_dependency).
     pub icmp_type: Option<u32>,
+    /// The transport protocols a set gave (`ip protocol { tcp, udp }`,
+    /// `meta l4proto { 6, 17 }`): nft keeps them in its protocol context
+    /// (proto.c proto_ctx `protos`), the first one the others conflict
+    /// with.
+    pub l4set: Vec<String>,
+    /// The protocol above the Ethernet header `ether type` fixed.
+    pub ll_upper: Option<String>,
 }
 
 impl Pctx {
@@ -41,6 +48,8 @@ impl Pctx {
             l4: false,
             l4name: None,
             icmp_type: None,
+            l4set: Vec::new(),
+            ll_upper: None,
         }
     }
 
@@ -55,6 +64,47 @@ impl Pctx {
             t.get(k)
                 .is_some_and(|x| x.quoted || !matches!(x.s.as_str(), "{" | "!=" | "@" | "ne"))
         };
+        let set_at = |k: usize| {
+            let k = if matches!(w(t, k), Some("==" | "eq")) {
+                k + 1
+            } else {
+                k
+            };
+            if !t.get(k).is_some_and(|x| x.is("{")) {
+                return Vec::new();
+            }
+            t[k + 1..]
+                .iter()
+                .take_while(|x| !x.is("}"))
+                .filter(|x| !x.is(","))
+                .map(|x| proto_name(&x.s))
+                .collect()
+        };
+        match (w(t, i), w(t, i + 1)) {
+            (Some("ip"), Some("protocol"))
+            | (Some("ip6"), Some("nexthdr"))
+            | (Some("meta"), Some("l4proto")) => {
+                let set = set_at(i + 2);
+                if !set.is_empty() {
+                    self.l4set = set;
+                }
+            }
+            (Some("l4proto"), _) => {
+                let set = set_at(i + 1);
+                if !set.is_empty() {
+                    self.l4set = set;
+                }
+            }
+            _ => {}
+        }
+        if (w(t, i), w(t, i + 1)) == (Some("ether"), Some("type")) && single(i + 2) {
+            let k = if matches!(w(t, i + 2), Some("==" | "eq")) {
+                i + 3
+            } else {
+                i + 2
+            };
+            self.ll_upper = w(t, k).map(str::to_string);
+        }
         match (w(t, i), w(t, i + 1)) {
             (Some("ip"), Some(f)) if f != "option" => {
                 self.net = Some("ip");
@@ -395,6 +445,39 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
             return tcp_option(t, i + 3)
         }
         Some("icmp" | "icmpv6") => return icmp_compat(t, i, p),
+        // proto.c/payload.c: a transport header other than the first of
+        // a protocol set the rule matched (`ip protocol { tcp, udp } tcp
+        // dport 20`: "conflicting protocols specified: udp vs. tcp")
+        Some(l4 @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp"))
+            if p.l4name.is_none() && !p.l4set.is_empty() =>
+        {
+            if let Some(other) = p.l4set.iter().find(|m| m.as_str() != l4) {
+                return Err(format!(
+                    "Error: conflicting protocols specified: {other} vs. {l4}"
+                ));
+            }
+        }
+        // a network header of the other family than the one the rule
+        // fixed (`meta nfproto ipv6 ip protocol icmp`, `ip saddr 1.1.1.1
+        // ip6 saddr ::1`): "conflicting protocols specified: ip6 vs. ip"
+        Some(n @ ("ip" | "ip6"))
+            if !matches!(family, "ip" | "ip6")
+                && p.net.is_some_and(|have| have != n)
+                && w(t, i + 1).is_some_and(|f| f != "option") =>
+        {
+            return Err(format!(
+                "Error: conflicting protocols specified: {} vs. {n}",
+                p.net.unwrap_or("")
+            ));
+        }
+        // a vlan header where `ether type` named another protocol
+        Some("vlan")
+            if p.ll_upper.as_deref().is_some_and(|u| {
+                !matches!(u, "vlan" | "8021q" | "8021ad" | "0x8100" | "0x88a8")
+            }) =>
+        {
+            return Err("Error: conflicting protocols specified: ether vs. vlan".into());
+        }
         // parser_bison.y gre_hdr_expr: GRE inner_inet_expr (an L2
         // inner header is gretap's)
         Some("gre") if matches!(w(t, i + 1), Some("ether" | "vlan" | "arp")) => {
