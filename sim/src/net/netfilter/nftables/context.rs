@@ -365,6 +365,7 @@ fn proto_name(s: &str) -> String {
 /// stmt_evaluate_reject_family: a code of the other family, tcp reset
 /// without tcp).
 pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    header_checks(t, i, family, p)?;
     match w(t, i) {
         Some("fib") => {
             let mut flags = Vec::new();
@@ -444,6 +445,68 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         Some("reset") if w(t, i + 1) == Some("tcp") && w(t, i + 2) == Some("option") => {
             return tcp_option(t, i + 3)
         }
+        Some("ct") => {
+            ct_addr(t, i, p)?;
+            return ct_values(t, i);
+        }
+        // evaluate.c stmt_evaluate_payload: an inner header of a tunnel
+        // cannot be written
+        Some("vxlan" | "geneve" | "gre" | "gretap") if w(t, i + 3) == Some("set") => {
+            return Err("Error: payload statement for this expression is not supported".into());
+        }
+        // parser_bison.y xfrm_expr: IPSEC in|out [spnum N (<= 255)]
+        Some("ipsec") => {
+            if !matches!(w(t, i + 1), Some("in" | "out")) {
+                return Err(format!(
+                    "syntax error, unexpected {}",
+                    w(t, i + 1).unwrap_or("end of file")
+                ));
+            }
+            if w(t, i + 2) == Some("spnum")
+                && w(t, i + 3)
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 255)
+            {
+                return Err("Error: value too large".into());
+            }
+        }
+        Some("redirect" | "masquerade" | "dnat" | "snat") => {
+            // nat_evaluate_transport: a port needs a transport match
+            let to = (i + 1..(i + 4).min(t.len())).find(|&k| t[k].is("to"));
+            let ports = to.is_some_and(|to| {
+                let a = t.get(to + 1);
+                // a port taken from the packet (`:tcp dport map { ... }`)
+                // brings its own transport header
+                let colon = |k: usize| {
+                    t.get(k).is_some_and(|x| {
+                        !x.quoted
+                            && x.s.starts_with(':')
+                            && !x.s[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+                    }) && !t
+                        .get(k + 1)
+                        .filter(|_| t[k].s == ":")
+                        .is_some_and(|y| y.s.starts_with(|c: char| c.is_ascii_alphabetic()))
+                };
+                colon(to + 1)
+                    || (a.is_some_and(|x| !x.is("{") && !x.is("@"))
+                        && colon(to + 2)
+                        && !t[to + 1..(to + 4).min(t.len())].iter().any(|x| x.is("map")))
+            });
+            if ports && !p.l4 {
+                return Err("Error: transport protocol mapping is only valid after transport protocol match".into());
+            }
+        }
+        Some("reject") if w(t, i + 1) == Some("with") => return reject_with(t, i, family, p),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The checks of a header match at `t[i..]` against what the rule has
+/// told of the packet (the protocol context of evaluate.c and
+/// payload.c) and the header grammars of parser_bison.y.
+fn header_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    match w(t, i) {
         Some("icmp" | "icmpv6") => return icmp_compat(t, i, p),
         // proto.c/payload.c: a transport header other than the first of
         // a protocol set the rule matched (`ip protocol { tcp, udp } tcp
@@ -501,58 +564,6 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         {
             return Err("Error: syntax error, unexpected string, expecting loose or skip".into());
         }
-        Some("ct") => {
-            ct_addr(t, i, p)?;
-            return ct_values(t, i);
-        }
-        // evaluate.c stmt_evaluate_payload: an inner header of a tunnel
-        // cannot be written
-        Some("vxlan" | "geneve" | "gre" | "gretap") if w(t, i + 3) == Some("set") => {
-            return Err("Error: payload statement for this expression is not supported".into());
-        }
-        // parser_bison.y xfrm_expr: IPSEC in|out [spnum N (<= 255)]
-        Some("ipsec") => {
-            if !matches!(w(t, i + 1), Some("in" | "out")) {
-                return Err(format!(
-                    "syntax error, unexpected {}",
-                    w(t, i + 1).unwrap_or("end of file")
-                ));
-            }
-            if w(t, i + 2) == Some("spnum")
-                && w(t, i + 3)
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .is_some_and(|n| n > 255)
-            {
-                return Err("Error: value too large".into());
-            }
-        }
-        Some("redirect" | "masquerade" | "dnat" | "snat") => {
-            // nat_evaluate_transport: a port needs a transport match
-            let to = (i + 1..(i + 4).min(t.len())).find(|&k| t[k].is("to"));
-            let ports = to.is_some_and(|to| {
-                let a = t.get(to + 1);
-                // a port taken from the packet (`:tcp dport map { ... }`)
-                // brings its own transport header
-                let colon = |k: usize| {
-                    t.get(k).is_some_and(|x| {
-                        !x.quoted
-                            && x.s.starts_with(':')
-                            && !x.s[1..].starts_with(|c: char| c.is_ascii_alphabetic())
-                    }) && !t
-                        .get(k + 1)
-                        .filter(|_| t[k].s == ":")
-                        .is_some_and(|y| y.s.starts_with(|c: char| c.is_ascii_alphabetic()))
-                };
-                colon(to + 1)
-                    || (a.is_some_and(|x| !x.is("{") && !x.is("@"))
-                        && colon(to + 2)
-                        && !t[to + 1..(to + 4).min(t.len())].iter().any(|x| x.is("map")))
-            });
-            if ports && !p.l4 {
-                return Err("Error: transport protocol mapping is only valid after transport protocol match".into());
-            }
-        }
-        Some("reject") if w(t, i + 1) == Some("with") => return reject_with(t, i, family, p),
         _ => {}
     }
     Ok(())
