@@ -50,7 +50,10 @@ MODELLED
               TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN SET TEE; every other match or target
               iptables knows is kept unmodelled (listed once per run;
               --assume-unmodelled match|nomatch); ip6tables-save is parsed
-              and kept, not evaluated
+              and kept, not evaluated; a dump alone is not checked against
+              the machine's ipsets, nfacct objects and connlabel.conf names
+              (iptables-restore looks them up; Ruleset::check_machine does
+              where the machine is known)
   nftables    `nft list ruleset` text or `nft -f` scripts (define, include,
               flush, delete; every family read and kept; ip/inet run at
               the IPv4 hooks, netdev ingress/egress (and inet ingress) on

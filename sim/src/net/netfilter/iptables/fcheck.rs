@@ -160,6 +160,13 @@ fn kernel(what: String) -> String {
     format!("{what} (the kernel refuses the rule: iptables-restore fails on this line)")
 }
 
+/// The kernel's refusal with its errno, as legacy iptables-restore
+/// reports a failed commit (iptables-restore.c: "%s: line %u failed";
+/// libiptc.c TC_STRERROR: strerror of the errno).
+pub(crate) fn kernel_errno(what: String, errno: &str) -> String {
+    format!("{what} (the kernel refuses the rule: iptables-restore: line failed: {errno})")
+}
+
 impl RuleArgs<'_> {
     /// Records option `name` given at word `start` (its value words run
     /// to the current word), owned by the target when `in_target` and the
@@ -332,7 +339,7 @@ fn val<'a>(given: &[&'a Given], name: &str) -> Option<&'a str> {
 
 /// An unsigned number as strtoul reads it with base 0 (decimal, 0x hex,
 /// 0 octal), whole.
-fn strtoul(s: &str) -> Option<u64> {
+pub(super) fn strtoul(s: &str) -> Option<u64> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u64::from_str_radix(h, 16).ok()
     } else if s.len() > 1 && s.starts_with('0') {
@@ -423,9 +430,21 @@ fn ext_check(ext: &str, target: bool, given: &[&Given], v6: bool) -> Result<(), 
             None => Ok(()),
         },
         ("HMARK", true) => hmark(given),
-        // (xt_recent.c recent_mt_check refuses a hitcount of 256 and more
-        // since Linux 4.10, but the corpus holds a real dump with
-        // --hitcount 348 from an older kernel that loaded it: not refused)
+        // xt_recent.c recent_mt_check: `info->hit_count >=
+        // XT_RECENT_MAX_NSTAMPS` is -EINVAL; the limit is 65536 since
+        // kernel commit f4ebd03496f6 ("netfilter: xt_recent: Lift
+        // restrictions on max hitcount value", Linux 6.11; it was 256
+        // from 4.10, but the corpus holds a real dump with --hitcount
+        // 348, so the newer limit is the one taken; iptables' own
+        // libxt_recent.t was moved to 65536 with it, iptables commit
+        // d859b91e)
+        ("recent", false) => match val(given, "hitcount").and_then(strtoul) {
+            Some(n) if n >= 65536 => Err(kernel_errno(
+                format!("xt_recent: hitcount ({n}) is larger than allowed maximum (65535)"),
+                "Invalid argument",
+            )),
+            _ => Ok(()),
+        },
         // xt_cgroup.c cgroup_mt_check_v1/v2
         ("cgroup", false) => {
             let path = val(given, "path").is_some();
@@ -738,40 +757,68 @@ fn string(given: &[&Given]) -> Result<(), String> {
 /// Where the kernel lets an extension be used, by name, beyond the
 /// targets [`super::parse`] checks by their parsed form: (name, is a
 /// target, the tables it may be in (empty: any), the hooks it may be
-/// reached from (empty: any)). From the kernel 6.x modules' `.table`,
-/// `.hooks` and checkentry functions: xt_TPROXY.c (mangle, PREROUTING),
-/// xt_TCPOPTSTRIP.c, xt_HL.c (TTL, HL), ipt_ECN.c, xt_DSCP.c (DSCP,
-/// TOS), xt_CLASSIFY.c (mangle; OUTPUT, FORWARD,
-/// POSTROUTING), xt_NETMAP.c (nat), xt_CONNSECMARK.c and xt_SECMARK.c
-/// (mangle or security), ip6t_NPT.c (SNPT: mangle, INPUT/POSTROUTING;
-/// DNPT: mangle, PREROUTING/OUTPUT), ipt_SYNPROXY.c/ip6t_SYNPROXY.c
-/// (INPUT, FORWARD), xt_owner.c (OUTPUT, POSTROUTING), xt_socket.c
-/// (PREROUTING, INPUT), ip6t_eui64.c (PREROUTING, INPUT, FORWARD),
-/// xt_rpfilter.c (raw or mangle, PREROUTING).
+/// reached from (empty: any)), as `xt_check_target`/`xt_check_match`
+/// (net/netfilter/x_tables.c) check a module's `.table` and `.hooks`, or
+/// its checkentry checks `par->table`. Each entry read from the kernel
+/// (Linux 6.x) module named beside it.
 const SCOPES: &[(&str, bool, &[&str], &[&str])] = &[
+    // net/netfilter/xt_TPROXY.c tproxy_tg_reg: .table = "mangle",
+    // .hooks = 1 << NF_INET_PRE_ROUTING
     ("TPROXY", true, &["mangle"], &["PREROUTING"]),
+    // xt_TCPOPTSTRIP.c tcpoptstrip_tg_reg: .table = "mangle"
     ("TCPOPTSTRIP", true, &["mangle"], &[]),
+    // xt_HL.c hl_tg_reg: TTL and HL, .table = "mangle"
     ("TTL", true, &["mangle"], &[]),
     ("HL", true, &["mangle"], &[]),
+    // net/ipv4/netfilter/ipt_ECN.c ecn_tg_reg: .table = "mangle"
     ("ECN", true, &["mangle"], &[]),
+    // xt_DSCP.c dscp_tg_reg: DSCP and TOS, .table = "mangle"
     ("DSCP", true, &["mangle"], &[]),
     ("TOS", true, &["mangle"], &[]),
-    (
-        "CLASSIFY",
-        true,
-        &["mangle"],
-        &["OUTPUT", "FORWARD", "POSTROUTING"],
-    ),
+    // xt_CLASSIFY.c classify_tg_reg: no .table (any table), .hooks =
+    // LOCAL_OUT | FORWARD | POST_ROUTING (the "mangle" restriction is
+    // gone since Linux 2.6.35)
+    ("CLASSIFY", true, &[], &["OUTPUT", "FORWARD", "POSTROUTING"]),
+    // xt_NETMAP.c netmap_tg_reg: .table = "nat", the four NAT hooks
     ("NETMAP", true, &["nat"], &[]),
+    // xt_CONNSECMARK.c connsecmark_tg_check, xt_SECMARK.c
+    // secmark_tg_check: "only valid in 'mangle' or 'security' table"
     ("CONNSECMARK", true, &["mangle", "security"], &[]),
     ("SECMARK", true, &["mangle", "security"], &[]),
+    // net/ipv6/netfilter/ip6t_NPT.c ip6t_npt_target_reg: SNPT .table =
+    // "mangle", .hooks = LOCAL_IN | POST_ROUTING; DNPT PRE_ROUTING |
+    // LOCAL_OUT
     ("SNPT", true, &["mangle"], &["INPUT", "POSTROUTING"]),
     ("DNPT", true, &["mangle"], &["PREROUTING", "OUTPUT"]),
+    // net/ipv4/netfilter/ipt_SYNPROXY.c synproxy_tg4_reg (and
+    // ip6t_SYNPROXY.c): .hooks = LOCAL_IN | FORWARD
     ("SYNPROXY", true, &[], &["INPUT", "FORWARD"]),
+    // xt_TRACE.c trace_tg_reg: .table = "raw"
+    ("TRACE", true, &["raw"], &[]),
+    // xt_owner.c owner_mt_reg: .hooks = LOCAL_OUT | POST_ROUTING
     ("owner", false, &[], &["OUTPUT", "POSTROUTING"]),
+    // xt_socket.c socket_mt_reg: .hooks = PRE_ROUTING | LOCAL_IN
     ("socket", false, &[], &["PREROUTING", "INPUT"]),
+    // net/ipv6/netfilter/ip6t_eui64.c eui64_mt6_reg: .hooks =
+    // PRE_ROUTING | LOCAL_IN | FORWARD
     ("eui64", false, &[], &["PREROUTING", "INPUT", "FORWARD"]),
+    // net/ipv4/netfilter/ipt_rpfilter.c rpfilter_mt_reg: .hooks =
+    // PRE_ROUTING; rpfilter_check: "only valid in 'raw' or 'mangle'
+    // table"
     ("rpfilter", false, &["raw", "mangle"], &["PREROUTING"]),
+    // xt_mac.c mac_mt_reg: .hooks = PRE_ROUTING | LOCAL_IN | FORWARD
+    ("mac", false, &[], &["PREROUTING", "INPUT", "FORWARD"]),
+    // xt_realm.c realm_mt_reg: .hooks = POST_ROUTING | FORWARD |
+    // LOCAL_OUT | LOCAL_IN
+    (
+        "realm",
+        false,
+        &[],
+        &["POSTROUTING", "FORWARD", "OUTPUT", "INPUT"],
+    ),
+    // xt_cgroup.c cgroup_mt_reg: .hooks = LOCAL_OUT | POST_ROUTING |
+    // LOCAL_IN
+    ("cgroup", false, &[], &["OUTPUT", "POSTROUTING", "INPUT"]),
 ];
 
 /// The extensions a rule's text names: its `-m NAME`s and its `-j NAME`.

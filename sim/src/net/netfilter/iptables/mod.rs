@@ -27,6 +27,10 @@
 //!   hashlimit` buckets never expire; `-m pkttype` comes from the IP
 //!   destination; `-m connlimit` counts the host's live connections;
 //!   `-m helper` never matches, `-m policy` sees no IPsec ([`mod@matches`]).
+//! - A dump alone is not checked against the machine's ipsets, nfacct
+//!   objects and connlabel.conf label names, which iptables-restore looks
+//!   up; [`Ruleset::check_machine`] checks them where the machine is
+//!   known ([`machine`]).
 //! - The option table of every extension (`extensions.rs`) is generated
 //!   from iptables' own sources: names it lacks are refused as
 //!   libxtables refuses them.
@@ -34,6 +38,7 @@
 pub mod eval;
 pub(crate) mod extensions;
 mod fcheck;
+pub mod machine;
 pub mod matches;
 pub mod parse;
 pub mod targets;
@@ -48,6 +53,7 @@ use std::net::Ipv4Addr;
 use ipnet::{Ipv4Net, Ipv6Net};
 
 pub(crate) use fcheck::{scope_error, Given};
+pub use machine::Machine;
 pub(crate) use matches::ExtOpts;
 pub use matches::{CmpOp, CtField, HashlimitSpec, TimeSpec};
 pub(crate) use targets::{build as build_target, ExtTarget};

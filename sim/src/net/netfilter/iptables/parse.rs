@@ -44,6 +44,12 @@ pub(super) struct Tok {
     col: usize,
 }
 
+/// The words of a rule's text, quotes removed, as [`tokenize`] splits
+/// them.
+pub(super) fn words(line: &str) -> Result<Vec<String>, (usize, String)> {
+    Ok(tokenize(line)?.into_iter().map(|t| t.s).collect())
+}
+
 /// Splits a line into words; a double-quoted string (with `\"` and `\\`
 /// escapes) is one word.
 fn tokenize(line: &str) -> Result<Vec<Tok>, (usize, String)> {

@@ -23,6 +23,17 @@ pub struct Pctx {
     pub l4: bool,
     /// That transport protocol's name, when one is known.
     pub l4name: Option<String>,
+    /// The ICMP or ICMPv6 type the rule has fixed (proto_ctx
+    /// `th_dep.icmp.type`: payload.c payload_expr_pctx_update, an echo
+    /// reply kept as its request; payload_gen_icmp_dependency).
+    pub icmp_type: Option<u32>,
+    /// The transport protocols a set gave (`ip protocol { tcp, udp }`,
+    /// `meta l4proto { 6, 17 }`): nft keeps them in its protocol context
+    /// (proto.c proto_ctx `protos`), the first one the others conflict
+    /// with.
+    pub l4set: Vec<String>,
+    /// The protocol above the Ethernet header `ether type` fixed.
+    pub ll_upper: Option<String>,
 }
 
 impl Pctx {
@@ -36,6 +47,9 @@ impl Pctx {
             },
             l4: false,
             l4name: None,
+            icmp_type: None,
+            l4set: Vec::new(),
+            ll_upper: None,
         }
     }
 
@@ -50,6 +64,47 @@ impl Pctx {
             t.get(k)
                 .is_some_and(|x| x.quoted || !matches!(x.s.as_str(), "{" | "!=" | "@" | "ne"))
         };
+        let set_at = |k: usize| {
+            let k = if matches!(w(t, k), Some("==" | "eq")) {
+                k + 1
+            } else {
+                k
+            };
+            if !t.get(k).is_some_and(|x| x.is("{")) {
+                return Vec::new();
+            }
+            t[k + 1..]
+                .iter()
+                .take_while(|x| !x.is("}"))
+                .filter(|x| !x.is(","))
+                .map(|x| proto_name(&x.s))
+                .collect()
+        };
+        match (w(t, i), w(t, i + 1)) {
+            (Some("ip"), Some("protocol"))
+            | (Some("ip6"), Some("nexthdr"))
+            | (Some("meta"), Some("l4proto")) => {
+                let set = set_at(i + 2);
+                if !set.is_empty() {
+                    self.l4set = set;
+                }
+            }
+            (Some("l4proto"), _) => {
+                let set = set_at(i + 1);
+                if !set.is_empty() {
+                    self.l4set = set;
+                }
+            }
+            _ => {}
+        }
+        if (w(t, i), w(t, i + 1)) == (Some("ether"), Some("type")) && single(i + 2) {
+            let k = if matches!(w(t, i + 2), Some("==" | "eq")) {
+                i + 3
+            } else {
+                i + 2
+            };
+            self.ll_upper = w(t, k).map(str::to_string);
+        }
         match (w(t, i), w(t, i + 1)) {
             (Some("ip"), Some(f)) if f != "option" => {
                 self.net = Some("ip");
@@ -94,16 +149,108 @@ impl Pctx {
                 self.l4 = true;
                 self.l4name = Some(l4.to_string());
             }
-            (Some("icmp"), Some(_)) => {
+            (Some("icmp"), Some(f)) => {
                 self.net = Some("ip");
                 self.l4 = true;
+                self.note_icmp_type(t, i, f, false, single(i + 2));
             }
-            (Some("icmpv6"), Some(_)) => {
+            (Some("icmpv6"), Some(f)) => {
                 self.net = Some("ip6");
                 self.l4 = true;
+                self.note_icmp_type(t, i, f, true, single(i + 2));
             }
             _ => {}
         }
+    }
+}
+
+impl Pctx {
+    /// The ICMP type `icmp|icmpv6 FIELD ...` at `t[i..]` fixes: its
+    /// `type` matched against one value, or the type a field depends on.
+    fn note_icmp_type(&mut self, t: &[Tok], i: usize, field: &str, v6: bool, single: bool) {
+        if field == "type" {
+            if !single {
+                return;
+            }
+            let mut k = i + 2;
+            if matches!(w(t, k), Some("==" | "eq")) {
+                k += 1;
+            }
+            let Some(v) = w(t, k) else { return };
+            let n = v.parse::<u32>().ok().or_else(|| {
+                if v6 {
+                    icmpv6_type(v)
+                } else {
+                    super::expr::icmp_type(v)
+                }
+            });
+            self.icmp_type = n.map(|n| match (v6, n) {
+                (false, 0) => 8,
+                (true, 129) => 128,
+                (_, n) => n,
+            });
+        } else if let Some(need) = icmp_dep(field, v6) {
+            self.icmp_type = Some(need);
+        }
+    }
+}
+
+/// The ICMPv6 types by name (datatype.c icmp6_type_tbl).
+fn icmpv6_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "destination-unreachable" => 1,
+        "packet-too-big" => 2,
+        "time-exceeded" => 3,
+        "parameter-problem" => 4,
+        "echo-request" => 128,
+        "echo-reply" => 129,
+        "mld-listener-query" => 130,
+        "mld-listener-report" => 131,
+        "mld-listener-done" | "mld-listener-reduction" => 132,
+        "nd-router-solicit" => 133,
+        "nd-router-advert" => 134,
+        "nd-neighbor-solicit" => 135,
+        "nd-neighbor-advert" => 136,
+        "nd-redirect" => 137,
+        "router-renumbering" => 138,
+        "ind-neighbor-solicit" => 141,
+        "ind-neighbor-advert" => 142,
+        "mld2-listener-report" => 143,
+        _ => return None,
+    })
+}
+
+/// The ICMP type a header field depends on (proto.c proto_icmp and
+/// proto_icmp6 templates' icmp_dep; payload.c icmp_dep_to_type): id and
+/// sequence an echo request, gateway a redirect, mtu a destination
+/// unreachable (ICMPv6: a packet too big), max-delay an MLD query,
+/// parameter-problem a parameter problem.
+fn icmp_dep(field: &str, v6: bool) -> Option<u32> {
+    Some(match (field, v6) {
+        ("id" | "sequence", false) => 8,
+        ("gateway", false) => 5,
+        ("mtu", false) => 3,
+        ("id" | "sequence", true) => 128,
+        ("mtu", true) => 2,
+        ("max-delay", true) => 130,
+        ("parameter-problem", true) => 4,
+        _ => return None,
+    })
+}
+
+/// payload.c payload_gen_icmp_dependency: a field whose ICMP type
+/// differs from the one the rule has fixed: "incompatible icmp match:
+/// rule has %d, need %u".
+fn icmp_compat(t: &[Tok], i: usize, p: &Pctx) -> Result<(), String> {
+    let v6 = w(t, i) == Some("icmpv6");
+    let (Some(field), Some(has)) = (w(t, i + 1), p.icmp_type) else {
+        return Ok(());
+    };
+    match icmp_dep(field, v6) {
+        Some(need) if need != has => Err(format!(
+            "Error: incompatible icmp match: rule has {has}, need {need}"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -218,6 +365,7 @@ fn proto_name(s: &str) -> String {
 /// stmt_evaluate_reject_family: a code of the other family, tcp reset
 /// without tcp).
 pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    header_checks(t, i, family, p)?;
     match w(t, i) {
         Some("fib") => {
             let mut flags = Vec::new();
@@ -297,7 +445,10 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
         Some("reset") if w(t, i + 1) == Some("tcp") && w(t, i + 2) == Some("option") => {
             return tcp_option(t, i + 3)
         }
-        Some("ct") => return ct_values(t, i),
+        Some("ct") => {
+            ct_addr(t, i, p)?;
+            return ct_values(t, i);
+        }
         // evaluate.c stmt_evaluate_payload: an inner header of a tunnel
         // cannot be written
         Some("vxlan" | "geneve" | "gre" | "gretap") if w(t, i + 3) == Some("set") => {
@@ -346,6 +497,73 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
             }
         }
         Some("reject") if w(t, i + 1) == Some("with") => return reject_with(t, i, family, p),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The checks of a header match at `t[i..]` against what the rule has
+/// told of the packet (the protocol context of evaluate.c and
+/// payload.c) and the header grammars of parser_bison.y.
+fn header_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    match w(t, i) {
+        Some("icmp" | "icmpv6") => return icmp_compat(t, i, p),
+        // proto.c/payload.c: a transport header other than the first of
+        // a protocol set the rule matched (`ip protocol { tcp, udp } tcp
+        // dport 20`: "conflicting protocols specified: udp vs. tcp")
+        Some(l4 @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp"))
+            if p.l4name.is_none() && !p.l4set.is_empty() =>
+        {
+            if let Some(other) = p.l4set.iter().find(|m| m.as_str() != l4) {
+                return Err(format!(
+                    "Error: conflicting protocols specified: {other} vs. {l4}"
+                ));
+            }
+        }
+        // a network header of the other family than the one the rule
+        // fixed (`meta nfproto ipv6 ip protocol icmp`, `ip saddr 1.1.1.1
+        // ip6 saddr ::1`): "conflicting protocols specified: ip6 vs. ip"
+        Some(n @ ("ip" | "ip6"))
+            if !matches!(family, "ip" | "ip6")
+                && p.net.is_some_and(|have| have != n)
+                && w(t, i + 1).is_some_and(|f| f != "option") =>
+        {
+            return Err(format!(
+                "Error: conflicting protocols specified: {} vs. {n}",
+                p.net.unwrap_or("")
+            ));
+        }
+        // a vlan header where `ether type` named another protocol
+        Some("vlan")
+            if p.ll_upper.as_deref().is_some_and(|u| {
+                !matches!(u, "vlan" | "8021q" | "8021ad" | "0x8100" | "0x88a8")
+            }) =>
+        {
+            return Err("Error: conflicting protocols specified: ether vs. vlan".into());
+        }
+        // parser_bison.y gre_hdr_expr: GRE inner_inet_expr (an L2
+        // inner header is gretap's)
+        Some("gre") if matches!(w(t, i + 1), Some("ether" | "vlan" | "arp")) => {
+            return Err(format!(
+                "Error: syntax error, unexpected {}",
+                w(t, i + 1).unwrap_or("")
+            ));
+        }
+        // payload.c payload_gen_inner_dependency: a UDP tunnel's header
+        // sits on the rule's transport protocol (ip when none):
+        // proto_find_num finds no vxlan/geneve above anything but udp
+        Some(tun @ ("vxlan" | "geneve")) if p.l4name.as_deref() != Some("udp") => {
+            return Err(format!(
+                "Error: conflicting protocols specified: {} vs. {tun}",
+                p.l4name.as_deref().unwrap_or("ip")
+            ));
+        }
+        // parser_bison.y osf_ttl: TTL LOOSE | TTL SKIP
+        Some("osf")
+            if w(t, i + 1) == Some("ttl") && !matches!(w(t, i + 2), Some("loose" | "skip")) =>
+        {
+            return Err("Error: syntax error, unexpected string, expecting loose or skip".into());
+        }
         _ => {}
     }
     Ok(())
@@ -408,7 +626,23 @@ fn is_tcp_option_name(s: &str) -> bool {
 /// ct_dir_tbl, ct_event_tbl; datatype.c nfproto_type; ct label bits
 /// 0-127, XT_CONNLABEL_MAXBIT).
 fn ct_values(t: &[Tok], i: usize) -> Result<(), String> {
+    ct_grammar(t, i)?;
     let key = w(t, i + 1).unwrap_or("");
+    // evaluate.c expr_evaluate_range: "Range negative size" (a time
+    // range `ct expiration 1d-1h`)
+    if key == "expiration" {
+        let mut k = i + 2;
+        if matches!(w(t, k), Some("==" | "!=" | "eq" | "ne")) {
+            k += 1;
+        }
+        if let Some((a, b)) = w(t, k).and_then(|v| v.split_once('-')) {
+            if let (Some(a), Some(b)) = (nft_time(a), nft_time(b)) {
+                if a > b {
+                    return Err("Error: Range negative size".into());
+                }
+            }
+        }
+    }
     let mut k = i + 2;
     if matches!(w(t, k), Some("==" | "!=" | "eq" | "ne")) {
         k += 1;
@@ -542,6 +776,193 @@ fn reject_with(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String
             "Error: conflicting protocols specified: {} vs. tcp",
             p.l4name.as_deref().unwrap_or("")
         ));
+    }
+    Ok(())
+}
+
+/// parser_bison.y ct_expr, ct_stmt, objref_stmt_ct and ct_limit_stmt:
+/// `ct` is followed by a ct_key, by a direction (`original`, `reply`)
+/// and a ct_key_dir (saddr, daddr, l3proto, protocol, proto-src,
+/// proto-dst, bytes, packets, avgpkt, zone) or `ip|ip6 saddr|daddr`
+/// (ct_key_proto_field), or by `timeout set`, `expectation set`,
+/// `count`; anything else is a syntax error (`ct ip saddr`, `ct
+/// original mark`).
+fn ct_grammar(t: &[Tok], i: usize) -> Result<(), String> {
+    const KEY: &[&str] = &[
+        "l3proto",
+        "protocol",
+        "mark",
+        "state",
+        "direction",
+        "status",
+        "expiration",
+        "helper",
+        "saddr",
+        "daddr",
+        "proto-src",
+        "proto-dst",
+        "label",
+        "event",
+        "secmark",
+        "id",
+        "bytes",
+        "packets",
+        "avgpkt",
+        "zone",
+        "timeout",
+        "expectation",
+        "count",
+    ];
+    const DIR_KEY: &[&str] = &[
+        "saddr",
+        "daddr",
+        "l3proto",
+        "protocol",
+        "proto-src",
+        "proto-dst",
+        "bytes",
+        "packets",
+        "avgpkt",
+        "zone",
+    ];
+    let unexpected = |k: usize| {
+        Err(format!(
+            "Error: syntax error, unexpected {}",
+            t.get(k).map_or("end of file", |x| x.s.as_str())
+        ))
+    };
+    let Some(key) = w(t, i + 1) else {
+        return unexpected(i + 1);
+    };
+    if matches!(key, "original" | "reply") {
+        match w(t, i + 2) {
+            Some(k) if DIR_KEY.contains(&k) => Ok(()),
+            Some("ip" | "ip6") if matches!(w(t, i + 3), Some("saddr" | "daddr")) => Ok(()),
+            Some("ip" | "ip6") => unexpected(i + 3),
+            _ => unexpected(i + 2),
+        }
+    } else if KEY.contains(&key) {
+        Ok(())
+    } else {
+        unexpected(i + 1)
+    }
+}
+
+/// Whether `s` is a time datatype.c time_parse reads.
+pub fn time_ok(s: &str) -> bool {
+    nft_time(s).is_some()
+}
+
+/// datatype.c time_parse: `NdNhNmNsNms` parts in any order, a bare
+/// number being seconds; in milliseconds.
+fn nft_time(s: &str) -> Option<u64> {
+    if let Ok(n) = s.parse::<u64>() {
+        return n.checked_mul(1000);
+    }
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            rest = &rest[1..];
+            continue;
+        }
+        let (unit, len) = if rest.starts_with("ms") {
+            (1, 2)
+        } else {
+            match c {
+                'd' => (86_400_000, 1),
+                'h' => (3_600_000, 1),
+                'm' => (60_000, 1),
+                's' => (1000, 1),
+                _ => return None,
+            }
+        };
+        let n: u64 = num.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        num.clear();
+        rest = &rest[len..];
+    }
+    num.is_empty().then_some(total)
+}
+
+/// A conntrack address key in a relation at `t[i..]` (evaluate.c
+/// expr_evaluate_ct): `ct DIR saddr|daddr` takes the rule's network
+/// protocol (ct_gen_nh_dependency: "cannot determine ip protocol
+/// version, use \"ip saddr\" or \"ip6 saddr\" instead" without one),
+/// `ct DIR ip|ip6 saddr|daddr` must agree with it ("conflicting
+/// protocols specified: ip6 vs. ip"), and the address is parsed in that
+/// family (datatype.c ipaddr_type_parse/ip6addr_type_parse: getaddrinfo
+/// refuses an address of the other family, glibc's EAI_ADDRFAMILY).
+fn ct_addr(t: &[Tok], i: usize, p: &Pctx) -> Result<(), String> {
+    if !matches!(w(t, i + 1), Some("original" | "reply")) {
+        return Ok(());
+    }
+    let (explicit, key, k) = match (w(t, i + 2), w(t, i + 3)) {
+        (Some(f @ ("ip" | "ip6")), Some(key @ ("saddr" | "daddr"))) => (Some(f), key, i + 4),
+        (Some(key @ ("saddr" | "daddr")), _) => (None, key, i + 3),
+        _ => return Ok(()),
+    };
+    // a map key, a concatenation or a set: ct_addr_in_sets
+    if matches!(w(t, k), Some("." | "map" | "vmap"))
+        || t.get(k).is_some_and(|x| x.is("{") || x.is("@"))
+    {
+        return Ok(());
+    }
+    let fam = match (explicit, p.net) {
+        (Some(e), Some(n)) if e != n => {
+            return Err(format!(
+                "Error: conflicting protocols specified: {n} vs. {e}"
+            ));
+        }
+        (Some(e), _) => e,
+        (None, Some(n)) => n,
+        (None, None) => {
+            return Err(format!(
+                "Error: cannot determine ip protocol version, use \"ip {key}\" or \"ip6 {key}\" instead"
+            ));
+        }
+    };
+    let mut v = k;
+    if matches!(w(t, v), Some("==" | "!=" | "eq" | "ne")) {
+        v += 1;
+    }
+    let Some(val) = w(t, v) else { return Ok(()) };
+    let a = val.split(['/', '-']).next().unwrap_or("");
+    let other = if fam == "ip" {
+        a.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        a.parse::<std::net::Ipv4Addr>().is_ok()
+    };
+    if other {
+        return Err(
+            "Error: Could not resolve hostname: Address family for hostname not supported".into(),
+        );
+    }
+    Ok(())
+}
+
+/// evaluate.c expr_evaluate_map, expr_evaluate_concat and
+/// expr_evaluate_relational (a set lookup): a conntrack address without
+/// its family (`ct original saddr`) cannot be a map key, a part of a
+/// concatenation or a set's key: "specify either ip or ip6 for address
+/// matching".
+pub fn ct_addr_in_sets(t: &[Tok]) -> Result<(), String> {
+    for k in 0..t.len() {
+        if w(t, k) != Some("ct")
+            || !matches!(w(t, k + 1), Some("original" | "reply"))
+            || !matches!(w(t, k + 2), Some("saddr" | "daddr"))
+        {
+            continue;
+        }
+        let next = k + 3;
+        let joined = matches!(w(t, next), Some("." | "map" | "vmap"))
+            || t.get(next).is_some_and(|x| x.is("{") || x.is("@"))
+            || (k > 0 && w(t, k - 1) == Some("."));
+        if joined {
+            return Err("Error: specify either ip or ip6 for address matching".into());
+        }
     }
     Ok(())
 }

@@ -752,7 +752,7 @@ fn tcp_flag(s: &str) -> Option<u32> {
     })
 }
 
-fn icmp_type(s: &str) -> Option<u32> {
+pub(super) fn icmp_type(s: &str) -> Option<u32> {
     Some(match s {
         "echo-reply" => 0,
         "destination-unreachable" => 3,

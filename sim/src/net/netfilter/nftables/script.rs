@@ -1335,6 +1335,51 @@ fn set_type(s: &mut NftSet, body: &[Tok], typeof_: bool, line: usize) -> Result<
     Ok(())
 }
 
+/// evaluate.c expr_evaluate_relational: an address matched against a
+/// named set of the other address family (`ip6 daddr @set1` of an
+/// ipv4_addr set): "datatype mismatch, expected IPv6 address, expression
+/// has type IPv4 address".
+fn set_key_types(t: &NftTable, r: &NftRule) -> Result<(), NftError> {
+    let Ok(toks) = tokenize(&r.text) else {
+        return Ok(());
+    };
+    let w = |k: usize| toks.get(k).filter(|x| !x.quoted).map(|x| x.s.as_str());
+    let desc = |k: &KeyType| match k {
+        KeyType::Addr4 => Some("IPv4 address"),
+        KeyType::Addr6 => Some("IPv6 address"),
+        _ => None,
+    };
+    for k in 0..toks.len() {
+        let want = match (w(k), w(k + 1)) {
+            (Some("ip"), Some("saddr" | "daddr")) => KeyType::Addr4,
+            (Some("ip6"), Some("saddr" | "daddr")) => KeyType::Addr6,
+            _ => continue,
+        };
+        if k > 0 && w(k - 1) == Some(".") {
+            continue;
+        }
+        let mut j = k + 2;
+        if matches!(w(j), Some("==" | "!=" | "eq" | "ne")) {
+            j += 1;
+        }
+        if w(j) != Some("@") {
+            continue;
+        }
+        let Some(set) = w(j + 1).and_then(|n| t.sets.get(n)) else {
+            continue;
+        };
+        if let ([have], Some(exp)) = (set.key.as_slice(), desc(&want)) {
+            if let Some(got) = desc(have).filter(|_| *have != want) {
+                return Err(err(
+                    r.line,
+                    format!("Error: datatype mismatch, expected {exp}, expression has type {got}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Nft {
     /// Every jump/goto names a chain of its table; every @set exists (nft:
     /// "Could not process rule: No such file or directory").
@@ -1360,6 +1405,7 @@ impl Nft {
                         }
                     }
                     flow_offload_ok(t, c, r)?;
+                    set_key_types(t, r)?;
                     for (n, chain) in refs(&r.exprs) {
                         let ok = if chain {
                             t.chain(n).is_some()

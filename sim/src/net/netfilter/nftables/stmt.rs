@@ -90,6 +90,7 @@ pub fn parse_rule(t: &[Tok], line: usize, cx: &mut Cx) -> Result<Vec<Expr>, NftE
     // redirect, fwd, queue: STMT_F_TERMINAL)
     let mut terminal = false;
     let mut pctx = super::context::Pctx::new(&cx_family);
+    super::context::ct_addr_in_sets(t).map_err(|m| r.err(m))?;
     while i < t.len() {
         if t[i].is(";") || t[i].is("\n") {
             i += 1;
@@ -189,13 +190,14 @@ impl R<'_, '_> {
 
     /// evaluate.c expr_evaluate_string: a string compared with a key of
     /// `len` bytes (ct helper names: NF_CT_HELPER_NAME_LEN 16; interface
-    /// names: IFNAMSIZ 16; osf names: NFT_OSF_MAXGENRELEN 16) may not be
+    /// names: IFNAMSIZ 16; osf names and versions: NFT_OSF_MAXGENRELEN
+    /// 16) may not be
     /// longer, nor empty.
     fn check_strings(&self, name: &str, a: usize, b: usize) -> Result<(), NftError> {
         let max = match name {
             "ct helper" | "meta iifname" | "meta oifname" | "iifname" | "oifname"
             | "meta ibrname" | "meta obrname" | "meta ibridgename" | "meta obridgename"
-            | "osf name" => 16,
+            | "osf name" | "osf version" => 16,
             _ => return Ok(()),
         };
         for t in self.sl(a, b).iter().filter(|t| t.quoted) {
@@ -409,6 +411,14 @@ impl R<'_, '_> {
             "last" => {
                 let mut j = i + 1;
                 if self.w(j) == Some("used") {
+                    // parser_bison.y last_args: USED NEVER | USED
+                    // time_spec (datatype.c time_parse: "wrong time
+                    // format")
+                    match self.w(j + 1) {
+                        Some("never") => {}
+                        Some(v) if super::context::time_ok(v) => {}
+                        _ => return Err(self.err("Error: wrong time format".into())),
+                    }
                     j += 2;
                 }
                 self.out.push(Expr::Nop("last".into()));
