@@ -254,7 +254,14 @@ SIMPLIFIED (and where)
     host name (a dump without -n) is resolved from the bundle's etc/hosts,
     else from the bundle's host of that name (its first address: the
     machine's own resolver, DNS included, is not known), else kept
-    unmodelled.                                                          [net/ipvsadm]
+    unresolved (its service or real server left out).                    [net/ipvsadm]
+  - user, group and host names (nft `meta skuid|skgid NAME`, iptables
+    `-m owner --uid-owner|--gid-owner NAME`, ipvsadm host names) resolve
+    through the dumped machine's etc/passwd, etc/group, etc/hosts (a
+    bundle's etc/, `inspect --etc DIR`) as glibc's files backend answers
+    getpwnam/getgrnam/gethostbyname (no sssd, LDAP or DNS); a name a
+    given file lacks is the tool's refusal; without the file the name is
+    kept unresolved and never matches unless --assume-unmodelled match. [net/names]
   - conntrack -L: a loaded entry's timeout counts from the replay's start;
     TCP window tracking starts afresh; an [OFFLOAD] entry goes into a
     flowtable of the host's nft ruleset (the one whose devices take both
@@ -312,7 +319,7 @@ SIMPLIFIED (and where)
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for
     IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval); what
     `inspect` lists as unmodelled
-    (tproxy to an IPv6 address or a mapped one; objects chosen by maps, group names, `meta hour`
+    (tproxy to an IPv6 address or a mapped one; objects chosen by maps, `meta hour`
     ranges across midnight...) are kept, matches obeying
     --assume-unmodelled, statements passed over; `meta skgid` is the
     socket owner's uid (uid = gid, as -m owner); `iifgroup`/`oifgroup`

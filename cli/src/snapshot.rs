@@ -12,7 +12,8 @@
 //! all`, `ip -j rule show`, `ip -j neigh show`, `bridge -j fdb show`,
 //! `iptables-save`, `nft list ruleset` (when nft is installed), `sysctl -a`
 //! (its `net.*` lines); with `--host`, the machine's /etc/hosts as
-//! `etc/hosts`. `bundle.json` lists the hosts, the veth links
+//! `etc/hosts`, and the names and ids of /etc/passwd and /etc/group as
+//! `etc/passwd` and `etc/group` ([`name_id_lines`]). `bundle.json` lists the hosts, the veth links
 //! between them ([`links`]), the listening sockets as apps, the flows to
 //! replay, and the files a missing tool left out. A snapshot only reads:
 //! every command it runs is a dump.
@@ -512,7 +513,51 @@ pub fn snapshot_host(only: &[String], out: &Path, extras: Extras) -> Result<Vec<
         }
         Err(e) => warnings.push(format!("/etc/hosts: not read ({e}); etc/hosts left out")),
     }
+    // /etc/passwd and /etc/group, as `etc/passwd` and `etc/group`: the
+    // names `nft -f` (skuid/skgid) and iptables-restore (-m owner) resolve
+    // when they load rules (podpath_sim::net::names). Only each entry's
+    // name and id are written (`NAME:x:UID:GID:::`, `NAME:x:GID:`): the
+    // password field, GECOS, home, shell and group members stay behind;
+    // each is still a file glibc's files backend reads.
+    for (src, dst, passwd) in [
+        ("/etc/passwd", "etc/passwd", true),
+        ("/etc/group", "etc/group", false),
+    ] {
+        match std::fs::read_to_string(src) {
+            Ok(t) => {
+                std::fs::create_dir_all(out.join("etc"))?;
+                std::fs::write(out.join(dst), name_id_lines(&t, passwd))?;
+            }
+            Err(e) => warnings.push(format!("{src}: not read ({e}); {dst} left out")),
+        }
+    }
     Ok(warnings)
+}
+
+/// The name and id fields of a passwd (`NAME:x:UID:GID:::`) or group
+/// (`NAME:x:GID:`) file, in its order; comment and NIS compat lines and
+/// lines without a numeric id are left out.
+pub fn name_id_lines(text: &str, passwd: bool) -> String {
+    let mut out = String::new();
+    for l in text.lines() {
+        if l.starts_with(['#', '+', '-']) {
+            continue;
+        }
+        let f: Vec<&str> = l.split(':').collect();
+        let (Some(name), Some(id)) = (f.first(), f.get(2)) else {
+            continue;
+        };
+        if name.is_empty() || id.parse::<u32>().is_err() {
+            continue;
+        }
+        if passwd {
+            let gid = f.get(3).filter(|g| g.parse::<u32>().is_ok()).unwrap_or(id);
+            out.push_str(&format!("{name}:x:{id}:{gid}:::\n"));
+        } else {
+            out.push_str(&format!("{name}:x:{id}:\n"));
+        }
+    }
+    out
 }
 
 /// The apps and flows a snapshot bundle records beside the kernel state,
@@ -655,5 +700,25 @@ mod live_extras_tests {
         );
         let (_, ha) = &x.files[3];
         assert!(ha.contains("bind 10.1.1.200:30000"), "{ha}");
+    }
+}
+
+#[cfg(test)]
+mod etc_tests {
+    /// A real /etc/passwd and /etc/group shape: only names and ids go
+    /// into the bundle, and what podpath reads back from them is what it
+    /// reads from the originals.
+    #[test]
+    fn passwd_and_group_keep_names_and_ids_only() {
+        use podpath_sim::net::names::parse_ids;
+        let pw = "root:x:0:0:root:/root:/bin/bash\n#c\n+@nis\njava:$6$secret:2001:2001:Java,,,:/home/java:/bin/sh\n";
+        let out = super::name_id_lines(pw, true);
+        assert_eq!(out, "root:x:0:0:::\njava:x:2001:2001:::\n");
+        assert!(!out.contains("secret") && !out.contains("/home"));
+        assert_eq!(parse_ids(&out), parse_ids(pw));
+        let gr = "wheel:x:10:root,java\njava:x:2001:\n";
+        let out = super::name_id_lines(gr, false);
+        assert_eq!(out, "wheel:x:10:\njava:x:2001:\n");
+        assert_eq!(parse_ids(&out), parse_ids(gr));
     }
 }

@@ -191,3 +191,60 @@ fn inspect_every_corpus_file() {
         insta::assert_snapshot!(name, r);
     }
 }
+
+/// `--etc DIR`: the dumped machine's passwd, group and hosts for lone
+/// files. The corpus's two names only the machine resolves (nft `skgid
+/// != java`, ipvsadm host `s2`) resolve with the fixture's files; with
+/// a group file that lacks java, nft's own refusal at the rule's line.
+#[test]
+fn inspect_resolves_names_with_etc() {
+    let files = [
+        "sim/tests/data/corpus/nft/istio-sidecar-ipv6-dns-owner-script.txt",
+        "sim/tests/data/corpus/ipvsadm/lvs-nat-hostname-save.txt",
+    ];
+    let json = |extra: &[&str]| {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&files);
+        let o = inspect(&args);
+        (
+            o.status.code(),
+            serde_json::from_slice::<serde_json::Value>(&o.stdout).ok(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (code, v, _) = json(&[]);
+    assert_eq!(code, Some(0));
+    let v = v.unwrap();
+    assert_eq!(
+        (v["unmodelled"].as_u64(), v["unresolved"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let kinds: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["items"].as_array().unwrap())
+        .filter_map(|i| i["kind"].as_str())
+        .filter(|k| *k == "unresolved")
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    let (code, v, _) = json(&["--etc", "sim/tests/data/etc"]);
+    assert_eq!(code, Some(0));
+    let v = v.unwrap();
+    assert_eq!(
+        (v["unmodelled"].as_u64(), v["unresolved"].as_u64()),
+        (Some(0), Some(0)),
+        "{v}"
+    );
+    let dir = std::env::temp_dir().join(format!("podpath-etc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("group"), "root:x:0:\n").unwrap();
+    let (code, _, err) = json(&["--etc", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("istio-sidecar-ipv6-dns-owner-script.txt:22: Error: Group does not exist"),
+        "{err}"
+    );
+}

@@ -708,6 +708,17 @@ fn check_host_bundle(
         read("etc/hosts"),
         std::fs::read_to_string("/etc/hosts").unwrap()
     );
+    // its users' and groups' names and ids, as getpwnam/getgrnam answer
+    // them here
+    for f in ["passwd", "group"] {
+        assert_eq!(
+            podpath_sim::net::names::parse_ids(&read(&format!("etc/{f}"))),
+            podpath_sim::net::names::parse_ids(
+                &std::fs::read_to_string(format!("/etc/{f}")).unwrap()
+            ),
+            "{f}"
+        );
+    }
     (doc, p, q)
 }
 

@@ -83,53 +83,105 @@ fn data(dir: &str) -> PathBuf {
         .join(dir)
 }
 
-#[test]
-fn every_corpus_dump_loads() {
+/// Reads every corpus file with the name databases `etc`: (files,
+/// refused, unmodelled by folder, unresolved by folder, IPv6 kept).
+#[allow(clippy::type_complexity)]
+fn read_corpus(
+    etc: &podpath_sim::net::names::Etc,
+) -> (
+    usize,
+    Vec<(String, String)>,
+    BTreeMap<String, usize>,
+    BTreeMap<String, usize>,
+    usize,
+) {
     let mut files = 0;
     let mut refused: Vec<(String, String)> = Vec::new();
     let mut unmodelled: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unresolved: BTreeMap<String, usize> = BTreeMap::new();
     let mut ipv6_kept = 0;
     for (folder, name, p) in files_of(&data("corpus")) {
         files += 1;
         let text = std::fs::read_to_string(&p).unwrap();
         let read = common::include_reader_in(p.parent().unwrap().to_path_buf());
-        let r = dumps::inspect_with(&name, &text, &read);
+        let r = dumps::inspect_etc(&name, &text, &read, etc);
         if let Some((line, why)) = &r.error {
             refused.push((name.clone(), format!("{line}: {why}")));
         }
         *unmodelled.entry(folder.clone()).or_default() += r.unmodelled.len();
+        *unresolved.entry(folder.clone()).or_default() += r.unresolved.len();
         ipv6_kept += r.ipv6_kept.len();
         if std::env::var("CORPUS_LIST").is_ok() {
-            for u in &r.unmodelled {
-                println!("unmodelled {name}: {u}");
+            for u in r.unmodelled.iter().chain(&r.unresolved) {
+                println!("unmodelled/unresolved {name}: {u}");
             }
         }
     }
-    println!("{files} files; unmodelled by folder: {unmodelled:?}");
+    (files, refused, unmodelled, unresolved, ipv6_kept)
+}
+
+#[test]
+fn every_corpus_dump_loads() {
+    let (files, refused, unmodelled, unresolved, ipv6_kept) =
+        read_corpus(&podpath_sim::net::names::Etc::default());
+    println!("{files} files; unmodelled by folder: {unmodelled:?}; unresolved: {unresolved:?}");
     assert!(files >= 150, "{files}");
     assert_eq!(refused, Vec::<(String, String)>::new());
-    // What is kept without a model: names only the dumped machine could
-    // resolve (an `ipvsadm -S` host name without a hosts file beside the
-    // lone dump; an nft `skgid` group name, which nft resolves with
-    // getgrnam when it loads the script); and nothing else. ([OFFLOAD]
-    // conntrack entries go into a flowtable when the host has one;
-    // broadcast routes are modelled, `ip -brief` links taken as Ethernet
-    // NICs.)
-    for (folder, n) in [
-        ("iptables", 0),
-        ("ip6tables", 0),
-        ("ipset", 0),
-        ("ipvsadm", 1),
-        ("conntrack", 0),
-        ("ipjson", 0),
+    // Nothing is kept without a model. ([OFFLOAD] conntrack entries go
+    // into a flowtable when the host has one; broadcast routes are
+    // modelled, `ip -brief` links taken as Ethernet NICs.)
+    for folder in [
+        "iptables",
+        "ip6tables",
+        "ipset",
+        "ipvsadm",
+        "conntrack",
+        "ipjson",
+        "nft",
     ] {
-        assert_eq!(unmodelled[folder], n, "{folder}: {unmodelled:?}");
+        assert_eq!(unmodelled[folder], 0, "{folder}: {unmodelled:?}");
     }
-    assert_eq!(unmodelled["nft"], 1, "{unmodelled:?}");
+    // Names only the dumped machine resolves, kept apart: an `ipvsadm -S`
+    // host name without a hosts file beside the lone dump (s2), an nft
+    // `skgid != java` (nft resolves it with getgrnam when it loads the
+    // script).
+    let total: usize = unresolved.values().sum();
+    assert_eq!(total, 2, "{unresolved:?}");
+    assert_eq!((unresolved["ipvsadm"], unresolved["nft"]), (1, 1));
     // IPv6-only NAT and tproxy statements of inet/ip6 tables (`dnat to
     // feed::1`, `tproxy ip6 to`), kept for IPv6: exact on IPv4 packets
     // (a no-op, a rule break), as in the kernel
     assert_eq!(ipv6_kept, 18);
+}
+
+/// With the databases of a machine that has them (tests/data/etc: group
+/// java, host s2) the names resolve as nft and ipvsadm there would:
+/// nothing unmodelled, nothing unresolved, nothing refused.
+#[test]
+fn corpus_names_resolve_with_the_machines_databases() {
+    let dir = data("etc");
+    let etc = podpath_sim::net::names::Etc::read(
+        &|f: &str| std::fs::read_to_string(dir.join(f)).ok(),
+        "",
+    );
+    assert!(etc.passwd.is_some() && etc.group.is_some() && etc.hosts.is_some());
+    let (_, refused, unmodelled, unresolved, _) = read_corpus(&etc);
+    assert_eq!(refused, Vec::<(String, String)>::new());
+    assert_eq!(unmodelled.values().sum::<usize>(), 0, "{unmodelled:?}");
+    assert_eq!(unresolved.values().sum::<usize>(), 0, "{unresolved:?}");
+    // a group file without java: nft's own refusal, at the rule's line
+    let text =
+        std::fs::read_to_string(data("corpus").join("nft/istio-sidecar-ipv6-dns-owner-script.txt"))
+            .unwrap();
+    let no_java = podpath_sim::net::names::Etc {
+        group: Some(podpath_sim::net::names::parse_ids("root:x:0:\n")),
+        ..etc.clone()
+    };
+    let r = dumps::inspect_etc("x.nft", &text, &|_| Ok(Vec::new()), &no_java);
+    assert_eq!(
+        r.error,
+        Some((22, "Error: Group does not exist".to_string()))
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use podpath_sim::net::names::Etc;
 use podpath_sim::scenario::bundle::ReadError;
 use podpath_sim::scenario::dumps::{self, Report};
 use podpath_sim::scenario::inspect::BundleReport;
@@ -23,9 +24,17 @@ pub struct InspectArgs {
     /// directories of dumps (each file in them).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// text or json (keys format, objects, unmodelled, items).
+    /// text or json (keys format, objects, unmodelled, unresolved, items).
     #[arg(long, default_value = "text")]
     pub format: String,
+    /// The dumped machine's name databases for lone files: DIR/passwd,
+    /// DIR/group, DIR/hosts (each optional; `--etc /etc` on the machine
+    /// itself). Names a dump holds (`meta skgid NAME`, `-m owner
+    /// --uid-owner NAME`, an `ipvsadm -S` host name) resolve through them
+    /// as the loading tool would; without them such a name is reported
+    /// as unresolved. A bundle uses its own `etc/`.
+    #[arg(long, value_name = "DIR")]
+    pub etc: Option<PathBuf>,
 }
 
 /// One path's report, as the JSON form has it: `format`, `objects`,
@@ -57,6 +66,9 @@ fn items_of(r: &Report, path: &str) -> (Vec<Value>, Vec<String>) {
     for u in &r.unmodelled {
         items.push(json!({"kind": "unmodelled", "line": u.line, "construct": u.construct, "effect": u.effect}));
     }
+    for u in &r.unresolved {
+        items.push(json!({"kind": "unresolved", "line": u.line, "construct": u.construct, "effect": u.effect}));
+    }
     for u in &r.ipv6_kept {
         items.push(
             json!({"kind": "ipv6", "line": u.line, "construct": u.construct, "effect": u.effect}),
@@ -76,6 +88,7 @@ fn file_node(path: &str, r: &Report) -> Node {
             "format": r.format.map_or("unknown", |f| f.name()),
             "objects": r.objects,
             "unmodelled": r.unmodelled.len(),
+            "unresolved": r.unresolved.len(),
             "items": items,
         }),
         errors,
@@ -96,9 +109,11 @@ fn bundle_node(dir: &Path, b: &BundleReport) -> Node {
     for w in &b.warnings {
         items.push(json!({"kind": "warning", "text": w}));
     }
+    let mut unresolved = 0;
     for (f, r) in &b.files {
         let n = file_node(&dir.join(f).display().to_string(), r);
         unmodelled += r.unmodelled.len();
+        unresolved += r.unresolved.len();
         errors.extend(n.errors);
         let mut j = n.json;
         j["kind"] = json!("file");
@@ -110,6 +125,7 @@ fn bundle_node(dir: &Path, b: &BundleReport) -> Node {
             "format": "bundle",
             "objects": b.objects,
             "unmodelled": unmodelled,
+            "unresolved": unresolved,
             "items": items,
         }),
         errors,
@@ -134,21 +150,23 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn inspect_path(p: &Path) -> Result<Node> {
+fn inspect_path(p: &Path, etc: &Etc) -> Result<Node> {
     if p.is_dir() && !p.join("bundle.json").is_file() {
         // a directory of dumps (not a bundle): each file in it
         let mut items = Vec::new();
         let mut errors = Vec::new();
         let mut unmodelled = 0;
+        let mut unresolved = 0;
         let files = files_under(p)?;
         for f in &files {
-            let n = inspect_path(&p.join(f))?;
+            let n = inspect_path(&p.join(f), etc)?;
             if n.json["format"] == "unknown" {
                 // not a dump (a README...): named, not refused
                 items.push(json!({"kind": "skipped", "text": format!("{}: format not recognised", p.join(f).display())}));
                 continue;
             }
             unmodelled += n.json["unmodelled"].as_u64().unwrap_or(0);
+            unresolved += n.json["unresolved"].as_u64().unwrap_or(0);
             errors.extend(n.errors);
             let mut j = n.json;
             j["kind"] = json!("file");
@@ -160,6 +178,7 @@ fn inspect_path(p: &Path) -> Result<Node> {
                 "format": "directory",
                 "objects": {"files": files.len()},
                 "unmodelled": unmodelled,
+                "unresolved": unresolved,
                 "items": items,
             }),
             errors,
@@ -187,7 +206,10 @@ fn inspect_path(p: &Path) -> Result<Node> {
     let name = p.display().to_string();
     let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
     let read = |pattern: &str| include_files(&dir, pattern);
-    Ok(file_node(&name, &dumps::inspect_with(&name, &text, &read)))
+    Ok(file_node(
+        &name,
+        &dumps::inspect_etc(&name, &text, &read, etc),
+    ))
 }
 
 /// An `nft -f` script's `include`: a relative name is read from the
@@ -241,6 +263,9 @@ fn write_text(out: &mut impl Write, j: &Value, indent: usize) -> Result<()> {
         writeln!(out, "{pad}  understood: {}", objects.join(", "))?;
     }
     writeln!(out, "{pad}  unmodelled: {}", j["unmodelled"])?;
+    if j["unresolved"].as_u64().is_some_and(|n| n > 0) {
+        writeln!(out, "{pad}  unresolved: {}", j["unresolved"])?;
+    }
     for it in j["items"].as_array().into_iter().flatten() {
         let text = it["text"].as_str().unwrap_or("");
         match it["kind"].as_str().unwrap_or("") {
@@ -248,6 +273,13 @@ fn write_text(out: &mut impl Write, j: &Value, indent: usize) -> Result<()> {
             "unmodelled" => writeln!(
                 out,
                 "{pad}  - line {}: {} is not modelled: {}",
+                it["line"],
+                it["construct"].as_str().unwrap_or(""),
+                it["effect"].as_str().unwrap_or("")
+            )?,
+            "unresolved" => writeln!(
+                out,
+                "{pad}  - line {}: {}: {}",
                 it["line"],
                 it["construct"].as_str().unwrap_or(""),
                 it["effect"].as_str().unwrap_or("")
@@ -273,9 +305,19 @@ pub fn run(a: InspectArgs, out: &mut impl Write) -> Result<ExitCode> {
     if a.format != "text" && a.format != "json" {
         bail!("--format must be text or json, not '{}'", a.format);
     }
+    // the databases for lone files (`--etc DIR`)
+    let etc = match &a.etc {
+        Some(d) => {
+            if !d.is_dir() {
+                bail!("--etc {}: not a directory", d.display());
+            }
+            Etc::read(&|f: &str| std::fs::read_to_string(d.join(f)).ok(), "")
+        }
+        None => Etc::default(),
+    };
     let mut nodes = Vec::new();
     for p in &a.paths {
-        nodes.push(inspect_path(p)?);
+        nodes.push(inspect_path(p, &etc)?);
     }
     let errors: Vec<&String> = nodes.iter().flat_map(|n| &n.errors).collect();
     if a.format == "json" {
@@ -286,10 +328,15 @@ pub fn run(a: InspectArgs, out: &mut impl Write) -> Result<ExitCode> {
                 .iter()
                 .map(|n| n.json["unmodelled"].as_u64().unwrap_or(0))
                 .sum();
+            let unresolved: u64 = nodes
+                .iter()
+                .map(|n| n.json["unresolved"].as_u64().unwrap_or(0))
+                .sum();
             json!({
                 "format": "paths",
                 "objects": {"paths": nodes.len()},
                 "unmodelled": total,
+                "unresolved": unresolved,
                 "items": nodes.iter().map(|n| {
                     let mut j = n.json.clone();
                     j["kind"] = json!("file");

@@ -11,7 +11,8 @@
 //! IPv4 addresses with masquerading (-m) real servers and the rr, wrr, lc,
 //! wlc and sh schedulers. What ipvsadm takes but podpath does not evaluate
 //! (fwmark services, -g/-i forwarding, persistence, other schedulers, host
-//! names it cannot resolve offline) is listed as unmodelled with its line;
+//! names no hosts file given resolves are listed apart, as unresolved:
+//! [`crate::net::names`]) is listed as unmodelled with its line;
 //! IPv6 services are kept for when IPv6 lands.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -85,6 +86,10 @@ pub struct SavedService {
 pub struct IpvsadmDump {
     pub services: Vec<SavedService>,
     pub unmodelled: Vec<Unmodelled>,
+    /// Host names (a dump written without `-n`) that no hosts file given
+    /// resolves: what `ipvsadm -R` on the dumped machine would resolve
+    /// ([`crate::net::names`]); their service or real server is left out.
+    pub unresolved: Vec<Unmodelled>,
 }
 
 /// Schedulers the kernel has (net/netfilter/ipvs/ip_vs_*.c).
@@ -392,7 +397,38 @@ pub fn parse(text: &str, source: &str) -> Result<IpvsadmDump, IpvsadmError> {
     }
     d.unmodelled.extend(unmodelled_of(&d));
     d.unmodelled.sort();
+    d.unresolved = unresolved_of(&d);
     Ok(d)
+}
+
+/// The host names no hosts file resolved (ipvsadm.c parse_service →
+/// host_to_addr → gethostbyname: the dumped machine's resolver).
+fn unresolved_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
+    let mut out = Vec::new();
+    let mut push = |line, h: &str, left: &str| {
+        out.push(Unmodelled {
+            line,
+            construct: format!("ipvsadm: host name '{h}'"),
+            effect: format!(
+                "{}: {left} (or write the dump with ipvsadm -S -n)",
+                crate::net::names::Db::Hosts.needs_file()
+            ),
+        })
+    };
+    for s in &d.services {
+        if let Vaddr::Host(_, h, _) = &s.vaddr {
+            // (its real servers go with it)
+            push(s.line, h, "the service is left out");
+            continue;
+        }
+        for r in &s.reals {
+            if let Err(h) = &r.addr {
+                push(r.line, h, "the real server is left out");
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// What the dump holds that the IPVS model does not evaluate.
@@ -409,11 +445,7 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
     for s in &d.services {
         match &s.vaddr {
             Vaddr::Fwmark(m, _) => push(s.line, format!("ipvsadm: -f {m} (fwmark service)"), OUT),
-            Vaddr::Host(_, h, _) => push(
-                s.line,
-                format!("ipvsadm: host name '{h}'"),
-                "not resolved offline: the service is left out (write the dump with ipvsadm -S -n)",
-            ),
+            Vaddr::Host(..) => {}
             Vaddr::Addr(_, IpAddr::V6(_), _) => {}
             Vaddr::Addr(..) => {
                 if Scheduler::from_name(&s.scheduler).is_none() {
@@ -431,11 +463,7 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
                 }
                 for r in &s.reals {
                     match (&r.addr, r.fwd) {
-                        (Err(h), _) => push(
-                            r.line,
-                            format!("ipvsadm: host name '{h}'"),
-                            "not resolved offline: the real server is left out",
-                        ),
+                        (Err(_), _) => {}
                         (Ok(_), Fwd::Route) => push(
                             r.line,
                             "ipvsadm: -g (direct routing)".into(),
@@ -455,31 +483,13 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
     out
 }
 
-/// An /etc/hosts file as glibc's `files` backend reads it (nss/nss_files/
-/// files-hosts.c: `ADDRESS NAME [ALIAS...]`, `#` to the end of the line;
-/// names compared without case; the first line that names a host wins):
-/// the IPv4 entries only, as ipvsadm.c `host_to_addr` asks
-/// gethostbyname() for an IPv4 address. Keys are lower-case.
-pub fn parse_hosts(text: &str) -> std::collections::BTreeMap<String, Ipv4Addr> {
-    let mut m = std::collections::BTreeMap::new();
-    for l in text.lines() {
-        let l = l.split('#').next().unwrap_or("");
-        let mut w = l.split_whitespace();
-        let Some(Ok(a)) = w.next().map(str::parse::<Ipv4Addr>) else {
-            continue;
-        };
-        for n in w {
-            m.entry(n.to_ascii_lowercase()).or_insert(a);
-        }
-    }
-    m
-}
+pub use crate::net::names::parse_hosts;
 
 impl IpvsadmDump {
     /// Resolves the host names `ipvsadm -S` without `-n` printed (what
     /// `ipvsadm -R` on the machine would resolve: ipvsadm.c parse_service
     /// → host_to_addr) with `names` (lower-case keys: a hosts file's, the
-    /// bundle's own hosts); what stays unresolved stays unmodelled. Returns
+    /// bundle's own hosts); what stays unresolved stays in `unresolved`. Returns
     /// the names resolved, with their addresses.
     pub fn resolve(
         &mut self,
@@ -518,6 +528,7 @@ impl IpvsadmDump {
             u.extend(unmodelled_of(self));
             u.sort();
             self.unmodelled = u;
+            self.unresolved = unresolved_of(self);
         }
         done
     }
@@ -620,7 +631,9 @@ mod tests {
         assert_eq!(d.services[1].reals[0].fwd, Fwd::Route);
         assert_eq!(d.services[1].reals[0].port, 80);
         let lines: Vec<usize> = d.unmodelled.iter().map(|u| u.line).collect();
-        assert_eq!(lines, [3, 5]);
+        assert_eq!(lines, [5]);
+        let lines: Vec<usize> = d.unresolved.iter().map(|u| u.line).collect();
+        assert_eq!(lines, [3], "s2: the dumped machine's name");
         assert_eq!(d.to_ipvs().services.len(), 1);
         let e = parse("-A -t 1.1.1.1:80 -s rr\n-A -t 1.1.1.1:80 -s rr\n", "f").unwrap_err();
         assert_eq!(e.to_string(), "f:2: Service already exists");
@@ -647,12 +660,18 @@ mod tests {
         assert_eq!(hosts["s2.lan"], Ipv4Addr::new(10, 0, 0, 9));
         let text = "-A -t s2:http -s rr\n-a -t s2:http -r web1:http -m -w 1\n-a -t s2:http -r 172.16.0.3:http -m -w 1\n-A -t other:http -s rr\n";
         let mut d = parse(text, "x").unwrap();
-        assert_eq!(d.unmodelled.len(), 2);
+        assert!(d.unmodelled.is_empty());
+        assert_eq!(d.unresolved.len(), 2);
+        assert!(
+            d.unresolved[0].effect.contains("/etc/hosts"),
+            "{:?}",
+            d.unresolved
+        );
         assert!(d.to_ipvs().services.is_empty());
         let done = d.resolve(&hosts);
         assert_eq!(done, vec![("s2".to_string(), Ipv4Addr::new(10, 0, 0, 9))]);
         // web1 is unknown: that real server is left out; `other` too
-        let u: Vec<String> = d.unmodelled.iter().map(|u| u.construct.clone()).collect();
+        let u: Vec<String> = d.unresolved.iter().map(|u| u.construct.clone()).collect();
         assert_eq!(
             u,
             vec!["ipvsadm: host name 'web1'", "ipvsadm: host name 'other'"]

@@ -13,6 +13,7 @@ pub mod ipvs;
 pub mod ipvs_in;
 pub mod ipvsadm;
 pub mod link;
+pub mod names;
 pub mod neigh;
 pub mod netfilter;
 pub mod overlay;

@@ -969,13 +969,27 @@ fn load_netfilter(
     load_ipsets(read, h)?;
     let f_ipt = format!("{hn}/iptables-save.txt");
     let ipt = read(&f_ipt).map_err(|e| err(&f_ipt, e.to_string()))?;
-    h.nf = std::sync::Arc::new(Ruleset::parse(&ipt, &f_ipt).map_err(|pe| ScenarioError {
-        file: f_ipt.clone(),
-        line: pe.line,
-        column: pe.column,
-        key: String::new(),
-        message: pe.message,
-    })?);
+    // the machine's name databases (etc/passwd, etc/group), for the names
+    // iptables-restore and nft -f resolve when they load (libxt_owner.c,
+    // nftables src/meta.c; crate::net::names). One etc/ serves every host
+    // of the bundle (simplified: a container's own /etc is not read).
+    let etc = crate::net::names::Etc::read(&|f: &str| read(f).ok(), "etc/");
+    let rs = Ruleset::parse(&ipt, &f_ipt)
+        .and_then(|mut rs| rs.resolve_names(&etc, &f_ipt).map(|()| rs))
+        .map_err(|pe| ScenarioError {
+            file: f_ipt.clone(),
+            line: pe.line,
+            column: pe.column,
+            key: String::new(),
+            message: pe.message,
+        })?;
+    for u in rs.unresolved() {
+        warnings.push(format!(
+            "{f_ipt}: line {}: {}: {}",
+            u.line, u.construct, u.effect
+        ));
+    }
+    h.nf = std::sync::Arc::new(rs);
     for w in &h.nf.warnings {
         warnings.push(w.clone());
     }
@@ -983,17 +997,22 @@ fn load_netfilter(
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {
         if !t.trim().is_empty() {
-            h.nft = std::sync::Arc::new(
-                crate::net::netfilter::nftables::Nft::parse_listing(&t).map_err(|ne| {
-                    ScenarioError {
-                        file: f_nft.clone(),
-                        line: ne.line,
-                        column: 0,
-                        key: String::new(),
-                        message: ne.message,
-                    }
-                })?,
-            );
+            let nft = crate::net::netfilter::nftables::Nft::parse_listing(&t)
+                .and_then(|mut n| n.resolve_names(&etc).map(|()| n))
+                .map_err(|ne| ScenarioError {
+                    file: f_nft.clone(),
+                    line: ne.line,
+                    column: 0,
+                    key: String::new(),
+                    message: ne.message,
+                })?;
+            for u in nft.unresolved() {
+                warnings.push(format!(
+                    "{f_nft}: line {}: {}: {}",
+                    u.line, u.construct, u.effect
+                ));
+            }
+            h.nft = std::sync::Arc::new(nft);
             h.nft_text = t.into();
         }
     }
@@ -1008,8 +1027,8 @@ fn load_netfilter(
 /// from the bundle's `etc/hosts` (the machine's /etc/hosts, which
 /// `snapshot --host` copies; glibc's `files` backend comes first), else
 /// from the bundle's own host names (a host's first address: named as a
-/// simplification), else it stays unmodelled. What podpath keeps without
-/// a model is a warning.
+/// simplification), else it stays unresolved (a warning, as what podpath
+/// keeps without a model).
 fn load_ipvsadm(
     read: Reader,
     hosts: &mut [Host],
@@ -1052,6 +1071,12 @@ fn load_ipvsadm(
         }
         for u in &d.unmodelled {
             warnings.push(format!("{f}: {u}"));
+        }
+        for u in &d.unresolved {
+            warnings.push(format!(
+                "{f}: line {}: {}: {}",
+                u.line, u.construct, u.effect
+            ));
         }
         h.ipvs = d.to_ipvs();
     }

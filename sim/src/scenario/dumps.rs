@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::net::fib::RouteType;
 use crate::net::host::DevKind;
+use crate::net::names::Etc;
 use crate::net::netfilter::ipset::{Family, IpsetStore};
 use crate::net::netfilter::nftables::{IncludeReader, Nft};
 use crate::net::netfilter::{Ruleset, Unmodelled};
@@ -41,6 +42,12 @@ pub enum Format {
     Sysctl,
     ConntrackList,
     ResolvConf,
+    /// `/etc/passwd`, `/etc/group`, `/etc/hosts` (by file name): the
+    /// names some tools resolve when they load rules
+    /// ([`crate::net::names`]).
+    Passwd,
+    Group,
+    Hosts,
     /// A JSON list with nothing in it (any `ip -j` command on nothing).
     EmptyJson,
     /// No text at all (`iptables-save` with no table loaded prints none).
@@ -68,6 +75,9 @@ impl Format {
             Format::Sysctl => "sysctl -a",
             Format::ConntrackList => "conntrack -L",
             Format::ResolvConf => "resolv.conf",
+            Format::Passwd => "/etc/passwd",
+            Format::Group => "/etc/group",
+            Format::Hosts => "/etc/hosts",
             Format::EmptyJson => "empty JSON list",
             Format::Empty => "empty file",
             Format::Unknown => "unknown",
@@ -88,6 +98,11 @@ pub struct Report {
     /// IPv6-only constructs kept for IPv6 (exact no-ops on the IPv4
     /// packets podpath carries; see `Nft::ipv6_kept`).
     pub ipv6_kept: Vec<Unmodelled>,
+    /// Names only the dumped machine's database resolves (a user, group or
+    /// host name without the passwd, group or hosts file): kept apart from
+    /// what is unmodelled; never matching unless `--assume-unmodelled
+    /// match` ([`crate::net::names`]).
+    pub unresolved: Vec<Unmodelled>,
     /// Remarks that are neither (a device left out, a key not read).
     pub warnings: Vec<String>,
     /// What the real tool would refuse: the line (0: none) and the reason.
@@ -168,6 +183,14 @@ pub fn detect(file_name: &str, text: &str) -> Format {
     let t = text.trim_start();
     if t.is_empty() {
         return Format::Empty;
+    }
+    // the name databases, by their own names (etc/passwd in a bundle)
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    match base {
+        "passwd" => return Format::Passwd,
+        "group" => return Format::Group,
+        "hosts" => return Format::Hosts,
+        _ => {}
     }
     if t.starts_with('[') || t.starts_with('{') {
         return match serde_json::from_str::<Value>(t) {
@@ -393,28 +416,46 @@ pub fn inspect(file_name: &str, text: &str) -> Report {
 /// there does: nftables' scanner.l opens a `./` name from the working
 /// directory).
 pub fn inspect_with(file_name: &str, text: &str, read: IncludeReader) -> Report {
+    inspect_etc(file_name, text, read, &Etc::default())
+}
+
+/// [`inspect_with`], the names the dump holds (`meta skgid NAME`, `-m
+/// owner --uid-owner NAME`, an `ipvsadm -S` host name) resolved with the
+/// dumped machine's name databases `etc` as the loading tool would: a
+/// name a given database lacks is the tool's refusal; without the
+/// database the name is listed in [`Report::unresolved`].
+pub fn inspect_etc(file_name: &str, text: &str, read: IncludeReader, etc: &Etc) -> Report {
     let f = detect(file_name, text);
-    let mut r = inspect_as_with(f, text, file_name, read);
+    let mut r = inspect_as_with(f, text, file_name, read, etc);
     r.format = Some(f);
     r
 }
 
 /// Reads a dump of a known format.
 pub fn inspect_as(f: Format, text: &str, source: &str) -> Report {
-    inspect_as_with(f, text, source, &|_| Ok(Vec::new()))
+    inspect_as_with(f, text, source, &|_| Ok(Vec::new()), &Etc::default())
 }
 
-fn inspect_as_with(f: Format, text: &str, source: &str, read: IncludeReader) -> Report {
+fn inspect_as_with(f: Format, text: &str, source: &str, read: IncludeReader, etc: &Etc) -> Report {
     let mut r = Report {
         format: Some(f),
         ..Report::default()
     };
     match f {
-        Format::IptablesSave => iptables(&mut r, text, source, false),
-        Format::Ip6tablesSave => iptables(&mut r, text, source, true),
-        Format::NftRuleset | Format::NftScript => nft(&mut r, f, text, read),
+        Format::IptablesSave => iptables(&mut r, text, source, false, etc),
+        Format::Ip6tablesSave => iptables(&mut r, text, source, true, etc),
+        Format::NftRuleset | Format::NftScript => nft(&mut r, f, text, read, etc),
         Format::IpsetSave => ipset(&mut r, text, source),
-        Format::IpvsadmSave => ipvsadm(&mut r, text, source),
+        Format::IpvsadmSave => ipvsadm(&mut r, text, source, etc),
+        Format::Passwd | Format::Group => {
+            r.count("names", crate::net::names::parse_ids(text).len());
+        }
+        Format::Hosts => {
+            r.count(
+                "IPv4 host names",
+                crate::net::names::parse_hosts(text).len(),
+            );
+        }
         Format::ConntrackList => conntrack(&mut r, text),
         Format::Sysctl => sysctl(&mut r, text),
         Format::ResolvConf => {
@@ -439,12 +480,13 @@ fn inspect_as_with(f: Format, text: &str, source: &str, read: IncludeReader) -> 
 
 /// `iptables-save` (or, with `v6`, `ip6tables-save`: parsed and kept,
 /// evaluated when IPv6 lands).
-fn iptables(r: &mut Report, text: &str, source: &str, v6: bool) {
+fn iptables(r: &mut Report, text: &str, source: &str, v6: bool, etc: &Etc) {
     let parsed = if v6 {
         Ruleset::parse_v6(text, source)
     } else {
         Ruleset::parse(text, source)
     };
+    let parsed = parsed.and_then(|mut rs| rs.resolve_names(etc, source).map(|()| rs));
     match parsed {
         Ok(rs) => {
             r.count("tables", rs.tables.len());
@@ -458,6 +500,7 @@ fn iptables(r: &mut Report, text: &str, source: &str, v6: bool) {
             r.count("chains", chains);
             r.count("rules", rules);
             r.unmodelled = rs.unmodelled.clone();
+            r.unresolved = rs.unresolved();
             r.warnings = rs.warnings.clone();
             r.simplified
                 .push("packet and byte counters ([n:m]) are parsed and ignored".into());
@@ -482,12 +525,13 @@ fn iptables(r: &mut Report, text: &str, source: &str, v6: bool) {
     }
 }
 
-fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader) {
+fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader, etc: &Etc) {
     let parsed = if f == Format::NftRuleset {
         Nft::parse_listing(text)
     } else {
         Nft::parse_with(text, read)
     };
+    let parsed = parsed.and_then(|mut n| n.resolve_names(etc).map(|()| n));
     match parsed {
         Ok(n) => {
             r.count("tables", n.tables.len());
@@ -503,6 +547,7 @@ fn nft(r: &mut Report, f: Format, text: &str, read: IncludeReader) {
             r.count("maps", sets.clone().filter(|s| s.is_map).count());
             r.count("elements", sets.map(|s| s.elements.len()).sum());
             r.unmodelled = n.unmodelled.clone();
+            r.unresolved = n.unresolved();
             r.ipv6_kept = n.ipv6_kept.clone();
             r.simplified
                 .push("rule counters are parsed and ignored".into());
@@ -563,9 +608,16 @@ fn ipset(r: &mut Report, text: &str, source: &str) {
     }
 }
 
-fn ipvsadm(r: &mut Report, text: &str, source: &str) {
+fn ipvsadm(r: &mut Report, text: &str, source: &str, etc: &Etc) {
     match crate::net::ipvsadm::parse(text, source) {
-        Ok(d) => {
+        Ok(mut d) => {
+            if let Some(hosts) = &etc.hosts {
+                for (n, a) in d.resolve(hosts) {
+                    r.warnings
+                        .push(format!("host name '{n}' resolved to {a} from etc/hosts"));
+                }
+            }
+            r.unresolved = d.unresolved.clone();
             r.count("services", d.services.len());
             r.count(
                 "real servers",

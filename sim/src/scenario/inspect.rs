@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::dumps::{inspect, Report};
+use super::dumps::Report;
 use crate::net::host::DevKind;
 
 /// The files the bundle loader reads for each host (`bundle::load_host`);
@@ -29,6 +29,10 @@ const OPTIONAL_HOST_FILES: &[&str] = &[
     "ipvsadm-save.txt",
     "conntrack.txt",
 ];
+
+/// The machine's files the loader reads (optional): the name databases
+/// ([`crate::net::names`]).
+pub const ETC_FILES: &[&str] = &["etc/passwd", "etc/group", "etc/hosts"];
 
 /// What `inspect` makes of a bundle directory.
 #[derive(Debug, Default)]
@@ -106,6 +110,9 @@ pub fn inspect_bundle(read: super::bundle::Reader, files: &[String]) -> BundleRe
             .filter(|f| configs.contains(&f.as_str()))
             .count(),
     );
+    // the machine's name databases: the names its dumps hold resolve
+    // through them ([`crate::net::names`])
+    let etc = crate::net::names::Etc::read(&|f: &str| read(f).ok(), "etc/");
     for f in files
         .iter()
         .filter(|f| *f != "bundle.json" && !configs.contains(&f.as_str()))
@@ -117,11 +124,12 @@ pub fn inspect_bundle(read: super::bundle::Reader, files: &[String]) -> BundleRe
                 continue;
             }
         };
-        let rep = inspect(f, &text);
-        let known = f.split_once('/').is_some_and(|(h, n)| {
-            hosts.iter().any(|x| x == h)
-                && (HOST_FILES.contains(&n) || OPTIONAL_HOST_FILES.contains(&n))
-        });
+        let rep = super::dumps::inspect_etc(f, &text, &|_| Ok(Vec::new()), &etc);
+        let known = ETC_FILES.contains(&f.as_str())
+            || f.split_once('/').is_some_and(|(h, n)| {
+                hosts.iter().any(|x| x == h)
+                    && (HOST_FILES.contains(&n) || OPTIONAL_HOST_FILES.contains(&n))
+            });
         if !known {
             r.warnings.push(format!(
                 "{f}: not read by the bundle loader (inspected only)"

@@ -263,9 +263,23 @@ fn stateful_holds(
 
 /// The name of a condition podpath keeps without a model (its result is
 /// `EvalEnv.assume`'s).
-fn unmodelled_name(k: &CondKind) -> Option<&str> {
+/// (The words the trace opens with: "-m string is not modelled", or for a
+/// name only the dumped machine's database resolves, what it needs.)
+fn unmodelled_name(k: &CondKind) -> Option<String> {
     match k {
-        CondKind::Unmodelled(c) => Some(c),
+        CondKind::Unmodelled(c) => Some(format!("{c} is not modelled")),
+        CondKind::OwnerName { uid, name } => {
+            let db = if *uid {
+                crate::net::names::Db::Passwd
+            } else {
+                crate::net::names::Db::Group
+            };
+            Some(format!(
+                "-m owner --{}-owner {name}: {}",
+                if *uid { "uid" } else { "gid" },
+                db.needs(name)
+            ))
+        }
         _ => None,
     }
 }
@@ -309,8 +323,8 @@ fn rule_matches(
             }
         }
         match unmodelled_name(&c.kind) {
-            Some(n) if !held => return RuleMatch::NoAt(n.to_string()),
-            Some(n) => note = Some(n.to_string()),
+            Some(n) if !held => return RuleMatch::NoAt(n),
+            Some(n) => note = Some(n),
             None if !held => return RuleMatch::No,
             None => {}
         }
@@ -384,12 +398,12 @@ impl Ruleset {
                         rule: ri + 1,
                         line: rule.line,
                         text: rule.text.clone(),
-                        effect: format!("{n} is not modelled: {}", env.assume.effect()),
+                        effect: format!("{n}: {}", env.assume.effect()),
                     });
                     continue;
                 }
                 RuleMatch::Yes(n) => n
-                    .map(|n| format!("{n} is not modelled: {}; ", env.assume.effect()))
+                    .map(|n| format!("{n}: {}; ", env.assume.effect()))
                     .unwrap_or_default(),
             };
             let step = |effect: String| NfStep {
@@ -745,12 +759,73 @@ mod tests {
         assert_eq!(run(Some(1337)), 0, "uid 1337 returns");
         assert_eq!(run(Some(0)), 2, "root: no match for ! --uid-owner 0");
         assert_eq!(run(None), 1, "no socket: ! --uid-owner matches");
-        let e = Ruleset::parse(
-            "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner istio -j RETURN\nCOMMIT\n",
-            "t",
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("expected a numeric id"), "{e}");
+    }
+
+    /// libxt_owner.c owner_mt_parse: a user name is the loading machine's
+    /// (getpwnam). Without its passwd file the rule is kept, unresolved,
+    /// and never matches unless assumed; with it the name is the id (the
+    /// rule's text then says the id, as iptables-save prints it); a name
+    /// the file lacks is iptables' "Bad value"; ranges take `-` or `:`.
+    #[test]
+    fn owner_names_resolve_through_the_machines_passwd() {
+        use crate::net::names::{parse_ids, Etc};
+        let text = "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --uid-owner istio -j RETURN\n-A OUTPUT -m owner ! --gid-owner 0x10:20 -j RETURN\n-A OUTPUT -p tcp -j REDIRECT --to-ports 2\nCOMMIT\n";
+        let mut rs = Ruleset::parse(text, "t").unwrap();
+        let u = rs.unresolved();
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].line, 3);
+        assert!(u[0].effect.contains("/etc/passwd"), "{}", u[0].effect);
+        let mut st = NfState::default();
+        let mut run = |rs: &Ruleset, owner: Option<u32>, assume| {
+            let mut pkt = NfPacket {
+                proto: 6,
+                owner,
+                ..Default::default()
+            };
+            let mut ch = ScriptChooser::default();
+            let mut env = EvalEnv {
+                addr: &NoLocal,
+                chooser: &mut ch,
+                state: &mut st,
+                now_ns: 0,
+                assume,
+            };
+            let o = rs.run_hook(TableKind::Nat, "OUTPUT", &mut pkt, &mut env);
+            let said = o
+                .steps
+                .iter()
+                .any(|s| s.effect.contains("needs the dumped machine's /etc/passwd"));
+            (o.nat.is_some(), said)
+        };
+        // unresolved: not matching (the trace says why), or as assumed
+        assert_eq!(run(&rs, Some(18), Assume::NoMatch), (true, true));
+        assert_eq!(run(&rs, Some(18), Assume::Match), (false, true));
+        let etc = Etc {
+            passwd: Some(parse_ids("root:x:0:0::/:\nistio:x:1337:1337::/:\n")),
+            ..Etc::default()
+        };
+        rs.resolve_names(&etc, "t").unwrap();
+        assert!(rs.unresolved().is_empty());
+        let r = &rs.table(TableKind::Nat).chain("OUTPUT").unwrap().rules[0];
+        assert_eq!(r.text, "-m owner --uid-owner 1337 -j RETURN");
+        assert_eq!(run(&rs, Some(1337), Assume::NoMatch), (false, false));
+        // gid 0x10:20 is 16..=20, negated; the uid is not in it
+        assert_eq!(run(&rs, Some(7), Assume::NoMatch), (false, false));
+        assert_eq!(run(&rs, Some(18), Assume::NoMatch), (true, false));
+        let mut rs = Ruleset::parse(text, "t").unwrap();
+        let etc = Etc {
+            passwd: Some(parse_ids("root:x:0:0::/:\n")),
+            ..Etc::default()
+        };
+        let e = rs.resolve_names(&etc, "t").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert_eq!(
+            e.message,
+            "owner: Bad value for \"--uid-owner\" option: \"istio\""
+        );
+        assert_eq!(super::super::parse::owner_range("0x10:20"), Some((16, 20)));
+        assert_eq!(super::super::parse::owner_range("4294967295"), None);
+        assert_eq!(super::super::parse::owner_range("010"), Some((8, 8)));
     }
 
     #[test]

@@ -1206,7 +1206,7 @@ pub(super) fn holds(c: &Cond, pkt: &NfPacket, env: &mut EvalEnv) -> Option<bool>
             )
             .0
         }
-        CondKind::Unmodelled(_) => return Some(env.assume.holds()),
+        CondKind::Unmodelled(_) | CondKind::OwnerName { .. } => return Some(env.assume.holds()),
         _ => return None,
     };
     Some(m != c.neg)

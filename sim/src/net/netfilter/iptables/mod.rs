@@ -264,6 +264,17 @@ pub enum CondKind {
         /// The range's last id (`--uid-owner 0-10`; `id` for one id).
         hi: u32,
     },
+    /// `-m owner --uid-owner NAME` / `--gid-owner NAME` that no passwd or
+    /// group file given resolves (libxt_owner.c owner_mt_parse asks
+    /// getpwnam/getgrnam of the machine that loads the rules;
+    /// iptables-save prints ids, an iptables-restore input may hold
+    /// names): kept, never matching unless `--assume-unmodelled match`
+    /// ([`crate::net::names`]; [`Ruleset::resolve_names`] turns it into
+    /// [`CondKind::Owner`]).
+    OwnerName {
+        uid: bool,
+        name: String,
+    },
     /// `-s`/`-d` with a mask that is not a prefix (`10.11.12.13/255.0.12.0`:
     /// xtables_ipparse_multiple takes any dotted mask): (address & mask, mask).
     SrcMask(Ipv4Addr, Ipv4Addr),
@@ -452,6 +463,91 @@ impl Ruleset {
         self.tables.get(&k).expect("every table exists")
     }
 
+    /// Resolves `-m owner --uid-owner NAME`/`--gid-owner NAME` with the
+    /// dumped machine's passwd and group files, as iptables-restore on it
+    /// does (libxt_owner.c owner_mt_parse: getpwnam/getgrnam): a name the
+    /// file has becomes its id (and the rule's text says the id, as
+    /// iptables-save prints it); a name a given file lacks is refused
+    /// with iptables' words (xtables.c xtables_param_act XTF_BAD_VALUE:
+    /// `owner: Bad value for "--uid-owner" option: "NAME"`) at the rule's
+    /// line; without the file the name stays unresolved
+    /// ([`Ruleset::unresolved`]).
+    pub fn resolve_names(
+        &mut self,
+        etc: &crate::net::names::Etc,
+        source: &str,
+    ) -> Result<(), ParseError> {
+        use crate::net::names::{Db, Lookup};
+        for t in self.tables.values_mut() {
+            for c in &mut t.chains {
+                for r in &mut c.rules {
+                    for cond in &mut r.conds {
+                        let CondKind::OwnerName { uid, name } = &cond.kind else {
+                            continue;
+                        };
+                        let (uid, name) = (*uid, name.clone());
+                        let (db, opt) = if uid {
+                            (Db::Passwd, "--uid-owner")
+                        } else {
+                            (Db::Group, "--gid-owner")
+                        };
+                        match etc.id(db, &name) {
+                            Lookup::Found(id) => {
+                                cond.kind = CondKind::Owner { uid, id, hi: id };
+                                r.text = replace_word_pair(&r.text, opt, &name, &id.to_string());
+                            }
+                            Lookup::Missing => {
+                                return Err(ParseError {
+                                    file: source.to_string(),
+                                    line: r.line,
+                                    column: 0,
+                                    message: format!(
+                                        "owner: Bad value for \"{opt}\" option: \"{name}\""
+                                    ),
+                                    text: r.text.clone(),
+                                })
+                            }
+                            Lookup::NoDb => {}
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The owner names no passwd or group file given resolved, by line
+    /// (see [`crate::net::names`]).
+    pub fn unresolved(&self) -> Vec<super::Unmodelled> {
+        let mut out = Vec::new();
+        for r in self
+            .tables
+            .values()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+        {
+            for cond in &r.conds {
+                if let CondKind::OwnerName { uid, name } = &cond.kind {
+                    let db = if *uid {
+                        crate::net::names::Db::Passwd
+                    } else {
+                        crate::net::names::Db::Group
+                    };
+                    out.push(super::Unmodelled {
+                        line: r.line,
+                        construct: format!(
+                            "-m owner --{}-owner {name}",
+                            if *uid { "uid" } else { "gid" }
+                        ),
+                        effect: format!("{}: treated as not matching", db.needs_file()),
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Inserts a rule (`-A CHAIN args` or just `args`) at position `pos` of
     /// `chain` (creating the chain if it does not exist), then re-resolves
     /// jumps and rebuilds indexes, as `iptables -I` would.
@@ -520,4 +616,16 @@ impl Ruleset {
             .map(|t| t.chains.iter().map(|c| c.rules.len()).sum::<usize>())
             .sum()
     }
+}
+
+/// `text` with the word after `opt` that is `old` replaced by `new`
+/// (`--uid-owner java` → `--uid-owner 1337`).
+fn replace_word_pair(text: &str, opt: &str, old: &str, new: &str) -> String {
+    let mut w: Vec<&str> = text.split(' ').collect();
+    for i in 1..w.len() {
+        if w[i - 1] == opt && w[i] == old {
+            w[i] = new;
+        }
+    }
+    w.join(" ")
 }

@@ -957,6 +957,38 @@ pub(crate) struct RuleArgs<'a> {
     pub(super) given: Vec<super::Given>,
 }
 
+/// libxt_owner.c owner_parse_range: `FROM[-TO]` or `FROM:TO`, each
+/// xtables_strtoui(base 0: decimal, `0x` hex, `0` octal) at most
+/// UINT32_MAX - 1 (-1 is reserved). (No `from <= to` check: the kernel
+/// takes the range as given.)
+pub(crate) fn owner_range(s: &str) -> Option<(u32, u32)> {
+    fn strtoui(s: &str) -> Option<(u32, &str)> {
+        let (radix, body) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            (16, h)
+        } else if s.len() > 1 && s.starts_with('0') {
+            (8, &s[1..])
+        } else {
+            (10, s)
+        };
+        let n = body.chars().take_while(|c| c.is_digit(radix)).count();
+        if n == 0 && radix != 8 {
+            return None;
+        }
+        let v = if n == 0 {
+            0
+        } else {
+            u64::from_str_radix(&body[..n], radix).ok()?
+        };
+        (v <= u64::from(u32::MAX - 1)).then_some((v as u32, &body[n..]))
+    }
+    let (from, rest) = strtoui(s)?;
+    let (to, rest) = match rest.strip_prefix('-').or_else(|| rest.strip_prefix(':')) {
+        Some(r) => strtoui(r)?,
+        None => (from, rest),
+    };
+    rest.is_empty().then_some((from, to))
+}
+
 /// libxt_limit's parse_rate: `N` packets per second, or per any prefix of
 /// second, minute, hour or day after a `/`; the time between packets in
 /// 1/10000 s (XT_LIMIT_SCALE).
@@ -1971,31 +2003,26 @@ impl RuleArgs<'_> {
         Ok(true)
     }
 
-    /// owner `--uid-owner`/`--gid-owner`.
+    /// owner `--uid-owner`/`--gid-owner` (libxt_owner.c owner_mt_parse:
+    /// getpwnam/getgrnam of the loading machine first, else
+    /// owner_parse_range: `ID[-ID]` or `ID:ID`, xtables_strtoui base 0,
+    /// at most 2^32-2). A name is kept as [`CondKind::OwnerName`] for
+    /// [`super::Ruleset::resolve_names`] (`root` is 0 on every machine).
+    /// (Simplified: a number is taken as an id before any name lookup; a
+    /// passwd entry whose name is all digits is not looked up.)
     fn owner_option(&mut self, tok: &str) -> Result<bool, ParseError> {
         if tok != "--uid-owner" && tok != "--gid-owner" {
             return Ok(false);
         }
         let v = self.value(tok)?;
-        // numeric ids or a range LO-HI (libxt_owner.c owner_parse_range);
-        // names would need the machine's passwd file
-        let one = |x: &str| {
-            x.parse::<u32>()
-                .ok()
-                .or(if x == "root" { Some(0) } else { None })
-        };
-        let ids = match v.split_once('-') {
-            Some((a, b)) => one(a).zip(one(b)).filter(|(a, b)| a <= b),
-            None => one(&v).map(|a| (a, a)),
-        };
-        let Some((id, hi)) = ids else {
-            return Err(self.err(self.col(), format!("{tok} '{v}': expected a numeric id")));
-        };
-        self.push(CondKind::Owner {
-            uid: tok == "--uid-owner",
-            id,
-            hi,
-        });
+        let uid = tok == "--uid-owner";
+        if let Some((id, hi)) = owner_range(&v) {
+            self.push(CondKind::Owner { uid, id, hi });
+        } else if v == "root" {
+            self.push(CondKind::Owner { uid, id: 0, hi: 0 });
+        } else {
+            self.push(CondKind::OwnerName { uid, name: v });
+        }
         Ok(true)
     }
 

@@ -464,6 +464,20 @@ fn eval_expr(
             construct,
             is_match,
         } => unmodelled(construct, *is_match, env, step, out),
+        Expr::Unresolved {
+            db,
+            names,
+            construct,
+            ..
+        } => {
+            let holds = env.assume.holds();
+            let name = names.first().map_or("", String::as_str);
+            step(
+                format!("{construct}: {}: {}", db.needs(name), env.assume.effect()),
+                out,
+            );
+            (!holds).then_some(RuleEnd::Break)
+        }
         Expr::Step(text) => {
             step(text.clone(), out);
             None

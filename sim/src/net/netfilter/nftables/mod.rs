@@ -591,6 +591,18 @@ pub enum Expr {
         addr: Option<Ipv4Addr>,
         port: Option<u16>,
     },
+    /// `meta skuid|skgid NAME` whose name no passwd/group file given
+    /// resolves (nft resolves it when it loads the script, src/meta.c
+    /// uid_type_parse/gid_type_parse): the comparison with the names
+    /// still as symbols; never holds unless `assume.holds()`
+    /// ([`Nft::resolve_names`] turns it into the comparison of ids).
+    Unresolved {
+        cmp: Box<Expr>,
+        db: crate::net::names::Db,
+        names: Vec<String>,
+        /// the match as written
+        construct: String,
+    },
     /// A construct podpath keeps but does not evaluate: a match (holds
     /// iff `assume.holds()`) or a statement (passed over).
     Unmodelled {

@@ -1446,6 +1446,108 @@ impl Nft {
         Ok(())
     }
 
+    /// Resolves `meta skuid|skgid NAME` with the dumped machine's passwd
+    /// and group files, as `nft -f` on it does when it loads the script
+    /// (nftables src/meta.c uid_type_parse/gid_type_parse: getpwnam/
+    /// getgrnam, else a number): the rule then holds the id, and its text
+    /// says the id, as `nft list` prints it (uid_type_print prints names
+    /// only with `-u`/`--guid`). A name a given file lacks is nft's error
+    /// ("Error: User does not exist" / "Error: Group does not exist") at
+    /// the rule's line; without the file the name stays unresolved
+    /// ([`Nft::unresolved`]).
+    pub fn resolve_names(&mut self, etc: &crate::net::names::Etc) -> Result<(), NftError> {
+        use crate::net::names::{Db, Lookup};
+        for r in self
+            .tables
+            .iter_mut()
+            .flat_map(|t| &mut t.chains)
+            .flat_map(|c| &mut c.rules)
+        {
+            for e in &mut r.exprs {
+                let Expr::Unresolved {
+                    cmp,
+                    db,
+                    names,
+                    construct,
+                } = e
+                else {
+                    continue;
+                };
+                let mut ids = Vec::new();
+                for n in names.iter() {
+                    match etc.id(*db, n) {
+                        Lookup::Found(id) => ids.push((n.clone(), id)),
+                        Lookup::Missing => {
+                            let what = if *db == Db::Passwd { "User" } else { "Group" };
+                            return Err(NftError {
+                                line: r.line,
+                                message: format!("Error: {what} does not exist"),
+                            });
+                        }
+                        Lookup::NoDb => {}
+                    }
+                }
+                if ids.len() < names.len() {
+                    continue;
+                }
+                let mut c = std::mem::replace(&mut **cmp, Expr::Nop(String::new()));
+                if let Expr::Cmp { rhs, .. } = &mut c {
+                    let vals: Vec<&mut Val> = match rhs {
+                        Rhs::Vals(v) => v.iter_mut().collect(),
+                        Rhs::Anon(els) => els.iter_mut().flatten().collect(),
+                        _ => Vec::new(),
+                    };
+                    for v in vals {
+                        if let Val::Sym(n) | Val::Str(n) = v {
+                            if let Some((_, id)) = ids.iter().find(|(x, _)| x == n) {
+                                *v = Val::Int(*id);
+                            }
+                        }
+                    }
+                }
+                let mut words: Vec<String> = construct.split(' ').map(str::to_string).collect();
+                for w in &mut words {
+                    let (core, tail) = match w.find([',', '}']) {
+                        Some(k) => w.split_at(k),
+                        None => (w.as_str(), ""),
+                    };
+                    let core = core.trim_matches('"');
+                    if let Some((_, id)) = ids.iter().find(|(x, _)| x == core) {
+                        *w = format!("{id}{tail}");
+                    }
+                }
+                let resolved = words.join(" ");
+                r.text = r.text.replacen(construct.as_str(), &resolved, 1);
+                *e = c;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `meta skuid|skgid` names no passwd/group file given resolved,
+    /// by line (see [`crate::net::names`]).
+    pub fn unresolved(&self) -> Vec<Unmodelled> {
+        let mut out = Vec::new();
+        for r in self
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+        {
+            for e in &r.exprs {
+                if let Expr::Unresolved { db, construct, .. } = e {
+                    out.push(Unmodelled {
+                        line: r.line,
+                        construct: format!("nft: {construct}"),
+                        effect: format!("{}: treated as not matching", db.needs_file()),
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// `nft list ruleset`-like text of the whole ruleset.
     pub fn to_text(&self) -> String {
         let mut s = String::new();

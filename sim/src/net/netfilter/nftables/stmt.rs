@@ -993,6 +993,21 @@ impl R<'_, '_> {
             _ => true,
         };
         match (sels, rhs, odd_binop) {
+            (Some(sel), Ok(rhs), false) if owner_names(&sel, &rhs).is_some() => {
+                // `meta skuid|skgid NAME`: the loading machine's name
+                // ([`super::Nft::resolve_names`])
+                let Some((db, names)) = owner_names(&sel, &rhs) else {
+                    return Ok(end);
+                };
+                let cmp = Box::new(Expr::Cmp { sel, mask, op, rhs });
+                let construct = render(self.sl(i, end));
+                self.out.push(Expr::Unresolved {
+                    cmp,
+                    db,
+                    names,
+                    construct,
+                });
+            }
             (Some(sel), Ok(rhs), false) if readable(&rhs) || sel.contains(&Sel::V6) => {
                 self.out.push(Expr::Cmp { sel, mask, op, rhs });
             }
@@ -1776,6 +1791,31 @@ fn payload_field(name: &str) -> Option<PayloadField> {
         "ip ecn" => PayloadField::Ecn,
         _ => return None,
     })
+}
+
+/// The user or group names of a `meta skuid|skgid` comparison (values
+/// nft's uid_type_parse/gid_type_parse, nftables src/meta.c, look up with
+/// getpwnam/getgrnam when the script is loaded), and which database.
+fn owner_names(sel: &[Sel], rhs: &Rhs) -> Option<(crate::net::names::Db, Vec<String>)> {
+    let db = match sel {
+        [Sel::Skuid] => crate::net::names::Db::Passwd,
+        [Sel::Skgid] => crate::net::names::Db::Group,
+        _ => return None,
+    };
+    let vals: Vec<&Val> = match rhs {
+        Rhs::Vals(v) => v.iter().collect(),
+        Rhs::Anon(els) => els.iter().flatten().collect(),
+        _ => return None,
+    };
+    let mut names: Vec<String> = Vec::new();
+    for v in vals {
+        if let Val::Sym(n) | Val::Str(n) = v {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    (!names.is_empty()).then_some((db, names))
 }
 
 /// The ICMP code of `reject with FAMILY [type] CODE` (datatype.c

@@ -434,13 +434,19 @@ mod eval_tests {
         assert_eq!(v(&mut p, &mut d), Verdict::Accept);
     }
 
-    /// An unmodelled match obeys `assume`; `ip6 saddr` never holds for
-    /// IPv4 (its nfproto dependency fails), even with `!=`.
+    /// A name only the dumped machine resolves (`meta skgid java`: nft's
+    /// gid_type_parse asks getgrnam when it loads the script) obeys
+    /// `assume` and says what would resolve it; `ip6 saddr` never holds
+    /// for IPv4 (its nfproto dependency fails), even with `!=`.
     #[test]
-    fn unmodelled_matches_follow_assume() {
-        let n = Nft::parse("table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  meta skgid java drop\n }\n}\n").unwrap();
-        assert_eq!(n.unmodelled.len(), 1);
-        assert_eq!(n.unmodelled[0].line, 5);
+    fn unresolved_names_follow_assume() {
+        let text = "table inet t {\n chain i {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr != ::1 drop\n  meta skgid java drop\n  skuid { root, 7 } drop\n }\n}\n";
+        let n = Nft::parse(text).unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let u = n.unresolved();
+        assert_eq!(u.iter().map(|u| u.line).collect::<Vec<_>>(), [5, 6]);
+        assert!(u[0].effect.contains("/etc/group"), "{}", u[0].effect);
+        assert!(u[1].effect.contains("/etc/passwd"), "{}", u[1].effect);
         let o = run(
             &n,
             Hook::Input,
@@ -449,10 +455,49 @@ mod eval_tests {
             &mut DynSets::default(),
         );
         assert_eq!(o.verdict, Verdict::Accept);
-        assert!(o
-            .steps
-            .iter()
-            .any(|s| s.effect.contains("treated as not matching")));
+        assert!(o.steps.iter().any(
+            |s| s.effect.contains("etc/group") && s.effect.contains("treated as not matching")
+        ));
+    }
+
+    /// With the machine's files the names are ids (src/meta.c
+    /// gid_type_parse: getgrnam; uid_type_parse: getpwnam), the rule text
+    /// says them as `nft list` does (names only with `-u`); a name a given
+    /// file lacks is nft's error.
+    #[test]
+    fn owner_names_resolve_through_the_machines_files() {
+        use crate::net::names::{parse_ids, Etc};
+        let text = "table inet t {\n chain o {\n  type filter hook output priority 0; policy accept;\n  meta skgid java drop\n  skuid { root, 7 } drop\n }\n}\n";
+        let etc = Etc {
+            passwd: Some(parse_ids("root:x:0:0::/:\n")),
+            group: Some(parse_ids("java:x:1337:\n")),
+            hosts: None,
+        };
+        let mut n = Nft::parse(text).unwrap();
+        n.resolve_names(&etc).unwrap();
+        assert!(n.unresolved().is_empty());
+        let printed = n.to_text();
+        assert!(printed.contains("meta skgid 1337 drop"), "{printed}");
+        assert!(printed.contains("skuid { 0, 7 } drop"), "{printed}");
+        let verdict = |owner| {
+            let mut p = pkt("10.0.0.1", "1.1.1.1", 1);
+            p.owner = owner;
+            run(&n, Hook::Output, &mut p, 0, &mut DynSets::default()).verdict
+        };
+        assert_eq!(verdict(Some(1337)), Verdict::Drop);
+        assert_eq!(verdict(Some(0)), Verdict::Drop);
+        assert_eq!(verdict(Some(8)), Verdict::Accept);
+        let mut n = Nft::parse(text).unwrap();
+        let e = n
+            .resolve_names(&Etc {
+                group: Some(parse_ids("wheel:x:10:\n")),
+                ..etc.clone()
+            })
+            .unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (4, "Error: Group does not exist")
+        );
     }
 
     /// A binding chain (tests/shell sample-ruleset: `tcp flags syn jump {
