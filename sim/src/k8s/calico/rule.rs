@@ -82,7 +82,6 @@ pub struct Rule {
     pub comments: Vec<String>,
 }
 
-
 /// A chain felix owns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Chain {
