@@ -474,6 +474,19 @@ fn generated_rules_are_felix_layout_and_allowed_steps_name_the_rule() {
         "{sets}"
     );
     assert!(sets.contains(" 10.244.0.11\n"), "{sets}");
+    // everything podpath reads of felix's output it evaluates
+    for node in ["node-a", "node-b"] {
+        let h = &doc.hosts[node];
+        let t = h.iptables.as_ref().expect("iptables").value.to_string();
+        let rs = podpath_sim::net::netfilter::iptables::Ruleset::parse(&t, node).expect("parses");
+        assert!(rs.unmodelled.is_empty(), "{node}: {:?}", rs.unmodelled);
+        let st = podpath_sim::net::netfilter::ipset::IpsetStore::parse(
+            &h.ipset.as_ref().expect("ipset").value,
+            node,
+        )
+        .expect("ipset parses");
+        assert!(st.unmodelled.is_empty(), "{node}: {:?}", st.unmodelled);
+    }
     let world =
         podpath_sim::scenario::load(&text, "netpol.yaml", None).unwrap_or_else(|e| panic!("{e}"));
     let t = Engine::new(world).run();

@@ -367,3 +367,130 @@ fn save_form() {
         "-m comment --comment \"cali:h\" -m mark --mark 0x0/0x20000 -j MARK --set-xmark 0x0/0x1a0000"
     );
 }
+
+fn goto_rule(inbound: bool, iface: &str, target: &str) -> Rule {
+    let m = if inbound {
+        M::InIf(iface.into())
+    } else {
+        M::OutIf(iface.into())
+    };
+    Rule::new(vec![m], A::Goto(target.into()))
+}
+
+fn drop_unknown() -> Rule {
+    Rule::new(vec![], A::Drop).with_comment("Unknown interface")
+}
+
+/// dispatch_test.go "Dispatch chains" (kube-proxy IPVS support off):
+/// "single interface", "interfaces sharing prefix", "Multiple interfaces
+/// sharing multiple prefixes".
+#[test]
+fn dispatch_chains_match_felix() {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let one = render::dispatch_chains(
+        "cali-from-wl-dispatch",
+        &names(&["cali1234"]),
+        "cali-fw-",
+        true,
+    );
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].rules,
+        vec![
+            goto_rule(true, "cali1234", "cali-fw-cali1234"),
+            drop_unknown()
+        ]
+    );
+    let shared = render::dispatch_chains(
+        "cali-to-wl-dispatch",
+        &names(&["cali2444", "cali1234", "cali2333"]),
+        "cali-tw-",
+        false,
+    );
+    let got: Vec<(String, Vec<Rule>)> = shared.into_iter().map(|c| (c.name, c.rules)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "cali-to-wl-dispatch-2".to_string(),
+                vec![
+                    goto_rule(false, "cali2333", "cali-tw-cali2333"),
+                    goto_rule(false, "cali2444", "cali-tw-cali2444"),
+                    drop_unknown()
+                ]
+            ),
+            (
+                "cali-to-wl-dispatch".to_string(),
+                vec![
+                    goto_rule(false, "cali1234", "cali-tw-cali1234"),
+                    goto_rule(false, "cali2+", "cali-to-wl-dispatch-2"),
+                    drop_unknown()
+                ]
+            ),
+        ]
+    );
+    let multi = render::dispatch_chains(
+        "cali-from-wl-dispatch",
+        &names(&["cali11", "cali12", "cali13", "cali21", "cali22"]),
+        "cali-fw-",
+        true,
+    );
+    let got: Vec<(String, Vec<Rule>)> = multi.into_iter().map(|c| (c.name, c.rules)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "cali-from-wl-dispatch-1".to_string(),
+                vec![
+                    goto_rule(true, "cali11", "cali-fw-cali11"),
+                    goto_rule(true, "cali12", "cali-fw-cali12"),
+                    goto_rule(true, "cali13", "cali-fw-cali13"),
+                    drop_unknown()
+                ]
+            ),
+            (
+                "cali-from-wl-dispatch-2".to_string(),
+                vec![
+                    goto_rule(true, "cali21", "cali-fw-cali21"),
+                    goto_rule(true, "cali22", "cali-fw-cali22"),
+                    drop_unknown()
+                ]
+            ),
+            (
+                "cali-from-wl-dispatch".to_string(),
+                vec![
+                    goto_rule(true, "cali1+", "cali-from-wl-dispatch-1"),
+                    goto_rule(true, "cali2+", "cali-from-wl-dispatch-2"),
+                    drop_unknown()
+                ]
+            ),
+        ]
+    );
+}
+
+/// policy_test.go "should include a chain name comment with a policy" (an
+/// inbound allow-all rule; an outbound chain with no rules keeps one empty
+/// rule carrying the comment), with the test's marks.
+#[test]
+fn policy_chain_comment_matches_felix() {
+    let (rules, _) = render::rules_chain(
+        &[PRule::default()],
+        TEST_MARKS,
+        "GlobalNetworkPolicy long-policy-name-that-gets-hashed ingress",
+    );
+    assert_eq!(
+        rules,
+        vec![Rule::new(vec![], A::SetMark(0x80))
+            .with_comment("GlobalNetworkPolicy long-policy-name-that-gets-hashed ingress")]
+    );
+    let (rules, _) = render::rules_chain(
+        &[],
+        TEST_MARKS,
+        "GlobalNetworkPolicy long-policy-name-that-gets-hashed egress",
+    );
+    assert_eq!(
+        rules,
+        vec![Rule::default()
+            .with_comment("GlobalNetworkPolicy long-policy-name-that-gets-hashed egress")]
+    );
+}
