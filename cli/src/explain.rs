@@ -309,9 +309,9 @@ SIMPLIFIED (and where)
     cluster-ips-check, nodeport-ips = the node IP); stale chains are not
     kept for a second sync.                                                                [k8s/kubeproxy_nft]
   - NetworkPolicy: read, defaulted and validated as the API server does,
-    and evaluated by the API semantics (k8s/netpol evaluate); no CNI's
-    enforcement is modelled yet, so a run warns that its policies have
-    no effect. ipBlocks match pod addresses too, named egress ports
+    and evaluated by the API semantics (k8s/netpol evaluate); enforced on
+    the calico CNIs (k8s/calico); elsewhere a run warns that its policies
+    have no effect. ipBlocks match pod addresses too, named egress ports
     resolve on the destination pod, host-network pods are never
     selected.                                                          [k8s/netpol]
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
@@ -387,8 +387,13 @@ SIMPLIFIED (and where)
   - Clusters: pods get one HTTP server per TCP container port (JSON naming
     the pod) and a DNS server on UDP 53; CNI choices are flannel vxlan,
     flannel host-gw, calico BGP and IPIP (IPAM block = node podCIDR, tunl0
-    at the block's first address; no felix policy or natOutgoing rules),
-    kindnet.                                                             [k8s/cluster]
+    at the block's first address; no natOutgoing rules), kindnet.         [k8s/cluster]
+  - Calico NetworkPolicy: felix v3.32.1's iptables rules and IP sets
+    (cali-FORWARD, cali-INPUT, dispatch, cali-tw/fw, cali-pi/po, kns/ksa
+    profiles, cali40s/cali40n sets), written only when the cluster has
+    NetworkPolicies; no policy groups (cali-gi/go: one jump per policy),
+    no cali-OUTPUT, raw, mangle or NAT chains; policies of a tier in name
+    order; DefaultEndpointToHostAction ACCEPT (calico's manifests).       [k8s/calico]
   - HAProxy (2.6.0): roundrobin is smooth weighted round robin (same
     shares, possibly another first server); source hashes with FNV-1a;
     inter, rise and fall per backend; no retries/redispatch (503 in http

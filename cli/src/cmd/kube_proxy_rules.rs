@@ -43,9 +43,15 @@ pub fn run(a: KubeProxyRulesArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             Default::default()
         };
         let st = podpath_sim::k8s::cluster::ipvs_state(&objs, &node, ip);
-        format!(
-            "{}# ipset save\n{}# ipvsadm -Sn\n{}",
+        let (ipt, sets) = felix(
+            &objs,
+            &net,
+            &node,
+            full,
             podpath_sim::k8s::kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
+        );
+        format!(
+            "{ipt}# ipset save\n{}{sets}# ipvsadm -Sn\n{}",
             st.ipsets,
             st.ipvsadm_save()
         )
@@ -55,19 +61,56 @@ pub fn run(a: KubeProxyRulesArgs, stdout: &mut impl Write) -> Result<ExitCode> {
         let nft = podpath_sim::k8s::kubeproxy_nft::nft_rules(&objs, &cfg);
         if full {
             let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
-            format!(
-                "# iptables-save\n{}# nft -f\n{nft}",
-                podpath_sim::k8s::kubeproxy::node_iptables_save_others(&extra)
-            )
+            let (ipt, sets) = felix(
+                &objs,
+                &net,
+                &node,
+                true,
+                podpath_sim::k8s::kubeproxy::node_iptables_save_others(&extra),
+            );
+            let sets = if sets.is_empty() {
+                sets
+            } else {
+                format!("# ipset save\n{sets}")
+            };
+            format!("# iptables-save\n{ipt}{sets}# nft -f\n{nft}")
         } else {
             nft
         }
     } else if full {
         let extra = podpath_sim::k8s::cluster::cni_rules(&net, n)?;
-        podpath_sim::k8s::kubeproxy::node_iptables_save(&objs, &cfg, &extra)
+        let (ipt, sets) = felix(
+            &objs,
+            &net,
+            &node,
+            true,
+            podpath_sim::k8s::kubeproxy::node_iptables_save(&objs, &cfg, &extra),
+        );
+        if sets.is_empty() {
+            ipt
+        } else {
+            format!("{ipt}# ipset save\n{sets}")
+        }
     } else {
         podpath_sim::k8s::kubeproxy::restore_input(&objs, &cfg)
     };
     stdout.write_all(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--full` on a calico cluster with NetworkPolicies: felix's rules
+/// spliced into the node's iptables-save, and its `ipset save` text.
+fn felix(
+    objs: &podpath_sim::k8s::Cluster,
+    net: &podpath_sim::k8s::cluster::NetConfig,
+    node: &str,
+    full: bool,
+    ipt: String,
+) -> (String, String) {
+    if !full || !net.cni.starts_with("calico") || objs.network_policies.is_empty() {
+        return (ipt, String::new());
+    }
+    let ips: Vec<std::net::Ipv4Addr> = objs.nodes.iter().filter_map(|n| n.internal_ip()).collect();
+    let f = podpath_sim::k8s::calico::node_program(objs, node, &ips, net.cni == "calico-ipip");
+    (f.splice(&ipt), f.ipsets)
 }

@@ -18,8 +18,9 @@
 //!   pods with a /32 and `default via 169.254.1.1`, a /32 route per local
 //!   pod, a blackhole for the node's block and the other nodes' blocks via
 //!   their addresses (what BIRD learns over BGP). Simplifications: the IPAM
-//!   block is the node's podCIDR (calico carves /26 blocks); felix's policy
-//!   chains and natOutgoing rules are not generated (no NetworkPolicy).
+//!   block is the node's podCIDR (calico carves /26 blocks); natOutgoing
+//!   rules are not generated. felix's policy chains and IP sets for the
+//!   cluster's NetworkPolicies come from [`super::calico`].
 //! - `calico-ipip`: the same with `ipipMode: Always`: tunl0 (type ipip, MTU
 //!   1480, an address of the node's block) and the other nodes' blocks `via
 //!   NODE dev tunl0 onlink`, so pod traffic between nodes crosses the node
@@ -114,12 +115,7 @@ fn veth_name(ns: &str, name: &str) -> String {
     format!("veth{:08x}", (h & 0xffff_ffff) as u32)
 }
 
-/// calico's host-side veth name: `cali` + 11 hex digits of a hash of the
-/// workload (calico uses sha1 of the workload's name).
-fn cali_name(ns: &str, name: &str) -> String {
-    let h = crate::det::stable_hash(format!("cali/{ns}/{name}").as_bytes());
-    format!("cali{:011x}", h & 0xfff_ffff_ffff)
-}
+use super::calico::cali_name;
 
 struct NodeNet {
     name: String,
@@ -465,6 +461,7 @@ fn empty_host(kind: &str) -> HostDoc {
         nftables: None,
         iptables_extra: Vec::new(),
         ipvs: Vec::new(),
+        rule_notes: None,
     }
 }
 
@@ -902,7 +899,9 @@ pub struct ProxyMemo {
     /// Each Service's `loadBalancerSourceRanges` (where some are given):
     /// whether one holds the node's address changes its firewall chain.
     source_ranges: Vec<Vec<Ipv4Net>>,
-    texts: BTreeMap<(NodeKey, ExtraRules), Text>,
+    texts: BTreeMap<(NodeKey, ExtraRules, String), Text>,
+    /// The nodes' addresses (felix's `cali40all-hosts-net`).
+    pub node_ips: Vec<Ipv4Addr>,
 }
 
 /// What a node's kube-proxy rules depend on (see [`ProxyMemo`]): which
@@ -943,6 +942,11 @@ impl ProxyMemo {
             local_services,
             source_ranges,
             texts: BTreeMap::new(),
+            node_ips: cluster
+                .nodes
+                .iter()
+                .filter_map(|n| n.internal_ip())
+                .collect(),
         }
     }
 
@@ -980,10 +984,19 @@ impl ProxyMemo {
     }
 
     /// The node's iptables text: made by `make` for the first node of its
-    /// key and these CNI rules, shared with the next ones.
-    fn text(&mut self, key: NodeKey, extra: &ExtraRules, make: impl FnOnce() -> String) -> Text {
+    /// key, these CNI rules and felix's program, shared with the next ones.
+    fn text(
+        &mut self,
+        key: NodeKey,
+        extra: &ExtraRules,
+        felix: Option<&super::calico::FelixNode>,
+        make: impl FnOnce() -> String,
+    ) -> Text {
+        let f = felix
+            .map(|f| f.splice("*filter\nCOMMIT\n"))
+            .unwrap_or_default();
         self.texts
-            .entry((key, extra.clone()))
+            .entry((key, extra.clone(), f))
             .or_insert_with(|| dump_text(&make()).value)
             .clone()
     }
@@ -1008,12 +1021,29 @@ fn node_packet_filter(
         flannel_rules(&cc, &n.pod_cidr.to_string())
     };
     let key = memo.key(cluster, &n.name, n.ip);
-    let ipt = memo.text(key, &extra, || match net.proxy_mode.as_str() {
-        "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
-        "nftables" => kubeproxy::node_iptables_save_others(&extra),
-        _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
+    // felix's rules for the cluster's NetworkPolicies (k8s::calico)
+    let felix = (cni.calico && !cluster.network_policies.is_empty()).then(|| {
+        let ips: Vec<Ipv4Addr> = memo.node_ips.clone();
+        super::calico::node_program(cluster, &n.name, &ips, cni.ipip)
+    });
+    let ipt = memo.text(key, &extra, felix.as_ref(), || {
+        let t = match net.proxy_mode.as_str() {
+            "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
+            "nftables" => kubeproxy::node_iptables_save_others(&extra),
+            _ => kubeproxy::node_iptables_save(cluster, &cfg, &extra),
+        };
+        match &felix {
+            Some(f) => f.splice(&t),
+            None => t,
+        }
     });
     h.iptables = Some(sp(ipt));
+    if let Some(f) = felix {
+        let mut sets = h.ipset.take().map(|s| s.value).unwrap_or_default();
+        sets.push_str(&f.ipsets);
+        h.ipset = Some(file_text(&sets));
+        h.rule_notes = Some(std::sync::Arc::new(f.notes));
+    }
     if net.proxy_mode == "nftables" {
         h.nftables = Some(dump_text(&super::kubeproxy_nft::nft_rules(cluster, &cfg)));
     }

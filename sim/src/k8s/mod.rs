@@ -11,6 +11,7 @@
 //! - [`kubeproxy`]: kube-proxy's iptables mode, rule for rule
 //!   (`pkg/proxy/iptables/proxier.go`, the 1.28 layout).
 
+pub mod calico;
 pub mod cluster;
 pub mod ingress;
 pub mod kubeproxy;

@@ -235,6 +235,9 @@ pub struct Host {
     /// recent lists live in `nf_state`); a host that changes its own rules
     /// gets its own copy (`Arc::make_mut`, or [`Host::replace_iptables`]).
     pub nf: Arc<Ruleset>,
+    /// What generated rules of `nf` stand for (felix's policy chains: the
+    /// NetworkPolicy behind them), for the trace.
+    pub rule_notes: Option<Arc<super::netfilter::notes::RuleNotes>>,
     pub nf_state: NfState,
     /// What an unmodelled iptables/nftables match is taken to do
     /// (`--assume-unmodelled`; the run's setting, the same on every host).
@@ -472,6 +475,7 @@ impl Host {
             fib: Fib::new(),
             neigh: NeighTable::default(),
             nf: Arc::new(Ruleset::empty()),
+            rule_notes: None,
             nf_state: NfState::default(),
             assume_unmodelled: Default::default(),
             rx_src_mac: None,

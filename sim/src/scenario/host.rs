@@ -420,6 +420,7 @@ fn load_netfilter(
             }
         };
     }
+    h.rule_notes = hd.rule_notes.clone();
     for extra in &hd.iptables_extra {
         Arc::make_mut(&mut h.nf)
             .restore_noflush(&extra.value, file)

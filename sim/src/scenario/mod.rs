@@ -360,7 +360,11 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
     let warnings: Vec<String> = objs
         .skipped_warning()
         .into_iter()
-        .chain(objs.policy_warning())
+        // felix enforces them on the calico CNIs (k8s::calico)
+        .chain(
+            objs.policy_warning()
+                .filter(|_| !net.cni.starts_with("calico")),
+        )
         .map(|w| format!("{file}: cluster.manifests: {w}"))
         .collect();
     if objs.service("kube-system", "kube-dns").is_none() {

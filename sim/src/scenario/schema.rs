@@ -294,6 +294,10 @@ pub struct HostDoc {
     /// IPVS virtual services.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipvs: Vec<IpvsDoc>,
+    /// What the generated rules in `iptables` stand for (the policy behind
+    /// felix's rules), from the component that wrote them; never in a file.
+    #[serde(skip)]
+    pub rule_notes: Option<std::sync::Arc<crate::net::netfilter::notes::RuleNotes>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -167,7 +167,7 @@ impl Host {
                 c.helper = pkt.ct_helper.take();
             }
         }
-        trace_table_steps(ctx, table, hook, &out);
+        trace_table_steps(ctx, (table, hook), &out, self.rule_notes.as_deref());
         trace_nft_steps(ctx, hook, nft_steps, &mut out);
         out
     }
@@ -465,8 +465,13 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook
 }
 
 /// Records the iptables table's steps in the trace (a lone ACCEPT policy is
-/// left out).
-fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: Hook, out: &HookOutcome) {
+/// left out), each rule a note names followed by its policy verdict.
+fn trace_table_steps(
+    ctx: &mut Ctx,
+    (table, hook): (TableKind, Hook),
+    out: &HookOutcome,
+    notes: Option<&crate::net::netfilter::notes::RuleNotes>,
+) {
     let point = Point::Table(table, hook);
     let only_policy_accept =
         out.steps.len() == 1 && out.steps[0].rule == 0 && out.verdict == Verdict::Accept;
@@ -487,8 +492,48 @@ fn trace_table_steps(ctx: &mut Ctx, table: TableKind, hook: Hook, out: &HookOutc
                     line: s.line,
                 },
             );
+            let note = notes.and_then(|n| n.get(&(table.name().into(), s.chain.clone(), s.rule)));
+            if let Some(n) = note {
+                trace_policy_note(ctx, point, n);
+            }
         }
     }
+}
+
+/// The policy verdict a noted rule carries out, as a trace step.
+fn trace_policy_note(ctx: &mut Ctx, point: Point, n: &crate::net::netfilter::notes::RuleNote) {
+    use crate::net::netfilter::notes::RuleNote;
+    let (what, action) = match n {
+        RuleNote::Allow {
+            direction,
+            policy,
+            rule,
+        } => (
+            format!("NetworkPolicy {policy} allows ({direction} rule {rule})"),
+            Action::Policy {
+                verdict: "allowed".into(),
+                direction: direction.clone(),
+                policies: vec![policy.clone()],
+                rule: Some(format!("{policy} {direction}[{rule}]")),
+            },
+        ),
+        RuleNote::Deny {
+            direction,
+            policies,
+        } => (
+            format!(
+                "NetworkPolicy {direction}: no rule of {} admits the packet",
+                policies.join(", ")
+            ),
+            Action::Policy {
+                verdict: "denied".into(),
+                direction: direction.clone(),
+                policies: policies.clone(),
+                rule: None,
+            },
+        ),
+    };
+    ctx.trace.step(point, what, action);
 }
 
 /// Records the nftables base chains' steps in the trace, and appends them to

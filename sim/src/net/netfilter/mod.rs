@@ -42,6 +42,7 @@ pub mod l2hook;
 pub mod mangle;
 pub mod nat;
 pub mod nftables;
+pub mod notes;
 pub mod points;
 pub mod sk;
 pub mod synproxy;
