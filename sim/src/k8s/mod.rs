@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod ingress;
+pub mod kindnet_policy;
 pub mod kubeproxy;
 pub mod kubeproxy_nft;
 pub mod load;

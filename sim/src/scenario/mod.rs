@@ -349,7 +349,10 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
     let warnings: Vec<String> = objs
         .skipped_warning()
         .into_iter()
-        .chain(objs.policy_warning())
+        .chain(
+            objs.policy_warning()
+                .filter(|_| !crate::k8s::kindnet_policy::enforces(&net.cni)),
+        )
         .map(|w| format!("{file}: cluster.manifests: {w}"))
         .collect();
     if objs.service("kube-system", "kube-dns").is_none() {
@@ -359,7 +362,13 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
             }
         }
     }
-    for (name, h) in x.hosts {
+    for (name, mut h) in x.hosts {
+        for a in &mut h.apps {
+            // kube-network-policies reads the API objects: the manifests
+            if a.kind.value == "kube-network-policies" && a.config.is_none() {
+                a.config = Some(c.manifests.clone());
+            }
+        }
         match doc.hosts.remove(&name) {
             // the scenario adjusts a host the cluster makes
             Some(user) => {
