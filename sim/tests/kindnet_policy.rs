@@ -704,3 +704,192 @@ fn egress_is_judged_on_the_destination_after_dnat() {
     };
     table("egress to the ClusterIP block", &to_cidr, &[svc]);
 }
+
+/// The steps of flow `id`: (host, point, words).
+fn steps_of(t: &Trace, id: &str) -> Vec<(String, String, String)> {
+    let f = t.flows.iter().find(|f| f.id == id).unwrap();
+    f.hops
+        .iter()
+        .flat_map(|h| {
+            h.steps
+                .iter()
+                .map(move |s| (h.host.clone(), s.point.to_string(), s.what.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_packet_is_judged_and_the_connection_keeps_the_verdict() {
+    let p = policy(
+        "default",
+        "web-from-client",
+        "  podSelector: {matchLabels: {app: web}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]\n",
+    );
+    let t = table("cache", &p, &[tcp("client", WEB, 8080, true)]);
+    let st = steps_of(&t, "r0");
+    // one packet queued, the SYN, on the node whose set holds a selected
+    // pod (web, on the worker); client's node has an empty set
+    for (node, n) in [("kind-control-plane", 0), ("kind-worker", 1)] {
+        let queued: Vec<_> = st
+            .iter()
+            .filter(|(h, _, w)| h == node && w.contains("=> queue to 101"))
+            .collect();
+        assert_eq!(queued.len(), n, "{node}: {queued:?}");
+    }
+    assert!(st.iter().any(|(h, p, w)| h == "kind-worker"
+        && p == "nft/postrouting"
+        && w.contains("NF_ACCEPT, ct label 28 set on the connection")));
+    // the rest of the connection (both directions) passes on the label
+    let by_label = st
+        .iter()
+        .filter(|(_, _, w)| w.contains("#8: ct label 28 ct state established"))
+        .count();
+    assert!(by_label >= 8, "{by_label}");
+}
+
+#[test]
+fn root_sockets_on_the_node_pass_before_the_queue() {
+    // kube-network-policies accepts what root-owned node sockets send
+    // (`meta skuid 0 accept`, issue #65: kubelet probes); the API
+    // semantics isolate web's ingress from the node too.
+    let p = policy(
+        "default",
+        "deny-all",
+        "  podSelector: {}\n  policyTypes: [Ingress]\n",
+    );
+    let traffic = "  - {id: probe, from: kind-worker, http: {get: \"http://10.244.1.5:8080/\"}}\n  - {id: pod, from: neighbour, http: {get: \"http://10.244.1.5:8080/\"}}\n";
+    let t = run(&scenario(&p, traffic));
+    let probe = t.flows.iter().find(|f| f.id == "probe").unwrap();
+    assert!(
+        matches!(probe.disposition, Disposition::Answered { .. }),
+        "{}",
+        probe.outcome
+    );
+    assert!(steps_of(&t, "probe")
+        .iter()
+        .any(|(h, _, w)| h == "kind-worker"
+            && w.contains("meta skuid 0 counter packets 0 bytes 0 accept => accept")));
+    let pod = t.flows.iter().find(|f| f.id == "pod").unwrap();
+    assert!(!matches!(pod.disposition, Disposition::Answered { .. }));
+    // the spec engine disagrees on the node's probe (a documented
+    // difference: k8s::kindnet_policy::DIFFERENCES)
+    let c = Cluster::from_yaml(&manifests(&p), "m").unwrap();
+    let row = tcp("kind-worker", WEB, 8080, false);
+    assert!(!spec_allows(&c, &row, "172.18.0.3".parse().unwrap()));
+}
+
+#[test]
+fn policies_without_kindnet_are_still_said_to_be_unenforced() {
+    let p = policy("default", "deny-all", "  podSelector: {}\n");
+    let kindnet = scenario(
+        &p,
+        "  - {id: a, from: client, http: {get: \"http://10.244.1.5:8080/\"}}\n",
+    );
+    let flannel = kindnet.replace("cni: kindnet", "cni: flannel-host-gw");
+    let warn = |text: &str| {
+        podpath_sim::scenario::load_reporting(text, "t.yaml", None)
+            .unwrap()
+            .1
+    };
+    assert!(warn(&kindnet).iter().all(|w| !w.contains("not enforced")));
+    assert!(warn(&flannel).iter().any(|w| w.contains("not enforced")));
+    // and flannel lets the denied connection through
+    let t = run(&flannel);
+    assert!(matches!(
+        t.flows[0].disposition,
+        Disposition::Answered { .. }
+    ));
+}
+
+/// A router whose iptables FORWARD chain queues new connections to queue
+/// 5, where kube-network-policies (bound by `listen: "5"`) judges them
+/// with the objects it is given.
+const ROUTER: &str = r#"
+apiVersion: podpath/v1
+kind: Scenario
+metadata: {name: nfqueue-iptables}
+hosts:
+  client:
+    kind: client
+    devices:
+      eth0: {addrs: [10.0.1.2/24]}
+    routes:
+      - {dst: default, via: 10.0.1.1, dev: eth0}
+  router:
+    kind: router
+    devices:
+      eth0: {addrs: [10.0.1.1/24]}
+      eth1: {addrs: [10.0.2.1/24]}
+    sysctl: {net.ipv4.ip_forward: 1}
+    iptables: |
+      *filter
+      :INPUT ACCEPT [0:0]
+      :FORWARD ACCEPT [0:0]
+      :OUTPUT ACCEPT [0:0]
+      -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+      -A FORWARD -j NFQUEUE --queue-num 5
+      COMMIT
+    apps:
+      - kind: kube-network-policies
+        listen: "5"
+        config: |
+          apiVersion: v1
+          kind: Pod
+          metadata: {name: server, namespace: default, labels: {app: server}}
+          spec: {containers: [{name: s, ports: [{name: http, containerPort: 80}]}]}
+          status: {podIP: 10.0.2.2}
+          ---
+          apiVersion: networking.k8s.io/v1
+          kind: NetworkPolicy
+          metadata: {name: http-only, namespace: default}
+          spec:
+            podSelector: {matchLabels: {app: server}}
+            ingress: [{ports: [{port: http}]}]
+  server:
+    kind: pod
+    devices:
+      eth0: {addrs: [10.0.2.2/24]}
+    routes:
+      - {dst: default, via: 10.0.2.1, dev: eth0}
+    apps:
+      - {kind: http-server, name: web, listen: ":80", routes: {/: {body: "hello"}}}
+      - {kind: http-server, name: admin, listen: ":8080", routes: {/: {body: "admin"}}}
+links:
+  - {a: client/eth0, b: router/eth0}
+  - {a: router/eth1, b: server/eth0}
+traffic:
+  - {id: web, from: client, http: {get: "http://10.0.2.2/"}}
+  - {id: admin, from: client, http: {get: "http://10.0.2.2:8080/"}}
+"#;
+
+#[test]
+fn iptables_nfqueue_reaches_a_bound_listener() {
+    let t = run(ROUTER);
+    let web = t.flows.iter().find(|f| f.id == "web").unwrap();
+    assert!(
+        matches!(web.disposition, Disposition::Answered { .. }),
+        "{}",
+        web.outcome
+    );
+    let st = steps_of(&t, "web");
+    assert!(st.iter().any(|(h, p, w)| h == "router"
+        && p == "filter/FORWARD"
+        && w.contains("NFQUEUE 5: to kube-network-policies (nfnetlink_queue)")));
+    assert!(st.iter().any(|(h, p, w)| h == "router"
+        && p == "filter/FORWARD"
+        && w.contains("allowed by default/http-only ingress[0]")));
+    let admin = t.flows.iter().find(|f| f.id == "admin").unwrap();
+    assert!(!matches!(admin.disposition, Disposition::Answered { .. }));
+    assert!(steps_of(&t, "admin").iter().any(|(h, p, w)| h == "router"
+        && p == "filter/FORWARD"
+        && w.contains(
+            "dropped by filter/FORWARD: kube-network-policies (queue 5, packet 2) NF_DROP"
+        )));
+    // no listener: today's behaviour (-ESRCH: dropped)
+    let t = run(&ROUTER.replace("listen: \"5\"", "listen: \"6\""));
+    let web = t.flows.iter().find(|f| f.id == "web").unwrap();
+    assert!(!matches!(web.disposition, Disposition::Answered { .. }));
+    assert!(steps_of(&t, "web")
+        .iter()
+        .any(|(_, _, w)| w.contains("NFQUEUE 5: no program listens: dropped")));
+}

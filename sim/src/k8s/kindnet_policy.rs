@@ -581,3 +581,6 @@ impl QueueListener for Evaluator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
