@@ -217,8 +217,12 @@ SIMPLIFIED (and where)
     segment by MSS) and CHECKSUM changes nothing (checksums are always
     complete); CT --zone/--helper/--timeout are recorded, but zones do
     not separate connections and no helper runs; CLASSIFY has no
-    effect (no qdiscs); NFQUEUE and QUEUE have no listener, so the
-    packet is dropped, or accepted by that table with --queue-bypass;
+    effect (no qdiscs); NFQUEUE and QUEUE (and nft queue) reach the
+    program bound to the queue number (kube-network-policies), else the
+    packet is dropped, or accepted with --queue-bypass / `bypass`; the
+    program answers at once (no queueing delay, the queue never
+    overflows), NF_ACCEPT reinjecting at the next hook entry; a queue
+    number chosen per packet (nft fanout, a map) reaches no listener;
     SYNPROXY (and nft synproxy, named synproxy objects) answers with
     SYN cookies and opens the server connection as nf_synproxy_core.c
     does, but the seqadj translation is applied in the synproxy hook
@@ -309,11 +313,22 @@ SIMPLIFIED (and where)
     cluster-ips-check, nodeport-ips = the node IP); stale chains are not
     kept for a second sync.                                                                [k8s/kubeproxy_nft]
   - NetworkPolicy: read, defaulted and validated as the API server does,
-    and evaluated by the API semantics (k8s/netpol evaluate); enforced on
-    the calico CNIs (k8s/calico); elsewhere a run warns that its policies
-    have no effect. ipBlocks match pod addresses too, named egress ports
-    resolve on the destination pod, host-network pods are never
-    selected.                                                          [k8s/netpol]
+    and evaluated by the API semantics (k8s/netpol evaluate). ipBlocks
+    match pod addresses too, named egress ports resolve on the
+    destination pod, host-network pods are never selected. Enforced on
+    the calico CNIs as felix renders them (k8s/calico). Under kindnet
+    they are enforced as kindnetd's kube-network-policies does (the
+    version kind pins, f67f0fb): its `inet kindnet-network-policies`
+    table queues the first packet to/from a selected pod to queue 101,
+    its evaluator answers NF_ACCEPT with ct label 28 or NF_DROP; with no
+    NetworkPolicy at all the table (empty sets, queueing nothing) is left
+    out; the evaluator's objects are the cluster's manifests (policy
+    changes on the fault timeline are not resynced). Where it parts from
+    the API semantics: root-owned node sockets pass before the queue
+    (`meta skuid 0 accept`); a verdict lasts the connection (StrictMode
+    off); UDP 53 is judged at PREROUTING, every datagram; masqueraded
+    NodePort traffic is judged with the node's address as source. Other
+    CNIs do not enforce, and a run says so.  [k8s/netpol, k8s/calico, k8s/kindnet_policy]
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails),
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for

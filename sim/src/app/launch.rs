@@ -190,3 +190,45 @@ pub fn udp_echo_server(
     }
     Ok(idx)
 }
+
+/// kube-network-policies (as kindnetd runs it): its evaluator over the
+/// API objects `objects` (the informers' view: a `kubectl get -o yaml`
+/// stream or the manifests) bound to nfnetlink queue `queue`
+/// (`nfqueue.Open`, NFQNL_CFG_CMD_BIND: a queue another program holds is
+/// EBUSY, nfnetlink_queue.c `nfqnl_recv_config`).
+pub fn kube_network_policies(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    queue: u16,
+    objects: &str,
+) -> Result<usize, StartError> {
+    use crate::k8s::kindnet_policy::{Config, Evaluator};
+    use crate::net::netfilter::nfqueue::QueueBinding;
+    if h.nf_state.nfqueue.contains_key(&queue) {
+        return Err(StartError::Config(format!(
+            "nfqueue {queue} is already bound on {} (EBUSY)",
+            h.name
+        )));
+    }
+    let cluster = crate::k8s::Cluster::from_yaml(objects, "kube-network-policies objects")
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let cfg = Config {
+        queue,
+        ..Config::default()
+    };
+    let name = "kube-network-policies".to_string();
+    h.nf_state.nfqueue.insert(
+        queue,
+        QueueBinding {
+            program: name.clone(),
+            copy_range: 128,
+            listener: std::sync::Arc::new(Evaluator::new(&cluster, cfg)),
+            last_id: 0,
+        },
+    );
+    Ok(spawn(
+        h,
+        apps,
+        App::Nfqueue(super::nfqueue::NfqueueProgram { name, queue }),
+    ))
+}

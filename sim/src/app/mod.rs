@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingress_nginx;
 pub mod keepalived;
 pub mod launch;
+pub mod nfqueue;
 pub mod ping;
 pub mod proxy;
 pub mod udp;
@@ -312,6 +313,8 @@ pub enum App {
     UdpClient(udp::UdpClient),
     UdpEcho(udp::UdpEchoServer),
     Raw(udp::RawSender),
+    /// A program on an nfnetlink queue (kube-network-policies).
+    Nfqueue(nfqueue::NfqueueProgram),
 }
 
 impl App {
@@ -339,6 +342,7 @@ impl App {
             App::UdpEcho(s) if s.sink => format!("udp-listener {}", s.name),
             App::UdpEcho(s) => format!("udp-echo-server {}", s.name),
             App::Raw(c) => format!("raw-socket {}", c.flow_id),
+            App::Nfqueue(q) => q.name.clone(),
         }
     }
     /// The uid the program runs as (`-m owner`): Envoy's 1337, root else.
@@ -377,6 +381,7 @@ impl App {
             App::UdpClient(c) => c.on_event(ev, now),
             App::UdpEcho(s) => s.on_event(ev),
             App::Raw(c) => c.on_event(ev),
+            App::Nfqueue(q) => q.on_event(),
         }
     }
 }

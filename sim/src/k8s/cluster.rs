@@ -684,6 +684,13 @@ fn node_host(
     }
     node_packet_filter(&mut h, cluster, (net, cni), n, memo);
     h.apps = node_ingress_apps(cluster, n);
+    if cni.kindnet && !cluster.network_policies.is_empty() {
+        // kindnetd's policy evaluator on queue 101; its `config` (the API
+        // objects its informers hold) is the cluster's manifests, given by
+        // the scenario that holds them (`scenario::expand_cluster`)
+        h.apps
+            .push(app("kube-network-policies", Some("kindnetd".into()), None));
+    }
     h
 }
 
@@ -1044,9 +1051,27 @@ fn node_packet_filter(
         h.ipset = Some(file_text(&sets));
         h.rule_notes = Some(std::sync::Arc::new(f.notes));
     }
+    let mut nft = String::new();
     if net.proxy_mode == "nftables" {
-        h.nftables = Some(dump_text(&super::kubeproxy_nft::nft_rules(cluster, &cfg)));
+        nft = super::kubeproxy_nft::nft_rules(cluster, &cfg);
     }
+    if let Some(t) = kindnet_policy_table(cluster, cni, &n.name) {
+        nft.push_str(&t);
+    }
+    if !nft.is_empty() {
+        h.nftables = Some(dump_text(&nft));
+    }
+}
+
+/// kindnetd's kube-network-policies table on the node
+/// ([`super::kindnet_policy::nft_text`]), when the cluster has policies.
+/// Simplification (named in `podpath explain`): with no NetworkPolicy at
+/// all the table kindnetd writes has empty sets and queues nothing, and
+/// is left out.
+fn kindnet_policy_table(cluster: &Cluster, cni: &Cni, node: &str) -> Option<String> {
+    use super::kindnet_policy as kp;
+    (cni.kindnet && !cluster.network_policies.is_empty())
+        .then(|| kp::nft_text(&kp::Config::default(), &kp::managed_ips(cluster, node)))
 }
 
 /// The ingress-nginx controllers running on the node, as apps.

@@ -14,6 +14,7 @@
 pub mod calico;
 pub mod cluster;
 pub mod ingress;
+pub mod kindnet_policy;
 pub mod kubeproxy;
 pub mod kubeproxy_nft;
 pub mod load;

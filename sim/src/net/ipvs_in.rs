@@ -99,6 +99,8 @@ impl Host {
                 effect: String::new(),
             }],
             rules_tested: 0,
+            queued: None,
+            queue: Default::default(),
         };
         if let Err(e) = self.nat_setup(ctx, ct, &out, false, None, None) {
             self.drop(ctx, Point::Ipvs, e.to_string(), ct);

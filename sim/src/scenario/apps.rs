@@ -67,7 +67,7 @@ pub(super) fn build_apps(
         let first = apps.len();
         if matches!(
             ad.kind.value.as_str(),
-            "haproxy" | "keepalived" | "ingress-nginx" | "envoy"
+            "haproxy" | "keepalived" | "ingress-nginx" | "envoy" | "kube-network-policies"
         ) {
             start_configured(h, &mut apps, ad, &ak, site)?;
         } else if ad.kind.value == "tcp-forward" {
@@ -127,6 +127,7 @@ fn start_configured(
         "envoy" => start_envoy(h, apps, cfg, ak, &cfg_err, site),
         "ingress-nginx" => start_ingress_nginx(h, apps, ad, cfg, ak, &cfg_err, site),
         "haproxy" => start_haproxy(h, apps, cfg, ak, &cfg_err, site),
+        "kube-network-policies" => start_kube_network_policies(h, apps, ad, cfg, ak, site),
         _ => start_keepalived(h, apps, cfg, ak, &cfg_err, site),
     }
 }
@@ -190,6 +191,36 @@ fn start_ingress_nginx(
     launch::ingress_nginx(h, apps, site.seed, port, &cfg.value)
         .map(drop)
         .map_err(|x| place(x, e, cfg, ak, cfg_err))
+}
+
+/// kube-network-policies: its evaluator over the API objects in `config`,
+/// bound to the nfnetlink queue `listen` names (kindnetd's 101 when not
+/// given).
+fn start_kube_network_policies(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    ad: &AppDoc,
+    cfg: &Spanned<String>,
+    ak: &str,
+    site: Site,
+) -> Result<(), ScenarioError> {
+    let e = site.e;
+    let queue = match &ad.listen {
+        None => crate::k8s::kindnet_policy::Config::default().queue,
+        Some(l) => l.value.trim().parse::<u16>().map_err(|_| {
+            e.at(
+                l,
+                format!("{ak}.listen"),
+                format!(
+                    "bad queue number '{}': expected 0-65535 (the nfnetlink queue it binds)",
+                    l.value
+                ),
+            )
+        })?,
+    };
+    launch::kube_network_policies(h, apps, queue, &cfg.value)
+        .map(drop)
+        .map_err(|x| e.at(cfg, format!("{ak}.config"), x.to_string()))
 }
 
 /// HAProxy: it binds every frontend's `bind` lines.

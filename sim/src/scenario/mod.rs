@@ -360,11 +360,11 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
     let warnings: Vec<String> = objs
         .skipped_warning()
         .into_iter()
-        // felix enforces them on the calico CNIs (k8s::calico)
-        .chain(
-            objs.policy_warning()
-                .filter(|_| !net.cni.starts_with("calico")),
-        )
+        // felix enforces them on the calico CNIs (k8s::calico), and
+        // kube-network-policies on kindnet (k8s::kindnet_policy)
+        .chain(objs.policy_warning().filter(|_| {
+            !net.cni.starts_with("calico") && !crate::k8s::kindnet_policy::enforces(&net.cni)
+        }))
         .map(|w| format!("{file}: cluster.manifests: {w}"))
         .collect();
     if objs.service("kube-system", "kube-dns").is_none() {
@@ -374,7 +374,13 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
             }
         }
     }
-    for (name, h) in x.hosts {
+    for (name, mut h) in x.hosts {
+        for a in &mut h.apps {
+            // kube-network-policies reads the API objects: the manifests
+            if a.kind.value == "kube-network-policies" && a.config.is_none() {
+                a.config = Some(c.manifests.clone());
+            }
+        }
         match doc.hosts.remove(&name) {
             // the scenario adjusts a host the cluster makes
             Some(user) => {

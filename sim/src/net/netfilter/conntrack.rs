@@ -139,6 +139,9 @@ pub struct Conn {
     /// nft_ct_helper_obj_eval: `ct helper set` on its first packet).
     /// Simplification: no helper runs (no expectations are made).
     pub helper: Option<String>,
+    /// The connection's labels (nf_conn_labels, 128 bits: `ct label`,
+    /// NFQA_CT's CTA_LABELS).
+    pub labels: u128,
     /// In a flowtable (IPS_OFFLOAD): see [`super::flowtable`].
     pub offload: Option<Offload>,
     /// The synproxy and seqadj extensions (`nf_conn_synproxy`,
@@ -332,6 +335,7 @@ impl Conntrack {
             synproxy: None,
             acct: [(0, 0); 2],
             helper: None,
+            labels: 0,
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));

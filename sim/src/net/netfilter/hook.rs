@@ -79,6 +79,7 @@ impl Host {
             .id
             .and_then(|id| self.ct.get(id))
             .and_then(|c| c.helper.clone());
+        pkt.ct_labels = ct.id.and_then(|id| self.ct.get(id)).map_or(0, |c| c.labels);
         let (nft_before, nft_after) = if self.nft.is_empty() {
             (Vec::new(), Vec::new())
         } else {
@@ -87,29 +88,38 @@ impl Host {
         crate::net::netfilter::hook::nf_eval_env!(self, ctx, env);
         // nftables base chains that come before this iptables table
         let mut nft_steps = Vec::new();
+        let payload = || ip.emit();
         let before = (!nft_before.is_empty()).then(|| {
-            self.nft
-                .run(&nft_before, &mut pkt, &mut env, &mut self.nft_dyn)
+            self.nft.run_queued(
+                &nft_before,
+                &mut pkt,
+                &mut env,
+                &mut self.nft_dyn,
+                (hook, &payload),
+            )
         });
         let before_done = before
             .as_ref()
             .is_some_and(|b| b.verdict != Verdict::Accept || b.nat.is_some());
         let mut out = if before_done {
-            HookOutcome {
-                verdict: Verdict::Accept,
-                nat: None,
-                notrack: false,
-                flow_offload: None,
-                steps: vec![],
-                rules_tested: 0,
-            }
+            HookOutcome::accept()
         } else if chain_empty {
             empty_chain(&self.nf, table, hook)
         } else {
-            self.nf.run_hook(table, hook.chain(), &mut pkt, &mut env)
+            let mut o = self.nf.run_hook(table, hook.chain(), &mut pkt, &mut env);
+            crate::net::netfilter::nfqueue::table_queued(
+                &mut o, &mut env, hook, &mut pkt, &payload,
+            );
+            o
         };
+        let table_queue = std::mem::take(&mut out.queue.steps);
         if let Some(b) = before {
             nft_steps.extend(b.steps);
+            out.queue.steps.extend(b.queue.steps);
+            if out.queue.drop_why.is_none() {
+                out.queue.drop_why = b.queue.drop_why;
+                out.queue.by_nft |= b.queue.by_nft;
+            }
             if b.verdict != Verdict::Accept {
                 out.verdict = b.verdict;
             }
@@ -125,10 +135,19 @@ impl Host {
         // after a NAT decision do not run)
         let nat_done = table == TableKind::Nat && out.nat.is_some();
         if !nft_after.is_empty() && !before_done && out.verdict == Verdict::Accept && !nat_done {
-            let a = self
-                .nft
-                .run(&nft_after, &mut pkt, &mut env, &mut self.nft_dyn);
+            let a = self.nft.run_queued(
+                &nft_after,
+                &mut pkt,
+                &mut env,
+                &mut self.nft_dyn,
+                (hook, &payload),
+            );
             nft_steps.extend(a.steps);
+            out.queue.steps.extend(a.queue.steps);
+            if a.queue.drop_why.is_some() {
+                out.queue.drop_why = a.queue.drop_why;
+                out.queue.by_nft = true;
+            }
             out.verdict = a.verdict;
             if out.nat.is_none() {
                 out.nat = a.nat;
@@ -165,10 +184,18 @@ impl Host {
             if let Some(c) = self.ct.get_mut(id) {
                 c.mark = pkt.ctmark;
                 c.helper = pkt.ct_helper.take();
+                c.labels = pkt.ct_labels;
             }
         }
         trace_table_steps(ctx, (table, hook), &out, self.rule_notes.as_deref());
+        for (what, action) in table_queue {
+            ctx.trace.step(Point::Table(table, hook), what, action);
+        }
         trace_nft_steps(ctx, hook, nft_steps, &mut out);
+        for (what, action) in &out.queue.steps {
+            ctx.trace
+                .step(Point::Nft(hook), what.clone(), action.clone());
+        }
         out
     }
 
@@ -398,6 +425,14 @@ impl Host {
         match out.verdict {
             Verdict::Accept => true,
             Verdict::Drop => {
+                if let Some(why) = &out.queue.drop_why {
+                    let point = match point {
+                        Point::Table(_, h) if out.queue.by_nft => Point::Nft(h),
+                        p => p,
+                    };
+                    self.drop(ctx, point, format!("dropped by {point}: {why}"), ct);
+                    return false;
+                }
                 let by = out
                     .steps
                     .last()
@@ -461,6 +496,8 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook
             vec![]
         },
         rules_tested: 0,
+        queued: None,
+        queue: Default::default(),
     }
 }
 

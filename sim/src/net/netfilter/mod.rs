@@ -41,6 +41,7 @@ pub mod iptables;
 pub mod l2hook;
 pub mod mangle;
 pub mod nat;
+pub mod nfqueue;
 pub mod nftables;
 pub mod notes;
 pub mod points;
@@ -324,6 +325,8 @@ pub struct NfPacket {
     pub ct_helper: Option<String>,
     /// Clones `-j TEE` asked for: (gateway, output device).
     pub dups: Vec<(Ipv4Addr, Option<String>)>,
+    /// The connection's labels (`ct label`, nf_conn_labels: 128 bits).
+    pub ct_labels: u128,
 }
 
 /// A frame's Ethernet header (and ARP body) as nft's link-layer payload
@@ -384,6 +387,7 @@ impl Default for NfPacket {
             synproxy: None,
             ct_helper: None,
             dups: Vec::new(),
+            ct_labels: 0,
         }
     }
 }
@@ -490,6 +494,8 @@ pub struct NfState {
     /// `hashlimit` buckets, by (name, hashed key): (credit, last refill).
     pub(crate) hashlimit: BTreeMap<(String, Vec<u8>), (u64, u64)>,
     pub ipsets: IpsetStore,
+    /// The queues programs listen on (nfnetlink_queue), by number.
+    pub nfqueue: BTreeMap<u16, nfqueue::QueueBinding>,
 }
 
 /// Everything evaluation needs beside the packet.
@@ -570,4 +576,25 @@ pub struct HookOutcome {
     pub steps: Vec<NfStep>,
     /// Rules whose conditions were tested.
     pub rules_tested: usize,
+    /// The walk stopped at a queueing verdict whose queue has a listener
+    /// (the hook resumes after the listener's verdict: [`nfqueue`]).
+    pub queued: Option<nfqueue::QueueReq>,
+    /// What the queue's listener did, for the trace.
+    pub queue: nfqueue::QueueTrace,
+}
+
+impl HookOutcome {
+    /// Accepted, nothing done.
+    pub fn accept() -> HookOutcome {
+        HookOutcome {
+            verdict: Verdict::Accept,
+            nat: None,
+            notrack: false,
+            flow_offload: None,
+            steps: Vec::new(),
+            rules_tested: 0,
+            queued: None,
+            queue: nfqueue::QueueTrace::default(),
+        }
+    }
 }

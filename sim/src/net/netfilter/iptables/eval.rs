@@ -354,6 +354,8 @@ impl Ruleset {
             flow_offload: None,
             steps: Vec::new(),
             rules_tested: 0,
+            queued: None,
+            queue: Default::default(),
         };
         let Some(&start) = t.by_name.get(hook) else {
             return out;
@@ -423,6 +425,20 @@ impl Ruleset {
                     let effect = super::targets::run_set_target(st, pkt, env);
                     out.steps.push(step(effect));
                     continue;
+                }
+                if let super::targets::ExtTarget::Nfqueue { num, bypass } = &**x {
+                    if let Some(prog) = crate::net::netfilter::nfqueue::bound(env, *num) {
+                        // NF_QUEUE to a bound queue: the table's walk ends
+                        // here, the listener's verdict decides (nf_reinject)
+                        out.steps
+                            .push(step(format!("NFQUEUE {num}: to {prog} (nfnetlink_queue)")));
+                        out.queued = Some(crate::net::netfilter::nfqueue::QueueReq {
+                            num: *num,
+                            bypass: *bypass,
+                            chain: 0,
+                        });
+                        return out;
+                    }
                 }
             }
             match apply_target(target, pkt, env.addr, &mut out, &step) {

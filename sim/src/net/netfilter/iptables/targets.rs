@@ -35,10 +35,12 @@ pub enum ExtTarget {
     /// timeout policies do not change expiry (named in explain).
     Ct { opts: Vec<(String, String)> },
     /// `-j NFQUEUE --queue-num N [--queue-bypass]` and `-j QUEUE`
-    /// (xt_NFQUEUE.c, net/netfilter/nfnetlink_queue.c): no program listens
-    /// on a queue in podpath, so the packet is dropped (nf_queue returns
-    /// -ESRCH), or with --queue-bypass goes on as if accepted by this
-    /// table (nf_hook_slow's NF_VERDICT_FLAG_QUEUE_BYPASS).
+    /// (xt_NFQUEUE.c, net/netfilter/nfnetlink_queue.c): to the program
+    /// bound to queue N (the walk hands it over: [`super::eval`],
+    /// [`crate::net::netfilter::nfqueue`]); with no program on the queue
+    /// the packet is dropped (nf_queue returns -ESRCH), or with
+    /// --queue-bypass goes on as if accepted by this table (nf_hook_slow's
+    /// NF_VERDICT_FLAG_QUEUE_BYPASS).
     Nfqueue { num: u16, bypass: bool },
     /// `-j CLASSIFY --set-class MAJOR:MINOR` (xt_CLASSIFY.c): sets
     /// skb->priority; podpath has no qdiscs, so it has no further effect.

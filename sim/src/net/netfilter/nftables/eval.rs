@@ -155,9 +155,16 @@ impl Nft {
             flow_offload: None,
             steps: Vec::new(),
             rules_tested: 0,
+            queued: None,
+            queue: Default::default(),
         };
-        for &(ti, ci) in chains {
+        for (k, &(ti, ci)) in chains.iter().enumerate() {
             let v = self.run_base(ti, ci, pkt, env, dyn_sets, &mut out);
+            if let Some(q) = &mut out.queued {
+                // NF_QUEUE: this hook entry ends; the listener decides
+                q.chain = k;
+                return out;
+            }
             if v != Verdict::Accept {
                 out.verdict = v;
                 return out;
@@ -263,7 +270,21 @@ impl Nft {
                     // nft's plain `reject` answers ICMP port unreachable
                     return Verdict::Reject(with);
                 }
-                NVerdict::Queue { bypass } => {
+                NVerdict::Queue { bypass, num } => {
+                    if let Some(prog) =
+                        num.and_then(|n| crate::net::netfilter::nfqueue::bound(env, n))
+                    {
+                        // nf_queue: the packet goes to the listener; the
+                        // hook resumes after its verdict (nf_reinject)
+                        let n = num.unwrap_or(0);
+                        step(format!("queue to {n}: to {prog} (nfnetlink_queue)"), out);
+                        out.queued = Some(crate::net::netfilter::nfqueue::QueueReq {
+                            num: n,
+                            bypass,
+                            chain: 0,
+                        });
+                        return Verdict::Accept;
+                    }
                     // nf_queue with no listener: NF_DROP, or the next
                     // hook function with the bypass flag
                     if bypass {
@@ -299,6 +320,22 @@ impl Nft {
                 }
             }
         }
+    }
+}
+
+/// `ct label N` and `ct label set N` on the packet's connection (none:
+/// NFT_BREAK for the match, nothing for the statement, as nft_ct.c's
+/// `ct == NULL` paths).
+fn ct_label(e: &Expr, pkt: &mut NfPacket) -> Option<RuleEnd> {
+    let tracked = pkt.ct_state != 0 && pkt.ct_state & (ctbits::UNTRACKED | ctbits::INVALID) == 0;
+    match e {
+        Expr::CtLabel(bit) if tracked && pkt.ct_labels & (1u128 << bit) != 0 => None,
+        Expr::CtLabel(_) => Some(RuleEnd::Break),
+        Expr::CtLabelSet(bit) if tracked => {
+            pkt.ct_labels |= 1u128 << bit;
+            None
+        }
+        _ => None,
     }
 }
 
@@ -483,6 +520,7 @@ fn eval_expr(
             None
         }
         Expr::Nop(_) => None,
+        Expr::CtLabel(_) | Expr::CtLabelSet(_) => ct_label(e, pkt),
         Expr::Ipv6Break(text) => {
             step(
                 format!("{text}: IPv6 only, an IPv4 packet stops the rule (NFT_BREAK)"),

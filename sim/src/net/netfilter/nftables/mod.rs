@@ -206,11 +206,15 @@ pub enum NVerdict {
     Continue,
     Jump(String),
     Goto(String),
-    /// `queue [num N] [bypass]`: no listener in podpath, so the packet is
-    /// dropped, or accepted with `bypass` (nf_queue's NF_QUEUE_NR with
-    /// NFQA_CFG_F_FAIL_OPEN / NFT_QUEUE_FLAG_BYPASS).
+    /// `queue [num N] [bypass]` (nft_queue.c nft_queue_eval: NF_QUEUE_NR
+    /// of `num`, 0 when none is given): to the program bound to the
+    /// queue ([`super::nfqueue`]); with no listener the packet is dropped,
+    /// or accepted with `bypass` (NFT_QUEUE_FLAG_BYPASS). `num` is None
+    /// for a queue number computed per packet (a map, a hash, a fanout
+    /// range), which podpath does not resolve: no listener is reached.
     Queue {
         bypass: bool,
+        num: Option<u16>,
     },
 }
 
@@ -226,8 +230,8 @@ impl fmt::Display for NVerdict {
             NVerdict::Continue => write!(f, "continue"),
             NVerdict::Jump(c) => write!(f, "jump {c}"),
             NVerdict::Goto(c) => write!(f, "goto {c}"),
-            NVerdict::Queue { bypass: true } => write!(f, "queue bypass"),
-            NVerdict::Queue { bypass: false } => write!(f, "queue"),
+            NVerdict::Queue { bypass: true, .. } => write!(f, "queue bypass"),
+            NVerdict::Queue { bypass: false, .. } => write!(f, "queue"),
         }
     }
 }
@@ -619,6 +623,13 @@ pub enum Expr {
     /// A statement with no effect on the path podpath models (`comment`,
     /// `meta nftrace set`, `ct helper` assignment recorded...).
     Nop(String),
+    /// `ct label N` (nft_ct.c NFT_CT_LABELS, then the bitwise and cmp nft
+    /// makes of a bitmask value): bit N of the connection's labels is set;
+    /// a packet without a connection breaks the rule.
+    CtLabel(u8),
+    /// `ct label set N` (nft_ct_set_eval NFT_CT_LABELS,
+    /// nf_connlabels_replace): bit N set on the connection (none: nothing).
+    CtLabelSet(u8),
     /// An IPv6-only statement that stops the rule for an IPv4 packet:
     /// `tproxy ip6 to ...` (nft_tproxy.c nft_tproxy_eval: a family that is
     /// not the packet's sets NFT_BREAK). Kept for IPv6 (`Nft::ipv6_kept`).

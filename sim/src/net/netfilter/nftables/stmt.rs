@@ -434,8 +434,38 @@ impl R<'_, '_> {
                 self.out.push(Expr::ObjRef { kind, name });
                 Ok(i + 4)
             }
+            "ct" if self.w(i + 1) == Some("label") => match self.ct_label(i) {
+                Some((e, j)) => {
+                    self.out.push(e);
+                    Ok(j)
+                }
+                None => self.match_or_set(i),
+            },
             _ => self.match_or_set(i),
         }
+    }
+
+    /// `ct label [==] N` and `ct label set N` with a bit number
+    /// (parser_bison.y `ct_expr` / `ct_stmt`, ct.c `ct_label_type_parse`:
+    /// a number of 0-127 when no connlabel.conf name is given); a name, a
+    /// set or `!=` is left to the general path (kept unmodelled).
+    fn ct_label(&self, i: usize) -> Option<(Expr, usize)> {
+        let bit = |j: usize| -> Option<u8> {
+            let x = self.t.get(j).filter(|x| !x.quoted)?;
+            x.s.parse::<u8>().ok().filter(|b| *b <= 127)
+        };
+        let ends = |j: usize| j >= self.t.len() || self.is_start(j) || self.w(j) == Some(";");
+        if self.w(i + 2) == Some("set") {
+            let b = bit(i + 3)?;
+            return ends(i + 4).then_some((Expr::CtLabelSet(b), i + 4));
+        }
+        let k = if matches!(self.w(i + 2), Some("==" | "eq")) {
+            i + 3
+        } else {
+            i + 2
+        };
+        let b = bit(k)?;
+        ends(k + 1).then_some((Expr::CtLabel(b), k + 1))
     }
 
     /// `fwd to DEV` (parser_bison.y `fwd_stmt`, nft_fwd_netdev.c) and
@@ -749,10 +779,21 @@ impl R<'_, '_> {
                 _ => break,
             }
         }
+        let mut num = Some(0);
         if let Some((a, b)) = value {
             self.queue_value(a, b, fanout)?;
+            // one number: that queue; a range or an expression: chosen
+            // per packet (nft_queue_eval's fanout / sreg_qnum)
+            num = match self.sl(a, b) {
+                [one] if !one.quoted && !fanout => match one.s.strip_prefix("0x") {
+                    Some(h) => u16::from_str_radix(h, 16).ok(),
+                    None => one.s.parse().ok(),
+                },
+                _ => None,
+            };
         }
-        self.out.push(Expr::Verdict(NVerdict::Queue { bypass }));
+        self.out
+            .push(Expr::Verdict(NVerdict::Queue { bypass, num }));
         Ok(j)
     }
 
