@@ -24,7 +24,7 @@ use podpath_sim::net::netfilter::nftables::Nft;
 /// `;ok` rules podpath does not read.
 const OK_REFUSED: usize = 2;
 /// `;fail` rules podpath accepts.
-const FAIL_ACCEPTED: usize = 6;
+const FAIL_ACCEPTED: usize = 3;
 
 /// (ok rules read, ok rules refused, fail rules refused, fail rules
 /// accepted) over every file of the three directories.
