@@ -575,7 +575,10 @@ fn header_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), Stri
 /// error, a number above 255 "value too large".
 fn tcp_option(t: &[Tok], k: usize) -> Result<(), String> {
     let Some(name) = w(t, k) else { return Ok(()) };
-    if name.starts_with('@') || t.get(k).is_some_and(|x| x.is("@")) {
+    if t.get(k).is_some_and(|x| x.is("@")) {
+        return tcp_option_raw(t, k);
+    }
+    if name.starts_with('@') {
         return Ok(());
     }
     const FIELDS: &[&str] = &[
@@ -601,6 +604,29 @@ fn tcp_option(t: &[Tok], k: usize) -> Result<(), String> {
         Some(f) if (FIELDS.contains(&f) || is_tcp_option_name(f)) && !fields.contains(&f) => {
             Err(format!("syntax error, unexpected {f}"))
         }
+        _ => Ok(()),
+    }
+}
+
+/// `tcp option @KIND,OFFSET,LENGTH VALUE` at `t[k..]` (`@` at `k`):
+/// the kind a tcp_hdr_option_type number up to 255 ("value too large"),
+/// the value within LENGTH bits (evaluate.c expr_evaluate_value: "Value
+/// %s exceeds valid range 0-%u").
+fn tcp_option_raw(t: &[Tok], k: usize) -> Result<(), String> {
+    let num = |j: usize| w(t, j).and_then(|v| v.parse::<u64>().ok());
+    if num(k + 1).is_some_and(|v| v > 255) {
+        return Err("Error: value too large".into());
+    }
+    let Some(len) = num(k + 5).filter(|l| (1..64).contains(l)) else {
+        return Ok(());
+    };
+    let mut v = k + 6;
+    if matches!(w(t, v), Some("==" | "!=" | "eq" | "ne")) {
+        v += 1;
+    }
+    let max = (1u64 << len) - 1;
+    match w(t, v).map(|x| (x, x.parse::<u64>())) {
+        Some((x, Ok(n))) if n > max => Err(format!("Error: Value {x} exceeds valid range 0-{max}")),
         _ => Ok(()),
     }
 }
