@@ -229,9 +229,11 @@ fn extensions_are_refused_outside_the_tables_and_hooks_their_module_registers() 
         // LOCAL_IN
         ("filter", "FORWARD", "-m realm --realm 0x2a", true),
         ("mangle", "PREROUTING", "-m realm --realm 0x2a", false),
-        // xt_TRACE.c trace_tg_reg: .table = "raw"
+        // xt_TRACE.c trace_tg_reg: .table = "raw", but iptables-nft
+        // writes -j TRACE as `meta nftrace set 1` (iptables/nft.c
+        // add_target), accepted in any table: not refused
         ("raw", "PREROUTING", "-j TRACE", true),
-        ("filter", "INPUT", "-j TRACE", false),
+        ("filter", "INPUT", "-j TRACE", true),
         // xt_cgroup.c cgroup_mt_reg: LOCAL_OUT | POST_ROUTING | LOCAL_IN
         ("filter", "INPUT", "-m cgroup --cgroup 1", true),
         ("filter", "FORWARD", "-m cgroup --cgroup 1", false),

@@ -793,8 +793,11 @@ const SCOPES: &[(&str, bool, &[&str], &[&str])] = &[
     // net/ipv4/netfilter/ipt_SYNPROXY.c synproxy_tg4_reg (and
     // ip6t_SYNPROXY.c): .hooks = LOCAL_IN | FORWARD
     ("SYNPROXY", true, &[], &["INPUT", "FORWARD"]),
-    // xt_TRACE.c trace_tg_reg: .table = "raw"
-    ("TRACE", true, &["raw"], &[]),
+    // (xt_TRACE.c trace_tg_reg has .table = "raw", but iptables-nft
+    // turns -j TRACE into `meta nftrace set 1` (iptables/nft.c
+    // add_target: add_meta_nftrace), which any table takes: not
+    // restricted, as iptables-nft accepts it; iptables-legacy refuses it
+    // outside raw)
     // xt_owner.c owner_mt_reg: .hooks = LOCAL_OUT | POST_ROUTING
     ("owner", false, &[], &["OUTPUT", "POSTROUTING"]),
     // xt_socket.c socket_mt_reg: .hooks = PRE_ROUTING | LOCAL_IN
