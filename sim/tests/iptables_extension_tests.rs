@@ -291,3 +291,43 @@ fn legacy_only_refusals_follow_the_dumps_writer() {
         }
     }
 }
+
+/// Options a module's checkentry allows from some hooks only (each
+/// refusal also seen from iptables-restore, legacy and nft, on Linux
+/// 6.18 in a network namespace): the rule, a chain it may be in, one it
+/// may not, and the kernel's words.
+#[test]
+fn options_are_refused_from_the_hooks_their_checkentry_refuses() {
+    let load = |table: &str, chain: &str, rule: &str| {
+        let builtins: String = builtin(table)
+            .iter()
+            .map(|b| format!(":{b} ACCEPT [0:0]\n"))
+            .collect();
+        Ruleset::parse(
+            &format!("*{table}\n{builtins}-A {chain} {rule}\nCOMMIT\n"),
+            "o.rules",
+        )
+    };
+    for (table, ok, bad, rule, want) in [
+        ("filter", "FORWARD", "INPUT", "-p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu", "path-MTU clamping only supported in FORWARD, OUTPUT and POSTROUTING hooks"),
+        ("filter", "FORWARD", "OUTPUT", "-m physdev --physdev-out eth0", "--physdev-out and --physdev-is-out only supported in the FORWARD and POSTROUTING chains with bridged traffic"),
+        ("filter", "OUTPUT", "INPUT", "-m addrtype --dst-type LOCAL --limit-iface-out", "output interface limitation not valid in PREROUTING and INPUT"),
+        ("filter", "INPUT", "OUTPUT", "-m addrtype --dst-type LOCAL --limit-iface-in", "input interface limitation not valid in POSTROUTING and OUTPUT"),
+        ("filter", "OUTPUT", "INPUT", "-m policy --dir out --pol none", "output policy not valid in PREROUTING and INPUT"),
+        ("filter", "INPUT", "OUTPUT", "-m policy --dir in --pol none", "input policy not valid in POSTROUTING and OUTPUT"),
+        ("filter", "INPUT", "OUTPUT", "-m devgroup --src-group 1", "--src-group is only usable from PREROUTING, INPUT and FORWARD"),
+        ("filter", "OUTPUT", "INPUT", "-m devgroup --dst-group 1", "--dst-group is only usable from FORWARD, OUTPUT and POSTROUTING"),
+    ] {
+        load(table, ok, rule).unwrap_or_else(|e| panic!("{ok} {rule}: {e}"));
+        let e = load(table, bad, rule).expect_err(rule);
+        assert_eq!((e.file.as_str(), e.line), ("o.rules", 2 + builtin(table).len()));
+        assert!(e.message.contains(want) && e.message.contains("Invalid argument"), "{e}");
+    }
+    // --physdev-is-bridged lifts the OUTPUT refusal (xt_physdev.c)
+    load(
+        "filter",
+        "OUTPUT",
+        "-m physdev --physdev-is-bridged --physdev-out eth0",
+    )
+    .expect("bridged");
+}

@@ -559,7 +559,9 @@ fn check_targets(t: &Table, source: &str) -> Result<(), ParseError> {
     for (ci, c) in t.chains.iter().enumerate() {
         for r in &c.rules {
             let hs: Vec<&str> = hooks[ci].iter().copied().collect();
-            if let Some(m) = super::scope_error(&r.text, t.kind.name(), &hs) {
+            if let Some(m) = super::scope_error(&r.text, t.kind.name(), &hs)
+                .or_else(|| super::option_scope_error(&r.text, &hs))
+            {
                 return Err(ParseError {
                     file: source.to_string(),
                     line: r.line,
