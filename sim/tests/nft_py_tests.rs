@@ -145,3 +145,158 @@ fn nft_py_rules_load_as_nft_loads_them() {
     );
     assert_eq!((ok_read, fail_refused), (1178, 162));
 }
+
+/// The refusals added for the last `;fail` rules carry nft's words (the
+/// ones nft 1.0.6 prints for the same rule checked by `nft -c` in a
+/// network namespace, where it refuses it: the conflicting protocols,
+/// intervals, negation and transport mapping ones).
+#[test]
+fn refusals_carry_nfts_words() {
+    for (family, hook, rule, want) in [
+        (
+            "ip",
+            "input",
+            "ct ip saddr 1.2.3.4",
+            "syntax error, unexpected ip",
+        ),
+        (
+            "ip",
+            "input",
+            "ct original mark 42",
+            "syntax error, unexpected mark",
+        ),
+        ("ip", "input", "ct expiration 1d-1h", "Range negative size"),
+        (
+            "inet",
+            "input",
+            "ct original saddr ::1",
+            "cannot determine ip protocol version, use \"ip saddr\" or \"ip6 saddr\" instead",
+        ),
+        (
+            "ip",
+            "input",
+            "meta nfproto ipv6 ct original ip saddr 1.2.3.4",
+            "conflicting protocols specified: ip6 vs. ip",
+        ),
+        (
+            "inet",
+            "input",
+            "ct original ip saddr ::1",
+            "Could not resolve hostname",
+        ),
+        (
+            "ip",
+            "output",
+            "ct original saddr . meta mark { 1.1.1.1 . 0x00000014 }",
+            "specify either ip or ip6 for address matching",
+        ),
+        ("ip", "input", "last used foo", "wrong time format"),
+        (
+            "ip",
+            "input",
+            "icmp code != 1 icmp type 2 icmp mtu 5",
+            "incompatible icmp match: rule has 2, need 3",
+        ),
+        (
+            "ip",
+            "input",
+            "osf ttl nottl name \"Linux\"",
+            "syntax error",
+        ),
+        (
+            "ip",
+            "input",
+            "osf ttl skip version \"morethan:sixteenbytes\"",
+            "String exceeds maximum length of 16",
+        ),
+        (
+            "inet",
+            "input",
+            "vxlan vni 10",
+            "conflicting protocols specified: ip vs. vxlan",
+        ),
+        (
+            "inet",
+            "input",
+            "gre ether saddr 62:87:4d:d6:19:05",
+            "syntax error, unexpected ether",
+        ),
+        (
+            "inet",
+            "input",
+            "ether type ip vlan id 1",
+            "conflicting protocols specified: ether vs. vlan",
+        ),
+        (
+            "inet",
+            "input",
+            "meta nfproto ipv6 ip protocol icmp",
+            "conflicting protocols specified: ip6 vs. ip",
+        ),
+        (
+            "inet",
+            "prerouting",
+            "ip protocol { tcp, udp } tcp dport 20",
+            "conflicting protocols specified: udp vs. tcp",
+        ),
+        (
+            "inet",
+            "input",
+            "tcp flags & (fin | syn | rst | ack) ! syn",
+            "cannot combine negation with binary expression",
+        ),
+        (
+            "inet",
+            "input",
+            "ip saddr vmap { 10.0.1.0-10.0.1.255 : accept, 10.0.1.1-10.0.2.255 : drop }",
+            "conflicting intervals specified",
+        ),
+        (
+            "ip",
+            "postrouting",
+            "snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3 . 80 }",
+            "transport protocol mapping is only valid after transport protocol match",
+        ),
+        (
+            "inet",
+            "prerouting",
+            "fib daddr . oif type local",
+            "Could not process rule: Operation not supported",
+        ),
+        (
+            "ip",
+            "input",
+            "tcp option @255,8,8 256",
+            "Value 256 exceeds valid range 0-255",
+        ),
+    ] {
+        let ty = if rule.starts_with("snat") {
+            "nat"
+        } else {
+            "filter"
+        };
+        let t = format!(
+            "table {family} t {{\n chain c {{\n  type {ty} hook {hook} priority 0;\n  {rule}\n }}\n}}\n"
+        );
+        let e = Nft::parse(&t).expect_err(rule);
+        assert_eq!(e.line, 4, "{rule}: {}", e.message);
+        assert!(e.message.contains(want), "{rule}: {}", e.message);
+    }
+    // what nft reads: a plain set's overlapping intervals merge, a map
+    // key with its family, `th` after a protocol set
+    for (family, rule) in [
+        ("inet", "ip saddr { 10.0.0.0/8, 10.1.0.0/16 } accept"),
+        (
+            "ip",
+            "meta mark set ct original ip daddr map { 1.1.1.1 : 0x00000011 }",
+        ),
+        ("inet", "ip protocol { tcp, udp } th dport 20 accept"),
+        ("inet", "ether type vlan vlan id 2"),
+        ("ip", "meta hour \"23:59:60\" drop"),
+    ] {
+        let t = format!(
+            "table {family} t {{\n chain c {{\n  type filter hook input priority 0;\n  {rule}\n }}\n}}\n"
+        );
+        Nft::parse(&t).unwrap_or_else(|e| panic!("{rule}: {}", e.message));
+    }
+}
