@@ -793,8 +793,11 @@ const SCOPES: &[(&str, bool, &[&str], &[&str])] = &[
     // net/ipv4/netfilter/ipt_SYNPROXY.c synproxy_tg4_reg (and
     // ip6t_SYNPROXY.c): .hooks = LOCAL_IN | FORWARD
     ("SYNPROXY", true, &[], &["INPUT", "FORWARD"]),
-    // xt_TRACE.c trace_tg_reg: .table = "raw"
-    ("TRACE", true, &["raw"], &[]),
+    // (xt_TRACE.c trace_tg_reg has .table = "raw", but iptables-nft
+    // turns -j TRACE into `meta nftrace set 1` (iptables/nft.c
+    // add_target: add_meta_nftrace), which any table takes: not
+    // restricted, as iptables-nft accepts it; iptables-legacy refuses it
+    // outside raw)
     // xt_owner.c owner_mt_reg: .hooks = LOCAL_OUT | POST_ROUTING
     ("owner", false, &[], &["OUTPUT", "POSTROUTING"]),
     // xt_socket.c socket_mt_reg: .hooks = PRE_ROUTING | LOCAL_IN
@@ -865,6 +868,87 @@ pub(crate) fn scope_error(text: &str, table: &str, hooks: &[&str]) -> Option<Str
                 allowed.join("/")
             )));
         }
+    }
+    None
+}
+
+/// The kernel's refusal of an extension whose checkentry allows some of
+/// its options only from some hooks, for rule `text` reached from
+/// `hooks`: xt_TCPMSS.c tcpmss_tg4_check (`--clamp-mss-to-pmtu`),
+/// xt_physdev.c physdev_mt_check (`--physdev-out`, `--physdev-is-out`
+/// without `--physdev-is-bridged` from OUTPUT), xt_addrtype.c
+/// addrtype_mt_checkentry_v1 (`--limit-iface-in|out`), xt_policy.c
+/// policy_mt_check (`--dir in|out`), xt_devgroup.c devgroup_mt_checkentry
+/// (`--src-group`, `--dst-group`). Checked by iptables-legacy and
+/// iptables-nft alike (nft_compat calls the same checkentry).
+pub(crate) fn option_scope_error(text: &str, hooks: &[&str]) -> Option<String> {
+    let words = super::parse::words(text).ok()?;
+    // each extension instance: its name and its options (negated or not)
+    let mut insts: Vec<(&str, Vec<(&str, bool)>)> = Vec::new();
+    let mut neg = false;
+    for (k, w) in words.iter().enumerate() {
+        match w.as_str() {
+            "-m" | "--match" | "-j" | "--jump" => {
+                if let Some(n) = words.get(k + 1) {
+                    insts.push((n.as_str(), Vec::new()));
+                }
+            }
+            "!" => {
+                neg = true;
+                continue;
+            }
+            o if o.starts_with("--") => {
+                if let Some((_, opts)) = insts.last_mut() {
+                    opts.push((&o[2..], neg));
+                }
+            }
+            _ => {}
+        }
+        neg = false;
+    }
+    let from = |set: &[&str]| hooks.iter().any(|h| set.contains(h));
+    let outside = |set: &[&str]| hooks.iter().any(|h| !set.contains(h));
+    for (ext, opts) in &insts {
+        let has = |o: &str| opts.iter().any(|(n, _)| *n == o);
+        let val_of = |o: &str| {
+            words
+                .iter()
+                .position(|w| w == &format!("--{o}"))
+                .and_then(|k| words.get(k + 1))
+                .map(String::as_str)
+        };
+        let why = match *ext {
+            "TCPMSS" if has("clamp-mss-to-pmtu") && outside(&["FORWARD", "OUTPUT", "POSTROUTING"]) => {
+                "xt_TCPMSS: path-MTU clamping only supported in FORWARD, OUTPUT and POSTROUTING hooks"
+            }
+            "physdev"
+                if (has("physdev-out") || has("physdev-is-out"))
+                    && !opts.iter().any(|(n, ng)| *n == "physdev-is-bridged" && !ng)
+                    && from(&["OUTPUT"]) =>
+            {
+                "xt_physdev: --physdev-out and --physdev-is-out only supported in the FORWARD and POSTROUTING chains with bridged traffic"
+            }
+            "addrtype" if has("limit-iface-out") && from(&["PREROUTING", "INPUT"]) => {
+                "xt_addrtype: output interface limitation not valid in PREROUTING and INPUT"
+            }
+            "addrtype" if has("limit-iface-in") && from(&["POSTROUTING", "OUTPUT"]) => {
+                "xt_addrtype: input interface limitation not valid in POSTROUTING and OUTPUT"
+            }
+            "policy" if val_of("dir") == Some("out") && from(&["PREROUTING", "INPUT"]) => {
+                "xt_policy: output policy not valid in PREROUTING and INPUT"
+            }
+            "policy" if val_of("dir") == Some("in") && from(&["POSTROUTING", "OUTPUT"]) => {
+                "xt_policy: input policy not valid in POSTROUTING and OUTPUT"
+            }
+            "devgroup" if has("src-group") && outside(&["PREROUTING", "INPUT", "FORWARD"]) => {
+                "xt_devgroup: --src-group is only usable from PREROUTING, INPUT and FORWARD"
+            }
+            "devgroup" if has("dst-group") && outside(&["FORWARD", "OUTPUT", "POSTROUTING"]) => {
+                "xt_devgroup: --dst-group is only usable from FORWARD, OUTPUT and POSTROUTING"
+            }
+            _ => continue,
+        };
+        return Some(kernel_errno(why.to_string(), "Invalid argument"));
     }
     None
 }

@@ -52,7 +52,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
-pub(crate) use fcheck::{scope_error, Given};
+pub(crate) use fcheck::{option_scope_error, scope_error, Given};
 pub use machine::Machine;
 pub(crate) use matches::ExtOpts;
 pub use matches::{CmpOp, CtField, HashlimitSpec, TimeSpec};

@@ -492,7 +492,7 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
                         && colon(to + 2)
                         && !t[to + 1..(to + 4).min(t.len())].iter().any(|x| x.is("map")))
             });
-            if ports && !p.l4 {
+            if (ports || (concat_map_data(t, i) && p.l4set.is_empty())) && !p.l4 {
                 return Err("Error: transport protocol mapping is only valid after transport protocol match".into());
             }
         }
@@ -506,6 +506,7 @@ pub fn expr_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), St
 /// told of the packet (the protocol context of evaluate.c and
 /// payload.c) and the header grammars of parser_bison.y.
 fn header_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), String> {
+    negated_binop(t, i)?;
     match w(t, i) {
         Some("icmp" | "icmpv6") => return icmp_compat(t, i, p),
         // proto.c/payload.c: a transport header other than the first of
@@ -574,7 +575,10 @@ fn header_checks(t: &[Tok], i: usize, family: &str, p: &Pctx) -> Result<(), Stri
 /// error, a number above 255 "value too large".
 fn tcp_option(t: &[Tok], k: usize) -> Result<(), String> {
     let Some(name) = w(t, k) else { return Ok(()) };
-    if name.starts_with('@') || t.get(k).is_some_and(|x| x.is("@")) {
+    if t.get(k).is_some_and(|x| x.is("@")) {
+        return tcp_option_raw(t, k);
+    }
+    if name.starts_with('@') {
         return Ok(());
     }
     const FIELDS: &[&str] = &[
@@ -600,6 +604,29 @@ fn tcp_option(t: &[Tok], k: usize) -> Result<(), String> {
         Some(f) if (FIELDS.contains(&f) || is_tcp_option_name(f)) && !fields.contains(&f) => {
             Err(format!("syntax error, unexpected {f}"))
         }
+        _ => Ok(()),
+    }
+}
+
+/// `tcp option @KIND,OFFSET,LENGTH VALUE` at `t[k..]` (`@` at `k`):
+/// the kind a tcp_hdr_option_type number up to 255 ("value too large"),
+/// the value within LENGTH bits (evaluate.c expr_evaluate_value: "Value
+/// %s exceeds valid range 0-%u").
+fn tcp_option_raw(t: &[Tok], k: usize) -> Result<(), String> {
+    let num = |j: usize| w(t, j).and_then(|v| v.parse::<u64>().ok());
+    if num(k + 1).is_some_and(|v| v > 255) {
+        return Err("Error: value too large".into());
+    }
+    let Some(len) = num(k + 5).filter(|l| (1..64).contains(l)) else {
+        return Ok(());
+    };
+    let mut v = k + 6;
+    if matches!(w(t, v), Some("==" | "!=" | "eq" | "ne")) {
+        v += 1;
+    }
+    let max = (1u64 << len) - 1;
+    match w(t, v).map(|x| (x, x.parse::<u64>())) {
+        Some((x, Ok(n))) if n > max => Err(format!("Error: Value {x} exceeds valid range 0-{max}")),
         _ => Ok(()),
     }
 }
@@ -703,6 +730,72 @@ fn ct_values(t: &[Tok], i: usize) -> Result<(), String> {
 }
 
 /// Words that start a new statement after a value list.
+/// evaluate.c stmt_evaluate_nat_map: a NAT map whose data are
+/// `address . port` concatenations (nat_concat_map) maps ports, and
+/// needs a transport protocol unless its key holds a transport header
+/// field or a protocol key of the network header
+/// (nat_evaluate_addr_has_th_expr: `th` does not count).
+fn concat_map_data(t: &[Tok], i: usize) -> bool {
+    let Some(to) = (i + 1..(i + 4).min(t.len())).find(|&k| t[k].is("to")) else {
+        return false;
+    };
+    let Some(m) = (to + 1..t.len())
+        .take_while(|&k| !t[k].is("{") && !t[k].is(";"))
+        .find(|&k| w(t, k) == Some("map"))
+    else {
+        return false;
+    };
+    let key_has_th = (to + 1..m).any(|k| {
+        matches!(
+            (w(t, k), w(t, k + 1)),
+            (Some("tcp" | "udp" | "udplite" | "sctp" | "dccp"), Some(_))
+                | (Some("ip"), Some("protocol"))
+                | (Some("ip6"), Some("nexthdr"))
+                | (Some("meta"), Some("l4proto"))
+        )
+    });
+    if key_has_th || !t.get(m + 1).is_some_and(|x| x.is("{")) {
+        return false;
+    }
+    // an element's data (after `:`) holding a `.`
+    let mut in_data = false;
+    for x in &t[m + 2..] {
+        if x.quoted {
+            continue;
+        }
+        match x.s.as_str() {
+            "}" => return false,
+            ":" => in_data = true,
+            "," => in_data = false,
+            "." if in_data => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// evaluate.c expr_evaluate_relational: the `!` operator (OP_NEG) on
+/// a binary expression (`tcp flags & (fin | syn) ! syn`): "cannot
+/// combine negation with binary expression".
+fn negated_binop(t: &[Tok], i: usize) -> Result<(), String> {
+    let mut binop = false;
+    for (k, x) in t.iter().enumerate().skip(i + 1) {
+        if x.quoted {
+            continue;
+        }
+        match x.s.as_str() {
+            "&" | "|" | "^" | "<<" | ">>" => binop = true,
+            "!" if binop => {
+                return Err("Error: cannot combine negation with binary expression".into());
+            }
+            "{" | "}" | ";" => return Ok(()),
+            s if k > i + 1 && (is_stmt_start(s) || s == "set") => return Ok(()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn is_stmt_start(s: &str) -> bool {
     matches!(
         s,

@@ -219,6 +219,17 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
     if (a == "tcp" || a == "ip") && b == Some("option") {
         // tcp option NAME [FIELD], ip option NAME [FIELD]
         let opt = word(t, i + 2)?;
+        // parser_bison.y: TCP OPTION AT tcp_hdr_option_type COMMA NUM
+        // COMMA payload_raw_len (the scanner splits `@255,8,8`)
+        if a == "tcp" && opt == "@" && word(t, i + 4) == Some(",") && word(t, i + 6) == Some(",") {
+            let raw: Vec<&str> = (i + 3..i + 8).filter_map(|k| word(t, k)).collect();
+            return info(
+                None,
+                KeyType::Other,
+                format!("tcp option @{}", raw.concat()),
+                8,
+            );
+        }
         let fields = [
             "kind", "length", "size", "count", "left", "right", "tsval", "tsecr", "value", "type",
             "subtype", "ptr", "addr",
@@ -1005,10 +1016,13 @@ fn time_scalar(s: &str, ty: KeyType) -> Option<u32> {
             [h, m, s] => (n(h)?, n(m)?, n(s)?),
             _ => return None,
         };
-        (h < 24 && m < 60 && sec < 60).then_some(h * 3600 + m * 60 + sec)
+        // strptime's %S takes a leap second (0-60)
+        (h < 24 && m < 60 && sec <= 60).then_some(h * 3600 + m * 60 + sec)
     };
     match ty {
-        KeyType::Hour => hms(s),
+        // meta.c hour_type_parse: seconds since midnight, modulo a day
+        // once the (UTC) offset is taken off (`"23:59:60"` is 00:00)
+        KeyType::Hour => hms(s).map(|v| v % 86_400),
         KeyType::Day => {
             const DAYS: [&str; 7] = [
                 "sunday",

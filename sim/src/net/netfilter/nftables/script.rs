@@ -10,6 +10,7 @@ use super::lex::{render, tokenize, Tok};
 use super::stmt::{limit_args, numgen_args, parse_rule, quota_args, Cx};
 use super::*;
 use crate::net::netfilter::Unmodelled;
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 /// Gives the files an `include` names: the pattern (a path, maybe with
@@ -1335,6 +1336,87 @@ fn set_type(s: &mut NftSet, body: &[Tok], typeof_: bool, line: usize) -> Result<
     Ok(())
 }
 
+/// The hooks of `t`'s base chains each chain is reached from (its own
+/// for a base chain, through jumps and gotos for the others), as the
+/// kernel's nft_chain_validate walks them.
+fn chain_hooks(t: &NftTable) -> Vec<BTreeSet<String>> {
+    let mut hooks: Vec<BTreeSet<String>> = vec![BTreeSet::new(); t.chains.len()];
+    let index = |n: &str| t.chains.iter().position(|c| c.name == n);
+    let mut todo: Vec<(usize, String)> = t
+        .chains
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| c.base.as_ref().map(|b| (k, b.hook_name.clone())))
+        .collect();
+    while let Some((k, h)) = todo.pop() {
+        if !hooks[k].insert(h.clone()) {
+            continue;
+        }
+        for r in &t.chains[k].rules {
+            for (n, chain) in refs(&r.exprs) {
+                if let Some(j) = index(n).filter(|_| chain) {
+                    todo.push((j, h.clone()));
+                }
+            }
+        }
+    }
+    hooks
+}
+
+/// net/netfilter/nft_fib.c nft_fib_validate: `fib ... oif|oifname` runs
+/// at prerouting, input and forward; `fib ... type` with `iif` there too,
+/// with `oif` at output, postrouting and forward
+/// (nft_chain_validate_hooks: -EOPNOTSUPP, "Could not process rule:
+/// Operation not supported").
+fn fib_hooks(t: &NftTable) -> Result<(), NftError> {
+    if !matches!(t.family.as_str(), "ip" | "ip6" | "inet") {
+        return Ok(());
+    }
+    let hooks = chain_hooks(t);
+    for (c, hs) in t.chains.iter().zip(&hooks) {
+        for r in c.rules.iter().filter(|r| r.text.contains("fib")) {
+            let Ok(toks) = tokenize(&r.text) else {
+                continue;
+            };
+            let w = |k: usize| toks.get(k).filter(|x| !x.quoted).map(|x| x.s.as_str());
+            for k in (0..toks.len()).filter(|&k| w(k) == Some("fib")) {
+                let mut j = k + 1;
+                let mut flags = Vec::new();
+                while let Some(f) =
+                    w(j).filter(|f| ["saddr", "daddr", "mark", "iif", "oif"].contains(f))
+                {
+                    flags.push(f);
+                    j += 1;
+                    if w(j) == Some(".") {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let allowed: &[&str] = match (w(j), flags.contains(&"iif"), flags.contains(&"oif"))
+                {
+                    (Some("oif" | "oifname"), _, _) | (Some("type"), true, _) => {
+                        &["prerouting", "input", "forward"]
+                    }
+                    (Some("type"), false, true) => &["output", "postrouting", "forward"],
+                    _ => continue,
+                };
+                if let Some(h) = hs.iter().find(|h| !allowed.contains(&h.as_str())) {
+                    return Err(err(
+                        r.line,
+                        format!(
+                            "Error: Could not process rule: Operation not supported (fib {} is not available at hook {h}: only {})",
+                            render(&toks[k + 1..=j]),
+                            allowed.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// evaluate.c expr_evaluate_relational: an address matched against a
 /// named set of the other address family (`ip6 daddr @set1` of an
 /// ipv4_addr set): "datatype mismatch, expected IPv6 address, expression
@@ -1427,6 +1509,7 @@ impl Nft {
                     }
                 }
             }
+            fib_hooks(t)?;
             for s in t.sets.values() {
                 for (_, v) in &s.elements {
                     if let Some(Data::Verdict(NVerdict::Jump(n) | NVerdict::Goto(n))) = v {

@@ -1207,6 +1207,9 @@ impl R<'_, '_> {
         if t.get(j).is_some_and(|x| x.is("{")) {
             let types: Vec<KeyType> = lhs.iter().map(|s| s.ty).collect();
             let (els, next) = expr::elements(t, j, &types, Some(data))?;
+            if interval_conflict(&els) {
+                return Err(self.err("Error: conflicting intervals specified".into()));
+            }
             return Ok((MapRef::Anon(els), next));
         }
         Err(self.unexpected(j))
@@ -2102,4 +2105,42 @@ fn field_bits(name: &str) -> Option<u32> {
         "socket transparent" | "socket wildcard" | "vlan cfi" | "vlan dei" => 1,
         _ => return None,
     })
+}
+
+/// The interval a single map key covers: (address space, low, high).
+fn key_interval(v: &Val) -> Option<(u8, u128, u128)> {
+    Some(match v {
+        Val::Int(x) => (0, u128::from(*x), u128::from(*x)),
+        Val::Range(a, b) => (0, u128::from(*a), u128::from(*b)),
+        Val::Net(n) => (
+            1,
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        ),
+        Val::V6(n) => (2, u128::from(n.network()), u128::from(n.broadcast())),
+        Val::V6Range(a, b) => (2, u128::from(*a), u128::from(*b)),
+        _ => return None,
+    })
+}
+
+/// segtree.c / evaluate.c: the elements of an anonymous map (`vmap {
+/// ... }`, `map { ... }`) whose keys are intervals may not overlap (nft
+/// merges a plain set's, not a map's): "conflicting intervals
+/// specified". Single-field keys only; a range and an address or a
+/// number as a Range of numbers share a space.
+fn interval_conflict(els: &[super::Element]) -> bool {
+    let mut iv: Vec<(u8, u128, u128)> = els
+        .iter()
+        .filter_map(|(k, _)| match k.as_slice() {
+            [v] => key_interval(v),
+            _ => None,
+        })
+        .map(|(space, lo, hi)| (if space == 1 { 0 } else { space }, lo, hi))
+        .collect();
+    if !iv.iter().any(|(_, lo, hi)| lo < hi) {
+        return false;
+    }
+    iv.sort();
+    iv.windows(2)
+        .any(|p| p[0].0 == p[1].0 && p[1].1 <= p[0].2 && (p[0].1 < p[0].2 || p[1].1 < p[1].2))
 }
