@@ -355,8 +355,15 @@ SIMPLIFIED (and where)
     enumerable by `podpath paths`), `numgen inc` counts per rule;
     `jhash EXPR mod N` hashes the keys' register bytes with the kernel's
     jhash (lookup3) and the given seed, 0 when none is given (the
-    kernel draws a random one when the rule is loaded); symhash is
-    kept unmodelled; `ip saddr|daddr|ttl|dscp|ecn set` rewrite the
+    kernel draws a random one when the rule is loaded); `symhash mod N`
+    hashes the flow's keys made symmetric as __flow_hash_consistentify
+    does (both directions, every packet: one bucket) with jhash and key
+    0, not the kernel's boot-random hashrnd: which bucket a given flow
+    takes on a real machine is not reproduced; `socket cgroupv2 level
+    N` breaks for N >= 1 (podpath's programs live in the root cgroup
+    only: no ancestor at that level) and is the root "/" at level 0;
+    `meta ibrname|obrname` is the in/out port's bridge (no bridge port:
+    the rule breaks); `ip saddr|daddr|ttl|dscp|ecn set` rewrite the
     header (a stateless rewrite: conntrack keeps the tuple it saw); at
     equal priority the iptables table runs before the nft base chain;
     plain `reject` answers ICMP port unreachable; limit and quota do not

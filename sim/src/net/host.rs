@@ -760,6 +760,12 @@ impl AddrClass for HostAddrs<'_> {
         self.socks?.lookup(q, how)
     }
 
+    fn dev_master(&self, dev: &str) -> Option<String> {
+        let d = self.devs.iter().find(|d| d.name == dev)?;
+        let m = self.devs.get(d.master?)?;
+        (m.kind == DevKind::Bridge).then(|| m.name.clone())
+    }
+
     fn primary_addr(&self, dev: &str) -> Option<Ipv4Addr> {
         self.devs
             .iter()

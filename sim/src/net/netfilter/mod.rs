@@ -421,6 +421,12 @@ pub trait AddrClass {
         0
     }
 
+    /// The bridge `dev` is a port of (its master), None when it is no
+    /// bridge port (nft_meta_get_bridge).
+    fn dev_master(&self, _dev: &str) -> Option<String> {
+        None
+    }
+
     /// The local socket of the tuple `q` ([`sk::SkLookup`] says which
     /// kinds count), as nf_tproxy_get_sock_v4 and nf_sk_lookup_slow_v4
     /// find it; None when there is none.

@@ -828,6 +828,8 @@ fn set_stmt(
     let src = match v.src {
         Some(Sel::Mark) => pkt.mark,
         Some(Sel::CtMark) => pkt.ctmark,
+        // `ct|meta mark set symhash mod N [offset O]`
+        Some(Sel::Symhash(m, o)) => symhash(pkt, m, o),
         _ => v.value,
     };
     let mut x = v.ops.iter().fold(src, |x, (op, m)| match op {
@@ -888,6 +890,49 @@ fn numgen_pick(
     pick.wrapping_add(offset)
 }
 
+/// `symhash mod N offset O` (nft_hash.c nft_symhash_eval:
+/// `reciprocal_scale(__skb_get_hash_symmetric(skb), N) + O`). The kernel's
+/// hash (net/core/flow_dissector.c __skb_get_hash_symmetric →
+/// __flow_hash_consistentify → __flow_hash_from_keys) runs over the
+/// flow keys (protocol, ports, addresses) with `hashrnd`, a key drawn at
+/// random once per boot (net_get_random_once): which bucket a flow gets
+/// on a given machine cannot be known offline, so it is not reproduced
+/// byte-exactly. podpath keeps what holds on every machine: the keys are
+/// made consistent as the kernel does (the lower address first, compared
+/// as the raw u32 the kernel compares on x86, and the lower port first),
+/// so both directions of a flow and every packet of it get the same
+/// bucket; they are hashed with jhash and key 0 (an all-zero result is 1,
+/// as in the kernel) and scaled to `mod N` as the kernel scales them.
+/// Ports are 0 for what the dissector gives none (ICMP, a non-first
+/// fragment).
+fn symhash(pkt: &NfPacket, modulus: u32, offset: u32) -> u32 {
+    let raw = |a: Ipv4Addr| u32::from_le_bytes(a.octets());
+    let (mut s, mut d) = (pkt.src, pkt.dst);
+    if raw(d) < raw(s) {
+        std::mem::swap(&mut s, &mut d);
+    }
+    let port = |p: Option<u16>| if pkt.fragment { 0 } else { p.unwrap_or(0) };
+    let (mut sp, mut dp) = (port(pkt.sport), port(pkt.dport));
+    // (__force u16) of the big-endian ports, as x86 reads them
+    let rawp = |p: u16| u16::from_le_bytes(p.to_be_bytes());
+    if rawp(dp) < rawp(sp) {
+        std::mem::swap(&mut sp, &mut dp);
+    }
+    let mut data = Vec::with_capacity(16);
+    data.extend_from_slice(&0x0800u16.to_be_bytes());
+    data.push(pkt.proto);
+    data.push(0);
+    data.extend_from_slice(&sp.to_be_bytes());
+    data.extend_from_slice(&dp.to_be_bytes());
+    data.extend_from_slice(&s.octets());
+    data.extend_from_slice(&d.octets());
+    let h = match super::expr::jhash(&data, 0) {
+        0 => 1,
+        h => h,
+    };
+    super::expr::reciprocal_scale(h, modulus).wrapping_add(offset)
+}
+
 /// A [`super::expr::NumExpr`]'s number: numgen as [`numgen_pick`],
 /// jhash as nft_jhash_eval (`reciprocal_scale(jhash(data, len, seed),
 /// modulus) + offset`). None: a key has no value (the rule breaks).
@@ -906,6 +951,7 @@ fn num_value(
             offset,
             random,
         } => numgen_pick(r, here, (*modulus, *offset, *random), env, dyn_sets),
+        NumExpr::Symhash { modulus, offset } => symhash(pkt, *modulus, *offset),
         NumExpr::Jhash {
             keys,
             modulus,
@@ -1465,6 +1511,27 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             })
         }
         Sel::Const(c) => c,
+        Sel::Symhash(m, o) => symhash(pkt, m, o),
+        // nft_meta_get_bridge: a bridge port's master; else NFT_BREAK
+        Sel::BrName(input) => {
+            let dev = if input {
+                pkt.in_if.as_deref()
+            } else {
+                pkt.out_if.as_deref()
+            };
+            return env.addr.dev_master(dev?).map(Kv::S);
+        }
+        Sel::SocketCgroupv2(level) => {
+            // nft_socket_eval: skb->sk (a local sender), else the lookup;
+            // no socket breaks the rule
+            if pkt.owner.is_none() {
+                pkt.in_if.as_ref()?;
+                crate::net::netfilter::iptables::matches::socket_lookup(pkt, env.addr)?;
+            }
+            // the root cgroup, podpath's programs' only one (see
+            // Sel::SocketCgroupv2)
+            return (level == 0).then(|| Kv::S("/".into()));
+        }
         Sel::EtherSaddr | Sel::EtherDaddr | Sel::EtherType | Sel::Vlan | Sel::Arp(_) => {
             return None
         }

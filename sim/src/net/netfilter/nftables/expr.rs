@@ -385,11 +385,15 @@ fn keyword_selector(t: &[Tok], i: usize, a: &str, b: Option<&str>) -> Option<(Se
         "socket" => {
             let k = b?;
             let n = if k == "cgroupv2" { 4 } else { 2 };
-            // (cgroupv2: podpath's programs have no cgroups: kept)
             let sel = match k {
                 "transparent" => Some(Sel::SocketTransparent),
                 "mark" => Some(Sel::SocketMark),
                 "wildcard" => Some(Sel::SocketWildcard),
+                // `socket cgroupv2 level N` (parser_bison.y
+                // socket_expr: level 0..255)
+                "cgroupv2" if word(t, i + 2) == Some("level") => word(t, i + 3)
+                    .and_then(|l| l.parse::<u8>().ok())
+                    .map(Sel::SocketCgroupv2),
                 _ => None,
             };
             info(sel, KeyType::Other, format!("socket {k}"), n)
@@ -493,7 +497,9 @@ fn meta_sel(k: &str) -> (Option<Sel>, KeyType) {
         // nft_meta.c NFT_META_SECPATH: secpath_exists(skb), false without
         // xfrm (podpath has none)
         "ipsec" | "secpath" => (Some(Sel::Const(0)), KeyType::Boolean),
-        "ibrname" | "obrname" | "sdifname" | "ibridgename" | "obridgename" => (None, KeyType::Name),
+        "ibrname" | "ibridgename" => (Some(Sel::BrName(true)), KeyType::Name),
+        "obrname" | "obridgename" => (Some(Sel::BrName(false)), KeyType::Name),
+        "sdifname" => (None, KeyType::Name),
         _ => (None, KeyType::Other),
     }
 }
@@ -616,6 +622,18 @@ fn hash_selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         j += 1;
     }
     let name = word(t, i).unwrap_or("jhash").to_string();
+    if name == "symhash" {
+        if let Some((NumExpr::Symhash { modulus, offset }, k)) = num_expr(t, i) {
+            return Some((
+                SelInfo {
+                    sel: Some(Sel::Symhash(modulus, offset)),
+                    ty: KeyType::Other,
+                    name,
+                },
+                k - i,
+            ));
+        }
+    }
     Some((
         SelInfo {
             sel: None,
@@ -1331,6 +1349,8 @@ pub enum NumExpr {
         offset: u32,
         random: bool,
     },
+    /// `symhash mod N [offset O]` (nft_hash.c nft_symhash_eval).
+    Symhash { modulus: u32, offset: u32 },
     /// The selectors hashed (their register bytes, eval.rs `hash_data`).
     Jhash {
         keys: Vec<Sel>,
@@ -1361,11 +1381,23 @@ pub fn numgen_args(t: &[Tok], i: usize) -> Option<(u32, u32, bool, usize)> {
 }
 
 /// A [`NumExpr`] at `i` and the index after it; None for what podpath
-/// does not compute (symhash: the kernel's flow dissector hash with a
-/// boot-time random key; a jhash of keys without a fixed register
-/// layout).
+/// does not compute (a jhash of keys without a fixed register layout).
 pub fn num_expr(t: &[Tok], i: usize) -> Option<(NumExpr, usize)> {
     match word(t, i)? {
+        "symhash" => {
+            // parser_bison.y hash_expr: `symhash mod NUM [offset NUM]`
+            if word(t, i + 1)? != "mod" {
+                return None;
+            }
+            let modulus: u32 = number(word(t, i + 2)?).filter(|m| *m > 0)?;
+            let mut j = i + 3;
+            let mut offset = 0;
+            if word(t, j) == Some("offset") {
+                offset = number(word(t, j + 1)?)?;
+                j += 2;
+            }
+            Some((NumExpr::Symhash { modulus, offset }, j))
+        }
         "numgen" => {
             let (modulus, offset, random, j) = numgen_args(t, i)?;
             Some((

@@ -344,6 +344,24 @@ pub enum Sel {
     /// `ip option X FIELD` (no IP options), `sctp chunk X FIELD` (no
     /// SCTP).
     Absent,
+    /// `meta ibrname|obrname` (nft_meta_bridge.c
+    /// nft_meta_bridge_get_eval NFT_META_BRI_IIFNAME/OIFNAME): the name
+    /// of the bridge the in (`true`) or out port is enslaved to
+    /// (nft_meta_get_bridge: netif_is_bridge_port, then the master
+    /// device); no device, or one that is no bridge port, breaks the rule.
+    BrName(bool),
+    /// `socket cgroupv2 level N` (nft_socket.c nft_socket_eval
+    /// NFT_SOCKET_CGROUPV2, nft_sock_get_eval_cgroupv2): the id of the
+    /// socket's cgroup ancestor at level N. podpath's programs run in no
+    /// cgroup of their own, i.e. in the root cgroup (level 0): at level
+    /// 0 the value is the root, `"/"`; at any deeper level the socket has
+    /// no ancestor there (cgroup_ancestor returns NULL) and the rule
+    /// breaks (NFT_BREAK), as does a packet without a socket.
+    SocketCgroupv2(u8),
+    /// `symhash mod N [offset O]` (nft_hash.c nft_symhash_eval:
+    /// `reciprocal_scale(__skb_get_hash_symmetric(skb), N) + O`): see
+    /// [`super::nftables::eval`]'s `symhash` for what is exact.
+    Symhash(u32, u32),
     /// `osf name|version` (nft_osf.c nft_osf_eval): a TCP SYN reads
     /// "unknown" (no fingerprints are loaded: nf_osf_find finds none),
     /// anything else breaks the rule.

@@ -1360,7 +1360,9 @@ impl R<'_, '_> {
     fn set_val(&self, j: usize, end: usize) -> Option<SetVal> {
         let (src, mut k) = match self.lhs(j) {
             Some((l, k)) => match l.as_slice() {
-                [s] if matches!(s.sel, Some(Sel::Mark | Sel::CtMark)) => (s.sel, k),
+                [s] if matches!(s.sel, Some(Sel::Mark | Sel::CtMark | Sel::Symhash(..))) => {
+                    (s.sel, k)
+                }
                 _ => return None,
             },
             None => (None, j),

@@ -1006,6 +1006,48 @@ mod issue14 {
         assert!(!drops("skgid != 1337", &p));
     }
 
+    /// ip/hash.t `ct mark set symhash mod 2 offset 100`, `symhash mod 2
+    /// vmap`: nft_symhash_eval scales the flow's symmetric hash; both
+    /// directions of a flow and every packet of it get the same bucket
+    /// (__flow_hash_consistentify), and flows spread over the buckets.
+    #[test]
+    fn symhash_is_the_same_both_ways_and_spreads() {
+        let rule = "symhash mod 2 vmap { 0 : accept, 1 : drop }";
+        let mut seen = [0; 2];
+        for k in 0..64u16 {
+            let mut p = pkt("192.168.1.5");
+            p.sport = Some(30000 + k);
+            let there = drops(rule, &p);
+            let mut back = p.clone();
+            std::mem::swap(&mut back.src, &mut back.dst);
+            std::mem::swap(&mut back.sport, &mut back.dport);
+            assert_eq!(drops(rule, &back), there, "flow {k}");
+            assert_eq!(drops(rule, &p), there, "flow {k} again");
+            seen[usize::from(there)] += 1;
+        }
+        assert!(seen[0] > 10 && seen[1] > 10, "{seen:?}");
+        // `offset`: the bucket is 100 or 101
+        let p = pkt("192.168.1.5");
+        assert!(drops("symhash mod 2 offset 100 { 100, 101 }", &p));
+        assert!(!drops("symhash mod 2 offset 100 { 0, 1 }", &p));
+        let n = Nft::parse("table ip t {\n chain o {\n  type filter hook output priority 0;\n  ct mark set symhash mod 2 offset 100\n  queue to symhash mod 65536\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+    }
+
+    /// `socket cgroupv2 level N "PATH"` (nft_socket.c
+    /// nft_sock_get_eval_cgroupv2): podpath's programs live in the root
+    /// cgroup only, so a socket has no ancestor at level 1 or deeper and
+    /// the rule breaks, with `!=` too; no socket breaks it as well.
+    #[test]
+    fn socket_cgroupv2_has_no_ancestor_below_the_root() {
+        let mut p = pkt("192.168.1.5");
+        assert!(!drops("socket cgroupv2 level 1 \"user.slice\"", &p));
+        p.owner = Some(1000);
+        assert!(!drops("socket cgroupv2 level 1 \"user.slice\"", &p));
+        assert!(!drops("socket cgroupv2 level 2 != \"user.slice/a\"", &p));
+        assert!(drops("socket cgroupv2 level 0 \"/\"", &p));
+    }
+
     /// any/meta.t `meta iifgroup 0`, `iifgroup {11,33}`, `oifgroup 0`:
     /// the device's group (AddrClass::dev_group; no device breaks).
     #[test]
@@ -1442,6 +1484,44 @@ mod l2_tests {
         let mut p = ip_frame("eth0", 17, 4000, 54);
         run_l2(&n, L2Hook::Ingress, "eth0", &mut p, &mut d);
         assert_eq!((p.fwd, p.l2.map(|l| l.dst)), (None, Some(MAC_B)));
+    }
+
+    /// `meta ibrname|obrname` (nft_meta_bridge.c): the bridge the in or
+    /// out port is enslaved to; a device that is no bridge port (or no
+    /// device) breaks the rule.
+    #[test]
+    fn bridge_names_are_the_ports_masters() {
+        struct Bridged;
+        impl AddrClass for Bridged {
+            fn addr_type(&self, _a: Ipv4Addr, _dev: Option<&str>) -> u16 {
+                crate::net::netfilter::addrtype::UNICAST
+            }
+            fn dev_master(&self, dev: &str) -> Option<String> {
+                (dev == "veth1").then(|| "br0".to_string())
+            }
+        }
+        let n = Nft::parse("table bridge f {\n chain pre {\n  type filter hook prerouting priority 0; policy accept;\n  meta obrname \"br0\" drop\n  meta ibrname != \"br0\" counter\n  meta ibrname \"br0\" drop\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let go = |dev: &str| {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut chooser = RngChooser(&mut rng);
+            let mut state = NfState::default();
+            let mut env = EvalEnv {
+                addr: &Bridged,
+                chooser: &mut chooser,
+                state: &mut state,
+                now_ns: 0,
+                assume: Default::default(),
+            };
+            let mut p = ip_frame(dev, 6, 1000, 80);
+            let chains = n.l2_chains(L2Hook::BrPrerouting, dev, true, |_| true);
+            let o = n.run(&chains, &mut p, &mut env, &mut DynSets::default());
+            (o.verdict, o.steps.len())
+        };
+        // veth1 is a port of br0: no out port yet (rule 1 breaks), rule 3 drops
+        assert_eq!(go("veth1").0, Verdict::Drop);
+        // eth9 is no bridge port: every rule breaks, `!=` included
+        assert_eq!(go("eth9"), (Verdict::Accept, 0));
     }
 
     /// include/linux/jhash.h is lookup3's hashlittle: Bob Jenkins'
