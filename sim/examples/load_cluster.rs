@@ -3,7 +3,7 @@
 //! `/usr/bin/time -v`:
 //! `cargo run --release -p podpath-sim --example load_cluster -- 1000 json run`
 //! (NODES, json|yaml, parse|expand|load|run|write|dump, CNI: calico-bgp by
-//! default; `write` prints the scenario, for `podpath run FILE`; `dump`
+//! default, FLOWS: 1,000 by default; `write` prints the scenario, for `podpath run FILE`; `dump`
 //! runs and prints the trace as JSON and a SHA-256 of its captures, for
 //! checking that a speed-up changed no output).
 // A measuring tool: the wall time of this machine, never the simulation's
@@ -59,7 +59,9 @@ fn main() {
         return;
     }
     let cni = args.get(4).map(String::as_str).unwrap_or("calico-bgp");
-    let scenario = k8s_synth::scenario_with(&shape, cni, &text, 1000);
+    // FLOWS (1,000 by default): fewer for a profile under valgrind
+    let flows: usize = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let scenario = k8s_synth::scenario_with(&shape, cni, &text, flows);
     drop(text);
     if phase == "write" {
         // the scenario file, for `podpath run FILE`
