@@ -280,7 +280,7 @@ pub fn sim_captures(
         };
         sim.entry((c.host.to_string(), c.dev.to_string(), dir.to_string()))
             .or_insert_with(Vec::new)
-            .push(c.bytes.clone());
+            .push(c.bytes.to_vec());
     }
     sim
 }

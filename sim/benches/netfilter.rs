@@ -135,7 +135,7 @@ fn syn_through(h: &mut Host, frame: &[u8]) {
     h.receive(
         &mut ctx,
         1,
-        frame.to_vec(),
+        frame,
         Meta {
             pkt: 1,
             flow: 0,

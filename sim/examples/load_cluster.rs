@@ -2,8 +2,10 @@
 //! prints how long each phase took, for measuring the peak memory with
 //! `/usr/bin/time -v`:
 //! `cargo run --release -p podpath-sim --example load_cluster -- 1000 json run`
-//! (NODES, json|yaml, parse|expand|load|run|write, CNI: calico-bgp by
-//! default; `write` prints the scenario, for `podpath run FILE`).
+//! (NODES, json|yaml, parse|expand|load|run|write|dump, CNI: calico-bgp by
+//! default, FLOWS: 1,000 by default; `write` prints the scenario, for `podpath run FILE`; `dump`
+//! runs and prints the trace as JSON and a SHA-256 of its captures, for
+//! checking that a speed-up changed no output).
 // A measuring tool: the wall time of this machine, never the simulation's
 // clock (which stays virtual).
 #![allow(clippy::disallowed_methods)]
@@ -57,7 +59,9 @@ fn main() {
         return;
     }
     let cni = args.get(4).map(String::as_str).unwrap_or("calico-bgp");
-    let scenario = k8s_synth::scenario_with(&shape, cni, &text, 1000);
+    // FLOWS (1,000 by default): fewer for a profile under valgrind
+    let flows: usize = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let scenario = k8s_synth::scenario_with(&shape, cni, &text, flows);
     drop(text);
     if phase == "write" {
         // the scenario file, for `podpath run FILE`
@@ -106,4 +110,31 @@ fn main() {
         trace.captures.len(),
         mem()
     );
+    if phase == "dump" {
+        dump(&trace);
+    }
+}
+
+/// The trace as JSON, then one line with a SHA-256 over every capture:
+/// what the pcapng writer reads of it (time, host, device, direction,
+/// packet, flow, hop, comment, bytes), in order.
+fn dump(trace: &podpath_sim::trace::Trace) {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    serde_json::to_writer(&mut out, trace).unwrap_or_else(|e| panic!("{e}"));
+    let mut h = Sha256::new();
+    for c in &trace.captures {
+        let line = format!(
+            "{} {} {} {:?} {} {} {:?} {}\n",
+            c.time_ns, &*c.host, &*c.dev, c.dir, c.packet, &*c.flow, c.hop, c.comment
+        );
+        h.update(line.as_bytes());
+        h.update((c.bytes.len() as u64).to_le_bytes());
+        h.update(&c.bytes[..]);
+    }
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    writeln!(out, "\ncaptures {} sha256 {digest}", trace.captures.len())
+        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -779,6 +779,45 @@ pub enum Direction {
     Out,
 }
 
+/// A frame's bytes, held once and shared: a bridge flooding a broadcast
+/// to a 1,000-port segment sends one frame to every port, each copy is
+/// captured leaving and arriving, and the link carries it in between; a
+/// `Vec` each was three copies per port. Reads as the `[u8]` it holds
+/// (`Debug` and `==` as a byte slice's).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SharedBytes(std::sync::Arc<[u8]>);
+
+impl std::ops::Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(b: Vec<u8>) -> Self {
+        SharedBytes(b.into())
+    }
+}
+
+impl From<&[u8]> for SharedBytes {
+    fn from(b: &[u8]) -> Self {
+        SharedBytes(b.into())
+    }
+}
+
+impl std::fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0[..].fmt(f)
+    }
+}
+
 /// A name many captures repeat (a host's, a device's, a flow's), held once
 /// and shared: a run of 1,000 nodes captures two million frames, most of
 /// them the ARP requests a broadcast domain hears, and a `String` each was
@@ -902,7 +941,7 @@ pub struct Capture {
     /// The hop that produced or received the packet (seq), if any.
     pub hop: Option<u32>,
     pub comment: String,
-    pub bytes: Vec<u8>,
+    pub bytes: SharedBytes,
 }
 
 /// Builds hops while hosts process packets. Hops can nest (a host that queues

@@ -235,7 +235,7 @@ pub fn live_netns(
                         flow: Default::default(),
                         hop: None,
                         comment: format!("real capture on {h}/{d}"),
-                        bytes: b.clone(),
+                        bytes: b.as_slice().into(),
                     })
             })
             .collect();

@@ -19,7 +19,9 @@ use rand_core::{Rng, SeedableRng};
 use crate::app::{AppEvent, Runtime};
 use crate::net::host::{Ctx, DevKind, HostTimer, Meta, Output};
 use crate::trace::Point;
-use crate::trace::{Capture, DeviceInfo, Direction, HostInfo, SharedName, Trace, TraceSink};
+use crate::trace::{
+    Capture, DeviceInfo, Direction, HostInfo, SharedBytes, SharedName, Trace, TraceSink,
+};
 use crate::wire::Ipv4Repr;
 use crate::world::World;
 
@@ -28,7 +30,7 @@ enum Event {
     Rx {
         host: usize,
         dev: usize,
-        bytes: Vec<u8>,
+        bytes: SharedBytes,
         meta: Meta,
     },
     Timer {
@@ -345,7 +347,7 @@ impl Engine {
         host: usize,
         dev: usize,
         dir: Direction,
-        bytes: &[u8],
+        bytes: SharedBytes,
         meta: Meta,
         hop: Option<u32>,
     ) {
@@ -353,14 +355,22 @@ impl Engine {
         let d = if dir == Direction::In { "in" } else { "out" };
         // "hop SEQ HOST DIR" (or "HOST DIR"), written into a string of
         // its exact length: two million of them at 1,000 nodes
-        let mut comment = String::with_capacity(host_name.len() + 20);
+        let digits = |mut n: u32| {
+            let mut k = 1;
+            while n >= 10 {
+                n /= 10;
+                k += 1;
+            }
+            k
+        };
+        let len = hop.map_or(0, |s| 5 + digits(s)) + host_name.len() + 1 + d.len();
+        let mut comment = String::with_capacity(len);
         if let Some(s) = hop {
             let _ = write!(comment, "hop {s} ");
         }
         comment.push_str(&host_name);
         comment.push(' ');
         comment.push_str(d);
-        comment.shrink_to_fit();
         let flow = self.sink.flow_name(meta.flow);
         self.sink.captures.push(Capture {
             time_ns: self.now,
@@ -371,7 +381,7 @@ impl Engine {
             flow,
             hop,
             comment,
-            bytes: bytes.to_vec(),
+            bytes,
         });
     }
 
@@ -396,7 +406,7 @@ impl Engine {
         } = &ev
         {
             let hop = self.sink.peek_seq();
-            self.capture(host, *dev, Direction::In, bytes, *meta, Some(hop));
+            self.capture(host, *dev, Direction::In, bytes.clone(), *meta, Some(hop));
         }
         let mut ctx = Ctx {
             now: self.now,
@@ -415,7 +425,7 @@ impl Engine {
         match ev {
             Event::Rx {
                 dev, bytes, meta, ..
-            } => rt.h.receive(&mut ctx, dev, bytes, meta),
+            } => rt.h.receive(&mut ctx, dev, &bytes, meta),
             Event::Timer { timer, .. } => match timer {
                 HostTimer::Neigh { dev, ip } => rt.h.neigh_timer(&mut ctx, dev, ip),
                 HostTimer::Tcp { key, gen } => rt.h.tcp_timer(&mut ctx, key, gen),
@@ -487,8 +497,15 @@ impl Engine {
 
     /// A frame sent out of `dev`: captured, then looped back, or carried
     /// over the link to its peer after the link's latency (or lost on it).
-    fn transmit(&mut self, host: usize, dev: usize, bytes: Vec<u8>, meta: Meta, hop: Option<u32>) {
-        self.capture(host, dev, Direction::Out, &bytes, meta, hop);
+    fn transmit(
+        &mut self,
+        host: usize,
+        dev: usize,
+        bytes: SharedBytes,
+        meta: Meta,
+        hop: Option<u32>,
+    ) {
+        self.capture(host, dev, Direction::Out, bytes.clone(), meta, hop);
         let d = &self.world.hosts[host].devs[dev];
         if d.kind == DevKind::Loopback {
             self.push(
@@ -566,7 +583,7 @@ impl Engine {
                     host,
                     dev,
                     if out { Direction::Out } else { Direction::In },
-                    &bytes,
+                    bytes.into(),
                     meta,
                     hop,
                 );
@@ -576,7 +593,7 @@ impl Engine {
                 Event::Rx {
                     host,
                     dev,
-                    bytes,
+                    bytes: bytes.into(),
                     meta,
                 },
             ),

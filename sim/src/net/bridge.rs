@@ -263,7 +263,7 @@ impl Host {
                 ctx.trace.set_out(&pn, summarize(&f));
                 ctx.out.push(Output::Tx {
                     dev: p,
-                    bytes,
+                    bytes: bytes.into(),
                     meta,
                     hop: ctx.trace.current_hop(),
                 });
@@ -306,8 +306,10 @@ impl Host {
             .iter()
             .any(|h| self.has_l2_chains(*h))
             || self.has_l2_chains(L2Hook::Egress);
+        // one frame for every port that takes it as it is
+        let shared = crate::trace::SharedBytes::from(bytes);
         for p in ports {
-            let mut bytes = bytes.to_vec();
+            let mut bytes = shared.clone();
             if hooked {
                 // br_flood → __br_forward: each port's copy runs the hooks
                 let mut g = f.clone();
@@ -322,7 +324,7 @@ impl Host {
                     continue;
                 }
                 match self.l2_egress(ctx, p, g.emit(), meta, false) {
-                    Some(b) => bytes = b,
+                    Some(b) => bytes = b.into(),
                     None => continue,
                 }
             }

@@ -72,7 +72,7 @@ pub enum Output {
     /// A frame leaves through a device with a link.
     Tx {
         dev: usize,
-        bytes: Vec<u8>,
+        bytes: crate::trace::SharedBytes,
         meta: Meta,
         hop: Option<u32>,
     },

@@ -15,11 +15,11 @@ use crate::wire::{Frame, Ipv4Repr, Mac, L3};
 
 impl Host {
     /// A frame arrives on device `dev`. Opens and closes the hop.
-    pub fn receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+    pub fn receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: &[u8], meta: Meta) {
         if matches!(self.devs[dev].kind, DevKind::Tun | DevKind::Ipip) {
             return self.tun_receive(ctx, dev, bytes, meta);
         }
-        let frame = Frame::parse(&bytes);
+        let frame = Frame::parse(bytes);
         self.rx_src_mac = frame.as_ref().ok().map(|f| f.src.0);
         let before = match &frame {
             Ok(f) => crate::wire::describe(f),
@@ -64,9 +64,9 @@ impl Host {
     }
 
     /// A raw IP packet written into a TUN device by its process.
-    pub(crate) fn tun_receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: Vec<u8>, meta: Meta) {
+    pub(crate) fn tun_receive(&mut self, ctx: &mut Ctx, dev: usize, bytes: &[u8], meta: Meta) {
         self.rx_src_mac = None;
-        let ip = Ipv4Repr::parse(&bytes);
+        let ip = Ipv4Repr::parse(bytes);
         let before = match &ip {
             Ok(i) => crate::wire::describe_ip(i),
             Err(e) => (format!("malformed packet ({e})"), Default::default()),
@@ -262,7 +262,7 @@ impl Host {
             DevKind::Tun => self.wg_xmit(ctx, dev, bytes, meta),
             DevKind::Loopback => ctx.out.push(Output::Tx {
                 dev,
-                bytes,
+                bytes: bytes.into(),
                 meta,
                 hop: ctx.trace.current_hop(),
             }),
@@ -288,7 +288,7 @@ impl Host {
                 }
                 ctx.out.push(Output::Tx {
                     dev,
-                    bytes,
+                    bytes: bytes.into(),
                     meta,
                     hop: ctx.trace.current_hop(),
                 })

@@ -24,8 +24,26 @@ pub enum SysctlError {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sysctl {
-    pub values: BTreeMap<String, String>,
+    values: BTreeMap<String, String>,
+    /// What the packet path reads on every packet, as [`Sysctl::int`]
+    /// would read it, kept beside `values` by [`Sysctl::set`]: every node
+    /// of a 1,000-node broadcast domain reads proxy_arp for each ARP
+    /// request it hears, and a lookup of the full key in `values`
+    /// compares long `net.ipv4.conf.` keys several times over.
+    hot: Hot,
 }
+
+/// The per-packet keys, parsed (see [`Sysctl::hot`]).
+#[derive(Clone, Debug, Default)]
+struct Hot {
+    ip_forward: i64,
+    /// `net.ipv4.conf.DEV.KEY` as set, by device (`all` too, as the
+    /// full key names it): [`CONF_KEYS`] order.
+    conf: BTreeMap<String, [i64; 3]>,
+}
+
+/// The per-device keys [`Hot`] keeps (their defaults are all 0).
+const CONF_KEYS: [&str; 3] = ["proxy_arp", "rp_filter", "route_localnet"];
 
 /// Every key podpath reads, with its default. Keys with `DEV` apply per device
 /// (`conf.DEV.` falls back to `conf.default.` only at device creation in the
@@ -130,7 +148,33 @@ impl Sysctl {
             self.values
                 .insert("net.ipv4.ip_forward".into(), v.trim().into());
         }
-        self.values.insert(k, v.trim().to_string());
+        self.values.insert(k.clone(), v.trim().to_string());
+        self.hot_update(&k);
+    }
+
+    /// Keeps [`Hot`] equal to what [`Sysctl::int`] reads of `k` (just set).
+    fn hot_update(&mut self, k: &str) {
+        if k == "net.ipv4.ip_forward" || k == "net.ipv4.conf.all.forwarding" {
+            self.hot.ip_forward = self.int("net.ipv4.ip_forward");
+        }
+        if let Some((dev, key)) = per_device(k) {
+            if let Some(i) = CONF_KEYS.iter().position(|c| *c == key) {
+                let n = self.int(k);
+                self.hot.conf.entry(dev.to_string()).or_insert([0; 3])[i] = n;
+            }
+        }
+    }
+
+    /// `net.ipv4.conf.{dev}.{CONF_KEYS[i]}` as an int, without building
+    /// the key: as set, else the default (0 for each of them).
+    fn conf_int(&self, dev: &str, i: usize) -> i64 {
+        self.hot.conf.get(dev).map_or(0, |v| v[i])
+    }
+
+    /// The effective proxy_arp of a device: conf.all or conf.DEV at 1
+    /// (`IN_DEV_PROXY_ARP`, read as `arp_fwd_proxy` does).
+    pub fn proxy_arp(&self, dev: &str) -> bool {
+        self.conf_int("all", 0) == 1 || self.conf_int(dev, 0) == 1
     }
 
     /// Whether the kernel takes `v` for key `k` (a known key), as `sysctl -w`
@@ -208,18 +252,21 @@ impl Sysctl {
     }
 
     pub fn ip_forward(&self) -> bool {
-        self.int("net.ipv4.ip_forward") != 0
+        self.ip_forward_int() != 0
+    }
+
+    /// `net.ipv4.ip_forward` as an int.
+    pub fn ip_forward_int(&self) -> i64 {
+        self.hot.ip_forward
     }
 
     /// The effective rp_filter of a device: max(conf.all, conf.DEV).
     pub fn rp_filter(&self, dev: &str) -> i64 {
-        self.int("net.ipv4.conf.all.rp_filter")
-            .max(self.int(&format!("net.ipv4.conf.{dev}.rp_filter")))
+        self.conf_int("all", 1).max(self.conf_int(dev, 1))
     }
 
     pub fn route_localnet(&self, dev: &str) -> bool {
-        self.int("net.ipv4.conf.all.route_localnet") != 0
-            || self.int(&format!("net.ipv4.conf.{dev}.route_localnet")) != 0
+        self.conf_int("all", 2) != 0 || self.conf_int(dev, 2) != 0
     }
 
     pub fn port_range(&self) -> (u16, u16) {
@@ -256,6 +303,48 @@ mod tests {
         s.set("net.ipv4.conf.flannel.1.rp_filter", "2");
         assert_eq!(s.rp_filter("flannel.1"), 2);
         assert_eq!(s.get("net.ipv4.conf.cni0.rp_filter"), "2".replace('2', "0"));
+    }
+
+    /// The parsed per-packet keys read what `int` of the full key reads,
+    /// whatever was set (odd values, `forwarding` for `ip_forward`, a
+    /// device called `all`, dotted device names).
+    #[test]
+    fn hot_keys_read_as_the_full_keys() {
+        let mut s = Sysctl::default();
+        let devs = ["eth0", "all", "flannel.1", "default", "cali1"];
+        let check = |s: &Sysctl| {
+            assert_eq!(s.ip_forward_int(), s.int("net.ipv4.ip_forward"));
+            for d in devs {
+                let full = |k: &str| s.int(&format!("net.ipv4.conf.{d}.{k}"));
+                let all = |k: &str| s.int(&format!("net.ipv4.conf.all.{k}"));
+                assert_eq!(
+                    s.proxy_arp(d),
+                    all("proxy_arp") == 1 || full("proxy_arp") == 1,
+                    "{d}"
+                );
+                assert_eq!(s.rp_filter(d), all("rp_filter").max(full("rp_filter")));
+                assert_eq!(
+                    s.route_localnet(d),
+                    all("route_localnet") != 0 || full("route_localnet") != 0
+                );
+            }
+        };
+        check(&s);
+        for (k, v) in [
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv4.conf.all.forwarding", "0"),
+            ("net/ipv4/conf/eth0/proxy_arp", " 1 "),
+            ("net.ipv4.conf.flannel.1.rp_filter", "2"),
+            ("net.ipv4.conf.default.route_localnet", "1"),
+            ("net.ipv4.conf.cali1.proxy_arp", "0x1"),
+            ("net.ipv4.conf.all.rp_filter", "1"),
+            ("net.ipv4.conf.eth0.proxy_arp", "2"),
+            ("net.ipv4.conf.all.proxy_arp", "1"),
+            ("net.ipv4.conf.all.forwarding", "1"),
+        ] {
+            s.set(k, v);
+            check(&s);
+        }
     }
 
     #[test]

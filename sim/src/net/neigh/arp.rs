@@ -27,9 +27,7 @@ impl Host {
         tip: Ipv4Addr,
     ) -> Option<String> {
         let dn = &self.devs[dev].name;
-        let on = self.sysctl.int("net.ipv4.conf.all.proxy_arp") == 1
-            || self.sysctl.int(&format!("net.ipv4.conf.{dn}.proxy_arp")) == 1;
-        if !on || self.sysctl.int("net.ipv4.ip_forward") != 1 || tip.is_loopback() {
+        if !self.sysctl.proxy_arp(dn) || self.sysctl.ip_forward_int() != 1 || tip.is_loopback() {
             return None;
         }
         let k = self.route_key(tip, Some(sip), 0, Some(dn));

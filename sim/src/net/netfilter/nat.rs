@@ -190,7 +190,16 @@ impl Host {
         };
         let Some(c) = self.ct.get(id) else { return };
         let t = c.target(dir);
-        let before = ip_endpoint(ip, src_manip);
+        // compared as numbers, written out only when they differ (every
+        // packet of a NATed connection passes here)
+        let endpoint = |ip: &Ipv4Repr| {
+            if src_manip {
+                (ip.src(), ip.ports().map(|p| p.0))
+            } else {
+                (ip.dst(), ip.ports().map(|p| p.1))
+            }
+        };
+        let before_ep = endpoint(ip);
         if ct.related {
             // nf_nat_icmp_reply_translation: only when the connection has
             // the NAT this hook does (source manip: SNAT, inverted for the
@@ -218,8 +227,9 @@ impl Host {
             ip.set_dst(t.dst);
             set_l4_port(ip, false, t.dport);
         }
-        let after = ip_endpoint(ip, src_manip);
-        if before != after {
+        if before_ep != endpoint(ip) {
+            let before = fmt_endpoint(before_ep);
+            let after = ip_endpoint(ip, src_manip);
             // the packet that made the binding names what made it
             let by = if ct.created && dir == Dir::Original {
                 c.nat_by[usize::from(!src_manip)].clone()
@@ -316,11 +326,15 @@ pub(crate) fn set_l4_port(ip: &mut Ipv4Repr, src: bool, p: u16) {
 }
 
 pub(crate) fn ip_endpoint(ip: &Ipv4Repr, src: bool) -> String {
-    let (a, p) = if src {
+    fmt_endpoint(if src {
         (ip.src(), ip.ports().map(|p| p.0))
     } else {
         (ip.dst(), ip.ports().map(|p| p.1))
-    };
+    })
+}
+
+/// `ADDR:PORT`, or `ADDR` for a protocol without ports.
+fn fmt_endpoint((a, p): (Ipv4Addr, Option<u16>)) -> String {
     match p {
         Some(p) => format!("{a}:{p}"),
         None => a.to_string(),
