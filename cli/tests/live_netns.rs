@@ -209,6 +209,19 @@ fn generated_calico_bgp_cluster() {
     check(&fixture("calico-bgp.yaml"), "cg", 46);
 }
 
+/// The same cluster with a NetworkPolicy: felix's chains and IP sets
+/// loaded for real (`ipset restore`, `iptables-restore`); the allowed call
+/// is answered and the denied one dropped, on the kernel as in the
+/// simulation, interface by interface. Needs `ipset`.
+#[test]
+fn generated_calico_cluster_with_network_policy() {
+    if let Some(why) = common::netns_unavailable(&["ipset"]) {
+        common::skip("live_netns calico NetworkPolicy", &why);
+        return;
+    }
+    check(&fixture("calico-netpol.yaml"), "cn", 46);
+}
+
 /// Path MTU: ping with DF across a 1280-byte link draws ICMP
 /// fragmentation-needed (quoting 548 bytes, as icmp_send does); a smaller
 /// ping is answered.

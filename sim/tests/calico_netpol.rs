@@ -498,3 +498,23 @@ fn generated_rules_are_felix_layout_and_allowed_steps_name_the_rule() {
         "{steps:?}"
     );
 }
+
+#[test]
+fn egress_named_ports_resolve_on_the_destination_pod() {
+    // "http" is 8080 on web and 5432 on db; other declares no port of
+    // that name; a numeric and a named port in one rule (felix's port
+    // block)
+    let p = np(
+        "dev",
+        "named-egress",
+        "podSelector: {matchLabels: {app: client}}\npolicyTypes: [Egress]\negress:\n- ports: [{port: http}, {port: 9999}, {port: 53, protocol: UDP}]",
+    );
+    check(
+        &p,
+        "client -> web : 8080/TCP -> yes
+         client -> db : 5432/TCP -> yes
+         client -> svc/web : 80/TCP -> yes
+         client -> web : 53/UDP -> yes
+         client -> other : 8080/TCP -> no",
+    );
+}

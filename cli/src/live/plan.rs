@@ -603,10 +603,16 @@ fn neighbours(h: &Host, on: &On) -> Vec<Step> {
     steps
 }
 
-/// A host's iptables rules (`iptables-restore`) and nftables ruleset
-/// (`nft -f -`).
+/// A host's IP sets (`ipset restore`), iptables rules (`iptables-restore`)
+/// and nftables ruleset (`nft -f -`).
 fn rulesets(h: &Host, on: &On) -> Vec<Step> {
     let mut steps = Vec::new();
+    if !h.ipset_text.is_empty() {
+        // the sets first: iptables-restore refuses a -m set of no set
+        let mut c = on.exec(&["ipset", "restore"], Some(&h.ipset_text));
+        c.context = Some(format!("{}: loading its IP sets", h.name));
+        steps.push(Step::Run(c));
+    }
     if h.nf.rule_count() > 0 {
         steps.push(Step::Run(
             on.exec(&["iptables-restore"], Some(&h.nf.to_save_text())),

@@ -251,6 +251,9 @@ pub struct Host {
     pub nft_dyn: super::netfilter::nftables::DynSets,
     /// The nftables text as given (live mode loads it with `nft -f`).
     pub nft_text: Arc<str>,
+    /// The `ipset save` text as given (live mode loads it with `ipset
+    /// restore`, before the iptables rules that name its sets).
+    pub ipset_text: Arc<str>,
     pub ct: Conntrack,
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
@@ -482,6 +485,7 @@ impl Host {
             nft: Default::default(),
             nft_dyn: Default::default(),
             nft_text: Arc::from(""),
+            ipset_text: Arc::from(""),
             ct: Conntrack::default(),
             sysctl: Sysctl::default(),
             tcp: TcpStack::default(),

@@ -458,6 +458,7 @@ fn load_netfilter(
             &format!("{file}: hosts.{hname}.ipset"),
         )
         .map_err(|m| e.at(t, format!("{kp}.ipset"), m.to_string()))?;
+        h.ipset_text = Arc::from(t.value.as_str());
     }
     Ok(())
 }
