@@ -580,14 +580,30 @@ fn tcp_and_udp_ports() {
     table(
         "UDP 53",
         &udp,
-        &[dns("client", DNS, true), dns("tester", DNS, true)],
+        &[
+            dns("client", DNS, true),
+            dns("tester", DNS, true),
+            // through the kube-dns Service: judged at PREROUTING after DNAT
+            Row {
+                to: "10.96.0.10",
+                ..dns("neighbour", DNS, true)
+            },
+        ],
     );
     let tcp_only = policy(
         "kube-system",
         "dns-tcp",
         "  podSelector: {matchLabels: {k8s-app: kube-dns}}\n  ingress: [{from: [{namespaceSelector: {}}], ports: [{protocol: TCP, port: 53}]}]\n",
     );
-    table("TCP 53 only", &tcp_only, &[dns("client", DNS, false)]);
+    let via_service = Row {
+        to: "10.96.0.10",
+        ..dns("client", DNS, false)
+    };
+    table(
+        "TCP 53 only",
+        &tcp_only,
+        &[dns("client", DNS, false), via_service],
+    );
 }
 
 #[test]
