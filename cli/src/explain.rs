@@ -245,7 +245,9 @@ SIMPLIFIED (and where)
     the kernel's ip_local_out runs; the other
     targets are kept unmodelled and passed over; nftables base chains
     of priority above 50 at INPUT/FORWARD/OUTPUT run before the security
-    table, not after it.                                                 [net/netfilter]
+    table, not after it; filter-type base chains of PREROUTING above -100
+    run after the DNAT (as the kernel orders them), those of OUTPUT
+    between -150 and 0 still before iptables' nat OUTPUT.                [net/netfilter]
   - ipset: the timeouts of loaded elements are kept but never expire
     during a run (elements -j SET adds do expire);
     packet/byte counters and skbinfo are kept, not updated or applied;

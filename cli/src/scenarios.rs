@@ -92,6 +92,10 @@ pub const ALL: &[Embedded] = &[
         name: "istio-sidecar",
         text: include_str!("../../scenarios/istio-sidecar.yaml"),
     },
+    Embedded {
+        name: "netpol-kindnet",
+        text: include_str!("../../scenarios/netpol-kindnet.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

@@ -580,14 +580,30 @@ fn tcp_and_udp_ports() {
     table(
         "UDP 53",
         &udp,
-        &[dns("client", DNS, true), dns("tester", DNS, true)],
+        &[
+            dns("client", DNS, true),
+            dns("tester", DNS, true),
+            // through the kube-dns Service: judged at PREROUTING after DNAT
+            Row {
+                to: "10.96.0.10",
+                ..dns("neighbour", DNS, true)
+            },
+        ],
     );
     let tcp_only = policy(
         "kube-system",
         "dns-tcp",
         "  podSelector: {matchLabels: {k8s-app: kube-dns}}\n  ingress: [{from: [{namespaceSelector: {}}], ports: [{protocol: TCP, port: 53}]}]\n",
     );
-    table("TCP 53 only", &tcp_only, &[dns("client", DNS, false)]);
+    let via_service = Row {
+        to: "10.96.0.10",
+        ..dns("client", DNS, false)
+    };
+    table(
+        "TCP 53 only",
+        &tcp_only,
+        &[dns("client", DNS, false), via_service],
+    );
 }
 
 #[test]
@@ -804,63 +820,7 @@ fn policies_without_kindnet_are_still_said_to_be_unenforced() {
 /// A router whose iptables FORWARD chain queues new connections to queue
 /// 5, where kube-network-policies (bound by `listen: "5"`) judges them
 /// with the objects it is given.
-const ROUTER: &str = r#"
-apiVersion: podpath/v1
-kind: Scenario
-metadata: {name: nfqueue-iptables}
-hosts:
-  client:
-    kind: client
-    devices:
-      eth0: {addrs: [10.0.1.2/24]}
-    routes:
-      - {dst: default, via: 10.0.1.1, dev: eth0}
-  router:
-    kind: router
-    devices:
-      eth0: {addrs: [10.0.1.1/24]}
-      eth1: {addrs: [10.0.2.1/24]}
-    sysctl: {net.ipv4.ip_forward: 1}
-    iptables: |
-      *filter
-      :INPUT ACCEPT [0:0]
-      :FORWARD ACCEPT [0:0]
-      :OUTPUT ACCEPT [0:0]
-      -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-      -A FORWARD -j NFQUEUE --queue-num 5
-      COMMIT
-    apps:
-      - kind: kube-network-policies
-        listen: "5"
-        config: |
-          apiVersion: v1
-          kind: Pod
-          metadata: {name: server, namespace: default, labels: {app: server}}
-          spec: {containers: [{name: s, ports: [{name: http, containerPort: 80}]}]}
-          status: {podIP: 10.0.2.2}
-          ---
-          apiVersion: networking.k8s.io/v1
-          kind: NetworkPolicy
-          metadata: {name: http-only, namespace: default}
-          spec:
-            podSelector: {matchLabels: {app: server}}
-            ingress: [{ports: [{port: http}]}]
-  server:
-    kind: pod
-    devices:
-      eth0: {addrs: [10.0.2.2/24]}
-    routes:
-      - {dst: default, via: 10.0.2.1, dev: eth0}
-    apps:
-      - {kind: http-server, name: web, listen: ":80", routes: {/: {body: "hello"}}}
-      - {kind: http-server, name: admin, listen: ":8080", routes: {/: {body: "admin"}}}
-links:
-  - {a: client/eth0, b: router/eth0}
-  - {a: router/eth1, b: server/eth0}
-traffic:
-  - {id: web, from: client, http: {get: "http://10.0.2.2/"}}
-  - {id: admin, from: client, http: {get: "http://10.0.2.2:8080/"}}
-"#;
+const ROUTER: &str = include_str!("data/nfqueue/iptables-nfqueue.yaml");
 
 #[test]
 fn iptables_nfqueue_reaches_a_bound_listener() {

@@ -163,6 +163,28 @@ impl Host {
                 }
             }
             self.nat_manip(ctx, ip, &ct, false);
+            // nftables base chains of PREROUTING after dstnat (priority
+            // above -100, kube-network-policies' `dstnat + 5`): they see
+            // the packet after DNAT
+            if !self.nft.is_empty()
+                && !self
+                    .nft
+                    .chains_at(TableKind::Filter, Hook::Prerouting)
+                    .1
+                    .is_empty()
+            {
+                let Some(_) = self.nf_filter(
+                    ctx,
+                    (TableKind::Filter, Hook::Prerouting),
+                    ip,
+                    (Some(dev), None, None),
+                    &mut mark,
+                    &ct,
+                    meta,
+                ) else {
+                    return;
+                };
+            }
             // the socket TPROXY assigned in a PREROUTING hook (skb->sk)
             meta.sk = meta.sk.or(self.skb_sk.take());
         }

@@ -23,6 +23,12 @@ fn slot_of(b: &BaseChain) -> (TableKind, bool) {
         ],
         Hook::Postrouting => &[(TableKind::Mangle, -150)],
     };
+    if b.hook == Hook::Prerouting && b.ty != ChainType::Nat && b.priority > -100 {
+        // after iptables' nat PREROUTING (NF_IP_PRI_NAT_DST) and its
+        // DNAT: in the slot ip_rcv's path runs after the NAT manip
+        // (`prerouting_nat_and_route`), named (Filter, PREROUTING)
+        return (TableKind::Filter, false);
+    }
     if b.ty == ChainType::Nat {
         let nat_prio = match b.hook {
             Hook::Prerouting | Hook::Output => -100,
