@@ -19,5 +19,6 @@ pub mod load;
 pub mod meta;
 pub mod netpol;
 pub mod objects;
+pub mod reach;
 
 pub use objects::{Cluster, K8sError};
