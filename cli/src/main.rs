@@ -68,6 +68,13 @@ enum Cmd {
     /// Every branch each flow can take through random rule matches
     /// (`-m statistic`), with its probability; the probabilities sum to 1.
     Paths(cmd::paths::PathsArgs),
+    /// Who can reach whom in the scenario's cluster: every pod to every
+    /// pod at each containerPort it declares and to every Service port,
+    /// each probe a simulated connection (--engine sim) or the
+    /// NetworkPolicy API semantics (--engine spec); --compare lists where
+    /// they disagree (exit 1). Truth tables (`.` allowed, `X` denied) or
+    /// JSON; --shard I/N and --merge split and join a large matrix.
+    Reach(cmd::reach::ReachArgs),
     /// Compare scenarios' traces with golden traces (DIR/NAME/trace.json)
     /// and check their `expect:`s: exit 0 when all match, 1 with a per-hop
     /// diff when one does not.
@@ -94,6 +101,7 @@ fn run() -> Result<ExitCode> {
         Cmd::Inspect(a) => cmd::inspect::run(a, &mut out)?,
         Cmd::KubeProxyRules(a) => cmd::kube_proxy_rules::run(a, &mut out)?,
         Cmd::Paths(a) => cmd::paths::run(a, &mut out)?,
+        Cmd::Reach(a) => cmd::reach::run(a, &mut out)?,
         Cmd::Check(a) => cmd::check::run(a, &mut out)?,
         Cmd::List => cmd::list::run(&mut out)?,
         Cmd::Explain => {

@@ -180,6 +180,9 @@ pub struct Fault {
 }
 
 /// Hosts, links (as device peers) and traffic: everything a run needs.
+/// Cloned, it is a fresh copy to run again (`podpath reach` runs one
+/// probe per copy).
+#[derive(Clone)]
 pub struct World {
     pub scenario: String,
     pub seed: u64,

@@ -35,7 +35,8 @@
 //! Every node runs kube-proxy in iptables mode ([`super::kubeproxy`]) with
 //! `--cluster-cidr` set. Pods get one HTTP server per TCP container port
 //! answering JSON that names the pod, and a CoreDNS-like DNS server on UDP
-//! port 53 answering `<svc>.<ns>.svc.<domain>` with the Service's ClusterIP;
+//! port 53 answering `<svc>.<ns>.svc.<domain>` with the Service's ClusterIP,
+//! and a UDP echo server on each other UDP container port;
 //! when a `kube-system/kube-dns` Service exists, every pod's resolv.conf is
 //! kubelet's ClusterFirst one (that nameserver, search `<ns>.svc.<domain>
 //! svc.<domain> <domain>`, `ndots:5`).
@@ -1180,7 +1181,8 @@ fn pod_routes(net: &NetConfig, cni: &Cni, n: &NodeNet) -> Vec<RouteDoc> {
 
 /// The pod's servers, one per container port: a DNS server on UDP 53
 /// (CoreDNS-like, a record per Service with a ClusterIP), an HTTP server
-/// answering JSON that names the pod on each TCP port.
+/// answering JSON that names the pod on each TCP port, a UDP echo server
+/// on each other UDP port. SCTP ports get none (podpath has no SCTP).
 fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> Vec<AppDoc> {
     let mut apps = Vec::new();
     for c in &p.spec.containers {
@@ -1207,6 +1209,15 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> V
                         }
                     }
                     apps.push(a);
+                }
+                ("UDP", port) => {
+                    // any other UDP port: an echo server (RFC 862), so a
+                    // datagram sent there is answered
+                    apps.push(app(
+                        "udp-echo-server",
+                        Some(c.name.clone()),
+                        Some(format!(":{port}")),
+                    ));
                 }
                 ("TCP", port) => {
                     let mut a = app(

@@ -21,5 +21,6 @@ pub mod load;
 pub mod meta;
 pub mod netpol;
 pub mod objects;
+pub mod reach;
 
 pub use objects::{Cluster, K8sError};

@@ -648,6 +648,38 @@ pub fn evaluate(
     port: u16,
     proto: &str,
 ) -> SpecVerdict {
+    let sel = |who: &Party, d| match who {
+        Party::Pod(p) => selecting(policies, p, d),
+        Party::Other(_) => Vec::new(),
+    };
+    let egress = sel(src, Direction::Egress);
+    let ingress = sel(dst, Direction::Ingress);
+    evaluate_selected(policies, (&egress, &ingress), src, dst, port, proto)
+}
+
+/// The policies (indexes into `policies`) that select `pod` for `d`, in
+/// the order their rules are tried (by name: they are all in the pod's
+/// namespace). What the verdict of a pod depends on besides the peer, so
+/// a caller evaluating many connections of one pod computes it once.
+pub fn selecting(policies: &[NetworkPolicy], pod: &PodParty, d: Direction) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..policies.len())
+        .filter(|&i| policies[i].selects(pod, d))
+        .collect();
+    v.sort_by(|&a, &b| policies[a].metadata.name.cmp(&policies[b].metadata.name));
+    v
+}
+
+/// [`evaluate`] with the policies selecting the source for egress and the
+/// destination for ingress given ([`selecting`]; empty for a party that is
+/// not a pod): the same verdict, by construction.
+pub fn evaluate_selected(
+    policies: &[NetworkPolicy],
+    (egress_sel, ingress_sel): (&[usize], &[usize]),
+    src: &Party,
+    dst: &Party,
+    port: u16,
+    proto: &str,
+) -> SpecVerdict {
     let named = match dst {
         Party::Pod(p) => Some(p.ports),
         Party::Other(_) => None,
@@ -655,7 +687,7 @@ pub fn evaluate(
     let ports_ok =
         |ps: &[PolicyPort]| ps.is_empty() || ps.iter().any(|p| p.admits(port, proto, named));
     let egress = match src {
-        Party::Pod(s) => side(policies, s, Direction::Egress, |pol| {
+        Party::Pod(_) => side(policies, egress_sel, |pol| {
             pol.spec.egress.iter().position(|r| {
                 ports_ok(&r.ports)
                     && (r.to.is_empty() || r.to.iter().any(|p| p.matches(pol.metadata.ns(), dst)))
@@ -664,7 +696,7 @@ pub fn evaluate(
         Party::Other(_) => Side::NotIsolated,
     };
     let ingress = match dst {
-        Party::Pod(d) => side(policies, d, Direction::Ingress, |pol| {
+        Party::Pod(_) => side(policies, ingress_sel, |pol| {
             pol.spec.ingress.iter().position(|r| {
                 ports_ok(&r.ports)
                     && (r.from.is_empty()
@@ -676,33 +708,29 @@ pub fn evaluate(
     SpecVerdict { egress, ingress }
 }
 
-/// The union of the rules of every policy selecting `pod` for `d`: the
-/// first policy (in namespace/name order) and rule that admits.
+/// The union of the rules of the policies `selecting` a pod for a
+/// direction (in the order [`selecting`] gives): the first policy and
+/// rule that admits.
 fn side(
     policies: &[NetworkPolicy],
-    pod: &PodParty,
-    d: Direction,
+    selecting: &[usize],
     admits: impl Fn(&NetworkPolicy) -> Option<usize>,
 ) -> Side {
-    let mut selecting: Vec<&NetworkPolicy> =
-        policies.iter().filter(|p| p.selects(pod, d)).collect();
-    selecting.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     if selecting.is_empty() {
         return Side::NotIsolated;
     }
-    for p in &selecting {
+    let name = |p: &NetworkPolicy| format!("{}/{}", p.metadata.ns(), p.metadata.name);
+    for &i in selecting {
+        let p = &policies[i];
         if let Some(rule) = admits(p) {
             return Side::Allowed {
-                policy: format!("{}/{}", p.metadata.ns(), p.metadata.name),
+                policy: name(p),
                 rule,
             };
         }
     }
     Side::Denied {
-        policies: selecting
-            .iter()
-            .map(|p| format!("{}/{}", p.metadata.ns(), p.metadata.name))
-            .collect(),
+        policies: selecting.iter().map(|&i| name(&policies[i])).collect(),
     }
 }
 

@@ -219,6 +219,7 @@ impl HostKind {
     }
 }
 
+#[derive(Clone)]
 pub struct Host {
     pub index: usize,
     pub name: String,

@@ -385,11 +385,19 @@ fn start_server(
                 return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
             }
         }
+        "udp-echo-server" => {
+            // each datagram's bytes sent back (RFC 862), as a bundle's
+            // udp-echo-server
+            let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
+            if let Err(x) = launch::udp_echo_server(h, apps, &name, port, false) {
+                return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
+            }
+        }
         other => {
             return Err(e.at(
                 &ad.kind,
                 format!("{ak}.kind"),
-                format!("unknown app kind '{other}': expected http-server, dns-server, haproxy, keepalived, ingress-nginx, envoy or tcp-forward"),
+                format!("unknown app kind '{other}': expected http-server, dns-server, udp-echo-server, haproxy, keepalived, ingress-nginx, envoy or tcp-forward"),
             ))
         }
     }

@@ -1,0 +1,234 @@
+//! `podpath reach`: who can reach whom. Every source pod × destination
+//! (pod at each containerPort it declares, Service at each of its ports)
+//! probed by one of two engines:
+//!
+//! - **sim** ([`sim`]): a real simulated connection attempt through the
+//!   whole stack, one independent run per probe, so routing, kube-proxy's
+//!   NAT and the CNI's programming of the policies all count;
+//! - **spec** ([`spec`]): the NetworkPolicy API semantics alone
+//!   ([`crate::k8s::netpol::evaluate`]).
+//!
+//! `--compare` runs both and lists every probe where they disagree.
+//! Probes are independent, so they run in parallel (rayon); results are
+//! collected in the fixed probe order ([`select::plan`]), so the output is
+//! the same byte for byte whatever the thread count. `--shard I/N` computes
+//! one contiguous slice of that order, and [`output::merge`] joins the
+//! slices into the unsharded report.
+//!
+//! No probes share a simulation: each runs on its own copy of the world.
+//! (Pods the policies, routes and rules cannot tell apart could share
+//! one, but what a probe meets also depends on its addresses, through
+//! routes, ipBlocks, conntrack and kube-proxy's per-source affinity, and
+//! no proof that two pods are the same on all of them is made here.)
+
+pub mod model;
+pub mod output;
+pub mod select;
+pub mod sim;
+pub mod spec;
+
+use rayon::prelude::*;
+
+use crate::k8s::cluster::NetConfig;
+use crate::k8s::netpol::NetworkPolicy;
+use crate::k8s::Cluster;
+use crate::world::World;
+
+use model::{
+    Comparison, DecidedBy, Disagreement, EngineKind, PortProto, Probe, ProbeResult, ReachError,
+    Report, Shard, Side, Verdict,
+};
+use select::{Selector, Targets};
+
+/// What the cluster gives `reach`: its targets, its policies, the world
+/// the sim engine copies per probe, and the warnings of the run.
+pub struct Setup {
+    pub targets: Targets,
+    pub policies: Vec<NetworkPolicy>,
+    pub world: World,
+    pub warnings: Vec<String>,
+}
+
+/// The warning for NetworkPolicies on a CNI that does not enforce them
+/// (flannel's backends: flannel has no policy controller, as in reality).
+pub fn enforcement_warning(cluster: &Cluster, net: &NetConfig) -> Option<String> {
+    let n = cluster.network_policies.len();
+    if n == 0 || !net.cni.starts_with("flannel") {
+        return None;
+    }
+    let s = if n == 1 { "y has" } else { "ies have" };
+    Some(format!(
+        "{n} NetworkPolic{s} no effect: the cluster's CNI ({}) does not enforce NetworkPolicy, so the sim engine's verdicts (the traffic as it runs) ignore them; the spec engine's are what a CNI that enforces them would give",
+        net.cni
+    ))
+}
+
+impl Setup {
+    /// From the cluster's objects and network settings and the world
+    /// built from them (`scenario::load`).
+    pub fn new(cluster: &Cluster, net: &NetConfig, world: World) -> Setup {
+        let warnings = enforcement_warning(cluster, net)
+            .or_else(|| cluster.policy_warning())
+            .into_iter()
+            .collect();
+        Setup {
+            targets: Targets::of(cluster),
+            policies: cluster.network_policies.clone(),
+            world,
+            warnings,
+        }
+    }
+}
+
+/// What to probe.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub from: Vec<Selector>,
+    pub to: Vec<Selector>,
+    pub ports: Vec<PortProto>,
+    /// `(I, N)`: only the I-th (1-based) of N slices of the probes.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// The probes of the run (the shard's, when sharded), the shard, and the
+/// SCTP probes left out (`sim_only`: those the sim engine cannot run, left
+/// out before sharding, so the shards cover exactly what is run).
+fn probes(
+    setup: &Setup,
+    o: &Options,
+    sim_only: bool,
+) -> Result<(Vec<Probe>, Option<Shard>, usize), ReachError> {
+    let mut all = select::plan(&setup.targets, &o.from, &o.to, &o.ports)?;
+    let before = all.len();
+    if sim_only {
+        all.retain(sim::SimEngine::runs);
+    }
+    let left = before - all.len();
+    Ok(match o.shard {
+        None => (all, None, left),
+        Some((index, count)) => {
+            let total = all.len();
+            let r = output::shard_range(index, count, total);
+            (
+                all[r].to_vec(),
+                Some(Shard {
+                    index,
+                    count,
+                    total,
+                }),
+                left,
+            )
+        }
+    })
+}
+
+fn result(t: &Targets, p: &Probe, verdict: Verdict, decided_by: DecidedBy) -> ProbeResult {
+    ProbeResult {
+        from: t.pods[p.from].id(),
+        to: t.dest_id(p.to),
+        port: p.port.port,
+        protocol: p.port.proto,
+        verdict,
+        decided_by,
+    }
+}
+
+/// Refuses SCTP ports for the sim engine (its wire has no SCTP).
+fn refuse_sctp(o: &Options) -> Result<(), ReachError> {
+    match o.ports.iter().find(|p| p.proto == model::Proto::Sctp) {
+        Some(p) => Err(ReachError::Sctp(p.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// The SCTP probes the sim engine leaves out, as a warning.
+fn sctp_warning(n: usize) -> Option<String> {
+    (n > 0).then(|| {
+        format!("{n} SCTP probe(s) not run: podpath's wire has no SCTP, so the sim engine cannot probe SCTP ports (--engine spec evaluates them)")
+    })
+}
+
+/// Runs the probes with `engine`.
+pub fn run(setup: &Setup, o: &Options, engine: EngineKind) -> Result<Report, ReachError> {
+    if engine == EngineKind::Sim {
+        refuse_sctp(o)?;
+    }
+    let (probes, shard, left) = probes(setup, o, engine == EngineKind::Sim)?;
+    let mut warnings = setup.warnings.clone();
+    warnings.extend(sctp_warning(left));
+    let t = &setup.targets;
+    let results: Vec<ProbeResult> = match engine {
+        EngineKind::Spec => {
+            let e = spec::SpecEngine::new(&setup.policies, t);
+            probes
+                .par_iter()
+                .map(|p| {
+                    let (v, d) = e.verdict(p);
+                    result(t, p, v, d)
+                })
+                .collect()
+        }
+        EngineKind::Sim => {
+            let e = sim::SimEngine::new(&setup.world, t);
+            probes
+                .par_iter()
+                .map(|p| {
+                    let (v, d, _) = e.verdict(p);
+                    result(t, p, v, d)
+                })
+                .collect()
+        }
+    };
+    Ok(Report {
+        engine,
+        warnings,
+        shard,
+        probes: results,
+    })
+}
+
+/// Runs both engines on every probe the sim engine can run and lists the
+/// probes where they disagree. A Service probe is compared with the spec
+/// verdict for the endpoint the simulated connection reached (the one
+/// kube-proxy picked), or with the Service's verdict when it reached
+/// none.
+pub fn compare(setup: &Setup, o: &Options) -> Result<Comparison, ReachError> {
+    refuse_sctp(o)?;
+    let (runnable, _, left) = probes(setup, o, true)?;
+    let t = &setup.targets;
+    let mut warnings = setup.warnings.clone();
+    warnings.extend(sctp_warning(left));
+    let se = sim::SimEngine::new(&setup.world, t);
+    let sp = spec::SpecEngine::new(&setup.policies, t);
+    let found: Vec<Option<Disagreement>> = runnable
+        .par_iter()
+        .map(|p| {
+            let (sv, sd, ep) = se.verdict(p);
+            let (pv, pd) = ep
+                .and_then(|ip| sp.verdict_to(p, ip))
+                .unwrap_or_else(|| sp.verdict(p));
+            (sv != pv).then(|| {
+                let r = result(t, p, sv, sd.clone());
+                Disagreement {
+                    from: r.from,
+                    to: r.to,
+                    port: r.port,
+                    protocol: r.protocol,
+                    sim: Side {
+                        verdict: sv,
+                        decided_by: sd,
+                    },
+                    spec: Side {
+                        verdict: pv,
+                        decided_by: pd,
+                    },
+                }
+            })
+        })
+        .collect();
+    Ok(Comparison {
+        warnings,
+        compared: runnable.len(),
+        disagreements: found.into_iter().flatten().collect(),
+    })
+}

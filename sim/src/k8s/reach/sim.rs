@@ -1,0 +1,257 @@
+//! The sim engine: each probe a real simulated connection attempt through
+//! the whole stack (routing, kube-proxy's NAT, the CNI's rules), one run
+//! of its own on a fresh copy of the world.
+//!
+//! A TCP probe is a connect (the handshake, then close, no payload): what
+//! the Kubernetes e2e NetworkPolicy suite's probe does (`agnhost connect
+//! HOST:PORT --timeout=1s --protocol=tcp`, test/e2e/network/netpol
+//! kubemanager.go `probeConnectivity`, 1 s from `getProbeTimeoutSeconds`):
+//! allowed when the SYN is answered by a SYN-ACK within 1 s. A UDP probe is
+//! one datagram (a DNS query to port 53, where the pod runs its DNS
+//! server; a line of text elsewhere, echoed by the pod's UDP echo server),
+//! allowed when an answer comes back within 1 s. SCTP: podpath's wire has
+//! no SCTP, so SCTP probes are not run (the report says how many).
+//!
+//! The verdict's `decided_by` comes from the trace: the NetworkPolicy step
+//! (`Action::Policy`) a CNI model wrote, with the rule that dropped after
+//! it; else the first drop or reject step, with the netfilter rule just
+//! before it in the same hop.
+//!
+//! Cost: a probe clones the world built once (cheaper than building it
+//! again from the scenario: see the `reach` benchmark) and runs it to the
+//! probe's end (the horizon is the probe's timeout and a little more; the
+//! scenario's own traffic is left out, its faults kept).
+
+use crate::engine::Engine;
+use crate::trace::{Action, FlowTrace, Trace};
+use crate::world::{ClientOpts, FlowSpec, Request, World};
+
+use super::model::{DecidedBy, Dest, Probe, Proto, Verdict};
+use super::select::Targets;
+
+/// How long a probe waits for its answer (agnhost connect's `--timeout=1s`).
+pub const PROBE_TIMEOUT_NS: u64 = 1_000_000_000;
+
+/// The run ends this long after the timeout (the give-up has fired).
+const HORIZON_NS: u64 = PROBE_TIMEOUT_NS + 100_000_000;
+
+/// The world every probe starts from, and the pods' hosts in it.
+pub struct SimEngine<'a> {
+    world: &'a World,
+    targets: &'a Targets,
+    /// `hosts[i]`: pod i's host index in the world (None: not in it)
+    hosts: Vec<Option<usize>>,
+}
+
+/// The probe's flow id in its run.
+const FLOW: &str = "reach";
+
+impl<'a> SimEngine<'a> {
+    pub fn new(world: &'a World, targets: &'a Targets) -> Self {
+        let hosts = targets
+            .pods
+            .iter()
+            .map(|p| world.hosts.iter().position(|h| h.name == p.host))
+            .collect();
+        SimEngine {
+            world,
+            targets,
+            hosts,
+        }
+    }
+
+    /// Whether this engine can run the probe (SCTP: no).
+    pub fn runs(p: &Probe) -> bool {
+        p.port.proto != Proto::Sctp
+    }
+
+    /// The probe's one run: its trace (None: its source pod is not a host
+    /// of the world, or SCTP).
+    pub fn trace(&self, p: &Probe) -> Option<Trace> {
+        let from = self.hosts[p.from]?;
+        if !Self::runs(p) {
+            return None;
+        }
+        let dst = match p.to {
+            Dest::Pod(i) => self.targets.pods[i].ip,
+            Dest::Svc(i, _) => self.targets.services[i].ip,
+        };
+        let port = p.port.port;
+        let request = match p.port.proto {
+            Proto::Udp => Request::Udp {
+                dst,
+                port,
+                payload: if port == 53 {
+                    crate::wire::dns::DnsRepr::query(0x7265, "reach.podpath.invalid").emit()
+                } else {
+                    b"podpath reach probe\n".to_vec()
+                },
+            },
+            _ => Request::HttpGet {
+                dst,
+                port,
+                host_header: format!("{dst}:{port}"),
+                path: "/".into(),
+                user: None,
+                extra: crate::app::http::RequestExtra {
+                    connect_only: true,
+                    ..Default::default()
+                },
+            },
+        };
+        let mut w = self.world.clone();
+        w.flows = vec![FlowSpec {
+            id: FLOW.into(),
+            from,
+            request,
+            start_ns: 0,
+            count: 1,
+            interval_ns: 0,
+            after_previous: false,
+            client: ClientOpts {
+                timeout_ns: Some(PROBE_TIMEOUT_NS),
+                ..Default::default()
+            },
+            expect: Vec::new(),
+        }];
+        w.horizon_ns = w.horizon_ns.min(HORIZON_NS);
+        Some(Engine::new(w).run())
+    }
+
+    /// A probe's verdict, what decided it, and (a Service probe) the
+    /// address of the endpoint the connection was DNATed to.
+    pub fn verdict(&self, p: &Probe) -> (Verdict, DecidedBy, Option<std::net::Ipv4Addr>) {
+        let Some(t) = self.trace(p) else {
+            return (
+                Verdict::Denied,
+                DecidedBy {
+                    reason: format!(
+                        "not run: pod {}'s host is not in the world",
+                        self.targets.pods[p.from].id()
+                    ),
+                    ..Default::default()
+                },
+                None,
+            );
+        };
+        let Some(f) = t.flows.iter().find(|f| f.id == FLOW) else {
+            return (
+                Verdict::Denied,
+                DecidedBy {
+                    reason: "the probe did not start".into(),
+                    ..Default::default()
+                },
+                None,
+            );
+        };
+        let endpoint = dnat_target(f);
+        let mut d = decided(f);
+        if let (Dest::Svc(..), Some(ip)) = (p.to, endpoint) {
+            d.endpoint = Some(
+                self.targets
+                    .pod_at(ip)
+                    .map_or_else(|| ip.to_string(), |i| self.targets.pods[i].id()),
+            );
+        }
+        let v = if f.disposition.answered() {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        };
+        (v, d, endpoint)
+    }
+}
+
+/// The address a Service probe was DNATed to (kube-proxy's binding).
+fn dnat_target(f: &FlowTrace) -> Option<std::net::Ipv4Addr> {
+    f.hops
+        .iter()
+        .flat_map(|h| &h.steps)
+        .find_map(|s| match &s.action {
+            Action::Dnat {
+                to, reply: false, ..
+            } => to.split(':').next().and_then(|a| a.parse().ok()),
+            _ => None,
+        })
+}
+
+/// What decided the flow: its NetworkPolicy step (a denial, else the
+/// admission), then the drop after it; else the first drop or reject.
+fn decided(f: &FlowTrace) -> DecidedBy {
+    let mut out = DecidedBy {
+        reason: f.outcome.clone(),
+        ..Default::default()
+    };
+    let mut policy_hop = None;
+    for (hi, h) in f.hops.iter().enumerate() {
+        for s in &h.steps {
+            if let Action::Policy {
+                verdict,
+                direction,
+                policies,
+                rule,
+            } = &s.action
+            {
+                let first = out.policy.is_none() && out.direction.is_none();
+                if verdict == "denied" || first {
+                    out.host = Some(h.host.clone());
+                    out.point = Some(s.point.to_string());
+                    out.direction = Some(direction.clone());
+                    out.policy = (!policies.is_empty()).then(|| policies.join(", "));
+                    out.rule = rule.clone();
+                    out.reason = format!("{}: {}", s.what, f.outcome);
+                    policy_hop = Some(hi);
+                }
+                if verdict == "denied" {
+                    drop_after(f, hi, &mut out, true);
+                    return out;
+                }
+            }
+        }
+    }
+    if let Some((hi, _)) = f
+        .hops
+        .iter()
+        .enumerate()
+        .find(|(_, h)| h.steps.iter().any(is_drop))
+    {
+        if policy_hop.is_none() {
+            drop_after(f, hi, &mut out, false);
+        }
+    }
+    out
+}
+
+fn is_drop(s: &crate::trace::Step) -> bool {
+    matches!(s.action, Action::Drop { .. } | Action::Reject { .. })
+}
+
+/// The drop or reject of hop `hi` (from the policy step on, when
+/// `after_policy`): its host and point, the netfilter rule before it.
+fn drop_after(f: &FlowTrace, hi: usize, out: &mut DecidedBy, after_policy: bool) {
+    let h = &f.hops[hi];
+    let start = if after_policy {
+        h.steps
+            .iter()
+            .position(|s| matches!(s.action, Action::Policy { .. }))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let Some(di) = h.steps[start..].iter().position(is_drop).map(|i| i + start) else {
+        return;
+    };
+    let s = &h.steps[di];
+    out.host = Some(h.host.clone());
+    out.point = Some(s.point.to_string());
+    if let Some(r) = h.steps[..di]
+        .iter()
+        .rev()
+        .find(|s| matches!(s.action, Action::Rule { .. }))
+    {
+        out.rule.get_or_insert_with(|| r.what.clone());
+    }
+    if !after_policy {
+        out.reason = format!("{}: {}", s.what, f.outcome);
+    }
+}

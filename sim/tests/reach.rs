@@ -1,0 +1,637 @@
+//! `podpath reach`'s engines on truth tables written from the
+//! NetworkPolicy API documentation (kubernetes.io concepts/services-
+//! networking/network-policies and the NetworkPolicySpec reference), each
+//! line `from → to : port/proto → allowed|denied`: the spec engine must
+//! give every line; on flannel (no enforcement) the sim engine must find
+//! everything reachable. [`check_case`] takes the CNI, so the same cases
+//! run under a CNI that enforces policies (the sim engine then must give
+//! the lines too, and `compare` must find no disagreement).
+//!
+//! Also: kubectl's label-selector syntax, `--from`/`--to`/`--port`
+//! selection, shards merged back to the unsharded report, the same bytes
+//! with one thread and two, and the flannel warning.
+
+use podpath_sim::k8s::reach::model::{EngineKind, Report, Verdict};
+use podpath_sim::k8s::reach::select::{parse_labels, parse_port, parse_selector, Selector};
+use podpath_sim::k8s::reach::{self, output, Options, Setup};
+
+/// Two nodes; namespaces x (team=x) and y (team=y); pods x/a (app=a,
+/// tier=web, on node-a 10.244.0.10), x/b (app=b, node-b 10.244.1.10),
+/// y/a (app=a, node-b 10.244.1.11), y/c (app=c, node-a 10.244.0.12); every
+/// pod declares 80/TCP `http`, 81/TCP `alt`, 82/UDP `udp-p`; Service x/web
+/// 8080 -> x/b:80.
+const BASE: &str = "    apiVersion: v1
+    kind: Node
+    metadata: {name: node-a}
+    spec: {podCIDR: 10.244.0.0/24}
+    status: {addresses: [{type: InternalIP, address: 172.18.0.2}]}
+    ---
+    apiVersion: v1
+    kind: Node
+    metadata: {name: node-b}
+    spec: {podCIDR: 10.244.1.0/24}
+    status: {addresses: [{type: InternalIP, address: 172.18.0.3}]}
+    ---
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: x, labels: {team: x}}
+    ---
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: y, labels: {team: y}}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: a, namespace: x, labels: {app: a, tier: web}}
+    spec: {nodeName: node-a, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    status: {podIP: 10.244.0.10}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: b, namespace: x, labels: {app: b}}
+    spec: {nodeName: node-b, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    status: {podIP: 10.244.1.10}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: a, namespace: y, labels: {app: a}}
+    spec: {nodeName: node-b, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    status: {podIP: 10.244.1.11}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: c, namespace: y, labels: {app: c}}
+    spec: {nodeName: node-a, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    status: {podIP: 10.244.0.12}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web, namespace: x}
+    spec: {clusterIP: 10.96.0.20, selector: {app: b}, ports: [{name: http, port: 8080, targetPort: 80}]}
+    ---
+    apiVersion: discovery.k8s.io/v1
+    kind: EndpointSlice
+    metadata: {name: web-1, namespace: x, labels: {kubernetes.io/service-name: web}}
+    addressType: IPv4
+    endpoints: [{addresses: [10.244.1.10], nodeName: node-b}]
+    ports: [{name: http, port: 80}]
+";
+
+/// The scenario of the base cluster with `policies` (YAML documents, each
+/// indented by 4) under `cni`.
+fn scenario(cni: &str, policies: &str) -> String {
+    let mut m = BASE.to_string();
+    for doc in policies.split("---\n").filter(|d| !d.trim().is_empty()) {
+        m.push_str("    ---\n");
+        for l in doc.lines() {
+            m.push_str("    ");
+            m.push_str(l);
+            m.push('\n');
+        }
+    }
+    format!(
+        "apiVersion: podpath/v1\nkind: Scenario\nmetadata: {{name: reach-case}}\nseed: 1\ncluster:\n  cni: {cni}\n  proxyMode: iptables\n  clusterCIDR: 10.244.0.0/16\n  nodeNetwork: 172.18.0.0/16\n  manifests: |\n{m}"
+    )
+}
+
+fn setup(text: &str) -> Setup {
+    let doc = podpath_sim::scenario::parse(text, "case.yaml").unwrap();
+    let (cluster, net) =
+        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "case.yaml").unwrap();
+    let world =
+        podpath_sim::scenario::load(text, "case.yaml", None).unwrap_or_else(|e| panic!("{e}"));
+    Setup::new(&cluster, &net, world)
+}
+
+/// `from → to : port/proto → allowed|denied`, one a line.
+fn lines(table: &str) -> Vec<(String, String, String, Verdict)> {
+    table
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (probe, v) = l.rsplit_once('→').unwrap();
+            let (ends, port) = probe.split_once(':').unwrap();
+            let (from, to) = ends.split_once('→').unwrap();
+            let v = match v.trim() {
+                "allowed" => Verdict::Allowed,
+                "denied" => Verdict::Denied,
+                x => panic!("{x}"),
+            };
+            (from.trim().into(), to.trim().into(), port.trim().into(), v)
+        })
+        .collect()
+}
+
+fn verdict_of(r: &Report, from: &str, to: &str, port: &str) -> Verdict {
+    r.probes
+        .iter()
+        .find(|p| {
+            p.from == from && p.to == to && format!("{}/{}", p.port, p.protocol.name()) == port
+        })
+        .unwrap_or_else(|| panic!("no probe {from} → {to} : {port}"))
+        .verdict
+}
+
+/// Checks every line of `table` for the policies under `cni` with the
+/// spec engine, and with the sim engine: on flannel every line's probe
+/// is allowed; elsewhere it gives the table's verdict and `compare` finds
+/// no disagreement.
+fn check_case(name: &str, cni: &str, policies: &str, table: &str) {
+    let s = setup(&scenario(cni, policies));
+    let want = lines(table);
+    let spec = reach::run(&s, &Options::default(), EngineKind::Spec).unwrap();
+    for (f, t, p, v) in &want {
+        assert_eq!(
+            verdict_of(&spec, f, t, p),
+            *v,
+            "{name}: spec: {f} → {t} : {p}"
+        );
+    }
+    // the sim engine on the lines' sources and destinations only
+    let mut o = Options::default();
+    for (f, t, p, _) in &want {
+        o.from.push(parse_selector(f).unwrap());
+        o.to.push(parse_selector(t).unwrap());
+        o.ports.push(parse_port(p).unwrap());
+    }
+    let sim = reach::run(&s, &o, EngineKind::Sim).unwrap();
+    for (f, t, p, v) in &want {
+        let got = verdict_of(&sim, f, t, p);
+        if cni.starts_with("flannel") {
+            assert_eq!(
+                got,
+                Verdict::Allowed,
+                "{name}: sim on flannel: {f} → {t} : {p}"
+            );
+        } else {
+            assert_eq!(got, *v, "{name}: sim under {cni}: {f} → {t} : {p}");
+        }
+    }
+    if !cni.starts_with("flannel") {
+        let c = reach::compare(&s, &o).unwrap();
+        assert!(c.disagreements.is_empty(), "{name}: {c:?}");
+    }
+}
+
+/// The cases, each (name, policies, truth table).
+const CASES: &[(&str, &str, &str)] = &[
+        (
+            "default deny ingress in x: x's pods take nothing, y is open, egress is free",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: x}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+",
+            "x/a → x/b : 80/TCP → denied
+             y/a → x/a : 82/UDP → denied
+             y/a → y/c : 80/TCP → allowed
+             x/b → y/a : 80/TCP → allowed
+             x/a → x/a : 80/TCP → allowed",
+        ),
+        (
+            "a podSelector peer alone: pods of the policy's own namespace",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-a, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}]}]
+",
+            "x/a → x/b : 80/TCP → allowed
+             y/a → x/b : 80/TCP → denied
+             y/c → x/b : 80/TCP → denied
+             y/c → x/a : 80/TCP → allowed",
+        ),
+        (
+            "a namespaceSelector peer: every pod of those namespaces",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-y, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: y}}}]}]
+",
+            "y/a → x/b : 80/TCP → allowed
+             y/c → x/b : 81/TCP → allowed
+             x/a → x/b : 80/TCP → denied",
+        ),
+        (
+            "namespaceSelector and podSelector in one peer: AND",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: and, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: y}}, podSelector: {matchLabels: {app: a}}}]
+",
+            "y/a → x/b : 80/TCP → allowed
+             y/c → x/b : 80/TCP → denied
+             x/a → x/b : 80/TCP → denied",
+        ),
+        (
+            "namespaceSelector and podSelector as two peers: OR",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: or, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: y}}}, {podSelector: {matchLabels: {app: a}}}]
+",
+            "y/a → x/b : 80/TCP → allowed
+             y/c → x/b : 80/TCP → allowed
+             x/a → x/b : 80/TCP → allowed",
+        ),
+        (
+            "matchExpressions: In over all namespaces, Exists, DoesNotExist",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: in, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{namespaceSelector: {}, podSelector: {matchExpressions: [{key: app, operator: In, values: [a, c]}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: tier, namespace: y}
+spec:
+  podSelector: {matchExpressions: [{key: tier, operator: DoesNotExist}]}
+  ingress:
+  - from: [{namespaceSelector: {}, podSelector: {matchExpressions: [{key: tier, operator: Exists}]}}]
+",
+            "x/a → x/b : 80/TCP → allowed
+             y/a → x/b : 80/TCP → allowed
+             y/c → x/b : 80/TCP → allowed
+             x/a → y/c : 80/TCP → allowed
+             x/b → y/c : 80/TCP → denied
+             y/a → y/c : 80/TCP → denied",
+        ),
+        (
+            "NotIn holds for a pod without the key",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: notin, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  ingress:
+  - from: [{namespaceSelector: {}, podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [web]}]}}]
+",
+            "x/b → x/a : 80/TCP → allowed
+             y/c → x/a : 80/TCP → allowed",
+        ),
+        (
+            "ipBlock with except (pod addresses are in blocks too)",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: block, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.244.1.0/24, except: [10.244.1.11/32]}}]
+",
+            "x/b → x/a : 80/TCP → allowed
+             y/a → x/a : 80/TCP → denied
+             y/c → x/a : 80/TCP → denied",
+        ),
+        (
+            "a named port resolves to the destination pod's containerPort",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: named, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{port: alt}]}]
+",
+            "y/a → x/b : 81/TCP → allowed
+             y/a → x/b : 80/TCP → denied
+             y/a → x/b : 82/UDP → denied",
+        ),
+        (
+            "endPort: a range; a port's protocol defaults to TCP",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: range, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{port: 80, endPort: 82}]}]
+",
+            "y/a → x/b : 80/TCP → allowed
+             y/a → x/b : 81/TCP → allowed
+             y/a → x/b : 82/UDP → denied",
+        ),
+        (
+            "a UDP port",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: udp, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{protocol: UDP, port: 82}]}]
+",
+            "y/a → x/b : 82/UDP → allowed
+             y/a → x/b : 80/TCP → denied",
+        ),
+        (
+            "policyTypes omitted with egress rules: Ingress and Egress (no ingress rule: ingress isolated)",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress-to-x, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  egress: [{to: [{namespaceSelector: {matchLabels: {team: x}}}]}]
+",
+            "y/a → x/b : 80/TCP → allowed
+             y/a → y/c : 80/TCP → denied
+             x/a → y/a : 80/TCP → denied
+             y/c → x/a : 80/TCP → allowed",
+        ),
+        (
+            "an empty rule admits everything; no rules (or ingress: []) admit nothing",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: open, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  ingress: [{}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: closed, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: []
+",
+            "y/c → x/a : 80/TCP → allowed
+             y/c → x/a : 82/UDP → allowed
+             y/c → x/b : 80/TCP → denied
+             x/a → x/b : 81/TCP → denied",
+        ),
+        (
+            "several policies selecting a pod: the union of their rules",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-a, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: alt-for-all, namespace: x}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 81}]}]
+",
+            "x/a → x/b : 80/TCP → allowed
+             y/c → x/b : 80/TCP → denied
+             y/c → x/b : 81/TCP → allowed
+             y/c → x/a : 80/TCP → denied",
+        ),
+        (
+            "egress is evaluated on the post-DNAT destination (the pod behind the Service, its port)",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-to-b, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {team: x}}, podSelector: {matchLabels: {app: b}}}]
+    ports: [{port: 80}]
+",
+            "y/a → svc/x/web : 8080/TCP → allowed
+             y/a → x/b : 80/TCP → allowed
+             y/a → x/b : 81/TCP → denied
+             y/a → x/a : 80/TCP → denied
+             y/c → svc/x/web : 8080/TCP → allowed",
+        ),
+];
+
+#[test]
+fn truth_tables_spec_engine_and_flannel() {
+    for &(name, policies, table) in CASES {
+        check_case(name, "flannel-host-gw", policies, table);
+    }
+}
+
+#[test]
+fn flannel_warns_that_policies_have_no_effect_and_compare_lists_them() {
+    let (_, policies, _) = CASES[0];
+    let s = setup(&scenario("flannel-vxlan", policies));
+    let o = Options {
+        to: vec![parse_selector("x/b").unwrap()],
+        ports: vec![parse_port("80/TCP").unwrap()],
+        ..Default::default()
+    };
+    let sim = reach::run(&s, &o, EngineKind::Sim).unwrap();
+    assert!(sim.warnings[0].contains("no effect"), "{:?}", sim.warnings);
+    assert!(sim.probes.iter().all(|p| p.verdict == Verdict::Allowed));
+    let c = reach::compare(&s, &o).unwrap();
+    assert!(c.warnings[0].contains("flannel-vxlan"));
+    // x/b itself is allowed by both (its own lo); the other three differ
+    let d: Vec<(String, Verdict, Verdict)> = c
+        .disagreements
+        .iter()
+        .map(|d| (d.from.clone(), d.sim.verdict, d.spec.verdict))
+        .collect();
+    assert_eq!(
+        d,
+        vec![
+            ("x/a".into(), Verdict::Allowed, Verdict::Denied),
+            ("y/a".into(), Verdict::Allowed, Verdict::Denied),
+            ("y/c".into(), Verdict::Allowed, Verdict::Denied),
+        ]
+    );
+    assert_eq!(
+        c.disagreements[0].spec.decided_by.policy.as_deref(),
+        Some("x/deny")
+    );
+    let text = output::comparison_text(&c);
+    assert!(
+        text.contains("4 probe(s) compared, 3 disagreement(s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn kubectl_label_selectors() {
+    let l = |kv: &[(&str, &str)]| {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let m = |sel: &str, labels| {
+        parse_labels(sel)
+            .unwrap_or_else(|e| panic!("{sel}: {e}"))
+            .iter()
+            .all(|r| r.matches(labels))
+    };
+    let web = l(&[("app", "web"), ("tier", "a"), ("n", "5")]);
+    let db = l(&[("app", "db")]);
+    // selector.go's own TestSelectorMatches-style cases
+    assert!(m("app=web", &web) && !m("app=web", &db));
+    assert!(m("app==web", &web));
+    assert!(m("app!=web", &db) && !m("app!=web", &web));
+    assert!(m("tier!=b", &db), "!= holds without the key");
+    assert!(m("app=web,tier in (a,b)", &web));
+    assert!(!m("app=web,tier in (b,c)", &web));
+    assert!(m("tier notin (b)", &db), "notin holds without the key");
+    assert!(m("tier", &web) && !m("tier", &db));
+    assert!(m("!tier", &db) && !m("!tier", &web));
+    assert!(m("n>4", &web) && !m("n>5", &web) && m("n<6", &web) && !m("n>4", &db));
+    assert!(
+        m("  app = web , tier in ( a ) ", &web),
+        "whitespace is skipped"
+    );
+    assert!(m("", &db), "the empty selector selects everything");
+    for bad in [
+        "app=web,",
+        "app in ()",
+        "app in a",
+        "x>y",
+        "app=we b",
+        "=web",
+        "a b",
+    ] {
+        assert!(parse_labels(bad).is_err(), "{bad} must be refused");
+    }
+    assert_eq!(
+        parse_labels("app=web,").unwrap_err(),
+        "found end of string, expected: identifier after ','"
+    );
+}
+
+#[test]
+fn selectors_pick_sources_destinations_and_ports() {
+    assert_eq!(
+        parse_selector("x/a").unwrap(),
+        Selector::Pod {
+            namespace: "x".into(),
+            name: "a".into()
+        }
+    );
+    assert_eq!(
+        parse_selector("y/*").unwrap(),
+        Selector::Namespace("y".into())
+    );
+    assert!(matches!(
+        parse_selector("svc/x/web").unwrap(),
+        Selector::Service { .. }
+    ));
+    assert!(matches!(
+        parse_selector("app=a").unwrap(),
+        Selector::Labels(_)
+    ));
+    assert!(matches!(
+        parse_selector(" example.com/k").unwrap(),
+        Selector::Labels(_)
+    ));
+    let s = setup(&scenario("flannel-host-gw", ""));
+    let run = |from: &[&str], to: &[&str], ports: &[&str]| {
+        let o = Options {
+            from: from.iter().map(|x| parse_selector(x).unwrap()).collect(),
+            to: to.iter().map(|x| parse_selector(x).unwrap()).collect(),
+            ports: ports.iter().map(|x| parse_port(x).unwrap()).collect(),
+            shard: None,
+        };
+        reach::run(&s, &o, EngineKind::Spec)
+            .unwrap()
+            .probes
+            .iter()
+            .map(|p| format!("{} {} {}/{}", p.from, p.to, p.port, p.protocol.name()))
+            .collect::<Vec<_>>()
+    };
+    // every pod × every pod's 3 ports + the Service's port
+    assert_eq!(run(&[], &[], &[]).len(), 4 * (4 * 3 + 1));
+    assert_eq!(
+        run(&["app=a"], &["y/*"], &["80/TCP"]),
+        [
+            "x/a y/a 80/TCP",
+            "x/a y/c 80/TCP",
+            "y/a y/a 80/TCP",
+            "y/a y/c 80/TCP"
+        ]
+    );
+    assert_eq!(
+        run(&["app=a,tier"], &["svc/x/*", "x/b"], &["8080", "82/udp"]),
+        ["x/a x/b 82/UDP", "x/a svc/x/web 8080/TCP"]
+    );
+    let bad = |from: &str| {
+        let o = Options {
+            from: vec![parse_selector(from).unwrap()],
+            ..Default::default()
+        };
+        reach::run(&s, &o, EngineKind::Spec)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(bad("x/nope").contains("selects no pod"));
+    assert!(bad("svc/x/web").contains("not a source"));
+    assert!(parse_port("0/TCP").is_err() && parse_port("80/ICMP").is_err());
+    // SCTP: the spec engine evaluates it, the sim engine refuses it
+    let o = Options {
+        ports: vec![parse_port("80/SCTP").unwrap()],
+        ..Default::default()
+    };
+    let e = reach::run(&s, &o, EngineKind::Sim).unwrap_err().to_string();
+    assert!(e.contains("no SCTP"), "{e}");
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_report_for_both_engines() {
+    let (_, policies, _) = CASES[13];
+    let s = setup(&scenario("flannel-host-gw", policies));
+    for (engine, ports) in [
+        (EngineKind::Spec, vec![]),
+        (EngineKind::Sim, vec!["80/TCP", "8080/TCP"]),
+    ] {
+        let base = Options {
+            ports: ports.iter().map(|p| parse_port(p).unwrap()).collect(),
+            ..Default::default()
+        };
+        let whole = reach::run(&s, &base, engine).unwrap();
+        for n in [1, 3, 5] {
+            let mut parts: Vec<Report> = (1..=n)
+                .map(|i| {
+                    let o = Options {
+                        shard: Some((i, n)),
+                        ..base.clone()
+                    };
+                    let r = reach::run(&s, &o, engine).unwrap();
+                    // through JSON, as files are merged
+                    serde_json::from_str(&output::json(&r)).unwrap()
+                })
+                .collect();
+            parts.reverse();
+            let merged = output::merge(parts.clone()).unwrap();
+            assert_eq!(output::json(&merged), output::json(&whole), "{n} shards");
+            parts.pop();
+            if n > 1 {
+                assert!(output::merge(parts).is_err(), "a missing shard is refused");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_bytes_with_one_thread_and_two() {
+    let (_, policies, _) = CASES[13];
+    let s = setup(&scenario("flannel-vxlan", policies));
+    let o = Options::default();
+    let with = |n: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            (
+                output::json(&reach::run(&s, &o, EngineKind::Sim).unwrap()),
+                output::json(&reach::run(&s, &o, EngineKind::Spec).unwrap()),
+            )
+        })
+    };
+    assert_eq!(with(1), with(2));
+}
