@@ -388,8 +388,13 @@ SIMPLIFIED (and where)
     8021q` dependency fails, as the kernel on an untagged frame) and a
     set update keyed by `vlan id` adds nothing; a frame hook sees no
     connection (`ct state` is invalid) and mark 0 (a `meta mark set`
-    there is not carried into the IP stack); `reject` there drops
-    without an answer; `jhash` without `seed` uses seed 0 (the kernel
+    there is not carried into the IP stack); `reject` at netdev ingress
+    and bridge prerouting/input answers as nft_reject_netdev/
+    nft_reject_bridge do (a TCP reset or ICMP unreachable built as
+    nf_reject_ipv4 builds it, TTL ip_default_ttl, sent back out of the
+    in port with the MACs swapped; none for a broadcast/multicast
+    frame); `fwd ip to ADDR device DEV` decreases the TTL and sends to
+    neighbour ADDR on DEV (ARP if needed); `jhash` without `seed` uses seed 0 (the kernel
     draws one at load); bridge chains run around br_netfilter's hooks by
     priority (prerouting below 0 before its PREROUTING, forward below -1
     before its FORWARD), but postrouting chains after its POSTROUTING

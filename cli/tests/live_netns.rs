@@ -179,7 +179,11 @@ fn generated_flannel_vxlan_cluster_nftables() {
 /// drops echo requests before the IP stack (net/core/dev.c
 /// `nf_hook_ingress`); a netdev ingress chain on another port sends its
 /// frames straight out of the server's port with `fwd to` (nft_fwd_netdev.c:
-/// the bridge never sees them); an arp input chain on the server drops a
+/// the bridge never sees them); a netdev ingress chain on a third port
+/// answers HTTP to port 81 with a TCP reset of its own (nft_reject_netdev.c
+/// nft_reject_netdev_send_v4_tcp_reset: the reset built as nf_reject_ipv4.c
+/// builds it, sent back out of that port, byte for byte); an arp input
+/// chain on the server drops a
 /// fourth client's ARP requests, so after 3 requests its neighbour fails
 /// and the queued SYN draws ICMP host unreachable over lo (net/ipv4/arp.c
 /// `arp_error_report` -> route.c `ipv4_link_failure`), ending the connect

@@ -8,9 +8,10 @@
 //! Simplifications (listed by `podpath explain`): a frame hook sees no
 //! connection (`ct state` reads `invalid`, as the kernel's nft_ct_get_eval
 //! does for a packet conntrack has not seen yet) and the packet mark 0
-//! (`meta mark set` there is not carried into the IP stack); `reject` at a
-//! frame hook drops without an answer; a frame has no 802.1Q tag (`vlan`
-//! never matches).
+//! (`meta mark set` there is not carried into the IP stack); a frame has
+//! no 802.1Q tag (`vlan` never matches). `reject` answers as the kernel
+//! does at these hooks and `fwd ip to ADDR device DEV` forwards to a
+//! neighbour ([`super::l2reject`]).
 
 use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::CtInfo;
@@ -149,7 +150,10 @@ impl Host {
                 })
                 .unwrap_or_default();
             let what = match out.verdict {
-                Verdict::Reject(_) => "rejected (at a frame hook: dropped, no answer)",
+                Verdict::Reject(w) if self.l2_reject(ctx, hook, f, w, in_dev, meta) => {
+                    "rejected (the answer sent back)"
+                }
+                Verdict::Reject(_) => "rejected (no answer: none is due for this frame)",
                 _ => "dropped",
             };
             return Some(Some(format!("{what} by {point} {by}")));
@@ -167,6 +171,9 @@ impl Host {
                     Action::Info,
                 ),
             }
+        }
+        if let Some((addr, dev)) = pkt.fwd_neigh.take() {
+            return Some(self.l2_fwd_neigh(ctx, f, (addr, &dev), meta));
         }
         let d = pkt.fwd.take()?;
         match self.dev_index(&d) {

@@ -39,6 +39,7 @@ pub mod hook;
 pub mod ipset;
 pub mod iptables;
 pub mod l2hook;
+pub mod l2reject;
 pub mod mangle;
 pub mod nat;
 pub mod nfqueue;
@@ -314,6 +315,9 @@ pub struct NfPacket {
     /// `fwd to DEV` (nft_fwd_netdev.c): the frame leaves out of DEV and
     /// the hook's verdict is NF_STOLEN.
     pub fwd: Option<String>,
+    /// `fwd ip to ADDR device DEV` (nft_fwd_netdev.c nft_fwd_neigh_eval):
+    /// the packet leaves out of DEV to neighbour ADDR (NF_STOLEN).
+    pub fwd_neigh: Option<(Ipv4Addr, String)>,
     /// `dup to DEV` (nft_dup_netdev.c): copies sent out of DEV.
     pub dup: Vec<String>,
     /// The socket TPROXY assigned the packet to (`skb->sk`).
@@ -382,6 +386,7 @@ impl Default for NfPacket {
             l2: None,
             not_ip: false,
             fwd: None,
+            fwd_neigh: None,
             dup: Vec::new(),
             sk: None,
             synproxy: None,

@@ -110,7 +110,7 @@ impl Nft {
     pub fn frame_notes(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.l2bases.values().any(|v| !v.is_empty()) {
-            out.push("netdev/bridge/arp (and inet ingress) base chains run on frames: they see no connection (ct state invalid) and mark 0; reject there drops without an answer");
+            out.push("netdev/bridge/arp (and inet ingress) base chains run on frames: they see no connection (ct state invalid) and mark 0");
         }
         let rules = || {
             self.tables
@@ -175,7 +175,7 @@ impl Nft {
                 out.verdict = v;
                 return out;
             }
-            if pkt.fwd.is_some() {
+            if pkt.fwd.is_some() || pkt.fwd_neigh.is_some() {
                 // `fwd to`: NF_STOLEN, the later base chains do not run
                 return out;
             }
@@ -538,8 +538,40 @@ fn eval_expr(
             ether_set(r, &here, *daddr, value, pkt, env, dyn_sets, out)
         }
         Expr::Fwd(dev) => fwd_dup(dev, true, pkt, step, out),
+        Expr::FwdNeigh { addr, dev } => fwd_neigh(*addr, dev, pkt, step, out),
         Expr::DupDev(dev) => fwd_dup(dev, false, pkt, step, out),
     }
+}
+
+/// `fwd ip to ADDR device DEV` (nft_fwd_netdev.c nft_fwd_neigh_eval).
+fn fwd_neigh(
+    addr: Ipv4Addr,
+    dev: &str,
+    pkt: &mut NfPacket,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    if pkt.l2.is_none() {
+        step(
+            format!("fwd ip to {addr} device {dev}: no frame at this hook, passed over"),
+            out,
+        );
+        return None;
+    }
+    if pkt.not_ip {
+        // nft_fwd_neigh_eval: skb->protocol is not ETH_P_IP
+        step(
+            format!("fwd ip to {addr} device {dev}: not IPv4, the rule breaks"),
+            out,
+        );
+        return Some(RuleEnd::Break);
+    }
+    step(
+        format!("fwd ip to {addr} device {dev}: TTL decreased, sent to neighbour {addr} on {dev} (stolen)"),
+        out,
+    );
+    pkt.fwd_neigh = Some((addr, dev.to_string()));
+    Some(RuleEnd::Stolen)
 }
 
 /// `add|update @set { KEY [timeout T] [limit ...] }` (nft_dynset.c): the

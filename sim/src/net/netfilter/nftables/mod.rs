@@ -598,6 +598,14 @@ pub enum Expr {
         daddr: bool,
         value: MacVal,
     },
+    /// `fwd ip to ADDR device DEV` (nft_fwd_netdev.c nft_fwd_neigh_eval):
+    /// the IPv4 packet's TTL decreased (ip_decrease_ttl), then sent to
+    /// the neighbour ADDR on DEV (neigh_xmit: ARP if needed), NF_STOLEN;
+    /// a frame that is no IPv4 breaks the rule.
+    FwdNeigh {
+        addr: Ipv4Addr,
+        dev: String,
+    },
     /// `fwd to DEV` (nft_fwd_netdev.c nft_fwd_netdev_eval): the frame is
     /// sent out of DEV, the verdict is NF_STOLEN.
     Fwd(String),

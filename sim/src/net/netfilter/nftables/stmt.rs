@@ -378,6 +378,25 @@ impl R<'_, '_> {
                     self.out.push(Expr::Dup { gateway, dev });
                     return Ok(end);
                 }
+                // `fwd ip to ADDR device DEV` (parser_bison.y fwd_stmt:
+                // FWD nf_key_proto TO stmt_expr DEVICE stmt_expr): a
+                // constant address and device
+                if self.w(i) == Some("fwd")
+                    && self.w(i + 1) == Some("ip")
+                    && self.w(i + 2) == Some("to")
+                    && self.w(i + 4) == Some("device")
+                    && end == i + 6
+                {
+                    let addr = self.t.get(i + 3).and_then(|x| x.s.parse::<Ipv4Addr>().ok());
+                    let dev = self.t.get(i + 5).filter(|x| x.quoted || !is_punct_tok(x));
+                    if let (Some(addr), Some(dev)) = (addr, dev) {
+                        self.out.push(Expr::FwdNeigh {
+                            addr,
+                            dev: dev.s.clone(),
+                        });
+                        return Ok(end);
+                    }
+                }
                 let text = render(self.sl(i, end));
                 self.unmodelled(text, false);
                 Ok(end)
@@ -473,7 +492,7 @@ impl R<'_, '_> {
     /// netdev family the destination is an interface, nft_dup_netdev.c) of
     /// the netdev family: a constant device. (`fwd ip to ADDR device DEV`
     /// (nft_fwd_neigh) and `dup to ADDR [device DEV]` (nft_dup_ipv4, a
-    /// routed copy as iptables' TEE) stay unmodelled.)
+    /// routed copy as iptables' TEE) are read beside it, in `stmt`.)
     fn fwd_dup(&self, i: usize) -> Option<(Expr, usize)> {
         let x = self.t.get(i + 2).filter(|x| x.quoted || !is_punct_tok(x))?;
         let d = x.s.clone();

@@ -1524,6 +1524,25 @@ mod l2_tests {
         assert_eq!(go("eth9"), (Verdict::Accept, 0));
     }
 
+    /// `fwd ip to ADDR device DEV` (nft_fwd_neigh_eval): an IPv4 frame
+    /// is stolen for neighbour ADDR on DEV; an ARP frame breaks the rule.
+    #[test]
+    fn fwd_to_a_neighbour() {
+        let n = Nft::parse("table netdev t {\n chain i {\n  type filter hook ingress device eth0 priority 0; policy accept;\n  fwd ip to 192.168.1.2 device \"eth1\"\n  drop\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut d = DynSets::default();
+        let mut p = ip_frame("eth0", 6, 1000, 80);
+        let o = run_l2(&n, L2Hook::Ingress, "eth0", &mut p, &mut d);
+        assert_eq!(o.verdict, Verdict::Accept);
+        assert_eq!(
+            p.fwd_neigh,
+            Some((Ipv4Addr::new(192, 168, 1, 2), "eth1".to_string()))
+        );
+        let mut a = arp_frame("eth0");
+        let o = run_l2(&n, L2Hook::Ingress, "eth0", &mut a, &mut d);
+        assert_eq!((o.verdict, a.fwd_neigh), (Verdict::Drop, None));
+    }
+
     /// include/linux/jhash.h is lookup3's hashlittle: Bob Jenkins'
     /// published check values ("Four score and seven years ago").
     #[test]
