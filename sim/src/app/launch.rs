@@ -202,7 +202,6 @@ pub fn kube_network_policies(
     queue: u16,
     objects: &str,
 ) -> Result<usize, StartError> {
-    use crate::k8s::kindnet_policy::{Config, Evaluator};
     use crate::net::netfilter::nfqueue::QueueBinding;
     if h.nf_state.nfqueue.contains_key(&queue) {
         return Err(StartError::Config(format!(
@@ -210,19 +209,14 @@ pub fn kube_network_policies(
             h.name
         )));
     }
-    let cluster = crate::k8s::Cluster::from_yaml(objects, "kube-network-policies objects")
-        .map_err(|e| StartError::Config(e.to_string()))?;
-    let cfg = Config {
-        queue,
-        ..Config::default()
-    };
+    let listener = evaluator(objects, queue)?;
     let name = "kube-network-policies".to_string();
     h.nf_state.nfqueue.insert(
         queue,
         QueueBinding {
             program: name.clone(),
             copy_range: 128,
-            listener: std::sync::Arc::new(Evaluator::new(&cluster, cfg)),
+            listener,
             last_id: 0,
         },
     );
@@ -231,4 +225,41 @@ pub fn kube_network_policies(
         apps,
         App::Nfqueue(super::nfqueue::NfqueueProgram { name, queue }),
     ))
+}
+
+type Evaluators = std::collections::BTreeMap<
+    (String, u16),
+    std::sync::Arc<crate::k8s::kindnet_policy::Evaluator>,
+>;
+
+/// The evaluator over `objects` for queue `queue`: every node of a cluster
+/// starts one over the same manifests, which are read once and shared (a
+/// cache by content: the result depends on the text alone; at most 4
+/// texts are kept).
+fn evaluator(
+    objects: &str,
+    queue: u16,
+) -> Result<std::sync::Arc<dyn crate::net::netfilter::nfqueue::QueueListener>, StartError> {
+    use crate::k8s::kindnet_policy::{Config, Evaluator};
+    static CACHE: std::sync::Mutex<Evaluators> = std::sync::Mutex::new(BTreeMap::new());
+    let key = (objects.to_string(), queue);
+    if let Ok(c) = CACHE.lock() {
+        if let Some(e) = c.get(&key) {
+            return Ok(e.clone());
+        }
+    }
+    let cluster = crate::k8s::Cluster::from_yaml(objects, "kube-network-policies objects")
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let cfg = Config {
+        queue,
+        ..Config::default()
+    };
+    let e = std::sync::Arc::new(Evaluator::new(&cluster, cfg));
+    if let Ok(mut c) = CACHE.lock() {
+        if c.len() >= 4 {
+            c.clear();
+        }
+        c.insert(key, e.clone());
+    }
+    Ok(e)
 }
