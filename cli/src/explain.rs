@@ -331,6 +331,18 @@ SIMPLIFIED (and where)
     off); UDP 53 is judged at PREROUTING, every datagram; masqueraded
     NodePort traffic is judged with the node's address as source. Other
     CNIs do not enforce, and a run says so.  [k8s/netpol, k8s/calico, k8s/kindnet_policy]
+  - reach: a probe is one connection attempt at time 0 on a fresh copy of
+    the world (the scenario's traffic left out, its faults kept), given
+    1 s (agnhost connect's --timeout=1s in the e2e suite): TCP allowed
+    when the handshake completes, UDP when an answer comes back (pods
+    answer on every UDP containerPort: DNS on 53, echo elsewhere); SCTP
+    is not probed (no SCTP on podpath's wire). No probes share a run.
+    The spec engine allows a pod's probe of its own address (it stays on
+    the pod's lo, where no CNI sees it); a Service probe is allowed only
+    when every ready endpoint admits it (--compare compares with the
+    endpoint the simulated connection reached); internalTrafficPolicy
+    Local is not applied to the endpoint set. Bundles are refused (no
+    Kubernetes objects in them).                                       [k8s/reach]
   - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
     matches in inet tables never hold (their nfproto dependency fails),
     IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for

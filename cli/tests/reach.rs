@@ -104,7 +104,10 @@ fn sim_on_flannel_allows_all_compare_lists_the_rest_and_exits_1() {
         text.starts_with("15 probe(s) compared, 7 disagreement(s)"),
         "{text}"
     );
-    assert!(text.contains("y/a -> svc/x/web : 8080/TCP\n  sim  allowed [endpoint x/b]"));
+    assert!(
+        text.contains("y/a -> svc/x/web : 8080/TCP\n  sim  allowed [on b, at tcp, endpoint x/b]"),
+        "{text}"
+    );
     assert!(text.contains("  spec denied [policy x/allow-from-a, x/deny-all, endpoint x/b]"));
     // no policy in the way: no disagreement, exit 0
     let c = podpath(&["reach", &f, "--compare", "--to", "y/*"], &[]);

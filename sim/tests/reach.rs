@@ -100,7 +100,7 @@ fn setup(text: &str) -> Setup {
         podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "case.yaml").unwrap();
     let world =
         podpath_sim::scenario::load(text, "case.yaml", None).unwrap_or_else(|e| panic!("{e}"));
-    Setup::new(&cluster, &net, world)
+    Setup::new(&cluster, &net, Some(world))
 }
 
 /// `from → to : port/proto → allowed|denied`, one a line.

@@ -105,7 +105,13 @@ pub fn run(a: ReachArgs, stdout: &mut impl Write) -> Result<ExitCode> {
         shard: a.shard.as_deref().map(output::parse_shard).transpose()?,
     };
     let (cluster, net) = super::cluster_of(a.scenario.as_deref())?;
-    let world = super::load(a.scenario.as_deref(), a.seed)?;
+    // the spec engine alone needs no world (building one is most of the
+    // time on a large cluster)
+    let world = if a.compare || a.engine == EngineArg::Sim {
+        Some(super::load(a.scenario.as_deref(), a.seed)?)
+    } else {
+        None
+    };
     let setup = reach::Setup::new(&cluster, &net, world);
     if a.compare {
         let c = reach::compare(&setup, &opts)?;

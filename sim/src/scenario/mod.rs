@@ -401,7 +401,8 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
 
 /// A scenario's `hosts.NAME` for a host the cluster makes (a Node or a
 /// Pod): what it adds is merged onto the generated host. Devices, routes,
-/// rules, neighbours, apps and IPVS services are added; sysctls set or
+/// rules, neighbours, apps and IPVS services are added (a pod's app
+/// replaces the server its containerPort made on that port); sysctls set or
 /// overridden; an existing device takes a new `mtu`, `mac`, `up: false` or
 /// extra `addrs`; `iptables` is applied on top of the generated rules as
 /// `iptables-restore --noflush` would (rules appended or inserted, new
@@ -457,6 +458,19 @@ fn merge_host(
     generated.routes.extend(user.routes);
     generated.rules.extend(user.rules);
     generated.neighbors.extend(user.neighbors);
+    // an app the scenario gives a pod replaces the server its
+    // containerPort made on the same port (one socket per port)
+    let port = |a: &AppDoc| {
+        a.listen
+            .as_ref()
+            .and_then(|l| l.value.rsplit(':').next().map(str::to_string))
+    };
+    let taken: Vec<String> = user.apps.iter().filter_map(port).collect();
+    if generated.kind.value == "pod" {
+        generated
+            .apps
+            .retain(|a| port(a).is_none_or(|p| !taken.contains(&p)));
+    }
     generated.apps.extend(user.apps);
     generated.ipvs.extend(user.ipvs);
     generated.sysctl.extend(user.sysctl);

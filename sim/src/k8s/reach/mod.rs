@@ -41,11 +41,12 @@ use model::{
 use select::{Selector, Targets};
 
 /// What the cluster gives `reach`: its targets, its policies, the world
-/// the sim engine copies per probe, and the warnings of the run.
+/// the sim engine copies per probe (None: the spec engine alone, which
+/// needs no world), and the warnings of the run.
 pub struct Setup {
     pub targets: Targets,
     pub policies: Vec<NetworkPolicy>,
-    pub world: World,
+    pub world: Option<World>,
     pub warnings: Vec<String>,
 }
 
@@ -65,8 +66,8 @@ pub fn enforcement_warning(cluster: &Cluster, net: &NetConfig) -> Option<String>
 
 impl Setup {
     /// From the cluster's objects and network settings and the world
-    /// built from them (`scenario::load`).
-    pub fn new(cluster: &Cluster, net: &NetConfig, world: World) -> Setup {
+    /// built from them (`scenario::load`; None for the spec engine alone).
+    pub fn new(cluster: &Cluster, net: &NetConfig, world: Option<World>) -> Setup {
         let warnings = enforcement_warning(cluster, net)
             .or_else(|| cluster.policy_warning())
             .into_iter()
@@ -133,6 +134,10 @@ fn result(t: &Targets, p: &Probe, verdict: Verdict, decided_by: DecidedBy) -> Pr
     }
 }
 
+fn world(setup: &Setup) -> Result<&World, ReachError> {
+    setup.world.as_ref().ok_or(ReachError::NoWorld)
+}
+
 /// Refuses SCTP ports for the sim engine (its wire has no SCTP).
 fn refuse_sctp(o: &Options) -> Result<(), ReachError> {
     match o.ports.iter().find(|p| p.proto == model::Proto::Sctp) {
@@ -169,7 +174,7 @@ pub fn run(setup: &Setup, o: &Options, engine: EngineKind) -> Result<Report, Rea
                 .collect()
         }
         EngineKind::Sim => {
-            let e = sim::SimEngine::new(&setup.world, t);
+            let e = sim::SimEngine::new(world(setup)?, t);
             probes
                 .par_iter()
                 .map(|p| {
@@ -198,7 +203,7 @@ pub fn compare(setup: &Setup, o: &Options) -> Result<Comparison, ReachError> {
     let t = &setup.targets;
     let mut warnings = setup.warnings.clone();
     warnings.extend(sctp_warning(left));
-    let se = sim::SimEngine::new(&setup.world, t);
+    let se = sim::SimEngine::new(world(setup)?, t);
     let sp = spec::SpecEngine::new(&setup.policies, t);
     let found: Vec<Option<Disagreement>> = runnable
         .par_iter()

@@ -249,6 +249,6 @@ pub enum ReachError {
     ShardSpec(String),
     #[error("{0}")]
     Merge(String),
-    #[error("pod {0}: its host is not in the world")]
-    NoHost(String),
+    #[error("the sim engine needs the world built from the scenario (none was given)")]
+    NoWorld,
 }

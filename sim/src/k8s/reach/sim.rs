@@ -15,7 +15,8 @@
 //! The verdict's `decided_by` comes from the trace: the NetworkPolicy step
 //! (`Action::Policy`) a CNI model wrote, with the rule that dropped after
 //! it; else the first drop or reject step, with the netfilter rule just
-//! before it in the same hop.
+//! before it in the same hop; else (answered, no policy in the way) the
+//! destination's socket that took the probe.
 //!
 //! Cost: a probe clones the world built once (cheaper than building it
 //! again from the scenario: see the `reach` benchmark) and runs it to the
@@ -209,15 +210,35 @@ fn decided(f: &FlowTrace) -> DecidedBy {
             }
         }
     }
-    if let Some((hi, _)) = f
+    if policy_hop.is_some() {
+        return out;
+    }
+    let dropped = f
         .hops
         .iter()
         .enumerate()
-        .find(|(_, h)| h.steps.iter().any(is_drop))
+        .find(|(_, h)| h.steps.iter().any(is_drop));
+    if let (false, Some((hi, _))) = (f.disposition.answered(), dropped) {
+        drop_after(f, hi, &mut out, false);
+    } else if let Some((h, s)) = f
+        .hops
+        .iter()
+        .filter(|_| f.disposition.answered())
+        .find_map(|h| {
+            // an answered probe without a policy step: the server's socket
+            // that took it
+            (h.host != f.from)
+                .then(|| {
+                    h.steps
+                        .iter()
+                        .find(|s| matches!(s.action, Action::Deliver { .. }))
+                })
+                .flatten()
+                .map(|s| (h, s))
+        })
     {
-        if policy_hop.is_none() {
-            drop_after(f, hi, &mut out, false);
-        }
+        out.host = Some(h.host.clone());
+        out.point = Some(s.point.to_string());
     }
     out
 }

@@ -1,0 +1,162 @@
+//! `podpath reach`'s engines at size: the spec engine's probes per second
+//! on a 100-node, 1,000-pod cluster (calico-bgp, kube-proxy iptables,
+//! the synthetic cluster of `tests/k8s_synth`) with 50 NetworkPolicies,
+//! the pod × pod matrix on 8080/TCP from 100 sources (100,000 probes);
+//! the sim engine's on a 10-node, 100-pod one with 5 policies (a
+//! simulated connect per probe, 10 sources × 100 pods); and what a
+//! probe's fresh world costs: a clone of the built world against building
+//! it again from the scenario.
+//!
+//! `cargo bench -p podpath-sim --bench reach`. Figures (2026-12-02, this
+//! 2-core machine shared with other builds, release): see the report of
+//! the commit that added this file and `podpath explain`.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use podpath_sim::k8s::reach::model::EngineKind;
+use podpath_sim::k8s::reach::select::{parse_port, parse_selector};
+use podpath_sim::k8s::reach::{self, Options, Setup};
+use serde_json::json;
+
+#[path = "../tests/k8s_synth/mod.rs"]
+mod k8s_synth;
+
+/// `n` policies over the synthetic cluster's namespaces (`ns-00`..`ns-19`)
+/// and apps (`svc-S`): each selects one app's pods and admits 8080 from
+/// two other apps of any namespace labelled `team`, from its own
+/// namespace, and from an ipBlock; every fifth also limits the app's
+/// egress to its namespace.
+fn policies(shape: &k8s_synth::Shape, n: usize) -> Vec<serde_json::Value> {
+    let mut v = Vec::new();
+    for ns in 0..20 {
+        v.push(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": format!("ns-{ns:02}"), "labels": {"team": format!("t{}", ns % 4)}}}));
+    }
+    for k in 0..n {
+        let s = k % shape.services;
+        let mut types = vec!["Ingress"];
+        let mut spec = json!({
+            "podSelector": {"matchLabels": {"app": format!("svc-{s}")}},
+            "ingress": [
+                {"from": [
+                    {"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["t0", "t1"]}]},
+                     "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": [format!("svc-{}", (s + 1) % shape.services), format!("svc-{}", (s + 7) % shape.services)]}]}},
+                    {"podSelector": {}},
+                    {"ipBlock": {"cidr": "10.128.0.0/16", "except": ["10.128.3.0/24"]}}
+                 ],
+                 "ports": [{"port": "http"}, {"port": 9000, "endPort": 9100}]}
+            ]
+        });
+        if k % 5 == 0 {
+            types.push("Egress");
+            spec["egress"] = json!([{"to": [{"podSelector": {}}]}]);
+        }
+        spec["policyTypes"] = json!(types);
+        v.push(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": format!("pol-{k:02}"), "namespace": k8s_synth::namespace(s)},
+            "spec": spec}),
+        );
+    }
+    v
+}
+
+/// The cluster's reach setup; `world`: build the world too (the sim
+/// engine's).
+fn setup(nodes: usize, pods: usize, services: usize, npol: usize, world: bool) -> Setup {
+    let shape = k8s_synth::Shape {
+        nodes,
+        pods,
+        services,
+        seed: 15,
+    };
+    let mut list = k8s_synth::list(&shape);
+    if let Some(items) = list["items"].as_array_mut() {
+        items.extend(policies(&shape, npol));
+    }
+    let text = k8s_synth::scenario_with(
+        &shape,
+        "calico-bgp",
+        &serde_json::to_string_pretty(&list).unwrap(),
+        1,
+    );
+    let doc = podpath_sim::scenario::parse(&text, "cluster.yaml").unwrap();
+    let (cluster, net) =
+        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "cluster.yaml").unwrap();
+    assert_eq!(cluster.network_policies.len(), npol);
+    let world = world.then(|| podpath_sim::scenario::load(&text, "cluster.yaml", None).unwrap());
+    Setup::new(&cluster, &net, world)
+}
+
+/// Sources: the pods of `namespaces` namespaces; destinations: every pod
+/// at 8080/TCP.
+fn opts(namespaces: usize) -> Options {
+    Options {
+        from: (0..namespaces)
+            .map(|n| parse_selector(&format!("ns-{n:02}/*")).unwrap())
+            .collect(),
+        to: vec![parse_selector("app").unwrap()],
+        ports: vec![parse_port("8080/TCP").unwrap()],
+        shard: None,
+    }
+}
+
+fn spec(c: &mut Criterion) {
+    let s = setup(100, 1000, 100, 50, false);
+    // 2 namespaces x 50 pods = 100 sources x 1,000 pods
+    let o = opts(2);
+    let n = reach::run(&s, &o, EngineKind::Spec).unwrap().probes.len() as u64;
+    assert_eq!(n, 100_000);
+    let mut g = c.benchmark_group("reach spec");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(n));
+    g.bench_function(
+        "100 nodes, 1000 pods, 50 policies: 100 x 1000 probes",
+        |b| b.iter(|| reach::run(&s, &o, EngineKind::Spec).unwrap().probes.len()),
+    );
+    g.finish();
+}
+
+fn sim(c: &mut Criterion) {
+    let s = setup(10, 100, 10, 5, true);
+    // 1 namespace (5 pods of 100 / 20 namespaces) x 100 pods
+    let o = opts(1);
+    let n = reach::run(&s, &o, EngineKind::Sim).unwrap().probes.len() as u64;
+    let mut g = c.benchmark_group("reach sim");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(n));
+    g.bench_function(format!("10 nodes, 100 pods, 5 policies: {n} probes"), |b| {
+        b.iter(|| reach::run(&s, &o, EngineKind::Sim).unwrap().probes.len())
+    });
+    g.finish();
+    let mut g = c.benchmark_group("reach world");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.bench_function("clone the built world (10 nodes, 100 pods)", |b| {
+        b.iter(|| s.world.as_ref().map(|w| w.clone().hosts.len()))
+    });
+    let shape = k8s_synth::Shape {
+        nodes: 10,
+        pods: 100,
+        services: 10,
+        seed: 15,
+    };
+    let text = k8s_synth::scenario_with(&shape, "calico-bgp", &k8s_synth::json_text(&shape), 1);
+    g.bench_function(
+        "build it again from the scenario (10 nodes, 100 pods)",
+        |b| {
+            b.iter(|| {
+                podpath_sim::scenario::load(&text, "cluster.yaml", None)
+                    .unwrap()
+                    .hosts
+                    .len()
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, spec, sim);
+criterion_main!(benches);
