@@ -279,6 +279,60 @@ impl R<'_, '_> {
         *self.cx.next_id
     }
 
+    /// `dup|fwd [ip|ip6] to EXPR [device DEV]` not caught by
+    /// [Self::fwd_dup]: a TEE clone to a constant address, a `fwd ip to`
+    /// a constant neighbour, else kept unmodelled
+    fn dup_fwd(&mut self, i: usize) -> Result<usize, NftError> {
+        // dup|fwd [ip|ip6] to EXPR [device DEV]
+        let mut j = i + 1;
+        if matches!(self.w(j), Some("ip" | "ip6")) && self.w(j + 1) == Some("to") {
+            j += 1;
+        }
+        if self.w(j) == Some("to") {
+            j = self.set_value_end(j + 1);
+        }
+        if self.w(j) == Some("device") {
+            j += 2;
+        }
+        let end = j.min(self.t.len());
+        // `dup [ip] to ADDR [device DEV]` (nft_dup_ipv4.c
+        // nft_dup_ipv4_eval -> nf_dup_ipv4): the TEE clone
+        let to = (self.w(i) == Some("dup"))
+            .then(|| (i + 1..end).find(|p| self.t[*p].is("to")))
+            .flatten()
+            .and_then(|p| self.t.get(p + 1))
+            .and_then(|x| x.s.parse::<Ipv4Addr>().ok());
+        if let Some(gateway) = to {
+            let dev = (self.w(end.saturating_sub(2)) == Some("device"))
+                .then(|| self.t.get(end - 1).map(|x| x.s.clone()))
+                .flatten();
+            self.out.push(Expr::Dup { gateway, dev });
+            return Ok(end);
+        }
+        // `fwd ip to ADDR device DEV` (parser_bison.y fwd_stmt:
+        // FWD nf_key_proto TO stmt_expr DEVICE stmt_expr): a
+        // constant address and device
+        if self.w(i) == Some("fwd")
+            && self.w(i + 1) == Some("ip")
+            && self.w(i + 2) == Some("to")
+            && self.w(i + 4) == Some("device")
+            && end == i + 6
+        {
+            let addr = self.t.get(i + 3).and_then(|x| x.s.parse::<Ipv4Addr>().ok());
+            let dev = self.t.get(i + 5).filter(|x| x.quoted || !is_punct_tok(x));
+            if let (Some(addr), Some(dev)) = (addr, dev) {
+                self.out.push(Expr::FwdNeigh {
+                    addr,
+                    dev: dev.s.clone(),
+                });
+                return Ok(end);
+            }
+        }
+        let text = render(self.sl(i, end));
+        self.unmodelled(text, false);
+        Ok(end)
+    }
+
     fn stmt(&mut self, i: usize) -> Result<usize, NftError> {
         let Some(word) = self.w(i).map(str::to_string) else {
             return Err(self.unexpected(i));
@@ -351,56 +405,7 @@ impl R<'_, '_> {
                 self.out.push(e);
                 Ok(end)
             }
-            "dup" | "fwd" => {
-                // dup|fwd [ip|ip6] to EXPR [device DEV]
-                let mut j = i + 1;
-                if matches!(self.w(j), Some("ip" | "ip6")) && self.w(j + 1) == Some("to") {
-                    j += 1;
-                }
-                if self.w(j) == Some("to") {
-                    j = self.set_value_end(j + 1);
-                }
-                if self.w(j) == Some("device") {
-                    j += 2;
-                }
-                let end = j.min(self.t.len());
-                // `dup [ip] to ADDR [device DEV]` (nft_dup_ipv4.c
-                // nft_dup_ipv4_eval -> nf_dup_ipv4): the TEE clone
-                let to = (self.w(i) == Some("dup"))
-                    .then(|| (i + 1..end).find(|p| self.t[*p].is("to")))
-                    .flatten()
-                    .and_then(|p| self.t.get(p + 1))
-                    .and_then(|x| x.s.parse::<Ipv4Addr>().ok());
-                if let Some(gateway) = to {
-                    let dev = (self.w(end.saturating_sub(2)) == Some("device"))
-                        .then(|| self.t.get(end - 1).map(|x| x.s.clone()))
-                        .flatten();
-                    self.out.push(Expr::Dup { gateway, dev });
-                    return Ok(end);
-                }
-                // `fwd ip to ADDR device DEV` (parser_bison.y fwd_stmt:
-                // FWD nf_key_proto TO stmt_expr DEVICE stmt_expr): a
-                // constant address and device
-                if self.w(i) == Some("fwd")
-                    && self.w(i + 1) == Some("ip")
-                    && self.w(i + 2) == Some("to")
-                    && self.w(i + 4) == Some("device")
-                    && end == i + 6
-                {
-                    let addr = self.t.get(i + 3).and_then(|x| x.s.parse::<Ipv4Addr>().ok());
-                    let dev = self.t.get(i + 5).filter(|x| x.quoted || !is_punct_tok(x));
-                    if let (Some(addr), Some(dev)) = (addr, dev) {
-                        self.out.push(Expr::FwdNeigh {
-                            addr,
-                            dev: dev.s.clone(),
-                        });
-                        return Ok(end);
-                    }
-                }
-                let text = render(self.sl(i, end));
-                self.unmodelled(text, false);
-                Ok(end)
-            }
+            "dup" | "fwd" => self.dup_fwd(i),
             "reset" => {
                 // reset tcp option NAME
                 let end = match selector(self.t, i + 1) {
