@@ -1147,32 +1147,31 @@ fn load_ipsets(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// Every `-m set --match-set NAME` of the ruleset names a set of
-/// `ipset-save.txt`: iptables-restore refuses a rule whose set does not
-/// exist (libxt_set.c get_set_byname: "Set NAME doesn't exist").
+/// What iptables-restore looks up on the host when it loads the dump
+/// ([crate::net::netfilter::iptables::Machine]): every set a `-m set` or
+/// `-j SET` names is one of `ipset-save.txt` (libxt_set.c get_set_byname:
+/// "Set NAME doesn't exist"). A bundle carries no `nfacct list` and no
+/// connlabel.conf, so those names are not checked.
 fn sets_exist(h: &Host, f_ipt: &str) -> Result<(), ScenarioError> {
-    for t in h.nf.tables.values() {
-        for c in &t.chains {
-            for r in &c.rules {
-                for cond in &r.conds {
-                    if let crate::net::netfilter::CondKind::Set { name, .. } = &cond.kind {
-                        if !h.nf_state.ipsets.sets.contains_key(name) {
-                            return Err(ScenarioError {
-                                file: f_ipt.to_string(),
-                                line: r.line,
-                                column: 0,
-                                key: String::new(),
-                                message: format!(
-                                    "Set {name} doesn't exist (iptables-restore needs the host's ipset-save.txt first)"
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    let machine = crate::net::netfilter::iptables::Machine {
+        ipsets: Some(h.nf_state.ipsets.sets.keys().cloned().collect()),
+        ..Default::default()
+    };
+    h.nf.check_machine(&machine, f_ipt)
+        .map_err(|pe| ScenarioError {
+            file: f_ipt.to_string(),
+            line: pe.line,
+            column: 0,
+            key: String::new(),
+            message: if pe.message.starts_with("Set ") {
+                format!(
+                    "{} (iptables-restore needs the host's ipset-save.txt first)",
+                    pe.message.trim_end_matches('.')
+                )
+            } else {
+                pe.message
+            },
+        })
 }
 
 /// `sysctl.txt` (`key = value` lines): the keys podpath models (others

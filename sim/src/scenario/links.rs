@@ -2,6 +2,8 @@
 //! segment is a switch (a host with bridge br0 and a port per member); a
 //! link joins two veth ends, as `ip link set ... netns` pairs would.
 
+use std::collections::BTreeMap;
+
 use serde_saphyr::Spanned;
 
 use super::error::{Errs, ScenarioError};
@@ -73,16 +75,15 @@ fn resolve_end(
     s: &Spanned<String>,
     k: String,
     hosts: &[Host],
-    names: &[&String],
+    names: &BTreeMap<&str, usize>,
     e: &Errs,
 ) -> Result<(usize, usize), ScenarioError> {
     let (hn, dn) = s
         .value
         .split_once('/')
         .ok_or_else(|| e.at(s, k.clone(), format!("'{}': expected HOST/DEVICE", s.value)))?;
-    let hi = names
-        .iter()
-        .position(|n| n.as_str() == hn)
+    let hi = *names
+        .get(hn)
         .ok_or_else(|| e.at(s, k.clone(), format!("no host '{hn}'")))?;
     let di = hosts[hi]
         .dev_index(dn)
@@ -130,6 +131,11 @@ pub(super) fn build_links(
         };
         all_links.push((m, b, lat, key));
     }
+    // host name -> index (the first host of a name, as a scan would find)
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, n) in names.iter().enumerate() {
+        index.entry(n.as_str()).or_insert(i);
+    }
     for (a, b, lat, li) in &all_links {
         // a segment's member is its `a` end (the switch port is `b`)
         let ka = if li.starts_with("segments") {
@@ -137,8 +143,8 @@ pub(super) fn build_links(
         } else {
             format!("{li}.a")
         };
-        let (ah, ad) = resolve_end(a, ka, hosts, names, e)?;
-        let (bh, bd) = resolve_end(b, format!("{li}.b"), hosts, names, e)?;
+        let (ah, ad) = resolve_end(a, ka, hosts, &index, e)?;
+        let (bh, bd) = resolve_end(b, format!("{li}.b"), hosts, &index, e)?;
         let ld = LinkDoc {
             a: a.clone(),
             b: b.clone(),
