@@ -324,8 +324,10 @@ SIMPLIFIED (and where)
     table queues the first packet to/from a selected pod to queue 101,
     its evaluator answers NF_ACCEPT with ct label 28 or NF_DROP; with no
     NetworkPolicy at all the table (empty sets, queueing nothing) is left
-    out; the evaluator's objects are the cluster's manifests (policy
-    changes on the fault timeline are not resynced). Where it parts from
+    out; the evaluator's objects are the cluster's manifests, and a policy
+    or label change on the fault timeline is seen at its instant by new
+    connections (an expanded scenario's written resync carries no
+    objects: there only the nftables sets change). Where it parts from
     the API semantics: root-owned node sockets pass before the queue
     (`meta skuid 0 accept`); a verdict lasts the connection (StrictMode
     off); UDP 53 is judged at PREROUTING, every datagram; masqueraded

@@ -171,7 +171,18 @@ pub struct HostResync {
     /// apps that learn endpoints (ingress-nginx's Lua balancer, Envoy's
     /// EDS): app index -> the app as the new configuration builds it
     pub apps: Vec<(usize, App)>,
+    /// a queue program's new judgement (kube-network-policies after a
+    /// policy or label change): (queue, program, listener); the program
+    /// is started when the node did not run it (no policy before)
+    pub nfqueue: Option<NfqueueResync>,
 }
+
+/// (queue, program, listener) of a [HostResync].
+pub type NfqueueResync = (
+    u16,
+    String,
+    std::sync::Arc<dyn crate::net::netfilter::nfqueue::QueueListener>,
+);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {

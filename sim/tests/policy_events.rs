@@ -139,3 +139,64 @@ fn bad_changes_are_refused_with_the_api_servers_words() {
         refused("  - {at: 1s, podLabelsChanged: {pod: default/client, labels: {a: \"-bad-\"}}}\n");
     assert!(e.contains("faults[0].podLabelsChanged"), "{e}");
 }
+
+const KINDNET: &str = include_str!("../../scenarios/netpol-kindnet.yaml");
+
+/// kindnet: kube-network-policies' informers see each change at its
+/// instant, so a new connection is judged by the objects as they are then:
+/// denied once backend-ingress is deleted (the namespace's default-deny
+/// is left), admitted again once it is re-created, and admitted for
+/// `other` once its labels make it a frontend.
+#[test]
+fn kindnet_judges_new_connections_by_the_objects_of_their_instant() {
+    let events = r#"traffic:
+  - {id: a, from: frontend, http: {get: "http://backend/"}}
+  - {id: b, from: frontend, http: {get: "http://backend/"}, start: 2s}
+  - {id: c, from: frontend, http: {get: "http://backend/"}, start: 30s}
+  - {id: d, from: other, http: {get: "http://backend/"}, start: 45s}
+faults:
+  - {at: 1s, policyDeleted: shop/backend-ingress}
+  - at: 20s
+    policyApplied: |
+      apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata: {name: backend-ingress, namespace: shop}
+      spec:
+        podSelector: {matchLabels: {app: backend}}
+        ingress:
+          - from: [{podSelector: {matchLabels: {app: frontend}}}]
+            ports: [{port: http}]
+  - {at: 40s, podLabelsChanged: {pod: shop/other, labels: {app: frontend}}}
+"#;
+    let t = load(&with_traffic(KINDNET, events)).unwrap_or_else(|e| panic!("{e}"));
+    let out: Vec<(&str, bool)> = t
+        .flows
+        .iter()
+        .map(|f| (f.id.as_str(), f.outcome.starts_with("HTTP 200")))
+        .collect();
+    assert_eq!(
+        out,
+        [("a", true), ("b", false), ("c", true), ("d", true)],
+        "{:?}",
+        t.flows.iter().map(|f| &f.outcome).collect::<Vec<_>>()
+    );
+    assert!(
+        t.flows[1].outcome.contains("timed out"),
+        "{}",
+        t.flows[1].outcome
+    );
+    let ev: Vec<&str> = t.events.iter().map(|e| e.what.as_str()).collect();
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    for e in &ev {
+        assert!(
+            e.contains("kube-network-policies updated")
+                && e.ends_with("its evaluator's objects on kind-control-plane, kind-worker"),
+            "{e}"
+        );
+    }
+    assert!(
+        ev[0].starts_with("NetworkPolicy shop/backend-ingress deleted"),
+        "{}",
+        ev[0]
+    );
+}

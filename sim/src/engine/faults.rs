@@ -4,7 +4,7 @@
 //! the trace's timeline.
 
 use super::{fmt_ppm, Engine, Event};
-use crate::app::AppEvent;
+use crate::app::{App, AppEvent};
 use crate::world::{FaultKind, HostResync};
 
 impl Engine {
@@ -79,9 +79,10 @@ impl Engine {
         let mut rules = Vec::new();
         let mut ipvs = Vec::new();
         let mut apps = Vec::new();
+        let mut judges = Vec::new();
         let mut udp = 0;
         for hr in r.hosts {
-            self.resync_host(hr, &mut rules, &mut ipvs, &mut apps);
+            self.resync_host(hr, &mut rules, &mut ipvs, (&mut apps, &mut judges));
         }
         if let Some(ep) = r.endpoint {
             for h in self.world.hosts.iter_mut() {
@@ -104,6 +105,11 @@ impl Engine {
         if !ipvs.is_empty() {
             kp.push(format!("the IPVS real servers on {}", ipvs.join(", ")));
         }
+        if !judges.is_empty() {
+            // the objects new connections are judged by (kube-network-
+            // policies); an established one keeps its verdict (ct label)
+            kp.push(format!("its evaluator's objects on {}", judges.join(", ")));
+        }
         let agent = &r.agent;
         if agent == "none" {
             what.push_str(": the CNI enforces no NetworkPolicy, no node changes");
@@ -115,6 +121,7 @@ impl Engine {
         if !apps.is_empty() {
             what.push_str(&format!("; endpoints pushed to {}", apps.join(", ")));
         }
+
         if udp > 0 {
             what.push_str(&format!(
                 "; {udp} UDP conntrack entries DNATed to it deleted"
@@ -131,7 +138,7 @@ impl Engine {
         hr: HostResync,
         rules: &mut Vec<String>,
         ipvs: &mut Vec<String>,
-        apps: &mut Vec<String>,
+        (apps, judges): (&mut Vec<String>, &mut Vec<String>),
     ) {
         let h = &mut self.world.hosts[hr.host];
         if let Some(nf) = hr.iptables {
@@ -155,6 +162,33 @@ impl Engine {
         if let Some(v) = hr.ipvs {
             h.sync_ipvs(v);
             ipvs.push(h.name.clone());
+        }
+        if let Some((queue, program, listener)) = hr.nfqueue {
+            // the program re-reads the objects; started where the node ran
+            // none (a cluster without policies runs no evaluator)
+            match h.nf_state.nfqueue.get_mut(&queue) {
+                Some(b) => b.listener = listener,
+                None => {
+                    h.nf_state.nfqueue.insert(
+                        queue,
+                        crate::net::netfilter::nfqueue::QueueBinding {
+                            program: program.clone(),
+                            copy_range: 128,
+                            listener,
+                            last_id: 0,
+                        },
+                    );
+                    crate::app::runtime::spawn(
+                        h,
+                        &mut self.world.apps[hr.host],
+                        App::Nfqueue(crate::app::nfqueue::NfqueueProgram {
+                            name: program.clone(),
+                            queue,
+                        }),
+                    );
+                }
+            }
+            judges.push(h.name.clone());
         }
         for (ai, new) in hr.apps {
             if let Some(old) = self.world.apps[hr.host].get_mut(ai) {

@@ -247,6 +247,26 @@ fn link_faults(
     Ok(())
 }
 
+/// kindnet: the node's kube-network-policies after the change (the
+/// queue its app listens on, kindnetd's 101 by default), judging with the
+/// evaluator over the new objects.
+fn queue_program(
+    r: &ResyncText,
+    nhd: &super::schema::HostDoc,
+) -> Option<crate::world::NfqueueResync> {
+    let ev = r.evaluator.clone()?;
+    let ad = nhd
+        .apps
+        .iter()
+        .find(|a| a.kind.value == "kube-network-policies")?;
+    let queue = ad
+        .listen
+        .as_ref()
+        .and_then(|l| l.value.trim().parse::<u16>().ok())
+        .unwrap_or(crate::k8s::kindnet_policy::Config::default().queue);
+    Some((queue, "kube-network-policies".to_string(), ev))
+}
+
 /// What changes on each host when the cluster goes from `before` (the
 /// scenario's own expansion when None) to `r`.
 fn resync_of(
@@ -282,6 +302,7 @@ fn resync_of(
             ipvs: None,
             nftables: None,
             apps: Vec::new(),
+            nfqueue: None,
         };
         let new_nft = dump_of(&nhd.nftables);
         if new_nft != ohd.and_then(|o| dump_of(&o.nftables)) {
@@ -359,11 +380,13 @@ fn resync_of(
             .map_err(gen_err)?;
             hr.apps.push((ai, app));
         }
+        hr.nfqueue = queue_program(r, nhd);
         if hr.iptables.is_some()
             || hr.ipsets.is_some()
             || hr.ipvs.is_some()
             || hr.nftables.is_some()
             || !hr.apps.is_empty()
+            || hr.nfqueue.is_some()
         {
             out.push(hr);
         }

@@ -146,6 +146,11 @@ fn given_resyncs(doc: &mut ScenarioDoc, file: &str) -> Result<(), ScenarioError>
             agent: r.agent.clone().unwrap_or_else(|| "kube-proxy".into()),
             what: r.what.clone(),
             hosts: r.hosts,
+            // simplified: a written resync carries the nodes, not the
+            // objects, so kube-network-policies keeps its judgement (an
+            // expanded kindnet scenario's policy events change only the
+            // nftables sets)
+            evaluator: None,
         });
         // keep the fault marked as a resync
         doc.faults[fi].resync = Some(ResyncDoc {
@@ -562,6 +567,17 @@ fn endpoint_resyncs(
             let (what, key, at) = events::apply(&mut objs, f, fi, file)?;
             (what, None, policy_agent(&net), key, at)
         };
+        // kube-network-policies' informers see the objects as they are
+        // now (its controller re-reads them on every watch event:
+        // pkg/networkpolicy/controller.go); a connection already judged
+        // keeps its ct label, so only new connections meet the change
+        let evaluator = (endpoint.is_none() && crate::k8s::kindnet_policy::enforces(&net.cni))
+            .then(|| {
+                std::sync::Arc::new(crate::k8s::kindnet_policy::Evaluator::new(
+                    &objs,
+                    crate::k8s::kindnet_policy::Config::default(),
+                ))
+            });
         let x = crate::k8s::cluster::expand(&objs, &net)
             .map_err(|k| e.at(at, key.clone(), k.to_string()))?;
         out.push(ResyncText {
@@ -570,6 +586,7 @@ fn endpoint_resyncs(
             agent: agent.to_string(),
             what,
             hosts: x.hosts,
+            evaluator,
         });
     }
     Ok(out)

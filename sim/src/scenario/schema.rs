@@ -105,6 +105,9 @@ pub struct ResyncText {
     pub what: String,
     /// The hosts as the cluster makes them after the change.
     pub hosts: BTreeMap<String, HostDoc>,
+    /// kindnet: kube-network-policies' evaluator over the objects after
+    /// the change (its informers see the new objects at that instant).
+    pub evaluator: Option<std::sync::Arc<crate::k8s::kindnet_policy::Evaluator>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
