@@ -417,6 +417,23 @@ fn truth_tables_spec_engine_and_flannel() {
     }
 }
 
+/// The same truth tables where the CNI enforces them: felix's rules
+/// (calico-bgp) and kube-network-policies (kindnet); every line must hold
+/// for the simulated connection and `compare` find no disagreement.
+#[test]
+fn truth_tables_under_calico() {
+    for &(name, policies, table) in CASES {
+        check_case(name, "calico-bgp", policies, table);
+    }
+}
+
+#[test]
+fn truth_tables_under_kindnet() {
+    for &(name, policies, table) in CASES {
+        check_case(name, "kindnet", policies, table);
+    }
+}
+
 #[test]
 fn flannel_warns_that_policies_have_no_effect_and_compare_lists_them() {
     let (_, policies, _) = CASES[0];
