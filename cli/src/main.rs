@@ -68,6 +68,11 @@ enum Cmd {
     /// Every branch each flow can take through random rule matches
     /// (`-m statistic`), with its probability; the probabilities sum to 1.
     Paths(cmd::paths::PathsArgs),
+    /// What the cluster's CNI programs on a node for its NetworkPolicies:
+    /// felix's chains and IP sets (calico), kube-network-policies' table
+    /// and the policies its evaluator holds (kindnet), or that the CNI
+    /// enforces none (flannel, host-gw).
+    PolicyRules(cmd::policy_rules::PolicyRulesArgs),
     /// Who can reach whom in the scenario's cluster: every pod to every
     /// pod at each containerPort it declares and to every Service port,
     /// each probe a simulated connection (--engine sim) or the
@@ -101,6 +106,7 @@ fn run() -> Result<ExitCode> {
         Cmd::Inspect(a) => cmd::inspect::run(a, &mut out)?,
         Cmd::KubeProxyRules(a) => cmd::kube_proxy_rules::run(a, &mut out)?,
         Cmd::Paths(a) => cmd::paths::run(a, &mut out)?,
+        Cmd::PolicyRules(a) => cmd::policy_rules::run(a, &mut out)?,
         Cmd::Reach(a) => cmd::reach::run(a, &mut out)?,
         Cmd::Check(a) => cmd::check::run(a, &mut out)?,
         Cmd::List => cmd::list::run(&mut out)?,

@@ -784,3 +784,77 @@ fn assume_unmodelled_flips_an_unmodelled_match() {
     assert!(!o.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `policy-rules`: what each CNI programs on a node for the cluster's
+/// NetworkPolicies: kube-network-policies' table and the policies its
+/// evaluator holds (kindnet), felix's chains and sets (calico), a line
+/// saying nothing is enforced (flannel).
+#[test]
+fn policy_rules_print_what_the_cni_programs() {
+    let o = podpath(
+        &["policy-rules", "netpol-kindnet", "--node", "kind-worker"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let k = stdout(&o);
+    assert!(
+        k.contains("#   shop/default-deny (Ingress, Egress)\n"),
+        "{k}"
+    );
+    assert!(k.contains("table inet kindnet-network-policies {"), "{k}");
+    // the managed pod of kind-worker (backend) is in the set
+    assert!(k.contains("elements = { 10.244.1.20 }"), "{k}");
+    let dir = std::env::temp_dir().join(format!("podpath-policy-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = include_str!("../../scenarios/netpol-kindnet.yaml");
+    let calico = dir.join("calico.yaml");
+    std::fs::write(&calico, base.replace("cni: kindnet", "cni: calico-bgp")).unwrap();
+    let flannel = dir.join("flannel.yaml");
+    std::fs::write(&flannel, base.replace("cni: kindnet", "cni: flannel-vxlan")).unwrap();
+    let o = podpath(
+        &[
+            "policy-rules",
+            calico.to_str().unwrap(),
+            "--node",
+            "kind-worker",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = stdout(&o);
+    assert!(
+        c.starts_with(
+            "# calico-bgp: felix's rules for 4 NetworkPolicies on kind-worker\n*filter\n"
+        ),
+        "{c}"
+    );
+    for want in [
+        ":cali-pi-knp/shop/allow-dns - [0:0]\n",
+        ":cali-po-knp/shop/allow-dns - [0:0]\n",
+        "-j cali-FORWARD\n",
+        "-A cali-from-wl-dispatch -i cali",
+        "\n# ipset save\ncreate cali40s:",
+    ] {
+        assert!(c.contains(want), "{want}: {c}");
+    }
+    // no kube-proxy rule is printed
+    assert!(!c.contains("KUBE-"), "{c}");
+    let o = podpath(
+        &[
+            "policy-rules",
+            flannel.to_str().unwrap(),
+            "--node",
+            "kind-worker",
+        ],
+        &[],
+    );
+    assert_eq!(
+        stdout(&o),
+        "# flannel-vxlan: the CNI programs no NetworkPolicy: the cluster's 4 NetworkPolicies have no effect on kind-worker\n"
+    );
+    let o = podpath(&["policy-rules", "netpol-kindnet", "--node", "nope"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("no Node 'nope' in the cluster (nodes: kind-control-plane, kind-worker)"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -8,6 +8,7 @@ pub mod kube_proxy_rules;
 pub mod list;
 pub mod live;
 pub mod paths;
+pub mod policy_rules;
 pub mod reach;
 pub mod run;
 pub mod snapshot;
