@@ -96,6 +96,10 @@ pub const ALL: &[Embedded] = &[
         name: "netpol-kindnet",
         text: include_str!("../../scenarios/netpol-kindnet.yaml"),
     },
+    Embedded {
+        name: "netpol-default-deny",
+        text: include_str!("../../scenarios/netpol-default-deny.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {
