@@ -100,6 +100,14 @@ pub const ALL: &[Embedded] = &[
         name: "netpol-default-deny",
         text: include_str!("../../scenarios/netpol-default-deny.yaml"),
     },
+    Embedded {
+        name: "netpol-calico",
+        text: include_str!("../../scenarios/netpol-calico.yaml"),
+    },
+    Embedded {
+        name: "netpol-flannel-ignored",
+        text: include_str!("../../scenarios/netpol-flannel-ignored.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

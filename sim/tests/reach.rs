@@ -652,3 +652,60 @@ fn the_same_bytes_with_one_thread_and_two() {
     };
     assert_eq!(with(1), with(2));
 }
+
+/// The shipped netpol scenarios: the same pods and policies under kindnet
+/// (kube-network-policies), Calico (felix) and flannel (none). The full
+/// default matrix (every pod to every pod's containerPorts and every
+/// Service port) is the same under kindnet and Calico, and equals the spec
+/// engine's; under flannel every probe is allowed and the report warns.
+#[test]
+fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
+    let matrix = |r: &Report| {
+        r.probes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} → {} : {}/{} → {:?}",
+                    p.from,
+                    p.to,
+                    p.port,
+                    p.protocol.name(),
+                    p.verdict
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let run = |text: &str, e: EngineKind| {
+        reach::run(&setup(text), &Options::default(), e).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let kindnet = run(
+        include_str!("../../scenarios/netpol-kindnet.yaml"),
+        EngineKind::Sim,
+    );
+    let calico_text = include_str!("../../scenarios/netpol-calico.yaml");
+    let calico = run(calico_text, EngineKind::Sim);
+    let spec = run(calico_text, EngineKind::Spec);
+    let m = matrix(&kindnet);
+    assert!(m.len() >= 20, "{m:?}");
+    assert!(
+        m.iter().any(|l| l.ends_with("Allowed")) && m.iter().any(|l| l.ends_with("Denied")),
+        "{m:?}"
+    );
+    assert_eq!(m, matrix(&calico));
+    assert_eq!(m, matrix(&spec));
+    assert!(kindnet.warnings.is_empty() && calico.warnings.is_empty());
+    let s = setup(include_str!("../../scenarios/netpol-calico.yaml"));
+    let c = reach::compare(&s, &Options::default()).unwrap();
+    assert!(c.disagreements.is_empty(), "{c:?}");
+    let flannel = run(
+        include_str!("../../scenarios/netpol-flannel-ignored.yaml"),
+        EngineKind::Sim,
+    );
+    assert_eq!(flannel.probes.len(), m.len());
+    assert!(flannel.probes.iter().all(|p| p.verdict == Verdict::Allowed));
+    assert!(
+        flannel.warnings[0].contains("4 NetworkPolicies have no effect"),
+        "{:?}",
+        flannel.warnings
+    );
+}

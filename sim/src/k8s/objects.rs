@@ -347,11 +347,11 @@ impl Cluster {
     /// API semantics are modelled ([`super::netpol::evaluate`]), no CNI's
     /// programming of them is yet, so the traffic runs as if there were
     /// none (said, never silent).
-    pub fn policy_warning(&self) -> Option<String> {
+    pub fn policy_warning(&self, cni: &str) -> Option<String> {
         let n = self.network_policies.len();
         (n > 0).then(|| {
             let s = if n == 1 { "y" } else { "ies" };
-            format!("{n} NetworkPolic{s} read and validated but not enforced: no CNI podpath models programs them yet, so traffic runs as if there were none")
+            format!("{n} NetworkPolic{s} read and validated but not enforced: the CNI {cni} programs no NetworkPolicy (flannel has no policy controller), so traffic runs as if there were none")
         })
     }
 

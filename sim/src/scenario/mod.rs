@@ -367,7 +367,7 @@ pub fn expand_cluster(doc: &mut ScenarioDoc, file: &str) -> Result<Vec<String>, 
         .into_iter()
         // felix enforces them on the calico CNIs (k8s::calico), and
         // kube-network-policies on kindnet (k8s::kindnet_policy)
-        .chain(objs.policy_warning().filter(|_| {
+        .chain(objs.policy_warning(&net.cni).filter(|_| {
             !net.cni.starts_with("calico") && !crate::k8s::kindnet_policy::enforces(&net.cni)
         }))
         .map(|w| format!("{file}: cluster.manifests: {w}"))

@@ -419,13 +419,13 @@ metadata:
 #[test]
 fn unenforced_policies_are_said() {
     let c = cluster(DOCS_EXAMPLE);
-    let w = c.policy_warning().unwrap();
+    let w = c.policy_warning("flannel-vxlan").unwrap();
     assert!(
-        w.starts_with("1 NetworkPolicy read and validated but not enforced"),
+        w.starts_with("1 NetworkPolicy read and validated but not enforced: the CNI flannel-vxlan programs no NetworkPolicy"),
         "{w}"
     );
     assert_eq!(
-        cluster("kind: Namespace\nmetadata: {name: a}\n").policy_warning(),
+        cluster("kind: Namespace\nmetadata: {name: a}\n").policy_warning("flannel-vxlan"),
         None
     );
 }

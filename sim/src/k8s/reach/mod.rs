@@ -68,10 +68,7 @@ impl Setup {
     /// From the cluster's objects and network settings and the world
     /// built from them (`scenario::load`; None for the spec engine alone).
     pub fn new(cluster: &Cluster, net: &NetConfig, world: Option<World>) -> Setup {
-        let warnings = enforcement_warning(cluster, net)
-            .or_else(|| cluster.policy_warning())
-            .into_iter()
-            .collect();
+        let warnings = enforcement_warning(cluster, net).into_iter().collect();
         Setup {
             targets: Targets::of(cluster),
             policies: cluster.network_policies.clone(),
