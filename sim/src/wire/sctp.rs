@@ -488,4 +488,40 @@ mod tests {
         assert!(SctpRepr::parse(&[0; 11]).is_none());
         assert!(SctpRepr::parse(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 40]).is_none());
     }
+
+    /// A DNAT-style port rewrite through the IPv4 view keeps the CRC32c
+    /// right (nf_nat_proto.c sctp_manip_pkt).
+    #[test]
+    fn ipv4_port_rewrite_recomputes_crc() {
+        use crate::wire::{verify_checksums, Frame, Ipv4Repr, Mac, L3, L4};
+        let ip = Ipv4Repr::new(
+            [10, 0, 0, 1].into(),
+            [10, 0, 0, 2].into(),
+            64,
+            1,
+            L4::Raw(SCAPY_INIT.to_vec()),
+        )
+        .with_protocol(PROTO_SCTP);
+        let mut f = Frame {
+            src: Mac::ZERO,
+            dst: Mac::ZERO,
+            payload: L3::Ipv4(ip),
+        };
+        let ip = f.ipv4_mut().unwrap();
+        assert_eq!(ip.ports(), Some((0, 0)));
+        ip.set_dport(83);
+        ip.set_sport(40000);
+        assert_eq!(ip.ports(), Some((40000, 83)));
+        let b = f.emit();
+        assert_eq!(verify_checksums(&b), Ok(()));
+        let g = Frame::parse(&b).unwrap();
+        assert_eq!(g.ipv4().unwrap().sctp().unwrap().dport, 83);
+        let mut bad = b.clone();
+        let n = bad.len();
+        bad[n - 1] ^= 1;
+        assert_eq!(
+            verify_checksums(&bad),
+            Err(crate::wire::ChecksumError::Bad("SCTP"))
+        );
+    }
 }
