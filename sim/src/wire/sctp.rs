@@ -419,9 +419,9 @@ mod tests {
         assert_eq!(crc32c(&dec), 0x113f_db5c);
     }
 
-    /// Scapy's SCTP regression test (test/scapy/layers/sctp.uts, "Chunk Init
-    /// - build"): `IP()/SCTP()/SCTPChunkInit(params=[IPv4Addr])`, checksum
-    /// bytes 40 2c 0b 5f on the wire.
+    /// Scapy's SCTP regression test (test/scapy/layers/sctp.uts, the
+    /// "Chunk Init, build" case): `IP()/SCTP()/SCTPChunkInit(params=[IPv4Addr])`,
+    /// checksum bytes 40 2c 0b 5f on the wire.
     const SCAPY_INIT: [u8; 40] = [
         0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x2c, 0x0b, 0x5f, 0x01, 0x00, 0x00, 0x1c, 0, 0, 0, 0, 0, 0,
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x05, 0x00, 0x08, 0x7f, 0x00, 0x00, 0x01,
