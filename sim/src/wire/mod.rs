@@ -13,6 +13,7 @@
 pub mod arp;
 pub mod dns;
 pub mod icmp;
+pub mod sctp;
 pub mod tls;
 pub mod vxlan;
 pub mod wireguard;
@@ -286,13 +287,35 @@ impl Ipv4Repr {
         match &self.l4 {
             L4::Tcp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
             L4::Udp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
+            // SCTP rides as raw bytes (no etherparse header): its ports are
+            // the first 4 bytes of the common header.
+            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && b.len() >= 12 => Some((
+                u16::from_be_bytes([b[0], b[1]]),
+                u16::from_be_bytes([b[2], b[3]]),
+            )),
             _ => None,
         }
+    }
+    /// The SCTP view of the payload (protocol 132, first fragment).
+    pub fn sctp(&self) -> Option<sctp::SctpRepr> {
+        match &self.l4 {
+            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && self.is_first_fragment() => {
+                sctp::SctpRepr::parse(b)
+            }
+            _ => None,
+        }
+    }
+    fn is_first_fragment(&self) -> bool {
+        self.hdr.fragment_offset.value() == 0 && !self.hdr.more_fragments
     }
     pub fn set_sport(&mut self, p: u16) {
         match &mut self.l4 {
             L4::Tcp { hdr, .. } => hdr.source_port = p,
             L4::Udp { hdr, .. } => hdr.source_port = p,
+            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && b.len() >= 12 => {
+                b[..2].copy_from_slice(&p.to_be_bytes());
+                sctp::fix_checksum(b);
+            }
             _ => {}
         }
     }
@@ -300,6 +323,12 @@ impl Ipv4Repr {
         match &mut self.l4 {
             L4::Tcp { hdr, .. } => hdr.destination_port = p,
             L4::Udp { hdr, .. } => hdr.destination_port = p,
+            // nf_nat_proto.c sctp_manip_pkt: rewrite the port, recompute
+            // the CRC32c (sctp_compute_cksum).
+            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && b.len() >= 12 => {
+                b[2..4].copy_from_slice(&p.to_be_bytes());
+                sctp::fix_checksum(b);
+            }
             _ => {}
         }
     }
@@ -464,6 +493,9 @@ pub fn verify_checksums(bytes: &[u8]) -> Result<(), ChecksumError> {
         }
         PROTO_ICMP if internet_checksum(body) != 0 => {
             return Err(ChecksumError::Bad("ICMP"));
+        }
+        sctp::PROTO_SCTP if !sctp::checksum_ok(body) => {
+            return Err(ChecksumError::Bad("SCTP"));
         }
         _ => {}
     }
