@@ -858,3 +858,46 @@ fn policy_rules_print_what_the_cni_programs() {
         .contains("no Node 'nope' in the cluster (nodes: kind-control-plane, kind-worker)"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A connection a NetworkPolicy denies ends in a drop step that names the
+/// policy and felix's rule, in the text trace, the HTML report and the
+/// sequence diagram alike (netpol-default-deny: the DNS query of pod-a).
+#[test]
+fn a_policy_drop_names_the_policy_and_the_rule_everywhere() {
+    let dir = std::env::temp_dir().join(format!("podpath-policy-drop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (html, mmd) = (dir.join("r.html"), dir.join("s.mmd"));
+    let o = podpath(
+        &[
+            "run",
+            "netpol-default-deny",
+            "--flow",
+            "before",
+            "--format",
+            "trace",
+            "--html",
+            html.to_str().unwrap(),
+            "--mermaid",
+            mmd.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    let policy = "NetworkPolicy egress: no rule of default/default-deny admits the packet";
+    let rule = "cali-fw-cali224156c4f7e rule 9";
+    assert!(
+        text.contains(&format!("xx filter/FORWARD     {policy}")),
+        "{text}"
+    );
+    assert!(text.contains(rule), "{text}");
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.contains(policy) && h.contains(rule), "html");
+    let m = std::fs::read_to_string(&mmd).unwrap();
+    assert!(
+        m.contains("egress denied by NetworkPolicy default/default-deny"),
+        "{m}"
+    );
+    assert!(m.contains(rule), "{m}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

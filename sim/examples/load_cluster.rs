@@ -96,6 +96,12 @@ fn main() {
     let t = Instant::now();
     let trace = podpath_sim::engine::Engine::new(w).run();
     eprintln!("ran {} flows in {:?}", trace.flows.len(), t.elapsed());
+    let ok = trace
+        .flows
+        .iter()
+        .filter(|f| f.outcome.starts_with("HTTP 200"))
+        .count();
+    eprintln!("{ok} of {} flows answered HTTP 200", trace.flows.len());
     let hops: usize = trace.flows.iter().map(|f| f.hops.len()).sum();
     let steps: usize = trace
         .flows
