@@ -804,20 +804,8 @@ fn policy_rules_print_what_the_cni_programs() {
     assert!(k.contains("table inet kindnet-network-policies {"), "{k}");
     // the managed pod of kind-worker (backend) is in the set
     assert!(k.contains("elements = { 10.244.1.20 }"), "{k}");
-    let dir = std::env::temp_dir().join(format!("podpath-policy-rules-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let base = include_str!("../../scenarios/netpol-kindnet.yaml");
-    let calico = dir.join("calico.yaml");
-    std::fs::write(&calico, base.replace("cni: kindnet", "cni: calico-bgp")).unwrap();
-    let flannel = dir.join("flannel.yaml");
-    std::fs::write(&flannel, base.replace("cni: kindnet", "cni: flannel-vxlan")).unwrap();
     let o = podpath(
-        &[
-            "policy-rules",
-            calico.to_str().unwrap(),
-            "--node",
-            "kind-worker",
-        ],
+        &["policy-rules", "netpol-calico", "--node", "kind-worker"],
         &[],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -839,15 +827,38 @@ fn policy_rules_print_what_the_cni_programs() {
     }
     // no kube-proxy rule is printed
     assert!(!c.contains("KUBE-"), "{c}");
+    // allow-dns's egress rule matches a cali40s: set of the kube-system
+    // namespace's dns pods, and the ipset text creates and fills it
+    let rule = c
+        .lines()
+        .find(|l| {
+            l.starts_with("-A cali-po-knp/shop/allow-dns -p udp") && l.contains("--dports 53")
+        })
+        .unwrap_or_else(|| panic!("{c}"));
+    let set = rule
+        .split("--match-set ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap();
+    assert!(set.starts_with("cali40s:"), "{rule}");
+    assert!(
+        c.contains(&format!("\ncreate {set} hash:net family inet")),
+        "{c}"
+    );
+    assert!(c.contains(&format!("\nadd {set} 10.244.1.3\n")), "{c}");
+    // the pods on kind-worker each get their from-/to-workload chains
+    assert!(c.contains("-A cali-to-wl-dispatch"), "{c}");
+    assert!(c.contains(":cali-tw-cali"), "{c}");
     let o = podpath(
         &[
             "policy-rules",
-            flannel.to_str().unwrap(),
+            "netpol-flannel-ignored",
             "--node",
             "kind-worker",
         ],
         &[],
     );
+    assert!(o.status.success());
     assert_eq!(
         stdout(&o),
         "# flannel-vxlan: the CNI programs no NetworkPolicy: the cluster's 4 NetworkPolicies have no effect on kind-worker\n"
@@ -856,7 +867,12 @@ fn policy_rules_print_what_the_cni_programs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("no Node 'nope' in the cluster (nodes: kind-control-plane, kind-worker)"));
-    std::fs::remove_dir_all(&dir).unwrap();
+    let o = podpath(
+        &["policy-rules", "headcni-host-mode", "--node", "kind-worker"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("this scenario has no 'cluster'"));
 }
 
 /// A connection a NetworkPolicy denies ends in a drop step that names the
