@@ -709,3 +709,108 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
         flannel.warnings
     );
 }
+
+/// More cases from the same documentation, each (name, policies, truth
+/// table): both ends of a connection must allow it, a rule's peers and
+/// ports as any peer × any port, matchLabels AND matchExpressions, a
+/// selector that selects no pod, and an egress ipBlock with except.
+const MORE_CASES: &[(&str, &str, &str)] = &[
+    (
+        "both ends must allow: the source's egress and the destination's ingress",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-to-x-80, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {matchLabels: {team: x}}}], ports: [{port: 80}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-y-c, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: y}}, podSelector: {matchLabels: {app: c}}}]}]
+",
+        "y/a → x/b : 80/TCP → denied
+         y/a → svc/x/web : 8080/TCP → denied
+         y/c → x/b : 80/TCP → allowed
+         y/c → x/b : 81/TCP → allowed
+         y/a → x/a : 80/TCP → allowed
+         y/a → x/a : 81/TCP → denied",
+    ),
+    (
+        "a rule's peers and ports: any listed peer on any listed port",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-two-peers-two-ports, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: a}}}, {namespaceSelector: {matchLabels: {team: y}}, podSelector: {matchLabels: {app: c}}}]
+    ports: [{port: 81}, {protocol: UDP, port: udp-p}]
+",
+        "x/a → x/b : 81/TCP → allowed
+         x/a → x/b : 82/UDP → allowed
+         x/a → x/b : 80/TCP → denied
+         y/c → x/b : 82/UDP → allowed
+         y/c → x/b : 80/TCP → denied
+         y/a → x/b : 81/TCP → denied",
+    ),
+    (
+        "matchLabels and matchExpressions in one selector: AND; In with two values; a selector that selects no pod changes nothing",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-a, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: a}, matchExpressions: [{key: tier, operator: In, values: [web, db]}]}
+  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchExpressions: [{key: app, operator: In, values: [b, c]}]}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: tiered-a, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}, matchExpressions: [{key: tier, operator: Exists}]}
+  ingress: []
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: nobody, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: nothing}}
+  ingress: []
+",
+        "x/b → x/a : 80/TCP → allowed
+         y/c → x/a : 81/TCP → allowed
+         y/a → x/a : 80/TCP → denied
+         x/a → y/a : 80/TCP → allowed
+         x/b → y/c : 80/TCP → allowed",
+    ),
+    (
+        "an egress ipBlock with except, on the post-DNAT address",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c-to-node-b-but-y-a, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: c}}
+  policyTypes: [Egress]
+  egress: [{to: [{ipBlock: {cidr: 10.244.1.0/24, except: [10.244.1.11/32]}}]}]
+",
+        "y/c → x/b : 80/TCP → allowed
+         y/c → svc/x/web : 8080/TCP → allowed
+         y/c → y/a : 80/TCP → denied
+         y/c → x/a : 80/TCP → denied
+         x/a → y/c : 80/TCP → allowed",
+    ),
+];
+
+/// [`MORE_CASES`] under the spec engine, flannel, felix's rules
+/// (calico-bgp) and kube-network-policies (kindnet).
+#[test]
+fn more_truth_tables_under_each_cni() {
+    for cni in ["flannel-host-gw", "calico-bgp", "kindnet"] {
+        for &(name, policies, table) in MORE_CASES {
+            check_case(name, cni, policies, table);
+        }
+    }
+}
