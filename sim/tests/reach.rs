@@ -713,7 +713,8 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
 /// More cases from the same documentation, each (name, policies, truth
 /// table): both ends of a connection must allow it, a rule's peers and
 /// ports as any peer × any port, matchLabels AND matchExpressions, a
-/// selector that selects no pod, and an egress ipBlock with except.
+/// selector that selects no pod, an egress ipBlock with except, a named
+/// port no container declares and a pod probing its own address.
 const MORE_CASES: &[(&str, &str, &str)] = &[
     (
         "both ends must allow: the source's egress and the destination's ingress",
@@ -801,6 +802,20 @@ spec:
          y/c → y/a : 80/TCP → denied
          y/c → x/a : 80/TCP → denied
          x/a → y/c : 80/TCP → allowed",
+    ),
+    (
+        "a named port the destination does not declare matches nothing; a pod reaching its own address is never filtered",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-on-nope, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{port: nope}, {port: alt}]}]
+",
+        "x/a → x/b : 80/TCP → denied
+         x/a → x/b : 81/TCP → allowed
+         y/c → x/b : 82/UDP → denied
+         x/b → x/b : 80/TCP → allowed",
     ),
 ];
 
