@@ -714,7 +714,8 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
 /// table): both ends of a connection must allow it, a rule's peers and
 /// ports as any peer × any port, matchLabels AND matchExpressions, a
 /// selector that selects no pod, an egress ipBlock with except, a named
-/// port no container declares and a pod probing its own address.
+/// port no container declares, a pod probing its own address, and
+/// replies passing (conntrack) against the policies of their direction.
 const MORE_CASES: &[(&str, &str, &str)] = &[
     (
         "both ends must allow: the source's egress and the destination's ingress",
@@ -816,6 +817,29 @@ spec:
          x/a → x/b : 81/TCP → allowed
          y/c → x/b : 82/UDP → denied
          x/b → x/b : 80/TCP → allowed",
+    ),
+    (
+        "policies are stateful: a reply passes whatever the policies of its direction say (TCP and UDP)",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: x-takes-nothing, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c-sends-nothing, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: c}}
+  policyTypes: [Egress]
+",
+        "x/a → y/a : 80/TCP → allowed
+         x/b → y/a : 82/UDP → allowed
+         x/a → y/c : 82/UDP → allowed
+         x/a → y/c : 80/TCP → allowed
+         y/c → y/a : 82/UDP → denied
+         y/a → x/a : 82/UDP → denied",
     ),
 ];
 
