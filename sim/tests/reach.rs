@@ -715,7 +715,8 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
 /// ports as any peer × any port, matchLabels AND matchExpressions, a
 /// selector that selects no pod, an egress ipBlock with except, a named
 /// port no container declares, a pod probing its own address, and
-/// replies passing (conntrack) against the policies of their direction.
+/// replies passing (conntrack) against the policies of their direction,
+/// NotIn on the policy's own selector and namespace expressions.
 const MORE_CASES: &[(&str, &str, &str)] = &[
     (
         "both ends must allow: the source's egress and the destination's ingress",
@@ -840,6 +841,30 @@ spec:
          x/a → y/c : 80/TCP → allowed
          y/c → y/a : 82/UDP → denied
          y/a → x/a : 82/UDP → denied",
+    ),
+    (
+        "NotIn on the policy's own podSelector; namespaceSelector expressions In and DoesNotExist",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: not-a, namespace: y}
+spec:
+  podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [a]}]}
+  ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: team, operator: In, values: [x, z]}]}, podSelector: {}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-c-anywhere, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: nope, operator: DoesNotExist}]}, podSelector: {matchLabels: {app: c}}}]}]
+",
+        "x/a → y/c : 80/TCP → allowed
+         x/b → y/c : 81/TCP → allowed
+         y/a → y/c : 80/TCP → denied
+         x/a → y/a : 80/TCP → allowed
+         y/c → x/b : 80/TCP → allowed
+         x/a → x/b : 80/TCP → denied
+         y/a → x/b : 80/TCP → denied",
     ),
 ];
 
