@@ -716,7 +716,8 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
 /// selector that selects no pod, an egress ipBlock with except, a named
 /// port no container declares, a pod probing its own address, and
 /// replies passing (conntrack) against the policies of their direction,
-/// NotIn on the policy's own selector and namespace expressions.
+/// NotIn on the policy's own selector, namespace expressions, and a
+/// Service's named targetPort.
 const MORE_CASES: &[(&str, &str, &str)] = &[
     (
         "both ends must allow: the source's egress and the destination's ingress",
@@ -865,6 +866,37 @@ spec:
          y/c → x/b : 80/TCP → allowed
          x/a → x/b : 80/TCP → denied
          y/a → x/b : 80/TCP → denied",
+    ),
+    (
+        "a Service's named targetPort: ingress is judged on the backend's port, numbered or named",
+        "apiVersion: v1
+kind: Service
+metadata: {name: alt, namespace: y}
+spec: {clusterIP: 10.96.0.30, selector: {app: a}, ports: [{name: alt, port: 9090, targetPort: alt}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: alt-1, namespace: y, labels: {kubernetes.io/service-name: alt}}
+addressType: IPv4
+endpoints: [{addresses: [10.244.1.11], nodeName: node-b}]
+ports: [{name: alt, port: 81}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-on-alt-from-x, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: x}}}]
+    ports: [{port: alt}]
+  - from: [{podSelector: {matchLabels: {app: c}}}]
+    ports: [{port: 81}]
+",
+        "x/a → svc/y/alt : 9090/TCP → allowed
+         y/c → svc/y/alt : 9090/TCP → allowed
+         x/b → y/a : 80/TCP → denied
+         x/b → y/a : 81/TCP → allowed
+         y/c → y/a : 80/TCP → denied",
     ),
 ];
 
