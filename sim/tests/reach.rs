@@ -717,7 +717,7 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
 /// port no container declares, a pod probing its own address, and
 /// replies passing (conntrack) against the policies of their direction,
 /// NotIn on the policy's own selector, namespace expressions, and a
-/// Service's named targetPort.
+/// Service's named targetPort, UDP 53.
 const MORE_CASES: &[(&str, &str, &str)] = &[
     (
         "both ends must allow: the source's egress and the destination's ingress",
@@ -897,6 +897,35 @@ spec:
          x/b → y/a : 80/TCP → denied
          x/b → y/a : 81/TCP → allowed
          y/c → y/a : 80/TCP → denied",
+    ),
+    (
+        "UDP 53 (kube-network-policies judges it at PREROUTING, after DNAT): the same verdicts",
+        "apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: y, labels: {app: dns}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{name: dns, containerPort: 53, protocol: UDP}]}]}
+status: {podIP: 10.244.0.20}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: dns-from-x, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: dns}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: x}}}], ports: [{protocol: UDP, port: dns}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-to-y-80, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {matchLabels: {team: y}}}], ports: [{port: 80}]}]
+",
+        "x/a → y/dns : 53/UDP → allowed
+         y/c → y/dns : 53/UDP → denied
+         y/a → y/dns : 53/UDP → denied
+         x/b → y/dns : 53/UDP → denied
+         x/b → y/a : 80/TCP → allowed",
     ),
 ];
 
