@@ -709,3 +709,233 @@ fn netpol_scenarios_give_the_same_matrix_under_kindnet_and_calico() {
         flannel.warnings
     );
 }
+
+/// More cases from the same documentation, each (name, policies, truth
+/// table): both ends of a connection must allow it, a rule's peers and
+/// ports as any peer × any port, matchLabels AND matchExpressions, a
+/// selector that selects no pod, an egress ipBlock with except, a named
+/// port no container declares, a pod probing its own address, and
+/// replies passing (conntrack) against the policies of their direction,
+/// NotIn on the policy's own selector, namespace expressions, and a
+/// Service's named targetPort, UDP 53.
+const MORE_CASES: &[(&str, &str, &str)] = &[
+    (
+        "both ends must allow: the source's egress and the destination's ingress",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-to-x-80, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {matchLabels: {team: x}}}], ports: [{port: 80}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-y-c, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: y}}, podSelector: {matchLabels: {app: c}}}]}]
+",
+        "y/a → x/b : 80/TCP → denied
+         y/a → svc/x/web : 8080/TCP → denied
+         y/c → x/b : 80/TCP → allowed
+         y/c → x/b : 81/TCP → allowed
+         y/a → x/a : 80/TCP → allowed
+         y/a → x/a : 81/TCP → denied",
+    ),
+    (
+        "a rule's peers and ports: any listed peer on any listed port",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-two-peers-two-ports, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: a}}}, {namespaceSelector: {matchLabels: {team: y}}, podSelector: {matchLabels: {app: c}}}]
+    ports: [{port: 81}, {protocol: UDP, port: udp-p}]
+",
+        "x/a → x/b : 81/TCP → allowed
+         x/a → x/b : 82/UDP → allowed
+         x/a → x/b : 80/TCP → denied
+         y/c → x/b : 82/UDP → allowed
+         y/c → x/b : 80/TCP → denied
+         y/a → x/b : 81/TCP → denied",
+    ),
+    (
+        "matchLabels and matchExpressions in one selector: AND; In with two values; a selector that selects no pod changes nothing",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-a, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: a}, matchExpressions: [{key: tier, operator: In, values: [web, db]}]}
+  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchExpressions: [{key: app, operator: In, values: [b, c]}]}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: tiered-a, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}, matchExpressions: [{key: tier, operator: Exists}]}
+  ingress: []
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: nobody, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: nothing}}
+  ingress: []
+",
+        "x/b → x/a : 80/TCP → allowed
+         y/c → x/a : 81/TCP → allowed
+         y/a → x/a : 80/TCP → denied
+         x/a → y/a : 80/TCP → allowed
+         x/b → y/c : 80/TCP → allowed",
+    ),
+    (
+        "an egress ipBlock with except, on the post-DNAT address",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c-to-node-b-but-y-a, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: c}}
+  policyTypes: [Egress]
+  egress: [{to: [{ipBlock: {cidr: 10.244.1.0/24, except: [10.244.1.11/32]}}]}]
+",
+        "y/c → x/b : 80/TCP → allowed
+         y/c → svc/x/web : 8080/TCP → allowed
+         y/c → y/a : 80/TCP → denied
+         y/c → x/a : 80/TCP → denied
+         x/a → y/c : 80/TCP → allowed",
+    ),
+    (
+        "a named port the destination does not declare matches nothing; a pod reaching its own address is never filtered",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-on-nope, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{port: nope}, {port: alt}]}]
+",
+        "x/a → x/b : 80/TCP → denied
+         x/a → x/b : 81/TCP → allowed
+         y/c → x/b : 82/UDP → denied
+         x/b → x/b : 80/TCP → allowed",
+    ),
+    (
+        "policies are stateful: a reply passes whatever the policies of its direction say (TCP and UDP)",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: x-takes-nothing, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: c-sends-nothing, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: c}}
+  policyTypes: [Egress]
+",
+        "x/a → y/a : 80/TCP → allowed
+         x/b → y/a : 82/UDP → allowed
+         x/a → y/c : 82/UDP → allowed
+         x/a → y/c : 80/TCP → allowed
+         y/c → y/a : 82/UDP → denied
+         y/a → x/a : 82/UDP → denied",
+    ),
+    (
+        "NotIn on the policy's own podSelector; namespaceSelector expressions In and DoesNotExist",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: not-a, namespace: y}
+spec:
+  podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [a]}]}
+  ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: team, operator: In, values: [x, z]}]}, podSelector: {}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-c-anywhere, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: nope, operator: DoesNotExist}]}, podSelector: {matchLabels: {app: c}}}]}]
+",
+        "x/a → y/c : 80/TCP → allowed
+         x/b → y/c : 81/TCP → allowed
+         y/a → y/c : 80/TCP → denied
+         x/a → y/a : 80/TCP → allowed
+         y/c → x/b : 80/TCP → allowed
+         x/a → x/b : 80/TCP → denied
+         y/a → x/b : 80/TCP → denied",
+    ),
+    (
+        "a Service's named targetPort: ingress is judged on the backend's port, numbered or named",
+        "apiVersion: v1
+kind: Service
+metadata: {name: alt, namespace: y}
+spec: {clusterIP: 10.96.0.30, selector: {app: a}, ports: [{name: alt, port: 9090, targetPort: alt}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: alt-1, namespace: y, labels: {kubernetes.io/service-name: alt}}
+addressType: IPv4
+endpoints: [{addresses: [10.244.1.11], nodeName: node-b}]
+ports: [{name: alt, port: 81}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-on-alt-from-x, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: x}}}]
+    ports: [{port: alt}]
+  - from: [{podSelector: {matchLabels: {app: c}}}]
+    ports: [{port: 81}]
+",
+        "x/a → svc/y/alt : 9090/TCP → allowed
+         y/c → svc/y/alt : 9090/TCP → allowed
+         x/b → y/a : 80/TCP → denied
+         x/b → y/a : 81/TCP → allowed
+         y/c → y/a : 80/TCP → denied",
+    ),
+    (
+        "UDP 53 (kube-network-policies judges it at PREROUTING, after DNAT): the same verdicts",
+        "apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: y, labels: {app: dns}}
+spec: {nodeName: node-a, containers: [{name: c, ports: [{name: dns, containerPort: 53, protocol: UDP}]}]}
+status: {podIP: 10.244.0.20}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: dns-from-x, namespace: y}
+spec:
+  podSelector: {matchLabels: {app: dns}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: x}}}], ports: [{protocol: UDP, port: dns}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-to-y-80, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {matchLabels: {team: y}}}], ports: [{port: 80}]}]
+",
+        "x/a → y/dns : 53/UDP → allowed
+         y/c → y/dns : 53/UDP → denied
+         y/a → y/dns : 53/UDP → denied
+         x/b → y/dns : 53/UDP → denied
+         x/b → y/a : 80/TCP → allowed",
+    ),
+];
+
+/// [`MORE_CASES`] under the spec engine, flannel, felix's rules
+/// (calico-bgp) and kube-network-policies (kindnet).
+#[test]
+fn more_truth_tables_under_each_cni() {
+    for cni in ["flannel-host-gw", "calico-bgp", "kindnet"] {
+        for &(name, policies, table) in MORE_CASES {
+            check_case(name, cni, policies, table);
+        }
+    }
+}
