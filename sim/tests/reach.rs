@@ -428,6 +428,13 @@ fn truth_tables_under_calico() {
 }
 
 #[test]
+fn truth_tables_under_calico_ipip() {
+    for &(name, policies, table) in CASES {
+        check_case(name, "calico-ipip", policies, table);
+    }
+}
+
+#[test]
 fn truth_tables_under_kindnet() {
     for &(name, policies, table) in CASES {
         check_case(name, "kindnet", policies, table);
