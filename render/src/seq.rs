@@ -274,6 +274,24 @@ pub fn ascii(t: &Trace) -> Result<String, RenderError> {
         .replace(SEMI, ";"))
 }
 
+/// The note of a policy drop: the policies that selected the pod, that no
+/// rule of them admitted the packet, and the generated rule the verdict
+/// came from (the last rule walked before it: felix's end-of-tier DROP,
+/// kube-network-policies' nft queue rule).
+fn policy_denied_note(direction: &str, policies: &[String], before: &[Step]) -> String {
+    let by = before.iter().rev().find_map(|s| match &s.action {
+        Action::Rule {
+            table, chain, rule, ..
+        } if *rule > 0 => Some(format!(" at {table} {chain} #{rule}")),
+        _ => None,
+    });
+    format!(
+        "{direction} denied by NetworkPolicy {}: no rule admits it{}",
+        policies.join(", "),
+        by.unwrap_or_default()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,22 +320,4 @@ mod tests {
             "TCP a > b [S] len 0 seq 7"
         );
     }
-}
-
-/// The note of a policy drop: the policies that selected the pod, that no
-/// rule of them admitted the packet, and the generated rule the verdict
-/// came from (the last rule walked before it: felix's end-of-tier DROP,
-/// kube-network-policies' nft queue rule).
-fn policy_denied_note(direction: &str, policies: &[String], before: &[Step]) -> String {
-    let by = before.iter().rev().find_map(|s| match &s.action {
-        Action::Rule {
-            table, chain, rule, ..
-        } if *rule > 0 => Some(format!(" at {table} {chain} #{rule}")),
-        _ => None,
-    });
-    format!(
-        "{direction} denied by NetworkPolicy {}: no rule admits it{}",
-        policies.join(", "),
-        by.unwrap_or_default()
-    )
 }
