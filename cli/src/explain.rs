@@ -332,7 +332,11 @@ SIMPLIFIED (and where)
     (`meta skuid 0 accept`); a verdict lasts the connection (StrictMode
     off); UDP 53 is judged at PREROUTING, every datagram; masqueraded
     NodePort traffic is judged with the node's address as source. Other
-    CNIs do not enforce, and a run says so.  [k8s/netpol, k8s/calico, k8s/kindnet_policy]
+    CNIs do not enforce, and a run says so. A denied packet's drop step
+    names the policies that selected the pod and the generated rule:
+    felix's end-of-tier DROP (from the notes felix's renderer writes
+    beside its rules, replaced with them at each resync) or the nft queue
+    rule whose program answered NF_DROP.  [k8s/netpol, k8s/calico, k8s/kindnet_policy]
   - reach: a probe is one connection attempt at time 0 on a fresh copy of
     the world (the scenario's traffic left out, its faults kept), given
     1 s (agnhost connect's --timeout=1s in the e2e suite): TCP allowed

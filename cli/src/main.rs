@@ -25,7 +25,8 @@ use clap::{Parser, Subcommand};
 In `podpath run --format trace` (every hop), the mark before a step says what it did:
   !!  the packet was dropped or rejected here (the reason follows)
   <>  NAT rewrote an address or port (DNAT, SNAT, or their reversal on a reply)
-  ->  delivered to a local socket (the state of the TCP connection follows)"
+  ->  delivered to a local socket (the state of the TCP connection follows)
+  xx  a NetworkPolicy denies the packet (the policies that selected the pod; the drop follows, naming the generated rule)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,7 +38,7 @@ enum Cmd {
     /// Run a scenario (a YAML file or an embedded name; default: the
     /// embedded default) and print, per flow, how it ended, the path, who
     /// answered and every NAT rewrite; `--format trace` prints every hop
-    /// (marks: `!!` dropped, `<>` NAT rewrite, `->` delivered to a socket).
+    /// (marks: `!!` dropped, `<>` NAT rewrite, `->` delivered to a socket, `xx` denied by a NetworkPolicy).
     Run(cmd::run::RunArgs),
     /// Step through a run hop by hop in the terminal (keys: ? for help).
     Step(cmd::step::StepArgs),

@@ -766,4 +766,48 @@ mod tests {
         let tiny = screen(&app, 40, 12);
         assert!(tiny.contains("podpath step"));
     }
+
+    /// A flow a NetworkPolicy denies: `d` lands on the drop step, which
+    /// names the policy, that no rule of it admitted the packet and the
+    /// generated rule (felix's end-of-tier DROP under calico; the nft
+    /// queue rule kube-network-policies' NF_DROP answered under kindnet),
+    /// and the screen shows the policy verdict step beside it.
+    #[test]
+    fn a_policy_drop_names_policy_rule_and_generated_rule() {
+        for (text, policy, generated) in [
+            (
+                include_str!("../../scenarios/netpol-default-deny.yaml"),
+                "default/default-deny",
+                "cali-fw-cali224156c4f7e rule 9",
+            ),
+            (
+                include_str!("../../scenarios/netpol-kindnet.yaml"),
+                "shop/default-deny",
+                "inet kindnet-network-policies postrouting rule 9",
+            ),
+        ] {
+            let t = trace(text);
+            let fi = t
+                .flows
+                .iter()
+                .position(|f| {
+                    f.hops.iter().flat_map(|h| &h.steps).any(
+                        |s| matches!(&s.action, Action::Policy { verdict, .. } if verdict == "denied"),
+                    )
+                })
+                .unwrap();
+            let mut app = App::new(&t);
+            app.set_flow(fi);
+            keys(&mut app, "d");
+            let h = app.cur().unwrap();
+            let what = &h.steps[app.step].what;
+            assert!(matches!(h.steps[app.step].action, Action::Drop { .. }));
+            assert!(what.contains(policy), "{what}");
+            assert!(what.contains("no rule of them admits the packet"), "{what}");
+            assert!(what.contains(generated), "{what}");
+            let s = screen(&app, 240, 50);
+            assert!(s.contains("admits the packet"), "{s}");
+            assert!(s.contains(policy), "{s}");
+        }
+    }
 }

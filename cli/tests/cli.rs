@@ -917,3 +917,80 @@ fn a_policy_drop_names_the_policy_and_the_rule_everywhere() {
     assert!(m.contains(rule), "{m}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A flow a NetworkPolicy denies, under calico (felix's chains) and kindnet
+/// (kube-network-policies' queue): the text trace, the sequence diagrams
+/// (text, Mermaid, PlantUML) and the HTML report each name the policy, that
+/// no rule of it admitted the packet, and the generated chain and rule.
+#[test]
+fn policy_drops_are_shown_in_every_output() {
+    let dir = std::env::temp_dir().join(format!("podpath-policy-drop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (scenario, policy, chain) in [
+        (
+            "netpol-default-deny",
+            "default/default-deny",
+            "cali-fw-cali224156c4f7e",
+        ),
+        (
+            "netpol-kindnet",
+            "shop/default-deny",
+            "kindnet-network-policies postrouting",
+        ),
+    ] {
+        let trace = stdout(&podpath(&["run", scenario, "--format", "trace"], &[]));
+        let drop = trace
+            .lines()
+            .find(|l| l.trim_start().starts_with("!!") && l.contains(policy))
+            .unwrap_or_else(|| panic!("{scenario}: no drop naming {policy}:\n{trace}"));
+        assert!(drop.contains("no rule of them admits the packet"), "{drop}");
+        assert!(drop.contains(&format!("{chain} rule 9")), "{drop}");
+        assert!(
+            trace
+                .lines()
+                .any(|l| l.trim_start().starts_with("xx") && l.contains(policy)),
+            "{scenario}: the policy verdict step"
+        );
+        let note = "egress denied by NetworkPolicy ";
+        let generated = "no rule admits it at ";
+        let seq = stdout(&podpath(&["run", scenario, "--format", "seq"], &[]));
+        assert!(seq.contains(note) && seq.contains(policy), "{seq}");
+        assert!(
+            seq.contains(generated) && seq.contains(&format!("{chain} #9")),
+            "{seq}"
+        );
+        let (m, p, h) = (dir.join("a.mmd"), dir.join("a.puml"), dir.join("a.html"));
+        let o = podpath(
+            &[
+                "run",
+                scenario,
+                "--mermaid",
+                m.to_str().unwrap(),
+                "--plantuml",
+                p.to_str().unwrap(),
+                "--html",
+                h.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mmd = std::fs::read_to_string(&m).unwrap();
+        assert!(
+            mmd.contains(note) && mmd.contains(&format!("{chain} #35;9")),
+            "{mmd}"
+        );
+        let puml = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            puml.contains(note) && puml.contains(&format!("{chain} #9")),
+            "{puml}"
+        );
+        let html = std::fs::read_to_string(&h).unwrap();
+        assert!(html.contains(note) && html.contains(policy), "{scenario}");
+        assert!(
+            html.contains("no rule of them admits the packet")
+                && html.contains(&format!("{chain} rule 9")),
+            "{scenario}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

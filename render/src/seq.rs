@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use podpath_sim::trace::{Action, FlowTrace, Hop, Trace};
+use podpath_sim::trace::{Action, FlowTrace, Hop, Step, Trace};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Item {
@@ -58,7 +58,7 @@ fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
                 }
             }
         }
-        for s in &h.steps {
+        for (si, s) in h.steps.iter().enumerate() {
             let note = match &s.action {
                 Action::Dnat { .. } | Action::Snat { .. } => Some(s.what.clone()),
                 Action::Encap { outer } => Some(format!("encap {outer}")),
@@ -72,10 +72,9 @@ fn items(f: &FlowTrace, participants: &BTreeMap<String, usize>) -> Vec<Item> {
                     direction,
                     policies,
                     ..
-                } if verdict == "denied" => Some(format!(
-                    "{direction} denied by NetworkPolicy {}",
-                    policies.join(", ")
-                )),
+                } if verdict == "denied" => {
+                    Some(policy_denied_note(direction, policies, &h.steps[..si]))
+                }
                 _ => None,
             };
             if let Some(text) = note {
@@ -273,6 +272,24 @@ pub fn ascii(t: &Trace) -> Result<String, RenderError> {
     Ok(merman_render(&src, true)?
         .replace(HASH, "#")
         .replace(SEMI, ";"))
+}
+
+/// The note of a policy drop: the policies that selected the pod, that no
+/// rule of them admitted the packet, and the generated rule the verdict
+/// came from (the last rule walked before it: felix's end-of-tier DROP,
+/// kube-network-policies' nft queue rule).
+fn policy_denied_note(direction: &str, policies: &[String], before: &[Step]) -> String {
+    let by = before.iter().rev().find_map(|s| match &s.action {
+        Action::Rule {
+            table, chain, rule, ..
+        } if *rule > 0 => Some(format!(" at {table} {chain} #{rule}")),
+        _ => None,
+    });
+    format!(
+        "{direction} denied by NetworkPolicy {}: no rule admits it{}",
+        policies.join(", "),
+        by.unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

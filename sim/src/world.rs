@@ -175,6 +175,10 @@ pub struct HostResync {
     /// policy or label change): (queue, program, listener); the program
     /// is started when the node did not run it (no policy before)
     pub nfqueue: Option<NfqueueResync>,
+    /// with a new iptables state: what its generated rules stand for
+    /// (felix's policy chains, `netfilter::notes`), replacing the old
+    /// notes so a trace names the policies of the new rules
+    pub rule_notes: Option<Option<std::sync::Arc<crate::net::netfilter::notes::RuleNotes>>>,
 }
 
 /// (queue, program, listener) of a [HostResync].

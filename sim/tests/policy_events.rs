@@ -200,3 +200,62 @@ faults:
         ev[0]
     );
 }
+
+/// felix's rule notes are replaced with the rules at a resync: after the
+/// fix of netpol-default-deny (policyApplied at 50 s) the `after` flow is
+/// traced with the new policies' allowing rules, no step of the old rules'
+/// numbering says the old default-deny dropped it (the notes were kept from
+/// the first rendering and named a jump as the end-of-tier DROP); the
+/// `before` flow's drop step names the policy, the verdict and felix's rule.
+#[test]
+fn calico_policy_steps_follow_the_resynced_rules() {
+    use podpath_sim::trace::Action;
+    let text = include_str!("../../scenarios/netpol-default-deny.yaml");
+    let w = podpath_sim::scenario::load(text, "netpol-default-deny.yaml", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = podpath_sim::engine::Engine::new(w).run();
+    let flow = |id: &str| t.flows.iter().find(|f| f.id == id).unwrap();
+    let policy_steps = |id: &str| -> Vec<(String, Vec<String>, Option<String>)> {
+        flow(id)
+            .hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter_map(|s| match &s.action {
+                Action::Policy {
+                    verdict,
+                    policies,
+                    rule,
+                    ..
+                } => Some((verdict.clone(), policies.clone(), rule.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let after = policy_steps("after");
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|(v, _, _)| v == "allowed"), "{after:?}");
+    assert!(after
+        .iter()
+        .any(|(_, _, r)| r.as_deref() == Some("default/myservice-ingress ingress[0]")));
+    assert!(after
+        .iter()
+        .any(|(_, _, r)| r.as_deref() == Some("default/allow-dns-and-app egress[1]")));
+    let before = policy_steps("before");
+    assert!(before
+        .iter()
+        .all(|(v, p, _)| v == "denied" && p == &vec!["default/default-deny".to_string()]));
+    let drop = flow("before")
+        .hops
+        .iter()
+        .flat_map(|h| &h.steps)
+        .find(|s| matches!(s.action, Action::Drop { .. }))
+        .unwrap();
+    assert!(
+        drop.what.contains("End of tier default")
+            && drop.what.contains(
+                "NetworkPolicy egress: selected by default/default-deny, no rule of them admits the packet"
+            ),
+        "{}",
+        drop.what
+    );
+}

@@ -141,6 +141,10 @@ impl Engine {
         (apps, judges): (&mut Vec<String>, &mut Vec<String>),
     ) {
         let h = &mut self.world.hosts[hr.host];
+        if let Some(notes) = hr.rule_notes {
+            // felix's notes belong to the rules it wrote with them
+            h.rule_notes = notes;
+        }
         if let Some(nf) = hr.iptables {
             h.replace_iptables(nf);
             rules.push(h.name.clone());

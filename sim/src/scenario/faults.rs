@@ -303,6 +303,7 @@ fn resync_of(
             nftables: None,
             apps: Vec::new(),
             nfqueue: None,
+            rule_notes: None,
         };
         let new_nft = dump_of(&nhd.nftables);
         if new_nft != ohd.and_then(|o| dump_of(&o.nftables)) {
@@ -328,6 +329,7 @@ fn resync_of(
                     .map_err(|pe| gen_err(format!("line {}: {}", pe.line, pe.message)))?;
             }
             hr.iptables = Some(nf);
+            hr.rule_notes = Some(nhd.rule_notes.clone());
         }
         let new_sets = text_of(&nhd.ipset);
         if new_sets != ohd.and_then(|o| text_of(&o.ipset)) {

@@ -412,6 +412,30 @@ impl Host {
         Some(out)
     }
 
+    /// The NetworkPolicy verdict the dropping rule carries out, when the
+    /// component that generated it noted one (felix's end-of-tier DROP,
+    /// `netfilter::notes`): `: NetworkPolicy egress: no rule of NS/NAME
+    /// admits the packet`, so the drop step names the policy beside the
+    /// generated chain and rule.
+    fn policy_of_drop(&self, point: Point, out: &HookOutcome) -> Option<String> {
+        use crate::net::netfilter::notes::RuleNote;
+        let Point::Table(table, _) = point else {
+            return None;
+        };
+        let s = out.steps.last()?;
+        let notes = self.rule_notes.as_deref()?;
+        match notes.get(&(table.name().into(), s.chain.clone(), s.rule))? {
+            RuleNote::Deny {
+                direction,
+                policies,
+            } => Some(format!(
+                ": NetworkPolicy {direction}: selected by {}, no rule of them admits the packet",
+                policies.join(", ")
+            )),
+            RuleNote::Allow { .. } => None,
+        }
+    }
+
     /// Applies a filter verdict; returns false when the packet is gone.
     pub(crate) fn verdict_ok(
         &mut self,
@@ -430,7 +454,23 @@ impl Host {
                         Point::Table(_, h) if out.queue.by_nft => Point::Nft(h),
                         p => p,
                     };
-                    self.drop(ctx, point, format!("dropped by {point}: {why}"), ct);
+                    // the generated rule that handed the packet to the
+                    // program (kube-network-policies' `queue ... to 101`)
+                    let by = out
+                        .steps
+                        .iter()
+                        .rev()
+                        .find(|s| s.effect.starts_with("queue"))
+                        .map(|s| {
+                            format!(
+                                " (queued by {} rule {}: {})",
+                                s.chain_label(),
+                                s.rule,
+                                s.text
+                            )
+                        })
+                        .unwrap_or_default();
+                    self.drop(ctx, point, format!("dropped by {point}: {why}{by}"), ct);
                     return false;
                 }
                 let by = out
@@ -444,7 +484,8 @@ impl Host {
                         }
                     })
                     .unwrap_or_default();
-                self.drop(ctx, point, format!("dropped by {point} {by}"), ct);
+                let policy = self.policy_of_drop(point, out).unwrap_or_default();
+                self.drop(ctx, point, format!("dropped by {point} {by}{policy}"), ct);
                 false
             }
             Verdict::Reject(w) => {
