@@ -82,7 +82,13 @@ ip netns exec {s} timeout 20 python3 -m http.server 80 --bind 10.0.2.2 -d {d} >/
 ip netns exec {s} timeout 20 python3 -m http.server 8080 --bind 10.0.2.2 -d {d} >/dev/null 2>&1 &
 ip netns exec {r} timeout 20 python3 {LISTENER} 5 80 {d}/log 15 {d}/ready &
 for i in $(seq 50); do [ -f {d}/ready ] && break; sleep 0.1; done
-sleep 2.5
+# both servers listening before the requests (python's start-up through a
+# pyenv shim can take seconds on a loaded machine), at most 10 s
+for i in $(seq 100); do
+  ip netns exec {s} ss -ltn | grep -q '10.0.2.2:80 ' && ip netns exec {s} ss -ltn | grep -q '10.0.2.2:8080 ' && break
+  sleep 0.1
+done
+sleep 0.5
 echo \"web=$(ip netns exec {c} timeout 5 curl -s -m 3 http://10.0.2.2/ || echo FAIL)\"
 echo \"admin=$(ip netns exec {c} timeout 5 curl -s -m 3 http://10.0.2.2:8080/ || echo FAIL)\"
 kill %1 %2 %3 2>/dev/null || true
@@ -130,7 +136,7 @@ fn nfqueue_verdicts_match_the_kernel() {
     assert!(answered("web") && !answered("admin"));
     assert_eq!(queued("web"), 1);
     assert!(queued("admin") >= 2);
-    if let Some(why) = common::netns_unavailable(&["iptables-restore", "python3", "curl"]) {
+    if let Some(why) = common::netns_unavailable(&["iptables-restore", "python3", "curl", "ss"]) {
         common::skip("live_nfqueue kernel differential test", &why);
         return;
     }
