@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 
 #[derive(Args)]
@@ -19,17 +19,7 @@ pub struct KubeProxyRulesArgs {
 pub fn run(a: KubeProxyRulesArgs, stdout: &mut impl Write) -> Result<ExitCode> {
     let (node, full) = (a.node, a.full);
     let (objs, net) = super::cluster_of(a.scenario.as_deref())?;
-    let Some(n) = objs.node(&node) else {
-        let names: Vec<&str> = objs
-            .nodes
-            .iter()
-            .map(|n| n.metadata.name.as_str())
-            .collect();
-        bail!(
-            "no Node '{node}' in the cluster (nodes: {})",
-            names.join(", ")
-        );
-    };
+    let n = super::node_of(&objs, &node)?;
     let ip = n
         .internal_ip()
         .with_context(|| format!("Node {node} has no InternalIP"))?;

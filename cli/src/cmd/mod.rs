@@ -130,6 +130,24 @@ pub fn cluster_of(
     Ok(podpath_sim::scenario::cluster_of(c, &file)?)
 }
 
+/// The cluster's Node `name`, or an error listing the nodes it has.
+pub fn node_of<'a>(
+    objs: &'a podpath_sim::k8s::Cluster,
+    name: &str,
+) -> Result<&'a podpath_sim::k8s::objects::Node> {
+    objs.node(name).with_context(|| {
+        let names: Vec<&str> = objs
+            .nodes
+            .iter()
+            .map(|n| n.metadata.name.as_str())
+            .collect();
+        format!(
+            "no Node '{name}' in the cluster (nodes: {})",
+            names.join(", ")
+        )
+    })
+}
+
 /// Loads a snapshot bundle; warnings go to stderr.
 pub fn load_bundle(dir: &Path, seed: Option<u64>) -> Result<World> {
     let read = |p: &str| -> std::result::Result<String, podpath_sim::scenario::bundle::ReadError> {

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 
 #[derive(Args)]
@@ -20,17 +20,7 @@ pub struct PolicyRulesArgs {
 pub fn run(a: PolicyRulesArgs, stdout: &mut impl Write) -> Result<ExitCode> {
     let node = a.node;
     let (objs, net) = super::cluster_of(a.scenario.as_deref())?;
-    let Some(n) = objs.node(&node) else {
-        let names: Vec<&str> = objs
-            .nodes
-            .iter()
-            .map(|n| n.metadata.name.as_str())
-            .collect();
-        bail!(
-            "no Node '{node}' in the cluster (nodes: {})",
-            names.join(", ")
-        );
-    };
+    let n = super::node_of(&objs, &node)?;
     let count = objs.network_policies.len();
     let out = if net.cni.starts_with("calico") {
         calico(&objs, &net, n, &node)?

@@ -78,46 +78,14 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             ident,
             timestamp,
         } => {
-            use rand_core::Rng;
-            let pid = rt.h.rng.next_u32() as u16;
-            let (pid, seq) = ident.unwrap_or((pid, 1));
-            let app = rt.spawn(App::Ping(PingClient {
+            ping_start(
+                rt,
+                ctx,
                 flow,
-                flow_id: id.clone(),
-                dst: *dst,
-                size: *size,
-                df: *df,
-                id: pid,
-                seq,
-                started_ns: ctx.now,
-                done: false,
-                timestamp: *timestamp,
-                spoofed: f.client.src.filter(|_| f.client.spoofed),
-                src: f.client.src.filter(|_| !f.client.spoofed),
-            }));
-            if let Some(a) = f
-                .client
-                .src
-                .filter(|a| !f.client.spoofed && !rt.h.is_local(*a))
-            {
-                // ping_bind: bind() of the ping socket to an address the
-                // host does not hold (iputils: "ping: bind: Cannot assign
-                // requested address")
-                if rt.h.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
-                    let why =
-                        format!("bind to {a}: Cannot assign requested address (EADDRNOTAVAIL)");
-                    ctx.trace.set_outcome(
-                        flow,
-                        Disposition::Failed { why: why.clone() },
-                        format!("ping: {why}"),
-                    );
-                    return flow;
-                }
-            }
-            if f.client.timeout_ns.is_some() || f.client.uid.is_some() {
-                client_opts(rt, ctx, app, &f.client);
-            }
-            rt.ping_send(ctx, app);
+                &id,
+                f,
+                (*dst, *size, *df, *ident, *timestamp),
+            );
         }
         Request::Udp { dst, port, payload } => {
             let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
@@ -447,4 +415,55 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
         ),
         Request::Resolve { name, then: None } => format!("{id}: resolve {name} from {hname}"),
     }
+}
+
+/// A ping flow: the echo (or timestamp) client, bound to the flow's
+/// source address when it gives one the host holds.
+fn ping_start(
+    rt: &mut Runtime,
+    ctx: &mut Ctx,
+    flow: u32,
+    id: &str,
+    f: &FlowSpec,
+    (dst, size, df, ident, timestamp): (std::net::Ipv4Addr, usize, bool, Option<(u16, u16)>, bool),
+) {
+    use rand_core::Rng;
+    let pid = rt.h.rng.next_u32() as u16;
+    let (pid, seq) = ident.unwrap_or((pid, 1));
+    let app = rt.spawn(App::Ping(PingClient {
+        flow,
+        flow_id: id.to_string(),
+        dst,
+        size,
+        df,
+        id: pid,
+        seq,
+        started_ns: ctx.now,
+        done: false,
+        timestamp,
+        spoofed: f.client.src.filter(|_| f.client.spoofed),
+        src: f.client.src.filter(|_| !f.client.spoofed),
+    }));
+    if let Some(a) = f
+        .client
+        .src
+        .filter(|a| !f.client.spoofed && !rt.h.is_local(*a))
+    {
+        // ping_bind: bind() of the ping socket to an address the
+        // host does not hold (iputils: "ping: bind: Cannot assign
+        // requested address")
+        if rt.h.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+            let why = format!("bind to {a}: Cannot assign requested address (EADDRNOTAVAIL)");
+            ctx.trace.set_outcome(
+                flow,
+                Disposition::Failed { why: why.clone() },
+                format!("ping: {why}"),
+            );
+            return;
+        }
+    }
+    if f.client.timeout_ns.is_some() || f.client.uid.is_some() {
+        client_opts(rt, ctx, app, &f.client);
+    }
+    rt.ping_send(ctx, app);
 }

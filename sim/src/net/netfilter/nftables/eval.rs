@@ -507,20 +507,7 @@ fn eval_expr(
             construct,
             is_match,
         } => unmodelled(construct, *is_match, env, step, out),
-        Expr::Unresolved {
-            db,
-            names,
-            construct,
-            ..
-        } => {
-            let holds = env.assume.holds();
-            let name = names.first().map_or("", String::as_str);
-            step(
-                format!("{construct}: {}: {}", db.needs(name), env.assume.effect()),
-                out,
-            );
-            (!holds).then_some(RuleEnd::Break)
-        }
+        Expr::Unresolved { .. } => unresolved(e, env, step, out),
         Expr::Step(text) => {
             step(text.clone(), out);
             None
@@ -608,6 +595,32 @@ fn update(
         r.step,
         out,
     )
+}
+
+/// A name the machine's databases did not resolve (a user or group
+/// nft -f looked up with getpwnam/getgrnam): said, and taken as
+/// `--assume-unmodelled` says.
+fn unresolved(
+    e: &Expr,
+    env: &EvalEnv,
+    step: &dyn Fn(String, &mut HookOutcome),
+    out: &mut HookOutcome,
+) -> Option<RuleEnd> {
+    let Expr::Unresolved {
+        db,
+        names,
+        construct,
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let name = names.first().map_or("", String::as_str);
+    step(
+        format!("{construct}: {}: {}", db.needs(name), env.assume.effect()),
+        out,
+    );
+    (!env.assume.holds()).then_some(RuleEnd::Break)
 }
 
 /// A construct podpath keeps but does not evaluate: a match holds as
