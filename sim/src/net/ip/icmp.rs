@@ -55,15 +55,7 @@ impl Host {
                 return;
             }
         }
-        let code = match w {
-            RejectWith::IcmpNetUnreachable => icmp::CODE_NET_UNREACH,
-            RejectWith::IcmpHostUnreachable => icmp::CODE_HOST_UNREACH,
-            RejectWith::IcmpProtoUnreachable => 2,
-            RejectWith::IcmpNetProhibited => icmp::CODE_NET_PROHIBITED,
-            RejectWith::IcmpHostProhibited => icmp::CODE_HOST_PROHIBITED,
-            RejectWith::IcmpAdminProhibited => icmp::CODE_ADMIN_PROHIBITED,
-            _ => icmp::CODE_PORT_UNREACH,
-        };
+        let code = w.icmp_code();
         self.send_icmp_error(ctx, ip, icmp::DEST_UNREACH, code, [0; 4], meta, "REJECT");
     }
 

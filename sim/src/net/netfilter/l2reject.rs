@@ -72,15 +72,7 @@ pub fn reject_reply(f: &Frame, w: RejectWith, ttl: u8) -> Option<Frame> {
             }
         }
         _ => {
-            let code = match w {
-                RejectWith::IcmpNetUnreachable => icmp::CODE_NET_UNREACH,
-                RejectWith::IcmpHostUnreachable => icmp::CODE_HOST_UNREACH,
-                RejectWith::IcmpProtoUnreachable => 2,
-                RejectWith::IcmpNetProhibited => icmp::CODE_NET_PROHIBITED,
-                RejectWith::IcmpHostProhibited => icmp::CODE_HOST_PROHIBITED,
-                RejectWith::IcmpAdminProhibited => icmp::CODE_ADMIN_PROHIBITED,
-                _ => icmp::CODE_PORT_UNREACH,
-            };
+            let code = w.icmp_code();
             let quoted = ip.emit();
             let n = quoted.len().min(536);
             L4::Icmp(IcmpRepr {

@@ -126,6 +126,23 @@ pub enum RejectWith {
 }
 
 impl RejectWith {
+    /// The ICMP destination-unreachable code this answer sends
+    /// (ipt_REJECT.c reject_tg -> nf_reject_ipv4.c nf_send_unreach); for
+    /// tcp-reset, the code of the ICMP answer podpath falls back to when a
+    /// packet it cannot reset (not TCP) meets it.
+    pub fn icmp_code(self) -> u8 {
+        use crate::wire::icmp;
+        match self {
+            RejectWith::IcmpNetUnreachable => icmp::CODE_NET_UNREACH,
+            RejectWith::IcmpHostUnreachable => icmp::CODE_HOST_UNREACH,
+            RejectWith::IcmpProtoUnreachable => 2,
+            RejectWith::IcmpNetProhibited => icmp::CODE_NET_PROHIBITED,
+            RejectWith::IcmpHostProhibited => icmp::CODE_HOST_PROHIBITED,
+            RejectWith::IcmpAdminProhibited => icmp::CODE_ADMIN_PROHIBITED,
+            RejectWith::IcmpPortUnreachable | RejectWith::TcpReset => icmp::CODE_PORT_UNREACH,
+        }
+    }
+
     pub fn from_name(s: &str) -> Option<RejectWith> {
         Some(match s {
             "icmp-net-unreachable" | "net-unreach" => RejectWith::IcmpNetUnreachable,
