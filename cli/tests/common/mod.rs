@@ -52,7 +52,12 @@ pub fn netns_unavailable(tools: &[&str]) -> Option<String> {
             ));
         }
     }
-    let probe = format!("ppk{}probe", std::process::id());
+    // one name per call: the tests of a binary run in parallel threads of
+    // one process, and a shared name made one probe fail on the other's
+    // namespace (EEXIST), skipping a test that could run
+    static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let k = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = format!("ppk{}p{k}", std::process::id());
     let ok = Command::new("ip")
         .args(["netns", "add", &probe])
         .output()
