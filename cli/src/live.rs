@@ -136,6 +136,31 @@ except socket.timeout:
     print("UDP: no answer from %s:%d" % dst)
 "#;
 
+/// One SCTP association (a one-to-one socket, IPPROTO_SCTP = 132): the
+/// message and its echo, or (no message) connect then close.
+const SCTP_CLIENT_PY: &str = r#"
+import socket, sys
+dst = (sys.argv[1], int(sys.argv[2]))
+msg = sys.argv[3] if len(sys.argv) > 3 else None
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
+except OSError as e:
+    print("SCTP: no SCTP sockets on this kernel (%s)" % e)
+    sys.exit(0)
+s.settimeout(1.0)
+try:
+    s.connect(dst)
+    if msg is None:
+        print("SCTP association with %s:%d up" % dst)
+    else:
+        s.send(msg.encode())
+        d = s.recv(65535)
+        print("SCTP answer from %s:%d, %d bytes: %s" % (dst[0], dst[1], len(d), d.decode(errors="replace")))
+    s.close()
+except (socket.timeout, OSError) as e:
+    print("SCTP: %s:%d: %s" % (dst[0], dst[1], e))
+"#;
+
 const DNS_CLIENT_PY: &str = r#"
 import os, socket, struct, sys
 server, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -230,6 +255,21 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             port.to_string(),
             String::from_utf8_lossy(payload).to_string(),
         ],
+        Request::Sctp { dst, port, payload } => {
+            let mut v = vec![
+                s("python3"),
+                s("-c"),
+                s(SCTP_CLIENT_PY),
+                dst.to_string(),
+                port.to_string(),
+            ];
+            v.extend(
+                payload
+                    .as_ref()
+                    .map(|p| String::from_utf8_lossy(p).to_string()),
+            );
+            v
+        }
         Request::Ping { dst, size, df, .. } => vec![
             s("sh"),
             s("-c"),
@@ -747,7 +787,7 @@ impl Lab {
                         (Err(e), _) => Err(e),
                     }
                 }
-                Request::Udp { .. } => {
+                Request::Udp { .. } | Request::Sctp { .. } => {
                     let argv = flow_command(&f.request);
                     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
                     self.exec(host, &args, None)

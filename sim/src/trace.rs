@@ -603,6 +603,8 @@ pub enum Point {
     Tcp,
     /// UDP: `udp`.
     Udp,
+    /// SCTP: `sctp`.
+    Sctp,
     /// ICMP: `icmp`.
     Icmp,
     /// VXLAN encapsulation: `vxlan`.
@@ -644,6 +646,7 @@ impl Point {
             Point::RawSocket => "raw",
             Point::Tcp => "tcp",
             Point::Udp => "udp",
+            Point::Sctp => "sctp",
             Point::Icmp => "icmp",
             Point::Vxlan => "vxlan",
             Point::Ipip => "ipip",

@@ -48,6 +48,14 @@ pub enum Request {
         port: u16,
         payload: Vec<u8>,
     },
+    /// An SCTP association to `dst:port` carrying one message (`payload`)
+    /// whose echo is awaited; with none, the association set up and
+    /// closed (a connect probe).
+    Sctp {
+        dst: Ipv4Addr,
+        port: u16,
+        payload: Option<Vec<u8>>,
+    },
     /// A lookup through the host's resolv.conf (search list, ndots), then,
     /// with `then`, an HTTP GET to the address found.
     Resolve {

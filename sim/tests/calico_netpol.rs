@@ -3,8 +3,8 @@
 //! the NetworkPolicySpec reference), in the form `from -> to : port/proto
 //! -> allowed?`, each probe a real simulated connection (HTTP over TCP, a
 //! DNS query over UDP) through a generated calico cluster, and each checked
-//! against the spec engine (`netpol::evaluate`). SCTP: podpath's wire has
-//! no SCTP, so no SCTP probes.
+//! against the spec engine (`netpol::evaluate`). SCTP probes: in
+//! `reach.rs`'s truth tables, run under Calico too.
 
 use std::net::Ipv4Addr;
 

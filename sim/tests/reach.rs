@@ -18,7 +18,8 @@ use podpath_sim::k8s::reach::{self, output, Options, Setup};
 /// Two nodes; namespaces x (team=x) and y (team=y); pods x/a (app=a,
 /// tier=web, on node-a 10.244.0.10), x/b (app=b, node-b 10.244.1.10),
 /// y/a (app=a, node-b 10.244.1.11), y/c (app=c, node-a 10.244.0.12); every
-/// pod declares 80/TCP `http`, 81/TCP `alt`, 82/UDP `udp-p`; Service x/web
+/// pod declares 80/TCP `http`, 81/TCP `alt`, 82/UDP `udp-p`, 83/SCTP
+/// `sctp-p`; Service x/web
 /// 8080 -> x/b:80.
 const BASE: &str = "    apiVersion: v1
     kind: Node
@@ -43,25 +44,25 @@ const BASE: &str = "    apiVersion: v1
     apiVersion: v1
     kind: Pod
     metadata: {name: a, namespace: x, labels: {app: a, tier: web}}
-    spec: {nodeName: node-a, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    spec: {nodeName: node-a, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}, {name: sctp-p, containerPort: 83, protocol: SCTP}]}]}
     status: {podIP: 10.244.0.10}
     ---
     apiVersion: v1
     kind: Pod
     metadata: {name: b, namespace: x, labels: {app: b}}
-    spec: {nodeName: node-b, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    spec: {nodeName: node-b, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}, {name: sctp-p, containerPort: 83, protocol: SCTP}]}]}
     status: {podIP: 10.244.1.10}
     ---
     apiVersion: v1
     kind: Pod
     metadata: {name: a, namespace: y, labels: {app: a}}
-    spec: {nodeName: node-b, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    spec: {nodeName: node-b, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}, {name: sctp-p, containerPort: 83, protocol: SCTP}]}]}
     status: {podIP: 10.244.1.11}
     ---
     apiVersion: v1
     kind: Pod
     metadata: {name: c, namespace: y, labels: {app: c}}
-    spec: {nodeName: node-a, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}]}]}
+    spec: {nodeName: node-a, containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: alt, containerPort: 81}, {name: udp-p, containerPort: 82, protocol: UDP}, {name: sctp-p, containerPort: 83, protocol: SCTP}]}]}
     status: {podIP: 10.244.0.12}
     ---
     apiVersion: v1
@@ -185,7 +186,9 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
 ",
             "x/a → x/b : 80/TCP → denied
              y/a → x/a : 82/UDP → denied
+             y/a → x/a : 83/SCTP → denied
              y/a → y/c : 80/TCP → allowed
+             y/a → y/c : 83/SCTP → allowed
              x/b → y/a : 80/TCP → allowed
              x/a → x/a : 80/TCP → allowed",
         ),
@@ -332,7 +335,23 @@ spec:
   ingress: [{ports: [{protocol: UDP, port: 82}]}]
 ",
             "y/a → x/b : 82/UDP → allowed
+             y/a → x/b : 83/SCTP → denied
              y/a → x/b : 80/TCP → denied",
+        ),
+        (
+            "an SCTP port by name: SCTP is its own protocol (not TCP's, not UDP's)",
+            "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: sctp, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{protocol: SCTP, port: sctp-p}]}]
+",
+            "y/a → x/b : 83/SCTP → allowed
+             x/a → x/b : 83/SCTP → allowed
+             y/a → x/b : 82/UDP → denied
+             y/a → x/b : 80/TCP → denied
+             y/a → x/a : 83/SCTP → allowed",
         ),
         (
             "policyTypes omitted with egress rules: Ingress and Egress (no ingress rule: ingress isolated)",
@@ -610,8 +629,10 @@ spec:
   egress: [{ports: [{port: 79, endPort: 80}]}]
 ",
             "y/c → x/b : 82/UDP → allowed
+             y/c → x/b : 83/SCTP → denied
              y/c → x/b : 80/TCP → denied
              y/a → x/a : 80/TCP → allowed
+             y/a → x/a : 83/SCTP → denied
              y/a → x/a : 81/TCP → denied
              y/a → x/a : 82/UDP → denied",
         ),
@@ -775,8 +796,8 @@ fn selectors_pick_sources_destinations_and_ports() {
             .map(|p| format!("{} {} {}/{}", p.from, p.to, p.port, p.protocol.name()))
             .collect::<Vec<_>>()
     };
-    // every pod × every pod's 3 ports + the Service's port
-    assert_eq!(run(&[], &[], &[]).len(), 4 * (4 * 3 + 1));
+    // every pod × every pod's 4 ports + the Service's port
+    assert_eq!(run(&[], &[], &[]).len(), 4 * (4 * 4 + 1));
     assert_eq!(
         run(&["app=a"], &["y/*"], &["80/TCP"]),
         [
@@ -802,18 +823,20 @@ fn selectors_pick_sources_destinations_and_ports() {
     assert!(bad("x/nope").contains("selects no pod"));
     assert!(bad("svc/x/web").contains("not a source"));
     assert!(parse_port("0/TCP").is_err() && parse_port("80/ICMP").is_err());
-    // SCTP: the spec engine evaluates it, the sim engine refuses it
+    // SCTP: both engines probe it (a port no pod declares selects none)
     let o = Options {
-        ports: vec![parse_port("80/SCTP").unwrap()],
+        ports: vec![parse_port("83/SCTP").unwrap()],
         ..Default::default()
     };
-    let e = reach::run(&s, &o, EngineKind::Sim).unwrap_err().to_string();
-    assert!(e.contains("no SCTP"), "{e}");
+    let sim = reach::run(&s, &o, EngineKind::Sim).unwrap();
+    let spec = reach::run(&s, &o, EngineKind::Spec).unwrap();
+    assert_eq!(sim.probes.len(), spec.probes.len());
+    assert!(sim.probes.len() >= 16, "{}", sim.probes.len());
 }
 
 #[test]
 fn shards_merge_into_the_unsharded_report_for_both_engines() {
-    let (_, policies, _) = CASES[13];
+    let (_, policies, _) = CASES[14];
     let s = setup(&scenario("flannel-host-gw", policies));
     for (engine, ports) in [
         (EngineKind::Spec, vec![]),
@@ -849,7 +872,7 @@ fn shards_merge_into_the_unsharded_report_for_both_engines() {
 
 #[test]
 fn the_same_bytes_with_one_thread_and_two() {
-    let (_, policies, _) = CASES[13];
+    let (_, policies, _) = CASES[14];
     let s = setup(&scenario("flannel-vxlan", policies));
     let o = Options::default();
     let with = |n: usize| {

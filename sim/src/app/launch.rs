@@ -191,6 +191,29 @@ pub fn udp_echo_server(
     Ok(idx)
 }
 
+/// An SCTP echo server listening on `port`: each message back on its
+/// association.
+pub fn sctp_echo_server(
+    h: &mut Host,
+    apps: &mut Vec<App>,
+    name: &str,
+    port: u16,
+) -> Result<usize, StartError> {
+    let idx = spawn(
+        h,
+        apps,
+        App::SctpEcho(super::sctp::SctpEchoServer {
+            name: name.to_string(),
+            port,
+        }),
+    );
+    if h.listen_sctp(port, idx).is_err() {
+        let hname = h.name.clone();
+        return Err(in_use("SCTP ", port, &hname));
+    }
+    Ok(idx)
+}
+
 /// kube-network-policies (as kindnetd runs it): its evaluator over the
 /// API objects `objects` (the informers' view: a `kubectl get -o yaml`
 /// stream or the manifests) bound to nfnetlink queue `queue`

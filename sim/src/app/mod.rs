@@ -13,6 +13,7 @@ pub mod launch;
 pub mod nfqueue;
 pub mod ping;
 pub mod proxy;
+pub mod sctp;
 pub mod udp;
 
 use std::net::Ipv4Addr;
@@ -206,6 +207,12 @@ pub enum AppAction {
     /// The application answers `flow` by itself (a server's response, a
     /// proxy's own error page): the flow was served by this host.
     Served(FlowOf),
+    /// One message on an SCTP association (`sendmsg`).
+    SctpSend(ConnKey, Vec<u8>, String),
+    /// `close()` of an SCTP association: the graceful SHUTDOWN.
+    SctpClose(ConnKey),
+    /// An SCTP association given up: an ABORT once established.
+    SctpAbort(ConnKey),
     /// A UDP datagram from `src` to `dst`.
     SendUdp {
         src: (Ipv4Addr, u16),
@@ -312,6 +319,8 @@ pub enum App {
     Envoy(Box<envoy::Envoy>),
     UdpClient(udp::UdpClient),
     UdpEcho(udp::UdpEchoServer),
+    SctpClient(sctp::SctpClient),
+    SctpEcho(sctp::SctpEchoServer),
     Raw(udp::RawSender),
     /// A program on an nfnetlink queue (kube-network-policies).
     Nfqueue(nfqueue::NfqueueProgram),
@@ -341,6 +350,8 @@ impl App {
             App::UdpClient(c) => format!("udp-client {}", c.flow_id),
             App::UdpEcho(s) if s.sink => format!("udp-listener {}", s.name),
             App::UdpEcho(s) => format!("udp-echo-server {}", s.name),
+            App::SctpClient(c) => format!("sctp-client {}", c.flow_id),
+            App::SctpEcho(s) => format!("sctp-echo-server {}", s.name),
             App::Raw(c) => format!("raw-socket {}", c.flow_id),
             App::Nfqueue(q) => q.name.clone(),
         }
@@ -380,6 +391,8 @@ impl App {
             App::Envoy(e) => e.on_event(ev, now),
             App::UdpClient(c) => c.on_event(ev, now),
             App::UdpEcho(s) => s.on_event(ev),
+            App::SctpClient(c) => c.on_event(ev, now),
+            App::SctpEcho(s) => s.on_event(ev),
             App::Raw(c) => c.on_event(ev),
             App::Nfqueue(q) => q.on_event(),
         }

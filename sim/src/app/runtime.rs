@@ -209,6 +209,9 @@ impl Runtime<'_> {
                     t.quickack_off = true;
                 }
             }
+            AppAction::SctpSend(k, data, note) => self.h.sctp_send(ctx, k, &data, note),
+            AppAction::SctpClose(k) => self.h.sctp_close(ctx, k),
+            AppAction::SctpAbort(k) => self.h.sctp_abort(ctx, k),
             AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
                 flow,
                 disposition,

@@ -430,6 +430,8 @@ impl Engine {
                 HostTimer::Neigh { dev, ip } => rt.h.neigh_timer(&mut ctx, dev, ip),
                 HostTimer::Tcp { key, gen } => rt.h.tcp_timer(&mut ctx, key, gen),
                 HostTimer::TcpDelack { key, gen } => rt.h.tcp_delack(&mut ctx, key, gen),
+                HostTimer::Sctp { key, gen } => rt.h.sctp_timer(&mut ctx, key, gen),
+                HostTimer::SctpSack { key, gen } => rt.h.sctp_sack_timer(&mut ctx, key, gen),
                 HostTimer::App { app, token } => {
                     rt.app_event(&mut ctx, app, AppEvent::Timer { token })
                 }

@@ -100,6 +100,35 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             }));
             udp_start(rt, ctx, app, flow, f, (*dst, *port), payload);
         }
+        Request::Sctp { dst, port, payload } => {
+            let app = rt.spawn(App::SctpClient(crate::app::sctp::SctpClient {
+                flow,
+                flow_id: id.clone(),
+                dst: *dst,
+                port: *port,
+                payload: payload.clone(),
+                started_ns: ctx.now,
+                conn: None,
+                done: false,
+            }));
+            client_opts(rt, ctx, app, &f.client);
+            let c = &f.client;
+            match rt
+                .h
+                .sctp_connect(ctx, app, flow, *dst, *port, c.src, c.sport)
+            {
+                Ok(k) => {
+                    if let App::SctpClient(s) = &mut rt.apps[app] {
+                        s.conn = Some(k);
+                    }
+                }
+                Err(e) => ctx.trace.set_outcome(
+                    flow,
+                    Disposition::Failed { why: e.to_string() },
+                    format!("SCTP: {e}"),
+                ),
+            }
+        }
         Request::Resolve { name, then } => match rt.h.resolv.clone() {
             Some(rc) => {
                 let mut c = DnsClient::new(
@@ -200,6 +229,8 @@ fn client_opts(rt: &mut Runtime, ctx: &mut Ctx, app: usize, c: &crate::world::Cl
     }
     let wait = match &rt.apps[app] {
         App::UdpClient(_) => Some(c.timeout_ns.unwrap_or(crate::app::udp::DEFAULT_WAIT_NS)),
+        // `ncat --sctp -w`: podpath's default, the wait of a UDP client
+        App::SctpClient(_) => Some(c.timeout_ns.unwrap_or(crate::app::udp::DEFAULT_WAIT_NS)),
         _ => c.timeout_ns,
     };
     if let Some(t) = wait {
@@ -406,6 +437,19 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
                 payload.len()
             )
         }
+        Request::Sctp {
+            dst,
+            port,
+            payload: Some(p),
+        } => format!(
+            "{id}: SCTP message of {} bytes to {dst}:{port} from {hname}",
+            p.len()
+        ),
+        Request::Sctp {
+            dst,
+            port,
+            payload: None,
+        } => format!("{id}: SCTP association to {dst}:{port} from {hname}"),
         Request::Resolve {
             name,
             then: Some(t),

@@ -1182,7 +1182,7 @@ fn pod_routes(net: &NetConfig, cni: &Cni, n: &NodeNet) -> Vec<RouteDoc> {
 /// The pod's servers, one per container port: a DNS server on UDP 53
 /// (CoreDNS-like, a record per Service with a ClusterIP), an HTTP server
 /// answering JSON that names the pod on each TCP port, a UDP echo server
-/// on each other UDP port. SCTP ports get none (podpath has no SCTP).
+/// on each other UDP port, an SCTP echo server on each SCTP port.
 fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> Vec<AppDoc> {
     let mut apps = Vec::new();
     for c in &p.spec.containers {
@@ -1215,6 +1215,15 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> V
                     // datagram sent there is answered
                     apps.push(app(
                         "udp-echo-server",
+                        Some(c.name.clone()),
+                        Some(format!(":{port}")),
+                    ));
+                }
+                ("SCTP", port) => {
+                    // an SCTP port: an echo server, so an association is
+                    // accepted and each message answered
+                    apps.push(app(
+                        "sctp-echo-server",
                         Some(c.name.clone()),
                         Some(format!(":{port}")),
                     ));

@@ -64,6 +64,16 @@ pub enum HostTimer {
         key: super::tcp::sock::ConnKey,
         gen: u64,
     },
+    /// SCTP's T1-init, T1-cookie, T2-shutdown or T3-rtx timer.
+    Sctp {
+        key: super::tcp::sock::ConnKey,
+        gen: u64,
+    },
+    /// SCTP's delayed SACK.
+    SctpSack {
+        key: super::tcp::sock::ConnKey,
+        gen: u64,
+    },
 }
 
 /// What a host hands back to the engine.
@@ -258,6 +268,8 @@ pub struct Host {
     pub ct: Conntrack,
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
+    /// SCTP endpoints and associations.
+    pub sctp: super::sctp::SctpStack,
     /// Packets released from the ARP queue, to transmit without re-running hooks.
     pub resume: Vec<(u64, usize, Option<super::neigh::BridgedDnat>)>,
     pub udp_listeners: BTreeMap<u16, Owner>,
@@ -330,6 +342,7 @@ impl Host {
     pub fn close_sockets_of(&mut self, owner: Owner) {
         self.tcp.listeners.retain(|_, (_, a)| *a != owner);
         self.udp_listeners.retain(|_, a| *a != owner);
+        self.sctp.listeners.retain(|_, a| *a != owner);
         self.raw_listeners.retain(|_, a| *a != owner);
     }
 
@@ -490,6 +503,7 @@ impl Host {
             ct: Conntrack::default(),
             sysctl: Sysctl::default(),
             tcp: TcpStack::default(),
+            sctp: Default::default(),
             resume: Vec::new(),
             udp_listeners: BTreeMap::new(),
             owners: BTreeMap::new(),

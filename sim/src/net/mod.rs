@@ -18,6 +18,7 @@ pub mod neigh;
 pub mod netfilter;
 pub mod overlay;
 pub mod resolv;
+pub mod sctp;
 pub mod socket;
 pub mod sysctl;
 pub mod tcp;

@@ -393,11 +393,18 @@ fn start_server(
                 return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
             }
         }
+        "sctp-echo-server" => {
+            // each SCTP message sent back on its association
+            let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
+            if let Err(x) = launch::sctp_echo_server(h, apps, &name, port) {
+                return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
+            }
+        }
         other => {
             return Err(e.at(
                 &ad.kind,
                 format!("{ak}.kind"),
-                format!("unknown app kind '{other}': expected http-server, dns-server, udp-echo-server, haproxy, keepalived, ingress-nginx, envoy or tcp-forward"),
+                format!("unknown app kind '{other}': expected http-server, dns-server, udp-echo-server, sctp-echo-server, haproxy, keepalived, ingress-nginx, envoy or tcp-forward"),
             ))
         }
     }

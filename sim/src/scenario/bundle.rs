@@ -407,7 +407,7 @@ fn link_hosts(
 }
 
 /// `apps`: the programs started on their hosts, in the bundle's order:
-/// http-servers, dns-servers and udp-echo-servers from their keys, HAProxy, keepalived,
+/// http-servers, dns-servers, udp-echo-servers and sctp-echo-servers from their keys, HAProxy, keepalived,
 /// ingress-nginx and Envoy from their `config` file in the bundle; other
 /// kinds are skipped with a warning.
 fn start_apps(
@@ -467,6 +467,10 @@ fn start_apps(
             "udp-echo-server" => {
                 let port = listen_port(ai, a)?;
                 let _ = launch::udp_echo_server(h, apps, &format!("{hn}:{port}"), port, false);
+            }
+            "sctp-echo-server" => {
+                let port = listen_port(ai, a)?;
+                let _ = launch::sctp_echo_server(h, apps, &format!("{hn}:{port}"), port);
             }
             "udp-listener" => {
                 // a UDP socket `snapshot --host` found (ss -lu): the program

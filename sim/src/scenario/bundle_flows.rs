@@ -131,6 +131,8 @@ pub(super) fn flow_of(
         "udp"
     } else if req.starts_with("PING ") || req.starts_with("ICMP ") {
         "icmp"
+    } else if req == "SCTP" || req.starts_with("SCTP ") {
+        "sctp"
     } else if req.is_empty() {
         f.proto.as_deref().unwrap_or("tcp")
     } else {
@@ -197,7 +199,7 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
         .transpose()?;
     let sockets = matches!(
         request,
-        Request::HttpGet { .. } | Request::Udp { .. } | Request::DnsA { .. }
+        Request::HttpGet { .. } | Request::Udp { .. } | Request::DnsA { .. } | Request::Sctp { .. }
     );
     let icmp = matches!(request, Request::Ping { .. });
     for (key, given, ok) in [
@@ -207,7 +209,7 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
     ] {
         if given && !ok {
             return Err(err(format!(
-                "flows[{fi}].{key}: honoured for TCP, UDP, DNS and ICMP flows (an ICMP query has no port); for this request it is not modelled yet"
+                "flows[{fi}].{key}: honoured for TCP, UDP, SCTP, DNS and ICMP flows (an ICMP query has no port); for this request it is not modelled yet"
             )));
         }
     }
@@ -294,6 +296,16 @@ fn flow_request(
     if req == "UDP" || req.starts_with("UDP ") || (req.is_empty() && proto == "udp") {
         let payload = req.strip_prefix("UDP ").unwrap_or("").as_bytes().to_vec();
         return Ok(Request::Udp {
+            dst: addr,
+            port,
+            payload,
+        });
+    }
+    if req == "SCTP" || req.starts_with("SCTP ") || (req.is_empty() && proto == "sctp") {
+        // `SCTP`: an association set up and closed; `SCTP TEXT`: the
+        // message TEXT and its echo
+        let payload = req.strip_prefix("SCTP ").map(|t| t.as_bytes().to_vec());
+        return Ok(Request::Sctp {
             dst: addr,
             port,
             payload,

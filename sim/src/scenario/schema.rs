@@ -532,6 +532,8 @@ pub struct TrafficDoc {
     pub dns: Option<DnsDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping: Option<PingDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sctp: Option<SctpDoc>,
     #[serde(default = "one")]
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -650,6 +652,17 @@ impl<'de> Deserialize<'de> for ExpectDoc {
 
 fn one() -> u32 {
     1
+}
+
+/// One SCTP association to `dst` (`ADDR:PORT`): `message` sent and its
+/// echo awaited (`ncat --sctp`); without one, the association set up and
+/// closed (a connect probe).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SctpDoc {
+    pub dst: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// `ping -c 1 -s SIZE [-M do|dont] DST`

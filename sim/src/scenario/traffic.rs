@@ -88,14 +88,28 @@ fn flow_of(
     })
 }
 
-/// What a flow sends: exactly one of `http`, `dns` or `ping`.
+/// What a flow sends: exactly one of `http`, `dns`, `ping` or `sctp`.
 fn request_of(
     doc: &ScenarioDoc,
     td: &TrafficDoc,
     tk: &str,
     e: &Errs,
 ) -> Result<Request, ScenarioError> {
+    let given = [
+        td.http.is_some(),
+        td.dns.is_some(),
+        td.ping.is_some(),
+        td.sctp.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(e.at(
+            &td.id,
+            tk.to_string(),
+            "a traffic entry needs exactly one of 'http', 'dns', 'ping' or 'sctp'".into(),
+        ));
+    }
     Ok(match (&td.http, &td.dns) {
+        (None, None) if td.sctp.is_some() => sctp_request(td.sctp.as_ref().expect("sctp"), tk, e)?,
         (None, None) if td.ping.is_some() => ping_request(td.ping.as_ref().expect("ping"), tk, e)?,
         (Some(http), None) => http_request(doc, td, http, tk, e)?,
         (None, Some(dns)) => dns_request(doc, td, dns, tk, e)?,
@@ -103,9 +117,32 @@ fn request_of(
             return Err(e.at(
                 &td.id,
                 tk.to_string(),
-                "a traffic entry needs exactly one of 'http', 'dns' or 'ping'".into(),
+                "a traffic entry needs exactly one of 'http', 'dns', 'ping' or 'sctp'".into(),
             ))
         }
+    })
+}
+
+/// `sctp: {dst: ADDR:PORT, message: TEXT}`.
+fn sctp_request(s: &super::schema::SctpDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioError> {
+    let bad = |what: String| e.at(&s.dst, format!("{tk}.sctp.dst"), what);
+    let (a, p) = s
+        .dst
+        .value
+        .rsplit_once(':')
+        .ok_or_else(|| bad(format!("'{}' is not ADDR:PORT", s.dst.value)))?;
+    let dst = a
+        .parse::<Ipv4Addr>()
+        .map_err(|_| bad(format!("bad address '{a}'")))?;
+    let port = p
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| bad(format!("bad port '{p}': expected 1-65535")))?;
+    Ok(Request::Sctp {
+        dst,
+        port,
+        payload: s.message.as_ref().map(|m| m.as_bytes().to_vec()),
     })
 }
 

@@ -88,22 +88,11 @@ pub struct Options {
     pub shard: Option<(usize, usize)>,
 }
 
-/// The probes of the run (the shard's, when sharded), the shard, and the
-/// SCTP probes left out (`sim_only`: those the sim engine cannot run, left
-/// out before sharding, so the shards cover exactly what is run).
-fn probes(
-    setup: &Setup,
-    o: &Options,
-    sim_only: bool,
-) -> Result<(Vec<Probe>, Option<Shard>, usize), ReachError> {
-    let mut all = select::plan(&setup.targets, &o.from, &o.to, &o.ports)?;
-    let before = all.len();
-    if sim_only {
-        all.retain(sim::SimEngine::runs);
-    }
-    let left = before - all.len();
+/// The probes of the run (the shard's, when sharded) and the shard.
+fn probes(setup: &Setup, o: &Options) -> Result<(Vec<Probe>, Option<Shard>), ReachError> {
+    let all = select::plan(&setup.targets, &o.from, &o.to, &o.ports)?;
     Ok(match o.shard {
-        None => (all, None, left),
+        None => (all, None),
         Some((index, count)) => {
             let total = all.len();
             let r = output::shard_range(index, count, total);
@@ -114,7 +103,6 @@ fn probes(
                     count,
                     total,
                 }),
-                left,
             )
         }
     })
@@ -135,29 +123,10 @@ fn world(setup: &Setup) -> Result<&World, ReachError> {
     setup.world.as_ref().ok_or(ReachError::NoWorld)
 }
 
-/// Refuses SCTP ports for the sim engine (its wire has no SCTP).
-fn refuse_sctp(o: &Options) -> Result<(), ReachError> {
-    match o.ports.iter().find(|p| p.proto == model::Proto::Sctp) {
-        Some(p) => Err(ReachError::Sctp(p.to_string())),
-        None => Ok(()),
-    }
-}
-
-/// The SCTP probes the sim engine leaves out, as a warning.
-fn sctp_warning(n: usize) -> Option<String> {
-    (n > 0).then(|| {
-        format!("{n} SCTP probe(s) not run: podpath's wire has no SCTP, so the sim engine cannot probe SCTP ports (--engine spec evaluates them)")
-    })
-}
-
 /// Runs the probes with `engine`.
 pub fn run(setup: &Setup, o: &Options, engine: EngineKind) -> Result<Report, ReachError> {
-    if engine == EngineKind::Sim {
-        refuse_sctp(o)?;
-    }
-    let (probes, shard, left) = probes(setup, o, engine == EngineKind::Sim)?;
-    let mut warnings = setup.warnings.clone();
-    warnings.extend(sctp_warning(left));
+    let (probes, shard) = probes(setup, o)?;
+    let warnings = setup.warnings.clone();
     let t = &setup.targets;
     let results: Vec<ProbeResult> = match engine {
         EngineKind::Spec => {
@@ -189,17 +158,15 @@ pub fn run(setup: &Setup, o: &Options, engine: EngineKind) -> Result<Report, Rea
     })
 }
 
-/// Runs both engines on every probe the sim engine can run and lists the
+/// Runs both engines on every probe and lists the
 /// probes where they disagree. A Service probe is compared with the spec
 /// verdict for the endpoint the simulated connection reached (the one
 /// kube-proxy picked), or with the Service's verdict when it reached
 /// none.
 pub fn compare(setup: &Setup, o: &Options) -> Result<Comparison, ReachError> {
-    refuse_sctp(o)?;
-    let (runnable, _, left) = probes(setup, o, true)?;
+    let (runnable, _) = probes(setup, o)?;
     let t = &setup.targets;
-    let mut warnings = setup.warnings.clone();
-    warnings.extend(sctp_warning(left));
+    let warnings = setup.warnings.clone();
     let se = sim::SimEngine::new(world(setup)?, t);
     let sp = spec::SpecEngine::new(&setup.policies, t);
     let found: Vec<Option<Disagreement>> = runnable

@@ -201,8 +201,8 @@ pub struct Shard {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub engine: EngineKind,
-    /// The cluster's NetworkPolicies have no effect (flannel, host-gw),
-    /// probes not run (SCTP): said here and on stderr.
+    /// The cluster's NetworkPolicies have no effect (flannel, host-gw):
+    /// said here and on stderr.
     pub warnings: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
@@ -243,8 +243,6 @@ pub enum ReachError {
     Selector { sel: String, why: String },
     #[error("bad port '{0}': expected PORT/PROTO (80/TCP, 53/UDP; the protocol TCP, UDP or SCTP)")]
     Port(String),
-    #[error("--port {0}: podpath's wire has no SCTP (no packet format, no association), so the sim engine cannot probe it; --engine spec evaluates SCTP from the API semantics")]
-    Sctp(String),
     #[error("bad shard '{0}': expected I/N with 1 <= I <= N")]
     ShardSpec(String),
     #[error("{0}")]

@@ -9,8 +9,10 @@
 //! allowed when the SYN is answered by a SYN-ACK within 1 s. A UDP probe is
 //! one datagram (a DNS query to port 53, where the pod runs its DNS
 //! server; a line of text elsewhere, echoed by the pod's UDP echo server),
-//! allowed when an answer comes back within 1 s. SCTP: podpath's wire has
-//! no SCTP, so SCTP probes are not run (the report says how many).
+//! allowed when an answer comes back within 1 s. An SCTP probe is an
+//! association set up (INIT, INIT ACK, COOKIE ECHO, COOKIE ACK: what
+//! agnhost's `connect --protocol=sctp` waits for) and closed, allowed when
+//! the COOKIE ACK comes within 1 s.
 //!
 //! The verdict's `decided_by` comes from the trace: the NetworkPolicy step
 //! (`Action::Policy`) a CNI model wrote, with the rule that dropped after
@@ -61,18 +63,10 @@ impl<'a> SimEngine<'a> {
         }
     }
 
-    /// Whether this engine can run the probe (SCTP: no).
-    pub fn runs(p: &Probe) -> bool {
-        p.port.proto != Proto::Sctp
-    }
-
     /// The probe's one run: its trace (None: its source pod is not a host
-    /// of the world, or SCTP).
+    /// of the world).
     pub fn trace(&self, p: &Probe) -> Option<Trace> {
         let from = self.hosts[p.from]?;
-        if !Self::runs(p) {
-            return None;
-        }
         let dst = match p.to {
             Dest::Pod(i) => self.targets.pods[i].ip,
             Dest::Svc(i, _) => self.targets.services[i].ip,
@@ -88,7 +82,12 @@ impl<'a> SimEngine<'a> {
                     b"podpath reach probe\n".to_vec()
                 },
             },
-            _ => Request::HttpGet {
+            Proto::Sctp => Request::Sctp {
+                dst,
+                port,
+                payload: None,
+            },
+            Proto::Tcp => Request::HttpGet {
                 dst,
                 port,
                 host_header: format!("{dst}:{port}"),

@@ -270,6 +270,8 @@ impl Host {
                                 };
                                 ctx.out.push(Output::SocketNow { owner: app, ev });
                             }
+                        } else if t.proto == crate::wire::sctp::PROTO_SCTP {
+                            self.sctp_icmp_error(ctx, &t, i);
                         } else {
                             self.tcp_icmp_error(ctx, &t, i, meta);
                         }

@@ -255,6 +255,7 @@ impl Host {
         match ip.proto() {
             6 => self.tcp_rcv(ctx, ip, meta),
             17 => self.udp_rcv(ctx, ip, meta),
+            crate::wire::sctp::PROTO_SCTP => self.sctp_rcv(ctx, ip, meta),
             1 => self.icmp_rcv(ctx, ip, meta),
             4 if self.devs.iter().any(|d| d.kind == DevKind::Ipip && d.up) => {
                 self.ipip_rcv(ctx, &ip, meta)

@@ -142,6 +142,8 @@ pub struct Conn {
     /// The connection's labels (nf_conn_labels, 128 bits: `ct label`,
     /// NFQA_CT's CTA_LABELS).
     pub labels: u128,
+    /// SCTP: the tracker's state and verification tags.
+    pub sctp: super::ct_sctp::SctpCt,
     /// In a flowtable (IPS_OFFLOAD): see [`super::flowtable`].
     pub offload: Option<Offload>,
     /// The synproxy and seqadj extensions (`nf_conn_synproxy`,
@@ -221,6 +223,8 @@ impl Conn {
         let mut s = String::new();
         if self.orig.proto == 6 {
             s.push_str(self.tcp.name());
+        } else if self.orig.proto == 132 {
+            s.push_str(self.sctp.state.name());
         } else if self.seen_reply {
             s.push_str("ESTABLISHED");
         } else {
@@ -336,6 +340,7 @@ impl Conntrack {
             acct: [(0, 0); 2],
             helper: None,
             labels: 0,
+            sctp: Default::default(),
         };
         self.index.insert(c.orig, (id, Dir::Original));
         self.index.insert(c.reply, (id, Dir::Reply));
@@ -469,6 +474,35 @@ impl Conntrack {
             }
             c.expires_ns = now + other_timeout_s(c.orig.proto, c.seen_reply) * 1_000_000_000;
         }
+    }
+
+    /// An SCTP packet of `id` in `dir` through the SCTP tracker
+    /// ([`super::ct_sctp`]): the state, the timeout of the new state
+    /// (unless the tracker leaves it), ASSURED once ESTABLISHED. `Err`:
+    /// the packet is INVALID, with why.
+    pub fn update_sctp(
+        &mut self,
+        id: u64,
+        dir: Dir,
+        p: &crate::wire::sctp::SctpRepr,
+        confirmed: bool,
+        now: u64,
+    ) -> Result<(), &'static str> {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return Ok(());
+        };
+        let d = usize::from(dir == Dir::Reply);
+        let v = c.sctp.packet(d, p, confirmed)?;
+        if dir == Dir::Reply {
+            c.seen_reply = true;
+        }
+        if v.state == super::ct_sctp::SctpState::Established {
+            c.assured = true;
+        }
+        if !v.no_refresh {
+            c.expires_ns = now + v.state.timeout_s() * 1_000_000_000;
+        }
+        Ok(())
     }
 
     /// Entries in `conntrack -L` form, oldest first.

@@ -81,8 +81,21 @@ impl Host {
         }
         let t = packet_tuple(ip);
         let flags = ip.tcp_flags();
+        let sctp = (ip.proto() == crate::wire::sctp::PROTO_SCTP)
+            .then(|| ip.sctp())
+            .map(|p| p.ok_or("malformed chunks"));
         if let Some((id, dir)) = self.ct.lookup(&t, now) {
-            self.ct.update(id, dir, flags, now);
+            let bad = match &sctp {
+                Some(Ok(p)) => self.ct.update_sctp(id, dir, p, true, now).err(),
+                Some(Err(e)) => Some(*e),
+                None => {
+                    self.ct.update(id, dir, flags, now);
+                    None
+                }
+            };
+            if let Some(why) = bad {
+                return Ok(sctp_invalid(ctx, &t, why));
+            }
             self.ct.acct(id, dir, ip.total_len());
             let c = self.ct.get(id).expect("live");
             let bits = c.ctstate(dir);
@@ -138,6 +151,14 @@ impl Host {
                 if !matches!(i.icmp_type, icmp::ECHO_REQUEST | icmp::TIMESTAMP)),
             _ => false,
         };
+        let sctp = match sctp {
+            Some(Ok(p)) => match crate::net::netfilter::ct_sctp::SctpCt::new(&p) {
+                Ok(c) => Some((p, c)),
+                Err(why) => return Ok(sctp_invalid(ctx, &t, why)),
+            },
+            Some(Err(why)) => return Ok(sctp_invalid(ctx, &t, why)),
+            None => None,
+        };
         if invalid {
             ctx.trace.step(
                 Point::Conntrack,
@@ -155,7 +176,17 @@ impl Host {
         let Some(id) = self.ct.create(t, now) else {
             return Err(ConntrackError::TableFull { max: self.ct.max });
         };
-        self.ct.update(id, Dir::Original, flags, now);
+        if let Some((p, c)) = sctp {
+            if let Some(e) = self.ct.get_mut(id) {
+                e.sctp = c;
+            }
+            if let Err(why) = self.ct.update_sctp(id, Dir::Original, &p, false, now) {
+                self.ct.remove(id);
+                return Ok(sctp_invalid(ctx, &t, why));
+            }
+        } else {
+            self.ct.update(id, Dir::Original, flags, now);
+        }
         if self.synproxy.tmpl.remove(&t) {
             // the synproxy template's extensions (synproxy_send_server_syn)
             if let Some(c) = self.ct.get_mut(id) {
@@ -178,6 +209,23 @@ impl Host {
             created: true,
             related: false,
         })
+    }
+}
+
+/// An SCTP packet the tracker refuses (nf_conntrack_sctp_packet's
+/// -NF_ACCEPT): INVALID, on its way without an entry.
+fn sctp_invalid(ctx: &mut Ctx, t: &Tuple, why: &str) -> CtInfo {
+    ctx.trace.step(
+        Point::Conntrack,
+        format!("{t}: INVALID ({why}; nf_conntrack_proto_sctp)"),
+        Action::Conntrack {
+            state: "INVALID".into(),
+            tuple: t.to_string(),
+        },
+    );
+    CtInfo {
+        bits: ctbits::INVALID,
+        ..Default::default()
     }
 }
 
@@ -208,7 +256,8 @@ pub fn packet_tuple(ip: &Ipv4Repr) -> Tuple {
         L4::Tcp { hdr, .. } => (hdr.source_port, hdr.destination_port),
         L4::Udp { hdr, .. } => (hdr.source_port, hdr.destination_port),
         L4::Icmp(i) => (i.echo_id(), i.echo_id()),
-        L4::Raw(_) => (0, 0),
+        // SCTP's ports (nf_conntrack_proto.c: SCTP is keyed by ports)
+        L4::Raw(_) => ip.ports().unwrap_or((0, 0)),
     };
     Tuple {
         proto: ip.proto(),

@@ -271,6 +271,7 @@ impl Host {
             dups: Vec::new(),
             sk: None,
             synproxy: None,
+            sctp_chunks: ip.sctp().map(|p| p.chunks).unwrap_or_default(),
             ..Default::default()
         }
     }

@@ -34,6 +34,7 @@
 pub mod conntrack;
 pub mod ct_glue;
 pub mod ct_list;
+pub mod ct_sctp;
 pub mod flowtable;
 pub mod hook;
 pub mod ipset;
@@ -348,6 +349,9 @@ pub struct NfPacket {
     pub dups: Vec<(Ipv4Addr, Option<String>)>,
     /// The connection's labels (`ct label`, nf_conn_labels: 128 bits).
     pub ct_labels: u128,
+    /// An SCTP packet's chunks (first fragment): `-m sctp --chunk-types`
+    /// and nft's `sctp chunk` read them. Empty for other packets.
+    pub sctp_chunks: Vec<crate::wire::sctp::Chunk>,
 }
 
 /// A frame's Ethernet header (and ARP body) as nft's link-layer payload
@@ -410,6 +414,7 @@ impl Default for NfPacket {
             ct_helper: None,
             dups: Vec::new(),
             ct_labels: 0,
+            sctp_chunks: Vec::new(),
         }
     }
 }

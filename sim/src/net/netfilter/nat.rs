@@ -294,12 +294,12 @@ pub(crate) fn rewrite_quoted(q: &mut [u8], t: &Tuple, src_manip: bool) {
     // manip of the quoted packet, and vice versa.
     if src_manip {
         q[16..20].copy_from_slice(&t.dst.octets());
-        if q.len() >= ihl + 4 && matches!(q[9], 6 | 17) {
+        if q.len() >= ihl + 4 && matches!(q[9], 6 | 17 | 132) {
             q[ihl + 2..ihl + 4].copy_from_slice(&t.dport.to_be_bytes());
         }
     } else {
         q[12..16].copy_from_slice(&t.src.octets());
-        if q.len() >= ihl + 4 && matches!(q[9], 6 | 17) {
+        if q.len() >= ihl + 4 && matches!(q[9], 6 | 17 | 132) {
             q[ihl..ihl + 2].copy_from_slice(&t.sport.to_be_bytes());
         }
     }
@@ -311,7 +311,9 @@ pub(crate) fn rewrite_quoted(q: &mut [u8], t: &Tuple, src_manip: bool) {
 
 pub(crate) fn set_l4_port(ip: &mut Ipv4Repr, src: bool, p: u16) {
     match &mut ip.l4 {
-        L4::Tcp { .. } | L4::Udp { .. } => {
+        // SCTP (raw bytes): nf_nat_proto.c sctp_manip_pkt, the CRC32c
+        // recomputed by set_sport/set_dport
+        L4::Tcp { .. } | L4::Udp { .. } | L4::Raw(_) => {
             if src {
                 ip.set_sport(p)
             } else {

@@ -202,6 +202,51 @@ impl Host {
         });
     }
 
+    /// The route side of `connect()` (ip_route_connect): a bound source
+    /// must be the host's own (EADDRNOTAVAIL unless
+    /// `net.ipv4.ip_nonlocal_bind`), the route gives the source address
+    /// (the bound one, the route's `src`, else the device's) and the MSS
+    /// its device allows. TCP and SCTP connect the same way.
+    pub(crate) fn connect_route(
+        &self,
+        dst: Ipv4Addr,
+        dport: u16,
+        bind: Option<Ipv4Addr>,
+    ) -> Result<(Ipv4Addr, u16), ConnectError> {
+        if let Some(a) = bind {
+            if !self.is_local(a) && self.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+                return Err(ConnectError::BindNotLocal { addr: a });
+            }
+        }
+        let key = FlowKey {
+            dst: Some(dst),
+            src: bind,
+            ..Default::default()
+        };
+        let l = self
+            .fib
+            .lookup(&key, None)
+            .map_err(|_| ConnectError::NoRoute { dst, dport })?;
+        Ok(match (l.route.rtype, l.route.dev) {
+            (RouteType::Local, _) => (bind.unwrap_or(dst), 65495),
+            (RouteType::Unicast, Some(d)) => {
+                let nh = l.route.via.unwrap_or(dst);
+                let s = bind
+                    .or(l.route.src)
+                    .or_else(|| self.select_src(d, nh))
+                    .ok_or(ConnectError::NoSource { dst, dport })?;
+                (s, (self.devs[d].mtu.saturating_sub(40)).min(65495) as u16)
+            }
+            (t, _) => {
+                return Err(ConnectError::Unreachable {
+                    dst,
+                    dport,
+                    rtype: t.name(),
+                })
+            }
+        })
+    }
+
     /// `connect()`: picks the source address from the route and an ephemeral
     /// port from `ip_local_port_range`, sends the SYN.
     pub fn tcp_connect(
@@ -232,38 +277,7 @@ impl Host {
         bind: Option<Ipv4Addr>,
         sport: Option<u16>,
     ) -> Result<ConnKey, ConnectError> {
-        if let Some(a) = bind {
-            if !self.is_local(a) && self.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
-                return Err(ConnectError::BindNotLocal { addr: a });
-            }
-        }
-        let key = FlowKey {
-            dst: Some(dst),
-            src: bind,
-            ..Default::default()
-        };
-        let l = self
-            .fib
-            .lookup(&key, None)
-            .map_err(|_| ConnectError::NoRoute { dst, dport })?;
-        let (src, mss) = match (l.route.rtype, l.route.dev) {
-            (RouteType::Local, _) => (bind.unwrap_or(dst), 65495),
-            (RouteType::Unicast, Some(d)) => {
-                let nh = l.route.via.unwrap_or(dst);
-                let s = bind
-                    .or(l.route.src)
-                    .or_else(|| self.select_src(d, nh))
-                    .ok_or(ConnectError::NoSource { dst, dport })?;
-                (s, (self.devs[d].mtu.saturating_sub(40)).min(65495) as u16)
-            }
-            (t, _) => {
-                return Err(ConnectError::Unreachable {
-                    dst,
-                    dport,
-                    rtype: t.name(),
-                })
-            }
-        };
+        let (src, mss) = self.connect_route(dst, dport, bind)?;
         if let Some(p) = sport {
             if self.tcp.listeners.contains_key(&p)
                 || self.tcp.conns.keys().any(|k| k.1 == p && k.0 == src)

@@ -122,6 +122,9 @@ fn cond_holds(
             }
         }
         CondKind::TcpFlags { mask, comp } => pkt.tcp_flags.is_some_and(|f| f & mask == *comp),
+        CondKind::SctpChunks { mode, map, flags } => {
+            !pkt.fragment && super::matches::sctp_chunks(&pkt.sctp_chunks, *mode, map, flags)
+        }
         CondKind::IcmpType { ty, code } => match pkt.icmp {
             Some((t, cd)) => *ty == 255 || (t == *ty && code.is_none_or(|c| c == cd)),
             None => false,

@@ -1321,3 +1321,41 @@ pub(crate) fn socket_lookup(
 fn ctbits_established() -> u8 {
     crate::net::netfilter::ctbits::ESTABLISHED
 }
+
+/// xt_sctp.c `match_packet`: `any` holds at the first listed chunk whose
+/// flags fit (`match_flags`: the flag entries of its type, if any); `all`
+/// once every listed type was seen with fitting flags; `only` while every
+/// chunk is listed and fits.
+pub(crate) fn sctp_chunks(
+    chunks: &[crate::wire::sctp::Chunk],
+    mode: super::SctpChunkMode,
+    map: &[u64; 4],
+    flags: &[(u8, u8, u8)],
+) -> bool {
+    use super::SctpChunkMode::*;
+    let listed = |t: u8| map[t as usize / 64] & (1 << (t % 64)) != 0;
+    let fits = |t: u8, f: u8| {
+        flags
+            .iter()
+            .find(|(ty, _, _)| *ty == t)
+            .is_none_or(|(_, flag, mask)| f & mask == *flag)
+    };
+    let mut left = *map;
+    for c in chunks {
+        if listed(c.ty) {
+            match mode {
+                Any if fits(c.ty, c.flags) => return true,
+                All if fits(c.ty, c.flags) => left[c.ty as usize / 64] &= !(1 << (c.ty % 64)),
+                Only if !fits(c.ty, c.flags) => return false,
+                _ => {}
+            }
+        } else if mode == Only {
+            return false;
+        }
+    }
+    match mode {
+        All => left == [0; 4],
+        Any => false,
+        Only => true,
+    }
+}

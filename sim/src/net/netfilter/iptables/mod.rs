@@ -173,6 +173,14 @@ pub enum RecentCmd {
     Remove,
 }
 
+/// How `--chunk-types` combines its list (SCTP_CHUNK_MATCH_*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SctpChunkMode {
+    Any,
+    All,
+    Only,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum CondKind {
     /// `-p`; 0 is `all`.
@@ -187,6 +195,14 @@ pub enum CondKind {
     Port {
         dir: PortDir,
         ranges: Vec<(u16, u16)>,
+    },
+    /// `-m sctp --chunk-types any|all|only LIST` (xt_sctp.c
+    /// `match_packet`): `map` the chunk types listed (bit per type),
+    /// `flags` (type, flag bits, mask) the flags a listed chunk must have.
+    SctpChunks {
+        mode: SctpChunkMode,
+        map: [u64; 4],
+        flags: Vec<(u8, u8, u8)>,
     },
     /// `--tcp-flags MASK COMP` (and `--syn`).
     TcpFlags {

@@ -1867,6 +1867,7 @@ impl RuleArgs<'_> {
         Ok((self.loaded("comment") && self.comment_option(tok)?)
             || (ports && self.port_option(tok)?)
             || (self.loaded("tcp") && self.tcp_option(tok)?)
+            || (self.loaded("sctp") && self.sctp_option(tok)?)
             || (self.loaded("icmp") && self.icmp_option(tok)?)
             || ((self.loaded("mark") || self.loaded("connmark")) && self.mark_option(tok)?)
             || (state && self.state_option(tok)?)
@@ -1948,6 +1949,79 @@ impl RuleArgs<'_> {
             }
             _ => return Ok(false),
         }
+        Ok(true)
+    }
+
+    /// sctp `--chunk-types {all|any|only} TYPE[:FLAGS][,...]`
+    /// (libxt_sctp.c `parse_sctp_chunks`: names case-insensitive, `ALL`
+    /// and `NONE`; flags for DATA `IUBE`, ABORT and SHUTDOWN_COMPLETE `T`,
+    /// upper case set, lower case clear).
+    fn sctp_option(&mut self, tok: &str) -> Result<bool, ParseError> {
+        use super::SctpChunkMode;
+        if tok != "--chunk-types" {
+            return Ok(false);
+        }
+        let mode = self.value(tok)?;
+        let mode =
+            match mode.as_str() {
+                "any" => SctpChunkMode::Any,
+                "all" => SctpChunkMode::All,
+                "only" => SctpChunkMode::Only,
+                m => return Err(self.err(
+                    self.col(),
+                    format!(
+                        "Invalid chunk match type '{m}': expected all, any or only (libxt_sctp)"
+                    ),
+                )),
+            };
+        let list = self.value(tok)?;
+        let mut map = [0u64; 4];
+        let mut flags = Vec::new();
+        for item in list.split(',') {
+            let (name, fl) = item.split_once(':').unwrap_or((item, ""));
+            if name.eq_ignore_ascii_case("ALL") {
+                map = [u64::MAX; 4];
+                continue;
+            }
+            if name.eq_ignore_ascii_case("NONE") {
+                map = [0; 4];
+                continue;
+            }
+            let Some(&(_, ty, valid)) = SCTP_CHUNK_NAMES
+                .iter()
+                .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            else {
+                return Err(self.err(
+                    self.col(),
+                    format!("Unknown chunk type '{name}' (libxt_sctp)"),
+                ));
+            };
+            map[ty as usize / 64] |= 1 << (ty % 64);
+            if !fl.is_empty() {
+                let (mut flag, mut mask) = (0u8, 0u8);
+                for ch in fl.chars() {
+                    let Some(pos) = valid
+                        .find(ch.to_ascii_uppercase())
+                        .filter(|_| ch.is_ascii_alphabetic())
+                    else {
+                        return Err(self.err(
+                            self.col(),
+                            format!(
+                                "Invalid flags for chunk type {name}: '{fl}' (valid: {})",
+                                valid.trim_start_matches('-')
+                            ),
+                        ));
+                    };
+                    let bit = 1u8 << (7 - pos);
+                    mask |= bit;
+                    if ch.is_ascii_uppercase() {
+                        flag |= bit;
+                    }
+                }
+                flags.push((ty, flag, mask));
+            }
+        }
+        self.push(CondKind::SctpChunks { mode, map, flags });
         Ok(true)
     }
 
@@ -2644,3 +2718,30 @@ mod fuzzish {
         }
     }
 }
+
+/// libxt_sctp.c `sctp_chunk_names`: name, type, and the flags it takes
+/// (one letter per bit, most significant first).
+const SCTP_CHUNK_NAMES: &[(&str, u8, &str)] = &[
+    ("DATA", 0, "----IUBE"),
+    ("INIT", 1, "--------"),
+    ("INIT_ACK", 2, "--------"),
+    ("SACK", 3, "--------"),
+    ("HEARTBEAT", 4, "--------"),
+    ("HEARTBEAT_ACK", 5, "--------"),
+    ("ABORT", 6, "-------T"),
+    ("SHUTDOWN", 7, "--------"),
+    ("SHUTDOWN_ACK", 8, "--------"),
+    ("ERROR", 9, "--------"),
+    ("COOKIE_ECHO", 10, "--------"),
+    ("COOKIE_ACK", 11, "--------"),
+    ("ECN_ECNE", 12, "--------"),
+    ("ECN_CWR", 13, "--------"),
+    ("SHUTDOWN_COMPLETE", 14, "-------T"),
+    ("I_DATA", 64, "----IUBE"),
+    ("RE_CONFIG", 130, "--------"),
+    ("PAD", 132, "--------"),
+    ("ASCONF", 193, "--------"),
+    ("ASCONF_ACK", 128, "--------"),
+    ("FORWARD_TSN", 192, "--------"),
+    ("I_FORWARD_TSN", 194, "--------"),
+];

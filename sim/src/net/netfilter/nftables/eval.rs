@@ -1562,6 +1562,20 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             })
         }
         Sel::Const(c) => c,
+        Sel::SctpChunk { ty, off, len } => {
+            let c = pkt.sctp_chunks.iter().find(|c| c.ty == ty);
+            match (c, len) {
+                (c, 0) => u32::from(c.is_some() && !pkt.fragment),
+                (None, _) => return None,
+                (Some(c), _) => {
+                    let mut bytes = vec![c.ty, c.flags];
+                    bytes.extend_from_slice(&((4 + c.value.len()) as u16).to_be_bytes());
+                    bytes.extend_from_slice(&c.value);
+                    let f = bytes.get(off as usize..off as usize + len as usize)?;
+                    f.iter().fold(0u32, |v, b| v << 8 | u32::from(*b))
+                }
+            }
+        }
         Sel::Symhash(m, o) => symhash(pkt, m, o),
         // nft_meta_get_bridge: a bridge port's master; else NFT_BREAK
         Sel::BrName(input) => {

@@ -275,33 +275,23 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
         return info(None, KeyType::Other, format!("{a} {}", b.unwrap_or("")), 2);
     }
     if a == "sctp" && b == Some("chunk") {
-        // sctp chunk NAME [FIELD]
+        // sctp chunk NAME [FIELD] (nftables src/sctp_chunk.c)
         let chunk = word(t, i + 2)?;
-        let field = word(t, i + 3).is_some_and(|f| {
-            f.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                && ![
-                    "exists", "missing", "accept", "drop", "counter", "jump", "goto", "return",
-                ]
-                .contains(&f)
-        });
-        let n = if field { 4 } else { 3 };
-        // nft_exthdr.c nft_exthdr_sctp_eval: `pkt->tprot != IPPROTO_SCTP`
-        // goes to err: a field breaks the rule, the presence form reads
-        // false. podpath sends no SCTP, so no packet has a chunk.
-        return if field {
-            info(
-                Some(Sel::Absent),
+        let ty = sctp_chunk_type(chunk)?;
+        let field = word(t, i + 3).and_then(|f| sctp_chunk_field(chunk, f));
+        return match field {
+            Some((off, len)) => info(
+                Some(Sel::SctpChunk { ty, off, len }),
                 KeyType::Other,
-                format!("sctp chunk {chunk}"),
-                n,
-            )
-        } else {
-            info(
-                Some(Sel::Const(0)),
+                format!("sctp chunk {chunk} {}", word(t, i + 3).unwrap_or("")),
+                4,
+            ),
+            None => info(
+                Some(Sel::SctpChunk { ty, off: 0, len: 0 }),
                 KeyType::Boolean,
                 format!("sctp chunk {chunk}"),
-                n,
-            )
+                3,
+            ),
         };
     }
     if let Some((_, fields)) = PAYLOAD.iter().find(|(p, _)| *p == a) {
@@ -1546,4 +1536,56 @@ mod num_tests {
         assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
         assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
     }
+}
+
+/// nftables src/sctp_chunk.c `sctp_chunk_type`: the chunk names.
+fn sctp_chunk_type(name: &str) -> Option<u8> {
+    Some(match name {
+        "data" => 0,
+        "init" => 1,
+        "init-ack" => 2,
+        "sack" => 3,
+        "heartbeat" => 4,
+        "heartbeat-ack" => 5,
+        "abort" => 6,
+        "shutdown" => 7,
+        "shutdown-ack" => 8,
+        "error" => 9,
+        "cookie-echo" => 10,
+        "cookie-ack" => 11,
+        "ecne" => 12,
+        "cwr" => 13,
+        "shutdown-complete" => 14,
+        "asconf-ack" => 0x80,
+        "forward-tsn" => 0xc0,
+        "asconf" => 0xc1,
+        _ => return None,
+    })
+}
+
+/// A chunk's field (src/sctp_chunk.c `sctp_chunk_protocols`): (offset
+/// from the chunk's start, length) in bytes; `type`, `flags` and
+/// `length` for every chunk.
+fn sctp_chunk_field(chunk: &str, f: &str) -> Option<(u8, u8)> {
+    Some(match (chunk, f) {
+        (_, "type") => (0, 1),
+        (_, "flags") => (1, 1),
+        (_, "length") => (2, 2),
+        ("data", "tsn") => (4, 4),
+        ("data", "stream") => (8, 2),
+        ("data", "ssn") => (10, 2),
+        ("data", "ppid") => (12, 4),
+        ("init" | "init-ack", "init-tag") => (4, 4),
+        ("init" | "init-ack" | "sack", "a-rwnd") => (8, 4),
+        ("init" | "init-ack", "num-outbound-streams") => (12, 2),
+        ("init" | "init-ack", "num-inbound-streams") => (14, 2),
+        ("init" | "init-ack", "initial-tsn") => (16, 4),
+        ("sack" | "shutdown", "cum-tsn-ack") => (4, 4),
+        ("sack", "num-gap-ack-blocks") => (12, 2),
+        ("sack", "num-dup-tsns") => (14, 2),
+        ("ecne" | "cwr", "lowest-tsn") => (4, 4),
+        ("asconf" | "asconf-ack", "seqno") => (4, 4),
+        ("forward-tsn", "new-cum-tsn") => (4, 4),
+        _ => return None,
+    })
 }

@@ -309,8 +309,17 @@ pub enum Sel {
     FibOif(bool, bool, u8, bool),
     /// A constant in a concatenation (`ip saddr . 10002`); also what
     /// reads the same on every packet podpath sends: `meta ipsec` (no
-    /// secpath), `ip option X` and `sctp chunk X` as presence tests.
+    /// secpath), `ip option X` as a presence test.
     Const(u32),
+    /// `sctp chunk NAME [FIELD]` (nft_exthdr.c nft_exthdr_sctp_eval): the
+    /// first chunk of type `ty`; `len` 0 is the presence test (1 or 0),
+    /// else the field of `len` bytes at `off` from the chunk's start (a
+    /// packet without the chunk, or a chunk too short, breaks the rule).
+    SctpChunk {
+        ty: u8,
+        off: u8,
+        len: u8,
+    },
     /// `ether saddr`, `ether daddr` (the link-layer header: at the frame
     /// hooks; at the IPv4 hooks the source is the received frame's, where
     /// there is one, and the destination unknown).
@@ -341,8 +350,7 @@ pub enum Sel {
     CtHelper,
     /// A key with no value on podpath's packets, which breaks the rule
     /// (NFT_BREAK): `ipsec in|out ...` (nft_xfrm.c: podpath has no xfrm),
-    /// `ip option X FIELD` (no IP options), `sctp chunk X FIELD` (no
-    /// SCTP).
+    /// `ip option X FIELD` (no IP options).
     Absent,
     /// `meta ibrname|obrname` (nft_meta_bridge.c
     /// nft_meta_bridge_get_eval NFT_META_BRI_IIFNAME/OIFNAME): the name
