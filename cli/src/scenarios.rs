@@ -108,6 +108,10 @@ pub const ALL: &[Embedded] = &[
         name: "netpol-flannel-ignored",
         text: include_str!("../../scenarios/netpol-flannel-ignored.yaml"),
     },
+    Embedded {
+        name: "sctp-diameter",
+        text: include_str!("../../scenarios/sctp-diameter.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Embedded> {

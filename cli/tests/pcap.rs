@@ -498,3 +498,92 @@ fn tshark_sees_x_forwarded_for_at_the_pod() {
     let t = String::from_utf8(out.stdout).unwrap();
     assert!(t.lines().any(|l| l == "10.0.2.1\t1.2.3.4"), "{t}");
 }
+
+/// SCTP as tshark reads it (sctp-diameter): every CRC32c good, the MME's
+/// association chunk by chunk on its eth0 (INIT, INIT ACK, COOKIE ECHO,
+/// COOKIE ACK, DATA, SACK+DATA bundled, SHUTDOWN, SHUTDOWN ACK, SHUTDOWN
+/// COMPLETE) with the Service address restored on the replies, the
+/// probe's unanswered INIT, and the closed port's INIT answered by ABORT.
+#[test]
+fn tshark_decodes_sctp_with_good_crc32c() {
+    let Some(ts) = tshark("pcap::tshark_decodes_sctp_with_good_crc32c") else {
+        return;
+    };
+    let f = write_capture_of("sctp", Some("sctp-diameter"));
+    let out = Command::new(ts)
+        .args([
+            "-r",
+            f.to_str().unwrap(),
+            "-o",
+            "sctp.checksum:crc-32c",
+            "-Y",
+            "sctp",
+        ])
+        .args(["-T", "fields", "-E", "separator=|"])
+        .args(["-e", "frame.interface_name", "-e", "sctp.checksum.status"])
+        .args([
+            "-e",
+            "sctp.chunk_type",
+            "-e",
+            "ip.src",
+            "-e",
+            "sctp.dstport",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut mme = Vec::new();
+    let mut probe = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        assert_eq!(f[1], "1", "CRC32c must be good: {line}");
+        let row = format!("{} {} {}", f[2], f[3], f[4]);
+        match f[0] {
+            "mme/eth0" => mme.push(row),
+            "probe/eth0" => probe.push(row),
+            _ => {}
+        }
+    }
+    let assoc: Vec<&str> = mme
+        .iter()
+        .map(String::as_str)
+        .filter(|r| r.ends_with(" 3868") || r.contains(" 10.96.38.68 "))
+        .collect();
+    let dirs = ["10.244.0.10", "10.96.38.68"];
+    let want: Vec<String> = ["1", "2", "10", "11", "0", "3,0", "7", "8", "14"]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} {}", dirs[i % 2]))
+        .collect();
+    let got: Vec<String> = assoc
+        .iter()
+        .map(|r| r.rsplit_once(' ').unwrap().0.to_string())
+        .collect();
+    assert_eq!(got, want, "{mme:?}");
+    // the probe: its INIT to the Service (dropped by the policy), its INIT
+    // to the closed port, and that port's ABORT
+    assert_eq!(probe.len(), 3, "{probe:?}");
+    assert_eq!(probe[0], "1 10.244.0.11 3868");
+    assert_eq!(probe[1], "1 10.244.0.11 3869");
+    assert!(probe[2].starts_with("6 10.244.0.10 "), "{probe:?}");
+    let warn = Command::new(ts)
+        .args([
+            "-r",
+            f.to_str().unwrap(),
+            "-o",
+            "sctp.checksum:crc-32c",
+            "-q",
+            "-z",
+            "expert,warn",
+        ])
+        .output()
+        .unwrap();
+    let w = String::from_utf8_lossy(&warn.stdout);
+    assert!(!w.contains("Warning"), "tshark warnings:\n{w}");
+    std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
+}

@@ -149,6 +149,17 @@ pub struct Assoc {
     pub peer_rwnd: u32,
 }
 
+/// What one chunk did to its association.
+enum ChunkDone {
+    Next,
+    /// A DATA chunk (a duplicate: to be acknowledged at once).
+    Data {
+        dup: bool,
+    },
+    /// The association is gone (closed or aborted).
+    Gone,
+}
+
 /// The host's SCTP endpoints: listening ports and associations.
 #[derive(Clone, Debug, Default)]
 pub struct SctpStack {
@@ -525,7 +536,7 @@ impl Host {
         ctx.out.push(Output::SendLocal {
             ip,
             meta: m,
-            note: Some(format!("{} [{}]", note, p.summary())),
+            note: Some(note),
         });
     }
 
@@ -645,199 +656,216 @@ impl Host {
         app: Owner,
     ) {
         match p.chunks[0].ty {
-            sctp::INIT => {
-                let Some(init) = p.chunks[0].as_init() else {
-                    self.drop(
-                        ctx,
-                        Point::Sctp,
-                        "INIT too short: discarded".into(),
-                        &CtInfo::default(),
-                    );
-                    return;
-                };
-                if p.vtag != 0 || init.init_tag == 0 || p.chunks.len() > 1 {
-                    // §8.5.1 (A): an INIT's vtag is 0; §3.3.2 a zero
-                    // Initiate Tag, and an INIT bundled with other chunks,
-                    // are discarded
-                    self.drop(
-                        ctx,
-                        Point::Sctp,
-                        "INIT with a nonzero verification tag, a zero Initiate Tag or bundled chunks: discarded (RFC 9260 §8.5.1, §3.3.2)".into(),
-                        &CtInfo::default(),
-                    );
-                    return;
-                }
-                let secret = match self.sctp.secret {
-                    Some(s) => s,
-                    None => {
-                        let s = self.rng.next_u32();
-                        self.sctp.secret = Some(s);
-                        s
-                    }
-                };
-                let my_vtag = self.sctp_tag();
-                let my_tsn = self.rng.next_u32();
-                let body = CookieBody {
-                    my_vtag,
-                    peer_vtag: init.init_tag,
-                    my_tsn,
-                    peer_tsn: init.init_tsn,
-                    peer_rwnd: init.a_rwnd,
-                    expires_ns: ctx.now + COOKIE_LIFE_NS,
-                }
-                .bytes();
-                // signature, then the body, then (as Linux's cookie holds
-                // the peer's INIT) the INIT chunk
-                let mut cookie = signature(secret, &body, &key);
-                cookie.extend_from_slice(&body);
-                cookie.extend_from_slice(&p.chunks[0].value);
-                let mut params = vec![(PARAM_STATE_COOKIE, cookie)];
-                params.extend(
-                    init_params()
-                        .into_iter()
-                        .filter(|(t, _)| *t != PARAM_SUPPORTED_ADDR_TYPES),
-                );
-                let ack = Init {
-                    init_tag: my_vtag,
-                    a_rwnd: A_RWND,
-                    out_streams: OUT_STREAMS.min(init.in_streams),
-                    in_streams: IN_STREAMS,
-                    init_tsn: my_tsn,
-                    params,
-                };
-                ctx.trace.step(
-                    Point::Sctp,
-                    format!(
-                        "INIT for the listening socket *:{}: INIT ACK with a State Cookie (no association kept until the COOKIE ECHO)",
-                        key.1
-                    ),
-                    Action::Info,
-                );
-                self.sctp_out_meta(
-                    ctx,
-                    &key,
-                    init.init_tag,
-                    vec![Chunk::init_ack(&ack)],
-                    format!("INIT ACK, tag {my_vtag:#010x}"),
-                    Some(meta),
-                );
-            }
-            sctp::COOKIE_ECHO => {
-                let c = &p.chunks[0].value;
-                let ok = self.sctp.secret.and_then(|s| {
-                    let body = c.get(32..32 + CookieBody::LEN)?;
-                    (signature(s, body, &key) == c[..32]).then_some(())?;
-                    CookieBody::parse(body)
-                });
-                let Some(b) = ok else {
-                    self.drop(
-                        ctx,
-                        Point::Sctp,
-                        "COOKIE ECHO with a cookie this endpoint did not sign: discarded (sctp_unpack_cookie)".into(),
-                        &CtInfo::default(),
-                    );
-                    return;
-                };
-                if p.vtag != b.my_vtag {
-                    self.drop(
-                        ctx,
-                        Point::Sctp,
-                        "COOKIE ECHO whose verification tag is not the cookie's: discarded (RFC 9260 §5.1.5)".into(),
-                        &CtInfo::default(),
-                    );
-                    return;
-                }
-                if b.expires_ns < ctx.now {
-                    // §5.1.5 3): a stale cookie is answered by an ERROR
-                    // (Stale Cookie); Linux: sctp_sf_do_5_2_6_stale
-                    ctx.trace.step(
-                        Point::Sctp,
-                        "COOKIE ECHO with a stale cookie (valid_cookie_life passed): ERROR Stale Cookie".into(),
-                        Action::Info,
-                    );
-                    let mut v = 3u16.to_be_bytes().to_vec();
-                    v.extend_from_slice(&8u16.to_be_bytes());
-                    v.extend_from_slice(
-                        &((ctx.now - b.expires_ns) / 1000)
-                            .min(u32::MAX as u64)
-                            .to_be_bytes()[4..],
-                    );
-                    self.sctp_out_meta(
-                        ctx,
-                        &key,
-                        b.peer_vtag,
-                        vec![Chunk {
-                            ty: sctp::ERROR,
-                            flags: 0,
-                            value: v,
-                        }],
-                        "ERROR (stale cookie)".into(),
-                        Some(meta),
-                    );
-                    return;
-                }
-                let (rto, _, _) = self.sctp_rto_bounds();
-                let txhash = self.rng.next_u32();
-                self.sctp.assocs.insert(
-                    key,
-                    Assoc {
-                        state: AssocState::Established,
-                        app,
-                        flow: meta.flow,
-                        last_pkt: meta.pkt,
-                        txhash,
-                        my_vtag: b.my_vtag,
-                        peer_vtag: b.peer_vtag,
-                        next_tsn: b.my_tsn,
-                        cum_tsn: b.peer_tsn.wrapping_sub(1),
-                        ssn: 0,
-                        unacked: Vec::new(),
-                        sack_owed: 0,
-                        gen: 0,
-                        sack_gen: 0,
-                        rto_ns: rto,
-                        srtt_ns: None,
-                        tries: 0,
-                        init: None,
-                        cookie: Vec::new(),
-                        peer_rwnd: b.peer_rwnd,
-                    },
-                );
-                ctx.trace.step(
-                    Point::Sctp,
-                    format!(
-                        "COOKIE ECHO with a valid cookie: association {}:{} <- {}:{} ESTABLISHED, COOKIE ACK",
-                        key.0, key.1, key.2, key.3
-                    ),
-                    Action::Deliver {
-                        socket: format!("sctp *:{}", key.1),
-                    },
-                );
-                self.sctp_out(
-                    ctx,
-                    &key,
-                    b.peer_vtag,
-                    vec![Chunk::cookie_ack()],
-                    "COOKIE ACK".into(),
-                );
-                ctx.out.push(Output::Socket {
-                    owner: app,
-                    ev: SocketEvent::Accepted {
-                        key,
-                        orig_dst: None,
-                        flow: meta.flow,
-                    },
-                });
-                // chunks bundled after the COOKIE ECHO (DATA)
-                let rest = SctpRepr {
-                    chunks: p.chunks[1..].to_vec(),
-                    ..p.clone()
-                };
-                if !rest.chunks.is_empty() {
-                    self.sctp_chunks(ctx, key, &rest, meta);
-                }
-            }
+            sctp::INIT => self.sctp_answer_init(ctx, key, p, meta),
+            sctp::COOKIE_ECHO => self.sctp_cookie_echo(ctx, key, p, meta, app),
             _ => self.sctp_ootb(ctx, key, p, meta, "no association on SCTP port"),
+        }
+    }
+
+    /// An INIT for a listening endpoint: the INIT ACK with the State
+    /// Cookie (sm_statefuns.c `sctp_sf_do_5_1B_init`; no state is kept).
+    fn sctp_answer_init(&mut self, ctx: &mut Ctx, key: ConnKey, p: &SctpRepr, meta: Meta) {
+        let Some(init) = p.chunks[0].as_init() else {
+            self.drop(
+                ctx,
+                Point::Sctp,
+                "INIT too short: discarded".into(),
+                &CtInfo::default(),
+            );
+            return;
+        };
+        if p.vtag != 0 || init.init_tag == 0 || p.chunks.len() > 1 {
+            // §8.5.1 (A): an INIT's vtag is 0; §3.3.2 a zero
+            // Initiate Tag, and an INIT bundled with other chunks,
+            // are discarded
+            self.drop(
+                ctx,
+                Point::Sctp,
+                "INIT with a nonzero verification tag, a zero Initiate Tag or bundled chunks: discarded (RFC 9260 §8.5.1, §3.3.2)".into(),
+                &CtInfo::default(),
+            );
+            return;
+        }
+        let secret = match self.sctp.secret {
+            Some(s) => s,
+            None => {
+                let s = self.rng.next_u32();
+                self.sctp.secret = Some(s);
+                s
+            }
+        };
+        let my_vtag = self.sctp_tag();
+        let my_tsn = self.rng.next_u32();
+        let body = CookieBody {
+            my_vtag,
+            peer_vtag: init.init_tag,
+            my_tsn,
+            peer_tsn: init.init_tsn,
+            peer_rwnd: init.a_rwnd,
+            expires_ns: ctx.now + COOKIE_LIFE_NS,
+        }
+        .bytes();
+        // signature, then the body, then (as Linux's cookie holds
+        // the peer's INIT) the INIT chunk
+        let mut cookie = signature(secret, &body, &key);
+        cookie.extend_from_slice(&body);
+        cookie.extend_from_slice(&p.chunks[0].value);
+        let mut params = vec![(PARAM_STATE_COOKIE, cookie)];
+        params.extend(
+            init_params()
+                .into_iter()
+                .filter(|(t, _)| *t != PARAM_SUPPORTED_ADDR_TYPES),
+        );
+        let ack = Init {
+            init_tag: my_vtag,
+            a_rwnd: A_RWND,
+            out_streams: OUT_STREAMS.min(init.in_streams),
+            in_streams: IN_STREAMS,
+            init_tsn: my_tsn,
+            params,
+        };
+        ctx.trace.step(
+            Point::Sctp,
+            format!(
+                "INIT for the listening socket *:{}: INIT ACK with a State Cookie (no association kept until the COOKIE ECHO)",
+                key.1
+            ),
+            Action::Info,
+        );
+        self.sctp_out_meta(
+            ctx,
+            &key,
+            init.init_tag,
+            vec![Chunk::init_ack(&ack)],
+            format!("INIT ACK, tag {my_vtag:#010x}"),
+            Some(meta),
+        );
+    }
+
+    /// A COOKIE ECHO for a listening endpoint (`sctp_sf_do_5_1D_ce`): a
+    /// cookie it signed, for this association, not stale, makes the
+    /// association; the COOKIE ACK answers, the listener hears `Accepted`.
+    fn sctp_cookie_echo(
+        &mut self,
+        ctx: &mut Ctx,
+        key: ConnKey,
+        p: &SctpRepr,
+        meta: Meta,
+        app: Owner,
+    ) {
+        let c = &p.chunks[0].value;
+        let ok = self.sctp.secret.and_then(|s| {
+            let body = c.get(32..32 + CookieBody::LEN)?;
+            (signature(s, body, &key) == c[..32]).then_some(())?;
+            CookieBody::parse(body)
+        });
+        let Some(b) = ok else {
+            self.drop(
+                ctx,
+                Point::Sctp,
+                "COOKIE ECHO with a cookie this endpoint did not sign: discarded (sctp_unpack_cookie)".into(),
+                &CtInfo::default(),
+            );
+            return;
+        };
+        if p.vtag != b.my_vtag {
+            self.drop(
+                ctx,
+                Point::Sctp,
+                "COOKIE ECHO whose verification tag is not the cookie's: discarded (RFC 9260 §5.1.5)".into(),
+                &CtInfo::default(),
+            );
+            return;
+        }
+        if b.expires_ns < ctx.now {
+            // §5.1.5 3): a stale cookie is answered by an ERROR
+            // (Stale Cookie); Linux: sctp_sf_do_5_2_6_stale
+            ctx.trace.step(
+                Point::Sctp,
+                "COOKIE ECHO with a stale cookie (valid_cookie_life passed): ERROR Stale Cookie"
+                    .into(),
+                Action::Info,
+            );
+            let mut v = 3u16.to_be_bytes().to_vec();
+            v.extend_from_slice(&8u16.to_be_bytes());
+            v.extend_from_slice(
+                &((ctx.now - b.expires_ns) / 1000)
+                    .min(u32::MAX as u64)
+                    .to_be_bytes()[4..],
+            );
+            self.sctp_out_meta(
+                ctx,
+                &key,
+                b.peer_vtag,
+                vec![Chunk {
+                    ty: sctp::ERROR,
+                    flags: 0,
+                    value: v,
+                }],
+                "ERROR (stale cookie)".into(),
+                Some(meta),
+            );
+            return;
+        }
+        let (rto, _, _) = self.sctp_rto_bounds();
+        let txhash = self.rng.next_u32();
+        self.sctp.assocs.insert(
+            key,
+            Assoc {
+                state: AssocState::Established,
+                app,
+                flow: meta.flow,
+                last_pkt: meta.pkt,
+                txhash,
+                my_vtag: b.my_vtag,
+                peer_vtag: b.peer_vtag,
+                next_tsn: b.my_tsn,
+                cum_tsn: b.peer_tsn.wrapping_sub(1),
+                ssn: 0,
+                unacked: Vec::new(),
+                sack_owed: 0,
+                gen: 0,
+                sack_gen: 0,
+                rto_ns: rto,
+                srtt_ns: None,
+                tries: 0,
+                init: None,
+                cookie: Vec::new(),
+                peer_rwnd: b.peer_rwnd,
+            },
+        );
+        ctx.trace.step(
+            Point::Sctp,
+            format!(
+                "COOKIE ECHO with a valid cookie: association {}:{} <- {}:{} ESTABLISHED, COOKIE ACK",
+                key.0, key.1, key.2, key.3
+            ),
+            Action::Deliver {
+                socket: format!("sctp *:{}", key.1),
+            },
+        );
+        self.sctp_out(
+            ctx,
+            &key,
+            b.peer_vtag,
+            vec![Chunk::cookie_ack()],
+            "COOKIE ACK".into(),
+        );
+        ctx.out.push(Output::Socket {
+            owner: app,
+            ev: SocketEvent::Accepted {
+                key,
+                orig_dst: None,
+                flow: meta.flow,
+            },
+        });
+        // chunks bundled after the COOKIE ECHO (DATA)
+        let rest = SctpRepr {
+            chunks: p.chunks[1..].to_vec(),
+            ..p.clone()
+        };
+        if !rest.chunks.is_empty() {
+            self.sctp_chunks(ctx, key, &rest);
         }
     }
 
@@ -868,263 +896,22 @@ impl Host {
         if let Some(a) = self.sctp.assocs.get_mut(&key) {
             a.last_pkt = meta.pkt;
         }
-        self.sctp_chunks(ctx, key, p, meta);
+        self.sctp_chunks(ctx, key, p);
     }
 
     /// The chunks of a packet for association `key`, then the SACK: at
     /// once for every second DATA packet (and for a duplicate), else when
     /// the delayed-SACK timer fires (`net.sctp.sack_timeout`).
-    fn sctp_chunks(&mut self, ctx: &mut Ctx, key: ConnKey, p: &SctpRepr, meta: Meta) {
-        let mut got_data = false;
-        let mut dup = false;
+    fn sctp_chunks(&mut self, ctx: &mut Ctx, key: ConnKey, p: &SctpRepr) {
+        let (mut got_data, mut dup) = (false, false);
         for c in &p.chunks {
-            let Some(a) = self.sctp.assocs.get_mut(&key) else {
-                return;
-            };
-            let (app, state) = (a.app, a.state);
-            match c.ty {
-                sctp::INIT_ACK if state == AssocState::CookieWait => {
-                    let Some(i) = c.as_init() else { continue };
-                    let Some(cookie) = i.cookie().map(<[u8]>::to_vec) else {
-                        ctx.trace.step(
-                            Point::Sctp,
-                            "INIT ACK without a State Cookie: discarded".into(),
-                            Action::Info,
-                        );
-                        continue;
-                    };
-                    a.peer_vtag = i.init_tag;
-                    a.cum_tsn = i.init_tsn.wrapping_sub(1);
-                    a.peer_rwnd = i.a_rwnd;
-                    a.state = AssocState::CookieEchoed;
-                    a.init = None;
-                    a.cookie = cookie.clone();
-                    a.tries = 0;
-                    ctx.trace.step(
-                        Point::Sctp,
-                        format!(
-                            "INIT ACK, peer tag {:#010x}: COOKIE-ECHOED, COOKIE ECHO",
-                            i.init_tag
-                        ),
-                        Action::Info,
-                    );
-                    let vtag = i.init_tag;
-                    self.sctp_out(
-                        ctx,
-                        &key,
-                        vtag,
-                        vec![Chunk::cookie_echo(&cookie)],
-                        "COOKIE ECHO".into(),
-                    );
-                    self.sctp_arm(ctx, &key);
-                }
-                sctp::COOKIE_ACK if state == AssocState::CookieEchoed => {
-                    a.state = AssocState::Established;
-                    a.cookie.clear();
-                    a.gen += 1;
-                    ctx.trace.step(
-                        Point::Sctp,
-                        "COOKIE ACK: association ESTABLISHED (connect() returns)".into(),
-                        Action::Deliver {
-                            socket: format!("sctp {}:{}", key.0, key.1),
-                        },
-                    );
-                    ctx.out.push(Output::Socket {
-                        owner: app,
-                        ev: SocketEvent::Connected { key },
-                    });
-                }
-                sctp::COOKIE_ECHO => {
-                    // our COOKIE ACK was lost: sent again
-                    // (sctp_sf_do_5_2_4_dupcook, case D)
-                    let vtag = a.peer_vtag;
-                    self.sctp_out(
-                        ctx,
-                        &key,
-                        vtag,
-                        vec![Chunk::cookie_ack()],
-                        "COOKIE ACK (again)".into(),
-                    );
-                }
-                sctp::DATA => {
-                    let Some(d) = c.as_data() else { continue };
-                    if !matches!(
-                        state,
-                        AssocState::Established
-                            | AssocState::ShutdownPending
-                            | AssocState::ShutdownSent
-                    ) {
-                        continue;
-                    }
+            match self.sctp_chunk(ctx, key, c) {
+                ChunkDone::Next => {}
+                ChunkDone::Data { dup: d } => {
                     got_data = true;
-                    let next = a.cum_tsn.wrapping_add(1);
-                    if d.tsn == next {
-                        a.cum_tsn = d.tsn;
-                        ctx.trace.step(
-                            Point::Sctp,
-                            format!(
-                                "DATA TSN {}: {} bytes to the socket",
-                                d.tsn,
-                                d.payload.len()
-                            ),
-                            Action::Deliver {
-                                socket: format!("sctp {}:{}", key.0, key.1),
-                            },
-                        );
-                        ctx.out.push(Output::Socket {
-                            owner: app,
-                            ev: SocketEvent::Data {
-                                key,
-                                data: d.payload.clone(),
-                            },
-                        });
-                    } else if tsn_lte(d.tsn, a.cum_tsn) {
-                        dup = true;
-                        ctx.trace.step(
-                            Point::Sctp,
-                            format!("DATA TSN {}: a duplicate (cumulative TSN {}), acknowledged at once", d.tsn, a.cum_tsn),
-                            Action::Info,
-                        );
-                    } else {
-                        ctx.trace.step(
-                            Point::Sctp,
-                            format!("DATA TSN {} out of order (expected {next}): discarded (podpath keeps no gap blocks)", d.tsn),
-                            Action::Info,
-                        );
-                    }
+                    dup |= d;
                 }
-                sctp::SACK => {
-                    if c.value.len() >= 4 {
-                        let cum =
-                            u32::from_be_bytes([c.value[0], c.value[1], c.value[2], c.value[3]]);
-                        self.sctp_acked(ctx, &key, cum);
-                    }
-                }
-                sctp::SHUTDOWN if c.value.len() >= 4 => {
-                    let cum = u32::from_be_bytes([c.value[0], c.value[1], c.value[2], c.value[3]]);
-                    self.sctp_acked(ctx, &key, cum);
-                    let Some(a) = self.sctp.assocs.get_mut(&key) else {
-                        return;
-                    };
-                    let was = a.state;
-                    if matches!(
-                        was,
-                        AssocState::Established
-                            | AssocState::ShutdownPending
-                            | AssocState::ShutdownSent
-                    ) {
-                        a.state = AssocState::ShutdownReceived;
-                        a.sack_owed = 0;
-                        a.sack_gen += 1;
-                        ctx.trace.step(
-                            Point::Sctp,
-                            format!("SHUTDOWN, cumulative TSN ack {cum}: SHUTDOWN-RECEIVED"),
-                            Action::Info,
-                        );
-                        if was != AssocState::ShutdownSent {
-                            ctx.out.push(Output::Socket {
-                                owner: app,
-                                ev: SocketEvent::Eof { key },
-                            });
-                        }
-                        self.sctp_shutdown_ack_if_done(ctx, &key);
-                    }
-                }
-                sctp::SHUTDOWN_ACK
-                    if matches!(
-                        state,
-                        AssocState::ShutdownSent | AssocState::ShutdownAckSent
-                    ) =>
-                {
-                    let vtag = a.peer_vtag;
-                    ctx.trace.step(
-                        Point::Sctp,
-                        "SHUTDOWN ACK: SHUTDOWN COMPLETE, the association closed".into(),
-                        Action::Info,
-                    );
-                    self.sctp_out(
-                        ctx,
-                        &key,
-                        vtag,
-                        vec![Chunk::shutdown_complete(false)],
-                        "SHUTDOWN COMPLETE".into(),
-                    );
-                    self.sctp.assocs.remove(&key);
-                    ctx.out.push(Output::Socket {
-                        owner: app,
-                        ev: SocketEvent::Closed { key },
-                    });
-                    return;
-                }
-                sctp::SHUTDOWN_COMPLETE if state == AssocState::ShutdownAckSent => {
-                    ctx.trace.step(
-                        Point::Sctp,
-                        "SHUTDOWN COMPLETE: the association closed".into(),
-                        Action::Info,
-                    );
-                    self.sctp.assocs.remove(&key);
-                    ctx.out.push(Output::Socket {
-                        owner: app,
-                        ev: SocketEvent::Closed { key },
-                    });
-                    return;
-                }
-                sctp::ABORT => {
-                    self.sctp.assocs.remove(&key);
-                    let opening =
-                        matches!(state, AssocState::CookieWait | AssocState::CookieEchoed);
-                    ctx.trace.step(
-                        Point::Sctp,
-                        format!(
-                            "ABORT in {}: the association is gone{}",
-                            state.name(),
-                            if opening {
-                                " (connect(): ECONNREFUSED)"
-                            } else {
-                                " (ECONNRESET)"
-                            }
-                        ),
-                        Action::Info,
-                    );
-                    let ev = if opening {
-                        SocketEvent::Refused {
-                            key,
-                            why: "ABORT received (ECONNREFUSED)".into(),
-                        }
-                    } else {
-                        SocketEvent::Reset { key }
-                    };
-                    ctx.out.push(Output::Socket { owner: app, ev });
-                    return;
-                }
-                sctp::HEARTBEAT => {
-                    let vtag = a.peer_vtag;
-                    // the HEARTBEAT ACK returns the Heartbeat Info as sent
-                    let info = c.value.get(4..).unwrap_or(&[]).to_vec();
-                    let len = c
-                        .value
-                        .get(2..4)
-                        .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize);
-                    let info = info[..len.saturating_sub(4).min(info.len())].to_vec();
-                    self.sctp_out(
-                        ctx,
-                        &key,
-                        vtag,
-                        vec![Chunk::heartbeat(true, &info)],
-                        "HEARTBEAT ACK".into(),
-                    );
-                }
-                ty => {
-                    ctx.trace.step(
-                        Point::Sctp,
-                        format!(
-                            "{} chunk in {}: ignored",
-                            sctp::chunk_name(ty).to_uppercase(),
-                            state.name()
-                        ),
-                        Action::Info,
-                    );
-                }
+                ChunkDone::Gone => return,
             }
         }
         let Some(a) = self.sctp.assocs.get_mut(&key) else {
@@ -1146,7 +933,310 @@ impl Host {
                 },
             });
         }
-        let _ = meta;
+    }
+
+    /// One chunk of a live association.
+    fn sctp_chunk(&mut self, ctx: &mut Ctx, key: ConnKey, c: &Chunk) -> ChunkDone {
+        let Some(a) = self.sctp.assocs.get_mut(&key) else {
+            return ChunkDone::Gone;
+        };
+        let state = a.state;
+        match c.ty {
+            sctp::INIT_ACK | sctp::COOKIE_ACK | sctp::COOKIE_ECHO => {
+                self.sctp_handshake_chunk(ctx, key, c)
+            }
+            sctp::DATA => self.sctp_data_chunk(ctx, key, c),
+            sctp::SHUTDOWN | sctp::SHUTDOWN_ACK | sctp::SHUTDOWN_COMPLETE | sctp::ABORT => {
+                self.sctp_end_chunk(ctx, key, c)
+            }
+            sctp::SACK => {
+                if c.value.len() >= 4 {
+                    let cum = u32::from_be_bytes([c.value[0], c.value[1], c.value[2], c.value[3]]);
+                    self.sctp_acked(ctx, &key, cum);
+                }
+                ChunkDone::Next
+            }
+            sctp::HEARTBEAT => {
+                let vtag = a.peer_vtag;
+                // the HEARTBEAT ACK returns the Heartbeat Info as sent
+                let info = c.value.get(4..).unwrap_or(&[]).to_vec();
+                let len = c
+                    .value
+                    .get(2..4)
+                    .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize);
+                let info = info[..len.saturating_sub(4).min(info.len())].to_vec();
+                self.sctp_out(
+                    ctx,
+                    &key,
+                    vtag,
+                    vec![Chunk::heartbeat(true, &info)],
+                    "HEARTBEAT ACK".into(),
+                );
+                ChunkDone::Next
+            }
+            _ => {
+                self.sctp_ignored(ctx, c, state);
+                ChunkDone::Next
+            }
+        }
+    }
+
+    /// A chunk with no meaning in the association's state.
+    fn sctp_ignored(&self, ctx: &mut Ctx, c: &Chunk, state: AssocState) {
+        ctx.trace.step(
+            Point::Sctp,
+            format!(
+                "{} chunk in {}: ignored",
+                sctp::chunk_name(c.ty).to_uppercase(),
+                state.name()
+            ),
+            Action::Info,
+        );
+    }
+
+    /// INIT ACK (COOKIE-WAIT), COOKIE ACK (COOKIE-ECHOED), a COOKIE ECHO
+    /// again (established).
+    fn sctp_handshake_chunk(&mut self, ctx: &mut Ctx, key: ConnKey, c: &Chunk) -> ChunkDone {
+        let Some(a) = self.sctp.assocs.get_mut(&key) else {
+            return ChunkDone::Gone;
+        };
+        let (app, state) = (a.app, a.state);
+        match c.ty {
+            sctp::INIT_ACK if state == AssocState::CookieWait => {
+                let Some(i) = c.as_init() else {
+                    return ChunkDone::Next;
+                };
+                let Some(cookie) = i.cookie().map(<[u8]>::to_vec) else {
+                    ctx.trace.step(
+                        Point::Sctp,
+                        "INIT ACK without a State Cookie: discarded".into(),
+                        Action::Info,
+                    );
+                    return ChunkDone::Next;
+                };
+                a.peer_vtag = i.init_tag;
+                a.cum_tsn = i.init_tsn.wrapping_sub(1);
+                a.peer_rwnd = i.a_rwnd;
+                a.state = AssocState::CookieEchoed;
+                a.init = None;
+                a.cookie = cookie.clone();
+                a.tries = 0;
+                ctx.trace.step(
+                    Point::Sctp,
+                    format!(
+                        "INIT ACK, peer tag {:#010x}: COOKIE-ECHOED, COOKIE ECHO",
+                        i.init_tag
+                    ),
+                    Action::Info,
+                );
+                let vtag = i.init_tag;
+                self.sctp_out(
+                    ctx,
+                    &key,
+                    vtag,
+                    vec![Chunk::cookie_echo(&cookie)],
+                    "COOKIE ECHO".into(),
+                );
+                self.sctp_arm(ctx, &key);
+            }
+            sctp::COOKIE_ACK if state == AssocState::CookieEchoed => {
+                a.state = AssocState::Established;
+                a.cookie.clear();
+                a.gen += 1;
+                ctx.trace.step(
+                    Point::Sctp,
+                    "COOKIE ACK: association ESTABLISHED (connect() returns)".into(),
+                    Action::Deliver {
+                        socket: format!("sctp {}:{}", key.0, key.1),
+                    },
+                );
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: SocketEvent::Connected { key },
+                });
+            }
+            sctp::COOKIE_ECHO => {
+                // our COOKIE ACK was lost: sent again
+                // (sctp_sf_do_5_2_4_dupcook, case D)
+                let vtag = a.peer_vtag;
+                self.sctp_out(
+                    ctx,
+                    &key,
+                    vtag,
+                    vec![Chunk::cookie_ack()],
+                    "COOKIE ACK (again)".into(),
+                );
+            }
+            _ => self.sctp_ignored(ctx, c, state),
+        }
+        ChunkDone::Next
+    }
+
+    /// DATA: in sequence to the socket; a duplicate acknowledged at once.
+    fn sctp_data_chunk(&mut self, ctx: &mut Ctx, key: ConnKey, c: &Chunk) -> ChunkDone {
+        let Some(a) = self.sctp.assocs.get_mut(&key) else {
+            return ChunkDone::Gone;
+        };
+        let Some(d) = c.as_data() else {
+            return ChunkDone::Next;
+        };
+        if !matches!(
+            a.state,
+            AssocState::Established | AssocState::ShutdownPending | AssocState::ShutdownSent
+        ) {
+            return ChunkDone::Next;
+        }
+        let next = a.cum_tsn.wrapping_add(1);
+        if d.tsn == next {
+            a.cum_tsn = d.tsn;
+            ctx.trace.step(
+                Point::Sctp,
+                format!(
+                    "DATA TSN {}: {} bytes to the socket",
+                    d.tsn,
+                    d.payload.len()
+                ),
+                Action::Deliver {
+                    socket: format!("sctp {}:{}", key.0, key.1),
+                },
+            );
+            ctx.out.push(Output::Socket {
+                owner: a.app,
+                ev: SocketEvent::Data {
+                    key,
+                    data: d.payload,
+                },
+            });
+            ChunkDone::Data { dup: false }
+        } else if tsn_lte(d.tsn, a.cum_tsn) {
+            ctx.trace.step(
+                Point::Sctp,
+                format!(
+                    "DATA TSN {}: a duplicate (cumulative TSN {}), acknowledged at once",
+                    d.tsn, a.cum_tsn
+                ),
+                Action::Info,
+            );
+            ChunkDone::Data { dup: true }
+        } else {
+            ctx.trace.step(
+                Point::Sctp,
+                format!(
+                    "DATA TSN {} out of order (expected {next}): discarded (podpath keeps no gap blocks)",
+                    d.tsn
+                ),
+                Action::Info,
+            );
+            ChunkDone::Data { dup: false }
+        }
+    }
+
+    /// SHUTDOWN, SHUTDOWN ACK, SHUTDOWN COMPLETE, ABORT.
+    fn sctp_end_chunk(&mut self, ctx: &mut Ctx, key: ConnKey, c: &Chunk) -> ChunkDone {
+        let Some(a) = self.sctp.assocs.get_mut(&key) else {
+            return ChunkDone::Gone;
+        };
+        let (app, state) = (a.app, a.state);
+        match c.ty {
+            sctp::SHUTDOWN if c.value.len() >= 4 => {
+                let cum = u32::from_be_bytes([c.value[0], c.value[1], c.value[2], c.value[3]]);
+                self.sctp_acked(ctx, &key, cum);
+                let Some(a) = self.sctp.assocs.get_mut(&key) else {
+                    return ChunkDone::Gone;
+                };
+                let was = a.state;
+                if matches!(
+                    was,
+                    AssocState::Established
+                        | AssocState::ShutdownPending
+                        | AssocState::ShutdownSent
+                ) {
+                    a.state = AssocState::ShutdownReceived;
+                    a.sack_owed = 0;
+                    a.sack_gen += 1;
+                    ctx.trace.step(
+                        Point::Sctp,
+                        format!("SHUTDOWN, cumulative TSN ack {cum}: SHUTDOWN-RECEIVED"),
+                        Action::Info,
+                    );
+                    if was != AssocState::ShutdownSent {
+                        ctx.out.push(Output::Socket {
+                            owner: app,
+                            ev: SocketEvent::Eof { key },
+                        });
+                    }
+                    self.sctp_shutdown_ack_if_done(ctx, &key);
+                }
+            }
+            sctp::SHUTDOWN_ACK
+                if matches!(
+                    state,
+                    AssocState::ShutdownSent | AssocState::ShutdownAckSent
+                ) =>
+            {
+                let vtag = a.peer_vtag;
+                ctx.trace.step(
+                    Point::Sctp,
+                    "SHUTDOWN ACK: SHUTDOWN COMPLETE, the association closed".into(),
+                    Action::Info,
+                );
+                self.sctp_out(
+                    ctx,
+                    &key,
+                    vtag,
+                    vec![Chunk::shutdown_complete(false)],
+                    "SHUTDOWN COMPLETE".into(),
+                );
+                self.sctp.assocs.remove(&key);
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: SocketEvent::Closed { key },
+                });
+                return ChunkDone::Gone;
+            }
+            sctp::SHUTDOWN_COMPLETE if state == AssocState::ShutdownAckSent => {
+                ctx.trace.step(
+                    Point::Sctp,
+                    "SHUTDOWN COMPLETE: the association closed".into(),
+                    Action::Info,
+                );
+                self.sctp.assocs.remove(&key);
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: SocketEvent::Closed { key },
+                });
+                return ChunkDone::Gone;
+            }
+            sctp::ABORT => {
+                self.sctp.assocs.remove(&key);
+                let opening = matches!(state, AssocState::CookieWait | AssocState::CookieEchoed);
+                ctx.trace.step(
+                    Point::Sctp,
+                    format!(
+                        "ABORT in {}: the association is gone{}",
+                        state.name(),
+                        if opening {
+                            " (connect(): ECONNREFUSED)"
+                        } else {
+                            " (ECONNRESET)"
+                        }
+                    ),
+                    Action::Info,
+                );
+                let ev = if opening {
+                    SocketEvent::Refused {
+                        key,
+                        why: "ABORT received (ECONNREFUSED)".into(),
+                    }
+                } else {
+                    SocketEvent::Reset { key }
+                };
+                ctx.out.push(Output::Socket { owner: app, ev });
+                return ChunkDone::Gone;
+            }
+            _ => self.sctp_ignored(ctx, c, state),
+        }
+        ChunkDone::Next
     }
 
     fn sctp_sack_now(&mut self, ctx: &mut Ctx, key: &ConnKey) {

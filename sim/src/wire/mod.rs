@@ -581,8 +581,12 @@ pub fn pkt_info_ip(ip: &Ipv4Repr) -> PktInfo {
                     };
                 }
             }
+            // SCTP: its ports (the common header's first 4 bytes)
+            let (sport, dport) = ip.ports().unwrap_or((0, 0));
             PktInfo {
                 kind: PktKind::Ip,
+                sport,
+                dport,
                 ..base
             }
         }
@@ -664,6 +668,29 @@ pub fn summarize_ip(ip: &Ipv4Repr) -> String {
             }
         }
         L4::Icmp(i) => format!("ICMP {} > {} {}", ip.src(), ip.dst(), i),
+        L4::Raw(_) if ip.sctp().is_some() => {
+            let p = ip.sctp().expect("parsed");
+            let names: Vec<String> = p
+                .chunks
+                .iter()
+                .map(|c| c.name().to_uppercase().replace('-', "_"))
+                .collect();
+            let data: usize = p
+                .chunks
+                .iter()
+                .filter_map(|c| c.as_data())
+                .map(|d| d.payload.len())
+                .sum();
+            format!(
+                "SCTP {}:{} > {}:{} [{}] vtag {:#x} len {data}",
+                ip.src(),
+                p.sport,
+                ip.dst(),
+                p.dport,
+                names.join(","),
+                p.vtag
+            )
+        }
         L4::Raw(b) => format!(
             "IP {} > {} proto {} len {}",
             ip.src(),

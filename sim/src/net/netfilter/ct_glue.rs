@@ -32,10 +32,10 @@ pub struct CtInfo {
 }
 
 impl Host {
-    /// `nf_conntrack_in`: finds or creates the connection of a packet.
-    pub(crate) fn ct_in(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Result<CtInfo, ConntrackError> {
+    /// An ICMP error: RELATED to the connection it quotes, else INVALID;
+    /// None for any other packet.
+    fn ct_related(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Option<CtInfo> {
         let now = ctx.now;
-        // ICMP errors belong to the connection they quote (RELATED).
         if let L4::Icmp(i) = &ip.l4 {
             if i.is_error() {
                 if let Some(inner) = quoted_tuple(&i.payload) {
@@ -56,7 +56,7 @@ impl Host {
                                 tuple: c.orig.to_string(),
                             },
                         );
-                        return Ok(CtInfo {
+                        return Some(CtInfo {
                             id: Some(id),
                             dir: Some(dir),
                             bits,
@@ -73,11 +73,21 @@ impl Host {
                         tuple: String::new(),
                     },
                 );
-                return Ok(CtInfo {
+                return Some(CtInfo {
                     bits: ctbits::INVALID,
                     ..Default::default()
                 });
             }
+        }
+        None
+    }
+
+    /// `nf_conntrack_in`: finds or creates the connection of a packet.
+    pub(crate) fn ct_in(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Result<CtInfo, ConntrackError> {
+        let now = ctx.now;
+        // ICMP errors belong to the connection they quote (RELATED).
+        if let Some(c) = self.ct_related(ctx, ip) {
+            return Ok(c);
         }
         let t = packet_tuple(ip);
         let flags = ip.tcp_flags();

@@ -170,7 +170,7 @@ fn basic_checks(p: &SctpRepr) -> bool {
         if matches!(c.ty, sctp::INIT | sctp::INIT_ACK | sctp::SHUTDOWN_COMPLETE) {
             flag = true;
         }
-        if matches!(c.ty, sctp::COOKIE_ACK | sctp::COOKIE_ECHO) && n != 0 || flag && n != 0 {
+        if (matches!(c.ty, sctp::COOKIE_ACK | sctp::COOKIE_ECHO) || flag) && n != 0 {
             return false;
         }
     }

@@ -966,3 +966,74 @@ fn set_target_changes_the_ipsets() {
     .unwrap_err();
     assert!(e.to_string().contains("--add-set"), "{e}");
 }
+
+fn sctp_pkt(chunks: &[(u8, u8)]) -> NfPacket {
+    NfPacket {
+        src: Ipv4Addr::new(10, 0, 0, 1),
+        dst: Ipv4Addr::new(10, 9, 9, 9),
+        proto: 132,
+        sport: Some(40000),
+        dport: Some(3868),
+        sctp_chunks: chunks
+            .iter()
+            .map(|&(ty, flags)| crate::wire::sctp::Chunk {
+                ty,
+                flags,
+                value: vec![0; 4],
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// xt_sctp.c: `--chunk-types any` (one listed chunk), `all` (every listed
+/// type present), `only` (nothing unlisted), with flags (upper case set,
+/// lower case clear) and `!`; libxt_sctp's refusals.
+#[test]
+fn sctp_chunk_types() {
+    let r = |m: &str| filter(&format!("-A INPUT -p sctp -m sctp {m} -j ACCEPT\n"));
+    let init = sctp_pkt(&[(1, 0)]);
+    let sack_data = sctp_pkt(&[(3, 0), (0, 0x03)]);
+    let data_u = sctp_pkt(&[(0, 0x07)]);
+    let abort_t = sctp_pkt(&[(6, 0x01)]);
+    let any = r("--chunk-types any INIT,COOKIE_ECHO");
+    assert!(accepts(&any, init.clone()));
+    assert!(!accepts(&any, sack_data.clone()));
+    let all = r("--chunk-types all SACK,DATA");
+    assert!(accepts(&all, sack_data.clone()));
+    assert!(!accepts(&all, data_u.clone()));
+    let only = r("--chunk-types only DATA");
+    assert!(accepts(&only, data_u.clone()));
+    assert!(!accepts(&only, sack_data.clone()));
+    // DATA with the U flag set (and I clear), names case-insensitive
+    let flags = r("--chunk-types any data:Ui");
+    assert!(accepts(&flags, data_u.clone()));
+    assert!(!accepts(&flags, sack_data.clone()));
+    let t = r("--chunk-types any ABORT:T");
+    assert!(accepts(&t, abort_t.clone()));
+    assert!(!accepts(&r("--chunk-types any ABORT:t"), abort_t));
+    let not = r("! --chunk-types any INIT");
+    assert!(!accepts(&not, init.clone()));
+    assert!(accepts(&not, sack_data));
+    // ports with chunk types
+    assert!(accepts(
+        &r("--dport 3868 --chunk-types any INIT"),
+        init.clone()
+    ));
+    assert!(!accepts(&r("--dport 3869 --chunk-types any INIT"), init));
+    for (bad, why) in [
+        ("--chunk-types some INIT", "Invalid chunk match type"),
+        ("--chunk-types any NOPE", "Unknown chunk type"),
+        ("--chunk-types any INIT:T", "Invalid flags"),
+    ] {
+        let e = Ruleset::parse(
+            &format!(
+                "*filter\n:INPUT DROP [0:0]\n-A INPUT -p sctp -m sctp {bad} -j ACCEPT\nCOMMIT\n"
+            ),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}

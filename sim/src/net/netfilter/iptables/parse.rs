@@ -1962,18 +1962,19 @@ impl RuleArgs<'_> {
             return Ok(false);
         }
         let mode = self.value(tok)?;
-        let mode =
-            match mode.as_str() {
-                "any" => SctpChunkMode::Any,
-                "all" => SctpChunkMode::All,
-                "only" => SctpChunkMode::Only,
-                m => return Err(self.err(
+        let mode = match mode.as_str() {
+            "any" => SctpChunkMode::Any,
+            "all" => SctpChunkMode::All,
+            "only" => SctpChunkMode::Only,
+            m => {
+                return Err(self.err(
                     self.col(),
                     format!(
                         "Invalid chunk match type '{m}': expected all, any or only (libxt_sctp)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let list = self.value(tok)?;
         let mut map = [0u64; 4];
         let mut flags = Vec::new();
@@ -2577,6 +2578,33 @@ impl RuleArgs<'_> {
     }
 }
 
+/// libxt_sctp.c `sctp_chunk_names`: name, type, and the flags it takes
+/// (one letter per bit, most significant first).
+const SCTP_CHUNK_NAMES: &[(&str, u8, &str)] = &[
+    ("DATA", 0, "----IUBE"),
+    ("INIT", 1, "--------"),
+    ("INIT_ACK", 2, "--------"),
+    ("SACK", 3, "--------"),
+    ("HEARTBEAT", 4, "--------"),
+    ("HEARTBEAT_ACK", 5, "--------"),
+    ("ABORT", 6, "-------T"),
+    ("SHUTDOWN", 7, "--------"),
+    ("SHUTDOWN_ACK", 8, "--------"),
+    ("ERROR", 9, "--------"),
+    ("COOKIE_ECHO", 10, "--------"),
+    ("COOKIE_ACK", 11, "--------"),
+    ("ECN_ECNE", 12, "--------"),
+    ("ECN_CWR", 13, "--------"),
+    ("SHUTDOWN_COMPLETE", 14, "-------T"),
+    ("I_DATA", 64, "----IUBE"),
+    ("RE_CONFIG", 130, "--------"),
+    ("PAD", 132, "--------"),
+    ("ASCONF", 193, "--------"),
+    ("ASCONF_ACK", 128, "--------"),
+    ("FORWARD_TSN", 192, "--------"),
+    ("I_FORWARD_TSN", 194, "--------"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2718,30 +2746,3 @@ mod fuzzish {
         }
     }
 }
-
-/// libxt_sctp.c `sctp_chunk_names`: name, type, and the flags it takes
-/// (one letter per bit, most significant first).
-const SCTP_CHUNK_NAMES: &[(&str, u8, &str)] = &[
-    ("DATA", 0, "----IUBE"),
-    ("INIT", 1, "--------"),
-    ("INIT_ACK", 2, "--------"),
-    ("SACK", 3, "--------"),
-    ("HEARTBEAT", 4, "--------"),
-    ("HEARTBEAT_ACK", 5, "--------"),
-    ("ABORT", 6, "-------T"),
-    ("SHUTDOWN", 7, "--------"),
-    ("SHUTDOWN_ACK", 8, "--------"),
-    ("ERROR", 9, "--------"),
-    ("COOKIE_ECHO", 10, "--------"),
-    ("COOKIE_ACK", 11, "--------"),
-    ("ECN_ECNE", 12, "--------"),
-    ("ECN_CWR", 13, "--------"),
-    ("SHUTDOWN_COMPLETE", 14, "-------T"),
-    ("I_DATA", 64, "----IUBE"),
-    ("RE_CONFIG", 130, "--------"),
-    ("PAD", 132, "--------"),
-    ("ASCONF", 193, "--------"),
-    ("ASCONF_ACK", 128, "--------"),
-    ("FORWARD_TSN", 192, "--------"),
-    ("I_FORWARD_TSN", 194, "--------"),
-];

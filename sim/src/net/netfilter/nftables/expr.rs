@@ -1522,22 +1522,6 @@ pub fn reciprocal_scale(val: u32, ep_ro: u32) -> u32 {
     ((u64::from(val) * u64::from(ep_ro)) >> 32) as u32
 }
 
-#[cfg(test)]
-mod num_tests {
-    use super::*;
-
-    /// lookup3.c's driver5 vectors (hashlittle = the kernel's jhash on
-    /// little-endian machines).
-    #[test]
-    fn jhash_matches_lookup3() {
-        assert_eq!(jhash(b"", 0), 0xdeadbeef);
-        assert_eq!(jhash(b"Four score and seven years ago", 0), 0x17770551);
-        assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
-        assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
-        assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
-    }
-}
-
 /// nftables src/sctp_chunk.c `sctp_chunk_type`: the chunk names.
 fn sctp_chunk_type(name: &str) -> Option<u8> {
     Some(match name {
@@ -1588,4 +1572,20 @@ fn sctp_chunk_field(chunk: &str, f: &str) -> Option<(u8, u8)> {
         ("forward-tsn", "new-cum-tsn") => (4, 4),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod num_tests {
+    use super::*;
+
+    /// lookup3.c's driver5 vectors (hashlittle = the kernel's jhash on
+    /// little-endian machines).
+    #[test]
+    fn jhash_matches_lookup3() {
+        assert_eq!(jhash(b"", 0), 0xdeadbeef);
+        assert_eq!(jhash(b"Four score and seven years ago", 0), 0x17770551);
+        assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
+        assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
+        assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
+    }
 }

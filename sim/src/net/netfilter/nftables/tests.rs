@@ -175,8 +175,8 @@ mod eval_tests {
 
     /// What has one value on every packet podpath sends: no secpath
     /// (`ipsec ...` breaks, nft_xfrm.c; `meta ipsec` is false), no IP
-    /// options (nft_exthdr_ipv4_eval), no SCTP (nft_exthdr_sctp_eval), no
-    /// OS fingerprints (nft_osf.c: a SYN reads "unknown"); `ct packets`
+    /// options (nft_exthdr_ipv4_eval), no SCTP chunk on a TCP packet
+    /// (nft_exthdr_sctp_eval), no OS fingerprints (nft_osf.c: a SYN reads "unknown"); `ct packets`
     /// reads the connection's counters (nft_ct.c).
     #[test]
     fn matches_whose_value_is_known() {
@@ -205,6 +205,46 @@ mod eval_tests {
         p.mark = 0;
         run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
         assert_eq!(p.mark, 4 | 16);
+    }
+
+    /// nft_exthdr.c nft_exthdr_sctp_eval on SCTP packets: the presence
+    /// test, a field of the first chunk of the type (offsets of nftables'
+    /// src/sctp_chunk.c), a missing chunk breaking a field's rule.
+    #[test]
+    fn sctp_chunk_fields() {
+        use crate::wire::sctp::{Chunk, Init};
+        let n = Nft::parse("table inet t {\n chain c {\n  type filter hook prerouting priority 0; policy accept;\n  sctp chunk init exists meta mark set mark or 1\n  sctp chunk init init-tag 0x11223344 meta mark set mark or 2\n  sctp chunk init num-inbound-streams 65535 meta mark set mark or 4\n  sctp chunk data missing meta mark set mark or 8\n  sctp chunk data tsn 7 meta mark set mark or 16\n  sctp chunk init flags 0 meta mark set mark or 32\n  sctp chunk init length 20 meta mark set mark or 64\n }\n}\n").unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let init = Chunk::init(&Init {
+            init_tag: 0x1122_3344,
+            a_rwnd: 106_496,
+            out_streams: 10,
+            in_streams: 65535,
+            init_tsn: 1,
+            params: vec![],
+        });
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 3868);
+        p.proto = 132;
+        p.tcp_flags = None;
+        p.sctp_chunks = vec![init];
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 1 | 2 | 4 | 8 | 32 | 64);
+        let mut p = pkt("1.1.1.1", "10.0.0.1", 3868);
+        p.proto = 132;
+        p.tcp_flags = None;
+        p.sctp_chunks = vec![Chunk::data(&crate::wire::sctp::Data {
+            tsn: 7,
+            stream: 0,
+            ssn: 0,
+            ppid: 0,
+            payload: b"x".to_vec(),
+        })];
+        run(&n, Hook::Prerouting, &mut p, 0, &mut DynSets::default());
+        assert_eq!(p.mark, 16);
+        assert!(
+            Nft::parse("table ip t {\n chain c {\n  sctp chunk nope exists accept\n }\n}\n")
+                .is_err()
+        );
     }
 
     /// nftables' files/examples load-balancing forms: `dnat to A : numgen
