@@ -18,7 +18,8 @@ from a ChaCha stream per host, seeded from the scenario seed and the host name.
 Time is virtual: link latencies, ARP and TCP timers run on the event clock.
 
 MODELLED
-  wire        Ethernet, ARP, IPv4, ICMP, TCP, UDP, VXLAN header (parse/emit)
+  wire        Ethernet, ARP, IPv4, ICMP, TCP, UDP, SCTP (common header, chunks,
+              CRC32c), VXLAN header (parse/emit)
   devices     loopback, veth pairs (and wires), Linux bridge, dummy, vxlan,
               tun (raw IP, no ARP; pcap LINKTYPE_RAW);
               MTU; up/down; L2 segments (a switch: a bridge of its own)
@@ -38,7 +39,7 @@ MODELLED
               requests 1 s apart, unicast probes of a STALE entry after 5 s
   netfilter   iptables-save input; tables raw/mangle/nat/filter/security;
               user chains, jump/goto/RETURN, policies; matches -s -d -p -i -o
-              -f, tcp/udp ports, multiport, tcp-flags/syn, icmp-type,
+              -f, tcp/udp/sctp ports, sctp --chunk-types, multiport, tcp-flags/syn, icmp-type,
               comment, mark, connmark, conntrack/state (also --ctproto,
               --ctorig/repl src/dst/ports, --ctstatus, --ctexpire, --ctdir),
               addrtype, statistic random/nth, recent, set (ipset), physdev,
@@ -65,7 +66,7 @@ MODELLED
               jump/goto/return, sets and maps (interval, timeout, dynamic,
               concatenated ranges, interface-name and string keys), verdict
               maps, `numgen random|inc mod N` maps, fib type, ct state/
-              status/mark, tcp flags, icmp type, pkttype, marks with bit
+              status/mark, tcp flags, icmp type, sctp chunk NAME [FIELD], pkttype, marks with bit
               operations, `add|update @set`, dnat/snat to ranges, ports and
               maps (addr . port), numgen and jhash maps (`dnat to A :
               numgen ... map`), `ip saddr|daddr|ttl|dscp|ecn set`,
@@ -78,14 +79,27 @@ MODELLED
               the SNAT/DNAT states, TCP states with kernel timeouts, NAT
               decided once per manip type, reply de-NAT, source port clash
               resolution, ICMP errors mapped to their connection (quoted
-              packet rewritten), table-full drops (nf_conntrack_max)
+              packet rewritten), table-full drops (nf_conntrack_max), SCTP
+              tracked with nf_conntrack_proto_sctp's state table (Linux
+              6.x: CLOSED/COOKIE_WAIT/COOKIE_ECHOED/ESTABLISHED/SHUTDOWN_*/
+              HEARTBEAT_SENT, their timeouts, the vtag rules, INVALID
+              packets) and its ports NATed with the CRC32c recomputed
   transport   TCP handshake with MSS, data with real sequence numbers,
               Linux's quick-ACK/delayed-ACK decisions, FIN,
               RST for closed ports, SYN retransmission with backoff
               (tcp_syn_retries), data/FIN retransmission on the RTO (RTT
               estimate, 200 ms floor, backoff, tcp_retries2 -> ETIMEDOUT,
               go-back-N in Loss), ICMP errors aborting connect; UDP sockets and
-              ICMP port unreachable; ICMP echo
+              ICMP port unreachable; ICMP echo; SCTP associations as Linux's
+              net/sctp runs them (one-to-one sockets): INIT, INIT ACK with a
+              State Cookie (no state kept), COOKIE ECHO/ACK, DATA and SACK
+              (delayed SACK 200 ms, every second packet, bundled with
+              outgoing DATA), SHUTDOWN/SHUTDOWN ACK/SHUTDOWN COMPLETE,
+              ABORT, HEARTBEAT ACK, out-of-the-blue answers (RFC 9260 §8.4),
+              verification tags (§8.5), T1-init/T1-cookie/T2/T3 timers
+              (rto_initial 3 s doubled to rto_max 60 s, max_init_retransmits
+              8, association_max_retrans 10), ICMP protocol unreachable
+              ending a connect
   apps        HTTP/1.1 client (curl-like) and server (route table, JSON bodies);
               DNS A lookups over UDP: a CoreDNS-like server (records table,
               NXDOMAIN) and a stub resolver (timeout 5 s, 2 attempts); with a
@@ -337,12 +351,26 @@ SIMPLIFIED (and where)
     felix's end-of-tier DROP (from the notes felix's renderer writes
     beside its rules, replaced with them at each resync) or the nft queue
     rule whose program answered NF_DROP.  [k8s/netpol, k8s/calico, k8s/kindnet_policy]
+  - SCTP: single-homed (an INIT lists no address parameters; the
+    peer's source address is the one path, so no multihoming and no
+    heartbeats of idle paths); the State Cookie's layout is podpath's own,
+    signed with a keyed CRC32c (Linux: HMAC-SHA1); no INIT collision or
+    association restart (an INIT for a live association is discarded);
+    DATA out of order is discarded (no gap-ack blocks: the peer's T3
+    retransmits it); no message fragmentation above the path MTU, no
+    PR-SCTP, no stream reconfiguration; every kernel has the sctp module
+    (one without it answers an INIT with ICMP protocol unreachable);
+    conntrack does not check the CRC32c (the receiving stack does), and
+    SCTP entries of a `conntrack -L` dump are not imported (their
+    verification tags are not in the dump).           [net/sctp, netfilter/ct_sctp]
   - reach: a probe is one connection attempt at time 0 on a fresh copy of
     the world (the scenario's traffic left out, its faults kept), given
     1 s (agnhost connect's --timeout=1s in the e2e suite): TCP allowed
     when the handshake completes, UDP when an answer comes back (pods
-    answer on every UDP containerPort: DNS on 53, echo elsewhere); SCTP
-    is not probed (no SCTP on podpath's wire). No probes share a run.
+    answer on every UDP containerPort: DNS on 53, echo elsewhere), SCTP
+    when the association comes up (the COOKIE ACK within 1 s; pods run
+    an SCTP echo server on every SCTP containerPort). No probes share a
+    run.
     The spec engine allows a pod's probe of its own address (it stays on
     the pod's lo, where no CNI sees it); a Service probe is allowed only
     when every ready endpoint admits it (--compare compares with the
@@ -365,8 +393,7 @@ SIMPLIFIED (and where)
     connections, as TCPMSS and CT --zone); `ip version` is 4 and `ip
     hdrlength` 5 (packets carry no IP options: `ip option X FIELD`
     breaks the rule, `ip option X` reads missing); podpath has no xfrm
-    (`ipsec in|out ...` breaks the rule, `meta ipsec` is false), sends
-    no SCTP (`sctp chunk X FIELD` breaks, `sctp chunk X` is missing)
+    (`ipsec in|out ...` breaks the rule, `meta ipsec` is false)
     and loads no OS fingerprints (`osf name` is "unknown" on a TCP SYN
     and breaks on anything else); `ct packets|bytes|avgpkt` read the
     connection's counters, 0 unless net.netfilter.nf_conntrack_acct is
