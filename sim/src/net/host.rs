@@ -269,7 +269,7 @@ pub struct Host {
     pub sysctl: Sysctl,
     pub tcp: TcpStack,
     /// SCTP endpoints and associations.
-    pub sctp: super::sctp::SctpStack,
+    pub sctp: super::sctp::sock::SctpStack,
     /// Packets released from the ARP queue, to transmit without re-running hooks.
     pub resume: Vec<(u64, usize, Option<super::neigh::BridgedDnat>)>,
     pub udp_listeners: BTreeMap<u16, Owner>,
