@@ -243,3 +243,24 @@ fn mutated_sctp_packets_never_panic() {
     }
     assert!(parsed > 1000, "{parsed} mutants parsed");
 }
+
+/// The same association and policy under kube-proxy's nftables and IPVS
+/// modes: the Service's `meta l4proto sctp` DNAT, IPVS's virtual service
+/// (scheduled on the INIT, ip_vs_proto_sctp.c sctp_conn_schedule); every
+/// flow's expectation met.
+#[test]
+fn nftables_and_ipvs_modes_carry_sctp_too() {
+    for mode in ["nftables", "ipvs"] {
+        let text = SCENARIO.replace("proxyMode: iptables", &format!("proxyMode: {mode}"));
+        let w = podpath_sim::scenario::load(&text, "sctp-diameter.yaml", None)
+            .unwrap_or_else(|e| panic!("{mode}: {e}"));
+        let t = Engine::new(w).run();
+        assert!(t.unmet().is_empty(), "{mode}: {:?}", t.unmet());
+        let f = flow(&t, "mme");
+        assert!(f.disposition.answered(), "{mode}: {}", f.outcome);
+        let dnat = f.hops.iter().flat_map(|h| &h.steps).any(|s| {
+            matches!(&s.action, Action::Dnat { to, reply: false, .. } if to == "10.244.1.20:3868")
+        });
+        assert!(dnat, "{mode}: the INIT DNATed to the pod");
+    }
+}

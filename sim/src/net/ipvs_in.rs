@@ -31,6 +31,15 @@ impl Host {
         let Some(vi) = self.ipvs.find(ip.proto(), ip.dst(), dport) else {
             return false;
         };
+        // SCTP: only an INIT is scheduled (ip_vs_proto_sctp.c
+        // sctp_conn_schedule, net.ipv4.vs.sloppy_sctp=0); any other chunk
+        // without a connection goes on to the local stack
+        if ip.proto() == crate::wire::sctp::PROTO_SCTP
+            && ip.sctp().and_then(|p| p.first_chunk()) != Some(crate::wire::sctp::INIT)
+            && ct.created
+        {
+            return false;
+        }
         // Packets of a connection already scheduled follow conntrack.
         let Some(id) = ct.id else { return false };
         let Some(c) = self.ct.get(id) else {

@@ -495,13 +495,14 @@ pub(super) fn ipvs_services(
         let (proto, vip) = match v.service.value.split_once(' ') {
             Some(("tcp", rest)) => (6u8, addr_port(rest.trim())),
             Some(("udp", rest)) => (17u8, addr_port(rest.trim())),
+            Some(("sctp", rest)) => (132u8, addr_port(rest.trim())),
             _ => (0, None),
         };
         let Some((vip, vport)) = vip else {
             return Err(e.at(
                 &v.service,
                 format!("{vk}.service"),
-                format!("'{}': expected 'tcp|udp ADDR:PORT'", v.service.value),
+                format!("'{}': expected 'tcp|udp|sctp ADDR:PORT'", v.service.value),
             ));
         };
         let sched = match &v.scheduler {
