@@ -153,10 +153,11 @@ struct Acc<'a> {
     missing: Vec<Value>,
 }
 
-/// The listening sockets of `ss -Hlntu` as apps: TCP listeners become
-/// http-servers without routes (they answer 404), UDP sockets
-/// `udp-listener`s (the replay runs them as sinks: it says so). One app per
-/// protocol and port (an IPv4 and an IPv6 socket of one port are one).
+/// The listening sockets of `ss -Hlntu` (and `ss -HlnS`) as apps: TCP
+/// listeners become http-servers without routes (they answer 404), UDP
+/// sockets `udp-listener`s and SCTP ones `sctp-listener`s (the replay runs
+/// them as sinks: it says so). One app per protocol and port (an IPv4 and
+/// an IPv6 socket of one port are one).
 fn listeners(ss: &str, host: &str) -> Vec<Value> {
     let mut seen = BTreeSet::new();
     let mut apps = Vec::new();
@@ -173,6 +174,7 @@ fn listeners(ss: &str, host: &str) -> Vec<Value> {
         match *netid {
             "tcp" => apps.push(json!({"host": host, "kind": "http-server", "listen": local})),
             "udp" => apps.push(json!({"host": host, "kind": "udp-listener", "listen": local})),
+            "sctp" => apps.push(json!({"host": host, "kind": "sctp-listener", "listen": local})),
             _ => {}
         }
     }
@@ -273,9 +275,15 @@ fn collect_host(
             .push(json!({"host": host, "file": "sysctl.txt", "why": "sysctl is not installed"}));
     }
     if acc.extras.apps.is_empty() && acc.tools.has("ss") {
-        let found = listeners(&exec(&["ss", "-Hlntu"])?, host);
+        let mut ss = exec(&["ss", "-Hlntu"])?;
+        // SCTP sockets: `ss -S` needs the kernel's sctp_diag; on a kernel
+        // without SCTP it fails or lists nothing, and there are none
+        if let Ok(s) = exec(&["ss", "-HlnS"]) {
+            ss.push_str(&s);
+        }
+        let found = listeners(&ss, host);
         if !found.is_empty() {
-            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener (a sink in the replay: it receives and answers nothing)"));
+            acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener and SCTP as sctp-listener (sinks in the replay: they receive and answer nothing)"));
         }
         acc.apps.extend(found);
     }
@@ -721,5 +729,37 @@ mod etc_tests {
         let out = super::name_id_lines(gr, false);
         assert_eq!(out, "wheel:x:10:\njava:x:2001:\n");
         assert_eq!(parse_ids(&out), parse_ids(gr));
+    }
+}
+
+#[cfg(test)]
+mod listeners_tests {
+    /// `ss -Hlntu` and `ss -HlnS` lines (iproute2's columns: Netid State
+    /// Recv-Q Send-Q Local:Port Peer:Port): one app per protocol and port.
+    #[test]
+    fn tcp_udp_and_sctp_sockets_become_apps() {
+        let ss = "tcp   LISTEN 0 4096  0.0.0.0:22      0.0.0.0:*\n\
+                  tcp   LISTEN 0 4096     [::]:22         [::]:*\n\
+                  udp   UNCONN 0 0     0.0.0.0:53      0.0.0.0:*\n\
+                  sctp  LISTEN 0 128   0.0.0.0:3868    *:*\n";
+        let apps = super::listeners(ss, "n1");
+        let kinds: Vec<String> = apps
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {}",
+                    a["kind"].as_str().unwrap(),
+                    a["listen"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "http-server 0.0.0.0:22",
+                "udp-listener 0.0.0.0:53",
+                "sctp-listener 0.0.0.0:3868"
+            ]
+        );
     }
 }

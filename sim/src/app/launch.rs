@@ -192,12 +192,13 @@ pub fn udp_echo_server(
 }
 
 /// An SCTP echo server listening on `port`: each message back on its
-/// association.
+/// association; with `sink`, none (a listener whose program is unknown).
 pub fn sctp_echo_server(
     h: &mut Host,
     apps: &mut Vec<App>,
     name: &str,
     port: u16,
+    sink: bool,
 ) -> Result<usize, StartError> {
     let idx = spawn(
         h,
@@ -205,6 +206,7 @@ pub fn sctp_echo_server(
         App::SctpEcho(super::sctp::SctpEchoServer {
             name: name.to_string(),
             port,
+            sink,
         }),
     );
     if h.listen_sctp(port, idx).is_err() {

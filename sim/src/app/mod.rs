@@ -351,6 +351,7 @@ impl App {
             App::UdpEcho(s) if s.sink => format!("udp-listener {}", s.name),
             App::UdpEcho(s) => format!("udp-echo-server {}", s.name),
             App::SctpClient(c) => format!("sctp-client {}", c.flow_id),
+            App::SctpEcho(s) if s.sink => format!("sctp-listener {}", s.name),
             App::SctpEcho(s) => format!("sctp-echo-server {}", s.name),
             App::Raw(c) => format!("raw-socket {}", c.flow_id),
             App::Nfqueue(q) => q.name.clone(),

@@ -119,17 +119,21 @@ impl SctpClient {
     }
 }
 
-/// The echo server: each message back on its association.
+/// The echo server: each message back on its association; a sink takes
+/// associations and messages and answers none (an `sctp-listener` a
+/// snapshot found: the real program behind it is unknown).
 #[derive(Clone, Debug)]
 pub struct SctpEchoServer {
     pub name: String,
     pub port: u16,
+    pub sink: bool,
 }
 
 impl SctpEchoServer {
     pub fn on_event(&mut self, ev: &AppEvent) -> Vec<AppAction> {
         match ev {
             AppEvent::Accepted { flow, .. } => vec![AppAction::Served(FlowOf::Id(*flow))],
+            AppEvent::Data { .. } if self.sink => vec![],
             AppEvent::Data { key, data } => vec![AppAction::SctpSend(
                 *key,
                 data.clone(),
@@ -137,5 +141,63 @@ impl SctpEchoServer {
             )],
             _ => vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ConnKey {
+        ([10, 0, 0, 2].into(), 3868, [10, 0, 0, 1].into(), 40000)
+    }
+
+    #[test]
+    fn echo_server_echoes_and_a_sink_answers_nothing() {
+        let data = AppEvent::Data {
+            key: key(),
+            data: b"CER".to_vec(),
+        };
+        let mut echo = SctpEchoServer {
+            name: "d".into(),
+            port: 3868,
+            sink: false,
+        };
+        assert!(
+            matches!(&echo.on_event(&data)[..], [AppAction::SctpSend(k, d, _)] if *k == key() && d == b"CER")
+        );
+        let mut sink = SctpEchoServer { sink: true, ..echo };
+        assert!(sink.on_event(&data).is_empty());
+        let acc = AppEvent::Accepted {
+            key: key(),
+            orig_dst: None,
+            flow: 3,
+        };
+        assert!(matches!(
+            &sink.on_event(&acc)[..],
+            [AppAction::Served(FlowOf::Id(3))]
+        ));
+    }
+
+    #[test]
+    fn client_connect_only_closes_once_up() {
+        let mut c = SctpClient {
+            flow: 1,
+            flow_id: "p".into(),
+            dst: [10, 0, 0, 2].into(),
+            port: 3868,
+            payload: None,
+            started_ns: 0,
+            conn: Some(key()),
+            done: false,
+        };
+        let out = c.on_event(&AppEvent::Connected { key: key() }, 1_000_000);
+        assert!(
+            matches!(&out[..], [AppAction::Outcome(1, d, _), AppAction::SctpClose(_)] if d.answered())
+        );
+        // the give-up timer after the outcome does nothing
+        assert!(c
+            .on_event(&AppEvent::Timer { token: GIVE_UP }, 2_000_000)
+            .is_empty());
     }
 }

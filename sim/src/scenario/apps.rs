@@ -396,7 +396,7 @@ fn start_server(
         "sctp-echo-server" => {
             // each SCTP message sent back on its association
             let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
-            if let Err(x) = launch::sctp_echo_server(h, apps, &name, port) {
+            if let Err(x) = launch::sctp_echo_server(h, apps, &name, port, false) {
                 return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
             }
         }

@@ -470,7 +470,17 @@ fn start_apps(
             }
             "sctp-echo-server" => {
                 let port = listen_port(ai, a)?;
-                let _ = launch::sctp_echo_server(h, apps, &format!("{hn}:{port}"), port);
+                let _ = launch::sctp_echo_server(h, apps, &format!("{hn}:{port}"), port, false);
+            }
+            "sctp-listener" => {
+                // an SCTP socket `snapshot --host` found (ss -lS): its
+                // program is unknown, so it takes associations and
+                // messages and answers none
+                let port = listen_port(ai, a)?;
+                warnings.push(format!(
+                    "bundle.json: apps[{ai}] on {hn}: sctp-listener {port} runs as a sink: it accepts associations and answers no message (simplified: the real application is unknown)"
+                ));
+                let _ = launch::sctp_echo_server(h, apps, &format!("{hn}:{port}"), port, true);
             }
             "udp-listener" => {
                 // a UDP socket `snapshot --host` found (ss -lu): the program
