@@ -264,3 +264,21 @@ fn nftables_and_ipvs_modes_carry_sctp_too() {
         assert!(dnat, "{mode}: the INIT DNATed to the pod");
     }
 }
+
+/// AdminNetworkPolicy and BaselineAdminNetworkPolicy are not modelled:
+/// the load warning says their rules are not applied (so a user does not
+/// read the run's verdicts as theirs).
+#[test]
+fn admin_network_policies_are_said_to_be_ignored() {
+    let text = SCENARIO.replace(
+        "    apiVersion: networking.k8s.io/v1\n    kind: NetworkPolicy",
+        "    apiVersion: policy.networking.k8s.io/v1alpha1\n    kind: AdminNetworkPolicy\n    metadata: {name: anp}\n    spec: {priority: 10, subject: {namespaces: {}}, ingress: []}\n    ---\n    apiVersion: networking.k8s.io/v1\n    kind: NetworkPolicy",
+    );
+    let (_, warnings) = podpath_sim::scenario::load_reporting(&text, "anp.yaml", None).unwrap();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "AdminNetworkPolicy not modelled: the run and `reach` apply none of their rules"
+        )),
+        "{warnings:?}"
+    );
+}

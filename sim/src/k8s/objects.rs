@@ -377,8 +377,22 @@ impl Cluster {
             })
             .collect();
         let s = if total == 1 { "" } else { "s" };
+        // policies of the admin tiers decide traffic: say that they were
+        // not applied (podpath models networking.k8s.io NetworkPolicy only)
+        let admin: Vec<&str> = ["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"]
+            .into_iter()
+            .filter(|k| self.skipped.contains_key(*k))
+            .collect();
+        let note = if admin.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} not modelled: the run and `reach` apply none of their rules, as if the CNI ignored them)",
+                admin.join(" and ")
+            )
+        };
         Some(format!(
-            "skipped {total} object{s} of kinds podpath does not use: {}",
+            "skipped {total} object{s} of kinds podpath does not use: {}{note}",
             list.join(", ")
         ))
     }
