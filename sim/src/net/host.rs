@@ -429,7 +429,7 @@ impl Host {
 
     /// `ipset restore`: the sets replaced.
     pub fn replace_ipsets(&mut self, sets: crate::net::netfilter::ipset::IpsetStore) {
-        self.nf_state.ipsets = sets;
+        self.nf_state.ipsets = Arc::new(sets);
     }
 
     /// IPVS's virtual services synced to `services` (ipvsadm / kube-proxy's
@@ -580,7 +580,7 @@ impl Host {
             if table == TABLE_MAIN && (still || net.prefix_len() == 32) {
                 continue;
             }
-            if let Some(t) = self.fib.tables.get_mut(&table) {
+            if let Some(t) = Arc::make_mut(&mut self.fib.tables).get_mut(&table) {
                 if let Some(v) = t.get_mut(&dst) {
                     v.retain(|r| !(r.dev == Some(dev) && r.src == Some(addr)));
                     if v.is_empty() {

@@ -116,7 +116,7 @@ impl<'a> SimEngine<'a> {
             expect: Vec::new(),
         }];
         w.horizon_ns = w.horizon_ns.min(HORIZON_NS);
-        Some(Engine::new(w).run())
+        Some(Engine::new(w).run_flows())
     }
 
     /// A probe's verdict, what decided it, and (a Service probe) the
