@@ -226,7 +226,7 @@ pub struct Host {
     pub kind: HostKind,
     /// A pod's Kubernetes namespace (summaries name it `NAMESPACE/NAME`).
     pub namespace: Option<String>,
-    pub devs: Vec<Device>,
+    pub devs: crate::world::Shared<Device>,
     pub fib: Fib,
     pub neigh: NeighTable,
     /// The iptables rule set, shared: hosts given the same text (the nodes
@@ -475,7 +475,7 @@ impl Host {
             name: name.to_string(),
             namespace: None,
             kind,
-            devs: vec![lo],
+            devs: vec![lo].into(),
             fib: Fib::new(),
             neigh: NeighTable::default(),
             nf: Arc::new(Ruleset::empty()),
@@ -689,7 +689,7 @@ impl Host {
 /// device list, so netfilter can run while other host state is borrowed).
 pub struct HostAddrs<'a> {
     pub fib: &'a Fib,
-    pub devs: &'a [Device],
+    pub devs: &'a crate::world::Shared<Device>,
     /// The connections `-m connlimit` counts.
     pub ct: Option<&'a Conntrack>,
     /// The socket tables TPROXY and `-m socket` look up.
