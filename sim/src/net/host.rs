@@ -226,7 +226,7 @@ pub struct Host {
     pub kind: HostKind,
     /// A pod's Kubernetes namespace (summaries name it `NAMESPACE/NAME`).
     pub namespace: Option<String>,
-    pub devs: crate::world::Shared<Device>,
+    pub devs: crate::shared::Shared<Device>,
     pub fib: Fib,
     pub neigh: NeighTable,
     /// The iptables rule set, shared: hosts given the same text (the nodes
@@ -689,7 +689,7 @@ impl Host {
 /// device list, so netfilter can run while other host state is borrowed).
 pub struct HostAddrs<'a> {
     pub fib: &'a Fib,
-    pub devs: &'a crate::world::Shared<Device>,
+    pub devs: &'a crate::shared::Shared<Device>,
     /// The connections `-m connlimit` counts.
     pub ct: Option<&'a Conntrack>,
     /// The socket tables TPROXY and `-m socket` look up.

@@ -16,7 +16,7 @@
 //! slices into the unsharded report.
 //!
 //! No probes share a simulation: each runs on its own copy of the world
-//! (a copy-on-write one, [`crate::world::Shared`]: what a probe's run
+//! (a copy-on-write one, [`crate::shared::Shared`]: what a probe's run
 //! writes is its own, what it only reads stays shared).
 //! (Pods the policies, routes and rules cannot tell apart could share
 //! one, but what a probe meets also depends on its addresses, through

@@ -21,7 +21,7 @@
 //! Cost: a probe clones the world built once and runs it to the probe's
 //! end (the horizon is the probe's timeout and a little more; the
 //! scenario's own traffic is left out, its faults kept). The clone is
-//! copy-on-write ([`crate::world::Shared`]): the hosts, their programs,
+//! copy-on-write ([`crate::shared::Shared`]): the hosts, their programs,
 //! and a touched host's devices, FIB tables, ipsets and sysctls stay
 //! shared with the built world until the probe's run writes them, so a
 //! probe pays for the few hosts its packets pass, not for the cluster;
