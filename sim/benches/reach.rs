@@ -8,26 +8,31 @@
 //! a clone of the built world (copy-on-write) against building it again.
 //!
 //! `cargo bench -p podpath-sim --bench reach`. Figures (2026-12-03, this
-//! 2-core machine shared with another engineer's builds, release; the
-//! spread between runs is wide, ±30%):
+//! 2-core machine, release). "quiet": nothing else running; "shared":
+//! while another engineer's builds ran (load ~3), where runs spread ±30%.
+//! "before": the same probes through `reach::run` at commit 822797a (the
+//! 100-node one from a 50-probe run in quiet, the 2,500 in shared).
 //!
-//! | | before the copy-on-write world | after |
+//! | | before | after |
 //! |---|---|---|
-//! | spec, 100 nodes, 100 × 1,000 | | 609,000 probes/s |
-//! | sim, 10 nodes, 5 policies, 10 × 100 | 248 probes/s (2,558 on 2026-12-02) | 7,758 probes/s |
-//! | sim, 100 nodes, 50 policies, 50 × 50 | 9 probes/s | 904 probes/s |
-//! | world clone, 10 nodes | 2.2 ms | 3.9 µs |
-//! | world clone, 100 nodes, 50 policies | 59 ms | 47 µs |
+//! | spec, 100 nodes, 100 × 1,000 (shared) | | 609,000 probes/s |
+//! | sim, 10 nodes, 5 policies, 10 × 100 (quiet) | 1,051 probes/s | 16,991 probes/s |
+//! | sim, 10 nodes, 5 policies, 10 × 100 (shared) | 248 probes/s | 7,758 probes/s |
+//! | sim, 100 nodes, 50 policies, 50 × 50 (quiet) | 63 probes/s | 3,161 probes/s |
+//! | sim, 100 nodes, 50 policies, 50 × 50 (shared) | 9 probes/s | 904 probes/s |
+//! | world clone, 10 nodes | 0.8 ms | 3.9 µs |
+//! | world clone, 100 nodes, 50 policies | 25 ms (59 shared) | 47 µs |
 //! | world build, 10 nodes | | 23 ms |
-//! | world build, 100 nodes, 50 policies | | 6 to 27 s (mostly iptables parsing) |
+//! | world build, 100 nodes, 50 policies | | 6 to 8 s quiet, up to 27 s shared (mostly iptables parsing) |
 //!
-//! ("before": the same probes through `reach::run` at commit 822797a, on
-//! this machine the same day.) The aim, the full 1,000 × 1,000
-//! matrix at 100 nodes in under 60 s, is not met: at ~900 probes/s it is
-//! about 1,100 s of probes plus the world's build. A probe's time is now
-//! mostly the simulation itself (the stack's work and the trace's text),
-//! and what remains of copying the 2 to 4 hosts it touches; no probes
-//! share a simulation (see `reach/mod.rs`).
+//! The aim, the full 1,000 × 1,000 matrix at 100 nodes in under
+//! 60 s, is not met: at ~3,100 probes/s (quiet) it is about 320 s of
+//! probes plus the world's build. A spread layout (97 Services over 100
+//! nodes, so a Service's pods are not all on one node) runs at the same
+//! rate (3,089 probes/s, ns-00 × ns-01). A probe's time is now mostly the
+//! simulation itself (the stack's work and the trace's text) and what
+//! remains of copying the 2 to 4 hosts it touches; no probes share a
+//! simulation (see `reach/mod.rs`).
 
 use std::time::Duration;
 
