@@ -12,6 +12,7 @@ pub mod engine;
 pub mod k8s;
 pub mod net;
 pub mod scenario;
+pub mod shared;
 pub mod topo;
 pub mod trace;
 pub mod wire;

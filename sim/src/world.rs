@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::app::App;
 use crate::net::host::Host;
+pub use crate::shared::Shared;
 
 /// What a traffic entry asks a client to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,15 +205,17 @@ pub struct Fault {
 
 /// Hosts, links (as device peers) and traffic: everything a run needs.
 /// Cloned, it is a fresh copy to run again (`podpath reach` runs one
-/// probe per copy).
+/// probe per copy): the hosts and their programs are shared with the
+/// original until the copy changes them ([`Shared`]), so a run pays for
+/// the hosts its packets touch, not for the whole cluster.
 #[derive(Clone)]
 pub struct World {
     pub scenario: String,
     pub seed: u64,
-    pub hosts: Vec<Host>,
+    pub hosts: Shared<Host>,
     /// The programs on each host (`apps[h][a]` is host `h`'s program `a`,
     /// the owner `a` of its sockets).
-    pub apps: Vec<Vec<App>>,
+    pub apps: Shared<Vec<App>>,
     pub flows: Vec<FlowSpec>,
     /// The scenario's fault timeline.
     pub faults: Vec<Fault>,

@@ -44,8 +44,8 @@ pub fn run(a: SnapshotArgs, stdout: &mut impl Write) -> Result<ExitCode> {
         let empty = podpath_sim::world::World {
             scenario: ctx,
             seed: 0,
-            hosts: Vec::new(),
-            apps: Vec::new(),
+            hosts: Default::default(),
+            apps: Default::default(),
             flows: Vec::new(),
             faults: Vec::new(),
             horizon_ns: 0,

@@ -112,6 +112,8 @@ pub struct Engine {
     loss_rng: ChaCha8Rng,
     /// The hosts' and devices' names as captures share them.
     names: Names,
+    /// Flows alone ([`Engine::run_flows`]): no captures, no host list.
+    flows_only: bool,
 }
 
 /// Host and device names made once for the captures that repeat them
@@ -166,6 +168,7 @@ impl Engine {
             last_activity_ns: 0,
             loss_rng: ChaCha8Rng::seed_from_u64(0),
             names: Names::default(),
+            flows_only: false,
         };
         e.loss_rng = ChaCha8Rng::seed_from_u64(e.world.seed ^ 0x6c6f_7373);
         // Daemons start first, at time 0, in host and app order.
@@ -248,6 +251,25 @@ impl Engine {
     pub fn run(mut self) -> Trace {
         self.drain();
         self.finish()
+    }
+
+    /// Runs as [`Engine::run`] does, but keeps only the trace's flows (and
+    /// events): no captures and no host list, which a caller that reads
+    /// the flows alone (`podpath reach`, a probe per run) does not pay
+    /// for. The flows are the same as `run`'s: captures are only recorded,
+    /// never read, by the run.
+    pub fn run_flows(mut self) -> Trace {
+        self.flows_only = true;
+        self.drain();
+        let (flows, _) = self.sink.finish();
+        Trace {
+            scenario: self.world.scenario.clone(),
+            seed: self.world.seed,
+            hosts: Vec::new(),
+            flows,
+            events: self.events_log,
+            captures: Vec::new(),
+        }
     }
 
     fn drain(&mut self) {
@@ -351,6 +373,9 @@ impl Engine {
         meta: Meta,
         hop: Option<u32>,
     ) {
+        if self.flows_only {
+            return;
+        }
         let (host_name, dev_name) = self.names.of(&self.world.hosts[host], host, dev);
         let d = if dir == Direction::In { "in" } else { "out" };
         // "hop SEQ HOST DIR" (or "HOST DIR"), written into a string of

@@ -178,7 +178,9 @@ pub struct FlowKey<'a> {
 
 #[derive(Clone, Debug)]
 pub struct Fib {
-    pub tables: BTreeMap<u32, PrefixMap<Ipv4Net, Vec<Route>>>,
+    /// The routing tables, shared between copies of the host until one
+    /// changes them (a world's copy for a `reach` probe reads them only).
+    pub tables: std::sync::Arc<BTreeMap<u32, PrefixMap<Ipv4Net, Vec<Route>>>>,
     pub rules: Vec<IpRule>,
 }
 
@@ -202,7 +204,7 @@ impl Fib {
             action: RuleAction::Lookup(t),
         };
         Fib {
-            tables: BTreeMap::new(),
+            tables: Default::default(),
             rules: vec![
                 mk(0, TABLE_LOCAL),
                 mk(32766, TABLE_MAIN),
@@ -212,7 +214,9 @@ impl Fib {
     }
 
     pub fn add_route(&mut self, table: u32, r: Route) {
-        let t = self.tables.entry(table).or_default();
+        let t = std::sync::Arc::make_mut(&mut self.tables)
+            .entry(table)
+            .or_default();
         let key = r.dst.trunc();
         match t.get_mut(&key) {
             Some(v) => {
@@ -319,7 +323,7 @@ impl Fib {
     /// All routes of all tables, for display and export.
     pub fn all_routes(&self) -> Vec<(u32, Route)> {
         let mut out = Vec::new();
-        for (t, m) in &self.tables {
+        for (t, m) in self.tables.iter() {
             for (_, rs) in m.iter() {
                 for r in rs {
                     out.push((*t, r.clone()));

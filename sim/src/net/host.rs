@@ -236,7 +236,7 @@ pub struct Host {
     pub kind: HostKind,
     /// A pod's Kubernetes namespace (summaries name it `NAMESPACE/NAME`).
     pub namespace: Option<String>,
-    pub devs: Vec<Device>,
+    pub devs: crate::shared::Shared<Device>,
     pub fib: Fib,
     pub neigh: NeighTable,
     /// The iptables rule set, shared: hosts given the same text (the nodes
@@ -442,7 +442,7 @@ impl Host {
 
     /// `ipset restore`: the sets replaced.
     pub fn replace_ipsets(&mut self, sets: crate::net::netfilter::ipset::IpsetStore) {
-        self.nf_state.ipsets = sets;
+        self.nf_state.ipsets = Arc::new(sets);
     }
 
     /// IPVS's virtual services synced to `services` (ipvsadm / kube-proxy's
@@ -488,7 +488,7 @@ impl Host {
             name: name.to_string(),
             namespace: None,
             kind,
-            devs: vec![lo],
+            devs: vec![lo].into(),
             fib: Fib::new(),
             neigh: NeighTable::default(),
             nf: Arc::new(Ruleset::empty()),
@@ -594,7 +594,7 @@ impl Host {
             if table == TABLE_MAIN && (still || net.prefix_len() == 32) {
                 continue;
             }
-            if let Some(t) = self.fib.tables.get_mut(&table) {
+            if let Some(t) = Arc::make_mut(&mut self.fib.tables).get_mut(&table) {
                 if let Some(v) = t.get_mut(&dst) {
                     v.retain(|r| !(r.dev == Some(dev) && r.src == Some(addr)));
                     if v.is_empty() {
@@ -703,7 +703,7 @@ impl Host {
 /// device list, so netfilter can run while other host state is borrowed).
 pub struct HostAddrs<'a> {
     pub fib: &'a Fib,
-    pub devs: &'a [Device],
+    pub devs: &'a crate::shared::Shared<Device>,
     /// The connections `-m connlimit` counts.
     pub ct: Option<&'a Conntrack>,
     /// The socket tables TPROXY and `-m socket` look up.

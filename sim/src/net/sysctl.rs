@@ -24,13 +24,15 @@ pub enum SysctlError {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sysctl {
-    values: BTreeMap<String, String>,
+    /// Shared between copies of the host until one sets a key (a world's
+    /// copy for a `reach` probe only reads them).
+    values: std::sync::Arc<BTreeMap<String, String>>,
     /// What the packet path reads on every packet, as [`Sysctl::int`]
     /// would read it, kept beside `values` by [`Sysctl::set`]: every node
     /// of a 1,000-node broadcast domain reads proxy_arp for each ARP
     /// request it hears, and a lookup of the full key in `values`
     /// compares long `net.ipv4.conf.` keys several times over.
-    hot: Hot,
+    hot: std::sync::Arc<Hot>,
 }
 
 /// The per-packet keys, parsed (see [`Sysctl::hot`]).
@@ -144,23 +146,27 @@ impl Sysctl {
     pub fn set(&mut self, k: &str, v: &str) {
         let k = k.replace('/', ".");
         // ip_forward and conf.all.forwarding are the same switch.
+        let values = std::sync::Arc::make_mut(&mut self.values);
         if k == "net.ipv4.conf.all.forwarding" {
-            self.values
-                .insert("net.ipv4.ip_forward".into(), v.trim().into());
+            values.insert("net.ipv4.ip_forward".into(), v.trim().into());
         }
-        self.values.insert(k.clone(), v.trim().to_string());
+        values.insert(k.clone(), v.trim().to_string());
         self.hot_update(&k);
     }
 
     /// Keeps [`Hot`] equal to what [`Sysctl::int`] reads of `k` (just set).
     fn hot_update(&mut self, k: &str) {
         if k == "net.ipv4.ip_forward" || k == "net.ipv4.conf.all.forwarding" {
-            self.hot.ip_forward = self.int("net.ipv4.ip_forward");
+            let n = self.int("net.ipv4.ip_forward");
+            std::sync::Arc::make_mut(&mut self.hot).ip_forward = n;
         }
         if let Some((dev, key)) = per_device(k) {
             if let Some(i) = CONF_KEYS.iter().position(|c| *c == key) {
                 let n = self.int(k);
-                self.hot.conf.entry(dev.to_string()).or_insert([0; 3])[i] = n;
+                std::sync::Arc::make_mut(&mut self.hot)
+                    .conf
+                    .entry(dev.to_string())
+                    .or_insert([0; 3])[i] = n;
             }
         }
     }

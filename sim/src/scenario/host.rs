@@ -453,11 +453,13 @@ fn load_netfilter(
         h.nft_text = t.value.clone();
     }
     if let Some(t) = &hd.ipset {
-        h.nf_state.ipsets = crate::net::netfilter::ipset::IpsetStore::parse(
-            &t.value,
-            &format!("{file}: hosts.{hname}.ipset"),
-        )
-        .map_err(|m| e.at(t, format!("{kp}.ipset"), m.to_string()))?;
+        h.nf_state.ipsets = std::sync::Arc::new(
+            crate::net::netfilter::ipset::IpsetStore::parse(
+                &t.value,
+                &format!("{file}: hosts.{hname}.ipset"),
+            )
+            .map_err(|m| e.at(t, format!("{kp}.ipset"), m.to_string()))?,
+        );
         h.ipset_text = Arc::from(t.value.as_str());
     }
     Ok(())

@@ -710,8 +710,8 @@ pub fn build(
     Ok(World {
         scenario: doc.metadata.name.clone(),
         seed,
-        hosts,
-        apps: all_apps,
+        hosts: hosts.into(),
+        apps: all_apps.into(),
         flows,
         faults,
         horizon_ns,

@@ -15,7 +15,9 @@
 //! one contiguous slice of that order, and [`output::merge`] joins the
 //! slices into the unsharded report.
 //!
-//! No probes share a simulation: each runs on its own copy of the world.
+//! No probes share a simulation: each runs on its own copy of the world
+//! (a copy-on-write one, [`crate::shared::Shared`]: what a probe's run
+//! writes is its own, what it only reads stays shared).
 //! (Pods the policies, routes and rules cannot tell apart could share
 //! one, but what a probe meets also depends on its addresses, through
 //! routes, ipBlocks, conntrack and kube-proxy's per-source affinity, and

@@ -20,10 +20,15 @@
 //! before it in the same hop; else (answered, no policy in the way) the
 //! destination's socket that took the probe.
 //!
-//! Cost: a probe clones the world built once (cheaper than building it
-//! again from the scenario: see the `reach` benchmark) and runs it to the
-//! probe's end (the horizon is the probe's timeout and a little more; the
-//! scenario's own traffic is left out, its faults kept).
+//! Cost: a probe clones the world built once and runs it to the probe's
+//! end (the horizon is the probe's timeout and a little more; the
+//! scenario's own traffic is left out, its faults kept). The clone is
+//! copy-on-write ([`crate::shared::Shared`]): the hosts, their programs,
+//! and a touched host's devices, FIB tables, ipsets and sysctls stay
+//! shared with the built world until the probe's run writes them, so a
+//! probe pays for the few hosts its packets pass, not for the cluster;
+//! and it runs with [`Engine::run_flows`] (no captures, no host list: the
+//! verdict reads the flows alone). See the `reach` benchmark.
 
 use crate::engine::Engine;
 use crate::trace::{Action, FlowTrace, Trace};
@@ -115,7 +120,7 @@ impl<'a> SimEngine<'a> {
             expect: Vec::new(),
         }];
         w.horizon_ns = w.horizon_ns.min(HORIZON_NS);
-        Some(Engine::new(w).run())
+        Some(Engine::new(w).run_flows())
     }
 
     /// A probe's verdict, what decided it, and (a Service probe) the

@@ -526,7 +526,9 @@ pub struct NfState {
     pub recent: BTreeMap<String, BTreeMap<Ipv4Addr, Vec<u64>>>,
     /// `hashlimit` buckets, by (name, hashed key): (credit, last refill).
     pub(crate) hashlimit: BTreeMap<(String, Vec<u8>), (u64, u64)>,
-    pub ipsets: IpsetStore,
+    /// The ipsets, shared between copies of the host until one changes
+    /// them (`-j SET`, a resync): a match only reads them.
+    pub ipsets: std::sync::Arc<IpsetStore>,
     /// The queues programs listen on (nfnetlink_queue), by number.
     pub nfqueue: BTreeMap<u16, nfqueue::QueueBinding>,
 }

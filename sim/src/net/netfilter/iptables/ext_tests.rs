@@ -892,7 +892,8 @@ fn set_target_changes_the_ipsets() {
             "create seen hash:ip,port timeout 60\ncreate plain hash:ip\ncreate marks hash:ip skbinfo\nadd marks 1.1.1.1 skbmark 0x10/0xf0\n",
             "t",
         )
-        .unwrap(),
+        .unwrap()
+        .into(),
         ..NfState::default()
     };
     let r = filter(

@@ -183,10 +183,18 @@ pub(super) fn run_set_target(
             exist: t.exist,
             timeout,
         };
-        done.push(env.state.ipsets.kernel_adt(name, flags, pkt, adt, now));
+        done.push(
+            std::sync::Arc::make_mut(&mut env.state.ipsets).kernel_adt(name, flags, pkt, adt, now),
+        );
     }
     if let Some((name, flags)) = &t.del {
-        done.push(env.state.ipsets.kernel_adt(name, flags, pkt, Adt::Del, now));
+        done.push(std::sync::Arc::make_mut(&mut env.state.ipsets).kernel_adt(
+            name,
+            flags,
+            pkt,
+            Adt::Del,
+            now,
+        ));
     }
     if let Some((name, flags)) = &t.map {
         done.push(map_set(t, name, flags, pkt, env));
