@@ -141,7 +141,10 @@ fn bad_ipvs_service_and_scheduler() {
     let e = err("hosts:\n  a:\n    kind: node\n    ipvs:\n      - {service: \"icmp 10.0.0.1:80\", reals: []}\n");
     assert_eq!(e.key, "hosts.a.ipvs[0].service");
     assert_eq!(e.line, 8);
-    assert!(e.message.contains("expected 'tcp|udp|sctp ADDR:PORT'"), "{e}");
+    assert!(
+        e.message.contains("expected 'tcp|udp|sctp ADDR:PORT'"),
+        "{e}"
+    );
     let e = err("hosts:\n  a:\n    kind: node\n    ipvs:\n      - {service: \"tcp 10.0.0.1:80\", scheduler: mh, reals: []}\n");
     assert_eq!(e.key, "hosts.a.ipvs[0].scheduler");
     assert!(e.message.contains("expected rr, wrr, lc or sh"), "{e}");

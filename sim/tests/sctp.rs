@@ -36,6 +36,24 @@ fn ct_states(f: &FlowTrace, host: &str) -> Vec<String> {
     out
 }
 
+/// The chunk lists (`[SACK,DATA]`) of the SCTP packets `host` sent, in
+/// order (a packet that waited for ARP shows again when it goes: once).
+fn sent_chunks(f: &FlowTrace, host: &str) -> Vec<String> {
+    let mut v: Vec<String> = f
+        .hops
+        .iter()
+        .filter(|h| h.host == host && h.in_dev.is_none() && h.before.starts_with("SCTP "))
+        .filter_map(|h| {
+            h.before
+                .split('[')
+                .nth(1)
+                .map(|c| c.split(']').next().unwrap_or("").to_string())
+        })
+        .collect();
+    v.dedup();
+    v
+}
+
 #[test]
 fn the_association_and_conntrack_states_on_the_node() {
     let t = run(|_| {});
@@ -62,19 +80,7 @@ fn the_association_and_conntrack_states_on_the_node() {
     );
     // the chunks on the client's side, in order (SACK bundled with the
     // server's DATA: the delayed SACK goes with the echo)
-    let chunks: Vec<String> = f
-        .hops
-        .iter()
-        .filter(|h| h.host == "mme" && h.in_dev.is_none())
-        .filter_map(|h| {
-            h.before
-                .split('[')
-                .nth(1)
-                .map(|c| c.split(']').next().unwrap().to_string())
-        })
-        .collect();
-    let mut chunks = chunks;
-    chunks.dedup();
+    let chunks = sent_chunks(f, "mme");
     assert_eq!(
         chunks,
         [
@@ -85,20 +91,7 @@ fn the_association_and_conntrack_states_on_the_node() {
             "SHUTDOWN_COMPLETE"
         ]
     );
-    let server: Vec<String> = f
-        .hops
-        .iter()
-        .filter(|h| h.host == "hss" && h.in_dev.is_none())
-        .filter_map(|h| {
-            h.before
-                .split('[')
-                .nth(1)
-                .map(|c| c.split(']').next().unwrap().to_string())
-        })
-        .collect();
-    // (a packet that waited for ARP shows again when it goes)
-    let mut server = server;
-    server.dedup();
+    let server = sent_chunks(f, "hss");
     assert_eq!(
         server,
         ["INIT_ACK", "COOKIE_ACK", "SACK,DATA", "SHUTDOWN_ACK"]

@@ -243,23 +243,12 @@ impl Host {
                 state: AssocState::CookieWait,
                 app,
                 flow,
-                last_pkt: 0,
                 txhash,
                 my_vtag,
-                peer_vtag: 0,
                 next_tsn: tsn,
-                cum_tsn: 0,
-                ssn: 0,
-                unacked: Vec::new(),
-                sack_owed: 0,
-                gen: 0,
-                sack_gen: 0,
                 rto_ns: rto,
-                srtt_ns: None,
-                tries: 0,
                 init: Some(init.clone()),
-                cookie: Vec::new(),
-                peer_rwnd: 0,
+                ..Default::default()
             },
         );
         self.sctp_out(
@@ -726,17 +715,9 @@ impl Host {
                 peer_vtag: b.peer_vtag,
                 next_tsn: b.my_tsn,
                 cum_tsn: b.peer_tsn.wrapping_sub(1),
-                ssn: 0,
-                unacked: Vec::new(),
-                sack_owed: 0,
-                gen: 0,
-                sack_gen: 0,
                 rto_ns: rto,
-                srtt_ns: None,
-                tries: 0,
-                init: None,
-                cookie: Vec::new(),
                 peer_rwnd: b.peer_rwnd,
+                ..Default::default()
             },
         );
         ctx.trace.step(

@@ -27,8 +27,9 @@ pub const OUT_STREAMS: u16 = 10;
 pub const IN_STREAMS: u16 = 65_535;
 
 /// An association's state (RFC 9260 §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AssocState {
+    #[default]
     CookieWait,
     CookieEchoed,
     Established,
@@ -62,7 +63,7 @@ pub struct Unacked {
 }
 
 /// One association (the kernel's `struct sctp_association`, one path).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Assoc {
     pub state: AssocState,
     pub app: Owner,

@@ -1562,20 +1562,7 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             })
         }
         Sel::Const(c) => c,
-        Sel::SctpChunk { ty, off, len } => {
-            let c = pkt.sctp_chunks.iter().find(|c| c.ty == ty);
-            match (c, len) {
-                (c, 0) => u32::from(c.is_some() && !pkt.fragment),
-                (None, _) => return None,
-                (Some(c), _) => {
-                    let mut bytes = vec![c.ty, c.flags];
-                    bytes.extend_from_slice(&((4 + c.value.len()) as u16).to_be_bytes());
-                    bytes.extend_from_slice(&c.value);
-                    let f = bytes.get(off as usize..off as usize + len as usize)?;
-                    f.iter().fold(0u32, |v, b| v << 8 | u32::from(*b))
-                }
-            }
-        }
+        Sel::SctpChunk { ty, off, len } => sctp_chunk_value(pkt, ty, off, len)?,
         Sel::Symhash(m, o) => symhash(pkt, m, o),
         // nft_meta_get_bridge: a bridge port's master; else NFT_BREAK
         Sel::BrName(input) => {
@@ -1787,4 +1774,23 @@ fn synproxy(
     pkt.synproxy = Some(act);
     out.verdict = Verdict::Drop;
     Some(RuleEnd::Verdict(NVerdict::Drop))
+}
+
+/// nft_exthdr.c nft_exthdr_sctp_eval: the first chunk of type `ty`;
+/// `len` 0 is the presence test (1 or 0), else the `len`-byte field at
+/// `off` from the chunk's start (None, breaking the rule, when there is
+/// no such chunk or it is too short).
+fn sctp_chunk_value(pkt: &NfPacket, ty: u8, off: u8, len: u8) -> Option<u32> {
+    let c = pkt.sctp_chunks.iter().find(|c| c.ty == ty);
+    match (c, len) {
+        (c, 0) => Some(u32::from(c.is_some() && !pkt.fragment)),
+        (None, _) => None,
+        (Some(c), _) => {
+            let mut bytes = vec![c.ty, c.flags];
+            bytes.extend_from_slice(&((4 + c.value.len()) as u16).to_be_bytes());
+            bytes.extend_from_slice(&c.value);
+            let f = bytes.get(off as usize..off as usize + len as usize)?;
+            Some(f.iter().fold(0u32, |v, b| v << 8 | u32::from(*b)))
+        }
+    }
 }
