@@ -184,3 +184,27 @@ fn a_port_bound_twice_is_eaddrinuse() {
     );
     assert!(load(&ok, "ok.yaml", None).is_ok());
 }
+
+#[test]
+fn bad_sctp_traffic() {
+    let hosts =
+        "hosts:\n  a:\n    kind: client\n    devices:\n      eth0: {addrs: [10.0.0.1/24]}\n";
+    let e = err(&format!(
+        "{hosts}traffic:\n  - {{id: s, from: a, sctp: {{dst: \"10.0.0.2\"}}}}\n"
+    ));
+    assert_eq!(e.key, "traffic[0].sctp.dst");
+    assert_eq!(e.line, 10);
+    assert!(e.message.contains("'10.0.0.2' is not ADDR:PORT"), "{e}");
+    let e = err(&format!(
+        "{hosts}traffic:\n  - {{id: s, from: a, sctp: {{dst: \"10.0.0.2:0\"}}}}\n"
+    ));
+    assert!(e.message.contains("bad port '0': expected 1-65535"), "{e}");
+    let e = err(&format!(
+        "{hosts}traffic:\n  - {{id: s, from: a, sctp: {{dst: \"10.0.0.2:9\"}}, ping: {{dst: 10.0.0.2}}}}\n"
+    ));
+    assert!(
+        e.message
+            .contains("exactly one of 'http', 'dns', 'ping' or 'sctp'"),
+        "{e}"
+    );
+}
