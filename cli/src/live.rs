@@ -891,3 +891,37 @@ impl Drop for Lab {
         self.teardown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SCTP flow's command runs as python3 writes it (where python3
+    /// is installed): on a kernel without SCTP sockets it says so and
+    /// exits 0; elsewhere it tries the association.
+    #[test]
+    fn sctp_flow_command_runs() {
+        let argv = flow_command(&Request::Sctp {
+            dst: std::net::Ipv4Addr::new(127, 0, 0, 1),
+            port: 9,
+            payload: None,
+        });
+        assert_eq!(&argv[..2], ["python3", "-c"]);
+        assert_eq!(&argv[3..], ["127.0.0.1", "9"]);
+        let Ok(o) = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .output()
+        else {
+            return;
+        };
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.starts_with("SCTP"), "{out}");
+        let with = flow_command(&Request::Sctp {
+            dst: std::net::Ipv4Addr::new(127, 0, 0, 1),
+            port: 9,
+            payload: Some(b"hi".to_vec()),
+        });
+        assert_eq!(with.last().map(String::as_str), Some("hi"));
+    }
+}
