@@ -289,30 +289,42 @@ impl Ipv4Repr {
             L4::Udp { hdr, .. } => Some((hdr.source_port, hdr.destination_port)),
             // SCTP rides as raw bytes (no etherparse header): its ports are
             // the first 4 bytes of the common header.
-            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && b.len() >= 12 => Some((
-                u16::from_be_bytes([b[0], b[1]]),
-                u16::from_be_bytes([b[2], b[3]]),
-            )),
+            L4::Raw(b)
+                if self.hdr.protocol.0 == sctp::PROTO_SCTP
+                    && b.len() >= 12
+                    && self.hdr.fragment_offset.value() == 0 =>
+            {
+                Some((
+                    u16::from_be_bytes([b[0], b[1]]),
+                    u16::from_be_bytes([b[2], b[3]]),
+                ))
+            }
             _ => None,
         }
     }
-    /// The SCTP view of the payload (protocol 132, first fragment).
+    /// The SCTP view of the payload (protocol 132, an unfragmented packet).
     pub fn sctp(&self) -> Option<sctp::SctpRepr> {
         match &self.l4 {
-            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && self.is_first_fragment() => {
+            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && self.unfragmented() => {
                 sctp::SctpRepr::parse(b)
             }
             _ => None,
         }
     }
-    fn is_first_fragment(&self) -> bool {
+    fn unfragmented(&self) -> bool {
         self.hdr.fragment_offset.value() == 0 && !self.hdr.more_fragments
     }
     pub fn set_sport(&mut self, p: u16) {
         match &mut self.l4 {
             L4::Tcp { hdr, .. } => hdr.source_port = p,
             L4::Udp { hdr, .. } => hdr.source_port = p,
-            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && b.len() >= 12 => {
+            // an unfragmented packet only: the CRC32c covers it whole
+            L4::Raw(b)
+                if self.hdr.protocol.0 == sctp::PROTO_SCTP
+                    && b.len() >= 12
+                    && self.hdr.fragment_offset.value() == 0
+                    && !self.hdr.more_fragments =>
+            {
                 b[..2].copy_from_slice(&p.to_be_bytes());
                 sctp::fix_checksum(b);
             }
@@ -325,7 +337,12 @@ impl Ipv4Repr {
             L4::Udp { hdr, .. } => hdr.destination_port = p,
             // nf_nat_proto.c sctp_manip_pkt: rewrite the port, recompute
             // the CRC32c (sctp_compute_cksum).
-            L4::Raw(b) if self.hdr.protocol.0 == sctp::PROTO_SCTP && b.len() >= 12 => {
+            L4::Raw(b)
+                if self.hdr.protocol.0 == sctp::PROTO_SCTP
+                    && b.len() >= 12
+                    && self.hdr.fragment_offset.value() == 0
+                    && !self.hdr.more_fragments =>
+            {
                 b[2..4].copy_from_slice(&p.to_be_bytes());
                 sctp::fix_checksum(b);
             }

@@ -91,7 +91,11 @@ impl Host {
         }
         let t = packet_tuple(ip);
         let flags = ip.tcp_flags();
-        let sctp = (ip.proto() == crate::wire::sctp::PROTO_SCTP)
+        // the SCTP tracker reads the chunks of a whole packet (the kernel
+        // defragments before conntrack); a fragment podpath carries as
+        // such is tracked by its tuple alone
+        let whole = ip.hdr.fragment_offset.value() == 0 && !ip.hdr.more_fragments;
+        let sctp = (ip.proto() == crate::wire::sctp::PROTO_SCTP && whole)
             .then(|| ip.sctp())
             .map(|p| p.ok_or("malformed chunks"));
         if let Some((id, dir)) = self.ct.lookup(&t, now) {
