@@ -254,7 +254,6 @@ impl Host {
         self.sctp_out(
             ctx,
             &key,
-            0,
             vec![Chunk::init(&init)],
             format!("connect() from {src}:{sport} to {dst}:{dport}: INIT, tag {my_vtag:#010x}"),
         );
@@ -298,12 +297,10 @@ impl Host {
             a.sack_gen += 1;
         }
         chunks.push(Chunk::data(&d));
-        let vtag = a.peer_vtag;
         let tsn = d.tsn;
         self.sctp_out(
             ctx,
             &key,
-            vtag,
             chunks,
             format!("{note} (DATA TSN {tsn}, {} bytes)", data.len()),
         );
@@ -345,11 +342,9 @@ impl Host {
             self.sctp.assocs.remove(&key);
             return;
         }
-        let vtag = a.peer_vtag;
         self.sctp_out(
             ctx,
             &key,
-            vtag,
             vec![Chunk::abort(false)],
             "close() with SO_LINGER 0: ABORT".into(),
         );
@@ -367,30 +362,25 @@ impl Host {
         a.sack_owed = 0;
         a.sack_gen += 1;
         a.tries = 0;
-        let (cum, vtag) = (a.cum_tsn, a.peer_vtag);
+        let cum = a.cum_tsn;
         self.sctp_out(
             ctx,
             key,
-            vtag,
             vec![Chunk::shutdown(cum)],
             format!("close(): SHUTDOWN, cumulative TSN ack {cum}"),
         );
         self.sctp_arm(ctx, key);
     }
 
-    /// One packet of association `key` (or, `key` unknown, an answer to
-    /// an out-of-the-blue packet with the flow of `meta`).
-    fn sctp_out(
-        &mut self,
-        ctx: &mut Ctx,
-        key: &ConnKey,
-        vtag: u32,
-        chunks: Vec<Chunk>,
-        note: String,
-    ) {
+    /// One packet of association `key`, with the peer's tag as its
+    /// verification tag (0 until the INIT ACK gave one: the INIT's).
+    fn sctp_out(&mut self, ctx: &mut Ctx, key: &ConnKey, chunks: Vec<Chunk>, note: String) {
+        let vtag = self.sctp.assocs.get(key).map_or(0, |a| a.peer_vtag);
         self.sctp_out_meta(ctx, key, vtag, chunks, note, None)
     }
 
+    /// `sctp_out`, or (`key` unknown) an answer to an out-of-the-blue
+    /// packet with the flow of `answer`, with the verification tag given.
     fn sctp_out_meta(
         &mut self,
         ctx: &mut Ctx,
@@ -730,13 +720,7 @@ impl Host {
                 socket: format!("sctp *:{}", key.1),
             },
         );
-        self.sctp_out(
-            ctx,
-            &key,
-            b.peer_vtag,
-            vec![Chunk::cookie_ack()],
-            "COOKIE ACK".into(),
-        );
+        self.sctp_out(ctx, &key, vec![Chunk::cookie_ack()], "COOKIE ACK".into());
         ctx.out.push(Output::Socket {
             owner: app,
             ev: SocketEvent::Accepted {
@@ -843,7 +827,6 @@ impl Host {
                 ChunkDone::Next
             }
             sctp::HEARTBEAT => {
-                let vtag = a.peer_vtag;
                 // the HEARTBEAT ACK returns the Heartbeat Info as sent
                 let info = c.value.get(4..).unwrap_or(&[]).to_vec();
                 let len = c
@@ -854,7 +837,6 @@ impl Host {
                 self.sctp_out(
                     ctx,
                     &key,
-                    vtag,
                     vec![Chunk::heartbeat(true, &info)],
                     "HEARTBEAT ACK".into(),
                 );
@@ -915,11 +897,9 @@ impl Host {
                     ),
                     Action::Info,
                 );
-                let vtag = i.init_tag;
                 self.sctp_out(
                     ctx,
                     &key,
-                    vtag,
                     vec![Chunk::cookie_echo(&cookie)],
                     "COOKIE ECHO".into(),
                 );
@@ -944,11 +924,9 @@ impl Host {
             sctp::COOKIE_ECHO => {
                 // our COOKIE ACK was lost: sent again
                 // (sctp_sf_do_5_2_4_dupcook, case D)
-                let vtag = a.peer_vtag;
                 self.sctp_out(
                     ctx,
                     &key,
-                    vtag,
                     vec![Chunk::cookie_ack()],
                     "COOKIE ACK (again)".into(),
                 );
@@ -1060,7 +1038,6 @@ impl Host {
                     AssocState::ShutdownSent | AssocState::ShutdownAckSent
                 ) =>
             {
-                let vtag = a.peer_vtag;
                 ctx.trace.step(
                     Point::Sctp,
                     "SHUTDOWN ACK: SHUTDOWN COMPLETE, the association closed".into(),
@@ -1069,7 +1046,6 @@ impl Host {
                 self.sctp_out(
                     ctx,
                     &key,
-                    vtag,
                     vec![Chunk::shutdown_complete(false)],
                     "SHUTDOWN COMPLETE".into(),
                 );
@@ -1131,11 +1107,10 @@ impl Host {
         };
         a.sack_owed = 0;
         a.sack_gen += 1;
-        let (cum, vtag) = (a.cum_tsn, a.peer_vtag);
+        let cum = a.cum_tsn;
         self.sctp_out(
             ctx,
             key,
-            vtag,
             vec![Chunk::sack(cum, A_RWND)],
             format!("SACK, cumulative TSN {cum}"),
         );
@@ -1208,14 +1183,7 @@ impl Host {
         }
         a.state = AssocState::ShutdownAckSent;
         a.tries = 0;
-        let vtag = a.peer_vtag;
-        self.sctp_out(
-            ctx,
-            key,
-            vtag,
-            vec![Chunk::shutdown_ack()],
-            "SHUTDOWN ACK".into(),
-        );
+        self.sctp_out(ctx, key, vec![Chunk::shutdown_ack()], "SHUTDOWN ACK".into());
         self.sctp_arm(ctx, key);
     }
 
@@ -1248,7 +1216,6 @@ impl Host {
         if a.tries >= limit {
             let tries = a.tries + 1;
             let state = a.state;
-            let vtag = a.peer_vtag;
             ctx.trace.step(
                 Point::Sctp,
                 format!(
@@ -1266,7 +1233,6 @@ impl Host {
                 self.sctp_out(
                     ctx,
                     &key,
-                    vtag,
                     vec![Chunk {
                         ty: sctp::ABORT,
                         flags: 0,
@@ -1289,7 +1255,6 @@ impl Host {
         a.tries += 1;
         a.rto_ns = (a.rto_ns * 2).min(hi);
         let tries = a.tries;
-        let vtag = a.peer_vtag;
         let (chunks, what) = match a.state {
             AssocState::CookieWait => match &a.init {
                 Some(i) => (vec![Chunk::init(i)], "T1-init: INIT again"),
@@ -1318,7 +1283,6 @@ impl Host {
         self.sctp_out(
             ctx,
             &key,
-            vtag,
             chunks,
             format!("{what} (retransmission {tries})"),
         );
