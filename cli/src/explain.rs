@@ -518,6 +518,11 @@ SIMPLIFIED (and where)
     application's reply, tolerated and counted; a frame found up to 4
     places away among frames of other connections (a proxy's connect to
     its server racing its client's request) is tolerated and counted;
+    a neighbour probe (unicast ARP request and its reply) on one side
+    only is tolerated and counted: the kernel's DELAY timer fires a few
+    ms late and a program slower than that leaves a fresh TCP
+    confirmation, so whether it probes is a race (the simulator always
+    probes);
     keepalived's VRRP adverts and gratuitous ARPs are compared as a class
     per interface direction (the same frames, as many gratuitous ARPs,
     VRRP adverts up to one more or fewer), not in order among the flows'

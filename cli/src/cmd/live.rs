@@ -167,6 +167,12 @@ fn periodic_note(r: &crate::diff::Report) -> String {
             r.reorders
         ));
     }
+    if r.probe_races > 0 {
+        s.push_str(&format!(
+            "; {} neighbour probe frames on one side only (the DELAY timer's race with the programs) tolerated",
+            r.probe_races
+        ));
+    }
     if r.periodic > 0 {
         s.push_str(&format!(
             "; {} daemon frames (VRRP adverts, gratuitous ARPs) compared as a class, {} VRRP adverts of count difference tolerated",
