@@ -13,8 +13,13 @@ through the kernel's order:
   OUTPUT (re-route after DNAT) -> POSTROUTING.
 
 Packets are real Ethernet frames with correct IPv4/TCP/UDP/ICMP checksums.
-Every random choice (statistic match, ephemeral port, ISN, --random-fully) comes
-from a ChaCha stream per host, seeded from the scenario seed and the host name.
+Every random choice comes from a seeded ChaCha stream. A flow's own choices
+(ephemeral port, ISN, socket hash, DNS id, statistic/numgen match) come from a
+stream per (host, flow), seeded from the scenario seed, the host name and the
+flow id, so adding or changing a flow leaves the others' choices unchanged;
+NAT's port choice (--random, --random-fully) stays per host (the kernel's
+allocator is state the flows share), and so do the programs' own choices
+(HAProxy's and Envoy's balancing) and the neighbour table.
 Time is virtual: link latencies, ARP and TCP timers run on the event clock.
 
 MODELLED

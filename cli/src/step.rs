@@ -664,11 +664,11 @@ mod tests {
         );
         keys(&mut app, "x"); // any key closes the help
         assert!(!app.help);
-        keys(&mut app, "/is-at 8e:52\n");
+        keys(&mut app, "/is-at d2:9b\n");
         let h = app.cur().unwrap();
         assert!(
-            h.before.contains("is-at 8e:52")
-                || h.after.as_deref().unwrap_or("").contains("is-at 8e:52"),
+            h.before.contains("is-at d2:9b")
+                || h.after.as_deref().unwrap_or("").contains("is-at d2:9b"),
             "{}",
             app.status
         );

@@ -326,7 +326,7 @@ fn check_against_golden_traces() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("DIFFERS"), "{out}");
     assert!(
-        out.contains("  flow clusterip#1:\n    outcome\n    - HTTP 200 OK"),
+        out.contains("  flow clusterip#2:\n    outcome\n    - HTTP 200 OK"),
         "{out}"
     );
     assert!(
@@ -503,8 +503,8 @@ fn default_scenario_is_browser_to_pod() {
     assert!(lines.len() <= 80, "{} lines:\n{t}", lines.len());
     let head = lines[..40.min(lines.len())].join("\n");
     for (flow, pod, ip) in [
-        ("browser#1", "api-server-5d8f7-abcde", "10.244.0.10"),
-        ("browser#2", "api-server-5d8f7-fghij", "10.244.0.11"),
+        ("browser#1", "api-server-5d8f7-fghij", "10.244.0.11"),
+        ("browser#2", "api-server-5d8f7-abcde", "10.244.0.10"),
         ("browser#3", "api-server-5d8f7-abcde", "10.244.0.10"),
     ] {
         let block = head.split(&format!("\n{flow}  ")).nth(1).expect(flow);

@@ -131,6 +131,7 @@ fn syn_through(h: &mut Host, frame: &[u8]) {
         out: Vec::new(),
         next_pkt: &mut next,
         script: None,
+        flow: None,
     };
     h.receive(
         &mut ctx,

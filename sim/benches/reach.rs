@@ -40,50 +40,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use podpath_sim::k8s::reach::model::EngineKind;
 use podpath_sim::k8s::reach::select::{parse_port, parse_selector};
 use podpath_sim::k8s::reach::{self, Options, Setup};
-use serde_json::json;
 
 #[path = "../tests/k8s_synth/mod.rs"]
 mod k8s_synth;
-
-/// `n` policies over the synthetic cluster's namespaces (`ns-00`..`ns-19`)
-/// and apps (`svc-S`): each selects one app's pods and admits 8080 from
-/// two other apps of any namespace labelled `team`, from its own
-/// namespace, and from an ipBlock; every fifth also limits the app's
-/// egress to its namespace.
-fn policies(shape: &k8s_synth::Shape, n: usize) -> Vec<serde_json::Value> {
-    let mut v = Vec::new();
-    for ns in 0..20 {
-        v.push(json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": format!("ns-{ns:02}"), "labels": {"team": format!("t{}", ns % 4)}}}));
-    }
-    for k in 0..n {
-        let s = k % shape.services;
-        let mut types = vec!["Ingress"];
-        let mut spec = json!({
-            "podSelector": {"matchLabels": {"app": format!("svc-{s}")}},
-            "ingress": [
-                {"from": [
-                    {"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["t0", "t1"]}]},
-                     "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": [format!("svc-{}", (s + 1) % shape.services), format!("svc-{}", (s + 7) % shape.services)]}]}},
-                    {"podSelector": {}},
-                    {"ipBlock": {"cidr": "10.128.0.0/16", "except": ["10.128.3.0/24"]}}
-                 ],
-                 "ports": [{"port": "http"}, {"port": 9000, "endPort": 9100}]}
-            ]
-        });
-        if k % 5 == 0 {
-            types.push("Egress");
-            spec["egress"] = json!([{"to": [{"podSelector": {}}]}]);
-        }
-        spec["policyTypes"] = json!(types);
-        v.push(
-            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": format!("pol-{k:02}"), "namespace": k8s_synth::namespace(s)},
-            "spec": spec}),
-        );
-    }
-    v
-}
 
 /// The cluster's reach setup; `world`: build the world too (the sim
 /// engine's).
@@ -96,7 +55,7 @@ fn setup(nodes: usize, pods: usize, services: usize, npol: usize, world: bool) -
     };
     let mut list = k8s_synth::list(&shape);
     if let Some(items) = list["items"].as_array_mut() {
-        items.extend(policies(&shape, npol));
+        items.extend(k8s_synth::policies(&shape, npol));
     }
     let text = k8s_synth::scenario_with(
         &shape,

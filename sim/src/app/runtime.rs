@@ -35,7 +35,6 @@ impl Runtime<'_> {
     /// Starts (or repeats) a DNS client's query: binds an ephemeral port the
     /// first time, sends, and arms the 5 s retry timer.
     pub fn dns_send(&mut self, ctx: &mut Ctx, app: usize) {
-        use rand_core::Rng;
         let App::DnsClient(c) = &self.apps[app] else {
             return;
         };
@@ -58,11 +57,12 @@ impl Runtime<'_> {
                 }
                 let p = match pinned {
                     Some(p) => p,
-                    None => self.h.bind_udp_ephemeral(app),
+                    None => self.h.bind_udp_ephemeral(ctx.trace, Some(flow), app),
                 };
-                let txhash = self.h.rng.next_u32();
+                let txhash = self.h.draw(ctx.trace, Some(flow));
+                let id = self.h.draw(ctx.trace, Some(flow)) as u16;
                 if let App::DnsClient(c) = &mut self.apps[app] {
-                    c.id = self.h.rng.next_u32() as u16;
+                    c.id = id;
                     c.tries = 1;
                     // A connect()ed UDP socket (glibc's resolver) gets a
                     // random sk_txhash, stamped on its packets as skb->hash.

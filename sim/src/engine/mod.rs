@@ -439,6 +439,13 @@ impl Engine {
             out: Vec::new(),
             next_pkt: &mut self.next_pkt,
             script: self.script.as_mut(),
+            flow: match &ev {
+                Event::Rx { meta, .. }
+                | Event::SendLocal { meta, .. }
+                | Event::SendRaw { meta, .. }
+                | Event::Garp { meta, .. } => Some(meta.flow),
+                _ => None,
+            },
         };
         let World {
             hosts, apps, flows, ..
@@ -509,6 +516,7 @@ impl Engine {
             out: Vec::new(),
             next_pkt: &mut self.next_pkt,
             script: self.script.as_mut(),
+            flow: None,
         };
         let World { hosts, apps, .. } = &mut self.world;
         Runtime {

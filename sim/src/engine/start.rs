@@ -191,10 +191,7 @@ fn dns_start(
     if cl.spoofed {
         // a query from a raw socket with a forged source: sent as
         // the datagram it is, its answer goes to the forged address
-        let payload = c.query_with_id({
-            use rand_core::Rng;
-            rt.h.rng.next_u32() as u16
-        });
+        let payload = c.query_with_id(rt.h.draw(ctx.trace, Some(flow)) as u16);
         let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
             flow,
             flow_id: id.to_string(),
@@ -285,7 +282,7 @@ fn udp_start(
             }
             p
         }
-        None => rt.h.bind_udp_ephemeral(app),
+        None => rt.h.bind_udp_ephemeral(ctx.trace, Some(flow), app),
     };
     client_opts(rt, ctx, app, c);
     let src = c.src.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
@@ -323,7 +320,7 @@ fn udp_spoofed(
         Some(p) => p,
         None => {
             // a port drawn as an ephemeral one, not held
-            let p = rt.h.bind_udp_ephemeral(app);
+            let p = rt.h.bind_udp_ephemeral(ctx.trace, Some(flow), app);
             rt.h.close_udp(app);
             p
         }
@@ -363,13 +360,12 @@ fn tcp_spoofed(
     f: &FlowSpec,
     dst: (std::net::Ipv4Addr, u16),
 ) {
-    use rand_core::Rng;
     let c = &f.client;
     let src = c.src.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
     let sport = c
         .sport
-        .unwrap_or_else(|| 32768 + (rt.h.rng.next_u32() % 28232) as u16);
-    let isn = rt.h.rng.next_u32();
+        .unwrap_or_else(|| 32768 + (rt.h.draw(ctx.trace, Some(flow)) % 28232) as u16);
+    let isn = rt.h.draw(ctx.trace, Some(flow));
     let sent = format!(
         "TCP SYN sent to {}:{} from the forged source {src}:{sport} (raw socket)",
         dst.0, dst.1
@@ -471,8 +467,7 @@ fn ping_start(
     f: &FlowSpec,
     (dst, size, df, ident, timestamp): (std::net::Ipv4Addr, usize, bool, Option<(u16, u16)>, bool),
 ) {
-    use rand_core::Rng;
-    let pid = rt.h.rng.next_u32() as u16;
+    let pid = rt.h.draw(ctx.trace, Some(flow)) as u16;
     let (pid, seq) = ident.unwrap_or((pid, 1));
     let app = rt.spawn(App::Ping(PingClient {
         flow,

@@ -21,6 +21,25 @@ use std::sync::Arc;
 
 pub use super::device::{DevKind, Device, FdbEntry, Peer};
 
+/// The random stream of `flow` on a host ([`Host::draw`]): its per-flow
+/// streams, its own stream (for no flow) and the per-flow streams' seed,
+/// taken apart so a caller can hold other fields of the host meanwhile.
+pub(crate) fn stream_of<'a>(
+    (streams, own, seed): (&'a mut BTreeMap<u32, ChaCha8Rng>, &'a mut ChaCha8Rng, u64),
+    trace: &crate::trace::TraceSink,
+    flow: Option<u32>,
+) -> &'a mut ChaCha8Rng {
+    use rand_core::SeedableRng;
+    let Some(f) = flow else {
+        return own;
+    };
+    streams.entry(f).or_insert_with(|| {
+        let mut k = seed.to_be_bytes().to_vec();
+        k.extend_from_slice(trace.flow_id(f).as_bytes());
+        ChaCha8Rng::seed_from_u64(crate::det::stable_hash(&k))
+    })
+}
+
 /// Metadata that travels with a packet (beside the skb in the kernel): its id,
 /// the flow it belongs to, and the packet it was made from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +192,10 @@ pub struct Ctx<'a> {
     /// When set, random rule matches (`-m statistic`) follow this script
     /// instead of the host's random stream (`podpath paths`).
     pub script: Option<&'a mut crate::net::netfilter::ScriptChooser>,
+    /// The flow of the packet being processed (its [`Meta::flow`]), whose
+    /// random stream a `-m statistic` or `numgen random` choice draws from
+    /// ([`Host::draw`]); None before a packet is in hand.
+    pub flow: Option<u32>,
 }
 
 impl Ctx<'_> {
@@ -280,6 +303,12 @@ pub struct Host {
     /// replies.
     pub icmp_socks: std::collections::BTreeSet<(u16, Owner)>,
     pub rng: ChaCha8Rng,
+    /// One random stream per flow on this host, made at the flow's first
+    /// draw ([`Host::draw`]).
+    pub(crate) flow_rngs: BTreeMap<u32, ChaCha8Rng>,
+    /// What the per-flow streams are seeded from (the host's first draw:
+    /// the scenario's seed and the host's name).
+    pub(crate) flow_seed: u64,
     pub ip_id: u16,
     /// /etc/resolv.conf, for programs that resolve names.
     pub resolv: Option<super::resolv::ResolvConf>,
@@ -399,11 +428,15 @@ impl Host {
     /// `bind()` of an unbound UDP socket to an ephemeral port
     /// (udp_lib_get_port): from a random point of ip_local_port_range,
     /// the first free port (the range's first when every port is taken).
-    pub fn bind_udp_ephemeral(&mut self, owner: Owner) -> u16 {
-        use rand_core::Rng;
+    pub fn bind_udp_ephemeral(
+        &mut self,
+        trace: &crate::trace::TraceSink,
+        flow: Option<u32>,
+        owner: Owner,
+    ) -> u16 {
         let (lo, hi) = self.sysctl.port_range();
         let span = (hi - lo) as u32 + 1;
-        let start = self.rng.next_u32() % span;
+        let start = self.draw(trace, flow) % span;
         let p = (0..span)
             .map(|i| lo + ((start + i) % span) as u16)
             .find(|p| !self.udp_listeners.contains_key(p))
@@ -475,11 +508,33 @@ impl Host {
     }
 
     /// The uid a socket's owner runs as (root when unknown).
+    /// A random 32-bit draw made for `flow` (None: for no flow, from the
+    /// host's own stream). Each flow has its own stream on each host,
+    /// seeded from the host's seed and the flow's id, so one flow's draws
+    /// (its ephemeral ports, ISNs, hashes, `-m statistic` choices) do not
+    /// depend on how many draws other flows made: adding or changing a
+    /// flow leaves the others' choices as they were. (In the kernel these
+    /// all come from one `get_random_u32()`; which value a connection gets
+    /// is not something a user can rely on, its independence from the
+    /// other flows of a scenario is.) What stays shared per host, as the
+    /// kernel's state is: NAT's port allocator (`--random`, a taken port)
+    /// and the programs' own streams (HAProxy's and Envoy's balancing).
+    pub(crate) fn draw(&mut self, trace: &crate::trace::TraceSink, flow: Option<u32>) -> u32 {
+        use rand_core::Rng;
+        stream_of(
+            (&mut self.flow_rngs, &mut self.rng, self.flow_seed),
+            trace,
+            flow,
+        )
+        .next_u32()
+    }
+
     pub fn owner_uid(&self, owner: Owner) -> u32 {
         self.owners.get(&owner).map(|o| o.uid).unwrap_or(0)
     }
 
     pub fn new(index: usize, name: &str, kind: HostKind, rng: ChaCha8Rng) -> Host {
+        let flow_seed = rand_core::Rng::next_u64(&mut rng.clone());
         let mut lo = Device::new("lo", DevKind::Loopback, Mac::ZERO);
         lo.addrs
             .push(Ipv4Net::new(Ipv4Addr::LOCALHOST, 8).expect("/8"));
@@ -509,6 +564,8 @@ impl Host {
             owners: BTreeMap::new(),
             icmp_socks: std::collections::BTreeSet::new(),
             rng,
+            flow_rngs: BTreeMap::new(),
+            flow_seed,
             ip_id: 0,
             mc_groups: Default::default(),
             raw_listeners: BTreeMap::new(),

@@ -347,3 +347,43 @@ pub fn scenario_with(shape: &Shape, cni: &str, manifests: &str, flows: usize) ->
     }
     s
 }
+
+/// `n` policies over the synthetic cluster's namespaces (`ns-00`..`ns-19`)
+/// and apps (`svc-S`): each selects one app's pods and admits 8080 from
+/// two other apps of any namespace labelled `team`, from its own
+/// namespace, and from an ipBlock; every fifth also limits the app's
+/// egress to its namespace.
+pub fn policies(shape: &Shape, n: usize) -> Vec<serde_json::Value> {
+    let mut v = Vec::new();
+    for ns in 0..20 {
+        v.push(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": format!("ns-{ns:02}"), "labels": {"team": format!("t{}", ns % 4)}}}));
+    }
+    for k in 0..n {
+        let s = k % shape.services;
+        let mut types = vec!["Ingress"];
+        let mut spec = json!({
+            "podSelector": {"matchLabels": {"app": format!("svc-{s}")}},
+            "ingress": [
+                {"from": [
+                    {"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["t0", "t1"]}]},
+                     "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": [format!("svc-{}", (s + 1) % shape.services), format!("svc-{}", (s + 7) % shape.services)]}]}},
+                    {"podSelector": {}},
+                    {"ipBlock": {"cidr": "10.128.0.0/16", "except": ["10.128.3.0/24"]}}
+                 ],
+                 "ports": [{"port": "http"}, {"port": 9000, "endPort": 9100}]}
+            ]
+        });
+        if k % 5 == 0 {
+            types.push("Egress");
+            spec["egress"] = json!([{"to": [{"podSelector": {}}]}]);
+        }
+        spec["policyTypes"] = json!(types);
+        v.push(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": format!("pol-{k:02}"), "namespace": namespace(s)},
+            "spec": spec}),
+        );
+    }
+    v
+}

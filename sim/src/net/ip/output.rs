@@ -38,6 +38,7 @@ impl Host {
     /// `ip_queue_xmit` / `ip_local_out` for a locally generated packet. A zero
     /// source address is filled in from the route, as for an unbound socket.
     pub(crate) fn ip_output_local(&mut self, ctx: &mut Ctx, mut ip: Ipv4Repr, meta: Meta) {
+        ctx.flow = Some(meta.flow);
         // A packet released from the ARP queue already went through the hooks.
         if let Some(pos) = self.resume.iter().position(|(p, _, _)| *p == meta.pkt) {
             let (_, dev, bridged) = self.resume.remove(pos);

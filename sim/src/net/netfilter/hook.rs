@@ -34,7 +34,11 @@ macro_rules! nf_eval_env {
                 transparent: &$host.transparent,
             }),
         };
-        let mut chooser = crate::net::netfilter::RngChooser(&mut $host.rng);
+        let mut chooser = crate::net::netfilter::RngChooser(crate::net::host::stream_of(
+            (&mut $host.flow_rngs, &mut $host.rng, $host.flow_seed),
+            $ctx.trace,
+            $ctx.flow,
+        ));
         let chooser: &mut dyn crate::net::netfilter::Chooser = match $ctx.script.as_deref_mut() {
             Some(s) => s,
             None => &mut chooser,

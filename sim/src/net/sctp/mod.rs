@@ -183,9 +183,9 @@ impl Host {
     }
 
     /// A nonzero random tag (`sctp_generate_tag`).
-    fn sctp_tag(&mut self) -> u32 {
+    fn sctp_tag(&mut self, trace: &crate::trace::TraceSink, flow: u32) -> u32 {
         loop {
-            let t = self.rng.next_u32();
+            let t = self.draw(trace, Some(flow));
             if t != 0 {
                 return t;
             }
@@ -217,7 +217,7 @@ impl Host {
             None => {
                 let (lo, hi) = self.sysctl.port_range();
                 let span = (hi - lo) as u32 + 1;
-                let start = self.rng.next_u32() % span;
+                let start = self.draw(ctx.trace, Some(flow)) % span;
                 (0..span)
                     .map(|i| lo + ((start + i) % span) as u16)
                     .find(|p| !taken(&self.sctp, *p))
@@ -225,9 +225,9 @@ impl Host {
             }
         };
         let key = (src, sport, dst, dport);
-        let my_vtag = self.sctp_tag();
-        let tsn = self.rng.next_u32();
-        let txhash = self.rng.next_u32();
+        let my_vtag = self.sctp_tag(ctx.trace, flow);
+        let tsn = self.draw(ctx.trace, Some(flow));
+        let txhash = self.draw(ctx.trace, Some(flow));
         let init = Init {
             init_tag: my_vtag,
             a_rwnd: A_RWND,
@@ -578,8 +578,8 @@ impl Host {
                 s
             }
         };
-        let my_vtag = self.sctp_tag();
-        let my_tsn = self.rng.next_u32();
+        let my_vtag = self.sctp_tag(ctx.trace, meta.flow);
+        let my_tsn = self.draw(ctx.trace, Some(meta.flow));
         let body = CookieBody {
             my_vtag,
             peer_vtag: init.init_tag,
@@ -692,7 +692,7 @@ impl Host {
             return;
         }
         let (rto, _, _) = self.sctp_rto_bounds();
-        let txhash = self.rng.next_u32();
+        let txhash = self.draw(ctx.trace, Some(meta.flow));
         self.sctp.assocs.insert(
             key,
             Assoc {

@@ -35,7 +35,6 @@
 use std::net::Ipv4Addr;
 
 use etherparse::TcpOptionElement;
-use rand_core::Rng;
 
 pub mod sock;
 
@@ -290,7 +289,7 @@ impl Host {
         let start = if sport.is_some() {
             0
         } else {
-            self.rng.next_u32() % span
+            self.draw(ctx.trace, Some(flow)) % span
         };
         let mut port = sport;
         for i in 0..span {
@@ -307,8 +306,8 @@ impl Host {
         }
         let sport = port.ok_or(ConnectError::NoFreePort)?;
         let k = (src, sport, dst, dport);
-        let iss = self.rng.next_u32();
-        let txhash = self.rng.next_u32();
+        let iss = self.draw(ctx.trace, Some(flow));
+        let txhash = self.draw(ctx.trace, Some(flow));
         let mut tcb = Tcb::new(TcpState::SynSent, iss, app, flow, mss, txhash);
         tcb.syn_sent_ns = ctx.now;
         self.tcp.conns.insert(k, tcb);
@@ -743,8 +742,8 @@ impl Host {
             .and_then(|l| l.route.dev)
             .map(|d| self.devs[d].mtu.saturating_sub(40).min(65495) as u16)
             .unwrap_or(1460);
-        let iss = self.rng.next_u32();
-        let txhash = self.rng.next_u32();
+        let iss = self.draw(ctx.trace, Some(meta.flow));
+        let txhash = self.draw(ctx.trace, Some(meta.flow));
         let mut tcb = Tcb::new(
             TcpState::SynRecv,
             iss,
