@@ -256,8 +256,11 @@ impl Engine {
     /// Runs as [`Engine::run`] does, but keeps only the trace's flows (and
     /// events): no captures and no host list, which a caller that reads
     /// the flows alone (`podpath reach`, a probe per run) does not pay
-    /// for. The flows are the same as `run`'s: captures are only recorded,
-    /// never read, by the run.
+    /// for; and it stops as soon as every flow has started and has its
+    /// outcome (a probe's handshake answered or timed out), so what would
+    /// follow (a connection's close, FIN by FIN; TIME_WAIT) is not run.
+    /// Up to that instant the flows are the same as `run`'s: captures are
+    /// only recorded, never read, by the run.
     pub fn run_flows(mut self) -> Trace {
         self.flows_only = true;
         self.drain();
@@ -290,7 +293,19 @@ impl Engine {
             if !self.waiting.is_empty() {
                 self.start_waiting();
             }
+            if self.flows_only && self.fates_known() {
+                break;
+            }
         }
+    }
+
+    /// Every flow has started and has its outcome ([`Engine::run_flows`]
+    /// stops there).
+    fn fates_known(&self) -> bool {
+        self.pending_starts == 0
+            && self.waiting.is_empty()
+            && !self.flow_ids.is_empty()
+            && self.flow_ids.iter().all(|f| self.sink.has_outcome(*f))
     }
 
     /// Queues, at the current time, each waiting flow instance whose
