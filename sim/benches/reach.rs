@@ -7,32 +7,34 @@
 //! (a 50 × 50 slice of its matrix); and what a probe's fresh world costs:
 //! a clone of the built world (copy-on-write) against building it again.
 //!
-//! `cargo bench -p podpath-sim --bench reach`. Figures (2026-12-03, this
-//! 2-core machine, release). "quiet": nothing else running; "shared":
-//! while another engineer's builds ran (load ~3), where runs spread ±30%.
-//! "before": the same probes through `reach::run` at commit 822797a (the
-//! 100-node one from a 50-probe run in quiet, the 2,500 in shared).
+//! `cargo bench -p podpath-sim --bench reach`. Figures (this 2-core
+//! machine, release). "quiet": nothing else running; "shared": while
+//! another engineer's builds ran (load ~3), where runs spread ±30%.
+//! "822797a": the same probes through `reach::run` at commit 822797a;
+//! "853c1fa": with the copy-on-write world (2026-12-03 morning, the 100-node
+//! slice quiet); "5b41562": a probe's run stops once its fate is known
+//! (2026-12-03 12:40, quiet).
 //!
-//! | | before | after |
-//! |---|---|---|
-//! | spec, 100 nodes, 100 × 1,000 (shared) | | 609,000 probes/s |
-//! | sim, 10 nodes, 5 policies, 10 × 100 (quiet) | 1,051 probes/s | 16,991 probes/s |
-//! | sim, 10 nodes, 5 policies, 10 × 100 (shared) | 248 probes/s | 7,758 probes/s |
-//! | sim, 100 nodes, 50 policies, 50 × 50 (quiet) | 63 probes/s | 3,161 probes/s |
-//! | sim, 100 nodes, 50 policies, 50 × 50 (shared) | 9 probes/s | 904 probes/s |
-//! | world clone, 10 nodes | 0.8 ms | 3.9 µs |
-//! | world clone, 100 nodes, 50 policies | 25 ms (59 shared) | 47 µs |
-//! | world build, 10 nodes | | 23 ms |
-//! | world build, 100 nodes, 50 policies | | 6 to 8 s quiet, up to 27 s shared (mostly iptables parsing) |
+//! | | 822797a | 853c1fa | 5b41562 |
+//! |---|---|---|---|
+//! | spec, 100 nodes, 100 × 1,000 | | 609,000 probes/s (shared) | 1,162,000 probes/s |
+//! | sim, 10 nodes, 5 policies, 10 × 100 (quiet) | 1,051 probes/s | 16,991 probes/s | 20,793 probes/s |
+//! | sim, 100 nodes, 50 policies, 50 × 50 (quiet) | 63 probes/s | 3,161 probes/s | 5,737 probes/s |
+//! | world clone, 10 nodes | 0.8 ms | 3.9 µs | 1.4 µs |
+//! | world clone, 100 nodes, 50 policies | 25 ms | 47 µs | 17.5 µs |
+//! | world build, 10 nodes | | 23 ms | 13 ms |
+//! | world build, 100 nodes, 50 policies | | 6 to 8 s | 5 to 7 s (mostly iptables parsing) |
 //!
-//! The aim, the full 1,000 × 1,000 matrix at 100 nodes in under
-//! 60 s, is not met: at ~3,100 probes/s (quiet) it is about 320 s of
-//! probes plus the world's build. A spread layout (97 Services over 100
-//! nodes, so a Service's pods are not all on one node) runs at the same
-//! rate (3,089 probes/s, ns-00 × ns-01). A probe's time is now mostly the
-//! simulation itself (the stack's work and the trace's text) and what
-//! remains of copying the 2 to 4 hosts it touches; no probes share a
-//! simulation (see `reach/mod.rs`).
+//! The full 1,000 × 1,000 matrix at 100 nodes, run once by
+//! `examples/reach_matrix.rs` (quiet): 1,059.8 s at 6492f34 (944
+//! probes/s), 633.5 s at 5b41562 (1,578 probes/s), 900,300 allowed both
+//! times. The aim, under 60 s, is not met. Slices run faster
+//! than the full matrix: of the first 20 sources' 20,000 probes 43 % are
+//! allowed (4,474 probes/s at 5b41562), of the full matrix's 90 %, and an
+//! allowed handshake crosses more hosts than a denied SYN. A probe's time is now mostly
+//! the trace's text (about a quarter) and the stack's work, copying and
+//! allocation; no probes share a simulation (see `reach/mod.rs` for why,
+//! and the design that would make sharing sound).
 
 use std::time::Duration;
 

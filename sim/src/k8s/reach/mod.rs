@@ -18,10 +18,22 @@
 //! No probes share a simulation: each runs on its own copy of the world
 //! (a copy-on-write one, [`crate::shared::Shared`]: what a probe's run
 //! writes is its own, what it only reads stays shared).
-//! (Pods the policies, routes and rules cannot tell apart could share
-//! one, but what a probe meets also depends on its addresses, through
-//! routes, ipBlocks, conntrack and kube-proxy's per-source affinity, and
-//! no proof that two pods are the same on all of them is made here.)
+//! Pods the policies, routes and rules cannot tell apart could share one,
+//! but only with a proof, and none is made here. Why the simple one
+//! fails: swapping two such pods (their addresses, MACs, veth names) is
+//! not a symmetry of the whole configuration. kube-proxy's KUBE-SVC
+//! chains list a Service's endpoints in order, each with its own
+//! `-m statistic` probability, and felix's dispatch chains list the
+//! workloads' interfaces in name order, so the swapped rule sets differ
+//! as sequences even where no pod-to-pod probe could tell (a KUBE-SVC
+//! chain is reached only through a ClusterIP or NodePort match; the
+//! dispatch rules match disjoint interfaces). A sound sharing needs the
+//! symmetry only on what a probe consults: the chains its run entered
+//! (the built-in ones and the targets of the jumps it took), the routes,
+//! neighbours, devices and IP sets of the hosts it crossed, the two
+//! pods' own hosts, and every CIDR deciding alike for both addresses;
+//! checked per swap and cached, a member's verdict is the
+//! representative's with the names swapped back. Not built yet.
 
 pub mod model;
 pub mod output;

@@ -28,7 +28,10 @@
 //! shared with the built world until the probe's run writes them, so a
 //! probe pays for the few hosts its packets pass, not for the cluster;
 //! and it runs with [`Engine::run_flows`] (no captures, no host list: the
-//! verdict reads the flows alone). See the `reach` benchmark.
+//! verdict reads the flows alone), which stops once the probe's fate is
+//! known (the handshake answered, or the timeout): the connection's close
+//! is not simulated, as nothing of the verdict reads it. See the `reach`
+//! benchmark and `examples/reach_matrix.rs` (the full matrix).
 
 use crate::engine::Engine;
 use crate::trace::{Action, FlowTrace, Trace};
