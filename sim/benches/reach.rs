@@ -55,22 +55,7 @@ fn setup(nodes: usize, pods: usize, services: usize, npol: usize, world: bool) -
         services,
         seed: 15,
     };
-    let mut list = k8s_synth::list(&shape);
-    if let Some(items) = list["items"].as_array_mut() {
-        items.extend(k8s_synth::policies(&shape, npol));
-    }
-    let text = k8s_synth::scenario_with(
-        &shape,
-        "calico-bgp",
-        &serde_json::to_string_pretty(&list).unwrap(),
-        1,
-    );
-    let doc = podpath_sim::scenario::parse(&text, "cluster.yaml").unwrap();
-    let (cluster, net) =
-        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "cluster.yaml").unwrap();
-    assert_eq!(cluster.network_policies.len(), npol);
-    let world = world.then(|| podpath_sim::scenario::load(&text, "cluster.yaml", None).unwrap());
-    Setup::new(&cluster, &net, world)
+    k8s_synth::reach_setup(&shape, npol, world)
 }
 
 /// Sources: the pods of `namespaces` namespaces; destinations: every pod

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use podpath_sim::k8s::reach::model::{EngineKind, Verdict};
 use podpath_sim::k8s::reach::select::{parse_port, parse_selector};
-use podpath_sim::k8s::reach::{self, Options, Setup};
+use podpath_sim::k8s::reach::{self, Options};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,22 +35,7 @@ fn main() {
         _ => EngineKind::Sim,
     };
     let t0 = Instant::now();
-    let mut list = k8s_synth::list(&shape);
-    if let Some(items) = list["items"].as_array_mut() {
-        items.extend(k8s_synth::policies(&shape, npol));
-    }
-    let text = k8s_synth::scenario_with(
-        &shape,
-        "calico-bgp",
-        &serde_json::to_string_pretty(&list).unwrap(),
-        1,
-    );
-    let doc = podpath_sim::scenario::parse(&text, "cluster.yaml").unwrap();
-    let (cluster, net) =
-        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "cluster.yaml").unwrap();
-    let world = (engine == EngineKind::Sim)
-        .then(|| podpath_sim::scenario::load(&text, "cluster.yaml", None).unwrap());
-    let setup = Setup::new(&cluster, &net, world);
+    let setup = k8s_synth::reach_setup(&shape, npol, engine == EngineKind::Sim);
     let built = t0.elapsed();
     let mut from = vec![parse_selector("app").unwrap()];
     if let Some(n) = args.get(5).and_then(|a| a.parse::<usize>().ok()) {

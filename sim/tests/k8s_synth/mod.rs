@@ -387,3 +387,25 @@ pub fn policies(shape: &Shape, n: usize) -> Vec<serde_json::Value> {
     }
     v
 }
+
+/// `podpath reach`'s setup of the synthetic cluster with `npol` policies
+/// ([`policies`]) under calico-bgp; `world`: the world built too (the sim
+/// engine's).
+pub fn reach_setup(shape: &Shape, npol: usize, world: bool) -> podpath_sim::k8s::reach::Setup {
+    let mut list = list(shape);
+    if let Some(items) = list["items"].as_array_mut() {
+        items.extend(policies(shape, npol));
+    }
+    let text = scenario_with(
+        shape,
+        "calico-bgp",
+        &serde_json::to_string_pretty(&list).unwrap(),
+        1,
+    );
+    let doc = podpath_sim::scenario::parse(&text, "cluster.yaml").unwrap();
+    let (cluster, net) =
+        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "cluster.yaml").unwrap();
+    assert_eq!(cluster.network_policies.len(), npol);
+    let world = world.then(|| podpath_sim::scenario::load(&text, "cluster.yaml", None).unwrap());
+    podpath_sim::k8s::reach::Setup::new(&cluster, &net, world)
+}
