@@ -26,7 +26,7 @@
 //! | world build, 100 nodes, 50 policies | | 6 to 8 s | 5 to 7 s (mostly iptables parsing) |
 //!
 //! The full 1,000 × 1,000 matrix at 100 nodes, run once by
-//! `examples/reach_matrix.rs` (quiet): 1,059.8 s at 6492f34 (944
+//! `examples/reach_matrix.rs` (quiet): 1,059.8 s at 1fa722d (944
 //! probes/s), 633.5 s at 5b41562 (1,578 probes/s), 900,300 allowed both
 //! times. The aim, under 60 s, is not met. Slices run faster
 //! than the full matrix: of the first 20 sources' 20,000 probes 43 % are
