@@ -1176,3 +1176,33 @@ fn more_truth_tables_under_each_cni() {
         }
     }
 }
+
+/// A probe's run stops once its fate is known (`Engine::run_flows`): an
+/// allowed TCP probe's trace ends at the handshake, the close (FINs) is
+/// not simulated (without the stop the FINs are in the trace).
+#[test]
+fn a_probe_run_stops_at_its_verdict() {
+    use podpath_sim::k8s::reach::model::{Dest, Probe};
+    use podpath_sim::k8s::reach::sim::SimEngine;
+    let s = setup(&scenario("calico-bgp", ""));
+    let w = s.world.as_ref().unwrap();
+    let e = SimEngine::new(w, &s.targets);
+    let probe = Probe {
+        from: 0,
+        to: Dest::Pod(1),
+        port: parse_port("80/TCP").unwrap(),
+    };
+    let (v, _, _) = e.verdict(&probe);
+    assert_eq!(v, Verdict::Allowed);
+    let t = e.trace(&probe).unwrap();
+    let hops = |t: &podpath_sim::trace::Trace| -> Vec<String> {
+        t.flows
+            .iter()
+            .flat_map(|f| f.hops.iter().map(|h| h.before.clone()))
+            .collect()
+    };
+    let short = hops(&t);
+    assert!(short.iter().any(|b| b.contains("[S.]")), "{short:?}");
+    // the close comes only after the fate is known: not in the probe's run
+    assert!(!short.iter().any(|b| b.contains("[F")), "{short:?}");
+}
