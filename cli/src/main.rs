@@ -2,10 +2,12 @@
 //! dispatch `match`; each command is a function in `cmd/`.
 
 mod cmd;
+mod delta;
 mod diff;
 mod explain;
 mod kind;
 mod live;
+mod patch;
 mod scenarios;
 mod snapshot;
 pub mod step;
@@ -85,6 +87,12 @@ enum Cmd {
     /// and check their `expect:`s: exit 0 when all match, 1 with a per-hop
     /// diff when one does not.
     Check(cmd::check::CheckArgs),
+    /// What changed for traffic between two worlds (scenarios, bundles, or
+    /// a scenario and --patch): each flow whose fate changed (outcome, who
+    /// answered, path, NAT, drop; random choices renamed) with the first
+    /// step where the runs part; --reach, every matrix cell that flipped.
+    /// Exit 1 when anything changed.
+    Diff(cmd::diff::DiffArgs),
     /// List the embedded scenarios.
     List,
     /// What podpath models, and what it simplifies.
@@ -110,6 +118,7 @@ fn run() -> Result<ExitCode> {
         Cmd::PolicyRules(a) => cmd::policy_rules::run(a, &mut out)?,
         Cmd::Reach(a) => cmd::reach::run(a, &mut out)?,
         Cmd::Check(a) => cmd::check::run(a, &mut out)?,
+        Cmd::Diff(a) => cmd::diff::run(a, &mut out)?,
         Cmd::List => cmd::list::run(&mut out)?,
         Cmd::Explain => {
             out.write_all(explain::TEXT.as_bytes())?;

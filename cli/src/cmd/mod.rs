@@ -2,6 +2,7 @@
 //! scenario (a file or an embedded name) or a bundle into a world.
 
 pub mod check;
+pub mod diff;
 pub mod expand;
 pub mod inspect;
 pub mod kube_proxy_rules;

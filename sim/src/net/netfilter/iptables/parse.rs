@@ -312,7 +312,7 @@ fn chain_declaration(
 
 /// A command line inside a table (iptables-restore hands it to
 /// `do_command`): `-A`/`-I CHAIN args` (after optional `[p:b]` counters),
-/// `-N`, `-X`, `-F`.
+/// `-D CHAIN N` or `-D CHAIN args`, `-N`, `-X`, `-F`.
 fn command_line(
     rs: &mut Ruleset,
     k: TableKind,
@@ -377,6 +377,51 @@ fn command_line(
                 Some(p) => rules.insert(p.min(rules.len()), rule),
                 None => rules.push(rule),
             }
+        }
+        "-D" | "--delete" => {
+            // iptables' delete_entry (iptables/iptables.c): by number, or
+            // the first rule whose parsed entry equals the one given
+            let (chain, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let Some(&ci) = table.by_name.get(chain) else {
+                return Err(err(
+                    lineno,
+                    4,
+                    format!("-D for chain '{chain}', which table {k} does not have"),
+                    raw,
+                ));
+            };
+            let args = args.trim();
+            let at = if let Ok(n) = args.parse::<usize>() {
+                let len = table.chains[ci].rules.len();
+                if n == 0 || n > len {
+                    return Err(err(
+                        lineno,
+                        4,
+                        format!("Index of deletion too big: {chain} has {len} rule(s), not {n}"),
+                        raw,
+                    ));
+                }
+                n - 1
+            } else {
+                let mut warnings = Vec::new();
+                let want = parse_rule_args(args, source, lineno, &mut warnings, rs.family)?;
+                let table = rs.tables.get_mut(&k).expect("every table exists");
+                let found = table.chains[ci]
+                    .rules
+                    .iter()
+                    .position(|r| r.conds == want.conds && r.target == want.target);
+                let Some(at) = found else {
+                    return Err(err(
+                        lineno,
+                        1,
+                        format!("Bad rule (does a matching rule exist in that chain?): no rule of {chain} is '{args}'"),
+                        raw,
+                    ));
+                };
+                at
+            };
+            let table = rs.tables.get_mut(&k).expect("every table exists");
+            table.chains[ci].rules.remove(at);
         }
         "-N" | "--new-chain" => {
             let name = rest.trim();
@@ -2615,6 +2660,38 @@ mod tests {
 -A KUBE-SVC-X -p tcp -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.5:8080\n\
 -A KUBE-SVC-X -p tcp -j DNAT --to-destination 10.244.0.6:8080\n\
 COMMIT\n";
+
+    #[test]
+    fn delete_by_number_and_by_specification() {
+        let mut rs = Ruleset::parse(SMALL, "t").unwrap();
+        let chain = |rs: &Ruleset| {
+            let c = rs.table(TableKind::Nat).chain("KUBE-SVC-X").unwrap();
+            c.rules.iter().map(|r| r.text.clone()).collect::<Vec<_>>()
+        };
+        // by specification, written in another order than iptables-save's
+        rs.restore_noflush(
+            "*nat\n-D KUBE-SVC-X -j DNAT -p tcp --to-destination 10.244.0.6:8080\nCOMMIT\n",
+            "p",
+        )
+        .unwrap();
+        assert_eq!(chain(&rs).len(), 1);
+        assert!(chain(&rs)[0].contains("statistic"), "{:?}", chain(&rs));
+        // a rule that is not there, and a number past the end, are refused
+        let e = rs
+            .restore_noflush(
+                "*nat\n-D KUBE-SVC-X -p tcp -j DNAT --to-destination 10.244.0.7:8080\nCOMMIT\n",
+                "p",
+            )
+            .unwrap_err();
+        assert!(e.message.contains("Bad rule"), "{e}");
+        let e = rs
+            .restore_noflush("*nat\n-D KUBE-SVC-X 2\nCOMMIT\n", "p")
+            .unwrap_err();
+        assert!(e.message.contains("Index of deletion too big"), "{e}");
+        rs.restore_noflush("*nat\n-D KUBE-SVC-X 1\nCOMMIT\n", "p")
+            .unwrap();
+        assert!(chain(&rs).is_empty());
+    }
 
     #[test]
     fn parses_a_small_dump() {
