@@ -183,7 +183,8 @@ MODELLED
               as Mermaid, PlantUML, SVG and terminal text (merman); an HTML
               report; a terminal step-through (`podpath step`); every branch
               with its probability (`podpath paths`); golden-trace checks
-              (`podpath check`)
+              (`podpath check`); what changed between two worlds, flow by
+              flow and reach cell by cell (`podpath diff`)
   live        `podpath live --netns`: the scenario built from network
               namespaces, flows through the real kernel, captures per device
               and direction, diff against the simulation and against a replay
@@ -520,7 +521,8 @@ SIMPLIFIED (and where)
     simulation's, so live diffs use single-endpoint Services; a pure ACK
     sent alone on one side and folded into (or swapped with) the adjacent
     data segment on the other is a race between the kernel's ACK and the
-    application's reply, tolerated and counted; a frame found up to 4
+    application's reply (also inside VXLAN or IPIP), tolerated and
+    counted; a frame found up to 4
     places away among frames of other connections (a proxy's connect to
     its server racing its client's request) is tolerated and counted;
     a neighbour probe (unicast ARP request and its reply) on one side
@@ -535,6 +537,16 @@ SIMPLIFIED (and where)
     clock starts, and a host whose HAProxy binds an address it does not
     have gets ip_nonlocal_bind=1 (the simulator's bind() does not check
     that the address is local).                                          [cli/live]
+  - `podpath diff`: a flow's fate is its disposition, who answered, its
+    path of hosts, its NAT bindings and its first drop; times are not
+    compared. Within a flow, the ports its hosts chose (a request's source
+    port, an SNAT's allocated port, a VXLAN source port) are renamed in
+    the order the flow first shows them, and ISNs, SCTP tags and ICMP ids
+    are left out: a chosen port equal to a configured one in the same flow
+    is renamed there too. A patch's `ip route del` removes only routes the
+    scenario itself gives (not those the cluster makes); its iptables
+    lines go into the host's iptables-restore text (before its table's
+    COMMIT), its nft lines after its nft script.                           [cli/delta, cli/patch]
   - Snapshots (`snapshot --host`): the programs behind listening sockets
     are not known: a TCP listener becomes an http-server with no routes
     (it answers 404), a UDP one a udp-listener the replay runs as a sink
