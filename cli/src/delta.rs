@@ -78,6 +78,11 @@ impl Chosen {
         )
     }
 
+    /// Whether the flow chose `port`.
+    pub fn has(&self, port: u16) -> bool {
+        self.0.contains_key(&port)
+    }
+
     /// `text` with the chosen ports renamed and the other random numbers
     /// (sequence numbers, SCTP tags, ICMP ids) left out.
     pub fn normalize(&self, text: &str) -> String {

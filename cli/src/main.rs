@@ -93,6 +93,11 @@ enum Cmd {
     /// step where the runs part; --reach, every matrix cell that flipped.
     /// Exit 1 when anything changed.
     Diff(cmd::diff::DiffArgs),
+    /// For a failed flow (dropped, rejected, reset, timed out, a proxy's
+    /// 5xx): the point that decided it and the changes that make it
+    /// succeed, each proven by a re-run with the change applied, with the
+    /// other flows it changes. Exit 1 when none is proven.
+    Why(cmd::why::WhyArgs),
     /// List the embedded scenarios.
     List,
     /// What podpath models, and what it simplifies.
@@ -119,6 +124,7 @@ fn run() -> Result<ExitCode> {
         Cmd::Reach(a) => cmd::reach::run(a, &mut out)?,
         Cmd::Check(a) => cmd::check::run(a, &mut out)?,
         Cmd::Diff(a) => cmd::diff::run(a, &mut out)?,
+        Cmd::Why(a) => cmd::why::run(a, &mut out)?,
         Cmd::List => cmd::list::run(&mut out)?,
         Cmd::Explain => {
             out.write_all(explain::TEXT.as_bytes())?;

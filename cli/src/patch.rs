@@ -85,8 +85,21 @@ pub fn apply(
     serde_saphyr::to_string(&doc).context("the patched scenario cannot be written as YAML")
 }
 
+/// The Kubernetes objects of a scenario's `cluster.manifests` (none when
+/// it has no cluster).
+pub fn manifests(text: &str) -> Result<Vec<Value>> {
+    let doc: Value = serde_saphyr::from_str(text).context("not a scenario (YAML)")?;
+    let Some(m) = doc["cluster"]["manifests"].as_str() else {
+        return Ok(Vec::new());
+    };
+    let mut objs: Vec<Value> =
+        serde_saphyr::from_multiple(m).context("the scenario's cluster.manifests is not YAML")?;
+    objs.retain(|o| !o.is_null());
+    Ok(objs)
+}
+
 /// The identity of a Kubernetes object: kind, namespace, name.
-fn ident(o: &Value) -> (String, String, String) {
+pub fn ident(o: &Value) -> (String, String, String) {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     let ns = match o["metadata"]["namespace"].as_str() {
         Some(n) => n.to_string(),

@@ -15,6 +15,7 @@ pub mod run;
 pub mod snapshot;
 pub mod step;
 pub mod topo;
+pub mod why;
 
 use std::path::{Path, PathBuf};
 

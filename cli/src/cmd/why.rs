@@ -1,0 +1,917 @@
+//! `podpath why SCENARIO --flow ID`: for a flow that failed (dropped,
+//! rejected, reset, timed out, or answered by a proxy with a 5xx), the
+//! point that decided it and the changes that would make it succeed, each
+//! proven by re-running the scenario with the change applied
+//! ([`crate::patch`]) and comparing the runs ([`crate::delta`]): a fix is
+//! shown only when the flow then succeeds, with the other flows whose fate
+//! it changes.
+//!
+//! Candidates come from the deciding point:
+//! - an iptables rule or chain policy that dropped or rejected the packet
+//!   (in a chain no controller owns: kube-proxy's `KUBE-*` and felix's
+//!   `cali-*` chains are rewritten on their next sync, so the fix there is
+//!   the object they are made from): delete the rule, or insert an ACCEPT
+//!   for the packet before it;
+//! - a sysctl the drop names (`ip_forward`, `rp_filter`, `route_localnet`);
+//! - a missing route: the default route a host of the same kind has over a
+//!   device of the same name;
+//! - a NetworkPolicy: a policy admitting this source pod to this
+//!   destination pod and port, on the side (egress, ingress, both) that
+//!   denied it.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use podpath_sim::engine::Engine;
+use podpath_sim::trace::{Action, Disposition, FlowTrace, Hop, PktKind, Point, Trace};
+use serde_json::{json, Value};
+
+use crate::delta;
+
+#[derive(Args)]
+pub struct WhyArgs {
+    /// A scenario (a file or an embedded name).
+    pub scenario: Option<String>,
+    /// The flow (its id, as `podpath run` prints it).
+    #[arg(long)]
+    pub flow: String,
+    /// text (default) or json (`{"flow", "fate", "decided_by", "fixes",
+    /// "tried"}`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: super::diff::Format,
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// A change to try: what it is, the command a user would run, and the
+/// patch (`podpath diff --patch`) that applies it.
+#[derive(Clone)]
+struct Candidate {
+    change: String,
+    command: String,
+    patch: String,
+}
+
+/// A proven fix: the candidate and the other flows whose fate it changes.
+struct Fix {
+    c: Candidate,
+    others: Vec<Other>,
+}
+
+/// Another flow a fix changes: how it ended before and after, whether it
+/// succeeded before and no longer does (the fix breaks it), and whether an
+/// `expect:` of it that was met no longer is.
+struct Other {
+    id: String,
+    before: String,
+    after: String,
+    breaks: bool,
+    unmet: bool,
+}
+
+impl Other {
+    fn line(&self) -> String {
+        let mut s = format!("{} ({} -> {}", self.id, self.before, self.after);
+        if self.breaks {
+            s.push_str(": the fix BREAKS it");
+        }
+        if self.unmet {
+            s.push_str(", its expect: is no longer met");
+        }
+        s.push(')');
+        s
+    }
+}
+
+/// The flows other than `id` whose fate differs between `base` and
+/// `after`.
+fn others_changed(base: &Trace, after: &Trace, id: &str) -> Vec<Other> {
+    let unmet = |t: &Trace, id: &str| {
+        t.flows
+            .iter()
+            .find(|f| f.id == id)
+            .is_some_and(|f| !f.unmet(&t.hosts).is_empty())
+    };
+    delta::compare(base, after)
+        .into_iter()
+        .filter(|d| d.changed && d.id != id)
+        .map(|d| {
+            let w = |v: &Option<delta::FateView>| {
+                v.as_ref()
+                    .map_or("absent".to_string(), |v| v.outcome.word().to_string())
+            };
+            let ok =
+                |v: &Option<delta::FateView>| v.as_ref().is_some_and(|v| succeeded(&v.outcome));
+            Other {
+                unmet: !unmet(base, &d.id) && unmet(after, &d.id),
+                breaks: ok(&d.a) && !ok(&d.b),
+                before: w(&d.a),
+                after: w(&d.b),
+                id: d.id,
+            }
+        })
+        .collect()
+}
+
+/// Leaves out a fix that makes every change of another fix and more (a
+/// smaller one works).
+fn smallest(fixes: Vec<Fix>) -> Vec<Fix> {
+    let docs = |x: &Fix| -> Vec<String> { x.c.patch.split("---\n").map(str::to_string).collect() };
+    let all: Vec<Vec<String>> = fixes.iter().map(docs).collect();
+    fixes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            !all.iter().enumerate().any(|(j, o)| {
+                j != *i && o.len() < all[*i].len() && o.iter().all(|d| all[*i].contains(d))
+            })
+        })
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// The flow ended as its client wanted: an answer that is not a proxy's
+/// own 5xx.
+fn succeeded(d: &Disposition) -> bool {
+    match d {
+        Disposition::Answered { http_status, .. } => http_status.is_none_or(|s| s < 500),
+        _ => false,
+    }
+}
+
+fn commands_patch(host: &str, line: &str) -> String {
+    let mut s = format!("apiVersion: podpath/v1\nkind: Commands\ncommands:\n  {host}:\n");
+    for l in line.lines() {
+        s.push_str(&format!(
+            "    - {}\n",
+            serde_json::to_string(l).expect("a string")
+        ));
+    }
+    s
+}
+
+/// The rule (chain, 1-based number; `None` for the chain's policy) that
+/// decided the drop step `at` of hop `h`.
+fn deciding_rule(h: &Hop, at: usize, point: Point) -> Option<(String, Option<usize>)> {
+    for s in h.steps[..=at].iter().rev() {
+        if s.point != point {
+            continue;
+        }
+        let Some((head, rest)) = s.what.split_once(": ") else {
+            continue;
+        };
+        if let Some((chain, n)) = head.split_once(" #") {
+            if let Ok(n) = n.parse() {
+                return Some((chain.to_string(), Some(n)));
+            }
+        }
+        if rest.starts_with("policy ") && !head.contains(' ') {
+            return Some((head.to_string(), None));
+        }
+    }
+    None
+}
+
+/// The packet of hop `h` as it is at step `at`: the hop's facts are the
+/// packet as it arrived, and the NAT steps before `at` rewrote it (a
+/// FORWARD chain sees the address PREROUTING's DNAT chose).
+fn at_step(h: &Hop, at: usize) -> podpath_sim::trace::PktInfo {
+    let mut p = h.pkt;
+    let split = |s: &str| -> Option<(std::net::Ipv4Addr, Option<u16>)> {
+        match s.rsplit_once(':') {
+            Some((a, port)) => Some((a.parse().ok()?, port.parse().ok())),
+            None => Some((s.parse().ok()?, None)),
+        }
+    };
+    for s in &h.steps[..at] {
+        match &s.action {
+            Action::Dnat { to, .. } => {
+                if let Some((a, port)) = split(to) {
+                    p.dst = Some(a);
+                    p.dport = port.unwrap_or(p.dport);
+                }
+            }
+            Action::Snat { to, .. } => {
+                if let Some((a, port)) = split(to) {
+                    p.src = Some(a);
+                    p.sport = port.unwrap_or(p.sport);
+                }
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+/// `-p P -s S -d D --dport N` for the packet of hop `h` at step `at`; a port the flow
+/// chose at random (an ephemeral port) is not matched: the destination
+/// port of a reply gives way to its source port.
+fn packet_match(h: &Hop, at: usize, chosen: &delta::Chosen) -> String {
+    let p = &at_step(h, at);
+    let mut m = String::new();
+    match p.kind {
+        PktKind::Tcp => m.push_str("-p tcp "),
+        PktKind::Udp => m.push_str("-p udp "),
+        PktKind::Icmp => m.push_str("-p icmp "),
+        _ => {}
+    }
+    if let Some(s) = p.src {
+        m.push_str(&format!("-s {s}/32 "));
+    }
+    if let Some(d) = p.dst {
+        m.push_str(&format!("-d {d}/32 "));
+    }
+    if matches!(p.kind, PktKind::Tcp | PktKind::Udp) {
+        if p.dport != 0 && !chosen.has(p.dport) {
+            m.push_str(&format!("--dport {} ", p.dport));
+        } else if p.sport != 0 && !chosen.has(p.sport) {
+            m.push_str(&format!("--sport {} ", p.sport));
+        }
+    }
+    m.trim_end().to_string()
+}
+
+fn iptables_candidates(
+    h: &Hop,
+    (at, point): (usize, Point),
+    chosen: &delta::Chosen,
+    out: &mut Vec<Candidate>,
+) {
+    let Point::Table(..) = point else { return };
+    let name = point.to_string();
+    let Some((table, _hook)) = name.split_once('/') else {
+        return;
+    };
+    let Some((chain, rule)) = deciding_rule(h, at, point) else {
+        return;
+    };
+    if chain.starts_with("KUBE-") || chain.starts_with("cali-") {
+        return;
+    }
+    let t = if table == "filter" {
+        String::new()
+    } else {
+        format!("-t {table} ")
+    };
+    let m = packet_match(h, at, chosen);
+    if let Some(n) = rule {
+        let cmd = format!("iptables {t}-D {chain} {n}");
+        out.push(Candidate {
+            change: format!("delete rule {n} of {table} {chain} on {}", h.host),
+            patch: commands_patch(&h.host, &cmd),
+            command: cmd,
+        });
+    }
+    let pos = rule.unwrap_or(1);
+    // the stateful pair: this packet's connection, and what belongs to it
+    // (the replies), as firewalls write it
+    let cmd = format!(
+        "iptables {t}-I {chain} {pos} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\niptables {t}-I {chain} {} {m} -j ACCEPT",
+        pos + 1
+    );
+    out.push(Candidate {
+        change: format!(
+            "accept this connection (the packet and its replies) in {table} {chain} on {}",
+            h.host
+        ),
+        patch: commands_patch(&h.host, &cmd),
+        command: cmd,
+    });
+    let cmd = format!("iptables {t}-I {chain} {pos} {m} -j ACCEPT");
+    out.push(Candidate {
+        change: format!(
+            "accept this packet in {table} {chain} on {} before {}",
+            h.host,
+            match rule {
+                Some(n) => format!("rule {n}"),
+                None => "the chain's policy".into(),
+            }
+        ),
+        patch: commands_patch(&h.host, &cmd),
+        command: cmd,
+    });
+}
+
+fn sysctl_candidates(h: &Hop, reason: &str, out: &mut Vec<Candidate>) {
+    let mut keys = Vec::new();
+    if reason.contains("ip_forward=0") {
+        keys.push("net.ipv4.ip_forward=1".to_string());
+    }
+    if reason.contains("rp_filter") {
+        if let Some(d) = &h.in_dev {
+            keys.push(format!("net.ipv4.conf.{d}.rp_filter=0"));
+        }
+        keys.push("net.ipv4.conf.all.rp_filter=0".into());
+    }
+    if reason.contains("route_localnet") {
+        if let Some(d) = &h.in_dev {
+            keys.push(format!("net.ipv4.conf.{d}.route_localnet=1"));
+        }
+    }
+    for k in keys {
+        let cmd = format!("sysctl -w {k}");
+        out.push(Candidate {
+            change: format!("set {k} on {}", h.host),
+            patch: commands_patch(&h.host, &cmd),
+            command: cmd,
+        });
+    }
+}
+
+/// `default via G dev D [onlink]` for each default route of `h`'s main
+/// table.
+fn default_routes(h: &podpath_sim::net::host::Host) -> Vec<String> {
+    let any: ipnet::Ipv4Net = "0.0.0.0/0".parse().expect("a prefix");
+    let Some(routes) = h.fib.tables.get(&254).and_then(|t| t.get(&any)) else {
+        return Vec::new();
+    };
+    routes
+        .iter()
+        .filter_map(|r| {
+            let dev = h.devs.get(r.dev?)?.name.clone();
+            let mut s = String::from("default");
+            if let Some(g) = r.via {
+                s.push_str(&format!(" via {g}"));
+            }
+            s.push_str(&format!(" dev {dev}"));
+            if r.onlink {
+                s.push_str(" onlink");
+            }
+            Some(s)
+        })
+        .collect()
+}
+
+/// `default via G dev D` for each gateway of `h`'s main table's routes.
+fn gateways(h: &podpath_sim::net::host::Host) -> Vec<String> {
+    let Some(t) = h.fib.tables.get(&254) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (_, routes) in t.iter() {
+        for r in routes {
+            let (Some(g), Some(d)) = (r.via, r.dev.and_then(|d| h.devs.get(d))) else {
+                continue;
+            };
+            let line = format!("default via {g} dev {}", d.name);
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
+/// A default route of another host of the same kind over a device of the
+/// same name, for a host that has no route.
+fn route_candidates(
+    world: &podpath_sim::world::World,
+    host: &str,
+    reason: &str,
+    out: &mut Vec<Candidate>,
+) {
+    if !reason.contains("no route") {
+        return;
+    }
+    let Some(me) = world.hosts.iter().find(|h| h.name == host) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    // the gateway the host's own routes use, then the default routes of
+    // hosts of its kind
+    for line in gateways(me) {
+        if seen.contains(&line) {
+            continue;
+        }
+        seen.push(line.clone());
+        let cmd = format!("ip route add {line}");
+        out.push(Candidate {
+            change: format!(
+                "add a default route on {host} through the gateway its other routes use"
+            ),
+            patch: commands_patch(host, &cmd),
+            command: cmd,
+        });
+    }
+    for other in world
+        .hosts
+        .iter()
+        .filter(|h| h.kind == me.kind && h.name != host)
+    {
+        for line in default_routes(other) {
+            let Some(dev) = line.split(" dev ").nth(1).and_then(|r| r.split(' ').next()) else {
+                continue;
+            };
+            if !me.devs.iter().any(|d| d.name == dev) || seen.contains(&line) {
+                continue;
+            }
+            seen.push(line.clone());
+            let cmd = format!("ip route add {line}");
+            out.push(Candidate {
+                change: format!("add {host}'s default route as {} has it", other.name),
+                patch: commands_patch(host, &cmd),
+                command: cmd,
+            });
+        }
+    }
+}
+
+/// A NetworkPolicy admitting the flow's source pod to the destination pod
+/// and port: egress in the source's namespace, ingress in the
+/// destination's, and both.
+fn policy_candidates(
+    text: &(String, String),
+    f: &FlowTrace,
+    (h, at): (&Hop, usize),
+    reason: &str,
+    out: &mut Vec<Candidate>,
+) {
+    if !reason.contains("NetworkPolicy") {
+        return;
+    }
+    let Ok(doc) = podpath_sim::scenario::parse(&text.0, &text.1) else {
+        return;
+    };
+    let Some(c) = &doc.cluster else { return };
+    let Ok((cluster, _)) = podpath_sim::scenario::cluster_of(c, &text.1) else {
+        return;
+    };
+    let ns = |p: &podpath_sim::k8s::objects::Pod| {
+        p.metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into())
+    };
+    let Some(src) = cluster.pods.iter().find(|p| p.metadata.name == f.from) else {
+        return;
+    };
+    let p = at_step(h, at);
+    let Some(dst_ip) = p.dst.map(|d| d.to_string()) else {
+        return;
+    };
+    let Some(dst) = cluster
+        .pods
+        .iter()
+        .find(|p| p.status.pod_ip.as_deref() == Some(dst_ip.as_str()))
+    else {
+        return;
+    };
+    let proto = match p.kind {
+        PktKind::Udp => "UDP",
+        _ => "TCP",
+    };
+    let labels = |p: &podpath_sim::k8s::objects::Pod| {
+        serde_json::to_string(&p.metadata.labels).expect("labels")
+    };
+    // one name per (flow, destination, port): a fix of several steps
+    // adds several policies, none replacing another
+    let name = format!("podpath-why-{}-{}-{}", f.id, dst.metadata.name, p.dport)
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        .to_lowercase();
+    let peer = |p: &podpath_sim::k8s::objects::Pod| {
+        format!(
+            "{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}, podSelector: {{matchLabels: {}}}}}",
+            ns(p),
+            labels(p)
+        )
+    };
+    let port = format!("[{{protocol: {proto}, port: {}}}]", p.dport);
+    let egress = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-egress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Egress]\n  egress:\n    - to: [{}]\n      ports: {port}\n",
+        ns(src),
+        labels(src),
+        peer(dst)
+    );
+    let ingress = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-ingress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{}]\n      ports: {port}\n",
+        ns(dst),
+        labels(dst),
+        peer(src)
+    );
+    let (s, d) = (
+        format!("{}/{}", ns(src), src.metadata.name),
+        format!("{}/{}", ns(dst), dst.metadata.name),
+    );
+    for (change, patch) in [
+        (
+            format!(
+                "a NetworkPolicy letting {s} send to {d} on {}/{proto}",
+                p.dport
+            ),
+            egress.clone(),
+        ),
+        (
+            format!(
+                "a NetworkPolicy letting {d} accept {s} on {}/{proto}",
+                p.dport
+            ),
+            ingress.clone(),
+        ),
+        (
+            format!(
+                "NetworkPolicies letting {s} reach {d} on {}/{proto} (egress and ingress)",
+                p.dport
+            ),
+            format!("{egress}---\n{ingress}"),
+        ),
+    ] {
+        out.push(Candidate {
+            change,
+            command: format!("kubectl apply -f - <<'EOF'\n{patch}EOF"),
+            patch,
+        });
+    }
+}
+
+/// The objects behind a Service that kube-proxy rejects for having no
+/// endpoints: its EndpointSlices' endpoints that are not ready, made ready
+/// (what the pod passing its readiness probe makes the EndpointSlice
+/// controller write).
+fn endpoint_candidates(text: &str, h: &Hop, out: &mut Vec<Candidate>) {
+    let Some(svc) = h.steps.iter().find_map(|s| {
+        let (_, rest) = s.what.split_once("--comment \"")?;
+        let (c, _) = rest.split_once(" has no endpoints")?;
+        Some(c.split(':').next()?.to_string())
+    }) else {
+        return;
+    };
+    let Some((ns, name)) = svc.split_once('/') else {
+        return;
+    };
+    let Ok(objs) = crate::patch::manifests(text) else {
+        return;
+    };
+    for o in objs.iter().filter(|o| {
+        o["kind"] == "EndpointSlice"
+            && crate::patch::ident(o).1 == ns
+            && o["metadata"]["labels"]["kubernetes.io/service-name"] == name
+    }) {
+        let Some(eps) = o["endpoints"].as_array() else {
+            continue;
+        };
+        let not_ready: Vec<String> = eps
+            .iter()
+            .filter(|e| e["conditions"]["ready"] == false)
+            .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        if not_ready.is_empty() {
+            continue;
+        }
+        let mut fixed = eps.clone();
+        for e in &mut fixed {
+            e["conditions"]["ready"] = Value::Bool(true);
+        }
+        let slice = o["metadata"]["name"].as_str().unwrap_or("");
+        let patch = serde_saphyr::to_string(&json!({
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": slice, "namespace": ns},
+            "endpoints": fixed,
+        }))
+        .expect("JSON values are YAML");
+        out.push(Candidate {
+            change: format!(
+                "the endpoint(s) {} of Service {svc} ready: the pod passes its readiness probe, and the EndpointSlice controller marks it ready in {slice}",
+                not_ready.join(", ")
+            ),
+            command: format!("kubectl get endpointslice -n {ns} {slice} -o yaml   # conditions.ready: false; fix the pod's readiness probe (kubectl describe pod)"),
+            patch,
+        });
+    }
+}
+
+/// An Ingress whose backend Service does not exist (ingress-nginx answers
+/// 503 itself): the backend pointed at each Service of its namespace
+/// that has the port.
+fn ingress_candidates(text: &str, f: &FlowTrace, out: &mut Vec<Candidate>) {
+    if !f
+        .served_app
+        .as_deref()
+        .is_some_and(|a| a.contains("ingress-nginx"))
+    {
+        return;
+    }
+    let Ok(objs) = crate::patch::manifests(text) else {
+        return;
+    };
+    let services: Vec<&Value> = objs.iter().filter(|o| o["kind"] == "Service").collect();
+    for ing in objs.iter().filter(|o| o["kind"] == "Ingress") {
+        let ns = crate::patch::ident(ing).1;
+        let Some(rules) = ing["spec"]["rules"].as_array() else {
+            continue;
+        };
+        for (ri, r) in rules.iter().enumerate() {
+            let Some(paths) = r["http"]["paths"].as_array() else {
+                continue;
+            };
+            for (pi, p) in paths.iter().enumerate() {
+                let b = &p["backend"]["service"];
+                let (Some(name), port) = (b["name"].as_str(), &b["port"]) else {
+                    continue;
+                };
+                let exists =
+                    |s: &&Value| crate::patch::ident(s).1 == ns && s["metadata"]["name"] == name;
+                if services.iter().any(exists) {
+                    continue;
+                }
+                for s in services.iter().filter(|s| crate::patch::ident(s).1 == ns) {
+                    let has_port = s["spec"]["ports"].as_array().is_some_and(|ps| {
+                        ps.iter().any(|x| {
+                            x["port"] == port["number"]
+                                || (port["name"].is_string() && x["name"] == port["name"])
+                        })
+                    });
+                    if !has_port {
+                        continue;
+                    }
+                    let other = s["metadata"]["name"].as_str().unwrap_or("");
+                    let mut fixed = ing["spec"]["rules"].clone();
+                    fixed[ri]["http"]["paths"][pi]["backend"]["service"]["name"] =
+                        Value::String(other.to_string());
+                    let iname = ing["metadata"]["name"].as_str().unwrap_or("");
+                    let patch = serde_saphyr::to_string(&json!({
+                        "apiVersion": ing["apiVersion"],
+                        "kind": "Ingress",
+                        "metadata": {"name": iname, "namespace": ns},
+                        "spec": {"rules": fixed},
+                    }))
+                    .expect("JSON values are YAML");
+                    out.push(Candidate {
+                        change: format!("point Ingress {ns}/{iname}'s backend for host {} at Service {other} (Service {name} does not exist)", r["host"].as_str().unwrap_or("*")),
+                        command: format!("kubectl edit ingress -n {ns} {iname}   # rules[{ri}].http.paths[{pi}].backend.service.name: {name} -> {other}"),
+                        patch,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The point that decided a failed flow/// The point that decided a failed flow (`null` when no packet was
+/// dropped) and the changes to try there.
+fn decide(
+    text: &(String, String),
+    world: &podpath_sim::world::World,
+    f: &FlowTrace,
+) -> (Value, Vec<Candidate>) {
+    let mut cands = Vec::new();
+    ingress_candidates(&text.0, f, &mut cands);
+    let Some((h, s)) = f.first_drop() else {
+        let decided = match &f.served_app {
+            Some(app) if !cands.is_empty() => {
+                json!({"host": f.served_by, "point": "app", "rule": null, "reason": format!("{app} answered by itself: {}", f.outcome)})
+            }
+            _ => Value::Null,
+        };
+        return (decided, cands);
+    };
+    let at = h
+        .steps
+        .iter()
+        .position(|x| std::ptr::eq(x, s))
+        .expect("the step is the hop's");
+    let reason = match &s.action {
+        Action::Drop { reason } => reason.clone(),
+        _ => s.what.clone(),
+    };
+    let rule = deciding_rule(h, at, s.point).map(|(c, n)| match n {
+        Some(n) => format!("{c} rule {n}"),
+        None => format!("{c} policy"),
+    });
+    let chosen = delta::Chosen::of(f);
+    iptables_candidates(h, (at, s.point), &chosen, &mut cands);
+    sysctl_candidates(h, &reason, &mut cands);
+    route_candidates(world, &h.host, &reason, &mut cands);
+    policy_candidates(text, f, (h, at), &reason, &mut cands);
+    endpoint_candidates(&text.0, h, &mut cands);
+    let decided =
+        json!({"host": h.host, "point": s.point.to_string(), "rule": rule, "reason": reason});
+    (decided, cands)
+}
+
+/// A world on the way to a fix: the changes made so far, the scenario
+/// with them applied, its run, and where the flow failed in it.
+struct State {
+    chain: Vec<Candidate>,
+    text: String,
+    world: podpath_sim::world::World,
+    trace: Trace,
+    decided: Value,
+}
+
+/// At most this many changes in one fix (a fix may need several: DNS
+/// allowed, then the connection it resolved for).
+const MAX_DEPTH: usize = 3;
+/// At most this many re-runs in all.
+const MAX_RUNS: usize = 64;
+
+/// The changes of `chain` as one: joined descriptions, commands and patch
+/// documents.
+fn combine(chain: &[&Candidate]) -> Candidate {
+    let j = |f: &dyn Fn(&Candidate) -> String, sep: &str| {
+        chain.iter().map(|c| f(c)).collect::<Vec<_>>().join(sep)
+    };
+    Candidate {
+        change: j(&|c| c.change.clone(), "; then "),
+        command: j(&|c| c.command.clone(), "\n"),
+        patch: j(&|c| c.patch.clone(), "---\n"),
+    }
+}
+
+/// The smallest changes that make flow `f` of `base` succeed, found by
+/// re-running the scenario with each candidate applied (and, when a
+/// change moves the failure on, with a next change on top, up to
+/// [`MAX_DEPTH`]); and how many changes were tried.
+fn search(
+    text: &(String, String),
+    world: podpath_sim::world::World,
+    (base, f): (&Trace, &FlowTrace),
+    seed: Option<u64>,
+) -> (Vec<Fix>, usize) {
+    let kinds: Vec<(String, String)> = world
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.kind.name().to_string()))
+        .collect();
+    let (decided, _) = decide(text, &world, f);
+    let kind_of = |h: &str| kinds.iter().find(|k| k.0 == h).map(|k| k.1.clone());
+    let mut frontier = vec![State {
+        chain: Vec::new(),
+        text: text.0.clone(),
+        world,
+        trace: base.clone(),
+        decided: decided.clone(),
+    }];
+    let mut fixes: Vec<Fix> = Vec::new();
+    let mut tried = 0;
+    for _ in 0..MAX_DEPTH {
+        let mut jobs: Vec<(usize, Candidate)> = Vec::new();
+        for (i, st) in frontier.iter().enumerate() {
+            let Some(g) = st.trace.flows.iter().find(|x| x.id == f.id) else {
+                continue;
+            };
+            let (_, cands) = decide(&(st.text.clone(), text.1.clone()), &st.world, g);
+            jobs.extend(cands.into_iter().map(|c| (i, c)));
+        }
+        jobs.truncate(MAX_RUNS.saturating_sub(tried));
+        tried += jobs.len();
+        // each candidate is an independent run
+        let runs: Vec<Option<(usize, Candidate, State)>> = {
+            use rayon::prelude::*;
+            jobs.into_par_iter()
+                .map(|(i, c)| {
+                    let st = &frontier[i];
+                    let t =
+                        crate::patch::apply(&st.text, &text.1, &c.patch, "fix", &kind_of).ok()?;
+                    let (w, _) = podpath_sim::scenario::load_reporting(&t, &text.1, seed).ok()?;
+                    let after: Trace = Engine::new(w.clone()).run();
+                    let g = after.flows.iter().find(|x| x.id == f.id)?;
+                    let (d, _) = decide(&(t.clone(), text.1.clone()), &w, g);
+                    Some((
+                        i,
+                        c,
+                        State {
+                            chain: Vec::new(),
+                            text: t,
+                            world: w,
+                            trace: after,
+                            decided: d,
+                        },
+                    ))
+                })
+                .collect()
+        };
+        let mut next = Vec::new();
+        for (i, c, mut st) in runs.into_iter().flatten() {
+            let mut chain = frontier[i].chain.clone();
+            chain.push(c);
+            let g = st
+                .trace
+                .flows
+                .iter()
+                .find(|x| x.id == f.id)
+                .expect("found above");
+            if succeeded(&g.disposition) {
+                let others = others_changed(base, &st.trace, &f.id);
+                fixes.push(Fix {
+                    c: combine(&chain.iter().collect::<Vec<_>>()),
+                    others,
+                });
+            } else if st.decided != frontier[i].decided && !st.decided.is_null() {
+                // the change moved the failure on: a next change may end it
+                st.chain = chain;
+                next.push(st);
+            }
+        }
+        // the smallest changes that work: no longer fix is looked for
+        if !fixes.is_empty() || next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    (smallest(fixes), tried)
+}
+
+pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let text = super::scenario_text(a.scenario.as_deref())?;
+    let world = super::load(a.scenario.as_deref(), a.seed)?;
+    let base = Engine::new(world.clone()).run();
+    let Some(f) = base.flows.iter().find(|x| x.id == a.flow) else {
+        let ids: Vec<&str> = base
+            .flows
+            .iter()
+            .filter(|x| !x.daemon)
+            .map(|x| x.id.as_str())
+            .collect();
+        bail!(
+            "no flow '{}' in this scenario (flows: {})",
+            a.flow,
+            ids.join(", ")
+        );
+    };
+    let fate = delta::FateView::of(&base, f);
+    if succeeded(&f.disposition) {
+        writeln!(
+            out,
+            "{}: {} — it succeeded; there is nothing to fix",
+            f.id, f.outcome
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (decided, _) = decide(&text, &world, f);
+    let (fixes, tried) = search(&text, world, (&base, f), a.seed);
+    match a.format {
+        super::diff::Format::Json => {
+            let v = json!({
+                "flow": f.id,
+                "fate": fate.json(),
+                "decided_by": decided,
+                "tried": tried,
+                "fixes": fixes.iter().map(|x| json!({
+                    "change": x.c.change, "command": x.c.command, "patch": x.c.patch,
+                    "proven": true,
+                    "other_flows_changed": x.others.iter().map(|o| json!({
+                        "id": o.id, "before": o.before, "after": o.after, "breaks": o.breaks, "expectation_no_longer_met": o.unmet,
+                    })).collect::<Vec<Value>>(),
+                })).collect::<Vec<Value>>(),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        super::diff::Format::Text => {
+            writeln!(out, "{}  {}", f.id, f.description)?;
+            writeln!(out, "  outcome     {}", f.outcome)?;
+            if let Some(h) = decided["host"].as_str() {
+                writeln!(
+                    out,
+                    "  decided by  {h} {}{}: {}",
+                    decided["point"].as_str().unwrap_or(""),
+                    decided["rule"]
+                        .as_str()
+                        .map(|r| format!(" {r}"))
+                        .unwrap_or_default(),
+                    decided["reason"].as_str().unwrap_or("")
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "  decided by  (no drop step: the flow failed without a packet being dropped)"
+                )?;
+            }
+            writeln!(out)?;
+            for (i, x) in fixes.iter().enumerate() {
+                writeln!(out, "fix {}: {}", i + 1, x.c.change)?;
+                for l in x.c.command.lines() {
+                    writeln!(out, "    {l}")?;
+                }
+                if x.others.is_empty() {
+                    writeln!(
+                        out,
+                        "  proven: {} then succeeds; no other flow changes",
+                        f.id
+                    )?;
+                } else {
+                    let o: Vec<String> = x.others.iter().map(Other::line).collect();
+                    writeln!(
+                        out,
+                        "  proven: {} then succeeds; it also changes {}",
+                        f.id,
+                        o.join(", ")
+                    )?;
+                }
+            }
+            writeln!(
+                out,
+                "{} fix(es) proven of {tried} change(s) tried; each as a patch: podpath why --format json (\"patch\"), for podpath diff --patch",
+                fixes.len()
+            )?;
+        }
+    }
+    Ok(if fixes.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,178 @@
+//! `podpath why`: every troubleshooting scenario's failed flow gets a fix
+//! the re-run proves, and `podpath diff --patch` with that fix agrees; a fix
+//! that changes other flows names them.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn podpath(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_podpath"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn why(scenario: &str, flow: &str) -> Value {
+    let (code, out, err) = podpath(&["why", scenario, "--flow", flow, "--format", "json"]);
+    assert_eq!(code, 0, "{scenario} {flow}: {out}{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The troubleshooting scenarios and the flow of each that fails.
+const TROUBLES: [(&str, &str); 6] = [
+    ("troubleshoot-asymmetric-routing", "from-office"),
+    ("troubleshoot-forward-drop", "via-node-b"),
+    ("troubleshoot-ingress-missing-service", "missing-service"),
+    ("troubleshoot-no-endpoints", "clusterip"),
+    ("troubleshoot-no-endpoints", "nodeport"),
+    ("troubleshoot-pod-no-default-route", "no-snat"),
+];
+
+#[test]
+fn every_troubleshooting_flow_gets_a_fix_that_diff_confirms() {
+    let dir = std::env::temp_dir().join(format!("podpath-why-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (s, flow) in TROUBLES {
+        let v = why(s, flow);
+        let fixes = v["fixes"].as_array().unwrap();
+        assert!(!fixes.is_empty(), "{s} {flow}: no fix: {v}");
+        assert!(v["decided_by"]["host"].is_string(), "{s}: {v}");
+        for (i, x) in fixes.iter().enumerate() {
+            assert_eq!(x["proven"], true);
+            // the patch is one `diff` takes, and it makes the flow succeed
+            let p = dir.join(format!("{s}-{i}.yaml"));
+            std::fs::write(&p, x["patch"].as_str().unwrap()).unwrap();
+            let (code, out, err) = podpath(&[
+                "diff",
+                s,
+                "--patch",
+                p.to_str().unwrap(),
+                "--format",
+                "json",
+            ]);
+            assert_eq!(code, 1, "{s} fix {i}: {out}{err}");
+            let d: Value = serde_json::from_str(&out).unwrap();
+            let f = d["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == flow)
+                .unwrap();
+            assert_eq!(f["changed"], true);
+            assert_eq!(f["b"]["outcome"]["kind"], "answered", "{s} fix {i}: {f}");
+            // and changes exactly the other flows why named
+            let mut others: Vec<&str> = d["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|g| g["changed"] == true && g["id"] != flow)
+                .map(|g| g["id"].as_str().unwrap())
+                .collect();
+            let mut named: Vec<&str> = x["other_flows_changed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap())
+                .collect();
+            others.sort();
+            named.sort();
+            assert_eq!(others, named, "{s} fix {i}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_fixes_are_the_ones_a_person_would_make() {
+    // the policy's DROP names the chain; the fix is the chain's
+    let v = why("troubleshoot-forward-drop", "via-node-b");
+    let cmd = v["fixes"][0]["command"].as_str().unwrap();
+    assert!(
+        cmd.contains("iptables -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"),
+        "{cmd}"
+    );
+    assert!(
+        cmd.contains("-d 10.244.0.5/32 --dport 8080 -j ACCEPT"),
+        "{cmd}"
+    );
+    // the missing default route, through the gateway the pod's own route
+    // to the cluster uses
+    let v = why("troubleshoot-pod-no-default-route", "no-snat");
+    assert_eq!(
+        v["fixes"][0]["command"],
+        "ip route add default via 10.244.0.1 dev eth0"
+    );
+    // the Ingress pointed at the Service that exists
+    let v = why("troubleshoot-ingress-missing-service", "missing-service");
+    assert!(v["fixes"][0]["patch"].as_str().unwrap().contains("shop-v2"));
+    // a default-deny needs two steps: DNS to kube-dns, then the
+    // connection at both ends; the larger fix that also opens kube-dns's
+    // ingress (not isolated) is left out
+    let v = why("netpol-default-deny", "before");
+    let fixes = v["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 1, "{v}");
+    let patch = fixes[0]["patch"].as_str().unwrap();
+    assert_eq!(patch.matches("kind: NetworkPolicy").count(), 3, "{patch}");
+    assert!(
+        patch.contains("port: 53") && patch.contains("port: 8080"),
+        "{patch}"
+    );
+}
+
+#[test]
+fn a_fix_that_changes_another_flow_says_how() {
+    // the endpoint made ready answers the NodePort too, whose expect:
+    // (rejected) is then no longer met
+    let v = why("troubleshoot-no-endpoints", "clusterip");
+    let o = &v["fixes"][0]["other_flows_changed"][0];
+    assert_eq!(o["id"], "nodeport");
+    assert_eq!(
+        (o["before"].as_str(), o["after"].as_str()),
+        (Some("rejected"), Some("answered"))
+    );
+    assert_eq!(o["expectation_no_longer_met"], true);
+    assert_eq!(o["breaks"], false);
+    let (_, out, _) = podpath(&["why", "troubleshoot-no-endpoints", "--flow", "clusterip"]);
+    assert!(
+        out.contains(
+            "it also changes nodeport (rejected -> answered, its expect: is no longer met)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
+    let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("it succeeded; there is nothing to fix"),
+        "{out}"
+    );
+    let (code, _, err) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no flow 'nope' in this scenario (flows: via-node-b, via-node-a)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_troubleshooting_scenario_is_covered() {
+    let (_, out, _) = podpath(&["list"]);
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("troubleshoot-"))
+        .collect();
+    assert!(names.len() >= 5, "{out}");
+    for n in names {
+        assert!(TROUBLES.iter().any(|(s, _)| *s == n), "{n} has no why test");
+    }
+}
