@@ -195,6 +195,16 @@ impl FateView {
         })
     }
 
+    /// The parts of the fate (`outcome`, `served_by`, `path`, `nat`,
+    /// `drop`) in which `self` and `other` differ, chosen numbers renamed.
+    pub fn differences(&self, other: &FateView) -> Vec<&'static str> {
+        let (a, b) = (self.key(), other.key());
+        ["outcome", "served_by", "path", "nat", "drop"]
+            .into_iter()
+            .filter(|k| a[k] != b[k])
+            .collect()
+    }
+
     pub fn json(&self) -> Value {
         json!({
             "outcome": self.outcome,

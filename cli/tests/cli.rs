@@ -369,7 +369,7 @@ fn embedded_scenarios_match_their_golden_traces() {
     args.extend(names.iter().map(|s| s.as_str()));
     args.extend(["--golden", dir.to_str().unwrap()]);
     if std::env::var("PODPATH_BLESS").is_ok_and(|v| v == "1") {
-        args.push("--bless");
+        args.extend(["--bless", "--why"]);
     }
     let o = podpath(&args, &[]);
     assert!(

@@ -33,6 +33,12 @@ pub struct CheckArgs {
     /// constructs once on stderr.
     #[arg(long, value_enum, value_name = "match|nomatch")]
     pub assume_unmodelled: Option<super::AssumeArg>,
+    /// Also keep `podpath why`'s report for each flow that failed
+    /// (`NAME/why.txt`: the deciding point and the proven fixes): written
+    /// with --bless, compared otherwise. A golden directory that holds a
+    /// why.txt is compared with or without this flag.
+    #[arg(long)]
+    pub why: bool,
 }
 
 /// The scenarios to check: those named, or the embedded ones with a golden
@@ -66,13 +72,14 @@ pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
     for s in &list {
         let mut world = super::load(Some(s), None)?;
         super::prepare(&mut world, a.assume_unmodelled);
+        let text = super::scenario_text(Some(s))?;
         if let Some(first) = names.insert(world.scenario.clone(), s.clone()) {
             bail!(
                 "{s} and {first} are both named '{}' (metadata.name): their golden traces would be one file; rename one",
                 world.scenario
             );
         }
-        worlds.push((s, world));
+        worlds.push((s, world, text));
     }
     let mut bad = 0;
     let bar = indicatif::ProgressBar::new(worlds.len() as u64);
@@ -82,20 +89,28 @@ pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
         use rayon::prelude::*;
         worlds
             .into_par_iter()
-            .map(|(shown, world)| {
+            .map(|(shown, world, src)| {
                 let name = world.scenario.clone();
-                let trace = Engine::new(world).run();
+                let keep_why = a.why || a.golden.join(&name).join("why.txt").is_file();
+                let trace = Engine::new(world.clone()).run();
+                let why = keep_why.then(|| why_text(&src, &world, &trace));
                 let json = podpath_render::json::render(&trace);
                 let text = podpath_render::text::render(&trace);
                 let pcap = podpath_render::pcapng::render(&trace);
                 bar.inc(1);
-                (shown, name, trace, json, text, pcap)
+                (shown, name, trace, json, text, (pcap, why))
             })
             .collect()
     };
-    for (shown, name, trace, json, text, pcap) in runs {
+    for (shown, name, trace, json, text, (pcap, why)) in runs {
         let golden = a.golden.join(&name).join("trace.json");
-        match check_one(&name, &json, &text, &pcap, &a.golden, a.bless)? {
+        let verdict = match check_one(&name, &json, &text, &pcap, &a.golden, a.bless)? {
+            Verdict::Same | Verdict::Blessed if why.is_some() => {
+                check_why(&name, why.as_deref().unwrap_or(""), &a.golden, a.bless)?
+            }
+            v => v,
+        };
+        match verdict {
             Verdict::Same => writeln!(out, "ok       {shown}")?,
             Verdict::Blessed => writeln!(out, "blessed  {shown} -> {}", golden.display())?,
             Verdict::Missing => {
@@ -251,6 +266,54 @@ pub fn diff_traces(want: &Value, got: &Value, max_hops: usize) -> String {
         );
     }
     r
+}
+
+/// `podpath why`'s report of every flow of `trace` that failed, one after
+/// the other ("" when none did).
+fn why_text(
+    src: &(String, String),
+    world: &podpath_sim::world::World,
+    trace: &podpath_sim::trace::Trace,
+) -> String {
+    trace
+        .flows
+        .iter()
+        .filter(|f| !f.daemon)
+        .filter_map(|f| super::why::analyse(src, world.clone(), (trace, f), None))
+        .map(|r| r.text())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Compares (or writes, blessing) `DIR/NAME/why.txt`.
+fn check_why(name: &str, why: &str, dir: &Path, bless: bool) -> Result<Verdict> {
+    let f = dir.join(name).join("why.txt");
+    if bless {
+        // no failed flow: no file
+        if why.is_empty() {
+            let _ = std::fs::remove_file(&f);
+        } else {
+            std::fs::write(&f, why).with_context(|| format!("cannot write {}", f.display()))?;
+        }
+        return Ok(Verdict::Blessed);
+    }
+    let want = std::fs::read_to_string(&f).unwrap_or_default();
+    if want == why {
+        return Ok(Verdict::Same);
+    }
+    let mut r = format!("  {} differs from why's report now:\n", f.display());
+    for c in TextDiff::from_lines(want.as_str(), why).iter_all_changes() {
+        let sign = match c.tag() {
+            ChangeTag::Delete => "-",
+            ChangeTag::Insert => "+",
+            ChangeTag::Equal => continue,
+        };
+        let _ = write!(r, "    {sign} {}", c.value());
+        if c.missing_newline() {
+            r.push('\n');
+        }
+    }
+    Ok(Verdict::Differs(r))
 }
 
 pub enum Verdict {

@@ -65,6 +65,9 @@ struct Fix {
 /// `expect:` of it that was met no longer is.
 struct Other {
     id: String,
+    /// What of its fate changed (`outcome`, `served_by`, `path`, `nat`,
+    /// `drop`).
+    what: Vec<&'static str>,
     before: String,
     after: String,
     breaks: bool,
@@ -74,6 +77,9 @@ struct Other {
 impl Other {
     fn line(&self) -> String {
         let mut s = format!("{} ({} -> {}", self.id, self.before, self.after);
+        if self.before == self.after {
+            s.push_str(&format!(", other {}", self.what.join(", ")));
+        }
         if self.breaks {
             s.push_str(": the fix BREAKS it");
         }
@@ -104,7 +110,12 @@ fn others_changed(base: &Trace, after: &Trace, id: &str) -> Vec<Other> {
             };
             let ok =
                 |v: &Option<delta::FateView>| v.as_ref().is_some_and(|v| succeeded(&v.outcome));
+            let what = match (&d.a, &d.b) {
+                (Some(x), Some(y)) => x.differences(y),
+                _ => vec!["outcome"],
+            };
             Other {
+                what,
                 unmet: !unmet(base, &d.id) && unmet(after, &d.id),
                 breaks: ok(&d.a) && !ok(&d.b),
                 before: w(&d.a),
@@ -211,7 +222,9 @@ fn at_step(h: &Hop, at: usize) -> podpath_sim::trace::PktInfo {
 fn packet_match(h: &Hop, at: usize, chosen: &delta::Chosen) -> String {
     let p = &at_step(h, at);
     let mut m = String::new();
+    let sctp = h.before.starts_with("SCTP ");
     match p.kind {
+        _ if sctp => m.push_str("-p sctp "),
         PktKind::Tcp => m.push_str("-p tcp "),
         PktKind::Udp => m.push_str("-p udp "),
         PktKind::Icmp => m.push_str("-p icmp "),
@@ -223,7 +236,7 @@ fn packet_match(h: &Hop, at: usize, chosen: &delta::Chosen) -> String {
     if let Some(d) = p.dst {
         m.push_str(&format!("-d {d}/32 "));
     }
-    if matches!(p.kind, PktKind::Tcp | PktKind::Udp) {
+    if sctp || matches!(p.kind, PktKind::Tcp | PktKind::Udp) {
         if p.dport != 0 && !chosen.has(p.dport) {
             m.push_str(&format!("--dport {} ", p.dport));
         } else if p.sport != 0 && !chosen.has(p.sport) {
@@ -428,7 +441,9 @@ fn policy_candidates(
     reason: &str,
     out: &mut Vec<Candidate>,
 ) {
-    if !reason.contains("NetworkPolicy") {
+    // felix's drops name the NetworkPolicy; kube-network-policies' verdicts
+    // (kindnet) name the side that denied
+    if !reason.contains("NetworkPolicy") && !reason.contains("kube-network-policies") {
         return;
     }
     let Ok(doc) = podpath_sim::scenario::parse(&text.0, &text.1) else {
@@ -458,8 +473,9 @@ fn policy_candidates(
     else {
         return;
     };
-    let proto = match p.kind {
-        PktKind::Udp => "UDP",
+    let proto = match (p.kind, h.before.starts_with("SCTP ")) {
+        (_, true) => "SCTP",
+        (PktKind::Udp, _) => "UDP",
         _ => "TCP",
     };
     let labels = |p: &podpath_sim::k8s::objects::Pod| {
@@ -530,11 +546,26 @@ fn policy_candidates(
 /// (what the pod passing its readiness probe makes the EndpointSlice
 /// controller write).
 fn endpoint_candidates(text: &str, h: &Hop, out: &mut Vec<Candidate>) {
-    let Some(svc) = h.steps.iter().find_map(|s| {
-        let (_, rest) = s.what.split_once("--comment \"")?;
-        let (c, _) = rest.split_once(" has no endpoints")?;
-        Some(c.split(':').next()?.to_string())
-    }) else {
+    let comment = |what: &'static str| {
+        h.steps.iter().find_map(|s| {
+            let (_, rest) = s.what.split_once("--comment \"")?;
+            let (c, _) = rest.split_once(what)?;
+            Some(c.split(':').next()?.to_string())
+        })
+    };
+    // kube-proxy's "has no local endpoints" (externalTrafficPolicy: Local
+    // on a node without one): the Service's policy made Cluster
+    if let Some(svc) = comment(" has no local endpoints") {
+        if let Some((ns, name)) = svc.split_once('/') {
+            let patch = format!("apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  externalTrafficPolicy: Cluster\n");
+            out.push(Candidate {
+                change: format!("externalTrafficPolicy: Cluster on Service {svc}: a node without a local endpoint forwards to one on another node (the client's address is then masqueraded: the pod sees the node's)"),
+                command: format!("kubectl patch service -n {ns} {name} --type merge -p '{{\"spec\":{{\"externalTrafficPolicy\":\"Cluster\"}}}}'"),
+                patch,
+            });
+        }
+    }
+    let Some(svc) = comment(" has no endpoints") else {
         return;
     };
     let Some((ns, name)) = svc.split_once('/') else {
@@ -815,6 +846,120 @@ fn search(
     (smallest(fixes), tried)
 }
 
+/// `why`'s answer for one failed flow.
+pub struct Report {
+    flow: String,
+    description: String,
+    outcome: String,
+    fate: delta::FateView,
+    decided: Value,
+    fixes: Vec<Fix>,
+    tried: usize,
+}
+
+/// The answer for flow `f` of `base` (the run of `world`, made from
+/// `text`); `None` when the flow succeeded.
+pub fn analyse(
+    text: &(String, String),
+    world: podpath_sim::world::World,
+    (base, f): (&Trace, &FlowTrace),
+    seed: Option<u64>,
+) -> Option<Report> {
+    if succeeded(&f.disposition) {
+        return None;
+    }
+    let (decided, _) = decide(text, &world, f);
+    let (fixes, tried) = search(text, world, (base, f), seed);
+    Some(Report {
+        flow: f.id.clone(),
+        description: f.description.clone(),
+        outcome: f.outcome.clone(),
+        fate: delta::FateView::of(base, f),
+        decided,
+        fixes,
+        tried,
+    })
+}
+
+impl Report {
+    pub fn proven(&self) -> usize {
+        self.fixes.len()
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "flow": self.flow,
+            "fate": self.fate.json(),
+            "decided_by": self.decided,
+            "tried": self.tried,
+            "fixes": self.fixes.iter().map(|x| json!({
+                "change": x.c.change, "command": x.c.command, "patch": x.c.patch,
+                "proven": true,
+                "other_flows_changed": x.others.iter().map(|o| json!({
+                    "id": o.id, "before": o.before, "after": o.after, "changed": o.what, "breaks": o.breaks, "expectation_no_longer_met": o.unmet,
+                })).collect::<Vec<Value>>(),
+            })).collect::<Vec<Value>>(),
+        })
+    }
+
+    pub fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let d = &self.decided;
+        let _ = writeln!(out, "{}  {}", self.flow, self.description);
+        let _ = writeln!(out, "  outcome     {}", self.outcome);
+        match d["host"].as_str() {
+            Some(h) => {
+                let rule = d["rule"]
+                    .as_str()
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  decided by  {h} {}{rule}: {}",
+                    d["point"].as_str().unwrap_or(""),
+                    d["reason"].as_str().unwrap_or("")
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  decided by  (no drop step: the flow failed without a packet being dropped)"
+                );
+            }
+        }
+        let _ = writeln!(out);
+        for (i, x) in self.fixes.iter().enumerate() {
+            let _ = writeln!(out, "fix {}: {}", i + 1, x.c.change);
+            for l in x.c.command.lines() {
+                let _ = writeln!(out, "    {l}");
+            }
+            if x.others.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  proven: {} then succeeds; no other flow changes",
+                    self.flow
+                );
+            } else {
+                let o: Vec<String> = x.others.iter().map(Other::line).collect();
+                let _ = writeln!(
+                    out,
+                    "  proven: {} then succeeds; it also changes {}",
+                    self.flow,
+                    o.join(", ")
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{} fix(es) proven of {} change(s) tried; each as a patch: podpath why --format json (\"patch\"), for podpath diff --patch",
+            self.fixes.len(),
+            self.tried
+        );
+        out
+    }
+}
+
 pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
     let text = super::scenario_text(a.scenario.as_deref())?;
     let world = super::load(a.scenario.as_deref(), a.seed)?;
@@ -832,84 +977,19 @@ pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
             ids.join(", ")
         );
     };
-    let fate = delta::FateView::of(&base, f);
-    if succeeded(&f.disposition) {
+    let Some(r) = analyse(&text, world, (&base, f), a.seed) else {
         writeln!(
             out,
             "{}: {} — it succeeded; there is nothing to fix",
             f.id, f.outcome
         )?;
         return Ok(ExitCode::SUCCESS);
-    }
-    let (decided, _) = decide(&text, &world, f);
-    let (fixes, tried) = search(&text, world, (&base, f), a.seed);
+    };
     match a.format {
-        super::diff::Format::Json => {
-            let v = json!({
-                "flow": f.id,
-                "fate": fate.json(),
-                "decided_by": decided,
-                "tried": tried,
-                "fixes": fixes.iter().map(|x| json!({
-                    "change": x.c.change, "command": x.c.command, "patch": x.c.patch,
-                    "proven": true,
-                    "other_flows_changed": x.others.iter().map(|o| json!({
-                        "id": o.id, "before": o.before, "after": o.after, "breaks": o.breaks, "expectation_no_longer_met": o.unmet,
-                    })).collect::<Vec<Value>>(),
-                })).collect::<Vec<Value>>(),
-            });
-            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-        }
-        super::diff::Format::Text => {
-            writeln!(out, "{}  {}", f.id, f.description)?;
-            writeln!(out, "  outcome     {}", f.outcome)?;
-            if let Some(h) = decided["host"].as_str() {
-                writeln!(
-                    out,
-                    "  decided by  {h} {}{}: {}",
-                    decided["point"].as_str().unwrap_or(""),
-                    decided["rule"]
-                        .as_str()
-                        .map(|r| format!(" {r}"))
-                        .unwrap_or_default(),
-                    decided["reason"].as_str().unwrap_or("")
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "  decided by  (no drop step: the flow failed without a packet being dropped)"
-                )?;
-            }
-            writeln!(out)?;
-            for (i, x) in fixes.iter().enumerate() {
-                writeln!(out, "fix {}: {}", i + 1, x.c.change)?;
-                for l in x.c.command.lines() {
-                    writeln!(out, "    {l}")?;
-                }
-                if x.others.is_empty() {
-                    writeln!(
-                        out,
-                        "  proven: {} then succeeds; no other flow changes",
-                        f.id
-                    )?;
-                } else {
-                    let o: Vec<String> = x.others.iter().map(Other::line).collect();
-                    writeln!(
-                        out,
-                        "  proven: {} then succeeds; it also changes {}",
-                        f.id,
-                        o.join(", ")
-                    )?;
-                }
-            }
-            writeln!(
-                out,
-                "{} fix(es) proven of {tried} change(s) tried; each as a patch: podpath why --format json (\"patch\"), for podpath diff --patch",
-                fixes.len()
-            )?;
-        }
+        super::diff::Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&r.json())?)?,
+        super::diff::Format::Text => out.write_all(r.text().as_bytes())?,
     }
-    Ok(if fixes.is_empty() {
+    Ok(if r.proven() == 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
