@@ -547,6 +547,15 @@ SIMPLIFIED (and where)
     scenario itself gives (not those the cluster makes); its iptables
     lines go into the host's iptables-restore text (before its table's
     COMMIT), its nft lines after its nft script.                           [cli/delta, cli/patch]
+  - `podpath why`: the changes tried are those of its table (README):
+    an iptables rule or policy outside KUBE-*/cali-* chains, the sysctls a
+    drop names, a default route, a NetworkPolicy for the source and
+    destination pods, not-ready endpoints made ready, externalTrafficPolicy
+    Cluster, an Ingress backend; no nft rule, MTU, Service selector or
+    targetPort change is proposed yet, and a flow that fails with no drop
+    step (a closed port's ABORT or RST is the kernel's answer, not a drop)
+    gets none. At most 3 changes and 64 re-runs; a fix is shown only when
+    the re-run's flow succeeds.                                           [cli/cmd/why]
   - Snapshots (`snapshot --host`): the programs behind listening sockets
     are not known: a TCP listener becomes an http-server with no routes
     (it answers 404), a UDP one a udp-listener the replay runs as a sink
