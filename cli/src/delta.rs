@@ -184,7 +184,7 @@ impl FateView {
     }
 
     /// What is compared: everything but the chosen numbers.
-    fn key(&self) -> Value {
+    pub fn key(&self) -> Value {
         let n = |s: &str| self.chosen.normalize(s);
         json!({
             "outcome": self.outcome,

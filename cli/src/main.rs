@@ -5,6 +5,7 @@ mod cmd;
 mod delta;
 mod diff;
 mod explain;
+mod golden;
 mod kind;
 mod live;
 mod patch;

@@ -1,8 +1,10 @@
-//! `podpath check`: compare scenarios' traces with golden traces kept in a
-//! directory (one `NAME/trace.json` per scenario, with `trace.txt` beside it
-//! for people), for CI: exit 0 when every trace matches and every `expect:`
-//! of the scenarios is met, 1 with a per-hop diff (or the unmet
-//! expectation) when not; `--bless` writes the current traces instead.
+//! `podpath check`: compare scenarios' runs with golden ones kept in a
+//! directory (per scenario `NAME/trace.json`, the golden form of
+//! [`crate::golden`], and `NAME/capture.pcapng`), for CI: exit 0 when every
+//! flow matches and every `expect:` of the scenarios is met, 1 with the
+//! flows that differ (or the unmet expectation) when not; `--bless` writes
+//! the current runs instead. The comparison is semantic, per flow: random
+//! choices renamed, times left out.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -94,17 +96,16 @@ pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
                 let keep_why = a.why || a.golden.join(&name).join("why.txt").is_file();
                 let trace = Engine::new(world.clone()).run();
                 let why = keep_why.then(|| why_text(&src, &world, &trace));
-                let json = podpath_render::json::render(&trace);
-                let text = podpath_render::text::render(&trace);
+                let json = crate::golden::render(&trace);
                 let pcap = podpath_render::pcapng::render(&trace);
                 bar.inc(1);
-                (shown, name, trace, json, text, (pcap, why))
+                (shown, name, trace, json, (pcap, why))
             })
             .collect()
     };
-    for (shown, name, trace, json, text, (pcap, why)) in runs {
+    for (shown, name, trace, json, (pcap, why)) in runs {
         let golden = a.golden.join(&name).join("trace.json");
-        let verdict = match check_one(&name, &json, &text, &pcap, &a.golden, a.bless)? {
+        let verdict = match check_one(&name, (&json, &trace), &pcap, &a.golden, a.bless)? {
             Verdict::Same | Verdict::Blessed if why.is_some() => {
                 check_why(&name, why.as_deref().unwrap_or(""), &a.golden, a.bless)?
             }
@@ -150,122 +151,6 @@ pub fn run(a: CheckArgs, out: &mut impl Write) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The text of one hop as the comparison shows it.
-fn hop_lines(h: &Value) -> String {
-    let s = |k: &str| h[k].as_str().unwrap_or("").to_string();
-    let mut out = format!(
-        "hop on {}: {} -> {}\n",
-        s("host"),
-        h["in_dev"].as_str().unwrap_or("(local)"),
-        h["out_dev"].as_str().unwrap_or("(stays)")
-    );
-    let _ = writeln!(out, "  in   {}", s("before"));
-    for st in h["steps"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            out,
-            "  {:<18} {}",
-            st["point"].as_str().unwrap_or(""),
-            st["what"].as_str().unwrap_or("")
-        );
-    }
-    if let Some(a) = h["after"].as_str() {
-        let _ = writeln!(out, "  out  {a}");
-    }
-    out
-}
-
-fn flows(t: &Value) -> Vec<&Value> {
-    t["flows"]
-        .as_array()
-        .map(|v| v.iter().collect())
-        .unwrap_or_default()
-}
-
-/// A readable report of how `got` differs from `want` (both trace JSON);
-/// empty when they are equal. At most `max_hops` hops are shown per flow.
-pub fn diff_traces(want: &Value, got: &Value, max_hops: usize) -> String {
-    let mut r = String::new();
-    for k in ["scenario", "seed"] {
-        if want[k] != got[k] {
-            let _ = writeln!(r, "  {k}: golden {} , now {}", want[k], got[k]);
-        }
-    }
-    let (wf, gf) = (flows(want), flows(got));
-    let id = |f: &Value| f["id"].as_str().unwrap_or("").to_string();
-    let mut differing = 0;
-    for w in &wf {
-        let Some(g) = gf.iter().find(|g| id(g) == id(w)) else {
-            let _ = writeln!(r, "  flow {}: in the golden trace only", id(w));
-            differing += 1;
-            continue;
-        };
-        let mut fr = String::new();
-        if w["outcome"] != g["outcome"] {
-            let _ = writeln!(fr, "    outcome");
-            let _ = writeln!(fr, "    - {}", w["outcome"].as_str().unwrap_or(""));
-            let _ = writeln!(fr, "    + {}", g["outcome"].as_str().unwrap_or(""));
-        }
-        for k in ["disposition", "served_by", "served_app", "expect"] {
-            if w[k] != g[k] {
-                let _ = writeln!(fr, "    {k}");
-                let _ = writeln!(fr, "    - {}", w[k]);
-                let _ = writeln!(fr, "    + {}", g[k]);
-            }
-        }
-        let (wh, gh) = (
-            w["hops"].as_array().cloned().unwrap_or_default(),
-            g["hops"].as_array().cloned().unwrap_or_default(),
-        );
-        let mut shown = 0;
-        for i in 0..wh.len().max(gh.len()) {
-            let a = wh.get(i).map(hop_lines).unwrap_or_default();
-            let b = gh.get(i).map(hop_lines).unwrap_or_default();
-            if a == b {
-                continue;
-            }
-            if shown == max_hops {
-                let _ = writeln!(fr, "    (more hops differ)");
-                break;
-            }
-            shown += 1;
-            let _ = writeln!(fr, "    hop {} of the flow:", i + 1);
-            for c in TextDiff::from_lines(&a, &b).iter_all_changes() {
-                let sign = match c.tag() {
-                    ChangeTag::Delete => "-",
-                    ChangeTag::Insert => "+",
-                    ChangeTag::Equal => " ",
-                };
-                let _ = write!(fr, "    {sign} {}", c.value());
-                if c.missing_newline() {
-                    fr.push('\n');
-                }
-            }
-        }
-        if wh.len() != gh.len() {
-            let _ = writeln!(fr, "    hops: golden {}, now {}", wh.len(), gh.len());
-        }
-        if !fr.is_empty() {
-            differing += 1;
-            let _ = writeln!(r, "  flow {}:", id(w));
-            r.push_str(&fr);
-        }
-    }
-    for g in &gf {
-        if !wf.iter().any(|w| id(w) == id(g)) {
-            let _ = writeln!(r, "  flow {}: new (not in the golden trace)", id(g));
-            differing += 1;
-        }
-    }
-    if differing > 0 {
-        let _ = writeln!(
-            r,
-            "  {differing} of {} flow(s) differ",
-            wf.len().max(gf.len())
-        );
-    }
-    r
 }
 
 /// `podpath why`'s report of every flow of `trace` that failed, one after
@@ -323,13 +208,13 @@ pub enum Verdict {
     Missing,
 }
 
-/// Checks (or blesses) one scenario's trace against `DIR/NAME/`; the
-/// capture (`capture.pcapng`) is compared byte for byte when the golden
-/// directory has one.
+/// Checks (or blesses) one scenario's run against `DIR/NAME/`: its golden
+/// form ([`crate::golden`]) flow by flow, and its capture
+/// (`capture.pcapng`, when the directory has one) interface by interface,
+/// random choices renamed on both.
 pub fn check_one(
     name: &str,
-    json: &str,
-    text: &str,
+    (json, trace): (&str, &podpath_sim::trace::Trace),
     pcap: &[u8],
     dir: &Path,
     bless: bool,
@@ -339,30 +224,37 @@ pub fn check_one(
     if bless {
         std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
         std::fs::write(&f, json).with_context(|| format!("cannot write {}", f.display()))?;
-        std::fs::write(d.join("trace.txt"), text)?;
         std::fs::write(d.join("capture.pcapng"), pcap)?;
+        // the text dump of earlier goldens: `podpath run --format trace`
+        let _ = std::fs::remove_file(d.join("trace.txt"));
         return Ok(Verdict::Blessed);
     }
     let Ok(want) = std::fs::read_to_string(&f) else {
         return Ok(Verdict::Missing);
     };
+    let capture = match std::fs::read(d.join("capture.pcapng")) {
+        Ok(p) if p != pcap => crate::golden::compare_capture(&p, trace),
+        _ => String::new(),
+    };
     if want == json {
-        return Ok(match std::fs::read(d.join("capture.pcapng")) {
-            Ok(p) if p != pcap => Verdict::Differs(format!(
-                "  the traces are equal but {} differs ({} bytes golden, {} now)\n",
-                d.join("capture.pcapng").display(),
-                p.len(),
-                pcap.len()
-            )),
-            _ => Verdict::Same,
+        return Ok(if capture.is_empty() {
+            Verdict::Same
+        } else {
+            Verdict::Differs(capture)
         });
     }
     let w: Value = serde_json::from_str(&want)
-        .with_context(|| format!("{}: not a podpath trace (JSON)", f.display()))?;
+        .with_context(|| format!("{}: not a podpath golden trace (JSON)", f.display()))?;
+    if w["format"] != crate::golden::FORMAT {
+        bail!(
+            "{}: not a {} golden (an older podpath's trace?): bless it again with --bless",
+            f.display(),
+            crate::golden::FORMAT
+        );
+    }
     let g: Value = serde_json::from_str(json).expect("our own JSON");
-    let report = diff_traces(&w, &g, 3);
+    let report = crate::golden::compare(&w, &g) + &capture;
     Ok(if report.is_empty() {
-        // Same content, different bytes (formatting): say so.
         Verdict::Differs(
             "  the traces are equal but the file's formatting differs; bless it\n".into(),
         )
