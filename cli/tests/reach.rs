@@ -183,3 +183,49 @@ fn refusals_say_why() {
     let o = podpath(&["reach", &f, "--shard", "3/2"], &[]);
     assert!(err(&o).contains("bad shard '3/2'"));
 }
+
+/// `reach --why`: each denied pod-to-pod cell gets the NetworkPolicies
+/// that admit it, proven by re-running the probe, with the other cells
+/// they flip; the same bytes on 1 and 2 threads.
+#[test]
+fn why_proves_a_policy_per_denied_cell() {
+    let args = ["reach", "netpol-calico", "--why", "--format", "json"];
+    let one = podpath(&args, &[("RAYON_NUM_THREADS", "1")]);
+    assert!(one.status.success(), "{}", err(&one));
+    let two = podpath(&args, &[("RAYON_NUM_THREADS", "2")]);
+    assert_eq!(out(&one), out(&two));
+    let v: serde_json::Value = serde_json::from_str(&out(&one)).unwrap();
+    let why = v["why"].as_array().unwrap();
+    let denied = v["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["verdict"] == "denied")
+        .count();
+    assert_eq!(why.len(), denied);
+    let cell = |from: &str, to: &str, port: u64| {
+        why.iter()
+            .find(|w| w["from"] == from && w["to"] == to && w["port"] == port)
+            .unwrap()
+    };
+    // frontend's egress allows 8080 only and backend's ingress port http:
+    // 9090 needs both ends
+    let f = &cell("shop/frontend", "shop/backend", 9090)["fixes"];
+    assert_eq!(f.as_array().unwrap().len(), 1, "{f}");
+    assert_eq!(f[0]["proven"], true);
+    let patch = f[0]["patch"].as_str().unwrap();
+    assert!(
+        patch.contains("policyTypes: [Egress]") && patch.contains("policyTypes: [Ingress]"),
+        "{patch}"
+    );
+    // coredns is not isolated for egress: the backend's ingress alone; the
+    // Service's cell flips with it
+    let f = &cell("kube-system/coredns", "shop/backend", 8080)["fixes"][0];
+    assert!(!f["patch"].as_str().unwrap().contains("Egress"), "{f}");
+    assert_eq!(
+        f["other_cells_changed"],
+        serde_json::json!([{"from": "kube-system/coredns", "to": "svc/shop/backend", "port": 80, "protocol": "TCP", "b": "allowed"}])
+    );
+    // a Service's cell is explained by its pods' cells
+    assert!(cell("shop/other", "svc/shop/backend", 80)["note"].is_string());
+}

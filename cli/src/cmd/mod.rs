@@ -11,6 +11,7 @@ pub mod live;
 pub mod paths;
 pub mod policy_rules;
 pub mod reach;
+pub mod reach_why;
 pub mod run;
 pub mod snapshot;
 pub mod step;

@@ -51,6 +51,11 @@ pub struct ReachArgs {
     /// output (in --format).
     #[arg(long, num_args = 1.., value_name = "FILES", conflicts_with_all = ["scenario", "bundle", "shard"])]
     pub merge: Vec<PathBuf>,
+    /// For each denied probe from a pod to a pod: the NetworkPolicies that
+    /// would admit it, each proven by re-running the probe with it, and the
+    /// other cells it flips (the same selection re-run).
+    #[arg(long, conflicts_with_all = ["compare", "merge", "shard"])]
+    pub why: bool,
     #[arg(long)]
     pub seed: Option<u64>,
 }
@@ -135,6 +140,22 @@ pub fn run(a: ReachArgs, stdout: &mut impl Write) -> Result<ExitCode> {
     let r = reach::run(&setup, &opts, engine)?;
     for w in &r.warnings {
         eprintln!("warning: {w}");
+    }
+    if a.why {
+        let text = super::scenario_text(a.scenario.as_deref())?;
+        let fixes = super::reach_why::fixes(&text, &r, &opts, a.seed)?;
+        match a.format {
+            ReachFormat::Json => {
+                let mut v: serde_json::Value = serde_json::from_str(&output::json(&r))?;
+                v["why"] = serde_json::Value::Array(fixes);
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&v)?)?;
+            }
+            ReachFormat::Table => {
+                stdout.write_all(output::table(&r).as_bytes())?;
+                stdout.write_all(super::reach_why::text(&fixes).as_bytes())?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     print(&r, a.format, stdout)
 }

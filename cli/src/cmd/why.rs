@@ -48,10 +48,10 @@ pub struct WhyArgs {
 /// A change to try: what it is, the command a user would run, and the
 /// patch (`podpath diff --patch`) that applies it.
 #[derive(Clone)]
-struct Candidate {
-    change: String,
-    command: String,
-    patch: String,
+pub struct Candidate {
+    pub change: String,
+    pub command: String,
+    pub patch: String,
 }
 
 /// A proven fix: the candidate and the other flows whose fate it changes.
@@ -453,12 +453,6 @@ fn policy_candidates(
     let Ok((cluster, _)) = podpath_sim::scenario::cluster_of(c, &text.1) else {
         return;
     };
-    let ns = |p: &podpath_sim::k8s::objects::Pod| {
-        p.metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into())
-    };
     let Some(src) = cluster.pods.iter().find(|p| p.metadata.name == f.from) else {
         return;
     };
@@ -478,67 +472,7 @@ fn policy_candidates(
         (PktKind::Udp, _) => "UDP",
         _ => "TCP",
     };
-    let labels = |p: &podpath_sim::k8s::objects::Pod| {
-        serde_json::to_string(&p.metadata.labels).expect("labels")
-    };
-    // one name per (flow, destination, port): a fix of several steps
-    // adds several policies, none replacing another
-    let name = format!("podpath-why-{}-{}-{}", f.id, dst.metadata.name, p.dport)
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-        .to_lowercase();
-    let peer = |p: &podpath_sim::k8s::objects::Pod| {
-        format!(
-            "{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}, podSelector: {{matchLabels: {}}}}}",
-            ns(p),
-            labels(p)
-        )
-    };
-    let port = format!("[{{protocol: {proto}, port: {}}}]", p.dport);
-    let egress = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-egress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Egress]\n  egress:\n    - to: [{}]\n      ports: {port}\n",
-        ns(src),
-        labels(src),
-        peer(dst)
-    );
-    let ingress = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-ingress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{}]\n      ports: {port}\n",
-        ns(dst),
-        labels(dst),
-        peer(src)
-    );
-    let (s, d) = (
-        format!("{}/{}", ns(src), src.metadata.name),
-        format!("{}/{}", ns(dst), dst.metadata.name),
-    );
-    for (change, patch) in [
-        (
-            format!(
-                "a NetworkPolicy letting {s} send to {d} on {}/{proto}",
-                p.dport
-            ),
-            egress.clone(),
-        ),
-        (
-            format!(
-                "a NetworkPolicy letting {d} accept {s} on {}/{proto}",
-                p.dport
-            ),
-            ingress.clone(),
-        ),
-        (
-            format!(
-                "NetworkPolicies letting {s} reach {d} on {}/{proto} (egress and ingress)",
-                p.dport
-            ),
-            format!("{egress}---\n{ingress}"),
-        ),
-    ] {
-        out.push(Candidate {
-            change,
-            command: format!("kubectl apply -f - <<'EOF'\n{patch}EOF"),
-            patch,
-        });
-    }
+    out.extend(policy_fixes(src, dst, (p.dport, proto), &f.id));
 }
 
 /// The objects behind a Service that kube-proxy rejects for having no
@@ -994,4 +928,82 @@ pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// NetworkPolicies admitting `src` to `dst` on `port`/`proto`: egress in
+/// the source's namespace, ingress in the destination's, and both (named
+/// after `hint`, the destination and the port, so that the policies of a
+/// fix of several steps do not replace one another).
+pub fn policy_fixes(
+    src: &podpath_sim::k8s::objects::Pod,
+    dst: &podpath_sim::k8s::objects::Pod,
+    (port, proto): (u16, &str),
+    hint: &str,
+) -> Vec<Candidate> {
+    let ns = |p: &podpath_sim::k8s::objects::Pod| {
+        p.metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into())
+    };
+    let mut out = Vec::new();
+    let labels = |p: &podpath_sim::k8s::objects::Pod| {
+        serde_json::to_string(&p.metadata.labels).expect("labels")
+    };
+    // one name per (flow, destination, port): a fix of several steps
+    // adds several policies, none replacing another
+    let name = format!("podpath-why-{}-{}-{}", hint, dst.metadata.name, port)
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        .to_lowercase();
+    let peer = |p: &podpath_sim::k8s::objects::Pod| {
+        format!(
+            "{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}, podSelector: {{matchLabels: {}}}}}",
+            ns(p),
+            labels(p)
+        )
+    };
+    let ports = format!("[{{protocol: {proto}, port: {port}}}]");
+    let egress = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-egress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Egress]\n  egress:\n    - to: [{}]\n      ports: {ports}\n",
+        ns(src),
+        labels(src),
+        peer(dst)
+    );
+    let ingress = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-ingress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{}]\n      ports: {ports}\n",
+        ns(dst),
+        labels(dst),
+        peer(src)
+    );
+    let (s, d) = (
+        format!("{}/{}", ns(src), src.metadata.name),
+        format!("{}/{}", ns(dst), dst.metadata.name),
+    );
+    for (change, patch) in [
+        (
+            format!(
+                "a NetworkPolicy letting {s} send to {d} on {}/{proto}",
+                port
+            ),
+            egress.clone(),
+        ),
+        (
+            format!("a NetworkPolicy letting {d} accept {s} on {}/{proto}", port),
+            ingress.clone(),
+        ),
+        (
+            format!(
+                "NetworkPolicies letting {s} reach {d} on {}/{proto} (egress and ingress)",
+                port
+            ),
+            format!("{egress}---\n{ingress}"),
+        ),
+    ] {
+        out.push(Candidate {
+            change,
+            command: format!("kubectl apply -f - <<'EOF'\n{patch}EOF"),
+            patch,
+        });
+    }
+    out
 }
