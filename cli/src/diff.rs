@@ -243,6 +243,9 @@ pub struct IfaceDiff {
     pub real: usize,
     /// The first difference, if any.
     pub first: Option<String>,
+    /// Frames of the simulation matched before the first difference (all
+    /// of them when there is none).
+    pub agreed: usize,
     /// Pure ACKs sent alone on one side and folded into (or swapped with)
     /// the adjacent data segment on the other: tolerated, counted.
     pub ack_races: usize,
@@ -343,6 +346,8 @@ pub fn sim_captures(
 /// The comparison of a simulated and a real run, as printed lines and counts.
 pub struct Report {
     pub text: String,
+    /// Frames matched before each interface's first difference, summed.
+    pub agreed: usize,
     pub matched: usize,
     pub total: usize,
     pub renamed: usize,
@@ -363,6 +368,33 @@ pub struct Report {
 
 /// Leaves out the real kernel's housekeeping frames, compares, and writes
 /// one line per interface direction.
+/// How many frames the two sides have in common, interface by interface,
+/// whatever their order (each frame's text without its ports: what a
+/// connection's random choices leave alike). The real side's housekeeping
+/// frames (IGMP) are left out, as [`report`] leaves them out.
+pub fn overlap(
+    sim: &BTreeMap<(String, String, String), Vec<Vec<u8>>>,
+    real: &BTreeMap<(String, String, String), Vec<Vec<u8>>>,
+) -> usize {
+    let mut n = 0;
+    for (k, frames) in sim {
+        let Some(theirs) = real.get(k) else { continue };
+        let mut pool: BTreeMap<String, usize> = BTreeMap::new();
+        for b in theirs.iter().filter(|b| !is_housekeeping(b)) {
+            *pool.entry(normalize(b).text).or_default() += 1;
+        }
+        for b in frames {
+            if let Some(c) = pool.get_mut(&normalize(b).text) {
+                if *c > 0 {
+                    *c -= 1;
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
 pub fn report(
     sim: &BTreeMap<(String, String, String), Vec<Vec<u8>>>,
     mut real: BTreeMap<(String, String, String), Vec<Vec<u8>>>,
@@ -398,6 +430,7 @@ pub fn report(
         periodic: ifaces.iter().map(|i| i.periodic).sum(),
         periodic_tolerated: ifaces.iter().map(|i| i.periodic_tolerated).sum(),
         probe_races: ifaces.iter().map(|i| i.probe_races).sum(),
+        agreed: ifaces.iter().map(|i| i.agreed).sum(),
     }
 }
 
@@ -597,6 +630,7 @@ pub fn compare(
             sim: s_all.len(),
             real: r_all.len(),
             first,
+            agreed: i,
             ack_races: races,
             reorders,
             probe_races: probes,

@@ -517,8 +517,12 @@ SIMPLIFIED (and where)
   - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
     tcp_window_scaling off and IPv6 disabled (options podpath does not
     model); IGMP reports are left out of the diff; endpoint choices made
-    by the kernel's random statistic match are not aligned with the
-    simulation's, so live diffs use single-endpoint Services; a pure ACK
+    by the kernel's random statistic match or numgen are aligned by
+    re-running the simulation with another random stream per connection
+    (up to 8 each, greedily in start order, the stream whose requests
+    reach the real run's interfaces in its order kept); choices shared per
+    host (NAT's port allocator, HAProxy's and Envoy's balancing) are not
+    aligned, and --kind runs are not; a pure ACK
     sent alone on one side and folded into (or swapped with) the adjacent
     data segment on the other is a race between the kernel's ACK and the
     application's reply (also inside VXLAN or IPIP), tolerated and

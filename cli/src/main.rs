@@ -1,6 +1,7 @@
 //! `podpath`: a thin command line over podpath-sim and podpath-render. One
 //! dispatch `match`; each command is a function in `cmd/`.
 
+mod align;
 mod cmd;
 mod delta;
 mod diff;

@@ -957,6 +957,9 @@ pub struct TraceSink {
     pub captures: Vec<Capture>,
     /// The flows' ids as shared names, for captures ([`TraceSink::flow_name`]).
     flow_names: Vec<SharedName>,
+    /// The random stream number of each flow that has one other than 0
+    /// ([`crate::world::FlowSpec::streams`]).
+    streams: BTreeMap<u32, u64>,
 }
 
 impl TraceSink {
@@ -1106,6 +1109,18 @@ impl TraceSink {
         self.flows
             .get(flow as usize)
             .is_some_and(|f| !f.outcome.is_empty())
+    }
+
+    /// Gives `flow` the random stream `n` (0: its own).
+    pub fn set_stream(&mut self, flow: u32, n: u64) {
+        if n != 0 {
+            self.streams.insert(flow, n);
+        }
+    }
+
+    /// The random stream number of `flow` (0: its own).
+    pub fn stream(&self, flow: u32) -> u64 {
+        self.streams.get(&flow).copied().unwrap_or(0)
     }
 
     pub fn flow_id(&self, flow: u32) -> String {

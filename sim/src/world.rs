@@ -100,6 +100,12 @@ pub struct FlowSpec {
     pub client: ClientOpts,
     /// What must happen to each of its flows (`expect:`).
     pub expect: Vec<crate::trace::Expect>,
+    /// The random stream of each of its connections (index: the
+    /// connection, 0-based; missing or 0: the flow's own stream). Another
+    /// number gives the connection other random choices (endpoint,
+    /// ephemeral port, ISN) and changes nothing else: live diffs pick the
+    /// stream whose choices the real run made ([`crate::net::host::stream_of`]).
+    pub streams: Vec<u64>,
 }
 
 /// A change to the topology at a point of virtual time.

@@ -159,6 +159,19 @@ pub fn live_kind(
 
 /// The daemons' frames compared as a class (see diff.rs), when there are.
 /// and the frames of independent connections found a few places away.
+/// How many connections were re-run with the real run's random choices.
+fn aligned_note(aligned: &[String]) -> String {
+    if aligned.is_empty() {
+        "random choices aligned: 0 (the simulation's choices are the real run's, or no other choice agrees better)".into()
+    } else {
+        format!(
+            "random choices aligned: {} connection(s) re-run with the real run's choices (random stream: {})",
+            aligned.len(),
+            aligned.join(", ")
+        )
+    }
+}
+
 fn periodic_note(r: &crate::diff::Report) -> String {
     let mut s = String::new();
     if r.reorders > 0 {
@@ -268,10 +281,16 @@ pub fn live_netns(
     if !do_diff {
         return Ok(ExitCode::SUCCESS);
     }
+    // the real kernel's random choices, where they differ, given to the
+    // simulation (crate::align)
+    let mut aligned_world = super::load(scenario, seed)?;
+    aligned_world.horizon_ns = lab_elapsed_ns;
+    let (_, trace, aligned) = crate::align::align(aligned_world, (&real, &times));
     let sim = crate::diff::sim_captures(&trace, &|_| true);
     for f in &trace.flows {
         writeln!(out, "sim  {}: {}", f.id, f.outcome)?;
     }
+    writeln!(out, "{}", aligned_note(&aligned))?;
     writeln!(
         out,
         "time: real run {:.3} s (flows and captures), simulation {:.3} ms (wall clock)",
@@ -290,7 +309,8 @@ pub fn live_netns(
     if let Some(bw) = bundle_world {
         let mut bw = bw?;
         bw.horizon_ns = lab_elapsed_ns;
-        let bt = Engine::new(bw).run();
+        let (_, bt, b_aligned) = crate::align::align(bw, (&real, &times));
+        writeln!(out, "bundle {}", aligned_note(&b_aligned))?;
         let b = crate::diff::report(&crate::diff::sim_captures(&bt, &|_| true), real);
         for l in b.text.lines().filter(|l| l.starts_with("DIFFER")) {
             writeln!(out, "bundle {l}")?;

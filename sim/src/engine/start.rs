@@ -18,6 +18,8 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
     let desc = flow_desc(&id, &hname, &f.request);
     let flow = ctx.trace.add_flow(id.clone(), desc, &hname, false);
     ctx.trace.set_expect(flow, f.expect.clone());
+    ctx.trace
+        .set_stream(flow, f.streams.get(k as usize).copied().unwrap_or(0));
     match &f.request {
         Request::HttpGet {
             dst,

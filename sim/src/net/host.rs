@@ -36,6 +36,11 @@ pub(crate) fn stream_of<'a>(
     streams.entry(f).or_insert_with(|| {
         let mut k = seed.to_be_bytes().to_vec();
         k.extend_from_slice(trace.flow_id(f).as_bytes());
+        // another stream of the same flow (live diffs' alignment)
+        let n = trace.stream(f);
+        if n != 0 {
+            k.extend_from_slice(&n.to_be_bytes());
+        }
         ChaCha8Rng::seed_from_u64(crate::det::stable_hash(&k))
     })
 }

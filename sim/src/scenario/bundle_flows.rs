@@ -153,6 +153,7 @@ pub(super) fn flow_of(
     http_extra(fi, f, &mut request)?;
     let client = client_of(fi, f, &request)?;
     Ok(FlowSpec {
+        streams: Vec::new(),
         expect: Vec::new(),
         id,
         from: hi,

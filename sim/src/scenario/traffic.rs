@@ -69,6 +69,7 @@ fn flow_of(
         }
     };
     Ok(FlowSpec {
+        streams: Vec::new(),
         id: td.id.value.clone(),
         from,
         request,

@@ -109,6 +109,7 @@ impl<'a> SimEngine<'a> {
         };
         let mut w = self.world.clone();
         w.flows = vec![FlowSpec {
+            streams: Vec::new(),
             id: FLOW.into(),
             from,
             request,
