@@ -194,6 +194,9 @@ SIMPLIFIED (and where)
   - IPv4 only; no IPv6, no ip6tables.                                    [all]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
+  - No GSO/TSO: every TCP segment is its own frame. A frame longer than
+    a veth's (or a NIC's) MTU + 18 is dropped on receipt, as
+    is_skb_forwardable drops it; a GSO superpacket would pass there.     [net/link]
   - No IP options processing; accept_local, arp_ignore, arp_announce and
     icmp_errors_use_inbound_ifaddr stay at their defaults.               [net/ipv4]
   - Routing: no multipath, no route cache or PMTU exceptions; metrics
@@ -233,9 +236,10 @@ SIMPLIFIED (and where)
     have no SO_MARK, so --restore-skmark restores 0); TPROXY and nft
     tproxy give the packet a transparent socket (apps with
     `transparent: true`; one listener a port, UDP sockets unconnected);
-    TCPMSS does not rewrite the MSS option (podpath's TCP does not
-    segment by MSS) and CHECKSUM changes nothing (checksums are always
-    complete); CT --zone/--helper/--timeout are recorded, but zones do
+    TCPMSS lowers the MSS option a SYN carries (--clamp-mss-to-pmtu:
+    the smaller of the output device's MTU and the reverse route's, less
+    40) and inserts none into a SYN without one; CHECKSUM changes
+    nothing (checksums are always complete); CT --zone/--helper/--timeout are recorded, but zones do
     not separate connections and no helper runs; CLASSIFY has no
     effect (no qdiscs); NFQUEUE and QUEUE (and nft queue) reach the
     program bound to the queue number (kube-network-policies), else the
@@ -395,8 +399,8 @@ SIMPLIFIED (and where)
     are 0 for every device (as -m devgroup); `meta time|hour|day` read
     the virtual clock as UTC, `meta time` in whole seconds; `fib ... oif`
     is the rpfilter reverse route; `tcp option maxseg size set` and `ct
-    zone set` are trace steps (MSS not rewritten, zones do not separate
-    connections, as TCPMSS and CT --zone); `ip version` is 4 and `ip
+    zone set` are trace steps (nft's MSS is not rewritten, unlike
+    TCPMSS; zones do not separate connections, as CT --zone); `ip version` is 4 and `ip
     hdrlength` 5 (packets carry no IP options: `ip option X FIELD`
     breaks the rule, `ip option X` reads missing); podpath has no xfrm
     (`ipsec in|out ...` breaks the rule, `meta ipsec` is false)
@@ -555,8 +559,11 @@ SIMPLIFIED (and where)
     an iptables rule or policy outside KUBE-*/cali-* chains, the sysctls a
     drop names, a default route, a NetworkPolicy for the source and
     destination pods, not-ready endpoints made ready, externalTrafficPolicy
-    Cluster, an Ingress backend; no nft rule, MTU, Service selector or
-    targetPort change is proposed yet, and a flow that fails with no drop
+    Cluster, an Ingress backend, for a packet too big the sender's MTU
+    lowered to what the dropping device carries (less a tunnel's
+    headers), that device's MTU raised, or TCPMSS clamping where it was
+    dropped; no nft rule, Service selector or targetPort change is
+    proposed yet, and a flow that fails with no drop
     step (a closed port's ABORT or RST is the kernel's answer, not a drop)
     gets none. At most 3 changes and 64 re-runs; a fix is shown only when
     the re-run's flow succeeds.                                           [cli/cmd/why]

@@ -13,11 +13,12 @@
 //! - `apiVersion: podpath/v1` `kind: Commands` with `commands: {HOST:
 //!   [LINE, ...]}`: kernel commands run on a host before the flows, in
 //!   order: `iptables [-t TABLE] -A|-I|-D CHAIN ...`, `nft add|insert|
-//!   delete ...`, `sysctl -w KEY=VALUE`, `ip route add|replace|del ...`.
+//!   delete ...`, `sysctl -w KEY=VALUE`, `ip route add|replace|del ...`,
+//!   `ip link set [dev] DEV mtu N|up|down`.
 //!   Each becomes the scenario's form of it: a line of the host's
 //!   iptables-restore text (on a host the cluster makes, applied on top as
 //!   `iptables-restore --noflush`), a line of its `nft -f` script, a
-//!   sysctl, a route.
+//!   sysctl, a route, a device's `mtu` or `up`.
 
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
@@ -232,8 +233,13 @@ fn command(h: &mut Map<String, Value>, line: &str, at: &str) -> Result<()> {
             s[k] = Value::String(v.to_string());
             Ok(())
         }
+        Some("ip") if matches!(words.get(1).copied(), Some("link" | "l" | "li" | "lin")) => {
+            link(h, &words[2..], at)
+        }
         Some("ip") => route(h, &words[1..], at),
-        _ => bail!("{at}: podpath applies iptables, nft, sysctl and `ip route` commands"),
+        _ => bail!(
+            "{at}: podpath applies iptables, nft, sysctl, `ip route` and `ip link set` commands"
+        ),
     }
 }
 
@@ -291,6 +297,54 @@ fn iptables(h: &mut Map<String, Value>, args: &[&str], at: &str) -> Result<()> {
     let mut out = lines.join("\n");
     out.push('\n');
     h.insert("iptables".into(), Value::String(out));
+    Ok(())
+}
+
+/// `ip link set [dev] DEV mtu N` (and `up`/`down`) onto the host's device:
+/// the device entry's `mtu` (on a device the cluster makes, the new MTU
+/// of it; `ip link set` checks the range: ETH_MIN_MTU 68 for IPv4 up to
+/// the 65535 of a loopback, dev_validate_mtu in net/core/dev.c).
+fn link(h: &mut Map<String, Value>, args: &[&str], at: &str) -> Result<()> {
+    let usage = || anyhow::anyhow!("{at}: expected `ip link set [dev] DEV mtu N|up|down`");
+    if args.first().copied() != Some("set") {
+        return Err(usage());
+    }
+    let mut rest = &args[1..];
+    if rest.first().copied() == Some("dev") {
+        rest = &rest[1..];
+    }
+    let (dev, opts) = rest.split_first().ok_or_else(usage)?;
+    let devs = h
+        .entry("devices")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(devs) = devs.as_object_mut() else {
+        bail!("{at}: the host's devices are not a mapping");
+    };
+    let d = devs
+        .entry(dev.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    let mut i = 0;
+    while i < opts.len() {
+        match (opts[i], opts.get(i + 1)) {
+            ("mtu", Some(v)) => {
+                let n: u32 = v.parse().map_err(|_| usage())?;
+                if !(68..=65535).contains(&n) {
+                    bail!("{at}: Error: mtu less than device minimum or greater than maximum (68..65535)");
+                }
+                d["mtu"] = Value::from(n);
+                i += 2;
+            }
+            ("up", _) => {
+                d["up"] = Value::Bool(true);
+                i += 1;
+            }
+            ("down", _) => {
+                d["up"] = Value::Bool(false);
+                i += 1;
+            }
+            _ => return Err(usage()),
+        }
+    }
     Ok(())
 }
 
@@ -436,5 +490,22 @@ mod tests {
         route(&mut h, &["route", "del", "10.0.0.0/8"], "t").unwrap();
         let e = route(&mut h, &["route", "del", "10.0.0.0/8"], "t").unwrap_err();
         assert!(e.to_string().contains("No such process"), "{e}");
+    }
+
+    #[test]
+    fn link_mtu_and_state_are_set_and_bad_mtus_refused() {
+        let mut h = Map::new();
+        command(&mut h, "ip link set dev eth0 mtu 1400", "t").unwrap();
+        command(&mut h, "ip l set eth1 down", "t").unwrap();
+        assert_eq!(
+            Value::Object(h.clone())["devices"],
+            serde_json::json!({"eth0": {"mtu": 1400}, "eth1": {"up": false}})
+        );
+        let e = command(&mut h, "ip link set dev eth0 mtu 40", "t").unwrap_err();
+        assert!(e.to_string().contains("device minimum"), "{e}");
+        let e = command(&mut h, "ip link set dev eth0 mtu x", "t").unwrap_err();
+        assert!(e.to_string().contains("expected `ip link set"), "{e}");
+        let e = command(&mut h, "ip link add foo type dummy", "t").unwrap_err();
+        assert!(e.to_string().contains("expected `ip link set"), "{e}");
     }
 }

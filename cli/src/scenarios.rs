@@ -81,6 +81,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/troubleshoot-pod-no-default-route.yaml"),
     },
     Embedded {
+        name: "troubleshoot-mtu-mismatch",
+        text: include_str!("../../scenarios/troubleshoot-mtu-mismatch.yaml"),
+    },
+    Embedded {
         name: "troubleshoot-forward-drop",
         text: include_str!("../../scenarios/troubleshoot-forward-drop.yaml"),
     },

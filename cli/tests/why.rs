@@ -25,10 +25,11 @@ fn why(scenario: &str, flow: &str) -> Value {
 }
 
 /// The troubleshooting scenarios and the flow of each that fails.
-const TROUBLES: [(&str, &str); 6] = [
+const TROUBLES: [(&str, &str); 7] = [
     ("troubleshoot-asymmetric-routing", "from-office"),
     ("troubleshoot-forward-drop", "via-node-b"),
     ("troubleshoot-ingress-missing-service", "missing-service"),
+    ("troubleshoot-mtu-mismatch", "large"),
     ("troubleshoot-no-endpoints", "clusterip"),
     ("troubleshoot-no-endpoints", "nodeport"),
     ("troubleshoot-pod-no-default-route", "no-snat"),
@@ -107,6 +108,37 @@ fn the_fixes_are_the_ones_a_person_would_make() {
     assert_eq!(
         v["fixes"][0]["command"],
         "ip route add default via 10.244.0.1 dev eth0"
+    );
+    // a packet too big for the veth it crosses: the pod's MTU back to
+    // flannel's 1450, or the client's (its MSS then makes the pod send
+    // less), the veth raised, or the SYN's MSS clamped on the node
+    let v = why("troubleshoot-mtu-mismatch", "large");
+    let cmds: Vec<(&str, &str)> = v["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["command"].as_str().unwrap(), x["patch"].as_str().unwrap()))
+        .collect();
+    let has = |cmd: &str, host: &str| {
+        cmds.iter()
+            .any(|(c, p)| *c == cmd && p.contains(&format!("  {host}:\n")))
+    };
+    assert!(
+        has("ip link set dev eth0 mtu 1450", "web-7d9c6b5f4-k2m8p"),
+        "{cmds:?}"
+    );
+    assert!(has("ip link set dev eth0 mtu 1450", "laptop"), "{cmds:?}");
+    assert!(
+        has(
+            "iptables -t mangle -I FORWARD 1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+            "node-b"
+        ),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter()
+            .any(|(c, _)| c.ends_with(" mtu 1500") && c.contains("dev veth")),
+        "{cmds:?}"
     );
     // the Ingress pointed at the Service that exists
     let v = why("troubleshoot-ingress-missing-service", "missing-service");

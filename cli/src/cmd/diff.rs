@@ -29,7 +29,7 @@ pub struct DiffArgs {
     /// B is A with this patch applied (repeatable, in order): a podpath/v1
     /// Scenario merge, Kubernetes objects merged into the cluster's
     /// manifests (`$patch: delete` removes one), or podpath/v1 Commands
-    /// (`iptables`, `nft`, `sysctl`, `ip route` per host).
+    /// (`iptables`, `nft`, `sysctl`, `ip route`, `ip link set` per host).
     #[arg(long, value_name = "FILE", conflicts_with = "b")]
     pub patch: Vec<PathBuf>,
     /// Also run the reachability matrix on both and list every cell that

@@ -615,7 +615,112 @@ fn ingress_candidates(text: &str, f: &FlowTrace, out: &mut Vec<Candidate>) {
     }
 }
 
-/// The point that decided a failed flow/// The point that decided a failed flow (`null` when no packet was
+/// `(N, M, DEV, is_frame)` of a drop for size: "N bytes exceed the MTU M of
+/// DEV ..." (ip_forward with DF set, ip_finish_output) or "frame of N bytes
+/// exceeds the MTU M of DEV" (a device's receipt, is_skb_forwardable).
+fn mtu_drop(reason: &str) -> Option<(u32, u32, String, bool)> {
+    let frame = reason.starts_with("frame of ");
+    let (n, rest) = reason
+        .trim_start_matches("frame of ")
+        .split_once(" bytes exceed")?;
+    let rest = rest.split_once("the MTU ")?.1;
+    let (m, rest) = rest.split_once(" of ")?;
+    let dev = rest.split([' ', ';']).next()?;
+    Some((n.parse().ok()?, m.parse().ok()?, dev.to_string(), frame))
+}
+
+/// A packet too big for a device on its way: the sender's device MTU
+/// lowered to what the path carries (TCP's MSS follows the device,
+/// tcp_mss_clamp in net/ipv4/tcp_output.c: MTU - 40, and the client's
+/// lowered MTU lowers the MSS it advertises, so both ends send less), the
+/// device raised to what the packet needs, and the SYN's MSS clamped to
+/// the route's MTU on the host that dropped it (`TCPMSS
+/// --clamp-mss-to-pmtu`, what firewalls write for an MTU black hole).
+fn mtu_candidates(
+    world: &podpath_sim::world::World,
+    (f, h): (&FlowTrace, &Hop),
+    reason: &str,
+    out: &mut Vec<Candidate>,
+) {
+    let Some((n, m, dev, frame)) = mtu_drop(reason) else {
+        return;
+    };
+    // the IP packet's length, and the tunnel headers around it when the
+    // packet dropped is an encapsulated one
+    let ip_len = if frame { n.saturating_sub(14) } else { n };
+    let overhead = if !h.pkt.encap {
+        0
+    } else if h.before.contains("VXLAN") {
+        50
+    } else if h.before.contains("WireGuard") {
+        60
+    } else {
+        20
+    };
+    let fits = m.saturating_sub(overhead);
+    let owner = |ip: std::net::Ipv4Addr| {
+        world.hosts.iter().find_map(|x| {
+            let d = x
+                .devs
+                .iter()
+                .find(|d| d.addrs.iter().any(|a| a.addr() == ip))?;
+            Some((x.name.clone(), d.name.clone(), d.mtu))
+        })
+    };
+    let mut senders = Vec::new();
+    if let Some(src) = h.pkt.src.filter(|_| !h.before.contains("WireGuard")) {
+        senders.extend(owner(src));
+    }
+    // the flow's client, by the address its first packet left with
+    if let Some(src) = f.hops.first().and_then(|x| x.pkt.src) {
+        senders.extend(owner(src));
+    }
+    senders.dedup();
+    for (host, d, mtu) in senders {
+        if mtu <= fits || fits < 68 {
+            continue;
+        }
+        let cmd = format!("ip link set dev {d} mtu {fits}");
+        out.push(Candidate {
+            change: format!(
+                "MTU {fits} on {host}'s {d} (was {mtu}): what {dev} on {} carries{}",
+                h.host,
+                if overhead > 0 {
+                    format!(" less the tunnel's {overhead} bytes")
+                } else {
+                    String::new()
+                }
+            ),
+            patch: commands_patch(&host, &cmd),
+            command: cmd,
+        });
+    }
+    let need = ip_len + overhead;
+    if need > m && need <= 65535 {
+        let cmd = format!("ip link set dev {dev} mtu {need}");
+        out.push(Candidate {
+            change: format!(
+                "MTU {need} on {}'s {dev} (was {m}): the {ip_len}-byte packets pass",
+                h.host
+            ),
+            patch: commands_patch(&h.host, &cmd),
+            command: cmd,
+        });
+    }
+    if h.pkt.kind == PktKind::Tcp {
+        let cmd = "iptables -t mangle -I FORWARD 1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu".to_string();
+        out.push(Candidate {
+            change: format!(
+                "clamp the MSS of forwarded SYNs to the route's MTU on {} (TCPMSS --clamp-mss-to-pmtu)",
+                h.host
+            ),
+            patch: commands_patch(&h.host, &cmd),
+            command: cmd,
+        });
+    }
+}
+
+/// The point that decided a failed flow (`null` when no packet was
 /// dropped) and the changes to try there.
 fn decide(
     text: &(String, String),
@@ -652,6 +757,7 @@ fn decide(
     route_candidates(world, &h.host, &reason, &mut cands);
     policy_candidates(text, f, (h, at), &reason, &mut cands);
     endpoint_candidates(&text.0, h, &mut cands);
+    mtu_candidates(world, (f, h), &reason, &mut cands);
     let decided =
         json!({"host": h.host, "point": s.point.to_string(), "rule": rule, "reason": reason});
     (decided, cands)

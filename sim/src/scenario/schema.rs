@@ -540,6 +540,10 @@ pub struct TrafficDoc {
     pub start: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Spanned<String>>,
+    /// How long an http or sctp client waits for its whole answer before
+    /// it gives up (`curl -m`, `ncat -w`): a duration (`10s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Spanned<String>>,
     /// What must happen to each flow of the entry: `answered`, `dropped`,
     /// `rejected`, `timedOut`, `reset`, `notResolved`, `failed`, or a map
     /// `{status: 200, servedBy: default/web-*, reset: true, ...}`. `run`

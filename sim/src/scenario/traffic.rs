@@ -68,6 +68,15 @@ fn flow_of(
             None => Ok(0),
         }
     };
+    if let Some(t) = &td.timeout {
+        if td.http.is_none() && td.sctp.is_none() {
+            return Err(e.at(
+                t,
+                format!("{tk}.timeout"),
+                "timeout (curl -m, ncat -w) applies to http and sctp flows".into(),
+            ));
+        }
+    }
     Ok(FlowSpec {
         streams: Vec::new(),
         id: td.id.value.clone(),
@@ -76,7 +85,13 @@ fn flow_of(
         start_ns: dur(&td.start, "start")?,
         count: td.count.max(1),
         after_previous: false,
-        client: Default::default(),
+        client: crate::world::ClientOpts {
+            timeout_ns: match &td.timeout {
+                Some(_) => Some(dur(&td.timeout, "timeout")?.max(1)),
+                None => None,
+            },
+            ..Default::default()
+        },
         interval_ns: match &td.interval {
             Some(_) => dur(&td.interval, "interval")?,
             None => 100_000_000,

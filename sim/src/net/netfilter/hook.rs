@@ -169,6 +169,10 @@ impl Host {
         if pkt.synproxy.is_some() {
             self.synproxy.pending = pkt.synproxy.take();
         }
+        // TCPMSS rewrote the MSS option
+        if let Some(m) = pkt.tcp_mss {
+            crate::net::netfilter::mangle::set_mss(ip, m);
+        }
         // TTL, TOS, DSCP, ECN (and nft's payload statements on them)
         // changed the packet's view: into the header they go
         let _ = crate::net::netfilter::mangle::write_back_all(
@@ -271,6 +275,22 @@ impl Host {
                 }),
                 _ => None,
             },
+            path_mtu: out_dev.map(|o| {
+                // tcpmss_reverse_mtu: a route lookup towards the source
+                let back = self
+                    .fib
+                    .lookup(
+                        &crate::net::fib::FlowKey {
+                            dst: Some(ip.src()),
+                            ..Default::default()
+                        },
+                        None,
+                    )
+                    .ok()
+                    .and_then(|l| l.route.dev)
+                    .map_or(u32::MAX, |d| self.devs[d].mtu);
+                self.devs[o].mtu.min(back)
+            }),
             ct_helper: None,
             dups: Vec::new(),
             sk: None,

@@ -113,6 +113,50 @@ pub fn write_back_all(
     rw
 }
 
+/// Sets the value of the TCP header's MSS option (kind 2) to `mss`, the
+/// TCP checksum updated as xt_TCPMSS.c tcpmss_mangle_packet updates it
+/// (`inet_proto_csum_replace2` of the old and new value) when it is
+/// valid; returns the old and new value when it changed. A header
+/// without the option is left as it is.
+pub fn set_mss(ip: &mut Ipv4Repr, mss: u16) -> Option<(u16, u16)> {
+    let (s, d) = (ip.hdr.source, ip.hdr.destination);
+    let L4::Tcp { hdr, payload } = &mut ip.l4 else {
+        return None;
+    };
+    let mut opts = hdr.options.as_slice().to_vec();
+    let mut i = 0;
+    let at = loop {
+        match opts.get(i).copied() {
+            None | Some(0) => return None,
+            Some(1) => i += 1,
+            Some(2) if opts.get(i + 1) == Some(&4) && i + 4 <= opts.len() => break i + 2,
+            Some(_) => match opts.get(i + 1).copied() {
+                Some(l) if l >= 2 => i += usize::from(l),
+                _ => return None,
+            },
+        }
+    };
+    let old = u16::from_be_bytes([opts[at], opts[at + 1]]);
+    if old == mss {
+        return None;
+    }
+    let valid = hdr
+        .calc_checksum_ipv4_raw(s, d, payload)
+        .is_ok_and(|c| c == hdr.checksum);
+    opts[at..at + 2].copy_from_slice(&mss.to_be_bytes());
+    hdr.set_options_raw(&opts).ok()?;
+    if valid {
+        // the value's offset in the header (20 + at) is even for a word
+        // of the sum; an odd one is summed whole
+        hdr.checksum = if at % 2 == 0 {
+            csum_replace2(hdr.checksum, old, mss)
+        } else {
+            hdr.calc_checksum_ipv4_raw(s, d, payload).ok()?
+        };
+    }
+    Some((old, mss))
+}
+
 /// Rewrites the source (`src`) or destination address, the IPv4 and the
 /// TCP/UDP checksums updated word by word where they are valid.
 fn set_addr(ip: &mut Ipv4Repr, src: bool, new: std::net::Ipv4Addr) {
@@ -254,5 +298,42 @@ mod tests {
         let rw = write_back(&mut ip, 64, 0, Some(0xc0));
         assert!(rw.is_empty());
         assert_eq!(ip, before);
+    }
+
+    #[test]
+    fn tcpmss_lowers_the_mss_option_and_keeps_the_checksum_valid() {
+        for lead in [&[][..], &[1u8][..]] {
+            // the option first (an even offset) and after a NOP (odd)
+            let mut ip = tcp_packet();
+            if let L4::Tcp { hdr, payload } = &mut ip.l4 {
+                let mut o = lead.to_vec();
+                o.extend([2, 4, 0x05, 0xb4]); // MSS 1460
+                while o.len() % 4 != 0 {
+                    o.push(1);
+                }
+                hdr.set_options_raw(&o).unwrap();
+                hdr.checksum = hdr
+                    .calc_checksum_ipv4_raw([10, 0, 0, 1], [10, 0, 0, 2], payload)
+                    .unwrap();
+            }
+            assert_eq!(set_mss(&mut ip, 1410), Some((1460, 1410)));
+            assert_eq!(set_mss(&mut ip, 1410), None);
+            let L4::Tcp { hdr, payload } = &ip.l4 else {
+                unreachable!()
+            };
+            let mss = hdr.options_iterator().find_map(|o| match o {
+                Ok(etherparse::TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+                _ => None,
+            });
+            assert_eq!(mss, Some(1410));
+            assert_eq!(
+                hdr.calc_checksum_ipv4_raw([10, 0, 0, 1], [10, 0, 0, 2], payload)
+                    .unwrap(),
+                hdr.checksum
+            );
+        }
+        // no option: nothing to rewrite
+        let mut ip = tcp_packet();
+        assert_eq!(set_mss(&mut ip, 536), None);
     }
 }

@@ -320,8 +320,14 @@ pub struct NfPacket {
     pub src_mac: Option<[u8; 6]>,
     /// The packet's connection, as `-m conntrack` reads it.
     pub ct: Option<iptables::matches::CtView>,
-    /// The TCP header's MSS option (kind 2), if it carries one.
+    /// The TCP header's MSS option (kind 2), if it carries one (`TCPMSS`
+    /// rewrites it; the hook writes it back into the header).
     pub tcp_mss: Option<u16>,
+    /// The path MTU `TCPMSS --clamp-mss-to-pmtu` clamps to, at the hooks
+    /// that know the route (FORWARD, OUTPUT, POSTROUTING): the smaller of
+    /// the output device's MTU and that of the route back to the source
+    /// (xt_TCPMSS.c: `min(dst_mtu(skb_dst(skb)), tcpmss_reverse_mtu())`).
+    pub path_mtu: Option<u32>,
     /// The frame around the packet, at the hooks of the families that see
     /// frames (netdev, bridge, arp; `ether`, `arp` and `meta protocol`
     /// read it). None at the IPv4 hooks.
@@ -404,6 +410,7 @@ impl Default for NfPacket {
             src_mac: None,
             ct: None,
             tcp_mss: None,
+            path_mtu: None,
             l2: None,
             not_ip: false,
             fwd: None,

@@ -485,14 +485,17 @@ fn targets_without_a_listener_or_an_effect() {
     };
     let mut p = NfPacket {
         tcp_flags: Some(0x02),
+        tcp_mss: Some(1460),
+        path_mtu: Some(1450),
         ..tcp([1, 1, 1, 1], "eth0")
     };
     let o = r.run_hook(TableKind::Mangle, "FORWARD", &mut p, &mut env);
+    assert_eq!(p.tcp_mss, Some(1410));
     let effects: Vec<&str> = o.steps.iter().map(|s| s.effect.as_str()).collect();
     assert_eq!(
         effects,
         [
-            "TCPMSS clamp MSS to path MTU (the option is not rewritten in podpath)",
+            "TCPMSS clamp MSS to path MTU - 40 = 1410: MSS 1460 -> 1410",
             "NFLOG group 2 \"x\"",
             "CLASSIFY 1:10",
             "policy ACCEPT"

@@ -15,7 +15,8 @@
 //!   and listed in [`Ruleset::unmodelled`].
 //! - Counters are parsed and ignored; `-m nfacct` always matches.
 //! - `LOG`, `NFLOG`, `ULOG` and `AUDIT` record a trace step instead of
-//!   writing a log; `TCPMSS` does not rewrite the MSS option, `CHECKSUM`
+//!   writing a log; `TCPMSS` rewrites an MSS option the SYN carries and
+//!   inserts none into one without (the kernel adds one), `CHECKSUM`
 //!   and `CLASSIFY` change nothing podpath models; `CT --zone/--helper`
 //!   are recorded, not applied; `NFQUEUE`/`QUEUE` have no listener (drop,
 //!   or accept with `--queue-bypass`) ([`targets`]); `TTL`, `TOS`,

@@ -22,8 +22,8 @@ pub enum ExtTarget {
         group: u32,
     },
     /// `-j TCPMSS --set-mss N` / `--clamp-mss-to-pmtu` (xt_TCPMSS.c).
-    /// Simplification: the MSS option is not rewritten (podpath's TCP
-    /// does not segment by MSS); the step says what the kernel would set.
+    /// The SYN's MSS option is lowered (see [`tcpmss`]); a SYN without
+    /// one gets none inserted.
     Tcpmss { mss: Option<u16> },
     /// `-j CHECKSUM --checksum-fill` (xt_CHECKSUM.c): fills in a partial
     /// checksum; podpath's packets always carry a full one, so nothing
@@ -608,6 +608,44 @@ fn mangle(t: &ExtTarget, pkt: &mut NfPacket) -> Option<String> {
     })
 }
 
+/// xt_TCPMSS.c tcpmss_tg4 / tcpmss_mangle_packet: the SYN's MSS option
+/// set to `--set-mss N`, or with `--clamp-mss-to-pmtu` to the path MTU
+/// less the IPv4 and TCP headers (40); only ever lowered (`if (oldmss <=
+/// newmss) return 0`). A path MTU of 40 or less is an error the kernel
+/// drops the packet for ("unknown or invalid path-MTU"). Simplification:
+/// a SYN without an MSS option is left alone (the kernel inserts one of
+/// min(newmss, 536)); podpath's own SYNs always carry one.
+fn tcpmss(pkt: &mut NfPacket, set: Option<u16>) -> (String, Option<Verdict>) {
+    let new = match (set, pkt.path_mtu) {
+        (Some(m), _) => m,
+        (None, Some(mtu)) if mtu > 40 => (mtu - 40).min(0xffff) as u16,
+        (None, mtu) => {
+            return (
+                format!(
+                    "TCPMSS: unknown or invalid path-MTU ({}): dropped",
+                    mtu.unwrap_or(0)
+                ),
+                Some(Verdict::Drop),
+            )
+        }
+    };
+    let what = match set {
+        Some(_) => format!("TCPMSS set MSS {new}"),
+        None => format!("TCPMSS clamp MSS to path MTU - 40 = {new}"),
+    };
+    match pkt.tcp_mss {
+        Some(old) if old > new => {
+            pkt.tcp_mss = Some(new);
+            (format!("{what}: MSS {old} -> {new}"), None)
+        }
+        Some(old) => (format!("{what}: MSS {old} kept (not larger)"), None),
+        None => (
+            format!("{what}: no MSS option (podpath does not insert one)"),
+            None,
+        ),
+    }
+}
+
 /// Applies a target of this module; returns whether the walk stops here
 /// with the verdict it set.
 pub(super) fn apply(
@@ -635,15 +673,7 @@ pub(super) fn apply(
             prefix,
             group,
         } => (format!("{kind} group {group} \"{prefix}\""), None),
-        ExtTarget::Tcpmss { mss } => (
-            match mss {
-                Some(m) => format!("TCPMSS set MSS {m} (the option is not rewritten in podpath)"),
-                None => {
-                    "TCPMSS clamp MSS to path MTU (the option is not rewritten in podpath)".into()
-                }
-            },
-            None,
-        ),
+        ExtTarget::Tcpmss { mss } => tcpmss(pkt, *mss),
         ExtTarget::Checksum => (
             "CHECKSUM fill (the checksum is already complete)".into(),
             None,
