@@ -158,7 +158,9 @@ MODELLED
               and host-gw (devices, routes, neighbours, FDB, FLANNEL-* rules),
               the bridge CNI plugin (cni0, hairpin veths), calico BGP and
               IPIP (cali veths, proxy ARP, tunl0), kindnet, kubelet's pod
-              resolv.conf; kube-proxy ipvs mode (kube-ipvs0 with the
+              resolv.conf, kube-proxy's service health servers on each
+              node's healthCheckNodePort (200 with local endpoints, 503
+              without); kube-proxy ipvs mode (kube-ipvs0 with the
               Service IPs, virtual services with rr/wrr/lc/sh, the KUBE-*
               ipsets and the iptables rules ipvs mode writes);
               `podpath expand`, `podpath kube-proxy-rules`
@@ -332,7 +334,9 @@ SIMPLIFIED (and where)
     fallback, no caching.                                                [app/dns]
   - kube-proxy: Services are written in service-port-name order (kube-proxy
     walks a Go map: its order varies; compare sorted, as its tests do); no
-    topology hints; every sync is a full sync; IPv4 only. ipvs mode:
+    topology hints; every sync is a full sync; IPv4 only; the health
+    check server answers / and /healthz only, without its weight header,
+    and a healthCheckNodePort the manifests omit is not allocated. ipvs mode:
     scheduler rr, weight 1 (kube-proxy's defaults); no KUBE-LOAD-BALANCER/
     KUBE-EXTERNAL-IP source-range sets. nftables mode: the layout its
     TestOverallNFTablesRules expects (filter-prerouting-pre-dnat,

@@ -180,6 +180,42 @@ fn a_fix_that_changes_another_flow_says_how() {
 }
 
 #[test]
+fn a_fix_that_breaks_another_flow_says_so() {
+    // externalTrafficPolicy: Cluster lets node-b forward the NodePort, and
+    // takes the healthCheckNodePort away: the load balancer's probe of
+    // node-a, answered by kube-proxy's health server before, is refused
+    let s = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/why/etp-local-health-check.yaml"
+    );
+    let v = why(s, "without-endpoint");
+    let fixes = v["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 1, "{v}");
+    assert!(fixes[0]["patch"]
+        .as_str()
+        .unwrap()
+        .contains("externalTrafficPolicy: Cluster"));
+    let o = &fixes[0]["other_flows_changed"][0];
+    assert_eq!(o["id"], "health-node-a");
+    assert_eq!(
+        (o["before"].as_str(), o["after"].as_str()),
+        (Some("answered"), Some("rejected"))
+    );
+    assert_eq!(o["breaks"], true);
+    let (_, out, _) = podpath(&["why", s, "--flow", "without-endpoint"]);
+    assert!(
+        out.contains("it also changes health-node-a (answered -> rejected: the fix BREAKS it)"),
+        "{out}"
+    );
+    // the probe itself: kube-proxy's answer on a node with the endpoint
+    let (_, out, _) = podpath(&["run", s, "--flow", "health-node-a", "--format", "json"]);
+    assert!(out.contains(r#"\"localEndpoints\": 1"#), "{out}");
+    let (code, out, _) = podpath(&["run", s, "--flow", "health-node-b"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("HTTP 503"), "{out}");
+}
+
+#[test]
 fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
     let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);
     assert_eq!(code, 0);

@@ -685,6 +685,7 @@ fn node_host(
     }
     node_packet_filter(&mut h, cluster, (net, cni), n, memo);
     h.apps = node_ingress_apps(cluster, n);
+    h.apps.extend(service_health_servers(cluster, &n.name));
     if cni.kindnet && !cluster.network_policies.is_empty() {
         // kindnetd's policy evaluator on queue 101; its `config` (the API
         // objects its informers hold) is the cluster's manifests, given by
@@ -693,6 +694,61 @@ fn node_host(
             .push(app("kube-network-policies", Some("kindnetd".into()), None));
     }
     h
+}
+
+/// kube-proxy's service health servers (pkg/proxy/healthcheck/
+/// service_health.go): for each Service with a healthCheckNodePort (type
+/// LoadBalancer, externalTrafficPolicy Local; the API server allocates the
+/// port, and releases it when the policy becomes Cluster), an HTTP server
+/// on that port of every node, which cloud load balancers probe. hcHandler
+/// answers 200 when the node has local ready endpoints, 503 when it has
+/// none, with the body below (the endpoints counted per pod address:
+/// LocalReadyEndpoints keys the count by Service, not port).
+/// Simplifications: the handler answers every path, here `/` and
+/// `/healthz` (what the clouds probe) answer and others get 404; its
+/// `X-Load-Balancing-Endpoint-Weight` header is not sent.
+fn service_health_servers(cluster: &Cluster, node: &str) -> Vec<AppDoc> {
+    let mut by_svc: BTreeMap<String, (u16, std::collections::BTreeSet<Ipv4Addr>)> = BTreeMap::new();
+    for sp_ in kubeproxy::service_ports(cluster, node) {
+        if sp_.health_check_node_port == 0 {
+            continue;
+        }
+        let svc = sp_.name.split(':').next().unwrap_or(&sp_.name).to_string();
+        let e = by_svc
+            .entry(svc)
+            .or_insert_with(|| (sp_.health_check_node_port, Default::default()));
+        e.1.extend(
+            sp_.endpoints
+                .iter()
+                .filter(|ep| ep.is_local && ep.ready)
+                .map(|ep| ep.ip),
+        );
+    }
+    let mut apps = Vec::new();
+    for (svc, (port, local)) in by_svc {
+        let (ns, name) = svc.split_once('/').unwrap_or(("default", &svc));
+        let n = local.len();
+        let body = format!(
+            "{{\n\t\"service\": {{\n\t\t\"namespace\": \"{ns}\",\n\t\t\"name\": \"{name}\"\n\t}},\n\t\"localEndpoints\": {n},\n\t\"serviceProxyHealthy\": true\n}}"
+        );
+        let mut a = app(
+            "http-server",
+            Some(format!("kube-proxy health {svc}")),
+            Some(format!("0.0.0.0:{port}")),
+        );
+        for path in ["/", "/healthz"] {
+            a.routes.insert(
+                path.to_string(),
+                ResponseDoc {
+                    status: if n > 0 { 200 } else { 503 },
+                    content_type: JSON_CONTENT_TYPE.to_string(),
+                    body: body.clone(),
+                },
+            );
+        }
+        apps.push(a);
+    }
+    apps
 }
 
 /// The node's devices: eth0, the bridge (cni0) or nothing for routed CNIs,
