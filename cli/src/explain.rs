@@ -560,14 +560,17 @@ SIMPLIFIED (and where)
     lines go into the host's iptables-restore text (before its table's
     COMMIT), its nft lines after its nft script.                           [cli/delta, cli/patch]
   - `podpath why`: the changes tried are those of its table (README):
-    an iptables rule or policy outside KUBE-*/cali-* chains, the sysctls a
+    an iptables rule or policy outside KUBE-*/cali-* chains, an nft rule
+    or policy outside the controllers' tables (accepts inserted at the
+    top of the chain; no delete by handle, handles are not kept), the sysctls a
     drop names, a default route, a NetworkPolicy for the source and
     destination pods, not-ready endpoints made ready, externalTrafficPolicy
     Cluster, an Ingress backend, for a packet too big the sender's MTU
     lowered to what the dropping device carries (less a tunnel's
     headers), that device's MTU raised, or TCPMSS clamping where it was
-    dropped; no nft rule, Service selector or targetPort change is
-    proposed yet, and a flow that fails with no drop
+    dropped; no Service selector or targetPort change is proposed yet
+    (podpath has no EndpointSlice controller: endpoints come from the
+    EndpointSlices given), and a flow that fails with no drop
     step (a closed port's ABORT or RST is the kernel's answer, not a drop)
     gets none. At most 3 changes and 64 re-runs; a fix is shown only when
     the re-run's flow succeeds.                                           [cli/cmd/why]

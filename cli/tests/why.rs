@@ -216,6 +216,53 @@ fn a_fix_that_breaks_another_flow_says_so() {
 }
 
 #[test]
+fn an_nft_drop_gets_nft_fixes() {
+    // an `inet filter` forward chain with policy drop: the fixes are nft
+    // rules inserted at the top of that chain, and diff agrees
+    let s = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/why/nft-forward-drop.yaml"
+    );
+    let v = why(s, "api");
+    assert_eq!(
+        v["decided_by"]["rule"], "nft inet filter forward policy",
+        "{v}"
+    );
+    let fixes = v["fixes"].as_array().unwrap();
+    let cmds: Vec<&str> = fixes
+        .iter()
+        .map(|x| x["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cmds,
+        [
+            "nft insert rule inet filter forward ip saddr 192.168.1.10 ip daddr 10.0.2.10 tcp dport 8080 accept\nnft insert rule inet filter forward ct state established,related accept",
+            "nft insert rule inet filter forward ip saddr 192.168.1.10 ip daddr 10.0.2.10 tcp dport 8080 accept",
+        ]
+    );
+    let p = std::env::temp_dir().join(format!("podpath-why-nft-{}.yaml", std::process::id()));
+    std::fs::write(&p, fixes[1]["patch"].as_str().unwrap()).unwrap();
+    let (code, out, err) = podpath(&[
+        "diff",
+        s,
+        "--patch",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    std::fs::remove_file(&p).unwrap();
+    assert_eq!(code, 1, "{out}{err}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    let f = d["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "api")
+        .unwrap();
+    assert_eq!(f["b"]["outcome"]["kind"], "answered", "{f}");
+}
+
+#[test]
 fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
     let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);
     assert_eq!(code, 0);

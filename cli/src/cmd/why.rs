@@ -307,6 +307,100 @@ fn iptables_candidates(
     });
 }
 
+/// The nft table (`inet filter`), chain and rule (0: the chain's policy)
+/// that decided the drop step `at` of hop `h`, when the drop names it.
+fn nft_deciding(h: &Hop, at: usize, reason: &str) -> Option<(String, String, usize)> {
+    let (table, chain, rule) = h.steps[..=at].iter().rev().find_map(|s| match &s.action {
+        Action::Rule {
+            table, chain, rule, ..
+        } if matches!(s.point, Point::Nft(_)) => Some((
+            table.strip_prefix("nft ")?.to_string(),
+            chain.clone(),
+            *rule,
+        )),
+        _ => None,
+    })?;
+    reason
+        .contains(&format!("{table} {chain}"))
+        .then_some((table, chain, rule))
+}
+
+/// An nft chain's drop (a rule's verdict or the chain's policy): the
+/// connection accepted at the top of the chain (`ct state
+/// established,related accept` above the packet's own accept) or the
+/// packet alone, as `nft insert rule` puts them there. Not in the tables
+/// kube-proxy (nftables mode), kube-network-policies or calico rewrite on
+/// their next sync. No `nft delete rule ... handle N`: podpath keeps no
+/// rule handles.
+fn nft_candidates(
+    h: &Hop,
+    at: usize,
+    reason: &str,
+    chosen: &delta::Chosen,
+    out: &mut Vec<Candidate>,
+) {
+    let Some((table, chain, rule)) = nft_deciding(h, at, reason) else {
+        return;
+    };
+    let tname = table.split(' ').nth(1).unwrap_or("");
+    if tname == "kube-proxy" || tname.starts_with("kindnet") || tname.starts_with("calico") {
+        return;
+    }
+    let p = &at_step(h, at);
+    let mut m = Vec::new();
+    if let Some(s) = p.src {
+        m.push(format!("ip saddr {s}"));
+    }
+    if let Some(d) = p.dst {
+        m.push(format!("ip daddr {d}"));
+    }
+    let l4 = match p.kind {
+        _ if h.before.starts_with("SCTP ") => Some("sctp"),
+        PktKind::Tcp => Some("tcp"),
+        PktKind::Udp => Some("udp"),
+        PktKind::Icmp => {
+            m.push("ip protocol icmp".into());
+            None
+        }
+        _ => None,
+    };
+    if let Some(l4) = l4 {
+        if p.dport != 0 && !chosen.has(p.dport) {
+            m.push(format!("{l4} dport {}", p.dport));
+        } else if p.sport != 0 && !chosen.has(p.sport) {
+            m.push(format!("{l4} sport {}", p.sport));
+        } else {
+            m.push(format!("meta l4proto {l4}"));
+        }
+    }
+    let m = m.join(" ");
+    let before = if rule == 0 {
+        "the chain's policy".to_string()
+    } else {
+        format!("rule {rule}")
+    };
+    let cmd = format!(
+        "nft insert rule {table} {chain} {m} accept\nnft insert rule {table} {chain} ct state established,related accept"
+    );
+    out.push(Candidate {
+        change: format!(
+            "accept this connection (the packet and its replies) at the top of nft {table} {chain} on {}",
+            h.host
+        ),
+        patch: commands_patch(&h.host, &cmd),
+        command: cmd,
+    });
+    let cmd = format!("nft insert rule {table} {chain} {m} accept");
+    out.push(Candidate {
+        change: format!(
+            "accept this packet in nft {table} {chain} on {} before {before}",
+            h.host
+        ),
+        patch: commands_patch(&h.host, &cmd),
+        command: cmd,
+    });
+}
+
 fn sysctl_candidates(h: &Hop, reason: &str, out: &mut Vec<Candidate>) {
     let mut keys = Vec::new();
     if reason.contains("ip_forward=0") {
@@ -747,12 +841,20 @@ fn decide(
         Action::Drop { reason } => reason.clone(),
         _ => s.what.clone(),
     };
-    let rule = deciding_rule(h, at, s.point).map(|(c, n)| match n {
-        Some(n) => format!("{c} rule {n}"),
-        None => format!("{c} policy"),
-    });
+    let rule = deciding_rule(h, at, s.point)
+        .map(|(c, n)| match n {
+            Some(n) => format!("{c} rule {n}"),
+            None => format!("{c} policy"),
+        })
+        .or_else(|| {
+            nft_deciding(h, at, &reason).map(|(t, c, n)| match n {
+                0 => format!("nft {t} {c} policy"),
+                n => format!("nft {t} {c} rule {n}"),
+            })
+        });
     let chosen = delta::Chosen::of(f);
     iptables_candidates(h, (at, s.point), &chosen, &mut cands);
+    nft_candidates(h, at, &reason, &chosen, &mut cands);
     sysctl_candidates(h, &reason, &mut cands);
     route_candidates(world, &h.host, &reason, &mut cands);
     policy_candidates(text, f, (h, at), &reason, &mut cands);
