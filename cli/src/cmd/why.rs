@@ -152,6 +152,17 @@ fn succeeded(d: &Disposition) -> bool {
     }
 }
 
+impl Candidate {
+    /// A change made by kernel commands `cmd` (one per line) on `host`.
+    fn commands(host: &str, change: String, cmd: String) -> Candidate {
+        Candidate {
+            change,
+            patch: commands_patch(host, &cmd),
+            command: cmd,
+        }
+    }
+}
+
 fn commands_patch(host: &str, line: &str) -> String {
     let mut s = format!("apiVersion: podpath/v1\nkind: Commands\ncommands:\n  {host}:\n");
     for l in line.lines() {
@@ -271,11 +282,11 @@ fn iptables_candidates(
     let m = packet_match(h, at, chosen);
     if let Some(n) = rule {
         let cmd = format!("iptables {t}-D {chain} {n}");
-        out.push(Candidate {
-            change: format!("delete rule {n} of {table} {chain} on {}", h.host),
-            patch: commands_patch(&h.host, &cmd),
-            command: cmd,
-        });
+        out.push(Candidate::commands(
+            &h.host,
+            format!("delete rule {n} of {table} {chain} on {}", h.host),
+            cmd,
+        ));
     }
     let pos = rule.unwrap_or(1);
     // the stateful pair: this packet's connection, and what belongs to it
@@ -284,17 +295,18 @@ fn iptables_candidates(
         "iptables {t}-I {chain} {pos} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\niptables {t}-I {chain} {} {m} -j ACCEPT",
         pos + 1
     );
-    out.push(Candidate {
-        change: format!(
+    out.push(Candidate::commands(
+        &h.host,
+        format!(
             "accept this connection (the packet and its replies) in {table} {chain} on {}",
             h.host
         ),
-        patch: commands_patch(&h.host, &cmd),
-        command: cmd,
-    });
+        cmd,
+    ));
     let cmd = format!("iptables {t}-I {chain} {pos} {m} -j ACCEPT");
-    out.push(Candidate {
-        change: format!(
+    out.push(Candidate::commands(
+        &h.host,
+        format!(
             "accept this packet in {table} {chain} on {} before {}",
             h.host,
             match rule {
@@ -302,9 +314,8 @@ fn iptables_candidates(
                 None => "the chain's policy".into(),
             }
         ),
-        patch: commands_patch(&h.host, &cmd),
-        command: cmd,
-    });
+        cmd,
+    ));
 }
 
 /// The nft table (`inet filter`), chain and rule (0: the chain's policy)
@@ -382,23 +393,19 @@ fn nft_candidates(
     let cmd = format!(
         "nft insert rule {table} {chain} {m} accept\nnft insert rule {table} {chain} ct state established,related accept"
     );
-    out.push(Candidate {
-        change: format!(
+    out.push(Candidate::commands(&h.host, format!(
             "accept this connection (the packet and its replies) at the top of nft {table} {chain} on {}",
             h.host
-        ),
-        patch: commands_patch(&h.host, &cmd),
-        command: cmd,
-    });
+        ), cmd));
     let cmd = format!("nft insert rule {table} {chain} {m} accept");
-    out.push(Candidate {
-        change: format!(
+    out.push(Candidate::commands(
+        &h.host,
+        format!(
             "accept this packet in nft {table} {chain} on {} before {before}",
             h.host
         ),
-        patch: commands_patch(&h.host, &cmd),
-        command: cmd,
-    });
+        cmd,
+    ));
 }
 
 fn sysctl_candidates(h: &Hop, reason: &str, out: &mut Vec<Candidate>) {
@@ -419,11 +426,11 @@ fn sysctl_candidates(h: &Hop, reason: &str, out: &mut Vec<Candidate>) {
     }
     for k in keys {
         let cmd = format!("sysctl -w {k}");
-        out.push(Candidate {
-            change: format!("set {k} on {}", h.host),
-            patch: commands_patch(&h.host, &cmd),
-            command: cmd,
-        });
+        out.push(Candidate::commands(
+            &h.host,
+            format!("set {k} on {}", h.host),
+            cmd,
+        ));
     }
 }
 
@@ -494,13 +501,11 @@ fn route_candidates(
         }
         seen.push(line.clone());
         let cmd = format!("ip route add {line}");
-        out.push(Candidate {
-            change: format!(
-                "add a default route on {host} through the gateway its other routes use"
-            ),
-            patch: commands_patch(host, &cmd),
-            command: cmd,
-        });
+        out.push(Candidate::commands(
+            host,
+            format!("add a default route on {host} through the gateway its other routes use"),
+            cmd,
+        ));
     }
     for other in world
         .hosts
@@ -516,11 +521,11 @@ fn route_candidates(
             }
             seen.push(line.clone());
             let cmd = format!("ip route add {line}");
-            out.push(Candidate {
-                change: format!("add {host}'s default route as {} has it", other.name),
-                patch: commands_patch(host, &cmd),
-                command: cmd,
-            });
+            out.push(Candidate::commands(
+                host,
+                format!("add {host}'s default route as {} has it", other.name),
+                cmd,
+            ));
         }
     }
 }
@@ -775,8 +780,9 @@ fn mtu_candidates(
             continue;
         }
         let cmd = format!("ip link set dev {d} mtu {fits}");
-        out.push(Candidate {
-            change: format!(
+        out.push(Candidate::commands(
+            &host,
+            format!(
                 "MTU {fits} on {host}'s {d} (was {mtu}): what {dev} on {} carries{}",
                 h.host,
                 if overhead > 0 {
@@ -785,32 +791,27 @@ fn mtu_candidates(
                     String::new()
                 }
             ),
-            patch: commands_patch(&host, &cmd),
-            command: cmd,
-        });
+            cmd,
+        ));
     }
     let need = ip_len + overhead;
     if need > m && need <= 65535 {
         let cmd = format!("ip link set dev {dev} mtu {need}");
-        out.push(Candidate {
-            change: format!(
+        out.push(Candidate::commands(
+            &h.host,
+            format!(
                 "MTU {need} on {}'s {dev} (was {m}): the {ip_len}-byte packets pass",
                 h.host
             ),
-            patch: commands_patch(&h.host, &cmd),
-            command: cmd,
-        });
+            cmd,
+        ));
     }
     if h.pkt.kind == PktKind::Tcp {
         let cmd = "iptables -t mangle -I FORWARD 1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu".to_string();
-        out.push(Candidate {
-            change: format!(
+        out.push(Candidate::commands(&h.host, format!(
                 "clamp the MSS of forwarded SYNs to the route's MTU on {} (TCPMSS --clamp-mss-to-pmtu)",
                 h.host
-            ),
-            patch: commands_patch(&h.host, &cmd),
-            command: cmd,
-        });
+            ), cmd));
     }
 }
 

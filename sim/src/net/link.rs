@@ -113,25 +113,6 @@ impl Host {
                 format!("{dn} is down"),
                 &CtInfo::default(),
             ),
-            // is_skb_forwardable (net/core/dev.c), which veth_xmit's
-            // __dev_forward_skb applies to the receiving peer: a frame
-            // longer than its MTU + hard_header_len (14) + VLAN_HLEN (4)
-            // is dropped, counted in rx_dropped, no ICMP. A NIC on a wire
-            // is modelled the same way (drivers drop oversized frames;
-            // their limits vary). Simplification: no GSO, so every TCP
-            // segment is its own frame (a GSO superpacket passes the
-            // check in the kernel).
-            Ok(_)
-                if self.devs[dev].kind == DevKind::Veth
-                    && bytes.len() > self.devs[dev].mtu as usize + 18 =>
-            {
-                let reason = format!(
-                    "frame of {} bytes exceeds the MTU {} of {dn} (+18 for the Ethernet and VLAN headers): dropped on receipt (is_skb_forwardable, rx_dropped)",
-                    bytes.len(),
-                    self.devs[dev].mtu
-                );
-                self.drop(ctx, Point::Link, reason, &CtInfo::default())
-            }
             Ok(ip) => self.ip_rcv(ctx, dev, ip, meta),
         }
         ctx.trace.end_hop();
