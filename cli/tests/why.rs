@@ -24,6 +24,32 @@ fn why(scenario: &str, flow: &str) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// `podpath diff SCENARIO --patch P --format json` with the patch text
+/// `patch` (written to `p`): the report, after checking it says changed.
+fn diff_with(scenario: &str, patch: &str, p: &std::path::Path) -> Value {
+    std::fs::write(p, patch).unwrap();
+    let (code, out, err) = podpath(&[
+        "diff",
+        scenario,
+        "--patch",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{scenario} {}: {out}{err}", p.display());
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The flow `id` of a diff report.
+fn flow<'a>(d: &'a Value, id: &str) -> &'a Value {
+    d["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap()
+}
+
 /// The troubleshooting scenarios and the flow of each that fails.
 const TROUBLES: [(&str, &str); 7] = [
     ("troubleshoot-asymmetric-routing", "from-office"),
@@ -48,23 +74,8 @@ fn every_troubleshooting_flow_gets_a_fix_that_diff_confirms() {
             assert_eq!(x["proven"], true);
             // the patch is one `diff` takes, and it makes the flow succeed
             let p = dir.join(format!("{s}-{i}.yaml"));
-            std::fs::write(&p, x["patch"].as_str().unwrap()).unwrap();
-            let (code, out, err) = podpath(&[
-                "diff",
-                s,
-                "--patch",
-                p.to_str().unwrap(),
-                "--format",
-                "json",
-            ]);
-            assert_eq!(code, 1, "{s} fix {i}: {out}{err}");
-            let d: Value = serde_json::from_str(&out).unwrap();
-            let f = d["flows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|f| f["id"] == flow)
-                .unwrap();
+            let d = diff_with(s, x["patch"].as_str().unwrap(), &p);
+            let f = self::flow(&d, flow);
             assert_eq!(f["changed"], true);
             assert_eq!(f["b"]["outcome"]["kind"], "answered", "{s} fix {i}: {f}");
             // and changes exactly the other flows why named
@@ -241,24 +252,9 @@ fn an_nft_drop_gets_nft_fixes() {
         ]
     );
     let p = std::env::temp_dir().join(format!("podpath-why-nft-{}.yaml", std::process::id()));
-    std::fs::write(&p, fixes[1]["patch"].as_str().unwrap()).unwrap();
-    let (code, out, err) = podpath(&[
-        "diff",
-        s,
-        "--patch",
-        p.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let d = diff_with(s, fixes[1]["patch"].as_str().unwrap(), &p);
     std::fs::remove_file(&p).unwrap();
-    assert_eq!(code, 1, "{out}{err}");
-    let d: Value = serde_json::from_str(&out).unwrap();
-    let f = d["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "api")
-        .unwrap();
+    let f = flow(&d, "api");
     assert_eq!(f["b"]["outcome"]["kind"], "answered", "{f}");
 }
 
