@@ -152,6 +152,9 @@ MODELLED
               entries DNATed to it deleted); listed in the trace with
               their time
   kubernetes  clusters from their objects (Node, Pod, Service, EndpointSlice):
+              the EndpointSlice controller (pods selected by a Service's
+              selector, targetPort by number or containerPort name, ready
+              from the pod's Ready condition, 100 endpoints per slice),
               kube-proxy iptables mode rule for rule (1.28 layout, chain
               hashes, ClusterIP/NodePort/LB/externalIPs, traffic policies,
               affinity, terminating endpoints, source ranges), flannel vxlan
@@ -320,8 +323,14 @@ SIMPLIFIED (and where)
     the objects change as the API server changes them and the CNI's policy
     agent reprograms the nodes at that instant (no watch delay);
     established connections stay as conntrack keeps them. A pod's new
-    labels do not move it in or out of the EndpointSlices the scenario
-    gives (the EndpointSlice controller would).                         [scenario/events]
+    labels move it in or out of the EndpointSlices podpath's controller
+    wrote, not of those the scenario gives.                             [scenario/events]
+  - EndpointSlice controller: it writes the slices of a Service with a
+    selector only where the manifests give none (given slices are a real
+    controller's output and are kept as they are). A pod without
+    status.conditions is taken as Ready; no pod is terminating; slice
+    names end in five characters hashed from namespace, Service and
+    slice number, not the API server's random suffix; IPv4 only.       [k8s/endpointslice]
   - Link loss: each frame on a lossy link is lost with the given share,
     drawn from the scenario's seed (same seed, same frames lost); no
     bursts or reordering.                                                [engine]

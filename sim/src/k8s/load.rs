@@ -246,6 +246,9 @@ impl Cluster {
             add(&mut c, o);
         }
         c.sort();
+        // kube-controller-manager writes the slices of a Service with a
+        // selector the manifests give none for
+        c.reconcile_endpoint_slices();
         c.validate()?;
         Ok(c)
     }

@@ -8,11 +8,14 @@
 //!   name the object and the field.
 //! - [`load`]: reading them from `kubectl get -o yaml|json` (or manifests),
 //!   within a ceiling, kinds podpath does not use skipped and counted.
+//! - [`endpointslice`]: the EndpointSlice controller, for a Service with a
+//!   selector and no EndpointSlice given.
 //! - [`kubeproxy`]: kube-proxy's iptables mode, rule for rule
 //!   (`pkg/proxy/iptables/proxier.go`, the 1.28 layout).
 
 pub mod calico;
 pub mod cluster;
+pub mod endpointslice;
 pub mod ingress;
 pub mod kindnet_policy;
 pub mod kubeproxy;

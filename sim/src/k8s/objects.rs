@@ -50,6 +50,10 @@ pub struct ServiceSpec {
     pub session_affinity_config: Option<SessionAffinityConfig>,
     #[serde(default)]
     pub health_check_node_port: Option<u16>,
+    /// The EndpointSlice controller marks every selected pod's endpoint
+    /// ready, ready or not ([`super::endpointslice`]).
+    #[serde(default)]
+    pub publish_not_ready_addresses: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -182,6 +186,10 @@ pub struct PodSpec {
     pub host_network: bool,
     #[serde(default)]
     pub containers: Vec<Container>,
+    /// Init containers; those with `restartPolicy: Always` (sidecars) keep
+    /// running, and their named ports count for a Service's targetPort.
+    #[serde(default)]
+    pub init_containers: Vec<Container>,
     #[serde(default)]
     pub service_account_name: Option<String>,
 }
@@ -193,6 +201,9 @@ pub struct Container {
     pub name: String,
     #[serde(default)]
     pub ports: Vec<ContainerPort>,
+    /// An init container's `restartPolicy` (`Always`: a sidecar).
+    #[serde(default)]
+    pub restart_policy: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -210,6 +221,24 @@ pub struct ContainerPort {
 pub struct PodStatus {
     #[serde(default, rename = "podIP")]
     pub pod_ip: Option<String>,
+    /// `Pending`, `Running`, `Succeeded`, `Failed` (a terminal pod is no
+    /// endpoint).
+    #[serde(default)]
+    pub phase: Option<String>,
+    /// The pod's conditions; `Ready` decides its endpoint's readiness.
+    #[serde(default)]
+    pub conditions: Vec<PodCondition>,
+}
+
+/// One of a pod's `status.conditions`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodCondition {
+    #[serde(rename = "type")]
+    pub cond_type: String,
+    /// "True", "False" or "Unknown".
+    #[serde(default)]
+    pub status: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -267,6 +296,11 @@ pub struct Cluster {
     /// Namespaces given as objects (their labels); a namespace objects
     /// name without one has only its `kubernetes.io/metadata.name` label.
     pub namespaces: Vec<super::netpol::Namespace>,
+    /// The Services whose EndpointSlices podpath's EndpointSlice
+    /// controller wrote (a Service with a selector and no EndpointSlice in
+    /// the manifests: [`super::endpointslice`]), by (namespace, name); they
+    /// follow the pods when labels change.
+    pub controller_services: std::collections::BTreeSet<(String, String)>,
     /// Objects of kinds podpath does not use (ConfigMap, Secret, a CRD...),
     /// skipped when read, counted by kind.
     pub skipped: BTreeMap<String, usize>,

@@ -5,11 +5,12 @@
 //! --overwrite` of every key); the caller re-expands the cluster, and the
 //! CNI's policy agent reprograms the nodes at that instant.
 //!
-//! Simplification (named in `podpath explain`): a pod's labels changing
-//! does not change the EndpointSlices the scenario gives (the
-//! EndpointSlice controller would add or remove the pod where a Service's
-//! selector now matches differently); only what NetworkPolicies select
-//! follows the labels.
+//! A pod's labels changing also changes the EndpointSlices podpath's
+//! EndpointSlice controller wrote (a Service with a selector and no slice
+//! in the manifests: [`crate::k8s::endpointslice`]), as the real controller
+//! adds or removes the pod where the selector now matches differently.
+//! Simplification (named in `podpath explain`): EndpointSlices the
+//! scenario gives are taken as they are and do not follow the labels.
 
 use serde_saphyr::Spanned;
 
@@ -51,6 +52,7 @@ pub(super) fn apply<'f>(
         ));
     };
     objs.sort();
+    objs.reconcile_endpoint_slices();
     objs.validate()
         .map_err(|k| e.at(at, key.clone(), k.to_string()))?;
     Ok((what, key, at))
