@@ -577,11 +577,11 @@ SIMPLIFIED (and where)
     Cluster, an Ingress backend, for a packet too big the sender's MTU
     lowered to what the dropping device carries (less a tunnel's
     headers), that device's MTU raised, or TCPMSS clamping where it was
-    dropped; no Service selector or targetPort change is proposed yet
-    (podpath has no EndpointSlice controller: endpoints come from the
-    EndpointSlices given), and a flow that fails with no drop
-    step (a closed port's ABORT or RST is the kernel's answer, not a drop)
-    gets none. At most 3 changes and 64 re-runs; a fix is shown only when
+    dropped, a Service's selector where it selects no pod (the selector's
+    keys with a pod's values, closest first) or its targetPort where its
+    pods do not serve it (by name and number; slices the manifests give
+    are deleted by the patch so the controller writes them anew), and a
+    flow that fails with no drop step gets none. At most 3 changes and 64 re-runs; a fix is shown only when
     the re-run's flow succeeds.                                           [cli/cmd/why]
   - Snapshots (`snapshot --host`): the programs behind listening sockets
     are not known: a TCP listener becomes an http-server with no routes

@@ -85,6 +85,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/troubleshoot-mtu-mismatch.yaml"),
     },
     Embedded {
+        name: "troubleshoot-service-selector",
+        text: include_str!("../../scenarios/troubleshoot-service-selector.yaml"),
+    },
+    Embedded {
         name: "troubleshoot-forward-drop",
         text: include_str!("../../scenarios/troubleshoot-forward-drop.yaml"),
     },

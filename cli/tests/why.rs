@@ -51,7 +51,7 @@ fn flow<'a>(d: &'a Value, id: &str) -> &'a Value {
 }
 
 /// The troubleshooting scenarios and the flow of each that fails.
-const TROUBLES: [(&str, &str); 7] = [
+const TROUBLES: [(&str, &str); 10] = [
     ("troubleshoot-asymmetric-routing", "from-office"),
     ("troubleshoot-forward-drop", "via-node-b"),
     ("troubleshoot-ingress-missing-service", "missing-service"),
@@ -59,6 +59,9 @@ const TROUBLES: [(&str, &str); 7] = [
     ("troubleshoot-no-endpoints", "clusterip"),
     ("troubleshoot-no-endpoints", "nodeport"),
     ("troubleshoot-pod-no-default-route", "no-snat"),
+    ("troubleshoot-service-selector", "selector"),
+    ("troubleshoot-service-selector", "named-port"),
+    ("troubleshoot-service-selector", "target-port"),
 ];
 
 #[test]
@@ -256,6 +259,64 @@ fn an_nft_drop_gets_nft_fixes() {
     std::fs::remove_file(&p).unwrap();
     let f = flow(&d, "api");
     assert_eq!(f["b"]["outcome"]["kind"], "answered", "{f}");
+}
+
+#[test]
+fn a_service_that_misses_its_pods_gets_its_selector_or_target_port_fixed() {
+    let cmds = |v: &Value| -> Vec<String> {
+        v["fixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["command"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // the typo's fix first, before the selector of another app's pods
+    let v = why("troubleshoot-service-selector", "selector");
+    assert_eq!(
+        cmds(&v),
+        [
+            r#"kubectl patch service -n default web --type merge -p '{"spec":{"selector":{"app":"web"}}}'"#,
+            r#"kubectl patch service -n default web --type merge -p '{"spec":{"selector":{"app":"api"}}}'"#,
+        ]
+    );
+    // a named targetPort no pod has: the name the pod gives its port
+    let v = why("troubleshoot-service-selector", "named-port");
+    assert!(
+        cmds(&v)[0].ends_with(r#""path":"/spec/ports/0/targetPort","value":"http"}]'"#),
+        "{v}"
+    );
+    // a numeric one the pod does not serve: its RST decides
+    let v = why("troubleshoot-service-selector", "target-port");
+    assert_eq!(v["decided_by"]["point"], "tcp", "{v}");
+    assert!(
+        cmds(&v).iter().any(|c| c.ends_with(r#""value":8080}]'"#)),
+        "{v}"
+    );
+    // slices given (a real cluster's dump): the fix deletes them, the
+    // controller writes them anew, and diff agrees
+    let s = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/why/service-given-slices.yaml"
+    );
+    let dir = std::env::temp_dir().join(format!("podpath-why-svc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (flow, slice) in [("selector", "web-x8k2p"), ("target-port", "api-m4v7z")] {
+        let v = why(s, flow);
+        let x = &v["fixes"][0];
+        assert_eq!(x["proven"], true, "{v}");
+        let patch = x["patch"].as_str().unwrap();
+        assert!(
+            patch.contains(&format!(
+                "name: {slice}\n  namespace: default\n$patch: delete"
+            )),
+            "{patch}"
+        );
+        let d = diff_with(s, patch, &dir.join(format!("{flow}.yaml")));
+        assert_eq!(self::flow(&d, flow)["b"]["outcome"]["kind"], "answered");
+        assert_eq!(self::flow(&d, "ok")["changed"], false);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -17,7 +17,9 @@
 //!   device of the same name;
 //! - a NetworkPolicy: a policy admitting this source pod to this
 //!   destination pod and port, on the side (egress, ingress, both) that
-//!   denied it.
+//!   denied it;
+//! - a Service's selector or targetPort ([`service`]): where it selects no
+//!   pod, or sends to a port its pods do not serve.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ use podpath_sim::trace::{Action, Disposition, FlowTrace, Hop, PktKind, Point, Tr
 use serde_json::{json, Value};
 
 use crate::delta;
+
+mod service;
 
 #[derive(Args)]
 pub struct WhyArgs {
@@ -860,6 +864,16 @@ fn decide(
     route_candidates(world, &h.host, &reason, &mut cands);
     policy_candidates(text, f, (h, at), &reason, &mut cands);
     endpoint_candidates(&text.0, h, &mut cands);
+    let pkt = at_step(h, at);
+    let proto = match pkt.kind {
+        _ if h.before.starts_with("SCTP ") => "SCTP",
+        PktKind::Tcp => "TCP",
+        PktKind::Udp => "UDP",
+        _ => "",
+    };
+    // the pod's kernel: no socket at the port the Service sent it to
+    let refused = reason.starts_with("no socket");
+    service::candidates(&text.0, &pkt, proto, refused, &mut cands);
     mtu_candidates(world, (f, h), &reason, &mut cands);
     let decided =
         json!({"host": h.host, "point": s.point.to_string(), "rule": rule, "reason": reason});

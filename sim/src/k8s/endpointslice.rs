@@ -45,11 +45,11 @@
 
 use std::collections::BTreeMap;
 
+use super::meta::ObjectMeta;
 use super::objects::{
     Cluster, Endpoint, EndpointConditions, EndpointPort, EndpointSlice, IntOrString, Pod, Service,
     ServicePort,
 };
-use super::meta::ObjectMeta;
 
 /// The controller's name in `endpointslice.kubernetes.io/managed-by`.
 pub const MANAGED_BY: &str = "endpointslice-controller.k8s.io";
@@ -153,7 +153,12 @@ pub fn slices_for(c: &Cluster, s: &Service) -> Vec<EndpointSlice> {
                 terminating: Some(false),
             },
             node_name: p.spec.node_name.clone(),
-            zone: node.and_then(|n| n.metadata.labels.get("topology.kubernetes.io/zone").cloned()),
+            zone: node.and_then(|n| {
+                n.metadata
+                    .labels
+                    .get("topology.kubernetes.io/zone")
+                    .cloned()
+            }),
         });
     }
     if groups.is_empty() {
@@ -295,7 +300,9 @@ status: {podIP: 10.244.1.6}
         let c = with_service(
             "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  clusterIP: 10.96.0.10\n  selector: {app: web}\n  ports: [{name: h, port: 80, targetPort: http}]\n",
         );
-        assert!(c.controller_services.contains(&("shop".into(), "web".into())));
+        assert!(c
+            .controller_services
+            .contains(&("shop".into(), "web".into())));
         assert_eq!(c.slices.len(), 2, "{:#?}", c.slices);
         // web-1 has a port named http: 8080; web-2 has none (no port)
         let with: Vec<&EndpointSlice> = c.slices.iter().filter(|s| !s.ports.is_empty()).collect();
