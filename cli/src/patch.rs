@@ -14,7 +14,8 @@
 //!   [LINE, ...]}`: kernel commands run on a host before the flows, in
 //!   order: `iptables [-t TABLE] -A|-I|-D CHAIN ...`, `nft add|insert|
 //!   delete ...`, `sysctl -w KEY=VALUE`, `ip route add|replace|del ...`,
-//!   `ip link set [dev] DEV mtu N|up|down`.
+//!   `ip link set [dev] DEV mtu N|up|down`, `ip neigh add|replace|del ADDR
+//!   lladdr MAC dev DEV`.
 //!   Each becomes the scenario's form of it: a line of the host's
 //!   iptables-restore text (on a host the cluster makes, applied on top as
 //!   `iptables-restore --noflush`), a line of its `nft -f` script, a
@@ -236,9 +237,17 @@ fn command(h: &mut Map<String, Value>, line: &str, at: &str) -> Result<()> {
         Some("ip") if matches!(words.get(1).copied(), Some("link" | "l" | "li" | "lin")) => {
             link(h, &words[2..], at)
         }
+        Some("ip")
+            if matches!(
+                words.get(1).copied(),
+                Some("neigh" | "neighbor" | "neighbour" | "n" | "ne" | "nei")
+            ) =>
+        {
+            neigh(h, &words[2..], at)
+        }
         Some("ip") => route(h, &words[1..], at),
         _ => bail!(
-            "{at}: podpath applies iptables, nft, sysctl, `ip route` and `ip link set` commands"
+            "{at}: podpath applies iptables, nft, sysctl, `ip route`, `ip link set` and `ip neigh` commands"
         ),
     }
 }
@@ -350,6 +359,81 @@ fn link(h: &mut Map<String, Value>, args: &[&str], at: &str) -> Result<()> {
 
 /// `ip route add|replace|del DST [via GW] [dev DEV] [src SRC] [metric N]
 /// [table T] [onlink]` (`ip r`, `ip ro` too) onto the host's routes.
+/// `ip neigh add|replace|del ADDR [lladdr MAC] [nud permanent|noarp|
+/// reachable|stale] dev DEV` (iproute2's ip/ipneigh.c keywords): a static
+/// entry in the host's `neighbors` (an entry podpath is given is
+/// PERMANENT, as `ip neigh add` makes one by default). `proxy` entries are
+/// not modelled and are refused.
+fn neigh(h: &mut Map<String, Value>, args: &[&str], at: &str) -> Result<()> {
+    let usage = || {
+        anyhow::anyhow!(
+            "{at}: expected `ip neigh add|replace|del ADDR lladdr MAC [nud permanent|noarp|reachable|stale] dev DEV`"
+        )
+    };
+    let (verb, rest) = args.split_first().ok_or_else(usage)?;
+    let (mut ip, mut mac, mut dev) = (None, None, None);
+    let mut i = 0;
+    while i < rest.len() {
+        let val = rest.get(i + 1).copied();
+        match (rest[i], val) {
+            ("lladdr", Some(v)) => mac = Some(v),
+            ("dev", Some(v)) => dev = Some(v),
+            ("nud", Some("permanent" | "noarp" | "reachable" | "stale")) => {}
+            ("nud", Some(v)) => bail!("{at}: nud {v}: podpath's static neighbours are permanent, noarp, reachable or stale"),
+            ("proxy", _) => bail!("{at}: proxy neighbour entries (`ip neigh add proxy`) are not modelled"),
+            ("to", Some(v)) if ip.is_none() => ip = Some(v),
+            (a, _) if ip.is_none() => {
+                ip = Some(a);
+                i += 1;
+                continue;
+            }
+            _ => return Err(usage()),
+        }
+        i += 2;
+    }
+    let (Some(ip), Some(dev)) = (ip, dev) else {
+        return Err(usage());
+    };
+    if ip.parse::<std::net::Ipv4Addr>().is_err() {
+        bail!("{at}: Error: an inet address is expected rather than \"{ip}\".");
+    }
+    let list = h
+        .entry("neighbors")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(list) = list.as_array_mut() else {
+        bail!("{at}: the host's neighbors are not a list");
+    };
+    let same = |x: &Value| x["ip"] == ip && x["dev"] == dev;
+    match *verb {
+        "add" | "a" | "replace" | "change" | "chg" => {
+            let Some(mac) = mac else {
+                bail!("{at}: a static neighbour needs `lladdr MAC`");
+            };
+            let ok = mac.split(':').count() == 6
+                && mac
+                    .split(':')
+                    .all(|b| b.len() <= 2 && u8::from_str_radix(b, 16).is_ok());
+            if !ok {
+                bail!("{at}: \"{mac}\" is invalid lladdr.");
+            }
+            if matches!(*verb, "add" | "a") && list.iter().any(same) {
+                bail!("{at}: RTNETLINK answers: File exists");
+            }
+            list.retain(|x| !same(x));
+            list.push(serde_json::json!({"ip": ip, "mac": mac.to_ascii_lowercase(), "dev": dev}));
+        }
+        "del" | "delete" | "d" => {
+            let before = list.len();
+            list.retain(|x| !same(x));
+            if list.len() == before {
+                bail!("{at}: RTNETLINK answers: No such file or directory (the scenario gives this host no neighbour {ip} on {dev})");
+            }
+        }
+        _ => return Err(usage()),
+    }
+    Ok(())
+}
+
 fn route(h: &mut Map<String, Value>, args: &[&str], at: &str) -> Result<()> {
     let usage = || {
         anyhow::anyhow!("{at}: expected `ip route add|replace|del DST [via GW] [dev DEV] [src SRC] [metric N] [table T] [onlink]`")
@@ -507,5 +591,55 @@ mod tests {
         assert!(e.to_string().contains("expected `ip link set"), "{e}");
         let e = command(&mut h, "ip link add foo type dummy", "t").unwrap_err();
         assert!(e.to_string().contains("expected `ip link set"), "{e}");
+    }
+
+    #[test]
+    fn static_neighbours_are_added_replaced_deleted_and_bad_ones_refused() {
+        let mut h = Map::new();
+        command(
+            &mut h,
+            "ip neigh add 10.0.0.1 lladdr 02:AA:bb:00:00:01 nud permanent dev eth0",
+            "t",
+        )
+        .unwrap();
+        let e = command(
+            &mut h,
+            "ip neigh add 10.0.0.1 lladdr 02:aa:bb:00:00:01 dev eth0",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("File exists"), "{e}");
+        command(
+            &mut h,
+            "ip n replace 10.0.0.1 lladdr 02:aa:bb:00:00:02 dev eth0",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(h.clone())["neighbors"],
+            serde_json::json!([{"ip": "10.0.0.1", "mac": "02:aa:bb:00:00:02", "dev": "eth0"}])
+        );
+        for (bad, says) in [
+            (
+                "ip neigh add 10.0.0.2 lladdr 02:zz:00:00:00:01 dev eth0",
+                "invalid lladdr",
+            ),
+            ("ip neigh add 10.0.0.2 dev eth0", "needs `lladdr MAC`"),
+            ("ip neigh add proxy 10.0.0.2 dev eth0", "not modelled"),
+            (
+                "ip neigh add nope lladdr 02:00:00:00:00:01 dev eth0",
+                "inet address is expected",
+            ),
+            (
+                "ip neigh add 10.0.0.2 lladdr 02:00:00:00:00:01",
+                "expected `ip neigh",
+            ),
+        ] {
+            let e = command(&mut h, bad, "t").unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+        command(&mut h, "ip neigh del 10.0.0.1 dev eth0", "t").unwrap();
+        let e = command(&mut h, "ip neigh del 10.0.0.1 dev eth0", "t").unwrap_err();
+        assert!(e.to_string().contains("No such file or directory"), "{e}");
     }
 }

@@ -320,6 +320,46 @@ fn a_service_that_misses_its_pods_gets_its_selector_or_target_port_fixed() {
 }
 
 #[test]
+fn a_missing_neighbour_gets_proxy_arp_or_the_device_up() {
+    let dir = std::env::temp_dir().join(format!("podpath-why-neigh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, flow, host, cmd) in [
+        // calico's gateway 169.254.1.1 is nobody's: the host veth's proxy
+        // ARP answers it
+        (
+            "calico-proxy-arp-off",
+            "pod-to-pod",
+            "node-a",
+            "sysctl -w net.ipv4.conf.cali224156c4f7e.proxy_arp=1",
+        ),
+        // the gateway's device is down: up
+        ("gateway-down", "web", "router", "ip link set dev eth0 up"),
+    ] {
+        let s = format!("{}/tests/why/{file}.yaml", env!("CARGO_MANIFEST_DIR"));
+        let v = why(&s, flow);
+        let fixes = v["fixes"].as_array().unwrap();
+        assert_eq!(fixes.len(), 1, "{v}");
+        assert_eq!(fixes[0]["command"], cmd, "{v}");
+        let patch = fixes[0]["patch"].as_str().unwrap();
+        assert!(patch.contains(&format!("  {host}:\n")), "{patch}");
+        let d = diff_with(&s, patch, &dir.join(format!("{file}.yaml")));
+        assert_eq!(self::flow(&d, flow)["b"]["outcome"]["kind"], "answered");
+    }
+    // the pod's answer to node-b's ping was lost the same way: the fix
+    // says it changes that flow too
+    let s = format!(
+        "{}/tests/why/calico-proxy-arp-off.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v = why(&s, "pod-to-pod");
+    assert_eq!(
+        v["fixes"][0]["other_flows_changed"][0]["id"], "from-b",
+        "{v}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
     let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);
     assert_eq!(code, 0);

@@ -18,6 +18,8 @@
 //! - a NetworkPolicy: a policy admitting this source pod to this
 //!   destination pod and port, on the side (egress, ingress, both) that
 //!   denied it;
+//! - a missing neighbour ([`neigh`]): the device holding the address up,
+//!   a static neighbour, or proxy ARP at the other end of the link;
 //! - a Service's selector or targetPort ([`service`]): where it selects no
 //!   pod, or sends to a port its pods do not serve.
 
@@ -32,6 +34,7 @@ use serde_json::{json, Value};
 
 use crate::delta;
 
+mod neigh;
 mod service;
 
 #[derive(Args)]
@@ -875,6 +878,7 @@ fn decide(
     let refused = reason.starts_with("no socket");
     service::candidates(&text.0, &pkt, proto, refused, &mut cands);
     mtu_candidates(world, (f, h), &reason, &mut cands);
+    neigh::candidates(world, h, &reason, &mut cands);
     let decided =
         json!({"host": h.host, "point": s.point.to_string(), "rule": rule, "reason": reason});
     (decided, cands)
