@@ -360,6 +360,26 @@ fn a_missing_neighbour_gets_proxy_arp_or_the_device_up() {
 }
 
 #[test]
+fn a_reply_bridged_past_conntrack_gets_bridge_nf_call_iptables() {
+    let s = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/why/bridge-nf-off.yaml");
+    let v = why(s, "same-node");
+    assert_eq!(v["fate"]["outcome"]["kind"], "timed_out", "{v}");
+    assert_eq!(v["decided_by"]["host"], "client", "{v}");
+    let fixes = v["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 1, "{v}");
+    assert_eq!(
+        fixes[0]["command"],
+        "sysctl -w net.bridge.bridge-nf-call-iptables=1"
+    );
+    let p = std::env::temp_dir().join(format!("podpath-why-bnf-{}.yaml", std::process::id()));
+    let d = diff_with(s, fixes[0]["patch"].as_str().unwrap(), &p);
+    std::fs::remove_file(&p).unwrap();
+    let f = flow(&d, "same-node");
+    assert_eq!(f["b"]["outcome"]["kind"], "answered", "{f}");
+    assert_eq!(f["b"]["served_by"], "web-5b7c9d8f6-r4t6y", "{f}");
+}
+
+#[test]
 fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
     let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);
     assert_eq!(code, 0);

@@ -12,7 +12,9 @@
 //!   `cali-*` chains are rewritten on their next sync, so the fix there is
 //!   the object they are made from): delete the rule, or insert an ACCEPT
 //!   for the packet before it;
-//! - a sysctl the drop names (`ip_forward`, `rp_filter`, `route_localnet`);
+//! - a sysctl the drop names (`ip_forward`, `rp_filter`, `route_localnet`),
+//!   and `bridge-nf-call-iptables` where a reply bridged past conntrack
+//!   reached the client un-NATed;
 //! - a missing route: the default route a host of the same kind has over a
 //!   device of the same name;
 //! - a NetworkPolicy: a policy admitting this source pod to this
@@ -413,6 +415,53 @@ fn nft_candidates(
         ),
         cmd,
     ));
+}
+
+/// A reply that reached the client without its NAT undone: the client's
+/// kernel answered RST to a packet from the address a node DNATed the
+/// connection to. On a node whose bridge carries both pods with
+/// `net.bridge.bridge-nf-call-iptables=0`, the endpoint's reply is bridged
+/// straight to the client, past conntrack (br_netfilter's
+/// br_nf_pre_routing is not called), so its source stays the pod's: the
+/// sysctl on, as kubeadm's preflight check and every bridged CNI require.
+fn bridge_nf_candidates(
+    world: &podpath_sim::world::World,
+    f: &FlowTrace,
+    pkt: &podpath_sim::trace::PktInfo,
+    reason: &str,
+    out: &mut Vec<Candidate>,
+) {
+    let Some(src) = pkt.src.filter(|_| reason.starts_with("no socket")) else {
+        return;
+    };
+    let from = format!("{src}:{}", pkt.sport);
+    let mut nodes: Vec<&str> = Vec::new();
+    for hop in &f.hops {
+        let dnat_to_src = hop
+            .steps
+            .iter()
+            .any(|s| matches!(&s.action, Action::Dnat { to, .. } if *to == from || *to == src.to_string()));
+        if dnat_to_src && !nodes.contains(&hop.host.as_str()) {
+            nodes.push(&hop.host);
+        }
+    }
+    for n in nodes {
+        let Some(h) = world.hosts.iter().find(|h| h.name == n) else {
+            continue;
+        };
+        let bridged = h
+            .devs
+            .iter()
+            .any(|d| d.kind == podpath_sim::net::device::DevKind::Bridge);
+        if bridged && !h.sysctl.bridge_nf_call_iptables() {
+            let k = "net.bridge.bridge-nf-call-iptables=1";
+            out.push(Candidate::commands(
+                n,
+                format!("set {k} on {n}: the reply of {from}, bridged to the client on {n}, then passes conntrack and leaves with the Service's address"),
+                format!("sysctl -w {k}"),
+            ));
+        }
+    }
 }
 
 fn sysctl_candidates(h: &Hop, reason: &str, out: &mut Vec<Candidate>) {
@@ -877,6 +926,7 @@ fn decide(
     // the pod's kernel: no socket at the port the Service sent it to
     let refused = reason.starts_with("no socket");
     service::candidates(&text.0, &pkt, proto, refused, &mut cands);
+    bridge_nf_candidates(world, f, &pkt, &reason, &mut cands);
     mtu_candidates(world, (f, h), &reason, &mut cands);
     neigh::candidates(world, h, &reason, &mut cands);
     let decided =
