@@ -229,3 +229,45 @@ fn why_proves_a_policy_per_denied_cell() {
     // a Service's cell is explained by its pods' cells
     assert!(cell("shop/other", "svc/shop/backend", 80)["note"].is_string());
 }
+
+/// `reach --why` where no policy denies: a Service that selects no pod
+/// gets the selector that selects the pods serving its port, a Service
+/// whose targetPort its pod does not serve gets the port it serves, each
+/// proven, with the cells of the other clients it flips too.
+#[test]
+fn why_fixes_a_service_that_misses_its_pods() {
+    let args = [
+        "reach",
+        "troubleshoot-service-selector",
+        "--from",
+        "default/client",
+        "--why",
+        "--format",
+        "json",
+    ];
+    let o = podpath(&args, &[]);
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let why = v["why"].as_array().unwrap();
+    let cell = |to: &str| why.iter().find(|w| w["to"] == to).unwrap();
+    let web = &cell("svc/default/web")["fixes"];
+    assert_eq!(
+        web[0]["command"],
+        r#"kubectl patch service -n default web --type merge -p '{"spec":{"selector":{"app":"web"}}}'"#
+    );
+    assert_eq!(web[0]["proven"], true);
+    assert!(
+        web[0]["other_cells_changed"].as_array().unwrap().is_empty(),
+        "{web}"
+    );
+    let api = &cell("svc/default/api")["fixes"];
+    assert!(
+        api.as_array().unwrap().iter().any(|f| f["command"]
+            .as_str()
+            .unwrap()
+            .ends_with(r#""value":8080}]'"#)),
+        "{api}"
+    );
+    // the Service that works is not in the list
+    assert!(why.iter().all(|w| w["to"] != "svc/default/status"));
+}

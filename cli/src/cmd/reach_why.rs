@@ -1,8 +1,12 @@
-//! `podpath reach --why`: for each denied probe from a pod to a pod, the
-//! NetworkPolicies that would admit it ([`super::why::policy_fixes`]),
-//! each proven by re-running that probe on the scenario with the policy
-//! applied, with the other cells of the matrix it flips (the same
-//! selection re-run).
+//! `podpath reach --why`: for each denied probe, the changes that would
+//! admit it, each proven by re-running that probe on the scenario with
+//! the change applied, with the other cells of the matrix it flips (the
+//! same selection re-run). A probe a NetworkPolicy denied gets the
+//! policies that admit it ([`super::why::policy_fixes`]; a Service's
+//! cell points to its pods' cells); any other denial (a rule, a route, a
+//! Service without endpoints, a missing neighbour, a sysctl) gets the
+//! changes `podpath why` tries for the probe's run
+//! ([`super::why::candidates`]).
 
 use anyhow::Result;
 use podpath_sim::k8s::reach::{
@@ -45,7 +49,15 @@ pub fn fixes(
     let Some(c) = &doc.cluster else {
         return Ok(Vec::new());
     };
-    let (cluster, _) = podpath_sim::scenario::cluster_of(c, &text.1)?;
+    let (cluster, net) = podpath_sim::scenario::cluster_of(c, &text.1)?;
+    let (world, _) = podpath_sim::scenario::load_reporting(&text.0, &text.1, seed)?;
+    let kinds: Vec<(String, String)> = world
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.kind.name().to_string()))
+        .collect();
+    let kind_of = |h: &str| kinds.iter().find(|k| k.0 == h).map(|k| k.1.clone());
+    let setup = reach::Setup::new(&cluster, &net, Some(world.clone()));
     let pod = |sel: &str| {
         let (ns, name) = sel.split_once('/')?;
         cluster.pods.iter().find(|p| {
@@ -60,12 +72,14 @@ pub fn fixes(
     let per_probe = |p: &ProbeResult| -> Result<Value> {
         let head =
             json!({"from": p.from, "to": p.to, "port": p.port, "protocol": p.protocol.name()});
-        let (Some(src), Some(dst)) = (pod(&p.from), pod(&p.to)) else {
+        let by_policy = p.decided_by.policy.is_some();
+        let pods = (pod(&p.from), pod(&p.to));
+        if by_policy && pods.1.is_none() {
             let mut v = head;
             v["fixes"] = json!([]);
             v["note"] = json!("a Service's cell: the fixes are those of the cells of its pods");
             return Ok(v);
-        };
+        }
         let one = reach::Options {
             from: vec![select::parse_selector(&p.from)?],
             to: vec![select::parse_selector(&p.to)?],
@@ -76,9 +90,23 @@ pub fn fixes(
             ))?],
             shard: None,
         };
+        // a policy's denial: the policies that admit the cell; any other
+        // (a route, a rule, a Service without endpoints, a neighbour):
+        // the changes `why` tries for the probe's run
+        let cands = match pods {
+            (Some(src), Some(dst)) if by_policy => {
+                super::why::policy_fixes(src, dst, (p.port, p.protocol.name()), "reach")
+            }
+            _ => reach::trace_of(&setup, &one)?
+                .and_then(|t| {
+                    let f = t.flows.iter().find(|f| f.id == "reach")?.clone();
+                    Some(super::why::candidates(text, &world, &f))
+                })
+                .unwrap_or_default(),
+        };
         let mut found = Vec::new();
-        for c in super::why::policy_fixes(src, dst, (p.port, p.protocol.name()), "reach") {
-            let Ok(t) = crate::patch::apply(&text.0, &text.1, &c.patch, "fix", &|_| None) else {
+        for c in cands {
+            let Ok(t) = crate::patch::apply(&text.0, &text.1, &c.patch, "fix", &kind_of) else {
                 continue;
             };
             let t = (t, text.1.clone());

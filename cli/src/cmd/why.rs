@@ -934,6 +934,17 @@ fn decide(
     (decided, cands)
 }
 
+/// The changes `why` tries for the failed flow `f` of the run of `world`
+/// (made from the scenario `text`): what `reach --why` tries for a probe
+/// that no NetworkPolicy denied.
+pub fn candidates(
+    text: &(String, String),
+    world: &podpath_sim::world::World,
+    f: &FlowTrace,
+) -> Vec<Candidate> {
+    decide(text, world, f).1
+}
+
 /// A world on the way to a fix: the changes made so far, the scenario
 /// with them applied, its run, and where the flow failed in it.
 struct State {

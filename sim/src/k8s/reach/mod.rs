@@ -172,6 +172,15 @@ pub fn run(setup: &Setup, o: &Options, engine: EngineKind) -> Result<Report, Rea
     })
 }
 
+/// The sim engine's run of the first probe of `o` (its trace, the probe's
+/// flow named `reach`): what `reach --why` reads a denied probe's deciding
+/// point from. None when `o` selects no probe or its source is no host.
+pub fn trace_of(setup: &Setup, o: &Options) -> Result<Option<crate::trace::Trace>, ReachError> {
+    let (probes, _) = probes(setup, o)?;
+    let e = sim::SimEngine::new(world(setup)?, &setup.targets);
+    Ok(probes.first().and_then(|p| e.trace(p)))
+}
+
 /// Runs both engines on every probe and lists the
 /// probes where they disagree. A Service probe is compared with the spec
 /// verdict for the endpoint the simulated connection reached (the one
