@@ -450,7 +450,15 @@ SIMPLIFIED (and where)
     defining it is iptables-nft's built-in chain
     of that table (its hook and priority, policy accept), else a regular
     chain of the kernel's ruleset; a table or chain a script deletes that
-    is not in its text is taken as absent.                              [net/nftables]
+    is not in its text is taken as absent. Rule handles are allocated as
+    nf_tables does for a fresh `nft -f` of the text (a table block's new
+    chains, then its objects and sets, then its rules, each after its
+    anonymous sets and binding chains; one-element anonymous sets folded
+    as nft 1.0.6 folds them; a meter's set counted with the table's
+    sets), for `delete|replace rule ... handle N` and `add|insert rule
+    ... handle|index N`; a handle that names a rule of the same script is
+    accepted (nft refuses it within one batch: podpath appends a patch's
+    commands to the host's script, where a shell runs each on its own).  [net/nftables]
   - nftables frame hooks (netdev, bridge, arp, inet ingress): frames
     carry no 802.1Q tag, so `vlan ...` never matches (its `ether type
     8021q` dependency fails, as the kernel on an untagged frame) and a
@@ -570,8 +578,8 @@ SIMPLIFIED (and where)
     COMMIT), its nft lines after its nft script.                           [cli/delta, cli/patch]
   - `podpath why`: the changes tried are those of its table (README):
     an iptables rule or policy outside KUBE-*/cali-* chains, an nft rule
-    or policy outside the controllers' tables (accepts inserted at the
-    top of the chain; no delete by handle, handles are not kept), the sysctls a
+    or policy outside the controllers' tables (deleted by its handle, or
+    accepts inserted at the top of the chain), the sysctls a
     drop names, a default route, a NetworkPolicy for the source and
     destination pods, not-ready endpoints made ready, externalTrafficPolicy
     Cluster, an Ingress backend, for a packet too big the sender's MTU

@@ -380,6 +380,26 @@ fn a_reply_bridged_past_conntrack_gets_bridge_nf_call_iptables() {
 }
 
 #[test]
+fn an_nft_rules_reject_is_deleted_by_its_handle() {
+    let s = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/why/nft-rule-drop.yaml");
+    let v = why(s, "api");
+    assert_eq!(
+        v["decided_by"]["rule"], "nft inet filter forward rule 3",
+        "{v}"
+    );
+    let fixes = v["fixes"].as_array().unwrap();
+    assert_eq!(
+        fixes[0]["command"], "nft delete rule inet filter forward handle 6",
+        "{v}"
+    );
+    let p = std::env::temp_dir().join(format!("podpath-why-nft-rule-{}.yaml", std::process::id()));
+    let d = diff_with(s, fixes[0]["patch"].as_str().unwrap(), &p);
+    std::fs::remove_file(&p).unwrap();
+    assert_eq!(flow(&d, "api")["b"]["outcome"]["kind"], "answered");
+    assert_eq!(flow(&d, "web")["changed"], false);
+}
+
+#[test]
 fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
     let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);
     assert_eq!(code, 0);

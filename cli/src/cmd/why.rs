@@ -350,11 +350,12 @@ fn nft_deciding(h: &Hop, at: usize, reason: &str) -> Option<(String, String, usi
 /// established,related accept` above the packet's own accept) or the
 /// packet alone, as `nft insert rule` puts them there. Not in the tables
 /// kube-proxy (nftables mode), kube-network-policies or calico rewrite on
-/// their next sync. No `nft delete rule ... handle N`: podpath keeps no
-/// rule handles.
+/// their next sync. A rule's drop or reject is also deleted, by its
+/// handle (`nft delete rule FAMILY TABLE CHAIN handle N`, the handle the
+/// kernel gave it: [`podpath_sim::net::netfilter::nftables::NftTable::assign_handles`]).
 fn nft_candidates(
-    h: &Hop,
-    at: usize,
+    world: &podpath_sim::world::World,
+    (h, at): (&Hop, usize),
     reason: &str,
     chosen: &delta::Chosen,
     out: &mut Vec<Candidate>,
@@ -365,6 +366,31 @@ fn nft_candidates(
     let tname = table.split(' ').nth(1).unwrap_or("");
     if tname == "kube-proxy" || tname.starts_with("kindnet") || tname.starts_with("calico") {
         return;
+    }
+    let (fam, _) = table.split_once(' ').unwrap_or(("", ""));
+    let handle = world
+        .hosts
+        .iter()
+        .find(|x| x.name == h.host)
+        .and_then(|x| {
+            let t = x
+                .nft
+                .tables
+                .iter()
+                .find(|t| t.family == fam && t.name == tname)?;
+            let c = t.chains.iter().find(|c| c.name == chain)?;
+            c.rules.get(rule.checked_sub(1)?)
+        })
+        .filter(|r| r.handle != 0 && !chain.starts_with("__chain"));
+    if let Some(r) = handle {
+        out.push(Candidate::commands(
+            &h.host,
+            format!(
+                "delete rule {rule} of nft {table} {chain} on {} (handle {}: {})",
+                h.host, r.handle, r.text
+            ),
+            format!("nft delete rule {table} {chain} handle {}", r.handle),
+        ));
     }
     let p = &at_step(h, at);
     let mut m = Vec::new();
@@ -911,7 +937,7 @@ fn decide(
         });
     let chosen = delta::Chosen::of(f);
     iptables_candidates(h, (at, s.point), &chosen, &mut cands);
-    nft_candidates(h, at, &reason, &chosen, &mut cands);
+    nft_candidates(world, (h, at), &reason, &chosen, &mut cands);
     sysctl_candidates(h, &reason, &mut cands);
     route_candidates(world, &h.host, &reason, &mut cands);
     policy_candidates(text, f, (h, at), &reason, &mut cands);

@@ -462,10 +462,11 @@ impl Nft {
             }
             "replace" => {
                 p.i += 1;
-                let line = p.line();
-                p.until_end();
-                self.keep(line, "replace rule (rule handles are not kept)");
-                Ok(())
+                if p.word_at(0) != Some("rule") {
+                    return Err(p.unexpected("rule"));
+                }
+                p.i += 1;
+                self.replace_rule(p)
             }
             "table" | "chain" | "rule" | "set" | "map" | "element" | "counter" | "quota"
             | "limit" | "ct" | "flowtable" | "synproxy" | "secmark" => self.add(p, false),
@@ -508,7 +509,9 @@ impl Nft {
             };
             let obj = self.object(&kind, &name, &body, line)?;
             let t = self.existing(&fam, &tname, line)?;
-            t.objects.insert((kind, name), obj);
+            if t.objects.insert((kind, name), obj).is_none() {
+                t.hgen += 1;
+            }
             return Ok(());
         }
         let what = p.name("table, chain, rule, set, map or element")?;
@@ -528,6 +531,7 @@ impl Nft {
                     name: name.clone(),
                     base: None,
                     rules: Vec::new(),
+                    handle: 0,
                 };
                 if p.eat("{") {
                     self.chain_body(p, &fam, &tname, &mut c)?;
@@ -544,6 +548,7 @@ impl Nft {
                         t.add_chain(c);
                     }
                 }
+                t.assign_handles(std::slice::from_ref(&name));
             }
             "set" | "map" => {
                 let name = p.name("string")?;
@@ -556,7 +561,10 @@ impl Nft {
                     self.set_body(p, &mut s)?;
                 }
                 let t = self.existing(&fam, &tname, line)?;
-                t.sets.entry(name).or_insert(s);
+                if let std::collections::btree_map::Entry::Vacant(e) = t.sets.entry(name) {
+                    e.insert(s);
+                    t.hgen += 1;
+                }
             }
             "rule" => self.add_rule(p, &fam, &tname, insert)?,
             "element" => {
@@ -594,7 +602,19 @@ impl Nft {
     ) -> Result<(), NftError> {
         let chain = p.name("string")?;
         let line = p.line();
-        while matches!(p.word_at(0), Some("handle" | "index" | "position")) {
+        // where: after (add) or before (insert) the rule of that handle,
+        // or of that index (0-based)
+        let mut at: Option<(bool, u64)> = None;
+        while let Some(w @ ("handle" | "index" | "position")) = p.word_at(0) {
+            let is_index = w == "index";
+            let v = p.t.get(p.i + 1).map(|t| t.s.clone()).unwrap_or_default();
+            let n: u64 = v.parse().map_err(|_| {
+                err(
+                    line,
+                    format!("Error: syntax error, unexpected {v}, expecting number"),
+                )
+            })?;
+            at = Some((is_index, n));
             p.i += 2;
         }
         let toks = p.until_end();
@@ -612,6 +632,7 @@ impl Nft {
                     name: chain.clone(),
                     base,
                     rules: Vec::new(),
+                    handle: 0,
                 });
                 if !known {
                     self.unmodelled.push(Unmodelled {
@@ -625,11 +646,65 @@ impl Nft {
         };
         let t = self.existing(fam, tname, line)?;
         let c = &mut t.chains[ci];
-        if insert {
-            c.rules.insert(0, rule);
-        } else {
-            c.rules.push(rule);
+        let pos = match at {
+            None if insert => 0,
+            None => c.rules.len(),
+            Some((is_index, n)) => {
+                let found = if is_index {
+                    usize::try_from(n).ok().filter(|&i| i < c.rules.len())
+                } else {
+                    c.rules.iter().position(|r| r.handle == n && n != 0)
+                };
+                let Some(i) = found else {
+                    return Err(err(
+                        line,
+                        format!("Error: Could not process rule: No such file or directory ({} {n} in chain {fam} {tname} {chain})", if is_index { "index" } else { "handle" }),
+                    ));
+                };
+                if insert {
+                    i
+                } else {
+                    i + 1
+                }
+            }
+        };
+        if c.handle == 0 {
+            // the chain this command made (iptables-nft's built-in one)
+            t.hgen += 1;
+            t.chains[ci].handle = t.hgen;
         }
+        t.hgen += rule.subs + 1;
+        let mut rule = rule;
+        rule.handle = t.hgen;
+        t.chains[ci].rules.insert(pos, rule);
+        Ok(())
+    }
+
+    /// `replace rule [FAMILY] TABLE CHAIN handle N RULE`: the rule of that
+    /// handle replaced, keeping its handle and place (what the kernel's
+    /// NLM_F_REPLACE does in nf_tables_newrule).
+    fn replace_rule(&mut self, p: &mut P) -> Result<(), NftError> {
+        let line = p.line();
+        let (fam, tname) = p.table_spec()?;
+        let chain = p.name("string")?;
+        let h = match (p.word_at(0), p.t.get(p.i + 1).map(|t| t.s.parse::<u64>())) {
+            (Some("handle"), Some(Ok(h))) => h,
+            _ => return Err(p.unexpected("handle")),
+        };
+        p.i += 2;
+        let toks = p.until_end();
+        let mut rule = self.rule(&fam, &tname, &toks, line)?;
+        let t = self.existing(&fam, &tname, line)?;
+        let at = t.chain(&chain).and_then(|i| {
+            let k = t.chains[i].rules.iter().position(|r| r.handle == h)?;
+            Some((i, k))
+        });
+        let Some((i, k)) = at else {
+            return Err(err(line, format!("Error: Could not process rule: No such file or directory (handle {h} in chain {fam} {tname} {chain})")));
+        };
+        t.hgen += rule.subs;
+        rule.handle = h;
+        t.chains[i].rules[k] = rule;
         Ok(())
     }
 
@@ -666,6 +741,7 @@ impl Nft {
                 name,
                 base: None,
                 rules: Vec::new(),
+                handle: 0,
             };
             // its rules: separated by `;` or line ends at depth 0
             let mut depth = 0i32;
@@ -696,6 +772,8 @@ impl Nft {
             exprs,
             text: render(toks),
             line,
+            handle: 0,
+            subs: anon_handles(toks),
         })
     }
 
@@ -796,8 +874,25 @@ impl Nft {
                     }
                 }
             }
-            (_, "rule", Some(_)) => {
-                self.keep(line, "delete rule by handle (rule handles are not kept)")
+            (_, "rule", Some(c)) => {
+                let h = match (rest.first(), rest.get(1)) {
+                    (Some(w), Some(n)) if w.is("handle") => n.s.parse::<u64>().ok(),
+                    _ => None,
+                };
+                let Some(h) = h else {
+                    return Err(err(
+                        line,
+                        "Error: syntax error: expected `delete rule FAMILY TABLE CHAIN handle N`",
+                    ));
+                };
+                let gone = t.chain(&c).and_then(|i| {
+                    let ch = &mut t.chains[i];
+                    let k = ch.rules.iter().position(|r| r.handle == h)?;
+                    Some(ch.rules.remove(k))
+                });
+                if gone.is_none() && cmd == "delete" {
+                    return Err(err(line, format!("Error: Could not process rule: No such file or directory (handle {h} in chain {fam} {tname} {c})")));
+                }
             }
             (_, "table", None) => {
                 self.tables.remove(ti);
@@ -809,6 +904,9 @@ impl Nft {
 
     /// The body of `table FAMILY NAME { ... }` (the brace consumed).
     fn table_body(&mut self, p: &mut P, fam: &str, tname: &str) -> Result<(), NftError> {
+        // the block's chains, in the order written (its rules take their
+        // handles in this order)
+        let mut order: Vec<String> = Vec::new();
         loop {
             p.skip_nl();
             let line = p.line();
@@ -824,12 +922,16 @@ impl Nft {
                     Vec::new()
                 };
                 let obj = self.object(&kind, &name, &body, line)?;
-                self.table_mut(fam, tname).objects.insert((kind, name), obj);
+                let t = self.table_mut(fam, tname);
+                if t.objects.insert((kind, name), obj).is_none() {
+                    t.pending += 1;
+                }
                 continue;
             }
             match w.as_str() {
                 "}" => {
                     p.i += 1;
+                    self.table_mut(fam, tname).assign_handles(&order);
                     return Ok(());
                 }
                 "comment" => {
@@ -852,7 +954,10 @@ impl Nft {
                         ..Default::default()
                     };
                     self.set_body(p, &mut s)?;
-                    self.table_mut(fam, tname).sets.insert(name, s);
+                    let t = self.table_mut(fam, tname);
+                    if t.sets.insert(name, s).is_none() {
+                        t.pending += 1;
+                    }
                 }
                 "chain" => {
                     p.i += 1;
@@ -862,9 +967,13 @@ impl Nft {
                         name,
                         base: None,
                         rules: Vec::new(),
+                        handle: 0,
                     };
                     self.table_mut(fam, tname);
                     self.chain_body(p, fam, tname, &mut c)?;
+                    if !order.contains(&c.name) {
+                        order.push(c.name.clone());
+                    }
                     let t = self.table_mut(fam, tname);
                     match t.chain(&c.name) {
                         Some(i) => {
@@ -1854,4 +1963,82 @@ fn flow_offload_ok(t: &NftTable, c: &NftChain, r: &NftRule) -> Result<(), NftErr
         }
     }
     Ok(())
+}
+
+/// The handles a rule's anonymous objects take before its own (nft 1.0.6,
+/// checked with `nft -a list ruleset`): each anonymous set of more than one
+/// element (nft folds a one-element set into a comparison), each map or
+/// vmap literal, and each binding chain (`jump { ... }`) with its rules. A
+/// `meter`'s set is counted where the table's sets are.
+fn anon_handles(toks: &[Tok]) -> u64 {
+    let close = |from: usize| {
+        let mut depth = 0i32;
+        for (j, t) in toks.iter().enumerate().skip(from) {
+            if t.is("{") {
+                depth += 1;
+            } else if t.is("}") {
+                depth -= 1;
+                if depth == 0 {
+                    return j;
+                }
+            }
+        }
+        toks.len()
+    };
+    let mut n = 0;
+    let mut i = 0;
+    while i < toks.len() {
+        if !toks[i].is("{") {
+            i += 1;
+            continue;
+        }
+        let end = close(i);
+        let inner = &toks[i + 1..end.min(toks.len())];
+        let prev = |k: usize| i.checked_sub(k).map(|j| &toks[j]);
+        let is = |k: usize, w: &str| prev(k).is_some_and(|t| t.is(w));
+        if is(1, "jump") || is(1, "goto") {
+            n += 1;
+            let mut depth = 0i32;
+            let mut start = 0;
+            for (j, t) in inner.iter().enumerate().chain(std::iter::once((
+                inner.len(),
+                &Tok {
+                    s: ";".into(),
+                    quoted: false,
+                    line: 0,
+                },
+            ))) {
+                if t.is("{") {
+                    depth += 1;
+                } else if t.is("}") {
+                    depth -= 1;
+                } else if depth == 0 && (t.is(";") || t.is("\n")) {
+                    if j > start {
+                        n += anon_handles(&inner[start..j]) + 1;
+                    }
+                    start = j + 1;
+                }
+            }
+        } else if is(1, "vmap") || is(1, "map") {
+            n += 1;
+        } else if !is(2, "meter") && !is(2, "@") {
+            let mut depth = 0i32;
+            let commas = inner
+                .iter()
+                .filter(|t| {
+                    if t.is("{") {
+                        depth += 1;
+                    } else if t.is("}") {
+                        depth -= 1;
+                    }
+                    depth == 0 && t.is(",")
+                })
+                .count();
+            if commas > 0 {
+                n += 1;
+            }
+        }
+        i = end + 1;
+    }
+    n
 }
