@@ -579,17 +579,22 @@ SIMPLIFIED (and where)
   - `podpath why`: the changes tried are those of its table (README):
     an iptables rule or policy outside KUBE-*/cali-* chains, an nft rule
     or policy outside the controllers' tables (deleted by its handle, or
-    accepts inserted at the top of the chain), the sysctls a
-    drop names, a default route, a NetworkPolicy for the source and
-    destination pods, not-ready endpoints made ready, externalTrafficPolicy
-    Cluster, an Ingress backend, for a packet too big the sender's MTU
-    lowered to what the dropping device carries (less a tunnel's
-    headers), that device's MTU raised, or TCPMSS clamping where it was
-    dropped, a Service's selector where it selects no pod (the selector's
-    keys with a pod's values, closest first) or its targetPort where its
-    pods do not serve it (by name and number; slices the manifests give
-    are deleted by the patch so the controller writes them anew), and a
-    flow that fails with no drop step gets none. At most 3 changes and 64 re-runs; a fix is shown only when
+    accepts inserted at the top of the chain), the sysctls a drop names,
+    bridge-nf-call-iptables where a reply was bridged past conntrack, a
+    default route, a NetworkPolicy rule added to the policy isolating the
+    pod (a new policy where the manifests hold none), not-ready endpoints
+    made ready, externalTrafficPolicy Cluster, an Ingress backend, for a
+    packet too big the sender's MTU lowered to what the dropping device
+    carries (less a tunnel's headers), that device's MTU raised, or
+    TCPMSS clamping where it was dropped, a Service's selector where it
+    selects no pod (the selector's keys with a pod's values, closest
+    first) or its targetPort where its pods do not serve it (by name and
+    number; slices the manifests give are deleted by the patch so the
+    controller writes them anew), proxy ARP or a device up for a missing
+    neighbour, a device up where one is down. No static neighbour is
+    proposed (a holder that is up always answers ARP here), no endpoint
+    for a Service without a selector, and a flow that fails with no drop
+    step gets none. At most 3 changes and 64 re-runs; a fix is shown only when
     the re-run's flow succeeds.                                           [cli/cmd/why]
   - Snapshots (`snapshot --host`): the programs behind listening sockets
     are not known: a TCP listener becomes an http-server with no routes

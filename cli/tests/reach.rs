@@ -214,10 +214,12 @@ fn why_proves_a_policy_per_denied_cell() {
     assert_eq!(f.as_array().unwrap().len(), 1, "{f}");
     assert_eq!(f[0]["proven"], true);
     let patch = f[0]["patch"].as_str().unwrap();
+    // the policies that isolate each end, each with the rule added
     assert!(
-        patch.contains("policyTypes: [Egress]") && patch.contains("policyTypes: [Ingress]"),
+        patch.contains("name: frontend-egress") && patch.contains("name: backend-ingress"),
         "{patch}"
     );
+    assert_eq!(patch.matches("port: 9090").count(), 2, "{patch}");
     // coredns is not isolated for egress: the backend's ingress alone; the
     // Service's cell flips with it
     let f = &cell("kube-system/coredns", "shop/backend", 8080)["fixes"][0];

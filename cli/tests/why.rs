@@ -158,17 +158,26 @@ fn the_fixes_are_the_ones_a_person_would_make() {
     let v = why("troubleshoot-ingress-missing-service", "missing-service");
     assert!(v["fixes"][0]["patch"].as_str().unwrap().contains("shop-v2"));
     // a default-deny needs two steps: DNS to kube-dns, then the
-    // connection at both ends; the larger fix that also opens kube-dns's
-    // ingress (not isolated) is left out
+    // connection at both ends, each a rule added to the policy that
+    // isolates the pods (printed as that policy's YAML with the rules
+    // added, once); the larger fix that also opens kube-dns's ingress (not
+    // isolated) is left out
     let v = why("netpol-default-deny", "before");
     let fixes = v["fixes"].as_array().unwrap();
     assert_eq!(fixes.len(), 1, "{v}");
     let patch = fixes[0]["patch"].as_str().unwrap();
-    assert_eq!(patch.matches("kind: NetworkPolicy").count(), 3, "{patch}");
-    assert!(
-        patch.contains("port: 53") && patch.contains("port: 8080"),
-        "{patch}"
-    );
+    assert_eq!(patch.matches("kind: NetworkPolicy").count(), 1, "{patch}");
+    assert!(patch.contains("name: default-deny"), "{patch}");
+    for rule in [
+        "  egress:\n  - to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n    - protocol: UDP\n      port: 53\n",
+        "    ports:\n    - protocol: TCP\n      port: 8080\n  ingress:\n  - from:",
+    ] {
+        assert!(patch.contains(rule), "{patch}");
+    }
+    assert!(fixes[0]["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("kubectl apply -f - <<'EOF'\napiVersion"));
 }
 
 #[test]

@@ -94,9 +94,12 @@ pub fn fixes(
         // (a route, a rule, a Service without endpoints, a neighbour):
         // the changes `why` tries for the probe's run
         let cands = match pods {
-            (Some(src), Some(dst)) if by_policy => {
-                super::why::policy_fixes(src, dst, (p.port, p.protocol.name()), "reach")
-            }
+            (Some(src), Some(dst)) if by_policy => super::why::policy_fixes(
+                (&text.0, &cluster),
+                (src, dst),
+                (p.port, p.protocol.name()),
+                "reach",
+            ),
             _ => reach::trace_of(&setup, &one)?
                 .and_then(|t| {
                     let f = t.flows.iter().find(|f| f.id == "reach")?.clone();

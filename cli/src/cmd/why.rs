@@ -37,7 +37,10 @@ use serde_json::{json, Value};
 use crate::delta;
 
 mod neigh;
+mod policy;
 mod service;
+
+pub use policy::policy_fixes;
 
 #[derive(Args)]
 pub struct WhyArgs {
@@ -653,7 +656,12 @@ fn policy_candidates(
         (PktKind::Udp, _) => "UDP",
         _ => "TCP",
     };
-    out.extend(policy_fixes(src, dst, (p.dport, proto), &f.id));
+    out.extend(policy_fixes(
+        (&text.0, &cluster),
+        (src, dst),
+        (p.dport, proto),
+        &f.id,
+    ));
 }
 
 /// The objects behind a Service that kube-proxy rejects for having no
@@ -993,8 +1001,34 @@ fn combine(chain: &[&Candidate]) -> Candidate {
     let j = |f: &dyn Fn(&Candidate) -> String, sep: &str| {
         chain.iter().map(|c| f(c)).collect::<Vec<_>>().join(sep)
     };
+    let change = j(&|c| c.change.clone(), "; then ");
+    const APPLY: &str = "kubectl apply -f - <<'EOF'\n";
+    if chain.len() > 1 && chain.iter().all(|c| c.command.starts_with(APPLY)) {
+        // manifests applied one after another: an object applied again
+        // is what its last document says (each is the whole object)
+        let mut docs: Vec<(String, (String, String, String))> = Vec::new();
+        for c in chain {
+            for d in c.patch.split("---\n").filter(|d| !d.trim().is_empty()) {
+                let id = serde_saphyr::from_str::<Value>(d)
+                    .map(|v| crate::patch::ident(&v))
+                    .unwrap_or_default();
+                docs.retain(|(_, i)| *i != id || id.2.is_empty());
+                docs.push((d.to_string(), id));
+            }
+        }
+        let patch = docs
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect::<Vec<_>>()
+            .join("---\n");
+        return Candidate {
+            change,
+            command: format!("{APPLY}{patch}EOF"),
+            patch,
+        };
+    }
     Candidate {
-        change: j(&|c| c.change.clone(), "; then "),
+        change,
         command: j(&|c| c.command.clone(), "\n"),
         patch: j(&|c| c.patch.clone(), "---\n"),
     }
@@ -1079,7 +1113,10 @@ fn search(
                     c: combine(&chain.iter().collect::<Vec<_>>()),
                     others,
                 });
-            } else if st.decided != frontier[i].decided && !st.decided.is_null() {
+            } else if !st.decided.is_null()
+                && (st.decided != frontier[i].decided
+                    || drop_key(&st.trace, &f.id) != drop_key(&frontier[i].trace, &f.id))
+            {
                 // the change moved the failure on: a next change may end it
                 st.chain = chain;
                 next.push(st);
@@ -1092,6 +1129,18 @@ fn search(
         frontier = next;
     }
     (smallest(fixes), tried)
+}
+
+/// Where flow `id` of `t` was first dropped: the host, the point, and the
+/// dropped packet's destination (the same rule dropping the next packet
+/// of the flow, the connection after its DNS query, is a failure moved
+/// on).
+fn drop_key(t: &Trace, id: &str) -> Option<String> {
+    let f = t.flows.iter().find(|x| x.id == id)?;
+    let (h, s) = f.first_drop()?;
+    let at = h.steps.iter().position(|x| std::ptr::eq(x, s))?;
+    let p = at_step(h, at);
+    Some(format!("{} {} {:?}:{}", h.host, s.point, p.dst, p.dport))
 }
 
 /// `why`'s answer for one failed flow.
@@ -1242,82 +1291,4 @@ pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// NetworkPolicies admitting `src` to `dst` on `port`/`proto`: egress in
-/// the source's namespace, ingress in the destination's, and both (named
-/// after `hint`, the destination and the port, so that the policies of a
-/// fix of several steps do not replace one another).
-pub fn policy_fixes(
-    src: &podpath_sim::k8s::objects::Pod,
-    dst: &podpath_sim::k8s::objects::Pod,
-    (port, proto): (u16, &str),
-    hint: &str,
-) -> Vec<Candidate> {
-    let ns = |p: &podpath_sim::k8s::objects::Pod| {
-        p.metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into())
-    };
-    let mut out = Vec::new();
-    let labels = |p: &podpath_sim::k8s::objects::Pod| {
-        serde_json::to_string(&p.metadata.labels).expect("labels")
-    };
-    // one name per (flow, destination, port): a fix of several steps
-    // adds several policies, none replacing another
-    let name = format!("podpath-why-{}-{}-{}", hint, dst.metadata.name, port)
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-        .to_lowercase();
-    let peer = |p: &podpath_sim::k8s::objects::Pod| {
-        format!(
-            "{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {}}}}}, podSelector: {{matchLabels: {}}}}}",
-            ns(p),
-            labels(p)
-        )
-    };
-    let ports = format!("[{{protocol: {proto}, port: {port}}}]");
-    let egress = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-egress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Egress]\n  egress:\n    - to: [{}]\n      ports: {ports}\n",
-        ns(src),
-        labels(src),
-        peer(dst)
-    );
-    let ingress = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}-ingress, namespace: {}}}\nspec:\n  podSelector: {{matchLabels: {}}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{}]\n      ports: {ports}\n",
-        ns(dst),
-        labels(dst),
-        peer(src)
-    );
-    let (s, d) = (
-        format!("{}/{}", ns(src), src.metadata.name),
-        format!("{}/{}", ns(dst), dst.metadata.name),
-    );
-    for (change, patch) in [
-        (
-            format!(
-                "a NetworkPolicy letting {s} send to {d} on {}/{proto}",
-                port
-            ),
-            egress.clone(),
-        ),
-        (
-            format!("a NetworkPolicy letting {d} accept {s} on {}/{proto}", port),
-            ingress.clone(),
-        ),
-        (
-            format!(
-                "NetworkPolicies letting {s} reach {d} on {}/{proto} (egress and ingress)",
-                port
-            ),
-            format!("{egress}---\n{ingress}"),
-        ),
-    ] {
-        out.push(Candidate {
-            change,
-            command: format!("kubectl apply -f - <<'EOF'\n{patch}EOF"),
-            patch,
-        });
-    }
-    out
 }
