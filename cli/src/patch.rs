@@ -24,6 +24,8 @@
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 
+pub mod bundle;
+
 /// RFC 7386 merge of `patch` onto `target`.
 pub fn merge(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {

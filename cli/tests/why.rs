@@ -408,6 +408,81 @@ fn an_nft_rules_reject_is_deleted_by_its_handle() {
     assert_eq!(flow(&d, "web")["changed"], false);
 }
 
+/// A copy of `from` (a bundle directory) at `to`.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_bundle_gets_kernel_command_fixes_proven_on_a_copy_of_its_dumps() {
+    // the hairpin bundle with a DROP for the pod's port first in the
+    // node's FORWARD chain, as a snapshot of such a machine would hold it
+    let dir = std::env::temp_dir().join(format!("podpath-why-bundle-{}", std::process::id()));
+    let b = dir.join("hairpin-drop");
+    copy_dir(
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sim/tests/bundles/hairpin"
+        )),
+        &b,
+    );
+    let ipt = b.join("node/iptables-save.txt");
+    let s = std::fs::read_to_string(&ipt).unwrap();
+    let at = s.find("*filter").unwrap();
+    let at = at + s[at..].find("\n-A ").unwrap();
+    let s = format!(
+        "{}\n-A FORWARD -d 10.244.0.5/32 -p tcp -m tcp --dport 8080 -j DROP{}",
+        &s[..at],
+        &s[at..]
+    );
+    std::fs::write(&ipt, s).unwrap();
+    let bs = b.to_str().unwrap();
+    let (code, out, err) = podpath(&["why", "--bundle", bs, "--flow", "self", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decided_by"]["rule"], "FORWARD rule 1", "{v}");
+    let fixes = v["fixes"].as_array().unwrap();
+    assert_eq!(fixes[0]["command"], "iptables -D FORWARD 1", "{v}");
+    assert_eq!(fixes.len(), 3, "{v}");
+    // the bundle's dumps are left as they were
+    assert!(std::fs::read_to_string(&ipt)
+        .unwrap()
+        .contains("--dport 8080 -j DROP"));
+    // diff takes the fix as a patch to the bundle
+    let d = diff_with(
+        bs,
+        fixes[0]["patch"].as_str().unwrap(),
+        &dir.join("fix.yaml"),
+    );
+    assert_eq!(flow(&d, "self")["b"]["outcome"]["kind"], "answered", "{d}");
+    // what a bundle cannot take is refused with the reason
+    std::fs::write(
+        dir.join("svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {}\n",
+    )
+    .unwrap();
+    let (code, _, err) = podpath(&[
+        "diff",
+        bs,
+        "--patch",
+        dir.join("svc.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("a patch to it is apiVersion podpath/v1, kind Commands"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_flow_that_works_needs_no_fix_and_an_unknown_one_is_an_error() {
     let (code, out, _) = podpath(&["why", "troubleshoot-forward-drop", "--flow", "via-node-a"]);

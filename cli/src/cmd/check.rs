@@ -160,11 +160,12 @@ fn why_text(
     world: &podpath_sim::world::World,
     trace: &podpath_sim::trace::Trace,
 ) -> String {
+    let why_src = super::why::Src::Scenario(src.0.clone(), src.1.clone());
     trace
         .flows
         .iter()
         .filter(|f| !f.daemon)
-        .filter_map(|f| super::why::analyse(src, world.clone(), (trace, f), None))
+        .filter_map(|f| super::why::analyse(&why_src, world.clone(), (trace, f), None))
         .map(|r| r.text())
         .collect::<Vec<_>>()
         .join("\n")

@@ -29,7 +29,8 @@ pub struct DiffArgs {
     /// B is A with this patch applied (repeatable, in order): a podpath/v1
     /// Scenario merge, Kubernetes objects merged into the cluster's
     /// manifests (`$patch: delete` removes one), or podpath/v1 Commands
-    /// (`iptables`, `nft`, `sysctl`, `ip route`, `ip link set` per host).
+    /// (`iptables`, `nft`, `sysctl`, `ip route`, `ip link set`, `ip neigh`
+    /// per host; the only kind a bundle takes).
     #[arg(long, value_name = "FILE", conflicts_with = "b")]
     pub patch: Vec<PathBuf>,
     /// Also run the reachability matrix on both and list every cell that
@@ -63,6 +64,8 @@ pub enum Format {
 struct Side {
     label: String,
     text: Option<(String, String)>,
+    /// The bundle's directory (a bundle side).
+    dir: Option<PathBuf>,
     world: World,
 }
 
@@ -72,6 +75,7 @@ fn side(arg: &str, seed: Option<u64>) -> Result<Side> {
         return Ok(Side {
             label: format!("bundle {arg}"),
             text: None,
+            dir: Some(p.to_path_buf()),
             world: super::load_bundle(p, seed)?,
         });
     }
@@ -80,6 +84,7 @@ fn side(arg: &str, seed: Option<u64>) -> Result<Side> {
     Ok(Side {
         label: file.clone(),
         text: Some((text, file)),
+        dir: None,
         world,
     })
 }
@@ -92,10 +97,34 @@ fn load_text(text: &str, file: &str, seed: Option<u64>) -> Result<World> {
     Ok(world)
 }
 
+/// B: A's bundle with the patches (Commands) applied to a copy of its dumps.
+fn patched_bundle(a: &Side, dir: &Path, patches: &[PathBuf], seed: Option<u64>) -> Result<Side> {
+    let mut ptext = String::new();
+    let mut names = Vec::new();
+    for p in patches {
+        let t =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        ptext.push_str(&t);
+        if !t.ends_with('\n') {
+            ptext.push('\n');
+        }
+        ptext.push_str("---\n");
+        names.push(p.display().to_string());
+    }
+    let copy = crate::patch::bundle::apply(dir, &ptext, &names.join(" + "))?;
+    Ok(Side {
+        label: format!("{} + {}", a.label, names.join(" + ")),
+        text: None,
+        dir: None,
+        world: super::load_bundle(&copy.dir, seed)?,
+    })
+}
+
 /// B: A's scenario with the patches applied.
 fn patched(a: &Side, patches: &[PathBuf], seed: Option<u64>) -> Result<Side> {
     let Some((mut text, file)) = a.text.clone() else {
-        bail!("a patch applies to a scenario; {} is a snapshot bundle (give B as a second bundle or scenario)", a.label);
+        let dir = a.dir.clone().expect("a side is a scenario or a bundle");
+        return patched_bundle(a, &dir, patches, seed);
     };
     let kind_of = |h: &str| {
         a.world
@@ -117,6 +146,7 @@ fn patched(a: &Side, patches: &[PathBuf], seed: Option<u64>) -> Result<Side> {
     Ok(Side {
         label,
         text: Some((text, file)),
+        dir: None,
         world,
     })
 }

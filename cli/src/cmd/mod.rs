@@ -153,6 +153,15 @@ pub fn node_of<'a>(
 
 /// Loads a snapshot bundle; warnings go to stderr.
 pub fn load_bundle(dir: &Path, seed: Option<u64>) -> Result<World> {
+    let (world, warnings) = load_bundle_quiet(dir, seed)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(world)
+}
+
+/// A bundle's world and its load warnings (not printed).
+pub fn load_bundle_quiet(dir: &Path, seed: Option<u64>) -> Result<(World, Vec<String>)> {
     let read = |p: &str| -> std::result::Result<String, podpath_sim::scenario::bundle::ReadError> {
         std::fs::read_to_string(dir.join(p)).map_err(|e| {
             podpath_sim::scenario::bundle::ReadError::Io {
@@ -170,10 +179,7 @@ pub fn load_bundle(dir: &Path, seed: Option<u64>) -> Result<World> {
             e.file = dir.join(&e.file).display().to_string();
             e
         })?;
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(world)
+    Ok((world, warnings))
 }
 
 /// Whether a flow id selects a flow: its whole id (`health#2`) or its

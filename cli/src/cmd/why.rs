@@ -45,7 +45,12 @@ pub use policy::policy_fixes;
 #[derive(Args)]
 pub struct WhyArgs {
     /// A scenario (a file or an embedded name).
+    #[arg(conflicts_with = "bundle")]
     pub scenario: Option<String>,
+    /// A podpath-snapshot/1 bundle instead of a scenario: its fixes are
+    /// kernel commands, proven on a copy of its dumps.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<std::path::PathBuf>,
     /// The flow (its id, as `podpath run` prints it).
     #[arg(long)]
     pub flow: String,
@@ -979,6 +984,66 @@ pub fn candidates(
     decide(text, world, f).1
 }
 
+/// What `why` re-runs: a scenario (its text and file name), or a snapshot
+/// bundle (its directory), whose fixes are kernel commands applied to a
+/// copy of its dumps ([`crate::patch::bundle`]).
+pub enum Src {
+    Scenario(String, String),
+    Bundle(std::path::PathBuf),
+}
+
+impl Src {
+    /// The scenario text candidates read (a bundle has none: no cluster
+    /// objects, so no Kubernetes candidates).
+    fn text(&self) -> (String, String) {
+        self.text_of(&self.start())
+    }
+
+    fn text_of(&self, t: &str) -> (String, String) {
+        match self {
+            Src::Scenario(_, file) => (t.to_string(), file.clone()),
+            Src::Bundle(d) => (String::new(), d.display().to_string()),
+        }
+    }
+
+    /// A state's text before any change: the scenario, or no patch yet.
+    fn start(&self) -> String {
+        match self {
+            Src::Scenario(t, _) => t.clone(),
+            Src::Bundle(_) => String::new(),
+        }
+    }
+
+    /// The world of state text `t` with `patch` applied: the patched
+    /// scenario, or the bundle with the patches so far and this one; and
+    /// the new state text.
+    fn rerun(
+        &self,
+        t: &str,
+        patch: &str,
+        kind_of: &dyn Fn(&str) -> Option<String>,
+        seed: Option<u64>,
+    ) -> Option<(String, podpath_sim::world::World)> {
+        match self {
+            Src::Scenario(_, file) => {
+                let t = crate::patch::apply(t, file, patch, "fix", kind_of).ok()?;
+                let (w, _) = podpath_sim::scenario::load_reporting(&t, file, seed).ok()?;
+                Some((t, w))
+            }
+            Src::Bundle(dir) => {
+                let all = if t.is_empty() {
+                    patch.to_string()
+                } else {
+                    format!("{t}---\n{patch}")
+                };
+                let copy = crate::patch::bundle::apply(dir, &all, "fix").ok()?;
+                let (w, _) = super::load_bundle_quiet(&copy.dir, seed).ok()?;
+                Some((all, w))
+            }
+        }
+    }
+}
+
 /// A world on the way to a fix: the changes made so far, the scenario
 /// with them applied, its run, and where the flow failed in it.
 struct State {
@@ -1039,7 +1104,7 @@ fn combine(chain: &[&Candidate]) -> Candidate {
 /// change moves the failure on, with a next change on top, up to
 /// [`MAX_DEPTH`]); and how many changes were tried.
 fn search(
-    text: &(String, String),
+    src: &Src,
     world: podpath_sim::world::World,
     (base, f): (&Trace, &FlowTrace),
     seed: Option<u64>,
@@ -1049,11 +1114,12 @@ fn search(
         .iter()
         .map(|h| (h.name.clone(), h.kind.name().to_string()))
         .collect();
+    let text = &src.text();
     let (decided, _) = decide(text, &world, f);
     let kind_of = |h: &str| kinds.iter().find(|k| k.0 == h).map(|k| k.1.clone());
     let mut frontier = vec![State {
         chain: Vec::new(),
-        text: text.0.clone(),
+        text: src.start(),
         world,
         trace: base.clone(),
         decided: decided.clone(),
@@ -1066,7 +1132,7 @@ fn search(
             let Some(g) = st.trace.flows.iter().find(|x| x.id == f.id) else {
                 continue;
             };
-            let (_, cands) = decide(&(st.text.clone(), text.1.clone()), &st.world, g);
+            let (_, cands) = decide(&src.text_of(&st.text), &st.world, g);
             jobs.extend(cands.into_iter().map(|c| (i, c)));
         }
         jobs.truncate(MAX_RUNS.saturating_sub(tried));
@@ -1077,12 +1143,10 @@ fn search(
             jobs.into_par_iter()
                 .map(|(i, c)| {
                     let st = &frontier[i];
-                    let t =
-                        crate::patch::apply(&st.text, &text.1, &c.patch, "fix", &kind_of).ok()?;
-                    let (w, _) = podpath_sim::scenario::load_reporting(&t, &text.1, seed).ok()?;
+                    let (t, w) = src.rerun(&st.text, &c.patch, &kind_of, seed)?;
                     let after: Trace = Engine::new(w.clone()).run();
                     let g = after.flows.iter().find(|x| x.id == f.id)?;
-                    let (d, _) = decide(&(t.clone(), text.1.clone()), &w, g);
+                    let (d, _) = decide(&src.text_of(&t), &w, g);
                     Some((
                         i,
                         c,
@@ -1157,7 +1221,7 @@ pub struct Report {
 /// The answer for flow `f` of `base` (the run of `world`, made from
 /// `text`); `None` when the flow succeeded.
 pub fn analyse(
-    text: &(String, String),
+    src: &Src,
     world: podpath_sim::world::World,
     (base, f): (&Trace, &FlowTrace),
     seed: Option<u64>,
@@ -1165,8 +1229,8 @@ pub fn analyse(
     if succeeded(&f.disposition) {
         return None;
     }
-    let (decided, _) = decide(text, &world, f);
-    let (fixes, tried) = search(text, world, (base, f), seed);
+    let (decided, _) = decide(&src.text(), &world, f);
+    let (fixes, tried) = search(src, world, (base, f), seed);
     Some(Report {
         flow: f.id.clone(),
         description: f.description.clone(),
@@ -1258,8 +1322,16 @@ impl Report {
 }
 
 pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let text = super::scenario_text(a.scenario.as_deref())?;
-    let world = super::load(a.scenario.as_deref(), a.seed)?;
+    let (src, world) = match &a.bundle {
+        Some(dir) => (Src::Bundle(dir.clone()), super::load_bundle(dir, a.seed)?),
+        None => {
+            let (t, file) = super::scenario_text(a.scenario.as_deref())?;
+            (
+                Src::Scenario(t, file),
+                super::load(a.scenario.as_deref(), a.seed)?,
+            )
+        }
+    };
     let base = Engine::new(world.clone()).run();
     let Some(f) = base.flows.iter().find(|x| x.id == a.flow) else {
         let ids: Vec<&str> = base
@@ -1274,7 +1346,7 @@ pub fn run(a: WhyArgs, out: &mut impl Write) -> Result<ExitCode> {
             ids.join(", ")
         );
     };
-    let Some(r) = analyse(&text, world, (&base, f), a.seed) else {
+    let Some(r) = analyse(&src, world, (&base, f), a.seed) else {
         writeln!(
             out,
             "{}: {} — it succeeded; there is nothing to fix",
