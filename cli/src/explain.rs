@@ -592,8 +592,9 @@ SIMPLIFIED (and where)
     number; slices the manifests give are deleted by the patch so the
     controller writes them anew), proxy ARP or a device up for a missing
     neighbour, a device up where one is down. No static neighbour is
-    proposed (a holder that is up always answers ARP here), no endpoint
-    for a Service without a selector, and a flow that fails with no drop
+    proposed (a holder that is up always answers ARP here); a Service
+    without a selector gets an EndpointSlice with a pod declaring its
+    targetPort (a named one is not resolved); a flow that fails with no drop
     step gets none. At most 3 changes and 64 re-runs; a fix is shown only when
     the re-run's flow succeeds.                                           [cli/cmd/why]
   - Snapshots (`snapshot --host`): the programs behind listening sockets

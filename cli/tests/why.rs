@@ -302,6 +302,20 @@ fn a_service_that_misses_its_pods_gets_its_selector_or_target_port_fixed() {
         cmds(&v).iter().any(|c| c.ends_with(r#""value":8080}]'"#)),
         "{v}"
     );
+    // no selector: an EndpointSlice listing the pod that serves the port,
+    // the pod named like the Service first
+    let s = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/why/service-without-selector.yaml"
+    );
+    let v = why(s, "manual");
+    let p = v["fixes"][0]["patch"].as_str().unwrap();
+    assert!(
+        p.contains("kind: EndpointSlice")
+            && p.contains("\"10.244.0.6\"")
+            && p.contains("port: 8080"),
+        "{p}"
+    );
     // slices given (a real cluster's dump): the fix deletes them, the
     // controller writes them anew, and diff agrees
     let s = concat!(

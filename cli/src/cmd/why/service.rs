@@ -4,6 +4,9 @@
 //! controller ([`podpath_sim::k8s::endpointslice`]) then writes its slices
 //! from the pods, and the re-run proves it.
 //!
+//! A Service without a selector and without a ready endpoint gets an
+//! EndpointSlice listing a pod of its namespace that declares the port.
+//!
 //! Two failures lead here:
 //! - the packet was rejected or dropped at a Service's address and port
 //!   (kube-proxy's "has no endpoints" REJECT, or nft mode's
@@ -328,6 +331,60 @@ fn target_port_candidates(
     }
 }
 
+/// Endpoints for Service `s` without a selector (its EndpointSlices are
+/// written by hand or by another controller, and list none ready for port
+/// `sp`): an EndpointSlice listing a pod of its namespace that declares
+/// the port (a numeric targetPort, or the port), the given slice of the
+/// Service rewritten where there is one.
+fn endpoint_candidates(c: &Cluster, s: &Service, sp: &ServicePort, out: &mut Vec<Candidate>) {
+    let (ns, name) = (s.metadata.ns(), s.metadata.name.as_str());
+    let port = match &sp.target_port {
+        Some(IntOrString::Int(n)) => *n,
+        None => sp.port,
+        // a name resolves in a pod's ports only through a selector
+        Some(IntOrString::Str(_)) => return,
+    };
+    let given = c.slices.iter().find(|sl| {
+        sl.metadata.ns() == ns
+            && sl
+                .metadata
+                .labels
+                .get("kubernetes.io/service-name")
+                .map(String::as_str)
+                == Some(name)
+    });
+    let slice = given.map_or_else(|| format!("{name}-1"), |sl| sl.metadata.name.clone());
+    let mut pods: Vec<&Pod> = c
+        .pods
+        .iter()
+        .filter(|p| p.metadata.ns() == ns && declares(p, port, &sp.protocol))
+        .collect();
+    // the pods named most like the Service first
+    pods.sort_by_key(|p| strsim::levenshtein(name, &p.metadata.name));
+    for p in pods.into_iter().take(MAX) {
+        let Some(ip) = p.status.pod_ip.as_deref() else {
+            continue;
+        };
+        let doc = json!({
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": slice, "namespace": ns, "labels": {"kubernetes.io/service-name": name}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": true}, "nodeName": p.spec.node_name}],
+            "ports": [{"name": sp.name, "port": port, "protocol": sp.protocol}],
+        });
+        let patch = serde_saphyr::to_string(&doc).expect("JSON values are YAML");
+        out.push(Candidate {
+            change: format!(
+                "an endpoint for Service {ns}/{name} (it has no selector, and its EndpointSlices list none ready at port {}): pod {} at {ip}:{port}",
+                sp.port, p.metadata.name
+            ),
+            command: format!("kubectl apply -f - <<'EOF'\n{patch}EOF"),
+            patch,
+        });
+    }
+}
+
 /// The candidates for a failure whose packet, at the deciding step, is
 /// `pkt`: rejected at a Service's frontend without endpoints, or refused
 /// by the pod behind one (`refused`: the pod's kernel answered RST or
@@ -341,6 +398,7 @@ pub fn candidates(text: &str, pkt: &PktInfo, proto: &str, refused: bool, out: &m
         }
         let selected: Vec<&Pod> = c.pods.iter().filter(|p| selects(s, p)).collect();
         if s.spec.selector.is_empty() {
+            endpoint_candidates(&c, s, sp, out);
             return;
         }
         if selected.is_empty() {
