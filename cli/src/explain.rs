@@ -393,7 +393,15 @@ SIMPLIFIED (and where)
     answer on every UDP containerPort: DNS on 53, echo elsewhere), SCTP
     when the association comes up (the COOKIE ACK within 1 s; pods run
     an SCTP echo server on every SCTP containerPort). No probes share a
-    run.
+    run. Where the world has no fault, a probe starts with the neighbour
+    entries and switch FDBs of a running cluster: every address ARP would
+    resolve on an L2 segment or a veth pair (an address local to the far
+    end, or one its proxy ARP answers) is REACHABLE, every far-end MAC is
+    learned by the segment's switch; so a probe's trace has no ARP
+    exchange and no unknown-unicast flood there (its verdict is the same:
+    ARP there always resolves, and a flood's copies are dropped by the
+    hosts it is not for). A probe's trace keeps of each netfilter table
+    the deciding rule and the rules carrying a policy verdict.
     The spec engine allows a pod's probe of its own address (it stays on
     the pod's lo, where no CNI sees it); a Service probe is allowed only
     when every ready endpoint admits it (--compare compares with the

@@ -20,6 +20,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+/// mimalloc: `reach`'s probes allocate and free small objects by the
+/// million on every thread; glibc's malloc took 40 % of a matrix's time
+/// (sim/benches/reach.rs).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "podpath",

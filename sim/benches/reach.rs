@@ -38,6 +38,10 @@
 
 use std::time::Duration;
 
+/// The allocator `podpath` itself runs with (cli/src/main.rs).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use podpath_sim::k8s::reach::model::EngineKind;
 use podpath_sim::k8s::reach::select::{parse_port, parse_selector};

@@ -16,6 +16,9 @@ mod k8s_synth;
 
 use std::time::Instant;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use podpath_sim::k8s::reach::model::{EngineKind, Verdict};
 use podpath_sim::k8s::reach::select::{parse_port, parse_selector};
 use podpath_sim::k8s::reach::{self, Options};

@@ -960,6 +960,11 @@ pub struct TraceSink {
     /// The random stream number of each flow that has one other than 0
     /// ([`crate::world::FlowSpec::streams`]).
     streams: BTreeMap<u32, u64>,
+    /// Only the flows' fates are read ([`crate::engine::Engine::run_flows`]):
+    /// a netfilter table's traversal is kept as its deciding rule (the last
+    /// one it ran) and the rules that carry a NetworkPolicy's verdict, not
+    /// every rule it passed.
+    pub lean: bool,
 }
 
 impl TraceSink {

@@ -150,6 +150,28 @@ impl Names {
 
 impl Engine {
     pub fn new(world: World) -> Engine {
+        let daemons = Self::daemons(&world);
+        Self::with_daemons(world, &daemons)
+    }
+
+    /// The programs of `world` that run from time 0 (keepalived, a proxy
+    /// with health checks), in host and app order.
+    pub fn daemons(world: &World) -> Vec<(usize, usize)> {
+        let mut daemons = Vec::new();
+        for (h, apps) in world.apps.iter().enumerate() {
+            for (a, app) in apps.iter().enumerate() {
+                if app.is_daemon() {
+                    daemons.push((h, a));
+                }
+            }
+        }
+        daemons
+    }
+
+    /// [`Engine::new`] with the world's daemons ([`Engine::daemons`])
+    /// found already: what runs of copies of one world (`reach`'s probes)
+    /// look up once.
+    pub fn with_daemons(world: World, daemons: &[(usize, usize)]) -> Engine {
         let mut e = Engine {
             world,
             queue: BTreeMap::new(),
@@ -172,16 +194,8 @@ impl Engine {
         };
         e.loss_rng = ChaCha8Rng::seed_from_u64(e.world.seed ^ 0x6c6f_7373);
         // Daemons start first, at time 0, in host and app order.
-        let mut daemons = Vec::new();
-        for (h, apps) in e.world.apps.iter().enumerate() {
-            for (a, app) in apps.iter().enumerate() {
-                if app.is_daemon() {
-                    daemons.push((h, a));
-                }
-            }
-        }
         e.daemons = !daemons.is_empty();
-        for (host, app) in daemons {
+        for &(host, app) in daemons {
             let s = e.seq;
             e.seq += 1;
             e.queue.insert((0, s), Event::Daemon { host, app });
@@ -263,6 +277,7 @@ impl Engine {
     /// only recorded, never read, by the run.
     pub fn run_flows(mut self) -> Trace {
         self.flows_only = true;
+        self.sink.lean = true;
         self.drain();
         let (flows, _) = self.sink.finish();
         Trace {

@@ -23,17 +23,23 @@
 //! Cost: a probe clones the world built once and runs it to the probe's
 //! end (the horizon is the probe's timeout and a little more; the
 //! scenario's own traffic is left out, its faults kept). The clone is
-//! copy-on-write ([`crate::shared::Shared`]): the hosts, their programs,
+//! copy-on-write ([`crate::shared::Shared`], whose clone costs the same
+//! whatever the number of hosts): the hosts, their programs,
 //! and a touched host's devices, FIB tables, ipsets and sysctls stay
 //! shared with the built world until the probe's run writes them, so a
 //! probe pays for the few hosts its packets pass, not for the cluster;
 //! and it runs with [`Engine::run_flows`] (no captures, no host list: the
 //! verdict reads the flows alone), which stops once the probe's fate is
 //! known (the handshake answered, or the timeout): the connection's close
-//! is not simulated, as nothing of the verdict reads it. See the `reach`
+//! is not simulated, as nothing of the verdict reads it. The world starts
+//! with a running cluster's neighbour entries and switch FDBs
+//! ([`warm_neighbours`]), so a probe pays for no ARP exchange or flood
+//! across the node network; and its trace is lean
+//! ([`crate::trace::TraceSink::lean`]). See the `reach`
 //! benchmark and `examples/reach_matrix.rs` (the full matrix).
 
 use crate::engine::Engine;
+use crate::net::host::HostKind;
 use crate::trace::{Action, FlowTrace, Trace};
 use crate::world::{ClientOpts, FlowSpec, Request, World};
 
@@ -48,23 +54,188 @@ const HORIZON_NS: u64 = PROBE_TIMEOUT_NS + 100_000_000;
 
 /// The world every probe starts from, and the pods' hosts in it.
 pub struct SimEngine<'a> {
-    world: &'a World,
+    world: World,
+    /// The world's daemons ([`Engine::daemons`]), found once.
+    daemons: Vec<(usize, usize)>,
     targets: &'a Targets,
     /// `hosts[i]`: pod i's host index in the world (None: not in it)
     hosts: Vec<Option<usize>>,
+}
+
+/// The neighbour entries and switch FDBs of a running cluster, where the
+/// world has no fault: each switch host has learned the MAC of every far
+/// end of its ports, and every host on its segment holds a REACHABLE
+/// entry for each address of the others' ports that is on one of its own
+/// subnets there, as the ARP exchange of earlier traffic (BGP sessions,
+/// kubelet, overlay) leaves it. Only where ARP would resolve it: both
+/// devices up, a switch with no nftables of its own (no bridge or arp
+/// chain to drop the exchange), an entry the host does not hold already.
+/// A probe then does not pay for an ARP request, or its SYN, flooded to
+/// every node of the segment; its verdict is the same, since ARP over such
+/// a segment always resolves, a flooded frame's copies are dropped by the
+/// hosts it is not addressed to (their devices are no bridge's ports),
+/// and only the timing (microseconds, against the 1 s timeout) differs.
+/// Its trace has no ARP exchange and no flood across the segment. The same
+/// for point-to-point links (veth pairs that are no bridge's ports): a
+/// host holds an entry for each next hop it routes out of its end that
+/// the other end answers ARP for (an address local to it, or one its
+/// proxy ARP answers), as arp_process decides; hosts with nftables arp,
+/// netdev or bridge chains are left as they are.
+fn warm_neighbours(w: &mut World) {
+    if !w.faults.is_empty() {
+        return;
+    }
+    let mut add: Vec<(usize, usize, std::net::Ipv4Addr, crate::wire::Mac)> = Vec::new();
+    let mut learn: Vec<(usize, usize, crate::wire::Mac, usize)> = Vec::new();
+    for (si, sw) in w
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.kind == HostKind::Switch)
+    {
+        if !sw.nft.tables.is_empty() {
+            continue;
+        }
+        // the ports' far ends: (port, host, device), both up, the far
+        // device a plain one (not a bridge's port, which would carry a
+        // flooded frame further)
+        let ends: Vec<(usize, usize, usize)> = sw
+            .devs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.up && d.master.is_some())
+            .filter_map(|(pi, d)| d.peer.as_ref().map(|p| (pi, p.host, p.dev)))
+            .filter(|&(_, h, d)| {
+                w.hosts
+                    .get(h)
+                    .and_then(|x| x.devs.get(d))
+                    .is_some_and(|d| d.up && d.master.is_none())
+            })
+            .collect();
+        // the switch has learned every far end's MAC on its port
+        for &(pi, h, d) in &ends {
+            let br = sw.devs[pi].master.expect("a port");
+            let mac = w.hosts[h].devs[d].mac;
+            if !sw.devs[br].fdb.contains_key(&mac) {
+                learn.push((si, br, mac, pi));
+            }
+        }
+        let ends: Vec<(usize, usize)> = ends.iter().map(|&(_, h, d)| (h, d)).collect();
+        for &(a, ad) in &ends {
+            let nets = &w.hosts[a].devs[ad].addrs;
+            for &(b, bd) in ends.iter().filter(|e| e.0 != a) {
+                let dev = &w.hosts[b].devs[bd];
+                for ip in dev.addrs.iter().map(|n| n.addr()) {
+                    if nets.iter().any(|n| n.contains(&ip))
+                        && !w.hosts[a].neigh.entries.contains_key(&(ad, ip))
+                    {
+                        add.push((a, ad, ip, dev.mac));
+                    }
+                }
+            }
+        }
+    }
+    // point-to-point links (veth pairs, not bridge ports): the next hops
+    // a host routes through its end that the other end answers ARP for,
+    // as arp_process would (an address local to it, arp_ignore=0; or proxy
+    // ARP: calico's 169.254.1.1 gateway on the host's cali veth)
+    let l2_rules = |h: &crate::net::host::Host| {
+        h.nft
+            .tables
+            .iter()
+            .any(|t| matches!(t.family.as_str(), "arp" | "netdev" | "bridge"))
+    };
+    for (a, ha) in w.hosts.iter().enumerate() {
+        if ha.kind == HostKind::Switch || l2_rules(ha) {
+            continue;
+        }
+        let routes = ha.fib.all_routes();
+        for (ad, d) in ha.devs.iter().enumerate() {
+            let Some(peer) = d.peer.as_ref() else {
+                continue;
+            };
+            let Some(hb) = w.hosts.get(peer.host) else {
+                continue;
+            };
+            let Some(bdev) = hb.devs.get(peer.dev) else {
+                continue;
+            };
+            if !d.up || !bdev.up || d.master.is_some() || bdev.master.is_some() {
+                continue;
+            }
+            if hb.kind == HostKind::Switch || l2_rules(hb) {
+                continue;
+            }
+            let sip = d
+                .addrs
+                .first()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED, |n| n.addr());
+            let mut want: Vec<std::net::Ipv4Addr> = Vec::new();
+            for (_, r) in routes.iter().filter(|(_, r)| r.dev == Some(ad)) {
+                match r.via {
+                    Some(g) => want.push(g),
+                    None => want.extend(
+                        bdev.addrs
+                            .iter()
+                            .map(|n| n.addr())
+                            .filter(|ip| r.dst.contains(ip)),
+                    ),
+                }
+            }
+            want.sort();
+            want.dedup();
+            for ip in want {
+                let answers = (hb.is_local(ip) && !ip.is_loopback())
+                    || hb.proxy_arp_route(peer.dev, sip, ip).is_some();
+                if answers && !ha.neigh.entries.contains_key(&(ad, ip)) {
+                    add.push((a, ad, ip, bdev.mac));
+                }
+            }
+        }
+    }
+    add.sort_by_key(|x| (x.0, x.1, x.2));
+    add.dedup_by_key(|x| (x.0, x.1, x.2));
+    for (si, br, mac, port) in learn {
+        w.hosts[si].devs[br].fdb.insert(
+            mac,
+            crate::net::device::FdbEntry {
+                port,
+                is_static: false,
+                updated_ns: 0,
+            },
+        );
+    }
+    for (a, ad, ip, mac) in add {
+        w.hosts[a].neigh.entries.insert(
+            (ad, ip),
+            crate::net::neigh::table::NeighEntry {
+                mac: Some(mac),
+                state: crate::net::neigh::table::Nud::Reachable,
+                updated_ns: 0,
+                probes: 0,
+                queue: Vec::new(),
+                last_use: None,
+            },
+        );
+    }
 }
 
 /// The probe's flow id in its run.
 const FLOW: &str = "reach";
 
 impl<'a> SimEngine<'a> {
-    pub fn new(world: &'a World, targets: &'a Targets) -> Self {
+    pub fn new(world: &World, targets: &'a Targets) -> Self {
+        let mut world = world.clone();
+        warm_neighbours(&mut world);
+        // every probe's copy then shares the warmed hosts
+        world.hosts.compact();
         let hosts = targets
             .pods
             .iter()
             .map(|p| world.hosts.iter().position(|h| h.name == p.host))
             .collect();
         SimEngine {
+            daemons: Engine::daemons(&world),
             world,
             targets,
             hosts,
@@ -124,7 +295,7 @@ impl<'a> SimEngine<'a> {
             expect: Vec::new(),
         }];
         w.horizon_ns = w.horizon_ns.min(HORIZON_NS);
-        Some(Engine::new(w).run_flows())
+        Some(Engine::with_daemons(w, &self.daemons).run_flows())
     }
 
     /// A probe's verdict, what decided it, and (a Service probe) the

@@ -579,7 +579,12 @@ fn trace_table_steps(
     let only_policy_accept =
         out.steps.len() == 1 && out.steps[0].rule == 0 && out.verdict == Verdict::Accept;
     if !only_policy_accept {
-        for s in &out.steps {
+        let last = out.steps.len().saturating_sub(1);
+        for (i, s) in out.steps.iter().enumerate() {
+            let note = notes.and_then(|n| n.get(&(table.name().into(), s.chain.clone(), s.rule)));
+            if ctx.trace.lean && i != last && note.is_none() {
+                continue;
+            }
             let what = if s.rule == 0 {
                 format!("{}: {}", s.chain, s.effect)
             } else {
@@ -595,7 +600,6 @@ fn trace_table_steps(
                     line: s.line,
                 },
             );
-            let note = notes.and_then(|n| n.get(&(table.name().into(), s.chain.clone(), s.rule)));
             if let Some(n) = note {
                 trace_policy_note(ctx, point, n);
             }
