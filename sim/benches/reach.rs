@@ -26,15 +26,21 @@
 //! | world build, 100 nodes, 50 policies | | 6 to 8 s | 5 to 7 s (mostly iptables parsing) |
 //!
 //! The full 1,000 × 1,000 matrix at 100 nodes, run once by
-//! `examples/reach_matrix.rs` (quiet): 1,059.8 s at 1fa722d (944
-//! probes/s), 633.5 s at 5b41562 (1,578 probes/s), 900,300 allowed both
-//! times. The aim, under 60 s, is not met. Slices run faster
-//! than the full matrix: of the first 20 sources' 20,000 probes 43 % are
-//! allowed (4,474 probes/s at 5b41562), of the full matrix's 90 %, and an
-//! allowed handshake crosses more hosts than a denied SYN. A probe's time is now mostly
-//! the trace's text (about a quarter) and the stack's work, copying and
-//! allocation; no probes share a simulation (see `reach/mod.rs` for why,
-//! and the design that would make sharing sound).
+//! `examples/reach_matrix.rs` (quiet, 2 threads): 1,059.8 s at 1fa722d
+//! (944 probes/s), 633.5 s at 5b41562 (1,578 probes/s); on 2026-12-04,
+//! step by step: 86.8 s with mimalloc (glibc's malloc and free took 40 %
+//! of the time), an O(1) world clone (the `Shared` overlay: 36 µs to 0.1
+//! µs a clone of the 1,100-host world) and warmed neighbours and FDBs
+//! (an answered probe crossed 101 to 121 hops, its SYN flooded to every
+//! node by a switch that had not learned the MACs; now 10 to 11); 72.3 s
+//! once the warmed world's hosts were folded into its base; 63.4 s with
+//! the lean trace; 59.8 s (16,738 probes/s) with the daemons found once.
+//! 900,300 allowed every time. Slices run faster than the full matrix:
+//! of the first 20 sources' 20,000 probes 43 % are allowed (22,798
+//! probes/s), of the full matrix's 90 %, and an allowed handshake
+//! crosses more hosts than a denied SYN (10 hops against 2). No probes
+//! share a simulation (see `reach/mod.rs` for why, and the design that
+//! would make sharing sound).
 
 use std::time::Duration;
 
