@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use podpath_sim::k8s::endpointslice::{find_port, selects};
+use podpath_sim::k8s::endpointslice::{find_port, selects, SERVICE_NAME_LABEL};
 use podpath_sim::k8s::objects::{IntOrString, Pod, Service, ServicePort};
 use podpath_sim::k8s::Cluster;
 use podpath_sim::trace::PktInfo;
@@ -92,7 +92,7 @@ fn backend<'c>(
             .ports
             .iter()
             .find(|p| p.port == Some(port) && p.protocol.eq_ignore_ascii_case(proto))?;
-        let svc = sl.metadata.labels.get("kubernetes.io/service-name")?;
+        let svc = sl.metadata.labels.get(SERVICE_NAME_LABEL)?;
         let s = c.service(sl.metadata.ns(), svc)?;
         let sp = s.spec.ports.iter().find(|sp| {
             Some(&sp.name) == ep.name.as_ref() || (ep.name.is_none() && sp.name.is_empty())
@@ -101,23 +101,24 @@ fn backend<'c>(
     })
 }
 
+/// Whether EndpointSlice `sl` is one of Service `s`'s (its namespace and
+/// its `kubernetes.io/service-name` label).
+fn of_service(sl: &podpath_sim::k8s::objects::EndpointSlice, s: &Service) -> bool {
+    sl.metadata.ns() == s.metadata.ns()
+        && sl.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&s.metadata.name)
+}
+
 /// Whether Service `s` has a ready endpoint for its port `sp`.
 fn has_ready_endpoint(c: &Cluster, s: &Service, sp: &ServicePort) -> bool {
-    c.slices
-        .iter()
-        .filter(|sl| {
-            sl.metadata.ns() == s.metadata.ns()
-                && sl.metadata.labels.get("kubernetes.io/service-name") == Some(&s.metadata.name)
-        })
-        .any(|sl| {
-            sl.ports
+    c.slices.iter().filter(|sl| of_service(sl, s)).any(|sl| {
+        sl.ports
+            .iter()
+            .any(|p| p.name.as_deref().unwrap_or("") == sp.name)
+            && sl
+                .endpoints
                 .iter()
-                .any(|p| p.name.as_deref().unwrap_or("") == sp.name)
-                && sl
-                    .endpoints
-                    .iter()
-                    .any(|e| e.conditions.ready.unwrap_or(true))
-        })
+                .any(|e| e.conditions.ready.unwrap_or(true))
+    })
 }
 
 /// Whether pod `p` declares port `n` of the protocol.
@@ -152,15 +153,7 @@ fn patch(c: &Cluster, s: &Service, spec: Value) -> String {
         .controller_services
         .contains(&(ns.to_string(), name.to_string()))
     {
-        for sl in c.slices.iter().filter(|sl| {
-            sl.metadata.ns() == ns
-                && sl
-                    .metadata
-                    .labels
-                    .get("kubernetes.io/service-name")
-                    .map(String::as_str)
-                    == Some(name)
-        }) {
+        for sl in c.slices.iter().filter(|sl| of_service(sl, s)) {
             docs.push(json!({
                 "apiVersion": "discovery.k8s.io/v1",
                 "kind": "EndpointSlice",
@@ -344,15 +337,7 @@ fn endpoint_candidates(c: &Cluster, s: &Service, sp: &ServicePort, out: &mut Vec
         // a name resolves in a pod's ports only through a selector
         Some(IntOrString::Str(_)) => return,
     };
-    let given = c.slices.iter().find(|sl| {
-        sl.metadata.ns() == ns
-            && sl
-                .metadata
-                .labels
-                .get("kubernetes.io/service-name")
-                .map(String::as_str)
-                == Some(name)
-    });
+    let given = c.slices.iter().find(|sl| of_service(sl, s));
     let slice = given.map_or_else(|| format!("{name}-1"), |sl| sl.metadata.name.clone());
     let mut pods: Vec<&Pod> = c
         .pods
