@@ -34,7 +34,8 @@
 //! (an answered probe crossed 101 to 121 hops, its SYN flooded to every
 //! node by a switch that had not learned the MACs; now 10 to 11); 72.3 s
 //! once the warmed world's hosts were folded into its base; 63.4 s with
-//! the lean trace; 59.8 s (16,738 probes/s) with the daemons found once.
+//! the lean trace; 59.8 s (16,738 probes/s) with the daemons found once
+//! (60.5 s and 60.3 s in two more runs).
 //! 900,300 allowed every time. Slices run faster than the full matrix:
 //! of the first 20 sources' 20,000 probes 43 % are allowed (22,798
 //! probes/s), of the full matrix's 90 %, and an allowed handshake
