@@ -583,7 +583,10 @@ SIMPLIFIED (and where)
     is renamed there too. A patch's `ip route del` removes only routes the
     scenario itself gives (not those the cluster makes); its iptables
     lines go into the host's iptables-restore text (before its table's
-    COMMIT), its nft lines after its nft script.                           [cli/delta, cli/patch]
+    COMMIT), its nft lines after its nft script. A bundle takes Commands
+    only, applied to a copy of its dumps (a route's dst is matched as
+    written: 10.0.0.1 and 10.0.0.1/32 differ; a static neighbour is
+    PERMANENT).                                                         [cli/delta, cli/patch]
   - `podpath why`: the changes tried are those of its table (README):
     an iptables rule or policy outside KUBE-*/cali-* chains, an nft rule
     or policy outside the controllers' tables (deleted by its handle, or
