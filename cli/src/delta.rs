@@ -17,7 +17,6 @@
 //! configured ports rarely meet.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
 
 use podpath_render::summary::{self, FirstDrop, NatRewrite};
 use podpath_sim::trace::{Action, FlowTrace, Hop, PktKind, Trace};
@@ -40,7 +39,7 @@ impl Chosen {
         };
         // endpoints seen as a packet's source: a packet sent to one is a
         // reply
-        let mut sources: BTreeSet<(Option<Ipv4Addr>, u16)> = BTreeSet::new();
+        let mut sources: BTreeSet<(Option<std::net::IpAddr>, u16)> = BTreeSet::new();
         for h in &f.hops {
             let p = &h.pkt;
             let ported = matches!(p.kind, PktKind::Tcp | PktKind::Udp | PktKind::Ip);

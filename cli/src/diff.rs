@@ -118,6 +118,17 @@ fn conn_of(f: &Frame) -> String {
                 None => String::new(),
             }
         }
+        L3::Ipv6(ip) => match ip.ports() {
+            Some((sp, dp)) => {
+                let mut ends = [
+                    podpath_sim::wire::ipv6::with_port(ip.src, sp),
+                    podpath_sim::wire::ipv6::with_port(ip.dst, dp),
+                ];
+                ends.sort();
+                format!("{} {}", ends[0], ends[1])
+            }
+            None => String::new(),
+        },
         L3::Other { .. } => String::new(),
     }
 }
@@ -129,6 +140,14 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
             a.op, a.sender_mac, a.sender_ip, a.target_mac, a.target_ip
         ),
         L3::Other { ethertype, .. } => format!("ethertype 0x{ethertype:04x}"),
+        // Live mode disables IPv6 in its namespaces: a real frame of it is
+        // compared by its summary.
+        L3::Ipv6(ip) => format!(
+            "ip6 hlim {} len {} {}",
+            ip.hop_limit,
+            ip.total_len(),
+            podpath_sim::wire::summarize_ip6(ip)
+        ),
         L3::Ipv4(ip) => {
             let l4 = match &ip.l4 {
                 L4::Tcp { hdr, payload } => {
@@ -151,6 +170,7 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
                     }
                 }
                 L4::Icmp(i) => format!("icmp {} {}", i.icmp_type, i.code),
+                L4::Icmp6(i) => format!("icmp6 {} {}", i.kind().0, i.kind().1),
                 L4::Raw(b) if ip.proto() == podpath_sim::app::keepalived::PROTO_VRRP => {
                     // VRRP adverts by content: who claims the VIPs, how
                     match podpath_sim::app::keepalived::VrrpAdvert::parse(b) {

@@ -217,6 +217,7 @@ impl<'a> App<'a> {
                 let l2 = format!("{} > {}", f.src, f.dst);
                 match f.payload {
                     L3::Ipv4(ip) => (l2, Some(ip)),
+                    L3::Ipv6(ip) => return layers_v6(l2, &ip),
                     L3::Arp(a) => return [l2, a.to_string(), String::new(), String::new()],
                     L3::Other { ethertype, .. } => {
                         return [
@@ -259,41 +260,7 @@ impl<'a> App<'a> {
             ip.total_len(),
             if ip.hdr.dont_fragment { " DF" } else { "" }
         );
-        let (l4, payload): (String, &[u8]) = match &ip.l4 {
-            L4::Tcp { hdr, payload } => (
-                format!(
-                    "TCP {} > {} [{}] seq {}",
-                    hdr.source_port,
-                    hdr.destination_port,
-                    podpath_sim::wire::tcp_flags_str(hdr),
-                    hdr.sequence_number
-                ),
-                payload,
-            ),
-            L4::Udp { hdr, payload } => (
-                format!(
-                    "UDP {} > {} len {}",
-                    hdr.source_port,
-                    hdr.destination_port,
-                    payload.len()
-                ),
-                payload,
-            ),
-            L4::Icmp(i) => (format!("ICMP {i}"), &[]),
-            L4::Raw(b) => (format!("proto {}", ip.proto()), b),
-        };
-        let app = if payload.is_empty() {
-            String::new()
-        } else {
-            let first: String = String::from_utf8_lossy(&payload[..payload.len().min(120)])
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .map(|c| if c.is_control() { '.' } else { c })
-                .collect();
-            format!("{} bytes: {first}", payload.len())
-        };
+        let (l4, app) = l4_layers(&ip.l4, ip.proto());
         [l2, l3, l4, app]
     }
 
@@ -575,6 +542,64 @@ pub fn run_app(mut app: App) -> std::io::Result<()> {
     })();
     ratatui::restore();
     res
+}
+
+/// The layers of an IPv6 packet: its header (hop limit, length,
+/// extension headers), then the transport's as for IPv4.
+fn layers_v6(l2: String, ip: &podpath_sim::wire::Ipv6Repr) -> [String; 4] {
+    let mut l3 = format!(
+        "{} > {} hlim {} len {}",
+        ip.src,
+        ip.dst,
+        ip.hop_limit,
+        ip.total_len()
+    );
+    for e in &ip.exts {
+        l3.push_str(&format!(", {e}"));
+    }
+    let (l4, app) = l4_layers(&ip.l4, ip.proto);
+    [l2, l3, l4, app]
+}
+
+/// The transport line and the application's first line (either family).
+fn l4_layers(l4: &L4, proto: u8) -> (String, String) {
+    let (l4, payload): (String, &[u8]) = match l4 {
+        L4::Tcp { hdr, payload } => (
+            format!(
+                "TCP {} > {} [{}] seq {}",
+                hdr.source_port,
+                hdr.destination_port,
+                podpath_sim::wire::tcp_flags_str(hdr),
+                hdr.sequence_number
+            ),
+            payload,
+        ),
+        L4::Udp { hdr, payload } => (
+            format!(
+                "UDP {} > {} len {}",
+                hdr.source_port,
+                hdr.destination_port,
+                payload.len()
+            ),
+            payload,
+        ),
+        L4::Icmp(i) => (format!("ICMP {i}"), &[]),
+        L4::Icmp6(i) => (format!("ICMPv6 {i}"), &[]),
+        L4::Raw(b) => (format!("proto {proto}"), b),
+    };
+    let app = if payload.is_empty() {
+        String::new()
+    } else {
+        let first: String = String::from_utf8_lossy(&payload[..payload.len().min(120)])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .map(|c| if c.is_control() { '.' } else { c })
+            .collect();
+        format!("{} bytes: {first}", payload.len())
+    };
+    (l4, app)
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPa
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
-use pcap_file::pcapng::blocks::name_resolution::{Ipv4Record, NameResolutionBlock, Record};
+use pcap_file::pcapng::blocks::name_resolution::{
+    Ipv4Record, Ipv6Record, NameResolutionBlock, Record,
+};
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness};
@@ -88,15 +90,23 @@ pub fn render(trace: &Trace) -> Vec<u8> {
         for d in &h.devices {
             for a in &d.addrs {
                 let ip = a.split('/').next().unwrap_or("");
-                if let Ok(addr) = ip.parse::<std::net::Ipv4Addr>() {
-                    if addr.is_loopback() || !seen.insert(addr) {
-                        continue;
-                    }
-                    records.push(Record::Ipv4(Ipv4Record {
-                        ip_addr: Cow::Owned(addr.octets().to_vec()),
-                        names: vec![Cow::Owned(h.name.clone())],
-                    }));
+                let Ok(addr) = ip.parse::<std::net::IpAddr>() else {
+                    continue;
+                };
+                if addr.is_loopback() || !seen.insert(addr) {
+                    continue;
                 }
+                let names = vec![Cow::Owned(h.name.clone())];
+                records.push(match addr {
+                    std::net::IpAddr::V4(a) => Record::Ipv4(Ipv4Record {
+                        ip_addr: Cow::Owned(a.octets().to_vec()),
+                        names,
+                    }),
+                    std::net::IpAddr::V6(a) => Record::Ipv6(Ipv6Record {
+                        ip_addr: Cow::Owned(a.octets().to_vec()),
+                        names,
+                    }),
+                });
             }
         }
     }

@@ -108,7 +108,9 @@ fn request_hops(f: &FlowTrace) -> Vec<&Hop> {
                 continue;
             };
             // an answer (or an ICMP error) goes back to the sender
-            if h.pkt.kind == PktKind::Arp || (h.pkt.dst.is_some() && h.pkt.dst == p.src) {
+            if matches!(h.pkt.kind, PktKind::Arp | PktKind::Ndp)
+                || (h.pkt.dst.is_some() && h.pkt.dst == p.src)
+            {
                 other.insert(h.packet);
                 continue;
             }
@@ -119,12 +121,7 @@ fn request_hops(f: &FlowTrace) -> Vec<&Hop> {
     out
 }
 
-type PktInfoKey = (
-    Option<std::net::Ipv4Addr>,
-    u16,
-    Option<std::net::Ipv4Addr>,
-    u16,
-);
+type PktInfoKey = (Option<std::net::IpAddr>, u16, Option<std::net::IpAddr>, u16);
 
 fn key_of(p: &PktInfo) -> PktInfoKey {
     (p.src, p.sport, p.dst, p.dport)

@@ -6,7 +6,7 @@
 //! `captures`, with its bytes, for pcapng.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -486,8 +486,8 @@ pub struct PktInfo {
     pub kind: PktKind,
     /// Carried inside VXLAN, IP-in-IP or WireGuard.
     pub encap: bool,
-    pub src: Option<Ipv4Addr>,
-    pub dst: Option<Ipv4Addr>,
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
     pub sport: u16,
     pub dport: u16,
     /// TCP flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
@@ -531,6 +531,10 @@ pub enum PktKind {
     Tcp,
     Udp,
     Icmp,
+    /// ICMPv6 other than Neighbor Discovery.
+    Icmp6,
+    /// IPv6 Neighbor Discovery (RFC 4861): what ARP is to IPv4.
+    Ndp,
     /// Another IP protocol (VRRP, ...).
     Ip,
     /// Not IP, not ARP, or malformed.

@@ -228,13 +228,13 @@ fn at_step(h: &Hop, at: usize) -> podpath_sim::trace::PktInfo {
         match &s.action {
             Action::Dnat { to, .. } => {
                 if let Some((a, port)) = split(to) {
-                    p.dst = Some(a);
+                    p.dst = Some(std::net::IpAddr::V4(a));
                     p.dport = port.unwrap_or(p.dport);
                 }
             }
             Action::Snat { to, .. } => {
                 if let Some((a, port)) = split(to) {
-                    p.src = Some(a);
+                    p.src = Some(std::net::IpAddr::V4(a));
                     p.sport = port.unwrap_or(p.sport);
                 }
             }
@@ -852,7 +852,10 @@ fn mtu_candidates(
         20
     };
     let fits = m.saturating_sub(overhead);
-    let owner = |ip: std::net::Ipv4Addr| {
+    let owner = |ip: std::net::IpAddr| {
+        let std::net::IpAddr::V4(ip) = ip else {
+            return None;
+        };
         world.hosts.iter().find_map(|x| {
             let d = x
                 .devs

@@ -1,4 +1,5 @@
-//! `cargo fuzz run frame`: any bytes parse to a frame or an error; a parsed
+//! `cargo fuzz run frame`: any bytes parse to a frame (IPv4 or IPv6, with
+//! extension headers, ICMPv6 and Neighbor Discovery) or an error; a parsed
 //! frame re-emits with valid checksums; an SCTP payload's view (chunks,
 //! INIT and DATA fields) and conntrack's SCTP tracker never panic, and a
 //! parsed SCTP packet re-emits to bytes that parse back to it.

@@ -13,19 +13,23 @@
 pub mod arp;
 pub mod dns;
 pub mod icmp;
+pub mod icmpv6;
+pub mod ipv6;
 pub mod sctp;
 pub mod tls;
 pub mod vxlan;
 pub mod wireguard;
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, TcpHeader, UdpHeader};
 
 pub use crate::trace::{PktInfo, PktKind};
 pub use arp::ArpRepr;
 pub use icmp::IcmpRepr;
+pub use icmpv6::{Icmpv6Repr, NdOpt};
+pub use ipv6::{Ipv6Ext, Ipv6Repr};
 
 /// A MAC address.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -82,6 +86,7 @@ impl fmt::Debug for Mac {
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_ARP: u16 = 0x0806;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
@@ -109,6 +114,7 @@ pub struct Frame {
 pub enum L3 {
     Arp(ArpRepr),
     Ipv4(Ipv4Repr),
+    Ipv6(Ipv6Repr),
     Other { ethertype: u16, bytes: Vec<u8> },
 }
 
@@ -119,7 +125,7 @@ pub struct Ipv4Repr {
     pub l4: L4,
 }
 
-/// The transport payload of an IPv4 packet.
+/// The transport payload of an IPv4 or IPv6 packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum L4 {
     Tcp {
@@ -131,6 +137,8 @@ pub enum L4 {
         payload: Vec<u8>,
     },
     Icmp(IcmpRepr),
+    /// ICMPv6 (in IPv6 packets only).
+    Icmp6(Icmpv6Repr),
     /// Any other protocol, or a non-first fragment: the bytes after the IP header.
     Raw(Vec<u8>),
 }
@@ -143,6 +151,7 @@ impl Frame {
         let payload = match eth.ether_type.0 {
             ETHERTYPE_ARP => L3::Arp(ArpRepr::parse(rest)?),
             ETHERTYPE_IPV4 => L3::Ipv4(Ipv4Repr::parse(rest)?),
+            ETHERTYPE_IPV6 => L3::Ipv6(Ipv6Repr::parse(rest)?),
             other => L3::Other {
                 ethertype: other,
                 bytes: rest.to_vec(),
@@ -162,6 +171,7 @@ impl Frame {
         let ethertype = match &self.payload {
             L3::Arp(_) => ETHERTYPE_ARP,
             L3::Ipv4(_) => ETHERTYPE_IPV4,
+            L3::Ipv6(_) => ETHERTYPE_IPV6,
             L3::Other { ethertype, .. } => *ethertype,
         };
         let eth = Ethernet2Header {
@@ -173,6 +183,7 @@ impl Frame {
         match &self.payload {
             L3::Arp(a) => out.extend_from_slice(&a.emit()),
             L3::Ipv4(ip) => out.extend_from_slice(&ip.emit()),
+            L3::Ipv6(ip) => out.extend_from_slice(&ip.emit()),
             L3::Other { bytes, .. } => out.extend_from_slice(bytes),
         }
         out
@@ -187,6 +198,18 @@ impl Frame {
     pub fn ipv4_mut(&mut self) -> Option<&mut Ipv4Repr> {
         match &mut self.payload {
             L3::Ipv4(ip) => Some(ip),
+            _ => None,
+        }
+    }
+    pub fn ipv6(&self) -> Option<&Ipv6Repr> {
+        match &self.payload {
+            L3::Ipv6(ip) => Some(ip),
+            _ => None,
+        }
+    }
+    pub fn ipv6_mut(&mut self) -> Option<&mut Ipv6Repr> {
+        match &mut self.payload {
+            L3::Ipv6(ip) => Some(ip),
             _ => None,
         }
     }
@@ -248,6 +271,7 @@ impl Ipv4Repr {
             L4::Tcp { .. } => PROTO_TCP,
             L4::Udp { .. } => PROTO_UDP,
             L4::Icmp(_) => PROTO_ICMP,
+            L4::Icmp6(_) => ipv6::NEXTHDR_ICMPV6,
             L4::Raw(_) => 255,
         };
         let mut hdr = Ipv4Header::new(0, ttl, IpNumber(proto), src.octets(), dst.octets())
@@ -374,6 +398,12 @@ impl Ipv4Repr {
                 out
             }
             L4::Icmp(i) => i.emit(),
+            // Not carried by IPv4; its checksum has no IPv6 pseudo-header
+            // here, so the unspecified addresses stand in.
+            L4::Icmp6(i) => i.emit(
+                std::net::Ipv6Addr::UNSPECIFIED,
+                std::net::Ipv6Addr::UNSPECIFIED,
+            ),
             L4::Raw(b) => b.clone(),
         }
     }
@@ -477,6 +507,9 @@ impl ChecksumError {
 /// first bad one.
 pub fn verify_checksums(bytes: &[u8]) -> Result<(), ChecksumError> {
     let (eth, rest) = Ethernet2Header::from_slice(bytes).map_err(ChecksumError::parse)?;
+    if eth.ether_type.0 == ETHERTYPE_IPV6 {
+        return verify_checksums_v6(rest);
+    }
     if eth.ether_type.0 != ETHERTYPE_IPV4 {
         return Ok(());
     }
@@ -519,6 +552,32 @@ pub fn verify_checksums(bytes: &[u8]) -> Result<(), ChecksumError> {
     Ok(())
 }
 
+/// The upper-layer checksum of an IPv6 packet (RFC 8200 §8.1): summed
+/// with the pseudo-header over the bytes as they came, it must give 0.
+/// UDP's checksum is mandatory: a zero one is bad (`udp6_csum_init`).
+fn verify_checksums_v6(rest: &[u8]) -> Result<(), ChecksumError> {
+    let ip = Ipv6Repr::parse(rest).map_err(ChecksumError::parse)?;
+    if ip.fragment().is_some_and(|(o, m, _)| o != 0 || m) {
+        return Ok(());
+    }
+    let start = 40 + ip.ext_len();
+    let end = 40 + u16::from_be_bytes([rest[4], rest[5]]) as usize;
+    let upper = &rest[start..end];
+    let name = match ip.proto {
+        PROTO_TCP => "TCP",
+        PROTO_UDP => "UDP",
+        ipv6::NEXTHDR_ICMPV6 => "ICMPv6",
+        _ => return Ok(()),
+    };
+    if ip.proto == PROTO_UDP && upper.len() >= 8 && upper[6..8] == [0, 0] {
+        return Err(ChecksumError::Bad("UDP"));
+    }
+    if ipv6::pseudo_checksum(ip.src, ip.final_dst(), ip.proto, upper) != 0 {
+        return Err(ChecksumError::Bad(name));
+    }
+    Ok(())
+}
+
 /// A new TCP header with the fields the simulator sets.
 pub fn tcp_header(sport: u16, dport: u16, seq: u32, ack: Option<u32>, window: u16) -> TcpHeader {
     let mut h = TcpHeader::new(sport, dport, seq, window);
@@ -547,6 +606,7 @@ pub fn pkt_info(frame: &Frame) -> PktInfo {
             ..Default::default()
         },
         L3::Ipv4(ip) => pkt_info_ip(ip),
+        L3::Ipv6(ip) => pkt_info_ip6(ip),
         L3::Other { .. } => PktInfo::default(),
     }
 }
@@ -555,40 +615,14 @@ pub fn pkt_info(frame: &Frame) -> PktInfo {
 /// (WireGuard's payload is opaque: its outer UDP header is what is known).
 pub fn pkt_info_ip(ip: &Ipv4Repr) -> PktInfo {
     let base = PktInfo {
-        src: Some(ip.src()),
-        dst: Some(ip.dst()),
+        src: Some(IpAddr::V4(ip.src())),
+        dst: Some(IpAddr::V4(ip.dst())),
         ..Default::default()
     };
+    if let Some(i) = transport_info(base, &ip.l4) {
+        return i;
+    }
     match &ip.l4 {
-        L4::Tcp { hdr, .. } => PktInfo {
-            kind: PktKind::Tcp,
-            sport: hdr.source_port,
-            dport: hdr.destination_port,
-            tcp_flags: tcp_flag_bits(hdr),
-            seq: Some(hdr.sequence_number),
-            ack: hdr.ack.then_some(hdr.acknowledgment_number),
-            ..base
-        },
-        L4::Udp { hdr, payload } => {
-            if let Some(v) = vxlan::VxlanRepr::parse_udp(hdr.destination_port, payload) {
-                if let Ok(f) = Frame::parse(&v.inner) {
-                    return PktInfo {
-                        encap: true,
-                        ..pkt_info(&f)
-                    };
-                }
-            }
-            PktInfo {
-                kind: PktKind::Udp,
-                sport: hdr.source_port,
-                dport: hdr.destination_port,
-                ..base
-            }
-        }
-        L4::Icmp(_) => PktInfo {
-            kind: PktKind::Icmp,
-            ..base
-        },
         L4::Raw(b) => {
             if ip.proto() == 4 {
                 if let Ok(inner) = Ipv4Repr::parse(b) {
@@ -607,6 +641,11 @@ pub fn pkt_info_ip(ip: &Ipv4Repr) -> PktInfo {
                 ..base
             }
         }
+        // ICMPv6 in an IPv4 packet: not a message a stack sends.
+        _ => PktInfo {
+            kind: PktKind::Ip,
+            ..base
+        },
     }
 }
 
@@ -624,21 +663,30 @@ pub fn summarize(frame: &Frame) -> String {
     match &frame.payload {
         L3::Arp(a) => a.to_string(),
         L3::Ipv4(ip) => summarize_ip(ip),
+        L3::Ipv6(ip) => summarize_ip6(ip),
         L3::Other { ethertype, bytes } => {
             format!("ethertype 0x{ethertype:04x} length {}", bytes.len())
         }
     }
 }
 
-pub fn summarize_ip(ip: &Ipv4Repr) -> String {
-    match &ip.l4 {
+/// `addr:port`, an IPv6 address in brackets (RFC 5952 §6).
+pub fn endpoint(a: IpAddr, port: u16) -> String {
+    match a {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => ipv6::with_port(a, port),
+    }
+}
+
+/// The summary of a TCP, UDP or ICMP payload between two addresses, the
+/// same for both families; `None` for another protocol.
+fn summarize_transport(src: IpAddr, dst: IpAddr, l4: &L4) -> Option<String> {
+    let ends = |sp: u16, dp: u16| format!("{} > {}", endpoint(src, sp), endpoint(dst, dp));
+    Some(match l4 {
         L4::Tcp { hdr, payload } => {
             let mut s = format!(
-                "TCP {}:{} > {}:{} [{}] seq {}",
-                ip.src(),
-                hdr.source_port,
-                ip.dst(),
-                hdr.destination_port,
+                "TCP {} [{}] seq {}",
+                ends(hdr.source_port, hdr.destination_port),
                 tcp_flags_str(hdr),
                 hdr.sequence_number
             );
@@ -649,13 +697,10 @@ pub fn summarize_ip(ip: &Ipv4Repr) -> String {
             s
         }
         L4::Udp { hdr, payload } => {
+            let e = ends(hdr.source_port, hdr.destination_port);
             if let Some(v) = vxlan::VxlanRepr::parse_udp(hdr.destination_port, payload) {
                 format!(
-                    "UDP {}:{} > {}:{} VXLAN vni {} [{}]",
-                    ip.src(),
-                    hdr.source_port,
-                    ip.dst(),
-                    hdr.destination_port,
+                    "UDP {e} VXLAN vni {} [{}]",
                     v.vni,
                     match Frame::parse(&v.inner) {
                         Ok(f) => summarize(&f),
@@ -664,27 +709,101 @@ pub fn summarize_ip(ip: &Ipv4Repr) -> String {
                 )
             } else if let Some(w) = wireguard::WgData::parse(payload) {
                 format!(
-                    "UDP {}:{} > {}:{} WireGuard transport idx {:#010x} counter {} len {}",
-                    ip.src(),
-                    hdr.source_port,
-                    ip.dst(),
-                    hdr.destination_port,
+                    "UDP {e} WireGuard transport idx {:#010x} counter {} len {}",
                     w.receiver,
                     w.counter,
                     payload.len()
                 )
             } else {
-                format!(
-                    "UDP {}:{} > {}:{} len {}",
-                    ip.src(),
-                    hdr.source_port,
-                    ip.dst(),
-                    hdr.destination_port,
-                    payload.len()
-                )
+                format!("UDP {e} len {}", payload.len())
             }
         }
-        L4::Icmp(i) => format!("ICMP {} > {} {}", ip.src(), ip.dst(), i),
+        L4::Icmp(i) => format!("ICMP {src} > {dst} {i}"),
+        L4::Icmp6(i) => format!("ICMP6 {src} > {dst} {i}"),
+        L4::Raw(_) => return None,
+    })
+}
+
+/// An IPv6 packet's one-line summary: the transport's, after the
+/// extension headers that are not the usual (every one but none).
+pub fn summarize_ip6(ip: &Ipv6Repr) -> String {
+    let (src, dst) = (IpAddr::V6(ip.src), IpAddr::V6(ip.dst));
+    let body = summarize_transport(src, dst, &ip.l4).unwrap_or_else(|| {
+        format!(
+            "IP6 {src} > {dst} proto {} len {}",
+            ip.proto,
+            ip.l4_bytes().len()
+        )
+    });
+    if ip.exts.is_empty() {
+        return body;
+    }
+    let exts: Vec<String> = ip.exts.iter().map(ToString::to_string).collect();
+    format!("{body} ({})", exts.join(", "))
+}
+
+/// An IPv6 packet as typed facts.
+pub fn pkt_info_ip6(ip: &Ipv6Repr) -> PktInfo {
+    let base = PktInfo {
+        src: Some(IpAddr::V6(ip.src)),
+        dst: Some(IpAddr::V6(ip.dst)),
+        ..Default::default()
+    };
+    transport_info(base, &ip.l4).unwrap_or(PktInfo {
+        kind: PktKind::Ip,
+        ..base
+    })
+}
+
+/// TCP, UDP (and what VXLAN carries), ICMP facts of either family.
+fn transport_info(base: PktInfo, l4: &L4) -> Option<PktInfo> {
+    Some(match l4 {
+        L4::Tcp { hdr, .. } => PktInfo {
+            kind: PktKind::Tcp,
+            sport: hdr.source_port,
+            dport: hdr.destination_port,
+            tcp_flags: tcp_flag_bits(hdr),
+            seq: Some(hdr.sequence_number),
+            ack: hdr.ack.then_some(hdr.acknowledgment_number),
+            ..base
+        },
+        L4::Udp { hdr, payload } => {
+            if let Some(v) = vxlan::VxlanRepr::parse_udp(hdr.destination_port, payload) {
+                if let Ok(f) = Frame::parse(&v.inner) {
+                    return Some(PktInfo {
+                        encap: true,
+                        ..pkt_info(&f)
+                    });
+                }
+            }
+            PktInfo {
+                kind: PktKind::Udp,
+                sport: hdr.source_port,
+                dport: hdr.destination_port,
+                ..base
+            }
+        }
+        L4::Icmp(_) => PktInfo {
+            kind: PktKind::Icmp,
+            ..base
+        },
+        L4::Icmp6(i) => PktInfo {
+            kind: if i.is_ndp() {
+                PktKind::Ndp
+            } else {
+                PktKind::Icmp6
+            },
+            ..base
+        },
+        L4::Raw(_) => return None,
+    })
+}
+
+pub fn summarize_ip(ip: &Ipv4Repr) -> String {
+    if let Some(s) = summarize_transport(IpAddr::V4(ip.src()), IpAddr::V4(ip.dst()), &ip.l4) {
+        return s;
+    }
+    match &ip.l4 {
         L4::Raw(_) if ip.sctp().is_some() => {
             let p = ip.sctp().expect("parsed");
             let names: Vec<String> = p
@@ -715,6 +834,7 @@ pub fn summarize_ip(ip: &Ipv4Repr) -> String {
             ip.proto(),
             b.len()
         ),
+        _ => format!("IP {} > {} proto {}", ip.src(), ip.dst(), ip.proto()),
     }
 }
 

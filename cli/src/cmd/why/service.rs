@@ -375,7 +375,9 @@ fn endpoint_candidates(c: &Cluster, s: &Service, sp: &ServicePort, out: &mut Vec
 /// by the pod behind one (`refused`: the pod's kernel answered RST or
 /// port unreachable).
 pub fn candidates(text: &str, pkt: &PktInfo, proto: &str, refused: bool, out: &mut Vec<Candidate>) {
-    let Some(dst) = pkt.dst else { return };
+    let Some(std::net::IpAddr::V4(dst)) = pkt.dst else {
+        return;
+    };
     let Some(c) = cluster_of(text) else { return };
     if let Some((s, sp)) = frontend(&c, dst, pkt.dport, proto) {
         if has_ready_endpoint(&c, s, sp) {

@@ -272,6 +272,7 @@ pub fn packet_tuple(ip: &Ipv4Repr) -> Tuple {
         L4::Icmp(i) => (i.echo_id(), i.echo_id()),
         // SCTP's ports (nf_conntrack_proto.c: SCTP is keyed by ports)
         L4::Raw(_) => ip.ports().unwrap_or((0, 0)),
+        L4::Icmp6(_) => (0, 0),
     };
     Tuple {
         proto: ip.proto(),

@@ -205,6 +205,7 @@ impl Host {
         };
         let (ethertype, arp) = match &f.payload {
             L3::Ipv4(_) => (0x0800, None),
+            L3::Ipv6(_) => (0x86dd, None),
             L3::Arp(a) => (
                 0x0806,
                 Some(ArpView {
