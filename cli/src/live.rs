@@ -278,6 +278,11 @@ pub fn flow_command(r: &Request) -> Vec<String> {
                 if *df { "do" } else { "dont" }
             ),
         ],
+        Request::Ping6 { dst, size, count } => vec![
+            s("sh"),
+            s("-c"),
+            format!("ping -6 -n -c {count} -W 1 -s {size} {dst}; true"),
+        ],
     }
 }
 
@@ -755,6 +760,22 @@ impl Lab {
                             .unwrap_or("no reply")
                             .trim()
                             .to_string()
+                    }),
+                Request::Ping6 { dst, size, count } => self
+                    .exec(
+                        host,
+                        &[
+                            "sh",
+                            "-c",
+                            &format!("ping -6 -n -c {count} -W 1 -s {size} {dst}; true"),
+                        ],
+                        None,
+                    )
+                    .map(|out| {
+                        out.lines()
+                            .filter(|l| l.contains("bytes from") || l.starts_with("From "))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     }),
                 Request::Resolve { name, then } => {
                     let r = self.dir.join("resolve.py");

@@ -42,6 +42,12 @@ pub enum Request {
         /// An ICMP timestamp request (type 13) instead of an echo.
         timestamp: bool,
     },
+    /// `ping -6 -c COUNT -s SIZE`: echo requests one second apart.
+    Ping6 {
+        dst: std::net::Ipv6Addr,
+        size: usize,
+        count: u16,
+    },
     /// One UDP datagram with exactly `payload`, to `dst:port`; the answer
     /// awaited for the flow's timeout.
     Udp {

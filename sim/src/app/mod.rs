@@ -12,6 +12,7 @@ pub mod keepalived;
 pub mod launch;
 pub mod nfqueue;
 pub mod ping;
+pub mod ping6;
 pub mod proxy;
 pub mod sctp;
 pub mod udp;
@@ -82,6 +83,12 @@ pub enum AppEvent {
         msg: crate::wire::icmp::IcmpRepr,
         ttl: u8,
     },
+    /// An ICMPv6 message for a ping socket.
+    Icmp6 {
+        from: std::net::Ipv6Addr,
+        msg: crate::wire::icmpv6::Icmpv6Repr,
+        hlim: u8,
+    },
     /// A daemon starts (at time 0), with the trace flow its own traffic
     /// belongs to.
     Start {
@@ -144,6 +151,7 @@ impl From<SocketEvent> for AppEvent {
                 pkt,
             },
             SocketEvent::Icmp { from, msg, ttl } => AppEvent::Icmp { from, msg, ttl },
+            SocketEvent::Icmp6 { from, msg, hlim } => AppEvent::Icmp6 { from, msg, hlim },
             SocketEvent::Raw {
                 dev,
                 src,
@@ -180,6 +188,7 @@ impl AppEvent {
             AppEvent::Datagram { .. }
             | AppEvent::Timer { .. }
             | AppEvent::Icmp { .. }
+            | AppEvent::Icmp6 { .. }
             | AppEvent::Start { .. }
             | AppEvent::Stop
             | AppEvent::ConnectFailed { .. }
@@ -202,6 +211,8 @@ pub enum AppAction {
     /// setsockopt(TCP_QUICKACK, 0) on a connection being opened: the
     /// handshake's ACK waits for the delayed-ACK timer.
     QuickAckOff(ConnKey),
+    /// A ping6's next echo request (its sequence number).
+    SendEcho6(u16),
     /// The flow ended: how, and in words.
     Outcome(u32, crate::trace::Disposition, String),
     /// The application answers `flow` by itself (a server's response, a
@@ -314,6 +325,7 @@ pub enum App {
     DnsServer(DnsServer),
     DnsClient(DnsClient),
     Ping(PingClient),
+    Ping6(ping6::Ping6Client),
     Proxy(Box<proxy::Proxy>),
     Keepalived(Box<keepalived::Keepalived>),
     Envoy(Box<envoy::Envoy>),
@@ -344,6 +356,7 @@ impl App {
             App::DnsServer(s) => format!("dns-server {}", s.name),
             App::DnsClient(c) => format!("dns-client {}", c.flow_id),
             App::Ping(c) => format!("ping {}", c.flow_id),
+            App::Ping6(c) => format!("ping -6 {}", c.flow_id),
             App::Proxy(p) => p.name.clone(),
             App::Keepalived(k) => k.name.clone(),
             App::Envoy(e) => e.name.clone(),
@@ -387,6 +400,7 @@ impl App {
             App::DnsServer(s) => s.on_event(ev),
             App::DnsClient(c) => c.on_event(ev, now),
             App::Ping(c) => c.on_event(ev, now),
+            App::Ping6(c) => c.on_event(ev, now),
             App::Proxy(p) => p.on_event(ev, now, script),
             App::Keepalived(k) => k.on_event(ev, now),
             App::Envoy(e) => e.on_event(ev, now),

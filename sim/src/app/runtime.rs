@@ -123,6 +123,47 @@ impl Runtime<'_> {
         Ok(())
     }
 
+    /// Sends a ping6's echo request `seq` and arms the next one (1 s on)
+    /// or, after the last, the wait.
+    pub fn ping6_send(&mut self, ctx: &mut Ctx, app: usize, seq: u16) {
+        let App::Ping6(p) = &mut self.apps[app] else {
+            return;
+        };
+        p.seq = seq;
+        p.sent_ns.push(ctx.now);
+        let (flow, dst, id, count, size) = (p.flow, p.dst, p.id, p.count, p.size);
+        let req = p.request(seq);
+        self.h.icmp_socks.insert((id, app));
+        let note = format!("ping -6: echo request id {id} seq {seq} to {dst}, {size} data bytes");
+        let hlim = self
+            .h
+            .sysctl
+            .int("net.ipv6.conf.all.hop_limit")
+            .clamp(1, 255) as u8;
+        let ip = crate::wire::Ipv6Repr::new(
+            std::net::Ipv6Addr::UNSPECIFIED,
+            dst,
+            hlim,
+            0,
+            crate::wire::L4::Icmp6(req),
+        );
+        let m = ctx.new_meta(flow, None);
+        ctx.out.push(Output::SendLocal6 {
+            ip,
+            meta: m,
+            note: Some(note),
+        });
+        let (at, token) = if seq < count {
+            (crate::app::ping6::INTERVAL_NS, seq as u64 + 1)
+        } else {
+            (crate::app::ping6::WAIT_NS, 0)
+        };
+        ctx.out.push(Output::Timer {
+            at_ns: ctx.now + at,
+            timer: crate::net::host::HostTimer::App { app, token },
+        });
+    }
+
     /// Sends a ping's echo request and arms its wait.
     pub fn ping_send(&mut self, ctx: &mut Ctx, app: usize) {
         let App::Ping(p) = &self.apps[app] else {
@@ -179,10 +220,14 @@ impl Runtime<'_> {
     pub fn app_event(&mut self, ctx: &mut Ctx, app: usize, ev: AppEvent) {
         let actions = self.apps[app].on_event(&ev, ctx.now, ctx.script.as_deref_mut());
         // a ping that has its answer closes its socket
-        if let App::Ping(p) = &self.apps[app] {
-            if p.done {
+        match &self.apps[app] {
+            App::Ping(p) if p.done => {
                 self.h.icmp_socks.remove(&(p.id, app));
             }
+            App::Ping6(p) if p.done => {
+                self.h.icmp_socks.remove(&(p.id, app));
+            }
+            _ => {}
         }
         for a in actions {
             self.action(ctx, app, &ev, a);
@@ -212,6 +257,7 @@ impl Runtime<'_> {
             AppAction::SctpSend(k, data, note) => self.h.sctp_send(ctx, k, &data, note),
             AppAction::SctpClose(k) => self.h.sctp_close(ctx, k),
             AppAction::SctpAbort(k) => self.h.sctp_abort(ctx, k),
+            AppAction::SendEcho6(seq) => self.ping6_send(ctx, app, seq),
             AppAction::Outcome(flow, disposition, text) => ctx.out.push(Output::Outcome {
                 flow,
                 disposition,

@@ -52,6 +52,12 @@ enum Event {
         meta: Meta,
         note: Option<String>,
     },
+    SendLocal6 {
+        host: usize,
+        ip: crate::wire::Ipv6Repr,
+        meta: Meta,
+        note: Option<String>,
+    },
     Fault {
         idx: usize,
     },
@@ -450,6 +456,7 @@ impl Engine {
             | Event::Timer { host, .. }
             | Event::App { host, .. }
             | Event::SendLocal { host, .. }
+            | Event::SendLocal6 { host, .. }
             | Event::SendRaw { host, .. }
             | Event::Garp { host, .. }
             | Event::Daemon { host, .. } => *host,
@@ -472,6 +479,7 @@ impl Engine {
             flow: match &ev {
                 Event::Rx { meta, .. }
                 | Event::SendLocal { meta, .. }
+                | Event::SendLocal6 { meta, .. }
                 | Event::SendRaw { meta, .. }
                 | Event::Garp { meta, .. } => Some(meta.flow),
                 _ => None,
@@ -490,6 +498,7 @@ impl Engine {
             } => rt.h.receive(&mut ctx, dev, &bytes, meta),
             Event::Timer { timer, .. } => match timer {
                 HostTimer::Neigh { dev, ip } => rt.h.neigh_timer(&mut ctx, dev, ip),
+                HostTimer::Ndisc { dev, ip } => rt.h.ndisc_timer(&mut ctx, dev, ip),
                 HostTimer::Tcp { key, gen } => rt.h.tcp_timer(&mut ctx, key, gen),
                 HostTimer::TcpDelack { key, gen } => rt.h.tcp_delack(&mut ctx, key, gen),
                 HostTimer::Sctp { key, gen } => rt.h.sctp_timer(&mut ctx, key, gen),
@@ -500,6 +509,7 @@ impl Engine {
             },
             Event::App { app, ev, .. } => rt.app_event(&mut ctx, app, ev),
             Event::SendLocal { ip, meta, note, .. } => rt.h.send_local(&mut ctx, ip, meta, note),
+            Event::SendLocal6 { ip, meta, note, .. } => rt.h.send_local6(&mut ctx, ip, meta, note),
             Event::Fault { .. } => {}
             Event::SendRaw {
                 dev,
@@ -666,6 +676,15 @@ impl Engine {
             Output::SendLocal { ip, meta, note } => self.push(
                 self.now,
                 Event::SendLocal {
+                    host,
+                    ip,
+                    meta,
+                    note,
+                },
+            ),
+            Output::SendLocal6 { ip, meta, note } => self.push(
+                self.now,
+                Event::SendLocal6 {
                     host,
                     ip,
                     meta,

@@ -89,6 +89,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 (*dst, *size, *df, *ident, *timestamp),
             );
         }
+        Request::Ping6 { .. } => ping6_start(rt, ctx, flow, &id, &f.request),
         Request::Udp { dst, port, payload } => {
             let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
                 flow,
@@ -429,6 +430,9 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
             ..
         } => format!("{id}: ICMP timestamp request to {dst} from {hname}"),
         Request::Ping { dst, size, .. } => format!("{id}: ping -s {size} {dst} from {hname}"),
+        Request::Ping6 { dst, size, count } => {
+            format!("{id}: ping -6 -c {count} -s {size} {dst} from {hname}")
+        }
         Request::Udp { dst, port, payload } => {
             format!(
                 "{id}: UDP {} bytes to {dst}:{port} from {hname}",
@@ -461,6 +465,29 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
 
 /// A ping flow: the echo (or timestamp) client, bound to the flow's
 /// source address when it gives one the host holds.
+/// `ping -6`: its socket's id drawn as for IPv4, the first request now.
+fn ping6_start(rt: &mut Runtime, ctx: &mut Ctx, flow: u32, id: &str, r: &Request) {
+    let Request::Ping6 { dst, size, count } = *r else {
+        return;
+    };
+    let pid = rt.h.draw(ctx.trace, Some(flow)) as u16;
+    let app = rt.spawn(App::Ping6(crate::app::ping6::Ping6Client {
+        flow,
+        flow_id: id.to_string(),
+        dst,
+        size,
+        count,
+        id: pid,
+        seq: 0,
+        sent_ns: vec![],
+        received: 0,
+        lines: vec![],
+        error: None,
+        done: false,
+    }));
+    rt.ping6_send(ctx, app, 1);
+}
+
 fn ping_start(
     rt: &mut Runtime,
     ctx: &mut Ctx,

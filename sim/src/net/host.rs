@@ -76,6 +76,8 @@ pub struct Meta {
 pub enum HostTimer {
     /// ARP retransmission for (device, address).
     Neigh { dev: usize, ip: Ipv4Addr },
+    /// Neighbor Discovery retransmission or probe for (device, address).
+    Ndisc { dev: usize, ip: std::net::Ipv6Addr },
     /// TCP retransmission; `gen` discards stale timers.
     Tcp {
         key: super::tcp::sock::ConnKey,
@@ -125,6 +127,12 @@ pub enum Output {
     /// A locally generated packet, sent in its own hop after the current one.
     SendLocal {
         ip: Ipv4Repr,
+        meta: Meta,
+        note: Option<String>,
+    },
+    /// A locally generated IPv6 packet, sent in its own hop.
+    SendLocal6 {
+        ip: crate::wire::Ipv6Repr,
         meta: Meta,
         note: Option<String>,
     },
@@ -267,6 +275,8 @@ pub struct Host {
     pub devs: crate::shared::Shared<Device>,
     pub fib: Fib,
     pub neigh: NeighTable,
+    /// IPv6: addresses, routes, neighbours, path MTUs, reassembly.
+    pub ip6: super::ip6::Ip6,
     /// The iptables rule set, shared: hosts given the same text (the nodes
     /// of a cluster, whose kube-proxy rules are the same text on every
     /// node but for the local-endpoint parts) hold one parsed copy. The
@@ -551,6 +561,7 @@ impl Host {
             devs: vec![lo].into(),
             fib: Fib::new(),
             neigh: NeighTable::default(),
+            ip6: Default::default(),
             nf: Arc::new(Ruleset::empty()),
             rule_notes: None,
             nf_state: NfState::default(),

@@ -147,15 +147,7 @@ impl Host {
         match f.payload {
             L3::Arp(a) => self.arp_input(ctx, dev, a, meta),
             L3::Ipv4(ip) => self.ip_rcv(ctx, dev, ip, meta),
-            // Simplification (named in `podpath explain`): no IPv6 input
-            // path yet; ipv6_rcv's work is not modelled.
-            L3::Ipv6(_) => self.drop(
-                ctx,
-                Point::L2,
-                "IPv6 packet: podpath's hosts do not run an IPv6 stack yet (ipv6_rcv not modelled)"
-                    .into(),
-                &CtInfo::default(),
-            ),
+            L3::Ipv6(ip) => self.ipv6_rcv(ctx, dev, ip, meta),
             L3::Other { ethertype, .. } => self.drop(
                 ctx,
                 Point::L2,

@@ -9,6 +9,7 @@ pub mod device;
 pub mod fib;
 pub mod host;
 pub mod ip;
+pub mod ip6;
 pub mod ipvs;
 pub mod ipvs_in;
 pub mod ipvsadm;

@@ -80,6 +80,12 @@ pub enum SocketEvent {
         msg: IcmpRepr,
         ttl: u8,
     },
+    /// An ICMPv6 message for a ping socket.
+    Icmp6 {
+        from: std::net::Ipv6Addr,
+        msg: crate::wire::icmpv6::Icmpv6Repr,
+        hlim: u8,
+    },
     /// A datagram of another IP protocol for a raw socket (VRRP).
     Raw {
         dev: usize,

@@ -73,6 +73,23 @@ pub const KNOWN: &[(&str, &str)] = &[
     // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
     // broadcast or multicast address is ignored while this is 1 (default).
     ("net.ipv4.icmp_echo_ignore_broadcasts", "1"),
+    // IPv6 (net/ipv6/addrconf.c ipv6_devconf and ipv6_devconf_dflt).
+    // Writing conf.all.forwarding sets every device's (addrconf_fixup_
+    // forwarding); ip6_forward reads conf.all's.
+    ("net.ipv6.conf.all.forwarding", "0"),
+    ("net.ipv6.conf.DEV.forwarding", "0"),
+    // conf.all at 1 disables IPv6 on every device (addrconf_disable_ipv6).
+    ("net.ipv6.conf.all.disable_ipv6", "0"),
+    ("net.ipv6.conf.DEV.disable_ipv6", "0"),
+    ("net.ipv6.conf.all.accept_ra", "1"),
+    ("net.ipv6.conf.DEV.accept_ra", "1"),
+    ("net.ipv6.conf.all.accept_dad", "1"),
+    ("net.ipv6.conf.DEV.accept_dad", "1"),
+    ("net.ipv6.conf.all.hop_limit", "64"),
+    ("net.ipv6.conf.DEV.hop_limit", "64"),
+    // 0 eui64, 1 none, 2 stable-privacy, 3 random (IN6_ADDR_GEN_MODE_*)
+    ("net.ipv6.conf.all.addr_gen_mode", "0"),
+    ("net.ipv6.conf.DEV.addr_gen_mode", "0"),
 ];
 
 /// How the kernel parses a key's value when it is written (the `proc_handler`
@@ -109,6 +126,13 @@ fn handler(generic: &str) -> Handler {
         "net.netfilter.nf_conntrack_tcp_loose" => Handler::IntRange(0, 1),
         // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
         "net.netfilter.nf_conntrack_acct" => Handler::IntRange(0, 1),
+        // addrconf.c: hop_limit proc_dointvec_minmax 1..255 (addrconf_
+        // sysctl), accept_ra and accept_dad proc_dointvec, addr_gen_mode
+        // 0..3 (addrconf_sysctl_addr_gen_mode refuses the rest).
+        "net.ipv6.conf.all.hop_limit" | "net.ipv6.conf.DEV.hop_limit" => Handler::IntRange(1, 255),
+        "net.ipv6.conf.all.addr_gen_mode" | "net.ipv6.conf.DEV.addr_gen_mode" => {
+            Handler::IntRange(0, 3)
+        }
         _ => Handler::Int,
     }
 }
@@ -140,6 +164,28 @@ pub fn per_device(k: &str) -> Option<(&str, &str)> {
     let rest = k.strip_prefix("net.ipv4.conf.")?;
     let (dev, key) = rest.rsplit_once('.')?;
     (!dev.is_empty()).then_some((dev, key))
+}
+
+/// `net.ipv6.conf.DEV.KEY` -> (DEV, KEY).
+pub fn per_device6(k: &str) -> Option<(&str, &str)> {
+    let rest = k.strip_prefix("net.ipv6.conf.")?;
+    let (dev, key) = rest.rsplit_once('.')?;
+    (!dev.is_empty()).then_some((dev, key))
+}
+
+/// A per-device key's generic form (`net.ipv4.conf.DEV.KEY`,
+/// `net.ipv6.conf.DEV.KEY`), for a device other than `all` and
+/// `default`; the key itself otherwise.
+fn generic_key(k: &str) -> String {
+    match (per_device(k), per_device6(k)) {
+        (Some((dev, key)), _) if dev != "all" && dev != "default" => {
+            format!("net.ipv4.conf.DEV.{key}")
+        }
+        (_, Some((dev, key))) if dev != "all" && dev != "default" => {
+            format!("net.ipv6.conf.DEV.{key}")
+        }
+        _ => k.to_string(),
+    }
 }
 
 impl Sysctl {
@@ -187,12 +233,7 @@ impl Sysctl {
     /// would: the error is sysctl(8)'s words and what the key expects.
     pub fn validate(k: &str, v: &str) -> Result<(), SysctlError> {
         let k = k.replace('/', ".");
-        let generic = match per_device(&k) {
-            Some((dev, key)) if dev != "all" && dev != "default" => {
-                format!("net.ipv4.conf.DEV.{key}")
-            }
-            _ => k.clone(),
-        };
+        let generic = generic_key(&k);
         let (key, value) = (k.clone(), v.to_string());
         match handler(&generic) {
             Handler::Int => match proc_int(v) {
@@ -223,13 +264,12 @@ impl Sysctl {
         if KNOWN.iter().any(|(n, _)| *n == k) {
             return true;
         }
-        match per_device(&k) {
-            Some((_, key)) => {
-                let generic = format!("net.ipv4.conf.DEV.{key}");
-                KNOWN.iter().any(|(n, _)| *n == generic)
-            }
-            None => false,
-        }
+        let generic = match (per_device(&k), per_device6(&k)) {
+            (Some((_, key)), _) => format!("net.ipv4.conf.DEV.{key}"),
+            (_, Some((_, key))) => format!("net.ipv6.conf.DEV.{key}"),
+            _ => return false,
+        };
+        KNOWN.iter().any(|(n, _)| *n == generic)
     }
 
     pub fn get(&self, k: &str) -> String {
@@ -244,10 +284,13 @@ impl Sysctl {
         if let Some(v) = self.values.get(k) {
             return v;
         }
-        let default = match per_device(k) {
-            Some((dev, key)) if dev != "all" => KNOWN
+        let default = match (per_device(k), per_device6(k)) {
+            (Some((dev, key)), _) if dev != "all" => KNOWN
                 .iter()
                 .find(|(n, _)| n.strip_prefix("net.ipv4.conf.DEV.") == Some(key)),
+            (_, Some((dev, key))) if dev != "all" => KNOWN
+                .iter()
+                .find(|(n, _)| n.strip_prefix("net.ipv6.conf.DEV.") == Some(key)),
             _ => KNOWN.iter().find(|(n, _)| *n == k),
         };
         default.map(|(_, v)| *v).unwrap_or_default()
@@ -282,6 +325,23 @@ impl Sysctl {
             (Some(a), Some(b)) if a <= b => (a, b),
             _ => (32768, 60999),
         }
+    }
+
+    /// `net.ipv6.conf.all.forwarding`, what ip6_forward reads.
+    pub fn ip6_forward(&self) -> bool {
+        self.int("net.ipv6.conf.all.forwarding") != 0
+    }
+
+    /// Whether IPv6 is off on a device: conf.all or conf.DEV
+    /// `disable_ipv6` at 1 (conf.all propagates to every device).
+    pub fn ipv6_disabled(&self, dev: &str) -> bool {
+        self.int("net.ipv6.conf.all.disable_ipv6") != 0
+            || self.int(&format!("net.ipv6.conf.{dev}.disable_ipv6")) != 0
+    }
+
+    /// A device's IPv6 key as an int (`net.ipv6.conf.DEV.KEY`).
+    pub fn conf6(&self, dev: &str, key: &str) -> i64 {
+        self.int(&format!("net.ipv6.conf.{dev}.{key}"))
     }
 
     pub fn bridge_nf_call_iptables(&self) -> bool {

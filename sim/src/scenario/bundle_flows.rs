@@ -129,7 +129,7 @@ pub(super) fn flow_of(
         || (req.starts_with("RESOLVE ") && !req.contains(" HTTP GET "))
     {
         "udp"
-    } else if req.starts_with("PING ") || req.starts_with("ICMP ") {
+    } else if req.starts_with("PING ") || req.starts_with("PING6 ") || req.starts_with("ICMP ") {
         "icmp"
     } else if req == "SCTP" || req.starts_with("SCTP ") {
         "sctp"
@@ -287,6 +287,9 @@ fn flow_request(
     if let Some(rest) = req.strip_prefix("PING size ") {
         return ping_request(fi, rest, dst_s);
     }
+    if let Some(rest) = req.strip_prefix("PING6 size ") {
+        return ping6_request(fi, rest, dst_s);
+    }
     if let Some(rest) = req.strip_prefix("ICMP ") {
         return icmp_request(fi, rest, dst_s);
     }
@@ -392,6 +395,32 @@ fn ping_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioE
         ident: None,
         timestamp: false,
     })
+}
+
+/// `PING6 size N count C` to `dst` (an IPv6 address).
+fn ping6_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioError> {
+    let mut w = rest.split_whitespace();
+    let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
+    let count = match (w.next(), w.next()) {
+        (Some("count"), Some(c)) => c.parse().ok().filter(|c| *c > 0),
+        (None, _) => Some(1),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        err(format!(
+            "flows[{fi}].request: expected 'PING6 size N count C'"
+        ))
+    })?;
+    let dst = dst_s
+        .trim_start_matches('[')
+        .trim_end_matches("]:0")
+        .trim_end_matches(']');
+    let dst = dst.parse().map_err(|_| {
+        err(format!(
+            "flows[{fi}].dst: '{dst_s}' is not an IPv6 address (a PING6 flow's dst)"
+        ))
+    })?;
+    Ok(Request::Ping6 { dst, size, count })
 }
 
 /// An ICMP flow's `dst`: `ADDR` (or podpath's older `ADDR:0`).

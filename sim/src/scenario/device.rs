@@ -23,7 +23,10 @@ pub(super) fn build_devices(
     e: &Errs,
 ) -> Result<(), ScenarioError> {
     for (dname, dd) in &hd.devices {
-        let d = declare_device(dname, dd, kp, hname, file, e)?;
+        let (d, v6) = declare_device(dname, dd, kp, hname, file, e)?;
+        if !v6.is_empty() {
+            h.ip6.addrs.insert(h.devs.len(), v6);
+        }
         h.devs.push(d);
     }
     attach_devices(h, hd, kp, hname, e)
@@ -38,7 +41,7 @@ fn declare_device(
     hname: &str,
     file: &str,
     e: &Errs,
-) -> Result<Device, ScenarioError> {
+) -> Result<(Device, Vec<crate::net::ip6::Inet6Addr>), ScenarioError> {
     let dk = format!("{kp}.devices.{dname}");
     if dname == "lo" {
         return Err(ScenarioError {
@@ -94,17 +97,41 @@ fn declare_device(
         // TUN and IPIP devices carry no Ethernet header: no MAC
         d.mac = Mac::ZERO;
     }
+    let mut v6 = Vec::new();
     for a in &dd.addrs {
+        // an IPv6 address (`ip -6 addr add ADDR/LEN [nodad]`) has a colon
+        if a.value.contains(':') {
+            let x = crate::net::ip6::addrconf::parse_addr(&a.value)
+                .map_err(|m| e.at(a, format!("{dk}.addrs"), m))?;
+            if v6
+                .iter()
+                .any(|y: &crate::net::ip6::Inet6Addr| y.addr() == x.addr())
+            {
+                return Err(e.at(
+                    a,
+                    format!("{dk}.addrs"),
+                    format!(
+                        "{} is given twice: RTNETLINK answers: File exists",
+                        x.addr()
+                    ),
+                ));
+            }
+            v6.push(x);
+            continue;
+        }
         let n = parse_cidr(&a.value).ok_or_else(|| {
             e.at(
                 a,
                 format!("{dk}.addrs"),
-                format!("bad address '{}': expected A.B.C.D/LEN", a.value),
+                format!(
+                    "bad address '{}': expected A.B.C.D/LEN or an IPv6 ADDR/LEN",
+                    a.value
+                ),
             )
         })?;
         d.addrs.push(n);
     }
-    Ok(d)
+    Ok((d, v6))
 }
 
 /// `type`: veth (or ethernet, the default), bridge, dummy, vxlan, tun, ipip.

@@ -54,6 +54,7 @@ pub(super) fn build_host(
     let sc = host_sysctl(hd, &kp, e)?;
     h.ct.max = sc.int("net.netfilter.nf_conntrack_max").max(1) as usize;
     h.sysctl = sc;
+    h.install_ipv6();
     for (ri, rd) in hd.routes.iter().enumerate() {
         add_route(&mut h, rd, format!("{kp}.routes[{ri}]"), hname, e)?;
     }
@@ -103,6 +104,9 @@ fn add_route(
     hname: &str,
     e: &Errs,
 ) -> Result<(), ScenarioError> {
+    if super::route6::is_v6(rd) {
+        return super::route6::add_route6(h, rd, rk, hname, e);
+    }
     let dst = parse_dst(&rd.dst.value).ok_or_else(|| {
         e.at(
             &rd.dst,

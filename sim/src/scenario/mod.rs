@@ -16,6 +16,7 @@ mod faults;
 mod host;
 pub mod inspect;
 mod links;
+mod route6;
 pub mod schema;
 mod traffic;
 mod value;

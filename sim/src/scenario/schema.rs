@@ -680,6 +680,10 @@ pub struct PingDoc {
     /// Don't-fragment (default true: Linux's path-MTU discovery).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub df: Option<bool>,
+    /// Echo requests to send, one second apart (`-c`; IPv6 pings only,
+    /// default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u16>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

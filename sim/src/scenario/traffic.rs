@@ -165,6 +165,16 @@ fn sctp_request(s: &super::schema::SctpDoc, tk: &str, e: &Errs) -> Result<Reques
 /// `ping`: an ICMP echo of `size` bytes (56, as ping's default), DF set
 /// unless `df: false`.
 fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioError> {
+    if p.dst.value.contains(':') {
+        return ping6_request(p, tk, e);
+    }
+    if p.count.is_some_and(|c| c != 1) {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.count"),
+            "count applies to IPv6 pings only (podpath's IPv4 ping sends one request)".into(),
+        ));
+    }
     let dst = p.dst.value.parse::<Ipv4Addr>().map_err(|_| {
         e.at(
             &p.dst,
@@ -187,6 +197,44 @@ fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErro
         size,
         df: p.df.unwrap_or(true),
     })
+}
+
+/// `ping` to an IPv6 address: `ping -6 -c COUNT -s SIZE`. Path MTU
+/// discovery is the kernel's (`df` does not apply: an IPv6 source
+/// fragments what exceeds the path MTU).
+fn ping6_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioError> {
+    let dst = p.dst.value.parse::<std::net::Ipv6Addr>().map_err(|_| {
+        e.at(
+            &p.dst,
+            format!("{tk}.ping.dst"),
+            format!("bad IPv6 address '{}'", p.dst.value),
+        )
+    })?;
+    if p.df.is_some() {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.df"),
+            "'df' is for IPv4: IPv6 routers never fragment, and the source fragments by the path MTU".into(),
+        ));
+    }
+    let size = p.size.unwrap_or(56);
+    // 65535 payload less the 8-byte ICMPv6 header (no jumbograms)
+    if size > 65527 {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.size"),
+            format!("size {size} is over 65527, the most an IPv6 echo can carry"),
+        ));
+    }
+    let count = p.count.unwrap_or(1);
+    if count == 0 {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.count"),
+            "ping: invalid argument: '0': out of range: 1 <= value <= 9223372036854775807".into(),
+        ));
+    }
+    Ok(Request::Ping6 { dst, size, count })
 }
 
 /// `http.get: http://[USER:PASS@]ADDR[:PORT]/PATH`, curl's way: an
