@@ -140,14 +140,7 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
             a.op, a.sender_mac, a.sender_ip, a.target_mac, a.target_ip
         ),
         L3::Other { ethertype, .. } => format!("ethertype 0x{ethertype:04x}"),
-        // Live mode disables IPv6 in its namespaces: a real frame of it is
-        // compared by its summary.
-        L3::Ipv6(ip) => format!(
-            "ip6 hlim {} len {} {}",
-            ip.hop_limit,
-            ip.total_len(),
-            podpath_sim::wire::summarize_ip6(ip)
-        ),
+        L3::Ipv6(ip) => norm_ip6(ip, ports),
         L3::Ipv4(ip) => {
             let l4 = match &ip.l4 {
                 L4::Tcp { hdr, payload } => {
@@ -196,12 +189,83 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
     format!("{} > {} {l3}", f.src, f.dst)
 }
 
+/// An IPv6 packet as compared: header fields and extension headers, the
+/// transport as for IPv4 (ports renamed, echo identifiers left out: the
+/// kernel picks them), Neighbor Discovery by its addresses and flags. A
+/// fragment header is compared by offset and M flag: its identification
+/// is the kernel's hashed random (`ipv6_select_ident`).
+fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
+    use podpath_sim::wire::{Icmpv6Repr, Ipv6Ext};
+    let exts: Vec<String> = ip
+        .exts
+        .iter()
+        .map(|e| match e {
+            Ipv6Ext::Fragment { offset, more, .. } => {
+                format!(
+                    "frag offset {}{}",
+                    *offset as usize * 8,
+                    if *more { " M" } else { "" }
+                )
+            }
+            e => e.to_string(),
+        })
+        .collect();
+    let l4 = match &ip.l4 {
+        L4::Tcp { hdr, payload } => {
+            ports.push(hdr.source_port);
+            ports.push(hdr.destination_port);
+            format!("tcp [{}] len {}", tcp_flags_str(hdr), payload.len())
+        }
+        L4::Udp { hdr, payload } => {
+            ports.push(hdr.source_port);
+            ports.push(hdr.destination_port);
+            match VxlanRepr::parse_udp(hdr.destination_port, payload) {
+                Some(v) => {
+                    let inner = match Frame::parse(&v.inner) {
+                        Ok(i) => norm_frame(&i, ports),
+                        Err(e) => format!("unparsed ({e})"),
+                    };
+                    format!("udp vxlan vni {} [{inner}]", v.vni)
+                }
+                None => format!("udp len {}", payload.len()),
+            }
+        }
+        L4::Icmp6(m) => match m {
+            Icmpv6Repr::EchoRequest { seq, data, .. } | Icmpv6Repr::EchoReply { seq, data, .. } => {
+                format!("icmp6 {} seq {seq} len {}", m.kind().0, data.len())
+            }
+            m if m.is_ndp() => format!("icmp6 {m} opts {:?}", m.nd_opts()),
+            m => format!("icmp6 {m}"),
+        },
+        L4::Icmp(_) | L4::Raw(_) => format!("proto {} len {}", ip.proto, ip.l4_bytes().len()),
+    };
+    format!(
+        "ip6 {} > {} hlim {} len {}{} {l4}",
+        ip.src,
+        ip.dst,
+        ip.hop_limit,
+        ip.total_len(),
+        if exts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", exts.join(", "))
+        }
+    )
+}
+
 /// Whether a real frame is kernel housekeeping the simulator does not model
-/// (IGMP membership reports when devices come up); such frames are left out
-/// of the comparison and counted.
+/// (IGMP membership reports when devices come up, and IPv6's: MLD reports
+/// for the groups a device joins, router solicitations); such frames are
+/// left out of the comparison and counted.
 pub fn is_housekeeping(bytes: &[u8]) -> bool {
     match Frame::parse(bytes) {
-        Ok(f) => matches!(&f.payload, L3::Ipv4(ip) if ip.proto() == 2),
+        Ok(f) => match &f.payload {
+            L3::Ipv4(ip) => ip.proto() == 2,
+            L3::Ipv6(ip) => ip
+                .icmp6()
+                .is_some_and(|m| matches!(m.kind().0, 130 | 131 | 132 | 133 | 143)),
+            _ => false,
+        },
         Err(_) => false,
     }
 }

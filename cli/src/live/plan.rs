@@ -195,22 +195,52 @@ fn namespaces(w: &World, prefix: &str) -> Vec<Step> {
         .collect()
 }
 
-/// Each namespace as the comparison needs it (no IPv6, none of the TCP
-/// options podpath does not model, no reverse-path filter until the
-/// model's sysctls), its loopback up, its resolv.conf.
+/// Whether the world gives any host an IPv6 address of its own (not only
+/// the link-local and loopback addresses every host has).
+pub fn has_ipv6(w: &World) -> bool {
+    w.hosts
+        .iter()
+        .any(|h| h.ip6.addrs.values().flatten().any(|a| !a.auto))
+}
+
+/// IPv6 as the model starts it: in a world with no IPv6 address, none at
+/// all (`disable_ipv6`); else addresses usable at once (podpath's world
+/// starts after DAD: `accept_dad` 0), no router solicitations and no
+/// router advertisements taken (podpath does not run router discovery).
+/// Set on `default` before the devices exist: a device copies it when it
+/// is made.
+fn ipv6_defaults(w: &World) -> &'static [&'static str] {
+    if has_ipv6(w) {
+        &[
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+            "net.ipv6.conf.all.accept_ra=0",
+            "net.ipv6.conf.default.accept_ra=0",
+            "net.ipv6.conf.all.router_solicitations=0",
+            "net.ipv6.conf.default.router_solicitations=0",
+        ]
+    } else {
+        &[
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ]
+    }
+}
+
+/// Each namespace as the comparison needs it (IPv6 as the model starts
+/// it, none of the TCP options podpath does not model, no reverse-path
+/// filter until the model's sysctls), its loopback up, its resolv.conf.
 fn namespace_defaults(w: &World, prefix: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     for h in &w.hosts {
         let on = On::new(prefix, &h.name);
-        for k in [
-            "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1",
+        for k in ipv6_defaults(w).iter().copied().chain([
             "net.ipv4.tcp_timestamps=0",
             "net.ipv4.tcp_sack=0",
             "net.ipv4.tcp_window_scaling=0",
             "net.ipv4.conf.all.rp_filter=0",
             "net.ipv4.conf.default.rp_filter=0",
-        ] {
+        ]) {
             steps.push(Step::Run(on.exec(&["sysctl", "-qw", k], None)));
         }
         steps.push(on.ip(&["link", "set", "lo", "up"]));
@@ -348,9 +378,25 @@ fn links(h: &Host, on: &On) -> Vec<Step> {
             steps.push(on.ip(&["link", "set", "dev", &d.name, "up"]));
         }
     }
-    for d in h.devs.iter().skip(1) {
+    for (i, d) in h.devs.iter().enumerate().skip(1) {
         for a in &d.addrs {
             steps.push(on.ip(&["addr", "add", &a.to_string(), "dev", &d.name]));
+        }
+        // the given IPv6 addresses (the kernel makes the link-local)
+        for a in h
+            .ip6
+            .addrs
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .filter(|a| !a.auto)
+        {
+            let net = a.net.to_string();
+            let mut args = vec!["-6", "addr", "add", &net, "dev", &d.name, "nodad"];
+            if a.noprefixroute {
+                args.push("noprefixroute");
+            }
+            steps.push(on.ip(&args));
         }
         if let Some(c) = &d.vxlan {
             for (mac, dsts) in &c.fdb {
@@ -418,6 +464,25 @@ fn sysctls(h: &Host, on: &On) -> Vec<Step> {
             keys.push((format!("net.ipv4.neigh.{}.proxy_delay", d.name), "0".into()));
         }
     }
+    for k in [
+        "net.ipv6.conf.all.forwarding",
+        "net.ipv6.conf.all.disable_ipv6",
+        "net.ipv6.conf.all.hop_limit",
+    ] {
+        let v = h.sysctl.get(k);
+        let default = podpath_sim::net::sysctl::KNOWN
+            .iter()
+            .any(|(n, d)| *n == k && *d == v);
+        if !default {
+            keys.push((k.into(), v));
+        }
+    }
+    for d in h.devs.iter() {
+        let k = format!("net.ipv6.conf.{}.disable_ipv6", d.name);
+        if h.sysctl.get(&k) == "1" {
+            keys.push((k, "1".into()));
+        }
+    }
     if h.sysctl.get("net.ipv4.conf.all.proxy_arp") == "1" {
         keys.push(("net.ipv4.conf.all.proxy_arp".into(), "1".into()));
     }
@@ -475,9 +540,13 @@ fn sysctl_arg(k: &str, v: &str) -> String {
         let (dev, key) = rest.rsplit_once('.').unwrap_or((rest, ""));
         format!("net/ipv4/neigh/{dev}/{key}={v}")
     } else {
-        match podpath_sim::net::sysctl::per_device(k) {
-            Some((dev, key)) => format!("net/ipv4/conf/{dev}/{key}={v}"),
-            None => format!("{k}={v}"),
+        match (
+            podpath_sim::net::sysctl::per_device(k),
+            podpath_sim::net::sysctl::per_device6(k),
+        ) {
+            (Some((dev, key)), _) => format!("net/ipv4/conf/{dev}/{key}={v}"),
+            (_, Some((dev, key))) => format!("net/ipv6/conf/{dev}/{key}={v}"),
+            _ => format!("{k}={v}"),
         }
     }
 }
@@ -520,6 +589,44 @@ fn routes(h: &Host, on: &On) -> Vec<Step> {
         if table != TABLE_MAIN && !(table == TABLE_LOCAL && r.rtype == RouteType::Local) {
             a.push("table".into());
             a.push(table_name(table));
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        steps.push(on.ip(&a));
+    }
+    steps.extend(routes6(h, on));
+    steps
+}
+
+/// The IPv6 routes given (`ip -6 route add`), on-link ones first.
+fn routes6(h: &Host, on: &On) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut all: Vec<(u32, &podpath_sim::net::ip6::Route6)> = h
+        .ip6
+        .fib
+        .tables
+        .iter()
+        .flat_map(|(t, rs)| rs.iter().map(move |r| (*t, r)))
+        .filter(|(_, r)| !r.kernel)
+        .collect();
+    all.sort_by_key(|(_, r)| r.via.is_some());
+    for (table, r) in all {
+        let mut a: Vec<String> = vec!["-6".into(), "route".into(), "add".into()];
+        if r.rtype != RouteType::Unicast {
+            a.push(r.rtype.name().into());
+        }
+        a.push(r.dst.to_string());
+        if let Some(v) = r.via {
+            a.extend(["via".into(), v.to_string()]);
+        }
+        if let Some(d) = r.dev {
+            a.extend(["dev".into(), h.devs[d].name.clone()]);
+        }
+        if let Some(s) = r.src {
+            a.extend(["src".into(), s.to_string()]);
+        }
+        a.extend(["metric".into(), r.metric.to_string()]);
+        if table != TABLE_MAIN && !(table == TABLE_LOCAL && r.rtype == RouteType::Local) {
+            a.extend(["table".into(), table_name(table)]);
         }
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         steps.push(on.ip(&a));

@@ -170,10 +170,11 @@ impl Host {
         }
     }
 
-    /// `ndisc_send_ns`: to the solicited-node group of `target`, or to
-    /// `unicast` (a probe); from `src` when it is one of ours on the
-    /// device, else the source selection's; from `::` for DAD (`src`
-    /// None and `dad`).
+    /// `ndisc_solicit` -> `ndisc_send_ns`: to the solicited-node group of
+    /// `target`, or to `unicast` (a probe); from `src` (the waiting
+    /// packet's source) when it is a usable address of the device, else
+    /// from the device's link-local address (`ipv6_get_lladdr`); a device
+    /// without one sends no solicitation.
     pub(crate) fn send_ns(
         &mut self,
         ctx: &mut Ctx,
@@ -189,9 +190,24 @@ impl Host {
                 .get(&dev)
                 .is_some_and(|v| v.iter().any(|a| a.addr() == *s && a.usable()))
         });
-        let from = own
-            .or_else(|| self.ip6_saddr(target, Some(dev)))
-            .unwrap_or(Ipv6Addr::UNSPECIFIED);
+        let lladdr = || {
+            self.ip6
+                .addrs
+                .get(&dev)
+                .and_then(|v| v.iter().find(|a| a.scope() == 0x02 && a.usable()))
+                .map(|a| a.addr())
+        };
+        let Some(from) = own.or_else(lladdr) else {
+            ctx.trace.step(
+                Point::Neigh,
+                format!(
+                    "{} has no link-local address: no neighbor solicitation (ndisc_send_ns)",
+                    self.devs[dev].name
+                ),
+                Action::Info,
+            );
+            return;
+        };
         let mac = self.devs[dev].mac;
         let opts = if from.is_unspecified() {
             vec![]
