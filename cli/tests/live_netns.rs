@@ -234,6 +234,15 @@ fn pmtu_fragmentation_needed() {
     check(&fixture("pmtu.yaml"), "pm", 14);
 }
 
+/// IPv6 through a router: neighbour discovery, forwarding, Packet Too Big
+/// in front of a 1400-byte link, the path MTU learnt, fragmentation by
+/// both ends and reassembly, no route, and an on-link address nobody
+/// holds (the router's three solicitations).
+#[test]
+fn ipv6_routed_packet_too_big_and_fragments() {
+    check(&fixture("ipv6-routed.yaml"), "v6r", 14);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]

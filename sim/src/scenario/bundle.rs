@@ -689,7 +689,9 @@ fn attach_devices(
     }
 }
 
-/// `ip -j addr show`: the IPv4 addresses of the modelled devices.
+/// `ip -j addr show`: the IPv4 and IPv6 addresses of the modelled
+/// devices, IPv6 ones with their flags (nodad, tentative, dadfailed,
+/// noprefixroute); a link- or host-scope one counts as the kernel's own.
 fn load_addrs(
     read: Reader,
     h: &mut Host,
@@ -702,6 +704,10 @@ fn load_addrs(
             continue;
         };
         for a in arr(&l["addr_info"]) {
+            if a["family"].as_str() == Some("inet6") {
+                load_addr6(h, di, a);
+                continue;
+            }
             if a["family"].as_str() != Some("inet") {
                 continue;
             }
@@ -719,6 +725,103 @@ fn load_addrs(
         }
     }
     Ok(())
+}
+
+/// One `inet6` entry of `ip -j addr show`.
+fn load_addr6(h: &mut Host, di: usize, a: &Value) {
+    let (Some(ip), Some(len)) = (
+        a["local"]
+            .as_str()
+            .and_then(|s| s.parse::<std::net::Ipv6Addr>().ok()),
+        a["prefixlen"].as_u64(),
+    ) else {
+        return;
+    };
+    let Ok(net) = ipnet::Ipv6Net::new(ip, len as u8) else {
+        return;
+    };
+    let flag = |k: &str| a[k].as_bool().unwrap_or(false);
+    let mut x = crate::net::ip6::Inet6Addr::new(net);
+    x.nodad = flag("nodad");
+    x.tentative = flag("tentative");
+    x.dadfailed = flag("dadfailed");
+    x.noprefixroute = flag("noprefixroute");
+    x.auto = matches!(a["scope"].as_str(), Some("link") | Some("host"));
+    let v = h.ip6.addrs.entry(di).or_default();
+    if !v.iter().any(|y| y.addr() == ip) {
+        v.push(x);
+    }
+}
+
+/// One IPv6 route of `ip -j route show table all` (they come with a
+/// `pref`, or an address with a colon): into the IPv6 tables. Multicast
+/// and anycast routes are counted in `skipped`.
+fn load_route6(
+    h: &mut Host,
+    r: &Value,
+    f_route: &str,
+    skipped: &mut BTreeMap<String, usize>,
+    warnings: &mut Vec<String>,
+) {
+    use crate::net::ip6::Route6;
+    let t = r["type"].as_str().unwrap_or("unicast");
+    let Some(rtype) = RouteType::from_name(t).filter(|t| *t != RouteType::Broadcast) else {
+        *skipped.entry(t.to_string()).or_default() += 1;
+        return;
+    };
+    let dst_s = r["dst"].as_str().unwrap_or("");
+    let dst = match dst_s {
+        "default" => "::/0".parse().ok(),
+        s if s.contains('/') => s.parse::<ipnet::Ipv6Net>().ok(),
+        s => s
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .and_then(|a| ipnet::Ipv6Net::new(a, 128).ok()),
+    };
+    let Some(dst) = dst else {
+        warnings.push(format!(
+            "{f_route}: IPv6 route to '{dst_s}' not understood; left out"
+        ));
+        return;
+    };
+    let table = match &r["table"] {
+        Value::String(s) => fib::table_id(s),
+        Value::Number(n) => n.as_u64().map(|x| x as u32),
+        _ => Some(fib::TABLE_MAIN),
+    };
+    let Some(table) = table else {
+        warnings.push(format!(
+            "{f_route}: route to {dst_s} in an unknown table; left out"
+        ));
+        return;
+    };
+    let dev = r["dev"].as_str().and_then(|d| h.dev_index(d));
+    if r["dev"].is_string() && dev.is_none() {
+        warnings.push(format!(
+            "{f_route}: route to {dst_s} via device {} that is not modelled; left out",
+            r["dev"]
+        ));
+        return;
+    }
+    // a blackhole/unreachable/prohibit route shows `dev lo`: no device
+    let dev = dev.filter(|_| matches!(rtype, RouteType::Unicast | RouteType::Local));
+    let mtu = arr(&r["metrics"])
+        .iter()
+        .find_map(|m| m["mtu"].as_u64())
+        .map(|m| m as u32);
+    let route = Route6 {
+        dst,
+        rtype,
+        via: r["gateway"].as_str().and_then(|g| g.parse().ok()),
+        dev,
+        src: r["prefsrc"].as_str().and_then(|s| s.parse().ok()),
+        metric: r["metric"].as_u64().unwrap_or(0) as u32,
+        kernel: r["protocol"].as_str() == Some("kernel"),
+        mtu,
+    };
+    if let Err(e) = h.ip6.fib.add(table, route) {
+        warnings.push(format!("{f_route}: {e}; left out"));
+    }
 }
 
 /// `ip -j route show table all`: exactly what the kernel has, local and
@@ -755,6 +858,13 @@ fn load_routes(
                     )
                 });
             }
+        }
+        let v6 = !r["pref"].is_null()
+            || r["dst"].as_str().is_some_and(|d| d.contains(':'))
+            || r["gateway"].as_str().is_some_and(|g| g.contains(':'));
+        if v6 {
+            load_route6(h, r, &f_route, &mut skipped, warnings);
+            continue;
         }
         let t = r["type"].as_str().unwrap_or("unicast");
         let Some(rtype) = RouteType::from_name(t) else {

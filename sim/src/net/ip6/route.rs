@@ -54,13 +54,19 @@ pub struct Fib6 {
 }
 
 impl Fib6 {
-    /// `ip -6 route add`: refused when the same destination and metric is
-    /// there already (`fib6_add_rt2node`: -EEXIST, "File exists").
+    /// `ip -6 route add`: refused when a route to the same destination
+    /// with the same metric and next hop is there already
+    /// (`fib6_add_rt2node`: -EEXIST, "File exists"); the same prefix on
+    /// another device (`fe80::/64` on each) is another route.
     pub fn add(&mut self, table: u32, r: Route6) -> Result<(), String> {
         let t = self.tables.entry(table).or_default();
-        if t.iter()
-            .any(|x| x.dst == r.dst && x.metric == r.metric && x.rtype == r.rtype)
-        {
+        if t.iter().any(|x| {
+            x.dst == r.dst
+                && x.metric == r.metric
+                && x.rtype == r.rtype
+                && x.dev == r.dev
+                && x.via == r.via
+        }) {
             return Err(format!(
                 "{} metric {}: RTNETLINK answers: File exists",
                 r.dst, r.metric
@@ -184,9 +190,12 @@ mod tests {
         assert_eq!(a("fd00:10:244:2::5"), Some(2));
         assert_eq!(a("2001:db8::1"), Some(1));
         let e = f
-            .add(TABLE_MAIN, r("fd00:10:244::/56", None, 9, 1024))
+            .add(TABLE_MAIN, r("fd00:10:244::/56", None, 2, 1024))
             .unwrap_err();
         assert!(e.contains("File exists"), "{e}");
+        // the same prefix on another device is another route
+        f.add(TABLE_MAIN, r("fd00:10:244::/56", None, 9, 1024))
+            .unwrap();
         let mut empty = Fib6::default();
         assert!(empty.lookup("fd00::1".parse().unwrap()).is_none());
         empty
