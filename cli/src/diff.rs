@@ -239,10 +239,12 @@ fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
         },
         L4::Icmp(_) | L4::Raw(_) => format!("proto {} len {}", ip.proto, ip.l4_bytes().len()),
     };
+    // the flow label is the kernel's keyed hash: zero or not is compared
     format!(
-        "ip6 {} > {} hlim {} len {}{} {l4}",
+        "ip6 {} > {}{} hlim {} len {}{} {l4}",
         ip.src,
         ip.dst,
+        if ip.flow_label != 0 { " flowlabel" } else { "" },
         ip.hop_limit,
         ip.total_len(),
         if exts.is_empty() {

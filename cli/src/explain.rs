@@ -24,7 +24,12 @@ Time is virtual: link latencies, ARP and TCP timers run on the event clock.
 
 MODELLED
   wire        Ethernet, ARP, IPv4, ICMP, TCP, UDP, SCTP (common header, chunks,
-              CRC32c), VXLAN header (parse/emit)
+              CRC32c), VXLAN header (parse/emit); IPv6 with hop-by-hop,
+              routing (type 4 segments), fragment and destination options
+              headers, ICMPv6 (echo, destination unreachable, packet too
+              big, time exceeded, parameter problem) and Neighbor Discovery
+              (RS, RA, NS, NA, redirect, their options), upper-layer
+              checksums over the IPv6 pseudo-header
   devices     loopback, veth pairs (and wires), Linux bridge, dummy, vxlan,
               tun (raw IP, no ARP; pcap LINKTYPE_RAW);
               MTU; up/down; L2 segments (a switch: a bridge of its own)
@@ -114,6 +119,32 @@ MODELLED
               cryptokey routing by allowed-ips, transport messages (type 4,
               receiver index, counter, padded ciphertext, tag) in UDP 41641,
               allowed-ips checked on receive, endpoint roaming
+  ipv6        addrconf: ::1 on lo, a link-local on every device that is up
+              (addr_gen_mode eui64 from the MAC; none; stable/random as a
+              hash of the name; TUN random; tunl0 none), given addresses
+              with nodad/noprefixroute, disable_ipv6, the kernel's routes
+              (local /128s, prefix and fe80::/64 routes at metric 256,
+              ff00::/8); RFC 6724 source selection as ipv6_dev_get_saddr
+              (rules 1, 2, 3, 5, 6 with addrlabel.c's labels, 8 capped at
+              the prefix length; tentative addresses never chosen); ip -6
+              route (tables local and main, longest prefix then metric,
+              unreachable/prohibit/blackhole, onlink, route mtu); Neighbor
+              Discovery (NS from the packet's own source or the link-local,
+              to the solicited-node group, 3 tries 1 s apart, FAILED ->
+              address unreachable per waiting packet; NA solicited/override/
+              router; STALE/DELAY/PROBE; hop limit 255 required; DAD probes
+              answered to all-nodes); ip6_forward (forwarding off, hop limit
+              -> time exceeded, link-local source -> beyond scope, redirect
+              when the packet leaves the device it came in on, packet too
+              big: routers never fragment); path MTU per destination from
+              packet too big (never below 1280); fragmentation by the
+              source (ip6_fragment) and reassembly (RFC 5722 overlaps
+              dropped); hop-by-hop/destination option action bits;
+              unknown next header -> parameter problem; auto flow labels
+              (one per flow and direction, 0 for ND); ICMPv6 errors as
+              icmp6_send sends them (quote up to 1280 bytes, none about an
+              error or a multicast/unspecified source); ping -6 -c N with
+              iputils' wording; VXLAN carrying IPv6 over an IPv4 underlay
   icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
               up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
               needed with the next-hop MTU, RELATED conntrack with NAT
@@ -196,7 +227,21 @@ MODELLED
               of the pre-traffic snapshot bundle
 
 SIMPLIFIED (and where)
-  - IPv4 only; no IPv6, no ip6tables.                                    [all]
+  - IPv6 is a first slice (net/ip6): ip6tables and nftables ip6/inet
+    rules are parsed and kept but not run on IPv6 packets; no conntrack
+    or NAT66 for IPv6; TCP and UDP have no IPv6 sockets (TCP answers
+    RST, UDP port unreachable, as for a port nobody listens on); router
+    advertisements are shown, not acted on (no SLAAC, no default router
+    from an RA); no anycast (subnet-router) addresses; no ICMPv6 rate
+    limit; only the default ip -6 rules; route choice among equal
+    prefixes is by metric then order (no rt6_select round robin or
+    reachability scoring); learnt path MTUs never expire (mtu_expires
+    600 s); the reassembly timeout (60 s) is not modelled; a world
+    starts after DAD (given addresses usable at once; one added at run
+    time would be tentative); flow labels are a fixed hash, not the
+    kernel's boot-seeded one; no VXLAN over an IPv6 underlay, no
+    WireGuard over IPv6; Kubernetes objects (podIPs, Services,
+    EndpointSlices, kube-proxy) are IPv4 only.                            [net/ip6]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
   - No GSO/TSO: every TCP segment is its own frame. A frame longer than

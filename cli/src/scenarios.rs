@@ -81,6 +81,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/troubleshoot-pod-no-default-route.yaml"),
     },
     Embedded {
+        name: "ipv6-pmtu",
+        text: include_str!("../../scenarios/ipv6-pmtu.yaml"),
+    },
+    Embedded {
         name: "troubleshoot-mtu-mismatch",
         text: include_str!("../../scenarios/troubleshoot-mtu-mismatch.yaml"),
     },

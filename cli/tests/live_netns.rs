@@ -243,6 +243,14 @@ fn ipv6_routed_packet_too_big_and_fragments() {
     check(&fixture("ipv6-routed.yaml"), "v6r", 14);
 }
 
+/// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
+/// underlay, Packet Too Big from the node in front of the 1450 tunnel,
+/// and the fragments that follow, encapsulated.
+#[test]
+fn ipv6_packet_too_big_across_a_vxlan_overlay() {
+    check(&fixture("ipv6-pmtu.yaml"), "v6p", 28);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]

@@ -485,3 +485,87 @@ fn tshark_decodes_every_ipv6_format_with_good_checksums() {
         assert!(c[6].is_empty(), "frame {n}: malformed: {line}");
     }
 }
+
+/// The `ipv6-pmtu` run's own capture: Neighbor Discovery, echo, Packet
+/// Too Big, fragments carried in VXLAN over IPv4; tshark decodes every
+/// frame with good checksums, reassembles the fragmented echo request and
+/// reply, and finds nothing to warn about.
+#[test]
+fn tshark_decodes_the_ipv6_pmtu_capture() {
+    let test = "wire_ipv6_tshark::tshark_decodes_the_ipv6_pmtu_capture";
+    if !common::have("tshark") {
+        common::skip(test, "tshark is not installed (scripts/test installs it)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("podpath-wire6-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("run.pcapng");
+    let o = Command::new(env!("CARGO_BIN_EXE_podpath"))
+        .args(["run", "ipv6-pmtu", "--pcap", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ts = |extra: &[&str]| {
+        let out = Command::new("tshark")
+            .args(["-r", f.to_str().unwrap()])
+            .args([
+                "-o",
+                "udp.check_checksum:TRUE",
+                "-d",
+                "udp.port==8472,vxlan",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let expert = ts(&["-q", "-z", "expert"]);
+    for level in ["Errors", "Warns", "Notes"] {
+        assert!(!expert.contains(level), "{expert}");
+    }
+    let fields = ts(&[
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-e",
+        "icmpv6.type",
+        "-e",
+        "icmpv6.checksum.status",
+        "-e",
+        "udp.checksum.status",
+        "-e",
+        "ipv6.reassembled.length",
+    ]);
+    let mut types = std::collections::BTreeMap::new();
+    let mut reassembled = 0;
+    for line in fields.lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        for t in c[0].split(',').filter(|t| !t.is_empty()) {
+            *types.entry(t.to_string()).or_insert(0) += 1;
+        }
+        // 0 bad, 1 good, 2 unverified (a quote cut short): the outer
+        // message's is good, none is bad
+        for col in [c[1], c[2]] {
+            let v: Vec<&str> = col.split(',').filter(|s| !s.is_empty()).collect();
+            assert!(v.first().is_none_or(|s| *s == "1"), "{line}");
+            assert!(!v.contains(&"0"), "a checksum tshark finds bad: {line}");
+        }
+        if c.get(3).is_some_and(|l| !l.is_empty()) {
+            reassembled += 1;
+            assert!(c[3].split(',').all(|l| l == "1460"), "{line}");
+        }
+    }
+    // NS, NA, echo request and reply, Packet Too Big
+    for t in ["135", "136", "128", "129", "2"] {
+        assert!(types.contains_key(t), "no ICMPv6 type {t}: {types:?}");
+    }
+    // the second request and its reply, each reassembled from two
+    // fragments, at every device that captured their last fragment
+    assert!(reassembled >= 2, "{fields}");
+}

@@ -625,6 +625,9 @@ fn routes6(h: &Host, on: &On) -> Vec<Step> {
             a.extend(["src".into(), s.to_string()]);
         }
         a.extend(["metric".into(), r.metric.to_string()]);
+        if r.onlink {
+            a.push("onlink".into());
+        }
         if table != TABLE_MAIN && !(table == TABLE_LOCAL && r.rtype == RouteType::Local) {
             a.extend(["table".into(), table_name(table)]);
         }
@@ -695,6 +698,22 @@ fn neighbours(h: &Host, on: &On) -> Vec<Step> {
     for ((dev, ip), e) in &h.neigh.entries {
         if let Some(mac) = e.mac {
             steps.push(on.ip(&[
+                "neigh",
+                "replace",
+                &ip.to_string(),
+                "lladdr",
+                &mac.to_string(),
+                "dev",
+                &h.devs[*dev].name,
+                "nud",
+                "permanent",
+            ]));
+        }
+    }
+    for ((dev, ip), e) in &h.ip6.neigh {
+        if let (Some(mac), podpath_sim::net::neigh::table::Nud::Permanent) = (e.mac, e.state) {
+            steps.push(on.ip(&[
+                "-6",
                 "neigh",
                 "replace",
                 &ip.to_string(),

@@ -147,6 +147,26 @@ impl Host {
             k.push(ip.proto());
             k.extend_from_slice(&pa.to_be_bytes());
             k.extend_from_slice(&pb.to_be_bytes());
+        } else if let L3::Ipv6(ip) = &inner.payload {
+            // flow_keys_dissector with FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL:
+            // a non-zero flow label stands for the ports (and differs by
+            // direction: each end labels its own packets)
+            let (mut a, mut b) = (ip.src, ip.dst);
+            let (mut pa, mut pb) = if ip.flow_label != 0 {
+                (0, 0)
+            } else {
+                ip.ports().unwrap_or((0, 0))
+            };
+            k.extend_from_slice(&ip.flow_label.to_be_bytes());
+            if b < a || (a == b && pb < pa) {
+                std::mem::swap(&mut a, &mut b);
+                std::mem::swap(&mut pa, &mut pb);
+            }
+            k.extend_from_slice(&a.octets());
+            k.extend_from_slice(&b.octets());
+            k.push(ip.proto);
+            k.extend_from_slice(&pa.to_be_bytes());
+            k.extend_from_slice(&pb.to_be_bytes());
         } else {
             let (mut a, mut b) = (inner.src.0, inner.dst.0);
             if b < a {

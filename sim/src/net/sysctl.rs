@@ -73,6 +73,9 @@ pub const KNOWN: &[(&str, &str)] = &[
     // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
     // broadcast or multicast address is ignored while this is 1 (default).
     ("net.ipv4.icmp_echo_ignore_broadcasts", "1"),
+    // 0 off, 1 on unless a socket opts out (default), 2 only when a
+    // socket opts in, 3 forced (net/ipv6/sysctl_net_ipv6.c)
+    ("net.ipv6.auto_flowlabels", "1"),
     // IPv6 (net/ipv6/addrconf.c ipv6_devconf and ipv6_devconf_dflt).
     // Writing conf.all.forwarding sets every device's (addrconf_fixup_
     // forwarding); ip6_forward reads conf.all's.
@@ -130,6 +133,7 @@ fn handler(generic: &str) -> Handler {
         // sysctl), accept_ra and accept_dad proc_dointvec, addr_gen_mode
         // 0..3 (addrconf_sysctl_addr_gen_mode refuses the rest).
         "net.ipv6.conf.all.hop_limit" | "net.ipv6.conf.DEV.hop_limit" => Handler::IntRange(1, 255),
+        "net.ipv6.auto_flowlabels" => Handler::IntRange(0, 3),
         "net.ipv6.conf.all.addr_gen_mode" | "net.ipv6.conf.DEV.addr_gen_mode" => {
             Handler::IntRange(0, 3)
         }

@@ -818,6 +818,7 @@ fn load_route6(
         metric: r["metric"].as_u64().unwrap_or(0) as u32,
         kernel: r["protocol"].as_str() == Some("kernel"),
         mtu,
+        onlink: arr(&r["flags"]).iter().any(|f| f == "onlink"),
     };
     if let Err(e) = h.ip6.fib.add(table, route) {
         warnings.push(format!("{f_route}: {e}; left out"));
@@ -1001,7 +1002,9 @@ fn load_neigh(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
     let f_neigh = format!("{hn}/ip-neigh.json");
     for n in arr(&json(read, &f_neigh)?) {
         let (Some(ip), Some(dev)) = (
-            n["dst"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()),
+            n["dst"]
+                .as_str()
+                .and_then(|s| s.parse::<std::net::IpAddr>().ok()),
             n["dev"].as_str().and_then(|d| h.dev_index(d)),
         ) else {
             continue;
@@ -1015,6 +1018,25 @@ fn load_neigh(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
             .unwrap_or("");
         let Some(state) = super::dumps::neigh_state(st) else {
             continue;
+        };
+        let ip = match ip {
+            std::net::IpAddr::V4(ip) => ip,
+            std::net::IpAddr::V6(ip) => {
+                h.ip6.neigh.insert(
+                    (dev, ip),
+                    crate::net::ip6::Neigh6 {
+                        mac: Some(mac),
+                        state,
+                        updated_ns: 0,
+                        probes: 0,
+                        router: arr(&n["flags"]).iter().any(|f| f == "router")
+                            || !n["router"].is_null(),
+                        queue: vec![],
+                        last_use: None,
+                    },
+                );
+                continue;
+            }
         };
         h.neigh.entries.insert(
             (dev, ip),

@@ -321,7 +321,7 @@ fn add_neighbors(
 ) -> Result<(), ScenarioError> {
     for (ni, nd) in hd.neighbors.iter().enumerate() {
         let nk = format!("{kp}.neighbors[{ni}]");
-        let ip = nd.ip.value.parse::<Ipv4Addr>().map_err(|_| {
+        let ip: std::net::IpAddr = nd.ip.value.parse().map_err(|_| {
             e.at(
                 &nd.ip,
                 format!("{nk}.ip"),
@@ -342,7 +342,24 @@ fn add_neighbors(
                 format!("no device '{}' on {hname}", nd.dev.value),
             )
         })?;
-        h.neigh.add_permanent(dev, ip, mac);
+        match ip {
+            std::net::IpAddr::V4(ip) => h.neigh.add_permanent(dev, ip, mac),
+            // `ip -6 neigh add ADDR lladdr MAC dev D nud permanent`
+            std::net::IpAddr::V6(ip) => {
+                h.ip6.neigh.insert(
+                    (dev, ip),
+                    crate::net::ip6::Neigh6 {
+                        mac: Some(mac),
+                        state: crate::net::neigh::table::Nud::Permanent,
+                        updated_ns: 0,
+                        probes: 0,
+                        router: false,
+                        queue: vec![],
+                        last_use: None,
+                    },
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -153,6 +153,7 @@ pub(super) fn add_route6(
                 metric,
                 kernel: false,
                 mtu: None,
+                onlink: rd.onlink,
             },
         )
         .map_err(|m| e.at(&rd.dst, rk, m))

@@ -203,6 +203,7 @@ impl crate::net::host::Host {
                 metric,
                 kernel: true,
                 mtu: None,
+                onlink: false,
             };
             for a in v {
                 let host = Ipv6Net::new(a.addr(), 128).expect("128");

@@ -12,6 +12,34 @@ use crate::net::netfilter::ct_glue::CtInfo;
 use crate::trace::{Action, Point};
 use crate::wire::{Frame, Ipv6Repr, Mac, L3};
 
+/// The flow label `ip6_make_flowlabel` gives a locally generated packet
+/// (`auto_flowlabels` 1, the default): a hash of the flow (addresses,
+/// protocol, ports, or ICMPv6 type and code as `flowi6` carries them),
+/// rotated by 16 and cut to 20 bits. The kernel keys its hash with a
+/// random seed drawn at boot; podpath's hash is fixed (deterministic), so
+/// the values differ from a real machine's, as two machines' do, while
+/// what matters holds: one label per flow and direction, the same on
+/// every fragment. Neighbor Discovery sends label 0 (`ip6_nd_hdr`).
+pub fn flow_label(ip: &Ipv6Repr) -> u32 {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(&ip.src.octets());
+    k.extend_from_slice(&ip.dst.octets());
+    k.push(ip.proto);
+    match (&ip.l4, ip.ports()) {
+        (_, Some((s, d))) => {
+            k.extend_from_slice(&s.to_be_bytes());
+            k.extend_from_slice(&d.to_be_bytes());
+        }
+        (crate::wire::L4::Icmp6(m), None) => {
+            let (t, c) = m.kind();
+            k.extend_from_slice(&[t, c]);
+        }
+        _ => {}
+    }
+    let h = crate::det::stable_hash(&k) as u32;
+    h.rotate_left(16) & 0xf_ffff
+}
+
 impl Host {
     /// A locally generated IPv6 packet, in its own hop.
     pub fn send_local6(&mut self, ctx: &mut Ctx, ip: Ipv6Repr, meta: Meta, note: Option<String>) {
@@ -131,6 +159,9 @@ impl Host {
             },
         );
         let route_mtu = r.mtu;
+        if ip.flow_label == 0 && matches!(self.sysctl.int("net.ipv6.auto_flowlabels"), 1 | 3) {
+            ip.flow_label = flow_label(&ip);
+        }
         self.ip6_finish_output(ctx, dev, nexthop, ip, meta, route_mtu);
     }
 
@@ -163,6 +194,7 @@ impl Host {
                 metric: 0,
                 kernel: true,
                 mtu: None,
+                onlink: false,
             },
         })
     }

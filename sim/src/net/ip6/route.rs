@@ -38,6 +38,8 @@ pub struct Route6 {
     pub kernel: bool,
     /// A route's own MTU (`mtu N`).
     pub mtu: Option<u32>,
+    /// `onlink`: the gateway is on the device whatever its prefixes.
+    pub onlink: bool,
 }
 
 /// A route found, with its table.
@@ -150,6 +152,9 @@ impl fmt::Display for Show<'_> {
             write!(f, " src {s}")?;
         }
         write!(f, " metric {}", r.metric)?;
+        if r.onlink {
+            write!(f, " onlink")?;
+        }
         if let Some(m) = r.mtu {
             write!(f, " mtu {m}")?;
         }
@@ -171,6 +176,7 @@ mod tests {
             metric,
             kernel: false,
             mtu: None,
+            onlink: false,
         }
     }
 
