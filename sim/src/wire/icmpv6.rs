@@ -481,14 +481,15 @@ impl Icmpv6Repr {
     /// bytes (`icmp6_send`: `len = min(skb->len, IPV6_MIN_MTU - sizeof
     /// (ipv6hdr) - sizeof(icmp6hdr))`).
     pub fn quote(offending: &[u8]) -> Vec<u8> {
-        offending[..offending.len().min(super::ipv6::IPV6_MIN_MTU - 48)].to_vec()
+        offending[..offending.len().min(super::IPV6_MIN_MTU - 48)].to_vec()
     }
 }
 
 /// The ICMPv6 checksum: RFC 1071 over the pseudo-header (source,
 /// destination, upper-layer length, next header 58) and the message.
 pub fn checksum(src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) -> u16 {
-    super::ipv6::pseudo_checksum(src, dst, super::ipv6::NEXTHDR_ICMPV6, msg)
+    // Next Header 58 (ipv6.rs's NEXTHDR_ICMPV6)
+    super::pseudo_checksum(src, dst, 58, msg)
 }
 
 impl fmt::Display for NdOpt {

@@ -31,9 +31,7 @@ pub const NEXTHDR_ICMPV6: u8 = 58;
 pub const NEXTHDR_NONE: u8 = 59;
 pub const NEXTHDR_DEST: u8 = 60;
 
-/// The minimum link MTU of IPv6 (RFC 8200 §5): every link carries 1280
-/// bytes, and an ICMPv6 error never exceeds it (RFC 4443 §2.4 (c)).
-pub const IPV6_MIN_MTU: usize = 1280;
+pub use super::IPV6_MIN_MTU;
 
 /// One extension header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -411,17 +409,7 @@ impl Ipv6Repr {
     }
 }
 
-/// RFC 1071 over the IPv6 pseudo-header (RFC 8200 §8.1: source,
-/// destination, upper-layer length, next header) and `upper`.
-pub fn pseudo_checksum(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, upper: &[u8]) -> u16 {
-    let mut buf = Vec::with_capacity(40 + upper.len());
-    buf.extend_from_slice(&src.octets());
-    buf.extend_from_slice(&dst.octets());
-    buf.extend_from_slice(&(upper.len() as u32).to_be_bytes());
-    buf.extend_from_slice(&[0, 0, 0, proto]);
-    buf.extend_from_slice(upper);
-    super::internet_checksum(&buf)
-}
+pub use super::pseudo_checksum;
 
 /// RFC 5952 §6: an address with a port is written `[addr]:port`.
 pub fn with_port(a: Ipv6Addr, port: u16) -> String {

@@ -21,7 +21,7 @@ pub mod vxlan;
 pub mod wireguard;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, TcpHeader, UdpHeader};
 
@@ -483,6 +483,22 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// The minimum link MTU of IPv6 (RFC 8200 §5): every link carries 1280
+/// bytes, and an ICMPv6 error never exceeds it (RFC 4443 §2.4 (c)).
+pub const IPV6_MIN_MTU: usize = 1280;
+
+/// RFC 1071 over the IPv6 pseudo-header (RFC 8200 §8.1: source,
+/// destination, upper-layer length, next header) and `upper`.
+pub fn pseudo_checksum(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, upper: &[u8]) -> u16 {
+    let mut buf = Vec::with_capacity(40 + upper.len());
+    buf.extend_from_slice(&src.octets());
+    buf.extend_from_slice(&dst.octets());
+    buf.extend_from_slice(&(upper.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&[0, 0, 0, proto]);
+    buf.extend_from_slice(upper);
+    internet_checksum(&buf)
+}
+
 /// Why a frame fails [`verify_checksums`]: a header that does not parse, or
 /// the first bad checksum.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -572,7 +588,7 @@ fn verify_checksums_v6(rest: &[u8]) -> Result<(), ChecksumError> {
     if ip.proto == PROTO_UDP && upper.len() >= 8 && upper[6..8] == [0, 0] {
         return Err(ChecksumError::Bad("UDP"));
     }
-    if ipv6::pseudo_checksum(ip.src, ip.final_dst(), ip.proto, upper) != 0 {
+    if pseudo_checksum(ip.src, ip.final_dst(), ip.proto, upper) != 0 {
         return Err(ChecksumError::Bad(name));
     }
     Ok(())
