@@ -146,7 +146,12 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
                 L4::Tcp { hdr, payload } => {
                     ports.push(hdr.source_port);
                     ports.push(hdr.destination_port);
-                    format!("tcp [{}] len {}", tcp_flags_str(hdr), payload.len())
+                    format!(
+                        "tcp [{}]{} len {}",
+                        tcp_flags_str(hdr),
+                        tcp_opts(hdr),
+                        payload.len()
+                    )
                 }
                 L4::Udp { hdr, payload } => {
                     ports.push(hdr.source_port);
@@ -214,7 +219,12 @@ fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
         L4::Tcp { hdr, payload } => {
             ports.push(hdr.source_port);
             ports.push(hdr.destination_port);
-            format!("tcp [{}] len {}", tcp_flags_str(hdr), payload.len())
+            format!(
+                "tcp [{}]{} len {}",
+                tcp_flags_str(hdr),
+                tcp_opts(hdr),
+                payload.len()
+            )
         }
         L4::Udp { hdr, payload } => {
             ports.push(hdr.source_port);
@@ -253,6 +263,18 @@ fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
             format!(" ({})", exts.join(", "))
         }
     )
+}
+
+/// A TCP header's options as compared: kinds in order, MSS and window
+/// scale values (timestamps are the kernel's clock plus a random offset:
+/// only their place is compared).
+fn tcp_opts(h: &podpath_sim::wire::TcpHeader) -> String {
+    let v = podpath_sim::wire::tcp_option_kinds(h);
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", v.join(","))
+    }
 }
 
 /// Whether a real frame is kernel housekeeping the simulator does not model

@@ -94,7 +94,11 @@ MODELLED
               6.x: CLOSED/COOKIE_WAIT/COOKIE_ECHOED/ESTABLISHED/SHUTDOWN_*/
               HEARTBEAT_SENT, their timeouts, the vtag rules, INVALID
               packets) and its ports NATed with the CRC32c recomputed
-  transport   TCP handshake with MSS, data with real sequence numbers,
+  transport   TCP handshake with the SYN options Linux writes (MSS,
+              SACK-permitted, timestamps, window scale from tcp_rmem, each
+              by its sysctl and agreed only when both ends offer it), TS on
+              every segment after it (the MSS less its 12 bytes per
+              segment), data with real sequence numbers,
               Linux's quick-ACK/delayed-ACK decisions, FIN,
               RST for closed ports, SYN retransmission with backoff
               (tcp_syn_retries), data/FIN retransmission on the RTO (RTT
@@ -353,8 +357,11 @@ SIMPLIFIED (and where)
     NAT port search is linear from a hash (or seeded random) offset.     [net/conntrack]
   - TCP: delayed ACKs follow Linux (quick-ACK for the first segments,
     pingpong mode, 40 ms timer) but ato never grows past 40 ms; fixed
-    window 64240, no window scaling, SACK or timestamps (so no RTT sample
-    after a retransmitted SYN: RTO 3 s); no congestion window, fast
+    window 64240 (shifted by the window scale after the handshake: no
+    receive-window growth); SYN options and timestamps as Linux sends
+    them, but TSval's offset is a fixed hash, SACK-permitted is agreed yet
+    no SACK blocks are sent or read, and timestamps give no RTT sample (no
+    RTT sample after a retransmitted SYN: RTO 3 s); no congestion window, fast
     retransmit or out-of-order queue (a loss costs an RTO, then go-back-N);
     RFC 6298 gains for later RTT samples; no SYN-ACK timer; TIME_WAIT
     kept to the end. A retransmission is skipped while the last copy

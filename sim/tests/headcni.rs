@@ -38,7 +38,7 @@ fn host_mode_routes_tailnet_via_tailscale0_and_internet_via_default() {
     );
     let w = node_steps(&t, "tailnet", Point::Wireguard);
     assert!(w[0].starts_with(
-        "tailscale0: 100.64.0.5 is in peer ts-peer's allowed-ips 100.64.0.5/32: seal 44 bytes (counter 0) into UDP :41641 > 203.0.113.7:41641, 80 bytes"
+        "tailscale0: 100.64.0.5 is in peer ts-peer's allowed-ips 100.64.0.5/32: seal 60 bytes (counter 0) into UDP :41641 > 203.0.113.7:41641, 96 bytes"
     ), "{}", w[0]);
     let r = node_steps(&t, "internet", Point::Routing);
     assert_eq!(

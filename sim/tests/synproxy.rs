@@ -37,14 +37,16 @@ fn synproxy_completes_the_handshake_for_the_server() {
             .unwrap_or_else(|| panic!("{needle}: {s:#?}"))
     };
     let synack = pos("SYNPROXY: SYN from 192.168.1.10:");
-    let ack = pos("carries a valid SYN cookie (MSS 1460): consumed; opening the connection to the server 192.168.1.1:80 with a SYN; options [mss 1460]");
+    let ack = pos("carries a valid SYN cookie (MSS 1460): consumed; opening the connection to the server 192.168.1.1:80 with a SYN; options [mss 1460, sackOK, TS val ");
     let server = pos("SYN to listening socket *:80 (http-server web): SYN-RECV");
     let seqadj = pos("SYNPROXY: the server's SYN-ACK");
     assert!(synack < ack && ack < server && server < seqadj, "{s:#?}");
-    // the SYN-ACK announces the rule's MSS only: the client offered no
-    // timestamps, so no wscale nor SACK (synproxy_tg4)
+    // the client offers timestamps, SACK and window scale (Linux's
+    // defaults): the SYN-ACK carries the rule's options back, its TSecr
+    // the client's TSval (synproxy_tg4)
     assert!(
-        s[synack].contains("(MSS 1460 encoded; options [mss 1460])"),
+        s[synack].contains("(MSS 1460 encoded; options [mss 1460, sackOK, TS val ")
+            && s[synack].ends_with(", wscale 7])"),
         "{}",
         s[synack]
     );

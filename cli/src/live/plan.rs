@@ -228,16 +228,14 @@ fn ipv6_defaults(w: &World) -> &'static [&'static str] {
 }
 
 /// Each namespace as the comparison needs it (IPv6 as the model starts
-/// it, none of the TCP options podpath does not model, no reverse-path
-/// filter until the model's sysctls), its loopback up, its resolv.conf.
+/// it, no reverse-path filter until the model's sysctls), its loopback up,
+/// its resolv.conf. TCP keeps the kernel's options (timestamps, SACK,
+/// window scaling), as podpath models them.
 fn namespace_defaults(w: &World, prefix: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     for h in &w.hosts {
         let on = On::new(prefix, &h.name);
         for k in ipv6_defaults(w).iter().copied().chain([
-            "net.ipv4.tcp_timestamps=0",
-            "net.ipv4.tcp_sack=0",
-            "net.ipv4.tcp_window_scaling=0",
             "net.ipv4.conf.all.rp_filter=0",
             "net.ipv4.conf.default.rp_filter=0",
         ]) {
@@ -446,6 +444,12 @@ fn sysctls(h: &Host, on: &On) -> Vec<Step> {
             "net.ipv4.tcp_syn_linear_timeouts".into(),
             h.sysctl.get("net.ipv4.tcp_syn_linear_timeouts"),
         ),
+        // per namespace, copied from the machine's: the window scale a SYN
+        // offers follows it
+        (
+            "net.ipv4.tcp_rmem".into(),
+            h.sysctl.get("net.ipv4.tcp_rmem"),
+        ),
     ];
     for d in h.devs.iter() {
         keys.push((
@@ -465,6 +469,9 @@ fn sysctls(h: &Host, on: &On) -> Vec<Step> {
         }
     }
     for k in [
+        "net.ipv4.tcp_timestamps",
+        "net.ipv4.tcp_sack",
+        "net.ipv4.tcp_window_scaling",
         "net.ipv6.conf.all.forwarding",
         "net.ipv6.conf.all.disable_ipv6",
         "net.ipv6.conf.all.hop_limit",
@@ -999,7 +1006,7 @@ traffic:
         assert_eq!(l[0], "ip netns add ppt-node-a");
         let ns = has("ip netns add ppt-pod-b");
         let lo = has("ip -n ppt-node-a link set lo up");
-        let sysctl = has("ip netns exec ppt-node-a sysctl -qw net.ipv4.tcp_timestamps=0");
+        let sysctl = has("ip netns exec ppt-node-a sysctl -qw net.ipv4.conf.all.rp_filter=0");
         assert!(ns < sysctl && sysctl < lo);
         // a veth pair from the pod into the node's namespace
         let veth = l

@@ -17,6 +17,9 @@ pub enum SysctlError {
         lo: i64,
         hi: i64,
     },
+    /// The key takes three integers (`tcp_rmem`) and `value` is not that.
+    #[error("'{value}': sysctl: setting key \"{key}\": Invalid argument (expected three integers of at least 1, e.g. \"4096 131072 6291456\")")]
+    Triple { key: String, value: String },
     /// The key takes a port range (`ip_local_port_range`) and `value` is not one.
     #[error("'{value}': sysctl: setting key \"{key}\": Invalid argument (expected two port numbers 1-65535, the first not above the second, e.g. \"32768 60999\")")]
     PortRange { key: String, value: String },
@@ -65,6 +68,15 @@ pub const KNOWN: &[(&str, &str)] = &[
     // Linux 6.5+; set 0 for the exponential-only backoff of older kernels.
     ("net.ipv4.tcp_syn_linear_timeouts", "4"),
     ("net.ipv4.tcp_retries2", "15"),
+    // SYN options (net/ipv4/tcp_output.c tcp_syn_options): timestamps
+    // (2: without the random offset), SACK-permitted, window scale
+    ("net.ipv4.tcp_timestamps", "1"),
+    ("net.ipv4.tcp_sack", "1"),
+    ("net.ipv4.tcp_window_scaling", "1"),
+    // the largest receive buffer, which sets the window scale a SYN
+    // offers (tcp_select_initial_window); tcp_rmem is per namespace
+    ("net.ipv4.tcp_rmem", "4096 131072 6291456"),
+    ("net.core.rmem_max", "212992"),
     ("net.ipv4.ip_default_ttl", "64"),
     ("net.netfilter.nf_conntrack_max", "262144"),
     ("net.netfilter.nf_conntrack_tcp_loose", "1"),
@@ -106,6 +118,9 @@ enum Handler {
     /// `ipv4_local_port_range`: two ints 1-65535, the first not above the
     /// second.
     PortRange,
+    /// `proc_dointvec_minmax` over three ints of at least 1 (tcp_rmem,
+    /// tcp_wmem).
+    Triple,
 }
 
 /// The handler of a known key (the generic `DEV` form for per-device keys).
@@ -119,6 +134,7 @@ enum Handler {
 fn handler(generic: &str) -> Handler {
     match generic {
         "net.ipv4.ip_local_port_range" => Handler::PortRange,
+        "net.ipv4.tcp_rmem" => Handler::Triple,
         "net.ipv4.tcp_syn_retries" => Handler::IntRange(1, 127),
         "net.ipv4.tcp_syn_linear_timeouts" => Handler::IntRange(0, 127),
         "net.ipv4.ip_default_ttl" => Handler::IntRange(1, 255),
@@ -259,7 +275,33 @@ impl Sysctl {
                     _ => Err(SysctlError::PortRange { key, value }),
                 }
             }
+            Handler::Triple => {
+                let w: Vec<Option<i64>> = v.split_whitespace().map(proc_int).collect();
+                match w.as_slice() {
+                    [Some(a), Some(b), Some(c)] if *a >= 1 && *b >= 1 && *c >= 1 => Ok(()),
+                    _ => Err(SysctlError::Triple { key, value }),
+                }
+            }
         }
+    }
+
+    /// The window scale a SYN offers (`tcp_select_initial_window`): the
+    /// larger of tcp_rmem's maximum and rmem_max, halved until it fits in
+    /// 16 bits, at most 14 times.
+    pub fn tcp_rcv_wscale(&self) -> u8 {
+        let rmem = self
+            .value("net.ipv4.tcp_rmem")
+            .split_whitespace()
+            .nth(2)
+            .and_then(|x| x.parse::<u64>().ok())
+            .unwrap_or(6_291_456);
+        let mut space = rmem.max(self.int("net.core.rmem_max").max(0) as u64);
+        let mut ws = 0;
+        while space > 65535 && ws < 14 {
+            space >>= 1;
+            ws += 1;
+        }
+        ws
     }
 
     /// Whether podpath reads this key (after replacing a device name by DEV).

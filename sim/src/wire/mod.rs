@@ -23,7 +23,8 @@ pub mod wireguard;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, TcpHeader, UdpHeader};
+pub use etherparse::TcpHeader;
+use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, UdpHeader};
 
 pub use crate::trace::{PktInfo, PktKind};
 pub use arp::ArpRepr;
@@ -441,6 +442,24 @@ pub fn tcp_flag_bits(h: &TcpHeader) -> u8 {
         | (h.urg as u8) << 5
         | (h.ece as u8) << 6
         | (h.cwr as u8) << 7
+}
+
+/// A TCP header's options in tcpdump's words, their values left out but
+/// the MSS and window scale: `mss 1460`, `sackOK`, `TS`, `nop`,
+/// `wscale 7`, `sack`.
+pub fn tcp_option_kinds(h: &TcpHeader) -> Vec<String> {
+    use etherparse::TcpOptionElement as O;
+    h.options_iterator()
+        .map(|o| match o {
+            Ok(O::Noop) => "nop".into(),
+            Ok(O::MaximumSegmentSize(m)) => format!("mss {m}"),
+            Ok(O::WindowScale(w)) => format!("wscale {w}"),
+            Ok(O::SelectiveAcknowledgementPermitted) => "sackOK".into(),
+            Ok(O::SelectiveAcknowledgement(..)) => "sack".into(),
+            Ok(O::Timestamp(..)) => "TS".into(),
+            Err(e) => format!("bad option ({e:?})"),
+        })
+        .collect()
 }
 
 /// tcpdump's flag notation: `[S]`, `[S.]`, `[P.]`, `[F.]`, `[R]`.

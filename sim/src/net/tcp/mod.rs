@@ -99,7 +99,48 @@ struct RcvWork {
     release_next: bool,
 }
 
+/// What a SYN or SYN-ACK offers, and its TSval (0 without).
+fn peer_opts(hdr: &etherparse::TcpHeader) -> (SynOpts, u32) {
+    let mut o = SynOpts::default();
+    let mut tsval = 0;
+    for x in hdr.options_iterator().flatten() {
+        match x {
+            TcpOptionElement::Timestamp(v, _) => {
+                o.ts = true;
+                tsval = v;
+            }
+            TcpOptionElement::SelectiveAcknowledgementPermitted => o.sack = true,
+            TcpOptionElement::WindowScale(_) => o.wscale = true,
+            _ => {}
+        }
+    }
+    (o, tsval)
+}
+
 impl Host {
+    /// The options this host's SYNs offer: net.ipv4.tcp_timestamps,
+    /// tcp_sack and tcp_window_scaling (each 1 by default).
+    fn tcp_syn_opts(&self) -> SynOpts {
+        SynOpts {
+            ts: self.sysctl.int("net.ipv4.tcp_timestamps") != 0,
+            sack: self.sysctl.int("net.ipv4.tcp_sack") != 0,
+            wscale: self.sysctl.int("net.ipv4.tcp_window_scaling") != 0,
+        }
+    }
+
+    /// `secure_tcp_ts_off`: the kernel adds a keyed hash of the address
+    /// pair to its millisecond clock (tcp_timestamps 1); podpath's hash is
+    /// keyed by the host's seed, so a run's values are its own.
+    fn tcp_ts_off(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u32 {
+        if self.sysctl.int("net.ipv4.tcp_timestamps") == 2 {
+            return 0;
+        }
+        let mut k = self.flow_seed.to_be_bytes().to_vec();
+        k.extend_from_slice(&src.octets());
+        k.extend_from_slice(&dst.octets());
+        crate::det::stable_hash(&k) as u32
+    }
+
     /// `getsockopt(SO_ORIGINAL_DST)` of an accepted connection: the
     /// destination before NAT, from its conntrack entry (found by the reply
     /// tuple, which is the socket's own view).
@@ -117,6 +158,15 @@ impl Host {
             .map(|c| (c.orig.dst, c.orig.dport))
     }
 
+    /// A segment of connection `key`. A connection's segments carry the
+    /// options `tcp_options_write` writes (net/ipv4/tcp_output.c): a SYN
+    /// or SYN-ACK MSS, then SACK-permitted and TS (or NOP, NOP, TS), then
+    /// NOP, NOP, SACK-permitted without TS, then NOP and the window scale;
+    /// every later segment NOP, NOP, TS when timestamps were agreed. With
+    /// window scaling agreed, the window field after the handshake is the
+    /// window shifted by 7 (the SYN's never is). A segment of no
+    /// connection (`tcp_v4_send_reset`) has none.
+    #[allow(clippy::too_many_arguments)]
     fn tcp_seg(
         &mut self,
         key: &ConnKey,
@@ -125,14 +175,46 @@ impl Host {
         flags: &str,
         payload: Vec<u8>,
         mss: Option<u16>,
+        now: u64,
     ) -> Ipv4Repr {
-        let mut h = tcp_header(key.1, key.3, seq, ack, WINDOW);
-        h.syn = flags.contains('S');
+        let syn = flags.contains('S');
+        let t = self.tcp.conns.get(key);
+        let o = t.map(|t| t.opts).unwrap_or_default();
+        let ws = t.map_or(7, |t| t.rcv_wscale);
+        let window = if o.wscale && !syn {
+            WINDOW.div_ceil(1 << ws)
+        } else {
+            WINDOW
+        };
+        let mut h = tcp_header(key.1, key.3, seq, ack, window);
+        h.syn = syn;
         h.fin = flags.contains('F');
         h.rst = flags.contains('R');
         h.psh = flags.contains('P');
+        let tsval = t.map_or(0, |t| ((now / 1_000_000) as u32).wrapping_add(t.ts_off));
+        // the SYN's TSecr is 0; a SYN-ACK echoes the SYN's TSval
+        let tsecr = t.map_or(0, |t| t.ts_recent);
+        let ts = TcpOptionElement::Timestamp(tsval, tsecr);
+        let mut opts = Vec::new();
         if let Some(m) = mss {
-            let _ = h.set_options(&[TcpOptionElement::MaximumSegmentSize(m)]);
+            opts.push(TcpOptionElement::MaximumSegmentSize(m));
+        }
+        if syn {
+            use TcpOptionElement::{Noop, SelectiveAcknowledgementPermitted as SackOk};
+            match (o.ts, o.sack) {
+                (true, true) => opts.extend([SackOk, ts]),
+                (true, false) => opts.extend([Noop, Noop, ts]),
+                (false, true) => opts.extend([Noop, Noop, SackOk]),
+                (false, false) => {}
+            }
+            if o.wscale {
+                opts.extend([Noop, TcpOptionElement::WindowScale(ws)]);
+            }
+        } else if o.ts && t.is_some() {
+            opts.extend([TcpOptionElement::Noop, TcpOptionElement::Noop, ts]);
+        }
+        if !opts.is_empty() {
+            let _ = h.set_options(&opts);
         }
         let id = self.next_ip_id();
         Ipv4Repr::new(
@@ -310,8 +392,11 @@ impl Host {
         let txhash = self.draw(ctx.trace, Some(flow));
         let mut tcb = Tcb::new(TcpState::SynSent, iss, app, flow, mss, txhash);
         tcb.syn_sent_ns = ctx.now;
+        tcb.opts = self.tcp_syn_opts();
+        tcb.ts_off = self.tcp_ts_off(src, dst);
+        tcb.rcv_wscale = self.sysctl.tcp_rcv_wscale();
         self.tcp.conns.insert(k, tcb);
-        let syn = self.tcp_seg(&k, iss, None, "S", vec![], Some(mss));
+        let syn = self.tcp_seg(&k, iss, None, "S", vec![], Some(mss), ctx.now);
         self.tcp_out(
             ctx,
             &k,
@@ -415,7 +500,7 @@ impl Host {
             });
             return;
         }
-        let syn = self.tcp_seg(&key, iss, None, "S", vec![], Some(mss));
+        let syn = self.tcp_seg(&key, iss, None, "S", vec![], Some(mss), ctx.now);
         self.tcp_out(
             ctx,
             &key,
@@ -440,7 +525,8 @@ impl Host {
         if t.ato_ns > 0 && ctx.now.saturating_sub(t.lrcv_ns) < t.ato_ns {
             t.pingpong = true;
         }
-        let mss = t.mss.max(1) as usize;
+        // tcp_current_mss: the MSS less the options every segment carries
+        let mss = t.mss.saturating_sub(sock::opt_len(&t.opts)).max(1) as usize;
         let chunks: Vec<Vec<u8>> = data.chunks(mss).map(|c| c.to_vec()).collect();
         let n = chunks.len();
         for (i, c) in chunks.into_iter().enumerate() {
@@ -469,6 +555,7 @@ impl Host {
                 if i + 1 == n { "P" } else { "" },
                 c,
                 None,
+                ctx.now,
             );
             self.tcp_out(
                 ctx,
@@ -521,7 +608,7 @@ impl Host {
                 retransmitted: false,
             },
         );
-        let fin = self.tcp_seg(&key, seq, Some(ack), "F", vec![], None);
+        let fin = self.tcp_seg(&key, seq, Some(ack), "F", vec![], None, ctx.now);
         self.tcp_out(ctx, &key, fin, format!("close(): FIN, {}", next.name()));
     }
 
@@ -556,7 +643,7 @@ impl Host {
             return;
         }
         let (seq, ack) = (t.snd_nxt, t.rcv_nxt);
-        let rst = self.tcp_seg(&key, seq, Some(ack), "R", vec![], None);
+        let rst = self.tcp_seg(&key, seq, Some(ack), "R", vec![], None, ctx.now);
         self.tcp_out(ctx, &key, rst, "close() without lingering: RST".into());
         self.tcp.conns.remove(&key);
     }
@@ -612,7 +699,7 @@ impl Host {
         } else {
             format!("{} bytes at seq {}", payload.len(), seq.wrapping_sub(t.iss))
         };
-        let seg = self.tcp_seg(&key, seq, Some(ack), flags, payload, None);
+        let seg = self.tcp_seg(&key, seq, Some(ack), flags, payload, None, ctx.now);
         self.tcp_out(ctx, &key, seg, format!("{note}: {what}"));
     }
 
@@ -636,7 +723,7 @@ impl Host {
         }
         t.ack_pending = false;
         let (seq, ack) = (t.snd_nxt, t.rcv_nxt);
-        let a = self.tcp_seg(&key, seq, Some(ack), "", vec![], None);
+        let a = self.tcp_seg(&key, seq, Some(ack), "", vec![], None, ctx.now);
         self.tcp_out(ctx, &key, a, "ACK".into());
     }
 
@@ -689,6 +776,15 @@ impl Host {
         }
         let t = self.tcp.conns.get_mut(&key).expect("checked");
         t.last_pkt = meta.pkt;
+        // tcp_store_ts_recent (RFC 7323 §4.3): the TSval of a segment that
+        // starts at or before the next expected byte
+        if t.opts.ts && t.state != TcpState::SynSent {
+            let (_, v) = peer_opts(hdr);
+            let inwin = hdr.sequence_number.wrapping_sub(t.rcv_nxt) as i32 <= 0;
+            if inwin && peer_opts(hdr).0.ts {
+                t.ts_recent = v;
+            }
+        }
         let app = t.app;
         let before = t.state;
         let sock = format!("tcp {}", key_str(&key));
@@ -756,6 +852,18 @@ impl Host {
         tcb.lrcv_ns = ctx.now;
         tcb.last_pkt = meta.pkt;
         tcb.syn_sent_ns = ctx.now;
+        // tcp_openreq_init / tcp_parse_options: what the SYN offers and
+        // this host's sysctls allow
+        let (peer, ts_peer) = peer_opts(hdr);
+        let mine = self.tcp_syn_opts();
+        tcb.opts = SynOpts {
+            ts: mine.ts && peer.ts,
+            sack: mine.sack && peer.sack,
+            wscale: mine.wscale && peer.wscale,
+        };
+        tcb.ts_recent = ts_peer;
+        tcb.ts_off = self.tcp_ts_off(ip.dst(), ip.src());
+        tcb.rcv_wscale = self.sysctl.tcp_rcv_wscale();
         // inet_csk_clone_lock: the child inherits IP_TRANSPARENT
         tcb.transparent = self.transparent.contains(&(6, lport));
         self.tcp.conns.insert(key, tcb);
@@ -787,6 +895,7 @@ impl Host {
             "S",
             vec![],
             Some(our_mss),
+            ctx.now,
         );
         self.tcp_out(ctx, &key, synack, "SYN-ACK".into());
     }
@@ -817,7 +926,7 @@ impl Host {
             let l = payload.len() as u32 + hdr.syn as u32 + hdr.fin as u32;
             (0, Some(seq.wrapping_add(l)), "R")
         };
-        let rst = self.tcp_seg(&key, rseq, rack, flags, vec![], None);
+        let rst = self.tcp_seg(&key, rseq, rack, flags, vec![], None, ctx.now);
         let m = ctx.new_meta(meta.flow, Some(meta.pkt));
         ctx.out.push(Output::SendLocal {
             ip: rst,
@@ -873,6 +982,15 @@ impl Host {
             }) {
                 t.mss = t.mss.min(m);
             }
+            // tcp_rcv_synsent_state_process: an option holds when the
+            // SYN-ACK carries it back
+            let (peer, ts_peer) = peer_opts(hdr);
+            t.opts = SynOpts {
+                ts: t.opts.ts && peer.ts,
+                sack: t.opts.sack && peer.sack,
+                wscale: t.opts.wscale && peer.wscale,
+            };
+            t.ts_recent = ts_peer;
             // tcp_rcv_synsent_state_process: the handshake's ACK goes at
             // once, unless TCP_QUICKACK was turned off (pingpong mode): then
             // it waits for the delayed-ACK timer (the kernel's is
@@ -943,7 +1061,7 @@ impl Host {
         );
         // Karn: the handshake gives no RTT sample now
         t.syn_tries += 1;
-        let synack = self.tcp_seg(&key, iss, Some(rcv), "S", vec![], Some(mss));
+        let synack = self.tcp_seg(&key, iss, Some(rcv), "S", vec![], Some(mss), ctx.now);
         self.tcp_out(ctx, &key, synack, "SYN-ACK (retransmitted)".into());
     }
 

@@ -113,6 +113,34 @@ pub struct Tcb {
     pub quickack_off: bool,
     /// IP_TRANSPARENT, inherited from the listener that accepted it.
     pub transparent: bool,
+    /// The SYN options: offered (SYN-SENT), then as negotiated (RFC 7323
+    /// timestamps, RFC 2018 SACK-permitted, RFC 7323 window scale).
+    pub opts: SynOpts,
+    /// `tsoffset` (secure_tcp_ts_off) added to the millisecond clock, and
+    /// `ts_recent`, the peer's last timestamp (what TSecr echoes).
+    pub ts_off: u32,
+    pub ts_recent: u32,
+    /// The window scale this end offers (`rcv_wscale`; 7 with the
+    /// default tcp_rmem).
+    pub rcv_wscale: u8,
+}
+
+/// The options a SYN offers or a handshake agreed on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SynOpts {
+    pub ts: bool,
+    pub sack: bool,
+    pub wscale: bool,
+}
+
+/// The bytes of options on every segment after the handshake: NOP, NOP,
+/// TS (12) with timestamps, none without (`tcp_established_options`).
+pub fn opt_len(o: &SynOpts) -> u16 {
+    if o.ts {
+        12
+    } else {
+        0
+    }
 }
 
 impl Tcb {
@@ -153,6 +181,10 @@ impl Tcb {
             rtx: Default::default(),
             rtx_tries: 0,
             in_loss: false,
+            opts: SynOpts::default(),
+            ts_off: 0,
+            ts_recent: 0,
+            rcv_wscale: 7,
         }
     }
 
