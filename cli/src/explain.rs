@@ -148,7 +148,8 @@ MODELLED
               (one per flow and direction, 0 for ND); ICMPv6 errors as
               icmp6_send sends them (quote up to 1280 bytes, none about an
               error or a multicast/unspecified source); ping -6 -c N with
-              iputils' wording; VXLAN carrying IPv6 over an IPv4 underlay
+              iputils' wording; VXLAN carrying IPv6, over an IPv4 or an
+              IPv6 underlay (UDP over IPv6 with its checksum, MTU 1430)
   icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
               up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
               needed with the next-hop MTU, RELATED conntrack with NAT
@@ -243,8 +244,7 @@ SIMPLIFIED (and where)
     600 s); the reassembly timeout (60 s) is not modelled; a world
     starts after DAD (given addresses usable at once; one added at run
     time would be tentative); flow labels are a fixed hash, not the
-    kernel's boot-seeded one; no VXLAN over an IPv6 underlay, no
-    WireGuard over IPv6; Kubernetes objects (podIPs, Services,
+    kernel's boot-seeded one; no WireGuard over IPv6; Kubernetes objects (podIPs, Services,
     EndpointSlices, kube-proxy) are IPv4 only.                            [net/ip6]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
@@ -268,7 +268,7 @@ SIMPLIFIED (and where)
     is refused, naming the link that closes it (without STP a flooded
     frame would circle forever).                                         [net/bridge]
   - VXLAN: the outer source port is a stable hash of the inner flow, not
-    the kernel's seeded jhash; no GBP/GPE, no IPv6 underlay.             [net/overlay]
+    the kernel's seeded jhash; no GBP/GPE.                               [net/overlay]
   - netfilter: counters are parsed and ignored; -m nfacct always matches;
     LOG, NFLOG, ULOG and AUDIT write a trace step, not a log line; -m
     limit's and -m hashlimit's buckets refill in nanoseconds of virtual

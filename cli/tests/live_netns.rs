@@ -251,6 +251,13 @@ fn ipv6_packet_too_big_across_a_vxlan_overlay() {
     check(&fixture("ipv6-pmtu.yaml"), "v6p", 28);
 }
 
+/// IPv6 only: the same overlay over an IPv6 underlay (VXLAN in UDP over
+/// IPv6, 70 bytes of headroom, MTU 1430).
+#[test]
+fn ipv6_only_vxlan_over_an_ipv6_underlay() {
+    check(&fixture("ipv6-only-vxlan.yaml"), "v6x", 28);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]

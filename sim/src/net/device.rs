@@ -122,12 +122,13 @@ impl Device {
 pub struct VxlanCfg {
     pub vni: u32,
     pub port: u16,
-    pub local: Option<Ipv4Addr>,
+    /// The underlay source: IPv4, or IPv6 (a VXLAN over an IPv6 network).
+    pub local: Option<std::net::IpAddr>,
     pub learning: bool,
     /// The underlay device (`dev eth0`), if pinned.
     pub dev: Option<usize>,
     /// FDB: inner MAC -> remote VTEP addresses (`00:00:00:00:00:00` = default).
-    pub fdb: BTreeMap<Mac, Vec<Ipv4Addr>>,
+    pub fdb: BTreeMap<Mac, Vec<std::net::IpAddr>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,11 +23,12 @@
 //!
 //! Simplifications (listed by `podpath explain`): the source-port hash is a
 //! stable, symmetric hash of the inner addresses and ports, not the kernel's
-//! seeded jhash (live comparisons rename it); no VXLAN-GBP/GPE, no IPv6 underlay.
+//! seeded jhash (live comparisons rename it); no VXLAN-GBP/GPE. The underlay is IPv4 or IPv6
+//! (`local` and FDB remotes of one family; VXLAN6_HEADROOM 70).
 //! The outer UDP checksum is computed (`udpcsum`, what `ip link add ... type
 //! vxlan` gives today).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::host::{Ctx, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
@@ -89,24 +90,19 @@ impl Host {
         }
         let sport = self.vxlan_src_port(&inner, meta.hash);
         for remote in remotes {
-            let src = cfg.local.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let src = cfg.local.unwrap_or(match remote {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            });
             let payload = VxlanRepr {
                 vni: cfg.vni,
                 inner: bytes.clone(),
             }
             .emit();
-            let id = self.next_ip_id();
-            let mut outer = Ipv4Repr::new(
-                src,
-                remote,
-                64,
-                id,
-                L4::Udp {
-                    hdr: udp_header(sport, cfg.port),
-                    payload,
-                },
-            );
-            outer.hdr.dont_fragment = false;
+            let udp = L4::Udp {
+                hdr: udp_header(sport, cfg.port),
+                payload,
+            };
             ctx.trace.step(
                 Point::Vxlan,
                 format!(
@@ -125,7 +121,27 @@ impl Host {
                 },
             );
             let m = ctx.new_meta(meta.flow, Some(meta.pkt));
-            self.ip_output_local(ctx, outer, m);
+            match (src, remote) {
+                (IpAddr::V4(s), IpAddr::V4(r)) => {
+                    let id = self.next_ip_id();
+                    let mut outer = Ipv4Repr::new(s, r, 64, id, udp);
+                    outer.hdr.dont_fragment = false;
+                    self.ip_output_local(ctx, outer, m);
+                }
+                (IpAddr::V6(s), IpAddr::V6(r)) => {
+                    // vxlan6_xmit: hop limit ip6_dst_hoplimit, flow label
+                    // the device's (0 by default: not the auto label), the
+                    // UDP checksum computed (udp6zerocsumtx off)
+                    let outer = crate::wire::Ipv6Repr::new(s, r, 64, 0, udp);
+                    self.ip6_output_tunnel(ctx, outer, m);
+                }
+                _ => self.drop(
+                    ctx,
+                    Point::Vxlan,
+                    format!("{dn}: remote {remote} and local {src} are of different families"),
+                    &CtInfo::default(),
+                ),
+            }
         }
     }
 
@@ -187,6 +203,19 @@ impl Host {
         let L4::Udp { hdr, payload } = &ip.l4 else {
             return false;
         };
+        self.vxlan_rcv_udp(ctx, IpAddr::V4(ip.src()), hdr, payload, meta)
+    }
+
+    /// `vxlan_rcv` of a UDP datagram from `src` (either family): true when
+    /// it was VXLAN for one of our devices.
+    pub(crate) fn vxlan_rcv_udp(
+        &mut self,
+        ctx: &mut Ctx,
+        src: IpAddr,
+        hdr: &etherparse::UdpHeader,
+        payload: &[u8],
+        meta: Meta,
+    ) -> bool {
         let Some(v) = VxlanRepr::parse(payload) else {
             return false;
         };
@@ -230,7 +259,7 @@ impl Host {
         };
         if self.devs[dev].vxlan.as_ref().is_some_and(|c| c.learning) && !inner.src.is_multicast() {
             if let Some(c) = self.devs[dev].vxlan.as_mut() {
-                c.fdb.insert(inner.src, vec![ip.src()]);
+                c.fdb.insert(inner.src, vec![src]);
             }
         }
         ctx.trace.step(
@@ -238,7 +267,7 @@ impl Host {
             format!(
                 "decapsulate VNI {} from {}: {} received on {dn}",
                 v.vni,
-                ip.src(),
+                src,
                 summarize(&inner)
             ),
             Action::Decap {

@@ -651,7 +651,11 @@ fn add_devices(
             d.vxlan = Some(VxlanCfg {
                 vni: i["id"].as_u64().unwrap_or(0) as u32,
                 port: i["port"].as_u64().unwrap_or(8472) as u16,
-                local: i["local"].as_str().and_then(|s| s.parse().ok()),
+                // `ip -d -j link` names an IPv6 underlay's source local6
+                local: i["local"]
+                    .as_str()
+                    .or(i["local6"].as_str())
+                    .and_then(|s| s.parse().ok()),
                 learning: i["learning"].as_bool().unwrap_or(true),
                 dev: None,
                 fdb: BTreeMap::new(),
@@ -1065,7 +1069,10 @@ fn load_fdb(read: Reader, h: &mut Host) -> Result<(), ScenarioError> {
         ) else {
             continue;
         };
-        if let Some(dst) = e["dst"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
+        if let Some(dst) = e["dst"]
+            .as_str()
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+        {
             if let Some(c) = h.devs[dev].vxlan.as_mut() {
                 c.fdb.entry(mac).or_default().push(dst);
             }

@@ -62,8 +62,13 @@ fn declare_device(
     d.up = dd.up;
     d.hairpin = dd.hairpin;
     if kind == DevKind::Vxlan {
-        d.mtu = mtu.unwrap_or(1450);
-        d.vxlan = Some(vxlan_cfg(dd, &dk, file, e)?);
+        let c = vxlan_cfg(dd, &dk, file, e)?;
+        // vxlan_config_apply: the lower device's 1500 less the headroom,
+        // 50 over IPv4 (VXLAN_HEADROOM), 70 over IPv6 (VXLAN6_HEADROOM)
+        let v6 =
+            c.local.is_some_and(|l| l.is_ipv6()) || c.fdb.values().flatten().any(|r| r.is_ipv6());
+        d.mtu = mtu.unwrap_or(if v6 { 1430 } else { 1450 });
+        d.vxlan = Some(c);
     } else if dd.vni.is_some()
         || dd.port.is_some()
         || dd.local.is_some()
@@ -233,7 +238,7 @@ fn vxlan_cfg(
         });
     };
     let local = match &dd.local {
-        Some(l) => Some(l.value.parse::<Ipv4Addr>().map_err(|_| {
+        Some(l) => Some(l.value.parse::<std::net::IpAddr>().map_err(|_| {
             e.at(
                 l,
                 format!("{dk}.local"),
@@ -242,7 +247,7 @@ fn vxlan_cfg(
         })?),
         None => None,
     };
-    let mut fdb: BTreeMap<Mac, Vec<Ipv4Addr>> = BTreeMap::new();
+    let mut fdb: BTreeMap<Mac, Vec<std::net::IpAddr>> = BTreeMap::new();
     for (fi, fd) in dd.fdb.iter().enumerate() {
         let mac = Mac::parse(&fd.mac.value).ok_or_else(|| {
             e.at(
@@ -251,13 +256,25 @@ fn vxlan_cfg(
                 format!("bad MAC '{}'", fd.mac.value),
             )
         })?;
-        let dst = fd.dst.value.parse::<Ipv4Addr>().map_err(|_| {
+        let dst = fd.dst.value.parse::<std::net::IpAddr>().map_err(|_| {
             e.at(
                 &fd.dst,
                 format!("{dk}.fdb[{fi}].dst"),
                 format!("bad address '{}'", fd.dst.value),
             )
         })?;
+        if local.is_some_and(|l: std::net::IpAddr| l.is_ipv4() != dst.is_ipv4()) {
+            // vxlan_fdb_parse: "Local and remote address must be from the
+            // same family"
+            return Err(e.at(
+                &fd.dst,
+                format!("{dk}.fdb[{fi}].dst"),
+                format!(
+                    "{dst} and local {} are of different families (RTNETLINK answers: Address family not supported by protocol)",
+                    local.expect("some")
+                ),
+            ));
+        }
         fdb.entry(mac).or_default().push(dst);
     }
     Ok(crate::net::overlay::VxlanCfg {

@@ -355,6 +355,7 @@ impl Host {
                 "no next header (59): nothing to deliver".into(),
                 Action::Info,
             ),
+            PROTO_UDP if self.ip6_vxlan(ctx, &ip, meta) => {}
             PROTO_UDP => {
                 self.drop(
                     ctx,
@@ -404,6 +405,15 @@ impl Host {
                 );
             }
         }
+    }
+
+    /// A UDP datagram to a VXLAN device's port (udp6 encap_rcv): true when
+    /// a VXLAN device took it.
+    fn ip6_vxlan(&mut self, ctx: &mut Ctx, ip: &Ipv6Repr, meta: Meta) -> bool {
+        let L4::Udp { hdr, payload } = &ip.l4 else {
+            return false;
+        };
+        self.vxlan_rcv_udp(ctx, std::net::IpAddr::V6(ip.src), hdr, payload, meta)
     }
 
     /// `tcp_v6_send_reset`: no IPv6 TCP socket (podpath's programs listen

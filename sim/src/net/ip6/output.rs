@@ -75,7 +75,17 @@ impl Host {
     }
 
     /// `ip6_route_output` and `ip6_finish_output` for a local packet.
-    pub(crate) fn ip6_output_local(&mut self, ctx: &mut Ctx, mut ip: Ipv6Repr, meta: Meta) {
+    pub(crate) fn ip6_output_local(&mut self, ctx: &mut Ctx, ip: Ipv6Repr, meta: Meta) {
+        self.ip6_route_and_send(ctx, ip, meta, true)
+    }
+
+    /// A tunnel's outer packet (`udp_tunnel6_xmit_skb`): routed and sent
+    /// as a local one, with the flow label it has (no auto label).
+    pub(crate) fn ip6_output_tunnel(&mut self, ctx: &mut Ctx, ip: Ipv6Repr, meta: Meta) {
+        self.ip6_route_and_send(ctx, ip, meta, false)
+    }
+
+    fn ip6_route_and_send(&mut self, ctx: &mut Ctx, mut ip: Ipv6Repr, meta: Meta, autolabel: bool) {
         let dst = ip.dst;
         // multicast and link-local destinations leave the device the
         // socket names (here: the only one with an address of that scope)
@@ -159,7 +169,10 @@ impl Host {
             },
         );
         let route_mtu = r.mtu;
-        if ip.flow_label == 0 && matches!(self.sysctl.int("net.ipv6.auto_flowlabels"), 1 | 3) {
+        if autolabel
+            && ip.flow_label == 0
+            && matches!(self.sysctl.int("net.ipv6.auto_flowlabels"), 1 | 3)
+        {
             ip.flow_label = flow_label(&ip);
         }
         self.ip6_finish_output(ctx, dev, nexthop, ip, meta, route_mtu);
