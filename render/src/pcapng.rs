@@ -88,7 +88,7 @@ pub fn render(trace: &Trace) -> Vec<u8> {
     let mut seen = std::collections::BTreeSet::new();
     for h in &trace.hosts {
         for d in &h.devices {
-            for a in &d.addrs {
+            for a in d.addrs.iter().chain(&d.addrs6) {
                 let ip = a.split('/').next().unwrap_or("");
                 let Ok(addr) = ip.parse::<std::net::IpAddr>() else {
                     continue;

@@ -75,6 +75,10 @@ pub struct DeviceInfo {
     pub mac: String,
     pub mtu: u32,
     pub addrs: Vec<String>,
+    /// IPv6 addresses, link-local included, with their flags as `ip -6
+    /// addr` shows them (`fd00::1/64 nodad`, `fe80::1/64 tentative`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub addrs6: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

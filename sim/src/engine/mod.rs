@@ -378,12 +378,36 @@ impl Engine {
                 devices: h
                     .devs
                     .iter()
-                    .map(|d| DeviceInfo {
+                    .enumerate()
+                    .map(|(i, d)| DeviceInfo {
                         name: d.name.clone(),
                         kind: d.kind.name().into(),
                         mac: d.mac.to_string(),
                         mtu: d.mtu,
                         addrs: d.addrs.iter().map(|a| a.to_string()).collect(),
+                        addrs6: h
+                            .ip6
+                            .addrs
+                            .get(&i)
+                            .into_iter()
+                            .flatten()
+                            .map(|a| {
+                                let flags: Vec<&str> = [
+                                    (a.tentative, "tentative"),
+                                    (a.dadfailed, "dadfailed"),
+                                    (a.nodad, "nodad"),
+                                    (a.noprefixroute, "noprefixroute"),
+                                ]
+                                .iter()
+                                .filter(|(on, _)| *on)
+                                .map(|(_, n)| *n)
+                                .collect();
+                                std::iter::once(a.net.to_string())
+                                    .chain(flags.iter().map(|f| f.to_string()))
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
+                            .collect(),
                         master: d.master.map(|m| h.devs[m].name.clone()),
                         peer: d.peer.map(|p| {
                             let ph = &self.world.hosts[p.host];
