@@ -244,7 +244,21 @@ fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
             Icmpv6Repr::EchoRequest { seq, data, .. } | Icmpv6Repr::EchoReply { seq, data, .. } => {
                 format!("icmp6 {} seq {seq} len {}", m.kind().0, data.len())
             }
-            m if m.is_ndp() => format!("icmp6 {m} opts {:?}", m.nd_opts()),
+            // a redirected header quotes the packet (its echo id and flow
+            // label are the kernel's random): compared by its length
+            m if m.is_ndp() => {
+                let opts: Vec<String> = m
+                    .nd_opts()
+                    .iter()
+                    .map(|o| match o {
+                        podpath_sim::wire::NdOpt::Redirected(p) => {
+                            format!("redirected {}", p.len())
+                        }
+                        o => format!("{o}"),
+                    })
+                    .collect();
+                format!("icmp6 {m} opts [{}]", opts.join(", "))
+            }
             m => format!("icmp6 {m}"),
         },
         L4::Icmp(_) | L4::Raw(_) => format!("proto {} len {}", ip.proto, ip.l4_bytes().len()),

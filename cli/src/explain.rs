@@ -139,7 +139,9 @@ MODELLED
               router; STALE/DELAY/PROBE; hop limit 255 required; DAD probes
               answered to all-nodes); ip6_forward (forwarding off, hop limit
               -> time exceeded, link-local source -> beyond scope, redirect
-              when the packet leaves the device it came in on, packet too
+              when the packet leaves the device it came in on (sent before
+              the packet; taken by a host whose first hop sent it, from a
+              link-local source, accept_redirects), packet too
               big: routers never fragment); path MTU per destination from
               packet too big (never below 1280); fragmentation by the
               source (ip6_fragment) and reassembly (RFC 5722 overlaps
@@ -235,7 +237,8 @@ SIMPLIFIED (and where)
   - IPv6 is a first slice (net/ip6): ip6tables and nftables ip6/inet
     rules are parsed and kept but not run on IPv6 packets; no conntrack
     or NAT66 for IPv6; TCP and UDP have no IPv6 sockets (TCP answers
-    RST, UDP port unreachable, as for a port nobody listens on); router
+    RST, UDP port unreachable, as for a port nobody listens on); a redirect
+    taken never expires; router
     advertisements are shown, not acted on (no SLAAC, no default router
     from an RA); no anycast (subnet-router) addresses; no ICMPv6 rate
     limit; only the default ip -6 rules; route choice among equal

@@ -278,10 +278,18 @@ pub fn flow_command(r: &Request) -> Vec<String> {
                 if *df { "do" } else { "dont" }
             ),
         ],
-        Request::Ping6 { dst, size, count } => vec![
+        Request::Ping6 {
+            dst,
+            size,
+            count,
+            hlim,
+        } => vec![
             s("sh"),
             s("-c"),
-            format!("ping -6 -n -c {count} -W 1 -s {size} {dst}; true"),
+            format!(
+                "ping -6 -n -c {count} -W 1 -s {size}{} {dst}; true",
+                hlim.map(|h| format!(" -t {h}")).unwrap_or_default()
+            ),
         ],
     }
 }
@@ -761,13 +769,21 @@ impl Lab {
                             .trim()
                             .to_string()
                     }),
-                Request::Ping6 { dst, size, count } => self
+                Request::Ping6 {
+                    dst,
+                    size,
+                    count,
+                    hlim,
+                } => self
                     .exec(
                         host,
                         &[
                             "sh",
                             "-c",
-                            &format!("ping -6 -n -c {count} -W 1 -s {size} {dst}; true"),
+                            &format!(
+                                "ping -6 -n -c {count} -W 1 -s {size}{} {dst}; true",
+                                hlim.map(|h| format!(" -t {h}")).unwrap_or_default()
+                            ),
                         ],
                         None,
                     )

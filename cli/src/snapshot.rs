@@ -645,7 +645,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                     podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),
                     podpath_sim::world::Request::Sctp { dst, port, payload } => (format!("{dst}:{port}"), match payload { Some(p) => format!("SCTP {}", String::from_utf8_lossy(p)), None => "SCTP".into() }),
                     podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
-                    podpath_sim::world::Request::Ping6 { dst, size, count } => (dst.to_string(), format!("PING6 size {size} count {count}")),
+                    podpath_sim::world::Request::Ping6 { dst, size, count, hlim } => (dst.to_string(), format!("PING6 size {size} count {count}{}", hlim.map(|h| format!(" hlim {h}")).unwrap_or_default())),
                     podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
                     podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {name} HTTP GET {} Host: {}", t.path, t.host_header)),
                 };

@@ -258,6 +258,15 @@ fn ipv6_only_vxlan_over_an_ipv6_underlay() {
     check(&fixture("ipv6-only-vxlan.yaml"), "v6x", 28);
 }
 
+/// IPv6 redirect: the default router forwards back out the device the
+/// packet came in on, redirects the client to the better first hop (its
+/// link-local), the client takes it; then hop limit 1 draws Time Exceeded
+/// from that first hop.
+#[test]
+fn ipv6_redirect_taken_and_hop_limit_exceeded() {
+    check(&fixture("ipv6-redirect.yaml"), "v6d", 28);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]

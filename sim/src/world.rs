@@ -47,6 +47,8 @@ pub enum Request {
         dst: std::net::Ipv6Addr,
         size: usize,
         count: u16,
+        /// `-t`: the hop limit of the requests (else the device's, 64).
+        hlim: Option<u8>,
     },
     /// One UDP datagram with exactly `payload`, to `dst:port`; the answer
     /// awaited for the flow's timeout.

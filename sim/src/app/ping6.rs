@@ -38,6 +38,8 @@ pub struct Ping6Client {
     /// The last error's disposition.
     pub error: Option<Disposition>,
     pub done: bool,
+    /// `-t`: the requests' hop limit.
+    pub hlim: Option<u8>,
 }
 
 impl Ping6Client {

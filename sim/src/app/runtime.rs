@@ -131,15 +131,16 @@ impl Runtime<'_> {
         };
         p.seq = seq;
         p.sent_ns.push(ctx.now);
-        let (flow, dst, id, count, size) = (p.flow, p.dst, p.id, p.count, p.size);
+        let (flow, dst, id, count, size, hl) = (p.flow, p.dst, p.id, p.count, p.size, p.hlim);
         let req = p.request(seq);
         self.h.icmp_socks.insert((id, app));
         let note = format!("ping -6: echo request id {id} seq {seq} to {dst}, {size} data bytes");
-        let hlim = self
-            .h
-            .sysctl
-            .int("net.ipv6.conf.all.hop_limit")
-            .clamp(1, 255) as u8;
+        let hlim = hl.unwrap_or(
+            self.h
+                .sysctl
+                .int("net.ipv6.conf.all.hop_limit")
+                .clamp(1, 255) as u8,
+        );
         let ip = crate::wire::Ipv6Repr::new(
             std::net::Ipv6Addr::UNSPECIFIED,
             dst,

@@ -430,8 +430,14 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
             ..
         } => format!("{id}: ICMP timestamp request to {dst} from {hname}"),
         Request::Ping { dst, size, .. } => format!("{id}: ping -s {size} {dst} from {hname}"),
-        Request::Ping6 { dst, size, count } => {
-            format!("{id}: ping -6 -c {count} -s {size} {dst} from {hname}")
+        Request::Ping6 {
+            dst,
+            size,
+            count,
+            hlim,
+        } => {
+            let t = hlim.map(|h| format!(" -t {h}")).unwrap_or_default();
+            format!("{id}: ping -6 -c {count} -s {size}{t} {dst} from {hname}")
         }
         Request::Udp { dst, port, payload } => {
             format!(
@@ -467,7 +473,13 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
 /// source address when it gives one the host holds.
 /// `ping -6`: its socket's id drawn as for IPv4, the first request now.
 fn ping6_start(rt: &mut Runtime, ctx: &mut Ctx, flow: u32, id: &str, r: &Request) {
-    let Request::Ping6 { dst, size, count } = *r else {
+    let Request::Ping6 {
+        dst,
+        size,
+        count,
+        hlim,
+    } = *r
+    else {
         return;
     };
     let pid = rt.h.draw(ctx.trace, Some(flow)) as u16;
@@ -484,6 +496,7 @@ fn ping6_start(rt: &mut Runtime, ctx: &mut Ctx, flow: u32, id: &str, r: &Request
         lines: vec![],
         error: None,
         done: false,
+        hlim,
     }));
     rt.ping6_send(ctx, app, 1);
 }

@@ -100,6 +100,9 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.ipv6.conf.DEV.accept_ra", "1"),
     ("net.ipv6.conf.all.accept_dad", "1"),
     ("net.ipv6.conf.DEV.accept_dad", "1"),
+    // ndisc_redirect_rcv: a host takes redirects (a router never does)
+    ("net.ipv6.conf.all.accept_redirects", "1"),
+    ("net.ipv6.conf.DEV.accept_redirects", "1"),
     ("net.ipv6.conf.all.hop_limit", "64"),
     ("net.ipv6.conf.DEV.hop_limit", "64"),
     // 0 eui64, 1 none, 2 stable-privacy, 3 random (IN6_ADDR_GEN_MODE_*)

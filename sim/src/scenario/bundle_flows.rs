@@ -397,20 +397,26 @@ fn ping_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioE
     })
 }
 
-/// `PING6 size N count C` to `dst` (an IPv6 address).
+/// `PING6 size N count C [hlim H]` to `dst` (an IPv6 address).
 fn ping6_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioError> {
     let mut w = rest.split_whitespace();
     let size = w.next().and_then(|n| n.parse().ok()).unwrap_or(56);
+    let bad = || {
+        err(format!(
+            "flows[{fi}].request: expected 'PING6 size N count C [hlim H]'"
+        ))
+    };
     let count = match (w.next(), w.next()) {
         (Some("count"), Some(c)) => c.parse().ok().filter(|c| *c > 0),
         (None, _) => Some(1),
         _ => None,
     }
-    .ok_or_else(|| {
-        err(format!(
-            "flows[{fi}].request: expected 'PING6 size N count C'"
-        ))
-    })?;
+    .ok_or_else(bad)?;
+    let hlim = match (w.next(), w.next()) {
+        (Some("hlim"), Some(h)) => Some(h.parse().ok().filter(|h| *h > 0).ok_or_else(bad)?),
+        (None, _) => None,
+        _ => return Err(bad()),
+    };
     let dst = dst_s
         .trim_start_matches('[')
         .trim_end_matches("]:0")
@@ -420,7 +426,12 @@ fn ping6_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, Scenario
             "flows[{fi}].dst: '{dst_s}' is not an IPv6 address (a PING6 flow's dst)"
         ))
     })?;
-    Ok(Request::Ping6 { dst, size, count })
+    Ok(Request::Ping6 {
+        dst,
+        size,
+        count,
+        hlim,
+    })
 }
 
 /// An ICMP flow's `dst`: `ADDR` (or podpath's older `ADDR:0`).

@@ -684,6 +684,9 @@ pub struct PingDoc {
     /// default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u16>,
+    /// The requests' hop limit (`-t`; IPv6 pings only; 1 to 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u8>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -168,6 +168,13 @@ fn ping_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErro
     if p.dst.value.contains(':') {
         return ping6_request(p, tk, e);
     }
+    if p.hop_limit.is_some() {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.hopLimit"),
+            "hopLimit applies to IPv6 pings only".into(),
+        ));
+    }
     if p.count.is_some_and(|c| c != 1) {
         return Err(e.at(
             &p.dst,
@@ -226,6 +233,13 @@ fn ping6_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErr
             format!("size {size} is over 65527, the most an IPv6 echo can carry"),
         ));
     }
+    if p.hop_limit == Some(0) {
+        return Err(e.at(
+            &p.dst,
+            format!("{tk}.ping.hopLimit"),
+            "ping: invalid argument: '0': out of range: 1 <= value <= 255".into(),
+        ));
+    }
     let count = p.count.unwrap_or(1);
     if count == 0 {
         return Err(e.at(
@@ -234,7 +248,12 @@ fn ping6_request(p: &PingDoc, tk: &str, e: &Errs) -> Result<Request, ScenarioErr
             "ping: invalid argument: '0': out of range: 1 <= value <= 9223372036854775807".into(),
         ));
     }
-    Ok(Request::Ping6 { dst, size, count })
+    Ok(Request::Ping6 {
+        dst,
+        size,
+        count,
+        hlim: p.hop_limit,
+    })
 }
 
 /// `http.get: http://[USER:PASS@]ADDR[:PORT]/PATH`, curl's way: an

@@ -147,10 +147,12 @@ impl Host {
         if let Some(mac) = self.ip6.neigh.get(&(dev, target)).and_then(|e| e.mac) {
             opts.push(NdOpt::TargetLla(mac));
         }
-        // the redirected header: up to the 1280-byte minimum MTU
-        let room = crate::wire::ipv6::IPV6_MIN_MTU - 40 - 40 - 8 - 16;
+        // ndisc_send_redirect: rd_len = min(1280 - 40 - 40 - optlen,
+        // skb->len + 8) & ~7, the option's 8-byte header included
+        let optlen = 8 * opts.len();
         let pkt = ip.emit();
-        opts.push(NdOpt::Redirected(pkt[..pkt.len().min(room) & !7].to_vec()));
+        let rd_len = (crate::wire::ipv6::IPV6_MIN_MTU - 40 - 40 - optlen).min(pkt.len() + 8) & !7;
+        opts.push(NdOpt::Redirected(pkt[..rd_len - 8].to_vec()));
         let msg = Ipv6Repr::new(
             ll,
             ip.src,
@@ -170,11 +172,9 @@ impl Host {
             ),
             Action::Info,
         );
+        // sent at once, before the packet itself reaches the neighbour
+        // layer (ip6_forward calls ndisc_send_redirect first)
         let m = ctx.new_meta(meta.flow, Some(meta.pkt));
-        ctx.out.push(crate::net::host::Output::SendLocal6 {
-            ip: msg,
-            meta: m,
-            note: Some("ndisc redirect".into()),
-        });
+        self.ip6_output_local(ctx, msg, m);
     }
 }

@@ -167,11 +167,15 @@ impl Host {
                 );
                 self.ip6_local_deliver(ctx, dev, ip, meta);
             } else {
-                self.drop(
-                    ctx,
+                // ip6_mc_input discards it without a word (as a NIC's
+                // multicast filter would): not a drop of the flow's
+                ctx.trace.step(
                     Point::Routing,
-                    format!("{}: not a group {dn} has joined", ip.dst),
-                    &CtInfo::default(),
+                    format!(
+                        "{}: not a group {dn} has joined: ignored (ip6_mc_input)",
+                        ip.dst
+                    ),
+                    Action::Info,
                 );
             }
             return;

@@ -385,14 +385,80 @@ impl Host {
                 );
             }
             Icmpv6Repr::Redirect { target, dst, .. } => {
-                ctx.trace.step(
-                    Point::Neigh,
-                    format!("redirect for {dst} to {target}: not acted on (podpath keeps no redirect routes)"),
-                    Action::Info,
-                );
+                self.ndisc_redirect_rcv(ctx, dev, ip, *target, *dst, m.lladdr());
             }
             _ => {}
         }
+    }
+
+    /// `ndisc_redirect_rcv` and `rt6_do_redirect` (RFC 4861 §8.1): taken
+    /// when IPv6 forwarding is off and accept_redirects on, from a
+    /// link-local source that is the current first hop for `dst`, for a
+    /// target that is link-local or `dst` itself; the target's link-layer
+    /// address (if given) is learnt STALE and `dst` goes to `target` from
+    /// then on (a route exception).
+    fn ndisc_redirect_rcv(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        ip: &Ipv6Repr,
+        target: Ipv6Addr,
+        dst: Ipv6Addr,
+        lladdr: Option<Mac>,
+    ) {
+        let dn = self.devs[dev].name.clone();
+        let refuse = |why: String| format!("redirect for {dst} to {target}: ignored ({why})");
+        let accept = self.sysctl.conf6("all", "accept_redirects") != 0
+            && self.sysctl.conf6(&dn, "accept_redirects") != 0;
+        let why = if self.sysctl.ip6_forward() || self.sysctl.conf6(&dn, "forwarding") != 0 {
+            Some("this host forwards: a router takes no redirects".to_string())
+        } else if !accept {
+            Some(format!("net.ipv6.conf.{dn}.accept_redirects=0"))
+        } else if addr::scope(ip.src) != 0x02 {
+            Some("source address is not link-local".into())
+        } else if target != dst && addr::scope(target) != 0x02 {
+            Some("target address is not link-local unicast".into())
+        } else {
+            let first_hop = self
+                .ip6
+                .redirects
+                .get(&dst)
+                .map(|(_, gw)| *gw)
+                .or_else(|| self.ip6.fib.lookup(dst).and_then(|f| f.route.via));
+            (first_hop != Some(ip.src)).then(|| {
+                format!(
+                    "{} is not the current first hop for {dst} (ip6_route_redirect)",
+                    ip.src
+                )
+            })
+        };
+        if let Some(w) = why {
+            ctx.trace.step(Point::Neigh, refuse(w), Action::Info);
+            return;
+        }
+        if let Some(mac) = lladdr {
+            let released = self.ndisc_learn(ctx, dev, target, mac, Nud::Stale);
+            self.ndisc_flush(ctx, dev, target, released);
+        }
+        self.ip6.redirects.insert(dst, (dev, target));
+        ctx.trace.step(
+            Point::Neigh,
+            format!(
+                "redirect from {}: {dst} now goes to {target} on {dn}{} (rt6_do_redirect)",
+                ip.src,
+                lladdr
+                    .map(|m| format!(", lladdr {m} STALE"))
+                    .unwrap_or_default()
+            ),
+            Action::Route {
+                table: "cache".into(),
+                prefix: format!("{dst}/128"),
+                via: (target != dst).then(|| target.to_string()),
+                dev: Some(dn.clone()),
+                src: None,
+                rtype: "unicast".into(),
+            },
+        );
     }
 
     fn ndisc_recv_ns(

@@ -149,8 +149,23 @@ impl Host {
             };
             ip.src = src;
         }
-        let nexthop = r.via.unwrap_or(dst);
-        let via = r.via.map(|v| format!(" via {v}")).unwrap_or_default();
+        // a redirect taken for this destination (a cached route)
+        let redirected = self
+            .ip6
+            .redirects
+            .get(&dst)
+            .copied()
+            .filter(|(d, _)| *d == dev && r.rtype == RouteType::Unicast);
+        let via_addr = match redirected {
+            Some((_, gw)) if gw == dst => None,
+            Some((_, gw)) => Some(gw),
+            None => r.via,
+        };
+        let nexthop = via_addr.unwrap_or(dst);
+        let via = match redirected {
+            Some((_, gw)) => format!(" redirected to {gw}"),
+            None => r.via.map(|v| format!(" via {v}")).unwrap_or_default(),
+        };
         ctx.trace.step(
             Point::Routing,
             format!(
@@ -170,6 +185,7 @@ impl Host {
         );
         let route_mtu = r.mtu;
         if autolabel
+            && !ip.is_ndp()
             && ip.flow_label == 0
             && matches!(self.sysctl.int("net.ipv6.auto_flowlabels"), 1 | 3)
         {

@@ -42,6 +42,9 @@ pub struct Ip6 {
     pub reasm: frag::Reassembly,
     /// The next fragment identification.
     pub frag_id: u32,
+    /// Redirects taken (`rt6_do_redirect`'s route exceptions): destination
+    /// -> (device, first hop). Simplification: they never expire.
+    pub redirects: BTreeMap<Ipv6Addr, (usize, Ipv6Addr)>,
     /// Packets released from the neighbour queue: packet id -> (device,
     /// next hop), transmitted as they are.
     pub resume: BTreeMap<u64, (usize, Ipv6Addr)>,
