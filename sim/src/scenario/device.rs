@@ -136,6 +136,18 @@ fn declare_device(
         })?;
         d.addrs.push(n);
     }
+    let first6 = dd.addrs.iter().find(|a| a.value.contains(':'));
+    if let (Some(a), true) = (first6, (d.mtu as usize) < crate::wire::ipv6::IPV6_MIN_MTU) {
+        // ipv6_find_idev refuses a device under IPv6's minimum MTU
+        return Err(e.at(
+            a,
+            format!("{dk}.addrs"),
+            format!(
+                "{dname} has MTU {}: IPv6 needs at least 1280 (RFC 8200 §5), so the kernel gives it no IPv6 address",
+                d.mtu
+            ),
+        ));
+    }
     Ok((d, v6))
 }
 

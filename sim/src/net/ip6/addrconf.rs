@@ -168,7 +168,11 @@ impl crate::net::host::Host {
         let mut addrs = std::mem::take(&mut self.ip6.addrs);
         for (i, d) in self.devs.iter().enumerate() {
             let v = addrs.entry(i).or_default();
-            if self.sysctl.ipv6_disabled(&d.name) || d.kind == DevKind::Ipip {
+            // addrconf_notify: a device under the minimum MTU loses IPv6
+            // (addrconf_ifdown), the loopback excepted
+            let small =
+                d.kind != DevKind::Loopback && (d.mtu as usize) < crate::wire::ipv6::IPV6_MIN_MTU;
+            if self.sysctl.ipv6_disabled(&d.name) || d.kind == DevKind::Ipip || small {
                 v.clear();
                 continue;
             }

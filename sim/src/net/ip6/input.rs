@@ -65,11 +65,22 @@ impl Host {
     pub(crate) fn ipv6_rcv(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv6Repr, meta: Meta) {
         let dn = self.devs[dev].name.clone();
         let none = CtInfo::default();
-        if self.sysctl.ipv6_disabled(&dn) || self.devs[dev].kind == DevKind::Ipip {
+        let why = if self.sysctl.ipv6_disabled(&dn) {
+            Some("disable_ipv6=1".to_string())
+        } else if self.devs[dev].kind == DevKind::Ipip {
+            Some("an IPIP tunnel has no IPv6".to_string())
+        } else if self.devs[dev].kind != DevKind::Loopback
+            && (self.devs[dev].mtu as usize) < crate::wire::ipv6::IPV6_MIN_MTU
+        {
+            Some(format!("MTU {} is under IPv6's 1280", self.devs[dev].mtu))
+        } else {
+            None
+        };
+        if let Some(why) = why {
             self.drop(
                 ctx,
                 Point::IpRcv,
-                format!("IPv6 is off on {dn} (disable_ipv6=1, or a device without IPv6): ipv6_rcv drops"),
+                format!("IPv6 is off on {dn} ({why}): ipv6_rcv drops"),
                 &none,
             );
             return;
