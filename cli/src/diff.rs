@@ -413,7 +413,10 @@ fn probed(captures: &BTreeMap<(String, String, String), Vec<Vec<u8>>>) -> BTreeS
 }
 
 fn is_pure_ack(n: &Norm) -> bool {
-    innermost(n).ends_with("tcp [.] len 0")
+    // `tcp [.] len 0`, or with options: `tcp [.] [nop,nop,TS] len 0`
+    let end = innermost(n);
+    let tcp = end.rfind(" tcp [").map(|at| &end[at..]);
+    tcp.is_some_and(|t| t.starts_with(" tcp [.]") && t.ends_with(" len 0"))
 }
 
 /// The text of the innermost packet's end: an encapsulated frame (VXLAN,
@@ -786,6 +789,10 @@ mod tests {
         use podpath_sim::wire::{tcp_header, Ipv4Repr, Mac};
         let mut hdr = tcp_header(8080, 40000, 1, Some(1), 64240);
         hdr.fin = fin;
+        // timestamps on every segment, as Linux sends them by default
+        use podpath_sim::wire::TcpOptionElement as O;
+        hdr.set_options(&[O::Noop, O::Noop, O::Timestamp(7, 9)])
+            .unwrap();
         let ip = Ipv4Repr::new(
             "10.0.0.2".parse().unwrap(),
             "10.0.0.1".parse().unwrap(),

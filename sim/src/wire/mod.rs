@@ -23,8 +23,8 @@ pub mod wireguard;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub use etherparse::TcpHeader;
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header, UdpHeader};
+pub use etherparse::{TcpHeader, TcpOptionElement};
 
 pub use crate::trace::{PktInfo, PktKind};
 pub use arp::ArpRepr;
