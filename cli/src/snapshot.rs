@@ -281,7 +281,24 @@ fn collect_host(
         if let Ok(s) = exec(&["ss", "-HlnS"]) {
             ss.push_str(&s);
         }
-        let found = listeners(&ss, host);
+        // the kernel's own VXLAN sockets (one per vxlan device's port,
+        // IPv4 and IPv6) are no program's
+        let vxlan_ports: BTreeSet<String> = serde_json::from_str::<Value>(&link)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter(|l| l["linkinfo"]["info_kind"] == "vxlan")
+            .filter_map(|l| l["linkinfo"]["info_data"]["port"].as_u64())
+            .map(|p| p.to_string())
+            .collect();
+        let found: Vec<Value> = listeners(&ss, host)
+            .into_iter()
+            .filter(|a| {
+                let port = a["listen"].as_str().and_then(|l| l.rsplit(':').next());
+                !(a["kind"] == "udp-listener" && port.is_some_and(|p| vxlan_ports.contains(p)))
+            })
+            .collect();
         if !found.is_empty() {
             acc.warnings.push(format!("{host}: listening sockets recorded as apps: TCP as http-server without routes (they answer 404), UDP as udp-listener and SCTP as sctp-listener (sinks in the replay: they receive and answer nothing)"));
         }
