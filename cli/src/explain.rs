@@ -151,7 +151,8 @@ MODELLED
               icmp6_send sends them (quote up to 1280 bytes, none about an
               error or a multicast/unspecified source); ping -6 -c N with
               iputils' wording; VXLAN carrying IPv6, over an IPv4 or an
-              IPv6 underlay (UDP over IPv6 with its checksum, MTU 1430)
+              IPv6 underlay (UDP over IPv6 with its checksum, MTU 1430);
+              WireGuard endpoints over IPv6 (`[ADDR]:PORT`)
   icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
               up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
               needed with the next-hop MTU, RELATED conntrack with NAT
@@ -247,7 +248,8 @@ SIMPLIFIED (and where)
     600 s); the reassembly timeout (60 s) is not modelled; a world
     starts after DAD (given addresses usable at once; one added at run
     time would be tentative); flow labels are a fixed hash, not the
-    kernel's boot-seeded one; no WireGuard over IPv6; Kubernetes objects (podIPs, Services,
+    kernel's boot-seeded one; WireGuard's tunnel carries IPv4 only (its
+    endpoints may be IPv6); Kubernetes objects (podIPs, Services,
     EndpointSlices, kube-proxy) are IPv4 only.                            [net/ip6]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]

@@ -234,3 +234,82 @@ fn the_same_run_gives_the_same_bytes() {
         .count();
     assert!(frags >= 3, "{frags}");
 }
+
+/// WireGuard over an IPv6 network: the tunnel carries IPv4 between two
+/// hosts whose endpoints are IPv6 (`[fd00::2]:41641`); the transport
+/// messages go in UDP over IPv6 and come back the same way.
+#[test]
+fn wireguard_runs_over_ipv6_endpoints() {
+    let text = r#"apiVersion: podpath/v1
+kind: Scenario
+metadata: {name: wg6, description: x}
+seed: 2
+hosts:
+  a:
+    kind: client
+    devices:
+      eth0: {addrs: ["fd00::1/64"]}
+      wg0:
+        type: tun
+        mtu: 1420
+        addrs: [100.64.0.1/32]
+        wireguard:
+          name: a
+          listenPort: 41641
+          peers:
+            - {name: b, allowedIPs: [100.64.0.2/32], endpoint: "[fd00::2]:41641"}
+    routes:
+      - {dst: 100.64.0.0/10, dev: wg0}
+  b:
+    kind: client
+    devices:
+      eth0: {addrs: ["fd00::2/64"]}
+      wg0:
+        type: tun
+        mtu: 1420
+        addrs: [100.64.0.2/32]
+        wireguard:
+          name: b
+          listenPort: 41641
+          peers:
+            - {name: a, allowedIPs: [100.64.0.1/32], endpoint: "[fd00::1]:41641"}
+    routes:
+      - {dst: 100.64.0.0/10, dev: wg0}
+links:
+  - {a: a/eth0, b: b/eth0, latency: 1ms}
+traffic:
+  - {id: p, from: a, ping: {dst: 100.64.0.2}}
+"#;
+    let t = run(text);
+    assert!(
+        t.flows[0].outcome.starts_with("64 bytes from 100.64.0.2"),
+        "{}",
+        t.flows[0].outcome
+    );
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x.starts_with(
+            "a wg0: 100.64.0.2 is in peer b's allowed-ips 100.64.0.2/32: seal 84 bytes (counter 0) into UDP :41641 > [fd00::2]:41641"
+        )),
+        "{s:#?}"
+    );
+    assert!(
+        s.iter()
+            .any(|x| x.starts_with("b wg0: open counter 0 from peer a ([fd00::1]:41641)")),
+        "{s:#?}"
+    );
+    // on the wire: UDP over IPv6 with a valid checksum
+    let wg6 = t
+        .captures
+        .iter()
+        .filter(|c| c.host == "a" && c.dev == "eth0")
+        .filter_map(|c| {
+            podpath_sim::wire::Frame::parse(&c.bytes)
+                .ok()
+                .map(|f| (f, c))
+        })
+        .filter(|(f, _)| f.ipv6().is_some_and(|i| i.ports() == Some((41641, 41641))))
+        .inspect(|(_, c)| podpath_sim::wire::verify_checksums(&c.bytes).unwrap())
+        .count();
+    assert_eq!(wg6, 2, "the request out and the reply in");
+}

@@ -3,7 +3,6 @@
 //! do is in `link`, `bridge`, `overlay` and `wireguard`.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
@@ -136,7 +135,9 @@ pub struct WgPeer {
     /// The peer's name (stands for its public key).
     pub name: String,
     pub allowed_ips: Vec<Ipv4Net>,
-    pub endpoint: (Ipv4Addr, u16),
+    /// The peer's endpoint: an IPv4 or IPv6 address and its port
+    /// (WireGuard runs over either family).
+    pub endpoint: (std::net::IpAddr, u16),
     /// The next counter of messages sent to this peer.
     pub tx_counter: u64,
 }

@@ -21,7 +21,7 @@
 //! tag, not ChaCha20-Poly1305 (sizes are WireGuard's); Tailscale's DERP
 //! relays and disco pings are not modelled.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::host::{Ctx, Host, Meta, Output};
 use super::netfilter::ct_glue::CtInfo;
@@ -92,29 +92,37 @@ impl Host {
         ctx.trace.step(
             Point::Wireguard,
             format!(
-                "{dn}: {dst} is in peer {}'s allowed-ips {net}: seal {} bytes (counter {counter}) into UDP :{} > {ep}:{port}, {} bytes",
+                "{dn}: {dst} is in peer {}'s allowed-ips {net}: seal {} bytes (counter {counter}) into UDP :{} > {}, {} bytes",
                 peer.name,
                 bytes.len(),
                 cfg.listen_port,
+                crate::wire::endpoint(ep, port),
                 payload.len()
             ),
             Action::Encap {
-                outer: format!("UDP {ep}:{port} wireguard"),
+                outer: format!("UDP {} wireguard", crate::wire::endpoint(ep, port)),
             },
         );
-        let id = self.next_ip_id();
-        let outer = Ipv4Repr::new(
-            Ipv4Addr::UNSPECIFIED,
-            ep,
-            64,
-            id,
-            L4::Udp {
-                hdr: udp_header(cfg.listen_port, port),
-                payload,
-            },
-        );
+        let udp = L4::Udp {
+            hdr: udp_header(cfg.listen_port, port),
+            payload,
+        };
         let m = ctx.new_meta(meta.flow, Some(meta.pkt));
-        self.ip_output_local(ctx, outer, m);
+        match ep {
+            IpAddr::V4(ep) => {
+                let id = self.next_ip_id();
+                let outer = Ipv4Repr::new(Ipv4Addr::UNSPECIFIED, ep, 64, id, udp);
+                self.ip_output_local(ctx, outer, m);
+            }
+            // a UDP socket's datagram over IPv6: source selection, the
+            // socket's auto flow label
+            IpAddr::V6(ep) => {
+                let hlim = self.sysctl.int("net.ipv6.conf.all.hop_limit").clamp(1, 255) as u8;
+                let outer =
+                    crate::wire::Ipv6Repr::new(std::net::Ipv6Addr::UNSPECIFIED, ep, hlim, 0, udp);
+                self.ip6_output_local(ctx, outer, m);
+            }
+        }
     }
 
     /// Returns true when the datagram was for a WireGuard listen port here.
@@ -122,6 +130,19 @@ impl Host {
         let L4::Udp { hdr, payload } = &ip.l4 else {
             return false;
         };
+        self.wg_rcv_udp(ctx, IpAddr::V4(ip.src()), hdr, payload, meta)
+    }
+
+    /// A UDP datagram from `src` (either family) to a WireGuard listen
+    /// port: true when it was one.
+    pub(crate) fn wg_rcv_udp(
+        &mut self,
+        ctx: &mut Ctx,
+        src: IpAddr,
+        hdr: &etherparse::UdpHeader,
+        payload: &[u8],
+        meta: Meta,
+    ) -> bool {
         let Some(dev) = self.devs.iter().position(|d| {
             d.wg.as_ref()
                 .is_some_and(|w| w.listen_port == hdr.destination_port)
@@ -194,18 +215,17 @@ impl Host {
             );
             return true;
         }
-        let from = (ip.src(), hdr.source_port);
+        let from = (src, hdr.source_port);
         if let Some(w) = self.devs[dev].wg.as_mut() {
             w.peers[pi].endpoint = from;
         }
         ctx.trace.step(
             Point::Wireguard,
             format!(
-                "{dn}: open counter {} from peer {} ({}:{}): {} written to {dn}",
+                "{dn}: open counter {} from peer {} ({}): {} written to {dn}",
                 m.counter,
                 peer.name,
-                from.0,
-                from.1,
+                crate::wire::endpoint(from.0, from.1),
                 summarize_ip(&inner)
             ),
             Action::Decap {

@@ -4,7 +4,6 @@
 //! device and a port's bridge master.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use super::error::{Errs, ScenarioError};
 use super::schema::{DeviceDoc, HostDoc, WireguardDoc};
@@ -325,12 +324,25 @@ fn wireguard_cfg(
             .endpoint
             .value
             .rsplit_once(':')
-            .and_then(|(a, port)| Some((a.parse::<Ipv4Addr>().ok()?, port.parse::<u16>().ok()?)))
+            .and_then(|(a, port)| {
+                // `wg set ... endpoint [ADDR]:PORT` for IPv6
+                let a = a
+                    .strip_prefix('[')
+                    .and_then(|x| x.strip_suffix(']'))
+                    .unwrap_or(a);
+                Some((
+                    a.parse::<std::net::IpAddr>().ok()?,
+                    port.parse::<u16>().ok()?,
+                ))
+            })
             .ok_or_else(|| {
                 e.at(
                     &p.endpoint,
                     format!("{pk}.endpoint"),
-                    format!("bad endpoint '{}': expected ADDR:PORT", p.endpoint.value),
+                    format!(
+                        "bad endpoint '{}': expected ADDR:PORT or [IPv6]:PORT",
+                        p.endpoint.value
+                    ),
                 )
             })?;
         peers.push(crate::net::wireguard::WgPeer {

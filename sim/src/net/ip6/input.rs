@@ -422,13 +422,15 @@ impl Host {
         }
     }
 
-    /// A UDP datagram to a VXLAN device's port (udp6 encap_rcv): true when
-    /// a VXLAN device took it.
+    /// A UDP datagram to a VXLAN device's port (udp6 encap_rcv) or a
+    /// WireGuard listen port (its userspace socket): true when taken.
     fn ip6_vxlan(&mut self, ctx: &mut Ctx, ip: &Ipv6Repr, meta: Meta) -> bool {
         let L4::Udp { hdr, payload } = &ip.l4 else {
             return false;
         };
-        self.vxlan_rcv_udp(ctx, std::net::IpAddr::V6(ip.src), hdr, payload, meta)
+        let src = std::net::IpAddr::V6(ip.src);
+        self.vxlan_rcv_udp(ctx, src, hdr, payload, meta)
+            || self.wg_rcv_udp(ctx, src, hdr, payload, meta)
     }
 
     /// `tcp_v6_send_reset`: no IPv6 TCP socket (podpath's programs listen
