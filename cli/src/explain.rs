@@ -12,7 +12,12 @@ through the kernel's order:
   Locally generated: route output -> raw OUTPUT -> conntrack -> mangle/nat/filter
   OUTPUT (re-route after DNAT) -> POSTROUTING.
 
-Packets are real Ethernet frames with correct IPv4/TCP/UDP/ICMP checksums.
+IPv6 takes the same walk without netfilter yet (see ipv6 below and
+SIMPLIFIED): ipv6_rcv -> route input -> local delivery or ip6_forward ->
+neighbour discovery -> egress dev.
+
+Packets are real Ethernet frames with correct IPv4/IPv6/TCP/UDP/ICMP/ICMPv6
+checksums.
 Every random choice comes from a seeded ChaCha stream. A flow's own choices
 (ephemeral port, ISN, socket hash, DNS id, statistic/numgen match) come from a
 stream per (host, flow), seeded from the scenario seed, the host name and the
