@@ -143,30 +143,7 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
         L3::Ipv6(ip) => norm_ip6(ip, ports),
         L3::Ipv4(ip) => {
             let l4 = match &ip.l4 {
-                L4::Tcp { hdr, payload } => {
-                    ports.push(hdr.source_port);
-                    ports.push(hdr.destination_port);
-                    format!(
-                        "tcp [{}]{} len {}",
-                        tcp_flags_str(hdr),
-                        tcp_opts(hdr),
-                        payload.len()
-                    )
-                }
-                L4::Udp { hdr, payload } => {
-                    ports.push(hdr.source_port);
-                    ports.push(hdr.destination_port);
-                    match VxlanRepr::parse_udp(hdr.destination_port, payload) {
-                        Some(v) => {
-                            let inner = match Frame::parse(&v.inner) {
-                                Ok(i) => norm_frame(&i, ports),
-                                Err(e) => format!("unparsed ({e})"),
-                            };
-                            format!("udp vxlan vni {} [{inner}]", v.vni)
-                        }
-                        None => format!("udp len {}", payload.len()),
-                    }
-                }
+                L4::Tcp { .. } | L4::Udp { .. } => norm_transport(&ip.l4, ports),
                 L4::Icmp(i) => format!("icmp {} {}", i.icmp_type, i.code),
                 L4::Icmp6(i) => format!("icmp6 {} {}", i.kind().0, i.kind().1),
                 L4::Raw(b) if ip.proto() == podpath_sim::app::keepalived::PROTO_VRRP => {
@@ -194,28 +171,10 @@ fn norm_frame(f: &Frame, ports: &mut Vec<u16>) -> String {
     format!("{} > {} {l3}", f.src, f.dst)
 }
 
-/// An IPv6 packet as compared: header fields and extension headers, the
-/// transport as for IPv4 (ports renamed, echo identifiers left out: the
-/// kernel picks them), Neighbor Discovery by its addresses and flags. A
-/// fragment header is compared by offset and M flag: its identification
-/// is the kernel's hashed random (`ipv6_select_ident`).
-fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
-    use podpath_sim::wire::{Icmpv6Repr, Ipv6Ext};
-    let exts: Vec<String> = ip
-        .exts
-        .iter()
-        .map(|e| match e {
-            Ipv6Ext::Fragment { offset, more, .. } => {
-                format!(
-                    "frag offset {}{}",
-                    *offset as usize * 8,
-                    if *more { " M" } else { "" }
-                )
-            }
-            e => e.to_string(),
-        })
-        .collect();
-    let l4 = match &ip.l4 {
+/// TCP (flags, options, length) and UDP (VXLAN's inner frame, or the
+/// length) as compared, for either family; their ports go to `ports`.
+fn norm_transport(l4: &L4, ports: &mut Vec<u16>) -> String {
+    match l4 {
         L4::Tcp { hdr, payload } => {
             ports.push(hdr.source_port);
             ports.push(hdr.destination_port);
@@ -240,6 +199,33 @@ fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
                 None => format!("udp len {}", payload.len()),
             }
         }
+        _ => String::new(),
+    }
+}
+
+/// An IPv6 packet as compared: header fields and extension headers, the
+/// transport as for IPv4 (ports renamed, echo identifiers left out: the
+/// kernel picks them), Neighbor Discovery by its addresses and flags. A
+/// fragment header is compared by offset and M flag: its identification
+/// is the kernel's hashed random (`ipv6_select_ident`).
+fn norm_ip6(ip: &podpath_sim::wire::Ipv6Repr, ports: &mut Vec<u16>) -> String {
+    use podpath_sim::wire::{Icmpv6Repr, Ipv6Ext};
+    let exts: Vec<String> = ip
+        .exts
+        .iter()
+        .map(|e| match e {
+            Ipv6Ext::Fragment { offset, more, .. } => {
+                format!(
+                    "frag offset {}{}",
+                    *offset as usize * 8,
+                    if *more { " M" } else { "" }
+                )
+            }
+            e => e.to_string(),
+        })
+        .collect();
+    let l4 = match &ip.l4 {
+        L4::Tcp { .. } | L4::Udp { .. } => norm_transport(&ip.l4, ports),
         L4::Icmp6(m) => match m {
             Icmpv6Repr::EchoRequest { seq, data, .. } | Icmpv6Repr::EchoReply { seq, data, .. } => {
                 format!("icmp6 {} seq {seq} len {}", m.kind().0, data.len())

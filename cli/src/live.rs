@@ -278,20 +278,32 @@ pub fn flow_command(r: &Request) -> Vec<String> {
                 if *df { "do" } else { "dont" }
             ),
         ],
-        Request::Ping6 {
-            dst,
-            size,
-            count,
-            hlim,
-        } => vec![
-            s("sh"),
-            s("-c"),
-            format!(
-                "ping -6 -n -c {count} -W 1 -s {size}{} {dst}; true",
-                hlim.map(|h| format!(" -t {h}")).unwrap_or_default()
-            ),
-        ],
+        Request::Ping6 { .. } => vec![s("sh"), s("-c"), ping6_cmd(r)],
     }
+}
+
+/// `ping -6` for a Ping6 request (iputils; `-W 1` as the simulator waits;
+/// its exit status is 1 on an error reply, its output says why).
+fn ping6_cmd(r: &Request) -> String {
+    let Request::Ping6 {
+        dst,
+        size,
+        count,
+        hlim,
+    } = r
+    else {
+        return String::new();
+    };
+    let t = hlim.map(|h| format!(" -t {h}")).unwrap_or_default();
+    format!("ping -6 -n -c {count} -W 1 -s {size}{t} {dst}; true")
+}
+
+/// What ping printed per answer, joined.
+fn ping6_lines(out: &str) -> String {
+    out.lines()
+        .filter(|l| l.contains("bytes from") || l.starts_with("From "))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Runs a command with a bounded wait; returns stdout. Errors carry stderr.
@@ -769,30 +781,9 @@ impl Lab {
                             .trim()
                             .to_string()
                     }),
-                Request::Ping6 {
-                    dst,
-                    size,
-                    count,
-                    hlim,
-                } => self
-                    .exec(
-                        host,
-                        &[
-                            "sh",
-                            "-c",
-                            &format!(
-                                "ping -6 -n -c {count} -W 1 -s {size}{} {dst}; true",
-                                hlim.map(|h| format!(" -t {h}")).unwrap_or_default()
-                            ),
-                        ],
-                        None,
-                    )
-                    .map(|out| {
-                        out.lines()
-                            .filter(|l| l.contains("bytes from") || l.starts_with("From "))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    }),
+                Request::Ping6 { .. } => self
+                    .exec(host, &["sh", "-c", &ping6_cmd(&f.request)], None)
+                    .map(|out| ping6_lines(&out)),
                 Request::Resolve { name, then } => {
                     let r = self.dir.join("resolve.py");
                     let addr = self

@@ -73,22 +73,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
         } => {
             dns_start(rt, ctx, flow, &id, f, (*server, *port), name, *qtype);
         }
-        Request::Ping {
-            dst,
-            size,
-            df,
-            ident,
-            timestamp,
-        } => {
-            ping_start(
-                rt,
-                ctx,
-                flow,
-                &id,
-                f,
-                (*dst, *size, *df, *ident, *timestamp),
-            );
-        }
+        Request::Ping { .. } => ping_start(rt, ctx, flow, &id, f),
         Request::Ping6 { .. } => ping6_start(rt, ctx, flow, &id, &f.request),
         Request::Udp { dst, port, payload } => {
             let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
@@ -501,14 +486,17 @@ fn ping6_start(rt: &mut Runtime, ctx: &mut Ctx, flow: u32, id: &str, r: &Request
     rt.ping6_send(ctx, app, 1);
 }
 
-fn ping_start(
-    rt: &mut Runtime,
-    ctx: &mut Ctx,
-    flow: u32,
-    id: &str,
-    f: &FlowSpec,
-    (dst, size, df, ident, timestamp): (std::net::Ipv4Addr, usize, bool, Option<(u16, u16)>, bool),
-) {
+fn ping_start(rt: &mut Runtime, ctx: &mut Ctx, flow: u32, id: &str, f: &FlowSpec) {
+    let Request::Ping {
+        dst,
+        size,
+        df,
+        ident,
+        timestamp,
+    } = f.request
+    else {
+        return;
+    };
     let pid = rt.h.draw(ctx.trace, Some(flow)) as u16;
     let (pid, seq) = ident.unwrap_or((pid, 1));
     let app = rt.spawn(App::Ping(PingClient {

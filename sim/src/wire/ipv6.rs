@@ -16,7 +16,7 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
-use etherparse::{IpNumber, Ipv6FlowLabel, Ipv6Header, TcpHeader, UdpHeader};
+use etherparse::{IpNumber, Ipv6FlowLabel, Ipv6Header};
 
 use super::icmpv6::Icmpv6Repr;
 use super::{WireError, L4, PROTO_TCP, PROTO_UDP};
@@ -254,31 +254,8 @@ impl Ipv6Repr {
             L4::Raw(body.to_vec())
         } else {
             match next {
-                PROTO_TCP => {
-                    let (t, payload) =
-                        TcpHeader::from_slice(body).map_err(|e| WireError::Malformed {
-                            layer: "TCP header",
-                            detail: e.to_string(),
-                        })?;
-                    L4::Tcp {
-                        hdr: t,
-                        payload: payload.to_vec(),
-                    }
-                }
-                PROTO_UDP => {
-                    let (u, payload) =
-                        UdpHeader::from_slice(body).map_err(|e| WireError::Malformed {
-                            layer: "UDP header",
-                            detail: e.to_string(),
-                        })?;
-                    let plen = (u.length as usize).saturating_sub(8).min(payload.len());
-                    L4::Udp {
-                        hdr: u,
-                        payload: payload[..plen].to_vec(),
-                    }
-                }
                 NEXTHDR_ICMPV6 => L4::Icmp6(Icmpv6Repr::parse(body)?),
-                _ => L4::Raw(body.to_vec()),
+                p => super::parse_transport(p, body)?,
             }
         };
         Ok(Ipv6Repr {

@@ -235,31 +235,8 @@ impl Ipv4Repr {
             L4::Raw(body.to_vec())
         } else {
             match hdr.protocol.0 {
-                PROTO_TCP => {
-                    let (t, payload) =
-                        TcpHeader::from_slice(body).map_err(|e| WireError::Malformed {
-                            layer: "TCP header",
-                            detail: e.to_string(),
-                        })?;
-                    L4::Tcp {
-                        hdr: t,
-                        payload: payload.to_vec(),
-                    }
-                }
-                PROTO_UDP => {
-                    let (u, payload) =
-                        UdpHeader::from_slice(body).map_err(|e| WireError::Malformed {
-                            layer: "UDP header",
-                            detail: e.to_string(),
-                        })?;
-                    let plen = (u.length as usize).saturating_sub(8).min(payload.len());
-                    L4::Udp {
-                        hdr: u,
-                        payload: payload[..plen].to_vec(),
-                    }
-                }
                 PROTO_ICMP => L4::Icmp(IcmpRepr::parse(body)?),
-                _ => L4::Raw(body.to_vec()),
+                p => parse_transport(p, body)?,
             }
         };
         Ok(Ipv4Repr { hdr, l4 })
@@ -500,6 +477,35 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+/// TCP and UDP after an IP header of either family (UDP's payload cut at
+/// its own length); any other protocol's bytes as they are.
+pub(crate) fn parse_transport(proto: u8, body: &[u8]) -> Result<L4, WireError> {
+    Ok(match proto {
+        PROTO_TCP => {
+            let (t, payload) = TcpHeader::from_slice(body).map_err(|e| WireError::Malformed {
+                layer: "TCP header",
+                detail: e.to_string(),
+            })?;
+            L4::Tcp {
+                hdr: t,
+                payload: payload.to_vec(),
+            }
+        }
+        PROTO_UDP => {
+            let (u, payload) = UdpHeader::from_slice(body).map_err(|e| WireError::Malformed {
+                layer: "UDP header",
+                detail: e.to_string(),
+            })?;
+            let plen = (u.length as usize).saturating_sub(8).min(payload.len());
+            L4::Udp {
+                hdr: u,
+                payload: payload[..plen].to_vec(),
+            }
+        }
+        _ => L4::Raw(body.to_vec()),
+    })
 }
 
 /// The minimum link MTU of IPv6 (RFC 8200 §5): every link carries 1280
