@@ -731,6 +731,37 @@ fn load_addrs(
     Ok(())
 }
 
+/// A dumped route's table and device (either family), or None with a
+/// warning when the table is unknown or the device is not modelled.
+fn route_table_dev(
+    h: &Host,
+    r: &Value,
+    f_route: &str,
+    dst_s: &str,
+    warnings: &mut Vec<String>,
+) -> Option<(u32, Option<usize>)> {
+    let table = match &r["table"] {
+        Value::String(s) => fib::table_id(s),
+        Value::Number(n) => n.as_u64().map(|x| x as u32),
+        _ => Some(fib::TABLE_MAIN),
+    };
+    let Some(table) = table else {
+        warnings.push(format!(
+            "{f_route}: route to {dst_s} in an unknown table; left out"
+        ));
+        return None;
+    };
+    let dev = r["dev"].as_str().and_then(|d| h.dev_index(d));
+    if r["dev"].is_string() && dev.is_none() {
+        warnings.push(format!(
+            "{f_route}: route to {dst_s} via device {} that is not modelled; left out",
+            r["dev"]
+        ));
+        return None;
+    }
+    Some((table, dev))
+}
+
 /// One `inet6` entry of `ip -j addr show`.
 fn load_addr6(h: &mut Host, di: usize, a: &Value) {
     let (Some(ip), Some(len)) = (
@@ -788,25 +819,9 @@ fn load_route6(
         ));
         return;
     };
-    let table = match &r["table"] {
-        Value::String(s) => fib::table_id(s),
-        Value::Number(n) => n.as_u64().map(|x| x as u32),
-        _ => Some(fib::TABLE_MAIN),
-    };
-    let Some(table) = table else {
-        warnings.push(format!(
-            "{f_route}: route to {dst_s} in an unknown table; left out"
-        ));
+    let Some((table, dev)) = route_table_dev(h, r, f_route, dst_s, warnings) else {
         return;
     };
-    let dev = r["dev"].as_str().and_then(|d| h.dev_index(d));
-    if r["dev"].is_string() && dev.is_none() {
-        warnings.push(format!(
-            "{f_route}: route to {dst_s} via device {} that is not modelled; left out",
-            r["dev"]
-        ));
-        return;
-    }
     // a blackhole/unreachable/prohibit route shows `dev lo`: no device
     let dev = dev.filter(|_| matches!(rtype, RouteType::Unicast | RouteType::Local));
     let mtu = arr(&r["metrics"])
@@ -883,25 +898,9 @@ fn load_routes(
             ));
             continue;
         };
-        let table = match &r["table"] {
-            Value::String(s) => fib::table_id(s),
-            Value::Number(n) => n.as_u64().map(|x| x as u32),
-            _ => Some(fib::TABLE_MAIN),
-        };
-        let Some(table) = table else {
-            warnings.push(format!(
-                "{f_route}: route to {dst_s} in an unknown table; left out"
-            ));
+        let Some((table, dev)) = route_table_dev(h, r, &f_route, dst_s, warnings) else {
             continue;
         };
-        let dev = r["dev"].as_str().and_then(|d| h.dev_index(d));
-        if r["dev"].is_string() && dev.is_none() {
-            warnings.push(format!(
-                "{f_route}: route to {dst_s} via device {} that is not modelled; left out",
-                r["dev"]
-            ));
-            continue;
-        }
         let via = r["gateway"].as_str().and_then(|g| g.parse().ok());
         h.fib.add_route(
             table,

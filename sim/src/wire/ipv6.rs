@@ -286,30 +286,11 @@ impl Ipv6Repr {
 
     /// The upper-layer bytes with their checksum.
     pub fn l4_bytes(&self) -> Vec<u8> {
-        let src = self.src.octets();
-        let dst = self.final_dst().octets();
         match &self.l4 {
-            L4::Tcp { hdr, payload } => {
-                let mut h = hdr.clone();
-                h.checksum = h
-                    .calc_checksum_ipv6_raw(src, dst, payload)
-                    .expect("tcp payload fits");
-                let mut out = h.to_bytes().to_vec();
-                out.extend_from_slice(payload);
-                out
-            }
-            L4::Udp { hdr, payload } => {
-                let mut h = hdr.clone();
-                h.length = (8 + payload.len()) as u16;
-                // RFC 8200 §8.1: the checksum is mandatory, and a computed
-                // 0 is sent as 0xffff (etherparse does that).
-                h.checksum = h
-                    .calc_checksum_ipv6_raw(src, dst, payload)
-                    .expect("udp payload fits");
-                let mut out = h.to_bytes().to_vec();
-                out.extend_from_slice(payload);
-                out
-            }
+            L4::Tcp { .. } | L4::Udp { .. } => super::emit_transport(
+                &self.l4,
+                super::Pseudo::V6(self.src.octets(), self.final_dst().octets()),
+            ),
             L4::Icmp6(i) => i.emit(self.src, self.final_dst()),
             L4::Icmp(i) => i.emit(),
             L4::Raw(b) => b.clone(),

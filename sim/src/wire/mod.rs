@@ -353,27 +353,9 @@ impl Ipv4Repr {
     }
 
     pub fn l4_bytes(&self) -> Vec<u8> {
-        let src = self.hdr.source;
-        let dst = self.hdr.destination;
         match &self.l4 {
-            L4::Tcp { hdr, payload } => {
-                let mut h = hdr.clone();
-                h.checksum = h
-                    .calc_checksum_ipv4_raw(src, dst, payload)
-                    .expect("tcp payload fits");
-                let mut out = h.to_bytes().to_vec();
-                out.extend_from_slice(payload);
-                out
-            }
-            L4::Udp { hdr, payload } => {
-                let mut h = hdr.clone();
-                h.length = (8 + payload.len()) as u16;
-                h.checksum = h
-                    .calc_checksum_ipv4_raw(src, dst, payload)
-                    .expect("udp payload fits");
-                let mut out = h.to_bytes().to_vec();
-                out.extend_from_slice(payload);
-                out
+            L4::Tcp { .. } | L4::Udp { .. } => {
+                emit_transport(&self.l4, Pseudo::V4(self.hdr.source, self.hdr.destination))
             }
             L4::Icmp(i) => i.emit(),
             // Not carried by IPv4; its checksum has no IPv6 pseudo-header
@@ -477,6 +459,44 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+/// The addresses a TCP or UDP checksum's pseudo-header takes.
+#[derive(Clone, Copy)]
+pub(crate) enum Pseudo {
+    V4([u8; 4], [u8; 4]),
+    V6([u8; 16], [u8; 16]),
+}
+
+/// A TCP or UDP header and payload with its length and checksum over the
+/// pseudo-header of either family (an IPv6 UDP checksum computed as 0 is
+/// sent as 0xffff, RFC 8200 §8.1: etherparse does that); empty for
+/// another payload.
+pub(crate) fn emit_transport(l4: &L4, p: Pseudo) -> Vec<u8> {
+    let (mut out, payload) = match l4 {
+        L4::Tcp { hdr, payload } => {
+            let mut h = hdr.clone();
+            h.checksum = match p {
+                Pseudo::V4(s, d) => h.calc_checksum_ipv4_raw(s, d, payload),
+                Pseudo::V6(s, d) => h.calc_checksum_ipv6_raw(s, d, payload),
+            }
+            .expect("tcp payload fits");
+            (h.to_bytes().to_vec(), payload)
+        }
+        L4::Udp { hdr, payload } => {
+            let mut h = hdr.clone();
+            h.length = (8 + payload.len()) as u16;
+            h.checksum = match p {
+                Pseudo::V4(s, d) => h.calc_checksum_ipv4_raw(s, d, payload),
+                Pseudo::V6(s, d) => h.calc_checksum_ipv6_raw(s, d, payload),
+            }
+            .expect("udp payload fits");
+            (h.to_bytes().to_vec(), payload)
+        }
+        _ => return Vec::new(),
+    };
+    out.extend_from_slice(payload);
+    out
 }
 
 /// TCP and UDP after an IP header of either family (UDP's payload cut at
