@@ -30,9 +30,13 @@ use plan::{Cmd, Step};
 
 const SERVER_PY: &str = r#"
 import json, socket, sys, threading
-port = int(sys.argv[1]); routes = json.load(open(sys.argv[2]))
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", port)); s.listen(64)
+port = int(sys.argv[1]); routes = json.load(open(sys.argv[2])); addr = sys.argv[3]
+if ":" in addr:
+    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+else:
+    s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port)); s.listen(64)
 def handle(c):
     buf = b""
     try:
@@ -525,11 +529,12 @@ impl Lab {
         std::fs::write(&server, SERVER_PY)?;
         std::fs::write(self.dir.join("client.py"), CLIENT_PY)?;
         for (h, apps) in w.hosts.iter().zip(&w.apps) {
-            for (port, (_, app)) in &h.tcp.listeners {
+            for (port, (bound, app)) in &h.tcp.listeners {
                 let App::HttpServer(s) = &apps[*app] else {
                     continue;
                 };
-                self.start_http_server(&h.name, *port, s, &server)?;
+                let addr = bound.map_or("0.0.0.0".to_string(), |a| a.to_string());
+                self.start_http_server(&h.name, (&addr, *port), s, &server)?;
             }
         }
         let dns_server = self.dir.join("dns_server.py");
@@ -552,7 +557,7 @@ impl Lab {
     fn start_http_server(
         &mut self,
         host: &str,
-        port: u16,
+        (addr, port): (&str, u16),
         s: &HttpServer,
         server: &Path,
     ) -> Result<()> {
@@ -578,6 +583,7 @@ impl Lab {
                 server.to_str().unwrap_or_default(),
                 &port.to_string(),
                 rf.to_str().unwrap_or_default(),
+                addr,
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

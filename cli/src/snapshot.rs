@@ -635,9 +635,9 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
             .iter()
             .zip(&world.apps)
             .flat_map(|(h, apps)| {
-                h.tcp.listeners.iter().filter_map(move |(port, (_, app))| match &apps[*app] {
+                h.tcp.listeners.iter().filter_map(move |(port, (bound, app))| match &apps[*app] {
                     podpath_sim::app::App::HttpServer(s) => Some(serde_json::json!({
-                        "host": h.name, "kind": "http-server", "listen": format!("0.0.0.0:{port}"),
+                        "host": h.name, "kind": "http-server", "listen": podpath_sim::scenario::bundle::listen_text(*bound, *port),
                         "routes": s.routes.iter().map(|(p, r)| (p.clone(), serde_json::json!({"status": r.status, "content_type": r.content_type, "body": r.body}))).collect::<serde_json::Map<_, _>>(),
                     })),
                     _ => None,
@@ -656,7 +656,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
             .flat_map(|f| {
                 let (dst, request) = match &f.request {
                     podpath_sim::world::Request::HttpGet { dst, port, host_header, path, .. } => {
-                        (format!("{dst}:{port}"), format!("HTTP GET {path} Host: {host_header}"))
+                        (podpath_sim::wire::endpoint(*dst, *port), format!("HTTP GET {path} Host: {host_header}"))
                     }
                     podpath_sim::world::Request::DnsA { server, port, name, qtype } => (format!("{server}:{port}"), format!("DNS {} {name}", podpath_sim::wire::dns::qtype_name(*qtype))),
                     podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),

@@ -13,7 +13,7 @@ pub use crate::shared::Shared;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     HttpGet {
-        dst: Ipv4Addr,
+        dst: std::net::IpAddr,
         port: u16,
         host_header: String,
         path: String,

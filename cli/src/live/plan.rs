@@ -287,15 +287,22 @@ fn veths(w: &World, prefix: &str) -> Vec<Step> {
                 Some(p) if (hi, di) < (p.host, p.dev) => {
                     let ph = &w.hosts[p.host];
                     let peer_ns = nsname(prefix, &ph.name);
+                    // gso_max_segs 1 on both ends: TCP builds one-MSS
+                    // packets (sk_gso_max_segs), so the captures hold the
+                    // segments a real NIC sends, not veth's GSO batches
                     steps.push(on.ip(&[
                         "link",
                         "add",
                         &d.name,
+                        "gso_max_segs",
+                        "1",
                         "type",
                         "veth",
                         "peer",
                         "name",
                         &ph.devs[p.dev].name,
+                        "gso_max_segs",
+                        "1",
                         "netns",
                         &peer_ns,
                     ]));
@@ -833,7 +840,7 @@ traffic:
         let adds: Vec<&String> = l.iter().filter(|x| x.contains(" link add ")).collect();
         assert_eq!(
             adds,
-            ["ip -n ppt-a link add eth0 type veth peer name eth0 netns ppt-b"],
+            ["ip -n ppt-a link add eth0 gso_max_segs 1 type veth peer name eth0 gso_max_segs 1 netns ppt-b"],
             "{}",
             l.join("\n")
         );

@@ -291,14 +291,14 @@ impl Envoy {
             AppEvent::Accepted { key, orig_dst, .. } => {
                 // SO_ORIGINAL_DST: where the client meant to go before the
                 // REDIRECT to 15001/15006
-                let od = orig_dst.unwrap_or((key.0, key.1));
+                let od = orig_dst.unwrap_or((super::ip4(key.0), key.1));
                 let kind = if key.1 == INBOUND_PORT {
                     Kind::Inbound
                 } else {
                     Kind::Outbound
                 };
                 let sid = self.sessions.len();
-                let mtls = kind == Kind::Inbound && self.peers.contains_key(&key.2);
+                let mtls = kind == Kind::Inbound && self.peers.contains_key(&super::ip4(key.2));
                 self.sessions.push(Session {
                     kind,
                     down: *key,
@@ -319,7 +319,7 @@ impl Envoy {
                 self.conns.insert(*key, Role::Down(sid));
                 if kind == Kind::Inbound {
                     // the TLS connection's addresses as the client saw them
-                    let keys = Self::keys_for((key.2, key.3), od, false);
+                    let keys = Self::keys_for((super::ip4(key.2), key.3), od, false);
                     self.sessions[sid].keys = Some(keys);
                 }
                 vec![]
@@ -329,7 +329,11 @@ impl Envoy {
                 if let Some(s) = self.sessions.get_mut(sid) {
                     s.up = Some(*key);
                     if s.kind == Kind::Outbound && s.mtls {
-                        s.keys = Some(Self::keys_for((key.0, key.1), (key.2, key.3), true));
+                        s.keys = Some(Self::keys_for(
+                            (super::ip4(key.0), key.1),
+                            (super::ip4(key.2), key.3),
+                            true,
+                        ));
                     }
                     self.conns.insert(*key, Role::Up(sid));
                 }
@@ -502,7 +506,7 @@ impl Envoy {
 
     fn inbound_connect(&mut self, sid: usize) -> Vec<AppAction> {
         let s = &mut self.sessions[sid];
-        let client = s.down.2;
+        let client = super::ip4(s.down.2);
         let peer = self.peers.get(&client).cloned();
         let mut extra = Vec::new();
         if let Some(p) = &peer {

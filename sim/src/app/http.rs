@@ -3,7 +3,6 @@
 //! the seed's Gin service answers `/health` with JSON).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use super::{AppAction, AppEvent};
 use crate::net::tcp::ConnKey;
@@ -272,7 +271,7 @@ pub const GIVE_UP: u64 = 1 << 40;
 pub struct HttpClient {
     pub flow: u32,
     pub flow_id: String,
-    pub dst: Ipv4Addr,
+    pub dst: std::net::IpAddr,
     pub port: u16,
     pub host_header: String,
     pub path: String,
@@ -290,7 +289,7 @@ impl HttpClient {
     pub fn new(
         flow: u32,
         flow_id: &str,
-        dst: Ipv4Addr,
+        dst: std::net::IpAddr,
         req: &super::ThenHttp,
         now: u64,
     ) -> HttpClient {
@@ -406,9 +405,8 @@ impl HttpClient {
         match ev {
             AppEvent::Connected { key } if self.extra.connect_only => {
                 let text = format!(
-                    "connected to {}:{} in {} (handshake done; closed without a payload)",
-                    self.dst,
-                    self.port,
+                    "connected to {} in {} (handshake done; closed without a payload)",
+                    crate::wire::endpoint(self.dst, self.port),
                     ms(now)
                 );
                 vec![
@@ -468,10 +466,9 @@ impl HttpClient {
                 vec![self.outcome(
                     crate::trace::Disposition::Rejected { with: why.clone() },
                     format!(
-                        "curl: ({}) failed to connect to {}:{}: {why} after {}",
+                        "curl: ({}) failed to connect to {}: {why} after {}",
                         7,
-                        self.dst,
-                        self.port,
+                        crate::wire::endpoint(self.dst, self.port),
                         ms(now)
                     ),
                 )]
@@ -479,17 +476,15 @@ impl HttpClient {
             AppEvent::TimedOut { tries, data, .. } if !self.done => {
                 vec![self.outcome(crate::trace::Disposition::TimedOut, if *data {
                     format!(
-                        "curl: (56) recv failure from {}:{} after {}: connection timed out ({} retransmissions unanswered)",
-                        self.dst,
-                        self.port,
+                        "curl: (56) recv failure from {} after {}: connection timed out ({} retransmissions unanswered)",
+                        crate::wire::endpoint(self.dst, self.port),
                         ms(now),
                         tries - 1
                     )
                 } else {
                     format!(
-                        "curl: (28) connection to {}:{} timed out after {} ({} SYNs unanswered)",
-                        self.dst,
-                        self.port,
+                        "curl: (28) connection to {} timed out after {} ({} SYNs unanswered)",
+                        crate::wire::endpoint(self.dst, self.port),
                         ms(now),
                         tries
                     )

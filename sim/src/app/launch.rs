@@ -53,7 +53,7 @@ pub fn haproxy(
     p.config_text = cfg.to_string();
     for f in &p.frontends {
         for &(bind, port) in &f.binds {
-            if h.listen_tcp(port, bind, idx).is_err() {
+            if h.listen_tcp(port, bind.map(Into::into), idx).is_err() {
                 return Err(in_use(&format!("frontend {}: ", f.name), port, &hname));
             }
         }
@@ -127,7 +127,7 @@ pub fn http_server(
     apps: &mut Vec<App>,
     name: &str,
     port: u16,
-    bound: Option<Ipv4Addr>,
+    bound: Option<std::net::IpAddr>,
     routes: BTreeMap<String, HttpResponseSpec>,
 ) -> Result<usize, StartError> {
     let idx = spawn(

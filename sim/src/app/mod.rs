@@ -29,6 +29,18 @@ pub use dns::{DnsClient, DnsServer, ResolvConf, ThenHttp};
 pub use http::{HttpClient, HttpResponseSpec, HttpServer};
 pub use ping::PingClient;
 
+/// A proxy's view of a connection address. Simplification: the proxies
+/// (haproxy, ingress-nginx, envoy) listen on IPv4 wildcards or addresses
+/// and connect to IPv4 backends only, so every connection they hold is
+/// IPv4; an IPv6 address (never seen there) reads as its v4-mapped form
+/// or 0.0.0.0.
+pub(crate) fn ip4(a: std::net::IpAddr) -> Ipv4Addr {
+    match a {
+        std::net::IpAddr::V4(a) => a,
+        std::net::IpAddr::V6(a) => a.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppEvent {
     Connected {

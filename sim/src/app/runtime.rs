@@ -408,9 +408,13 @@ impl Runtime<'_> {
             FlowOf::Id(f) => (f, None),
         };
         let before = ctx.out.len();
-        match self.h.tcp_connect(ctx, app, flow, dst, port) {
+        match self.h.tcp_connect(ctx, app, flow, dst.into(), port) {
             Ok(key) => {
-                if let Some(Output::SendLocal { note: n, meta, .. }) = ctx.out.get_mut(before) {
+                if let Some(
+                    Output::SendLocal { note: n, meta, .. }
+                    | Output::SendLocal6 { note: n, meta, .. },
+                ) = ctx.out.get_mut(before)
+                {
                     if parent.is_some() {
                         meta.parent = parent;
                     }
@@ -481,9 +485,13 @@ impl Runtime<'_> {
         self.h.close_udp(app);
         let before = ctx.out.len();
         let client = self.spawn(App::HttpClient(HttpClient::new(
-            flow, flow_id, dst, then, ctx.now,
+            flow,
+            flow_id,
+            dst.into(),
+            then,
+            ctx.now,
         )));
-        if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
+        if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst.into(), then.port) {
             ctx.out.push(Output::Outcome {
                 flow,
                 disposition: crate::trace::Disposition::Failed { why: e.to_string() },
@@ -510,7 +518,7 @@ impl Runtime<'_> {
 /// The note of the first packet among these outputs (timers may come first).
 fn first_send_note(out: &mut [Output]) -> Option<&mut Option<String>> {
     out.iter_mut().find_map(|o| match o {
-        Output::SendLocal { note, .. } => Some(note),
+        Output::SendLocal { note, .. } | Output::SendLocal6 { note, .. } => Some(note),
         _ => None,
     })
 }

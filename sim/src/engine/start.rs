@@ -28,7 +28,9 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             path,
             user,
             extra,
-        } if f.client.spoofed => tcp_spoofed(rt, ctx, flow, &id, f, (*dst, *port)),
+            // a spoofed source comes from a bundle flow, whose addresses are
+            // IPv4 (bundle_flows.rs parses them so)
+        } if f.client.spoofed => tcp_spoofed(rt, ctx, flow, &id, f, (crate::app::ip4(*dst), *port)),
         Request::HttpGet {
             dst,
             port,
@@ -49,10 +51,15 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             )));
             client_opts(rt, ctx, app, &f.client);
             let c = &f.client;
-            match rt
-                .h
-                .tcp_connect_from(ctx, app, flow, *dst, *port, c.src, c.sport)
-            {
+            match rt.h.tcp_connect_from(
+                ctx,
+                app,
+                flow,
+                *dst,
+                *port,
+                c.src.map(Into::into),
+                c.sport,
+            ) {
                 Ok(k) => {
                     if let App::HttpClient(h) = &mut rt.apps[app] {
                         h.conn = Some(k);

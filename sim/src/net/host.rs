@@ -196,6 +196,16 @@ pub enum Output {
     },
 }
 
+impl Output {
+    /// A locally generated packet of either family, sent in its own hop.
+    pub fn send_local(ip: crate::wire::IpRepr, meta: Meta, note: Option<String>) -> Output {
+        match ip {
+            crate::wire::IpRepr::V4(ip) => Output::SendLocal { ip, meta, note },
+            crate::wire::IpRepr::V6(ip) => Output::SendLocal6 { ip, meta, note },
+        }
+    }
+}
+
 /// What a host needs from the engine while it works on a packet.
 pub struct Ctx<'a> {
     pub now: u64,
@@ -396,7 +406,7 @@ impl Host {
     pub fn listen_tcp(
         &mut self,
         port: u16,
-        addr: Option<std::net::Ipv4Addr>,
+        addr: Option<std::net::IpAddr>,
         owner: Owner,
     ) -> Result<(), Owner> {
         match self.tcp.listeners.insert(port, (addr, owner)) {
@@ -723,6 +733,14 @@ impl Host {
         }
     }
 
+    /// Whether `a`, of either family, is one of this host's addresses.
+    pub fn is_local_ip(&self, a: std::net::IpAddr) -> bool {
+        match a {
+            std::net::IpAddr::V4(a) => self.is_local(a),
+            std::net::IpAddr::V6(a) => self.ip6.holds(a).is_some(),
+        }
+    }
+
     /// Whether `a` is one of this host's addresses (a `local` route).
     pub fn is_local(&self, a: Ipv4Addr) -> bool {
         self.fib
@@ -803,7 +821,10 @@ impl Sockets<'_> {
             if q.proto != 6 {
                 return None;
             }
-            let t = self.tcp.conns.get(&(q.daddr, q.dport, q.saddr, q.sport))?;
+            let t = self
+                .tcp
+                .conns
+                .get(&(q.daddr.into(), q.dport, q.saddr.into(), q.sport))?;
             Some(SkInfo {
                 proto: 6,
                 listener: false,
@@ -818,10 +839,10 @@ impl Sockets<'_> {
             let wildcard = match q.proto {
                 6 => {
                     let (bound, _) = self.tcp.listeners.get(&q.dport)?;
-                    if bound.is_some_and(|b| b != q.daddr) {
+                    if !super::tcp::sock::listener_takes(*bound, q.daddr.into()) {
                         return None;
                     }
-                    bound.is_none()
+                    bound.is_none_or(|b| b.is_unspecified())
                 }
                 17 => {
                     self.udp.get(&q.dport)?;

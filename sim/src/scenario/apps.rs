@@ -285,7 +285,7 @@ fn start_tcp_forward(
     p.program = name.clone();
     let idx = apps.len();
     let (bind, port) = p.frontends[0].binds[0];
-    if h.listen_tcp(port, bind, idx).is_err() {
+    if h.listen_tcp(port, bind.map(Into::into), idx).is_err() {
         return Err(in_use(e, listen, format!("{ak}.listen"), "", port, hname));
     }
     crate::app::runtime::spawn(h, apps, App::Proxy(Box::new(p)));
@@ -293,12 +293,14 @@ fn start_tcp_forward(
 }
 
 /// `listen: [ADDR]:PORT`: the port, and the address when one is given
-/// (none, `*` and `0.0.0.0` mean every address).
+/// (none, `*` and `0.0.0.0` mean every IPv4 address; `[::]:PORT` every
+/// address of both families, as a program's AF_INET6 socket with
+/// `bindv6only` 0 listens; `[ADDR]:PORT` one IPv6 address).
 fn listen_addr(
     listen: &Spanned<String>,
     ak: &str,
     e: &Errs,
-) -> Result<(u16, Option<Ipv4Addr>), ScenarioError> {
+) -> Result<(u16, Option<std::net::IpAddr>), ScenarioError> {
     let port = listen
         .value
         .rsplit(':')
@@ -316,7 +318,11 @@ fn listen_addr(
         })?;
     let bound = match listen.value.rsplit_once(':') {
         Some((a, _)) if !a.is_empty() && a != "0.0.0.0" && a != "*" => {
-            Some(a.parse::<Ipv4Addr>().map_err(|_| {
+            let a = a
+                .strip_prefix('[')
+                .and_then(|x| x.strip_suffix(']'))
+                .unwrap_or(a);
+            Some(a.parse::<std::net::IpAddr>().map_err(|_| {
                 e.at(
                     listen,
                     format!("{ak}.listen"),

@@ -443,7 +443,9 @@ fn start_apps(
                     })
                     .collect();
                 // two dumped listeners of one port: the first one holds it
-                let idx = launch::http_server(h, apps, &format!("{hn}:{port}"), port, None, routes);
+                let bound = listen_bind(a.listen.as_deref().unwrap_or(""));
+                let idx =
+                    launch::http_server(h, apps, &format!("{hn}:{port}"), port, bound, routes);
                 if let (Ok(i), Some(r)) = (idx, &a.response) {
                     if let App::HttpServer(s) = &mut apps[i] {
                         s.raw = Some(r.as_bytes().to_vec());
@@ -526,6 +528,30 @@ fn start_apps(
         }
     }
     Ok(())
+}
+
+/// The address a dumped TCP listener holds, as `ss` writes it: `*:PORT`
+/// is an AF_INET6 wildcard taking both families (`bindv6only` 0),
+/// `[::]:PORT` one with IPV6_V6ONLY (simplification: taken as the
+/// dual-stack wildcard too), `[ADDR]:PORT` one IPv6 address. An IPv4
+/// address is read as every IPv4 address, as bundles always were.
+pub fn listen_bind(listen: &str) -> Option<std::net::IpAddr> {
+    let (a, _) = listen.rsplit_once(':')?;
+    if a == "*" {
+        return Some(std::net::Ipv6Addr::UNSPECIFIED.into());
+    }
+    let a = a.strip_prefix('[')?.strip_suffix(']')?;
+    let a = a.split('%').next().unwrap_or(a);
+    a.parse::<std::net::Ipv6Addr>().ok().map(Into::into)
+}
+
+/// A listener's `listen` text, as [`listen_bind`] reads it back.
+pub fn listen_text(bound: Option<std::net::IpAddr>, port: u16) -> String {
+    match bound {
+        None => format!("0.0.0.0:{port}"),
+        Some(std::net::IpAddr::V6(a)) if a.is_unspecified() => format!("*:{port}"),
+        Some(a) => crate::wire::endpoint(a, port),
+    }
 }
 
 /// `apps[i].listen`'s port (`ADDR:PORT`).

@@ -262,14 +262,16 @@ fn http_extra(fi: usize, f: &FlowDoc, request: &mut Request) -> Result<(), Scena
     Ok(())
 }
 
-/// `ADDR:PORT` of `dst`.
-fn addr_port(fi: usize, dst: &str) -> Result<(Ipv4Addr, u16), ScenarioError> {
+/// `ADDR:PORT` or `[ADDR6]:PORT` of `dst`.
+fn addr_port(fi: usize, dst: &str) -> Result<(std::net::IpAddr, u16), ScenarioError> {
     let (a, p) = dst
         .rsplit_once(':')
         .ok_or_else(|| err(format!("flows[{fi}].dst: '{dst}' is not IP:PORT")))?;
-    let addr: Ipv4Addr = a
-        .parse()
-        .map_err(|_| err(format!("flows[{fi}].dst: bad address '{a}'")))?;
+    let addr: std::net::IpAddr = match a.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().map(Into::into),
+        None => a.parse::<Ipv4Addr>().map(Into::into),
+    }
+    .map_err(|_| err(format!("flows[{fi}].dst: bad address '{a}'")))?;
     let port: u16 = p
         .parse()
         .map_err(|_| err(format!("flows[{fi}].dst: bad port '{p}'")))?;
@@ -296,11 +298,18 @@ fn flow_request(
     if let Some(rest) = req.strip_prefix("RESOLVE ") {
         return Ok(resolve_request(rest, dst_s));
     }
-    let (addr, port) = addr_port(fi, dst_s)?;
+    let (ip, port) = addr_port(fi, dst_s)?;
+    // UDP, SCTP and DNS flows are IPv4 (their sockets are modelled so)
+    let v4 = |what: &str| match ip {
+        std::net::IpAddr::V4(a) => Ok(a),
+        std::net::IpAddr::V6(_) => Err(err(format!(
+            "flows[{fi}].dst: {what} to an IPv6 address is not modelled yet (TCP and PING6 are)"
+        ))),
+    };
     if req == "UDP" || req.starts_with("UDP ") || (req.is_empty() && proto == "udp") {
         let payload = req.strip_prefix("UDP ").unwrap_or("").as_bytes().to_vec();
         return Ok(Request::Udp {
-            dst: addr,
+            dst: v4("UDP")?,
             port,
             payload,
         });
@@ -310,7 +319,7 @@ fn flow_request(
         // message TEXT and its echo
         let payload = req.strip_prefix("SCTP ").map(|t| t.as_bytes().to_vec());
         return Ok(Request::Sctp {
-            dst: addr,
+            dst: v4("SCTP")?,
             port,
             payload,
         });
@@ -329,7 +338,7 @@ fn flow_request(
             _ => name.to_string(),
         };
         return Ok(Request::DnsA {
-            server: addr,
+            server: v4("DNS")?,
             port,
             name,
             qtype,
@@ -338,7 +347,7 @@ fn flow_request(
     if req.is_empty() {
         // a plain connect: the handshake, then close, no payload
         return Ok(Request::HttpGet {
-            dst: addr,
+            dst: ip,
             port,
             host_header: dst_s.to_string(),
             path: "/".into(),
@@ -354,7 +363,7 @@ fn flow_request(
             "bundle.json: flows[{fi}]: request '{req}' is not modelled yet; sent as HTTP GET /"
         ));
         return Ok(Request::HttpGet {
-            dst: addr,
+            dst: ip,
             port,
             host_header: dst_s.to_string(),
             path: "/".into(),
@@ -370,7 +379,7 @@ fn flow_request(
     }
     let (path, hh) = rest.split_once(" Host: ").unwrap_or((rest, dst_s));
     Ok(Request::HttpGet {
-        dst: addr,
+        dst: ip,
         port,
         host_header: hh.to_string(),
         path: path.to_string(),

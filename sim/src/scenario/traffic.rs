@@ -283,16 +283,49 @@ fn http_request(
         Some((u, a)) => (Some(u.to_string()), a),
         None => (None, auth),
     };
-    let (addr, port) = match auth.rsplit_once(':') {
-        Some((a, p)) => (
-            a,
-            p.parse::<u16>()
-                .map_err(|_| e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'")))?,
-        ),
-        None => (auth, 80),
+    // an IPv6 literal is bracketed (RFC 3986 3.2.2: `[2001:db8::1]:8080`)
+    let (addr, port) = match auth.strip_prefix('[') {
+        Some(v6) => {
+            let (a, after) = v6.split_once(']').ok_or_else(|| {
+                e.at(
+                    url,
+                    format!("{tk}.http.get"),
+                    format!("'{}': an IPv6 address needs its closing ']'", url.value),
+                )
+            })?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p),
+                None if after.is_empty() => None,
+                None => {
+                    return Err(e.at(
+                        url,
+                        format!("{tk}.http.get"),
+                        format!("'{after}' after ']': expected :PORT"),
+                    ))
+                }
+            };
+            if a.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(e.at(
+                    url,
+                    format!("{tk}.http.get"),
+                    format!("'[{a}]' is not an IPv6 address"),
+                ));
+            }
+            (a, port)
+        }
+        None => match auth.rsplit_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (auth, None),
+        },
+    };
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| e.at(url, format!("{tk}.http.get"), format!("bad port '{p}'")))?,
+        None => 80,
     };
     let host_header = http.host.clone().unwrap_or_else(|| auth.to_string());
-    Ok(match addr.parse::<Ipv4Addr>() {
+    Ok(match addr.parse::<std::net::IpAddr>() {
         Ok(dst) => Request::HttpGet {
             dst,
             port,

@@ -216,6 +216,42 @@ impl Frame {
     }
 }
 
+/// An IP packet of either family, as a socket layer that serves both
+/// (TCP, UDP) builds and reads it: the family follows the addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IpRepr {
+    V4(Ipv4Repr),
+    V6(Ipv6Repr),
+}
+
+impl IpRepr {
+    pub fn src(&self) -> IpAddr {
+        match self {
+            IpRepr::V4(i) => i.src().into(),
+            IpRepr::V6(i) => i.src.into(),
+        }
+    }
+    pub fn dst(&self) -> IpAddr {
+        match self {
+            IpRepr::V4(i) => i.dst().into(),
+            IpRepr::V6(i) => i.final_dst().into(),
+        }
+    }
+    pub fn l4(&self) -> &L4 {
+        match self {
+            IpRepr::V4(i) => &i.l4,
+            IpRepr::V6(i) => &i.l4,
+        }
+    }
+    /// TTL or hop limit.
+    pub fn hop_limit(&self) -> u8 {
+        match self {
+            IpRepr::V4(i) => i.hdr.time_to_live,
+            IpRepr::V6(i) => i.hop_limit,
+        }
+    }
+}
+
 impl Ipv4Repr {
     pub fn parse(bytes: &[u8]) -> Result<Ipv4Repr, WireError> {
         let (hdr, _) = Ipv4Header::from_slice(bytes).map_err(|e| WireError::Malformed {

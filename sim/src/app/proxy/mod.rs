@@ -45,7 +45,7 @@ use rand_core::Rng;
 
 use super::haproxy_log::LogCtx;
 use super::haproxy_stats as stats;
-use super::{AppAction, AppEvent, FlowOf};
+use super::{ip4, AppAction, AppEvent, FlowOf};
 use crate::net::netfilter::ScriptChooser;
 use crate::net::tcp::ConnKey;
 
@@ -658,9 +658,9 @@ impl Proxy {
         self.log_count += 1;
         let ctx = LogCtx {
             http: f.mode == Mode::Http,
-            client: (s.client.2, s.client.3),
-            frontend_addr: (s.client.0, s.client.1),
-            backend_src: s.server.map(|k| (k.0, k.1)),
+            client: (ip4(s.client.2), s.client.3),
+            frontend_addr: (ip4(s.client.0), s.client.1),
+            backend_src: s.server.map(|k| (ip4(k.0), k.1)),
             server_addr,
             accept_ms: epoch_ms(s.accept_ns),
             frontend: &f.name,
@@ -1071,7 +1071,7 @@ impl Proxy {
         now: u64,
         script: Option<&mut ScriptChooser>,
     ) -> Vec<AppAction> {
-        let Some(f) = self.frontend_of(key.0, key.1) else {
+        let Some(f) = self.frontend_of(ip4(key.0), key.1) else {
             return vec![AppAction::Close(key)];
         };
         let ms = epoch_ms(now);
@@ -1137,7 +1137,7 @@ impl Proxy {
             }
         }
         if !http {
-            out.extend(self.connect(sid, key.2, "", "", now, script));
+            out.extend(self.connect(sid, ip4(key.2), "", "", now, script));
         }
         out
     }
@@ -1296,7 +1296,7 @@ impl Proxy {
             let view = ReqView {
                 host: &host,
                 path: &path,
-                src: client.2,
+                src: ip4(client.2),
             };
             if let Some((b, _)) = self.frontends[f].route(&view) {
                 if let Some(cfg) = self.backends[b].stats.clone() {
@@ -1316,7 +1316,7 @@ impl Proxy {
                 }
             }
         }
-        let out = self.connect(sid, client.2, &host, &path, now, script);
+        let out = self.connect(sid, ip4(client.2), &host, &path, now, script);
         // ingress-nginx's $req_id (drawn even when nginx answers itself)
         let request_id = if self.frontends[f].ingress.is_some() {
             format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64())

@@ -267,7 +267,7 @@ impl<'a> SimEngine<'a> {
                 payload: None,
             },
             Proto::Tcp => Request::HttpGet {
-                dst,
+                dst: dst.into(),
                 port,
                 host_header: format!("{dst}:{port}"),
                 path: "/".into(),

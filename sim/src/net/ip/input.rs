@@ -253,7 +253,7 @@ impl Host {
             return;
         }
         match ip.proto() {
-            6 => self.tcp_rcv(ctx, ip, meta),
+            6 => self.tcp_rcv(ctx, crate::wire::IpRepr::V4(ip), meta),
             17 => self.udp_rcv(ctx, ip, meta),
             crate::wire::sctp::PROTO_SCTP => self.sctp_rcv(ctx, ip, meta),
             1 => self.icmp_rcv(ctx, ip, meta),

@@ -25,6 +25,20 @@ pub fn quoted_echo(q: &[u8]) -> Option<(Ipv6Addr, Ipv6Addr, Option<u16>)> {
     Some((a(8), a(24), id))
 }
 
+/// The source address and ports of a quoted TCP segment (no extension
+/// headers before it), read from the cut quote's bytes.
+pub fn quoted_tcp(q: &[u8]) -> Option<(Ipv6Addr, u16, u16)> {
+    if q.len() < 44 || q[0] >> 4 != 6 || q[6] != 6 {
+        return None;
+    }
+    let src = Ipv6Addr::from(<[u8; 16]>::try_from(&q[8..24]).ok()?);
+    Some((
+        src,
+        u16::from_be_bytes([q[40], q[41]]),
+        u16::from_be_bytes([q[42], q[43]]),
+    ))
+}
+
 impl Host {
     /// `icmp6_send`: an error about `offending` (as it came), of `msg`'s
     /// kind (its quote is filled in here), unless RFC 4443 §2.4 (e) forbids
@@ -177,6 +191,10 @@ impl Host {
                 format!("packet too big: path MTU to {qdst} is now {new} (rt6_pmtu_discovery)"),
                 Action::Info,
             );
+        }
+        if let Some((qsrc, sport, dport)) = m.quoted().and_then(quoted_tcp) {
+            self.tcp_v6_err(ctx, (qsrc.into(), sport, qdst.into(), dport), m);
+            return;
         }
         let owner = echo.and_then(|id| self.icmp_sock(id));
         match owner {

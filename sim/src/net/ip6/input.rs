@@ -391,7 +391,7 @@ impl Host {
                     meta,
                 );
             }
-            PROTO_TCP => self.tcp_v6_send_reset(ctx, &ip, meta),
+            PROTO_TCP => self.tcp_rcv(ctx, crate::wire::IpRepr::V6(ip), meta),
             p => {
                 // ip6_input_finish: icmpv6_send(PARAMPROB, UNK_NEXTHDR,
                 // offset of the Next Header field that named it)
@@ -431,59 +431,6 @@ impl Host {
         let src = std::net::IpAddr::V6(ip.src);
         self.vxlan_rcv_udp(ctx, src, hdr, payload, meta)
             || self.wg_rcv_udp(ctx, src, hdr, payload, meta)
-    }
-
-    /// `tcp_v6_send_reset`: no IPv6 TCP socket (podpath's programs listen
-    /// on IPv4): RST, seq from the segment's ACK, or ACK of its length.
-    fn tcp_v6_send_reset(&mut self, ctx: &mut Ctx, ip: &Ipv6Repr, meta: Meta) {
-        let L4::Tcp { hdr, payload } = &ip.l4 else {
-            return;
-        };
-        if hdr.rst {
-            self.drop(
-                ctx,
-                Point::Tcp,
-                "RST for no socket: dropped".into(),
-                &CtInfo::default(),
-            );
-            return;
-        }
-        ctx.trace.step(
-            Point::Tcp,
-            format!(
-                "no IPv6 socket on TCP port {}: reset (tcp_v6_send_reset)",
-                hdr.destination_port
-            ),
-            Action::Reject {
-                with: "tcp-reset".into(),
-            },
-        );
-        let mut t = crate::wire::tcp_header(hdr.destination_port, hdr.source_port, 0, None, 0);
-        t.rst = true;
-        if hdr.ack {
-            t.sequence_number = hdr.acknowledgment_number;
-        } else {
-            t.ack = true;
-            t.acknowledgment_number = hdr
-                .sequence_number
-                .wrapping_add(payload.len() as u32 + hdr.syn as u32 + hdr.fin as u32);
-        }
-        let r = Ipv6Repr::new(
-            ip.dst,
-            ip.src,
-            64,
-            0,
-            L4::Tcp {
-                hdr: t,
-                payload: vec![],
-            },
-        );
-        let m = ctx.new_meta(meta.flow, Some(meta.pkt));
-        ctx.out.push(crate::net::host::Output::SendLocal6 {
-            ip: r,
-            meta: m,
-            note: Some("tcp reset".into()),
-        });
     }
 }
 

@@ -74,6 +74,14 @@ impl Host {
         super::addrsel::select(&self.ip6.all(), dst, dev)
     }
 
+    /// `ip6_dst_hoplimit`: a socket's unicast hop limit is its route's
+    /// device's (`net.ipv6.conf.DEV.hop_limit`, 64 by default).
+    pub(crate) fn ip6_hop_limit(&self, dst: Ipv6Addr) -> u8 {
+        let dev = self.ip6.fib.lookup(dst).and_then(|f| f.route.dev);
+        let name = dev.map_or("all", |d| self.devs[d].name.as_str());
+        self.sysctl.conf6(name, "hop_limit").clamp(1, 255) as u8
+    }
+
     /// `ip6_route_output` and `ip6_finish_output` for a local packet.
     pub(crate) fn ip6_output_local(&mut self, ctx: &mut Ctx, ip: Ipv6Repr, meta: Meta) {
         self.ip6_route_and_send(ctx, ip, meta, true)

@@ -34,7 +34,7 @@
 //! reconfiguration; every host's kernel has the sctp module loaded (one
 //! without it answers an INIT with ICMP protocol unreachable).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use rand_core::Rng;
 
@@ -143,11 +143,22 @@ impl CookieBody {
 /// The cookie's 32-byte signature (Linux: SCTP_SECRET_SIZE bytes of
 /// HMAC): eight keyed CRC32c over the body and the addresses and ports
 /// the cookie was made for.
+/// An association's addresses. Simplification: SCTP is modelled over
+/// IPv4 only (no `sctp_v6_*`), so every key the SCTP code makes holds two
+/// IPv4 addresses.
+fn addrs4(key: &ConnKey) -> (Ipv4Addr, Ipv4Addr) {
+    match (key.0, key.2) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (a, b),
+        _ => unreachable!("SCTP associations are IPv4 (sctp_v4_* only)"),
+    }
+}
+
 fn signature(secret: u32, body: &[u8], key: &ConnKey) -> Vec<u8> {
     let mut msg = body.to_vec();
-    msg.extend_from_slice(&key.0.octets());
+    let (a, b) = addrs4(key);
+    msg.extend_from_slice(&a.octets());
     msg.extend_from_slice(&key.1.to_be_bytes());
-    msg.extend_from_slice(&key.2.octets());
+    msg.extend_from_slice(&b.octets());
     msg.extend_from_slice(&key.3.to_be_bytes());
     (0u32..8)
         .flat_map(|i| {
@@ -207,7 +218,7 @@ impl Host {
         bind: Option<Ipv4Addr>,
         sport: Option<u16>,
     ) -> Result<ConnKey, ConnectError> {
-        let (src, _) = self.connect_route(dst, dport, bind)?;
+        let (src, _) = self.connect_route(dst.into(), dport, bind.map(IpAddr::V4))?;
         let taken = |s: &SctpStack, p: u16| {
             s.listeners.contains_key(&p) || s.assocs.keys().any(|k| k.1 == p && k.0 == src)
         };
@@ -224,7 +235,7 @@ impl Host {
                     .ok_or(ConnectError::NoFreePort)?
             }
         };
-        let key = (src, sport, dst, dport);
+        let key = (src, sport, IpAddr::V4(dst), dport);
         let my_vtag = self.sctp_tag(ctx.trace, flow);
         let tsn = self.draw(ctx.trace, Some(flow));
         let txhash = self.draw(ctx.trace, Some(flow));
@@ -398,8 +409,8 @@ impl Host {
         };
         let id = self.next_ip_id();
         // sctp_v4_xmit: DF set while path MTU discovery is on (its default)
-        let mut ip =
-            Ipv4Repr::new(key.0, key.2, 64, id, L4::Raw(p.emit())).with_protocol(PROTO_SCTP);
+        let (src, dst) = addrs4(key);
+        let mut ip = Ipv4Repr::new(src, dst, 64, id, L4::Raw(p.emit())).with_protocol(PROTO_SCTP);
         ip.hdr.dont_fragment = true;
         let (flow, parent, txhash, owner) = match (self.sctp.assocs.get(key), answer) {
             (Some(a), _) => (
@@ -464,7 +475,7 @@ impl Host {
             );
             return;
         };
-        let key = (ip.dst(), p.dport, ip.src(), p.sport);
+        let key = (ip.dst().into(), p.dport, ip.src().into(), p.sport);
         if self.sctp.assocs.contains_key(&key) {
             self.sctp_assoc_rcv(ctx, key, &p, meta);
         } else if let Some(&app) = self.sctp.listeners.get(&p.dport) {
@@ -1294,7 +1305,7 @@ impl Host {
     /// connect (`sctp_icmp_proto_unreachable` → ECONNREFUSED); other
     /// errors are soft (`sk_err_soft`): the timers keep retransmitting.
     pub(crate) fn sctp_icmp_error(&mut self, ctx: &mut Ctx, t: &Tuple, i: &IcmpRepr) {
-        let key = (t.src, t.sport, t.dst, t.dport);
+        let key = (t.src.into(), t.sport, t.dst.into(), t.dport);
         let Some(a) = self.sctp.assocs.get(&key) else {
             return;
         };

@@ -32,7 +32,7 @@
 //! tracking; no SYN-ACK timer (a lost SYN-ACK is resent when the SYN comes
 //! again); TIME_WAIT sockets stay until the end of the run.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::TcpOptionElement;
 
@@ -48,22 +48,22 @@ use super::socket::SocketEvent as AppEvent;
 use crate::trace::Action;
 use crate::trace::Point;
 use crate::wire::icmp::{self, IcmpRepr};
-use crate::wire::{tcp_header, Ipv4Repr, L4};
+use crate::wire::{endpoint, tcp_header, IpRepr, Ipv4Repr, Ipv6Repr, L4};
 
 /// Why `connect()` fails before a SYN leaves: the errno and what caused it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
     /// No route to the destination (ENETUNREACH).
-    #[error("connect to {dst}:{dport}: no route to {dst} (ENETUNREACH)")]
-    NoRoute { dst: Ipv4Addr, dport: u16 },
+    #[error("connect to {}: no route to {dst} (ENETUNREACH)", endpoint(*dst, *dport))]
+    NoRoute { dst: IpAddr, dport: u16 },
     /// The route's device has no address to send from (EADDRNOTAVAIL).
-    #[error("connect to {dst}:{dport}: no source address (EADDRNOTAVAIL)")]
-    NoSource { dst: Ipv4Addr, dport: u16 },
+    #[error("connect to {}: no source address (EADDRNOTAVAIL)", endpoint(*dst, *dport))]
+    NoSource { dst: IpAddr, dport: u16 },
     /// The route is of a type that sends nothing (`blackhole`,
     /// `unreachable`, `prohibit`, ...; EHOSTUNREACH).
-    #[error("connect to {dst}:{dport}: {rtype} route (EHOSTUNREACH)")]
+    #[error("connect to {}: {rtype} route (EHOSTUNREACH)", endpoint(*dst, *dport))]
     Unreachable {
-        dst: Ipv4Addr,
+        dst: IpAddr,
         dport: u16,
         /// The route type's name, as `ip route` writes it.
         rtype: &'static str,
@@ -74,7 +74,7 @@ pub enum ConnectError {
     /// bind() to an address the host does not have (EADDRNOTAVAIL:
     /// inet_bind without ip_nonlocal_bind/IP_FREEBIND).
     #[error("bind to {addr}: Cannot assign requested address (EADDRNOTAVAIL)")]
-    BindNotLocal { addr: Ipv4Addr },
+    BindNotLocal { addr: IpAddr },
     /// bind() to a port a socket of the same address holds (EADDRINUSE).
     #[error("bind to port {port}: Address already in use (EADDRINUSE)")]
     BindInUse { port: u16 },
@@ -82,7 +82,7 @@ pub enum ConnectError {
 
 /// One received segment, as the receive path's helpers see it.
 struct Seg<'a> {
-    ip: &'a Ipv4Repr,
+    ip: &'a IpRepr,
     hdr: &'a etherparse::TcpHeader,
     payload: &'a [u8],
     key: ConnKey,
@@ -131,13 +131,17 @@ impl Host {
     /// `secure_tcp_ts_off`: the kernel adds a keyed hash of the address
     /// pair to its millisecond clock (tcp_timestamps 1); podpath's hash is
     /// keyed by the host's seed, so a run's values are its own.
-    fn tcp_ts_off(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u32 {
+    fn tcp_ts_off(&self, src: IpAddr, dst: IpAddr) -> u32 {
         if self.sysctl.int("net.ipv4.tcp_timestamps") == 2 {
             return 0;
         }
         let mut k = self.flow_seed.to_be_bytes().to_vec();
-        k.extend_from_slice(&src.octets());
-        k.extend_from_slice(&dst.octets());
+        for a in [src, dst] {
+            match a {
+                IpAddr::V4(a) => k.extend_from_slice(&a.octets()),
+                IpAddr::V6(a) => k.extend_from_slice(&a.octets()),
+            }
+        }
         crate::det::stable_hash(&k) as u32
     }
 
@@ -145,11 +149,16 @@ impl Host {
     /// destination before NAT, from its conntrack entry (found by the reply
     /// tuple, which is the socket's own view).
     pub fn original_dst(&self, key: ConnKey, now: u64) -> Option<(Ipv4Addr, u16)> {
+        // Simplification: conntrack tracks IPv4 only, so an IPv6
+        // connection has no original destination to report
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (key.0, key.2) else {
+            return None;
+        };
         let t = crate::net::netfilter::conntrack::Tuple {
             proto: 6,
-            src: key.0,
+            src,
             sport: key.1,
-            dst: key.2,
+            dst,
             dport: key.3,
         };
         self.ct
@@ -176,7 +185,7 @@ impl Host {
         payload: Vec<u8>,
         mss: Option<u16>,
         now: u64,
-    ) -> Ipv4Repr {
+    ) -> IpRepr {
         let syn = flags.contains('S');
         let t = self.tcp.conns.get(key);
         let o = t.map(|t| t.opts).unwrap_or_default();
@@ -210,23 +219,53 @@ impl Host {
             if o.wscale {
                 opts.extend([Noop, TcpOptionElement::WindowScale(ws)]);
             }
-        } else if o.ts && t.is_some() {
-            opts.extend([TcpOptionElement::Noop, TcpOptionElement::Noop, ts]);
+        } else if t.is_some() {
+            if o.ts {
+                opts.extend([TcpOptionElement::Noop, TcpOptionElement::Noop, ts]);
+            }
+            let blocks = t.map(|t| t.sack_blocks()).unwrap_or_default();
+            // tcp_established_options: the SACK blocks after the TS
+            if !blocks.is_empty() {
+                let mut b = [(0u32, 0u32); 4];
+                b[..blocks.len()].copy_from_slice(&blocks);
+                opts.extend([
+                    TcpOptionElement::Noop,
+                    TcpOptionElement::Noop,
+                    TcpOptionElement::SelectiveAcknowledgement(
+                        b[0],
+                        [
+                            (blocks.len() > 1).then_some(b[1]),
+                            (blocks.len() > 2).then_some(b[2]),
+                            (blocks.len() > 3).then_some(b[3]),
+                        ],
+                    ),
+                ]);
+                // tcp_options_write: a D-SACK is reported once
+                if let Some(t) = self.tcp.conns.get_mut(key) {
+                    t.dsack = None;
+                }
+            }
         }
         if !opts.is_empty() {
             let _ = h.set_options(&opts);
         }
-        let id = self.next_ip_id();
-        Ipv4Repr::new(
-            key.0,
-            key.2,
-            self.sysctl.int("net.ipv4.ip_default_ttl") as u8,
-            id,
-            L4::Tcp { hdr: h, payload },
-        )
+        let l4 = L4::Tcp { hdr: h, payload };
+        match (key.0, key.2) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let id = self.next_ip_id();
+                let ttl = self.sysctl.int("net.ipv4.ip_default_ttl") as u8;
+                IpRepr::V4(Ipv4Repr::new(s, d, ttl, id, l4))
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                // the flow label is ip6_make_flowlabel's, set on output
+                let hl = self.ip6_hop_limit(d);
+                IpRepr::V6(Ipv6Repr::new(s, d, hl, 0, l4))
+            }
+            _ => unreachable!("a connection's addresses are of one family"),
+        }
     }
 
-    fn tcp_out(&mut self, ctx: &mut Ctx, key: &ConnKey, ip: Ipv4Repr, note: String) {
+    fn tcp_out(&mut self, ctx: &mut Ctx, key: &ConnKey, ip: IpRepr, note: String) {
         let (flow, parent, txhash, app) = match self.tcp.conns.get(key) {
             // a connection that has carried no packet yet (a connect's SYN)
             // has no parent to give: packet ids start at 1
@@ -241,11 +280,7 @@ impl Host {
         let mut m = ctx.new_meta(flow, parent);
         m.hash = txhash;
         m.owner = app.map(|a| self.owner_uid(a));
-        ctx.out.push(Output::SendLocal {
-            ip,
-            meta: m,
-            note: Some(note),
-        });
+        ctx.out.push(Output::send_local(ip, m, Some(note)));
     }
 
     /// `skb_still_in_host_queue` (net/ipv4/tcp_output.c, called by
@@ -265,6 +300,7 @@ impl Host {
                             && hdr.sequence_number == seq
                             && hdr.syn == syn
                             && self.is_local(p.ip.src())
+                            && IpAddr::V4(p.ip.src()) == key.0
                     }
                     _ => false,
                 })
@@ -283,40 +319,72 @@ impl Host {
         });
     }
 
-    /// The route side of `connect()` (ip_route_connect): a bound source
-    /// must be the host's own (EADDRNOTAVAIL unless
-    /// `net.ipv4.ip_nonlocal_bind`), the route gives the source address
-    /// (the bound one, the route's `src`, else the device's) and the MSS
-    /// its device allows. TCP and SCTP connect the same way.
+    /// The route side of `connect()` (ip_route_connect, ip6_dst_lookup
+    /// for IPv6): a bound source must be the host's own (EADDRNOTAVAIL
+    /// unless `net.ipv4.ip_nonlocal_bind`), the route gives the source
+    /// address (the bound one, the route's `src`, else the device's as
+    /// `inet_select_addr` or `ipv6_dev_get_saddr` picks it) and the MSS
+    /// its device allows (`tcp_mss_to_mtu`: the MTU less 40 bytes of IPv4
+    /// and TCP headers, 60 with IPv6's). TCP and SCTP connect the same way.
     pub(crate) fn connect_route(
         &self,
-        dst: Ipv4Addr,
+        dst: IpAddr,
         dport: u16,
-        bind: Option<Ipv4Addr>,
-    ) -> Result<(Ipv4Addr, u16), ConnectError> {
+        bind: Option<IpAddr>,
+    ) -> Result<(IpAddr, u16), ConnectError> {
         if let Some(a) = bind {
-            if !self.is_local(a) && self.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
+            if !self.is_local_ip(a) && self.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
                 return Err(ConnectError::BindNotLocal { addr: a });
             }
         }
-        let key = FlowKey {
-            dst: Some(dst),
-            src: bind,
-            ..Default::default()
+        let (rtype, dev, via, rsrc) = match dst {
+            IpAddr::V4(d) => {
+                let key = FlowKey {
+                    dst: Some(d),
+                    src: bind.and_then(|b| match b {
+                        IpAddr::V4(b) => Some(b),
+                        IpAddr::V6(_) => None,
+                    }),
+                    ..Default::default()
+                };
+                let l = self
+                    .fib
+                    .lookup(&key, None)
+                    .map_err(|_| ConnectError::NoRoute { dst, dport })?;
+                let r = l.route;
+                (r.rtype, r.dev, r.via.map(IpAddr::V4), r.src.map(IpAddr::V4))
+            }
+            IpAddr::V6(d) => {
+                let f = self
+                    .ip6
+                    .fib
+                    .lookup(d)
+                    .ok_or(ConnectError::NoRoute { dst, dport })?;
+                let r = f.route;
+                (r.rtype, r.dev, r.via.map(IpAddr::V6), None)
+            }
         };
-        let l = self
-            .fib
-            .lookup(&key, None)
-            .map_err(|_| ConnectError::NoRoute { dst, dport })?;
-        Ok(match (l.route.rtype, l.route.dev) {
-            (RouteType::Local, _) => (bind.unwrap_or(dst), 65495),
+        let hdrs = if dst.is_ipv4() { 40 } else { 60 };
+        Ok(match (rtype, dev) {
+            // lo: 65535 (IP_MAX_MTU) less 40; IPv6's 65536 less 60
+            (RouteType::Local, _) => (
+                bind.unwrap_or(dst),
+                if dst.is_ipv4() { 65495 } else { 65476 },
+            ),
             (RouteType::Unicast, Some(d)) => {
-                let nh = l.route.via.unwrap_or(dst);
+                let nh = via.unwrap_or(dst);
                 let s = bind
-                    .or(l.route.src)
-                    .or_else(|| self.select_src(d, nh))
+                    .or(rsrc)
+                    .or_else(|| match (nh, dst) {
+                        (IpAddr::V4(nh), _) => self.select_src(d, nh).map(IpAddr::V4),
+                        (_, IpAddr::V6(dst)) => self.ip6_saddr(dst, Some(d)).map(IpAddr::V6),
+                        _ => None,
+                    })
                     .ok_or(ConnectError::NoSource { dst, dport })?;
-                (s, (self.devs[d].mtu.saturating_sub(40)).min(65495) as u16)
+                (
+                    s,
+                    self.devs[d].mtu.saturating_sub(hdrs as u32).min(65495) as u16,
+                )
             }
             (t, _) => {
                 return Err(ConnectError::Unreachable {
@@ -328,6 +396,29 @@ impl Host {
         })
     }
 
+    /// The MSS a listener offers a peer at `peer` (`tcp_mss_clamp` of the
+    /// route's `advmss`: the device MTU less the headers), 1460 without a
+    /// route.
+    fn route_mss(&self, peer: IpAddr) -> u16 {
+        let dev = match peer {
+            IpAddr::V4(p) => self
+                .fib
+                .lookup(
+                    &FlowKey {
+                        dst: Some(p),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .ok()
+                .and_then(|l| l.route.dev),
+            IpAddr::V6(p) => self.ip6.fib.lookup(p).and_then(|f| f.route.dev),
+        };
+        let hdrs = if peer.is_ipv4() { 40 } else { 60 };
+        dev.map(|d| self.devs[d].mtu.saturating_sub(hdrs).min(65495) as u16)
+            .unwrap_or(1460)
+    }
+
     /// `connect()`: picks the source address from the route and an ephemeral
     /// port from `ip_local_port_range`, sends the SYN.
     pub fn tcp_connect(
@@ -335,7 +426,7 @@ impl Host {
         ctx: &mut Ctx,
         app: usize,
         flow: u32,
-        dst: Ipv4Addr,
+        dst: IpAddr,
         dport: u16,
     ) -> Result<ConnKey, ConnectError> {
         self.tcp_connect_from(ctx, app, flow, dst, dport, None, None)
@@ -353,9 +444,9 @@ impl Host {
         ctx: &mut Ctx,
         app: usize,
         flow: u32,
-        dst: Ipv4Addr,
+        dst: IpAddr,
         dport: u16,
-        bind: Option<Ipv4Addr>,
+        bind: Option<IpAddr>,
         sport: Option<u16>,
     ) -> Result<ConnKey, ConnectError> {
         let (src, mss) = self.connect_route(dst, dport, bind)?;
@@ -401,7 +492,11 @@ impl Host {
             ctx,
             &k,
             syn,
-            format!("connect() from {src}:{sport} to {dst}:{dport}: SYN"),
+            format!(
+                "connect() from {} to {}: SYN",
+                endpoint(src, sport),
+                endpoint(dst, dport)
+            ),
         );
         ctx.out.push(Output::Timer {
             at_ns: ctx.now + INITIAL_RTO_NS,
@@ -727,25 +822,24 @@ impl Host {
         self.tcp_out(ctx, &key, a, "ACK".into());
     }
 
-    /// `tcp_v4_rcv`: a segment for this host.
-    pub(crate) fn tcp_rcv(&mut self, ctx: &mut Ctx, ip: Ipv4Repr, meta: Meta) {
-        let L4::Tcp { hdr, payload } = &ip.l4 else {
+    /// `tcp_v4_rcv` and `tcp_v6_rcv`: a segment for this host.
+    pub(crate) fn tcp_rcv(&mut self, ctx: &mut Ctx, ip: IpRepr, meta: Meta) {
+        let L4::Tcp { hdr, payload } = ip.l4() else {
             return;
         };
-        if self.is_broadcast_dst(ip.dst()) {
-            // tcp_v4_rcv: a segment not addressed to this host alone
-            // (pkt_type != PACKET_HOST) goes to discard_it: no socket, no
-            // RST (tcp_v4_send_reset answers only RTN_LOCAL).
-            self.drop(
-                ctx,
-                Point::Tcp,
-                format!(
-                    "TCP segment to the broadcast address {}: discarded (tcp_v4_rcv)",
-                    ip.dst()
-                ),
-                &crate::net::netfilter::ct_glue::CtInfo::default(),
-            );
-            return;
+        if let IpAddr::V4(d) = ip.dst() {
+            if self.is_broadcast_dst(d) {
+                // tcp_v4_rcv: a segment not addressed to this host alone
+                // (pkt_type != PACKET_HOST) goes to discard_it: no socket, no
+                // RST (tcp_v4_send_reset answers only RTN_LOCAL).
+                self.drop(
+                    ctx,
+                    Point::Tcp,
+                    format!("TCP segment to the broadcast address {d}: discarded (tcp_v4_rcv)"),
+                    &crate::net::netfilter::ct_glue::CtInfo::default(),
+                );
+                return;
+            }
         }
         let key: ConnKey = (ip.dst(), hdr.destination_port, ip.src(), hdr.source_port);
         let s = Seg {
@@ -766,7 +860,7 @@ impl Host {
                     self.tcp_conn_request(ctx, &s, app, lport)
                 }
                 Some((bound, app))
-                    if hdr.syn && !hdr.ack && bound.is_none_or(|b| b == ip.dst()) =>
+                    if hdr.syn && !hdr.ack && sock::listener_takes(bound, ip.dst()) =>
                 {
                     self.tcp_conn_request(ctx, &s, app, lport)
                 }
@@ -825,19 +919,7 @@ impl Host {
             Ok(TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
             _ => None,
         });
-        let our_mss = self
-            .fib
-            .lookup(
-                &FlowKey {
-                    dst: Some(ip.src()),
-                    ..Default::default()
-                },
-                None,
-            )
-            .ok()
-            .and_then(|l| l.route.dev)
-            .map(|d| self.devs[d].mtu.saturating_sub(40).min(65495) as u16)
-            .unwrap_or(1460);
+        let our_mss = self.route_mss(ip.src());
         let iss = self.draw(ctx.trace, Some(meta.flow));
         let txhash = self.draw(ctx.trace, Some(meta.flow));
         let mut tcb = Tcb::new(
@@ -900,8 +982,8 @@ impl Host {
         self.tcp_out(ctx, &key, synack, "SYN-ACK".into());
     }
 
-    /// `tcp_v4_send_reset`: no socket for the segment: answer RST (an RST
-    /// itself is ignored).
+    /// `tcp_v4_send_reset` and `tcp_v6_send_reset`: no socket for the
+    /// segment: answer RST (an RST itself is ignored).
     fn tcp_v4_send_reset(&mut self, ctx: &mut Ctx, s: &Seg) {
         let (hdr, payload, key, meta) = (s.hdr, s.payload, s.key, s.meta);
         let seq = hdr.sequence_number;
@@ -928,11 +1010,11 @@ impl Host {
         };
         let rst = self.tcp_seg(&key, rseq, rack, flags, vec![], None, ctx.now);
         let m = ctx.new_meta(meta.flow, Some(meta.pkt));
-        ctx.out.push(Output::SendLocal {
-            ip: rst,
-            meta: m,
-            note: Some("RST: connection refused".into()),
-        });
+        ctx.out.push(Output::send_local(
+            rst,
+            m,
+            Some("RST: connection refused".into()),
+        ));
     }
 
     /// `tcp_reset`: an RST received: the socket goes, the application
@@ -1165,6 +1247,20 @@ impl Host {
         let (hdr, payload, key) = (s.hdr, s.payload, s.key);
         let seq = hdr.sequence_number;
         let t = self.tcp.conns.get_mut(&key).expect("present");
+        let end = seq.wrapping_add(payload.len() as u32);
+        // tcp_data_queue: a segment that starts before RCV.NXT and ends
+        // past it holds new data after the copy: D-SACK the copy, keep the
+        // rest
+        let (seq, payload) =
+            if !payload.is_empty() && seq_before(seq, t.rcv_nxt) && seq_before(t.rcv_nxt, end) {
+                if t.opts.sack {
+                    t.dsack = Some((seq, t.rcv_nxt));
+                }
+                let skip = t.rcv_nxt.wrapping_sub(seq) as usize;
+                (t.rcv_nxt, &payload[skip..])
+            } else {
+                (seq, payload)
+            };
         if !payload.is_empty() {
             if seq == t.rcv_nxt {
                 t.rcv_nxt = t.rcv_nxt.wrapping_add(payload.len() as u32);
@@ -1179,12 +1275,54 @@ impl Host {
                     t.quick -= 1;
                     w.ack_now = true;
                 }
-                w.events.push(AppEvent::Data {
-                    key,
-                    data: payload.to_vec(),
-                });
+                let mut data = payload.to_vec();
+                // tcp_ofo_queue: the hole is filled, what waited past it
+                // follows; RFC 5681 4.2: an ACK at once when the gap closes
+                // or data still waits (__tcp_ack_snd_check)
+                if !t.ofo.is_empty() {
+                    w.ack_now = true;
+                    let mut segs = std::mem::take(&mut t.ofo);
+                    segs.sort_by_key(|s| s.seq.wrapping_sub(t.rcv_nxt));
+                    for s in segs {
+                        let send = s.seq.wrapping_add(s.data.len() as u32);
+                        if seq_before(t.rcv_nxt, s.seq) {
+                            t.ofo.push(s);
+                        } else if seq_before(t.rcv_nxt, send) {
+                            let skip = t.rcv_nxt.wrapping_sub(s.seq) as usize;
+                            data.extend_from_slice(&s.data[skip..]);
+                            t.rcv_nxt = send;
+                        }
+                    }
+                }
+                w.events.push(AppEvent::Data { key, data });
+            } else if seq_before(t.rcv_nxt, seq) {
+                // tcp_data_queue_ofo: past a hole: held, and ACKed at
+                // once with its SACK block. Simplification: a FIN on
+                // such a segment is not held (it comes again).
+                t.ofo_rx += 1;
+                let rx = t.ofo_rx;
+                if !t
+                    .ofo
+                    .iter()
+                    .any(|o| o.seq == seq && o.data.len() >= payload.len())
+                {
+                    t.ofo.retain(|o| o.seq != seq);
+                    t.ofo.push(OfoSeg {
+                        seq,
+                        data: payload.to_vec(),
+                        rx,
+                    });
+                } else if t.opts.sack {
+                    t.dsack = Some((seq, seq.wrapping_add(payload.len() as u32)));
+                }
+                t.ack_pending = true;
+                w.ack_now = true;
             } else {
-                // Out of order or duplicate: ACK what we have, at once.
+                // a copy of data already received (a retransmission):
+                // D-SACK it (tcp_dsack_set) and ACK at once
+                if t.opts.sack {
+                    t.dsack = Some((seq, seq.wrapping_add(payload.len() as u32)));
+                }
                 t.ack_pending = true;
                 w.ack_now = true;
             }
@@ -1294,7 +1432,7 @@ impl Host {
         if t.proto != 6 {
             return;
         }
-        let key: ConnKey = (t.src, t.sport, t.dst, t.dport);
+        let key: ConnKey = (t.src.into(), t.sport, t.dst.into(), t.dport);
         let Some(tcb) = self.tcp.conns.get(&key) else {
             return;
         };
@@ -1342,5 +1480,142 @@ impl Host {
             );
         }
         let _ = CtInfo::default();
+    }
+
+    /// `tcp_v6_err` (net/ipv6/tcp_ipv6.c): an ICMPv6 error quoting one of
+    /// our segments. Packet Too Big runs `tcp_v6_mtu_reduced`: when the
+    /// new path MTU's MSS is below the current one, `tcp_sync_mss` lowers
+    /// it and `tcp_simple_retransmit` sends again, cut to the new MSS
+    /// (`tcp_fragment`: the PSH stays on the last piece), every
+    /// unacknowledged segment that no longer fits. Another error
+    /// (`icmpv6_err_convert`) aborts a connect in SYN-SENT, drops a
+    /// request socket when fatal (`tcp_req_err`), and is soft otherwise.
+    /// Simplification: no congestion window, so every piece goes at once
+    /// (Linux sends them while in flight stays under cwnd, 10 at first).
+    pub(crate) fn tcp_v6_err(&mut self, ctx: &mut Ctx, key: ConnKey, m: &crate::wire::Icmpv6Repr) {
+        use crate::wire::Icmpv6Repr as M;
+        let Some(t) = self.tcp.conns.get_mut(&key) else {
+            ctx.trace.step(
+                Point::Tcp,
+                format!("ICMPv6 {m}: no TCP socket {}", key_str(&key)),
+                Action::Info,
+            );
+            return;
+        };
+        if let M::PacketTooBig { mtu, .. } = m {
+            let mss = ((*mtu).max(crate::wire::ipv6::IPV6_MIN_MTU as u32) - 60) as u16;
+            if mss >= t.mss || t.state == TcpState::SynSent {
+                ctx.trace.step(
+                    Point::Tcp,
+                    format!("packet too big (mtu {mtu}): MSS {} already fits", t.mss),
+                    Action::Info,
+                );
+                return;
+            }
+            let was = t.mss;
+            t.mss = mss;
+            let room = mss.saturating_sub(sock::opt_len(&t.opts)).max(1) as usize;
+            let mut queue = std::collections::VecDeque::new();
+            let mut resend = Vec::new();
+            for u in t.rtx.drain(..) {
+                if u.payload.len() <= room {
+                    queue.push_back(u);
+                    continue;
+                }
+                let n = u.payload.len().div_ceil(room);
+                for (i, c) in u.payload.chunks(room).enumerate() {
+                    let last = i + 1 == n;
+                    let off = (i * room) as u32;
+                    let piece = Unacked {
+                        seq: u.seq.wrapping_add(off),
+                        payload: c.to_vec(),
+                        fin: u.fin && last,
+                        psh: u.psh && last,
+                        sent_ns: ctx.now,
+                        retransmitted: true,
+                    };
+                    resend.push(piece.clone());
+                    queue.push_back(piece);
+                }
+            }
+            t.rtx = queue;
+            ctx.trace.step(
+                Point::Tcp,
+                format!(
+                    "packet too big (mtu {mtu}): MSS {was} -> {mss}, {} segment(s) sent again cut to {room} bytes (tcp_v6_mtu_reduced, tcp_simple_retransmit)",
+                    resend.len()
+                ),
+                Action::Info,
+            );
+            if resend.is_empty() {
+                return;
+            }
+            t.gen += 1;
+            let (ack, gen, rto) = (t.rcv_nxt, t.gen, t.rto_ns);
+            t.ack_pending = false;
+            for u in resend {
+                let flags = match (u.fin, u.psh) {
+                    (true, _) => "F",
+                    (false, true) => "P",
+                    _ => "",
+                };
+                let len = u.payload.len();
+                let seg = self.tcp_seg(&key, u.seq, Some(ack), flags, u.payload, None, ctx.now);
+                self.tcp_out(
+                    ctx,
+                    &key,
+                    seg,
+                    format!("path MTU lowered: {len} bytes again"),
+                );
+            }
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + rto,
+                timer: HostTimer::Tcp { key, gen },
+            });
+            return;
+        }
+        // icmpv6_err_convert (net/ipv6/icmp.c): the errno, and whether fatal
+        let (errno, fatal) = match m {
+            M::DstUnreach { code, .. } => match *code {
+                0 => ("ENETUNREACH", false),
+                1 | 5 | 6 => ("EACCES", true),
+                4 => ("ECONNREFUSED", true),
+                _ => ("EHOSTUNREACH", false),
+            },
+            M::TimeExceeded { .. } => ("EHOSTUNREACH", false),
+            M::ParamProblem { .. } => ("EPROTO", true),
+            _ => return,
+        };
+        let (state, app) = (t.state, t.app);
+        match state {
+            TcpState::SynSent => {
+                self.tcp.conns.remove(&key);
+                ctx.trace.step(
+                    Point::Tcp,
+                    format!("connect aborted by ICMPv6 {m} ({errno})"),
+                    Action::Info,
+                );
+                ctx.out.push(Output::Socket {
+                    owner: app,
+                    ev: AppEvent::Refused {
+                        key,
+                        why: format!("ICMPv6 {m} ({errno})"),
+                    },
+                });
+            }
+            TcpState::SynRecv if fatal => {
+                self.tcp.conns.remove(&key);
+                ctx.trace.step(
+                    Point::Tcp,
+                    format!("ICMPv6 {m} ({errno}): request socket dropped (tcp_req_err)"),
+                    Action::Info,
+                );
+            }
+            _ => ctx.trace.step(
+                Point::Tcp,
+                format!("soft error ICMPv6 {m} ({errno}): the socket keeps retrying"),
+                Action::Info,
+            ),
+        }
     }
 }

@@ -2,10 +2,10 @@
 //! listening sockets, and the constants Linux runs them with.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// (local address, local port, remote address, remote port)
-pub type ConnKey = (Ipv4Addr, u16, Ipv4Addr, u16);
+pub type ConnKey = (IpAddr, u16, IpAddr, u16);
 
 pub const WINDOW: u16 = 64240;
 /// TCP_ATO_MIN and TCP_DELACK_MIN: 40 ms.
@@ -123,6 +123,26 @@ pub struct Tcb {
     /// The window scale this end offers (`rcv_wscale`; 7 with the
     /// default tcp_rmem).
     pub rcv_wscale: u8,
+    /// The out-of-order queue (`out_of_order_queue`): data past a hole,
+    /// with the order it came in (SACK blocks list the newest first).
+    pub ofo: Vec<OfoSeg>,
+    pub ofo_rx: u64,
+    /// A D-SACK block owed (RFC 2883, `tcp_dsack_set`): data that came
+    /// twice, reported once in the next ACK.
+    pub dsack: Option<(u32, u32)>,
+}
+
+/// A segment held past a hole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfoSeg {
+    pub seq: u32,
+    pub data: Vec<u8>,
+    pub rx: u64,
+}
+
+/// Whether sequence number `a` is before `b` (`before()`, modulo 2^32).
+pub fn seq_before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
 }
 
 /// The options a SYN offers or a handshake agreed on.
@@ -185,7 +205,44 @@ impl Tcb {
             ts_off: 0,
             ts_recent: 0,
             rcv_wscale: 7,
+            ofo: Vec::new(),
+            ofo_rx: 0,
+            dsack: None,
         }
+    }
+
+    /// The SACK blocks an ACK carries (RFC 2018 as `tcp_options_write`
+    /// writes them): a D-SACK block first when one is owed, then the
+    /// out-of-order data as contiguous blocks, the one that grew last
+    /// first (`tcp_sack_new_ofo_skb`); as many as fit beside the
+    /// timestamps (3, else 4).
+    pub(crate) fn sack_blocks(&self) -> Vec<(u32, u32)> {
+        if !self.opts.sack {
+            return vec![];
+        }
+        let mut segs: Vec<&OfoSeg> = self.ofo.iter().collect();
+        segs.sort_by_key(|s| s.seq.wrapping_sub(self.rcv_nxt));
+        // (start, end, newest arrival)
+        let mut blocks: Vec<(u32, u32, u64)> = Vec::new();
+        for s in segs {
+            let end = s.seq.wrapping_add(s.data.len() as u32);
+            match blocks.last_mut() {
+                Some(b) if !seq_before(b.1, s.seq) => {
+                    if seq_before(b.1, end) {
+                        b.1 = end;
+                    }
+                    b.2 = b.2.max(s.rx);
+                }
+                _ => blocks.push((s.seq, end, s.rx)),
+            }
+        }
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.2));
+        let room = if self.opts.ts { 3 } else { 4 };
+        self.dsack
+            .into_iter()
+            .chain(blocks.into_iter().map(|b| (b.0, b.1)))
+            .take(room)
+            .collect()
     }
 
     /// `tcp_rtt_estimator` + `tcp_set_rto` (RFC 6298 with Linux's floor).
@@ -204,11 +261,24 @@ impl Tcb {
 
 #[derive(Clone, Debug, Default)]
 pub struct TcpStack {
-    /// port -> (bound address or None for 0.0.0.0, app)
-    pub listeners: BTreeMap<u16, (Option<Ipv4Addr>, usize)>,
+    /// port -> (bound address, app): None is 0.0.0.0 (IPv4 only), `::`
+    /// a dual-stack wildcard (`bindv6only` 0: IPv4 as v4-mapped too)
+    pub listeners: BTreeMap<u16, (Option<IpAddr>, usize)>,
     pub conns: BTreeMap<ConnKey, Tcb>,
 }
 
 pub(crate) fn key_str(k: &ConnKey) -> String {
-    format!("{}:{} <-> {}:{}", k.0, k.1, k.2, k.3)
+    use crate::wire::endpoint;
+    format!("{} <-> {}", endpoint(k.0, k.1), endpoint(k.2, k.3))
+}
+
+/// Whether a listener bound to `bound` takes a SYN to `dst`
+/// (`inet_lookup_listener`, `compute_score`): an IPv4 wildcard takes IPv4,
+/// `::` takes both families (`ipv6_only` off), an address only itself.
+pub fn listener_takes(bound: Option<IpAddr>, dst: IpAddr) -> bool {
+    match bound {
+        None => dst.is_ipv4(),
+        Some(IpAddr::V6(a)) if a.is_unspecified() => true,
+        Some(b) => b == dst,
+    }
 }
