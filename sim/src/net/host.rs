@@ -932,7 +932,8 @@ impl AddrClass for HostAddrs<'_> {
             .values()
             .filter(|c| {
                 let a = if daddr { c.orig.dst } else { c.orig.src };
-                u32::from(a) & m == key
+                a.is_ipv4()
+                    && u32::from(crate::net::netfilter::conntrack::v4(a)) & m == key
                     && !(c.orig.proto == 6
                         && matches!(
                             c.tcp,

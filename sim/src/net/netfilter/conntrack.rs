@@ -19,13 +19,29 @@ use super::ctbits;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tuple {
     pub proto: u8,
-    pub src: Ipv4Addr,
+    pub src: std::net::IpAddr,
     pub sport: u16,
-    pub dst: Ipv4Addr,
+    pub dst: std::net::IpAddr,
     pub dport: u16,
 }
 
+/// An address of a tuple as the IPv4-only code reads it (NAT's address
+/// arithmetic, the IPv4 header rewrite): an IPv6 address reads as
+/// 0.0.0.0, which that code never meets (it runs on IPv4 connections).
+pub fn v4(a: std::net::IpAddr) -> Ipv4Addr {
+    match a {
+        std::net::IpAddr::V4(a) => a,
+        std::net::IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+    }
+}
+
 impl Tuple {
+    pub fn src4(&self) -> Ipv4Addr {
+        v4(self.src)
+    }
+    pub fn dst4(&self) -> Ipv4Addr {
+        v4(self.dst)
+    }
     pub fn invert(&self) -> Tuple {
         Tuple {
             proto: self.proto,
@@ -528,9 +544,9 @@ mod tests {
     fn t() -> Tuple {
         Tuple {
             proto: 6,
-            src: Ipv4Addr::new(1, 2, 3, 4),
+            src: Ipv4Addr::new(1, 2, 3, 4).into(),
             sport: 40000,
-            dst: Ipv4Addr::new(10, 96, 0, 10),
+            dst: Ipv4Addr::new(10, 96, 0, 10).into(),
             dport: 80,
         }
     }
@@ -540,7 +556,7 @@ mod tests {
         let mut ct = Conntrack::default();
         let id = ct.create(t(), 0).unwrap();
         let mut r = t().invert();
-        r.src = Ipv4Addr::new(10, 244, 0, 5);
+        r.src = Ipv4Addr::new(10, 244, 0, 5).into();
         r.sport = 8080;
         ct.set_reply(id, r);
         let c = ct.get(id).unwrap();

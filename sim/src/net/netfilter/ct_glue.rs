@@ -276,9 +276,9 @@ pub fn packet_tuple(ip: &Ipv4Repr) -> Tuple {
     };
     Tuple {
         proto: ip.proto(),
-        src: ip.src(),
+        src: ip.src().into(),
         sport,
-        dst: ip.dst(),
+        dst: ip.dst().into(),
         dport,
     }
 }
@@ -308,9 +308,9 @@ pub fn quoted_tuple(q: &[u8]) -> Option<Tuple> {
     };
     Some(Tuple {
         proto,
-        src,
+        src: src.into(),
         sport,
-        dst,
+        dst: dst.into(),
         dport,
     })
 }

@@ -317,9 +317,9 @@ fn v4_tuple(proto: u8, t: &CtTuple) -> Option<Tuple> {
     match (t.src, t.dst) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => Some(Tuple {
             proto,
-            src,
+            src: src.into(),
             sport: t.sport,
-            dst,
+            dst: dst.into(),
             dport: t.dport,
         }),
         _ => None,
@@ -416,9 +416,9 @@ conntrack v1.4.6 (conntrack-tools): 5 flow entries have been shown.
         // the established DNAT: a reply from the pod finds its entry
         let reply = Tuple {
             proto: 6,
-            src: Ipv4Addr::new(10, 244, 2, 7),
+            src: Ipv4Addr::new(10, 244, 2, 7).into(),
             sport: 8080,
-            dst: Ipv4Addr::new(10, 244, 1, 5),
+            dst: Ipv4Addr::new(10, 244, 1, 5).into(),
             dport: 41234,
         };
         let (id, dir) = ct.lookup(&reply, 2_000).unwrap();

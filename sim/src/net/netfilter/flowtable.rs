@@ -96,8 +96,8 @@ impl Host {
         // nft_flow_route: the way back to this packet's sender, out of
         // the device it came in by
         let (sender, back_src) = match dir {
-            Dir::Original => (c.orig.src, c.reply.src),
-            Dir::Reply => (c.reply.src, c.orig.src),
+            Dir::Original => (c.orig.src4(), c.reply.src4()),
+            Dir::Reply => (c.reply.src4(), c.orig.src4()),
         };
         let in_name = self.devs[in_dev].name.clone();
         let key = FlowKey {
@@ -189,9 +189,9 @@ impl Host {
         };
         let t = Tuple {
             proto: ip.proto(),
-            src: ip.src(),
+            src: ip.src().into(),
             sport,
-            dst: ip.dst(),
+            dst: ip.dst().into(),
             dport,
         };
         let Some(&(id, dir)) = self.ct.index.get(&t) else {
@@ -250,7 +250,7 @@ impl Host {
         self.nat_manip(ctx, &mut ip, &ci, false);
         self.nat_manip(ctx, &mut ip, &ci, true);
         ip.hdr.time_to_live -= 1;
-        let nexthop = p.via.unwrap_or(target.dst);
+        let nexthop = p.via.unwrap_or(target.dst4());
         self.neigh_output(ctx, p.oif, nexthop, ip, meta);
         true
     }
@@ -294,8 +294,8 @@ impl Host {
             for d in [Dir::Original, Dir::Reply] {
                 let t = c.target(d);
                 let key = FlowKey {
-                    dst: Some(t.dst),
-                    src: Some(t.src),
+                    dst: Some(t.dst4()),
+                    src: Some(t.src4()),
                     ..Default::default()
                 };
                 match self.fib.lookup(&key, None) {

@@ -310,7 +310,7 @@ impl Host {
     ) -> Option<crate::net::netfilter::iptables::matches::CtView> {
         let c = self.ct.get(ct.id?)?;
         let t =
-            |x: &crate::net::netfilter::conntrack::Tuple| (x.proto, x.src, x.sport, x.dst, x.dport);
+            |x: &crate::net::netfilter::conntrack::Tuple| (x.proto, x.src4(), x.sport, x.dst4(), x.dport);
         let status = u32::from(ct.related)
             | (u32::from(c.seen_reply) << 1)
             | (u32::from(c.assured) << 2)

@@ -44,8 +44,8 @@ impl Host {
         match (&out.nat, src_manip) {
             (Some(Target::Dnat { to, random, .. }), false) => {
                 let addr = pick_addr(to.addr_lo, to.addr_hi, *random, &mut self.rng, &c.orig)
-                    .unwrap_or(c.orig.dst);
-                reply.src = addr;
+                    .unwrap_or(c.orig.dst4());
+                reply.src = addr.into();
                 if let Some((lo, hi)) = to.ports {
                     reply.sport = if lo == hi {
                         lo
@@ -65,7 +65,7 @@ impl Host {
                 let Some(addr) = addr else {
                     return Err(NatError::RedirectNoAddress);
                 };
-                reply.src = addr;
+                reply.src = addr.into();
                 if let Some((lo, _)) = ports {
                     reply.sport = *lo;
                 }
@@ -80,8 +80,8 @@ impl Host {
                 true,
             ) => {
                 let addr = pick_addr(to.addr_lo, to.addr_hi, *random, &mut self.rng, &c.orig)
-                    .unwrap_or(c.orig.src);
-                reply.dst = addr;
+                    .unwrap_or(c.orig.src4());
+                reply.dst = addr.into();
                 reply.dport =
                     self.nat_unique_port(&c.orig, reply, to.ports, *random_fully, ctx.now);
             }
@@ -94,12 +94,12 @@ impl Host {
                 true,
             ) => {
                 let d = dev.expect("POSTROUTING has an output device");
-                let Some(addr) = self.select_src(d, nexthop.unwrap_or(c.orig.dst)) else {
+                let Some(addr) = self.select_src(d, nexthop.unwrap_or(c.orig.dst4())) else {
                     return Err(NatError::MasqueradeNoAddress {
                         dev: self.devs[d].name.clone(),
                     });
                 };
-                reply.dst = addr;
+                reply.dst = addr.into();
                 reply.dport = self.nat_unique_port(&c.orig, reply, *ports, *random_fully, ctx.now);
             }
             _ => {}
@@ -160,10 +160,10 @@ impl Host {
             rand_core::Rng::next_u32(&mut self.rng)
         } else {
             let mut b = Vec::new();
-            b.extend_from_slice(&orig.src.octets());
-            b.extend_from_slice(&orig.dst.octets());
+            b.extend_from_slice(&orig.src4().octets());
+            b.extend_from_slice(&orig.dst4().octets());
             b.extend_from_slice(&orig.dport.to_be_bytes());
-            b.extend_from_slice(&reply.dst.octets());
+            b.extend_from_slice(&reply.dst4().octets());
             crate::det::stable_hash(&b) as u32
         };
         for i in 0..size {
@@ -211,9 +211,9 @@ impl Host {
             }
             // Outer header: like the reply to an incoming packet.
             if src_manip {
-                ip.set_src(t.src);
+                ip.set_src(t.src4());
             } else {
-                ip.set_dst(t.dst);
+                ip.set_dst(t.dst4());
             }
             // Quoted packet travels the other way: undo its NAT too.
             if let L4::Icmp(i) = &mut ip.l4 {
@@ -221,10 +221,10 @@ impl Host {
                 rewrite_quoted(&mut i.payload, &qt, src_manip);
             }
         } else if src_manip {
-            ip.set_src(t.src);
+            ip.set_src(t.src4());
             set_l4_port(ip, true, t.sport);
         } else {
-            ip.set_dst(t.dst);
+            ip.set_dst(t.dst4());
             set_l4_port(ip, false, t.dport);
         }
         if before_ep != endpoint(ip) {
@@ -293,12 +293,12 @@ pub(crate) fn rewrite_quoted(q: &mut [u8], t: &Tuple, src_manip: bool) {
     // The quoted packet travelled the other way: SRC manip of the error is DST
     // manip of the quoted packet, and vice versa.
     if src_manip {
-        q[16..20].copy_from_slice(&t.dst.octets());
+        q[16..20].copy_from_slice(&t.dst4().octets());
         if q.len() >= ihl + 4 && matches!(q[9], 6 | 17 | 132) {
             q[ihl + 2..ihl + 4].copy_from_slice(&t.dport.to_be_bytes());
         }
     } else {
-        q[12..16].copy_from_slice(&t.src.octets());
+        q[12..16].copy_from_slice(&t.src4().octets());
         if q.len() >= ihl + 4 && matches!(q[9], 6 | 17 | 132) {
             q[ihl..ihl + 2].copy_from_slice(&t.sport.to_be_bytes());
         }
@@ -362,8 +362,8 @@ pub(crate) fn pick_addr(
     } else {
         // find_best_ips_proto: a hash of the source (and destination unless
         // persistent) picks the address, so a client keeps its address.
-        let mut k = orig.src.octets().to_vec();
-        k.extend_from_slice(&orig.dst.octets());
+        let mut k = orig.src4().octets().to_vec();
+        k.extend_from_slice(&orig.dst4().octets());
         crate::det::stable_hash(&k)
     };
     Some(Ipv4Addr::from(a + (off % span) as u32))

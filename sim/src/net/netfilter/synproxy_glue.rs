@@ -247,9 +247,9 @@ impl Host {
         );
         self.synproxy.tmpl.insert(Tuple {
             proto: 6,
-            src: ip.src(),
+            src: ip.src().into(),
             sport: th.source_port,
-            dst: ip.dst(),
+            dst: ip.dst().into(),
             dport: th.destination_port,
         });
         ctx.trace.step(

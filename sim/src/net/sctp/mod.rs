@@ -1305,7 +1305,7 @@ impl Host {
     /// connect (`sctp_icmp_proto_unreachable` → ECONNREFUSED); other
     /// errors are soft (`sk_err_soft`): the timers keep retransmitting.
     pub(crate) fn sctp_icmp_error(&mut self, ctx: &mut Ctx, t: &Tuple, i: &IcmpRepr) {
-        let key = (t.src.into(), t.sport, t.dst.into(), t.dport);
+        let key = (t.src, t.sport, t.dst, t.dport);
         let Some(a) = self.sctp.assocs.get(&key) else {
             return;
         };

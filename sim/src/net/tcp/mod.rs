@@ -151,20 +151,20 @@ impl Host {
     pub fn original_dst(&self, key: ConnKey, now: u64) -> Option<(Ipv4Addr, u16)> {
         // Simplification: conntrack tracks IPv4 only, so an IPv6
         // connection has no original destination to report
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (key.0, key.2) else {
+        let (IpAddr::V4(_), IpAddr::V4(_)) = (key.0, key.2) else {
             return None;
         };
         let t = crate::net::netfilter::conntrack::Tuple {
             proto: 6,
-            src,
+            src: key.0,
             sport: key.1,
-            dst,
+            dst: key.2,
             dport: key.3,
         };
         self.ct
             .peek(&t, now)
             .and_then(|id| self.ct.get(id))
-            .map(|c| (c.orig.dst, c.orig.dport))
+            .map(|c| (c.orig.dst4(), c.orig.dport))
     }
 
     /// A segment of connection `key`. A connection's segments carry the
@@ -1432,7 +1432,7 @@ impl Host {
         if t.proto != 6 {
             return;
         }
-        let key: ConnKey = (t.src.into(), t.sport, t.dst.into(), t.dport);
+        let key: ConnKey = (t.src, t.sport, t.dst, t.dport);
         let Some(tcb) = self.tcp.conns.get(&key) else {
             return;
         };
