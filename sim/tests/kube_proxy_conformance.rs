@@ -118,7 +118,7 @@ fn run_branch(
         let addr = to.addr_lo.unwrap();
         let port = to.ports.map(|p| p.0).or(pkt.dport).unwrap();
         res.dnat = Some(format!("{addr}:{port}"));
-        pkt.dst = addr;
+        pkt.dst = podpath_sim::net::netfilter::conntrack::v4(addr);
         pkt.dport = Some(port);
         pkt.ct_state |= ctbits::DNAT;
     }

@@ -226,7 +226,7 @@ mod flows {
             if out.is_empty() {
                 let nat = run(TableKind::Nat, Hook::Prerouting, &mut pkt, &mut env);
                 if let Some(Target::Dnat { to, .. }) = nat.nat {
-                    pkt.dst = to.addr_lo.unwrap();
+                    pkt.dst = podpath_sim::net::netfilter::conntrack::v4(to.addr_lo.unwrap());
                     pkt.dport = to.ports.map(|p| p.0).or(pkt.dport);
                     out = format!("{}:{}", pkt.dst, pkt.dport.unwrap());
                 }

@@ -89,8 +89,8 @@ impl Host {
             verdict: Verdict::Accept,
             nat: Some(super::netfilter::Target::Dnat {
                 to: super::netfilter::NatRange {
-                    addr_lo: Some(rs.ip),
-                    addr_hi: Some(rs.ip),
+                    addr_lo: Some(rs.ip.into()),
+                    addr_hi: Some(rs.ip.into()),
                     ports: Some((rs.port, rs.port)),
                 },
                 random: false,

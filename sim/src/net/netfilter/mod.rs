@@ -174,8 +174,8 @@ impl RejectWith {
 /// A NAT range: addresses and an optional port range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NatRange {
-    pub addr_lo: Option<Ipv4Addr>,
-    pub addr_hi: Option<Ipv4Addr>,
+    pub addr_lo: Option<std::net::IpAddr>,
+    pub addr_hi: Option<std::net::IpAddr>,
     pub ports: Option<(u16, u16)>,
 }
 
@@ -358,6 +358,11 @@ pub struct NfPacket {
     /// An SCTP packet's chunks (first fragment): `-m sctp --chunk-types`
     /// and nft's `sctp chunk` read them. Empty for other packets.
     pub sctp_chunks: Vec<crate::wire::sctp::Chunk>,
+    /// An IPv6 packet's source and destination (the IPv6 hooks): `src`
+    /// and `dst` are then 0.0.0.0, and only IPv6 selectors read these
+    /// (ip6tables `-s`/`-d`, nft `ip6 saddr`); `ttl` holds the hop limit,
+    /// `tos` the traffic class, `icmp` the ICMPv6 type and code.
+    pub ip6: Option<(std::net::Ipv6Addr, std::net::Ipv6Addr)>,
 }
 
 /// A frame's Ethernet header (and ARP body) as nft's link-layer payload
@@ -422,6 +427,7 @@ impl Default for NfPacket {
             dups: Vec::new(),
             ct_labels: 0,
             sctp_chunks: Vec::new(),
+            ip6: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! `--random-fully`) and the rewrite of every packet of it
 //! (`nf_nat_manip_pkt`), ICMP errors' quoted packets included.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::net::host::{Ctx, Host};
 use crate::net::netfilter::conntrack::{Dir, Tuple};
@@ -44,8 +44,8 @@ impl Host {
         match (&out.nat, src_manip) {
             (Some(Target::Dnat { to, random, .. }), false) => {
                 let addr = pick_addr(to.addr_lo, to.addr_hi, *random, &mut self.rng, &c.orig)
-                    .unwrap_or(c.orig.dst4());
-                reply.src = addr.into();
+                    .unwrap_or(c.orig.dst);
+                reply.src = addr;
                 if let Some((lo, hi)) = to.ports {
                     reply.sport = if lo == hi {
                         lo
@@ -80,8 +80,8 @@ impl Host {
                 true,
             ) => {
                 let addr = pick_addr(to.addr_lo, to.addr_hi, *random, &mut self.rng, &c.orig)
-                    .unwrap_or(c.orig.src4());
-                reply.dst = addr.into();
+                    .unwrap_or(c.orig.src);
+                reply.dst = addr;
                 reply.dport =
                     self.nat_unique_port(&c.orig, reply, to.ports, *random_fully, ctx.now);
             }
@@ -343,28 +343,42 @@ fn fmt_endpoint((a, p): (Ipv4Addr, Option<u16>)) -> String {
     }
 }
 
+/// An address of a NAT range (`find_best_ips_proto`), of either family.
 pub(crate) fn pick_addr(
-    lo: Option<Ipv4Addr>,
-    hi: Option<Ipv4Addr>,
+    lo: Option<IpAddr>,
+    hi: Option<IpAddr>,
     random: bool,
     rng: &mut rand_chacha::ChaCha8Rng,
     orig: &Tuple,
-) -> Option<Ipv4Addr> {
+) -> Option<IpAddr> {
     let lo = lo?;
     let hi = hi.unwrap_or(lo);
-    let (a, b) = (u32::from(lo), u32::from(hi));
-    if b <= a {
+    let num = |x: IpAddr| match x {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    };
+    let (a, b) = (num(lo), num(hi));
+    if b <= a || lo.is_ipv4() != hi.is_ipv4() {
         return Some(lo);
     }
-    let span = (b - a) as u64 + 1;
+    let span = (b - a).saturating_add(1);
     let off = if random {
-        rand_core::Rng::next_u32(rng) as u64
+        u128::from(rand_core::Rng::next_u32(rng))
     } else {
         // find_best_ips_proto: a hash of the source (and destination unless
         // persistent) picks the address, so a client keeps its address.
-        let mut k = orig.src4().octets().to_vec();
-        k.extend_from_slice(&orig.dst4().octets());
-        crate::det::stable_hash(&k)
+        let mut k = Vec::new();
+        for x in [orig.src, orig.dst] {
+            match x {
+                IpAddr::V4(x) => k.extend_from_slice(&x.octets()),
+                IpAddr::V6(x) => k.extend_from_slice(&x.octets()),
+            }
+        }
+        u128::from(crate::det::stable_hash(&k))
     };
-    Some(Ipv4Addr::from(a + (off % span) as u32))
+    let n = a + off % span;
+    Some(match lo {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(n as u32)),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(n)),
+    })
 }

@@ -170,11 +170,13 @@ fn cond_holds(
         CondKind::Owner { id, hi, .. } => pkt.owner.is_some_and(|o| (*id..=*hi).contains(&o)),
         CondKind::SrcMask(a, m) => u32::from(pkt.src) & u32::from(*m) == u32::from(*a),
         CondKind::DstMask(a, m) => u32::from(pkt.dst) & u32::from(*m) == u32::from(*a),
-        // IPv6 conditions: a v6 ruleset is kept, not evaluated
-        CondKind::Src6(_)
-        | CondKind::Dst6(_)
-        | CondKind::Icmp6Type { .. }
-        | CondKind::V6Kept(_) => false,
+        // ip6tables' conditions, on an IPv6 packet (ip6_packet_match)
+        CondKind::Src6(n) => pkt.ip6.is_some_and(|(s, _)| n.contains(&s)),
+        CondKind::Dst6(n) => pkt.ip6.is_some_and(|(_, d)| n.contains(&d)),
+        CondKind::Icmp6Type { ty, code } => match (pkt.ip6, pkt.icmp) {
+            (Some(_), Some((t, cd))) => *ty == 255 || (t == *ty && code.is_none_or(|c| c == cd)),
+            _ => false,
+        },
         // the conditions of [`super::matches`], answered above
         _ => false,
     };
@@ -271,6 +273,7 @@ fn stateful_holds(
 fn unmodelled_name(k: &CondKind) -> Option<String> {
     match k {
         CondKind::Unmodelled(c) => Some(format!("{c} is not modelled")),
+        CondKind::V6Kept(c) => Some(format!("{c} (an IPv6 value) is not modelled")),
         CondKind::OwnerName { uid, name } => {
             let db = if *uid {
                 crate::net::names::Db::Passwd

@@ -872,8 +872,8 @@ fn parse_nat_range(s: &str) -> Option<NatRange> {
         return None;
     }
     Some(NatRange {
-        addr_lo: lo,
-        addr_hi: hi,
+        addr_lo: lo.map(|a: Ipv4Addr| a.into()),
+        addr_hi: hi.map(|a: Ipv4Addr| a.into()),
         ports,
     })
 }

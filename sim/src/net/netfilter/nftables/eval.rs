@@ -1057,8 +1057,8 @@ fn nat_data(d: &Data) -> Option<NatRange> {
         _ => None,
     };
     Some(NatRange {
-        addr_lo: Some(lo),
-        addr_hi: Some(hi),
+        addr_lo: Some((lo).into()),
+        addr_hi: Some((hi).into()),
         ports,
     })
 }
@@ -1087,8 +1087,8 @@ fn nat(
     let range = match to {
         NatTo::None => None,
         NatTo::Range { lo, hi, ports } => Some(NatRange {
-            addr_lo: Some(*lo),
-            addr_hi: Some(*hi),
+            addr_lo: Some((*lo).into()),
+            addr_hi: Some((*hi).into()),
             ports: *ports,
         }),
         NatTo::Ports(a, b) => Some(NatRange {
@@ -1121,8 +1121,8 @@ fn nat(
             let m = u32::from(n.netmask());
             let a = Ipv4Addr::from((u32::from(n.network()) & m) | (orig & !m));
             Some(NatRange {
-                addr_lo: Some(a),
-                addr_hi: Some(a),
+                addr_lo: Some((a).into()),
+                addr_hi: Some((a).into()),
                 ports: None,
             })
         }
@@ -1151,8 +1151,8 @@ fn nat(
                 _ => return Some(RuleEnd::Break),
             };
             Some(NatRange {
-                addr_lo: Some(*addr),
-                addr_hi: Some(*addr),
+                addr_lo: Some((*addr).into()),
+                addr_hi: Some((*addr).into()),
                 ports: Some(ports),
             })
         }

@@ -269,7 +269,7 @@ mod eval_tests {
             );
             match o.nat {
                 Some(Target::Dnat { to, .. }) => {
-                    assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 1, 100)));
+                    assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 1, 100).into()));
                     ports.push(to.ports.unwrap().0);
                 }
                 other => panic!("{other:?}"),
@@ -290,9 +290,9 @@ mod eval_tests {
             Some(Target::Dnat { to, .. }) => assert_eq!(
                 to.addr_lo,
                 Some(if want == 0 {
-                    Ipv4Addr::new(192, 168, 20, 100)
+                    Ipv4Addr::new(192, 168, 20, 100).into()
                 } else {
-                    Ipv4Addr::new(192, 168, 30, 100)
+                    Ipv4Addr::new(192, 168, 30, 100).into()
                 })
             ),
             other => panic!("{other:?}"),
@@ -374,7 +374,7 @@ mod eval_tests {
         );
         match o.nat {
             Some(Target::Dnat { to, .. }) => {
-                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(10, 1, 1, 1)));
+                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(10, 1, 1, 1).into()));
                 assert_eq!(to.ports, Some((4242, 4242)));
             }
             other => panic!("{other:?}"),
@@ -398,7 +398,7 @@ mod eval_tests {
                 &mut d,
             );
             match o.nat {
-                Some(Target::Dnat { to, .. }) => picks.push(to.addr_lo.unwrap().octets()[3]),
+                Some(Target::Dnat { to, .. }) => picks.push(crate::net::netfilter::conntrack::v4(to.addr_lo.unwrap()).octets()[3]),
                 other => panic!("{other:?}"),
             }
         }
@@ -568,7 +568,7 @@ mod eval_tests {
         );
         match o.nat {
             Some(Target::Snat { to, .. }) => {
-                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 2, 7)))
+                assert_eq!(to.addr_lo, Some(Ipv4Addr::new(192, 168, 2, 7).into()))
             }
             other => panic!("{other:?}"),
         }
