@@ -59,6 +59,7 @@ impl Tools {
             missing: [
                 "bridge",
                 "iptables-save",
+                "ip6tables-save",
                 "nft",
                 "sysctl",
                 "ss",
@@ -89,6 +90,7 @@ impl Tools {
                 let what = match *t {
                     "bridge" => "bridge-fdb.json (the bridges' forwarding entries)",
                     "iptables-save" => "iptables-save.txt (the iptables rules)",
+                    "ip6tables-save" => "ip6tables-save.txt (the ip6tables rules)",
                     "nft" => "nft-ruleset.txt (the nftables rules)",
                     "sysctl" => "sysctl.txt (the kernel's network settings: defaults assumed)",
                     "ipset" => "ipset-save.txt (a ruleset's -m set needs it)",
@@ -224,6 +226,13 @@ fn collect_host(
         ("iptables-save.txt", &["iptables-save"]),
     ] {
         dump(exec, acc, dir, host, file, argv)?;
+    }
+    // ip6tables (IPv6 packets' rules); optional in a bundle
+    if acc.tools.has("ip6tables-save") {
+        match exec(&["ip6tables-save"]) {
+            Ok(t) => std::fs::write(dir.join("ip6tables-save.txt"), t)?,
+            Err(e) => acc.warnings.push(format!("{host}: ip6tables-save: {e:#}")),
+        }
     }
     // nftables tables (kube-proxy nftables mode); optional in a bundle
     if acc.tools.has("nft") {

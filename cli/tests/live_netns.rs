@@ -281,6 +281,16 @@ fn ipv6_tcp_packet_too_big_lowers_the_mss() {
     check(&fixture("ipv6-tcp.yaml"), "v6t", 14);
 }
 
+/// ip6tables on a router: NAT66 (MASQUERADE of TCP and ping -6, DNAT
+/// from outside), FORWARD with a DROP policy and conntrack's
+/// ESTABLISHED,RELATED, REJECT with tcp-reset and icmp6-adm-prohibited,
+/// and a Packet Too Big about a masqueraded connection translated back
+/// to the server's socket.
+#[test]
+fn ip6tables_nat66_filter_and_a_translated_packet_too_big() {
+    check(&fixture("ip6tables-nat.yaml"), "v6n", 14);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]

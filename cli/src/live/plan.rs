@@ -758,6 +758,11 @@ fn rulesets(h: &Host, on: &On) -> Vec<Step> {
             on.exec(&["iptables-restore"], Some(&h.nf.to_save_text())),
         ));
     }
+    if h.nf6_active() {
+        steps.push(Step::Run(
+            on.exec(&["ip6tables-restore"], Some(&h.nf6.to_save_text())),
+        ));
+    }
     if !h.nft_text.is_empty() {
         let mut c = on.exec(&["nft", "-f", "-"], Some(&h.nft_text));
         c.context = Some(format!("{}: loading its nftables ruleset", h.name));

@@ -51,15 +51,10 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
             )));
             client_opts(rt, ctx, app, &f.client);
             let c = &f.client;
-            match rt.h.tcp_connect_from(
-                ctx,
-                app,
-                flow,
-                *dst,
-                *port,
-                c.src.map(Into::into),
-                c.sport,
-            ) {
+            match rt
+                .h
+                .tcp_connect_from(ctx, app, flow, *dst, *port, c.src.map(Into::into), c.sport)
+            {
                 Ok(k) => {
                     if let App::HttpClient(h) = &mut rt.apps[app] {
                         h.conn = Some(k);

@@ -456,6 +456,7 @@ fn empty_host(kind: &str) -> HostDoc {
         neighbors: Vec::new(),
         sysctl: BTreeMap::new(),
         iptables: None,
+        ip6tables: None,
         apps: Vec::new(),
         resolv_conf: None,
         ipset: None,

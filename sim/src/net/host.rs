@@ -294,6 +294,8 @@ pub struct Host {
     /// recent lists live in `nf_state`); a host that changes its own rules
     /// gets its own copy (`Arc::make_mut`, or [`Host::replace_iptables`]).
     pub nf: Arc<Ruleset>,
+    /// The ip6tables ruleset (`ip6tables-save`), run on IPv6 packets.
+    pub nf6: Arc<Ruleset>,
     /// What generated rules of `nf` stand for (felix's policy chains: the
     /// NetworkPolicy behind them), for the trace.
     pub rule_notes: Option<Arc<super::netfilter::notes::RuleNotes>>,
@@ -573,6 +575,7 @@ impl Host {
             neigh: NeighTable::default(),
             ip6: Default::default(),
             nf: Arc::new(Ruleset::empty()),
+            nf6: Arc::new(Ruleset::empty_v6()),
             rule_notes: None,
             nf_state: NfState::default(),
             assume_unmodelled: Default::default(),

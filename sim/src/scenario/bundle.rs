@@ -1171,6 +1171,23 @@ fn load_netfilter(
     for w in &h.nf.warnings {
         warnings.push(w.clone());
     }
+    // ip6tables-save (optional: a bundle of a host without it has none)
+    let f_ip6t = format!("{hn}/ip6tables-save.txt");
+    if let Ok(t) = read(&f_ip6t) {
+        let rs = Ruleset::parse_v6(&t, &f_ip6t)
+            .and_then(|mut rs| rs.resolve_names(&etc, &f_ip6t).map(|()| rs))
+            .map_err(|pe| ScenarioError {
+                file: f_ip6t.clone(),
+                line: pe.line,
+                column: pe.column,
+                key: String::new(),
+                message: pe.message,
+            })?;
+        for w in &rs.warnings {
+            warnings.push(w.clone());
+        }
+        h.nf6 = std::sync::Arc::new(rs);
+    }
     sets_exist(h, &f_ipt)?;
     let f_nft = format!("{hn}/nft-ruleset.txt");
     if let Ok(t) = read(&f_nft) {

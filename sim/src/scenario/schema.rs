@@ -279,6 +279,9 @@ pub struct HostDoc {
     /// iptables-save text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iptables: Option<Spanned<Text>>,
+    /// ip6tables-save text (run on IPv6 packets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip6tables: Option<Spanned<Text>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppDoc>,
     /// /etc/resolv.conf for programs on this host that resolve names.

@@ -455,6 +455,17 @@ impl Icmpv6Repr {
         }
     }
 
+    /// The quoted packet of an error, to rewrite (NAT of a RELATED error).
+    pub fn quoted_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Icmpv6Repr::DstUnreach { quoted, .. }
+            | Icmpv6Repr::TimeExceeded { quoted, .. }
+            | Icmpv6Repr::PacketTooBig { quoted, .. }
+            | Icmpv6Repr::ParamProblem { quoted, .. } => Some(quoted),
+            _ => None,
+        }
+    }
+
     /// The options of an ND message.
     pub fn nd_opts(&self) -> &[NdOpt] {
         match self {

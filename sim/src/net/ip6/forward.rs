@@ -9,6 +9,7 @@
 use super::route::Route6;
 use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::ct_glue::CtInfo;
+use crate::net::netfilter::hook6::Nf6;
 use crate::trace::{Action, Point};
 use crate::wire::icmpv6::{self, Icmpv6Repr, NdOpt};
 use crate::wire::ipv6::{addr, Ipv6Repr};
@@ -22,6 +23,7 @@ impl Host {
         mut ip: Ipv6Repr,
         r: Route6,
         meta: Meta,
+        mut nf: Nf6,
     ) {
         let none = CtInfo::default();
         if !self.sysctl.ip6_forward() {
@@ -117,6 +119,9 @@ impl Host {
             ),
             Action::Info,
         );
+        if !self.nf6_forward(ctx, (in_dev, out), &mut ip, meta, &mut nf) {
+            return;
+        }
         let nexthop = r.via.unwrap_or(ip.dst);
         self.ndisc_output(ctx, out, nexthop, ip, meta);
     }

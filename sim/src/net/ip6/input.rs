@@ -6,6 +6,7 @@ use super::frag::Reasm;
 use crate::net::fib::RouteType;
 use crate::net::host::{Ctx, DevKind, Host, Meta};
 use crate::net::netfilter::ct_glue::CtInfo;
+use crate::net::netfilter::hook6::Nf6;
 use crate::trace::{Action, Point};
 use crate::wire::icmpv6::{self, Icmpv6Repr};
 use crate::wire::ipv6::{addr, Ipv6Ext, Ipv6Repr, NEXTHDR_ICMPV6, NEXTHDR_NONE};
@@ -113,7 +114,11 @@ impl Host {
                 return;
             }
         }
-        self.ip6_route_input(ctx, dev, ip, meta);
+        let mut ip = ip;
+        let Some(nf) = self.nf6_prerouting(ctx, dev, &mut ip, meta) else {
+            return;
+        };
+        self.ip6_route_input(ctx, dev, ip, meta, nf);
     }
 
     /// Unknown options, as RFC 8200 §4.2 says; false if the packet is
@@ -167,7 +172,7 @@ impl Host {
     }
 
     /// `ip6_route_input`: local, forward, or an error route.
-    fn ip6_route_input(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv6Repr, meta: Meta) {
+    fn ip6_route_input(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv6Repr, meta: Meta, nf: Nf6) {
         let dn = self.devs[dev].name.clone();
         if ip.dst.is_multicast() {
             if self.ip6_joined(dev, ip.dst) {
@@ -176,7 +181,7 @@ impl Host {
                     format!("{}: a group {dn} has joined: deliver", ip.dst),
                     Action::Info,
                 );
-                self.ip6_local_deliver(ctx, dev, ip, meta);
+                self.ip6_local_deliver(ctx, dev, ip, meta, nf);
             } else {
                 // ip6_mc_input discards it without a word (as a NIC's
                 // multicast filter would): not a drop of the flow's
@@ -249,7 +254,7 @@ impl Host {
                     );
                     return;
                 }
-                self.ip6_local_deliver(ctx, dev, ip, meta);
+                self.ip6_local_deliver(ctx, dev, ip, meta, nf);
             }
             RouteType::Unicast => {
                 let out = r.dev.map(|d| self.devs[d].name.clone()).unwrap_or_default();
@@ -262,7 +267,7 @@ impl Host {
                     ),
                     action,
                 );
-                self.ip6_forward(ctx, dev, ip, r, meta);
+                self.ip6_forward(ctx, dev, ip, r, meta, nf);
             }
             t => {
                 ctx.trace.step(
@@ -317,7 +322,14 @@ impl Host {
     }
 
     /// `ip6_input_finish`: reassembly, then the upper-layer protocol.
-    fn ip6_local_deliver(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv6Repr, meta: Meta) {
+    fn ip6_local_deliver(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        ip: Ipv6Repr,
+        meta: Meta,
+        mut nf: Nf6,
+    ) {
         let ip = if ip.fragment().is_some() {
             match self.ip6.reasm.add(&ip, ctx.now) {
                 Reasm::Done(p) => {
@@ -362,6 +374,10 @@ impl Host {
                     return;
                 }
             }
+        }
+        let mut ip = ip;
+        if !self.nf6_input(ctx, dev, &mut ip, meta, &mut nf) {
+            return;
         }
         match ip.proto {
             NEXTHDR_ICMPV6 => self.icmp6_rcv(ctx, dev, ip, meta),

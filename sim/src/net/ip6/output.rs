@@ -9,6 +9,7 @@ use super::frag;
 use crate::net::fib::RouteType;
 use crate::net::host::{Ctx, DevKind, Host, Meta};
 use crate::net::netfilter::ct_glue::CtInfo;
+use crate::net::netfilter::hook6::Nf6;
 use crate::trace::{Action, Point};
 use crate::wire::{Frame, Ipv6Repr, Mac, L3};
 
@@ -63,6 +64,8 @@ impl Host {
         ctx.flow = Some(meta.flow);
         if let Some((dev, nexthop)) = self.ip6.resume.remove(&meta.pkt) {
             self.ndisc_output(ctx, dev, nexthop, ip, meta);
+        } else if self.ip6.raw_out.remove(&meta.pkt) {
+            self.ip6_output_tunnel(ctx, ip, meta);
         } else {
             self.ip6_output_local(ctx, ip, meta);
         }
@@ -93,7 +96,20 @@ impl Host {
         self.ip6_route_and_send(ctx, ip, meta, false)
     }
 
-    fn ip6_route_and_send(&mut self, ctx: &mut Ctx, mut ip: Ipv6Repr, meta: Meta, autolabel: bool) {
+    fn ip6_route_and_send(&mut self, ctx: &mut Ctx, ip: Ipv6Repr, meta: Meta, autolabel: bool) {
+        self.ip6_route_and_send_nf(ctx, ip, meta, autolabel, None)
+    }
+
+    /// The route, the source, LOCAL_OUT (a DNAT there routes the packet
+    /// again: `ip6_route_me_harder`), POSTROUTING, and out.
+    fn ip6_route_and_send_nf(
+        &mut self,
+        ctx: &mut Ctx,
+        mut ip: Ipv6Repr,
+        meta: Meta,
+        autolabel: bool,
+        nf: Option<Nf6>,
+    ) {
         let dst = ip.dst;
         // multicast and link-local destinations leave the device the
         // socket names (here: the only one with an address of that scope)
@@ -192,6 +208,21 @@ impl Host {
             },
         );
         let route_mtu = r.mtu;
+        let mut nf = match nf {
+            Some(n) => n,
+            None => {
+                let Some(n) = self.nf6_output(ctx, &mut ip, meta) else {
+                    return;
+                };
+                if ip.dst != dst {
+                    return self.ip6_route_and_send_nf(ctx, ip, meta, autolabel, Some(n));
+                }
+                n
+            }
+        };
+        if !self.nf6_postrouting(ctx, (None, dev), &mut ip, meta, &mut nf) {
+            return;
+        }
         if autolabel
             && !ip.is_ndp()
             && ip.flow_label == 0

@@ -48,6 +48,10 @@ pub struct Ip6 {
     /// Packets released from the neighbour queue: packet id -> (device,
     /// next hop), transmitted as they are.
     pub resume: BTreeMap<u64, (usize, Ipv6Addr)>,
+    /// Packets (by id) sent with the flow label they carry, no automatic
+    /// one (`nf_send_reset6` builds its header with label 0 and calls
+    /// `ip6_local_out`).
+    pub raw_out: std::collections::BTreeSet<u64>,
 }
 
 impl Ip6 {

@@ -59,10 +59,11 @@ impl fmt::Display for Tuple {
             6 => "tcp",
             17 => "udp",
             1 => "icmp",
+            58 => "icmpv6",
             132 => "sctp",
             _ => "ip",
         };
-        if self.proto == 1 {
+        if self.proto == 1 || self.proto == 58 {
             write!(f, "{p} src={} dst={} id={}", self.src, self.dst, self.sport)
         } else {
             write!(
@@ -285,7 +286,8 @@ fn other_timeout_s(proto: u8, seen_reply: bool) -> u64 {
     match (proto, seen_reply) {
         (17, false) => 30,
         (17, true) => 120,
-        (1, _) => 30,
+        // nf_ct_icmp_timeout, nf_ct_icmpv6_timeout: 30 s
+        (1 | 58, _) => 30,
         (_, false) => 600,
         (_, true) => 600,
     }

@@ -35,51 +35,93 @@ impl Host {
     /// An ICMP error: RELATED to the connection it quotes, else INVALID;
     /// None for any other packet.
     fn ct_related(&mut self, ctx: &mut Ctx, ip: &Ipv4Repr) -> Option<CtInfo> {
+        match &ip.l4 {
+            L4::Icmp(i) if i.is_error() => Some(self.ct_related_to(ctx, quoted_tuple(&i.payload))),
+            _ => None,
+        }
+    }
+
+    /// An ICMP or ICMPv6 error quoting `inner`: RELATED to its connection
+    /// (`icmp_error_message`, `icmpv6_error_message`), else INVALID.
+    fn ct_related_to(&mut self, ctx: &mut Ctx, inner: Option<Tuple>) -> CtInfo {
         let now = ctx.now;
-        if let L4::Icmp(i) = &ip.l4 {
-            if i.is_error() {
-                if let Some(inner) = quoted_tuple(&i.payload) {
-                    let found = self
-                        .ct
-                        .lookup(&inner.invert(), now)
-                        .or_else(|| self.ct.lookup(&inner, now).map(|(id, d)| (id, flip(d))));
-                    if let Some((id, dir)) = found {
-                        let c = self.ct.get(id).expect("live");
-                        let bits = ctbits::RELATED
-                            | (if c.dnat() { ctbits::DNAT } else { 0 })
-                            | (if c.snat() { ctbits::SNAT } else { 0 });
-                        ctx.trace.step(
-                            Point::Conntrack,
-                            format!("RELATED to {} ({})", c.orig, dir_name(dir)),
-                            Action::Conntrack {
-                                state: "RELATED".into(),
-                                tuple: c.orig.to_string(),
-                            },
-                        );
-                        return Some(CtInfo {
-                            id: Some(id),
-                            dir: Some(dir),
-                            bits,
-                            created: false,
-                            related: true,
-                        });
-                    }
-                }
+        if let Some(inner) = inner {
+            let found = self
+                .ct
+                .lookup(&inner.invert(), now)
+                .or_else(|| self.ct.lookup(&inner, now).map(|(id, d)| (id, flip(d))));
+            if let Some((id, dir)) = found {
+                let c = self.ct.get(id).expect("live");
+                let bits = ctbits::RELATED
+                    | (if c.dnat() { ctbits::DNAT } else { 0 })
+                    | (if c.snat() { ctbits::SNAT } else { 0 });
                 ctx.trace.step(
                     Point::Conntrack,
-                    "ICMP error for no known connection: INVALID".into(),
+                    format!("RELATED to {} ({})", c.orig, dir_name(dir)),
                     Action::Conntrack {
-                        state: "INVALID".into(),
-                        tuple: String::new(),
+                        state: "RELATED".into(),
+                        tuple: c.orig.to_string(),
                     },
                 );
-                return Some(CtInfo {
-                    bits: ctbits::INVALID,
-                    ..Default::default()
-                });
+                return CtInfo {
+                    id: Some(id),
+                    dir: Some(dir),
+                    bits,
+                    created: false,
+                    related: true,
+                };
             }
         }
-        None
+        ctx.trace.step(
+            Point::Conntrack,
+            "ICMP error for no known connection: INVALID".into(),
+            Action::Conntrack {
+                state: "INVALID".into(),
+                tuple: String::new(),
+            },
+        );
+        CtInfo {
+            bits: ctbits::INVALID,
+            ..Default::default()
+        }
+    }
+
+    /// `nf_conntrack_in` for an IPv6 packet (nf_conntrack_proto_icmpv6.c
+    /// for ICMPv6: an error is RELATED to the connection it quotes, only
+    /// an echo request may start one, so Neighbor Discovery and MLD
+    /// messages are INVALID: "invalid new with type 135").
+    /// Simplification: a fragment is tracked by its own header, not after
+    /// reassembly (nf_defrag_ipv6).
+    pub(crate) fn ct_in6(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &crate::wire::Ipv6Repr,
+    ) -> Result<CtInfo, ConntrackError> {
+        use crate::wire::Icmpv6Repr as M;
+        let (sport, dport) = match &ip.l4 {
+            L4::Icmp6(M::EchoRequest { id, .. } | M::EchoReply { id, .. }) => (*id, *id),
+            L4::Icmp6(m) if m.is_error() => {
+                let inner = m.quoted().and_then(quoted_tuple6);
+                return Ok(self.ct_related_to(ctx, inner));
+            }
+            L4::Icmp6(_) => (0, 0),
+            _ => ip.ports().unwrap_or((0, 0)),
+        };
+        let t = Tuple {
+            proto: ip.proto,
+            src: ip.src.into(),
+            sport,
+            dst: ip.final_dst().into(),
+            dport,
+        };
+        let flags = match &ip.l4 {
+            L4::Tcp { hdr, .. } => Some(crate::wire::tcp_flag_bits(hdr)),
+            _ => None,
+        };
+        // icmpv6_new: only an echo request (or a node information query)
+        // starts a connection
+        let not_new = matches!(&ip.l4, L4::Icmp6(m) if !matches!(m, M::EchoRequest { .. }));
+        self.ct_track(ctx, t, flags, None, not_new, ip.total_len())
     }
 
     /// `nf_conntrack_in`: finds or creates the connection of a packet.
@@ -98,6 +140,27 @@ impl Host {
         let sctp = (ip.proto() == crate::wire::sctp::PROTO_SCTP && whole)
             .then(|| ip.sctp())
             .map(|p| p.ok_or("malformed chunks"));
+        // nf_conntrack_proto_icmp.c icmp_new's valid_new: echo,
+        // timestamp (info and address mask requests: not sent here)
+        let not_new = matches!(&ip.l4, L4::Icmp(i)
+            if !matches!(i.icmp_type, icmp::ECHO_REQUEST | icmp::TIMESTAMP));
+        let _ = now;
+        self.ct_track(ctx, t, flags, sctp, not_new, ip.total_len())
+    }
+
+    /// The family-neutral part of `nf_conntrack_in`: the entry of tuple
+    /// `t` found and updated, or made for a packet that may start one
+    /// (`not_new`: an ICMP message that may not), else INVALID.
+    fn ct_track(
+        &mut self,
+        ctx: &mut Ctx,
+        t: Tuple,
+        flags: Option<u8>,
+        sctp: Option<Result<crate::wire::sctp::SctpRepr, &'static str>>,
+        not_new: bool,
+        len: usize,
+    ) -> Result<CtInfo, ConntrackError> {
+        let now = ctx.now;
         if let Some((id, dir)) = self.ct.lookup(&t, now) {
             let bad = match &sctp {
                 Some(Ok(p)) => self.ct.update_sctp(id, dir, p, true, now).err(),
@@ -110,7 +173,7 @@ impl Host {
             if let Some(why) = bad {
                 return Ok(sctp_invalid(ctx, &t, why));
             }
-            self.ct.acct(id, dir, ip.total_len());
+            self.ct.acct(id, dir, len);
             let c = self.ct.get(id).expect("live");
             let bits = c.ctstate(dir);
             ctx.trace.step(
@@ -147,7 +210,7 @@ impl Host {
             });
         }
         // No entry: only some packets may start a connection.
-        let invalid = match (ip.proto(), flags) {
+        let invalid = match (t.proto, flags) {
             (6, Some(f)) => {
                 let syn = f & 0x02 != 0;
                 let ack = f & 0x10 != 0;
@@ -159,10 +222,7 @@ impl Host {
                 let loose = self.sysctl.int("net.netfilter.nf_conntrack_tcp_loose") != 0;
                 rst || fin || (syn && ack) || (!syn && !ack) || (!syn && !loose)
             }
-            // nf_conntrack_proto_icmp.c icmp_new's valid_new: echo,
-            // timestamp (info and address mask requests: not sent here)
-            (1, _) => matches!(&ip.l4, L4::Icmp(i)
-                if !matches!(i.icmp_type, icmp::ECHO_REQUEST | icmp::TIMESTAMP)),
+            (1 | 58, _) => not_new,
             _ => false,
         };
         let sctp = match sctp {
@@ -207,7 +267,7 @@ impl Host {
                 c.synproxy = Some(Default::default());
             }
         }
-        self.ct.acct(id, Dir::Original, ip.total_len());
+        self.ct.acct(id, Dir::Original, len);
         ctx.trace.step(
             Point::Conntrack,
             format!("NEW {t}"),
@@ -281,6 +341,37 @@ pub fn packet_tuple(ip: &Ipv4Repr) -> Tuple {
         dst: ip.dst().into(),
         dport,
     }
+}
+
+/// The tuple of the IPv6 packet an ICMPv6 error quotes (its header, and
+/// the transport's ports or the echo identifier; no extension headers
+/// are walked).
+pub fn quoted_tuple6(q: &[u8]) -> Option<Tuple> {
+    if q.len() < 44 || q[0] >> 4 != 6 {
+        return None;
+    }
+    let a = |o: usize| -> Option<std::net::IpAddr> {
+        Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&q[o..o + 16]).ok()?).into())
+    };
+    let proto = q[6];
+    let (sport, dport) = match proto {
+        6 | 17 | 132 => (
+            u16::from_be_bytes([q[40], q[41]]),
+            u16::from_be_bytes([q[42], q[43]]),
+        ),
+        58 if q.len() >= 46 => {
+            let id = u16::from_be_bytes([q[44], q[45]]);
+            (id, id)
+        }
+        _ => (0, 0),
+    };
+    Some(Tuple {
+        proto,
+        src: a(8)?,
+        sport,
+        dst: a(24)?,
+        dport,
+    })
 }
 
 /// The tuple of the packet quoted in an ICMP error (header + 8 bytes).

@@ -303,14 +303,15 @@ impl Host {
     /// The packet's connection as `-m conntrack` reads it: the tuples, the
     /// IPS_* status bits (EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED 8,
     /// SRC_NAT 16, DST_NAT 32) and the seconds left.
-    fn ct_view(
+    pub(crate) fn ct_view(
         &self,
         ct: &CtInfo,
         now: u64,
     ) -> Option<crate::net::netfilter::iptables::matches::CtView> {
         let c = self.ct.get(ct.id?)?;
-        let t =
-            |x: &crate::net::netfilter::conntrack::Tuple| (x.proto, x.src4(), x.sport, x.dst4(), x.dport);
+        let t = |x: &crate::net::netfilter::conntrack::Tuple| {
+            (x.proto, x.src4(), x.sport, x.dst4(), x.dport)
+        };
         let status = u32::from(ct.related)
             | (u32::from(c.seen_reply) << 1)
             | (u32::from(c.assured) << 2)
@@ -539,7 +540,11 @@ impl Host {
 }
 
 /// A built-in chain with no rules: its policy, without a walk.
-fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook) -> HookOutcome {
+pub(crate) fn empty_chain(
+    nf: &crate::net::netfilter::Ruleset,
+    table: TableKind,
+    hook: Hook,
+) -> HookOutcome {
     let pol = nf.table(table).chain(hook.chain()).and_then(|c| c.policy);
     HookOutcome {
         verdict: match pol {
@@ -569,7 +574,7 @@ fn empty_chain(nf: &crate::net::netfilter::Ruleset, table: TableKind, hook: Hook
 
 /// Records the iptables table's steps in the trace (a lone ACCEPT policy is
 /// left out), each rule a note names followed by its policy verdict.
-fn trace_table_steps(
+pub(crate) fn trace_table_steps(
     ctx: &mut Ctx,
     (table, hook): (TableKind, Hook),
     out: &HookOutcome,

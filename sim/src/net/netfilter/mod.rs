@@ -37,6 +37,7 @@ pub mod ct_list;
 pub mod ct_sctp;
 pub mod flowtable;
 pub mod hook;
+pub mod hook6;
 pub mod ipset;
 pub mod iptables;
 pub mod l2hook;
@@ -124,6 +125,11 @@ pub enum RejectWith {
     IcmpHostProhibited,
     IcmpAdminProhibited,
     TcpReset,
+    /// ip6tables' and nft's ICMPv6 answers (nf_reject_ipv6.c
+    /// nf_send_unreach6): Destination Unreachable with this code (0 no
+    /// route, 1 administratively prohibited, 3 address unreachable, 4
+    /// port unreachable, 5 policy fail, 6 reject route).
+    Icmp6(u8),
 }
 
 impl RejectWith {
@@ -140,8 +146,40 @@ impl RejectWith {
             RejectWith::IcmpNetProhibited => icmp::CODE_NET_PROHIBITED,
             RejectWith::IcmpHostProhibited => icmp::CODE_HOST_PROHIBITED,
             RejectWith::IcmpAdminProhibited => icmp::CODE_ADMIN_PROHIBITED,
-            RejectWith::IcmpPortUnreachable | RejectWith::TcpReset => icmp::CODE_PORT_UNREACH,
+            RejectWith::IcmpPortUnreachable | RejectWith::TcpReset | RejectWith::Icmp6(_) => {
+                icmp::CODE_PORT_UNREACH
+            }
         }
+    }
+
+    /// The ICMPv6 Destination Unreachable code this answer sends to an
+    /// IPv6 packet: its own, or for an `icmpx` answer of nft's inet
+    /// family the ICMPv6 one (nft_reject_icmpv6_code: port unreachable 4,
+    /// host unreachable 3, no route 0, admin prohibited 1).
+    pub fn icmp6_code(self) -> u8 {
+        match self {
+            RejectWith::Icmp6(c) => c,
+            RejectWith::IcmpHostUnreachable => 3,
+            RejectWith::IcmpNetUnreachable => 0,
+            RejectWith::IcmpAdminProhibited
+            | RejectWith::IcmpNetProhibited
+            | RejectWith::IcmpHostProhibited => 1,
+            _ => 4,
+        }
+    }
+
+    /// An ip6tables `--reject-with` name (libip6t_REJECT.c).
+    pub fn from_name6(s: &str) -> Option<RejectWith> {
+        Some(match s {
+            "icmp6-no-route" | "no-route" => RejectWith::Icmp6(0),
+            "icmp6-adm-prohibited" | "adm-prohibited" => RejectWith::Icmp6(1),
+            "icmp6-addr-unreachable" | "addr-unreach" => RejectWith::Icmp6(3),
+            "icmp6-port-unreachable" | "port-unreach" => RejectWith::Icmp6(4),
+            "icmp6-policy-fail" | "policy-fail" => RejectWith::Icmp6(5),
+            "icmp6-reject-route" | "reject-route" => RejectWith::Icmp6(6),
+            "tcp-reset" => RejectWith::TcpReset,
+            _ => return None,
+        })
     }
 
     pub fn from_name(s: &str) -> Option<RejectWith> {
@@ -167,6 +205,12 @@ impl RejectWith {
             RejectWith::IcmpHostProhibited => "icmp-host-prohibited",
             RejectWith::IcmpAdminProhibited => "icmp-admin-prohibited",
             RejectWith::TcpReset => "tcp-reset",
+            RejectWith::Icmp6(0) => "icmp6-no-route",
+            RejectWith::Icmp6(1) => "icmp6-adm-prohibited",
+            RejectWith::Icmp6(3) => "icmp6-addr-unreachable",
+            RejectWith::Icmp6(5) => "icmp6-policy-fail",
+            RejectWith::Icmp6(6) => "icmp6-reject-route",
+            RejectWith::Icmp6(_) => "icmp6-port-unreachable",
         }
     }
 }

@@ -217,7 +217,7 @@ impl Host {
             }
             // Quoted packet travels the other way: undo its NAT too.
             if let L4::Icmp(i) = &mut ip.l4 {
-                let qt = c.target(flip(dir));
+                let qt = c.target(dir).invert();
                 rewrite_quoted(&mut i.payload, &qt, src_manip);
             }
         } else if src_manip {

@@ -562,9 +562,10 @@ fn ip6tables_is_parsed_and_kept() {
             ..
         }
     )));
-    assert!(
-        matches!(&rules[1].target, Some(Target::Ext(x)) if **x == targets::ExtTarget::Reject6("icmp6-adm-prohibited".into()))
-    );
+    assert!(matches!(
+        &rules[1].target,
+        Some(Target::Reject(crate::net::netfilter::RejectWith::Icmp6(1)))
+    ));
     assert!(Ruleset::parse(t, "t").is_err(), "v6 addresses are not IPv4");
     let e = Ruleset::parse_v6(
         "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m icmp -j ACCEPT\nCOMMIT\n",

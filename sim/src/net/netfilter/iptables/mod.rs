@@ -446,6 +446,13 @@ impl Ruleset {
         r
     }
 
+    /// An empty ip6tables ruleset.
+    pub fn empty_v6() -> Ruleset {
+        let mut r = Ruleset::empty();
+        r.family = Family::V6;
+        r
+    }
+
     /// Parses `iptables-save` text. `source` names the input in errors.
     pub fn parse(text: &str, source: &str) -> Result<Ruleset, ParseError> {
         parse::parse_ruleset(text, source, None, Family::V4)

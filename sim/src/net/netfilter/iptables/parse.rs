@@ -847,6 +847,80 @@ fn parse_ports_dash(s: &str) -> Option<(u16, u16)> {
     }
 }
 
+/// An ip6tables NAT target from its options (libip6t_DNAT.c, SNAT,
+/// MASQUERADE, REDIRECT): `--to-destination`/`--to-source`
+/// `[ADDR[-ADDR]]:PORT[-PORT]` or `ADDR[-ADDR]`, `--to-ports`,
+/// `--random`, `--random-fully`, `--persistent`.
+fn nat6_target(name: &str, opts: &[(String, String)]) -> Result<Target, String> {
+    let get = |k: &str| opts.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let has = |k: &str| opts.iter().any(|(n, _)| n == k);
+    let to = |k: &str| -> Result<NatRange, String> {
+        let v = get(k).ok_or_else(|| format!("{name} needs --{k}"))?;
+        parse_nat_range6(v).ok_or_else(|| format!("Bad IP address \"{v}\""))
+    };
+    let ports = match get("to-ports") {
+        Some(p) => Some(parse_ports_dash(p).ok_or_else(|| format!("bad port range \"{p}\""))?),
+        None => None,
+    };
+    Ok(match name {
+        "DNAT" => Target::Dnat {
+            to: to("to-destination")?,
+            random: has("random"),
+            persistent: has("persistent"),
+        },
+        "SNAT" => Target::Snat {
+            to: to("to-source")?,
+            random: has("random"),
+            random_fully: has("random-fully"),
+            persistent: has("persistent"),
+        },
+        "MASQUERADE" => Target::Masquerade {
+            ports,
+            random: has("random"),
+            random_fully: has("random-fully"),
+        },
+        _ => Target::Redirect { ports },
+    })
+}
+
+/// An IPv6 NAT range: `[ADDR[-ADDR]]:PORT[-PORT]`, `[ADDR]`, `ADDR[-ADDR]`.
+fn parse_nat_range6(s: &str) -> Option<NatRange> {
+    let (addrs, ports) = match s.strip_prefix('[') {
+        Some(r) => {
+            let (a, rest) = r.split_once(']')?;
+            let p = match rest.strip_prefix(':') {
+                Some(p) => Some(parse_ports_dash(p)?),
+                None if rest.is_empty() => None,
+                None => return None,
+            };
+            (a, p)
+        }
+        None => (s, None),
+    };
+    let (lo, hi) = match addrs.split_once('-') {
+        Some((a, b)) => (
+            a.parse::<std::net::Ipv6Addr>().ok()?,
+            b.parse::<std::net::Ipv6Addr>().ok()?,
+        ),
+        None if addrs.is_empty() => {
+            return ports.map(|p| NatRange {
+                addr_lo: None,
+                addr_hi: None,
+                ports: Some(p),
+            })
+        }
+        None => {
+            let a = addrs.parse::<std::net::Ipv6Addr>().ok()?;
+            (a, a)
+        }
+    };
+    Some(NatRange {
+        addr_lo: Some(lo.into()),
+        addr_hi: Some(hi.into()),
+        ports,
+    })
+}
+
 /// `--to-destination`/`--to-source`: `[ip[-ip]][:port[-port]]`.
 fn parse_nat_range(s: &str) -> Option<NatRange> {
     let (addrs, ports) = match s.split_once(':') {
@@ -2532,7 +2606,18 @@ impl RuleArgs<'_> {
         let mut t = std::mem::replace(&mut self.t, TargetOpts::new());
         if !(name == "CT" && t.notrack) {
             if let Some(x) = build_target(&name, &t.generic, self.v6).map_err(|m| self.err(0, m))? {
-                return Ok(Some(Target::Ext(Box::new(x))));
+                // ip6tables' REJECT and NAT targets are evaluated as the
+                // IPv4 ones are (ip6t_REJECT.c, ip6table_nat.c)
+                return Ok(Some(match x {
+                    ExtTarget::Reject6(n) => match RejectWith::from_name6(&n) {
+                        Some(w) => Target::Reject(w),
+                        None => return Err(self.err(0, format!("unknown reject type \"{n}\""))),
+                    },
+                    ExtTarget::Nat6 { name, opts } if name != "NETMAP" => {
+                        nat6_target(&name, &opts).map_err(|m| self.err(0, m))?
+                    }
+                    x => Target::Ext(Box::new(x)),
+                }));
             }
         }
         let fail = |m: String| -> Result<Option<Target>, ParseError> { Err(self.err(0, m)) };

@@ -248,6 +248,12 @@ pub fn reject_name(w: RejectWith) -> &'static str {
         RejectWith::IcmpHostProhibited => "host-prohibited",
         RejectWith::IcmpAdminProhibited => "admin-prohibited",
         RejectWith::TcpReset => "tcp reset",
+        RejectWith::Icmp6(0) => "no-route",
+        RejectWith::Icmp6(1) => "admin-prohibited",
+        RejectWith::Icmp6(3) => "addr-unreachable",
+        RejectWith::Icmp6(5) => "policy-fail",
+        RejectWith::Icmp6(6) => "reject-route",
+        RejectWith::Icmp6(_) => "port-unreachable",
     }
 }
 

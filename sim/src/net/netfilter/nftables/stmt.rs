@@ -1891,6 +1891,18 @@ fn owner_names(sel: &[Sel], rhs: &Rhs) -> Option<(crate::net::names::Db, Vec<Str
 /// The ICMP code of `reject with FAMILY [type] CODE` (datatype.c
 /// `icmp_code_tbl`, `icmpx_code_tbl`).
 fn reject_code(fam: &str, code: &str) -> Option<RejectWith> {
+    if matches!(fam, "icmpv6" | "icmp6") {
+        // icmpv6_code_tbl
+        return Some(RejectWith::Icmp6(match code {
+            "no-route" => 0,
+            "admin-prohibited" => 1,
+            "addr-unreachable" => 3,
+            "port-unreachable" => 4,
+            "policy-fail" => 5,
+            "reject-route" => 6,
+            n => n.parse::<u8>().ok()?,
+        }));
+    }
     Some(match (fam, code) {
         (_, "port-unreachable") => RejectWith::IcmpPortUnreachable,
         (_, "host-unreachable" | "addr-unreachable") => RejectWith::IcmpHostUnreachable,

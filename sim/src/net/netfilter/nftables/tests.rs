@@ -398,7 +398,8 @@ mod eval_tests {
                 &mut d,
             );
             match o.nat {
-                Some(Target::Dnat { to, .. }) => picks.push(crate::net::netfilter::conntrack::v4(to.addr_lo.unwrap()).octets()[3]),
+                Some(Target::Dnat { to, .. }) => picks
+                    .push(crate::net::netfilter::conntrack::v4(to.addr_lo.unwrap()).octets()[3]),
                 other => panic!("{other:?}"),
             }
         }
