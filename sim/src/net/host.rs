@@ -802,6 +802,8 @@ pub struct HostAddrs<'a> {
     pub ct: Option<&'a Conntrack>,
     /// The socket tables TPROXY and `-m socket` look up.
     pub socks: Option<Sockets<'a>>,
+    /// The IPv6 addresses (`-m addrtype` on an IPv6 packet).
+    pub ip6: Option<&'a crate::net::ip6::Ip6>,
 }
 
 /// The host's socket tables, as netfilter's socket lookups read them.
@@ -872,6 +874,26 @@ impl Sockets<'_> {
 }
 
 impl AddrClass for HostAddrs<'_> {
+    fn addr_type6(&self, a: std::net::Ipv6Addr, dev: Option<&str>) -> u16 {
+        if a.is_unspecified() {
+            return addrtype::UNSPEC;
+        }
+        if a.is_multicast() {
+            return addrtype::MULTICAST;
+        }
+        let local = self.ip6.is_some_and(|ip6| match dev {
+            Some(dn) => ip6.addrs.iter().any(|(d, v)| {
+                self.devs.get(*d).is_some_and(|x| x.name == dn) && v.iter().any(|x| x.addr() == a)
+            }),
+            None => ip6.holds(a).is_some(),
+        });
+        if local {
+            addrtype::LOCAL | addrtype::UNICAST
+        } else {
+            addrtype::UNICAST
+        }
+    }
+
     fn sk_lookup(&self, q: &SkQuery, how: SkLookup) -> Option<SkInfo> {
         self.socks?.lookup(q, how)
     }

@@ -33,6 +33,7 @@ macro_rules! nf_eval_env {
                 udp: &$host.udp_listeners,
                 transparent: &$host.transparent,
             }),
+            ip6: Some(&$host.ip6),
         };
         let mut chooser = crate::net::netfilter::RngChooser(crate::net::host::stream_of(
             (&mut $host.flow_rngs, &mut $host.rng, $host.flow_seed),

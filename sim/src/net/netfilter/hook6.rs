@@ -702,3 +702,62 @@ impl Host {
         .then_some(nf)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quoted segment's checksum after the rewrite is the one a full
+    /// computation over the rewritten segment gives.
+    #[test]
+    fn a_quoted_segment_keeps_a_valid_checksum_after_nat() {
+        let (client, masq, server): (Ipv6Addr, Ipv6Addr, Ipv6Addr) = (
+            "fd00:1::2".parse().unwrap(),
+            "fd00:2::1".parse().unwrap(),
+            "fd00:2::2".parse().unwrap(),
+        );
+        let mut h = crate::wire::tcp_header(80, 52100, 7, Some(9), 500);
+        h.psh = true;
+        let seg = Ipv6Repr::new(
+            server,
+            client,
+            63,
+            0,
+            L4::Tcp {
+                hdr: h,
+                payload: b"hello".to_vec(),
+            },
+        );
+        let mut q = seg.emit();
+        // the reply tuple: server:80 -> masq:52100
+        let reply = Tuple {
+            proto: 6,
+            src: server.into(),
+            sport: 80,
+            dst: masq.into(),
+            dport: 52100,
+        };
+        rewrite_quoted6(&mut q, &reply, true);
+        let back = Ipv6Repr::parse(&q).expect("the rewritten quote parses");
+        assert_eq!(back.dst, masq);
+        let want = {
+            let mut fixed = back.clone();
+            fixed.dst = masq;
+            fixed.emit()
+        };
+        assert_eq!(
+            q, want,
+            "the incrementally adjusted checksum is the full one"
+        );
+        // and the ports: an SNAT of the source port shows in the quote
+        let mut q2 = seg.emit();
+        let snat = Tuple {
+            dport: 40000,
+            ..reply
+        };
+        rewrite_quoted6(&mut q2, &snat, true);
+        let back = Ipv6Repr::parse(&q2).unwrap();
+        assert_eq!(back.ports(), Some((80, 40000)));
+        assert_eq!(q2, back.emit());
+    }
+}

@@ -482,6 +482,21 @@ pub trait AddrClass {
     /// (`--limit-iface-in/out`).
     fn addr_type(&self, addr: Ipv4Addr, dev: Option<&str>) -> u16;
 
+    /// The `addrtype` bits of an IPv6 address (xt_addrtype.c
+    /// `match_type6`: multicast, unicast and unspecified from
+    /// `ipv6_addr_type`, LOCAL from the host's addresses, on `dev` only
+    /// with `--limit-iface-*`: `ipv6_chk_addr`). Without the host's
+    /// addresses: never LOCAL.
+    fn addr_type6(&self, addr: std::net::Ipv6Addr, _dev: Option<&str>) -> u16 {
+        if addr.is_unspecified() {
+            addrtype::UNSPEC
+        } else if addr.is_multicast() {
+            addrtype::MULTICAST
+        } else {
+            addrtype::UNICAST
+        }
+    }
+
     /// The route back to `src` (`-m rpfilter`'s reverse lookup, from
     /// `saddr` with `mark`): (unicast, local, device), None when there is
     /// none.

@@ -282,3 +282,66 @@ pub fn listener_takes(bound: Option<IpAddr>, dst: IpAddr) -> bool {
         Some(b) => b == dst,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcb(ts: bool) -> Tcb {
+        let mut t = Tcb::new(TcpState::Established, 1000, 0, 0, 1448, 0);
+        t.opts = SynOpts {
+            ts,
+            sack: true,
+            wscale: true,
+        };
+        t.rcv_nxt = 5000;
+        t
+    }
+
+    fn hold(t: &mut Tcb, seq: u32, len: usize) {
+        t.ofo_rx += 1;
+        t.ofo.push(OfoSeg {
+            seq,
+            data: vec![0; len],
+            rx: t.ofo_rx,
+        });
+    }
+
+    /// RFC 2018 §4: the block holding the newest segment first,
+    /// contiguous segments merged; a D-SACK block ahead of them; three
+    /// blocks beside timestamps, four without.
+    #[test]
+    fn sack_blocks_newest_first_merged_and_capped() {
+        let mut t = tcb(true);
+        hold(&mut t, 6000, 100);
+        hold(&mut t, 8000, 100);
+        hold(&mut t, 6100, 100);
+        assert_eq!(t.sack_blocks(), vec![(6000, 6200), (8000, 8100)]);
+        hold(&mut t, 9000, 10);
+        hold(&mut t, 9500, 10);
+        assert_eq!(
+            t.sack_blocks(),
+            vec![(9500, 9510), (9000, 9010), (6000, 6200)],
+            "three blocks fit beside the timestamps"
+        );
+        t.dsack = Some((4000, 4100));
+        assert_eq!(t.sack_blocks()[0], (4000, 4100));
+        assert_eq!(t.sack_blocks().len(), 3);
+        let mut t = tcb(false);
+        for s in [6000, 7000, 8000, 9000, 10000] {
+            hold(&mut t, s, 10);
+        }
+        assert_eq!(t.sack_blocks().len(), 4);
+        // a sequence space that wraps: blocks still merge in order
+        let mut t = tcb(true);
+        t.rcv_nxt = u32::MAX - 50;
+        hold(&mut t, u32::MAX - 10, 20);
+        hold(&mut t, 9, 5);
+        assert_eq!(t.sack_blocks(), vec![(u32::MAX - 10, 14)]);
+        // no SACK agreed: none
+        let mut t = tcb(true);
+        t.opts.sack = false;
+        hold(&mut t, 6000, 10);
+        assert!(t.sack_blocks().is_empty());
+    }
+}

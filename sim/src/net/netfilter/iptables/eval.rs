@@ -145,8 +145,12 @@ fn cond_holds(
             } else {
                 None
             };
-            let s_ok = src.is_none_or(|b| env.addr.addr_type(pkt.src, dev) & b != 0);
-            let d_ok = dst.is_none_or(|b| env.addr.addr_type(pkt.dst, dev) & b != 0);
+            let ty = |v4: std::net::Ipv4Addr, v6: Option<std::net::Ipv6Addr>| match v6 {
+                Some(a) => env.addr.addr_type6(a, dev),
+                None => env.addr.addr_type(v4, dev),
+            };
+            let s_ok = src.is_none_or(|b| ty(pkt.src, pkt.ip6.map(|x| x.0)) & b != 0);
+            let d_ok = dst.is_none_or(|b| ty(pkt.dst, pkt.ip6.map(|x| x.1)) & b != 0);
             s_ok && d_ok
         }
         CondKind::StatRandom {
