@@ -12,9 +12,12 @@ through the kernel's order:
   Locally generated: route output -> raw OUTPUT -> conntrack -> mangle/nat/filter
   OUTPUT (re-route after DNAT) -> POSTROUTING.
 
-IPv6 takes the same walk without netfilter yet (see ipv6 below and
-SIMPLIFIED): ipv6_rcv -> route input -> local delivery or ip6_forward ->
-neighbour discovery -> egress dev.
+IPv6 takes the same walk through ip6tables (see ipv6 below and
+SIMPLIFIED): ipv6_rcv -> raw/conntrack/mangle/nat PREROUTING -> route
+input -> mangle/filter/nat INPUT and local delivery, or ip6_forward ->
+mangle/filter FORWARD -> mangle/nat POSTROUTING -> neighbour discovery
+-> egress dev; local: route, source -> raw/conntrack/mangle/nat/filter
+OUTPUT (re-route after DNAT) -> POSTROUTING.
 
 Packets are real Ethernet frames with correct IPv4/IPv6/TCP/UDP/ICMP/ICMPv6
 checksums.
@@ -65,8 +68,12 @@ MODELLED
               REDIRECT MARK CONNMARK LOG NFLOG ULOG NOTRACK CT NFQUEUE QUEUE
               TCPMSS CHECKSUM CLASSIFY AUDIT TTL TOS DSCP ECN SET TEE; every other match or target
               iptables knows is kept unmodelled (listed once per run;
-              --assume-unmodelled match|nomatch); ip6tables-save is parsed
-              and kept, not evaluated; a dump alone is not checked against
+              --assume-unmodelled match|nomatch); ip6tables-save runs on
+              IPv6 packets (-s/-d, --icmpv6-type, -m hl, addrtype and the
+              family-neutral matches; REJECT icmp6-* and tcp-reset; DNAT,
+              SNAT, MASQUERADE, REDIRECT with [ADDR]:PORT ranges; NETMAP
+              and IPv6 values of conntrack/iprange/recent kept
+              unmodelled); a dump alone is not checked against
               the machine's ipsets, nfacct objects and connlabel.conf names
               (iptables-restore looks them up; Ruleset::check_machine does
               where the machine is known)
@@ -103,7 +110,12 @@ MODELLED
               SACK-permitted, timestamps, window scale from tcp_rmem, each
               by its sysctl and agreed only when both ends offer it), TS on
               every segment after it (the MSS less its 12 bytes per
-              segment), data with real sequence numbers,
+              segment), data with real sequence numbers, an out-of-order
+              queue with SACK blocks in the ACKs (newest first, D-SACK for
+              a copy, 3 beside TS), over IPv4 and IPv6 (connection keys of
+              either family, [::] listeners taking both, tcp_v6_err:
+              Packet Too Big lowers the MSS to the path MTU less 60 and
+              sends the queue again cut to it),
               Linux's quick-ACK/delayed-ACK decisions, FIN,
               RST for closed ports, SYN retransmission with backoff
               (tcp_syn_retries), data/FIN retransmission on the RTO (RTT
@@ -157,7 +169,11 @@ MODELLED
               error or a multicast/unspecified source); ping -6 -c N with
               iputils' wording; VXLAN carrying IPv6, over an IPv4 or an
               IPv6 underlay (UDP over IPv6 with its checksum, MTU 1430);
-              WireGuard endpoints over IPv6 (`[ADDR]:PORT`)
+              WireGuard endpoints over IPv6 (`[ADDR]:PORT`); curl to
+              http://[ADDR]:PORT/; conntrack for IPv6 (ICMPv6 errors
+              RELATED, ND and MLD INVALID as icmpv6_new makes them) and
+              NAT66 with the quoted packet of an error translated back
+              (nf_nat_icmpv6_reply_translation)
   icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
               up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
               needed with the next-hop MTU, RELATED conntrack with NAT
@@ -240,10 +256,15 @@ MODELLED
               of the pre-traffic snapshot bundle
 
 SIMPLIFIED (and where)
-  - IPv6 is a first slice (net/ip6): ip6tables and nftables ip6/inet
-    rules are parsed and kept but not run on IPv6 packets; no conntrack
-    or NAT66 for IPv6; TCP and UDP have no IPv6 sockets (TCP answers
-    RST, UDP port unreachable, as for a port nobody listens on); a redirect
+  - IPv6 (net/ip6, net/netfilter/hook6): nftables ip6/inet rules are
+    parsed and kept but not run on IPv6 packets; ip6tables' HL, TCPMSS,
+    TOS, NFQUEUE, TEE, TPROXY and SYNPROXY targets are not applied to
+    them; a fragment is left untracked (no nf_defrag_ipv6 before
+    conntrack); Neighbor Discovery the host sends skips OUTPUT (what it
+    receives passes INPUT); UDP, SCTP and DNS have no IPv6 sockets (UDP
+    answers port unreachable); the proxies (haproxy, ingress-nginx,
+    envoy) listen and connect over IPv4 only; `[::]` stands for both an
+    IPV6_V6ONLY socket and a dual-stack one in a bundle; a redirect
     taken never expires; router
     advertisements are shown, not acted on (no SLAAC, no default router
     from an RA); no anycast (subnet-router) addresses; no ICMPv6 rate
@@ -369,10 +390,12 @@ SIMPLIFIED (and where)
     pingpong mode, 40 ms timer) but ato never grows past 40 ms; fixed
     window 64240 (shifted by the window scale after the handshake: no
     receive-window growth); SYN options and timestamps as Linux sends
-    them, but TSval's offset is a fixed hash, SACK-permitted is agreed yet
-    no SACK blocks are sent or read, and timestamps give no RTT sample (no
-    RTT sample after a retransmitted SYN: RTO 3 s); no congestion window, fast
-    retransmit or out-of-order queue (a loss costs an RTO, then go-back-N);
+    them, but TSval's offset is a fixed hash, SACK blocks are sent but
+    not read (the sender resends from the hole on the RTO, go-back-N),
+    a FIN past a hole is not held, and timestamps give no RTT sample (no
+    RTT sample after a retransmitted SYN: RTO 3 s); no congestion window
+    or fast retransmit (a loss costs an RTO; after a Packet Too Big every
+    piece goes at once);
     RFC 6298 gains for later RTT samples; no SYN-ACK timer; TIME_WAIT
     kept to the end. A retransmission is skipped while the last copy
     waits in an ARP queue (skb_still_in_host_queue), that copy known by
@@ -609,9 +632,10 @@ SIMPLIFIED (and where)
     16-byte SHA-256 tag (TLS 1.3's sizes, not its cryptography).         [app/envoy, wire/tls]
   - Multicast: local delivery to joined groups only, no IGMP, no
     multicast routing.                                                   [net/ipv4]
-  - Live comparisons: namespaces run with tcp_timestamps, tcp_sack and
-    tcp_window_scaling off and IPv6 disabled (options podpath does not
-    model); IGMP reports are left out of the diff; endpoint choices made
+  - Live comparisons: namespaces run with the model's tcp_rmem, veths
+    with gso_max_segs 1 (each TCP segment its own frame, as podpath sends
+    it), and IPv6 disabled unless the world has IPv6 (then no DAD, RA or
+    router solicitations); IGMP reports are left out of the diff; endpoint choices made
     by the kernel's random statistic match or numgen are aligned by
     re-running the simulation with another random stream per connection
     (up to 8 each, greedily in start order, the stream whose requests

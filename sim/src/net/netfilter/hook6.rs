@@ -9,8 +9,9 @@
 //! Simplifications (listed by `podpath explain`): nftables `ip6` and
 //! `inet` chains do not run on IPv6 packets; ip6tables' mangle targets
 //! (HL, TCPMSS, TOS), NFQUEUE, TEE, TPROXY and SYNPROXY are not applied to
-//! them; `-m addrtype` reads no IPv6 address; Neighbor Discovery that the
-//! host sends does not pass OUTPUT (what it receives passes INPUT).
+//! them; a fragment is left untracked (no nf_defrag_ipv6); Neighbor
+//! Discovery that the host sends does not pass OUTPUT (what it receives
+//! passes INPUT).
 
 use std::net::{IpAddr, Ipv6Addr};
 
