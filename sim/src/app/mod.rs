@@ -78,8 +78,8 @@ pub enum AppEvent {
         data: bool,
     },
     Datagram {
-        from: (Ipv4Addr, u16),
-        to: (Ipv4Addr, u16),
+        from: (std::net::IpAddr, u16),
+        to: (std::net::IpAddr, u16),
         data: Vec<u8>,
         flow: u32,
         pkt: u64,
@@ -238,8 +238,8 @@ pub enum AppAction {
     SctpAbort(ConnKey),
     /// A UDP datagram from `src` to `dst`.
     SendUdp {
-        src: (Ipv4Addr, u16),
-        dst: (Ipv4Addr, u16),
+        src: (std::net::IpAddr, u16),
+        dst: (std::net::IpAddr, u16),
         payload: Vec<u8>,
         note: String,
     },

@@ -53,7 +53,7 @@ impl UdpClient {
         let ms = (now.saturating_sub(self.started_ns)) as f64 / 1e6;
         match ev {
             AppEvent::Datagram { data, from, .. }
-                if !self.done && *from == (self.dst, self.port) =>
+                if !self.done && *from == (self.dst.into(), self.port) =>
             {
                 self.done = true;
                 vec![AppAction::Outcome(

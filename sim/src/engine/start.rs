@@ -280,8 +280,8 @@ fn udp_start(
         ctx,
         flow,
         None,
-        Some((src, sport)),
-        dst,
+        Some((src.into(), sport)),
+        (dst.0.into(), dst.1),
         payload.to_vec(),
         format!(
             "sendto({}:{}): {} bytes from port {sport}",
@@ -323,8 +323,8 @@ fn udp_spoofed(
         ctx,
         flow,
         None,
-        Some((src, sport)),
-        dst,
+        Some((src.into(), sport)),
+        (dst.0.into(), dst.1),
         payload.to_vec(),
         format!(
             "raw socket: {} bytes to {}:{} from the forged source {src}:{sport}",

@@ -67,8 +67,8 @@ pub enum SocketEvent {
     },
     /// A UDP datagram for a bound port.
     Datagram {
-        from: (Ipv4Addr, u16),
-        to: (Ipv4Addr, u16),
+        from: (std::net::IpAddr, u16),
+        to: (std::net::IpAddr, u16),
         data: Vec<u8>,
         flow: u32,
         pkt: u64,

@@ -160,10 +160,14 @@ impl Host {
             rand_core::Rng::next_u32(&mut self.rng)
         } else {
             let mut b = Vec::new();
-            b.extend_from_slice(&orig.src4().octets());
-            b.extend_from_slice(&orig.dst4().octets());
+            let addr = |a: IpAddr, b: &mut Vec<u8>| match a {
+                IpAddr::V4(a) => b.extend_from_slice(&a.octets()),
+                IpAddr::V6(a) => b.extend_from_slice(&a.octets()),
+            };
+            addr(orig.src, &mut b);
+            addr(orig.dst, &mut b);
             b.extend_from_slice(&orig.dport.to_be_bytes());
-            b.extend_from_slice(&reply.dst4().octets());
+            addr(reply.dst, &mut b);
             crate::det::stable_hash(&b) as u32
         };
         for i in 0..size {
