@@ -291,6 +291,14 @@ fn ip6tables_nat66_filter_and_a_translated_packet_too_big() {
     check(&fixture("ip6tables-nat.yaml"), "v6n", 14);
 }
 
+/// ip6tables on a host's own traffic: Neighbor Discovery through an
+/// INPUT chain with a DROP policy, REDIRECT to the local server, REJECT
+/// with tcp-reset, and an OUTPUT DNAT routed again after it.
+#[test]
+fn ip6tables_input_redirect_and_output_dnat() {
+    check(&fixture("ip6tables-local.yaml"), "v6l", 8);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]
