@@ -92,9 +92,13 @@ print("HTTP %s: %s" % (head.split(b"\r\n")[0].decode()[9:], body.decode(errors="
 
 const DNS_SERVER_PY: &str = r#"
 import json, socket, struct, sys
-port = int(sys.argv[1]); records = json.load(open(sys.argv[2]))
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", port))
+port = int(sys.argv[1]); recs = json.load(open(sys.argv[2])); addr = sys.argv[3]
+A, AAAA = recs["A"], recs["AAAA"]
+if ":" in addr:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, port))
 while True:
     q, peer = s.recvfrom(65535)
     if len(q) < 12 or q[2] & 0x80:
@@ -102,13 +106,17 @@ while True:
     i = 12; labels = []
     while q[i]:
         labels.append(q[i+1:i+1+q[i]].decode()); i += 1 + q[i]
+    qtype = struct.unpack(">H", q[i+1:i+3])[0]
     qend = i + 5
     name = ".".join(labels).lower()
-    a = records.get(name)
-    flags = bytes([0x84 | (q[2] & 1), 0x80 | (0 if a else 3)])
-    resp = q[:2] + flags + struct.pack(">HHHH", 1, 1 if a else 0, 0, 0) + q[12:qend]
-    if a:
-        resp += bytes([0xc0, 0x0c]) + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton(a)
+    known = name in A or name in AAAA
+    rr = b""
+    if qtype == 1 and name in A:
+        rr = bytes([0xc0, 0x0c]) + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton(A[name])
+    if qtype == 28 and name in AAAA:
+        rr = bytes([0xc0, 0x0c]) + struct.pack(">HHIH", 28, 1, 5, 16) + socket.inet_pton(socket.AF_INET6, AAAA[name])
+    flags = bytes([0x84 | (q[2] & 1), 0x80 | (0 if known else 3)])
+    resp = q[:2] + flags + struct.pack(">HHHH", 1, 1 if rr else 0, 0, 0) + q[12:qend] + rr
     s.sendto(resp, peer)
 "#;
 
@@ -168,12 +176,13 @@ except (socket.timeout, OSError) as e:
 const DNS_CLIENT_PY: &str = r#"
 import os, socket, struct, sys
 server, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+t = sys.argv[4] if len(sys.argv) > 4 else "A"
 qid = struct.unpack(">H", os.urandom(2))[0]
 q = struct.pack(">HBBHHHH", qid, 1, 0, 1, 0, 0, 0)
 for l in name.strip(".").split("."):
     q += bytes([len(l)]) + l.encode()
-q += bytes([0]) + struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+q += bytes([0]) + struct.pack(">HH", 28 if t == "AAAA" else 1, 1)
+s = socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
 for attempt in range(2):
     s.sendto(q, (server, port))
@@ -182,10 +191,13 @@ for attempt in range(2):
     except socket.timeout:
         continue
     if r[3] & 0xf == 3:
-        print("DNS A %s: NXDOMAIN" % name); sys.exit(0)
+        print("DNS %s %s: NXDOMAIN" % (t, name)); sys.exit(0)
     an = struct.unpack(">H", r[6:8])[0]
-    print("DNS A %s -> %s" % (name, socket.inet_ntoa(r[-4:]) if an else "(no answer)")); sys.exit(0)
-print("DNS A %s: no answer after 2 queries" % name)
+    if not an:
+        print("DNS %s %s: %s" % (t, name, "no address" if t == "A" else "no AAAA record (NOERROR, empty answer)")); sys.exit(0)
+    a = socket.inet_ntop(socket.AF_INET6, r[-16:]) if t == "AAAA" else socket.inet_ntoa(r[-4:])
+    print("DNS %s %s -> %s" % (t, name, a)); sys.exit(0)
+print("DNS %s %s: no answer after 2 queries" % (t, name))
 "#;
 
 /// The frames of a pcap file (a packet cut short by the capture's stop
@@ -224,7 +236,10 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             s("8"),
         ],
         Request::DnsA {
-            server, port, name, ..
+            server,
+            port,
+            name,
+            qtype,
         } => vec![
             s("python3"),
             s("-c"),
@@ -232,6 +247,7 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             server.to_string(),
             port.to_string(),
             name.clone(),
+            podpath_sim::wire::dns::qtype_name(*qtype),
         ],
         Request::Resolve { name, then: None } => {
             vec![s("python3"), s("-c"), s(RESOLVE_PY), name.clone()]
@@ -546,7 +562,11 @@ impl Lab {
                 let App::DnsServer(d) = &apps[*app] else {
                     continue;
                 };
-                self.start_dns_server(&h.name, *port, d, &dns_server)?;
+                // a host with IPv6 serves both families (an AF_INET6
+                // socket, bindv6only 0), as podpath's UDP sockets do
+                let v6 = h.ip6.all().iter().any(|(_, a)| a.scope() == 0x0e);
+                let addr = if v6 { "::" } else { "0.0.0.0" };
+                self.start_dns_server(&h.name, (addr, *port), d, &dns_server)?;
             }
         }
         Ok(())
@@ -600,17 +620,21 @@ impl Lab {
     fn start_dns_server(
         &mut self,
         host: &str,
-        port: u16,
+        (addr, port): (&str, u16),
         d: &DnsServer,
         dns_server: &Path,
     ) -> Result<()> {
-        let recs: serde_json::Map<String, serde_json::Value> = d
-            .records
-            .iter()
-            .map(|(n, a)| (n.clone(), serde_json::json!(a.to_string())))
-            .collect();
+        let map = |it: Vec<(String, String)>| -> serde_json::Map<String, serde_json::Value> {
+            it.into_iter()
+                .map(|(n, a)| (n, serde_json::json!(a)))
+                .collect()
+        };
+        let recs = serde_json::json!({
+            "A": map(d.records.iter().map(|(n, a)| (n.clone(), a.to_string())).collect()),
+            "AAAA": map(d.records6.iter().map(|(n, a)| (n.clone(), a.to_string())).collect()),
+        });
         let rf = self.dir.join(format!("records-{host}-{port}.json"));
-        std::fs::write(&rf, serde_json::Value::Object(recs).to_string())?;
+        std::fs::write(&rf, recs.to_string())?;
         let ns = self.nsname(host);
         let errf = self.dir.join(format!("dns-{host}-{port}.err"));
         let child = Command::new("ip")
@@ -622,6 +646,7 @@ impl Lab {
                 dns_server.to_str().unwrap_or_default(),
                 &port.to_string(),
                 rf.to_str().unwrap_or_default(),
+                addr,
             ])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&errf)?)
@@ -827,7 +852,10 @@ impl Lab {
                     self.exec(host, &args, None)
                 }
                 Request::DnsA {
-                    server, port, name, ..
+                    server,
+                    port,
+                    name,
+                    qtype,
                 } => {
                     let c = self.dir.join("dns_client.py");
                     self.exec(
@@ -838,6 +866,7 @@ impl Lab {
                             &server.to_string(),
                             &port.to_string(),
                             name,
+                            &podpath_sim::wire::dns::qtype_name(*qtype),
                         ],
                         None,
                     )

@@ -653,7 +653,11 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                 }).chain(h.udp_listeners.iter().filter_map(move |(port, app)| match &apps[*app] {
                     podpath_sim::app::App::DnsServer(d) => Some(serde_json::json!({
                         "host": h.name, "kind": "dns-server", "listen": format!("0.0.0.0:{port}"),
-                        "records": d.records.iter().map(|(n, a)| (n.clone(), serde_json::json!(a.to_string()))).collect::<serde_json::Map<_, _>>(),
+                        // a name's A and AAAA addresses, space-separated
+                        "records": d.records.keys().chain(d.records6.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().map(|n| {
+                            let v: Vec<String> = d.records.get(n).map(|a| a.to_string()).into_iter().chain(d.records6.get(n).map(|a| a.to_string())).collect();
+                            (n.clone(), serde_json::json!(v.join(" ")))
+                        }).collect::<serde_json::Map<_, _>>(),
                     })),
                     _ => None,
                 }))
@@ -667,7 +671,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                     podpath_sim::world::Request::HttpGet { dst, port, host_header, path, .. } => {
                         (podpath_sim::wire::endpoint(*dst, *port), format!("HTTP GET {path} Host: {host_header}"))
                     }
-                    podpath_sim::world::Request::DnsA { server, port, name, qtype } => (format!("{server}:{port}"), format!("DNS {} {name}", podpath_sim::wire::dns::qtype_name(*qtype))),
+                    podpath_sim::world::Request::DnsA { server, port, name, qtype } => (podpath_sim::wire::endpoint(*server, *port), format!("DNS {} {name}", podpath_sim::wire::dns::qtype_name(*qtype))),
                     podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),
                     podpath_sim::world::Request::Sctp { dst, port, payload } => (format!("{dst}:{port}"), match payload { Some(p) => format!("SCTP {}", String::from_utf8_lossy(p)), None => "SCTP".into() }),
                     podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),

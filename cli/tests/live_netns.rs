@@ -299,6 +299,13 @@ fn ip6tables_input_redirect_and_output_dnat() {
     check(&fixture("ip6tables-local.yaml"), "v6l", 8);
 }
 
+/// DNS over IPv6: AAAA and A answers of a dual-stack name from a
+/// nameserver's IPv6 address, NOERROR with no AAAA record, NXDOMAIN.
+#[test]
+fn ipv6_dns_aaaa_over_ipv6() {
+    check(&fixture("ipv6-dns.yaml"), "v6s", 8);
+}
+
 /// The same objects with kind's kindnet CNI (ptp veths, per-node routes,
 /// KIND-MASQ-AGENT), the layout of a kind cluster's nodes.
 #[test]

@@ -25,7 +25,7 @@ pub enum Request {
     /// A lookup of `name` at `server:port` over UDP: type A, or `qtype`
     /// (`DNS AAAA name` in a bundle flow).
     DnsA {
-        server: Ipv4Addr,
+        server: std::net::IpAddr,
         port: u16,
         name: String,
         qtype: u16,

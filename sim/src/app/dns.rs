@@ -45,8 +45,10 @@ pub const TTL: u32 = 5;
 pub struct DnsServer {
     pub name: String,
     pub port: u16,
-    /// name (without the trailing dot) -> address
+    /// name (without the trailing dot) -> address (A records)
     pub records: BTreeMap<String, Ipv4Addr>,
+    /// name -> IPv6 address (AAAA records)
+    pub records6: BTreeMap<String, std::net::Ipv6Addr>,
 }
 
 impl DnsServer {
@@ -82,21 +84,29 @@ impl DnsServer {
             .flatten()
             .and_then(|a| self.records.iter().find(|(_, v)| **v == a))
             .map(|(n, _)| n.clone());
-        let what = match (q.qtype, self.records.get(&name), ptr) {
-            (TYPE_A, Some(a), _) => {
-                r.answers = vec![(*a, TTL)];
+        let known = self.records.contains_key(&name) || self.records6.contains_key(&name);
+        let held = known.then_some(());
+        let what = match (q.qtype, held, ptr) {
+            (TYPE_A, Some(()), _) if self.records.contains_key(&name) => {
+                let a = self.records[&name];
+                r.answers = vec![(a, TTL)];
                 format!("{}: A {name} -> {a}", self.name)
+            }
+            (crate::wire::dns::TYPE_AAAA, Some(()), _) if self.records6.contains_key(&name) => {
+                let a = self.records6[&name];
+                r.answers6 = vec![(a, TTL)];
+                format!("{}: AAAA {name} -> {a}", self.name)
             }
             (TYPE_PTR, _, Some(n)) => {
                 r.names = vec![(n.clone(), TTL)];
                 format!("{}: PTR {name} -> {n}", self.name)
             }
-            (TYPE_A | TYPE_PTR, _, _) | (_, None, _) => {
+            (TYPE_PTR, _, _) | (_, None, _) => {
                 r.rcode = RCODE_NXDOMAIN;
                 format!("{}: {t} {name} -> NXDOMAIN", self.name)
             }
-            (_, Some(_), _) => format!(
-                "{}: {t} {name} -> no {t} record (NOERROR, empty answer: the table holds A records only)",
+            (_, Some(()), _) => format!(
+                "{}: {t} {name} -> no {t} record (NOERROR, empty answer: the table holds A and AAAA records only)",
                 self.name
             ),
         };
@@ -133,7 +143,7 @@ pub struct ThenHttp {
 pub struct DnsClient {
     pub flow: u32,
     pub flow_id: String,
-    pub server: Ipv4Addr,
+    pub server: std::net::IpAddr,
     pub port: u16,
     /// The name as the program gave it.
     pub name: String,
@@ -172,7 +182,7 @@ impl DnsClient {
     pub fn new(
         flow: u32,
         flow_id: &str,
-        server: Ipv4Addr,
+        server: std::net::IpAddr,
         port: u16,
         name: &str,
         candidates: Vec<String>,
@@ -231,8 +241,8 @@ impl DnsClient {
                 }
                 let asked = self.current().to_string();
                 let t = qtype_name(self.qtype);
-                let found =
-                    r.rcode != RCODE_NXDOMAIN && !(r.answers.is_empty() && r.names.is_empty());
+                let found = r.rcode != RCODE_NXDOMAIN
+                    && !(r.answers.is_empty() && r.answers6.is_empty() && r.names.is_empty());
                 if !found && self.idx + 1 < self.candidates.len() {
                     // res_search: NXDOMAIN or no data: the next name.
                     self.idx += 1;
@@ -275,7 +285,13 @@ impl DnsClient {
                     return vec![AppAction::Outcome(self.flow, d, text)];
                 }
                 if self.qtype != TYPE_A {
-                    let ns: Vec<String> = r.names.iter().map(|(n, _)| n.clone()).collect();
+                    // AAAA addresses (RFC 3596), or PTR names
+                    let ns: Vec<String> = r
+                        .answers6
+                        .iter()
+                        .map(|(a, _)| a.to_string())
+                        .chain(r.names.iter().map(|(n, _)| n.clone()))
+                        .collect();
                     let d = crate::trace::Disposition::Answered {
                         http_status: None,
                         dns_rcode: Some(r.rcode),

@@ -148,7 +148,10 @@ pub fn dns_server(
     apps: &mut Vec<App>,
     name: &str,
     port: u16,
-    records: BTreeMap<String, Ipv4Addr>,
+    (records, records6): (
+        BTreeMap<String, Ipv4Addr>,
+        BTreeMap<String, std::net::Ipv6Addr>,
+    ),
 ) -> Result<usize, StartError> {
     let idx = spawn(
         h,
@@ -157,6 +160,7 @@ pub fn dns_server(
             name: name.to_string(),
             port,
             records,
+            records6,
         }),
     );
     if h.bind_udp(port, idx).is_err() {

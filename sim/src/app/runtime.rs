@@ -82,7 +82,7 @@ impl Runtime<'_> {
             flow,
             None,
             Some((src.unwrap_or(Ipv4Addr::UNSPECIFIED).into(), sport)),
-            (server.into(), port),
+            (server, port),
             q,
             format!("resolver: A {name}? to {server}:{port} (attempt {tries})"),
             txhash,

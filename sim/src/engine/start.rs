@@ -124,7 +124,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 let mut c = DnsClient::new(
                     flow,
                     &id,
-                    rc.nameserver,
+                    rc.nameserver.into(),
                     53,
                     name,
                     rc.candidates(name),
@@ -157,7 +157,7 @@ fn dns_start(
     flow: u32,
     id: &str,
     f: &FlowSpec,
-    (server, port): (std::net::Ipv4Addr, u16),
+    (server, port): (std::net::IpAddr, u16),
     name: &str,
     qtype: u16,
 ) {
@@ -182,6 +182,8 @@ fn dns_start(
         // a query from a raw socket with a forged source: sent as
         // the datagram it is, its answer goes to the forged address
         let payload = c.query_with_id(rt.h.draw(ctx.trace, Some(flow)) as u16);
+        // a spoofed source comes from a bundle flow: IPv4
+        let server = crate::app::ip4(server);
         let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
             flow,
             flow_id: id.to_string(),
@@ -408,8 +410,9 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
             name,
             qtype,
         } => format!(
-            "{id}: DNS {} {name} at {server}:{port} from {hname}",
-            crate::wire::dns::qtype_name(*qtype)
+            "{id}: DNS {} {name} at {} from {hname}",
+            crate::wire::dns::qtype_name(*qtype),
+            crate::wire::endpoint(*server, *port)
         ),
         Request::Ping {
             dst,

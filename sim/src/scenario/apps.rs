@@ -5,7 +5,6 @@
 //! programs).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use serde_saphyr::Spanned;
 
@@ -375,19 +374,40 @@ fn start_server(
             }
         }
         "dns-server" => {
+            // a name's addresses: an IPv4 one (its A record) and an IPv6
+            // one (its AAAA record), `10.96.0.5` or `fd00::5` or both
+            // (`10.96.0.5 fd00::5`, a dual-stack Service's)
             let mut records = BTreeMap::new();
+            let mut records6 = BTreeMap::new();
             for (n, a) in &ad.records {
-                let ip = a.value.parse::<Ipv4Addr>().map_err(|_| {
-                    e.at(
-                        a,
-                        format!("{ak}.records.{n}"),
-                        format!("bad address '{}'", a.value),
-                    )
-                })?;
-                records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
+                let key = n.trim_end_matches('.').to_ascii_lowercase();
+                for word in a.value.split([' ', ',']).filter(|w| !w.is_empty()) {
+                    let bad = || {
+                        e.at(
+                            a,
+                            format!("{ak}.records.{n}"),
+                            format!("bad address '{word}': expected an IPv4 or IPv6 address"),
+                        )
+                    };
+                    match word.parse::<std::net::IpAddr>().map_err(|_| bad())? {
+                        std::net::IpAddr::V4(v) if !records.contains_key(&key) => {
+                            records.insert(key.clone(), v);
+                        }
+                        std::net::IpAddr::V6(v) if !records6.contains_key(&key) => {
+                            records6.insert(key.clone(), v);
+                        }
+                        _ => {
+                            return Err(e.at(
+                                a,
+                                format!("{ak}.records.{n}"),
+                                format!("two addresses of one family for '{n}': the table holds one A and one AAAA record a name"),
+                            ))
+                        }
+                    }
+                }
             }
             let name = ad.name.clone().unwrap_or_else(|| format!("{hname}:{port}"));
-            if let Err(x) = launch::dns_server(h, apps, &name, port, records) {
+            if let Err(x) = launch::dns_server(h, apps, &name, port, (records, records6)) {
                 return Err(e.at(listen, format!("{ak}.listen"), x.to_string()));
             }
         }

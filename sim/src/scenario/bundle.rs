@@ -454,17 +454,30 @@ fn start_apps(
             }
             "dns-server" => {
                 let port = listen_port(ai, a)?;
+                // a name's A and AAAA addresses, space-separated
                 let mut records = BTreeMap::new();
+                let mut records6 = BTreeMap::new();
                 for (n, v) in &a.records {
-                    let ip = v.parse::<Ipv4Addr>().ok().ok_or_else(|| {
-                        err(
-                            "bundle.json",
-                            format!("apps[{ai}].records.{n}: not an IPv4 address"),
-                        )
-                    })?;
-                    records.insert(n.trim_end_matches('.').to_ascii_lowercase(), ip);
+                    let key = n.trim_end_matches('.').to_ascii_lowercase();
+                    for w in v.split_whitespace() {
+                        match w.parse::<std::net::IpAddr>() {
+                            Ok(std::net::IpAddr::V4(ip)) => {
+                                records.entry(key.clone()).or_insert(ip);
+                            }
+                            Ok(std::net::IpAddr::V6(ip)) => {
+                                records6.entry(key.clone()).or_insert(ip);
+                            }
+                            Err(_) => {
+                                return Err(err(
+                                    "bundle.json",
+                                    format!("apps[{ai}].records.{n}: '{w}' is not an IP address"),
+                                ))
+                            }
+                        }
+                    }
                 }
-                let _ = launch::dns_server(h, apps, &format!("{hn}:{port}"), port, records);
+                let _ =
+                    launch::dns_server(h, apps, &format!("{hn}:{port}"), port, (records, records6));
             }
             "udp-echo-server" => {
                 let port = listen_port(ai, a)?;

@@ -338,7 +338,7 @@ fn flow_request(
             _ => name.to_string(),
         };
         return Ok(Request::DnsA {
-            server: v4("DNS")?,
+            server: ip,
             port,
             name,
             qtype,

@@ -697,6 +697,9 @@ pub struct PingDoc {
 pub struct DnsDoc {
     /// The name to look up (A record).
     pub query: String,
+    /// The record type asked: A (the default) or AAAA.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub qtype: Option<Spanned<String>>,
     /// Ask this server directly; without it, the host's resolv.conf
     /// (nameserver, search list, ndots) decides what is asked, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -386,7 +386,7 @@ fn dns_request(
 ) -> Result<Request, ScenarioError> {
     Ok(match &dns.server {
         Some(server) => Request::DnsA {
-            server: server.value.parse::<Ipv4Addr>().map_err(|_| {
+            server: server.value.parse::<std::net::IpAddr>().map_err(|_| {
                 e.at(
                     server,
                     format!("{tk}.dns.server"),
@@ -395,7 +395,17 @@ fn dns_request(
             })?,
             port: dns.port.unwrap_or(53),
             name: dns.query.trim_end_matches('.').to_string(),
-            qtype: crate::wire::dns::TYPE_A,
+            qtype: match dns.qtype.as_ref().map(|t| (t, t.value.as_str())) {
+                None | Some((_, "A")) => crate::wire::dns::TYPE_A,
+                Some((_, "AAAA")) => crate::wire::dns::TYPE_AAAA,
+                Some((t, other)) => {
+                    return Err(e.at(
+                        t,
+                        format!("{tk}.dns.type"),
+                        format!("'{other}': expected A or AAAA"),
+                    ))
+                }
+            },
         },
         None => {
             if doc

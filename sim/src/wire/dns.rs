@@ -46,6 +46,8 @@ pub struct DnsRepr {
     pub qname: String,
     pub qtype: u16,
     pub answers: Vec<(Ipv4Addr, u32)>,
+    /// AAAA answers (RFC 3596), with their TTL.
+    pub answers6: Vec<(std::net::Ipv6Addr, u32)>,
     /// PTR answers: the names, with their TTL.
     pub names: Vec<(String, u32)>,
 }
@@ -70,6 +72,7 @@ impl DnsRepr {
             qname: name.trim_end_matches('.').to_string(),
             qtype: TYPE_A,
             answers: vec![],
+            answers6: vec![],
             names: vec![],
         }
     }
@@ -99,7 +102,8 @@ impl DnsRepr {
         out.push(f1);
         out.push(f2);
         out.extend_from_slice(&1u16.to_be_bytes());
-        out.extend_from_slice(&((self.answers.len() + self.names.len()) as u16).to_be_bytes());
+        let an = self.answers.len() + self.answers6.len() + self.names.len();
+        out.extend_from_slice(&(an as u16).to_be_bytes());
         out.extend_from_slice(&[0, 0, 0, 0]);
         put_name(&mut out, &self.qname);
         out.extend_from_slice(&self.qtype.to_be_bytes());
@@ -110,6 +114,14 @@ impl DnsRepr {
             out.extend_from_slice(&CLASS_IN.to_be_bytes());
             out.extend_from_slice(&ttl.to_be_bytes());
             out.extend_from_slice(&4u16.to_be_bytes());
+            out.extend_from_slice(&a.octets());
+        }
+        for (a, ttl) in &self.answers6 {
+            out.extend_from_slice(&[0xc0, 12]);
+            out.extend_from_slice(&TYPE_AAAA.to_be_bytes());
+            out.extend_from_slice(&CLASS_IN.to_be_bytes());
+            out.extend_from_slice(&ttl.to_be_bytes());
+            out.extend_from_slice(&16u16.to_be_bytes());
             out.extend_from_slice(&a.octets());
         }
         for (n, ttl) in &self.names {
@@ -164,6 +176,7 @@ impl DnsRepr {
         ]);
         i += 4;
         let mut answers = Vec::new();
+        let mut answers6 = Vec::new();
         let mut names = Vec::new();
         for _ in 0..an {
             // name: a pointer or labels
@@ -194,6 +207,10 @@ impl DnsRepr {
             if ty == TYPE_A && len == 4 {
                 answers.push((Ipv4Addr::new(data[0], data[1], data[2], data[3]), ttl));
             }
+            if ty == TYPE_AAAA && len == 16 {
+                let o: [u8; 16] = data.try_into().expect("16 bytes");
+                answers6.push((std::net::Ipv6Addr::from(o), ttl));
+            }
             if ty == TYPE_PTR {
                 // uncompressed labels (a pointer ends the name here)
                 let mut ls = Vec::new();
@@ -220,6 +237,7 @@ impl DnsRepr {
             qname: labels.join("."),
             qtype,
             answers,
+            answers6,
             names,
         })
     }
@@ -250,6 +268,13 @@ mod tests {
         let back = DnsRepr::parse(&p.emit()).unwrap();
         assert_eq!(back, p);
         assert_eq!(qtype_name(TYPE_AAAA), "AAAA");
+        // AAAA answers (RFC 3596: 16 bytes of address)
+        let mut q6 = DnsRepr::query_type(9, "web.default.svc.cluster.local", TYPE_AAAA);
+        q6.response = true;
+        q6.answers6 = vec![("fd00:10:96::5".parse().unwrap(), 5)];
+        let b6 = q6.emit();
+        assert_eq!(b6.len(), 12 + 31 + 4 + 12 + 16);
+        assert_eq!(DnsRepr::parse(&b6).unwrap(), q6);
         assert_eq!(qtype_name(65), "TYPE65");
     }
 }

@@ -387,26 +387,8 @@ impl Host {
                 Action::Info,
             ),
             PROTO_UDP if self.ip6_vxlan(ctx, &ip, meta) => {}
-            PROTO_UDP => {
-                self.drop(
-                    ctx,
-                    Point::Udp,
-                    format!(
-                        "no IPv6 socket on UDP port {}: port unreachable",
-                        ip.ports().map_or(0, |p| p.1)
-                    ),
-                    &CtInfo::default(),
-                );
-                self.icmp6_error(
-                    ctx,
-                    &ip,
-                    Icmpv6Repr::DstUnreach {
-                        code: icmpv6::CODE_PORT_UNREACH,
-                        quoted: vec![],
-                    },
-                    meta,
-                );
-            }
+            // a UDP socket takes either family (bindv6only 0)
+            PROTO_UDP => self.udp_deliver(ctx, crate::wire::IpRepr::V6(ip), meta),
             PROTO_TCP => self.tcp_rcv(ctx, crate::wire::IpRepr::V6(ip), meta),
             p => {
                 // ip6_input_finish: icmpv6_send(PARAMPROB, UNK_NEXTHDR,
