@@ -645,7 +645,10 @@ SIMPLIFIED (and where)
     sent alone on one side and folded into (or swapped with) the adjacent
     data segment on the other is a race between the kernel's ACK and the
     application's reply (also inside VXLAN or IPIP), tolerated and
-    counted; a frame found up to 4
+    counted, as are up to 8 pure ACKs of the simulation folded into the
+    real side's next data segment or FIN (Linux 6.6+ defers the ACKs of
+    segments processed from a socket's backlog to one in
+    tcp_release_cb); a frame found up to 4
     places away among frames of other connections (a proxy's connect to
     its server racing its client's request) is tolerated and counted;
     a neighbour probe (unicast ARP request and its reply) on one side
