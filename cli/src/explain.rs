@@ -648,7 +648,8 @@ SIMPLIFIED (and where)
     counted, as are up to 8 pure ACKs of the simulation folded into the
     real side's next data segment or FIN (Linux 6.6+ defers the ACKs of
     segments processed from a socket's backlog to one in
-    tcp_release_cb); a frame found up to 4
+    tcp_release_cb) or overtaken by it (sent from another CPU of the
+    real machine); a frame found up to 4
     places away among frames of other connections (a proxy's connect to
     its server racing its client's request) is tolerated and counted;
     a neighbour probe (unicast ARP request and its reply) on one side
