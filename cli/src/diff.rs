@@ -573,6 +573,50 @@ const REORDER_WINDOW: usize = 4;
 /// address and port pairs, or ARP for another exchange) and match one for
 /// one; every frame is still compared, only its place among frames of
 /// other connections is not. Returns how many frames it moved past.
+/// A pure ACK of the simulation where the real run has a data segment or
+/// FIN: the kernel's races between its ACKs and the application, each
+/// tolerated: the ACK sent after the segment instead of before, folded
+/// into it, several ACKs overtaken by it (sent on another CPU of the
+/// real machine), or several folded into it (Linux 6.6+ defers the
+/// regular ACKs of segments it processes from a socket's backlog to one
+/// in tcp_release_cb). Returns the simulation's and the real run's
+/// frames consumed, and the races counted.
+fn sim_ack_race(
+    sn: &[Norm],
+    rn: &[Norm],
+    (i, j): (usize, usize),
+    map: &mut PortMap,
+) -> Option<(usize, usize, usize)> {
+    let (a, b) = (sn.get(i)?, rn.get(j)?);
+    if !(is_pure_ack(a) && is_data(b)) {
+        return None;
+    }
+    let (an, bn) = (sn.get(i + 1), rn.get(j + 1));
+    if let (Some(an), Some(bn)) = (an, bn) {
+        if same(an, b, map) && same(a, bn, map) {
+            return Some((2, 2, 1));
+        }
+    }
+    if an.is_some_and(|an| same(an, b, map)) {
+        return Some((1, 0, 1));
+    }
+    let acks = |k: usize| sn.get(i..i + k).is_some_and(|r| r.iter().all(is_pure_ack));
+    for k in 2..=8 {
+        if !acks(k) || !sn.get(i + k).is_some_and(|x| same(x, b, map)) {
+            continue;
+        }
+        let rotated = rn
+            .get(j + 1..j + 1 + k)
+            .is_some_and(|r| r.iter().zip(&sn[i..i + k]).all(|(x, y)| same(y, x, map)));
+        return Some(if rotated {
+            (k + 1, k + 1, k)
+        } else {
+            (k, 0, k)
+        });
+    }
+    None
+}
+
 fn independent_reorder(
     sn: &[Norm],
     rn: &[Norm],
@@ -656,49 +700,11 @@ pub fn compare(
                 // the quick/delayed ACK and the application's reply or
                 // close().
                 let (an, bn) = (sn.get(i + 1), rn.get(j + 1));
-                if is_pure_ack(a) && is_data(b) {
-                    if let (Some(an), Some(bn)) = (an, bn) {
-                        if same(an, b, &mut map) && same(a, bn, &mut map) {
-                            races += 1;
-                            i += 2;
-                            j += 2;
-                            continue;
-                        }
-                    }
-                    if an.is_some_and(|an| same(an, b, &mut map)) {
-                        races += 1;
-                        i += 1;
-                        continue;
-                    }
-                    // several pure ACKs overtaken by the next segment (a
-                    // FIN sent on another CPU of the real machine reaches
-                    // the wire first): the same frames, rotated
-                    if let Some(k) = (2..=8).find(|&k| {
-                        sn.get(i..i + k).is_some_and(|r| r.iter().all(is_pure_ack))
-                            && sn.get(i + k).is_some_and(|x| same(x, b, &mut map))
-                            && rn.get(j + 1..j + 1 + k).is_some_and(|r| {
-                                r.iter()
-                                    .zip(&sn[i..i + k])
-                                    .all(|(x, y)| same(y, x, &mut map))
-                            })
-                    }) {
-                        races += k;
-                        i += k + 1;
-                        j += k + 1;
-                        continue;
-                    }
-                    // several pure ACKs folded into one (Linux 6.6+ defers
-                    // the regular ACKs of segments it processes from a
-                    // socket's backlog to tcp_release_cb: one ACK, or the
-                    // application's next segment, carries them)
-                    if let Some(k) = (2..=8).find(|&k| {
-                        sn.get(i..i + k).is_some_and(|r| r.iter().all(is_pure_ack))
-                            && sn.get(i + k).is_some_and(|x| same(x, b, &mut map))
-                    }) {
-                        races += k;
-                        i += k;
-                        continue;
-                    }
+                if let Some((di, dj, n)) = sim_ack_race(&sn, &rn, (i, j), &mut map) {
+                    races += n;
+                    i += di;
+                    j += dj;
+                    continue;
                 }
                 if let Some(k) = independent_reorder(&sn, &rn, (i, j), &mut map) {
                     reorders += 1;

@@ -500,17 +500,7 @@ impl Host {
                     self.drop(ctx, point, format!("dropped by {point}: {why}{by}"), ct);
                     return false;
                 }
-                let by = out
-                    .steps
-                    .last()
-                    .map(|s| {
-                        if s.rule == 0 {
-                            format!("{} policy DROP", s.chain_label())
-                        } else {
-                            format!("{} rule {} ({})", s.chain_label(), s.rule, s.text)
-                        }
-                    })
-                    .unwrap_or_default();
+                let by = dropped_by(out);
                 let policy = self.policy_of_drop(point, out).unwrap_or_default();
                 self.drop(ctx, point, format!("dropped by {point} {by}{policy}"), ct);
                 false
@@ -538,6 +528,21 @@ impl Host {
             }
         }
     }
+}
+
+/// The rule (or the policy) whose verdict ended a walk, for the trace:
+/// `FORWARD policy DROP`, `KUBE-SVC-X rule 3 (-j DROP)`.
+pub(crate) fn dropped_by(out: &HookOutcome) -> String {
+    out.steps
+        .last()
+        .map(|s| {
+            if s.rule == 0 {
+                format!("{} policy DROP", s.chain_label())
+            } else {
+                format!("{} rule {} ({})", s.chain_label(), s.rule, s.text)
+            }
+        })
+        .unwrap_or_default()
 }
 
 /// A built-in chain with no rules: its policy, without a walk.

@@ -140,17 +140,7 @@ impl Host {
         ct: &CtInfo,
         meta: Meta,
     ) -> bool {
-        let by = out
-            .steps
-            .last()
-            .map(|s| {
-                if s.rule == 0 {
-                    format!("{} policy DROP", s.chain_label())
-                } else {
-                    format!("{} rule {} ({})", s.chain_label(), s.rule, s.text)
-                }
-            })
-            .unwrap_or_default();
+        let by = super::hook::dropped_by(out);
         match out.verdict {
             Verdict::Accept => return true,
             Verdict::Drop => self.drop(ctx, point, format!("dropped by {point} {by}"), ct),
@@ -295,7 +285,7 @@ impl Host {
                 let mut reply = c.reply;
                 reply.dst = a.into();
                 reply.dport = self.nat_unique_port(&c.orig, reply, *ports, *random_fully, ctx.now);
-                self.nat_bind6(id, reply, src_manip, out);
+                self.nat_bind(id, reply, src_manip, out);
                 Ok(())
             }
             (Some(Target::Redirect { ports }), false) => {
@@ -319,31 +309,10 @@ impl Host {
                 if let Some((lo, _)) = ports {
                     reply.sport = *lo;
                 }
-                self.nat_bind6(id, reply, src_manip, out);
+                self.nat_bind(id, reply, src_manip, out);
                 Ok(())
             }
             _ => self.nat_setup(ctx, ct, out, src_manip, dev, None),
-        }
-    }
-
-    /// The reply tuple of a NAT binding set, the manip type marked done.
-    fn nat_bind6(&mut self, id: u64, reply: Tuple, src_manip: bool, out: &HookOutcome) {
-        let changed = self.ct.get(id).is_some_and(|c| c.reply != reply);
-        if changed {
-            self.ct.set_reply(id, reply);
-        }
-        if let Some(c) = self.ct.get_mut(id) {
-            if src_manip {
-                c.src_nat_done = true;
-            } else {
-                c.dst_nat_done = true;
-            }
-            if changed {
-                c.nat_by[usize::from(!src_manip)] = out
-                    .steps
-                    .last()
-                    .map(|s| format!("{} #{}: {}", s.chain_label(), s.rule, s.text));
-            }
         }
     }
 

@@ -104,7 +104,14 @@ impl Host {
             }
             _ => {}
         }
-        let changed = reply != c.reply;
+        self.nat_bind(id, reply, src_manip, out);
+        Ok(())
+    }
+
+    /// A NAT binding made: the reply tuple set, the manip type marked
+    /// done, and the rule that made it kept for the trace.
+    pub(crate) fn nat_bind(&mut self, id: u64, reply: Tuple, src_manip: bool, out: &HookOutcome) {
+        let changed = self.ct.get(id).is_some_and(|c| c.reply != reply);
         if changed {
             self.ct.set_reply(id, reply);
         }
@@ -124,7 +131,6 @@ impl Host {
                 });
             }
         }
-        Ok(())
     }
 
     /// `nf_nat_l4proto_unique_tuple`: keep the source port when the resulting
