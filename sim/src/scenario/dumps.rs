@@ -478,8 +478,8 @@ fn inspect_as_with(f: Format, text: &str, source: &str, read: IncludeReader, etc
     r
 }
 
-/// `iptables-save` (or, with `v6`, `ip6tables-save`: parsed and kept,
-/// evaluated when IPv6 lands).
+/// `iptables-save` (or, with `v6`, `ip6tables-save`, run on IPv6
+/// packets).
 fn iptables(r: &mut Report, text: &str, source: &str, v6: bool, etc: &Etc) {
     let parsed = if v6 {
         Ruleset::parse_v6(text, source)
@@ -506,7 +506,7 @@ fn iptables(r: &mut Report, text: &str, source: &str, v6: bool, etc: &Etc) {
                 .push("packet and byte counters ([n:m]) are parsed and ignored".into());
             if v6 {
                 r.simplified.push(
-                    "an ip6tables ruleset is parsed and kept; IPv6 packets are not evaluated yet"
+                    "ip6tables' HL, TCPMSS, TOS, NFQUEUE, TEE, TPROXY and SYNPROXY targets are not applied to IPv6 packets; NETMAP and IPv6 values of conntrack, iprange and recent are kept unmodelled"
                         .into(),
                 );
             }

@@ -9,7 +9,9 @@
 //!
 //! Simplifications (also listed by `podpath explain`):
 //! - IPv6 (`ip6tables-save`, [`Ruleset::parse_v6`]) is parsed into typed
-//!   v6 conditions and kept, not evaluated ([`Family::V6`]).
+//!   v6 conditions and run on IPv6 packets at the IPv6 hooks
+//!   ([`Family::V6`], `netfilter::hook6`); NETMAP and the IPv6 values of
+//!   conntrack, iprange and recent are kept unmodelled.
 //! - A match or target libxtables knows but podpath has no model of is kept
 //!   as [`CondKind::Unmodelled`] / [`targets::ExtTarget::Unmodelled`]
 //!   and listed in [`Ruleset::unmodelled`].
@@ -70,7 +72,7 @@ pub enum Policy {
 }
 
 /// The address family of a ruleset: `iptables` (IPv4, evaluated) or
-/// `ip6tables` (IPv6, parsed and kept; evaluated when IPv6 lands).
+/// `ip6tables` (IPv6, run on IPv6 packets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Family {
     #[default]

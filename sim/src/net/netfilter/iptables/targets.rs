@@ -708,7 +708,7 @@ pub(super) fn apply(
         ExtTarget::Classify(c) => (format!("CLASSIFY {:x}:{:x}", c >> 16, c & 0xffff), None),
         ExtTarget::Audit(ty) => (format!("AUDIT {ty}"), None),
         ExtTarget::Reject6(w) => (format!("REJECT with {w} (IPv6: not evaluated)"), None),
-        ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6: not evaluated)"), None),
+        ExtTarget::Nat6 { name, .. } => (format!("{name} (IPv6 NETMAP: not modelled)"), None),
         ExtTarget::Set(_) => ("SET".into(), None),
         ExtTarget::Tee { gateway, oif } => {
             pkt.dups.push((*gateway, oif.clone()));
