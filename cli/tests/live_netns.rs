@@ -293,7 +293,8 @@ fn ip6tables_nat66_filter_and_a_translated_packet_too_big() {
 
 /// ip6tables on a host's own traffic: Neighbor Discovery through an
 /// INPUT chain with a DROP policy, REDIRECT to the local server, REJECT
-/// with tcp-reset, and an OUTPUT DNAT routed again after it.
+/// with tcp-reset (by port, and by an inet6 ipset), and an OUTPUT DNAT
+/// routed again after it.
 #[test]
 fn ip6tables_input_redirect_and_output_dnat() {
     check(&fixture("ip6tables-local.yaml"), "v6l", 8);

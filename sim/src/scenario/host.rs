@@ -442,7 +442,12 @@ fn load_netfilter(
         };
     }
     if let Some(ipt) = &hd.ip6tables {
-        h.nf6 = Arc::new(Ruleset::parse_v6(&ipt.value, file).map_err(|pe| ipt_err(ipt, pe))?);
+        h.nf6 = Arc::new(
+            Ruleset::parse_v6(&ipt.value, file).map_err(|pe| ScenarioError {
+                key: format!("{kp}.ip6tables"),
+                ..ipt_err(ipt, pe)
+            })?,
+        );
     }
     h.rule_notes = hd.rule_notes.clone();
     for extra in &hd.iptables_extra {

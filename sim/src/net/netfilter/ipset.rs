@@ -13,10 +13,10 @@
 //! (net/netfilter/ipset/ip_set_*.c): `ip_set_test` (ip_set_core.c) refuses
 //! a match given fewer direction flags than the set has dimensions and a
 //! packet of another family than the set's, so an IPv4 packet never
-//! matches an `inet6` set (their elements are kept typed, evaluated when
-//! IPv6 lands); ports come from `ip_set_get_ip4_port` (ip_set_getport.c:
-//! TCP, UDP, UDP-Lite and SCTP ports, ICMP type<<8|code, 0 for other
-//! protocols); `hash:net*` entries are tried most specific first and a
+//! matches an `inet6` set and an IPv6 packet no `inet` one; ports come
+//! from `ip_set_get_ip4_port` / `ip_set_get_ip6_port` (ip_set_getport.c:
+//! TCP, UDP, UDP-Lite and SCTP ports, ICMP and ICMPv6 type<<8|code, 0 for
+//! other protocols); `hash:net*` entries are tried most specific first and a
 //! `nomatch` entry found first means "not in the set"
 //! (ip_set_hash_gen.h `mtype_test_cidrs`); `list:set` tests its members in
 //! order and matches when one does (ip_set_list_set.c `list_set_ktest`).
@@ -69,7 +69,7 @@ pub enum Elem {
         hi: u32,
         cidr: u8,
     },
-    /// IPv6 addresses `lo..=hi`, kept for when IPv6 lands.
+    /// IPv6 addresses `lo..=hi` and the prefix length that ranks it.
     V6 {
         lo: u128,
         hi: u128,
@@ -243,9 +243,12 @@ fn elem_hits(e: &Elem, src: bool, pkt: &NfPacket, markmask: u32) -> bool {
     match e {
         Elem::V4 { lo, hi, .. } => {
             let a = u32::from(if src { pkt.src } else { pkt.dst });
-            *lo <= a && a <= *hi
+            pkt.ip6.is_none() && *lo <= a && a <= *hi
         }
-        Elem::V6 { .. } => false,
+        Elem::V6 { lo, hi, .. } => pkt.ip6.is_some_and(|(s, d)| {
+            let a = u128::from(if src { s } else { d });
+            *lo <= a && a <= *hi
+        }),
         Elem::Port { proto, lo, hi } => {
             // ip_set_get_ip4_port: non-first fragments of port protocols
             // give no port; other protocols have port 0.
@@ -255,7 +258,8 @@ fn elem_hits(e: &Elem, src: bool, pkt: &NfPacket, markmask: u32) -> bool {
                     Some(p) => p,
                     None => return false,
                 },
-                1 => match pkt.icmp {
+                // ICMP and ICMPv6 (ip_set_get_ip6_port): type << 8 | code
+                1 | 58 => match pkt.icmp {
                     Some((t, c)) => u16::from(t) << 8 | u16::from(c),
                     None => return false,
                 },
@@ -386,8 +390,16 @@ impl IpsetStore {
         let Some(set) = self.sets.get(name) else {
             return Membership::Out;
         };
-        // ip_set_test: opt->dim < set->type->dimension -> no match
-        if flags.len() < set.dims.len() || set.family == Family::Inet6 {
+        // ip_set_test: opt->dim < set->type->dimension -> no match; a set
+        // of the other family than the packet's -> no match
+        // (set->family != NFPROTO_UNSPEC && set->family != par->family)
+        let v6 = pkt.ip6.is_some();
+        let other_family = match set.family {
+            Family::Inet => v6,
+            Family::Inet6 => !v6,
+            Family::Unspec => false,
+        };
+        if flags.len() < set.dims.len() || other_family {
             return Membership::Out;
         }
         if needs_mac(&set.dims) {
@@ -436,6 +448,26 @@ pub enum Adt {
 /// dimension podpath does not fill from a packet (MAC, a member set).
 fn packet_elem(d: Dim, src: bool, pkt: &NfPacket, set: &Ipset) -> Option<Elem> {
     Some(match d {
+        Dim::Ip | Dim::Net if pkt.ip6.is_some() => {
+            // ip_set_get_ip6_addr, under an inet6 hash:ip's netmask
+            let (s6, d6) = pkt.ip6?;
+            let a = u128::from(if src { s6 } else { d6 });
+            let cidr = if d == Dim::Ip {
+                set.netmask.unwrap_or(128).min(128)
+            } else {
+                128
+            };
+            let m = if cidr == 0 {
+                0
+            } else {
+                u128::MAX << (128 - cidr)
+            };
+            Elem::V6 {
+                lo: a & m,
+                hi: (a & m) | !m,
+                cidr,
+            }
+        }
         Dim::Ip | Dim::Net => {
             let a = u32::from(if src { pkt.src } else { pkt.dst });
             let cidr = if d == Dim::Ip {
@@ -459,9 +491,9 @@ fn packet_elem(d: Dim, src: bool, pkt: &NfPacket, set: &Ipset) -> Option<Elem> {
                 6 | 17 | 132 | 136 if !pkt.fragment => {
                     (pkt.proto, if src { pkt.sport } else { pkt.dport }?)
                 }
-                1 => {
+                1 | 58 => {
                     let (t, c) = pkt.icmp?;
-                    (1, u16::from(t) << 8 | u16::from(c))
+                    (pkt.proto, u16::from(t) << 8 | u16::from(c))
                 }
                 6 | 17 | 132 | 136 => return None,
                 p => (p, 0),
@@ -698,6 +730,61 @@ mod tests {
         let dns = pkt("10.0.0.1", "172.20.0.9", 17, 5000, 53);
         assert!(st.test("ipi", &[true, false, false], &dns));
         assert!(!st.test("ipi", &[true, true, false], &dns));
+    }
+
+    /// An inet6 set matches IPv6 packets (hash:net most specific first,
+    /// nomatch, ICMPv6 type:code ports) and an inet one never does.
+    #[test]
+    fn inet6_sets_match_ipv6_packets() {
+        let st = IpsetStore::parse(
+            "create v6 hash:net family inet6
+add v6 fd00::/64
+add v6 fd00::/96 nomatch
+             create p6 hash:ip,port family inet6
+add p6 fd00:1::1,ipv6-icmp:echo-request
+add p6 fd00:1::1,tcp:443
+             create v4 hash:net
+add v4 0.0.0.0/1
+add v4 128.0.0.0/1
+",
+            "s",
+        )
+        .unwrap();
+        let six = |src: &str, dst: &str, proto: u8, dport: Option<u16>| NfPacket {
+            proto,
+            sport: dport.map(|_| 40000),
+            dport,
+            ip6: Some((src.parse().unwrap(), dst.parse().unwrap())),
+            ..Default::default()
+        };
+        assert!(st.test("v6", &[true], &six("fd00::1:0:0:5", "fd01::1", 6, Some(80))));
+        assert!(
+            !st.test("v6", &[true], &six("fd00::5", "fd01::1", 6, Some(80))),
+            "the /96 nomatch entry is the more specific"
+        );
+        assert!(!st.test("v6", &[true], &six("fd01::5", "fd00::1", 6, Some(80))));
+        assert!(st.test(
+            "v6",
+            &[false],
+            &six("fd01::5", "fd00::1:0:0:1", 6, Some(80))
+        ));
+        assert!(st.test(
+            "p6",
+            &[false, false],
+            &six("fd02::9", "fd00:1::1", 6, Some(443))
+        ));
+        assert!(!st.test(
+            "p6",
+            &[false, false],
+            &six("fd02::9", "fd00:1::1", 6, Some(80))
+        ));
+        let mut echo = six("fd02::9", "fd00:1::1", 58, None);
+        echo.icmp = Some((128, 0));
+        assert!(st.test("p6", &[false, false], &echo));
+        echo.icmp = Some((129, 0));
+        assert!(!st.test("p6", &[false, false], &echo));
+        // every IPv4 address is in v4, yet no IPv6 packet is
+        assert!(!st.test("v4", &[true], &six("fd00::1", "fd00::2", 6, Some(80))));
     }
 
     /// list:set tests its members in order (list_set_ktest); inet6 sets

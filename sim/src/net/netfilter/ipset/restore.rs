@@ -1299,6 +1299,32 @@ const ICMP: &[(&str, u8, u8)] = &[
     ("address-mask-reply", 18, 0),
 ];
 
+/// ipset's lib/icmpv6.c `icmpv6_typecodes` (its spelling "neigbour" kept
+/// beside "neighbour"), matched by prefix as `name_to_icmpv6` does.
+const ICMPV6: &[(&str, u8, u8)] = &[
+    ("no-route", 1, 0),
+    ("communication-prohibited", 1, 1),
+    ("address-unreachable", 1, 3),
+    ("port-unreachable", 1, 4),
+    ("packet-too-big", 2, 0),
+    ("ttl-zero-during-transit", 3, 0),
+    ("ttl-zero-during-reassembly", 3, 1),
+    ("bad-header", 4, 0),
+    ("unknown-header-type", 4, 1),
+    ("unknown-option", 4, 2),
+    ("echo-request", 128, 0),
+    ("ping", 128, 0),
+    ("echo-reply", 129, 0),
+    ("pong", 129, 0),
+    ("router-solicitation", 133, 0),
+    ("router-advertisement", 134, 0),
+    ("neighbour-solicitation", 135, 0),
+    ("neigbour-solicitation", 135, 0),
+    ("neighbour-advertisement", 136, 0),
+    ("neigbour-advertisement", 136, 0),
+    ("redirect", 137, 0),
+];
+
 fn port_num(s: &str, _proto: &str) -> Result<u16, IpsetErrorKind> {
     s.parse::<u16>()
         .ok()
@@ -1342,9 +1368,10 @@ fn proto_port(p: &str, family: Family, bitmap: bool) -> Result<(u8, u16, u16), I
                     "Protocol {proto_s} cannot be used with this family"
                 )));
             }
+            let names = if proto == 58 { ICMPV6 } else { ICMP };
             let tc = match port_s.split_once('/') {
                 Some((t, c)) => (num::<u8>(t)?, num::<u8>(c)?),
-                None => ICMP
+                None => names
                     .iter()
                     .find(|(n, _, _)| {
                         n.len() >= port_s.len()
