@@ -233,7 +233,7 @@ MODELLED
               hash:net, hash:ip,port, hash:net,port, hash:ip,port,ip,
               hash:ip,port,net, hash:net,port,net, hash:net,iface,
               hash:net,net, hash:ip,mark, bitmap:ip, bitmap:port,
-              list:set; inet6 sets kept) as `ipset restore` loads them
+              list:set; inet and inet6) as `ipset restore` loads them
               (create/add/del/test/flush/destroy/rename/swap, -exist);
               schedulers rr, wrr, lc, wlc, sh; `ipvsadm -S [-n]` dumps read
               (fwmark services, -g/-i, -p, other schedulers kept as
@@ -362,8 +362,8 @@ SIMPLIFIED (and where)
     packet/byte counters and skbinfo are kept, not updated or applied;
     MAC sets (hash:mac, hash:ip,mac, bitmap:ip,mac) are unmodelled (the
     packet carries no source MAC to netfilter): --assume-unmodelled
-    decides; inet6 sets never match an IPv4 packet (the kernel's family
-    check) and are evaluated when IPv6 lands.                          [net/netfilter/ipset]
+    decides; an inet6 set matches IPv6 packets only, an inet one IPv4
+    packets only (the kernel's family check).                          [net/netfilter/ipset]
   - ipvsadm dumps: lc/wlc count the connections podpath scheduled, not the
     kernel's 256*active+inactive; -x/-y thresholds kept, not enforced. A
     host name (a dump without -n) is resolved from the bundle's etc/hosts,

@@ -585,9 +585,6 @@ fn ipset(r: &mut Report, text: &str, source: &str) {
                 .count();
             if v6 > 0 {
                 r.count("inet6 sets", v6);
-                r.simplified.push(format!(
-                    "{v6} inet6 set(s) kept with their elements; evaluated when IPv6 lands (an IPv4 packet never matches them, as the kernel's family check)"
-                ));
             }
             let all = || st.sets.values().flat_map(|s| &s.members);
             if st.sets.values().any(|s| s.timeout.is_some()) {
@@ -749,8 +746,6 @@ fn ip_json(r: &mut Report, f: Format, v: &Value) {
             let v6 = fam("inet6");
             if v6 > 0 {
                 r.count("inet6 addresses", v6);
-                r.simplified
-                    .push(format!("{v6} inet6 address(es) kept out until IPv6 lands"));
             }
         }
         Format::IpRoute => {
