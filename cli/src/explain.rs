@@ -649,7 +649,9 @@ SIMPLIFIED (and where)
     real side's next data segment or FIN (Linux 6.6+ defers the ACKs of
     segments processed from a socket's backlog to one in
     tcp_release_cb) or overtaken by it (sent from another CPU of the
-    real machine); a frame found up to 4
+    real machine), and the simulation's last one or two pure ACKs where
+    the real capture has none (acknowledgment numbers are not compared,
+    so a fold anywhere shows there); a frame found up to 4
     places away among frames of other connections (a proxy's connect to
     its server racing its client's request) is tolerated and counted;
     a neighbour probe (unicast ARP request and its reply) on one side
