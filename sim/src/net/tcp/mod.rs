@@ -75,6 +75,14 @@ pub enum ConnectError {
     /// inet_bind without ip_nonlocal_bind/IP_FREEBIND).
     #[error("bind to {addr}: Cannot assign requested address (EADDRNOTAVAIL)")]
     BindNotLocal { addr: IpAddr },
+    /// bind() to an address of the other family than the destination's
+    /// (an AF_INET socket cannot reach an IPv6 address: EAFNOSUPPORT).
+    #[error("connect to {}: bound to {addr}, an address of the other family (EAFNOSUPPORT)", endpoint(*dst, *dport))]
+    FamilyMismatch {
+        addr: IpAddr,
+        dst: IpAddr,
+        dport: u16,
+    },
     /// bind() to a port a socket of the same address holds (EADDRINUSE).
     #[error("bind to port {port}: Address already in use (EADDRINUSE)")]
     BindInUse { port: u16 },
@@ -333,6 +341,13 @@ impl Host {
         bind: Option<IpAddr>,
     ) -> Result<(IpAddr, u16), ConnectError> {
         if let Some(a) = bind {
+            if a.is_ipv4() != dst.is_ipv4() {
+                return Err(ConnectError::FamilyMismatch {
+                    addr: a,
+                    dst,
+                    dport,
+                });
+            }
             if !self.is_local_ip(a) && self.sysctl.int("net.ipv4.ip_nonlocal_bind") == 0 {
                 return Err(ConnectError::BindNotLocal { addr: a });
             }
