@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use crate::net::host::{Ctx, Host, Meta};
 use crate::net::netfilter::conntrack::{Dir, Tuple};
 use crate::net::netfilter::ct_glue::CtInfo;
-use crate::net::netfilter::{ctbits, Hook, HookOutcome, NfPacket, TableKind, Target, Verdict};
+use crate::net::netfilter::{ctbits, Hook, HookOutcome, NfPacket, TableKind, Verdict};
 use crate::trace::{Action, Point};
 use crate::wire::{Icmpv6Repr, Ipv6Repr, L4};
 
@@ -241,79 +241,13 @@ impl Host {
         if self.needs_nat(ct, src_manip) {
             let out = self.nf_hook6(ctx, TableKind::Nat, hook, ip, devs, mark, ct);
             let dev = if src_manip { devs.1 } else { devs.0 };
-            if let Err(e) = self.nat_setup6(ctx, ct, &out, src_manip, dev, ip.final_dst()) {
+            if let Err(e) = self.nat_setup(ctx, ct, &out, src_manip, dev, None) {
                 self.drop(ctx, Point::Table(TableKind::Nat, hook), e.to_string(), ct);
                 return false;
             }
         }
         self.nat_manip6(ctx, ip, ct, src_manip);
         true
-    }
-
-    /// `nf_nat_setup_info` for an IPv6 connection: MASQUERADE takes the
-    /// source `ipv6_dev_get_saddr` picks out of the device
-    /// (`nf_nat_masquerade_ipv6`), REDIRECT the incoming device's first
-    /// address (`nf_nat_redirect_ipv6`; `::1` for a local packet); DNAT
-    /// and SNAT as for IPv4.
-    fn nat_setup6(
-        &mut self,
-        ctx: &mut Ctx,
-        ct: &CtInfo,
-        out: &HookOutcome,
-        src_manip: bool,
-        dev: Option<usize>,
-        dst: Ipv6Addr,
-    ) -> Result<(), crate::net::netfilter::nat::NatError> {
-        use crate::net::netfilter::nat::NatError;
-        let Some(id) = ct.id else { return Ok(()) };
-        match (&out.nat, src_manip) {
-            (
-                Some(Target::Masquerade {
-                    ports,
-                    random_fully,
-                    ..
-                }),
-                true,
-            ) => {
-                let d = dev.expect("POSTROUTING has an output device");
-                let Some(a) = self.ip6_saddr(dst, Some(d)) else {
-                    return Err(NatError::MasqueradeNoAddress {
-                        dev: self.devs[d].name.clone(),
-                    });
-                };
-                let c = self.ct.get(id).expect("live").clone();
-                let mut reply = c.reply;
-                reply.dst = a.into();
-                reply.dport = self.nat_unique_port(&c.orig, reply, *ports, *random_fully, ctx.now);
-                self.nat_bind(id, reply, src_manip, out);
-                Ok(())
-            }
-            (Some(Target::Redirect { ports }), false) => {
-                let a = match dev {
-                    Some(d) => self
-                        .ip6
-                        .addrs
-                        .get(&d)
-                        .and_then(|v| {
-                            let mut v: Vec<_> = v.iter().filter(|a| a.usable()).collect();
-                            // the device's list, global scope first
-                            v.sort_by_key(|a| std::cmp::Reverse(a.scope()));
-                            v.first().map(|a| a.addr())
-                        })
-                        .ok_or(NatError::RedirectNoAddress)?,
-                    None => Ipv6Addr::LOCALHOST,
-                };
-                let c = self.ct.get(id).expect("live").clone();
-                let mut reply = c.reply;
-                reply.src = a.into();
-                if let Some((lo, _)) = ports {
-                    reply.sport = *lo;
-                }
-                self.nat_bind(id, reply, src_manip, out);
-                Ok(())
-            }
-            _ => self.nat_setup(ctx, ct, out, src_manip, dev, None),
-        }
     }
 
     /// `nf_nat_ipv6_manip_pkt` for one manip type; for a RELATED ICMPv6

@@ -57,15 +57,23 @@ impl Host {
             }
             (Some(Target::Redirect { ports }), false) => {
                 // REDIRECT: to the primary address of the incoming device, or
-                // 127.0.0.1 for locally generated packets.
-                let addr = match dev {
-                    Some(d) => self.devs[d].addrs.first().map(|a| a.addr()),
-                    None => Some(Ipv4Addr::LOCALHOST),
+                // 127.0.0.1 for locally generated packets; for IPv6
+                // (nf_nat_redirect_ipv6) the device's first usable address,
+                // global scope first, or ::1
+                let addr: Option<IpAddr> = match (dev, c.orig.src) {
+                    (Some(d), IpAddr::V4(_)) => self.devs[d].addrs.first().map(|a| a.addr().into()),
+                    (None, IpAddr::V4(_)) => Some(Ipv4Addr::LOCALHOST.into()),
+                    (Some(d), IpAddr::V6(_)) => self.ip6.addrs.get(&d).and_then(|v| {
+                        let mut v: Vec<_> = v.iter().filter(|a| a.usable()).collect();
+                        v.sort_by_key(|a| std::cmp::Reverse(a.scope()));
+                        v.first().map(|a| a.addr().into())
+                    }),
+                    (None, IpAddr::V6(_)) => Some(std::net::Ipv6Addr::LOCALHOST.into()),
                 };
                 let Some(addr) = addr else {
                     return Err(NatError::RedirectNoAddress);
                 };
-                reply.src = addr.into();
+                reply.src = addr;
                 if let Some((lo, _)) = ports {
                     reply.sport = *lo;
                 }
@@ -94,12 +102,21 @@ impl Host {
                 true,
             ) => {
                 let d = dev.expect("POSTROUTING has an output device");
-                let Some(addr) = self.select_src(d, nexthop.unwrap_or(c.orig.dst4())) else {
+                // IPv4: inet_select_addr towards the next hop; IPv6
+                // (nf_nat_masquerade_ipv6): ipv6_dev_get_saddr for the
+                // packet's destination (after any DNAT)
+                let addr: Option<IpAddr> = match c.reply.src {
+                    IpAddr::V4(_) => self
+                        .select_src(d, nexthop.unwrap_or(c.orig.dst4()))
+                        .map(Into::into),
+                    IpAddr::V6(to) => self.ip6_saddr(to, Some(d)).map(Into::into),
+                };
+                let Some(addr) = addr else {
                     return Err(NatError::MasqueradeNoAddress {
                         dev: self.devs[d].name.clone(),
                     });
                 };
-                reply.dst = addr.into();
+                reply.dst = addr;
                 reply.dport = self.nat_unique_port(&c.orig, reply, *ports, *random_fully, ctx.now);
             }
             _ => {}
