@@ -155,7 +155,7 @@ fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
     // chain suffix hash -> spn (from rules that carry both)
     let mut chain_spn: BTreeMap<String, String> = BTreeMap::new();
     let mut cfg = ProxierConfig::new("node-local");
-    cfg.node_ips = node_ips.to_vec();
+    cfg.node_ips = node_ips.iter().map(|&a| a.into()).collect();
     cfg.random_fully = false;
     cfg.localhost_nodeports = false;
     let nodeport_ips = read_top_level_chains(&rules, &mut svcs, &mut chain_spn, &mut cfg);
@@ -170,7 +170,7 @@ fn read_back(dump: &str, node_ips: &[Ipv4Addr]) -> ReadBack {
             s.endpoints.entry(ep.clone()).or_insert((false, false));
         }
     }
-    cfg.nodeport_addresses = nodeport_ips;
+    cfg.nodeport_addresses = nodeport_ips.into_iter().map(Into::into).collect();
     ReadBack { svcs, cfg }
 }
 
@@ -550,4 +550,52 @@ fn generated_rules_match_kube_proxy_expected_output() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// kube-proxy's IPv6 proxier against its own expected output: the
+/// `TestEnableLocalhostNodePortsIPv6` and `TestDisableLocalhostNodePortsIPv6`
+/// payloads of openshift/kubernetes 06d263eb `pkg/proxy/iptables/
+/// proxier_test.go` (see `tests/data/kube-proxy/ipv6/README.md`): a NodePort
+/// Service with an IPv6 ClusterIP, externalTrafficPolicy Local, and an IPv6
+/// EndpointSlice with one local and one remote endpoint. The IPv6 proxier
+/// writes bracketed DNAT targets, no KUBE-FIREWALL localnet chain, and
+/// `! -d ::1/128` on the nodeports tail call whatever localhostNodePorts says.
+#[test]
+fn ipv6_rules_match_kube_proxy_expected_output() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kube-proxy/ipv6");
+    let objects = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: svc1, namespace: ns1}
+spec:
+  type: NodePort
+  clusterIP: fd00:ab34::20
+  externalTrafficPolicy: Local
+  ports: [{name: p80, port: 80, protocol: TCP, nodePort: 30001}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc1-1, namespace: ns1, labels: {kubernetes.io/service-name: svc1}}
+addressType: IPv6
+endpoints:
+  - {addresses: ["ff06::c1"]}
+  - {addresses: ["ff06::c2"], nodeName: test-hostname}
+ports: [{name: p80, port: 80, protocol: TCP}]
+"#;
+    let cluster = Cluster::from_yaml(objects, "TestEnableLocalhostNodePortsIPv6").unwrap();
+    for (case, localhost) in [
+        ("TestEnableLocalhostNodePortsIPv6", true),
+        ("TestDisableLocalhostNodePortsIPv6", false),
+    ] {
+        let mut cfg = ProxierConfig::new("test-hostname");
+        cfg.ipv6 = true;
+        cfg.localhost_nodeports = localhost;
+        cfg.random_fully = false;
+        let want = std::fs::read_to_string(d.join(format!("{case}.expected"))).unwrap();
+        let got = sort_like_kube_proxy_tests(&restore_input(&cluster, &cfg));
+        assert_eq!(got.trim(), want.trim(), "{case}");
+        // the IPv4 proxier of the same node has nothing of this Service
+        cfg.ipv6 = false;
+        assert!(!restore_input(&cluster, &cfg).contains("svc1"), "{case}");
+    }
 }

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = podpath_sim::k8s::kubeproxy::restore_input(&c, &cfg);
             }
             let net = podpath_sim::k8s::cluster::NetConfig {
+                v6: None,
                 cni: "flannel-vxlan".into(),
                 cluster_cidr: "10.244.0.0/16".parse().unwrap(),
                 node_network: "172.18.0.0/16".parse().unwrap(),

@@ -43,7 +43,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 use serde_saphyr::{Location, Spanned};
@@ -77,6 +77,22 @@ pub struct NetConfig {
     /// `--service-cluster-ip-range` (kubeadm's and kind's 10.96.0.0/12 by
     /// default).
     pub service_cidr: Ipv4Net,
+    /// A dual-stack cluster's IPv6 side (`clusterCIDR: v4,v6` as
+    /// kubeadm's `--cluster-cidr` takes it); None: IPv4 only.
+    pub v6: Option<NetConfig6>,
+}
+
+/// The IPv6 half of a dual-stack cluster's settings.
+#[derive(Clone, Debug)]
+pub struct NetConfig6 {
+    /// The IPv6 pod network (flannel's `IPv6Network`).
+    pub cluster_cidr: ipnet::Ipv6Net,
+    /// The nodes' IPv6 network (kind's docker network fc00:f853:ccd:e793::/64).
+    pub node_network: ipnet::Ipv6Net,
+    /// The IPv6 service range (kind's fd00:10:96::/112 by default).
+    pub service_cidr: ipnet::Ipv6Net,
+    /// The nodes' IPv6 default gateway (the network's first address).
+    pub node_gateway: std::net::Ipv6Addr,
 }
 
 fn kerr(object: String, field: &str, message: String) -> K8sError {
@@ -350,9 +366,9 @@ fn ipvs_docs(st: &IpvsNode) -> Vec<IpvsDoc> {
 /// kube-proxy's configuration on a node of this cluster.
 pub fn proxier_config(net: &NetConfig, node: &str, ip: Ipv4Addr) -> ProxierConfig {
     let mut cfg = ProxierConfig::new(node);
-    cfg.node_ips = vec![ip];
-    cfg.cluster_cidr = Some(net.cluster_cidr);
-    cfg.service_cidrs = vec![net.service_cidr];
+    cfg.node_ips = vec![ip.into()];
+    cfg.cluster_cidr = Some(net.cluster_cidr.into());
+    cfg.service_cidrs = vec![net.service_cidr.into()];
     cfg
 }
 
@@ -709,7 +725,7 @@ fn node_host(
 /// `/healthz` (what the clouds probe) answer and others get 404; its
 /// `X-Load-Balancing-Endpoint-Weight` header is not sent.
 fn service_health_servers(cluster: &Cluster, node: &str) -> Vec<AppDoc> {
-    let mut by_svc: BTreeMap<String, (u16, std::collections::BTreeSet<Ipv4Addr>)> = BTreeMap::new();
+    let mut by_svc: BTreeMap<String, (u16, std::collections::BTreeSet<IpAddr>)> = BTreeMap::new();
     for sp_ in kubeproxy::service_ports(cluster, node) {
         if sp_.health_check_node_port == 0 {
             continue;

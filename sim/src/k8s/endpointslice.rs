@@ -125,12 +125,30 @@ fn slice_name(ns: &str, name: &str, n: usize) -> String {
 
 /// The EndpointSlices the controller writes for Service `s` from the pods
 /// and nodes of `c`.
+///
+/// One set of slices per address family of the Service
+/// (pkg/controller/endpointslice/reconciler.go `Reconcile`, families from
+/// `getAddressTypesForService`), each with the pods' address of that
+/// family (`getEndpointAddresses`: the podIPs entry of the family).
 pub fn slices_for(c: &Cluster, s: &Service) -> Vec<EndpointSlice> {
+    let mut out = Vec::new();
+    for v6 in s.families() {
+        slices_of_family(c, s, v6, &mut out);
+    }
+    out
+}
+
+fn slices_of_family(c: &Cluster, s: &Service, v6: bool, out: &mut Vec<EndpointSlice>) {
     let ns = s.metadata.ns();
     // pods grouped by their port list (`endpointutil.NewPortMapKey`)
     let mut groups: BTreeMap<Vec<(String, u16, String)>, Vec<Endpoint>> = BTreeMap::new();
     for p in c.pods.iter().filter(|p| selects(s, p)) {
-        let Some(ip) = p.status.pod_ip.clone().filter(|ip| !ip.is_empty()) else {
+        let ip = if v6 {
+            p.ip6().map(|a| a.to_string())
+        } else {
+            p.status.pod_ip.clone().filter(|ip| !ip.is_empty())
+        };
+        let Some(ip) = ip else {
             continue;
         };
         if matches!(p.status.phase.as_deref(), Some("Succeeded" | "Failed")) {
@@ -165,7 +183,6 @@ pub fn slices_for(c: &Cluster, s: &Service) -> Vec<EndpointSlice> {
         // the placeholder slice: no endpoints, no ports
         groups.insert(Vec::new(), Vec::new());
     }
-    let mut out = Vec::new();
     for (ports, eps) in groups {
         let chunks: Vec<Vec<Endpoint>> = if eps.is_empty() {
             vec![Vec::new()]
@@ -190,7 +207,7 @@ pub fn slices_for(c: &Cluster, s: &Service) -> Vec<EndpointSlice> {
                     line: s.metadata.line,
                     ..Default::default()
                 },
-                address_type: "IPv4".into(),
+                address_type: if v6 { "IPv6" } else { "IPv4" }.into(),
                 endpoints,
                 ports: ports
                     .iter()
@@ -203,7 +220,6 @@ pub fn slices_for(c: &Cluster, s: &Service) -> Vec<EndpointSlice> {
             });
         }
     }
-    out
 }
 
 impl Cluster {

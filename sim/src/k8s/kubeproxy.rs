@@ -12,13 +12,19 @@
 //!   kube-proxy walks a Go map, so its order differs from run to run (its own
 //!   tests sort the output with [`sort_like_kube_proxy_tests`], as we do).
 //! - Topology-aware hints are not applied (every ready endpoint is used).
-//! - IPv4 only; a partial sync never happens (every sync is a full one).
+//! - A partial sync never happens (every sync is a full one).
+//!
+//! Dual-stack: kube-proxy runs one proxier per family (metaproxier); the
+//! IPv6 one ([`ProxierConfig::ipv6`]) writes the same layout through
+//! `ip6tables-restore`, with the Service's IPv6 ClusterIP, its IPv6
+//! endpoints (`[addr]:port`, `JoinHostPort`), no localhost NodePorts
+//! (`! -d ::1/128` on the tail call) and no KUBE-FIREWALL localnet chain.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
 use super::objects::{Cluster, EndpointSlice, Service};
@@ -28,10 +34,14 @@ use super::objects::{Cluster, EndpointSlice, Service};
 pub struct ProxierConfig {
     /// `--hostname-override`: endpoints whose `nodeName` is this are local.
     pub node_name: String,
-    /// The node's addresses (for `--nodeport-addresses`).
-    pub node_ips: Vec<Ipv4Addr>,
-    /// `--cluster-cidr` (the local-traffic detector); None: not configured.
-    pub cluster_cidr: Option<Ipv4Net>,
+    /// The proxier's family: the IPv6 proxier of a dual-stack node
+    /// (`ip6tables-restore`, `ip6 kube-proxy`).
+    pub ipv6: bool,
+    /// The node's addresses of the family (for `--nodeport-addresses`).
+    pub node_ips: Vec<IpAddr>,
+    /// `--cluster-cidr` of the family (the local-traffic detector); None:
+    /// not configured.
+    pub cluster_cidr: Option<IpNet>,
     /// `--masquerade-all`
     pub masquerade_all: bool,
     /// `--iptables-masquerade-bit` (default 14: mark 0x4000).
@@ -39,19 +49,20 @@ pub struct ProxierConfig {
     /// `--iptables-localhost-nodeports` (default true).
     pub localhost_nodeports: bool,
     /// `--nodeport-addresses`; empty: every local address.
-    pub nodeport_addresses: Vec<Ipv4Net>,
+    pub nodeport_addresses: Vec<IpNet>,
     /// Whether the iptables binary supports `--random-fully` (every iptables
     /// since 1.6.2 does; kube-proxy's fake in its unit tests does not).
     pub random_fully: bool,
     /// `--service-cluster-ip-range` (nftables mode drops traffic to
     /// unallocated ClusterIPs in it).
-    pub service_cidrs: Vec<Ipv4Net>,
+    pub service_cidrs: Vec<IpNet>,
 }
 
 impl ProxierConfig {
     pub fn new(node_name: &str) -> Self {
         ProxierConfig {
             node_name: node_name.to_string(),
+            ipv6: false,
             node_ips: Vec::new(),
             cluster_cidr: None,
             masquerade_all: false,
@@ -65,6 +76,15 @@ impl ProxierConfig {
 
     fn mark(&self) -> String {
         format!("{:#06x}", 1u32 << self.masquerade_bit)
+    }
+
+    /// The loopback address of the family.
+    pub(crate) fn loopback(&self) -> IpAddr {
+        if self.ipv6 {
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        }
     }
 }
 
@@ -84,9 +104,9 @@ pub fn endpoint_chain(svc_port_name: &str, protocol: &str, endpoint: &str) -> St
 /// One endpoint of a service port, as kube-proxy's endpoint cache has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointInfo {
-    /// `ip:port`
+    /// `ip:port` (`[ip]:port` for IPv6: net.JoinHostPort)
     pub endpoint: String,
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub is_local: bool,
     pub ready: bool,
     pub serving: bool,
@@ -101,7 +121,7 @@ pub struct ServicePortInfo {
     pub name: String,
     /// lower case: tcp, udp, sctp
     pub protocol: String,
-    pub cluster_ip: Ipv4Addr,
+    pub cluster_ip: IpAddr,
     pub port: u16,
     pub node_port: u16,
     pub external_ips: Vec<String>,
@@ -146,8 +166,20 @@ impl ServicePortInfo {
 }
 
 /// Builds kube-proxy's service-port map for `node` from the objects
-/// (headless and ExternalName Services are skipped, as kube-proxy does).
+/// (headless and ExternalName Services are skipped, as kube-proxy does),
+/// for the IPv4 proxier.
 pub fn service_ports(cluster: &Cluster, node: &str) -> Vec<ServicePortInfo> {
+    service_ports_of(cluster, node, false)
+}
+
+/// [`service_ports`] for the proxier of a family: a Service without a
+/// ClusterIP of the family is not in its map, and only the slices of the
+/// family's address type feed it (pkg/proxy/servicechangetracker.go and
+/// endpointschangetracker.go filter by `ipFamily`); externalIPs,
+/// load-balancer IPs and source ranges of the other family are dropped
+/// (`newBaseServiceInfo`: `proxyutil.MapIPsByIPFamily`,
+/// `MapCIDRsByIPFamily`).
+pub fn service_ports_of(cluster: &Cluster, node: &str, v6: bool) -> Vec<ServicePortInfo> {
     // slices by (namespace, service name), as the endpoint-slice cache keys them
     let mut slices: BTreeMap<(&str, &str), Vec<&EndpointSlice>> = BTreeMap::new();
     for sl in &cluster.slices {
@@ -164,21 +196,23 @@ pub fn service_ports(cluster: &Cluster, node: &str) -> Vec<ServicePortInfo> {
             .get(&(s.metadata.ns(), s.metadata.name.as_str()))
             .map(|v| v.as_slice())
             .unwrap_or(&[]);
-        out.extend(ports_of(own, s, node));
+        out.extend(ports_of(own, s, node, v6));
     }
     out.sort_by(|a, b| (&a.name, &a.protocol).cmp(&(&b.name, &b.protocol)));
     out
 }
 
-fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePortInfo> {
-    let Some(cip) = s
-        .spec
-        .cluster_ip
-        .as_deref()
-        .and_then(|c| c.parse::<Ipv4Addr>().ok())
-    else {
+fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str, v6: bool) -> Vec<ServicePortInfo> {
+    let Some(cip) = s.cluster_ip_of(v6) else {
         return Vec::new();
     };
+    let fam_ip = |a: &String| a.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6() == v6);
+    let fam_net = |a: &String| {
+        a.trim()
+            .parse::<IpNet>()
+            .is_ok_and(|n| matches!(n, IpNet::V6(_)) == v6)
+    };
+    let addr_type = if v6 { "IPv6" } else { "IPv4" };
     if s.spec.svc_type.as_deref() == Some("ExternalName") {
         return Vec::new();
     }
@@ -189,6 +223,7 @@ fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePo
         .ingress
         .iter()
         .filter_map(|i| i.ip.clone())
+        .filter(fam_ip)
         .collect();
     let ext_type = matches!(
         s.spec.svc_type.as_deref(),
@@ -208,7 +243,7 @@ fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePo
         // kube-proxy's endpoint cache sorts them (by the string).
         let mut eps: BTreeMap<String, EndpointInfo> = BTreeMap::new();
         for sl in slices {
-            if sl.address_type != "IPv4" {
+            if sl.address_type != addr_type {
                 continue;
             }
             for ep_port in &sl.ports {
@@ -219,10 +254,11 @@ fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePo
                 }
                 let Some(port) = ep_port.port else { continue };
                 for ep in &sl.endpoints {
-                    let Some(ip) = ep.addresses.first().and_then(|a| a.parse().ok()) else {
+                    let Some(ip) = ep.addresses.first().and_then(|a| a.parse::<IpAddr>().ok())
+                    else {
                         continue;
                     };
-                    let endpoint = format!("{ip}:{port}");
+                    let endpoint = std::net::SocketAddr::new(ip, port).to_string();
                     let ready = ep.conditions.ready.unwrap_or(true);
                     let serving = ep.conditions.serving.unwrap_or(ready);
                     let terminating = ep.conditions.terminating.unwrap_or(false);
@@ -249,12 +285,19 @@ fn ports_of(slices: &[&EndpointSlice], s: &Service, node: &str) -> Vec<ServicePo
             cluster_ip: cip,
             port: p.port,
             node_port: p.node_port.unwrap_or(0),
-            external_ips: s.spec.external_ips.clone(),
+            external_ips: s
+                .spec
+                .external_ips
+                .iter()
+                .filter(|a| fam_ip(a))
+                .cloned()
+                .collect(),
             lb_ips: lb_ips.clone(),
             lb_source_ranges: s
                 .spec
                 .load_balancer_source_ranges
                 .iter()
+                .filter(|r| fam_net(r))
                 .map(|r| r.trim().to_string())
                 .collect(),
             external_policy_local: etp_local,
@@ -365,7 +408,7 @@ fn q(s: &str) -> String {
 
 /// kube-proxy's `iptables-restore` input for the node (tables filter, nat).
 pub fn restore_input(cluster: &Cluster, cfg: &ProxierConfig) -> String {
-    let svcs = service_ports(cluster, &cfg.node_name);
+    let svcs = service_ports_of(cluster, &cfg.node_name, cfg.ipv6);
     restore_input_for(&svcs, cfg)
 }
 
@@ -470,14 +513,14 @@ fn write_postrouting_rules(nr: &mut Lines, cfg: &ProxierConfig, mark: &str, mm: 
 }
 
 /// localhostNodePorts only holds when the nodeport addresses include
-/// 127.0.0.1 (NewProxier turns it off otherwise).
+/// 127.0.0.1 (NewProxier turns it off otherwise: `ContainsIPv4Loopback`,
+/// never true for the IPv6 proxier, where localhost NodePorts cannot work).
 fn localhost_nodeports(cfg: &ProxierConfig) -> bool {
-    cfg.localhost_nodeports
+    let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    !cfg.ipv6
+        && cfg.localhost_nodeports
         && (cfg.nodeport_addresses.is_empty()
-            || cfg
-                .nodeport_addresses
-                .iter()
-                .any(|n| n.contains(&Ipv4Addr::LOCALHOST)))
+            || cfg.nodeport_addresses.iter().any(|n| n.contains(&lo)))
 }
 
 /// The KUBE-FIREWALL chain that closes the hole `route_localnet` opens for
@@ -1031,7 +1074,7 @@ fn write_firewall_chain(t: &mut Tables, sc: &SvcChains<'_>, cfg: &ProxierConfig)
             "-j",
             ext_chain,
         ]);
-        if let Ok(n) = src.parse::<Ipv4Net>() {
+        if let Ok(n) = src.parse::<IpNet>() {
             if cfg.node_ips.first().is_some_and(|ip| n.contains(ip)) {
                 allow_from_node = true;
             }
@@ -1109,26 +1152,30 @@ fn write_nodeports_tail_call(nr: &mut Lines, cfg: &ProxierConfig, localhost_node
             "--dst-type",
             "LOCAL",
         ];
-        if !localhost_nodeports {
+        // "Block localhost nodePorts if they are not supported. (For IPv6
+        // they never work, and for IPv4 they only work if we previously
+        // set `route_localnet`.)"
+        if cfg.ipv6 {
+            a.extend(["!", "-d", "::1/128"]);
+        } else if !localhost_nodeports {
             a.extend(["!", "-d", "127.0.0.0/8"]);
         }
         a.extend(["-j", "KUBE-NODEPORTS"]);
         nr.w(&a);
     } else {
-        let mut ips: Vec<Ipv4Addr> = Vec::new();
+        let mut ips: Vec<IpAddr> = Vec::new();
+        let lo = cfg.loopback();
         for n in &cfg.nodeport_addresses {
-            for ip in cfg
-                .node_ips
-                .iter()
-                .chain(std::iter::once(&Ipv4Addr::LOCALHOST))
-            {
+            for ip in cfg.node_ips.iter().chain(std::iter::once(&lo)) {
                 if n.contains(ip) && !ips.contains(ip) {
                     ips.push(*ip);
                 }
             }
         }
         for ip in ips {
-            if ip.is_loopback() && !localhost_nodeports {
+            // an IPv6 loopback NodePort address is ignored (it cannot
+            // work), an IPv4 one without localhostNodePorts too
+            if ip.is_loopback() && (cfg.ipv6 || !localhost_nodeports) {
                 continue;
             }
             let s = ip.to_string();
@@ -1243,7 +1290,10 @@ fn service_to_endpoint_rules(
 /// chains outside its restore payload (`iptablesJumpChains`, each inserted at
 /// the head of its chain; kubelet's KUBE-FIREWALL jumps exist before).
 /// Returns (table, chain, rule text without `-A CHAIN`), in chain order.
-pub fn jump_rules() -> Vec<(&'static str, &'static str, String)> {
+/// kubelet's KUBE-FIREWALL exists in IPv4 only (pkg/kubelet/
+/// kubelet_network_linux.go: the localnet rule guards route_localnet,
+/// which IPv6 has not), so the IPv6 tables carry kube-proxy's jumps alone.
+pub fn jump_rules(ipv6: bool) -> Vec<(&'static str, &'static str, String)> {
     // (table, dst, src, comment, extra args) as in proxier.go
     let jumps: [(&str, &str, &str, &str, &str); 12] = [
         (
@@ -1333,14 +1383,14 @@ pub fn jump_rules() -> Vec<(&'static str, &'static str, String)> {
     ];
     // kubelet's own jumps, appended before kube-proxy starts.
     let mut chains: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    chains
-        .entry(("filter", "INPUT"))
-        .or_default()
-        .push("-j KUBE-FIREWALL".into());
-    chains
-        .entry(("filter", "OUTPUT"))
-        .or_default()
-        .push("-j KUBE-FIREWALL".into());
+    if !ipv6 {
+        for c in ["INPUT", "OUTPUT"] {
+            chains
+                .entry(("filter", c))
+                .or_default()
+                .push("-j KUBE-FIREWALL".into());
+        }
+    }
     for (table, dst, src, comment, extra) in jumps {
         let mut r = String::new();
         if !extra.is_empty() {
@@ -1399,7 +1449,7 @@ pub fn node_iptables_save(cluster: &Cluster, cfg: &ProxierConfig, extra: &ExtraR
             _ => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
         }
     };
-    let jumps = jump_rules();
+    let jumps = jump_rules(cfg.ipv6);
     let mut s = String::new();
     for t in ["filter", "nat"] {
         let (chains, rules) = tables.remove(t).unwrap_or_default();
@@ -1666,7 +1716,7 @@ mod tests {
         let eps: Vec<EndpointInfo> = (1..=3)
             .map(|i| EndpointInfo {
                 endpoint: format!("10.0.0.{i}:80"),
-                ip: Ipv4Addr::new(10, 0, 0, i),
+                ip: Ipv4Addr::new(10, 0, 0, i).into(),
                 is_local: false,
                 ready: true,
                 serving: true,
@@ -1678,7 +1728,7 @@ mod tests {
         let svc = ServicePortInfo {
             name: "a/b".into(),
             protocol: "tcp".into(),
-            cluster_ip: Ipv4Addr::new(10, 96, 0, 1),
+            cluster_ip: Ipv4Addr::new(10, 96, 0, 1).into(),
             port: 80,
             node_port: 0,
             external_ips: vec![],

@@ -9,8 +9,6 @@
 //! Chain names are `PREFIX-HASH-ns/name/proto/port` where HASH is the first
 //! 8 characters of base32(sha256(name)) (kube-proxy's `hashAndTruncate`).
 
-use std::net::Ipv4Addr;
-
 use sha2::{Digest, Sha256};
 
 use super::kubeproxy::{categorize, Categorized, EndpointInfo, ProxierConfig, ServicePortInfo};
@@ -46,7 +44,7 @@ fn endpoint_base(svc: &ServicePortInfo, ep: &EndpointInfo) -> String {
 
 /// The node's addresses that accept NodePorts (`--nodeport-addresses`;
 /// nftables mode's default is `primary`: the node IP).
-fn nodeport_ips(cfg: &ProxierConfig) -> Vec<Ipv4Addr> {
+fn nodeport_ips(cfg: &ProxierConfig) -> Vec<std::net::IpAddr> {
     if cfg.nodeport_addresses.is_empty() {
         cfg.node_ips.iter().take(1).copied().collect()
     } else {
@@ -508,7 +506,7 @@ fn add_firewall_chain_rule(o: &mut String, s: &NftSvc<'_>, cfg: &ProxierConfig) 
         .collect();
     let node_allowed = svc.lb_source_ranges.iter().any(|c| {
         c.trim()
-            .parse::<ipnet::Ipv4Net>()
+            .parse::<ipnet::IpNet>()
             .is_ok_and(|n| cfg.node_ips.first().is_some_and(|ip| n.contains(ip)))
     });
     if node_allowed {

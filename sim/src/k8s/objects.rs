@@ -6,9 +6,9 @@
 //! is (a `kind: List` is unpacked; reading is [`super::load`]).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Deserialize;
 
 pub(super) use super::meta::err;
@@ -32,6 +32,16 @@ pub struct ServiceSpec {
     pub svc_type: Option<String>,
     #[serde(default, rename = "clusterIP")]
     pub cluster_ip: Option<String>,
+    /// Dual-stack: the ClusterIPs of each family, the first being
+    /// `clusterIP` (pkg/apis/core/types.go `ClusterIPs`).
+    #[serde(default, rename = "clusterIPs")]
+    pub cluster_ips: Vec<String>,
+    /// `IPv4`, `IPv6`, in the order of `clusterIPs`.
+    #[serde(default)]
+    pub ip_families: Vec<String>,
+    /// `SingleStack` (default), `PreferDualStack` or `RequireDualStack`.
+    #[serde(default)]
+    pub ip_family_policy: Option<String>,
     #[serde(default)]
     pub ports: Vec<ServicePort>,
     #[serde(default)]
@@ -221,6 +231,9 @@ pub struct ContainerPort {
 pub struct PodStatus {
     #[serde(default, rename = "podIP")]
     pub pod_ip: Option<String>,
+    /// Dual-stack: one address per family, the first being `podIP`.
+    #[serde(default, rename = "podIPs")]
+    pub pod_ips: Vec<PodIp>,
     /// `Pending`, `Running`, `Succeeded`, `Failed` (a terminal pod is no
     /// endpoint).
     #[serde(default)]
@@ -228,6 +241,12 @@ pub struct PodStatus {
     /// The pod's conditions; `Ready` decides its endpoint's readiness.
     #[serde(default)]
     pub conditions: Vec<PodCondition>,
+}
+
+/// One of a pod's `status.podIPs`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct PodIp {
+    pub ip: String,
 }
 
 /// One of a pod's `status.conditions`.
@@ -256,6 +275,9 @@ pub struct Node {
 pub struct NodeSpec {
     #[serde(default, rename = "podCIDR")]
     pub pod_cidr: Option<String>,
+    /// Dual-stack: one subnet per family, the first being `podCIDR`.
+    #[serde(default, rename = "podCIDRs")]
+    pub pod_cidrs: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -274,12 +296,70 @@ pub struct NodeAddress {
 }
 
 impl Node {
+    /// The node's IPv4 InternalIP (its eth0 address).
     pub fn internal_ip(&self) -> Option<Ipv4Addr> {
         self.status
             .addresses
             .iter()
-            .find(|a| a.addr_type == "InternalIP")
-            .and_then(|a| a.address.parse().ok())
+            .filter(|a| a.addr_type == "InternalIP")
+            .find_map(|a| a.address.parse().ok())
+    }
+    /// The node's IPv6 InternalIP, on a dual-stack node (kubelet's
+    /// `--node-ip=v4,v6` lists one InternalIP per family).
+    pub fn internal_ip6(&self) -> Option<Ipv6Addr> {
+        self.status
+            .addresses
+            .iter()
+            .filter(|a| a.addr_type == "InternalIP")
+            .find_map(|a| a.address.parse().ok())
+    }
+    /// The node's IPv6 pod subnet, from `spec.podCIDRs`.
+    pub fn pod_cidr6(&self) -> Option<Ipv6Net> {
+        self.spec.pod_cidrs.iter().find_map(|c| c.parse().ok())
+    }
+}
+
+impl Pod {
+    /// The pod's IPv6 address, from `status.podIPs`.
+    pub fn ip6(&self) -> Option<Ipv6Addr> {
+        self.status.pod_ips.iter().find_map(|p| p.ip.parse().ok())
+    }
+}
+
+impl Service {
+    /// The Service's ClusterIP of the family (`clusterIPs`, else
+    /// `clusterIP`); None for a headless Service or a family it lacks.
+    pub fn cluster_ip_of(&self, v6: bool) -> Option<IpAddr> {
+        self.spec
+            .cluster_ips
+            .iter()
+            .chain(self.spec.cluster_ip.iter())
+            .filter_map(|c| c.parse::<IpAddr>().ok())
+            .find(|a| a.is_ipv6() == v6)
+    }
+    /// The Service's address families (`ipFamilies`, else the families
+    /// of its ClusterIPs, else IPv4), as the EndpointSlice controller's
+    /// `getAddressTypesForService` reads them.
+    pub fn families(&self) -> Vec<bool> {
+        if !self.spec.ip_families.is_empty() {
+            return self.spec.ip_families.iter().map(|f| f == "IPv6").collect();
+        }
+        let mut v: Vec<bool> = Vec::new();
+        for a in self
+            .spec
+            .cluster_ips
+            .iter()
+            .chain(self.spec.cluster_ip.iter())
+            .filter_map(|c| c.parse::<IpAddr>().ok())
+        {
+            if !v.contains(&a.is_ipv6()) {
+                v.push(a.is_ipv6());
+            }
+        }
+        if v.is_empty() {
+            v.push(false);
+        }
+        v
     }
 }
 
@@ -621,15 +701,33 @@ impl Cluster {
                 ));
             }
         }
+        let v6 = match sl.address_type.as_str() {
+            "IPv4" => false,
+            "IPv6" => true,
+            // FQDN slices name no address a proxy programs
+            "FQDN" => return Ok(()),
+            t => {
+                return Err(err_at(
+                    &sl.metadata,
+                    o.clone(),
+                    "addressType",
+                    format!("'{t}': expected IPv4, IPv6 or FQDN"),
+                ))
+            }
+        };
+        let fam = if v6 { "IPv6" } else { "IPv4" };
         for (i, ep) in sl.endpoints.iter().enumerate() {
             for (j, a) in ep.addresses.iter().enumerate() {
-                let Ok(ip) = a.parse::<Ipv4Addr>() else {
-                    return Err(err_at(
-                        &sl.metadata,
-                        o.clone(),
-                        format!("endpoints[{i}].addresses[{j}]"),
-                        format!("'{a}' is not an IPv4 address"),
-                    ));
+                let ip = match a.parse::<IpAddr>() {
+                    Ok(ip) if ip.is_ipv6() == v6 => ip,
+                    _ => {
+                        return Err(err_at(
+                            &sl.metadata,
+                            o.clone(),
+                            format!("endpoints[{i}].addresses[{j}]"),
+                            format!("'{a}' is not an {fam} address (addressType {fam})"),
+                        ))
+                    }
                 };
                 if let Some(nn) = &ep.node_name {
                     let Some(node) = self.node(nn) else {
@@ -643,21 +741,38 @@ impl Cluster {
                             format!("Node '{nn}' does not exist"),
                         ));
                     };
-                    if let Some(c) = node
-                        .spec
-                        .pod_cidr
-                        .as_ref()
-                        .and_then(|c| c.parse::<Ipv4Net>().ok())
-                    {
-                        let is_node_ip = node.internal_ip() == Some(ip);
-                        if !c.contains(&ip) && !is_node_ip {
-                            return Err(err_at(
-                                &sl.metadata,
-                                o.clone(),
-                                format!("endpoints[{i}].addresses[{j}]"),
-                                format!("{ip} is outside the podCIDR {c} of Node {nn}"),
-                            ));
+                    let (inside, cidr, is_node_ip) = match ip {
+                        IpAddr::V4(ip) => {
+                            let c = node
+                                .spec
+                                .pod_cidr
+                                .as_ref()
+                                .and_then(|c| c.parse::<Ipv4Net>().ok());
+                            (
+                                c.map(|c| c.contains(&ip)),
+                                c.map(|c| c.to_string()),
+                                node.internal_ip() == Some(ip),
+                            )
                         }
+                        IpAddr::V6(ip) => {
+                            let c = node.pod_cidr6();
+                            (
+                                c.map(|c| c.contains(&ip)),
+                                c.map(|c| c.to_string()),
+                                node.internal_ip6() == Some(ip),
+                            )
+                        }
+                    };
+                    if inside == Some(false) && !is_node_ip {
+                        return Err(err_at(
+                            &sl.metadata,
+                            o.clone(),
+                            format!("endpoints[{i}].addresses[{j}]"),
+                            format!(
+                                "{ip} is outside the podCIDR {} of Node {nn}",
+                                cidr.unwrap_or_default()
+                            ),
+                        ));
                     }
                 }
             }
@@ -667,6 +782,61 @@ impl Cluster {
 
     /// A Pod's podIP is an IPv4 address inside its Node's podCIDR (unless
     /// the pod uses the host's network).
+    /// `status.podIPs` as the API server validates it (validation.go
+    /// `validatePodIPs`): the first is podIP, one per family; an IPv6 one
+    /// lies in its node's IPv6 podCIDR.
+    fn validate_pod_ips(&self, p: &Pod, o: &str, ip: Ipv4Addr) -> Result<(), K8sError> {
+        let bad = |f: String, m: String| Err(err_at(&p.metadata, o.to_string(), f, m));
+        let ips = &p.status.pod_ips;
+        if let Some(first) = ips.first() {
+            if first.ip.parse::<IpAddr>().ok() != Some(IpAddr::V4(ip)) {
+                return bad(
+                    "status.podIPs[0].ip".into(),
+                    format!("'{}' must be the same as podIP '{ip}'", first.ip),
+                );
+            }
+        }
+        if ips.len() > 2 {
+            return bad(
+                "status.podIPs".into(),
+                "may hold at most two addresses, one per family".into(),
+            );
+        }
+        for (i, a) in ips.iter().enumerate().skip(1) {
+            let v6 = match a.ip.parse::<IpAddr>() {
+                Ok(IpAddr::V6(v6)) => v6,
+                Ok(IpAddr::V4(_)) => {
+                    return bad(
+                        format!("status.podIPs[{i}].ip"),
+                        "may specify no more than one IP for each IP family".into(),
+                    )
+                }
+                Err(_) => {
+                    return bad(
+                        format!("status.podIPs[{i}].ip"),
+                        format!("'{}' is not an IP address", a.ip),
+                    )
+                }
+            };
+            if p.spec.host_network {
+                continue;
+            }
+            let node = p.spec.node_name.as_deref().and_then(|n| self.node(n));
+            if let Some(c) = node.and_then(|n| n.pod_cidr6()) {
+                if !c.contains(&v6) {
+                    return bad(
+                        format!("status.podIPs[{i}].ip"),
+                        format!(
+                            "{v6} is outside the IPv6 podCIDR {c} of Node {}",
+                            p.spec.node_name.as_deref().unwrap_or("")
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validate_pod(&self, p: &Pod) -> Result<(), K8sError> {
         let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
         let Some(ip) = &p.status.pod_ip else {
@@ -677,9 +847,10 @@ impl Cluster {
                 &p.metadata,
                 o.clone(),
                 "status.podIP",
-                format!("'{ip}' is not an IPv4 address"),
+                format!("'{ip}' is not an IPv4 address (podpath models IPv4 and dual-stack clusters, IPv4 first: an IPv6 address goes second in status.podIPs)"),
             ));
         };
+        self.validate_pod_ips(p, &o, ip)?;
         if p.spec.host_network {
             return Ok(());
         }
@@ -734,18 +905,125 @@ fn validate_labels(o: &str, m: &ObjectMeta) -> Result<(), K8sError> {
     Ok(())
 }
 
+/// The dual-stack fields as the API server validates them
+/// (pkg/apis/core/validation/validation.go
+/// `validateServiceClusterIPsRelatedFields`, `validateIPFamilies`):
+/// `clusterIPs` starts with `clusterIP`, holds at most one address per
+/// family, agrees with `ipFamilies` in order, and with the policy.
+/// Simplification: the API server allocates the ClusterIP of a family a
+/// PreferDualStack or RequireDualStack Service lacks; podpath has no
+/// allocator, so RequireDualStack must be given both.
+fn validate_service_families(s: &Service, o: &str) -> Result<(), K8sError> {
+    let bad = |f: &str, m: String| Err(err_at(&s.metadata, o.to_string(), f, m));
+    let sp = &s.spec;
+    if let (Some(first), Some(cip)) = (sp.cluster_ips.first(), &sp.cluster_ip) {
+        if first != cip {
+            return bad(
+                "spec.clusterIPs[0]",
+                format!("'{first}' must be the same as clusterIP '{cip}'"),
+            );
+        }
+    }
+    if sp.cluster_ips.len() > 2 {
+        return bad(
+            "spec.clusterIPs",
+            "may hold at most two addresses, one per family".into(),
+        );
+    }
+    let headless = sp.cluster_ip.as_deref() == Some("None")
+        || sp.cluster_ips.first().map(String::as_str) == Some("None");
+    let mut fams: Vec<bool> = Vec::new();
+    for (i, c) in sp.cluster_ips.iter().enumerate() {
+        if c == "None" {
+            if i > 0 || sp.cluster_ips.len() > 1 {
+                return bad(
+                    &format!("spec.clusterIPs[{i}]"),
+                    "'None' (headless) must be the only value".into(),
+                );
+            }
+            continue;
+        }
+        let Ok(a) = c.parse::<IpAddr>() else {
+            return bad(
+                &format!("spec.clusterIPs[{i}]"),
+                format!("'{c}' is not an IP address"),
+            );
+        };
+        if fams.contains(&a.is_ipv6()) {
+            return bad(
+                "spec.clusterIPs",
+                "may specify no more than one IP for each IP family".into(),
+            );
+        }
+        fams.push(a.is_ipv6());
+    }
+    for (i, f) in sp.ip_families.iter().enumerate() {
+        if f != "IPv4" && f != "IPv6" {
+            return bad(
+                &format!("spec.ipFamilies[{i}]"),
+                format!("'{f}': expected IPv4 or IPv6"),
+            );
+        }
+        if sp.ip_families[..i].contains(f) {
+            return bad(
+                &format!("spec.ipFamilies[{i}]"),
+                format!("'{f}' is listed twice"),
+            );
+        }
+        if let Some(&v6) = fams.get(i) {
+            if v6 != (f == "IPv6") {
+                return bad(
+                    &format!("spec.clusterIPs[{i}]"),
+                    format!(
+                        "'{}' is not an {f} address, as ipFamilies[{i}] says it is",
+                        sp.cluster_ips[i]
+                    ),
+                );
+            }
+        }
+    }
+    let n = fams.len().max(sp.ip_families.len());
+    match sp.ip_family_policy.as_deref() {
+        None | Some("SingleStack") => {
+            if n > 1 {
+                return bad(
+                    "spec.ipFamilyPolicy",
+                    "SingleStack (the default) allows one family; this Service lists two (set PreferDualStack or RequireDualStack)".into(),
+                );
+            }
+        }
+        Some("PreferDualStack") => {}
+        Some("RequireDualStack") => {
+            if !headless && fams.len() < 2 {
+                return bad(
+                    "spec.clusterIPs",
+                    "RequireDualStack needs a ClusterIP of each family (the API server would allocate the missing one; podpath has no allocator: give both)".into(),
+                );
+            }
+        }
+        Some(p) => {
+            return bad(
+                "spec.ipFamilyPolicy",
+                format!("'{p}': expected SingleStack, PreferDualStack or RequireDualStack"),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn validate_service(s: &Service) -> Result<(), K8sError> {
     let o = format!("Service {}/{}", s.metadata.ns(), s.metadata.name);
     if let Some(ip) = &s.spec.cluster_ip {
-        if ip != "None" && ip.parse::<Ipv4Addr>().is_err() {
+        if ip != "None" && ip.parse::<IpAddr>().is_err() {
             return Err(err_at(
                 &s.metadata,
                 o.clone(),
                 "spec.clusterIP",
-                format!("'{ip}' is not an IPv4 address"),
+                format!("'{ip}' is not an IP address"),
             ));
         }
     }
+    validate_service_families(s, &o)?;
     if s.spec.ports.len() > 1 {
         for (i, p) in s.spec.ports.iter().enumerate() {
             if p.name.is_empty() {
@@ -769,18 +1047,18 @@ fn validate_service(s: &Service) -> Result<(), K8sError> {
         }
     }
     for (i, ip) in s.spec.external_ips.iter().enumerate() {
-        if ip.parse::<Ipv4Addr>().is_err() {
+        if ip.parse::<IpAddr>().is_err() {
             return Err(err_at(
                 &s.metadata,
                 o.clone(),
                 format!("spec.externalIPs[{i}]"),
-                format!("'{ip}' is not an IPv4 address"),
+                format!("'{ip}' is not an IP address"),
             ));
         }
     }
     // kube-proxy trims blanks around each range
     for (i, r) in s.spec.load_balancer_source_ranges.iter().enumerate() {
-        if r.trim().parse::<Ipv4Net>().is_err() {
+        if r.trim().parse::<ipnet::IpNet>().is_err() {
             return Err(err_at(
                 &s.metadata,
                 o.clone(),

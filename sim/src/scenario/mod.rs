@@ -250,8 +250,73 @@ pub fn cluster_of(
             .map(|n| n.trunc())
             .ok_or_else(|| e.at(s, format!("cluster.{k}"), format!("bad CIDR '{}'", s.value)))
     };
-    let cluster_cidr = cidr(&c.cluster_cidr, "clusterCIDR")?;
-    let node_network = cidr(&c.node_network, "nodeNetwork")?;
+    // `v4` or `v4,v6` (kubeadm's dual-stack `--cluster-cidr` form)
+    let split = |s: &Spanned<String>| -> (Spanned<String>, Option<Spanned<String>>) {
+        match s.value.split_once(',') {
+            Some((a, b)) => (
+                Spanned::new(a.trim().to_string(), s.referenced, s.defined),
+                Some(Spanned::new(b.trim().to_string(), s.referenced, s.defined)),
+            ),
+            None => (s.clone(), None),
+        }
+    };
+    let cidr6 = |s: &Spanned<String>, k: &str| {
+        s.value
+            .parse::<ipnet::Ipv6Net>()
+            .map(|n| n.trunc())
+            .map_err(|_| {
+                e.at(
+                    s,
+                    format!("cluster.{k}"),
+                    format!("bad IPv6 CIDR '{}' (the second of `v4,v6`)", s.value),
+                )
+            })
+    };
+    let (cc4, cc6) = split(&c.cluster_cidr);
+    let (nn4, nn6) = split(&c.node_network);
+    if cc4.value.contains(':') {
+        return Err(e.at(
+            &c.cluster_cidr,
+            "cluster.clusterCIDR".into(),
+            format!(
+                "'{}': podpath models IPv4 and dual-stack clusters with IPv4 first (`10.244.0.0/16,fd00:10:244::/56`); an IPv6-only cluster is not modelled yet",
+                c.cluster_cidr.value
+            ),
+        ));
+    }
+    let cluster_cidr = cidr(&cc4, "clusterCIDR")?;
+    let node_network = cidr(&nn4, "nodeNetwork")?;
+    let v6 = match (&cc6, &nn6) {
+        (None, None) => None,
+        (Some(cc), Some(nn)) => {
+            let node_network6 = cidr6(nn, "nodeNetwork")?;
+            let service6 = match c.service_cidr.as_ref().map(&split).and_then(|(_, b)| b) {
+                Some(s) => cidr6(&s, "serviceCIDR")?,
+                None => "fd00:10:96::/112".parse().expect("literal"),
+            };
+            Some(crate::k8s::cluster::NetConfig6 {
+                cluster_cidr: cidr6(cc, "clusterCIDR")?,
+                node_network: node_network6,
+                service_cidr: service6,
+                node_gateway: std::net::Ipv6Addr::from(u128::from(node_network6.network()) + 1),
+            })
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            let (k, s) = if cc6.is_none() {
+                ("clusterCIDR", &c.cluster_cidr)
+            } else {
+                ("nodeNetwork", &c.node_network)
+            };
+            return Err(e.at(
+                s,
+                format!("cluster.{k}"),
+                format!(
+                    "'{}' has one family, but the other of clusterCIDR and nodeNetwork has two: a dual-stack cluster gives both as `v4,v6`",
+                    s.value
+                ),
+            ));
+        }
+    };
     if let Some(m) = &c.proxy_mode {
         if !["iptables", "ipvs", "nftables"].contains(&m.value.as_str()) {
             return Err(e.at(
@@ -265,7 +330,7 @@ pub fn cluster_of(
         }
     }
     let service_cidr = match &c.service_cidr {
-        Some(s) => cidr(s, "serviceCIDR")?,
+        Some(s) => cidr(&split(s).0, "serviceCIDR")?,
         None => "10.96.0.0/12".parse().expect("literal"),
     };
     let objs =
@@ -325,6 +390,7 @@ pub fn cluster_of(
             None => Ipv4Addr::from(u32::from(node_network.network()) + 1),
         },
         service_cidr,
+        v6,
     };
     Ok((objs, net))
 }

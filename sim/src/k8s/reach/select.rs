@@ -478,16 +478,22 @@ fn services(cluster: &Cluster, pods: &[PodTarget]) -> Vec<SvcTarget> {
                 continue;
             };
             let info = infos.iter().find(|i| {
-                i.cluster_ip == ip && i.port == sp.port && Proto::parse(&i.protocol) == Some(proto)
+                i.cluster_ip == std::net::IpAddr::V4(ip)
+                    && i.port == sp.port
+                    && Proto::parse(&i.protocol) == Some(proto)
             });
             let backends = info
                 .map(|i| {
                     i.endpoints
                         .iter()
                         .filter(|e| e.ready)
-                        .map(|e| Backend {
-                            pod: pods.iter().position(|p| p.ip == e.ip),
-                            ip: e.ip,
+                        .filter_map(|e| match e.ip {
+                            std::net::IpAddr::V4(ip) => Some((e, ip)),
+                            std::net::IpAddr::V6(_) => None,
+                        })
+                        .map(|(e, eip)| Backend {
+                            pod: pods.iter().position(|p| p.ip == eip),
+                            ip: eip,
                             port: e
                                 .endpoint
                                 .rsplit_once(':')
