@@ -125,7 +125,11 @@ while True:
 const RESOLVE_PY: &str = r#"
 import socket, sys
 try:
-    print(socket.gethostbyname(sys.argv[1]))
+    if len(sys.argv) > 2 and sys.argv[2] == "6":
+        # curl -6: getaddrinfo(AF_INET6), glibc asks AAAA only
+        print(socket.getaddrinfo(sys.argv[1], None, socket.AF_INET6, socket.SOCK_STREAM)[0][4][0])
+    else:
+        print(socket.gethostbyname(sys.argv[1]))
 except Exception as e:
     print("ERROR %s" % e)
 "#;
@@ -259,8 +263,9 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             s("sh"),
             s("-c"),
             format!(
-                "a=$(python3 -c '{}' {name}) && python3 -c '{}' \"$a\" {} '{}' '{}' 8",
+                "a=$(python3 -c '{}' {name} {}) && python3 -c '{}' \"$a\" {} '{}' '{}' 8",
                 RESOLVE_PY.replace('\'', "\""),
+                if t.ipv6 { 6 } else { 4 },
                 CLIENT_PY.replace('\'', "\""),
                 t.port,
                 t.host_header,
@@ -817,10 +822,15 @@ impl Lab {
                     .map(|out| ping6_lines(&out)),
                 Request::Resolve { name, then } => {
                     let r = self.dir.join("resolve.py");
+                    let fam = if then.as_ref().is_some_and(|t| t.ipv6) {
+                        "6"
+                    } else {
+                        "4"
+                    };
                     let addr = self
                         .exec(
                             host,
-                            &["python3", r.to_str().unwrap_or_default(), name],
+                            &["python3", r.to_str().unwrap_or_default(), name, fam],
                             None,
                         )
                         .map(|s| s.trim().to_string());

@@ -134,6 +134,12 @@ pub struct ThenHttp {
     pub user: Option<String>,
     /// Method, header lines and body when they are not curl's GET.
     pub extra: super::http::RequestExtra,
+    /// `curl -6`: getaddrinfo with AF_INET6, so the resolver asks AAAA
+    /// only and curl connects over IPv6.
+    /// Simplification (named in `podpath explain`): without it the
+    /// lookup is AF_INET's (A only); curl's AF_UNSPEC (A and AAAA, RFC 6724
+    /// sorting, Happy Eyeballs) is not modelled.
+    pub ipv6: bool,
 }
 
 /// One A lookup, like `getent hosts NAME` with one nameserver; with several
@@ -189,6 +195,11 @@ impl DnsClient {
         now: u64,
         then: Option<ThenHttp>,
     ) -> DnsClient {
+        let qtype = if then.as_ref().is_some_and(|t| t.ipv6) {
+            crate::wire::dns::TYPE_AAAA
+        } else {
+            TYPE_A
+        };
         DnsClient {
             flow,
             flow_id: flow_id.to_string(),
@@ -204,7 +215,7 @@ impl DnsClient {
             then,
             connected: false,
             txhash: None,
-            qtype: TYPE_A,
+            qtype,
             src: None,
             sport: None,
             wait_ns: TIMEOUT_NS,
@@ -284,6 +295,16 @@ impl DnsClient {
                     };
                     return vec![AppAction::Outcome(self.flow, d, text)];
                 }
+                if let (Some(t), Some(addr)) = (&self.then, r.answers6.first().map(|a| a.0)) {
+                    // curl -6: the first AAAA answer
+                    return vec![AppAction::StartHttp {
+                        flow: self.flow,
+                        flow_id: self.flow_id.clone(),
+                        dst: addr.into(),
+                        then: t.clone(),
+                        note: format!("resolved {} -> {addr}{via} in {ms:.3} ms", self.name),
+                    }];
+                }
                 if self.qtype != TYPE_A {
                     // AAAA addresses (RFC 3596), or PTR names
                     let ns: Vec<String> = r
@@ -311,7 +332,7 @@ impl DnsClient {
                     return vec![AppAction::StartHttp {
                         flow: self.flow,
                         flow_id: self.flow_id.clone(),
-                        dst: addr,
+                        dst: addr.into(),
                         then: t.clone(),
                         note: format!("resolved {} -> {addr}{via} in {ms:.3} ms", self.name),
                     }];

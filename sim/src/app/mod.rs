@@ -251,7 +251,7 @@ pub enum AppAction {
     StartHttp {
         flow: u32,
         flow_id: String,
-        dst: Ipv4Addr,
+        dst: std::net::IpAddr,
         then: dns::ThenHttp,
         note: String,
     },

@@ -478,7 +478,7 @@ impl Runtime<'_> {
         ctx: &mut Ctx,
         app: usize,
         (flow, flow_id): (u32, &str),
-        (dst, then): (Ipv4Addr, &ThenHttp),
+        (dst, then): (std::net::IpAddr, &ThenHttp),
         note: String,
     ) {
         // The resolver's socket is done with.
@@ -487,11 +487,11 @@ impl Runtime<'_> {
         let client = self.spawn(App::HttpClient(HttpClient::new(
             flow,
             flow_id,
-            dst.into(),
+            dst,
             then,
             ctx.now,
         )));
-        if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst.into(), then.port) {
+        if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
             ctx.out.push(Output::Outcome {
                 flow,
                 disposition: crate::trace::Disposition::Failed { why: e.to_string() },

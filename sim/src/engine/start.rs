@@ -45,6 +45,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 path: path.clone(),
                 user: user.clone(),
                 extra: extra.clone(),
+                ipv6: dst.is_ipv6(),
             };
             let app = rt.spawn(App::HttpClient(HttpClient::new(
                 flow, &id, *dst, &spec, ctx.now,
@@ -452,8 +453,10 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
             name,
             then: Some(t),
         } => format!(
-            "{id}: GET http://{}{} from {hname} (resolving {name})",
-            t.host_header, t.path
+            "{id}: GET http://{}{} from {hname} (resolving {name}{})",
+            t.host_header,
+            t.path,
+            if t.ipv6 { ", IPv6: AAAA" } else { "" }
         ),
         Request::Resolve { name, then: None } => format!("{id}: resolve {name} from {hname}"),
     }

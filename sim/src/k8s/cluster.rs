@@ -138,6 +138,27 @@ struct NodeNet {
     name: String,
     ip: Ipv4Addr,
     pod_cidr: Ipv4Net,
+    /// A dual-stack node's IPv6 InternalIP and pod subnet.
+    v6: Option<NodeNet6>,
+}
+
+/// The IPv6 side of a dual-stack node.
+struct NodeNet6 {
+    ip: std::net::Ipv6Addr,
+    pod_cidr: ipnet::Ipv6Net,
+}
+
+impl NodeNet6 {
+    /// flannel-v6.1's address: the IPv6 subnet's network address, as a
+    /// /128 (vxlan.go: `v6Dev.Configure(ip.IP6Net{IP: lease.IPv6Subnet.IP,
+    /// PrefixLen: 128})`).
+    fn vtep_ip(&self) -> std::net::Ipv6Addr {
+        self.pod_cidr.network()
+    }
+    /// cni0's IPv6 address: the first host of the subnet.
+    fn gw(&self) -> std::net::Ipv6Addr {
+        std::net::Ipv6Addr::from(u128::from(self.pod_cidr.network()) + 1)
+    }
 }
 
 impl NodeNet {
@@ -152,10 +173,24 @@ impl NodeNet {
     fn vtep_mac(&self) -> Mac {
         Mac::derived(&format!("{}/flannel.1", self.name))
     }
+    fn vtep_mac6(&self) -> Mac {
+        Mac::derived(&format!("{}/flannel-v6.1", self.name))
+    }
 }
 
 /// The flannel rules of a node (`masqRules` and `forwardRules`).
 fn flannel_rules(cluster_cidr: &str, pod_cidr: &str) -> ExtraRules {
+    flannel_rules_of(cluster_cidr, pod_cidr, "224.0.0.0/4")
+}
+
+/// flannel's IPv6 rules on a dual-stack node (pkg/trafficmngr/iptables
+/// `MasqIP6Rules`, `forwardRules` for the IPv6 network): the IPv4 layout
+/// with the IPv6 cluster CIDR and subnet, multicast being ff00::/8.
+fn flannel_rules6(cluster_cidr: &str, pod_cidr: &str) -> ExtraRules {
+    flannel_rules_of(cluster_cidr, pod_cidr, "ff00::/8")
+}
+
+fn flannel_rules_of(cluster_cidr: &str, pod_cidr: &str, multicast: &str) -> ExtraRules {
     let c = "-m comment --comment \"flanneld masq\"";
     let f = "-m comment --comment \"flanneld forward\"";
     let mut x = ExtraRules::default();
@@ -197,7 +232,7 @@ fn flannel_rules(cluster_cidr: &str, pod_cidr: &str) -> ExtraRules {
     r(
         "nat",
         "FLANNEL-POSTRTG",
-        format!("-s {cluster_cidr} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully"),
+        format!("-s {cluster_cidr} ! -d {multicast} {c} -j MASQUERADE --random-fully"),
     );
     r(
         "nat",
@@ -410,10 +445,15 @@ fn nodes(cluster: &Cluster, net: &NetConfig) -> Result<Vec<NodeNet>, K8sError> {
                 ),
             ));
         }
+        let v6 = match &net.v6 {
+            Some(n6) => Some(node_net6(n, n6, &o, c)?),
+            None => None,
+        };
         out.push(NodeNet {
             name: n.metadata.name.clone(),
             ip,
             pod_cidr: pod_cidr.trunc(),
+            v6,
         });
     }
     if out.is_empty() {
@@ -424,6 +464,58 @@ fn nodes(cluster: &Cluster, net: &NetConfig) -> Result<Vec<NodeNet>, K8sError> {
         ));
     }
     Ok(out)
+}
+
+/// A dual-stack node's IPv6 InternalIP (in the IPv6 node network) and
+/// IPv6 pod subnet (`spec.podCIDRs`, the first being `podCIDR`, inside the
+/// IPv6 cluster CIDR).
+fn node_net6(
+    n: &super::objects::Node,
+    n6: &NetConfig6,
+    o: &str,
+    pod_cidr: &str,
+) -> Result<NodeNet6, K8sError> {
+    let ip = n.internal_ip6().ok_or_else(|| {
+        kerr(
+            o.into(),
+            "status.addresses",
+            "no IPv6 InternalIP: a node of a dual-stack cluster has one per family (kubelet --node-ip=v4,v6)".into(),
+        )
+    })?;
+    if !n6.node_network.contains(&ip) {
+        return Err(kerr(
+            o.into(),
+            "status.addresses[InternalIP]",
+            format!("{ip} is outside the IPv6 node network {}", n6.node_network),
+        ));
+    }
+    if let Some(first) = n.spec.pod_cidrs.first() {
+        if first != pod_cidr {
+            return Err(kerr(
+                o.into(),
+                "spec.podCIDRs[0]",
+                format!("'{first}' must be the same as podCIDR '{pod_cidr}'"),
+            ));
+        }
+    }
+    let c = n.pod_cidr6().ok_or_else(|| {
+        kerr(
+            o.into(),
+            "spec.podCIDRs",
+            "no IPv6 subnet: a node of a dual-stack cluster has one podCIDR per family".into(),
+        )
+    })?;
+    if !n6.cluster_cidr.contains(&c) {
+        return Err(kerr(
+            o.into(),
+            "spec.podCIDRs",
+            format!("{c} is outside the IPv6 cluster CIDR {}", n6.cluster_cidr),
+        ));
+    }
+    Ok(NodeNet6 {
+        ip,
+        pod_cidr: c.trunc(),
+    })
 }
 
 /// A value the cluster makes: it has no place in the scenario's file.
@@ -539,6 +631,16 @@ fn app(kind: &str, name: Option<String>, listen: Option<String>) -> AppDoc {
 /// produce them.
 pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sError> {
     let cni = Cni::of(net)?;
+    if net.v6.is_some() && (cni.routed || net.proxy_mode != "iptables") {
+        return Err(kerr(
+            "cluster".into(),
+            "clusterCIDR",
+            format!(
+                "dual-stack is modelled for flannel (vxlan, host-gw) with kube-proxy in iptables mode; not yet for {} with kube-proxy in {} mode",
+                net.cni, net.proxy_mode
+            ),
+        ));
+    }
     let nodes = nodes(cluster, net)?;
     let pod_names = pod_host_names(cluster);
     // kubelet's --cluster-dns: the kube-dns Service's ClusterIP.
@@ -693,8 +795,21 @@ fn node_host(
                 dev: sp("flannel.1".to_string()),
             })
             .collect();
+        for o in &others {
+            if let Some(o6) = &o.v6 {
+                h.neighbors.push(NeighDoc {
+                    ip: sp(o6.vtep_ip().to_string()),
+                    mac: sp(o.vtep_mac6().to_string()),
+                    dev: sp("flannel-v6.1".to_string()),
+                });
+            }
+        }
     }
     h.sysctl = node_sysctl(cni, &local_pods);
+    if n.v6.is_some() {
+        h.sysctl
+            .insert("net.ipv6.conf.all.forwarding".into(), scalar(1));
+    }
     if net.proxy_mode == "ipvs" {
         let st = ipvs_state(cluster, &n.name, n.ip);
         h.ipvs = ipvs_docs(&st);
@@ -780,12 +895,17 @@ fn node_devices(
 ) -> BTreeMap<String, DeviceDoc> {
     let mtu = cni.mtu;
     let mut devs = BTreeMap::new();
-    devs.insert(
-        "eth0".to_string(),
-        device(vec![format!("{}/{}", n.ip, net.node_network.prefix_len())]),
-    );
+    let mut eth0 = vec![format!("{}/{}", n.ip, net.node_network.prefix_len())];
+    if let (Some(v6), Some(n6)) = (&n.v6, &net.v6) {
+        eth0.push(format!("{}/{}", v6.ip, n6.node_network.prefix_len()));
+    }
+    devs.insert("eth0".to_string(), device(eth0));
     if !cni.routed {
-        let mut d = device(vec![format!("{}/{}", n.gw(), n.pod_cidr.prefix_len())]);
+        let mut addrs = vec![format!("{}/{}", n.gw(), n.pod_cidr.prefix_len())];
+        if let Some(v6) = &n.v6 {
+            addrs.push(format!("{}/{}", v6.gw(), v6.pod_cidr.prefix_len()));
+        }
+        let mut d = device(addrs);
         d.dev_type = Some(sp("bridge".to_string()));
         d.mtu = Some(scalar(mtu));
         devs.insert("cni0".to_string(), d);
@@ -812,6 +932,9 @@ fn node_devices(
             })
             .collect();
         devs.insert("flannel.1".to_string(), d);
+        if let Some(v6) = &n.v6 {
+            devs.insert("flannel-v6.1".to_string(), flannel_v6_device(nodes, n, v6));
+        }
     }
     if cni.ipip {
         // calico-node gives tunl0 an address of the node's block
@@ -822,6 +945,35 @@ fn node_devices(
     }
     pod_host_side_devices(&mut devs, cluster, cni, n);
     devs
+}
+
+/// flannel-v6.1, the dual-stack vxlan backend's IPv6 device (backend/vxlan/
+/// vxlan.go `EnableIPv6`): same VNI and port as flannel.1, the node's IPv6
+/// address as the local end (VXLAN over the IPv6 underlay), the subnet's
+/// network address as a /128, and one FDB entry per remote node's IPv6
+/// address. Its MTU is the kernel's default for an IPv6 underlay (vxlan.c
+/// `vxlan_config_apply`: lower MTU - VXLAN6_HEADROOM, 1500 - 70).
+fn flannel_v6_device(nodes: &[NodeNet], n: &NodeNet, v6: &NodeNet6) -> DeviceDoc {
+    let mut d = device(vec![format!("{}/128", v6.vtep_ip())]);
+    d.dev_type = Some(sp("vxlan".to_string()));
+    d.vni = Some(1);
+    d.port = Some(8472);
+    d.local = Some(sp(v6.ip.to_string()));
+    d.learning = Some(false);
+    d.dev = Some(sp("eth0".to_string()));
+    d.mtu = Some(scalar(1430));
+    d.mac = Some(sp(n.vtep_mac6().to_string()));
+    d.fdb = nodes
+        .iter()
+        .filter(|o| o.name != n.name)
+        .filter_map(|o| {
+            o.v6.as_ref().map(|o6| FdbDoc {
+                mac: sp(o.vtep_mac6().to_string()),
+                dst: sp(o6.ip.to_string()),
+            })
+        })
+        .collect();
+    d
 }
 
 /// kube-ipvs0: the dummy device kube-proxy (ipvs mode) binds every service
@@ -913,6 +1065,22 @@ fn node_routes(
                 cali_name(p.metadata.ns(), &p.metadata.name)
             };
             routes.push(route(format!("{ip}/32"), None, &dev));
+        }
+    }
+    if let Some(n6) = &net.v6 {
+        routes.push(route("default", Some(n6.node_gateway.to_string()), "eth0"));
+        // flannel's IPv6 leases: `ip -6 route replace SUBNET via VTEP dev
+        // flannel-v6.1 onlink` (vxlan_network.go handleSubnetEvents), or
+        // via the node's IPv6 address for host-gw
+        for o in others {
+            let Some(o6) = &o.v6 else { continue };
+            if cni.vxlan {
+                let mut r = route(o6.pod_cidr, Some(o6.vtep_ip().to_string()), "flannel-v6.1");
+                r.onlink = true;
+                routes.push(r);
+            } else {
+                routes.push(route(o6.pod_cidr, Some(o6.ip.to_string()), "eth0"));
+            }
         }
     }
     for o in others {
@@ -1119,6 +1287,18 @@ fn node_packet_filter(
         }
     });
     h.iptables = Some(sp(ipt));
+    if let (Some(n6), Some(v6)) = (&net.v6, &n.v6) {
+        // the IPv6 proxier (metaproxier's second) and flannel's IPv6 rules
+        let mut cfg6 = ProxierConfig::new(&n.name);
+        cfg6.ipv6 = true;
+        cfg6.node_ips = vec![v6.ip.into()];
+        cfg6.cluster_cidr = Some(n6.cluster_cidr.into());
+        cfg6.service_cidrs = vec![n6.service_cidr.into()];
+        let extra6 = flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string());
+        h.ip6tables = Some(dump_text(&kubeproxy::node_iptables_save(
+            cluster, &cfg6, &extra6,
+        )));
+    }
     if let Some(f) = felix {
         let mut sets = h.ipset.take().map(|s| s.value).unwrap_or_default();
         sets.push_str(&f.ipsets);
@@ -1202,7 +1382,12 @@ fn pod_host(
     } else {
         n.pod_cidr.prefix_len()
     };
-    let mut eth0 = device(vec![format!("{ip}/{plen}")]);
+    let mut addrs = vec![format!("{ip}/{plen}")];
+    let v6 = p.ip6().zip(n.v6.as_ref());
+    if let Some((a6, n6)) = v6 {
+        addrs.push(format!("{a6}/{}", n6.pod_cidr.prefix_len()));
+    }
+    let mut eth0 = device(addrs);
     eth0.mtu = Some(scalar(cni.mtu));
     h.devices.insert("eth0".to_string(), eth0);
     if let Some(dns) = cluster_dns {
@@ -1216,6 +1401,13 @@ fn pod_host(
         });
     }
     h.routes = pod_routes(net, cni, n);
+    if let (Some((_, n6)), Some(c6)) = (v6, &net.v6) {
+        // the bridge plugin's IPv6 range: the cluster network and the
+        // default route via cni0's IPv6 address
+        let gw = Some(n6.gw().to_string());
+        h.routes.push(route(c6.cluster_cidr, gw.clone(), "eth0"));
+        h.routes.push(route("default", gw, "eth0"));
+    }
     h.apps = pod_servers(cluster, net, p);
     if istio_injected(p) {
         // istio-init's rules and the Envoy sidecar with what istiod
@@ -1258,18 +1450,30 @@ fn pod_routes(net: &NetConfig, cni: &Cni, n: &NodeNet) -> Vec<RouteDoc> {
 /// on each other UDP port, an SCTP echo server on each SCTP port.
 fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> Vec<AppDoc> {
     let mut apps = Vec::new();
+    // a dual-stack pod's servers listen on `[::]` (both families), as
+    // CoreDNS and most servers do; an IPv4 pod's on 0.0.0.0
+    let dual = net.v6.is_some() && p.ip6().is_some();
+    let any = |port: u16| {
+        if dual {
+            format!("[::]:{port}")
+        } else {
+            format!(":{port}")
+        }
+    };
     for c in &p.spec.containers {
         for cp in &c.ports {
             match (cp.protocol.as_str(), cp.container_port) {
                 ("UDP", 53) => {
-                    let mut a = app("dns-server", Some(c.name.clone()), Some(":53".into()));
+                    let mut a = app("dns-server", Some(c.name.clone()), Some(any(53)));
                     for s in &cluster.services {
-                        if let Some(ip) = s
-                            .spec
-                            .cluster_ip
-                            .as_deref()
-                            .filter(|c| c.parse::<Ipv4Addr>().is_ok())
-                        {
+                        // CoreDNS's kubernetes plugin: an A record for the
+                        // IPv4 ClusterIP, an AAAA for the IPv6 one
+                        let ips: Vec<String> = [false, true]
+                            .iter()
+                            .filter_map(|&v6| s.cluster_ip_of(v6))
+                            .map(|a| a.to_string())
+                            .collect();
+                        if !ips.is_empty() {
                             a.records.insert(
                                 format!(
                                     "{}.{}.svc.{}",
@@ -1277,7 +1481,7 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> V
                                     s.metadata.ns(),
                                     net.domain
                                 ),
-                                sp(ip.to_string()),
+                                sp(ips.join(" ")),
                             );
                         }
                     }
@@ -1289,12 +1493,13 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> V
                     apps.push(app(
                         "udp-echo-server",
                         Some(c.name.clone()),
-                        Some(format!(":{port}")),
+                        Some(any(port)),
                     ));
                 }
                 ("SCTP", port) => {
                     // an SCTP port: an echo server, so an association is
                     // accepted and each message answered
+                    // (SCTP over IPv6 is not modelled: IPv4 only)
                     apps.push(app(
                         "sctp-echo-server",
                         Some(c.name.clone()),
@@ -1305,7 +1510,7 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> V
                     let mut a = app(
                         "http-server",
                         Some(c.name.clone()),
-                        Some(format!(":{port}")),
+                        Some(any(port)),
                     );
                     a.routes.insert(
                         "/".to_string(),

@@ -130,6 +130,21 @@ pub struct VxlanCfg {
     pub fdb: BTreeMap<Mac, Vec<std::net::IpAddr>>,
 }
 
+impl VxlanCfg {
+    /// Whether the device runs over IPv6 (vxlan.c: its socket is the
+    /// AF_INET6 one): a local IPv6 address, or, without a local, remotes
+    /// that are all IPv6.
+    pub fn is_v6(&self) -> bool {
+        match self.local {
+            Some(a) => a.is_ipv6(),
+            None => {
+                let mut r = self.fdb.values().flatten();
+                r.next().is_some_and(|a| a.is_ipv6()) && r.all(|a| a.is_ipv6())
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WgPeer {
     /// The peer's name (stands for its public key).

@@ -219,10 +219,14 @@ impl Host {
         let Some(v) = VxlanRepr::parse(payload) else {
             return false;
         };
+        // vxlan_rcv -> vxlan_vs_find_vni: the datagram came in on the
+        // socket of its family (vxlan.c keeps vn4_sock and vn6_sock per
+        // device), so a dual-stack node's flannel.1 and flannel-v6.1 can
+        // share VNI and port
         let found = self.devs.iter().position(|d| {
-            d.vxlan
-                .as_ref()
-                .is_some_and(|c| c.port == hdr.destination_port && c.vni == v.vni)
+            d.vxlan.as_ref().is_some_and(|c| {
+                c.port == hdr.destination_port && c.vni == v.vni && c.is_v6() == src.is_ipv6()
+            })
         });
         let Some(dev) = found else {
             let on_port = self.devs.iter().any(|d| {

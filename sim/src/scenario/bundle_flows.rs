@@ -522,6 +522,7 @@ fn resolve_request(rest: &str, dst_s: &str) -> Request {
                 path: path.to_string(),
                 user: None,
                 extra: RequestExtra::default(),
+                ipv6: false,
             })
         }
         None => None,

@@ -715,4 +715,8 @@ pub struct HttpDoc {
     /// Host header, when it differs from the URL's authority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// `curl -6`: resolve the name to its IPv6 address (AAAA) and connect
+    /// over IPv6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Spanned<bool>>,
 }

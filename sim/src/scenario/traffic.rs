@@ -326,6 +326,16 @@ fn http_request(
     };
     let host_header = http.host.clone().unwrap_or_else(|| auth.to_string());
     Ok(match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) if http.ipv6.as_ref().is_some_and(|b| b.value) => {
+            let b = http.ipv6.as_ref().expect("checked");
+            return Err(e.at(
+                b,
+                format!("{tk}.http.ipv6"),
+                format!(
+                    "'{addr}' is an IPv4 address: `ipv6: true` (curl -6) needs a name or an IPv6 address"
+                ),
+            ));
+        }
         Ok(dst) => Request::HttpGet {
             dst,
             port,
@@ -369,6 +379,7 @@ fn http_request(
                     path: path.to_string(),
                     user,
                     extra: Default::default(),
+                    ipv6: http.ipv6.as_ref().is_some_and(|b| b.value),
                 }),
             }
         }
