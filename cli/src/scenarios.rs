@@ -85,6 +85,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/ipv6-pmtu.yaml"),
     },
     Embedded {
+        name: "dual-stack-cluster",
+        text: include_str!("../../scenarios/dual-stack-cluster.yaml"),
+    },
+    Embedded {
         name: "troubleshoot-mtu-mismatch",
         text: include_str!("../../scenarios/troubleshoot-mtu-mismatch.yaml"),
     },

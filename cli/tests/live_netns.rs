@@ -248,6 +248,24 @@ fn ipv6_routed_packet_too_big_and_fragments() {
     check(&fixture("ipv6-routed.yaml"), "v6r", 14);
 }
 
+/// The `dual-stack-cluster` scenario, as shipped: a dual-stack flannel
+/// cluster generated from its objects (flannel.1 and flannel-v6.1, VXLAN
+/// over each family's node network; kube-proxy's IPv4 and IPv6 proxiers in
+/// iptables and ip6tables; br_netfilter for both families), a pod calling
+/// a PreferDualStack Service by name over IPv4 and over IPv6 (AAAA), the
+/// laptop calling its NodePort over IPv6. The real kernel reverses the
+/// NodePort's MASQUERADE on cni0 (br_netfilter) and then sends the pod an
+/// ICMPv6 redirect for each reply (`ip6_rcv_core` takes the route's device
+/// as the input interface): the simulation does both, frame for frame.
+#[test]
+fn generated_dual_stack_flannel_cluster() {
+    let s = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/dual-stack-cluster.yaml")
+        .display()
+        .to_string();
+    check(&s, "ds", 52);
+}
+
 /// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
 /// underlay, Packet Too Big from the node in front of the 1450 tunnel,
 /// and the fragments that follow, encapsulated.

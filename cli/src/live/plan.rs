@@ -501,10 +501,12 @@ fn sysctls(h: &Host, on: &On) -> Vec<Step> {
         keys.push(("net.ipv4.conf.all.proxy_arp".into(), "1".into()));
     }
     if h.devs.iter().any(|d| d.kind == DevKind::Bridge) {
-        keys.push((
-            "net.bridge.bridge-nf-call-iptables".into(),
-            h.sysctl.get("net.bridge.bridge-nf-call-iptables"),
-        ));
+        for k in [
+            "net.bridge.bridge-nf-call-iptables",
+            "net.bridge.bridge-nf-call-ip6tables",
+        ] {
+            keys.push((k.into(), h.sysctl.get(k)));
+        }
     }
     keys.into_iter()
         .map(|(k, v)| {

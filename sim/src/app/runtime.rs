@@ -485,11 +485,7 @@ impl Runtime<'_> {
         self.h.close_udp(app);
         let before = ctx.out.len();
         let client = self.spawn(App::HttpClient(HttpClient::new(
-            flow,
-            flow_id,
-            dst,
-            then,
-            ctx.now,
+            flow, flow_id, dst, then, ctx.now,
         )));
         if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
             ctx.out.push(Output::Outcome {

@@ -809,6 +809,11 @@ fn node_host(
     if n.v6.is_some() {
         h.sysctl
             .insert("net.ipv6.conf.all.forwarding".into(), scalar(1));
+        if !cni.routed {
+            // kubeadm's preflight asks for it on an IPv6 node with a bridge
+            h.sysctl
+                .insert("net.bridge.bridge-nf-call-ip6tables".into(), scalar(1));
+        }
     }
     if net.proxy_mode == "ipvs" {
         let st = ipvs_state(cluster, &n.name, n.ip);
@@ -1507,11 +1512,7 @@ fn pod_servers(cluster: &Cluster, net: &NetConfig, p: &super::objects::Pod) -> V
                     ));
                 }
                 ("TCP", port) => {
-                    let mut a = app(
-                        "http-server",
-                        Some(c.name.clone()),
-                        Some(any(port)),
-                    );
+                    let mut a = app("http-server", Some(c.name.clone()), Some(any(port)));
                     a.routes.insert(
                         "/".to_string(),
                         ResponseDoc {

@@ -111,6 +111,17 @@ impl Host {
             return;
         }
         let nf = self.sysctl.bridge_nf_call_iptables();
+        let mut pre6: Option<super::netfilter::hook6::Nf6> = None;
+        if let (true, L3::Ipv6(ip)) = (self.sysctl.bridge_nf_call_ip6tables(), &f.payload) {
+            let ip = ip.clone();
+            match self.br_nf_pre_routing6(ctx, br, &mut f, ip, meta) {
+                None => return,
+                Some((ip, n)) => {
+                    f.payload = L3::Ipv6(ip);
+                    pre6 = Some(n);
+                }
+            }
+        }
         let mut pre: Option<(u32, CtInfo)> = None;
         let mut hi_done = false;
         if let (true, L3::Ipv4(ip)) = (nf, &f.payload) {
@@ -169,6 +180,10 @@ impl Host {
                     // ip_sabotage_in: PREROUTING already ran on the bridge.
                     self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
                 }
+                (_, L3::Ipv6(ip)) if pre6.is_some() => {
+                    let n = pre6.take().expect("checked");
+                    self.br_nf_local6(ctx, br, ip, meta, n);
+                }
                 (_, payload) => {
                     let f2 = Frame {
                         src: f.src,
@@ -192,6 +207,13 @@ impl Host {
                 return;
             }
             f.payload = L3::Ipv4(ip);
+        }
+        if let (Some(mut n), L3::Ipv6(ip)) = (pre6, &f.payload) {
+            let mut ip = ip.clone();
+            if !self.br_nf_forward6(ctx, br, &mut ip, meta, &mut n) {
+                return;
+            }
+            f.payload = L3::Ipv6(ip);
         }
         self.bridge_forward(ctx, br, Some(port), f, meta, lo_done);
     }

@@ -5,6 +5,7 @@
 //! [`sysctl`].
 
 pub mod bridge;
+pub mod bridge_nf6;
 pub mod device;
 pub mod fib;
 pub mod host;

@@ -82,6 +82,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("net.netfilter.nf_conntrack_tcp_loose", "1"),
     ("net.netfilter.nf_conntrack_acct", "0"),
     ("net.bridge.bridge-nf-call-iptables", "0"),
+    ("net.bridge.bridge-nf-call-ip6tables", "0"),
     // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
     // broadcast or multicast address is ignored while this is 1 (default).
     ("net.ipv4.icmp_echo_ignore_broadcasts", "1"),
@@ -395,6 +396,10 @@ impl Sysctl {
 
     pub fn bridge_nf_call_iptables(&self) -> bool {
         self.int("net.bridge.bridge-nf-call-iptables") != 0
+    }
+
+    pub fn bridge_nf_call_ip6tables(&self) -> bool {
+        self.int("net.bridge.bridge-nf-call-ip6tables") != 0
     }
 }
 

@@ -4,7 +4,7 @@
 //! `request` is `HTTP <METHOD> <path> Host: <host>`, `DNS A <name>`,
 //! `UDP <payload>` (one datagram with exactly those bytes), `ICMP echo
 //! id=0x.. seq=N`, `ICMP timestamp id=0x.. seq=N`, podpath's own `PING size
-//! N df B` and `RESOLVE name [HTTP GET path Host: h]`, or absent: a plain
+//! N df B` and `RESOLVE [-6] name [HTTP GET path Host: h]`, or absent: a plain
 //! TCP connect (handshake, then close), a datagram with no payload for
 //! `udp`. `src`, `src_port_hint`, `uid`, `timeout_s`, `headers` and `body`
 //! shape the client, `spoofed` (with `src`) sends a UDP datagram, a TCP
@@ -502,9 +502,14 @@ fn icmp_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioE
     })
 }
 
-/// `RESOLVE name` or `RESOLVE name HTTP GET path Host: h` (`dst` gives the
-/// HTTP port as `:port`, 80 when absent).
+/// `RESOLVE name` or `RESOLVE [-6] name HTTP GET path Host: h` (`dst`
+/// gives the HTTP port as `:port`, 80 when absent; `-6`: curl -6, the
+/// lookup asks AAAA and the GET goes over IPv6).
 fn resolve_request(rest: &str, dst_s: &str) -> Request {
+    let (ipv6, rest) = match rest.trim_start().strip_prefix("-6 ") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
     let (name, http) = match rest.split_once(" HTTP GET ") {
         Some((n, h)) => (n.trim(), Some(h)),
         None => (rest.trim(), None),
@@ -522,7 +527,7 @@ fn resolve_request(rest: &str, dst_s: &str) -> Request {
                 path: path.to_string(),
                 user: None,
                 extra: RequestExtra::default(),
-                ipv6: false,
+                ipv6,
             })
         }
         None => None,

@@ -83,8 +83,10 @@ impl Host {
         }
         let Some(out) = r.dev else { return };
         let on = self.devs[out].name.clone();
-        if out == in_dev {
-            self.ip6_redirect(ctx, in_dev, &ip, &r, meta);
+        // IP6CB(skb)->iif == dst->dev: the input device, or the route's
+        // device when br_netfilter routed the packet at the bridge
+        if out == in_dev || nf.brnf_iif == Some(out) {
+            self.ip6_redirect(ctx, (in_dev, out), &ip, &r, meta);
         }
         let mtu = self.ip6_path_mtu(out, ip.dst, r.mtu);
         if ip.total_len() > mtu as usize {
@@ -134,7 +136,14 @@ impl Host {
     /// device has no link-local address. Sent from that address, with the
     /// target's link-layer address when known and as much of the packet as
     /// fits. Simplification: no rate limit (`inet_peer_xrlim_allow`).
-    fn ip6_redirect(&mut self, ctx: &mut Ctx, dev: usize, ip: &Ipv6Repr, r: &Route6, meta: Meta) {
+    fn ip6_redirect(
+        &mut self,
+        ctx: &mut Ctx,
+        (dev, out): (usize, usize),
+        ip: &Ipv6Repr,
+        r: &Route6,
+        meta: Meta,
+    ) {
         let target = r.via.unwrap_or(ip.dst);
         if target != ip.dst && addr::scope(target) != 0x02 {
             return;
@@ -149,7 +158,8 @@ impl Host {
             return;
         };
         let mut opts = vec![];
-        if let Some(mac) = self.ip6.neigh.get(&(dev, target)).and_then(|e| e.mac) {
+        // the target's neighbour on the route's device (dst_neigh_lookup)
+        if let Some(mac) = self.ip6.neigh.get(&(out, target)).and_then(|e| e.mac) {
             opts.push(NdOpt::TargetLla(mac));
         }
         // ndisc_send_redirect: rd_len = min(1280 - 40 - 40 - optlen,

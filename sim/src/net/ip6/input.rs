@@ -172,7 +172,14 @@ impl Host {
     }
 
     /// `ip6_route_input`: local, forward, or an error route.
-    fn ip6_route_input(&mut self, ctx: &mut Ctx, dev: usize, ip: Ipv6Repr, meta: Meta, nf: Nf6) {
+    pub(crate) fn ip6_route_input(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: usize,
+        ip: Ipv6Repr,
+        meta: Meta,
+        nf: Nf6,
+    ) {
         let dn = self.devs[dev].name.clone();
         if ip.dst.is_multicast() {
             if self.ip6_joined(dev, ip.dst) {

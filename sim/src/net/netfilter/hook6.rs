@@ -413,6 +413,10 @@ pub(crate) fn rewrite_quoted6(q: &mut [u8], t: &Tuple, src_manip: bool) {
 pub struct Nf6 {
     pub ct: CtInfo,
     pub mark: u32,
+    /// br_netfilter routed the packet at the bridge (its destination
+    /// changed there): the route's device, which `ip6_rcv_core` takes as
+    /// the input interface (see `net::bridge_nf6`).
+    pub brnf_iif: Option<usize>,
 }
 
 impl Host {
