@@ -631,12 +631,12 @@ fn app(kind: &str, name: Option<String>, listen: Option<String>) -> AppDoc {
 /// produce them.
 pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sError> {
     let cni = Cni::of(net)?;
-    if net.v6.is_some() && (cni.routed || net.proxy_mode != "iptables") {
+    if net.v6.is_some() && (cni.routed || net.proxy_mode == "ipvs") {
         return Err(kerr(
             "cluster".into(),
             "clusterCIDR",
             format!(
-                "dual-stack is modelled for flannel (vxlan, host-gw) with kube-proxy in iptables mode; not yet for {} with kube-proxy in {} mode",
+                "dual-stack is modelled for flannel (vxlan, host-gw) with kube-proxy in iptables or nftables mode; not yet for {} with kube-proxy in {} mode",
                 net.cni, net.proxy_mode
             ),
         ));
@@ -1292,17 +1292,21 @@ fn node_packet_filter(
         }
     });
     h.iptables = Some(sp(ipt));
+    let mut cfg6 = None;
     if let (Some(n6), Some(v6)) = (&net.v6, &n.v6) {
         // the IPv6 proxier (metaproxier's second) and flannel's IPv6 rules
-        let mut cfg6 = ProxierConfig::new(&n.name);
-        cfg6.ipv6 = true;
-        cfg6.node_ips = vec![v6.ip.into()];
-        cfg6.cluster_cidr = Some(n6.cluster_cidr.into());
-        cfg6.service_cidrs = vec![n6.service_cidr.into()];
+        let mut c6 = ProxierConfig::new(&n.name);
+        c6.ipv6 = true;
+        c6.node_ips = vec![v6.ip.into()];
+        c6.cluster_cidr = Some(n6.cluster_cidr.into());
+        c6.service_cidrs = vec![n6.service_cidr.into()];
         let extra6 = flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string());
-        h.ip6tables = Some(dump_text(&kubeproxy::node_iptables_save(
-            cluster, &cfg6, &extra6,
-        )));
+        h.ip6tables = Some(dump_text(&if net.proxy_mode == "nftables" {
+            kubeproxy::node_iptables_save_others(&extra6)
+        } else {
+            kubeproxy::node_iptables_save(cluster, &c6, &extra6)
+        }));
+        cfg6 = Some(c6);
     }
     if let Some(f) = felix {
         let mut sets = h.ipset.take().map(|s| s.value).unwrap_or_default();
@@ -1313,6 +1317,10 @@ fn node_packet_filter(
     let mut nft = String::new();
     if net.proxy_mode == "nftables" {
         nft = super::kubeproxy_nft::nft_rules(cluster, &cfg);
+        if let Some(c6) = &cfg6 {
+            // the `ip6 kube-proxy` table of the IPv6 proxier
+            nft.push_str(&super::kubeproxy_nft::nft_rules(cluster, c6));
+        }
     }
     if let Some(t) = kindnet_policy_table(cluster, cni, &n.name) {
         nft.push_str(&t);

@@ -38,8 +38,19 @@ fn chain_base(svc: &ServicePortInfo) -> String {
 }
 
 fn endpoint_base(svc: &ServicePortInfo, ep: &EndpointInfo) -> String {
-    let (ip, port) = ep.endpoint.rsplit_once(':').unwrap_or((&ep.endpoint, "0"));
-    hash_and_truncate(&format!("{}__{ip}/{port}", base(svc)))
+    endpoint_chain_base(&base(svc), &ep.endpoint)
+}
+
+/// `servicePortEndpointChainNameBase`: the endpoint's host and port
+/// (`net.SplitHostPort`), an IPv6 address's colons made periods (nft
+/// chain names take no colons), hashed and truncated.
+fn endpoint_chain_base(base: &str, endpoint: &str) -> String {
+    let (ip, port) = endpoint.rsplit_once(':').unwrap_or((endpoint, "0"));
+    let ip = ip
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .replace(':', ".");
+    hash_and_truncate(&format!("{base}__{ip}/{port}"))
 }
 
 /// The node's addresses that accept NodePorts (`--nodeport-addresses`;
@@ -58,8 +69,26 @@ fn nodeport_ips(cfg: &ProxierConfig) -> Vec<std::net::IpAddr> {
 
 /// The transaction for every service port of `cluster` on the node.
 pub fn nft_rules(cluster: &Cluster, cfg: &ProxierConfig) -> String {
-    let svcs = super::kubeproxy::service_ports(cluster, &cfg.node_name);
+    let svcs = super::kubeproxy::service_ports_of(cluster, &cfg.node_name, cfg.ipv6);
     nft_rules_for(&svcs, cfg)
+}
+
+/// The IPv6 proxier's text: pkg/proxy/nftables/proxier.go writes every
+/// rule through `ipX` ("ip" or "ip6") and `ipvX_addr` ("ipv4_addr" or
+/// "ipv6_addr") in an `ip6 kube-proxy` table (`nftablesFamily`), with the
+/// IPv6 service ports' addresses; the rest of the text is the same.
+fn ip6_family(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    for line in text.lines() {
+        let l = format!(" {line} ")
+            .replace(" ip kube-proxy ", " ip6 kube-proxy ")
+            .replace(" ip daddr ", " ip6 daddr ")
+            .replace(" ip saddr ", " ip6 saddr ")
+            .replace("ipv4_addr", "ipv6_addr");
+        out.push_str(&l[1..l.len() - 1]);
+        out.push('\n');
+    }
+    out
 }
 
 /// `syncProxyRules`: the whole transaction for the service ports, the
@@ -71,6 +100,9 @@ pub fn nft_rules_for(svcs: &[ServicePortInfo], cfg: &ProxierConfig) -> String {
     add_static_rules(&mut o, cfg);
     for svc in svcs {
         service(&mut o, svc, cfg);
+    }
+    if cfg.ipv6 {
+        return ip6_family(&o);
     }
     o
 }
@@ -609,4 +641,39 @@ pub fn normalise(text: &str) -> Vec<String> {
     let mut out = rest;
     out.extend(els);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// kube-proxy's `Test_servicePortEndpointChainNameBase` (kubernetes
+    /// 030880a5 pkg/proxy/nftables/proxier_test.go; see
+    /// tests/data/kube-proxy/ipv6/fragments.md): the IPv6 endpoint's
+    /// brackets gone, its colons periods, the hash over that text.
+    #[test]
+    fn endpoint_chain_names_match_kube_proxy() {
+        assert_eq!(
+            endpoint_chain_base("testing/service/tcp/http", "10.180.0.1:80"),
+            "JO2XBXZR-testing/service/tcp/http__10.180.0.1/80"
+        );
+        assert_eq!(
+            endpoint_chain_base(
+                "testing/service/tcp/http",
+                "[fd80:abcd:12::a1b2:c3d4:e5f6:9999]:80"
+            ),
+            "U7E2ET36-testing/service/tcp/http__fd80.abcd.12..a1b2.c3d4.e5f6.9999/80"
+        );
+    }
+
+    #[test]
+    fn ipv6_proxier_writes_the_ip6_family() {
+        let t = ip6_family(
+            "add table ip kube-proxy { comment \"rules for kube-proxy\" ; }\nadd set ip kube-proxy cluster-ips { type ipv4_addr ; }\nadd rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips\nadd rule ip kube-proxy endpoint-X update @affinity-X { ip saddr }\n",
+        );
+        assert_eq!(
+            t,
+            "add table ip6 kube-proxy { comment \"rules for kube-proxy\" ; }\nadd set ip6 kube-proxy cluster-ips { type ipv6_addr ; }\nadd rule ip6 kube-proxy services ip6 daddr . meta l4proto . th dport vmap @service-ips\nadd rule ip6 kube-proxy endpoint-X update @affinity-X { ip6 saddr }\n"
+        );
+    }
 }

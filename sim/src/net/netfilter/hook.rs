@@ -656,7 +656,12 @@ fn trace_policy_note(ctx: &mut Ctx, point: Point, n: &crate::net::netfilter::not
 
 /// Records the nftables base chains' steps in the trace, and appends them to
 /// the outcome's steps.
-fn trace_nft_steps(ctx: &mut Ctx, hook: Hook, nft_steps: Vec<NfStep>, out: &mut HookOutcome) {
+pub(crate) fn trace_nft_steps(
+    ctx: &mut Ctx,
+    hook: Hook,
+    nft_steps: Vec<NfStep>,
+    out: &mut HookOutcome,
+) {
     let npoint = Point::Nft(hook);
     for s in nft_steps {
         let chain = s.chain_label();

@@ -86,18 +86,74 @@ impl Host {
             .table(table)
             .chain(hook.chain())
             .is_none_or(|c| c.rules.is_empty());
-        if empty {
+        // the ip6 and inet tables' base chains slotted around the ip6tables
+        // table by priority, as for IPv4 ([`Host::nf_hook`])
+        let (nft_before, nft_after) = if self.nft.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.nft.chains_at6(table, hook)
+        };
+        if empty && nft_before.is_empty() && nft_after.is_empty() {
             return super::hook::empty_chain(&nf, table, hook);
         }
         let mut pkt = self.nf_packet6(hook, ip, devs, *mark, ct);
         pkt.ct = self.ct_view(ct, ctx.now);
         crate::net::netfilter::hook::nf_eval_env!(self, ctx, env);
-        let out = nf.run_hook(table, hook.chain(), &mut pkt, &mut env);
+        let payload = || ip.emit();
+        let mut nft_steps = Vec::new();
+        let before = (!nft_before.is_empty()).then(|| {
+            self.nft.run_queued(
+                &nft_before,
+                &mut pkt,
+                &mut env,
+                &mut self.nft_dyn,
+                (hook, &payload),
+            )
+        });
+        let before_done = before
+            .as_ref()
+            .is_some_and(|b| b.verdict != Verdict::Accept || b.nat.is_some());
+        let mut out = if before_done {
+            HookOutcome::accept()
+        } else if empty {
+            super::hook::empty_chain(&nf, table, hook)
+        } else {
+            nf.run_hook(table, hook.chain(), &mut pkt, &mut env)
+        };
+        if let Some(b) = before {
+            nft_steps.extend(b.steps);
+            if b.verdict != Verdict::Accept {
+                out.verdict = b.verdict;
+            }
+            if out.nat.is_none() {
+                out.nat = b.nat;
+            }
+            out.notrack |= b.notrack;
+        }
+        // a NAT binding is made once: nat chains after a NAT decision do
+        // not run
+        let nat_done = table == TableKind::Nat && out.nat.is_some();
+        if !nft_after.is_empty() && !before_done && out.verdict == Verdict::Accept && !nat_done {
+            let a = self.nft.run_queued(
+                &nft_after,
+                &mut pkt,
+                &mut env,
+                &mut self.nft_dyn,
+                (hook, &payload),
+            );
+            nft_steps.extend(a.steps);
+            out.verdict = a.verdict;
+            if out.nat.is_none() {
+                out.nat = a.nat;
+            }
+            out.notrack |= a.notrack;
+        }
         *mark = pkt.mark;
         if let Some(c) = ct.id.and_then(|id| self.ct.get_mut(id)) {
             c.mark = pkt.ctmark;
         }
         super::hook::trace_table_steps(ctx, (table, hook), &out, self.rule_notes.as_deref());
+        super::hook::trace_nft_steps(ctx, hook, nft_steps, &mut out);
         out
     }
 
@@ -425,11 +481,12 @@ impl Host {
     /// IPv6 conntrack once a table is in use; an empty ruleset changes
     /// nothing, and podpath leaves such packets untracked).
     pub fn nf6_active(&self) -> bool {
-        self.nf6.tables.values().any(|t| {
-            t.chains.iter().any(|c| {
-                !c.rules.is_empty() || c.policy == Some(crate::net::netfilter::Policy::Drop)
+        self.nft.has_v6()
+            || self.nf6.tables.values().any(|t| {
+                t.chains.iter().any(|c| {
+                    !c.rules.is_empty() || c.policy == Some(crate::net::netfilter::Policy::Drop)
+                })
             })
-        })
     }
 
     /// raw (NOTRACK), conntrack, then the hook's other tables: the start

@@ -179,7 +179,7 @@ impl Pctx {
             let Some(v) = w(t, k) else { return };
             let n = v.parse::<u32>().ok().or_else(|| {
                 if v6 {
-                    icmpv6_type(v)
+                    super::expr::icmpv6_type(v)
                 } else {
                     super::expr::icmp_type(v)
                 }
@@ -193,31 +193,6 @@ impl Pctx {
             self.icmp_type = Some(need);
         }
     }
-}
-
-/// The ICMPv6 types by name (datatype.c icmp6_type_tbl).
-fn icmpv6_type(s: &str) -> Option<u32> {
-    Some(match s {
-        "destination-unreachable" => 1,
-        "packet-too-big" => 2,
-        "time-exceeded" => 3,
-        "parameter-problem" => 4,
-        "echo-request" => 128,
-        "echo-reply" => 129,
-        "mld-listener-query" => 130,
-        "mld-listener-report" => 131,
-        "mld-listener-done" | "mld-listener-reduction" => 132,
-        "nd-router-solicit" => 133,
-        "nd-router-advert" => 134,
-        "nd-neighbor-solicit" => 135,
-        "nd-neighbor-advert" => 136,
-        "nd-redirect" => 137,
-        "router-renumbering" => 138,
-        "ind-neighbor-solicit" => 141,
-        "ind-neighbor-advert" => 142,
-        "mld2-listener-report" => 143,
-        _ => return None,
-    })
 }
 
 /// The ICMP type a header field depends on (proto.c proto_icmp and

@@ -46,9 +46,29 @@ impl Nft {
     /// The base chains that run in the slot of iptables table `table` at
     /// `hook`: (before the table, after it), each in priority order.
     pub fn chains_at(&self, table: TableKind, hook: Hook) -> (ChainList, ChainList) {
+        self.chains_in(&self.bases, table, hook)
+    }
+
+    /// [`Nft::chains_at`] for IPv6 packets: the chains of ip6 and inet
+    /// tables.
+    pub fn chains_at6(&self, table: TableKind, hook: Hook) -> (ChainList, ChainList) {
+        self.chains_in(&self.bases6, table, hook)
+    }
+
+    /// Whether any base chain runs IPv6 packets.
+    pub fn has_v6(&self) -> bool {
+        !self.bases6.is_empty()
+    }
+
+    fn chains_in(
+        &self,
+        bases: &BTreeMap<Hook, Vec<(i32, usize, usize)>>,
+        table: TableKind,
+        hook: Hook,
+    ) -> (ChainList, ChainList) {
         let mut before = Vec::new();
         let mut after = Vec::new();
-        for &(prio, ti, ci) in self.bases.get(&hook).map(|v| v.as_slice()).unwrap_or(&[]) {
+        for &(prio, ti, ci) in bases.get(&hook).map(|v| v.as_slice()).unwrap_or(&[]) {
             let Some(b) = &self.tables[ti].chains[ci].base else {
                 continue;
             };
@@ -759,6 +779,7 @@ pub(crate) fn hash_data(key: &[Sel], pkt: &NfPacket, env: &EvalEnv) -> Option<Ve
             (Sel::Mark | Sel::CtMark, Kv::N(n)) => n.to_le_bytes().to_vec(),
             (_, Kv::N(n)) => n.to_be_bytes().to_vec(),
             (_, Kv::M(m)) => m.to_vec(),
+            (_, Kv::A6(a)) => a.to_be_bytes().to_vec(),
             (_, Kv::S(name)) => {
                 // an interface name: IFNAMSIZ bytes
                 let mut b = name.into_bytes();
@@ -780,6 +801,7 @@ fn kv_text(k: &Kv) -> String {
         Kv::N(n) => n.to_string(),
         Kv::S(s) => format!("\"{s}\""),
         Kv::M(m) => mac_text(m),
+        Kv::A6(a) => std::net::Ipv6Addr::from(*a).to_string(),
     }
 }
 
@@ -1046,9 +1068,11 @@ const NO_RANGE: NatRange = NatRange {
 /// NAT data `addr [. port]` as a range (nft_nat_eval's registers).
 fn nat_data(d: &Data) -> Option<NatRange> {
     let Data::Vals(v) = d else { return None };
-    let (lo, hi) = match v.first()? {
-        Val::Net(n) => (n.network(), n.broadcast()),
-        Val::Range(a, b) => (Ipv4Addr::from(*a), Ipv4Addr::from(*b)),
+    let (lo, hi): (std::net::IpAddr, std::net::IpAddr) = match v.first()? {
+        Val::Net(n) => (n.network().into(), n.broadcast().into()),
+        Val::Range(a, b) => (Ipv4Addr::from(*a).into(), Ipv4Addr::from(*b).into()),
+        Val::V6(n) => (n.network().into(), n.broadcast().into()),
+        Val::V6Range(a, b) => ((*a).into(), (*b).into()),
         _ => return None,
     };
     let ports = match v.get(1) {
@@ -1080,15 +1104,20 @@ fn nat(
         random,
         fully_random,
         persistent,
+        v6,
     } = e
     else {
         return None;
     };
+    if v6.is_some_and(|v6| v6 != pkt.ip6.is_some()) {
+        // nft_nat_inet_eval: not the packet's family, nothing done
+        return None;
+    }
     let range = match to {
         NatTo::None => None,
         NatTo::Range { lo, hi, ports } => Some(NatRange {
-            addr_lo: Some((*lo).into()),
-            addr_hi: Some((*hi).into()),
+            addr_lo: Some(*lo),
+            addr_hi: Some(*hi),
             ports: *ports,
         }),
         NatTo::Ports(a, b) => Some(NatRange {
@@ -1447,9 +1476,52 @@ fn l2_value(s: Sel, pkt: &NfPacket) -> Option<Option<Kv>> {
     })
 }
 
+/// The selectors of the IPv4 header: on an IPv6 packet their dependency
+/// (`meta nfproto ipv4`, implied in an inet table) fails.
+fn v4_only(s: Sel) -> bool {
+    matches!(
+        s,
+        Sel::Saddr | Sel::Daddr | Sel::Ttl | Sel::IcmpType | Sel::IcmpCode | Sel::Const(_)
+    )
+}
+
+/// The selectors of the IPv6 header and ICMPv6: on an IPv4 packet their
+/// dependency (`meta nfproto ipv6`) fails.
+fn v6_only(s: Sel) -> bool {
+    matches!(
+        s,
+        Sel::V6
+            | Sel::Saddr6
+            | Sel::Daddr6
+            | Sel::Nexthdr6
+            | Sel::Hoplimit6
+            | Sel::Icmp6Type
+            | Sel::Icmp6Code
+    )
+}
+
 fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
-    if pkt.not_ip && needs_ip(s) {
+    if pkt.not_ip && (needs_ip(s) || v6_only(s)) {
         return None;
+    }
+    match pkt.ip6 {
+        Some((src, dst)) => {
+            if v4_only(s) {
+                return None;
+            }
+            match s {
+                Sel::Saddr6 => return Some(Kv::A6(u128::from(src))),
+                Sel::Daddr6 => return Some(Kv::A6(u128::from(dst))),
+                Sel::Nexthdr6 => return Some(Kv::N(u32::from(pkt.proto))),
+                Sel::Hoplimit6 => return Some(Kv::N(u32::from(pkt.ttl))),
+                Sel::Icmp6Type => return pkt.icmp.map(|(t, _)| Kv::N(u32::from(t))),
+                Sel::Icmp6Code => return pkt.icmp.map(|(_, c)| Kv::N(u32::from(c))),
+                Sel::V6 => return None,
+                _ => {}
+            }
+        }
+        None if v6_only(s) => return None,
+        None => {}
     }
     if let Some(v) = l2_value(s, pkt) {
         return v;
@@ -1485,7 +1557,15 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
             v
         }
         Sel::CtMark => pkt.ctmark,
-        Sel::CtDirection | Sel::V6 | Sel::Absent => return None,
+        Sel::CtDirection
+        | Sel::V6
+        | Sel::Absent
+        | Sel::Saddr6
+        | Sel::Daddr6
+        | Sel::Nexthdr6
+        | Sel::Hoplimit6
+        | Sel::Icmp6Type
+        | Sel::Icmp6Code => return None,
         Sel::CtAcct(dir, what) => {
             // nft_ct_get_eval: no connection (or untracked) breaks
             let ct = pkt.ct.as_ref()?;
@@ -1527,9 +1607,21 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
                 0
             }
         }
-        Sel::Nfproto => 2,
-        Sel::FibSaddrType(d) => rtn(env.addr.addr_type(pkt.src, dev(d))),
-        Sel::FibDaddrType(d) => rtn(env.addr.addr_type(pkt.dst, dev(d))),
+        Sel::Nfproto => {
+            if pkt.ip6.is_some() {
+                10
+            } else {
+                2
+            }
+        }
+        Sel::FibSaddrType(d) => rtn(match pkt.ip6 {
+            Some((a, _)) => env.addr.addr_type6(a, dev(d)),
+            None => env.addr.addr_type(pkt.src, dev(d)),
+        }),
+        Sel::FibDaddrType(d) => rtn(match pkt.ip6 {
+            Some((_, a)) => env.addr.addr_type6(a, dev(d)),
+            None => env.addr.addr_type(pkt.dst, dev(d)),
+        }),
         Sel::Skuid => pkt.owner?,
         // (uid = gid: see Sel::Skgid)
         Sel::Skgid => pkt.owner?,

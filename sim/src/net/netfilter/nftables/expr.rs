@@ -322,8 +322,12 @@ pub fn selector(t: &[Tok], i: usize) -> Option<(SelInfo, usize)> {
             // podpath's IPv4 packets are version 4 with no options
             ("ip", "version") => (Some(Sel::Const(4)), KeyType::Other),
             ("ip", "hdrlength") => (Some(Sel::Const(5)), KeyType::Other),
-            ("ip6", "saddr" | "daddr") => (Some(Sel::V6), KeyType::Addr6),
-            ("ip6", "nexthdr") => (Some(Sel::V6), KeyType::Proto),
+            ("ip6", "saddr") => (Some(Sel::Saddr6), KeyType::Addr6),
+            ("ip6", "daddr") => (Some(Sel::Daddr6), KeyType::Addr6),
+            ("ip6", "nexthdr") => (Some(Sel::Nexthdr6), KeyType::Proto),
+            ("ip6", "hoplimit") => (Some(Sel::Hoplimit6), KeyType::Other),
+            ("icmpv6", "type") => (Some(Sel::Icmp6Type), KeyType::Icmp6Type),
+            ("icmpv6", "code") => (Some(Sel::Icmp6Code), KeyType::Other),
             ("ip6", _) | ("icmpv6", _) => (Some(Sel::V6), KeyType::Other),
             (_, "sport") => (Some(Sel::Sport), KeyType::Port),
             (_, "dport") => (Some(Sel::Dport), KeyType::Port),
@@ -647,6 +651,7 @@ pub fn type_of_name(s: &str) -> KeyType {
         "ct_status" => KeyType::CtStatus,
         "tcp_flag" => KeyType::TcpFlags,
         "icmp_type" => KeyType::IcmpType,
+        "icmpv6_type" => KeyType::Icmp6Type,
         "icmp_code" => KeyType::IcmpCode,
         "ether_type" => KeyType::EtherType,
         "ether_addr" => KeyType::Ether,
@@ -899,6 +904,7 @@ fn scalar(s: &str, ty: KeyType) -> Option<Val> {
         KeyType::CtStatus => sym(ct_status),
         KeyType::TcpFlags => sym(tcp_flag),
         KeyType::IcmpType => sym(icmp_type),
+        KeyType::Icmp6Type => sym(icmpv6_type),
         KeyType::IcmpCode => sym(icmp_code),
         KeyType::EtherType => sym(ether_type),
         KeyType::Ether => mac(s).map(Val::Mac),
@@ -1084,6 +1090,7 @@ pub fn bad_value(line: usize, s: &str, ty: KeyType) -> NftError {
         KeyType::CtStatus => "conntrack status",
         KeyType::TcpFlags => "TCP flag",
         KeyType::IcmpType => "ICMP type",
+        KeyType::Icmp6Type => "ICMPv6 type",
         KeyType::FibType => "fib address type",
         KeyType::PktType => "packet type",
         KeyType::Nfproto => "netfilter protocol",
@@ -1446,6 +1453,7 @@ pub fn num_expr(t: &[Tok], i: usize) -> Option<(NumExpr, usize)> {
 pub fn sel_len(s: Sel) -> Option<usize> {
     Some(match s {
         Sel::Saddr | Sel::Daddr | Sel::Mark | Sel::CtMark => 4,
+        Sel::Saddr6 | Sel::Daddr6 => 16,
         Sel::Sport | Sel::Dport => 2,
         Sel::L4proto => 1,
         _ => return None,
@@ -1588,4 +1596,29 @@ mod num_tests {
         assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
         assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
     }
+}
+
+/// The ICMPv6 types by name (datatype.c icmp6_type_tbl).
+pub(super) fn icmpv6_type(s: &str) -> Option<u32> {
+    Some(match s {
+        "destination-unreachable" => 1,
+        "packet-too-big" => 2,
+        "time-exceeded" => 3,
+        "parameter-problem" => 4,
+        "echo-request" => 128,
+        "echo-reply" => 129,
+        "mld-listener-query" => 130,
+        "mld-listener-report" => 131,
+        "mld-listener-done" | "mld-listener-reduction" => 132,
+        "nd-router-solicit" => 133,
+        "nd-router-advert" => 134,
+        "nd-neighbor-solicit" => 135,
+        "nd-neighbor-advert" => 136,
+        "nd-redirect" => 137,
+        "router-renumbering" => 138,
+        "ind-neighbor-solicit" => 141,
+        "ind-neighbor-advert" => 142,
+        "mld2-listener-report" => 143,
+        _ => return None,
+    })
 }

@@ -141,6 +141,8 @@ pub enum Kv {
     S(String),
     /// An Ethernet address.
     M([u8; 6]),
+    /// An IPv6 address.
+    A6(u128),
 }
 
 impl Val {
@@ -151,6 +153,8 @@ impl Val {
             (Val::Range(a, b), Kv::N(v)) => a <= v && v <= b,
             (Val::Any, _) => true,
             (Val::Mac(a), Kv::M(b)) => a == b,
+            (Val::V6(n), Kv::A6(v)) => n.contains(&Ipv6Addr::from(*v)),
+            (Val::V6Range(a, b), Kv::A6(v)) => u128::from(*a) <= *v && *v <= u128::from(*b),
             (Val::Str(s), Kv::S(d)) => match s.strip_suffix('*') {
                 Some(p) => d.starts_with(p),
                 None => s == d,
@@ -167,6 +171,7 @@ impl Val {
             Val::Range(a, b) if a == b => Some(Kv::N(*a)),
             Val::Str(s) if !s.ends_with('*') => Some(Kv::S(s.clone())),
             Val::Mac(m) => Some(Kv::M(*m)),
+            Val::V6(n) if n.prefix_len() == 128 => Some(Kv::A6(u128::from(n.addr()))),
             _ => None,
         }
     }
@@ -276,14 +281,27 @@ pub enum Sel {
     IcmpType,
     IcmpCode,
     PktType,
-    /// `meta nfproto`: always ipv4 here.
+    /// `meta nfproto`: ipv4 (2) or ipv6 (10).
     Nfproto,
     /// `fib saddr|daddr [. iif] type`: the address type number.
     FibSaddrType(u8),
     FibDaddrType(u8),
-    /// A selector of IPv6 (ip6 ..., icmpv6 ...): on an IPv4 packet its
-    /// dependency fails and the rule does not match.
+    /// A selector of IPv6 podpath does not read (ip6 flowlabel, dscp,
+    /// ...): on an IPv4 packet its dependency fails; on an IPv6 one it
+    /// reads nothing and the rule does not match either.
     V6,
+    /// `ip6 saddr`, `ip6 daddr` (the final destination: a routing header's
+    /// last segment).
+    Saddr6,
+    Daddr6,
+    /// `ip6 nexthdr` (podpath's packets carry their extension headers
+    /// in front of the upper layer; nexthdr is the first header's type).
+    Nexthdr6,
+    /// `ip6 hoplimit`.
+    Hoplimit6,
+    /// `icmpv6 type`, `icmpv6 code`.
+    Icmp6Type,
+    Icmp6Code,
     /// `meta skuid`: the sending socket's owner.
     Skuid,
     /// `meta skgid` (nft_meta.c NFT_META_SKGID: the socket file's
@@ -458,10 +476,10 @@ pub enum SetTarget {
 pub enum NatTo {
     /// `masquerade`, `redirect`: no address.
     None,
-    /// `A[-B][:P[-Q]]`.
+    /// `A[-B][:P[-Q]]`, `[A6][:P]`: an address of either family.
     Range {
-        lo: Ipv4Addr,
-        hi: Ipv4Addr,
+        lo: std::net::IpAddr,
+        hi: std::net::IpAddr,
         ports: Option<(u16, u16)>,
     },
     /// `to :P[-Q]` (redirect, tproxy).
@@ -567,6 +585,12 @@ pub enum Expr {
         random: bool,
         fully_random: bool,
         persistent: bool,
+        /// The expression's family: Some(true) IPv6 (`dnat ip6 to`, an
+        /// `ip6` table, an IPv6 address), Some(false) IPv4, None both (an
+        /// inet table's masquerade or redirect). nft_nat.c
+        /// `nft_nat_inet_eval` runs it only on packets of its family; on
+        /// others it does nothing and the rule goes on.
+        v6: Option<bool>,
     },
     /// `limit rate [over] N/unit [burst B packets|bytes]` (nft_limit): a
     /// token bucket on the virtual clock; `id` names its state.
@@ -763,6 +787,7 @@ pub enum KeyType {
     CtStatus,
     TcpFlags,
     IcmpType,
+    Icmp6Type,
     IcmpCode,
     EtherType,
     /// `ether_addr`.
@@ -959,10 +984,10 @@ impl NftTable {
             .collect();
     }
 
-    /// Whether podpath runs this table's base chains (every family but
-    /// `ip6`: podpath sends IPv4).
+    /// Whether podpath runs this table's base chains (a dormant table's
+    /// do not run).
     pub fn evaluated(&self) -> bool {
-        self.family != "ip6" && !self.flags.iter().any(|f| f == "dormant")
+        !self.flags.iter().any(|f| f == "dormant")
     }
 }
 
@@ -972,6 +997,8 @@ pub struct Nft {
     pub tables: Vec<NftTable>,
     /// every base chain: (priority, table, chain), by hook
     bases: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
+    /// the base chains IPv6 packets run (ip6 and inet tables)
+    bases6: BTreeMap<Hook, Vec<(i32, usize, usize)>>,
     /// the base chains of the frame hooks (netdev, bridge, arp, inet
     /// ingress): (priority, table, chain)
     l2bases: BTreeMap<super::L2Hook, Vec<(i32, usize, usize)>>,

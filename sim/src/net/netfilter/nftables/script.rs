@@ -1166,6 +1166,7 @@ impl Nft {
             }
         }
         self.bases.clear();
+        self.bases6.clear();
         self.l2bases.clear();
         for (ti, t) in self.tables.iter().enumerate() {
             for (ci, c) in t.chains.iter().enumerate() {
@@ -1176,12 +1177,18 @@ impl Nft {
                         .entry(h)
                         .or_default()
                         .push((b.priority, ti, ci)),
-                    (true, true, None) => self
-                        .bases
-                        .entry(b.hook)
-                        .or_default()
-                        .push((b.priority, ti, ci)),
-                    _ if t.family == "ip6" => {}
+                    (true, true, None) => {
+                        // ip chains see IPv4 packets, ip6 chains IPv6
+                        // ones, inet chains both
+                        let e = (b.priority, ti, ci);
+                        if t.family != "ip6" {
+                            self.bases.entry(b.hook).or_default().push(e);
+                        }
+                        if t.family != "ip" {
+                            self.bases6.entry(b.hook).or_default().push(e);
+                        }
+                    }
+                    (false, ..) => {}
                     _ => self.unmodelled.push(Unmodelled {
                         line: b.line,
                         construct: format!(
@@ -1286,7 +1293,7 @@ fn iptables_nft_builtin(fam: &str, table: &str, chain: &str) -> Option<BaseChain
         ty,
         hook_name: hook.name().to_string(),
         hook,
-        runs: fam == "ip",
+        runs: fam == "ip" || fam == "ip6",
         l2: None,
         priority,
         policy_drop: false,
@@ -1360,7 +1367,7 @@ fn chain_spec(body: &[Tok], fam: &str, line: usize) -> Result<BaseChain, NftErro
         Some(d) => device_names(&body[d..pi.max(d)]),
         None => Vec::new(),
     };
-    let v4 = if fam == "ip" || fam == "inet" {
+    let v4 = if fam == "ip" || fam == "ip6" || fam == "inet" {
         Hook::from_name(&hook_name)
     } else {
         None
@@ -1913,6 +1920,7 @@ fn type_name(k: KeyType) -> &'static str {
         KeyType::CtStatus => "ct_status",
         KeyType::TcpFlags => "tcp_flag",
         KeyType::IcmpType => "icmp_type",
+        KeyType::Icmp6Type => "icmpv6_type",
         KeyType::IcmpCode => "icmp_code",
         KeyType::EtherType => "ether_type",
         KeyType::Ether => "ether_addr",

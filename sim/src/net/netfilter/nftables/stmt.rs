@@ -1556,16 +1556,17 @@ impl R<'_, '_> {
             _ => NatKind::Redirect,
         };
         let mut j = i + 1;
-        let mut v6 = false;
+        let mut explicit: Option<bool> = None;
         let mut special = false;
         if matches!(self.w(j), Some("ip" | "ip6"))
             && !self
                 .w(j + 1)
                 .is_some_and(|f| ["saddr", "daddr"].contains(&f))
         {
-            v6 = self.w(j) == Some("ip6");
+            explicit = Some(self.w(j) == Some("ip6"));
             j += 1;
         }
+        let v6 = explicit == Some(true) || self.cx.family == "ip6";
         // `prefix to`, `addr . port to`, `addr . port`
         let prefix = self.w(j) == Some("prefix");
         if prefix {
@@ -1610,7 +1611,7 @@ impl R<'_, '_> {
         } else if prefix {
             special = true;
         }
-        if v6 || special {
+        if special {
             let text = render(self.sl(i, j));
             let _ = spec_start;
             if v6 || self.sl(i, j).iter().any(|t| is_v6_literal(&t.s)) {
@@ -1620,12 +1621,20 @@ impl R<'_, '_> {
             }
             return Ok(j);
         }
+        let family = match (&to, self.cx.family.as_str()) {
+            _ if explicit.is_some() => explicit,
+            (_, "ip") => Some(false),
+            (_, "ip6") => Some(true),
+            (NatTo::Range { lo, .. }, _) => Some(lo.is_ipv6()),
+            _ => None,
+        };
         self.out.push(Expr::Nat {
             kind,
             to,
             random,
             fully_random,
             persistent,
+            v6: family,
         });
         Ok(j)
     }
@@ -1662,7 +1671,11 @@ impl R<'_, '_> {
         let one = |lo: u16, hi: u16| (lo == hi).then_some(lo);
         let tp = match to {
             Some(NatTo::Ports(lo, hi)) => one(lo, hi).map(|p| (None, Some(p))),
-            Some(NatTo::Range { lo, hi, ports }) if lo == hi => match ports {
+            Some(NatTo::Range {
+                lo: std::net::IpAddr::V4(lo),
+                hi,
+                ports,
+            }) if std::net::IpAddr::V4(lo) == hi => match ports {
                 None => Some((Some(lo), None)),
                 Some((a, b)) => one(a, b).map(|p| (Some(lo), Some(p))),
             },
@@ -1762,8 +1775,8 @@ impl R<'_, '_> {
         let (addr, mut port) = if let Some(p) = s.strip_prefix(':') {
             ("", Some(p.to_string()))
         } else if s.matches(':').count() > 1 || s.starts_with('[') {
-            // an IPv6 address (`fd00::1`, `[fd00::1]:80`, `fd00::1-fd00::9`)
-            return Ok((None, k));
+            // an IPv6 address: `fd00::1`, `[fd00::1]:80`, `fd00::1-fd00::9`
+            return self.nat_spec6(&s, k);
         } else {
             match s.rsplit_once(':') {
                 Some((a, p)) => (a, Some(p.to_string())),
@@ -1815,9 +1828,53 @@ impl R<'_, '_> {
             None => (addr.parse(), addr.parse()),
         };
         match (lo, hi) {
-            (Ok(lo), Ok(hi)) => Ok((Some(NatTo::Range { lo, hi, ports }), k)),
+            (Ok(lo), Ok(hi)) => Ok((
+                Some(NatTo::Range {
+                    lo: std::net::IpAddr::V4(lo),
+                    hi: std::net::IpAddr::V4(hi),
+                    ports,
+                }),
+                k,
+            )),
             _ => Err(self.err(format!("Error: Could not parse IPv4 address: {addr}"))),
         }
+    }
+}
+
+impl R<'_, '_> {
+    /// An IPv6 NAT address (parser_bison.y `stmt_expr`): `A`, `A-B`,
+    /// `[A]:P[-Q]`, `[A]-[B]:P`.
+    fn nat_spec6(&self, s: &str, k: usize) -> Result<(Option<NatTo>, usize), NftError> {
+        let bad = || self.err(format!("Error: Could not parse IPv6 address: {s}"));
+        let (addrs, ports) = match s.rsplit_once("]:") {
+            Some((a, p)) => (
+                a.to_string() + "]",
+                Some(port_range(p).ok_or_else(|| {
+                    self.err(format!(
+                        "Error: Could not parse internet network service: {p}"
+                    ))
+                })?),
+            ),
+            None => (s.to_string(), None),
+        };
+        let strip = |a: &str| a.trim_start_matches('[').trim_end_matches(']').to_string();
+        let (lo, hi) = match addrs.split_once("]-[") {
+            Some((a, b)) => (strip(a), strip(b)),
+            None => match strip(&addrs).split_once('-') {
+                Some((a, b)) => (a.to_string(), b.to_string()),
+                None => (strip(&addrs), strip(&addrs)),
+            },
+        };
+        let lo: std::net::Ipv6Addr = lo.parse().map_err(|_| bad())?;
+        let hi: std::net::Ipv6Addr = hi.parse().map_err(|_| bad())?;
+        Ok((
+            Some(NatTo::Range {
+                lo: lo.into(),
+                hi: hi.into(),
+                ports,
+            }),
+            k,
+        ))
     }
 }
 

@@ -153,15 +153,15 @@ mod eval_tests {
         assert_eq!(o.nat, None);
     }
 
-    /// An IPv6 NAT in an inet table is kept for IPv6 and does nothing to an
-    /// IPv4 packet (nft_nat.c nft_nat_inet_eval); the IPv4 one of the
-    /// same chain still applies.
+    /// An IPv6 NAT in an inet table does nothing to an IPv4 packet
+    /// (nft_nat.c nft_nat_inet_eval: not the packet's family) and the
+    /// IPv4 one of the same chain still applies; on an IPv6 packet the
+    /// first IPv6 one applies.
     #[test]
-    fn ipv6_nat_passes_ipv4_packets_over() {
+    fn nat_runs_on_packets_of_its_family() {
         let n = Nft::parse("table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 dnat ip6 to [fd00::1]:8080\n  tcp dport 80 dnat ip6 to feed::1\n  tcp dport 80 dnat ip to 10.0.0.9:8080\n }\n}\n").unwrap();
         assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
-        assert_eq!(n.ipv6_kept.len(), 2, "{:?}", n.ipv6_kept);
-        assert_eq!(n.ipv6_kept[0].line, 4);
+        assert!(n.ipv6_kept.is_empty(), "{:?}", n.ipv6_kept);
         let o = run(
             &n,
             Hook::Prerouting,
@@ -171,6 +171,65 @@ mod eval_tests {
         );
         assert!(matches!(o.nat, Some(Target::Dnat { .. })), "{:?}", o.nat);
         assert!(format!("{:?}", o.nat).contains("10.0.0.9"), "{:?}", o.nat);
+        let mut p6 = pkt("0.0.0.0", "0.0.0.0", 80);
+        p6.ip6 = Some(("fd00::9".parse().unwrap(), "fd00:96::1".parse().unwrap()));
+        let o = run6(&n, Hook::Prerouting, &mut p6);
+        let shown = format!("{:?}", o.nat);
+        assert!(
+            shown.contains("fd00::1") && shown.contains("8080"),
+            "{shown}"
+        );
+    }
+
+    /// IPv6 packets run the ip6 and inet tables' chains, not the ip ones;
+    /// `ip6 saddr|daddr`, sets and concatenated maps of `ipv6_addr`,
+    /// `icmpv6 type`, `meta nfproto` and `fib daddr type` read the IPv6
+    /// packet; an `ip daddr` match fails on it (its `meta nfproto ipv4`
+    /// dependency), an `ip6 daddr` one on an IPv4 packet.
+    #[test]
+    fn ipv6_packets_run_ip6_and_inet_chains() {
+        let n = Nft::parse(concat!(
+            "table ip v4 {\n chain c {\n  type filter hook input priority 0; policy accept;\n  meta mark set mark or 1\n }\n}\n",
+            "table ip6 v6 {\n set s { type ipv6_addr ; flags interval ; elements = { fd00:10::/64 } }\n",
+            " map m { type ipv6_addr . inet_proto . inet_service : verdict ; elements = { fd00:96::1 . tcp . 80 : jump svc } }\n",
+            " chain c {\n  type filter hook input priority 0; policy accept;\n  meta mark set mark or 2\n  ip6 saddr @s meta mark set mark or 4\n  ip6 daddr . meta l4proto . th dport vmap @m\n }\n",
+            " chain svc {\n  meta mark set mark or 8\n }\n}\n",
+            "table inet both {\n chain c {\n  type filter hook input priority 10; policy accept;\n  ip daddr 10.0.0.0/8 meta mark set mark or 16\n  ip6 daddr fd00:96::/64 meta mark set mark or 32\n  meta nfproto ipv6 meta mark set mark or 64\n  icmpv6 type echo-request meta mark set mark or 128\n }\n}\n",
+        ))
+        .unwrap();
+        assert!(n.unmodelled.is_empty(), "{:?}", n.unmodelled);
+        let mut p6 = pkt("0.0.0.0", "0.0.0.0", 80);
+        p6.ip6 = Some(("fd00:10::5".parse().unwrap(), "fd00:96::1".parse().unwrap()));
+        run6(&n, Hook::Input, &mut p6);
+        assert_eq!(p6.mark, 2 | 4 | 8 | 32 | 64);
+        let mut p4 = pkt("10.0.0.1", "10.0.0.2", 80);
+        run(&n, Hook::Input, &mut p4, 0, &mut DynSets::default());
+        assert_eq!(p4.mark, 1 | 16);
+    }
+
+    fn run6(nft: &Nft, hook: Hook, p: &mut NfPacket) -> HookOutcome {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut chooser = RngChooser(&mut rng);
+        let mut state = NfState::default();
+        let mut env = EvalEnv {
+            addr: &Local,
+            chooser: &mut chooser,
+            state: &mut state,
+            now_ns: 0,
+            assume: Default::default(),
+        };
+        let mut all = Vec::new();
+        for t in [
+            TableKind::Raw,
+            TableKind::Mangle,
+            TableKind::Nat,
+            TableKind::Filter,
+        ] {
+            let (a, b) = nft.chains_at6(t, hook);
+            all.extend(a);
+            all.extend(b);
+        }
+        nft.run(&all, p, &mut env, &mut DynSets::default())
     }
 
     /// What has one value on every packet podpath sends: no secpath
