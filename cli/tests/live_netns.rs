@@ -266,6 +266,24 @@ fn generated_dual_stack_flannel_cluster() {
     check(&s, "ds", 52);
 }
 
+/// The same dual-stack cluster with kube-proxy in nftables mode: the
+/// `ip kube-proxy` and `ip6 kube-proxy` tables loaded with `nft -f` into the
+/// real nodes, IPv6 packets run through the ip6 table's chains (sets and
+/// verdict maps of `ipv6_addr . inet_proto . inet_service`, `dnat to
+/// [addr]:port`, `masquerade fully-random`), read back from `nft list
+/// ruleset` for the bundle replay.
+#[test]
+fn generated_dual_stack_flannel_cluster_nftables() {
+    if !common::have("nft") {
+        common::skip(
+            "live_netns kernel differential test dn",
+            "nft is not installed (scripts/test installs nftables as root)",
+        );
+        return;
+    }
+    check(&fixture("dual-stack-nftables.yaml"), "dn", 52);
+}
+
 /// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
 /// underlay, Packet Too Big from the node in front of the 1450 tunnel,
 /// and the fragments that follow, encapsulated.
