@@ -89,6 +89,10 @@ pub const ALL: &[Embedded] = &[
         text: include_str!("../../scenarios/dual-stack-cluster.yaml"),
     },
     Embedded {
+        name: "ipv6-only-cluster",
+        text: include_str!("../../scenarios/ipv6-only-cluster.yaml"),
+    },
+    Embedded {
         name: "troubleshoot-mtu-mismatch",
         text: include_str!("../../scenarios/troubleshoot-mtu-mismatch.yaml"),
     },

@@ -284,6 +284,34 @@ fn generated_dual_stack_flannel_cluster_nftables() {
     check(&fixture("dual-stack-nftables.yaml"), "dn", 52);
 }
 
+/// The `ipv6-only-cluster` scenario, as shipped: an IPv6-only flannel
+/// cluster generated from its objects (flannel-v6.1 alone, VXLAN over the
+/// nodes' IPv6 network; kube-proxy's IPv6 proxier alone, in ip6tables;
+/// the pods' resolv.conf naming kube-dns's IPv6 ClusterIP), a pod calling
+/// the Service by name (AAAA, DNS over IPv6) and the laptop its NodePort.
+#[test]
+fn generated_ipv6_only_flannel_cluster() {
+    let s = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/ipv6-only-cluster.yaml")
+        .display()
+        .to_string();
+    check(&s, "v6o", 48);
+}
+
+/// The same IPv6-only cluster with kube-proxy in nftables mode: the `ip6
+/// kube-proxy` table alone.
+#[test]
+fn generated_ipv6_only_flannel_cluster_nftables() {
+    if !common::have("nft") {
+        common::skip(
+            "live_netns kernel differential test v6n",
+            "nft is not installed (scripts/test installs nftables as root)",
+        );
+        return;
+    }
+    check(&fixture("ipv6-only-nftables.yaml"), "v6n", 48);
+}
+
 /// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
 /// underlay, Packet Too Big from the node in front of the 1450 tunnel,
 /// and the fragments that follow, encapsulated.

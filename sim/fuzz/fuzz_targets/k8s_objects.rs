@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
             }
             let net = podpath_sim::k8s::cluster::NetConfig {
                 v6: None,
+                ipv4: true,
                 cni: "flannel-vxlan".into(),
                 cluster_cidr: "10.244.0.0/16".parse().unwrap(),
                 node_network: "172.18.0.0/16".parse().unwrap(),

@@ -379,7 +379,7 @@ mod tests {
 
     fn rc() -> ResolvConf {
         ResolvConf {
-            nameserver: Ipv4Addr::new(10, 96, 0, 10),
+            nameserver: Ipv4Addr::new(10, 96, 0, 10).into(),
             search: vec![
                 "default.svc.cluster.local".into(),
                 "svc.cluster.local".into(),

@@ -125,7 +125,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 let mut c = DnsClient::new(
                     flow,
                     &id,
-                    rc.nameserver.into(),
+                    rc.nameserver,
                     53,
                     name,
                     rc.candidates(name),

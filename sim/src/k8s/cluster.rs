@@ -78,8 +78,14 @@ pub struct NetConfig {
     /// default).
     pub service_cidr: Ipv4Net,
     /// A dual-stack cluster's IPv6 side (`clusterCIDR: v4,v6` as
-    /// kubeadm's `--cluster-cidr` takes it); None: IPv4 only.
+    /// kubeadm's `--cluster-cidr` takes it), or an IPv6-only cluster's
+    /// whole network; None: IPv4 only.
     pub v6: Option<NetConfig6>,
+    /// False for an IPv6-only cluster (`clusterCIDR: fd00:10:244::/56`):
+    /// then the IPv4 fields above are unused (the nodes, pods and
+    /// Services have no IPv4 address, kube-proxy runs its IPv6 proxier
+    /// alone, flannel its IPv6 network alone).
+    pub ipv4: bool,
 }
 
 /// The IPv6 half of a dual-stack cluster's settings.
@@ -411,6 +417,19 @@ fn nodes(cluster: &Cluster, net: &NetConfig) -> Result<Vec<NodeNet>, K8sError> {
     let mut out = Vec::new();
     for n in &cluster.nodes {
         let o = format!("Node {}", n.metadata.name);
+        if !net.ipv4 {
+            // IPv6-only: the node's IPv6 InternalIP and podCIDR alone; its
+            // IPv4 fields are never written out
+            let Some(n6) = &net.v6 else { continue };
+            let c = n.spec.pod_cidr.clone().unwrap_or_default();
+            out.push(NodeNet {
+                name: n.metadata.name.clone(),
+                ip: Ipv4Addr::UNSPECIFIED,
+                pod_cidr: Ipv4Net::default(),
+                v6: Some(node_net6(n, n6, &o, &c)?),
+            });
+            continue;
+        }
         let ip = n.internal_ip().ok_or_else(|| {
             kerr(
                 o.clone(),
@@ -647,7 +666,7 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sErr
     let cluster_dns = cluster
         .service("kube-system", "kube-dns")
         .and_then(|s| s.spec.cluster_ip.clone())
-        .filter(|c| c.parse::<Ipv4Addr>().is_ok());
+        .filter(|c| c.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6() != net.ipv4));
     let mut hosts = BTreeMap::new();
     let mut memo = ProxyMemo::new(cluster);
     for n in &nodes {
@@ -787,14 +806,16 @@ fn node_host(
         .collect();
     h.routes = node_routes(net, cni, n, &others, &local_pods);
     if cni.vxlan {
-        h.neighbors = others
-            .iter()
-            .map(|o| NeighDoc {
-                ip: sp(o.vtep_ip().to_string()),
-                mac: sp(o.vtep_mac().to_string()),
-                dev: sp("flannel.1".to_string()),
-            })
-            .collect();
+        if net.ipv4 {
+            h.neighbors = others
+                .iter()
+                .map(|o| NeighDoc {
+                    ip: sp(o.vtep_ip().to_string()),
+                    mac: sp(o.vtep_mac().to_string()),
+                    dev: sp("flannel.1".to_string()),
+                })
+                .collect();
+        }
         for o in &others {
             if let Some(o6) = &o.v6 {
                 h.neighbors.push(NeighDoc {
@@ -805,7 +826,11 @@ fn node_host(
             }
         }
     }
-    h.sysctl = node_sysctl(cni, &local_pods);
+    h.sysctl = if net.ipv4 {
+        node_sysctl(cni, &local_pods)
+    } else {
+        BTreeMap::new()
+    };
     if n.v6.is_some() {
         h.sysctl
             .insert("net.ipv6.conf.all.forwarding".into(), scalar(1));
@@ -900,13 +925,19 @@ fn node_devices(
 ) -> BTreeMap<String, DeviceDoc> {
     let mtu = cni.mtu;
     let mut devs = BTreeMap::new();
-    let mut eth0 = vec![format!("{}/{}", n.ip, net.node_network.prefix_len())];
+    let mut eth0 = Vec::new();
+    if net.ipv4 {
+        eth0.push(format!("{}/{}", n.ip, net.node_network.prefix_len()));
+    }
     if let (Some(v6), Some(n6)) = (&n.v6, &net.v6) {
         eth0.push(format!("{}/{}", v6.ip, n6.node_network.prefix_len()));
     }
     devs.insert("eth0".to_string(), device(eth0));
     if !cni.routed {
-        let mut addrs = vec![format!("{}/{}", n.gw(), n.pod_cidr.prefix_len())];
+        let mut addrs = Vec::new();
+        if net.ipv4 {
+            addrs.push(format!("{}/{}", n.gw(), n.pod_cidr.prefix_len()));
+        }
         if let Some(v6) = &n.v6 {
             addrs.push(format!("{}/{}", v6.gw(), v6.pod_cidr.prefix_len()));
         }
@@ -918,7 +949,13 @@ fn node_devices(
     if net.proxy_mode == "ipvs" {
         devs.insert("kube-ipvs0".to_string(), ipvs_dummy_device(cluster, n));
     }
-    if cni.vxlan {
+    if cni.vxlan && !net.ipv4 {
+        // flannel's IPv6-only network (`EnableIPv4: false`): flannel-v6.1
+        // alone
+        if let Some(v6) = &n.v6 {
+            devs.insert("flannel-v6.1".to_string(), flannel_v6_device(nodes, n, v6));
+        }
+    } else if cni.vxlan {
         let mut d = device(vec![format!("{}/32", n.vtep_ip())]);
         d.dev_type = Some(sp("vxlan".to_string()));
         d.vni = Some(1);
@@ -1051,7 +1088,10 @@ fn node_routes(
     others: &[&NodeNet],
     local_pods: &[(&super::objects::Pod, &String)],
 ) -> Vec<RouteDoc> {
-    let mut routes = vec![route("default", Some(net.node_gateway.to_string()), "eth0")];
+    let mut routes = Vec::new();
+    if net.ipv4 {
+        routes.push(route("default", Some(net.node_gateway.to_string()), "eth0"));
+    }
     if cni.calico {
         // BIRD's routes: a blackhole for the node's own block, one
         // /32 per local workload on its cali device, the other nodes'
@@ -1088,7 +1128,7 @@ fn node_routes(
             }
         }
     }
-    for o in others {
+    for o in others.iter().filter(|_| net.ipv4) {
         if cni.vxlan {
             let mut r = route(o.pod_cidr, Some(o.vtep_ip().to_string()), "flannel.1");
             r.onlink = true;
@@ -1291,7 +1331,9 @@ fn node_packet_filter(
             None => t,
         }
     });
-    h.iptables = Some(sp(ipt));
+    if net.ipv4 {
+        h.iptables = Some(sp(ipt));
+    }
     let mut cfg6 = None;
     if let (Some(n6), Some(v6)) = (&net.v6, &n.v6) {
         // the IPv6 proxier (metaproxier's second) and flannel's IPv6 rules
@@ -1316,7 +1358,9 @@ fn node_packet_filter(
     }
     let mut nft = String::new();
     if net.proxy_mode == "nftables" {
-        nft = super::kubeproxy_nft::nft_rules(cluster, &cfg);
+        if net.ipv4 {
+            nft = super::kubeproxy_nft::nft_rules(cluster, &cfg);
+        }
         if let Some(c6) = &cfg6 {
             // the `ip6 kube-proxy` table of the IPv6 proxier
             nft.push_str(&super::kubeproxy_nft::nft_rules(cluster, c6));
@@ -1395,7 +1439,10 @@ fn pod_host(
     } else {
         n.pod_cidr.prefix_len()
     };
-    let mut addrs = vec![format!("{ip}/{plen}")];
+    let mut addrs = Vec::new();
+    if net.ipv4 {
+        addrs.push(format!("{ip}/{plen}"));
+    }
     let v6 = p.ip6().zip(n.v6.as_ref());
     if let Some((a6, n6)) = v6 {
         addrs.push(format!("{a6}/{}", n6.pod_cidr.prefix_len()));
@@ -1413,7 +1460,11 @@ fn pod_host(
             ndots: Some(5),
         });
     }
-    h.routes = pod_routes(net, cni, n);
+    h.routes = if net.ipv4 {
+        pod_routes(net, cni, n)
+    } else {
+        Vec::new()
+    };
     if let (Some((_, n6)), Some(c6)) = (v6, &net.v6) {
         // the bridge plugin's IPv6 range: the cluster network and the
         // default route via cni0's IPv6 address

@@ -146,7 +146,7 @@ fn slices_of_family(c: &Cluster, s: &Service, v6: bool, out: &mut Vec<EndpointSl
         let ip = if v6 {
             p.ip6().map(|a| a.to_string())
         } else {
-            p.status.pod_ip.clone().filter(|ip| !ip.is_empty())
+            p.ip4().map(|a| a.to_string())
         };
         let Some(ip) = ip else {
             continue;

@@ -313,16 +313,45 @@ impl Node {
             .filter(|a| a.addr_type == "InternalIP")
             .find_map(|a| a.address.parse().ok())
     }
-    /// The node's IPv6 pod subnet, from `spec.podCIDRs`.
+    /// The node's IPv6 pod subnet, from `spec.podCIDRs` (or `podCIDR`).
     pub fn pod_cidr6(&self) -> Option<Ipv6Net> {
-        self.spec.pod_cidrs.iter().find_map(|c| c.parse().ok())
+        self.spec
+            .pod_cidrs
+            .iter()
+            .chain(self.spec.pod_cidr.iter())
+            .find_map(|c| c.parse().ok())
+    }
+    /// The node's pod subnets, `podCIDRs` or else `podCIDR`; Err names
+    /// one that is not a CIDR.
+    pub fn pod_cidrs(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        let list: Vec<&String> = if self.spec.pod_cidrs.is_empty() {
+            self.spec.pod_cidr.iter().collect()
+        } else {
+            self.spec.pod_cidrs.iter().collect()
+        };
+        list.into_iter()
+            .map(|c| c.parse::<ipnet::IpNet>().map_err(|_| c.clone()))
+            .collect()
     }
 }
 
 impl Pod {
-    /// The pod's IPv6 address, from `status.podIPs`.
+    /// The pod's IPv6 address, from `status.podIPs` (or `podIP`).
     pub fn ip6(&self) -> Option<Ipv6Addr> {
-        self.status.pod_ips.iter().find_map(|p| p.ip.parse().ok())
+        self.status
+            .pod_ips
+            .iter()
+            .map(|p| &p.ip)
+            .chain(self.status.pod_ip.iter())
+            .find_map(|p| p.parse().ok())
+    }
+    /// The pod's IPv4 address, from `podIP` (or `status.podIPs`).
+    pub fn ip4(&self) -> Option<Ipv4Addr> {
+        self.status
+            .pod_ip
+            .iter()
+            .chain(self.status.pod_ips.iter().map(|p| &p.ip))
+            .find_map(|p| p.parse().ok())
     }
 }
 
@@ -782,14 +811,25 @@ impl Cluster {
 
     /// A Pod's podIP is an IPv4 address inside its Node's podCIDR (unless
     /// the pod uses the host's network).
-    /// `status.podIPs` as the API server validates it (validation.go
-    /// `validatePodIPs`): the first is podIP, one per family; an IPv6 one
-    /// lies in its node's IPv6 podCIDR.
-    fn validate_pod_ips(&self, p: &Pod, o: &str, ip: Ipv4Addr) -> Result<(), K8sError> {
-        let bad = |f: String, m: String| Err(err_at(&p.metadata, o.to_string(), f, m));
+    /// A Pod's `status.podIP` and `status.podIPs` as the API server
+    /// validates them (validation.go `validatePodIPs`): podIPs[0] is
+    /// podIP, at most one address per family; each lies in its node's
+    /// podCIDR of that family (unless the pod uses the host's network).
+    fn validate_pod(&self, p: &Pod) -> Result<(), K8sError> {
+        let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
+        let bad = |f: String, m: String| Err(err_at(&p.metadata, o.clone(), f, m));
+        let Some(ip) = &p.status.pod_ip else {
+            return Ok(());
+        };
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            return bad(
+                "status.podIP".into(),
+                format!("'{ip}' is not an IP address"),
+            );
+        };
         let ips = &p.status.pod_ips;
         if let Some(first) = ips.first() {
-            if first.ip.parse::<IpAddr>().ok() != Some(IpAddr::V4(ip)) {
+            if first.ip.parse::<IpAddr>().ok() != Some(ip) {
                 return bad(
                     "status.podIPs[0].ip".into(),
                     format!("'{}' must be the same as podIP '{ip}'", first.ip),
@@ -802,55 +842,20 @@ impl Cluster {
                 "may hold at most two addresses, one per family".into(),
             );
         }
+        let mut all = vec![("status.podIP".to_string(), ip)];
         for (i, a) in ips.iter().enumerate().skip(1) {
-            let v6 = match a.ip.parse::<IpAddr>() {
-                Ok(IpAddr::V6(v6)) => v6,
-                Ok(IpAddr::V4(_)) => {
+            let f = format!("status.podIPs[{i}].ip");
+            match a.ip.parse::<IpAddr>() {
+                Ok(x) if x.is_ipv6() == ip.is_ipv6() => {
                     return bad(
-                        format!("status.podIPs[{i}].ip"),
+                        f,
                         "may specify no more than one IP for each IP family".into(),
                     )
                 }
-                Err(_) => {
-                    return bad(
-                        format!("status.podIPs[{i}].ip"),
-                        format!("'{}' is not an IP address", a.ip),
-                    )
-                }
-            };
-            if p.spec.host_network {
-                continue;
-            }
-            let node = p.spec.node_name.as_deref().and_then(|n| self.node(n));
-            if let Some(c) = node.and_then(|n| n.pod_cidr6()) {
-                if !c.contains(&v6) {
-                    return bad(
-                        format!("status.podIPs[{i}].ip"),
-                        format!(
-                            "{v6} is outside the IPv6 podCIDR {c} of Node {}",
-                            p.spec.node_name.as_deref().unwrap_or("")
-                        ),
-                    );
-                }
+                Ok(x) => all.push((f, x)),
+                Err(_) => return bad(f, format!("'{}' is not an IP address", a.ip)),
             }
         }
-        Ok(())
-    }
-
-    fn validate_pod(&self, p: &Pod) -> Result<(), K8sError> {
-        let o = format!("Pod {}/{}", p.metadata.ns(), p.metadata.name);
-        let Some(ip) = &p.status.pod_ip else {
-            return Ok(());
-        };
-        let Ok(ip) = ip.parse::<Ipv4Addr>() else {
-            return Err(err_at(
-                &p.metadata,
-                o.clone(),
-                "status.podIP",
-                format!("'{ip}' is not an IPv4 address (podpath models IPv4 and dual-stack clusters, IPv4 first: an IPv6 address goes second in status.podIPs)"),
-            ));
-        };
-        self.validate_pod_ips(p, &o, ip)?;
         if p.spec.host_network {
             return Ok(());
         }
@@ -858,33 +863,27 @@ impl Cluster {
             return Ok(());
         };
         let Some(node) = self.node(nn) else {
-            return Err(err_at(
-                &p.metadata,
-                o.clone(),
-                "spec.nodeName",
+            return bad(
+                "spec.nodeName".into(),
                 format!("Node '{nn}' does not exist"),
-            ));
+            );
         };
-        match node.spec.pod_cidr.as_ref().map(|c| c.parse::<Ipv4Net>()) {
-            Some(Ok(c)) if !c.contains(&ip) => {
-                return Err(err_at(
-                    &p.metadata,
-                    o.clone(),
-                    "status.podIP",
-                    format!("{ip} is outside the podCIDR {c} of Node {nn}"),
-                ));
+        let cidrs = node.pod_cidrs().map_err(|c| {
+            err(
+                format!("Node {nn}"),
+                "spec.podCIDR",
+                format!("'{c}' is not a CIDR"),
+            )
+        })?;
+        for (f, a) in all {
+            if let Some(c) = cidrs
+                .iter()
+                .find(|c| matches!(c, ipnet::IpNet::V6(_)) == a.is_ipv6())
+            {
+                if !c.contains(&a) {
+                    return bad(f, format!("{a} is outside the podCIDR {c} of Node {nn}"));
+                }
             }
-            Some(Err(_)) => {
-                return Err(err(
-                    format!("Node {nn}"),
-                    "spec.podCIDR",
-                    format!(
-                        "'{}' is not a CIDR",
-                        node.spec.pod_cidr.as_deref().unwrap_or("")
-                    ),
-                ));
-            }
-            _ => {}
         }
         Ok(())
     }

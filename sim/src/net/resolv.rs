@@ -1,12 +1,11 @@
 //! A host's `/etc/resolv.conf`: the nameserver, search list and `ndots`
 //! the resolver (glibc's `res_search`) reads.
 
-use std::net::Ipv4Addr;
-
 /// A host's `/etc/resolv.conf`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvConf {
-    pub nameserver: Ipv4Addr,
+    /// The first nameserver, of either family.
+    pub nameserver: std::net::IpAddr,
     pub search: Vec<String>,
     pub ndots: usize,
 }

@@ -496,13 +496,17 @@ fn load_netfilter(
 
 /// `resolvConf`: the nameserver, search list and ndots.
 fn resolv_conf(r: &ResolvDoc, kp: &str, e: &Errs) -> Result<crate::app::ResolvConf, ScenarioError> {
-    let nameserver = r.nameserver.value.parse::<Ipv4Addr>().map_err(|_| {
-        e.at(
-            &r.nameserver,
-            format!("{kp}.resolvConf.nameserver"),
-            format!("bad address '{}'", r.nameserver.value),
-        )
-    })?;
+    let nameserver = r
+        .nameserver
+        .value
+        .parse::<std::net::IpAddr>()
+        .map_err(|_| {
+            e.at(
+                &r.nameserver,
+                format!("{kp}.resolvConf.nameserver"),
+                format!("bad address '{}'", r.nameserver.value),
+            )
+        })?;
     Ok(crate::app::ResolvConf {
         nameserver,
         search: r.search.clone(),

@@ -274,19 +274,15 @@ pub fn cluster_of(
     };
     let (cc4, cc6) = split(&c.cluster_cidr);
     let (nn4, nn6) = split(&c.node_network);
-    if cc4.value.contains(':') {
-        return Err(e.at(
-            &c.cluster_cidr,
-            "cluster.clusterCIDR".into(),
-            format!(
-                "'{}': podpath models IPv4 and dual-stack clusters with IPv4 first (`10.244.0.0/16,fd00:10:244::/56`); an IPv6-only cluster is not modelled yet",
-                c.cluster_cidr.value
-            ),
-        ));
-    }
-    let cluster_cidr = cidr(&cc4, "clusterCIDR")?;
-    let node_network = cidr(&nn4, "nodeNetwork")?;
+    let v6only = cc4.value.contains(':') && cc6.is_none();
+    // an IPv6-only cluster's IPv4 fields are unused (ipv4: false)
+    let (cluster_cidr, node_network) = if v6only {
+        (ipnet::Ipv4Net::default(), ipnet::Ipv4Net::default())
+    } else {
+        (cidr(&cc4, "clusterCIDR")?, cidr(&nn4, "nodeNetwork")?)
+    };
     let v6 = match (&cc6, &nn6) {
+        _ if v6only => Some(ipv6_only_net(c, file)?),
         (None, None) => None,
         (Some(cc), Some(nn)) => {
             let node_network6 = cidr6(nn, "nodeNetwork")?;
@@ -330,6 +326,7 @@ pub fn cluster_of(
         }
     }
     let service_cidr = match &c.service_cidr {
+        _ if v6only => ipnet::Ipv4Net::default(),
         Some(s) => cidr(&split(s).0, "serviceCIDR")?,
         None => "10.96.0.0/12".parse().expect("literal"),
     };
@@ -380,6 +377,7 @@ pub fn cluster_of(
             .map(|m| m.value.clone())
             .unwrap_or_else(|| "iptables".into()),
         node_gateway: match &c.node_gateway {
+            _ if v6only => Ipv4Addr::UNSPECIFIED,
             Some(g) => g.value.parse::<Ipv4Addr>().map_err(|_| {
                 e.at(
                     g,
@@ -391,8 +389,56 @@ pub fn cluster_of(
         },
         service_cidr,
         v6,
+        ipv4: !v6only,
     };
     Ok((objs, net))
+}
+
+/// An IPv6-only cluster (`clusterCIDR: fd00:10:244::/56`, the node
+/// network and service range IPv6 as well): the network's IPv6 side
+/// alone ([`crate::k8s::cluster::NetConfig::ipv4`] false; its IPv4 fields
+/// unused).
+fn ipv6_only_net(
+    c: &ClusterDoc,
+    file: &str,
+) -> Result<crate::k8s::cluster::NetConfig6, ScenarioError> {
+    let e = Errs { file };
+    let cidr6 = |s: &Spanned<String>, k: &str| {
+        s.value
+            .trim()
+            .parse::<ipnet::Ipv6Net>()
+            .map(|n| n.trunc())
+            .map_err(|_| {
+                e.at(
+                    s,
+                    format!("cluster.{k}"),
+                    format!(
+                        "bad IPv6 CIDR '{}' (an IPv6-only cluster's networks are all IPv6)",
+                        s.value
+                    ),
+                )
+            })
+    };
+    let node_network = cidr6(&c.node_network, "nodeNetwork")?;
+    let v6 = crate::k8s::cluster::NetConfig6 {
+        cluster_cidr: cidr6(&c.cluster_cidr, "clusterCIDR")?,
+        node_network,
+        service_cidr: match &c.service_cidr {
+            Some(s) => cidr6(s, "serviceCIDR")?,
+            None => "fd00:10:96::/112".parse().expect("literal"),
+        },
+        node_gateway: match &c.node_gateway {
+            Some(g) => g.value.parse::<std::net::Ipv6Addr>().map_err(|_| {
+                e.at(
+                    g,
+                    "cluster.nodeGateway".into(),
+                    format!("bad IPv6 address '{}'", g.value),
+                )
+            })?,
+            None => std::net::Ipv6Addr::from(u128::from(node_network.network()) + 1),
+        },
+    };
+    Ok(v6)
 }
 
 /// What a scenario's cluster expands to: the hosts, links and segments
