@@ -332,6 +332,9 @@ fn ping6_lines(out: &str) -> String {
 }
 
 /// Runs a command with a bounded wait; returns stdout. Errors carry stderr.
+/// Its output is read while it runs (threads drain stdout and stderr, and
+/// feed stdin), so a command that prints more than a pipe holds (64 KiB:
+/// `sysctl -a` on a node with many devices) cannot block on a full pipe.
 pub fn run(args: &[&str], input: Option<&str>, timeout_s: u64) -> Result<String> {
     let mut c = Command::new(args[0]);
     c.args(&args[1..])
@@ -345,21 +348,50 @@ pub fn run(args: &[&str], input: Option<&str>, timeout_s: u64) -> Result<String>
     let mut child = c
         .spawn()
         .with_context(|| format!("cannot run {}", args[0]))?;
-    if let Some(i) = input {
-        child.stdin.take().expect("piped").write_all(i.as_bytes())?;
-    }
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out_t = drain(
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+    );
+    let err_t = drain(
+        child
+            .stderr
+            .take()
+            .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+    );
+    let in_t = match (input, child.stdin.take()) {
+        (Some(i), Some(mut w)) => {
+            let i = i.to_string();
+            Some(std::thread::spawn(move || w.write_all(i.as_bytes())))
+        }
+        _ => None,
+    };
     let steps = timeout_s * 50;
     for _ in 0..steps {
-        if child.try_wait()?.is_some() {
-            let out = child.wait_with_output()?;
-            if !out.status.success() {
+        if let Some(status) = child.try_wait()? {
+            if let Some(t) = in_t {
+                let _ = t.join();
+            }
+            let stdout = out_t.join().unwrap_or_default();
+            let stderr = err_t.join().unwrap_or_default();
+            if !status.success() {
                 bail!(
                     "`{}` failed: {}",
                     args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
+                    String::from_utf8_lossy(&stderr).trim()
                 );
             }
-            return Ok(String::from_utf8_lossy(&out.stdout).to_string());
+            return Ok(String::from_utf8_lossy(&stdout).to_string());
         }
         sleep(Duration::from_millis(20));
     }

@@ -312,6 +312,18 @@ fn generated_ipv6_only_flannel_cluster_nftables() {
     check(&fixture("ipv6-only-nftables.yaml"), "v6n", 48);
 }
 
+/// Dual-stack, the client on the web pod's node: the IPv6 call to the
+/// Service is DNATed at cni0 by br_netfilter to a pod behind the same
+/// bridge (bridged DNAT): first through cni0's neighbour output (its
+/// Neighbor Solicitation, the packet queued, then bridged on from the
+/// client's port), then straight to the known MAC; Neighbor Discovery
+/// bridged between the pods is untracked (nf_conntrack_icmpv6_error), so
+/// KUBE-FORWARD's INVALID drop does not take it.
+#[test]
+fn dual_stack_bridged_dnat_same_node() {
+    check(&fixture("dual-stack-same-node.yaml"), "dsn", 52);
+}
+
 /// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
 /// underlay, Packet Too Big from the node in front of the 1450 tunnel,
 /// and the fragments that follow, encapsulated.

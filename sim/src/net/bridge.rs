@@ -114,7 +114,7 @@ impl Host {
         let mut pre6: Option<super::netfilter::hook6::Nf6> = None;
         if let (true, L3::Ipv6(ip)) = (self.sysctl.bridge_nf_call_ip6tables(), &f.payload) {
             let ip = ip.clone();
-            match self.br_nf_pre_routing6(ctx, br, &mut f, ip, meta) {
+            match self.br_nf_pre_routing6(ctx, br, port, &mut f, ip, meta) {
                 None => return,
                 Some((ip, n)) => {
                     f.payload = L3::Ipv6(ip);
@@ -238,7 +238,7 @@ impl Host {
         self.nft_l2_hook_ct(ctx, lo, f, (Some(port), Some(p)), meta, ct)
     }
 
-    fn bridge_forward(
+    pub(crate) fn bridge_forward(
         &mut self,
         ctx: &mut Ctx,
         br: usize,

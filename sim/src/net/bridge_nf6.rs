@@ -15,10 +15,12 @@
 //! equal to the output device: it sends the source an ICMPv6 redirect
 //! (when the first hop is the destination itself), as the real kernel does.
 //!
-//! Simplification (named in `podpath explain`): bridged DNAT to an IPv6
-//! neighbour not yet resolved on the bridge (the kernel's neighbour output
-//! through br_dev_xmit) is not modelled: the frame is dropped with that
-//! reason; a resolved neighbour is bridged to as the kernel does.
+//! Bridged DNAT (the new destination behind the same bridge,
+//! `br_nf_pre_routing_finish_bridge`): the frame is bridged to the
+//! destination's MAC when the bridge knows it; else the packet goes
+//! through the bridge's neighbour output (a Neighbor Solicitation from the
+//! bridge, the packet queued) and, once resolved, continues from its port
+//! as if it had arrived there (`br_nf_pre_routing_finish_bridge_slow`).
 
 use super::host::{Ctx, Host, Meta, Output};
 use super::netfilter::hook6::Nf6;
@@ -35,6 +37,7 @@ impl Host {
         &mut self,
         ctx: &mut Ctx,
         br: usize,
+        inp: usize,
         f: &mut Frame,
         mut ip: Ipv6Repr,
         meta: Meta,
@@ -59,14 +62,20 @@ impl Host {
             // br_nf_pre_routing_finish_bridge: bridged DNAT
             let nh = r.via.unwrap_or(ip.dst);
             let Some(mac) = self.ip6.neigh.get(&(br, nh)).and_then(|e| e.mac) else {
-                self.drop(
-                    ctx,
+                ctx.trace.step(
                     Point::BrNetfilter,
                     format!(
-                        "bridged DNAT to {nh} behind {brn}: its neighbour is not resolved (not modelled for IPv6)"
+                        "bridged DNAT: {nh} behind {brn} is not resolved: through {brn}'s neighbour output"
                     ),
-                    &nf.ct,
+                    Action::Info,
                 );
+                let b = super::ip6::state::BridgedDnat6 {
+                    physin: inp,
+                    src_mac: f.src,
+                    nf,
+                };
+                self.ip6.bridged.insert(meta.pkt, b);
+                self.ndisc_output(ctx, br, nh, ip, meta);
                 return None;
             };
             ctx.trace.step(
@@ -102,6 +111,60 @@ impl Host {
         nf.brnf_iif = r.dev;
         self.ip6_route_input(ctx, br, ip, meta, nf);
         None
+    }
+
+    /// A bridged-DNAT packet whose neighbour resolved: the frame the
+    /// neighbour output put on the bridge device (tcpdump on it sees it,
+    /// with the bridge's source MAC), then, as br_dev_xmit does for it,
+    /// the original source restored and the frame bridged on from its
+    /// port through FORWARD and POSTROUTING.
+    pub(crate) fn bridged_dnat_continue6(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        nexthop: std::net::Ipv6Addr,
+        mut ip: Ipv6Repr,
+        meta: Meta,
+        mut b: super::ip6::state::BridgedDnat6,
+    ) {
+        let Some(mac) = self.ip6.neigh.get(&(br, nexthop)).and_then(|e| e.mac) else {
+            self.drop(
+                ctx,
+                Point::BrNetfilter,
+                format!("neighbour {nexthop} vanished"),
+                &b.nf.ct,
+            );
+            return;
+        };
+        let via_br = Frame {
+            src: self.devs[br].mac,
+            dst: mac,
+            payload: L3::Ipv6(ip.clone()),
+        };
+        ctx.out.push(Output::Capture {
+            dev: br,
+            out: true,
+            bytes: via_br.emit(),
+            meta,
+            hop: ctx.trace.current_hop(),
+        });
+        ctx.trace.step(
+            Point::BrNetfilter,
+            format!(
+                "bridged DNAT resumes as if from {}: destination MAC {mac}",
+                self.devs[b.physin].name
+            ),
+            Action::Info,
+        );
+        if !self.br_nf_forward6(ctx, br, &mut ip, meta, &mut b.nf) {
+            return;
+        }
+        let f = Frame {
+            src: b.src_mac,
+            dst: mac,
+            payload: L3::Ipv6(ip),
+        };
+        self.bridge_forward(ctx, br, Some(b.physin), f, meta, false);
     }
 
     /// br_netfilter's FORWARD and POSTROUTING for an IPv6 frame bridged

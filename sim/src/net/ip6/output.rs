@@ -63,7 +63,10 @@ impl Host {
         }
         ctx.flow = Some(meta.flow);
         if let Some((dev, nexthop)) = self.ip6.resume.remove(&meta.pkt) {
-            self.ndisc_output(ctx, dev, nexthop, ip, meta);
+            match self.ip6.bridged.remove(&meta.pkt) {
+                Some(b) => self.bridged_dnat_continue6(ctx, dev, nexthop, ip, meta, b),
+                None => self.ndisc_output(ctx, dev, nexthop, ip, meta),
+            }
         } else if self.ip6.raw_out.remove(&meta.pkt) {
             self.ip6_output_tunnel(ctx, ip, meta);
         } else {

@@ -26,6 +26,16 @@ pub struct Neigh6 {
     pub last_use: Option<Meta>,
 }
 
+/// A bridged-DNAT IPv6 packet sent through the bridge's neighbour output
+/// (br_nf_pre_routing_finish_bridge): the port it came in on, its frame's
+/// source, its netfilter state.
+#[derive(Clone, Debug)]
+pub struct BridgedDnat6 {
+    pub physin: usize,
+    pub src_mac: Mac,
+    pub nf: crate::net::netfilter::hook6::Nf6,
+}
+
 /// A host's IPv6 state beside its devices.
 #[derive(Clone, Debug, Default)]
 pub struct Ip6 {
@@ -48,6 +58,9 @@ pub struct Ip6 {
     /// Packets released from the neighbour queue: packet id -> (device,
     /// next hop), transmitted as they are.
     pub resume: BTreeMap<u64, (usize, Ipv6Addr)>,
+    /// Bridged-DNAT packets waiting in the neighbour queue of a bridge
+    /// (see `net::bridge_nf6`): packet id -> where they came from.
+    pub bridged: BTreeMap<u64, BridgedDnat6>,
     /// Packets (by id) sent with the flow label they carry, no automatic
     /// one (`nf_send_reset6` builds its header with label 0 and calls
     /// `ip6_local_out`).

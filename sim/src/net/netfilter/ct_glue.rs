@@ -88,8 +88,9 @@ impl Host {
 
     /// `nf_conntrack_in` for an IPv6 packet (nf_conntrack_proto_icmpv6.c
     /// for ICMPv6: an error is RELATED to the connection it quotes, only
-    /// an echo request may start one, so Neighbor Discovery and MLD
-    /// messages are INVALID: "invalid new with type 135").
+    /// an echo request may start one; Neighbor Discovery and MLD never get
+    /// here: the hook leaves them untracked, as `nf_conntrack_icmpv6_error`
+    /// does).
     /// Simplification: a fragment is tracked by its own header, not after
     /// reassembly (nf_defrag_ipv6).
     pub(crate) fn ct_in6(

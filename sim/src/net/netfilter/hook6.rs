@@ -527,6 +527,21 @@ impl Host {
             nf.ct.bits = ctbits::UNTRACKED;
             return Some(nf);
         }
+        if let L4::Icmp6(m) = &ip.l4 {
+            // nf_conntrack_icmpv6_error: Neighbor Discovery, MLD and
+            // multicast router discovery are never tracked
+            // (`noct_valid_new`: nf_ct_set(skb, NULL, IP_CT_UNTRACKED))
+            let t = m.kind().0;
+            if matches!(t, 130..=136 | 143 | 151 | 152) {
+                ctx.trace.step(
+                    Point::Conntrack,
+                    format!("ICMPv6 type {t} (neighbour discovery, MLD): untracked"),
+                    Action::Info,
+                );
+                nf.ct.bits = ctbits::UNTRACKED;
+                return Some(nf);
+            }
+        }
         match self.ct_in6(ctx, ip) {
             Ok(c) => nf.ct = c,
             Err(e) => {
