@@ -171,9 +171,17 @@ MODELLED
               IPv6 underlay (UDP over IPv6 with its checksum, MTU 1430);
               WireGuard endpoints over IPv6 (`[ADDR]:PORT`); curl to
               http://[ADDR]:PORT/; conntrack for IPv6 (ICMPv6 errors
-              RELATED, ND and MLD INVALID as icmpv6_new makes them) and
-              NAT66 with the quoted packet of an error translated back
-              (nf_nat_icmpv6_reply_translation)
+              RELATED, ND and MLD untracked as nf_conntrack_icmpv6_error
+              leaves them) and NAT66 with the quoted packet of an error
+              translated back (nf_nat_icmpv6_reply_translation);
+              br_netfilter for IPv6 (bridge-nf-call-ip6tables: PREROUTING
+              at the bridge, the reroute after DNAT with the redirect the
+              kernel then sends, bridged DNAT, FORWARD/POSTROUTING for
+              bridged frames); nftables ip6 and inet tables on IPv6
+              packets (ip6 saddr/daddr/nexthdr/hoplimit, icmpv6, meta
+              nfproto, fib, ipv6_addr sets and concatenated maps, NAT of
+              the packet's family); curl -6 (`ipv6: true`: AAAA through
+              the resolv.conf search list, then IPv6)
   icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
               up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
               needed with the next-hop MTU, RELATED conntrack with NAT
@@ -223,7 +231,13 @@ MODELLED
               IPIP (cali veths, proxy ARP, tunl0), kindnet, kubelet's pod
               resolv.conf, kube-proxy's service health servers on each
               node's healthCheckNodePort (200 with local endpoints, 503
-              without); kube-proxy ipvs mode (kube-ipvs0 with the
+              without); dual-stack and IPv6-only clusters (podIPs,
+              podCIDRs, InternalIPs of both families, Services'
+              clusterIPs/ipFamilies/ipFamilyPolicy as the API server
+              validates them, one EndpointSlice per family, kube-proxy's
+              IPv6 proxier in ip6tables and the `ip6 kube-proxy` nftables
+              table, flannel-v6.1 over the IPv6 node network, CoreDNS AAAA
+              for Services); kube-proxy ipvs mode (kube-ipvs0 with the
               Service IPs, virtual services with rr/wrr/lc/sh, the KUBE-*
               ipsets and the iptables rules ipvs mode writes);
               `podpath expand`, `podpath kube-proxy-rules`
@@ -256,14 +270,16 @@ MODELLED
               of the pre-traffic snapshot bundle
 
 SIMPLIFIED (and where)
-  - IPv6 (net/ip6, net/netfilter/hook6): nftables ip6/inet rules are
-    parsed and kept but not run on IPv6 packets; ip6tables' HL, TCPMSS,
+  - IPv6 (net/ip6, net/netfilter/hook6): ip6tables' HL, TCPMSS,
     TOS, NFQUEUE, TEE, TPROXY and SYNPROXY targets are not applied to
-    them; a fragment is left untracked (no nf_defrag_ipv6 before
+    IPv6 packets; a fragment is left untracked (no nf_defrag_ipv6 before
     conntrack); Neighbor Discovery the host sends skips OUTPUT (what it
-    receives passes INPUT); UDP, SCTP and DNS have no IPv6 sockets (UDP
-    answers port unreachable); the proxies (haproxy, ingress-nginx,
-    envoy) listen and connect over IPv4 only; `[::]` stands for both an
+    receives passes INPUT); SCTP has no IPv6 sockets, a UDP socket
+    receives both families; the proxies (haproxy, ingress-nginx,
+    envoy) listen and connect over IPv4 only; the resolver asks A, or
+    AAAA only with `ipv6: true` (curl -6): getaddrinfo's AF_UNSPEC (A and
+    AAAA, RFC 6724 answer sorting) and curl's Happy Eyeballs are not
+    modelled; `[::]` stands for both an
     IPV6_V6ONLY socket and a dual-stack one in a bundle; a redirect
     taken never expires; router
     advertisements are shown, not acted on (no SLAAC, no default router
@@ -275,8 +291,12 @@ SIMPLIFIED (and where)
     starts after DAD (given addresses usable at once; one added at run
     time would be tentative); flow labels are a fixed hash, not the
     kernel's boot-seeded one; WireGuard's tunnel carries IPv4 only (its
-    endpoints may be IPv6); Kubernetes objects (podIPs, Services,
-    EndpointSlices, kube-proxy) are IPv4 only.                            [net/ip6]
+    endpoints may be IPv6); Kubernetes dual-stack and IPv6-only clusters
+    are built for flannel (vxlan, host-gw) with kube-proxy in iptables or
+    nftables mode: calico's and kindnet's IPv6, IPVS for IPv6 and `reach`
+    over IPv6 are not modelled (they say so or stay IPv4); the API
+    server's allocation of a missing ClusterIP is not modelled (give
+    both of a RequireDualStack Service).                                  [net/ip6]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
   - No GSO/TSO: every TCP segment is its own frame. A frame longer than
@@ -493,10 +513,12 @@ SIMPLIFIED (and where)
     endpoint the simulated connection reached); internalTrafficPolicy
     Local is not applied to the endpoint set. Bundles are refused (no
     Kubernetes objects in them).                                       [k8s/reach]
-  - nftables: IPv4 only: ip6 tables are kept and see no packet, `ip6 ...`
-    matches in inet tables never hold (their nfproto dependency fails),
-    IPv6 NAT statements of inet tables (`dnat to feed::1`) are kept for
-    IPv6 and do nothing to IPv4 packets (nft_nat_inet_eval); what
+  - nftables: ip tables see IPv4 packets, ip6 tables IPv6 ones, inet
+    tables both; `ip6 flowlabel`, `ip6 dscp` and the other IPv6 header
+    fields besides saddr/daddr/nexthdr/hoplimit read nothing (the rule
+    does not match); `tproxy ip6 to` is kept (a rule break on IPv4); a
+    NAT statement runs on packets of its family only
+    (nft_nat_inet_eval); what
     `inspect` lists as unmodelled
     (tproxy to an IPv6 address or a mapped one; objects chosen by maps, `meta hour`
     ranges across midnight...) are kept, matches obeying
