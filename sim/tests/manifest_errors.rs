@@ -159,3 +159,73 @@ fn a_name_without_kube_dns_says_to_add_it() {
         "{e}"
     );
 }
+
+/// The dual-stack fields as the API server validates them, each error
+/// naming the object, its field and line; and the cluster's CIDRs of
+/// both families agreeing.
+#[test]
+fn dual_stack_objects_are_validated_as_the_api_server_does() {
+    const DUAL: &str = include_str!("../../scenarios/dual-stack-cluster.yaml");
+    load(DUAL, "d.yaml", None).unwrap();
+    let cases = [
+        // SingleStack with two families
+        (
+            "ipFamilyPolicy: PreferDualStack",
+            "ipFamilyPolicy: SingleStack",
+            "Service default/web: spec.ipFamilyPolicy: SingleStack (the default) allows one family",
+        ),
+        // clusterIPs[0] is clusterIP
+        (
+            "clusterIPs: [10.96.100.10,",
+            "clusterIPs: [10.96.100.11,",
+            "Service default/web: spec.clusterIPs[0]: '10.96.100.11' must be the same as clusterIP '10.96.100.10'",
+        ),
+        // one address per family
+        (
+            "clusterIPs: [10.96.100.10, \"fd00:10:96::100a\"]",
+            "clusterIPs: [10.96.100.10, 10.96.100.12]",
+            "spec.clusterIPs: may specify no more than one IP for each IP family",
+        ),
+        // ipFamilies in the order of clusterIPs
+        (
+            "ipFamilies: [IPv4, IPv6]",
+            "ipFamilies: [IPv6, IPv4]",
+            "spec.clusterIPs[0]: '10.96.100.10' is not an IPv6 address, as ipFamilies[0] says it is",
+        ),
+        // RequireDualStack with one ClusterIP
+        (
+            "ipFamilyPolicy: PreferDualStack\n      ipFamilies: [IPv4, IPv6]\n      clusterIP: 10.96.100.10\n      clusterIPs: [10.96.100.10, \"fd00:10:96::100a\"]",
+            "ipFamilyPolicy: RequireDualStack\n      clusterIP: 10.96.100.10",
+            "RequireDualStack needs a ClusterIP of each family",
+        ),
+        // a pod's second address of the same family
+        (
+            "podIPs: [{ip: 10.244.1.5}, {ip: \"fd00:10:244:1::5\"}]",
+            "podIPs: [{ip: 10.244.1.5}, {ip: 10.244.1.6}]",
+            "Pod default/web-7c5b8d6f4-abcde: status.podIPs[1].ip: may specify no more than one IP for each IP family",
+        ),
+        // an IPv6 podIP outside its node's IPv6 podCIDR
+        (
+            "{ip: \"fd00:10:244:1::5\"}",
+            "{ip: \"fd00:10:244:7::5\"}",
+            "fd00:10:244:7::5 is outside the podCIDR fd00:10:244:1::/64 of Node kind-worker",
+        ),
+        // the cluster's CIDRs: both dual or neither
+        (
+            "nodeNetwork: 172.18.0.0/16,fc00:f853:ccd:e793::/64",
+            "nodeNetwork: 172.18.0.0/16",
+            "has one family, but the other of clusterCIDR and nodeNetwork has two",
+        ),
+        // a node of a dual-stack cluster has an IPv6 InternalIP
+        (
+            "        - {type: InternalIP, address: \"fc00:f853:ccd:e793::3\"}\n",
+            "",
+            "Node kind-worker: status.addresses: no IPv6 InternalIP",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(DUAL.contains(from), "{from}");
+        let e = err_of(&DUAL.replacen(from, to, 1));
+        assert!(e.to_string().contains(want), "{from} -> {to}: {e}");
+    }
+}

@@ -111,17 +111,9 @@ impl Host {
             return;
         }
         let nf = self.sysctl.bridge_nf_call_iptables();
-        let mut pre6: Option<super::netfilter::hook6::Nf6> = None;
-        if let (true, L3::Ipv6(ip)) = (self.sysctl.bridge_nf_call_ip6tables(), &f.payload) {
-            let ip = ip.clone();
-            match self.br_nf_pre_routing6(ctx, br, port, &mut f, ip, meta) {
-                None => return,
-                Some((ip, n)) => {
-                    f.payload = L3::Ipv6(ip);
-                    pre6 = Some(n);
-                }
-            }
-        }
+        let Some(pre6) = self.br_nf_ipv6_in(ctx, br, port, &mut f, meta) else {
+            return;
+        };
         let mut pre: Option<(u32, CtInfo)> = None;
         let mut hi_done = false;
         if let (true, L3::Ipv4(ip)) = (nf, &f.payload) {
@@ -175,24 +167,7 @@ impl Host {
                 meta,
                 hop: ctx.trace.current_hop(),
             });
-            match (pre, f.payload) {
-                (Some((mark, ct)), L3::Ipv4(mut ip)) => {
-                    // ip_sabotage_in: PREROUTING already ran on the bridge.
-                    self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
-                }
-                (_, L3::Ipv6(ip)) if pre6.is_some() => {
-                    let n = pre6.take().expect("checked");
-                    self.br_nf_local6(ctx, br, ip, meta, n);
-                }
-                (_, payload) => {
-                    let f2 = Frame {
-                        src: f.src,
-                        dst: f.dst,
-                        payload,
-                    };
-                    self.l2_input(ctx, br, f2, meta);
-                }
-            }
+            self.br_pass_up(ctx, br, f, (pre, pre6), meta);
             return;
         }
         let mut lo_done = false;
@@ -216,6 +191,32 @@ impl Host {
             f.payload = L3::Ipv6(ip);
         }
         self.bridge_forward(ctx, br, Some(port), f, meta, lo_done);
+    }
+
+    /// A frame for the bridge itself, up to the IP stack on the bridge
+    /// device: past PREROUTING when br_netfilter ran it (ip_sabotage_in).
+    fn br_pass_up(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        f: Frame,
+        (pre, pre6): (Option<(u32, CtInfo)>, Option<super::netfilter::hook6::Nf6>),
+        meta: Meta,
+    ) {
+        match (pre, pre6, f.payload) {
+            (Some((mark, ct)), _, L3::Ipv4(mut ip)) => {
+                self.prerouting_nat_and_route(ctx, br, &mut ip, meta, mark, ct, Some(()));
+            }
+            (_, Some(n), L3::Ipv6(ip)) => self.br_nf_local6(ctx, br, ip, meta, n),
+            (_, _, payload) => {
+                let f2 = Frame {
+                    src: f.src,
+                    dst: f.dst,
+                    payload,
+                };
+                self.l2_input(ctx, br, f2, meta);
+            }
+        }
     }
 
     /// The bridge forward chains below br_netfilter's FORWARD

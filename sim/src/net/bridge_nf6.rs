@@ -29,6 +29,30 @@ use crate::wire::ipv6::Ipv6Repr;
 use crate::wire::{Frame, L3};
 
 impl Host {
+    /// br_netfilter's IPv6 entry for a unicast frame from port `inp`:
+    /// None when the packet is gone; Some(None) when it does not apply (no
+    /// `bridge-nf-call-ip6tables`, not IPv6); Some(Some(nf)) when
+    /// PREROUTING ran (the frame's packet rewritten in place).
+    pub(crate) fn br_nf_ipv6_in(
+        &mut self,
+        ctx: &mut Ctx,
+        br: usize,
+        inp: usize,
+        f: &mut Frame,
+        meta: Meta,
+    ) -> Option<Option<Nf6>> {
+        let L3::Ipv6(ip) = &f.payload else {
+            return Some(None);
+        };
+        if !self.sysctl.bridge_nf_call_ip6tables() {
+            return Some(None);
+        }
+        let ip = ip.clone();
+        let (ip, nf) = self.br_nf_pre_routing6(ctx, br, inp, f, ip, meta)?;
+        f.payload = L3::Ipv6(ip);
+        Some(Some(nf))
+    }
+
     /// `br_nf_pre_routing_ipv6`: PREROUTING at the bridge for a unicast
     /// IPv6 frame. None: the packet is gone (dropped, or up
     /// to IPv6 forwarding); else the packet (maybe rewritten) and its

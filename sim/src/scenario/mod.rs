@@ -239,27 +239,26 @@ pub fn expanded_scenario(text: &str, file: &str) -> Result<Option<String>, Scena
     )))
 }
 
-/// The cluster's objects and network settings, read from the `cluster` key.
-pub fn cluster_of(
+/// `v4` or `v4,v6` (kubeadm's dual-stack `--cluster-cidr` form): the
+/// first and the second.
+fn split_families(s: &Spanned<String>) -> (Spanned<String>, Option<Spanned<String>>) {
+    match s.value.split_once(',') {
+        Some((a, b)) => (
+            Spanned::new(a.trim().to_string(), s.referenced, s.defined),
+            Some(Spanned::new(b.trim().to_string(), s.referenced, s.defined)),
+        ),
+        None => (s.clone(), None),
+    }
+}
+
+/// The cluster's IPv6 network: None for an IPv4 cluster; (true, net) for
+/// an IPv6-only one (`clusterCIDR` IPv6 alone); (false, net) for a
+/// dual-stack one (`clusterCIDR` and `nodeNetwork` both `v4,v6`).
+fn net6_of(
     c: &ClusterDoc,
     file: &str,
-) -> Result<(crate::k8s::Cluster, crate::k8s::cluster::NetConfig), ScenarioError> {
+) -> Result<Option<(bool, crate::k8s::cluster::NetConfig6)>, ScenarioError> {
     let e = Errs { file };
-    let cidr = |s: &Spanned<String>, k: &str| {
-        parse_cidr(&s.value)
-            .map(|n| n.trunc())
-            .ok_or_else(|| e.at(s, format!("cluster.{k}"), format!("bad CIDR '{}'", s.value)))
-    };
-    // `v4` or `v4,v6` (kubeadm's dual-stack `--cluster-cidr` form)
-    let split = |s: &Spanned<String>| -> (Spanned<String>, Option<Spanned<String>>) {
-        match s.value.split_once(',') {
-            Some((a, b)) => (
-                Spanned::new(a.trim().to_string(), s.referenced, s.defined),
-                Some(Spanned::new(b.trim().to_string(), s.referenced, s.defined)),
-            ),
-            None => (s.clone(), None),
-        }
-    };
     let cidr6 = |s: &Spanned<String>, k: &str| {
         s.value
             .parse::<ipnet::Ipv6Net>()
@@ -272,30 +271,28 @@ pub fn cluster_of(
                 )
             })
     };
-    let (cc4, cc6) = split(&c.cluster_cidr);
-    let (nn4, nn6) = split(&c.node_network);
-    let v6only = cc4.value.contains(':') && cc6.is_none();
-    // an IPv6-only cluster's IPv4 fields are unused (ipv4: false)
-    let (cluster_cidr, node_network) = if v6only {
-        (ipnet::Ipv4Net::default(), ipnet::Ipv4Net::default())
-    } else {
-        (cidr(&cc4, "clusterCIDR")?, cidr(&nn4, "nodeNetwork")?)
-    };
-    let v6 = match (&cc6, &nn6) {
-        _ if v6only => Some(ipv6_only_net(c, file)?),
-        (None, None) => None,
+    let (cc4, cc6) = split_families(&c.cluster_cidr);
+    let (_, nn6) = split_families(&c.node_network);
+    if cc4.value.contains(':') && cc6.is_none() {
+        return Ok(Some((true, ipv6_only_net(c, file)?)));
+    }
+    match (&cc6, &nn6) {
+        (None, None) => Ok(None),
         (Some(cc), Some(nn)) => {
             let node_network6 = cidr6(nn, "nodeNetwork")?;
-            let service6 = match c.service_cidr.as_ref().map(&split).and_then(|(_, b)| b) {
+            let service6 = match c.service_cidr.as_ref().and_then(|s| split_families(s).1) {
                 Some(s) => cidr6(&s, "serviceCIDR")?,
                 None => "fd00:10:96::/112".parse().expect("literal"),
             };
-            Some(crate::k8s::cluster::NetConfig6 {
-                cluster_cidr: cidr6(cc, "clusterCIDR")?,
-                node_network: node_network6,
-                service_cidr: service6,
-                node_gateway: std::net::Ipv6Addr::from(u128::from(node_network6.network()) + 1),
-            })
+            Ok(Some((
+                false,
+                crate::k8s::cluster::NetConfig6 {
+                    cluster_cidr: cidr6(cc, "clusterCIDR")?,
+                    node_network: node_network6,
+                    service_cidr: service6,
+                    node_gateway: std::net::Ipv6Addr::from(u128::from(node_network6.network()) + 1),
+                },
+            )))
         }
         (Some(_), None) | (None, Some(_)) => {
             let (k, s) = if cc6.is_none() {
@@ -303,15 +300,39 @@ pub fn cluster_of(
             } else {
                 ("nodeNetwork", &c.node_network)
             };
-            return Err(e.at(
+            Err(e.at(
                 s,
                 format!("cluster.{k}"),
                 format!(
                     "'{}' has one family, but the other of clusterCIDR and nodeNetwork has two: a dual-stack cluster gives both as `v4,v6`",
                     s.value
                 ),
-            ));
+            ))
         }
+    }
+}
+
+/// The cluster's objects and network settings, read from the `cluster` key.
+pub fn cluster_of(
+    c: &ClusterDoc,
+    file: &str,
+) -> Result<(crate::k8s::Cluster, crate::k8s::cluster::NetConfig), ScenarioError> {
+    let e = Errs { file };
+    let cidr = |s: &Spanned<String>, k: &str| {
+        parse_cidr(&s.value)
+            .map(|n| n.trunc())
+            .ok_or_else(|| e.at(s, format!("cluster.{k}"), format!("bad CIDR '{}'", s.value)))
+    };
+    let (cc4, _) = split_families(&c.cluster_cidr);
+    let (nn4, _) = split_families(&c.node_network);
+    let v6 = net6_of(c, file)?;
+    let v6only = v6.as_ref().is_some_and(|(only, _)| *only);
+    let v6 = v6.map(|(_, n)| n);
+    // an IPv6-only cluster's IPv4 fields are unused (ipv4: false)
+    let (cluster_cidr, node_network) = if v6only {
+        (ipnet::Ipv4Net::default(), ipnet::Ipv4Net::default())
+    } else {
+        (cidr(&cc4, "clusterCIDR")?, cidr(&nn4, "nodeNetwork")?)
     };
     if let Some(m) = &c.proxy_mode {
         if !["iptables", "ipvs", "nftables"].contains(&m.value.as_str()) {
@@ -327,7 +348,7 @@ pub fn cluster_of(
     }
     let service_cidr = match &c.service_cidr {
         _ if v6only => ipnet::Ipv4Net::default(),
-        Some(s) => cidr(&split(s).0, "serviceCIDR")?,
+        Some(s) => cidr(&split_families(s).0, "serviceCIDR")?,
         None => "10.96.0.0/12".parse().expect("literal"),
     };
     let objs =

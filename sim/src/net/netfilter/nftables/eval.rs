@@ -1500,28 +1500,51 @@ fn v6_only(s: Sel) -> bool {
     )
 }
 
+/// `ct status` bits (IPS_EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED
+/// 8, SRC_NAT 16, DST_NAT 32) from the packet's conntrack state.
+fn ct_status(st: u8) -> u32 {
+    let mut v = 0;
+    if st & ctbits::SNAT != 0 {
+        v |= 16;
+    }
+    if st & ctbits::DNAT != 0 {
+        v |= 32;
+    }
+    if st & ctbits::ESTABLISHED != 0 {
+        v |= 2 | 4 | 8;
+    }
+    if st & ctbits::RELATED != 0 {
+        v |= 1 | 8;
+    }
+    v
+}
+
+/// The value of a selector that depends on the packet's family: None
+/// when the selector reads the other family (its dependency fails) or
+/// reads nothing podpath models; Some(v) for an IPv6 header field.
+fn family_value(s: Sel, pkt: &NfPacket) -> Option<Option<Kv>> {
+    let Some((src, dst)) = pkt.ip6 else {
+        return v6_only(s).then_some(None);
+    };
+    Some(match s {
+        _ if v4_only(s) => None,
+        Sel::Saddr6 => Some(Kv::A6(u128::from(src))),
+        Sel::Daddr6 => Some(Kv::A6(u128::from(dst))),
+        Sel::Nexthdr6 => Some(Kv::N(u32::from(pkt.proto))),
+        Sel::Hoplimit6 => Some(Kv::N(u32::from(pkt.ttl))),
+        Sel::Icmp6Type => pkt.icmp.map(|(t, _)| Kv::N(u32::from(t))),
+        Sel::Icmp6Code => pkt.icmp.map(|(_, c)| Kv::N(u32::from(c))),
+        Sel::V6 => None,
+        _ => return None,
+    })
+}
+
 fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
     if pkt.not_ip && (needs_ip(s) || v6_only(s)) {
         return None;
     }
-    match pkt.ip6 {
-        Some((src, dst)) => {
-            if v4_only(s) {
-                return None;
-            }
-            match s {
-                Sel::Saddr6 => return Some(Kv::A6(u128::from(src))),
-                Sel::Daddr6 => return Some(Kv::A6(u128::from(dst))),
-                Sel::Nexthdr6 => return Some(Kv::N(u32::from(pkt.proto))),
-                Sel::Hoplimit6 => return Some(Kv::N(u32::from(pkt.ttl))),
-                Sel::Icmp6Type => return pkt.icmp.map(|(t, _)| Kv::N(u32::from(t))),
-                Sel::Icmp6Code => return pkt.icmp.map(|(_, c)| Kv::N(u32::from(c))),
-                Sel::V6 => return None,
-                _ => {}
-            }
-        }
-        None if v6_only(s) => return None,
-        None => {}
+    if let Some(v) = family_value(s, pkt) {
+        return v;
     }
     if let Some(v) = l2_value(s, pkt) {
         return v;
@@ -1539,23 +1562,7 @@ fn sel_value(s: Sel, pkt: &NfPacket, env: &EvalEnv) -> Option<Kv> {
         Sel::Dport => u32::from(pkt.dport?),
         Sel::Mark => pkt.mark,
         Sel::CtState => u32::from(pkt.ct_state),
-        Sel::CtStatus => {
-            let st = pkt.ct_state;
-            let mut v = 0;
-            if st & ctbits::SNAT != 0 {
-                v |= 16;
-            }
-            if st & ctbits::DNAT != 0 {
-                v |= 32;
-            }
-            if st & ctbits::ESTABLISHED != 0 {
-                v |= 2 | 4 | 8;
-            }
-            if st & ctbits::RELATED != 0 {
-                v |= 1 | 8;
-            }
-            v
-        }
+        Sel::CtStatus => ct_status(pkt.ct_state),
         Sel::CtMark => pkt.ctmark,
         Sel::CtDirection
         | Sel::V6
