@@ -236,8 +236,10 @@ MODELLED
               clusterIPs/ipFamilies/ipFamilyPolicy as the API server
               validates them, one EndpointSlice per family, kube-proxy's
               IPv6 proxier in ip6tables and the `ip6 kube-proxy` nftables
-              table, flannel-v6.1 over the IPv6 node network, CoreDNS AAAA
-              for Services); kube-proxy ipvs mode (kube-ipvs0 with the
+              table, flannel-v6.1 over the IPv6 node network, calico BGP's
+              /128 per pod and the host veth's link-local as the pods'
+              IPv6 gateway, CoreDNS AAAA for Services); kube-proxy ipvs
+              mode (kube-ipvs0 with the
               Service IPs, virtual services with rr/wrr/lc/sh, the KUBE-*
               ipsets and the iptables rules ipvs mode writes);
               `podpath expand`, `podpath kube-proxy-rules`
@@ -292,9 +294,13 @@ SIMPLIFIED (and where)
     time would be tentative); flow labels are a fixed hash, not the
     kernel's boot-seeded one; WireGuard's tunnel carries IPv4 only (its
     endpoints may be IPv6); Kubernetes dual-stack and IPv6-only clusters
-    are built for flannel (vxlan, host-gw) with kube-proxy in iptables or
-    nftables mode: calico's and kindnet's IPv6, IPVS for IPv6 and `reach`
-    over IPv6 are not modelled (they say so or stay IPv4); the API
+    are built for flannel (vxlan, host-gw) and calico-bgp with kube-proxy
+    in iptables or nftables mode: calico's IPIP has no IPv6 (refused, as
+    it is), felix's IPv6 policy rules, the CNI plugin's proxy_ndp=1 on
+    cali veths (no proxy entries are added, so it changes nothing),
+    kindnet's IPv6, IPVS for IPv6 and `reach` over IPv6 are not modelled
+    (refused, or IPv4 only); calico's IPv6 block is the node's IPv6
+    podCIDR, as its IPv4 block is the IPv4 one; the API
     server's allocation of a missing ClusterIP is not modelled (give
     both of a RequireDualStack Service).                                  [net/ip6]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a

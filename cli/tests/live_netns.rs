@@ -324,6 +324,16 @@ fn dual_stack_bridged_dnat_same_node() {
     check(&fixture("dual-stack-same-node.yaml"), "dsn", 52);
 }
 
+/// The dual-stack cluster under calico in BGP mode: IPv6 pods route via
+/// their host veth's link-local address (fe80::ecee:eeff:feee:eeee), the
+/// node a /128 per local pod on its cali device and the other node's block
+/// via its IPv6 address; IPv4 as calico-bgp does it (proxy ARP for
+/// 169.254.1.1).
+#[test]
+fn generated_calico_dual_stack_cluster() {
+    check(&fixture("calico-dual-stack.yaml"), "cds", 40);
+}
+
 /// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
 /// underlay, Packet Too Big from the node in front of the 1450 tunnel,
 /// and the fragments that follow, encapsulated.

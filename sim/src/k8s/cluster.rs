@@ -650,15 +650,25 @@ fn app(kind: &str, name: Option<String>, listen: Option<String>) -> AppDoc {
 /// produce them.
 pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sError> {
     let cni = Cni::of(net)?;
-    if net.v6.is_some() && (cni.routed || net.proxy_mode == "ipvs") {
-        return Err(kerr(
-            "cluster".into(),
-            "clusterCIDR",
-            format!(
-                "dual-stack is modelled for flannel (vxlan, host-gw) with kube-proxy in iptables or nftables mode; not yet for {} with kube-proxy in {} mode",
+    if net.v6.is_some() {
+        let why = if cni.ipip {
+            Some(
+                "calico's IPIP mode has no IPv6 (IPv6 in IPv4 is not IPIP); use calico-bgp"
+                    .to_string(),
+            )
+        } else if cni.kindnet || net.proxy_mode == "ipvs" {
+            Some(format!(
+                "dual-stack and IPv6-only clusters are modelled for flannel (vxlan, host-gw) and calico-bgp with kube-proxy in iptables or nftables mode; not yet for {} with kube-proxy in {} mode",
                 net.cni, net.proxy_mode
-            ),
-        ));
+            ))
+        } else if cni.calico && !cluster.network_policies.is_empty() {
+            Some("felix's IPv6 rules for NetworkPolicies are not modelled: a calico cluster with IPv6 and NetworkPolicies is refused rather than run unfiltered over IPv6".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(kerr("cluster".into(), "clusterCIDR", why));
+        }
     }
     let nodes = nodes(cluster, net)?;
     let pod_names = pod_host_names(cluster);
@@ -1092,7 +1102,7 @@ fn node_routes(
     if net.ipv4 {
         routes.push(route("default", Some(net.node_gateway.to_string()), "eth0"));
     }
-    if cni.calico {
+    if cni.calico && net.ipv4 {
         // BIRD's routes: a blackhole for the node's own block, one
         // /32 per local workload on its cali device, the other nodes'
         // blocks via their addresses.
@@ -1102,8 +1112,9 @@ fn node_routes(
             ..route(n.pod_cidr, None, "")
         });
     }
-    if cni.routed {
-        for (p, ip) in local_pods {
+    if cni.routed && net.ipv4 {
+        for (p, _) in local_pods {
+            let Some(ip) = p.ip4() else { continue };
             let dev = if cni.kindnet {
                 veth_name(p.metadata.ns(), &p.metadata.name)
             } else {
@@ -1114,6 +1125,23 @@ fn node_routes(
     }
     if let Some(n6) = &net.v6 {
         routes.push(route("default", Some(n6.node_gateway.to_string()), "eth0"));
+        if let (true, Some(v6)) = (cni.calico, &n.v6) {
+            // calico's IPv6: the node's block blackholed, a /128 per
+            // local workload on its cali device (the CNI plugin's
+            // `ip -6 route add POD/128 dev caliX`), the other nodes'
+            // blocks via their IPv6 addresses (BIRD)
+            routes.push(RouteDoc {
+                dev: None,
+                route_type: Some(sp("blackhole".to_string())),
+                ..route(v6.pod_cidr, None, "")
+            });
+            for (p, _) in local_pods {
+                if let Some(ip) = p.ip6() {
+                    let dev = cali_name(p.metadata.ns(), &p.metadata.name);
+                    routes.push(route(format!("{ip}/128"), None, &dev));
+                }
+            }
+        }
         // flannel's IPv6 leases: `ip -6 route replace SUBNET via VTEP dev
         // flannel-v6.1 onlink` (vxlan_network.go handleSubnetEvents), or
         // via the node's IPv6 address for host-gw
@@ -1342,7 +1370,11 @@ fn node_packet_filter(
         c6.node_ips = vec![v6.ip.into()];
         c6.cluster_cidr = Some(n6.cluster_cidr.into());
         c6.service_cidrs = vec![n6.service_cidr.into()];
-        let extra6 = flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string());
+        let extra6 = if cni.calico {
+            ExtraRules::default()
+        } else {
+            flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string())
+        };
         h.ip6tables = Some(dump_text(&if net.proxy_mode == "nftables" {
             kubeproxy::node_iptables_save_others(&extra6)
         } else {
@@ -1445,7 +1477,12 @@ fn pod_host(
     }
     let v6 = p.ip6().zip(n.v6.as_ref());
     if let Some((a6, n6)) = v6 {
-        addrs.push(format!("{a6}/{}", n6.pod_cidr.prefix_len()));
+        let plen6 = if cni.routed {
+            128
+        } else {
+            n6.pod_cidr.prefix_len()
+        };
+        addrs.push(format!("{a6}/{plen6}"));
     }
     let mut eth0 = device(addrs);
     eth0.mtu = Some(scalar(cni.mtu));
@@ -1466,11 +1503,18 @@ fn pod_host(
         Vec::new()
     };
     if let (Some((_, n6)), Some(c6)) = (v6, &net.v6) {
-        // the bridge plugin's IPv6 range: the cluster network and the
-        // default route via cni0's IPv6 address
-        let gw = Some(n6.gw().to_string());
-        h.routes.push(route(c6.cluster_cidr, gw.clone(), "eth0"));
-        h.routes.push(route("default", gw, "eth0"));
+        if cni.calico {
+            // calico's CNI plugin: the default route via the host veth's
+            // link-local address (EUI-64 of ee:ee:ee:ee:ee:ee)
+            h.routes
+                .push(route("default", Some(CALICO_GW6.to_string()), "eth0"));
+        } else {
+            // the bridge plugin's IPv6 range: the cluster network and the
+            // default route via cni0's IPv6 address
+            let gw = Some(n6.gw().to_string());
+            h.routes.push(route(c6.cluster_cidr, gw.clone(), "eth0"));
+            h.routes.push(route("default", gw, "eth0"));
+        }
     }
     h.apps = pod_servers(cluster, net, p);
     if istio_injected(p) {
@@ -1483,6 +1527,10 @@ fn pod_host(
     }
     h
 }
+
+/// The link-local address of a calico host veth (MAC ee:ee:ee:ee:ee:ee):
+/// its IPv6 pods' gateway.
+const CALICO_GW6: &str = "fe80::ecee:eeff:feee:eeee";
 
 /// The pod's routes: calico's 169.254.1.1 gateway, kindnet's ptp gateway,
 /// or the bridge's address (cni0) for the cluster network and default.
