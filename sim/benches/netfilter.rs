@@ -189,7 +189,7 @@ fn bench_nft(c: &mut Criterion) {
         .map(|s| ServicePortInfo {
             name: format!("ns{}/svc{}:http", s % 100, s),
             protocol: "tcp".into(),
-            cluster_ip: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + s + 1),
+            cluster_ip: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 96, 0, 0)) + s + 1).into(),
             port: 80,
             node_port: 0,
             external_ips: vec![],
@@ -206,7 +206,7 @@ fn bench_nft(c: &mut Criterion) {
                     );
                     EndpointInfo {
                         endpoint: format!("{ip}:8080"),
-                        ip,
+                        ip: ip.into(),
                         is_local: false,
                         ready: true,
                         serving: true,
@@ -218,7 +218,7 @@ fn bench_nft(c: &mut Criterion) {
         })
         .collect();
     let mut cfg = ProxierConfig::new("node");
-    cfg.node_ips = vec![Ipv4Addr::new(192, 168, 1, 10)];
+    cfg.node_ips = vec![Ipv4Addr::new(192, 168, 1, 10).into()];
     cfg.cluster_cidr = Some("10.244.0.0/16".parse().unwrap());
     cfg.service_cidrs = vec!["10.96.0.0/12".parse().unwrap()];
     let text = podpath_sim::k8s::kubeproxy_nft::nft_rules_for(&svcs, &cfg);

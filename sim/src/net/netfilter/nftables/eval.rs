@@ -1081,8 +1081,8 @@ fn nat_data(d: &Data) -> Option<NatRange> {
         _ => None,
     };
     Some(NatRange {
-        addr_lo: Some((lo).into()),
-        addr_hi: Some((hi).into()),
+        addr_lo: Some(lo),
+        addr_hi: Some(hi),
         ports,
     })
 }

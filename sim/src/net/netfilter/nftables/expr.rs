@@ -1582,22 +1582,6 @@ fn sctp_chunk_field(chunk: &str, f: &str) -> Option<(u8, u8)> {
     })
 }
 
-#[cfg(test)]
-mod num_tests {
-    use super::*;
-
-    /// lookup3.c's driver5 vectors (hashlittle = the kernel's jhash on
-    /// little-endian machines).
-    #[test]
-    fn jhash_matches_lookup3() {
-        assert_eq!(jhash(b"", 0), 0xdeadbeef);
-        assert_eq!(jhash(b"Four score and seven years ago", 0), 0x17770551);
-        assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
-        assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
-        assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
-    }
-}
-
 /// The ICMPv6 types by name (datatype.c icmp6_type_tbl).
 pub(super) fn icmpv6_type(s: &str) -> Option<u32> {
     Some(match s {
@@ -1621,4 +1605,20 @@ pub(super) fn icmpv6_type(s: &str) -> Option<u32> {
         "mld2-listener-report" => 143,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod num_tests {
+    use super::*;
+
+    /// lookup3.c's driver5 vectors (hashlittle = the kernel's jhash on
+    /// little-endian machines).
+    #[test]
+    fn jhash_matches_lookup3() {
+        assert_eq!(jhash(b"", 0), 0xdeadbeef);
+        assert_eq!(jhash(b"Four score and seven years ago", 0), 0x17770551);
+        assert_eq!(jhash(b"Four score and seven years ago", 1), 0xcd628161);
+        assert_eq!(reciprocal_scale(0x8000_0000, 2), 1);
+        assert_eq!(reciprocal_scale(0x7fff_ffff, 2), 0);
+    }
 }
