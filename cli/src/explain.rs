@@ -238,7 +238,8 @@ MODELLED
               IPv6 proxier in ip6tables and the `ip6 kube-proxy` nftables
               table, flannel-v6.1 over the IPv6 node network, calico BGP's
               /128 per pod and the host veth's link-local as the pods'
-              IPv6 gateway, CoreDNS AAAA for Services); kube-proxy ipvs
+              IPv6 gateway, kindnet's ptp veths per family and its
+              masquerade agent in ip6tables, CoreDNS AAAA for Services); kube-proxy ipvs
               mode (kube-ipvs0 with the
               Service IPs, virtual services with rr/wrr/lc/sh, the KUBE-*
               ipsets and the iptables rules ipvs mode writes);
@@ -298,8 +299,10 @@ SIMPLIFIED (and where)
     in iptables or nftables mode: calico's IPIP has no IPv6 (refused, as
     it is), felix's IPv6 policy rules, the CNI plugin's proxy_ndp=1 on
     cali veths (no proxy entries are added, so it changes nothing),
-    kindnet's IPv6, IPVS for IPv6 and `reach` over IPv6 are not modelled
-    (refused, or IPv4 only); calico's IPv6 block is the node's IPv6
+    IPVS for IPv6 and `reach` over IPv6 are not modelled (refused, or
+    IPv4 only); kindnet's dual-stack is its ptp plugin per family, and a
+    kindnet or calico cluster with IPv6 and NetworkPolicies is refused
+    (the policy engines' IPv6 rules are not modelled); calico's IPv6 block is the node's IPv6
     podCIDR, as its IPv4 block is the IPv4 one; the API
     server's allocation of a missing ClusterIP is not modelled (give
     both of a RequireDualStack Service).                                  [net/ip6]

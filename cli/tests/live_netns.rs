@@ -334,6 +334,15 @@ fn generated_calico_dual_stack_cluster() {
     check(&fixture("calico-dual-stack.yaml"), "cds", 40);
 }
 
+/// The dual-stack cluster under kindnet, kind's own CNI: ptp veths whose
+/// host side holds each family's pod gateway (/32 and /128), a host route
+/// per pod and family, the other node's subnets via its address of the
+/// family, kindnet's masquerade agent in iptables and ip6tables.
+#[test]
+fn generated_kindnet_dual_stack_cluster() {
+    check(&fixture("kindnet-dual-stack.yaml"), "kds", 40);
+}
+
 /// The `ipv6-pmtu` scenario: IPv6 pods over flannel's VXLAN on an IPv4
 /// underlay, Packet Too Big from the node in front of the 1450 tunnel,
 /// and the fragments that follow, encapsulated.

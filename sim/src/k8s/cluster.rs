@@ -656,13 +656,15 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sErr
                 "calico's IPIP mode has no IPv6 (IPv6 in IPv4 is not IPIP); use calico-bgp"
                     .to_string(),
             )
-        } else if cni.kindnet || net.proxy_mode == "ipvs" {
+        } else if net.proxy_mode == "ipvs" {
             Some(format!(
-                "dual-stack and IPv6-only clusters are modelled for flannel (vxlan, host-gw) and calico-bgp with kube-proxy in iptables or nftables mode; not yet for {} with kube-proxy in {} mode",
+                "dual-stack and IPv6-only clusters are modelled with kube-proxy in iptables or nftables mode; IPVS for IPv6 is not yet ({} with kube-proxy in {} mode)",
                 net.cni, net.proxy_mode
             ))
         } else if cni.calico && !cluster.network_policies.is_empty() {
             Some("felix's IPv6 rules for NetworkPolicies are not modelled: a calico cluster with IPv6 and NetworkPolicies is refused rather than run unfiltered over IPv6".to_string())
+        } else if cni.kindnet && !cluster.network_policies.is_empty() {
+            Some("kube-network-policies' IPv6 table is not modelled: a kindnet cluster with IPv6 and NetworkPolicies is refused rather than run unfiltered over IPv6".to_string())
         } else {
             None
         };
@@ -995,7 +997,7 @@ fn node_devices(
         d.mtu = Some(scalar(1480));
         devs.insert("tunl0".to_string(), d);
     }
-    pod_host_side_devices(&mut devs, cluster, cni, n);
+    pod_host_side_devices(&mut devs, cluster, (net, cni), n);
     devs
 }
 
@@ -1053,7 +1055,7 @@ fn ipvs_dummy_device(cluster: &Cluster, n: &NodeNet) -> DeviceDoc {
 fn pod_host_side_devices(
     devs: &mut BTreeMap<String, DeviceDoc>,
     cluster: &Cluster,
-    cni: &Cni,
+    (net, cni): (&NetConfig, &Cni),
     n: &NodeNet,
 ) {
     let mtu = cni.mtu;
@@ -1063,12 +1065,17 @@ fn pod_host_side_devices(
             && p.status.pod_ip.is_some()
         {
             let (name, mut d) = if cni.kindnet {
-                // kindnet's ptp plugin: the host side holds the pod
-                // gateway, the subnet's first address, as a /32
-                (
-                    veth_name(p.metadata.ns(), &p.metadata.name),
-                    device(vec![format!("{}/32", n.gw())]),
-                )
+                // kindnet's ptp plugin (plugins/main/ptp setupHostVeth):
+                // the host side holds the pod gateway of each family, the
+                // subnet's first address, as a /32 and a /128
+                let mut addrs = Vec::new();
+                if net.ipv4 {
+                    addrs.push(format!("{}/32", n.gw()));
+                }
+                if let (Some(v6), true) = (&n.v6, p.ip6().is_some()) {
+                    addrs.push(format!("{}/128", v6.gw()));
+                }
+                (veth_name(p.metadata.ns(), &p.metadata.name), device(addrs))
             } else if cni.calico {
                 // calico's CNI plugin: host side unaddressed, MAC
                 // ee:ee:ee:ee:ee:ee, proxy ARP answers for the pods'
@@ -1125,6 +1132,15 @@ fn node_routes(
     }
     if let Some(n6) = &net.v6 {
         routes.push(route("default", Some(n6.node_gateway.to_string()), "eth0"));
+        if let (true, Some(_)) = (cni.kindnet, &n.v6) {
+            // ptp's host route to each local pod's IPv6 address
+            for (p, _) in local_pods {
+                if let Some(ip) = p.ip6() {
+                    let dev = veth_name(p.metadata.ns(), &p.metadata.name);
+                    routes.push(route(format!("{ip}/128"), None, &dev));
+                }
+            }
+        }
         if let (true, Some(v6)) = (cni.calico, &n.v6) {
             // calico's IPv6: the node's block blackholed, a /128 per
             // local workload on its cali device (the CNI plugin's
@@ -1372,6 +1388,8 @@ fn node_packet_filter(
         c6.service_cidrs = vec![n6.service_cidr.into()];
         let extra6 = if cni.calico {
             ExtraRules::default()
+        } else if cni.kindnet {
+            kindnet_rules(&n6.cluster_cidr.to_string())
         } else {
             flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string())
         };
@@ -1503,7 +1521,14 @@ fn pod_host(
         Vec::new()
     };
     if let (Some((_, n6)), Some(c6)) = (v6, &net.v6) {
-        if cni.calico {
+        if cni.kindnet {
+            // ptp: the gateway on the link, the subnet and the rest via it
+            let gw = Some(n6.gw().to_string());
+            h.routes
+                .push(route(format!("{}/128", n6.gw()), None, "eth0"));
+            h.routes.push(route(n6.pod_cidr, gw.clone(), "eth0"));
+            h.routes.push(route("default", gw, "eth0"));
+        } else if cni.calico {
             // calico's CNI plugin: the default route via the host veth's
             // link-local address (EUI-64 of ee:ee:ee:ee:ee:ee)
             h.routes
