@@ -180,8 +180,14 @@ MODELLED
               bridged frames); nftables ip6 and inet tables on IPv6
               packets (ip6 saddr/daddr/nexthdr/hoplimit, icmpv6, meta
               nfproto, fib, ipv6_addr sets and concatenated maps, NAT of
-              the packet's family); curl -6 (`ipv6: true`: AAAA through
-              the resolv.conf search list, then IPv6)
+              the packet's family); curl's lookups as glibc's
+              getaddrinfo makes them (A and AAAA back to back on one
+              socket through the resolv.conf search list, the answers
+              sorted by rfc3484_sort with glibc's built-in tables, so a
+              ULA before IPv4), then curl's Happy Eyeballs (the first
+              address's family first, the other after 200 ms or at once
+              when the first failed); curl -4/-6 (`ipv4: true`,
+              `ipv6: true`: A or AAAA only)
   icmp        echo (ping -s SIZE -M do|dont, iputils' wording), errors quoting
               up to 548 bytes (icmp_send's 576-byte rule), fragmentation-
               needed with the next-hop MTU, RELATED conntrack with NAT
@@ -279,10 +285,14 @@ SIMPLIFIED (and where)
     conntrack); Neighbor Discovery the host sends skips OUTPUT (what it
     receives passes INPUT); SCTP has no IPv6 sockets, a UDP socket
     receives both families; the proxies (haproxy, ingress-nginx,
-    envoy) listen and connect over IPv4 only; the resolver asks A, or
-    AAAA only with `ipv6: true` (curl -6): getaddrinfo's AF_UNSPEC (A and
-    AAAA, RFC 6724 answer sorting) and curl's Happy Eyeballs are not
-    modelled; `[::]` stands for both an
+    envoy) listen and connect over IPv4 only; getaddrinfo's sort
+    (app/gai.rs) never decides by rules 3, 4 or 7 (no deprecated or home
+    addresses, no SIT/ip6tnl tunnels) and reads no /etc/gai.conf; when
+    one answer of an A+AAAA pair is lost the resolver resends both
+    together (glibc switches to single-request mode and asks them one
+    after the other); curl's per-address connect timeout within a family
+    (half the time left while addresses remain) is not applied, each
+    attempt runs until TCP gives up; `[::]` stands for both an
     IPV6_V6ONLY socket and a dual-stack one in a bundle; a redirect
     taken never expires; router
     advertisements are shown, not acted on (no SLAAC, no default router

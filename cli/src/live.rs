@@ -60,10 +60,64 @@ while True:
 "#;
 
 const CLIENT_PY: &str = r#"
-import socket, sys
+import errno, select, socket, sys, time
 dst, port, host, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+fam = sys.argv[6] if len(sys.argv) > 6 else None
+
+def eyeballs(name, port, fam, timeout):
+    # curl 7.x/8.5 (lib/connect.c): getaddrinfo's list split by family, the
+    # first address's family first, the other 200 ms later or as soon as
+    # every address of the first failed; the first to connect wins, the
+    # others are closed (in SYN-SENT: nothing sent)
+    af = {"4": socket.AF_INET, "6": socket.AF_INET6, "any": socket.AF_UNSPEC}[fam]
+    try:
+        infos = socket.getaddrinfo(name, port, af, socket.SOCK_STREAM)
+    except Exception as e:
+        print("ERROR resolve: %s" % e); sys.exit(0)
+    first = infos[0][0]
+    fams = [[i for i in infos if i[0] == first], [i for i in infos if i[0] != first]]
+    nxt, started, tries, err = [0, 0], [False, False], [], [None]
+    def start(f):
+        started[f] = True
+        while nxt[f] < len(fams[f]):
+            i = fams[f][nxt[f]]; nxt[f] += 1
+            s = socket.socket(i[0], socket.SOCK_STREAM); s.setblocking(False)
+            r = s.connect_ex(i[4])
+            if r in (0, errno.EINPROGRESS):
+                tries.append((s, f)); return True
+            s.close(); err[0] = OSError(r, "connect: " + errno.errorcode.get(r, str(r)))
+        return False
+    t0 = time.monotonic()
+    if not start(0):
+        start(1)
+    while tries:
+        now = time.monotonic()
+        if now - t0 > timeout:
+            raise socket.timeout("timed out")
+        wait = 0.05 if (fams[1] and not started[1]) else timeout
+        _, w, _ = select.select([], [s for s, _ in tries], [], wait)
+        for s in w:
+            f = [x for x in tries if x[0] is s][0][1]
+            e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if e == 0:
+                for o, _ in tries:
+                    if o is not s:
+                        o.close()
+                s.setblocking(True); s.settimeout(timeout)
+                return s
+            tries[:] = [x for x in tries if x[0] is not s]; s.close()
+            err[0] = OSError(e, errno.errorcode.get(e, str(e)))
+            if not start(f) and not started[1 - f]:
+                start(1 - f)
+        if fams[1] and not started[1] and time.monotonic() - t0 >= 0.2:
+            start(1)
+    raise err[0] or OSError("no address")
+
 try:
-    s = socket.create_connection((dst, port), timeout=float(sys.argv[5]))
+    if fam:
+        s = eyeballs(dst, port, fam, float(sys.argv[5]))
+    else:
+        s = socket.create_connection((dst, port), timeout=float(sys.argv[5]))
 except Exception as e:
     print("ERROR connect: %s" % e); sys.exit(0)
 s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n" % (path, host)).encode())
@@ -120,19 +174,25 @@ while True:
     s.sendto(resp, peer)
 "#;
 
-/// Resolves a name as a program would (getaddrinfo, IPv4: A queries through
+/// Resolves a name as `gethostbyname` does (A queries through
 /// /etc/resolv.conf's search list), prints the address or the failure.
+/// (curl's lookups are CLIENT_PY's: getaddrinfo with the family curl asks.)
 const RESOLVE_PY: &str = r#"
 import socket, sys
 try:
-    if len(sys.argv) > 2 and sys.argv[2] == "6":
-        # curl -6: getaddrinfo(AF_INET6), glibc asks AAAA only
-        print(socket.getaddrinfo(sys.argv[1], None, socket.AF_INET6, socket.SOCK_STREAM)[0][4][0])
-    else:
-        print(socket.gethostbyname(sys.argv[1]))
+    print(socket.gethostbyname(sys.argv[1]))
 except Exception as e:
     print("ERROR %s" % e)
 "#;
+
+/// CLIENT_PY's family argument for curl's `-4`, `-6` or neither.
+fn resolve_family(f: podpath_sim::app::IpResolve) -> &'static str {
+    match f {
+        podpath_sim::app::IpResolve::V4 => "4",
+        podpath_sim::app::IpResolve::V6 => "6",
+        podpath_sim::app::IpResolve::Whatever => "any",
+    }
+}
 
 /// One UDP datagram and its answer (unconnected socket, 1 s wait, as the
 /// simulator's UDP client): `udp_client.py ADDR PORT PAYLOAD`.
@@ -260,17 +320,15 @@ pub fn flow_command(r: &Request) -> Vec<String> {
             name,
             then: Some(t),
         } => vec![
-            s("sh"),
+            s("python3"),
             s("-c"),
-            format!(
-                "a=$(python3 -c '{}' {name} {}) && python3 -c '{}' \"$a\" {} '{}' '{}' 8",
-                RESOLVE_PY.replace('\'', "\""),
-                if t.ipv6 { 6 } else { 4 },
-                CLIENT_PY.replace('\'', "\""),
-                t.port,
-                t.host_header,
-                t.path
-            ),
+            s(CLIENT_PY),
+            name.clone(),
+            t.port.to_string(),
+            t.host_header.clone(),
+            t.path.clone(),
+            s("8"),
+            s(resolve_family(t.family)),
         ],
         Request::Udp { dst, port, payload } => vec![
             s("python3"),
@@ -852,40 +910,44 @@ impl Lab {
                 Request::Ping6 { .. } => self
                     .exec(host, &["sh", "-c", &ping6_cmd(&f.request)], None)
                     .map(|out| ping6_lines(&out)),
-                Request::Resolve { name, then } => {
+                Request::Resolve {
+                    name,
+                    then: Some(t),
+                } => self
+                    .exec(
+                        host,
+                        &[
+                            "python3",
+                            client.to_str().unwrap_or_default(),
+                            name,
+                            &t.port.to_string(),
+                            &t.host_header,
+                            &t.path,
+                            "8",
+                            resolve_family(t.family),
+                        ],
+                        None,
+                    )
+                    .map(|out| {
+                        if out.trim().starts_with("ERROR resolve") {
+                            format!("curl: (6) Could not resolve host: {name}")
+                        } else {
+                            out
+                        }
+                    }),
+                Request::Resolve { name, then: None } => {
                     let r = self.dir.join("resolve.py");
-                    let fam = if then.as_ref().is_some_and(|t| t.ipv6) {
-                        "6"
-                    } else {
-                        "4"
-                    };
                     let addr = self
                         .exec(
                             host,
-                            &["python3", r.to_str().unwrap_or_default(), name, fam],
+                            &["python3", r.to_str().unwrap_or_default(), name],
                             None,
                         )
                         .map(|s| s.trim().to_string());
-                    match (addr, then) {
-                        (Ok(a), _) if a.starts_with("ERROR") => Ok(match then {
-                            Some(_) => format!("curl: (6) Could not resolve host: {name}"),
-                            None => format!("DNS A {name}: {a}"),
-                        }),
-                        (Ok(a), None) => Ok(format!("DNS A {name} -> {a}")),
-                        (Ok(a), Some(t)) => self.exec(
-                            host,
-                            &[
-                                "python3",
-                                client.to_str().unwrap_or_default(),
-                                &a,
-                                &t.port.to_string(),
-                                &t.host_header,
-                                &t.path,
-                                "8",
-                            ],
-                            None,
-                        ),
-                        (Err(e), _) => Err(e),
+                    match addr {
+                        Ok(a) if a.starts_with("ERROR") => Ok(format!("DNS A {name}: {a}")),
+                        Ok(a) => Ok(format!("DNS A {name} -> {a}")),
+                        Err(e) => Err(e),
                     }
                 }
                 Request::Udp { .. } | Request::Sctp { .. } => {

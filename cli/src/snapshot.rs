@@ -677,7 +677,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                     podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
                     podpath_sim::world::Request::Ping6 { dst, size, count, hlim } => (dst.to_string(), format!("PING6 size {size} count {count}{}", hlim.map(|h| format!(" hlim {h}")).unwrap_or_default())),
                     podpath_sim::world::Request::Resolve { name, then: None } => ("0.0.0.0:0".to_string(), format!("RESOLVE {name}")),
-                    podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {}{name} HTTP GET {} Host: {}", if t.ipv6 { "-6 " } else { "" }, t.path, t.host_header)),
+                    podpath_sim::world::Request::Resolve { name, then: Some(t) } => (format!("0.0.0.0:{}", t.port), format!("RESOLVE {}{name} HTTP GET {} Host: {}", match t.family { podpath_sim::app::IpResolve::V6 => "-6 ", podpath_sim::app::IpResolve::V4 => "-4 ", podpath_sim::app::IpResolve::Whatever => "" }, t.path, t.host_header)),
                 };
                 let from = world.hosts[f.from].name.clone();
                 (0..f.count).map(move |k| {

@@ -97,6 +97,22 @@ fn bad_link_and_traffic() {
     );
     let e = err("hosts:\n  a: {kind: client, resolvConf: {nameserver: 10.0.0.300}}\n");
     assert_eq!(e.key, "hosts.a.resolvConf.nameserver");
+    // curl -4 and -6: one family at a time, and of the literal's family
+    let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: a, http: {get: 'http://1.2.3.4/', ipv4: true, ipv6: true}}\n");
+    assert_eq!(e.key, "traffic[0].http.ipv6");
+    assert!(
+        e.message.contains("`ipv4: true` and `ipv6: true` together"),
+        "{e}"
+    );
+    let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: a, http: {get: 'http://[2001:db8::1]/', ipv4: true}}\n");
+    assert_eq!(e.key, "traffic[0].http.ipv4");
+    assert!(
+        e.message
+            .contains("is an IPv6 address: `ipv4: true` (curl -4)"),
+        "{e}"
+    );
+    let e = err("hosts:\n  a: {kind: client}\ntraffic:\n  - {id: t, from: a, http: {get: 'http://1.2.3.4/', ipv6: true}}\n");
+    assert_eq!(e.key, "traffic[0].http.ipv6");
 }
 
 #[test]

@@ -134,12 +134,24 @@ pub struct ThenHttp {
     pub user: Option<String>,
     /// Method, header lines and body when they are not curl's GET.
     pub extra: super::http::RequestExtra,
-    /// `curl -6`: getaddrinfo with AF_INET6, so the resolver asks AAAA
-    /// only and curl connects over IPv6.
-    /// Simplification (named in `podpath explain`): without it the
-    /// lookup is AF_INET's (A only); curl's AF_UNSPEC (A and AAAA, RFC 6724
-    /// sorting, Happy Eyeballs) is not modelled.
-    pub ipv6: bool,
+    /// Which families curl asks getaddrinfo for (`-4`, `-6`, neither).
+    pub family: IpResolve,
+}
+
+/// curl's `--ipv4`/`--ipv6` (CURLOPT_IPRESOLVE), and so the family its
+/// getaddrinfo call asks: without either, AF_UNSPEC (curl 8.5's
+/// `Curl_getaddrinfo_ex` asks PF_UNSPEC when `Curl_ipv6works`, that is
+/// when an AF_INET6 socket can be made, which any Linux with IPv6 allows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpResolve {
+    /// AF_UNSPEC: glibc asks A and AAAA (`T_QUERY_A_AND_AAAA`) and sorts
+    /// the answers (`rfc3484_sort`, [`super::gai`]).
+    #[default]
+    Whatever,
+    /// `curl -4`: AF_INET, A only.
+    V4,
+    /// `curl -6`: AF_INET6, AAAA only.
+    V6,
 }
 
 /// One A lookup, like `getent hosts NAME` with one nameserver; with several
@@ -169,6 +181,16 @@ pub struct DnsClient {
     pub txhash: Option<u32>,
     /// The query type (A unless the flow asks another: `DNS AAAA name`).
     pub qtype: u16,
+    /// getaddrinfo(AF_UNSPEC): each name asked A and AAAA at once, the A
+    /// query (`id`) then the AAAA one (`id2`), back to back on the same
+    /// connected socket (glibc's `send_dg`, one `sendmmsg` of both).
+    pub pair: bool,
+    /// The AAAA query's id when `pair` (drawn apart from the A one, as
+    /// each `__res_context_mkquery` draws its own).
+    pub id2: u16,
+    /// The answers of the name being asked, in the order they arrived
+    /// (getaddrinfo lists the first to arrive first, `gaih_getanswer`).
+    pub got: Vec<DnsRepr>,
     /// The address the socket is bound to (`dig -b ADDR`), else the
     /// route's source.
     pub src: Option<Ipv4Addr>,
@@ -195,11 +217,13 @@ impl DnsClient {
         now: u64,
         then: Option<ThenHttp>,
     ) -> DnsClient {
-        let qtype = if then.as_ref().is_some_and(|t| t.ipv6) {
+        let family = then.as_ref().map(|t| t.family);
+        let qtype = if family == Some(IpResolve::V6) {
             crate::wire::dns::TYPE_AAAA
         } else {
             TYPE_A
         };
+        let pair = family == Some(IpResolve::Whatever);
         DnsClient {
             flow,
             flow_id: flow_id.to_string(),
@@ -216,6 +240,9 @@ impl DnsClient {
             connected: false,
             txhash: None,
             qtype,
+            pair,
+            id2: 0,
+            got: Vec::new(),
             src: None,
             sport: None,
             wait_ns: TIMEOUT_NS,
@@ -240,6 +267,20 @@ impl DnsClient {
         DnsRepr::query_type(self.id, self.current(), self.qtype).emit()
     }
 
+    /// The AAAA query of a pair.
+    pub fn query2(&self) -> Vec<u8> {
+        DnsRepr::query_type(self.id2, self.current(), crate::wire::dns::TYPE_AAAA).emit()
+    }
+
+    /// What a pair's query asks, for the packet's note: `A` or `A+AAAA`.
+    pub fn asks(&self) -> String {
+        if self.pair {
+            "A+AAAA".into()
+        } else {
+            qtype_name(self.qtype)
+        }
+    }
+
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         let ms = (now.saturating_sub(self.started_ns)) as f64 / 1e6;
         match ev {
@@ -247,16 +288,31 @@ impl DnsClient {
                 let Ok(r) = DnsRepr::parse(data) else {
                     return vec![];
                 };
-                if !r.response || r.id != self.id || from.0 != self.server {
+                let ours = r.id == self.id || (self.pair && r.id == self.id2);
+                if !r.response || !ours || from.0 != self.server {
+                    return vec![];
+                }
+                if self.got.iter().any(|g| g.id == r.id) {
+                    // a second copy of an answer already read
+                    return vec![];
+                }
+                self.got.push(r.clone());
+                if self.pair && self.got.len() < 2 {
+                    // send_dg waits for both answers of the pair
                     return vec![];
                 }
                 let asked = self.current().to_string();
-                let t = qtype_name(self.qtype);
-                let found = r.rcode != RCODE_NXDOMAIN
-                    && !(r.answers.is_empty() && r.answers6.is_empty() && r.names.is_empty());
+                let t = self.asks();
+                // a name is found when an answer holds records
+                // (res_query.c: either of the pair NOERROR with ancount)
+                let found = self.got.iter().any(|g| {
+                    g.rcode != RCODE_NXDOMAIN
+                        && !(g.answers.is_empty() && g.answers6.is_empty() && g.names.is_empty())
+                });
                 if !found && self.idx + 1 < self.candidates.len() {
                     // res_search: NXDOMAIN or no data: the next name.
                     self.idx += 1;
+                    self.got.clear();
                     return vec![AppAction::NextQuery];
                 }
                 self.done = true;
@@ -267,7 +323,8 @@ impl DnsClient {
                     String::new()
                 };
                 if !found {
-                    let why = if r.rcode == RCODE_NXDOMAIN {
+                    let nx = self.got.iter().any(|g| g.rcode == RCODE_NXDOMAIN);
+                    let why = if nx {
                         "NXDOMAIN".to_string()
                     } else if self.qtype == TYPE_A {
                         "no address".to_string()
@@ -295,15 +352,27 @@ impl DnsClient {
                     };
                     return vec![AppAction::Outcome(self.flow, d, text)];
                 }
-                if let (Some(t), Some(addr)) = (&self.then, r.answers6.first().map(|a| a.0)) {
-                    // curl -6: the first AAAA answer
-                    return vec![AppAction::StartHttp {
-                        flow: self.flow,
-                        flow_id: self.flow_id.clone(),
-                        dst: addr.into(),
-                        then: t.clone(),
-                        note: format!("resolved {} -> {addr}{via} in {ms:.3} ms", self.name),
-                    }];
+                if let Some(t) = &self.then {
+                    // the addresses in the order the answers came
+                    let dsts: Vec<std::net::IpAddr> = self
+                        .got
+                        .iter()
+                        .flat_map(|g| {
+                            g.answers
+                                .iter()
+                                .map(|a| std::net::IpAddr::V4(a.0))
+                                .chain(g.answers6.iter().map(|a| std::net::IpAddr::V6(a.0)))
+                        })
+                        .collect();
+                    if !dsts.is_empty() {
+                        return vec![AppAction::StartHttp {
+                            flow: self.flow,
+                            flow_id: self.flow_id.clone(),
+                            dsts,
+                            then: t.clone(),
+                            note: format!("resolved {}{via} in {ms:.3} ms", self.name),
+                        }];
+                    }
                 }
                 if self.qtype != TYPE_A {
                     // AAAA addresses (RFC 3596), or PTR names
@@ -325,17 +394,8 @@ impl DnsClient {
                     );
                     return vec![AppAction::Outcome(self.flow, d, text)];
                 }
-                let Some(addr) = r.answers.first().map(|a| a.0) else {
+                if r.answers.is_empty() {
                     return vec![];
-                };
-                if let Some(t) = &self.then {
-                    return vec![AppAction::StartHttp {
-                        flow: self.flow,
-                        flow_id: self.flow_id.clone(),
-                        dst: addr.into(),
-                        then: t.clone(),
-                        note: format!("resolved {} -> {addr}{via} in {ms:.3} ms", self.name),
-                    }];
                 }
                 let a: Vec<String> = r.answers.iter().map(|(a, _)| a.to_string()).collect();
                 let text = format!(
@@ -358,7 +418,7 @@ impl DnsClient {
                         crate::trace::Disposition::TimedOut,
                         format!(
                             "DNS {} {}: no answer from {} after {} queries ({ms:.0} ms)",
-                            qtype_name(self.qtype),
+                            self.asks(),
                             self.current(),
                             self.server,
                             self.tries

@@ -266,6 +266,78 @@ pub struct RequestExtra {
 /// The token of a client's give-up timer (`timeout_s`).
 pub const GIVE_UP: u64 = 1 << 40;
 
+/// The token of the Happy Eyeballs timer: the second family's start.
+pub const HAPPY_EYEBALLS: u64 = (1 << 40) + 1;
+
+/// curl's `CURL_HET_DEFAULT`: the second family starts 200 ms after the
+/// first unless the first has failed before.
+pub const HAPPY_EYEBALLS_NS: u64 = 200_000_000;
+
+/// curl 8.5's Happy Eyeballs (lib/connect.c, the `cf_he` filter with two
+/// `eyeballer`s): the addresses getaddrinfo returned split by family, the
+/// family of the first address tried first; the other family starts
+/// [`HAPPY_EYEBALLS_NS`] later, or at once when every address of the first
+/// failed (`baller->primary->is_done`). Within a family the addresses are
+/// tried one after another, the next when one fails. The first attempt to
+/// connect wins; the others are closed (in SYN-SENT close() sends nothing,
+/// and a late SYN-ACK meets no socket: the kernel answers it with a RST).
+///
+/// Simplification (named in `podpath explain`): curl gives each attempt
+/// of a family with more addresses left half the remaining connect
+/// timeout (`USETIME`); podpath lets each run until TCP gives up, which
+/// only differs with more than one address per family and a connect
+/// timeout under Linux's SYN retries (127 s).
+#[derive(Clone, Debug, Default)]
+pub struct Eyeballs {
+    /// `[first family, the other]`, each in getaddrinfo's order.
+    pub fams: [Vec<std::net::IpAddr>; 2],
+    /// The next address to try, per family.
+    pub next: [usize; 2],
+    /// Whether the family's eyeballer started.
+    pub started: [bool; 2],
+    /// Attempts under way: connection, address, family.
+    pub attempts: Vec<(ConnKey, std::net::IpAddr, usize)>,
+}
+
+impl Eyeballs {
+    /// getaddrinfo's list, split by family (the first address's first).
+    pub fn new(addrs: &[std::net::IpAddr]) -> Eyeballs {
+        let first = addrs.first().map(|a| a.is_ipv6());
+        let mut e = Eyeballs::default();
+        for a in addrs {
+            let f = usize::from(Some(a.is_ipv6()) != first);
+            e.fams[f].push(*a);
+        }
+        e
+    }
+
+    /// The next address of family `f` to try, taken.
+    pub fn take(&mut self, f: usize) -> Option<std::net::IpAddr> {
+        self.started[f] = true;
+        let a = self.fams[f].get(self.next[f]).copied();
+        if a.is_some() {
+            self.next[f] += 1;
+        }
+        a
+    }
+
+    /// Whether family `f` has an address left to try.
+    pub fn more(&self, f: usize) -> bool {
+        self.next[f] < self.fams[f].len()
+    }
+
+    /// The family to start once an attempt of family `f` failed: the same
+    /// one while it has addresses left, else the other one when it has
+    /// not started yet.
+    pub fn after_failure(&self, f: usize) -> Option<usize> {
+        if self.more(f) {
+            return Some(f);
+        }
+        let o = 1 - f;
+        (!self.started[o] && self.more(o)).then_some(o)
+    }
+}
+
 /// One request on one connection, like `curl http://host:port/path`.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
@@ -278,8 +350,11 @@ pub struct HttpClient {
     /// `user:password` of the URL
     pub user: Option<String>,
     pub extra: RequestExtra,
-    /// The connection, once connect() was called.
+    /// The connection, once connect() was called (the winning one, with
+    /// several attempts).
     pub conn: Option<ConnKey>,
+    /// The addresses to try, with the attempts under way.
+    pub he: Eyeballs,
     pub started_ns: u64,
     buf: Vec<u8>,
     done: bool,
@@ -303,6 +378,7 @@ impl HttpClient {
             user: req.user.clone(),
             extra: req.extra.clone(),
             conn: None,
+            he: Eyeballs::new(&[dst]),
             started_ns: now,
             buf: Vec::new(),
             done: false,
@@ -400,7 +476,86 @@ impl HttpClient {
         ]
     }
 
+    /// Happy Eyeballs' part of an event: the second family's timer, the
+    /// winner's connection (the other attempts closed), an attempt's
+    /// failure (the next address, or the other family). None when the
+    /// event is the request's to handle.
+    fn eyeballs(&mut self, ev: &AppEvent) -> Option<Vec<AppAction>> {
+        match ev {
+            AppEvent::Timer { token } if *token == HAPPY_EYEBALLS => {
+                let go =
+                    !self.done && self.conn.is_none() && !self.he.started[1] && self.he.more(1);
+                Some(if go {
+                    vec![AppAction::ConnectNext {
+                        family: 1,
+                        note: "curl: Happy Eyeballs: no connection after 200 ms, the other family starts".into(),
+                    }]
+                } else {
+                    vec![]
+                })
+            }
+            AppEvent::Connected { key } if self.conn.is_none() => {
+                let mut out = Vec::new();
+                for (k, a, _) in std::mem::take(&mut self.he.attempts) {
+                    if k == *key {
+                        self.dst = a;
+                    } else {
+                        out.push(AppAction::GiveUp(k));
+                    }
+                }
+                self.conn = Some(*key);
+                Some(out)
+            }
+            AppEvent::Refused { key, .. }
+            | AppEvent::TimedOut { key, .. }
+            | AppEvent::Reset { key }
+                if self.conn.is_none() && !self.done =>
+            {
+                let i = self.he.attempts.iter().position(|(k, _, _)| k == key)?;
+                let (_, a, f) = self.he.attempts.remove(i);
+                self.dst = a;
+                if let Some(n) = self.he.after_failure(f) {
+                    let how = match ev {
+                        AppEvent::Refused { why, .. } => why.clone(),
+                        AppEvent::TimedOut { .. } => "timed out".into(),
+                        _ => "reset".into(),
+                    };
+                    let next = if n == f {
+                        "the next address"
+                    } else {
+                        "the other family at once (its eyeballer waited on this one to fail)"
+                    };
+                    return Some(vec![AppAction::ConnectNext {
+                        family: n,
+                        note: format!(
+                            "curl: {} failed ({how}): {next}",
+                            crate::wire::endpoint(a, self.port)
+                        ),
+                    }]);
+                }
+                // the last attempt's failure is the request's outcome
+                (!self.he.attempts.is_empty()).then(Vec::new)
+            }
+            _ => None,
+        }
+    }
+
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
+        let mut first = Vec::new();
+        if let Some(out) = self.eyeballs(ev) {
+            if !matches!(ev, AppEvent::Connected { .. }) {
+                return out;
+            }
+            first = out;
+        }
+        let mut out = self.on_request_event(ev, now);
+        first.append(&mut out);
+        first
+    }
+
+    /// The request's part of an event: once connected, the request and
+    /// its answer; the outcome of a failure.
+    fn on_request_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         let ms = |n: u64| format!("{:.3} ms", (n.saturating_sub(self.started_ns)) as f64 / 1e6);
         match ev {
             AppEvent::Connected { key } if self.extra.connect_only => {
@@ -443,6 +598,12 @@ impl HttpClient {
                 if let Some(k) = self.conn {
                     out.push(AppAction::GiveUp(k));
                 }
+                out.extend(
+                    std::mem::take(&mut self.he.attempts)
+                        .into_iter()
+                        .filter(|(k, _, _)| Some(*k) != self.conn)
+                        .map(|(k, _, _)| AppAction::GiveUp(k)),
+                );
                 out
             }
             AppEvent::Data { key, data } if !self.done => {
@@ -503,6 +664,113 @@ impl HttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn he_client() -> (HttpClient, ConnKey, ConnKey) {
+        let v6: std::net::IpAddr = "fd00:10:96::a".parse().unwrap();
+        let v4: std::net::IpAddr = "10.96.0.10".parse().unwrap();
+        let then = super::super::ThenHttp {
+            port: 80,
+            host_header: "web".into(),
+            path: "/".into(),
+            user: None,
+            extra: RequestExtra::default(),
+            family: super::super::IpResolve::Whatever,
+        };
+        let mut c = HttpClient::new(1, "f", v6, &then, 0);
+        c.he = Eyeballs::new(&[v6, v4]);
+        // the runtime's first attempt: the IPv6 address
+        assert_eq!(c.he.take(0), Some(v6));
+        let k6 = ("fd00:10:244::9".parse().unwrap(), 40000, v6, 80);
+        c.he.attempts.push((k6, v6, 0));
+        let k4 = ("10.244.0.9".parse().unwrap(), 40001, v4, 80);
+        (c, k6, k4)
+    }
+
+    #[test]
+    fn happy_eyeballs_starts_ipv4_after_200_ms_and_the_first_to_connect_wins() {
+        let (mut c, k6, k4) = he_client();
+        assert_eq!(
+            c.he.fams[1],
+            vec!["10.96.0.10".parse::<std::net::IpAddr>().unwrap()]
+        );
+        let out = c.on_event(
+            &AppEvent::Timer {
+                token: HAPPY_EYEBALLS,
+            },
+            200_000_000,
+        );
+        assert!(
+            matches!(out[..], [AppAction::ConnectNext { family: 1, .. }]),
+            "{out:?}"
+        );
+        assert_eq!(c.he.take(1), Some("10.96.0.10".parse().unwrap()));
+        c.he.attempts.push((k4, k4.2, 1));
+        // IPv4 connects first: the IPv6 attempt is given up (close() in
+        // SYN-SENT), the request goes on the IPv4 connection
+        let out = c.on_event(&AppEvent::Connected { key: k4 }, 201_000_000);
+        assert_eq!(out[0], AppAction::GiveUp(k6));
+        assert!(
+            matches!(&out[1], AppAction::Send(k, _, _) if *k == k4),
+            "{out:?}"
+        );
+        assert_eq!(c.dst, k4.2);
+        assert_eq!(c.conn, Some(k4));
+        // a late timer does nothing
+        assert!(c
+            .on_event(
+                &AppEvent::Timer {
+                    token: HAPPY_EYEBALLS
+                },
+                0
+            )
+            .is_empty());
+    }
+
+    #[test]
+    fn happy_eyeballs_starts_ipv4_at_once_when_ipv6_fails() {
+        let (mut c, k6, _) = he_client();
+        let out = c.on_event(
+            &AppEvent::Refused {
+                key: k6,
+                why: "ICMPv6 unreachable port (ECONNREFUSED)".into(),
+            },
+            1_000_000,
+        );
+        assert!(
+            matches!(out[..], [AppAction::ConnectNext { family: 1, .. }]),
+            "{out:?}"
+        );
+        // no outcome yet: the flow is not over
+        assert!(!out.iter().any(|a| matches!(a, AppAction::Outcome(..))));
+        // the timer then finds IPv4 started
+        c.he.take(1);
+        assert!(c
+            .on_event(
+                &AppEvent::Timer {
+                    token: HAPPY_EYEBALLS
+                },
+                0
+            )
+            .is_empty());
+    }
+
+    #[test]
+    fn the_last_failed_attempt_is_the_flows_outcome() {
+        let (mut c, k6, k4) = he_client();
+        c.he.take(1);
+        c.he.attempts.push((k4, k4.2, 1));
+        let refused = |k| AppEvent::Refused {
+            key: k,
+            why: "RST".into(),
+        };
+        // one of two failing: wait for the other
+        assert!(c.on_event(&refused(k6), 1).is_empty());
+        let out = c.on_event(&refused(k4), 2);
+        assert!(
+            matches!(&out[..], [AppAction::Outcome(_, crate::trace::Disposition::Rejected { .. }, t)] if t.contains("10.96.0.10:80")),
+            "{out:?}"
+        );
+    }
 
     #[test]
     fn a_head_parses_once_it_ended() {

@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod envoy;
+pub mod gai;
 pub mod haproxy;
 pub mod haproxy_log;
 pub mod haproxy_stats;
@@ -25,7 +26,7 @@ use crate::net::tcp::ConnKey;
 pub mod runtime;
 pub use runtime::Runtime;
 
-pub use dns::{DnsClient, DnsServer, ResolvConf, ThenHttp};
+pub use dns::{DnsClient, DnsServer, IpResolve, ResolvConf, ThenHttp};
 pub use http::{HttpClient, HttpResponseSpec, HttpServer};
 pub use ping::PingClient;
 
@@ -247,12 +248,19 @@ pub enum AppAction {
     Resend,
     /// Ask the next name of the search list (a new query).
     NextQuery,
-    /// The name resolved: make the HTTP request to the address.
+    /// The name resolved: make the HTTP request to the addresses (in the
+    /// order the answers came; getaddrinfo sorts them).
     StartHttp {
         flow: u32,
         flow_id: String,
-        dst: std::net::IpAddr,
+        dsts: Vec<std::net::IpAddr>,
         then: dns::ThenHttp,
+        note: String,
+    },
+    /// Happy Eyeballs: connect() to the next address of the client's
+    /// family `family` (0 the first, 1 the other).
+    ConnectNext {
+        family: usize,
         note: String,
     },
     /// Open a TCP connection for `flow` (the connection's key comes back as

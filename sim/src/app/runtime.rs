@@ -61,8 +61,15 @@ impl Runtime<'_> {
                 };
                 let txhash = self.h.draw(ctx.trace, Some(flow));
                 let id = self.h.draw(ctx.trace, Some(flow)) as u16;
+                let pair = matches!(&self.apps[app], App::DnsClient(c) if c.pair);
+                let id2 = if pair {
+                    self.h.draw(ctx.trace, Some(flow)) as u16
+                } else {
+                    0
+                };
                 if let App::DnsClient(c) = &mut self.apps[app] {
                     c.id = id;
+                    c.id2 = id2;
                     c.tries = 1;
                     // A connect()ed UDP socket (glibc's resolver) gets a
                     // random sk_txhash, stamped on its packets as skb->hash.
@@ -75,18 +82,38 @@ impl Runtime<'_> {
             return;
         };
         let q = c.query();
+        let q2 = c.pair.then(|| c.query2());
+        let qt = crate::wire::dns::qtype_name(c.qtype);
         let tries = c.tries;
         let txhash = c.txhash;
+        let from = Some((src.unwrap_or(Ipv4Addr::UNSPECIFIED).into(), sport));
+        let also = if q2.is_some() {
+            ", the AAAA query right after it on the same socket (getaddrinfo AF_UNSPEC)"
+        } else {
+            ""
+        };
         self.h.udp_send(
             ctx,
             flow,
             None,
-            Some((src.unwrap_or(Ipv4Addr::UNSPECIFIED).into(), sport)),
+            from,
             (server, port),
             q,
-            format!("resolver: A {name}? to {server}:{port} (attempt {tries})"),
+            format!("resolver: {qt} {name}? to {server}:{port} (attempt {tries}){also}"),
             txhash,
         );
+        if let Some(q2) = q2 {
+            self.h.udp_send(
+                ctx,
+                flow,
+                None,
+                from,
+                (server, port),
+                q2,
+                format!("resolver: AAAA {name}? to {server}:{port} (attempt {tries})"),
+                txhash,
+            );
+        }
         ctx.out.push(Output::Timer {
             at_ns: ctx.now + wait_ns,
             timer: crate::net::host::HostTimer::App {
@@ -361,10 +388,11 @@ impl Runtime<'_> {
             AppAction::StartHttp {
                 flow,
                 flow_id,
-                dst,
+                dsts,
                 then,
                 note,
-            } => self.start_http(ctx, app, (flow, &flow_id), (dst, &then), note),
+            } => self.start_http(ctx, app, (flow, &flow_id), (&dsts, &then), note),
+            AppAction::ConnectNext { family, note } => self.connect_next(ctx, app, family, note),
         }
     }
 
@@ -471,43 +499,152 @@ impl Runtime<'_> {
     }
 
     /// `AppAction::StartHttp`: a resolver that has its answer hands over
-    /// to an HTTP client, spawned and connecting to `dst`; its first packet
+    /// to curl: getaddrinfo sorts the addresses (glibc's `rfc3484_sort`,
+    /// [`super::gai`]), an HTTP client is spawned and connects as curl's
+    /// Happy Eyeballs does ([`super::http::Eyeballs`]); its first packet
     /// carries the note.
     fn start_http(
         &mut self,
         ctx: &mut Ctx,
         app: usize,
         (flow, flow_id): (u32, &str),
-        (dst, then): (std::net::IpAddr, &ThenHttp),
+        (dsts, then): (&[std::net::IpAddr], &ThenHttp),
         note: String,
     ) {
         // The resolver's socket is done with.
         self.h.close_udp(app);
-        let before = ctx.out.len();
-        let client = self.spawn(App::HttpClient(HttpClient::new(
-            flow, flow_id, dst, then, ctx.now,
-        )));
-        if let Err(e) = self.h.tcp_connect(ctx, client, flow, dst, then.port) {
-            ctx.out.push(Output::Outcome {
-                flow,
-                disposition: crate::trace::Disposition::Failed { why: e.to_string() },
-                text: format!("curl: (7) {e}"),
+        let cands: Vec<super::gai::Candidate> = dsts
+            .iter()
+            .map(|d| super::gai::Candidate {
+                dest: *d,
+                source: self.gai_source(*d),
+            })
+            .collect();
+        let sorted: Vec<std::net::IpAddr> =
+            super::gai::sort(&cands).iter().map(|c| c.dest).collect();
+        let list: Vec<String> = sorted.iter().map(|a| a.to_string()).collect();
+        let why = super::gai::why_first(&cands)
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        let Some(&first) = sorted.first() else {
+            return;
+        };
+        let mut client = HttpClient::new(flow, flow_id, first, then, ctx.now);
+        client.he = super::http::Eyeballs::new(&sorted);
+        let two = !client.he.fams[1].is_empty();
+        let client = self.spawn(App::HttpClient(client));
+        let note = if two {
+            format!(
+                "{note}: getaddrinfo gives {}{why}; curl tries {} first, {} after 200 ms (Happy Eyeballs)",
+                list.join(", "),
+                fam_name(first),
+                fam_name(if first.is_ipv4() {
+                    std::net::Ipv6Addr::UNSPECIFIED.into()
+                } else {
+                    std::net::Ipv4Addr::UNSPECIFIED.into()
+                })
+            )
+        } else {
+            format!("{note}: {}", list.join(", "))
+        };
+        if two {
+            ctx.out.push(Output::Timer {
+                at_ns: ctx.now + super::http::HAPPY_EYEBALLS_NS,
+                timer: crate::net::host::HostTimer::App {
+                    app: client,
+                    token: super::http::HAPPY_EYEBALLS,
+                },
             });
         }
-        if let Some(n) = first_send_note(&mut ctx.out[before..]) {
-            *n = Some(match n.take() {
-                Some(old) => format!("{note}; {old}"),
-                None => note,
-            });
-        }
+        self.connect_next(ctx, client, 0, note);
     }
 
+    /// The source address glibc's getaddrinfo learns for `dst` (a UDP
+    /// socket connect()ed to it, then getsockname()), with the prefix
+    /// length of the interface address holding it; None when connect()
+    /// fails (no route).
+    fn gai_source(&self, dst: std::net::IpAddr) -> Option<(std::net::IpAddr, u8)> {
+        let (src, _) = self.h.connect_route(dst, 0, None).ok()?;
+        let len = match src {
+            std::net::IpAddr::V4(s) => self
+                .h
+                .devs
+                .iter()
+                .flat_map(|d| d.addrs.iter())
+                .find(|a| a.addr() == s)
+                .map_or(0, |a| a.prefix_len()),
+            std::net::IpAddr::V6(s) => self.h.ip6.holds(s).map_or(0, |a| a.net.prefix_len()),
+        };
+        Some((src, len))
+    }
+
+    /// curl's next connection attempt in `family` (its addresses in
+    /// order, past any whose connect() fails at once; then the other
+    /// family if it has not started); the attempt's first packet carries
+    /// the note. When no attempt is left, the last failure is the flow's.
+    fn connect_next(&mut self, ctx: &mut Ctx, app: usize, family: usize, note: String) {
+        let mut family = family;
+        let mut last_err = None;
+        loop {
+            let App::HttpClient(c) = &mut self.apps[app] else {
+                return;
+            };
+            let (flow, port) = (c.flow, c.port);
+            let Some(addr) = c.he.take(family) else {
+                let o = 1 - family;
+                if !c.he.started[o] && c.he.more(o) {
+                    family = o;
+                    continue;
+                }
+                if c.he.attempts.is_empty() && c.conn.is_none() {
+                    if let Some(e) = last_err {
+                        ctx.out.push(Output::Outcome {
+                            flow,
+                            text: format!("curl: (7) {e}"),
+                            disposition: crate::trace::Disposition::Failed { why: e },
+                        });
+                    }
+                }
+                return;
+            };
+            let before = ctx.out.len();
+            match self.h.tcp_connect(ctx, app, flow, addr, port) {
+                Ok(k) => {
+                    if let App::HttpClient(c) = &mut self.apps[app] {
+                        c.he.attempts.push((k, addr, family));
+                    }
+                    if let Some(n) = first_send_note(&mut ctx.out[before..]) {
+                        *n = Some(match n.take() {
+                            Some(old) => format!("{note}; {old}"),
+                            None => note,
+                        });
+                    }
+                    return;
+                }
+                Err(e) => {
+                    if let App::HttpClient(c) = &mut self.apps[app] {
+                        c.dst = addr;
+                    }
+                    last_err = Some(e.to_string());
+                }
+            }
+        }
+    }
     fn tcp_send_noted(&mut self, ctx: &mut Ctx, k: ConnKey, data: &[u8], note: String) {
         let before = ctx.out.len();
         self.h.tcp_send(ctx, k, data);
         if let Some(n) = first_send_note(&mut ctx.out[before..]) {
             *n = Some(format!("{note} ({} bytes)", data.len()));
         }
+    }
+}
+
+/// `IPv4` or `IPv6`, the family of `a`.
+fn fam_name(a: std::net::IpAddr) -> &'static str {
+    if a.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
     }
 }
 

@@ -45,7 +45,11 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                 path: path.clone(),
                 user: user.clone(),
                 extra: extra.clone(),
-                ipv6: dst.is_ipv6(),
+                family: if dst.is_ipv6() {
+                    crate::app::IpResolve::V6
+                } else {
+                    crate::app::IpResolve::V4
+                },
             };
             let app = rt.spawn(App::HttpClient(HttpClient::new(
                 flow, &id, *dst, &spec, ctx.now,
@@ -456,7 +460,11 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
             "{id}: GET http://{}{} from {hname} (resolving {name}{})",
             t.host_header,
             t.path,
-            if t.ipv6 { ", IPv6: AAAA" } else { "" }
+            match t.family {
+                crate::app::IpResolve::V6 => ", curl -6: AAAA",
+                crate::app::IpResolve::V4 => ", curl -4: A",
+                crate::app::IpResolve::Whatever => ", A and AAAA",
+            }
         ),
         Request::Resolve { name, then: None } => format!("{id}: resolve {name} from {hname}"),
     }

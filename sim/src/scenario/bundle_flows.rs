@@ -502,13 +502,18 @@ fn icmp_request(fi: usize, rest: &str, dst_s: &str) -> Result<Request, ScenarioE
     })
 }
 
-/// `RESOLVE name` or `RESOLVE [-6] name HTTP GET path Host: h` (`dst`
+/// `RESOLVE name` or `RESOLVE [-4|-6] name HTTP GET path Host: h` (`dst`
 /// gives the HTTP port as `:port`, 80 when absent; `-6`: curl -6, the
-/// lookup asks AAAA and the GET goes over IPv6).
+/// lookup asks AAAA and the GET goes over IPv6; `-4`: curl -4, A only;
+/// neither: getaddrinfo AF_UNSPEC, A and AAAA, curl's Happy Eyeballs).
 fn resolve_request(rest: &str, dst_s: &str) -> Request {
-    let (ipv6, rest) = match rest.trim_start().strip_prefix("-6 ") {
-        Some(r) => (true, r),
-        None => (false, rest),
+    let r = rest.trim_start();
+    let (family, rest) = if let Some(r) = r.strip_prefix("-6 ") {
+        (crate::app::IpResolve::V6, r)
+    } else if let Some(r) = r.strip_prefix("-4 ") {
+        (crate::app::IpResolve::V4, r)
+    } else {
+        (crate::app::IpResolve::Whatever, rest)
     };
     let (name, http) = match rest.split_once(" HTTP GET ") {
         Some((n, h)) => (n.trim(), Some(h)),
@@ -527,7 +532,7 @@ fn resolve_request(rest: &str, dst_s: &str) -> Request {
                 path: path.to_string(),
                 user: None,
                 extra: RequestExtra::default(),
-                ipv6,
+                family,
             })
         }
         None => None,

@@ -719,4 +719,7 @@ pub struct HttpDoc {
     /// over IPv6.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<Spanned<bool>>,
+    /// `curl -4`: resolve the name to its IPv4 address (A) only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<Spanned<bool>>,
 }

@@ -325,14 +325,38 @@ fn http_request(
         None => 80,
     };
     let host_header = http.host.clone().unwrap_or_else(|| auth.to_string());
+    fn on(b: &Option<Spanned<bool>>) -> Option<&Spanned<bool>> {
+        b.as_ref().filter(|b| b.value)
+    }
+    let family = match (on(&http.ipv4), on(&http.ipv6)) {
+        (Some(_), Some(b)) => return Err(e.at(
+            b,
+            format!("{tk}.http.ipv6"),
+            "`ipv4: true` and `ipv6: true` together: curl takes the last of -4 and -6; give one"
+                .to_string(),
+        )),
+        (Some(_), None) => crate::app::IpResolve::V4,
+        (None, Some(_)) => crate::app::IpResolve::V6,
+        (None, None) => crate::app::IpResolve::Whatever,
+    };
     Ok(match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(_)) if http.ipv6.as_ref().is_some_and(|b| b.value) => {
+        Ok(std::net::IpAddr::V4(_)) if family == crate::app::IpResolve::V6 => {
             let b = http.ipv6.as_ref().expect("checked");
             return Err(e.at(
                 b,
                 format!("{tk}.http.ipv6"),
                 format!(
                     "'{addr}' is an IPv4 address: `ipv6: true` (curl -6) needs a name or an IPv6 address"
+                ),
+            ));
+        }
+        Ok(std::net::IpAddr::V6(_)) if family == crate::app::IpResolve::V4 => {
+            let b = http.ipv4.as_ref().expect("checked");
+            return Err(e.at(
+                b,
+                format!("{tk}.http.ipv4"),
+                format!(
+                    "'{addr}' is an IPv6 address: `ipv4: true` (curl -4) needs a name or an IPv4 address"
                 ),
             ));
         }
@@ -379,7 +403,7 @@ fn http_request(
                     path: path.to_string(),
                     user,
                     extra: Default::default(),
-                    ipv6: http.ipv6.as_ref().is_some_and(|b| b.value),
+                    family,
                 }),
             }
         }
