@@ -309,8 +309,10 @@ SIMPLIFIED (and where)
     in iptables or nftables mode: calico's IPIP has no IPv6 (refused, as
     it is), felix's IPv6 policy rules, the CNI plugin's proxy_ndp=1 on
     cali veths (no proxy entries are added, so it changes nothing),
-    IPVS for IPv6 and `reach` over IPv6 are not modelled (refused, or
-    IPv4 only); kindnet's dual-stack is its ptp plugin per family, and a
+    IPVS for IPv6 is not modelled (refused); `reach` probes over IPv4
+    only (each pod's and Service's IPv4 address, primary or not; it warns
+    how many IPv6 addresses it leaves unprobed, and an IPv6-only cluster
+    has no targets); kindnet's dual-stack is its ptp plugin per family, and a
     kindnet or calico cluster with IPv6 and NetworkPolicies is refused
     (the policy engines' IPv6 rules are not modelled); calico's IPv6 block is the node's IPv6
     podCIDR, as its IPv4 block is the IPv4 one; the API

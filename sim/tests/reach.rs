@@ -1206,3 +1206,55 @@ fn a_probe_run_stops_at_its_verdict() {
     // the close comes only after the fate is known: not in the probe's run
     assert!(!short.iter().any(|b| b.contains("[F")), "{short:?}");
 }
+
+#[test]
+fn a_dual_stack_cluster_is_probed_over_ipv4_and_says_what_it_leaves_out() {
+    // web-legacy's primary ClusterIP is IPv6 (ipFamilies [IPv6, IPv4]):
+    // it is a target by its IPv4 one
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/dual-stack-cluster.yaml"),
+    )
+    .unwrap();
+    let s = setup(&text);
+    let legacy = s
+        .targets
+        .services
+        .iter()
+        .find(|t| t.name == "web-legacy")
+        .expect("web-legacy is a target");
+    assert_eq!(legacy.ip.to_string(), "10.96.100.20");
+    let r = reach::run(
+        &s,
+        &Options {
+            to: vec![parse_selector("svc/default/web-legacy").unwrap()],
+            ..Default::default()
+        },
+        EngineKind::Sim,
+    )
+    .unwrap();
+    assert!(!r.probes.is_empty());
+    assert!(
+        r.probes.iter().all(|p| p.verdict == Verdict::Allowed),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.warnings,
+        ["reach probes over IPv4 only: the IPv6 addresses of 3 pod(s) and the IPv6 ClusterIPs of 2 Service(s) are not probed"]
+    );
+    // IPv6-only: no target at all, and said so
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/ipv6-only-cluster.yaml"),
+    )
+    .unwrap();
+    let s = setup(&text);
+    assert!(s.targets.pods.is_empty());
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("have no IPv4 address and are no targets at all")),
+        "{:?}",
+        s.warnings
+    );
+}

@@ -368,9 +368,10 @@ impl DnsClient {
                         return vec![AppAction::StartHttp {
                             flow: self.flow,
                             flow_id: self.flow_id.clone(),
+                            name: self.name.clone(),
                             dsts,
                             then: t.clone(),
-                            note: format!("resolved {}{via} in {ms:.3} ms", self.name),
+                            note: format!("{via} in {ms:.3} ms"),
                         }];
                     }
                 }

@@ -253,6 +253,8 @@ pub enum AppAction {
     StartHttp {
         flow: u32,
         flow_id: String,
+        /// The name as the program gave it.
+        name: String,
         dsts: Vec<std::net::IpAddr>,
         then: dns::ThenHttp,
         note: String,

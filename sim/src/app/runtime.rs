@@ -388,10 +388,14 @@ impl Runtime<'_> {
             AppAction::StartHttp {
                 flow,
                 flow_id,
+                name,
                 dsts,
                 then,
                 note,
-            } => self.start_http(ctx, app, (flow, &flow_id), (&dsts, &then), note),
+            } => {
+                let how = (dsts.as_slice(), &then);
+                self.start_http(ctx, app, (flow, &flow_id), how, (&name, note))
+            }
             AppAction::ConnectNext { family, note } => self.connect_next(ctx, app, family, note),
         }
     }
@@ -509,7 +513,7 @@ impl Runtime<'_> {
         app: usize,
         (flow, flow_id): (u32, &str),
         (dsts, then): (&[std::net::IpAddr], &ThenHttp),
-        note: String,
+        (name, note): (&str, String),
     ) {
         // The resolver's socket is done with.
         self.h.close_udp(app);
@@ -535,7 +539,7 @@ impl Runtime<'_> {
         let client = self.spawn(App::HttpClient(client));
         let note = if two {
             format!(
-                "{note}: getaddrinfo gives {}{why}; curl tries {} first, {} after 200 ms (Happy Eyeballs)",
+                "resolved {name} -> {}{note}, in getaddrinfo's order{why}; curl tries {} first, {} after 200 ms (Happy Eyeballs)",
                 list.join(", "),
                 fam_name(first),
                 fam_name(if first.is_ipv4() {
@@ -545,7 +549,7 @@ impl Runtime<'_> {
                 })
             )
         } else {
-            format!("{note}: {}", list.join(", "))
+            format!("resolved {name} -> {}{note}", list.join(", "))
         };
         if two {
             ctx.out.push(Output::Timer {

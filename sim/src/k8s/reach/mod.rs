@@ -78,11 +78,44 @@ pub fn enforcement_warning(cluster: &Cluster, net: &NetConfig) -> Option<String>
     ))
 }
 
+/// The warning for what `reach` leaves out of an IPv6 or dual-stack
+/// cluster: it probes over IPv4 only (simplification, named in `podpath
+/// explain`), so pods and Services without an IPv4 address are no
+/// targets, and no probe goes over IPv6.
+pub fn ipv6_warning(cluster: &Cluster) -> Option<String> {
+    let pods6 = cluster.pods.iter().filter(|p| p.ip6().is_some()).count();
+    let only6 = cluster
+        .pods
+        .iter()
+        .filter(|p| p.ip6().is_some() && p.ip4().is_none())
+        .count();
+    let svcs6 = cluster
+        .services
+        .iter()
+        .filter(|s| s.cluster_ip_of(true).is_some())
+        .count();
+    if pods6 == 0 && svcs6 == 0 {
+        return None;
+    }
+    let mut w = format!(
+        "reach probes over IPv4 only: the IPv6 addresses of {pods6} pod(s) and the IPv6 ClusterIPs of {svcs6} Service(s) are not probed"
+    );
+    if only6 > 0 {
+        w.push_str(&format!(
+            "; {only6} pod(s) have no IPv4 address and are no targets at all"
+        ));
+    }
+    Some(w)
+}
+
 impl Setup {
     /// From the cluster's objects and network settings and the world
     /// built from them (`scenario::load`; None for the spec engine alone).
     pub fn new(cluster: &Cluster, net: &NetConfig, world: Option<World>) -> Setup {
-        let warnings = enforcement_warning(cluster, net).into_iter().collect();
+        let warnings = enforcement_warning(cluster, net)
+            .into_iter()
+            .chain(ipv6_warning(cluster))
+            .collect();
         Setup {
             targets: Targets::of(cluster),
             policies: cluster.network_policies.clone(),

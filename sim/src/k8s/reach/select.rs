@@ -403,11 +403,8 @@ impl Targets {
         let hosts = crate::k8s::cluster::pod_host_names(cluster);
         let mut pods = Vec::new();
         for p in &cluster.pods {
-            let ip = p
-                .status
-                .pod_ip
-                .as_deref()
-                .and_then(|i| i.parse::<Ipv4Addr>().ok());
+            // the pod's IPv4 address, primary or not (`status.podIPs`)
+            let ip = p.ip4();
             let (Some(ip), Some(node)) = (ip, p.spec.node_name.clone()) else {
                 continue;
             };
@@ -461,12 +458,8 @@ fn services(cluster: &Cluster, pods: &[PodTarget]) -> Vec<SvcTarget> {
     let infos = crate::k8s::kubeproxy::service_ports(cluster, "");
     let mut out = Vec::new();
     for s in &cluster.services {
-        let Some(ip) = s
-            .spec
-            .cluster_ip
-            .as_deref()
-            .and_then(|c| c.parse::<Ipv4Addr>().ok())
-        else {
+        // the Service's IPv4 ClusterIP, primary or not (`clusterIPs`)
+        let Some(std::net::IpAddr::V4(ip)) = s.cluster_ip_of(false) else {
             continue;
         };
         if s.spec.svc_type.as_deref() == Some("ExternalName") {
