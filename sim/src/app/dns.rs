@@ -281,6 +281,40 @@ impl DnsClient {
         }
     }
 
+    /// The outcome of a lookup that found nothing: curl's "Could not
+    /// resolve host", or the query's NXDOMAIN or empty answer.
+    fn not_found(&self, rcode: u8, ms: f64, via: &str) -> AppAction {
+        let t = self.asks();
+        let nx = self.got.iter().any(|g| g.rcode == RCODE_NXDOMAIN);
+        let why = if nx {
+            "NXDOMAIN".to_string()
+        } else if self.qtype == TYPE_A {
+            "no address".to_string()
+        } else {
+            format!("no {t} record (NOERROR, empty answer)")
+        };
+        let (d, text) = if self.then.is_some() {
+            (
+                crate::trace::Disposition::NotResolved {
+                    name: self.name.clone(),
+                },
+                format!("curl: (6) Could not resolve host: {}", self.name),
+            )
+        } else {
+            (
+                crate::trace::Disposition::Answered {
+                    http_status: None,
+                    dns_rcode: Some(rcode),
+                },
+                format!(
+                    "DNS {t} {}: {why} from {} in {ms:.3} ms{via}",
+                    self.name, self.server
+                ),
+            )
+        };
+        AppAction::Outcome(self.flow, d, text)
+    }
+
     pub fn on_event(&mut self, ev: &AppEvent, now: u64) -> Vec<AppAction> {
         let ms = (now.saturating_sub(self.started_ns)) as f64 / 1e6;
         match ev {
@@ -323,34 +357,7 @@ impl DnsClient {
                     String::new()
                 };
                 if !found {
-                    let nx = self.got.iter().any(|g| g.rcode == RCODE_NXDOMAIN);
-                    let why = if nx {
-                        "NXDOMAIN".to_string()
-                    } else if self.qtype == TYPE_A {
-                        "no address".to_string()
-                    } else {
-                        format!("no {t} record (NOERROR, empty answer)")
-                    };
-                    let (d, text) = if self.then.is_some() {
-                        (
-                            crate::trace::Disposition::NotResolved {
-                                name: self.name.clone(),
-                            },
-                            format!("curl: (6) Could not resolve host: {}", self.name),
-                        )
-                    } else {
-                        (
-                            crate::trace::Disposition::Answered {
-                                http_status: None,
-                                dns_rcode: Some(r.rcode),
-                            },
-                            format!(
-                                "DNS {t} {}: {why} from {} in {ms:.3} ms{via}",
-                                self.name, self.server
-                            ),
-                        )
-                    };
-                    return vec![AppAction::Outcome(self.flow, d, text)];
+                    return vec![self.not_found(r.rcode, ms, &via)];
                 }
                 if let Some(t) = &self.then {
                     // the addresses in the order the answers came
