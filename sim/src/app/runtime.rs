@@ -81,38 +81,29 @@ impl Runtime<'_> {
         let App::DnsClient(c) = &self.apps[app] else {
             return;
         };
-        let q = c.query();
-        let q2 = c.pair.then(|| c.query2());
         let qt = crate::wire::dns::qtype_name(c.qtype);
         let tries = c.tries;
         let txhash = c.txhash;
         let from = Some((src.unwrap_or(Ipv4Addr::UNSPECIFIED).into(), sport));
-        let also = if q2.is_some() {
-            ", the AAAA query right after it on the same socket (getaddrinfo AF_UNSPEC)"
-        } else {
-            ""
-        };
-        self.h.udp_send(
-            ctx,
-            flow,
-            None,
-            from,
-            (server, port),
-            q,
-            format!("resolver: {qt} {name}? to {server}:{port} (attempt {tries}){also}"),
-            txhash,
-        );
-        if let Some(q2) = q2 {
-            self.h.udp_send(
-                ctx,
-                flow,
-                None,
-                from,
-                (server, port),
-                q2,
-                format!("resolver: AAAA {name}? to {server}:{port} (attempt {tries})"),
-                txhash,
-            );
+        // the query; with AF_UNSPEC the AAAA one right after it
+        let mut queries = vec![(
+            c.query(),
+            if c.pair {
+                format!("{qt} {name}? to {server}:{port} (attempt {tries}), the AAAA query right after it on the same socket (getaddrinfo AF_UNSPEC)")
+            } else {
+                format!("{qt} {name}? to {server}:{port} (attempt {tries})")
+            },
+        )];
+        if c.pair {
+            queries.push((
+                c.query2(),
+                format!("AAAA {name}? to {server}:{port} (attempt {tries})"),
+            ));
+        }
+        for (q, what) in queries {
+            let note = format!("resolver: {what}");
+            self.h
+                .udp_send(ctx, flow, None, from, (server, port), q, note, txhash);
         }
         ctx.out.push(Output::Timer {
             at_ns: ctx.now + wait_ns,
