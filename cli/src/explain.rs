@@ -309,10 +309,9 @@ SIMPLIFIED (and where)
     in iptables or nftables mode: calico's IPIP has no IPv6 (refused, as
     it is), felix's IPv6 policy rules, the CNI plugin's proxy_ndp=1 on
     cali veths (no proxy entries are added, so it changes nothing),
-    IPVS for IPv6 is not modelled (refused); `reach` probes over IPv4
-    only (each pod's and Service's IPv4 address, primary or not; it warns
-    how many IPv6 addresses it leaves unprobed, and an IPv6-only cluster
-    has no targets); kindnet's dual-stack is its ptp plugin per family, and a
+    IPVS for IPv6 is not modelled (refused); `reach` probes SCTP over
+    IPv4 only (SCTP over IPv6 is not modelled: it warns how many ports it
+    leaves out); kindnet's dual-stack is its ptp plugin per family, and a
     kindnet or calico cluster with IPv6 and NetworkPolicies is refused
     (the policy engines' IPv6 rules are not modelled); calico's IPv6 block is the node's IPv6
     podCIDR, as its IPv4 block is the IPv4 one; the API
@@ -526,7 +525,12 @@ SIMPLIFIED (and where)
     learned by the segment's switch; so a probe's trace has no ARP
     exchange and no unknown-unicast flood there (its verdict is the same:
     ARP there always resolves, and a flood's copies are dropped by the
-    hosts it is not for). A probe's trace keeps of each netfilter table
+    hosts it is not for). Over IPv6 no neighbour is warmed: a probe's run
+    resolves its next hops by neighbour discovery (solicitation and
+    advertisement in its trace, tens of microseconds against the 1 s
+    timeout; the verdict is the same). A dual-stack pod or Service is
+    probed over each family it and the source have an address of. A
+    probe's trace keeps of each netfilter table
     the deciding rule and the rules carrying a policy verdict.
     The spec engine allows a pod's probe of its own address (it stays on
     the pod's lo, where no CNI sees it); a Service probe is allowed only

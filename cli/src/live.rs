@@ -198,18 +198,20 @@ fn resolve_family(f: podpath_sim::app::IpResolve) -> &'static str {
 /// simulator's UDP client): `udp_client.py ADDR PORT PAYLOAD`.
 const UDP_CLIENT_PY: &str = r#"
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+v6 = ":" in sys.argv[1]
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(1.0)
 dst = (sys.argv[1], int(sys.argv[2]))
+show = ("[%s]:%d" if v6 else "%s:%d") % dst
 s.sendto(sys.argv[3].encode(), dst)
 try:
     while True:
         d, a = s.recvfrom(65535)
-        if a == dst:
-            print("UDP answer from %s:%d, %d bytes: %s" % (a[0], a[1], len(d), d.decode(errors="replace")))
+        if a[:2] == dst:
+            print("UDP answer from %s, %d bytes: %s" % (show, len(d), d.decode(errors="replace")))
             break
 except socket.timeout:
-    print("UDP: no answer from %s:%d" % dst)
+    print("UDP: no answer from %s" % show)
 "#;
 
 /// One SCTP association (a one-to-one socket, IPPROTO_SCTP = 132): the

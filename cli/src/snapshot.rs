@@ -672,7 +672,7 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                         (podpath_sim::wire::endpoint(*dst, *port), format!("HTTP GET {path} Host: {host_header}"))
                     }
                     podpath_sim::world::Request::DnsA { server, port, name, qtype } => (podpath_sim::wire::endpoint(*server, *port), format!("DNS {} {name}", podpath_sim::wire::dns::qtype_name(*qtype))),
-                    podpath_sim::world::Request::Udp { dst, port, payload } => (format!("{dst}:{port}"), format!("UDP {}", String::from_utf8_lossy(payload))),
+                    podpath_sim::world::Request::Udp { dst, port, payload } => (podpath_sim::wire::endpoint(*dst, *port), format!("UDP {}", String::from_utf8_lossy(payload))),
                     podpath_sim::world::Request::Sctp { dst, port, payload } => (format!("{dst}:{port}"), match payload { Some(p) => format!("SCTP {}", String::from_utf8_lossy(p)), None => "SCTP".into() }),
                     podpath_sim::world::Request::Ping { dst, size, df, .. } => (format!("{dst}:0"), format!("PING size {size} df {df}")),
                     podpath_sim::world::Request::Ping6 { dst, size, count, hlim } => (dst.to_string(), format!("PING6 size {size} count {count}{}", hlim.map(|h| format!(" hlim {h}")).unwrap_or_default())),

@@ -182,6 +182,60 @@ fn refusals_say_why() {
     assert!(err(&o).contains("a snapshot bundle holds machines only"));
     let o = podpath(&["reach", &f, "--shard", "3/2"], &[]);
     assert!(err(&o).contains("bad shard '3/2'"));
+    let o = podpath(&["reach", &f, "--family", "ipv5"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("bad family 'ipv5': expected ipv4 or ipv6"),
+        "{}",
+        err(&o)
+    );
+}
+
+/// A dual-stack cluster's matrix: an IPv6 column per dual-stack
+/// destination; `--family ipv6` keeps those columns alone.
+#[test]
+fn dual_stack_has_an_ipv6_column_per_destination() {
+    let o = podpath(
+        &[
+            "reach",
+            "dual-stack-cluster",
+            "--to",
+            "svc/default/*",
+            "--port",
+            "80/TCP",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let t = out(&o);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(lines[0], "80/TCP");
+    assert_eq!(
+        lines[1],
+        "-\t\tsvc/default/web\tsvc/default/web (IPv6)\tsvc/default/web-legacy\tsvc/default/web-legacy (IPv6)"
+    );
+    // web-legacy has no IPv6 endpoint: denied over IPv6 alone
+    assert_eq!(lines[2], "default/client\t.\t\t.\t\t.\t\tX\t");
+    let o = podpath(
+        &[
+            "reach",
+            "dual-stack-cluster",
+            "--family",
+            "ipv6",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let fams: Vec<&str> = v["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(fams.len(), 12);
+    assert!(fams.iter().all(|f| *f == "IPv6"));
 }
 
 /// `reach --why`: each denied pod-to-pod cell gets the NetworkPolicies
@@ -226,7 +280,7 @@ fn why_proves_a_policy_per_denied_cell() {
     assert!(!f["patch"].as_str().unwrap().contains("Egress"), "{f}");
     assert_eq!(
         f["other_cells_changed"],
-        serde_json::json!([{"from": "kube-system/coredns", "to": "svc/shop/backend", "port": 80, "protocol": "TCP", "b": "allowed"}])
+        serde_json::json!([{"from": "kube-system/coredns", "to": "svc/shop/backend", "port": 80, "protocol": "TCP", "family": "IPv4", "b": "allowed"}])
     );
     // a Service's cell is explained by its pods' cells
     assert!(cell("shop/other", "svc/shop/backend", 80)["note"].is_string());

@@ -78,6 +78,7 @@ fn opts(namespaces: usize) -> Options {
             .collect(),
         to: vec![parse_selector("app").unwrap()],
         ports: vec![parse_port("8080/TCP").unwrap()],
+        families: Vec::new(),
         shard: None,
     }
 }
@@ -110,6 +111,7 @@ fn sim_100(c: &mut Criterion) {
         from: vec![parse_selector("ns-00/*").unwrap()],
         to: vec![parse_selector("ns-01/*").unwrap()],
         ports: vec![parse_port("8080/TCP").unwrap()],
+        families: Vec::new(),
         shard: None,
     };
     let n = reach::run(&s, &o, EngineKind::Sim).unwrap().probes.len() as u64;

@@ -51,6 +51,7 @@ fn main() {
         from,
         to: vec![parse_selector("app").unwrap()],
         ports: vec![parse_port("8080/TCP").unwrap()],
+        families: Vec::new(),
         shard: None,
     };
     let t1 = Instant::now();

@@ -53,7 +53,7 @@ pub enum Request {
     /// One UDP datagram with exactly `payload`, to `dst:port`; the answer
     /// awaited for the flow's timeout.
     Udp {
-        dst: Ipv4Addr,
+        dst: std::net::IpAddr,
         port: u16,
         payload: Vec<u8>,
     },

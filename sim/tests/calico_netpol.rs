@@ -198,8 +198,8 @@ fn spec(cluster_policies: &str, p: &Probe) -> bool {
     };
     let sns: &'static str = Box::leak(sns.into_boxed_str());
     let dns: &'static str = Box::leak(dns.into_boxed_str());
-    let src = party(sns, p.from, &sl, &snl, sip, &sports[..]);
-    let dst = party(dns, to, &dl, &dnl, dip, &dports[..]);
+    let src = party(sns, p.from, &sl, &snl, sip.into(), &sports[..]);
+    let dst = party(dns, to, &dl, &dnl, dip.into(), &dports[..]);
     evaluate(&c.network_policies, &src, &dst, port, p.proto).allowed()
 }
 

@@ -225,14 +225,14 @@ fn party<'a>(
         .iter()
         .find(|p| !p.spec.host_network && p.status.pod_ip.as_deref() == Some(&ip.to_string()))
     else {
-        return Party::Other(ip);
+        return Party::Other(ip.into());
     };
     Party::Pod(PodParty {
         namespace: p.metadata.ns(),
         name: &p.metadata.name,
         labels: &p.metadata.labels,
         namespace_labels: &nsl[p.metadata.ns()],
-        ip,
+        ip: ip.into(),
         ports: &ports[&ip],
     })
 }

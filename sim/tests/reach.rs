@@ -787,6 +787,7 @@ fn selectors_pick_sources_destinations_and_ports() {
             from: from.iter().map(|x| parse_selector(x).unwrap()).collect(),
             to: to.iter().map(|x| parse_selector(x).unwrap()).collect(),
             ports: ports.iter().map(|x| parse_port(x).unwrap()).collect(),
+            families: Vec::new(),
             shard: None,
         };
         reach::run(&s, &o, EngineKind::Spec)
@@ -1191,6 +1192,7 @@ fn a_probe_run_stops_at_its_verdict() {
         from: 0,
         to: Dest::Pod(1),
         port: parse_port("80/TCP").unwrap(),
+        family: Default::default(),
     };
     let (v, _, _) = e.verdict(&probe);
     assert_eq!(v, Verdict::Allowed);
@@ -1207,54 +1209,160 @@ fn a_probe_run_stops_at_its_verdict() {
     assert!(!short.iter().any(|b| b.contains("[F")), "{short:?}");
 }
 
-#[test]
-fn a_dual_stack_cluster_is_probed_over_ipv4_and_says_what_it_leaves_out() {
-    // web-legacy's primary ClusterIP is IPv6 (ipFamilies [IPv6, IPv4]):
-    // it is a target by its IPv4 one
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../scenarios/dual-stack-cluster.yaml"),
+fn embedded(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{name}.yaml")),
     )
-    .unwrap();
-    let s = setup(&text);
+    .unwrap()
+}
+
+#[test]
+fn a_dual_stack_cluster_is_probed_over_both_families() {
+    use podpath_sim::k8s::reach::model::Family;
+    // web-legacy: ipFamilies [IPv6, IPv4], an IPv4 EndpointSlice only
+    let s = setup(&embedded("dual-stack-cluster"));
     let legacy = s
         .targets
         .services
         .iter()
         .find(|t| t.name == "web-legacy")
         .expect("web-legacy is a target");
-    assert_eq!(legacy.ip.to_string(), "10.96.100.20");
-    let r = reach::run(
+    assert_eq!(
+        (
+            legacy.ip4.map(|a| a.to_string()),
+            legacy.ip6.map(|a| a.to_string())
+        ),
+        (Some("10.96.100.20".into()), Some("fd00:10:96::1014".into()))
+    );
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let o = Options {
+        from: vec![parse_selector("default/client").unwrap()],
+        to: vec![parse_selector("svc/default/web-legacy").unwrap()],
+        ..Default::default()
+    };
+    let r = reach::run(&s, &o, EngineKind::Sim).unwrap();
+    let got: Vec<(Family, Verdict)> = r.probes.iter().map(|p| (p.family, p.verdict)).collect();
+    assert_eq!(
+        got,
+        [
+            (Family::IPv4, Verdict::Allowed),
+            (Family::IPv6, Verdict::Denied)
+        ]
+    );
+    // over IPv6 kube-proxy's ip6tables rejects it (no IPv6 endpoint)
+    let d = &r.probes[1].decided_by;
+    assert_eq!(d.point.as_deref(), Some("filter/FORWARD"), "{d:?}");
+    assert!(
+        d.rule
+            .as_deref()
+            .is_some_and(|r| r.contains("has no endpoints")
+                && r.contains("-d fd00:10:96::1014")
+                && r.ends_with("REJECT with icmp6-port-unreachable")),
+        "{d:?}"
+    );
+    // the spec engine agrees: no IPv6 endpoint
+    let spec = reach::run(&s, &o, EngineKind::Spec).unwrap();
+    assert_eq!(spec.probes[1].verdict, Verdict::Denied);
+    assert!(spec.probes[1]
+        .decided_by
+        .reason
+        .contains("no ready endpoint"));
+    // every dual-stack destination has an IPv6 column beside its IPv4 one
+    let all = reach::run(&s, &Options::default(), EngineKind::Sim).unwrap();
+    let table = podpath_sim::k8s::reach::output::table(&all);
+    let header = table
+        .lines()
+        .skip_while(|l| *l != "8080/TCP")
+        .nth(1)
+        .unwrap();
+    assert_eq!(
+        header,
+        "-\t\tdefault/web-7c5b8d6f4-abcde\tdefault/web-7c5b8d6f4-abcde (IPv6)"
+    );
+    let v6 = all
+        .probes
+        .iter()
+        .filter(|p| p.family == Family::IPv6)
+        .count();
+    assert_eq!((all.probes.len(), v6), (27, 12));
+    // --family ipv6: those alone
+    let only6 = reach::run(
         &s,
         &Options {
-            to: vec![parse_selector("svc/default/web-legacy").unwrap()],
+            families: vec![Family::IPv6],
             ..Default::default()
         },
         EngineKind::Sim,
     )
     .unwrap();
-    assert!(!r.probes.is_empty());
-    assert!(
-        r.probes.iter().all(|p| p.verdict == Verdict::Allowed),
-        "{r:?}"
-    );
+    assert_eq!(only6.probes.len(), 12);
+    assert!(only6.probes.iter().all(|p| p.family == Family::IPv6));
+    let c = reach::compare(&s, &Options::default()).unwrap();
+    assert_eq!((c.compared, c.disagreements.len()), (27, 0));
+}
+
+#[test]
+fn an_ipv6_only_cluster_is_probed_over_ipv6() {
+    use podpath_sim::k8s::reach::model::{Family, Proto};
+    let s = setup(&embedded("ipv6-only-cluster"));
+    assert!(s
+        .targets
+        .pods
+        .iter()
+        .all(|p| p.ip4.is_none() && p.ip6.is_some()));
+    let r = reach::run(&s, &Options::default(), EngineKind::Sim).unwrap();
+    assert_eq!(r.probes.len(), 12);
+    assert!(r
+        .probes
+        .iter()
+        .all(|p| p.family == Family::IPv6 && p.verdict == Verdict::Allowed));
+    // UDP over IPv6: CoreDNS answers the DNS probe
+    let dns = r
+        .probes
+        .iter()
+        .find(|p| p.protocol == Proto::Udp && p.to == "svc/kube-system/kube-dns")
+        .unwrap();
     assert_eq!(
-        r.warnings,
-        ["reach probes over IPv4 only: the IPv6 addresses of 3 pod(s) and the IPv6 ClusterIPs of 2 Service(s) are not probed"]
+        dns.decided_by.endpoint.as_deref(),
+        Some("kube-system/coredns-5d78c9869d-8xk2p")
     );
-    // IPv6-only: no target at all, and said so
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../scenarios/ipv6-only-cluster.yaml"),
-    )
-    .unwrap();
-    let s = setup(&text);
-    assert!(s.targets.pods.is_empty());
     assert!(
-        s.warnings
-            .iter()
-            .any(|w| w.contains("have no IPv4 address and are no targets at all")),
-        "{:?}",
-        s.warnings
+        dns.decided_by
+            .reason
+            .starts_with("UDP answer from [fd00:10:96::a]:53"),
+        "{dns:?}"
     );
+    assert!(reach::run(
+        &s,
+        &Options {
+            families: vec![Family::IPv4],
+            ..Default::default()
+        },
+        EngineKind::Sim
+    )
+    .unwrap()
+    .probes
+    .is_empty());
+}
+
+#[test]
+fn sctp_over_ipv6_is_left_out_and_said_so() {
+    use podpath_sim::k8s::reach::model::{Family, Proto};
+    let text = embedded("dual-stack-cluster").replace(
+        "ports: [{name: http, containerPort: 8080}]",
+        "ports: [{name: http, containerPort: 8080}, {containerPort: 9999, protocol: SCTP}]",
+    );
+    let s = setup(&text);
+    assert_eq!(
+        s.warnings,
+        ["SCTP over IPv6 is not modelled: 1 pod port(s) and 0 Service port(s) of SCTP are probed over IPv4 only"]
+    );
+    let r = reach::run(&s, &Options::default(), EngineKind::Spec).unwrap();
+    let sctp: Vec<Family> = r
+        .probes
+        .iter()
+        .filter(|p| p.protocol == Proto::Sctp)
+        .map(|p| p.family)
+        .collect();
+    assert_eq!(sctp, [Family::IPv4; 3]);
 }

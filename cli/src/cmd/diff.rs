@@ -157,6 +157,7 @@ struct Flip {
     to: String,
     port: u16,
     protocol: String,
+    family: reach::model::Family,
     a: String,
     b: String,
 }
@@ -185,6 +186,7 @@ fn flips(a: &reach::model::Report, b: &reach::model::Report) -> Vec<Flip> {
             p.to.clone(),
             p.port,
             format!("{:?}", p.protocol),
+            p.family,
         )
     };
     let verdict = |v: Option<reach::model::Verdict>| match v {
@@ -207,6 +209,7 @@ fn flips(a: &reach::model::Report, b: &reach::model::Report) -> Vec<Flip> {
                 to: k.1.clone(),
                 port: k.2,
                 protocol: k.3.to_uppercase(),
+                family: k.4,
                 a: verdict(va).into(),
                 b: verdict(vb).into(),
             })
@@ -242,6 +245,7 @@ pub fn run(a: DiffArgs, out: &mut impl Write) -> Result<ExitCode> {
                 .iter()
                 .map(|s| select::parse_port(s))
                 .collect::<Result<_, _>>()?,
+            families: Vec::new(),
             shard: None,
         };
         Some(flips(
@@ -287,7 +291,7 @@ fn to_json(flows: &[FlowDelta], flips: Option<&[Flip]>, changed: usize) -> Value
             "first_divergence": f.first_divergence.as_ref().map(divergence_json),
         })).collect::<Vec<_>>(),
         "reach": flips.unwrap_or(&[]).iter().map(|x| json!({
-            "from": x.from, "to": x.to, "port": x.port, "protocol": x.protocol, "a": x.a, "b": x.b,
+            "from": x.from, "to": x.to, "port": x.port, "protocol": x.protocol, "family": x.family, "a": x.a, "b": x.b,
         })).collect::<Vec<_>>(),
     })
 }
@@ -363,8 +367,17 @@ fn text(
         for x in fl {
             writeln!(
                 out,
-                "FLIPPED  {} → {} {}/{}: {} → {}",
-                x.from, x.to, x.port, x.protocol, x.a, x.b
+                "FLIPPED  {} → {} {}/{}{}: {} → {}",
+                x.from,
+                x.to,
+                x.port,
+                x.protocol,
+                match x.family {
+                    reach::model::Family::IPv4 => "",
+                    reach::model::Family::IPv6 => " over IPv6",
+                },
+                x.a,
+                x.b
             )?;
         }
         writeln!(out, "{} reach cell(s) flipped", fl.len())?;

@@ -30,9 +30,15 @@ pub struct ReachArgs {
     /// port.
     #[arg(long = "port", value_name = "PORT/PROTO")]
     pub port: Vec<String>,
-    /// table (the e2e suite's truth tables, one per port/protocol) or json
+    /// Only probes over this family: ipv4 or ipv6; default both (a
+    /// dual-stack destination is probed over each, from the source's
+    /// address of the same family).
+    #[arg(long, value_name = "ipv4|ipv6")]
+    pub family: Option<String>,
+    /// table (the e2e suite's truth tables, one per port/protocol; a
+    /// destination probed over IPv6 has its `NAME (IPv6)` column) or json
     /// (`{"engine", "warnings", "probes": [{"from", "to", "port",
-    /// "protocol", "verdict", "decided_by"}]}`).
+    /// "protocol", "family", "verdict", "decided_by"}]}`).
     #[arg(long, value_enum, default_value = "table")]
     pub format: ReachFormat,
     /// sim (default): a simulated connection per probe through the whole
@@ -106,6 +112,14 @@ pub fn run(a: ReachArgs, stdout: &mut impl Write) -> Result<ExitCode> {
             .port
             .iter()
             .map(|s| select::parse_port(s))
+            .collect::<Result<_, _>>()?,
+        families: a
+            .family
+            .iter()
+            .map(|f| {
+                reach::model::Family::parse(f)
+                    .ok_or_else(|| reach::model::ReachError::Family(f.clone()))
+            })
             .collect::<Result<_, _>>()?,
         shard: a.shard.as_deref().map(output::parse_shard).transpose()?,
     };

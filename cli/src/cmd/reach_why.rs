@@ -11,7 +11,7 @@
 use anyhow::Result;
 use podpath_sim::k8s::reach::{
     self,
-    model::{EngineKind, ProbeResult, Report, Verdict},
+    model::{EngineKind, Family, ProbeResult, Report, Verdict},
     select,
 };
 use serde_json::{json, Value};
@@ -31,8 +31,14 @@ fn matrix(text: &Source, opts: &reach::Options, seed: Option<u64>) -> Result<Rep
     Ok(reach::run(&setup, opts, EngineKind::Sim)?)
 }
 
-fn key(p: &ProbeResult) -> (String, String, u16, &'static str) {
-    (p.from.clone(), p.to.clone(), p.port, p.protocol.name())
+fn key(p: &ProbeResult) -> (String, String, u16, &'static str, Family) {
+    (
+        p.from.clone(),
+        p.to.clone(),
+        p.port,
+        p.protocol.name(),
+        p.family,
+    )
 }
 
 /// The fixes of every denied pod-to-pod probe of `r` (the run of `opts`
@@ -70,8 +76,7 @@ pub fn fixes(
         .filter(|p| p.verdict == Verdict::Denied)
         .collect();
     let per_probe = |p: &ProbeResult| -> Result<Value> {
-        let head =
-            json!({"from": p.from, "to": p.to, "port": p.port, "protocol": p.protocol.name()});
+        let head = json!({"from": p.from, "to": p.to, "port": p.port, "protocol": p.protocol.name(), "family": p.family});
         let by_policy = p.decided_by.policy.is_some();
         let pods = (pod(&p.from), pod(&p.to));
         if by_policy && pods.1.is_none() {
@@ -88,6 +93,7 @@ pub fn fixes(
                 p.port,
                 p.protocol.name()
             ))?],
+            families: vec![p.family],
             shard: None,
         };
         // a policy's denial: the policies that admit the cell; any other
@@ -124,7 +130,7 @@ pub fn fixes(
                 .probes
                 .iter()
                 .filter(|q| key(q) != key(p) && before.get(&key(q)) != Some(&q.verdict))
-                .map(|q| json!({"from": q.from, "to": q.to, "port": q.port, "protocol": q.protocol.name(), "b": q.verdict}))
+                .map(|q| json!({"from": q.from, "to": q.to, "port": q.port, "protocol": q.protocol.name(), "family": q.family, "b": q.verdict}))
                 .collect();
             found.push(json!({"change": c.change, "command": c.command, "patch": c.patch, "proven": true, "other_cells_changed": others}));
         }

@@ -22,7 +22,7 @@ pub const DEFAULT_WAIT_NS: u64 = 1_000_000_000;
 pub struct UdpClient {
     pub flow: u32,
     pub flow_id: String,
-    pub dst: Ipv4Addr,
+    pub dst: std::net::IpAddr,
     pub port: u16,
     pub payload: Vec<u8>,
     /// Sent from a raw socket with this forged source: no socket of the
@@ -53,7 +53,7 @@ impl UdpClient {
         let ms = (now.saturating_sub(self.started_ns)) as f64 / 1e6;
         match ev {
             AppEvent::Datagram { data, from, .. }
-                if !self.done && *from == (self.dst.into(), self.port) =>
+                if !self.done && *from == (self.dst, self.port) =>
             {
                 self.done = true;
                 vec![AppAction::Outcome(
@@ -63,9 +63,8 @@ impl UdpClient {
                         dns_rcode: None,
                     },
                     format!(
-                        "UDP answer from {}:{} in {ms:.3} ms, {} bytes: {}",
-                        from.0,
-                        from.1,
+                        "UDP answer from {} in {ms:.3} ms, {} bytes: {}",
+                        std::net::SocketAddr::from(*from),
                         data.len(),
                         shown(data)
                     ),
@@ -78,10 +77,9 @@ impl UdpClient {
                     self.flow,
                     Disposition::TimedOut,
                     format!(
-                        "UDP: {} bytes sent to {}:{} from the forged source {a}:{p} (raw socket): no answer can reach the sender",
+                        "UDP: {} bytes sent to {} from the forged source {a}:{p} (raw socket): no answer can reach the sender",
                         self.payload.len(),
-                        self.dst,
-                        self.port
+                        std::net::SocketAddr::from((self.dst, self.port))
                     ),
                 )]
             }
@@ -91,8 +89,8 @@ impl UdpClient {
                     self.flow,
                     Disposition::TimedOut,
                     format!(
-                        "UDP: no answer from {}:{} in {ms:.0} ms",
-                        self.dst, self.port
+                        "UDP: no answer from {} in {ms:.0} ms",
+                        std::net::SocketAddr::from((self.dst, self.port))
                     ),
                 )]
             }

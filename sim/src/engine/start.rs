@@ -192,14 +192,14 @@ fn dns_start(
         let app = rt.spawn(App::UdpClient(crate::app::udp::UdpClient {
             flow,
             flow_id: id.to_string(),
-            dst: server,
+            dst: server.into(),
             port,
             payload: payload.clone(),
             spoofed: None,
             started_ns: ctx.now,
             done: false,
         }));
-        udp_spoofed(rt, ctx, app, flow, cl, (server, port), &payload);
+        udp_spoofed(rt, ctx, app, flow, cl, (server.into(), port), &payload);
         return;
     }
     let app = rt.spawn(App::DnsClient(c));
@@ -247,7 +247,7 @@ fn udp_start(
     app: usize,
     flow: u32,
     f: &FlowSpec,
-    dst: (std::net::Ipv4Addr, u16),
+    dst: (std::net::IpAddr, u16),
     payload: &[u8],
 ) {
     let c = &f.client;
@@ -288,12 +288,11 @@ fn udp_start(
         flow,
         None,
         Some((src.into(), sport)),
-        (dst.0.into(), dst.1),
+        dst,
         payload.to_vec(),
         format!(
-            "sendto({}:{}): {} bytes from port {sport}",
-            dst.0,
-            dst.1,
+            "sendto({}): {} bytes from port {sport}",
+            std::net::SocketAddr::from(dst),
             payload.len()
         ),
         None,
@@ -309,7 +308,7 @@ fn udp_spoofed(
     app: usize,
     flow: u32,
     c: &crate::world::ClientOpts,
-    dst: (std::net::Ipv4Addr, u16),
+    dst: (std::net::IpAddr, u16),
     payload: &[u8],
 ) {
     let src = c.src.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
@@ -331,13 +330,12 @@ fn udp_spoofed(
         flow,
         None,
         Some((src.into(), sport)),
-        (dst.0.into(), dst.1),
+        dst,
         payload.to_vec(),
         format!(
-            "raw socket: {} bytes to {}:{} from the forged source {src}:{sport}",
+            "raw socket: {} bytes to {} from the forged source {src}:{sport}",
             payload.len(),
-            dst.0,
-            dst.1
+            std::net::SocketAddr::from(dst)
         ),
         None,
     );
@@ -436,8 +434,9 @@ fn flow_desc(id: &str, hname: &str, req: &Request) -> String {
         }
         Request::Udp { dst, port, payload } => {
             format!(
-                "{id}: UDP {} bytes to {dst}:{port} from {hname}",
-                payload.len()
+                "{id}: UDP {} bytes to {} from {hname}",
+                payload.len(),
+                std::net::SocketAddr::from((*dst, *port))
             )
         }
         Request::Sctp {

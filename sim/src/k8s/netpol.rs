@@ -30,9 +30,9 @@
 //! pods are not selected by any policy (their traffic is the node's).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::meta::{err, K8sError, ObjectMeta};
@@ -374,15 +374,9 @@ impl PolicyPort {
 }
 
 /// A CIDR as the API server reads it (`ParseCIDRSloppy`: leading zeros
-/// allowed); IPv6 blocks are kept for IPv6 and match no IPv4 address.
-fn cidr(s: &str) -> Result<Option<Ipv4Net>, ()> {
-    if let Ok(n) = s.parse::<Ipv4Net>() {
-        return Ok(Some(n));
-    }
-    if s.parse::<ipnet::Ipv6Net>().is_ok() {
-        return Ok(None);
-    }
-    Err(())
+/// allowed); a block of one family matches no address of the other.
+fn cidr(s: &str) -> Result<IpNet, ()> {
+    s.parse::<IpNet>().map_err(|_| ())
 }
 
 impl IpBlock {
@@ -407,11 +401,11 @@ impl IpBlock {
                     format!("Invalid value: \"{e}\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"),
                 ));
             };
-            let strict = match (outer, inner) {
-                (Some(a), Some(b)) => a.contains(&b.network()) && a.prefix_len() < b.prefix_len(),
-                (None, None) => true,
-                _ => false,
-            };
+            // `ValidateIPBlock`: each except a strict subset of the cidr
+            // (apimachinery's `cidrsubset`: contained and a longer prefix),
+            // of the same family
+            let strict =
+                outer.contains(&inner.network()) && outer.prefix_len() < inner.prefix_len();
             if !strict {
                 return Err(err(
                     o.into(),
@@ -423,8 +417,8 @@ impl IpBlock {
         Ok(())
     }
 
-    fn contains(&self, ip: Ipv4Addr) -> bool {
-        let within = |s: &str| matches!(cidr(s), Ok(Some(n)) if n.contains(&ip));
+    fn contains(&self, ip: IpAddr) -> bool {
+        let within = |s: &str| matches!(cidr(s), Ok(n) if n.contains(&ip));
         within(&self.cidr) && !self.except.iter().any(|e| within(e))
     }
 }
@@ -582,7 +576,8 @@ pub struct PodParty<'a> {
     pub name: &'a str,
     pub labels: &'a BTreeMap<String, String>,
     pub namespace_labels: &'a BTreeMap<String, String>,
-    pub ip: Ipv4Addr,
+    /// Its address of the connection's family.
+    pub ip: IpAddr,
     /// Its named container ports (what a named policy port resolves to).
     pub ports: &'a [NamedPort],
 }
@@ -600,11 +595,11 @@ pub struct NamedPort {
 #[derive(Clone, Copy, Debug)]
 pub enum Party<'a> {
     Pod(PodParty<'a>),
-    Other(Ipv4Addr),
+    Other(IpAddr),
 }
 
 impl Party<'_> {
-    pub fn ip(&self) -> Ipv4Addr {
+    pub fn ip(&self) -> IpAddr {
         match self {
             Party::Pod(p) => p.ip,
             Party::Other(ip) => *ip,

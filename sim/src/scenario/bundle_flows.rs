@@ -176,6 +176,18 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
                 .map_err(|_| err(format!("flows[{fi}].src: bad address '{s}'")))?,
         ),
     };
+    if let (
+        Some(_),
+        Request::Udp {
+            dst: std::net::IpAddr::V6(d),
+            ..
+        },
+    ) = (src, request)
+    {
+        return Err(err(format!(
+            "flows[{fi}].src: an IPv4 source for a datagram to the IPv6 address {d} (the socket is AF_INET6; a source of its family is not modelled yet)"
+        )));
+    }
     if f.spoofed {
         if src.is_none() {
             return Err(err(format!(
@@ -299,17 +311,19 @@ fn flow_request(
         return Ok(resolve_request(rest, dst_s));
     }
     let (ip, port) = addr_port(fi, dst_s)?;
-    // UDP, SCTP and DNS flows are IPv4 (their sockets are modelled so)
-    let v4 = |what: &str| match ip {
+    // SCTP and DNS flows are IPv4 (their sockets are modelled so)
+    let v4 = |what: &str| {
+        match ip {
         std::net::IpAddr::V4(a) => Ok(a),
         std::net::IpAddr::V6(_) => Err(err(format!(
-            "flows[{fi}].dst: {what} to an IPv6 address is not modelled yet (TCP and PING6 are)"
+            "flows[{fi}].dst: {what} to an IPv6 address is not modelled yet (TCP, UDP and PING6 are)"
         ))),
+    }
     };
     if req == "UDP" || req.starts_with("UDP ") || (req.is_empty() && proto == "udp") {
         let payload = req.strip_prefix("UDP ").unwrap_or("").as_bytes().to_vec();
         return Ok(Request::Udp {
-            dst: v4("UDP")?,
+            dst: ip,
             port,
             payload,
         });

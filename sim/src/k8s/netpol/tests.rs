@@ -24,7 +24,7 @@ fn pod<'a>(
         name: "p",
         labels,
         namespace_labels: nsl,
-        ip: Ipv4Addr::from(ip),
+        ip: Ipv4Addr::from(ip).into(),
         ports,
     })
 }
@@ -110,8 +110,17 @@ fn the_api_reference_example() {
     let p = pod("myproject", &other, &proj, [10, 1, 0, 4], &none);
     assert!(v(&p, &dbp, 6379).allowed());
     // the ipBlock and its except
-    assert!(v(&Party::Other(Ipv4Addr::new(172, 17, 0, 9)), &dbp, 6379).allowed());
-    let denied = v(&Party::Other(Ipv4Addr::new(172, 17, 1, 9)), &dbp, 6379);
+    assert!(v(
+        &Party::Other(Ipv4Addr::new(172, 17, 0, 9).into()),
+        &dbp,
+        6379
+    )
+    .allowed());
+    let denied = v(
+        &Party::Other(Ipv4Addr::new(172, 17, 1, 9).into()),
+        &dbp,
+        6379,
+    );
     assert_eq!(
         denied.ingress,
         Side::Denied {
@@ -119,7 +128,7 @@ fn the_api_reference_example() {
         }
     );
     // egress of the db pod: 10.0.0.0/24 on 5978 only
-    let out = Party::Other(Ipv4Addr::new(10, 0, 0, 77));
+    let out = Party::Other(Ipv4Addr::new(10, 0, 0, 77).into());
     assert!(v(&dbp, &out, 5978).allowed());
     assert!(!v(&dbp, &out, 53).allowed());
     // a pod no policy selects is not isolated either way
@@ -262,7 +271,7 @@ spec:
     };
     let a_ports = vec![cp("web", 8080, "TCP")];
     let b_ports = vec![cp("web", 9090, "TCP"), cp("dns", 53, "UDP")];
-    let src = Party::Other(Ipv4Addr::new(192, 0, 2, 1));
+    let src = Party::Other(Ipv4Addr::new(192, 0, 2, 1).into());
     let a = pod("default", &l, &l, [10, 0, 0, 1], &a_ports);
     let b = pod("default", &l, &l, [10, 0, 0, 2], &b_ports);
     let ok =
@@ -303,7 +312,7 @@ spec:
     let other = labels(&[("app", "db")]);
     let nsl = labels(&[]);
     let none: Vec<NamedPort> = Vec::new();
-    let src = Party::Other(Ipv4Addr::new(192, 0, 2, 1));
+    let src = Party::Other(Ipv4Addr::new(192, 0, 2, 1).into());
     let w = pod("default", &web, &nsl, [10, 0, 0, 1], &none);
     let d = pod("default", &other, &nsl, [10, 0, 0, 2], &none);
     let ok = |dst: &Party, port| evaluate(&c.network_policies, &src, dst, port, "TCP");
@@ -428,4 +437,54 @@ fn unenforced_policies_are_said() {
         cluster("kind: Namespace\nmetadata: {name: a}\n").policy_warning("flannel-vxlan"),
         None
     );
+}
+
+/// IPv6 blocks hold IPv6 addresses and no IPv4 one, and the reverse;
+/// `except` works alike; an except of the other family is refused as the
+/// API server refuses it (not a strict subset of `cidr`).
+#[test]
+fn ipv6_blocks() {
+    let c = cluster(
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: v6, namespace: default}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock: {cidr: 'fd00:10::/32', except: ['fd00:10:244:1::/64']}
+    - ipBlock: {cidr: 10.0.0.0/8}
+",
+    );
+    let ps = &c.network_policies;
+    let def = c.namespace_labels("default");
+    let none: Vec<NamedPort> = Vec::new();
+    let l = labels(&[]);
+    let dst = Party::Pod(PodParty {
+        namespace: "default",
+        name: "p",
+        labels: &l,
+        namespace_labels: &def,
+        ip: "fd00:10:244::5".parse().unwrap(),
+        ports: &none,
+    });
+    let from = |a: &str| evaluate(ps, &Party::Other(a.parse().unwrap()), &dst, 80, "TCP");
+    assert!(from("fd00:10:244::9").allowed());
+    assert!(!from("fd00:10:244:1::9").allowed());
+    assert!(!from("fd00:11::1").allowed());
+    assert!(from("10.1.2.3").allowed());
+    // an IPv4-mapped address is IPv6: no IPv4 block holds it
+    assert!(!from("::ffff:10.1.2.3").allowed());
+    let e = refused(
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: mixed, namespace: default}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock: {cidr: 'fd00::/8', except: [10.0.0.0/8]}
+",
+    );
+    assert!(e.contains("must be a strict subset of `cidr`"), "{e}");
 }

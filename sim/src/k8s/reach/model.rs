@@ -3,7 +3,7 @@
 //! probe's verdict with what decided it.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,46 @@ impl Proto {
     }
 }
 
+/// The address family a probe goes over (as `ipFamilies` spells it).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Family {
+    #[default]
+    IPv4,
+    IPv6,
+}
+
+impl Family {
+    pub const BOTH: [Family; 2] = [Family::IPv4, Family::IPv6];
+
+    /// `IPv4`, `IPv6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::IPv4 => "IPv4",
+            Family::IPv6 => "IPv6",
+        }
+    }
+
+    /// The family of an address.
+    pub fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv6() {
+            Family::IPv6
+        } else {
+            Family::IPv4
+        }
+    }
+
+    /// `ipv4`, `IPv6`, `4`, `6` (case-insensitive); None for anything else.
+    pub fn parse(s: &str) -> Option<Family> {
+        match s.to_ascii_lowercase().as_str() {
+            "ipv4" | "4" => Some(Family::IPv4),
+            "ipv6" | "6" => Some(Family::IPv6),
+            _ => None,
+        }
+    }
+}
+
 /// A port and its protocol (`80/TCP`); ordered by port, then protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PortProto {
@@ -61,7 +101,9 @@ pub struct PodTarget {
     pub name: String,
     /// Its host in the scenario (`pod_host_names`).
     pub host: String,
-    pub ip: Ipv4Addr,
+    /// Its addresses of each family (`status.podIPs`); one at least.
+    pub ip4: Option<Ipv4Addr>,
+    pub ip6: Option<Ipv6Addr>,
     pub node: String,
     pub labels: BTreeMap<String, String>,
     pub namespace_labels: BTreeMap<String, String>,
@@ -75,6 +117,14 @@ impl PodTarget {
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+
+    /// Its address of `f`, if it has one.
+    pub fn ip(&self, f: Family) -> Option<IpAddr> {
+        match f {
+            Family::IPv4 => self.ip4.map(IpAddr::V4),
+            Family::IPv6 => self.ip6.map(IpAddr::V6),
+        }
+    }
 }
 
 /// One endpoint behind a Service port: a pod of the cluster (its index) or
@@ -82,7 +132,7 @@ impl PodTarget {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Backend {
     pub pod: Option<usize>,
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub port: u16,
 }
 
@@ -90,16 +140,26 @@ pub struct Backend {
 #[derive(Clone, Debug)]
 pub struct SvcPort {
     pub port: PortProto,
-    /// Its ready endpoints, as kube-proxy's endpoint cache has them.
+    /// Its ready endpoints of both families, as kube-proxy's endpoint
+    /// caches have them (one per family: the EndpointSlices of each
+    /// `addressType`).
     pub backends: Vec<Backend>,
 }
 
-/// A Service with an IPv4 ClusterIP.
+impl SvcPort {
+    /// Its ready endpoints of family `f`.
+    pub fn backends_of(&self, f: Family) -> impl Iterator<Item = &Backend> {
+        self.backends.iter().filter(move |b| Family::of(b.ip) == f)
+    }
+}
+
+/// A Service with a ClusterIP (of one family or both: `clusterIPs`).
 #[derive(Clone, Debug)]
 pub struct SvcTarget {
     pub namespace: String,
     pub name: String,
-    pub ip: Ipv4Addr,
+    pub ip4: Option<Ipv4Addr>,
+    pub ip6: Option<Ipv6Addr>,
     pub labels: BTreeMap<String, String>,
     pub ports: Vec<SvcPort>,
 }
@@ -108,6 +168,14 @@ impl SvcTarget {
     /// `svc/NS/NAME`
     pub fn id(&self) -> String {
         format!("svc/{}/{}", self.namespace, self.name)
+    }
+
+    /// Its ClusterIP of `f`, if it has one.
+    pub fn ip(&self, f: Family) -> Option<IpAddr> {
+        match f {
+            Family::IPv4 => self.ip4.map(IpAddr::V4),
+            Family::IPv6 => self.ip6.map(IpAddr::V6),
+        }
     }
 }
 
@@ -127,6 +195,8 @@ pub struct Probe {
     pub from: usize,
     pub to: Dest,
     pub port: PortProto,
+    /// The family of the destination address it connects to.
+    pub family: Family,
 }
 
 /// The verdict of a probe.
@@ -173,6 +243,10 @@ pub struct ProbeResult {
     pub to: String,
     pub port: u16,
     pub protocol: Proto,
+    /// The family of the address connected to (a report made before
+    /// `reach` probed IPv6 has none: IPv4).
+    #[serde(default)]
+    pub family: Family,
     pub verdict: Verdict,
     pub decided_by: DecidedBy,
 }
@@ -216,6 +290,7 @@ pub struct Disagreement {
     pub to: String,
     pub port: u16,
     pub protocol: Proto,
+    pub family: Family,
     pub sim: Side,
     pub spec: Side,
 }
@@ -243,6 +318,8 @@ pub enum ReachError {
     Selector { sel: String, why: String },
     #[error("bad port '{0}': expected PORT/PROTO (80/TCP, 53/UDP; the protocol TCP, UDP or SCTP)")]
     Port(String),
+    #[error("bad family '{0}': expected ipv4 or ipv6")]
+    Family(String),
     #[error("bad shard '{0}': expected I/N with 1 <= I <= N")]
     ShardSpec(String),
     #[error("{0}")]

@@ -6,12 +6,21 @@
 //! header `-\t` then the destinations, tab-separated; a row per source,
 //! its name then a mark per destination, each mark followed by a tab:
 //! `.` allowed, `X` denied, `?` not probed. One matrix per port/protocol,
-//! under a line `PORT/PROTO`, in port order.
+//! under a line `PORT/PROTO`, in port order. A destination probed over
+//! IPv6 has a column of its own, `NAME (IPv6)`, beside its IPv4 one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{Comparison, PortProto, ReachError, Report, Verdict};
+use super::model::{Comparison, Family, PortProto, ReachError, Report, Verdict};
+
+/// A destination's column: its name, with ` (IPv6)` over IPv6.
+fn column(to: &str, f: Family) -> String {
+    match f {
+        Family::IPv4 => to.to_string(),
+        Family::IPv6 => format!("{to} (IPv6)"),
+    }
+}
 
 /// The report as JSON (pretty, a newline at the end).
 pub fn json(r: &Report) -> String {
@@ -43,29 +52,30 @@ pub fn table(r: &Report) -> String {
     for (pp, idx) in &groups {
         // rows and columns in the order the probes met them (the fixed order)
         let mut froms: Vec<&str> = Vec::new();
-        let mut tos: Vec<&str> = Vec::new();
-        let mut marks: BTreeMap<(&str, &str), Verdict> = BTreeMap::new();
+        let mut tos: Vec<String> = Vec::new();
+        let mut marks: BTreeMap<(&str, String), Verdict> = BTreeMap::new();
         for &i in idx {
             let p = &r.probes[i];
             if !froms.contains(&p.from.as_str()) {
                 froms.push(&p.from);
             }
-            if !tos.contains(&p.to.as_str()) {
-                tos.push(&p.to);
+            let col = column(&p.to, p.family);
+            if !tos.contains(&col) {
+                tos.push(col.clone());
             }
-            marks.insert((&p.from, &p.to), p.verdict);
+            marks.insert((&p.from, col), p.verdict);
         }
         if !out.is_empty() {
             out.push('\n');
         }
         let _ = writeln!(out, "{pp}");
         let mut header = vec!["-\t"];
-        header.extend(tos.iter().copied());
+        header.extend(tos.iter().map(String::as_str));
         let _ = writeln!(out, "{}", header.join("\t"));
         for f in &froms {
             let mut line = vec![f.to_string()];
             for t in &tos {
-                let m = match marks.get(&(*f, *t)) {
+                let m = match marks.get(&(*f, t.clone())) {
                     None => "?",
                     Some(Verdict::Allowed) => ".",
                     Some(Verdict::Denied) => "X",
@@ -94,11 +104,15 @@ pub fn comparison_text(c: &Comparison) -> String {
         };
         let _ = writeln!(
             out,
-            "\n{} -> {} : {}/{}",
+            "\n{} -> {} : {}/{}{}",
             d.from,
             d.to,
             d.port,
-            d.protocol.name()
+            d.protocol.name(),
+            match d.family {
+                Family::IPv4 => "",
+                Family::IPv6 => " over IPv6",
+            }
         );
         for (name, s) in [("sim", &d.sim), ("spec", &d.spec)] {
             let b = &s.decided_by;

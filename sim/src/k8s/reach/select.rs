@@ -15,10 +15,10 @@
 //! it). Label selectors pick pods (a Service is named with `svc/`).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::model::{
-    Backend, Dest, PodTarget, PortProto, Probe, Proto, ReachError, SvcPort, SvcTarget,
+    Backend, Dest, Family, PodTarget, PortProto, Probe, Proto, ReachError, SvcPort, SvcTarget,
 };
 use crate::k8s::netpol::NamedPort;
 use crate::k8s::Cluster;
@@ -389,9 +389,9 @@ pub fn parse_port(s: &str) -> Result<PortProto, ReachError> {
     Ok(PortProto { port, proto })
 }
 
-/// The cluster's pods (scheduled, with an IPv4 address, not
-/// host-network: the pods policies select) and Services with an IPv4
-/// ClusterIP, in namespace/name order.
+/// The cluster's pods (scheduled, with an address, not host-network: the
+/// pods policies select) and Services with a ClusterIP, in namespace/name
+/// order, with their addresses of both families.
 #[derive(Clone, Debug, Default)]
 pub struct Targets {
     pub pods: Vec<PodTarget>,
@@ -403,11 +403,15 @@ impl Targets {
         let hosts = crate::k8s::cluster::pod_host_names(cluster);
         let mut pods = Vec::new();
         for p in &cluster.pods {
-            // the pod's IPv4 address, primary or not (`status.podIPs`)
-            let ip = p.ip4();
-            let (Some(ip), Some(node)) = (ip, p.spec.node_name.clone()) else {
+            // the pod's address of each family, primary or not
+            // (`status.podIPs`)
+            let (ip4, ip6) = (p.ip4(), p.ip6());
+            let Some(node) = p.spec.node_name.clone() else {
                 continue;
             };
+            if ip4.is_none() && ip6.is_none() {
+                continue;
+            }
             if p.spec.host_network {
                 continue;
             }
@@ -427,7 +431,8 @@ impl Targets {
                 namespace: key.0.clone(),
                 name: key.1.clone(),
                 host: hosts.get(&key).cloned().unwrap_or_else(|| key.1.clone()),
-                ip,
+                ip4,
+                ip6,
                 node,
                 labels: p.metadata.labels.clone(),
                 namespace_labels: cluster.namespace_labels(&key.0),
@@ -439,8 +444,18 @@ impl Targets {
     }
 
     /// The pod with this address.
-    pub fn pod_at(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.pods.iter().position(|p| p.ip == ip)
+    pub fn pod_at(&self, ip: IpAddr) -> Option<usize> {
+        self.pods
+            .iter()
+            .position(|p| p.ip(Family::of(ip)) == Some(ip))
+    }
+
+    /// The probe's destination address.
+    pub fn dest_ip(&self, p: &Probe) -> Option<IpAddr> {
+        match p.to {
+            Dest::Pod(i) => self.pods[i].ip(p.family),
+            Dest::Svc(i, _) => self.services[i].ip(p.family),
+        }
     }
 
     /// The probe's destination as printed: `NS/POD` or `svc/NS/NAME`.
@@ -452,50 +467,64 @@ impl Targets {
     }
 }
 
-/// The Services with a ClusterIP and each port's ready endpoints, as
-/// kube-proxy's endpoint cache has them ([`crate::k8s::kubeproxy::service_ports`]).
+/// The Services with a ClusterIP and each port's ready endpoints of both
+/// families, as kube-proxy's endpoint caches have them
+/// ([`crate::k8s::kubeproxy::service_ports`]: one per family, from the
+/// EndpointSlices of each `addressType`).
 fn services(cluster: &Cluster, pods: &[PodTarget]) -> Vec<SvcTarget> {
-    let infos = crate::k8s::kubeproxy::service_ports(cluster, "");
+    let infos: Vec<_> = [false, true]
+        .into_iter()
+        .flat_map(|v6| crate::k8s::kubeproxy::service_ports_of(cluster, "", v6))
+        .collect();
     let mut out = Vec::new();
     for s in &cluster.services {
-        // the Service's IPv4 ClusterIP, primary or not (`clusterIPs`)
-        let Some(std::net::IpAddr::V4(ip)) = s.cluster_ip_of(false) else {
-            continue;
+        // the Service's ClusterIP of each family, primary or not
+        // (`clusterIPs`)
+        let ip4 = match s.cluster_ip_of(false) {
+            Some(IpAddr::V4(a)) => Some(a),
+            _ => None,
         };
-        if s.spec.svc_type.as_deref() == Some("ExternalName") {
+        let ip6 = match s.cluster_ip_of(true) {
+            Some(IpAddr::V6(a)) => Some(a),
+            _ => None,
+        };
+        if (ip4.is_none() && ip6.is_none()) || s.spec.svc_type.as_deref() == Some("ExternalName") {
             continue;
         }
+        let cips: Vec<IpAddr> = ip4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(ip6.map(IpAddr::V6))
+            .collect();
         let mut ports = Vec::new();
         for sp in &s.spec.ports {
             let Some(proto) = Proto::parse(&sp.protocol) else {
                 continue;
             };
-            let info = infos.iter().find(|i| {
-                i.cluster_ip == std::net::IpAddr::V4(ip)
-                    && i.port == sp.port
-                    && Proto::parse(&i.protocol) == Some(proto)
-            });
-            let backends = info
-                .map(|i| {
+            let mut backends = Vec::new();
+            for cip in &cips {
+                let info = infos.iter().find(|i| {
+                    i.cluster_ip == *cip
+                        && i.port == sp.port
+                        && Proto::parse(&i.protocol) == Some(proto)
+                });
+                backends.extend(info.into_iter().flat_map(|i| {
                     i.endpoints
                         .iter()
-                        .filter(|e| e.ready)
-                        .filter_map(|e| match e.ip {
-                            std::net::IpAddr::V4(ip) => Some((e, ip)),
-                            std::net::IpAddr::V6(_) => None,
-                        })
-                        .map(|(e, eip)| Backend {
-                            pod: pods.iter().position(|p| p.ip == eip),
-                            ip: eip,
+                        .filter(|e| e.ready && e.ip.is_ipv6() == cip.is_ipv6())
+                        .map(|e| Backend {
+                            pod: pods
+                                .iter()
+                                .position(|p| p.ip(Family::of(e.ip)) == Some(e.ip)),
+                            ip: e.ip,
                             port: e
                                 .endpoint
                                 .rsplit_once(':')
                                 .and_then(|(_, p)| p.parse().ok())
                                 .unwrap_or(sp.port),
                         })
-                        .collect()
-                })
-                .unwrap_or_default();
+                }));
+            }
             ports.push(SvcPort {
                 port: PortProto {
                     port: sp.port,
@@ -509,7 +538,8 @@ fn services(cluster: &Cluster, pods: &[PodTarget]) -> Vec<SvcTarget> {
         out.push(SvcTarget {
             namespace: s.metadata.ns().to_string(),
             name: s.metadata.name.clone(),
-            ip,
+            ip4,
+            ip6,
             labels: s.metadata.labels.clone(),
             ports,
         });
@@ -557,18 +587,28 @@ pub fn pod_ports(p: &PodTarget) -> Vec<PortProto> {
     v
 }
 
+/// Whether podpath models a probe of `proto` over `f` (SCTP over IPv6 is
+/// not modelled yet: those probes are left out, and the run's warning
+/// says how many).
+pub fn modelled(proto: Proto, f: Family) -> bool {
+    !(proto == Proto::Sctp && f == Family::IPv6)
+}
+
 /// The probes, in the fixed order: source pods in namespace/name order;
 /// for each, the destination pods in that order then the Services; for
-/// each destination, its ports in port/protocol order. Without `--to`,
+/// each destination, its ports in port/protocol order; for each port, the
+/// families (IPv4 then IPv6) the destination and the source both have an
+/// address of (a dual-stack pod is probed over both). Without `--to`,
 /// every pod at each containerPort it declares and every Service at each
-/// of its ports; `ports` (when given) keeps only those. A selector that
-/// selects nothing is an error (a typo would otherwise give an empty
-/// matrix).
+/// of its ports; `ports` (when given) keeps only those, `families` (when
+/// given) only those families. A selector that selects nothing is an
+/// error (a typo would otherwise give an empty matrix).
 pub fn plan(
     t: &Targets,
     from: &[Selector],
     to: &[Selector],
     ports: &[PortProto],
+    families: &[Family],
 ) -> Result<Vec<Probe>, ReachError> {
     for s in from {
         if matches!(s, Selector::Service { .. }) {
@@ -592,22 +632,27 @@ pub fn plan(
         .filter(|&i| from.is_empty() || from.iter().any(|s| pod_selected(s, &t.pods[i])))
         .collect();
     let keep = |pp: &PortProto| ports.is_empty() || ports.contains(pp);
-    let mut dests: Vec<(Dest, PortProto)> = Vec::new();
+    let fams: Vec<Family> = Family::BOTH
+        .into_iter()
+        .filter(|f| families.is_empty() || families.contains(f))
+        .collect();
+    let mut dests: Vec<(Dest, PortProto, Family)> = Vec::new();
     for (i, p) in t.pods.iter().enumerate() {
         if to.is_empty() || to.iter().any(|s| pod_selected(s, p)) {
-            dests.extend(
-                pod_ports(p)
-                    .into_iter()
-                    .filter(keep)
-                    .map(|pp| (Dest::Pod(i), pp)),
-            );
+            for pp in pod_ports(p).into_iter().filter(keep) {
+                for &f in fams.iter().filter(|&&f| p.ip(f).is_some()) {
+                    dests.push((Dest::Pod(i), pp, f));
+                }
+            }
         }
     }
     for (i, s) in t.services.iter().enumerate() {
         if to.is_empty() || to.iter().any(|x| svc_selected(x, s)) {
             for (j, sp) in s.ports.iter().enumerate() {
                 if keep(&sp.port) {
-                    dests.push((Dest::Svc(i, j), sp.port));
+                    for &f in fams.iter().filter(|&&f| s.ip(f).is_some()) {
+                        dests.push((Dest::Svc(i, j), sp.port, f));
+                    }
                 }
             }
         }
@@ -617,7 +662,13 @@ pub fn plan(
         .flat_map(|&from| {
             dests
                 .iter()
-                .map(move |&(to, port)| Probe { from, to, port })
+                .filter(move |d| t.pods[from].ip(d.2).is_some() && modelled(d.1.proto, d.2))
+                .map(move |&(to, port, family)| Probe {
+                    from,
+                    to,
+                    port,
+                    family,
+                })
         })
         .collect())
 }

@@ -246,10 +246,7 @@ impl<'a> SimEngine<'a> {
     /// of the world).
     pub fn trace(&self, p: &Probe) -> Option<Trace> {
         let from = self.hosts[p.from]?;
-        let dst = match p.to {
-            Dest::Pod(i) => self.targets.pods[i].ip,
-            Dest::Svc(i, _) => self.targets.services[i].ip,
-        };
+        let dst = self.targets.dest_ip(p)?;
         let port = p.port.port;
         let request = match p.port.proto {
             Proto::Udp => Request::Udp {
@@ -261,15 +258,20 @@ impl<'a> SimEngine<'a> {
                     b"podpath reach probe\n".to_vec()
                 },
             },
+            // SCTP over IPv6 is not modelled ([`super::select::modelled`]:
+            // no such probe is planned)
             Proto::Sctp => Request::Sctp {
-                dst,
+                dst: match dst {
+                    std::net::IpAddr::V4(a) => a,
+                    std::net::IpAddr::V6(_) => return None,
+                },
                 port,
                 payload: None,
             },
             Proto::Tcp => Request::HttpGet {
-                dst: dst.into(),
+                dst,
                 port,
-                host_header: format!("{dst}:{port}"),
+                host_header: crate::wire::endpoint(dst, port),
                 path: "/".into(),
                 user: None,
                 extra: crate::app::http::RequestExtra {
@@ -300,7 +302,7 @@ impl<'a> SimEngine<'a> {
 
     /// A probe's verdict, what decided it, and (a Service probe) the
     /// address of the endpoint the connection was DNATed to.
-    pub fn verdict(&self, p: &Probe) -> (Verdict, DecidedBy, Option<std::net::Ipv4Addr>) {
+    pub fn verdict(&self, p: &Probe) -> (Verdict, DecidedBy, Option<std::net::IpAddr>) {
         let Some(t) = self.trace(p) else {
             return (
                 Verdict::Denied,
@@ -342,15 +344,25 @@ impl<'a> SimEngine<'a> {
     }
 }
 
-/// The address a Service probe was DNATed to (kube-proxy's binding).
-fn dnat_target(f: &FlowTrace) -> Option<std::net::Ipv4Addr> {
+/// The address a Service probe was DNATed to (kube-proxy's binding):
+/// the step's `ADDR:PORT`, `[ADDR6]:PORT` or bare address.
+fn dnat_target(f: &FlowTrace) -> Option<std::net::IpAddr> {
+    let addr = |to: &str| -> Option<std::net::IpAddr> {
+        if let Ok(a) = to.parse() {
+            return Some(a);
+        }
+        match to.strip_prefix('[') {
+            Some(v6) => v6.split(']').next()?.parse().ok(),
+            None => to.split(':').next()?.parse().ok(),
+        }
+    };
     f.hops
         .iter()
         .flat_map(|h| &h.steps)
         .find_map(|s| match &s.action {
             Action::Dnat {
                 to, reply: false, ..
-            } => to.split(':').next().and_then(|a| a.parse().ok()),
+            } => addr(to),
             _ => None,
         })
 }

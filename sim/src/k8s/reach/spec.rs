@@ -16,7 +16,7 @@
 
 use crate::k8s::netpol::{self, Direction, NetworkPolicy, Party, PodParty, Side, SpecVerdict};
 
-use super::model::{Backend, DecidedBy, Dest, PodTarget, Probe, Verdict};
+use super::model::{Backend, DecidedBy, Dest, Family, PodTarget, Probe, Verdict};
 use super::select::Targets;
 
 /// The policies and, per pod, the policies that select it for each
@@ -29,13 +29,20 @@ pub struct SpecEngine<'a> {
     selected: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
-fn party(p: &PodTarget) -> PodParty<'_> {
+/// The pod as policies see it, with its address of family `f` (the
+/// unspecified address when it has none: no ipBlock holds it; no probe
+/// of `f` goes to or from such a pod).
+fn party(p: &PodTarget, f: Family) -> PodParty<'_> {
+    let none = match f {
+        Family::IPv4 => std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        Family::IPv6 => std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
     PodParty {
         namespace: &p.namespace,
         name: &p.name,
         labels: &p.labels,
         namespace_labels: &p.namespace_labels,
-        ip: p.ip,
+        ip: p.ip(f).unwrap_or(none),
         ports: &p.ports,
     }
 }
@@ -46,7 +53,8 @@ impl<'a> SpecEngine<'a> {
             .pods
             .iter()
             .map(|p| {
-                let pp = party(p);
+                // which policies select a pod does not hang on its address
+                let pp = party(p, Family::IPv4);
                 (
                     netpol::selecting(policies, &pp, Direction::Egress),
                     netpol::selecting(policies, &pp, Direction::Ingress),
@@ -62,11 +70,12 @@ impl<'a> SpecEngine<'a> {
 
     /// The API verdict of a connection from pod `from` to `backend`.
     fn eval(&self, from: usize, b: &Backend, proto: &str) -> SpecVerdict {
-        let src = Party::Pod(party(&self.targets.pods[from]));
+        let f = Family::of(b.ip);
+        let src = Party::Pod(party(&self.targets.pods[from], f));
         let empty: &[usize] = &[];
         let (dst, ingress) = match b.pod {
             Some(i) => (
-                Party::Pod(party(&self.targets.pods[i])),
+                Party::Pod(party(&self.targets.pods[i], f)),
                 self.selected[i].1.as_slice(),
             ),
             None => (Party::Other(b.ip), empty),
@@ -97,15 +106,26 @@ impl<'a> SpecEngine<'a> {
                 },
             ),
             Dest::Pod(i) => {
+                let Some(ip) = self.targets.pods[i].ip(p.family) else {
+                    return (
+                        Verdict::Denied,
+                        DecidedBy {
+                            reason: format!("the pod has no {} address", p.family.name()),
+                            ..Default::default()
+                        },
+                    );
+                };
                 let b = Backend {
                     pod: Some(i),
-                    ip: self.targets.pods[i].ip,
+                    ip,
                     port: p.port.port,
                 };
                 explain(&self.eval(p.from, &b, proto), &self.targets.pods[p.from], None)
             }
             Dest::Svc(s, j) => {
-                let backends = &self.targets.services[s].ports[j].backends;
+                let backends: Vec<&Backend> = self.targets.services[s].ports[j]
+                    .backends_of(p.family)
+                    .collect();
                 if backends.is_empty() {
                     return (
                         Verdict::Denied,
@@ -138,7 +158,7 @@ impl<'a> SpecEngine<'a> {
     /// The verdict of a probe to a Service as if it went to the endpoint
     /// at `ip` (the one a simulated connection reached); None when that is
     /// not an endpoint of the port.
-    pub fn verdict_to(&self, p: &Probe, ip: std::net::Ipv4Addr) -> Option<(Verdict, DecidedBy)> {
+    pub fn verdict_to(&self, p: &Probe, ip: std::net::IpAddr) -> Option<(Verdict, DecidedBy)> {
         let Dest::Svc(s, j) = p.to else {
             return None;
         };
@@ -157,7 +177,7 @@ impl<'a> SpecEngine<'a> {
     fn backend_name(&self, b: &Backend) -> String {
         match b.pod {
             Some(i) => self.targets.pods[i].id(),
-            None => format!("{}:{}", b.ip, b.port),
+            None => crate::wire::endpoint(b.ip, b.port),
         }
     }
 }
