@@ -119,22 +119,7 @@ impl Host {
         };
         let table_queue = std::mem::take(&mut out.queue.steps);
         if let Some(b) = before {
-            nft_steps.extend(b.steps);
-            out.queue.steps.extend(b.queue.steps);
-            if out.queue.drop_why.is_none() {
-                out.queue.drop_why = b.queue.drop_why;
-                out.queue.by_nft |= b.queue.by_nft;
-            }
-            if b.verdict != Verdict::Accept {
-                out.verdict = b.verdict;
-            }
-            if out.nat.is_none() {
-                out.nat = b.nat;
-            }
-            out.notrack |= b.notrack;
-            if out.flow_offload.is_none() {
-                out.flow_offload = b.flow_offload;
-            }
+            fold_nft(&mut out, b, false, &mut nft_steps);
         }
         // ... and those after it (a NAT binding is made once: nat chains
         // after a NAT decision do not run)
@@ -147,20 +132,7 @@ impl Host {
                 &mut self.nft_dyn,
                 (hook, &payload),
             );
-            nft_steps.extend(a.steps);
-            out.queue.steps.extend(a.queue.steps);
-            if a.queue.drop_why.is_some() {
-                out.queue.drop_why = a.queue.drop_why;
-                out.queue.by_nft = true;
-            }
-            out.verdict = a.verdict;
-            if out.nat.is_none() {
-                out.nat = a.nat;
-            }
-            out.notrack |= a.notrack;
-            if out.flow_offload.is_none() {
-                out.flow_offload = a.flow_offload;
-            }
+            fold_nft(&mut out, a, true, &mut nft_steps);
         }
         *mark = pkt.mark;
         if pkt.sk.is_some() {
@@ -196,15 +168,13 @@ impl Host {
                 c.labels = pkt.ct_labels;
             }
         }
-        trace_table_steps(ctx, (table, hook), &out, self.rule_notes.as_deref());
-        for (what, action) in table_queue {
-            ctx.trace.step(Point::Table(table, hook), what, action);
-        }
-        trace_nft_steps(ctx, hook, nft_steps, &mut out);
-        for (what, action) in &out.queue.steps {
-            ctx.trace
-                .step(Point::Nft(hook), what.clone(), action.clone());
-        }
+        trace_hook(
+            ctx,
+            (table, hook),
+            &mut out,
+            (table_queue, nft_steps),
+            self.rule_notes.as_deref(),
+        );
         out
     }
 
@@ -476,28 +446,8 @@ impl Host {
         match out.verdict {
             Verdict::Accept => true,
             Verdict::Drop => {
-                if let Some(why) = &out.queue.drop_why {
-                    let point = match point {
-                        Point::Table(_, h) if out.queue.by_nft => Point::Nft(h),
-                        p => p,
-                    };
-                    // the generated rule that handed the packet to the
-                    // program (kube-network-policies' `queue ... to 101`)
-                    let by = out
-                        .steps
-                        .iter()
-                        .rev()
-                        .find(|s| s.effect.starts_with("queue"))
-                        .map(|s| {
-                            format!(
-                                " (queued by {} rule {}: {})",
-                                s.chain_label(),
-                                s.rule,
-                                s.text
-                            )
-                        })
-                        .unwrap_or_default();
-                    self.drop(ctx, point, format!("dropped by {point}: {why}{by}"), ct);
+                if let Some((point, words)) = queue_drop(point, out) {
+                    self.drop(ctx, point, words, ct);
                     return false;
                 }
                 let by = dropped_by(out);
@@ -687,4 +637,91 @@ pub(crate) fn trace_nft_steps(
         // the last step names what decided a drop or reject
         out.steps.push(s);
     }
+}
+
+/// Folds the outcome of the nftables base chains that run before
+/// (`after` false) or after an iptables table at a hook into the hook's:
+/// a verdict of the chains before stands unless it is accept, the chains
+/// after have the last word; the first NAT binding, notrack and flow
+/// offload request made stand; the queue listener's steps and drop
+/// reason are kept for the trace.
+pub(super) fn fold_nft(
+    out: &mut HookOutcome,
+    o: HookOutcome,
+    after: bool,
+    nft_steps: &mut Vec<super::NfStep>,
+) {
+    nft_steps.extend(o.steps);
+    out.queue.steps.extend(o.queue.steps);
+    if after {
+        if o.queue.drop_why.is_some() {
+            out.queue.drop_why = o.queue.drop_why;
+            out.queue.by_nft = true;
+        }
+        out.verdict = o.verdict;
+    } else {
+        if out.queue.drop_why.is_none() {
+            out.queue.drop_why = o.queue.drop_why;
+            out.queue.by_nft |= o.queue.by_nft;
+        }
+        if o.verdict != Verdict::Accept {
+            out.verdict = o.verdict;
+        }
+    }
+    if out.nat.is_none() {
+        out.nat = o.nat;
+    }
+    out.notrack |= o.notrack;
+    if out.flow_offload.is_none() {
+        out.flow_offload = o.flow_offload;
+    }
+}
+
+/// A hook's steps into the trace: the iptables table's, the steps of the
+/// program its NFQUEUE target handed the packet to (`table_queue`), the
+/// nftables base chains', then the steps of the program an nft `queue`
+/// statement handed it to.
+pub(super) fn trace_hook(
+    ctx: &mut Ctx,
+    (table, hook): (TableKind, Hook),
+    out: &mut HookOutcome,
+    (table_queue, nft_steps): (Vec<(String, Action)>, Vec<super::NfStep>),
+    notes: Option<&super::notes::RuleNotes>,
+) {
+    trace_table_steps(ctx, (table, hook), out, notes);
+    for (what, action) in table_queue {
+        ctx.trace.step(Point::Table(table, hook), what, action);
+    }
+    trace_nft_steps(ctx, hook, nft_steps, out);
+    for (what, action) in &out.queue.steps {
+        ctx.trace
+            .step(Point::Nft(hook), what.clone(), action.clone());
+    }
+}
+
+/// A drop a queue's listener decided: the point it is told at (the nft
+/// hook when an nft `queue` statement queued it) and its words, naming
+/// the generated rule that handed the packet to the program
+/// (kube-network-policies' `queue ... to 101`). None for any other drop.
+pub(super) fn queue_drop(point: Point, out: &HookOutcome) -> Option<(Point, String)> {
+    let why = out.queue.drop_why.as_ref()?;
+    let point = match point {
+        Point::Table(_, h) if out.queue.by_nft => Point::Nft(h),
+        p => p,
+    };
+    let by = out
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.effect.starts_with("queue"))
+        .map(|s| {
+            format!(
+                " (queued by {} rule {}: {})",
+                s.chain_label(),
+                s.rule,
+                s.text
+            )
+        })
+        .unwrap_or_default();
+    Some((point, format!("dropped by {point}: {why}{by}")))
 }

@@ -98,6 +98,7 @@ impl Host {
         }
         let mut pkt = self.nf_packet6(hook, ip, devs, *mark, ct);
         pkt.ct = self.ct_view(ct, ctx.now);
+        pkt.ct_labels = ct.id.and_then(|id| self.ct.get(id)).map_or(0, |c| c.labels);
         crate::net::netfilter::hook::nf_eval_env!(self, ctx, env);
         let payload = || ip.emit();
         let mut nft_steps = Vec::new();
@@ -118,17 +119,15 @@ impl Host {
         } else if empty {
             super::hook::empty_chain(&nf, table, hook)
         } else {
-            nf.run_hook(table, hook.chain(), &mut pkt, &mut env)
+            let mut o = nf.run_hook(table, hook.chain(), &mut pkt, &mut env);
+            crate::net::netfilter::nfqueue::table_queued(
+                &mut o, &mut env, hook, &mut pkt, &payload,
+            );
+            o
         };
+        let table_queue = std::mem::take(&mut out.queue.steps);
         if let Some(b) = before {
-            nft_steps.extend(b.steps);
-            if b.verdict != Verdict::Accept {
-                out.verdict = b.verdict;
-            }
-            if out.nat.is_none() {
-                out.nat = b.nat;
-            }
-            out.notrack |= b.notrack;
+            super::hook::fold_nft(&mut out, b, false, &mut nft_steps);
         }
         // a NAT binding is made once: nat chains after a NAT decision do
         // not run
@@ -141,19 +140,20 @@ impl Host {
                 &mut self.nft_dyn,
                 (hook, &payload),
             );
-            nft_steps.extend(a.steps);
-            out.verdict = a.verdict;
-            if out.nat.is_none() {
-                out.nat = a.nat;
-            }
-            out.notrack |= a.notrack;
+            super::hook::fold_nft(&mut out, a, true, &mut nft_steps);
         }
         *mark = pkt.mark;
         if let Some(c) = ct.id.and_then(|id| self.ct.get_mut(id)) {
             c.mark = pkt.ctmark;
+            c.labels = pkt.ct_labels;
         }
-        super::hook::trace_table_steps(ctx, (table, hook), &out, self.rule_notes.as_deref());
-        super::hook::trace_nft_steps(ctx, hook, nft_steps, &mut out);
+        super::hook::trace_hook(
+            ctx,
+            (table, hook),
+            &mut out,
+            (table_queue, nft_steps),
+            self.rule_notes.as_deref(),
+        );
         out
     }
 
@@ -199,7 +199,10 @@ impl Host {
         let by = super::hook::dropped_by(out);
         match out.verdict {
             Verdict::Accept => return true,
-            Verdict::Drop => self.drop(ctx, point, format!("dropped by {point} {by}"), ct),
+            Verdict::Drop => match super::hook::queue_drop(point, out) {
+                Some((point, words)) => self.drop(ctx, point, words, ct),
+                None => self.drop(ctx, point, format!("dropped by {point} {by}"), ct),
+            },
             Verdict::Reject(w) => {
                 ctx.trace.step(
                     point,
