@@ -1366,3 +1366,108 @@ fn sctp_over_ipv6_is_left_out_and_said_so() {
         .collect();
     assert_eq!(sctp, [Family::IPv4; 3]);
 }
+
+/// kindnet on a dual-stack cluster: kube-network-policies' inet table
+/// holds the selected pods' addresses of both families, the IPv6 chains
+/// queue to the same evaluator, and an ipBlock of one family admits only
+/// that family's packets.
+#[test]
+fn kindnet_judges_both_families() {
+    use podpath_sim::k8s::reach::model::Family;
+    let policy = r#"
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: web-in, namespace: default}
+    spec:
+      podSelector: {matchLabels: {app: web}}
+      ingress:
+      - from:
+        - ipBlock: {cidr: "fd00:10:244::9/128"}
+        - namespaceSelector: {}
+          podSelector: {matchLabels: {k8s-app: kube-dns}}
+"#;
+    let text = embedded("dual-stack-cluster")
+        .replace("cni: flannel-vxlan", "cni: kindnet")
+        .replace("\ntraffic:\n", &format!("{policy}\ntraffic:\n"));
+    let s = setup(&text);
+    let w = s.world.as_ref().unwrap();
+    let node = w.hosts.iter().find(|h| h.name == "kind-worker").unwrap();
+    let set = node
+        .nft
+        .tables
+        .iter()
+        .find(|t| t.name == "kindnet-network-policies")
+        .expect("kube-network-policies' table");
+    let v6: Vec<String> = set.sets["podips-v6"]
+        .elements
+        .iter()
+        .map(|e| format!("{:?}", e.0))
+        .collect();
+    assert_eq!(v6.len(), 1);
+    assert!(v6[0].contains("fd00:10:244:1::5"), "{v6:?}");
+    let o = Options {
+        to: vec![parse_selector("default/web-7c5b8d6f4-abcde").unwrap()],
+        ..Default::default()
+    };
+    let r = reach::run(&s, &o, EngineKind::Sim).unwrap();
+    let cells: Vec<(String, Family, Verdict)> = r
+        .probes
+        .iter()
+        .map(|p| (p.from.clone(), p.family, p.verdict))
+        .collect();
+    let a = Verdict::Allowed;
+    let d = Verdict::Denied;
+    assert_eq!(
+        cells,
+        [
+            ("default/client".to_string(), Family::IPv4, d),
+            ("default/client".to_string(), Family::IPv6, a),
+            ("default/web-7c5b8d6f4-abcde".to_string(), Family::IPv4, a),
+            ("default/web-7c5b8d6f4-abcde".to_string(), Family::IPv6, a),
+            (
+                "kube-system/coredns-5d78c9869d-8xk2p".to_string(),
+                Family::IPv4,
+                a
+            ),
+            (
+                "kube-system/coredns-5d78c9869d-8xk2p".to_string(),
+                Family::IPv6,
+                a
+            ),
+        ]
+    );
+    let denied = &r.probes[0].decided_by;
+    assert_eq!(
+        denied.policy.as_deref(),
+        Some("default/web-in"),
+        "{denied:?}"
+    );
+    assert_eq!(denied.direction.as_deref(), Some("ingress"));
+    // the IPv6 admission is the evaluator's, through the ip6 queue rule
+    let t = reach::trace_of(
+        &s,
+        &Options {
+            from: vec![parse_selector("default/client").unwrap()],
+            families: vec![Family::IPv6],
+            ..o.clone()
+        },
+    )
+    .unwrap()
+    .unwrap();
+    let steps: Vec<&str> = t
+        .flows
+        .iter()
+        .flat_map(|f| &f.hops)
+        .flat_map(|h| &h.steps)
+        .map(|s| s.what.as_str())
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains(
+            "ingress of default/web-7c5b8d6f4-abcde: allowed by default/web-in ingress[0]"
+        )),
+        "{steps:#?}"
+    );
+    let c = reach::compare(&s, &Options::default()).unwrap();
+    assert_eq!(c.disagreements.len(), 0, "{:#?}", c.disagreements);
+}

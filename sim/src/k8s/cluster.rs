@@ -663,8 +663,6 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sErr
             ))
         } else if cni.calico && !cluster.network_policies.is_empty() {
             Some("felix's IPv6 rules for NetworkPolicies are not modelled: a calico cluster with IPv6 and NetworkPolicies is refused rather than run unfiltered over IPv6".to_string())
-        } else if cni.kindnet && !cluster.network_policies.is_empty() {
-            Some("kube-network-policies' IPv6 table is not modelled: a kindnet cluster with IPv6 and NetworkPolicies is refused rather than run unfiltered over IPv6".to_string())
         } else {
             None
         };

@@ -24,7 +24,8 @@
 //!   `evaluateIngress`, `evaluateEgress`, `evaluateSelectors`,
 //!   `evaluateIPBlocks`, `evaluatePorts`), `pkg/podinfo/ipresolver.go`
 //!   (host-network pods are never found by IP), `pkg/network/packet.go`
-//!   (`ParsePacket`: the IPv4 header and the ports).
+//!   (`ParsePacket`: the IPv4 or IPv6 header, IPv6's hop-by-hop,
+//!   routing, destination options and fragment headers, and the ports).
 //!
 //! The evaluator ([`Evaluator`]) follows kube-network-policies' code, not
 //! [`super::netpol::evaluate`]; where the two could part, see
@@ -32,7 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::netpol::{Direction, IpBlock, NamedPort, NetworkPolicy, Peer, PolicyPort, PortRef};
 use super::objects::Cluster;
@@ -99,10 +100,12 @@ pub const DIFFERENCES: &[&str] = &[
 
 /// The pods policies select on `node` (`ManagedIPs`: for every policy,
 /// `getLocalPodsForNetworkPolicy`, the pods of its namespace on the node
-/// its podSelector matches), by address. Host-network pods count (their
-/// status holds the node's address), as the Go code lists them.
-pub fn managed_ips(cluster: &Cluster, node: &str) -> Vec<Ipv4Addr> {
-    let mut ips: Vec<Ipv4Addr> = cluster
+/// its podSelector matches), by address: every address of
+/// `status.podIPs` (both families on a dual-stack pod). Host-network pods
+/// count (their status holds the node's addresses), as the Go code lists
+/// them.
+pub fn managed_ips(cluster: &Cluster, node: &str) -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = cluster
         .pods
         .iter()
         .filter(|p| p.spec.node_name.as_deref() == Some(node))
@@ -112,12 +115,25 @@ pub fn managed_ips(cluster: &Cluster, node: &str) -> Vec<Ipv4Addr> {
                     && np.spec.pod_selector.matches(&p.metadata.labels)
             })
         })
-        .filter_map(|p| p.status.pod_ip.as_deref())
-        .filter_map(|ip| ip.parse().ok())
+        .flat_map(pod_ips)
         .collect();
     ips.sort();
     ips.dedup();
     ips
+}
+
+/// A pod's addresses: `status.podIPs`, else `status.podIP`.
+fn pod_ips(p: &super::objects::Pod) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = p
+        .status
+        .pod_ips
+        .iter()
+        .map(|x| x.ip.as_str())
+        .chain(p.status.pod_ip.as_deref())
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    v.dedup();
+    v
 }
 
 /// The table as `nft list ruleset` prints it after `syncNFTablesRules`
@@ -126,7 +142,7 @@ pub fn managed_ips(cluster: &Cluster, node: &str) -> Vec<Ipv4Addr> {
 /// postrouting, priority srcnat - 5: after DNAT, before SNAT, on the
 /// FORWARD and OUTPUT paths alike), `input` (priority srcnat + 1: pod to
 /// node) and `prerouting` (priority dstnat + 5: DNS after DNAT).
-pub fn nft_text(cfg: &Config, ips: &[Ipv4Addr]) -> String {
+pub fn nft_text(cfg: &Config, ips: &[IpAddr]) -> String {
     let q = if cfg.fail_open {
         format!("queue flags bypass to {}", cfg.queue)
     } else {
@@ -135,12 +151,18 @@ pub fn nft_text(cfg: &Config, ips: &[Ipv4Addr]) -> String {
     let label = cfg.label_bit();
     let mut o = String::new();
     let _ = writeln!(o, "table inet {} {{", cfg.table);
-    o.push_str("\tset podips-v4 {\n\t\ttype ipv4_addr\n");
-    if !ips.is_empty() {
-        let l: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
-        let _ = writeln!(o, "\t\telements = {{ {} }}", l.join(", "));
+    for (v, ty, v6) in [("v4", "ipv4_addr", false), ("v6", "ipv6_addr", true)] {
+        let _ = writeln!(o, "\tset podips-{v} {{\n\t\ttype {ty}");
+        let l: Vec<String> = ips
+            .iter()
+            .filter(|i| i.is_ipv6() == v6)
+            .map(|i| i.to_string())
+            .collect();
+        if !l.is_empty() {
+            let _ = writeln!(o, "\t\telements = {{ {} }}", l.join(", "));
+        }
+        o.push_str("\t}\n\n");
     }
-    o.push_str("\t}\n\n\tset podips-v6 {\n\t\ttype ipv6_addr\n\t}\n\n");
     o.push_str("\tchain postrouting {\n\t\ttype filter hook postrouting priority srcnat - 5; policy accept;\n");
     if cfg.dns_workaround {
         o.push_str("\t\tudp dport 53 accept\n");
@@ -234,28 +256,74 @@ pub struct Judgement {
 /// The packet as `network.ParsePacket` reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketInfo {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
-    /// `TCP`, `UDP`, `SCTP`, or "" for another protocol (ICMP: no ports).
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// `TCP`, `UDP`, `SCTP`, or "" for another protocol (ICMP, ICMPv6: no
+    /// ports; an IPv6 fragment other than the first: no L4 header).
     pub proto: &'static str,
     pub sport: u16,
     pub dport: u16,
 }
 
 impl PacketInfo {
-    /// `ParsePacket` on an IPv4 packet: the addresses, the protocol and,
-    /// for TCP, UDP and SCTP, the ports. None when it is too short or
-    /// not IPv4 (`ErrorTooShort`, `ErrorCorrupted`, an unknown version).
+    /// `ParsePacket`: the addresses, the protocol and, for TCP, UDP and
+    /// SCTP, the ports. None when it is too short or corrupted
+    /// (`ErrorTooShort`, `ErrorCorrupted`) or of an unknown version.
     pub fn parse(b: &[u8]) -> Option<PacketInfo> {
-        if b.len() < 20 || b[0] >> 4 != 4 {
+        if b.len() < 20 {
             return None;
         }
-        let hl = usize::from(b[0] & 0x0f) * 4;
-        if hl < 20 || hl >= b.len() {
-            return None;
-        }
-        let ip = |o: usize| Ipv4Addr::new(b[o], b[o + 1], b[o + 2], b[o + 3]);
-        let proto = match b[9] {
+        let (src, dst, protocol, l4) = match b[0] >> 4 {
+            4 => {
+                let hl = usize::from(b[0] & 0x0f) * 4;
+                if hl < 20 || hl >= b.len() {
+                    return None;
+                }
+                let ip = |o: usize| IpAddr::V4(Ipv4Addr::new(b[o], b[o + 1], b[o + 2], b[o + 3]));
+                (ip(12), ip(16), b[9], hl)
+            }
+            6 => {
+                // 40 bytes of header and 8 of an extension or L4 header
+                if b.len() < 48 {
+                    return None;
+                }
+                let ip = |o: usize| {
+                    let a: [u8; 16] = b[o..o + 16].try_into().expect("16 bytes");
+                    IpAddr::V6(Ipv6Addr::from(a))
+                };
+                let (src, dst) = (ip(8), ip(24));
+                let mut nh = b[6];
+                let mut off = 40usize;
+                // hop-by-hop (0), routing (43), destination options (60):
+                // their length in 8-octet units past the first 8
+                while matches!(nh, 0 | 43 | 60) {
+                    nh = b[off];
+                    off += 8 + usize::from(b[off + 1]) * 8;
+                    if off + 8 >= b.len() {
+                        return None;
+                    }
+                }
+                if nh == 44 {
+                    // a fragment: only the first carries the L4 header
+                    // (the fragment is taken as the last extension header)
+                    let frag = u16::from_be_bytes([b[off + 2], b[off + 3]]);
+                    if frag & 0xfff8 != 0 {
+                        return Some(PacketInfo {
+                            src,
+                            dst,
+                            proto: "",
+                            sport: 0,
+                            dport: 0,
+                        });
+                    }
+                    nh = b[off];
+                    off += 8;
+                }
+                (src, dst, nh, off)
+            }
+            _ => return None,
+        };
+        let proto = match protocol {
             6 => "TCP",
             17 => "UDP",
             132 => "SCTP",
@@ -263,13 +331,13 @@ impl PacketInfo {
         };
         let (mut sport, mut dport) = (0, 0);
         if !proto.is_empty() {
-            let l4 = b.get(hl..hl + 4)?;
-            sport = u16::from_be_bytes([l4[0], l4[1]]);
-            dport = u16::from_be_bytes([l4[2], l4[3]]);
+            let h = b.get(l4..l4 + 4)?;
+            sport = u16::from_be_bytes([h[0], h[1]]);
+            dport = u16::from_be_bytes([h[2], h[3]]);
         }
         Some(PacketInfo {
-            src: ip(12),
-            dst: ip(16),
+            src,
+            dst,
             proto,
             sport,
             dport,
@@ -284,7 +352,7 @@ impl PacketInfo {
 pub struct Evaluator {
     pub cfg: Config,
     policies: Vec<NetworkPolicy>,
-    pods: BTreeMap<Ipv4Addr, PodInfo>,
+    pods: BTreeMap<IpAddr, PodInfo>,
 }
 
 impl Evaluator {
@@ -295,10 +363,11 @@ impl Evaluator {
         });
         let mut pods = BTreeMap::new();
         for p in cluster.pods.iter().filter(|p| !p.spec.host_network) {
-            let Some(ip) = p.status.pod_ip.as_deref().and_then(|i| i.parse().ok()) else {
+            let ips = pod_ips(p);
+            if ips.is_empty() {
                 continue;
-            };
-            let ports = p
+            }
+            let ports: Vec<NamedPort> = p
                 .spec
                 .containers
                 .iter()
@@ -311,13 +380,18 @@ impl Evaluator {
                     })
                 })
                 .collect();
-            pods.entry(ip).or_insert(PodInfo {
+            // the informer's pod index: every address of the pod
+            // (`podinfo` `InformerResolver`, by `status.podIPs`)
+            let info = PodInfo {
                 namespace: p.metadata.ns().to_string(),
                 name: p.metadata.name.clone(),
                 labels: p.metadata.labels.clone(),
                 ns_labels: cluster.namespace_labels(p.metadata.ns()),
                 ports,
-            });
+            };
+            for ip in ips {
+                pods.entry(ip).or_insert_with(|| info.clone());
+            }
         }
         Evaluator {
             cfg,
@@ -375,7 +449,7 @@ impl Evaluator {
         d: Direction,
         pod: &PodInfo,
         peer: Option<&PodInfo>,
-        peer_ip: Ipv4Addr,
+        peer_ip: IpAddr,
         p: &PacketInfo,
     ) -> SideVerdict {
         let typed: Vec<&NetworkPolicy> = self
@@ -450,7 +524,7 @@ fn ports_ok(ports: &[PolicyPort], owner: Option<&PodInfo>, port: u16, proto: &st
 
 /// One peer of a rule (`evaluateIngress` / `evaluateEgress`'s loop): an
 /// ipBlock on the other end's address; selectors only on a pod.
-fn peer_ok(peer: &Peer, policy_ns: &str, pod: Option<&PodInfo>, ip: Ipv4Addr) -> bool {
+fn peer_ok(peer: &Peer, policy_ns: &str, pod: Option<&PodInfo>, ip: IpAddr) -> bool {
     if let Some(b) = &peer.ip_block {
         return ip_block_ok(b, ip);
     }
@@ -476,10 +550,10 @@ fn peer_ok(peer: &Peer, policy_ns: &str, pod: Option<&PodInfo>, ip: Ipv4Addr) ->
     }
 }
 
-/// `evaluateIPBlocks`: within the CIDR and none of the exceptions (an
-/// IPv6 block holds no IPv4 address).
-fn ip_block_ok(b: &IpBlock, ip: Ipv4Addr) -> bool {
-    let within = |s: &str| s.parse::<ipnet::Ipv4Net>().is_ok_and(|n| n.contains(&ip));
+/// `evaluateIPBlocks`: within the CIDR and none of the exceptions (a
+/// block of one family holds no address of the other).
+fn ip_block_ok(b: &IpBlock, ip: IpAddr) -> bool {
+    let within = |s: &str| s.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip));
     within(&b.cidr) && !b.except.iter().any(|e| within(e))
 }
 
@@ -571,12 +645,10 @@ impl QueueListener for Evaluator {
             ct_labels: 0,
             steps,
             why: format!(
-                "{prog} NF_DROP: {} {}:{} -> {}:{}: {denied}",
+                "{prog} NF_DROP: {} {} -> {}: {denied}",
                 if p.proto.is_empty() { "IP" } else { p.proto },
-                p.src,
-                p.sport,
-                p.dst,
-                p.dport
+                crate::wire::endpoint(p.src, p.sport),
+                crate::wire::endpoint(p.dst, p.dport)
             ),
         }
     }

@@ -3,8 +3,8 @@ use crate::net::netfilter::nftables::Nft;
 
 /// kube-network-policies' own expectation
 /// (`pkg/dataplane/controller_test.go` TestNetworkPolicies_SyncRules,
-/// "default with pod IPs", at f67f0fb) with its IPv6 element left out
-/// (podpath's pods are IPv4: the set is printed empty).
+/// "default with pod IPs", at f67f0fb: the evaluator's IPs 10.0.0.1 and
+/// fd00::1).
 const UPSTREAM: &str = "table inet kube-network-policies {
 	set podips-v4 {
 		type ipv4_addr
@@ -13,6 +13,7 @@ const UPSTREAM: &str = "table inet kube-network-policies {
 
 	set podips-v6 {
 		type ipv6_addr
+		elements = { fd00::1 }
 	}
 
 	chain postrouting {
@@ -58,7 +59,10 @@ fn the_table_is_the_one_upstream_expects() {
         queue: 102,
         ..Config::default()
     };
-    let got = nft_text(&cfg, &["10.0.0.1".parse().unwrap()]);
+    let got = nft_text(
+        &cfg,
+        &["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
+    );
     assert_eq!(got, UPSTREAM);
 }
 
@@ -146,10 +150,11 @@ fn syn(src: [u8; 4], dst: [u8; 4], dport: u16) -> Vec<u8> {
 #[test]
 fn managed_ips_are_the_local_selected_pods_host_network_ones_too() {
     let c = Cluster::from_yaml(OBJECTS, "t").unwrap();
-    assert_eq!(managed_ips(&c, "n1"), vec![Ipv4Addr::new(10, 244, 1, 5)]);
+    let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    assert_eq!(managed_ips(&c, "n1"), vec![v4(10, 244, 1, 5)]);
     // getLocalPodsForNetworkPolicy lists the host-network pod (its status
     // holds the node's address); the evaluator never finds it by address
-    assert_eq!(managed_ips(&c, "n2"), vec![Ipv4Addr::new(172, 18, 0, 3)]);
+    assert_eq!(managed_ips(&c, "n2"), vec![v4(172, 18, 0, 3)]);
 }
 
 #[test]
@@ -183,4 +188,77 @@ fn the_listener_parses_the_packet_and_answers() {
     assert_eq!(node.verdict, QueueVerdict::Drop);
     // too short to parse: failOpen's default verdict
     assert_eq!(ask(&[0x45, 0]).verdict, QueueVerdict::Accept);
+}
+
+/// An IPv6 packet as the wire has it: the fixed header (next header
+/// `next`), the extension headers `ext`, then `l4`.
+fn v6(next: u8, ext: &[u8], l4: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x60, 0, 0, 0];
+    b.extend(((ext.len() + l4.len()) as u16).to_be_bytes());
+    b.extend([next, 64]);
+    b.extend("fd00:10:244::9".parse::<Ipv6Addr>().unwrap().octets());
+    b.extend("fd00:10:244:1::5".parse::<Ipv6Addr>().unwrap().octets());
+    b.extend(ext);
+    b.extend(l4);
+    b
+}
+
+/// `ParsePacket` on IPv6: the addresses, the L4 header past hop-by-hop,
+/// routing and destination options headers; a fragment other than the
+/// first has no ports; shorter than 48 bytes, or an extension header
+/// running past the packet, does not parse.
+#[test]
+fn ipv6_packets_parse_as_parse_packet_reads_them() {
+    // a TCP header's first 20 bytes: ports 40000 -> 8080
+    let mut tcp = vec![0x9c, 0x40, 0x1f, 0x90];
+    tcp.extend([0; 8]);
+    tcp.extend([0x50, 0x02, 0xfa, 0xf0, 0, 0, 0, 0]);
+    let want = |proto, sport, dport| PacketInfo {
+        src: "fd00:10:244::9".parse().unwrap(),
+        dst: "fd00:10:244:1::5".parse().unwrap(),
+        proto,
+        sport,
+        dport,
+    };
+    assert_eq!(
+        PacketInfo::parse(&v6(6, &[], &tcp)),
+        Some(want("TCP", 40000, 8080))
+    );
+    // hop-by-hop (8 bytes: next TCP, length 0, a PadN), then a
+    // destination options header of 16 (length 1)
+    let hbh = [60, 0, 1, 4, 0, 0, 0, 0];
+    let mut dst = vec![6, 1, 1, 12];
+    dst.extend([0; 12]);
+    let ext: Vec<u8> = hbh.iter().chain(&dst).copied().collect();
+    assert_eq!(
+        PacketInfo::parse(&v6(0, &ext, &tcp)),
+        Some(want("TCP", 40000, 8080))
+    );
+    // a fragment header: the first fragment (offset 0, M set) has them
+    let first = [17, 0, 0, 1, 0, 0, 0, 7];
+    let udp = [0x00, 0x35, 0x9c, 0x41, 0, 8, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        PacketInfo::parse(&v6(44, &first, &udp)),
+        Some(want("UDP", 53, 40001))
+    );
+    // a later fragment (offset 185 x 8) has no L4 header
+    let later = [17, 0, 0x05, 0xc8, 0, 0, 0, 7];
+    assert_eq!(
+        PacketInfo::parse(&v6(44, &later, &udp)),
+        Some(want("", 0, 0))
+    );
+    // ICMPv6: no ports
+    let echo = [128, 0, 0, 0, 0, 1, 0, 1];
+    assert_eq!(PacketInfo::parse(&v6(58, &[], &echo)), Some(want("", 0, 0)));
+    // 47 bytes: ErrorTooShort
+    assert_eq!(PacketInfo::parse(&v6(6, &[], &tcp)[..47]), None);
+    // a hop-by-hop header claiming 64 bytes in a 56-byte packet
+    assert_eq!(
+        PacketInfo::parse(&v6(0, &[6, 7, 0, 0, 0, 0, 0, 0], &[0; 8])),
+        None
+    );
+    // an unknown version
+    let mut bad = v6(6, &[], &tcp);
+    bad[0] = 0x50;
+    assert_eq!(PacketInfo::parse(&bad), None);
 }
