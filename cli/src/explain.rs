@@ -312,10 +312,13 @@ SIMPLIFIED (and where)
     IPVS for IPv6 is not modelled (refused); `reach` probes SCTP over
     IPv4 only (SCTP over IPv6 is not modelled: it warns how many ports it
     leaves out); kindnet's dual-stack is its ptp plugin per family, and a
-    calico cluster with IPv6 and NetworkPolicies is refused (felix's
-    IPv6 rules are not modelled; kindnet's kube-network-policies judges
-    both families: its inet table's podips-v6 set and ip6 queue rules
-    hand IPv6 packets to the same evaluator); calico's IPv6 block is the node's IPv6
+    NetworkPolicies are enforced over both families: felix writes its
+    IPv6 ruleset in ip6tables (cali60 IP sets, family inet6; a rule whose
+    ipBlock holds only the other family's CIDRs is left out of a
+    version's ruleset, as FilterRuleToIPVersion does; cali-wl-to-host
+    accepts ICMPv6 MLD, RS, NS and NA first), kindnet's
+    kube-network-policies hands IPv6 packets to the same evaluator (its
+    podips-v6 set and ip6 queue rules); calico's IPv6 block is the node's IPv6
     podCIDR, as its IPv4 block is the IPv4 one; the API
     server's allocation of a missing ClusterIP is not modelled (give
     both of a RequireDualStack Service).                                  [net/ip6]

@@ -1367,14 +1367,7 @@ fn sctp_over_ipv6_is_left_out_and_said_so() {
     assert_eq!(sctp, [Family::IPv4; 3]);
 }
 
-/// kindnet on a dual-stack cluster: kube-network-policies' inet table
-/// holds the selected pods' addresses of both families, the IPv6 chains
-/// queue to the same evaluator, and an ipBlock of one family admits only
-/// that family's packets.
-#[test]
-fn kindnet_judges_both_families() {
-    use podpath_sim::k8s::reach::model::Family;
-    let policy = r#"
+const WEB_IN: &str = r#"
     ---
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -1387,9 +1380,22 @@ fn kindnet_judges_both_families() {
         - namespaceSelector: {}
           podSelector: {matchLabels: {k8s-app: kube-dns}}
 "#;
-    let text = embedded("dual-stack-cluster")
-        .replace("cni: flannel-vxlan", "cni: kindnet")
-        .replace("\ntraffic:\n", &format!("{policy}\ntraffic:\n"));
+
+/// The dual-stack cluster under `cni` with `policies` added.
+fn dual_stack_with(cni: &str, policies: &str) -> String {
+    embedded("dual-stack-cluster")
+        .replace("cni: flannel-vxlan", &format!("cni: {cni}"))
+        .replace("\ntraffic:\n", &format!("{policies}\ntraffic:\n"))
+}
+
+/// kindnet on a dual-stack cluster: kube-network-policies' inet table
+/// holds the selected pods' addresses of both families, the IPv6 chains
+/// queue to the same evaluator, and an ipBlock of one family admits only
+/// that family's packets.
+#[test]
+fn kindnet_judges_both_families() {
+    use podpath_sim::k8s::reach::model::Family;
+    let text = dual_stack_with("kindnet", WEB_IN);
     let s = setup(&text);
     let w = s.world.as_ref().unwrap();
     let node = w.hosts.iter().find(|h| h.name == "kind-worker").unwrap();
@@ -1470,4 +1476,95 @@ fn kindnet_judges_both_families() {
     );
     let c = reach::compare(&s, &Options::default()).unwrap();
     assert_eq!(c.disagreements.len(), 0, "{:#?}", c.disagreements);
+}
+
+/// felix on a dual-stack cluster: its IPv6 ruleset in ip6tables (the
+/// `cali60s:` sets, family inet6; the IPv4 ipBlock-free rule and the
+/// IPv6 ipBlock each only in their version's ruleset; ICMPv6 neighbour
+/// discovery accepted from workloads), the same verdicts as kindnet's and
+/// the spec engine's.
+#[test]
+fn calico_judges_both_families() {
+    use podpath_sim::k8s::reach::model::Family;
+    let text = dual_stack_with("calico-bgp", WEB_IN);
+    let s = setup(&text);
+    let r = reach::run(
+        &s,
+        &Options {
+            to: vec![parse_selector("default/web-7c5b8d6f4-abcde").unwrap()],
+            ..Default::default()
+        },
+        EngineKind::Sim,
+    )
+    .unwrap();
+    let cells: Vec<(String, Family, Verdict)> = r
+        .probes
+        .iter()
+        .map(|p| (p.from.clone(), p.family, p.verdict))
+        .collect();
+    let (a, d) = (Verdict::Allowed, Verdict::Denied);
+    let c = "default/client".to_string();
+    let w = "default/web-7c5b8d6f4-abcde".to_string();
+    let k = "kube-system/coredns-5d78c9869d-8xk2p".to_string();
+    assert_eq!(
+        cells,
+        [
+            (c.clone(), Family::IPv4, d),
+            (c, Family::IPv6, a),
+            (w.clone(), Family::IPv4, a),
+            (w, Family::IPv6, a),
+            (k.clone(), Family::IPv4, a),
+            (k, Family::IPv6, a),
+        ]
+    );
+    // the IPv4 denial: felix's end-of-tier drop, named by its note
+    let denied = &r.probes[0].decided_by;
+    assert_eq!(
+        denied.policy.as_deref(),
+        Some("default/web-in"),
+        "{denied:?}"
+    );
+    // the IPv6 admission: the policy chain's rule, in ip6tables
+    let t = reach::trace_of(
+        &s,
+        &Options {
+            from: vec![parse_selector("default/client").unwrap()],
+            to: vec![parse_selector("default/web-7c5b8d6f4-abcde").unwrap()],
+            families: vec![Family::IPv6],
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .unwrap();
+    let allowed: Vec<String> = t
+        .flows
+        .iter()
+        .flat_map(|f| &f.hops)
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match &s.action {
+            podpath_sim::trace::Action::Policy { verdict, rule, .. } if verdict == "allowed" => {
+                rule.clone()
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        allowed.iter().any(|r| r == "default/web-in ingress[0]"),
+        "{allowed:?}"
+    );
+    // the rulesets themselves
+    let doc = podpath_sim::scenario::parse(&text, "case.yaml").unwrap();
+    let (cluster, net) =
+        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "case.yaml").unwrap();
+    let x = podpath_sim::k8s::cluster::expand(&cluster, &net).unwrap();
+    let node = &x.hosts["kind-worker"];
+    let v6 = format!("{:?}", node.ip6tables);
+    assert!(v6.contains("-m icmp6 --icmpv6-type 135 -j ACCEPT"), "{v6}");
+    assert!(v6.contains("-s fd00:10:244::9/128"), "{v6}");
+    assert!(v6.contains("--match-set cali60s:"), "{v6}");
+    let v4 = format!("{:?}", node.iptables);
+    assert!(!v4.contains("fd00:10:244::9"), "{v4}");
+    assert!(!v4.contains("icmpv6"), "{v4}");
+    let cmp = reach::compare(&s, &Options::default()).unwrap();
+    assert_eq!(cmp.disagreements.len(), 0, "{:#?}", cmp.disagreements);
 }

@@ -101,6 +101,7 @@ fn felix(
         return (ipt, String::new());
     }
     let ips: Vec<std::net::Ipv4Addr> = objs.nodes.iter().filter_map(|n| n.internal_ip()).collect();
-    let f = podpath_sim::k8s::calico::node_program(objs, node, &ips, net.cni == "calico-ipip");
+    let f =
+        podpath_sim::k8s::calico::node_program(objs, node, &ips, net.cni == "calico-ipip", false);
     (f.splice(&ipt), f.ipsets)
 }

@@ -54,12 +54,33 @@ fn calico(
         return Ok(out);
     }
     let ips: Vec<std::net::Ipv4Addr> = objs.nodes.iter().filter_map(|n| n.internal_ip()).collect();
-    let f = podpath_sim::k8s::calico::node_program(objs, node, &ips, net.cni == "calico-ipip");
     let extra = podpath_sim::k8s::cluster::cni_rules(net, n)?;
     let base = podpath_sim::k8s::kubeproxy::node_iptables_save_others(&extra);
-    let full = f.splice(&base);
-    // the felix lines of each table: its chains' declarations and rules,
-    // and the built-in chains' rules that jump to them
+    // the IPv4 ruleset (iptables, cali40 sets) when the cluster has IPv4,
+    // the IPv6 one (ip6tables, cali60 sets) when it has IPv6
+    let versions = [(false, net.ipv4), (true, net.v6.is_some())];
+    for (v6, _) in versions.into_iter().filter(|v| v.1) {
+        let f =
+            podpath_sim::k8s::calico::node_program(objs, node, &ips, net.cni == "calico-ipip", v6);
+        if v6 {
+            out.push_str("# ip6tables (felix's IPv6 ruleset)\n");
+        }
+        out.push_str(&felix_lines(&f.splice(&base)));
+        out.push_str(if v6 {
+            "# ipset save (IPv6 sets)\n"
+        } else {
+            "# ipset save\n"
+        });
+        out.push_str(&f.ipsets);
+    }
+    Ok(out)
+}
+
+/// The felix lines of each table of an iptables-save text: its chains'
+/// declarations and rules, and the built-in chains' rules that jump to
+/// them.
+fn felix_lines(full: &str) -> String {
+    let mut out = String::new();
     let mut table: Option<(String, Vec<String>)> = None;
     for l in full.lines() {
         if let Some(name) = l.strip_prefix('*') {
@@ -76,9 +97,7 @@ fn calico(
             }
         }
     }
-    out.push_str("# ipset save\n");
-    out.push_str(&f.ipsets);
-    Ok(out)
+    out
 }
 
 /// kube-network-policies' table on the node (the pods its policies

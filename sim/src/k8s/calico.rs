@@ -25,7 +25,10 @@
 //!   `kns.NS` and `ksa.NS.SA`), the chains of the policies and profiles
 //!   those use, the `cali40s:`/`cali40n:` sets with their members (and
 //!   `cali40all-hosts-net` in IPIP mode), and the [`RuleNotes`] that name
-//!   the policy behind each accepting or end-of-tier rule.
+//!   the policy behind each accepting or end-of-tier rule; on a cluster
+//!   with IPv6, the same for the IPv6 ruleset (ip6tables, `cali60` sets
+//!   of family inet6, each rule filtered to the version by
+//!   `FilterRuleToIPVersion`, `cali-wl-to-host` led by `ICMPv6Filter`).
 //!
 //! Simplifications (named in `podpath explain`): felix's chains are
 //! written only when the cluster has NetworkPolicies (a cluster without
@@ -43,7 +46,7 @@ mod selector;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 pub use conv::{calico_rules, CRule, IpSetDef, PRule};
 pub use render::{Marks, DEFAULT_MARKS};
@@ -52,7 +55,7 @@ pub use selector::Sel;
 
 use super::netpol::Direction;
 use super::objects::{Cluster, Pod};
-use crate::net::netfilter::notes::{RuleNote, RuleNotes};
+use crate::net::netfilter::notes::{table_key, RuleNote, RuleNotes};
 
 /// calico's host-side veth name: `cali` + 11 hex digits of a hash of the
 /// workload (calico uses sha1 of the workload's name).
@@ -65,7 +68,9 @@ pub fn cali_name(ns: &str, name: &str) -> String {
 struct Wep<'a> {
     pod: &'a Pod,
     iface: String,
-    ip: Ipv4Addr,
+    /// Its address of the ruleset's version (None: it has none of it; its
+    /// interface still has its chains).
+    ip: Option<IpAddr>,
     /// Its labels with the profiles' (`projectcalico.org/namespace`,
     /// `projectcalico.org/orchestrator`, `projectcalico.org/serviceaccount`,
     /// `pcns.*`, `pcsa.*`).
@@ -81,15 +86,21 @@ fn service_account(p: &Pod) -> String {
 
 /// The cluster's workload endpoints (pods with an address, not on the
 /// host network), with felix's labels (`conversion/workload_endpoint_default.go`
-/// and the profiles' `LabelsToApply`, `NamespaceToProfile`).
-fn endpoints(cluster: &Cluster) -> Vec<Wep<'_>> {
+/// and the profiles' `LabelsToApply`, `NamespaceToProfile`) and their
+/// address of the version (`v6`).
+fn endpoints(cluster: &Cluster, v6: bool) -> Vec<Wep<'_>> {
     let mut out = Vec::new();
     for p in &cluster.pods {
         if p.spec.host_network {
             continue;
         }
-        let Some(ip) = p.status.pod_ip.as_deref().and_then(|s| s.parse().ok()) else {
+        if p.ip4().is_none() && p.ip6().is_none() {
             continue;
+        }
+        let ip = if v6 {
+            p.ip6().map(IpAddr::V6)
+        } else {
+            p.ip4().map(IpAddr::V4)
         };
         let ns = p.metadata.ns();
         let sa = service_account(p);
@@ -151,11 +162,13 @@ fn policies_for<'a>(
     v
 }
 
-/// The chains of one active policy (`PolicyToIptablesChains`), the IP sets
-/// its rules use, and the notes of its accepting rules.
+/// The chains of one active policy (`PolicyToIptablesChains`) for the
+/// IPv4 or IPv6 (`v6`) ruleset (its rules filtered to the version:
+/// [`CRule::for_version`]), the IP sets its rules use, and the notes of
+/// its accepting rules.
 fn policy_chains(
     pol: &super::netpol::NetworkPolicy,
-    marks: Marks,
+    (marks, v6): (Marks, bool),
     sets: &mut BTreeSet<IpSetDef>,
     notes: &mut RuleNotes,
 ) -> Vec<Chain> {
@@ -163,7 +176,10 @@ fn policy_chains(
     let name = &pol.metadata.name;
     let mut out = Vec::new();
     for (ingress, pfx, dir) in [(true, "cali-pi-", "ingress"), (false, "cali-po-", "egress")] {
-        let crules = calico_rules(pol, ingress);
+        let crules: Vec<CRule> = calico_rules(pol, ingress)
+            .iter()
+            .filter_map(|r| r.for_version(v6))
+            .collect();
         let prules: Vec<PRule> = crules.iter().map(CRule::parsed).collect();
         for p in &prules {
             for s in p
@@ -177,11 +193,11 @@ fn policy_chains(
             }
         }
         let comment = format!("KubernetesNetworkPolicy {ns}/{name} {dir}");
-        let (rules, at) = render::rules_chain(&prules, marks, &comment);
+        let (rules, at) = render::rules_chain(&prules, marks, &comment, v6);
         let chain = render::policy_chain_name(pfx, ns, name);
         for (c, i) in crules.iter().zip(at) {
             notes.insert(
-                ("filter".into(), chain.clone(), i + 1),
+                (table_key("filter", v6), chain.clone(), i + 1),
                 RuleNote::Allow {
                     direction: dir.into(),
                     policy: pol_id(pol),
@@ -199,7 +215,7 @@ fn policy_chains(
 fn endpoint_chains(
     cluster: &Cluster,
     w: &Wep,
-    marks: Marks,
+    (marks, v6): (Marks, bool),
     active: &mut BTreeMap<String, &'static str>,
     notes: &mut RuleNotes,
 ) -> Vec<Chain> {
@@ -241,7 +257,7 @@ fn endpoint_chains(
         let (chain, end) = render::endpoint_chain(cname, &names, &profs, from, marks);
         if let Some(i) = end {
             notes.insert(
-                ("filter".into(), chain.name.clone(), i + 1),
+                (table_key("filter", v6), chain.name.clone(), i + 1),
                 RuleNote::Deny {
                     direction: dir.into(),
                     policies: pols.iter().map(|p| pol_id(p)).collect(),
@@ -254,11 +270,17 @@ fn endpoint_chains(
 }
 
 /// The static filter chains felix writes (as far as pod traffic needs
-/// them), and its inserted and appended rules.
+/// them) for the IPv4 or IPv6 (`v6`) ruleset, and its inserted and
+/// appended rules. They differ by version only in `cali-wl-to-host`
+/// (`filterWorkloadToHostChain`): IPv6's starts with `ICMPv6Filter`,
+/// accepting MLD (130-132), router solicitation (133) and neighbour
+/// solicitation and advertisement (135, 136) from workloads; and in the
+/// IPIP rules of cali-INPUT (IPv4 only: IPIP has no IPv6).
 #[allow(clippy::type_complexity)]
 fn static_chains(
     marks: Marks,
     ipip: bool,
+    v6: bool,
 ) -> (Vec<Chain>, Vec<(String, Rule)>, Vec<(String, Rule)>) {
     let j = |c: &str| A::Jump(c.into());
     let forward = Chain {
@@ -273,7 +295,7 @@ fn static_chains(
         ],
     };
     let mut input = Vec::new();
-    if ipip {
+    if ipip && !v6 {
         input.push(
             Rule::new(
                 vec![
@@ -305,12 +327,19 @@ fn static_chains(
         Rule::new(vec![M::MarkSet(marks.accept)], A::Accept)
             .with_comment("Host endpoint policy accepted packet."),
     );
+    let icmp6 = [130u8, 131, 132, 133, 135, 136].map(|t| {
+        Rule::new(
+            vec![M::Proto("58".into(), false), M::Icmp6Type(t)],
+            A::Accept,
+        )
+    });
+    let mut wl_rules: Vec<Rule> = if v6 { icmp6.to_vec() } else { Vec::new() };
+    wl_rules.push(Rule::new(vec![], j("cali-from-wl-dispatch")));
+    wl_rules
+        .push(Rule::new(vec![], A::Accept).with_comment("Configured DefaultEndpointToHostAction"));
     let wl_to_host = Chain {
         name: "cali-wl-to-host".into(),
-        rules: vec![
-            Rule::new(vec![], j("cali-from-wl-dispatch")),
-            Rule::new(vec![], A::Accept).with_comment("Configured DefaultEndpointToHostAction"),
-        ],
+        rules: wl_rules,
     };
     let empty = |n: &str| Chain {
         name: n.into(),
@@ -349,7 +378,13 @@ fn static_chains(
 /// `ipset save` of felix's sets: a selector's set (`hash:net`) holds the
 /// matching endpoints' addresses, a named port's (`hash:ip,port`) their
 /// `IP,proto:port` for that port name (`felix/labelindex/named_port_index.go`).
-fn ipset_text(sets: &BTreeSet<IpSetDef>, weps: &[Wep], hosts: Option<&[Ipv4Addr]>) -> String {
+fn ipset_text(
+    sets: &BTreeSet<IpSetDef>,
+    weps: &[Wep],
+    hosts: Option<&[Ipv4Addr]>,
+    v6: bool,
+) -> String {
+    let family = if v6 { "inet6" } else { "inet" };
     let mut s = String::new();
     if let Some(h) = hosts {
         let _ = writeln!(
@@ -361,15 +396,17 @@ fn ipset_text(sets: &BTreeSet<IpSetDef>, weps: &[Wep], hosts: Option<&[Ipv4Addr]
         }
     }
     for set in sets {
-        let name = set.name();
+        let name = set.name_for(v6);
         match set {
             IpSetDef::Selector(sel) => {
                 let _ = writeln!(
                     s,
-                    "create {name} hash:net family inet hashsize 1024 maxelem 1048576"
+                    "create {name} hash:net family {family} hashsize 1024 maxelem 1048576"
                 );
                 for w in weps.iter().filter(|w| sel.matches(&w.labels)) {
-                    let _ = writeln!(s, "add {name} {}", w.ip);
+                    if let Some(ip) = w.ip {
+                        let _ = writeln!(s, "add {name} {ip}");
+                    }
                 }
             }
             IpSetDef::NamedPort {
@@ -379,16 +416,20 @@ fn ipset_text(sets: &BTreeSet<IpSetDef>, weps: &[Wep], hosts: Option<&[Ipv4Addr]
             } => {
                 let _ = writeln!(
                     s,
-                    "create {name} hash:ip,port family inet hashsize 1024 maxelem 1048576"
+                    "create {name} hash:ip,port family {family} hashsize 1024 maxelem 1048576"
                 );
                 let mut members = BTreeSet::new();
-                for w in weps.iter().filter(|w| sel.matches(&w.labels)) {
+                for (w, ip) in weps
+                    .iter()
+                    .filter(|w| sel.matches(&w.labels))
+                    .filter_map(|w| w.ip.map(|ip| (w, ip)))
+                {
                     for c in &w.pod.spec.containers {
                         for cp in &c.ports {
                             let pr = cp.protocol.to_lowercase();
                             if cp.name.as_deref() == Some(port) && (proto == "any" || *proto == pr)
                             {
-                                members.insert(format!("{},{pr}:{}", w.ip, cp.container_port));
+                                members.insert(format!("{ip},{pr}:{}", cp.container_port));
                             }
                         }
                     }
@@ -403,9 +444,17 @@ fn ipset_text(sets: &BTreeSet<IpSetDef>, weps: &[Wep], hosts: Option<&[Ipv4Addr]
 }
 
 /// What felix programs on `node` (the node addresses: for the IPIP mode's
-/// `cali40all-hosts-net`).
-pub fn node_program(cluster: &Cluster, node: &str, node_ips: &[Ipv4Addr], ipip: bool) -> FelixNode {
-    node_program_with(cluster, node, node_ips, ipip, DEFAULT_MARKS)
+/// `cali40all-hosts-net`) in its IPv4 ruleset, or its IPv6 one (`v6`:
+/// felix's second `InternalDataplane` table set, ip6tables and the
+/// `cali60` IP sets, `family inet6`).
+pub fn node_program(
+    cluster: &Cluster,
+    node: &str,
+    node_ips: &[Ipv4Addr],
+    ipip: bool,
+    v6: bool,
+) -> FelixNode {
+    node_program_with(cluster, node, node_ips, ipip, (DEFAULT_MARKS, v6))
 }
 
 /// [`node_program`] with these mark bits.
@@ -414,15 +463,15 @@ pub fn node_program_with(
     node: &str,
     node_ips: &[Ipv4Addr],
     ipip: bool,
-    marks: Marks,
+    (marks, v6): (Marks, bool),
 ) -> FelixNode {
-    let weps = endpoints(cluster);
+    let weps = endpoints(cluster, v6);
     let local: Vec<&Wep> = weps
         .iter()
         .filter(|w| w.pod.spec.node_name.as_deref() == Some(node))
         .collect();
     let mut notes = RuleNotes::new();
-    let (mut chains, inserts, appends) = static_chains(marks, ipip);
+    let (mut chains, inserts, appends) = static_chains(marks, ipip, v6);
     let ifaces: Vec<String> = local.iter().map(|w| w.iface.clone()).collect();
     chains.extend(render::dispatch_chains(
         "cali-from-wl-dispatch",
@@ -439,7 +488,13 @@ pub fn node_program_with(
     let mut active = BTreeMap::new();
     let mut profiles = BTreeSet::new();
     for w in &local {
-        chains.extend(endpoint_chains(cluster, w, marks, &mut active, &mut notes));
+        chains.extend(endpoint_chains(
+            cluster,
+            w,
+            (marks, v6),
+            &mut active,
+            &mut notes,
+        ));
         let ns = w.pod.metadata.ns();
         profiles.insert((format!("kns.{ns}"), true));
         profiles.insert((format!("ksa.{ns}.{}", service_account(w.pod)), false));
@@ -447,7 +502,7 @@ pub fn node_program_with(
     let mut sets = BTreeSet::new();
     for pol in &cluster.network_policies {
         if active.contains_key(&pol_id(pol)) {
-            chains.extend(policy_chains(pol, marks, &mut sets, &mut notes));
+            chains.extend(policy_chains(pol, (marks, v6), &mut sets, &mut notes));
         }
     }
     for (p, allow) in &profiles {
@@ -468,7 +523,7 @@ pub fn node_program_with(
     }
     chains.sort_by(|a, b| a.name.cmp(&b.name));
     chains.dedup_by(|a, b| a.name == b.name);
-    let ipsets = ipset_text(&sets, &weps, ipip.then_some(node_ips));
+    let ipsets = ipset_text(&sets, &weps, (ipip && !v6).then_some(node_ips), v6);
     FelixNode {
         chains,
         inserts,

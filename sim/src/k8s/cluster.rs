@@ -661,8 +661,6 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sErr
                 "dual-stack and IPv6-only clusters are modelled with kube-proxy in iptables or nftables mode; IPVS for IPv6 is not yet ({} with kube-proxy in {} mode)",
                 net.cni, net.proxy_mode
             ))
-        } else if cni.calico && !cluster.network_policies.is_empty() {
-            Some("felix's IPv6 rules for NetworkPolicies are not modelled: a calico cluster with IPv6 and NetworkPolicies is refused rather than run unfiltered over IPv6".to_string())
         } else {
             None
         };
@@ -1358,10 +1356,12 @@ fn node_packet_filter(
     };
     let key = memo.key(cluster, &n.name, n.ip);
     // felix's rules for the cluster's NetworkPolicies (k8s::calico)
-    let felix = (cni.calico && !cluster.network_policies.is_empty()).then(|| {
-        let ips: Vec<Ipv4Addr> = memo.node_ips.clone();
-        super::calico::node_program(cluster, &n.name, &ips, cni.ipip)
-    });
+    let felix = (cni.calico && !cluster.network_policies.is_empty())
+        .then(|| {
+            let ips: Vec<Ipv4Addr> = memo.node_ips.clone();
+            super::calico::node_program(cluster, &n.name, &ips, cni.ipip, false)
+        })
+        .filter(|_| net.ipv4);
     let ipt = memo.text(key, &extra, felix.as_ref(), || {
         let t = match net.proxy_mode.as_str() {
             "ipvs" => kubeproxy::node_iptables_save_ipvs(&cfg, &extra),
@@ -1377,6 +1377,7 @@ fn node_packet_filter(
         h.iptables = Some(sp(ipt));
     }
     let mut cfg6 = None;
+    let mut felix6 = None;
     if let (Some(n6), Some(v6)) = (&net.v6, &n.v6) {
         // the IPv6 proxier (metaproxier's second) and flannel's IPv6 rules
         let mut c6 = ProxierConfig::new(&n.name);
@@ -1391,18 +1392,29 @@ fn node_packet_filter(
         } else {
             flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string())
         };
-        h.ip6tables = Some(dump_text(&if net.proxy_mode == "nftables" {
+        let t6 = if net.proxy_mode == "nftables" {
             kubeproxy::node_iptables_save_others(&extra6)
         } else {
             kubeproxy::node_iptables_save(cluster, &c6, &extra6)
+        };
+        // felix's IPv6 ruleset (ip6tables, the cali60 sets)
+        felix6 = (cni.calico && !cluster.network_policies.is_empty())
+            .then(|| super::calico::node_program(cluster, &n.name, &[], false, true));
+        h.ip6tables = Some(dump_text(&match &felix6 {
+            Some(f) => f.splice(&t6),
+            None => t6,
         }));
         cfg6 = Some(c6);
     }
-    if let Some(f) = felix {
+    if felix.is_some() || felix6.is_some() {
         let mut sets = h.ipset.take().map(|s| s.value).unwrap_or_default();
-        sets.push_str(&f.ipsets);
+        let mut notes = crate::net::netfilter::notes::RuleNotes::new();
+        for f in felix.into_iter().chain(felix6) {
+            sets.push_str(&f.ipsets);
+            notes.extend(f.notes);
+        }
         h.ipset = Some(file_text(&sets));
-        h.rule_notes = Some(std::sync::Arc::new(f.notes));
+        h.rule_notes = Some(std::sync::Arc::new(notes));
     }
     let mut nft = String::new();
     if net.proxy_mode == "nftables" {

@@ -66,9 +66,17 @@ impl IpSetDef {
         }
     }
 
-    /// `NameForMainIPSet`: `cali40` + id, cut at 31 characters.
+    /// `NameForMainIPSet` of the IPv4 config: `cali40` + id, cut at 31
+    /// characters.
     pub fn name(&self) -> String {
-        let mut n = format!("cali40{}", self.id());
+        self.name_for(false)
+    }
+
+    /// `NameForMainIPSet` of the version's config
+    /// (`felix/ipsets/ipset_defs.go`: prefix `cali` + `4`|`6` + the main
+    /// set token `0`), cut at `MaxIPSetNameLength` (31).
+    pub fn name_for(&self, v6: bool) -> String {
+        let mut n = format!("cali{}0{}", if v6 { 6 } else { 4 }, self.id());
         n.truncate(31);
         n
     }
@@ -283,12 +291,45 @@ pub fn calico_rules(pol: &NetworkPolicy, ingress: bool) -> Vec<CRule> {
 
 /// A CIDR as `cnet.ParseCIDR` prints it back (the network address).
 fn net(s: &str) -> String {
-    s.parse::<ipnet::Ipv4Net>()
+    s.parse::<ipnet::IpNet>()
         .map(|n| n.trunc().to_string())
         .unwrap_or_else(|_| s.to_string())
 }
 
+/// felix's `filterNets`: the CIDRs of the version (`:` in it is IPv6), and
+/// whether none is left of a non-empty list (None too for a negated
+/// catch-all, which felix drops the rule for).
+fn filter_nets(nets: &[String], v6: bool, negated: bool) -> Option<Vec<String>> {
+    if nets.is_empty() {
+        return Some(Vec::new());
+    }
+    let kept: Vec<String> = nets
+        .iter()
+        .filter(|n| n.contains(':') == v6)
+        .cloned()
+        .collect();
+    let catch_all = |n: &String| n == if v6 { "::/0" } else { "0.0.0.0/0" };
+    if kept.is_empty() || (negated && kept.iter().any(catch_all)) {
+        return None;
+    }
+    Some(kept)
+}
+
 impl CRule {
+    /// `FilterRuleToIPVersion` (felix/rules/policy.go): the rule for the
+    /// IPv6 (`v6`) or IPv4 ruleset, its CIDRs of that version alone; None
+    /// when a CIDR list it has holds none of the version (the rule is
+    /// rendered in neither form: it is left out of that ruleset).
+    pub fn for_version(&self, v6: bool) -> Option<CRule> {
+        Some(CRule {
+            src_nets: filter_nets(&self.src_nets, v6, false)?,
+            not_src_nets: filter_nets(&self.not_src_nets, v6, true)?,
+            dst_nets: filter_nets(&self.dst_nets, v6, false)?,
+            not_dst_nets: filter_nets(&self.not_dst_nets, v6, true)?,
+            ..self.clone()
+        })
+    }
+
     /// `ruleToParsedRule`: the IP sets felix makes of it.
     pub fn parsed(&self) -> PRule {
         let np = |sel: &Option<Sel>, names: &[String]| -> Vec<IpSetDef> {

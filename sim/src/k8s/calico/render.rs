@@ -181,7 +181,9 @@ impl Blocks {
 /// An allow rule's iptables rules (`ProtoRuleToIptablesRules` for action
 /// allow, flow logs off): the blocks, the rule setting the accept mark
 /// (its index in the result is the second value), and its RETURN.
-pub fn proto_rule(r: &PRule, marks: Marks) -> (Vec<Rule>, usize) {
+///
+/// `v6`: for ip6tables (the IP sets' `cali60` names).
+pub fn proto_rule(r: &PRule, marks: Marks, v6: bool) -> (Vec<Rule>, usize) {
     let mut r = r.clone();
     let mut b = Blocks {
         marks,
@@ -189,7 +191,7 @@ pub fn proto_rule(r: &PRule, marks: Marks) -> (Vec<Rule>, usize) {
         done_first_positive: false,
         rules: Vec::new(),
     };
-    let names = |v: &[super::conv::IpSetDef]| v.iter().map(|s| s.name()).collect::<Vec<_>>();
+    let names = |v: &[super::conv::IpSetDef]| v.iter().map(|s| s.name_for(v6)).collect::<Vec<_>>();
     let src_splits = split_ports(&r.src_ports);
     if src_splits.len() + r.src_named.len() > 1 {
         b.ports(&r.proto, &src_splits, &names(&r.src_named), false);
@@ -218,7 +220,7 @@ pub fn proto_rule(r: &PRule, marks: Marks) -> (Vec<Rule>, usize) {
         b.negated(&r.not_dst_nets, true);
         r.not_dst_nets.clear();
     }
-    let mut m = rule_match(&r);
+    let mut m = rule_match(&r, v6);
     if b.using {
         m.push(M::MarkSet(marks.scratch0));
     }
@@ -229,8 +231,9 @@ pub fn proto_rule(r: &PRule, marks: Marks) -> (Vec<Rule>, usize) {
     (rules, at)
 }
 
-/// `CalculateRuleMatch`, for the fields a Kubernetes policy uses.
-pub fn rule_match(r: &PRule) -> Vec<M> {
+/// `CalculateRuleMatch`, for the fields a Kubernetes policy uses (`v6`:
+/// `IPSetConfigV6.NameForMainIPSet`, the `cali60` names).
+pub fn rule_match(r: &PRule, v6: bool) -> Vec<M> {
     let mut m = Vec::new();
     if let Some(p) = &r.proto {
         m.push(M::Proto(p.clone(), false));
@@ -239,7 +242,7 @@ pub fn rule_match(r: &PRule) -> Vec<M> {
         m.push(M::Src(n.clone(), false));
     }
     let set = |s: &super::conv::IpSetDef, flags: &'static str| M::Set {
-        name: s.name(),
+        name: s.name_for(v6),
         flags,
         neg: false,
     };
@@ -274,11 +277,16 @@ pub fn rule_match(r: &PRule) -> Vec<M> {
 /// A policy or profile chain's rules (`ProtoRulesToIptablesRules`) and,
 /// per Calico rule, the index of the rule that sets the accept mark
 /// (None when stripped or absent).
-pub fn rules_chain(prules: &[PRule], marks: Marks, comment: &str) -> (Vec<Rule>, Vec<usize>) {
+pub fn rules_chain(
+    prules: &[PRule],
+    marks: Marks,
+    comment: &str,
+    v6: bool,
+) -> (Vec<Rule>, Vec<usize>) {
     let mut rules = Vec::new();
     let mut at = Vec::new();
     for p in prules {
-        let (rs, i) = proto_rule(p, marks);
+        let (rs, i) = proto_rule(p, marks, v6);
         at.push(rules.len() + i);
         rules.extend(rs);
     }
@@ -299,7 +307,8 @@ pub fn profile_chain(prefix: &str, name: &str, allow: bool, dir: &str, marks: Ma
     } else {
         vec![]
     };
-    let (rules, _) = rules_chain(&prules, marks, &format!("Profile {name} {dir}"));
+    // a profile's rules use no IP set: the same for both versions
+    let (rules, _) = rules_chain(&prules, marks, &format!("Profile {name} {dir}"), false);
     Chain {
         name: length_limited_id(prefix, name, MAX_CHAIN_NAME),
         rules,

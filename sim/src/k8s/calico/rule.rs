@@ -54,6 +54,8 @@ pub enum M {
     Ct(&'static str),
     /// `-m addrtype --dst-type LOCAL`
     DstLocal,
+    /// `-m icmp6 --icmpv6-type N` (`ICMPV6Type`)
+    Icmp6Type(u8),
 }
 
 /// A rule's action.
@@ -130,6 +132,7 @@ impl M {
             M::MarkSet(b) => format!("-m mark --mark {}/{}", hx(*b), hx(*b)),
             M::Ct(s) => format!("-m conntrack --ctstate {s}"),
             M::DstLocal => "-m addrtype --dst-type LOCAL".into(),
+            M::Icmp6Type(t) => format!("-m icmp6 --icmpv6-type {t}"),
         }
     }
 
@@ -147,6 +150,7 @@ impl M {
                     "6" => "tcp",
                     "17" => "udp",
                     "132" => "sctp",
+                    "58" => "ipv6-icmp",
                     x => x,
                 };
                 Some((4, format!("{}-p {name}", not(*n))))

@@ -2,7 +2,7 @@
 //! strings its unit tests and its FV dump hold, compared with this
 //! renderer's output for the same input.
 
-use super::conv::{IpSetDef, PRule};
+use super::conv::{CRule, IpSetDef, PRule};
 use super::render::{self, Marks};
 use super::rule::{length_limited_id, rule_hashes, Rule, A, M};
 use super::selector::Sel;
@@ -17,7 +17,7 @@ const TEST_MARKS: Marks = Marks {
 
 /// A set with a given id (felix's tests name sets by raw ids).
 fn felix_rendered(r: &PRule) -> Vec<String> {
-    let (rules, _) = render::proto_rule(r, TEST_MARKS);
+    let (rules, _) = render::proto_rule(r, TEST_MARKS, false);
     rules.iter().map(|x| x.felix("test", "")).collect()
 }
 
@@ -225,7 +225,7 @@ fn named_port_tests_match_felix() {
 #[test]
 fn rule_matches_match_felix() {
     let one = |r: PRule| {
-        let (rules, at) = render::proto_rule(&r, TEST_MARKS);
+        let (rules, at) = render::proto_rule(&r, TEST_MARKS, false);
         rules[at].match_text()
     };
     assert_eq!(
@@ -263,6 +263,7 @@ fn rule_matches_match_felix() {
             ..Default::default()
         },
         TEST_MARKS,
+        false,
     );
     let t: Vec<String> = rules.iter().map(|r| r.felix("test", "")).collect();
     assert_eq!(
@@ -300,7 +301,7 @@ fn static_chains_match_felix_dump() {
         "-A cali-wl-to-host -m comment --comment \"cali:Ee9Sbo10IpVujdIY\" -j cali-from-wl-dispatch",
         "-A cali-wl-to-host -m comment --comment \"cali:nSZbcOoG1xPONxb8\" -m comment --comment \"Configured DefaultEndpointToHostAction\" -j ACCEPT",
     ];
-    let f = super::node_program(&crate::k8s::Cluster::default(), "n", &[], false);
+    let f = super::node_program(&crate::k8s::Cluster::default(), "n", &[], false, false);
     let text = f.splice("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
     let ours: Vec<&str> = text.lines().collect();
     for want in dump {
@@ -477,6 +478,7 @@ fn policy_chain_comment_matches_felix() {
         &[PRule::default()],
         TEST_MARKS,
         "GlobalNetworkPolicy long-policy-name-that-gets-hashed ingress",
+        false,
     );
     assert_eq!(
         rules,
@@ -487,10 +489,93 @@ fn policy_chain_comment_matches_felix() {
         &[],
         TEST_MARKS,
         "GlobalNetworkPolicy long-policy-name-that-gets-hashed egress",
+        false,
     );
     assert_eq!(
         rules,
         vec![Rule::default()
             .with_comment("GlobalNetworkPolicy long-policy-name-that-gets-hashed egress")]
     );
+}
+
+/// felix's IPv6 ruleset: `cali-wl-to-host` starts with `ICMPv6Filter`
+/// (static_test.go `expWlToHostV6`: ICMPv6 types 130, 131, 132, 133, 135,
+/// 136 accepted, then the dispatch jump and the
+/// DefaultEndpointToHostAction); IP sets named `cali60` (ipset_defs.go).
+#[test]
+fn the_ipv6_ruleset_accepts_neighbour_discovery_from_workloads() {
+    let f = super::node_program(&crate::k8s::Cluster::default(), "n", &[], false, true);
+    let wl = f
+        .chains
+        .iter()
+        .find(|c| c.name == "cali-wl-to-host")
+        .unwrap();
+    let want: Vec<Rule> = [130u8, 131, 132, 133, 135, 136]
+        .map(|t| {
+            Rule::new(
+                vec![M::Proto("58".into(), false), M::Icmp6Type(t)],
+                A::Accept,
+            )
+        })
+        .into_iter()
+        .chain([
+            Rule::new(vec![], A::Jump("cali-from-wl-dispatch".into())),
+            Rule::new(vec![], A::Accept).with_comment("Configured DefaultEndpointToHostAction"),
+        ])
+        .collect();
+    assert_eq!(wl.rules, want);
+    // felix's text of the first: `-p 58 -m icmp6 --icmpv6-type 130`
+    assert!(wl.rules[0]
+        .felix("cali-wl-to-host", "h")
+        .contains("-p 58 -m icmp6 --icmpv6-type 130 --jump ACCEPT"));
+    let v4 = super::node_program(&crate::k8s::Cluster::default(), "n", &[], false, false);
+    let wl4 = v4
+        .chains
+        .iter()
+        .find(|c| c.name == "cali-wl-to-host")
+        .unwrap();
+    assert_eq!(wl4.rules[..], want[6..]);
+    let set = IpSetDef::Selector(Sel::All);
+    assert_eq!(
+        set.name_for(true),
+        set.name().replacen("cali40", "cali60", 1)
+    );
+}
+
+/// `FilterRuleToIPVersion` (policy_test.go: "should skip with mixed
+/// source CIDR matches" and its siblings): a rule keeps its CIDRs of the
+/// version; a list left empty by the filter drops the rule; a negated
+/// catch-all drops it too.
+#[test]
+fn rules_are_filtered_to_the_ip_version() {
+    let r = |src: &[&str], not_src: &[&str]| CRule {
+        k8s_rule: 0,
+        proto: None,
+        src_sel: None,
+        dst_sel: None,
+        src_nets: nets(src),
+        not_src_nets: nets(not_src),
+        dst_nets: Vec::new(),
+        not_dst_nets: Vec::new(),
+        dst_ports: Vec::new(),
+        dst_named: Vec::new(),
+    };
+    let mixed = r(&["10.0.0.0/8", "fd00::/8"], &[]);
+    assert_eq!(
+        mixed.for_version(false).unwrap().src_nets,
+        nets(&["10.0.0.0/8"])
+    );
+    assert_eq!(
+        mixed.for_version(true).unwrap().src_nets,
+        nets(&["fd00::/8"])
+    );
+    assert_eq!(r(&["10.0.0.0/8"], &[]).for_version(true), None);
+    assert_eq!(r(&["fd00::/8"], &[]).for_version(false), None);
+    // no CIDR at all: kept in both
+    assert!(r(&[], &[]).for_version(true).is_some());
+    // an except of the other version only: dropped
+    assert_eq!(r(&[], &["10.1.0.0/16"]).for_version(true), None);
+    // a negated catch-all: dropped ("Ignoring rule with negated catch-all CIDR")
+    assert_eq!(r(&[], &["::/0"]).for_version(true), None);
+    assert_eq!(r(&[], &["0.0.0.0/0"]).for_version(false), None);
 }

@@ -173,7 +173,7 @@ impl Host {
             (table, hook),
             &mut out,
             (table_queue, nft_steps),
-            self.rule_notes.as_deref(),
+            (self.rule_notes.as_deref(), false),
         );
         out
     }
@@ -414,14 +414,19 @@ impl Host {
     /// `netfilter::notes`): `: NetworkPolicy egress: no rule of NS/NAME
     /// admits the packet`, so the drop step names the policy beside the
     /// generated chain and rule.
-    fn policy_of_drop(&self, point: Point, out: &HookOutcome) -> Option<String> {
-        use crate::net::netfilter::notes::RuleNote;
+    pub(super) fn policy_of_drop(
+        &self,
+        point: Point,
+        out: &HookOutcome,
+        v6: bool,
+    ) -> Option<String> {
+        use crate::net::netfilter::notes::{table_key, RuleNote};
         let Point::Table(table, _) = point else {
             return None;
         };
         let s = out.steps.last()?;
         let notes = self.rule_notes.as_deref()?;
-        match notes.get(&(table.name().into(), s.chain.clone(), s.rule))? {
+        match notes.get(&(table_key(table.name(), v6), s.chain.clone(), s.rule))? {
             RuleNote::Deny {
                 direction,
                 policies,
@@ -451,7 +456,7 @@ impl Host {
                     return false;
                 }
                 let by = dropped_by(out);
-                let policy = self.policy_of_drop(point, out).unwrap_or_default();
+                let policy = self.policy_of_drop(point, out, false).unwrap_or_default();
                 self.drop(ctx, point, format!("dropped by {point} {by}{policy}"), ct);
                 false
             }
@@ -534,7 +539,7 @@ pub(crate) fn trace_table_steps(
     ctx: &mut Ctx,
     (table, hook): (TableKind, Hook),
     out: &HookOutcome,
-    notes: Option<&crate::net::netfilter::notes::RuleNotes>,
+    (notes, v6): (Option<&crate::net::netfilter::notes::RuleNotes>, bool),
 ) {
     let point = Point::Table(table, hook);
     let only_policy_accept =
@@ -542,7 +547,8 @@ pub(crate) fn trace_table_steps(
     if !only_policy_accept {
         let last = out.steps.len().saturating_sub(1);
         for (i, s) in out.steps.iter().enumerate() {
-            let note = notes.and_then(|n| n.get(&(table.name().into(), s.chain.clone(), s.rule)));
+            let key = crate::net::netfilter::notes::table_key(table.name(), v6);
+            let note = notes.and_then(|n| n.get(&(key, s.chain.clone(), s.rule)));
             if ctx.trace.lean && i != last && note.is_none() {
                 continue;
             }
@@ -686,7 +692,7 @@ pub(super) fn trace_hook(
     (table, hook): (TableKind, Hook),
     out: &mut HookOutcome,
     (table_queue, nft_steps): (Vec<(String, Action)>, Vec<super::NfStep>),
-    notes: Option<&super::notes::RuleNotes>,
+    notes: (Option<&super::notes::RuleNotes>, bool),
 ) {
     trace_table_steps(ctx, (table, hook), out, notes);
     for (what, action) in table_queue {

@@ -152,7 +152,7 @@ impl Host {
             (table, hook),
             &mut out,
             (table_queue, nft_steps),
-            self.rule_notes.as_deref(),
+            (self.rule_notes.as_deref(), true),
         );
         out
     }
@@ -201,7 +201,10 @@ impl Host {
             Verdict::Accept => return true,
             Verdict::Drop => match super::hook::queue_drop(point, out) {
                 Some((point, words)) => self.drop(ctx, point, words, ct),
-                None => self.drop(ctx, point, format!("dropped by {point} {by}"), ct),
+                None => {
+                    let policy = self.policy_of_drop(point, out, true).unwrap_or_default();
+                    self.drop(ctx, point, format!("dropped by {point} {by}{policy}"), ct)
+                }
             },
             Verdict::Reject(w) => {
                 ctx.trace.step(

@@ -26,5 +26,17 @@ pub enum RuleNote {
     },
 }
 
-/// Notes by (table name, chain, 1-based rule number).
+/// Notes by (table name, chain, 1-based rule number); the ip6tables
+/// tables' names are prefixed `ip6:` ([`table_key`]).
 pub type RuleNotes = BTreeMap<(String, String, usize), RuleNote>;
+
+/// The table part of a note's key: `filter` for iptables' filter table,
+/// `ip6:filter` for ip6tables' (felix writes chains of the same names in
+/// both, their rules differing).
+pub fn table_key(table: &str, v6: bool) -> String {
+    if v6 {
+        format!("ip6:{table}")
+    } else {
+        table.to_string()
+    }
+}
