@@ -925,7 +925,11 @@ impl Lab {
                             &t.port.to_string(),
                             &t.host_header,
                             &t.path,
-                            "8",
+                            // the flow's timeout (curl -m), whole seconds
+                            &f.client
+                                .timeout_ns
+                                .map_or(8, |n| n.div_ceil(1_000_000_000))
+                                .to_string(),
                             resolve_family(t.family),
                         ],
                         None,

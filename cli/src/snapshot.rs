@@ -693,6 +693,9 @@ fn server_extras(world: &podpath_sim::world::World) -> Extras {
                     if at > 0 && !f.after_previous {
                         flow["start"] = serde_json::json!(at as f64 / 1e9);
                     }
+                    if let Some(t) = f.client.timeout_ns {
+                        flow["timeout_s"] = serde_json::json!(t as f64 / 1e9);
+                    }
                     flow
                 })
             })

@@ -334,6 +334,21 @@ fn generated_calico_dual_stack_cluster() {
     check(&fixture("calico-dual-stack.yaml"), "cds", 40);
 }
 
+/// The dual-stack calico cluster with a NetworkPolicy: felix's IPv4 and
+/// IPv6 rulesets and their cali40/cali60 IP sets loaded for real
+/// (`ipset restore`, `iptables-restore`, `ip6tables-restore`); curl -6 is
+/// admitted by the IPv6 ipBlock rule (ip6tables only), curl -4 dropped by
+/// the IPv4 end-of-tier rule, on the kernel as in the simulation. Needs
+/// `ipset`.
+#[test]
+fn generated_calico_dual_stack_cluster_with_network_policy() {
+    if let Some(why) = common::netns_unavailable(&["ipset"]) {
+        common::skip("live_netns calico dual-stack NetworkPolicy", &why);
+        return;
+    }
+    check(&fixture("calico-dual-stack-netpol.yaml"), "cdn", 40);
+}
+
 /// The dual-stack cluster under kindnet, kind's own CNI: ptp veths whose
 /// host side holds each family's pod gateway (/32 and /128), a host route
 /// per pod and family, the other node's subnets via its address of the

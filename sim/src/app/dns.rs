@@ -200,6 +200,11 @@ pub struct DnsClient {
     /// How long each attempt waits for the answer (glibc's `options
     /// timeout:N`, default 5 s).
     pub wait_ns: u64,
+    /// With `then`: curl's `-m` (the flow's timeout), counted from the
+    /// lookup's start. Simplification: it cuts the connection and
+    /// transfer after the lookup, not the lookup itself (glibc's own
+    /// timeouts and attempts end that).
+    pub curl_timeout_ns: Option<u64>,
 }
 
 pub const TIMEOUT_NS: u64 = 5_000_000_000;
@@ -246,6 +251,7 @@ impl DnsClient {
             src: None,
             sport: None,
             wait_ns: TIMEOUT_NS,
+            curl_timeout_ns: None,
         }
     }
 

@@ -542,6 +542,18 @@ impl Runtime<'_> {
         } else {
             format!("resolved {name} -> {}{note}", list.join(", "))
         };
+        // curl -m: the whole operation's deadline, from the lookup's start
+        if let App::DnsClient(d) = &self.apps[app] {
+            if let Some(t) = d.curl_timeout_ns {
+                ctx.out.push(Output::Timer {
+                    at_ns: (d.started_ns + t).max(ctx.now),
+                    timer: crate::net::host::HostTimer::App {
+                        app: client,
+                        token: super::http::GIVE_UP,
+                    },
+                });
+            }
+        }
         if two {
             ctx.out.push(Output::Timer {
                 at_ns: ctx.now + super::http::HAPPY_EYEBALLS_NS,

@@ -137,6 +137,7 @@ pub(super) fn start_flow(rt: &mut Runtime, ctx: &mut Ctx, f: &FlowSpec, k: u32) 
                     then.clone(),
                 );
                 c.connected = true;
+                c.curl_timeout_ns = f.client.timeout_ns;
                 let app = rt.spawn(App::DnsClient(c));
                 rt.dns_send(ctx, app);
             }

@@ -24,7 +24,7 @@
 //! Not modelled yet, and refused by name rather than run otherwise: other
 //! DNS types, `src_port_hint` on ICMP flows (an ICMP query has no port: its
 //! identifier is `ICMP echo id=0x..`), the client options on `RESOLVE`
-//! flows.
+//! flows but `timeout_s` on one that fetches (curl's `-m`).
 
 use std::net::Ipv4Addr;
 
@@ -215,14 +215,16 @@ fn client_of(fi: usize, f: &FlowDoc, request: &Request) -> Result<ClientOpts, Sc
         Request::HttpGet { .. } | Request::Udp { .. } | Request::DnsA { .. } | Request::Sctp { .. }
     );
     let icmp = matches!(request, Request::Ping { .. });
+    // RESOLVE ... HTTP GET: curl -m, the whole operation's deadline
+    let curl = matches!(request, Request::Resolve { then: Some(_), .. });
     for (key, given, ok) in [
         ("src", src.is_some(), sockets || icmp),
         ("src_port_hint", f.src_port_hint.is_some(), sockets),
-        ("timeout_s", timeout_ns.is_some(), sockets || icmp),
+        ("timeout_s", timeout_ns.is_some(), sockets || icmp || curl),
     ] {
         if given && !ok {
             return Err(err(format!(
-                "flows[{fi}].{key}: honoured for TCP, UDP, SCTP, DNS and ICMP flows (an ICMP query has no port); for this request it is not modelled yet"
+                "flows[{fi}].{key}: honoured for TCP, UDP, SCTP, DNS and ICMP flows (an ICMP query has no port; timeout_s also for a name resolved then fetched); for this request it is not modelled yet"
             )));
         }
     }
