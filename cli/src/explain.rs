@@ -309,7 +309,9 @@ SIMPLIFIED (and where)
     in iptables or nftables mode: calico's IPIP has no IPv6 (refused, as
     it is), felix's IPv6 policy rules, the CNI plugin's proxy_ndp=1 on
     cali veths (no proxy entries are added, so it changes nothing),
-    IPVS for IPv6 is not modelled (refused); `reach` probes SCTP over
+    kube-proxy's ipvs mode runs both proxiers (the IPv6 one: virtual
+    services on the IPv6 ClusterIPs and node address, KUBE-6-* sets of
+    family inet6, kube-ipvs0 /128s, its ip6tables rules); `reach` probes SCTP over
     IPv4 only (SCTP over IPv6 is not modelled: it warns how many ports it
     leaves out); kindnet's dual-stack is its ptp plugin per family, and a
     NetworkPolicies are enforced over both families: felix writes its
@@ -628,7 +630,12 @@ SIMPLIFIED (and where)
     connection table is conntrack's (no separate IPVS timeouts); sh hashes
     the source over the real servers directly (no 256-bucket table);
     clients on the node itself reach a virtual service through loopback
-    (no LOCAL_OUT IPVS hook).                                            [net/ipvs]
+    (no LOCAL_OUT IPVS hook); the forwarded packet's TTL or hop limit is
+    decremented (decrement_ttl) and it goes to POSTROUTING without the
+    LOCAL_OUT hook ip_vs_nat_send_or_cont passes it through (filter and
+    mangle OUTPUT do not see it); a real server on the node itself is
+    reached over lo, not handed to the local stack at once; SCTP over
+    IPv6 is not scheduled (TCP and UDP are).                             [net/ipvs]
   - WireGuard: no handshake (types 1/2), cookies, keepalives or rekeying;
     ChaCha20 keystream + SHA-256 tag instead of ChaCha20-Poly1305 (same
     sizes); no DERP relays; live mode cannot build TUN devices yet.        [net/wireguard]

@@ -529,3 +529,150 @@ fn ipvs_state_of_a_node() {
     let reals: Vec<&str> = np.reals.iter().map(|r| r.value.as_str()).collect();
     assert_eq!(reals, ["10.244.0.7:8080", "10.244.1.5:8080"]);
 }
+
+fn dual_stack_ipvs() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/dual-stack-cluster.yaml"),
+    )
+    .unwrap()
+    .replace("proxyMode: iptables", "proxyMode: ipvs")
+}
+
+/// IPVS for IPv6: a dual-stack cluster in ipvs mode. The IPv6 proxier's
+/// virtual services (`[ADDR]:PORT`), its KUBE-6-* sets of family inet6,
+/// kube-ipvs0's /128s, its ip6tables rules; every flow answered: the IPv6
+/// ClusterIP and the NodePort over IPv6 scheduled by IPVS and masqueraded
+/// on, web-legacy's IPv6 virtual service (no IPv6 endpoint) answering
+/// ICMPv6 port unreachable so curl falls back to IPv4 at once.
+#[test]
+fn ipvs_for_ipv6() {
+    let text = dual_stack_ipvs();
+    let doc = podpath_sim::scenario::parse(&text, "x.yaml").expect("parse");
+    let x = podpath_sim::scenario::expansion(&doc, "x.yaml")
+        .expect("expand")
+        .expect("cluster");
+    let w = &x.hosts["kind-worker"];
+    let sets = &w.ipset.as_ref().expect("ipset").value;
+    assert!(
+        sets.contains("create KUBE-6-CLUSTER-IP hash:ip,port family inet6"),
+        "{sets}"
+    );
+    assert!(
+        sets.contains("add KUBE-6-CLUSTER-IP fd00:10:96::100a,tcp:80"),
+        "{sets}"
+    );
+    assert!(sets.contains("add KUBE-6-NODE-PORT-TCP 30080"), "{sets}");
+    // the IPv4 sets stay as they were
+    assert!(
+        sets.contains("add KUBE-CLUSTER-IP 10.96.100.10,tcp:80"),
+        "{sets}"
+    );
+    let vs: Vec<(&str, Vec<&str>)> = w
+        .ipvs
+        .iter()
+        .map(|v| {
+            (
+                v.service.value.as_str(),
+                v.reals.iter().map(|r| r.value.as_str()).collect(),
+            )
+        })
+        .collect();
+    for want in [
+        ("tcp [fd00:10:96::100a]:80", vec!["[fd00:10:244:1::5]:8080"]),
+        (
+            "tcp [fc00:f853:ccd:e793::3]:30080",
+            vec!["[fd00:10:244:1::5]:8080"],
+        ),
+        ("tcp [fd00:10:96::1014]:80", vec![]),
+        ("tcp 10.96.100.20:80", vec!["10.244.1.5:8080"]),
+    ] {
+        assert!(vs.contains(&want), "{want:?} not in {vs:#?}");
+    }
+    let dummy = format!("{:?}", w.devices["kube-ipvs0"]);
+    assert!(dummy.contains("fd00:10:96::100a/128"), "{dummy}");
+    let ip6t = format!("{:?}", w.ip6tables);
+    assert!(
+        ip6t.contains("--match-set KUBE-6-CLUSTER-IP dst,dst -j ACCEPT"),
+        "{ip6t}"
+    );
+    let t = run(&text);
+    for f in &t.flows {
+        assert!(f.disposition.answered(), "{}: {}", f.id, f.outcome);
+    }
+    let np = steps(&t, "nodeport-v6");
+    assert!(
+        has(
+            &np,
+            "kind-worker",
+            "ipvs",
+            "virtual service [fc00:f853:ccd:e793::3]:30080 (rr): real server [fd00:10:244:1::5]:8080"
+        ),
+        "{np:#?}"
+    );
+    let fb = steps(&t, "fallback-v4");
+    assert!(
+        has(
+            &fb,
+            "kind-control-plane",
+            "ipvs",
+            "virtual service [fd00:10:96::1014]:80 has no real server with weight > 0: ICMPv6 port unreachable"
+        ),
+        "{fb:#?}"
+    );
+}
+
+/// kube-proxy's own IPv6 IPVS expectations (pkg/proxy/ipvs/proxier_test.go
+/// `TestNodePortIPv6` "1 service with node port, has 2 endpoints" and
+/// "service has node port but no endpoints", `TestIPv6Proxier` "2
+/// services with Cluster IP, each with endpoints"): the IPv6 proxier's
+/// virtual servers and real servers, the IPv4 slice and the IPv4 Service
+/// left to the IPv4 proxier.
+#[test]
+fn ipvs_ipv6_proxier_matches_kube_proxys_tests() {
+    let objs = |extra: &str| {
+        podpath_sim::k8s::Cluster::from_text(
+            &format!(
+                "apiVersion: v1\nkind: Node\nmetadata: {{name: n1}}\nstatus: {{addresses: [{{type: InternalIP, address: 100.101.102.103}}, {{type: InternalIP, address: \"2001:db8::1:1\"}}]}}\n{extra}"
+            ),
+            "t.yaml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let svc = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc1, namespace: ns1}\nspec: {type: NodePort, clusterIP: \"2020::1\", ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3001}]}\n";
+    let slices = "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc1-1, namespace: ns1, labels: {kubernetes.io/service-name: svc1}}\naddressType: IPv4\nendpoints: [{addresses: [10.180.0.1]}]\nports: [{name: p80, port: 80, protocol: TCP}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc1-2, namespace: ns1, labels: {kubernetes.io/service-name: svc1}}\naddressType: IPv6\nendpoints: [{addresses: [\"1002:ab8::2:10\"]}]\nports: [{name: p80, port: 80, protocol: TCP}]\n";
+    let node6: std::net::IpAddr = "2001:db8::1:1".parse().unwrap();
+    let state = |c: &podpath_sim::k8s::Cluster| {
+        let mut v: Vec<(String, String, u16, Vec<String>)> =
+            podpath_sim::k8s::cluster::ipvs_state_of(c, "n1", node6, true).services;
+        v.sort();
+        v
+    };
+    let s = |p: &str, a: &str, port: u16, r: &[&str]| {
+        (
+            p.to_string(),
+            a.to_string(),
+            port,
+            r.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        state(&objs(&format!("{svc}{slices}"))),
+        [
+            s("tcp", "[2001:db8::1:1]", 3001, &["[1002:ab8::2:10]:80"]),
+            s("tcp", "[2020::1]", 80, &["[1002:ab8::2:10]:80"]),
+        ]
+    );
+    assert_eq!(
+        state(&objs(svc)),
+        [
+            s("tcp", "[2001:db8::1:1]", 3001, &[]),
+            s("tcp", "[2020::1]", 80, &[]),
+        ]
+    );
+    let two = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc1, namespace: ns1}\nspec: {clusterIP: 10.20.30.41, ports: [{name: p80, port: 80, protocol: TCP}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: svc2, namespace: ns2}\nspec: {clusterIP: \"1002:ab8::2:1\", ports: [{name: p8080, port: 8080, protocol: TCP}]}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc1-1, namespace: ns1, labels: {kubernetes.io/service-name: svc1}}\naddressType: IPv4\nendpoints: [{addresses: [10.180.0.1]}]\nports: [{name: p80, port: 80, protocol: TCP}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc2-1, namespace: ns2, labels: {kubernetes.io/service-name: svc2}}\naddressType: IPv6\nendpoints: [{addresses: [\"1009:ab8::5:6\"]}]\nports: [{name: p8080, port: 8080, protocol: TCP}]\n";
+    assert_eq!(
+        state(&objs(two)),
+        [s("tcp", "[1002:ab8::2:1]", 8080, &["[1009:ab8::5:6]:8080"])]
+    );
+}

@@ -300,11 +300,31 @@ pub struct IpvsNode {
 /// default), and the KUBE-CLUSTER-IP, KUBE-LOOP-BACK and KUBE-NODE-PORT-*
 /// ipsets its iptables rules match.
 pub fn ipvs_state(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> IpvsNode {
+    ipvs_state_of(cluster, node, node_ip.into(), false)
+}
+
+/// [`ipvs_state`] for the proxier of a family: the IPv6 one's virtual
+/// services are its Services' IPv6 addresses and node port on the node's
+/// IPv6 address (`[ADDR]:PORT` as ipvsadm prints them), its real servers
+/// the IPv6 endpoints, its sets `KUBE-6-*` of family inet6
+/// ([`kubeproxy::ipvs_set_name`]; entries `ADDR,tcp:PORT` without
+/// brackets, as ipset prints them).
+pub fn ipvs_state_of(cluster: &Cluster, node: &str, node_ip: IpAddr, v6: bool) -> IpvsNode {
+    // ipvsadm's `[ADDR6]` for a virtual address
+    let vaddr = |a: &str| {
+        if a.contains(':') {
+            format!("[{a}]")
+        } else {
+            a.to_string()
+        }
+    };
+    let set = |n: &str| kubeproxy::ipvs_set_name(n, v6);
+    let family = if v6 { "inet6" } else { "inet" };
     let mut services = Vec::new();
     let mut cluster_ip_set = Vec::new();
     let mut loopback = Vec::new();
     let mut nodeports = Vec::new();
-    for sp in kubeproxy::service_ports(cluster, node) {
+    for sp in kubeproxy::service_ports_of(cluster, node, v6) {
         let cat = kubeproxy::categorize(&sp);
         let proto = &sp.protocol;
         let internal = if sp.internal_policy_local {
@@ -322,17 +342,17 @@ pub fn ipvs_state(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> IpvsNode 
         };
         services.push((
             proto.clone(),
-            sp.cluster_ip.to_string(),
+            vaddr(&sp.cluster_ip.to_string()),
             sp.port,
             reals(internal),
         ));
         for a in sp.external_ips.iter().chain(sp.lb_ips.iter()) {
-            services.push((proto.clone(), a.clone(), sp.port, reals(external)));
+            services.push((proto.clone(), vaddr(a), sp.port, reals(external)));
         }
         if sp.node_port != 0 {
             services.push((
                 proto.clone(),
-                node_ip.to_string(),
+                vaddr(&node_ip.to_string()),
                 sp.node_port,
                 reals(external),
             ));
@@ -345,34 +365,33 @@ pub fn ipvs_state(cluster: &Cluster, node: &str, node_ip: Ipv4Addr) -> IpvsNode 
             loopback.push(format!("{},{proto}:{port},{}", e.ip, e.ip));
         }
     }
-    let mut set = String::new();
+    let mut text = String::new();
+    let (cip, lb) = (set("KUBE-CLUSTER-IP"), set("KUBE-LOOP-BACK"));
+    let (tcp, udp) = (set("KUBE-NODE-PORT-TCP"), set("KUBE-NODE-PORT-UDP"));
     let _ = writeln!(
-        set,
-        "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536"
+        text,
+        "create {cip} hash:ip,port family {family} hashsize 1024 maxelem 65536"
     );
     for e in &cluster_ip_set {
-        let _ = writeln!(set, "add KUBE-CLUSTER-IP {e}");
+        let _ = writeln!(text, "add {cip} {e}");
     }
     let _ = writeln!(
-        set,
-        "create KUBE-LOOP-BACK hash:ip,port,ip family inet hashsize 1024 maxelem 65536"
+        text,
+        "create {lb} hash:ip,port,ip family {family} hashsize 1024 maxelem 65536"
     );
     for e in &loopback {
-        let _ = writeln!(set, "add KUBE-LOOP-BACK {e}");
+        let _ = writeln!(text, "add {lb} {e}");
     }
-    let _ = writeln!(set, "create KUBE-NODE-PORT-TCP bitmap:port range 0-65535");
-    let _ = writeln!(set, "create KUBE-NODE-PORT-UDP bitmap:port range 0-65535");
+    // bitmap:port sets have a range, no family
+    let _ = writeln!(text, "create {tcp} bitmap:port range 0-65535");
+    let _ = writeln!(text, "create {udp} bitmap:port range 0-65535");
     for (p, n) in &nodeports {
-        let name = if p == "udp" {
-            "KUBE-NODE-PORT-UDP"
-        } else {
-            "KUBE-NODE-PORT-TCP"
-        };
-        let _ = writeln!(set, "add {name} {n}");
+        let name = if p == "udp" { &udp } else { &tcp };
+        let _ = writeln!(text, "add {name} {n}");
     }
     IpvsNode {
         services,
-        ipsets: set,
+        ipsets: text,
     }
 }
 
@@ -656,11 +675,6 @@ pub fn expand(cluster: &Cluster, net: &NetConfig) -> Result<ExpansionDoc, K8sErr
                 "calico's IPIP mode has no IPv6 (IPv6 in IPv4 is not IPIP); use calico-bgp"
                     .to_string(),
             )
-        } else if net.proxy_mode == "ipvs" {
-            Some(format!(
-                "dual-stack and IPv6-only clusters are modelled with kube-proxy in iptables or nftables mode; IPVS for IPv6 is not yet ({} with kube-proxy in {} mode)",
-                net.cni, net.proxy_mode
-            ))
         } else {
             None
         };
@@ -849,9 +863,19 @@ fn node_host(
         }
     }
     if net.proxy_mode == "ipvs" {
-        let st = ipvs_state(cluster, &n.name, n.ip);
-        h.ipvs = ipvs_docs(&st);
-        h.ipset = Some(file_text(&st.ipsets));
+        // the IPv4 and IPv6 proxiers (metaproxier): their virtual services
+        // in the one IPVS table, their sets side by side
+        let mut states = Vec::new();
+        if net.ipv4 {
+            states.push(ipvs_state(cluster, &n.name, n.ip));
+        }
+        if let Some(v6) = &n.v6 {
+            states.push(ipvs_state_of(cluster, &n.name, v6.ip.into(), true));
+        }
+        h.ipvs = states.iter().flat_map(ipvs_docs).collect();
+        h.ipset = Some(file_text(
+            &states.iter().map(|s| s.ipsets.as_str()).collect::<String>(),
+        ));
     }
     node_packet_filter(&mut h, cluster, (net, cni), n, memo);
     h.apps = node_ingress_apps(cluster, n);
@@ -1028,16 +1052,25 @@ fn flannel_v6_device(nodes: &[NodeNet], n: &NodeNet, v6: &NodeNet6) -> DeviceDoc
 
 /// kube-ipvs0: the dummy device kube-proxy (ipvs mode) binds every service
 /// address to.
+/// On a node with IPv6 the IPv6 proxier binds its addresses too, as /128
+/// (kube-ipvs0 is NOARP: no DAD, so they are usable at once).
 fn ipvs_dummy_device(cluster: &Cluster, n: &NodeNet) -> DeviceDoc {
     let mut vips: Vec<String> = Vec::new();
-    for port in kubeproxy::service_ports(cluster, &n.name) {
-        for a in std::iter::once(port.cluster_ip.to_string())
-            .chain(port.external_ips.iter().cloned())
-            .chain(port.lb_ips.iter().cloned())
-        {
-            let a = format!("{a}/32");
-            if !vips.contains(&a) {
-                vips.push(a);
+    let families: &[bool] = if n.v6.is_some() {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &v6 in families {
+        for port in kubeproxy::service_ports_of(cluster, &n.name, v6) {
+            for a in std::iter::once(port.cluster_ip.to_string())
+                .chain(port.external_ips.iter().cloned())
+                .chain(port.lb_ips.iter().cloned())
+            {
+                let a = format!("{a}/{}", if v6 { 128 } else { 32 });
+                if !vips.contains(&a) {
+                    vips.push(a);
+                }
             }
         }
     }
@@ -1392,10 +1425,10 @@ fn node_packet_filter(
         } else {
             flannel_rules6(&n6.cluster_cidr.to_string(), &v6.pod_cidr.to_string())
         };
-        let t6 = if net.proxy_mode == "nftables" {
-            kubeproxy::node_iptables_save_others(&extra6)
-        } else {
-            kubeproxy::node_iptables_save(cluster, &c6, &extra6)
+        let t6 = match net.proxy_mode.as_str() {
+            "nftables" => kubeproxy::node_iptables_save_others(&extra6),
+            "ipvs" => kubeproxy::node_iptables_save_ipvs(&c6, &extra6),
+            _ => kubeproxy::node_iptables_save(cluster, &c6, &extra6),
         };
         // felix's IPv6 ruleset (ip6tables, the cali60 sets)
         felix6 = (cni.calico && !cluster.network_policies.is_empty())

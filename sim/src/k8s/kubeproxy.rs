@@ -1523,7 +1523,11 @@ pub fn node_iptables_save_others(extra: &ExtraRules) -> String {
 /// mark for off-cluster sources to ClusterIPs and for NodePorts, the
 /// hairpin masquerade (KUBE-LOOP-BACK), ACCEPT for ClusterIP traffic, the
 /// forward rules, and the jumps from the built-in chains.
+/// The IPv6 proxier's rules name its sets `KUBE-6-*` ([`ipvs_set_name`]).
 pub fn node_iptables_save_ipvs(cfg: &ProxierConfig, extra: &ExtraRules) -> String {
+    let set = |n: &str| ipvs_set_name(n, cfg.ipv6);
+    let (cluster_ip, loop_back) = (set("KUBE-CLUSTER-IP"), set("KUBE-LOOP-BACK"));
+    let (np_tcp, np_udp) = (set("KUBE-NODE-PORT-TCP"), set("KUBE-NODE-PORT-UDP"));
     let mark = cfg.mark();
     let mm = format!("{mark}/{mark}");
     let builtin =
@@ -1548,9 +1552,9 @@ pub fn node_iptables_save_ipvs(cfg: &ProxierConfig, extra: &ExtraRules) -> Strin
         }
     }
     let _ = writeln!(nat, "-A KUBE-MARK-MASQ -j MARK --or-mark {mark}");
-    let _ = writeln!(nat, "-A KUBE-NODE-PORT -p tcp -m comment --comment \"Kubernetes nodeport TCP port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ");
-    let _ = writeln!(nat, "-A KUBE-NODE-PORT -p udp -m comment --comment \"Kubernetes nodeport UDP port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-UDP dst -j KUBE-MARK-MASQ");
-    let _ = writeln!(nat, "-A KUBE-POSTROUTING -m comment --comment \"Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose\" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE");
+    let _ = writeln!(nat, "-A KUBE-NODE-PORT -p tcp -m comment --comment \"Kubernetes nodeport TCP port for masquerade purpose\" -m set --match-set {np_tcp} dst -j KUBE-MARK-MASQ");
+    let _ = writeln!(nat, "-A KUBE-NODE-PORT -p udp -m comment --comment \"Kubernetes nodeport UDP port for masquerade purpose\" -m set --match-set {np_udp} dst -j KUBE-MARK-MASQ");
+    let _ = writeln!(nat, "-A KUBE-POSTROUTING -m comment --comment \"Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose\" -m set --match-set {loop_back} dst,dst,src -j MASQUERADE");
     let _ = writeln!(nat, "-A KUBE-POSTROUTING -m mark ! --mark {mm} -j RETURN");
     let _ = writeln!(nat, "-A KUBE-POSTROUTING -j MARK --xor-mark {mark}");
     let _ = writeln!(
@@ -1559,7 +1563,7 @@ pub fn node_iptables_save_ipvs(cfg: &ProxierConfig, extra: &ExtraRules) -> Strin
         if cfg.random_fully { " --random-fully" } else { "" }
     );
     if let Some(c) = cfg.cluster_cidr {
-        let _ = writeln!(nat, "-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s {c} -j KUBE-MARK-MASQ");
+        let _ = writeln!(nat, "-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set {cluster_ip} dst,dst ! -s {c} -j KUBE-MARK-MASQ");
     }
     let _ = writeln!(
         nat,
@@ -1567,7 +1571,7 @@ pub fn node_iptables_save_ipvs(cfg: &ProxierConfig, extra: &ExtraRules) -> Strin
     );
     let _ = writeln!(
         nat,
-        "-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT"
+        "-A KUBE-SERVICES -m set --match-set {cluster_ip} dst,dst -j ACCEPT"
     );
     for (t, c, r) in &extra.rules {
         if t == "nat" && !builtin(c) {
@@ -1606,6 +1610,21 @@ pub fn node_iptables_save_ipvs(cfg: &ProxierConfig, extra: &ExtraRules) -> Strin
     s.push_str(&nat);
     s.push_str("COMMIT\n");
     s
+}
+
+/// kube-proxy's name of one of its IP sets for a proxier's family
+/// (pkg/proxy/ipvs/ipset.go `NewIPSet`: for IPv6 `KUBE-` becomes
+/// `KUBE-6-`, "to ensure unique names" in dual-stack, the result cut at
+/// ipset's 31 characters; IPv4 names are left as they are).
+pub fn ipvs_set_name(name: &str, v6: bool) -> String {
+    match name.strip_prefix("KUBE-") {
+        Some(rest) if v6 => {
+            let mut n = format!("KUBE-6-{rest}");
+            n.truncate(31);
+            n
+        }
+        _ => name.to_string(),
+    }
 }
 
 /// kube-proxy's unit-test normalisation (`sortIPTablesRules` in

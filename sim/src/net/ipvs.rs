@@ -19,9 +19,15 @@
 //! on replies); IPVS's connection table is conntrack's (no separate
 //! timeouts); sh hashes the source address over the real servers directly
 //! (the kernel uses a 256-bucket table); clients on the node itself go
-//! through loopback (the kernel's LOCAL_OUT hook is not modelled).
+//! through loopback (the kernel's LOCAL_OUT hook is not modelled); the
+//! forwarded packet skips the LOCAL_OUT hook `ip_vs_nat_send_or_cont`
+//! sends it through (straight to POSTROUTING).
+//!
+//! Both families: a virtual service's address is IPv4 or IPv6
+//! (`ip_vs_in_hook` at NF_INET_LOCAL_IN for NFPROTO_IPV4 and
+//! NFPROTO_IPV6), its real servers of the same family.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheduler {
@@ -57,7 +63,7 @@ impl Scheduler {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealServer {
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub port: u16,
     pub weight: u32,
     /// Connections scheduled to it (lc's count).
@@ -68,7 +74,10 @@ pub struct RealServer {
 pub struct VirtualService {
     /// 6 tcp, 17 udp
     pub proto: u8,
-    pub vip: Ipv4Addr,
+    /// The virtual address (IPv4 or IPv6: `-A -t [ADDR6]:PORT`); its real
+    /// servers are of its family (kube-proxy's proxier of each family
+    /// writes its own).
+    pub vip: IpAddr,
     pub vport: u16,
     pub scheduler: Scheduler,
     pub reals: Vec<RealServer>,
@@ -80,20 +89,31 @@ pub struct VirtualService {
     /// the real server they got first while its template lives.
     pub persistence: Option<Persistence>,
     /// Persistence templates: masked client -> (real server, expiry ns).
-    templates: std::collections::BTreeMap<Ipv4Addr, ((Ipv4Addr, u16), u64)>,
+    templates: std::collections::BTreeMap<IpAddr, ((IpAddr, u16), u64)>,
 }
 
-/// A persistent service's settings (`ipvsadm -p TIMEOUT -M NETMASK`).
+/// A persistent service's settings (`ipvsadm -p TIMEOUT -M NETMASK`; for
+/// an IPv6 service the netmask is a prefix length, kept here as the mask).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Persistence {
     pub timeout_ns: u64,
-    pub netmask: Ipv4Addr,
+    pub netmask: IpAddr,
+}
+
+/// `ip_vs_conn_fill_param_persist`'s masked client: the address under the
+/// service's netmask (a mask of the other family leaves it whole).
+fn masked(src: IpAddr, mask: IpAddr) -> IpAddr {
+    match (src, mask) {
+        (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & u32::from(m))),
+        (IpAddr::V6(a), IpAddr::V6(m)) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & u128::from(m))),
+        (a, _) => a,
+    }
 }
 
 impl VirtualService {
     pub fn new(
         proto: u8,
-        vip: Ipv4Addr,
+        vip: IpAddr,
         vport: u16,
         scheduler: Scheduler,
         reals: Vec<RealServer>,
@@ -119,11 +139,11 @@ impl VirtualService {
     ///
     /// Simplification: a template expires `timeout` after the last
     /// connection it placed, not after the last of its connections ended.
-    pub fn schedule_at(&mut self, src: Ipv4Addr, now_ns: u64) -> Option<usize> {
+    pub fn schedule_at(&mut self, src: IpAddr, now_ns: u64) -> Option<usize> {
         let Some(p) = self.persistence else {
             return self.schedule(src);
         };
-        let key = Ipv4Addr::from(u32::from(src) & u32::from(p.netmask));
+        let key = masked(src, p.netmask);
         if let Some(&(rs, exp)) = self.templates.get(&key) {
             if exp > now_ns {
                 if let Some(i) = self
@@ -146,7 +166,7 @@ impl VirtualService {
 
     /// Picks a real server for a new connection from `src` (the scheduler
     /// alone, without persistence).
-    pub fn schedule(&mut self, src: Ipv4Addr) -> Option<usize> {
+    pub fn schedule(&mut self, src: IpAddr) -> Option<usize> {
         let n = self.reals.len();
         let live: Vec<usize> = (0..n).filter(|&i| self.reals[i].weight > 0).collect();
         if live.is_empty() {
@@ -200,7 +220,10 @@ impl VirtualService {
                 least
             }
             Scheduler::Sh => {
-                let h = crate::det::stable_hash(&src.octets()) as usize;
+                let h = match src {
+                    IpAddr::V4(a) => crate::det::stable_hash(&a.octets()),
+                    IpAddr::V6(a) => crate::det::stable_hash(&a.octets()),
+                } as usize;
                 live[h % live.len()]
             }
         };
@@ -255,7 +278,7 @@ impl Ipvs {
             .collect();
     }
 
-    pub fn find(&self, proto: u8, dst: Ipv4Addr, dport: u16) -> Option<usize> {
+    pub fn find(&self, proto: u8, dst: IpAddr, dport: u16) -> Option<usize> {
         self.services
             .iter()
             .position(|v| v.proto == proto && v.vip == dst && v.vport == dport)
@@ -269,14 +292,14 @@ mod tests {
     fn vs(s: Scheduler, weights: &[u32]) -> VirtualService {
         VirtualService::new(
             6,
-            Ipv4Addr::new(10, 96, 0, 1),
+            Ipv4Addr::new(10, 96, 0, 1).into(),
             80,
             s,
             weights
                 .iter()
                 .enumerate()
                 .map(|(i, w)| RealServer {
-                    ip: Ipv4Addr::new(10, 244, 0, i as u8 + 2),
+                    ip: Ipv4Addr::new(10, 244, 0, i as u8 + 2).into(),
                     port: 8080,
                     weight: *w,
                     conns: 0,
@@ -291,13 +314,13 @@ mod tests {
     /// `-M 255.255.255.0` clients of one /24 share a template.
     #[test]
     fn persistence_templates() {
-        let a = Ipv4Addr::new(10, 244, 1, 9);
-        let b = Ipv4Addr::new(10, 244, 1, 10);
+        let a: IpAddr = Ipv4Addr::new(10, 244, 1, 9).into();
+        let b: IpAddr = Ipv4Addr::new(10, 244, 1, 10).into();
         let s = 1_000_000_000u64;
         let mut v = vs(Scheduler::Rr, &[1, 1, 1]);
         v.persistence = Some(Persistence {
             timeout_ns: 300 * s,
-            netmask: Ipv4Addr::BROADCAST,
+            netmask: Ipv4Addr::BROADCAST.into(),
         });
         assert_eq!(v.schedule_at(a, 0), Some(0));
         assert_eq!(v.schedule_at(a, 10 * s), Some(0));
@@ -309,7 +332,7 @@ mod tests {
         let mut m = vs(Scheduler::Rr, &[1, 1]);
         m.persistence = Some(Persistence {
             timeout_ns: 300 * s,
-            netmask: Ipv4Addr::new(255, 255, 255, 0),
+            netmask: Ipv4Addr::new(255, 255, 255, 0).into(),
         });
         assert_eq!(m.schedule_at(a, 0), Some(0));
         assert_eq!(m.schedule_at(b, 0), Some(0), "same /24");
@@ -323,7 +346,7 @@ mod tests {
 
     #[test]
     fn schedulers() {
-        let src = Ipv4Addr::new(10, 244, 1, 9);
+        let src: IpAddr = Ipv4Addr::new(10, 244, 1, 9).into();
         let mut rr = vs(Scheduler::Rr, &[1, 1, 1]);
         let picks: Vec<usize> = (0..6).map(|_| rr.schedule(src).unwrap()).collect();
         assert_eq!(picks, [0, 1, 2, 0, 1, 2]);

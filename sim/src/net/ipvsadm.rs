@@ -8,7 +8,7 @@
 //! the refusals: "Service already exists", "Service not defined"...).
 //!
 //! Loaded into the IPVS model ([`super::ipvs`]): TCP and UDP services of
-//! IPv4 addresses with masquerading (-m) real servers and the rr, wrr, lc,
+//! IPv4 and IPv6 addresses with masquerading (-m) real servers and the rr, wrr, lc,
 //! wlc and sh schedulers. What ipvsadm takes but podpath does not evaluate
 //! (fwmark services, -g/-i forwarding, persistence, other schedulers, host
 //! names no hosts file given resolves are listed apart, as unresolved:
@@ -446,7 +446,6 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
         match &s.vaddr {
             Vaddr::Fwmark(m, _) => push(s.line, format!("ipvsadm: -f {m} (fwmark service)"), OUT),
             Vaddr::Host(..) => {}
-            Vaddr::Addr(_, IpAddr::V6(_), _) => {}
             Vaddr::Addr(..) => {
                 if Scheduler::from_name(&s.scheduler).is_none() {
                     push(s.line, format!("ipvsadm: -s {}", s.scheduler), OUT);
@@ -455,7 +454,7 @@ fn unmodelled_of(d: &IpvsadmDump) -> Vec<Unmodelled> {
                     push(
                         s.line,
                         format!("ipvsadm: -M {}", s.netmask.as_deref().unwrap_or("")),
-                        "not an IPv4 netmask: each connection is scheduled anew",
+                        "not a netmask of the service's family (a dotted IPv4 mask, an IPv6 prefix length): each connection is scheduled anew",
                     );
                 }
                 if s.sched_flags.is_some() || s.pe.is_some() || s.ops {
@@ -533,12 +532,13 @@ impl IpvsadmDump {
         done
     }
 
-    /// The services the IPVS model evaluates: TCP/UDP on IPv4 addresses
-    /// with a modelled scheduler, their masquerading real servers.
+    /// The services the IPVS model evaluates: TCP/UDP on IPv4 and IPv6
+    /// addresses with a modelled scheduler, their masquerading real servers
+    /// of the service's family.
     pub fn to_ipvs(&self) -> Ipvs {
         let mut ipvs = Ipvs::default();
         for s in &self.services {
-            let Vaddr::Addr(proto @ (6 | 17), IpAddr::V4(vip), vport) = s.vaddr else {
+            let Vaddr::Addr(proto @ (6 | 17), vip, vport) = s.vaddr else {
                 continue;
             };
             let Some(sched) = Scheduler::from_name(&s.scheduler) else {
@@ -549,7 +549,7 @@ impl IpvsadmDump {
                 .iter()
                 .filter(|r| r.fwd == Fwd::Masq)
                 .filter_map(|r| match r.addr {
-                    Ok(IpAddr::V4(ip)) => Some(RealServer {
+                    Ok(ip) if ip.is_ipv6() == vip.is_ipv6() => Some(RealServer {
                         ip,
                         port: r.port,
                         weight: r.weight,
@@ -568,14 +568,21 @@ impl IpvsadmDump {
     }
 }
 
-/// `-p TIMEOUT [-M NETMASK]` of a service (netmask 255.255.255.255 when
-/// not given, as ipvsadm's default); None without -p or with a netmask
-/// that is not an IPv4 mask.
+/// `-p TIMEOUT [-M NETMASK]` of a service (netmask 255.255.255.255, or
+/// prefix length 128 for IPv6, when not given, as ipvsadm's defaults);
+/// None without -p or with a netmask that is not one of the service's
+/// family (ipvsadm.c: an IPv4 dotted mask, an IPv6 prefix length 1-128).
 fn persistence_of(s: &SavedService) -> Option<crate::net::ipvs::Persistence> {
     let t = s.persistent?;
-    let netmask = match s.netmask.as_deref() {
-        None => std::net::Ipv4Addr::BROADCAST,
-        Some(m) => m.parse().ok()?,
+    let v6 = matches!(s.vaddr, Vaddr::Addr(_, IpAddr::V6(_), _));
+    let netmask = match (s.netmask.as_deref(), v6) {
+        (None, false) => IpAddr::V4(Ipv4Addr::BROADCAST),
+        (None, true) => IpAddr::V6(std::net::Ipv6Addr::from(u128::MAX)),
+        (Some(m), false) => IpAddr::V4(m.parse().ok()?),
+        (Some(m), true) => {
+            let len: u32 = m.parse().ok().filter(|l| (1..=128).contains(l))?;
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::MAX << (128 - len)))
+        }
     };
     Some(crate::net::ipvs::Persistence {
         timeout_ns: u64::from(t) * 1_000_000_000,
@@ -609,7 +616,7 @@ mod tests {
             ipvs.services[2].persistence,
             Some(crate::net::ipvs::Persistence {
                 timeout_ns: 10_800_000_000_000,
-                netmask: std::net::Ipv4Addr::BROADCAST
+                netmask: std::net::Ipv4Addr::BROADCAST.into()
             })
         );
     }
@@ -634,7 +641,13 @@ mod tests {
         assert_eq!(lines, [5]);
         let lines: Vec<usize> = d.unresolved.iter().map(|u| u.line).collect();
         assert_eq!(lines, [3], "s2: the dumped machine's name");
-        assert_eq!(d.to_ipvs().services.len(), 1);
+        // localhost's service and the IPv6 one (no real server yet)
+        let ipvs = d.to_ipvs();
+        assert_eq!(ipvs.services.len(), 2);
+        assert_eq!(
+            ipvs.services[1].vip,
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
         let e = parse("-A -t 1.1.1.1:80 -s rr\n-A -t 1.1.1.1:80 -s rr\n", "f").unwrap_err();
         assert_eq!(e.to_string(), "f:2: Service already exists");
         let e = parse("-a -t 1.1.1.1:80 -r 2.2.2.2 -m\n", "f").unwrap_err();
@@ -710,5 +723,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An IPv6 dump (kube-proxy's IPv6 proxier, `ipvsadm -S -n`): services
+    /// and real servers as `[ADDR]:PORT`; `-M` a prefix length; a real
+    /// server of the other family is not loaded.
+    #[test]
+    fn ipv6_services_load() {
+        let d = parse(
+            "-A -t [fd00:10:96::1]:80 -s rr\n-a -t [fd00:10:96::1]:80 -r [fd00:10:244::5]:8080 -m -w 1\n\
+             -A -u [fd00:10:96::a]:53 -s rr -p 10800 -M 64\n-a -u [fd00:10:96::a]:53 -r [fd00:10:244:1::3]:53 -m -w 1\n\
+             -a -u [fd00:10:96::a]:53 -r 10.244.1.3:53 -m -w 1\n",
+            "d6",
+        )
+        .unwrap();
+        let ipvs = d.to_ipvs();
+        assert_eq!(ipvs.services.len(), 2);
+        let http = &ipvs.services[0];
+        assert_eq!(http.vip, "fd00:10:96::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            (http.reals[0].ip, http.reals[0].port),
+            ("fd00:10:244::5".parse().unwrap(), 8080)
+        );
+        let dns = &ipvs.services[1];
+        assert_eq!(
+            dns.reals.len(),
+            1,
+            "the IPv4 real server is not of the service's family"
+        );
+        assert_eq!(
+            dns.persistence.map(|p| p.netmask),
+            Some("ffff:ffff:ffff:ffff::".parse().unwrap())
+        );
+        assert!(d.unmodelled.is_empty(), "{:?}", d.unmodelled);
+        // a dotted mask on an IPv6 service is no netmask of its family
+        let bad = parse("-A -t [fd00::1]:80 -s rr -p 60 -M 255.255.255.0\n", "d").unwrap();
+        assert_eq!(bad.to_ipvs().services[0].persistence, None);
+        assert_eq!(bad.unmodelled.len(), 1, "{:?}", bad.unmodelled);
     }
 }

@@ -523,9 +523,14 @@ pub(super) fn ipvs_services(
     let mut out = Vec::new();
     for (vi, v) in hd.ipvs.iter().enumerate() {
         let vk = format!("{kp}.ipvs[{vi}]");
-        let addr_port = |s: &str| -> Option<(Ipv4Addr, u16)> {
+        // `ADDR:PORT` or `[ADDR6]:PORT`
+        let addr_port = |s: &str| -> Option<(std::net::IpAddr, u16)> {
             let (a, p) = s.rsplit_once(':')?;
-            Some((a.parse().ok()?, p.parse().ok()?))
+            let a = match a.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+                Some(v6) => std::net::IpAddr::V6(v6.parse().ok()?),
+                None => std::net::IpAddr::V4(a.parse().ok()?),
+            };
+            Some((a, p.parse().ok()?))
         };
         let (proto, vip) = match v.service.value.split_once(' ') {
             Some(("tcp", rest)) => (6u8, addr_port(rest.trim())),
@@ -537,7 +542,10 @@ pub(super) fn ipvs_services(
             return Err(e.at(
                 &v.service,
                 format!("{vk}.service"),
-                format!("'{}': expected 'tcp|udp|sctp ADDR:PORT'", v.service.value),
+                format!(
+                    "'{}': expected 'tcp|udp|sctp ADDR:PORT' ([ADDR6]:PORT for IPv6)",
+                    v.service.value
+                ),
             ));
         };
         let sched = match &v.scheduler {
@@ -563,9 +571,22 @@ pub(super) fn ipvs_services(
                 return Err(e.at(
                     r,
                     format!("{vk}.reals[{ri}]"),
-                    format!("'{}': expected 'ADDR:PORT [weight N]'", r.value),
+                    format!(
+                        "'{}': expected 'ADDR:PORT [weight N]' ([ADDR6]:PORT for IPv6)",
+                        r.value
+                    ),
                 ));
             };
+            if ip.is_ipv6() != vip.is_ipv6() {
+                return Err(e.at(
+                    r,
+                    format!("{vk}.reals[{ri}]"),
+                    format!(
+                        "'{}': a real server of the other family than the virtual address {vip} (ipvsadm: \"Invalid argument\": a service forwards within its family)",
+                        r.value
+                    ),
+                ));
+            }
             reals.push(crate::net::ipvs::RealServer {
                 ip,
                 port,

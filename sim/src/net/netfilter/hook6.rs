@@ -315,7 +315,13 @@ impl Host {
     /// `nf_nat_ipv6_manip_pkt` for one manip type; for a RELATED ICMPv6
     /// error the quoted packet too (`nf_nat_icmpv6_reply_translation`),
     /// its transport checksum adjusted for the change.
-    fn nat_manip6(&mut self, ctx: &mut Ctx, ip: &mut Ipv6Repr, ct: &CtInfo, src_manip: bool) {
+    pub(crate) fn nat_manip6(
+        &mut self,
+        ctx: &mut Ctx,
+        ip: &mut Ipv6Repr,
+        ct: &CtInfo,
+        src_manip: bool,
+    ) {
         let (Some(id), Some(dir)) = (ct.id, ct.dir) else {
             return;
         };
@@ -579,7 +585,9 @@ impl Host {
             .then_some(nf)
     }
 
-    /// LOCAL_IN (`ip6_input`'s NF_HOOK): mangle, filter, nat (SNAT).
+    /// LOCAL_IN (`ip6_input`'s NF_HOOK): mangle, filter, IPVS (which
+    /// takes a packet to a virtual service: false then, the packet sent
+    /// on), nat (SNAT).
     pub(crate) fn nf6_input(
         &mut self,
         ctx: &mut Ctx,
@@ -592,8 +600,13 @@ impl Host {
             return true;
         }
         let devs = (Some(dev), None);
-        self.nf_filter6(ctx, Hook::Input, ip, devs, &mut nf.mark, &nf.ct, meta)
-            && self.nf_nat6(ctx, Hook::Input, ip, devs, &mut nf.mark, &nf.ct)
+        if !self.nf_filter6(ctx, Hook::Input, ip, devs, &mut nf.mark, &nf.ct, meta) {
+            return false;
+        }
+        if self.ipvs_in6(ctx, dev, ip, meta, nf) {
+            return false;
+        }
+        self.nf_nat6(ctx, Hook::Input, ip, devs, &mut nf.mark, &nf.ct)
     }
 
     /// FORWARD (`ip6_forward`'s NF_HOOK: mangle, filter), then
