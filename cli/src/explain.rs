@@ -148,8 +148,12 @@ MODELLED
               ff00::/8); RFC 6724 source selection as ipv6_dev_get_saddr
               (rules 1, 2, 3, 5, 6 with addrlabel.c's labels, 8 capped at
               the prefix length; tentative addresses never chosen); ip -6
-              route (tables local and main, longest prefix then metric,
-              unreachable/prohibit/blackhole, onlink, route mtu); Neighbor
+              route (any table, longest prefix then metric,
+              unreachable/prohibit/blackhole/throw, onlink, route mtu) and
+              ip -6 rule (from/to/fwmark/iif/oif/not/priority, a table or
+              blackhole/unreachable/prohibit; defaults 0 local, 32766
+              main; `family: inet6` or an IPv6 prefix in a scenario's
+              `rules`, ip6-rule.json in a bundle); Neighbor
               Discovery (NS from the packet's own source or the link-local,
               to the solicited-node group, 3 tries 1 s apart, FAILED ->
               address unreachable per waiting packet; NA solicited/override/
@@ -297,7 +301,7 @@ SIMPLIFIED (and where)
     taken never expires; router
     advertisements are shown, not acted on (no SLAAC, no default router
     from an RA); no anycast (subnet-router) addresses; no ICMPv6 rate
-    limit; only the default ip -6 rules; route choice among equal
+    limit; route choice among equal
     prefixes is by metric then order (no rt6_select round robin or
     reachability scoring); learnt path MTUs never expire (mtu_expires
     600 s); the reassembly timeout (60 s) is not modelled; a world

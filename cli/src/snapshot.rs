@@ -227,6 +227,13 @@ fn collect_host(
     ] {
         dump(exec, acc, dir, host, file, argv)?;
     }
+    // `ip rule` lists IPv4's rules alone (`ip route show table all` has
+    // both families' routes); optional in a bundle (a kernel without IPv6
+    // has none)
+    match exec(&["ip", "-6", "-j", "rule", "show"]) {
+        Ok(t) => std::fs::write(dir.join("ip6-rule.json"), t)?,
+        Err(e) => acc.warnings.push(format!("{host}: ip -6 rule: {e:#}")),
+    }
     // ip6tables (IPv6 packets' rules); optional in a bundle
     if acc.tools.has("ip6tables-save") {
         match exec(&["ip6tables-save"]) {

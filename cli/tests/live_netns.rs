@@ -141,6 +141,15 @@ fn pod_egress_masquerade_through_router() {
     check(&fixture("egress-masquerade.yaml"), "eg", 22);
 }
 
+/// `ip -6 rule`: a destination rule to a tailnet table on the node, a
+/// source-and-destination rule on the router (its main table has no
+/// route there), an fwmark blackhole no packet matches; set up with `ip
+/// -6 rule add` and matched by the real kernel.
+#[test]
+fn ipv6_policy_routing() {
+    check(&fixture("ipv6-policy-routing.yaml"), "p6", 20);
+}
+
 #[test]
 fn policy_routing_with_strict_rp_filter() {
     check(&fixture("policy-routing.yaml"), "pr", 20);

@@ -313,3 +313,54 @@ traffic:
         .count();
     assert_eq!(wg6, 2, "the request out and the reply in");
 }
+
+/// `ip -6 rule`: a rule's action ends the lookup (prohibit: ICMPv6
+/// administratively prohibited from the router), `not` inverts a rule,
+/// an address of each family in one rule is refused as iproute2 refuses
+/// it, and `family` names IPv4 or IPv6 alone.
+#[test]
+fn ipv6_rules_decide_before_the_tables() {
+    let r = |rules: &str| {
+        three("net.ipv6.conf.all.forwarding: 1", "", PING).replace(
+            "    sysctl: {net.ipv6.conf.all.forwarding: 1}\n",
+            &format!("    sysctl: {{net.ipv6.conf.all.forwarding: 1}}\n    rules:\n{rules}"),
+        )
+    };
+    let t = run(&r(
+        "      - {priority: 10, from: \"fd00:1::/64\", to: \"fd00:2::/64\", action: prohibit}\n",
+    ));
+    assert!(
+        t.flows[0].outcome.starts_with(
+            "From fd00:1::1 icmp_seq=1 Destination unreachable: Administratively prohibited"
+        ),
+        "{}",
+        t.flows[0].outcome
+    );
+    // `not from fd00:1::/64`: the request's source is in it, so the rule
+    // does not apply to it and main routes it; the reply's is not: the
+    // router prohibits the reply
+    let t = run(&r(
+        "      - {priority: 10, not: true, from: \"fd00:1::/64\", action: prohibit}\n",
+    ));
+    let s = steps(&t);
+    assert!(
+        s.iter().any(|x| x == "r DROP: fd00:1::2: prohibit"),
+        "{s:#?}"
+    );
+    assert_eq!(t.flows[0].disposition, Disposition::TimedOut, "{s:#?}");
+    // a table without the route: the lookup goes on to main
+    let t = run(&r(
+        "      - {priority: 10, to: \"fd00:2::/64\", table: 7}\n",
+    ));
+    assert!(t.flows[0].disposition.answered(), "{}", t.flows[0].outcome);
+    let e = err(&r(
+        "      - {priority: 10, from: \"fd00:1::/64\", to: 10.0.0.0/8, table: 7}\n",
+    ));
+    assert!(e.contains("Invalid prefix for given prefix family"), "{e}");
+    let e = err(&r("      - {priority: 10, family: inet7, table: 7}\n"));
+    assert!(e.contains("'inet7': expected inet or inet6"), "{e}");
+    let e = err(&r(
+        "      - {priority: 10, family: inet, from: \"fd00:1::/64\", table: 7}\n",
+    ));
+    assert!(e.contains("Invalid prefix for given prefix family"), "{e}");
+}

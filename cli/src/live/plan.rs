@@ -653,59 +653,76 @@ fn routes6(h: &Host, on: &On) -> Vec<Step> {
     steps
 }
 
-/// A host's policy rules but the kernel's three defaults.
+/// A host's policy rules but the kernel's defaults (IPv4's three, IPv6's
+/// two: `ip -6 rule add` for those).
 fn rules(h: &Host, on: &On) -> Vec<Step> {
-    let mut steps = Vec::new();
-    for rule in &h.fib.rules {
-        if matches!(rule.priority, 0 | 32766 | 32767)
-            && rule.from.is_none()
-            && rule.to.is_none()
-            && rule.fwmark.is_none()
-        {
-            continue;
-        }
-        let mut a: Vec<String> = vec![
-            "rule".into(),
-            "add".into(),
-            "priority".into(),
-            rule.priority.to_string(),
-        ];
-        if rule.not {
-            a.push("not".into());
-        }
-        if let Some(f) = rule.from {
-            a.push("from".into());
-            a.push(f.to_string());
-        }
-        if let Some(t) = rule.to {
-            a.push("to".into());
-            a.push(t.to_string());
-        }
-        if let Some((v, m)) = rule.fwmark {
-            a.push("fwmark".into());
-            a.push(format!("0x{v:x}/0x{m:x}"));
-        }
-        if let Some(i) = &rule.iif {
-            a.push("iif".into());
-            a.push(i.clone());
-        }
-        if let Some(o) = &rule.oif {
-            a.push("oif".into());
-            a.push(o.clone());
-        }
-        match rule.action {
-            RuleAction::Lookup(t) => {
-                a.push("table".into());
-                a.push(table_name(t));
-            }
-            RuleAction::Blackhole => a.push("blackhole".into()),
-            RuleAction::Unreachable => a.push("unreachable".into()),
-            RuleAction::Prohibit => a.push("prohibit".into()),
-        }
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        steps.push(on.ip(&a));
+    let v4 = h.fib.rules.iter().map(|r| rule_args(r, false));
+    let v6 = h.ip6.fib.rules.iter().map(|r| rule_args(r, true));
+    v4.chain(v6)
+        .flatten()
+        .map(|a| {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            on.ip(&a)
+        })
+        .collect()
+}
+
+/// `[-6] rule add ...` for one rule; None for a default one.
+fn rule_args<N: std::fmt::Display>(
+    rule: &podpath_sim::net::fib::IpRule<N>,
+    v6: bool,
+) -> Option<Vec<String>> {
+    let defaults: &[u32] = if v6 { &[0, 32766] } else { &[0, 32766, 32767] };
+    if defaults.contains(&rule.priority)
+        && rule.from.is_none()
+        && rule.to.is_none()
+        && rule.fwmark.is_none()
+    {
+        return None;
     }
-    steps
+    let mut a: Vec<String> = Vec::new();
+    if v6 {
+        a.push("-6".into());
+    }
+    a.extend([
+        "rule".into(),
+        "add".into(),
+        "priority".into(),
+        rule.priority.to_string(),
+    ]);
+    if rule.not {
+        a.push("not".into());
+    }
+    if let Some(f) = &rule.from {
+        a.push("from".into());
+        a.push(f.to_string());
+    }
+    if let Some(t) = &rule.to {
+        a.push("to".into());
+        a.push(t.to_string());
+    }
+    if let Some((v, m)) = rule.fwmark {
+        a.push("fwmark".into());
+        a.push(format!("0x{v:x}/0x{m:x}"));
+    }
+    if let Some(i) = &rule.iif {
+        a.push("iif".into());
+        a.push(i.clone());
+    }
+    if let Some(o) = &rule.oif {
+        a.push("oif".into());
+        a.push(o.clone());
+    }
+    match rule.action {
+        RuleAction::Lookup(t) => {
+            a.push("table".into());
+            a.push(table_name(t));
+        }
+        RuleAction::Blackhole => a.push("blackhole".into()),
+        RuleAction::Unreachable => a.push("unreachable".into()),
+        RuleAction::Prohibit => a.push("prohibit".into()),
+    }
+    Some(a)
 }
 
 /// A host's neighbour entries with an address, as permanent ones.

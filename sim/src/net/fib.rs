@@ -100,30 +100,31 @@ pub enum RuleAction {
     Prohibit,
 }
 
-/// One `ip rule`.
+/// One `ip rule` (`N`: the family's prefix; `ip -6 rule`'s are
+/// `IpRule<Ipv6Net>`, in [`crate::net::ip6::route::Fib6`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IpRule {
+pub struct IpRule<N = Ipv4Net> {
     pub priority: u32,
     pub not: bool,
-    pub from: Option<Ipv4Net>,
-    pub to: Option<Ipv4Net>,
+    pub from: Option<N>,
+    pub to: Option<N>,
     pub fwmark: Option<(u32, u32)>,
     pub iif: Option<String>,
     pub oif: Option<String>,
     pub action: RuleAction,
 }
 
-impl fmt::Display for IpRule {
+impl<N: fmt::Display> fmt::Display for IpRule<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:", self.priority)?;
         if self.not {
             write!(f, " not")?;
         }
-        match self.from {
+        match &self.from {
             Some(n) => write!(f, " from {n}")?,
             None => write!(f, " from all")?,
         }
-        if let Some(n) = self.to {
+        if let Some(n) = &self.to {
             write!(f, " to {n}")?;
         }
         if let Some((v, m)) = self.fwmark {

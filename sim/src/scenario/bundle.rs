@@ -975,17 +975,65 @@ fn load_routes(
     Ok(())
 }
 
-/// `ip -j rule show`: the rules replace the default ones when there are
-/// any; actions and tables podpath does not know are left out with a
-/// warning.
+/// `ip -j rule show` (`ip-rule.json`) and, when the bundle has it, `ip -6
+/// -j rule show` (`ip6-rule.json`): a family's rules replace its default
+/// ones when there are any; actions and tables podpath does not know are
+/// left out with a warning.
 fn load_rules(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<(), ScenarioError> {
     let hn = h.name.clone();
     let f_rule = format!("{hn}/ip-rule.json");
-    let rules = json(read, &f_rule)?;
-    if !arr(&rules).is_empty() {
+    let rules = rules_json(&json(read, &f_rule)?, &f_rule, warnings, |s, l| {
+        parse_prefix(s, l).filter(|n| n.prefix_len() > 0)
+    });
+    if !rules.is_empty() {
         h.fib.rules.clear();
     }
-    for r in arr(&rules) {
+    for r in rules {
+        h.fib.add_rule(r);
+    }
+    // optional: a bundle made before IPv6 rules were collected has none
+    let f_rule6 = format!("{hn}/ip6-rule.json");
+    if read(&f_rule6).is_ok() {
+        let rules = rules_json(&json(read, &f_rule6)?, &f_rule6, warnings, |s, l| {
+            parse_prefix6(s, l).filter(|n| n.prefix_len() > 0)
+        });
+        if !rules.is_empty() {
+            h.ip6.fib.rules.clear();
+        }
+        for r in rules {
+            h.ip6.fib.add_rule(r);
+        }
+    }
+    Ok(())
+}
+
+/// An IPv6 prefix of `ip -j`: `all`/`default`, `ADDR/LEN`, or `ADDR`
+/// with its length apart (`srclen`).
+fn parse_prefix6(s: &str, len: Option<u64>) -> Option<ipnet::Ipv6Net> {
+    if s == "default" || s == "all" {
+        return Some(ipnet::Ipv6Net::default());
+    }
+    if let Some((a, p)) = s.split_once('/') {
+        return ipnet::Ipv6Net::new(a.parse().ok()?, p.parse().ok()?)
+            .ok()
+            .map(|n| n.trunc());
+    }
+    let a: std::net::Ipv6Addr = s.parse().ok()?;
+    ipnet::Ipv6Net::new(a, len.unwrap_or(128) as u8)
+        .ok()
+        .map(|n| n.trunc())
+}
+
+/// The rules of an `ip -j rule show` array, prefixes read by `prefix`
+/// (None for `all` or a /0: no selector).
+fn rules_json<N>(
+    rules: &Value,
+    f_rule: &str,
+    warnings: &mut Vec<String>,
+    prefix: impl Fn(&str, Option<u64>) -> Option<N>,
+) -> Vec<IpRule<N>> {
+    let mut out = Vec::new();
+    for r in arr(rules) {
         let action = match r["action"].as_str() {
             Some("blackhole") => RuleAction::Blackhole,
             Some("unreachable") => RuleAction::Unreachable,
@@ -1013,28 +1061,28 @@ fn load_rules(read: Reader, h: &mut Host, warnings: &mut Vec<String>) -> Result<
         };
         let src = r["src"]
             .as_str()
-            .and_then(|s| parse_prefix(s, r["srclen"].as_u64()));
+            .and_then(|s| prefix(s, r["srclen"].as_u64()));
         let dst = r["dst"]
             .as_str()
-            .and_then(|s| parse_prefix(s, r["dstlen"].as_u64()));
+            .and_then(|s| prefix(s, r["dstlen"].as_u64()));
         let fwmark = r.get("fwmark").and_then(hex_or_dec).map(|v| {
             (
                 v,
                 r.get("fwmask").and_then(hex_or_dec).unwrap_or(0xffff_ffff),
             )
         });
-        h.fib.add_rule(IpRule {
+        out.push(IpRule {
             priority: r["priority"].as_u64().unwrap_or(0) as u32,
             not: r.get("not").is_some(),
-            from: src.filter(|n| n.prefix_len() > 0),
-            to: dst.filter(|n| n.prefix_len() > 0),
+            from: src,
+            to: dst,
             fwmark,
             iif: r["iif"].as_str().map(str::to_string),
             oif: r["oif"].as_str().map(str::to_string),
             action,
         });
     }
-    Ok(())
+    out
 }
 
 /// `ip -j neigh show`: entries with an address, a MAC and a NUD state

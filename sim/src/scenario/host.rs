@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use ipnet::Ipv4Net;
 use serde_saphyr::Spanned;
 
 use super::device;
@@ -251,7 +250,10 @@ fn nexthop_dev(
 }
 
 /// One `rules[i]` entry (key path `rk`) added as `ip rule add` would:
-/// selectors (from, to, fwmark, iif, oif) and a table or an action.
+/// selectors (from, to, fwmark, iif, oif) and a table or an action. An
+/// IPv6 prefix, or `family: inet6`, makes it an `ip -6 rule` (iproute2
+/// takes the family from the addresses; one of each is refused as
+/// iproute2 refuses it).
 fn add_rule(
     h: &mut Host,
     rd: &RuleDoc,
@@ -259,15 +261,60 @@ fn add_rule(
     file: &str,
     e: &Errs,
 ) -> Result<(), ScenarioError> {
-    let net = |s: &Option<Spanned<String>>, k: &str| -> Result<Option<Ipv4Net>, ScenarioError> {
+    let net = |s: &Option<Spanned<String>>,
+               k: &str|
+     -> Result<Option<ipnet::IpNet>, ScenarioError> {
         match s {
             Some(v) if v.value == "all" => Ok(None),
             Some(v) => parse_dst(&v.value)
+                .map(ipnet::IpNet::V4)
+                .or_else(|| {
+                    v.value
+                        .parse::<ipnet::Ipv6Net>()
+                        .ok()
+                        .map(|n| ipnet::IpNet::V6(n.trunc()))
+                })
+                .or_else(|| {
+                    v.value
+                        .parse::<std::net::Ipv6Addr>()
+                        .ok()
+                        .map(|a| ipnet::IpNet::V6(ipnet::Ipv6Net::from(a)))
+                })
                 .map(Some)
                 .ok_or_else(|| e.at(v, format!("{rk}.{k}"), format!("bad prefix '{}'", v.value))),
             None => Ok(None),
         }
     };
+    let (from, to) = (net(&rd.from, "from")?, net(&rd.to, "to")?);
+    let v6_addr = [from, to]
+        .iter()
+        .flatten()
+        .any(|n| matches!(n, ipnet::IpNet::V6(_)));
+    let v4_addr = [from, to]
+        .iter()
+        .flatten()
+        .any(|n| matches!(n, ipnet::IpNet::V4(_)));
+    let v6 = match &rd.family {
+        None => v6_addr,
+        Some(f) if f.value == "inet6" => true,
+        Some(f) if f.value == "inet" => false,
+        Some(f) => {
+            return Err(e.at(
+                f,
+                format!("{rk}.family"),
+                format!("'{}': expected inet or inet6", f.value),
+            ))
+        }
+    };
+    if (v6 && v4_addr) || (!v6 && v6_addr) {
+        return Err(ScenarioError {
+            file: file.into(),
+            line: 0,
+            column: 0,
+            key: rk,
+            message: "a rule's from and to are of one family, the rule's (iproute2: \"Error: Invalid prefix for given prefix family\")".into(),
+        });
+    }
     let fwmark = match &rd.fwmark {
         Some(v) => {
             let (a, m) = v
@@ -298,16 +345,37 @@ fn add_rule(
         (None, Some(t)) => RuleAction::Lookup(fib::table_id(&t.value.0).ok_or_else(|| e.at(t, format!("{rk}.table"), format!("bad table '{}'", t.value.0)))?),
         _ => return Err(ScenarioError { file: file.into(), line: 0, column: 0, key: rk, message: "a rule needs exactly one of 'table' or 'action'".into() }),
     };
-    h.fib.add_rule(IpRule {
-        priority: rd.priority,
-        not: rd.not,
-        from: net(&rd.from, "from")?,
-        to: net(&rd.to, "to")?,
-        fwmark,
-        iif: rd.iif.clone(),
-        oif: rd.oif.clone(),
-        action,
-    });
+    let six = |n: Option<ipnet::IpNet>| match n {
+        Some(ipnet::IpNet::V6(n)) => Some(n),
+        _ => None,
+    };
+    let four = |n: Option<ipnet::IpNet>| match n {
+        Some(ipnet::IpNet::V4(n)) => Some(n),
+        _ => None,
+    };
+    if v6 {
+        h.ip6.fib.add_rule(IpRule {
+            priority: rd.priority,
+            not: rd.not,
+            from: six(from),
+            to: six(to),
+            fwmark,
+            iif: rd.iif.clone(),
+            oif: rd.oif.clone(),
+            action,
+        });
+    } else {
+        h.fib.add_rule(IpRule {
+            priority: rd.priority,
+            not: rd.not,
+            from: four(from),
+            to: four(to),
+            fwmark,
+            iif: rd.iif.clone(),
+            oif: rd.oif.clone(),
+            action,
+        });
+    }
     Ok(())
 }
 

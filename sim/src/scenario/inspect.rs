@@ -23,6 +23,7 @@ pub const HOST_FILES: &[&str] = &[
     "sysctl.txt",
 ];
 const OPTIONAL_HOST_FILES: &[&str] = &[
+    "ip6-rule.json",
     "nft-ruleset.txt",
     "resolv.conf",
     "ipset-save.txt",

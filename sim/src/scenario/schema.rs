@@ -428,6 +428,10 @@ pub struct RouteDoc {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RuleDoc {
+    /// `inet` (the default) or `inet6` (`ip -6 rule`); a `from` or `to`
+    /// of IPv6 makes it an IPv6 rule too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Spanned<String>>,
     pub priority: u32,
     #[serde(default)]
     pub not: bool,

@@ -203,15 +203,24 @@ impl Host {
             }
             return;
         }
+        // the rules see the source, the mark and the input device
+        // (`ip6_route_input`'s flowi6)
+        let key = crate::net::ip6::route::Key6 {
+            dst: Some(ip.dst),
+            src: Some(ip.src),
+            mark: nf.mark,
+            iif: Some(&dn),
+            oif: None,
+        };
         // a link-local destination is looked up on the input device only
         let found = if addr::scope(ip.dst) == 0x02 {
             self.ip6
                 .addrs
                 .get(&dev)
                 .filter(|v| v.iter().any(|a| a.addr() == ip.dst))
-                .and_then(|_| self.ip6.fib.lookup(ip.dst))
+                .and_then(|_| self.ip6.fib.lookup_key(&key))
         } else {
-            self.ip6.fib.lookup(ip.dst)
+            self.ip6.fib.lookup_key(&key)
         };
         let Some(found) = found else {
             if addr::scope(ip.dst) == 0x02 {

@@ -119,7 +119,16 @@ impl Host {
         let found = if ip.dst.is_multicast() || crate::wire::ipv6::addr::scope(dst) == 0x02 {
             self.ip6_link_scope_route(dst, ip.src)
         } else {
-            self.ip6.fib.lookup(dst)
+            // the rules see the socket's source (when bound) and the
+            // packet's mark (after LOCAL_OUT's mangle, as
+            // ip6_route_me_harder looks up again)
+            self.ip6.fib.lookup_key(&crate::net::ip6::route::Key6 {
+                dst: Some(dst),
+                src: Some(ip.src),
+                mark: nf.map_or(0, |n| n.mark),
+                iif: None,
+                oif: None,
+            })
         };
         let Some(found) = found else {
             self.drop(

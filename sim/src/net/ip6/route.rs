@@ -1,14 +1,21 @@
 //! IPv6 routing tables (net/ipv6/route.c, ip6_fib.c): `ip -6 route` in
-//! tables local and main, looked up as `fib6_rule_lookup` does with the
-//! default rules (`ip -6 rule`: 0 local, 32766 main).
+//! any table, looked up as `fib6_rule_lookup` does through the `ip -6
+//! rule`s (net/ipv6/fib6_rules.c: the defaults 0 local and 32766 main,
+//! `fib6_rules_net_init`; a rule matches on from, to, fwmark, iif, oif,
+//! `not` inverting it, `fib6_rule_match`; its action a table, where a
+//! miss or a `throw` route goes on to the next rule, or blackhole,
+//! unreachable, prohibit, `fib6_rule_action`).
 //!
 //! A lookup takes the longest matching prefix, and of its routes the
 //! lowest metric (`fib6_node` leaves are metric-ordered, `rt6_select`
 //! takes the first). Where no route matches, the lookup ends at
 //! `ip6_null_entry`: unreachable, -ENETUNREACH.
 //!
-//! Simplifications (named in `podpath explain`): only the default rules;
-//! `rt6_select`'s round robin over routes of equal metric and its
+//! A rule with `from` does not match a lookup whose source is not chosen
+//! yet (`fib6_rule_match` without RT6_LOOKUP_F_HAS_SADDR, the rule made
+//! without FIB_RULE_FIND_SADDR, as iproute2 makes them).
+//!
+//! Simplifications (named in `podpath explain`): `rt6_select`'s round robin over routes of equal metric and its
 //! neighbour reachability scoring (`rt6_check_neigh`) are not modelled (the
 //! first route given wins); no ECMP multipath.
 
@@ -17,7 +24,7 @@ use std::net::Ipv6Addr;
 
 use ipnet::Ipv6Net;
 
-use crate::net::fib::{table_name, RouteType, TABLE_LOCAL, TABLE_MAIN};
+use crate::net::fib::{table_name, IpRule, RouteType, RuleAction, TABLE_LOCAL, TABLE_MAIN};
 
 /// The metric of a route the kernel adds for an address
 /// (IP6_RT_PRIO_ADDRCONF) and of one a user adds without one
@@ -49,13 +56,112 @@ pub struct Found6 {
     pub route: Route6,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Fib6 {
     /// Table id -> routes in the order given.
     pub tables: std::collections::BTreeMap<u32, Vec<Route6>>,
+    /// `ip -6 rule`, in priority order.
+    pub rules: Vec<IpRule<Ipv6Net>>,
+}
+
+impl Default for Fib6 {
+    /// The kernel's two default rules (`fib6_rules_net_init`: no 32767
+    /// default table rule, as IPv4 has).
+    fn default() -> Self {
+        let mk = |priority, t| IpRule {
+            priority,
+            not: false,
+            from: None,
+            to: None,
+            fwmark: None,
+            iif: None,
+            oif: None,
+            action: RuleAction::Lookup(t),
+        };
+        Fib6 {
+            tables: Default::default(),
+            rules: vec![mk(0, TABLE_LOCAL), mk(32766, TABLE_MAIN)],
+        }
+    }
+}
+
+/// What an IPv6 lookup is for: the selectors `ip -6 rule` tests.
+#[derive(Clone, Debug, Default)]
+pub struct Key6<'a> {
+    pub dst: Option<Ipv6Addr>,
+    /// None or `::`: not chosen yet.
+    pub src: Option<Ipv6Addr>,
+    pub mark: u32,
+    pub iif: Option<&'a str>,
+    pub oif: Option<&'a str>,
 }
 
 impl Fib6 {
+    /// `ip -6 rule add`: after the rules of its priority and lower.
+    pub fn add_rule(&mut self, r: IpRule<Ipv6Net>) {
+        let pos = self.rules.partition_point(|x| x.priority <= r.priority);
+        self.rules.insert(pos, r);
+    }
+
+    /// `fib6_rule_match`.
+    fn rule_matches(r: &IpRule<Ipv6Net>, k: &Key6) -> bool {
+        let src = k.src.filter(|s| !s.is_unspecified());
+        let m = r
+            .from
+            .is_none_or(|n| n.prefix_len() == 0 || src.is_some_and(|s| n.contains(&s)))
+            && r.to.is_none_or(|n| k.dst.is_some_and(|d| n.contains(&d)))
+            && r.fwmark.is_none_or(|(v, m)| k.mark & m == v)
+            && r.iif
+                .as_deref()
+                .is_none_or(|i| k.iif == Some(i) || (k.iif.is_none() && i == "lo"))
+            && r.oif.as_deref().is_none_or(|o| k.oif == Some(o));
+        m != r.not
+    }
+
+    /// `fib6_rule_lookup` through the rules for `k`; None is
+    /// `ip6_null_entry` (network unreachable). A blackhole, unreachable or
+    /// prohibit rule gives a route of that type (table 0).
+    pub fn lookup_key(&self, k: &Key6) -> Option<Found6> {
+        let dst = k.dst?;
+        for rule in self.rules.iter().filter(|r| Self::rule_matches(r, k)) {
+            let table = match rule.action {
+                RuleAction::Lookup(t) => t,
+                ref a => {
+                    let rtype = match a {
+                        RuleAction::Blackhole => RouteType::Blackhole,
+                        RuleAction::Unreachable => RouteType::Unreachable,
+                        _ => RouteType::Prohibit,
+                    };
+                    return Some(Found6 {
+                        table: 0,
+                        route: Route6 {
+                            dst: Ipv6Net::default(),
+                            rtype,
+                            via: None,
+                            dev: None,
+                            src: None,
+                            metric: 0,
+                            kernel: false,
+                            mtu: None,
+                            onlink: false,
+                        },
+                    });
+                }
+            };
+            match self.lookup_table(table, dst) {
+                Some(r) if r.rtype == RouteType::Throw => continue,
+                Some(r) => {
+                    return Some(Found6 {
+                        table,
+                        route: r.clone(),
+                    })
+                }
+                None => continue,
+            }
+        }
+        None
+    }
+
     /// `ip -6 route add`: refused when a route to the same destination
     /// with the same metric and next hop is there already
     /// (`fib6_add_rt2node`: -EEXIST, "File exists"); the same prefix on
@@ -95,18 +201,13 @@ impl Fib6 {
             .min_by_key(|r| (std::cmp::Reverse(r.dst.prefix_len()), r.metric))
     }
 
-    /// `fib6_rule_lookup` with the default rules: table local, then main.
-    /// `None` is `ip6_null_entry` (network unreachable).
+    /// [`Fib6::lookup_key`] for a destination alone (no source, mark or
+    /// device for the rules to test).
     pub fn lookup(&self, dst: Ipv6Addr) -> Option<Found6> {
-        for table in [TABLE_LOCAL, TABLE_MAIN] {
-            if let Some(r) = self.lookup_table(table, dst) {
-                return Some(Found6 {
-                    table,
-                    route: r.clone(),
-                });
-            }
-        }
-        None
+        self.lookup_key(&Key6 {
+            dst: Some(dst),
+            ..Default::default()
+        })
     }
 
     /// `ip -6 route show table all`, a device name per index.
