@@ -326,8 +326,13 @@ SIMPLIFIED (and where)
     kube-network-policies hands IPv6 packets to the same evaluator (its
     podips-v6 set and ip6 queue rules); calico's IPv6 block is the node's IPv6
     podCIDR, as its IPv4 block is the IPv4 one; the API
-    server's allocation of a missing ClusterIP is not modelled (give
-    both of a RequireDualStack Service).                                  [net/ip6]
+    server allocates the ClusterIPs a Service lacks (its families from
+    ipFamilies, the addresses given or the cluster's primary, both for
+    PreferDualStack and RequireDualStack on a dual-stack cluster; the
+    kubernetes Service the range's first address) in the bitmap
+    allocator's upper band, the pick a stable hash of the Service's name
+    rather than random; addresses given are not checked against the
+    range.                                  [net/ip6]
   - No IP fragmentation: a packet over the MTU without DF is dropped with a
     reason; with DF, forwarding sends ICMP fragmentation-needed.         [net/ipv4]
   - No GSO/TSO: every TCP segment is its own frame. A frame longer than

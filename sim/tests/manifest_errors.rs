@@ -192,12 +192,6 @@ fn dual_stack_objects_are_validated_as_the_api_server_does() {
             "ipFamilies: [IPv6, IPv4]",
             "spec.clusterIPs[0]: '10.96.100.10' is not an IPv6 address, as ipFamilies[0] says it is",
         ),
-        // RequireDualStack with one ClusterIP
-        (
-            "ipFamilyPolicy: PreferDualStack\n      ipFamilies: [IPv4, IPv6]\n      clusterIP: 10.96.100.10\n      clusterIPs: [10.96.100.10, \"fd00:10:96::100a\"]",
-            "ipFamilyPolicy: RequireDualStack\n      clusterIP: 10.96.100.10",
-            "RequireDualStack needs a ClusterIP of each family",
-        ),
         // a pod's second address of the same family
         (
             "podIPs: [{ip: 10.244.1.5}, {ip: \"fd00:10:244:1::5\"}]",
@@ -228,4 +222,28 @@ fn dual_stack_objects_are_validated_as_the_api_server_does() {
         let e = err_of(&DUAL.replacen(from, to, 1));
         assert!(e.to_string().contains(want), "{from} -> {to}: {e}");
     }
+    // RequireDualStack with one ClusterIP: the API server allocates the
+    // other family's (k8s::ipalloc), in the IPv6 range
+    let given = "ipFamilyPolicy: PreferDualStack\n      ipFamilies: [IPv4, IPv6]\n      clusterIP: 10.96.100.10\n      clusterIPs: [10.96.100.10, \"fd00:10:96::100a\"]";
+    assert!(DUAL.contains(given));
+    let one = DUAL.replacen(
+        given,
+        "ipFamilyPolicy: RequireDualStack\n      clusterIP: 10.96.100.10",
+        1,
+    );
+    let doc = podpath_sim::scenario::parse(&one, "d.yaml").unwrap();
+    let (c, _) =
+        podpath_sim::scenario::cluster_of(doc.cluster.as_ref().unwrap(), "d.yaml").unwrap();
+    let web = c
+        .services
+        .iter()
+        .find(|s| s.metadata.name == "web")
+        .unwrap();
+    assert_eq!(web.spec.ip_families, ["IPv4", "IPv6"]);
+    assert_eq!(web.spec.cluster_ips[0], "10.96.100.10");
+    assert!(
+        web.spec.cluster_ips[1].starts_with("fd00:10:96::"),
+        "{:?}",
+        web.spec.cluster_ips
+    );
 }

@@ -8,6 +8,8 @@
 //!   name the object and the field.
 //! - [`load`]: reading them from `kubectl get -o yaml|json` (or manifests),
 //!   within a ceiling, kinds podpath does not use skipped and counted.
+//! - [`ipalloc`]: the API server's ClusterIP allocation, for a Service
+//!   without one (and the families of a dual-stack one).
 //! - [`endpointslice`]: the EndpointSlice controller, for a Service with a
 //!   selector and no EndpointSlice given.
 //! - [`kubeproxy`]: kube-proxy's iptables mode, rule for rule
@@ -17,6 +19,7 @@ pub mod calico;
 pub mod cluster;
 pub mod endpointslice;
 pub mod ingress;
+pub mod ipalloc;
 pub mod kindnet_policy;
 pub mod kubeproxy;
 pub mod kubeproxy_nft;

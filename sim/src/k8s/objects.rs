@@ -909,9 +909,9 @@ fn validate_labels(o: &str, m: &ObjectMeta) -> Result<(), K8sError> {
 /// `validateServiceClusterIPsRelatedFields`, `validateIPFamilies`):
 /// `clusterIPs` starts with `clusterIP`, holds at most one address per
 /// family, agrees with `ipFamilies` in order, and with the policy.
-/// Simplification: the API server allocates the ClusterIP of a family a
-/// PreferDualStack or RequireDualStack Service lacks; podpath has no
-/// allocator, so RequireDualStack must be given both.
+/// The ClusterIP of a family a PreferDualStack or RequireDualStack
+/// Service lacks is allocated with the cluster's ranges
+/// ([`super::ipalloc`]).
 fn validate_service_families(s: &Service, o: &str) -> Result<(), K8sError> {
     let bad = |f: &str, m: String| Err(err_at(&s.metadata, o.to_string(), f, m));
     let sp = &s.spec;
@@ -929,8 +929,6 @@ fn validate_service_families(s: &Service, o: &str) -> Result<(), K8sError> {
             "may hold at most two addresses, one per family".into(),
         );
     }
-    let headless = sp.cluster_ip.as_deref() == Some("None")
-        || sp.cluster_ips.first().map(String::as_str) == Some("None");
     let mut fams: Vec<bool> = Vec::new();
     for (i, c) in sp.cluster_ips.iter().enumerate() {
         if c == "None" {
@@ -992,14 +990,10 @@ fn validate_service_families(s: &Service, o: &str) -> Result<(), K8sError> {
             }
         }
         Some("PreferDualStack") => {}
-        Some("RequireDualStack") => {
-            if !headless && fams.len() < 2 {
-                return bad(
-                    "spec.clusterIPs",
-                    "RequireDualStack needs a ClusterIP of each family (the API server would allocate the missing one; podpath has no allocator: give both)".into(),
-                );
-            }
-        }
+        // the API server allocates the family a dual-stack Service lacks
+        // (`super::ipalloc`), and refuses RequireDualStack where the
+        // cluster has one family
+        Some("RequireDualStack") => {}
         Some(p) => {
             return bad(
                 "spec.ipFamilyPolicy",

@@ -351,7 +351,7 @@ pub fn cluster_of(
         Some(s) => cidr(&split_families(s).0, "serviceCIDR")?,
         None => "10.96.0.0/12".parse().expect("literal"),
     };
-    let objs =
+    let mut objs =
         crate::k8s::Cluster::from_yaml(&c.manifests.value, &format!("{file} (cluster.manifests)"))
             .map_err(|k| {
                 let mut se = e.at(&c.manifests, "cluster.manifests".into(), k.to_string());
@@ -412,6 +412,34 @@ pub fn cluster_of(
         v6,
         ipv4: !v6only,
     };
+    // the API server's allocation of the ClusterIPs the manifests leave
+    // out, from the service ranges (the one written first is the primary
+    // family), then the controller's slices for the families they got
+    let v6_first = c
+        .service_cidr
+        .as_ref()
+        .is_some_and(|s| s.value.split(',').next().is_some_and(|f| f.contains(':')));
+    let mut ranges: Vec<ipnet::IpNet> = Vec::new();
+    if net.ipv4 {
+        ranges.push(net.service_cidr.into());
+    }
+    if let Some(n6) = &net.v6 {
+        if v6_first {
+            ranges.insert(0, n6.service_cidr.into());
+        } else {
+            ranges.push(n6.service_cidr.into());
+        }
+    }
+    objs.allocate_cluster_ips(&crate::k8s::ipalloc::ServiceRanges { ranges })
+        .map_err(|k| {
+            let mut se = e.at(&c.manifests, "cluster.manifests".into(), k.to_string());
+            if k.line > 0 {
+                se.line += k.line - 1;
+                se.column = 0;
+            }
+            se
+        })?;
+    objs.reconcile_endpoint_slices();
     Ok((objs, net))
 }
 
