@@ -149,6 +149,29 @@ impl<N: fmt::Display> fmt::Display for IpRule<N> {
     }
 }
 
+impl<N> IpRule<N> {
+    /// `fib_rule_match` (net/core/fib_rules.c): the family's verdicts on
+    /// `from` and `to`, then the selectors both families share (fwmark,
+    /// iif, where a locally generated packet's is `lo`, oif), inverted by
+    /// `not`.
+    pub fn matches(
+        &self,
+        from_ok: bool,
+        to_ok: bool,
+        (mark, iif, oif): (u32, Option<&str>, Option<&str>),
+    ) -> bool {
+        let m = from_ok
+            && to_ok
+            && self.fwmark.is_none_or(|(v, m)| mark & m == v)
+            && self
+                .iif
+                .as_deref()
+                .is_none_or(|i| iif == Some(i) || (iif.is_none() && i == "lo"))
+            && self.oif.as_deref().is_none_or(|o| oif == Some(o));
+        m != self.not
+    }
+}
+
 pub fn table_name(t: u32) -> String {
     match t {
         TABLE_LOCAL => "local".into(),
@@ -257,16 +280,12 @@ impl Fib {
     }
 
     fn rule_matches(r: &IpRule, k: &FlowKey) -> bool {
-        let m = r
-            .from
-            .is_none_or(|n| k.src.is_some_and(|s| n.contains(&s)) || n.prefix_len() == 0)
-            && r.to.is_none_or(|n| k.dst.is_some_and(|d| n.contains(&d)))
-            && r.fwmark.is_none_or(|(v, m)| k.mark & m == v)
-            && r.iif
-                .as_deref()
-                .is_none_or(|i| k.iif == Some(i) || (k.iif.is_none() && i == "lo"))
-            && r.oif.as_deref().is_none_or(|o| k.oif == Some(o));
-        m != r.not
+        r.matches(
+            r.from
+                .is_none_or(|n| k.src.is_some_and(|s| n.contains(&s)) || n.prefix_len() == 0),
+            r.to.is_none_or(|n| k.dst.is_some_and(|d| n.contains(&d))),
+            (k.mark, k.iif, k.oif),
+        )
     }
 
     /// The full policy-routing lookup: rules in priority order, each pointing

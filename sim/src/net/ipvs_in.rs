@@ -18,14 +18,14 @@ impl Host {
     /// service that starts a connection gets a real server from the
     /// scheduler. None when IPVS does not take it (no such service, a
     /// connection already scheduled, or not the original direction);
-    /// `Err` with the service's words when no real server has weight
-    /// (ip_vs_leave answers with a port unreachable).
+    /// `Err` when no real server has weight (the packet dropped; the
+    /// caller answers with its family's port unreachable).
     fn ipvs_pick(
         &mut self,
         ctx: &mut Ctx,
         (proto, src, dst, dport): (u8, IpAddr, IpAddr, u16),
         ct: &CtInfo,
-    ) -> Option<Result<(String, RealServer), String>> {
+    ) -> Option<Result<(String, RealServer), ()>> {
         let vi = self.ipvs.find(proto, dst, dport)?;
         // Packets of a connection already scheduled follow conntrack.
         let c = self.ct.get(ct.id?)?;
@@ -35,7 +35,18 @@ impl Host {
         let vs_text = crate::wire::endpoint(dst, dport);
         let sched = self.ipvs.services[vi].scheduler;
         let Some(ri) = self.ipvs.services[vi].schedule_at(src, ctx.now) else {
-            return Some(Err(vs_text));
+            // ip_vs_schedule finds no destination: ip_vs_leave drops it
+            // and answers port unreachable (the caller, in its family)
+            let icmp = if dst.is_ipv6() { "ICMPv6" } else { "ICMP" };
+            self.drop(
+                ctx,
+                Point::Ipvs,
+                format!(
+                    "virtual service {vs_text} has no real server with weight > 0: {icmp} port unreachable"
+                ),
+                ct,
+            );
+            return Some(Err(()));
         };
         let rs = self.ipvs.services[vi].reals[ri].clone();
         let n = self.ipvs.services[vi].reals.len();
@@ -120,17 +131,7 @@ impl Host {
         let (vs_text, rs) = match self.ipvs_pick(ctx, four, ct) {
             None => return false,
             Some(Ok(x)) => x,
-            Some(Err(vs_text)) => {
-                // ip_vs_schedule finds no destination: ip_vs_leave answers
-                // ICMP port unreachable and drops
-                self.drop(
-                    ctx,
-                    Point::Ipvs,
-                    format!(
-                        "virtual service {vs_text} has no real server with weight > 0: ICMP port unreachable"
-                    ),
-                    ct,
-                );
+            Some(Err(())) => {
                 self.send_icmp_error(
                     ctx,
                     ip,
@@ -227,15 +228,7 @@ impl Host {
         let (vs_text, rs) = match self.ipvs_pick(ctx, four, &ct) {
             None => return false,
             Some(Ok(x)) => x,
-            Some(Err(vs_text)) => {
-                self.drop(
-                    ctx,
-                    Point::Ipvs,
-                    format!(
-                        "virtual service {vs_text} has no real server with weight > 0: ICMPv6 port unreachable"
-                    ),
-                    &ct,
-                );
+            Some(Err(())) => {
                 self.icmp6_error(
                     ctx,
                     ip,

@@ -106,16 +106,12 @@ impl Fib6 {
     /// `fib6_rule_match`.
     fn rule_matches(r: &IpRule<Ipv6Net>, k: &Key6) -> bool {
         let src = k.src.filter(|s| !s.is_unspecified());
-        let m = r
-            .from
-            .is_none_or(|n| n.prefix_len() == 0 || src.is_some_and(|s| n.contains(&s)))
-            && r.to.is_none_or(|n| k.dst.is_some_and(|d| n.contains(&d)))
-            && r.fwmark.is_none_or(|(v, m)| k.mark & m == v)
-            && r.iif
-                .as_deref()
-                .is_none_or(|i| k.iif == Some(i) || (k.iif.is_none() && i == "lo"))
-            && r.oif.as_deref().is_none_or(|o| k.oif == Some(o));
-        m != r.not
+        r.matches(
+            r.from
+                .is_none_or(|n| n.prefix_len() == 0 || src.is_some_and(|s| n.contains(&s))),
+            r.to.is_none_or(|n| k.dst.is_some_and(|d| n.contains(&d))),
+            (k.mark, k.iif, k.oif),
+        )
     }
 
     /// `fib6_rule_lookup` through the rules for `k`; None is
