@@ -541,10 +541,11 @@ SIMPLIFIED (and where)
     learned by the segment's switch; so a probe's trace has no ARP
     exchange and no unknown-unicast flood there (its verdict is the same:
     ARP there always resolves, and a flood's copies are dropped by the
-    hosts it is not for). Over IPv6 no neighbour is warmed: a probe's run
-    resolves its next hops by neighbour discovery (solicitation and
-    advertisement in its trace, tens of microseconds against the 1 s
-    timeout; the verdict is the same). A dual-stack pod or Service is
+    hosts it is not for). Over IPv6 the same: every next hop a host
+    routes out of a device (a gateway, link-local ones included, or an
+    on-link address) that a far end holds, across veths, bridges and
+    switches, is REACHABLE, so a probe's trace has no neighbour
+    solicitation. A dual-stack pod or Service is
     probed over each family it and the source have an address of. A
     probe's trace keeps of each netfilter table
     the deciding rule and the rules carrying a policy verdict.

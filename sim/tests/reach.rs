@@ -1568,3 +1568,38 @@ fn calico_judges_both_families() {
     let cmp = reach::compare(&s, &Options::default()).unwrap();
     assert_eq!(cmp.disagreements.len(), 0, "{:#?}", cmp.disagreements);
 }
+
+/// IPv6 probes start with a running cluster's neighbours too: a probe's
+/// trace has no neighbour solicitation (the next hops, link-local
+/// gateways included, are REACHABLE), and its verdict is the same.
+#[test]
+fn ipv6_probes_start_with_warm_neighbours() {
+    use podpath_sim::k8s::reach::model::Family;
+    for (name, cni) in [
+        ("dual-stack-cluster", "flannel-vxlan"),
+        ("dual-stack-cluster", "calico-bgp"),
+        ("ipv6-only-cluster", "flannel-vxlan"),
+    ] {
+        let text = embedded(name).replace("cni: flannel-vxlan", &format!("cni: {cni}"));
+        let s = setup(&text);
+        let o = Options {
+            from: vec![parse_selector("default/client").unwrap()],
+            to: vec![parse_selector("default/web-7c5b8d6f4-abcde").unwrap()],
+            families: vec![Family::IPv6],
+            ..Default::default()
+        };
+        let t = reach::trace_of(&s, &o).unwrap().unwrap();
+        let frames: Vec<&str> = t
+            .flows
+            .iter()
+            .flat_map(|f| &f.hops)
+            .map(|h| h.before.as_str())
+            .collect();
+        assert!(
+            !frames.iter().any(|f| f.contains("neighbor solicitation")),
+            "{name} {cni}: {frames:#?}"
+        );
+        let r = reach::run(&s, &o, EngineKind::Sim).unwrap();
+        assert_eq!(r.probes[0].verdict, Verdict::Allowed, "{name} {cni}");
+    }
+}

@@ -33,7 +33,8 @@
 //! known (the handshake answered, or the timeout): the connection's close
 //! is not simulated, as nothing of the verdict reads it. The world starts
 //! with a running cluster's neighbour entries and switch FDBs
-//! ([`warm_neighbours`]), so a probe pays for no ARP exchange or flood
+//! ([`warm_neighbours`], [`warm_neighbours6`] for IPv6's neighbour
+//! discovery), so a probe pays for no ARP exchange or flood
 //! across the node network; and its trace is lean
 //! ([`crate::trace::TraceSink::lean`]). See the `reach`
 //! benchmark and `examples/reach_matrix.rs` (the full matrix).
@@ -220,6 +221,133 @@ fn warm_neighbours(w: &mut World) {
     }
 }
 
+/// The far ends a host's device reaches at layer 2: its veth peer; every
+/// other plain device on the switch (a bridge host) it is plugged into;
+/// for a veth that is a bridge's port on the far host (a pod's eth0 on
+/// cni0), that bridge and the bridge's other ports' peers; for a bridge
+/// device, its ports' peers. Only ends that are up. None where a switch
+/// on the way has nftables of its own (a bridge or netdev chain could
+/// drop the exchange).
+fn far_ends(w: &World, a: usize, ad: usize) -> Option<Vec<(usize, usize)>> {
+    let ha = &w.hosts[a];
+    let d = ha.devs.get(ad)?;
+    if !d.up {
+        return None;
+    }
+    // the plain peers of bridge `br`'s ports on host `h`, but `skip`
+    let port_peers = |h: usize, br: usize, skip: Option<usize>| -> Vec<(usize, usize)> {
+        w.hosts[h]
+            .devs
+            .iter()
+            .enumerate()
+            .filter(|(pi, x)| Some(*pi) != skip && x.up && x.master == Some(br))
+            .filter_map(|(_, x)| x.peer.as_ref().map(|p| (p.host, p.dev)))
+            .filter(|&(ph, pd)| {
+                w.hosts.get(ph).is_some_and(|x| x.kind != HostKind::Switch)
+                    && w.hosts[ph]
+                        .devs
+                        .get(pd)
+                        .is_some_and(|x| x.up && x.master.is_none())
+            })
+            .collect()
+    };
+    if ha.devs.iter().any(|x| x.master == Some(ad)) {
+        return Some(port_peers(a, ad, None));
+    }
+    let peer = d.peer.as_ref()?;
+    let hb = w.hosts.get(peer.host)?;
+    let bdev = hb.devs.get(peer.dev)?;
+    if !bdev.up || d.master.is_some() {
+        return None;
+    }
+    match (hb.kind == HostKind::Switch, bdev.master) {
+        (true, _) if !hb.nft.tables.is_empty() => None,
+        (true, Some(br)) => Some(port_peers(peer.host, br, Some(peer.dev))),
+        (true, None) => None,
+        (false, Some(br)) => {
+            let mut v = vec![(peer.host, br)];
+            v.extend(port_peers(peer.host, br, Some(peer.dev)));
+            Some(v)
+        }
+        (false, None) => Some(vec![(peer.host, peer.dev)]),
+    }
+}
+
+/// The IPv6 side of [`warm_neighbours`]: every host holds a REACHABLE
+/// neighbour for each next hop it routes out of a device (a route's
+/// gateway, often a link-local one, or an address of a far end within an
+/// on-link route) that a far end of that device holds as a usable
+/// address, as neighbour discovery would leave it (ndisc_recv_ns answers
+/// for an address of the receiving device). Hosts with nftables arp,
+/// netdev or bridge chains are left as they are.
+fn warm_neighbours6(w: &mut World) {
+    if !w.faults.is_empty() {
+        return;
+    }
+    let l2_rules = |h: &crate::net::host::Host| {
+        h.nft
+            .tables
+            .iter()
+            .any(|t| matches!(t.family.as_str(), "arp" | "netdev" | "bridge"))
+    };
+    let mut add: Vec<(usize, usize, std::net::Ipv6Addr, crate::wire::Mac, bool)> = Vec::new();
+    for (a, ha) in w.hosts.iter().enumerate() {
+        if ha.kind == HostKind::Switch || l2_rules(ha) {
+            continue;
+        }
+        let routes: Vec<&crate::net::ip6::route::Route6> =
+            ha.ip6.fib.tables.values().flatten().collect();
+        for ad in 0..ha.devs.len() {
+            let Some(ends) = far_ends(w, a, ad) else {
+                continue;
+            };
+            for (b, bd) in ends {
+                let hb = &w.hosts[b];
+                if l2_rules(hb) {
+                    continue;
+                }
+                let held: Vec<std::net::Ipv6Addr> = hb
+                    .ip6
+                    .addrs
+                    .get(&bd)
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.usable())
+                    .map(|x| x.addr())
+                    .collect();
+                for r in routes.iter().filter(|r| r.dev == Some(ad)) {
+                    let hops: Vec<std::net::Ipv6Addr> = match r.via {
+                        Some(g) => vec![g],
+                        None => held.iter().copied().filter(|x| r.dst.contains(x)).collect(),
+                    };
+                    for ip in hops.into_iter().filter(|x| held.contains(x)) {
+                        if !ha.ip6.neigh.contains_key(&(ad, ip)) {
+                            // its advertisement's IsRouter: it forwards
+                            add.push((a, ad, ip, hb.devs[bd].mac, hb.sysctl.ip6_forward()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    add.sort_by_key(|x| (x.0, x.1, x.2));
+    add.dedup_by_key(|x| (x.0, x.1, x.2));
+    for (a, ad, ip, mac, router) in add {
+        w.hosts[a].ip6.neigh.insert(
+            (ad, ip),
+            crate::net::ip6::state::Neigh6 {
+                mac: Some(mac),
+                state: crate::net::neigh::table::Nud::Reachable,
+                updated_ns: 0,
+                probes: 0,
+                router,
+                queue: Vec::new(),
+                last_use: None,
+            },
+        );
+    }
+}
+
 /// The probe's flow id in its run.
 const FLOW: &str = "reach";
 
@@ -227,6 +355,7 @@ impl<'a> SimEngine<'a> {
     pub fn new(world: &World, targets: &'a Targets) -> Self {
         let mut world = world.clone();
         warm_neighbours(&mut world);
+        warm_neighbours6(&mut world);
         // every probe's copy then shares the warmed hosts
         world.hosts.compact();
         let hosts = targets
