@@ -300,8 +300,12 @@ SIMPLIFIED (and where)
     IPV6_V6ONLY socket and a dual-stack one in a bundle; a redirect
     taken never expires; router
     advertisements are shown, not acted on (no SLAAC, no default router
-    from an RA); no anycast (subnet-router) addresses; no ICMPv6 rate
-    limit; route choice among equal
+    from an RA); no anycast (subnet-router) addresses; ICMP and ICMPv6
+    errors (and IPv6 redirects) are rate limited per peer as
+    inet_peer_xrlim_allow does (a burst of 6, then one per
+    net.ipv4.icmp_ratelimit / net.ipv6.icmp.ratelimit, shorter to wider
+    IPv6 prefixes), not by the global limit (icmp_global_allow: 1000/s,
+    burst 50, random credits); route choice among equal
     prefixes is by metric then order (no rt6_select round robin or
     reachability scoring); learnt path MTUs never expire (mtu_expires
     600 s); the reassembly timeout (60 s) is not modelled; a world

@@ -364,3 +364,35 @@ fn ipv6_rules_decide_before_the_tables() {
     ));
     assert!(e.contains("Invalid prefix for given prefix family"), "{e}");
 }
+
+/// ICMPv6 errors to one peer are rate limited as icmpv6_xrlim_allow does:
+/// a burst of six, then one per 250 ms for a peer behind a /64 route
+/// (net.ipv6.icmp.ratelimit 1000 ms shifted by (128 - 64) / 32); the
+/// connections whose SYN drew no error retry and are refused later.
+#[test]
+fn icmpv6_errors_are_rate_limited_per_peer() {
+    let text = three(
+        "net.ipv6.conf.all.forwarding: 1",
+        "",
+        r#"  - {id: c, from: a, http: {get: "http://[fd00:2::2]/"}, count: 8, interval: 1ms}"#,
+    )
+    .replace(
+        "    sysctl: {net.ipv6.conf.all.forwarding: 1}\n",
+        "    sysctl: {net.ipv6.conf.all.forwarding: 1}\n    rules:\n      - {priority: 10, to: \"fd00:2::/64\", action: prohibit}\n",
+    );
+    let t = run(&text);
+    let s = steps(&t);
+    let limited = s
+        .iter()
+        .filter(|x| x.starts_with("r no ICMPv6") && x.contains("rate limited (icmpv6_xrlim_allow"))
+        .count();
+    let sent = s
+        .iter()
+        .filter(|x| x.starts_with("r ICMPv6 unreachable prohibited to fd00:1::2"))
+        .count();
+    assert_eq!(limited, 2, "{s:#?}");
+    // the six of the burst, then the two retries a second later
+    assert_eq!(sent, 8, "{s:#?}");
+    assert_eq!(t.flows.len(), 8);
+    assert!(t.flows.iter().all(|f| !f.disposition.answered()));
+}

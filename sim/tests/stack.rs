@@ -331,3 +331,47 @@ fn pod_reaches_itself_through_its_service_only_with_hairpin() {
     );
     assert!(!t.flows[0].outcome.starts_with("HTTP"));
 }
+
+/// ICMP errors to one peer are rate limited as icmpv4_xrlim_allow does
+/// (REJECT's port unreachable included): a burst of six, then one per
+/// net.ipv4.icmp_ratelimit (1000 ms); with the limit off (0) every
+/// error goes.
+#[test]
+fn icmp_errors_are_rate_limited_per_peer() {
+    let r = "    iptables: |\n      *filter\n      :FORWARD ACCEPT [0:0]\n      -A FORWARD -p tcp --dport 80 -j REJECT\n      COMMIT\n";
+    let burst = |sysctl: &str| {
+        let text = three_hosts(r, "", "20s")
+            .replace(
+                "  - {id: get, from: client, http: {get: \"http://10.0.2.2/\"}}",
+                "  - {id: get, from: client, http: {get: \"http://10.0.2.2/\"}, count: 8, interval: 1ms}",
+            )
+            .replace(
+                "sysctl: {net.ipv4.ip_forward: 1}",
+                &format!("sysctl: {{net.ipv4.ip_forward: 1{sysctl}}}"),
+            );
+        let t = run(&text);
+        let limited = t
+            .flows
+            .iter()
+            .flat_map(|f| &f.hops)
+            .flat_map(|h| &h.steps)
+            .filter(|s| s.what.contains("rate limited (icmpv4_xrlim_allow"))
+            .count();
+        let first: Vec<bool> = t
+            .flows
+            .iter()
+            .map(|f| f.outcome.contains("ICMP port unreachable"))
+            .collect();
+        (limited, first, t)
+    };
+    let (limited, refused, t) = burst("");
+    let outcomes: Vec<&String> = t.flows.iter().map(|f| &f.outcome).collect();
+    // the 7th and 8th SYNs draw none; a second later one token: the 7th's
+    // retransmission is refused, the 8th's limited again, refused at 2 s
+    assert_eq!(limited, 3, "{outcomes:#?}");
+    assert!(outcomes[6].ends_with("after 1002.000 ms"), "{outcomes:#?}");
+    assert!(outcomes[7].ends_with("after 2002.000 ms"), "{outcomes:#?}");
+    assert!(refused.iter().all(|r| *r), "{refused:?}");
+    let (limited, _, _) = burst(", net.ipv4.icmp_ratelimit: 0");
+    assert_eq!(limited, 0);
+}

@@ -341,6 +341,8 @@ pub struct Host {
     pub resolv: Option<super::resolv::ResolvConf>,
     /// IPVS virtual services (kube-proxy's ipvs mode).
     pub ipvs: super::ipvs::Ipvs,
+    /// The inet_peer rate limiter's buckets (ICMP errors, redirects).
+    pub peers: super::inetpeer::Peers,
     /// Multicast groups joined, per device (IP_ADD_MEMBERSHIP).
     pub mc_groups: std::collections::BTreeSet<(usize, Ipv4Addr)>,
     /// Raw sockets: IP protocol -> app (keepalived's IPPROTO_VRRP socket).
@@ -605,6 +607,7 @@ impl Host {
             dup_active: false,
             resolv: None,
             ipvs: Default::default(),
+            peers: Default::default(),
         }
     }
 

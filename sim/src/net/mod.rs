@@ -9,6 +9,7 @@ pub mod bridge_nf6;
 pub mod device;
 pub mod fib;
 pub mod host;
+pub mod inetpeer;
 pub mod ip;
 pub mod ip6;
 pub mod ipvs;

@@ -86,6 +86,15 @@ pub const KNOWN: &[(&str, &str)] = &[
     // net/ipv4/icmp.c icmp_rcv: an echo or timestamp request to a
     // broadcast or multicast address is ignored while this is 1 (default).
     ("net.ipv4.icmp_echo_ignore_broadcasts", "1"),
+    // icmpv4_xrlim_allow: the ms between errors to one peer (a burst of
+    // 6 first), for the types of icmp_ratemask (0x1818: destination
+    // unreachable but fragmentation needed, source quench, time exceeded,
+    // parameter problem)
+    ("net.ipv4.icmp_ratelimit", "1000"),
+    ("net.ipv4.icmp_ratemask", "6168"),
+    // icmpv6_xrlim_allow: the same for ICMPv6 errors but Packet Too Big
+    // (net.ipv6.icmp.ratemask 0-1,3-127), shorter to wider prefixes
+    ("net.ipv6.icmp.ratelimit", "1000"),
     // 0 off, 1 on unless a socket opts out (default), 2 only when a
     // socket opts in, 3 forced (net/ipv6/sysctl_net_ipv6.c)
     ("net.ipv6.auto_flowlabels", "1"),
@@ -145,6 +154,10 @@ fn handler(generic: &str) -> Handler {
         "net.netfilter.nf_conntrack_max" => Handler::IntRange(0, i32::MAX as i64),
         // sysctl_net_ipv4.c: proc_dou8vec_minmax 0..1
         "net.ipv4.icmp_echo_ignore_broadcasts" => Handler::IntRange(0, 1),
+        // sysctl_net_ipv4.c / sysctl_net_ipv6.c: proc_dointvec_ms_jiffies
+        "net.ipv4.icmp_ratelimit" | "net.ipv6.icmp.ratelimit" => {
+            Handler::IntRange(0, i32::MAX as i64)
+        }
         // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1
         "net.netfilter.nf_conntrack_tcp_loose" => Handler::IntRange(0, 1),
         // nf_conntrack_standalone.c: proc_dou8vec_minmax 0..1

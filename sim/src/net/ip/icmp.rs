@@ -87,6 +87,19 @@ impl Host {
         }
         let quoted = ip.emit();
         let err = IcmpRepr::error(ty, code, rest, &quoted);
+        if !self.icmp4_xrlim_allow(ctx, ip.src(), ty, code) {
+            ctx.trace.step(
+                Point::Icmp,
+                format!(
+                    "no ICMP {err} to {}: rate limited (icmpv4_xrlim_allow: net.ipv4.icmp_ratelimit {} ms, a burst of {})",
+                    ip.src(),
+                    self.sysctl.int("net.ipv4.icmp_ratelimit"),
+                    crate::net::inetpeer::BURST
+                ),
+                Action::Info,
+            );
+            return;
+        }
         let id = self.next_ip_id();
         let mut r = Ipv4Repr::new(
             Ipv4Addr::UNSPECIFIED,
@@ -103,6 +116,21 @@ impl Host {
             meta: m,
             note: Some(format!("{why}: ICMP {err} to {}", ip.src())),
         });
+    }
+
+    /// `icmpv4_xrlim_allow`: an error of a type icmp_ratemask limits (not
+    /// fragmentation needed: PMTU discovery) to a peer that is not this
+    /// host (no limit on loopback) takes a token of its bucket.
+    fn icmp4_xrlim_allow(&mut self, ctx: &Ctx, to: Ipv4Addr, ty: u8, code: u8) -> bool {
+        let mask = self.sysctl.int("net.ipv4.icmp_ratemask");
+        let limited = ty <= 18
+            && !(ty == 3 && code == crate::wire::icmp::CODE_FRAG_NEEDED)
+            && (mask >> ty) & 1 == 1;
+        if !limited || self.is_local(to) {
+            return true;
+        }
+        let ms = self.sysctl.int("net.ipv4.icmp_ratelimit").max(0) as u64;
+        self.peers.xrlim_allow(to.into(), ctx.now, ms * 1_000_000)
     }
 
     /// net/ipv4/icmp.c `icmp_timestamp`: a request with at least its

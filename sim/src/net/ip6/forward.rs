@@ -135,7 +135,8 @@ impl Host {
     /// address ("target address is not link-local unicast"), or when the
     /// device has no link-local address. Sent from that address, with the
     /// target's link-layer address when known and as much of the packet as
-    /// fits. Simplification: no rate limit (`inet_peer_xrlim_allow`).
+    /// fits; at most one a second to a source after a burst of six
+    /// (`inet_peer_xrlim_allow(peer, 1*HZ)`, the ICMPv6 errors' buckets).
     fn ip6_redirect(
         &mut self,
         ctx: &mut Ctx,
@@ -157,6 +158,20 @@ impl Host {
         else {
             return;
         };
+        if !self
+            .peers
+            .xrlim_allow(ip.src.into(), ctx.now, 1_000_000_000)
+        {
+            ctx.trace.step(
+                Point::Icmp,
+                format!(
+                    "no redirect to {}: rate limited (inet_peer_xrlim_allow, 1 s)",
+                    ip.src
+                ),
+                Action::Info,
+            );
+            return;
+        }
         let mut opts = vec![];
         // the target's neighbour on the route's device (dst_neigh_lookup)
         if let Some(mac) = self.ip6.neigh.get(&(out, target)).and_then(|e| e.mac) {

@@ -67,6 +67,19 @@ impl Host {
             );
             return;
         }
+        if !self.icmp6_xrlim_allow(ctx, offending.src, &msg) {
+            ctx.trace.step(
+                Point::Icmp,
+                format!(
+                    "no ICMPv6 {msg} to {}: rate limited (icmpv6_xrlim_allow: net.ipv6.icmp.ratelimit {} ms for the route's prefix, a burst of {})",
+                    offending.src,
+                    self.sysctl.int("net.ipv6.icmp.ratelimit"),
+                    crate::net::inetpeer::BURST
+                ),
+                Action::Info,
+            );
+            return;
+        }
         let quoted = Icmpv6Repr::quote(&offending.emit());
         let msg = match msg {
             Icmpv6Repr::DstUnreach { code, .. } => Icmpv6Repr::DstUnreach { code, quoted },
@@ -99,6 +112,32 @@ impl Host {
             meta: m,
             note: Some("icmpv6 error".into()),
         });
+    }
+
+    /// `icmpv6_xrlim_allow`: an error of net.ipv6.icmp.ratemask's types
+    /// (0-1,3-127: not Packet Too Big) to a peer reached off the loopback
+    /// takes a token; the timeout is shorter for a peer behind a wider
+    /// route ("give more bandwidth to wider prefixes": shifted right by
+    /// (128 - prefix length) / 32).
+    pub(crate) fn icmp6_xrlim_allow(&mut self, ctx: &Ctx, to: Ipv6Addr, msg: &Icmpv6Repr) -> bool {
+        if matches!(msg, Icmpv6Repr::PacketTooBig { .. }) || !msg.is_error() {
+            return true;
+        }
+        let Some(found) = self.ip6.fib.lookup(to) else {
+            // no route: ip6_route_output's error, the error is not limited
+            // here (it goes nowhere)
+            return true;
+        };
+        let r = &found.route;
+        if r.rtype == crate::net::fib::RouteType::Local {
+            return true;
+        }
+        let mut ms = self.sysctl.int("net.ipv6.icmp.ratelimit").max(0) as u64;
+        let plen = u32::from(r.dst.prefix_len());
+        if plen < 128 {
+            ms >>= (128 - plen) >> 5;
+        }
+        self.peers.xrlim_allow(to.into(), ctx.now, ms * 1_000_000)
     }
 
     /// `icmpv6_rcv`.

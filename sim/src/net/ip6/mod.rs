@@ -17,13 +17,10 @@
 //! discovery), [`input`], [`forward`], [`output`], [`icmp`] (ICMPv6
 //! errors and echo), [`frag`] (fragmentation and reassembly).
 //!
-//! Simplifications (listed by `podpath explain`): ip6tables and nftables
-//! `ip6`/`inet` tables are not run on IPv6 packets and there is no
-//! conntrack for IPv6 (no NAT66) yet; TCP and UDP over IPv6 have no
-//! sockets (TCP gets the kernel's RST, UDP port unreachable); router
-//! advertisements are parsed and shown, not acted on (no SLAAC, no
-//! default router from RA); no ICMPv6 rate limit; only the default
-//! `ip -6 rule`s.
+//! Simplifications (listed by `podpath explain`): router advertisements
+//! are parsed and shown, not acted on (no SLAAC, no default router from an
+//! RA); ICMPv6 errors are rate limited per peer ([`crate::net::inetpeer`])
+//! but not by the global limit (`icmp_global_allow`).
 
 pub mod addrconf;
 pub mod addrsel;
