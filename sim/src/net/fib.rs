@@ -149,7 +149,27 @@ impl<N: fmt::Display> fmt::Display for IpRule<N> {
     }
 }
 
+/// `ip rule add`: after the rules of its priority and lower.
+pub fn insert_rule<N>(rules: &mut Vec<IpRule<N>>, r: IpRule<N>) {
+    let pos = rules.partition_point(|x| x.priority <= r.priority);
+    rules.insert(pos, r);
+}
+
 impl<N> IpRule<N> {
+    /// `from all lookup TABLE` at `priority` (the kernel's default rules).
+    pub fn lookup_all(priority: u32, table: u32) -> IpRule<N> {
+        IpRule {
+            priority,
+            not: false,
+            from: None,
+            to: None,
+            fwmark: None,
+            iif: None,
+            oif: None,
+            action: RuleAction::Lookup(table),
+        }
+    }
+
     /// `fib_rule_match` (net/core/fib_rules.c): the family's verdicts on
     /// `from` and `to`, then the selectors both families share (fwmark,
     /// iif, where a locally generated packet's is `lo`, oif), inverted by
@@ -190,14 +210,28 @@ pub fn table_id(s: &str) -> Option<u32> {
     }
 }
 
-/// What a lookup is for: the selectors `ip rule` and the tables test.
-#[derive(Clone, Debug, Default)]
-pub struct FlowKey<'a> {
-    pub dst: Option<Ipv4Addr>,
-    pub src: Option<Ipv4Addr>,
+/// What a lookup is for: the selectors `ip rule` and the tables test
+/// (`A`: the family's address; IPv6's is [`crate::net::ip6::route::Key6`]).
+#[derive(Clone, Debug)]
+pub struct FlowKey<'a, A = Ipv4Addr> {
+    pub dst: Option<A>,
+    /// None (or IPv6's `::`): not chosen yet.
+    pub src: Option<A>,
     pub mark: u32,
     pub iif: Option<&'a str>,
     pub oif: Option<&'a str>,
+}
+
+impl<A> Default for FlowKey<'_, A> {
+    fn default() -> Self {
+        FlowKey {
+            dst: None,
+            src: None,
+            mark: 0,
+            iif: None,
+            oif: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -217,22 +251,12 @@ impl Default for Fib {
 impl Fib {
     /// A FIB with the kernel's three default rules.
     pub fn new() -> Fib {
-        let mk = |p, t| IpRule {
-            priority: p,
-            not: false,
-            from: None,
-            to: None,
-            fwmark: None,
-            iif: None,
-            oif: None,
-            action: RuleAction::Lookup(t),
-        };
         Fib {
             tables: Default::default(),
             rules: vec![
-                mk(0, TABLE_LOCAL),
-                mk(32766, TABLE_MAIN),
-                mk(32767, TABLE_DEFAULT),
+                IpRule::lookup_all(0, TABLE_LOCAL),
+                IpRule::lookup_all(32766, TABLE_MAIN),
+                IpRule::lookup_all(32767, TABLE_DEFAULT),
             ],
         }
     }
@@ -254,8 +278,7 @@ impl Fib {
     }
 
     pub fn add_rule(&mut self, r: IpRule) {
-        let pos = self.rules.partition_point(|x| x.priority <= r.priority);
-        self.rules.insert(pos, r);
+        insert_rule(&mut self.rules, r);
     }
 
     /// Longest-prefix match in one table.

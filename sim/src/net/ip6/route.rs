@@ -68,39 +68,23 @@ impl Default for Fib6 {
     /// The kernel's two default rules (`fib6_rules_net_init`: no 32767
     /// default table rule, as IPv4 has).
     fn default() -> Self {
-        let mk = |priority, t| IpRule {
-            priority,
-            not: false,
-            from: None,
-            to: None,
-            fwmark: None,
-            iif: None,
-            oif: None,
-            action: RuleAction::Lookup(t),
-        };
         Fib6 {
             tables: Default::default(),
-            rules: vec![mk(0, TABLE_LOCAL), mk(32766, TABLE_MAIN)],
+            rules: vec![
+                IpRule::lookup_all(0, TABLE_LOCAL),
+                IpRule::lookup_all(32766, TABLE_MAIN),
+            ],
         }
     }
 }
 
 /// What an IPv6 lookup is for: the selectors `ip -6 rule` tests.
-#[derive(Clone, Debug, Default)]
-pub struct Key6<'a> {
-    pub dst: Option<Ipv6Addr>,
-    /// None or `::`: not chosen yet.
-    pub src: Option<Ipv6Addr>,
-    pub mark: u32,
-    pub iif: Option<&'a str>,
-    pub oif: Option<&'a str>,
-}
+pub type Key6<'a> = crate::net::fib::FlowKey<'a, Ipv6Addr>;
 
 impl Fib6 {
     /// `ip -6 rule add`: after the rules of its priority and lower.
     pub fn add_rule(&mut self, r: IpRule<Ipv6Net>) {
-        let pos = self.rules.partition_point(|x| x.priority <= r.priority);
-        self.rules.insert(pos, r);
+        crate::net::fib::insert_rule(&mut self.rules, r);
     }
 
     /// `fib6_rule_match`.
